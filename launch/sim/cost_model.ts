@@ -1,0 +1,314 @@
+/**
+ * Roofline step-time model of one vLLM instance (one engine over `tp` GPUs):
+ * a step costs the larger of reading the weights and doing the matmul FLOPs,
+ * plus reading the sequences' KV, the tensor-parallel all-reduces and a fixed
+ * CPU/launch overhead. Also KV capacity, vision encoder and KV transfer times.
+ *
+ * Calibrated for H100 x Llama-3.1-8B BF16, tp=1 (vLLM v1, CUDA graphs on): decode
+ * ≈ 7 ms at batch 1 and ≈ 12 ms at batch 64 (1k context each), an isolated
+ * 2048-token prefill ≈ 50 ms, and ≈ 445k KV tokens at `--gpu-memory-utilization 0.9`.
+ *
+ * @module
+ */
+import type { GpuProfile, ModelProfile } from "./profiles.ts";
+
+/** One sequence's share of a step. */
+export interface SeqWork {
+  /** Tokens computed this step: 1 for a decode, the chunk size for a prefill chunk. */
+  newTokens: number;
+  /** Tokens already in the KV cache before this step (prefix hits and earlier chunks). */
+  contextTokens: number;
+}
+
+/** Time of one step by part, in ms. */
+export interface StepBreakdown {
+  /** Reading the decoder weights once. */
+  weightMs: number;
+  /** Linear and attention FLOPs. */
+  computeMs: number;
+  /** Reading the context KV of all sequences. */
+  kvReadMs: number;
+  /** Tensor-parallel all-reduces. */
+  commMs: number;
+  /** Fixed and per-sequence CPU/launch overhead. */
+  overheadMs: number;
+  /** max(weightMs, computeMs) + kvReadMs + commMs + overheadMs. */
+  totalMs: number;
+}
+
+/** Options of {@linkcode CostModel}. */
+export interface CostModelOptions {
+  /** GPU of every rank. */
+  gpu: GpuProfile;
+  /** Served model. */
+  model: ModelProfile;
+  /** Tensor-parallel size (GPUs per instance). @default 1 */
+  tp?: number;
+  /** Share of peak memory bandwidth reached. @default 0.8 */
+  memEfficiency?: number;
+  /** Share of peak BF16 FLOPS reached (MFU). @default 0.62 */
+  computeEfficiency?: number;
+  /** Fixed cost per step (scheduling, sampling, launches). @default 1.3 */
+  stepOverheadMs?: number;
+  /** Extra cost per sequence in the step (input prep, sampling, output). @default 0.03 */
+  perSeqOverheadMs?: number;
+  /** Share of the per-direction link peak an all-reduce reaches. @default 0.8 */
+  commEfficiency?: number;
+  /** Latency of one all-reduce. @default 0.01 over NVLink, 0.03 over PCIe */
+  allReduceLatencyMs?: number;
+  /** Memory per GPU outside weights, activations and KV (CUDA context, graphs, NCCL). @default 1.5 */
+  workspaceGiB?: number;
+  /** `--max-num-batched-tokens`, sizing the activation peak. @default 8192 */
+  maxNumBatchedTokens?: number;
+  /** `--max-num-seqs`, sizing the sampler's logits. @default 256 */
+  maxNumSeqs?: number;
+}
+
+/** Kinds of links KV moves over between instances. */
+export type LinkKind = "nvlink" | "pcie" | "rdma";
+
+/**
+ * Link bandwidths per GPU in GB/s: the per-direction peak, and the effective
+ * rate we model for NIXL KV transfers (block-sized copies, many descriptors).
+ */
+export const LINKS: Readonly<Record<LinkKind, { peakGBps: number; effectiveGBps: number }>> = {
+  // NVLink 4 (H100): 900 GB/s both directions = 450 per direction; NIXL's
+  // UCX cuda_ipc copies of paged blocks reach about two thirds of it (assumed).
+  nvlink: { peakGBps: 450, effectiveGBps: 300 },
+  // PCIe Gen5 x16: 64 GB/s per direction; cudaMemcpy reaches ~50-55 GB/s.
+  pcie: { peakGBps: 64, effectiveGBps: 50 },
+  // One 400 Gb/s NIC per GPU (ConnectX-7, InfiniBand NDR / RoCE): 50 GB/s line rate.
+  rdma: { peakGBps: 50, effectiveGBps: 45 },
+};
+
+/** Effective KV transfer bandwidth per GPU in GB/s for a link kind (see {@linkcode LINKS}). */
+export function defaultLinkGBps(kind: LinkKind): number {
+  const link = LINKS[kind];
+  if (!link) {
+    throw new RangeError(
+      `Cannot use "${kind}" as link kind: current value is "${kind}"; allowed: ${
+        Object.keys(LINKS).join(", ")
+      }`,
+    );
+  }
+  return link.effectiveGBps;
+}
+
+const GIB = 2 ** 30;
+
+function checkFraction(name: string, v: number): number {
+  if (!(v > 0 && v <= 1)) {
+    throw new RangeError(`Cannot use ${name} as a fraction in (0, 1]: current value is ${v}`);
+  }
+  return v;
+}
+
+function checkNonNegative(name: string, v: number): number {
+  if (!(v >= 0) || !Number.isFinite(v)) {
+    throw new RangeError(`Cannot use ${name} as a number >= 0: current value is ${v}`);
+  }
+  return v;
+}
+
+function checkPositiveInt(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) {
+    throw new RangeError(`Cannot use ${name} as a positive integer: current value is ${v}`);
+  }
+  return v;
+}
+
+/** Step, encoder, KV-capacity and KV-transfer times of one instance. Deterministic. */
+export class CostModel {
+  /** GPU of every rank. */
+  readonly gpu: GpuProfile;
+  /** Served model. */
+  readonly model: ModelProfile;
+  /** Tensor-parallel size. */
+  readonly tp: number;
+  /** BF16 KV bytes per token of the whole model (all ranks). */
+  readonly kvBytesPerToken: number;
+  /** KV bytes per token held by one rank (KV heads split, replicated when tp > kvHeads). */
+  readonly kvBytesPerTokenPerRank: number;
+  readonly #o: Required<Omit<CostModelOptions, "gpu" | "model" | "tp">>;
+  /** Bytes/ms of one rank's memory. */
+  readonly #memBytesPerMs: number;
+  /** FLOPs/ms of one rank. */
+  readonly #flopsPerMs: number;
+
+  constructor(opts: CostModelOptions) {
+    const { gpu, model } = opts;
+    if (!gpu || !model) {
+      throw new TypeError(
+        `Cannot use CostModel options as {gpu, model}: current value is ${
+          JSON.stringify(Object.keys(opts ?? {}))
+        }`,
+      );
+    }
+    const tp = checkPositiveInt("tp", opts.tp ?? 1);
+    const kvOk = model.numKvHeads % tp === 0 || tp % model.numKvHeads === 0;
+    if (model.numHeads % tp !== 0 || !kvOk) {
+      throw new RangeError(
+        `Cannot use ${tp} as tensor-parallel size for ${model.id}: current value is ${tp}; ` +
+          `allowed: divisors of ${model.numHeads} heads compatible with ${model.numKvHeads} KV heads`,
+      );
+    }
+    const nvlink = gpu.nvlinkGBps > 0;
+    this.#o = {
+      memEfficiency: checkFraction("memEfficiency", opts.memEfficiency ?? 0.8),
+      computeEfficiency: checkFraction("computeEfficiency", opts.computeEfficiency ?? 0.62),
+      stepOverheadMs: checkNonNegative("stepOverheadMs", opts.stepOverheadMs ?? 1.3),
+      perSeqOverheadMs: checkNonNegative("perSeqOverheadMs", opts.perSeqOverheadMs ?? 0.03),
+      commEfficiency: checkFraction("commEfficiency", opts.commEfficiency ?? 0.8),
+      allReduceLatencyMs: checkNonNegative(
+        "allReduceLatencyMs",
+        opts.allReduceLatencyMs ?? (nvlink ? 0.01 : 0.03),
+      ),
+      workspaceGiB: checkNonNegative("workspaceGiB", opts.workspaceGiB ?? 1.5),
+      maxNumBatchedTokens: checkPositiveInt(
+        "maxNumBatchedTokens",
+        opts.maxNumBatchedTokens ?? 8192,
+      ),
+      maxNumSeqs: checkPositiveInt("maxNumSeqs", opts.maxNumSeqs ?? 256),
+    };
+    this.gpu = gpu;
+    this.model = model;
+    this.tp = tp;
+    this.kvBytesPerToken = model.kvBytesPerToken;
+    this.kvBytesPerTokenPerRank = model.kvBytesPerToken * Math.max(1 / tp, 1 / model.numKvHeads);
+    this.#memBytesPerMs = gpu.memBwGBps * 1e6 * this.#o.memEfficiency;
+    this.#flopsPerMs = gpu.bf16Tflops * 1e9 * this.#o.computeEfficiency;
+  }
+
+  /** Duration of one engine step running `batch`, in ms (0 for an empty batch). */
+  stepMs(batch: readonly SeqWork[]): number {
+    return this.breakdown(batch).totalMs;
+  }
+
+  /** {@linkcode stepMs} by part. */
+  breakdown(batch: readonly SeqWork[]): StepBreakdown {
+    const m = this.model;
+    const tp = this.tp;
+    let tokens = 0;
+    let contextTokens = 0;
+    let attnTokenPairs = 0; // sum of newTokens * (contextTokens + newTokens / 2): causal
+    for (let i = 0; i < batch.length; i++) {
+      const { newTokens, contextTokens: ctx } = batch[i];
+      if (!Number.isInteger(newTokens) || newTokens < 1) {
+        throw new RangeError(
+          `Cannot use batch[${i}].newTokens as an integer >= 1: current value is ${newTokens}`,
+        );
+      }
+      if (!Number.isInteger(ctx) || ctx < 0) {
+        throw new RangeError(
+          `Cannot use batch[${i}].contextTokens as an integer >= 0: current value is ${ctx}`,
+        );
+      }
+      tokens += newTokens;
+      contextTokens += ctx;
+      attnTokenPairs += newTokens * (ctx + newTokens / 2);
+    }
+    if (batch.length === 0) {
+      return { weightMs: 0, computeMs: 0, kvReadMs: 0, commMs: 0, overheadMs: 0, totalMs: 0 };
+    }
+    const params = m.paramsB * 1e9;
+    const embedParams = m.vocabSize * m.hidden;
+    // Embedding rows are gathered, not multiplied; logits only for each sequence's last token.
+    const bodyParams = params - embedParams * (m.tiedEmbeddings ? 1 : 2);
+    const weightMs = ((bodyParams + embedParams) * 2) / tp / this.#memBytesPerMs;
+    const linearFlops = 2 * bodyParams * tokens + 2 * embedParams * batch.length;
+    const attnFlops = 4 * m.layers * m.numHeads * m.headDim * attnTokenPairs;
+    const computeMs = (linearFlops + attnFlops) / tp / this.#flopsPerMs;
+    const kvReadMs = (contextTokens * this.kvBytesPerTokenPerRank) / this.#memBytesPerMs;
+    const commMs = this.#allReduceMs(tokens * m.hidden * 2) * 2 * m.layers;
+    const overheadMs = this.#o.stepOverheadMs + this.#o.perSeqOverheadMs * batch.length;
+    const totalMs = Math.max(weightMs, computeMs) + kvReadMs + commMs + overheadMs;
+    return { weightMs, computeMs, kvReadMs, commMs, overheadMs, totalMs };
+  }
+
+  /** One ring all-reduce of `bytes` across the tp ranks, in ms (0 at tp=1). */
+  #allReduceMs(bytes: number): number {
+    const tp = this.tp;
+    if (tp === 1) return 0;
+    const g = this.gpu;
+    const perDirGBps = g.nvlinkGBps > 0 ? g.nvlinkGBps / 2 : g.pcieGBps;
+    const bytesPerMs = perDirGBps * 1e6 * this.#o.commEfficiency;
+    return this.#o.allReduceLatencyMs + (2 * (tp - 1) / tp) * bytes / bytesPerMs;
+  }
+
+  /**
+   * Vision encoder time for the images encoded in one step, in ms, given each
+   * image's placeholder token count; 0 for text-only models or no images.
+   */
+  encoderMs(imageTokens: readonly number[]): number {
+    const v = this.model.vision;
+    imageTokens.forEach((t, i) => {
+      if (!Number.isInteger(t) || t < 0) {
+        throw new RangeError(
+          `Cannot use imageTokens[${i}] as an integer >= 0: current value is ${t}`,
+        );
+      }
+    });
+    if (!v || !imageTokens.some((t) => t > 0)) return 0;
+    const merge = v.mergeSize * v.mergeSize;
+    let flops = 0;
+    for (const t of imageTokens) {
+      const patches = t * merge;
+      const windowed = v.layers - v.fullAttnLayers;
+      const attnPairs = patches * (v.fullAttnLayers * patches + windowed * v.windowPatches);
+      flops += 2 * v.paramsB * 1e9 * patches + 4 * v.hidden * attnPairs;
+    }
+    const weightMs = (v.paramsB * 1e9 * 2) / this.tp / this.#memBytesPerMs;
+    const computeMs = flops / this.tp / this.#flopsPerMs;
+    // Windowed blocks do 2 all-reduces each like the decoder; full-attention ones too.
+    const patchesAll = imageTokens.reduce((a, t) => a + t * merge, 0);
+    const commMs = this.#allReduceMs(patchesAll * v.hidden * 2) * 2 * v.layers;
+    return Math.max(weightMs, computeMs) + commMs;
+  }
+
+  /**
+   * KV blocks of `blockSize` tokens this instance holds, as vLLM sizes them: per
+   * rank, `memGiB * util` minus the rank's weight shard, activation peak and
+   * workspace, divided by the rank's KV bytes per block.
+   */
+  numGpuBlocks(gpuMemoryUtilization: number, blockSize: number): number {
+    checkFraction("--gpu-memory-utilization", gpuMemoryUtilization);
+    checkPositiveInt("--block-size", blockSize);
+    const m = this.model;
+    const tp = this.tp;
+    const budget = this.gpu.memGiB * GIB * gpuMemoryUtilization;
+    const weights = m.weightBytes / tp;
+    // Profile run: MLP gate+up and a few hidden-sized buffers per batched token, plus fp32 logits.
+    const activation = this.#o.maxNumBatchedTokens * (2 * m.intermediate / tp + 4 * m.hidden) * 2 +
+      this.#o.maxNumSeqs * m.vocabSize * 4;
+    const reserve = this.#o.workspaceGiB * GIB + activation;
+    const blocks = Math.floor(
+      (budget - weights - reserve) / (this.kvBytesPerTokenPerRank * blockSize),
+    );
+    if (blocks < 1) {
+      const gib = (x: number) => (x / GIB).toFixed(2);
+      throw new RangeError(
+        `Cannot use ${gpuMemoryUtilization} as --gpu-memory-utilization for ${m.id} on ` +
+          `${this.gpu.id} x${tp}: current value is ${gpuMemoryUtilization} (${gib(budget)} GiB ` +
+          `per GPU, weights ${gib(weights)} GiB, reserve ${gib(reserve)} GiB); allowed: a value ` +
+          `leaving room for at least one KV block, or a larger tp`,
+      );
+    }
+    return blocks;
+  }
+
+  /**
+   * Time to move the KV of `tokens` tokens to another instance, in ms: each rank
+   * sends its shard over its own link of `linkGBps`, after `latencyMs` of setup.
+   *
+   * @param latencyMs handshake and first-byte latency (@default 1)
+   */
+  kvTransferMs(tokens: number, linkGBps: number, latencyMs = 1): number {
+    checkNonNegative("tokens", tokens);
+    if (!(linkGBps > 0) || !Number.isFinite(linkGBps)) {
+      throw new RangeError(`Cannot use linkGBps as a number > 0: current value is ${linkGBps}`);
+    }
+    checkNonNegative("latencyMs", latencyMs);
+    if (tokens === 0) return 0;
+    return latencyMs + (tokens * this.kvBytesPerTokenPerRank) / (linkGBps * 1e6);
+  }
+}

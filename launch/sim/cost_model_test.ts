@@ -1,0 +1,149 @@
+import assert from "node:assert/strict";
+import { CostModel, defaultLinkGBps, LINKS, type SeqWork } from "./cost_model.ts";
+import { resolveGpu, resolveModel } from "./profiles.ts";
+
+const H100 = resolveGpu("h100");
+const A100 = resolveGpu("a100");
+const LLAMA8B = resolveModel("meta-llama/Llama-3.1-8B-Instruct");
+
+function decodes(n: number, ctx = 1024): SeqWork[] {
+  return Array.from({ length: n }, () => ({ newTokens: 1, contextTokens: ctx }));
+}
+
+function near(actual: number, target: number, tol = 0.15): void {
+  assert.ok(Math.abs(actual / target - 1) <= tol, `${actual} not within ${tol} of ${target}`);
+}
+
+Deno.test("H100 x Llama-3.1-8B matches the calibration points", () => {
+  const c = new CostModel({ gpu: H100, model: LLAMA8B });
+  near(c.stepMs(decodes(1)), 7);
+  near(c.stepMs(decodes(64)), 12);
+  near(c.stepMs([{ newTokens: 2048, contextTokens: 0 }]), 50);
+  assert.equal(c.kvBytesPerToken, 128 * 1024);
+});
+
+Deno.test("breakdown adds up to stepMs and is deterministic", () => {
+  const c = new CostModel({ gpu: H100, model: LLAMA8B, tp: 2 });
+  const batch = [...decodes(10, 3000), { newTokens: 512, contextTokens: 1024 }];
+  const b = c.breakdown(batch);
+  const sum = Math.max(b.weightMs, b.computeMs) + b.kvReadMs + b.commMs + b.overheadMs;
+  assert.ok(Math.abs(b.totalMs - sum) < 1e-9);
+  assert.ok(b.commMs > 0 && b.kvReadMs > 0);
+  assert.equal(c.stepMs(batch), c.stepMs(batch));
+  assert.equal(c.stepMs([]), 0);
+});
+
+Deno.test("step time grows with batch size, context and prefill tokens", () => {
+  const c = new CostModel({ gpu: H100, model: LLAMA8B });
+  let prev = 0;
+  for (const n of [1, 2, 4, 8, 16, 32, 64, 128, 256]) {
+    const ms = c.stepMs(decodes(n));
+    assert.ok(ms > prev, `batch ${n}: ${ms} <= ${prev}`);
+    prev = ms;
+  }
+  prev = 0;
+  for (const ctx of [0, 512, 2048, 8192, 32768]) {
+    const ms = c.stepMs(decodes(32, ctx));
+    assert.ok(ms > prev, `ctx ${ctx}: ${ms} <= ${prev}`);
+    prev = ms;
+  }
+  prev = 0;
+  for (const n of [16, 256, 1024, 2048, 4096, 8192]) {
+    const ms = c.stepMs([...decodes(8), { newTokens: n, contextTokens: 0 }]);
+    assert.ok(ms > prev, `prefill ${n}: ${ms} <= ${prev}`);
+    prev = ms;
+  }
+  // A later chunk of the same prompt costs more than the first (it attends to more).
+  assert.ok(
+    c.stepMs([{ newTokens: 2048, contextTokens: 6144 }]) >
+      c.stepMs([{ newTokens: 2048, contextTokens: 0 }]),
+  );
+});
+
+Deno.test("tp=2 runs a large prefill faster per step than tp=1", () => {
+  const one = new CostModel({ gpu: H100, model: LLAMA8B });
+  const two = new CostModel({ gpu: H100, model: LLAMA8B, tp: 2 });
+  for (const n of [2048, 8192]) {
+    const batch = [{ newTokens: n, contextTokens: 0 }];
+    assert.ok(two.stepMs(batch) < one.stepMs(batch));
+    assert.ok(two.breakdown(batch).commMs > 0);
+  }
+  // Over PCIe only (L40S) all-reduces cost more than over NVLink.
+  const l40s = new CostModel({ gpu: resolveGpu("l40s"), model: LLAMA8B, tp: 2 });
+  const batch = [{ newTokens: 2048, contextTokens: 0 }];
+  assert.ok(l40s.breakdown(batch).commMs > two.breakdown(batch).commMs);
+});
+
+Deno.test("A100 is slower than H100, H200 faster, TinyLlama faster than Llama-8B", () => {
+  const h100 = new CostModel({ gpu: H100, model: LLAMA8B });
+  const a100 = new CostModel({ gpu: A100, model: LLAMA8B });
+  const h200 = new CostModel({ gpu: resolveGpu("h200"), model: LLAMA8B });
+  const tiny = new CostModel({ gpu: H100, model: resolveModel("tinyllama-1.1b") });
+  for (const batch of [decodes(1), decodes(64), [{ newTokens: 2048, contextTokens: 0 }]]) {
+    assert.ok(a100.stepMs(batch) > h100.stepMs(batch));
+    assert.ok(tiny.stepMs(batch) < h100.stepMs(batch));
+  }
+  assert.ok(h200.stepMs(decodes(64)) < h100.stepMs(decodes(64)));
+});
+
+Deno.test("numGpuBlocks is plausible for H100 x Llama-3.1-8B and scales", () => {
+  const c = new CostModel({ gpu: H100, model: LLAMA8B });
+  const blocks = c.numGpuBlocks(0.9, 16);
+  assert.ok(blocks >= 25_000 && blocks <= 32_000, String(blocks));
+  assert.ok(c.numGpuBlocks(0.95, 16) > blocks);
+  assert.ok(Math.abs(c.numGpuBlocks(0.9, 32) - blocks / 2) <= 1);
+  const tp2 = new CostModel({ gpu: H100, model: LLAMA8B, tp: 2 });
+  assert.ok(tp2.numGpuBlocks(0.9, 16) > 2 * blocks);
+  const a40 = new CostModel({ gpu: resolveGpu("a100-40gb"), model: LLAMA8B });
+  assert.ok(a40.numGpuBlocks(0.9, 16) < blocks);
+  assert.throws(() => c.numGpuBlocks(0.2, 16), RangeError);
+  assert.throws(() => c.numGpuBlocks(1.2, 16), RangeError);
+  assert.throws(() => c.numGpuBlocks(0.9, 0), RangeError);
+});
+
+Deno.test("KV heads are replicated when tp exceeds them", () => {
+  const vl = resolveModel("qwen2.5-vl-3b");
+  const c = new CostModel({ gpu: H100, model: vl, tp: 4 });
+  assert.equal(c.kvBytesPerTokenPerRank, vl.kvBytesPerToken / vl.numKvHeads);
+  assert.throws(() => new CostModel({ gpu: H100, model: LLAMA8B, tp: 3 }), RangeError);
+  assert.throws(() => new CostModel({ gpu: H100, model: LLAMA8B, tp: 0 }), RangeError);
+});
+
+Deno.test("encoder cost grows with image tokens and is 0 without vision", () => {
+  const vl = new CostModel({ gpu: H100, model: resolveModel("qwen2.5-vl-3b") });
+  const v = vl.model.vision!;
+  let prev = 0;
+  for (const px of [224, 448, 896, 1344]) {
+    const ms = vl.encoderMs([v.tokensPerImage(px, px)]);
+    assert.ok(ms > prev, `${px}px: ${ms} <= ${prev}`);
+    prev = ms;
+  }
+  assert.ok(vl.encoderMs([1024, 1024]) > vl.encoderMs([1024]));
+  assert.equal(vl.encoderMs([]), 0);
+  const text = new CostModel({ gpu: H100, model: LLAMA8B });
+  assert.equal(text.encoderMs([1024]), 0);
+  assert.throws(() => vl.encoderMs([-1]), RangeError);
+});
+
+Deno.test("kvTransferMs follows bytes over bandwidth plus latency", () => {
+  const c = new CostModel({ gpu: H100, model: LLAMA8B });
+  const rdma = defaultLinkGBps("rdma");
+  const ms = c.kvTransferMs(4096, rdma, 0);
+  assert.ok(Math.abs(ms - (4096 * c.kvBytesPerToken) / (rdma * 1e6)) < 1e-9);
+  assert.ok(c.kvTransferMs(8192, rdma) > c.kvTransferMs(4096, rdma));
+  assert.ok(c.kvTransferMs(4096, defaultLinkGBps("nvlink")) < c.kvTransferMs(4096, rdma));
+  assert.equal(c.kvTransferMs(4096, rdma, 2) - c.kvTransferMs(4096, rdma, 0), 2);
+  assert.equal(c.kvTransferMs(0, rdma), 0);
+  assert.throws(() => c.kvTransferMs(10, 0), RangeError);
+  for (const l of Object.values(LINKS)) assert.ok(l.effectiveGBps <= l.peakGBps);
+  assert.throws(() => defaultLinkGBps("smoke" as "rdma"), RangeError);
+});
+
+Deno.test("bad inputs are rejected", () => {
+  const c = new CostModel({ gpu: H100, model: LLAMA8B });
+  assert.throws(() => c.stepMs([{ newTokens: 0, contextTokens: 0 }]), RangeError);
+  assert.throws(() => c.stepMs([{ newTokens: 1, contextTokens: -1 }]), RangeError);
+  assert.throws(() => c.stepMs([{ newTokens: 1.5, contextTokens: 0 }]), RangeError);
+  assert.throws(() => new CostModel({ gpu: H100, model: LLAMA8B, memEfficiency: 0 }), RangeError);
+  assert.throws(() => new CostModel({ gpu: H100, model: LLAMA8B, stepOverheadMs: -1 }), RangeError);
+});

@@ -1,0 +1,185 @@
+/**
+ * Paged KV cache with prefix caching, as vLLM v1 keeps it: fixed-size blocks,
+ * full blocks identified by a hash chain over their tokens, free blocks kept in
+ * an LRU queue that still serves prefix hits until the block is reused.
+ *
+ * @module
+ */
+
+/** One KV block. */
+export interface KvBlock {
+  /** Block index in the pool. */
+  readonly id: number;
+  /** Number of running requests using it. */
+  refCount: number;
+  /** Hash of the full block (with its prefix chain), or null while partial/unhashed. */
+  hash: string | null;
+}
+
+/** Options of {@linkcode KvCache}. */
+export interface KvCacheOptions {
+  /** Number of blocks in the pool. */
+  numBlocks: number;
+  /** Tokens per block. @default 16 */
+  blockSize?: number;
+  /** Keep and reuse full blocks by content hash. @default true */
+  prefixCaching?: boolean;
+}
+
+/** Hashes one block's tokens chained to its parent's hash (two FNV lanes). */
+export function chainHash(
+  parent: string,
+  tokens: ArrayLike<number>,
+  from: number,
+  to: number,
+): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < parent.length; i++) {
+    const c = parent.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  for (let i = from; i < to; i++) {
+    const t = tokens[i];
+    a = Math.imul(a ^ t, 0x01000193);
+    b = Math.imul(b ^ (t + 0x9e3779b9), 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  return (a >>> 0).toString(36) + "." + (b >>> 0).toString(36) + "." + (to - from);
+}
+
+/** A pool of KV blocks with prefix caching and LRU eviction. */
+export class KvCache {
+  /** Tokens per block. */
+  readonly blockSize: number;
+  /** Blocks in the pool. */
+  readonly numBlocks: number;
+  /** Whether prefix caching is on. */
+  readonly prefixCaching: boolean;
+  /** Prompt tokens looked up in the prefix cache (for the hit-rate metric). */
+  queries = 0;
+  /** Prompt tokens found in the prefix cache. */
+  hits = 0;
+  readonly #blocks: KvBlock[];
+  /** Free blocks without reusable content: allocated first. */
+  readonly #empty = new Map<number, KvBlock>();
+  /** Free blocks that still serve prefix hits, in eviction order (first key goes first). */
+  readonly #cached = new Map<number, KvBlock>();
+  readonly #byHash = new Map<string, KvBlock>();
+
+  constructor(opts: KvCacheOptions) {
+    if (!Number.isInteger(opts.numBlocks) || opts.numBlocks < 1) {
+      throw new RangeError(
+        `Cannot use numBlocks as a positive integer: current value is ${opts.numBlocks}`,
+      );
+    }
+    this.numBlocks = opts.numBlocks;
+    this.blockSize = opts.blockSize ?? 16;
+    this.prefixCaching = opts.prefixCaching ?? true;
+    this.#blocks = [];
+    for (let i = 0; i < this.numBlocks; i++) {
+      const block = { id: i, refCount: 0, hash: null };
+      this.#blocks.push(block);
+      this.#empty.set(i, block);
+    }
+  }
+
+  /** Number of blocks that can be allocated now (free, cached or not). */
+  get numFree(): number {
+    return this.#empty.size + this.#cached.size;
+  }
+
+  /** Fraction of blocks held by requests, as `vllm:kv_cache_usage_perc` reports it. */
+  usage(): number {
+    return 1 - this.numFree / this.numBlocks;
+  }
+
+  /** Hashes of the full blocks of `tokens`, as a chain. */
+  hashes(tokens: ArrayLike<number>, upTo = tokens.length): string[] {
+    const out: string[] = [];
+    let parent = "";
+    for (let end = this.blockSize; end <= upTo; end += this.blockSize) {
+      parent = chainHash(parent, tokens, end - this.blockSize, end);
+      out.push(parent);
+    }
+    return out;
+  }
+
+  /**
+   * Longest run of cached blocks matching `hashes` from the start. Does not
+   * take them; call {@linkcode KvCache.take} with the result.
+   */
+  match(hashes: readonly string[]): KvBlock[] {
+    const out: KvBlock[] = [];
+    if (!this.prefixCaching) return out;
+    for (const h of hashes) {
+      const block = this.#byHash.get(h);
+      if (!block) break;
+      out.push(block);
+    }
+    return out;
+  }
+
+  /** Takes matched cached blocks for a request (pins them). */
+  take(blocks: readonly KvBlock[]): void {
+    for (const b of blocks) {
+      if (b.refCount === 0) this.#cached.delete(b.id);
+      b.refCount++;
+    }
+  }
+
+  /** Allocates `n` fresh blocks, evicting the least recently freed; null if too few. */
+  allocate(n: number): KvBlock[] | null {
+    if (n > this.numFree) return null;
+    const out: KvBlock[] = [];
+    for (const pool of [this.#empty, this.#cached]) {
+      for (const [id, block] of pool) {
+        if (out.length === n) return out;
+        pool.delete(id);
+        if (block.hash !== null) {
+          this.#byHash.delete(block.hash);
+          block.hash = null;
+        }
+        block.refCount = 1;
+        out.push(block);
+      }
+    }
+    return out;
+  }
+
+  /** Marks a full block as holding the content with `hash` (reusable by others). */
+  commit(block: KvBlock, hash: string): void {
+    if (!this.prefixCaching || block.hash !== null) return;
+    if (this.#byHash.has(hash)) return; // an identical block is already cached
+    block.hash = hash;
+    this.#byHash.set(hash, block);
+  }
+
+  /**
+   * Releases a request's blocks. Tail blocks are queued for eviction first, so a
+   * shared prefix outlives the request-specific suffix.
+   */
+  release(blocks: readonly KvBlock[]): void {
+    for (let i = blocks.length - 1; i >= 0; i--) {
+      const b = blocks[i];
+      if (b.refCount <= 0) continue;
+      b.refCount--;
+      if (b.refCount === 0) (b.hash === null ? this.#empty : this.#cached).set(b.id, b);
+    }
+  }
+
+  /** Drops every cached hash of free blocks; returns false if blocks are still in use. */
+  resetPrefixCache(): boolean {
+    if (this.numFree !== this.numBlocks) return false;
+    for (const b of this.#blocks) {
+      b.hash = null;
+      this.#cached.delete(b.id);
+      this.#empty.set(b.id, b);
+    }
+    this.#byHash.clear();
+    this.queries = 0;
+    this.hits = 0;
+    return true;
+  }
+}

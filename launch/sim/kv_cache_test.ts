@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { KvCache } from "./kv_cache.ts";
+
+const seq = (n: number, start = 0) => Array.from({ length: n }, (_, i) => start + i);
+
+Deno.test("kv cache: hashes chain over full blocks only", () => {
+  const kv = new KvCache({ numBlocks: 8, blockSize: 4 });
+  const a = kv.hashes(seq(10));
+  assert.equal(a.length, 2);
+  const b = kv.hashes([...seq(4), 99, 5, 6, 7]);
+  assert.equal(a[0], b[0]);
+  assert.notEqual(a[1], b[1]);
+  // Same block content after a different prefix hashes differently.
+  const c = kv.hashes([...seq(4, 50), ...seq(4, 4)]);
+  assert.notEqual(c[1], a[1]);
+});
+
+Deno.test("kv cache: released blocks serve prefix hits until evicted", () => {
+  const kv = new KvCache({ numBlocks: 4, blockSize: 4 });
+  const tokens = seq(8);
+  const hashes = kv.hashes(tokens);
+  const blocks = kv.allocate(2)!;
+  kv.commit(blocks[0], hashes[0]);
+  kv.commit(blocks[1], hashes[1]);
+  assert.equal(kv.usage(), 0.5);
+  kv.release(blocks);
+  assert.equal(kv.usage(), 0);
+  assert.equal(kv.match(hashes).length, 2);
+  // Allocating the two never-used blocks keeps the cached ones.
+  const other = kv.allocate(2)!;
+  assert.equal(kv.match(hashes).length, 2);
+  // One more block must evict a cached one: the tail block goes first.
+  const more = kv.allocate(1)!;
+  assert.equal(more[0].id, blocks[1].id);
+  assert.equal(kv.match(hashes).length, 1);
+  assert.equal(kv.allocate(2), null);
+  kv.release([...other, ...more]);
+});
+
+Deno.test("kv cache: take pins cached blocks; reset refuses while in use", () => {
+  const kv = new KvCache({ numBlocks: 2, blockSize: 2 });
+  const h = kv.hashes([1, 2]);
+  const [b] = kv.allocate(1)!;
+  kv.commit(b, h[0]);
+  kv.release([b]);
+  const hit = kv.match(h);
+  kv.take(hit);
+  assert.equal(kv.numFree, 1);
+  assert.equal(kv.resetPrefixCache(), false);
+  kv.release(hit);
+  assert.equal(kv.resetPrefixCache(), true);
+  assert.equal(kv.match(h).length, 0);
+});
+
+Deno.test("kv cache: prefix caching off never matches", () => {
+  const kv = new KvCache({ numBlocks: 2, blockSize: 2, prefixCaching: false });
+  const h = kv.hashes([1, 2]);
+  const [b] = kv.allocate(1)!;
+  kv.commit(b, h[0]);
+  kv.release([b]);
+  assert.equal(kv.match(h).length, 0);
+  assert.throws(() => new KvCache({ numBlocks: 0 }), RangeError);
+});

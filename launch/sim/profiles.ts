@@ -1,0 +1,340 @@
+/**
+ * GPU and model profiles for the simulated engine's roofline cost model, and
+ * their lookup by short id or Hugging Face name.
+ *
+ * GPU figures are datasheet peaks (dense BF16, no sparsity); `memGiB` is what
+ * `nvidia-smi` reports as total memory, which is what vLLM budgets against.
+ * Model figures are the `config.json` values of the named Hugging Face repos;
+ * parameter counts are derived from those configs (they match the model cards).
+ *
+ * @module
+ */
+
+/** One GPU model. */
+export interface GpuProfile {
+  /** Short id used on the command line (`--gpu h100`). */
+  id: string;
+  /** Marketing name. */
+  name: string;
+  /** Total device memory in GiB as `nvidia-smi` reports it. */
+  memGiB: number;
+  /** Peak memory bandwidth in GB/s (10^9 bytes/s). */
+  memBwGBps: number;
+  /** Peak dense BF16 tensor-core throughput in TFLOPS. */
+  bf16Tflops: number;
+  /** Peak NVLink bandwidth per GPU in GB/s, both directions summed (0: none). */
+  nvlinkGBps: number;
+  /** Peak host PCIe bandwidth per direction in GB/s (x16 link). */
+  pcieGBps: number;
+  /** Other accepted names, e.g. the `nvidia-smi` product name. */
+  aliases?: string[];
+}
+
+/** Vision encoder of a multimodal model. */
+export interface VisionProfile {
+  /** Encoder parameters (ViT + patch merger) in billions. */
+  paramsB: number;
+  /** ViT patch edge in pixels. */
+  patchSize: number;
+  /** Patches merged per token along each axis. */
+  mergeSize: number;
+  /** ViT hidden size. */
+  hidden: number;
+  /** ViT blocks. */
+  layers: number;
+  /** Blocks with full attention over the image; the rest attend within a window. */
+  fullAttnLayers: number;
+  /** Patches per attention window in the windowed blocks. */
+  windowPatches: number;
+  /** Placeholder tokens the language model sees for one image of this size. */
+  tokensPerImage(widthPx: number, heightPx: number): number;
+}
+
+/** One model, as the cost model needs it. */
+export interface ModelProfile {
+  /** Short id (`llama-3.1-8b`). */
+  id: string;
+  /** Hugging Face repo names it answers to (matched case-insensitively). */
+  hfNames: string[];
+  /** Language-model (decoder) parameters in billions, vision encoder excluded. */
+  paramsB: number;
+  /** Bytes of all weights in BF16, vision encoder included. */
+  weightBytes: number;
+  /** Decoder layers. */
+  layers: number;
+  /** Hidden size. */
+  hidden: number;
+  /** MLP intermediate size. */
+  intermediate: number;
+  /** Attention (query) heads. */
+  numHeads: number;
+  /** Key/value heads (GQA). */
+  numKvHeads: number;
+  /** Head dimension. */
+  headDim: number;
+  /** Vocabulary size. */
+  vocabSize: number;
+  /** Whether the LM head shares the embedding matrix. */
+  tiedEmbeddings: boolean;
+  /** Default `--max-model-len` (`max_position_embeddings`). */
+  maxModelLen: number;
+  /** BF16 KV bytes per token over all layers: 2 (K,V) * layers * kvHeads * headDim * 2. */
+  kvBytesPerToken: number;
+  /** Vision encoder, for multimodal models. */
+  vision?: VisionProfile;
+}
+
+const GPUS: readonly GpuProfile[] = [
+  // NVIDIA H100 Tensor Core GPU datasheet, SXM5 80GB HBM3: 3.35 TB/s, 989 TFLOPS
+  // BF16 dense (1,979 with sparsity), NVLink 900 GB/s, PCIe Gen5 (64 GB/s per direction).
+  // nvidia-smi reports 81559 MiB.
+  {
+    id: "h100",
+    name: "NVIDIA H100 SXM5 80GB HBM3",
+    memGiB: 79.65,
+    memBwGBps: 3350,
+    bf16Tflops: 989,
+    nvlinkGBps: 900,
+    pcieGBps: 64,
+    aliases: ["h100-sxm", "h100-80gb", "NVIDIA H100 80GB HBM3"],
+  },
+  // NVIDIA A100 datasheet, SXM4 80GB HBM2e: 2,039 GB/s, 312 TFLOPS BF16 dense,
+  // NVLink 600 GB/s, PCIe Gen4 (32 GB/s per direction). nvidia-smi reports 81920 MiB.
+  {
+    id: "a100",
+    name: "NVIDIA A100 SXM4 80GB",
+    memGiB: 80,
+    memBwGBps: 2039,
+    bf16Tflops: 312,
+    nvlinkGBps: 600,
+    pcieGBps: 32,
+    aliases: ["a100-80gb", "a100-sxm4-80gb", "NVIDIA A100-SXM4-80GB"],
+  },
+  // Same datasheet, SXM4 40GB HBM2: 1,555 GB/s. nvidia-smi reports 40960 MiB.
+  {
+    id: "a100-40gb",
+    name: "NVIDIA A100 SXM4 40GB",
+    memGiB: 40,
+    memBwGBps: 1555,
+    bf16Tflops: 312,
+    nvlinkGBps: 600,
+    pcieGBps: 32,
+    aliases: ["a100-sxm4-40gb", "NVIDIA A100-SXM4-40GB"],
+  },
+  // NVIDIA H200 datasheet, SXM 141GB HBM3e: 4.8 TB/s, 989 TFLOPS BF16 dense,
+  // NVLink 900 GB/s, PCIe Gen5. nvidia-smi reports 143771 MiB.
+  {
+    id: "h200",
+    name: "NVIDIA H200 SXM 141GB HBM3e",
+    memGiB: 140.4,
+    memBwGBps: 4800,
+    bf16Tflops: 989,
+    nvlinkGBps: 900,
+    pcieGBps: 64,
+    aliases: ["h200-sxm", "NVIDIA H200"],
+  },
+  // NVIDIA L40S datasheet: 48GB GDDR6 864 GB/s, 362 TFLOPS BF16 dense (733 with
+  // sparsity), no NVLink, PCIe Gen4 x16. nvidia-smi reports 46068 MiB.
+  {
+    id: "l40s",
+    name: "NVIDIA L40S 48GB",
+    memGiB: 45,
+    memBwGBps: 864,
+    bf16Tflops: 362,
+    nvlinkGBps: 0,
+    pcieGBps: 32,
+    aliases: ["NVIDIA L40S"],
+  },
+];
+
+/** Python's `round()`: halves go to the even neighbour. */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * Qwen2-VL / Qwen2.5-VL `smart_resize`: rounds both sides to a multiple of
+ * `factor` (patch * merge), then rescales to stay within [minPx, maxPx]; the
+ * image becomes (h / factor) * (w / factor) tokens.
+ */
+function qwenVlTokens(widthPx: number, heightPx: number, factor: number): number {
+  const minPx = 56 * 56; // preprocessor_config.json min_pixels 3136
+  const maxPx = 28 * 28 * 16384; // max_pixels 12845056
+  if (!(widthPx > 0) || !(heightPx > 0) || !Number.isFinite(widthPx * heightPx)) {
+    throw new RangeError(
+      `Cannot use image size as positive pixels: current value is ${widthPx}x${heightPx}`,
+    );
+  }
+  let h = Math.max(factor, roundHalfEven(heightPx / factor) * factor);
+  let w = Math.max(factor, roundHalfEven(widthPx / factor) * factor);
+  if (h * w > maxPx) {
+    const beta = Math.sqrt((heightPx * widthPx) / maxPx);
+    h = Math.max(factor, Math.floor(heightPx / beta / factor) * factor);
+    w = Math.max(factor, Math.floor(widthPx / beta / factor) * factor);
+  } else if (h * w < minPx) {
+    const beta = Math.sqrt(minPx / (heightPx * widthPx));
+    h = Math.ceil((heightPx * beta) / factor) * factor;
+    w = Math.ceil((widthPx * beta) / factor) * factor;
+  }
+  return (h / factor) * (w / factor);
+}
+
+type ModelSpec = Omit<ModelProfile, "kvBytesPerToken" | "weightBytes">;
+
+function model(spec: ModelSpec): ModelProfile {
+  const visionB = spec.vision?.paramsB ?? 0;
+  return {
+    ...spec,
+    weightBytes: Math.round((spec.paramsB + visionB) * 1e9 * 2),
+    kvBytesPerToken: 2 * spec.layers * spec.numKvHeads * spec.headDim * 2,
+  };
+}
+
+const MODELS: readonly ModelProfile[] = [
+  // meta-llama/Llama-3.1-8B-Instruct config.json; 8,030,261,248 parameters.
+  model({
+    id: "llama-3.1-8b",
+    hfNames: [
+      "meta-llama/Llama-3.1-8B-Instruct",
+      "meta-llama/Meta-Llama-3.1-8B-Instruct",
+      "meta-llama/Llama-3.1-8B",
+      "meta-llama/Meta-Llama-3.1-8B",
+    ],
+    paramsB: 8.030261248,
+    layers: 32,
+    hidden: 4096,
+    intermediate: 14336,
+    numHeads: 32,
+    numKvHeads: 8,
+    headDim: 128,
+    vocabSize: 128256,
+    tiedEmbeddings: false,
+    maxModelLen: 131072,
+  }),
+  // meta-llama/Llama-3.1-70B-Instruct config.json; 70,553,706,496 parameters.
+  model({
+    id: "llama-3.1-70b",
+    hfNames: [
+      "meta-llama/Llama-3.1-70B-Instruct",
+      "meta-llama/Meta-Llama-3.1-70B-Instruct",
+      "meta-llama/Llama-3.1-70B",
+      "meta-llama/Meta-Llama-3.1-70B",
+    ],
+    paramsB: 70.553706496,
+    layers: 80,
+    hidden: 8192,
+    intermediate: 28672,
+    numHeads: 64,
+    numKvHeads: 8,
+    headDim: 128,
+    vocabSize: 128256,
+    tiedEmbeddings: false,
+    maxModelLen: 131072,
+  }),
+  // Qwen/Qwen2.5-7B-Instruct config.json; 7,615,616,512 parameters.
+  model({
+    id: "qwen2.5-7b",
+    hfNames: ["Qwen/Qwen2.5-7B-Instruct", "Qwen/Qwen2.5-7B"],
+    paramsB: 7.615616512,
+    layers: 28,
+    hidden: 3584,
+    intermediate: 18944,
+    numHeads: 28,
+    numKvHeads: 4,
+    headDim: 128,
+    vocabSize: 152064,
+    tiedEmbeddings: false,
+    maxModelLen: 32768,
+  }),
+  // Qwen/Qwen2.5-VL-3B-Instruct config.json: decoder 3,085,794,688 parameters; vision
+  // tower (depth 32, hidden 1280, patch 14, spatial_merge_size 2, window_size 112 px,
+  // fullatt_block_indexes [7, 15, 23, 31]) 668,684,288 parameters; 3.75B in all.
+  model({
+    id: "qwen2.5-vl-3b",
+    hfNames: ["Qwen/Qwen2.5-VL-3B-Instruct"],
+    paramsB: 3.085794688,
+    layers: 36,
+    hidden: 2048,
+    intermediate: 11008,
+    numHeads: 16,
+    numKvHeads: 2,
+    headDim: 128,
+    vocabSize: 151936,
+    tiedEmbeddings: true,
+    maxModelLen: 128000,
+    vision: {
+      paramsB: 0.668684288,
+      patchSize: 14,
+      mergeSize: 2,
+      hidden: 1280,
+      layers: 32,
+      fullAttnLayers: 4,
+      windowPatches: 64, // 112 px window = 8 x 8 patches
+      tokensPerImage: (widthPx, heightPx) => qwenVlTokens(widthPx, heightPx, 28),
+    },
+  }),
+  // TinyLlama/TinyLlama-1.1B-Chat-v1.0 config.json; 1,100,048,384 parameters.
+  model({
+    id: "tinyllama-1.1b",
+    hfNames: ["TinyLlama/TinyLlama-1.1B-Chat-v1.0", "TinyLlama/TinyLlama_v1.1"],
+    paramsB: 1.100048384,
+    layers: 22,
+    hidden: 2048,
+    intermediate: 5632,
+    numHeads: 32,
+    numKvHeads: 4,
+    headDim: 64,
+    vocabSize: 32000,
+    tiedEmbeddings: false,
+    maxModelLen: 2048,
+  }),
+];
+
+/** All GPU profiles. */
+export function listGpus(): GpuProfile[] {
+  return [...GPUS];
+}
+
+/** All model profiles. */
+export function listModels(): ModelProfile[] {
+  return [...MODELS];
+}
+
+/** Last path segment, lower-cased (`/models/Llama-3.1-8B-Instruct` -> `llama-3.1-8b-instruct`). */
+function baseName(name: string): string {
+  return name.trim().replace(/\/+$/, "").split("/").pop()!.toLowerCase();
+}
+
+/** Finds a GPU by id, name or alias (case-insensitive); throws a RangeError listing ids. */
+export function resolveGpu(name: string): GpuProfile {
+  const key = String(name).trim().toLowerCase();
+  const hit = GPUS.find((g) =>
+    [g.id, g.name, ...(g.aliases ?? [])].some((n) => n.toLowerCase() === key)
+  );
+  if (hit) return hit;
+  throw new RangeError(
+    `Cannot use "${name}" as --gpu: current value is "${name}"; allowed: ${
+      GPUS.map((g) => g.id).join(", ")
+    }`,
+  );
+}
+
+/**
+ * Finds a model by id or Hugging Face name (case-insensitive); a local path or
+ * other org matches by its last segment (`/models/Llama-3.1-8B-Instruct`).
+ * Throws a RangeError listing ids for anything else.
+ */
+export function resolveModel(name: string): ModelProfile {
+  const key = String(name).trim().toLowerCase();
+  const exact = MODELS.find((m) => m.id === key || m.hfNames.some((n) => n.toLowerCase() === key));
+  if (exact) return exact;
+  const base = baseName(key);
+  const byBase = MODELS.find((m) => m.hfNames.some((n) => baseName(n) === base));
+  if (byBase) return byBase;
+  throw new RangeError(
+    `Cannot use "${name}" as --model: current value is "${name}"; allowed: ${
+      MODELS.map((m) => m.id).join(", ")
+    } or their Hugging Face names`,
+  );
+}

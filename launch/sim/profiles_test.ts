@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { listGpus, listModels, resolveGpu, resolveModel } from "./profiles.ts";
+
+Deno.test("resolveGpu accepts ids, names and aliases in any case", () => {
+  for (const g of listGpus()) {
+    assert.equal(resolveGpu(g.id), g);
+    assert.equal(resolveGpu(g.id.toUpperCase()), g);
+    assert.equal(resolveGpu(g.name.toLowerCase()), g);
+    for (const a of g.aliases ?? []) assert.equal(resolveGpu(` ${a} `), g);
+  }
+  assert.equal(resolveGpu("NVIDIA H100 80GB HBM3").id, "h100");
+});
+
+Deno.test("resolveGpu rejects unknown names with the allowed ids", () => {
+  assert.throws(() => resolveGpu("b200"), (e: unknown) => {
+    assert.ok(e instanceof RangeError);
+    assert.match(e.message, /^Cannot use "b200" as --gpu: current value is "b200"; allowed: /);
+    for (const g of listGpus()) assert.ok(e.message.includes(g.id), g.id);
+    return true;
+  });
+});
+
+Deno.test("resolveModel accepts ids, HF names in any case and local paths", () => {
+  for (const m of listModels()) {
+    assert.equal(resolveModel(m.id), m);
+    for (const n of m.hfNames) {
+      assert.equal(resolveModel(n), m);
+      assert.equal(resolveModel(n.toUpperCase()), m);
+      assert.equal(resolveModel(`/models/${n.split("/")[1]}/`), m);
+    }
+  }
+  assert.equal(resolveModel("meta-llama/Meta-Llama-3.1-8B-Instruct").id, "llama-3.1-8b");
+  assert.equal(resolveModel("meta-llama/llama-3.1-8b-instruct").id, "llama-3.1-8b");
+});
+
+Deno.test("resolveModel rejects unknown names with the allowed ids", () => {
+  for (const bad of ["mistralai/Mistral-7B-Instruct-v0.3", "", "llama"]) {
+    assert.throws(() => resolveModel(bad), (e: unknown) => {
+      assert.ok(e instanceof RangeError);
+      assert.ok(e.message.startsWith(`Cannot use "${bad}" as --model: current value is`));
+      for (const m of listModels()) assert.ok(e.message.includes(m.id), m.id);
+      return true;
+    });
+  }
+});
+
+Deno.test("ids and HF names are unique", () => {
+  const names = [...listGpus().map((g) => g.id), ...listModels().map((m) => m.id)];
+  assert.equal(new Set(names).size, names.length);
+  const hf = listModels().flatMap((m) => m.hfNames.map((n) => n.toLowerCase()));
+  assert.equal(new Set(hf).size, hf.length);
+});
+
+Deno.test("model profiles agree with their own config values", () => {
+  for (const m of listModels()) {
+    assert.equal(m.kvBytesPerToken, 2 * m.layers * m.numKvHeads * m.headDim * 2, m.id);
+    assert.equal(m.numHeads % m.numKvHeads, 0, m.id);
+    const visionB = m.vision?.paramsB ?? 0;
+    assert.ok(Math.abs(m.weightBytes - (m.paramsB + visionB) * 2e9) < 2, m.id);
+    // Decoder parameters from the config (no biases/norms): within 0.5% of the stated count.
+    const kvDim = m.numKvHeads * m.headDim;
+    const attn = m.hidden * (m.numHeads * m.headDim) * 2 + m.hidden * kvDim * 2;
+    const mlp = 3 * m.hidden * m.intermediate;
+    const embed = m.vocabSize * m.hidden * (m.tiedEmbeddings ? 1 : 2);
+    const estB = (m.layers * (attn + mlp) + embed) / 1e9;
+    assert.ok(Math.abs(estB / m.paramsB - 1) < 0.005, `${m.id}: ${estB} vs ${m.paramsB}`);
+  }
+  assert.equal(resolveModel("llama-3.1-8b").kvBytesPerToken, 128 * 1024);
+});
+
+Deno.test("GPU profiles are ordered as their datasheets say", () => {
+  const h100 = resolveGpu("h100");
+  const a100 = resolveGpu("a100");
+  const h200 = resolveGpu("h200");
+  assert.ok(h100.memBwGBps > a100.memBwGBps && h100.bf16Tflops > a100.bf16Tflops);
+  assert.ok(h200.memBwGBps > h100.memBwGBps && h200.memGiB > h100.memGiB);
+  assert.ok(resolveGpu("a100-40gb").memGiB < a100.memGiB);
+  for (const g of listGpus()) {
+    for (const v of [g.memGiB, g.memBwGBps, g.bf16Tflops, g.pcieGBps]) assert.ok(v > 0, g.id);
+  }
+});
+
+Deno.test("Qwen2.5-VL image tokens follow smart_resize", () => {
+  const v = resolveModel("Qwen/Qwen2.5-VL-3B-Instruct").vision;
+  assert.ok(v);
+  const f = v.patchSize * v.mergeSize;
+  for (const [w, h] of [[448, 448], [1120, 840], [28 * 37, 28 * 21]]) {
+    assert.equal(v.tokensPerImage(w, h), (w / f) * (h / f));
+  }
+  // Sides round to the nearest multiple of 28, halves to even as Python's round().
+  assert.equal(v.tokensPerImage(1000, 700), Math.round(1000 / f) * Math.round(700 / f));
+  assert.equal(v.tokensPerImage(70, 70), 2 * 2);
+  // Tiny images are scaled up to min_pixels (3136 = 4 tokens), huge ones down to max_pixels.
+  assert.ok(v.tokensPerImage(10, 10) >= 4);
+  const huge = v.tokensPerImage(20000, 15000);
+  assert.ok(huge <= 16384 && huge > 16384 * 0.9, String(huge));
+  assert.ok(v.tokensPerImage(1024, 1024) > v.tokensPerImage(512, 512));
+  assert.throws(() => v.tokensPerImage(0, 100), RangeError);
+  assert.equal(resolveModel("llama-3.1-8b").vision, undefined);
+});
