@@ -1,0 +1,66 @@
+/**
+ * Encoder-cache sharing for encoder/prefill/decode disaggregation, after vLLM's
+ * ECSharedStorageConnector: the encoder instance (`ec_producer`) writes one
+ * file per encoded image under `shared_storage_path`; a consumer that finds the
+ * file skips the vision encoder for that image.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { imageKey } from "./_image.ts";
+
+/** `--ec-transfer-config` fields we use. */
+export interface EcTransferConfig {
+  ec_connector?: string;
+  ec_role: string;
+  ec_connector_extra_config?: Record<string, unknown>;
+}
+
+/** An image part of a prompt with its vision token count. */
+export interface PromptImage {
+  url: string;
+  tokens: number;
+}
+
+function dir(ec?: EcTransferConfig): string | null {
+  const p = ec?.ec_connector_extra_config?.shared_storage_path;
+  return typeof p === "string" && p ? p : null;
+}
+
+/** Vision tokens of the images this instance must encode itself (cached ones are skipped). */
+export async function prepareImages(
+  images: PromptImage[],
+  ec?: EcTransferConfig,
+): Promise<number[]> {
+  const d = dir(ec);
+  if (!d || ec?.ec_role !== "ec_consumer") return images.map((i) => i.tokens);
+  const out: number[] = [];
+  for (const img of images) {
+    try {
+      await Deno.stat(join(d, imageKey(img.url) + ".ec"));
+    } catch {
+      out.push(img.tokens);
+    }
+  }
+  return out;
+}
+
+/** Producer side: record the images as encoded so consumers can skip them. */
+export async function storeImages(images: PromptImage[], ec?: EcTransferConfig): Promise<void> {
+  const d = dir(ec);
+  if (!d || ec?.ec_role !== "ec_producer" || images.length === 0) return;
+  await Deno.mkdir(d, { recursive: true });
+  for (const img of images) {
+    const tmp = join(d, `.${imageKey(img.url)}.${crypto.randomUUID()}`);
+    await Deno.writeTextFile(tmp, String(img.tokens));
+    await Deno.rename(tmp, join(d, imageKey(img.url) + ".ec"));
+  }
+}
+
+/** Placeholder token ids for an image, distinct per image so prefix caching tells them apart. */
+export function imagePlaceholderIds(img: PromptImage, vocabSize: number): number[] {
+  const k = parseInt(imageKey(img.url).slice(0, 8), 16);
+  const out: number[] = [];
+  for (let j = 0; j < img.tokens; j++) out.push((k + j * 7919) % vocabSize);
+  return out;
+}

@@ -1,0 +1,139 @@
+/**
+ * `deno task sim`: the embedded vLLM-compatible simulated engine.
+ *
+ *     deno task sim --port 8000 --model meta-llama/Llama-3.1-8B-Instruct --gpu h100 --speed 10
+ *
+ * @module
+ */
+import { parseFlags, runMain, usage } from "../../lib/args.ts";
+import { createLogger } from "../../lib/log.ts";
+import { loadTokenizer } from "../../lib/tokenizer.ts";
+import { SimClock } from "./clock.ts";
+import { CostModel } from "./cost_model.ts";
+import { Engine } from "./engine.ts";
+import { KvCache } from "./kv_cache.ts";
+import { KvSideChannel, parseKvTransferConfig } from "./kv_transfer.ts";
+import { resolveGpu, resolveModel } from "./profiles.ts";
+import { createHandler } from "./server.ts";
+import { startStatsLogger } from "./stats_log.ts";
+import { buildVocab } from "./_vocab.ts";
+import { SIM_FLAGS, simConfig } from "./sim_config.ts";
+import type { EcTransferConfig } from "./_encoder_cache.ts";
+
+const SUMMARY = "Simulated vLLM engine: OpenAI-compatible API, vLLM metrics and logs, " +
+  "continuous batching with a roofline step-time model. Output is simulated.";
+
+/** Starts the engine and serves until SIGINT/SIGTERM. */
+export async function main(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, SIM_FLAGS);
+  if (values.help) {
+    console.log(usage("deno task sim", SUMMARY, SIM_FLAGS));
+    return 0;
+  }
+  const cfg = simConfig(values, Deno.env.toObject());
+  const log = createLogger({ name: "sim", level: cfg.logLevel });
+  const emit = (level: "info" | "debug" | "warn", msg: string) => log[level](msg);
+  const gpu = resolveGpu(cfg.gpu);
+  const profile = resolveModel(cfg.modelProfile ?? cfg.model);
+  const cost = new CostModel({
+    gpu,
+    model: profile,
+    tp: cfg.tp,
+    maxNumBatchedTokens: cfg.maxNumBatchedTokens,
+    maxNumSeqs: cfg.maxNumSeqs,
+  });
+  const numBlocks = cfg.numGpuBlocksOverride ??
+    cost.numGpuBlocks(cfg.gpuMemoryUtilization, cfg.blockSize);
+  const maxModelLen = Math.min(cfg.maxModelLen ?? profile.maxModelLen, numBlocks * cfg.blockSize);
+  const clock = new SimClock(cfg.speed);
+  const kv = new KvCache({ numBlocks, blockSize: cfg.blockSize, prefixCaching: cfg.prefixCaching });
+  const engine = new Engine({
+    cost,
+    kv,
+    clock,
+    maxNumBatchedTokens: cfg.maxNumBatchedTokens,
+    maxNumSeqs: cfg.maxNumSeqs,
+    seed: cfg.seed,
+    jitter: cfg.jitter,
+  });
+  const tokenizer = await loadTokenizer(cfg.tokenizer);
+  const vocab = buildVocab(tokenizer);
+  log.info(
+    `topobench simulated engine (SIMULATED, not a real GPU): model=${cfg.model} profile=${profile.id} gpu=${gpu.id} tp=${cfg.tp} speed=${cfg.speed}x`,
+  );
+  log.info(
+    `# GPU blocks: ${numBlocks}, KV cache tokens: ${
+      numBlocks * cfg.blockSize
+    }, max_model_len: ${maxModelLen}`,
+  );
+
+  const kvTransfer = cfg.kvTransferConfig ? parseKvTransferConfig(cfg.kvTransferConfig) : undefined;
+  const ecTransfer = cfg.ecTransferConfig
+    ? JSON.parse(cfg.ecTransferConfig) as EcTransferConfig
+    : undefined;
+  let side: KvSideChannel | undefined;
+  if (kvTransfer) {
+    side = new KvSideChannel({
+      engine,
+      cost,
+      clock,
+      engineId: cfg.engineId,
+      host: cfg.host,
+      port: kvTransfer.kv_port ?? cfg.sideChannelPort,
+      tp: cfg.tp,
+      linkGBps: cfg.kvLinkGBps,
+      log: emit,
+    });
+    const port = await side.start();
+    log.info(
+      `KV connector ${kvTransfer.kv_connector} (${kvTransfer.kv_role}): engine_id=${cfg.engineId}, side channel on ${cfg.host}:${port}`,
+    );
+  }
+
+  let ready = cfg.startupDelayS === 0;
+  if (!ready) {
+    setTimeout(
+      () => (ready = true, log.info("Application startup complete.")),
+      cfg.startupDelayS * 1000,
+    );
+  }
+  const handler = createHandler({
+    servedModelName: cfg.servedModelName ?? cfg.model,
+    modelPath: cfg.model,
+    profile,
+    tokenizer,
+    vocab,
+    engine,
+    maxModelLen,
+    meanOutputTokens: cfg.meanOutputTokens,
+    failRate: cfg.failRate,
+    seed: cfg.seed,
+    kvTransfer,
+    sideChannel: side,
+    ecTransfer,
+    ready: () => ready,
+    log: emit,
+  });
+  const stopStats = startStatsLogger(engine, clock, cfg.logIntervalS, (l) => log.info(l));
+  const ac = new AbortController();
+  const server = Deno.serve({
+    hostname: cfg.host,
+    port: cfg.port,
+    signal: ac.signal,
+    onListen: (a) => {
+      log.info(`Starting vLLM API server 0 on http://${a.hostname}:${a.port}`);
+      if (ready) log.info("Application startup complete.");
+    },
+  }, handler);
+  const stop = () => ac.abort();
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await server.finished;
+  stopStats();
+  await side?.stop();
+  await engine.close();
+  log.info("Shutting down.");
+  return 0;
+}
+
+if (import.meta.main) await runMain(main);
