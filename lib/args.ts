@@ -9,41 +9,72 @@ import { errorMessage, fieldError } from "./errors.ts";
 
 /** One flag. */
 export interface FlagDef {
+  /** Whether the flag takes a value. */
   type: "string" | "boolean";
+  /** One-letter form, e.g. `p` for `-p`. */
   short?: string;
+  /** Collect repeated values into a list. @default false */
   multiple?: boolean;
+  /** Value when the flag is absent. */
   default?: string | boolean;
   /** One line for `--help`. */
   help: string;
-  /** Other long names accepted for this flag. */
+  /** Other long names accepted for this flag, e.g. vLLM's `request-rate` for `rate`. */
   aliases?: string[];
-  /** Value name in `--help`. */
+  /** Value name in `--help`. @default "value" */
   placeholder?: string;
 }
 
 /** Flags by canonical long name. */
-export type FlagSpec = Record<string, FlagDef>;
+export interface FlagSpec {
+  [name: string]: FlagDef;
+}
 
 /** Parsed values by canonical name. */
 export type FlagValues = Record<string, string | boolean | string[] | undefined>;
 
-/** Parses `args` strictly; aliases map to their canonical name; `-h/--help` is always known. */
+/** Options of {@linkcode parseFlags}. */
+export interface ParseFlagsOptions {
+  /** Accept arguments that are not flags. @default false */
+  allowPositionals?: boolean;
+}
+
+type ParseArgsOption = { type: "string" | "boolean"; short?: string; multiple?: boolean };
+
+function knownFlags(spec: FlagSpec): string {
+  const names = [
+    "--help",
+    ...Object.entries(spec).flatMap(([n, d]) => [n, ...(d.aliases ?? [])])
+      .filter((n) => n !== "help").map((n) => `--${n}`),
+  ];
+  return names.join(", ");
+}
+
+/**
+ * Parses `args` strictly. Aliases map to their canonical name (giving both is an
+ * error); defaults fill absent flags; `help` (`-h/--help`) is always known and
+ * always present in the result.
+ */
 export function parseFlags(
   args: string[],
   spec: FlagSpec,
-  opts: { allowPositionals?: boolean } = {},
+  opts: ParseFlagsOptions = {},
 ): { values: FlagValues; positionals: string[] } {
-  const options: Record<
-    string,
-    { type: "string" | "boolean"; short?: string; multiple?: boolean }
-  > = {
-    help: { type: "boolean", short: "h" },
-  };
+  const options: Record<string, ParseArgsOption> = { help: { type: "boolean", short: "h" } };
   const canon = new Map<string, string>();
+  // A spec may redefine `help`; any other name used twice is a bug in the spec.
+  const taken = (n: string, what: string, mayBeHelp: boolean) => {
+    if (Object.hasOwn(options, n) && !(mayBeHelp && n === "help")) {
+      throw fieldError({ field: `--${n}`, value: n, expected: what, kind: "type" });
+    }
+  };
   for (const [name, d] of Object.entries(spec)) {
-    options[name] = { type: d.type, multiple: d.multiple ?? false };
-    if (d.short) options[name].short = d.short;
+    taken(name, "a flag name (an alias of another flag already uses it)", true);
+    const o: ParseArgsOption = { type: d.type, multiple: d.multiple ?? false };
+    if (d.short) o.short = d.short;
+    options[name] = o;
     for (const a of d.aliases ?? []) {
+      taken(a, `an alias of --${name} (another flag already uses that name)`, false);
       options[a] = { type: d.type, multiple: d.multiple ?? false };
       canon.set(a, name);
     }
@@ -57,63 +88,99 @@ export function parseFlags(
       allowPositionals: opts.allowPositionals ?? false,
     });
   } catch (e) {
-    const m = /'(-[^']+)'|"(-[^"]+)"/.exec(errorMessage(e));
-    const flag = m ? (m[1] ?? m[2]) : args.join(" ");
-    throw new TypeError(
-      `Cannot use ${flag} as a flag: current value is ${JSON.stringify(flag)} (${
-        errorMessage(e)
-      }); see --help`,
-    );
+    const code = (e as { code?: string }).code;
+    const msg = errorMessage(e);
+    const quoted = /'([^']+)'/.exec(msg)?.[1] ?? args.join(" ");
+    const flag = quoted.split(" ")[0];
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+      throw new TypeError(
+        `Cannot use ${flag} as a flag: current value is ${JSON.stringify(flag)}; known flags: ${
+          knownFlags(spec)
+        }`,
+      );
+    }
+    if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+      throw new TypeError(
+        `Cannot use ${flag} as an argument: current value is ${
+          JSON.stringify(flag)
+        }; this command takes flags only (see --help)`,
+      );
+    }
+    const expected = /does not take/.test(msg) ? "a flag without a value" : "a flag with a value";
+    throw fieldError({ field: flag, value: flag, expected, kind: "type" });
   }
   const values: FlagValues = {};
+  const givenAs = new Map<string, string>();
   for (const [k, v] of Object.entries(parsed.values)) {
     const name = canon.get(k) ?? k;
-    if (values[name] !== undefined) {
+    const other = givenAs.get(name);
+    if (other !== undefined) {
       throw fieldError({
         field: `--${k}`,
         value: v,
-        expected: `a flag not given twice (it is an alias of --${name})`,
+        expected: `a flag given once (--${other} is the same flag)`,
+        kind: "type",
       });
     }
+    givenAs.set(name, k);
     values[name] = v as string | boolean | string[];
   }
   for (const [name, d] of Object.entries(spec)) {
     if (values[name] === undefined && d.default !== undefined) values[name] = d.default;
   }
+  values.help ??= false;
   return { values, positionals: parsed.positionals };
 }
 
-/** `--help` text: summary, then one line per flag with aliases and default. */
+/** `--help` text: usage line, summary, then one line per flag with aliases and default. */
 export function usage(cmd: string, summary: string, spec: FlagSpec): string {
-  const rows = Object.entries(spec).map(([name, d]) => {
+  const rows: [string, string][] = [["  -h, --help", "Show this help and exit"]];
+  for (const [name, d] of Object.entries(spec)) {
+    if (name === "help") continue;
     const names = [
       d.short ? `-${d.short}, --${name}` : `--${name}`,
       ...(d.aliases ?? []).map((a) => `--${a}`),
-    ]
-      .join(", ");
+    ].join(", ");
     const arg = d.type === "string" ? ` <${d.placeholder ?? "value"}>` : "";
+    const more = d.multiple ? " (repeatable)" : "";
     const def = d.default !== undefined && d.default !== false ? ` (default: ${d.default})` : "";
-    return [`  ${names}${arg}`, `${d.help}${def}`];
-  });
+    rows.push([`  ${names}${arg}`, `${d.help}${more}${def}`]);
+  }
   const w = Math.min(44, Math.max(...rows.map((r) => r[0].length)) + 2);
   const lines = rows.map(([a, b]) =>
     a.length >= w ? `${a}\n${" ".repeat(w)}${b}` : a.padEnd(w) + b
   );
-  return `Usage: ${cmd} [options]\n\n${summary}\n\nOptions:\n  -h, --help\n` + lines.join("\n");
+  return `Usage: ${cmd} [options]\n\n${summary}\n\nOptions:\n${lines.join("\n")}`;
 }
 
 /** Options of {@linkcode numberFlag}. */
 export interface NumberFlagOptions {
+  /** Smallest allowed value (inclusive). */
   min?: number;
+  /** Largest allowed value (inclusive); `Number.MAX_SAFE_INTEGER` or more reads as no limit. */
   max?: number;
+  /** Require a whole number. @default false */
   integer?: boolean;
-  /** Used when the flag is absent. */
+  /** Used when the flag is absent or empty. */
   default?: number;
   /** Accept `inf`/`Infinity`. @default false */
   allowInf?: boolean;
 }
 
-/** Reads a numeric flag; throws `Cannot use --name as ...` when it is not one. */
+function describe(o: NumberFlagOptions): string {
+  const kind = o.integer ? "an integer" : "a number";
+  const hasMax = o.max !== undefined && o.max < Number.MAX_SAFE_INTEGER;
+  const range = o.min !== undefined && hasMax
+    ? ` in [${o.min}, ${o.max}]`
+    : o.min !== undefined
+    ? ` >= ${o.min}`
+    : hasMax
+    ? ` <= ${o.max}`
+    : "";
+  return `${kind}${range}${o.allowInf ? " or inf" : ""}`;
+}
+
+/** Reads a numeric flag; throws `Cannot use --name as ...` when it is not one or out of range. */
 export function numberFlag(
   values: FlagValues,
   name: string,
@@ -121,28 +188,23 @@ export function numberFlag(
 ): number | undefined {
   const raw = values[name];
   if (raw === undefined || raw === "") return o.default;
-  const s = String(raw).trim();
-  const n = o.allowInf && /^(inf|infinity)$/i.test(s) ? Infinity : Number(s);
-  const kind = o.integer ? "an integer" : "a number";
-  const range = o.min !== undefined && o.max !== undefined && o.max < Number.MAX_SAFE_INTEGER
-    ? ` in [${o.min}, ${o.max}]`
-    : o.min !== undefined
-    ? ` >= ${o.min}`
-    : "";
-  const expected = `${kind}${range}${o.allowInf ? " or inf" : ""}`;
-  if (s === "" || Number.isNaN(n) || (!Number.isFinite(n) && !(o.allowInf && n === Infinity))) {
-    throw fieldError({ field: `--${name}`, value: raw, expected, kind: "type" });
+  const expected = describe(o);
+  const bad = (kind: "type" | "range") =>
+    fieldError({ field: `--${name}`, value: raw, expected, kind });
+  if (typeof raw !== "string") throw bad("type");
+  const s = raw.trim();
+  const n = o.allowInf && /^\+?(inf|infinity)$/i.test(s) ? Infinity : Number(s);
+  if (s === "" || Number.isNaN(n) || (n === Infinity ? !o.allowInf : !Number.isFinite(n))) {
+    throw bad("type");
   }
-  if (o.integer && Number.isFinite(n) && !Number.isInteger(n)) {
-    throw fieldError({ field: `--${name}`, value: raw, expected, kind: "type" });
-  }
+  if (o.integer && Number.isFinite(n) && !Number.isInteger(n)) throw bad("type");
   if ((o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max)) {
-    throw fieldError({ field: `--${name}`, value: raw, expected });
+    throw bad("range");
   }
   return n;
 }
 
-/** Reads a flag that must be one of `allowed`. */
+/** Reads a flag that must be one of `allowed`; `def` when absent. */
 export function enumFlag<T extends string>(
   values: FlagValues,
   name: string,
@@ -151,27 +213,38 @@ export function enumFlag<T extends string>(
 ): T | undefined {
   const raw = values[name];
   if (raw === undefined) return def;
-  if (!allowed.includes(raw as T)) {
+  if (typeof raw !== "string" || !allowed.includes(raw as T)) {
     throw fieldError({ field: `--${name}`, value: raw, expected: `one of ${allowed.join(", ")}` });
   }
   return raw as T;
 }
 
-/** Reads a comma-separated (or repeated) flag as a list of non-empty strings. */
+/** Reads a comma-separated (or repeated) flag as a list of non-empty, trimmed strings. */
 export function listFlag(values: FlagValues, name: string): string[] {
   const raw = values[name];
-  if (raw === undefined || raw === false) return [];
-  const parts = (Array.isArray(raw) ? raw : [String(raw)]).flatMap((s) => s.split(","));
+  if (raw === undefined) return [];
+  if (typeof raw === "boolean") {
+    throw fieldError({
+      field: `--${name}`,
+      value: raw,
+      expected: "a comma-separated list",
+      kind: "type",
+    });
+  }
+  const parts = (Array.isArray(raw) ? raw : [raw]).flatMap((s) => s.split(","));
   return parts.map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
-/** Runs `main(Deno.args)`: exits with its code; on a throw prints one `error:` line and exits 1. */
+/**
+ * Runs `main(Deno.args)` and exits with its code (0 when it returns nothing);
+ * on a throw prints one `error: <message>` line on stderr and exits 1.
+ */
 export async function runMain(main: (args: string[]) => Promise<number | void>): Promise<void> {
   let code = 0;
   try {
     code = (await main(Deno.args)) ?? 0;
   } catch (e) {
-    console.error(`error: ${errorMessage(e)}`);
+    Deno.stderr.writeSync(new TextEncoder().encode(`error: ${errorMessage(e)}\n`));
     code = 1;
   }
   Deno.exit(code);

@@ -19,8 +19,11 @@ export interface FieldErrorOptions {
   kind?: "type" | "range" | "syntax";
 }
 
-function fmt(v: unknown): string {
+/** Shows a value as it was given: strings and objects as JSON, numbers as written. */
+export function formatValue(v: unknown): string {
   if (v === undefined) return "undefined";
+  if (typeof v === "number" || typeof v === "bigint") return String(v);
+  if (typeof v === "function" || typeof v === "symbol") return String(v);
   try {
     return JSON.stringify(v) ?? String(v);
   } catch {
@@ -31,14 +34,19 @@ function fmt(v: unknown): string {
 /** Builds a TypeError/RangeError/SyntaxError naming the field, file, value and what is allowed. */
 export function fieldError(o: FieldErrorOptions): Error {
   const where = o.file ? ` in ${o.file}` : "";
-  const msg = `Cannot use ${o.field}${where} as ${o.expected}: current value is ${fmt(o.value)}`;
+  const msg = `Cannot use ${o.field}${where} as ${o.expected}: current value is ${
+    formatValue(o.value)
+  }`;
   if (o.kind === "type") return new TypeError(msg);
   if (o.kind === "syntax") return new SyntaxError(msg);
   return new RangeError(msg);
 }
 
-/** One-line message of anything thrown. */
+/** One-line message of anything thrown (first line of the message; the error name if empty). */
 export function errorMessage(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  return m.split("\n")[0];
+  let m: string;
+  if (e instanceof Error) m = e.message || e.name;
+  else if (typeof e === "string") m = e;
+  else m = formatValue(e);
+  return m.split("\n")[0].trimEnd();
 }

@@ -30,16 +30,18 @@ export interface LoggerOptions {
   write?: (line: string) => void;
 }
 
-/** Checks a log level name. */
+/** Checks a log level name; case-insensitive, and vLLM's `WARNING` reads as `warn`. */
 export function parseLogLevel(s: string): LogLevel {
-  if (!(LOG_LEVELS as readonly string[]).includes(s)) {
+  const l = String(s).toLowerCase();
+  const level = l === "warning" ? "warn" : l;
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
     throw fieldError({
       field: "--log-level",
       value: s,
       expected: `one of ${LOG_LEVELS.join(", ")}`,
     });
   }
-  return s as LogLevel;
+  return level as LogLevel;
 }
 
 const p2 = (n: number) => String(n).padStart(2, "0");

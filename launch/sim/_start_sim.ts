@@ -28,3 +28,15 @@ export async function startSim(
   });
   return Object.assign(p, { url: p.match[1] });
 }
+
+/** Parses Prometheus text into `name{labels}` -> value. */
+export async function scrape(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const i = line.lastIndexOf(" ");
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}

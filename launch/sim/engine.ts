@@ -90,8 +90,12 @@ class Seq {
   cachedTokens = 0;
   state: State = "waiting";
   queried = false;
+  /** The remote KV pull was tried (it is not retried; a failure means a local prefill). */
+  pulled = false;
   encoded: boolean;
   arrivalMs: number;
+  /** When it can next run (arrival, or the end of its KV transfer). */
+  readyMs: number;
   scheduledMs = -1;
   firstTokenMs = -1;
   lastTokenMs = -1;
@@ -99,6 +103,7 @@ class Seq {
     this.tokens = req.promptTokens.slice();
     this.encoded = !req.imageTokens?.length;
     this.arrivalMs = nowMs;
+    this.readyMs = nowMs;
   }
 }
 
@@ -204,6 +209,7 @@ export class Engine {
       this.#expireHeld();
       const work = this.#schedule();
       if (work.length === 0) {
+        this.#lastEndMs = -Infinity; // idle: the next step starts when work arrives
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
           // Wake up now and then to expire held blocks.
@@ -211,8 +217,11 @@ export class Engine {
         });
         continue;
       }
+      // Back-to-back steps keep an exact simulated timeline even when the host
+      // is a little late; only a lag beyond 5 real ms moves the timeline on.
       const now = this.#clock.nowMs();
-      const start = Math.max(now, this.#lastEndMs);
+      let start = Math.max(this.#lastEndMs, now - 5 * this.#clock.speed);
+      for (const w of work) start = Math.max(start, w.seq.readyMs);
       const shape: SeqWork[] = [];
       const images: number[] = [];
       for (const w of work) {
@@ -266,7 +275,7 @@ export class Engine {
     while (budget > 0 && this.#waiting.length > 0 && this.#running.length < this.#o.maxNumSeqs) {
       const seq = this.#waiting[0];
       if (seq.blocks.length === 0) this.#matchPrefix(seq);
-      if (seq.req.remotePrefill && seq.numComputed < seq.tokens.length - 1 && seq.numOut === 0) {
+      if (seq.req.remotePrefill && !seq.pulled && seq.numComputed < seq.tokens.length - 1) {
         if (!this.#startTransfer(seq)) break;
         continue;
       }
@@ -325,6 +334,7 @@ export class Engine {
     }
     this.#waiting.shift();
     seq.state = "transferring";
+    seq.pulled = true;
     const remote = seq.req.remotePrefill!;
     const tokens = seq.tokens.length - seq.numComputed;
     const startMs = this.#clock.nowMs();
@@ -337,6 +347,7 @@ export class Engine {
         this.#commitFull(seq);
       }
       seq.state = "waiting";
+      seq.readyMs = this.#clock.nowMs();
       this.#waiting.unshift(seq);
       this.#poke();
     });

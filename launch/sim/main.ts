@@ -14,9 +14,10 @@ import { Engine } from "./engine.ts";
 import { KvCache } from "./kv_cache.ts";
 import { KvSideChannel, parseKvTransferConfig } from "./kv_transfer.ts";
 import { resolveGpu, resolveModel } from "./profiles.ts";
-import { createHandler } from "./server.ts";
+import { createHandler, type SimServerOptions } from "./server.ts";
 import { startStatsLogger } from "./stats_log.ts";
 import { buildVocab } from "./_vocab.ts";
+import { warmUp } from "./_warmup.ts";
 import { SIM_FLAGS, simConfig } from "./sim_config.ts";
 import type { EcTransferConfig } from "./_encoder_cache.ts";
 
@@ -58,6 +59,11 @@ export async function main(args: string[]): Promise<number> {
   });
   const tokenizer = await loadTokenizer(cfg.tokenizer);
   const vocab = buildVocab(tokenizer);
+  // Warm the tokenizer up so that the first requests are not slowed by JIT compilation.
+  tokenizer.encodeChat([{
+    role: "user",
+    content: "Warm up, the quick brown fox 42 times. ".repeat(300),
+  }]);
   log.info(
     `topobench simulated engine (SIMULATED, not a real GPU): model=${cfg.model} profile=${profile.id} gpu=${gpu.id} tp=${cfg.tp} speed=${cfg.speed}x`,
   );
@@ -97,7 +103,7 @@ export async function main(args: string[]): Promise<number> {
       cfg.startupDelayS * 1000,
     );
   }
-  const handler = createHandler({
+  const serverOpts: SimServerOptions = {
     servedModelName: cfg.servedModelName ?? cfg.model,
     modelPath: cfg.model,
     profile,
@@ -113,7 +119,9 @@ export async function main(args: string[]): Promise<number> {
     ecTransfer,
     ready: () => ready,
     log: emit,
-  });
+  };
+  await warmUp(cost, cfg.blockSize, serverOpts);
+  const handler = createHandler(serverOpts);
   const stopStats = startStatsLogger(engine, clock, cfg.logIntervalS, (l) => log.info(l));
   const ac = new AbortController();
   const server = Deno.serve({

@@ -246,10 +246,12 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
       const done = new Promise<[FinishReason, FinishInfo]>((
         resolve,
       ) => (finish = (r, i) => resolve([r, i])));
-      req.signal.addEventListener("abort", () => o.engine.abort(id));
+      const onAbort = () => o.engine.abort(id);
+      req.signal.addEventListener("abort", onAbort);
       inUse.add(id);
       o.engine.add(ereq);
       const [r, info] = await done;
+      req.signal.removeEventListener("abort", onAbort);
       if (r === "abort") throw new ApiError(499, "Request aborted", "ClientClosedRequest");
       const text = tokensOut.map((t) => tokenText(o.vocab, t)).join("");
       const kvOut = info.heldBlockIds && o.sideChannel

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { loadTokenizer } from "../../lib/tokenizer.ts";
-import { startSim } from "./_start_sim.ts";
+import { scrape, startSim } from "./_start_sim.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = any;
@@ -28,18 +28,6 @@ const post = (url: string, body: unknown, headers: Record<string, string> = {}) 
     headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify(body),
   });
-
-/** Parses Prometheus text into `name{labels}` -> value. */
-export async function scrape(url: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (!line || line.startsWith("#")) continue;
-    const i = line.lastIndexOf(" ");
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
 
 const metric = (m: Map<string, number>, name: string) => {
   for (const [k, v] of m) if (k === name || k.startsWith(name + "{")) return v;

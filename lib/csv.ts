@@ -1,0 +1,96 @@
+/**
+ * CSV files with a fixed header: an append-safe writer (one synchronous write
+ * per row, so finished rows survive Ctrl-C or a crash) and a reader, over
+ * `csv-stringify` and `csv-parse`.
+ *
+ * @module
+ */
+import { stringify } from "csv-stringify/sync";
+import { parse } from "csv-parse/sync";
+
+const enc = new TextEncoder();
+
+/** A cell value; null and undefined become empty cells. */
+export type Cell = string | number | boolean | null | undefined;
+
+/** Appends rows to a CSV file, writing the header when the file is new or empty. */
+export class CsvAppender {
+  #file: Deno.FsFile;
+  readonly columns: readonly string[];
+  readonly path: string;
+
+  /** Opens (creating) `path` for appending; if it has content, its header must equal `columns`. */
+  constructor(path: string, columns: readonly string[]) {
+    this.path = path;
+    this.columns = columns;
+    let size = 0;
+    try {
+      size = Deno.statSync(path).size;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    if (size > 0) {
+      const head = Deno.readTextFileSync(path).split("\n", 1)[0].replace(/\r$/, "");
+      const want = stringify([columns as string[]]).trim();
+      if (head !== want) {
+        throw new RangeError(
+          `Cannot append to ${path} as a CSV with columns ${want}: current value is ${
+            JSON.stringify(head)
+          }`,
+        );
+      }
+    }
+    this.#file = Deno.openSync(path, { append: true, create: true });
+    if (size === 0) this.#write([columns as string[]]);
+  }
+
+  /** Appends one row (by column name; unknown keys are ignored). */
+  append(row: Record<string, Cell>): void {
+    this.#write([this.columns.map((c) => cell(row[c]))]);
+  }
+
+  /** Appends several rows in one write. */
+  appendMany(rows: Record<string, Cell>[]): void {
+    if (rows.length) this.#write(rows.map((r) => this.columns.map((c) => cell(r[c]))));
+  }
+
+  #write(rows: string[][]) {
+    const bytes = enc.encode(stringify(rows));
+    let off = 0;
+    while (off < bytes.length) off += this.#file.writeSync(bytes.subarray(off));
+  }
+
+  /** Closes the file. */
+  close(): void {
+    try {
+      this.#file.close();
+    } catch { /* already closed */ }
+  }
+}
+
+function cell(v: Cell): string {
+  if (v === null || v === undefined) return "";
+  if (typeof v === "number") {
+    if (!Number.isFinite(v)) return "";
+    return Number.isInteger(v) ? String(v) : String(Math.round(v * 1000) / 1000);
+  }
+  return String(v);
+}
+
+/** Parses CSV text with a header line into records of strings. */
+export function parseCsv(text: string, where = "CSV text"): Record<string, string>[] {
+  try {
+    return parse(text, { columns: true, skip_empty_lines: true, relax_column_count: false });
+  } catch (e) {
+    throw new SyntaxError(
+      `Cannot read ${where} as CSV with a header: current value is invalid (${
+        e instanceof Error ? e.message : e
+      })`,
+    );
+  }
+}
+
+/** Reads a CSV file with a header line into records of strings. */
+export async function readCsv(path: string): Promise<Record<string, string>[]> {
+  return parseCsv(await Deno.readTextFile(path), path);
+}

@@ -1,0 +1,114 @@
+/**
+ * Ports and health: pick a free loopback port, check one, wait for a server's
+ * health endpoint, and an abortable sleep.
+ *
+ * @module
+ */
+import { errorMessage, fieldError } from "./errors.ts";
+
+function checkPort(port: number): void {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw fieldError({ field: "port", value: port, expected: "an integer port in [0, 65535]" });
+  }
+}
+
+/** A port that was free a moment ago on `host` (the OS picks it by binding port 0). */
+export function freePort(host = "127.0.0.1"): Promise<number> {
+  const l = Deno.listen({ hostname: host, port: 0, transport: "tcp" });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return Promise.resolve(port);
+}
+
+/** Whether `port` can be bound on `host` now; errors other than "in use" are thrown. */
+export function isPortFree(port: number, host = "127.0.0.1"): Promise<boolean> {
+  checkPort(port);
+  try {
+    Deno.listen({ hostname: host, port, transport: "tcp" }).close();
+    return Promise.resolve(true);
+  } catch (e) {
+    if (e instanceof Deno.errors.AddrInUse) return Promise.resolve(false);
+    return Promise.reject(e);
+  }
+}
+
+function abortError(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException("The operation was aborted", "AbortError");
+}
+
+/** Resolves after `ms`; rejects with the signal's reason as soon as `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (!(ms >= 0)) throw fieldError({ field: "ms", value: ms, expected: "a duration >= 0 ms" });
+  if (signal?.aborted) return Promise.reject(abortError(signal));
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortError(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Options of {@linkcode waitForHealth}. */
+export interface WaitForHealthOptions {
+  /** Give up after this long. @default 60000 */
+  timeoutMs?: number;
+  /** Pause between attempts. @default 200 */
+  intervalMs?: number;
+  /** Stops waiting (rejects with its reason). */
+  signal?: AbortSignal;
+  /** Checked before each attempt; `false` (the server's process died) stops the wait early. */
+  alive?: () => boolean | Promise<boolean>;
+}
+
+/**
+ * Polls `GET url` until it answers 200. Throws an Error naming the last status or
+ * network error on timeout, and `process exited` when `alive()` says so.
+ */
+export async function waitForHealth(url: string, opts: WaitForHealthOptions = {}): Promise<void> {
+  if (!URL.canParse(url)) {
+    throw fieldError({ field: "health url", value: url, expected: "a URL", kind: "type" });
+  }
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const intervalMs = opts.intervalMs ?? 200;
+  if (!(timeoutMs >= 0)) {
+    throw fieldError({ field: "timeoutMs", value: timeoutMs, expected: "a duration >= 0 ms" });
+  }
+  if (!(intervalMs >= 0) || intervalMs === Infinity) {
+    throw fieldError({
+      field: "intervalMs",
+      value: intervalMs,
+      expected: "a finite duration >= 0 ms",
+    });
+  }
+  const deadline = performance.now() + timeoutMs;
+  let last = "no attempt yet";
+  while (true) {
+    if (opts.signal?.aborted) throw abortError(opts.signal);
+    if (opts.alive && !(await opts.alive())) {
+      throw new Error(`Cannot reach ${url}: process exited before it was healthy (last: ${last})`);
+    }
+    const leftMs = deadline - performance.now();
+    const attempt = AbortSignal.timeout(Math.max(1, Math.min(leftMs, 5_000)));
+    const signal = opts.signal ? AbortSignal.any([opts.signal, attempt]) : attempt;
+    try {
+      const res = await fetch(url, { signal });
+      await res.body?.cancel();
+      if (res.status === 200) return;
+      last = `HTTP ${res.status}`;
+    } catch (e) {
+      if (opts.signal?.aborted) throw abortError(opts.signal);
+      last = attempt.aborted ? "request timed out" : errorMessage(e);
+    }
+    const restMs = deadline - performance.now();
+    if (restMs <= 0) break;
+    await sleep(Math.min(intervalMs, restMs), opts.signal);
+  }
+  throw new Error(
+    `Cannot reach ${url} as a healthy server within ${timeoutMs} ms: last result was ${last}`,
+  );
+}

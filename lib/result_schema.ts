@@ -1,0 +1,150 @@
+/**
+ * The bench result contract: the `requests.csv` columns and row type, and the
+ * `summary.json` load-point object (vLLM `--save-result` keys plus ours).
+ *
+ * Conventions of `requests.csv`: times are ms since run start (`performance.now()`
+ * based); `ttft_ms`/`e2e_ms` are measured from `sent_ms` as `vllm bench serve` does,
+ * and `scheduled_ms` is kept so latency from the schedule (no coordinated omission)
+ * is `first_token_ms - scheduled_ms`. `status` is the HTTP status (0 when no
+ * response came); a request succeeded when `error` is empty. Empty cells are
+ * unknown values (e.g. `first_token_ms` of a failure).
+ *
+ * @module
+ */
+
+/** Columns of `requests.csv`, in order. */
+export const REQUEST_COLUMNS = [
+  "run_id",
+  "load_point",
+  "request_id",
+  "conversation_id",
+  "turn",
+  "scheduled_ms",
+  "sent_ms",
+  "first_token_ms",
+  "end_ms",
+  "ttft_ms",
+  "e2e_ms",
+  "tpot_ms",
+  "itl_mean_ms",
+  "itl_max_ms",
+  "prompt_tokens",
+  "output_tokens",
+  "cached_tokens",
+  "status",
+  "error",
+  "backend",
+] as const;
+
+/** One column name of `requests.csv`. */
+export type RequestColumn = typeof REQUEST_COLUMNS[number];
+
+/** One `requests.csv` row; null is an empty cell. */
+export interface RequestRow {
+  run_id: string;
+  load_point: string;
+  request_id: string;
+  conversation_id: string;
+  turn: number;
+  scheduled_ms: number;
+  sent_ms: number;
+  first_token_ms: number | null;
+  end_ms: number;
+  ttft_ms: number | null;
+  e2e_ms: number;
+  tpot_ms: number | null;
+  itl_mean_ms: number | null;
+  itl_max_ms: number | null;
+  prompt_tokens: number | null;
+  output_tokens: number;
+  cached_tokens: number | null;
+  status: number;
+  error: string;
+  backend: string;
+}
+
+const TEXT_COLUMNS = new Set<RequestColumn>([
+  "run_id",
+  "load_point",
+  "request_id",
+  "conversation_id",
+  "error",
+  "backend",
+]);
+
+/** Converts a parsed CSV record (all strings) to a typed row; throws on a bad number. */
+export function parseRequestRow(rec: Record<string, string>, where = "requests.csv"): RequestRow {
+  const out: Record<string, unknown> = {};
+  for (const col of REQUEST_COLUMNS) {
+    const v = rec[col] ?? "";
+    if (TEXT_COLUMNS.has(col)) {
+      out[col] = v;
+      continue;
+    }
+    if (v === "") {
+      out[col] = null;
+      continue;
+    }
+    const n = Number(v);
+    if (Number.isNaN(n)) {
+      throw new TypeError(
+        `Cannot use column ${col} in ${where} as a number: current value is ${JSON.stringify(v)}`,
+      );
+    }
+    out[col] = n;
+  }
+  return out as unknown as RequestRow;
+}
+
+/** Percentile summary keys of one metric, e.g. `mean_ttft_ms`, `p99_ttft_ms`. */
+export const METRICS = ["ttft", "tpot", "itl", "e2el"] as const;
+/** Statistic prefixes of {@linkcode METRICS} keys. */
+export const STATS = ["mean", "median", "std", "p50", "p90", "p95", "p99"] as const;
+
+/** One load point of `summary.json`. Keys of vLLM's `--save-result` plus ours. */
+export interface LoadPointSummary {
+  // vLLM --save-result keys
+  date: string;
+  backend: string;
+  endpoint_type: string;
+  label: string;
+  model_id: string;
+  tokenizer_id: string;
+  num_prompts: number;
+  request_rate: number | "inf";
+  burstiness: number;
+  max_concurrency: number | null;
+  completed: number;
+  failed: number;
+  duration: number;
+  total_input_tokens: number;
+  total_output_tokens: number;
+  request_throughput: number;
+  request_goodput: number | null;
+  output_throughput: number;
+  total_token_throughput: number;
+  max_output_tokens_per_s: number;
+  max_concurrent_requests: number;
+  /** `{mean,median,std,p50,p90,p95,p99}_{ttft,tpot,itl,e2el}_ms` */
+  [metricKey: string]: unknown;
+  // ours
+  run_id: string;
+  run_index: number;
+  load_point: string;
+  complete: boolean;
+  rate_target: number | "inf" | null;
+  rate_achieved: number;
+  sent: number;
+  send_lag_p50_ms: number;
+  send_lag_p99_ms: number;
+  send_lag_max_ms: number;
+  client_saturated: boolean;
+  success_rate: number;
+  slo: { ttft_ms?: number; tpot_ms?: number } | null;
+  slo_attainment: number | null;
+  output_token_mismatches: number;
+  ttft_by_turn: Record<string, { count: number; mean_ms: number; p50_ms: number; p99_ms: number }>;
+  topology: string;
+  workload: string;
+  gpus: number | null;
+}

@@ -1,0 +1,65 @@
+/**
+ * Server-sent events, as OpenAI-compatible servers stream them: an
+ * incremental parser that turns text chunks into event `data` payloads
+ * (multi-line `data:` joined with `\n`, comments and other fields ignored).
+ *
+ * @module
+ */
+
+/** Incremental SSE parser: feed text, get the completed events' data. */
+export class SseParser {
+  #buf = "";
+  #data: string[] = [];
+  #has = false;
+
+  /** Feeds a text chunk; returns the data of every event completed by it. */
+  push(text: string): string[] {
+    this.#buf += text;
+    const out: string[] = [];
+    let i: number;
+    while ((i = this.#buf.indexOf("\n")) >= 0) {
+      let line = this.#buf.slice(0, i);
+      this.#buf = this.#buf.slice(i + 1);
+      if (line.endsWith("\r")) line = line.slice(0, -1);
+      this.#line(line, out);
+    }
+    return out;
+  }
+
+  /** Ends the stream; returns the data of a last event not followed by a blank line. */
+  flush(): string[] {
+    const out: string[] = [];
+    if (this.#buf) this.#line(this.#buf, out);
+    this.#buf = "";
+    this.#line("", out);
+    return out;
+  }
+
+  #line(line: string, out: string[]) {
+    if (line === "") {
+      if (this.#has) out.push(this.#data.join("\n"));
+      this.#data = [];
+      this.#has = false;
+      return;
+    }
+    if (line.startsWith(":")) return;
+    const c = line.indexOf(":");
+    const field = c < 0 ? line : line.slice(0, c);
+    if (field !== "data") return;
+    let v = c < 0 ? "" : line.slice(c + 1);
+    if (v.startsWith(" ")) v = v.slice(1);
+    this.#data.push(v);
+    this.#has = true;
+  }
+}
+
+/** Yields each event's data from a byte stream (UTF-8), including a trailing unterminated one. */
+export async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const parser = new SseParser();
+  const dec = new TextDecoder();
+  for await (const chunk of body) {
+    for (const d of parser.push(dec.decode(chunk, { stream: true }))) yield d;
+  }
+  for (const d of parser.push(dec.decode())) yield d;
+  for (const d of parser.flush()) yield d;
+}
