@@ -1,0 +1,364 @@
+/**
+ * Flags of `deno task bench` (with vLLM's `vllm bench serve` spellings as
+ * aliases) and their validation into a {@linkcode BenchConfig}: a pure function
+ * of the parsed flags and an optional workload YAML object (flags win).
+ *
+ * @module
+ */
+import { enumFlag, type FlagSpec, type FlagValues, numberFlag } from "../lib/args.ts";
+import { fieldError } from "../lib/errors.ts";
+import { ARRIVAL_PROCESSES, type ArrivalProcess, type Ramp, RAMPS } from "./workload/arrivals.ts";
+import { type DatasetOptions, DATASETS } from "./workload/datasets.ts";
+import { MULTITURN_PRESETS } from "./workload/multiturn.ts";
+import { parseImageSizes } from "./workload/random_mm.ts";
+
+/** Flags of the bench CLI, by canonical name. */
+export const BENCH_FLAGS: FlagSpec = {
+  url: {
+    type: "string",
+    help: "Server base URL, e.g. http://127.0.0.1:8000",
+    aliases: ["base-url"],
+  },
+  endpoint: {
+    type: "string",
+    default: "/v1/completions",
+    help: "/v1/completions or /v1/chat/completions",
+  },
+  model: { type: "string", help: "Model name (default: first id of /v1/models)" },
+  config: { type: "string", help: "Workload YAML with the same options (flags override it)" },
+  rate: {
+    type: "string",
+    default: "inf",
+    aliases: ["request-rate"],
+    help: "Requests per second, or inf",
+  },
+  duration: { type: "string", help: "Send for this many seconds" },
+  "num-requests": {
+    type: "string",
+    aliases: ["num-prompts"],
+    help: "Send this many requests (conversations for multiturn)",
+  },
+  concurrency: {
+    type: "string",
+    aliases: ["max-concurrency"],
+    help: "Closed loop with rate inf, else a cap on in-flight requests",
+  },
+  arrival: {
+    type: "string",
+    default: "poisson",
+    help: "Inter-arrival process: poisson, gamma, constant",
+  },
+  burstiness: {
+    type: "string",
+    default: "1",
+    help: "Gamma shape: 1 Poisson, <1 burstier, >1 smoother",
+  },
+  ramp: {
+    type: "string",
+    default: "none",
+    help: "Rate ramp: none, linear, exponential (from --rate to --ramp-to)",
+  },
+  "ramp-to": { type: "string", help: "Rate at the end of the ramp" },
+  "ramp-duration": { type: "string", help: "Ramp length in seconds (default: --duration)" },
+  dataset: {
+    type: "string",
+    default: "random",
+    aliases: ["dataset-name"],
+    help: "random, sharegpt, prompts-file, prefix-repetition, multiturn, random-mm",
+  },
+  "dataset-path": { type: "string", help: "File for sharegpt / prompts-file" },
+  "input-len": {
+    type: "string",
+    default: "512",
+    aliases: ["random-input-len"],
+    help: "Input tokens per request (suffix for prefix-repetition, per turn for multiturn)",
+  },
+  "output-len": {
+    type: "string",
+    aliases: ["random-output-len"],
+    help: "Output tokens per request (default 128)",
+  },
+  "range-ratio": {
+    type: "string",
+    default: "0",
+    aliases: ["random-range-ratio"],
+    help: "Lengths uniform in [len(1-r), len(1+r)]",
+  },
+  "prefix-len": {
+    type: "string",
+    default: "0",
+    aliases: ["random-prefix-len"],
+    help: "Shared prefix tokens (random, prefix-repetition)",
+  },
+  "num-prefixes": { type: "string", default: "4", help: "Distinct prefixes for prefix-repetition" },
+  turns: { type: "string", default: "4", help: "Turns per conversation (multiturn)" },
+  "think-time": {
+    type: "string",
+    default: "1000",
+    help: "Mean think time between turns, ms (exponential; 0 none)",
+  },
+  preset: {
+    type: "string",
+    help: "Multiturn preset W1 512/256, W2 4096/128, W3 256/1024, W4 8192/64",
+  },
+  "image-size": { type: "string", default: "512x512", help: "random-mm image sizes, WxH[,WxH]" },
+  "images-per-request": { type: "string", default: "1", help: "random-mm images per request" },
+  "no-ignore-eos": {
+    type: "boolean",
+    default: false,
+    help: "Do not send ignore_eos (outputs may end early)",
+  },
+  seed: { type: "string", default: "0", help: "Seed of the workload and arrivals" },
+  warmup: {
+    type: "string",
+    default: "0",
+    aliases: ["num-warmups"],
+    help: "Warmup requests before each run (excluded)",
+  },
+  runs: { type: "string", default: "1", help: "Repeat the run K times (seed + k)" },
+  slo: { type: "string", help: "SLOs for attainment and goodput, e.g. ttft:500,tpot:50 (ms)" },
+  timeout: { type: "string", default: "300", help: "Per-request timeout, s" },
+  grace: {
+    type: "string",
+    default: "10",
+    help: "On Ctrl-C/SIGTERM wait this long for in-flight requests, s",
+  },
+  "request-body-template": {
+    type: "string",
+    help: "JSON body template with {{prompt}} {{messages}} {{max_tokens}} {{model}}",
+  },
+  "gpu-monitor": { type: "boolean", default: false, help: "Sample nvidia-smi into gpu.csv" },
+  "gpu-interval": { type: "string", default: "1000", help: "GPU sampling interval, ms" },
+  "scrape-metrics": { type: "string", help: "Sample this /metrics URL into server_metrics.csv" },
+  "scrape-interval": { type: "string", default: "1000", help: "Metrics sampling interval, ms" },
+  out: {
+    type: "string",
+    default: "results/adhoc/run",
+    aliases: ["result-dir"],
+    help:
+      "results/<experiment>/<label>: the run directory is results/<experiment>/<YYYYMMDD-HHMMSS>-<label>",
+  },
+  topology: { type: "string", default: "", help: "Topology name recorded in the summary" },
+  gpus: { type: "string", help: "GPUs used by the topology (for goodput per GPU)" },
+  tokenizer: {
+    type: "string",
+    help: "Local Hugging Face tokenizer folder (default: shipped Llama 3.1)",
+  },
+  "reset-prefix-cache": {
+    type: "boolean",
+    default: false,
+    help: "POST /reset_prefix_cache before each run",
+  },
+  "no-itl": { type: "boolean", default: false, help: "Do not write itl.jsonl" },
+};
+
+/** Everything a run needs, validated. */
+export interface BenchConfig {
+  url: string;
+  endpoint: "/v1/completions" | "/v1/chat/completions";
+  model?: string;
+  rateRps: number;
+  durationS?: number;
+  numRequests?: number;
+  concurrency?: number;
+  arrival: ArrivalProcess;
+  burstiness: number;
+  ramp: Ramp;
+  rampToRps?: number;
+  rampDurationS?: number;
+  dataset: DatasetOptions;
+  warmup: number;
+  runs: number;
+  slo: { ttftMs?: number; tpotMs?: number } | null;
+  timeoutS: number;
+  graceS: number;
+  requestBodyTemplate?: string;
+  gpuMonitor: boolean;
+  gpuIntervalMs: number;
+  scrapeMetrics?: string;
+  scrapeIntervalMs: number;
+  out: string;
+  topology: string;
+  gpus?: number;
+  tokenizer?: string;
+  resetPrefixCache: boolean;
+  writeItl: boolean;
+}
+
+/** Flag spec without defaults, so a parse tells which flags were given. */
+export function flagsWithoutDefaults(): FlagSpec {
+  return Object.fromEntries(
+    Object.entries(BENCH_FLAGS).map(([k, d]) => [k, { ...d, default: undefined }]),
+  );
+}
+
+/** Flag values from a workload YAML object (kebab or snake case keys); throws on unknown keys. */
+export function valuesFromFile(obj: unknown, file: string): FlagValues {
+  if (obj === null || obj === undefined) return {};
+  if (typeof obj !== "object" || Array.isArray(obj)) {
+    throw fieldError({
+      field: "the top level",
+      file,
+      value: obj,
+      expected: "a mapping of options",
+    });
+  }
+  const canon = new Map<string, string>();
+  for (const [k, d] of Object.entries(BENCH_FLAGS)) {
+    for (const n of [k, ...(d.aliases ?? [])]) {
+      canon.set(n, k);
+      canon.set(n.replaceAll("-", "_"), k);
+    }
+  }
+  const out: FlagValues = {};
+  for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+    const name = canon.get(k);
+    if (!name || name === "config") {
+      throw fieldError({ field: k, file, value: v, expected: "a bench option (see --help)" });
+    }
+    const def = BENCH_FLAGS[name];
+    if (def.type === "boolean") {
+      if (typeof v !== "boolean") {
+        throw fieldError({ field: k, file, value: v, expected: "true or false", kind: "type" });
+      }
+      out[name] = v;
+    } else {
+      if (typeof v === "object" && v !== null) {
+        throw fieldError({
+          field: k,
+          file,
+          value: v,
+          expected: "a string or number",
+          kind: "type",
+        });
+      }
+      out[name] = String(v);
+    }
+  }
+  return out;
+}
+
+/** Parses `ttft:500,tpot:50`. */
+export function parseSlo(s: string): { ttftMs?: number; tpotMs?: number } {
+  const out: { ttftMs?: number; tpotMs?: number } = {};
+  for (const part of s.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const m = /^(ttft|tpot):(\d+(?:\.\d+)?)$/.exec(part);
+    if (!m) {
+      throw fieldError({ field: "--slo", value: s, expected: "ttft:MS,tpot:MS (either or both)" });
+    }
+    if (m[1] === "ttft") out.ttftMs = Number(m[2]);
+    else out.tpotMs = Number(m[2]);
+  }
+  if (out.ttftMs === undefined && out.tpotMs === undefined) {
+    throw fieldError({ field: "--slo", value: s, expected: "ttft:MS,tpot:MS (either or both)" });
+  }
+  return out;
+}
+
+/** Validates flag values (CLI over file over defaults) into a config. Pure. */
+export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): BenchConfig {
+  const v: FlagValues = {};
+  for (const [k, d] of Object.entries(BENCH_FLAGS)) v[k] = cli[k] ?? file[k] ?? d.default;
+  const bad = (field: string, value: unknown, expected: string) =>
+    fieldError({ field: `--${field}`, value, expected });
+  const url = v.url as string | undefined;
+  if (!url || !/^https?:\/\/[^/\s]+/.test(url)) throw bad("url", url, "an http(s) base URL");
+  const endpoint = enumFlag(v, "endpoint", ["/v1/completions", "/v1/chat/completions"] as const)!;
+  const rateRps = numberFlag(v, "rate", { allowInf: true })!;
+  if (!(rateRps > 0)) throw bad("rate", v.rate, "a positive number or inf");
+  const durationS = numberFlag(v, "duration", { min: 0.001 });
+  const numRequests = numberFlag(v, "num-requests", { integer: true, min: 1 });
+  if (durationS === undefined && numRequests === undefined) {
+    throw bad("duration", undefined, "a number of seconds when --num-requests is not given");
+  }
+  const concurrency = numberFlag(v, "concurrency", { integer: true, min: 1 });
+  if (rateRps === Infinity && numRequests === undefined && concurrency === undefined) {
+    throw bad(
+      "rate",
+      "inf",
+      "a finite rate with --duration (or give --concurrency or --num-requests)",
+    );
+  }
+  const burstiness = numberFlag(v, "burstiness", { min: 0.001 })!;
+  let arrival = enumFlag(v, "arrival", ARRIVAL_PROCESSES)!;
+  if (burstiness !== 1 && arrival === "poisson") arrival = "gamma";
+  const ramp = enumFlag(v, "ramp", RAMPS)!;
+  const rampToRps = numberFlag(v, "ramp-to", { min: 0.001 });
+  const rampDurationS = numberFlag(v, "ramp-duration", { min: 0.001 });
+  if (ramp !== "none") {
+    if (rampToRps === undefined) throw bad("ramp-to", undefined, "a rate when --ramp is given");
+    if (rateRps === Infinity) throw bad("rate", "inf", "a finite start rate when --ramp is given");
+    if (rampDurationS === undefined && durationS === undefined) {
+      throw bad("ramp-duration", undefined, "seconds when --ramp is given without --duration");
+    }
+  }
+  const name = enumFlag(v, "dataset", DATASETS)!;
+  const path = v["dataset-path"] as string | undefined;
+  if ((name === "sharegpt" || name === "prompts-file") && !path) {
+    throw bad("dataset-path", path, `a file for --dataset ${name}`);
+  }
+  let inputLen = numberFlag(v, "input-len", { integer: true, min: 1 })!;
+  let outputLen = numberFlag(v, "output-len", { integer: true, min: 1 });
+  const outputLenGiven = outputLen !== undefined;
+  const preset = v.preset as string | undefined;
+  if (preset !== undefined) {
+    const p = MULTITURN_PRESETS[preset.toUpperCase()];
+    if (!p) throw bad("preset", preset, `one of ${Object.keys(MULTITURN_PRESETS).join(", ")}`);
+    if ((cli["input-len"] ?? file["input-len"]) === undefined) inputLen = p.inputLen;
+    if ((cli["output-len"] ?? file["output-len"]) === undefined) outputLen = p.outputLen;
+  }
+  const rangeRatio = numberFlag(v, "range-ratio", { min: 0, max: 1 })!;
+  if (rangeRatio >= 1) throw bad("range-ratio", v["range-ratio"], "a number in [0, 1)");
+  const imageSizes = parseImageSizes(v["image-size"] as string);
+  if (name === "random-mm" && endpoint !== "/v1/chat/completions") {
+    throw bad("endpoint", endpoint, "/v1/chat/completions for --dataset random-mm");
+  }
+  const gpusN = numberFlag(v, "gpus", { min: 0 });
+  return {
+    url: url.replace(/\/+$/, ""),
+    endpoint,
+    model: v.model as string | undefined,
+    rateRps,
+    durationS,
+    numRequests,
+    concurrency,
+    arrival,
+    burstiness,
+    ramp,
+    rampToRps,
+    rampDurationS,
+    dataset: {
+      name,
+      seed: numberFlag(v, "seed", { integer: true, min: 0 })!,
+      endpoint: endpoint === "/v1/completions" ? "completions" : "chat",
+      inputLen,
+      outputLen: outputLen ?? 128,
+      outputLenGiven,
+      rangeRatio,
+      prefixLen: numberFlag(v, "prefix-len", { integer: true, min: 0 })!,
+      numPrefixes: numberFlag(v, "num-prefixes", { integer: true, min: 1 })!,
+      path,
+      turns: numberFlag(v, "turns", { integer: true, min: 1 })!,
+      thinkTimeMs: numberFlag(v, "think-time", { min: 0 })!,
+      imageSizes,
+      imagesPerRequest: numberFlag(v, "images-per-request", { integer: true, min: 0 })!,
+      ignoreEos: !(v["no-ignore-eos"] as boolean),
+    },
+    warmup: numberFlag(v, "warmup", { integer: true, min: 0 })!,
+    runs: numberFlag(v, "runs", { integer: true, min: 1 })!,
+    slo: v.slo ? parseSlo(v.slo as string) : null,
+    timeoutS: numberFlag(v, "timeout", { min: 0.001 })!,
+    graceS: numberFlag(v, "grace", { min: 0 })!,
+    requestBodyTemplate: v["request-body-template"] as string | undefined,
+    gpuMonitor: v["gpu-monitor"] as boolean,
+    gpuIntervalMs: numberFlag(v, "gpu-interval", { min: 10 })!,
+    scrapeMetrics: v["scrape-metrics"] as string | undefined,
+    scrapeIntervalMs: numberFlag(v, "scrape-interval", { min: 10 })!,
+    out: v.out as string,
+    topology: v.topology as string,
+    gpus: gpusN,
+    tokenizer: v.tokenizer as string | undefined,
+    resetPrefixCache: v["reset-prefix-cache"] as boolean,
+    writeItl: !(v["no-itl"] as boolean),
+  };
+}

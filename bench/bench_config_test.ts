@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { parseFlags } from "../lib/args.ts";
+import {
+  flagsWithoutDefaults,
+  parseSlo,
+  resolveBenchConfig,
+  valuesFromFile,
+} from "./bench_config.ts";
+
+const parse = (args: string[]) => parseFlags(args, flagsWithoutDefaults()).values;
+
+Deno.test("vLLM spellings are aliases and defaults apply", () => {
+  const c = resolveBenchConfig(parse([
+    "--base-url",
+    "http://h:8000/",
+    "--request-rate",
+    "7.5",
+    "--num-prompts",
+    "10",
+    "--random-input-len",
+    "100",
+    "--random-output-len",
+    "20",
+    "--max-concurrency",
+    "3",
+    "--burstiness",
+    "0.5",
+  ]));
+  assert.equal(c.url, "http://h:8000");
+  assert.equal(c.rateRps, 7.5);
+  assert.equal(c.numRequests, 10);
+  assert.equal(c.dataset.inputLen, 100);
+  assert.equal(c.dataset.outputLen, 20);
+  assert.equal(c.concurrency, 3);
+  assert.equal(c.arrival, "gamma");
+  assert.equal(c.endpoint, "/v1/completions");
+  assert.equal(c.timeoutS, 300);
+});
+
+Deno.test("the workload file is overridden by flags; unknown keys are refused", () => {
+  const file = valuesFromFile(
+    { url: "http://f:1", rate: 5, duration: 10, input_len: 64, dataset: "multiturn", preset: "W2" },
+    "w.yaml",
+  );
+  const c = resolveBenchConfig(parse(["--rate", "9"]), file);
+  assert.equal(c.url, "http://f:1");
+  assert.equal(c.rateRps, 9);
+  assert.equal(c.durationS, 10);
+  assert.equal(c.dataset.inputLen, 64);
+  assert.equal(c.dataset.outputLen, 128);
+  assert.throws(() => valuesFromFile({ rtae: 5 }, "w.yaml"), /Cannot use rtae in w.yaml/);
+});
+
+Deno.test("bad combinations and values fail with the flag named", () => {
+  const base = ["--url", "http://h:1"];
+  assert.throws(() => resolveBenchConfig(parse(["--rate", "5"])), /--url/);
+  assert.throws(() => resolveBenchConfig(parse([...base, "--rate", "5"])), /--duration/);
+  assert.throws(() => resolveBenchConfig(parse([...base, "--duration", "5"])), /--rate/);
+  assert.throws(
+    () => resolveBenchConfig(parse([...base, "--num-requests", "2.5"])),
+    /--num-requests as an integer/,
+  );
+  assert.throws(
+    () => resolveBenchConfig(parse([...base, "--num-requests", "5", "--dataset", "sharegpt"])),
+    /--dataset-path/,
+  );
+  assert.throws(
+    () => resolveBenchConfig(parse([...base, "--num-requests", "5", "--ramp", "linear"])),
+    /--ramp-to/,
+  );
+  assert.throws(() => parse([...base, "--rate", "1", "--request-rate", "2"]), /given once/);
+  assert.deepEqual(parseSlo("ttft:200,tpot:20"), { ttftMs: 200, tpotMs: 20 });
+  assert.throws(() => parseSlo("ttft=200"), /--slo/);
+});

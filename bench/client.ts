@@ -1,0 +1,201 @@
+/**
+ * One streamed request, measured like `vllm bench serve`: TTFT is the first
+ * chunk with non-empty content/text (role-only chunks do not count), ITL the
+ * gaps between content chunks, E2E until the stream ends. Usage (prompt,
+ * completion, cached tokens) comes from the final `include_usage` chunk. HTTP
+ * errors, timeouts, broken streams (no `[DONE]`) and cancellations come back as
+ * results with `error` set, never as throws.
+ *
+ * @module
+ */
+import { sseEvents } from "../lib/sse.ts";
+
+/** What to send. */
+export interface ClientRequest {
+  /** Full URL, e.g. `http://127.0.0.1:8000/v1/completions`. */
+  url: string;
+  /** JSON body text. */
+  body: string;
+  /** Sent as `X-Request-Id`. */
+  requestId: string;
+  /** Sent as `X-Session-Id` (multi-turn), so routers can be sticky. */
+  sessionId?: string;
+  /** Give up after this long (whole request). @default 300000 */
+  timeoutMs?: number;
+  /** Aborts the request from outside (shutdown); recorded as cancelled. */
+  signal?: AbortSignal;
+  /** `performance.now()` of run start; all returned times are relative to it. @default 0 */
+  originMs?: number;
+  /** Extra headers (e.g. `Authorization`). */
+  headers?: Record<string, string>;
+}
+
+/** What was measured. Times are ms since `originMs`. */
+export interface ClientResult {
+  sentMs: number;
+  /** Time of the first chunk with non-empty text; null if none came. */
+  firstTokenMs: number | null;
+  endMs: number;
+  /** firstTokenMs - sentMs. */
+  ttftMs: number | null;
+  e2eMs: number;
+  /** Gaps between consecutive content chunks. */
+  itlMs: number[];
+  /** Number of chunks with non-empty text. */
+  contentChunks: number;
+  /** The generated text. */
+  text: string;
+  /** From `usage`, null when the server sent none. */
+  promptTokens: number | null;
+  completionTokens: number | null;
+  cachedTokens: number | null;
+  /** HTTP status; 0 when no response arrived. */
+  status: number;
+  /** Empty on success. */
+  error: string;
+  /** `x-backend` / `x-served-by` response header, if any (which replica served it). */
+  backend: string;
+}
+
+/** Text carried by one streamed chunk (OpenAI chat/completions, TGI-style token). */
+export function chunkText(obj: Record<string, unknown>): string {
+  const choices = obj.choices as Array<Record<string, unknown>> | undefined;
+  if (Array.isArray(choices) && choices.length > 0) {
+    const c = choices[0];
+    const delta = c.delta as Record<string, unknown> | undefined;
+    if (delta) {
+      const t = delta.content ?? delta.reasoning_content ?? delta.reasoning;
+      return typeof t === "string" ? t : "";
+    }
+    return typeof c.text === "string" ? c.text : "";
+  }
+  const token = obj.token as Record<string, unknown> | undefined;
+  if (token && typeof token.text === "string" && token.special !== true) return token.text;
+  return typeof obj.text === "string" ? obj.text : "";
+}
+
+function num(v: unknown): number | null {
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+/** Sends one streamed request and measures it; never throws. */
+export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
+  const origin = req.originMs ?? 0;
+  const now = () => performance.now() - origin;
+  const timeoutMs = req.timeoutMs ?? 300_000;
+  const ac = new AbortController();
+  let why = "";
+  const timer = setTimeout(() => {
+    why = `timeout after ${timeoutMs} ms`;
+    ac.abort();
+  }, timeoutMs);
+  const onAbort = () => {
+    why ||= "cancelled at shutdown";
+    ac.abort();
+  };
+  req.signal?.addEventListener("abort", onAbort, { once: true });
+  const r: ClientResult = {
+    sentMs: 0,
+    firstTokenMs: null,
+    endMs: 0,
+    ttftMs: null,
+    e2eMs: 0,
+    itlMs: [],
+    contentChunks: 0,
+    text: "",
+    promptTokens: null,
+    completionTokens: null,
+    cachedTokens: null,
+    status: 0,
+    error: "",
+    backend: "",
+  };
+  const parts: string[] = [];
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    "x-request-id": req.requestId,
+    ...req.headers,
+  };
+  if (req.sessionId) headers["x-session-id"] = req.sessionId;
+  r.sentMs = now();
+  try {
+    if (req.signal?.aborted) throw new Error("aborted before send");
+    const res = await fetch(req.url, {
+      method: "POST",
+      headers,
+      body: req.body,
+      signal: ac.signal,
+    });
+    r.status = res.status;
+    r.backend = res.headers.get("x-backend") ?? res.headers.get("x-served-by") ?? "";
+    if (!res.ok || !res.body) {
+      const text = await res.text().catch(() => "");
+      r.error = `HTTP ${res.status}: ${errorText(text)}`;
+    } else {
+      let last = 0;
+      let done = false;
+      for await (const data of sseEvents(res.body)) {
+        const t = now();
+        if (data.trim() === "[DONE]") {
+          done = true;
+          continue;
+        }
+        let obj: Record<string, unknown>;
+        try {
+          obj = JSON.parse(data);
+        } catch {
+          continue;
+        }
+        if (obj.error) {
+          r.error = `stream error: ${errorText(JSON.stringify(obj.error))}`;
+          continue;
+        }
+        const u = obj.usage as Record<string, unknown> | undefined | null;
+        if (u) {
+          r.promptTokens = num(u.prompt_tokens) ?? r.promptTokens;
+          r.completionTokens = num(u.completion_tokens) ?? r.completionTokens;
+          const det = u.prompt_tokens_details as Record<string, unknown> | null | undefined;
+          r.cachedTokens = num(det?.cached_tokens) ?? r.cachedTokens;
+        }
+        const text = chunkText(obj);
+        if (text) {
+          if (r.firstTokenMs === null) r.firstTokenMs = t;
+          else r.itlMs.push(t - last);
+          last = t;
+          r.contentChunks++;
+          parts.push(text);
+        }
+      }
+      if (!done && !r.error) r.error = "stream ended without [DONE]";
+    }
+  } catch (e) {
+    r.error = why ||
+      `${r.status ? "stream broken" : "request failed"}: ${
+        e instanceof Error ? e.message.split("\n")[0] : e
+      }`;
+  } finally {
+    clearTimeout(timer);
+    req.signal?.removeEventListener("abort", onAbort);
+  }
+  r.endMs = now();
+  r.e2eMs = r.endMs - r.sentMs;
+  r.ttftMs = r.firstTokenMs === null ? null : r.firstTokenMs - r.sentMs;
+  r.text = parts.join("");
+  return r;
+}
+
+function errorText(body: string): string {
+  let msg = body;
+  try {
+    const j = JSON.parse(body);
+    msg = j?.error?.message ?? j?.message ?? j?.detail ?? body;
+    if (typeof msg !== "string") msg = JSON.stringify(msg);
+  } catch { /* not JSON */ }
+  return msg.replace(/\s+/g, " ").slice(0, 300);
+}
+
+/** TPOT as vLLM defines it: (e2e - ttft) / (output_tokens - 1); null for < 2 tokens. */
+export function tpotMs(e2eMs: number, ttftMs: number | null, outputTokens: number): number | null {
+  if (ttftMs === null || outputTokens < 2) return null;
+  return (e2eMs - ttftMs) / (outputTokens - 1);
+}

@@ -1,0 +1,399 @@
+/**
+ * `deno task bench`: one streaming load run (or `--runs K` repeats) against an
+ * OpenAI-compatible server, written to a run directory (DESIGN.md):
+ * `config.json`, `requests.csv` (appended as requests finish), `itl.jsonl`,
+ * `summary.json` (an array, one object per run/load point), optional `gpu.csv`
+ * and `server_metrics.csv`; vLLM's result block on stderr; the run directory
+ * path on stdout. Ctrl-C/SIGTERM stops sending, waits `--grace` for in-flight
+ * requests, writes `"complete": false` and exits 130/143.
+ *
+ *     deno task bench --url http://127.0.0.1:8000 --rate 20 --duration 60 \
+ *       --dataset random --input-len 512 --output-len 128 --out results/exp1/agg
+ *
+ * @module
+ */
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse as parseYaml } from "yaml";
+import { parseFlags, runMain, usage } from "../lib/args.ts";
+import { createLogger } from "../lib/log.ts";
+import { Rng } from "../lib/rng.ts";
+import { loadTokenizer } from "../lib/tokenizer.ts";
+import { CsvAppender } from "../lib/csv.ts";
+import { percentile } from "../lib/stats.ts";
+import { type LoadPointSummary, REQUEST_COLUMNS, type RequestRow } from "../lib/result_schema.ts";
+import {
+  BENCH_FLAGS,
+  type BenchConfig,
+  flagsWithoutDefaults,
+  resolveBenchConfig,
+  valuesFromFile,
+} from "./bench_config.ts";
+import { tpotMs } from "./client.ts";
+import { type Finished, newState, runLoad } from "./runner.ts";
+import { loadTemplate, openaiBody, templateBody } from "./request_body.ts";
+import { resultBlock, summarize } from "./summary.ts";
+import { arrivalOffsets } from "./workload/arrivals.ts";
+import { buildWorkload } from "./workload/datasets.ts";
+import { startGpuMonitor } from "./gpu.ts";
+import { startScraper } from "./scrape.ts";
+
+const SUMMARY = "Open-loop streaming load against an OpenAI-compatible server, measured like " +
+  "`vllm bench serve` (vLLM's flag spellings are accepted as aliases).";
+/** Tool version recorded in config.json. */
+export const BENCH_VERSION = "0.1.0";
+/** Closed-loop runs bounded only by --duration prepare this many requests. */
+const CLOSED_LOOP_POOL = 10_000;
+const MISMATCH_SAMPLE = 500;
+
+const enc = new TextEncoder();
+const pad = (n: number) => String(n).padStart(2, "0");
+
+/** Creates `parent/name` (or `name-2`, `-3`, ... if taken): a run never appends to another run's files. */
+export async function freshRunDir(parent: string, name: string): Promise<string> {
+  await Deno.mkdir(parent, { recursive: true });
+  for (let k = 1;; k++) {
+    const dir = join(parent, k === 1 ? name : `${name}-${k}`);
+    try {
+      await Deno.mkdir(dir);
+      return dir;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    }
+  }
+}
+
+/** `YYYYMMDD-HHMMSS` in local time. */
+export function stamp(d = new Date()): string {
+  return `${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}-${pad(d.getHours())}${
+    pad(d.getMinutes())
+  }${pad(d.getSeconds())}`;
+}
+
+async function firstModel(url: string): Promise<{ id: string; models: unknown }> {
+  let res: Response;
+  try {
+    res = await fetch(`${url}/v1/models`, { signal: AbortSignal.timeout(10_000) });
+  } catch (e) {
+    throw new RangeError(
+      `Cannot use --url as a reachable server (GET /v1/models failed; give --model to skip): current value is ${
+        JSON.stringify(url)
+      } (${e instanceof Error ? e.message : e})`,
+    );
+  }
+  const j = await res.json().catch(() => null);
+  const id = j?.data?.[0]?.id;
+  if (!res.ok || typeof id !== "string") {
+    throw new RangeError(
+      `Cannot use ${url}/v1/models as a model list (give --model): current value is HTTP ${res.status} ${
+        JSON.stringify(j).slice(0, 200)
+      }`,
+    );
+  }
+  return { id, models: j };
+}
+
+async function gitSha(): Promise<string | null> {
+  try {
+    const out = await new Deno.Command("git", {
+      args: ["rev-parse", "HEAD"],
+      cwd: dirname(fileURLToPath(import.meta.url)),
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
+  } catch {
+    return null;
+  }
+}
+
+function loadPointLabel(cfg: BenchConfig): string {
+  if (Number.isFinite(cfg.rateRps)) return String(cfg.rateRps);
+  return cfg.concurrency !== undefined ? `c${cfg.concurrency}` : "inf";
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, flagsWithoutDefaults());
+  if (values.help) {
+    console.log(usage("deno task bench", SUMMARY, BENCH_FLAGS));
+    return 0;
+  }
+  const file = values.config as string | undefined;
+  const fileValues = file ? valuesFromFile(parseYaml(await Deno.readTextFile(file)), file) : {};
+  const cfg = resolveBenchConfig(values, fileValues);
+  const log = createLogger({ name: "bench" });
+  const server = cfg.model ? { id: cfg.model, models: null } : await firstModel(cfg.url);
+  const model = server.id;
+  const tok = await loadTokenizer(cfg.tokenizer);
+  const template = cfg.requestBodyTemplate ? await loadTemplate(cfg.requestBodyTemplate) : null;
+  const body = template
+    ? (s: Parameters<typeof openaiBody>[0]) => templateBody(template, s, model)
+    : (s: Parameters<typeof openaiBody>[0]) => openaiBody(s, model);
+
+  const started = new Date();
+  const dir = await freshRunDir(dirname(cfg.out), `${stamp(started)}-${basename(cfg.out)}`);
+  const runName = basename(dir);
+  await Deno.writeTextFile(
+    join(dir, "config.json"),
+    JSON.stringify(
+      {
+        tool: "topobench bench",
+        version: BENCH_VERSION,
+        git_sha: await gitSha(),
+        deno: Deno.version,
+        host: Deno.hostname(),
+        start_time: started.toISOString(),
+        argv: args,
+        config_file: file ?? null,
+        model,
+        server_models: server.models,
+        tokenizer: tok.name,
+        topology: cfg.topology,
+        seed: cfg.dataset.seed,
+        bench: cfg,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  log.info(`run directory ${dir}`);
+
+  // signals: first one stops sending and starts the grace period, a second cancels at once
+  const stop = new AbortController();
+  const cancel = new AbortController();
+  let signal: "SIGINT" | "SIGTERM" | null = null;
+  let graceTimer: ReturnType<typeof setTimeout> | undefined;
+  const onSignal = (sig: "SIGINT" | "SIGTERM") => () => {
+    if (signal) {
+      cancel.abort();
+      return;
+    }
+    signal = sig;
+    log.warn(`${sig}: stopped sending; waiting up to ${cfg.graceS} s for in-flight requests`);
+    stop.abort();
+    graceTimer = setTimeout(() => cancel.abort(), cfg.graceS * 1000);
+  };
+  const handlers = { SIGINT: onSignal("SIGINT"), SIGTERM: onSignal("SIGTERM") };
+  for (const [s, h] of Object.entries(handlers)) Deno.addSignalListener(s as Deno.Signal, h);
+
+  const t0 = performance.now();
+  const gpu = cfg.gpuMonitor
+    ? startGpuMonitor({
+      path: join(dir, "gpu.csv"),
+      intervalMs: cfg.gpuIntervalMs,
+      originMs: t0,
+      warn: (m) => log.warn(m),
+    })
+    : null;
+  const scraper = cfg.scrapeMetrics
+    ? startScraper({
+      url: cfg.scrapeMetrics,
+      path: join(dir, "server_metrics.csv"),
+      intervalMs: cfg.scrapeIntervalMs,
+      originMs: t0,
+      warn: (m) => log.warn(m),
+    })
+    : null;
+  const csv = new CsvAppender(join(dir, "requests.csv"), REQUEST_COLUMNS);
+  const itlFile = cfg.writeItl
+    ? Deno.openSync(join(dir, "itl.jsonl"), { append: true, create: true })
+    : null;
+  const summaries: LoadPointSummary[] = [];
+  const url = cfg.url + cfg.endpoint;
+  const closedLoop = cfg.rateRps === Infinity && cfg.concurrency !== undefined;
+  const isTty = Deno.stderr.isTerminal();
+
+  try {
+    for (let k = 0; k < cfg.runs && !stop.signal.aborted; k++) {
+      const seed = cfg.dataset.seed + k;
+      const runId = cfg.runs > 1 ? `${runName}-r${k + 1}` : runName;
+      const loadPoint = loadPointLabel(cfg);
+      const durationMs = cfg.durationS !== undefined ? cfg.durationS * 1000 : undefined;
+      const offsets = closedLoop ? [] : arrivalOffsets({
+        process: cfg.arrival,
+        rateRps: cfg.rateRps,
+        burstiness: cfg.burstiness,
+        ramp: cfg.ramp,
+        rampToRps: cfg.rampToRps,
+        rampDurationMs: cfg.rampDurationS !== undefined ? cfg.rampDurationS * 1000 : undefined,
+        count: cfg.numRequests,
+        durationMs,
+      }, new Rng(`arrivals:${seed}`));
+      const count = closedLoop ? cfg.numRequests ?? CLOSED_LOOP_POOL : offsets.length;
+      const work = await buildWorkload(tok, { ...cfg.dataset, seed }, count);
+      if (cfg.warmup > 0) {
+        const w = await buildWorkload(tok, {
+          ...cfg.dataset,
+          name: cfg.dataset.name === "multiturn" ? "random" : cfg.dataset.name,
+          seed: seed + 1_000_003,
+        }, cfg.warmup);
+        log.info(`warmup: ${cfg.warmup} requests`);
+        await runLoad({
+          url,
+          tokenizer: tok,
+          endpoint: cfg.dataset.endpoint,
+          requests: w.requests.map((r) => ({ ...r, requestId: `warmup-${r.requestId}` })),
+          conversations: [],
+          offsetsMs: new Array(cfg.warmup).fill(0),
+          closedLoop: false,
+          body,
+          timeoutMs: cfg.timeoutS * 1000,
+          originMs: performance.now(),
+          stop: stop.signal,
+          cancel: cancel.signal,
+          onResult: () => {},
+        });
+      }
+      if (cfg.resetPrefixCache) {
+        await fetch(`${cfg.url}/reset_prefix_cache`, { method: "POST" }).then((r) =>
+          r.body?.cancel()
+        )
+          .catch((e) => log.warn(`reset_prefix_cache failed: ${e}`));
+      }
+      if (stop.signal.aborted) break;
+
+      const rows: RequestRow[] = [];
+      const itls: number[] = [];
+      const tokenTimes: number[] = [];
+      const checks: { text: string; tokens: number }[] = [];
+      const recent: number[] = [];
+      const state = newState();
+      const origin = performance.now();
+      const onResult = (f: Finished) => {
+        const r = f.result;
+        const row: RequestRow = {
+          run_id: runId,
+          load_point: loadPoint,
+          request_id: f.spec.requestId,
+          conversation_id: f.spec.conversationId,
+          turn: f.spec.turn,
+          scheduled_ms: f.scheduledMs,
+          sent_ms: r.sentMs,
+          first_token_ms: r.firstTokenMs,
+          end_ms: r.endMs,
+          ttft_ms: r.ttftMs,
+          e2e_ms: r.e2eMs,
+          tpot_ms: r.error ? null : tpotMs(r.e2eMs, r.ttftMs, f.outputTokens),
+          itl_mean_ms: r.itlMs.length ? r.itlMs.reduce((a, b) => a + b, 0) / r.itlMs.length : null,
+          itl_max_ms: r.itlMs.length ? Math.max(...r.itlMs) : null,
+          prompt_tokens: r.promptTokens ?? f.spec.promptTokens,
+          output_tokens: f.outputTokens,
+          cached_tokens: r.cachedTokens,
+          status: r.status,
+          error: r.error,
+          backend: r.backend,
+        };
+        csv.append(row as unknown as Record<string, string | number | null>);
+        if (itlFile) {
+          itlFile.writeSync(enc.encode(
+            JSON.stringify({
+              run_id: runId,
+              request_id: row.request_id,
+              itl_ms: r.itlMs.map((x) => Math.round(x * 1000) / 1000),
+            }) + "\n",
+          ));
+        }
+        rows.push(row);
+        if (!r.error) {
+          itls.push(...r.itlMs);
+          if (r.firstTokenMs !== null) {
+            let t = r.firstTokenMs;
+            tokenTimes.push(t);
+            for (const g of r.itlMs) tokenTimes.push(t += g);
+          }
+          if (r.ttftMs !== null) recent.push(r.ttftMs);
+          if (recent.length > 200) recent.shift();
+          if (!f.outputFromTokenizer && checks.length < MISMATCH_SAMPLE) {
+            checks.push({ text: r.text, tokens: f.outputTokens });
+          }
+        }
+      };
+      const progress = isTty
+        ? setInterval(() => {
+          const el = (performance.now() - origin) / 1000;
+          Deno.stderr.writeSync(enc.encode(
+            `\r[bench] ${
+              el.toFixed(0)
+            } s sent ${state.sent} done ${state.done} failed ${state.failed} rate ${
+              (state.sent / Math.max(el, 1e-3)).toFixed(1)
+            }/s p50 TTFT ${percentile(recent, 50).toFixed(1)} ms   `,
+          ));
+        }, 1000)
+        : undefined;
+      log.info(
+        `run ${k + 1}/${cfg.runs}: ${
+          closedLoop ? `closed loop, ${cfg.concurrency} users` : `${offsets.length} arrivals`
+        } at ${loadPoint} req/s, dataset ${cfg.dataset.name}, model ${model}`,
+      );
+      await runLoad({
+        url,
+        tokenizer: tok,
+        endpoint: cfg.dataset.endpoint,
+        requests: work.requests,
+        conversations: work.conversations,
+        offsetsMs: offsets,
+        concurrency: cfg.concurrency,
+        closedLoop,
+        durationMs,
+        body,
+        timeoutMs: cfg.timeoutS * 1000,
+        originMs: origin,
+        stop: stop.signal,
+        cancel: cancel.signal,
+        onResult,
+      }, state);
+      if (progress !== undefined) {
+        clearInterval(progress);
+        Deno.stderr.writeSync(enc.encode("\n"));
+      }
+      const mismatches = checks.filter((c) => tok.encode(c.text).length !== c.tokens).length;
+      const s = summarize(rows, itls, tokenTimes, {
+        runId,
+        runIndex: k + 1,
+        loadPoint,
+        complete: !stop.signal.aborted,
+        date: started.toISOString(),
+        model,
+        tokenizer: tok.name,
+        endpoint: cfg.endpoint,
+        label: basename(cfg.out),
+        rateTarget: cfg.rateRps,
+        burstiness: cfg.burstiness,
+        concurrency: cfg.concurrency ?? null,
+        capped: cfg.concurrency !== undefined,
+        slo: cfg.slo,
+        maxConcurrent: state.maxInFlight,
+        outputTokenMismatches: mismatches,
+        topology: cfg.topology,
+        workload: cfg.dataset.name,
+        gpus: cfg.gpus ?? null,
+      });
+      summaries.push(s);
+      await Deno.writeTextFile(
+        join(dir, "summary.json"),
+        JSON.stringify(summaries, null, 2) + "\n",
+      );
+      console.error(resultBlock(s));
+      if (s.client_saturated) {
+        log.warn(
+          `send lag p99 ${s.send_lag_p99_ms} ms > 5 ms: the client could not keep the schedule (saturated); rates above ${s.rate_achieved} req/s are not trustworthy from this host`,
+        );
+      }
+    }
+  } finally {
+    clearTimeout(graceTimer);
+    for (const [s, h] of Object.entries(handlers)) Deno.removeSignalListener(s as Deno.Signal, h);
+    await gpu?.stop();
+    await scraper?.stop();
+    csv.close();
+    itlFile?.close();
+  }
+  if (summaries.length === 0) {
+    await Deno.writeTextFile(join(dir, "summary.json"), "[]\n");
+  }
+  console.log(dir);
+  return signal === "SIGINT" ? 130 : signal === "SIGTERM" ? 143 : 0;
+}
+
+if (import.meta.main) await runMain(main);

@@ -1,0 +1,329 @@
+/**
+ * The bench CLI as a process against the simulated engine (a real process on
+ * a free port): rate accuracy, arrival shapes, concurrency, multi-turn,
+ * failures, Ctrl-C, token exactness, GPU/metrics sidecars.
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { type ReadyProcess, startReady } from "../lib/ready_process.ts";
+import { readCsv } from "../lib/csv.ts";
+import { cv } from "../lib/stats.ts";
+import { parseRequestRow, type RequestRow } from "../lib/result_schema.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const SIM = join(ROOT, "launch/sim/main.ts");
+const RUN = join(ROOT, "bench/run.ts");
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+async function sim(...args: string[]): Promise<ReadyProcess & { url: string }> {
+  const p = await startReady({
+    cmd: Deno.execPath(),
+    args: ["run", "-A", SIM, "--port", "0", "--speed", "100", ...args],
+    ready: /Starting vLLM API server 0 on (http:\/\/\S+)/,
+  });
+  return Object.assign(p, { url: p.match[1] });
+}
+
+const tmp = await Deno.makeTempDir({ prefix: "bench_test_" });
+const server = await sim();
+
+interface BenchOut {
+  code: number;
+  dir: string;
+  stderr: string;
+  rows: RequestRow[];
+  // deno-lint-ignore no-explicit-any
+  summary: any[];
+}
+
+function benchCmd(args: string[], label = "t"): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", RUN, "--url", server.url, "--out", join(tmp, "exp", label), ...args],
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  });
+}
+
+async function collect(out: Deno.CommandOutput): Promise<BenchOut> {
+  const dir = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!;
+  const stderr = new TextDecoder().decode(out.stderr);
+  if (!dir) throw new Error(`bench printed no run directory:\n${stderr}`);
+  const rows = (await readCsv(join(dir, "requests.csv"))).map((r) => parseRequestRow(r));
+  const summary = JSON.parse(await Deno.readTextFile(join(dir, "summary.json")));
+  return { code: out.code, dir, stderr, rows, summary };
+}
+
+const bench = async (...args: string[]) => collect(await benchCmd(args).output());
+const gaps = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.slice(1).map((x, i) => x - s[i]);
+};
+
+// The 20 s rate run goes in the background while the shorter tests run.
+const rateRun = bench(
+  "--rate",
+  "50",
+  "--duration",
+  "20",
+  "--input-len",
+  "64",
+  "--output-len",
+  "16",
+  "--seed",
+  "3",
+);
+
+Deno.test(
+  "achieved rate is within 10% of 50 req/s over 20 s; Poisson gaps have CV near 1",
+  opts,
+  async () => {
+    const r = await rateRun;
+    assert.equal(r.code, 0, r.stderr);
+    const s = r.summary[0];
+    assert.equal(s.complete, true);
+    assert.ok(Math.abs(s.rate_achieved - 50) / 50 < 0.1, `achieved ${s.rate_achieved}`);
+    assert.ok(r.rows.length > 800 && r.rows.length === s.sent, `${r.rows.length} rows`);
+    assert.equal(s.failed, 0);
+    const c = cv(gaps(r.rows.map((x) => x.sent_ms)));
+    assert.ok(c > 0.85 && c < 1.15, `sent-gap cv ${c}`);
+    for (const f of ["config.json", "itl.jsonl"]) await Deno.stat(join(r.dir, f));
+    assert.match(r.stderr, /Serving Benchmark Result/);
+    assert.ok(typeof s.p99_ttft_ms === "number" && typeof s.send_lag_p99_ms === "number");
+  },
+);
+
+Deno.test(
+  "constant arrivals have CV near 0, gamma burstiness raises it; same seed, same schedule",
+  opts,
+  async () => {
+    const common = ["--num-requests", "120", "--input-len", "32", "--output-len", "4"];
+    const constant = await bench("--rate", "100", "--arrival", "constant", ...common);
+    const bursty = await bench("--rate", "100", "--burstiness", "0.25", "--seed", "5", ...common);
+    const again = await bench("--rate", "100", "--burstiness", "0.25", "--seed", "5", ...common);
+    const cc = cv(gaps(constant.rows.map((x) => x.scheduled_ms)));
+    const cb = cv(gaps(bursty.rows.map((x) => x.scheduled_ms)));
+    const sentCb = cv(gaps(bursty.rows.map((x) => x.sent_ms)));
+    assert.ok(cc < 0.01, `constant cv ${cc}`);
+    assert.ok(cb > 1.5 && sentCb > 1.3, `gamma(0.25) cv ${cb} / sent ${sentCb}`);
+    const key = (o: BenchOut) =>
+      o.rows.map((x) => `${x.request_id}:${x.scheduled_ms}:${x.prompt_tokens}`).sort().join();
+    assert.equal(key(bursty), key(again));
+    assert.notEqual(key(bursty), key(constant));
+    // token-exact random prompts: the server counts input-len + BOS, and exactly output-len out
+    for (const x of constant.rows) {
+      assert.equal(x.prompt_tokens, 33);
+      assert.equal(x.output_tokens, 4);
+    }
+  },
+);
+
+Deno.test("closed-loop concurrency is never exceeded", opts, async () => {
+  const cases = [["--concurrency", "4"], ["--rate", "400", "--max-concurrency", "2"]];
+  const common = ["--num-prompts", "60", "--random-input-len", "32", "--random-output-len", "64"];
+  const runs = await Promise.all(cases.map((args) => bench(...common, ...args)));
+  for (const [k, args] of cases.entries()) {
+    const r = runs[k];
+    const cap = Number(args.at(-1));
+    const ev = r.rows.flatMap((x) => [[x.sent_ms, 1], [x.end_ms, -1]]).sort((a, b) =>
+      a[0] - b[0] || a[1] - b[1]
+    );
+    let cur = 0;
+    let max = 0;
+    for (const [, d] of ev) max = Math.max(max, cur += d);
+    assert.equal(r.rows.length, 60);
+    assert.ok(max <= cap && r.summary[0].max_concurrent_requests <= cap, `${max} > ${cap}`);
+    assert.equal(r.summary[0].max_concurrent_requests, cap);
+  }
+});
+
+Deno.test(
+  "multi-turn: turn t+1 starts after turn t ends and prompts grow with the answers",
+  opts,
+  async () => {
+    const r = await bench(
+      "--endpoint",
+      "/v1/chat/completions",
+      "--dataset",
+      "multiturn",
+      "--turns",
+      "3",
+      "--num-requests",
+      "4",
+      "--rate",
+      "20",
+      "--think-time",
+      "30",
+      "--input-len",
+      "40",
+      "--output-len",
+      "8",
+      "--slo",
+      "ttft:1000,tpot:100",
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.rows.length, 12);
+    const byConv = Map.groupBy(r.rows, (x) => x.conversation_id);
+    assert.equal(byConv.size, 4);
+    for (const turns of byConv.values()) {
+      turns.sort((a, b) => a.turn - b.turn);
+      assert.deepEqual(turns.map((x) => x.turn), [1, 2, 3]);
+      for (let t = 1; t < 3; t++) {
+        assert.ok(turns[t].sent_ms >= turns[t - 1].end_ms, "turn sent before the previous ended");
+        assert.ok(turns[t].scheduled_ms >= turns[t - 1].end_ms);
+        assert.ok(turns[t].prompt_tokens! >= turns[t - 1].prompt_tokens! + 40 + 8);
+      }
+    }
+    const s = r.summary[0];
+    assert.deepEqual(Object.keys(s.ttft_by_turn), ["1", "2", "3"]);
+    assert.equal(s.slo_attainment, 1);
+  },
+);
+
+Deno.test("--fail-rate failures are recorded with status and error text", opts, async () => {
+  const failing = await sim("--fail-rate", "0.3", "--seed", "1");
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        RUN,
+        "--url",
+        failing.url,
+        "--out",
+        join(tmp, "exp", "fail"),
+        "--num-requests",
+        "50",
+        "--input-len",
+        "16",
+        "--output-len",
+        "4",
+        "--slo",
+        "ttft:10000",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const r = await collect(out);
+    assert.equal(r.rows.length, 50);
+    const failed = r.rows.filter((x) => x.error);
+    assert.ok(failed.length >= 5 && failed.length <= 30, `${failed.length} failed`);
+    for (const x of failed) {
+      assert.equal(x.status, 500);
+      assert.match(x.error, /Injected failure/);
+    }
+    assert.equal(r.summary[0].failed, failed.length);
+    assert.equal(r.summary[0].slo_attainment, (50 - failed.length) / 50);
+  } finally {
+    await failing.stop();
+  }
+});
+
+Deno.test(
+  "SIGINT stops sending, keeps every finished row, writes complete:false, exits 130",
+  opts,
+  async () => {
+    const child = benchCmd([
+      "--rate",
+      "40",
+      "--duration",
+      "30",
+      "--input-len",
+      "16",
+      "--output-len",
+      "1000",
+      "--grace",
+      "0.2",
+    ], "sigint").spawn();
+    const stdout = new Response(child.stdout).text();
+    const stderr = new Response(child.stderr).text();
+    let dir = "";
+    for (let i = 0; i < 200 && !dir; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const m = /run directory (\S+)/.exec(await peek(child, stderr));
+      if (m) dir = m[1];
+    }
+    let before = 0;
+    for (let i = 0; i < 200 && before < 5; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      before = (await Deno.readTextFile(join(dir, "requests.csv")).catch(() => "")).split("\n")
+        .length - 2;
+    }
+    child.kill("SIGINT");
+    const st = await child.status;
+    await stdout;
+    const err = await stderr;
+    assert.equal(st.code, 130, err);
+    const rows = (await readCsv(join(dir, "requests.csv"))).map((r) => parseRequestRow(r));
+    const s = JSON.parse(await Deno.readTextFile(join(dir, "summary.json")))[0];
+    assert.equal(s.complete, false);
+    assert.ok(
+      rows.length >= before && rows.length === s.sent,
+      `${rows.length} rows, sent ${s.sent}`,
+    );
+    assert.equal(new Set(rows.map((x) => x.request_id)).size, rows.length);
+    assert.ok(rows.length < 1000, "kept sending after SIGINT");
+  },
+);
+
+/** The stderr text so far is not readable before exit, so the run directory comes from disk. */
+async function peek(_child: Deno.ChildProcess, _stderr: Promise<string>): Promise<string> {
+  await Deno.mkdir(join(tmp, "exp"), { recursive: true });
+  for await (const e of Deno.readDir(join(tmp, "exp"))) {
+    if (e.isDirectory && e.name.endsWith("-sigint")) {
+      const d = join(tmp, "exp", e.name);
+      try {
+        const cfg = JSON.parse(await Deno.readTextFile(join(d, "config.json")));
+        if (cfg.argv) return `run directory ${d}`;
+      } catch { /* not yet */ }
+    }
+  }
+  return "";
+}
+
+Deno.test(
+  "--gpu-monitor says once that there is no GPU; --scrape-metrics writes server_metrics.csv",
+  opts,
+  async () => {
+    const r = await bench(
+      "--num-requests",
+      "20",
+      "--rate",
+      "50",
+      "--input-len",
+      "16",
+      "--output-len",
+      "4",
+      "--gpu-monitor",
+      "--scrape-metrics",
+      `${server.url}/metrics`,
+      "--scrape-interval",
+      "100",
+    );
+    assert.equal(r.code, 0, r.stderr);
+    let hasSmi = true;
+    try {
+      await new Deno.Command("nvidia-smi", { stdout: "null", stderr: "null" }).output();
+    } catch {
+      hasSmi = false;
+    }
+    if (!hasSmi) {
+      assert.equal(r.stderr.match(/No GPU found/g)?.length, 1, r.stderr);
+      await assert.rejects(Deno.stat(join(r.dir, "gpu.csv")));
+    }
+    const m = await readCsv(join(r.dir, "server_metrics.csv"));
+    assert.ok(m.some((x) => x.metric.startsWith("vllm:")), "no vllm: metrics scraped");
+    assert.deepEqual(Object.keys(m[0]), ["t_ms", "metric", "labels", "value"]);
+  },
+);
+
+Deno.test({
+  name: "stop the engine",
+  ...opts,
+  fn: async () => {
+    await rateRun.catch(() => {});
+    await server.stop();
+    await Deno.remove(tmp, { recursive: true });
+  },
+});

@@ -1,0 +1,182 @@
+/**
+ * Drives one load run: sends requests on an absolute-clock schedule (open
+ * loop, optionally capped by a concurrency limit) or with N closed-loop users,
+ * chains multi-turn conversations (turn t+1 only after turn t finished plus
+ * think time), and hands every finished request to `onResult` at once.
+ * Stops sending on `stop`; in-flight requests are aborted on `cancel`.
+ *
+ * @module
+ */
+import type { Tokenizer } from "../lib/tokenizer.ts";
+import { type ClientResult, sendStreaming } from "./client.ts";
+import type { Conversation, RequestSpec } from "./workload/types.ts";
+import type { EndpointKind } from "./workload/_spec.ts";
+import { turnSpec } from "./workload/multiturn.ts";
+
+/** One finished request as the runner saw it. */
+export interface Finished {
+  spec: RequestSpec;
+  result: ClientResult;
+  scheduledMs: number;
+  /** Output tokens: usage, else the client tokenizer's count of the text. */
+  outputTokens: number;
+  /** True when `outputTokens` came from the client tokenizer. */
+  outputFromTokenizer: boolean;
+}
+
+/** Options of {@linkcode runLoad}. */
+export interface RunLoadOptions {
+  /** Full endpoint URL. */
+  url: string;
+  tokenizer: Tokenizer;
+  endpoint: EndpointKind;
+  /** Single-turn requests (used when `conversations` is empty). */
+  requests: RequestSpec[];
+  conversations: Conversation[];
+  /** Start offsets (ms) of each request/conversation; ignored in closed loop. */
+  offsetsMs: number[];
+  /** Closed loop with this many users when `closedLoop`, else a cap on in-flight requests. */
+  concurrency?: number;
+  closedLoop: boolean;
+  /** Closed loop stops starting new work after this offset. */
+  durationMs?: number;
+  /** JSON body of a spec. */
+  body: (spec: RequestSpec) => string;
+  timeoutMs: number;
+  /** `performance.now()` of run start. */
+  originMs: number;
+  /** Stop sending. */
+  stop: AbortSignal;
+  /** Abort in-flight requests. */
+  cancel: AbortSignal;
+  onResult: (f: Finished) => void;
+  /** Extra request headers. */
+  headers?: Record<string, string>;
+}
+
+/** Counters while running. */
+export interface RunState {
+  sent: number;
+  done: number;
+  failed: number;
+  inFlight: number;
+  maxInFlight: number;
+}
+
+/** Runs the load; resolves when everything sent has finished. */
+export async function runLoad(o: RunLoadOptions, state: RunState = newState()): Promise<RunState> {
+  const now = () => performance.now() - o.originMs;
+  const cap = o.concurrency ?? Infinity;
+  const waiters: (() => void)[] = [];
+  let slots = cap;
+  const acquire = (): Promise<void> | void => {
+    if (slots > 0) {
+      slots--;
+      return;
+    }
+    return new Promise((r) => waiters.push(r));
+  };
+  const release = () => {
+    const w = waiters.shift();
+    if (w) w();
+    else slots++;
+  };
+  o.stop.addEventListener("abort", () => {
+    while (waiters.length) waiters.shift()!();
+  }, { once: true });
+
+  const multi = o.conversations.length > 0;
+  const jobs = multi ? o.conversations.length : o.requests.length;
+
+  async function runJob(j: number, startMs: number): Promise<void> {
+    const conv = multi ? o.conversations[j] : undefined;
+    const turns = conv ? conv.turns.length : 1;
+    const answers: { text: string; tokens: number }[] = [];
+    let scheduled = startMs;
+    for (let t = 1; t <= turns; t++) {
+      if (t > 1) {
+        scheduled = now() + conv!.thinkTimeMs[t - 2];
+        await sleepUntil(o.originMs + scheduled, o.stop);
+      }
+      if (o.stop.aborted) return;
+      if (!o.closedLoop) await acquire();
+      if (o.stop.aborted) return;
+      const spec = conv ? turnSpec(o.tokenizer, o.endpoint, conv, t, answers) : o.requests[j];
+      state.sent++;
+      state.inFlight++;
+      state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
+      const result = await sendStreaming({
+        url: o.url,
+        body: o.body(spec),
+        requestId: spec.requestId,
+        sessionId: conv ? conv.conversationId : undefined,
+        timeoutMs: o.timeoutMs,
+        signal: o.cancel,
+        originMs: o.originMs,
+        headers: o.headers,
+      });
+      state.inFlight--;
+      if (!o.closedLoop) release();
+      const fromTok = result.completionTokens === null;
+      const outputTokens = result.completionTokens ??
+        (result.text ? o.tokenizer.encode(result.text).length : 0);
+      state.done++;
+      if (result.error) state.failed++;
+      o.onResult({
+        spec,
+        result,
+        scheduledMs: scheduled,
+        outputTokens,
+        outputFromTokenizer: fromTok,
+      });
+      if (result.error) return;
+      answers.push({ text: result.text, tokens: outputTokens });
+    }
+  }
+
+  const running = new Set<Promise<void>>();
+  const track = (p: Promise<void>) => {
+    running.add(p);
+    p.finally(() => running.delete(p));
+  };
+  if (o.closedLoop) {
+    let next = 0;
+    const user = async () => {
+      while (!o.stop.aborted && next < jobs) {
+        if (o.durationMs !== undefined && now() >= o.durationMs) return;
+        const j = next++;
+        await runJob(j, now());
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 1, jobs) }, user));
+  } else {
+    for (let j = 0; j < jobs && j < o.offsetsMs.length; j++) {
+      const due = o.originMs + o.offsetsMs[j];
+      if (due > performance.now()) await sleepUntil(due, o.stop);
+      if (o.stop.aborted) break;
+      track(runJob(j, o.offsetsMs[j]));
+    }
+  }
+  while (running.size) await Promise.all([...running]);
+  return state;
+}
+
+/** Fresh counters. */
+export function newState(): RunState {
+  return { sent: 0, done: 0, failed: 0, inFlight: 0, maxInFlight: 0 };
+}
+
+/** Sleeps until `performance.now()` reaches `atMs`, or `signal` aborts. */
+export function sleepUntil(atMs: number, signal: AbortSignal): Promise<void> {
+  const ms = atMs - performance.now();
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,198 @@
+/**
+ * From finished requests to one `summary.json` load point (vLLM `--save-result`
+ * keys plus ours) and vLLM's console result block.
+ *
+ * @module
+ */
+import { describe, percentile } from "../lib/stats.ts";
+import type { LoadPointSummary, RequestRow } from "../lib/result_schema.ts";
+
+/** Inputs of {@linkcode summarize} besides the rows. */
+export interface SummaryMeta {
+  runId: string;
+  runIndex: number;
+  loadPoint: string;
+  complete: boolean;
+  date: string;
+  model: string;
+  tokenizer: string;
+  endpoint: string;
+  label: string;
+  rateTarget: number;
+  burstiness: number;
+  concurrency: number | null;
+  /** Whether concurrency was a cap on an open loop (lag then is queueing, not client saturation). */
+  capped: boolean;
+  slo: { ttftMs?: number; tpotMs?: number } | null;
+  maxConcurrent: number;
+  outputTokenMismatches: number;
+  topology: string;
+  workload: string;
+  gpus: number | null;
+}
+
+const r3 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null);
+
+/** Whether a row meets the SLO (failures never do; a missing TPOT passes). */
+export function meetsSlo(row: RequestRow, slo: { ttftMs?: number; tpotMs?: number }): boolean {
+  if (row.error) return false;
+  if (slo.ttftMs !== undefined && (row.ttft_ms === null || row.ttft_ms > slo.ttftMs)) return false;
+  if (slo.tpotMs !== undefined && row.tpot_ms !== null && row.tpot_ms > slo.tpotMs) return false;
+  return true;
+}
+
+/** Summarizes one load point. `itls` are all inter-token gaps, `tokenTimesMs` all content chunk times. */
+export function summarize(
+  rows: RequestRow[],
+  itls: number[],
+  tokenTimesMs: number[],
+  m: SummaryMeta,
+): LoadPointSummary {
+  const ok = rows.filter((r) => !r.error);
+  const first = rows.length ? Math.min(...rows.map((r) => r.scheduled_ms)) : 0;
+  const last = rows.length ? Math.max(...rows.map((r) => r.end_ms)) : 0;
+  const durationS = Math.max(1e-9, (last - first) / 1000);
+  const inTok = ok.reduce((s, r) => s + (r.prompt_tokens ?? 0), 0);
+  const outTok = ok.reduce((s, r) => s + r.output_tokens, 0);
+  const sent = rows.map((r) => r.sent_ms).sort((a, b) => a - b);
+  const lags = rows.map((r) => r.sent_ms - r.scheduled_ms);
+  const rateAchieved = sent.length >= 2
+    ? (sent.length - 1) / ((sent[sent.length - 1] - sent[0]) / 1000)
+    : 0;
+  const lagP99 = percentile(lags, 99);
+  const buckets = new Map<number, number>();
+  for (const t of tokenTimesMs) {
+    const b = Math.floor(t / 1000);
+    buckets.set(b, (buckets.get(b) ?? 0) + 1);
+  }
+  const met = m.slo ? rows.filter((r) => meetsSlo(r, m.slo!)).length : 0;
+  const s: LoadPointSummary = {
+    date: m.date,
+    backend: "openai",
+    endpoint_type: m.endpoint,
+    label: m.label,
+    model_id: m.model,
+    tokenizer_id: m.tokenizer,
+    num_prompts: rows.length,
+    request_rate: Number.isFinite(m.rateTarget) ? m.rateTarget : "inf",
+    burstiness: m.burstiness,
+    max_concurrency: m.concurrency,
+    completed: ok.length,
+    failed: rows.length - ok.length,
+    duration: r3(durationS)!,
+    total_input_tokens: inTok,
+    total_output_tokens: outTok,
+    request_throughput: r3(ok.length / durationS)!,
+    request_goodput: m.slo ? r3(met / durationS) : null,
+    output_throughput: r3(outTok / durationS)!,
+    total_token_throughput: r3((inTok + outTok) / durationS)!,
+    max_output_tokens_per_s: Math.max(0, ...buckets.values()),
+    max_concurrent_requests: m.maxConcurrent,
+    run_id: m.runId,
+    run_index: m.runIndex,
+    load_point: m.loadPoint,
+    complete: m.complete,
+    rate_target: Number.isFinite(m.rateTarget) ? m.rateTarget : "inf",
+    rate_achieved: r3(rateAchieved)!,
+    sent: rows.length,
+    send_lag_p50_ms: r3(percentile(lags, 50))!,
+    send_lag_p99_ms: r3(lagP99)!,
+    send_lag_max_ms: r3(lags.length ? Math.max(...lags) : NaN)!,
+    client_saturated: !m.capped && lagP99 > 5,
+    success_rate: r3(rows.length ? ok.length / rows.length : NaN)!,
+    slo: m.slo ? { ttft_ms: m.slo.ttftMs, tpot_ms: m.slo.tpotMs } : null,
+    slo_attainment: m.slo ? r3(rows.length ? met / rows.length : NaN) : null,
+    output_token_mismatches: m.outputTokenMismatches,
+    ttft_by_turn: {},
+    topology: m.topology,
+    workload: m.workload,
+    gpus: m.gpus,
+  };
+  const series: Record<string, number[]> = {
+    ttft: ok.map((r) => r.ttft_ms).filter((x): x is number => x !== null),
+    tpot: ok.map((r) => r.tpot_ms).filter((x): x is number => x !== null),
+    itl: itls,
+    e2el: ok.map((r) => r.e2e_ms),
+  };
+  for (const [name, xs] of Object.entries(series)) {
+    const d = describe(xs);
+    s[`mean_${name}_ms`] = r3(d.mean);
+    s[`median_${name}_ms`] = r3(d.median);
+    s[`std_${name}_ms`] = r3(d.std);
+    for (const q of [50, 90, 95, 99]) s[`p${q}_${name}_ms`] = r3(d.p[q]);
+  }
+  // latency from the schedule (includes send lag: no coordinated omission)
+  const fromSched = ok.filter((r) => r.first_token_ms !== null).map((r) =>
+    r.first_token_ms! - r.scheduled_ms
+  );
+  s.mean_ttft_from_scheduled_ms = r3(describe(fromSched).mean);
+  s.p99_ttft_from_scheduled_ms = r3(percentile(fromSched, 99));
+  const byTurn = new Map<number, number[]>();
+  for (const r of ok) {
+    if (r.ttft_ms === null) continue;
+    if (!byTurn.has(r.turn)) byTurn.set(r.turn, []);
+    byTurn.get(r.turn)!.push(r.ttft_ms);
+  }
+  for (const [turn, xs] of [...byTurn].sort((a, b) => a[0] - b[0])) {
+    const d = describe(xs);
+    s.ttft_by_turn[String(turn)] = {
+      count: d.count,
+      mean_ms: r3(d.mean)!,
+      p50_ms: r3(d.median)!,
+      p99_ms: r3(d.p[99])!,
+    };
+  }
+  return s;
+}
+
+const line = (k: string, v: unknown) =>
+  `${k.padEnd(40)} ${typeof v === "number" ? (Number.isInteger(v) ? v : v.toFixed(2)) : v}`;
+const head = (t: string) => {
+  const pad = Math.max(0, 50 - t.length);
+  return "-".repeat(Math.floor(pad / 2)) + t + "-".repeat(Math.ceil(pad / 2));
+};
+
+/** vLLM's console result block (plus send lag, SLO and completeness lines). */
+export function resultBlock(s: LoadPointSummary): string {
+  const out = [head(" Serving Benchmark Result ").replaceAll("-", "=")];
+  out.push(line("Successful requests:", s.completed));
+  out.push(line("Failed requests:", s.failed));
+  if (s.max_concurrency !== null) out.push(line("Maximum request concurrency:", s.max_concurrency));
+  out.push(line("Request rate target (req/s):", s.request_rate));
+  out.push(line("Request rate achieved (req/s):", s.rate_achieved));
+  out.push(line("Benchmark duration (s):", s.duration));
+  out.push(line("Total input tokens:", s.total_input_tokens));
+  out.push(line("Total generated tokens:", s.total_output_tokens));
+  out.push(line("Request throughput (req/s):", s.request_throughput));
+  if (s.request_goodput !== null) out.push(line("Request goodput (req/s):", s.request_goodput));
+  out.push(line("Output token throughput (tok/s):", s.output_throughput));
+  out.push(line("Peak output token throughput (tok/s):", s.max_output_tokens_per_s));
+  out.push(line("Peak concurrent requests:", s.max_concurrent_requests));
+  out.push(line("Total Token throughput (tok/s):", s.total_token_throughput));
+  const sect: [string, string, string][] = [
+    ["ttft", "TTFT", "Time to First Token"],
+    ["tpot", "TPOT", "Time per Output Token (excl. 1st token)"],
+    ["itl", "ITL", "Inter-token Latency"],
+    ["e2el", "E2EL", "End-to-end Latency"],
+  ];
+  for (const [k, name, title] of sect) {
+    out.push(head(title));
+    out.push(line(`Mean ${name} (ms):`, s[`mean_${k}_ms`] ?? "n/a"));
+    out.push(line(`Median ${name} (ms):`, s[`median_${k}_ms`] ?? "n/a"));
+    out.push(line(`P99 ${name} (ms):`, s[`p99_${k}_ms`] ?? "n/a"));
+  }
+  out.push(head("Client"));
+  out.push(
+    line(
+      "Send lag p50/p99/max (ms):",
+      `${s.send_lag_p50_ms} / ${s.send_lag_p99_ms} / ${s.send_lag_max_ms}`,
+    ),
+  );
+  if (s.slo_attainment !== null) out.push(line("SLO attainment:", s.slo_attainment));
+  if (s.output_token_mismatches) {
+    out.push(line("Output token count mismatches:", s.output_token_mismatches));
+  }
+  if (!s.complete) out.push("INCOMPLETE: interrupted; only finished requests are counted");
+  out.push("=".repeat(50));
+  return out.join("\n");
+}

@@ -1,0 +1,79 @@
+/**
+ * Builds {@linkcode RequestSpec}s for either endpoint from a prompt text or
+ * chat content, with the prompt length as the server will count it.
+ *
+ * @module
+ */
+import type { Tokenizer } from "../../lib/tokenizer.ts";
+import type { ContentPart, RequestSpec } from "./types.ts";
+
+/** Which API a workload targets. */
+export type EndpointKind = "completions" | "chat";
+
+/** Fields common to every spec built here. */
+export interface SpecBase {
+  requestId: string;
+  maxTokens: number;
+  ignoreEos: boolean;
+  conversationId?: string;
+  turn?: number;
+}
+
+/**
+ * A single-turn spec. `knownTokens` is the token count of `text` when known by
+ * construction (skips tokenizing); the server-side extras (BOS, chat template) are added.
+ */
+export function textSpec(
+  tok: Tokenizer,
+  endpoint: EndpointKind,
+  base: SpecBase,
+  text: string,
+  known?: { tokens: number; completionsExtra: number; chatExtra: number },
+): RequestSpec {
+  const common = {
+    requestId: base.requestId,
+    conversationId: base.conversationId ?? base.requestId,
+    turn: base.turn ?? 1,
+    maxTokens: base.maxTokens,
+    ignoreEos: base.ignoreEos,
+  };
+  if (endpoint === "completions") {
+    const promptTokens = known
+      ? known.tokens + known.completionsExtra
+      : tok.encode(text, { addSpecialTokens: true }).length;
+    return { ...common, prompt: text, promptTokens };
+  }
+  const messages = [{ role: "user" as const, content: text }];
+  const promptTokens = known ? known.tokens + known.chatExtra : tok.encodeChat(messages).length;
+  return { ...common, messages, promptTokens };
+}
+
+/** A chat spec with mixed content (text + images); promptTokens counts the text only. */
+export function partsSpec(
+  tok: Tokenizer,
+  base: SpecBase,
+  parts: ContentPart[],
+): RequestSpec {
+  const messages = [{ role: "user" as const, content: parts }];
+  return {
+    requestId: base.requestId,
+    conversationId: base.conversationId ?? base.requestId,
+    turn: base.turn ?? 1,
+    maxTokens: base.maxTokens,
+    ignoreEos: base.ignoreEos,
+    messages,
+    promptTokens: tok.encodeChat(messages).length,
+  };
+}
+
+/** Request id of the i-th request: `r000042`. */
+export function requestId(i: number): string {
+  return `r${String(i).padStart(6, "0")}`;
+}
+
+/** A length drawn uniformly in [len·(1−ratio), len·(1+ratio)] (vLLM's range ratio), at least 1. */
+export function drawLength(len: number, ratio: number, next: () => number): number {
+  const lo = Math.max(1, Math.floor(len * (1 - ratio)));
+  const hi = Math.max(lo, Math.ceil(len * (1 + ratio)));
+  return lo + Math.floor(next() * (hi - lo + 1));
+}

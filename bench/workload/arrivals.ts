@@ -1,0 +1,124 @@
+/**
+ * Arrival schedules on an absolute clock: offsets (ms from run start) at which
+ * requests are due. Inter-arrival gaps are drawn with unit mean in "operational
+ * time" (exponential for Poisson, gamma with shape = burstiness, or constant)
+ * and mapped to wall time through the cumulative rate, so a constant rate and
+ * linear/exponential ramps share one generator. Pure functions of a seeded Rng.
+ *
+ * @module
+ */
+import type { Rng } from "../../lib/rng.ts";
+
+/** Inter-arrival processes. */
+export const ARRIVAL_PROCESSES = ["poisson", "gamma", "constant"] as const;
+/** One of {@linkcode ARRIVAL_PROCESSES}. */
+export type ArrivalProcess = typeof ARRIVAL_PROCESSES[number];
+/** Rate ramps. */
+export const RAMPS = ["none", "linear", "exponential"] as const;
+/** One of {@linkcode RAMPS}. */
+export type Ramp = typeof RAMPS[number];
+
+/** Options of {@linkcode arrivalOffsets}. */
+export interface ArrivalOptions {
+  /** @default "poisson" */
+  process?: ArrivalProcess;
+  /** Requests per second (the start rate of a ramp); Infinity sends all at 0. */
+  rateRps: number;
+  /** Gamma shape (vLLM's `--burstiness`): 1 is Poisson, < 1 burstier, > 1 smoother. @default 1 */
+  burstiness?: number;
+  /** @default "none" */
+  ramp?: Ramp;
+  /** Rate at the end of the ramp. */
+  rampToRps?: number;
+  /** Length of the ramp; the rate stays at `rampToRps` after it. */
+  rampDurationMs?: number;
+  /** Stop after this many arrivals. */
+  count?: number;
+  /** Stop before this offset. */
+  durationMs?: number;
+}
+
+/** Cumulative rate Λ(t) (expected arrivals by t ms) and its inverse, for a rate profile. */
+export function rateProfile(o: ArrivalOptions): { inverse: (u: number) => number } {
+  const r0 = o.rateRps / 1000;
+  const ramp = o.ramp ?? "none";
+  if (ramp === "none") return { inverse: (u) => u / r0 };
+  const r1 = (o.rampToRps ?? o.rateRps) / 1000;
+  const T = o.rampDurationMs ?? o.durationMs ?? 0;
+  if (!(T > 0)) {
+    throw new RangeError(`Cannot use rampDurationMs as a positive number: current value is ${T}`);
+  }
+  let atT: number;
+  let inside: (u: number) => number;
+  if (ramp === "linear" || Math.abs(r1 - r0) < 1e-12) {
+    // Λ(t) = r0 t + (r1 - r0) t² / (2T)
+    const a = (r1 - r0) / (2 * T);
+    atT = r0 * T + a * T * T;
+    inside = (u) => Math.abs(a) < 1e-15 ? u / r0 : (-r0 + Math.sqrt(r0 * r0 + 4 * a * u)) / (2 * a);
+  } else {
+    // Λ(t) = r0 T / ln k (k^(t/T) - 1), k = r1 / r0
+    const lnk = Math.log(r1 / r0);
+    atT = (r0 * T / lnk) * (Math.exp(lnk) - 1);
+    inside = (u) => (T / lnk) * Math.log(1 + (u * lnk) / (r0 * T));
+  }
+  return { inverse: (u) => (u <= atT ? inside(u) : T + (u - atT) / r1) };
+}
+
+/** Checks options; throws RangeError naming the bad field. */
+export function checkArrivalOptions(o: ArrivalOptions): void {
+  const bad = (field: string, v: unknown, allowed: string) => {
+    throw new RangeError(`Cannot use ${field} as ${allowed}: current value is ${v}`);
+  };
+  if (!(o.rateRps > 0)) bad("rateRps", o.rateRps, "a positive number or Infinity");
+  const b = o.burstiness ?? 1;
+  if (!(b > 0 && Number.isFinite(b))) bad("burstiness", b, "a positive finite number");
+  if ((o.ramp ?? "none") !== "none") {
+    if (!Number.isFinite(o.rateRps)) bad("rateRps", o.rateRps, "a finite rate when ramping");
+    if (!(o.rampToRps! > 0 && Number.isFinite(o.rampToRps))) {
+      bad("rampToRps", o.rampToRps, "a positive finite rate");
+    }
+  }
+  if (o.count === undefined && o.durationMs === undefined) {
+    bad("count/durationMs", "undefined", "a limit (one of them is needed)");
+  }
+  if (o.count !== undefined && !(Number.isInteger(o.count) && o.count >= 0)) {
+    bad("count", o.count, "an integer >= 0");
+  }
+  if (o.durationMs !== undefined && !(o.durationMs > 0)) {
+    bad("durationMs", o.durationMs, "a positive number");
+  }
+}
+
+/**
+ * Scheduled offsets (ms, ascending, first at 0) until `count` arrivals or
+ * `durationMs`, whichever comes first. With an infinite rate all are 0 (needs `count`).
+ */
+export function arrivalOffsets(o: ArrivalOptions, rng: Rng): number[] {
+  checkArrivalOptions(o);
+  const max = o.count ?? Number.MAX_SAFE_INTEGER;
+  if (!Number.isFinite(o.rateRps)) {
+    if (o.count === undefined) {
+      throw new RangeError(
+        "Cannot use an infinite rate as a schedule without a count: current value is rate inf",
+      );
+    }
+    return new Array(o.count).fill(0);
+  }
+  const process = o.process ?? ((o.burstiness ?? 1) !== 1 ? "gamma" : "poisson");
+  const shape = o.burstiness ?? 1;
+  const gap = process === "constant"
+    ? () => 1
+    : process === "gamma"
+    ? () => rng.gamma(shape, 1 / shape)
+    : () => rng.exponential(1);
+  const { inverse } = rateProfile(o);
+  const out: number[] = [];
+  let u = 0;
+  while (out.length < max) {
+    const t = inverse(u);
+    if (o.durationMs !== undefined && t >= o.durationMs) break;
+    out.push(t);
+    u += gap();
+  }
+  return out;
+}

@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { Rng } from "../../lib/rng.ts";
+import { cv, mean } from "../../lib/stats.ts";
+import { arrivalOffsets } from "./arrivals.ts";
+
+const gaps = (xs: number[]) => xs.slice(1).map((x, i) => x - xs[i]);
+
+Deno.test("Poisson gaps have CV near 1 and the target mean", () => {
+  const t = arrivalOffsets({ rateRps: 50, count: 20000 }, new Rng(1));
+  assert.equal(t[0], 0);
+  const g = gaps(t);
+  assert.ok(Math.abs(cv(g) - 1) < 0.03, `cv ${cv(g)}`);
+  assert.ok(Math.abs(mean(g) - 20) < 0.5, `mean ${mean(g)}`);
+});
+
+Deno.test("constant gaps have CV 0; gamma CV is 1/sqrt(burstiness)", () => {
+  const c = gaps(arrivalOffsets({ process: "constant", rateRps: 10, count: 100 }, new Rng(1)));
+  assert.ok(cv(c) < 1e-9);
+  assert.ok(Math.abs(c[0] - 100) < 1e-9);
+  for (const b of [0.25, 4]) {
+    const g = gaps(arrivalOffsets({ rateRps: 100, burstiness: b, count: 20000 }, new Rng(2)));
+    const want = 1 / Math.sqrt(b);
+    assert.ok(Math.abs(cv(g) - want) / want < 0.06, `burstiness ${b}: cv ${cv(g)} want ${want}`);
+    assert.ok(Math.abs(mean(g) - 10) < 0.4, `mean ${mean(g)}`);
+  }
+});
+
+Deno.test("duration bounds the schedule; infinite rate sends all at 0", () => {
+  const t = arrivalOffsets({ rateRps: 100, durationMs: 10_000 }, new Rng(3));
+  assert.ok(t.at(-1)! < 10_000);
+  assert.ok(Math.abs(t.length - 1000) < 100, `${t.length}`);
+  assert.deepEqual(arrivalOffsets({ rateRps: Infinity, count: 3 }, new Rng(3)), [0, 0, 0]);
+  assert.throws(() => arrivalOffsets({ rateRps: Infinity, durationMs: 5 }, new Rng(3)), RangeError);
+  assert.throws(() => arrivalOffsets({ rateRps: -1, count: 5 }, new Rng(3)), /rateRps/);
+});
+
+Deno.test("linear and exponential ramps raise the rate as planned", () => {
+  for (const ramp of ["linear", "exponential"] as const) {
+    const t = arrivalOffsets(
+      { process: "constant", rateRps: 10, ramp, rampToRps: 90, durationMs: 10_000 },
+      new Rng(4),
+    );
+    const first = t.filter((x) => x < 1000).length;
+    const last = t.filter((x) => x >= 9000).length;
+    assert.ok(first >= 10 && first <= 20, `${ramp} first second: ${first}`);
+    assert.ok(last >= 75 && last <= 91, `${ramp} last second: ${last}`);
+    // expected total: linear 500, exponential (80 / ln 9) * 10 ≈ 364
+    const want = ramp === "linear" ? 500 : (80 / Math.log(9)) * 10;
+    assert.ok(Math.abs(t.length - want) <= 2, `${ramp} total ${t.length} want ${want}`);
+  }
+});

@@ -1,0 +1,134 @@
+/**
+ * One entry point for every dataset: builds the requests (single-turn) or the
+ * conversations (multi-turn) a run sends, from resolved options.
+ *
+ * @module
+ */
+import type { Tokenizer } from "../../lib/tokenizer.ts";
+import type { Conversation, RequestSpec } from "./types.ts";
+import type { EndpointKind } from "./_spec.ts";
+import { randomDataset } from "./random.ts";
+import { prefixRepetitionDataset } from "./prefix_repetition.ts";
+import { sharegptDataset } from "./sharegpt.ts";
+import { promptsFileDataset } from "./prompts_file.ts";
+import { multiturnDataset } from "./multiturn.ts";
+import { randomMmDataset } from "./random_mm.ts";
+
+/** Dataset names. */
+export const DATASETS = [
+  "random",
+  "sharegpt",
+  "prompts-file",
+  "prefix-repetition",
+  "multiturn",
+  "random-mm",
+] as const;
+/** One of {@linkcode DATASETS}. */
+export type DatasetName = typeof DATASETS[number];
+
+/** Resolved dataset options (the bench config's workload part). */
+export interface DatasetOptions {
+  name: DatasetName;
+  seed: number;
+  endpoint: EndpointKind;
+  inputLen: number;
+  outputLen: number;
+  /** Explicit output length for sharegpt (else the recorded answers'). */
+  outputLenGiven: boolean;
+  rangeRatio: number;
+  prefixLen: number;
+  numPrefixes: number;
+  /** File for sharegpt / prompts-file. */
+  path?: string;
+  turns: number;
+  thinkTimeMs: number;
+  imageSizes: { width: number; height: number }[];
+  imagesPerRequest: number;
+  ignoreEos: boolean;
+}
+
+/** What a run sends: single-turn requests or multi-turn conversations. */
+export interface Workload {
+  requests: RequestSpec[];
+  conversations: Conversation[];
+}
+
+/** Builds `count` requests (or conversations for `multiturn`). */
+export async function buildWorkload(
+  tok: Tokenizer,
+  o: DatasetOptions,
+  count: number,
+): Promise<Workload> {
+  const none: Workload = { requests: [], conversations: [] };
+  const common = { count, seed: o.seed, endpoint: o.endpoint };
+  switch (o.name) {
+    case "random":
+      return {
+        ...none,
+        requests: randomDataset(tok, {
+          ...common,
+          inputLen: o.inputLen,
+          outputLen: o.outputLen,
+          rangeRatio: o.rangeRatio,
+          prefixLen: o.prefixLen,
+          ignoreEos: o.ignoreEos,
+        }),
+      };
+    case "prefix-repetition":
+      return {
+        ...none,
+        requests: prefixRepetitionDataset(tok, {
+          ...common,
+          prefixLen: o.prefixLen,
+          suffixLen: o.inputLen,
+          numPrefixes: o.numPrefixes,
+          outputLen: o.outputLen,
+          ignoreEos: o.ignoreEos,
+        }),
+      };
+    case "sharegpt":
+      return {
+        ...none,
+        requests: await sharegptDataset(tok, {
+          ...common,
+          path: o.path!,
+          outputLen: o.outputLenGiven ? o.outputLen : undefined,
+        }),
+      };
+    case "prompts-file":
+      return {
+        ...none,
+        requests: await promptsFileDataset(tok, {
+          ...common,
+          path: o.path!,
+          outputLen: o.outputLen,
+          ignoreEos: o.ignoreEos,
+        }),
+      };
+    case "random-mm":
+      return {
+        ...none,
+        requests: randomMmDataset(tok, {
+          count,
+          seed: o.seed,
+          inputLen: o.inputLen,
+          outputLen: o.outputLen,
+          rangeRatio: o.rangeRatio,
+          imageSizes: o.imageSizes,
+          imagesPerRequest: o.imagesPerRequest,
+        }),
+      };
+    case "multiturn":
+      return {
+        ...none,
+        conversations: multiturnDataset(tok, {
+          count,
+          seed: o.seed,
+          turns: o.turns,
+          inputLen: o.inputLen,
+          outputLen: o.outputLen,
+          thinkTimeMs: o.thinkTimeMs,
+        }),
+      };
+  }
+}

@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { loadTokenizer } from "../../lib/tokenizer.ts";
+import { buildWorkload, type DatasetOptions } from "./datasets.ts";
+import { turnSpec } from "./multiturn.ts";
+import { parseImageSizes } from "./random_mm.ts";
+
+const tok = await loadTokenizer();
+const base: DatasetOptions = {
+  name: "random",
+  seed: 7,
+  endpoint: "completions",
+  inputLen: 64,
+  outputLen: 16,
+  outputLenGiven: true,
+  rangeRatio: 0,
+  prefixLen: 0,
+  numPrefixes: 2,
+  turns: 3,
+  thinkTimeMs: 100,
+  imageSizes: [{ width: 32, height: 16 }],
+  imagesPerRequest: 1,
+  ignoreEos: true,
+};
+
+Deno.test("every dataset is identical byte for byte for the same seed, different for another", async () => {
+  const dir = await Deno.makeTempDir();
+  const sg = join(dir, "sg.json");
+  const long = (n: number) => Array.from({ length: n }, (_, i) => `word${i}`).join(" ");
+  await Deno.writeTextFile(
+    sg,
+    JSON.stringify(Array.from({ length: 5 }, (_, i) => ({
+      id: `x${i}`,
+      conversations: [{ from: "human", value: `question ${i} ${long(10)}` }, {
+        from: "gpt",
+        value: long(5 + i),
+      }],
+    }))),
+  );
+  const pf = join(dir, "p.jsonl");
+  await Deno.writeTextFile(
+    pf,
+    '{"prompt": "hello there friend"}\n{"text": "bye", "max_tokens": 3}\n',
+  );
+  for (
+    const o of [
+      { name: "random" },
+      { name: "random", endpoint: "chat", rangeRatio: 0.5, prefixLen: 8 },
+      { name: "prefix-repetition" },
+      { name: "multiturn" },
+      { name: "random-mm", endpoint: "chat" },
+      { name: "sharegpt", path: sg, outputLenGiven: false },
+      { name: "prompts-file", path: pf },
+    ] as Partial<DatasetOptions>[]
+  ) {
+    const a = JSON.stringify(await buildWorkload(tok, { ...base, ...o }, 6));
+    const b = JSON.stringify(await buildWorkload(tok, { ...base, ...o }, 6));
+    assert.equal(a, b, o.name);
+    assert.ok(a.length > 100, o.name);
+    if (o.name !== "prompts-file") {
+      const c = JSON.stringify(await buildWorkload(tok, { ...base, ...o, seed: 8 }, 6));
+      assert.notEqual(a, c, `${o.name} ignores the seed`);
+    }
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("random prompts are token-exact, unique at the start, and share a prefix when asked", async () => {
+  const { requests } = await buildWorkload(tok, { ...base, prefixLen: 16, rangeRatio: 0.3 }, 40);
+  const firstBlocks = new Set<string>();
+  for (const r of requests) {
+    assert.equal(tok.encode(r.prompt!, { addSpecialTokens: true }).length, r.promptTokens);
+    const ids = tok.encode(r.prompt!);
+    assert.ok(ids.length >= 16 + 44 && ids.length <= 16 + 84, `${ids.length}`);
+    firstBlocks.add(ids.slice(16, 18).join(","));
+  }
+  assert.equal(firstBlocks.size, 40);
+  assert.equal(new Set(requests.map((r) => r.prompt!.slice(0, 40))).size, 1);
+  const chat = await buildWorkload(tok, { ...base, endpoint: "chat" }, 5);
+  for (const r of chat.requests) {
+    assert.equal(tok.encodeChat(r.messages as never).length, r.promptTokens);
+  }
+});
+
+Deno.test("multiturn turns carry history and grow", async () => {
+  const { conversations } = await buildWorkload(tok, { ...base, name: "multiturn" }, 2);
+  const c = conversations[0];
+  assert.equal(c.turns.length, 3);
+  assert.equal(c.thinkTimeMs.length, 2);
+  const a1 = { text: " one two three", tokens: 3 };
+  const t1 = turnSpec(tok, "chat", c, 1, []);
+  const t2 = turnSpec(tok, "chat", c, 2, [a1]);
+  assert.equal(t1.messages!.length, 1);
+  assert.deepEqual(t2.messages!.map((m) => m.role), ["user", "assistant", "user"]);
+  assert.equal(t2.messages![1].content, a1.text);
+  assert.equal(tok.encodeChat(t1.messages as never).length, t1.promptTokens);
+  assert.ok(t2.promptTokens > t1.promptTokens + 64);
+  const p2 = turnSpec(tok, "completions", c, 2, [a1]);
+  assert.ok(p2.prompt!.includes(a1.text));
+  assert.equal(t2.requestId, "c00000-t2");
+});
+
+Deno.test("random-mm images are valid PNGs of the asked size; bad sizes are refused", async () => {
+  const { requests } = await buildWorkload(
+    tok,
+    { ...base, name: "random-mm", endpoint: "chat" },
+    2,
+  );
+  const parts = requests[0].messages![0].content as { type: string; image_url?: { url: string } }[];
+  const url = parts[0].image_url!.url;
+  const bytes = Uint8Array.from(atob(url.split(",")[1]), (ch) => ch.charCodeAt(0));
+  const dv = new DataView(bytes.buffer);
+  assert.equal(dv.getUint32(0), 0x89504e47);
+  assert.deepEqual([dv.getUint32(16), dv.getUint32(20)], [32, 16]);
+  assert.notEqual(url, (requests[1].messages![0].content as typeof parts)[0].image_url!.url);
+  assert.deepEqual(parseImageSizes("10x20,3x4"), [{ width: 10, height: 20 }, {
+    width: 3,
+    height: 4,
+  }]);
+  assert.throws(() => parseImageSizes("10by20"), /--image-size/);
+});

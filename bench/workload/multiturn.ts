@@ -1,0 +1,100 @@
+/**
+ * The `multiturn` dataset: conversations of T turns whose context grows with
+ * each answer. Each turn adds a user message of `inputLen` random words and asks
+ * for `outputLen` tokens; users think (exponential, seeded mean) between turns.
+ * Presets W1–W4 fix input/output lengths per turn. The runner calls
+ * {@linkcode turnSpec} with the answers received so far.
+ *
+ * @module
+ */
+import { Rng } from "../../lib/rng.ts";
+import type { Tokenizer } from "../../lib/tokenizer.ts";
+import type { Conversation, Message, RequestSpec } from "./types.ts";
+import type { EndpointKind } from "./_spec.ts";
+import { randomWords, wordList } from "./_words.ts";
+
+/** Per-turn input/output tokens of the presets. */
+export const MULTITURN_PRESETS: Record<string, { inputLen: number; outputLen: number }> = {
+  W1: { inputLen: 512, outputLen: 256 },
+  W2: { inputLen: 4096, outputLen: 128 },
+  W3: { inputLen: 256, outputLen: 1024 },
+  W4: { inputLen: 8192, outputLen: 64 },
+};
+
+/** Options of {@linkcode multiturnDataset}. */
+export interface MultiturnOptions {
+  /** Number of conversations. */
+  count: number;
+  seed: number;
+  /** Turns per conversation. */
+  turns: number;
+  /** New user tokens per turn. */
+  inputLen: number;
+  /** Output tokens per turn. */
+  outputLen: number;
+  /** Mean think time between turns (exponential); 0 for none. */
+  thinkTimeMs: number;
+}
+
+/** Builds `count` conversations; same options, same conversations. */
+export function multiturnDataset(tok: Tokenizer, o: MultiturnOptions): Conversation[] {
+  const wl = wordList(tok);
+  const rng = new Rng(`multiturn:${o.seed}`);
+  return Array.from({ length: o.count }, (_, c) => {
+    const conversationId = `c${String(c).padStart(5, "0")}`;
+    const turns = Array.from({ length: o.turns }, (_, t) => ({
+      user: randomWords(wl, rng, o.inputLen, c * 64 + t),
+      maxTokens: o.outputLen,
+    }));
+    const thinkTimeMs = Array.from(
+      { length: Math.max(0, o.turns - 1) },
+      () => (o.thinkTimeMs > 0 ? rng.exponential(o.thinkTimeMs) : 0),
+    );
+    return { conversationId, turns, thinkTimeMs };
+  });
+}
+
+/**
+ * The request for turn `turn` (1-based) given the answers of earlier turns:
+ * chat gets the message history, completions the concatenated text.
+ * `promptTokens` is exact for turn 1 and an estimate after (the server's usage is authoritative).
+ */
+export function turnSpec(
+  tok: Tokenizer,
+  endpoint: EndpointKind,
+  conv: Conversation,
+  turn: number,
+  answers: { text: string; tokens: number }[],
+): RequestSpec {
+  const wl = wordList(tok);
+  const messages: Message[] = conv.system ? [{ role: "system", content: conv.system }] : [];
+  let tokens = 0;
+  for (let t = 0; t < turn; t++) {
+    const u = conv.turns[t].user;
+    messages.push({ role: "user", content: u });
+    tokens += typeof u === "string" ? countWords(u) : 0;
+    if (t < turn - 1) {
+      messages.push({ role: "assistant", content: answers[t]?.text ?? "" });
+      tokens += answers[t]?.tokens ?? 0;
+    }
+  }
+  const base = {
+    requestId: `${conv.conversationId}-t${turn}`,
+    conversationId: conv.conversationId,
+    turn,
+    maxTokens: conv.turns[turn - 1].maxTokens,
+    ignoreEos: true,
+  };
+  if (endpoint === "chat") {
+    // each message after the first costs its header and end tokens (5 with Llama 3)
+    return { ...base, messages, promptTokens: tokens + wl.chatExtra + 5 * (messages.length - 1) };
+  }
+  const prompt = messages.map((m) => m.content as string).join("");
+  return { ...base, prompt, promptTokens: tokens + wl.completionsExtra };
+}
+
+function countWords(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) === 32) n++;
+  return n;
+}

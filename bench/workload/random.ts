@@ -1,0 +1,59 @@
+/**
+ * The `random` dataset (vLLM's): prompts of random single-token words, exact
+ * in length, with a per-request unique lead (no accidental prefix-cache hits)
+ * and an optional shared prefix; lengths drawn with a range ratio.
+ *
+ * @module
+ */
+import { Rng } from "../../lib/rng.ts";
+import type { Tokenizer } from "../../lib/tokenizer.ts";
+import type { RequestSpec } from "./types.ts";
+import { drawLength, type EndpointKind, requestId, textSpec } from "./_spec.ts";
+import { randomWords, wordList } from "./_words.ts";
+
+/** Options of {@linkcode randomDataset}. */
+export interface RandomOptions {
+  count: number;
+  seed: number;
+  endpoint: EndpointKind;
+  /** Input tokens per request (not counting the shared prefix). */
+  inputLen: number;
+  outputLen: number;
+  /** Lengths uniform in [len·(1−r), len·(1+r)]. @default 0 */
+  rangeRatio?: number;
+  /** Tokens of a prefix shared by every request, placed before the input. @default 0 */
+  prefixLen?: number;
+  /** @default true */
+  ignoreEos?: boolean;
+  /** First request index (ids continue from it). @default 0 */
+  startIndex?: number;
+}
+
+/** Builds `count` random requests; same options, same requests byte for byte. */
+export function randomDataset(tok: Tokenizer, o: RandomOptions): RequestSpec[] {
+  const wl = wordList(tok);
+  const rng = new Rng(`random:${o.seed}`);
+  const prefixLen = o.prefixLen ?? 0;
+  const prefix = prefixLen > 0 ? randomWords(wl, new Rng(`prefix:${o.seed}`), prefixLen) : "";
+  const out: RequestSpec[] = [];
+  const start = o.startIndex ?? 0;
+  for (let i = start; i < start + o.count; i++) {
+    const inLen = drawLength(o.inputLen, o.rangeRatio ?? 0, () => rng.next());
+    const outLen = drawLength(o.outputLen, o.rangeRatio ?? 0, () => rng.next());
+    const text = prefix + randomWords(wl, rng, inLen, i);
+    out.push(
+      textSpec(
+        tok,
+        o.endpoint,
+        {
+          requestId: requestId(i),
+          maxTokens: outLen,
+          ignoreEos: o.ignoreEos ?? true,
+        },
+        text,
+        { tokens: prefixLen + inLen, ...wl },
+      ),
+    );
+  }
+  return out;
+}
