@@ -1,3 +1,4 @@
+import { setImmediate } from "node:timers";
 /**
  * Drives one load run: sends requests on an absolute-clock schedule (open
  * loop, optionally capped by a concurrency limit) or with N closed-loop users,
@@ -166,17 +167,27 @@ export function newState(): RunState {
   return { sent: 0, done: 0, failed: 0, inFlight: 0, maxInFlight: 0 };
 }
 
-/** Sleeps until `performance.now()` reaches `atMs`, or `signal` aborts. */
-export function sleepUntil(atMs: number, signal: AbortSignal): Promise<void> {
-  const ms = atMs - performance.now();
-  if (ms <= 0 || signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
+/**
+ * Sleeps until `performance.now()` reaches `atMs`, or `signal` aborts: a timer
+ * for the bulk, then event-loop turns for the last 2 ms (timers fire up to a
+ * few ms late, which would show up as send lag).
+ */
+export async function sleepUntil(atMs: number, signal: AbortSignal): Promise<void> {
+  for (;;) {
+    const ms = atMs - performance.now();
+    if (ms <= 0 || signal.aborted) return;
+    if (ms > 3) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(t);
+          signal.removeEventListener("abort", done);
+          resolve();
+        };
+        const t = setTimeout(done, ms - 2);
+        signal.addEventListener("abort", done, { once: true });
+      });
+    } else {
+      await new Promise((r) => setImmediate(r));
+    }
+  }
 }

@@ -58,7 +58,7 @@ export async function main(args: string[]): Promise<number> {
         "--num-requests",
         String(values["num-requests"]),
         "--out",
-        `${values.out}/${new Date().toISOString().replace(/[-:]/g, "").slice(0, 15)}-agg-sim`,
+        `${values.out}/agg-sim`,
       ],
       stdin: "null",
       stdout: "inherit",

@@ -8,6 +8,7 @@
  */
 import { listFlag, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
 import { simThroughput } from "./perf/sim_throughput.ts";
+import { benchRate } from "./perf/bench_rate.ts";
 
 /** One measured figure. */
 export interface PerfResult {
@@ -20,6 +21,7 @@ export interface PerfResult {
 
 const ENTRIES: Record<string, (seconds: number) => Promise<PerfResult[]>> = {
   sim: simThroughput,
+  bench: benchRate,
 };
 
 const FLAGS = {
@@ -55,7 +57,7 @@ export async function main(args: string[]): Promise<number> {
       console.log(
         values.json
           ? JSON.stringify(r)
-          : `${r.entry.padEnd(6)} ${r.metric.padEnd(44)} ${r.value.toFixed(1).padStart(10)} ${
+          : `${r.entry.padEnd(6)} ${r.metric.padEnd(44)} ${r.value.toFixed(2).padStart(10)} ${
             r.unit.padEnd(8)
           } ${r.note}`,
       );
