@@ -43,6 +43,8 @@ export interface RemotePrefill {
   pull(tokens: number): Promise<boolean>;
   /** Simulated transfer time for `tokens` tokens. */
   transferMs(tokens: number): number;
+  /** Prompt tokens the remote side holds (a prefix); @default the whole prompt */
+  tokens?: number;
 }
 
 /** A request as the engine sees it. */
@@ -275,7 +277,11 @@ export class Engine {
     while (budget > 0 && this.#waiting.length > 0 && this.#running.length < this.#o.maxNumSeqs) {
       const seq = this.#waiting[0];
       if (seq.blocks.length === 0) this.#matchPrefix(seq);
-      if (seq.req.remotePrefill && !seq.pulled && seq.numComputed < seq.tokens.length - 1) {
+      const remoteTokens = seq.req.remotePrefill?.tokens ?? seq.tokens.length - 1;
+      if (
+        seq.req.remotePrefill && !seq.pulled &&
+        seq.numComputed < Math.min(remoteTokens, seq.tokens.length - 1)
+      ) {
         if (!this.#startTransfer(seq)) break;
         continue;
       }
@@ -336,14 +342,15 @@ export class Engine {
     seq.state = "transferring";
     seq.pulled = true;
     const remote = seq.req.remotePrefill!;
-    const tokens = seq.tokens.length - seq.numComputed;
+    const provided = Math.min(remote.tokens ?? seq.tokens.length, seq.tokens.length);
+    const tokens = provided - seq.numComputed;
     const startMs = this.#clock.nowMs();
     const done = this.#clock.until(startMs + remote.transferMs(tokens));
     Promise.all([remote.pull(tokens).catch(() => false), done]).then(([ok]) => {
       if (seq.state !== "transferring") return; // aborted meanwhile
       if (ok) {
-        seq.numComputed = seq.tokens.length - 1;
-        seq.cachedTokens = seq.tokens.length;
+        seq.numComputed = Math.min(provided, seq.tokens.length - 1);
+        seq.cachedTokens = provided;
         this.#commitFull(seq);
       }
       seq.state = "waiting";

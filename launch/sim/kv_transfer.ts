@@ -158,6 +158,18 @@ export class KvSideChannel {
     };
   }
 
+  /** LMCache consumer: load a stored prefix of `tokens` tokens (found by the caller). */
+  storedRemote(tokens: number): RemotePrefill {
+    return {
+      tokens,
+      transferMs: this.#transferMs,
+      pull: (n) => {
+        this.#o.log("debug", `LMCache: loading ${n} tokens of a stored prefix`);
+        return Promise.resolve(true);
+      },
+    };
+  }
+
   /** P2P-NCCL consumer: wait for the producer's push of `requestId`. */
   p2pRemote(requestId: string, timeoutMs = 30_000): RemotePrefill {
     return {

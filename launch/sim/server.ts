@@ -18,6 +18,7 @@ import {
   storeImages,
 } from "./_encoder_cache.ts";
 import { imageSize } from "./_image.ts";
+import { lmcacheDir, lmcacheLookup, lmcacheStore } from "./_lmcache.ts";
 import {
   ApiError,
   chunk,
@@ -189,6 +190,15 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
     const p2p = o.kvTransfer?.kv_connector === "P2pNcclConnector" &&
       base.includes("___decode_addr_");
     if (p2p && o.kvTransfer?.kv_role === "kv_consumer") remote = o.sideChannel?.p2pRemote(base);
+    const lmc = o.kvTransfer?.kv_connector === "LMCacheConnectorV1"
+      ? lmcacheDir(o.kvTransfer.kv_connector_extra_config)
+      : null;
+    const role = o.kvTransfer?.kv_role;
+    if (lmc && role !== "kv_producer" && o.sideChannel) {
+      const hashes = o.engine.kv.hashes(promptTokens, promptTokens.length - 1);
+      const stored = await lmcacheLookup(lmc, hashes, o.engine.kv.blockSize);
+      if (stored > 0) remote = o.sideChannel.storedRemote(stored);
+    }
 
     // Output length: exact with ignore_eos, else drawn and capped (EOS ends it).
     let n = maxTokens;
@@ -227,6 +237,11 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
           );
           if (r !== "abort" && images.length) {
             storeImages(images, o.ecTransfer).catch((e) => o.log("warn", `EC store failed: ${e}`));
+          }
+          if (lmc && role !== "kv_consumer" && r !== "abort") {
+            lmcacheStore(lmc, o.engine.kv.hashes(promptTokens), o.engine.kv.blockSize).catch((e) =>
+              o.log("warn", `LMCache store failed: ${e}`)
+            );
           }
           if (p2p && o.kvTransfer?.kv_role === "kv_producer" && r !== "abort") {
             o.sideChannel?.p2pPush(base, info.promptTokens).catch((e) =>
