@@ -77,6 +77,26 @@ export const E2E_BUCKETS_S = [
   7680.0,
 ];
 
+/** vLLM's 1-2-5 bucket bounds (tokens) for request prompt and generation lengths. */
+export const LENGTH_BUCKETS = [
+  1,
+  2,
+  5,
+  10,
+  20,
+  50,
+  100,
+  200,
+  500,
+  1000,
+  2000,
+  5000,
+  10000,
+  20000,
+  50000,
+  100000,
+];
+
 /** Formats a bound as the Python Prometheus client does (`1.0`, `0.25`). */
 function goFloat(v: number): string {
   return Number.isInteger(v) ? v.toFixed(1) : String(v);
@@ -142,42 +162,8 @@ export class SimMetrics {
   readonly queue = new Histogram(E2E_BUCKETS_S);
   readonly prefill = new Histogram(E2E_BUCKETS_S);
   readonly decode = new Histogram(E2E_BUCKETS_S);
-  readonly promptLen = new Histogram([
-    1,
-    2,
-    5,
-    10,
-    20,
-    50,
-    100,
-    200,
-    500,
-    1000,
-    2000,
-    5000,
-    10000,
-    20000,
-    50000,
-    100000,
-  ]);
-  readonly genLen = new Histogram([
-    1,
-    2,
-    5,
-    10,
-    20,
-    50,
-    100,
-    200,
-    500,
-    1000,
-    2000,
-    5000,
-    10000,
-    20000,
-    50000,
-    100000,
-  ]);
+  readonly promptLen = new Histogram(LENGTH_BUCKETS);
+  readonly genLen = new Histogram(LENGTH_BUCKETS);
 
   /** Renders the Prometheus exposition text. */
   render(g: EngineGauges, modelName: string, engine = "0"): string {
