@@ -1,0 +1,208 @@
+/**
+ * Plan -> the processes `up` starts, in order (engines, then the router):
+ * program, argv, env, host (ssh-wrapped), health URL, log path; and the
+ * router's `router.json`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { InstancePlan, Plan } from "./_plan.ts";
+import { type EngineCommand, simCommand, vllmCommand } from "./vllm.ts";
+
+/** The checkout this file is in; engines and the router run from here. */
+export const ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
+/** Path of the router's entry point, relative to the checkout. */
+export const ROUTER_ENTRY = "launch/router/main.ts";
+/** Where state files go unless told otherwise. */
+export const DEFAULT_STATE_DIR = "results/.topobench";
+
+/** One process to start. */
+export interface LaunchProcess {
+  name: string;
+  /** Role block, `router`, or `process` (engine: command). */
+  role: string;
+  /** What is run (after ssh wrapping when `host` is set). */
+  cmd: string;
+  args: string[];
+  /** Environment added locally (empty when ssh-wrapped: it is in the remote line). */
+  env: Record<string, string>;
+  /** The command and env before ssh wrapping, for people. */
+  inner: EngineCommand;
+  cwd: string;
+  host?: string;
+  gpus?: number[];
+  /** Base URL (OpenAI API). */
+  url: string;
+  healthUrl: string;
+  ports: number[];
+  logPath: string;
+}
+
+/** Router backend entry of `router.json`. */
+export interface RouterBackend {
+  name: string;
+  url: string;
+  kvAddr?: string;
+}
+
+/** `router.json`, read by `launch/router/main.ts --config`. */
+export interface RouterConfig {
+  name: string;
+  kind: string;
+  connector?: string;
+  policy?: string;
+  prefillPolicy?: string;
+  decodePolicy?: string;
+  backends?: RouterBackend[];
+  prefill?: RouterBackend[];
+  decode?: RouterBackend[];
+  encode?: RouterBackend[];
+}
+
+/** Quotes one word for `sh` when needed. */
+export function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'"'"'`)}'`;
+}
+
+/** `cd DIR && exec env K=V ... cmd args`, the line ssh runs remotely. */
+export function remoteLine(dir: string, c: EngineCommand): string {
+  const env = Object.entries(c.env).map(([k, v]) => `${k}=${shellQuote(v)}`);
+  return [`cd ${shellQuote(dir)} &&`, "exec", ...(env.length ? ["env", ...env] : [])]
+    .concat([c.cmd, ...c.args].map(shellQuote)).join(" ");
+}
+
+/** Folder of one topology's logs and router.json under `stateDir`. */
+export function topologyDir(stateDir: string, name: string): string {
+  return join(stateDir, name);
+}
+
+/** Path of `router.json`. */
+export function routerConfigPath(stateDir: string, name: string): string {
+  return join(stateDir, name, "router.json");
+}
+
+function wrap(
+  plan: Plan,
+  base: Omit<LaunchProcess, "cmd" | "args" | "env" | "inner" | "cwd">,
+  c: EngineCommand,
+  cwd?: string,
+): LaunchProcess {
+  const dir = cwd ?? plan.topology.workdir ?? ROOT;
+  if (base.host === undefined) {
+    return { ...base, cmd: c.cmd, args: c.args, env: c.env, inner: c, cwd: cwd ?? ROOT };
+  }
+  // -tt: closing the connection (down stops the local ssh) hangs up the remote command.
+  return {
+    ...base,
+    cmd: "ssh",
+    args: ["-tt", "-o", "BatchMode=yes", base.host, remoteLine(dir, c)],
+    env: {},
+    inner: c,
+    cwd: ROOT,
+  };
+}
+
+function engineProcess(plan: Plan, inst: InstancePlan, logs: string): LaunchProcess {
+  const c = plan.topology.engine === "vllm" ? vllmCommand(plan, inst) : simCommand(plan, inst);
+  const ports = [inst.port];
+  for (let r = 0; r < inst.tp; r++) {
+    if (inst.sideChannelPort !== undefined) ports.push(inst.sideChannelPort + r);
+    if (inst.kvPort !== undefined) ports.push(inst.kvPort + r);
+  }
+  return wrap(plan, {
+    name: inst.name,
+    role: inst.role,
+    host: inst.host,
+    gpus: inst.gpus,
+    url: inst.url,
+    healthUrl: `${inst.url}/health`,
+    ports,
+    logPath: join(logs, `${inst.name}.log`),
+  }, c);
+}
+
+/** Every process of the plan in start order; the router (if any) is last. */
+export function launchProcesses(plan: Plan, stateDir: string): LaunchProcess[] {
+  const t = plan.topology;
+  const logs = join(topologyDir(stateDir, t.name), "logs");
+  const out: LaunchProcess[] = [];
+  if (t.engine === "command") {
+    for (const p of t.processes) {
+      const c: EngineCommand = typeof p.cmd === "string"
+        ? { cmd: "sh", args: ["-c", p.cmd], env: p.env }
+        : { cmd: p.cmd[0], args: p.cmd.slice(1), env: p.env };
+      out.push(wrap(
+        plan,
+        {
+          name: p.name,
+          role: "process",
+          host: p.host,
+          url: p.url,
+          healthUrl: p.health,
+          ports: p.ports,
+          logPath: join(logs, `${p.name}.log`),
+        },
+        c,
+        p.cwd,
+      ));
+    }
+  } else {
+    for (const inst of plan.instances) out.push(engineProcess(plan, inst, logs));
+  }
+  if (plan.router) {
+    const c: EngineCommand = {
+      cmd: "deno",
+      args: [
+        "run",
+        "-A",
+        ROUTER_ENTRY,
+        "--config",
+        routerConfigPath(stateDir, t.name),
+        "--port",
+        String(plan.router.port),
+        "--host",
+        plan.router.bind,
+        ...t.router.extraArgs,
+      ],
+      env: {},
+    };
+    out.push(wrap(plan, {
+      name: "router",
+      role: "router",
+      url: plan.router.url,
+      healthUrl: `${plan.router.url}/health`,
+      ports: [plan.router.port],
+      logPath: join(logs, "router.log"),
+    }, c));
+  }
+  return out;
+}
+
+/** The router's config: backends per role, with the KV address prefill/decode use. */
+export function routerConfig(plan: Plan): RouterConfig {
+  const t = plan.topology;
+  const entry = (i: InstancePlan): RouterBackend => {
+    const kvPort = i.kvPort ?? i.sideChannelPort;
+    return kvPort === undefined
+      ? { name: i.name, url: i.url }
+      : { name: i.name, url: i.url, kvAddr: `${i.address}:${kvPort}` };
+  };
+  const of = (role: string) => plan.instances.filter((i) => i.role === role).map(entry);
+  const cfg: RouterConfig = {
+    name: t.name,
+    kind: t.engine === "command" ? "dp" : t.kind,
+    policy: t.router.policy,
+  };
+  if (t.connector) cfg.connector = t.connector;
+  if (t.router.prefillPolicy) cfg.prefillPolicy = t.router.prefillPolicy;
+  if (t.router.decodePolicy) cfg.decodePolicy = t.router.decodePolicy;
+  if (t.engine === "command") cfg.backends = t.processes.map((p) => ({ name: p.name, url: p.url }));
+  else if (t.kind === "agg" || t.kind === "dp") cfg.backends = plan.instances.map(entry);
+  else {
+    if (t.kind === "epd") cfg.encode = of("encode");
+    cfg.prefill = of("prefill");
+    cfg.decode = of("decode");
+  }
+  return cfg;
+}

@@ -1,0 +1,209 @@
+/**
+ * Validated topology -> plan: one entry per engine instance with its name,
+ * host, port, URL, GPUs and connector ports, the router's address, and every
+ * port that will be listened on (checked for clashes here and, for local
+ * ones, checked free by `up`).
+ *
+ * @module
+ */
+import { fieldError } from "../lib/errors.ts";
+import type { Role, RoleSpec, Topology } from "./topology.ts";
+
+/** One engine instance. */
+export interface InstancePlan {
+  /** e.g. `prefill-1`. */
+  name: string;
+  role: Role;
+  index: number;
+  /** ssh destination; undefined = local. */
+  host?: string;
+  /** Address others use to reach it (`127.0.0.1` when local). */
+  address: string;
+  /** Address it listens on. */
+  bind: string;
+  port: number;
+  /** Base URL, e.g. `http://127.0.0.1:8100`. */
+  url: string;
+  gpus?: number[];
+  tp: number;
+  gpuMemoryUtilization: number;
+  /** `VLLM_NIXL_SIDE_CHANNEL_PORT` (nixl): first of `tp` ports. */
+  sideChannelPort?: number;
+  /** P2pNccl `kv_port`: first of `tp` ports. */
+  kvPort?: number;
+  extraArgs: string[];
+  env: Record<string, string>;
+}
+
+/** A port some process will listen on. */
+export interface PortUse {
+  /** `local` or the ssh host. */
+  host: string;
+  port: number;
+  /** e.g. `prefill-0 side channel`. */
+  owner: string;
+  /** Topology field it comes from, for errors. */
+  field: string;
+}
+
+/** Everything `up` starts, before commands are built. */
+export interface Plan {
+  topology: Topology;
+  instances: InstancePlan[];
+  router?: { port: number; bind: string; url: string };
+  ports: PortUse[];
+}
+
+/** Options of {@linkcode planTopology}. */
+export interface PlanOptions {
+  /**
+   * Lay all ports out from here instead of the file's: router, then instance
+   * HTTP ports, then side-channel/KV ports (tests, side-by-side runs).
+   */
+  portBase?: number;
+}
+
+/** Address part of an ssh destination (`user@gpu-2` -> `gpu-2`). */
+export function hostAddress(host: string | undefined): string {
+  return host === undefined ? "127.0.0.1" : host.slice(host.lastIndexOf("@") + 1);
+}
+
+/** Builds the plan; throws when two processes would listen on one port of one host. */
+export function planTopology(t: Topology, opts: PlanOptions = {}): Plan {
+  let next = opts.portBase;
+  if (next !== undefined) {
+    if (t.engine === "command") {
+      throw fieldError({
+        field: "--port-base",
+        value: next,
+        expected: "absent for engine: command (its ports are in its commands)",
+        file: t.file,
+      });
+    }
+    if (!Number.isInteger(next) || next < 1 || next > 65000) {
+      throw fieldError({ field: "--port-base", value: next, expected: "an integer in [1, 65000]" });
+    }
+  }
+  const take = (fallback: number, n = 1) => {
+    if (next === undefined) return fallback;
+    const p = next;
+    next += n;
+    return p;
+  };
+  const routerPort = t.router.enabled ? take(t.router.port!) : undefined;
+  const instances: InstancePlan[] = [];
+  for (const spec of t.roles) {
+    for (let i = 0; i < spec.count; i++) instances.push(instance(t, spec, i, take(spec.port + i)));
+  }
+  let side = t.kv.sideChannelPort;
+  let kvp = t.kv.kvPort;
+  for (const inst of instances) {
+    if (t.connector === "nixl" && inst.role !== "encode") {
+      inst.sideChannelPort = take(side, inst.tp);
+      side += inst.tp;
+    }
+    if (t.connector === "p2pnccl" && inst.role !== "encode") {
+      inst.kvPort = take(kvp, inst.tp);
+      kvp += inst.tp;
+    }
+  }
+  const ports: PortUse[] = [];
+  if (routerPort !== undefined) {
+    ports.push({ host: "local", port: routerPort, owner: "router", field: "router.port" });
+  }
+  for (const inst of instances) {
+    const host = inst.host ?? "local";
+    ports.push({ host, port: inst.port, owner: inst.name, field: `${inst.role}.port` });
+    for (let r = 0; r < inst.tp; r++) {
+      if (inst.sideChannelPort !== undefined) {
+        ports.push({
+          host,
+          port: inst.sideChannelPort + r,
+          owner: `${inst.name} NIXL side channel`,
+          field: "kv.side_channel_port",
+        });
+      }
+      if (inst.kvPort !== undefined) {
+        ports.push({
+          host,
+          port: inst.kvPort + r,
+          owner: `${inst.name} P2pNccl kv_port`,
+          field: "kv.kv_port",
+        });
+      }
+    }
+  }
+  t.processes.forEach((p, i) =>
+    p.ports.forEach((port) =>
+      ports.push({ host: p.host ?? "local", port, owner: p.name, field: `processes[${i}].ports` })
+    )
+  );
+  checkClashes(t, ports);
+  checkGpus(t, instances);
+  const router = routerPort === undefined ? undefined : {
+    port: routerPort,
+    bind: t.router.host,
+    url: `http://${t.router.host === "0.0.0.0" ? "127.0.0.1" : t.router.host}:${routerPort}`,
+  };
+  return { topology: t, instances, router, ports };
+}
+
+function instance(t: Topology, spec: RoleSpec, i: number, port: number): InstancePlan {
+  const host = spec.hosts[i];
+  const address = hostAddress(host);
+  const prefix = spec.role === "replicas" ? "replica" : spec.role;
+  return {
+    name: `${prefix}-${i}`,
+    role: spec.role,
+    index: i,
+    host,
+    address,
+    bind: host === undefined ? "127.0.0.1" : "0.0.0.0",
+    port,
+    url: `http://${address}:${port}`,
+    gpus: spec.gpus?.[i],
+    tp: spec.tp[i],
+    gpuMemoryUtilization: spec.gpuMemoryUtilization,
+    extraArgs: [...(t.engine === "vllm" ? t.vllm.extraArgs : t.sim.extraArgs), ...spec.extraArgs],
+    env: { ...(t.engine === "vllm" ? t.vllm.env : t.sim.env), ...spec.env },
+  };
+}
+
+function checkClashes(t: Topology, ports: PortUse[]): void {
+  const seen = new Map<string, PortUse>();
+  for (const p of ports) {
+    const key = `${p.host}:${p.port}`;
+    const other = seen.get(key);
+    if (other) {
+      throw fieldError({
+        field: p.field,
+        value: p.port,
+        file: t.file,
+        expected:
+          `a port not used by another process on ${p.host} (${other.owner} uses ${other.port}, from ${other.field}; ${p.owner} wants it too)`,
+      });
+    }
+    seen.set(key, p);
+  }
+}
+
+function checkGpus(t: Topology, instances: InstancePlan[]): void {
+  const seen = new Map<string, string>();
+  for (const inst of instances) {
+    for (const g of inst.gpus ?? []) {
+      const key = `${inst.host ?? "local"}:${g}`;
+      const other = seen.get(key);
+      if (other) {
+        throw fieldError({
+          field: `${inst.role}.gpus`,
+          value: inst.gpus,
+          file: t.file,
+          expected: `GPUs not used by another instance on ${
+            inst.host ?? "local"
+          } (${other} uses GPU ${g})`,
+        });
+      }
+      seen.set(key, inst.name);
+    }
+  }
+}

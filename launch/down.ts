@@ -1,0 +1,99 @@
+/**
+ * `deno task down <topology.yaml|name>`: stops exactly the process groups the
+ * state file lists (SIGTERM, grace, SIGKILL), then removes the state file.
+ * Logs are kept.
+ *
+ * @module
+ */
+import { numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
+import { createLogger } from "../lib/log.ts";
+import { isGroupAlive, stopGroup, type StopResult } from "../lib/supervisor.ts";
+import { resolve } from "node:path";
+import { DEFAULT_STATE_DIR } from "./_launch.ts";
+import { readState, removeState, statePath } from "./_state.ts";
+import { loadTopology } from "./topology.ts";
+
+const FLAGS = {
+  "state-dir": { type: "string", default: DEFAULT_STATE_DIR, help: "State and log folder" },
+  grace: { type: "string", default: "10", help: "Seconds between SIGTERM and SIGKILL" },
+} as const;
+
+/** A topology name from a name or a YAML path (the file's `name:`). */
+export async function topologyName(arg: string): Promise<string> {
+  if (/\.ya?ml$/i.test(arg)) return (await loadTopology(arg)).name;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(arg)) {
+    throw new TypeError(
+      `Cannot use ${arg} as a topology name or .yaml file: current value is ${JSON.stringify(arg)}`,
+    );
+  }
+  return arg;
+}
+
+/** Options of {@linkcode down}. */
+export interface DownOptions {
+  /** Topology name or YAML path. */
+  target: string;
+  /** @default results/.topobench */
+  stateDir?: string;
+  /** Between SIGTERM and SIGKILL. @default 10000 */
+  graceMs?: number;
+  /** Progress lines. @default stderr logger */
+  log?: (msg: string) => void;
+}
+
+/** Stops what the state file lists; returns how each process ended (empty when nothing was up). */
+export async function down(o: DownOptions): Promise<Record<string, StopResult>> {
+  const stateDir = resolve(o.stateDir ?? DEFAULT_STATE_DIR);
+  const name = await topologyName(o.target);
+  const log = o.log ?? createLogger({ name: "down" }).info;
+  const state = await readState(stateDir, name);
+  if (!state) {
+    log(`${name}: nothing to stop (no ${statePath(stateDir, name)})`);
+    return {};
+  }
+  const out: Record<string, StopResult> = {};
+  // The router first, so that it stops taking requests before its engines go.
+  const router = state.processes.filter((p) => p.role === "router");
+  const rest = state.processes.filter((p) => p.role !== "router");
+  for (const group of [router, rest]) {
+    await Promise.all(group.map(async (p) => {
+      out[p.name] = await stopGroup(p.pgid, o.graceMs ?? 10_000);
+      log(`${p.name} (pgid ${p.pgid}): ${out[p.name]}`);
+    }));
+  }
+  const left = state.processes.filter((p) => isGroupAlive(p.pgid));
+  if (left.length) {
+    throw new Error(
+      `Cannot stop ${name} as listed in its state file: current value is still running (${
+        left.map((p) => `${p.name} pgid ${p.pgid}`).join(", ")
+      })`,
+    );
+  }
+  await removeState(stateDir, name);
+  log(`${name} is down`);
+  return out;
+}
+
+/** CLI entry. */
+export async function main(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, FLAGS, { allowPositionals: true });
+  if (values.help) {
+    console.log(usage("deno task down <topology.yaml|name>", "Stop a topology.", FLAGS));
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new TypeError(
+      `Cannot use ${
+        JSON.stringify(positionals)
+      } as one topology name or file: current value has ${positionals.length} arguments`,
+    );
+  }
+  await down({
+    target: positionals[0],
+    stateDir: values["state-dir"] as string,
+    graceMs: numberFlag(values, "grace", { min: 0, default: 10 })! * 1000,
+  });
+  return 0;
+}
+
+if (import.meta.main) await runMain(main);

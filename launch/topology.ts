@@ -1,0 +1,316 @@
+/**
+ * Topology YAML -> validated {@linkcode Topology} (every default filled in).
+ * {@linkcode planTopology} (in `_plan.ts`) turns it into instances with ports.
+ *
+ * @module
+ */
+import { parse } from "yaml";
+import { Reader } from "./_schema.ts";
+import { readProcesses, readRole } from "./_blocks.ts";
+
+/** How processes are started. */
+export const ENGINES = ["sim", "vllm", "command"] as const;
+/** Engine kind. */
+export type EngineKind = typeof ENGINES[number];
+/** Serving topologies (`custom` only with `engine: command`). */
+export const KINDS = ["agg", "dp", "pd", "ppd", "epd", "custom"] as const;
+/** Topology kind. */
+export type Kind = typeof KINDS[number];
+/** KV connectors between prefill and decode. */
+export const CONNECTORS = ["nixl", "p2pnccl", "lmcache"] as const;
+/** KV connector name. */
+export type Connector = typeof CONNECTORS[number];
+/** Router policies. */
+export const POLICIES = ["round_robin", "least_loaded", "session", "prefix"] as const;
+/** Router policy. */
+export type Policy = typeof POLICIES[number];
+/** Engine roles, in start order. */
+export const ROLES = ["server", "replicas", "encode", "prefill", "decode"] as const;
+/** Role block name. */
+export type Role = typeof ROLES[number];
+
+/** Role blocks each kind needs. */
+export const KIND_ROLES: Record<Kind, readonly Role[]> = {
+  agg: ["server"],
+  dp: ["replicas"],
+  pd: ["prefill", "decode"],
+  ppd: ["prefill", "decode"],
+  epd: ["encode", "prefill", "decode"],
+  custom: [],
+};
+
+/** One role block, e.g. `prefill: { count: 2, gpus: [[0], [1]], port: 8100 }`. */
+export interface RoleSpec {
+  role: Role;
+  count: number;
+  /** GPU ids per instance; tensor parallel size is each list's length. */
+  gpus?: number[][];
+  /** Tensor parallel size per instance. */
+  tp: number[];
+  /** Port of the first instance; the next ones count up. */
+  port: number;
+  /** ssh destination per instance; undefined = local. */
+  hosts: (string | undefined)[];
+  gpuMemoryUtilization: number;
+  extraArgs: string[];
+  env: Record<string, string>;
+}
+
+/** KV/EC connector settings (`kv:` block). */
+export interface KvSpec {
+  /** First `VLLM_NIXL_SIDE_CHANNEL_PORT`; instances get base + sum of earlier tp. @default 5600 */
+  sideChannelPort: number;
+  /** First P2pNccl `kv_port`, allotted like the side-channel ports. @default 21001 */
+  kvPort: number;
+  /** P2pNccl `proxy_port` (the router's registration port). @default 30001 */
+  proxyPort: number;
+  /** P2pNccl `kv_buffer_size` of producers, bytes. @default 1e9 */
+  producerBufferSize: number;
+  /** P2pNccl `kv_buffer_size` of consumers, bytes. @default 8e9 */
+  consumerBufferSize: number;
+  /** LMCache shared store. @default /tmp/topobench/NAME/lmcache */
+  sharedStoragePath: string;
+  /** EPD encoder cache store. @default /tmp/topobench/NAME/ec_cache */
+  ecStoragePath: string;
+}
+
+/** `router:` block. */
+export interface RouterSpec {
+  enabled: boolean;
+  port?: number;
+  /** Address the router listens on. @default 127.0.0.1 */
+  host: string;
+  policy: Policy;
+  prefillPolicy?: Policy;
+  decodePolicy?: Policy;
+  extraArgs: string[];
+}
+
+/** One `processes:` entry of `engine: command`. */
+export interface CommandSpec {
+  name: string;
+  /** A shell line (run by `sh -c`) or an argv list. */
+  cmd: string | string[];
+  /** Polled until it answers 200. */
+  health: string;
+  /** OpenAI base URL (router backend); defaults to the health URL's origin. */
+  url: string;
+  host?: string;
+  cwd?: string;
+  env: Record<string, string>;
+  /** Ports it listens on, checked free before launch. */
+  ports: number[];
+}
+
+/** A validated topology. */
+export interface Topology {
+  file: string;
+  name: string;
+  engine: EngineKind;
+  model: string;
+  kind: Kind;
+  connector?: Connector;
+  roles: RoleSpec[];
+  processes: CommandSpec[];
+  router: RouterSpec;
+  kv: KvSpec;
+  sim: {
+    speed: number;
+    gpu: string;
+    modelProfile?: string;
+    extraArgs: string[];
+    env: Record<string, string>;
+  };
+  vllm: { bin: string; extraArgs: string[]; env: Record<string, string> };
+  /** Folder that remote (`host:`) commands `cd` into. @default this checkout */
+  workdir?: string;
+}
+
+const TOP_KEYS = [
+  "name",
+  "description",
+  "engine",
+  "model",
+  "kind",
+  "connector",
+  "kv",
+  ...ROLES,
+  "processes",
+  "router",
+  "sim",
+  "vllm",
+  "workdir",
+];
+
+/** Reads and validates a topology file. */
+export async function loadTopology(path: string): Promise<Topology> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new TypeError(
+        `Cannot read ${path} as a topology file: current value is ${
+          JSON.stringify(path)
+        } (no such file)`,
+      );
+    }
+    throw e;
+  }
+  return parseTopology(text, path);
+}
+
+/** Parses YAML text and validates it; `file` is named in errors. */
+export function parseTopology(text: string, file = "<topology>"): Topology {
+  let raw: unknown;
+  try {
+    raw = parse(text);
+  } catch (e) {
+    throw new SyntaxError(
+      `Cannot parse ${file} as YAML: current value is ${(e as Error).message.split("\n")[0]}`,
+    );
+  }
+  return validateTopology(raw, file);
+}
+
+/** Validates a parsed topology object and fills in defaults. */
+export function validateTopology(raw: unknown, file = "<topology>"): Topology {
+  const r = new Reader(file);
+  const o = r.obj(raw, "", TOP_KEYS);
+  if (!o) throw r.fail("(top level)", raw, "a mapping (name, engine, kind, ...)", "type");
+  const req = <T>(v: T | undefined, field: string, expected: string): T => {
+    if (v === undefined) throw r.fail(field, undefined, expected);
+    return v;
+  };
+  const name = req(
+    r.pattern(o.name, "name", /^[A-Za-z0-9][A-Za-z0-9._-]*$/, "a name of letters, digits, . _ -"),
+    "name",
+    "a name of letters, digits, . _ -",
+  );
+  const engine = req(r.oneOf(o.engine, "engine", ENGINES), "engine", ENGINES.join(" | "));
+  const kind = r.oneOf(o.kind, "kind", KINDS) ?? (engine === "command" ? "custom" : undefined);
+  if (kind === undefined) throw r.fail("kind", o.kind, `one of ${KINDS.slice(0, 5).join(", ")}`);
+  if (kind === "custom" && engine !== "command") {
+    throw r.fail("kind", kind, "one of agg, dp, pd, ppd, epd (custom needs engine: command)");
+  }
+  const model = r.str(o.model, "model") ?? "";
+  if (engine !== "command" && !model) throw r.fail("model", o.model, "a model name (HF id)");
+
+  const disagg = ["pd", "ppd", "epd"].includes(kind) && engine !== "command";
+  let connector = r.oneOf(o.connector, "connector", CONNECTORS);
+  if (disagg) connector ??= "nixl";
+  else if (connector !== undefined && engine !== "command") {
+    throw r.fail("connector", connector, `absent for kind ${kind} (only pd, ppd, epd use one)`);
+  }
+
+  const roles: RoleSpec[] = [];
+  const wanted = engine === "command" ? [] : KIND_ROLES[kind];
+  for (const role of ROLES) {
+    if (o[role] === undefined) {
+      if (wanted.includes(role)) {
+        throw r.fail(role, undefined, `a ${role} block (kind ${kind} needs ${wanted.join(", ")})`);
+      }
+      continue;
+    }
+    if (!wanted.includes(role)) {
+      throw r.fail(
+        role,
+        o[role],
+        `absent (engine ${engine}, kind ${kind} uses ${
+          wanted.length ? wanted.join(", ") : "processes"
+        })`,
+      );
+    }
+    roles.push(readRole(r, role, o[role], engine));
+  }
+  if (kind === "agg" && roles[0]?.count !== 1) {
+    throw r.fail("server.count", roles[0]?.count, "1 (agg is one engine; use kind dp for more)");
+  }
+
+  const processes = engine === "command" ? readProcesses(r, o.processes) : [];
+  if (engine !== "command" && o.processes !== undefined) {
+    throw r.fail("processes", o.processes, "absent (only engine: command uses processes)");
+  }
+
+  const rt = r.obj(o.router, "router", [
+    "enabled",
+    "port",
+    "host",
+    "policy",
+    "prefill_policy",
+    "decode_policy",
+    "extra_args",
+  ]) ?? {};
+  const router: RouterSpec = {
+    enabled: r.bool(rt.enabled, "router.enabled") ?? engine !== "command",
+    port: r.port(rt.port, "router.port"),
+    host: r.str(rt.host, "router.host") ?? "127.0.0.1",
+    policy: r.oneOf(rt.policy, "router.policy", POLICIES) ?? "round_robin",
+    prefillPolicy: r.oneOf(rt.prefill_policy, "router.prefill_policy", POLICIES),
+    decodePolicy: r.oneOf(rt.decode_policy, "router.decode_policy", POLICIES),
+    extraArgs: r.args(rt.extra_args, "router.extra_args"),
+  };
+  if (router.enabled && router.port === undefined) {
+    throw r.fail("router.port", rt.port, "a port in [1, 65535] (or router.enabled: false)");
+  }
+  if (router.enabled && engine === "command" && !["dp", "agg", "custom"].includes(kind)) {
+    throw r.fail("router.enabled", true, `false for engine: command of kind ${kind}`);
+  }
+
+  const k = r.obj(o.kv, "kv", [
+    "side_channel_port",
+    "kv_port",
+    "proxy_port",
+    "producer_buffer_size",
+    "consumer_buffer_size",
+    "shared_storage_path",
+    "ec_storage_path",
+  ]) ?? {};
+  const kv: KvSpec = {
+    sideChannelPort: r.port(k.side_channel_port, "kv.side_channel_port") ?? 5600,
+    kvPort: r.port(k.kv_port, "kv.kv_port") ?? 21001,
+    proxyPort: r.port(k.proxy_port, "kv.proxy_port") ?? 30001,
+    producerBufferSize: r.num(k.producer_buffer_size, "kv.producer_buffer_size", 0, 1e15, true) ??
+      1e9,
+    consumerBufferSize: r.num(k.consumer_buffer_size, "kv.consumer_buffer_size", 0, 1e15, true) ??
+      8e9,
+    sharedStoragePath: r.str(k.shared_storage_path, "kv.shared_storage_path") ??
+      `/tmp/topobench/${name}/lmcache`,
+    ecStoragePath: r.str(k.ec_storage_path, "kv.ec_storage_path") ??
+      `/tmp/topobench/${name}/ec_cache`,
+  };
+
+  const s = r.obj(o.sim, "sim", ["speed", "gpu", "model_profile", "extra_args", "env"]) ?? {};
+  const v = r.obj(o.vllm, "vllm", ["bin", "extra_args", "env"]) ?? {};
+  if (engine !== "sim" && o.sim !== undefined) {
+    throw r.fail("sim", o.sim, "absent unless engine: sim");
+  }
+  if (engine !== "vllm" && o.vllm !== undefined) {
+    throw r.fail("vllm", o.vllm, "absent unless engine: vllm");
+  }
+  return {
+    file,
+    name,
+    engine,
+    model,
+    kind,
+    connector,
+    roles,
+    processes,
+    router,
+    kv,
+    sim: {
+      speed: r.num(s.speed, "sim.speed", 0, 1e6, true) ?? 1,
+      gpu: r.str(s.gpu, "sim.gpu") ?? "h100",
+      modelProfile: r.str(s.model_profile, "sim.model_profile"),
+      extraArgs: r.args(s.extra_args, "sim.extra_args"),
+      env: r.env(s.env, "sim.env"),
+    },
+    vllm: {
+      bin: r.str(v.bin, "vllm.bin") ?? "vllm",
+      extraArgs: r.args(v.extra_args, "vllm.extra_args"),
+      env: r.env(v.env, "vllm.env"),
+    },
+    workdir: r.str(o.workdir, "workdir"),
+  };
+}

@@ -1,0 +1,283 @@
+/**
+ * `deno task up <topology.yaml> [--dry-run] [--timeout S]`: starts a topology's
+ * engines (each detached, in its own process group, logging to a file), waits
+ * until each answers /health, starts the router, writes the state file and
+ * returns with everything still running. On any failure or Ctrl-C it stops
+ * everything it started.
+ *
+ * @module
+ */
+import { resolve } from "node:path";
+import { numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
+import { errorMessage } from "../lib/errors.ts";
+import { createLogger } from "../lib/log.ts";
+import { isPortFree, waitForHealth } from "../lib/net.ts";
+import {
+  isGroupAlive,
+  killGroup,
+  type ManagedProcess,
+  Supervisor,
+  tailFile,
+} from "../lib/supervisor.ts";
+import { commandLine, formatPlan } from "./_format.ts";
+import {
+  DEFAULT_STATE_DIR,
+  type LaunchProcess,
+  launchProcesses,
+  ROOT,
+  ROUTER_ENTRY,
+  routerConfig,
+  routerConfigPath,
+} from "./_launch.ts";
+import { type Plan, planTopology } from "./_plan.ts";
+import { readState, removeState, type TopologyState, writeState } from "./_state.ts";
+import { loadTopology } from "./topology.ts";
+
+const FLAGS = {
+  "dry-run": { type: "boolean", default: false, help: "Print the plan; start nothing" },
+  json: { type: "boolean", default: false, help: "Print the plan (dry run) or state as JSON" },
+  timeout: { type: "string", default: "300", help: "Seconds to wait for each /health" },
+  "port-base": { type: "string", help: "Lay all ports out from this one (router first)" },
+  "state-dir": { type: "string", default: DEFAULT_STATE_DIR, help: "State and log folder" },
+} as const;
+
+/** Thrown by {@linkcode up} on SIGINT/SIGTERM (after stopping what it started). */
+export class Interrupted extends Error {}
+
+/** Options of {@linkcode up}. */
+export interface UpOptions {
+  /** Topology YAML path. */
+  file: string;
+  /** Print the plan only. @default false */
+  dryRun?: boolean;
+  /** Seconds to wait for each process's /health. @default 300 */
+  timeoutS?: number;
+  /** See `PlanOptions.portBase`. */
+  portBase?: number;
+  /** @default results/.topobench */
+  stateDir?: string;
+  /** Progress lines. @default stderr logger */
+  log?: (msg: string) => void;
+  /** Aborting stops what was started and rejects. */
+  signal?: AbortSignal;
+}
+
+/** Loads, validates and plans a topology, with its process list. */
+export async function prepare(
+  o: Pick<UpOptions, "file" | "portBase" | "stateDir">,
+): Promise<{ plan: Plan; procs: LaunchProcess[]; stateDir: string }> {
+  const plan = planTopology(await loadTopology(o.file), { portBase: o.portBase });
+  const stateDir = resolve(o.stateDir ?? DEFAULT_STATE_DIR);
+  return { plan, procs: launchProcesses(plan, stateDir), stateDir };
+}
+
+/** Throws one error listing every local port of the plan that is taken now. */
+export async function checkPortsFree(procs: LaunchProcess[]): Promise<void> {
+  const taken: string[] = [];
+  for (const p of procs) {
+    if (p.host !== undefined) continue;
+    for (const port of p.ports) {
+      if (!(await isPortFree(port, "0.0.0.0"))) taken.push(`${port} (${p.name})`);
+    }
+  }
+  if (taken.length) {
+    throw new RangeError(
+      `Cannot use ports ${
+        taken.join(", ")
+      } as free ports on this host: current value is in use (stop what holds them, edit the ports, or use --port-base)`,
+    );
+  }
+}
+
+async function failure(p: LaunchProcess, e: unknown): Promise<Error> {
+  const tail = await tailFile(p.logPath, 20);
+  return new Error(
+    `Cannot start ${p.name} as a healthy process: ${
+      errorMessage(e)
+    }\n--- last lines of ${p.logPath} ---\n${tail || "(empty log)"}`,
+  );
+}
+
+/** Starts the topology and returns its state once everything is healthy (or the plan on dry run). */
+export async function up(o: UpOptions): Promise<TopologyState | string> {
+  const { plan, procs, stateDir } = await prepare(o);
+  const t = plan.topology;
+  if (o.dryRun) return formatPlan(plan, procs, stateDir);
+  const log = o.log ?? createLogger({ name: "up" }).info;
+  const old = await readState(stateDir, t.name);
+  if (old) {
+    const alive = old.processes.filter((p) => isGroupAlive(p.pgid));
+    if (alive.length) {
+      throw new Error(
+        `Cannot start ${t.name} as a new topology: current value is already up (${
+          alive.map((p) => `${p.name} pid ${p.pid}`).join(", ")
+        }); run deno task down ${t.name} first`,
+      );
+    }
+    await removeState(stateDir, t.name);
+  }
+  if (plan.router) {
+    await Deno.stat(resolve(ROOT, ROUTER_ENTRY)).catch(() => {
+      throw new Error(
+        `Cannot start the router as ${ROUTER_ENTRY}: current value is missing (set router.enabled: false)`,
+      );
+    });
+  }
+  await checkPortsFree(procs);
+  for (const dir of [t.kv.sharedStoragePath, t.kv.ecStoragePath]) {
+    if (dir.startsWith(`/tmp/topobench/${t.name}/`)) {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  }
+  if (plan.router) {
+    const path = routerConfigPath(stateDir, t.name);
+    await Deno.mkdir(resolve(path, ".."), { recursive: true });
+    await Deno.writeTextFile(path, JSON.stringify(routerConfig(plan), null, 2) + "\n");
+  }
+
+  const ac = new AbortController();
+  const signal = o.signal ? AbortSignal.any([o.signal, ac.signal]) : ac.signal;
+  const sup = new Supervisor();
+  const started: [LaunchProcess, ManagedProcess][] = [];
+  const onSignal = (sig: Deno.Signal) => () => {
+    if (ac.signal.aborted) {
+      for (const [, m] of started) killGroup(m.pgid, "SIGKILL");
+      Deno.exit(130);
+    }
+    ac.abort(new Interrupted(`Cannot finish up: interrupted by ${sig}; stopped what was started`));
+  };
+  const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
+  for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+  const state: TopologyState = {
+    name: t.name,
+    file: resolve(t.file),
+    engine: t.engine,
+    kind: t.kind,
+    connector: t.connector,
+    status: "starting",
+    endpoint: plan.router?.url ?? procs[0].url,
+    routerUrl: plan.router?.url,
+    routerConfig: plan.router ? routerConfigPath(stateDir, t.name) : undefined,
+    startedAt: new Date().toISOString(),
+    upPid: Deno.pid,
+    processes: [],
+  };
+  const start = async (p: LaunchProcess) => {
+    signal.throwIfAborted();
+    const m = sup.spawn({
+      name: p.name,
+      cmd: p.cmd === "deno" ? Deno.execPath() : p.cmd,
+      args: p.args,
+      env: p.env,
+      cwd: p.cwd,
+      logPath: p.logPath,
+      detached: true,
+    });
+    started.push([p, m]);
+    state.processes.push({
+      name: p.name,
+      role: p.role,
+      pid: m.pid,
+      pgid: m.pgid,
+      host: p.host,
+      url: p.url,
+      healthUrl: p.healthUrl,
+      ports: p.ports,
+      logPath: p.logPath,
+      command: commandLine(p.inner),
+    });
+    await writeState(stateDir, state); // written as we go: `down` can clean up after a crash of up
+    log(`started ${p.name} (pid ${m.pid}) on ${p.url}, log ${p.logPath}`);
+    return m;
+  };
+  const healthy = async (group: LaunchProcess[]) => {
+    const inner = new AbortController();
+    const sig = AbortSignal.any([signal, inner.signal]);
+    const ms: ManagedProcess[] = [];
+    for (const p of group) ms.push(await start(p));
+    try {
+      await Promise.all(group.map((p, i) =>
+        waitForHealth(p.healthUrl, {
+          timeoutMs: (o.timeoutS ?? 300) * 1000,
+          alive: () => !ms[i].exited,
+          signal: sig,
+        }).catch(async (e) => {
+          if (signal.aborted) throw signal.reason;
+          throw await failure(p, e);
+        })
+      ));
+    } finally {
+      inner.abort();
+    }
+  };
+  try {
+    const engines = procs.filter((p) => p.role !== "router");
+    await healthy(engines);
+    log(`${engines.length} process(es) healthy`);
+    const router = procs.find((p) => p.role === "router");
+    if (router) await healthy([router]);
+    state.status = "up";
+    await writeState(stateDir, state);
+    log(`${t.name} is up: ${state.endpoint}`);
+    return state;
+  } catch (e) {
+    log(`stopping ${started.length} process(es) after: ${errorMessage(e)}`);
+    await sup.stopAll(5000);
+    await removeState(stateDir, t.name);
+    throw e;
+  } finally {
+    for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+    sup.removeHandlers();
+  }
+}
+
+/** CLI entry. */
+export async function main(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, FLAGS, { allowPositionals: true });
+  if (values.help) {
+    console.log(
+      usage("deno task up <topology.yaml>", "Start a topology and wait until healthy.", FLAGS),
+    );
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new TypeError(
+      `Cannot use ${
+        JSON.stringify(positionals)
+      } as one topology file: current value has ${positionals.length} arguments`,
+    );
+  }
+  const opts: UpOptions = {
+    file: positionals[0],
+    dryRun: values["dry-run"] === true,
+    timeoutS: numberFlag(values, "timeout", { min: 0.1, default: 300 }),
+    portBase: numberFlag(values, "port-base", { min: 1, max: 65000, integer: true }),
+    stateDir: values["state-dir"] as string,
+  };
+  if (opts.dryRun && values.json) {
+    const { plan, procs } = await prepare(opts);
+    console.log(JSON.stringify({ plan, processes: procs }, null, 2));
+    return 0;
+  }
+  let res: TopologyState | string;
+  try {
+    res = await up(opts);
+  } catch (e) {
+    // The whole message: it carries the failing process's last log lines.
+    console.error(`error: ${e instanceof Error ? e.message : errorMessage(e)}`);
+    return e instanceof Interrupted ? 130 : 1;
+  }
+  if (typeof res === "string") {
+    console.log(res.trimEnd());
+  } else if (values.json) {
+    console.log(JSON.stringify(res, null, 2));
+  } else {
+    console.log(`${res.name} is up: ${res.endpoint}`);
+    for (const p of res.processes) {
+      console.log(`  ${p.name.padEnd(12)} pid ${p.pid}  ${p.url}  ${p.logPath}`);
+    }
+  }
+  return 0;
+}
+
+if (import.meta.main) await runMain(main);
