@@ -9,6 +9,7 @@
 import { listFlag, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
 import { simThroughput } from "./perf/sim_throughput.ts";
 import { benchRate } from "./perf/bench_rate.ts";
+import { routerOverhead } from "./perf/router_overhead.ts";
 
 /** One measured figure. */
 export interface PerfResult {
@@ -22,6 +23,7 @@ export interface PerfResult {
 const ENTRIES: Record<string, (seconds: number) => Promise<PerfResult[]>> = {
   sim: simThroughput,
   bench: benchRate,
+  router: routerOverhead,
 };
 
 const FLAGS = {

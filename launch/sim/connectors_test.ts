@@ -57,7 +57,6 @@ Deno.test("sim: LMCache producer stores prefixes a consumer loads", async () => 
     assert.equal(cold.usage.prompt_tokens_details.cached_tokens, 0);
     const pre = await (await post(`${p.url}/v1/completions`, { prompt: text, max_tokens: 1 }))
       .json();
-    await new Promise((r) => setTimeout(r, 50)); // the store is written after the response
     const dec = await (await post(`${d.url}/v1/completions`, { prompt: text, max_tokens: 4 }))
       .json();
     const cached = dec.usage.prompt_tokens_details.cached_tokens;

@@ -214,6 +214,7 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
     const imageTokens = await prepareImages(images, o.ecTransfer);
 
     const tokensOut: number[] = [];
+    let stored: Promise<void> = Promise.resolve();
     let finish: ((r: FinishReason, info: FinishInfo) => void) | null = null;
     let onToken: ((id: number, i: number) => void) | null = null;
     const ereq: EngineRequest = {
@@ -239,9 +240,9 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
             storeImages(images, o.ecTransfer).catch((e) => o.log("warn", `EC store failed: ${e}`));
           }
           if (lmc && role !== "kv_consumer" && r !== "abort") {
-            lmcacheStore(lmc, o.engine.kv.hashes(promptTokens), o.engine.kv.blockSize).catch((e) =>
-              o.log("warn", `LMCache store failed: ${e}`)
-            );
+            // Stored before the response completes, so a decode sent next finds it.
+            stored = lmcacheStore(lmc, o.engine.kv.hashes(promptTokens), o.engine.kv.blockSize)
+              .catch((e) => o.log("warn", `LMCache store failed: ${e}`));
           }
           if (p2p && o.kvTransfer?.kv_role === "kv_producer" && r !== "abort") {
             o.sideChannel?.p2pPush(base, info.promptTokens).catch((e) =>
@@ -268,6 +269,7 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
       const [r, info] = await done;
       req.signal.removeEventListener("abort", onAbort);
       if (r === "abort") throw new ApiError(499, "Request aborted", "ClientClosedRequest");
+      await stored;
       const text = tokensOut.map((t) => tokenText(o.vocab, t)).join("");
       const kvOut = info.heldBlockIds && o.sideChannel
         ? o.sideChannel.producerParams(id, info.heldBlockIds)
@@ -334,9 +336,13 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
                 ),
               );
             }
-            ctrl.enqueue(enc.encode("data: [DONE]\n\n"));
-            ctrl.close();
           } catch { /* already closed */ }
+          stored.then(() => {
+            try {
+              ctrl.enqueue(enc.encode("data: [DONE]\n\n"));
+              ctrl.close();
+            } catch { /* already closed */ }
+          });
         };
         inUse.add(id);
         o.engine.add(ereq);

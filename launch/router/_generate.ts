@@ -1,0 +1,409 @@
+/**
+ * The router's generation path: `/v1/completions` and `/v1/chat/completions`
+ * through the legs of each topology (direct, P→D, E→P→D, PPD's direct turn 2+),
+ * with per-role policies, retries on unreachable backends, timing headers and a
+ * streamed relay of the serving leg.
+ *
+ * @module
+ */
+import type { Logger } from "../../lib/log.ts";
+import { errorMessage } from "../../lib/errors.ts";
+import type { Backend, BackendPool } from "./backends.ts";
+import type { Policy, Role, RouterConfig } from "./config.ts";
+import type { Leg, RouterMetrics } from "./metrics.ts";
+import { LruMap, type PickContext, Picker, prefixHashes, promptText } from "./policy.ts";
+import {
+  type Body,
+  decodeBody,
+  encoderBody,
+  hexId,
+  mmItems,
+  p2pRequestId,
+  prefillBody,
+  sessionKey,
+} from "./_legs.ts";
+import { errorResponse, forwardHeaders, HttpError, ms3, readBody, sseErrorTail } from "./_http.ts";
+
+/** PD routing mode: `ppd` sends turn 2+ of a known conversation straight to its decode instance. */
+export type Mode = "pd" | "ppd";
+
+/** The network failed before the backend answered: safe to try another backend. */
+class Unreachable extends HttpError {}
+/** The client went away. */
+class ClientGone extends HttpError {}
+
+interface Ctx {
+  t0: number;
+  path: string;
+  body: Body;
+  /** The client's body as sent (forwarded as is when a leg sends it unchanged). */
+  raw: string;
+  fwd: Headers;
+  requestId: string;
+  pick: PickContext;
+  ac: AbortController;
+  /** Response headers collected along the way. */
+  out: Headers;
+  route: string;
+  prefilled: boolean;
+}
+
+const now = () => performance.now();
+
+function upstreamMessage(text: string): string {
+  try {
+    const m = JSON.parse(text)?.error?.message;
+    if (typeof m === "string") return m;
+  } catch { /* not JSON */ }
+  return text.slice(0, 300);
+}
+
+/** Routes generation requests for one router configuration. */
+export class Generator {
+  /** Current PD mode (pd and ppd kinds). */
+  mode: Mode;
+  /** Conversation (session key) -> the decode backend that served its last turn. */
+  readonly conversations = new LruMap<string, string>(100_000);
+  readonly #pickers = new Map<Role, Picker>();
+  readonly #needHashes: boolean;
+
+  constructor(
+    readonly cfg: RouterConfig,
+    readonly pool: BackendPool,
+    readonly metrics: RouterMetrics,
+    readonly log: Logger,
+  ) {
+    this.mode = cfg.kind === "ppd" ? "ppd" : "pd";
+    const enc: Policy = cfg.policy === "least_loaded" ? "least_loaded" : "round_robin";
+    this.#pickers.set("backend", new Picker(cfg.policy));
+    this.#pickers.set("prefill", new Picker(cfg.prefillPolicy));
+    this.#pickers.set("decode", new Picker(cfg.decodePolicy));
+    this.#pickers.set("encode", new Picker(enc));
+    this.#needHashes = [cfg.policy, cfg.prefillPolicy, cfg.decodePolicy].includes("prefix");
+  }
+
+  /** Handles a POST to a generation endpoint. */
+  async handle(req: Request, path: string): Promise<Response> {
+    const ac = new AbortController();
+    const onGone = () => ac.abort();
+    req.signal.addEventListener("abort", onGone, { once: true });
+    const out = new Headers();
+    try {
+      const raw = await readBody(req, this.cfg.maxBodyBytes);
+      let body: unknown;
+      try {
+        body = JSON.parse(raw);
+      } catch (e) {
+        throw new HttpError(400, `JSON decode error: ${errorMessage(e)}`, "BadRequestError");
+      }
+      if (typeof body !== "object" || body === null || Array.isArray(body)) {
+        throw new HttpError(400, "Request body must be a JSON object", "BadRequestError");
+      }
+      const b = body as Body;
+      const requestId = req.headers.get("x-request-id") ?? hexId();
+      const ctx: Ctx = {
+        t0: now(),
+        path,
+        body: b,
+        raw,
+        fwd: forwardHeaders(req.headers),
+        requestId,
+        pick: {
+          sessionKey: sessionKey(req.headers, b),
+          prefixHashes: this.#needHashes ? prefixHashes(promptText(b)) : undefined,
+        },
+        ac,
+        out,
+        route: "direct",
+        prefilled: false,
+      };
+      out.set("x-request-id", requestId);
+      if (this.cfg.kind === "agg" || this.cfg.kind === "dp") return await this.#direct(ctx);
+      return await this.#disagg(ctx);
+    } catch (e) {
+      ac.abort();
+      if (e instanceof HttpError) return errorResponse(e, out);
+      this.log.error(`internal error: ${e instanceof Error ? e.stack : e}`);
+      return errorResponse(new HttpError(500, errorMessage(e), "InternalServerError"), out);
+    } finally {
+      req.signal.removeEventListener("abort", onGone);
+    }
+  }
+
+  #pickOne(role: Role, pick: PickContext, tried: Set<string>, why: string[]): Backend {
+    const all = this.pool.of(role);
+    const cands = this.pool.healthy(role).filter((b) => !tried.has(b.name));
+    const b = this.#pickers.get(role)!.pick(cands, pick);
+    if (!b) {
+      const down = all.filter((x) => !x.healthy).map((x) => `${x.name}: ${x.lastError}`);
+      throw new HttpError(
+        503,
+        `No healthy ${role === "backend" ? "" : `${role} `}backend (${all.length} configured)${
+          [...why, ...down].length ? `; ${[...new Set([...why, ...down])].join("; ")}` : ""
+        }`,
+        "ServiceUnavailableError",
+      );
+    }
+    return b;
+  }
+
+  /** Picks a backend of `role` and runs `fn` on it, trying others while it is unreachable. */
+  async #attempt<T>(
+    role: Role,
+    pick: PickContext,
+    fn: (b: Backend) => Promise<T>,
+  ): Promise<[Backend, T]> {
+    const tried = new Set<string>();
+    const why: string[] = [];
+    for (;;) {
+      const b = this.#pickOne(role, pick, tried, why);
+      tried.add(b.name);
+      try {
+        return [b, await fn(b)];
+      } catch (e) {
+        if (!(e instanceof Unreachable)) throw e;
+        why.push(e.message);
+      }
+    }
+  }
+
+  /** A network failure on a leg; `connecting` ones take the backend out until it is healthy. */
+  #netError(b: Backend, leg: Leg, e: unknown, signal: AbortSignal, connecting = true): HttpError {
+    if (signal.aborted) return new ClientGone(499, "Client closed the request", "ClientClosed");
+    if (!connecting) {
+      return new HttpError(
+        502,
+        `${leg} backend ${b.name} failed while answering: ${errorMessage(e)}`,
+      );
+    }
+    const msg = `Cannot reach ${leg} backend ${b.name} at ${b.url}: ${errorMessage(e)}`;
+    this.pool.markDown(b, msg);
+    return new Unreachable(502, msg);
+  }
+
+  #upstream(b: Backend, leg: Leg, status: number, text: string): HttpError {
+    const msg = `${leg} backend ${b.name} answered HTTP ${status}: ${upstreamMessage(text)}`;
+    this.log.warn(msg);
+    if (status >= 500) return new HttpError(502, msg);
+    return new HttpError(status, msg, "BadRequestError", text);
+  }
+
+  /** Opens a leg; on success the caller owns `b.inFlight` (released by the relay). */
+  async #open(
+    b: Backend,
+    leg: Leg,
+    ctx: Ctx,
+    body: Body,
+    requestId: string,
+  ): Promise<{ res: Response; t0: number }> {
+    b.inFlight++;
+    const t0 = now();
+    const headers = new Headers(ctx.fwd);
+    headers.set("x-request-id", requestId);
+    let res: Response;
+    try {
+      res = await fetch(`${b.url}${ctx.path}`, {
+        method: "POST",
+        headers,
+        body: body === ctx.body ? ctx.raw : JSON.stringify(body),
+        signal: ctx.ac.signal,
+      });
+    } catch (e) {
+      this.#done(b, leg, false);
+      throw this.#netError(b, leg, e, ctx.ac.signal);
+    }
+    if (!res.ok) {
+      const text = await res.text().catch(() => "");
+      this.#done(b, leg, false);
+      throw this.#upstream(b, leg, res.status, text);
+    }
+    return { res, t0 };
+  }
+
+  #done(b: Backend, leg: Leg, ok: boolean): void {
+    b.inFlight--;
+    if (ok) b.served++;
+    else b.errors++;
+    this.metrics.count(b.name, leg, ok);
+  }
+
+  /** A whole non-streamed leg (encode, prefill): its JSON answer and time. */
+  async #post(
+    b: Backend,
+    leg: Leg,
+    ctx: Ctx,
+    body: Body,
+    requestId: string,
+    path = ctx.path,
+  ): Promise<{ json: Body | null; ms: number }> {
+    const { res, t0 } = await this.#open(b, leg, { ...ctx, path }, body, requestId);
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (e) {
+      this.#done(b, leg, false);
+      throw this.#netError(b, leg, e, ctx.ac.signal, false);
+    }
+    const ms = now() - t0;
+    this.#done(b, leg, true);
+    this.metrics.observeLeg(leg, ms);
+    let json: Body | null = null;
+    try {
+      json = JSON.parse(text);
+    } catch { /* not JSON: no kv_transfer_params */ }
+    return { json, ms };
+  }
+
+  async #direct(ctx: Ctx): Promise<Response> {
+    const [b, { res, t0 }] = await this.#attempt(
+      "backend",
+      ctx.pick,
+      (b) => this.#open(b, "direct", ctx, ctx.body, ctx.requestId),
+    );
+    return this.#relay(b, "direct", res, t0, ctx);
+  }
+
+  async #disagg(ctx: Ctx): Promise<Response> {
+    const { cfg } = this;
+    const session = ctx.pick.sessionKey;
+    if (this.mode === "ppd" && session !== undefined) {
+      const known = this.conversations.get(session);
+      const d = this.pool.healthy("decode").find((x) => x.name === known);
+      if (d) {
+        ctx.route = "ppd-direct";
+        try {
+          const { res, t0 } = await this.#open(d, "direct", ctx, ctx.body, ctx.requestId);
+          return await this.#relay(d, "direct", res, t0, ctx);
+        } catch (e) {
+          if (!(e instanceof Unreachable)) throw e;
+          this.conversations.delete(session);
+        }
+      }
+    }
+    ctx.route = cfg.kind === "epd" ? "epd" : "pd";
+    if (cfg.kind === "epd") await this.#encode(ctx);
+    const connector = cfg.connector ?? "nixl";
+    // P2P-NCCL names both instances in the request id, so the decode is chosen first.
+    let decode: Backend | undefined;
+    let rid = ctx.requestId;
+    const pBody = prefillBody(connector, ctx.body);
+    const [p, pre] = await this.#attempt("prefill", ctx.pick, (p) => {
+      if (connector === "p2pnccl") {
+        decode ??= this.#pickOne("decode", ctx.pick, new Set(), []);
+        rid = p2pRequestId(p.kvAddr!, decode.kvAddr!);
+      }
+      return this.#post(p, "prefill", ctx, pBody, rid);
+    });
+    ctx.prefilled = true;
+    ctx.out.set("x-topobench-prefill-ms", ms3(pre.ms));
+    ctx.out.set("x-topobench-prefill-backend", p.name);
+    ctx.out.set("x-request-id", rid);
+    const dBody = decodeBody(ctx.body, pre.json?.kv_transfer_params);
+    const open = (d: Backend) => this.#open(d, "decode", ctx, dBody, rid);
+    const [d, { res, t0 }] = decode
+      ? [decode, await open(decode)]
+      : await this.#attempt("decode", ctx.pick, open);
+    if (session !== undefined) this.conversations.set(session, d.name);
+    return this.#relay(d, "decode", res, t0, ctx);
+  }
+
+  /** EPD: every image/audio part to an encoder, concurrently, before the prefill. */
+  async #encode(ctx: Ctx): Promise<void> {
+    if (!ctx.path.endsWith("/chat/completions")) return;
+    const items = mmItems(ctx.body);
+    if (items.length === 0) return;
+    const t0 = now();
+    const names = await Promise.all(items.map(async (it, i) => {
+      const [b] = await this.#attempt("encode", {}, (b) =>
+        this.#post(
+          b,
+          "encode",
+          ctx,
+          encoderBody(ctx.body.model, it),
+          `${ctx.requestId}:${i}:${hexId().slice(0, 6)}`,
+          "/v1/chat/completions",
+        ));
+      return b.name;
+    }));
+    ctx.out.set("x-topobench-encode-ms", ms3(now() - t0));
+    ctx.out.set("x-topobench-encode-backend", [...new Set(names)].join(","));
+  }
+
+  /** Streams (or passes whole) the serving leg's answer to the client. */
+  async #relay(b: Backend, leg: Leg, res: Response, t0: number, ctx: Ctx): Promise<Response> {
+    const out = ctx.out;
+    out.set("x-topobench-backend", b.name);
+    out.set("x-backend", b.name);
+    out.set("x-topobench-route", ctx.route);
+    out.set("content-type", res.headers.get("content-type") ?? "application/json");
+    let finished = false;
+    const finish = (ok: boolean) => {
+      if (finished) return;
+      finished = true;
+      this.#done(b, leg, ok);
+      if (ok) this.metrics.observeRequest(ctx.route, now() - ctx.t0);
+    };
+    const firstByte = (ms: number) => {
+      this.metrics.observeLeg(leg, ms);
+      out.set("x-topobench-first-byte-ms", ms3(ms));
+      if (ctx.prefilled) out.set("x-topobench-transfer-ms", ms3(ms));
+    };
+    const fail = (e: unknown): HttpError => {
+      finish(false);
+      return this.#netError(b, leg, e, ctx.ac.signal, false);
+    };
+    const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
+    if (!isSse || !res.body) {
+      firstByte(now() - t0);
+      let text: string;
+      try {
+        text = await res.text();
+      } catch (e) {
+        throw fail(e);
+      }
+      finish(true);
+      return new Response(text, { status: res.status, headers: out });
+    }
+    const reader = res.body.getReader();
+    let first: ReadableStreamReadResult<Uint8Array>;
+    try {
+      first = await reader.read();
+    } catch (e) {
+      throw fail(e);
+    }
+    firstByte(now() - t0);
+    out.set("cache-control", "no-cache");
+    const { log } = this;
+    const body = new ReadableStream<Uint8Array>({
+      start(ctrl) {
+        if (first.value) ctrl.enqueue(first.value);
+        if (first.done) {
+          finish(true);
+          ctrl.close();
+        }
+      },
+      async pull(ctrl) {
+        try {
+          const r = await reader.read();
+          if (r.done) {
+            finish(true);
+            ctrl.close();
+          } else ctrl.enqueue(r.value);
+        } catch (e) {
+          const err = fail(e);
+          if (err instanceof ClientGone) return;
+          const msg = `${leg} backend ${b.name} failed mid-stream: ${errorMessage(e)}`;
+          log.warn(msg);
+          ctrl.enqueue(sseErrorTail(502, msg, "BadGatewayError"));
+          ctrl.close();
+        }
+      },
+      cancel() {
+        ctx.ac.abort();
+        reader.cancel().catch(() => {});
+        finish(false);
+      },
+    });
+    return new Response(body, { status: res.status, headers: out });
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Test and perf harness: starts simulated engines (by path, as the launcher
+ * does; the router never imports the engine) and the router CLI as real
+ * processes, and reads their answers.
+ *
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+import { type ReadyProcess, startReady } from "../../lib/ready_process.ts";
+import { sseEvents } from "../../lib/sse.ts";
+
+/** Path of the router's entry point. */
+export const ROUTER_MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
+/** Path of the simulated engine's entry point (started as a process, never imported). */
+export const SIM_MAIN = fileURLToPath(new URL("../sim/main.ts", import.meta.url));
+
+/** A running server process. */
+export interface Server extends ReadyProcess {
+  /** Base URL, e.g. `http://127.0.0.1:40123`. */
+  url: string;
+}
+
+/** Starts a simulated engine with `args` (e.g. `--speed 20`) on `port` (0: a free one). */
+export async function startSim(args: string[], port = 0): Promise<Server> {
+  const p = await startReady({
+    cmd: Deno.execPath(),
+    args: ["run", "-A", SIM_MAIN, "--port", String(port), "--log-interval", "1000", ...args],
+    ready: /Starting vLLM API server 0 on (http:\/\/\S+)/,
+  });
+  return Object.assign(p, { url: p.match[1] });
+}
+
+/** Writes `config` to a temporary router.json and starts the router CLI on a free port. */
+export async function startRouter(config: unknown, extra: string[] = []): Promise<Server> {
+  const dir = await Deno.makeTempDir({ prefix: "router_" });
+  const file = `${dir}/router.json`;
+  await Deno.writeTextFile(file, JSON.stringify(config, null, 2));
+  const p = await startReady({
+    cmd: Deno.execPath(),
+    args: ["run", "-A", ROUTER_MAIN, "--config", file, "--port", "0", ...extra],
+    ready: /^Router listening on (http:\/\/\S+)$/,
+    timeoutMs: 30_000,
+  });
+  const stop = p.stop;
+  return Object.assign(p, {
+    url: p.match[1],
+    stop: async (graceMs?: number) => {
+      const st = await stop(graceMs);
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      return st;
+    },
+  });
+}
+
+/** POSTs JSON. */
+export function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+): Promise<Response> {
+  return fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+    signal,
+  });
+}
+
+/** What a streamed answer held. */
+export interface Streamed {
+  /** Concatenated content (chat `delta.content` or completion `text`). */
+  text: string;
+  /** The `usage` object of the last chunk that had one. */
+  usage: Record<string, unknown> & { prompt_tokens_details?: { cached_tokens?: number } } | null;
+  /** Every event's data. */
+  events: string[];
+}
+
+/** Reads a streamed chat or completion answer to its end. */
+export async function readStream(res: Response): Promise<Streamed> {
+  const out: Streamed = { text: "", usage: null, events: [] };
+  for await (const d of sseEvents(res.body!)) {
+    out.events.push(d);
+    if (d === "[DONE]") continue;
+    const j = JSON.parse(d);
+    const c = j.choices?.[0];
+    out.text += c?.delta?.content ?? c?.text ?? "";
+    if (j.usage) out.usage = j.usage;
+  }
+  return out;
+}
+
+/** Parses Prometheus text into `name{labels}` -> value. */
+export async function scrape(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const i = line.lastIndexOf(" ");
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+/** Sum of the metric samples whose key starts with `prefix`. */
+export function sumOf(m: Map<string, number>, prefix: string): number {
+  let s = 0;
+  for (const [k, v] of m) if (k.startsWith(prefix)) s += v;
+  return s;
+}
+
+/** A chat request body with a long-ish user message. */
+export function chat(text: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    messages: [{ role: "user", content: text }],
+    max_tokens: 8,
+    stream: true,
+    stream_options: { include_usage: true },
+    ...extra,
+  };
+}
+
+/** Stops every server, ignoring ones already gone. */
+export async function stopAll(servers: (Server | undefined)[]): Promise<void> {
+  await Promise.all(servers.map((s) => s?.stop(2000).catch(() => {})));
+}

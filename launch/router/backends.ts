@@ -1,0 +1,147 @@
+/**
+ * The router's backends: their live state (health, in-flight and served
+ * counts) and the health checker that takes unhealthy ones out of rotation and
+ * puts them back once `/health` answers 200 again.
+ *
+ * @module
+ */
+import type { Logger } from "../../lib/log.ts";
+import { errorMessage } from "../../lib/errors.ts";
+import { sleep } from "../../lib/net.ts";
+import type { BackendSpec, Role, RouterConfig } from "./config.ts";
+
+/** One backend and its counters. */
+export class Backend {
+  /** Whether it is in rotation. */
+  healthy = true;
+  /** Requests (legs) in flight on it now. */
+  inFlight = 0;
+  /** Legs it completed. */
+  served = 0;
+  /** Legs that failed on it. */
+  errors = 0;
+  /** Why it was last taken out, if it was. */
+  lastError = "";
+  /** When it last changed health (ms since epoch). */
+  changedAtMs = Date.now();
+
+  constructor(readonly spec: BackendSpec, readonly role: Role) {}
+
+  get name(): string {
+    return this.spec.name;
+  }
+  get url(): string {
+    return this.spec.url;
+  }
+  get kvAddr(): string | undefined {
+    return this.spec.kvAddr;
+  }
+}
+
+/** Options of {@linkcode BackendPool}. */
+export interface BackendPoolOptions {
+  log: Logger;
+  /** Per-check timeout. @default clamp(healthIntervalMs, 500, 5000) */
+  checkTimeoutMs?: number;
+}
+
+/** All backends of a router by role, with periodic health checks. */
+export class BackendPool {
+  readonly all: Backend[] = [];
+  readonly #byRole = new Map<Role, Backend[]>();
+  #stop = new AbortController();
+  #loop: Promise<void> | null = null;
+  readonly #intervalMs: number;
+  readonly #timeoutMs: number;
+
+  constructor(cfg: RouterConfig, readonly opts: BackendPoolOptions) {
+    const add = (role: Role, specs: BackendSpec[]) => {
+      const list = specs.map((s) => new Backend(s, role));
+      this.#byRole.set(role, list);
+      this.all.push(...list);
+    };
+    if (cfg.backends.length) add("backend", cfg.backends);
+    if (cfg.encode.length) add("encode", cfg.encode);
+    if (cfg.prefill.length) add("prefill", cfg.prefill);
+    if (cfg.decode.length) add("decode", cfg.decode);
+    this.#intervalMs = cfg.healthIntervalMs;
+    this.#timeoutMs = opts.checkTimeoutMs ?? Math.min(5000, Math.max(500, cfg.healthIntervalMs));
+  }
+
+  /** Roles present, in request order (encode, prefill, decode) or `backend`. */
+  get roles(): Role[] {
+    return [...this.#byRole.keys()];
+  }
+
+  /** Every backend of `role`. */
+  of(role: Role): Backend[] {
+    return this.#byRole.get(role) ?? [];
+  }
+
+  /** The healthy backends of `role`. */
+  healthy(role: Role): Backend[] {
+    return this.of(role).filter((b) => b.healthy);
+  }
+
+  /** Takes `b` out of rotation until a health check passes. */
+  markDown(b: Backend, reason: string): void {
+    b.lastError = reason;
+    if (!b.healthy) return;
+    b.healthy = false;
+    b.changedAtMs = Date.now();
+    this.opts.log.warn(`Backend ${b.name} (${b.role}, ${b.url}) taken out: ${reason}`);
+  }
+
+  #markUp(b: Backend): void {
+    if (b.healthy) return;
+    b.healthy = true;
+    b.changedAtMs = Date.now();
+    this.opts.log.info(`Backend ${b.name} (${b.role}, ${b.url}) is healthy again: put back`);
+  }
+
+  /** Checks one backend's `/health` now. */
+  async check(b: Backend): Promise<boolean> {
+    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.#timeoutMs)]);
+    try {
+      const res = await fetch(`${b.url}/health`, { signal });
+      await res.body?.cancel();
+      if (res.status === 200) {
+        this.#markUp(b);
+        return true;
+      }
+      this.markDown(b, `/health answered ${res.status}`);
+    } catch (e) {
+      if (this.#stop.signal.aborted) return b.healthy;
+      this.markDown(b, `/health failed: ${errorMessage(e)}`);
+    }
+    return false;
+  }
+
+  /** Checks every backend once, concurrently. */
+  async checkAll(): Promise<void> {
+    await Promise.all(this.all.map((b) => this.check(b)));
+  }
+
+  /** Starts the periodic checks (the first one right away). */
+  start(): Promise<void> {
+    const first = this.checkAll();
+    this.#loop = (async () => {
+      await first;
+      while (!this.#stop.signal.aborted) {
+        try {
+          await sleep(this.#intervalMs, this.#stop.signal);
+        } catch {
+          break;
+        }
+        await this.checkAll();
+      }
+    })();
+    return first;
+  }
+
+  /** Stops the checks. */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#loop;
+  }
+}

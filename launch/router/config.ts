@@ -1,0 +1,296 @@
+/**
+ * The router's configuration (`router.json`): types, defaults and validation
+ * with errors that name the file, the field, the bad value and what is allowed.
+ *
+ * @module
+ */
+import { fieldError } from "../../lib/errors.ts";
+
+/** Topology kinds the router serves. */
+export const ROUTER_KINDS = ["agg", "dp", "pd", "ppd", "epd"] as const;
+/** One of {@linkcode ROUTER_KINDS}. */
+export type RouterKind = typeof ROUTER_KINDS[number];
+
+/** KV connectors between prefill and decode instances. */
+export const CONNECTORS = ["nixl", "p2pnccl", "lmcache"] as const;
+/** One of {@linkcode CONNECTORS}. */
+export type Connector = typeof CONNECTORS[number];
+
+/** Routing policies, per role. */
+export const POLICIES = ["round_robin", "least_loaded", "session", "prefix"] as const;
+/** One of {@linkcode POLICIES}. */
+export type Policy = typeof POLICIES[number];
+
+/** Backend roles: `backend` (agg/dp engines), `prefill`, `decode`, `encode`. */
+export type Role = "backend" | "prefill" | "decode" | "encode";
+
+/** One engine behind the router. */
+export interface BackendSpec {
+  /** Unique name, e.g. `prefill-0`. */
+  name: string;
+  /** Base URL without a trailing slash, e.g. `http://127.0.0.1:8100`. */
+  url: string;
+  /** `host:port` of the KV side channel (required for p2pnccl prefill/decode). */
+  kvAddr?: string;
+}
+
+/** A validated router configuration. */
+export interface RouterConfig {
+  /** Topology name. */
+  name: string;
+  kind: RouterKind;
+  /** KV connector (pd/ppd/epd). @default "nixl" */
+  connector?: Connector;
+  /** Default policy of every role. @default "round_robin" */
+  policy: Policy;
+  /** Prefill role policy. @default policy */
+  prefillPolicy: Policy;
+  /** Decode role policy. @default policy */
+  decodePolicy: Policy;
+  /** Engines of agg/dp. */
+  backends: BackendSpec[];
+  prefill: BackendSpec[];
+  decode: BackendSpec[];
+  /** Encoder instances (epd). */
+  encode: BackendSpec[];
+  /** Pause between health checks. @default 2000 */
+  healthIntervalMs: number;
+  /** Largest accepted request body. @default 33554432 */
+  maxBodyBytes: number;
+}
+
+const TOP_FIELDS = [
+  "name",
+  "kind",
+  "connector",
+  "policy",
+  "prefillPolicy",
+  "decodePolicy",
+  "backends",
+  "prefill",
+  "decode",
+  "encode",
+  "healthIntervalMs",
+  "maxBodyBytes",
+];
+
+/** Roles (config lists) each kind uses. */
+export const KIND_ROLES: Record<RouterKind, ("backends" | "prefill" | "decode" | "encode")[]> = {
+  agg: ["backends"],
+  dp: ["backends"],
+  pd: ["prefill", "decode"],
+  ppd: ["prefill", "decode"],
+  epd: ["encode", "prefill", "decode"],
+};
+
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+function oneOf<T extends string>(
+  v: unknown,
+  allowed: readonly T[],
+  field: string,
+  file: string,
+): T {
+  if (typeof v !== "string" || !allowed.includes(v as T)) {
+    throw fieldError({ field, file, value: v, expected: `one of ${allowed.join(", ")}` });
+  }
+  return v as T;
+}
+
+function num(
+  v: unknown,
+  def: number,
+  min: number,
+  max: number,
+  field: string,
+  file: string,
+): number {
+  if (v === undefined) return def;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw fieldError({
+      field,
+      file,
+      value: v,
+      expected: `an integer in [${min}, ${max}]`,
+      kind: typeof v === "number" ? "range" : "type",
+    });
+  }
+  return v;
+}
+
+function backendList(
+  v: unknown,
+  field: string,
+  file: string,
+  needKvAddr: boolean,
+): BackendSpec[] {
+  if (!Array.isArray(v) || v.length === 0) {
+    throw fieldError({
+      field,
+      file,
+      value: v,
+      expected: 'a non-empty list of {"name", "url"} objects',
+      kind: "type",
+    });
+  }
+  return v.map((b, i) => {
+    const f = `${field}[${i}]`;
+    if (!isObj(b)) {
+      throw fieldError({ field: f, file, value: b, expected: 'a {"name", "url"} object' });
+    }
+    for (const k of Object.keys(b)) {
+      if (!["name", "url", "kvAddr"].includes(k)) {
+        throw fieldError({
+          field: `${f}.${k}`,
+          file,
+          value: b[k],
+          expected: "a known field (name, url, kvAddr)",
+        });
+      }
+    }
+    if (typeof b.name !== "string" || !/^[\w.:-]+$/.test(b.name)) {
+      throw fieldError({
+        field: `${f}.name`,
+        file,
+        value: b.name,
+        expected: "a name of letters, digits, _ . : -",
+        kind: "type",
+      });
+    }
+    const url = typeof b.url === "string" && URL.canParse(b.url) ? new URL(b.url) : null;
+    if (!url || !["http:", "https:"].includes(url.protocol)) {
+      throw fieldError({ field: `${f}.url`, file, value: b.url, expected: "an http(s) URL" });
+    }
+    const out: BackendSpec = { name: b.name, url: String(b.url).replace(/\/+$/, "") };
+    if (b.kvAddr !== undefined || needKvAddr) {
+      const m = typeof b.kvAddr === "string" ? /^(.+):(\d{1,5})$/.exec(b.kvAddr) : null;
+      if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+        throw fieldError({
+          field: `${f}.kvAddr`,
+          file,
+          value: b.kvAddr,
+          expected: `a "host:port" KV address${needKvAddr ? " (required by p2pnccl)" : ""}`,
+        });
+      }
+      out.kvAddr = b.kvAddr as string;
+    }
+    return out;
+  });
+}
+
+/**
+ * Validates a parsed `router.json` and fills defaults. Pure: throws a
+ * TypeError/RangeError naming `file` and the field on the first problem.
+ */
+export function validateRouterConfig(raw: unknown, file = "router.json"): RouterConfig {
+  if (!isObj(raw)) {
+    throw fieldError({ field: "the top level", file, value: raw, expected: "a JSON object" });
+  }
+  for (const k of Object.keys(raw)) {
+    if (!TOP_FIELDS.includes(k)) {
+      throw fieldError({
+        field: k,
+        file,
+        value: raw[k],
+        expected: `a known field (${TOP_FIELDS.join(", ")})`,
+      });
+    }
+  }
+  if (typeof raw.name !== "string" || raw.name.trim() === "") {
+    throw fieldError({ field: "name", file, value: raw.name, expected: "a non-empty string" });
+  }
+  const kind = oneOf(raw.kind, ROUTER_KINDS, "kind", file);
+  const roles = KIND_ROLES[kind];
+  let connector: Connector | undefined;
+  if (kind === "agg" || kind === "dp") {
+    if (raw.connector !== undefined) {
+      throw fieldError({
+        field: "connector",
+        file,
+        value: raw.connector,
+        expected: `absent for kind ${kind} (connectors are for pd, ppd, epd)`,
+      });
+    }
+  } else {
+    connector = raw.connector === undefined
+      ? "nixl"
+      : oneOf(raw.connector, CONNECTORS, "connector", file);
+  }
+  const policy = raw.policy === undefined
+    ? "round_robin"
+    : oneOf(raw.policy, POLICIES, "policy", file);
+  const rolePolicy = (f: "prefillPolicy" | "decodePolicy") =>
+    raw[f] === undefined ? policy : oneOf(raw[f], POLICIES, f, file);
+  const lists: Record<string, BackendSpec[]> = {
+    backends: [],
+    prefill: [],
+    decode: [],
+    encode: [],
+  };
+  for (const f of ["backends", "prefill", "decode", "encode"] as const) {
+    if (!roles.includes(f)) {
+      if (raw[f] !== undefined) {
+        throw fieldError({
+          field: f,
+          file,
+          value: raw[f],
+          expected: `absent for kind ${kind} (it uses ${roles.join(", ")})`,
+        });
+      }
+      continue;
+    }
+    const needKv = connector === "p2pnccl" && (f === "prefill" || f === "decode");
+    lists[f] = backendList(raw[f], f, file, needKv);
+  }
+  if (kind === "agg" && lists.backends.length !== 1) {
+    throw fieldError({
+      field: "backends",
+      file,
+      value: lists.backends.map((b) => b.name),
+      expected: "exactly one backend for kind agg (use dp for more)",
+    });
+  }
+  const seen = new Set<string>();
+  for (const f of roles) {
+    lists[f].forEach((b, i) => {
+      if (seen.has(b.name)) {
+        throw fieldError({
+          field: `${f}[${i}].name`,
+          file,
+          value: b.name,
+          expected: "a name unique across all backends",
+        });
+      }
+      seen.add(b.name);
+    });
+  }
+  return {
+    name: raw.name,
+    kind,
+    connector,
+    policy,
+    prefillPolicy: rolePolicy("prefillPolicy"),
+    decodePolicy: rolePolicy("decodePolicy"),
+    backends: lists.backends,
+    prefill: lists.prefill,
+    decode: lists.decode,
+    encode: lists.encode,
+    healthIntervalMs: num(raw.healthIntervalMs, 2000, 50, 3_600_000, "healthIntervalMs", file),
+    maxBodyBytes: num(raw.maxBodyBytes, 33_554_432, 1024, 2 ** 31, "maxBodyBytes", file),
+  };
+}
+
+/** Reads and validates a `router.json` file. */
+export async function loadRouterConfig(path: string): Promise<RouterConfig> {
+  const text = await Deno.readTextFile(path);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new SyntaxError(
+      `Cannot read ${path} as JSON: ${(e as Error).message}`,
+    );
+  }
+  return validateRouterConfig(raw, path);
+}

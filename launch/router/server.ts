@@ -1,0 +1,140 @@
+/**
+ * The OpenAI-compatible router as an HTTP handler: generation endpoints, and
+ * `/v1/models`, `/health`, `/status`, `/metrics`, `POST /metrics/clear`,
+ * `GET /mode`, `POST /mode/pd|ppd`, `POST /conversations/clear`.
+ *
+ * @module
+ */
+import { createLogger, type Logger } from "../../lib/log.ts";
+import { errorMessage } from "../../lib/errors.ts";
+import { BackendPool } from "./backends.ts";
+import type { Role, RouterConfig } from "./config.ts";
+import { RouterMetrics } from "./metrics.ts";
+import { Generator, type Mode } from "./_generate.ts";
+import { errorObject, json } from "./_http.ts";
+
+/** Options of {@linkcode createRouter}. */
+export interface RouterOptions {
+  /** @default an `info` logger named `router` */
+  log?: Logger;
+}
+
+/** A router: its handler and its parts. */
+export interface Router {
+  handler: (req: Request) => Promise<Response>;
+  pool: BackendPool;
+  metrics: RouterMetrics;
+  generator: Generator;
+  /** Runs the first health check and starts the periodic ones. */
+  start(): Promise<void>;
+  /** Stops the health checks. */
+  stop(): Promise<void>;
+}
+
+const err = (status: number, message: string, type = "BadRequestError") =>
+  json(errorObject(status, message, type), status);
+
+/** Builds the router for a validated configuration. */
+export function createRouter(cfg: RouterConfig, opts: RouterOptions = {}): Router {
+  const log = opts.log ?? createLogger({ name: "router" });
+  const pool = new BackendPool(cfg, { log });
+  const metrics = new RouterMetrics();
+  const gen = new Generator(cfg, pool, metrics, log);
+  const startedMs = Date.now();
+  const pd = cfg.kind === "pd" || cfg.kind === "ppd";
+  const mode = () => (pd ? gen.mode : cfg.kind);
+
+  const missingRoles = (): Role[] => pool.roles.filter((r) => pool.healthy(r).length === 0);
+
+  async function models(): Promise<Response> {
+    const order: Role[] = ["backend", "decode", "prefill", "encode"];
+    const b = order.flatMap((r) => pool.healthy(r))[0];
+    if (!b) return err(503, "No healthy backend to list models", "ServiceUnavailableError");
+    try {
+      const res = await fetch(`${b.url}/v1/models`, { signal: AbortSignal.timeout(10_000) });
+      return new Response(await res.text(), {
+        status: res.status,
+        headers: { "content-type": "application/json", "x-topobench-backend": b.name },
+      });
+    } catch (e) {
+      return err(502, `Cannot list models on ${b.name}: ${errorMessage(e)}`, "BadGatewayError");
+    }
+  }
+
+  function setMode(m: Mode): Response {
+    if (!pd) {
+      return err(
+        400,
+        `Cannot use mode ${m} as a routing mode of kind ${cfg.kind}: current value is "${m}"; mode switching needs kind pd or ppd`,
+      );
+    }
+    if (gen.mode !== m) log.info(`Routing mode ${gen.mode} -> ${m}`);
+    gen.mode = m;
+    return json({ mode: m });
+  }
+
+  const handler = async (req: Request): Promise<Response> => {
+    const path = new URL(req.url).pathname.replace(/\/+$/, "") || "/";
+    const get = req.method === "GET" || req.method === "HEAD";
+    const post = req.method === "POST";
+    if (post && (path === "/v1/completions" || path === "/v1/chat/completions")) {
+      return await gen.handle(req, path);
+    }
+    if (get && path === "/health") {
+      const missing = missingRoles();
+      return missing.length ? json({ status: "unhealthy", missing }, 503) : json({ status: "ok" });
+    }
+    if (get && path === "/v1/models") return await models();
+    if (get && path === "/status") {
+      return json({
+        name: cfg.name,
+        kind: cfg.kind,
+        connector: cfg.connector ?? null,
+        mode: mode(),
+        policy: { default: cfg.policy, prefill: cfg.prefillPolicy, decode: cfg.decodePolicy },
+        healthy: missingRoles().length === 0,
+        uptimeS: (Date.now() - startedMs) / 1000,
+        conversations: gen.conversations.size,
+        backends: pool.all.map((b) => ({
+          name: b.name,
+          role: b.role,
+          url: b.url,
+          kvAddr: b.kvAddr ?? null,
+          healthy: b.healthy,
+          inFlight: b.inFlight,
+          served: b.served,
+          errors: b.errors,
+          lastError: b.lastError || null,
+        })),
+      });
+    }
+    if (get && path === "/metrics") {
+      return new Response(metrics.render(pool.all), {
+        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+      });
+    }
+    if (post && path === "/metrics/clear") {
+      metrics.clear();
+      return json({ cleared: true });
+    }
+    if (get && path === "/mode") return json({ mode: mode() });
+    if (post && (path === "/mode/pd" || path === "/mode/ppd")) {
+      return setMode(path.slice("/mode/".length) as Mode);
+    }
+    if (post && path === "/conversations/clear") {
+      const n = gen.conversations.size;
+      gen.conversations.clear();
+      return json({ cleared: n });
+    }
+    return err(404, `Not Found: ${req.method} ${path}`, "NotFoundError");
+  };
+
+  return {
+    handler,
+    pool,
+    metrics,
+    generator: gen,
+    start: () => pool.start(),
+    stop: () => pool.stop(),
+  };
+}
