@@ -107,6 +107,21 @@ async function gitSha(): Promise<string | null> {
   }
 }
 
+/** The server's `GET /version` answer (`topobench-sim` for the simulated engine), or null. */
+async function serverVersion(url: string): Promise<string | null> {
+  try {
+    const res = await fetch(`${url}/version`, { signal: AbortSignal.timeout(5_000) });
+    if (!res.ok) {
+      await res.body?.cancel();
+      return null;
+    }
+    const v = (await res.json())?.version;
+    return typeof v === "string" ? v : null;
+  } catch {
+    return null;
+  }
+}
+
 function loadPointLabel(cfg: BenchConfig): string {
   if (Number.isFinite(cfg.rateRps)) return String(cfg.rateRps);
   return cfg.concurrency !== undefined ? `c${cfg.concurrency}` : "inf";
@@ -131,6 +146,8 @@ export async function main(args: string[]): Promise<number> {
     ? (s: Parameters<typeof openaiBody>[0]) => templateBody(template, s, model)
     : (s: Parameters<typeof openaiBody>[0]) => openaiBody(s, model);
 
+  const version = await serverVersion(cfg.url);
+  const simulated = version?.startsWith("topobench-sim") ?? false;
   const started = new Date();
   const dir = await freshRunDir(dirname(cfg.out), `${stamp(started)}-${basename(cfg.out)}`);
   const runName = basename(dir);
@@ -148,6 +165,7 @@ export async function main(args: string[]): Promise<number> {
         config_file: file ?? null,
         model,
         server_models: server.models,
+        server_version: version,
         tokenizer: tok.name,
         topology: cfg.topology,
         seed: cfg.dataset.seed,
@@ -369,12 +387,14 @@ export async function main(args: string[]): Promise<number> {
         workload: cfg.dataset.name,
         gpus: cfg.gpus ?? null,
       });
+      (s as unknown as Record<string, unknown>).simulated = simulated;
       summaries.push(s);
-      await Deno.writeTextFile(
-        join(dir, "summary.json"),
-        JSON.stringify(summaries, null, 2) + "\n",
-      );
+      // Temp file + rename: a crash never leaves a half-written summary.
+      const tmp = join(dir, `.summary.json.${Deno.pid}.tmp`);
+      await Deno.writeTextFile(tmp, JSON.stringify(summaries, null, 2) + "\n");
+      await Deno.rename(tmp, join(dir, "summary.json"));
       console.error(resultBlock(s));
+      if (simulated) console.error("Server: topobench SIMULATED engine (not a real GPU)");
       if (s.client_saturated) {
         log.warn(
           `send lag p99 ${s.send_lag_p99_ms} ms > 5 ms: the client could not keep the schedule (saturated); rates above ${s.rate_achieved} req/s are not trustworthy from this host`,

@@ -10,6 +10,7 @@ import { listFlag, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts
 import { simThroughput } from "./perf/sim_throughput.ts";
 import { benchRate } from "./perf/bench_rate.ts";
 import { routerOverhead } from "./perf/router_overhead.ts";
+import { plotRender } from "./perf/plot_render.ts";
 
 /** One measured figure. */
 export interface PerfResult {
@@ -24,6 +25,7 @@ const ENTRIES: Record<string, (seconds: number) => Promise<PerfResult[]>> = {
   sim: simThroughput,
   bench: benchRate,
   router: routerOverhead,
+  plot: plotRender,
 };
 
 const FLAGS = {

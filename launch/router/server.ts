@@ -46,18 +46,19 @@ export function createRouter(cfg: RouterConfig, opts: RouterOptions = {}): Route
 
   const missingRoles = (): Role[] => pool.roles.filter((r) => pool.healthy(r).length === 0);
 
-  async function models(): Promise<Response> {
+  /** Relays a GET (`/v1/models`, `/version`) to the first healthy serving backend. */
+  async function relayGet(path: string): Promise<Response> {
     const order: Role[] = ["backend", "decode", "prefill", "encode"];
     const b = order.flatMap((r) => pool.healthy(r))[0];
-    if (!b) return err(503, "No healthy backend to list models", "ServiceUnavailableError");
+    if (!b) return err(503, `No healthy backend for ${path}`, "ServiceUnavailableError");
     try {
-      const res = await fetch(`${b.url}/v1/models`, { signal: AbortSignal.timeout(10_000) });
+      const res = await fetch(`${b.url}${path}`, { signal: AbortSignal.timeout(10_000) });
       return new Response(await res.text(), {
         status: res.status,
         headers: { "content-type": "application/json", "x-topobench-backend": b.name },
       });
     } catch (e) {
-      return err(502, `Cannot list models on ${b.name}: ${errorMessage(e)}`, "BadGatewayError");
+      return err(502, `Cannot GET ${path} on ${b.name}: ${errorMessage(e)}`, "BadGatewayError");
     }
   }
 
@@ -84,7 +85,7 @@ export function createRouter(cfg: RouterConfig, opts: RouterOptions = {}): Route
       const missing = missingRoles();
       return missing.length ? json({ status: "unhealthy", missing }, 503) : json({ status: "ok" });
     }
-    if (get && path === "/v1/models") return await models();
+    if (get && (path === "/v1/models" || path === "/version")) return await relayGet(path);
     if (get && path === "/status") {
       return json({
         name: cfg.name,

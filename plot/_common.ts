@@ -1,0 +1,167 @@
+/**
+ * Shared pieces of the chart builders: the spec and result types, the fixed
+ * topology palette, titles (model, workload, topologies, GPU, simulated label),
+ * axis labels with units, and the base config (font, legend outside the plot).
+ *
+ * @module
+ */
+
+/** A vega-lite spec (kept loose: builders produce plain JSON). */
+export type VlSpec = Record<string, unknown>;
+
+/** A built figure, or why it was skipped. */
+export type ChartResult = { spec: VlSpec } | { skip: string };
+
+/** What every figure title says. */
+export interface ChartContext {
+  /** Model name(s). */
+  model: string;
+  /** Workload name(s). */
+  workload: string;
+  /** Every topology of the experiment (fixes the colours). */
+  topologies: string[];
+  /** GPU description, e.g. "8× H100 80GB" or "" when unknown. */
+  gpu: string;
+  /** Whether any result came from the simulated engine. */
+  simulated: boolean;
+  /** Use a log scale for latency axes. @default false */
+  logY?: boolean;
+}
+
+/** Font used in every figure (must match the font file render.ts loads). */
+export const FONT = "DejaVu Sans";
+
+/** Tableau 20 reordered so the first ten are the strong colours. */
+export const PALETTE = [
+  "#4e79a7",
+  "#f28e2b",
+  "#e15759",
+  "#76b7b2",
+  "#59a14f",
+  "#edc948",
+  "#b07aa1",
+  "#ff9da7",
+  "#9c755f",
+  "#bab0ac",
+  "#1f3b73",
+  "#a0522d",
+  "#8b1a1a",
+  "#2f6f6a",
+  "#2e5e2a",
+  "#9c7f00",
+  "#6b3f63",
+  "#c2185b",
+  "#5d4037",
+  "#616161",
+];
+
+/** Colour scale keyed by sorted topology names: the same topology gets the same colour everywhere. */
+export function topologyScale(topologies: string[]): { domain: string[]; range: string[] } {
+  const domain = [...new Set(topologies)].sort();
+  return { domain, range: domain.map((_, i) => PALETTE[i % PALETTE.length]) };
+}
+
+/** Colour encoding of the `topology` field with the fixed palette and a legend outside the plot. */
+export function topologyColor(ctx: ChartContext, field = "topology"): VlSpec {
+  return {
+    field,
+    type: "nominal",
+    title: "Topology",
+    scale: topologyScale(ctx.topologies),
+    legend: { orient: "right" },
+  };
+}
+
+const short = (xs: string[], max: number) =>
+  xs.length <= max ? xs.join(", ") : `${xs.slice(0, max).join(", ")} +${xs.length - max} more`;
+
+/** Title with a subtitle line naming model, workload, topologies and GPU, plus notes. */
+export function title(ctx: ChartContext, text: string, notes: string[] = []): VlSpec {
+  const model = ctx.model.split("/").pop() || "unknown model";
+  const parts = [
+    model,
+    ctx.workload ? `workload ${ctx.workload}` : "",
+    short(ctx.topologies, 4),
+    ctx.gpu,
+  ].filter(Boolean);
+  const sub = [parts.join(" · ")];
+  if (ctx.simulated) sub.push("SIMULATED ENGINE (not measured on real hardware)");
+  sub.push(...notes);
+  return {
+    text,
+    subtitle: sub,
+    anchor: "start",
+    fontSize: 15,
+    subtitleFontSize: 11,
+    subtitleColor: "#444",
+    offset: 10,
+  };
+}
+
+/** Axis titles of latency metrics. */
+export const METRIC_LABEL: Record<string, string> = {
+  ttft: "TTFT (ms)",
+  tpot: "TPOT (ms)",
+  itl: "ITL (ms)",
+  e2el: "E2E latency (ms)",
+};
+
+/** Human names of latency metrics. */
+export const METRIC_NAME: Record<string, string> = {
+  ttft: "Time to first token",
+  tpot: "Time per output token",
+  itl: "Inter-token latency",
+  e2el: "End-to-end latency",
+};
+
+/** Base config: font, sizes, white background. */
+export function baseConfig(): VlSpec {
+  return {
+    font: FONT,
+    background: "white",
+    padding: 12,
+    axis: { labelFontSize: 11, titleFontSize: 12, gridColor: "#e6e6e6" },
+    legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 220 },
+    view: { stroke: "#bbb" },
+  };
+}
+
+/** Wraps a body (layer/mark/concat) into a top-level spec with data, title and config. */
+export function topLevel(
+  ctx: ChartContext,
+  heading: string,
+  body: VlSpec,
+  notes: string[] = [],
+): VlSpec {
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: title(ctx, heading, notes),
+    config: baseConfig(),
+    ...("hconcat" in body || "vconcat" in body ? {} : { width: 560, height: 340 }),
+    ...body,
+  };
+}
+
+/** Finite number or null. */
+export function num(v: unknown): number | null {
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+/** Distinct sorted values. */
+export function distinct<T>(xs: T[]): T[] {
+  return [...new Set(xs)].sort();
+}
+
+/** Latency y-scale (log when asked; log needs positive values, zero clipped by vega). */
+export function latencyScale(ctx: ChartContext): VlSpec {
+  return ctx.logY ? { type: "log" } : { zero: true };
+}
+
+/** Legend of a strokeDash encoding: line symbols so the dashes show. */
+export const DASH_LEGEND: VlSpec = {
+  orient: "right",
+  symbolType: "stroke",
+  symbolStrokeWidth: 2,
+  symbolSize: 400,
+  encode: { symbols: { update: { stroke: { value: "#333" }, fill: { value: "transparent" } } } },
+};

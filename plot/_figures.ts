@@ -1,0 +1,278 @@
+/**
+ * The figure set of one experiment: turns {@linkcode ExperimentData} into the
+ * inputs of each chart builder and returns every figure by name, built or
+ * skipped with a reason.
+ *
+ * @module
+ */
+import type { RequestRow } from "../lib/result_schema.ts";
+import { type ChartContext, type ChartResult, distinct, num } from "./_common.ts";
+import type { ExperimentData, PointRow, RunData } from "./_runs.ts";
+import { attainment, derivedSlo, type Slo } from "./_slo.ts";
+import { type LatencyMetric, latencyVsRate } from "./charts/latency_vs_rate.ts";
+import { throughputVsLatency } from "./charts/throughput_vs_latency.ts";
+import { successVsRate, throughputVsRate } from "./charts/throughput_vs_rate.ts";
+import { ratioCrossover } from "./charts/ratio_crossover.ts";
+import { type SloPoint, sloVsRate, sloVsScale } from "./charts/slo_attainment.ts";
+import { ppdImprovement, ttftByTurn } from "./charts/multi_turn.ts";
+import { throughputVsConcurrency, ttftVsPromptLength } from "./charts/grid_sweep.ts";
+import { gpuTimeline, serverTimeline } from "./charts/timeline.ts";
+import { latencyCdf } from "./charts/cdf.ts";
+
+/** Options of {@linkcode buildFigures}. */
+export interface FigureOptions {
+  /** Log-scale latency axes. @default false */
+  logY?: boolean;
+  /** Topologies A and B of the ratio figures. @default the first two, sorted */
+  compare?: [string, string];
+  /** Base SLO. @default summary.json `slo`, else 5× the lightest-load p50 */
+  slo?: Slo;
+  /** SLO attainment target (0..1). @default 0.9 */
+  sloTarget?: number;
+}
+
+/** One figure by name. */
+export interface Figure {
+  /** File name stem, e.g. `latency_ttft`. */
+  name: string;
+  result: ChartResult;
+}
+
+/** SLO attainment scales drawn on the vs-scale figure. */
+export const SLO_SCALES = [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 2.5, 3, 4, 5];
+
+interface Group {
+  topology: string;
+  loadPoint: string;
+  offeredRps: number | null;
+  ratePerGpu: number | null;
+  gpusKnown: boolean;
+  requests: RequestRow[];
+}
+
+/** Requests grouped by topology × load point (repeated runs pooled) for one workload. */
+function groups(runs: RunData[], workload: string | null): Group[] {
+  const out = new Map<string, Group>();
+  for (const run of runs) {
+    for (const s of run.summaries) {
+      if (workload !== null && String(s.workload ?? "") !== workload) continue;
+      const lp = String(s.load_point ?? "");
+      const key = `${run.topology}\u0000${lp}`;
+      const gpus = num(s.gpus);
+      const rate = num(s.rate_achieved);
+      if (!out.has(key)) {
+        out.set(key, {
+          topology: run.topology,
+          loadPoint: lp,
+          offeredRps: num(s.rate_target) ?? rate,
+          ratePerGpu: rate === null ? null : rate / (gpus ?? 1),
+          gpusKnown: gpus !== null,
+          requests: [],
+        });
+      }
+      const rid = String(s.run_id ?? "");
+      out.get(key)!.requests.push(
+        ...run.requests.filter((r) => r.load_point === lp && (!rid || r.run_id === rid)),
+      );
+    }
+  }
+  return [...out.values()].filter((g) => g.requests.length);
+}
+
+/** Picks one group per topology: the highest offered rate all share, else each one's highest. */
+function fixedLoad(gs: Group[]): { picked: Group[]; note: string } {
+  const tops = distinct(gs.map((g) => g.topology));
+  const rateSets = tops.map((t) =>
+    new Set(gs.filter((g) => g.topology === t).map((g) => g.offeredRps))
+  );
+  const common = [...rateSets[0]].filter((r) => r !== null && rateSets.every((s) => s.has(r)))
+    .sort((a, b) => b! - a!);
+  if (common.length) {
+    return {
+      picked: gs.filter((g) => g.offeredRps === common[0]),
+      note: `at offered rate ${common[0]} req/s (highest rate all topologies ran)`,
+    };
+  }
+  const picked = tops.map((t) =>
+    gs.filter((g) => g.topology === t).sort((a, b) => (b.offeredRps ?? 0) - (a.offeredRps ?? 0))[0]
+  );
+  return { picked, note: "at each topology's highest offered rate (no common rate)" };
+}
+
+function sloOf(
+  data: ExperimentData,
+  gs: Group[],
+  o: FigureOptions,
+): { slo: Slo; note: string } | null {
+  if (o.slo) return { slo: o.slo, note: "" };
+  for (const r of data.rows) {
+    const t = num(r.slo_ttft_ms), p = num(r.slo_tpot_ms);
+    if (t !== null) return { slo: { ttftMs: t, tpotMs: p ?? Infinity }, note: "" };
+  }
+  const lightest = distinct(gs.map((g) => g.topology)).map((t) =>
+    gs.filter((g) => g.topology === t).sort((a, b) => (a.offeredRps ?? 0) - (b.offeredRps ?? 0))[0]
+      .requests
+  );
+  const slo = derivedSlo(lightest);
+  return slo ? { slo, note: "no SLO given: base SLO = 5× the lightest-load p50" } : null;
+}
+
+function sloFigures(
+  data: ExperimentData,
+  gs: Group[],
+  ctx: ChartContext,
+  o: FigureOptions,
+): Figure[] {
+  const target = o.sloTarget ?? 0.9;
+  const base = gs.length ? sloOf(data, gs, o) : null;
+  if (!base) {
+    const skip = { skip: "no per-request rows (requests.csv) to compute SLO attainment from" };
+    return [{ name: "slo_rate", result: skip }, { name: "slo_scale", result: skip }];
+  }
+  const { slo } = base;
+  const sloText = `base SLO: TTFT ≤ ${slo.ttftMs} ms, TPOT ≤ ${
+    Number.isFinite(slo.tpotMs) ? `${slo.tpotMs} ms` : "none"
+  }`;
+  const notes = [sloText, ...(base.note ? [base.note] : [])];
+  const ratePts: SloPoint[] = [];
+  for (const g of gs) {
+    if (g.ratePerGpu === null) continue;
+    const a = attainment(g.requests, slo);
+    for (const kind of ["both", "ttft", "tpot"] as const) {
+      ratePts.push({ topology: g.topology, x: g.ratePerGpu, kind, attainment: a[kind] });
+    }
+  }
+  const rateNotes = gs.some((g) => !g.gpusKnown)
+    ? [...notes, "GPU count unknown for some runs: their rate is per run, not per GPU"]
+    : notes;
+  const { picked, note } = fixedLoad(gs);
+  const scalePts: SloPoint[] = [];
+  for (const g of picked) {
+    for (const s of SLO_SCALES) {
+      const a = attainment(g.requests, slo, s);
+      for (const kind of ["both", "ttft", "tpot"] as const) {
+        scalePts.push({ topology: g.topology, x: s, kind, attainment: a[kind] });
+      }
+    }
+  }
+  return [
+    { name: "slo_rate", result: sloVsRate(ratePts, ctx, target, rateNotes) },
+    { name: "slo_scale", result: sloVsScale(scalePts, ctx, target, [...notes, note]) },
+  ];
+}
+
+function cdfFigures(gs: Group[], ctx: ChartContext): Figure[] {
+  if (!gs.length) {
+    const skip = { skip: "no per-request rows (requests.csv) for CDFs" };
+    return [{ name: "cdf_ttft", result: skip }, { name: "cdf_e2el", result: skip }];
+  }
+  const { picked, note } = fixedLoad(gs);
+  const pick = (f: (r: RequestRow) => number | null) =>
+    new Map(picked.map((g) => [
+      g.topology,
+      g.requests.filter((r) => !r.error).map(f).filter((x): x is number => x !== null),
+    ]));
+  return [
+    {
+      name: "cdf_ttft",
+      result: latencyCdf(pick((r) => r.ttft_ms), "CDF of TTFT", "TTFT (ms)", ctx, [note]),
+    },
+    {
+      name: "cdf_e2el",
+      result: latencyCdf(
+        pick((r) => r.e2e_ms),
+        "CDF of end-to-end latency",
+        "E2E latency (ms)",
+        ctx,
+        [
+          note,
+        ],
+      ),
+    },
+  ];
+}
+
+/** The experiment's title context (model, workloads, topologies, GPU, simulated). */
+export function contextOf(data: ExperimentData, rows: PointRow[], o: FigureOptions): ChartContext {
+  const gpuNames = distinct(
+    data.runs.flatMap((r) => (r.gpu ?? []).map((g) => g.name).filter(Boolean)),
+  );
+  const counts = distinct(rows.map((r) => num(r.gpus)).filter((x): x is number => x !== null));
+  const gpu = [
+    gpuNames.join(", "),
+    counts.length
+      ? `${counts.join("/")} GPU${counts.length === 1 && counts[0] === 1 ? "" : "s"}`
+      : "",
+  ].filter(Boolean).join(" · ");
+  return {
+    model: distinct(rows.map((r) => String(r.model ?? "")).filter(Boolean)).join(", "),
+    workload: distinct(rows.map((r) => String(r.workload ?? "")).filter(Boolean)).join(", "),
+    topologies: distinct(data.rows.map((r) => String(r.topology))),
+    gpu,
+    simulated: rows.some((r) => r.simulated === true || r.simulated === "true") ||
+      data.runs.some((r) => r.simulated),
+    logY: o.logY ?? false,
+  };
+}
+
+/** Builds every figure of `data` (per workload when there are several). */
+export function buildFigures(data: ExperimentData, o: FigureOptions = {}): Figure[] {
+  const workloads = distinct(data.rows.map((r) => String(r.workload ?? "")));
+  const figs: Figure[] = [];
+  for (const w of workloads.length ? workloads : [""]) {
+    const sfx = workloads.length > 1 ? `_${w.replace(/[^\w.-]+/g, "_") || "none"}` : "";
+    const rows = data.rows.filter((r) => String(r.workload ?? "") === w);
+    const ctx = contextOf(data, rows, o);
+    const add = (name: string, result: ChartResult) => figs.push({ name: name + sfx, result });
+    for (const m of ["ttft", "tpot", "itl", "e2el"] as LatencyMetric[]) {
+      add(`latency_${m}`, latencyVsRate(rows, m, ctx));
+    }
+    add("throughput_latency_ttft", throughputVsLatency(rows, "ttft", ctx));
+    add("throughput_latency_e2el", throughputVsLatency(rows, "e2el", ctx));
+    add("throughput_rate", throughputVsRate(rows, ctx));
+    add("success_rate", successVsRate(rows, ctx));
+    const tops = distinct(rows.map((r) => String(r.topology)));
+    const [a, b] = o.compare ?? [tops[0], tops[1]];
+    for (const key of ["p99_ttft_ms", "p99_e2el_ms"]) {
+      const name = `ratio_${key.replace(/_ms$/, "")}`;
+      if (a === undefined || b === undefined) {
+        add(name, { skip: "needs two topologies to compare" });
+      } else if (!tops.includes(a) || !tops.includes(b)) {
+        add(name, { skip: `--compare names ${a},${b} but the results have ${tops.join(", ")}` });
+      } else add(name, ratioCrossover(rows, a, b, key, ctx));
+    }
+    const gs = groups(data.runs, workloads.length > 1 ? w : null);
+    for (const f of sloFigures(data, gs, ctx, o)) add(f.name, f.result);
+    add("ttft_by_turn", ttftByTurn(rows, ctx));
+    add("throughput_concurrency", throughputVsConcurrency(rows, ctx));
+    add("ttft_prompt_len", ttftVsPromptLength(rows, ctx));
+    for (const f of cdfFigures(gs, ctx)) add(f.name, f.result);
+  }
+  const all = contextOf(data, data.rows, o);
+  figs.push({ name: "ppd_improvement", result: ppdImprovement(data.rows, all) });
+  for (const run of data.runs) {
+    const id = run.label.replace(/[^\w.-]+/g, "_");
+    if (run.gpu) {
+      figs.push({ name: `timeline_gpu_${id}`, result: gpuTimeline(run.gpu, all, run.label) });
+    }
+    if (run.serverMetrics) {
+      figs.push({
+        name: `timeline_server_${id}`,
+        result: serverTimeline(run.serverMetrics, all, run.label),
+      });
+    }
+  }
+  if (!data.runs.some((r) => r.gpu)) {
+    figs.push({
+      name: "timeline_gpu",
+      result: { skip: "no run has gpu.csv (bench --gpu-monitor)" },
+    });
+  }
+  if (!data.runs.some((r) => r.serverMetrics)) {
+    figs.push({
+      name: "timeline_server",
+      result: { skip: "no run has server_metrics.csv (bench --scrape-metrics URL)" },
+    });
+  }
+  return figs;
+}

@@ -1,0 +1,156 @@
+import assert from "node:assert/strict";
+import { buildFigures } from "../_figures.ts";
+import { readExperiment } from "../_runs.ts";
+import { writeSyntheticExperiment } from "../_synthetic.ts";
+import { topologyScale, type VlSpec } from "../_common.ts";
+import type { ChartContext } from "../_common.ts";
+import { latencyVsRate } from "./latency_vs_rate.ts";
+import { ratioCrossover, ratioSeries } from "./ratio_crossover.ts";
+import { crossings, improvement } from "./slo_attainment.ts";
+import { firstAbove, lastAbove } from "../_slo.ts";
+import { ppdImprovements } from "./multi_turn.ts";
+
+const TOPS = ["ppd-1p1d", "agg", "pd-1p1d"];
+
+async function experiment(o = {}) {
+  const dir = await Deno.makeTempDir({ prefix: "plot_charts_" });
+  await writeSyntheticExperiment(dir, { topologies: TOPS, turns: 2, timelines: true, ...o });
+  return { dir, data: await readExperiment(dir) };
+}
+
+type Values = { values: Record<string, unknown>[] };
+const valuesOf = (spec: VlSpec) => (spec.data as Values).values;
+
+/** Every colour scale in a spec (nested layers / concat). */
+function colorScales(spec: unknown, out: { domain: string[]; range: string[] }[] = []) {
+  if (Array.isArray(spec)) spec.forEach((s) => colorScales(s, out));
+  else if (spec && typeof spec === "object") {
+    const o = spec as Record<string, unknown>;
+    const c = (o.encoding as Record<string, Record<string, unknown>> | undefined)?.color;
+    if (c?.field === "topology") out.push(c.scale as { domain: string[]; range: string[] });
+    for (const v of Object.values(o)) if (typeof v === "object") colorScales(v, out);
+  }
+  return out;
+}
+
+Deno.test("every figure builds from a synthetic experiment with consistent topology colours", async () => {
+  const { dir, data } = await experiment();
+  try {
+    const figs = buildFigures(data);
+    const built = figs.filter((f) => "spec" in f.result).map((f) => f.name);
+    for (
+      const n of [
+        "latency_ttft",
+        "latency_tpot",
+        "latency_itl",
+        "latency_e2el",
+        "throughput_latency_ttft",
+        "throughput_rate",
+        "success_rate",
+        "ratio_p99_ttft",
+        "slo_rate",
+        "slo_scale",
+        "ttft_by_turn",
+        "ppd_improvement",
+        "cdf_ttft",
+        "cdf_e2el",
+        "timeline_gpu_agg",
+        "timeline_server_agg",
+      ]
+    ) assert.ok(built.includes(n), `${n} built (built: ${built.join(", ")})`);
+    const want = topologyScale(TOPS);
+    assert.deepEqual(want.domain, ["agg", "pd-1p1d", "ppd-1p1d"]);
+    for (const f of figs) {
+      if (!("spec" in f.result)) continue;
+      for (const s of colorScales(f.result.spec)) assert.deepEqual(s, want, f.name);
+      const t = f.result.spec.title as { text: string; subtitle: string[] };
+      assert.ok(t.subtitle.some((l) => /SIMULATED/.test(l)), `${f.name} says simulated`);
+    }
+    const skips = figs.filter((f) => "skip" in f.result).map((f) => f.name);
+    assert.deepEqual(skips.sort(), ["throughput_concurrency", "ttft_prompt_len"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("latency figure carries p50/p90/p99 per topology and rate from the summaries", async () => {
+  const { dir, data } = await experiment({ ratesRps: [1, 3] });
+  try {
+    const ctx: ChartContext = {
+      model: "m",
+      workload: "w",
+      topologies: TOPS,
+      gpu: "",
+      simulated: false,
+      logY: true,
+    };
+    const r = latencyVsRate(data.rows, "ttft", ctx);
+    assert.ok("spec" in r);
+    const vals = valuesOf(r.spec);
+    assert.equal(vals.length, TOPS.length * 2 * 3);
+    const agg = data.rows.find((x) => x.topology === "agg" && x.rate_target === 3)!;
+    const p99 = vals.find((v) =>
+      v.topology === "agg" && v.percentile === "p99" && v.rate_rps === agg.rate_achieved
+    );
+    assert.equal(p99?.value_ms, agg.p99_ttft_ms);
+    const enc = r.spec.encoding as Record<string, Record<string, unknown>>;
+    assert.deepEqual(enc.y.scale, { type: "log" });
+    assert.equal(enc.x.field, "rate_rps");
+    assert.equal(enc.strokeDash.field, "percentile");
+    assert.ok(!(r.spec.title as { subtitle: string[] }).subtitle.some((l) => /SIMULATED/.test(l)));
+    const empty = latencyVsRate([], "ttft", ctx);
+    assert.ok("skip" in empty && /no TTFT/.test(empty.skip));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ratio figure marks the crossover where A/B crosses 1", () => {
+  const rows = [1, 2, 3, 4].flatMap((x) => [
+    { topology: "a", rate_target: x, p99_ttft_ms: 10 * x },
+    { topology: "b", rate_target: x, p99_ttft_ms: 25 },
+  ]);
+  const { points, crossings: c } = ratioSeries(rows, "a", "b", "p99_ttft_ms");
+  assert.deepEqual(points.map((p) => p.ratio), [0.4, 0.8, 1.2, 1.6]);
+  assert.equal(c.length, 1);
+  assert.ok(Math.abs(c[0] - 2.5) < 1e-9);
+  const ctx: ChartContext = {
+    model: "m",
+    workload: "",
+    topologies: ["a", "b"],
+    gpu: "",
+    simulated: false,
+  };
+  const r = ratioCrossover(rows, "a", "b", "p99_ttft_ms", ctx);
+  assert.ok("spec" in r);
+  const layers = r.spec.layer as { data?: Values; mark: { type: string } }[];
+  const marks = layers.filter((l) => l.data?.values.some((v) => v.offered_rps === c[0]));
+  assert.ok(marks.some((l) => l.mark.type === "point"));
+  assert.ok(
+    (r.spec.title as { subtitle: string[] }).subtitle.some((l) => l.includes("2.50 req/s")),
+  );
+});
+
+Deno.test("SLO crossings interpolate the target and the improvement factor follows", () => {
+  assert.ok(Math.abs(lastAbove([[1, 1], [2, 0.95], [4, 0.85]], 0.9)! - 3) < 1e-9);
+  assert.equal(lastAbove([[1, 0.5]], 0.9), null);
+  assert.ok(Math.abs(firstAbove([[1, 0.5], [2, 0.7], [3, 1]], 0.9)! - (2 + 2 / 3)) < 1e-9);
+  const pts = [1, 2, 3].flatMap((x) => [
+    { topology: "a", x, kind: "both" as const, attainment: x < 3 ? 1 : 0.5 },
+    { topology: "b", x, kind: "both" as const, attainment: x < 2 ? 1 : 0.5 },
+  ]);
+  const c = crossings(pts, 0.9, "rate");
+  assert.ok(Math.abs(c.get("a")! - 2.2) < 1e-9);
+  assert.ok(Math.abs(c.get("b")! - 1.2) < 1e-9);
+  assert.match(improvement(c, "rate"), /^a .*1\.83× vs b$/);
+});
+
+Deno.test("PPD improvement compares ppd and pd at the same rates per workload", () => {
+  const rows = [
+    { topology: "pd-1p1d", workload: "W1", rate_target: 1, mean_ttft_ms: 100 },
+    { topology: "ppd-1p1d", workload: "W1", rate_target: 1, mean_ttft_ms: 60 },
+    { topology: "agg", workload: "W1", rate_target: 1, mean_ttft_ms: 10 },
+  ];
+  const imp = ppdImprovements(rows);
+  assert.deepEqual(imp, [{ workload: "W1", metric: "mean TTFT", improvement_pct: 40 }]);
+});

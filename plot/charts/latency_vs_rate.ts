@@ -1,0 +1,93 @@
+/**
+ * Latency vs request rate per topology: p50/p90/p99 of one metric (TTFT, TPOT,
+ * ITL or E2E), one colour per topology, one dash per percentile.
+ *
+ * @module
+ */
+import {
+  type ChartContext,
+  type ChartResult,
+  DASH_LEGEND,
+  latencyScale,
+  METRIC_LABEL,
+  METRIC_NAME,
+  num,
+  topLevel,
+  topologyColor,
+} from "../_common.ts";
+import type { PointRow } from "../_runs.ts";
+
+/** Latency metrics of summary.json / merged.csv. */
+export type LatencyMetric = "ttft" | "tpot" | "itl" | "e2el";
+
+/** Percentiles drawn, with their dash patterns. */
+export const PERCENTILES = ["p50", "p90", "p99"] as const;
+
+/** The achieved request rate of a row (offered rate when achieved is missing). */
+export function rateOf(r: PointRow): number | null {
+  return num(r.rate_achieved) ?? num(r.rate_target);
+}
+
+/** Long-format points `{topology, rate_rps, percentile, value_ms}` of one metric. */
+export function latencyPoints(rows: PointRow[], metric: LatencyMetric) {
+  const out: { topology: string; rate_rps: number; percentile: string; value_ms: number }[] = [];
+  for (const r of rows) {
+    const rate = rateOf(r);
+    if (rate === null) continue;
+    for (const p of PERCENTILES) {
+      const v = num(r[`${p}_${metric}_ms`]) ?? (p === "p50" ? num(r[`median_${metric}_ms`]) : null);
+      if (v !== null) {
+        out.push({ topology: String(r.topology), rate_rps: rate, percentile: p, value_ms: v });
+      }
+    }
+  }
+  return out.sort((a, b) => a.rate_rps - b.rate_rps);
+}
+
+/** Builds the latency-vs-rate figure of `metric`; skipped when no row has it. */
+export function latencyVsRate(
+  rows: PointRow[],
+  metric: LatencyMetric,
+  ctx: ChartContext,
+): ChartResult {
+  const data = latencyPoints(rows, metric);
+  if (!data.length) return { skip: `no ${METRIC_LABEL[metric]} values in the results` };
+  const rates = new Set(data.map((d) => d.rate_rps));
+  const notes = rates.size === 1 ? ["single load point: points only, no trend"] : [];
+  if (ctx.logY) notes.push("log-scale y axis");
+  return {
+    spec: topLevel(ctx, `${METRIC_NAME[metric]} vs request rate (p50 / p90 / p99)`, {
+      data: { values: data },
+      mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
+      encoding: {
+        x: {
+          field: "rate_rps",
+          type: "quantitative",
+          title: "Achieved request rate (req/s)",
+          scale: { zero: true },
+        },
+        y: {
+          field: "value_ms",
+          type: "quantitative",
+          title: METRIC_LABEL[metric],
+          scale: latencyScale(ctx),
+        },
+        color: topologyColor(ctx),
+        strokeDash: {
+          field: "percentile",
+          type: "nominal",
+          title: "Percentile",
+          scale: { domain: [...PERCENTILES], range: [[1, 0], [6, 3], [2, 2]] },
+          legend: DASH_LEGEND,
+        },
+        detail: { field: "percentile" },
+        tooltip: [
+          { field: "topology" },
+          { field: "percentile" },
+          { field: "rate_rps", format: ".2f" },
+          { field: "value_ms", format: ".1f" },
+        ],
+      },
+    }, notes),
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * Multi-turn figures: mean TTFT of turn 1 vs turns 2+ per topology across
+ * rates, and the PPD-over-PD improvement bars per workload.
+ *
+ * @module
+ */
+import {
+  type ChartContext,
+  type ChartResult,
+  DASH_LEGEND,
+  num,
+  topLevel,
+  topologyColor,
+} from "../_common.ts";
+import type { PointRow } from "../_runs.ts";
+import { offeredRate } from "./throughput_vs_rate.ts";
+
+/** Builds TTFT by turn (turn 1 solid, turns 2+ dashed) vs offered rate. */
+export function ttftByTurn(rows: PointRow[], ctx: ChartContext): ChartResult {
+  const data = rows.flatMap((r) => {
+    const x = offeredRate(r);
+    if (x === null) return [];
+    const out = [];
+    const t1 = num(r.mean_ttft_turn1_ms), t2 = num(r.mean_ttft_turn2plus_ms);
+    if (t1 !== null) {
+      out.push({ topology: String(r.topology), offered_rps: x, turn: "turn 1", ttft_ms: t1 });
+    }
+    if (t2 !== null) {
+      out.push({ topology: String(r.topology), offered_rps: x, turn: "turns 2+", ttft_ms: t2 });
+    }
+    return out;
+  }).sort((a, b) => a.offered_rps - b.offered_rps);
+  if (!data.some((d) => d.turn === "turns 2+")) {
+    return { skip: "no multi-turn results (no TTFT of turn 2 or later)" };
+  }
+  return {
+    spec: topLevel(ctx, "Multi-turn: mean TTFT of turn 1 vs turns 2+", {
+      data: { values: data },
+      mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
+      encoding: {
+        x: {
+          field: "offered_rps",
+          type: "quantitative",
+          title: "Offered request rate (req/s)",
+          scale: { zero: true },
+        },
+        y: { field: "ttft_ms", type: "quantitative", title: "Mean TTFT (ms)" },
+        color: topologyColor(ctx),
+        strokeDash: {
+          field: "turn",
+          type: "nominal",
+          title: "Turn",
+          scale: { domain: ["turn 1", "turns 2+"], range: [[1, 0], [6, 3]] },
+          legend: DASH_LEGEND,
+        },
+        detail: { field: "turn" },
+      },
+    }),
+  };
+}
+
+/** Metrics compared between PPD and PD (lower is better). */
+export const IMPROVEMENT_METRICS: Record<string, string> = {
+  mean_ttft_turn2plus_ms: "mean TTFT turns 2+",
+  mean_ttft_ms: "mean TTFT",
+  p99_ttft_ms: "p99 TTFT",
+  mean_e2el_ms: "mean E2E",
+};
+
+const isPpd = (t: string) => /(^|[-_.])ppd($|[-_.\d])/i.test(t);
+const isPd = (t: string) => !isPpd(t) && /(^|[-_.])pd($|[-_.\d])/i.test(t);
+
+/** Improvement of PPD over PD, `(pd - ppd) / pd` in %, per workload and metric (common rates). */
+export function ppdImprovements(rows: PointRow[]) {
+  const out: { workload: string; metric: string; improvement_pct: number }[] = [];
+  for (const w of [...new Set(rows.map((r) => String(r.workload)))].sort()) {
+    const wr = rows.filter((r) => String(r.workload) === w);
+    const ppd = wr.filter((r) => isPpd(String(r.topology)));
+    const pd = wr.filter((r) => isPd(String(r.topology)));
+    for (const [key, label] of Object.entries(IMPROVEMENT_METRICS)) {
+      const gains: number[] = [];
+      for (const a of ppd) {
+        const b = pd.find((r) => offeredRate(r) === offeredRate(a));
+        const va = num(a[key]), vb = b ? num(b[key]) : null;
+        if (va !== null && vb !== null && vb > 0) gains.push((vb - va) / vb * 100);
+      }
+      if (gains.length) {
+        out.push({
+          workload: w,
+          metric: label,
+          improvement_pct: gains.reduce((x, y) => x + y) / gains.length,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** Builds PPD vs PD improvement bars per workload (topologies named `*ppd*` and `*pd*`). */
+export function ppdImprovement(rows: PointRow[], ctx: ChartContext): ChartResult {
+  const data = ppdImprovements(rows);
+  if (!data.length) {
+    return { skip: "needs a ppd and a pd topology measured at the same offered rates" };
+  }
+  return {
+    spec: topLevel(ctx, "PPD vs PD: latency improvement per workload", {
+      data: { values: data },
+      mark: { type: "bar" },
+      encoding: {
+        x: { field: "workload", type: "nominal", title: "Workload", axis: { labelAngle: 0 } },
+        xOffset: { field: "metric" },
+        y: {
+          field: "improvement_pct",
+          type: "quantitative",
+          title: "Improvement of PPD over PD (%)",
+        },
+        color: {
+          field: "metric",
+          type: "nominal",
+          title: "Metric",
+          scale: { scheme: "tableau10" },
+          legend: { orient: "right" },
+        },
+        tooltip: [{ field: "workload" }, { field: "metric" }, {
+          field: "improvement_pct",
+          format: ".1f",
+        }],
+      },
+    }, ["(PD − PPD) / PD, averaged over common offered rates; above 0: PPD is faster"]),
+  };
+}

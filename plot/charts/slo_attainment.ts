@@ -1,0 +1,165 @@
+/**
+ * SLO attainment figures, DistServe style: attainment vs per-GPU rate and vs
+ * SLO scale; both-SLO solid, TTFT-only dotted, TPOT-only dashed, the target
+ * line, drop lines where the both-SLO curve crosses the target, and the
+ * improvement factor in the caption.
+ *
+ * @module
+ */
+import {
+  type ChartContext,
+  type ChartResult,
+  DASH_LEGEND,
+  topLevel,
+  topologyColor,
+} from "../_common.ts";
+import { firstAbove, lastAbove, SLO_KINDS } from "../_slo.ts";
+
+/** One attainment point: `x` is the per-GPU rate or the SLO scale. */
+export interface SloPoint {
+  topology: string;
+  x: number;
+  kind: keyof typeof SLO_KINDS;
+  /** 0..1 */
+  attainment: number;
+}
+
+/** Both-SLO crossing per topology: last x above target (rate) or first x reaching it (scale). */
+export function crossings(
+  points: SloPoint[],
+  target: number,
+  mode: "rate" | "scale",
+): Map<string, number | null> {
+  const out = new Map<string, number | null>();
+  for (const t of [...new Set(points.map((p) => p.topology))].sort()) {
+    const pts = points.filter((p) => p.topology === t && p.kind === "both")
+      .map((p) => [p.x, p.attainment] as [number, number]).sort((a, b) => a[0] - b[0]);
+    out.set(t, mode === "rate" ? lastAbove(pts, target) : firstAbove(pts, target));
+  }
+  return out;
+}
+
+/** Caption: the best topology's factor over each other one. */
+export function improvement(cross: Map<string, number | null>, mode: "rate" | "scale"): string {
+  const known = [...cross].filter((e): e is [string, number] => e[1] !== null && e[1] > 0);
+  if (known.length < 2) return "";
+  known.sort((a, b) => mode === "rate" ? b[1] - a[1] : a[1] - b[1]);
+  const [bt, bx] = known[0];
+  const parts = known.slice(1).map(([t, x]) =>
+    `${(mode === "rate" ? bx / x : x / bx).toFixed(2)}× vs ${t}`
+  );
+  return mode === "rate"
+    ? `${bt} sustains the highest per-GPU rate at target: ${parts.join(", ")}`
+    : `${bt} meets the target at the tightest SLO: ${parts.join(", ")}`;
+}
+
+function build(
+  points: SloPoint[],
+  ctx: ChartContext,
+  target: number,
+  mode: "rate" | "scale",
+  heading: string,
+  xTitle: string,
+  notes: string[],
+): ChartResult {
+  const data = points.filter((p) => Number.isFinite(p.attainment))
+    .map((p) => ({ ...p, kind_label: SLO_KINDS[p.kind], attainment_pct: p.attainment * 100 }))
+    .sort((a, b) => a.x - b.x);
+  if (!data.length) return { skip: "no requests to compute SLO attainment from" };
+  const cross = crossings(points, target, mode);
+  const drops = [...cross].filter((e) => e[1] !== null).map(([topology, x]) => ({
+    topology,
+    x,
+    y0: 0,
+    y1: target * 100,
+  }));
+  const imp = improvement(cross, mode);
+  const kinds = Object.values(SLO_KINDS);
+  const layer: unknown[] = [
+    {
+      data: { values: [{ y: target * 100 }] },
+      mark: { type: "rule", color: "#333", strokeDash: [8, 4], strokeWidth: 1 },
+      encoding: { y: { field: "y", type: "quantitative" } },
+    },
+    {
+      mark: { type: "line", point: { size: 30 }, strokeWidth: 2 },
+      encoding: {
+        x: { field: "x", type: "quantitative", title: xTitle },
+        y: {
+          field: "attainment_pct",
+          type: "quantitative",
+          title: "SLO attainment (%)",
+          scale: { domain: [0, 100] },
+        },
+        color: topologyColor(ctx),
+        strokeDash: {
+          field: "kind_label",
+          type: "nominal",
+          title: "SLO",
+          scale: { domain: kinds, range: [[1, 0], [2, 3], [7, 4]] },
+          legend: DASH_LEGEND,
+        },
+        detail: { field: "kind_label" },
+        tooltip: [{ field: "topology" }, { field: "kind_label" }, { field: "x", format: ".2f" }, {
+          field: "attainment_pct",
+          format: ".1f",
+        }],
+      },
+    },
+  ];
+  if (drops.length) {
+    layer.push({
+      data: { values: drops },
+      mark: { type: "rule", strokeDash: [3, 3], strokeWidth: 1.5 },
+      encoding: {
+        x: { field: "x", type: "quantitative" },
+        y: { field: "y0", type: "quantitative" },
+        y2: { field: "y1" },
+        color: topologyColor(ctx),
+      },
+    });
+  }
+  return {
+    spec: topLevel(ctx, heading, { data: { values: data }, layer }, [
+      `target ${Math.round(target * 100)}% (black dashed); drop lines at the both-SLO crossings`,
+      ...notes,
+      ...(imp ? [imp] : []),
+    ]),
+  };
+}
+
+/** Attainment vs per-GPU rate (x = rate per GPU in req/s). */
+export function sloVsRate(
+  points: SloPoint[],
+  ctx: ChartContext,
+  target: number,
+  notes: string[] = [],
+): ChartResult {
+  return build(
+    points,
+    ctx,
+    target,
+    "rate",
+    "SLO attainment vs per-GPU rate",
+    "Request rate per GPU (req/s/GPU)",
+    notes,
+  );
+}
+
+/** Attainment vs SLO scale (x = multiple of the base SLO) at a fixed load. */
+export function sloVsScale(
+  points: SloPoint[],
+  ctx: ChartContext,
+  target: number,
+  notes: string[] = [],
+): ChartResult {
+  return build(
+    points,
+    ctx,
+    target,
+    "scale",
+    "SLO attainment vs SLO scale",
+    "SLO scale (× base SLO)",
+    notes,
+  );
+}

@@ -1,0 +1,105 @@
+/**
+ * Request and token throughput vs offered rate (two panels, with the ideal
+ * `throughput = offered` line on the request panel), and success rate vs rate.
+ *
+ * @module
+ */
+import { type ChartContext, type ChartResult, num, topLevel, topologyColor } from "../_common.ts";
+import type { PointRow } from "../_runs.ts";
+import { rateOf } from "./latency_vs_rate.ts";
+
+/** Offered rate: the target when finite, else the achieved rate. */
+export function offeredRate(r: PointRow): number | null {
+  return num(r.rate_target) ?? rateOf(r);
+}
+
+function panel(ctx: ChartContext, field: string, yTitle: string, ideal: boolean) {
+  const line = {
+    mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
+    encoding: {
+      x: {
+        field: "offered_rps",
+        type: "quantitative",
+        title: "Offered request rate (req/s)",
+        scale: { zero: true },
+      },
+      y: { field, type: "quantitative", title: yTitle },
+      color: topologyColor(ctx),
+      tooltip: [{ field: "topology" }, { field: "offered_rps" }, { field, format: ".2f" }],
+    },
+  };
+  const layer: unknown[] = [line];
+  if (ideal) {
+    layer.unshift({
+      mark: { type: "line", color: "#999", strokeDash: [4, 4], strokeWidth: 1 },
+      encoding: {
+        x: { field: "offered_rps", type: "quantitative" },
+        y: { field: "offered_rps", type: "quantitative" },
+      },
+    });
+  }
+  return { width: 340, height: 300, layer };
+}
+
+/** Builds the two-panel throughput-vs-offered-rate figure. */
+export function throughputVsRate(rows: PointRow[], ctx: ChartContext): ChartResult {
+  const data = rows.flatMap((r) => {
+    const offered = offeredRate(r);
+    const req = num(r.request_throughput);
+    if (offered === null || req === null) return [];
+    return [{
+      topology: String(r.topology),
+      offered_rps: offered,
+      request_throughput: req,
+      output_throughput: num(r.output_throughput),
+    }];
+  }).sort((a, b) => a.offered_rps - b.offered_rps);
+  if (!data.length) return { skip: "no request throughput values in the results" };
+  return {
+    spec: topLevel(ctx, "Throughput vs offered rate", {
+      data: { values: data },
+      hconcat: [
+        panel(ctx, "request_throughput", "Request throughput (req/s)", true),
+        panel(ctx, "output_throughput", "Output token throughput (tok/s)", false),
+      ],
+      resolve: { scale: { color: "shared" } },
+    }, ["dashed grey line: throughput = offered rate"]),
+  };
+}
+
+/** Builds the success-rate-vs-rate figure (percent of requests that finished without error). */
+export function successVsRate(rows: PointRow[], ctx: ChartContext): ChartResult {
+  const data = rows.flatMap((r) => {
+    const offered = offeredRate(r);
+    const s = num(r.success_rate);
+    return offered === null || s === null
+      ? []
+      : [{ topology: String(r.topology), offered_rps: offered, success_pct: s * 100 }];
+  }).sort((a, b) => a.offered_rps - b.offered_rps);
+  if (!data.length) return { skip: "no success_rate values in the results" };
+  return {
+    spec: topLevel(ctx, "Success rate vs offered rate", {
+      data: { values: data },
+      mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
+      encoding: {
+        x: {
+          field: "offered_rps",
+          type: "quantitative",
+          title: "Offered request rate (req/s)",
+          scale: { zero: true },
+        },
+        y: {
+          field: "success_pct",
+          type: "quantitative",
+          title: "Successful requests (%)",
+          scale: { domain: [0, 100] },
+        },
+        color: topologyColor(ctx),
+        tooltip: [{ field: "topology" }, { field: "offered_rps" }, {
+          field: "success_pct",
+          format: ".1f",
+        }],
+      },
+    }),
+  };
+}

@@ -1,0 +1,168 @@
+/**
+ * `deno task plot`: figures and the HTML report of a run or experiment directory.
+ *
+ *     deno task plot results/exp [--only latency_ttft,cdf_ttft] [--format png,svg]
+ *       [--out DIR] [--log-y] [--compare A,B] [--slo ttft:500,tpot:50] [--slo-target 0.9]
+ *
+ * Writes `DIR/plots/<figure>.png|svg` and `DIR/report.html` (DIR defaults to the
+ * input directory) and prints one line per figure, `skipped <name>: <why>` for
+ * those without data.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { listFlag, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
+import { buildFigures, type FigureOptions } from "./_figures.ts";
+import { readExperiment } from "./_runs.ts";
+import { specToSvg, svgToPng } from "./render.ts";
+import { buildReport, type ReportFigure } from "./report.ts";
+import type { Slo } from "./_slo.ts";
+
+const FLAGS = {
+  only: { type: "string" as const, help: "Comma-separated figure names or name prefixes" },
+  format: { type: "string" as const, default: "png,svg", help: "Comma-separated: png, svg" },
+  out: { type: "string" as const, help: "Output folder (default: the input directory)" },
+  "log-y": { type: "boolean" as const, default: false, help: "Log-scale latency axes" },
+  compare: { type: "string" as const, help: "Topologies A,B of the ratio figures" },
+  slo: { type: "string" as const, help: "Base SLO, e.g. ttft:500,tpot:50 (ms)" },
+  "slo-target": { type: "string" as const, default: "0.9", help: "SLO attainment target (0..1)" },
+  scale: { type: "string" as const, default: "2", help: "PNG pixel scale" },
+};
+
+/** Parses `ttft:500,tpot:50` (ms). */
+export function parseSlo(s: string): Slo {
+  const out: Partial<Slo> = {};
+  for (const part of s.split(",")) {
+    const m = /^\s*(ttft|tpot)\s*:\s*([\d.]+)\s*$/.exec(part);
+    if (!m || !(Number(m[2]) > 0)) {
+      throw new SyntaxError(
+        `Cannot use --slo as ttft:MS,tpot:MS: current value is ${JSON.stringify(s)}`,
+      );
+    }
+    out[m[1] === "ttft" ? "ttftMs" : "tpotMs"] = Number(m[2]);
+  }
+  if (out.ttftMs === undefined) {
+    throw new SyntaxError(
+      `Cannot use --slo without a ttft part: current value is ${JSON.stringify(s)}`,
+    );
+  }
+  return { ttftMs: out.ttftMs, tpotMs: out.tpotMs ?? Infinity };
+}
+
+/** Result of {@linkcode plot}. */
+export interface PlotResult {
+  /** Files written (figures, then report.html). */
+  files: string[];
+  /** Names of skipped figures with the reason. */
+  skipped: { name: string; reason: string }[];
+  report: string;
+}
+
+/** Options of {@linkcode plot}. */
+export interface PlotOptions extends FigureOptions {
+  /** Figure names or prefixes to keep. @default all */
+  only?: string[];
+  /** Image formats. @default ["png", "svg"] */
+  formats?: ("png" | "svg")[];
+  /** Output folder. @default the input directory */
+  out?: string;
+  /** PNG pixel scale. @default 2 */
+  scale?: number;
+  /** Called with one line per figure. */
+  log?: (line: string) => void;
+}
+
+/** Builds, renders and writes every figure of `dir` and its report. */
+export async function plot(dir: string, o: PlotOptions = {}): Promise<PlotResult> {
+  const data = await readExperiment(dir);
+  const out = o.out ?? dir;
+  const formats = o.formats ?? ["png", "svg"];
+  const log = o.log ?? (() => {});
+  let figs = buildFigures(data, o);
+  if (o.only?.length) {
+    figs = figs.filter((f) => o.only!.some((n) => f.name === n || f.name.startsWith(n)));
+    if (!figs.length) {
+      throw new RangeError(
+        `Cannot use --only as figure names: current value is ${o.only.join(",")} (known: ${
+          buildFigures(data, o).map((f) => f.name).join(", ")
+        })`,
+      );
+    }
+  }
+  await Deno.mkdir(join(out, "plots"), { recursive: true });
+  const files: string[] = [];
+  const skipped: PlotResult["skipped"] = [];
+  const report: ReportFigure[] = [];
+  for (const f of figs) {
+    if ("skip" in f.result) {
+      skipped.push({ name: f.name, reason: f.result.skip });
+      report.push({ name: f.name, skip: f.result.skip });
+      log(`skipped ${f.name}: ${f.result.skip}`);
+      continue;
+    }
+    const svg = await specToSvg(f.result.spec);
+    if (formats.includes("svg")) {
+      const p = join(out, "plots", `${f.name}.svg`);
+      await Deno.writeTextFile(p, svg);
+      files.push(p);
+    }
+    if (formats.includes("png")) {
+      const p = join(out, "plots", `${f.name}.png`);
+      await Deno.writeFile(p, svgToPng(svg, { scale: o.scale }));
+      files.push(p);
+    }
+    report.push({ name: f.name, svg, spec: f.result.spec });
+    log(`wrote ${f.name}`);
+  }
+  const reportPath = join(out, "report.html");
+  await Deno.writeTextFile(reportPath, buildReport(data, report));
+  files.push(reportPath);
+  return { files, skipped, report: reportPath };
+}
+
+/** CLI entry. */
+export async function main(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, FLAGS, { allowPositionals: true });
+  if (values.help) {
+    console.log(
+      usage(
+        "deno task plot <run-or-experiment-dir>",
+        "Figures (plots/*.png|svg) and report.html of a run or experiment directory.",
+        FLAGS,
+      ),
+    );
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new RangeError(
+      `Cannot use the arguments as one run or experiment directory: current value is ${
+        JSON.stringify(positionals)
+      }`,
+    );
+  }
+  const formats = listFlag(values, "format");
+  for (const f of formats) {
+    if (f !== "png" && f !== "svg") {
+      throw new RangeError(`Cannot use --format as png and/or svg: current value is "${f}"`);
+    }
+  }
+  const compare = listFlag(values, "compare");
+  if (compare.length && compare.length !== 2) {
+    throw new RangeError(`Cannot use --compare as two topologies A,B: current value is ${compare}`);
+  }
+  const res = await plot(positionals[0], {
+    only: listFlag(values, "only"),
+    formats: formats as ("png" | "svg")[],
+    out: typeof values.out === "string" ? values.out : undefined,
+    logY: values["log-y"] === true,
+    compare: compare.length ? [compare[0], compare[1]] : undefined,
+    slo: typeof values.slo === "string" ? parseSlo(values.slo) : undefined,
+    sloTarget: numberFlag(values, "slo-target", { min: 0, max: 1 }),
+    scale: numberFlag(values, "scale", { min: 0.25, max: 8 }),
+    log: (l) => console.log(l),
+  });
+  console.log(res.report);
+  return 0;
+}
+
+if (import.meta.main) await runMain(main);

@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startReady } from "../lib/ready_process.ts";
+import { pngSize } from "./render.ts";
+
+const root = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
+const CHROMIUM = "/usr/bin/chromium";
+
+async function run(args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped" })
+    .output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("deno task plot draws real bench runs against the simulated engine", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "plot_e2e_" });
+  const sim = await startReady({
+    cmd: Deno.execPath(),
+    args: ["run", "-A", root("launch/sim/main.ts"), "--port", "0", "--speed", "100"],
+    ready: /Starting vLLM API server 0 on (http:\/\/\S+)/,
+  });
+  try {
+    const url = sim.match[1];
+    const exp = join(tmp, "exp");
+    const benches = [["agg", 10], ["agg", 30], ["pd", 10], ["pd", 30]].map(([topo, rate]) =>
+      run([
+        "run",
+        "-A",
+        root("bench/run.ts"),
+        "--url",
+        url,
+        "--rate",
+        String(rate),
+        "--num-requests",
+        "30",
+        "--input-len",
+        "64",
+        "--output-len",
+        "16",
+        "--topology",
+        String(topo),
+        "--scrape-metrics",
+        `${url}/metrics`,
+        "--out",
+        join(exp, `${topo}-r${rate}`),
+      ])
+    );
+    for (const b of await Promise.all(benches)) assert.equal(b.code, 0, b.stderr);
+    const res = await run(["run", "-A", root("plot/plot.ts"), exp, "--log-y"]);
+    assert.equal(res.code, 0, res.stderr);
+    const report = res.stdout.trim().split("\n").at(-1)!;
+    assert.equal(report, join(exp, "report.html"));
+    const wrote = [...res.stdout.matchAll(/^wrote (\S+)/gm)].map((m) => m[1]);
+    for (const n of ["latency_ttft", "slo_rate", "ratio_p99_ttft", "cdf_ttft"]) {
+      assert.ok(wrote.includes(n), `${n} in ${wrote.join(", ")}`);
+      const png = await Deno.readFile(join(exp, "plots", `${n}.png`));
+      assert.ok(pngSize(png).width > 600);
+    }
+    assert.ok(wrote.some((n) => n.startsWith("timeline_server_")), "server timeline from scrape");
+    assert.match(res.stdout, /^skipped timeline_gpu: /m);
+    const html = await Deno.readTextFile(report);
+    for (const n of wrote) assert.ok(html.includes(`<figure id="${n}"`), `${n} in report`);
+    assert.equal((html.match(/<svg/g) ?? []).length, wrote.length);
+    assert.match(html, /<table>/);
+    assert.doesNotMatch(html, /<script src=|<link /, "self-contained");
+    if (await Deno.stat(CHROMIUM).then(() => true, () => false)) {
+      const dom = await new Deno.Command(CHROMIUM, {
+        args: ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", `file://${report}`],
+        stdout: "piped",
+        stderr: "null",
+      }).output();
+      const text = new TextDecoder().decode(dom.stdout);
+      assert.equal((text.match(/<figure /g) ?? []).length, wrote.length);
+    } else console.log(`skipped headless Chromium check: ${CHROMIUM} is not installed`);
+  } finally {
+    await sim.stop();
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("deno task plot names a missing directory, an empty one and a bad --format", async () => {
+  const missing = await run(["run", "-A", root("plot/plot.ts"), "/nonexistent/exp"]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /Cannot read \/nonexistent\/exp as a run or experiment directory/);
+  const empty = await Deno.makeTempDir({ prefix: "plot_empty_" });
+  try {
+    const r = await run(["run", "-A", root("plot/plot.ts"), empty]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /has no summary\.json/);
+    const bad = await run(["run", "-A", root("plot/plot.ts"), empty, "--format", "gif"]);
+    assert.match(bad.stderr, /Cannot use --format as png and\/or svg: current value is "gif"/);
+  } finally {
+    await Deno.remove(empty, { recursive: true });
+  }
+});

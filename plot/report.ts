@@ -1,0 +1,124 @@
+/**
+ * The self-contained HTML report: every figure as inline SVG (with its
+ * vega-lite spec and data embedded as JSON), skipped figures with reasons, the
+ * summary table, each run's config, and the simulated-engine label.
+ *
+ * @module
+ */
+import type { VlSpec } from "./_common.ts";
+import type { ExperimentData, PointRow } from "./_runs.ts";
+
+/** One figure of the report: rendered SVG and spec, or the reason it was skipped. */
+export interface ReportFigure {
+  name: string;
+  svg?: string;
+  spec?: VlSpec;
+  skip?: string;
+}
+
+const esc = (s: string) =>
+  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+
+/** Columns of the summary table: [merged.csv key, header, decimals]. */
+export const TABLE_COLUMNS: [string, string, number][] = [
+  ["topology", "Topology", -1],
+  ["workload", "Workload", -1],
+  ["rate_target", "Offered (req/s)", 2],
+  ["rate_achieved", "Achieved (req/s)", 2],
+  ["request_throughput", "Req tput (req/s)", 2],
+  ["output_throughput", "Out tput (tok/s)", 0],
+  ["success_rate", "Success", 3],
+  ["p50_ttft_ms", "p50 TTFT (ms)", 1],
+  ["p99_ttft_ms", "p99 TTFT (ms)", 1],
+  ["p50_tpot_ms", "p50 TPOT (ms)", 2],
+  ["p99_tpot_ms", "p99 TPOT (ms)", 2],
+  ["p99_e2el_ms", "p99 E2E (ms)", 0],
+  ["slo_attainment", "SLO att.", 3],
+];
+
+function cell(v: unknown, digits: number): string {
+  if (v === null || v === undefined || v === "") return "–";
+  if (typeof v === "number" && digits >= 0) return v.toFixed(digits);
+  return esc(String(v));
+}
+
+/** The summary table as HTML, sorted by topology, workload and rate. */
+export function summaryTable(rows: PointRow[]): string {
+  const sorted = [...rows].sort((a, b) =>
+    String(a.topology).localeCompare(String(b.topology)) ||
+    String(a.workload).localeCompare(String(b.workload)) ||
+    (Number(a.rate_target ?? a.rate_achieved) || 0) -
+      (Number(b.rate_target ?? b.rate_achieved) || 0)
+  );
+  const head = TABLE_COLUMNS.map(([, h]) => `<th>${esc(h)}</th>`).join("");
+  const body = sorted.map((r) =>
+    `<tr>${TABLE_COLUMNS.map(([k, , d]) => `<td>${cell(r[k], d)}</td>`).join("")}</tr>`
+  ).join("\n");
+  return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+const json = (v: unknown) => JSON.stringify(v, null, 2).replace(/</g, "\\u003c");
+
+/** Builds the report HTML (no external resources: opens offline). */
+export function buildReport(data: ExperimentData, figures: ReportFigure[]): string {
+  const simulated = data.runs.some((r) => r.simulated) ||
+    data.rows.some((r) => r.simulated === true);
+  const shown = figures.filter((f) => f.svg);
+  const skipped = figures.filter((f) => !f.svg);
+  const toc = shown.map((f) => `<li><a href="#${esc(f.name)}">${esc(f.name)}</a></li>`).join("");
+  const figs = shown.map((f) =>
+    `<figure id="${esc(f.name)}" class="figure">${f.svg}<figcaption>${esc(f.name)}</figcaption>${
+      f.spec
+        ? `<script type="application/json" class="vega-lite-spec" data-figure="${esc(f.name)}">${
+          json(f.spec)
+        }</script>`
+        : ""
+    }</figure>`
+  ).join("\n");
+  const skips = skipped.length
+    ? `<h2>Skipped figures</h2><ul class="skipped">${
+      skipped.map((f) => `<li><b>${esc(f.name)}</b>: ${esc(f.skip ?? "not rendered")}</li>`).join(
+        "",
+      )
+    }</ul>`
+    : "";
+  const configs = data.runs.map((r) =>
+    `<details><summary>${esc(r.label)} (${esc(r.topology)})</summary><pre>${
+      esc(JSON.stringify(r.config, null, 2))
+    }</pre></details>`
+  ).join("\n");
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>topobench report: ${esc(data.name)}</title>
+<style>
+body{font-family:"DejaVu Sans",Arial,sans-serif;margin:24px;color:#222;max-width:1400px}
+.sim{background:#fff3cd;border:1px solid #e0b000;padding:8px 12px;font-weight:bold}
+figure{margin:24px 0;border-bottom:1px solid #ddd;padding-bottom:12px}
+figcaption{color:#666;font-size:12px}
+table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}
+td:first-child,td:nth-child(2){text-align:left}th{background:#f4f4f4}
+pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:11px}
+</style></head><body>
+<h1>topobench report: ${esc(data.name)}</h1>
+${
+    simulated
+      ? '<p class="sim" id="simulated">SIMULATED ENGINE: these results come from the embedded ' +
+        "simulated vLLM engine, not from real GPUs.</p>"
+      : ""
+  }
+<p>${data.runs.length} run director${data.runs.length === 1 ? "y" : "ies"} in <code>${
+    esc(data.dir)
+  }</code>${
+    data.fromMerged ? " (point rows from merged.csv)" : ""
+  }; ${shown.length} figures, ${skipped.length} skipped.</p>
+<ul class="toc">${toc}</ul>
+<h2>Summary</h2>
+${summaryTable(data.rows)}
+<h2>Figures</h2>
+${figs}
+${skips}
+<h2>Run configs</h2>
+${configs}
+</body></html>
+`;
+}
