@@ -11,6 +11,7 @@ import { simThroughput } from "./perf/sim_throughput.ts";
 import { benchRate } from "./perf/bench_rate.ts";
 import { routerOverhead } from "./perf/router_overhead.ts";
 import { plotRender } from "./perf/plot_render.ts";
+import { parseMerge } from "./perf/parse_merge.ts";
 
 /** One measured figure. */
 export interface PerfResult {
@@ -26,6 +27,7 @@ const ENTRIES: Record<string, (seconds: number) => Promise<PerfResult[]>> = {
   bench: benchRate,
   router: routerOverhead,
   plot: plotRender,
+  parse: parseMerge,
 };
 
 const FLAGS = {

@@ -1,0 +1,203 @@
+/**
+ * Reader of bench run directories (`results/<experiment>/<stamp>-<label>/`):
+ * config, summaries, per-request rows grouped by run, and optional ITL gaps.
+ *
+ * @module
+ */
+import { basename, dirname, join } from "node:path";
+import { parseCsv } from "./csv.ts";
+import { parseRequestRow, type RequestRow } from "./result_schema.ts";
+
+const TEXT_COLS = new Set([
+  "run_id",
+  "load_point",
+  "request_id",
+  "conversation_id",
+  "error",
+  "backend",
+]);
+
+/** Fast path for `requests.csv` without quotes: rows typed directly, bad cells named by file:line. */
+function plainRequestRows(text: string, file: string): RequestRow[] {
+  const lines = text.split("\n");
+  const head = lines[0].replace(/\r$/, "").split(",");
+  const isText = head.map((h) => TEXT_COLS.has(h));
+  const out: RequestRow[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    let ln = lines[i];
+    if (ln.endsWith("\r")) ln = ln.slice(0, -1);
+    if (ln === "") continue;
+    const cells = ln.split(",");
+    if (cells.length !== head.length) {
+      throw new SyntaxError(
+        `Cannot read ${file}:${
+          i + 1
+        } as a CSV row of ${head.length} columns: current value has ${cells.length}`,
+      );
+    }
+    const rec: Record<string, string | number | null> = {};
+    for (let k = 0; k < head.length; k++) {
+      const v = cells[k];
+      if (isText[k]) rec[head[k]] = v;
+      else if (v === "") rec[head[k]] = null;
+      else {
+        const n = +v;
+        if (Number.isNaN(n)) {
+          throw new TypeError(
+            `Cannot use column ${head[k]} in ${file}:${i + 1} as a number: current value is ${
+              JSON.stringify(v)
+            }`,
+          );
+        }
+        rec[head[k]] = n;
+      }
+    }
+    out.push(rec as unknown as RequestRow);
+  }
+  return out;
+}
+
+/** One run directory as read from disk. */
+export interface RunDir {
+  path: string;
+  /** Name of the parent folder. */
+  experiment: string;
+  /** `YYYYMMDD-HHMMSS` from the folder name, or "". */
+  stamp: string;
+  /** Folder name without the stamp. */
+  label: string;
+  config: Record<string, unknown>;
+  /** `summary.json` objects, one per run (empty when missing). */
+  summaries: Record<string, unknown>[];
+  /** Whether a simulated engine served it (config or logs say so). */
+  simulated: boolean;
+}
+
+/** Whether `path` is a folder holding `config.json` or `summary.json`. */
+export async function isRunDir(path: string): Promise<boolean> {
+  for (const f of ["config.json", "summary.json"]) {
+    try {
+      if ((await Deno.stat(join(path, f))).isFile) return true;
+    } catch { /* not there */ }
+  }
+  return false;
+}
+
+async function readJson(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new SyntaxError(
+      `Cannot read ${path} as JSON: current value is invalid (${
+        e instanceof Error ? e.message : e
+      })`,
+    );
+  }
+}
+
+async function logsSaySim(path: string): Promise<boolean> {
+  try {
+    for await (const e of Deno.readDir(join(path, "logs"))) {
+      if (!e.isFile) continue;
+      const f = await Deno.open(join(path, "logs", e.name));
+      const buf = new Uint8Array(65536);
+      const n = (await f.read(buf)) ?? 0;
+      f.close();
+      if (new TextDecoder().decode(buf.subarray(0, n)).includes("[sim]")) return true;
+    }
+  } catch { /* no logs */ }
+  return false;
+}
+
+/** Reads a run directory's metadata (not its requests). */
+export async function readRunDir(path: string): Promise<RunDir> {
+  const config = (await readJson(join(path, "config.json")) ?? {}) as Record<string, unknown>;
+  const sum = await readJson(join(path, "summary.json"));
+  if (sum !== undefined && !Array.isArray(sum)) {
+    throw new TypeError(
+      `Cannot read ${
+        join(path, "summary.json")
+      } as a list of load points: current value is ${typeof sum}`,
+    );
+  }
+  const name = basename(path);
+  const m = /^(\d{8}-\d{6})-(.*)$/.exec(name);
+  const simulated = config.simulated === true || config.engine === "sim" ||
+    String(config.server_version ?? "").startsWith("topobench-sim") ||
+    (Array.isArray(sum) && sum.some((s) => (s as Record<string, unknown>)?.simulated === true)) ||
+    await logsSaySim(path);
+  return {
+    path,
+    experiment: basename(dirname(path)),
+    stamp: m ? m[1] : "",
+    label: m ? m[2] : name,
+    config,
+    summaries: (sum ?? []) as Record<string, unknown>[],
+    simulated,
+  };
+}
+
+/** Reads `requests.csv` grouped by `run_id` (in first-seen order); empty when missing. */
+export async function readRunRequests(path: string): Promise<Map<string, RequestRow[]>> {
+  const file = join(path, "requests.csv");
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return new Map();
+    throw e;
+  }
+  const rows = text.includes('"')
+    ? parseCsv(text, file).map((r, i) => parseRequestRow(r, `${file}:${i + 2}`))
+    : plainRequestRows(text, file);
+  const out = new Map<string, RequestRow[]>();
+  for (const row of rows) {
+    let list = out.get(row.run_id);
+    if (!list) out.set(row.run_id, list = []);
+    list.push(row);
+  }
+  return out;
+}
+
+/** Reads `itl.jsonl` gaps (ms) of successful requests grouped by `run_id`; null when missing. */
+export async function readRunItls(
+  path: string,
+  okIds?: Set<string>,
+): Promise<Map<string, number[]> | null> {
+  const file = join(path, "itl.jsonl");
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+  const out = new Map<string, number[]>();
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    if (!lines[i].trim()) continue;
+    let j: { run_id?: string; request_id?: string; itl_ms?: number[] };
+    try {
+      j = JSON.parse(lines[i]);
+    } catch {
+      throw new SyntaxError(
+        `Cannot read ${file}:${i + 1} as a JSON line: current value is ${
+          JSON.stringify(lines[i].slice(0, 80))
+        }`,
+      );
+    }
+    const id = String(j.run_id ?? "");
+    if (okIds && !okIds.has(`${id}\u0000${j.request_id}`)) continue;
+    let list = out.get(id);
+    if (!list) out.set(id, list = []);
+    for (const g of j.itl_ms ?? []) list.push(g);
+  }
+  return out;
+}

@@ -1,0 +1,176 @@
+/**
+ * Merge inputs: glob expansion, run directories (or folders of them) and
+ * `vllm bench serve --save-result` JSON files, each turned into {@linkcode RunInput}s.
+ *
+ * @module
+ */
+import { basename, dirname, join, resolve } from "node:path";
+import { isRunDir, readRunDir, readRunItls, readRunRequests } from "../lib/run_dir.ts";
+import type { RunInput, Slo } from "./_run_metrics.ts";
+import { readVllmResult } from "./_vllm_json.ts";
+
+const GLOB = /[*?[]/;
+
+function globRegex(seg: string): RegExp {
+  let s = "";
+  for (const ch of seg) {
+    if (ch === "*") s += "[^/]*";
+    else if (ch === "?") s += "[^/]";
+    else s += ch.replace(/[.+^${}()|\\\]]/g, "\\$&");
+  }
+  return new RegExp(`^${s}$`);
+}
+
+/** Expands `*`, `?` and `[...]` in path segments (no `**`); sorted; a plain path is kept as is. */
+export async function expandGlob(pattern: string): Promise<string[]> {
+  if (!GLOB.test(pattern)) return [pattern];
+  const abs = pattern.startsWith("/");
+  const segs = pattern.split("/").filter((s, i) => s !== "" || i === 0);
+  let bases = [abs ? "/" : "."];
+  for (const seg of segs) {
+    if (seg === "") continue;
+    const next: string[] = [];
+    for (const b of bases) {
+      if (!GLOB.test(seg)) {
+        next.push(join(b, seg));
+        continue;
+      }
+      const re = globRegex(seg);
+      try {
+        for await (const e of Deno.readDir(b)) if (re.test(e.name)) next.push(join(b, e.name));
+      } catch { /* not a folder */ }
+    }
+    bases = next;
+  }
+  const out: string[] = [];
+  for (const b of bases) {
+    try {
+      await Deno.stat(b);
+      out.push(b);
+    } catch { /* gone */ }
+  }
+  return out.sort();
+}
+
+/** Run directories and JSON files named by `args` (globs, run dirs, folders holding run dirs). */
+export async function resolveInputs(args: string[]): Promise<string[]> {
+  const out: string[] = [];
+  const visit = async (p: string, depth: number) => {
+    const st = await Deno.stat(p);
+    if (st.isFile) {
+      if (!p.endsWith(".json")) {
+        throw new TypeError(
+          `Cannot use ${p} as a merge input (a run directory or a vllm bench JSON file): current value is a file`,
+        );
+      }
+      out.push(p);
+    } else if (await isRunDir(p)) out.push(p);
+    else if (depth < 3) {
+      const kids: string[] = [];
+      for await (const e of Deno.readDir(p)) {
+        if (e.isDirectory || e.name.endsWith(".json")) kids.push(e.name);
+      }
+      for (const k of kids.sort()) await visit(join(p, k), depth + 1);
+    }
+  };
+  for (const a of args) {
+    const hits = await expandGlob(a);
+    if (hits.length === 0) {
+      throw new RangeError(
+        `Cannot use ${JSON.stringify(a)} as a merge input: current value matches nothing`,
+      );
+    }
+    for (const h of hits) {
+      try {
+        await visit(h, 0);
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) {
+          throw new RangeError(
+            `Cannot use ${JSON.stringify(h)} as a merge input: current value does not exist`,
+          );
+        }
+        throw e;
+      }
+    }
+  }
+  return [...new Set(out.map((p) => resolve(p)))];
+}
+
+const str = (v: unknown): string | undefined => (typeof v === "string" && v ? v : undefined);
+const numOr = (v: unknown): number | null =>
+  typeof v === "number" ? v : v === "inf" ? Infinity : null;
+
+function sloOf(flag: Slo | null, s: Record<string, unknown>): Slo | null {
+  if (flag) return flag;
+  const x = s.slo as { ttft_ms?: number; tpot_ms?: number } | null | undefined;
+  if (!x || (x.ttft_ms === undefined && x.tpot_ms === undefined)) return null;
+  return { ttftMs: x.ttft_ms, tpotMs: x.tpot_ms };
+}
+
+/** Reads one run directory into one input per run (repeat) it holds. */
+export async function runDirInputs(path: string, slo: Slo | null): Promise<RunInput[]> {
+  const rd = await readRunDir(path);
+  const byRun = await readRunRequests(path);
+  const ok = new Set<string>();
+  for (const [id, rows] of byRun) {
+    for (const r of rows) if (!r.error) ok.add(`${id}\u0000${r.request_id}`);
+  }
+  const itls = await readRunItls(path, ok);
+  const cfg = rd.config;
+  const bench = (cfg.bench ?? {}) as Record<string, unknown>;
+  const dataset = (bench.dataset ?? {}) as Record<string, unknown>;
+  const ids = [...new Set([...rd.summaries.map((s) => String(s.run_id ?? "")), ...byRun.keys()])]
+    .filter((x) => x !== "");
+  return ids.map((id, k) => {
+    const s = rd.summaries.find((x) => x.run_id === id) ?? {};
+    const rows = byRun.get(id) ?? null;
+    const rate = numOr(s.rate_target) ?? numOr(bench.rateRps);
+    return {
+      experiment: rd.experiment,
+      topology: str(s.topology) ?? str(cfg.topology) ?? rd.label,
+      workload: str(s.workload) ?? str(dataset.name) ?? "",
+      model: str(s.model_id) ?? str(cfg.model) ?? "",
+      gpus: numOr(s.gpus) ?? numOr(bench.gpus),
+      loadPoint: str(s.load_point) ?? rows?.[0]?.load_point ?? String(rate ?? ""),
+      rateTarget: rate,
+      maxConcurrency: numOr(s.max_concurrency),
+      runIndex: numOr(s.run_index) ?? k + 1,
+      runId: id,
+      runDir: path,
+      source: "topobench" as const,
+      simulated: rd.simulated,
+      complete: s.complete === true,
+      rows: rows && rows.length ? rows : null,
+      itlGapsMs: itls?.get(id) ?? null,
+      summary: s,
+      slo: sloOf(slo, s),
+    };
+  });
+}
+
+/** Reads one `--save-result` JSON file into one input. */
+export async function vllmJsonInput(path: string, slo: Slo | null): Promise<RunInput> {
+  const { result: j, rows, itlGapsMs } = readVllmResult(await Deno.readTextFile(path), path);
+  const rate = numOr(j.request_rate);
+  return {
+    experiment: basename(dirname(dirname(path))),
+    topology: str(j.topology) ?? str(j.label) ?? basename(dirname(path)),
+    workload: str(j.workload) ?? str(j.dataset_name) ?? "vllm",
+    model: str(j.model_id) ?? "",
+    gpus: numOr(j.gpus),
+    loadPoint: rate === null ? "" : rate === Infinity ? "inf" : String(rate),
+    rateTarget: rate,
+    maxConcurrency: numOr(j.max_concurrency),
+    runIndex: 1,
+    runId: basename(path),
+    runDir: path,
+    source: "vllm-json",
+    simulated: false,
+    complete: true,
+    rows,
+    itlGapsMs,
+    summary: j,
+    durationS: j.duration as number,
+    slo,
+  };
+}

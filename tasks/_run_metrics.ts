@@ -1,0 +1,271 @@
+/**
+ * One run's `merged.csv` row, recomputed from its per-request rows (as
+ * `bench/summary.ts` computes them; percentiles from raw values), and the
+ * aggregate row across repeats: means, pooled percentiles and 95% Student-t
+ * half-widths.
+ *
+ * @module
+ */
+import { describe, mean, percentile } from "../lib/stats.ts";
+import type { RequestRow } from "../lib/result_schema.ts";
+import {
+  CI_METRICS,
+  LATENCY_COLUMNS,
+  LATENCY_METRICS,
+  LATENCY_STATS,
+  MERGED_COLUMNS,
+  type MergedRow,
+  type MergedSource,
+  TURN_COLUMNS,
+} from "../lib/merged_schema.ts";
+import { meetsSlo } from "../bench/summary.ts";
+
+/** SLO in ms (either or both). */
+export interface Slo {
+  ttftMs?: number;
+  tpotMs?: number;
+}
+
+/** One run to merge. */
+export interface RunInput {
+  experiment: string;
+  topology: string;
+  workload: string;
+  model: string;
+  gpus: number | null;
+  loadPoint: string;
+  rateTarget: number | null;
+  maxConcurrency: number | null;
+  runIndex: number;
+  runId: string;
+  runDir: string;
+  source: MergedSource;
+  simulated: boolean;
+  complete: boolean;
+  /** Per-request rows, or null when only summary values exist. */
+  rows: RequestRow[] | null;
+  /** All inter-token gaps (ms) of successful requests, or null. */
+  itlGapsMs: number[] | null;
+  /** Summary values (vLLM key names) used where rows cannot tell. */
+  summary: Record<string, unknown>;
+  /** Benchmark duration (s) when the source states it (vLLM JSON). */
+  durationS?: number;
+  /** SLO for attainment and goodput, or null. */
+  slo: Slo | null;
+}
+
+const T975 = [
+  NaN,
+  12.706,
+  4.303,
+  3.182,
+  2.776,
+  2.571,
+  2.447,
+  2.365,
+  2.306,
+  2.262,
+  2.228,
+  2.201,
+  2.179,
+  2.16,
+  2.145,
+  2.131,
+  2.12,
+  2.11,
+  2.101,
+  2.093,
+  2.086,
+  2.08,
+  2.074,
+  2.069,
+  2.064,
+  2.06,
+  2.056,
+  2.052,
+  2.048,
+  2.045,
+  2.042,
+];
+
+/** Two-sided 95% Student-t quantile for `df` degrees of freedom (1.96 in the limit). */
+export function t975(df: number): number {
+  if (!(df >= 1)) return NaN;
+  if (df <= 30) return T975[Math.floor(df)];
+  if (df <= 40) return 2.042 + (2.021 - 2.042) * (df - 30) / 10;
+  if (df <= 60) return 2.021 + (2.0 - 2.021) * (df - 40) / 20;
+  if (df <= 120) return 2.0 + (1.98 - 2.0) * (df - 60) / 60;
+  return 1.96;
+}
+
+/** 95% Student-t confidence half-width of the mean of `xs` (sample std); NaN below 2 values. */
+export function ci95(xs: readonly number[]): number {
+  const n = xs.length;
+  if (n < 2) return NaN;
+  const m = mean(xs);
+  let s = 0;
+  for (const x of xs) s += (x - m) * (x - m);
+  return t975(n - 1) * Math.sqrt(s / (n - 1)) / Math.sqrt(n);
+}
+
+const num = (v: unknown): number | null =>
+  typeof v === "number" && Number.isFinite(v) ? v : v === "inf" ? Infinity : null;
+
+function blank(): MergedRow {
+  return Object.fromEntries(MERGED_COLUMNS.map((c) => [c, null])) as unknown as MergedRow;
+}
+
+function latency(out: MergedRow, name: string, xs: number[]) {
+  const d = describe(xs);
+  const v = (x: number) => (xs.length ? x : null);
+  out[`mean_${name}_ms`] = v(d.mean);
+  out[`median_${name}_ms`] = v(d.median);
+  out[`std_${name}_ms`] = v(d.std);
+  for (const q of [50, 90, 95, 99]) out[`p${q}_${name}_ms`] = v(d.p[q]);
+}
+
+/** The row of one run: recomputed from rows when present, else copied from the summary. */
+export function runRow(r: RunInput): MergedRow {
+  const o = blank();
+  Object.assign(o, {
+    experiment: r.experiment,
+    topology: r.topology,
+    workload: r.workload,
+    model: r.model,
+    gpus: r.gpus,
+    load_point: r.loadPoint,
+    rate_target: r.rateTarget,
+    max_concurrency: r.maxConcurrency,
+    run_index: r.runIndex,
+    n_runs: 1,
+    run_id: r.runId,
+    run_dir: r.runDir,
+    source: r.source,
+    simulated: r.simulated,
+    complete: r.complete,
+    slo_ttft_ms: r.slo?.ttftMs ?? null,
+    slo_tpot_ms: r.slo?.tpotMs ?? null,
+  });
+  const s = r.summary;
+  if (!r.rows) {
+    for (const c of [...MERGED_COLUMNS]) {
+      if (o[c] === null && c in s) o[c] = num(s[c]);
+    }
+    o.num_requests = num(s.num_prompts) ?? ((num(s.completed) ?? 0) + (num(s.failed) ?? 0));
+  } else {
+    const rows = r.rows;
+    const ok = rows.filter((x) => !x.error);
+    let first = Infinity, last = -Infinity;
+    for (const x of rows) {
+      if (x.scheduled_ms < first) first = x.scheduled_ms;
+      if (x.end_ms > last) last = x.end_ms;
+    }
+    const durS = r.durationS ?? Math.max(1e-9, (last - first) / 1000);
+    let inTok = 0, outTok = 0;
+    for (const x of ok) {
+      inTok += x.prompt_tokens ?? 0;
+      outTok += x.output_tokens;
+    }
+    o.num_requests = rows.length;
+    o.completed = ok.length;
+    o.failed = rows.length - ok.length;
+    o.success_rate = rows.length ? ok.length / rows.length : null;
+    o.duration = durS;
+    o.total_input_tokens = inTok;
+    o.total_output_tokens = outTok;
+    o.request_throughput = ok.length / durS;
+    o.output_throughput = outTok / durS;
+    o.total_token_throughput = (inTok + outTok) / durS;
+    if (r.source === "topobench" && rows.length >= 2) {
+      const sent = Float64Array.from(rows, (x) => x.sent_ms).sort();
+      const span = (sent[sent.length - 1] - sent[0]) / 1000;
+      o.rate_achieved = span > 0 ? (sent.length - 1) / span : null;
+    } else o.rate_achieved = num(s.rate_achieved);
+    const ttft: number[] = [], tpot: number[] = [], e2el: number[] = [];
+    for (const x of ok) {
+      if (x.ttft_ms !== null) ttft.push(x.ttft_ms);
+      if (x.tpot_ms !== null) tpot.push(x.tpot_ms);
+      e2el.push(x.e2e_ms);
+    }
+    latency(o, "ttft", ttft);
+    latency(o, "tpot", tpot);
+    latency(o, "e2el", e2el);
+    if (r.itlGapsMs) latency(o, "itl", r.itlGapsMs);
+    else for (const st of LATENCY_STATS) o[`${st}_itl_ms`] = num(s[`${st}_itl_ms`]);
+    const t1 = ok.filter((x) => x.turn <= 1 && x.ttft_ms !== null).map((x) => x.ttft_ms!);
+    const t2 = ok.filter((x) => x.turn >= 2 && x.ttft_ms !== null).map((x) => x.ttft_ms!);
+    o.mean_ttft_turn1_ms = t1.length ? mean(t1) : null;
+    o.mean_ttft_turn2plus_ms = t2.length ? mean(t2) : null;
+    o.p50_ttft_turn2plus_ms = t2.length ? percentile(t2, 50) : null;
+    if (r.slo) {
+      const met = rows.filter((x) => meetsSlo(x, r.slo!)).length;
+      o.slo_attainment = rows.length ? met / rows.length : null;
+      o.request_goodput = met / durS;
+    }
+  }
+  if (r.gpus && r.gpus > 0) {
+    if (o.request_throughput !== null) {
+      o.request_throughput_per_gpu = (o.request_throughput as number) / r.gpus;
+    }
+    if (o.output_throughput !== null) {
+      o.output_throughput_per_gpu = (o.output_throughput as number) / r.gpus;
+    }
+  }
+  return o;
+}
+
+const POOLED = new Set<string>([...LATENCY_COLUMNS, ...TURN_COLUMNS]);
+
+/**
+ * The aggregate row of repeats of one (topology, workload, load point): means of
+ * per-run values, latency percentiles recomputed from the pooled requests when every
+ * run has rows, and `*_ci95` half-widths of the per-run values.
+ */
+export function aggregateRow(inputs: RunInput[], perRun: MergedRow[]): MergedRow {
+  const o = blank();
+  const first = perRun[0];
+  for (const c of ["experiment", "topology", "workload", "model", "gpus", "load_point"]) {
+    o[c] = first[c];
+  }
+  Object.assign(o, {
+    rate_target: first.rate_target,
+    max_concurrency: first.max_concurrency,
+    run_index: "mean",
+    n_runs: perRun.length,
+    run_id: "",
+    run_dir: [...new Set(perRun.map((r) => r.run_dir))].join(";"),
+    source: first.source,
+    simulated: perRun.every((r) => r.simulated),
+    complete: perRun.every((r) => r.complete),
+    slo_ttft_ms: first.slo_ttft_ms,
+    slo_tpot_ms: first.slo_tpot_ms,
+  });
+  const skip = new Set(Object.keys(o).filter((k) => o[k] !== null));
+  for (const c of MERGED_COLUMNS) {
+    if (skip.has(c) || c.endsWith("_ci95")) continue;
+    const xs = perRun.map((r) => r[c]).filter((x): x is number => typeof x === "number");
+    o[c] = xs.length ? mean(xs) : null;
+  }
+  if (inputs.every((i) => i.rows)) {
+    const pooled: RunInput = {
+      ...inputs[0],
+      rows: inputs.flatMap((i) => i.rows!),
+      itlGapsMs: inputs.every((i) => i.itlGapsMs) ? inputs.flatMap((i) => i.itlGapsMs!) : null,
+      durationS: 1,
+    };
+    const p = runRow(pooled);
+    for (const c of POOLED) {
+      if (c.includes("_itl_") && !pooled.itlGapsMs) continue;
+      o[c] = p[c];
+    }
+  }
+  for (const c of CI_METRICS) {
+    const xs = perRun.map((r) => r[c]).filter((x): x is number => typeof x === "number");
+    const h = ci95(xs);
+    o[`${c}_ci95`] = Number.isFinite(h) ? h : null;
+  }
+  return o;
+}
+
+/** Latency metric names, re-exported for callers that build per-metric tables. */
+export const METRIC_NAMES = LATENCY_METRICS;

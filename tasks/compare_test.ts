@@ -1,0 +1,168 @@
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { REQUEST_COLUMNS } from "../lib/result_schema.ts";
+import { crossings, goodputRate, turnFinding } from "./_crossover.ts";
+import { listRuns } from "./ls.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+Deno.test("crossings: sign change of a - b interpolated linearly", () => {
+  const a = [{ rate: 1, value: 10 }, { rate: 2, value: 20 }, { rate: 3, value: 30 }];
+  const b = [{ rate: 1, value: 16 }, { rate: 2, value: 18 }, { rate: 3, value: 20 }];
+  // d = -6, +2, +10: zero at 1 + 6/8
+  assert.deepEqual(crossings(["a", "b"], a, b, true), [
+    { rate: 1.75, betterBefore: "a", betterAfter: "b" },
+  ]);
+  assert.deepEqual(crossings(["a", "b"], a, b, false)[0].betterBefore, "b");
+  assert.deepEqual(crossings(["a", "b"], a, a, true), []);
+});
+
+Deno.test("goodput: first drop below target, interpolated; all-meet and none-meet", () => {
+  const pts = [{ rate: 1, value: 1 }, { rate: 2, value: 0.8 }, { rate: 3, value: 0.5 }];
+  assert.deepEqual(goodputRate(pts, 0.9), { rate: 1.5, atLeast: false });
+  assert.deepEqual(goodputRate(pts, 0.4), { rate: 3, atLeast: true });
+  assert.deepEqual(goodputRate(pts, 1.01), { rate: 0, atLeast: false });
+});
+
+Deno.test("turn-2+ finding: improvement avg/min/max across rates", () => {
+  const t = turnFinding(
+    ["ppd", "pd"],
+    [{ rate: 1, value: 50 }, { rate: 2, value: 80 }],
+    [{ rate: 1, value: 100 }, { rate: 2, value: 100 }, { rate: 3, value: 90 }],
+  );
+  assert.deepEqual([t.avgPct, t.minPct, t.maxPct, t.byRate.length], [35, 20, 50, 2]);
+});
+
+/** Writes a synthetic run dir with one row per TTFT value (ms). */
+async function writeRun(
+  root: string,
+  name: string,
+  topo: string,
+  rate: number,
+  gpus: number,
+  ttfts: number[],
+  turn2?: number,
+) {
+  const dir = join(root, "exp", name);
+  await Deno.mkdir(dir, { recursive: true });
+  const runId = name;
+  await Deno.writeTextFile(
+    join(dir, "config.json"),
+    JSON.stringify({ model: "m", topology: topo }),
+  );
+  await Deno.writeTextFile(
+    join(dir, "summary.json"),
+    JSON.stringify([{
+      run_id: runId,
+      run_index: 1,
+      load_point: String(rate),
+      rate_target: rate,
+      topology: topo,
+      workload: "random",
+      gpus,
+      model_id: "m",
+      complete: true,
+    }]),
+  );
+  const lines = [REQUEST_COLUMNS.join(",")];
+  ttfts.forEach((t, i) => {
+    const sent = i * 1000 / rate;
+    const turn = turn2 !== undefined && i % 2 === 1 ? 2 : 1;
+    const ttft = turn === 2 ? turn2! : t;
+    const row: Record<string, string | number> = {
+      run_id: runId,
+      load_point: String(rate),
+      request_id: String(i),
+      conversation_id: String(i >> 1),
+      turn,
+      scheduled_ms: sent,
+      sent_ms: sent,
+      first_token_ms: sent + ttft,
+      end_ms: sent + ttft + 30,
+      ttft_ms: ttft,
+      e2e_ms: ttft + 30,
+      tpot_ms: 2,
+      itl_mean_ms: 2,
+      itl_max_ms: 3,
+      prompt_tokens: 10,
+      output_tokens: 16,
+      cached_tokens: 0,
+      status: 200,
+      error: "",
+      backend: "x",
+    };
+    lines.push(REQUEST_COLUMNS.map((c) => row[c]).join(","));
+  });
+  await Deno.writeTextFile(join(dir, "requests.csv"), lines.join("\n") + "\n");
+}
+
+Deno.test("compare CLI: goodput per GPU and SLO scales from per-request rows, by hand", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const r = (n: number, v: number) => new Array(n).fill(v);
+    // A (2 GPUs): attainment at 100 ms = 1.0, 0.8, 0.5 -> goodput 1.5 req/s, 0.75 per GPU
+    await writeRun(root, "20250101-000001-a1", "A", 1, 2, r(10, 50));
+    await writeRun(root, "20250101-000002-a2", "A", 2, 2, [...r(8, 50), ...r(2, 150)]);
+    await writeRun(root, "20250101-000003-a3", "A", 3, 2, [...r(5, 50), ...r(5, 150)]);
+    // B (1 GPU): 1.0, 1.0, 0.6 -> 2 + 0.1/0.4 = 2.25 req/s
+    await writeRun(root, "20250101-000004-b1", "B", 1, 1, r(10, 60));
+    await writeRun(root, "20250101-000005-b2", "B", 2, 1, r(10, 60));
+    await writeRun(root, "20250101-000006-b3", "B", 3, 1, [...r(6, 60), ...r(4, 300)]);
+    const merged = join(root, "merged.csv");
+    const run = (args: string[]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", ...args],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    const m = await run([join(ROOT, "tasks/merge.ts"), join(root, "exp"), "--out", merged]);
+    assert.equal(m.code, 0, new TextDecoder().decode(m.stderr));
+    const out = join(root, "cmp");
+    const c = await run([
+      join(ROOT, "tasks/compare.ts"),
+      merged,
+      "--out",
+      out,
+      "--slo",
+      "ttft:100",
+      "--target",
+      "90",
+      "--scales",
+      "0.5,1,2",
+    ]);
+    assert.equal(c.code, 0, new TextDecoder().decode(c.stderr));
+    const j = JSON.parse(await Deno.readTextFile(join(out, "crossover.json")));
+    const [ga, gb] = j.goodput;
+    assert.deepEqual([ga.topology, ga.goodput_rps, ga.goodput_per_gpu, ga.at_least], [
+      "A",
+      1.5,
+      0.75,
+      false,
+    ]);
+    assert.ok(Math.abs(gb.goodput_rps - 2.25) < 1e-12);
+    assert.ok(Math.abs(gb.goodput_per_gpu - 2.25) < 1e-12);
+    // at 2x (200 ms) A meets the target everywhere; B's 300 ms rows still miss
+    const s2 = ga.slo_scales.find((s: { scale: number }) => s.scale === 2);
+    assert.deepEqual([s2.goodput_rps, s2.at_least], [3, true]);
+    assert.ok(Math.abs(gb.slo_scales[2].goodput_rps - 2.25) < 1e-12);
+    // mean TTFT: A 50, 70, 100 vs B 60, 60, 156 -> A better, then B between 1 and 2, then A again
+    const ttft = j.crossovers.find((x: { metric: string }) => x.metric === "mean_ttft_ms");
+    assert.ok(Math.abs(ttft.crossings[0].rate - 1.5) < 1e-9); // d = -10, +10
+    assert.deepEqual([ttft.crossings[0].betterBefore, ttft.crossings[0].betterAfter], ["A", "B"]);
+    const md = await Deno.readTextFile(join(out, "compare.md"));
+    assert.match(md, /## mean_ttft_ms/);
+    assert.match(md, /\| 3 \| 100\.00 \| 156\.00 \| \+56\.0% \| n\/a \|/);
+    const runs = await listRuns(root);
+    assert.equal(runs.length, 6);
+    assert.equal(runs[0].path.endsWith("b3"), true);
+    assert.deepEqual([runs[0].topology, runs[0].rates, runs[0].requests, runs[0].complete], [
+      "B",
+      "3",
+      10,
+      true,
+    ]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -1,0 +1,155 @@
+/**
+ * `deno task merge <run dirs | globs | vllm json...> --out merged.csv`: one row per
+ * (topology, workload, load point, run) recomputed from per-request rows, plus a
+ * `run_index = mean` row with 95% confidence half-widths per (topology, workload,
+ * load point). Columns: `lib/merged_schema.ts`.
+ *
+ *     deno task merge 'results/exp/*' --out results/exp/merged.csv [--topology a,b]
+ *       [--workload w] [--slo ttft:500,tpot:50] [--force]
+ *
+ * @module
+ */
+import { dirname } from "node:path";
+import { listFlag, parseFlags, runMain, usage } from "../lib/args.ts";
+import { fieldError } from "../lib/errors.ts";
+import { MERGED_COLUMNS, mergedCell, type MergedRow } from "../lib/merged_schema.ts";
+import { aggregateRow, type RunInput, runRow, type Slo } from "./_run_metrics.ts";
+import { resolveInputs, runDirInputs, vllmJsonInput } from "./_merge_inputs.ts";
+
+const FLAGS = {
+  out: { type: "string" as const, help: "Output merged.csv path" },
+  topology: { type: "string" as const, help: "Keep these topologies (comma-separated)" },
+  workload: { type: "string" as const, help: "Keep these workloads (comma-separated)" },
+  slo: {
+    type: "string" as const,
+    help: "Recompute attainment for this SLO, e.g. ttft:500,tpot:50",
+  },
+  force: {
+    type: "boolean" as const,
+    default: false,
+    help: "Merge even when one topology mixes models or workloads",
+  },
+};
+
+/** Parses `ttft:MS,tpot:MS` (either or both). */
+export function parseSlo(s: string, field = "--slo"): Slo {
+  const out: Slo = {};
+  for (const part of s.split(",").map((x) => x.trim()).filter(Boolean)) {
+    const m = /^(ttft|tpot):(\d+(?:\.\d+)?)$/.exec(part);
+    if (!m || Number(m[2]) <= 0) {
+      throw fieldError({ field, value: s, expected: "ttft:MS,tpot:MS with positive ms" });
+    }
+    out[m[1] === "ttft" ? "ttftMs" : "tpotMs"] = Number(m[2]);
+  }
+  if (out.ttftMs === undefined && out.tpotMs === undefined) {
+    throw fieldError({ field, value: s, expected: "ttft:MS,tpot:MS with positive ms" });
+  }
+  return out;
+}
+
+/** Options of {@linkcode mergeRuns}. */
+export interface MergeOptions {
+  /** Keep only these topologies. @default all */
+  topologies?: string[];
+  /** Keep only these workloads. @default all */
+  workloads?: string[];
+  /** SLO overriding the runs' own. @default null */
+  slo?: Slo | null;
+  /** Allow one topology with several models or workloads. @default false */
+  force?: boolean;
+}
+
+const rateKey = (r: number | null) => (r === null ? Number.MAX_VALUE : r);
+
+/** Reads the inputs and returns per-run rows plus aggregate rows, sorted. */
+export async function mergeRuns(
+  args: string[],
+  o: MergeOptions = {},
+): Promise<{ rows: MergedRow[]; inputs: RunInput[] }> {
+  const paths = await resolveInputs(args);
+  let inputs: RunInput[] = [];
+  for (const p of paths) {
+    if (p.endsWith(".json")) inputs.push(await vllmJsonInput(p, o.slo ?? null));
+    else inputs.push(...await runDirInputs(p, o.slo ?? null));
+  }
+  if (o.topologies?.length) inputs = inputs.filter((i) => o.topologies!.includes(i.topology));
+  if (o.workloads?.length) inputs = inputs.filter((i) => o.workloads!.includes(i.workload));
+  if (!o.force) {
+    const seen = new Map<string, RunInput>();
+    for (const i of inputs) {
+      const prev = seen.get(i.topology);
+      if (!prev) seen.set(i.topology, i);
+      else if (prev.model !== i.model || prev.workload !== i.workload) {
+        const what = prev.model !== i.model ? "model" : "workload";
+        throw new RangeError(
+          `Cannot merge ${i.runDir} under topology ${
+            JSON.stringify(i.topology)
+          } as one ${what} (pass --force or filter with --workload): current value is ${
+            JSON.stringify(what === "model" ? i.model : i.workload)
+          }, ${prev.runDir} has ${JSON.stringify(what === "model" ? prev.model : prev.workload)}`,
+        );
+      }
+    }
+  }
+  const groups = new Map<string, RunInput[]>();
+  for (const i of inputs) {
+    const k = JSON.stringify([i.topology, i.workload, i.model, i.loadPoint]);
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k)!.push(i);
+  }
+  const rows: MergedRow[] = [];
+  for (const g of groups.values()) {
+    // repeats from several run dirs (or JSON files) are renumbered in order
+    g.sort((a, b) => a.runDir.localeCompare(b.runDir) || a.runIndex - b.runIndex);
+    const perRun = g.map((i, k) => ({ ...runRow(i), run_index: k + 1 }));
+    rows.push(...perRun, aggregateRow(g, perRun));
+  }
+  rows.sort((a, b) =>
+    a.topology.localeCompare(b.topology) || a.workload.localeCompare(b.workload) ||
+    rateKey(a.rate_target) - rateKey(b.rate_target) || a.load_point.localeCompare(b.load_point) ||
+    (a.run_index === "mean" ? 1e9 : a.run_index) - (b.run_index === "mean" ? 1e9 : b.run_index)
+  );
+  return { rows, inputs };
+}
+
+/** Writes rows as `merged.csv`. */
+export async function writeMerged(path: string, rows: MergedRow[]): Promise<void> {
+  const esc = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
+  const lines = [MERGED_COLUMNS.join(",")];
+  for (const r of rows) lines.push(MERGED_COLUMNS.map((c) => esc(mergedCell(r[c]))).join(","));
+  await Deno.mkdir(dirname(path) || ".", { recursive: true });
+  await Deno.writeTextFile(path, lines.join("\n") + "\n");
+}
+
+/** Runs the CLI. */
+export async function main(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, FLAGS, { allowPositionals: true });
+  if (values.help) {
+    console.log(
+      usage("deno task merge <run dirs|globs|json...>", "Run dirs to merged.csv.", FLAGS),
+    );
+    return 0;
+  }
+  const out = values.out as string | undefined;
+  if (!out) throw new TypeError("Cannot use --out as an output path: current value is missing");
+  if (positionals.length === 0) {
+    throw new TypeError("Cannot use the arguments as merge inputs: current value is none");
+  }
+  const { rows, inputs } = await mergeRuns(positionals, {
+    topologies: listFlag(values, "topology"),
+    workloads: listFlag(values, "workload"),
+    slo: values.slo ? parseSlo(values.slo as string) : null,
+    force: values.force as boolean,
+  });
+  if (inputs.length === 0) {
+    throw new RangeError(
+      `Cannot merge ${positionals.join(" ")} as runs: current value holds no runs after filters`,
+    );
+  }
+  await writeMerged(out, rows);
+  const groups = rows.filter((r) => r.run_index === "mean").length;
+  console.log(`${out}: ${inputs.length} runs, ${groups} load points`);
+  return 0;
+}
+
+if (import.meta.main) await runMain(main);

@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { startReady } from "../lib/ready_process.ts";
+import { readMerged } from "../lib/merged_schema.ts";
+import { mean, percentile } from "../lib/stats.ts";
+import { ci95, t975 } from "./_run_metrics.ts";
+import { mergeRuns } from "./merge.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+async function bench(url: string, out: string, topology: string): Promise<string> {
+  const o = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      join(ROOT, "bench/run.ts"),
+      "--url",
+      url,
+      "--rate",
+      "20",
+      "--num-requests",
+      "12",
+      "--input-len",
+      "64",
+      "--output-len",
+      "16",
+      "--out",
+      out,
+      "--topology",
+      topology,
+      "--runs",
+      "2",
+      "--gpus",
+      "2",
+      "--slo",
+      "ttft:40,tpot:5",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(o.stdout).trim().split("\n");
+  assert.equal(o.code, 0, new TextDecoder().decode(o.stderr));
+  return text[text.length - 1];
+}
+
+Deno.test("merge: real bench runs on the sim, recomputed per run, mean and CI across runs", async () => {
+  const sim = await startReady({
+    cmd: Deno.execPath(),
+    args: ["run", "-A", join(ROOT, "launch/sim/main.ts"), "--port", "0", "--speed", "100"],
+    ready: /Starting vLLM API server 0 on (http:\/\/\S+)/,
+  });
+  const dir = await Deno.makeTempDir();
+  try {
+    const url = sim.match[1];
+    const [a, b] = await Promise.all([
+      bench(url, join(dir, "exp", "agg"), "agg"),
+      bench(url, join(dir, "exp", "pd"), "pd"),
+    ]);
+    const out = join(dir, "merged.csv");
+    const cmd = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", join(ROOT, "tasks/merge.ts"), join(dir, "exp", "*"), "--out", out],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(cmd.code, 0, new TextDecoder().decode(cmd.stderr));
+    const rows = await readMerged(out);
+    assert.equal(rows.length, 6);
+    for (const [runDir, topo] of [[a, "agg"], [b, "pd"]]) {
+      const mine = rows.filter((r) => r.topology === topo);
+      const per = mine.filter((r) => r.run_index !== "mean");
+      const agg = mine.find((r) => r.run_index === "mean")!;
+      assert.equal(per.length, 2);
+      const summaries = JSON.parse(await Deno.readTextFile(join(runDir, "summary.json")));
+      for (const [k, r] of per.entries()) {
+        const s = summaries[k];
+        assert.equal(r.run_id, s.run_id);
+        assert.equal(r.completed, s.completed);
+        for (
+          const m of [
+            "request_throughput",
+            "p99_ttft_ms",
+            "median_tpot_ms",
+            "p90_itl_ms",
+            "mean_e2el_ms",
+            "slo_attainment",
+          ]
+        ) {
+          assert.ok(Math.abs((r[m] as number) - s[m]) <= 0.002, `${m}: ${r[m]} vs ${s[m]}`);
+        }
+        assert.ok(
+          Math.abs(
+            (r.request_throughput_per_gpu as number) - (r.request_throughput as number) / 2,
+          ) < 1e-5,
+        );
+      }
+      const thr = per.map((r) => r.request_throughput as number);
+      assert.ok(Math.abs((agg.request_throughput as number) - mean(thr)) < 1e-5);
+      const h = t975(1) * Math.abs(thr[0] - thr[1]) / Math.sqrt(2) / Math.sqrt(2);
+      assert.ok(Math.abs((agg.request_throughput_ci95 as number) - h) < 1e-4 * Math.max(1, h));
+      assert.equal(agg.n_runs, 2);
+      assert.equal(agg.rate_target, 20);
+    }
+  } finally {
+    await sim.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ci95 by hand: t(0.975, 2) * s / sqrt(n)", () => {
+  assert.ok(Math.abs(ci95([1, 2, 3]) - 4.303 / Math.sqrt(3)) < 1e-9);
+  assert.ok(Number.isNaN(ci95([5])));
+  assert.equal(t975(1000), 1.96);
+});
+
+Deno.test("merge: vLLM JSON recomputed from its arrays; mixing models under one label refused", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(join(dir, "vllm", "agg"), { recursive: true });
+    const src = join(ROOT, "fixtures/logs/vllm_result_old.json");
+    const j = JSON.parse(await Deno.readTextFile(src));
+    await Deno.writeTextFile(join(dir, "vllm", "agg", "r2.json"), JSON.stringify(j));
+    const { rows } = await mergeRuns([join(dir, "vllm", "agg", "r2.json")], {
+      slo: { ttftMs: 250 },
+    });
+    const r = rows[0];
+    // ttfts 100/200/300 ms, 4th request failed; tpot = sum(itls)/(out-1)
+    assert.deepEqual([r.completed, r.failed, r.success_rate], [3, 1, 0.75]);
+    assert.equal(r.mean_ttft_ms, 200);
+    assert.ok(Math.abs((r.mean_tpot_ms as number) - mean([20, 20, 50])) < 1e-9);
+    assert.ok(Math.abs((r.p99_tpot_ms as number) - percentile([20, 20, 50], 99)) < 1e-9);
+    assert.equal(r.request_throughput, 3 / 2);
+    assert.equal(r.slo_attainment, 2 / 4); // 100 and 200 meet 250 ms; the failure is a miss
+    assert.deepEqual([r.topology, r.source, r.rate_target], ["agg", "vllm-json", 2]);
+    j.model_id = "other/model";
+    await Deno.writeTextFile(join(dir, "vllm", "agg", "r3.json"), JSON.stringify(j));
+    await assert.rejects(
+      () => mergeRuns([join(dir, "vllm", "agg", "*.json")]),
+      /Cannot merge .*r3\.json under topology "agg" as one model/,
+    );
+    const forced = await mergeRuns([join(dir, "vllm", "agg", "*.json")], { force: true });
+    assert.equal(forced.rows.length, 4);
+    await assert.rejects(() => mergeRuns([join(dir, "nope-*")]), /matches nothing/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
