@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import { scrape, startSim } from "./_start_sim.ts";
+import { scrape, startSim } from "./start_sim.ts";
 
 const post = (url: string, body: unknown) =>
   fetch(url, {

@@ -3,7 +3,7 @@
  */
 import assert from "node:assert/strict";
 import { freePort } from "../../lib/net.ts";
-import { startSim } from "./_start_sim.ts";
+import { startSim } from "./start_sim.ts";
 
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(url, {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { loadTokenizer } from "../../lib/tokenizer.ts";
-import { scrape, startSim } from "./_start_sim.ts";
+import { scrape, startSim } from "./start_sim.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = any;

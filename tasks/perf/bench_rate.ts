@@ -7,7 +7,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { startReady } from "../../lib/ready_process.ts";
+import { startSim } from "../../launch/sim/start_sim.ts";
 import type { PerfResult } from "../perf.ts";
 
 const root = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
@@ -54,28 +54,14 @@ async function benchAt(url: string, rateRps: number, seconds: number, out: strin
 
 /** Doubles the rate until send-lag p99 exceeds 5 ms; reports the last rate that kept it. */
 export async function benchRate(seconds: number): Promise<PerfResult[]> {
-  const sim = await startReady({
-    cmd: Deno.execPath(),
-    args: [
-      "run",
-      "-A",
-      root("launch/sim/main.ts"),
-      "--port",
-      "0",
-      "--speed",
-      "1000",
-      "--log-interval",
-      "100000",
-    ],
-    ready: /Starting vLLM API server 0 on (http:\/\/\S+)/,
-  });
+  const sim = await startSim(["--speed", "1000", "--log-interval", "100000"]);
   const out = await Deno.makeTempDir({ prefix: "perf_bench_" });
   let best = 0;
   let cpuPer1k = NaN;
   let lastLag = NaN;
   try {
     for (let rate = 50; rate <= 6400; rate *= 2) {
-      const { summary, cpuS, n } = await benchAt(sim.match[1], rate, Math.min(seconds, 5), out);
+      const { summary, cpuS, n } = await benchAt(sim.url, rate, Math.min(seconds, 5), out);
       lastLag = summary.send_lag_p99_ms;
       if (!(lastLag <= 5) || summary.failed > 0) break;
       best = rate;

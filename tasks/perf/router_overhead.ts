@@ -8,6 +8,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
+import { startSim } from "../../launch/sim/start_sim.ts";
 import { startReady } from "../../lib/ready_process.ts";
 import { percentile } from "../../lib/stats.ts";
 import type { PerfResult } from "../perf.ts";
@@ -63,23 +64,9 @@ async function rateRps(url: string, seconds: number, concurrency: number): Promi
 
 /** Measures the router's added TTFT (p50/p99) and max request rate vs direct. */
 export async function routerOverhead(seconds: number): Promise<PerfResult[]> {
-  const sim = await startReady({
-    cmd: Deno.execPath(),
-    args: [
-      "run",
-      "-A",
-      root("launch/sim/main.ts"),
-      "--port",
-      "0",
-      "--speed",
-      "1000",
-      "--log-interval",
-      "1000",
-    ],
-    ready: /Starting vLLM API server 0 on (http:\/\/\S+)/,
-  });
+  const sim = await startSim(["--speed", "1000", "--log-interval", "1000"]);
   const dir = await Deno.makeTempDir({ prefix: "perf_router_" });
-  const direct = sim.match[1];
+  const direct = sim.url;
   await Deno.writeTextFile(
     `${dir}/router.json`,
     JSON.stringify({

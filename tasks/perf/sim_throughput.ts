@@ -4,20 +4,13 @@
  *
  * @module
  */
-import { fileURLToPath } from "node:url";
-import { startReady } from "../../lib/ready_process.ts";
+import { startSim } from "../../launch/sim/start_sim.ts";
 import type { PerfResult } from "../perf.ts";
-
-const SIM = fileURLToPath(new URL("../../launch/sim/main.ts", import.meta.url));
 
 /** Measures completed streaming requests/s and tokens/s over `seconds`. */
 export async function simThroughput(seconds: number): Promise<PerfResult[]> {
-  const sim = await startReady({
-    cmd: Deno.execPath(),
-    args: ["run", "-A", SIM, "--port", "0", "--speed", "100", "--log-interval", "1000"],
-    ready: /Starting vLLM API server 0 on (http:\/\/\S+)/,
-  });
-  const url = `${sim.match[1]}/v1/chat/completions`;
+  const sim = await startSim(["--speed", "100", "--log-interval", "1000"]);
+  const url = `${sim.url}/v1/chat/completions`;
   const concurrency = 64;
   let done = 0;
   let failed = 0;
