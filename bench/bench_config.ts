@@ -150,6 +150,26 @@ export const BENCH_FLAGS: FlagSpec = {
     help: "POST /reset_prefix_cache before each run",
   },
   "no-itl": { type: "boolean", default: false, help: "Do not write itl.jsonl" },
+  "time-scale": {
+    type: "string",
+    default: "1",
+    help:
+      "The server runs F times faster than real time (sim --speed F): rate, duration, ramp, think time, timeout and every recorded time are server time; send lag stays real ms",
+  },
+  workers: {
+    type: "string",
+    help:
+      "Split the load over bench workers: comma-separated ssh hosts running --worker-cmd, or local (a subprocess)",
+  },
+  "worker-cmd": {
+    type: "string",
+    default: "deno run -A bench.js",
+    help: "Command that runs the bundled bench on a worker host (in the ssh login folder)",
+  },
+  "start-at": {
+    type: "string",
+    help: "Internal (workers): start at this Unix time in ms, or stdin (print ready, read it)",
+  },
 };
 
 /** Everything a run needs, validated. */
@@ -183,6 +203,19 @@ export interface BenchConfig {
   tokenizer?: string;
   resetPrefixCache: boolean;
   writeItl: boolean;
+  /**
+   * The server runs this many times faster than real time (the simulated
+   * engine's `--speed`). Rates, durations, ramps, think time and timeout are in
+   * server time; the client sleeps server/F real ms and reports times x F.
+   * @default 1
+   */
+  timeScale: number;
+  /** Worker hosts (`local` = subprocess); empty runs the load in this process. @default [] */
+  workers: string[];
+  /** Command line of the bundled bench on a remote worker. @default "deno run -A bench.js" */
+  workerCmd: string;
+  /** Start the first run at this Unix time (ms), or at one read from stdin, so workers share one clock. */
+  startAt?: number | "stdin";
 }
 
 /** Flag spec without defaults, so a parse tells which flags were given. */
@@ -314,6 +347,18 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
     throw bad("endpoint", endpoint, "/v1/chat/completions for --dataset random-mm");
   }
   const gpusN = numberFlag(v, "gpus", { min: 0 });
+  const workers = v.workers === undefined ? [] : String(v.workers).split(",").map((w) => w.trim());
+  if (workers.length) {
+    if (workers.some((w) => !/^[\w@.:[\]-]+$/.test(w))) {
+      throw bad("workers", v.workers, "comma-separated host names or local");
+    }
+    if (!Number.isFinite(rateRps) || concurrency !== undefined) {
+      throw bad("workers", v.workers, "workers with a finite --rate and no --concurrency");
+    }
+    if (numberFlag(v, "runs", { integer: true, min: 1 })! > 1) {
+      throw bad("runs", v.runs, "1 with --workers");
+    }
+  }
   return {
     url: url.replace(/\/+$/, ""),
     endpoint,
@@ -360,5 +405,9 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
     tokenizer: v.tokenizer as string | undefined,
     resetPrefixCache: v["reset-prefix-cache"] as boolean,
     writeItl: !(v["no-itl"] as boolean),
+    timeScale: numberFlag(v, "time-scale", { min: 1e-6 })!,
+    workers,
+    workerCmd: v["worker-cmd"] as string,
+    startAt: v["start-at"] === "stdin" ? "stdin" : numberFlag(v, "start-at", { min: 0 }),
   };
 }

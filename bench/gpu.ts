@@ -30,6 +30,8 @@ export interface GpuMonitorOptions {
   intervalMs?: number;
   /** `performance.now()` of run start. */
   originMs: number;
+  /** `t_ms` is real ms since `originMs` times this (server time, `--time-scale`). @default 1 */
+  timeScale?: number;
   /** Called once with a message when no GPU can be sampled. */
   warn: (msg: string) => void;
   /** @default "nvidia-smi" */
@@ -78,7 +80,7 @@ export function startGpuMonitor(o: GpuMonitorOptions): GpuMonitor {
       if (f.length !== 7) continue;
       csv ??= new CsvAppender(o.path, GPU_COLUMNS);
       csv.append({
-        t_ms: performance.now() - o.originMs,
+        t_ms: (performance.now() - o.originMs) * (o.timeScale ?? 1),
         timestamp: f[0],
         index: f[1],
         name: f[2],

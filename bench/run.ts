@@ -15,7 +15,7 @@
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
-import { parseFlags, runMain, usage } from "../lib/args.ts";
+import { type FlagValues, parseFlags, runMain, usage } from "../lib/args.ts";
 import { createLogger } from "../lib/log.ts";
 import { Rng } from "../lib/rng.ts";
 import { loadTokenizer } from "../lib/tokenizer.ts";
@@ -37,6 +37,24 @@ import { arrivalOffsets } from "./workload/arrivals.ts";
 import { buildWorkload } from "./workload/datasets.ts";
 import { startGpuMonitor } from "./gpu.ts";
 import { startScraper } from "./scrape.ts";
+import { sleepUntil } from "./runner.ts";
+import { peakInFlight, READY_LINE, runWorkers, workerArgs } from "./_workers.ts";
+
+/** Worker side of `--start-at stdin`: says it is ready, reads the start instant (Unix ms). */
+async function readStartAt(): Promise<number> {
+  console.error(READY_LINE);
+  let text = "";
+  for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+    text += chunk;
+    const m = /^\s*(\d+)\s*$/m.exec(text);
+    if (m) return Number(m[1]);
+  }
+  throw new SyntaxError(
+    `Cannot use stdin as a start instant (Unix ms) for --start-at stdin: current value is ${
+      JSON.stringify(text.slice(0, 80))
+    }`,
+  );
+}
 
 const SUMMARY = "Open-loop streaming load against an OpenAI-compatible server, measured like " +
   "`vllm bench serve` (vLLM's flag spellings are accepted as aliases).";
@@ -137,6 +155,8 @@ export async function main(args: string[]): Promise<number> {
   const file = values.config as string | undefined;
   const fileValues = file ? valuesFromFile(parseYaml(await Deno.readTextFile(file)), file) : {};
   const cfg = resolveBenchConfig(values, fileValues);
+  const given: FlagValues = { ...fileValues };
+  for (const [k, x] of Object.entries(values)) if (x !== undefined && k !== "help") given[k] = x;
   const log = createLogger({ name: "bench" });
   const server = cfg.model ? { id: cfg.model, models: null } : await firstModel(cfg.url);
   const model = server.id;
@@ -169,6 +189,7 @@ export async function main(args: string[]): Promise<number> {
         tokenizer: tok.name,
         topology: cfg.topology,
         seed: cfg.dataset.seed,
+        time_scale: cfg.timeScale,
         bench: cfg,
       },
       null,
@@ -201,6 +222,7 @@ export async function main(args: string[]): Promise<number> {
       path: join(dir, "gpu.csv"),
       intervalMs: cfg.gpuIntervalMs,
       originMs: t0,
+      timeScale: cfg.timeScale,
       warn: (m) => log.warn(m),
     })
     : null;
@@ -210,6 +232,7 @@ export async function main(args: string[]): Promise<number> {
       path: join(dir, "server_metrics.csv"),
       intervalMs: cfg.scrapeIntervalMs,
       originMs: t0,
+      timeScale: cfg.timeScale,
       warn: (m) => log.warn(m),
     })
     : null;
@@ -221,6 +244,12 @@ export async function main(args: string[]): Promise<number> {
   const url = cfg.url + cfg.endpoint;
   const closedLoop = cfg.rateRps === Infinity && cfg.concurrency !== undefined;
   const isTty = Deno.stderr.isTerminal();
+  // --time-scale F: schedules, think times and timeouts are server time and
+  // sleep server/F real ms; measured real ms are reported x F (server time).
+  const scale = cfg.timeScale;
+  const toReal = (serverMs: number) => serverMs / scale;
+  const toServer = (realMs: number) => realMs * scale;
+  const timeoutRealMs = toReal(cfg.timeoutS * 1000);
 
   try {
     for (let k = 0; k < cfg.runs && !stop.signal.aborted; k++) {
@@ -238,9 +267,14 @@ export async function main(args: string[]): Promise<number> {
         count: cfg.numRequests,
         durationMs,
       }, new Rng(`arrivals:${seed}`));
-      const count = closedLoop ? cfg.numRequests ?? CLOSED_LOOP_POOL : offsets.length;
+      const distributed = cfg.workers.length > 0;
+      const count = distributed
+        ? 0
+        : closedLoop
+        ? cfg.numRequests ?? CLOSED_LOOP_POOL
+        : offsets.length;
       const work = await buildWorkload(tok, { ...cfg.dataset, seed }, count);
-      if (cfg.warmup > 0) {
+      if (cfg.warmup > 0 && !distributed) {
         const w = await buildWorkload(tok, {
           ...cfg.dataset,
           name: cfg.dataset.name === "multiturn" ? "random" : cfg.dataset.name,
@@ -256,7 +290,7 @@ export async function main(args: string[]): Promise<number> {
           offsetsMs: new Array(cfg.warmup).fill(0),
           closedLoop: false,
           body,
-          timeoutMs: cfg.timeoutS * 1000,
+          timeoutMs: timeoutRealMs,
           originMs: performance.now(),
           stop: stop.signal,
           cancel: cancel.signal,
@@ -277,59 +311,72 @@ export async function main(args: string[]): Promise<number> {
       const checks: { text: string; tokens: number }[] = [];
       const recent: number[] = [];
       const state = newState();
-      const origin = performance.now();
-      const onResult = (f: Finished) => {
-        const r = f.result;
-        const row: RequestRow = {
-          run_id: runId,
-          load_point: loadPoint,
-          request_id: f.spec.requestId,
-          conversation_id: f.spec.conversationId,
-          turn: f.spec.turn,
-          scheduled_ms: f.scheduledMs,
-          sent_ms: r.sentMs,
-          first_token_ms: r.firstTokenMs,
-          end_ms: r.endMs,
-          ttft_ms: r.ttftMs,
-          e2e_ms: r.e2eMs,
-          tpot_ms: r.error ? null : tpotMs(r.e2eMs, r.ttftMs, f.outputTokens),
-          itl_mean_ms: r.itlMs.length ? r.itlMs.reduce((a, b) => a + b, 0) / r.itlMs.length : null,
-          itl_max_ms: r.itlMs.length ? Math.max(...r.itlMs) : null,
-          prompt_tokens: r.promptTokens ?? f.spec.promptTokens,
-          output_tokens: f.outputTokens,
-          cached_tokens: r.cachedTokens,
-          status: r.status,
-          error: r.error,
-          backend: r.backend,
-        };
+      const startAtMs = k === 0 && cfg.startAt !== undefined
+        ? (cfg.startAt === "stdin" ? await readStartAt() : cfg.startAt)
+        : undefined;
+      if (startAtMs !== undefined) {
+        // workers: one shared start instant; a late start shows up as send lag
+        await sleepUntil(performance.now() + startAtMs - Date.now(), stop.signal);
+      }
+      const origin = startAtMs !== undefined
+        ? performance.now() + startAtMs - Date.now()
+        : performance.now();
+      const record = (row: RequestRow, itlMs: number[]) => {
         csv.append(row as unknown as Record<string, string | number | null>);
         if (itlFile) {
           itlFile.writeSync(enc.encode(
             JSON.stringify({
               run_id: runId,
               request_id: row.request_id,
-              itl_ms: r.itlMs.map((x) => Math.round(x * 1000) / 1000),
+              itl_ms: itlMs.map((x) => Math.round(x * 1000) / 1000),
             }) + "\n",
           ));
         }
         rows.push(row);
-        if (!r.error) {
-          itls.push(...r.itlMs);
-          if (r.firstTokenMs !== null) {
-            let t = r.firstTokenMs;
+        if (!row.error) {
+          itls.push(...itlMs);
+          if (row.first_token_ms !== null) {
+            let t = row.first_token_ms;
             tokenTimes.push(t);
-            for (const g of r.itlMs) tokenTimes.push(t += g);
+            for (const g of itlMs) tokenTimes.push(t += g);
           }
-          if (r.ttftMs !== null) recent.push(r.ttftMs);
+          if (row.ttft_ms !== null) recent.push(row.ttft_ms);
           if (recent.length > 200) recent.shift();
-          if (!f.outputFromTokenizer && checks.length < MISMATCH_SAMPLE) {
-            checks.push({ text: r.text, tokens: f.outputTokens });
-          }
         }
       };
-      const progress = isTty
+      const onResult = (f: Finished) => {
+        const r = f.result;
+        const itlMs = r.itlMs.map(toServer);
+        const ttftServer = r.ttftMs === null ? null : toServer(r.ttftMs);
+        record({
+          run_id: runId,
+          load_point: loadPoint,
+          request_id: f.spec.requestId,
+          conversation_id: f.spec.conversationId,
+          turn: f.spec.turn,
+          scheduled_ms: toServer(f.scheduledMs),
+          sent_ms: toServer(r.sentMs),
+          first_token_ms: r.firstTokenMs === null ? null : toServer(r.firstTokenMs),
+          end_ms: toServer(r.endMs),
+          ttft_ms: ttftServer,
+          e2e_ms: toServer(r.e2eMs),
+          tpot_ms: r.error ? null : tpotMs(toServer(r.e2eMs), ttftServer, f.outputTokens),
+          itl_mean_ms: itlMs.length ? itlMs.reduce((a, b) => a + b, 0) / itlMs.length : null,
+          itl_max_ms: itlMs.length ? Math.max(...itlMs) : null,
+          prompt_tokens: r.promptTokens ?? f.spec.promptTokens,
+          output_tokens: f.outputTokens,
+          cached_tokens: r.cachedTokens,
+          status: r.status,
+          error: r.error,
+          backend: r.backend,
+        }, itlMs);
+        if (!r.error && !f.outputFromTokenizer && checks.length < MISMATCH_SAMPLE) {
+          checks.push({ text: r.text, tokens: f.outputTokens });
+        }
+      };
+      const progress = isTty && !distributed
         ? setInterval(() => {
-          const el = (performance.now() - origin) / 1000;
+          const el = toServer(performance.now() - origin) / 1000;
           Deno.stderr.writeSync(enc.encode(
             `\r[bench] ${
               el.toFixed(0)
@@ -341,36 +388,82 @@ export async function main(args: string[]): Promise<number> {
         : undefined;
       log.info(
         `run ${k + 1}/${cfg.runs}: ${
-          closedLoop ? `closed loop, ${cfg.concurrency} users` : `${offsets.length} arrivals`
+          closedLoop
+            ? `closed loop, ${cfg.concurrency} users`
+            : distributed
+            ? `${offsets.length} arrivals (over ${cfg.workers.length} workers)`
+            : `${offsets.length} arrivals`
         } at ${loadPoint} req/s, dataset ${cfg.dataset.name}, model ${model}`,
       );
-      await runLoad({
-        url,
-        tokenizer: tok,
-        endpoint: cfg.dataset.endpoint,
-        requests: work.requests,
-        conversations: work.conversations,
-        offsetsMs: offsets,
-        concurrency: cfg.concurrency,
-        closedLoop,
-        durationMs,
-        body,
-        timeoutMs: cfg.timeoutS * 1000,
-        originMs: origin,
-        stop: stop.signal,
-        cancel: cancel.signal,
-        onResult,
-      }, state);
+      let workerMismatches = 0;
+      let workersComplete = true;
+      if (distributed) {
+        log.info(`${cfg.workers.length} workers at ${cfg.rateRps / cfg.workers.length} req/s each`);
+        const results = await runWorkers({
+          workers: cfg.workers.map((host, index) => ({
+            host,
+            args: workerArgs({ ...given, model }, {
+              index,
+              count: cfg.workers.length,
+              rateRps: cfg.rateRps,
+              seed,
+              out: host === "local"
+                ? join(dir, "workers", `w${index}`)
+                : `/tmp/topobench-workers/${runName}/w${index}`,
+            }),
+          })),
+          workerCmd: cfg.workerCmd,
+          selfUrl: import.meta.url,
+          signal: stop.signal,
+          onLine: (w, l) => log.debug(`${w}: ${l}`),
+        });
+        const merged = results.flatMap((w) =>
+          w.rows.map((row) => ({ row: { ...row, run_id: runId }, itl: w.itl.get(row.request_id) }))
+        ).sort((a, b) => a.row.sent_ms - b.row.sent_ms);
+        for (const { row, itl } of merged) record(row, itl ?? []);
+        state.maxInFlight = peakInFlight(rows);
+        for (const w of results) {
+          workerMismatches += Number(w.summary?.output_token_mismatches ?? 0);
+          if (w.code !== 0 || w.summary?.complete !== true) {
+            workersComplete = false;
+            log.warn(
+              `worker ${w.host} exited ${w.code} with ${w.rows.length} rows: ${
+                w.stderr.split("\n").filter(Boolean).slice(-3).join(" | ")
+              }`,
+            );
+          }
+        }
+      } else {await runLoad({
+          url,
+          tokenizer: tok,
+          endpoint: cfg.dataset.endpoint,
+          requests: work.requests,
+          conversations: scale === 1 ? work.conversations : work.conversations.map((c) => ({
+            ...c,
+            thinkTimeMs: c.thinkTimeMs.map(toReal),
+          })),
+          offsetsMs: scale === 1 ? offsets : offsets.map(toReal),
+          concurrency: cfg.concurrency,
+          closedLoop,
+          durationMs: durationMs === undefined ? undefined : toReal(durationMs),
+          body,
+          timeoutMs: timeoutRealMs,
+          originMs: origin,
+          stop: stop.signal,
+          cancel: cancel.signal,
+          onResult,
+        }, state);}
       if (progress !== undefined) {
         clearInterval(progress);
         Deno.stderr.writeSync(enc.encode("\n"));
       }
-      const mismatches = checks.filter((c) => tok.encode(c.text).length !== c.tokens).length;
+      const mismatches = workerMismatches +
+        checks.filter((c) => tok.encode(c.text).length !== c.tokens).length;
       const s = summarize(rows, itls, tokenTimes, {
         runId,
         runIndex: k + 1,
         loadPoint,
-        complete: !stop.signal.aborted,
+        complete: !stop.signal.aborted && workersComplete,
         date: started.toISOString(),
         model,
         tokenizer: tok.name,
@@ -386,6 +479,7 @@ export async function main(args: string[]): Promise<number> {
         topology: cfg.topology,
         workload: cfg.dataset.name,
         gpus: cfg.gpus ?? null,
+        timeScale: scale,
       });
       (s as unknown as Record<string, unknown>).simulated = simulated;
       summaries.push(s);

@@ -41,6 +41,8 @@ export interface ScraperOptions {
   /** @default 1000 */
   intervalMs?: number;
   originMs: number;
+  /** `t_ms` is real ms since `originMs` times this (server time, `--time-scale`). @default 1 */
+  timeScale?: number;
   /** Called once when a scrape fails. */
   warn: (msg: string) => void;
 }
@@ -59,7 +61,7 @@ export function startScraper(o: ScraperOptions): Scraper {
   let warned = false;
   let busy: Promise<void> = Promise.resolve();
   const once = async () => {
-    const t = performance.now() - o.originMs;
+    const t = (performance.now() - o.originMs) * (o.timeScale ?? 1);
     try {
       const res = await fetch(o.url, { signal: AbortSignal.timeout(5000) });
       const text = await res.text();

@@ -29,6 +29,12 @@ export interface SummaryMeta {
   topology: string;
   workload: string;
   gpus: number | null;
+  /**
+   * Server time per real time (`--time-scale`): row times are server ms, so
+   * send lag (a client property) is divided by it to stay in real ms.
+   * @default 1
+   */
+  timeScale?: number;
 }
 
 const r3 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null);
@@ -55,7 +61,9 @@ export function summarize(
   const inTok = ok.reduce((s, r) => s + (r.prompt_tokens ?? 0), 0);
   const outTok = ok.reduce((s, r) => s + r.output_tokens, 0);
   const sent = rows.map((r) => r.sent_ms).sort((a, b) => a - b);
-  const lags = rows.map((r) => r.sent_ms - r.scheduled_ms);
+  const timeScale = m.timeScale ?? 1;
+  // send lag stays in real ms: it is the client's own property, not the server's
+  const lags = rows.map((r) => (r.sent_ms - r.scheduled_ms) / timeScale);
   const rateAchieved = sent.length >= 2
     ? (sent.length - 1) / ((sent[sent.length - 1] - sent[0]) / 1000)
     : 0;
@@ -107,6 +115,7 @@ export function summarize(
     topology: m.topology,
     workload: m.workload,
     gpus: m.gpus,
+    time_scale: timeScale,
   };
   const series: Record<string, number[]> = {
     ttft: ok.map((r) => r.ttft_ms).filter((x): x is number => x !== null),
@@ -184,7 +193,7 @@ export function resultBlock(s: LoadPointSummary): string {
   out.push(head("Client"));
   out.push(
     line(
-      "Send lag p50/p99/max (ms):",
+      (s.time_scale ?? 1) === 1 ? "Send lag p50/p99/max (ms):" : "Send lag p50/p99/max (real ms):",
       `${s.send_lag_p50_ms} / ${s.send_lag_p99_ms} / ${s.send_lag_max_ms}`,
     ),
   );

@@ -1,0 +1,223 @@
+/**
+ * Multi-host load (`--workers host1,host2`): the Poisson rate is split evenly
+ * across N bench workers (a superposition of independent Poisson streams is
+ * Poisson at the summed rate), each with its own seed, all starting at one
+ * wall-clock instant (`--start-at`). `local` is a local subprocess; any other
+ * name runs `ssh HOST <worker-cmd>` (the bundled dist/bench.js). Each worker
+ * prepares its workload, prints {@linkcode READY_LINE} and reads the start
+ * instant (Unix ms) from stdin; the coordinator sends it once all are ready
+ * (clocks of remote hosts must agree, e.g. NTP). Their rows
+ * come back (`ssh HOST cat`) and are merged, ids prefixed `w<i>-`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { FlagValues } from "../lib/args.ts";
+import { parseCsv } from "../lib/csv.ts";
+import { parseRequestRow, type RequestRow } from "../lib/result_schema.ts";
+import { BENCH_FLAGS } from "./bench_config.ts";
+
+/** Flags the coordinator sets itself for each worker. */
+const OWN = new Set([
+  "workers",
+  "worker-cmd",
+  "start-at",
+  "config",
+  "out",
+  "rate",
+  "seed",
+  "num-requests",
+  "help",
+]);
+/** A worker prints this line when it is ready to start on the shared instant. */
+export const READY_LINE = "bench worker ready";
+/** Start margin after the last worker is ready: local, and with any remote worker (ssh latency). */
+const START_MARGIN_MS = { local: 300, remote: 1500 };
+/** Seed spacing between workers (runs use seed + k, warmup seed + 1000003). */
+const SEED_STRIDE = 10_007;
+
+/** One worker's spec. */
+export interface WorkerSpec {
+  /** `local`, or an ssh destination. */
+  host: string;
+  args: string[];
+}
+
+/** Worker arguments: every resolved option except the coordinator's own, rate/N, seed + i*stride. */
+export function workerArgs(
+  v: FlagValues,
+  o: {
+    index: number;
+    count: number;
+    rateRps: number;
+    seed: number;
+    out: string;
+  },
+): string[] {
+  const args: string[] = [];
+  for (const [k, d] of Object.entries(BENCH_FLAGS)) {
+    const x = v[k];
+    if (OWN.has(k) || x === undefined) continue;
+    if (d.type === "boolean") {
+      if (x === true) args.push(`--${k}`);
+    } else args.push(`--${k}`, String(x));
+  }
+  args.push(
+    "--rate",
+    Number.isFinite(o.rateRps) ? String(o.rateRps / o.count) : "inf",
+    "--seed",
+    String(o.seed + o.index * SEED_STRIDE),
+    "--start-at",
+    "stdin",
+    "--out",
+    o.out,
+  );
+  if (v["num-requests"] !== undefined) {
+    const n = Number(v["num-requests"]);
+    const share = Math.floor(n / o.count) + (o.index < n % o.count ? 1 : 0);
+    args.push("--num-requests", String(Math.max(1, share)));
+  }
+  return args;
+}
+
+const shq = (s: string) => /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+
+/** What one worker left behind. */
+export interface WorkerResult {
+  host: string;
+  code: number;
+  stderr: string;
+  rows: RequestRow[];
+  /** request_id to inter-token gaps (server ms). */
+  itl: Map<string, number[]>;
+  summary: Record<string, unknown> | null;
+}
+
+async function readBack(host: string, dir: string, file: string): Promise<string> {
+  if (host === "local") return await Deno.readTextFile(join(dir, file)).catch(() => "");
+  const r = await new Deno.Command("ssh", {
+    args: [host, `cat ${shq(`${dir}/${file}`)}`],
+    stdout: "piped",
+    stderr: "null",
+    stdin: "null",
+  }).output();
+  return r.success ? new TextDecoder().decode(r.stdout) : "";
+}
+
+/** Options of {@linkcode runWorkers}. */
+export interface RunWorkersOptions {
+  workers: WorkerSpec[];
+  /** Command line of a remote worker (split on spaces). */
+  workerCmd: string;
+  /** `import.meta.url` of the bench entry, run by local workers. */
+  selfUrl: string;
+  /** Forwarded to the workers (Ctrl-C / SIGTERM). */
+  signal: AbortSignal;
+  /** Each stderr line of a worker. */
+  onLine?: (host: string, line: string) => void;
+}
+
+/** Runs the workers to completion and reads their rows back. */
+export async function runWorkers(o: RunWorkersOptions): Promise<WorkerResult[]> {
+  const self = fileURLToPath(o.selfUrl);
+  let pending = o.workers.length;
+  const stdins: (WritableStreamDefaultWriter<Uint8Array> | null)[] = [];
+  const ready = () => {
+    if (--pending > 0) return;
+    const remote = o.workers.some((w) => w.host !== "local");
+    const at = Date.now() + START_MARGIN_MS[remote ? "remote" : "local"];
+    for (const w of stdins) w?.write(new TextEncoder().encode(`${at}\n`)).catch(() => {});
+  };
+  return await Promise.all(o.workers.map(async (w, i): Promise<WorkerResult> => {
+    const local = w.host === "local";
+    const remote = [...o.workerCmd.split(/\s+/).filter(Boolean), ...w.args].map(shq).join(" ");
+    // ssh -tt: closing our end hangs up the remote worker (SIGHUP) if we die
+    const child = new Deno.Command(local ? Deno.execPath() : "ssh", {
+      args: local ? ["run", "-A", self, ...w.args] : ["-tt", w.host, remote],
+      stdout: "piped",
+      stderr: "piped",
+      stdin: "piped",
+    }).spawn();
+    stdins[i] = child.stdin.getWriter();
+    let isReady = false;
+    const onLine = (l: string) => {
+      if (!isReady && l.includes(READY_LINE)) {
+        isReady = true;
+        ready();
+      }
+    };
+    const kill = () => {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+    };
+    o.signal.addEventListener("abort", kill, { once: true });
+    const errText: string[] = [];
+    const pumpErr = (async () => {
+      let buf = "";
+      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+        buf += chunk;
+        const lines = buf.split(/\r?\n/);
+        buf = lines.pop()!;
+        for (const l of lines) {
+          errText.push(l);
+          onLine(l);
+          o.onLine?.(`w${i}@${w.host}`, l);
+        }
+      }
+    })();
+    // ssh -tt merges the remote stderr into stdout: watch it for the ready line too
+    let out = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      out += chunk;
+      for (const l of chunk.split(/\r?\n/)) onLine(l);
+    }
+    const status = await child.status;
+    await pumpErr;
+    if (!isReady) ready(); // a worker that died before ready must not hold the others
+    await stdins[i]!.close().catch(() => {});
+    o.signal.removeEventListener("abort", kill);
+    const dir = out.trim().split(/\r?\n/).at(-1)?.trim() ?? "";
+    const res: WorkerResult = {
+      host: w.host,
+      code: status.code,
+      stderr: errText.join("\n"),
+      rows: [],
+      itl: new Map(),
+      summary: null,
+    };
+    if (!dir) return res;
+    const prefix = `w${i}-`;
+    const csv = await readBack(w.host, dir, "requests.csv");
+    if (csv) {
+      res.rows = parseCsv(csv).map((r) => {
+        const row = parseRequestRow(r, `${w.host}:${dir}/requests.csv`);
+        return {
+          ...row,
+          request_id: prefix + row.request_id,
+          conversation_id: prefix + row.conversation_id,
+        };
+      });
+    }
+    for (const line of (await readBack(w.host, dir, "itl.jsonl")).split("\n")) {
+      if (!line.trim()) continue;
+      const j = JSON.parse(line);
+      res.itl.set(prefix + j.request_id, j.itl_ms);
+    }
+    const s = await readBack(w.host, dir, "summary.json");
+    if (s) res.summary = (JSON.parse(s) as Record<string, unknown>[])[0] ?? null;
+    return res;
+  }));
+}
+
+/** Peak number of requests in flight, from the rows' send and end times. */
+export function peakInFlight(rows: RequestRow[]): number {
+  const ev = rows.flatMap((r) => [[r.sent_ms, 1], [r.end_ms, -1]]).sort((a, b) =>
+    a[0] - b[0] || a[1] - b[1]
+  );
+  let cur = 0;
+  let max = 0;
+  for (const [, d] of ev) max = Math.max(max, cur += d);
+  return max;
+}

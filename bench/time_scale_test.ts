@@ -1,0 +1,105 @@
+/**
+ * `--time-scale F` against the simulated engine at `--speed F` (real
+ * processes on a free port): latencies come out in simulated ms, the run is
+ * F times shorter on the wall clock than the duration it reports, and send lag
+ * stays in real ms.
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { startReady } from "../lib/ready_process.ts";
+import { readCsv } from "../lib/csv.ts";
+import { parseRequestRow } from "../lib/result_schema.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const SIM = join(ROOT, "launch/sim/main.ts");
+const RUN = join(ROOT, "bench/run.ts");
+const opts = { sanitizeOps: false, sanitizeResources: false };
+const SPEED = 20;
+
+const server = await startReady({
+  cmd: Deno.execPath(),
+  args: ["run", "-A", SIM, "--port", "0", "--speed", String(SPEED)],
+  ready: /Starting vLLM API server 0 on (http:\/\/\S+)/,
+});
+const url = server.match[1];
+const tmp = await Deno.makeTempDir({ prefix: "bench_time_scale_test_" });
+
+async function bench(label: string, ...args: string[]) {
+  const t0 = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", RUN, "--url", url, "--out", join(tmp, "exp", label), ...args],
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).output();
+  const wallS = (performance.now() - t0) / 1000;
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  const dir = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!;
+  const rows = (await readCsv(join(dir, "requests.csv"))).map((r) => parseRequestRow(r));
+  const summary = JSON.parse(await Deno.readTextFile(join(dir, "summary.json")))[0];
+  const config = JSON.parse(await Deno.readTextFile(join(dir, "config.json")));
+  return { wallS, stderr, rows, summary, config };
+}
+
+Deno.test("a lone stream's TPOT is the simulated 7 ms decode step", opts, async () => {
+  const r = await bench(
+    "lone",
+    ...["--time-scale", String(SPEED), "--concurrency", "1", "--num-requests", "4"],
+    ...["--input-len", "64", "--output-len", "64"],
+  );
+  assert.equal(r.summary.time_scale, SPEED);
+  assert.equal(r.config.time_scale, SPEED);
+  const tpot = r.summary.mean_tpot_ms;
+  assert.ok(Math.abs(tpot - 7) / 7 < 0.3, `mean TPOT ${tpot} ms, simulated 7 ms`);
+  assert.ok(Math.abs(r.summary.mean_itl_ms - 7) / 7 < 0.3, `mean ITL ${r.summary.mean_itl_ms}`);
+  for (const x of r.rows) {
+    assert.equal(x.output_tokens, 64);
+    // 63 decode steps of ~7 simulated ms: far above the ~22 real ms they took
+    assert.ok(x.e2e_ms - x.ttft_ms! > 63 * 7 * 0.7, `decode span ${x.e2e_ms - x.ttft_ms!}`);
+  }
+});
+
+Deno.test(
+  "rate and duration are server time: 30 simulated s take ~1.5 wall s",
+  opts,
+  async () => {
+    const r = await bench(
+      "rate",
+      ...["--time-scale", String(SPEED), "--rate", "4", "--duration", "30", "--seed", "7"],
+      ...["--input-len", "64", "--output-len", "16"],
+    );
+    const s = r.summary;
+    assert.equal(s.failed, 0);
+    assert.ok(Math.abs(s.duration - 30) / 30 < 0.15, `reported duration ${s.duration} s`);
+    assert.ok(Math.abs(s.rate_achieved - 4) / 4 < 0.25, `achieved ${s.rate_achieved} req/s`);
+    assert.ok(Math.abs(s.request_throughput - 4) / 4 < 0.25, `throughput ${s.request_throughput}`);
+    // the whole process (startup included) is far below the 30 s it reports
+    assert.ok(r.wallS * 5 < s.duration, `wall ${r.wallS} s vs reported ${s.duration} s`);
+    const last = Math.max(...r.rows.map((x) => x.scheduled_ms));
+    assert.ok(last > 25_000 && last < 30_000, `last scheduled_ms ${last}`);
+    // send lag is the client's own property, in real ms
+    assert.match(r.stderr, /Send lag p50\/p99\/max \(real ms\)/);
+    assert.ok(s.send_lag_p50_ms < 5, `send lag p50 ${s.send_lag_p50_ms} real ms`);
+  },
+);
+
+Deno.test("a bad --time-scale is refused", opts, async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", RUN, "--url", url, "--time-scale", "0", "--num-requests", "1"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.notEqual(out.code, 0);
+  assert.match(new TextDecoder().decode(out.stderr), /--time-scale.*current value is "?0/);
+});
+
+Deno.test({
+  name: "stop the engine",
+  ...opts,
+  fn: async () => {
+    await server.stop();
+    await Deno.remove(tmp, { recursive: true });
+  },
+});

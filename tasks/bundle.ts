@@ -1,0 +1,105 @@
+/**
+ * `deno task bundle`: single-file JavaScript bundles of the tools, for hosts
+ * that have Deno but no checkout (copy with scp, run with `deno run -A`).
+ * Uses `deno bundle --platform deno`; npm dependencies (tokenizer, yaml, csv)
+ * are bundled in, so a bundle needs no network and no node_modules.
+ *
+ *     deno task bundle                      # dist/bench.js launch.js router.js sim.js
+ *     deno task bundle --only bench,sim --outdir /tmp/b
+ *
+ * @module
+ */
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { listFlag, parseFlags, runMain, usage } from "../lib/args.ts";
+import { fieldError } from "../lib/errors.ts";
+
+/** Repository root. */
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** Bundle name to entry module (relative to the repository root). */
+export const BUNDLES: Readonly<Record<string, string>> = {
+  bench: "bench/run.ts",
+  launch: "launch/up.ts",
+  router: "launch/router/main.ts",
+  sim: "launch/sim/main.ts",
+};
+
+const FLAGS = {
+  outdir: { type: "string" as const, default: "dist", help: "Output folder (default dist/)" },
+  only: {
+    type: "string" as const,
+    help: `Comma-separated subset of ${Object.keys(BUNDLES).join(", ")}`,
+  },
+  minify: { type: "boolean" as const, default: false, help: "Minify the bundles" },
+};
+
+/** Options of {@linkcode bundle}. */
+export interface BundleOptions {
+  /** Output folder, absolute or relative to the current directory. @default "dist" */
+  outDir?: string;
+  /** Which bundles to build. @default every name in BUNDLES */
+  names?: string[];
+  /** Pass `--minify` to `deno bundle`. @default false */
+  minify?: boolean;
+}
+
+/** Builds the bundles; returns the written paths by name. Throws with deno's output on failure. */
+export async function bundle(o: BundleOptions = {}): Promise<Record<string, string>> {
+  const names = o.names ?? Object.keys(BUNDLES);
+  for (const n of names) {
+    if (!Object.hasOwn(BUNDLES, n)) {
+      throw fieldError({
+        field: "--only",
+        value: n,
+        expected: `one of ${Object.keys(BUNDLES).join(", ")}`,
+      });
+    }
+  }
+  const outDir = resolve(o.outDir ?? "dist");
+  await Deno.mkdir(outDir, { recursive: true });
+  const written: Record<string, string> = {};
+  await Promise.all(names.map(async (n) => {
+    const out = join(outDir, `${n}.js`);
+    const args = ["bundle", "--platform", "deno", "--quiet", "-o", out];
+    if (o.minify) args.push("--minify");
+    args.push(BUNDLES[n]);
+    const r = await new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+      stdin: "null",
+    }).output();
+    if (!r.success) {
+      const text = new TextDecoder().decode(r.stderr) + new TextDecoder().decode(r.stdout);
+      throw new Error(`deno bundle ${BUNDLES[n]} failed (exit ${r.code}):\n${text.trim()}`);
+    }
+    written[n] = out;
+  }));
+  return Object.fromEntries(names.map((n) => [n, written[n]]));
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, FLAGS);
+  if (values.help) {
+    console.log(
+      usage("deno task bundle", "Single-file bundles of bench, launch, router, sim.", FLAGS),
+    );
+    return 0;
+  }
+  const only = listFlag(values, "only");
+  const written = await bundle({
+    outDir: values.outdir as string,
+    names: only.length ? only : undefined,
+    minify: values.minify as boolean,
+  });
+  for (const [n, path] of Object.entries(written)) {
+    const mib = (await Deno.stat(path)).size / 2 ** 20;
+    console.error(`${n.padEnd(7)} ${BUNDLES[n].padEnd(22)} -> ${path} (${mib.toFixed(1)} MiB)`);
+  }
+  return 0;
+}
+
+if (import.meta.main) await runMain(main);

@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import { parseCsv } from "../lib/csv.ts";
+import { readSummaries } from "./_bench_cmd.ts";
+import { DEMO_EXPERIMENT, runDemo } from "./demo.ts";
+
+// The demo experiment, shrunk: 2 turns, 3 conversations per point, 2 rates, 20x speed, SVG only.
+async function smallDemo(dir: string): Promise<string> {
+  const doc = parseYaml(await Deno.readTextFile(DEMO_EXPERIMENT)) as Record<
+    string,
+    Record<string, unknown>
+  >;
+  Object.assign(doc, { name: "demo-test", speed: 20 });
+  doc.workload = { ...doc.workload, turns: 2, "num-requests": 3, "think-time": 200 };
+  doc.sweep = { ...doc.sweep, rates: [1, 4] };
+  doc.plots = { ...doc.plots, formats: ["svg"] };
+  const file = join(dir, "demo_test.yaml");
+  await Deno.writeTextFile(file, stringifyYaml(doc));
+  return file;
+}
+
+Deno.test({
+  name: "demo pipeline: run dirs, merged.csv, compare, plots and report exist and agree; resumes",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "topobench_demo_" });
+  try {
+    const experiment = await smallDemo(dir);
+    const res = await runDemo({ experiment, outRoot: dir, log: () => {} });
+    const labels = ["agg", "pd", "ppd", "dp"];
+    assert.deepEqual(Object.keys(res.points).sort(), [...labels].sort());
+
+    // every point: a run dir with the resolved config and a complete summary
+    const completed = new Map<string, number>();
+    for (const [label, pts] of Object.entries(res.points)) {
+      assert.deepEqual(pts.map((p) => p.rateRps), [1, 4], label);
+      for (const p of pts) {
+        assert.ok(p.runDir.startsWith(res.expDir), p.runDir);
+        const meta = JSON.parse(await Deno.readTextFile(join(p.runDir, "experiment.json")));
+        assert.equal(meta.topology_label, label);
+        assert.equal(meta.sim_speed, 20);
+        assert.equal(meta.point.rate_rps, p.rateRps);
+        const [s] = await readSummaries(p.runDir);
+        assert.equal(s.topology, label);
+        assert.equal(s.rate_target, p.rateRps);
+        assert.equal(s.failed, 0, `${p.runDir} failed requests`);
+        assert.equal(s.completed, 6, "3 conversations x 2 turns");
+        completed.set(`${label}@${p.rateRps}`, s.completed as number);
+      }
+    }
+
+    // merged.csv: one mean row per point, counts matching the run dirs
+    const merged = parseCsv(await Deno.readTextFile(res.mergedCsv), res.mergedCsv)
+      .filter((r) => r.run_index === "mean");
+    assert.equal(merged.length, 8);
+    for (const r of merged) {
+      assert.equal(Number(r.completed), completed.get(`${r.topology}@${Number(r.rate_target)}`));
+    }
+
+    // compare output names every topology and carries the PPD-vs-PD turn-2 finding
+    const md = await Deno.readTextFile(res.compareMd);
+    for (const l of labels) assert.match(md, new RegExp(`\\| ${l} `));
+    const cross = JSON.parse(await Deno.readTextFile(res.crossoverJson));
+    assert.deepEqual([...cross.topologies].sort(), [...labels].sort());
+    const turn = cross.multi_turn.find((t: { a: string; b: string }) =>
+      [t.a, t.b].sort().join() === "pd,ppd"
+    );
+    assert.ok(turn && turn.byRate.length === 2, "turn-2+ TTFT compared at both rates");
+
+    // figures and the report
+    const svgs = [...Deno.readDirSync(join(res.expDir, "plots"))].filter((e) =>
+      e.name.endsWith(".svg")
+    );
+    assert.ok(svgs.length >= 5, `${svgs.length} figures`);
+    assert.equal(res.report, join(res.expDir, "report.html"));
+    const html = await Deno.readTextFile(res.report!);
+    for (const l of labels) assert.ok(html.includes(l), `report mentions ${l}`);
+
+    // five summary lines; the PPD line's average is the mean per-rate gain in merged.csv
+    assert.equal(res.findings.length, 5);
+    const t2 = (topo: string, rate: number) =>
+      Number(
+        merged.find((r) => r.topology === topo && Number(r.rate_target) === rate)!
+          .mean_ttft_turn2plus_ms,
+      );
+    const gain = [1, 4].map((r) => (t2("pd", r) - t2("ppd", r)) / t2("pd", r) * 100);
+    const avg = (gain[0] + gain[1]) / 2;
+    assert.ok(res.findings[3].includes(`${Math.abs(avg).toFixed(1)}%`), res.findings[3]);
+
+    // everything was taken down
+    const left = [...Deno.readDirSync(join(res.expDir, ".state"))].filter((e) =>
+      e.name.endsWith(".json")
+    );
+    assert.deepEqual(left.map((e) => e.name), []);
+
+    // a second run into the same folder resumes: nothing is re-run
+    const again = await runDemo({ experiment, outRoot: dir, log: () => {}, plot: false });
+    for (const [label, pts] of Object.entries(again.points)) {
+      assert.ok(pts.every((p) => p.resumed), label);
+      assert.deepEqual(pts.map((p) => p.runDir), res.points[label].map((p) => p.runDir));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});

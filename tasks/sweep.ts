@@ -1,0 +1,388 @@
+/**
+ * `deno task sweep`: a rate sweep (optionally over a parameter grid, repeated)
+ * against one running server, one bench run directory per point.
+ *
+ *     deno task sweep --url http://127.0.0.1:10000 --out results/myexp --topology agg \
+ *       --rates 0.5,1,2,4,8 [--runs 3] [--grid concurrency=8,16;input-len=512,2048] \
+ *       [--auto --points 4] [--max-error-rate 0.2] [--max-p99-ttft-ms 30000] \
+ *       [--time-scale 10] -- --dataset multiturn --preset W1 --turns 3
+ *
+ * Flags after `--` go to every bench run. Points already finished in `--out`
+ * (a complete `summary.json` under `<stamp>-<label>`) are kept, so re-running
+ * resumes at the first missing point. Once a point exceeds the error-rate or
+ * latency ceiling the higher rates of that grid cell are skipped.
+ *
+ * @module
+ */
+import { join, resolve } from "node:path";
+import { listFlag, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
+import { fieldError } from "../lib/errors.ts";
+import { createLogger } from "../lib/log.ts";
+import type { AutoSweep, StopRule } from "./_experiment.ts";
+import { benchHasTimeScale, finishedRuns, num, readSummaries, runBench } from "./_bench_cmd.ts";
+
+type Flags = Record<string, string | number | boolean>;
+
+/** One point of a sweep as run (or found finished). */
+export interface SweepPoint {
+  /** Run directory label, e.g. `agg-c8-r2`. */
+  label: string;
+  /** Target rate (req/s, conversations/s for multiturn; server time). */
+  rateRps: number;
+  /** Grid values of this point (bench flag -> value). */
+  cell: Record<string, string | number>;
+  runDir: string;
+  /** Found finished from an earlier invocation. */
+  resumed: boolean;
+  /** Why the sweep of this cell stopped after this point, or null. */
+  stopReason: string | null;
+}
+
+/** Options of {@linkcode sweep}. */
+export interface SweepOptions {
+  /** Server base URL. */
+  url: string;
+  /** Experiment folder (run directories are made inside it). */
+  expDir: string;
+  /** Topology label recorded in results. */
+  topology: string;
+  /** GPUs of the topology (goodput per GPU). @default null */
+  gpus?: number | null;
+  /** Bench flags for every point (without url, out, rate, runs). @default {} */
+  workload?: Flags;
+  /** Rates (server time), or "auto". */
+  rates: number[] | "auto";
+  /** Auto sweep settings. @default 40 probe requests, 4 points, up to 1.2x capacity */
+  auto?: Partial<AutoSweep>;
+  /** Bench flag -> values; every combination is swept. @default {} */
+  grid?: Record<string, (string | number)[]>;
+  /** Repeats per point. @default 1 */
+  runs?: number;
+  /** URLs to POST before each point (engines' /reset_prefix_cache); null: bench resets `url`. @default null */
+  resetUrls?: string[] | null;
+  /** Reset the prefix cache before each point. @default true */
+  resetPrefixCache?: boolean;
+  /** Early stop ceilings. @default error rate 0.2, no latency ceiling */
+  stop?: Partial<StopRule>;
+  /** SLO flag for bench, `ttft:MS,tpot:MS`. @default null */
+  slo?: string | null;
+  /** The server runs this many times faster than real time (simulated engine speed). @default 1 */
+  timeScale?: number;
+  /** Written as `experiment.json` into every run directory (with the point). @default {} */
+  meta?: Record<string, unknown>;
+  /** Forward bench's result blocks. @default false */
+  verbose?: boolean;
+  log?: (msg: string) => void;
+  signal?: AbortSignal;
+}
+
+/** Every combination of the grid's values (one empty cell for an empty grid). */
+export function gridCells(
+  grid: Record<string, (string | number)[]>,
+): Record<string, string | number>[] {
+  let cells: Record<string, string | number>[] = [{}];
+  for (const [k, vs] of Object.entries(grid)) {
+    cells = cells.flatMap((c) => vs.map((v) => ({ ...c, [k]: v })));
+  }
+  return cells;
+}
+
+const SHORT: Record<string, string> = {
+  concurrency: "c",
+  "input-len": "in",
+  "output-len": "out",
+  turns: "t",
+};
+
+/** Run directory label of a point: `agg-c8-in512-r2`. */
+export function pointLabel(topology: string, cell: Record<string, string | number>, rate: number) {
+  const parts = Object.entries(cell).map(([k, v]) => `${SHORT[k] ?? k}${v}`);
+  return [topology, ...parts, `r${rate === Infinity ? "inf" : rate}`].join("-");
+}
+
+/** Why a point breaks a ceiling (worst over its runs), or null. */
+export function stopReason(
+  summaries: Record<string, unknown>[],
+  stop: Partial<StopRule>,
+): string | null {
+  for (const s of summaries) {
+    const ok = num(s, "completed") ?? 0, bad = num(s, "failed") ?? 0;
+    const err = ok + bad > 0 ? bad / (ok + bad) : 1;
+    if (err > (stop.maxErrorRate ?? 0.2)) return `error rate ${(err * 100).toFixed(1)}%`;
+    const ttft = num(s, "p99_ttft_ms");
+    if (stop.maxP99TtftMs != null && ttft !== null && ttft > stop.maxP99TtftMs) {
+      return `p99 TTFT ${ttft.toFixed(0)} ms > ${stop.maxP99TtftMs} ms`;
+    }
+    const e2e = num(s, "p99_e2el_ms");
+    if (stop.maxP99E2elMs != null && e2e !== null && e2e > stop.maxP99E2elMs) {
+      return `p99 E2E ${e2e.toFixed(0)} ms > ${stop.maxP99E2elMs} ms`;
+    }
+  }
+  return null;
+}
+
+/** Rates `capacity * maxFraction * i / points`, two significant digits. */
+export function autoRates(capacityRps: number, a: AutoSweep): number[] {
+  const out = [];
+  for (let i = 1; i <= a.points; i++) {
+    out.push(Number((capacityRps * a.maxFraction * i / a.points).toPrecision(2)));
+  }
+  return [...new Set(out)].filter((r) => r > 0);
+}
+
+/** Bench flags that make bench measure a server running `f` times faster. */
+async function timeFlags(f: number, w: Flags, rate: number): Promise<Flags> {
+  if (f === 1) return { rate };
+  if (await benchHasTimeScale()) return { rate, "time-scale": f };
+  // bench without --time-scale: scale the client side; recorded times are then wall time
+  const out: Flags = { rate: rate * f, "think-time": Number(w["think-time"] ?? 1000) / f };
+  if (typeof w.duration === "number") out.duration = w.duration / f;
+  return out;
+}
+
+/** Runs the sweep; returns the points in order (finished ones found again are reused). */
+export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
+  const log = o.log ?? createLogger({ name: "sweep" }).info;
+  const w = o.workload ?? {};
+  const runs = o.runs ?? 1;
+  const f = o.timeScale ?? 1;
+  if (f !== 1 && !(await benchHasTimeScale())) {
+    log(
+      `bench has no --time-scale yet: rates x${f} and think time /${f} on the client; latencies are wall time`,
+    );
+  }
+  const expDir = resolve(o.expDir);
+  const base: Flags = { ...w, url: o.url, topology: o.topology, runs };
+  if (o.gpus) base.gpus = o.gpus;
+  if (o.slo) base.slo = o.slo;
+  const reset = async () => {
+    if (o.resetPrefixCache === false || !o.resetUrls) return;
+    await Promise.all(
+      o.resetUrls.map((u) =>
+        fetch(u, { method: "POST", signal: AbortSignal.timeout(10_000) }).then((r) =>
+          r.body?.cancel()
+        )
+          .catch(() => {})
+      ),
+    );
+  };
+  const resetFlag = o.resetPrefixCache !== false && !o.resetUrls;
+  const runPoint = async (label: string, flags: Flags, rate: number, cell: Flags, dir = expDir) => {
+    o.signal?.throwIfAborted();
+    const done = await finishedRuns(dir, label, Number(flags.runs ?? runs));
+    if (done.length) {
+      return { runDir: done.at(-1)!, summaries: await readSummaries(done.at(-1)!), resumed: true };
+    }
+    await reset();
+    const t = await timeFlags(f, { ...w, ...cell }, rate);
+    const b = await runBench(
+      { ...base, ...cell, ...flags, ...t, out: join(dir, label), "reset-prefix-cache": resetFlag },
+      { verbose: o.verbose, signal: o.signal },
+    );
+    o.signal?.throwIfAborted();
+    if (b.code !== 0 || !b.runDir) {
+      log(`bench for ${label} exited ${b.code}; its last lines:\n${b.stderrTail}`);
+      throw new Error(
+        `Cannot run bench for ${label} as a finished run: current value is exit ${b.code}\n${b.stderrTail}`,
+      );
+    }
+    const meta = {
+      ...o.meta,
+      point: { label, rate_rps: rate, cell, runs, time_scale: f },
+      bench_flags: { ...base, ...cell, ...flags, ...t },
+    };
+    await Deno.writeTextFile(
+      join(b.runDir, "experiment.json"),
+      JSON.stringify(meta, null, 2) + "\n",
+    );
+    return { runDir: b.runDir, summaries: b.summaries, resumed: false };
+  };
+
+  const points: SweepPoint[] = [];
+  for (const cell of gridCells(o.grid ?? {})) {
+    let rates: number[];
+    if (o.rates === "auto") {
+      const a = { probeRequests: 40, points: 4, maxFraction: 1.2, ...o.auto };
+      const label = pointLabel(o.topology, cell, Infinity).replace(/-rinf$/, "-probe");
+      const p = await runPoint(
+        label,
+        { rate: "inf", "num-requests": a.probeRequests, runs: 1 },
+        Infinity,
+        cell,
+        join(expDir, "probes"),
+      );
+      const thr = num(p.summaries[0], "request_throughput");
+      if (!thr) {
+        throw new Error(
+          `Cannot read request_throughput of ${p.runDir} as a capacity: current value is ${thr}`,
+        );
+      }
+      const turns = w.dataset === "multiturn" ? Number(cell.turns ?? w.turns ?? 4) : 1;
+      // the probe ran on the server's clock only with --time-scale; else undo the client scaling
+      const cap = thr / turns / (f !== 1 && !(await benchHasTimeScale()) ? f : 1);
+      rates = autoRates(cap, a);
+      log(`${label}: capacity ~${cap.toPrecision(3)}/s -> rates ${rates.join(", ")}`);
+    } else {
+      if (!o.rates.length || o.rates.some((r) => !(r > 0))) {
+        throw fieldError({ field: "rates", value: o.rates, expected: "positive rates" });
+      }
+      rates = [...o.rates].sort((a, b) => a - b);
+    }
+    for (const rate of rates) {
+      const label = pointLabel(o.topology, cell, rate);
+      const p = await runPoint(label, {}, rate, cell);
+      const why = stopReason(p.summaries, o.stop ?? {});
+      points.push({
+        label,
+        rateRps: rate,
+        cell,
+        runDir: p.runDir,
+        resumed: p.resumed,
+        stopReason: why,
+      });
+      log(
+        `${label}: ${p.resumed ? "already done" : "done"} (${p.runDir})${
+          why ? `; stop: ${why}` : ""
+        }`,
+      );
+      if (why) break;
+    }
+  }
+  return points;
+}
+
+const FLAGS = {
+  url: { type: "string" as const, help: "Server base URL" },
+  out: { type: "string" as const, default: "results/sweep", help: "Experiment folder" },
+  topology: { type: "string" as const, default: "server", help: "Topology label in results" },
+  gpus: { type: "string" as const, help: "GPUs of the topology" },
+  rates: { type: "string" as const, help: "Comma-separated rates, e.g. 0.5,1,2,4,8" },
+  auto: {
+    type: "boolean" as const,
+    default: false,
+    help: "Probe the capacity, then sweep up to it",
+  },
+  points: { type: "string" as const, default: "4", help: "Rate points of --auto" },
+  "probe-requests": {
+    type: "string" as const,
+    default: "40",
+    help: "Requests of the --auto probe",
+  },
+  grid: {
+    type: "string" as const,
+    help: "Grid, e.g. concurrency=8,16;input-len=512,2048;output-len=128",
+  },
+  runs: { type: "string" as const, default: "1", help: "Repeats per point" },
+  slo: { type: "string" as const, help: "SLO, e.g. ttft:500,tpot:50" },
+  "max-error-rate": {
+    type: "string" as const,
+    default: "0.2",
+    help: "Stop a cell above this error rate",
+  },
+  "max-p99-ttft-ms": { type: "string" as const, help: "Stop a cell above this p99 TTFT (ms)" },
+  "max-p99-e2el-ms": {
+    type: "string" as const,
+    help: "Stop a cell above this p99 E2E latency (ms)",
+  },
+  "no-reset": {
+    type: "boolean" as const,
+    default: false,
+    help: "Do not reset the prefix cache per point",
+  },
+  "time-scale": {
+    type: "string" as const,
+    default: "1",
+    help: "The server runs this many times faster",
+  },
+  verbose: { type: "boolean" as const, default: false, help: "Show bench's result blocks" },
+};
+
+/** Parses `concurrency=8,16;input-len=512` into a grid. */
+export function parseGrid(s: string): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const part of s.split(";").map((x) => x.trim()).filter(Boolean)) {
+    const m = /^(concurrency|input-len|output-len|turns)=([\d,\s]+)$/.exec(part);
+    const vs = m?.[2].split(",").map((x) => Number(x.trim())).filter((x) => x > 0) ?? [];
+    if (!m || !vs.length) {
+      throw fieldError({
+        field: "--grid",
+        value: s,
+        expected: "name=v1,v2;... over concurrency, input-len, output-len, turns",
+      });
+    }
+    out[m[1]] = vs;
+  }
+  return out;
+}
+
+/** Runs the CLI. */
+export async function main(args: string[]): Promise<number> {
+  const cut = args.indexOf("--");
+  const own = cut < 0 ? args : args.slice(0, cut);
+  const benchArgs = cut < 0 ? [] : args.slice(cut + 1);
+  const { values } = parseFlags(own, FLAGS);
+  if (values.help) {
+    console.log(
+      usage(
+        "deno task sweep --url URL (--rates R,.. | --auto) [-- bench flags]",
+        "Rate sweep, grid and repeats.",
+        FLAGS,
+      ),
+    );
+    return 0;
+  }
+  if (!values.url) {
+    throw new TypeError("Cannot use --url as a server URL: current value is missing");
+  }
+  const rates = listFlag(values, "rates").map((r) => {
+    const n = Number(r);
+    if (!(n > 0)) {
+      throw fieldError({
+        field: "--rates",
+        value: values.rates,
+        expected: "positive numbers, e.g. 0.5,1,2",
+      });
+    }
+    return n;
+  });
+  if (!values.auto && !rates.length) {
+    throw new TypeError("Cannot sweep without rates: current value is neither --rates nor --auto");
+  }
+  const workload: Flags = {};
+  for (let i = 0; i < benchArgs.length; i++) {
+    const a = benchArgs[i];
+    if (!a.startsWith("--")) {
+      throw fieldError({ field: "bench flags", value: a, expected: "--name [value] pairs" });
+    }
+    const next = benchArgs[i + 1];
+    if (next === undefined || next.startsWith("--")) workload[a.slice(2)] = true;
+    else workload[a.slice(2)] = (i++, next);
+  }
+  const pts = await sweep({
+    url: values.url as string,
+    expDir: values.out as string,
+    topology: values.topology as string,
+    gpus: numberFlag(values, "gpus", { min: 1, integer: true }) ?? null,
+    workload,
+    rates: values.auto ? "auto" : rates,
+    auto: {
+      points: numberFlag(values, "points", { min: 1, integer: true }),
+      probeRequests: numberFlag(values, "probe-requests", { min: 1, integer: true }),
+    },
+    grid: values.grid ? parseGrid(values.grid as string) : {},
+    runs: numberFlag(values, "runs", { min: 1, integer: true }),
+    slo: (values.slo as string | undefined) ?? null,
+    resetPrefixCache: !values["no-reset"],
+    stop: {
+      maxErrorRate: numberFlag(values, "max-error-rate", { min: 0, max: 1 }),
+      maxP99TtftMs: numberFlag(values, "max-p99-ttft-ms", { min: 0 }) ?? null,
+      maxP99E2elMs: numberFlag(values, "max-p99-e2el-ms", { min: 0 }) ?? null,
+    },
+    timeScale: numberFlag(values, "time-scale", { min: 0.001 }),
+    verbose: values.verbose === true,
+  });
+  for (const p of pts) console.log(p.runDir);
+  return 0;
+}
+
+if (import.meta.main) await runMain(main);
