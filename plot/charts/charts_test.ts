@@ -90,7 +90,7 @@ Deno.test("latency figure carries p50/p90/p99 per topology and rate from the sum
     assert.equal(vals.length, TOPS.length * 2 * 3);
     const agg = data.rows.find((x) => x.topology === "agg" && x.rate_target === 3)!;
     const p99 = vals.find((v) =>
-      v.topology === "agg" && v.percentile === "p99" && v.rate_rps === agg.rate_achieved
+      v.topology === "agg" && v.percentile === "p99" && v.rate_rps === agg.rate_target
     );
     assert.equal(p99?.value_ms, agg.p99_ttft_ms);
     const enc = r.spec.encoding as Record<string, Record<string, unknown>>;

@@ -28,11 +28,21 @@ export function rateOf(r: PointRow): number | null {
   return num(r.rate_achieved) ?? num(r.rate_target);
 }
 
+/**
+ * The offered rate of a row (achieved when no finite target): latency is drawn
+ * against the load asked for, which stays apart per point even when a short
+ * multi-turn run's achieved rate is dominated by its tail.
+ */
+export function offeredRateOf(r: PointRow): number | null {
+  const t = num(r.rate_target);
+  return t !== null && Number.isFinite(t) ? t : rateOf(r);
+}
+
 /** Long-format points `{topology, rate_rps, percentile, value_ms}` of one metric. */
 export function latencyPoints(rows: PointRow[], metric: LatencyMetric) {
   const out: { topology: string; rate_rps: number; percentile: string; value_ms: number }[] = [];
   for (const r of rows) {
-    const rate = rateOf(r);
+    const rate = offeredRateOf(r);
     if (rate === null) continue;
     for (const p of PERCENTILES) {
       const v = num(r[`${p}_${metric}_ms`]) ?? (p === "p50" ? num(r[`median_${metric}_ms`]) : null);
@@ -63,7 +73,7 @@ export function latencyVsRate(
         x: {
           field: "rate_rps",
           type: "quantitative",
-          title: "Achieved request rate (req/s)",
+          title: "Offered request rate (req/s; conversations/s for multi-turn)",
           scale: { zero: true },
         },
         y: {
