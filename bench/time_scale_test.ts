@@ -15,7 +15,7 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SIM = join(ROOT, "launch/sim/main.ts");
 const RUN = join(ROOT, "bench/run.ts");
 const opts = { sanitizeOps: false, sanitizeResources: false };
-const SPEED = 20;
+const SPEED = 5; // low, so that host stalls on a loaded 2-core CI box stay small in server time
 
 const server = await startReady({
   cmd: Deno.execPath(),
@@ -76,7 +76,7 @@ Deno.test(
     assert.ok(Math.abs(s.rate_achieved - 4) / 4 < 0.25, `achieved ${s.rate_achieved} req/s`);
     assert.ok(Math.abs(s.request_throughput - 4) / 4 < 0.25, `throughput ${s.request_throughput}`);
     // the whole process (startup included) is far below the 30 s it reports
-    assert.ok(r.wallS * 5 < s.duration, `wall ${r.wallS} s vs reported ${s.duration} s`);
+    assert.ok(r.wallS * 2.5 < s.duration, `wall ${r.wallS} s vs reported ${s.duration} s`);
     const last = Math.max(...r.rows.map((x) => x.scheduled_ms));
     assert.ok(last > 25_000 && last < 30_000, `last scheduled_ms ${last}`);
     // send lag is the client's own property, in real ms
