@@ -125,3 +125,11 @@ export function chat(text: string, extra: Record<string, unknown> = {}): Record<
 export async function stopAll(servers: (Server | undefined)[]): Promise<void> {
   await Promise.all(servers.map((s) => s?.stop(2000).catch(() => {})));
 }
+
+/** vLLM's NixlConnector `--kv-transfer-config` (kv_both). */
+export const NIXL = JSON.stringify({ kv_connector: "NixlConnector", kv_role: "kv_both" });
+
+/** A NIXL-enabled simulated engine with a fixed engine id, at 20x. */
+export function nixlSim(id: string): Promise<Server> {
+  return startSim(["--speed", "20", "--kv-transfer-config", NIXL, "--engine-id", id]);
+}

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { freePort } from "../../lib/net.ts";
 import {
   chat,
+  nixlSim,
   post,
   readStream,
   scrape,
@@ -15,9 +16,6 @@ import {
   stopAll,
 } from "./_harness.ts";
 
-const NIXL = JSON.stringify({ kv_connector: "NixlConnector", kv_role: "kv_both" });
-const nixlSim = (id: string) =>
-  startSim(["--speed", "20", "--kv-transfer-config", NIXL, "--engine-id", id]);
 const text = (tag: string) => `${tag}: ` + "a b c d e f g h i j k l m n o p ".repeat(20);
 
 Deno.test("router pd 1P1D nixl: handshake, decode gets the whole prompt from prefill", async () => {

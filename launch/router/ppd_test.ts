@@ -6,19 +6,15 @@
 import assert from "node:assert/strict";
 import {
   chat,
+  nixlSim,
   post,
   readStream,
   scrape,
   type Server,
   startRouter,
-  startSim,
   stopAll,
   sumOf,
 } from "./_harness.ts";
-
-const NIXL = JSON.stringify({ kv_connector: "NixlConnector", kv_role: "kv_both" });
-const nixlSim = (id: string) =>
-  startSim(["--speed", "20", "--kv-transfer-config", NIXL, "--engine-id", id]);
 
 Deno.test("router ppd: turn 2 hits the decode prefix cache without prefill; pd mode does not skip it", async () => {
   const [p, d] = await Promise.all([nixlSim("prefill-0"), nixlSim("decode-0")]);
