@@ -165,3 +165,13 @@ export const DASH_LEGEND: VlSpec = {
   symbolSize: 400,
   encode: { symbols: { update: { stroke: { value: "#333" }, fill: { value: "transparent" } } } },
 };
+
+/** The x encoding of an offered-rate axis (field `offered_rps`, starting at zero). */
+export function offeredRateX(): VlSpec {
+  return {
+    field: "offered_rps",
+    type: "quantitative",
+    title: "Offered request rate (req/s)",
+    scale: { zero: true },
+  };
+}

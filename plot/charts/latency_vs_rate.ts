@@ -23,6 +23,17 @@ export type LatencyMetric = "ttft" | "tpot" | "itl" | "e2el";
 /** Percentiles drawn, with their dash patterns. */
 export const PERCENTILES = ["p50", "p90", "p99"] as const;
 
+/** The stroke-dash encoding that tells p50 (solid), p90 (dashed) and p99 (dotted) apart. */
+export function percentileDash() {
+  return {
+    field: "percentile",
+    type: "nominal",
+    title: "Percentile",
+    scale: { domain: [...PERCENTILES], range: [[1, 0], [6, 3], [2, 2]] },
+    legend: DASH_LEGEND,
+  };
+}
+
 /** The achieved request rate of a row (offered rate when achieved is missing). */
 export function rateOf(r: PointRow): number | null {
   return num(r.rate_achieved) ?? num(r.rate_target);
@@ -83,13 +94,7 @@ export function latencyVsRate(
           scale: latencyScale(ctx),
         },
         color: topologyColor(ctx),
-        strokeDash: {
-          field: "percentile",
-          type: "nominal",
-          title: "Percentile",
-          scale: { domain: [...PERCENTILES], range: [[1, 0], [6, 3], [2, 2]] },
-          legend: DASH_LEGEND,
-        },
+        strokeDash: percentileDash(),
         detail: { field: "percentile" },
         tooltip: [
           { field: "topology" },

@@ -9,6 +9,7 @@ import {
   type ChartResult,
   DASH_LEGEND,
   num,
+  offeredRateX,
   topLevel,
   topologyColor,
 } from "../_common.ts";
@@ -38,12 +39,7 @@ export function ttftByTurn(rows: PointRow[], ctx: ChartContext): ChartResult {
       data: { values: data },
       mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
       encoding: {
-        x: {
-          field: "offered_rps",
-          type: "quantitative",
-          title: "Offered request rate (req/s)",
-          scale: { zero: true },
-        },
+        x: offeredRateX(),
         y: { field: "ttft_ms", type: "quantitative", title: "Mean TTFT (ms)" },
         color: topologyColor(ctx),
         strokeDash: {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type ChartContext, type ChartResult, num, topLevel } from "../_common.ts";
+import { type ChartContext, type ChartResult, num, offeredRateX, topLevel } from "../_common.ts";
 import type { PointRow } from "../_runs.ts";
 import { offeredRate } from "./throughput_vs_rate.ts";
 
@@ -84,12 +84,7 @@ export function ratioCrossover(
     {
       mark: { type: "line", point: { size: 50 }, strokeWidth: 2, color: "#4e79a7" },
       encoding: {
-        x: {
-          field: "offered_rps",
-          type: "quantitative",
-          title: "Offered request rate (req/s)",
-          scale: { zero: true },
-        },
+        x: offeredRateX(),
         y: {
           field: "ratio",
           type: "quantitative",

@@ -7,7 +7,6 @@
 import {
   type ChartContext,
   type ChartResult,
-  DASH_LEGEND,
   latencyScale,
   METRIC_LABEL,
   METRIC_NAME,
@@ -16,7 +15,7 @@ import {
   topologyColor,
 } from "../_common.ts";
 import type { PointRow } from "../_runs.ts";
-import { type LatencyMetric, PERCENTILES, rateOf } from "./latency_vs_rate.ts";
+import { type LatencyMetric, percentileDash, PERCENTILES, rateOf } from "./latency_vs_rate.ts";
 
 /** Builds the throughput-vs-latency figure of `metric`. */
 export function throughputVsLatency(
@@ -55,13 +54,7 @@ export function throughputVsLatency(
           scale: latencyScale(ctx),
         },
         color: topologyColor(ctx),
-        strokeDash: {
-          field: "percentile",
-          type: "nominal",
-          title: "Percentile",
-          scale: { domain: [...PERCENTILES], range: [[1, 0], [6, 3], [2, 2]] },
-          legend: DASH_LEGEND,
-        },
+        strokeDash: percentileDash(),
         order: { field: "rate_rps", type: "quantitative" },
         tooltip: [
           { field: "topology" },

@@ -4,7 +4,14 @@
  *
  * @module
  */
-import { type ChartContext, type ChartResult, num, topLevel, topologyColor } from "../_common.ts";
+import {
+  type ChartContext,
+  type ChartResult,
+  num,
+  offeredRateX,
+  topLevel,
+  topologyColor,
+} from "../_common.ts";
 import type { PointRow } from "../_runs.ts";
 import { rateOf } from "./latency_vs_rate.ts";
 
@@ -82,12 +89,7 @@ export function successVsRate(rows: PointRow[], ctx: ChartContext): ChartResult 
       data: { values: data },
       mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
       encoding: {
-        x: {
-          field: "offered_rps",
-          type: "quantitative",
-          title: "Offered request rate (req/s)",
-          scale: { zero: true },
-        },
+        x: offeredRateX(),
         y: {
           field: "success_pct",
           type: "quantitative",
