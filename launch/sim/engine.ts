@@ -212,11 +212,13 @@ export class Engine {
       const work = this.#schedule();
       if (work.length === 0) {
         this.#lastEndMs = -Infinity; // idle: the next step starts when work arrives
+        // Wake on new work, or now and then (only while blocks are held) to expire them.
+        let timer: ReturnType<typeof setTimeout> | undefined;
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
-          // Wake up now and then to expire held blocks.
-          setTimeout(() => this.#poke(), 1000);
+          if (this.#held.size) timer = setTimeout(() => this.#poke(), 1000);
         });
+        clearTimeout(timer);
         continue;
       }
       // Back-to-back steps keep an exact simulated timeline even when the host
