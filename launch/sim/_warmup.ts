@@ -8,7 +8,7 @@
  */
 import { SimClock } from "./clock.ts";
 import type { CostModel } from "./cost_model.ts";
-import { Engine } from "./engine.ts";
+import { LiveEngine } from "./live_engine.ts";
 import { KvCache } from "./kv_cache.ts";
 import { createHandler, type SimServerOptions } from "./server.ts";
 
@@ -21,7 +21,7 @@ export async function warmUp(
   blockSize: number,
   server: SimServerOptions,
 ): Promise<void> {
-  const engine = new Engine({
+  const engine = new LiveEngine({
     cost,
     kv: new KvCache({ numBlocks: 4096, blockSize }),
     clock: new SimClock(1e6),

@@ -6,8 +6,14 @@
  */
 import { setImmediate } from "node:timers";
 
-/** A clock whose milliseconds are simulated milliseconds. */
-export class SimClock {
+/** What the engine core reads the time from: simulated ms (live) or virtual ms (event loop). */
+export interface Clock {
+  /** Simulated ms since the clock started. */
+  nowMs(): number;
+}
+
+/** A clock whose milliseconds are simulated milliseconds, on the wall clock x speed (live). */
+export class SimClock implements Clock {
   /** Simulated ms per real ms. */
   readonly speed: number;
   readonly #t0 = performance.now();

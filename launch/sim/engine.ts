@@ -5,11 +5,17 @@
  * budget; blocks come from the paged KV cache (prefix hits, preemption by
  * recompute); step time comes from the roofline cost model.
  *
+ * This is the core without I/O: it never waits. A shell drives it, asking for
+ * the next step ({@linkcode EngineCore.planStep}) and applying it at its end
+ * ({@linkcode EngineCore.finishStep}): the live shell ({@linkcode LiveEngine},
+ * `live_engine.ts`) on the wall clock x speed, the virtual loop of
+ * `deno task predict` on a virtual clock.
+ *
  * @module
  */
 import type { CostModel, SeqWork } from "./cost_model.ts";
 import { chainHash, type KvBlock, type KvCache } from "./kv_cache.ts";
-import type { SimClock } from "./clock.ts";
+import type { Clock } from "./clock.ts";
 import { SimMetrics } from "./metrics.ts";
 import { Rng } from "../../lib/rng.ts";
 
@@ -37,12 +43,12 @@ export interface SeqSink {
 /** Remote KV this request receives instead of running its own prefill (consumer side of PD). */
 export interface RemotePrefill {
   /**
-   * Pulls the KV of `tokens` prompt tokens from the producer; resolves true on
-   * success, false when the producer no longer has it (then the prefill runs here).
+   * Starts moving the KV of `tokens` prompt tokens here; calls `done(true)` once
+   * it has arrived, `done(false)` when the producer no longer has it (then the
+   * prefill runs here). The live transport pulls over HTTP and waits out the
+   * modelled transfer time; the virtual one schedules the arrival as an event.
    */
-  pull(tokens: number): Promise<boolean>;
-  /** Simulated transfer time for `tokens` tokens. */
-  transferMs(tokens: number): number;
+  start(tokens: number, done: (ok: boolean) => void): void;
   /** Prompt tokens the remote side holds (a prefix); @default the whole prompt */
   tokens?: number;
 }
@@ -68,7 +74,8 @@ export interface EngineRequest {
 export interface EngineOptions {
   cost: CostModel;
   kv: KvCache;
-  clock: SimClock;
+  /** Where "now" comes from: the live clock or the virtual event loop. */
+  clock: Clock;
   /** Token budget of one step. @default 8192 */
   maxNumBatchedTokens?: number;
   /** Max requests in the running set. @default 256 */
@@ -109,28 +116,36 @@ class Seq {
   }
 }
 
-/** A simulated vLLM engine core. */
-export class Engine {
+/** One planned engine step: its work and modelled duration. */
+export interface StepPlan {
+  /** Sequences and how many tokens each computes this step. */
+  readonly work: { seq: unknown; n: number }[];
+  /** Modelled duration, simulated ms (cost model x noise + encoder). */
+  readonly durMs: number;
+  /** The step cannot start before this (the latest arrival or KV arrival of its requests). */
+  readonly readyMs: number;
+}
+
+type Work = { seq: Seq; n: number }[];
+
+/** A simulated vLLM engine core (no I/O, never waits). */
+export class EngineCore {
   readonly metrics = new SimMetrics();
   readonly #o: Required<Omit<EngineOptions, "cost" | "kv" | "clock">>;
   readonly #cost: CostModel;
   readonly #kv: KvCache;
-  readonly #clock: SimClock;
+  readonly #clock: Clock;
   readonly #rng: Rng;
   #waiting: Seq[] = [];
   #running: Seq[] = [];
   readonly #byId = new Map<string, Seq>();
   readonly #held = new Map<string, { blocks: KvBlock[]; expiresMs: number }>();
-  #wake: (() => void) | null = null;
-  #lastEndMs = 0;
-  #closed = false;
+  /** Called when new work may be schedulable (a request arrived, KV arrived). */
+  onWork: () => void = () => {};
   /** Steps run so far. */
   steps = 0;
   /** Simulated ms the engine was busy. */
   busyMs = 0;
-  /** Worst lag of a step end behind real time (the host CPU could not keep up). */
-  maxLagMs = 0;
-  readonly #loop: Promise<void>;
 
   constructor(opts: EngineOptions) {
     this.#cost = opts.cost;
@@ -144,7 +159,6 @@ export class Engine {
       holdTimeoutMs: opts.holdTimeoutMs ?? 480_000,
     };
     this.#rng = new Rng(this.#o.seed);
-    this.#loop = this.#run();
   }
 
   /** Requests in the running set. */
@@ -157,9 +171,19 @@ export class Engine {
     return this.#byId.size - this.#running.length;
   }
 
+  /** Requests not finished (waiting, transferring or running). */
+  get numActive(): number {
+    return this.#byId.size;
+  }
+
   /** The KV cache. */
   get kv(): KvCache {
     return this.#kv;
+  }
+
+  /** The cost model. */
+  get cost(): CostModel {
+    return this.#cost;
   }
 
   /** Queues a request; its sink hears every token and the finish. */
@@ -168,7 +192,7 @@ export class Engine {
     const seq = new Seq(req, this.#clock.nowMs());
     this.#byId.set(req.id, seq);
     this.#waiting.push(seq);
-    this.#poke();
+    this.onWork();
   }
 
   /** Aborts a request (client went away); its blocks are freed. */
@@ -176,6 +200,11 @@ export class Engine {
     const seq = this.#byId.get(id);
     if (!seq) return;
     this.#finish(seq, "abort", this.#clock.nowMs());
+  }
+
+  /** Aborts every request in flight. */
+  abortAll(): void {
+    for (const seq of [...this.#byId.values()]) this.#finish(seq, "abort", this.#clock.nowMs());
   }
 
   /** Releases blocks held for a remote decode; returns how many blocks, or null if unknown. */
@@ -192,66 +221,43 @@ export class Engine {
     return this.#held.size;
   }
 
-  /** Stops the step loop (requests in flight are aborted). */
-  async close(): Promise<void> {
-    this.#closed = true;
-    for (const seq of [...this.#byId.values()]) this.#finish(seq, "abort", this.#clock.nowMs());
-    this.#poke();
-    await this.#loop;
-  }
-
-  #poke(): void {
-    const w = this.#wake;
-    this.#wake = null;
-    w?.();
-  }
-
-  async #run(): Promise<void> {
-    while (!this.#closed) {
-      this.#expireHeld();
-      const work = this.#schedule();
-      if (work.length === 0) {
-        this.#lastEndMs = -Infinity; // idle: the next step starts when work arrives
-        // Wake on new work, or now and then (only while blocks are held) to expire them.
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve;
-          if (this.#held.size) timer = setTimeout(() => this.#poke(), 1000);
-        });
-        clearTimeout(timer);
-        continue;
+  /**
+   * Plans the next step from the current state (expiring held blocks first), or
+   * null when there is nothing to run. The caller runs it for `durMs` and then
+   * calls {@linkcode finishStep}.
+   */
+  planStep(): StepPlan | null {
+    this.#expireHeld();
+    const work = this.#schedule();
+    if (work.length === 0) return null;
+    let readyMs = -Infinity;
+    const shape: SeqWork[] = [];
+    const images: number[] = [];
+    for (const w of work) {
+      readyMs = Math.max(readyMs, w.seq.readyMs);
+      shape.push({ newTokens: w.n, contextTokens: w.seq.numComputed });
+      if (!w.seq.encoded) {
+        images.push(...w.seq.req.imageTokens!);
+        w.seq.encoded = true;
       }
-      // Back-to-back steps keep an exact simulated timeline even when the host
-      // is a little late; only a lag beyond 5 real ms moves the timeline on.
-      const now = this.#clock.nowMs();
-      let start = Math.max(this.#lastEndMs, now - 5 * this.#clock.speed);
-      for (const w of work) start = Math.max(start, w.seq.readyMs);
-      const shape: SeqWork[] = [];
-      const images: number[] = [];
-      for (const w of work) {
-        shape.push({ newTokens: w.n, contextTokens: w.seq.numComputed });
-        if (!w.seq.encoded) {
-          images.push(...w.seq.req.imageTokens!);
-          w.seq.encoded = true;
-        }
-      }
-      const noise = 1 + (this.#rng.next() * 2 - 1) * this.#o.jitter;
-      const durMs = this.#cost.stepMs(shape) * noise +
-        (images.length ? this.#cost.encoderMs(images) : 0);
-      const end = start + durMs;
-      await this.#clock.until(end);
-      this.maxLagMs = Math.max(this.maxLagMs, this.#clock.nowMs() - end);
-      this.steps++;
-      this.busyMs += durMs;
-      this.#lastEndMs = end;
-      this.#apply(work, end);
     }
+    const noise = 1 + (this.#rng.next() * 2 - 1) * this.#o.jitter;
+    const durMs = this.#cost.stepMs(shape) * noise +
+      (images.length ? this.#cost.encoderMs(images) : 0);
+    return { work, durMs, readyMs };
+  }
+
+  /** Applies a planned step that ended at `endMs`: tokens out, finished requests done. */
+  finishStep(plan: StepPlan, endMs: number): void {
+    this.steps++;
+    this.busyMs += plan.durMs;
+    this.#apply(plan.work as Work, endMs);
   }
 
   /** Builds one step: running requests first, then waiting ones while budget lasts. */
-  #schedule(): { seq: Seq; n: number }[] {
+  #schedule(): Work {
     let budget = this.#o.maxNumBatchedTokens;
-    const work: { seq: Seq; n: number }[] = [];
+    const work: Work = [];
     const B = this.#kv.blockSize;
     for (let i = 0; i < this.#running.length && budget > 0; i++) {
       const seq = this.#running[i];
@@ -346,9 +352,7 @@ export class Engine {
     const remote = seq.req.remotePrefill!;
     const provided = Math.min(remote.tokens ?? seq.tokens.length, seq.tokens.length);
     const tokens = provided - seq.numComputed;
-    const startMs = this.#clock.nowMs();
-    const done = this.#clock.until(startMs + remote.transferMs(tokens));
-    Promise.all([remote.pull(tokens).catch(() => false), done]).then(([ok]) => {
+    remote.start(tokens, (ok) => {
       if (seq.state !== "transferring") return; // aborted meanwhile
       if (ok) {
         seq.numComputed = Math.min(provided, seq.tokens.length - 1);
@@ -358,7 +362,7 @@ export class Engine {
       seq.state = "waiting";
       seq.readyMs = this.#clock.nowMs();
       this.#waiting.unshift(seq);
-      this.#poke();
+      this.onWork();
     });
     return true;
   }
@@ -388,7 +392,7 @@ export class Engine {
     for (let b = 0; b < full; b++) this.#kv.commit(seq.blocks[b], seq.hashes[b]);
   }
 
-  #apply(work: { seq: Seq; n: number }[], endMs: number): void {
+  #apply(work: Work, endMs: number): void {
     for (const { seq, n } of work) {
       if (seq.state !== "running") continue; // aborted during the step
       seq.numComputed += n;

@@ -3,13 +3,16 @@
  * NixlConnector (the decode instance pulls the producer's held blocks after a
  * metadata handshake) and P2pNcclConnector (the prefill instance pushes to the
  * decode address named in the request id). The transfer time is modelled from
- * the link bandwidth; the messages are real.
+ * the shared link model (`kv_link.ts`); the messages are real. This is the
+ * live transport; the virtual loop of `deno task predict` moves the same KV
+ * with direct calls over the same link model.
  *
  * @module
  */
-import type { Engine, RemotePrefill } from "./engine.ts";
+import type { EngineCore, RemotePrefill } from "./engine.ts";
 import type { CostModel } from "./cost_model.ts";
 import type { SimClock } from "./clock.ts";
+import { KvLink, linkedRemote } from "./kv_link.ts";
 
 /** `--kv-transfer-config` as vLLM takes it (the fields we use). */
 export interface KvTransferConfig {
@@ -53,7 +56,7 @@ export function parseKvTransferConfig(text: string): KvTransferConfig {
 
 /** Options of {@linkcode KvSideChannel}. */
 export interface SideChannelOptions {
-  engine: Engine;
+  engine: EngineCore;
   cost: CostModel;
   clock: SimClock;
   engineId: string;
@@ -63,7 +66,7 @@ export interface SideChannelOptions {
   tp: number;
   /** Link bandwidth for KV transfers, GB/s. */
   linkGBps: number;
-  /** Fixed latency per transfer, simulated ms. @default 2 */
+  /** Fixed latency per transfer, simulated ms. @default DEFAULT_KV_LATENCY_MS (2) */
   latencyMs?: number;
   /** Logs one line for people. */
   log: (level: "info" | "debug" | "warn", msg: string) => void;
@@ -76,9 +79,20 @@ export class KvSideChannel {
   readonly #peers = new Set<string>();
   readonly #inbox = new Map<string, { tokens: number } | ((tokens: number) => void)>();
   port = 0;
+  /** The link KV transfers into this instance share. */
+  readonly link: KvLink;
 
   constructor(opts: SideChannelOptions) {
     this.#o = opts;
+    this.link = new KvLink(opts.cost, opts.linkGBps, opts.latencyMs);
+  }
+
+  #remote(
+    fetchKv: (tokens: number, answer: (ok: boolean) => void) => void,
+    tokens?: number,
+  ): RemotePrefill {
+    const clock = this.#o.clock;
+    return linkedRemote(this.link, clock, (t, fn) => void clock.until(t).then(fn), fetchKv, tokens);
   }
 
   /** Starts listening; resolves with the bound port. */
@@ -114,86 +128,75 @@ export class KvSideChannel {
     };
   }
 
-  #transferMs = (tokens: number) =>
-    this.#o.cost.kvTransferMs(tokens, this.#o.linkGBps, this.#o.latencyMs ?? 2);
-
   /** NIXL consumer: pull the blocks named in `params` from their engine. */
   nixlRemote(params: Record<string, unknown>): RemotePrefill {
     const host = String(params.remote_host ?? "127.0.0.1");
     const port = Number(params.remote_port);
     const rid = String(params.remote_request_id ?? "");
     const engineId = String(params.remote_engine_id ?? "");
-    return {
-      transferMs: this.#transferMs,
-      pull: async (tokens) => {
-        const base = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-        if (!this.#peers.has(base)) {
-          const meta = await (await fetch(`${base}/nixl/metadata`)).json();
-          if (engineId && meta.engine_id !== engineId) {
-            this.#o.log(
-              "warn",
-              `NIXL handshake: ${base} is engine ${meta.engine_id}, expected ${engineId}`,
-            );
-          }
-          this.#peers.add(base);
+    const pull = async (tokens: number): Promise<boolean> => {
+      const base = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+      if (!this.#peers.has(base)) {
+        const meta = await (await fetch(`${base}/nixl/metadata`)).json();
+        if (engineId && meta.engine_id !== engineId) {
           this.#o.log(
-            "info",
-            `NIXL handshake: engine ${this.#o.engineId} connected to remote engine ${meta.engine_id} at ${base} (tp_size=${meta.tp_size}, block_size=${meta.block_size})`,
+            "warn",
+            `NIXL handshake: ${base} is engine ${meta.engine_id}, expected ${engineId}`,
           );
         }
-        const res = await fetch(`${base}/nixl/read`, {
-          method: "POST",
-          body: JSON.stringify({ request_id: rid, block_ids: params.remote_block_ids, tokens }),
-        });
-        const ok = res.ok;
-        await res.body?.cancel();
+        this.#peers.add(base);
         this.#o.log(
-          ok ? "debug" : "warn",
-          ok
-            ? `NIXL read: ${tokens} tokens of request ${rid} from engine ${engineId}`
-            : `NIXL read failed for request ${rid} (status ${res.status}); recomputing the prefill locally`,
+          "info",
+          `NIXL handshake: engine ${this.#o.engineId} connected to remote engine ${meta.engine_id} at ${base} (tp_size=${meta.tp_size}, block_size=${meta.block_size})`,
         );
-        return ok;
-      },
+      }
+      const res = await fetch(`${base}/nixl/read`, {
+        method: "POST",
+        body: JSON.stringify({ request_id: rid, block_ids: params.remote_block_ids, tokens }),
+      });
+      const ok = res.ok;
+      await res.body?.cancel();
+      this.#o.log(
+        ok ? "debug" : "warn",
+        ok
+          ? `NIXL read: ${tokens} tokens of request ${rid} from engine ${engineId}`
+          : `NIXL read failed for request ${rid} (status ${res.status}); recomputing the prefill locally`,
+      );
+      return ok;
     };
+    return this.#remote((tokens, answer) => void pull(tokens).catch(() => false).then(answer));
   }
 
   /** LMCache consumer: load a stored prefix of `tokens` tokens (found by the caller). */
   storedRemote(tokens: number): RemotePrefill {
-    return {
-      tokens,
-      transferMs: this.#transferMs,
-      pull: (n) => {
-        this.#o.log("debug", `LMCache: loading ${n} tokens of a stored prefix`);
-        return Promise.resolve(true);
-      },
-    };
+    return this.#remote((n, answer) => {
+      this.#o.log("debug", `LMCache: loading ${n} tokens of a stored prefix`);
+      answer(true);
+    }, tokens);
   }
 
   /** P2P-NCCL consumer: wait for the producer's push of `requestId`. */
   p2pRemote(requestId: string, timeoutMs = 30_000): RemotePrefill {
-    return {
-      transferMs: this.#transferMs,
-      pull: () => {
-        const got = this.#inbox.get(requestId);
-        if (got && typeof got !== "function") {
+    const pull = (): Promise<boolean> => {
+      const got = this.#inbox.get(requestId);
+      if (got && typeof got !== "function") {
+        this.#inbox.delete(requestId);
+        return Promise.resolve(true);
+      }
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
           this.#inbox.delete(requestId);
-          return Promise.resolve(true);
-        }
-        return new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => {
-            this.#inbox.delete(requestId);
-            this.#o.log("warn", `P2P-NCCL: no KV arrived for ${requestId}; recomputing locally`);
-            resolve(false);
-          }, this.#o.clock.toRealMs(timeoutMs));
-          this.#inbox.set(requestId, () => {
-            clearTimeout(timer);
-            this.#inbox.delete(requestId);
-            resolve(true);
-          });
+          this.#o.log("warn", `P2P-NCCL: no KV arrived for ${requestId}; recomputing locally`);
+          resolve(false);
+        }, this.#o.clock.toRealMs(timeoutMs));
+        this.#inbox.set(requestId, () => {
+          clearTimeout(timer);
+          this.#inbox.delete(requestId);
+          resolve(true);
         });
-      },
+      });
     };
+    return this.#remote((_tokens, answer) => void pull().then(answer));
   }
 
   /** P2P-NCCL producer: push the KV of `tokens` tokens to the decode address in the request id. */

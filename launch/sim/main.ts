@@ -10,7 +10,7 @@ import { createLogger } from "../../lib/log.ts";
 import { loadTokenizer } from "../../lib/tokenizer.ts";
 import { SimClock } from "./clock.ts";
 import { CostModel } from "./cost_model.ts";
-import { Engine } from "./engine.ts";
+import { LiveEngine } from "./live_engine.ts";
 import { KvCache } from "./kv_cache.ts";
 import { KvSideChannel, parseKvTransferConfig } from "./kv_transfer.ts";
 import { resolveGpu, resolveModel } from "./profiles.ts";
@@ -19,6 +19,7 @@ import { startStatsLogger } from "./stats_log.ts";
 import { buildVocab } from "./_vocab.ts";
 import { warmUp } from "./_warmup.ts";
 import { SIM_FLAGS, simConfig } from "./sim_config.ts";
+import { createKvConnector } from "./connectors.ts";
 import type { EcTransferConfig } from "./_encoder_cache.ts";
 
 const SUMMARY = "Simulated vLLM engine: OpenAI-compatible API, vLLM metrics and logs, " +
@@ -48,7 +49,7 @@ export async function main(args: string[]): Promise<number> {
   const maxModelLen = Math.min(cfg.maxModelLen ?? profile.maxModelLen, numBlocks * cfg.blockSize);
   const clock = new SimClock(cfg.speed);
   const kv = new KvCache({ numBlocks, blockSize: cfg.blockSize, prefixCaching: cfg.prefixCaching });
-  const engine = new Engine({
+  const engine = new LiveEngine({
     cost,
     kv,
     clock,
@@ -114,8 +115,7 @@ export async function main(args: string[]): Promise<number> {
     meanOutputTokens: cfg.meanOutputTokens,
     failRate: cfg.failRate,
     seed: cfg.seed,
-    kvTransfer,
-    sideChannel: side,
+    kv: createKvConnector(kvTransfer, side, engine, emit),
     ecTransfer,
     ready: () => ready,
     log: emit,

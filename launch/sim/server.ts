@@ -7,8 +7,8 @@
  */
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import { Rng } from "../../lib/rng.ts";
-import type { Engine, EngineRequest, FinishInfo, FinishReason, RemotePrefill } from "./engine.ts";
-import type { KvSideChannel, KvTransferConfig } from "./kv_transfer.ts";
+import type { EngineCore, EngineRequest, FinishInfo, FinishReason } from "./engine.ts";
+import type { KvConnector, KvRequest } from "./connectors.ts";
 import type { ModelProfile } from "./profiles.ts";
 import { type OutputVocab, sampleOutput, tokenText } from "./_vocab.ts";
 import {
@@ -18,7 +18,6 @@ import {
   storeImages,
 } from "./_encoder_cache.ts";
 import { imageSize } from "./_image.ts";
-import { lmcacheDir, lmcacheLookup, lmcacheStore } from "./_lmcache.ts";
 import {
   ApiError,
   chunk,
@@ -40,15 +39,15 @@ export interface SimServerOptions {
   profile: ModelProfile;
   tokenizer: Tokenizer;
   vocab: OutputVocab;
-  engine: Engine;
+  engine: EngineCore;
   maxModelLen: number;
   /** Mean output length when EOS is not ignored. @default 256 */
   meanOutputTokens?: number;
   /** Share of requests answered with HTTP 500. @default 0 */
   failRate?: number;
   seed?: number;
-  kvTransfer?: KvTransferConfig;
-  sideChannel?: KvSideChannel;
+  /** The KV connector chosen at start-up (`connectors.ts`). */
+  kv: KvConnector;
   /** `--ec-transfer-config` (encoder disaggregation), if any. */
   ecTransfer?: EcTransferConfig;
   /** Health answers 503 until this resolves (`--startup-delay`). */
@@ -177,28 +176,8 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
     const publicId = `${endpoint === "chat" ? "chatcmpl" : "cmpl"}-${base}`;
     let id = publicId;
     while (inUse.has(id)) id = `${publicId}-${++counter}`;
-    const kvp = p.kvTransferParams;
-    const isProducer = kvp?.do_remote_decode === true &&
-      o.kvTransfer?.kv_connector === "NixlConnector";
-    let remote: RemotePrefill | undefined;
-    if (
-      o.sideChannel && kvp?.do_remote_prefill === true &&
-      o.kvTransfer?.kv_connector === "NixlConnector"
-    ) {
-      remote = o.sideChannel.nixlRemote(kvp);
-    }
-    const p2p = o.kvTransfer?.kv_connector === "P2pNcclConnector" &&
-      base.includes("___decode_addr_");
-    if (p2p && o.kvTransfer?.kv_role === "kv_consumer") remote = o.sideChannel?.p2pRemote(base);
-    const lmc = o.kvTransfer?.kv_connector === "LMCacheConnectorV1"
-      ? lmcacheDir(o.kvTransfer.kv_connector_extra_config)
-      : null;
-    const role = o.kvTransfer?.kv_role;
-    if (lmc && role !== "kv_producer" && o.sideChannel) {
-      const hashes = o.engine.kv.hashes(promptTokens, promptTokens.length - 1);
-      const stored = await lmcacheLookup(lmc, hashes, o.engine.kv.blockSize);
-      if (stored > 0) remote = o.sideChannel.storedRemote(stored);
-    }
+    const kvReq: KvRequest = { id, base, promptTokens, params: p.kvTransferParams };
+    const remote = await o.kv.remote(kvReq);
 
     // Output length: exact with ignore_eos, else drawn and capped (EOS ends it).
     let n = maxTokens;
@@ -224,7 +203,7 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
       finishReason: reason,
       imageTokens,
       remotePrefill: remote,
-      holdForRemoteDecode: isProducer,
+      holdForRemoteDecode: o.kv.holds(kvReq),
       sink: {
         onToken: (tid, i) => {
           tokensOut.push(tid);
@@ -239,16 +218,7 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
           if (r !== "abort" && images.length) {
             storeImages(images, o.ecTransfer).catch((e) => o.log("warn", `EC store failed: ${e}`));
           }
-          if (lmc && role !== "kv_consumer" && r !== "abort") {
-            // Stored before the response completes, so a decode sent next finds it.
-            stored = lmcacheStore(lmc, o.engine.kv.hashes(promptTokens), o.engine.kv.blockSize)
-              .catch((e) => o.log("warn", `LMCache store failed: ${e}`));
-          }
-          if (p2p && o.kvTransfer?.kv_role === "kv_producer" && r !== "abort") {
-            o.sideChannel?.p2pPush(base, info.promptTokens).catch((e) =>
-              o.log("warn", `P2P-NCCL send failed for ${base}: ${e}`)
-            );
-          }
+          if (r !== "abort") stored = o.kv.finished(kvReq, info);
           finish?.(r, info);
         },
       },
@@ -271,9 +241,7 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
       if (r === "abort") throw new ApiError(499, "Request aborted", "ClientClosedRequest");
       await stored;
       const text = tokensOut.map((t) => tokenText(o.vocab, t)).join("");
-      const kvOut = info.heldBlockIds && o.sideChannel
-        ? o.sideChannel.producerParams(id, info.heldBlockIds)
-        : null;
+      const kvOut = o.kv.responseParams(kvReq, info);
       return json(
         fullResponse(
           endpoint,

@@ -1,0 +1,109 @@
+/**
+ * Virtual time: a discrete-event loop with its own clock. Events run in time
+ * order (ties in the order they were scheduled), each synchronously; the clock
+ * jumps from one event to the next, so a run takes only the CPU its events
+ * need and repeats exactly. Tests use it as a manual clock.
+ *
+ * @module
+ */
+import type { Clock } from "./clock.ts";
+
+interface Ev {
+  atMs: number;
+  seq: number;
+  fn: () => void;
+  cancelled: boolean;
+}
+
+/** A handle to cancel a scheduled event. */
+export interface EventHandle {
+  cancel(): void;
+}
+
+/** A discrete-event loop whose clock is virtual milliseconds. */
+export class EventLoop implements Clock {
+  #now = 0;
+  #seq = 0;
+  #heap: Ev[] = [];
+  /** Events run so far. */
+  events = 0;
+
+  /** Virtual ms now. */
+  nowMs(): number {
+    return this.#now;
+  }
+
+  /** Events waiting. */
+  get pending(): number {
+    return this.#heap.length;
+  }
+
+  /** Runs `fn` at virtual time `atMs` (now, if that has passed). */
+  at(atMs: number, fn: () => void): EventHandle {
+    if (!Number.isFinite(atMs)) {
+      throw new RangeError(`Cannot schedule an event at ${atMs} ms: current value is ${atMs}`);
+    }
+    const ev: Ev = { atMs: Math.max(atMs, this.#now), seq: this.#seq++, fn, cancelled: false };
+    this.#push(ev);
+    return { cancel: () => (ev.cancelled = true) };
+  }
+
+  /** Runs `fn` after `delayMs` virtual ms. */
+  after(delayMs: number, fn: () => void): EventHandle {
+    return this.at(this.#now + Math.max(0, delayMs), fn);
+  }
+
+  /** Runs the next event; false when none is left (or the next is after `untilMs`). */
+  step(untilMs = Infinity): boolean {
+    for (;;) {
+      const ev = this.#heap[0];
+      if (!ev || ev.atMs > untilMs) return false;
+      this.#pop();
+      if (ev.cancelled) continue;
+      this.#now = ev.atMs;
+      this.events++;
+      ev.fn();
+      return true;
+    }
+  }
+
+  /** Runs events until none is left, or up to `untilMs` (the clock then stands there). */
+  run(untilMs = Infinity): void {
+    while (this.step(untilMs));
+    if (Number.isFinite(untilMs) && untilMs > this.#now) this.#now = untilMs;
+  }
+
+  #less(a: Ev, b: Ev): boolean {
+    return a.atMs < b.atMs || (a.atMs === b.atMs && a.seq < b.seq);
+  }
+
+  #push(ev: Ev): void {
+    const h = this.#heap;
+    h.push(ev);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.#less(h[i], h[p])) break;
+      [h[i], h[p]] = [h[p], h[i]];
+      i = p;
+    }
+  }
+
+  #pop(): void {
+    const h = this.#heap;
+    const last = h.pop()!;
+    if (h.length === 0) return;
+    h[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && this.#less(h[l], h[m])) m = l;
+      if (r < h.length && this.#less(h[r], h[m])) m = r;
+      if (m === i) return;
+      [h[i], h[m]] = [h[m], h[i]];
+      i = m;
+    }
+  }
+}
