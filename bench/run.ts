@@ -29,7 +29,7 @@ import {
   resolveBenchConfig,
   valuesFromFile,
 } from "./bench_config.ts";
-import { tpotMs } from "./client.ts";
+import { requestRow, RunRows } from "./record.ts";
 import { type Finished, newState, runLoad } from "./runner.ts";
 import { loadTemplate, openaiBody, templateBody } from "./request_body.ts";
 import { resultBlock, summarize } from "./summary.ts";
@@ -305,11 +305,9 @@ export async function main(args: string[]): Promise<number> {
       }
       if (stop.signal.aborted) break;
 
-      const rows: RequestRow[] = [];
-      const itls: number[] = [];
-      const tokenTimes: number[] = [];
+      const sink = new RunRows(runId, csv, itlFile);
+      const { rows, itls, tokenTimes, recent } = sink;
       const checks: { text: string; tokens: number }[] = [];
-      const recent: number[] = [];
       const state = newState();
       const startAtMs = k === 0 && cfg.startAt !== undefined
         ? (cfg.startAt === "stdin" ? await readStartAt() : cfg.startAt)
@@ -321,57 +319,12 @@ export async function main(args: string[]): Promise<number> {
       const origin = startAtMs !== undefined
         ? performance.now() + startAtMs - Date.now()
         : performance.now();
-      const record = (row: RequestRow, itlMs: number[]) => {
-        csv.append(row as unknown as Record<string, string | number | null>);
-        if (itlFile) {
-          itlFile.writeSync(enc.encode(
-            JSON.stringify({
-              run_id: runId,
-              request_id: row.request_id,
-              itl_ms: itlMs.map((x) => Math.round(x * 1000) / 1000),
-            }) + "\n",
-          ));
-        }
-        rows.push(row);
-        if (!row.error) {
-          itls.push(...itlMs);
-          if (row.first_token_ms !== null) {
-            let t = row.first_token_ms;
-            tokenTimes.push(t);
-            for (const g of itlMs) tokenTimes.push(t += g);
-          }
-          if (row.ttft_ms !== null) recent.push(row.ttft_ms);
-          if (recent.length > 200) recent.shift();
-        }
-      };
+      const record = (row: RequestRow, itlMs: number[]) => sink.add(row, itlMs);
       const onResult = (f: Finished) => {
-        const r = f.result;
-        const itlMs = r.itlMs.map(toServer);
-        const ttftServer = r.ttftMs === null ? null : toServer(r.ttftMs);
-        record({
-          run_id: runId,
-          load_point: loadPoint,
-          request_id: f.spec.requestId,
-          conversation_id: f.spec.conversationId,
-          turn: f.spec.turn,
-          scheduled_ms: toServer(f.scheduledMs),
-          sent_ms: toServer(r.sentMs),
-          first_token_ms: r.firstTokenMs === null ? null : toServer(r.firstTokenMs),
-          end_ms: toServer(r.endMs),
-          ttft_ms: ttftServer,
-          e2e_ms: toServer(r.e2eMs),
-          tpot_ms: r.error ? null : tpotMs(toServer(r.e2eMs), ttftServer, f.outputTokens),
-          itl_mean_ms: itlMs.length ? itlMs.reduce((a, b) => a + b, 0) / itlMs.length : null,
-          itl_max_ms: itlMs.length ? Math.max(...itlMs) : null,
-          prompt_tokens: r.promptTokens ?? f.spec.promptTokens,
-          output_tokens: f.outputTokens,
-          cached_tokens: r.cachedTokens,
-          status: r.status,
-          error: r.error,
-          backend: r.backend,
-        }, itlMs);
-        if (!r.error && !f.outputFromTokenizer && checks.length < MISMATCH_SAMPLE) {
-          checks.push({ text: r.text, tokens: f.outputTokens });
+        const { row, itlMs } = requestRow(f, runId, loadPoint, scale);
+        record(row, itlMs);
+        if (!f.result.error && !f.outputFromTokenizer && checks.length < MISMATCH_SAMPLE) {
+          checks.push({ text: f.result.text, tokens: f.outputTokens });
         }
       };
       const progress = isTty && !distributed

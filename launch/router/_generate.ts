@@ -9,9 +9,10 @@
 import type { Logger } from "../../lib/log.ts";
 import { errorMessage } from "../../lib/errors.ts";
 import type { Backend, BackendPool } from "./backends.ts";
-import type { Policy, Role, RouterConfig } from "./config.ts";
+import type { Role, RouterConfig } from "./config.ts";
 import type { Leg, RouterMetrics } from "./metrics.ts";
-import { LruMap, type PickContext, Picker, prefixHashes, promptText } from "./policy.ts";
+import type { PickContext } from "./policy.ts";
+import { type Mode, Routing } from "./routing.ts";
 import {
   type Body,
   decodeBody,
@@ -24,8 +25,7 @@ import {
 } from "./_legs.ts";
 import { errorResponse, forwardHeaders, HttpError, ms3, readBody, sseErrorTail } from "./_http.ts";
 
-/** PD routing mode: `ppd` sends turn 2+ of a known conversation straight to its decode instance. */
-export type Mode = "pd" | "ppd";
+export type { Mode };
 
 /** The network failed before the backend answered: safe to try another backend. */
 class Unreachable extends HttpError {}
@@ -60,12 +60,8 @@ function upstreamMessage(text: string): string {
 
 /** Routes generation requests for one router configuration. */
 export class Generator {
-  /** Current PD mode (pd and ppd kinds). */
-  mode: Mode;
-  /** Conversation (session key) -> the decode backend that served its last turn. */
-  readonly conversations = new LruMap<string, string>(100_000);
-  readonly #pickers = new Map<Role, Picker>();
-  readonly #needHashes: boolean;
+  /** The routing decisions (shared with the virtual loop of `deno task predict`). */
+  readonly routing: Routing;
 
   constructor(
     readonly cfg: RouterConfig,
@@ -73,13 +69,20 @@ export class Generator {
     readonly metrics: RouterMetrics,
     readonly log: Logger,
   ) {
-    this.mode = cfg.kind === "ppd" ? "ppd" : "pd";
-    const enc: Policy = cfg.policy === "least_loaded" ? "least_loaded" : "round_robin";
-    this.#pickers.set("backend", new Picker(cfg.policy));
-    this.#pickers.set("prefill", new Picker(cfg.prefillPolicy));
-    this.#pickers.set("decode", new Picker(cfg.decodePolicy));
-    this.#pickers.set("encode", new Picker(enc));
-    this.#needHashes = [cfg.policy, cfg.prefillPolicy, cfg.decodePolicy].includes("prefix");
+    this.routing = new Routing(cfg);
+  }
+
+  /** Current PD mode (pd and ppd kinds). */
+  get mode(): Mode {
+    return this.routing.mode;
+  }
+  set mode(m: Mode) {
+    this.routing.mode = m;
+  }
+
+  /** Conversation (session key) -> the decode backend that served its last turn. */
+  get conversations(): Routing["conversations"] {
+    return this.routing.conversations;
   }
 
   /** Handles a POST to a generation endpoint. */
@@ -108,17 +111,14 @@ export class Generator {
         raw,
         fwd: forwardHeaders(req.headers),
         requestId,
-        pick: {
-          sessionKey: sessionKey(req.headers, b),
-          prefixHashes: this.#needHashes ? prefixHashes(promptText(b)) : undefined,
-        },
+        pick: this.routing.context(b, sessionKey(req.headers, b)),
         ac,
         out,
         route: "direct",
         prefilled: false,
       };
       out.set("x-request-id", requestId);
-      if (this.cfg.kind === "agg" || this.cfg.kind === "dp") return await this.#direct(ctx);
+      if (this.routing.direct) return await this.#direct(ctx);
       return await this.#disagg(ctx);
     } catch (e) {
       ac.abort();
@@ -133,7 +133,7 @@ export class Generator {
   #pickOne(role: Role, pick: PickContext, tried: Set<string>, why: string[]): Backend {
     const all = this.pool.of(role);
     const cands = this.pool.healthy(role).filter((b) => !tried.has(b.name));
-    const b = this.#pickers.get(role)!.pick(cands, pick);
+    const b = this.routing.pick(role, cands, pick);
     if (!b) {
       const down = all.filter((x) => !x.healthy).map((x) => `${x.name}: ${x.lastError}`);
       throw new HttpError(
@@ -264,31 +264,27 @@ export class Generator {
   }
 
   async #disagg(ctx: Ctx): Promise<Response> {
-    const { cfg } = this;
-    const session = ctx.pick.sessionKey;
-    if (this.mode === "ppd" && session !== undefined) {
-      const known = this.conversations.get(session);
-      const d = this.pool.healthy("decode").find((x) => x.name === known);
-      if (d) {
-        ctx.route = "ppd-direct";
-        try {
-          const { res, t0 } = await this.#open(d, "direct", ctx, ctx.body, ctx.requestId);
-          return await this.#relay(d, "direct", res, t0, ctx);
-        } catch (e) {
-          if (!(e instanceof Unreachable)) throw e;
-          this.conversations.delete(session);
-        }
+    const { cfg, routing } = this;
+    const d0 = routing.ppdTarget(ctx.pick, this.pool.healthy("decode"));
+    if (d0) {
+      ctx.route = "ppd-direct";
+      try {
+        const { res, t0 } = await this.#open(d0, "direct", ctx, ctx.body, ctx.requestId);
+        return await this.#relay(d0, "direct", res, t0, ctx);
+      } catch (e) {
+        if (!(e instanceof Unreachable)) throw e;
+        routing.lost(ctx.pick);
       }
     }
-    ctx.route = cfg.kind === "epd" ? "epd" : "pd";
+    ctx.route = routing.disaggRoute;
     if (cfg.kind === "epd") await this.#encode(ctx);
-    const connector = cfg.connector ?? "nixl";
+    const connector = routing.connector;
     // P2P-NCCL names both instances in the request id, so the decode is chosen first.
     let decode: Backend | undefined;
     let rid = ctx.requestId;
     const pBody = prefillBody(connector, ctx.body);
     const [p, pre] = await this.#attempt("prefill", ctx.pick, (p) => {
-      if (connector === "p2pnccl") {
+      if (routing.decodeFirst) {
         decode ??= this.#pickOne("decode", ctx.pick, new Set(), []);
         rid = p2pRequestId(p.kvAddr!, decode.kvAddr!);
       }
@@ -303,7 +299,7 @@ export class Generator {
     const [d, { res, t0 }] = decode
       ? [decode, await open(decode)]
       : await this.#attempt("decode", ctx.pick, open);
-    if (session !== undefined) this.conversations.set(session, d.name);
+    routing.served(ctx.pick, d.name);
     return this.#relay(d, "decode", res, t0, ctx);
   }
 

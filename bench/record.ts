@@ -1,0 +1,99 @@
+/**
+ * From one finished request to its `requests.csv` row, and the rows of a run
+ * kept for its summary. One code path for both clocks: `deno task bench`
+ * records what the HTTP client measured, `deno task predict` what the virtual
+ * client saw at virtual instants.
+ *
+ * @module
+ */
+import type { CsvAppender } from "../lib/csv.ts";
+import type { RequestRow } from "../lib/result_schema.ts";
+import { tpotMs } from "./client.ts";
+import type { Finished } from "./runner.ts";
+
+const enc = new TextEncoder();
+
+/** The row of a finished request; times are multiplied by `scale` (server ms per real ms). */
+export function requestRow(
+  f: Finished,
+  runId: string,
+  loadPoint: string,
+  scale = 1,
+): { row: RequestRow; itlMs: number[] } {
+  const r = f.result;
+  const s = (ms: number) => ms * scale;
+  const itlMs = scale === 1 ? r.itlMs : r.itlMs.map(s);
+  const ttft = r.ttftMs === null ? null : s(r.ttftMs);
+  let itlSum = 0;
+  let itlMax = -Infinity;
+  for (const g of itlMs) {
+    itlSum += g;
+    if (g > itlMax) itlMax = g;
+  }
+  const row: RequestRow = {
+    run_id: runId,
+    load_point: loadPoint,
+    request_id: f.spec.requestId,
+    conversation_id: f.spec.conversationId,
+    turn: f.spec.turn,
+    scheduled_ms: s(f.scheduledMs),
+    sent_ms: s(r.sentMs),
+    first_token_ms: r.firstTokenMs === null ? null : s(r.firstTokenMs),
+    end_ms: s(r.endMs),
+    ttft_ms: ttft,
+    e2e_ms: s(r.e2eMs),
+    tpot_ms: r.error ? null : tpotMs(s(r.e2eMs), ttft, f.outputTokens),
+    itl_mean_ms: itlMs.length ? itlSum / itlMs.length : null,
+    itl_max_ms: itlMs.length ? itlMax : null,
+    prompt_tokens: r.promptTokens ?? f.spec.promptTokens,
+    output_tokens: f.outputTokens,
+    cached_tokens: r.cachedTokens,
+    status: r.status,
+    error: r.error,
+    backend: r.backend,
+  };
+  return { row, itlMs };
+}
+
+/** The rows of one run: appended to `requests.csv` (and `itl.jsonl`) as they come, kept for the summary. */
+export class RunRows {
+  readonly rows: RequestRow[] = [];
+  /** All inter-token gaps of successful requests. */
+  readonly itls: number[] = [];
+  /** All content chunk times of successful requests. */
+  readonly tokenTimes: number[] = [];
+  /** TTFT of the last 200 successes (progress line). */
+  readonly recent: number[] = [];
+
+  constructor(
+    readonly runId: string,
+    readonly csv: CsvAppender,
+    readonly itlFile: Deno.FsFile | null = null,
+  ) {}
+
+  /** Records one row with its inter-token gaps. */
+  add(row: RequestRow, itlMs: number[]): void {
+    this.csv.append(row as unknown as Record<string, string | number | null>);
+    if (this.itlFile) {
+      this.itlFile.writeSync(enc.encode(
+        JSON.stringify({
+          run_id: this.runId,
+          request_id: row.request_id,
+          itl_ms: itlMs.map((x) => Math.round(x * 1000) / 1000),
+        }) + "\n",
+      ));
+    }
+    this.rows.push(row);
+    if (row.error) return;
+    for (const g of itlMs) this.itls.push(g);
+    if (row.first_token_ms !== null) {
+      let t = row.first_token_ms;
+      this.tokenTimes.push(t);
+      for (const g of itlMs) this.tokenTimes.push(t += g);
+    }
+    if (row.ttft_ms !== null) {
+      this.recent.push(row.ttft_ms);
+      if (this.recent.length > 200) this.recent.shift();
+    }
+  }
+}
