@@ -55,8 +55,13 @@ export function summarize(
   m: SummaryMeta,
 ): LoadPointSummary {
   const ok = rows.filter((r) => !r.error);
-  const first = rows.length ? Math.min(...rows.map((r) => r.scheduled_ms)) : 0;
-  const last = rows.length ? Math.max(...rows.map((r) => r.end_ms)) : 0;
+  // loops, not spreads: a spread of 150,000+ values overflows the call stack
+  let first = rows.length ? Infinity : 0;
+  let last = rows.length ? -Infinity : 0;
+  for (const r of rows) {
+    if (r.scheduled_ms < first) first = r.scheduled_ms;
+    if (r.end_ms > last) last = r.end_ms;
+  }
   const durationS = Math.max(1e-9, (last - first) / 1000);
   const inTok = ok.reduce((s, r) => s + (r.prompt_tokens ?? 0), 0);
   const outTok = ok.reduce((s, r) => s + r.output_tokens, 0);
@@ -94,7 +99,7 @@ export function summarize(
     request_goodput: m.slo ? r3(met / durationS) : null,
     output_throughput: r3(outTok / durationS)!,
     total_token_throughput: r3((inTok + outTok) / durationS)!,
-    max_output_tokens_per_s: Math.max(0, ...buckets.values()),
+    max_output_tokens_per_s: [...buckets.values()].reduce((a, b) => Math.max(a, b), 0),
     max_concurrent_requests: m.maxConcurrent,
     run_id: m.runId,
     run_index: m.runIndex,
@@ -105,7 +110,7 @@ export function summarize(
     sent: rows.length,
     send_lag_p50_ms: r3(percentile(lags, 50))!,
     send_lag_p99_ms: r3(lagP99)!,
-    send_lag_max_ms: r3(lags.length ? Math.max(...lags) : NaN)!,
+    send_lag_max_ms: r3(lags.length ? lags.reduce((a, b) => Math.max(a, b), -Infinity) : NaN)!,
     client_saturated: !m.capped && lagP99 > 5,
     success_rate: r3(rows.length ? ok.length / rows.length : NaN)!,
     slo: m.slo ? { ttft_ms: m.slo.ttftMs, tpot_ms: m.slo.tpotMs } : null,

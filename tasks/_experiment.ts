@@ -67,6 +67,10 @@ export interface Experiment {
   topologies: ExperimentTopology[];
   /** Simulated engine speed-up overriding the topology files'. @default null */
   speed: number | null;
+  /** Which clock sim topologies run on: virtual (one process, no host noise) or live. @default "virtual" */
+  clock: "virtual" | "live";
+  /** Virtual time: router hop per leg, ms. @default null (DEFAULT_ROUTER_HOP_MS) */
+  routerHopMs: number | null;
   /** Bench flags without `--` (`dataset: multiturn`, `think-time: 1000`, ...). */
   workload: Record<string, string | number | boolean>;
   sweep: SweepSpec;
@@ -112,6 +116,12 @@ const str = (r: Reader, v: unknown, field: string): string => {
   return v;
 };
 
+function readClock(r: Reader, v: unknown): "virtual" | "live" {
+  if (v === undefined || v === null) return "virtual";
+  if (v !== "virtual" && v !== "live") throw r.bad("clock", v, "virtual or live");
+  return v;
+}
+
 /** Validates a parsed experiment object. */
 export function validateExperiment(raw: unknown, file = "<experiment>"): Experiment {
   const r = new Reader(file);
@@ -120,6 +130,8 @@ export function validateExperiment(raw: unknown, file = "<experiment>"): Experim
     "description",
     "topologies",
     "speed",
+    "clock",
+    "router_hop_ms",
     "workload",
     "sweep",
     "slo",
@@ -192,6 +204,8 @@ export function validateExperiment(raw: unknown, file = "<experiment>"): Experim
     file,
     topologies,
     speed: top.speed === undefined ? null : r.num(top.speed, "speed", 1, 0.01),
+    clock: readClock(r, top.clock),
+    routerHopMs: r.optNum(top.router_hop_ms, "router_hop_ms"),
     workload: workload as Experiment["workload"],
     sweep: {
       rates,

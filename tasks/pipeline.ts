@@ -29,6 +29,7 @@ import { compare } from "./compare.ts";
 import { type Experiment, loadExperiment, ROOT, sloFlag } from "./_experiment.ts";
 import { gridCells, pointLabel, sweep, type SweepOptions, type SweepPoint } from "./sweep.ts";
 import { finishedRuns } from "./_bench_cmd.ts";
+import { predictFlags, VIRTUAL_URL } from "./predict/run_point.ts";
 
 /** Options of {@linkcode runPipeline}. */
 export interface PipelineOptions {
@@ -38,6 +39,10 @@ export interface PipelineOptions {
   speed?: number | null;
   /** Run the `vllm_file` topologies instead of the sim ones. @default "sim" */
   engine?: "sim" | "vllm";
+  /** Clock of sim topologies, overriding the experiment's. @default the experiment's (virtual) */
+  clock?: "virtual" | "live" | null;
+  /** Virtual time: one start instant for every run folder and id (reproducible files). @default now */
+  startTime?: Date;
   /** Model overriding the topology files'. @default null */
   model?: string | null;
   /** Only these topology labels. @default all */
@@ -139,7 +144,9 @@ export async function runPipeline(
       expected: `labels of ${exp.file}: ${exp.topologies.map((t) => t.label).join(", ")}`,
     });
   }
-  const speed = engine === "sim" ? (o.speed ?? exp.speed) : null;
+  const clock = engine === "vllm" ? "live" : (o.clock ?? exp.clock);
+  const speed = engine === "sim" && clock === "live" ? (o.speed ?? exp.speed) : null;
+  const startTime = o.startTime ?? new Date();
   const workload = { ...exp.workload };
   if (o.numRequests) workload["num-requests"] = o.numRequests;
   await Deno.mkdir(expDir, { recursive: true });
@@ -147,6 +154,7 @@ export async function runPipeline(
     experiment: exp,
     overrides: { ...o, log: undefined, signal: undefined },
     engine,
+    clock,
     speed,
     workload,
   };
@@ -172,7 +180,8 @@ export async function runPipeline(
     if (o.model) over.model = o.model;
     const file = await topologyFile(src, join(expDir, ".topologies"), t.label, over);
     const topo = await loadTopology(file);
-    const timeScale = topo.engine === "sim" ? topo.sim.speed : 1;
+    const virtual = clock === "virtual" && topo.engine === "sim";
+    const timeScale = topo.engine === "sim" && !virtual ? topo.sim.speed : 1;
     const portBase = o.portBase === "auto" || (o.portBase === undefined && topo.engine === "sim")
       ? await freePortBase()
       : o.portBase ?? undefined;
@@ -199,12 +208,26 @@ export async function runPipeline(
         topology_label: t.label,
         topology_file: file,
         topology: topo,
-        sim_speed: timeScale,
+        clock: virtual ? "virtual" : "live",
+        sim_speed: virtual ? null : timeScale,
       },
       verbose: o.verbose,
       log,
       signal: o.signal,
+      runner: virtual
+        ? (flags) =>
+          predictFlags(topo, flags, {
+            routerHopMs: exp.routerHopMs ?? undefined,
+            startTime,
+            resultBlock: o.verbose,
+          })
+        : undefined,
     });
+    if (virtual) {
+      log(`${t.label}: ${file} in virtual time (simulated, no processes)`);
+      points[t.label] = await sweep(sweepOpts(VIRTUAL_URL, []));
+      continue;
+    }
     if (
       rates !== "auto" && await allFinished(expDir, t.label, exp.sweep.grid, rates, exp.sweep.runs)
     ) {
@@ -288,7 +311,15 @@ export async function withSignals<T>(fn: (signal: AbortSignal) => Promise<T>): P
 
 /** Command-line flags shared by `pipeline.ts`, `bench:<name>` and `demo`. */
 export const PIPELINE_FLAGS = {
-  speed: { type: "string" as const, help: "Simulated engine speed-up (overrides the files)" },
+  clock: {
+    type: "string" as const,
+    help:
+      "virtual (one process, virtual time; default for sim) or live (processes on the wall clock)",
+  },
+  speed: {
+    type: "string" as const,
+    help: "Live clock: simulated engine speed-up (overrides the files)",
+  },
   engine: {
     type: "string" as const,
     default: "sim",
@@ -314,7 +345,15 @@ export function pipelineOptions(values: Record<string, unknown>): PipelineOption
   if (engine !== "sim" && engine !== "vllm") {
     throw fieldError({ field: "--engine", value: engine, expected: "sim or vllm" });
   }
+  const clock = v.clock as string | undefined;
+  if (clock !== undefined && clock !== "virtual" && clock !== "live") {
+    throw fieldError({ field: "--clock", value: clock, expected: "virtual or live" });
+  }
+  if (clock === "virtual" && engine === "vllm") {
+    throw fieldError({ field: "--clock", value: clock, expected: "live with --engine vllm" });
+  }
   return {
+    clock: clock ?? null,
     outRoot: v.out as string,
     speed: numberFlag(v, "speed", { min: 0.01 }) ?? null,
     engine,

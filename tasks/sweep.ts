@@ -19,7 +19,15 @@ import { listFlag, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts
 import { fieldError } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
 import type { AutoSweep, StopRule } from "./_experiment.ts";
-import { benchHasTimeScale, finishedRuns, num, readSummaries, runBench } from "./_bench_cmd.ts";
+import {
+  benchHasTimeScale,
+  type BenchRun,
+  finishedRuns,
+  num,
+  readSummaries,
+  runBench,
+  type RunBenchOptions,
+} from "./_bench_cmd.ts";
 
 type Flags = Record<string, string | number | boolean>;
 
@@ -70,6 +78,14 @@ export interface SweepOptions {
   timeScale?: number;
   /** Written as `experiment.json` into every run directory (with the point). @default {} */
   meta?: Record<string, unknown>;
+  /**
+   * Runs one point from bench flags. @default runBench (a `deno task bench`
+   * process against `url`); `deno task predict` passes a virtual-time runner.
+   */
+  runner?: (
+    flags: Record<string, string | number | boolean | null | undefined>,
+    o: RunBenchOptions,
+  ) => Promise<BenchRun>;
   /** Forward bench's result blocks. @default false */
   verbose?: boolean;
   log?: (msg: string) => void;
@@ -175,7 +191,7 @@ export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
     }
     await reset();
     const t = await timeFlags(f, { ...w, ...cell }, rate);
-    const b = await runBench(
+    const b = await (o.runner ?? runBench)(
       { ...base, ...cell, ...flags, ...t, out: join(dir, label), "reset-prefix-cache": resetFlag },
       { verbose: o.verbose, signal: o.signal },
     );

@@ -89,6 +89,7 @@ export async function main(args: string[]): Promise<number> {
       port: kvTransfer.kv_port ?? cfg.sideChannelPort,
       tp: cfg.tp,
       linkGBps: cfg.kvLinkGBps,
+      latencyMs: cfg.kvLatencyMs,
       log: emit,
     });
     const port = await side.start();

@@ -77,6 +77,11 @@ export const SIM_FLAGS: FlagSpec = {
     help: "Link for KV transfers: nvlink, pcie, rdma",
   },
   "kv-link-gbps": { type: "string", help: "KV transfer bandwidth in GB/s (overrides --kv-link)" },
+  "kv-latency-ms": {
+    type: "string",
+    default: "2",
+    help: "Fixed cost of one KV transfer (handshake, first byte), simulated ms",
+  },
   "engine-id": { type: "string", help: "Engine id in kv_transfer_params (default: random)" },
   "mean-output-tokens": {
     type: "string",
@@ -129,6 +134,7 @@ export interface SimConfig {
   ecTransferConfig?: string;
   sideChannelPort: number;
   kvLinkGBps: number;
+  kvLatencyMs: number;
   engineId: string;
   meanOutputTokens: number;
   logIntervalS: number;
@@ -179,6 +185,7 @@ export function simConfig(v: Values, env: Record<string, string> = {}): SimConfi
     ecTransferConfig: str("ec-transfer-config"),
     sideChannelPort,
     kvLinkGBps: num("kv-link-gbps", 1e-3) ?? defaultLinkGBps(link),
+    kvLatencyMs: num("kv-latency-ms", 0)!,
     engineId: str("engine-id") ?? crypto.randomUUID(),
     meanOutputTokens: num("mean-output-tokens", 1)!,
     logIntervalS: num("log-interval", 0.001)!,

@@ -1,0 +1,131 @@
+/**
+ * `deno task predict`: simulated topologies in virtual time, one process, no
+ * host in the loop (DESIGN.md, "Two clocks").
+ *
+ *     deno task predict tasks/experiments/demo.yaml [--out results]   # a whole experiment
+ *     deno task predict --topology fixtures/topologies/sim_pd_1p1d.yaml \
+ *       --rate 4 --duration 300 --dataset multiturn --preset W1 --endpoint /v1/chat/completions
+ *
+ * The last stdout line is the experiment or run directory.
+ *
+ * @module
+ */
+import { resolve } from "node:path";
+import { type FlagSpec, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
+import { fieldError } from "../lib/errors.ts";
+import { loadTopology } from "../launch/topology.ts";
+import { BENCH_FLAGS, flagsWithoutDefaults, resolveBenchConfig } from "../bench/bench_config.ts";
+import { loadExperiment } from "./_experiment.ts";
+import { PIPELINE_FLAGS, pipelineOptions, runPipeline, withSignals } from "./pipeline.ts";
+import { predictRun, VIRTUAL_URL } from "./predict/run_point.ts";
+import { DEFAULT_ROUTER_HOP_MS } from "./predict/virtual_topology.ts";
+
+const SUMMARY = "Runs simulated topologies in virtual time (SIMULATED, virtual clock): an " +
+  "experiment file, or one load point of --topology FILE with bench's workload flags.";
+
+const OWN: FlagSpec = {
+  topology: { type: "string", help: "Topology YAML (engine: sim) for one load point" },
+  label: { type: "string", help: "Topology label in results (default: the topology's name)" },
+  "router-hop-ms": {
+    type: "string",
+    help: `Router hop per leg, simulated ms (default ${DEFAULT_ROUTER_HOP_MS})`,
+  },
+  "start-time": {
+    type: "string",
+    help: "Start instant (ISO) naming run folders and ids; the same one gives identical files",
+  },
+};
+
+const SKIP = new Set([
+  "url",
+  "topology",
+  "workers",
+  "worker-cmd",
+  "start-at",
+  "time-scale",
+  "help",
+]);
+
+function flagSpec(withDefaults: boolean): FlagSpec {
+  const bench = withDefaults ? BENCH_FLAGS : flagsWithoutDefaults();
+  const out: FlagSpec = { ...OWN };
+  for (const [k, d] of Object.entries(bench)) if (!SKIP.has(k)) out[k] = d;
+  for (const [k, d] of Object.entries(PIPELINE_FLAGS)) {
+    if (!(k in out) && k !== "speed" && k !== "engine" && k !== "port-base") out[k] = d;
+  }
+  return out;
+}
+
+function startTime(v: unknown): Date | undefined {
+  if (v === undefined) return undefined;
+  const d = new Date(String(v));
+  if (Number.isNaN(d.getTime())) {
+    throw fieldError({ field: "--start-time", value: v, expected: "an ISO date-time" });
+  }
+  return d;
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, flagSpec(false), { allowPositionals: true });
+  if (values.help) {
+    console.log(
+      usage("deno task predict [EXPERIMENT.yaml | --topology T.yaml ...]", SUMMARY, flagSpec(true)),
+    );
+    return 0;
+  }
+  const hop = numberFlag(values, "router-hop-ms", { min: 0 });
+  const start = startTime(values["start-time"]);
+  const progress = Deno.stderr.isTerminal()
+    ? (l: string) => Deno.stderr.writeSync(new TextEncoder().encode(`\r${l}   `))
+    : undefined;
+  if (positionals.length) {
+    if (positionals.length > 1 || values.topology !== undefined) {
+      throw new TypeError(
+        `Cannot use ${
+          JSON.stringify(positionals)
+        } as one experiment file: current value has ${positionals.length} arguments${
+          values.topology !== undefined ? " and --topology" : ""
+        }`,
+      );
+    }
+    const exp = await loadExperiment(positionals[0]);
+    if (hop !== undefined) exp.routerHopMs = hop;
+    const po = pipelineOptions({ ...values, engine: "sim", out: values.out ?? "results" });
+    const res = await withSignals((signal) =>
+      runPipeline(exp, { ...po, clock: "virtual", startTime: start, signal })
+    );
+    console.log(res.expDir);
+    return 0;
+  }
+  if (values.topology === undefined) {
+    throw new TypeError(
+      "Cannot predict without a topology: current value is neither an experiment file nor --topology FILE",
+    );
+  }
+  const topo = await loadTopology(String(values.topology));
+  const label = String(values.label ?? topo.name);
+  const bench: Record<string, unknown> = { ...values, url: VIRTUAL_URL, topology: label };
+  for (const k of Object.keys(OWN)) if (k !== "topology") delete bench[k];
+  bench.out ??= resolve("results/predict", label);
+  const cfg = resolveBenchConfig(bench as Parameters<typeof resolveBenchConfig>[0]);
+  const r = await predictRun(topo, cfg, {
+    routerHopMs: hop,
+    startTime: start,
+    argv: args,
+    resultBlock: true,
+    progress,
+  });
+  if (progress) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
+  console.error(
+    `[predict] simulated ${(r.simulatedMs / 1000).toFixed(1)} s in ${
+      (r.wallMs / 1000).toFixed(2)
+    } s wall (${
+      (r.simulatedMs / Math.max(r.wallMs, 1)).toFixed(0)
+    }x real time, ${r.events} events)`,
+  );
+  console.log(r.runDir);
+  return 0;
+}
+
+if (import.meta.main) await runMain(main);

@@ -1,0 +1,247 @@
+/**
+ * One load point (or `--runs K` repeats) of one topology in virtual time, to a
+ * run directory of the same contract as `deno task bench` (DESIGN.md):
+ * `config.json` (with `"clock": "virtual"`), `requests.csv` streamed as
+ * requests finish, `summary.json` from bench's own summary code. Same seed and
+ * inputs give byte-identical `requests.csv` and `summary.json`.
+ *
+ * @module
+ */
+import { basename, dirname, join } from "node:path";
+import { CsvAppender } from "../../lib/csv.ts";
+import { Rng } from "../../lib/rng.ts";
+import { loadTokenizer } from "../../lib/tokenizer.ts";
+import { type LoadPointSummary, REQUEST_COLUMNS } from "../../lib/result_schema.ts";
+import { EventLoop } from "../../launch/sim/event_loop.ts";
+import { buildVocab, type OutputVocab } from "../../launch/sim/_vocab.ts";
+import type { Topology } from "../../launch/topology.ts";
+import {
+  type BenchConfig,
+  flagsWithoutDefaults,
+  resolveBenchConfig,
+} from "../../bench/bench_config.ts";
+import { parseFlags } from "../../lib/args.ts";
+import { type BenchRun, flagArgs } from "../_bench_cmd.ts";
+import { requestRow, RunRows } from "../../bench/record.ts";
+import { newState } from "../../bench/runner.ts";
+import { resultBlock, summarize } from "../../bench/summary.ts";
+import { arrivalOffsets } from "../../bench/workload/arrivals.ts";
+import { buildWorkload } from "../../bench/workload/datasets.ts";
+import { BENCH_VERSION, freshRunDir, stamp } from "../../bench/run.ts";
+import { PromptTokens } from "./_tokens.ts";
+import { playLoad } from "./virtual_client.ts";
+import { VirtualTopology, type VirtualTopologyOptions } from "./virtual_topology.ts";
+
+/** Closed-loop runs bounded only by a duration prepare this many requests (as bench does). */
+const CLOSED_LOOP_POOL = 10_000;
+
+/** Options of {@linkcode predictRun}. */
+export interface PredictRunOptions extends VirtualTopologyOptions {
+  /** Writes progress lines (simulated time, requests, speed-up) here. */
+  progress?: (line: string) => void;
+  /** Print vLLM's result block to stderr. @default false */
+  resultBlock?: boolean;
+  /** Recorded in config.json. */
+  argv?: string[];
+  /** `start_time` in config.json and the run folder stamp. @default now */
+  startTime?: Date;
+}
+
+/** What a virtual run produced. */
+export interface PredictRun {
+  runDir: string;
+  summaries: LoadPointSummary[];
+  /** Virtual ms simulated, and wall ms taken. */
+  simulatedMs: number;
+  wallMs: number;
+  events: number;
+}
+
+const loadPointLabel = (cfg: BenchConfig) =>
+  Number.isFinite(cfg.rateRps)
+    ? String(cfg.rateRps)
+    : cfg.concurrency !== undefined
+    ? `c${cfg.concurrency}`
+    : "inf";
+
+let vocabCache: OutputVocab | null = null;
+
+/** Runs the load of `cfg` against `topology` in virtual time; writes one run directory. */
+export async function predictRun(
+  topology: Topology,
+  cfg: BenchConfig,
+  o: PredictRunOptions = {},
+): Promise<PredictRun> {
+  if (cfg.workers.length) {
+    throw new RangeError(
+      `Cannot use --workers in virtual time: current value is ${
+        cfg.workers.join(",")
+      }; allowed: none (one process simulates any rate)`,
+    );
+  }
+  new VirtualTopology(topology, new EventLoop(), o); // validates before any file is written
+  const tok = await loadTokenizer(cfg.tokenizer);
+  const vocab = vocabCache ??= buildVocab(tok);
+  const prompts = new PromptTokens(tok);
+  const started = o.startTime ?? new Date();
+  const dir = await freshRunDir(dirname(cfg.out), `${stamp(started)}-${basename(cfg.out)}`);
+  const runName = basename(dir);
+  const model = cfg.model ?? topology.model;
+  await Deno.writeTextFile(
+    join(dir, "config.json"),
+    JSON.stringify(
+      {
+        tool: "topobench predict",
+        version: BENCH_VERSION,
+        clock: "virtual",
+        simulated: true,
+        deno: Deno.version,
+        start_time: started.toISOString(),
+        argv: o.argv ?? [],
+        model,
+        server_version: "topobench-sim (virtual time)",
+        tokenizer: tok.name,
+        topology: cfg.topology,
+        topology_file: topology.file,
+        topology_spec: topology,
+        router_hop_ms: o.routerHopMs ?? null,
+        seed: cfg.dataset.seed,
+        bench: cfg,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  const csv = new CsvAppender(join(dir, "requests.csv"), REQUEST_COLUMNS);
+  const summaries: LoadPointSummary[] = [];
+  const closedLoop = cfg.rateRps === Infinity && cfg.concurrency !== undefined;
+  const t0 = performance.now();
+  let simulatedMs = 0;
+  let events = 0;
+  try {
+    for (let k = 0; k < cfg.runs; k++) {
+      const seed = cfg.dataset.seed + k;
+      const runId = cfg.runs > 1 ? `${runName}-r${k + 1}` : runName;
+      const loadPoint = loadPointLabel(cfg);
+      const durationMs = cfg.durationS !== undefined ? cfg.durationS * 1000 : undefined;
+      const offsets = closedLoop ? [] : arrivalOffsets({
+        process: cfg.arrival,
+        rateRps: cfg.rateRps,
+        burstiness: cfg.burstiness,
+        ramp: cfg.ramp,
+        rampToRps: cfg.rampToRps,
+        rampDurationMs: cfg.rampDurationS !== undefined ? cfg.rampDurationS * 1000 : undefined,
+        count: cfg.numRequests,
+        durationMs,
+      }, new Rng(`arrivals:${seed}`));
+      const count = closedLoop ? cfg.numRequests ?? CLOSED_LOOP_POOL : offsets.length;
+      const work = await buildWorkload(tok, { ...cfg.dataset, seed }, count);
+      if (work.requests.some((r) => r.messages?.some((m) => Array.isArray(m.content)))) {
+        throw new RangeError(
+          `Cannot run dataset ${cfg.dataset.name} in virtual time: current value has image parts; allowed: text datasets (run images with --clock live)`,
+        );
+      }
+      // a fresh topology per run: --reset-prefix-cache and a cold start, as bench gets
+      const loop = new EventLoop();
+      const topo = new VirtualTopology(topology, loop, o);
+      const sink = new RunRows(runId, csv);
+      const state = newState();
+      playLoad({
+        loop,
+        topology: topo,
+        tokenizer: tok,
+        prompts,
+        vocab,
+        endpoint: cfg.dataset.endpoint,
+        requests: work.requests,
+        conversations: work.conversations,
+        offsetsMs: offsets,
+        concurrency: cfg.concurrency,
+        closedLoop,
+        durationMs,
+        meanOutputTokens: topo.instances[0].cfg.meanOutputTokens,
+        seed,
+        onResult: (f) => {
+          const { row, itlMs } = requestRow(f, runId, loadPoint);
+          sink.add(row, itlMs);
+        },
+      }, state);
+      const w0 = performance.now();
+      let nextReport = w0 + 1000;
+      while (loop.step()) {
+        if (o.progress && (loop.events & 1023) === 0 && performance.now() >= nextReport) {
+          nextReport = performance.now() + 1000;
+          const wall = (performance.now() - w0) / 1000;
+          o.progress(
+            `[predict] ${cfg.topology} ${loadPoint}: simulated ${
+              (loop.nowMs() / 1000).toFixed(0)
+            } s, done ${state.done}/${state.sent}, ${
+              (loop.nowMs() / 1000 / wall).toFixed(0)
+            }x real time`,
+          );
+        }
+      }
+      simulatedMs += loop.nowMs();
+      events += loop.events;
+      const s = summarize(sink.rows, sink.itls, sink.tokenTimes, {
+        runId,
+        runIndex: k + 1,
+        loadPoint,
+        complete: true,
+        date: started.toISOString(),
+        model,
+        tokenizer: tok.name,
+        endpoint: cfg.endpoint,
+        label: basename(cfg.out),
+        rateTarget: cfg.rateRps,
+        burstiness: cfg.burstiness,
+        concurrency: cfg.concurrency ?? null,
+        capped: cfg.concurrency !== undefined,
+        slo: cfg.slo,
+        maxConcurrent: state.maxInFlight,
+        outputTokenMismatches: 0,
+        topology: cfg.topology,
+        workload: cfg.dataset.name,
+        gpus: cfg.gpus ?? topo.gpus,
+      });
+      const ext = s as unknown as Record<string, unknown>;
+      ext.simulated = true;
+      ext.clock = "virtual";
+      summaries.push(s);
+      const tmp = join(dir, `.summary.json.${Deno.pid}.tmp`);
+      await Deno.writeTextFile(tmp, JSON.stringify(summaries, null, 2) + "\n");
+      await Deno.rename(tmp, join(dir, "summary.json"));
+      if (o.resultBlock) {
+        console.error(resultBlock(s));
+        console.error("Server: topobench SIMULATED engine, virtual clock (no host in the loop)");
+      }
+    }
+  } finally {
+    csv.close();
+  }
+  return { runDir: dir, summaries, simulatedMs, wallMs: performance.now() - t0, events };
+}
+
+/** Stands in for bench's `--url` in virtual time (no server is contacted). */
+export const VIRTUAL_URL = "http://virtual.invalid";
+
+/**
+ * Bench flags (as the sweep builds them for `deno task bench`) -> a virtual
+ * run of `topology`, answered like {@linkcode runBench}: the same flag parser
+ * and validation as bench, so a point means the same load in both clocks.
+ */
+export async function predictFlags(
+  topology: Topology,
+  flags: Record<string, string | number | boolean | null | undefined>,
+  o: PredictRunOptions = {},
+): Promise<BenchRun> {
+  const args = flagArgs({ ...flags, url: VIRTUAL_URL, "time-scale": null });
+  const cfg = resolveBenchConfig(parseFlags(args, flagsWithoutDefaults()).values);
+  const r = await predictRun(topology, cfg, { ...o, argv: args });
+  return {
+    code: 0,
+    runDir: r.runDir,
+    summaries: r.summaries as unknown as Record<string, unknown>[],
+    stderrTail: "",
+  };
+}

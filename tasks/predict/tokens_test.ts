@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { loadTokenizer } from "../../lib/tokenizer.ts";
+import { Rng } from "../../lib/rng.ts";
+import { buildVocab, sampleOutput, tokenText } from "../../launch/sim/_vocab.ts";
+import { multiturnDataset, turnSpec } from "../../bench/workload/multiturn.ts";
+import { PromptTokens } from "./_tokens.ts";
+
+Deno.test("predict tokens: cached pre-tokens give the tokenizer's own ids for chat and completions", async () => {
+  const tok = await loadTokenizer();
+  const fast = new PromptTokens(tok);
+  const vocab = buildVocab(tok);
+  const rng = new Rng(3);
+  const convs = multiturnDataset(tok, {
+    count: 3,
+    seed: 1,
+    turns: 3,
+    inputLen: 120,
+    outputLen: 40,
+    thinkTimeMs: 0,
+  });
+  for (const conv of convs) {
+    const answers: { text: string; tokens: number }[] = [];
+    for (let t = 1; t <= 3; t++) {
+      const spec = turnSpec(tok, "chat", conv, t, answers);
+      assert.deepEqual(fast.chat(spec.messages!), tok.encodeChat(spec.messages!));
+      const c = turnSpec(tok, "completions", conv, t, answers);
+      assert.deepEqual(
+        fast.completion(c.prompt!),
+        tok.encode(c.prompt!, { addSpecialTokens: true }),
+      );
+      const out = sampleOutput(vocab, rng, 40, false);
+      answers.push({ text: out.map((id) => tokenText(vocab, id)).join(""), tokens: 40 });
+    }
+  }
+  const odd = 'Numbers 42 and quotes "x" take the slow path.';
+  assert.deepEqual(fast.completion(odd), tok.encode(odd, { addSpecialTokens: true }));
+  assert.equal(fast.slow, 1);
+});

@@ -1,0 +1,164 @@
+/**
+ * The load generator in virtual time: bench's schedule (the same arrival
+ * offsets, datasets, multi-turn chaining with think time, concurrency cap or
+ * closed loop) played on the event loop against a {@linkcode VirtualTopology}.
+ * Each finished request becomes the same {@linkcode Finished} record the HTTP
+ * client produces, with virtual timestamps, so one code path makes the rows
+ * and the summary for both clocks.
+ *
+ * @module
+ */
+import type { Tokenizer } from "../../lib/tokenizer.ts";
+import { Rng } from "../../lib/rng.ts";
+import type { EventLoop } from "../../launch/sim/event_loop.ts";
+import { type OutputVocab, sampleOutput, tokenText } from "../../launch/sim/_vocab.ts";
+import type { ClientResult } from "../../bench/client.ts";
+import type { Finished, RunState } from "../../bench/runner.ts";
+import type { Conversation, RequestSpec } from "../../bench/workload/types.ts";
+import type { EndpointKind } from "../../bench/workload/_spec.ts";
+import { turnSpec } from "../../bench/workload/multiturn.ts";
+import type { PromptTokens } from "./_tokens.ts";
+import type { VirtualTopology } from "./virtual_topology.ts";
+
+/** Options of {@linkcode playLoad}. */
+export interface PlayOptions {
+  loop: EventLoop;
+  topology: VirtualTopology;
+  tokenizer: Tokenizer;
+  prompts: PromptTokens;
+  vocab: OutputVocab;
+  endpoint: EndpointKind;
+  requests: RequestSpec[];
+  conversations: Conversation[];
+  /** Start offsets (ms) of each request/conversation (open loop). */
+  offsetsMs: number[];
+  /** Closed loop with this many users when `closedLoop`, else a cap on in-flight requests. */
+  concurrency?: number;
+  closedLoop: boolean;
+  /** Closed loop stops starting new work after this offset. */
+  durationMs?: number;
+  /** Mean output tokens when EOS is not ignored (the engine's `--mean-output-tokens`). @default 256 */
+  meanOutputTokens?: number;
+  /** Seed of output tokens and lengths. */
+  seed: number;
+  onResult: (f: Finished) => void;
+}
+
+/** Schedules the whole load on the loop; the caller then runs the loop. */
+export function playLoad(o: PlayOptions, state: RunState): void {
+  const { loop } = o;
+  const rng = new Rng(`predict-output:${o.seed}`);
+  const multi = o.conversations.length > 0;
+  const jobs = multi ? o.conversations.length : o.requests.length;
+  const cap = o.closedLoop ? Infinity : o.concurrency ?? Infinity;
+  let slots = cap;
+  const waiters: (() => void)[] = [];
+  const acquire = (go: () => void) => {
+    if (slots > 0) {
+      slots--;
+      go();
+    } else waiters.push(go);
+  };
+  const release = () => {
+    const w = waiters.shift();
+    if (w) w();
+    else slots++;
+  };
+
+  const runJob = (j: number, scheduledMs: number, done: () => void) => {
+    const conv = multi ? o.conversations[j] : undefined;
+    const turns = conv ? conv.turns.length : 1;
+    const answers: { text: string; tokens: number }[] = [];
+    const turn = (t: number, scheduled: number) => {
+      acquire(() => {
+        const spec = conv ? turnSpec(o.tokenizer, o.endpoint, conv, t, answers) : o.requests[j];
+        send(spec, scheduled, conv?.conversationId, (f) => {
+          release();
+          o.onResult(f);
+          if (f.result.error || t >= turns) return done();
+          answers.push({ text: f.result.text, tokens: f.outputTokens });
+          const think = conv!.thinkTimeMs[t - 1];
+          loop.after(think, () => turn(t + 1, loop.nowMs()));
+        });
+      });
+    };
+    turn(1, scheduledMs);
+  };
+
+  const send = (
+    spec: RequestSpec,
+    scheduledMs: number,
+    session: string | undefined,
+    finished: (f: Finished) => void,
+  ) => {
+    const sentMs = loop.nowMs();
+    const promptTokens = spec.messages
+      ? o.prompts.chat(spec.messages.map((m) => ({ role: m.role, content: m.content })))
+      : o.prompts.completion(spec.prompt ?? "");
+    let n = spec.maxTokens;
+    let reason: "stop" | "length" = "length";
+    if (!spec.ignoreEos) {
+      const drawn = Math.max(1, Math.ceil(rng.exponential(o.meanOutputTokens ?? 256)));
+      if (drawn < n) [n, reason] = [drawn, "stop"];
+    }
+    const outputIds = sampleOutput(o.vocab, rng, n, reason === "stop");
+    const times: number[] = [];
+    state.sent++;
+    state.inFlight++;
+    state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
+    o.topology.submit({
+      id: spec.requestId,
+      session,
+      body: spec.messages ? { messages: spec.messages } : { prompt: spec.prompt },
+      promptTokens,
+      outputIds,
+      finishReason: reason,
+    }, {
+      onToken: () => times.push(loop.nowMs()),
+      onFinish: ({ error, status, info, backend }) => {
+        state.inFlight--;
+        state.done++;
+        if (error) state.failed++;
+        const endMs = loop.nowMs();
+        const first = times.length ? times[0] : null;
+        const itlMs: number[] = [];
+        for (let i = 1; i < times.length; i++) itlMs.push(times[i] - times[i - 1]);
+        const out = info?.outputTokens ?? 0;
+        const text = error
+          ? ""
+          : outputIds.slice(0, out).map((id) => tokenText(o.vocab, id)).join("");
+        const result: ClientResult = {
+          sentMs,
+          firstTokenMs: first,
+          endMs,
+          ttftMs: first === null ? null : first - sentMs,
+          e2eMs: endMs - sentMs,
+          itlMs,
+          contentChunks: times.length,
+          text,
+          promptTokens: info ? info.promptTokens : null,
+          completionTokens: info ? out : null,
+          cachedTokens: info ? info.cachedTokens : null,
+          status,
+          error,
+          backend,
+        };
+        finished({ spec, result, scheduledMs, outputTokens: out, outputFromTokenizer: false });
+      },
+    });
+  };
+
+  if (o.closedLoop) {
+    let next = 0;
+    const user = () => {
+      if (next >= jobs) return;
+      if (o.durationMs !== undefined && loop.nowMs() >= o.durationMs) return;
+      runJob(next++, loop.nowMs(), user);
+    };
+    for (let u = 0; u < Math.min(o.concurrency ?? 1, jobs); u++) loop.at(0, user);
+  } else {
+    for (let j = 0; j < jobs && j < o.offsetsMs.length; j++) {
+      loop.at(o.offsetsMs[j], () => runJob(j, o.offsetsMs[j], () => {}));
+    }
+  }
+}
