@@ -1,20 +1,25 @@
 /**
- * `deno task demo`: the whole pipeline on the embedded simulated engine (no GPU):
- * agg, pd (1P1D), ppd and dp(2) on a simulated H100 with the Llama-3.1-8B
- * profile, multi-turn chat W1 at a short rate sweep on each, teardown, merge,
- * compare and plot; ends with the path of `report.html` and five lines of findings.
+ * `deno task demo`: which topology serves multi-turn chat best, and from which
+ * load on, on the embedded simulated engine (no GPU). agg, dp(2), pd 1P1D and
+ * ppd 1P1D (simulated H100, Llama-3.1-8B profile) on W1:
  *
- *     deno task demo [--speed 4] [--rates 2,4,8] [--num-requests 16] [--out results]
+ * 1. probes each topology's saturation in virtual time, then sweeps every one
+ *    over the same rates, from ~10% to ~130% of the largest saturation rate;
+ * 2. merges, compares and plots (report.html);
+ * 3. cross-checks 2 of those points live: real engine and router processes
+ *    (`up`/`down`) and bench at speed 1, printed side by side with virtual time;
+ * 4. prints the findings.
  *
- * The experiment is `tasks/experiments/demo.yaml`; every flag of the pipeline
- * applies (`--only agg,pd`, `--no-plot`, ...).
+ *     deno task demo [--clock live] [--rates 1,2,4] [--no-live-check] [--out results]
  *
  * @module
  */
 import { join } from "node:path";
 import { parseFlags, runMain, usage } from "../lib/args.ts";
-import { loadExperiment, ROOT } from "./_experiment.ts";
+import { errorMessage } from "../lib/errors.ts";
+import { type Experiment, loadExperiment, ROOT } from "./_experiment.ts";
 import { findings } from "./_findings.ts";
+import { num } from "./_bench_cmd.ts";
 import {
   PIPELINE_FLAGS,
   type PipelineOptions,
@@ -23,6 +28,9 @@ import {
   runPipeline,
   withSignals,
 } from "./pipeline.ts";
+import { predictFlags } from "./predict/run_point.ts";
+import { loadTopology } from "../launch/topology.ts";
+import { autoRates } from "./sweep.ts";
 
 /** The demo's experiment file. */
 export const DEMO_EXPERIMENT = join(ROOT, "tasks/experiments/demo.yaml");
@@ -30,28 +38,147 @@ export const DEMO_EXPERIMENT = join(ROOT, "tasks/experiments/demo.yaml");
 const FLAGS = {
   ...PIPELINE_FLAGS,
   experiment: { type: "string" as const, default: DEMO_EXPERIMENT, help: "Experiment file" },
+  "no-live-check": {
+    type: "boolean" as const,
+    default: false,
+    help: "Skip the live cross-check (real processes)",
+  },
+  "check-duration": {
+    type: "string" as const,
+    default: "20",
+    help: "Seconds of each live cross-check point",
+  },
 };
+
+/** One live-vs-virtual comparison. */
+export interface CrossCheck {
+  topology: string;
+  rate: number;
+  live: Record<string, number | null>;
+  virtual: Record<string, number | null>;
+}
 
 /** Result of {@linkcode runDemo}: the pipeline's plus the summary lines. */
 export interface DemoResult extends PipelineResult {
   findings: string[];
+  /** Rates swept (conversations/s for multi-turn). */
+  rates: number[];
+  /** Saturation per topology from the probes (same unit). */
+  capacity: Record<string, number>;
+  checks: CrossCheck[];
   /** Wall-clock seconds. */
   wallS: number;
 }
 
-/** Runs the demo experiment through the pipeline and summarizes it. */
-export async function runDemo(
-  o: PipelineOptions & { experiment?: string } = {},
-): Promise<DemoResult> {
+/** Options of {@linkcode runDemo}. */
+export interface DemoOptions extends PipelineOptions {
+  experiment?: string;
+  /** Run the live cross-check. @default true */
+  liveCheck?: boolean;
+  /** Seconds of each cross-check point. @default 20 */
+  checkDurationS?: number;
+}
+
+const KEYS = ["request_throughput", "output_throughput", "mean_ttft_ms", "mean_tpot_ms"];
+
+/** Probes each topology at rate inf in virtual time; returns its saturation (conversations/s). */
+async function probe(exp: Experiment, expDir: string, log: (m: string) => void) {
+  const cap: Record<string, number> = {};
+  const turns = exp.workload.dataset === "multiturn" ? Number(exp.workload.turns ?? 4) : 1;
+  for (const t of exp.topologies) {
+    const flags = { ...exp.workload, duration: null, rate: "inf", topology: t.label };
+    const r = await predictFlags(await loadTopology(t.file), {
+      ...flags,
+      "num-requests": exp.sweep.auto.probeRequests,
+      out: join(expDir, "probes", `${t.label}-probe`),
+    });
+    cap[t.label] = (num(r.summaries[0], "request_throughput") ?? 0) / turns;
+    log(`${t.label}: saturates near ${cap[t.label].toPrecision(3)}/s (virtual-time probe)`);
+  }
+  return cap;
+}
+
+/** Runs the demo: probe, sweep, report, live cross-check. */
+export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const t0 = performance.now();
+  const log = o.log ?? ((m: string) => console.error(`[demo] ${m}`));
   const exp = await loadExperiment(o.experiment ?? DEMO_EXPERIMENT);
-  const res = await runPipeline(exp, o);
+  const clock = o.clock ?? exp.clock;
+  const expDir = join(o.outRoot ?? join(ROOT, "results"), exp.name);
+  let capacity: Record<string, number> = {};
+  let rates = o.rates?.length ? o.rates : exp.sweep.rates ?? [];
+  if (clock === "virtual" && !o.rates?.length) {
+    capacity = await probe(exp, expDir, log);
+    rates = autoRates(Math.max(...Object.values(capacity)), exp.sweep.auto);
+    log(`rates ${rates.join(", ")} /s for every topology`);
+  }
+  const res = await runPipeline(exp, { ...o, log, rates, clock });
+  const checks: CrossCheck[] = [];
+  if (o.liveCheck !== false && clock === "virtual" && !o.signal?.aborted) {
+    const dur = o.checkDurationS ?? 20;
+    const rate = rates[Math.floor(rates.length / 3)];
+    for (const label of ["agg", "pd"].filter((l) => exp.topologies.some((t) => t.label === l))) {
+      const one: Experiment = {
+        ...exp,
+        name: `${exp.name}-check`,
+        topologies: exp.topologies.filter((t) => t.label === label),
+        workload: { ...exp.workload, duration: dur },
+        sweep: { ...exp.sweep, rates: [rate], stop: { ...exp.sweep.stop } },
+      };
+      const row = async (c: "live" | "virtual") => {
+        const r = await runPipeline(one, {
+          outRoot: join(expDir, "cross-check", c),
+          clock: c,
+          speed: 1,
+          plot: false,
+          log: () => {},
+          signal: o.signal,
+        });
+        const s = r.rows.find((x) => x.run_index === "mean") ?? r.rows[0];
+        return Object.fromEntries(
+          KEYS.map((k) => [k, typeof s?.[k] === "number" ? s[k] as number : null]),
+        );
+      };
+      log(`cross-check ${label} at ${rate}/s: ${dur} s live (engines + router + bench, speed 1)`);
+      try {
+        checks.push({
+          topology: label,
+          rate,
+          live: await row("live"),
+          virtual: await row("virtual"),
+        });
+      } catch (e) {
+        log(`cross-check ${label} failed: ${errorMessage(e)}`);
+      }
+    }
+  }
   const cmp = exp.plots.compare ?? ["ppd", "pd"];
   return {
     ...res,
     findings: findings(res.rows, res.crossover, cmp[0], cmp[1]),
+    rates,
+    capacity,
+    checks,
     wallS: (performance.now() - t0) / 1000,
   };
+}
+
+/** The cross-check as a table. */
+export function checkTable(checks: CrossCheck[]): string[] {
+  const f = (x: number | null) => (x === null ? "-" : x >= 100 ? x.toFixed(0) : x.toFixed(2));
+  const pct = (l: number | null, v: number | null) =>
+    l === null || v === null || l === 0 ? "-" : `${(100 * (v - l) / l).toFixed(1)}%`;
+  const out = ["topology  rate  metric               live      virtual   virtual vs live"];
+  for (const c of checks) {
+    for (const k of KEYS) {
+      out.push(
+        `${c.topology.padEnd(9)} ${String(c.rate).padEnd(5)} ${k.padEnd(20)} ${
+          f(c.live[k]).padEnd(9)
+        } ${f(c.virtual[k]).padEnd(9)} ${pct(c.live[k], c.virtual[k])}`,
+      );
+    }
+  }
+  return out;
 }
 
 /** Runs the CLI. */
@@ -59,19 +186,30 @@ export async function main(args: string[]): Promise<number> {
   const { values } = parseFlags(args, FLAGS);
   if (values.help) {
     console.log(
-      usage("deno task demo", "agg vs pd vs ppd vs dp on the simulated engine, end to end.", FLAGS),
+      usage("deno task demo", "agg vs dp vs pd vs ppd on the simulated engine, end to end.", FLAGS),
     );
     return 0;
   }
   console.error(
-    "topobench demo: agg, pd (1P1D), ppd, dp(2) on the SIMULATED engine (H100 x Llama-3.1-8B)",
+    "topobench demo: agg, dp(2), pd 1P1D, ppd 1P1D on the SIMULATED engine (H100 x Llama-3.1-8B), " +
+      "multi-turn W1; study in virtual time, then a short live cross-check",
   );
   const res = await withSignals((signal) =>
-    runDemo({ ...pipelineOptions(values), experiment: values.experiment as string, signal })
+    runDemo({
+      ...pipelineOptions(values),
+      experiment: values.experiment as string,
+      liveCheck: values["no-live-check"] !== true,
+      checkDurationS: Number(values["check-duration"]),
+      signal,
+    })
   );
+  if (res.checks.length) {
+    console.log("\nLive vs virtual (same point, same seed; simulated engine both ways):");
+    for (const l of checkTable(res.checks)) console.log(`  ${l}`);
+  }
   console.log(`\nReport: ${res.report ?? "(not drawn: --no-plot)"}`);
   console.log(`Tables: ${res.compareMd}, ${res.mergedCsv}`);
-  console.log(`\nFindings (simulated engine, ${res.wallS.toFixed(0)} s):`);
+  console.log(`\nFindings (SIMULATED engine, virtual clock; ${res.wallS.toFixed(0)} s):`);
   for (const l of res.findings) console.log(`- ${l}`);
   return 0;
 }

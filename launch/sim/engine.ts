@@ -96,6 +96,8 @@ class Seq {
   numOut = 0;
   blocks: KvBlock[] = [];
   hashes: string[] = [];
+  /** Leading blocks already committed to the prefix cache. */
+  committed = 0;
   cachedTokens = 0;
   state: State = "waiting";
   queried = false;
@@ -300,6 +302,7 @@ export class EngineCore {
         if (!got) {
           this.#kv.release(seq.blocks); // do not pin cached blocks while waiting
           seq.blocks = [];
+          seq.committed = 0;
           seq.numComputed = 0;
           break;
         }
@@ -323,6 +326,7 @@ export class EngineCore {
     const hit = this.#kv.match(seq.hashes.slice(0, usable));
     this.#kv.take(hit);
     seq.blocks = hit;
+    seq.committed = hit.length;
     seq.numComputed = hit.length * B;
     if (!seq.queried) {
       seq.queried = true;
@@ -341,6 +345,7 @@ export class EngineCore {
       if (!got) {
         this.#kv.release(seq.blocks);
         seq.blocks = [];
+        seq.committed = 0;
         seq.numComputed = 0;
         return false;
       }
@@ -372,6 +377,7 @@ export class EngineCore {
     if (i >= 0) this.#running.splice(i, 1);
     this.#kv.release(seq.blocks);
     seq.blocks = [];
+    seq.committed = 0;
     seq.numComputed = 0;
     seq.state = "waiting";
     this.#waiting.unshift(seq);
@@ -389,7 +395,8 @@ export class EngineCore {
         seq.hashes.push(parent);
       }
     }
-    for (let b = 0; b < full; b++) this.#kv.commit(seq.blocks[b], seq.hashes[b]);
+    for (let b = seq.committed; b < full; b++) this.#kv.commit(seq.blocks[b], seq.hashes[b]);
+    if (full > seq.committed) seq.committed = full;
   }
 
   #apply(work: Work, endMs: number): void {
@@ -439,6 +446,7 @@ export class EngineCore {
       this.#kv.release(seq.blocks);
     }
     seq.blocks = [];
+    seq.committed = 0;
     this.metrics.finished[reason] = (this.metrics.finished[reason] ?? 0) + 1;
     if (reason !== "abort" && wasRunning) {
       const s = (ms: number) => ms / 1000;

@@ -62,8 +62,8 @@ export class KvCache {
   /** Prompt tokens found in the prefix cache. */
   hits = 0;
   readonly #blocks: KvBlock[];
-  /** Free blocks without reusable content: allocated first. */
-  readonly #empty = new Map<number, KvBlock>();
+  /** Free blocks without reusable content, allocated first: a stack (Map iteration after many deletions is slow). */
+  readonly #empty: KvBlock[] = [];
   /** Free blocks that still serve prefix hits, in eviction order (first key goes first). */
   readonly #cached = new Map<number, KvBlock>();
   readonly #byHash = new Map<string, KvBlock>();
@@ -81,13 +81,13 @@ export class KvCache {
     for (let i = 0; i < this.numBlocks; i++) {
       const block = { id: i, refCount: 0, hash: null };
       this.#blocks.push(block);
-      this.#empty.set(i, block);
     }
+    for (let i = this.numBlocks - 1; i >= 0; i--) this.#empty.push(this.#blocks[i]); // 0 pops first
   }
 
   /** Number of blocks that can be allocated now (free, cached or not). */
   get numFree(): number {
-    return this.#empty.size + this.#cached.size;
+    return this.#empty.length + this.#cached.size;
   }
 
   /** Fraction of blocks held by requests, as `vllm:kv_cache_usage_perc` reports it. */
@@ -133,17 +133,20 @@ export class KvCache {
   allocate(n: number): KvBlock[] | null {
     if (n > this.numFree) return null;
     const out: KvBlock[] = [];
-    for (const pool of [this.#empty, this.#cached]) {
-      for (const [id, block] of pool) {
-        if (out.length === n) return out;
-        pool.delete(id);
-        if (block.hash !== null) {
-          this.#byHash.delete(block.hash);
-          block.hash = null;
-        }
-        block.refCount = 1;
-        out.push(block);
+    while (out.length < n && this.#empty.length) {
+      const block = this.#empty.pop()!;
+      block.refCount = 1;
+      out.push(block);
+    }
+    for (const [id, block] of this.#cached) {
+      if (out.length === n) break;
+      this.#cached.delete(id);
+      if (block.hash !== null) {
+        this.#byHash.delete(block.hash);
+        block.hash = null;
       }
+      block.refCount = 1;
+      out.push(block);
     }
     return out;
   }
@@ -165,17 +168,20 @@ export class KvCache {
       const b = blocks[i];
       if (b.refCount <= 0) continue;
       b.refCount--;
-      if (b.refCount === 0) (b.hash === null ? this.#empty : this.#cached).set(b.id, b);
+      if (b.refCount > 0) continue;
+      if (b.hash === null) this.#empty.push(b);
+      else this.#cached.set(b.id, b);
     }
   }
 
   /** Drops every cached hash of free blocks; returns false if blocks are still in use. */
   resetPrefixCache(): boolean {
     if (this.numFree !== this.numBlocks) return false;
-    for (const b of this.#blocks) {
-      b.hash = null;
-      this.#cached.delete(b.id);
-      this.#empty.set(b.id, b);
+    this.#cached.clear();
+    this.#empty.length = 0;
+    for (let i = this.numBlocks - 1; i >= 0; i--) {
+      this.#blocks[i].hash = null;
+      this.#empty.push(this.#blocks[i]);
     }
     this.#byHash.clear();
     this.queries = 0;
