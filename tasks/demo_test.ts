@@ -5,7 +5,8 @@ import { parseCsv } from "../lib/csv.ts";
 import { readSummaries } from "./_bench_cmd.ts";
 import { DEMO_EXPERIMENT, runDemo } from "./demo.ts";
 
-// The demo experiment, shrunk: 2 turns, 3 conversations per point, 2 rates, 20x speed, SVG only.
+// The demo experiment, shrunk: 2 turns, 3 conversations per point, 2 rates, 20x speed, SVG only;
+// run on the live clock (real processes) so the whole up/bench/down path is exercised.
 async function smallDemo(dir: string): Promise<string> {
   const doc = parseYaml(await Deno.readTextFile(DEMO_EXPERIMENT)) as Record<
     string,
@@ -13,6 +14,7 @@ async function smallDemo(dir: string): Promise<string> {
   >;
   Object.assign(doc, { name: "demo-test", speed: 20 });
   doc.workload = { ...doc.workload, turns: 2, "num-requests": 3, "think-time": 200 };
+  delete doc.workload.duration;
   doc.sweep = { ...doc.sweep, rates: [1, 4] };
   doc.plots = { ...doc.plots, formats: ["svg"] };
   const file = join(dir, "demo_test.yaml");
@@ -21,14 +23,21 @@ async function smallDemo(dir: string): Promise<string> {
 }
 
 Deno.test({
-  name: "demo pipeline: run dirs, merged.csv, compare, plots and report exist and agree; resumes",
+  name:
+    "demo pipeline (live clock): run dirs, merged.csv, compare, plots and report exist and agree; resumes",
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
   const dir = await Deno.makeTempDir({ prefix: "topobench_demo_" });
   try {
     const experiment = await smallDemo(dir);
-    const res = await runDemo({ experiment, outRoot: dir, log: () => {} });
+    const res = await runDemo({
+      experiment,
+      outRoot: dir,
+      log: () => {},
+      clock: "live",
+      liveCheck: false,
+    });
     const labels = ["agg", "pd", "ppd", "dp"];
     assert.deepEqual(Object.keys(res.points).sort(), [...labels].sort());
 
@@ -96,7 +105,14 @@ Deno.test({
     assert.deepEqual(left.map((e) => e.name), []);
 
     // a second run into the same folder resumes: nothing is re-run
-    const again = await runDemo({ experiment, outRoot: dir, log: () => {}, plot: false });
+    const again = await runDemo({
+      experiment,
+      outRoot: dir,
+      log: () => {},
+      plot: false,
+      clock: "live",
+      liveCheck: false,
+    });
     for (const [label, pts] of Object.entries(again.points)) {
       assert.ok(pts.every((p) => p.resumed), label);
       assert.deepEqual(pts.map((p) => p.runDir), res.points[label].map((p) => p.runDir));
