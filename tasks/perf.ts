@@ -12,6 +12,7 @@ import { benchRate } from "./perf/bench_rate.ts";
 import { routerOverhead } from "./perf/router_overhead.ts";
 import { plotRender } from "./perf/plot_render.ts";
 import { parseMerge } from "./perf/parse_merge.ts";
+import { predictSpeed } from "./perf/predict_speed.ts";
 
 /** One measured figure. */
 export interface PerfResult {
@@ -28,6 +29,7 @@ const ENTRIES: Record<string, (seconds: number) => Promise<PerfResult[]>> = {
   router: routerOverhead,
   plot: plotRender,
   parse: parseMerge,
+  predict: predictSpeed,
 };
 
 const FLAGS = {
