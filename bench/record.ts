@@ -60,8 +60,8 @@ export class RunRows {
   readonly rows: RequestRow[] = [];
   /** All inter-token gaps of successful requests. */
   readonly itls: number[] = [];
-  /** All content chunk times of successful requests. */
-  readonly tokenTimes: number[] = [];
+  /** Content chunks of successful requests per whole second of the run's clock (peak output tokens/s). */
+  readonly tokensPerSecond = new Map<number, number>();
   /** TTFT of the last 200 successes (progress line). */
   readonly recent: number[] = [];
 
@@ -88,12 +88,17 @@ export class RunRows {
     for (const g of itlMs) this.itls.push(g);
     if (row.first_token_ms !== null) {
       let t = row.first_token_ms;
-      this.tokenTimes.push(t);
-      for (const g of itlMs) this.tokenTimes.push(t += g);
+      this.#count(t);
+      for (const g of itlMs) this.#count(t += g);
     }
     if (row.ttft_ms !== null) {
       this.recent.push(row.ttft_ms);
       if (this.recent.length > 200) this.recent.shift();
     }
+  }
+
+  #count(tMs: number): void {
+    const b = Math.floor(tMs / 1000);
+    this.tokensPerSecond.set(b, (this.tokensPerSecond.get(b) ?? 0) + 1);
   }
 }

@@ -306,7 +306,7 @@ export async function main(args: string[]): Promise<number> {
       if (stop.signal.aborted) break;
 
       const sink = new RunRows(runId, csv, itlFile);
-      const { rows, itls, tokenTimes, recent } = sink;
+      const { rows, itls, tokensPerSecond, recent } = sink;
       const checks: { text: string; tokens: number }[] = [];
       const state = newState();
       const startAtMs = k === 0 && cfg.startAt !== undefined
@@ -412,7 +412,7 @@ export async function main(args: string[]): Promise<number> {
       }
       const mismatches = workerMismatches +
         checks.filter((c) => tok.encode(c.text).length !== c.tokens).length;
-      const s = summarize(rows, itls, tokenTimes, {
+      const s = summarize(rows, itls, tokensPerSecond, {
         runId,
         runIndex: k + 1,
         loadPoint,

@@ -47,11 +47,14 @@ export function meetsSlo(row: RequestRow, slo: { ttftMs?: number; tpotMs?: numbe
   return true;
 }
 
-/** Summarizes one load point. `itls` are all inter-token gaps, `tokenTimesMs` all content chunk times. */
+/**
+ * Summarizes one load point. `itls` are all inter-token gaps, `tokensPerSecond`
+ * the content chunks per whole second of the run's clock (see `RunRows`).
+ */
 export function summarize(
   rows: RequestRow[],
   itls: number[],
-  tokenTimesMs: number[],
+  tokensPerSecond: ReadonlyMap<number, number>,
   m: SummaryMeta,
 ): LoadPointSummary {
   const ok = rows.filter((r) => !r.error);
@@ -73,11 +76,6 @@ export function summarize(
     ? (sent.length - 1) / ((sent[sent.length - 1] - sent[0]) / 1000)
     : 0;
   const lagP99 = percentile(lags, 99);
-  const buckets = new Map<number, number>();
-  for (const t of tokenTimesMs) {
-    const b = Math.floor(t / 1000);
-    buckets.set(b, (buckets.get(b) ?? 0) + 1);
-  }
   const met = m.slo ? rows.filter((r) => meetsSlo(r, m.slo!)).length : 0;
   const s: LoadPointSummary = {
     date: m.date,
@@ -99,7 +97,7 @@ export function summarize(
     request_goodput: m.slo ? r3(met / durationS) : null,
     output_throughput: r3(outTok / durationS)!,
     total_token_throughput: r3((inTok + outTok) / durationS)!,
-    max_output_tokens_per_s: [...buckets.values()].reduce((a, b) => Math.max(a, b), 0),
+    max_output_tokens_per_s: [...tokensPerSecond.values()].reduce((a, b) => Math.max(a, b), 0),
     max_concurrent_requests: m.maxConcurrent,
     run_id: m.runId,
     run_index: m.runIndex,

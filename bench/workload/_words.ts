@@ -12,6 +12,8 @@ import type { Rng } from "../../lib/rng.ts";
 export interface WordList {
   /** Each entry is ` word` (leading space). */
   words: string[];
+  /** The token id of each entry of `words`. */
+  ids: number[];
   /** Tokens the server adds to a completions prompt of n words, beyond n (BOS). */
   completionsExtra: number;
   /** Tokens the chat template adds to one user message of n words, beyond n. */
@@ -25,12 +27,16 @@ export function wordList(tok: Tokenizer, max = 4096): WordList {
   const hit = cache.get(tok);
   if (hit) return hit;
   const words: string[] = [];
+  const ids: number[] = [];
   for (let id = 0; id < tok.vocabSize && words.length < max; id++) {
     const s = tok.decode([id]);
     if (!/^ [a-z]{3,10}$/.test(s)) continue;
     const a = tok.encode(s);
     const b = tok.encode(s.slice(1));
-    if (a.length === 1 && a[0] === id && b.length === 1) words.push(s);
+    if (a.length === 1 && a[0] === id && b.length === 1) {
+      words.push(s);
+      ids.push(id);
+    }
   }
   if (words.length < 256) {
     throw new RangeError(
@@ -40,24 +46,39 @@ export function wordList(tok: Tokenizer, max = 4096): WordList {
   const probe = words.slice(0, 8).join("");
   const completionsExtra = tok.encode(probe, { addSpecialTokens: true }).length - 8;
   const chatExtra = tok.encodeChat([{ role: "user", content: probe }]).length - 8;
-  const wl = { words, completionsExtra, chatExtra };
+  const wl = { words, ids, completionsExtra, chatExtra };
   cache.set(tok, wl);
   return wl;
 }
 
 /** `n` random words (encodes to exactly n tokens), optionally led by a unique id. */
 export function randomWords(wl: WordList, rng: Rng, n: number, uniqueIndex?: number): string {
-  const parts: string[] = [];
+  return wordsText(wl, randomPicks(wl, rng, n, uniqueIndex));
+}
+
+/** The indices into `wl.words` behind {@linkcode randomWords} (same draws, same words). */
+export function randomPicks(wl: WordList, rng: Rng, n: number, uniqueIndex?: number): number[] {
+  const picks: number[] = [];
   const W = wl.words.length;
   if (uniqueIndex !== undefined && n > 0) {
     // base-W digits of the index: distinct leading tokens per request (no accidental cache hits)
     let x = uniqueIndex;
     const digits = Math.min(n, Math.max(2, Math.ceil(Math.log(uniqueIndex + 2) / Math.log(W))));
     for (let i = 0; i < digits; i++) {
-      parts.push(wl.words[x % W]);
+      picks.push(x % W);
       x = Math.floor(x / W);
     }
   }
-  while (parts.length < n) parts.push(wl.words[Math.floor(rng.next() * W)]);
-  return parts.join("");
+  while (picks.length < n) picks.push(Math.floor(rng.next() * W));
+  return picks;
+}
+
+/** The text of picked words. */
+export function wordsText(wl: WordList, picks: readonly number[]): string {
+  return picks.map((k) => wl.words[k]).join("");
+}
+
+/** The token ids of picked words' text (one token per word, by construction). */
+export function wordsIds(wl: WordList, picks: readonly number[]): number[] {
+  return picks.map((k) => wl.ids[k]);
 }

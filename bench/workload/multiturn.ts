@@ -11,7 +11,7 @@ import { Rng } from "../../lib/rng.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { Conversation, Message, RequestSpec } from "./types.ts";
 import type { EndpointKind } from "./_spec.ts";
-import { randomWords, wordList } from "./_words.ts";
+import { randomPicks, wordList, wordsIds, wordsText } from "./_words.ts";
 
 /** Per-turn input/output tokens of the presets. */
 export const MULTITURN_PRESETS: Record<string, { inputLen: number; outputLen: number }> = {
@@ -42,10 +42,15 @@ export function multiturnDataset(tok: Tokenizer, o: MultiturnOptions): Conversat
   const rng = new Rng(`multiturn:${o.seed}`);
   return Array.from({ length: o.count }, (_, c) => {
     const conversationId = `c${String(c).padStart(5, "0")}`;
-    const turns = Array.from({ length: o.turns }, (_, t) => ({
-      user: randomWords(wl, rng, o.inputLen, c * 64 + t),
-      maxTokens: o.outputLen,
-    }));
+    const turns = Array.from({ length: o.turns }, (_, t) => {
+      const picks = randomPicks(wl, rng, o.inputLen, c * 64 + t);
+      return {
+        user: wordsText(wl, picks),
+        maxTokens: o.outputLen,
+        userTokens: o.inputLen,
+        userTokenIds: wordsIds(wl, picks),
+      };
+    });
     const thinkTimeMs = Array.from(
       { length: Math.max(0, o.turns - 1) },
       () => (o.thinkTimeMs > 0 ? rng.exponential(o.thinkTimeMs) : 0),
@@ -72,7 +77,7 @@ export function turnSpec(
   for (let t = 0; t < turn; t++) {
     const u = conv.turns[t].user;
     messages.push({ role: "user", content: u });
-    tokens += typeof u === "string" ? countWords(u) : 0;
+    tokens += conv.turns[t].userTokens ?? (typeof u === "string" ? countWords(u) : 0);
     if (t < turn - 1) {
       messages.push({ role: "assistant", content: answers[t]?.text ?? "" });
       tokens += answers[t]?.tokens ?? 0;

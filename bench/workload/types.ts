@@ -41,7 +41,14 @@ export interface RequestSpec {
 export interface Conversation {
   conversationId: string;
   /** User messages of each turn (turn t's prompt = history + answers + this message). */
-  turns: { user: string | ContentPart[]; maxTokens: number }[];
+  turns: {
+    user: string | ContentPart[];
+    maxTokens: number;
+    /** Tokens of `user` when the dataset knows them exactly (else its words are counted). */
+    userTokens?: number;
+    /** Token ids of `user` as written, when the dataset knows them (the virtual clock skips tokenizing). */
+    userTokenIds?: number[];
+  }[];
   /** Think time before each turn after the first, ms. */
   thinkTimeMs: number[];
   /** Optional system prompt. */

@@ -19,12 +19,12 @@ export function lmcacheDir(extra?: Record<string, unknown>): string {
 /** Records that the prefix ending with block hash `hashes[n-1]` (n full blocks) is stored. */
 export async function lmcacheStore(
   dir: string,
-  hashes: readonly string[],
+  hashes: readonly number[],
   blockSize: number,
 ): Promise<void> {
   if (hashes.length === 0) return;
   await Deno.mkdir(dir, { recursive: true });
-  const name = join(dir, `${hashes[hashes.length - 1]}.kv`);
+  const name = join(dir, `${hashes[hashes.length - 1].toString(36)}.kv`);
   const tmp = `${name}.${crypto.randomUUID()}.tmp`;
   await Deno.writeTextFile(tmp, String(hashes.length * blockSize));
   await Deno.rename(tmp, name);
@@ -33,12 +33,12 @@ export async function lmcacheStore(
 /** Tokens of the longest stored prefix of a prompt with these block hashes (0 if none). */
 export async function lmcacheLookup(
   dir: string,
-  hashes: readonly string[],
+  hashes: readonly number[],
   blockSize: number,
 ): Promise<number> {
   for (let n = hashes.length; n > 0; n--) {
     try {
-      await Deno.stat(join(dir, `${hashes[n - 1]}.kv`));
+      await Deno.stat(join(dir, `${hashes[n - 1].toString(36)}.kv`));
       return n * blockSize;
     } catch {
       // not stored; try a shorter prefix

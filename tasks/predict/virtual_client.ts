@@ -17,7 +17,7 @@ import type { Finished, RunState } from "../../bench/runner.ts";
 import type { Conversation, RequestSpec } from "../../bench/workload/types.ts";
 import type { EndpointKind } from "../../bench/workload/_spec.ts";
 import { turnSpec } from "../../bench/workload/multiturn.ts";
-import type { PromptTokens } from "./_tokens.ts";
+import type { PromptTokens } from "../../lib/prompt_tokens.ts";
 import type { VirtualTopology } from "./virtual_topology.ts";
 
 /** Options of {@linkcode playLoad}. */
@@ -68,6 +68,14 @@ export function playLoad(o: PlayOptions, state: RunState): void {
   const runJob = (j: number, scheduledMs: number, done: () => void) => {
     const conv = multi ? o.conversations[j] : undefined;
     const turns = conv ? conv.turns.length : 1;
+    // ids the dataset knows need no tokenizing (told while the conversation runs)
+    for (const t of conv?.turns ?? []) {
+      if (t.userTokenIds && typeof t.user === "string") o.prompts.know(t.user, t.userTokenIds);
+    }
+    const end = () => {
+      for (const t of conv?.turns ?? []) if (typeof t.user === "string") o.prompts.forget(t.user);
+      done();
+    };
     const answers: { text: string; tokens: number }[] = [];
     const turn = (t: number, scheduled: number) => {
       acquire(() => {
@@ -75,7 +83,7 @@ export function playLoad(o: PlayOptions, state: RunState): void {
         send(spec, scheduled, conv?.conversationId, (f) => {
           release();
           o.onResult(f);
-          if (f.result.error || t >= turns) return done();
+          if (f.result.error || t >= turns) return end();
           answers.push({ text: f.result.text, tokens: f.outputTokens });
           const think = conv!.thinkTimeMs[t - 1];
           loop.after(think, () => turn(t + 1, loop.nowMs()));

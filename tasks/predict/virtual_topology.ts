@@ -82,7 +82,7 @@ export class VirtualTopology {
   /** GPUs the topology uses (sum of tensor-parallel sizes). */
   readonly gpus: number;
   readonly #loop: EventLoop;
-  readonly #lmcache = new Set<string>();
+  readonly #lmcache = new Set<number>();
 
   constructor(readonly topology: Topology, loop: EventLoop, o: VirtualTopologyOptions = {}) {
     if (topology.engine !== "sim") {

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { type ChatMessage, messageText, type Tokenizer } from "../../lib/tokenizer.ts";
+import { type ChatMessage, messageText, type Tokenizer } from "./tokenizer.ts";
 
 /** Only letters, `.`, `,` and single spaces (no space at the end). */
 function simple(text: string): boolean {
@@ -27,23 +27,42 @@ function simple(text: string): boolean {
   }
   return !prevSpace;
 }
+/** Whether `text[start, end)` is `word`. */
+function same(word: string, text: string, start: number, end: number): boolean {
+  if (word.length !== end - start) return false;
+  for (let k = 0; k < word.length; k++) {
+    if (word.charCodeAt(k) !== text.charCodeAt(start + k)) return false;
+  }
+  return true;
+}
 const LETTERS = /^[A-Za-z]+$/;
 const PRETOKEN = /[^\r\nA-Za-z0-9]?[A-Za-z]+| ?[^\sA-Za-z0-9]+/g;
 const H = (role: string) => `<|start_header_id|>${role}<|end_header_id|>\n\n`;
 const FRAME = "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n";
 
+/** Cached ids of one word; `next` chains words of the same hash. */
+interface WordIds {
+  word: string;
+  ids: number[];
+  next: WordIds | undefined;
+}
+
 /** Encodes prompts like the simulated engine does, with cached pre-tokens. */
 export class PromptTokens {
   readonly #tok: Tokenizer;
-  /** Word (after a space) -> ids of " word". */
-  readonly #pieces = new Map<string, number[]>();
-  /** Word at the start of a text -> ids of "word". */
-  readonly #bare = new Map<string, number[]>();
+  /** Hash of a word (after a space) -> ids of " word". */
+  readonly #pieces = new Map<number, WordIds>();
+  /** Hash of a word at the start of a text -> ids of "word". */
+  readonly #bare = new Map<number, WordIds>();
   /** Pre-token -> ids, for words holding punctuation. */
   readonly #pre = new Map<string, number[]>();
   readonly #frames = new Map<string, number[]>();
   /** Message text -> ids: a conversation re-sends every earlier message each turn. */
   readonly #messages = new Map<string, number[]>();
+  /** Text as a dataset wrote it -> its ids, told by {@linkcode PromptTokens.know}. */
+  readonly #known = new Map<string, readonly number[]>();
+  /** Id of " word" -> ids of "word" (the chat template trims a message's leading space). */
+  readonly #bareOf = new Map<number, number[]>();
   readonly #llama31: boolean;
   /** Prompts that took the slow path. */
   slow = 0;
@@ -51,6 +70,19 @@ export class PromptTokens {
   constructor(tok: Tokenizer) {
     this.#tok = tok;
     this.#llama31 = tok.name === "llama3_1";
+  }
+
+  /**
+   * Tells the ids of a text a dataset built from single-token words (no
+   * tokenizing needed); {@linkcode PromptTokens.forget} drops it again.
+   */
+  know(text: string, ids: readonly number[]): void {
+    this.#known.set(text, ids);
+  }
+
+  /** Forgets a text told by {@linkcode PromptTokens.know}. */
+  forget(text: string): void {
+    this.#known.delete(text);
   }
 
   /** Ids of `text` without special tokens. */
@@ -62,25 +94,38 @@ export class PromptTokens {
     const out: number[] = [];
     // Words between single spaces: a run of letters is one pre-token with its
     // leading space (none for the first); a word holding punctuation goes
-    // through the pattern. Caches are keyed by the word alone.
+    // through the pattern. The word is hashed while scanned (no slicing) and
+    // checked against the cached entry's text.
     let start = 0;
-    let first = true;
-    while (start <= text.length) {
-      let end = text.indexOf(" ", start);
-      if (end < 0) end = text.length;
-      if (end > start) {
-        const w = text.slice(start, end);
-        const cache = first ? this.#bare : this.#pieces;
-        let ids = cache.get(w);
-        if (!ids) {
-          const piece = first ? w : " " + w;
-          ids = LETTERS.test(w) ? this.#tok.encode(piece) : this.#pattern(piece);
-          cache.set(w, ids);
-        }
-        for (let k = 0; k < ids.length; k++) out.push(ids[k]);
+    let h = 0;
+    for (let i = 0; i <= text.length; i++) {
+      const c = i < text.length ? text.charCodeAt(i) : 32;
+      if (c !== 32) {
+        h = (Math.imul(h, 31) + c) | 0;
+        continue;
       }
-      first = false;
-      start = end + 1;
+      if (i === start) { // a leading space: the next word keeps it
+        start = i + 1;
+        continue;
+      }
+      const cache = start === 0 ? this.#bare : this.#pieces;
+      h &= 0x3fffffff; // a small integer (Smi) key
+      let e = cache.get(h);
+      while (e && !same(e.word, text, start, i)) e = e.next;
+      if (!e) {
+        const w = text.slice(start, i);
+        const piece = start === 0 ? w : " " + w;
+        e = {
+          word: w,
+          ids: LETTERS.test(w) ? this.#tok.encode(piece) : this.#pattern(piece),
+          next: cache.get(h),
+        };
+        cache.set(h, e);
+      }
+      const ids = e.ids;
+      for (let k = 0; k < ids.length; k++) out.push(ids[k]);
+      start = i + 1;
+      h = 0;
     }
     return out;
   }
@@ -120,17 +165,35 @@ export class PromptTokens {
     for (const id of this.#frame("<|eot_id|>")) out.push(id);
     for (const m of rest) {
       for (const id of this.#frame(H(m.role))) out.push(id);
-      for (const id of this.#message(messageText(m.content).trim())) out.push(id);
+      const known = typeof m.content === "string" ? this.#trimmedKnown(m.content) : null;
+      for (const id of known ?? this.#message(messageText(m.content).trim())) out.push(id);
       for (const id of this.#frame("<|eot_id|>")) out.push(id);
     }
     for (const id of this.#frame(H("assistant"))) out.push(id);
     return out;
   }
 
+  /** Ids of a known text as the template trims it, or null when not known or not simple. */
+  #trimmedKnown(text: string): readonly number[] | null {
+    const ids = this.#known.get(text);
+    if (!ids || ids.length === 0) return null;
+    const ws = (i: number) => /\s/.test(text[i] ?? "");
+    if (ws(text.length - 1)) return null; // trailing space: the template would trim it
+    if (!ws(0)) return ids;
+    if (text.charCodeAt(0) !== 32 || ws(1)) return null;
+    let bare = this.#bareOf.get(ids[0]);
+    if (!bare) {
+      this.#bareOf.set(ids[0], bare = this.#tok.encode(this.#tok.decode([ids[0]]).trimStart()));
+    }
+    const out = bare.slice();
+    for (let k = 1; k < ids.length; k++) out.push(ids[k]);
+    return out;
+  }
+
   #message(text: string): number[] {
     let ids = this.#messages.get(text);
     if (!ids) {
-      if (this.#messages.size >= 20_000) this.#messages.clear();
+      if (this.#messages.size >= 4096) this.#messages.clear(); // bounded: a conversation re-sends within seconds
       this.#messages.set(text, ids = this.text(text));
     }
     return ids;

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { loadTokenizer } from "../../lib/tokenizer.ts";
-import { Rng } from "../../lib/rng.ts";
-import { buildVocab, sampleOutput, tokenText } from "../../launch/sim/_vocab.ts";
-import { multiturnDataset, turnSpec } from "../../bench/workload/multiturn.ts";
-import { PromptTokens } from "./_tokens.ts";
+import { loadTokenizer } from "./tokenizer.ts";
+import { Rng } from "./rng.ts";
+import { buildVocab, sampleOutput, tokenText } from "../launch/sim/_vocab.ts";
+import { multiturnDataset, turnSpec } from "../bench/workload/multiturn.ts";
+import { PromptTokens } from "./prompt_tokens.ts";
 
 Deno.test("predict tokens: cached pre-tokens give the tokenizer's own ids for chat and completions", async () => {
   const tok = await loadTokenizer();
@@ -35,4 +35,28 @@ Deno.test("predict tokens: cached pre-tokens give the tokenizer's own ids for ch
   const odd = 'Numbers 42 and quotes "x" take the slow path.';
   assert.deepEqual(fast.completion(odd), tok.encode(odd, { addSpecialTokens: true }));
   assert.equal(fast.slow, 1);
+});
+
+Deno.test("predict tokens: known dataset ids give the same chat prompt as tokenizing", async () => {
+  const tok = await loadTokenizer();
+  const convs = multiturnDataset(tok, {
+    count: 3,
+    seed: 5,
+    turns: 2,
+    inputLen: 40,
+    outputLen: 8,
+    thinkTimeMs: 0,
+  });
+  const fast = new PromptTokens(tok);
+  for (const c of convs) {
+    for (const t of c.turns) fast.know(t.user as string, t.userTokenIds!);
+    const messages = [
+      { role: "system", content: "Be brief." },
+      { role: "user", content: c.turns[0].user as string },
+      { role: "assistant", content: " the city." },
+      { role: "user", content: c.turns[1].user as string },
+    ];
+    assert.deepEqual(fast.chat(messages), tok.encodeChat(messages));
+    assert.equal(fast.slow, 0);
+  }
 });
