@@ -61,7 +61,7 @@ const SUMMARY = "Open-loop streaming load against an OpenAI-compatible server, m
 /** Tool version recorded in config.json. */
 export const BENCH_VERSION = "0.1.0";
 /** Closed-loop runs bounded only by --duration prepare this many requests. */
-const CLOSED_LOOP_POOL = 10_000;
+export const CLOSED_LOOP_POOL = 10_000;
 const MISMATCH_SAMPLE = 500;
 
 const enc = new TextEncoder();
@@ -140,9 +140,35 @@ async function serverVersion(url: string): Promise<string | null> {
   }
 }
 
-function loadPointLabel(cfg: BenchConfig): string {
+/** The `load_point` label of a config: its rate, `c<N>` for a concurrency, or `inf`. */
+export function loadPointLabel(cfg: BenchConfig): string {
   if (Number.isFinite(cfg.rateRps)) return String(cfg.rateRps);
   return cfg.concurrency !== undefined ? `c${cfg.concurrency}` : "inf";
+}
+
+/**
+ * The schedule of repeat `k` (0-based) of a config: its seed, duration and
+ * arrival offsets (none in a closed loop). Both clocks call this, so a point
+ * means the same load in `bench` and `predict`.
+ */
+export function runSchedule(
+  cfg: BenchConfig,
+  k: number,
+): { seed: number; durationMs: number | undefined; closedLoop: boolean; offsetsMs: number[] } {
+  const seed = cfg.dataset.seed + k;
+  const closedLoop = cfg.rateRps === Infinity && cfg.concurrency !== undefined;
+  const durationMs = cfg.durationS !== undefined ? cfg.durationS * 1000 : undefined;
+  const offsetsMs = closedLoop ? [] : arrivalOffsets({
+    process: cfg.arrival,
+    rateRps: cfg.rateRps,
+    burstiness: cfg.burstiness,
+    ramp: cfg.ramp,
+    rampToRps: cfg.rampToRps,
+    rampDurationMs: cfg.rampDurationS !== undefined ? cfg.rampDurationS * 1000 : undefined,
+    count: cfg.numRequests,
+    durationMs,
+  }, new Rng(`arrivals:${seed}`));
+  return { seed, durationMs, closedLoop, offsetsMs };
 }
 
 /** Runs the CLI; returns the exit code. */
@@ -253,20 +279,9 @@ export async function main(args: string[]): Promise<number> {
 
   try {
     for (let k = 0; k < cfg.runs && !stop.signal.aborted; k++) {
-      const seed = cfg.dataset.seed + k;
+      const { seed, durationMs, offsetsMs: offsets } = runSchedule(cfg, k);
       const runId = cfg.runs > 1 ? `${runName}-r${k + 1}` : runName;
       const loadPoint = loadPointLabel(cfg);
-      const durationMs = cfg.durationS !== undefined ? cfg.durationS * 1000 : undefined;
-      const offsets = closedLoop ? [] : arrivalOffsets({
-        process: cfg.arrival,
-        rateRps: cfg.rateRps,
-        burstiness: cfg.burstiness,
-        ramp: cfg.ramp,
-        rampToRps: cfg.rampToRps,
-        rampDurationMs: cfg.rampDurationS !== undefined ? cfg.rampDurationS * 1000 : undefined,
-        count: cfg.numRequests,
-        durationMs,
-      }, new Rng(`arrivals:${seed}`));
       const distributed = cfg.workers.length > 0;
       const count = distributed
         ? 0

@@ -25,10 +25,8 @@ export interface Finished {
   outputFromTokenizer: boolean;
 }
 
-/** Options of {@linkcode runLoad}. */
-export interface RunLoadOptions {
-  /** Full endpoint URL. */
-  url: string;
+/** The load one run plays, in either clock: work, schedule and concurrency. */
+export interface LoadPlan {
   tokenizer: Tokenizer;
   endpoint: EndpointKind;
   /** Single-turn requests (used when `conversations` is empty). */
@@ -41,6 +39,12 @@ export interface RunLoadOptions {
   closedLoop: boolean;
   /** Closed loop stops starting new work after this offset. */
   durationMs?: number;
+}
+
+/** Options of {@linkcode runLoad}. */
+export interface RunLoadOptions extends LoadPlan {
+  /** Full endpoint URL. */
+  url: string;
   /** JSON body of a spec. */
   body: (spec: RequestSpec) => string;
   timeoutMs: number;

@@ -9,7 +9,6 @@
  */
 import { basename, dirname, join } from "node:path";
 import { CsvAppender } from "../../lib/csv.ts";
-import { Rng } from "../../lib/rng.ts";
 import { loadTokenizer } from "../../lib/tokenizer.ts";
 import { type LoadPointSummary, REQUEST_COLUMNS } from "../../lib/result_schema.ts";
 import { EventLoop } from "../../launch/sim/event_loop.ts";
@@ -25,15 +24,18 @@ import { type BenchRun, flagArgs } from "../_bench_cmd.ts";
 import { requestRow, RunRows } from "../../bench/record.ts";
 import { newState } from "../../bench/runner.ts";
 import { resultBlock, summarize } from "../../bench/summary.ts";
-import { arrivalOffsets } from "../../bench/workload/arrivals.ts";
 import { buildWorkload } from "../../bench/workload/datasets.ts";
-import { BENCH_VERSION, freshRunDir, stamp } from "../../bench/run.ts";
+import {
+  BENCH_VERSION,
+  CLOSED_LOOP_POOL,
+  freshRunDir,
+  loadPointLabel,
+  runSchedule,
+  stamp,
+} from "../../bench/run.ts";
 import { PromptTokens } from "../../lib/prompt_tokens.ts";
 import { playLoad } from "./virtual_client.ts";
 import { VirtualTopology, type VirtualTopologyOptions } from "./virtual_topology.ts";
-
-/** Closed-loop runs bounded only by a duration prepare this many requests (as bench does). */
-const CLOSED_LOOP_POOL = 10_000;
 
 /** Options of {@linkcode predictRun}. */
 export interface PredictRunOptions extends VirtualTopologyOptions {
@@ -56,13 +58,6 @@ export interface PredictRun {
   wallMs: number;
   events: number;
 }
-
-const loadPointLabel = (cfg: BenchConfig) =>
-  Number.isFinite(cfg.rateRps)
-    ? String(cfg.rateRps)
-    : cfg.concurrency !== undefined
-    ? `c${cfg.concurrency}`
-    : "inf";
 
 let vocabCache: OutputVocab | null = null;
 
@@ -114,26 +109,14 @@ export async function predictRun(
   );
   const csv = new CsvAppender(join(dir, "requests.csv"), REQUEST_COLUMNS);
   const summaries: LoadPointSummary[] = [];
-  const closedLoop = cfg.rateRps === Infinity && cfg.concurrency !== undefined;
   const t0 = performance.now();
   let simulatedMs = 0;
   let events = 0;
   try {
     for (let k = 0; k < cfg.runs; k++) {
-      const seed = cfg.dataset.seed + k;
+      const { seed, durationMs, closedLoop, offsetsMs: offsets } = runSchedule(cfg, k);
       const runId = cfg.runs > 1 ? `${runName}-r${k + 1}` : runName;
       const loadPoint = loadPointLabel(cfg);
-      const durationMs = cfg.durationS !== undefined ? cfg.durationS * 1000 : undefined;
-      const offsets = closedLoop ? [] : arrivalOffsets({
-        process: cfg.arrival,
-        rateRps: cfg.rateRps,
-        burstiness: cfg.burstiness,
-        ramp: cfg.ramp,
-        rampToRps: cfg.rampToRps,
-        rampDurationMs: cfg.rampDurationS !== undefined ? cfg.rampDurationS * 1000 : undefined,
-        count: cfg.numRequests,
-        durationMs,
-      }, new Rng(`arrivals:${seed}`));
       const count = closedLoop ? cfg.numRequests ?? CLOSED_LOOP_POOL : offsets.length;
       const work = await buildWorkload(tok, { ...cfg.dataset, seed }, count);
       if (work.requests.some((r) => r.messages?.some((m) => Array.isArray(m.content)))) {

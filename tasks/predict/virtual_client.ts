@@ -8,35 +8,22 @@
  *
  * @module
  */
-import type { Tokenizer } from "../../lib/tokenizer.ts";
 import { Rng } from "../../lib/rng.ts";
 import type { EventLoop } from "../../launch/sim/event_loop.ts";
 import { type OutputVocab, sampleOutput, tokenText } from "../../launch/sim/_vocab.ts";
 import type { ClientResult } from "../../bench/client.ts";
-import type { Finished, RunState } from "../../bench/runner.ts";
-import type { Conversation, RequestSpec } from "../../bench/workload/types.ts";
-import type { EndpointKind } from "../../bench/workload/_spec.ts";
+import type { Finished, LoadPlan, RunState } from "../../bench/runner.ts";
+import type { RequestSpec } from "../../bench/workload/types.ts";
 import { turnSpec } from "../../bench/workload/multiturn.ts";
 import type { PromptTokens } from "../../lib/prompt_tokens.ts";
 import type { VirtualTopology } from "./virtual_topology.ts";
 
-/** Options of {@linkcode playLoad}. */
-export interface PlayOptions {
+/** Options of {@linkcode playLoad}: bench's load plan, on an event loop. */
+export interface PlayOptions extends LoadPlan {
   loop: EventLoop;
   topology: VirtualTopology;
-  tokenizer: Tokenizer;
   prompts: PromptTokens;
   vocab: OutputVocab;
-  endpoint: EndpointKind;
-  requests: RequestSpec[];
-  conversations: Conversation[];
-  /** Start offsets (ms) of each request/conversation (open loop). */
-  offsetsMs: number[];
-  /** Closed loop with this many users when `closedLoop`, else a cap on in-flight requests. */
-  concurrency?: number;
-  closedLoop: boolean;
-  /** Closed loop stops starting new work after this offset. */
-  durationMs?: number;
   /** Mean output tokens when EOS is not ignored (the engine's `--mean-output-tokens`). @default 256 */
   meanOutputTokens?: number;
   /** Seed of output tokens and lengths. */
