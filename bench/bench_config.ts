@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { type Slo, SLO_FLAGS, sloFromFlags } from "../lib/metrics.ts";
 import { enumFlag, type FlagSpec, type FlagValues, numberFlag } from "../lib/args.ts";
 import { fieldError } from "../lib/errors.ts";
 import { ARRIVAL_PROCESSES, type ArrivalProcess, type Ramp, RAMPS } from "./workload/arrivals.ts";
@@ -116,7 +117,7 @@ export const BENCH_FLAGS: FlagSpec = {
     help: "Warmup requests before each run (excluded)",
   },
   runs: { type: "string", default: "1", help: "Repeat the run K times (seed + k)" },
-  slo: { type: "string", help: "SLOs for attainment and goodput, e.g. ttft:500,tpot:50 (ms)" },
+  ...SLO_FLAGS,
   timeout: { type: "string", default: "300", help: "Per-request timeout, s" },
   grace: {
     type: "string",
@@ -189,7 +190,7 @@ export interface BenchConfig {
   dataset: DatasetOptions;
   warmup: number;
   runs: number;
-  slo: { ttftMs?: number; tpotMs?: number } | null;
+  slo: Slo | null;
   timeoutS: number;
   graceS: number;
   requestBodyTemplate?: string;
@@ -267,23 +268,6 @@ export function valuesFromFile(obj: unknown, file: string): FlagValues {
       }
       out[name] = String(v);
     }
-  }
-  return out;
-}
-
-/** Parses `ttft:500,tpot:50`. */
-export function parseSlo(s: string): { ttftMs?: number; tpotMs?: number } {
-  const out: { ttftMs?: number; tpotMs?: number } = {};
-  for (const part of s.split(",").map((p) => p.trim()).filter(Boolean)) {
-    const m = /^(ttft|tpot):(\d+(?:\.\d+)?)$/.exec(part);
-    if (!m) {
-      throw fieldError({ field: "--slo", value: s, expected: "ttft:MS,tpot:MS (either or both)" });
-    }
-    if (m[1] === "ttft") out.ttftMs = Number(m[2]);
-    else out.tpotMs = Number(m[2]);
-  }
-  if (out.ttftMs === undefined && out.tpotMs === undefined) {
-    throw fieldError({ field: "--slo", value: s, expected: "ttft:MS,tpot:MS (either or both)" });
   }
   return out;
 }
@@ -391,7 +375,7 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
     },
     warmup: numberFlag(v, "warmup", { integer: true, min: 0 })!,
     runs: numberFlag(v, "runs", { integer: true, min: 1 })!,
-    slo: v.slo ? parseSlo(v.slo as string) : null,
+    slo: sloFromFlags(v),
     timeoutS: numberFlag(v, "timeout", { min: 0.001 })!,
     graceS: numberFlag(v, "grace", { min: 0 })!,
     requestBodyTemplate: v["request-body-template"] as string | undefined,

@@ -1,11 +1,7 @@
+import { parseSlo } from "../lib/metrics.ts";
 import assert from "node:assert/strict";
 import { parseFlags } from "../lib/args.ts";
-import {
-  flagsWithoutDefaults,
-  parseSlo,
-  resolveBenchConfig,
-  valuesFromFile,
-} from "./bench_config.ts";
+import { flagsWithoutDefaults, resolveBenchConfig, valuesFromFile } from "./bench_config.ts";
 
 const parse = (args: string[]) => parseFlags(args, flagsWithoutDefaults()).values;
 

@@ -5,6 +5,7 @@
  * @module
  */
 import { describe, percentile } from "../lib/stats.ts";
+import { latencyStats, meetsSlo, type Slo } from "../lib/metrics.ts";
 import type { LoadPointSummary, RequestRow } from "../lib/result_schema.ts";
 
 /** Inputs of {@linkcode summarize} besides the rows. */
@@ -23,7 +24,7 @@ export interface SummaryMeta {
   concurrency: number | null;
   /** Whether concurrency was a cap on an open loop (lag then is queueing, not client saturation). */
   capped: boolean;
-  slo: { ttftMs?: number; tpotMs?: number } | null;
+  slo: Slo | null;
   maxConcurrent: number;
   outputTokenMismatches: number;
   topology: string;
@@ -38,14 +39,6 @@ export interface SummaryMeta {
 }
 
 const r3 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null);
-
-/** Whether a row meets the SLO (failures never do; a missing TPOT passes). */
-export function meetsSlo(row: RequestRow, slo: { ttftMs?: number; tpotMs?: number }): boolean {
-  if (row.error) return false;
-  if (slo.ttftMs !== undefined && (row.ttft_ms === null || row.ttft_ms > slo.ttftMs)) return false;
-  if (slo.tpotMs !== undefined && row.tpot_ms !== null && row.tpot_ms > slo.tpotMs) return false;
-  return true;
-}
 
 /**
  * Summarizes one load point. `itls` are all inter-token gaps, `tokensPerSecond`
@@ -127,11 +120,7 @@ export function summarize(
     e2el: ok.map((r) => r.e2e_ms),
   };
   for (const [name, xs] of Object.entries(series)) {
-    const d = describe(xs);
-    s[`mean_${name}_ms`] = r3(d.mean);
-    s[`median_${name}_ms`] = r3(d.median);
-    s[`std_${name}_ms`] = r3(d.std);
-    for (const q of [50, 90, 95, 99]) s[`p${q}_${name}_ms`] = r3(d.p[q]);
+    for (const [k, v] of Object.entries(latencyStats(name, xs))) s[k] = v === null ? null : r3(v);
   }
   // latency from the schedule (includes send lag: no coordinated omission)
   const fromSched = ok.filter((r) => r.first_token_ms !== null).map((r) =>

@@ -8,7 +8,8 @@
 import type { RequestRow } from "../lib/result_schema.ts";
 import { type ChartContext, type ChartResult, distinct, num } from "./_common.ts";
 import type { ExperimentData, PointRow, RunData } from "./_runs.ts";
-import { attainment, derivedSlo, type Slo } from "./_slo.ts";
+import { derivedSlo } from "./_slo.ts";
+import { attainmentKinds as attainment, type Slo, sloText as sloWords } from "../lib/metrics.ts";
 import { type LatencyMetric, latencyVsRate } from "./charts/latency_vs_rate.ts";
 import { throughputVsLatency } from "./charts/throughput_vs_latency.ts";
 import { successVsRate, throughputVsRate } from "./charts/throughput_vs_rate.ts";
@@ -107,7 +108,9 @@ function sloOf(
   if (o.slo) return { slo: o.slo, note: "" };
   for (const r of data.rows) {
     const t = num(r.slo_ttft_ms), p = num(r.slo_tpot_ms);
-    if (t !== null) return { slo: { ttftMs: t, tpotMs: p ?? Infinity }, note: "" };
+    if (t !== null || p !== null) {
+      return { slo: { ttftMs: t ?? undefined, tpotMs: p ?? undefined }, note: "" };
+    }
   }
   const lightest = distinct(gs.map((g) => g.topology)).map((t) =>
     gs.filter((g) => g.topology === t).sort((a, b) => (a.offeredRps ?? 0) - (b.offeredRps ?? 0))[0]
@@ -130,9 +133,7 @@ function sloFigures(
     return [{ name: "slo_rate", result: skip }, { name: "slo_scale", result: skip }];
   }
   const { slo } = base;
-  const sloText = `base SLO: TTFT ≤ ${slo.ttftMs} ms, TPOT ≤ ${
-    Number.isFinite(slo.tpotMs) ? `${slo.tpotMs} ms` : "none"
-  }`;
+  const sloText = `base SLO: ${sloWords(slo)}`;
   const notes = [sloText, ...(base.note ? [base.note] : [])];
   const ratePts: SloPoint[] = [];
   for (const g of gs) {

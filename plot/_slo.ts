@@ -1,49 +1,20 @@
 /**
- * SLO attainment from request rows (DistServe style): the share of all
- * requests (failures are misses) meeting TTFT and TPOT, TTFT only, TPOT only;
- * per-GPU goodput (highest rate with attainment ≥ target, interpolated) and the
- * smallest SLO scale that reaches the target.
+ * Helpers of the SLO figures: the attainment kinds' names, where a curve
+ * crosses the target, and a base SLO derived from the lightest load when none
+ * is given. Attainment itself is defined in `lib/metrics.ts`.
  *
  * @module
  */
 import type { RequestRow } from "../lib/result_schema.ts";
 import { percentile } from "../lib/stats.ts";
+import type { Slo } from "../lib/metrics.ts";
 
-/** Latency objectives in ms. */
-export interface Slo {
-  ttftMs: number;
-  tpotMs: number;
-}
-
-/** Attainment of the three SLO kinds (0..1). */
-export interface Attainment {
-  both: number;
-  ttft: number;
-  tpot: number;
-}
-
-/** SLO kinds with their legend names. */
+/** The attainment kinds with their legend names. */
 export const SLO_KINDS = {
   both: "TTFT and TPOT",
   ttft: "TTFT only",
   tpot: "TPOT only",
 } as const;
-
-/** Attainment of `reqs` against `slo` scaled by `scale` (a missing TPOT passes, failures miss). */
-export function attainment(reqs: RequestRow[], slo: Slo, scale = 1): Attainment {
-  if (!reqs.length) return { both: NaN, ttft: NaN, tpot: NaN };
-  let both = 0, ttft = 0, tpot = 0;
-  for (const r of reqs) {
-    if (r.error) continue;
-    const okT = r.ttft_ms !== null && r.ttft_ms <= slo.ttftMs * scale;
-    const okP = r.tpot_ms === null || r.tpot_ms <= slo.tpotMs * scale;
-    if (okT) ttft++;
-    if (okP) tpot++;
-    if (okT && okP) both++;
-  }
-  const n = reqs.length;
-  return { both: both / n, ttft: ttft / n, tpot: tpot / n };
-}
 
 /** Highest x where `(x, y)` (sorted by x) still has y ≥ target, interpolated at the first drop. */
 export function lastAbove(pts: [number, number][], target: number): number | null {
@@ -82,6 +53,6 @@ export function derivedSlo(lightest: RequestRow[][], factor = 5): Slo | null {
   if (!t.length) return null;
   return {
     ttftMs: Math.round(factor * Math.min(...t)),
-    tpotMs: p.length ? Math.round(factor * Math.min(...p) * 10) / 10 : Infinity,
+    tpotMs: p.length ? Math.round(factor * Math.min(...p) * 10) / 10 : undefined,
   };
 }

@@ -16,7 +16,7 @@ import { buildFigures, type FigureOptions } from "./_figures.ts";
 import { readExperiment } from "./_runs.ts";
 import { specToSvg, svgToPng } from "./render.ts";
 import { buildReport, type ReportFigure } from "./report.ts";
-import type { Slo } from "./_slo.ts";
+import { SLO_FLAGS, sloFromFlags } from "../lib/metrics.ts";
 
 const FLAGS = {
   only: { type: "string" as const, help: "Comma-separated figure names or name prefixes" },
@@ -24,30 +24,10 @@ const FLAGS = {
   out: { type: "string" as const, help: "Output folder (default: the input directory)" },
   "log-y": { type: "boolean" as const, default: false, help: "Log-scale latency axes" },
   compare: { type: "string" as const, help: "Topologies A,B of the ratio figures" },
-  slo: { type: "string" as const, help: "Base SLO, e.g. ttft:500,tpot:50 (ms)" },
+  ...SLO_FLAGS,
   "slo-target": { type: "string" as const, default: "0.9", help: "SLO attainment target (0..1)" },
   scale: { type: "string" as const, default: "2", help: "PNG pixel scale" },
 };
-
-/** Parses `ttft:500,tpot:50` (ms). */
-export function parseSlo(s: string): Slo {
-  const out: Partial<Slo> = {};
-  for (const part of s.split(",")) {
-    const m = /^\s*(ttft|tpot)\s*:\s*([\d.]+)\s*$/.exec(part);
-    if (!m || !(Number(m[2]) > 0)) {
-      throw new SyntaxError(
-        `Cannot use --slo as ttft:MS,tpot:MS: current value is ${JSON.stringify(s)}`,
-      );
-    }
-    out[m[1] === "ttft" ? "ttftMs" : "tpotMs"] = Number(m[2]);
-  }
-  if (out.ttftMs === undefined) {
-    throw new SyntaxError(
-      `Cannot use --slo without a ttft part: current value is ${JSON.stringify(s)}`,
-    );
-  }
-  return { ttftMs: out.ttftMs, tpotMs: out.tpotMs ?? Infinity };
-}
 
 /** Result of {@linkcode plot}. */
 export interface PlotResult {
@@ -156,7 +136,7 @@ export async function main(args: string[]): Promise<number> {
     out: typeof values.out === "string" ? values.out : undefined,
     logY: values["log-y"] === true,
     compare: compare.length ? [compare[0], compare[1]] : undefined,
-    slo: typeof values.slo === "string" ? parseSlo(values.slo) : undefined,
+    slo: sloFromFlags(values) ?? undefined,
     sloTarget: numberFlag(values, "slo-target", { min: 0, max: 1 }),
     scale: numberFlag(values, "scale", { min: 0.25, max: 8 }),
     log: (l) => console.log(l),

@@ -61,35 +61,6 @@ export function crossings(
   return out;
 }
 
-/** Result of {@linkcode goodputRate}. */
-export interface Goodput {
-  /** Highest rate (req/s) with attainment >= target, interpolated; 0 if none. */
-  rate: number;
-  /** True when every measured rate met the target (the true goodput is at least `rate`). */
-  atLeast: boolean;
-}
-
-/**
- * DistServe goodput: scanning rates upward, the first rate whose attainment drops
- * below `target` (a fraction) ends the search; the answer is interpolated between
- * it and the previous rate. Below target at the lowest rate: 0.
- */
-export function goodputRate(points: Point[], target: number): Goodput {
-  const pts = points.filter((p) => Number.isFinite(p.rate) && Number.isFinite(p.value))
-    .sort((x, y) => x.rate - y.rate);
-  if (pts.length === 0 || pts[0].value < target) return { rate: 0, atLeast: false };
-  for (let i = 1; i < pts.length; i++) {
-    if (pts[i].value < target) {
-      const [p, q] = [pts[i - 1], pts[i]];
-      return {
-        rate: p.rate + (q.rate - p.rate) * (p.value - target) / (p.value - q.value),
-        atLeast: false,
-      };
-    }
-  }
-  return { rate: pts[pts.length - 1].rate, atLeast: true };
-}
-
 /** Turn-2+ TTFT improvement of `a` over `b` in percent, per common rate and summarized. */
 export interface TurnFinding {
   a: string;
@@ -116,15 +87,4 @@ export function turnFinding(names: [string, string], a: Point[], b: Point[]): Tu
     minPct: xs.length ? Math.min(...xs) : null,
     maxPct: xs.length ? Math.max(...xs) : null,
   };
-}
-
-/** Whether `a ± ha` and `b ± hb` do not overlap (null when either half-width is unknown). */
-export function beyondNoise(
-  a: number,
-  ha: number | null,
-  b: number,
-  hb: number | null,
-): boolean | null {
-  if (ha === null || hb === null || !Number.isFinite(ha) || !Number.isFinite(hb)) return null;
-  return a + ha < b - hb || b + hb < a - ha;
 }

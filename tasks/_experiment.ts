@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { Slo } from "../lib/metrics.ts";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
@@ -75,7 +76,7 @@ export interface Experiment {
   workload: Record<string, string | number | boolean>;
   sweep: SweepSpec;
   /** SLO in ms. @default null */
-  slo: { ttftMs?: number; tpotMs?: number } | null;
+  slo: Slo | null;
   /** SLO attainment target, percent. @default 90 */
   targetPct: number;
   /** Plot options. */

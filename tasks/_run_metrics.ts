@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { describe, mean, percentile } from "../lib/stats.ts";
+import { mean, percentile } from "../lib/stats.ts";
 import type { RequestRow } from "../lib/result_schema.ts";
 import {
   CI_METRICS,
@@ -18,13 +18,9 @@ import {
   type MergedSource,
   TURN_COLUMNS,
 } from "../lib/merged_schema.ts";
-import { meetsSlo } from "../bench/summary.ts";
+import { ci95, latencyStats, meetsSlo, perGpu, type Slo } from "../lib/metrics.ts";
 
-/** SLO in ms (either or both). */
-export interface Slo {
-  ttftMs?: number;
-  tpotMs?: number;
-}
+export type { Slo };
 
 /** One run to merge. */
 export interface RunInput {
@@ -54,60 +50,6 @@ export interface RunInput {
   slo: Slo | null;
 }
 
-const T975 = [
-  NaN,
-  12.706,
-  4.303,
-  3.182,
-  2.776,
-  2.571,
-  2.447,
-  2.365,
-  2.306,
-  2.262,
-  2.228,
-  2.201,
-  2.179,
-  2.16,
-  2.145,
-  2.131,
-  2.12,
-  2.11,
-  2.101,
-  2.093,
-  2.086,
-  2.08,
-  2.074,
-  2.069,
-  2.064,
-  2.06,
-  2.056,
-  2.052,
-  2.048,
-  2.045,
-  2.042,
-];
-
-/** Two-sided 95% Student-t quantile for `df` degrees of freedom (1.96 in the limit). */
-export function t975(df: number): number {
-  if (!(df >= 1)) return NaN;
-  if (df <= 30) return T975[Math.floor(df)];
-  if (df <= 40) return 2.042 + (2.021 - 2.042) * (df - 30) / 10;
-  if (df <= 60) return 2.021 + (2.0 - 2.021) * (df - 40) / 20;
-  if (df <= 120) return 2.0 + (1.98 - 2.0) * (df - 60) / 60;
-  return 1.96;
-}
-
-/** 95% Student-t confidence half-width of the mean of `xs` (sample std); NaN below 2 values. */
-export function ci95(xs: readonly number[]): number {
-  const n = xs.length;
-  if (n < 2) return NaN;
-  const m = mean(xs);
-  let s = 0;
-  for (const x of xs) s += (x - m) * (x - m);
-  return t975(n - 1) * Math.sqrt(s / (n - 1)) / Math.sqrt(n);
-}
-
 const num = (v: unknown): number | null =>
   typeof v === "number" && Number.isFinite(v) ? v : v === "inf" ? Infinity : null;
 
@@ -116,12 +58,7 @@ function blank(): MergedRow {
 }
 
 function latency(out: MergedRow, name: string, xs: number[]) {
-  const d = describe(xs);
-  const v = (x: number) => (xs.length ? x : null);
-  out[`mean_${name}_ms`] = v(d.mean);
-  out[`median_${name}_ms`] = v(d.median);
-  out[`std_${name}_ms`] = v(d.std);
-  for (const q of [50, 90, 95, 99]) out[`p${q}_${name}_ms`] = v(d.p[q]);
+  Object.assign(out, latencyStats(name, xs));
 }
 
 /** The row of one run: recomputed from rows when present, else copied from the summary. */
@@ -203,14 +140,8 @@ export function runRow(r: RunInput): MergedRow {
       o.request_goodput = met / durS;
     }
   }
-  if (r.gpus && r.gpus > 0) {
-    if (o.request_throughput !== null) {
-      o.request_throughput_per_gpu = (o.request_throughput as number) / r.gpus;
-    }
-    if (o.output_throughput !== null) {
-      o.output_throughput_per_gpu = (o.output_throughput as number) / r.gpus;
-    }
-  }
+  o.request_throughput_per_gpu = perGpu(o.request_throughput as number | null, r.gpus);
+  o.output_throughput_per_gpu = perGpu(o.output_throughput as number | null, r.gpus);
   return o;
 }
 

@@ -15,10 +15,17 @@ import { join } from "node:path";
 import { listFlag, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
 import { fieldError } from "../lib/errors.ts";
 import { type MergedRow, readMerged } from "../lib/merged_schema.ts";
-import { meetsSlo } from "../bench/summary.ts";
-import type { RunInput, Slo } from "./_run_metrics.ts";
-import { mergeRuns, parseSlo } from "./merge.ts";
-import { beyondNoise, crossings, goodputRate, type Point, turnFinding } from "./_crossover.ts";
+import {
+  attainment,
+  beyondNoise,
+  goodputRate,
+  type Slo,
+  SLO_FLAGS,
+  sloFromFlags,
+} from "../lib/metrics.ts";
+import type { RunInput } from "./_run_metrics.ts";
+import { mergeRuns } from "./merge.ts";
+import { crossings, type Point, turnFinding } from "./_crossover.ts";
 
 /** Compared metrics and whether lower is better. */
 export const COMPARE_METRICS: [string, boolean][] = [
@@ -36,7 +43,7 @@ export const COMPARE_METRICS: [string, boolean][] = [
 
 const FLAGS = {
   out: { type: "string" as const, help: "Output folder for compare.md and crossover.json" },
-  slo: { type: "string" as const, help: "SLO for attainment and goodput, e.g. ttft:500,tpot:50" },
+  ...SLO_FLAGS,
   target: { type: "string" as const, default: "90", help: "SLO attainment target (%)" },
   scales: {
     type: "string" as const,
@@ -56,12 +63,6 @@ export interface CompareOptions {
 }
 
 const f = (x: unknown, d = 2) => (typeof x === "number" && Number.isFinite(x) ? x.toFixed(d) : "–");
-
-/** Attainment (fraction) of pooled rows for an SLO; failures count as misses. */
-export function attainment(rows: RunInput["rows"], slo: Slo): number {
-  if (!rows || rows.length === 0) return NaN;
-  return rows.filter((r) => meetsSlo(r, slo)).length / rows.length;
-}
 
 /** Builds compare.md text and the crossover.json object from merged rows and run inputs. */
 export function compare(rows: MergedRow[], inputs: RunInput[], o: CompareOptions = {}) {
@@ -244,7 +245,7 @@ export async function main(args: string[]): Promise<number> {
       "Cannot use the arguments as merged.csv or run dirs: current value is none",
     );
   }
-  const slo = values.slo ? parseSlo(values.slo as string) : null;
+  const slo = sloFromFlags(values);
   const targetPct = numberFlag(values, "target", { min: 0, max: 100 })!;
   const scales = listFlag(values, "scales").map((s) => {
     const n = Number(s);

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { REQUEST_COLUMNS } from "../lib/result_schema.ts";
-import { crossings, goodputRate, turnFinding } from "./_crossover.ts";
+import { crossings, turnFinding } from "./_crossover.ts";
+import { goodputRate } from "../lib/metrics.ts";
 import { listRuns } from "./ls.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));

@@ -11,41 +11,22 @@
  */
 import { dirname } from "node:path";
 import { listFlag, parseFlags, runMain, usage } from "../lib/args.ts";
-import { fieldError } from "../lib/errors.ts";
+import { type Slo, SLO_FLAGS, sloFromFlags } from "../lib/metrics.ts";
 import { MERGED_COLUMNS, mergedCell, type MergedRow } from "../lib/merged_schema.ts";
-import { aggregateRow, type RunInput, runRow, type Slo } from "./_run_metrics.ts";
+import { aggregateRow, type RunInput, runRow } from "./_run_metrics.ts";
 import { resolveInputs, runDirInputs, vllmJsonInput } from "./_merge_inputs.ts";
 
 const FLAGS = {
   out: { type: "string" as const, help: "Output merged.csv path" },
   topology: { type: "string" as const, help: "Keep these topologies (comma-separated)" },
   workload: { type: "string" as const, help: "Keep these workloads (comma-separated)" },
-  slo: {
-    type: "string" as const,
-    help: "Recompute attainment for this SLO, e.g. ttft:500,tpot:50",
-  },
+  ...SLO_FLAGS,
   force: {
     type: "boolean" as const,
     default: false,
     help: "Merge even when one topology mixes models or workloads",
   },
 };
-
-/** Parses `ttft:MS,tpot:MS` (either or both). */
-export function parseSlo(s: string, field = "--slo"): Slo {
-  const out: Slo = {};
-  for (const part of s.split(",").map((x) => x.trim()).filter(Boolean)) {
-    const m = /^(ttft|tpot):(\d+(?:\.\d+)?)$/.exec(part);
-    if (!m || Number(m[2]) <= 0) {
-      throw fieldError({ field, value: s, expected: "ttft:MS,tpot:MS with positive ms" });
-    }
-    out[m[1] === "ttft" ? "ttftMs" : "tpotMs"] = Number(m[2]);
-  }
-  if (out.ttftMs === undefined && out.tpotMs === undefined) {
-    throw fieldError({ field, value: s, expected: "ttft:MS,tpot:MS with positive ms" });
-  }
-  return out;
-}
 
 /** Options of {@linkcode mergeRuns}. */
 export interface MergeOptions {
@@ -138,7 +119,7 @@ export async function main(args: string[]): Promise<number> {
   const { rows, inputs } = await mergeRuns(positionals, {
     topologies: listFlag(values, "topology"),
     workloads: listFlag(values, "workload"),
-    slo: values.slo ? parseSlo(values.slo as string) : null,
+    slo: sloFromFlags(values),
     force: values.force as boolean,
   });
   if (inputs.length === 0) {

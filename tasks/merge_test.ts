@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { startReady } from "../lib/ready_process.ts";
 import { readMerged } from "../lib/merged_schema.ts";
 import { mean, percentile } from "../lib/stats.ts";
-import { ci95, t975 } from "./_run_metrics.ts";
+import { ci95, t975 } from "../lib/metrics.ts";
 import { mergeRuns } from "./merge.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));

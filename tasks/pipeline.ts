@@ -280,9 +280,7 @@ export async function runPipeline(
       compare: exp.plots.compare && exp.plots.compare.every((c) => labels.includes(c))
         ? exp.plots.compare
         : undefined,
-      slo: exp.slo?.ttftMs !== undefined
-        ? { ttftMs: exp.slo.ttftMs, tpotMs: exp.slo.tpotMs ?? Infinity }
-        : undefined,
+      slo: exp.slo ?? undefined,
       sloTarget: exp.targetPct / 100,
     });
     report = res.report;

@@ -1,0 +1,260 @@
+/**
+ * The one home of topobench's metric definitions: SLOs (one syntax), whether a
+ * request meets them, attainment, DistServe goodput, per-GPU normalisation,
+ * latency statistics of a metric (vLLM's keys: mean, median, std, p50..p99)
+ * and run-to-run noise (Student-t 95% intervals). `bench`, `predict`, `merge`,
+ * `compare` and `plot` all call these; percentiles are only ever computed from
+ * per-request values (`lib/stats.ts`), never averaged.
+ *
+ * @module
+ */
+import { fieldError } from "./errors.ts";
+import { describe, mean } from "./stats.ts";
+
+/** Latency objectives in ms (either or both). */
+export interface Slo {
+  ttftMs?: number;
+  tpotMs?: number;
+}
+
+/** The fields of a request that SLOs read. */
+export interface SloRow {
+  error: string;
+  ttft_ms: number | null;
+  tpot_ms: number | null;
+}
+
+const SLO_SYNTAX = "ttft:MS,tpot:MS (either or both, ms > 0)";
+
+/** Parses `ttft:500,tpot:50` (either or both; spaces allowed). */
+export function parseSlo(s: string, field = "--slo"): Slo {
+  const out: Slo = {};
+  for (const part of s.split(",").map((x) => x.trim()).filter(Boolean)) {
+    const m = /^(ttft|tpot)\s*:\s*(\d+(?:\.\d+)?)$/.exec(part);
+    if (!m || !(Number(m[2]) > 0)) throw fieldError({ field, value: s, expected: SLO_SYNTAX });
+    out[m[1] === "ttft" ? "ttftMs" : "tpotMs"] = Number(m[2]);
+  }
+  if (out.ttftMs === undefined && out.tpotMs === undefined) {
+    throw fieldError({ field, value: s, expected: SLO_SYNTAX });
+  }
+  return out;
+}
+
+/** Flag definitions of the SLO: `--slo` and its aliases `--ttft-slo`, `--tpot-slo`. */
+export const SLO_FLAGS = {
+  slo: {
+    type: "string" as const,
+    help: "SLO for attainment and goodput, e.g. ttft:500,tpot:50 (ms)",
+  },
+  "ttft-slo": { type: "string" as const, help: "TTFT SLO in ms (same as --slo ttft:MS)" },
+  "tpot-slo": { type: "string" as const, help: "TPOT SLO in ms (same as --slo tpot:MS)" },
+};
+
+/** The SLO of parsed flags (`--slo`, `--ttft-slo`, `--tpot-slo`), or null when none is given. */
+export function sloFromFlags(values: Record<string, unknown>): Slo | null {
+  const parts: string[] = [];
+  if (typeof values.slo === "string" && values.slo.trim()) parts.push(values.slo);
+  for (const k of ["ttft", "tpot"] as const) {
+    const v = values[`${k}-slo`];
+    if (v === undefined || v === null || v === "") continue;
+    if (parts.some((p) => p.includes(k))) {
+      throw fieldError({
+        field: `--${k}-slo`,
+        value: v,
+        expected: `no second ${k} objective (--slo already sets one)`,
+      });
+    }
+    parts.push(`${k}:${v}`);
+  }
+  if (!parts.length) return null;
+  return parseSlo(parts.join(","), parts.length > 1 ? "--slo/--ttft-slo/--tpot-slo" : "--slo");
+}
+
+/** `ttft ≤ 500 ms, tpot ≤ 50 ms` in words. */
+export function sloText(slo: Slo): string {
+  return [
+    slo.ttftMs !== undefined ? `TTFT ≤ ${slo.ttftMs} ms` : "",
+    slo.tpotMs !== undefined ? `TPOT ≤ ${slo.tpotMs} ms` : "",
+  ].filter(Boolean).join(", ");
+}
+
+/**
+ * Whether a request meets the SLO scaled by `scale`: failures never do; a
+ * missing TTFT misses a TTFT objective; a missing TPOT (one output token) passes.
+ */
+export function meetsSlo(row: SloRow, slo: Slo, scale = 1): boolean {
+  if (row.error) return false;
+  if (slo.ttftMs !== undefined && (row.ttft_ms === null || row.ttft_ms > slo.ttftMs * scale)) {
+    return false;
+  }
+  if (slo.tpotMs !== undefined && row.tpot_ms !== null && row.tpot_ms > slo.tpotMs * scale) {
+    return false;
+  }
+  return true;
+}
+
+/** Share (0..1) of all requests meeting the SLO (failures are misses); NaN for none. */
+export function attainment(rows: readonly SloRow[], slo: Slo, scale = 1): number {
+  if (!rows.length) return NaN;
+  let met = 0;
+  for (const r of rows) if (meetsSlo(r, slo, scale)) met++;
+  return met / rows.length;
+}
+
+/** Attainment of the three SLO kinds: both objectives, TTFT only, TPOT only. */
+export function attainmentKinds(
+  rows: readonly SloRow[],
+  slo: Slo,
+  scale = 1,
+): { both: number; ttft: number; tpot: number } {
+  return {
+    both: attainment(rows, slo, scale),
+    ttft: attainment(rows, { ttftMs: slo.ttftMs }, scale),
+    tpot: attainment(rows, { tpotMs: slo.tpotMs }, scale),
+  };
+}
+
+/** One point of a curve over load: rate (req/s) and a value. */
+export interface RatePoint {
+  rate: number;
+  value: number;
+}
+
+/** DistServe goodput: the highest rate whose attainment stays ≥ target. */
+export interface Goodput {
+  /** Highest rate (req/s) with attainment ≥ target, interpolated at the first drop; 0 if none. */
+  rate: number;
+  /** True when every measured rate met the target (the true goodput is at least `rate`). */
+  atLeast: boolean;
+}
+
+/**
+ * Goodput from attainment per rate: scanning rates upward, the first rate below
+ * `target` (a fraction) ends the search, interpolated with the previous one.
+ */
+export function goodputRate(points: readonly RatePoint[], target: number): Goodput {
+  const pts = points.filter((p) => Number.isFinite(p.rate) && Number.isFinite(p.value))
+    .sort((x, y) => x.rate - y.rate);
+  if (pts.length === 0 || pts[0].value < target) return { rate: 0, atLeast: false };
+  for (let i = 1; i < pts.length; i++) {
+    if (pts[i].value < target) {
+      const [p, q] = [pts[i - 1], pts[i]];
+      return {
+        rate: p.rate + (q.rate - p.rate) * (p.value - target) / (p.value - q.value),
+        atLeast: false,
+      };
+    }
+  }
+  return { rate: pts[pts.length - 1].rate, atLeast: true };
+}
+
+/** `x / gpus`, or null when either is unknown (the per-GPU convention of every table). */
+export function perGpu(
+  x: number | null | undefined,
+  gpus: number | null | undefined,
+): number | null {
+  return typeof x === "number" && Number.isFinite(x) && typeof gpus === "number" && gpus > 0
+    ? x / gpus
+    : null;
+}
+
+/** Statistics kept per latency metric, as vLLM names them (`p99_ttft_ms`). */
+export const LATENCY_STAT_NAMES = ["mean", "median", "std", "p50", "p90", "p95", "p99"] as const;
+
+/**
+ * `{mean,median,std,p50,p90,p95,p99}_<name>_ms` of per-request values `xs`
+ * (numpy's percentile and population std); nulls when `xs` is empty.
+ */
+export function latencyStats(name: string, xs: readonly number[]): Record<string, number | null> {
+  const d = describe(xs);
+  const v = (x: number) => (xs.length && Number.isFinite(x) ? x : null);
+  const out: Record<string, number | null> = {
+    [`mean_${name}_ms`]: v(d.mean),
+    [`median_${name}_ms`]: v(d.median),
+    [`std_${name}_ms`]: v(d.std),
+  };
+  for (const q of [50, 90, 95, 99]) out[`p${q}_${name}_ms`] = v(d.p[q]);
+  return out;
+}
+
+const T975 = [
+  NaN,
+  12.706,
+  4.303,
+  3.182,
+  2.776,
+  2.571,
+  2.447,
+  2.365,
+  2.306,
+  2.262,
+  2.228,
+  2.201,
+  2.179,
+  2.16,
+  2.145,
+  2.131,
+  2.12,
+  2.11,
+  2.101,
+  2.093,
+  2.086,
+  2.08,
+  2.074,
+  2.069,
+  2.064,
+  2.06,
+  2.056,
+  2.052,
+  2.048,
+  2.045,
+  2.042,
+];
+
+/** Two-sided 95% Student-t quantile for `df` degrees of freedom (1.96 in the limit). */
+export function t975(df: number): number {
+  if (!(df >= 1)) return NaN;
+  if (df <= 30) return T975[Math.floor(df)];
+  if (df <= 40) return 2.042 + (2.021 - 2.042) * (df - 30) / 10;
+  if (df <= 60) return 2.021 + (2.0 - 2.021) * (df - 40) / 20;
+  if (df <= 120) return 2.0 + (1.98 - 2.0) * (df - 60) / 60;
+  return 1.96;
+}
+
+/** 95% Student-t confidence half-width of the mean of `xs` (sample std); NaN below 2 values. */
+export function ci95(xs: readonly number[]): number {
+  const n = xs.length;
+  if (n < 2) return NaN;
+  const m = mean(xs);
+  let s = 0;
+  for (const x of xs) s += (x - m) * (x - m);
+  return t975(n - 1) * Math.sqrt(s / (n - 1)) / Math.sqrt(n);
+}
+
+/**
+ * Whether `a ± ha` and `b ± hb` (95% half-widths) are apart: true when the
+ * intervals do not overlap, false when they do, null when either is unknown
+ * (a single run: no noise estimate).
+ */
+export function beyondNoise(
+  a: number,
+  ha: number | null | undefined,
+  b: number,
+  hb: number | null | undefined,
+): boolean | null {
+  if (typeof ha !== "number" || typeof hb !== "number") return null;
+  if (!Number.isFinite(ha) || !Number.isFinite(hb)) return null;
+  return a + ha < b - hb || b + hb < a - ha;
+}
+
+/**
+ * The one sign convention of comparisons: the change of `b` relative to `a` in
+ * percent, positive when `b` is better (lower for latencies, higher for
+ * throughputs). Null when `a` is 0 or either is not a finite number.
+ */
+export function improvementPct(a: unknown, b: unknown, lowerIsBetter: boolean): number | null {
+  if (typeof a !== "number" || typeof b !== "number") return null;
+  if (!Number.isFinite(a) || !Number.isFinite(b) || a === 0) return null;
+  const pct = (b - a) / Math.abs(a) * 100;
+  return lowerIsBetter ? -pct : pct;
+}
