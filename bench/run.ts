@@ -34,7 +34,7 @@ import { type Finished, newState, runLoad } from "./runner.ts";
 import { loadTemplate, openaiBody, templateBody } from "./request_body.ts";
 import { resultBlock, summarize } from "./summary.ts";
 import { arrivalOffsets } from "./workload/arrivals.ts";
-import { buildWorkload } from "./workload/datasets.ts";
+import { buildWorkload, workloadLabel } from "./workload/datasets.ts";
 import { startGpuMonitor } from "./gpu.ts";
 import { startScraper } from "./scrape.ts";
 import { sleepUntil } from "./runner.ts";
@@ -147,6 +147,23 @@ export function loadPointLabel(cfg: BenchConfig): string {
 }
 
 /**
+ * What identifies a run's results (repeats differ only in `run_index`): runs
+ * pool only when all of it is equal. Written to `config.json` as `run_key`.
+ */
+export function runKey(cfg: BenchConfig, model: string): Record<string, string | number | null> {
+  return {
+    topology: cfg.topology,
+    model,
+    workload: workloadLabel(cfg.dataset),
+    dataset: cfg.dataset.name,
+    input_len: cfg.dataset.inputLen,
+    output_len: cfg.dataset.outputLen,
+    load_point: loadPointLabel(cfg),
+    max_concurrency: cfg.concurrency ?? null,
+  };
+}
+
+/**
  * The schedule of repeat `k` (0-based) of a config: its seed, duration and
  * arrival offsets (none in a closed loop). Both clocks call this, so a point
  * means the same load in `bench` and `predict`.
@@ -216,6 +233,7 @@ export async function main(args: string[]): Promise<number> {
         topology: cfg.topology,
         seed: cfg.dataset.seed,
         time_scale: cfg.timeScale,
+        run_key: runKey(cfg, model),
         bench: cfg,
       },
       null,
@@ -445,7 +463,7 @@ export async function main(args: string[]): Promise<number> {
         maxConcurrent: state.maxInFlight,
         outputTokenMismatches: mismatches,
         topology: cfg.topology,
-        workload: cfg.dataset.name,
+        workload: workloadLabel(cfg.dataset),
         gpus: cfg.gpus ?? null,
         timeScale: scale,
       });

@@ -55,6 +55,8 @@ export const THROUGHPUT_COLUMNS = [
   "rate_achieved",
   "total_input_tokens",
   "total_output_tokens",
+  "mean_input_tokens",
+  "mean_output_tokens",
   "request_throughput",
   "output_throughput",
   "total_token_throughput",

@@ -1,14 +1,17 @@
 /**
  * Reads what `deno task plot` draws from: one run directory, or an experiment
  * directory of run directories (and its `merged.csv` when present), into point
- * rows (one per topology × workload × load point, repeated runs averaged) plus
- * the per-run request, GPU and server-metric tables.
+ * rows (the aggregate rows of `deno task merge`: one per run key, latency
+ * percentiles from pooled requests, never averaged) plus the per-run request,
+ * GPU and server-metric tables.
  *
  * @module
  */
 import { basename, join } from "node:path";
 import { parseCsv } from "../lib/csv.ts";
 import { parseRequestRow, type RequestRow } from "../lib/result_schema.ts";
+import { mergeInputs, type RunInput } from "../lib/run_rows.ts";
+import { runDirInputs } from "../lib/run_inputs.ts";
 
 /** One cell of a point row. */
 export type Cell = string | number | boolean | null;
@@ -41,7 +44,7 @@ export interface ExperimentData {
   /** Experiment name (the experiment directory's name). */
   name: string;
   dir: string;
-  /** Point rows, one per topology × workload × load point (means over repeated runs). */
+  /** Point rows: merge's aggregate rows, one per run key. */
   rows: PointRow[];
   runs: RunData[];
   /** Whether `rows` came from `merged.csv`. */
@@ -114,62 +117,6 @@ export async function readRunDir(dir: string): Promise<RunData> {
   };
 }
 
-const num = (v: unknown): number | null => typeof v === "number" && Number.isFinite(v) ? v : null;
-
-/** Point rows of one run (one per summary object), in merged.csv column names. */
-export function runRows(run: RunData, experiment: string): PointRow[] {
-  return run.summaries.map((s) => {
-    const row: PointRow = {
-      experiment,
-      topology: run.topology,
-      workload: String(s.workload ?? ""),
-      model: String(s.model_id ?? run.config.model ?? ""),
-      gpus: num(s.gpus),
-      load_point: String(s.load_point ?? s.rate_target ?? ""),
-      run_index: String(s.run_index ?? 1),
-      rate_target: num(s.rate_target),
-      max_concurrency: num(s.max_concurrency),
-      mean_input_tokens: num(s.total_input_tokens) !== null && num(s.completed)
-        ? (s.total_input_tokens as number) / (s.completed as number)
-        : null,
-      simulated: run.simulated,
-      slo_ttft_ms: num((s.slo as Record<string, unknown> | null)?.ttft_ms),
-      slo_tpot_ms: num((s.slo as Record<string, unknown> | null)?.tpot_ms),
-    };
-    for (const [k, v] of Object.entries(s)) {
-      if (typeof v === "number" && !(k in row)) row[k] = v;
-    }
-    const turns = (s.ttft_by_turn ?? {}) as Record<string, { count: number; mean_ms: number }>;
-    const t1 = turns["1"];
-    row.mean_ttft_turn1_ms = t1 ? t1.mean_ms : null;
-    let n = 0, sum = 0;
-    for (const [t, v] of Object.entries(turns)) {
-      if (Number(t) >= 2 && v.count > 0) (n += v.count, sum += v.mean_ms * v.count);
-    }
-    row.mean_ttft_turn2plus_ms = n ? sum / n : null;
-    return row;
-  });
-}
-
-/** Averages repeated runs of the same topology × workload × load point (numbers only). */
-export function meanRows(rows: PointRow[]): PointRow[] {
-  const groups = new Map<string, PointRow[]>();
-  for (const r of rows) {
-    const k = `${r.topology}\u0000${r.workload}\u0000${r.load_point}`;
-    if (!groups.has(k)) groups.set(k, []);
-    groups.get(k)!.push(r);
-  }
-  return [...groups.values()].map((g) => {
-    if (g.length === 1) return g[0];
-    const out: PointRow = { ...g[0], run_index: "mean" };
-    for (const k of Object.keys(g[0])) {
-      const xs = g.map((r) => r[k]).filter((v): v is number => typeof v === "number");
-      if (xs.length && typeof g[0][k] === "number") out[k] = xs.reduce((a, b) => a + b) / xs.length;
-    }
-    return out;
-  });
-}
-
 /** Reads merged.csv text into point rows (numeric-looking cells become numbers). */
 export function parseMerged(text: string, where = "merged.csv"): PointRow[] {
   const recs = parseCsv(text, where);
@@ -187,7 +134,19 @@ export function parseMerged(text: string, where = "merged.csv"): PointRow[] {
     return row;
   });
   const means = rows.filter((r) => r.run_index === "mean");
-  return means.length ? means : meanRows(rows);
+  if (!means.length) {
+    throw new RangeError(
+      `Cannot read ${where} as merged.csv: current value has no run_index=mean rows (rerun deno task merge)`,
+    );
+  }
+  return means;
+}
+
+/** Aggregate rows of run directories, through `lib/run_rows.ts` (as `deno task merge`). */
+async function mergedPoints(runDirs: string[]): Promise<PointRow[]> {
+  const inputs: RunInput[] = [];
+  for (const d of runDirs) inputs.push(...await runDirInputs(d, null));
+  return mergeInputs(inputs).filter((r) => r.run_index === "mean") as PointRow[];
 }
 
 /**
@@ -228,8 +187,9 @@ export async function readExperiment(dir: string): Promise<ExperimentData> {
   const runs = await Promise.all(runDirs.map(readRunDir));
   const isRun = runDirs.length === 1 && runDirs[0] === dir;
   const name = basename(isRun ? join(dir, "..") : dir);
+  // without merged.csv, the same merge as `deno task merge` (pooled percentiles, never averaged)
   const rows = hasMerged
     ? parseMerged(await Deno.readTextFile(mergedPath), mergedPath)
-    : meanRows(runs.flatMap((r) => runRows(r, name)));
+    : await mergedPoints(runDirs);
   return { name, dir, rows, runs, fromMerged: hasMerged };
 }

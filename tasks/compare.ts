@@ -23,7 +23,7 @@ import {
   SLO_FLAGS,
   sloFromFlags,
 } from "../lib/metrics.ts";
-import type { RunInput } from "./_run_metrics.ts";
+import type { RunInput } from "../lib/run_rows.ts";
 import { mergeRuns } from "./merge.ts";
 import { crossings, type Point, turnFinding } from "./_crossover.ts";
 

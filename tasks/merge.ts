@@ -13,8 +13,8 @@ import { dirname } from "node:path";
 import { listFlag, parseFlags, runMain, usage } from "../lib/args.ts";
 import { type Slo, SLO_FLAGS, sloFromFlags } from "../lib/metrics.ts";
 import { MERGED_COLUMNS, mergedCell, type MergedRow } from "../lib/merged_schema.ts";
-import { aggregateRow, type RunInput, runRow } from "./_run_metrics.ts";
-import { resolveInputs, runDirInputs, vllmJsonInput } from "./_merge_inputs.ts";
+import { mergeInputs, type RunInput } from "../lib/run_rows.ts";
+import { resolveInputs, runDirInputs, vllmJsonInput } from "../lib/run_inputs.ts";
 
 const FLAGS = {
   out: { type: "string" as const, help: "Output merged.csv path" },
@@ -24,7 +24,7 @@ const FLAGS = {
   force: {
     type: "boolean" as const,
     default: false,
-    help: "Merge even when one topology mixes models or workloads",
+    help: "Pool repeats of one key even when their GPUs, engine or source differ",
   },
 };
 
@@ -36,11 +36,9 @@ export interface MergeOptions {
   workloads?: string[];
   /** SLO overriding the runs' own. @default null */
   slo?: Slo | null;
-  /** Allow one topology with several models or workloads. @default false */
+  /** Pool repeats even when their GPUs, engine or source differ. @default false */
   force?: boolean;
 }
-
-const rateKey = (r: number | null) => (r === null ? Number.MAX_VALUE : r);
 
 /** Reads the inputs and returns per-run rows plus aggregate rows, sorted. */
 export async function mergeRuns(
@@ -54,43 +52,13 @@ export async function mergeRuns(
     else inputs.push(...await runDirInputs(p, o.slo ?? null));
   }
   if (o.topologies?.length) inputs = inputs.filter((i) => o.topologies!.includes(i.topology));
-  if (o.workloads?.length) inputs = inputs.filter((i) => o.workloads!.includes(i.workload));
-  if (!o.force) {
-    const seen = new Map<string, RunInput>();
-    for (const i of inputs) {
-      const prev = seen.get(i.topology);
-      if (!prev) seen.set(i.topology, i);
-      else if (prev.model !== i.model || prev.workload !== i.workload) {
-        const what = prev.model !== i.model ? "model" : "workload";
-        throw new RangeError(
-          `Cannot merge ${i.runDir} under topology ${
-            JSON.stringify(i.topology)
-          } as one ${what} (pass --force or filter with --workload): current value is ${
-            JSON.stringify(what === "model" ? i.model : i.workload)
-          }, ${prev.runDir} has ${JSON.stringify(what === "model" ? prev.model : prev.workload)}`,
-        );
-      }
-    }
+  // a workload filter names a label (`multiturn W1 t3`) or a dataset (`multiturn`)
+  if (o.workloads?.length) {
+    inputs = inputs.filter((i) =>
+      o.workloads!.some((w) => i.workload === w || i.workload.startsWith(`${w} `))
+    );
   }
-  const groups = new Map<string, RunInput[]>();
-  for (const i of inputs) {
-    const k = JSON.stringify([i.topology, i.workload, i.model, i.loadPoint]);
-    if (!groups.has(k)) groups.set(k, []);
-    groups.get(k)!.push(i);
-  }
-  const rows: MergedRow[] = [];
-  for (const g of groups.values()) {
-    // repeats from several run dirs (or JSON files) are renumbered in order
-    g.sort((a, b) => a.runDir.localeCompare(b.runDir) || a.runIndex - b.runIndex);
-    const perRun = g.map((i, k) => ({ ...runRow(i), run_index: k + 1 }));
-    rows.push(...perRun, aggregateRow(g, perRun));
-  }
-  rows.sort((a, b) =>
-    a.topology.localeCompare(b.topology) || a.workload.localeCompare(b.workload) ||
-    rateKey(a.rate_target) - rateKey(b.rate_target) || a.load_point.localeCompare(b.load_point) ||
-    (a.run_index === "mean" ? 1e9 : a.run_index) - (b.run_index === "mean" ? 1e9 : b.run_index)
-  );
-  return { rows, inputs };
+  return { rows: mergeInputs(inputs, { force: o.force }), inputs };
 }
 
 /** Writes rows as `merged.csv`. */

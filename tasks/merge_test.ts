@@ -113,7 +113,7 @@ Deno.test("ci95 by hand: t(0.975, 2) * s / sqrt(n)", () => {
   assert.equal(t975(1000), 1.96);
 });
 
-Deno.test("merge: vLLM JSON recomputed from its arrays; mixing models under one label refused", async () => {
+Deno.test("merge: vLLM JSON recomputed from its arrays; other models never pool; unlike repeats refused", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.mkdir(join(dir, "vllm", "agg"), { recursive: true });
@@ -134,12 +134,17 @@ Deno.test("merge: vLLM JSON recomputed from its arrays; mixing models under one 
     assert.deepEqual([r.topology, r.source, r.rate_target], ["agg", "vllm-json", 2]);
     j.model_id = "other/model";
     await Deno.writeTextFile(join(dir, "vllm", "agg", "r3.json"), JSON.stringify(j));
+    const two = await mergeRuns([join(dir, "vllm", "agg", "*.json")]);
+    assert.equal(two.rows.filter((x) => x.run_index === "mean").length, 2); // one point per model
+    j.model_id = r.model;
+    j.gpus = 4;
+    await Deno.writeTextFile(join(dir, "vllm", "agg", "r3.json"), JSON.stringify(j));
     await assert.rejects(
       () => mergeRuns([join(dir, "vllm", "agg", "*.json")]),
-      /Cannot merge .*r3\.json under topology "agg" as one model/,
+      /Cannot pool .*r3\.json with .*r2\.json as repeats of agg .*gpus is 4/,
     );
     const forced = await mergeRuns([join(dir, "vllm", "agg", "*.json")], { force: true });
-    assert.equal(forced.rows.length, 4);
+    assert.equal(forced.rows.length, 3);
     await assert.rejects(() => mergeRuns([join(dir, "nope-*")]), /matches nothing/);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -18,7 +18,7 @@ import { mergedCell } from "../lib/merged_schema.ts";
 import { type ParsedLog, parseLog, ROUTER_COLUMNS } from "./_parse_log.ts";
 import { STATS_COLUMNS } from "./_parse_stats_line.ts";
 import { BENCH_COLUMNS, type BenchRow } from "./_parse_bench_block.ts";
-import { readVllmResult } from "./_vllm_json.ts";
+import { readVllmResult } from "../lib/vllm_json.ts";
 
 const KINDS = ["stats", "bench", "router"] as const;
 /** A kind of parsed row. */

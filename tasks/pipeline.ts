@@ -53,6 +53,8 @@ export interface PipelineOptions {
   numRequests?: number | null;
   /** First port of each topology; "auto" picks a free range (sim only). @default "auto" for sim */
   portBase?: number | "auto" | null;
+  /** Reuse of finished points: "auto" reruns changed ones, "strict" refuses. @default "auto" */
+  resume?: "auto" | "strict";
   /** Draw figures and report.html. @default true */
   plot?: boolean;
   /** Forward bench result blocks. @default false */
@@ -211,6 +213,7 @@ export async function runPipeline(
         clock: virtual ? "virtual" : "live",
         sim_speed: virtual ? null : timeScale,
       },
+      resume: o.resume,
       verbose: o.verbose,
       log,
       signal: o.signal,
@@ -332,6 +335,12 @@ export const PIPELINE_FLAGS = {
     type: "string" as const,
     help: "First port of each topology (default: a free range on sim)",
   },
+  resume: {
+    type: "string" as const,
+    default: "auto",
+    help:
+      "Finished points: auto (reuse when settings match, else rerun) or strict (refuse changes)",
+  },
   "no-plot": { type: "boolean" as const, default: false, help: "Skip figures and report.html" },
   verbose: { type: "boolean" as const, default: false, help: "Show bench's result blocks" },
 };
@@ -350,8 +359,13 @@ export function pipelineOptions(values: Record<string, unknown>): PipelineOption
   if (clock === "virtual" && engine === "vllm") {
     throw fieldError({ field: "--clock", value: clock, expected: "live with --engine vllm" });
   }
+  const resume = v.resume as string;
+  if (resume !== "auto" && resume !== "strict") {
+    throw fieldError({ field: "--resume", value: resume, expected: "auto or strict" });
+  }
   return {
     clock: clock ?? null,
+    resume,
     outRoot: v.out as string,
     speed: numberFlag(v, "speed", { min: 0.01 }) ?? null,
     engine,

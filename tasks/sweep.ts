@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { listFlag, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
 import { fieldError } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
@@ -86,10 +86,70 @@ export interface SweepOptions {
     flags: Record<string, string | number | boolean | null | undefined>,
     o: RunBenchOptions,
   ) => Promise<BenchRun>;
+  /**
+   * A finished point is reused only when its recorded configuration hash
+   * matches; otherwise "auto" reruns it (saying which keys changed) and
+   * "strict" refuses. @default "auto"
+   */
+  resume?: "auto" | "strict";
   /** Forward bench's result blocks. @default false */
   verbose?: boolean;
   log?: (msg: string) => void;
   signal?: AbortSignal;
+}
+
+/**
+ * What a point's results depend on: the experiment meta (engine, clock, speed,
+ * model, the parsed topology file) and the bench flags, without where results
+ * go (`out`) or where the server listens (`url`, ports). Flattened to dotted keys.
+ */
+export function pointIdentity(
+  meta: Record<string, unknown>,
+  benchFlags: Record<string, unknown>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (prefix: string, v: unknown) => {
+    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+        walk(prefix ? `${prefix}.${k}` : k, x);
+      }
+    } else if (v !== undefined && !/(^|\.|_)ports?$/.test(prefix)) {
+      out[prefix] = JSON.stringify(v); // ports move between launches; results do not depend on them
+    }
+  };
+  const { experiment_file: _f, ...m } = meta;
+  const { out: _o, url: _u, ...b } = benchFlags;
+  walk("", { ...m, bench: b });
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** SHA-256 (hex, 16 digits) of an identity. */
+export async function configHash(identity: Record<string, string>): Promise<string> {
+  const bytes = new TextEncoder().encode(JSON.stringify(identity));
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return [...d.slice(0, 8)].map((x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+/** Keys whose values differ between two identities (added or removed included). */
+export function changedKeys(a: Record<string, string>, b: Record<string, string>): string[] {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  const out = keys.filter((k) => a[k] !== b[k]).map((k) =>
+    `${k}: ${a[k] ?? "–"} -> ${b[k] ?? "–"}`
+  );
+  return out.length > 4 ? [...out.slice(0, 4), `+${out.length - 4} more`] : out;
+}
+
+async function readIdentity(
+  runDir: string,
+): Promise<{ hash: string; identity: Record<string, string> } | null> {
+  try {
+    const j = JSON.parse(await Deno.readTextFile(join(runDir, "experiment.json")));
+    return typeof j.config_hash === "string"
+      ? { hash: j.config_hash, identity: j.config_identity ?? {} }
+      : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Every combination of the grid's values (one empty cell for an empty grid). */
@@ -185,12 +245,26 @@ export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
   const resetFlag = o.resetPrefixCache !== false && !o.resetUrls;
   const runPoint = async (label: string, flags: Flags, rate: number, cell: Flags, dir = expDir) => {
     o.signal?.throwIfAborted();
+    const t = await timeFlags(f, { ...w, ...cell }, rate);
+    const identity = pointIdentity(o.meta ?? {}, { ...base, ...cell, ...flags, ...t });
+    const hash = await configHash(identity);
     const done = await finishedRuns(dir, label, Number(flags.runs ?? runs));
     if (done.length) {
-      return { runDir: done.at(-1)!, summaries: await readSummaries(done.at(-1)!), resumed: true };
+      const last = done.at(-1)!;
+      const before = await readIdentity(last);
+      if (before?.hash === hash) {
+        return { runDir: last, summaries: await readSummaries(last), resumed: true };
+      }
+      const changed = before ? changedKeys(before.identity, identity) : ["(no recorded hash)"];
+      const why = `${label}: settings changed since ${basename(last)} (${changed.join(", ")})`;
+      if (o.resume === "strict") {
+        throw new RangeError(
+          `Cannot resume ${why}: current value differs; allowed: the same settings (or --resume auto to rerun)`,
+        );
+      }
+      log(`${why}: rerunning`);
     }
     await reset();
-    const t = await timeFlags(f, { ...w, ...cell }, rate);
     const b = await (o.runner ?? runBench)(
       { ...base, ...cell, ...flags, ...t, out: join(dir, label), "reset-prefix-cache": resetFlag },
       { verbose: o.verbose, signal: o.signal },
@@ -206,6 +280,8 @@ export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
       ...o.meta,
       point: { label, rate_rps: rate, cell, runs, time_scale: f },
       bench_flags: { ...base, ...cell, ...flags, ...t },
+      config_hash: hash,
+      config_identity: identity,
     };
     await Deno.writeTextFile(
       join(b.runDir, "experiment.json"),

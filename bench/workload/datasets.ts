@@ -11,7 +11,7 @@ import { randomDataset } from "./random.ts";
 import { prefixRepetitionDataset } from "./prefix_repetition.ts";
 import { sharegptDataset } from "./sharegpt.ts";
 import { promptsFileDataset } from "./prompts_file.ts";
-import { multiturnDataset } from "./multiturn.ts";
+import { MULTITURN_PRESETS, multiturnDataset } from "./multiturn.ts";
 import { randomMmDataset } from "./random_mm.ts";
 
 /** Dataset names. */
@@ -130,5 +130,35 @@ export async function buildWorkload(
           thinkTimeMs: o.thinkTimeMs,
         }),
       };
+  }
+}
+
+/**
+ * The workload part of a run's identity: the dataset with what sets its shape
+ * (preset or lengths, turns, prefixes, images, file), e.g. `multiturn W1 t3`,
+ * `random 1024/128`. Runs with different labels never pool.
+ */
+export function workloadLabel(o: DatasetOptions): string {
+  const io = `${o.inputLen}/${o.outputLen}`;
+  const file = o.path ? ` ${o.path.split("/").at(-1)}` : "";
+  switch (o.name) {
+    case "multiturn": {
+      const preset = Object.entries(MULTITURN_PRESETS).find(([, p]) =>
+        p.inputLen === o.inputLen && p.outputLen === o.outputLen
+      )?.[0];
+      return `multiturn ${preset ?? io} t${o.turns}`;
+    }
+    case "random":
+      return `random ${io}${o.prefixLen ? ` p${o.prefixLen}` : ""}${
+        o.rangeRatio ? ` ±${o.rangeRatio}` : ""
+      }`;
+    case "prefix-repetition":
+      return `prefix-repetition ${o.numPrefixes}x${o.prefixLen}+${io}`;
+    case "random-mm":
+      return `random-mm ${io} ${o.imagesPerRequest}img`;
+    case "sharegpt":
+      return `sharegpt${file}${o.outputLenGiven ? ` out${o.outputLen}` : ""}`;
+    case "prompts-file":
+      return `prompts-file${file} out${o.outputLen}`;
   }
 }

@@ -24,12 +24,13 @@ import { type BenchRun, flagArgs } from "../_bench_cmd.ts";
 import { requestRow, RunRows } from "../../bench/record.ts";
 import { newState } from "../../bench/runner.ts";
 import { resultBlock, summarize } from "../../bench/summary.ts";
-import { buildWorkload } from "../../bench/workload/datasets.ts";
+import { buildWorkload, workloadLabel } from "../../bench/workload/datasets.ts";
 import {
   BENCH_VERSION,
   CLOSED_LOOP_POOL,
   freshRunDir,
   loadPointLabel,
+  runKey,
   runSchedule,
   stamp,
 } from "../../bench/run.ts";
@@ -101,6 +102,7 @@ export async function predictRun(
         topology_spec: topology,
         router_hop_ms: o.routerHopMs ?? null,
         seed: cfg.dataset.seed,
+        run_key: runKey(cfg, model),
         bench: cfg,
       },
       null,
@@ -184,7 +186,7 @@ export async function predictRun(
         maxConcurrent: state.maxInFlight,
         outputTokenMismatches: 0,
         topology: cfg.topology,
-        workload: cfg.dataset.name,
+        workload: workloadLabel(cfg.dataset),
         gpus: cfg.gpus ?? topo.gpus,
       });
       const ext = s as unknown as Record<string, unknown>;

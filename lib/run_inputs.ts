@@ -5,9 +5,10 @@
  * @module
  */
 import { basename, dirname, join, resolve } from "node:path";
-import { isRunDir, readRunDir, readRunItls, readRunRequests } from "../lib/run_dir.ts";
-import type { RunInput, Slo } from "./_run_metrics.ts";
-import { readVllmResult } from "./_vllm_json.ts";
+import { isRunDir, readRunDir, readRunItls, readRunRequests } from "./run_dir.ts";
+import type { RunInput, Slo } from "./run_rows.ts";
+import type { RequestRow } from "./result_schema.ts";
+import { readVllmResult } from "./vllm_json.ts";
 
 const GLOB = /[*?[]/;
 
@@ -52,6 +53,16 @@ export async function expandGlob(pattern: string): Promise<string[]> {
   return out.sort();
 }
 
+/** Whether a JSON file looks like a `vllm bench serve --save-result` file. */
+async function isVllmResult(path: string): Promise<boolean> {
+  try {
+    const j = JSON.parse(await Deno.readTextFile(path));
+    return typeof j === "object" && j !== null && "completed" in j && "duration" in j;
+  } catch {
+    return false;
+  }
+}
+
 /** Run directories and JSON files named by `args` (globs, run dirs, folders holding run dirs). */
 export async function resolveInputs(args: string[]): Promise<string[]> {
   const out: string[] = [];
@@ -68,7 +79,10 @@ export async function resolveInputs(args: string[]): Promise<string[]> {
     else if (depth < 3) {
       const kids: string[] = [];
       for await (const e of Deno.readDir(p)) {
-        if (e.isDirectory || e.name.endsWith(".json")) kids.push(e.name);
+        if (e.name.startsWith(".")) continue; // .state/ and other private folders
+        if (e.isDirectory) kids.push(e.name);
+        // found JSON files count only when they are vllm bench results (not crossover.json ...)
+        else if (e.name.endsWith(".json") && await isVllmResult(join(p, e.name))) kids.push(e.name);
       }
       for (const k of kids.sort()) await visit(join(p, k), depth + 1);
     }
@@ -119,11 +133,28 @@ export async function runDirInputs(path: string, slo: Slo | null): Promise<RunIn
   const cfg = rd.config;
   const bench = (cfg.bench ?? {}) as Record<string, unknown>;
   const dataset = (bench.dataset ?? {}) as Record<string, unknown>;
-  const ids = [...new Set([...rd.summaries.map((s) => String(s.run_id ?? "")), ...byRun.keys()])]
-    .filter((x) => x !== "");
-  return ids.map((id, k) => {
-    const s = rd.summaries.find((x) => x.run_id === id) ?? {};
-    const rows = byRun.get(id) ?? null;
+  // one input per (run id, load point): a run directory may hold several load points
+  const keyOf = (id: string, lp: string) => `${id}\u0000${lp}`;
+  const keys = new Map<string, { id: string; lp: string | null }>();
+  for (const s of rd.summaries) {
+    const id = String(s.run_id ?? "");
+    if (id) keys.set(keyOf(id, str(s.load_point) ?? ""), { id, lp: str(s.load_point) ?? null });
+  }
+  const rowsOf = new Map<string, RequestRow[]>();
+  for (const [id, rows] of byRun) {
+    for (const r of rows) {
+      const k = keyOf(id, r.load_point);
+      if (!keys.has(k) && !keys.has(keyOf(id, ""))) keys.set(k, { id, lp: r.load_point });
+      const kk = keys.has(k) ? k : keyOf(id, "");
+      if (!rowsOf.has(kk)) rowsOf.set(kk, []);
+      rowsOf.get(kk)!.push(r);
+    }
+  }
+  return [...keys].map(([key, { id, lp }], k) => {
+    const s = rd.summaries.find((x) =>
+      x.run_id === id && (lp === null || (str(x.load_point) ?? "") === lp)
+    ) ?? {};
+    const rows = rowsOf.get(key) ?? null;
     const rate = numOr(s.rate_target) ?? numOr(bench.rateRps);
     return {
       experiment: rd.experiment,
@@ -131,7 +162,7 @@ export async function runDirInputs(path: string, slo: Slo | null): Promise<RunIn
       workload: str(s.workload) ?? str(dataset.name) ?? "",
       model: str(s.model_id) ?? str(cfg.model) ?? "",
       gpus: numOr(s.gpus) ?? numOr(bench.gpus),
-      loadPoint: str(s.load_point) ?? rows?.[0]?.load_point ?? String(rate ?? ""),
+      loadPoint: lp ?? rows?.[0]?.load_point ?? String(rate ?? ""),
       rateTarget: rate,
       maxConcurrency: numOr(s.max_concurrency),
       runIndex: numOr(s.run_index) ?? k + 1,

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { mean, percentile } from "../lib/stats.ts";
-import type { RequestRow } from "../lib/result_schema.ts";
+import { mean, percentile } from "./stats.ts";
+import type { RequestRow } from "./result_schema.ts";
 import {
   CI_METRICS,
   LATENCY_COLUMNS,
@@ -17,8 +17,8 @@ import {
   type MergedRow,
   type MergedSource,
   TURN_COLUMNS,
-} from "../lib/merged_schema.ts";
-import { ci95, latencyStats, meetsSlo, perGpu, type Slo } from "../lib/metrics.ts";
+} from "./merged_schema.ts";
+import { ci95, latencyStats, meetsSlo, perGpu, type Slo } from "./metrics.ts";
 
 export type { Slo };
 
@@ -89,6 +89,11 @@ export function runRow(r: RunInput): MergedRow {
       if (o[c] === null && c in s) o[c] = num(s[c]);
     }
     o.num_requests = num(s.num_prompts) ?? ((num(s.completed) ?? 0) + (num(s.failed) ?? 0));
+    const done = num(s.completed);
+    if (done) {
+      o.mean_input_tokens = (num(s.total_input_tokens) ?? NaN) / done;
+      o.mean_output_tokens = (num(s.total_output_tokens) ?? NaN) / done;
+    }
   } else {
     const rows = r.rows;
     const ok = rows.filter((x) => !x.error);
@@ -110,6 +115,8 @@ export function runRow(r: RunInput): MergedRow {
     o.duration = durS;
     o.total_input_tokens = inTok;
     o.total_output_tokens = outTok;
+    o.mean_input_tokens = ok.length ? inTok / ok.length : null;
+    o.mean_output_tokens = ok.length ? outTok / ok.length : null;
     o.request_throughput = ok.length / durS;
     o.output_throughput = outTok / durS;
     o.total_token_throughput = (inTok + outTok) / durS;
@@ -200,3 +207,54 @@ export function aggregateRow(inputs: RunInput[], perRun: MergedRow[]): MergedRow
 
 /** Latency metric names, re-exported for callers that build per-metric tables. */
 export const METRIC_NAMES = LATENCY_METRICS;
+
+/** A run's identity without its repeat index: runs pool only when these are equal. */
+export function poolKey(i: RunInput): string {
+  return JSON.stringify([i.topology, i.model, i.workload, i.loadPoint, i.maxConcurrency]);
+}
+
+const rateKey = (r: number | null) => (r === null ? Number.MAX_VALUE : r);
+
+/**
+ * Per-run rows plus one aggregate (`run_index = mean`) row per pool key,
+ * sorted. Repeats of a key that differ in GPUs, engine (simulated or not) or
+ * source are refused (unless `force`), naming what differs.
+ */
+export function mergeInputs(inputs: RunInput[], o: { force?: boolean } = {}): MergedRow[] {
+  const groups = new Map<string, RunInput[]>();
+  for (const i of inputs) {
+    const k = poolKey(i);
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k)!.push(i);
+  }
+  const rows: MergedRow[] = [];
+  for (const g of groups.values()) {
+    if (!o.force) {
+      for (const i of g.slice(1)) {
+        for (const f of ["gpus", "simulated", "source"] as const) {
+          if (i[f] !== g[0][f]) {
+            throw new RangeError(
+              `Cannot pool ${i.runDir} with ${
+                g[0].runDir
+              } as repeats of ${i.topology} / ${i.workload} / ${i.loadPoint}: current value of ${f} is ${
+                JSON.stringify(i[f])
+              }, the other has ${JSON.stringify(g[0][f])} (rerun, filter, or pass --force)`,
+            );
+          }
+        }
+      }
+    }
+    // repeats from several run dirs (or JSON files) are renumbered in order
+    g.sort((a, b) => a.runDir.localeCompare(b.runDir) || a.runIndex - b.runIndex);
+    const perRun = g.map((i, k) => ({ ...runRow(i), run_index: k + 1 }));
+    rows.push(...perRun, aggregateRow(g, perRun));
+  }
+  rows.sort((a, b) =>
+    a.topology.localeCompare(b.topology) || a.workload.localeCompare(b.workload) ||
+    rateKey(a.rate_target) - rateKey(b.rate_target) ||
+    rateKey(a.max_concurrency) - rateKey(b.max_concurrency) ||
+    a.load_point.localeCompare(b.load_point) ||
+    (a.run_index === "mean" ? 1e9 : a.run_index) - (b.run_index === "mean" ? 1e9 : b.run_index)
+  );
+  return rows;
+}

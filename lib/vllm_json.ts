@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { RequestRow } from "../lib/result_schema.ts";
+import type { RequestRow } from "./result_schema.ts";
 
 /** A normalized result object plus the rows rebuilt from its arrays (null when absent). */
 export interface VllmResult {

@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import type { RequestRow } from "./result_schema.ts";
+import { aggregateRow, type RunInput, runRow } from "./run_rows.ts";
+import { summarize } from "../bench/summary.ts";
+
+function rows(n: number, runId: string, ttftOf: (i: number) => number): RequestRow[] {
+  const out: RequestRow[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const ttft = ttftOf(i);
+    out[i] = {
+      run_id: runId,
+      load_point: "10",
+      request_id: `r${i}`,
+      conversation_id: "",
+      turn: 1,
+      scheduled_ms: i * 100,
+      sent_ms: i * 100,
+      first_token_ms: i * 100 + ttft,
+      end_ms: i * 100 + ttft + 90,
+      ttft_ms: ttft,
+      e2e_ms: ttft + 90,
+      tpot_ms: 10,
+      itl_mean_ms: 10,
+      itl_max_ms: 10,
+      prompt_tokens: 100,
+      output_tokens: 10,
+      cached_tokens: 0,
+      status: 200,
+      error: "",
+      backend: "",
+    };
+  }
+  return out;
+}
+
+const input = (r: RequestRow[], runId: string): RunInput => ({
+  experiment: "x",
+  topology: "agg",
+  workload: "random 100/10",
+  model: "m",
+  gpus: 2,
+  loadPoint: "10",
+  rateTarget: 10,
+  maxConcurrency: null,
+  runIndex: 1,
+  runId,
+  runDir: runId,
+  source: "topobench",
+  simulated: true,
+  complete: true,
+  rows: r,
+  itlGapsMs: null,
+  summary: {},
+  slo: { ttftMs: 500 },
+});
+
+Deno.test("run rows: 1,000,000 requests summarize, and p99 of repeats is pooled, never averaged", () => {
+  const n = 1_000_000;
+  const big = rows(n, "a", (i) => i % 1000); // TTFT 0..999 evenly
+  const s = summarize(big, [], new Map(), {
+    runId: "a",
+    runIndex: 1,
+    loadPoint: "10",
+    complete: true,
+    date: "",
+    model: "m",
+    tokenizer: "t",
+    endpoint: "/v1/completions",
+    label: "a",
+    rateTarget: 10,
+    burstiness: 1,
+    concurrency: null,
+    capped: false,
+    slo: { ttftMs: 500 },
+    maxConcurrent: 1,
+    outputTokenMismatches: 0,
+    topology: "agg",
+    workload: "random 100/10",
+    gpus: 2,
+  });
+  assert.equal(s.completed, n);
+  assert.equal(s.mean_ttft_ms, 499.5);
+  assert.equal(s.slo_attainment, 0.501); // 0..500 of every 1000
+  const r = runRow(input(big, "a"));
+  assert.equal(r.mean_ttft_ms, 499.5);
+  assert.equal(r.output_throughput_per_gpu, (r.output_throughput as number) / 2);
+  // repeats: one fast run, one slow run; pooled p99 is the p99 of all requests
+  const fast = rows(100, "f", () => 10), slow = rows(100, "s", () => 1000);
+  const ins = [input(fast, "f"), input(slow, "s")];
+  const per = ins.map(runRow);
+  const agg = aggregateRow(ins, per);
+  assert.equal(agg.p99_ttft_ms, 1000); // averaging would give 505
+  assert.equal(agg.p50_ttft_ms, 505); // the pooled median sits between the runs
+  assert.equal(agg.mean_ttft_ms, 505);
+  assert.equal(agg.n_runs, 2);
+  assert.ok((agg.mean_ttft_ms_ci95 as number) > 0);
+});
