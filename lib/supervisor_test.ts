@@ -134,7 +134,10 @@ Deno.test("stopGroup: works from a pgid alone; bad ids are refused", async () =>
     });
     assert.equal(await stopGroup(p.pgid, 2000), "terminated");
     assert.equal(await stopGroup(p.pgid, 2000), "gone");
-    await p.status;
+    // a detached child is unref'd: a timer keeps the loop alive until its status arrives
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([p.status, new Promise((r) => timer = setTimeout(r, 5000))]);
+    clearTimeout(timer);
   });
   for (const bad of [0, 1, -5, 2.5]) {
     assert.throws(() => killGroup(bad, "SIGTERM"), /Cannot use pgid as a process id >= 2/);

@@ -95,7 +95,14 @@ export async function plot(dir: string, o: PlotOptions = {}): Promise<PlotResult
     log(`wrote ${f.name}`);
   }
   const reportPath = join(out, "report.html");
-  await Deno.writeTextFile(reportPath, buildReport(data, report));
+  const text = (f: string) => Deno.readTextFile(join(data.dir, f)).catch(() => null);
+  await Deno.writeTextFile(
+    reportPath,
+    buildReport(data, report, {
+      findingsMd: await text("findings.md"),
+      compareMd: await text("compare.md"),
+    }),
+  );
   files.push(reportPath);
   return { files, skipped, report: reportPath };
 }

@@ -7,6 +7,7 @@
  */
 import type { VlSpec } from "./_common.ts";
 import type { ExperimentData, PointRow } from "./_runs.ts";
+import { markdownToHtml } from "./_markdown.ts";
 
 /** One figure of the report: rendered SVG and spec, or the reason it was skipped. */
 export interface ReportFigure {
@@ -59,8 +60,24 @@ export function summaryTable(rows: PointRow[]): string {
 
 const json = (v: unknown) => JSON.stringify(v, null, 2).replace(/</g, "\\u003c");
 
-/** Builds the report HTML (no external resources: opens offline). */
-export function buildReport(data: ExperimentData, figures: ReportFigure[]): string {
+/** Texts that open the report when the experiment folder has them. */
+export interface ReportTexts {
+  /** `findings.md` (written by the pipeline). */
+  findingsMd?: string | null;
+  /** `compare.md` (written by `deno task compare` and the pipeline). */
+  compareMd?: string | null;
+}
+
+/**
+ * Builds the report HTML (no external resources: opens offline). It answers
+ * first: findings, then the comparison tables, the summary, the figures and
+ * the run configs.
+ */
+export function buildReport(
+  data: ExperimentData,
+  figures: ReportFigure[],
+  texts: ReportTexts = {},
+): string {
   const simulated = data.runs.some((r) => r.simulated) ||
     data.rows.some((r) => r.simulated === true);
   const shown = figures.filter((f) => f.svg);
@@ -98,6 +115,8 @@ figcaption{color:#666;font-size:12px}
 table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}
 td:first-child,td:nth-child(2){text-align:left}th{background:#f4f4f4}
 pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:11px}
+#findings{background:#eef6ff;border:1px solid #9cc3ee;padding:4px 16px;margin:12px 0}
+#findings li{margin:4px 0}
 </style></head><body>
 <h1>topobench report: ${esc(data.name)}</h1>
 ${
@@ -111,6 +130,20 @@ ${
   }</code>${
     data.fromMerged ? " (point rows from merged.csv)" : ""
   }; ${shown.length} figures, ${skipped.length} skipped.</p>
+${
+    texts.findingsMd
+      ? `<section id="findings">${markdownToHtml(texts.findingsMd)}</section>`
+      : '<section id="findings"><h2>Findings</h2><p>No findings.md in this folder: run ' +
+        "<code>deno task compare</code> or the pipeline to get them.</p></section>"
+  }
+${
+    texts.compareMd
+      ? `<details id="compare"><summary>Comparison tables (compare.md)</summary>${
+        markdownToHtml(texts.compareMd, 2)
+      }</details>`
+      : ""
+  }
+<h2>Contents</h2>
 <ul class="toc">${toc}</ul>
 <h2>Summary</h2>
 ${summaryTable(data.rows)}

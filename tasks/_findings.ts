@@ -1,130 +1,199 @@
 /**
- * The five-line summary of findings printed at the end of `deno task demo` (and
- * the pipeline): who wins at the lowest and highest swept load, crossover rates,
- * the PPD-vs-PD turn-2+ TTFT gain, and goodput per GPU.
+ * The findings printed at the end of `deno task demo` and the pipeline, and
+ * opening `report.html`: who wins at the lowest and highest common load
+ * (latency, and output per GPU), crossover rates against the first topology,
+ * the PPD-vs-PD turn-2+ TTFT gain per rate, and goodput per GPU. A difference
+ * is called only when the 95% intervals of repeated runs separate; with one
+ * run per point it is marked "single run". Convention (stated in the output):
+ * improvements are relative to the reference, positive = better.
  *
  * @module
  */
 import type { MergedRow } from "../lib/merged_schema.ts";
+import { beyondNoise, improvementPct, sloText } from "../lib/metrics.ts";
 import type { compare } from "./compare.ts";
 
 type Crossover = ReturnType<typeof compare>["json"];
 
 const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const rate = (x: number) => String(Number(x.toPrecision(3)));
+const pct = (x: number) =>
+  `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(Math.abs(x) >= 10 ? 0 : 1)}%`;
 
-/** Mean rows with a finite rate, by topology. */
+/** Mean rows with a finite rate. */
 function means(rows: MergedRow[]): MergedRow[] {
   return rows.filter((r) =>
     r.run_index === "mean" && typeof r.rate_target === "number" && Number.isFinite(r.rate_target)
   );
 }
 
-/** The row with the best `metric` among `rows` (lower or higher is better). */
-function best(rows: MergedRow[], metric: string, lower: boolean): MergedRow | null {
-  const ok = rows.filter((r) => typeof r[metric] === "number" && Number.isFinite(r[metric]));
+const val = (r: MergedRow | undefined, m: string): number | null => {
+  const v = r?.[m];
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+};
+
+/** Whether two rows differ in `m` beyond noise: true/false, or null with a single run. */
+function separated(a: MergedRow, b: MergedRow, m: string): boolean | null {
+  return beyondNoise(
+    val(a, m) ?? NaN,
+    val(a, `${m}_ci95`),
+    val(b, m) ?? NaN,
+    val(b, `${m}_ci95`),
+  );
+}
+
+/** The best row for `m` and whether it beats the runner-up beyond noise. */
+function winner(rows: MergedRow[], m: string, lower: boolean): string | null {
+  const ok = rows.filter((r) => val(r, m) !== null)
+    .sort((a, b) => (lower ? 1 : -1) * (val(a, m)! - val(b, m)!));
   if (!ok.length) return null;
-  return ok.reduce((a, b) => ((b[metric] as number) < (a[metric] as number)) === lower ? b : a);
+  const [best, next] = ok;
+  const v = m.endsWith("_ms") ? `${ms(val(best, m)!)} ms` : `${val(best, m)!.toFixed(0)} tok/s`;
+  if (!next) return `${best.topology} (${v})`;
+  const sep = separated(best, next, m);
+  if (sep === false) return `no significant difference (${best.topology} ${v}, ${next.topology})`;
+  return `${best.topology} (${v}, ${
+    pct(improvementPct(val(next, m), val(best, m), lower)!)
+  } vs ${next.topology})`;
 }
 
-/** One line on who wins at `at` (req/s). */
-function loadLine(what: string, rows: MergedRow[], at: number): string {
+function loadLine(what: string, rows: MergedRow[], at: number, unit: string): string {
   const here = rows.filter((r) => r.rate_target === at);
-  const t = best(here, "mean_ttft_ms", true), p = best(here, "mean_tpot_ms", true);
-  const th = best(here, "output_throughput", false);
-  const parts = [];
-  if (t) parts.push(`lowest mean TTFT ${t.topology} (${ms(t.mean_ttft_ms as number)} ms)`);
-  if (p) parts.push(`lowest mean TPOT ${p.topology} (${ms(p.mean_tpot_ms as number)} ms)`);
-  if (th) {
-    parts.push(`most output ${th.topology} (${(th.output_throughput as number).toFixed(0)} tok/s)`);
-  }
-  return `${what} (${rate(at)} req/s): ${parts.join("; ") || "no data"}.`;
+  const parts = [
+    ["lowest mean TTFT", winner(here, "mean_ttft_ms", true)],
+    ["lowest mean TPOT", winner(here, "mean_tpot_ms", true)],
+    // below saturation output follows the offered load: only the highest load ranks it
+    [
+      "most output per GPU",
+      what === "Highest load" ? winner(here, "output_throughput_per_gpu", false) : null,
+    ],
+  ].filter(([, w]) => w !== null).map(([k, w]) => `${k} ${w}`);
+  return `${what} (${rate(at)} ${unit}): ${parts.join("; ") || "no data"}.`;
 }
 
-/** Per common rate, how much lower `a`'s turn-2+ mean TTFT is than `b`'s, in percent of `b`'s. */
+/** Per common rate, the improvement (%) of `a`'s turn-2+ mean TTFT over `b`'s (positive = `a` faster). */
 export function turnGains(
   rows: MergedRow[],
   a: string,
   b: string,
-): { rate: number; pct: number }[] {
-  const v = (t: string, r: number) =>
-    rows.find((x) => x.topology === t && x.rate_target === r)?.mean_ttft_turn2plus_ms;
-  const rates = [...new Set(means(rows).map((r) => r.rate_target as number))].sort((x, y) => x - y);
-  return rates.flatMap((rate) => {
-    const va = v(a, rate), vb = v(b, rate);
-    return typeof va === "number" && typeof vb === "number" && vb > 0
-      ? [{ rate, pct: (vb - va) / vb * 100 }]
-      : [];
+): { rate: number; pct: number; separated: boolean | null }[] {
+  const m = means(rows);
+  const at = (t: string, r: number) => m.find((x) => x.topology === t && x.rate_target === r);
+  const rates = [...new Set(m.map((r) => r.rate_target as number))].sort((x, y) => x - y);
+  return rates.flatMap((r) => {
+    const ra = at(a, r), rb = at(b, r);
+    const p = improvementPct(
+      val(rb, "mean_ttft_turn2plus_ms"),
+      val(ra, "mean_ttft_turn2plus_ms"),
+      true,
+    );
+    return p === null || !ra || !rb
+      ? []
+      : [{ rate: r, pct: p, separated: separated(ra, rb, "mean_ttft_turn2plus_ms") }];
   });
 }
 
-/** Summary lines (five) from merged rows and compare's crossover.json object. */
-export function findings(
-  rows: MergedRow[],
-  cross: Crossover,
-  ppd = "ppd",
-  pd = "pd",
-): string[] {
+/** Findings lines from merged rows and compare's crossover.json object. */
+export function findings(rows: MergedRow[], cross: Crossover, ppd = "ppd", pd = "pd"): string[] {
   const m = means(rows);
   const rates = [...new Set(m.map((r) => r.rate_target as number))].sort((a, b) => a - b);
-  const lines: string[] = [];
   if (!rates.length) return ["No finished load points: nothing to summarize."];
-  // the highest rate every topology reached (early stops end some sweeps sooner)
+  const single = m.every((r) => (r.n_runs ?? 1) < 2);
+  // offered load is conversations/s on multi-turn workloads (each brings several requests)
+  const unit = m.some((r) => r.workload.startsWith("multiturn")) ? "conv/s" : "req/s";
   const tops = [...new Set(m.map((r) => r.topology))];
+  const gpus = tops.map((t) => `${t} ${m.find((r) => r.topology === t)?.gpus ?? "?"}`);
+  const lines = [
+    `Convention: differences are relative to the runner-up or reference, positive = better; "per GPU" divides by each topology's GPUs (${
+      gpus.join(", ")
+    }). ${
+      single
+        ? "Single run per point: no noise estimate, differences are not tested (--runs 2+ to test them)."
+        : "A difference is called only when the 95% intervals of the runs separate."
+    }`,
+  ];
+  // the highest rate every topology reached (early stops end some sweeps sooner)
   const common = rates.filter((x) =>
     tops.every((t) => m.some((r) => r.topology === t && r.rate_target === x))
   );
-  lines.push(loadLine("Lowest load", m, common[0] ?? rates[0]));
-  lines.push(loadLine("Highest load", m, common.at(-1) ?? rates.at(-1)!));
-  const keep = ["mean_tpot_ms", "mean_ttft_ms", "output_throughput", "p99_tpot_ms"];
+  lines.push(loadLine("Lowest load", m, common[0] ?? rates[0], unit));
+  lines.push(loadLine("Highest load", m, common.at(-1) ?? rates.at(-1)!, unit));
+  const keep = ["mean_ttft_ms", "mean_tpot_ms", "output_throughput_per_gpu"];
   const base = cross.topologies[0];
-  const xs = cross.crossovers.filter((c) =>
-    keep.includes(c.metric) && (c.a === base || c.b === base)
-  )
-    .sort((a, b) => keep.indexOf(a.metric) - keep.indexOf(b.metric))
-    .flatMap((c) =>
-      c.crossings.map((x) =>
-        `${c.metric.replace(/_ms$/, "")}: ${x.betterAfter} over ${x.betterBefore} above ${
-          rate(x.rate)
-        } req/s`
-      )
-    );
+  const row = (t: string, r: number) => m.find((x) => x.topology === t && x.rate_target === r);
+  const xs: string[] = [];
+  let noisy = 0;
+  for (const c of cross.crossovers) {
+    if (!keep.includes(c.metric) || (c.a !== base && c.b !== base)) continue;
+    for (const x of c.crossings) {
+      // the common rates either side of the crossing must both separate (with repeats)
+      const lo = rates.filter((r) => r <= x.rate).at(-1), hi = rates.find((r) => r >= x.rate);
+      const sides = [lo, hi].map((r) => {
+        const ra = r === undefined ? undefined : row(c.a, r);
+        const rb = r === undefined ? undefined : row(c.b, r);
+        return ra && rb ? separated(ra, rb, c.metric) : null;
+      });
+      if (sides.some((s) => s === false)) {
+        noisy++;
+        continue;
+      }
+      xs.push(
+        `${
+          c.metric.replace(/_ms$/, "").replace(/_/g, " ")
+        }: ${x.betterAfter} better than ${x.betterBefore} above ${rate(x.rate)} ${unit}`,
+      );
+    }
+  }
   lines.push(
     xs.length
-      ? `Crossovers against ${base}: ${xs.slice(0, 4).join("; ")}${
+      ? `Crossovers against ${base}${single ? " (single run)" : ""}: ${xs.slice(0, 4).join("; ")}${
         xs.length > 4 ? ` (+${xs.length - 4} more in crossover.json)` : ""
-      }.`
-      : `Crossovers: none in ${rate(rates[0])}-${
+      }${noisy ? `; ${noisy} within noise left out` : ""}.`
+      : `Crossovers against ${base}: none beyond noise in ${rate(rates[0])}–${
         rate(rates.at(-1)!)
-      } req/s (the order holds across the sweep).`,
+      } ${unit}.`,
   );
   const gains = turnGains(m, ppd, pd);
   if (gains.length) {
-    const avg = gains.reduce((a, b) => a + b.pct, 0) / gains.length;
-    const lo = Math.min(...gains.map((x) => x.pct)), hi = Math.max(...gains.map((x) => x.pct));
+    const better = gains.filter((g) => g.pct > 0 && g.separated !== false);
+    const worse = gains.filter((g) => g.pct < 0 && g.separated !== false);
+    const span = (gs: typeof gains) =>
+      `${pct(Math.min(...gs.map((g) => g.pct)))}…${pct(Math.max(...gs.map((g) => g.pct)))} at ${
+        rate(gs[0].rate)
+      }–${rate(gs.at(-1)!.rate)} ${unit}`;
+    const parts = [];
+    if (better.length) parts.push(`${ppd} faster by ${span(better)}`);
+    if (worse.length) parts.push(`${ppd} slower (${span(worse)})`);
+    const same = gains.length - better.length - worse.length;
+    if (same) parts.push(`no significant difference at ${same} rate${same > 1 ? "s" : ""}`);
     lines.push(
-      `${ppd.toUpperCase()} vs ${pd.toUpperCase()} turn-2+ TTFT: ${Math.abs(avg).toFixed(1)}% ${
-        avg >= 0 ? "lower" : "higher"
-      } on average (${lo.toFixed(1)}% to ${
-        hi.toFixed(1)
-      }% lower per rate) across ${gains.length} rates.`,
+      `${ppd} vs ${pd} turn-2+ mean TTFT (improvement over ${pd}${single ? ", single run" : ""}): ${
+        parts.join("; ")
+      }.`,
     );
   } else {
     lines.push(`${ppd} vs ${pd} turn-2+ TTFT: not measured (needs both on a multi-turn workload).`);
   }
   const g = cross.goodput.filter((x) => x.goodput_per_gpu !== null);
   if (cross.slo && g.length) {
-    const sl = [
-      cross.slo.ttft_ms !== null ? `TTFT ≤ ${cross.slo.ttft_ms} ms` : "",
-      cross.slo.tpot_ms !== null ? `TPOT ≤ ${cross.slo.tpot_ms} ms` : "",
-    ].filter(Boolean).join(", ");
+    const sl = sloText({
+      ttftMs: cross.slo.ttft_ms ?? undefined,
+      tpotMs: cross.slo.tpot_ms ?? undefined,
+    });
     const top = g.reduce((a, b) => (b.goodput_per_gpu! > a.goodput_per_gpu! ? b : a));
+    const capped = g.filter((x) => x.at_least).map((x) => x.topology);
     lines.push(
       `Goodput per GPU (${sl}, ${cross.target_pct}% of requests): ${
-        g.map((x) => `${x.topology} ${x.at_least ? "≥" : ""}${x.goodput_per_gpu!.toFixed(2)}`).join(
-          ", ",
-        )
-      } req/s; best ${top.topology}.`,
+        g.map((x) =>
+          `${x.topology} ${x.at_least ? "≥" : ""}${x.goodput_per_gpu!.toFixed(2)} (${x.gpus} GPU${
+            x.gpus === 1 ? "" : "s"
+          })`
+        ).join(", ")
+      } ${unit}; best ${top.topology}${
+        capped.length
+          ? ` (≥: met the SLO at every swept rate; sweep higher to rank ${capped.join(", ")})`
+          : ""
+      }.`,
     );
   } else lines.push("Goodput per GPU: no SLO set.");
   return lines;

@@ -19,6 +19,7 @@ import {
   attainment,
   beyondNoise,
   goodputRate,
+  improvementPct,
   type Slo,
   SLO_FLAGS,
   sloFromFlags,
@@ -26,11 +27,13 @@ import {
 import type { RunInput } from "../lib/run_rows.ts";
 import { mergeRuns } from "./merge.ts";
 import { crossings, type Point, turnFinding } from "./_crossover.ts";
+import { findings } from "./_findings.ts";
 
 /** Compared metrics and whether lower is better. */
 export const COMPARE_METRICS: [string, boolean][] = [
   ["request_throughput", false],
   ["output_throughput", false],
+  ["output_throughput_per_gpu", false],
   ["mean_ttft_ms", true],
   ["p99_ttft_ms", true],
   ["mean_tpot_ms", true],
@@ -88,8 +91,14 @@ export function compare(rows: MergedRow[], inputs: RunInput[], o: CompareOptions
       : null);
   const md: string[] = [`# Comparison: ${names.join(" vs ")}`, ""];
   md.push(
-    `Mean over runs ± 95% CI half-width. Δ is against **${names[0]}**; "noise" is yes when the`,
-    "two 95% intervals do not overlap, no when they do, n/a with a single run.",
+    `Mean over runs ± 95% CI half-width. Δ is the improvement over **${names[0]}** in percent of`,
+    `${
+      names[0]
+    }'s value, **positive = better** (lower latency, higher throughput); "beyond noise" is`,
+    "yes when the two 95% intervals do not overlap, no when they do, n/a with a single run.",
+    `GPUs: ${
+      names.map((n) => `${n} ${byName.get(n)![0]?.gpus ?? "?"}`).join(", ")
+    } (throughputs here are per topology; goodput below is also per GPU).`,
     "",
   );
   const rates = [...new Set(means.map((r) => r.rate_target as number))].sort((a, b) => a - b);
@@ -117,7 +126,8 @@ export function compare(rows: MergedRow[], inputs: RunInput[], o: CompareOptions
           cells.push("–", "–");
           continue;
         }
-        cells.push(a === 0 ? "–" : `${b - a >= 0 ? "+" : ""}${f((b - a) / a * 100, 1)}%`);
+        const imp = improvementPct(a, b, lower);
+        cells.push(imp === null ? "–" : `${imp >= 0 ? "+" : ""}${f(imp, 1)}%`);
         const nb = beyondNoise(
           a,
           base![`${m}_ci95`] as number | null,
@@ -179,8 +189,9 @@ export function compare(rows: MergedRow[], inputs: RunInput[], o: CompareOptions
       slo_scales: curveAt,
     };
   });
-  const turns = pairs.map((p) =>
-    turnFinding(p, curve(p[0], "mean_ttft_turn2plus_ms"), curve(p[1], "mean_ttft_turn2plus_ms"))
+  // improvement of the second of a pair over the first (same convention as the Δ columns)
+  const turns = pairs.map(([a, b]) =>
+    turnFinding([b, a], curve(b, "mean_ttft_turn2plus_ms"), curve(a, "mean_ttft_turn2plus_ms"))
   ).filter((t) => t.byRate.length > 0);
   if (slo) {
     md.push(`## Goodput (attainment ≥ ${o.targetPct ?? 90}% of requests within SLO)`, "");
@@ -215,9 +226,9 @@ export function compare(rows: MergedRow[], inputs: RunInput[], o: CompareOptions
   }
   for (const t of turns) {
     md.push(
-      `Turn-2+ TTFT: ${t.a} vs ${t.b}: ${f(t.avgPct, 1)}% avg (min ${f(t.minPct, 1)}%, max ${
-        f(t.maxPct, 1)
-      }%) across ${t.byRate.length} rates.`,
+      `Turn-2+ mean TTFT, improvement of ${t.a} over ${t.b} (positive = ${t.a} faster): ${
+        t.byRate.map((x) => `${f(x.improvementPct, 1)}% at ${x.rate}`).join(", ")
+      } req/s.`,
     );
   }
   const json = {
@@ -277,7 +288,14 @@ export async function main(args: string[]): Promise<number> {
   await Deno.mkdir(out, { recursive: true });
   await Deno.writeTextFile(join(out, "compare.md"), markdown);
   await Deno.writeTextFile(join(out, "crossover.json"), JSON.stringify(json, null, 2) + "\n");
-  console.log(`${join(out, "compare.md")}\n${join(out, "crossover.json")}`);
+  const lines = findings(rows, json);
+  await Deno.writeTextFile(
+    join(out, "findings.md"),
+    `# Findings\n\n${lines.map((l) => `- ${l}`).join("\n")}\n`,
+  );
+  console.log(
+    `${join(out, "compare.md")}\n${join(out, "crossover.json")}\n${join(out, "findings.md")}`,
+  );
   return 0;
 }
 

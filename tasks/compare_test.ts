@@ -153,7 +153,7 @@ Deno.test("compare CLI: goodput per GPU and SLO scales from per-request rows, by
     assert.deepEqual([ttft.crossings[0].betterBefore, ttft.crossings[0].betterAfter], ["A", "B"]);
     const md = await Deno.readTextFile(join(out, "compare.md"));
     assert.match(md, /## mean_ttft_ms/);
-    assert.match(md, /\| 3 \| 100\.00 \| 156\.00 \| \+56\.0% \| n\/a \|/);
+    assert.match(md, /\| 3 \| 100\.00 \| 156\.00 \| -56\.0% \| n\/a \|/); // B 56% slower: negative = worse
     const runs = await listRuns(root);
     assert.equal(runs.length, 6);
     assert.equal(runs[0].path.endsWith("b3"), true);

@@ -18,7 +18,6 @@ import { join } from "node:path";
 import { parseFlags, runMain, usage } from "../lib/args.ts";
 import { errorMessage } from "../lib/errors.ts";
 import { type Experiment, loadExperiment, ROOT } from "./_experiment.ts";
-import { findings } from "./_findings.ts";
 import { num } from "./_bench_cmd.ts";
 import {
   PIPELINE_FLAGS,
@@ -152,10 +151,8 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
       }
     }
   }
-  const cmp = exp.plots.compare ?? ["ppd", "pd"];
   return {
     ...res,
-    findings: findings(res.rows, res.crossover, cmp[0], cmp[1]),
     rates,
     capacity,
     checks,

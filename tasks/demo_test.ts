@@ -87,16 +87,25 @@ Deno.test({
     const html = await Deno.readTextFile(res.report!);
     for (const l of labels) assert.ok(html.includes(l), `report mentions ${l}`);
 
-    // five summary lines; the PPD line's average is the mean per-rate gain in merged.csv
-    assert.equal(res.findings.length, 5);
+    // six lines (convention first); the PPD line's per-rate gains are those of merged.csv
+    assert.equal(res.findings.length, 6);
+    assert.match(res.findings[0], /positive = better/);
     const t2 = (topo: string, rate: number) =>
       Number(
         merged.find((r) => r.topology === topo && Number(r.rate_target) === rate)!
           .mean_ttft_turn2plus_ms,
       );
-    const gain = [1, 4].map((r) => (t2("pd", r) - t2("ppd", r)) / t2("pd", r) * 100);
-    const avg = (gain[0] + gain[1]) / 2;
-    assert.ok(res.findings[3].includes(`${Math.abs(avg).toFixed(1)}%`), res.findings[3]);
+    const gains = [1, 4].map((r) => (t2("pd", r) - t2("ppd", r)) / t2("pd", r) * 100);
+    const line = res.findings[4];
+    assert.match(line, /^ppd vs pd turn-2\+ mean TTFT/);
+    for (const g of gains) {
+      const txt = `${g >= 0 ? "+" : "−"}${Math.abs(g).toFixed(Math.abs(g) >= 10 ? 0 : 1)}%`;
+      if (gains.length > 1 && gains.every((x) => Math.sign(x) === Math.sign(g))) {
+        assert.ok(line.includes(txt), `${line} has ${txt}`);
+      }
+    }
+    assert.ok(html.indexOf('id="findings"') < html.indexOf("<h2>Summary</h2>"), "findings first");
+    assert.ok(html.includes(res.findings[1].slice(0, 20)), "the report shows the findings");
 
     // everything was taken down
     const left = [...Deno.readDirSync(join(res.expDir, ".state"))].filter((e) =>

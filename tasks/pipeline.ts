@@ -26,6 +26,7 @@ import type { TopologyState } from "../launch/_state.ts";
 import { plot } from "../plot/plot.ts";
 import { mergeRuns, writeMerged } from "./merge.ts";
 import { compare } from "./compare.ts";
+import { findings } from "./_findings.ts";
 import { type Experiment, loadExperiment, ROOT, sloFlag } from "./_experiment.ts";
 import { gridCells, pointLabel, sweep, type SweepOptions, type SweepPoint } from "./sweep.ts";
 import { finishedRuns } from "./_bench_cmd.ts";
@@ -73,6 +74,8 @@ export interface PipelineResult {
   compareMd: string;
   crossoverJson: string;
   crossover: ReturnType<typeof compare>["json"];
+  /** The findings lines (also in `findings.md`, and opening report.html). */
+  findings: string[];
   /** report.html, or null without plotting. */
   report: string | null;
 }
@@ -273,6 +276,12 @@ export async function runPipeline(
   const crossoverJson = join(expDir, "crossover.json");
   await Deno.writeTextFile(compareMd, cmp.markdown);
   await Deno.writeTextFile(crossoverJson, JSON.stringify(cmp.json, null, 2) + "\n");
+  const pair = exp.plots.compare ?? ["ppd", "pd"];
+  const found = findings(rows, cmp.json, pair[0], pair[1]);
+  await Deno.writeTextFile(
+    join(expDir, "findings.md"),
+    `# Findings\n\n${found.map((l) => `- ${l}`).join("\n")}\n`,
+  );
   log(`merged ${dirs.length} run dirs -> ${mergedCsv}; ${compareMd}`);
   let report: string | null = null;
   if (o.plot !== false) {
@@ -289,7 +298,17 @@ export async function runPipeline(
     report = res.report;
     log(`${res.files.length - 1} figures (${res.skipped.length} skipped) -> ${report}`);
   }
-  return { expDir, points, mergedCsv, rows, compareMd, crossoverJson, crossover: cmp.json, report };
+  return {
+    expDir,
+    points,
+    mergedCsv,
+    rows,
+    compareMd,
+    crossoverJson,
+    crossover: cmp.json,
+    findings: found,
+    report,
+  };
 }
 
 /** Calls `fn` with a signal that aborts on the first SIGINT/SIGTERM (a second one exits 130). */
