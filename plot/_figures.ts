@@ -12,6 +12,7 @@ import { derivedSlo } from "./_slo.ts";
 import { attainmentKinds as attainment, type Slo, sloText as sloWords } from "../lib/metrics.ts";
 import { type LatencyMetric, latencyVsRate } from "./charts/latency_vs_rate.ts";
 import { throughputVsLatency } from "./charts/throughput_vs_latency.ts";
+import { paretoFrontier } from "./charts/pareto.ts";
 import { successVsRate, throughputVsRate } from "./charts/throughput_vs_rate.ts";
 import { ratioCrossover } from "./charts/ratio_crossover.ts";
 import { type SloPoint, sloVsRate, sloVsScale } from "./charts/slo_attainment.ts";
@@ -231,6 +232,7 @@ export function buildFigures(data: ExperimentData, o: FigureOptions = {}): Figur
     add("throughput_latency_ttft", throughputVsLatency(rows, "ttft", ctx));
     add("throughput_latency_e2el", throughputVsLatency(rows, "e2el", ctx));
     add("throughput_rate", throughputVsRate(rows, ctx));
+    add("pareto", paretoFrontier(rows, ctx));
     add("success_rate", successVsRate(rows, ctx));
     const tops = distinct(rows.map((r) => String(r.topology)));
     const [a, b] = o.compare ?? [tops[0], tops[1]];

@@ -5,6 +5,7 @@ import { writeSyntheticExperiment } from "../_synthetic.ts";
 import { topologyScale, type VlSpec } from "../_common.ts";
 import type { ChartContext } from "../_common.ts";
 import { latencyVsRate } from "./latency_vs_rate.ts";
+import { paretoFrontier } from "./pareto.ts";
 import { ratioCrossover, ratioSeries } from "./ratio_crossover.ts";
 import { crossings, improvement } from "./slo_attainment.ts";
 import { firstAbove, lastAbove } from "../_slo.ts";
@@ -153,4 +154,27 @@ Deno.test("PPD improvement compares ppd and pd at the same rates per workload", 
   ];
   const imp = ppdImprovements(rows);
   assert.deepEqual(imp, [{ workload: "W1", metric: "mean TTFT", improvement_pct: 40 }]);
+});
+
+Deno.test("pareto: per-GPU output against per-user speed, labelled by offered load", () => {
+  const rows = [
+    { topology: "agg", rate_target: 2, output_throughput_per_gpu: 900, mean_tpot_ms: 10 },
+    { topology: "agg", rate_target: 8, output_throughput_per_gpu: 3000, mean_tpot_ms: 25 },
+    { topology: "pd", rate_target: 8, output_throughput_per_gpu: null, mean_tpot_ms: 8 },
+  ];
+  const ctx: ChartContext = {
+    model: "m",
+    workload: "",
+    topologies: ["agg", "pd"],
+    gpu: "",
+    simulated: false,
+  };
+  const r = paretoFrontier(rows, ctx);
+  assert.ok("spec" in r);
+  const vals = (r.spec.data as Values).values;
+  assert.deepEqual(vals.map((v) => [v.per_user_tok_s, v.per_gpu_tok_s, v.label]), [
+    [100, 900, "2"],
+    [40, 3000, "8"],
+  ]);
+  assert.ok("skip" in paretoFrontier([rows[2]], ctx));
 });

@@ -1,0 +1,61 @@
+/**
+ * The Pareto frontier of deployments, as `vllm bench sweep plot_pareto` and
+ * SemiAnalysis InferenceMAX draw it: output tokens/s per GPU (y, what a GPU
+ * earns) against tokens/s per user (x, 1000 / mean TPOT: what a user feels),
+ * one line per topology, points labelled by offered load. Up and to the right
+ * is better; a point another topology beats on both axes is dominated.
+ *
+ * @module
+ */
+import { type ChartContext, type ChartResult, num, topLevel, topologyColor } from "../_common.ts";
+import type { PointRow } from "../_runs.ts";
+import { offeredRateOf } from "./latency_vs_rate.ts";
+
+/** Builds the Pareto figure; skipped without per-GPU throughput and TPOT. */
+export function paretoFrontier(rows: PointRow[], ctx: ChartContext): ChartResult {
+  const data = rows.flatMap((r) => {
+    const perGpu = num(r.output_throughput_per_gpu);
+    const tpot = num(r.mean_tpot_ms);
+    if (perGpu === null || tpot === null || tpot <= 0) return [];
+    const load = offeredRateOf(r);
+    const c = num(r.max_concurrency);
+    return [{
+      topology: String(r.topology),
+      per_user_tok_s: 1000 / tpot,
+      per_gpu_tok_s: perGpu,
+      load: load ?? c ?? 0,
+      label: load !== null ? String(Number(load.toPrecision(3))) : c !== null ? `c${c}` : "",
+    }];
+  });
+  if (!data.length) {
+    return { skip: "no output throughput per GPU with mean TPOT (GPU count unknown?)" };
+  }
+  const enc = {
+    x: {
+      field: "per_user_tok_s",
+      type: "quantitative",
+      title: "Tokens/s per user (1000 / mean TPOT)",
+    },
+    y: { field: "per_gpu_tok_s", type: "quantitative", title: "Output tokens/s per GPU" },
+    color: topologyColor(ctx),
+  };
+  return {
+    spec: topLevel(ctx, "Pareto frontier: throughput per GPU vs speed per user", {
+      data: { values: data },
+      layer: [
+        {
+          mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
+          encoding: { ...enc, order: { field: "load", type: "quantitative" } },
+        },
+        {
+          mark: { type: "text", dx: 7, dy: -7, fontSize: 9, align: "left" },
+          encoding: { ...enc, text: { field: "label" }, color: { ...enc.color, legend: null } },
+        },
+      ],
+    }, [
+      `labels: offered load (${
+        rows.some((r) => String(r.workload).startsWith("multiturn")) ? "conversations/s" : "req/s"
+      }; cN = concurrency); up and right is better`,
+    ]),
+  };
+}
