@@ -49,7 +49,7 @@ export function paretoFrontier(rows: PointRow[], ctx: ChartContext): ChartResult
         },
         {
           mark: { type: "text", dx: 7, dy: -7, fontSize: 9, align: "left" },
-          encoding: { ...enc, text: { field: "label" }, color: { ...enc.color, legend: null } },
+          encoding: { ...enc, text: { field: "label" } },
         },
       ],
     }, [
