@@ -32,7 +32,7 @@ import {
 import { requestRow, RunRows } from "./record.ts";
 import { type Finished, newState, runLoad } from "./runner.ts";
 import { loadTemplate, openaiBody, templateBody } from "./request_body.ts";
-import { resultBlock, summarize } from "./summary.ts";
+import { resultBlock, summarize, type SummaryMeta } from "./summary.ts";
 import { arrivalOffsets } from "./workload/arrivals.ts";
 import { buildWorkload, workloadLabel } from "./workload/datasets.ts";
 import { startGpuMonitor } from "./gpu.ts";
@@ -160,6 +160,43 @@ export function runKey(cfg: BenchConfig, model: string): Record<string, string |
     output_len: cfg.dataset.outputLen,
     load_point: loadPointLabel(cfg),
     max_concurrency: cfg.concurrency ?? null,
+  };
+}
+
+/** The parts of a load point's summary meta that come from its config (both clocks). */
+export function summaryMeta(
+  cfg: BenchConfig,
+  o: { model: string; tokenizer: string; date: string },
+): Pick<
+  SummaryMeta,
+  | "loadPoint"
+  | "date"
+  | "model"
+  | "tokenizer"
+  | "endpoint"
+  | "label"
+  | "rateTarget"
+  | "burstiness"
+  | "concurrency"
+  | "capped"
+  | "slo"
+  | "topology"
+  | "workload"
+> {
+  return {
+    loadPoint: loadPointLabel(cfg),
+    date: o.date,
+    model: o.model,
+    tokenizer: o.tokenizer,
+    endpoint: cfg.endpoint,
+    label: basename(cfg.out),
+    rateTarget: cfg.rateRps,
+    burstiness: cfg.burstiness,
+    concurrency: cfg.concurrency ?? null,
+    capped: cfg.concurrency !== undefined,
+    slo: cfg.slo,
+    topology: cfg.topology,
+    workload: workloadLabel(cfg.dataset),
   };
 }
 
@@ -446,24 +483,12 @@ export async function main(args: string[]): Promise<number> {
       const mismatches = workerMismatches +
         checks.filter((c) => tok.encode(c.text).length !== c.tokens).length;
       const s = summarize(rows, itls, tokensPerSecond, {
+        ...summaryMeta(cfg, { model, tokenizer: tok.name, date: started.toISOString() }),
         runId,
         runIndex: k + 1,
-        loadPoint,
         complete: !stop.signal.aborted && workersComplete,
-        date: started.toISOString(),
-        model,
-        tokenizer: tok.name,
-        endpoint: cfg.endpoint,
-        label: basename(cfg.out),
-        rateTarget: cfg.rateRps,
-        burstiness: cfg.burstiness,
-        concurrency: cfg.concurrency ?? null,
-        capped: cfg.concurrency !== undefined,
-        slo: cfg.slo,
         maxConcurrent: state.maxInFlight,
         outputTokenMismatches: mismatches,
-        topology: cfg.topology,
-        workload: workloadLabel(cfg.dataset),
         gpus: cfg.gpus ?? null,
         timeScale: scale,
       });

@@ -24,7 +24,7 @@ import { type BenchRun, flagArgs } from "../_bench_cmd.ts";
 import { requestRow, RunRows } from "../../bench/record.ts";
 import { newState } from "../../bench/runner.ts";
 import { resultBlock, summarize } from "../../bench/summary.ts";
-import { buildWorkload, workloadLabel } from "../../bench/workload/datasets.ts";
+import { buildWorkload } from "../../bench/workload/datasets.ts";
 import {
   BENCH_VERSION,
   CLOSED_LOOP_POOL,
@@ -33,6 +33,7 @@ import {
   runKey,
   runSchedule,
   stamp,
+  summaryMeta,
 } from "../../bench/run.ts";
 import { PromptTokens } from "../../lib/prompt_tokens.ts";
 import { playLoad } from "./virtual_client.ts";
@@ -169,24 +170,12 @@ export async function predictRun(
       simulatedMs += loop.nowMs();
       events += loop.events;
       const s = summarize(sink.rows, sink.itls, sink.tokensPerSecond, {
+        ...summaryMeta(cfg, { model, tokenizer: tok.name, date: started.toISOString() }),
         runId,
         runIndex: k + 1,
-        loadPoint,
         complete: true,
-        date: started.toISOString(),
-        model,
-        tokenizer: tok.name,
-        endpoint: cfg.endpoint,
-        label: basename(cfg.out),
-        rateTarget: cfg.rateRps,
-        burstiness: cfg.burstiness,
-        concurrency: cfg.concurrency ?? null,
-        capped: cfg.concurrency !== undefined,
-        slo: cfg.slo,
         maxConcurrent: state.maxInFlight,
         outputTokenMismatches: 0,
-        topology: cfg.topology,
-        workload: workloadLabel(cfg.dataset),
         gpus: cfg.gpus ?? topo.gpus,
       });
       const ext = s as unknown as Record<string, unknown>;
