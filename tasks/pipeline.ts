@@ -28,7 +28,14 @@ import { mergeRuns, writeMerged } from "./merge.ts";
 import { compare } from "./compare.ts";
 import { findings } from "./_findings.ts";
 import { type Experiment, loadExperiment, ROOT, sloFlag } from "./_experiment.ts";
-import { gridCells, pointLabel, sweep, type SweepOptions, type SweepPoint } from "./sweep.ts";
+import {
+  gridCells,
+  pointLabel,
+  sweep,
+  sweepIsCurrent,
+  type SweepOptions,
+  type SweepPoint,
+} from "./sweep.ts";
 import { finishedRuns } from "./_bench_cmd.ts";
 import { predictFlags, VIRTUAL_URL } from "./predict/run_point.ts";
 
@@ -114,22 +121,6 @@ async function topologyFile(
   const out = join(dir, `${label}.yaml`);
   await Deno.writeTextFile(out, `# generated from ${src}\n${stringifyYaml(doc)}`);
   return out;
-}
-
-/** Whether every point of a topology's rate × grid sweep is finished in `expDir`. */
-export async function allFinished(
-  expDir: string,
-  label: string,
-  grid: Record<string, (string | number)[]>,
-  rates: number[],
-  runs: number,
-): Promise<boolean> {
-  for (const cell of gridCells(grid)) {
-    for (const r of rates) {
-      if (!(await finishedRuns(expDir, pointLabel(label, cell, r), runs)).length) return false;
-    }
-  }
-  return true;
 }
 
 /** Runs the experiment end to end; returns where everything went. */
@@ -235,7 +226,7 @@ export async function runPipeline(
       continue;
     }
     if (
-      rates !== "auto" && await allFinished(expDir, t.label, exp.sweep.grid, rates, exp.sweep.runs)
+      rates !== "auto" && await sweepIsCurrent(sweepOpts("http://127.0.0.1:1", []), rates)
     ) {
       log(`${t.label}: every point is already in ${expDir}; not starting it`);
       points[t.label] = await sweep(sweepOpts("http://127.0.0.1:1", []));

@@ -216,6 +216,53 @@ async function timeFlags(f: number, w: Flags, rate: number): Promise<Flags> {
   return out;
 }
 
+/** Bench flags every point of a sweep shares. */
+function baseFlags(o: SweepOptions): Flags {
+  const base: Flags = {
+    ...(o.workload ?? {}),
+    url: o.url,
+    topology: o.topology,
+    runs: o.runs ?? 1,
+  };
+  if (o.gpus) base.gpus = o.gpus;
+  if (o.slo) base.slo = o.slo;
+  return base;
+}
+
+/**
+ * Whether a point can be reused: its finished run with the same configuration
+ * hash (`runDir`), else what changed since the last finished one (`changed`,
+ * null when none is finished).
+ */
+async function pointStatus(o: SweepOptions, dir: string, label: string, benchFlags: Flags) {
+  const identity = pointIdentity(o.meta ?? {}, benchFlags);
+  const hash = await configHash(identity);
+  const done = await finishedRuns(dir, label, Number(benchFlags.runs ?? 1));
+  const last = done.at(-1);
+  if (!last) return { identity, hash, runDir: null, changed: null };
+  const before = await readIdentity(last);
+  if (before?.hash === hash) return { identity, hash, runDir: last, changed: null };
+  const keys = before ? changedKeys(before.identity, identity) : ["(no recorded hash)"];
+  return { identity, hash, runDir: null, changed: `${basename(last)} (${keys.join(", ")})` };
+}
+
+/** Whether every point of a fixed-rate sweep is finished with its current settings. */
+export async function sweepIsCurrent(o: SweepOptions, rates: number[]): Promise<boolean> {
+  const f = o.timeScale ?? 1;
+  for (const cell of gridCells(o.grid ?? {})) {
+    for (const rate of rates) {
+      const t = await timeFlags(f, { ...(o.workload ?? {}), ...cell }, rate);
+      const st = await pointStatus(o, resolve(o.expDir), pointLabel(o.topology, cell, rate), {
+        ...baseFlags(o),
+        ...cell,
+        ...t,
+      });
+      if (!st.runDir) return false;
+    }
+  }
+  return true;
+}
+
 /** Runs the sweep; returns the points in order (finished ones found again are reused). */
 export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
   const log = o.log ?? createLogger({ name: "sweep" }).info;
@@ -228,9 +275,7 @@ export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
     );
   }
   const expDir = resolve(o.expDir);
-  const base: Flags = { ...w, url: o.url, topology: o.topology, runs };
-  if (o.gpus) base.gpus = o.gpus;
-  if (o.slo) base.slo = o.slo;
+  const base = baseFlags(o);
   const reset = async () => {
     if (o.resetPrefixCache === false || !o.resetUrls) return;
     await Promise.all(
@@ -246,17 +291,15 @@ export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
   const runPoint = async (label: string, flags: Flags, rate: number, cell: Flags, dir = expDir) => {
     o.signal?.throwIfAborted();
     const t = await timeFlags(f, { ...w, ...cell }, rate);
-    const identity = pointIdentity(o.meta ?? {}, { ...base, ...cell, ...flags, ...t });
-    const hash = await configHash(identity);
-    const done = await finishedRuns(dir, label, Number(flags.runs ?? runs));
-    if (done.length) {
-      const last = done.at(-1)!;
-      const before = await readIdentity(last);
-      if (before?.hash === hash) {
-        return { runDir: last, summaries: await readSummaries(last), resumed: true };
-      }
-      const changed = before ? changedKeys(before.identity, identity) : ["(no recorded hash)"];
-      const why = `${label}: settings changed since ${basename(last)} (${changed.join(", ")})`;
+    const { identity, hash, runDir, changed } = await pointStatus(o, dir, label, {
+      ...base,
+      ...cell,
+      ...flags,
+      ...t,
+    });
+    if (runDir) return { runDir, summaries: await readSummaries(runDir), resumed: true };
+    if (changed) {
+      const why = `${label}: settings changed since ${changed}`;
       if (o.resume === "strict") {
         throw new RangeError(
           `Cannot resume ${why}: current value differs; allowed: the same settings (or --resume auto to rerun)`,
