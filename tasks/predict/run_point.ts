@@ -9,7 +9,7 @@
  */
 import { basename, dirname, join } from "node:path";
 import { CsvAppender } from "../../lib/csv.ts";
-import { loadTokenizer } from "../../lib/tokenizer.ts";
+import { loadTokenizer, type Tokenizer } from "../../lib/tokenizer.ts";
 import { type LoadPointSummary, REQUEST_COLUMNS } from "../../lib/result_schema.ts";
 import { EventLoop } from "../../launch/sim/event_loop.ts";
 import { buildVocab, type OutputVocab } from "../../launch/sim/_vocab.ts";
@@ -61,7 +61,8 @@ export interface PredictRun {
   events: number;
 }
 
-let vocabCache: OutputVocab | null = null;
+/** Output vocabularies per tokenizer (built once each). */
+const vocabs = new WeakMap<Tokenizer, OutputVocab>();
 
 /** Runs the load of `cfg` against `topology` in virtual time; writes one run directory. */
 export async function predictRun(
@@ -78,7 +79,8 @@ export async function predictRun(
   }
   new VirtualTopology(topology, new EventLoop(), o); // validates before any file is written
   const tok = await loadTokenizer(cfg.tokenizer);
-  const vocab = vocabCache ??= buildVocab(tok);
+  let vocab = vocabs.get(tok);
+  if (!vocab) vocabs.set(tok, vocab = buildVocab(tok));
   const prompts = new PromptTokens(tok);
   const started = o.startTime ?? new Date();
   const dir = await freshRunDir(dirname(cfg.out), `${stamp(started)}-${basename(cfg.out)}`);
