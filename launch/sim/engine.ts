@@ -321,7 +321,7 @@ export class EngineCore {
   /** Looks up the longest cached prefix (always leaving one token to compute). */
   #matchPrefix(seq: Seq): void {
     const B = this.#kv.blockSize;
-    seq.hashes = this.#kv.hashes(seq.tokens);
+    this.#extendHashes(seq, Math.floor(seq.tokens.length / B));
     const usable = Math.floor((seq.tokens.length - 1) / B);
     const hit = this.#kv.match(seq.hashes.slice(0, usable));
     this.#kv.take(hit);
@@ -384,17 +384,25 @@ export class EngineCore {
     this.metrics.preemptions++;
   }
 
+  /**
+   * Hashes of the first `full` blocks of a request's tokens. Tokens are only
+   * appended, so earlier hashes stay valid: a request waiting for blocks is not
+   * rehashed on every step.
+   */
+  #extendHashes(seq: Seq, full: number): void {
+    const B = this.#kv.blockSize;
+    let parent = seq.hashes.length ? seq.hashes[seq.hashes.length - 1] : 0;
+    for (let b = seq.hashes.length; b < full; b++) {
+      parent = chainHash(parent, seq.tokens, b * B, (b + 1) * B);
+      seq.hashes.push(parent);
+    }
+  }
+
   /** Marks newly full blocks as cacheable. */
   #commitFull(seq: Seq): void {
     const B = this.#kv.blockSize;
     const full = Math.min(Math.floor(seq.numComputed / B), seq.blocks.length);
-    if (seq.hashes.length < full) {
-      let parent = seq.hashes.length ? seq.hashes[seq.hashes.length - 1] : 0;
-      for (let b = seq.hashes.length; b < full; b++) {
-        parent = chainHash(parent, seq.tokens, b * B, (b + 1) * B);
-        seq.hashes.push(parent);
-      }
-    }
+    this.#extendHashes(seq, full);
     for (let b = seq.committed; b < full; b++) this.#kv.commit(seq.blocks[b], seq.hashes[b]);
     if (full > seq.committed) seq.committed = full;
   }
