@@ -265,7 +265,7 @@ export class Generator {
 
   async #disagg(ctx: Ctx): Promise<Response> {
     const { cfg, routing } = this;
-    const d0 = routing.ppdTarget(ctx.pick, this.pool.healthy("decode"));
+    const d0 = routing.ppdTarget(ctx.pick, () => this.pool.healthy("decode"));
     if (d0) {
       ctx.route = "ppd-direct";
       try {

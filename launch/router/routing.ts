@@ -82,10 +82,13 @@ export class Routing {
   }
 
   /** PPD: the decode backend holding this conversation's prefix, if it is among `decodes`. */
-  ppdTarget<C extends Candidate>(ctx: PickContext, decodes: readonly C[]): C | undefined {
+  ppdTarget<C extends Candidate>(
+    ctx: PickContext,
+    decodes: () => readonly C[],
+  ): C | undefined {
     if (this.mode !== "ppd" || ctx.sessionKey === undefined) return undefined;
     const known = this.conversations.get(ctx.sessionKey);
-    return known === undefined ? undefined : decodes.find((d) => d.name === known);
+    return known === undefined ? undefined : decodes().find((d) => d.name === known);
   }
 
   /** The route of a request that is not sent PPD-direct. */

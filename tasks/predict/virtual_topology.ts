@@ -83,6 +83,8 @@ export class VirtualTopology {
   readonly gpus: number;
   readonly #loop: EventLoop;
   readonly #lmcache = new Set<number>();
+  /** Instances per role, built once (routing asks on every request). */
+  readonly #byRole = new Map<Role, VirtualInstance[]>();
 
   constructor(readonly topology: Topology, loop: EventLoop, o: VirtualTopologyOptions = {}) {
     if (topology.engine !== "sim") {
@@ -140,12 +142,16 @@ export class VirtualTopology {
         inFlight: 0,
       });
     }
+    for (const i of this.instances) {
+      if (!this.#byRole.has(i.role)) this.#byRole.set(i.role, []);
+      this.#byRole.get(i.role)!.push(i);
+    }
     this.gpus = plan.instances.reduce((a, i) => a + i.tp, 0);
     this.routing = new Routing(validateRouterConfig(routerConfig(plan), topology.file));
   }
 
   #of(role: Role): VirtualInstance[] {
-    return this.instances.filter((i) => i.role === role);
+    return this.#byRole.get(role) ?? [];
   }
 
   #pick(role: Role, ctx: ReturnType<Routing["context"]>): VirtualInstance {
@@ -159,7 +165,7 @@ export class VirtualTopology {
     const ctx = this.routing.context(req.body, req.session);
     const serving = this.routing.direct
       ? this.#pick("backend", ctx)
-      : this.routing.ppdTarget(ctx, this.#of("decode"));
+      : this.routing.ppdTarget(ctx, () => this.#of("decode"));
     const limit = (serving ?? this.#of("prefill")[0]).maxModelLen;
     const n = req.promptTokens.length;
     if (n >= limit || n + req.outputIds.length > limit) {
