@@ -7,7 +7,7 @@
  */
 import type { RequestRow } from "../lib/result_schema.ts";
 import { percentile } from "../lib/stats.ts";
-import type { Slo } from "../lib/metrics.ts";
+import { goodputRate, type Slo } from "../lib/metrics.ts";
 
 /** The attainment kinds with their legend names. */
 export const SLO_KINDS = {
@@ -16,16 +16,10 @@ export const SLO_KINDS = {
   tpot: "TPOT only",
 } as const;
 
-/** Highest x where `(x, y)` (sorted by x) still has y ≥ target, interpolated at the first drop. */
+/** Highest x where `(x, y)` still has y ≥ target, interpolated at the first drop (goodput's rule). */
 export function lastAbove(pts: [number, number][], target: number): number | null {
   if (!pts.length || pts[0][1] < target) return null;
-  for (let i = 1; i < pts.length; i++) {
-    if (pts[i][1] < target) {
-      const [x0, y0] = pts[i - 1], [x1, y1] = pts[i];
-      return x0 + (y0 - target) * (x1 - x0) / (y0 - y1);
-    }
-  }
-  return pts[pts.length - 1][0];
+  return goodputRate(pts.map(([rate, value]) => ({ rate, value })), target).rate;
 }
 
 /** Lowest x where `(x, y)` (sorted by x, y rising) reaches target, interpolated. */

@@ -7,7 +7,7 @@
  */
 import type { VlSpec } from "./_common.ts";
 import type { ExperimentData, PointRow } from "./_runs.ts";
-import { markdownToHtml } from "./_markdown.ts";
+import { esc, markdownToHtml } from "./_markdown.ts";
 
 /** One figure of the report: rendered SVG and spec, or the reason it was skipped. */
 export interface ReportFigure {
@@ -16,9 +16,6 @@ export interface ReportFigure {
   spec?: VlSpec;
   skip?: string;
 }
-
-const esc = (s: string) =>
-  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 /** Columns of the summary table: [merged.csv key, header, decimals]. */
 export const TABLE_COLUMNS: [string, string, number][] = [

@@ -7,6 +7,7 @@
  * @module
  */
 import { mean } from "../lib/stats.ts";
+import { improvementPct } from "../lib/metrics.ts";
 
 /** One point of a curve: rate (req/s) and value. */
 export interface Point {
@@ -76,7 +77,7 @@ export interface TurnFinding {
 export function turnFinding(names: [string, string], a: Point[], b: Point[]): TurnFinding {
   const byRate = commonPoints(a, b).filter(([, , vb]) => vb > 0).map(([rate, va, vb]) => ({
     rate,
-    improvementPct: (vb - va) / vb * 100,
+    improvementPct: improvementPct(vb, va, true)!,
   }));
   const xs = byRate.map((x) => x.improvementPct);
   return {

@@ -12,6 +12,7 @@
 import type { MergedRow } from "../lib/merged_schema.ts";
 import { beyondNoise, improvementPct, sloText } from "../lib/metrics.ts";
 import type { compare } from "./compare.ts";
+import { turnFinding } from "./_crossover.ts";
 
 type Crossover = ReturnType<typeof compare>["json"];
 
@@ -57,16 +58,19 @@ function winner(rows: MergedRow[], m: string, lower: boolean): string | null {
   } vs ${next.topology})`;
 }
 
-function loadLine(what: string, rows: MergedRow[], at: number, unit: string): string {
+function loadLine(
+  what: string,
+  rows: MergedRow[],
+  at: number,
+  unit: string,
+  rankOutput: boolean,
+): string {
   const here = rows.filter((r) => r.rate_target === at);
   const parts = [
     ["lowest mean TTFT", winner(here, "mean_ttft_ms", true)],
     ["lowest mean TPOT", winner(here, "mean_tpot_ms", true)],
     // below saturation output follows the offered load: only the highest load ranks it
-    [
-      "most output per GPU",
-      what === "Highest load" ? winner(here, "output_throughput_per_gpu", false) : null,
-    ],
+    ["most output per GPU", rankOutput ? winner(here, "output_throughput_per_gpu", false) : null],
   ].filter(([, w]) => w !== null).map(([k, w]) => `${k} ${w}`);
   return `${what} (${rate(at)} ${unit}): ${parts.join("; ") || "no data"}.`;
 }
@@ -78,19 +82,15 @@ export function turnGains(
   b: string,
 ): { rate: number; pct: number; separated: boolean | null }[] {
   const m = means(rows);
-  const at = (t: string, r: number) => m.find((x) => x.topology === t && x.rate_target === r);
-  const rates = [...new Set(m.map((r) => r.rate_target as number))].sort((x, y) => x - y);
-  return rates.flatMap((r) => {
-    const ra = at(a, r), rb = at(b, r);
-    const p = improvementPct(
-      val(rb, "mean_ttft_turn2plus_ms"),
-      val(ra, "mean_ttft_turn2plus_ms"),
-      true,
-    );
-    return p === null || !ra || !rb
-      ? []
-      : [{ rate: r, pct: p, separated: separated(ra, rb, "mean_ttft_turn2plus_ms") }];
-  });
+  const at = (t: string, r: number) => m.find((x) => x.topology === t && x.rate_target === r)!;
+  const curve = (t: string) =>
+    m.filter((r) => r.topology === t && val(r, "mean_ttft_turn2plus_ms") !== null)
+      .map((r) => ({ rate: r.rate_target as number, value: val(r, "mean_ttft_turn2plus_ms")! }));
+  return turnFinding([a, b], curve(a), curve(b)).byRate.map((x) => ({
+    rate: x.rate,
+    pct: x.improvementPct,
+    separated: separated(at(a, x.rate), at(b, x.rate), "mean_ttft_turn2plus_ms"),
+  }));
 }
 
 /** Findings lines from merged rows and compare's crossover.json object. */
@@ -116,8 +116,8 @@ export function findings(rows: MergedRow[], cross: Crossover, ppd = "ppd", pd = 
   const common = rates.filter((x) =>
     tops.every((t) => m.some((r) => r.topology === t && r.rate_target === x))
   );
-  lines.push(loadLine("Lowest load", m, common[0] ?? rates[0], unit));
-  lines.push(loadLine("Highest load", m, common.at(-1) ?? rates.at(-1)!, unit));
+  lines.push(loadLine("Lowest load", m, common[0] ?? rates[0], unit, false));
+  lines.push(loadLine("Highest load", m, common.at(-1) ?? rates.at(-1)!, unit, true));
   const keep = ["mean_ttft_ms", "mean_tpot_ms", "output_throughput_per_gpu"];
   const base = cross.topologies[0];
   const row = (t: string, r: number) => m.find((x) => x.topology === t && x.rate_target === r);
@@ -197,4 +197,9 @@ export function findings(rows: MergedRow[], cross: Crossover, ppd = "ppd", pd = 
     );
   } else lines.push("Goodput per GPU: no SLO set.");
   return lines;
+}
+
+/** `findings.md`: the findings as a Markdown list. */
+export function findingsMd(lines: string[]): string {
+  return `# Findings\n\n${lines.map((l) => `- ${l}`).join("\n")}\n`;
 }

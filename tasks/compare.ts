@@ -20,6 +20,7 @@ import {
   beyondNoise,
   goodputRate,
   improvementPct,
+  perGpu,
   type Slo,
   SLO_FLAGS,
   sloFromFlags,
@@ -27,7 +28,7 @@ import {
 import type { RunInput } from "../lib/run_rows.ts";
 import { mergeRuns } from "./merge.ts";
 import { crossings, type Point, turnFinding } from "./_crossover.ts";
-import { findings } from "./_findings.ts";
+import { findings, findingsMd } from "./_findings.ts";
 
 /** Compared metrics and whether lower is better. */
 export const COMPARE_METRICS: [string, boolean][] = [
@@ -156,29 +157,27 @@ export function compare(rows: MergedRow[], inputs: RunInput[], o: CompareOptions
   const goodput = names.map((n) => {
     const gpus = (byName.get(n)![0]?.gpus as number | null) ?? null;
     const ins = inputs.filter((i) => label(i) === n && i.rateTarget !== null);
-    const at = (s: Slo): Point[] =>
+    const at = (s: Slo, scale = 1): Point[] =>
       [...new Set(ins.map((i) => i.rateTarget as number))].map((rate) => ({
         rate,
-        value: attainment(ins.filter((i) => i.rateTarget === rate).flatMap((i) => i.rows ?? []), s),
+        value: attainment(
+          ins.filter((i) => i.rateTarget === rate).flatMap((i) => i.rows ?? []),
+          s,
+          scale,
+        ),
       }));
     const curveAt = slo
       ? scales.map((s) => {
-        const scaled = {
-          ttftMs: slo.ttftMs === undefined ? undefined : slo.ttftMs * s,
-          tpotMs: slo.tpotMs === undefined ? undefined : slo.tpotMs * s,
-        };
-        const g = goodputRate(at(scaled), target);
+        const g = goodputRate(at(slo, s), target);
         return {
           scale: s,
           goodput_rps: g.rate,
-          goodput_per_gpu: gpus ? g.rate / gpus : null,
+          goodput_per_gpu: perGpu(g.rate, gpus),
           at_least: g.atLeast,
         };
       })
       : [];
-    const one = curveAt.find((c) => c.scale === 1) ??
-      (slo ? { ...goodputRate(at(slo), target), scale: 1 } : null);
-    const g1 = one && "goodput_rps" in one ? one : null;
+    const g1 = curveAt.find((c) => c.scale === 1) ?? null;
     return {
       topology: n,
       gpus,
@@ -291,7 +290,7 @@ export async function main(args: string[]): Promise<number> {
   const lines = findings(rows, json);
   await Deno.writeTextFile(
     join(out, "findings.md"),
-    `# Findings\n\n${lines.map((l) => `- ${l}`).join("\n")}\n`,
+    findingsMd(lines),
   );
   console.log(
     `${join(out, "compare.md")}\n${join(out, "crossover.json")}\n${join(out, "findings.md")}`,

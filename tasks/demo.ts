@@ -57,9 +57,8 @@ export interface CrossCheck {
   virtual: Record<string, number | null>;
 }
 
-/** Result of {@linkcode runDemo}: the pipeline's plus the summary lines. */
+/** Result of {@linkcode runDemo}: the pipeline's (findings included) plus the probes and checks. */
 export interface DemoResult extends PipelineResult {
-  findings: string[];
   /** Rates swept (conversations/s for multi-turn). */
   rates: number[];
   /** Saturation per topology from the probes (same unit). */

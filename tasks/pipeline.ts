@@ -26,7 +26,7 @@ import type { TopologyState } from "../launch/_state.ts";
 import { plot } from "../plot/plot.ts";
 import { mergeRuns, writeMerged } from "./merge.ts";
 import { compare } from "./compare.ts";
-import { findings } from "./_findings.ts";
+import { findings, findingsMd } from "./_findings.ts";
 import { type Experiment, loadExperiment, ROOT, sloFlag } from "./_experiment.ts";
 import {
   gridCells,
@@ -271,7 +271,7 @@ export async function runPipeline(
   const found = findings(rows, cmp.json, pair[0], pair[1]);
   await Deno.writeTextFile(
     join(expDir, "findings.md"),
-    `# Findings\n\n${found.map((l) => `- ${l}`).join("\n")}\n`,
+    findingsMd(found),
   );
   log(`merged ${dirs.length} run dirs -> ${mergedCsv}; ${compareMd}`);
   let report: string | null = null;

@@ -51,7 +51,8 @@ function flagSpec(withDefaults: boolean): FlagSpec {
   const out: FlagSpec = { ...OWN };
   for (const [k, d] of Object.entries(bench)) if (!SKIP.has(k)) out[k] = d;
   for (const [k, d] of Object.entries(PIPELINE_FLAGS)) {
-    if (!(k in out) && k !== "speed" && k !== "engine" && k !== "port-base") out[k] = d;
+    // predict is always the virtual clock: no --clock, --speed, --engine or ports
+    if (!(k in out) && !["speed", "engine", "port-base", "clock"].includes(k)) out[k] = d;
   }
   return out;
 }
