@@ -12,7 +12,7 @@ import type { Backend, BackendPool } from "./backends.ts";
 import type { Role, RouterConfig } from "./config.ts";
 import type { Leg, RouterMetrics } from "./metrics.ts";
 import type { PickContext } from "./policy.ts";
-import { type Mode, Routing } from "./routing.ts";
+import { type Mode, type Route, Routing } from "./routing.ts";
 import {
   type Body,
   decodeBody,
@@ -44,7 +44,7 @@ interface Ctx {
   ac: AbortController;
   /** Response headers collected along the way. */
   out: Headers;
-  route: string;
+  route: Route;
   prefilled: boolean;
 }
 

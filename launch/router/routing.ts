@@ -105,9 +105,4 @@ export class Routing {
   lost(ctx: PickContext): void {
     if (ctx.sessionKey !== undefined) this.conversations.delete(ctx.sessionKey);
   }
-
-  /** Forgets what the pickers learned about `backend` (all backends when undefined). */
-  forget(backend?: string): void {
-    for (const p of this.#pickers.values()) p.forget(backend);
-  }
 }

@@ -183,11 +183,6 @@ export class EngineCore {
     return this.#kv;
   }
 
-  /** The cost model. */
-  get cost(): CostModel {
-    return this.#cost;
-  }
-
   /** Queues a request; its sink hears every token and the finish. */
   add(req: EngineRequest): void {
     if (this.#byId.has(req.id)) throw new RangeError(`Cannot add request ${req.id}: id is in use`);

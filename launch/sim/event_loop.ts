@@ -12,12 +12,6 @@ interface Ev {
   atMs: number;
   seq: number;
   fn: () => void;
-  cancelled: boolean;
-}
-
-/** A handle to cancel a scheduled event. */
-export interface EventHandle {
-  cancel(): void;
 }
 
 /** A discrete-event loop whose clock is virtual milliseconds. */
@@ -33,38 +27,28 @@ export class EventLoop implements Clock {
     return this.#now;
   }
 
-  /** Events waiting. */
-  get pending(): number {
-    return this.#heap.length;
-  }
-
   /** Runs `fn` at virtual time `atMs` (now, if that has passed). */
-  at(atMs: number, fn: () => void): EventHandle {
+  at(atMs: number, fn: () => void): void {
     if (!Number.isFinite(atMs)) {
       throw new RangeError(`Cannot schedule an event at ${atMs} ms: current value is ${atMs}`);
     }
-    const ev: Ev = { atMs: Math.max(atMs, this.#now), seq: this.#seq++, fn, cancelled: false };
-    this.#push(ev);
-    return { cancel: () => (ev.cancelled = true) };
+    this.#push({ atMs: Math.max(atMs, this.#now), seq: this.#seq++, fn });
   }
 
   /** Runs `fn` after `delayMs` virtual ms. */
-  after(delayMs: number, fn: () => void): EventHandle {
-    return this.at(this.#now + Math.max(0, delayMs), fn);
+  after(delayMs: number, fn: () => void): void {
+    this.at(this.#now + Math.max(0, delayMs), fn);
   }
 
   /** Runs the next event; false when none is left (or the next is after `untilMs`). */
   step(untilMs = Infinity): boolean {
-    for (;;) {
-      const ev = this.#heap[0];
-      if (!ev || ev.atMs > untilMs) return false;
-      this.#pop();
-      if (ev.cancelled) continue;
-      this.#now = ev.atMs;
-      this.events++;
-      ev.fn();
-      return true;
-    }
+    const ev = this.#heap[0];
+    if (!ev || ev.atMs > untilMs) return false;
+    this.#pop();
+    this.#now = ev.atMs;
+    this.events++;
+    ev.fn();
+    return true;
   }
 
   /** Runs events until none is left, or up to `untilMs` (the clock then stands there). */

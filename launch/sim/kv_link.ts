@@ -18,8 +18,6 @@ export const DEFAULT_KV_LATENCY_MS = 2;
 /** A link that KV transfers into one instance share. */
 export class KvLink {
   #freeAtMs = 0;
-  /** Transfers so far. */
-  transfers = 0;
   /** Simulated ms transfers spent queued behind others. */
   queuedMs = 0;
 
@@ -55,7 +53,6 @@ export class KvLink {
     const start = Math.max(nowMs, this.#freeAtMs);
     this.queuedMs += start - nowMs;
     this.#freeAtMs = start + wireMs;
-    this.transfers++;
     return start + wireMs + this.latencyMs;
   }
 }

@@ -28,11 +28,6 @@ export class VirtualEngine extends EngineCore {
     this.onWork = () => this.#kick();
   }
 
-  /** Whether a step is running now. */
-  get busy(): boolean {
-    return this.#busy;
-  }
-
   #kick(): void {
     if (this.#busy || this.#kicked) return;
     this.#kicked = true;
