@@ -49,7 +49,7 @@ export class KvLink {
   /** Books a transfer of `tokens` tokens starting at `nowMs`; returns when its KV has arrived. */
   book(nowMs: number, tokens: number): number {
     if (tokens <= 0) return nowMs;
-    const wireMs = this.aloneMs(tokens) - this.latencyMs;
+    const wireMs = this.cost.kvTransferMs(tokens, this.gbps, 0);
     const start = Math.max(nowMs, this.#freeAtMs);
     this.queuedMs += start - nowMs;
     this.#freeAtMs = start + wireMs;

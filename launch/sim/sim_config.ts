@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { DEFAULT_KV_LATENCY_MS } from "./kv_link.ts";
 import { enumFlag, type FlagSpec, numberFlag } from "../../lib/args.ts";
 import { defaultLinkGBps } from "./cost_model.ts";
 
@@ -79,7 +80,7 @@ export const SIM_FLAGS: FlagSpec = {
   "kv-link-gbps": { type: "string", help: "KV transfer bandwidth in GB/s (overrides --kv-link)" },
   "kv-latency-ms": {
     type: "string",
-    default: "2",
+    default: String(DEFAULT_KV_LATENCY_MS),
     help: "Fixed cost of one KV transfer (handshake, first byte), simulated ms",
   },
   "engine-id": { type: "string", help: "Engine id in kv_transfer_params (default: random)" },
