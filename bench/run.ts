@@ -323,7 +323,6 @@ export async function main(args: string[]): Promise<number> {
     : null;
   const summaries: LoadPointSummary[] = [];
   const url = cfg.url + cfg.endpoint;
-  const closedLoop = cfg.rateRps === Infinity && cfg.concurrency !== undefined;
   const isTty = Deno.stderr.isTerminal();
   // --time-scale F: schedules, think times and timeouts are server time and
   // sleep server/F real ms; measured real ms are reported x F (server time).
@@ -334,7 +333,7 @@ export async function main(args: string[]): Promise<number> {
 
   try {
     for (let k = 0; k < cfg.runs && !stop.signal.aborted; k++) {
-      const { seed, durationMs, offsetsMs: offsets } = runSchedule(cfg, k);
+      const { seed, durationMs, closedLoop, offsetsMs: offsets } = runSchedule(cfg, k);
       const runId = cfg.runs > 1 ? `${runName}-r${k + 1}` : runName;
       const loadPoint = loadPointLabel(cfg);
       const distributed = cfg.workers.length > 0;

@@ -46,6 +46,7 @@ Deno.test("predict tokens: known dataset ids give the same chat prompt as tokeni
     inputLen: 40,
     outputLen: 8,
     thinkTimeMs: 0,
+    tokenIds: true,
   });
   const fast = new PromptTokens(tok);
   for (const c of convs) {

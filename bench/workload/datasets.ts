@@ -45,6 +45,8 @@ export interface DatasetOptions {
   imageSizes: { width: number; height: number }[];
   imagesPerRequest: number;
   ignoreEos: boolean;
+  /** Multiturn: keep user messages' token ids (`deno task predict`). @default false */
+  tokenIds?: boolean;
 }
 
 /** What a run sends: single-turn requests or multi-turn conversations. */
@@ -128,6 +130,7 @@ export async function buildWorkload(
           inputLen: o.inputLen,
           outputLen: o.outputLen,
           thinkTimeMs: o.thinkTimeMs,
+          tokenIds: o.tokenIds,
         }),
       };
   }

@@ -34,6 +34,8 @@ export interface MultiturnOptions {
   outputLen: number;
   /** Mean think time between turns (exponential); 0 for none. */
   thinkTimeMs: number;
+  /** Also keep each user message's token ids (the virtual clock skips tokenizing). @default false */
+  tokenIds?: boolean;
 }
 
 /** Builds `count` conversations; same options, same conversations. */
@@ -47,8 +49,7 @@ export function multiturnDataset(tok: Tokenizer, o: MultiturnOptions): Conversat
       return {
         user: wordsText(wl, picks),
         maxTokens: o.outputLen,
-        userTokens: o.inputLen,
-        userTokenIds: wordsIds(wl, picks),
+        userTokenIds: o.tokenIds ? wordsIds(wl, picks) : undefined,
       };
     });
     const thinkTimeMs = Array.from(
@@ -77,7 +78,7 @@ export function turnSpec(
   for (let t = 0; t < turn; t++) {
     const u = conv.turns[t].user;
     messages.push({ role: "user", content: u });
-    tokens += conv.turns[t].userTokens ?? (typeof u === "string" ? countWords(u) : 0);
+    tokens += conv.turns[t].userTokenIds?.length ?? (typeof u === "string" ? countWords(u) : 0);
     if (t < turn - 1) {
       messages.push({ role: "assistant", content: answers[t]?.text ?? "" });
       tokens += answers[t]?.tokens ?? 0;

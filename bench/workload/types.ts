@@ -44,8 +44,6 @@ export interface Conversation {
   turns: {
     user: string | ContentPart[];
     maxTokens: number;
-    /** Tokens of `user` when the dataset knows them exactly (else its words are counted). */
-    userTokens?: number;
     /** Token ids of `user` as written, when the dataset knows them (the virtual clock skips tokenizing). */
     userTokenIds?: number[];
   }[];

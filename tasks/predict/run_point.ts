@@ -123,7 +123,7 @@ export async function predictRun(
       const runId = cfg.runs > 1 ? `${runName}-r${k + 1}` : runName;
       const loadPoint = loadPointLabel(cfg);
       const count = closedLoop ? cfg.numRequests ?? CLOSED_LOOP_POOL : offsets.length;
-      const work = await buildWorkload(tok, { ...cfg.dataset, seed }, count);
+      const work = await buildWorkload(tok, { ...cfg.dataset, seed, tokenIds: true }, count);
       if (work.requests.some((r) => r.messages?.some((m) => Array.isArray(m.content)))) {
         throw new RangeError(
           `Cannot run dataset ${cfg.dataset.name} in virtual time: current value has image parts; allowed: text datasets (run images with --clock live)`,
