@@ -67,7 +67,8 @@ export function playLoad(o: PlayOptions, state: RunState): void {
     const turn = (t: number, scheduled: number) => {
       acquire(() => {
         const spec = conv ? turnSpec(o.tokenizer, o.endpoint, conv, t, answers) : o.requests[j];
-        send(spec, scheduled, conv?.conversationId, (f) => {
+        // the answer's text is only read by the next turn of a conversation
+        send(spec, scheduled, conv?.conversationId, t < turns, (f) => {
           release();
           o.onResult(f);
           if (f.result.error || t >= turns) return end();
@@ -84,6 +85,7 @@ export function playLoad(o: PlayOptions, state: RunState): void {
     spec: RequestSpec,
     scheduledMs: number,
     session: string | undefined,
+    keepText: boolean,
     finished: (f: Finished) => void,
   ) => {
     const sentMs = loop.nowMs();
@@ -119,7 +121,7 @@ export function playLoad(o: PlayOptions, state: RunState): void {
         const itlMs: number[] = [];
         for (let i = 1; i < times.length; i++) itlMs.push(times[i] - times[i - 1]);
         const out = info?.outputTokens ?? 0;
-        const text = error
+        const text = error || !keepText
           ? ""
           : outputIds.slice(0, out).map((id) => tokenText(o.vocab, id)).join("");
         const result: ClientResult = {
