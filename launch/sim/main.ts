@@ -5,15 +5,13 @@
  *
  * @module
  */
+import { engineParts } from "./engine_parts.ts";
 import { parseFlags, runMain, usage } from "../../lib/args.ts";
 import { createLogger } from "../../lib/log.ts";
 import { loadTokenizer } from "../../lib/tokenizer.ts";
 import { SimClock } from "./clock.ts";
-import { CostModel } from "./cost_model.ts";
 import { LiveEngine } from "./live_engine.ts";
-import { KvCache } from "./kv_cache.ts";
 import { KvSideChannel, parseKvTransferConfig } from "./kv_transfer.ts";
-import { resolveGpu, resolveModel } from "./profiles.ts";
 import { createHandler, type SimServerOptions } from "./server.ts";
 import { startStatsLogger } from "./stats_log.ts";
 import { buildVocab } from "./_vocab.ts";
@@ -35,29 +33,9 @@ export async function main(args: string[]): Promise<number> {
   const cfg = simConfig(values, Deno.env.toObject());
   const log = createLogger({ name: "sim", level: cfg.logLevel });
   const emit = (level: "info" | "debug" | "warn", msg: string) => log[level](msg);
-  const gpu = resolveGpu(cfg.gpu);
-  const profile = resolveModel(cfg.modelProfile ?? cfg.model);
-  const cost = new CostModel({
-    gpu,
-    model: profile,
-    tp: cfg.tp,
-    maxNumBatchedTokens: cfg.maxNumBatchedTokens,
-    maxNumSeqs: cfg.maxNumSeqs,
-  });
-  const numBlocks = cfg.numGpuBlocksOverride ??
-    cost.numGpuBlocks(cfg.gpuMemoryUtilization, cfg.blockSize);
-  const maxModelLen = Math.min(cfg.maxModelLen ?? profile.maxModelLen, numBlocks * cfg.blockSize);
+  const { gpu, profile, cost, numBlocks, maxModelLen, options } = engineParts(cfg);
   const clock = new SimClock(cfg.speed);
-  const kv = new KvCache({ numBlocks, blockSize: cfg.blockSize, prefixCaching: cfg.prefixCaching });
-  const engine = new LiveEngine({
-    cost,
-    kv,
-    clock,
-    maxNumBatchedTokens: cfg.maxNumBatchedTokens,
-    maxNumSeqs: cfg.maxNumSeqs,
-    seed: cfg.seed,
-    jitter: cfg.jitter,
-  });
+  const engine = new LiveEngine({ ...options, clock });
   const tokenizer = await loadTokenizer(cfg.tokenizer);
   const vocab = buildVocab(tokenizer);
   // Warm the tokenizer up so that the first requests are not slowed by JIT compilation.

@@ -9,14 +9,12 @@
  * @module
  */
 import { parseFlags } from "../../lib/args.ts";
-import { CostModel } from "../../launch/sim/cost_model.ts";
 import type { EngineRequest, FinishInfo, FinishReason } from "../../launch/sim/engine.ts";
 import type { EventLoop } from "../../launch/sim/event_loop.ts";
-import { KvCache } from "../../launch/sim/kv_cache.ts";
 import { KvLink, linkedRemote } from "../../launch/sim/kv_link.ts";
-import { resolveGpu, resolveModel } from "../../launch/sim/profiles.ts";
 import { SIM_FLAGS, type SimConfig, simConfig } from "../../launch/sim/sim_config.ts";
 import { VirtualEngine } from "../../launch/sim/virtual_engine.ts";
+import { engineParts } from "../../launch/sim/engine_parts.ts";
 import { Routing } from "../../launch/router/routing.ts";
 import { validateRouterConfig } from "../../launch/router/config.ts";
 import type { Role } from "../../launch/router/config.ts";
@@ -108,24 +106,8 @@ export class VirtualTopology {
     for (const inst of plan.instances) {
       const cmd = simCommand(plan, inst);
       const cfg = instanceConfig(cmd.args, cmd.env);
-      const cost = new CostModel({
-        gpu: resolveGpu(cfg.gpu),
-        model: resolveModel(cfg.modelProfile ?? cfg.model),
-        tp: cfg.tp,
-        maxNumBatchedTokens: cfg.maxNumBatchedTokens,
-        maxNumSeqs: cfg.maxNumSeqs,
-      });
-      const numBlocks = cfg.numGpuBlocksOverride ??
-        cost.numGpuBlocks(cfg.gpuMemoryUtilization, cfg.blockSize);
-      const engine = new VirtualEngine({
-        cost,
-        kv: new KvCache({ numBlocks, blockSize: cfg.blockSize, prefixCaching: cfg.prefixCaching }),
-        clock: loop,
-        maxNumBatchedTokens: cfg.maxNumBatchedTokens,
-        maxNumSeqs: cfg.maxNumSeqs,
-        seed: cfg.seed,
-        jitter: cfg.jitter,
-      });
+      const { cost, maxModelLen, options } = engineParts(cfg);
+      const engine = new VirtualEngine({ ...options, clock: loop });
       const role: Role = inst.role === "server" || inst.role === "replicas"
         ? "backend"
         : inst.role as Role;
@@ -135,10 +117,7 @@ export class VirtualTopology {
         engine,
         link: new KvLink(cost, cfg.kvLinkGBps, cfg.kvLatencyMs),
         cfg,
-        maxModelLen: Math.min(
-          cfg.maxModelLen ?? cost.model.maxModelLen,
-          numBlocks * cfg.blockSize,
-        ),
+        maxModelLen,
         inFlight: 0,
       });
     }
