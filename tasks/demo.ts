@@ -18,7 +18,6 @@ import { join } from "node:path";
 import { parseFlags, runMain, usage } from "../lib/args.ts";
 import { errorMessage } from "../lib/errors.ts";
 import { type Experiment, loadExperiment, ROOT } from "./_experiment.ts";
-import { num } from "./_bench_cmd.ts";
 import {
   PIPELINE_FLAGS,
   type PipelineOptions,
@@ -29,7 +28,7 @@ import {
 } from "./pipeline.ts";
 import { predictFlags } from "./predict/run_point.ts";
 import { loadTopology } from "../launch/topology.ts";
-import { autoRates } from "./sweep.ts";
+import { autoRates, probeCapacity } from "./sweep.ts";
 
 /** The demo's experiment file. */
 export const DEMO_EXPERIMENT = join(ROOT, "tasks/experiments/demo.yaml");
@@ -82,7 +81,6 @@ const KEYS = ["request_throughput", "output_throughput", "mean_ttft_ms", "mean_t
 /** Probes each topology at rate inf in virtual time; returns its saturation (conversations/s). */
 async function probe(exp: Experiment, expDir: string, log: (m: string) => void) {
   const cap: Record<string, number> = {};
-  const turns = exp.workload.dataset === "multiturn" ? Number(exp.workload.turns ?? 4) : 1;
   for (const t of exp.topologies) {
     const flags = { ...exp.workload, duration: null, rate: "inf", topology: t.label };
     const r = await predictFlags(await loadTopology(t.file), {
@@ -90,7 +88,7 @@ async function probe(exp: Experiment, expDir: string, log: (m: string) => void) 
       "num-requests": exp.sweep.auto.probeRequests,
       out: join(expDir, "probes", `${t.label}-probe`),
     });
-    cap[t.label] = (num(r.summaries[0], "request_throughput") ?? 0) / turns;
+    cap[t.label] = probeCapacity(r.summaries[0], exp.workload) ?? 0;
     log(`${t.label}: saturates near ${cap[t.label].toPrecision(3)}/s (virtual-time probe)`);
   }
   return cap;

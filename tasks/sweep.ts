@@ -197,6 +197,20 @@ export function stopReason(
   return null;
 }
 
+/**
+ * Saturation from a rate-inf probe's summary: its request throughput, per
+ * conversation on multi-turn workloads (the unit sweep rates are given in).
+ * Null when the probe has none.
+ */
+export function probeCapacity(
+  summary: Record<string, unknown> | undefined,
+  workload: Record<string, unknown>,
+): number | null {
+  const thr = num(summary, "request_throughput");
+  if (!thr) return null;
+  return workload.dataset === "multiturn" ? thr / Number(workload.turns ?? 4) : thr;
+}
+
 /** Rates `capacity * maxFraction * i / points`, two significant digits. */
 export function autoRates(capacityRps: number, a: AutoSweep): number[] {
   const out = [];
@@ -346,15 +360,13 @@ export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
         cell,
         join(expDir, "probes"),
       );
-      const thr = num(p.summaries[0], "request_throughput");
-      if (!thr) {
+      const sat = probeCapacity(p.summaries[0], { ...w, ...cell });
+      if (!sat) {
         throw new Error(
-          `Cannot read request_throughput of ${p.runDir} as a capacity: current value is ${thr}`,
+          `Cannot read request_throughput of ${p.runDir} as a capacity: current value is ${sat}`,
         );
       }
-      const turns = w.dataset === "multiturn" ? Number(cell.turns ?? w.turns ?? 4) : 1;
-      // the probe ran on the server's clock only with --time-scale; else undo the client scaling
-      const cap = thr / turns / (f !== 1 && !(await benchHasTimeScale()) ? f : 1);
+      const cap = sat / (f !== 1 && !(await benchHasTimeScale()) ? f : 1);
       rates = autoRates(cap, a);
       log(`${label}: capacity ~${cap.toPrecision(3)}/s -> rates ${rates.join(", ")}`);
     } else {

@@ -9,13 +9,10 @@
  */
 import { join } from "node:path";
 import { loadTopology } from "../../launch/topology.ts";
-import { num } from "../_bench_cmd.ts";
+import { probeCapacity } from "../sweep.ts";
 import { type Experiment, ROOT } from "../_experiment.ts";
 import { runPipeline } from "../pipeline.ts";
-import { predictFlags, predictRun } from "../predict/run_point.ts";
-import { flagArgs } from "../_bench_cmd.ts";
-import { parseFlags } from "../../lib/args.ts";
-import { flagsWithoutDefaults, resolveBenchConfig } from "../../bench/bench_config.ts";
+import { benchConfigOf, predictFlags, predictRun } from "../predict/run_point.ts";
 import type { PerfResult } from "../perf.ts";
 
 const W1 = {
@@ -43,17 +40,15 @@ export async function predictSpeed(seconds: number): Promise<PerfResult[]> {
         url: "http://x",
         out: join(dir, `${label}-probe`),
       });
-      const cap = (num(probe.summaries[0], "request_throughput") ?? 1) / 3;
+      const cap = probeCapacity(probe.summaries[0], W1) ?? 1;
       const rate = Number((0.9 * cap).toPrecision(3));
-      const args = flagArgs({
+      const { cfg } = benchConfigOf({
         ...W1,
         rate,
         duration: 600,
         topology: label,
-        url: "http://x",
         out: join(dir, label),
       });
-      const cfg = resolveBenchConfig(parseFlags(args, flagsWithoutDefaults()).values);
       const r = await predictRun(topo, cfg);
       out.push({
         entry: "predict",

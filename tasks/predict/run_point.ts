@@ -201,6 +201,14 @@ export async function predictRun(
 /** Stands in for bench's `--url` in virtual time (no server is contacted). */
 export const VIRTUAL_URL = "http://virtual.invalid";
 
+/** Bench flags -> bench's own config (same parser and validation), with no server to contact. */
+export function benchConfigOf(
+  flags: Record<string, string | number | boolean | null | undefined>,
+): { cfg: BenchConfig; args: string[] } {
+  const args = flagArgs({ ...flags, url: VIRTUAL_URL, "time-scale": null });
+  return { cfg: resolveBenchConfig(parseFlags(args, flagsWithoutDefaults()).values), args };
+}
+
 /**
  * Bench flags (as the sweep builds them for `deno task bench`) -> a virtual
  * run of `topology`, answered like {@linkcode runBench}: the same flag parser
@@ -211,8 +219,7 @@ export async function predictFlags(
   flags: Record<string, string | number | boolean | null | undefined>,
   o: PredictRunOptions = {},
 ): Promise<BenchRun> {
-  const args = flagArgs({ ...flags, url: VIRTUAL_URL, "time-scale": null });
-  const cfg = resolveBenchConfig(parseFlags(args, flagsWithoutDefaults()).values);
+  const { cfg, args } = benchConfigOf(flags);
   const r = await predictRun(topology, cfg, { ...o, argv: args });
   return {
     code: 0,
