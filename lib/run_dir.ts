@@ -166,10 +166,14 @@ export async function readRunRequests(path: string): Promise<Map<string, Request
   return out;
 }
 
-/** Reads `itl.jsonl` gaps (ms) of successful requests grouped by `run_id`; null when missing. */
+/**
+ * Reads `itl.jsonl` gaps (ms) grouped by `groupOf(run_id, request_id)` (lines
+ * it maps to undefined are skipped); null when the file is missing.
+ * @default groupOf the run id
+ */
 export async function readRunItls(
   path: string,
-  okIds?: Set<string>,
+  groupOf: (runId: string, requestId: string) => string | undefined = (id) => id,
 ): Promise<Map<string, number[]> | null> {
   const file = join(path, "itl.jsonl");
   let text: string;
@@ -193,10 +197,10 @@ export async function readRunItls(
         }`,
       );
     }
-    const id = String(j.run_id ?? "");
-    if (okIds && !okIds.has(`${id}\u0000${j.request_id}`)) continue;
-    let list = out.get(id);
-    if (!list) out.set(id, list = []);
+    const key = groupOf(String(j.run_id ?? ""), String(j.request_id ?? ""));
+    if (key === undefined) continue;
+    let list = out.get(key);
+    if (!list) out.set(key, list = []);
     for (const g of j.itl_ms ?? []) list.push(g);
   }
   return out;

@@ -125,11 +125,6 @@ function sloOf(flag: Slo | null, s: Record<string, unknown>): Slo | null {
 export async function runDirInputs(path: string, slo: Slo | null): Promise<RunInput[]> {
   const rd = await readRunDir(path);
   const byRun = await readRunRequests(path);
-  const ok = new Set<string>();
-  for (const [id, rows] of byRun) {
-    for (const r of rows) if (!r.error) ok.add(`${id}\u0000${r.request_id}`);
-  }
-  const itls = await readRunItls(path, ok);
   const cfg = rd.config;
   const bench = (cfg.bench ?? {}) as Record<string, unknown>;
   const dataset = (bench.dataset ?? {}) as Record<string, unknown>;
@@ -141,6 +136,8 @@ export async function runDirInputs(path: string, slo: Slo | null): Promise<RunIn
     if (id) keys.set(keyOf(id, str(s.load_point) ?? ""), { id, lp: str(s.load_point) ?? null });
   }
   const rowsOf = new Map<string, RequestRow[]>();
+  // successful request -> its input, so inter-token gaps land with their own load point
+  const inputOf = new Map<string, string>();
   for (const [id, rows] of byRun) {
     for (const r of rows) {
       const k = keyOf(id, r.load_point);
@@ -148,8 +145,10 @@ export async function runDirInputs(path: string, slo: Slo | null): Promise<RunIn
       const kk = keys.has(k) ? k : keyOf(id, "");
       if (!rowsOf.has(kk)) rowsOf.set(kk, []);
       rowsOf.get(kk)!.push(r);
+      if (!r.error) inputOf.set(`${id}\u0000${r.request_id}`, kk);
     }
   }
+  const itls = await readRunItls(path, (id, rid) => inputOf.get(`${id}\u0000${rid}`));
   return [...keys].map(([key, { id, lp }], k) => {
     const s = rd.summaries.find((x) =>
       x.run_id === id && (lp === null || (str(x.load_point) ?? "") === lp)
@@ -172,7 +171,7 @@ export async function runDirInputs(path: string, slo: Slo | null): Promise<RunIn
       simulated: rd.simulated,
       complete: s.complete === true,
       rows: rows && rows.length ? rows : null,
-      itlGapsMs: itls?.get(id) ?? null,
+      itlGapsMs: itls?.get(key) ?? null,
       summary: s,
       slo: sloOf(slo, s),
     };
