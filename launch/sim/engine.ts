@@ -295,10 +295,7 @@ export class EngineCore {
       if (need > 0) {
         const got = this.#kv.allocate(need);
         if (!got) {
-          this.#kv.release(seq.blocks); // do not pin cached blocks while waiting
-          seq.blocks = [];
-          seq.committed = 0;
-          seq.numComputed = 0;
+          this.#dropBlocks(seq); // do not pin cached blocks while waiting
           break;
         }
         seq.blocks.push(...got);
@@ -338,10 +335,7 @@ export class EngineCore {
     if (need > 0) {
       const got = this.#kv.allocate(need);
       if (!got) {
-        this.#kv.release(seq.blocks);
-        seq.blocks = [];
-        seq.committed = 0;
-        seq.numComputed = 0;
+        this.#dropBlocks(seq);
         return false;
       }
       seq.blocks.push(...got);
@@ -367,13 +361,18 @@ export class EngineCore {
     return true;
   }
 
-  #preempt(seq: Seq): void {
-    const i = this.#running.indexOf(seq);
-    if (i >= 0) this.#running.splice(i, 1);
+  /** Frees a request's blocks; it computes from scratch (or its cached prefix) when admitted again. */
+  #dropBlocks(seq: Seq): void {
     this.#kv.release(seq.blocks);
     seq.blocks = [];
     seq.committed = 0;
     seq.numComputed = 0;
+  }
+
+  #preempt(seq: Seq): void {
+    const i = this.#running.indexOf(seq);
+    if (i >= 0) this.#running.splice(i, 1);
+    this.#dropBlocks(seq);
     seq.state = "waiting";
     this.#waiting.unshift(seq);
     this.metrics.preemptions++;
