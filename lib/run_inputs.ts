@@ -136,19 +136,36 @@ export async function runDirInputs(path: string, slo: Slo | null): Promise<RunIn
     if (id) keys.set(keyOf(id, str(s.load_point) ?? ""), { id, lp: str(s.load_point) ?? null });
   }
   const rowsOf = new Map<string, RequestRow[]>();
-  // successful request -> its input, so inter-token gaps land with their own load point
-  const inputOf = new Map<string, string>();
   for (const [id, rows] of byRun) {
+    let lastLp: string | null = null;
+    let list: RequestRow[] = [];
     for (const r of rows) {
-      const k = keyOf(id, r.load_point);
-      if (!keys.has(k) && !keys.has(keyOf(id, ""))) keys.set(k, { id, lp: r.load_point });
-      const kk = keys.has(k) ? k : keyOf(id, "");
-      if (!rowsOf.has(kk)) rowsOf.set(kk, []);
-      rowsOf.get(kk)!.push(r);
-      if (!r.error) inputOf.set(`${id}\u0000${r.request_id}`, kk);
+      if (r.load_point !== lastLp) { // rows of one load point come together: look up once per run of them
+        lastLp = r.load_point;
+        const k = keyOf(id, r.load_point);
+        if (!keys.has(k) && !keys.has(keyOf(id, ""))) keys.set(k, { id, lp: r.load_point });
+        const kk = keys.has(k) ? k : keyOf(id, "");
+        if (!rowsOf.has(kk)) rowsOf.set(kk, []);
+        list = rowsOf.get(kk)!;
+      }
+      list.push(r);
     }
   }
-  const itls = await readRunItls(path, (id, rid) => inputOf.get(`${id}\u0000${rid}`));
+  // successful request -> its input, so inter-token gaps land with their own load point
+  // (built only when itl.jsonl has lines to place)
+  let inputOf: Map<string, string> | null = null;
+  const placeOf = () => {
+    const m = new Map<string, string>();
+    for (const [kk, rows] of rowsOf) {
+      const id = keys.get(kk)!.id;
+      for (const r of rows) if (!r.error) m.set(`${id}\u0000${r.request_id}`, kk);
+    }
+    return m;
+  };
+  const itls = await readRunItls(
+    path,
+    (id, rid) => (inputOf ??= placeOf()).get(`${id}\u0000${rid}`),
+  );
   return [...keys].map(([key, { id, lp }], k) => {
     const s = rd.summaries.find((x) =>
       x.run_id === id && (lp === null || (str(x.load_point) ?? "") === lp)
