@@ -167,11 +167,28 @@ export const DASH_LEGEND: VlSpec = {
 };
 
 /** The x encoding of an offered-rate axis (field `offered_rps`, starting at zero). */
-export function offeredRateX(): VlSpec {
+export function offeredRateX(ctx: ChartContext): VlSpec {
   return {
     field: "offered_rps",
     type: "quantitative",
-    title: "Offered request rate (req/s)",
+    title: offeredTitle(ctx),
     scale: { zero: true },
   };
+}
+
+/** Whether the offered load is conversations (multi-turn workloads: several requests each). */
+export function offersConversations(ctx: ChartContext): boolean {
+  return /(^|, )multiturn/.test(ctx.workload);
+}
+
+/** The unit of offered load: `conv/s` on multi-turn workloads, else `req/s`. */
+export function offeredUnit(ctx: ChartContext): string {
+  return offersConversations(ctx) ? "conv/s" : "req/s";
+}
+
+/** The offered-load axis title, in the unit the sweep used. */
+export function offeredTitle(ctx: ChartContext): string {
+  return offersConversations(ctx)
+    ? "Offered load (conversations/s)"
+    : "Offered request rate (req/s)";
 }

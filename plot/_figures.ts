@@ -6,7 +6,7 @@
  * @module
  */
 import type { RequestRow } from "../lib/result_schema.ts";
-import { type ChartContext, type ChartResult, distinct, num } from "./_common.ts";
+import { type ChartContext, type ChartResult, distinct, num, offeredUnit } from "./_common.ts";
 import type { ExperimentData, PointRow, RunData } from "./_runs.ts";
 import { derivedSlo } from "./_slo.ts";
 import { attainmentKinds as attainment, type Slo, sloText as sloWords } from "../lib/metrics.ts";
@@ -82,7 +82,7 @@ function groups(runs: RunData[], workload: string | null): Group[] {
 }
 
 /** Picks one group per topology: the highest offered rate all share, else each one's highest. */
-function fixedLoad(gs: Group[]): { picked: Group[]; note: string } {
+function fixedLoad(gs: Group[], unit: string): { picked: Group[]; note: string } {
   const tops = distinct(gs.map((g) => g.topology));
   const rateSets = tops.map((t) =>
     new Set(gs.filter((g) => g.topology === t).map((g) => g.offeredRps))
@@ -92,7 +92,7 @@ function fixedLoad(gs: Group[]): { picked: Group[]; note: string } {
   if (common.length) {
     return {
       picked: gs.filter((g) => g.offeredRps === common[0]),
-      note: `at offered rate ${common[0]} req/s (highest rate all topologies ran)`,
+      note: `at offered load ${common[0]} ${unit} (the highest all topologies ran)`,
     };
   }
   const picked = tops.map((t) =>
@@ -147,7 +147,7 @@ function sloFigures(
   const rateNotes = gs.some((g) => !g.gpusKnown)
     ? [...notes, "GPU count unknown for some runs: their rate is per run, not per GPU"]
     : notes;
-  const { picked, note } = fixedLoad(gs);
+  const { picked, note } = fixedLoad(gs, offeredUnit(ctx));
   const scalePts: SloPoint[] = [];
   for (const g of picked) {
     for (const s of SLO_SCALES) {
@@ -168,7 +168,7 @@ function cdfFigures(gs: Group[], ctx: ChartContext): Figure[] {
     const skip = { skip: "no per-request rows (requests.csv) for CDFs" };
     return [{ name: "cdf_ttft", result: skip }, { name: "cdf_e2el", result: skip }];
   }
-  const { picked, note } = fixedLoad(gs);
+  const { picked, note } = fixedLoad(gs, offeredUnit(ctx));
   const pick = (f: (r: RequestRow) => number | null) =>
     new Map(picked.map((g) => [
       g.topology,

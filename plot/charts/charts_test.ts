@@ -153,7 +153,7 @@ Deno.test("PPD improvement compares ppd and pd at the same rates per workload", 
     { topology: "agg", workload: "W1", rate_target: 1, mean_ttft_ms: 10 },
   ];
   const imp = ppdImprovements(rows);
-  assert.deepEqual(imp, [{ workload: "W1", metric: "mean TTFT", improvement_pct: 40 }]);
+  assert.deepEqual(imp, [{ workload: "W1", offered: 1, metric: "mean TTFT", improvement_pct: 40 }]);
 });
 
 Deno.test("pareto: per-GPU output against per-user speed, labelled by offered load", () => {

@@ -19,8 +19,18 @@ function sweep(
   ctx: ChartContext,
   xKey: string,
   yKeys: Record<string, string>,
-  o: { heading: string; xTitle: string; yTitle: string; what: string },
+  o: {
+    heading: string;
+    xTitle: string;
+    yTitle: string;
+    what: string;
+    /** x is a measured mean that moves a little with load: only a swept workload counts. */
+    perWorkload?: boolean;
+  },
 ): ChartResult {
+  if (o.perWorkload && new Set(rows.map((r) => String(r.workload))).size < 2) {
+    return { skip: `no ${o.what} sweep (one workload; sweep --grid input-len=... to get one)` };
+  }
   const data = rows.flatMap((r) => {
     const x = num(r[xKey]);
     if (x === null) return [];
@@ -76,5 +86,6 @@ export function ttftVsPromptLength(rows: PointRow[], ctx: ChartContext): ChartRe
     xTitle: "Mean prompt length (tokens)",
     yTitle: "TTFT (ms)",
     what: "prompt-length",
+    perWorkload: true,
   });
 }

@@ -12,6 +12,7 @@ import {
   METRIC_LABEL,
   METRIC_NAME,
   num,
+  offeredTitle,
   topLevel,
   topologyColor,
 } from "../_common.ts";
@@ -77,14 +78,14 @@ export function latencyVsRate(
   const notes = rates.size === 1 ? ["single load point: points only, no trend"] : [];
   if (ctx.logY) notes.push("log-scale y axis");
   return {
-    spec: topLevel(ctx, `${METRIC_NAME[metric]} vs request rate (p50 / p90 / p99)`, {
+    spec: topLevel(ctx, `${METRIC_NAME[metric]} vs offered load (p50 / p90 / p99)`, {
       data: { values: data },
       mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
       encoding: {
         x: {
           field: "rate_rps",
           type: "quantitative",
-          title: "Offered request rate (req/s; conversations/s for multi-turn)",
+          title: offeredTitle(ctx),
           scale: { zero: true },
         },
         y: {

@@ -8,13 +8,16 @@ import {
   type ChartContext,
   type ChartResult,
   DASH_LEGEND,
+  latencyScale,
   num,
   offeredRateX,
+  offeredTitle,
   topLevel,
   topologyColor,
 } from "../_common.ts";
 import type { PointRow } from "../_runs.ts";
 import { offeredRate } from "./throughput_vs_rate.ts";
+import { improvementPct } from "../../lib/metrics.ts";
 
 /** Builds TTFT by turn (turn 1 solid, turns 2+ dashed) vs offered rate. */
 export function ttftByTurn(rows: PointRow[], ctx: ChartContext): ChartResult {
@@ -39,8 +42,13 @@ export function ttftByTurn(rows: PointRow[], ctx: ChartContext): ChartResult {
       data: { values: data },
       mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
       encoding: {
-        x: offeredRateX(),
-        y: { field: "ttft_ms", type: "quantitative", title: "Mean TTFT (ms)" },
+        x: offeredRateX(ctx),
+        y: {
+          field: "ttft_ms",
+          type: "quantitative",
+          title: "Mean TTFT (ms)",
+          scale: latencyScale(ctx),
+        },
         color: topologyColor(ctx),
         strokeDash: {
           field: "turn",
@@ -66,49 +74,58 @@ export const IMPROVEMENT_METRICS: Record<string, string> = {
 const isPpd = (t: string) => /(^|[-_.])ppd($|[-_.\d])/i.test(t);
 const isPd = (t: string) => !isPpd(t) && /(^|[-_.])pd($|[-_.\d])/i.test(t);
 
-/** Improvement of PPD over PD, `(pd - ppd) / pd` in %, per workload and metric (common rates). */
+/**
+ * Improvement of PPD over PD, `(pd - ppd) / pd` in %, per workload, metric and
+ * common offered load (never averaged across loads: the sign flips where one
+ * saturates first).
+ */
 export function ppdImprovements(rows: PointRow[]) {
-  const out: { workload: string; metric: string; improvement_pct: number }[] = [];
+  const out: { workload: string; offered: number; metric: string; improvement_pct: number }[] = [];
   for (const w of [...new Set(rows.map((r) => String(r.workload)))].sort()) {
     const wr = rows.filter((r) => String(r.workload) === w);
-    const ppd = wr.filter((r) => isPpd(String(r.topology)));
+    const ppd = wr.filter((r) => isPpd(String(r.topology)))
+      .sort((a, b) => (offeredRate(a) ?? 0) - (offeredRate(b) ?? 0));
     const pd = wr.filter((r) => isPd(String(r.topology)));
     for (const [key, label] of Object.entries(IMPROVEMENT_METRICS)) {
-      const gains: number[] = [];
       for (const a of ppd) {
-        const b = pd.find((r) => offeredRate(r) === offeredRate(a));
-        const va = num(a[key]), vb = b ? num(b[key]) : null;
-        if (va !== null && vb !== null && vb > 0) gains.push((vb - va) / vb * 100);
-      }
-      if (gains.length) {
-        out.push({
-          workload: w,
-          metric: label,
-          improvement_pct: gains.reduce((x, y) => x + y) / gains.length,
-        });
+        const offered = offeredRate(a);
+        const b = pd.find((r) => offeredRate(r) === offered);
+        const p = improvementPct(b ? num(b[key]) : null, num(a[key]), true);
+        if (offered !== null && p !== null) {
+          out.push({ workload: w, offered, metric: label, improvement_pct: p });
+        }
       }
     }
   }
   return out;
 }
 
-/** Builds PPD vs PD improvement bars per workload (topologies named `*ppd*` and `*pd*`). */
+/** Builds PPD vs PD improvement bars per offered load (topologies named `*ppd*` and `*pd*`). */
 export function ppdImprovement(rows: PointRow[], ctx: ChartContext): ChartResult {
   const data = ppdImprovements(rows);
   if (!data.length) {
     return { skip: "needs a ppd and a pd topology measured at the same offered rates" };
   }
+  const several = new Set(data.map((d) => d.workload)).size > 1;
   return {
-    spec: topLevel(ctx, "PPD vs PD: latency improvement per workload", {
+    spec: topLevel(ctx, "PPD vs PD: latency improvement per offered load", {
       data: { values: data },
       mark: { type: "bar" },
       encoding: {
-        x: { field: "workload", type: "nominal", title: "Workload", axis: { labelAngle: 0 } },
+        x: {
+          field: "offered",
+          type: "ordinal",
+          title: offeredTitle(ctx),
+          axis: { labelAngle: 0 },
+        },
         xOffset: { field: "metric" },
+        ...(several ? { column: { field: "workload", type: "nominal", title: "Workload" } } : {}),
         y: {
           field: "improvement_pct",
           type: "quantitative",
           title: "Improvement of PPD over PD (%)",
+          scale: { type: "symlog", constant: 10 },
+          axis: { values: [-3000, -1000, -300, -100, -30, -10, 0, 10, 30, 100] },
         },
         color: {
           field: "metric",
@@ -117,11 +134,11 @@ export function ppdImprovement(rows: PointRow[], ctx: ChartContext): ChartResult
           scale: { scheme: "tableau10" },
           legend: { orient: "right" },
         },
-        tooltip: [{ field: "workload" }, { field: "metric" }, {
+        tooltip: [{ field: "workload" }, { field: "offered" }, { field: "metric" }, {
           field: "improvement_pct",
           format: ".1f",
         }],
       },
-    }, ["(PD − PPD) / PD, averaged over common offered rates; above 0: PPD is faster"]),
+    }, ["(PD − PPD) / PD at each common offered load; above 0: PPD is faster (symlog y axis)"]),
   };
 }

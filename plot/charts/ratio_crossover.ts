@@ -4,7 +4,14 @@
  *
  * @module
  */
-import { type ChartContext, type ChartResult, num, offeredRateX, topLevel } from "../_common.ts";
+import {
+  type ChartContext,
+  type ChartResult,
+  num,
+  offeredRateX,
+  offeredUnit,
+  topLevel,
+} from "../_common.ts";
 import type { PointRow } from "../_runs.ts";
 import { offeredRate } from "./throughput_vs_rate.ts";
 
@@ -73,7 +80,7 @@ export function ratioCrossover(
     return { skip: `no common offered rates with ${key} for ${a} and ${b}` };
   }
   const note = crossings.length
-    ? `crossover at ${crossings.map((c) => c.toFixed(2)).join(", ")} req/s`
+    ? `crossover at ${crossings.map((c) => c.toFixed(2)).join(", ")} ${offeredUnit(ctx)}`
     : "no crossover in the measured range";
   const layer: unknown[] = [
     {
@@ -84,7 +91,7 @@ export function ratioCrossover(
     {
       mark: { type: "line", point: { size: 50 }, strokeWidth: 2, color: "#4e79a7" },
       encoding: {
-        x: offeredRateX(),
+        x: offeredRateX(ctx),
         y: {
           field: "ratio",
           type: "quantitative",
@@ -99,7 +106,7 @@ export function ratioCrossover(
     const cross = crossings.map((x) => ({
       offered_rps: x,
       ratio: 1,
-      label: `${x.toFixed(2)} req/s`,
+      label: `${x.toFixed(2)} ${offeredUnit(ctx)}`,
     }));
     layer.push(
       {
@@ -115,7 +122,10 @@ export function ratioCrossover(
           y: { field: "ratio", type: "quantitative" },
         },
       },
-      {
+    );
+    // several crossings close together would overprint: they are named in the subtitle
+    if (crossings.length === 1) {
+      layer.push({
         data: { values: cross },
         mark: { type: "text", align: "left", dx: 6, dy: -10, color: "#e15759", fontSize: 12 },
         encoding: {
@@ -123,8 +133,8 @@ export function ratioCrossover(
           y: { field: "ratio", type: "quantitative" },
           text: { field: "label" },
         },
-      },
-    );
+      });
+    }
   }
   return {
     spec: topLevel(

@@ -141,7 +141,7 @@ export function sloVsRate(
     target,
     "rate",
     "SLO attainment vs per-GPU rate",
-    "Request rate per GPU (req/s/GPU)",
+    "Achieved request rate per GPU (req/s per GPU)",
     notes,
   );
 }

@@ -9,6 +9,8 @@ import {
   type ChartResult,
   num,
   offeredRateX,
+  offeredTitle,
+  offersConversations,
   topLevel,
   topologyColor,
 } from "../_common.ts";
@@ -27,7 +29,7 @@ function panel(ctx: ChartContext, field: string, yTitle: string, ideal: boolean)
       x: {
         field: "offered_rps",
         type: "quantitative",
-        title: "Offered request rate (req/s)",
+        title: offeredTitle(ctx),
         scale: { zero: true },
       },
       y: { field, type: "quantitative", title: yTitle },
@@ -36,7 +38,7 @@ function panel(ctx: ChartContext, field: string, yTitle: string, ideal: boolean)
     },
   };
   const layer: unknown[] = [line];
-  if (ideal) {
+  if (ideal && !offersConversations(ctx)) {
     layer.unshift({
       mark: { type: "line", color: "#999", strokeDash: [4, 4], strokeWidth: 1 },
       encoding: {
@@ -70,7 +72,11 @@ export function throughputVsRate(rows: PointRow[], ctx: ChartContext): ChartResu
         panel(ctx, "output_throughput", "Output token throughput (tok/s)", false),
       ],
       resolve: { scale: { color: "shared" } },
-    }, ["dashed grey line: throughput = offered rate"]),
+    }, [
+      offersConversations(ctx)
+        ? "offered load is conversations/s; each brings several requests (one per turn)"
+        : "dashed grey line: throughput = offered rate",
+    ]),
   };
 }
 
@@ -84,12 +90,21 @@ export function successVsRate(rows: PointRow[], ctx: ChartContext): ChartResult 
       : [{ topology: String(r.topology), offered_rps: offered, success_pct: s * 100 }];
   }).sort((a, b) => a.offered_rps - b.offered_rps);
   if (!data.length) return { skip: "no success_rate values in the results" };
+  // identical curves hide each other: say which ones coincide
+  const curves = new Map<string, string[]>();
+  for (const t of new Set(data.map((d) => d.topology))) {
+    const sig = data.filter((d) => d.topology === t).map((d) => `${d.offered_rps}:${d.success_pct}`)
+      .join(",");
+    curves.set(sig, [...(curves.get(sig) ?? []), t]);
+  }
+  const same = [...curves.values()].filter((ts) => ts.length > 1)
+    .map((ts) => `same curve (drawn on top of each other): ${ts.join(", ")}`);
   return {
     spec: topLevel(ctx, "Success rate vs offered rate", {
       data: { values: data },
       mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
       encoding: {
-        x: offeredRateX(),
+        x: offeredRateX(ctx),
         y: {
           field: "success_pct",
           type: "quantitative",
@@ -102,6 +117,6 @@ export function successVsRate(rows: PointRow[], ctx: ChartContext): ChartResult 
           format: ".1f",
         }],
       },
-    }),
+    }, same),
   };
 }
