@@ -8,9 +8,9 @@
 import { numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
 import { createLogger } from "../lib/log.ts";
 import { isGroupAlive, stopGroup, type StopResult } from "../lib/supervisor.ts";
-import { resolve } from "node:path";
-import { DEFAULT_STATE_DIR } from "./_launch.ts";
-import { readState, removeState, statePath } from "./_state.ts";
+import { join, resolve } from "node:path";
+import { DEFAULT_STATE_DIR, ROOT } from "./_launch.ts";
+import { listStates, readState, removeState, statePath } from "./_state.ts";
 import { loadTopology } from "./topology.ts";
 
 const FLAGS = {
@@ -27,6 +27,19 @@ export async function topologyName(arg: string): Promise<string> {
     );
   }
   return arg;
+}
+
+/** Names of the topologies that are up (state files) and of the shipped fixtures, sorted. */
+export async function knownTopologies(stateDir: string): Promise<string[]> {
+  const names = new Set(await listStates(stateDir));
+  const dir = join(ROOT, "fixtures", "topologies");
+  for await (const e of Deno.readDir(dir)) {
+    if (!/\.ya?ml$/.test(e.name)) continue;
+    try {
+      names.add((await loadTopology(join(dir, e.name))).name);
+    } catch { /* a fixture that does not load is not a name to offer */ }
+  }
+  return [...names].sort();
 }
 
 /** Options of {@linkcode down}. */
@@ -88,9 +101,21 @@ export async function main(args: string[]): Promise<number> {
       } as one topology name or file: current value has ${positionals.length} arguments`,
     );
   }
+  const stateDir = values["state-dir"] as string;
+  const name = await topologyName(positionals[0]);
+  const known = /\.ya?ml$/i.test(positionals[0])
+    ? [name]
+    : await knownTopologies(resolve(stateDir));
+  if (!known.includes(name)) {
+    throw new RangeError(
+      `Cannot stop topology ${name}: current value is not a known topology; allowed: ${
+        known.join(", ")
+      } (or a topology .yaml file)`,
+    );
+  }
   await down({
-    target: positionals[0],
-    stateDir: values["state-dir"] as string,
+    target: name,
+    stateDir,
     graceMs: numberFlag(values, "grace", { min: 0, default: 10 })! * 1000,
   });
   return 0;
