@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { parseCsv } from "../lib/csv.ts";
 import { parseRequestRow, type RequestRow } from "../lib/result_schema.ts";
 import { mergeInputs, type RunInput } from "../lib/run_rows.ts";
@@ -153,20 +153,23 @@ async function mergedPoints(runDirs: string[]): Promise<PointRow[]> {
  * Reads a run directory or an experiment directory (every subdirectory holding
  * a `summary.json`); uses `merged.csv` for the point rows when the directory has one.
  */
-export async function readExperiment(dir: string): Promise<ExperimentData> {
+export async function readExperiment(path: string): Promise<ExperimentData> {
   let info: Deno.FileInfo;
   try {
-    info = await Deno.stat(dir);
+    info = await Deno.stat(path);
   } catch {
     throw new RangeError(
-      `Cannot read ${dir} as a run or experiment directory: current value does not exist`,
+      `Cannot read ${path} as a run or experiment directory: current value does not exist`,
     );
   }
-  if (!info.isDirectory) {
+  // a merged.csv names its experiment folder (its rows, the runs beside it)
+  const csv = info.isFile && /\.csv$/i.test(path);
+  if (!info.isDirectory && !csv) {
     throw new RangeError(
-      `Cannot read ${dir} as a run or experiment directory: current value is a file`,
+      `Cannot read ${path} as a run or experiment directory or merged.csv: current value is a file`,
     );
   }
+  const dir = csv ? dirname(path) : path;
   const runDirs: string[] = [];
   if (await exists(join(dir, "summary.json"))) runDirs.push(dir);
   else {
@@ -176,7 +179,7 @@ export async function readExperiment(dir: string): Promise<ExperimentData> {
       if (await exists(join(dir, n, "summary.json"))) runDirs.push(join(dir, n));
     }
   }
-  const mergedPath = join(dir, "merged.csv");
+  const mergedPath = csv ? path : join(dir, "merged.csv");
   const hasMerged = await exists(mergedPath);
   if (!runDirs.length && !hasMerged) {
     throw new RangeError(

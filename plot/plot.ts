@@ -55,7 +55,7 @@ export interface PlotOptions extends FigureOptions {
 /** Builds, renders and writes every figure of `dir` and its report. */
 export async function plot(dir: string, o: PlotOptions = {}): Promise<PlotResult> {
   const data = await readExperiment(dir);
-  const out = o.out ?? dir;
+  const out = o.out ?? data.dir;
   const formats = o.formats ?? ["png", "svg"];
   const log = o.log ?? (() => {});
   let figs = buildFigures(data, o);

@@ -45,6 +45,8 @@ Deno.test({
     assert.equal(cmp.json.topologies.length, 4, "one compared series per cell");
     const data = await readExperiment(res.expDir);
     assert.equal(data.rows.length, 8);
+    const fromCsv = await readExperiment(join(res.expDir, "merged.csv")); // plot merged.csv
+    assert.deepEqual([fromCsv.dir, fromCsv.rows.length, fromCsv.fromMerged], [res.expDir, 8, true]);
     const ctx = { model: "m", workload: "", topologies: ["agg"], gpu: "", simulated: true };
     assert.ok("spec" in ttftVsPromptLength(data.rows, ctx));
     // the rows of both prompt lengths are distinct x values
