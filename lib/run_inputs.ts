@@ -94,8 +94,12 @@ export async function resolveInputs(args: string[]): Promise<string[]> {
         `Cannot use ${JSON.stringify(a)} as a merge input: current value matches nothing`,
       );
     }
+    const globbed = hits.length > 1 || hits[0] !== a;
     for (const h of hits) {
       try {
+        // a glob's files count only when they are results (`'results/exp/*'` also matches compare.md)
+        const st = await Deno.stat(h);
+        if (globbed && st.isFile && !(h.endsWith(".json") && await isVllmResult(h))) continue;
         await visit(h, 0);
       } catch (e) {
         if (e instanceof Deno.errors.NotFound) {
@@ -186,6 +190,7 @@ export async function runDirInputs(path: string, slo: Slo | null): Promise<RunIn
       runDir: path,
       source: "topobench" as const,
       simulated: rd.simulated,
+      clock: cfg.clock === "virtual" ? "virtual" as const : "live" as const,
       complete: s.complete === true,
       rows: rows && rows.length ? rows : null,
       itlGapsMs: itls?.get(key) ?? null,
@@ -213,6 +218,7 @@ export async function vllmJsonInput(path: string, slo: Slo | null): Promise<RunI
     runDir: path,
     source: "vllm-json",
     simulated: false,
+    clock: "live",
     complete: true,
     rows,
     itlGapsMs,

@@ -37,6 +37,8 @@ export interface RunInput {
   runDir: string;
   source: MergedSource;
   simulated: boolean;
+  /** `virtual` for `deno task predict` runs, else `live` (the wall clock). */
+  clock: "virtual" | "live";
   complete: boolean;
   /** Per-request rows, or null when only summary values exist. */
   rows: RequestRow[] | null;
@@ -217,7 +219,7 @@ const rateKey = (r: number | null) => (r === null ? Number.MAX_VALUE : r);
 
 /**
  * Per-run rows plus one aggregate (`run_index = mean`) row per pool key,
- * sorted. Repeats of a key that differ in GPUs, engine (simulated or not) or
+ * sorted. Repeats of a key that differ in GPUs, engine (simulated or not), clock or
  * source are refused (unless `force`), naming what differs.
  */
 export function mergeInputs(inputs: RunInput[], o: { force?: boolean } = {}): MergedRow[] {
@@ -231,7 +233,7 @@ export function mergeInputs(inputs: RunInput[], o: { force?: boolean } = {}): Me
   for (const g of groups.values()) {
     if (!o.force) {
       for (const i of g.slice(1)) {
-        for (const f of ["gpus", "simulated", "source"] as const) {
+        for (const f of ["gpus", "simulated", "clock", "source"] as const) {
           if (i[f] !== g[0][f]) {
             throw new RangeError(
               `Cannot pool ${i.runDir} with ${

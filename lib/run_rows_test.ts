@@ -47,6 +47,7 @@ const input = (r: RequestRow[], runId: string): RunInput => ({
   runDir: runId,
   source: "topobench",
   simulated: true,
+  clock: "virtual",
   complete: true,
   rows: r,
   itlGapsMs: null,

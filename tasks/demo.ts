@@ -123,7 +123,8 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
       };
       const row = async (c: "live" | "virtual") => {
         const r = await runPipeline(one, {
-          outRoot: join(expDir, "cross-check", c),
+          // beside the study, not in it: a glob over results/demo/* must not pool these
+          outRoot: join(o.outRoot ?? join(ROOT, "results"), `${exp.name}-check`, c),
           clock: c,
           speed: 1,
           plot: false,
