@@ -55,10 +55,33 @@ export const PALETTE = [
   "#616161",
 ];
 
-/** Colour scale keyed by sorted topology names: the same topology gets the same colour everywhere. */
+/** Palette slots of the usual topology kinds: `pd-1p1d` is red in every experiment. */
+const KIND_SLOT: Record<string, number> = { agg: 0, dp: 1, pd: 2, ppd: 3, epd: 4 };
+
+/** A label's preferred palette slot: its kind's (by first word), else a hash of the label. */
+function preferredSlot(label: string): number {
+  const kind = /^(agg|dp|pd|ppd|epd)(?![a-z])/i.exec(label)?.[1].toLowerCase();
+  if (kind !== undefined) return KIND_SLOT[kind];
+  let h = 0;
+  for (let i = 0; i < label.length; i++) h = (Math.imul(h, 31) + label.charCodeAt(i)) | 0;
+  return 5 + ((h >>> 0) % (PALETTE.length - 5));
+}
+
+/**
+ * The colour scale of topologies (sorted labels), keyed by label so a topology
+ * keeps its colour across figures, reports and experiments; two labels wanting
+ * one slot get the next free ones.
+ */
 export function topologyScale(topologies: string[]): { domain: string[]; range: string[] } {
   const domain = [...new Set(topologies)].sort();
-  return { domain, range: domain.map((_, i) => PALETTE[i % PALETTE.length]) };
+  const used = new Set<number>();
+  const range = domain.map((t) => {
+    let slot = preferredSlot(t);
+    for (let k = 0; k < PALETTE.length && used.has(slot); k++) slot = (slot + 1) % PALETTE.length;
+    used.add(slot);
+    return PALETTE[slot];
+  });
+  return { domain, range };
 }
 
 /** Colour encoding of the `topology` field with the fixed palette and a legend outside the plot. */

@@ -178,3 +178,14 @@ Deno.test("pareto: per-GPU output against per-user speed, labelled by offered lo
   ]);
   assert.ok("skip" in paretoFrontier([rows[2]], ctx));
 });
+
+Deno.test("colours are keyed by label: pd is the same red alone and among others", () => {
+  const colour = (tops: string[], t: string) => {
+    const s = topologyScale(tops);
+    return s.range[s.domain.indexOf(t)];
+  };
+  assert.equal(colour(["pd-1p1d"], "pd-1p1d"), colour(["agg", "dp", "pd-1p1d", "ppd"], "pd-1p1d"));
+  assert.equal(colour(["mine", "other"], "mine"), colour(["mine"], "mine"));
+  const many = topologyScale(["pd", "pd-2p2d", "pd-4p4d"]);
+  assert.equal(new Set(many.range).size, 3, "labels wanting one colour get distinct ones");
+});
