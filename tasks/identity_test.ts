@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { stringify as stringifyYaml } from "yaml";
 import { loadExperiment, ROOT } from "./_experiment.ts";
 import { runPipeline } from "./pipeline.ts";
-import { mergeRuns } from "./merge.ts";
-import { compare } from "./compare.ts";
+import { mergeRuns } from "./merge/merge.ts";
+import { compare } from "./compare/compare.ts";
 import { readExperiment } from "../plot/_runs.ts";
 import { throughputVsConcurrency, ttftVsPromptLength } from "../plot/charts/grid_sweep.ts";
 

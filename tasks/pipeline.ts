@@ -24,9 +24,9 @@ import { down } from "../launch/down.ts";
 import { loadTopology, type Topology } from "../launch/topology.ts";
 import type { TopologyState } from "../launch/_state.ts";
 import { plot } from "../plot/plot.ts";
-import { mergeRuns, writeMerged } from "./merge.ts";
-import { compare } from "./compare.ts";
-import { findings, findingsMd } from "./_findings.ts";
+import { mergeRuns, writeMerged } from "./merge/merge.ts";
+import { compare } from "./compare/compare.ts";
+import { findings, findingsMd } from "./compare/_findings.ts";
 import { type Experiment, loadExperiment, ROOT, sloFlag } from "./_experiment.ts";
 import {
   gridCells,

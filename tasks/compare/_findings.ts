@@ -9,8 +9,8 @@
  *
  * @module
  */
-import type { MergedRow } from "../lib/merged_schema.ts";
-import { beyondNoise, improvementPct, sloText } from "../lib/metrics.ts";
+import type { MergedRow } from "../../lib/merged_schema.ts";
+import { beyondNoise, improvementPct, sloText } from "../../lib/metrics.ts";
 import type { compare } from "./compare.ts";
 import { turnFinding } from "./_crossover.ts";
 

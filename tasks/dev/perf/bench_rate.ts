@@ -7,10 +7,10 @@
  */
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { startSim } from "../../launch/sim/start_sim.ts";
+import { startSim } from "../../../launch/sim/start_sim.ts";
 import type { PerfResult } from "../perf.ts";
 
-const root = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
+const root = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
 
 /** One bench run at `rateRps`; returns its summary and the CPU seconds it used. */
 async function benchAt(url: string, rateRps: number, seconds: number, out: string) {

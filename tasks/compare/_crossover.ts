@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { mean } from "../lib/stats.ts";
-import { improvementPct } from "../lib/metrics.ts";
+import { mean } from "../../lib/stats.ts";
+import { improvementPct } from "../../lib/metrics.ts";
 
 /** One point of a curve: rate (req/s) and value. */
 export interface Point {

@@ -8,12 +8,12 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { startSim } from "../../launch/sim/start_sim.ts";
-import { startReady } from "../../lib/ready_process.ts";
-import { percentile } from "../../lib/stats.ts";
+import { startSim } from "../../../launch/sim/start_sim.ts";
+import { startReady } from "../../../lib/ready_process.ts";
+import { percentile } from "../../../lib/stats.ts";
 import type { PerfResult } from "../perf.ts";
 
-const root = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
+const root = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
 
 /** TTFT of one streamed chat request (first non-empty content chunk), in ms. */
 async function ttftMs(url: string, i: number): Promise<number> {

@@ -6,9 +6,9 @@
  * @module
  */
 import { join } from "node:path";
-import { REQUEST_COLUMNS } from "../../lib/result_schema.ts";
-import { parseLog } from "../_parse_log.ts";
-import { mergeRuns } from "../merge.ts";
+import { REQUEST_COLUMNS } from "../../../lib/result_schema.ts";
+import { parseLog } from "../../parse/_parse_log.ts";
+import { mergeRuns } from "../../merge/merge.ts";
 import type { PerfResult } from "../perf.ts";
 
 const LINES = [

@@ -8,11 +8,11 @@
  * @module
  */
 import { join } from "node:path";
-import { loadTopology } from "../../launch/topology.ts";
-import { probeCapacity } from "../sweep.ts";
-import { type Experiment, ROOT } from "../_experiment.ts";
-import { runPipeline } from "../pipeline.ts";
-import { benchConfigOf, predictFlags, predictRun } from "../predict/run_point.ts";
+import { loadTopology } from "../../../launch/topology.ts";
+import { probeCapacity } from "../../sweep.ts";
+import { type Experiment, ROOT } from "../../_experiment.ts";
+import { runPipeline } from "../../pipeline.ts";
+import { benchConfigOf, predictFlags, predictRun } from "../../predict/run_point.ts";
 import type { PerfResult } from "../perf.ts";
 
 const W1 = {

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { writeSyntheticExperiment } from "../../plot/_synthetic.ts";
-import { plot } from "../../plot/plot.ts";
+import { writeSyntheticExperiment } from "../../../plot/_synthetic.ts";
+import { plot } from "../../../plot/plot.ts";
 import type { PerfResult } from "../perf.ts";
 
 /** Renders the figure set repeatedly for about `seconds` (at least once); reports the mean. */

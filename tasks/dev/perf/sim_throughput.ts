@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { startSim } from "../../launch/sim/start_sim.ts";
+import { startSim } from "../../../launch/sim/start_sim.ts";
 import type { PerfResult } from "../perf.ts";
 
 /** Measures completed streaming requests/s and tokens/s over `seconds`. */

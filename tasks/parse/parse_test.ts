@@ -3,9 +3,9 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { parseFiles } from "./parse.ts";
 import { parseStatsLine } from "./_parse_stats_line.ts";
-import { readCsv } from "../lib/csv.ts";
+import { readCsv } from "../../lib/csv.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const LOGS = join(ROOT, "fixtures/logs");
 const fx = (n: string) => join(LOGS, n);
 
@@ -121,7 +121,7 @@ Deno.test("parse CLI: one CSV per kind, file:line on stderr, exit code 2", async
     args: [
       "run",
       "-A",
-      join(ROOT, "tasks/parse.ts"),
+      join(ROOT, "tasks/parse/parse.ts"),
       fx("vllm_server_v1.log"),
       fx("vllm_bench_sweep.log"),
       "--out",
@@ -143,7 +143,7 @@ Deno.test("parse CLI: one CSV per kind, file:line on stderr, exit code 2", async
     args: [
       "run",
       "-A",
-      join(ROOT, "tasks/parse.ts"),
+      join(ROOT, "tasks/parse/parse.ts"),
       fx("vllm_result_old.json"),
       "--out",
       join(dir, "j.csv"),

@@ -12,9 +12,9 @@
  * @module
  */
 import { join } from "node:path";
-import { listFlag, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
-import { fieldError } from "../lib/errors.ts";
-import { type MergedRow, readMerged } from "../lib/merged_schema.ts";
+import { listFlag, numberFlag, parseFlags, runMain, usage } from "../../lib/args.ts";
+import { fieldError } from "../../lib/errors.ts";
+import { type MergedRow, readMerged } from "../../lib/merged_schema.ts";
 import {
   attainment,
   beyondNoise,
@@ -24,9 +24,9 @@ import {
   type Slo,
   SLO_FLAGS,
   sloFromFlags,
-} from "../lib/metrics.ts";
-import type { RunInput } from "../lib/run_rows.ts";
-import { mergeRuns } from "./merge.ts";
+} from "../../lib/metrics.ts";
+import type { RunInput } from "../../lib/run_rows.ts";
+import { mergeRuns } from "../merge/merge.ts";
 import { crossings, type Point, turnFinding } from "./_crossover.ts";
 import { findings, findingsMd } from "./_findings.ts";
 

@@ -12,13 +12,13 @@
  * @module
  */
 import { dirname } from "node:path";
-import { enumFlag, parseFlags, runMain, usage } from "../lib/args.ts";
-import { CsvAppender } from "../lib/csv.ts";
-import { mergedCell } from "../lib/merged_schema.ts";
+import { enumFlag, parseFlags, runMain, usage } from "../../lib/args.ts";
+import { CsvAppender } from "../../lib/csv.ts";
+import { mergedCell } from "../../lib/merged_schema.ts";
 import { type ParsedLog, parseLog, ROUTER_COLUMNS } from "./_parse_log.ts";
 import { STATS_COLUMNS } from "./_parse_stats_line.ts";
 import { BENCH_COLUMNS, type BenchRow } from "./_parse_bench_block.ts";
-import { readVllmResult } from "../lib/vllm_json.ts";
+import { readVllmResult } from "../../lib/vllm_json.ts";
 
 const KINDS = ["stats", "bench", "router"] as const;
 /** A kind of parsed row. */

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { startReady } from "../lib/ready_process.ts";
-import { readMerged } from "../lib/merged_schema.ts";
-import { mean, percentile } from "../lib/stats.ts";
-import { ci95, t975 } from "../lib/metrics.ts";
+import { startReady } from "../../lib/ready_process.ts";
+import { readMerged } from "../../lib/merged_schema.ts";
+import { mean, percentile } from "../../lib/stats.ts";
+import { ci95, t975 } from "../../lib/metrics.ts";
 import { mergeRuns } from "./merge.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 async function bench(url: string, out: string, topology: string): Promise<string> {
   const o = await new Deno.Command(Deno.execPath(), {
@@ -59,7 +59,7 @@ Deno.test("merge: real bench runs on the sim, recomputed per run, mean and CI ac
     ]);
     const out = join(dir, "merged.csv");
     const cmd = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", join(ROOT, "tasks/merge.ts"), join(dir, "exp", "*"), "--out", out],
+      args: ["run", "-A", join(ROOT, "tasks/merge/merge.ts"), join(dir, "exp", "*"), "--out", out],
       stdout: "piped",
       stderr: "piped",
     }).output();

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { REQUEST_COLUMNS } from "../lib/result_schema.ts";
+import { REQUEST_COLUMNS } from "../../lib/result_schema.ts";
 import { crossings, turnFinding } from "./_crossover.ts";
-import { goodputRate } from "../lib/metrics.ts";
-import { listRuns } from "./ls.ts";
+import { goodputRate } from "../../lib/metrics.ts";
+import { listRuns } from "../ls.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 Deno.test("crossings: sign change of a - b interpolated linearly", () => {
   const a = [{ rate: 1, value: 10 }, { rate: 2, value: 20 }, { rate: 3, value: 30 }];
@@ -117,11 +117,11 @@ Deno.test("compare CLI: goodput per GPU and SLO scales from per-request rows, by
         stdout: "piped",
         stderr: "piped",
       }).output();
-    const m = await run([join(ROOT, "tasks/merge.ts"), join(root, "exp"), "--out", merged]);
+    const m = await run([join(ROOT, "tasks/merge/merge.ts"), join(root, "exp"), "--out", merged]);
     assert.equal(m.code, 0, new TextDecoder().decode(m.stderr));
     const out = join(root, "cmp");
     const c = await run([
-      join(ROOT, "tasks/compare.ts"),
+      join(ROOT, "tasks/compare/compare.ts"),
       merged,
       "--out",
       out,

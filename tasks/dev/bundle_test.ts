@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startReady } from "../lib/ready_process.ts";
+import { startReady } from "../../lib/ready_process.ts";
 import { bundle, BUNDLES } from "./bundle.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };

@@ -11,11 +11,11 @@
  */
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { listFlag, parseFlags, runMain, usage } from "../lib/args.ts";
-import { fieldError } from "../lib/errors.ts";
+import { listFlag, parseFlags, runMain, usage } from "../../lib/args.ts";
+import { fieldError } from "../../lib/errors.ts";
 
 /** Repository root. */
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /** Bundle name to entry module (relative to the repository root). */
 export const BUNDLES: Readonly<Record<string, string>> = {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { listFlag, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
+import { listFlag, numberFlag, parseFlags, runMain, usage } from "../../lib/args.ts";
 import { simThroughput } from "./perf/sim_throughput.ts";
 import { benchRate } from "./perf/bench_rate.ts";
 import { routerOverhead } from "./perf/router_overhead.ts";

@@ -10,11 +10,11 @@
  * @module
  */
 import { dirname } from "node:path";
-import { listFlag, parseFlags, runMain, usage } from "../lib/args.ts";
-import { type Slo, SLO_FLAGS, sloFromFlags } from "../lib/metrics.ts";
-import { MERGED_COLUMNS, mergedCell, type MergedRow } from "../lib/merged_schema.ts";
-import { mergeInputs, type RunInput } from "../lib/run_rows.ts";
-import { resolveInputs, runDirInputs, vllmJsonInput } from "../lib/run_inputs.ts";
+import { listFlag, parseFlags, runMain, usage } from "../../lib/args.ts";
+import { type Slo, SLO_FLAGS, sloFromFlags } from "../../lib/metrics.ts";
+import { MERGED_COLUMNS, mergedCell, type MergedRow } from "../../lib/merged_schema.ts";
+import { mergeInputs, type RunInput } from "../../lib/run_rows.ts";
+import { resolveInputs, runDirInputs, vllmJsonInput } from "../../lib/run_inputs.ts";
 
 const FLAGS = {
   out: { type: "string" as const, help: "Output merged.csv path" },
