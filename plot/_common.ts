@@ -160,7 +160,9 @@ export function topLevel(
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: title(ctx, heading, notes),
     config: baseConfig(),
-    ...("hconcat" in body || "vconcat" in body ? {} : { width: 560, height: 340 }),
+    ...("hconcat" in body || "vconcat" in body || "facet" in body
+      ? {}
+      : { width: 560, height: 340 }),
     ...body,
   };
 }

@@ -16,7 +16,7 @@ import { paretoFrontier } from "./charts/pareto.ts";
 import { successVsRate, throughputVsRate } from "./charts/throughput_vs_rate.ts";
 import { ratioCrossover } from "./charts/ratio_crossover.ts";
 import { type SloPoint, sloVsRate, sloVsScale } from "./charts/slo_attainment.ts";
-import { ppdImprovement, ttftByTurn } from "./charts/multi_turn.ts";
+import { ppdImprovement, ttftByTurn, ttftPerTurn, type TurnPoint } from "./charts/multi_turn.ts";
 import { throughputVsConcurrency, ttftVsPromptLength } from "./charts/grid_sweep.ts";
 import { gpuTimeline, serverTimeline } from "./charts/timeline.ts";
 import { latencyCdf } from "./charts/cdf.ts";
@@ -163,6 +163,37 @@ function sloFigures(
   ];
 }
 
+/**
+ * Mean TTFT per turn index (1..T) per topology at the lowest and the highest
+ * offered load every topology ran, from pooled requests.
+ */
+function perTurnPoints(gs: Group[]): TurnPoint[] {
+  const tops = distinct(gs.map((g) => g.topology));
+  const loads = [...new Set(gs.map((g) => g.offeredRps))].filter((r): r is number =>
+    r !== null && tops.every((t) => gs.some((g) => g.topology === t && g.offeredRps === r))
+  ).sort((a, b) => a - b);
+  const picked = [...new Set([loads[0], loads.at(-1)])].filter((r) => r !== undefined);
+  const out: TurnPoint[] = [];
+  for (const g of gs.filter((g) => picked.includes(g.offeredRps!))) {
+    const byTurn = new Map<number, number[]>();
+    for (const r of g.requests) {
+      if (r.error || r.ttft_ms === null) continue;
+      if (!byTurn.has(r.turn)) byTurn.set(r.turn, []);
+      byTurn.get(r.turn)!.push(r.ttft_ms);
+    }
+    for (const [turn, xs] of byTurn) {
+      out.push({
+        topology: g.topology,
+        offered: g.offeredRps!,
+        turn,
+        mean_ttft_ms: xs.reduce((a, b) => a + b, 0) / xs.length,
+        requests: xs.length,
+      });
+    }
+  }
+  return out.sort((a, b) => a.offered - b.offered || a.turn - b.turn);
+}
+
 function cdfFigures(gs: Group[], ctx: ChartContext): Figure[] {
   if (!gs.length) {
     const skip = { skip: "no per-request rows (requests.csv) for CDFs" };
@@ -247,6 +278,7 @@ export function buildFigures(data: ExperimentData, o: FigureOptions = {}): Figur
     const gs = groups(data.runs, workloads.length > 1 ? w : null);
     for (const f of sloFigures(data, gs, ctx, o)) add(f.name, f.result);
     add("ttft_by_turn", ttftByTurn(rows, ctx));
+    add("ttft_per_turn", ttftPerTurn(perTurnPoints(gs), ctx));
     add("throughput_concurrency", throughputVsConcurrency(rows, ctx));
     add("ttft_prompt_len", ttftVsPromptLength(rows, ctx));
     for (const f of cdfFigures(gs, ctx)) add(f.name, f.result);

@@ -52,6 +52,8 @@ Deno.test("every figure builds from a synthetic experiment with consistent topol
         "slo_rate",
         "slo_scale",
         "ttft_by_turn",
+        "ttft_per_turn",
+        "pareto",
         "ppd_improvement",
         "cdf_ttft",
         "cdf_e2el",

@@ -63,6 +63,53 @@ export function ttftByTurn(rows: PointRow[], ctx: ChartContext): ChartResult {
   };
 }
 
+/** Mean TTFT of one turn index of one topology at one offered load. */
+export interface TurnPoint {
+  topology: string;
+  offered: number;
+  turn: number;
+  mean_ttft_ms: number;
+  requests: number;
+}
+
+/** Builds mean TTFT per turn (1..T) per topology, one panel per offered load. */
+export function ttftPerTurn(points: TurnPoint[], ctx: ChartContext): ChartResult {
+  if (!points.some((p) => p.turn >= 2)) {
+    return { skip: "no multi-turn results (no TTFT of turn 2 or later)" };
+  }
+  return {
+    spec: topLevel(ctx, "Multi-turn: mean TTFT per turn", {
+      data: { values: points },
+      facet: {
+        column: {
+          field: "offered",
+          type: "ordinal",
+          title: `${offeredTitle(ctx)} (lowest and highest every topology ran)`,
+        },
+      },
+      spec: {
+        width: 300,
+        height: 280,
+        mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
+        encoding: {
+          x: { field: "turn", type: "ordinal", title: "Turn", axis: { labelAngle: 0 } },
+          y: {
+            field: "mean_ttft_ms",
+            type: "quantitative",
+            title: "Mean TTFT (ms)",
+            scale: latencyScale(ctx),
+          },
+          color: topologyColor(ctx),
+          tooltip: [{ field: "topology" }, { field: "turn" }, { field: "requests" }, {
+            field: "mean_ttft_ms",
+            format: ".1f",
+          }],
+        },
+      },
+    }),
+  };
+}
+
 /** Metrics compared between PPD and PD (lower is better). */
 export const IMPROVEMENT_METRICS: Record<string, string> = {
   mean_ttft_turn2plus_ms: "mean TTFT turns 2+",
