@@ -52,12 +52,13 @@ interface Group {
   requests: RequestRow[];
 }
 
-/** Requests grouped by topology × load point (repeated runs pooled) for one workload. */
-function groups(runs: RunData[], workload: string | null): Group[] {
+/** Requests grouped by topology × load point (repeated runs pooled) for one grid cell. */
+function groups(runs: RunData[], cell: Cell | null): Group[] {
   const out = new Map<string, Group>();
   for (const run of runs) {
     for (const s of run.summaries) {
-      if (workload !== null && String(s.workload ?? "") !== workload) continue;
+      if (cell && String(s.workload ?? "") !== cell.workload) continue;
+      if (cell && num(s.max_concurrency) !== cell.concurrency) continue;
       const lp = String(s.load_point ?? "");
       const key = `${run.topology}\u0000${lp}`;
       const gpus = num(s.gpus);
@@ -248,14 +249,41 @@ export function contextOf(data: ExperimentData, rows: PointRow[], o: FigureOptio
   };
 }
 
-/** Builds every figure of `data` (per workload when there are several). */
+/** One grid cell: a workload with one concurrency cap (null: none). */
+interface Cell {
+  workload: string;
+  concurrency: number | null;
+}
+
+/** The grid cells of the rows, with a file-name suffix each (none with a single cell). */
+function cells(rows: PointRow[]): (Cell & { suffix: string })[] {
+  const seen = new Map<string, Cell>();
+  for (const r of rows) {
+    const c = { workload: String(r.workload ?? ""), concurrency: num(r.max_concurrency) };
+    seen.set(JSON.stringify(c), c);
+  }
+  const list = [...seen.values()];
+  const manyW = new Set(list.map((c) => c.workload)).size > 1;
+  const manyC = new Set(list.map((c) => c.concurrency)).size > 1;
+  if (!list.length) return [{ workload: "", concurrency: null, suffix: "" }];
+  return list.map((c) => ({
+    ...c,
+    suffix: (manyW ? `_${c.workload.replace(/[^\w.-]+/g, "_") || "none"}` : "") +
+      (manyC ? `_c${c.concurrency ?? "none"}` : ""),
+  }));
+}
+
+/** Builds every figure of `data` (per grid cell when there are several). */
 export function buildFigures(data: ExperimentData, o: FigureOptions = {}): Figure[] {
-  const workloads = distinct(data.rows.map((r) => String(r.workload ?? "")));
   const figs: Figure[] = [];
-  for (const w of workloads.length ? workloads : [""]) {
-    const sfx = workloads.length > 1 ? `_${w.replace(/[^\w.-]+/g, "_") || "none"}` : "";
-    const rows = data.rows.filter((r) => String(r.workload ?? "") === w);
+  const list = cells(data.rows);
+  for (const cell of list) {
+    const sfx = cell.suffix;
+    const rows = data.rows.filter((r) =>
+      String(r.workload ?? "") === cell.workload && num(r.max_concurrency) === cell.concurrency
+    );
     const ctx = contextOf(data, rows, o);
+    if (cell.concurrency !== null) ctx.workload += ` (max concurrency ${cell.concurrency})`;
     const add = (name: string, result: ChartResult) => figs.push({ name: name + sfx, result });
     for (const m of ["ttft", "tpot", "itl", "e2el"] as LatencyMetric[]) {
       add(`latency_${m}`, latencyVsRate(rows, m, ctx));
@@ -275,15 +303,16 @@ export function buildFigures(data: ExperimentData, o: FigureOptions = {}): Figur
         add(name, { skip: `--compare names ${a},${b} but the results have ${tops.join(", ")}` });
       } else add(name, ratioCrossover(rows, a, b, key, ctx));
     }
-    const gs = groups(data.runs, workloads.length > 1 ? w : null);
+    const gs = groups(data.runs, list.length > 1 ? cell : null);
     for (const f of sloFigures(data, gs, ctx, o)) add(f.name, f.result);
     add("ttft_by_turn", ttftByTurn(rows, ctx));
     add("ttft_per_turn", ttftPerTurn(perTurnPoints(gs), ctx));
-    add("throughput_concurrency", throughputVsConcurrency(rows, ctx));
-    add("ttft_prompt_len", ttftVsPromptLength(rows, ctx));
     for (const f of cdfFigures(gs, ctx)) add(f.name, f.result);
   }
   const all = contextOf(data, data.rows, o);
+  // grid figures compare the cells, so they read every row
+  figs.push({ name: "throughput_concurrency", result: throughputVsConcurrency(data.rows, all) });
+  figs.push({ name: "ttft_prompt_len", result: ttftVsPromptLength(data.rows, all) });
   figs.push({ name: "ppd_improvement", result: ppdImprovement(data.rows, all) });
   for (const run of data.runs) {
     const id = run.label.replace(/[^\w.-]+/g, "_");

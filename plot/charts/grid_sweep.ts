@@ -1,6 +1,8 @@
 /**
- * Parameter-grid sweeps: output throughput vs concurrency, and TTFT vs prompt
- * length (mean input tokens per request), one line per topology.
+ * Parameter-grid sweeps, drawn across the grid's cells: output throughput vs
+ * concurrency (its highest over the swept rates, one line per topology and
+ * workload), and TTFT vs prompt length (at each workload's lightest load, one
+ * line per topology). A figure is drawn only when its parameter was swept.
  *
  * @module
  */
@@ -13,79 +15,98 @@ import {
   topologyColor,
 } from "../_common.ts";
 import type { PointRow } from "../_runs.ts";
+import { offeredRate } from "./throughput_vs_rate.ts";
 
-function sweep(
+/** One row per key: the one `better` prefers. */
+function pick(
   rows: PointRow[],
-  ctx: ChartContext,
-  xKey: string,
-  yKeys: Record<string, string>,
-  o: {
-    heading: string;
-    xTitle: string;
-    yTitle: string;
-    what: string;
-    /** x is a measured mean that moves a little with load: only a swept workload counts. */
-    perWorkload?: boolean;
-  },
-): ChartResult {
-  if (o.perWorkload && new Set(rows.map((r) => String(r.workload))).size < 2) {
-    return { skip: `no ${o.what} sweep (one workload; sweep --grid input-len=... to get one)` };
+  key: (r: PointRow) => string,
+  better: (a: PointRow, b: PointRow) => boolean,
+): PointRow[] {
+  const out = new Map<string, PointRow>();
+  for (const r of rows) {
+    const k = key(r);
+    const have = out.get(k);
+    if (!have || better(r, have)) out.set(k, r);
   }
-  const data = rows.flatMap((r) => {
-    const x = num(r[xKey]);
-    if (x === null) return [];
-    return Object.entries(yKeys).flatMap(([k, series]) => {
-      const y = num(r[k]);
-      return y === null ? [] : [{ topology: String(r.topology), x, y, series }];
-    });
-  }).sort((a, b) => a.x - b.x);
-  const xs = new Set(data.map((d) => d.x));
+  return [...out.values()];
+}
+
+const dash = (title: string) => ({
+  type: "nominal",
+  title,
+  legend: DASH_LEGEND,
+});
+
+/** Output throughput vs max concurrency: per topology and workload, the highest over the rates. */
+export function throughputVsConcurrency(rows: PointRow[], ctx: ChartContext): ChartResult {
+  const capped = rows.filter((r) =>
+    num(r.max_concurrency) !== null && num(r.output_throughput) !== null
+  );
+  const best = pick(
+    capped,
+    (r) => `${r.topology}\u0000${r.workload}\u0000${r.max_concurrency}`,
+    (a, b) => num(a.output_throughput)! > num(b.output_throughput)!,
+  );
+  const xs = new Set(best.map((r) => num(r.max_concurrency)));
   if (xs.size < 2) {
-    return { skip: `no ${o.what} sweep (${xs.size} distinct value${xs.size === 1 ? "" : "s"})` };
+    return { skip: `no concurrency sweep (${xs.size} distinct value${xs.size === 1 ? "" : "s"})` };
   }
-  const multi = Object.keys(yKeys).length > 1;
+  const data = best.map((r) => ({
+    topology: String(r.topology),
+    workload: String(r.workload),
+    x: num(r.max_concurrency)!,
+    y: num(r.output_throughput)!,
+  })).sort((a, b) => a.x - b.x);
+  const several = new Set(data.map((d) => d.workload)).size > 1;
   return {
-    spec: topLevel(ctx, o.heading, {
+    spec: topLevel(ctx, "Output throughput vs concurrency", {
       data: { values: data },
       mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
       encoding: {
-        x: { field: "x", type: "quantitative", title: o.xTitle },
-        y: { field: "y", type: "quantitative", title: o.yTitle },
+        x: { field: "x", type: "quantitative", title: "Max concurrent requests" },
+        y: { field: "y", type: "quantitative", title: "Output throughput (tok/s)" },
         color: topologyColor(ctx),
-        ...(multi
-          ? {
-            strokeDash: {
-              field: "series",
-              type: "nominal",
-              title: "Statistic",
-              scale: { range: [[1, 0], [6, 3]] },
-              legend: DASH_LEGEND,
-            },
-            detail: { field: "series" },
-          }
-          : {}),
+        ...(several ? { strokeDash: { field: "workload", ...dash("Workload") } } : {}),
+        detail: { field: "workload" },
       },
-    }),
+    }, ["highest output throughput over the swept rates at each concurrency"]),
   };
 }
 
-/** Output throughput vs max concurrency (closed-loop or capped sweeps). */
-export function throughputVsConcurrency(rows: PointRow[], ctx: ChartContext): ChartResult {
-  return sweep(rows, ctx, "max_concurrency", { output_throughput: "output" }, {
-    heading: "Output throughput vs concurrency",
-    xTitle: "Max concurrent requests",
-    yTitle: "Output throughput (tok/s)",
-    what: "concurrency",
-  });
-}
-
-/** p50 and p99 TTFT vs mean prompt length. */
+/** p50 and p99 TTFT vs mean prompt length, at each workload's lightest load. */
 export function ttftVsPromptLength(rows: PointRow[], ctx: ChartContext): ChartResult {
-  return sweep(rows, ctx, "mean_input_tokens", { p50_ttft_ms: "p50", p99_ttft_ms: "p99" }, {
-    heading: "TTFT vs prompt length",
-    xTitle: "Mean prompt length (tokens)",
-    yTitle: "TTFT (ms)",
-    what: "prompt-length",
-    perWorkload: true,
-  });
+  if (new Set(rows.map((r) => String(r.workload))).size < 2) {
+    return { skip: "no prompt-length sweep (one workload; sweep --grid input-len=... to get one)" };
+  }
+  const load = (r: PointRow) => offeredRate(r) ?? Infinity;
+  const cap = (r: PointRow) => num(r.max_concurrency) ?? Infinity;
+  const light = pick(
+    rows.filter((r) => num(r.mean_input_tokens) !== null),
+    (r) => `${r.topology}\u0000${r.workload}`,
+    (a, b) => load(a) < load(b) || (load(a) === load(b) && cap(a) < cap(b)),
+  );
+  const data = light.flatMap((r) =>
+    (["p50", "p99"] as const).flatMap((p) => {
+      const y = num(r[`${p}_ttft_ms`]);
+      return y === null
+        ? []
+        : [{ topology: String(r.topology), x: num(r.mean_input_tokens)!, y, series: p }];
+    })
+  ).sort((a, b) => a.x - b.x);
+  const xs = new Set(data.map((d) => Math.round(d.x)));
+  if (xs.size < 2) return { skip: "no prompt-length sweep (one prompt length)" };
+  return {
+    spec: topLevel(ctx, "TTFT vs prompt length", {
+      data: { values: data },
+      mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
+      encoding: {
+        x: { field: "x", type: "quantitative", title: "Mean prompt length (tokens)" },
+        y: { field: "y", type: "quantitative", title: "TTFT (ms)" },
+        color: topologyColor(ctx),
+        strokeDash: { field: "series", ...dash("Statistic"), scale: { range: [[1, 0], [6, 3]] } },
+        detail: { field: "series" },
+      },
+    }, ["each workload at its lightest offered load (prefill cost, little queueing)"]),
+  };
 }
