@@ -191,14 +191,31 @@ export const DASH_LEGEND: VlSpec = {
   encode: { symbols: { update: { stroke: { value: "#333" }, fill: { value: "transparent" } } } },
 };
 
-/** The x encoding of an offered-rate axis (field `offered_rps`, starting at zero). */
-export function offeredRateX(ctx: ChartContext): VlSpec {
+/** The x encoding of an offered-rate axis (field `offered_rps`; log for geometric `rates`). */
+export function offeredRateX(ctx: ChartContext, rates: readonly number[] = []): VlSpec {
   return {
     field: "offered_rps",
     type: "quantitative",
     title: offeredTitle(ctx),
-    scale: { zero: true },
+    scale: rateScale(rates),
   };
+}
+
+/**
+ * Whether rates form a geometric sweep (each about k times the previous, k ≥ 1.5,
+ * spanning 8× or more): such sweeps are read on a log axis.
+ */
+export function isGeometric(rates: readonly number[]): boolean {
+  const r = [...new Set(rates.filter((x) => x > 0 && Number.isFinite(x)))].sort((a, b) => a - b);
+  if (r.length < 3 || r.at(-1)! / r[0] < 8) return false;
+  const ratios = r.slice(1).map((x, i) => x / r[i]);
+  const mid = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)];
+  return mid >= 1.5 && ratios.every((q) => q > mid / 1.6 && q < mid * 1.6);
+}
+
+/** The offered-load axis scale: log for a geometric sweep, else linear from 0. */
+export function rateScale(rates: readonly number[]): VlSpec {
+  return isGeometric(rates) ? { type: "log" } : { zero: true };
 }
 
 /** Whether the offered load is conversations (multi-turn workloads: several requests each). */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { buildFigures } from "../_figures.ts";
 import { readExperiment } from "../_runs.ts";
 import { writeSyntheticExperiment } from "../_synthetic.ts";
-import { topologyScale, type VlSpec } from "../_common.ts";
+import { isGeometric, rateScale, topologyScale, type VlSpec } from "../_common.ts";
 import type { ChartContext } from "../_common.ts";
 import { latencyVsRate } from "./latency_vs_rate.ts";
 import { paretoFrontier } from "./pareto.ts";
@@ -190,4 +190,12 @@ Deno.test("colours are keyed by label: pd is the same red alone and among others
   assert.equal(colour(["mine", "other"], "mine"), colour(["mine"], "mine"));
   const many = topologyScale(["pd", "pd-2p2d", "pd-4p4d"]);
   assert.equal(new Set(many.range).size, 3, "labels wanting one colour get distinct ones");
+});
+
+Deno.test("geometric rate sweeps are drawn on a log x axis, linear ones from zero", () => {
+  assert.equal(isGeometric([0.5, 1, 2, 4, 8]), true);
+  assert.equal(isGeometric([1.5, 3, 4.6, 6.1, 7.6, 9.1, 11, 12]), false);
+  assert.equal(isGeometric([1, 2, 4]), false); // spans only 4x
+  assert.deepEqual(rateScale([1, 2, 4, 8, 16]), { type: "log" });
+  assert.deepEqual(rateScale([1, 2, 3]), { zero: true });
 });

@@ -8,11 +8,13 @@ import {
   type ChartContext,
   type ChartResult,
   DASH_LEGEND,
+  isGeometric,
   latencyScale,
   METRIC_LABEL,
   METRIC_NAME,
   num,
   offeredTitle,
+  rateScale,
   topLevel,
   topologyColor,
 } from "../_common.ts";
@@ -77,6 +79,9 @@ export function latencyVsRate(
   const rates = new Set(data.map((d) => d.rate_rps));
   const notes = rates.size === 1 ? ["single load point: points only, no trend"] : [];
   if (ctx.logY) notes.push("log-scale y axis");
+  if (isGeometric(data.map((d) => d.rate_rps))) {
+    notes.push("log-scale x axis (geometric rate sweep)");
+  }
   return {
     spec: topLevel(ctx, `${METRIC_NAME[metric]} vs offered load (p50 / p90 / p99)`, {
       data: { values: data },
@@ -86,7 +91,7 @@ export function latencyVsRate(
           field: "rate_rps",
           type: "quantitative",
           title: offeredTitle(ctx),
-          scale: { zero: true },
+          scale: rateScale(data.map((d) => d.rate_rps)),
         },
         y: {
           field: "value_ms",

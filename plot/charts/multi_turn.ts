@@ -42,7 +42,7 @@ export function ttftByTurn(rows: PointRow[], ctx: ChartContext): ChartResult {
       data: { values: data },
       mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
       encoding: {
-        x: offeredRateX(ctx),
+        x: offeredRateX(ctx, data.map((d) => d.offered_rps)),
         y: {
           field: "ttft_ms",
           type: "quantitative",

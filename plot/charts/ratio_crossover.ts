@@ -91,7 +91,7 @@ export function ratioCrossover(
     {
       mark: { type: "line", point: { size: 50 }, strokeWidth: 2, color: "#4e79a7" },
       encoding: {
-        x: offeredRateX(ctx),
+        x: offeredRateX(ctx, points.map((p) => p.offered_rps)),
         y: {
           field: "ratio",
           type: "quantitative",

@@ -11,6 +11,7 @@ import {
   offeredRateX,
   offeredTitle,
   offersConversations,
+  rateScale,
   topLevel,
   topologyColor,
 } from "../_common.ts";
@@ -22,7 +23,13 @@ export function offeredRate(r: PointRow): number | null {
   return num(r.rate_target) ?? rateOf(r);
 }
 
-function panel(ctx: ChartContext, field: string, yTitle: string, ideal: boolean) {
+function panel(
+  ctx: ChartContext,
+  field: string,
+  yTitle: string,
+  ideal: boolean,
+  rates: number[],
+) {
   const line = {
     mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
     encoding: {
@@ -30,7 +37,7 @@ function panel(ctx: ChartContext, field: string, yTitle: string, ideal: boolean)
         field: "offered_rps",
         type: "quantitative",
         title: offeredTitle(ctx),
-        scale: { zero: true },
+        scale: rateScale(rates),
       },
       y: { field, type: "quantitative", title: yTitle },
       color: topologyColor(ctx),
@@ -64,12 +71,13 @@ export function throughputVsRate(rows: PointRow[], ctx: ChartContext): ChartResu
     }];
   }).sort((a, b) => a.offered_rps - b.offered_rps);
   if (!data.length) return { skip: "no request throughput values in the results" };
+  const rates = data.map((d) => d.offered_rps);
   return {
     spec: topLevel(ctx, "Throughput vs offered rate", {
       data: { values: data },
       hconcat: [
-        panel(ctx, "request_throughput", "Request throughput (req/s)", true),
-        panel(ctx, "output_throughput", "Output token throughput (tok/s)", false),
+        panel(ctx, "request_throughput", "Request throughput (req/s)", true, rates),
+        panel(ctx, "output_throughput", "Output token throughput (tok/s)", false, rates),
       ],
       resolve: { scale: { color: "shared" } },
     }, [
@@ -104,7 +112,7 @@ export function successVsRate(rows: PointRow[], ctx: ChartContext): ChartResult 
       data: { values: data },
       mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
       encoding: {
-        x: offeredRateX(ctx),
+        x: offeredRateX(ctx, data.map((d) => d.offered_rps)),
         y: {
           field: "success_pct",
           type: "quantitative",
