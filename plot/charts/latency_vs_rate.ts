@@ -52,17 +52,34 @@ export function offeredRateOf(r: PointRow): number | null {
   return t !== null && Number.isFinite(t) ? t : rateOf(r);
 }
 
+/** One point of a latency curve; `lo`/`hi` bound the runs' 95% interval when there were repeats. */
+export interface LatencyPoint {
+  topology: string;
+  rate_rps: number;
+  percentile: string;
+  value_ms: number;
+  lo?: number;
+  hi?: number;
+}
+
 /** Long-format points `{topology, rate_rps, percentile, value_ms}` of one metric. */
-export function latencyPoints(rows: PointRow[], metric: LatencyMetric) {
-  const out: { topology: string; rate_rps: number; percentile: string; value_ms: number }[] = [];
+export function latencyPoints(rows: PointRow[], metric: LatencyMetric): LatencyPoint[] {
+  const out: LatencyPoint[] = [];
   for (const r of rows) {
     const rate = offeredRateOf(r);
     if (rate === null) continue;
     for (const p of PERCENTILES) {
       const v = num(r[`${p}_${metric}_ms`]) ?? (p === "p50" ? num(r[`median_${metric}_ms`]) : null);
-      if (v !== null) {
-        out.push({ topology: String(r.topology), rate_rps: rate, percentile: p, value_ms: v });
-      }
+      if (v === null) continue;
+      const pt: LatencyPoint = {
+        topology: String(r.topology),
+        rate_rps: rate,
+        percentile: p,
+        value_ms: v,
+      };
+      const h = num(r[`${p === "p50" ? "median" : p}_${metric}_ms_ci95`]);
+      if (h !== null) [pt.lo, pt.hi] = [v - h, v + h];
+      out.push(pt);
     }
   }
   return out.sort((a, b) => a.rate_rps - b.rate_rps);
@@ -82,33 +99,57 @@ export function latencyVsRate(
   if (isGeometric(data.map((d) => d.rate_rps))) {
     notes.push("log-scale x axis (geometric rate sweep)");
   }
-  return {
-    spec: topLevel(ctx, `${METRIC_NAME[metric]} vs offered load (p50 / p90 / p99)`, {
-      data: { values: data },
-      mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
-      encoding: {
-        x: {
-          field: "rate_rps",
-          type: "quantitative",
-          title: offeredTitle(ctx),
-          scale: rateScale(data.map((d) => d.rate_rps)),
-        },
-        y: {
-          field: "value_ms",
-          type: "quantitative",
-          title: METRIC_LABEL[metric],
-          scale: latencyScale(ctx),
-        },
-        color: topologyColor(ctx),
-        strokeDash: percentileDash(),
-        detail: { field: "percentile" },
-        tooltip: [
-          { field: "topology" },
-          { field: "percentile" },
-          { field: "rate_rps", format: ".2f" },
-          { field: "value_ms", format: ".1f" },
-        ],
+  const x = {
+    field: "rate_rps",
+    type: "quantitative",
+    title: offeredTitle(ctx),
+    scale: rateScale(data.map((d) => d.rate_rps)),
+  };
+  const line = {
+    mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
+    encoding: {
+      x,
+      y: {
+        field: "value_ms",
+        type: "quantitative",
+        title: METRIC_LABEL[metric],
+        scale: latencyScale(ctx),
       },
-    }, notes),
+      color: topologyColor(ctx),
+      strokeDash: percentileDash(),
+      detail: { field: "percentile" },
+      tooltip: [
+        { field: "topology" },
+        { field: "percentile" },
+        { field: "rate_rps", format: ".2f" },
+        { field: "value_ms", format: ".1f" },
+      ],
+    },
+  };
+  const withCi = data.some((d) => d.lo !== undefined);
+  if (withCi) notes.push("bars: 95% interval of the repeated runs");
+  const body = withCi
+    ? {
+      data: { values: data },
+      layer: [line, {
+        transform: [{ filter: "isValid(datum.lo)" }],
+        mark: { type: "errorbar", ticks: true },
+        encoding: {
+          x,
+          y: {
+            field: "lo",
+            type: "quantitative",
+            scale: latencyScale(ctx),
+            title: METRIC_LABEL[metric],
+          },
+          y2: { field: "hi" },
+          color: topologyColor(ctx),
+          detail: { field: "percentile" },
+        },
+      }],
+    }
+    : { data: { values: data }, ...line };
+  return {
+    spec: topLevel(ctx, `${METRIC_NAME[metric]} vs offered load (p50 / p90 / p99)`, body, notes),
   };
 }

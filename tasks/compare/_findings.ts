@@ -52,7 +52,9 @@ function winner(rows: MergedRow[], m: string, lower: boolean): string | null {
   const v = m.endsWith("_ms") ? `${ms(val(best, m)!)} ms` : `${val(best, m)!.toFixed(0)} tok/s`;
   if (!next) return `${best.topology} (${v})`;
   const sep = separated(best, next, m);
-  if (sep === false) return `no significant difference (${best.topology} ${v}, ${next.topology})`;
+  if (sep === false) {
+    return `no significant difference between ${best.topology} (${v}) and ${next.topology}`;
+  }
   return `${best.topology} (${v}, ${
     pct(improvementPct(val(next, m), val(best, m), lower)!)
   } vs ${next.topology})`;
@@ -71,7 +73,7 @@ function loadLine(
     ["lowest mean TPOT", winner(here, "mean_tpot_ms", true)],
     // below saturation output follows the offered load: only the highest load ranks it
     ["most output per GPU", rankOutput ? winner(here, "output_throughput_per_gpu", false) : null],
-  ].filter(([, w]) => w !== null).map(([k, w]) => `${k} ${w}`);
+  ].filter(([, w]) => w !== null).map(([k, w]) => `${k}: ${w}`);
   return `${what} (${rate(at)} ${unit}): ${parts.join("; ") || "no data"}.`;
 }
 
