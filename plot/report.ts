@@ -57,6 +57,23 @@ export function summaryTable(rows: PointRow[]): string {
 
 const json = (v: unknown) => JSON.stringify(v, null, 2).replace(/</g, "\\u003c");
 
+/** The report's figure sections, by the question they answer, in order. */
+export const FIGURE_SECTIONS: [string, (name: string) => boolean][] = [
+  ["Who serves best, per GPU", (n) => /^(pareto|throughput_rate|throughput_latency)/.test(n)],
+  ["Latency as load grows", (n) => /^(latency_|success_rate)/.test(n)],
+  ["Where it breaks: SLOs and crossovers", (n) => /^(slo_|ratio_)/.test(n)],
+  ["Multi-turn and prefix reuse", (n) => /^(ttft_by_turn|ttft_per_turn|ppd_improvement)/.test(n)],
+  ["Parameter grid", (n) => /^(throughput_concurrency|ttft_prompt_len)/.test(n)],
+  ["Distributions", (n) => /^cdf_/.test(n)],
+  ["Timelines", (n) => /^timeline_/.test(n)],
+  ["Other", () => true],
+];
+
+/** The section a figure belongs to (the first whose test matches). */
+export function sectionOf(name: string): string {
+  return FIGURE_SECTIONS.find(([, test]) => test(name))![0];
+}
+
 /** Texts that open the report when the experiment folder has them. */
 export interface ReportTexts {
   /** `findings.md` (written by the pipeline). */
@@ -79,16 +96,25 @@ export function buildReport(
     data.rows.some((r) => r.simulated === true);
   const shown = figures.filter((f) => f.svg);
   const skipped = figures.filter((f) => !f.svg);
-  const toc = shown.map((f) => `<li><a href="#${esc(f.name)}">${esc(f.name)}</a></li>`).join("");
-  const figs = shown.map((f) =>
+  const sections = FIGURE_SECTIONS.map(([title]) => ({
+    title,
+    figs: shown.filter((f) => sectionOf(f.name) === title),
+  })).filter((s) => s.figs.length);
+  const toc = sections.map((s) =>
+    `<li>${esc(s.title)}: ${
+      s.figs.map((f) => `<a href="#${esc(f.name)}">${esc(f.name)}</a>`).join(", ")
+    }</li>`
+  ).join("");
+  const figure = (f: ReportFigure) =>
     `<figure id="${esc(f.name)}" class="figure">${f.svg}<figcaption>${esc(f.name)}</figcaption>${
       f.spec
         ? `<script type="application/json" class="vega-lite-spec" data-figure="${esc(f.name)}">${
           json(f.spec)
         }</script>`
         : ""
-    }</figure>`
-  ).join("\n");
+    }</figure>`;
+  const figs = sections.map((s) => `<h3>${esc(s.title)}</h3>\n${s.figs.map(figure).join("\n")}`)
+    .join("\n");
   const skips = skipped.length
     ? `<h2>Skipped figures</h2><ul class="skipped">${
       skipped.map((f) => `<li><b>${esc(f.name)}</b>: ${esc(f.skip ?? "not rendered")}</li>`).join(

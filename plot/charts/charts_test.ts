@@ -10,6 +10,7 @@ import { ratioCrossover, ratioSeries } from "./ratio_crossover.ts";
 import { crossings, improvement } from "./slo_attainment.ts";
 import { firstAbove, lastAbove } from "../_slo.ts";
 import { ppdImprovements } from "./multi_turn.ts";
+import { sectionOf } from "../report.ts";
 
 const TOPS = ["ppd-1p1d", "agg", "pd-1p1d"];
 
@@ -198,4 +199,12 @@ Deno.test("geometric rate sweeps are drawn on a log x axis, linear ones from zer
   assert.equal(isGeometric([1, 2, 4]), false); // spans only 4x
   assert.deepEqual(rateScale([1, 2, 4, 8, 16]), { type: "log" });
   assert.deepEqual(rateScale([1, 2, 3]), { zero: true });
+});
+
+Deno.test("report sections group figures by the question they answer", () => {
+  assert.equal(sectionOf("pareto_random_256_64_c4"), "Who serves best, per GPU");
+  assert.equal(sectionOf("latency_ttft"), "Latency as load grows");
+  assert.equal(sectionOf("ratio_p99_ttft"), "Where it breaks: SLOs and crossovers");
+  assert.equal(sectionOf("ttft_per_turn"), "Multi-turn and prefix reuse");
+  assert.equal(sectionOf("something_new"), "Other");
 });
