@@ -97,10 +97,14 @@ Deno.test("latency figure carries p50/p90/p99 per topology and rate from the sum
       v.topology === "agg" && v.percentile === "p99" && v.rate_rps === agg.rate_target
     );
     assert.equal(p99?.value_ms, agg.p99_ttft_ms);
-    const enc = r.spec.encoding as Record<string, Record<string, unknown>>;
+    const inner = r.spec.spec as { encoding: Record<string, Record<string, unknown>> };
+    const enc = inner.encoding;
     assert.deepEqual(enc.y.scale, { type: "log" });
     assert.equal(enc.x.field, "rate_rps");
-    assert.equal(enc.strokeDash.field, "percentile");
+    // one panel per percentile, one line per topology in each
+    const facet = r.spec.facet as { column: { field: string } };
+    assert.equal(facet.column.field, "percentile");
+    assert.equal(enc.strokeDash, undefined);
     assert.ok(!(r.spec.title as { subtitle: string[] }).subtitle.some((l) => /SIMULATED/.test(l)));
     const empty = latencyVsRate([], "ttft", ctx);
     assert.ok("skip" in empty && /no TTFT/.test(empty.skip));

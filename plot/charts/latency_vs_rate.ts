@@ -116,8 +116,6 @@ export function latencyVsRate(
         scale: latencyScale(ctx),
       },
       color: topologyColor(ctx),
-      strokeDash: percentileDash(),
-      detail: { field: "percentile" },
       tooltip: [
         { field: "topology" },
         { field: "percentile" },
@@ -128,27 +126,30 @@ export function latencyVsRate(
   };
   const withCi = data.some((d) => d.lo !== undefined);
   if (withCi) notes.push("bars: 95% interval of the repeated runs");
-  const body = withCi
-    ? {
-      data: { values: data },
-      layer: [line, {
-        transform: [{ filter: "isValid(datum.lo)" }],
-        mark: { type: "errorbar", ticks: true },
-        encoding: {
-          x,
-          y: {
-            field: "lo",
-            type: "quantitative",
-            scale: latencyScale(ctx),
-            title: METRIC_LABEL[metric],
-          },
-          y2: { field: "hi" },
-          color: topologyColor(ctx),
-          detail: { field: "percentile" },
-        },
-      }],
-    }
-    : { data: { values: data }, ...line };
+  const bars = {
+    transform: [{ filter: "isValid(datum.lo)" }],
+    mark: { type: "errorbar", ticks: true },
+    encoding: {
+      x,
+      y: {
+        field: "lo",
+        type: "quantitative",
+        scale: latencyScale(ctx),
+        title: METRIC_LABEL[metric],
+      },
+      y2: { field: "hi" },
+      color: topologyColor(ctx),
+    },
+  };
+  // one panel per percentile: a line per topology, never 3 x N tangled lines
+  const body = {
+    data: { values: data },
+    facet: {
+      column: { field: "percentile", type: "nominal", sort: [...PERCENTILES], title: null },
+    },
+    spec: { width: 300, height: 300, ...(withCi ? { layer: [line, bars] } : line) },
+    resolve: { scale: { y: "shared" } },
+  };
   return {
     spec: topLevel(ctx, `${METRIC_NAME[metric]} vs offered load (p50 / p90 / p99)`, body, notes),
   };
