@@ -11,13 +11,14 @@ import {
   METRIC_LABEL,
   METRIC_NAME,
   num,
+  offeredUnit,
   topLevel,
   topologyColor,
 } from "../_common.ts";
 import type { PointRow } from "../_runs.ts";
-import { type LatencyMetric, percentileDash, PERCENTILES, rateOf } from "./latency_vs_rate.ts";
+import { type LatencyMetric, offeredRateOf, PERCENTILES } from "./latency_vs_rate.ts";
 
-/** Builds the throughput-vs-latency figure of `metric`. */
+/** Builds the throughput-vs-latency figure of `metric`: a panel per percentile, points labelled by offered load. */
 export function throughputVsLatency(
   rows: PointRow[],
   metric: LatencyMetric,
@@ -26,7 +27,8 @@ export function throughputVsLatency(
   const data: Record<string, string | number>[] = [];
   for (const r of rows) {
     const tput = num(r.output_throughput);
-    if (tput === null) continue;
+    const offered = offeredRateOf(r);
+    if (tput === null || offered === null) continue;
     for (const p of PERCENTILES) {
       const v = num(r[`${p}_${metric}_ms`]);
       if (v !== null) {
@@ -35,35 +37,52 @@ export function throughputVsLatency(
           throughput_tok_s: tput,
           percentile: p,
           value_ms: v,
-          rate_rps: rateOf(r) ?? 0,
+          rate_rps: offered,
+          label: String(Number(offered.toPrecision(3))),
         });
       }
     }
   }
   if (!data.length) return { skip: `no output throughput with ${METRIC_LABEL[metric]} values` };
+  const enc = {
+    x: { field: "throughput_tok_s", type: "quantitative", title: "Output throughput (tok/s)" },
+    y: {
+      field: "value_ms",
+      type: "quantitative",
+      title: METRIC_LABEL[metric],
+      scale: latencyScale(ctx),
+    },
+    color: topologyColor(ctx),
+  };
   return {
     spec: topLevel(ctx, `Throughput vs ${METRIC_NAME[metric].toLowerCase()} (p50 / p90 / p99)`, {
       data: { values: data },
-      mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
-      encoding: {
-        x: { field: "throughput_tok_s", type: "quantitative", title: "Output throughput (tok/s)" },
-        y: {
-          field: "value_ms",
-          type: "quantitative",
-          title: METRIC_LABEL[metric],
-          scale: latencyScale(ctx),
-        },
-        color: topologyColor(ctx),
-        strokeDash: percentileDash(),
-        order: { field: "rate_rps", type: "quantitative" },
-        tooltip: [
-          { field: "topology" },
-          { field: "percentile" },
-          { field: "rate_rps", format: ".2f" },
-          { field: "throughput_tok_s", format: ".0f" },
-          { field: "value_ms", format: ".1f" },
+      facet: {
+        column: { field: "percentile", type: "nominal", sort: [...PERCENTILES], title: null },
+      },
+      spec: {
+        width: 300,
+        height: 300,
+        layer: [
+          {
+            mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
+            encoding: {
+              ...enc,
+              order: { field: "rate_rps", type: "quantitative" },
+              tooltip: [
+                { field: "topology" },
+                { field: "rate_rps", format: ".2f" },
+                { field: "throughput_tok_s", format: ".0f" },
+                { field: "value_ms", format: ".1f" },
+              ],
+            },
+          },
+          {
+            mark: { type: "text", dx: 6, dy: -6, fontSize: 8, align: "left" },
+            encoding: { ...enc, text: { field: "label" } },
+          },
         ],
       },
-    }),
+    }, [`points joined in order of offered load and labelled with it (${offeredUnit(ctx)})`]),
   };
 }
