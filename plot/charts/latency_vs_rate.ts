@@ -7,7 +7,6 @@
 import {
   type ChartContext,
   type ChartResult,
-  DASH_LEGEND,
   isGeometric,
   latencyScale,
   METRIC_LABEL,
@@ -25,17 +24,6 @@ export type LatencyMetric = "ttft" | "tpot" | "itl" | "e2el";
 
 /** Percentiles drawn, with their dash patterns. */
 export const PERCENTILES = ["p50", "p90", "p99"] as const;
-
-/** The stroke-dash encoding that tells p50 (solid), p90 (dashed) and p99 (dotted) apart. */
-export function percentileDash() {
-  return {
-    field: "percentile",
-    type: "nominal",
-    title: "Percentile",
-    scale: { domain: [...PERCENTILES], range: [[1, 0], [6, 3], [2, 2]] },
-    legend: DASH_LEGEND,
-  };
-}
 
 /** The achieved request rate of a row (offered rate when achieved is missing). */
 export function rateOf(r: PointRow): number | null {
