@@ -165,7 +165,7 @@ export const LATENCY_STAT_NAMES = ["mean", "median", "std", "p50", "p90", "p95",
  * `{mean,median,std,p50,p90,p95,p99}_<name>_ms` of per-request values `xs`
  * (numpy's percentile and population std); nulls when `xs` is empty.
  */
-export function latencyStats(name: string, xs: readonly number[]): Record<string, number | null> {
+export function latencyStats(name: string, xs: ArrayLike<number>): Record<string, number | null> {
   const d = describe(xs);
   const v = (x: number) => (xs.length && Number.isFinite(x) ? x : null);
   const out: Record<string, number | null> = {

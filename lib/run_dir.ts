@@ -6,89 +6,8 @@
  */
 import { basename, dirname, join } from "node:path";
 import { parseCsv } from "./csv.ts";
-import { parseRequestRow, REQUEST_COLUMNS, type RequestRow } from "./result_schema.ts";
-
-const TEXT_COLS = new Set([
-  "run_id",
-  "load_point",
-  "request_id",
-  "conversation_id",
-  "error",
-  "backend",
-]);
-
-/** A numeric cell (null when empty); a bad one is named by column and file:line. */
-function numCell(v: string, col: string, file: string, line: number): number | null {
-  if (v === "") return null;
-  const n = +v;
-  if (Number.isNaN(n)) {
-    throw new TypeError(
-      `Cannot use column ${col} in ${file}:${line} as a number: current value is ${
-        JSON.stringify(v)
-      }`,
-    );
-  }
-  return n;
-}
-
-/**
- * Fast path for `requests.csv` without quotes: rows typed directly, in one
- * object shape (a literal per row: 1,000,000 rows read in about a second),
- * bad cells named by file:line.
- */
-function plainRequestRows(text: string, file: string): RequestRow[] {
-  const lines = text.split("\n");
-  const head = lines[0].replace(/\r$/, "").split(",");
-  const at = REQUEST_COLUMNS.map((c) => head.indexOf(c));
-  const known = at.every((k) => k >= 0);
-  const isText = head.map((h) => TEXT_COLS.has(h));
-  const out: RequestRow[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    let ln = lines[i];
-    if (ln.endsWith("\r")) ln = ln.slice(0, -1);
-    if (ln === "") continue;
-    const c = ln.split(",");
-    if (c.length !== head.length) {
-      throw new SyntaxError(
-        `Cannot read ${file}:${
-          i + 1
-        } as a CSV row of ${head.length} columns: current value has ${c.length}`,
-      );
-    }
-    if (known) {
-      const n = (k: number) => numCell(c[at[k]], REQUEST_COLUMNS[k], file, i + 1);
-      out.push({
-        run_id: c[at[0]],
-        load_point: c[at[1]],
-        request_id: c[at[2]],
-        conversation_id: c[at[3]],
-        turn: n(4)!,
-        scheduled_ms: n(5)!,
-        sent_ms: n(6)!,
-        first_token_ms: n(7),
-        end_ms: n(8)!,
-        ttft_ms: n(9),
-        e2e_ms: n(10)!,
-        tpot_ms: n(11),
-        itl_mean_ms: n(12),
-        itl_max_ms: n(13),
-        prompt_tokens: n(14),
-        output_tokens: n(15)!,
-        cached_tokens: n(16),
-        status: n(17)!,
-        error: c[at[18]],
-        backend: c[at[19]],
-      });
-      continue;
-    }
-    const rec: Record<string, string | number | null> = {};
-    for (let k = 0; k < head.length; k++) {
-      rec[head[k]] = isText[k] ? c[k] : numCell(c[k], head[k], file, i + 1);
-    }
-    out.push(rec as unknown as RequestRow);
-  }
-  return out;
-}
+import { parseRequestRow, type RequestRow } from "./result_schema.ts";
+import { readRequestCsv } from "./request_csv.ts";
 
 /** One run directory as read from disk. */
 export interface RunDir {
@@ -161,7 +80,7 @@ export async function readRunDir(path: string): Promise<RunDir> {
     );
   }
   const name = basename(path);
-  const m = /^(\d{8}-\d{6})-(.*)$/.exec(name);
+  const m = /^(\d{8}-\d{6})-(?:\d{8}T\d{6}-)?(.*)$/.exec(name);
   const simulated = config.simulated === true || config.engine === "sim" ||
     String(config.server_version ?? "").startsWith("topobench-sim") ||
     (Array.isArray(sum) && sum.some((s) => (s as Record<string, unknown>)?.simulated === true)) ||
@@ -180,16 +99,18 @@ export async function readRunDir(path: string): Promise<RunDir> {
 /** Reads `requests.csv` grouped by `run_id` (in first-seen order); empty when missing. */
 export async function readRunRequests(path: string): Promise<Map<string, RequestRow[]>> {
   const file = join(path, "requests.csv");
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await Deno.readTextFile(file);
+    bytes = await Deno.readFile(file);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return new Map();
     throw e;
   }
-  const rows = text.includes('"')
-    ? parseCsv(text, file).map((r, i) => parseRequestRow(r, `${file}:${i + 2}`))
-    : plainRequestRows(text, file);
+  const rows = bytes.includes(34) // a quote: the general CSV parser
+    ? parseCsv(new TextDecoder().decode(bytes), file).map((r, i) =>
+      parseRequestRow(r, `${file}:${i + 2}`)
+    )
+    : readRequestCsv(bytes, file);
   const out = new Map<string, RequestRow[]>();
   for (const row of rows) {
     let list = out.get(row.run_id);

@@ -5,7 +5,7 @@
  * @module
  */
 import { basename, dirname, join, resolve } from "node:path";
-import { isRunDir, readRunDir, readRunItls, readRunRequests } from "./run_dir.ts";
+import { isRunDir, readRunDir, readRunItls, readRunRequests, type RunDir } from "./run_dir.ts";
 import type { RunInput, Slo } from "./run_rows.ts";
 import type { RequestRow } from "./result_schema.ts";
 import { readVllmResult } from "./vllm_json.ts";
@@ -125,10 +125,23 @@ function sloOf(flag: Slo | null, s: Record<string, unknown>): Slo | null {
   return { ttftMs: x.ttft_ms, tpotMs: x.tpot_ms };
 }
 
-/** Reads one run directory into one input per run (repeat) it holds. */
-export async function runDirInputs(path: string, slo: Slo | null): Promise<RunInput[]> {
-  const rd = await readRunDir(path);
-  const byRun = await readRunRequests(path);
+/** A run directory already read: its metadata and `requests.csv` rows by run id. */
+export interface ReadRun {
+  dir: RunDir;
+  byRun: Map<string, RequestRow[]>;
+}
+
+/**
+ * Reads one run directory into one input per run (repeat) it holds; `read`
+ * passes what a caller has already read of it.
+ */
+export async function runDirInputs(
+  path: string,
+  slo: Slo | null,
+  read?: ReadRun,
+): Promise<RunInput[]> {
+  const rd = read?.dir ?? await readRunDir(path);
+  const byRun = read?.byRun ?? await readRunRequests(path);
   const cfg = rd.config;
   const bench = (cfg.bench ?? {}) as Record<string, unknown>;
   const dataset = (bench.dataset ?? {}) as Record<string, unknown>;

@@ -59,7 +59,7 @@ function blank(): MergedRow {
   return Object.fromEntries(MERGED_COLUMNS.map((c) => [c, null])) as unknown as MergedRow;
 }
 
-function latency(out: MergedRow, name: string, xs: number[]) {
+function latency(out: MergedRow, name: string, xs: ArrayLike<number>) {
   Object.assign(out, latencyStats(name, xs));
 }
 
@@ -98,54 +98,66 @@ export function runRow(r: RunInput): MergedRow {
     }
   } else {
     const rows = r.rows;
-    const ok = rows.filter((x) => !x.error);
-    let first = Infinity, last = -Infinity;
-    for (const x of rows) {
+    const n = rows.length;
+    // one pass: typed columns of successful requests, sizes, span, SLO hits
+    const ttft = new Float64Array(n), tpot = new Float64Array(n), e2el = new Float64Array(n);
+    const sent = new Float64Array(n);
+    let nTtft = 0, nTpot = 0, nOk = 0, met = 0;
+    let t1Sum = 0, t1N = 0, t2N = 0;
+    const t2: number[] = [];
+    let first = Infinity, last = -Infinity, inTok = 0, outTok = 0;
+    const slo = r.slo;
+    for (let i = 0; i < n; i++) {
+      const x = rows[i];
+      sent[i] = x.sent_ms;
       if (x.scheduled_ms < first) first = x.scheduled_ms;
       if (x.end_ms > last) last = x.end_ms;
-    }
-    const durS = r.durationS ?? Math.max(1e-9, (last - first) / 1000);
-    let inTok = 0, outTok = 0;
-    for (const x of ok) {
+      if (slo && meetsSlo(x, slo)) met++;
+      if (x.error) continue;
+      nOk++;
       inTok += x.prompt_tokens ?? 0;
       outTok += x.output_tokens;
+      e2el[nOk - 1] = x.e2e_ms;
+      if (x.tpot_ms !== null) tpot[nTpot++] = x.tpot_ms;
+      if (x.ttft_ms !== null) {
+        ttft[nTtft++] = x.ttft_ms;
+        if (x.turn <= 1) {
+          t1Sum += x.ttft_ms;
+          t1N++;
+        } else if (x.turn >= 2) {
+          t2.push(x.ttft_ms);
+          t2N++;
+        }
+      }
     }
-    o.num_requests = rows.length;
-    o.completed = ok.length;
-    o.failed = rows.length - ok.length;
-    o.success_rate = rows.length ? ok.length / rows.length : null;
+    const durS = r.durationS ?? Math.max(1e-9, (last - first) / 1000);
+    o.num_requests = n;
+    o.completed = nOk;
+    o.failed = n - nOk;
+    o.success_rate = n ? nOk / n : null;
     o.duration = durS;
     o.total_input_tokens = inTok;
     o.total_output_tokens = outTok;
-    o.mean_input_tokens = ok.length ? inTok / ok.length : null;
-    o.mean_output_tokens = ok.length ? outTok / ok.length : null;
-    o.request_throughput = ok.length / durS;
+    o.mean_input_tokens = nOk ? inTok / nOk : null;
+    o.mean_output_tokens = nOk ? outTok / nOk : null;
+    o.request_throughput = nOk / durS;
     o.output_throughput = outTok / durS;
     o.total_token_throughput = (inTok + outTok) / durS;
-    if (r.source === "topobench" && rows.length >= 2) {
-      const sent = Float64Array.from(rows, (x) => x.sent_ms).sort();
-      const span = (sent[sent.length - 1] - sent[0]) / 1000;
-      o.rate_achieved = span > 0 ? (sent.length - 1) / span : null;
+    if (r.source === "topobench" && n >= 2) {
+      sent.sort();
+      const span = (sent[n - 1] - sent[0]) / 1000;
+      o.rate_achieved = span > 0 ? (n - 1) / span : null;
     } else o.rate_achieved = num(s.rate_achieved);
-    const ttft: number[] = [], tpot: number[] = [], e2el: number[] = [];
-    for (const x of ok) {
-      if (x.ttft_ms !== null) ttft.push(x.ttft_ms);
-      if (x.tpot_ms !== null) tpot.push(x.tpot_ms);
-      e2el.push(x.e2e_ms);
-    }
-    latency(o, "ttft", ttft);
-    latency(o, "tpot", tpot);
-    latency(o, "e2el", e2el);
+    latency(o, "ttft", ttft.subarray(0, nTtft));
+    latency(o, "tpot", tpot.subarray(0, nTpot));
+    latency(o, "e2el", e2el.subarray(0, nOk));
     if (r.itlGapsMs) latency(o, "itl", r.itlGapsMs);
     else for (const st of LATENCY_STATS) o[`${st}_itl_ms`] = num(s[`${st}_itl_ms`]);
-    const t1 = ok.filter((x) => x.turn <= 1 && x.ttft_ms !== null).map((x) => x.ttft_ms!);
-    const t2 = ok.filter((x) => x.turn >= 2 && x.ttft_ms !== null).map((x) => x.ttft_ms!);
-    o.mean_ttft_turn1_ms = t1.length ? mean(t1) : null;
-    o.mean_ttft_turn2plus_ms = t2.length ? mean(t2) : null;
-    o.p50_ttft_turn2plus_ms = t2.length ? percentile(t2, 50) : null;
-    if (r.slo) {
-      const met = rows.filter((x) => meetsSlo(x, r.slo!)).length;
-      o.slo_attainment = rows.length ? met / rows.length : null;
+    o.mean_ttft_turn1_ms = t1N ? t1Sum / t1N : null;
+    o.mean_ttft_turn2plus_ms = t2N ? mean(t2) : null;
+    o.p50_ttft_turn2plus_ms = t2N ? percentile(t2, 50) : null;
+    if (slo) {
+      o.slo_attainment = n ? met / n : null;
       o.request_goodput = met / durS;
     }
   }
@@ -186,7 +198,9 @@ export function aggregateRow(inputs: RunInput[], perRun: MergedRow[]): MergedRow
     const xs = perRun.map((r) => r[c]).filter((x): x is number => typeof x === "number");
     o[c] = xs.length ? mean(xs) : null;
   }
-  if (inputs.every((i) => i.rows)) {
+  if (inputs.length === 1 && inputs[0].rows) {
+    for (const c of POOLED) o[c] = first[c]; // one run: its own rows are the pool
+  } else if (inputs.every((i) => i.rows)) {
     const pooled: RunInput = {
       ...inputs[0],
       rows: inputs.flatMap((i) => i.rows!),

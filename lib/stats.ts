@@ -7,19 +7,19 @@
  */
 
 /** Arithmetic mean; NaN for an empty list. */
-export function mean(xs: readonly number[]): number {
+export function mean(xs: ArrayLike<number>): number {
   if (xs.length === 0) return NaN;
   let s = 0;
-  for (const x of xs) s += x;
+  for (let i = 0; i < xs.length; i++) s += xs[i];
   return s / xs.length;
 }
 
 /** Population standard deviation (numpy's default, ddof 0); NaN for an empty list. */
-export function std(xs: readonly number[]): number {
+export function std(xs: ArrayLike<number>): number {
   if (xs.length === 0) return NaN;
   const m = mean(xs);
   let s = 0;
-  for (const x of xs) s += (x - m) * (x - m);
+  for (let i = 0; i < xs.length; i++) s += (xs[i] - m) * (xs[i] - m);
   return Math.sqrt(s / xs.length);
 }
 
@@ -69,7 +69,7 @@ export interface Distribution {
 
 /** Describes `xs` (NaN fields when empty). @default percentiles [50, 90, 95, 99] */
 export function describe(
-  xs: readonly number[],
+  xs: ArrayLike<number>,
   percentiles: readonly number[] = [50, 90, 95, 99],
 ): Distribution {
   const s = Float64Array.from(xs).sort();

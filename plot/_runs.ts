@@ -9,9 +9,10 @@
  */
 import { basename, dirname, join } from "node:path";
 import { parseCsv } from "../lib/csv.ts";
-import { parseRequestRow, type RequestRow } from "../lib/result_schema.ts";
+import type { RequestRow } from "../lib/result_schema.ts";
+import { readRunDir, readRunRequests } from "../lib/run_dir.ts";
 import { mergeInputs, type RunInput } from "../lib/run_rows.ts";
-import { runDirInputs } from "../lib/run_inputs.ts";
+import { type ReadRun, runDirInputs } from "../lib/run_inputs.ts";
 
 /** One cell of a point row. */
 export type Cell = string | number | boolean | null;
@@ -51,8 +52,6 @@ export interface ExperimentData {
   fromMerged: boolean;
 }
 
-const TS_PREFIX = /^\d{8}-\d{6}-(\d{8}T\d{6}-)?/;
-
 async function exists(p: string): Promise<boolean> {
   try {
     await Deno.stat(p);
@@ -68,53 +67,30 @@ async function readOptionalCsv(p: string): Promise<Record<string, string>[] | nu
   return text.trim() ? parseCsv(text, p) : [];
 }
 
-/** Whether a run used the simulated engine: an explicit flag, else names that say `sim`. */
-export function isSimulated(config: Record<string, unknown>, names: string[]): boolean {
-  for (const k of ["simulated", "engine", "server_version"]) {
-    const v = config[k];
-    if (typeof v === "boolean") return v;
-    if (typeof v === "string" && v) return /sim/i.test(v);
-  }
-  return names.some((n) => /(^|[-_.])sim($|[-_.])/i.test(n));
-}
-
-/** Reads one run directory; throws when `summary.json` is missing or not a JSON list. */
-export async function readRunDir(dir: string): Promise<RunData> {
+/** Reads one run directory (through `lib/run_dir.ts`); throws when `summary.json` is missing. */
+export async function readRunData(dir: string): Promise<{ run: RunData; read: ReadRun }> {
   const sumPath = join(dir, "summary.json");
-  let summaries: unknown;
-  try {
-    summaries = JSON.parse(await Deno.readTextFile(sumPath));
-  } catch (e) {
-    throw new SyntaxError(
-      `Cannot read ${sumPath} as a run summary: current value is invalid (${
-        e instanceof Error ? e.message : e
-      })`,
+  if (!(await exists(sumPath))) {
+    throw new RangeError(
+      `Cannot read ${dir} as a run directory: current value has no summary.json`,
     );
   }
-  if (!Array.isArray(summaries)) {
-    throw new TypeError(
-      `Cannot read ${sumPath} as a JSON list of load points: current value is ${typeof summaries}`,
-    );
-  }
-  const config = (await exists(join(dir, "config.json")))
-    ? JSON.parse(await Deno.readTextFile(join(dir, "config.json")))
-    : {};
-  const label = basename(dir).replace(TS_PREFIX, "");
-  const first = (summaries[0] ?? {}) as Record<string, unknown>;
-  const topology = String(first.topology || config.topology || label);
-  const reqRecs = await readOptionalCsv(join(dir, "requests.csv"));
-  const requests = (reqRecs ?? []).map((r) => parseRequestRow(r, join(dir, "requests.csv")));
-  return {
+  const rd = await readRunDir(dir);
+  const byRun = await readRunRequests(dir);
+  const first = rd.summaries[0] ?? {};
+  const topology = String(first.topology || rd.config.topology || rd.label);
+  const run: RunData = {
     dir,
-    label,
+    label: rd.label,
     topology,
-    config,
-    summaries: summaries as Record<string, unknown>[],
-    requests,
+    config: rd.config,
+    summaries: rd.summaries,
+    requests: byRun.size === 1 ? [...byRun.values()][0] : [...byRun.values()].flat(),
     gpu: await readOptionalCsv(join(dir, "gpu.csv")),
     serverMetrics: await readOptionalCsv(join(dir, "server_metrics.csv")),
-    simulated: isSimulated(config, [label, topology]),
+    simulated: rd.simulated,
   };
+  return { run, read: { dir: rd, byRun } };
 }
 
 /** Reads merged.csv text into point rows (numeric-looking cells become numbers). */
@@ -143,9 +119,9 @@ export function parseMerged(text: string, where = "merged.csv"): PointRow[] {
 }
 
 /** Aggregate rows of run directories, through `lib/run_rows.ts` (as `deno task merge`). */
-async function mergedPoints(runDirs: string[]): Promise<PointRow[]> {
+async function mergedPoints(reads: { run: RunData; read: ReadRun }[]): Promise<PointRow[]> {
   const inputs: RunInput[] = [];
-  for (const d of runDirs) inputs.push(...await runDirInputs(d, null));
+  for (const r of reads) inputs.push(...await runDirInputs(r.run.dir, null, r.read));
   return mergeInputs(inputs).filter((r) => r.run_index === "mean") as PointRow[];
 }
 
@@ -187,12 +163,13 @@ export async function readExperiment(path: string): Promise<ExperimentData> {
         `in it or in its subdirectories, and no merged.csv`,
     );
   }
-  const runs = await Promise.all(runDirs.map(readRunDir));
+  const reads = await Promise.all(runDirs.map(readRunData));
+  const runs = reads.map((r) => r.run);
   const isRun = runDirs.length === 1 && runDirs[0] === dir;
   const name = basename(isRun ? join(dir, "..") : dir);
   // without merged.csv, the same merge as `deno task merge` (pooled percentiles, never averaged)
   const rows = hasMerged
     ? parseMerged(await Deno.readTextFile(mergedPath), mergedPath)
-    : await mergedPoints(runDirs);
+    : await mergedPoints(reads);
   return { name, dir, rows, runs, fromMerged: hasMerged };
 }
