@@ -234,3 +234,29 @@ export function offeredTitle(ctx: ChartContext): string {
     ? "Offered load (conversations/s)"
     : "Offered request rate (req/s)";
 }
+
+/** Lines (topologies) up to which every point is labelled; past it, only each line's ends. */
+export const LABEL_ALL_MAX_LINES = 4;
+
+/**
+ * Blanks the `label` of every point but each line's first and last (by the
+ * `order` field) once there are more than {@linkcode LABEL_ALL_MAX_LINES}
+ * lines (`topology` values), where labels on every point would overprint.
+ * Returns whether it did; text layers filter out blank labels.
+ */
+export function labelLineEnds(
+  data: Record<string, string | number>[],
+  order: string,
+): boolean {
+  if (new Set(data.map((d) => d.topology)).size <= LABEL_ALL_MAX_LINES) return false;
+  const lo = new Map<unknown, number>(), hi = new Map<unknown, number>();
+  for (const d of data) {
+    const v = d[order] as number;
+    lo.set(d.topology, Math.min(lo.get(d.topology) ?? Infinity, v));
+    hi.set(d.topology, Math.max(hi.get(d.topology) ?? -Infinity, v));
+  }
+  for (const d of data) {
+    if (d[order] !== lo.get(d.topology) && d[order] !== hi.get(d.topology)) d.label = "";
+  }
+  return true;
+}

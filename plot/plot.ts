@@ -14,7 +14,8 @@ import { join } from "node:path";
 import { listFlag, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
 import { buildFigures, type FigureOptions } from "./_figures.ts";
 import { readExperiment } from "./_runs.ts";
-import { specToSvg, svgToPng } from "./render.ts";
+import { specToSvg } from "./render.ts";
+import { PngPool } from "./_png_pool.ts";
 import { buildReport, type ReportFigure } from "./report.ts";
 import { SLO_FLAGS, sloFromFlags } from "../lib/metrics.ts";
 
@@ -48,12 +49,24 @@ export interface PlotOptions extends FigureOptions {
   out?: string;
   /** PNG pixel scale. @default 2 */
   scale?: number;
+  /** Workers rasterizing PNGs beside this thread. @default the core count, 1 to 4 */
+  workers?: number;
   /** Called with one line per figure. */
   log?: (line: string) => void;
 }
 
 /** Builds, renders and writes every figure of `dir` and its report. */
 export async function plot(dir: string, o: PlotOptions = {}): Promise<PlotResult> {
+  // PNG workers start first: they load while the runs are read
+  const pool = (o.formats ?? ["png"]).includes("png") ? new PngPool(o.workers) : null;
+  try {
+    return await plotWith(dir, o, pool);
+  } finally {
+    pool?.close();
+  }
+}
+
+async function plotWith(dir: string, o: PlotOptions, pool: PngPool | null): Promise<PlotResult> {
   const data = await readExperiment(dir);
   const out = o.out ?? data.dir;
   const formats = o.formats ?? ["png", "svg"];
@@ -73,6 +86,9 @@ export async function plot(dir: string, o: PlotOptions = {}): Promise<PlotResult
   const files: string[] = [];
   const skipped: PlotResult["skipped"] = [];
   const report: ReportFigure[] = [];
+  // PNGs rasterize in workers while this thread builds the next figure's SVG
+  const jobs: Promise<void>[] = [];
+  let failed: unknown = null;
   for (const f of figs) {
     if ("skip" in f.result) {
       skipped.push({ name: f.name, reason: f.result.skip });
@@ -86,14 +102,22 @@ export async function plot(dir: string, o: PlotOptions = {}): Promise<PlotResult
       await Deno.writeTextFile(p, svg);
       files.push(p);
     }
-    if (formats.includes("png")) {
+    if (pool) {
       const p = join(out, "plots", `${f.name}.png`);
-      await Deno.writeFile(p, svgToPng(svg, { scale: o.scale }));
+      const name = f.name;
+      jobs.push(
+        pool.render(svg, o.scale ?? 2)
+          .then((png) => Deno.writeFile(p, png))
+          .then(() => log(`wrote ${name}`))
+          .catch((e) => void (failed ??= e)),
+      );
       files.push(p);
-    }
+    } else log(`wrote ${f.name}`);
     report.push({ name: f.name, svg, spec: f.result.spec });
-    log(`wrote ${f.name}`);
   }
+  await pool?.finish();
+  await Promise.all(jobs);
+  if (failed) throw failed;
   const reportPath = join(out, "report.html");
   const text = (f: string) => Deno.readTextFile(join(data.dir, f)).catch(() => null);
   await Deno.writeTextFile(

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startReady } from "../lib/ready_process.ts";
-import { pngSize } from "./render.ts";
+import { pngSize } from "./raster.ts";
 
 const root = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
 const CHROMIUM = "/usr/bin/chromium";

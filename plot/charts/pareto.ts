@@ -7,7 +7,14 @@
  *
  * @module
  */
-import { type ChartContext, type ChartResult, num, topLevel, topologyColor } from "../_common.ts";
+import {
+  type ChartContext,
+  type ChartResult,
+  labelLineEnds,
+  num,
+  topLevel,
+  topologyColor,
+} from "../_common.ts";
 import type { PointRow } from "../_runs.ts";
 import { offeredRateOf } from "./latency_vs_rate.ts";
 
@@ -30,6 +37,7 @@ export function paretoFrontier(rows: PointRow[], ctx: ChartContext): ChartResult
   if (!data.length) {
     return { skip: "no output throughput per GPU with mean TPOT (GPU count unknown?)" };
   }
+  const endsOnly = labelLineEnds(data, "load");
   const enc = {
     x: {
       field: "per_user_tok_s",
@@ -48,6 +56,7 @@ export function paretoFrontier(rows: PointRow[], ctx: ChartContext): ChartResult
           encoding: { ...enc, order: { field: "load", type: "quantitative" } },
         },
         {
+          transform: [{ filter: "datum.label !== ''" }],
           mark: { type: "text", dx: 7, dy: -7, fontSize: 9, align: "left" },
           encoding: { ...enc, text: { field: "label" } },
         },
@@ -55,7 +64,7 @@ export function paretoFrontier(rows: PointRow[], ctx: ChartContext): ChartResult
     }, [
       `labels: offered load (${
         rows.some((r) => String(r.workload).startsWith("multiturn")) ? "conversations/s" : "req/s"
-      }; cN = concurrency); up and right is better`,
+      }; cN = concurrency)${endsOnly ? " at each line's ends" : ""}; up and right is better`,
     ]),
   };
 }

@@ -7,6 +7,7 @@
 import {
   type ChartContext,
   type ChartResult,
+  labelLineEnds,
   latencyScale,
   METRIC_LABEL,
   METRIC_NAME,
@@ -44,6 +45,7 @@ export function throughputVsLatency(
     }
   }
   if (!data.length) return { skip: `no output throughput with ${METRIC_LABEL[metric]} values` };
+  const endsOnly = labelLineEnds(data, "rate_rps");
   const enc = {
     x: { field: "throughput_tok_s", type: "quantitative", title: "Output throughput (tok/s)" },
     y: {
@@ -78,11 +80,16 @@ export function throughputVsLatency(
             },
           },
           {
+            transform: [{ filter: "datum.label !== ''" }],
             mark: { type: "text", dx: 6, dy: -6, fontSize: 8, align: "left" },
             encoding: { ...enc, text: { field: "label" } },
           },
         ],
       },
-    }, [`points joined in order of offered load and labelled with it (${offeredUnit(ctx)})`]),
+    }, [
+      `points joined in order of offered load and labelled with it (${offeredUnit(ctx)})${
+        endsOnly ? ", at each line's ends" : ""
+      }`,
+    ]),
   };
 }
