@@ -104,6 +104,23 @@ Deno.test({
         assert.ok(line.includes(txt), `${line} has ${txt}`);
       }
     }
+    // the crossover line names crossover.json's crossings against the first topology
+    const base = cross.topologies[0];
+    const kept = ["mean_ttft_ms", "mean_tpot_ms", "output_throughput_per_gpu"];
+    const want: string[] = [];
+    for (const c of cross.crossovers) {
+      if (!kept.includes(c.metric) || (c.a !== base && c.b !== base)) continue;
+      for (const x of c.crossings) {
+        want.push(
+          `${x.betterAfter} better than ${x.betterBefore} above ${Number(x.rate.toPrecision(3))}`,
+        );
+      }
+    }
+    const xline = res.findings.find((l) => l.startsWith(`Crossovers against ${base}`))!;
+    assert.ok(xline, "a crossover line");
+    if (!want.length) assert.match(xline, /none beyond noise/);
+    for (const w of want.slice(0, 4)) assert.ok(xline.includes(w), `${xline} has ${w}`);
+    assert.ok(html.includes(xline.slice(0, 40)), "the report shows the crossover line");
     assert.ok(html.indexOf('id="findings"') < html.indexOf("<h2>Summary</h2>"), "findings first");
     assert.ok(html.includes(res.findings[1].slice(0, 20)), "the report shows the findings");
 
