@@ -13,38 +13,79 @@ const WORDS =
       /\s+/,
     );
 
-/** A sampling vocabulary: token ids with the text each decodes to alone. */
+/**
+ * A sampling vocabulary: token ids with the text each decodes to alone. An
+ * answer starts with a word without its leading space (as a model's answer after
+ * the chat template's `\n\n` does) and never puts two punctuation tokens side by
+ * side, so its text re-tokenizes to the same ids: re-sent in the next turn's
+ * prompt, it hits the prefix cache block for block, as in vLLM.
+ */
 export interface OutputVocab {
+  /** Every id (words, then punctuation). */
   ids: number[];
+  /** Word ids (`" word"`). */
+  words: number[];
+  /** Ids of capitalised words without a leading space, to start an answer. */
+  firstIds: number[];
+  /** Punctuation ids (`.` `,`). */
+  punct: number[];
   text: Map<number, string>;
   eosId: number;
 }
 
-/** Builds the vocabulary from the tokenizer (ids of " word" that decode back exactly). */
+const one = (tok: Tokenizer, form: string): number | null => {
+  const ids = tok.encode(form);
+  return ids.length === 1 && tok.decode(ids) === form ? ids[0] : null;
+};
+
+/** Builds the vocabulary from the tokenizer (forms that encode to one id and decode back). */
 export function buildVocab(tok: Tokenizer): OutputVocab {
   const text = new Map<number, string>();
-  for (const w of new Set(WORDS)) {
-    for (const form of [" " + w, " " + w[0].toUpperCase() + w.slice(1)]) {
-      const ids = tok.encode(form);
-      if (ids.length === 1 && tok.decode(ids) === form) text.set(ids[0], form);
+  const words: number[] = [], firstIds: number[] = [], punct: number[] = [];
+  const add = (list: number[], form: string) => {
+    const id = one(tok, form);
+    if (id !== null && !text.has(id)) {
+      text.set(id, form);
+      list.push(id);
     }
+  };
+  for (const w of new Set(WORDS)) {
+    const cap = w[0].toUpperCase() + w.slice(1);
+    add(words, " " + w);
+    add(words, " " + cap);
+    add(firstIds, cap);
   }
-  for (const p of [".", ",", " and"]) {
-    const ids = tok.encode(p);
-    if (ids.length === 1) text.set(ids[0], tok.decode(ids));
-  }
-  if (text.size < 50) {
+  for (const p of [".", ","]) add(punct, p);
+  if (words.length < 50 || firstIds.length < 10) {
     throw new RangeError(
-      `Cannot build an output vocabulary from tokenizer ${tok.name}: only ${text.size} words encode to one token`,
+      `Cannot build an output vocabulary from tokenizer ${tok.name}: only ${words.length} words and ${firstIds.length} first words encode to one token`,
     );
   }
-  return { ids: [...text.keys()], text, eosId: tok.eosTokenId ?? -1 };
+  return {
+    ids: [...words, ...punct],
+    words,
+    firstIds,
+    punct,
+    text,
+    eosId: tok.eosTokenId ?? -1,
+  };
 }
 
-/** Samples `n` output token ids; with `eos`, the last one is the EOS token. */
+/**
+ * Samples `n` output token ids: a first word, then words with a punctuation mark
+ * now and then (never two in a row); with `eos`, the last one is the EOS token.
+ */
 export function sampleOutput(vocab: OutputVocab, rng: Rng, n: number, eos: boolean): number[] {
   const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push(rng.pick(vocab.ids));
+  let lastPunct = true;
+  for (let i = 0; i < n; i++) {
+    let id: number;
+    if (i === 0) id = rng.pick(vocab.firstIds);
+    else if (!lastPunct && vocab.punct.length && rng.next() < 0.1) id = rng.pick(vocab.punct);
+    else id = rng.pick(vocab.words);
+    lastPunct = vocab.punct.includes(id);
+    out.push(id);
+  }
   if (eos && n > 0 && vocab.eosId >= 0) out[n - 1] = vocab.eosId;
   return out;
 }

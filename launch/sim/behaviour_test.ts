@@ -222,3 +222,35 @@ Deno.test("sim: vLLM's periodic stats line, and the openai client's streaming ch
     await sim.stop();
   }
 });
+
+Deno.test("sim: a chat's turn 2 hits the cache through turn 1's prompt and answer, as in vLLM", async () => {
+  const sim = await startSim(["--speed", "20"]);
+  try {
+    const chat = async (messages: { role: string; content: string }[], stop: boolean) =>
+      await (await post(`${sim.url}/v1/chat/completions`, {
+        model: "meta-llama/Llama-3.1-8B-Instruct",
+        messages,
+        max_tokens: 80,
+        ...(stop ? {} : { ignore_eos: true }),
+      })).json();
+    for (const stop of [false, true]) {
+      const user1 = { role: "user", content: prompt(300, `turn-one-${stop}`) };
+      const t1 = await chat([user1], stop);
+      const answer = t1.choices[0].message.content as string;
+      assert.equal(answer, answer.trim(), "an answer has no edge spaces for the template to trim");
+      const t2 = await chat([user1, { role: "assistant", content: answer }, {
+        role: "user",
+        content: "And then?",
+      }], stop);
+      // turn 1's prompt + answer (+ its EOS when it stopped) were computed; all full blocks hit
+      const computed = t1.usage.prompt_tokens + t1.usage.completion_tokens;
+      const want = Math.floor((computed - 1) / 16) * 16;
+      assert.ok(
+        t2.usage.prompt_tokens_details.cached_tokens >= want,
+        `cached ${t2.usage.prompt_tokens_details.cached_tokens} of ${t2.usage.prompt_tokens}, want >= ${want} (stop ${stop})`,
+      );
+    }
+  } finally {
+    await sim.stop();
+  }
+});
