@@ -1,12 +1,16 @@
 /**
  * Roofline step-time model of one vLLM instance (one engine over `tp` GPUs):
- * a step costs the larger of reading the weights and doing the matmul FLOPs,
- * plus reading the sequences' KV, the tensor-parallel all-reduces and a fixed
- * CPU/launch overhead. Also KV capacity, vision encoder and KV transfer times.
+ * a prefill-only step costs the larger of reading the weights and doing its
+ * FLOPs (GEMMs and attention at their own efficiencies per GPU), a decode-only
+ * step reading the weights and the sequences' KV; a step that mixes prefill
+ * chunks with decodes costs the sum of its compute-bound prefill part and its
+ * bandwidth-bound decode part (the interference chunked prefill shows as ITL
+ * spikes). Plus the tensor-parallel all-reduces and a fixed CPU/launch overhead.
+ * Also the per-request frontend floor (API server, tokenisation, scheduling,
+ * detokenisation), KV capacity, vision encoder and KV transfer times.
  *
- * Calibrated for H100 x Llama-3.1-8B BF16, tp=1 (vLLM v1, CUDA graphs on): decode
- * ≈ 7 ms at batch 1 and ≈ 12 ms at batch 64 (1k context each), an isolated
- * 2048-token prefill ≈ 50 ms, and ≈ 445k KV tokens at `--gpu-memory-utilization 0.9`.
+ * Each efficiency is one quantity per GPU with its source in `profiles.ts`;
+ * `deno task calibrate` checks the result against ../shared/calibration.
  *
  * @module
  */
@@ -32,7 +36,10 @@ export interface StepBreakdown {
   commMs: number;
   /** Fixed and per-sequence CPU/launch overhead. */
   overheadMs: number;
-  /** max(weightMs, computeMs) + kvReadMs + commMs + overheadMs. */
+  /**
+   * max(weightMs, computeMs) (one kind of work) or prefill compute + max(weightMs,
+   * decode compute) (mixed) + kvReadMs + commMs + overheadMs.
+   */
   totalMs: number;
 }
 
@@ -44,10 +51,20 @@ export interface CostModelOptions {
   model: ModelProfile;
   /** Tensor-parallel size (GPUs per instance). @default 1 */
   tp?: number;
-  /** Share of peak memory bandwidth reached. @default 0.8 */
+  /** Share of peak memory bandwidth reached. @default the GPU profile's */
   memEfficiency?: number;
-  /** Share of peak BF16 FLOPS reached (MFU). @default 0.62 */
+  /** Share of the tensor-core peak GEMMs and attention reach (both). @default the GPU profile's */
   computeEfficiency?: number;
+  /** Weight and KV precision: `fp8` halves their bytes and uses the FP8 peak. @default "bf16" */
+  dtype?: Dtype;
+  /**
+   * Fixed cost of one request outside the engine steps: HTTP and API server,
+   * tokenisation setup, scheduling into the first step, sampling and detokenising
+   * the first token. @default DEFAULT_REQUEST_FLOOR_MS
+   */
+  requestFloorMs?: number;
+  /** Tokenisation cost per prompt token, µs. @default DEFAULT_TOKENIZE_US_PER_TOKEN */
+  tokenizeUsPerToken?: number;
   /** Fixed cost per step (scheduling, sampling, launches). @default 1.3 */
   stepOverheadMs?: number;
   /** Extra cost per sequence in the step (input prep, sampling, output). @default 0.03 */
@@ -63,6 +80,22 @@ export interface CostModelOptions {
   /** `--max-num-seqs`, sizing the sampler's logits. @default 256 */
   maxNumSeqs?: number;
 }
+
+/** Weight and KV precision. */
+export type Dtype = "bf16" | "fp8";
+
+/**
+ * Per-request floor of vLLM's V1 frontend, ms: ../shared/calibration PPD-floor
+ * (vLLM 0.13, H100) fits TTFT ≈ 21 ms + 19 µs per new prompt token, and the
+ * modelled prefill of its shortest rows (277 and 533 tokens) leaves ≈ 21 ms.
+ */
+export const DEFAULT_REQUEST_FLOOR_MS = 21;
+
+/**
+ * Tokenisation per prompt token, µs: Hugging Face `tokenizers` (Rust BPE) encodes
+ * on the order of 1-2 M tokens/s on one core (assumed 0.7 µs per token).
+ */
+export const DEFAULT_TOKENIZE_US_PER_TOKEN = 0.7;
 
 /** Kinds of links KV moves over between instances. */
 export type LinkKind = "nvlink" | "pcie" | "rdma";
@@ -129,11 +162,17 @@ export class CostModel {
   readonly kvBytesPerToken: number;
   /** KV bytes per token held by one rank (KV heads split, replicated when tp > kvHeads). */
   readonly kvBytesPerTokenPerRank: number;
-  readonly #o: Required<Omit<CostModelOptions, "gpu" | "model" | "tp">>;
+  /** Weight and KV precision. */
+  readonly dtype: Dtype;
+  readonly #o: Required<Omit<CostModelOptions, "gpu" | "model" | "tp" | "dtype">>;
   /** Bytes/ms of one rank's memory. */
   readonly #memBytesPerMs: number;
-  /** FLOPs/ms of one rank. */
+  /** GEMM FLOPs/ms of one rank. */
   readonly #flopsPerMs: number;
+  /** Attention FLOPs/ms of one rank. */
+  readonly #attnFlopsPerMs: number;
+  /** Bytes per weight (2 in BF16, 1 in FP8). */
+  readonly #weightBytes: number;
 
   constructor(opts: CostModelOptions) {
     const { gpu, model } = opts;
@@ -153,9 +192,30 @@ export class CostModel {
       );
     }
     const nvlink = gpu.nvlinkGBps > 0;
+    const dtype = opts.dtype ?? "bf16";
+    if (dtype !== "bf16" && dtype !== "fp8") {
+      throw new RangeError(`Cannot use dtype as bf16 or fp8: current value is ${dtype}`);
+    }
+    if (dtype === "fp8" && !(gpu.fp8Tflops > 0)) {
+      throw new RangeError(
+        `Cannot use dtype fp8 on ${gpu.id}: current value is fp8; allowed: bf16 (no FP8 tensor cores)`,
+      );
+    }
+    this.dtype = dtype;
     this.#o = {
-      memEfficiency: checkFraction("memEfficiency", opts.memEfficiency ?? 0.8),
-      computeEfficiency: checkFraction("computeEfficiency", opts.computeEfficiency ?? 0.62),
+      memEfficiency: checkFraction("memEfficiency", opts.memEfficiency ?? gpu.memEfficiency),
+      computeEfficiency: checkFraction(
+        "computeEfficiency",
+        opts.computeEfficiency ?? gpu.gemmEfficiency,
+      ),
+      requestFloorMs: checkNonNegative(
+        "requestFloorMs",
+        opts.requestFloorMs ?? DEFAULT_REQUEST_FLOOR_MS,
+      ),
+      tokenizeUsPerToken: checkNonNegative(
+        "tokenizeUsPerToken",
+        opts.tokenizeUsPerToken ?? DEFAULT_TOKENIZE_US_PER_TOKEN,
+      ),
       stepOverheadMs: checkNonNegative("stepOverheadMs", opts.stepOverheadMs ?? 1.3),
       perSeqOverheadMs: checkNonNegative("perSeqOverheadMs", opts.perSeqOverheadMs ?? 0.03),
       commEfficiency: checkFraction("commEfficiency", opts.commEfficiency ?? 0.8),
@@ -173,10 +233,16 @@ export class CostModel {
     this.gpu = gpu;
     this.model = model;
     this.tp = tp;
-    this.kvBytesPerToken = model.kvBytesPerToken;
-    this.kvBytesPerTokenPerRank = model.kvBytesPerToken * Math.max(1 / tp, 1 / model.numKvHeads);
+    const bytes = dtype === "fp8" ? 0.5 : 1; // of BF16's
+    this.#weightBytes = 2 * bytes;
+    this.kvBytesPerToken = model.kvBytesPerToken * bytes;
+    this.kvBytesPerTokenPerRank = this.kvBytesPerToken * Math.max(1 / tp, 1 / model.numKvHeads);
     this.#memBytesPerMs = gpu.memBwGBps * 1e6 * this.#o.memEfficiency;
-    this.#flopsPerMs = gpu.bf16Tflops * 1e9 * this.#o.computeEfficiency;
+    const peak = dtype === "fp8" ? gpu.fp8Tflops : gpu.bf16Tflops;
+    this.#flopsPerMs = peak * 1e9 * this.#o.computeEfficiency;
+    // attention at its own share unless one efficiency was given for both
+    const attnEff = opts.computeEfficiency ?? gpu.attnEfficiency;
+    this.#attnFlopsPerMs = peak * 1e9 * attnEff;
   }
 
   /** Duration of one engine step running `batch`, in ms (0 for an empty batch). */
@@ -188,9 +254,9 @@ export class CostModel {
   breakdown(batch: readonly SeqWork[]): StepBreakdown {
     const m = this.model;
     const tp = this.tp;
-    let tokens = 0;
-    let contextTokens = 0;
-    let attnTokenPairs = 0; // sum of newTokens * (contextTokens + newTokens / 2): causal
+    // prefill chunks (newTokens > 1, or a first token with no context) vs decodes
+    let pTokens = 0, pSeqs = 0, pCtx = 0, pPairs = 0;
+    let dSeqs = 0, dCtx = 0, dPairs = 0;
     for (let i = 0; i < batch.length; i++) {
       const { newTokens, contextTokens: ctx } = batch[i];
       if (!Number.isInteger(newTokens) || newTokens < 1) {
@@ -203,9 +269,17 @@ export class CostModel {
           `Cannot use batch[${i}].contextTokens as an integer >= 0: current value is ${ctx}`,
         );
       }
-      tokens += newTokens;
-      contextTokens += ctx;
-      attnTokenPairs += newTokens * (ctx + newTokens / 2);
+      const pairs = newTokens * (ctx + newTokens / 2); // causal attention pairs
+      if (newTokens > 1 || ctx === 0) {
+        pTokens += newTokens;
+        pSeqs++;
+        pCtx += ctx;
+        pPairs += pairs;
+      } else {
+        dSeqs++;
+        dCtx += ctx;
+        dPairs += pairs;
+      }
     }
     if (batch.length === 0) {
       return { weightMs: 0, computeMs: 0, kvReadMs: 0, commMs: 0, overheadMs: 0, totalMs: 0 };
@@ -214,15 +288,34 @@ export class CostModel {
     const embedParams = m.vocabSize * m.hidden;
     // Embedding rows are gathered, not multiplied; logits only for each sequence's last token.
     const bodyParams = params - embedParams * (m.tiedEmbeddings ? 1 : 2);
-    const weightMs = ((bodyParams + embedParams) * 2) / tp / this.#memBytesPerMs;
-    const linearFlops = 2 * bodyParams * tokens + 2 * embedParams * batch.length;
-    const attnFlops = 4 * m.layers * m.numHeads * m.headDim * attnTokenPairs;
-    const computeMs = (linearFlops + attnFlops) / tp / this.#flopsPerMs;
-    const kvReadMs = (contextTokens * this.kvBytesPerTokenPerRank) / this.#memBytesPerMs;
-    const commMs = this.#allReduceMs(tokens * m.hidden * 2) * 2 * m.layers;
+    const weightMs = ((bodyParams + embedParams) * this.#weightBytes) / tp / this.#memBytesPerMs;
+    const attnFlopsPerPair = 4 * m.layers * m.numHeads * m.headDim;
+    const linear = (tokens: number, seqs: number) =>
+      2 * bodyParams * tokens + 2 * embedParams * seqs;
+    const prefillMs = linear(pTokens, pSeqs) / tp / this.#flopsPerMs +
+      attnFlopsPerPair * pPairs / tp / this.#attnFlopsPerMs;
+    const decodeMs = (linear(dSeqs, dSeqs) / tp) / this.#flopsPerMs +
+      attnFlopsPerPair * dPairs / tp / this.#attnFlopsPerMs;
+    const computeMs = prefillMs + decodeMs;
+    const kvReadMs = ((pCtx + dCtx) * this.kvBytesPerTokenPerRank) / this.#memBytesPerMs;
+    const commMs = this.#allReduceMs((pTokens + dSeqs) * m.hidden * 2) * 2 * m.layers;
     const overheadMs = this.#o.stepOverheadMs + this.#o.perSeqOverheadMs * batch.length;
-    const totalMs = Math.max(weightMs, computeMs) + kvReadMs + commMs + overheadMs;
+    // prefill-only or decode-only: the roofline max; mixed: the compute-bound prefill
+    // part plus the bandwidth-bound decode part
+    const coreMs = pSeqs === 0 || dSeqs === 0
+      ? Math.max(weightMs, computeMs)
+      : prefillMs + Math.max(weightMs, decodeMs);
+    const totalMs = coreMs + kvReadMs + commMs + overheadMs;
     return { weightMs, computeMs, kvReadMs, commMs, overheadMs, totalMs };
+  }
+
+  /**
+   * The per-request floor outside engine steps, ms: {@linkcode CostModelOptions.requestFloorMs}
+   * plus tokenising `promptTokens` tokens. A request enters the scheduler this long
+   * after it arrives; TTFT and E2E include it, TPOT does not.
+   */
+  frontendMs(promptTokens: number): number {
+    return this.#o.requestFloorMs + this.#o.tokenizeUsPerToken * promptTokens / 1000;
   }
 
   /** One ring all-reduce of `bytes` across the tp ranks, in ms (0 at tp=1). */
@@ -276,7 +369,7 @@ export class CostModel {
     const m = this.model;
     const tp = this.tp;
     const budget = this.gpu.memGiB * GIB * gpuMemoryUtilization;
-    const weights = m.weightBytes / tp;
+    const weights = m.weightBytes * (this.dtype === "fp8" ? 0.5 : 1) / tp;
     // Profile run: MLP gate+up and a few hidden-sized buffers per batched token, plus fp32 logits.
     const activation = this.#o.maxNumBatchedTokens * (2 * m.intermediate / tp + 4 * m.hidden) * 2 +
       this.#o.maxNumSeqs * m.vocabSize * 4;

@@ -14,23 +14,58 @@ function near(actual: number, target: number, tol = 0.15): void {
   assert.ok(Math.abs(actual / target - 1) <= tol, `${actual} not within ${tol} of ${target}`);
 }
 
-Deno.test("H100 x Llama-3.1-8B matches the calibration points", () => {
+Deno.test("H100 x Llama-3.1-8B matches the published calibration points (../shared/calibration)", () => {
   const c = new CostModel({ gpu: H100, model: LLAMA8B });
-  near(c.stepMs(decodes(1)), 7);
-  near(c.stepMs(decodes(64)), 12);
-  near(c.stepMs([{ newTokens: 2048, contextTokens: 0 }]), 50);
+  // L-H100: median TPOT 7.56 ms with 10 sequences of a few hundred tokens
+  near(c.stepMs(decodes(10, 300)), 7.56);
+  // PPD-floor: single-request TTFT 98.6 ms at ~4,116 new tokens, 30.2 ms at ~277
+  near(c.frontendMs(4116) + c.stepMs([{ newTokens: 4116, contextTokens: 0 }]), 98.6);
+  near(c.frontendMs(277) + c.stepMs([{ newTokens: 277, contextTokens: 0 }]), 30.2);
+  // A100 (L-A100): median TPOT 12.01 ms
+  near(new CostModel({ gpu: A100, model: LLAMA8B }).stepMs(decodes(10, 300)), 12.01);
   assert.equal(c.kvBytesPerToken, 128 * 1024);
 });
 
-Deno.test("breakdown adds up to stepMs and is deterministic", () => {
+Deno.test("breakdown adds up to stepMs: one kind of work is a roofline max, a mixed step a sum", () => {
   const c = new CostModel({ gpu: H100, model: LLAMA8B, tp: 2 });
-  const batch = [...decodes(10, 3000), { newTokens: 512, contextTokens: 1024 }];
-  const b = c.breakdown(batch);
-  const sum = Math.max(b.weightMs, b.computeMs) + b.kvReadMs + b.commMs + b.overheadMs;
-  assert.ok(Math.abs(b.totalMs - sum) < 1e-9);
+  const prefill = { newTokens: 512, contextTokens: 1024 };
+  const rest = (b: ReturnType<typeof c.breakdown>) => b.kvReadMs + b.commMs + b.overheadMs;
+  for (const batch of [decodes(10, 3000), [prefill]]) {
+    const b = c.breakdown(batch);
+    assert.ok(Math.abs(b.totalMs - (Math.max(b.weightMs, b.computeMs) + rest(b))) < 1e-9);
+  }
+  const mixed = [...decodes(10, 3000), prefill];
+  const b = c.breakdown(mixed);
+  const p = c.breakdown([prefill]), d = c.breakdown(decodes(10, 3000));
+  // the prefill's compute plus the decodes' weight read: more than either alone
+  assert.ok(
+    Math.abs(b.totalMs - (p.computeMs + Math.max(d.weightMs, d.computeMs) + rest(b))) < 1e-9,
+  );
+  assert.ok(b.totalMs > Math.max(p.totalMs, d.totalMs));
   assert.ok(b.commMs > 0 && b.kvReadMs > 0);
-  assert.equal(c.stepMs(batch), c.stepMs(batch));
+  assert.equal(c.stepMs(mixed), c.stepMs(mixed));
   assert.equal(c.stepMs([]), 0);
+});
+
+Deno.test("fp8 halves weight and KV bytes and uses the FP8 peak; A100 has no FP8", () => {
+  const bf = new CostModel({ gpu: H100, model: LLAMA8B });
+  const f8 = new CostModel({ gpu: H100, model: LLAMA8B, dtype: "fp8" });
+  assert.equal(f8.kvBytesPerToken, bf.kvBytesPerToken / 2);
+  near(f8.breakdown(decodes(1)).weightMs, bf.breakdown(decodes(1)).weightMs / 2, 1e-9);
+  const big = [{ newTokens: 4096, contextTokens: 0 }];
+  near(f8.breakdown(big).computeMs, bf.breakdown(big).computeMs / 2, 1e-3); // 1,979 vs 2 x 989
+  assert.ok(f8.numGpuBlocks(0.9, 16) > 2 * bf.numGpuBlocks(0.9, 16));
+  assert.throws(
+    () => new CostModel({ gpu: A100, model: LLAMA8B, dtype: "fp8" }),
+    /Cannot use dtype fp8 on a100/,
+  );
+});
+
+Deno.test("frontend floor: a fixed part plus tokenisation per prompt token", () => {
+  const c = new CostModel({ gpu: H100, model: LLAMA8B, requestFloorMs: 10, tokenizeUsPerToken: 2 });
+  assert.equal(c.frontendMs(0), 10);
+  assert.equal(c.frontendMs(1000), 12);
+  assert.throws(() => new CostModel({ gpu: H100, model: LLAMA8B, requestFloorMs: -1 }), RangeError);
 });
 
 Deno.test("step time grows with batch size, context and prefill tokens", () => {

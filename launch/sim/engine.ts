@@ -105,6 +105,8 @@ class Seq {
   pulled = false;
   encoded: boolean;
   arrivalMs: number;
+  /** When it reached the scheduler's queue (after the frontend floor). */
+  enqueuedMs: number;
   /** When it can next run (arrival, or the end of its KV transfer). */
   readyMs: number;
   scheduledMs = -1;
@@ -114,6 +116,7 @@ class Seq {
     this.tokens = req.promptTokens.slice();
     this.encoded = !req.imageTokens?.length;
     this.arrivalMs = nowMs;
+    this.enqueuedMs = nowMs;
     this.readyMs = nowMs;
   }
 }
@@ -183,13 +186,32 @@ export class EngineCore {
     return this.#kv;
   }
 
-  /** Queues a request; its sink hears every token and the finish. */
+  /**
+   * Takes a request as the API server does: it reaches the scheduler's queue after
+   * the cost model's frontend floor (HTTP, tokenisation), counted in its TTFT; its
+   * sink hears every token and the finish.
+   */
   add(req: EngineRequest): void {
     if (this.#byId.has(req.id)) throw new RangeError(`Cannot add request ${req.id}: id is in use`);
     const seq = new Seq(req, this.#clock.nowMs());
     this.#byId.set(req.id, seq);
-    this.#waiting.push(seq);
-    this.onWork();
+    const enqueue = () => {
+      if (seq.state !== "waiting" || this.#byId.get(req.id) !== seq) return; // aborted meanwhile
+      seq.enqueuedMs = seq.readyMs = this.#clock.nowMs();
+      this.#waiting.push(seq);
+      this.onWork();
+    };
+    const floorMs = this.#cost.frontendMs(req.promptTokens.length);
+    if (floorMs > 0) this.later(floorMs, enqueue);
+    else enqueue();
+  }
+
+  /**
+   * Runs `fn` after `delayMs` simulated ms: the shells supply their clock's timer
+   * (live: the wall clock x speed; virtual: an event). @default at once
+   */
+  protected later(_delayMs: number, fn: () => void): void {
+    fn();
   }
 
   /** Aborts a request (client went away); its blocks are freed. */
@@ -453,8 +475,8 @@ export class EngineCore {
     if (reason !== "abort" && wasRunning) {
       const s = (ms: number) => ms / 1000;
       this.metrics.e2e.observe(s(nowMs - seq.arrivalMs));
-      this.metrics.queue.observe(s(Math.max(0, seq.scheduledMs - seq.arrivalMs)));
-      this.metrics.prefill.observe(s(seq.firstTokenMs - Math.max(seq.scheduledMs, seq.arrivalMs)));
+      this.metrics.queue.observe(s(Math.max(0, seq.scheduledMs - seq.enqueuedMs)));
+      this.metrics.prefill.observe(s(seq.firstTokenMs - Math.max(seq.scheduledMs, seq.enqueuedMs)));
       this.metrics.decode.observe(s(nowMs - seq.firstTokenMs));
       this.metrics.promptLen.observe(seq.req.promptTokens.length);
       this.metrics.genLen.observe(seq.numOut);

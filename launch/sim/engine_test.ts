@@ -64,7 +64,8 @@ Deno.test("engine core: one request's TTFT is its prefill step, then one decode 
   const { req, trace } = request(loop, "a", prompt(512), 4);
   engine.add(req);
   loop.run();
-  const prefill = cost.stepMs([{ newTokens: 512, contextTokens: 0 }]);
+  // the frontend floor, then the prefill step
+  const prefill = cost.frontendMs(512) + cost.stepMs([{ newTokens: 512, contextTokens: 0 }]);
   assert.ok(Math.abs(trace.tokens[0] - prefill) < 1e-9);
   for (let i = 1; i < 4; i++) {
     const d = cost.stepMs([{ newTokens: 1, contextTokens: 512 + i - 1 }]);
@@ -82,6 +83,7 @@ Deno.test("engine core: a long prompt is prefilled in chunks of the token budget
   loop.run();
   // 1024 + 1024 + 452 tokens: three prefill steps before the first token
   const steps = [
+    cost.frontendMs(2500),
     cost.stepMs([{ newTokens: 1024, contextTokens: 0 }]),
     cost.stepMs([{ newTokens: 1024, contextTokens: 1024 }]),
     cost.stepMs([{ newTokens: 452, contextTokens: 2048 }]),
@@ -122,7 +124,8 @@ Deno.test("engine core: a repeated prompt hits the prefix cache block for block"
   loop.run();
   assert.equal(first.trace.info!.cachedTokens, 0);
   assert.equal(again.trace.info!.cachedTokens, Math.floor(1000 / 16) * 16);
-  const cached = cost.stepMs([{ newTokens: 1003 - 992, contextTokens: 992 }]);
+  const cached = cost.frontendMs(1003) +
+    cost.stepMs([{ newTokens: 1003 - 992, contextTokens: 992 }]);
   assert.ok(Math.abs(again.trace.tokens[0] - t0 - cached) < 1e-9);
 });
 
@@ -165,7 +168,7 @@ Deno.test("engine core: PD hand-off - the decode waits for the booked KV transfe
         answer(producer.releaseHeld("p") !== null);
       }),
     });
-    arrive = loop.nowMs() + link.aloneMs(2048);
+    arrive = loop.nowMs() + cost.frontendMs(2048) + link.aloneMs(2048);
     consumer.add(dec.req);
     Object.assign(pre.trace, { dec: dec.trace });
   };
@@ -213,4 +216,25 @@ Deno.test("engine core: same seed, same timeline (with jitter)", () => {
     return times;
   };
   assert.deepEqual(run(), run());
+});
+
+Deno.test("engine core: the frontend floor delays the queue, not running decodes; abort within it", () => {
+  const { loop, engine } = setup();
+  const a = request(loop, "a", prompt(64, 1), 40);
+  engine.add(a.req);
+  const b = request(loop, "b", prompt(64, 2), 4);
+  const gone = request(loop, "gone", prompt(64, 3), 4);
+  loop.at(50, () => {
+    engine.add(b.req);
+    engine.add(gone.req);
+    engine.abort("gone");
+  });
+  loop.run();
+  // a decodes on while b is in its floor: no gap longer than a step around b's arrival
+  const gaps = a.trace.tokens.slice(1).map((t, i) => t - a.trace.tokens[i]);
+  assert.ok(Math.max(...gaps) < 20, `longest gap ${Math.max(...gaps).toFixed(1)} ms`);
+  assert.ok(b.trace.tokens[0] >= 50 + cost.frontendMs(64));
+  assert.equal(gone.trace.finish, "abort");
+  assert.deepEqual(gone.trace.tokens, []);
+  assert.equal(engine.numActive, 0);
 });

@@ -38,6 +38,12 @@ export class LiveEngine extends EngineCore {
     await this.#loop;
   }
 
+  protected override later(delayMs: number, fn: () => void): void {
+    this.#clock.sleep(delayMs).then(() => {
+      if (!this.#closed) fn();
+    });
+  }
+
   #poke(): void {
     const w = this.#wake;
     this.#wake = null;

@@ -22,6 +22,14 @@ export interface GpuProfile {
   memBwGBps: number;
   /** Peak dense BF16 tensor-core throughput in TFLOPS. */
   bf16Tflops: number;
+  /** Peak dense FP8 tensor-core throughput in TFLOPS (0: no FP8 tensor cores). */
+  fp8Tflops: number;
+  /** Share of the tensor-core peak large GEMMs reach (cuBLAS, prefill-sized M). */
+  gemmEfficiency: number;
+  /** Share of the tensor-core peak attention kernels reach (FlashAttention in vLLM). */
+  attnEfficiency: number;
+  /** Share of peak memory bandwidth a decode step's weight and KV reads reach. */
+  memEfficiency: number;
   /** Peak NVLink bandwidth per GPU in GB/s, both directions summed (0: none). */
   nvlinkGBps: number;
   /** Peak host PCIe bandwidth per direction in GB/s (x16 link). */
@@ -94,6 +102,19 @@ const GPUS: readonly GpuProfile[] = [
     memGiB: 79.65,
     memBwGBps: 3350,
     bf16Tflops: 989,
+    // datasheet: 1,979 TFLOPS FP8 dense (3,958 with sparsity)
+    fp8Tflops: 1979,
+    // ../shared/calibration PPD-floor (vLLM 0.13, H100): TTFT rises 19.6 us per prompt
+    // token from 4,116 to 8,212 tokens, i.e. ~820 TFLOPS of linear + attention work;
+    // with attention at 0.6 this leaves GEMMs at 0.8 (cuBLAS BF16 on H100 SXM is
+    // commonly measured at 750-800 TFLOPS for large shapes).
+    gemmEfficiency: 0.8,
+    // FlashAttention-3 paper (Shah et al., 2024): 740 TFLOPS BF16 forward at long
+    // sequences (75%), less at the lengths serving sees; 0.6 taken.
+    attnEfficiency: 0.6,
+    // ../shared/calibration L-H100: median TPOT 7.56 ms at batch 10 = 16 GB of weights
+    // read at ~0.8 of 3.35 TB/s plus the step overhead.
+    memEfficiency: 0.8,
     nvlinkGBps: 900,
     pcieGBps: 64,
     aliases: ["h100-sxm", "h100-80gb", "NVIDIA H100 80GB HBM3"],
@@ -106,6 +127,15 @@ const GPUS: readonly GpuProfile[] = [
     memGiB: 80,
     memBwGBps: 2039,
     bf16Tflops: 312,
+    fp8Tflops: 0, // Ampere has no FP8 tensor cores
+    // ../shared/calibration L-A100 vs L-H100: the same prefill takes 2.03x as long with
+    // 3.17x less peak, so A100 reaches a larger share of its peak; cuBLAS BF16 on A100 is
+    // commonly measured at 230-250 of 312 TFLOPS.
+    gemmEfficiency: 0.75,
+    // FlashAttention-2 paper (Dao, 2023): up to 73% of A100 peak in the forward pass.
+    attnEfficiency: 0.6,
+    // ../shared/calibration L-A100: median TPOT 12.01 ms = 16 GB read at ~0.8 of 2.04 TB/s + overhead.
+    memEfficiency: 0.8,
     nvlinkGBps: 600,
     pcieGBps: 32,
     aliases: ["a100-80gb", "a100-sxm4-80gb", "NVIDIA A100-SXM4-80GB"],
@@ -117,6 +147,12 @@ const GPUS: readonly GpuProfile[] = [
     memGiB: 40,
     memBwGBps: 1555,
     bf16Tflops: 312,
+    fp8Tflops: 0,
+    gemmEfficiency: 0.75, // the same chip as the 80GB part
+    attnEfficiency: 0.6,
+    // ../shared/calibration JM-A100: ~75 tok/s at concurrency 1 (13.3 ms TPOT) = 16 GB
+    // read at ~0.8 of 1.56 TB/s + overhead.
+    memEfficiency: 0.8,
     nvlinkGBps: 600,
     pcieGBps: 32,
     aliases: ["a100-sxm4-40gb", "NVIDIA A100-SXM4-40GB"],
@@ -129,6 +165,11 @@ const GPUS: readonly GpuProfile[] = [
     memGiB: 140.4,
     memBwGBps: 4800,
     bf16Tflops: 989,
+    fp8Tflops: 1979,
+    // the H100's compute die with faster memory: H100's compute shares
+    gemmEfficiency: 0.8,
+    attnEfficiency: 0.6,
+    memEfficiency: 0.8, // assumed like H100's HBM3 (not measured here)
     nvlinkGBps: 900,
     pcieGBps: 64,
     aliases: ["h200-sxm", "NVIDIA H200"],
@@ -141,6 +182,12 @@ const GPUS: readonly GpuProfile[] = [
     memGiB: 45,
     memBwGBps: 864,
     bf16Tflops: 362,
+    fp8Tflops: 733, // datasheet: 733 TFLOPS FP8 dense (1,466 with sparsity)
+    // no published vLLM prefill figure here: assumed like A100 (a PCIe card at a
+    // lower power limit reaches no more of its peak)
+    gemmEfficiency: 0.7,
+    attnEfficiency: 0.55,
+    memEfficiency: 0.8, // GDDR6: assumed like HBM (not measured here)
     nvlinkGBps: 0,
     pcieGBps: 32,
     aliases: ["NVIDIA L40S"],

@@ -28,6 +28,10 @@ export class VirtualEngine extends EngineCore {
     this.onWork = () => this.#kick();
   }
 
+  protected override later(delayMs: number, fn: () => void): void {
+    this.#loop.at(this.#loop.nowMs() + delayMs, fn);
+  }
+
   #kick(): void {
     if (this.#busy || this.#kicked) return;
     this.#kicked = true;

@@ -126,7 +126,7 @@ Deno.test("predict: past saturation TTFT and queueing grow while throughput plat
   }
 });
 
-Deno.test("predict: PD's extra TTFT at low load is the modelled hop + KV transfer (+ its first decode step)", async () => {
+Deno.test("predict: PD's extra TTFT at low load is the modelled hop + decode frontend + KV transfer (+ its first decode step)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "topobench_predict_" });
   try {
     const flags = { rate: 0.5, "num-requests": 40, "input-len": 4000, "output-len": 8 };
@@ -144,7 +144,8 @@ Deno.test("predict: PD's extra TTFT at low load is the modelled hop + KV transfe
     const n = Math.round(mean(p.map((r) => r.prompt)));
     const cost = new CostModel({ gpu: resolveGpu("h100"), model: resolveModel("llama-3.1-8b") });
     const nv = new KvLink(cost, defaultLinkGBps("nvlink"), DEFAULT_KV_LATENCY_MS);
-    const modelled = DEFAULT_ROUTER_HOP_MS + nv.aloneMs(n) +
+    // the decode instance's own API server pass, the hop, the KV transfer and one step
+    const modelled = DEFAULT_ROUTER_HOP_MS + cost.frontendMs(n) + nv.aloneMs(n) +
       cost.stepMs([{ newTokens: 1, contextTokens: n - 1 }]);
     assert.ok(
       Math.abs(extra - modelled) / modelled < 0.05,
