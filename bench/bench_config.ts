@@ -100,7 +100,8 @@ export const BENCH_FLAGS: FlagSpec = {
   },
   preset: {
     type: "string",
-    help: "Multiturn preset W1 512/256, W2 4096/128, W3 256/1024, W4 8192/64",
+    help:
+      "Multiturn preset (PPD suite: a ~20-token turn 1, then W1 512/256, W2 4096/128, W3 256/1024, W4 8192/64 per turn; W1-uniform..W4-uniform: every turn W-sized)",
   },
   "image-size": { type: "string", default: "512x512", help: "random-mm image sizes, WxH[,WxH]" },
   "images-per-request": { type: "string", default: "1", help: "random-mm images per request" },
@@ -318,11 +319,21 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
   let outputLen = numberFlag(v, "output-len", { integer: true, min: 1 });
   const outputLenGiven = outputLen !== undefined;
   const preset = v.preset as string | undefined;
+  let first: { firstInputLen?: number; firstOutputLen?: number } = {};
   if (preset !== undefined) {
     const p = MULTITURN_PRESETS[preset.toUpperCase()];
-    if (!p) throw bad("preset", preset, `one of ${Object.keys(MULTITURN_PRESETS).join(", ")}`);
+    if (!p) {
+      throw bad(
+        "preset",
+        preset,
+        `one of ${
+          Object.keys(MULTITURN_PRESETS).map((k) => k.replace("-UNIFORM", "-uniform")).join(", ")
+        }`,
+      );
+    }
     if ((cli["input-len"] ?? file["input-len"]) === undefined) inputLen = p.inputLen;
     if ((cli["output-len"] ?? file["output-len"]) === undefined) outputLen = p.outputLen;
+    first = { firstInputLen: p.firstInputLen, firstOutputLen: p.firstOutputLen };
   }
   const rangeRatio = numberFlag(v, "range-ratio", { min: 0, max: 1 })!;
   if (rangeRatio >= 1) throw bad("range-ratio", v["range-ratio"], "a number in [0, 1)");
@@ -368,6 +379,7 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
       numPrefixes: numberFlag(v, "num-prefixes", { integer: true, min: 1 })!,
       path,
       turns: numberFlag(v, "turns", { integer: true, min: 1 })!,
+      ...(first.firstInputLen !== undefined ? first : {}),
       thinkTimeMs: numberFlag(v, "think-time", { min: 0 })!,
       imageSizes,
       imagesPerRequest: numberFlag(v, "images-per-request", { integer: true, min: 0 })!,

@@ -9,6 +9,8 @@ import { Reader } from "./_schema.ts";
 import { readProcesses, readRole } from "./_blocks.ts";
 
 /** How processes are started. */
+import { LINK_KINDS, type LinkKind } from "./sim/cost_model.ts";
+
 export const ENGINES = ["sim", "vllm", "command"] as const;
 /** Engine kind. */
 export type EngineKind = typeof ENGINES[number];
@@ -58,6 +60,13 @@ export interface RoleSpec {
 
 /** KV/EC connector settings (`kv:` block). */
 export interface KvSpec {
+  /**
+   * Link KV moves over between instances, as the simulated engine models it
+   * (`--kv-link`): nvlink, pcie, rdma or tcp. @default nvlink
+   */
+  link?: LinkKind;
+  /** KV transfer bandwidth per rank, GB/s (`--kv-link-gbps`). @default the link's */
+  linkGBps?: number;
   /** First `VLLM_NIXL_SIDE_CHANNEL_PORT`; instances get base + sum of earlier tp. @default 5600 */
   sideChannelPort: number;
   /** First P2pNccl `kv_port`, allotted like the side-channel ports. @default 21001 */
@@ -258,6 +267,8 @@ export function validateTopology(raw: unknown, file = "<topology>"): Topology {
   }
 
   const k = r.obj(o.kv, "kv", [
+    "link",
+    "link_gbps",
     "side_channel_port",
     "kv_port",
     "proxy_port",
@@ -267,6 +278,8 @@ export function validateTopology(raw: unknown, file = "<topology>"): Topology {
     "ec_storage_path",
   ]) ?? {};
   const kv: KvSpec = {
+    link: r.oneOf(k.link, "kv.link", LINK_KINDS),
+    linkGBps: r.num(k.link_gbps, "kv.link_gbps", 1e-3, 1e6, true),
     sideChannelPort: r.port(k.side_channel_port, "kv.side_channel_port") ?? 5600,
     kvPort: r.port(k.kv_port, "kv.kv_port") ?? 21001,
     proxyPort: r.port(k.proxy_port, "kv.proxy_port") ?? 30001,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { planTopology } from "./_plan.ts";
 import { loadTopology, parseTopology } from "./topology.ts";
+import { simCommand } from "./vllm.ts";
 
 const PD = `
 name: pd-1p1d
@@ -158,4 +159,22 @@ Deno.test("fixtures: every topology file loads and plans without clashes", async
   for (const engine of ["sim", "vllm"]) {
     assert.deepEqual([...kinds.get(engine)!].sort(), ["agg", "dp", "epd", "pd", "ppd"], engine);
   }
+});
+
+Deno.test("parseTopology: kv.link and kv.link_gbps reach every simulated instance", () => {
+  const t = parseTopology(PD + "kv: { link: tcp, link_gbps: 2.5 }\n", "t.yaml");
+  assert.deepEqual([t.kv.link, t.kv.linkGBps], ["tcp", 2.5]);
+  const plan = planTopology(t);
+  for (const inst of plan.instances) {
+    const args = simCommand(plan, inst).args;
+    assert.deepEqual(args.slice(args.indexOf("--kv-link"), args.indexOf("--kv-link") + 2), [
+      "--kv-link",
+      "tcp",
+    ]);
+    assert.equal(args[args.indexOf("--kv-link-gbps") + 1], "2.5");
+  }
+  assert.match(
+    errorOf(PD + "kv: { link: carrier-pigeon }\n").message,
+    /Cannot use kv\.link in t\.yaml as one of nvlink, pcie, rdma, tcp: current value is "carrier-pigeon"/,
+  );
 });

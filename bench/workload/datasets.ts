@@ -11,7 +11,7 @@ import { randomDataset } from "./random.ts";
 import { prefixRepetitionDataset } from "./prefix_repetition.ts";
 import { sharegptDataset } from "./sharegpt.ts";
 import { promptsFileDataset } from "./prompts_file.ts";
-import { MULTITURN_PRESETS, multiturnDataset } from "./multiturn.ts";
+import { multiturnDataset, presetName } from "./multiturn.ts";
 import { randomMmDataset } from "./random_mm.ts";
 
 /** Dataset names. */
@@ -41,6 +41,10 @@ export interface DatasetOptions {
   /** File for sharegpt / prompts-file. */
   path?: string;
   turns: number;
+  /** Multiturn: turn 1's user tokens. @default inputLen */
+  firstInputLen?: number;
+  /** Multiturn: turn 1's output tokens. @default outputLen */
+  firstOutputLen?: number;
   thinkTimeMs: number;
   imageSizes: { width: number; height: number }[];
   imagesPerRequest: number;
@@ -129,6 +133,8 @@ export async function buildWorkload(
           turns: o.turns,
           inputLen: o.inputLen,
           outputLen: o.outputLen,
+          firstInputLen: o.firstInputLen,
+          firstOutputLen: o.firstOutputLen,
           thinkTimeMs: o.thinkTimeMs,
           tokenIds: o.tokenIds,
         }),
@@ -146,10 +152,10 @@ export function workloadLabel(o: DatasetOptions): string {
   const file = o.path ? ` ${o.path.split("/").at(-1)}` : "";
   switch (o.name) {
     case "multiturn": {
-      const preset = Object.entries(MULTITURN_PRESETS).find(([, p]) =>
-        p.inputLen === o.inputLen && p.outputLen === o.outputLen
-      )?.[0];
-      return `multiturn ${preset ?? io} t${o.turns}`;
+      const first = o.firstInputLen !== undefined || o.firstOutputLen !== undefined
+        ? ` first ${o.firstInputLen ?? o.inputLen}/${o.firstOutputLen ?? o.outputLen}`
+        : "";
+      return `multiturn ${presetName(o) ?? io + first} t${o.turns}`;
     }
     case "random":
       return `random ${io}${o.prefixLen ? ` p${o.prefixLen}` : ""}${

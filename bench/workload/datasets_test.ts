@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadTokenizer } from "../../lib/tokenizer.ts";
-import { buildWorkload, type DatasetOptions } from "./datasets.ts";
-import { turnSpec } from "./multiturn.ts";
+import { buildWorkload, type DatasetOptions, workloadLabel } from "./datasets.ts";
+import { multiturnDataset, turnSpec } from "./multiturn.ts";
+import { flagsWithoutDefaults, resolveBenchConfig } from "../bench_config.ts";
+import { parseFlags } from "../../lib/args.ts";
 import { parseImageSizes } from "./random_mm.ts";
 
 const tok = await loadTokenizer();
@@ -118,4 +120,36 @@ Deno.test("random-mm images are valid PNGs of the asked size; bad sizes are refu
     height: 4,
   }]);
   assert.throws(() => parseImageSizes("10by20"), /--image-size/);
+});
+
+Deno.test("presets: W1..W4 as the PPD suite (short turn 1, then W turns); -uniform keeps every turn W", () => {
+  const cfgOf = (preset: string) =>
+    resolveBenchConfig(
+      parseFlags(
+        [
+          "--url",
+          "http://127.0.0.1:1",
+          "--num-requests",
+          "4",
+          "--dataset",
+          "multiturn",
+          "--preset",
+          preset,
+          "--turns",
+          "3",
+        ],
+        flagsWithoutDefaults(),
+      ).values,
+    ).dataset;
+  const w1 = cfgOf("W1"), uni = cfgOf("w1-uniform");
+  const turns = (o: DatasetOptions) =>
+    multiturnDataset(tok, { ...o, count: 1, tokenIds: true })[0].turns.map((t) => [
+      t.userTokenIds!.length,
+      t.maxTokens,
+    ]);
+  assert.deepEqual(turns(w1), [[20, 20], [512, 256], [512, 256]]);
+  assert.deepEqual(turns(uni), [[512, 256], [512, 256], [512, 256]]);
+  assert.equal(workloadLabel(w1), "multiturn W1 t3");
+  assert.equal(workloadLabel(uni), "multiturn W1-uniform t3");
+  assert.throws(() => cfgOf("W9"), /W1, W2, W3, W4, W1-uniform/);
 });

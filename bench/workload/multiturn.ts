@@ -2,7 +2,8 @@
  * The `multiturn` dataset: conversations of T turns whose context grows with
  * each answer. Each turn adds a user message of `inputLen` random words and asks
  * for `outputLen` tokens; users think (exponential, seeded mean) between turns.
- * Presets W1–W4 fix input/output lengths per turn. The runner calls
+ * Presets W1–W4 are the PPD suite's (a short first turn, then W-sized turns);
+ * W1-uniform..W4-uniform make every turn W-sized. The runner calls
  * {@linkcode turnSpec} with the answers received so far.
  *
  * @module
@@ -13,13 +14,49 @@ import type { Conversation, Message, RequestSpec } from "./types.ts";
 import type { EndpointKind } from "./_spec.ts";
 import { randomPicks, wordList, wordsIds, wordsText } from "./_words.ts";
 
-/** Per-turn input/output tokens of the presets. */
-export const MULTITURN_PRESETS: Record<string, { inputLen: number; outputLen: number }> = {
-  W1: { inputLen: 512, outputLen: 256 },
-  W2: { inputLen: 4096, outputLen: 128 },
-  W3: { inputLen: 256, outputLen: 1024 },
-  W4: { inputLen: 8192, outputLen: 64 },
+/** A multiturn preset: tokens per turn, and turn 1's own when it differs. */
+export interface MultiturnPreset {
+  /** New user tokens of turns 2+ (and of turn 1 unless `firstInputLen`). */
+  inputLen: number;
+  /** Output tokens of turns 2+ (and of turn 1 unless `firstOutputLen`). */
+  outputLen: number;
+  /** Turn 1's user tokens. @default inputLen */
+  firstInputLen?: number;
+  /** Turn 1's output tokens. @default outputLen */
+  firstOutputLen?: number;
+}
+
+/**
+ * Turn 1 of the PPD suite's conversations (../shared/calibration PPD-floor): a
+ * short setup of about 20 tokens; its answer is taken to be as short.
+ */
+export const PPD_FIRST_TURN = { firstInputLen: 20, firstOutputLen: 20 } as const;
+
+/**
+ * The presets. `W1`..`W4` are the PPD suite's workloads as published: a ~20-token
+ * first turn, then each turn adds the W input and asks for the W output.
+ * `W1-uniform`..`W4-uniform` make every turn W-sized (this tool's earlier presets).
+ */
+export const MULTITURN_PRESETS: Record<string, MultiturnPreset> = {
+  W1: { inputLen: 512, outputLen: 256, ...PPD_FIRST_TURN },
+  W2: { inputLen: 4096, outputLen: 128, ...PPD_FIRST_TURN },
+  W3: { inputLen: 256, outputLen: 1024, ...PPD_FIRST_TURN },
+  W4: { inputLen: 8192, outputLen: 64, ...PPD_FIRST_TURN },
+  "W1-UNIFORM": { inputLen: 512, outputLen: 256 },
+  "W2-UNIFORM": { inputLen: 4096, outputLen: 128 },
+  "W3-UNIFORM": { inputLen: 256, outputLen: 1024 },
+  "W4-UNIFORM": { inputLen: 8192, outputLen: 64 },
 };
+
+/** The preset name of these lengths (`W1`, `W1-uniform`), or undefined. */
+export function presetName(o: MultiturnPreset): string | undefined {
+  const name = Object.entries(MULTITURN_PRESETS).find(([, p]) =>
+    p.inputLen === o.inputLen && p.outputLen === o.outputLen &&
+    (p.firstInputLen ?? p.inputLen) === (o.firstInputLen ?? o.inputLen) &&
+    (p.firstOutputLen ?? p.outputLen) === (o.firstOutputLen ?? o.outputLen)
+  )?.[0];
+  return name?.replace("-UNIFORM", "-uniform");
+}
 
 /** Options of {@linkcode multiturnDataset}. */
 export interface MultiturnOptions {
@@ -32,6 +69,10 @@ export interface MultiturnOptions {
   inputLen: number;
   /** Output tokens per turn. */
   outputLen: number;
+  /** Turn 1's user tokens. @default inputLen */
+  firstInputLen?: number;
+  /** Turn 1's output tokens. @default outputLen */
+  firstOutputLen?: number;
   /** Mean think time between turns (exponential); 0 for none. */
   thinkTimeMs: number;
   /** Also keep each user message's token ids (the virtual clock skips tokenizing). @default false */
@@ -45,10 +86,16 @@ export function multiturnDataset(tok: Tokenizer, o: MultiturnOptions): Conversat
   return Array.from({ length: o.count }, (_, c) => {
     const conversationId = `c${String(c).padStart(5, "0")}`;
     const turns = Array.from({ length: o.turns }, (_, t) => {
-      const picks = randomPicks(wl, rng, o.inputLen, c * 64 + t);
+      const first = t === 0;
+      const picks = randomPicks(
+        wl,
+        rng,
+        first ? o.firstInputLen ?? o.inputLen : o.inputLen,
+        c * 64 + t,
+      );
       return {
         user: wordsText(wl, picks),
-        maxTokens: o.outputLen,
+        maxTokens: first ? o.firstOutputLen ?? o.outputLen : o.outputLen,
         userTokenIds: o.tokenIds ? wordsIds(wl, picks) : undefined,
       };
     });

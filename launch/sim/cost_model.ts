@@ -92,13 +92,24 @@ export type Dtype = "bf16" | "fp8";
 export const DEFAULT_REQUEST_FLOOR_MS = 21;
 
 /**
+ * Per-request floor of vLLM's V0 engine (0.5/0.6, multi-step scheduling), ms: the
+ * value with which `deno task calibrate` reproduces ../shared/calibration L-H100's
+ * mean TTFT (62.4 ms; its 10 prompts reach the scheduler a tokenisation apart, so
+ * the first step takes only the first); L-A100 then checks it.
+ */
+export const VLLM_V0_REQUEST_FLOOR_MS = 27.7;
+
+/**
  * Tokenisation per prompt token, µs: Hugging Face `tokenizers` (Rust BPE) encodes
  * on the order of 1-2 M tokens/s on one core (assumed 0.7 µs per token).
  */
 export const DEFAULT_TOKENIZE_US_PER_TOKEN = 0.7;
 
 /** Kinds of links KV moves over between instances. */
-export type LinkKind = "nvlink" | "pcie" | "rdma";
+export const LINK_KINDS = ["nvlink", "pcie", "rdma", "tcp"] as const;
+
+/** One kind of link KV moves over between instances. */
+export type LinkKind = typeof LINK_KINDS[number];
 
 /**
  * Link bandwidths per GPU in GB/s: the per-direction peak, and the effective
@@ -112,6 +123,10 @@ export const LINKS: Readonly<Record<LinkKind, { peakGBps: number; effectiveGBps:
   pcie: { peakGBps: 64, effectiveGBps: 50 },
   // One 400 Gb/s NIC per GPU (ConnectX-7, InfiniBand NDR / RoCE): 50 GB/s line rate.
   rdma: { peakGBps: 50, effectiveGBps: 45 },
+  // NCCL's socket transport (NCCL_IB_DISABLE=1, NCCL_NET=Socket, as the PPD suite ran
+  // P2P-NCCL) on 25 Gb/s Ethernet: NVIDIA/nccl-tests#83 reports 1.7 GB/s of a 3.1 GB/s
+  // link, NVIDIA/nccl#209 at most 60% of wire speed over TCP.
+  tcp: { peakGBps: 3.1, effectiveGBps: 1.7 },
 };
 
 /** Effective KV transfer bandwidth per GPU in GB/s for a link kind (see {@linkcode LINKS}). */

@@ -105,13 +105,13 @@ const GPUS: readonly GpuProfile[] = [
     // datasheet: 1,979 TFLOPS FP8 dense (3,958 with sparsity)
     fp8Tflops: 1979,
     // ../shared/calibration PPD-floor (vLLM 0.13, H100): TTFT rises 19.6 us per prompt
-    // token from 4,116 to 8,212 tokens, i.e. ~820 TFLOPS of linear + attention work;
-    // with attention at 0.6 this leaves GEMMs at 0.8 (cuBLAS BF16 on H100 SXM is
+    // token from 4,116 to 8,212 tokens; with attention at 0.75 that leaves the GEMMs
+    // (14 GFLOP per token) at ~810 TFLOPS = 0.82 of peak (cuBLAS BF16 on H100 SXM is
     // commonly measured at 750-800 TFLOPS for large shapes).
-    gemmEfficiency: 0.8,
+    gemmEfficiency: 0.82,
     // FlashAttention-3 paper (Shah et al., 2024): 740 TFLOPS BF16 forward at long
-    // sequences (75%), less at the lengths serving sees; 0.6 taken.
-    attnEfficiency: 0.6,
+    // sequences (75% of peak), where attention's share of a prefill matters.
+    attnEfficiency: 0.75,
     // ../shared/calibration L-H100: median TPOT 7.56 ms at batch 10 = 16 GB of weights
     // read at ~0.8 of 3.35 TB/s plus the step overhead.
     memEfficiency: 0.8,
@@ -133,7 +133,7 @@ const GPUS: readonly GpuProfile[] = [
     // commonly measured at 230-250 of 312 TFLOPS.
     gemmEfficiency: 0.75,
     // FlashAttention-2 paper (Dao, 2023): up to 73% of A100 peak in the forward pass.
-    attnEfficiency: 0.6,
+    attnEfficiency: 0.72,
     // ../shared/calibration L-A100: median TPOT 12.01 ms = 16 GB read at ~0.8 of 2.04 TB/s + overhead.
     memEfficiency: 0.8,
     nvlinkGBps: 600,
@@ -149,7 +149,7 @@ const GPUS: readonly GpuProfile[] = [
     bf16Tflops: 312,
     fp8Tflops: 0,
     gemmEfficiency: 0.75, // the same chip as the 80GB part
-    attnEfficiency: 0.6,
+    attnEfficiency: 0.72,
     // ../shared/calibration JM-A100: ~75 tok/s at concurrency 1 (13.3 ms TPOT) = 16 GB
     // read at ~0.8 of 1.56 TB/s + overhead.
     memEfficiency: 0.8,
@@ -167,8 +167,8 @@ const GPUS: readonly GpuProfile[] = [
     bf16Tflops: 989,
     fp8Tflops: 1979,
     // the H100's compute die with faster memory: H100's compute shares
-    gemmEfficiency: 0.8,
-    attnEfficiency: 0.6,
+    gemmEfficiency: 0.82,
+    attnEfficiency: 0.75,
     memEfficiency: 0.8, // assumed like H100's HBM3 (not measured here)
     nvlinkGBps: 900,
     pcieGBps: 64,

@@ -6,7 +6,7 @@
  */
 import { DEFAULT_KV_LATENCY_MS } from "./kv_link.ts";
 import { enumFlag, type FlagSpec, numberFlag } from "../../lib/args.ts";
-import { defaultLinkGBps } from "./cost_model.ts";
+import { defaultLinkGBps, LINK_KINDS, type LinkKind } from "./cost_model.ts";
 
 /** Flags of the simulated engine. */
 export const SIM_FLAGS: FlagSpec = {
@@ -75,7 +75,7 @@ export const SIM_FLAGS: FlagSpec = {
   "kv-link": {
     type: "string",
     default: "nvlink",
-    help: "Link for KV transfers: nvlink, pcie, rdma",
+    help: "Link for KV transfers: nvlink, pcie, rdma, tcp",
   },
   "kv-link-gbps": { type: "string", help: "KV transfer bandwidth in GB/s (overrides --kv-link)" },
   "kv-latency-ms": {
@@ -152,10 +152,7 @@ export function simConfig(v: Values, env: Record<string, string> = {}): SimConfi
     numberFlag(v, name, { min, max, integer: true });
   const num = (name: string, min: number, max = Number.MAX_VALUE) =>
     numberFlag(v, name, { min, max });
-  const link = enumFlag(v, "kv-link", ["nvlink", "pcie", "rdma"] as const) as
-    | "nvlink"
-    | "pcie"
-    | "rdma";
+  const link = enumFlag(v, "kv-link", LINK_KINDS) as LinkKind;
   const sidePort = v["side-channel-port"] ?? env.VLLM_NIXL_SIDE_CHANNEL_PORT ?? "0";
   const sideChannelPort = numberFlag({ "side-channel-port": sidePort }, "side-channel-port", {
     min: 0,
