@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { CostModel, defaultLinkGBps, LINKS, type SeqWork } from "./cost_model.ts";
 import { resolveGpu, resolveModel } from "./profiles.ts";
+import { engineParts } from "./engine_parts.ts";
+import { SIM_FLAGS, simConfig } from "./sim_config.ts";
+import { parseFlags } from "../../lib/args.ts";
 
 const H100 = resolveGpu("h100");
 const A100 = resolveGpu("a100");
@@ -181,4 +184,17 @@ Deno.test("bad inputs are rejected", () => {
   assert.throws(() => c.stepMs([{ newTokens: 1.5, contextTokens: 0 }]), RangeError);
   assert.throws(() => new CostModel({ gpu: H100, model: LLAMA8B, memEfficiency: 0 }), RangeError);
   assert.throws(() => new CostModel({ gpu: H100, model: LLAMA8B, stepOverheadMs: -1 }), RangeError);
+});
+
+Deno.test("sim flags: --quantization fp8 and --request-floor-ms reach the cost model", () => {
+  const parts = (args: string[]) => engineParts(simConfig(parseFlags(args, SIM_FLAGS).values));
+  const p = parts(["--quantization", "fp8", "--request-floor-ms", "5"]);
+  assert.equal(p.cost.dtype, "fp8");
+  assert.equal(p.cost.frontendMs(0), 5);
+  assert.equal(parts([]).cost.dtype, "bf16");
+  assert.throws(() => parts(["--quantization", "int3"]), /--quantization.*one of fp8/);
+  assert.throws(
+    () => parts(["--quantization", "fp8", "--gpu", "a100"]),
+    /Cannot use dtype fp8 on a100/,
+  );
 });

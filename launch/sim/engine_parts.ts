@@ -33,6 +33,8 @@ export function engineParts(cfg: SimConfig): EngineParts {
     tp: cfg.tp,
     maxNumBatchedTokens: cfg.maxNumBatchedTokens,
     maxNumSeqs: cfg.maxNumSeqs,
+    dtype: cfg.dtype,
+    requestFloorMs: cfg.requestFloorMs,
   });
   const numBlocks = cfg.numGpuBlocksOverride ??
     cost.numGpuBlocks(cfg.gpuMemoryUtilization, cfg.blockSize);

@@ -6,7 +6,13 @@
  */
 import { DEFAULT_KV_LATENCY_MS } from "./kv_link.ts";
 import { enumFlag, type FlagSpec, numberFlag } from "../../lib/args.ts";
-import { defaultLinkGBps, LINK_KINDS, type LinkKind } from "./cost_model.ts";
+import {
+  DEFAULT_REQUEST_FLOOR_MS,
+  defaultLinkGBps,
+  type Dtype,
+  LINK_KINDS,
+  type LinkKind,
+} from "./cost_model.ts";
 
 /** Flags of the simulated engine. */
 export const SIM_FLAGS: FlagSpec = {
@@ -101,6 +107,15 @@ export const SIM_FLAGS: FlagSpec = {
     default: "0",
     help: "Seconds /health answers 503 before ready",
   },
+  quantization: {
+    type: "string",
+    help: "fp8: FP8 weights and KV cache (vLLM's --quantization fp8; halves their bytes, FP8 peak)",
+  },
+  "request-floor-ms": {
+    type: "string",
+    default: String(DEFAULT_REQUEST_FLOOR_MS),
+    help: "Per-request frontend cost before the queue, simulated ms (API server, tokenisation)",
+  },
   "enforce-eager": { type: "boolean", default: false, help: "Accepted for vLLM compatibility" },
   "trust-remote-code": { type: "boolean", default: false, help: "Accepted for vLLM compatibility" },
   "disable-log-requests": {
@@ -136,6 +151,10 @@ export interface SimConfig {
   sideChannelPort: number;
   kvLinkGBps: number;
   kvLatencyMs: number;
+  /** Weight and KV precision (`--quantization fp8`). */
+  dtype: Dtype;
+  /** Per-request frontend floor, simulated ms. */
+  requestFloorMs: number;
   engineId: string;
   meanOutputTokens: number;
   logIntervalS: number;
@@ -184,6 +203,8 @@ export function simConfig(v: Values, env: Record<string, string> = {}): SimConfi
     sideChannelPort,
     kvLinkGBps: num("kv-link-gbps", 1e-3) ?? defaultLinkGBps(link),
     kvLatencyMs: num("kv-latency-ms", 0)!,
+    dtype: (enumFlag(v, "quantization", ["fp8"] as const) ?? "bf16") as Dtype,
+    requestFloorMs: num("request-floor-ms", 0)!,
     engineId: str("engine-id") ?? crypto.randomUUID(),
     meanOutputTokens: num("mean-output-tokens", 1)!,
     logIntervalS: num("log-interval", 0.001)!,

@@ -159,10 +159,11 @@ export function findings(rows: MergedRow[], cross: Crossover, ppd = "ppd", pd = 
   if (gains.length) {
     const better = gains.filter((g) => g.pct > 0 && g.separated !== false);
     const worse = gains.filter((g) => g.pct < 0 && g.separated !== false);
-    const span = (gs: typeof gains) =>
-      `${pct(Math.min(...gs.map((g) => g.pct)))}…${pct(Math.max(...gs.map((g) => g.pct)))} at ${
-        rate(gs[0].rate)
-      }–${rate(gs.at(-1)!.rate)} ${unit}`;
+    const span = (gs: typeof gains) => {
+      if (gs.length === 1) return `${pct(gs[0].pct)} at ${rate(gs[0].rate)} ${unit}`;
+      const lo = Math.min(...gs.map((g) => g.pct)), hi = Math.max(...gs.map((g) => g.pct));
+      return `${pct(lo)}…${pct(hi)} at ${rate(gs[0].rate)}–${rate(gs.at(-1)!.rate)} ${unit}`;
+    };
     const parts = [];
     if (better.length) parts.push(`${ppd} faster by ${span(better)}`);
     if (worse.length) parts.push(`${ppd} slower (${span(worse)})`);

@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ROOT } from "../_experiment.ts";
+import type { Calibration } from "./calibrate.ts";
+
+Deno.test({
+  name: "calibrate: every published row reproduced (±15%, directions agree) or a named known miss",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(ROOT, "tasks/calibrate/calibrate.ts"), "--json"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const err = new TextDecoder().decode(out.stderr);
+  const c = JSON.parse(new TextDecoder().decode(out.stdout)) as Calibration;
+  assert.deepEqual(c.failures, [], err);
+  assert.equal(out.code, 0, err);
+  assert.match(err, /every gate passed/);
+  // every absolute row of published.md is there, within 15% unless it is the fitted one
+  const ids = new Set(c.absolute.map((r) => r.id));
+  assert.deepEqual([...ids], ["L-H100", "L-A100", "JM-A100", "PPD-floor"]);
+  for (const r of c.absolute) {
+    if (!r.ungated) assert.ok(Math.abs(r.errorPct) <= 15, `${r.id} ${r.metric}: ${r.errorPct}%`);
+    assert.ok(Number.isFinite(r.simulated) && r.simulated > 0, `${r.id} ${r.metric}`);
+  }
+  assert.deepEqual(
+    [...new Set(c.directions.map((d) => d.id))],
+    ["vLLM-doc", "llm-d", "PPD suite", "P2P suite"],
+  );
+  for (const d of c.directions) assert.ok(d.agrees || d.knownMiss, `${d.id}: ${d.measured}`);
+});
