@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { CostModel, defaultLinkGBps, LINKS, type SeqWork } from "./cost_model.ts";
 import { resolveGpu, resolveModel } from "./profiles.ts";
 import { engineParts } from "./engine_parts.ts";
+import { CONNECTOR_KV_COSTS, KvLink } from "./kv_link.ts";
 import { SIM_FLAGS, simConfig } from "./sim_config.ts";
 import { parseFlags } from "../../lib/args.ts";
 
@@ -197,4 +198,24 @@ Deno.test("sim flags: --quantization fp8 and --request-floor-ms reach the cost m
     () => parts(["--quantization", "fp8", "--gpu", "a100"]),
     /Cannot use dtype fp8 on a100/,
   );
+});
+
+Deno.test("KV transfer costs per connector: link, latency and per-block cost, flags override", () => {
+  const cfg = (args: string[]) => simConfig(parseFlags(args, SIM_FLAGS).values);
+  const conn = (name: string) => ["--kv-transfer-config", JSON.stringify({ kv_connector: name })];
+  const nixl = cfg(conn("NixlConnector"));
+  assert.deepEqual([nixl.kvLinkGBps, nixl.kvLatencyMs, nixl.kvPerBlockUs], [
+    defaultLinkGBps("nvlink"),
+    CONNECTOR_KV_COSTS.NixlConnector.latencyMs,
+    CONNECTOR_KV_COSTS.NixlConnector.perBlockUs,
+  ]);
+  const lm = cfg(conn("LMCacheConnectorV1"));
+  assert.equal(lm.kvLinkGBps, defaultLinkGBps("pcie"));
+  const tcp = cfg([...conn("P2pNcclConnector"), "--kv-link", "tcp", "--kv-latency-ms", "9"]);
+  assert.deepEqual([tcp.kvLinkGBps, tcp.kvLatencyMs], [defaultLinkGBps("tcp"), 9]);
+  // per-block cost: 1,000 tokens = 63 blocks of 16
+  const link = new KvLink(new CostModel({ gpu: H100, model: LLAMA8B }), 10, 1, 20);
+  const wire = link.cost.kvTransferMs(1000, 10, 0);
+  assert.ok(Math.abs(link.aloneMs(1000) - (wire + 1 + 63 * 0.02)) < 1e-9);
+  assert.ok(Math.abs(link.book(0, 1000) - link.aloneMs(1000)) < 1e-9);
 });

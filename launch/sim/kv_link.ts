@@ -9,11 +9,43 @@
  * @module
  */
 import type { Clock } from "./clock.ts";
-import type { CostModel } from "./cost_model.ts";
+import type { CostModel, LinkKind } from "./cost_model.ts";
 import type { RemotePrefill } from "./engine.ts";
 
 /** Default fixed cost of one KV transfer (handshake, first byte), simulated ms. */
 export const DEFAULT_KV_LATENCY_MS = 2;
+
+/** What one connector's transfers cost besides the bytes on the wire. */
+export interface ConnectorKvCost {
+  /** The link its KV moves over unless `--kv-link` says otherwise. */
+  link: LinkKind;
+  /** Fixed cost per transfer, simulated ms. */
+  latencyMs: number;
+  /** Cost per KV block moved (descriptors, copies not on the wire), µs. */
+  perBlockUs: number;
+}
+
+/**
+ * Per-connector transfer costs (vLLM's connector names). These are assumptions,
+ * not measurements (no published per-transfer figures were found); change them
+ * with `--kv-link`, `--kv-latency-ms`, `--kv-per-block-us`.
+ */
+export const CONNECTOR_KV_COSTS: Readonly<Record<string, ConnectorKvCost>> = {
+  // NIXL READs of paged blocks over UCX: a notification round trip per transfer,
+  // and one descriptor per block per layer for K and V (64 for Llama-8B) to prepare
+  // and post, ~0.08 µs each.
+  NixlConnector: { link: "nvlink", latencyMs: 2, perBlockUs: 5 },
+  // P2P-NCCL: a ZMQ request and ack plus NCCL send/recv of one tensor per layer.
+  P2pNcclConnector: { link: "nvlink", latencyMs: 3, perBlockUs: 0 },
+  // LMCache: the KV goes through the host store, so GPU<->CPU over PCIe, plus a lookup.
+  LMCacheConnectorV1: { link: "pcie", latencyMs: 3, perBlockUs: 0 },
+};
+
+/** The costs of connector `name`, or the defaults (nvlink, 2 ms, 0) for any other. */
+export function connectorKvCost(name: string | undefined): ConnectorKvCost {
+  return (name && CONNECTOR_KV_COSTS[name]) ||
+    { link: "nvlink", latencyMs: DEFAULT_KV_LATENCY_MS, perBlockUs: 0 };
+}
 
 /** A link that KV transfers into one instance share. */
 export class KvLink {
@@ -26,10 +58,16 @@ export class KvLink {
    * @param gbps link bandwidth per rank, GB/s
    * @param latencyMs fixed cost per transfer (@default DEFAULT_KV_LATENCY_MS)
    */
+  /**
+   * @param perBlockUs cost per block moved, µs (@default 0)
+   * @param blockSize tokens per block (@default 16)
+   */
   constructor(
     readonly cost: CostModel,
     readonly gbps: number,
     readonly latencyMs = DEFAULT_KV_LATENCY_MS,
+    readonly perBlockUs = 0,
+    readonly blockSize = 16,
   ) {
     if (!(gbps > 0) || !Number.isFinite(gbps)) {
       throw new RangeError(`Cannot use ${gbps} as KV link GB/s: current value is ${gbps}`);
@@ -41,9 +79,15 @@ export class KvLink {
     }
   }
 
+  /** Fixed and per-block cost of one transfer (not on the shared wire), ms. */
+  #overheadMs(tokens: number): number {
+    return this.latencyMs + Math.ceil(tokens / this.blockSize) * this.perBlockUs / 1000;
+  }
+
   /** Time one transfer of `tokens` tokens takes on an idle link, ms. */
   aloneMs(tokens: number): number {
-    return this.cost.kvTransferMs(tokens, this.gbps, this.latencyMs);
+    if (tokens <= 0) return 0;
+    return this.cost.kvTransferMs(tokens, this.gbps, 0) + this.#overheadMs(tokens);
   }
 
   /** Books a transfer of `tokens` tokens starting at `nowMs`; returns when its KV has arrived. */
@@ -53,7 +97,7 @@ export class KvLink {
     const start = Math.max(nowMs, this.#freeAtMs);
     this.queuedMs += start - nowMs;
     this.#freeAtMs = start + wireMs;
-    return start + wireMs + this.latencyMs;
+    return start + wireMs + this.#overheadMs(tokens);
   }
 }
 

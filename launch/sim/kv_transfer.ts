@@ -68,6 +68,10 @@ export interface SideChannelOptions {
   linkGBps: number;
   /** Fixed latency per transfer, simulated ms. @default DEFAULT_KV_LATENCY_MS (2) */
   latencyMs?: number;
+  /** Cost per block transferred, µs. @default 0 */
+  perBlockUs?: number;
+  /** Tokens per KV block. @default 16 */
+  blockSize?: number;
   /** Logs one line for people. */
   log: (level: "info" | "debug" | "warn", msg: string) => void;
 }
@@ -84,7 +88,13 @@ export class KvSideChannel {
 
   constructor(opts: SideChannelOptions) {
     this.#o = opts;
-    this.link = new KvLink(opts.cost, opts.linkGBps, opts.latencyMs);
+    this.link = new KvLink(
+      opts.cost,
+      opts.linkGBps,
+      opts.latencyMs,
+      opts.perBlockUs,
+      opts.blockSize,
+    );
   }
 
   #remote(

@@ -68,6 +68,8 @@ export async function main(args: string[]): Promise<number> {
       tp: cfg.tp,
       linkGBps: cfg.kvLinkGBps,
       latencyMs: cfg.kvLatencyMs,
+      perBlockUs: cfg.kvPerBlockUs,
+      blockSize: cfg.blockSize,
       log: emit,
     });
     const port = await side.start();

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { DEFAULT_KV_LATENCY_MS } from "./kv_link.ts";
+import { connectorKvCost } from "./kv_link.ts";
 import { enumFlag, type FlagSpec, numberFlag } from "../../lib/args.ts";
 import {
   DEFAULT_REQUEST_FLOOR_MS,
@@ -80,14 +80,16 @@ export const SIM_FLAGS: FlagSpec = {
   },
   "kv-link": {
     type: "string",
-    default: "nvlink",
-    help: "Link for KV transfers: nvlink, pcie, rdma, tcp",
+    help: "Link for KV transfers: nvlink, pcie, rdma, tcp (default: the connector's, nvlink)",
   },
   "kv-link-gbps": { type: "string", help: "KV transfer bandwidth in GB/s (overrides --kv-link)" },
   "kv-latency-ms": {
     type: "string",
-    default: String(DEFAULT_KV_LATENCY_MS),
-    help: "Fixed cost of one KV transfer (handshake, first byte), simulated ms",
+    help: "Fixed cost of one KV transfer, simulated ms (default: the connector's)",
+  },
+  "kv-per-block-us": {
+    type: "string",
+    help: "Cost per KV block transferred, µs (default: the connector's)",
   },
   "engine-id": { type: "string", help: "Engine id in kv_transfer_params (default: random)" },
   "mean-output-tokens": {
@@ -151,6 +153,8 @@ export interface SimConfig {
   sideChannelPort: number;
   kvLinkGBps: number;
   kvLatencyMs: number;
+  /** Cost per KV block transferred, µs. */
+  kvPerBlockUs: number;
   /** Weight and KV precision (`--quantization fp8`). */
   dtype: Dtype;
   /** Per-request frontend floor, simulated ms. */
@@ -171,7 +175,13 @@ export function simConfig(v: Values, env: Record<string, string> = {}): SimConfi
     numberFlag(v, name, { min, max, integer: true });
   const num = (name: string, min: number, max = Number.MAX_VALUE) =>
     numberFlag(v, name, { min, max });
-  const link = enumFlag(v, "kv-link", LINK_KINDS) as LinkKind;
+  // the connector's transfer costs unless a flag says otherwise
+  let connector: string | undefined;
+  try {
+    connector = JSON.parse(String(v["kv-transfer-config"] ?? "null"))?.kv_connector;
+  } catch { /* the connector parser names the bad JSON */ }
+  const kvCost = connectorKvCost(connector);
+  const link = (enumFlag(v, "kv-link", LINK_KINDS) ?? kvCost.link) as LinkKind;
   const sidePort = v["side-channel-port"] ?? env.VLLM_NIXL_SIDE_CHANNEL_PORT ?? "0";
   const sideChannelPort = numberFlag({ "side-channel-port": sidePort }, "side-channel-port", {
     min: 0,
@@ -202,7 +212,8 @@ export function simConfig(v: Values, env: Record<string, string> = {}): SimConfi
     ecTransferConfig: str("ec-transfer-config"),
     sideChannelPort,
     kvLinkGBps: num("kv-link-gbps", 1e-3) ?? defaultLinkGBps(link),
-    kvLatencyMs: num("kv-latency-ms", 0)!,
+    kvLatencyMs: num("kv-latency-ms", 0) ?? kvCost.latencyMs,
+    kvPerBlockUs: num("kv-per-block-us", 0) ?? kvCost.perBlockUs,
     dtype: (enumFlag(v, "quantization", ["fp8"] as const) ?? "bf16") as Dtype,
     requestFloorMs: num("request-floor-ms", 0)!,
     engineId: str("engine-id") ?? crypto.randomUUID(),

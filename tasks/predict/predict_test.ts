@@ -4,7 +4,7 @@ import { stringify as stringifyYaml } from "yaml";
 import { loadTopology } from "../../launch/topology.ts";
 import { CostModel, defaultLinkGBps } from "../../launch/sim/cost_model.ts";
 import { resolveGpu, resolveModel } from "../../launch/sim/profiles.ts";
-import { DEFAULT_KV_LATENCY_MS, KvLink } from "../../launch/sim/kv_link.ts";
+import { connectorKvCost, KvLink } from "../../launch/sim/kv_link.ts";
 import { parseCsv } from "../../lib/csv.ts";
 import { ROOT } from "../_experiment.ts";
 import { readSummaries } from "../_bench_cmd.ts";
@@ -143,7 +143,8 @@ Deno.test("predict: PD's extra TTFT at low load is the modelled hop + decode fro
     const extra = mean(p.map((r) => r.ttft)) - mean(a.map((r) => r.ttft));
     const n = Math.round(mean(p.map((r) => r.prompt)));
     const cost = new CostModel({ gpu: resolveGpu("h100"), model: resolveModel("llama-3.1-8b") });
-    const nv = new KvLink(cost, defaultLinkGBps("nvlink"), DEFAULT_KV_LATENCY_MS);
+    const nixl = connectorKvCost("NixlConnector");
+    const nv = new KvLink(cost, defaultLinkGBps(nixl.link), nixl.latencyMs, nixl.perBlockUs);
     // the decode instance's own API server pass, the hop, the KV transfer and one step
     const modelled = DEFAULT_ROUTER_HOP_MS + cost.frontendMs(n) + nv.aloneMs(n) +
       cost.stepMs([{ newTokens: 1, contextTokens: n - 1 }]);

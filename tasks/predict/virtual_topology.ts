@@ -115,7 +115,7 @@ export class VirtualTopology {
         name: inst.name,
         role,
         engine,
-        link: new KvLink(cost, cfg.kvLinkGBps, cfg.kvLatencyMs),
+        link: new KvLink(cost, cfg.kvLinkGBps, cfg.kvLatencyMs, cfg.kvPerBlockUs, cfg.blockSize),
         cfg,
         maxModelLen,
         inFlight: 0,
