@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { StopSignals } from "../lib/signals.ts";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
@@ -279,23 +280,22 @@ export async function main(args: string[]): Promise<number> {
   );
   log.info(`run directory ${dir}`);
 
-  // signals: first one stops sending and starts the grace period, a second cancels at once
+  // signals: the first stops sending and starts the grace period (its duplicates from
+  // `deno task` are the same signal); a later one cancels what is in flight at once
   const stop = new AbortController();
   const cancel = new AbortController();
-  let signal: "SIGINT" | "SIGTERM" | null = null;
   let graceTimer: ReturnType<typeof setTimeout> | undefined;
-  const onSignal = (sig: "SIGINT" | "SIGTERM") => () => {
-    if (signal) {
+  const signals = new StopSignals({
+    onStop: (sig) => {
+      log.warn(`${sig}: stopped sending; waiting up to ${cfg.graceS} s for in-flight requests`);
+      stop.abort();
+      graceTimer = setTimeout(() => cancel.abort(), cfg.graceS * 1000);
+    },
+    onForce: (sig) => {
+      log.warn(`${sig} again: cancelling the requests in flight`);
       cancel.abort();
-      return;
-    }
-    signal = sig;
-    log.warn(`${sig}: stopped sending; waiting up to ${cfg.graceS} s for in-flight requests`);
-    stop.abort();
-    graceTimer = setTimeout(() => cancel.abort(), cfg.graceS * 1000);
-  };
-  const handlers = { SIGINT: onSignal("SIGINT"), SIGTERM: onSignal("SIGTERM") };
-  for (const [s, h] of Object.entries(handlers)) Deno.addSignalListener(s as Deno.Signal, h);
+    },
+  });
 
   const t0 = performance.now();
   const gpu = cfg.gpuMonitor
@@ -507,7 +507,7 @@ export async function main(args: string[]): Promise<number> {
     }
   } finally {
     clearTimeout(graceTimer);
-    for (const [s, h] of Object.entries(handlers)) Deno.removeSignalListener(s as Deno.Signal, h);
+    signals[Symbol.dispose]();
     await gpu?.stop();
     await scraper?.stop();
     csv.close();
@@ -517,7 +517,7 @@ export async function main(args: string[]): Promise<number> {
     await Deno.writeTextFile(join(dir, "summary.json"), "[]\n");
   }
   console.log(dir);
-  return signal === "SIGINT" ? 130 : signal === "SIGTERM" ? 143 : 0;
+  return signals.exitCode ?? 0;
 }
 
 if (import.meta.main) await runMain(main);

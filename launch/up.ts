@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { InterruptedError, SIGNAL_EXIT, StopSignals } from "../lib/signals.ts";
 import { resolve } from "node:path";
 import { numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
 import { errorMessage } from "../lib/errors.ts";
@@ -42,7 +43,7 @@ const FLAGS = {
 } as const;
 
 /** Thrown by {@linkcode up} on SIGINT/SIGTERM (after stopping what it started). */
-export class Interrupted extends Error {}
+export class Interrupted extends InterruptedError {}
 
 /** Options of {@linkcode up}. */
 export interface UpOptions {
@@ -139,15 +140,21 @@ export async function up(o: UpOptions): Promise<TopologyState | string> {
   const signal = o.signal ? AbortSignal.any([o.signal, ac.signal]) : ac.signal;
   const sup = new Supervisor();
   const started: [LaunchProcess, ManagedProcess][] = [];
-  const onSignal = (sig: Deno.Signal) => () => {
-    if (ac.signal.aborted) {
+  // the first signal (and its duplicates) stops gracefully; a later one kills at once;
+  // a caller that passes its own signal owns the signals
+  const signals = o.signal ? null : new StopSignals({
+    onStop: (sig) =>
+      ac.abort(
+        new Interrupted(
+          `Cannot finish up: interrupted by ${sig}; stopped what was started`,
+          SIGNAL_EXIT[sig],
+        ),
+      ),
+    onForce: (sig) => {
       for (const [, m] of started) killGroup(m.pgid, "SIGKILL");
-      Deno.exit(130);
-    }
-    ac.abort(new Interrupted(`Cannot finish up: interrupted by ${sig}; stopped what was started`));
-  };
-  const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
-  for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+      removeState(stateDir, t.name).catch(() => {}).finally(() => Deno.exit(SIGNAL_EXIT[sig]));
+    },
+  });
   const state: TopologyState = {
     name: t.name,
     file: resolve(t.file),
@@ -226,7 +233,7 @@ export async function up(o: UpOptions): Promise<TopologyState | string> {
     await removeState(stateDir, t.name);
     throw e;
   } finally {
-    for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+    signals?.[Symbol.dispose]();
     sup.removeHandlers();
   }
 }
@@ -265,7 +272,7 @@ export async function main(args: string[]): Promise<number> {
   } catch (e) {
     // The whole message: it carries the failing process's last log lines.
     console.error(`error: ${e instanceof Error ? e.message : errorMessage(e)}`);
-    return e instanceof Interrupted ? 130 : 1;
+    return e instanceof Interrupted ? e.exitCode : 1;
   }
   if (typeof res === "string") {
     console.log(res.trimEnd());

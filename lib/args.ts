@@ -245,7 +245,9 @@ export async function runMain(main: (args: string[]) => Promise<number | void>):
     code = (await main(Deno.args)) ?? 0;
   } catch (e) {
     Deno.stderr.writeSync(new TextEncoder().encode(`error: ${errorMessage(e)}\n`));
-    code = 1;
+    // an error that carries an exit code (an interruption: 130/143) keeps it
+    const x = (e as { exitCode?: unknown })?.exitCode;
+    code = typeof x === "number" && Number.isInteger(x) && x > 0 ? x : 1;
   }
   Deno.exit(code);
 }

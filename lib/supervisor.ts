@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { SIGNAL_EXIT, StopSignals } from "./signals.ts";
 import { dirname } from "node:path";
 import { fieldError } from "./errors.ts";
 import { killGroup, stopGroup } from "./_process_group.ts";
@@ -84,7 +85,7 @@ function check(o: SpawnOptions): void {
 /** Starts children in their own process groups and stops them all on demand or on a signal. */
 export class Supervisor {
   #procs: ManagedProcess[] = [];
-  #signals: [Deno.Signal, () => void][] = [];
+  #signals: StopSignals | null = null;
   #stopping: Promise<void> | undefined;
   #onUnload = () => {
     // Deno.exit without stopAll: do not leave attached children behind.
@@ -151,32 +152,31 @@ export class Supervisor {
   }
 
   /**
-   * On SIGINT/SIGTERM: stop all children, then exit 130/143. A second signal
-   * while stopping sends SIGKILL to every group and exits at once. Idempotent.
+   * On SIGINT/SIGTERM (duplicates within 1 s are one signal): stop all children,
+   * then exit 130/143. A later signal while stopping sends SIGKILL to every group
+   * and exits at once. Idempotent.
    */
   installSignalHandlers(graceMs = 5000): void {
-    if (this.#signals.length > 0) return;
-    for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
-      const handler = () => {
-        if (this.#stopping) {
-          for (const p of this.#procs) {
-            try {
-              killGroup(p.pgid, "SIGKILL");
-            } catch { /* exiting anyway */ }
-          }
-          Deno.exit(code);
+    if (this.#signals) return;
+    this.#signals = new StopSignals({
+      onStop: (sig) => {
+        this.#stopping = this.stopAll(graceMs).finally(() => Deno.exit(SIGNAL_EXIT[sig]));
+      },
+      onForce: (sig) => {
+        for (const p of this.#procs) {
+          try {
+            killGroup(p.pgid, "SIGKILL");
+          } catch { /* exiting anyway */ }
         }
-        this.#stopping = this.stopAll(graceMs).finally(() => Deno.exit(code));
-      };
-      Deno.addSignalListener(sig, handler);
-      this.#signals.push([sig, handler]);
-    }
+        Deno.exit(SIGNAL_EXIT[sig]);
+      },
+    });
   }
 
   /** Removes the signal handlers and the exit hook (children are left as they are). */
   removeHandlers(): void {
-    for (const [sig, h] of this.#signals) Deno.removeSignalListener(sig, h);
-    this.#signals = [];
+    this.#signals?.[Symbol.dispose]();
+    this.#signals = null;
     globalThis.removeEventListener("unload", this.#onUnload);
   }
 

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { InterruptedError, StopSignals } from "../lib/signals.ts";
 import { join, resolve } from "node:path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { listFlag, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
@@ -302,22 +303,35 @@ export async function runPipeline(
   };
 }
 
-/** Calls `fn` with a signal that aborts on the first SIGINT/SIGTERM (a second one exits 130). */
+/**
+ * Calls `fn` with a signal that aborts on the first SIGINT/SIGTERM (its duplicates
+ * within 1 s are the same signal); what `fn` started is stopped on its way out.
+ * After a signal it throws {@linkcode InterruptedError} (exit 130/143), even
+ * when `fn` finished.
+ */
 export async function withSignals<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const ac = new AbortController();
-  const on = (sig: string) => () => {
-    if (ac.signal.aborted) Deno.exit(130);
-    ac.abort(
-      new Error(`Cannot finish the pipeline: interrupted by ${sig}; topologies were stopped`),
-    );
-  };
-  const hs = (["SIGINT", "SIGTERM"] as const).map((s) => [s, on(s)] as const);
-  for (const [s, h] of hs) Deno.addSignalListener(s, h);
+  using stop = new StopSignals({
+    onForce: (sig) =>
+      console.error(`${sig} again: already stopping; processes get SIGKILL after their grace`),
+  });
+  let result: T;
   try {
-    return await fn(ac.signal);
-  } finally {
-    for (const [s, h] of hs) Deno.removeSignalListener(s, h);
+    result = await fn(stop.graceful);
+  } catch (e) {
+    if (stop.received) {
+      throw new InterruptedError(
+        `Cannot finish: interrupted by ${stop.received}; what was started was stopped (${
+          errorMessage(e)
+        })`,
+        stop.exitCode!,
+      );
+    }
+    throw e;
   }
+  if (stop.received) {
+    throw new InterruptedError(`interrupted by ${stop.received}`, stop.exitCode!);
+  }
+  return result;
 }
 
 /** Command-line flags shared by `pipeline.ts`, `bench:<name>` and `demo`. */

@@ -1,0 +1,99 @@
+/**
+ * One signal discipline for every CLI that owns work or processes: the first
+ * SIGINT/SIGTERM starts a graceful stop; copies of it within `dedupMs` are the
+ * same signal (a terminal's Ctrl-C reaches `deno task` and its child, and
+ * `deno task` forwards it again ~1 ms later); a signal at least `dedupMs`
+ * later forces. The exit code is 130 for SIGINT and 143 for SIGTERM.
+ *
+ *     using stop = new StopSignals({ onStop: (sig) => log(sig), onForce: () => killAll() });
+ *     await work(stop.graceful);
+ *     return stop.exitCode ?? 0;
+ *
+ * @module
+ */
+
+/** An error that ends a CLI after a signal; `runMain` exits with its `exitCode` (130/143). */
+export class InterruptedError extends Error {
+  constructor(message: string, readonly exitCode: number) {
+    super(message);
+  }
+}
+
+/** The signals a stop listens to. */
+export type StopSignal = "SIGINT" | "SIGTERM";
+
+/** Exit code after a signal: 128 + its number. */
+export const SIGNAL_EXIT: Readonly<Record<StopSignal, number>> = { SIGINT: 130, SIGTERM: 143 };
+
+/** Options of {@linkcode StopSignals}. */
+export interface StopSignalsOptions {
+  /** Called once, on the first signal. */
+  onStop?: (sig: StopSignal) => void;
+  /** Called once, on a later signal (at least `dedupMs` after the first). */
+  onForce?: (sig: StopSignal) => void;
+  /** Signals closer than this to the first are the same one, ms. @default 1000 */
+  dedupMs?: number;
+  /** Clock, ms. @default performance.now */
+  now?: () => number;
+}
+
+/** Listens for SIGINT/SIGTERM until disposed; see the module doc. */
+export class StopSignals {
+  readonly #graceful = new AbortController();
+  readonly #forced = new AbortController();
+  readonly #o: StopSignalsOptions;
+  #first: StopSignal | null = null;
+  #firstAt = 0;
+  readonly #handlers: [StopSignal, () => void][] = [];
+
+  constructor(o: StopSignalsOptions = {}, listen = true) {
+    this.#o = o;
+    if (!listen) return;
+    for (const sig of ["SIGINT", "SIGTERM"] as const) {
+      const h = () => this.receive(sig);
+      Deno.addSignalListener(sig, h);
+      this.#handlers.push([sig, h]);
+    }
+  }
+
+  /** Aborts on the first signal (reason: an Error naming it). */
+  get graceful(): AbortSignal {
+    return this.#graceful.signal;
+  }
+
+  /** Aborts on a forcing signal. */
+  get forced(): AbortSignal {
+    return this.#forced.signal;
+  }
+
+  /** The first signal received, or null. */
+  get received(): StopSignal | null {
+    return this.#first;
+  }
+
+  /** 130/143 after a signal, else null. */
+  get exitCode(): number | null {
+    return this.#first ? SIGNAL_EXIT[this.#first] : null;
+  }
+
+  /** Handles one delivery of `sig` (the listeners call this; tests may too). */
+  receive(sig: StopSignal): void {
+    const now = (this.#o.now ?? (() => performance.now()))();
+    if (!this.#first) {
+      this.#first = sig;
+      this.#firstAt = now;
+      this.#graceful.abort(new Error(`interrupted by ${sig}`));
+      this.#o.onStop?.(sig);
+      return;
+    }
+    if (now - this.#firstAt < (this.#o.dedupMs ?? 1000) || this.#forced.signal.aborted) return;
+    this.#forced.abort(new Error(`forced by a second ${sig}`));
+    this.#o.onForce?.(sig);
+  }
+
+  /** Stops listening. */
+  [Symbol.dispose](): void {
+    for (const [s, h] of this.#handlers) Deno.removeSignalListener(s, h);
+    this.#handlers.length = 0;
+  }
+}
