@@ -144,6 +144,8 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
         try {
           obj = JSON.parse(data);
         } catch {
+          // a malformed event fails the request (vLLM never sends one): keep reading to the end
+          r.error ||= `malformed stream event: ${JSON.stringify(data.slice(0, 80))}`;
           continue;
         }
         if (obj.error) {

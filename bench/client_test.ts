@@ -18,6 +18,7 @@ function startServer() {
       async start(c) {
         const send = (o: unknown) => c.enqueue(enc.encode(`data: ${JSON.stringify(o)}\n\n`));
         send({ choices: [{ index: 0, delta: { role: "assistant", content: "" } }] });
+        if (mode === "malformed") c.enqueue(enc.encode(`data: {"choices": [{"delta": \n\n`));
         for (let i = 0; i < gapsMs.length; i++) {
           await sleep(gapsMs[i]);
           if (mode === "cut" && i === 2) {
@@ -102,6 +103,10 @@ Deno.test("HTTP errors, broken streams, timeouts and cancellations are results w
     assert.equal(cut.status, 200);
     assert.match(cut.error, /without \[DONE\]/);
     assert.equal(cut.contentChunks, 2);
+    // a malformed event fails the request, naming it (the rest of the stream is still read)
+    const bad = await sendStreaming({ url: s.url + "?mode=malformed", body: "{}", requestId: "m" });
+    assert.match(bad.error, /malformed stream event: "\{\\"choices\\": \[\{\\"delta\\": "/);
+    assert.equal(bad.contentChunks, 5);
     const slow = await sendStreaming({ url: s.url, body: "{}", requestId: "c", timeoutMs: 30 });
     assert.match(slow.error, /timeout after 30 ms/);
     const ac = new AbortController();

@@ -5,7 +5,8 @@
  * `summary.json` (an array, one object per run/load point), optional `gpu.csv`
  * and `server_metrics.csv`; vLLM's result block on stderr; the run directory
  * path on stdout. Ctrl-C/SIGTERM stops sending, waits `--grace` for in-flight
- * requests, writes `"complete": false` and exits 130/143.
+ * requests, writes `"complete": false` and exits 130/143. Exit codes: 0 done, 1 bad
+ * input, an error, or every request failed, 130/143 interrupted (SIGINT/SIGTERM).
  *
  *     deno task bench --url http://127.0.0.1:8000 --rate 20 --duration 60 \
  *       --dataset random --input-len 512 --output-len 128 --out results/exp1/agg
@@ -517,7 +518,16 @@ export async function main(args: string[]): Promise<number> {
     await Deno.writeTextFile(join(dir, "summary.json"), "[]\n");
   }
   console.log(dir);
-  return signals.exitCode ?? 0;
+  if (signals.exitCode) return signals.exitCode;
+  // a run whose every request failed measured nothing: say so and exit 1
+  if (summaries.length && summaries.every((s) => s.completed === 0 && s.failed > 0)) {
+    const failed = summaries.reduce((a, s) => a + s.failed, 0);
+    log.error(
+      `every request failed (${failed}); see the error column of ${join(dir, "requests.csv")}`,
+    );
+    return 1;
+  }
+  return 0;
 }
 
 if (import.meta.main) await runMain(main);

@@ -318,6 +318,58 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "a run whose every request failed exits 1 and says so; its rows are kept",
+  opts,
+  async () => {
+    const r = await collect(
+      await benchCmd([
+        "--num-requests",
+        "4",
+        "--rate",
+        "50",
+        "--input-len",
+        "16",
+        "--output-len",
+        "4",
+      ])
+        .output(),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const dead = await sim("--fail-rate", "1");
+    try {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          RUN,
+          "--url",
+          dead.url,
+          "--out",
+          join(tmp, "exp", "allfail"),
+          "--num-requests",
+          "5",
+          "--rate",
+          "50",
+          "--input-len",
+          "16",
+          "--output-len",
+          "4",
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const f = await collect(out);
+      assert.equal(f.code, 1, f.stderr);
+      assert.match(f.stderr, /every request failed \(5\)/);
+      assert.equal(f.rows.length, 5);
+      assert.ok(f.rows.every((x) => x.error !== ""));
+    } finally {
+      await dead.stop();
+    }
+  },
+);
+
 Deno.test({
   name: "stop the engine",
   ...opts,

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { isAlive } from "../lib/_process_group.ts";
 import { join } from "node:path";
 
 /** One started process. */
@@ -95,4 +96,34 @@ export async function listStates(stateDir: string): Promise<string[]> {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   return out.sort();
+}
+
+/**
+ * Takes the exclusive start lock of topology `name` (`NAME.lock` beside its state
+ * file, created atomically, holding this process's pid); returns its release.
+ * Refuses while another live process holds it; a dead holder's lock is taken over.
+ */
+export async function lockTopology(stateDir: string, name: string): Promise<() => Promise<void>> {
+  await Deno.mkdir(stateDir, { recursive: true });
+  const path = join(stateDir, `${name}.lock`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const f = await Deno.open(path, { write: true, createNew: true });
+      await f.write(new TextEncoder().encode(`${Deno.pid}\n`));
+      f.close();
+      return () => Deno.remove(path).catch(() => {});
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      const pid = Number((await Deno.readTextFile(path).catch(() => "")).trim());
+      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+        throw new Error(
+          `Cannot start ${name}: current value is being started or stopped by pid ${pid} (lock ${path}, state ${
+            statePath(stateDir, name)
+          }); wait for it or run deno task down ${name}`,
+        );
+      }
+      await Deno.remove(path).catch(() => {}); // its holder died: take it over
+    }
+  }
+  throw new Error(`Cannot take the lock ${path}: current value changes under us; retry`);
 }

@@ -31,7 +31,7 @@ import {
   routerConfigPath,
 } from "./_launch.ts";
 import { type Plan, planTopology } from "./_plan.ts";
-import { readState, removeState, type TopologyState, writeState } from "./_state.ts";
+import { lockTopology, readState, removeState, type TopologyState, writeState } from "./_state.ts";
 import { loadTopology } from "./topology.ts";
 
 const FLAGS = {
@@ -105,6 +105,23 @@ export async function up(o: UpOptions): Promise<TopologyState | string> {
   const t = plan.topology;
   if (o.dryRun) return formatPlan(plan, procs, stateDir);
   const log = o.log ?? createLogger({ name: "up" }).info;
+  // one `up` of a name at a time: the lock is held until it is up or cleaned up
+  const unlock = await lockTopology(stateDir, t.name);
+  try {
+    return await upLocked(o, plan, procs, stateDir, log);
+  } finally {
+    await unlock();
+  }
+}
+
+async function upLocked(
+  o: UpOptions,
+  plan: Plan,
+  procs: LaunchProcess[],
+  stateDir: string,
+  log: (line: string) => void,
+): Promise<TopologyState> {
+  const t = plan.topology;
   const old = await readState(stateDir, t.name);
   if (old) {
     const alive = old.processes.filter((p) => isGroupAlive(p.pgid));
@@ -169,6 +186,7 @@ export async function up(o: UpOptions): Promise<TopologyState | string> {
     upPid: Deno.pid,
     processes: [],
   };
+  await writeState(stateDir, state); // before the first process: every exit path finds it
   const start = async (p: LaunchProcess) => {
     signal.throwIfAborted();
     const m = sup.spawn({

@@ -251,3 +251,26 @@ processes:
   assert.equal(isGroupAlive(st.processes[0].pgid), false);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("up: two ups of one name at once: one starts it, the other refuses naming it", async () => {
+  const s = await setup(pd("t-twice"));
+  const [a, b] = await Promise.all([
+    cli("up.ts", [s.file, ...s.flags]),
+    cli("up.ts", [s.file, ...s.flags]),
+  ]);
+  try {
+    assert.deepEqual([a.code, b.code].sort(), [0, 1], `${a.stderr}\n---\n${b.stderr}`);
+    const loser = a.code === 1 ? a : b;
+    assert.match(loser.stderr, /Cannot start t-twice/);
+    assert.match(loser.stderr, /t-twice\.(lock|json)|already up/);
+    // the loser started nothing: only the winner's processes exist, and down stops them all
+    assert.equal(startedPids(loser.stderr).length, 0, loser.stderr);
+    const st = await readState(s.state, "t-twice");
+    const down = await cli("down.ts", ["t-twice", "--state-dir", s.state]);
+    assert.equal(down.code, 0, down.stderr);
+    for (const p of st.processes) assert.equal(isGroupAlive(p.pgid), false, p.name);
+    assert.equal(await exists(join(s.state, "t-twice.lock")), false);
+  } finally {
+    await Deno.remove(s.dir, { recursive: true });
+  }
+});

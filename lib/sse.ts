@@ -8,29 +8,38 @@
 
 /** Incremental SSE parser: feed text, get the completed events' data. */
 export class SseParser {
-  #buf = "";
+  /** Text after the last newline, in chunks joined only once a newline comes (linear in bytes). */
+  #pending: string[] = [];
   #data: string[] = [];
   #has = false;
 
   /** Feeds a text chunk; returns the data of every event completed by it. */
   push(text: string): string[] {
-    this.#buf += text;
+    if (text.indexOf("\n") < 0) {
+      if (text) this.#pending.push(text);
+      return [];
+    }
+    const buf = this.#pending.length ? this.#pending.join("") + text : text;
+    this.#pending = [];
     const out: string[] = [];
+    let start = 0;
     let i: number;
-    while ((i = this.#buf.indexOf("\n")) >= 0) {
-      let line = this.#buf.slice(0, i);
-      this.#buf = this.#buf.slice(i + 1);
+    while ((i = buf.indexOf("\n", start)) >= 0) {
+      let line = buf.slice(start, i);
       if (line.endsWith("\r")) line = line.slice(0, -1);
       this.#line(line, out);
+      start = i + 1;
     }
+    if (start < buf.length) this.#pending.push(buf.slice(start));
     return out;
   }
 
   /** Ends the stream; returns the data of a last event not followed by a blank line. */
   flush(): string[] {
     const out: string[] = [];
-    if (this.#buf) this.#line(this.#buf, out);
-    this.#buf = "";
+    const rest = this.#pending.join("");
+    this.#pending = [];
+    if (rest) this.#line(rest.endsWith("\r") ? rest.slice(0, -1) : rest, out);
     this.#line("", out);
     return out;
   }

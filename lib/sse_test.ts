@@ -32,3 +32,15 @@ Deno.test("sseEvents reads a real HTTP stream split at odd byte boundaries", asy
   ac.abort();
   await server.finished;
 });
+
+Deno.test("SseParser: a 1 MB event fed in small chunks, and CRLF split across chunks", () => {
+  const p = new SseParser();
+  const big = "x".repeat(1 << 20);
+  const text = `data: ${big}\r\n\r\ndata: after\r\n\r\n`;
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += 4093) out.push(...p.push(text.slice(i, i + 4093)));
+  out.push(...p.flush());
+  assert.deepEqual(out.map((d) => d.length), [big.length, 5]);
+  assert.equal(out[0], big);
+  assert.equal(out[1], "after");
+});

@@ -51,9 +51,53 @@ export interface SimServerOptions {
   kv: KvConnector;
   /** `--ec-transfer-config` (encoder disaggregation), if any. */
   ecTransfer?: EcTransferConfig;
+  /** Largest request body accepted, bytes (413 above). @default DEFAULT_MAX_BODY_BYTES */
+  maxBodyBytes?: number;
   /** Health answers 503 until this resolves (`--startup-delay`). */
   ready: () => boolean;
   log: (level: "info" | "debug" | "warn", msg: string) => void;
+}
+
+/** Default request-body limit: 32 MiB (room for long prompts and a few base64 images). */
+export const DEFAULT_MAX_BODY_BYTES = 32 * 2 ** 20;
+
+/** Characters one token can hold at most (a bound, not an estimate), for the early check. */
+const MAX_CHARS_PER_TOKEN = 256;
+
+/** The body as text, refused with 413 above `limit` bytes (by its header, or as it streams in). */
+async function readBody(req: Request, limit: number): Promise<string> {
+  const tooLarge = (n: number | string) =>
+    new ApiError(413, `Request body too large: ${n} bytes; the limit is ${limit} bytes`);
+  const declared = Number(req.headers.get("content-length") ?? NaN);
+  if (declared > limit) throw tooLarge(declared);
+  if (!req.body) return "";
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of req.body) {
+    n += c.length;
+    if (n > limit) throw tooLarge(`over ${limit}`);
+    chunks.push(c);
+  }
+  const all = new Uint8Array(n);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  return new TextDecoder().decode(all);
+}
+
+/** Characters of prompt text in a request (images not counted). */
+function textChars(p: ParsedRequest): number {
+  if (p.endpoint === "completion") return typeof p.prompt === "string" ? p.prompt.length : 0;
+  let n = 0;
+  for (const m of p.messages ?? []) {
+    if (typeof m.content === "string") n += m.content.length;
+    else if (Array.isArray(m.content)) {
+      for (const part of m.content) if (typeof part.text === "string") n += part.text.length;
+    }
+  }
+  return n;
 }
 
 const enc = new TextEncoder();
@@ -136,7 +180,7 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
   };
 
   async function generate(req: Request, endpoint: Endpoint): Promise<Response> {
-    const raw = await req.text();
+    const raw = await readBody(req, o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
     let body: unknown;
     try {
       body = JSON.parse(raw);
@@ -158,6 +202,15 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
     const p = parseRequest(endpoint, body);
     if (p.model && p.model !== o.servedModelName) {
       throw new ApiError(404, `The model \`${p.model}\` does not exist.`, "NotFoundError");
+    }
+    // a prompt too long for the context even at the most characters one token can hold is
+    // refused before tokenising (megabytes of text would hold the event loop for seconds)
+    const atLeast = Math.ceil(textChars(p) / MAX_CHARS_PER_TOKEN);
+    if (atLeast >= o.maxModelLen) {
+      throw new ApiError(
+        400,
+        `This model's maximum context length is ${o.maxModelLen} tokens. However, your request has at least ${atLeast} input tokens. Please reduce the length of the input messages.`,
+      );
     }
     const { promptTokens, images } = tokenize(p);
     for (const img of images) promptTokens.push(...imagePlaceholderIds(img, o.tokenizer.vocabSize));

@@ -182,6 +182,29 @@ Deno.test("sim: OpenAI API as vLLM serves it", async (t) => {
         });
         assert.equal(long.status, 400);
         assert.match((await long.json()).error.message, /maximum context length is \d+ tokens/);
+        // far too long to fit even at 256 characters a token: refused before tokenising
+        const small = await startSim(["--max-model-len", "2048", "--speed", "50"]);
+        try {
+          const huge = await post(`${small.url}/v1/completions`, {
+            prompt: "x".repeat(256 * 3000),
+            max_tokens: 3,
+          });
+          assert.equal(huge.status, 400);
+          assert.match((await huge.json()).error.message, /request has at least 3000 input tokens/);
+        } finally {
+          await small.stop();
+        }
+        // over the body limit: 413, by Content-Length, without reading it
+        const big = await fetch(`${sim.url}/v1/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ prompt: "y".repeat(33 * 2 ** 20) }),
+        });
+        assert.equal(big.status, 413);
+        assert.match(
+          (await big.json()).error.message,
+          /Request body too large: \d+ bytes; the limit is 33554432/,
+        );
         const wrong = await post(`${sim.url}/v1/completions`, { model: "nope", prompt: "x" });
         assert.equal(wrong.status, 404);
         assert.match((await wrong.json()).error.message, /The model `nope` does not exist/);
