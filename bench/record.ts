@@ -65,23 +65,41 @@ export class RunRows {
   /** TTFT of the last 200 successes (progress line). */
   readonly recent: number[] = [];
 
+  /** The first write failure (a full disk): rows after it are not recorded. */
+  writeError: Error | null = null;
+
+  /**
+   * @param onWriteError called once when a row cannot be written (the run should stop)
+   */
   constructor(
     readonly runId: string,
     readonly csv: CsvAppender,
     readonly itlFile: Deno.FsFile | null = null,
+    readonly onWriteError: (e: Error) => void = () => {},
   ) {}
 
-  /** Records one row with its inter-token gaps. */
+  /** Records one row with its inter-token gaps (nothing after a write failure). */
   add(row: RequestRow, itlMs: number[]): void {
-    this.csv.append(row as unknown as Record<string, string | number | null>);
-    if (this.itlFile) {
-      this.itlFile.writeSync(enc.encode(
-        JSON.stringify({
-          run_id: this.runId,
-          request_id: row.request_id,
-          itl_ms: itlMs.map((x) => Math.round(x * 1000) / 1000),
-        }) + "\n",
-      ));
+    if (this.writeError) return;
+    try {
+      // gaps first: a gap line without its row is ignored by readers, a row without gaps is not
+      if (this.itlFile) {
+        writeAll(
+          this.itlFile,
+          enc.encode(
+            JSON.stringify({
+              run_id: this.runId,
+              request_id: row.request_id,
+              itl_ms: itlMs.map((x) => Math.round(x * 1000) / 1000),
+            }) + "\n",
+          ),
+        );
+      }
+      this.csv.append(row as unknown as Record<string, string | number | null>);
+    } catch (e) {
+      this.writeError = e instanceof Error ? e : new Error(String(e));
+      this.onWriteError(this.writeError);
+      return;
     }
     this.rows.push(row);
     if (row.error) return;
@@ -100,5 +118,19 @@ export class RunRows {
   #count(tMs: number): void {
     const b = Math.floor(tMs / 1000);
     this.tokensPerSecond.set(b, (this.tokensPerSecond.get(b) ?? 0) + 1);
+  }
+}
+
+/** Appends all of `bytes`; a failed write is cut back so no torn line is left. */
+function writeAll(f: Deno.FsFile, bytes: Uint8Array): void {
+  const size = f.statSync().size;
+  let off = 0;
+  try {
+    while (off < bytes.length) off += f.writeSync(bytes.subarray(off));
+  } catch (e) {
+    try {
+      f.truncateSync(size);
+    } catch { /* keep the first error */ }
+    throw new Error(`Cannot write itl.jsonl: ${e instanceof Error ? e.message : e}`);
   }
 }

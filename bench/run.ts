@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { errorMessage } from "../lib/errors.ts";
 import { StopSignals } from "../lib/signals.ts";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -323,6 +324,7 @@ export async function main(args: string[]): Promise<number> {
     ? Deno.openSync(join(dir, "itl.jsonl"), { append: true, create: true })
     : null;
   const summaries: LoadPointSummary[] = [];
+  let writeError: Error | null = null;
   const url = cfg.url + cfg.endpoint;
   const isTty = Deno.stderr.isTerminal();
   // --time-scale F: schedules, think times and timeouts are server time and
@@ -375,7 +377,13 @@ export async function main(args: string[]): Promise<number> {
       }
       if (stop.signal.aborted) break;
 
-      const sink = new RunRows(runId, csv, itlFile);
+      const sink = new RunRows(runId, csv, itlFile, (e) => {
+        // a full disk: stop sending and cancel what is in flight; the rows written stay whole
+        writeError ??= e;
+        log.error(`${e.message}; stopping the run`);
+        stop.abort();
+        cancel.abort();
+      });
       const { rows, itls, tokensPerSecond, recent } = sink;
       const checks: { text: string; tokens: number }[] = [];
       const state = newState();
@@ -496,8 +504,14 @@ export async function main(args: string[]): Promise<number> {
       summaries.push(s);
       // Temp file + rename: a crash never leaves a half-written summary.
       const tmp = join(dir, `.summary.json.${Deno.pid}.tmp`);
-      await Deno.writeTextFile(tmp, JSON.stringify(summaries, null, 2) + "\n");
-      await Deno.rename(tmp, join(dir, "summary.json"));
+      try {
+        await Deno.writeTextFile(tmp, JSON.stringify(summaries, null, 2) + "\n");
+        await Deno.rename(tmp, join(dir, "summary.json"));
+      } catch (e) {
+        await Deno.remove(tmp).catch(() => {});
+        writeError ??= new Error(`Cannot write ${join(dir, "summary.json")}: ${errorMessage(e)}`);
+        log.error(writeError.message);
+      }
       console.error(resultBlock(s));
       if (simulated) console.error("Server: topobench SIMULATED engine (not a real GPU)");
       if (s.client_saturated) {
@@ -515,10 +529,15 @@ export async function main(args: string[]): Promise<number> {
     itlFile?.close();
   }
   if (summaries.length === 0) {
-    await Deno.writeTextFile(join(dir, "summary.json"), "[]\n");
+    await Deno.writeTextFile(join(dir, "summary.json"), "[]\n").catch(() => {});
   }
   console.log(dir);
   if (signals.exitCode) return signals.exitCode;
+  if (writeError) {
+    throw new Error(
+      `${writeError.message}: the run stopped; the rows written before it are whole (${dir})`,
+    );
+  }
   // a run whose every request failed measured nothing: say so and exit 1
   if (summaries.length && summaries.every((s) => s.completed === 0 && s.failed > 0)) {
     const failed = summaries.reduce((a, s) => a + s.failed, 0);

@@ -370,6 +370,66 @@ Deno.test(
   },
 );
 
+/** A 64 KiB tmpfs (root only), or null where mounting is not allowed. */
+async function tinyDisk(): Promise<string | null> {
+  const dir = await Deno.makeTempDir({ prefix: "bench_full_" });
+  const out = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => null);
+  if (out?.code === 0) return dir;
+  await Deno.remove(dir).catch(() => {});
+  return null;
+}
+
+Deno.test("a full disk stops the run with one line, keeps whole rows, exits 1", opts, async (t) => {
+  const disk = await tinyDisk();
+  if (!disk) {
+    await t.step({ name: "needs root to mount a 64 KiB tmpfs", ignore: true, fn: () => {} });
+    return;
+  }
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        RUN,
+        "--url",
+        server.url,
+        "--out",
+        join(disk, "exp", "full"),
+        "--num-requests",
+        "3000",
+        "--rate",
+        "400",
+        "--input-len",
+        "16",
+        "--output-len",
+        "32",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 1, err);
+    const last = err.trim().split("\n").at(-1)!;
+    assert.match(
+      last,
+      /^error: Cannot write .*(requests\.csv|itl\.jsonl).*No space left on device/,
+    );
+    assert.doesNotMatch(err, /\n\s+at /, "no stack trace");
+    const [run] = [...Deno.readDirSync(join(disk, "exp"))].map((e) => join(disk, "exp", e.name));
+    const text = await Deno.readTextFile(join(run, "requests.csv"));
+    assert.ok(text.endsWith("\n"), "no torn last row");
+    const rows = (await readCsv(join(run, "requests.csv"))).map((r) => parseRequestRow(r));
+    assert.ok(rows.length > 10 && rows.length < 3000, `${rows.length} rows`);
+  } finally {
+    await new Deno.Command("umount", { args: [disk] }).output();
+    await Deno.remove(disk, { recursive: true }).catch(() => {});
+  }
+});
+
 Deno.test({
   name: "stop the engine",
   ...opts,

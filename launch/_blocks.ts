@@ -62,9 +62,13 @@ export function readRole(r: Reader, role: Role, raw: unknown, engine: EngineKind
     if (hostList.length !== count) {
       throw r.fail(`${role}.host`, o.host, `one host or a list of ${count} hosts`);
     }
-    hosts = hostList.map((h, i) => localOrHost(r.str(h, `${role}.host[${i}]`)));
+    hosts = hostList.map((h, i) =>
+      localOrHost(sshHost(r, r.str(h, `${role}.host[${i}]`), `${role}.host[${i}]`))
+    );
   } else {
-    hosts = Array(count).fill(localOrHost(r.str(o.host, `${role}.host`)));
+    hosts = Array(count).fill(
+      localOrHost(sshHost(r, r.str(o.host, `${role}.host`), `${role}.host`)),
+    );
   }
   const port = r.port(o.port, `${role}.port`) ?? DEFAULT_PORT[role];
   if (port + count - 1 > 65535) throw r.fail(`${role}.port`, port, `a port <= ${65536 - count}`);
@@ -83,6 +87,22 @@ export function readRole(r: Reader, role: Role, raw: unknown, engine: EngineKind
 }
 
 /** `localhost`, `127.0.0.1` and absent all mean "start it here". */
+/**
+ * A host ssh may be given: `[user@]name[:port]` of letters, digits, `.`, `-`, `_`,
+ * `@`, `:`, `[]`, never starting with `-` (ssh would read it as an option).
+ */
+function sshHost(r: Reader, h: string | undefined, field: string): string | undefined {
+  if (h === undefined) return h;
+  if (!/^[A-Za-z0-9_.@:[\]-]+$/.test(h) || h.startsWith("-")) {
+    throw r.fail(
+      field,
+      h,
+      "a host name or user@host (letters, digits, . - _ @ : [ ]; not starting with -)",
+    );
+  }
+  return h;
+}
+
 function localOrHost(h: string | undefined): string | undefined {
   return h === undefined || h === "localhost" || h === "127.0.0.1" ? undefined : h;
 }

@@ -178,3 +178,19 @@ Deno.test("parseTopology: kv.link and kv.link_gbps reach every simulated instanc
     /Cannot use kv\.link in t\.yaml as one of nvlink, pcie, rdma, tcp: current value is "carrier-pigeon"/,
   );
 });
+
+Deno.test("parseTopology: an ssh host that ssh would read as an option is refused", () => {
+  const withHost = (h: string) =>
+    PD.replace(
+      "prefill: { count: 1, gpus: [[0]], port: 8100 }",
+      `prefill: { count: 1, gpus: [[0]], port: 8100, host: ${JSON.stringify(h)} }`,
+    );
+  assert.match(
+    errorOf(withHost("-oProxyCommand=touch /tmp/x")).message,
+    /Cannot use prefill\.host in t\.yaml as a host name or user@host .*current value is "-oProxyCommand=touch \/tmp\/x"/,
+  );
+  assert.match(errorOf(withHost("gpu1; rm -rf /")).message, /prefill\.host/);
+  assert.deepEqual(parseTopology(withHost("ubuntu@gpu-1.lan"), "t.yaml").roles[0].hosts, [
+    "ubuntu@gpu-1.lan",
+  ]);
+});

@@ -54,10 +54,26 @@ export class CsvAppender {
     if (rows.length) this.#write(rows.map((r) => this.columns.map((c) => cell(r[c]))));
   }
 
+  /** Bytes written so far (the file's size): a failed write is cut back to it. */
+  #size = -1;
+
+  /**
+   * Writes whole rows: when a write fails part-way (a full disk), the file is
+   * truncated back to its last whole row and the error names the path.
+   */
   #write(rows: string[][]) {
     const bytes = enc.encode(stringify(rows));
+    if (this.#size < 0) this.#size = this.#file.statSync().size;
     let off = 0;
-    while (off < bytes.length) off += this.#file.writeSync(bytes.subarray(off));
+    try {
+      while (off < bytes.length) off += this.#file.writeSync(bytes.subarray(off));
+    } catch (e) {
+      try {
+        this.#file.truncateSync(this.#size);
+      } catch { /* keep the first error */ }
+      throw new Error(`Cannot write ${this.path}: ${e instanceof Error ? e.message : e}`);
+    }
+    this.#size += bytes.length;
   }
 
   /** Closes the file. */

@@ -89,13 +89,32 @@ export function checkArrivalOptions(o: ArrivalOptions): void {
   }
 }
 
+/** Most requests one run schedules (its prompts are built before it starts). */
+export const MAX_SCHEDULED = 2_000_000;
+
 /**
  * Scheduled offsets (ms, ascending, first at 0) until `count` arrivals or
  * `durationMs`, whichever comes first. With an infinite rate all are 0 (needs `count`).
  */
 export function arrivalOffsets(o: ArrivalOptions, rng: Rng): number[] {
   checkArrivalOptions(o);
-  const max = o.count ?? Number.MAX_SAFE_INTEGER;
+  // the schedule and its prompts are built up front: refuse one that cannot fit in memory
+  const peak = Math.max(o.rateRps, o.rampToRps ?? 0);
+  const expected = o.count ?? (o.durationMs !== undefined ? peak * o.durationMs / 1000 : Infinity);
+  if (Number.isFinite(o.rateRps) && expected > MAX_SCHEDULED) {
+    throw new RangeError(
+      `Cannot use --rate ${o.rateRps}${
+        o.durationMs !== undefined ? ` --duration ${o.durationMs / 1000}` : ""
+      }${
+        o.count !== undefined ? ` --num-requests ${o.count}` : ""
+      } as one run's schedule: current value is ${
+        Math.round(expected).toLocaleString("en-US")
+      } requests; allowed: at most ${
+        MAX_SCHEDULED.toLocaleString("en-US")
+      } per run (lower the rate or the duration, or split the run)`,
+    );
+  }
+  const max = Math.min(o.count ?? Number.MAX_SAFE_INTEGER, MAX_SCHEDULED);
   if (!Number.isFinite(o.rateRps)) {
     if (o.count === undefined) {
       throw new RangeError(

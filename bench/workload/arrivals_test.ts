@@ -49,3 +49,12 @@ Deno.test("linear and exponential ramps raise the rate as planned", () => {
     assert.ok(Math.abs(t.length - want) <= 2, `${ramp} total ${t.length} want ${want}`);
   }
 });
+
+Deno.test("a schedule too large for memory is refused up front, naming the flags", () => {
+  assert.throws(
+    () => arrivalOffsets({ rateRps: 100000, durationMs: 100000 * 1000 }, new Rng(1)),
+    /Cannot use --rate 100000 --duration 100000 as one run's schedule: current value is 10,000,000,000 requests; allowed: at most 2,000,000/,
+  );
+  assert.throws(() => arrivalOffsets({ rateRps: 10, count: 3_000_000 }, new Rng(1)), /3,000,000/);
+  assert.equal(arrivalOffsets({ rateRps: 1000, durationMs: 2000 }, new Rng(1)).length > 1500, true);
+});
