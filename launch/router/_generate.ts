@@ -27,6 +27,17 @@ import { errorResponse, forwardHeaders, HttpError, ms3, readBody, sseErrorTail }
 
 export type { Mode };
 
+/** Why a leg was cut: no byte from its backend for the stall timeout. */
+class Stalled extends Error {
+  constructor(readonly b: Backend, readonly leg: Leg, readonly ms: number) {
+    super(`${leg} backend ${b.name} sent nothing for ${ms / 1000} s`);
+  }
+  /** The 504 the client gets. */
+  http(): HttpError {
+    return new HttpError(504, this.message, "GatewayTimeout");
+  }
+}
+
 /** The network failed before the backend answered: safe to try another backend. */
 class Unreachable extends HttpError {}
 /** The client went away. */
@@ -195,32 +206,49 @@ export class Generator {
     ctx: Ctx,
     body: Body,
     requestId: string,
-  ): Promise<{ res: Response; t0: number }> {
+  ): Promise<{ res: Response; t0: number; ctl: AbortController }> {
     b.inFlight++;
     const t0 = now();
     const headers = new Headers(ctx.fwd);
     headers.set("x-request-id", requestId);
+    // the leg ends with the client, when its backend is taken out, or when it stalls
+    const ctl = new AbortController();
+    b.legs.add(ctl);
+    // no answer yet after the stall timeout: streamed answers and one-token legs
+    // (prefill, encode) start at once; a whole non-streamed answer may take longer
+    const timed = ctx.body.stream === true || leg === "prefill" || leg === "encode";
+    const stall = timed
+      ? setTimeout(
+        () => ctl.abort(new Stalled(b, leg, this.cfg.stallTimeoutMs)),
+        this.cfg.stallTimeoutMs,
+      )
+      : undefined;
     let res: Response;
     try {
       res = await fetch(`${b.url}${ctx.path}`, {
         method: "POST",
         headers,
         body: body === ctx.body ? ctx.raw : JSON.stringify(body),
-        signal: ctx.ac.signal,
+        signal: AbortSignal.any([ctx.ac.signal, ctl.signal]),
       });
     } catch (e) {
-      this.#done(b, leg, false);
-      throw this.#netError(b, leg, e, ctx.ac.signal);
+      clearTimeout(stall);
+      this.#done(b, leg, false, ctl);
+      if (ctl.signal.reason instanceof Stalled) throw ctl.signal.reason.http();
+      throw this.#netError(b, leg, ctl.signal.aborted ? ctl.signal.reason : e, ctx.ac.signal);
+    } finally {
+      clearTimeout(stall);
     }
     if (!res.ok) {
       const text = await res.text().catch(() => "");
-      this.#done(b, leg, false);
+      this.#done(b, leg, false, ctl);
       throw this.#upstream(b, leg, res.status, text);
     }
-    return { res, t0 };
+    return { res, t0, ctl };
   }
 
-  #done(b: Backend, leg: Leg, ok: boolean): void {
+  #done(b: Backend, leg: Leg, ok: boolean, ctl?: AbortController): void {
+    if (ctl) b.legs.delete(ctl);
     b.inFlight--;
     if (ok) b.served++;
     else b.errors++;
@@ -236,16 +264,29 @@ export class Generator {
     requestId: string,
     path = ctx.path,
   ): Promise<{ json: Body | null; ms: number }> {
-    const { res, t0 } = await this.#open(b, leg, { ...ctx, path }, body, requestId);
+    const { res, t0, ctl } = await this.#open(b, leg, { ...ctx, path }, body, requestId);
     let text: string;
+    const stall = setTimeout(
+      () => ctl.abort(new Stalled(b, leg, this.cfg.stallTimeoutMs)),
+      this.cfg.stallTimeoutMs,
+    );
     try {
       text = await res.text();
     } catch (e) {
-      this.#done(b, leg, false);
-      throw this.#netError(b, leg, e, ctx.ac.signal, false);
+      this.#done(b, leg, false, ctl);
+      if (ctl.signal.reason instanceof Stalled) throw ctl.signal.reason.http();
+      throw this.#netError(
+        b,
+        leg,
+        ctl.signal.aborted ? ctl.signal.reason : e,
+        ctx.ac.signal,
+        false,
+      );
+    } finally {
+      clearTimeout(stall);
     }
     const ms = now() - t0;
-    this.#done(b, leg, true);
+    this.#done(b, leg, true, ctl);
     this.metrics.observeLeg(leg, ms);
     let json: Body | null = null;
     try {
@@ -255,12 +296,12 @@ export class Generator {
   }
 
   async #direct(ctx: Ctx): Promise<Response> {
-    const [b, { res, t0 }] = await this.#attempt(
+    const [b, opened] = await this.#attempt(
       "backend",
       ctx.pick,
       (b) => this.#open(b, "direct", ctx, ctx.body, ctx.requestId),
     );
-    return this.#relay(b, "direct", res, t0, ctx);
+    return this.#relay(b, "direct", opened, ctx);
   }
 
   async #disagg(ctx: Ctx): Promise<Response> {
@@ -269,8 +310,8 @@ export class Generator {
     if (d0) {
       ctx.route = "ppd-direct";
       try {
-        const { res, t0 } = await this.#open(d0, "direct", ctx, ctx.body, ctx.requestId);
-        return await this.#relay(d0, "direct", res, t0, ctx);
+        const opened = await this.#open(d0, "direct", ctx, ctx.body, ctx.requestId);
+        return await this.#relay(d0, "direct", opened, ctx);
       } catch (e) {
         if (!(e instanceof Unreachable)) throw e;
         routing.lost(ctx.pick);
@@ -296,11 +337,11 @@ export class Generator {
     ctx.out.set("x-request-id", rid);
     const dBody = decodeBody(ctx.body, pre.json?.kv_transfer_params);
     const open = (d: Backend) => this.#open(d, "decode", ctx, dBody, rid);
-    const [d, { res, t0 }] = decode
+    const [d, opened] = decode
       ? [decode, await open(decode)]
       : await this.#attempt("decode", ctx.pick, open);
     routing.served(ctx.pick, d.name);
-    return this.#relay(d, "decode", res, t0, ctx);
+    return this.#relay(d, "decode", opened, ctx);
   }
 
   /** EPD: every image/audio part to an encoder, concurrently, before the prefill. */
@@ -326,7 +367,20 @@ export class Generator {
   }
 
   /** Streams (or passes whole) the serving leg's answer to the client. */
-  async #relay(b: Backend, leg: Leg, res: Response, t0: number, ctx: Ctx): Promise<Response> {
+  async #relay(
+    b: Backend,
+    leg: Leg,
+    opened: { res: Response; t0: number; ctl: AbortController },
+    ctx: Ctx,
+  ): Promise<Response> {
+    const { res, t0, ctl } = opened;
+    const stallMs = this.cfg.stallTimeoutMs;
+    // no byte for stallMs: the leg is cut (its read then fails with the Stalled reason)
+    let stall: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      clearTimeout(stall);
+      stall = setTimeout(() => ctl.abort(new Stalled(b, leg, stallMs)), stallMs);
+    };
     const out = ctx.out;
     out.set("x-topobench-backend", b.name);
     out.set("x-backend", b.name);
@@ -336,7 +390,8 @@ export class Generator {
     const finish = (ok: boolean) => {
       if (finished) return;
       finished = true;
-      this.#done(b, leg, ok);
+      clearTimeout(stall);
+      this.#done(b, leg, ok, ctl);
       if (ok) this.metrics.observeRequest(ctx.route, now() - ctx.t0);
     };
     const firstByte = (ms: number) => {
@@ -346,12 +401,15 @@ export class Generator {
     };
     const fail = (e: unknown): HttpError => {
       finish(false);
-      return this.#netError(b, leg, e, ctx.ac.signal, false);
+      const why = ctl.signal.aborted ? ctl.signal.reason : e;
+      if (why instanceof Stalled) return why.http();
+      return this.#netError(b, leg, why, ctx.ac.signal, false);
     };
     const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
     if (!isSse || !res.body) {
       firstByte(now() - t0);
       let text: string;
+      arm();
       try {
         text = await res.text();
       } catch (e) {
@@ -362,6 +420,7 @@ export class Generator {
     }
     const reader = res.body.getReader();
     let first: ReadableStreamReadResult<Uint8Array>;
+    arm();
     try {
       first = await reader.read();
     } catch (e) {
@@ -380,6 +439,7 @@ export class Generator {
       },
       async pull(ctrl) {
         try {
+          arm();
           const r = await reader.read();
           if (r.done) {
             finish(true);
@@ -388,9 +448,15 @@ export class Generator {
         } catch (e) {
           const err = fail(e);
           if (err instanceof ClientGone) return;
-          const msg = `${leg} backend ${b.name} failed mid-stream: ${errorMessage(e)}`;
+          const msg = `${leg} backend ${b.name} failed mid-stream: ${err.message}`;
           log.warn(msg);
-          ctrl.enqueue(sseErrorTail(502, msg, "BadGatewayError"));
+          ctrl.enqueue(
+            sseErrorTail(
+              err.status === 504 ? 504 : 502,
+              msg,
+              err.status === 504 ? "GatewayTimeout" : "BadGatewayError",
+            ),
+          );
           ctrl.close();
         }
       },

@@ -24,6 +24,8 @@ export class Backend {
   lastError = "";
   /** When it last changed health (ms since epoch). */
   changedAtMs = Date.now();
+  /** Legs in flight on it: taken out of rotation, it fails them at once (no hang). */
+  readonly legs = new Set<AbortController>();
 
   constructor(readonly spec: BackendSpec, readonly role: Role) {}
 
@@ -90,6 +92,9 @@ export class BackendPool {
     b.healthy = false;
     b.changedAtMs = Date.now();
     this.opts.log.warn(`Backend ${b.name} (${b.role}, ${b.url}) taken out: ${reason}`);
+    // its in-flight legs would wait on a hung engine: end them now
+    for (const c of b.legs) c.abort(new Error(`backend ${b.name} was taken out: ${reason}`));
+    b.legs.clear();
   }
 
   #markUp(b: Backend): void {

@@ -57,6 +57,11 @@ export interface RouterConfig {
   healthIntervalMs: number;
   /** Largest accepted request body. @default 33554432 */
   maxBodyBytes: number;
+  /**
+   * A leg that sends no byte for this long ends: 504 before the answer starts, an
+   * SSE error event and `[DONE]` after. @default 120000
+   */
+  stallTimeoutMs: number;
 }
 
 const TOP_FIELDS = [
@@ -72,6 +77,7 @@ const TOP_FIELDS = [
   "encode",
   "healthIntervalMs",
   "maxBodyBytes",
+  "stallTimeoutMs",
 ];
 
 /** Roles (config lists) each kind uses. */
@@ -278,6 +284,7 @@ export function validateRouterConfig(raw: unknown, file = "router.json"): Router
     encode: lists.encode,
     healthIntervalMs: num(raw.healthIntervalMs, 2000, 50, 3_600_000, "healthIntervalMs", file),
     maxBodyBytes: num(raw.maxBodyBytes, 33_554_432, 1024, 2 ** 31, "maxBodyBytes", file),
+    stallTimeoutMs: num(raw.stallTimeoutMs, 120_000, 10, 86_400_000, "stallTimeoutMs", file),
   };
 }
 

@@ -82,3 +82,65 @@ Deno.test("router health: a killed backend is taken out, then put back; none lef
     await stopAll([r, ...sims]);
   }
 });
+
+Deno.test("router: a hung engine (SIGSTOP) fails its in-flight stream within seconds, not the client's timeout", async () => {
+  const sims: Server[] = await Promise.all([startSim(SPEED), startSim(SPEED)]);
+  let r: Server | undefined;
+  try {
+    r = await startRouter({
+      name: "dp-hung",
+      kind: "dp",
+      policy: "round_robin",
+      backends: sims.map((s, i) => ({ name: `engine-${i}`, url: s.url })),
+      healthIntervalMs: 200,
+    });
+    await readStream(await post(`${r.url}/v1/chat/completions`, chat("warm")));
+    const long = await post(
+      `${r.url}/v1/completions`,
+      { prompt: "a long one", max_tokens: 20000, ignore_eos: true, stream: true },
+    );
+    const victim = long.headers.get("x-backend") === "engine-0" ? sims[0] : sims[1];
+    const t0 = performance.now();
+    victim.child.kill("SIGSTOP");
+    try {
+      const cut = await readStream(long);
+      const waited = performance.now() - t0;
+      assert.equal(cut.events.at(-1), "[DONE]");
+      assert.match(cut.events.at(-2)!, /"error".*taken out/);
+      assert.ok(waited < 15_000, `the stream ended after ${waited.toFixed(0)} ms`);
+    } finally {
+      victim.child.kill("SIGCONT");
+    }
+  } finally {
+    await stopAll([...sims, ...(r ? [r] : [])]);
+  }
+});
+
+Deno.test("router: a leg that sends nothing for stallTimeoutMs ends with 504", async () => {
+  // a backend that accepts and then never answers
+  const ac = new AbortController();
+  const hang = Deno.serve(
+    { port: 0, signal: ac.signal, onListen() {} },
+    (req) =>
+      new URL(req.url).pathname === "/health"
+        ? new Response("ok")
+        : new Promise<Response>(() => {}),
+  );
+  let r: Server | undefined;
+  try {
+    r = await startRouter({
+      name: "agg-stall",
+      kind: "agg",
+      backends: [{ name: "engine-0", url: `http://127.0.0.1:${hang.addr.port}` }],
+      healthIntervalMs: 60_000,
+      stallTimeoutMs: 300,
+    });
+    const res = await post(`${r.url}/v1/chat/completions`, { ...chat("x"), stream: true });
+    assert.equal(res.status, 504);
+    assert.match((await res.json()).error.message, /engine-0 sent nothing for 0\.3 s/);
+  } finally {
+    await stopAll(r ? [r] : []);
+    ac.abort();
+    await hang.finished;
+  }
+});
