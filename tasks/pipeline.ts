@@ -18,7 +18,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { listFlag, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
 import { errorMessage, fieldError } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
-import { freePort, isPortFree } from "../lib/net.ts";
+import { isPortFree } from "../lib/net.ts";
 import type { MergedRow } from "../lib/merged_schema.ts";
 import { up } from "../launch/up.ts";
 import { down } from "../launch/down.ts";
@@ -93,17 +93,20 @@ export function topologyGpus(t: Topology): number {
   return t.roles.reduce((n, r) => n + r.tp.reduce((a, b) => a + b, 0), 0);
 }
 
-/** A first port with `span` free ports after it (bound on 0.0.0.0 as `up` checks). */
-export async function freePortBase(span = 40): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const p = await freePort();
-    if (p + span > 65000) continue;
+/**
+ * A first port with `span` free ports after it (each bound on 0.0.0.0 as `up`
+ * checks). Bases are drawn below Linux's ephemeral range (32768+), where
+ * outgoing connections and their TIME-WAIT sockets do not crowd the range.
+ */
+export async function freePortBase(span = 40, tries = 200): Promise<number> {
+  for (let i = 0; i < tries; i++) {
+    const p = 20000 + Math.floor(Math.random() * (32000 - span - 20000));
     let ok = true;
     for (let q = p; q < p + span && ok; q++) ok = await isPortFree(q, "0.0.0.0");
     if (ok) return p;
   }
   throw new RangeError(
-    "Cannot find a free port range as --port-base: current value is none after 50 tries",
+    `Cannot find ${span} free ports in a row in 20000-32000 as --port-base: current value is none after ${tries} tries; pass --port-base N with ports N..N+${span} free`,
   );
 }
 

@@ -44,7 +44,7 @@ export interface MergeOptions {
 export async function mergeRuns(
   args: string[],
   o: MergeOptions = {},
-): Promise<{ rows: MergedRow[]; inputs: RunInput[] }> {
+): Promise<{ rows: MergedRow[]; inputs: RunInput[]; warnings: string[] }> {
   const paths = await resolveInputs(args);
   let inputs: RunInput[] = [];
   for (const p of paths) {
@@ -58,7 +58,15 @@ export async function mergeRuns(
       o.workloads!.some((w) => i.workload === w || i.workload.startsWith(`${w} `))
     );
   }
-  return { rows: mergeInputs(inputs, { force: o.force }), inputs };
+  // runs that say they sent requests but have no rows: a header-only or unreadable file
+  const warnings = inputs.filter((i) =>
+    i.source === "topobench" && !i.rows && Number(i.summary.num_prompts ?? i.summary.sent ?? 0) > 0
+  ).map((i) =>
+    `${i.runDir}: requests.csv has no rows for run ${i.runId} (summary says ${
+      i.summary.num_prompts ?? i.summary.sent
+    } sent); its values come from summary.json`
+  );
+  return { rows: mergeInputs(inputs, { force: o.force }), inputs, warnings };
 }
 
 /** Writes rows as `merged.csv`. */
@@ -84,7 +92,7 @@ export async function main(args: string[]): Promise<number> {
   if (positionals.length === 0) {
     throw new TypeError("Cannot use the arguments as merge inputs: current value is none");
   }
-  const { rows, inputs } = await mergeRuns(positionals, {
+  const { rows, inputs, warnings } = await mergeRuns(positionals, {
     topologies: listFlag(values, "topology"),
     workloads: listFlag(values, "workload"),
     slo: sloFromFlags(values),
@@ -95,6 +103,7 @@ export async function main(args: string[]): Promise<number> {
       `Cannot merge ${positionals.join(" ")} as runs: current value holds no runs after filters`,
     );
   }
+  for (const w of warnings) console.error(`warning: ${w}`);
   await writeMerged(out, rows);
   const groups = rows.filter((r) => r.run_index === "mean").length;
   console.log(`${out}: ${inputs.length} runs, ${groups} load points`);

@@ -6,6 +6,8 @@ import { readMerged } from "../../lib/merged_schema.ts";
 import { mean, percentile } from "../../lib/stats.ts";
 import { ci95, t975 } from "../../lib/metrics.ts";
 import { mergeRuns } from "./merge.ts";
+import { parseCsv } from "../../lib/csv.ts";
+import { REQUEST_COLUMNS } from "../../lib/result_schema.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -148,5 +150,55 @@ Deno.test("merge: vLLM JSON recomputed from its arrays; other models never pool;
     await assert.rejects(() => mergeRuns([join(dir, "nope-*")]), /matches nothing/);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("merge: a run whose requests.csv has only its header is merged from summary.json, with a warning", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const run = join(root, "exp", "20250101-000000-agg");
+    await Deno.mkdir(join(root, "exp", ".state"), { recursive: true });
+    await Deno.writeTextFile(join(root, "exp", ".state", "router.json"), "{}");
+    await Deno.mkdir(run, { recursive: true });
+    await Deno.writeTextFile(
+      join(run, "config.json"),
+      JSON.stringify({ topology: "agg", model: "m" }),
+    );
+    await Deno.writeTextFile(
+      join(run, "summary.json"),
+      JSON.stringify([{
+        run_id: "r1",
+        load_point: "2",
+        num_prompts: 5,
+        completed: 5,
+        failed: 0,
+        rate_target: 2,
+        mean_ttft_ms: 42,
+        complete: true,
+      }]),
+    );
+    await Deno.writeTextFile(join(run, "requests.csv"), REQUEST_COLUMNS.join(",") + "\n");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        join(ROOT, "tasks/merge/merge.ts"),
+        join(root, "exp"),
+        "--out",
+        join(root, "m.csv"),
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, err);
+    assert.match(
+      err,
+      /warning: .*20250101-000000-agg: requests\.csv has no rows for run r1 \(summary says 5 sent\)/,
+    );
+    const m = parseCsv(await Deno.readTextFile(join(root, "m.csv")), "m.csv");
+    assert.equal(Number(m.find((r) => r.run_index === "mean")!.mean_ttft_ms), 42);
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });
