@@ -318,6 +318,16 @@ export class Generator {
       }
     }
     ctx.route = routing.disaggRoute;
+    // no decode instance to hand the KV to: do not run (and hold KV for) a prefill
+    if (this.pool.healthy("decode").length === 0) {
+      throw new HttpError(
+        503,
+        `No healthy decode backend (${
+          this.pool.of("decode").map((b) => `${b.name}: ${b.lastError || "down"}`).join("; ")
+        }); the prefill was not run`,
+        "ServiceUnavailable",
+      );
+    }
     if (cfg.kind === "epd") await this.#encode(ctx);
     const connector = routing.connector;
     // P2P-NCCL names both instances in the request id, so the decode is chosen first.

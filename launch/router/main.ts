@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { errorMessage } from "../../lib/errors.ts";
 import { numberFlag, parseFlags, runMain, usage } from "../../lib/args.ts";
 import { fieldError } from "../../lib/errors.ts";
 import { createLogger, parseLogLevel } from "../../lib/log.ts";
@@ -51,10 +52,18 @@ export async function main(args: string[]): Promise<number> {
   const router = createRouter(cfg, { log });
   await router.start();
   const ac = new AbortController();
+  let gone = 0;
   const server = Deno.serve({
     hostname: host,
     port,
     signal: ac.signal,
+    // a client that went away mid-answer is counted, not logged as a stack trace
+    onError: (e) => {
+      if (e instanceof Deno.errors.BadResource || e instanceof Deno.errors.BrokenPipe) {
+        if (++gone === 1 || gone % 1000 === 0) log.info(`clients gone mid-answer: ${gone}`);
+      } else log.warn(`request failed: ${errorMessage(e)}`);
+      return new Response("internal error", { status: 500 });
+    },
     onListen: (a) => {
       log.info(
         `Router ${cfg.name}: kind=${cfg.kind}${

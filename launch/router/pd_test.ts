@@ -189,3 +189,36 @@ Deno.test("router pd 1P1D lmcache: prefill one token, then decode", async () => 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("router pd: with its decode engine dead, a request gets 503 and no prefill runs", async () => {
+  const [p, d] = await Promise.all([nixlSim("prefill-0"), nixlSim("decode-0")]);
+  let r: Server | undefined;
+  try {
+    r = await startRouter({
+      name: "pd-dead-decode",
+      kind: "pd",
+      connector: "nixl",
+      prefill: [{ name: "prefill-0", url: p.url }],
+      decode: [{ name: "decode-0", url: d.url }],
+      healthIntervalMs: 100,
+    });
+    d.child.kill("SIGKILL");
+    await d.done;
+    for (let i = 0; i < 100; i++) {
+      const st = await (await fetch(`${r.url}/status`)).json();
+      if (!st.backends.find((b: { name: string }) => b.name === "decode-0").healthy) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    const res = await post(`${r.url}/v1/completions`, { prompt: text("dead"), max_tokens: 4 });
+    assert.equal(res.status, 503);
+    assert.match(
+      (await res.json()).error.message,
+      /No healthy decode backend .*the prefill was not run/,
+    );
+    const pm = await scrape(p.url);
+    const prompts = [...pm].find(([k]) => k.startsWith("vllm:prompt_tokens_total"))?.[1] ?? 0;
+    assert.equal(prompts, 0, "the prefill engine computed nothing");
+  } finally {
+    await stopAll([p, d, ...(r ? [r] : [])]);
+  }
+});
