@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { CsvAppender } from "../lib/csv.ts";
+import type { CsvAppender, LineAppender } from "../lib/csv.ts";
 import type { RequestRow } from "../lib/result_schema.ts";
 import { tpotMs } from "./client.ts";
 import type { Finished } from "./runner.ts";
@@ -74,7 +74,7 @@ export class RunRows {
   constructor(
     readonly runId: string,
     readonly csv: CsvAppender,
-    readonly itlFile: Deno.FsFile | null = null,
+    readonly itlFile: LineAppender | null = null,
     readonly onWriteError: (e: Error) => void = () => {},
   ) {}
 
@@ -84,8 +84,7 @@ export class RunRows {
     try {
       // gaps first: a gap line without its row is ignored by readers, a row without gaps is not
       if (this.itlFile) {
-        writeAll(
-          this.itlFile,
+        this.itlFile.append(
           enc.encode(
             JSON.stringify({
               run_id: this.runId,
@@ -118,19 +117,5 @@ export class RunRows {
   #count(tMs: number): void {
     const b = Math.floor(tMs / 1000);
     this.tokensPerSecond.set(b, (this.tokensPerSecond.get(b) ?? 0) + 1);
-  }
-}
-
-/** Appends all of `bytes`; a failed write is cut back so no torn line is left. */
-function writeAll(f: Deno.FsFile, bytes: Uint8Array): void {
-  const size = f.statSync().size;
-  let off = 0;
-  try {
-    while (off < bytes.length) off += f.writeSync(bytes.subarray(off));
-  } catch (e) {
-    try {
-      f.truncateSync(size);
-    } catch { /* keep the first error */ }
-    throw new Error(`Cannot write itl.jsonl: ${e instanceof Error ? e.message : e}`);
   }
 }

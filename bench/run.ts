@@ -22,7 +22,7 @@ import { type FlagValues, parseFlags, runMain, usage } from "../lib/args.ts";
 import { createLogger } from "../lib/log.ts";
 import { Rng } from "../lib/rng.ts";
 import { loadTokenizer } from "../lib/tokenizer.ts";
-import { CsvAppender } from "../lib/csv.ts";
+import { CsvAppender, LineAppender } from "../lib/csv.ts";
 import { percentile } from "../lib/stats.ts";
 import { type LoadPointSummary, REQUEST_COLUMNS, type RequestRow } from "../lib/result_schema.ts";
 import {
@@ -320,9 +320,7 @@ export async function main(args: string[]): Promise<number> {
     })
     : null;
   const csv = new CsvAppender(join(dir, "requests.csv"), REQUEST_COLUMNS);
-  const itlFile = cfg.writeItl
-    ? Deno.openSync(join(dir, "itl.jsonl"), { append: true, create: true })
-    : null;
+  const itlFile = cfg.writeItl ? new LineAppender(join(dir, "itl.jsonl")) : null;
   const summaries: LoadPointSummary[] = [];
   let writeError: Error | null = null;
   const url = cfg.url + cfg.endpoint;

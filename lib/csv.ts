@@ -13,9 +13,48 @@ const enc = new TextEncoder();
 /** A cell value; null and undefined become empty cells. */
 export type Cell = string | number | boolean | null | undefined;
 
+/**
+ * Appends whole lines to a file: a write that fails part-way (a full disk) is
+ * cut back to the last whole line, and the error names the path. The size is
+ * tracked, not asked for on every write.
+ */
+export class LineAppender {
+  #file: Deno.FsFile;
+  #size: number;
+
+  /** Opens (creating) `path` for appending. */
+  constructor(readonly path: string) {
+    this.#file = Deno.openSync(path, { append: true, create: true });
+    this.#size = this.#file.statSync().size;
+  }
+
+  /** Bytes in the file (only whole lines). */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Appends `bytes` (one or more whole lines) or nothing. */
+  append(bytes: Uint8Array): void {
+    let off = 0;
+    try {
+      while (off < bytes.length) off += this.#file.writeSync(bytes.subarray(off));
+    } catch (e) {
+      try {
+        this.#file.truncateSync(this.#size);
+      } catch { /* keep the first error */ }
+      throw new Error(`Cannot write ${this.path}: ${e instanceof Error ? e.message : e}`);
+    }
+    this.#size += bytes.length;
+  }
+
+  close(): void {
+    this.#file.close();
+  }
+}
+
 /** Appends rows to a CSV file, writing the header when the file is new or empty. */
 export class CsvAppender {
-  #file: Deno.FsFile;
+  #file: LineAppender;
   readonly columns: readonly string[];
   readonly path: string;
 
@@ -40,7 +79,7 @@ export class CsvAppender {
         );
       }
     }
-    this.#file = Deno.openSync(path, { append: true, create: true });
+    this.#file = new LineAppender(path);
     if (size === 0) this.#write([columns as string[]]);
   }
 
@@ -54,26 +93,9 @@ export class CsvAppender {
     if (rows.length) this.#write(rows.map((r) => this.columns.map((c) => cell(r[c]))));
   }
 
-  /** Bytes written so far (the file's size): a failed write is cut back to it. */
-  #size = -1;
-
-  /**
-   * Writes whole rows: when a write fails part-way (a full disk), the file is
-   * truncated back to its last whole row and the error names the path.
-   */
+  /** Writes whole rows (a failed write leaves none of them; see {@linkcode LineAppender}). */
   #write(rows: string[][]) {
-    const bytes = enc.encode(stringify(rows));
-    if (this.#size < 0) this.#size = this.#file.statSync().size;
-    let off = 0;
-    try {
-      while (off < bytes.length) off += this.#file.writeSync(bytes.subarray(off));
-    } catch (e) {
-      try {
-        this.#file.truncateSync(this.#size);
-      } catch { /* keep the first error */ }
-      throw new Error(`Cannot write ${this.path}: ${e instanceof Error ? e.message : e}`);
-    }
-    this.#size += bytes.length;
+    this.#file.append(enc.encode(stringify(rows)));
   }
 
   /** Closes the file. */

@@ -8,16 +8,7 @@
  *
  * @module
  */
-import { REQUEST_COLUMNS, type RequestRow } from "./result_schema.ts";
-
-const TEXT_COLS = new Set([
-  "run_id",
-  "load_point",
-  "request_id",
-  "conversation_id",
-  "error",
-  "backend",
-]);
+import { REQUEST_COLUMNS, type RequestRow, TEXT_COLUMNS } from "./result_schema.ts";
 
 const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
 
@@ -108,7 +99,7 @@ export function readRequestCsv(u8: Uint8Array, file: string): RequestRow[] {
   const known = at.every((k) => k >= 0);
   // text columns and columns we do not know stay text; known numeric ones are typed
   const isText = head.map((h) =>
-    TEXT_COLS.has(h) || !(REQUEST_COLUMNS as readonly string[]).includes(h)
+    TEXT_COLUMNS.has(h) || !(REQUEST_COLUMNS as readonly string[]).includes(h)
   );
   const s = new Int32Array(ncols + 1); // cell k is bytes [s[k], s[k + 1] - 1)
   const out: RequestRow[] = [];

@@ -63,7 +63,8 @@ export interface RequestRow {
   backend: string;
 }
 
-const TEXT_COLUMNS = new Set<RequestColumn>([
+/** The text columns of `requests.csv` (the others are numbers). */
+export const TEXT_COLUMNS: ReadonlySet<string> = new Set<RequestColumn>([
   "run_id",
   "load_point",
   "request_id",

@@ -12,7 +12,7 @@ import { EventLoop } from "../../launch/sim/event_loop.ts";
 import { KvCache } from "../../launch/sim/kv_cache.ts";
 import { resolveGpu, resolveModel } from "../../launch/sim/profiles.ts";
 import { VirtualEngine } from "../../launch/sim/virtual_engine.ts";
-import { percentile } from "../../lib/stats.ts";
+import { mean, percentile } from "../../lib/stats.ts";
 
 /** One instance: GPU and model ids, cost-model options, scheduler settings. */
 export interface Instance extends Partial<Omit<CostModelOptions, "gpu" | "model">> {
@@ -152,6 +152,5 @@ export function stat(r: BenchResult, key: "ttftMs" | "tpotMs" | "e2eMs"): {
   p99: number;
 } {
   const xs = r.done.map((d) => d[key]).filter((x) => Number.isFinite(x));
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  return { mean, median: percentile(xs, 50), p99: percentile(xs, 99) };
+  return { mean: mean(xs), median: percentile(xs, 50), p99: percentile(xs, 99) };
 }
