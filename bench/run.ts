@@ -20,7 +20,6 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { type FlagValues, parseFlags, runMain, usage } from "../lib/args.ts";
 import { createLogger } from "../lib/log.ts";
-import { Rng } from "../lib/rng.ts";
 import { loadTokenizer } from "../lib/tokenizer.ts";
 import { CsvAppender, LineAppender } from "../lib/csv.ts";
 import { percentile } from "../lib/stats.ts";
@@ -36,8 +35,8 @@ import { requestRow, RunRows } from "./record.ts";
 import { type Finished, newState, runLoad } from "./runner.ts";
 import { loadTemplate, openaiBody, templateBody } from "./request_body.ts";
 import { resultBlock, summarize, type SummaryMeta } from "./summary.ts";
-import { arrivalOffsets } from "./workload/arrivals.ts";
 import { buildWorkload, workloadLabel } from "./workload/datasets.ts";
+import { burst, runBasics, type WorkSource, workSource } from "./work_source.ts";
 import { startGpuMonitor } from "./gpu.ts";
 import { startScraper } from "./scrape.ts";
 import { sleepUntil } from "./runner.ts";
@@ -63,8 +62,6 @@ const SUMMARY = "Open-loop streaming load against an OpenAI-compatible server, m
   "`vllm bench serve` (vLLM's flag spellings are accepted as aliases).";
 /** Tool version recorded in config.json. */
 export const BENCH_VERSION = "0.1.0";
-/** Closed-loop runs bounded only by --duration prepare this many requests. */
-export const CLOSED_LOOP_POOL = 10_000;
 const MISMATCH_SAMPLE = 500;
 
 const enc = new TextEncoder();
@@ -203,29 +200,13 @@ export function summaryMeta(
   };
 }
 
-/**
- * The schedule of repeat `k` (0-based) of a config: its seed, duration and
- * arrival offsets (none in a closed loop). Both clocks call this, so a point
- * means the same load in `bench` and `predict`.
- */
-export function runSchedule(
-  cfg: BenchConfig,
-  k: number,
-): { seed: number; durationMs: number | undefined; closedLoop: boolean; offsetsMs: number[] } {
-  const seed = cfg.dataset.seed + k;
-  const closedLoop = cfg.rateRps === Infinity && cfg.concurrency !== undefined;
-  const durationMs = cfg.durationS !== undefined ? cfg.durationS * 1000 : undefined;
-  const offsetsMs = closedLoop ? [] : arrivalOffsets({
-    process: cfg.arrival,
-    rateRps: cfg.rateRps,
-    burstiness: cfg.burstiness,
-    ramp: cfg.ramp,
-    rampToRps: cfg.rampToRps,
-    rampDurationMs: cfg.rampDurationS !== undefined ? cfg.rampDurationS * 1000 : undefined,
-    count: cfg.numRequests,
-    durationMs,
-  }, new Rng(`arrivals:${seed}`));
-  return { seed, durationMs, closedLoop, offsetsMs };
+/** "1,000 arrivals", or "~6,000,000 arrivals (drawn as sent)" for a lazily drawn schedule. */
+function arrivalsLabel(w: WorkSource): string {
+  const n = (x: number) => Math.round(x).toLocaleString("en-US");
+  if (w.count !== null) return `${n(w.count)} arrivals`;
+  return Number.isFinite(w.expected)
+    ? `~${n(w.expected)} arrivals (drawn as sent)`
+    : "arrivals drawn as sent";
 }
 
 /** Runs the CLI; returns the exit code. */
@@ -334,16 +315,14 @@ export async function main(args: string[]): Promise<number> {
 
   try {
     for (let k = 0; k < cfg.runs && !stop.signal.aborted; k++) {
-      const { seed, durationMs, closedLoop, offsetsMs: offsets } = runSchedule(cfg, k);
       const runId = cfg.runs > 1 ? `${runName}-r${k + 1}` : runName;
       const loadPoint = loadPointLabel(cfg);
       const distributed = cfg.workers.length > 0;
-      const count = distributed
-        ? 0
-        : closedLoop
-        ? cfg.numRequests ?? CLOSED_LOOP_POOL
-        : offsets.length;
-      const work = await buildWorkload(tok, { ...cfg.dataset, seed }, count);
+      const { seed, durationMs, closedLoop } = runBasics(cfg, k);
+      // distributed: each worker draws its own share of the schedule
+      const work = distributed ? null : await workSource(tok, cfg, k, {
+        toClockMs: scale === 1 ? undefined : toReal,
+      });
       if (cfg.warmup > 0 && !distributed) {
         const w = await buildWorkload(tok, {
           ...cfg.dataset,
@@ -355,9 +334,7 @@ export async function main(args: string[]): Promise<number> {
           url,
           tokenizer: tok,
           endpoint: cfg.dataset.endpoint,
-          requests: w.requests.map((r) => ({ ...r, requestId: `warmup-${r.requestId}` })),
-          conversations: [],
-          offsetsMs: new Array(cfg.warmup).fill(0),
+          jobs: burst(w.requests.map((r) => ({ ...r, requestId: `warmup-${r.requestId}` }))),
           closedLoop: false,
           body,
           timeoutMs: timeoutRealMs,
@@ -419,9 +396,9 @@ export async function main(args: string[]): Promise<number> {
         `run ${k + 1}/${cfg.runs}: ${
           closedLoop
             ? `closed loop, ${cfg.concurrency} users`
-            : distributed
-            ? `${offsets.length} arrivals (over ${cfg.workers.length} workers)`
-            : `${offsets.length} arrivals`
+            : work
+            ? arrivalsLabel(work)
+            : `arrivals over ${cfg.workers.length} workers`
         } at ${loadPoint} req/s, dataset ${cfg.dataset.name}, model ${model}`,
       );
       let workerMismatches = 0;
@@ -466,12 +443,7 @@ export async function main(args: string[]): Promise<number> {
           url,
           tokenizer: tok,
           endpoint: cfg.dataset.endpoint,
-          requests: work.requests,
-          conversations: scale === 1 ? work.conversations : work.conversations.map((c) => ({
-            ...c,
-            thinkTimeMs: c.thinkTimeMs.map(toReal),
-          })),
-          offsetsMs: scale === 1 ? offsets : offsets.map(toReal),
+          jobs: work!.jobs,
           concurrency: cfg.concurrency,
           closedLoop,
           durationMs: durationMs === undefined ? undefined : toReal(durationMs),

@@ -14,7 +14,6 @@ import { parseRequestRow, type RequestRow } from "../lib/result_schema.ts";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SIM = join(ROOT, "launch/sim/main.ts");
 const RUN = join(ROOT, "bench/run.ts");
-const opts = { sanitizeOps: false, sanitizeResources: false };
 
 async function sim(...args: string[]): Promise<ReadyProcess & { url: string }> {
   const p = await startReady({
@@ -77,7 +76,6 @@ const rateRun = bench(
 
 Deno.test(
   "achieved rate is within 10% of 50 req/s over 20 s; Poisson gaps have CV near 1",
-  opts,
   async () => {
     const r = await rateRun;
     assert.equal(r.code, 0, r.stderr);
@@ -96,7 +94,6 @@ Deno.test(
 
 Deno.test(
   "constant arrivals have CV near 0, gamma burstiness raises it; same seed, same schedule",
-  opts,
   async () => {
     const common = ["--num-requests", "120", "--input-len", "32", "--output-len", "4"];
     const constant = await bench("--rate", "100", "--arrival", "constant", ...common);
@@ -119,7 +116,7 @@ Deno.test(
   },
 );
 
-Deno.test("closed-loop concurrency is never exceeded", opts, async () => {
+Deno.test("closed-loop concurrency is never exceeded", async () => {
   const cases = [["--concurrency", "4"], ["--rate", "400", "--max-concurrency", "2"]];
   const common = ["--num-prompts", "60", "--random-input-len", "32", "--random-output-len", "64"];
   const runs = await Promise.all(cases.map((args) => bench(...common, ...args)));
@@ -140,7 +137,6 @@ Deno.test("closed-loop concurrency is never exceeded", opts, async () => {
 
 Deno.test(
   "multi-turn: turn t+1 starts after turn t ends and prompts grow with the answers",
-  opts,
   async () => {
     const r = await bench(
       "--endpoint",
@@ -181,7 +177,7 @@ Deno.test(
   },
 );
 
-Deno.test("--fail-rate failures are recorded with status and error text", opts, async () => {
+Deno.test("--fail-rate failures are recorded with status and error text", async () => {
   const failing = await sim("--fail-rate", "0.3", "--seed", "1");
   try {
     const out = await new Deno.Command(Deno.execPath(), {
@@ -221,8 +217,57 @@ Deno.test("--fail-rate failures are recorded with status and error text", opts, 
 });
 
 Deno.test(
+  "a schedule of 50 billion requests is drawn as sent: it starts at once, holds its memory, stops on SIGINT",
+  async () => {
+    const child = benchCmd([
+      ...["--rate", "400", "--duration", "125000000", "--grace", "0.5"],
+      ...["--input-len", "16", "--output-len", "4"],
+    ], "huge").spawn();
+    const stdout = new Response(child.stdout).text();
+    const stderr = new Response(child.stderr).text();
+    try {
+      let dir = "";
+      for (let i = 0; i < 200 && !dir; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        dir = (await peek(child, stderr, "huge")).replace("run directory ", "");
+      }
+      assert.ok(dir, "no run directory");
+      let rows = 0;
+      for (let i = 0; i < 300 && rows < 200; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        rows = (await Deno.readTextFile(join(dir, "requests.csv")).catch(() => "")).split("\n")
+          .length - 2;
+      }
+      assert.ok(rows >= 200, `${rows} rows after 15 s`);
+      // the old schedule was an array of every arrival: gigabytes before the first send
+      const rss = Number(
+        /VmRSS:\s+(\d+) kB/.exec(
+          await Deno.readTextFile(`/proc/${child.pid}/status`),
+        )![1],
+      ) / 1024;
+      assert.ok(rss < 600, `bench RSS ${rss.toFixed(0)} MB`);
+      child.kill("SIGINT");
+      const st = await child.status;
+      await stdout;
+      const err = await stderr;
+      assert.equal(st.code, 130, err);
+      assert.match(err, /arrivals \(drawn as sent\)/);
+      const kept = (await readCsv(join(dir, "requests.csv"))).map((r) => parseRequestRow(r));
+      const s = JSON.parse(await Deno.readTextFile(join(dir, "summary.json")))[0];
+      assert.equal(s.complete, false);
+      assert.equal(kept.length, s.sent);
+      assert.ok(Math.min(...kept.map((r) => r.sent_ms)) < 1000, "first send late");
+    } finally {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* exited */ }
+      await child.status;
+    }
+  },
+);
+
+Deno.test(
   "SIGINT stops sending, keeps every finished row, writes complete:false, exits 130",
-  opts,
   async () => {
     const child = benchCmd([
       "--rate",
@@ -268,10 +313,14 @@ Deno.test(
 );
 
 /** The stderr text so far is not readable before exit, so the run directory comes from disk. */
-async function peek(_child: Deno.ChildProcess, _stderr: Promise<string>): Promise<string> {
+async function peek(
+  _child: Deno.ChildProcess,
+  _stderr: Promise<string>,
+  label = "sigint",
+): Promise<string> {
   await Deno.mkdir(join(tmp, "exp"), { recursive: true });
   for await (const e of Deno.readDir(join(tmp, "exp"))) {
-    if (e.isDirectory && e.name.endsWith("-sigint")) {
+    if (e.isDirectory && e.name.endsWith(`-${label}`)) {
       const d = join(tmp, "exp", e.name);
       try {
         const cfg = JSON.parse(await Deno.readTextFile(join(d, "config.json")));
@@ -284,7 +333,6 @@ async function peek(_child: Deno.ChildProcess, _stderr: Promise<string>): Promis
 
 Deno.test(
   "--gpu-monitor says once that there is no GPU; --scrape-metrics writes server_metrics.csv",
-  opts,
   async () => {
     const r = await bench(
       "--num-requests",
@@ -320,7 +368,6 @@ Deno.test(
 
 Deno.test(
   "a run whose every request failed exits 1 and says so; its rows are kept",
-  opts,
   async () => {
     const r = await collect(
       await benchCmd([
@@ -383,7 +430,7 @@ async function tinyDisk(): Promise<string | null> {
   return null;
 }
 
-Deno.test("a full disk stops the run with one line, keeps whole rows, exits 1", opts, async (t) => {
+Deno.test("a full disk stops the run with one line, keeps whole rows, exits 1", async (t) => {
   const disk = await tinyDisk();
   if (!disk) {
     await t.step({ name: "needs root to mount a 64 KiB tmpfs", ignore: true, fn: () => {} });
@@ -430,12 +477,8 @@ Deno.test("a full disk stops the run with one line, keeps whole rows, exits 1", 
   }
 });
 
-Deno.test({
-  name: "stop the engine",
-  ...opts,
-  fn: async () => {
-    await rateRun.catch(() => {});
-    await server.stop();
-    await Deno.remove(tmp, { recursive: true });
-  },
+Deno.test.afterAll(async () => {
+  await rateRun.catch(() => {});
+  await server.stop();
+  await Deno.remove(tmp, { recursive: true });
 });

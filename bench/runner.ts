@@ -10,9 +10,10 @@ import { setImmediate } from "node:timers";
  */
 import type { Tokenizer } from "../lib/tokenizer.ts";
 import { type ClientResult, sendStreaming } from "./client.ts";
-import type { Conversation, RequestSpec } from "./workload/types.ts";
+import type { RequestSpec } from "./workload/types.ts";
 import type { EndpointKind } from "./workload/_spec.ts";
 import { turnSpec } from "./workload/multiturn.ts";
+import type { Job } from "./work_source.ts";
 
 /** One finished request as the runner saw it. */
 export interface Finished {
@@ -29,11 +30,8 @@ export interface Finished {
 export interface LoadPlan {
   tokenizer: Tokenizer;
   endpoint: EndpointKind;
-  /** Single-turn requests (used when `conversations` is empty). */
-  requests: RequestSpec[];
-  conversations: Conversation[];
-  /** Start offsets (ms) of each request/conversation; ignored in closed loop. */
-  offsetsMs: number[];
+  /** The jobs in schedule order, drawn as they are due (offsets ignored in a closed loop). */
+  jobs: Iterator<Job, void, undefined>;
   /** Closed loop with this many users when `closedLoop`, else a cap on in-flight requests. */
   concurrency?: number;
   closedLoop: boolean;
@@ -90,11 +88,8 @@ export async function runLoad(o: RunLoadOptions, state: RunState = newState()): 
     while (waiters.length) waiters.shift()!();
   }, { once: true });
 
-  const multi = o.conversations.length > 0;
-  const jobs = multi ? o.conversations.length : o.requests.length;
-
-  async function runJob(j: number, startMs: number): Promise<void> {
-    const conv = multi ? o.conversations[j] : undefined;
+  async function runJob(job: Job, startMs: number): Promise<void> {
+    const conv = job.conversation;
     const turns = conv ? conv.turns.length : 1;
     const answers: { text: string; tokens: number }[] = [];
     let scheduled = startMs;
@@ -106,7 +101,9 @@ export async function runLoad(o: RunLoadOptions, state: RunState = newState()): 
       if (o.stop.aborted) return;
       if (!o.closedLoop) await acquire();
       if (o.stop.aborted) return;
-      const spec = conv ? turnSpec(o.tokenizer, o.endpoint, conv, t, answers) : o.requests[j];
+      const spec: RequestSpec = conv
+        ? turnSpec(o.tokenizer, o.endpoint, conv, t, answers)
+        : job.request!;
       state.sent++;
       state.inFlight++;
       state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
@@ -145,26 +142,39 @@ export async function runLoad(o: RunLoadOptions, state: RunState = newState()): 
     p.finally(() => running.delete(p));
   };
   if (o.closedLoop) {
-    let next = 0;
     const user = async () => {
-      while (!o.stop.aborted && next < jobs) {
+      while (!o.stop.aborted) {
         if (o.durationMs !== undefined && now() >= o.durationMs) return;
-        const j = next++;
-        await runJob(j, now());
+        const job = o.jobs.next();
+        if (job.done) return;
+        await runJob(job.value, now());
       }
     };
-    await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 1, jobs) }, user));
+    await Promise.all(Array.from({ length: o.concurrency ?? 1 }, user));
   } else {
-    for (let j = 0; j < jobs && j < o.offsetsMs.length; j++) {
-      const due = o.originMs + o.offsetsMs[j];
-      if (due > performance.now()) await sleepUntil(due, o.stop);
+    // sends that are already due go out back to back, yielding to the event loop
+    // every few so that signals, timers and answers are served even when the
+    // client falls behind its schedule
+    let burst = 0;
+    for (let job = o.jobs.next(); !job.done; job = o.jobs.next()) {
+      const due = o.originMs + job.value.offsetMs;
+      if (due > performance.now()) {
+        burst = 0;
+        await sleepUntil(due, o.stop);
+      } else if (++burst >= YIELD_EVERY) {
+        burst = 0;
+        await new Promise((r) => setImmediate(r));
+      }
       if (o.stop.aborted) break;
-      track(runJob(j, o.offsetsMs[j]));
+      track(runJob(job.value, job.value.offsetMs));
     }
   }
   while (running.size) await Promise.all([...running]);
   return state;
 }
+
+/** Overdue sends issued back to back before the runner yields to the event loop. */
+const YIELD_EVERY = 16;
 
 /** Fresh counters. */
 export function newState(): RunState {

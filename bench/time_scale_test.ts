@@ -14,7 +14,6 @@ import { parseRequestRow } from "../lib/result_schema.ts";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SIM = join(ROOT, "launch/sim/main.ts");
 const RUN = join(ROOT, "bench/run.ts");
-const opts = { sanitizeOps: false, sanitizeResources: false };
 const SPEED = 5; // low, so that host stalls on a loaded 2-core CI box stay small in server time
 
 const server = await startReady({
@@ -43,7 +42,7 @@ async function bench(label: string, ...args: string[]) {
   return { wallS, stderr, rows, summary, config };
 }
 
-Deno.test("a lone stream's TPOT is the simulated 7 ms decode step", opts, async () => {
+Deno.test("a lone stream's TPOT is the simulated 7 ms decode step", async () => {
   const r = await bench(
     "lone",
     ...["--time-scale", String(SPEED), "--concurrency", "1", "--num-requests", "4"],
@@ -63,7 +62,6 @@ Deno.test("a lone stream's TPOT is the simulated 7 ms decode step", opts, async 
 
 Deno.test(
   "rate and duration are server time: 30 simulated s take ~1.5 wall s",
-  opts,
   async () => {
     const r = await bench(
       "rate",
@@ -85,7 +83,7 @@ Deno.test(
   },
 );
 
-Deno.test("a bad --time-scale is refused", opts, async () => {
+Deno.test("a bad --time-scale is refused", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", RUN, "--url", url, "--time-scale", "0", "--num-requests", "1"],
     stdout: "piped",
@@ -95,11 +93,7 @@ Deno.test("a bad --time-scale is refused", opts, async () => {
   assert.match(new TextDecoder().decode(out.stderr), /--time-scale.*current value is "?0/);
 });
 
-Deno.test({
-  name: "stop the engine",
-  ...opts,
-  fn: async () => {
-    await server.stop();
-    await Deno.remove(tmp, { recursive: true });
-  },
+Deno.test.afterAll(async () => {
+  await server.stop();
+  await Deno.remove(tmp, { recursive: true });
 });

@@ -15,7 +15,6 @@ import { workerArgs } from "./_workers.ts";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SIM = join(ROOT, "launch/sim/main.ts");
 const RUN = join(ROOT, "bench/run.ts");
-const opts = { sanitizeOps: false, sanitizeResources: false };
 
 Deno.test("workerArgs splits rate and request count and gives each worker its own seed", () => {
   const v = { url: "http://h:1", "num-requests": "7", "no-itl": true, "no-ignore-eos": false };
@@ -30,7 +29,7 @@ Deno.test("workerArgs splits rate and request count and gives each worker its ow
   assert.ok(a.includes("--no-itl") && !a.includes("--no-ignore-eos"));
 });
 
-Deno.test("two local workers: merged rows are all there at the target rate", opts, async () => {
+Deno.test("two local workers: merged rows are all there at the target rate", async () => {
   const sim = await startReady({
     cmd: Deno.execPath(),
     args: ["run", "-A", SIM, "--port", "0", "--speed", "20"],

@@ -39,8 +39,6 @@ Deno.test("StopSignals: copies within 1 s are one signal; a later one forces; ex
 
 Deno.test({
   name: "Ctrl-C through `deno task bench` (the signal twice, 1 ms apart) keeps --grace",
-  sanitizeOps: false,
-  sanitizeResources: false,
 }, async () => {
   // requests of ~1.5 s at speed 1, so some are in flight when the signal comes
   const sim = await startReady({

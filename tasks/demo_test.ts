@@ -25,8 +25,6 @@ async function smallDemo(dir: string): Promise<string> {
 Deno.test({
   name:
     "demo pipeline (live clock): run dirs, merged.csv, compare, plots and report exist and agree; resumes",
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   const dir = await Deno.makeTempDir({ prefix: "topobench_demo_" });
   try {

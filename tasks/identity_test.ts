@@ -20,8 +20,6 @@ async function write(dir: string, name: string, doc: Record<string, unknown>): P
 Deno.test({
   name:
     "identity: a 2 x 2 grid at 2 rates keeps 8 points through merge, compare and the grid figures",
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   const dir = await Deno.makeTempDir({ prefix: "topobench_identity_" });
   try {
@@ -60,8 +58,6 @@ Deno.test({
 
 Deno.test({
   name: "identity: W1 and W4 never pool; a changed setting reruns a finished point",
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   const dir = await Deno.makeTempDir({ prefix: "topobench_identity_" });
   try {

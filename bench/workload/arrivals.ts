@@ -89,18 +89,57 @@ export function checkArrivalOptions(o: ArrivalOptions): void {
   }
 }
 
-/** Most requests one run schedules (its prompts are built before it starts). */
+/** Most requests one run schedules when its prompts are built before it starts. */
 export const MAX_SCHEDULED = 2_000_000;
 
 /**
  * Scheduled offsets (ms, ascending, first at 0) until `count` arrivals or
- * `durationMs`, whichever comes first. With an infinite rate all are 0 (needs `count`).
+ * `durationMs`, whichever comes first, drawn one at a time: memory stays flat
+ * in the run's length. With an infinite rate all are 0 (needs `count`).
+ */
+export function* arrivalStream(o: ArrivalOptions, rng: Rng): Generator<number, void, undefined> {
+  checkArrivalOptions(o);
+  const max = o.count ?? Infinity;
+  if (!Number.isFinite(o.rateRps)) {
+    if (o.count === undefined) {
+      throw new RangeError(
+        "Cannot use an infinite rate as a schedule without a count: current value is rate inf",
+      );
+    }
+    for (let i = 0; i < max; i++) yield 0;
+    return;
+  }
+  const process = o.process ?? ((o.burstiness ?? 1) !== 1 ? "gamma" : "poisson");
+  const shape = o.burstiness ?? 1;
+  const gap = process === "constant"
+    ? () => 1
+    : process === "gamma"
+    ? () => rng.gamma(shape, 1 / shape)
+    : () => rng.exponential(1);
+  const { inverse } = rateProfile(o);
+  let u = 0;
+  for (let n = 0; n < max; n++) {
+    const t = inverse(u);
+    if (o.durationMs !== undefined && t >= o.durationMs) return;
+    yield t;
+    u += gap();
+  }
+}
+
+/** Expected arrivals of a schedule (Infinity when unbounded). */
+export function expectedArrivals(o: ArrivalOptions): number {
+  const peak = Math.max(o.rateRps, o.rampToRps ?? 0);
+  const byTime = o.durationMs !== undefined ? peak * o.durationMs / 1000 : Infinity;
+  return Math.min(o.count ?? Infinity, byTime);
+}
+
+/**
+ * The whole schedule as an array, for workloads built up front (datasets read
+ * from files, the virtual clock); refuses one that cannot fit in memory.
  */
 export function arrivalOffsets(o: ArrivalOptions, rng: Rng): number[] {
   checkArrivalOptions(o);
-  // the schedule and its prompts are built up front: refuse one that cannot fit in memory
-  const peak = Math.max(o.rateRps, o.rampToRps ?? 0);
-  const expected = o.count ?? (o.durationMs !== undefined ? peak * o.durationMs / 1000 : Infinity);
+  const expected = expectedArrivals(o);
   if (Number.isFinite(o.rateRps) && expected > MAX_SCHEDULED) {
     throw new RangeError(
       `Cannot use --rate ${o.rateRps}${
@@ -111,33 +150,8 @@ export function arrivalOffsets(o: ArrivalOptions, rng: Rng): number[] {
         Math.round(expected).toLocaleString("en-US")
       } requests; allowed: at most ${
         MAX_SCHEDULED.toLocaleString("en-US")
-      } per run (lower the rate or the duration, or split the run)`,
+      } per run when the workload is built up front (the random dataset is drawn lazily and has no limit; otherwise lower the rate or the duration, or split the run)`,
     );
   }
-  const max = Math.min(o.count ?? Number.MAX_SAFE_INTEGER, MAX_SCHEDULED);
-  if (!Number.isFinite(o.rateRps)) {
-    if (o.count === undefined) {
-      throw new RangeError(
-        "Cannot use an infinite rate as a schedule without a count: current value is rate inf",
-      );
-    }
-    return new Array(o.count).fill(0);
-  }
-  const process = o.process ?? ((o.burstiness ?? 1) !== 1 ? "gamma" : "poisson");
-  const shape = o.burstiness ?? 1;
-  const gap = process === "constant"
-    ? () => 1
-    : process === "gamma"
-    ? () => rng.gamma(shape, 1 / shape)
-    : () => rng.exponential(1);
-  const { inverse } = rateProfile(o);
-  const out: number[] = [];
-  let u = 0;
-  while (out.length < max) {
-    const t = inverse(u);
-    if (o.durationMs !== undefined && t >= o.durationMs) break;
-    out.push(t);
-    u += gap();
-  }
-  return out;
+  return [...arrivalStream(o, rng)];
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Rng } from "../../lib/rng.ts";
 import { cv, mean } from "../../lib/stats.ts";
-import { arrivalOffsets } from "./arrivals.ts";
+import { arrivalOffsets, arrivalStream } from "./arrivals.ts";
 
 const gaps = (xs: number[]) => xs.slice(1).map((x, i) => x - xs[i]);
 
@@ -57,4 +57,18 @@ Deno.test("a schedule too large for memory is refused up front, naming the flags
   );
   assert.throws(() => arrivalOffsets({ rateRps: 10, count: 3_000_000 }, new Rng(1)), /3,000,000/);
   assert.equal(arrivalOffsets({ rateRps: 1000, durationMs: 2000 }, new Rng(1)).length > 1500, true);
+});
+
+Deno.test("the stream draws the same schedule one arrival at a time, unbounded", () => {
+  const o = { rateRps: 200, burstiness: 0.5, durationMs: 5_000 };
+  assert.deepEqual([...arrivalStream(o, new Rng(9))], arrivalOffsets(o, new Rng(9)));
+  // 10 billion expected arrivals: the first ones come at once
+  const it = arrivalStream({ rateRps: 100000, durationMs: 100000 * 1000 }, new Rng(1));
+  let last = -1;
+  for (let i = 0; i < 1000; i++) {
+    const t = it.next();
+    assert.ok(!t.done && t.value >= last);
+    last = t.value as number;
+  }
+  assert.ok(last > 5 && last < 15, `1000th arrival at ${last} ms`);
 });

@@ -6,6 +6,9 @@ import { multiturnDataset, turnSpec } from "./multiturn.ts";
 import { flagsWithoutDefaults, resolveBenchConfig } from "../bench_config.ts";
 import { parseFlags } from "../../lib/args.ts";
 import { parseImageSizes } from "./random_mm.ts";
+import { workSource } from "../work_source.ts";
+import { arrivalOffsets } from "./arrivals.ts";
+import { Rng } from "../../lib/rng.ts";
 
 const tok = await loadTokenizer();
 const base: DatasetOptions = {
@@ -152,4 +155,56 @@ Deno.test("presets: W1..W4 as the PPD suite (short turn 1, then W turns); -unifo
   assert.equal(workloadLabel(w1), "multiturn W1 t3");
   assert.equal(workloadLabel(uni), "multiturn W1-uniform t3");
   assert.throws(() => cfgOf("W9"), /W1, W2, W3, W4, W1-uniform/);
+});
+
+Deno.test("a run's jobs: random drawn lazily equals the built dataset; offsets match the schedule", async () => {
+  const flags = parseFlags(
+    [
+      "--url",
+      "http://127.0.0.1:9",
+      "--rate",
+      "50",
+      "--duration",
+      "4",
+      "--input-len",
+      "64",
+      "--output-len",
+      "16",
+      "--seed",
+      "7",
+    ],
+    flagsWithoutDefaults(),
+  ).values;
+  const cfg = resolveBenchConfig(flags, {});
+  const src = await workSource(tok, cfg, 0);
+  assert.equal(src.count, null);
+  assert.equal(src.expected, 200);
+  const jobs = [...{ [Symbol.iterator]: () => src.jobs }];
+  const built = await buildWorkload(tok, { ...base, seed: 7 }, jobs.length);
+  assert.deepEqual(jobs.map((j) => j.request), built.requests);
+  const offsets = arrivalOffsets({ rateRps: 50, durationMs: 4000 }, new Rng("arrivals:7"));
+  assert.deepEqual(jobs.map((j) => j.offsetMs), offsets);
+  // built up front (multiturn): a known count, conversations with their offsets
+  const mt = resolveBenchConfig(
+    parseFlags(
+      [
+        "--url",
+        "http://127.0.0.1:9",
+        "--rate",
+        "5",
+        "--num-requests",
+        "6",
+        "--dataset",
+        "multiturn",
+      ],
+      flagsWithoutDefaults(),
+    )
+      .values,
+    {},
+  );
+  const m = await workSource(tok, mt, 0);
+  assert.equal(m.count, 6);
+  const mj = [...{ [Symbol.iterator]: () => m.jobs }];
+  assert.equal(mj.length, 6);
+  assert.ok(mj.every((j) => j.conversation && !j.request));
 });

@@ -13,6 +13,7 @@ import { randomWords, wordList } from "./_words.ts";
 
 /** Options of {@linkcode randomDataset}. */
 export interface RandomOptions {
+  /** Requests to draw (Infinity: as many as asked for). */
   count: number;
   seed: number;
   endpoint: EndpointKind;
@@ -31,29 +32,36 @@ export interface RandomOptions {
 
 /** Builds `count` random requests; same options, same requests byte for byte. */
 export function randomDataset(tok: Tokenizer, o: RandomOptions): RequestSpec[] {
+  return [...randomRequests(tok, o)];
+}
+
+/**
+ * The random requests one at a time (`count` may be Infinity): the same
+ * requests as {@linkcode randomDataset}, drawn as the run needs them.
+ */
+export function* randomRequests(
+  tok: Tokenizer,
+  o: RandomOptions,
+): Generator<RequestSpec, void, undefined> {
   const wl = wordList(tok);
   const rng = new Rng(`random:${o.seed}`);
   const prefixLen = o.prefixLen ?? 0;
   const prefix = prefixLen > 0 ? randomWords(wl, new Rng(`prefix:${o.seed}`), prefixLen) : "";
-  const out: RequestSpec[] = [];
   const start = o.startIndex ?? 0;
   for (let i = start; i < start + o.count; i++) {
     const inLen = drawLength(o.inputLen, o.rangeRatio ?? 0, () => rng.next());
     const outLen = drawLength(o.outputLen, o.rangeRatio ?? 0, () => rng.next());
     const text = prefix + randomWords(wl, rng, inLen, i);
-    out.push(
-      textSpec(
-        tok,
-        o.endpoint,
-        {
-          requestId: requestId(i),
-          maxTokens: outLen,
-          ignoreEos: o.ignoreEos ?? true,
-        },
-        text,
-        { tokens: prefixLen + inLen, ...wl },
-      ),
+    yield textSpec(
+      tok,
+      o.endpoint,
+      {
+        requestId: requestId(i),
+        maxTokens: outLen,
+        ignoreEos: o.ignoreEos ?? true,
+      },
+      text,
+      { tokens: prefixLen + inLen, ...wl },
     );
   }
-  return out;
 }

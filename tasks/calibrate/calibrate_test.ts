@@ -5,8 +5,6 @@ import type { Calibration } from "./calibrate.ts";
 
 Deno.test({
   name: "calibrate: every published row reproduced (±15%, directions agree) or a named known miss",
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", join(ROOT, "tasks/calibrate/calibrate.ts"), "--json"],

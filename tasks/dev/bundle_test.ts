@@ -8,9 +8,7 @@ import { join } from "node:path";
 import { startReady } from "../../lib/ready_process.ts";
 import { bundle, BUNDLES } from "./bundle.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
-Deno.test("bench.js and sim.js run from a folder outside the repository", opts, async () => {
+Deno.test("bench.js and sim.js run from a folder outside the repository", async () => {
   const dir = await Deno.makeTempDir({ prefix: "bundle_test_" });
   try {
     const written = await bundle({ outDir: join(dir, "build"), names: ["bench", "sim"] });

@@ -16,8 +16,6 @@ const fixture = (f: string) => join(ROOT, "fixtures/topologies", f);
 
 Deno.test({
   name: "predict: the same experiment twice in virtual time gives byte-identical files",
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   const dir = await Deno.makeTempDir({ prefix: "topobench_predict_" });
   try {

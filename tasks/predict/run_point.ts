@@ -24,14 +24,12 @@ import { type BenchRun, flagArgs } from "../_bench_cmd.ts";
 import { requestRow, RunRows } from "../../bench/record.ts";
 import { newState } from "../../bench/runner.ts";
 import { resultBlock, summarize } from "../../bench/summary.ts";
-import { buildWorkload } from "../../bench/workload/datasets.ts";
+import { workSource } from "../../bench/work_source.ts";
 import {
   BENCH_VERSION,
-  CLOSED_LOOP_POOL,
   freshRunDir,
   loadPointLabel,
   runKey,
-  runSchedule,
   stamp,
   summaryMeta,
 } from "../../bench/run.ts";
@@ -119,16 +117,15 @@ export async function predictRun(
   let events = 0;
   try {
     for (let k = 0; k < cfg.runs; k++) {
-      const { seed, durationMs, closedLoop, offsetsMs: offsets } = runSchedule(cfg, k);
       const runId = cfg.runs > 1 ? `${runName}-r${k + 1}` : runName;
       const loadPoint = loadPointLabel(cfg);
-      const count = closedLoop ? cfg.numRequests ?? CLOSED_LOOP_POOL : offsets.length;
-      const work = await buildWorkload(tok, { ...cfg.dataset, seed, tokenIds: true }, count);
-      if (work.requests.some((r) => r.messages?.some((m) => Array.isArray(m.content)))) {
+      if (cfg.dataset.name === "random-mm") {
         throw new RangeError(
           `Cannot run dataset ${cfg.dataset.name} in virtual time: current value has image parts; allowed: text datasets (run images with --clock live)`,
         );
       }
+      const work = await workSource(tok, cfg, k, { tokenIds: true });
+      const { seed, durationMs, closedLoop } = work;
       // a fresh topology per run: --reset-prefix-cache and a cold start, as bench gets
       const loop = new EventLoop();
       const topo = new VirtualTopology(topology, loop, o);
@@ -141,9 +138,7 @@ export async function predictRun(
         prompts,
         vocab,
         endpoint: cfg.dataset.endpoint,
-        requests: work.requests,
-        conversations: work.conversations,
-        offsetsMs: offsets,
+        jobs: work.jobs,
         concurrency: cfg.concurrency,
         closedLoop,
         durationMs,

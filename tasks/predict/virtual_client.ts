@@ -14,6 +14,7 @@ import { type OutputVocab, sampleOutput, tokenText } from "../../launch/sim/_voc
 import type { ClientResult } from "../../bench/client.ts";
 import type { Finished, LoadPlan, RunState } from "../../bench/runner.ts";
 import type { RequestSpec } from "../../bench/workload/types.ts";
+import type { Job } from "../../bench/work_source.ts";
 import { turnSpec } from "../../bench/workload/multiturn.ts";
 import type { PromptTokens } from "../../lib/prompt_tokens.ts";
 import type { VirtualTopology } from "./virtual_topology.ts";
@@ -35,8 +36,6 @@ export interface PlayOptions extends LoadPlan {
 export function playLoad(o: PlayOptions, state: RunState): void {
   const { loop } = o;
   const rng = new Rng(`predict-output:${o.seed}`);
-  const multi = o.conversations.length > 0;
-  const jobs = multi ? o.conversations.length : o.requests.length;
   const cap = o.closedLoop ? Infinity : o.concurrency ?? Infinity;
   let slots = cap;
   const waiters: (() => void)[] = [];
@@ -52,8 +51,8 @@ export function playLoad(o: PlayOptions, state: RunState): void {
     else slots++;
   };
 
-  const runJob = (j: number, scheduledMs: number, done: () => void) => {
-    const conv = multi ? o.conversations[j] : undefined;
+  const runJob = (job: Job, scheduledMs: number, done: () => void) => {
+    const conv = job.conversation;
     const turns = conv ? conv.turns.length : 1;
     // ids the dataset knows need no tokenizing (told while the conversation runs)
     for (const t of conv?.turns ?? []) {
@@ -66,7 +65,7 @@ export function playLoad(o: PlayOptions, state: RunState): void {
     const answers: { text: string; tokens: number }[] = [];
     const turn = (t: number, scheduled: number) => {
       acquire(() => {
-        const spec = conv ? turnSpec(o.tokenizer, o.endpoint, conv, t, answers) : o.requests[j];
+        const spec = conv ? turnSpec(o.tokenizer, o.endpoint, conv, t, answers) : job.request!;
         // the answer's text is only read by the next turn of a conversation
         send(spec, scheduled, conv?.conversationId, t < turns, (f) => {
           release();
@@ -146,16 +145,20 @@ export function playLoad(o: PlayOptions, state: RunState): void {
   };
 
   if (o.closedLoop) {
-    let next = 0;
     const user = () => {
-      if (next >= jobs) return;
       if (o.durationMs !== undefined && loop.nowMs() >= o.durationMs) return;
-      runJob(next++, loop.nowMs(), user);
+      const job = o.jobs.next();
+      if (!job.done) runJob(job.value, loop.nowMs(), user);
     };
-    for (let u = 0; u < Math.min(o.concurrency ?? 1, jobs); u++) loop.at(0, user);
+    for (let u = 0; u < (o.concurrency ?? 1); u++) loop.at(0, user);
   } else {
-    for (let j = 0; j < jobs && j < o.offsetsMs.length; j++) {
-      loop.at(o.offsetsMs[j], () => runJob(j, o.offsetsMs[j], () => {}));
-    }
+    // one arrival on the loop at a time: the next is drawn when this one is due
+    const arrive = (job: Job) => {
+      const next = o.jobs.next();
+      if (!next.done) loop.at(next.value.offsetMs, () => arrive(next.value));
+      runJob(job, job.offsetMs, () => {});
+    };
+    const first = o.jobs.next();
+    if (!first.done) loop.at(first.value.offsetMs, () => arrive(first.value));
   }
 }

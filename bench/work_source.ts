@@ -1,0 +1,177 @@
+/**
+ * What one run plays, drawn lazily: each job's start offset with its request
+ * (or conversation), in schedule order. Both clocks build their jobs here, so
+ * a load point means the same load in `bench` and `predict`. The random
+ * dataset and the arrival schedule are generators: memory stays flat in the
+ * run's length and a run starts sending at once, whatever its size. Datasets
+ * read from files (and multi-turn, images) are built up front for the number
+ * of arrivals the schedule has.
+ *
+ * @module
+ */
+import { Rng } from "../lib/rng.ts";
+import type { Tokenizer } from "../lib/tokenizer.ts";
+import type { BenchConfig } from "./bench_config.ts";
+import {
+  arrivalOffsets,
+  type ArrivalOptions,
+  arrivalStream,
+  expectedArrivals,
+} from "./workload/arrivals.ts";
+import { buildWorkload, type DatasetOptions } from "./workload/datasets.ts";
+import { randomRequests } from "./workload/random.ts";
+import type { Conversation, RequestSpec } from "./workload/types.ts";
+
+/** Closed-loop runs bounded only by --duration prepare this many requests (datasets built up front). */
+export const CLOSED_LOOP_POOL = 10_000;
+
+/** One unit of work: a single-turn request or a conversation, due at `offsetMs`. */
+export interface Job {
+  /** Start offset from run start (ms); 0 in a closed loop. */
+  offsetMs: number;
+  request?: RequestSpec;
+  conversation?: Conversation;
+}
+
+/** The jobs of one run, with what is known of their number. */
+export interface WorkSource {
+  jobs: Iterator<Job, void, undefined>;
+  /** Jobs in the run when known up front, else null (drawn lazily). */
+  count: number | null;
+  /** Expected jobs (from rate × duration) when `count` is null; Infinity when unbounded. */
+  expected: number;
+  seed: number;
+  durationMs: number | undefined;
+  closedLoop: boolean;
+}
+
+/** Options of {@linkcode workSource}. */
+export interface WorkSourceOptions {
+  /** Keep user messages' token ids (the virtual clock). @default false */
+  tokenIds?: boolean;
+  /** Maps server-time offsets and think times to the clock the runner sleeps on. @default identity */
+  toClockMs?: (ms: number) => number;
+}
+
+function arrivalOptions(cfg: BenchConfig, durationMs: number | undefined): ArrivalOptions {
+  return {
+    process: cfg.arrival,
+    rateRps: cfg.rateRps,
+    burstiness: cfg.burstiness,
+    ramp: cfg.ramp,
+    rampToRps: cfg.rampToRps,
+    rampDurationMs: cfg.rampDurationS !== undefined ? cfg.rampDurationS * 1000 : undefined,
+    count: cfg.numRequests,
+    durationMs,
+  };
+}
+
+/** Zips offsets with work items, ending with the shorter. */
+function* zip(
+  offsets: Iterator<number, void, undefined>,
+  items: Iterator<RequestSpec | Conversation, void, undefined>,
+  isConversation: boolean,
+  toClockMs: (ms: number) => number,
+): Generator<Job, void, undefined> {
+  for (;;) {
+    const o = offsets.next();
+    if (o.done) return;
+    const it = items.next();
+    if (it.done) return;
+    const offsetMs = toClockMs(o.value);
+    yield isConversation
+      ? { offsetMs, conversation: it.value as Conversation }
+      : { offsetMs, request: it.value as RequestSpec };
+  }
+}
+
+/** Draws the first job now (dataset set-up, e.g. the word list, happens before the run's clock starts). */
+function primed(jobs: Iterator<Job, void, undefined>): Iterator<Job, void, undefined> {
+  let first: IteratorResult<Job, void> | null = jobs.next();
+  return {
+    next() {
+      if (first === null) return jobs.next();
+      const r = first;
+      first = null;
+      return r;
+    },
+  };
+}
+
+function* zeros(n: number): Generator<number, void, undefined> {
+  for (let i = 0; i < n; i++) yield 0;
+}
+
+/** Seed, duration and loop kind of repeat `k` (0-based) of a config. */
+export function runBasics(
+  cfg: BenchConfig,
+  k: number,
+): { seed: number; durationMs: number | undefined; closedLoop: boolean } {
+  return {
+    seed: cfg.dataset.seed + k,
+    durationMs: cfg.durationS !== undefined ? cfg.durationS * 1000 : undefined,
+    closedLoop: cfg.rateRps === Infinity && cfg.concurrency !== undefined,
+  };
+}
+
+/**
+ * The jobs of repeat `k` (0-based) of a config: seed `dataset.seed + k`, its
+ * arrivals (none in a closed loop) and its dataset.
+ */
+export async function workSource(
+  tok: Tokenizer,
+  cfg: BenchConfig,
+  k: number,
+  o: WorkSourceOptions = {},
+): Promise<WorkSource> {
+  const base = runBasics(cfg, k);
+  const { seed, closedLoop, durationMs } = base;
+  const toClockMs = o.toClockMs ?? ((ms: number) => ms);
+  const dataset: DatasetOptions = { ...cfg.dataset, seed, tokenIds: o.tokenIds };
+  const arrivals = closedLoop ? null : arrivalOptions(cfg, durationMs);
+  if (dataset.name === "random") {
+    const limit = closedLoop ? cfg.numRequests ?? Infinity : Infinity;
+    const requests = randomRequests(tok, {
+      count: limit,
+      seed,
+      endpoint: dataset.endpoint,
+      inputLen: dataset.inputLen,
+      outputLen: dataset.outputLen,
+      rangeRatio: dataset.rangeRatio,
+      prefixLen: dataset.prefixLen,
+      ignoreEos: dataset.ignoreEos,
+    });
+    const offsets = arrivals ? arrivalStream(arrivals, new Rng(`arrivals:${seed}`)) : zeros(limit);
+    return {
+      ...base,
+      jobs: primed(zip(offsets, requests, false, toClockMs)),
+      count: arrivals ? (arrivals.durationMs === undefined ? arrivals.count! : null) : null,
+      expected: arrivals ? expectedArrivals(arrivals) : limit,
+    };
+  }
+  const offsets = arrivals ? arrivalOffsets(arrivals, new Rng(`arrivals:${seed}`)) : null;
+  const count = offsets ? offsets.length : cfg.numRequests ?? CLOSED_LOOP_POOL;
+  const work = await buildWorkload(tok, dataset, count);
+  const multi = work.conversations.length > 0;
+  const items: (RequestSpec | Conversation)[] = multi
+    ? o.toClockMs
+      ? work.conversations.map((c) => ({ ...c, thinkTimeMs: c.thinkTimeMs.map(toClockMs) }))
+      : work.conversations
+    : work.requests;
+  return {
+    ...base,
+    jobs: zip(
+      (offsets ?? zeros(count))[Symbol.iterator](),
+      items[Symbol.iterator](),
+      multi,
+      toClockMs,
+    ),
+    count: Math.min(count, items.length),
+    expected: Math.min(count, items.length),
+  };
+}
+
+/** Jobs of a list of requests, all due at once (warmup). */
+export function burst(requests: RequestSpec[]): Iterator<Job, void, undefined> {
+  return requests.map((request) => ({ offsetMs: 0, request }))[Symbol.iterator]();
+}
