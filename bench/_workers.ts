@@ -221,3 +221,40 @@ export function peakInFlight(rows: RequestRow[]): number {
   for (const [, d] of ev) max = Math.max(max, cur += d);
   return max;
 }
+
+/** What a distributed run brings back: rows in send order, with what the workers counted. */
+export interface DistributedRun {
+  rows: { row: RequestRow; itl: number[] }[];
+  /** Output-token mismatches the workers counted. */
+  mismatches: number;
+  /** Every worker exited 0 with a complete summary. */
+  complete: boolean;
+  /** One line per worker that did not (exit code, rows, last stderr lines). */
+  problems: string[];
+}
+
+/** Runs the workers and merges their rows under `runId` (ids prefixed `w<i>-`). */
+export async function runDistributed(
+  o: RunWorkersOptions & { runId: string },
+): Promise<DistributedRun> {
+  const results = await runWorkers(o);
+  const rows = results.flatMap((w) =>
+    w.rows.map((row) => ({
+      row: { ...row, run_id: o.runId },
+      itl: w.itl.get(row.request_id) ?? [],
+    }))
+  ).sort((a, b) => a.row.sent_ms - b.row.sent_ms);
+  let mismatches = 0;
+  const problems: string[] = [];
+  for (const w of results) {
+    mismatches += Number(w.summary?.output_token_mismatches ?? 0);
+    if (w.code !== 0 || w.summary?.complete !== true) {
+      problems.push(
+        `worker ${w.host} exited ${w.code} with ${w.rows.length} rows: ${
+          w.stderr.split("\n").filter(Boolean).slice(-3).join(" | ")
+        }`,
+      );
+    }
+  }
+  return { rows, mismatches, complete: problems.length === 0, problems };
+}

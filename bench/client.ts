@@ -8,7 +8,10 @@
  *
  * @module
  */
-import { sseEvents } from "../lib/sse.ts";
+import { sseEvents, SseParser } from "../lib/sse.ts";
+import { Canceller, http1 } from "../lib/http1.ts";
+
+const enc = new TextEncoder();
 
 /** What to send. */
 export interface ClientRequest {
@@ -78,22 +81,44 @@ function num(v: unknown): number | null {
   return typeof v === "number" && Number.isFinite(v) ? v : null;
 }
 
+/** Callbacks per signal behind one listener each: adding and removing is a Set operation. */
+const hooks = new WeakMap<AbortSignal, Set<() => void>>();
+
+/** Calls `fn` once when `signal` aborts; returns the unregister function. */
+function onAbort(signal: AbortSignal, fn: () => void): () => void {
+  if (signal.aborted) return () => {}; // the caller checks `aborted` itself
+  let set = hooks.get(signal);
+  if (!set) {
+    const fns = new Set<() => void>();
+    set = fns;
+    hooks.set(signal, fns);
+    signal.addEventListener("abort", () => {
+      for (const f of [...fns]) f();
+      fns.clear();
+    }, { once: true });
+  }
+  set.add(fn);
+  const s = set;
+  return () => void s.delete(fn);
+}
+
 /** Sends one streamed request and measures it; never throws. */
 export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
   const origin = req.originMs ?? 0;
   const now = () => performance.now() - origin;
   const timeoutMs = req.timeoutMs ?? 300_000;
-  const ac = new AbortController();
+  const cancel = new Canceller();
   let why = "";
   const timer = setTimeout(() => {
     why = `timeout after ${timeoutMs} ms`;
-    ac.abort();
+    cancel.cancel(new Error(why));
   }, timeoutMs);
-  const onAbort = () => {
-    why ||= "cancelled at shutdown";
-    ac.abort();
-  };
-  req.signal?.addEventListener("abort", onAbort, { once: true });
+  const unhook = req.signal
+    ? onAbort(req.signal, () => {
+      why ||= "cancelled at shutdown";
+      cancel.cancel(new Error(why));
+    })
+    : undefined;
   const r: ClientResult = {
     sentMs: 0,
     firstTokenMs: null,
@@ -117,58 +142,99 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
     ...req.headers,
   };
   if (req.sessionId) headers["x-session-id"] = req.sessionId;
+  let last = 0;
+  let done = false;
+  const onEvent = (data: string, t: number) => {
+    if (data === "[DONE]" || data.trim() === "[DONE]") {
+      done = true;
+      return;
+    }
+    let obj: Record<string, unknown>;
+    try {
+      obj = JSON.parse(data);
+    } catch {
+      // a malformed event fails the request (vLLM never sends one): keep reading to the end
+      r.error ||= `malformed stream event: ${JSON.stringify(data.slice(0, 80))}`;
+      return;
+    }
+    if (obj.error) {
+      r.error = `stream error: ${errorText(JSON.stringify(obj.error))}`;
+      return;
+    }
+    const u = obj.usage as Record<string, unknown> | undefined | null;
+    if (u) {
+      r.promptTokens = num(u.prompt_tokens) ?? r.promptTokens;
+      r.completionTokens = num(u.completion_tokens) ?? r.completionTokens;
+      const det = u.prompt_tokens_details as Record<string, unknown> | null | undefined;
+      r.cachedTokens = num(det?.cached_tokens) ?? r.cachedTokens;
+    }
+    const text = chunkText(obj);
+    if (text) {
+      if (r.firstTokenMs === null) r.firstTokenMs = t;
+      else r.itlMs.push(t - last);
+      last = t;
+      r.contentChunks++;
+      parts.push(text);
+    }
+  };
   r.sentMs = now();
   try {
     if (req.signal?.aborted) throw new Error("aborted before send");
-    const res = await fetch(req.url, {
-      method: "POST",
-      headers,
-      body: req.body,
-      signal: ac.signal,
-    });
-    r.status = res.status;
-    r.backend = res.headers.get("x-backend") ?? res.headers.get("x-served-by") ?? "";
-    if (!res.ok || !res.body) {
-      const text = await res.text().catch(() => "");
-      r.error = `HTTP ${res.status}: ${errorText(text)}`;
-    } else {
-      let last = 0;
-      let done = false;
-      for await (const data of sseEvents(res.body)) {
+    const url = new URL(req.url);
+    if (url.protocol === "http:") {
+      // the lean path: our HTTP/1.1 client, SSE parsed from each read as it returns
+      const sse = new SseParser();
+      const dec = new TextDecoder();
+      let ok = false;
+      let errBody = "";
+      await http1({
+        url,
+        headers,
+        body: enc.encode(req.body),
+        canceller: cancel,
+        onHead: (status, h) => {
+          r.status = status;
+          r.backend = h.get("x-backend") ?? h.get("x-served-by") ?? "";
+          ok = status >= 200 && status < 300;
+        },
+        onData: (bytes) => {
+          const text = dec.decode(bytes, { stream: true });
+          if (!ok) {
+            if (errBody.length < 4096) errBody += text;
+            return;
+          }
+          const events = sse.push(text);
+          if (events.length === 0) return;
+          const t = now();
+          for (const d of events) onEvent(d, t);
+        },
+      });
+      if (!ok) r.error = `HTTP ${r.status}: ${errorText(errBody + dec.decode())}`;
+      else {
         const t = now();
-        if (data.trim() === "[DONE]") {
-          done = true;
-          continue;
-        }
-        let obj: Record<string, unknown>;
-        try {
-          obj = JSON.parse(data);
-        } catch {
-          // a malformed event fails the request (vLLM never sends one): keep reading to the end
-          r.error ||= `malformed stream event: ${JSON.stringify(data.slice(0, 80))}`;
-          continue;
-        }
-        if (obj.error) {
-          r.error = `stream error: ${errorText(JSON.stringify(obj.error))}`;
-          continue;
-        }
-        const u = obj.usage as Record<string, unknown> | undefined | null;
-        if (u) {
-          r.promptTokens = num(u.prompt_tokens) ?? r.promptTokens;
-          r.completionTokens = num(u.completion_tokens) ?? r.completionTokens;
-          const det = u.prompt_tokens_details as Record<string, unknown> | null | undefined;
-          r.cachedTokens = num(det?.cached_tokens) ?? r.cachedTokens;
-        }
-        const text = chunkText(obj);
-        if (text) {
-          if (r.firstTokenMs === null) r.firstTokenMs = t;
-          else r.itlMs.push(t - last);
-          last = t;
-          r.contentChunks++;
-          parts.push(text);
-        }
+        for (const d of sse.push(dec.decode())) onEvent(d, t);
+        for (const d of sse.flush()) onEvent(d, t);
+        if (!done && !r.error) r.error = "stream ended without [DONE]";
       }
-      if (!done && !r.error) r.error = "stream ended without [DONE]";
+    } else {
+      const ac = new AbortController();
+      cancel.onCancel(() => ac.abort());
+      if (cancel.cancelled) ac.abort();
+      const res = await fetch(req.url, {
+        method: "POST",
+        headers,
+        body: req.body,
+        signal: ac.signal,
+      });
+      r.status = res.status;
+      r.backend = res.headers.get("x-backend") ?? res.headers.get("x-served-by") ?? "";
+      if (!res.ok || !res.body) {
+        const text = await res.text().catch(() => "");
+        r.error = `HTTP ${res.status}: ${errorText(text)}`;
+      } else {
+        for await (const data of sseEvents(res.body)) onEvent(data, now());
+        if (!done && !r.error) r.error = "stream ended without [DONE]";
+      }
     }
   } catch (e) {
     r.error = why ||
@@ -177,7 +243,7 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
       }`;
   } finally {
     clearTimeout(timer);
-    req.signal?.removeEventListener("abort", onAbort);
+    unhook?.();
   }
   r.endMs = now();
   r.e2eMs = r.endMs - r.sentMs;

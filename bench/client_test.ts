@@ -54,16 +54,18 @@ function startServer() {
   };
 }
 
-Deno.test("TTFT and ITL agree within 2 ms with a server emitting tokens at known times", async () => {
+Deno.test("TTFT and ITL agree within 1 ms (median) with a server emitting tokens at known times", async () => {
   const s = startServer();
   try {
     // warm the connection so the measured request is not dominated by setup
     await sendStreaming({ url: s.url, body: "{}", requestId: "warm" });
-    // A loaded host (parallel tests on 2 cores) can deschedule this process for a
-    // few ms; a measurement is taken as soon as one of three attempts is clean.
+    // A loaded host (parallel tests, a busy core) deschedules this process for a few
+    // ms now and then, and server and client share it: a systematic error shifts
+    // every token, a hiccup one. So: the median deviation over five attempts.
     let r!: Awaited<ReturnType<typeof sendStreaming>>;
+    const all: number[] = [];
     const deltas: string[] = [];
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < 5; attempt++) {
       s.sentAt.length = 0;
       r = await sendStreaming({ url: s.url, body: "{}", requestId: "r1", sessionId: "c1" });
       assert.equal(r.error, "");
@@ -78,9 +80,11 @@ Deno.test("TTFT and ITL agree within 2 ms with a server emitting tokens at known
       const d = [Math.abs(r.firstTokenMs! - s.sentAt[0])];
       for (let i = 0; i < 4; i++) d.push(Math.abs(r.itlMs[i] - (s.sentAt[i + 1] - s.sentAt[i])));
       deltas.push(d.map((x) => x.toFixed(2)).join(","));
-      if (d.every((x) => x <= 2)) break;
-      assert.ok(attempt < 2, `TTFT/ITL deviations (ms) per attempt: ${deltas.join(" | ")}`);
+      all.push(...d);
     }
+    all.sort((a, b) => a - b);
+    const median = all[Math.floor(all.length / 2)];
+    assert.ok(median <= 1, `TTFT/ITL deviations (ms) per attempt: ${deltas.join(" | ")}`);
     assert.equal(r.promptTokens, 7);
     assert.equal(r.completionTokens, 5);
     assert.equal(r.cachedTokens, 3);

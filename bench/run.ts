@@ -16,17 +16,14 @@
 import { errorMessage } from "../lib/errors.ts";
 import { StopSignals } from "../lib/signals.ts";
 import { basename, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { type FlagValues, parseFlags, runMain, usage } from "../lib/args.ts";
 import { createLogger } from "../lib/log.ts";
 import { loadTokenizer } from "../lib/tokenizer.ts";
 import { CsvAppender, LineAppender } from "../lib/csv.ts";
-import { percentile } from "../lib/stats.ts";
-import { type LoadPointSummary, REQUEST_COLUMNS, type RequestRow } from "../lib/result_schema.ts";
+import { type LoadPointSummary, REQUEST_COLUMNS } from "../lib/result_schema.ts";
 import {
   BENCH_FLAGS,
-  type BenchConfig,
   flagsWithoutDefaults,
   resolveBenchConfig,
   valuesFromFile,
@@ -34,13 +31,27 @@ import {
 import { requestRow, RunRows } from "./record.ts";
 import { type Finished, newState, runLoad } from "./runner.ts";
 import { loadTemplate, openaiBody, templateBody } from "./request_body.ts";
-import { resultBlock, summarize, type SummaryMeta } from "./summary.ts";
-import { buildWorkload, workloadLabel } from "./workload/datasets.ts";
+import { resultBlock, summarize } from "./summary.ts";
+import { buildWorkload } from "./workload/datasets.ts";
+import {
+  BENCH_VERSION,
+  freshRunDir,
+  gitSha,
+  loadPointLabel,
+  runKey,
+  stamp,
+  summaryMeta,
+  writeRunConfig,
+  writeSummaries,
+} from "./run_files.ts";
+import { startProgress } from "./_progress.ts";
+import { settleHeap } from "../lib/heap.ts";
+import { firstModel, serverVersion } from "./_server_info.ts";
 import { burst, runBasics, type WorkSource, workSource } from "./work_source.ts";
 import { startGpuMonitor } from "./gpu.ts";
 import { startScraper } from "./scrape.ts";
 import { sleepUntil } from "./runner.ts";
-import { peakInFlight, READY_LINE, runWorkers, workerArgs } from "./_workers.ts";
+import { peakInFlight, READY_LINE, runDistributed, workerArgs } from "./_workers.ts";
 
 /** Worker side of `--start-at stdin`: says it is ready, reads the start instant (Unix ms). */
 async function readStartAt(): Promise<number> {
@@ -60,145 +71,7 @@ async function readStartAt(): Promise<number> {
 
 const SUMMARY = "Open-loop streaming load against an OpenAI-compatible server, measured like " +
   "`vllm bench serve` (vLLM's flag spellings are accepted as aliases).";
-/** Tool version recorded in config.json. */
-export const BENCH_VERSION = "0.1.0";
 const MISMATCH_SAMPLE = 500;
-
-const enc = new TextEncoder();
-const pad = (n: number) => String(n).padStart(2, "0");
-
-/** Creates `parent/name` (or `name-2`, `-3`, ... if taken): a run never appends to another run's files. */
-export async function freshRunDir(parent: string, name: string): Promise<string> {
-  await Deno.mkdir(parent, { recursive: true });
-  for (let k = 1;; k++) {
-    const dir = join(parent, k === 1 ? name : `${name}-${k}`);
-    try {
-      await Deno.mkdir(dir);
-      return dir;
-    } catch (e) {
-      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-    }
-  }
-}
-
-/** `YYYYMMDD-HHMMSS` in local time. */
-export function stamp(d = new Date()): string {
-  return `${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}-${pad(d.getHours())}${
-    pad(d.getMinutes())
-  }${pad(d.getSeconds())}`;
-}
-
-async function firstModel(url: string): Promise<{ id: string; models: unknown }> {
-  let res: Response;
-  try {
-    res = await fetch(`${url}/v1/models`, { signal: AbortSignal.timeout(10_000) });
-  } catch (e) {
-    throw new RangeError(
-      `Cannot use --url as a reachable server (GET /v1/models failed; give --model to skip): current value is ${
-        JSON.stringify(url)
-      } (${e instanceof Error ? e.message : e})`,
-    );
-  }
-  const j = await res.json().catch(() => null);
-  const id = j?.data?.[0]?.id;
-  if (!res.ok || typeof id !== "string") {
-    throw new RangeError(
-      `Cannot use ${url}/v1/models as a model list (give --model): current value is HTTP ${res.status} ${
-        JSON.stringify(j).slice(0, 200)
-      }`,
-    );
-  }
-  return { id, models: j };
-}
-
-async function gitSha(): Promise<string | null> {
-  try {
-    const out = await new Deno.Command("git", {
-      args: ["rev-parse", "HEAD"],
-      cwd: dirname(fileURLToPath(import.meta.url)),
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The server's `GET /version` answer (`topobench-sim` for the simulated engine), or null. */
-async function serverVersion(url: string): Promise<string | null> {
-  try {
-    const res = await fetch(`${url}/version`, { signal: AbortSignal.timeout(5_000) });
-    if (!res.ok) {
-      await res.body?.cancel();
-      return null;
-    }
-    const v = (await res.json())?.version;
-    return typeof v === "string" ? v : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The `load_point` label of a config: its rate, `c<N>` for a concurrency, or `inf`. */
-export function loadPointLabel(cfg: BenchConfig): string {
-  if (Number.isFinite(cfg.rateRps)) return String(cfg.rateRps);
-  return cfg.concurrency !== undefined ? `c${cfg.concurrency}` : "inf";
-}
-
-/**
- * What identifies a run's results (repeats differ only in `run_index`): runs
- * pool only when all of it is equal. Written to `config.json` as `run_key`.
- */
-export function runKey(cfg: BenchConfig, model: string): Record<string, string | number | null> {
-  return {
-    topology: cfg.topology,
-    model,
-    workload: workloadLabel(cfg.dataset),
-    dataset: cfg.dataset.name,
-    input_len: cfg.dataset.inputLen,
-    output_len: cfg.dataset.outputLen,
-    load_point: loadPointLabel(cfg),
-    max_concurrency: cfg.concurrency ?? null,
-  };
-}
-
-/** The parts of a load point's summary meta that come from its config (both clocks). */
-export function summaryMeta(
-  cfg: BenchConfig,
-  o: { model: string; tokenizer: string; date: string },
-): Pick<
-  SummaryMeta,
-  | "loadPoint"
-  | "date"
-  | "model"
-  | "tokenizer"
-  | "endpoint"
-  | "label"
-  | "rateTarget"
-  | "burstiness"
-  | "concurrency"
-  | "capped"
-  | "slo"
-  | "topology"
-  | "workload"
-> {
-  return {
-    loadPoint: loadPointLabel(cfg),
-    date: o.date,
-    model: o.model,
-    tokenizer: o.tokenizer,
-    endpoint: cfg.endpoint,
-    label: basename(cfg.out),
-    rateTarget: cfg.rateRps,
-    burstiness: cfg.burstiness,
-    concurrency: cfg.concurrency ?? null,
-    capped: cfg.concurrency !== undefined,
-    slo: cfg.slo,
-    topology: cfg.topology,
-    workload: workloadLabel(cfg.dataset),
-  };
-}
 
 /** "1,000 arrivals", or "~6,000,000 arrivals (drawn as sent)" for a lazily drawn schedule. */
 function arrivalsLabel(w: WorkSource): string {
@@ -235,32 +108,25 @@ export async function main(args: string[]): Promise<number> {
   const started = new Date();
   const dir = await freshRunDir(dirname(cfg.out), `${stamp(started)}-${basename(cfg.out)}`);
   const runName = basename(dir);
-  await Deno.writeTextFile(
-    join(dir, "config.json"),
-    JSON.stringify(
-      {
-        tool: "topobench bench",
-        version: BENCH_VERSION,
-        git_sha: await gitSha(),
-        deno: Deno.version,
-        host: Deno.hostname(),
-        start_time: started.toISOString(),
-        argv: args,
-        config_file: file ?? null,
-        model,
-        server_models: server.models,
-        server_version: version,
-        tokenizer: tok.name,
-        topology: cfg.topology,
-        seed: cfg.dataset.seed,
-        time_scale: cfg.timeScale,
-        run_key: runKey(cfg, model),
-        bench: cfg,
-      },
-      null,
-      2,
-    ) + "\n",
-  );
+  await writeRunConfig(dir, {
+    tool: "topobench bench",
+    version: BENCH_VERSION,
+    git_sha: await gitSha(),
+    deno: Deno.version,
+    host: Deno.hostname(),
+    start_time: started.toISOString(),
+    argv: args,
+    config_file: file ?? null,
+    model,
+    server_models: server.models,
+    server_version: version,
+    tokenizer: tok.name,
+    topology: cfg.topology,
+    seed: cfg.dataset.seed,
+    time_scale: cfg.timeScale,
+    run_key: runKey(cfg, model),
+    bench: cfg,
+  });
   log.info(`run directory ${dir}`);
 
   // signals: the first stops sending and starts the grace period (its duplicates from
@@ -362,6 +228,7 @@ export async function main(args: string[]): Promise<number> {
       const { rows, itls, tokensPerSecond, recent } = sink;
       const checks: { text: string; tokens: number }[] = [];
       const state = newState();
+      settleHeap(); // set-up garbage goes now, not in a pause early in the run
       const startAtMs = k === 0 && cfg.startAt !== undefined
         ? (cfg.startAt === "stdin" ? await readStartAt() : cfg.startAt)
         : undefined;
@@ -372,25 +239,15 @@ export async function main(args: string[]): Promise<number> {
       const origin = startAtMs !== undefined
         ? performance.now() + startAtMs - Date.now()
         : performance.now();
-      const record = (row: RequestRow, itlMs: number[]) => sink.add(row, itlMs);
       const onResult = (f: Finished) => {
         const { row, itlMs } = requestRow(f, runId, loadPoint, scale);
-        record(row, itlMs);
+        sink.add(row, itlMs);
         if (!f.result.error && !f.outputFromTokenizer && checks.length < MISMATCH_SAMPLE) {
           checks.push({ text: f.result.text, tokens: f.outputTokens });
         }
       };
       const progress = isTty && !distributed
-        ? setInterval(() => {
-          const el = toServer(performance.now() - origin) / 1000;
-          Deno.stderr.writeSync(enc.encode(
-            `\r[bench] ${
-              el.toFixed(0)
-            } s sent ${state.sent} done ${state.done} failed ${state.failed} rate ${
-              (state.sent / Math.max(el, 1e-3)).toFixed(1)
-            }/s p50 TTFT ${percentile(recent, 50).toFixed(1)} ms   `,
-          ));
-        }, 1000)
+        ? startProgress(state, recent, () => toServer(performance.now() - origin) / 1000)
         : undefined;
       log.info(
         `run ${k + 1}/${cfg.runs}: ${
@@ -405,7 +262,8 @@ export async function main(args: string[]): Promise<number> {
       let workersComplete = true;
       if (distributed) {
         log.info(`${cfg.workers.length} workers at ${cfg.rateRps / cfg.workers.length} req/s each`);
-        const results = await runWorkers({
+        const d = await runDistributed({
+          runId,
           workers: cfg.workers.map((host, index) => ({
             host,
             args: workerArgs({ ...given, model }, {
@@ -423,22 +281,11 @@ export async function main(args: string[]): Promise<number> {
           signal: stop.signal,
           onLine: (w, l) => log.debug(`${w}: ${l}`),
         });
-        const merged = results.flatMap((w) =>
-          w.rows.map((row) => ({ row: { ...row, run_id: runId }, itl: w.itl.get(row.request_id) }))
-        ).sort((a, b) => a.row.sent_ms - b.row.sent_ms);
-        for (const { row, itl } of merged) record(row, itl ?? []);
+        for (const { row, itl } of d.rows) sink.add(row, itl);
         state.maxInFlight = peakInFlight(rows);
-        for (const w of results) {
-          workerMismatches += Number(w.summary?.output_token_mismatches ?? 0);
-          if (w.code !== 0 || w.summary?.complete !== true) {
-            workersComplete = false;
-            log.warn(
-              `worker ${w.host} exited ${w.code} with ${w.rows.length} rows: ${
-                w.stderr.split("\n").filter(Boolean).slice(-3).join(" | ")
-              }`,
-            );
-          }
-        }
+        workerMismatches = d.mismatches;
+        workersComplete = d.complete;
+        for (const p of d.problems) log.warn(p);
       } else {await runLoad({
           url,
           tokenizer: tok,
@@ -454,10 +301,7 @@ export async function main(args: string[]): Promise<number> {
           cancel: cancel.signal,
           onResult,
         }, state);}
-      if (progress !== undefined) {
-        clearInterval(progress);
-        Deno.stderr.writeSync(enc.encode("\n"));
-      }
+      progress?.[Symbol.dispose]();
       const mismatches = workerMismatches +
         checks.filter((c) => tok.encode(c.text).length !== c.tokens).length;
       const s = summarize(rows, itls, tokensPerSecond, {
@@ -473,12 +317,9 @@ export async function main(args: string[]): Promise<number> {
       (s as unknown as Record<string, unknown>).simulated = simulated;
       summaries.push(s);
       // Temp file + rename: a crash never leaves a half-written summary.
-      const tmp = join(dir, `.summary.json.${Deno.pid}.tmp`);
       try {
-        await Deno.writeTextFile(tmp, JSON.stringify(summaries, null, 2) + "\n");
-        await Deno.rename(tmp, join(dir, "summary.json"));
+        await writeSummaries(dir, summaries);
       } catch (e) {
-        await Deno.remove(tmp).catch(() => {});
         writeError ??= new Error(`Cannot write ${join(dir, "summary.json")}: ${errorMessage(e)}`);
         log.error(writeError.message);
       }

@@ -14,6 +14,7 @@ import type { RequestSpec } from "./workload/types.ts";
 import type { EndpointKind } from "./workload/_spec.ts";
 import { turnSpec } from "./workload/multiturn.ts";
 import type { Job } from "./work_source.ts";
+import { Waker } from "./_waker.ts";
 
 /** One finished request as the runner saw it. */
 export interface Finished {
@@ -156,11 +157,12 @@ export async function runLoad(o: RunLoadOptions, state: RunState = newState()): 
     // every few so that signals, timers and answers are served even when the
     // client falls behind its schedule
     let burst = 0;
+    using waker = new Waker();
     for (let job = o.jobs.next(); !job.done; job = o.jobs.next()) {
       const due = o.originMs + job.value.offsetMs;
       if (due > performance.now()) {
         burst = 0;
-        await sleepUntil(due, o.stop);
+        await waker.sleepUntil(due, o.stop);
       } else if (++burst >= YIELD_EVERY) {
         burst = 0;
         await new Promise((r) => setImmediate(r));
@@ -183,21 +185,21 @@ export function newState(): RunState {
 
 /**
  * Sleeps until `performance.now()` reaches `atMs`, or `signal` aborts: a timer
- * for the bulk, then event-loop turns for the last 2 ms (timers fire up to a
- * few ms late, which would show up as send lag).
+ * set 1.5 ms early (timers fire about 1 ms late, and a delay under 1 ms takes 2),
+ * then event-loop turns for what is left, so the spin is short and the send on time.
  */
 export async function sleepUntil(atMs: number, signal: AbortSignal): Promise<void> {
   for (;;) {
     const ms = atMs - performance.now();
     if (ms <= 0 || signal.aborted) return;
-    if (ms > 3) {
+    if (ms > 2.5) {
       await new Promise<void>((resolve) => {
         const done = () => {
           clearTimeout(t);
           signal.removeEventListener("abort", done);
           resolve();
         };
-        const t = setTimeout(done, ms - 2);
+        const t = setTimeout(done, ms - 1.5);
         signal.addEventListener("abort", done, { once: true });
       });
     } else {

@@ -85,12 +85,22 @@ export class CsvAppender {
 
   /** Appends one row (by column name; unknown keys are ignored). */
   append(row: Record<string, Cell>): void {
-    this.#write([this.columns.map((c) => cell(row[c]))]);
+    this.#file.append(enc.encode(this.#line(row)));
   }
 
   /** Appends several rows in one write. */
   appendMany(rows: Record<string, Cell>[]): void {
-    if (rows.length) this.#write(rows.map((r) => this.columns.map((c) => cell(r[c]))));
+    if (rows.length) this.#file.append(enc.encode(rows.map((r) => this.#line(r)).join("")));
+  }
+
+  #line(row: Record<string, Cell>): string {
+    let s = "";
+    const cols = this.columns;
+    for (let i = 0; i < cols.length; i++) {
+      if (i) s += ",";
+      s += csvCell(cell(row[cols[i]]));
+    }
+    return s + "\n";
   }
 
   /** Writes whole rows (a failed write leaves none of them; see {@linkcode LineAppender}). */
@@ -104,6 +114,13 @@ export class CsvAppender {
       this.#file.close();
     } catch { /* already closed */ }
   }
+}
+
+const NEEDS_QUOTES = /[",\r\n]/;
+
+/** One CSV cell as written (quoted when it holds a comma, quote or line break), as csv-stringify does. */
+export function csvCell(text: string): string {
+  return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 function cell(v: Cell): string {

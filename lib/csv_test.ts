@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CsvAppender, readCsv } from "./csv.ts";
+import { stringify } from "csv-stringify/sync";
 
 Deno.test("CsvAppender writes the header once, quotes, survives reopen; readCsv reads it back", async () => {
   const dir = await Deno.makeTempDir();
@@ -18,5 +19,29 @@ Deno.test("CsvAppender writes the header once, quotes, survives reopen; readCsv 
     { id: "r3", err: "", v: "" },
   ]);
   assert.throws(() => new CsvAppender(path, ["other"]), RangeError);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a row is written as csv-stringify writes it, byte for byte", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/a.csv`;
+  const cols = ["a", "b", "c", "d", "e"];
+  const rows = [
+    { a: "plain", b: 1.23456, c: null, d: "x,y", e: 'say "hi"' },
+    { a: "line\nbreak", b: -0, c: Infinity, d: "", e: "cr\r" },
+    { a: " lead", b: 12, c: true, d: "é", e: "#" },
+  ];
+  const w = new CsvAppender(path, cols);
+  w.append(rows[0]);
+  w.appendMany(rows.slice(1));
+  w.close();
+  const cell = (v: unknown) =>
+    v === null || (typeof v === "number" && !Number.isFinite(v))
+      ? ""
+      : typeof v === "number" && !Number.isInteger(v)
+      ? String(Math.round(v * 1000) / 1000)
+      : String(v);
+  const want = stringify([cols, ...rows.map((r) => cols.map((c) => cell(r[c as keyof typeof r])))]);
+  assert.equal(await Deno.readTextFile(path), want);
   await Deno.remove(dir, { recursive: true });
 });

@@ -95,7 +95,9 @@ Deno.test({
     killGroup(child.pid, "SIGINT");
     await new Promise((r) => setTimeout(r, 1));
     for (const pid of members) {
-      if (pid !== child.pid) Deno.kill(pid, "SIGINT");
+      try {
+        if (pid !== child.pid) Deno.kill(pid, "SIGINT");
+      } catch { /* exited meanwhile */ }
     }
     const st = await child.status;
     const waited = performance.now() - t0;

@@ -42,6 +42,8 @@ export interface Tokenizer {
   eosTokenId?: number;
   /** Number of token ids, added tokens included (`len(tokenizer)` in Python). */
   vocabSize: number;
+  /** The model's token strings by id (byte-level BPE spells a leading space `Ġ`), when known. */
+  tokenStrings?: readonly string[];
 }
 
 // deno-lint-ignore no-explicit-any
@@ -109,6 +111,7 @@ function wrap(name: string, t: Lenml, render?: (messages: ChatMessage[]) => stri
     bosTokenId: t.bos_token_id ?? undefined,
     eosTokenId: t.eos_token_id ?? undefined,
     vocabSize: Array.isArray(vocab) ? vocab.length : vocab instanceof Map ? vocab.size : 0,
+    tokenStrings: Array.isArray(vocab) ? vocab : undefined,
   };
 }
 

@@ -51,7 +51,11 @@ Deno.test("Ctrl-C on `deno task bench:agg` (live) stops the topology it launched
     const members = groupMembers(child.pid) ?? [];
     killGroup(child.pid, "SIGINT");
     await new Promise((r) => setTimeout(r, 1));
-    for (const pid of members) if (pid !== child.pid) Deno.kill(pid, "SIGINT");
+    for (const pid of members) {
+      try {
+        if (pid !== child.pid) Deno.kill(pid, "SIGINT");
+      } catch { /* exited meanwhile */ }
+    }
     const st = await child.status;
     const err = await stderr;
     await stdout;

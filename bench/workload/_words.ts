@@ -28,7 +28,12 @@ export function wordList(tok: Tokenizer, max = 4096): WordList {
   if (hit) return hit;
   const words: string[] = [];
   const ids: number[] = [];
+  // byte-level BPE: only tokens spelled `Ġword` can decode to ` word`, so the rest is
+  // skipped without decoding (same list, a fraction of the start-up time)
+  const raw = tok.tokenStrings;
+  const byteLevel = raw !== undefined && raw.some((t) => t.startsWith("Ġ"));
   for (let id = 0; id < tok.vocabSize && words.length < max; id++) {
+    if (byteLevel && !/^Ġ[a-z]{3,10}$/.test(raw[id] ?? "")) continue;
     const s = tok.decode([id]);
     if (!/^ [a-z]{3,10}$/.test(s)) continue;
     const a = tok.encode(s);
@@ -75,7 +80,9 @@ export function randomPicks(wl: WordList, rng: Rng, n: number, uniqueIndex?: num
 
 /** The text of picked words. */
 export function wordsText(wl: WordList, picks: readonly number[]): string {
-  return picks.map((k) => wl.words[k]).join("");
+  let s = "";
+  for (let i = 0; i < picks.length; i++) s += wl.words[picks[i]];
+  return s;
 }
 
 /** The token ids of picked words' text (one token per word, by construction). */

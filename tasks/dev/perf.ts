@@ -13,6 +13,7 @@ import { routerOverhead } from "./perf/router_overhead.ts";
 import { plotRender } from "./perf/plot_render.ts";
 import { parseMerge } from "./perf/parse_merge.ts";
 import { predictSpeed } from "./perf/predict_speed.ts";
+import { peers } from "./perf/peers.ts";
 
 /** One measured figure. */
 export interface PerfResult {
@@ -30,6 +31,7 @@ const ENTRIES: Record<string, (seconds: number) => Promise<PerfResult[]>> = {
   plot: plotRender,
   parse: parseMerge,
   predict: predictSpeed,
+  peers,
 };
 
 const FLAGS = {

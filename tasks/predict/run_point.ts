@@ -32,7 +32,8 @@ import {
   runKey,
   stamp,
   summaryMeta,
-} from "../../bench/run.ts";
+  writeSummaries,
+} from "../../bench/run_files.ts";
 import { PromptTokens } from "../../lib/prompt_tokens.ts";
 import { playLoad } from "./virtual_client.ts";
 import { VirtualTopology, type VirtualTopologyOptions } from "./virtual_topology.ts";
@@ -179,9 +180,7 @@ export async function predictRun(
       ext.simulated = true;
       ext.clock = "virtual";
       summaries.push(s);
-      const tmp = join(dir, `.summary.json.${Deno.pid}.tmp`);
-      await Deno.writeTextFile(tmp, JSON.stringify(summaries, null, 2) + "\n");
-      await Deno.rename(tmp, join(dir, "summary.json"));
+      await writeSummaries(dir, summaries);
       if (o.resultBlock) {
         console.error(resultBlock(s));
         console.error("Server: topobench SIMULATED engine, virtual clock (no host in the loop)");

@@ -1,92 +1,102 @@
 /**
- * Perf entry `bench`: the highest request rate the load generator sustains
- * with send-lag p99 ≤ 5 ms (against the simulated engine at `--speed 1000`, so
- * the server is never the bottleneck), and its CPU time per 1,000 requests.
+ * Perf entry `bench`: `deno task bench` at fixed open-loop rates against the
+ * zero-delay server (`zero_server.ts`, its own process: 16 chunks + usage per
+ * answer, 512-token random prompts), so what is measured is the load
+ * generator: achieved / target rate, send-lag p99, TTFT p50 (everything the
+ * client adds, plus one loopback round trip), CPU per request and peak RSS,
+ * each with its goal (issue 14).
  *
  * @module
  */
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { startSim } from "../../../launch/sim/start_sim.ts";
 import type { PerfResult } from "../perf.ts";
+import { startZeroServer } from "./zero_server.ts";
 
 const root = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
+const TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU in 1/100 s
 
-/** One bench run at `rateRps`; returns its summary and the CPU seconds it used. */
-async function benchAt(url: string, rateRps: number, seconds: number, out: string) {
-  const n = Math.max(50, Math.round(rateRps * seconds));
-  const cmd = [
-    Deno.execPath(),
-    "run",
-    "-A",
-    root("bench/run.ts"),
-    "--url",
-    url,
-    "--rate",
-    String(rateRps),
-    "--num-requests",
-    String(n),
-    "--input-len",
-    "32",
-    "--output-len",
-    "16",
-    "--no-itl",
-    "--out",
-    join(out, `rate-${rateRps}`),
-  ].map((a) => `'${a}'`).join(" ");
-  // bash's `times` reports the CPU time of the finished child.
-  const res = await new Deno.Command("bash", {
-    args: ["-c", `${cmd} >"$0" 2>/dev/null; times`, join(out, `rate-${rateRps}.out`)],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  const times = new TextDecoder().decode(res.stdout).trim().split("\n").at(-1)!;
-  const secs = [...times.matchAll(/(\d+)m([\d.]+)s/g)].reduce(
-    (a, m) => a + Number(m[1]) * 60 + Number(m[2]),
-    0,
-  );
-  const dir = (await Deno.readTextFile(join(out, `rate-${rateRps}.out`))).trim().split("\n").at(
-    -1,
-  )!;
-  const summary = JSON.parse(await Deno.readTextFile(join(dir, "summary.json")))[0];
-  return { summary, cpuS: secs, n };
+/** CPU seconds (user + system) and peak RSS (MB) of a live process, from /proc. */
+async function procUsage(pid: number): Promise<{ cpuS: number; peakMb: number } | null> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const status = await Deno.readTextFile(`/proc/${pid}/status`);
+    const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
+    return { cpuS: (Number(f[11]) + Number(f[12])) / TICKS, peakMb: hwm / 1024 };
+  } catch {
+    return null;
+  }
 }
 
-/** Doubles the rate until send-lag p99 exceeds 5 ms; reports the last rate that kept it. */
+/** One bench process; CPU and RSS are sampled from /proc until just before it exits. */
+export async function benchProcess(args: string[]): Promise<
+  { summary: Record<string, number>; cpuS: number; peakMb: number; wallS: number }
+> {
+  const t0 = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", root("bench/run.ts"), ...args],
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  const out = new Response(child.stdout).text();
+  const err = new Response(child.stderr).text();
+  let last = { cpuS: 0, peakMb: 0 };
+  let running = true;
+  const sampler = (async () => {
+    while (running) {
+      last = (await procUsage(child.pid)) ?? last;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  const st = await child.status;
+  running = false;
+  await sampler;
+  const dir = (await out).trim().split("\n").at(-1)!;
+  if (!st.success) throw new Error(`bench exited ${st.code}: ${(await err).slice(-500)}`);
+  await err;
+  const summary = JSON.parse(await Deno.readTextFile(join(dir, "summary.json")))[0];
+  return { summary, ...last, wallS: (performance.now() - t0) / 1000 };
+}
+
+/** Runs bench at 1,000 / 2,000 / 3,000 req/s against the zero-delay server. */
 export async function benchRate(seconds: number): Promise<PerfResult[]> {
-  const sim = await startSim(["--speed", "1000", "--log-interval", "100000"]);
+  const server = await startZeroServer();
   const out = await Deno.makeTempDir({ prefix: "perf_bench_" });
-  let best = 0;
-  let cpuPer1k = NaN;
-  let lastLag = NaN;
+  const results: PerfResult[] = [];
   try {
-    for (let rate = 50; rate <= 6400; rate *= 2) {
-      const { summary, cpuS, n } = await benchAt(sim.url, rate, Math.min(seconds, 5), out);
-      lastLag = summary.send_lag_p99_ms;
-      if (!(lastLag <= 5) || summary.failed > 0) break;
-      best = rate;
-      cpuPer1k = (cpuS / n) * 1000;
+    for (const rate of [1000, 2000, 3000]) {
+      const s = Math.min(seconds, 20);
+      const { summary, cpuS, peakMb } = await benchProcess([
+        ...["--url", server.url, "--rate", String(rate), "--duration", String(s)],
+        ...["--input-len", "512", "--output-len", "16", "--no-itl", "--seed", "1"],
+        ...["--out", join(out, `rate-${rate}`)],
+      ]);
+      const n = summary.completed + summary.failed;
+      const note = `zero-delay server, 512 in / 16 chunks, ${s} s, ${n} requests`;
+      const add = (metric: string, value: number, unit: string, goal: string) =>
+        results.push({
+          entry: "bench",
+          metric: `${rate} req/s: ${metric}`,
+          value,
+          unit,
+          note: `${goal}; ${note}`,
+        });
+      add("achieved / target", (100 * summary.rate_achieved) / rate, "%", "goal >= 97%");
+      add("send-lag p99", summary.send_lag_p99_ms, "ms", "goal <= 2 ms");
+      add("TTFT p50 (client + loopback)", summary.median_ttft_ms, "ms", "goal <= 1 ms");
+      add(
+        "CPU per request (incl. start-up)",
+        (1000 * cpuS) / Math.max(1, n),
+        "ms",
+        "goal <= 0.4 ms",
+      );
+      add("peak RSS", peakMb, "MB", "goal <= 150 MB for 10 min at 1,000 req/s");
     }
   } finally {
-    await sim.stop();
+    await server.stop();
     await Deno.remove(out, { recursive: true });
   }
-  const note =
-    `sim --speed 1000, 32 in / 16 out tokens, rates doubled from 50 (lag p99 at the next rate ${lastLag} ms); CPU includes process start-up`;
-  return [
-    {
-      entry: "bench",
-      metric: "max rate with send-lag p99 <= 5 ms",
-      value: best,
-      unit: "req/s",
-      note,
-    },
-    {
-      entry: "bench",
-      metric: "client CPU per 1,000 requests (at that rate)",
-      value: cpuPer1k,
-      unit: "cpu-s",
-      note,
-    },
-  ];
+  return results;
 }

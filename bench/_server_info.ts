@@ -1,0 +1,45 @@
+/**
+ * What the server says about itself before a run: its first model
+ * (`GET /v1/models`) and its version (`GET /version`).
+ *
+ * @module
+ */
+
+/** The first model the server lists, with the whole list; a RangeError names the URL. */
+export async function firstModel(url: string): Promise<{ id: string; models: unknown }> {
+  let res: Response;
+  try {
+    res = await fetch(`${url}/v1/models`, { signal: AbortSignal.timeout(10_000) });
+  } catch (e) {
+    throw new RangeError(
+      `Cannot use --url as a reachable server (GET /v1/models failed; give --model to skip): current value is ${
+        JSON.stringify(url)
+      } (${e instanceof Error ? e.message : e})`,
+    );
+  }
+  const j = await res.json().catch(() => null);
+  const id = j?.data?.[0]?.id;
+  if (!res.ok || typeof id !== "string") {
+    throw new RangeError(
+      `Cannot use ${url}/v1/models as a model list (give --model): current value is HTTP ${res.status} ${
+        JSON.stringify(j).slice(0, 200)
+      }`,
+    );
+  }
+  return { id, models: j };
+}
+
+/** The server's `GET /version` answer (`topobench-sim` for the simulated engine), or null. */
+export async function serverVersion(url: string): Promise<string | null> {
+  try {
+    const res = await fetch(`${url}/version`, { signal: AbortSignal.timeout(5_000) });
+    if (!res.ok) {
+      await res.body?.cancel();
+      return null;
+    }
+    const v = (await res.json())?.version;
+    return typeof v === "string" ? v : null;
+  } catch {
+    return null;
+  }
+}

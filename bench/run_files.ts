@@ -1,0 +1,131 @@
+/**
+ * A run directory and what identifies it: a fresh folder per run, the time
+ * stamp in its name, the labels and key that decide which runs pool, and
+ * `summary.json` written whole (temp file + rename). Both clocks use these.
+ *
+ * @module
+ */
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { LoadPointSummary } from "../lib/result_schema.ts";
+import type { BenchConfig } from "./bench_config.ts";
+import type { SummaryMeta } from "./summary.ts";
+import { workloadLabel } from "./workload/datasets.ts";
+
+/** Tool version recorded in config.json. */
+export const BENCH_VERSION = "0.1.0";
+
+const pad = (n: number) => String(n).padStart(2, "0");
+
+/** Creates `parent/name` (or `name-2`, `-3`, ... if taken): a run never appends to another run's files. */
+export async function freshRunDir(parent: string, name: string): Promise<string> {
+  await Deno.mkdir(parent, { recursive: true });
+  for (let k = 1;; k++) {
+    const dir = join(parent, k === 1 ? name : `${name}-${k}`);
+    try {
+      await Deno.mkdir(dir);
+      return dir;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    }
+  }
+}
+
+/** `YYYYMMDD-HHMMSS` in local time. */
+export function stamp(d = new Date()): string {
+  return `${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}-${pad(d.getHours())}${
+    pad(d.getMinutes())
+  }${pad(d.getSeconds())}`;
+}
+
+/** The checkout's commit, or null outside git. */
+export async function gitSha(): Promise<string | null> {
+  try {
+    const out = await new Deno.Command("git", {
+      args: ["rev-parse", "HEAD"],
+      cwd: dirname(fileURLToPath(import.meta.url)),
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The `load_point` label of a config: its rate, `c<N>` for a concurrency, or `inf`. */
+export function loadPointLabel(cfg: BenchConfig): string {
+  if (Number.isFinite(cfg.rateRps)) return String(cfg.rateRps);
+  return cfg.concurrency !== undefined ? `c${cfg.concurrency}` : "inf";
+}
+
+/**
+ * What identifies a run's results (repeats differ only in `run_index`): runs
+ * pool only when all of it is equal. Written to `config.json` as `run_key`.
+ */
+export function runKey(cfg: BenchConfig, model: string): Record<string, string | number | null> {
+  return {
+    topology: cfg.topology,
+    model,
+    workload: workloadLabel(cfg.dataset),
+    dataset: cfg.dataset.name,
+    input_len: cfg.dataset.inputLen,
+    output_len: cfg.dataset.outputLen,
+    load_point: loadPointLabel(cfg),
+    max_concurrency: cfg.concurrency ?? null,
+  };
+}
+
+/** The parts of a load point's summary meta that come from its config (both clocks). */
+export function summaryMeta(
+  cfg: BenchConfig,
+  o: { model: string; tokenizer: string; date: string },
+): Pick<
+  SummaryMeta,
+  | "loadPoint"
+  | "date"
+  | "model"
+  | "tokenizer"
+  | "endpoint"
+  | "label"
+  | "rateTarget"
+  | "burstiness"
+  | "concurrency"
+  | "capped"
+  | "slo"
+  | "topology"
+  | "workload"
+> {
+  return {
+    loadPoint: loadPointLabel(cfg),
+    date: o.date,
+    model: o.model,
+    tokenizer: o.tokenizer,
+    endpoint: cfg.endpoint,
+    label: basename(cfg.out),
+    rateTarget: cfg.rateRps,
+    burstiness: cfg.burstiness,
+    concurrency: cfg.concurrency ?? null,
+    capped: cfg.concurrency !== undefined,
+    slo: cfg.slo,
+    topology: cfg.topology,
+    workload: workloadLabel(cfg.dataset),
+  };
+}
+
+/** Writes `summary.json` (the list of load points) whole: a crash never leaves half a file. */
+export async function writeSummaries(dir: string, summaries: LoadPointSummary[]): Promise<void> {
+  const tmp = join(dir, `.summary.json.${Deno.pid}.tmp`);
+  try {
+    await Deno.writeTextFile(tmp, JSON.stringify(summaries, null, 2) + "\n");
+    await Deno.rename(tmp, join(dir, "summary.json"));
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+/** Writes `config.json`: how the run was made (tool, versions, argv, server, resolved config). */
+export async function writeRunConfig(dir: string, config: Record<string, unknown>): Promise<void> {
+  await Deno.writeTextFile(join(dir, "config.json"), JSON.stringify(config, null, 2) + "\n");
+}

@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { closeIdle, http1 } from "./http1.ts";
+
+const dec = new TextDecoder();
+const enc = new TextEncoder();
+
+/** A raw TCP server answering each request head with `answer(n)` (n counts requests). */
+function rawServer(answer: (n: number) => string | Uint8Array[], closeAfter = false) {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  let n = 0;
+  const serve = async (c: Deno.Conn) => {
+    conns.add(c);
+    const buf = new Uint8Array(65536);
+    let text = "";
+    try {
+      for (;;) {
+        const k = await c.read(buf);
+        if (k === null) break;
+        text += dec.decode(buf.subarray(0, k));
+        const h = text.indexOf("\r\n\r\n");
+        if (h < 0) continue;
+        const len = Number(/content-length: (\d+)/i.exec(text.slice(0, h))?.[1] ?? 0);
+        if (text.length < h + 4 + len) continue;
+        text = text.slice(h + 4 + len);
+        const a = answer(n++);
+        for (const part of typeof a === "string" ? [enc.encode(a)] : a) {
+          await c.write(part);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        if (closeAfter) break;
+      }
+    } catch { /* client gone */ }
+    conns.delete(c);
+    try {
+      c.close();
+    } catch { /* closed by dispose */ }
+  };
+  const serving = new Set<Promise<void>>();
+  const loop = (async () => {
+    for await (const c of l) {
+      const p = serve(c);
+      serving.add(p);
+      p.finally(() => serving.delete(p));
+    }
+  })();
+  return {
+    url: new URL(`http://127.0.0.1:${(l.addr as Deno.NetAddr).port}/v1/x`),
+    count: () => n,
+    async [Symbol.asyncDispose]() {
+      closeIdle();
+      l.close();
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch { /* closed */ }
+      }
+      await loop.catch(() => {});
+      await Promise.all(serving);
+    },
+  };
+}
+
+async function get(url: URL, signal?: AbortSignal) {
+  let status = 0;
+  let body = "";
+  await http1({
+    url,
+    headers: { "content-type": "application/json" },
+    body: enc.encode("{}"),
+    signal,
+    onHead: (s) => (status = s),
+    onData: (b) => (body += dec.decode(b)),
+  });
+  return { status, body };
+}
+
+Deno.test("http1: chunked bodies split anywhere, content-length, keep-alive reuse", async () => {
+  const chunked = [
+    "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-type: text/event-stream\r\n\r\n5\r\nhel",
+    "lo\r\n",
+    "6\r\n world\r\n0\r\n",
+    "\r\n",
+  ].map((s) => enc.encode(s));
+  await using s = rawServer((n) =>
+    n % 2 === 0 ? chunked : "HTTP/1.1 404 Not Found\r\ncontent-length: 4\r\n\r\nnope"
+  );
+  assert.deepEqual(await get(s.url), { status: 200, body: "hello world" });
+  assert.deepEqual(await get(s.url), { status: 404, body: "nope" });
+  assert.deepEqual(await get(s.url), { status: 200, body: "hello world" });
+  assert.equal(s.count(), 3);
+});
+
+Deno.test("http1: a body until close; a pooled connection the server closed is retried", async () => {
+  await using s = rawServer(() => "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok", true);
+  // the server closes after each answer: the pooled connection is dead on reuse
+  for (let i = 0; i < 3; i++) assert.deepEqual(await get(s.url), { status: 200, body: "ok" });
+  await using c = rawServer(() => "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nuntil close", true);
+  assert.deepEqual(await get(c.url), { status: 200, body: "until close" });
+});
+
+Deno.test("http1: abort ends a stream at once; a broken stream and a refused connect throw", async () => {
+  await using s = rawServer(() =>
+    [
+      "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n",
+      ...Array.from({ length: 200 }, () => "1\r\nx\r\n"),
+    ].map((x) => enc.encode(x))
+  );
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(new Error("stop now")), 50);
+  const t0 = performance.now();
+  await assert.rejects(get(s.url, ac.signal), /stop now/);
+  assert.ok(performance.now() - t0 < 500);
+  await using b = rawServer(
+    () => "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nab",
+    true,
+  );
+  await assert.rejects(get(b.url), /closed inside a chunked body/);
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  await assert.rejects(get(new URL(`http://127.0.0.1:${port}/`)), /refused/i);
+});
