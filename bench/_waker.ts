@@ -41,6 +41,15 @@ export class Waker implements Disposable {
     };
   }
 
+  /** Resolves once the worker thread runs (its start-up must not delay the first wake-up). */
+  async ready(): Promise<void> {
+    const id = ++this.#id;
+    await new Promise<void>((resolve) => {
+      this.#pending = { id, resolve };
+      this.#worker.postMessage({ id, atEpochMs: 0 });
+    });
+  }
+
   /** The one listener on the signal in use: it ends the current wait. */
   #bound: AbortSignal | null = null;
   #wake: (() => void) | null = null;

@@ -45,6 +45,7 @@ import {
   writeSummaries,
 } from "./run_files.ts";
 import { startProgress } from "./_progress.ts";
+import { Waker } from "./_waker.ts";
 import { settleHeap } from "../lib/heap.ts";
 import { firstModel, serverVersion } from "./_server_info.ts";
 import { burst, runBasics, type WorkSource, workSource } from "./work_source.ts";
@@ -166,6 +167,7 @@ export async function main(args: string[]): Promise<number> {
       warn: (m) => log.warn(m),
     })
     : null;
+  using waker = new Waker();
   const csv = new CsvAppender(join(dir, "requests.csv"), REQUEST_COLUMNS);
   const itlFile = cfg.writeItl ? new LineAppender(join(dir, "itl.jsonl")) : null;
   const summaries: LoadPointSummary[] = [];
@@ -229,6 +231,7 @@ export async function main(args: string[]): Promise<number> {
       const checks: { text: string; tokens: number }[] = [];
       const state = newState();
       settleHeap(); // set-up garbage goes now, not in a pause early in the run
+      await waker.ready(); // its thread up before the clock starts
       const startAtMs = k === 0 && cfg.startAt !== undefined
         ? (cfg.startAt === "stdin" ? await readStartAt() : cfg.startAt)
         : undefined;
@@ -300,6 +303,7 @@ export async function main(args: string[]): Promise<number> {
           stop: stop.signal,
           cancel: cancel.signal,
           onResult,
+          waker,
         }, state);}
       progress?.[Symbol.dispose]();
       const mismatches = workerMismatches +

@@ -56,6 +56,8 @@ export interface RunLoadOptions extends LoadPlan {
   onResult: (f: Finished) => void;
   /** Extra request headers. */
   headers?: Record<string, string>;
+  /** Wakes the arrival loop; one is started (and stopped) here when not given. */
+  waker?: Waker;
 }
 
 /** Counters while running. */
@@ -157,7 +159,8 @@ export async function runLoad(o: RunLoadOptions, state: RunState = newState()): 
     // every few so that signals, timers and answers are served even when the
     // client falls behind its schedule
     let burst = 0;
-    using waker = new Waker();
+    using own = o.waker ? null : new Waker();
+    const waker = o.waker ?? own!;
     for (let job = o.jobs.next(); !job.done; job = o.jobs.next()) {
       const due = o.originMs + job.value.offsetMs;
       if (due > performance.now()) {

@@ -74,7 +74,9 @@ Deno.test(
     assert.ok(Math.abs(s.rate_achieved - 4) / 4 < 0.25, `achieved ${s.rate_achieved} req/s`);
     assert.ok(Math.abs(s.request_throughput - 4) / 4 < 0.25, `throughput ${s.request_throughput}`);
     // the whole process (startup included) is far below the 30 s it reports
-    assert.ok(r.wallS * 2.5 < s.duration, `wall ${r.wallS} s vs reported ${s.duration} s`);
+    // the wall time includes start-up (seconds on a loaded host); without the
+    // time scale the run alone would take the whole 30 s
+    assert.ok(r.wallS * 1.5 < s.duration, `wall ${r.wallS} s vs reported ${s.duration} s`);
     const last = Math.max(...r.rows.map((x) => x.scheduled_ms));
     assert.ok(last > 25_000 && last < 30_000, `last scheduled_ms ${last}`);
     // send lag is the client's own property, in real ms

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { http1Fetch } from "../../lib/http1.ts";
 import type { Logger } from "../../lib/log.ts";
 import { errorMessage } from "../../lib/errors.ts";
 import type { Backend, BackendPool } from "./backends.ts";
@@ -225,7 +226,7 @@ export class Generator {
       : undefined;
     let res: Response;
     try {
-      res = await fetch(`${b.url}${ctx.path}`, {
+      res = await http1Fetch(`${b.url}${ctx.path}`, {
         method: "POST",
         headers,
         body: body === ctx.body ? ctx.raw : JSON.stringify(body),

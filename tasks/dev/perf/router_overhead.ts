@@ -1,135 +1,116 @@
 /**
- * Perf entry `router`: the latency the router adds (TTFT through an `agg`
- * router minus TTFT straight to the engine, p50 and p99) and the highest
- * request rate through the router versus straight to the engine (closed loop),
- * against one simulated engine at `--speed 1000` so the engine is not the
- * bottleneck.
+ * Perf entry `router`: what the router adds, measured with `deno task bench`
+ * (open loop, 500 req/s) straight to the zero-delay server and through an
+ * `agg` router in front of it: TTFT p50 / p99 difference (goals ≤ 0.5 / 2 ms).
+ * Then 5,000 concurrent streams through the router to one simulated engine
+ * (`--speed 100`, 64 tokens each, closed loop of 5,000 users): errors (goal 0).
  *
  * @module
  */
 import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { startSim } from "../../../launch/sim/start_sim.ts";
-import { startReady } from "../../../lib/ready_process.ts";
-import { percentile } from "../../../lib/stats.ts";
+import { type ReadyProcess, startReady } from "../../../lib/ready_process.ts";
 import type { PerfResult } from "../perf.ts";
+import { startZeroServer } from "./zero_server.ts";
+import { benchProcess } from "./bench_rate.ts";
 
 const root = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
 
-/** TTFT of one streamed chat request (first non-empty content chunk), in ms. */
-async function ttftMs(url: string, i: number): Promise<number> {
-  const t0 = performance.now();
-  const res = await fetch(`${url}/v1/chat/completions`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      messages: [{ role: "user", content: `request ${i}: say something short.` }],
-      max_tokens: 4,
-      ignore_eos: true,
-      stream: true,
-    }),
-  });
-  if (!res.ok) throw new Error(`Cannot time ${url}: HTTP ${res.status} ${await res.text()}`);
-  const dec = new TextDecoder();
-  let ttft = NaN;
-  for await (const chunk of res.body!) {
-    if (Number.isNaN(ttft) && /"content":"[^"]/.test(dec.decode(chunk, { stream: true }))) {
-      ttft = performance.now() - t0;
-    }
-  }
-  return ttft;
-}
-
-/** Completed requests/s of a closed loop of `concurrency` streams over `seconds`. */
-async function rateRps(url: string, seconds: number, concurrency: number): Promise<number> {
-  let done = 0;
-  const t0 = performance.now();
-  const deadline = t0 + seconds * 1000;
-  await Promise.all(Array.from({ length: concurrency }, async (_, w) => {
-    for (let i = 0; performance.now() < deadline; i++) {
-      const res = await fetch(`${url}/v1/chat/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          messages: [{ role: "user", content: `worker ${w} request ${i}` }],
-          max_tokens: 4,
-          ignore_eos: true,
-          stream: true,
-        }),
-      });
-      if ((await res.text()).endsWith("data: [DONE]\n\n") && res.ok) done++;
-    }
-  }));
-  return done / ((performance.now() - t0) / 1000);
-}
-
-/** Measures the router's added TTFT (p50/p99) and max request rate vs direct. */
-export async function routerOverhead(seconds: number): Promise<PerfResult[]> {
-  const sim = await startSim(["--speed", "1000", "--log-interval", "1000"]);
-  const dir = await Deno.makeTempDir({ prefix: "perf_router_" });
-  const direct = sim.url;
+/** An `agg` router in front of `url`, as its own process. */
+async function startRouter(
+  url: string,
+  dir: string,
+  name: string,
+): Promise<ReadyProcess & { url: string }> {
+  const file = join(dir, `${name}.json`);
   await Deno.writeTextFile(
-    `${dir}/router.json`,
-    JSON.stringify({
-      name: "perf-agg",
-      kind: "agg",
-      backends: [{ name: "engine-0", url: direct }],
-    }),
+    file,
+    JSON.stringify({ name, kind: "agg", backends: [{ name: "engine-0", url }] }),
   );
-  const router = await startReady({
+  const p = await startReady({
     cmd: Deno.execPath(),
-    args: ["run", "-A", root("launch/router/main.ts"), "--config", `${dir}/router.json`],
+    args: ["run", "-A", root("launch/router/main.ts"), "--config", file],
     ready: /^Router listening on (http:\/\/\S+)$/,
   });
-  const routed = router.match[1];
+  return Object.assign(p, { url: p.match[1] });
+}
+
+/** Added TTFT at 500 req/s and 5,000 concurrent streams through the router. */
+export async function routerOverhead(seconds: number): Promise<PerfResult[]> {
+  const dir = await Deno.makeTempDir({ prefix: "perf_router_" });
+  const zero = await startZeroServer();
+  const router = await startRouter(zero.url, dir, "perf-zero");
+  const out: PerfResult[] = [];
   try {
-    for (let i = 0; i < 50; i++) await Promise.all([ttftMs(direct, i), ttftMs(routed, i)]);
-    // Latency: alternate direct and routed requests one at a time so drift hits both alike.
-    const d: number[] = [];
-    const r: number[] = [];
-    const end = performance.now() + (seconds * 1000) / 2;
-    for (let i = 0; performance.now() < end; i++) {
-      d.push(await ttftMs(direct, i));
-      r.push(await ttftMs(routed, i));
-    }
-    const concurrency = 64;
-    const directRps = await rateRps(direct, seconds / 4, concurrency);
-    const routedRps = await rateRps(routed, seconds / 4, concurrency);
-    const note = `agg, 1 sim at speed 1000, ${d.length} sequential pairs, 4-token streams`;
-    const rateNote = `closed loop, ${concurrency} streams x 4 tokens, ${seconds / 4} s each`;
-    const at = (xs: number[], p: number) => percentile(xs, p);
-    return [
+    const s = Math.min(seconds, 20);
+    const run = (url: string, label: string) =>
+      benchProcess([
+        ...["--url", url, "--rate", "500", "--duration", String(s), "--seed", "3"],
+        ...["--input-len", "512", "--output-len", "16", "--no-itl", "--out", join(dir, label)],
+      ]);
+    // alternate so that drift on the host hits both alike
+    const d1 = await run(zero.url, "direct");
+    const r1 = await run(router.url, "routed");
+    const note = `bench at 500 req/s for ${s} s each, zero-delay server behind an agg router`;
+    const diff = (k: string) => r1.summary[k] - d1.summary[k];
+    out.push(
       {
         entry: "router",
-        metric: "added TTFT p50 (router - direct)",
-        value: at(r, 50) - at(d, 50),
+        metric: "added TTFT p50 at 500 req/s (router - direct)",
+        value: diff("median_ttft_ms"),
         unit: "ms",
-        note: `${note}; direct p50 ${at(d, 50).toFixed(2)} ms`,
+        note: `goal <= 0.5 ms; ${note}; direct p50 ${d1.summary.median_ttft_ms} ms`,
       },
       {
         entry: "router",
-        metric: "added TTFT p99 (router - direct)",
-        value: at(r, 99) - at(d, 99),
+        metric: "added TTFT p99 at 500 req/s (router - direct)",
+        value: diff("p99_ttft_ms"),
         unit: "ms",
-        note: `${note}; direct p99 ${at(d, 99).toFixed(2)} ms`,
+        note: `goal <= 2 ms; ${note}; direct p99 ${d1.summary.p99_ttft_ms} ms`,
       },
-      {
-        entry: "router",
-        metric: "max request rate through the router",
-        value: routedRps,
-        unit: "req/s",
-        note: rateNote,
-      },
-      {
-        entry: "router",
-        metric: "max request rate straight to the engine",
-        value: directRps,
-        unit: "req/s",
-        note: rateNote,
-      },
-    ];
+    );
   } finally {
     await router.stop();
+    await zero.stop();
+  }
+  const sim = await startSim([
+    "--speed",
+    "100",
+    "--log-interval",
+    "100000",
+    "--max-num-seqs",
+    "1024",
+  ]);
+  const simRouter = await startRouter(sim.url, dir, "perf-sim");
+  try {
+    const { summary, wallS } = await benchProcess([
+      ...[
+        "--url",
+        simRouter.url,
+        "--rate",
+        "inf",
+        "--concurrency",
+        "5000",
+        "--num-requests",
+        "5000",
+      ],
+      ...["--input-len", "32", "--output-len", "64", "--no-itl", "--timeout", "600"],
+      ...["--out", join(dir, "streams")],
+    ]);
+    out.push({
+      entry: "router",
+      metric: "5,000 concurrent streams: failed requests",
+      value: summary.failed,
+      unit: "req",
+      note: `goal 0; ${summary.completed} completed, peak ${
+        summary.max_concurrent_requests ?? "?"
+      } in flight, ${wallS.toFixed(1)} s; sim speed 100, 64 tokens each`,
+    });
+  } finally {
+    await simRouter.stop();
     await sim.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
+  return out;
 }
