@@ -19,7 +19,7 @@ import { basename, dirname, join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { type FlagValues, parseFlags, runMain, usage } from "../lib/args.ts";
 import { createLogger } from "../lib/log.ts";
-import { loadTokenizer } from "../lib/tokenizer.ts";
+import { LazyTokenizer, loadTokenizer } from "../lib/tokenizer.ts";
 import { CsvAppender, LineAppender } from "../lib/csv.ts";
 import { type LoadPointSummary, REQUEST_COLUMNS } from "../lib/result_schema.ts";
 import {
@@ -98,7 +98,11 @@ export async function main(args: string[]): Promise<number> {
   const log = createLogger({ name: "bench" });
   const server = cfg.model ? { id: cfg.model, models: null } : await firstModel(cfg.url);
   const model = server.id;
-  const tok = await loadTokenizer(cfg.tokenizer);
+  // the random datasets' prompts need no tokenizing (the shipped word list): the
+  // tokenizer is loaded only if a server sends no usage, and after the run for the checks
+  const lazy = cfg.tokenizer === undefined &&
+    (cfg.dataset.name === "random" || cfg.dataset.name === "prefix-repetition");
+  const tok = lazy ? new LazyTokenizer() : await loadTokenizer(cfg.tokenizer);
   const template = cfg.requestBodyTemplate ? await loadTemplate(cfg.requestBodyTemplate) : null;
   const body = template
     ? (s: Parameters<typeof openaiBody>[0]) => templateBody(template, s, model)
@@ -304,8 +308,13 @@ export async function main(args: string[]): Promise<number> {
           cancel: cancel.signal,
           onResult,
           waker,
+          onTokenizerLoad: () =>
+            log.warn(
+              "the server sent no usage: loading the client tokenizer to count output tokens (a pause of a second or two in this run)",
+            ),
         }, state);}
       progress?.[Symbol.dispose]();
+      if (checks.length && tok instanceof LazyTokenizer) await tok.load();
       const mismatches = workerMismatches +
         checks.filter((c) => tok.encode(c.text).length !== c.tokens).length;
       const s = summarize(rows, itls, tokensPerSecond, {

@@ -8,7 +8,7 @@ import { setImmediate } from "node:timers";
  *
  * @module
  */
-import type { Tokenizer } from "../lib/tokenizer.ts";
+import { LazyTokenizer, type Tokenizer } from "../lib/tokenizer.ts";
 import { type ClientResult, sendStreaming } from "./client.ts";
 import type { RequestSpec } from "./workload/types.ts";
 import type { EndpointKind } from "./workload/_spec.ts";
@@ -56,6 +56,8 @@ export interface RunLoadOptions extends LoadPlan {
   onResult: (f: Finished) => void;
   /** Extra request headers. */
   headers?: Record<string, string>;
+  /** Called before a {@linkcode LazyTokenizer} is loaded mid-run (a server sent no usage). */
+  onTokenizerLoad?: () => void;
   /** Wakes the arrival loop; one is started (and stopped) here when not given. */
   waker?: Waker;
 }
@@ -91,6 +93,8 @@ export async function runLoad(o: RunLoadOptions, state: RunState = newState()): 
     while (waiters.length) waiters.shift()!();
   }, { once: true });
 
+  let loading: Promise<unknown> | null = null;
+
   async function runJob(job: Job, startMs: number): Promise<void> {
     const conv = job.conversation;
     const turns = conv ? conv.turns.length : 1;
@@ -123,6 +127,14 @@ export async function runLoad(o: RunLoadOptions, state: RunState = newState()): 
       state.inFlight--;
       if (!o.closedLoop) release();
       const fromTok = result.completionTokens === null;
+      if (fromTok && result.text && o.tokenizer instanceof LazyTokenizer && !o.tokenizer.loaded) {
+        // no usage from the server: the client tokenizer counts (loaded now, once)
+        if (!loading) {
+          o.onTokenizerLoad?.();
+          loading = o.tokenizer.load();
+        }
+        await loading;
+      }
       const outputTokens = result.completionTokens ??
         (result.text ? o.tokenizer.encode(result.text).length : 0);
       state.done++;

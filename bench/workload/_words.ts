@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { Tokenizer } from "../../lib/tokenizer.ts";
+import { SHIPPED, type Tokenizer } from "../../lib/tokenizer.ts";
+import shipped from "./_llama3_1_words.json" with { type: "json" };
 import type { Rng } from "../../lib/rng.ts";
 
 /** Words usable for token-exact text, by token order. */
@@ -22,8 +23,26 @@ export interface WordList {
 
 const cache = new WeakMap<Tokenizer, WordList>();
 
-/** Builds (once per tokenizer) the word list; throws if the tokenizer has too few such words. */
+/**
+ * The word list of a tokenizer: the shipped one's comes from
+ * `_llama3_1_words.json` (built by {@linkcode computeWordList}; a test checks
+ * it), so drawing random prompts needs no tokenizer loaded.
+ */
 export function wordList(tok: Tokenizer, max = 4096): WordList {
+  if (tok.name === SHIPPED && max === 4096) {
+    const w = shipped as WordList & { tokenizer: string };
+    return {
+      words: w.words,
+      ids: w.ids,
+      completionsExtra: w.completionsExtra,
+      chatExtra: w.chatExtra,
+    };
+  }
+  return computeWordList(tok, max);
+}
+
+/** Builds (once per tokenizer) the word list; throws if the tokenizer has too few such words. */
+export function computeWordList(tok: Tokenizer, max = 4096): WordList {
   const hit = cache.get(tok);
   if (hit) return hit;
   const words: string[] = [];

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadTokenizer } from "../../lib/tokenizer.ts";
+import { LazyTokenizer, loadTokenizer } from "../../lib/tokenizer.ts";
+import { computeWordList, wordList } from "./_words.ts";
 import { buildWorkload, type DatasetOptions, workloadLabel } from "./datasets.ts";
 import { multiturnDataset, turnSpec } from "./multiturn.ts";
 import { flagsWithoutDefaults, resolveBenchConfig } from "../bench_config.ts";
@@ -207,4 +208,16 @@ Deno.test("a run's jobs: random drawn lazily equals the built dataset; offsets m
   const mj = [...{ [Symbol.iterator]: () => m.jobs }];
   assert.equal(mj.length, 6);
   assert.ok(mj.every((j) => j.conversation && !j.request));
+});
+
+Deno.test("the shipped word list is the one the tokenizer gives; random prompts need no tokenizer", async () => {
+  assert.deepEqual(wordList(tok), computeWordList(tok));
+  // a tokenizer that is never loaded draws the same prompts
+  const lazy = new LazyTokenizer();
+  const a = await buildWorkload(lazy, { ...base, seed: 3 }, 5);
+  const b = await buildWorkload(tok, { ...base, seed: 3 }, 5);
+  assert.deepEqual(a, b);
+  assert.equal(lazy.loaded, false);
+  assert.throws(() => lazy.encode("x"), /before it is loaded/);
+  assert.equal((await lazy.load()).encode(" hello").length, 1);
 });

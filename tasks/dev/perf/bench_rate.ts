@@ -23,7 +23,9 @@ async function procUsage(pid: number): Promise<{ cpuS: number; peakMb: number } 
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const status = await Deno.readTextFile(`/proc/${pid}/status`);
     const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
-    return { cpuS: (Number(f[11]) + Number(f[12])) / TICKS, peakMb: hwm / 1024 };
+    const cpuS = (Number(f[11]) + Number(f[12])) / TICKS;
+    // a zombie (exited, not yet reaped) has no memory lines: keep the last sample
+    return Number.isFinite(hwm) && Number.isFinite(cpuS) ? { cpuS, peakMb: hwm / 1024 } : null;
   } catch {
     return null;
   }
