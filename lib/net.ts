@@ -102,7 +102,9 @@ export async function waitForHealth(url: string, opts: WaitForHealthOptions = {}
       last = `HTTP ${res.status}`;
     } catch (e) {
       if (opts.signal?.aborted) throw abortError(opts.signal);
-      last = attempt.aborted ? "request timed out" : errorMessage(e);
+      // an attempt cut short by the overall deadline keeps the answer before it
+      const cut = attempt.aborted && leftMs < 5_000 && last !== "no attempt yet";
+      if (!cut) last = attempt.aborted ? "request timed out" : errorMessage(e);
     }
     const restMs = deadline - performance.now();
     if (restMs <= 0) break;

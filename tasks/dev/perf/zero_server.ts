@@ -2,7 +2,7 @@
  * A zero-delay OpenAI-style streaming server for load-generator benchmarks:
  * every POST gets the same answer at once (16 content chunks, a usage chunk and
  * `[DONE]`, written as one body), so what a client measures is its own cost.
- * `GET /v1/models` names one model. It prints `listening on URL` when ready.
+ * `GET /v1/models` names one model, `GET /health` answers 200. It prints `listening on URL` when ready.
  *
  *     deno run -A tasks/dev/perf/zero_server.ts [--port 0] [--chunks 16]
  *
@@ -52,7 +52,9 @@ export async function main(args: string[]): Promise<number> {
       await req.arrayBuffer();
       return new Response(body, { headers: sse });
     }
-    if (new URL(req.url).pathname === "/v1/models") {
+    const path = new URL(req.url).pathname;
+    if (path === "/health") return new Response(null, { status: 200 });
+    if (path === "/v1/models") {
       return new Response(models, { headers: { "content-type": "application/json" } });
     }
     return new Response("not found", { status: 404 });
