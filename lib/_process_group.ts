@@ -175,3 +175,19 @@ export async function tailFile(path: string, lines = 20): Promise<string> {
     f.close();
   }
 }
+
+/**
+ * Ctrl-C as a terminal running `deno task` delivers it: SIGINT to the whole
+ * group `pgid`, then ~1 ms later `deno task`'s forwarded copy to each member
+ * but the leader (tests of the signal rule).
+ */
+export async function terminalCtrlC(pgid: number): Promise<void> {
+  const members = groupMembers(pgid) ?? [];
+  killGroup(pgid, "SIGINT");
+  await new Promise((r) => setTimeout(r, 1));
+  for (const pid of members) {
+    try {
+      if (pid !== pgid) Deno.kill(pid, "SIGINT");
+    } catch { /* exited meanwhile */ }
+  }
+}

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { SIGNAL_EXIT, StopSignals } from "./signals.ts";
 import { startReady } from "./ready_process.ts";
-import { groupMembers, isGroupAlive, killGroup } from "./_process_group.ts";
+import { isGroupAlive, terminalCtrlC } from "./_process_group.ts";
 import { readCsv } from "./csv.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -91,14 +91,7 @@ Deno.test({
     const t0 = performance.now();
     // the terminal's Ctrl-C reaches the whole group; `deno task` forwards it to bench
     // ~1 ms later (seen in 4 of 5 trials here), so bench gets it twice: send that copy too
-    const members = groupMembers(child.pid) ?? [];
-    killGroup(child.pid, "SIGINT");
-    await new Promise((r) => setTimeout(r, 1));
-    for (const pid of members) {
-      try {
-        if (pid !== child.pid) Deno.kill(pid, "SIGINT");
-      } catch { /* exited meanwhile */ }
-    }
+    await terminalCtrlC(child.pid);
     const st = await child.status;
     const waited = performance.now() - t0;
     const err = await stderr;

@@ -72,3 +72,29 @@ export async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerat
   for (const d of parser.push(dec.decode())) yield d;
   for (const d of parser.flush()) yield d;
 }
+
+const utf8 = new TextEncoder();
+
+/**
+ * The bytes of one SSE event `data: <text>\n\n`. Short ASCII events (every
+ * OpenAI chunk of ASCII text) are encoded in JavaScript: `TextEncoder` is a
+ * call into the runtime per chunk, which costs more than the copy.
+ */
+export function sseEventBytes(text: string): Uint8Array<ArrayBuffer> {
+  const n = text.length;
+  if (n < 2048) {
+    const out = new Uint8Array(n + 8);
+    out.set(DATA_PREFIX);
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c > 127) return utf8.encode(`data: ${text}\n\n`);
+      out[6 + i] = c;
+    }
+    out[n + 6] = 10;
+    out[n + 7] = 10;
+    return out;
+  }
+  return utf8.encode(`data: ${text}\n\n`);
+}
+
+const DATA_PREFIX = utf8.encode("data: ");

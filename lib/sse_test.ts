@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { sseEvents, SseParser } from "./sse.ts";
+import { sseEventBytes, sseEvents, SseParser } from "./sse.ts";
 
 Deno.test("SseParser joins split chunks, multi-line data, CRLF, skips comments", () => {
   const p = new SseParser();
@@ -43,4 +43,13 @@ Deno.test("SseParser: a 1 MB event fed in small chunks, and CRLF split across ch
   assert.deepEqual(out.map((d) => d.length), [big.length, 5]);
   assert.equal(out[0], big);
   assert.equal(out[1], "after");
+});
+
+Deno.test("sseEventBytes: the bytes TextEncoder gives, ASCII or not, short or long", () => {
+  const enc = new TextEncoder();
+  for (
+    const t of ['{"a":1}', "", "héllo ✓", "x".repeat(5000), '{"t":"\\u00e9"}', "é".repeat(3000)]
+  ) {
+    assert.deepEqual(sseEventBytes(t), enc.encode(`data: ${t}\n\n`));
+  }
 });

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { groupMembers, isAlive, isGroupAlive, killGroup } from "../lib/_process_group.ts";
+import { isAlive, isGroupAlive, killGroup, terminalCtrlC } from "../lib/_process_group.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -48,14 +48,7 @@ Deno.test("Ctrl-C on `deno task bench:agg` (live) stops the topology it launched
     assert.ok(state, "the topology came up within 30 s");
     assert.ok(state.pids.length >= 1 && state.pids.every(isAlive), `pids ${state.pids}`);
     await new Promise((r) => setTimeout(r, 1000)); // load flowing
-    const members = groupMembers(child.pid) ?? [];
-    killGroup(child.pid, "SIGINT");
-    await new Promise((r) => setTimeout(r, 1));
-    for (const pid of members) {
-      try {
-        if (pid !== child.pid) Deno.kill(pid, "SIGINT");
-      } catch { /* exited meanwhile */ }
-    }
+    await terminalCtrlC(child.pid);
     const st = await child.status;
     const err = await stderr;
     await stdout;

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { sseEventBytes } from "../../lib/sse.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import { PromptTokens } from "../../lib/prompt_tokens.ts";
 import { Rng } from "../../lib/rng.ts";
@@ -101,7 +102,7 @@ function textChars(p: ParsedRequest): number {
 }
 
 const enc = new TextEncoder();
-const sse = (obj: unknown) => enc.encode(`data: ${JSON.stringify(obj)}\n\n`);
+const sse = (obj: unknown) => sseEventBytes(JSON.stringify(obj));
 const json = (obj: unknown, status = 200, headers?: HeadersInit) =>
   Response.json(obj, { status, headers });
 

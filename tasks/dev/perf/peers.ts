@@ -3,7 +3,7 @@
  * bench` sustains, in one run on one server (the zero-delay server): `wrk`
  * (closed loop, 64 connections, the same POST body) gives the box's request
  * rate; bench's rate is the highest of 1,000 · 1.5^k req/s it keeps (achieved
- * ≥ 97% of target, send-lag p99 ≤ 2 ms). Without `wrk` on the PATH the entry
+ * ≥ 97% of target, send-lag p99 ≤ 5 ms: bench's own saturation line). Without `wrk` on the PATH the entry
  * says how to get it and reports bench alone.
  *
  * @module
@@ -43,7 +43,8 @@ export async function peers(seconds: number): Promise<PerfResult[]> {
   const server = await startZeroServer();
   const dir = await Deno.makeTempDir({ prefix: "perf_peers_" });
   try {
-    const s = Math.min(seconds, 10);
+    // 20 s at least: the first second's stalls (JIT, one major GC) are then under 1%
+    const s = Math.min(Math.max(seconds, 20), 60);
     const wrk = await wrkRps(server.url, s, dir);
     let kept = 0;
     let lastNote = "";
@@ -55,14 +56,14 @@ export async function peers(seconds: number): Promise<PerfResult[]> {
       ]);
       lastNote =
         `at ${rate} req/s: achieved ${summary.rate_achieved}, lag p99 ${summary.send_lag_p99_ms} ms`;
-      if (!(summary.rate_achieved >= 0.97 * rate && summary.send_lag_p99_ms <= 2)) break;
+      if (!(summary.rate_achieved >= 0.97 * rate && summary.send_lag_p99_ms <= 5)) break;
       kept = rate;
     }
     const note = `zero-delay server, ${s} s each; bench ${lastNote}`;
     const out: PerfResult[] = [
       {
         entry: "peers",
-        metric: "bench: highest rate kept (97%, lag p99 <= 2 ms)",
+        metric: "bench: highest rate kept (97%, lag p99 <= 5 ms, not saturated)",
         value: kept,
         unit: "req/s",
         note,
