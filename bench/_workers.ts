@@ -212,7 +212,7 @@ export async function runWorkers(o: RunWorkersOptions): Promise<WorkerResult[]> 
 }
 
 /** Peak number of requests in flight, from the rows' send and end times. */
-export function peakInFlight(rows: RequestRow[]): number {
+export function peakInFlight(rows: readonly Pick<RequestRow, "sent_ms" | "end_ms">[]): number {
   const ev = rows.flatMap((r) => [[r.sent_ms, 1], [r.end_ms, -1]]).sort((a, b) =>
     a[0] - b[0] || a[1] - b[1]
   );

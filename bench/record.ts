@@ -10,6 +10,7 @@ import type { CsvAppender, LineAppender } from "../lib/csv.ts";
 import type { RequestRow } from "../lib/result_schema.ts";
 import { tpotMs } from "./client.ts";
 import type { Finished } from "./runner.ts";
+import { type SummaryRow, summaryRow } from "./summary.ts";
 
 const enc = new TextEncoder();
 
@@ -57,7 +58,8 @@ export function requestRow(
 
 /** The rows of one run: appended to `requests.csv` (and `itl.jsonl`) as they come, kept for the summary. */
 export class RunRows {
-  readonly rows: RequestRow[] = [];
+  /** What the summary needs of each row (not the whole row: memory per request stays small). */
+  readonly rows: SummaryRow[] = [];
   /** All inter-token gaps of successful requests. */
   readonly itls: number[] = [];
   /** Content chunks of successful requests per whole second of the run's clock (peak output tokens/s). */
@@ -100,7 +102,7 @@ export class RunRows {
       this.onWriteError(this.writeError);
       return;
     }
-    this.rows.push(row);
+    this.rows.push(summaryRow(row));
     if (row.error) return;
     for (const g of itlMs) this.itls.push(g);
     if (row.first_token_ms !== null) {

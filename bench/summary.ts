@@ -40,13 +40,46 @@ export interface SummaryMeta {
 
 const r3 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null);
 
+/** What a summary reads of a request row (a run keeps only this much of each in memory). */
+export type SummaryRow = Pick<
+  RequestRow,
+  | "error"
+  | "scheduled_ms"
+  | "sent_ms"
+  | "first_token_ms"
+  | "end_ms"
+  | "ttft_ms"
+  | "tpot_ms"
+  | "e2e_ms"
+  | "prompt_tokens"
+  | "output_tokens"
+  | "turn"
+>;
+
+/** The {@linkcode SummaryRow} of a request row: a small object of numbers. */
+export function summaryRow(r: RequestRow): SummaryRow {
+  return {
+    error: r.error,
+    scheduled_ms: r.scheduled_ms,
+    sent_ms: r.sent_ms,
+    first_token_ms: r.first_token_ms,
+    end_ms: r.end_ms,
+    ttft_ms: r.ttft_ms,
+    tpot_ms: r.tpot_ms,
+    e2e_ms: r.e2e_ms,
+    prompt_tokens: r.prompt_tokens,
+    output_tokens: r.output_tokens,
+    turn: r.turn,
+  };
+}
+
 /**
  * Summarizes one load point. `itls` are all inter-token gaps, `tokensPerSecond`
  * the content chunks per whole second of the run's clock (see `RunRows`).
  */
 export function summarize(
-  rows: RequestRow[],
-  itls: number[],
+  rows: readonly SummaryRow[],
+  itls: ArrayLike<number>,
   tokensPerSecond: ReadonlyMap<number, number>,
   m: SummaryMeta,
 ): LoadPointSummary {
@@ -113,7 +146,7 @@ export function summarize(
     gpus: m.gpus,
     time_scale: timeScale,
   };
-  const series: Record<string, number[]> = {
+  const series: Record<string, ArrayLike<number>> = {
     ttft: ok.map((r) => r.ttft_ms).filter((x): x is number => x !== null),
     tpot: ok.map((r) => r.tpot_ms).filter((x): x is number => x !== null),
     itl: itls,
