@@ -191,3 +191,27 @@ export async function terminalCtrlC(pgid: number): Promise<void> {
     } catch { /* exited meanwhile */ }
   }
 }
+
+/**
+ * Starts `cmd args` in a session of its own (`setsid` execs in place, so the
+ * child's pid is its group), as a terminal's foreground job; stdout and stderr
+ * are collected.
+ */
+export function spawnSession(
+  cmd: string,
+  args: string[],
+  cwd?: string,
+): { child: Deno.ChildProcess; stdout: Promise<string>; stderr: Promise<string> } {
+  const child = new Deno.Command("setsid", {
+    args: [cmd, ...args],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  return {
+    child,
+    stdout: new Response(child.stdout).text(),
+    stderr: new Response(child.stderr).text(),
+  };
+}

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { SIGNAL_EXIT, StopSignals } from "./signals.ts";
 import { startReady } from "./ready_process.ts";
-import { isGroupAlive, terminalCtrlC } from "./_process_group.ts";
+import { isGroupAlive, spawnSession, terminalCtrlC } from "./_process_group.ts";
 import { readCsv } from "./csv.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -48,18 +48,10 @@ Deno.test({
   });
   const out = await Deno.makeTempDir({ prefix: "signals_test_" });
   try {
-    // a session of its own, as a terminal's foreground group: `setsid` execs in place
-    const child = new Deno.Command("setsid", {
-      args: [
-        Deno.execPath(),
-        "task",
-        "bench",
-        "--url",
-        sim.match[1],
-        "--rate",
-        "4",
-        "--duration",
-        "60",
+    // a session of its own, as a terminal's foreground group
+    const { child, stdout, stderr } = spawnSession(Deno.execPath(), [
+      ...["task", "bench", "--url", sim.match[1], "--rate", "4", "--duration", "60"],
+      ...[
         "--input-len",
         "16",
         "--output-len",
@@ -69,13 +61,7 @@ Deno.test({
         "--out",
         join(out, "exp", "t"),
       ],
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-      stdin: "null",
-    }).spawn();
-    const stdout = new Response(child.stdout).text();
-    const stderr = new Response(child.stderr).text();
+    ], ROOT);
     // wait until requests are flowing (rows on disk), then Ctrl-C the whole group
     let rows = 0;
     for (let i = 0; i < 300 && rows < 2; i++) {

@@ -7,7 +7,13 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { isAlive, isGroupAlive, killGroup, terminalCtrlC } from "../lib/_process_group.ts";
+import {
+  isAlive,
+  isGroupAlive,
+  killGroup,
+  spawnSession,
+  terminalCtrlC,
+} from "../lib/_process_group.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -27,18 +33,10 @@ async function upState(stateDir: string): Promise<{ path: string; pids: number[]
 Deno.test("Ctrl-C on `deno task bench:agg` (live) stops the topology it launched and exits 130", async () => {
   const out = await Deno.makeTempDir({ prefix: "pipeline_test_" });
   const stateDir = join(out, "agg", ".state");
-  const child = new Deno.Command("setsid", {
-    args: [
-      ...[Deno.execPath(), "task", "bench:agg", "--clock", "live", "--out", out],
-      ...["--rates", "2", "--num-requests", "400", "--no-plot"],
-    ],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).spawn();
-  const stdout = new Response(child.stdout).text();
-  const stderr = new Response(child.stderr).text();
+  const { child, stdout, stderr } = spawnSession(Deno.execPath(), [
+    ...["task", "bench:agg", "--clock", "live", "--out", out],
+    ...["--rates", "2", "--num-requests", "400", "--no-plot"],
+  ], ROOT);
   try {
     let state: Awaited<ReturnType<typeof upState>> = null;
     for (let i = 0; i < 600 && !state; i++) {
