@@ -121,6 +121,36 @@ async function connect(url: URL, key: string): Promise<{ r: Reader; reused: bool
   return { r: new Reader(conn), reused: false };
 }
 
+/**
+ * {@linkcode connect}, ended by a cancel or abort that comes first (a connect
+ * to an unreachable host may otherwise take the OS's minutes); a connection
+ * that opens after that is closed.
+ */
+function connectOrCancel(req: Http1Request, key: string): Promise<{ r: Reader; reused: boolean }> {
+  const connecting = connect(req.url, key);
+  if (!req.canceller && !req.signal) return connecting;
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const stop = (why: unknown) => {
+      if (settled) return;
+      settled = true;
+      req.signal?.removeEventListener("abort", onAbort);
+      req.canceller?.onCancel(null);
+      reject(why);
+    };
+    const onAbort = () => stop(req.signal!.reason);
+    req.signal?.addEventListener("abort", onAbort, { once: true });
+    req.canceller?.onCancel(() => stop(req.canceller!.reason));
+    connecting.then((c) => {
+      if (settled) return c.r.conn.close();
+      settled = true;
+      req.signal?.removeEventListener("abort", onAbort);
+      req.canceller?.onCancel(null);
+      resolve(c);
+    }, (e) => stop(e));
+  });
+}
+
 function release(key: string, r: Reader): void {
   let pool = idle.get(key);
   if (!pool) idle.set(key, pool = []);
@@ -164,7 +194,7 @@ export async function http1(req: Http1Request): Promise<void> {
   for (let attempt = 0;; attempt++) {
     req.signal?.throwIfAborted();
     if (req.canceller?.cancelled) throw req.canceller.reason;
-    const { r, reused } = await connect(req.url, key);
+    const { r, reused } = await connectOrCancel(req, key);
     const conn = r.conn;
     let got = false;
     const onAbort = () => {
