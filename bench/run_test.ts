@@ -36,9 +36,14 @@ interface BenchOut {
   summary: any[];
 }
 
-function benchCmd(args: string[], label = "t"): Deno.Command {
+/** `bench` against `url` (the shared engine by default), writing under `outRoot/label`. */
+function benchCmd(
+  args: string[],
+  label = "t",
+  { url = server.url, outRoot = join(tmp, "exp") }: { url?: string; outRoot?: string } = {},
+): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", RUN, "--url", server.url, "--out", join(tmp, "exp", label), ...args],
+    args: ["run", "-A", RUN, "--url", url, "--out", join(outRoot, label), ...args],
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
@@ -180,27 +185,14 @@ Deno.test(
 Deno.test("--fail-rate failures are recorded with status and error text", async () => {
   const failing = await sim("--fail-rate", "0.3", "--seed", "1");
   try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        RUN,
-        "--url",
-        failing.url,
-        "--out",
-        join(tmp, "exp", "fail"),
-        "--num-requests",
-        "50",
-        "--input-len",
-        "16",
-        "--output-len",
-        "4",
-        "--slo",
-        "ttft:10000",
+    const out = await benchCmd(
+      [
+        ...["--num-requests", "50", "--input-len", "16", "--output-len", "4"],
+        ...["--slo", "ttft:10000"],
       ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+      "fail",
+      { url: failing.url },
+    ).output();
     const r = await collect(out);
     assert.equal(r.rows.length, 50);
     const failed = r.rows.filter((x) => x.error);
@@ -385,27 +377,11 @@ Deno.test(
     assert.equal(r.code, 0, r.stderr);
     const dead = await sim("--fail-rate", "1");
     try {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          RUN,
-          "--url",
-          dead.url,
-          "--out",
-          join(tmp, "exp", "allfail"),
-          "--num-requests",
-          "5",
-          "--rate",
-          "50",
-          "--input-len",
-          "16",
-          "--output-len",
-          "4",
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
+      const out = await benchCmd(
+        ["--num-requests", "5", "--rate", "50", "--input-len", "16", "--output-len", "4"],
+        "allfail",
+        { url: dead.url },
+      ).output();
       const f = await collect(out);
       assert.equal(f.code, 1, f.stderr);
       assert.match(f.stderr, /every request failed \(5\)/);
@@ -437,27 +413,11 @@ Deno.test("a full disk stops the run with one line, keeps whole rows, exits 1", 
     return;
   }
   try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        RUN,
-        "--url",
-        server.url,
-        "--out",
-        join(disk, "exp", "full"),
-        "--num-requests",
-        "3000",
-        "--rate",
-        "400",
-        "--input-len",
-        "16",
-        "--output-len",
-        "32",
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const out = await benchCmd(
+      ["--num-requests", "3000", "--rate", "400", "--input-len", "16", "--output-len", "32"],
+      "full",
+      { outRoot: join(disk, "exp") },
+    ).output();
     const err = new TextDecoder().decode(out.stderr);
     assert.equal(out.code, 1, err);
     const last = err.trim().split("\n").at(-1)!;
@@ -496,24 +456,11 @@ Deno.test("a server that sends no usage: the tokenizer is loaded once and counts
       return new Response(enc.encode(body), { headers: { "content-type": "text/event-stream" } });
     },
   );
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      ...["run", "-A", RUN, "--url", `http://127.0.0.1:${noUsage.addr.port}`, "--rate", "20"],
-      ...[
-        "--num-requests",
-        "6",
-        "--input-len",
-        "8",
-        "--output-len",
-        "3",
-        "--out",
-        join(tmp, "exp", "nousage"),
-      ],
-    ],
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).output();
+  const out = await benchCmd(
+    ["--rate", "20", "--num-requests", "6", "--input-len", "8", "--output-len", "3"],
+    "nousage",
+    { url: `http://127.0.0.1:${noUsage.addr.port}` },
+  ).output();
   const r = await collect(out);
   assert.equal(r.code, 0, r.stderr);
   assert.equal((r.stderr.match(/sent no usage/g) ?? []).length, 1, `one warning: ${r.stderr}`);

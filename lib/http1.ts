@@ -52,8 +52,6 @@ export interface Http1Request {
 const enc = new TextEncoder();
 const CRLF2 = [13, 10, 13, 10];
 const idle = new Map<string, Reader[]>();
-/** Connections opened and reused so far (this process). */
-export const http1Stats = { connects: 0, reuses: 0, retries: 0 };
 /** Idle connections kept per host. */
 const MAX_IDLE = 1024;
 
@@ -108,11 +106,7 @@ function parseHead(text: string): { status: number; headers: Map<string, string>
 
 async function connect(url: URL, key: string): Promise<{ r: Reader; reused: boolean }> {
   const r = idle.get(key)?.pop();
-  if (r) {
-    http1Stats.reuses++;
-    return { r, reused: true };
-  }
-  http1Stats.connects++;
+  if (r) return { r, reused: true };
   const conn = await Deno.connect({
     hostname: url.hostname.replace(/^\[|\]$/g, ""),
     port: Number(url.port || 80),
@@ -221,10 +215,7 @@ export async function http1(req: Http1Request): Promise<void> {
       } catch { /* closed */ }
       const why = cancelled();
       if (why !== null) throw why;
-      if (reused && !got && attempt === 0) {
-        http1Stats.retries++;
-        continue;
-      }
+      if (reused && !got && attempt === 0) continue;
       throw e;
     }
   }

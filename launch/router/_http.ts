@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { readBodyText } from "../../lib/read_body.ts";
 
 /** An error answered to the client as `{"error": {...}}` with `status`. */
 export class HttpError extends Error {
@@ -46,30 +47,19 @@ export function errorResponse(e: HttpError, headers: HeadersInit = {}): Response
 }
 
 /** Reads a request body as text; 413 when it is larger than `maxBytes`. */
-export async function readBody(req: Request, maxBytes: number): Promise<string> {
-  const tooBig = (n: number | string) =>
-    new HttpError(
-      413,
-      `Cannot accept a request body of ${n} bytes: the limit is ${maxBytes} bytes (maxBodyBytes)`,
-      "RequestTooLargeError",
-    );
-  const len = Number(req.headers.get("content-length") ?? NaN);
-  if (len > maxBytes) throw tooBig(len);
-  if (!req.body) return "";
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  for await (const chunk of req.body) {
-    n += chunk.length;
-    if (n > maxBytes) throw tooBig(`more than ${maxBytes}`);
-    parts.push(chunk);
-  }
-  const all = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    all.set(p, o);
-    o += p.length;
-  }
-  return new TextDecoder().decode(all);
+export function readBody(req: Request, maxBytes: number): Promise<string> {
+  return readBodyText(
+    req,
+    maxBytes,
+    (n) =>
+      new HttpError(
+        413,
+        `Cannot accept a request body of ${
+          n ?? `more than ${maxBytes}`
+        } bytes: the limit is ${maxBytes} bytes (maxBodyBytes)`,
+        "RequestTooLargeError",
+      ),
+  );
 }
 
 const DROP = new Set([

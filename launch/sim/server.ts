@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { readBodyText } from "../../lib/read_body.ts";
 import { sseEventBytes } from "../../lib/sse.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import { PromptTokens } from "../../lib/prompt_tokens.ts";
@@ -66,26 +67,16 @@ export const DEFAULT_MAX_BODY_BYTES = 32 * 2 ** 20;
 const MAX_CHARS_PER_TOKEN = 256;
 
 /** The body as text, refused with 413 above `limit` bytes (by its header, or as it streams in). */
-async function readBody(req: Request, limit: number): Promise<string> {
-  const tooLarge = (n: number | string) =>
-    new ApiError(413, `Request body too large: ${n} bytes; the limit is ${limit} bytes`);
-  const declared = Number(req.headers.get("content-length") ?? NaN);
-  if (declared > limit) throw tooLarge(declared);
-  if (!req.body) return "";
-  const chunks: Uint8Array[] = [];
-  let n = 0;
-  for await (const c of req.body) {
-    n += c.length;
-    if (n > limit) throw tooLarge(`over ${limit}`);
-    chunks.push(c);
-  }
-  const all = new Uint8Array(n);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.length;
-  }
-  return new TextDecoder().decode(all);
+function readBody(req: Request, limit: number): Promise<string> {
+  return readBodyText(
+    req,
+    limit,
+    (n) =>
+      new ApiError(
+        413,
+        `Request body too large: ${n ?? `over ${limit}`} bytes; the limit is ${limit} bytes`,
+      ),
+  );
 }
 
 /** Characters of prompt text in a request (images not counted). */

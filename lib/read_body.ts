@@ -1,0 +1,35 @@
+/**
+ * A server's request body as text, with a size limit checked on the declared
+ * length and again as the bytes stream in (the simulated engine and the
+ * router answer 413 above theirs).
+ *
+ * @module
+ */
+
+/**
+ * Reads `req`'s body as UTF-8 text; above `limitBytes` throws
+ * `tooLarge(declared)`: the declared size, or null once streamed bytes pass it.
+ */
+export async function readBodyText(
+  req: Request,
+  limitBytes: number,
+  tooLarge: (declaredBytes: number | null) => Error,
+): Promise<string> {
+  const declared = Number(req.headers.get("content-length") ?? NaN);
+  if (declared > limitBytes) throw tooLarge(declared);
+  if (!req.body) return "";
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for await (const chunk of req.body) {
+    n += chunk.length;
+    if (n > limitBytes) throw tooLarge(null);
+    parts.push(chunk);
+  }
+  const all = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return new TextDecoder().decode(all);
+}
