@@ -302,9 +302,25 @@ async function readChunked(r: Reader, onData: (b: Uint8Array) => void): Promise<
 }
 
 /**
+ * Watches a body that {@linkcode http1Fetch} streams as it passes (the router's
+ * relay), without a second stream around it.
+ */
+export interface BodyTap {
+  /** Before each chunk is passed on. */
+  data?(): void;
+  /**
+   * The body ended: `error` is undefined when it completed. Bytes returned are
+   * passed on last and the stream then closes instead of failing.
+   */
+  end?(error: unknown): Uint8Array | undefined;
+  /** The body's reader cancelled it (the request is then cancelled too). */
+  cancel?(reason: unknown): void;
+}
+
+/**
  * {@linkcode http1} behind a `fetch`-like call for code written against
- * `Response`: resolves at the response head with a streaming body. Non-`http:`
- * URLs go to `fetch`.
+ * `Response`: resolves at the response head with a streaming body; cancelling
+ * the body cancels the request. Non-`http:` URLs go to `fetch` (no `tap`).
  */
 export function http1Fetch(
   url: string,
@@ -313,6 +329,8 @@ export function http1Fetch(
     headers?: Headers | Record<string, string>;
     body?: string;
     signal?: AbortSignal;
+    /** Watches the body as it streams. */
+    tap?: BodyTap;
   },
 ): Promise<Response> {
   const u = new URL(url);
@@ -324,18 +342,36 @@ export function http1Fetch(
   delete headers["host"];
   delete headers["connection"];
   delete headers["transfer-encoding"];
+  const tap = init.tap;
+  const canceller = new Canceller();
+  let cancelled = false;
   return new Promise<Response>((resolve, reject) => {
     let ctl!: ReadableStreamDefaultController<Uint8Array>;
     let headed = false;
     const body = new ReadableStream<Uint8Array>({
       start: (c) => void (ctl = c),
+      cancel: (why) => {
+        cancelled = true;
+        canceller.cancel(why ?? new Error("response body cancelled"));
+        tap?.cancel?.(why);
+      },
     });
+    const end = (e: unknown) => {
+      if (cancelled) return;
+      const tail = tap?.end?.(e);
+      try {
+        if (tail) ctl.enqueue(tail);
+        if (e === undefined || tail) ctl.close();
+        else ctl.error(e);
+      } catch { /* cancelled by the reader */ }
+    };
     http1({
       url: u,
       method: init.method,
       headers,
       body: init.body === undefined ? undefined : enc.encode(init.body),
       signal: init.signal,
+      canceller,
       onHead: (status, h) => {
         headed = true;
         const out = new Headers();
@@ -346,20 +382,16 @@ export function http1Fetch(
           new Response(status === 204 || status === 304 ? null : body, { status, headers: out }),
         );
       },
-      onData: (bytes) => ctl.enqueue(bytes.slice()),
-    }).then(
-      () => {
-        try {
-          ctl.close();
-        } catch { /* cancelled by the reader */ }
+      onData: (bytes) => {
+        if (cancelled) return;
+        tap?.data?.();
+        ctl.enqueue(bytes.slice());
       },
+    }).then(
+      () => end(undefined),
       (e) => {
         if (!headed) reject(e);
-        else {
-          try {
-            ctl.error(e);
-          } catch { /* cancelled by the reader */ }
-        }
+        else end(e);
       },
     );
   });

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { http1Fetch } from "../../lib/http1.ts";
+import { type BodyTap, http1Fetch } from "../../lib/http1.ts";
 import type { Logger } from "../../lib/log.ts";
 import { errorMessage } from "../../lib/errors.ts";
 import type { Backend, BackendPool } from "./backends.ts";
@@ -50,7 +50,7 @@ interface Ctx {
   body: Body;
   /** The client's body as sent (forwarded as is when a leg sends it unchanged). */
   raw: string;
-  fwd: Headers;
+  fwd: Record<string, string>;
   requestId: string;
   pick: PickContext;
   ac: AbortController;
@@ -207,13 +207,13 @@ export class Generator {
     ctx: Ctx,
     body: Body,
     requestId: string,
+    tap?: BodyTap,
+    ctl = new AbortController(),
   ): Promise<{ res: Response; t0: number; ctl: AbortController }> {
     b.inFlight++;
     const t0 = now();
-    const headers = new Headers(ctx.fwd);
-    headers.set("x-request-id", requestId);
+    const headers = { ...ctx.fwd, "x-request-id": requestId };
     // the leg ends with the client, when its backend is taken out, or when it stalls
-    const ctl = new AbortController();
     b.legs.add(ctl);
     // no answer yet after the stall timeout: streamed answers and one-token legs
     // (prefill, encode) start at once; a whole non-streamed answer may take longer
@@ -231,6 +231,7 @@ export class Generator {
         headers,
         body: body === ctx.body ? ctx.raw : JSON.stringify(body),
         signal: AbortSignal.any([ctx.ac.signal, ctl.signal]),
+        tap,
       });
     } catch (e) {
       clearTimeout(stall);
@@ -297,12 +298,12 @@ export class Generator {
   }
 
   async #direct(ctx: Ctx): Promise<Response> {
-    const [b, opened] = await this.#attempt(
+    const [, res] = await this.#attempt(
       "backend",
       ctx.pick,
-      (b) => this.#open(b, "direct", ctx, ctx.body, ctx.requestId),
+      (b) => this.#serve(b, "direct", ctx, ctx.body, ctx.requestId),
     );
-    return this.#relay(b, "direct", opened, ctx);
+    return res;
   }
 
   async #disagg(ctx: Ctx): Promise<Response> {
@@ -311,8 +312,7 @@ export class Generator {
     if (d0) {
       ctx.route = "ppd-direct";
       try {
-        const opened = await this.#open(d0, "direct", ctx, ctx.body, ctx.requestId);
-        return await this.#relay(d0, "direct", opened, ctx);
+        return await this.#serve(d0, "direct", ctx, ctx.body, ctx.requestId);
       } catch (e) {
         if (!(e instanceof Unreachable)) throw e;
         routing.lost(ctx.pick);
@@ -347,12 +347,12 @@ export class Generator {
     ctx.out.set("x-topobench-prefill-backend", p.name);
     ctx.out.set("x-request-id", rid);
     const dBody = decodeBody(ctx.body, pre.json?.kv_transfer_params);
-    const open = (d: Backend) => this.#open(d, "decode", ctx, dBody, rid);
-    const [d, opened] = decode
-      ? [decode, await open(decode)]
-      : await this.#attempt("decode", ctx.pick, open);
+    const serve = (d: Backend) => this.#serve(d, "decode", ctx, dBody, rid);
+    const [d, res] = decode
+      ? [decode, await serve(decode)]
+      : await this.#attempt("decode", ctx.pick, serve);
     routing.served(ctx.pick, d.name);
-    return this.#relay(d, "decode", opened, ctx);
+    return res;
   }
 
   /** EPD: every image/audio part to an encoder, concurrently, before the prefill. */
@@ -377,26 +377,24 @@ export class Generator {
     ctx.out.set("x-topobench-encode-backend", [...new Set(names)].join(","));
   }
 
-  /** Streams (or passes whole) the serving leg's answer to the client. */
-  async #relay(
-    b: Backend,
-    leg: Leg,
-    opened: { res: Response; t0: number; ctl: AbortController },
-    ctx: Ctx,
-  ): Promise<Response> {
-    const { res, t0, ctl } = opened;
+  /**
+   * Opens the serving leg and passes its answer to the client: whole, or as
+   * an SSE stream once its first bytes are in (the backend's body stream goes
+   * to the client as it is, watched by a tap: no second stream, one stall timer).
+   */
+  async #serve(b: Backend, leg: Leg, ctx: Ctx, body: Body, requestId: string): Promise<Response> {
     const stallMs = this.cfg.stallTimeoutMs;
-    // no byte for stallMs: the leg is cut (its read then fails with the Stalled reason)
+    const { log } = this;
+    const ctl = new AbortController();
+    let lastByteMs = 0;
     let stall: ReturnType<typeof setTimeout> | undefined;
-    const arm = () => {
-      clearTimeout(stall);
-      stall = setTimeout(() => ctl.abort(new Stalled(b, leg, stallMs)), stallMs);
+    // cut the leg after stallMs without a byte (its read then fails with the Stalled reason)
+    const watch = () => {
+      const idleMs = now() - lastByteMs;
+      if (finished) return;
+      if (idleMs >= stallMs) ctl.abort(new Stalled(b, leg, stallMs));
+      else stall = setTimeout(watch, stallMs - idleMs);
     };
-    const out = ctx.out;
-    out.set("x-topobench-backend", b.name);
-    out.set("x-backend", b.name);
-    out.set("x-topobench-route", ctx.route);
-    out.set("content-type", res.headers.get("content-type") ?? "application/json");
     let finished = false;
     const finish = (ok: boolean) => {
       if (finished) return;
@@ -405,22 +403,68 @@ export class Generator {
       this.#done(b, leg, ok, ctl);
       if (ok) this.metrics.observeRequest(ctx.route, now() - ctx.t0);
     };
-    const firstByte = (ms: number) => {
-      this.metrics.observeLeg(leg, ms);
-      out.set("x-topobench-first-byte-ms", ms3(ms));
-      if (ctx.prefilled) out.set("x-topobench-transfer-ms", ms3(ms));
-    };
     const fail = (e: unknown): HttpError => {
       finish(false);
       const why = ctl.signal.aborted ? ctl.signal.reason : e;
       if (why instanceof Stalled) return why.http();
       return this.#netError(b, leg, why, ctx.ac.signal, false);
     };
+    // until the stream is handed to the client, its end (or first bytes) wake
+    // the waiter below; after, a failure becomes an SSE error event
+    let handedOver = false;
+    let ended: { error: unknown } | null = null;
+    let wake: (() => void) | null = null;
+    const woken = new Promise<void>((r) => (wake = r));
+    const tap: BodyTap = {
+      data: () => {
+        lastByteMs = now();
+        wake?.();
+        wake = null;
+      },
+      end: (e) => {
+        if (!handedOver) {
+          ended = { error: e };
+          wake?.();
+          wake = null;
+          return undefined;
+        }
+        if (e === undefined) {
+          finish(true);
+          return undefined;
+        }
+        const err = fail(e);
+        if (err instanceof ClientGone) return undefined;
+        const msg = `${leg} backend ${b.name} failed mid-stream: ${err.message}`;
+        log.warn(msg);
+        const timeout = err.status === 504;
+        return sseErrorTail(
+          timeout ? 504 : 502,
+          msg,
+          timeout ? "GatewayTimeout" : "BadGatewayError",
+        );
+      },
+      cancel: () => {
+        ctx.ac.abort();
+        finish(false);
+      },
+    };
+    const { res, t0 } = await this.#open(b, leg, ctx, body, requestId, tap, ctl);
+    lastByteMs = now();
+    if (!finished) stall = setTimeout(watch, stallMs);
+    const out = ctx.out;
+    out.set("x-topobench-backend", b.name);
+    out.set("x-backend", b.name);
+    out.set("x-topobench-route", ctx.route);
+    out.set("content-type", res.headers.get("content-type") ?? "application/json");
+    const firstByte = (ms: number) => {
+      this.metrics.observeLeg(leg, ms);
+      out.set("x-topobench-first-byte-ms", ms3(ms));
+      if (ctx.prefilled) out.set("x-topobench-transfer-ms", ms3(ms));
+    };
     const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
     if (!isSse || !res.body) {
       firstByte(now() - t0);
       let text: string;
-      arm();
       try {
         text = await res.text();
       } catch (e) {
@@ -429,54 +473,14 @@ export class Generator {
       finish(true);
       return new Response(text, { status: res.status, headers: out });
     }
-    const reader = res.body.getReader();
-    let first: ReadableStreamReadResult<Uint8Array>;
-    arm();
-    try {
-      first = await reader.read();
-    } catch (e) {
-      throw fail(e);
-    }
+    await woken;
+    // failed before any byte reached the client: an error answer, not a stream
+    const end = ended as { error: unknown } | null;
+    if (end && end.error !== undefined) throw fail(end.error);
+    if (end) finish(true);
     firstByte(now() - t0);
     out.set("cache-control", "no-cache");
-    const { log } = this;
-    const body = new ReadableStream<Uint8Array>({
-      start(ctrl) {
-        if (first.value) ctrl.enqueue(first.value);
-        if (first.done) {
-          finish(true);
-          ctrl.close();
-        }
-      },
-      async pull(ctrl) {
-        try {
-          arm();
-          const r = await reader.read();
-          if (r.done) {
-            finish(true);
-            ctrl.close();
-          } else ctrl.enqueue(r.value);
-        } catch (e) {
-          const err = fail(e);
-          if (err instanceof ClientGone) return;
-          const msg = `${leg} backend ${b.name} failed mid-stream: ${err.message}`;
-          log.warn(msg);
-          ctrl.enqueue(
-            sseErrorTail(
-              err.status === 504 ? 504 : 502,
-              msg,
-              err.status === 504 ? "GatewayTimeout" : "BadGatewayError",
-            ),
-          );
-          ctrl.close();
-        }
-      },
-      cancel() {
-        ctx.ac.abort();
-        reader.cancel().catch(() => {});
-        finish(false);
-      },
-    });
-    return new Response(body, { status: res.status, headers: out });
+    handedOver = true;
+    return new Response(res.body, { status: res.status, headers: out });
   }
 }

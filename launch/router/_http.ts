@@ -77,10 +77,12 @@ const DROP = new Set([
 ]);
 
 /** The client's headers an engine should see (hop-by-hop ones and the request id dropped). */
-export function forwardHeaders(h: Headers): Headers {
-  const out = new Headers();
-  for (const [k, v] of h) if (!DROP.has(k)) out.set(k, v);
-  out.set("content-type", "application/json");
+export function forwardHeaders(h: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  h.forEach((v, k) => {
+    if (!DROP.has(k)) out[k] = v;
+  });
+  out["content-type"] = "application/json";
   return out;
 }
 
