@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { SamplingOptions } from "./request_body.ts";
 import { type Slo, SLO_FLAGS, sloFromFlags } from "../lib/metrics.ts";
 import { enumFlag, type FlagSpec, type FlagValues, numberFlag } from "../lib/args.ts";
 import { fieldError } from "../lib/errors.ts";
@@ -125,6 +126,16 @@ export const BENCH_FLAGS: FlagSpec = {
     default: "10",
     help: "On Ctrl-C/SIGTERM wait this long for in-flight requests, s",
   },
+  temperature: {
+    type: "string",
+    help: "Sampling temperature sent with every request (default: none, the server's own)",
+  },
+  "top-p": { type: "string", help: "top_p sent with every request (default: none)" },
+  "extra-body": {
+    type: "string",
+    help: "JSON object merged into every request body last, e.g. '{\"seed\": 1}'",
+    placeholder: "json",
+  },
   "request-body-template": {
     type: "string",
     help: "JSON body template with {{prompt}} {{messages}} {{max_tokens}} {{model}}",
@@ -195,6 +206,8 @@ export interface BenchConfig {
   timeoutS: number;
   graceS: number;
   requestBodyTemplate?: string;
+  /** Sampling fields sent with OpenAI bodies; none unless asked, as `vllm bench serve` does. */
+  sampling: SamplingOptions;
   gpuMonitor: boolean;
   gpuIntervalMs: number;
   scrapeMetrics?: string;
@@ -269,6 +282,29 @@ export function valuesFromFile(obj: unknown, file: string): FlagValues {
       }
       out[name] = String(v);
     }
+  }
+  return out;
+}
+
+/** The `--temperature`, `--top-p` and `--extra-body` of a config. */
+function samplingFromFlags(v: FlagValues): SamplingOptions {
+  const out: SamplingOptions = {};
+  const temperature = numberFlag(v, "temperature", { min: 0 });
+  if (temperature !== undefined) out.temperature = temperature;
+  const topP = numberFlag(v, "top-p", { min: 0, max: 1 });
+  if (topP !== undefined) out.topP = topP;
+  const extra = v["extra-body"];
+  if (extra !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(String(extra));
+    } catch {
+      parsed = undefined;
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+      throw fieldError({ field: "--extra-body", value: extra, expected: "a JSON object" });
+    }
+    out.extraBody = parsed as Record<string, unknown>;
   }
   return out;
 }
@@ -391,6 +427,7 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
     timeoutS: numberFlag(v, "timeout", { min: 0.001 })!,
     graceS: numberFlag(v, "grace", { min: 0 })!,
     requestBodyTemplate: v["request-body-template"] as string | undefined,
+    sampling: samplingFromFlags(v),
     gpuMonitor: v["gpu-monitor"] as boolean,
     gpuIntervalMs: numberFlag(v, "gpu-interval", { min: 10 })!,
     scrapeMetrics: v["scrape-metrics"] as string | undefined,

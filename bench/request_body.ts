@@ -7,16 +7,40 @@
  */
 import type { RequestSpec } from "./workload/types.ts";
 
-/** The OpenAI-compatible JSON body of `spec`. */
-export function openaiBody(spec: RequestSpec, model: string): string {
+/** Sampling fields of OpenAI bodies (none unless asked). */
+export interface SamplingOptions {
+  /** `temperature`; @default none (the server's default) */
+  temperature?: number;
+  /** `top_p`; @default none */
+  topP?: number;
+  /** Fields merged into the body last (they win); @default none */
+  extraBody?: Record<string, unknown>;
+}
+
+/**
+ * The OpenAI-compatible JSON body of `spec`, as today's `vllm bench serve`
+ * sends it: chat asks for `max_completion_tokens` (which vLLM prefers over
+ * `max_tokens`), completions for `max_tokens`; no sampling fields unless given.
+ */
+export function openaiBody(
+  spec: RequestSpec,
+  model: string,
+  sampling: SamplingOptions = {},
+): string {
   const body: Record<string, unknown> = { model };
-  if (spec.messages) body.messages = spec.messages;
-  else body.prompt = spec.prompt ?? "";
-  body.max_tokens = spec.maxTokens;
-  body.temperature = 0;
+  if (spec.messages) {
+    body.messages = spec.messages;
+    body.max_completion_tokens = spec.maxTokens;
+  } else {
+    body.prompt = spec.prompt ?? "";
+    body.max_tokens = spec.maxTokens;
+  }
+  if (sampling.temperature !== undefined) body.temperature = sampling.temperature;
+  if (sampling.topP !== undefined) body.top_p = sampling.topP;
   body.stream = true;
   body.stream_options = { include_usage: true };
   if (spec.ignoreEos) body.ignore_eos = true;
+  if (sampling.extraBody) Object.assign(body, sampling.extraBody);
   return JSON.stringify(body);
 }
 

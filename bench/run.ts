@@ -106,7 +106,7 @@ export async function main(args: string[]): Promise<number> {
   const template = cfg.requestBodyTemplate ? await loadTemplate(cfg.requestBodyTemplate) : null;
   const body = template
     ? (s: Parameters<typeof openaiBody>[0]) => templateBody(template, s, model)
-    : (s: Parameters<typeof openaiBody>[0]) => openaiBody(s, model);
+    : (s: Parameters<typeof openaiBody>[0]) => openaiBody(s, model, cfg.sampling);
 
   const version = await serverVersion(cfg.url);
   const simulated = version?.startsWith("topobench-sim") ?? false;

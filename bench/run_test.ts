@@ -468,3 +468,50 @@ Deno.test("a server that sends no usage: the tokenizer is loaded once and counts
   assert.ok(r.rows.every((x) => x.output_tokens === 3 && x.error === ""));
   assert.equal(r.summary[0].output_token_mismatches, 0);
 });
+
+Deno.test("bodies as today's vllm bench serve: chat asks max_completion_tokens, no sampling fields unless given", async () => {
+  const enc = new TextEncoder();
+  const bodies: Record<string, unknown>[] = [];
+  await using capture = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen() {} },
+    async (req) => {
+      if (req.method !== "POST") return Response.json({ data: [{ id: "m" }] });
+      bodies.push(await req.json());
+      const chunk = (o: unknown) => `data: ${JSON.stringify(o)}\n\n`;
+      const body = chunk({ choices: [{ delta: { content: " a" }, text: " a" }] }) +
+        chunk({ choices: [], usage: { prompt_tokens: 9, completion_tokens: 1 } }) +
+        "data: [DONE]\n\n";
+      return new Response(enc.encode(body), { headers: { "content-type": "text/event-stream" } });
+    },
+  );
+  const url = `http://127.0.0.1:${capture.addr.port}`;
+  const common = ["--rate", "50", "--num-requests", "2", "--input-len", "8", "--output-len", "5"];
+  const chat = await collect(
+    await benchCmd([...common, "--endpoint", "/v1/chat/completions"], "chat", { url }).output(),
+  );
+  assert.equal(chat.code, 0, chat.stderr);
+  for (const b of bodies.splice(0)) {
+    assert.equal(b.max_completion_tokens, 5);
+    for (const k of ["max_tokens", "temperature", "top_p"]) assert.ok(!(k in b), `${k} sent`);
+    assert.equal(b.stream, true);
+  }
+  const asked = await collect(
+    await benchCmd(
+      [
+        ...common,
+        ...["--temperature", "0.7", "--top-p", "0.9"],
+        ...["--extra-body", '{"seed": 1, "max_tokens": 3}'],
+      ],
+      "asked",
+      { url },
+    ).output(),
+  );
+  assert.equal(asked.code, 0, asked.stderr);
+  for (const b of bodies.splice(0)) {
+    assert.deepEqual([b.prompt !== undefined, b.temperature, b.top_p], [true, 0.7, 0.9]);
+    assert.deepEqual([b.seed, b.max_tokens], [1, 3]); // --extra-body wins
+  }
+  const bad = await benchCmd([...common, "--extra-body", "[1]"], "bad", { url }).output();
+  assert.equal(bad.code, 1);
+  assert.match(new TextDecoder().decode(bad.stderr), /--extra-body.*a JSON object/);
+});

@@ -1,7 +1,7 @@
 /**
  * The simulated engine's HTTP API, as `vllm serve` exposes it: OpenAI
- * completions and chat (streamed and not), models, health, metrics, prefix
- * cache reset, plus fault injection for tests.
+ * completions and chat (streamed and not), models, tokenize/detokenize,
+ * health, metrics, prefix cache reset, plus fault injection for tests.
  *
  * @module
  */
@@ -21,6 +21,7 @@ import {
   storeImages,
 } from "./_encoder_cache.ts";
 import { imageSize } from "./_image.ts";
+import { detokenizeApi, tokenizeApi } from "./_tokenize.ts";
 import {
   ApiError,
   chunk,
@@ -155,6 +156,17 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
           ok ? "Resetting prefix cache" : "Failed to reset prefix cache: blocks in use",
         );
         return new Response(null, { status: ok ? 200 : 500 });
+      }
+      if (req.method === "POST" && (path === "/tokenize" || path === "/detokenize")) {
+        const raw = await readBody(req, o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+        let body: unknown;
+        try {
+          body = JSON.parse(raw);
+        } catch (e) {
+          throw new ApiError(400, `JSON decode error: ${(e as Error).message}`);
+        }
+        const deps = { ...o, prompts };
+        return json(path === "/tokenize" ? tokenizeApi(body, deps) : detokenizeApi(body, deps));
       }
       const endpoint: Endpoint | null = path === "/v1/completions"
         ? "completion"

@@ -44,7 +44,35 @@ Deno.test("sim: OpenAI API as vLLM serves it", async (t) => {
       assert.equal(models.data[0].id, MODEL);
       assert.equal(models.data[0].owned_by, "vllm");
       assert.ok(models.data[0].max_model_len > 0);
+      assert.equal(models.data[0].root, MODEL);
     });
+
+    await t.step(
+      "/tokenize and /detokenize round-trip with the tokenizer, vLLM's shapes",
+      async () => {
+        const prompt = "Tokenize me, please: 42 apples & one pear.";
+        const t1 = await (await post(`${sim.url}/tokenize`, { model: MODEL, prompt })).json();
+        assert.deepEqual(t1.tokens, tok.encode(prompt, { addSpecialTokens: true }));
+        assert.equal(t1.count, t1.tokens.length);
+        assert.ok(t1.max_model_len > 0);
+        assert.equal(t1.token_strs, null);
+        const bare = await (await post(`${sim.url}/tokenize`, {
+          prompt,
+          add_special_tokens: false,
+          return_token_strs: true,
+        })).json();
+        assert.deepEqual(bare.tokens, tok.encode(prompt));
+        assert.equal(bare.token_strs.length, bare.count);
+        const messages = [{ role: "user", content: "Hi there" }];
+        const chat = await (await post(`${sim.url}/tokenize`, { messages })).json();
+        assert.deepEqual(chat.tokens, tok.encodeChat(messages));
+        const de = await (await post(`${sim.url}/detokenize`, { tokens: bare.tokens })).json();
+        assert.equal(de.prompt, prompt);
+        const bad = await post(`${sim.url}/detokenize`, { tokens: [-1] });
+        assert.equal(bad.status, 400);
+        assert.match((await bad.json()).error.message, /tokens must be a list of token ids/);
+      },
+    );
 
     await t.step("streaming chat: role chunk first, usage chunk, [DONE]", async () => {
       const messages = [{ role: "user", content: "Tell me about the sea." }];
