@@ -293,6 +293,30 @@ export function validateTopology(raw: unknown, file = "<topology>"): Topology {
       `/tmp/topobench/${name}/ec_cache`,
   };
 
+  if (engine === "vllm" && (kv.link !== undefined || kv.linkGBps !== undefined)) {
+    // the link model is the simulated engine's; `vllm serve` has no such flag
+    throw r.fail(
+      kv.link !== undefined ? "kv.link" : "kv.link_gbps",
+      kv.link ?? kv.linkGBps,
+      "absent for engine: vllm (the KV link model is the simulated engine's)",
+    );
+  }
+  if (connector === "p2pnccl" && engine !== "command") {
+    // vLLM's P2pNcclConnector supports symmetric TP only (p2p_nccl_connector.py
+    // check_tensors_except_dim: "only symmetric TP is supported")
+    const tps = roles.filter((x) => x.role === "prefill" || x.role === "decode").flatMap((x) =>
+      x.tp.map((tp, i) => ({ at: `${x.role}[${i}]`, tp }))
+    );
+    const odd = tps.find((x) => x.tp !== tps[0].tp);
+    if (odd) {
+      throw r.fail(
+        `${odd.at.replace(/\[.*/, "")}.gpus`,
+        odd.tp,
+        `tensor-parallel size ${tps[0].tp} like ${tps[0].at} (P2pNcclConnector needs the same TP on every prefill and decode instance)`,
+      );
+    }
+  }
+
   const s = r.obj(o.sim, "sim", ["speed", "gpu", "model_profile", "extra_args", "env"]) ?? {};
   const v = r.obj(o.vllm, "vllm", ["bin", "extra_args", "env"]) ?? {};
   if (engine !== "sim" && o.sim !== undefined) {
@@ -300,6 +324,21 @@ export function validateTopology(raw: unknown, file = "<topology>"): Topology {
   }
   if (engine !== "vllm" && o.vllm !== undefined) {
     throw r.fail("vllm", o.vllm, "absent unless engine: vllm");
+  }
+  const vllmEnv = r.env(v.env, "vllm.env");
+  if (engine === "vllm" && connector === "lmcache") {
+    // LMCacheConnectorV1 reads its PD settings from LMCACHE_CONFIG_FILE (or LMCACHE_* vars),
+    // never from kv_connector_extra_config (vLLM's lmcache_integration/utils.py)
+    for (const x of roles.filter((x) => x.role === "prefill" || x.role === "decode")) {
+      const env = { ...vllmEnv, ...x.env };
+      if (!env.LMCACHE_CONFIG_FILE && !Object.keys(env).some((k) => k.startsWith("LMCACHE_"))) {
+        throw r.fail(
+          `${x.role}.env.LMCACHE_CONFIG_FILE`,
+          undefined,
+          "an LMCache config file (enable_pd, transfer_channel, pd_role, ... as in vLLM's examples/disaggregated/lmcache) or LMCACHE_* variables: LMCache reads nothing from the kv-transfer config",
+        );
+      }
+    }
   }
   return {
     file,
@@ -322,7 +361,7 @@ export function validateTopology(raw: unknown, file = "<topology>"): Topology {
     vllm: {
       bin: r.str(v.bin, "vllm.bin") ?? "vllm",
       extraArgs: r.args(v.extra_args, "vllm.extra_args"),
-      env: r.env(v.env, "vllm.env"),
+      env: vllmEnv,
     },
     workdir: r.str(o.workdir, "workdir"),
   };

@@ -25,13 +25,23 @@ export interface KvTransferConfig {
 
 /** vLLM's `--ec-transfer-config` object (encoder cache, EPD). */
 export interface EcTransferConfig {
-  ec_connector: "ECSharedStorageConnector";
+  ec_connector: "ECExampleConnector";
   ec_role: "ec_producer" | "ec_consumer";
   ec_connector_extra_config: { shared_storage_path: string };
 }
 
-/** The KV connector config of `inst`, or undefined (no connector, or the encoder). */
-export function kvTransferConfig(plan: Plan, inst: InstancePlan): KvTransferConfig | undefined {
+/**
+ * The KV connector config of `inst`, or undefined (no connector, or the
+ * encoder). Field types as vLLM reads them (see docs/vllm_audit.md): P2P-NCCL's
+ * `proxy_port` and `http_port` are strings (vLLM concatenates them). LMCache
+ * takes its PD settings from `LMCACHE_CONFIG_FILE`; the simulated engine
+ * instead shares a folder (`shared_storage_path`, sim only).
+ */
+export function kvTransferConfig(
+  plan: Plan,
+  inst: InstancePlan,
+  engine: "vllm" | "sim" = plan.topology.engine === "sim" ? "sim" : "vllm",
+): KvTransferConfig | undefined {
   const t = plan.topology;
   if (!t.connector || (inst.role !== "prefill" && inst.role !== "decode")) return undefined;
   const producer = inst.role === "prefill";
@@ -46,9 +56,9 @@ export function kvTransferConfig(plan: Plan, inst: InstancePlan): KvTransferConf
         kv_buffer_size: producer ? t.kv.producerBufferSize : t.kv.consumerBufferSize,
         kv_port: inst.kvPort,
         kv_connector_extra_config: {
-          proxy_ip: plan.router?.bind ?? "127.0.0.1",
-          proxy_port: t.kv.proxyPort,
-          http_port: inst.port,
+          proxy_ip: plan.router ? new URL(plan.router.url).hostname : "127.0.0.1",
+          proxy_port: String(t.kv.proxyPort),
+          http_port: String(inst.port),
           send_type: "PUT_ASYNC",
         },
       };
@@ -56,7 +66,12 @@ export function kvTransferConfig(plan: Plan, inst: InstancePlan): KvTransferConf
       return {
         kv_connector: "LMCacheConnectorV1",
         kv_role: role,
-        kv_connector_extra_config: { shared_storage_path: t.kv.sharedStoragePath },
+        kv_connector_extra_config: engine === "sim"
+          ? { shared_storage_path: t.kv.sharedStoragePath }
+          : {
+            discard_partial_chunks: false,
+            lmcache_rpc_port: `${producer ? "producer" : "consumer"}${inst.index + 1}`,
+          },
       };
   }
 }
@@ -66,15 +81,15 @@ export function ecTransferConfig(plan: Plan, inst: InstancePlan): EcTransferConf
   const t = plan.topology;
   if (t.kind !== "epd" || (inst.role !== "encode" && inst.role !== "prefill")) return undefined;
   return {
-    ec_connector: "ECSharedStorageConnector",
+    ec_connector: "ECExampleConnector",
     ec_role: inst.role === "encode" ? "ec_producer" : "ec_consumer",
     ec_connector_extra_config: { shared_storage_path: t.kv.ecStoragePath },
   };
 }
 
 /** `--kv-transfer-config JSON --ec-transfer-config JSON`, whichever apply. */
-export function connectorArgs(plan: Plan, inst: InstancePlan): string[] {
-  const kv = kvTransferConfig(plan, inst);
+export function connectorArgs(plan: Plan, inst: InstancePlan, engine?: "vllm" | "sim"): string[] {
+  const kv = kvTransferConfig(plan, inst, engine);
   const ec = ecTransferConfig(plan, inst);
   return [
     ...(kv ? ["--kv-transfer-config", JSON.stringify(kv)] : []),
@@ -84,15 +99,26 @@ export function connectorArgs(plan: Plan, inst: InstancePlan): string[] {
 
 /**
  * Environment of an engine: `CUDA_VISIBLE_DEVICES`, the NIXL side-channel
- * port (and host when remote), then the topology's `env` (which wins).
+ * port (and host when remote); for P2P-NCCL the address its ZMQ socket binds
+ * and announces (`VLLM_HOST_IP`, else vLLM takes the primary NIC's) and
+ * `VLLM_DISABLE_REQUEST_ID_RANDOMIZATION=1` (else prefill and decode suffix
+ * the shared request id differently and the decode waits for KV forever); for
+ * LMCache the same `PYTHONHASHSEED` on every instance. The topology's `env` wins.
  */
-export function engineEnv(inst: InstancePlan): Record<string, string> {
+export function engineEnv(inst: InstancePlan, plan?: Plan): Record<string, string> {
   const env: Record<string, string> = {};
   if (inst.gpus) env.CUDA_VISIBLE_DEVICES = inst.gpus.join(",");
   if (inst.sideChannelPort !== undefined) {
     env.VLLM_NIXL_SIDE_CHANNEL_PORT = String(inst.sideChannelPort);
     if (inst.host !== undefined) env.VLLM_NIXL_SIDE_CHANNEL_HOST = inst.address;
   }
+  const connector = plan?.topology.connector;
+  const kvRole = inst.role === "prefill" || inst.role === "decode";
+  if (connector === "p2pnccl" && kvRole) {
+    env.VLLM_HOST_IP = inst.address;
+    env.VLLM_DISABLE_REQUEST_ID_RANDOMIZATION = "1";
+  }
+  if (connector === "lmcache" && kvRole) env.PYTHONHASHSEED = "0";
   return { ...env, ...inst.env };
 }
 
@@ -112,12 +138,10 @@ export function vllmCommand(plan: Plan, inst: InstancePlan): EngineCommand {
       String(inst.tp),
       "--gpu-memory-utilization",
       String(inst.gpuMemoryUtilization),
-      ...connectorArgs(plan, inst),
-      ...(t.kv.link ? ["--kv-link", t.kv.link] : []),
-      ...(t.kv.linkGBps !== undefined ? ["--kv-link-gbps", String(t.kv.linkGBps)] : []),
+      ...connectorArgs(plan, inst, "vllm"),
       ...inst.extraArgs,
     ],
-    env: engineEnv(inst),
+    env: engineEnv(inst, plan),
   };
 }
 
@@ -150,11 +174,11 @@ export function simCommand(plan: Plan, inst: InstancePlan): EngineCommand {
       String(t.sim.speed),
       "--engine-id",
       `${t.name}-${inst.name}`,
-      ...connectorArgs(plan, inst),
+      ...connectorArgs(plan, inst, "sim"),
       ...(t.kv.link ? ["--kv-link", t.kv.link] : []),
       ...(t.kv.linkGBps !== undefined ? ["--kv-link-gbps", String(t.kv.linkGBps)] : []),
       ...inst.extraArgs,
     ],
-    env: engineEnv(inst),
+    env: engineEnv(inst, plan),
   };
 }

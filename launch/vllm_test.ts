@@ -3,7 +3,7 @@ import { basename } from "node:path";
 import { formatPlan } from "./_format.ts";
 import { launchProcesses, remoteLine, routerConfig } from "./_launch.ts";
 import { planTopology } from "./_plan.ts";
-import { loadTopology, parseTopology } from "./topology.ts";
+import { loadTopology, parseTopology, validateTopology } from "./topology.ts";
 import { ecTransferConfig, kvTransferConfig, vllmCommand } from "./vllm.ts";
 
 const FIXTURES = new URL("../fixtures/topologies/", import.meta.url);
@@ -53,7 +53,6 @@ Deno.test("vllm: exact argv and env of a NIXL prefill instance", async () => {
     '{"kv_connector":"NixlConnector","kv_role":"kv_both"}',
     "--max-model-len",
     "16384",
-    "--disable-log-requests",
   ]);
   assert.deepEqual(c.env, {
     CUDA_VISIBLE_DEVICES: "1",
@@ -71,38 +70,85 @@ Deno.test("vllm: P2pNccl producer/consumer with kv_port per instance, spaced by 
   const plan = planTopology(await loadTopology(new URL("vllm_pd_p2pnccl.yaml", FIXTURES).pathname));
   const cfgs = plan.instances.map((i) => kvTransferConfig(plan, i)!);
   assert.deepEqual(cfgs.map((c) => [c.kv_role, c.kv_port, c.kv_buffer_size]), [
-    ["kv_producer", 21001, 1e9],
-    ["kv_producer", 21002, 1e9],
-    ["kv_consumer", 21003, 8e9],
-    ["kv_consumer", 21005, 8e9], // decode-0 is tp 2: it holds 21003 and 21004
+    ["kv_producer", 21001, 1e9], // every instance is tp 2: it holds kv_port and kv_port + 1
+    ["kv_producer", 21003, 1e9],
+    ["kv_consumer", 21005, 8e9],
+    ["kv_consumer", 21007, 8e9],
   ]);
+  // vLLM concatenates proxy_ip + ":" + proxy_port: strings, as its own examples write them
   assert.deepEqual(cfgs[2].kv_connector_extra_config, {
     proxy_ip: "127.0.0.1",
-    proxy_port: 30001,
-    http_port: 8200,
+    proxy_port: "30001",
+    http_port: "8200",
     send_type: "PUT_ASYNC",
   });
-  assert.equal(vllmCommand(plan, plan.instances[2]).env.VLLM_NIXL_SIDE_CHANNEL_PORT, undefined);
+  const env = vllmCommand(plan, plan.instances[2]).env;
+  assert.equal(env.VLLM_NIXL_SIDE_CHANNEL_PORT, undefined);
+  assert.equal(env.VLLM_HOST_IP, "127.0.0.1");
+  assert.equal(env.VLLM_DISABLE_REQUEST_ID_RANDOMIZATION, "1");
   assert.deepEqual(routerConfig(plan).decode?.map((d) => d.kvAddr), [
-    "127.0.0.1:21003",
     "127.0.0.1:21005",
+    "127.0.0.1:21007",
   ]);
+});
+
+Deno.test("vllm: what vLLM would refuse is refused here, naming the field", () => {
+  const base = {
+    name: "x",
+    engine: "vllm",
+    model: "m",
+    kind: "pd",
+    prefill: { gpus: [[0]], port: 8100 },
+    decode: { gpus: [[1, 2]], port: 8200 },
+    router: { port: 10000 },
+  };
+  assert.throws(
+    () => validateTopology({ ...base, connector: "p2pnccl" }, "t.yaml"),
+    /decode\.gpus.*same TP on every prefill and decode/,
+  );
+  assert.throws(
+    () =>
+      validateTopology({
+        ...base,
+        decode: { gpus: [[1]], port: 8200 },
+        connector: "lmcache",
+      }, "t.yaml"),
+    /prefill\.env\.LMCACHE_CONFIG_FILE/,
+  );
+  assert.throws(
+    () =>
+      validateTopology({
+        ...base,
+        decode: { gpus: [[1]], port: 8200 },
+        connector: "nixl",
+        kv: { link: "tcp" },
+      }, "t.yaml"),
+    /kv\.link.*absent for engine: vllm/,
+  );
 });
 
 Deno.test("vllm: LMCache roles and the EPD encoder-cache configs", async () => {
   const lm = planTopology(await loadTopology(new URL("vllm_pd_lmcache.yaml", FIXTURES).pathname));
+  // LMCache reads no shared_storage_path (that is the simulated engine's own key)
   assert.deepEqual(lm.instances.map((i) => kvTransferConfig(lm, i)), [
     {
       kv_connector: "LMCacheConnectorV1",
       kv_role: "kv_producer",
-      kv_connector_extra_config: { shared_storage_path: "/tmp/topobench/vllm-pd-lmcache/lmcache" },
+      kv_connector_extra_config: { discard_partial_chunks: false, lmcache_rpc_port: "producer1" },
     },
     {
       kv_connector: "LMCacheConnectorV1",
       kv_role: "kv_consumer",
-      kv_connector_extra_config: { shared_storage_path: "/tmp/topobench/vllm-pd-lmcache/lmcache" },
+      kv_connector_extra_config: { discard_partial_chunks: false, lmcache_rpc_port: "consumer1" },
     },
   ]);
+  assert.deepEqual(kvTransferConfig(lm, lm.instances[0], "sim")?.kv_connector_extra_config, {
+    shared_storage_path: "/tmp/topobench/vllm-pd-lmcache/lmcache",
+  });
+  assert.deepEqual(
+    lm.instances.map((i) => vllmCommand(lm, i).env.PYTHONHASHSEED),
+    ["0", "0"],
+  );
   const epd = planTopology(await loadTopology(new URL("vllm_epd.yaml", FIXTURES).pathname));
   const roles = epd.instances.map((
     i,
@@ -118,10 +164,10 @@ Deno.test("vllm: LMCache roles and the EPD encoder-cache configs", async () => {
     enc.slice(enc.indexOf("--ec-transfer-config"), enc.indexOf("--ec-transfer-config") + 2),
     [
       "--ec-transfer-config",
-      '{"ec_connector":"ECSharedStorageConnector","ec_role":"ec_producer","ec_connector_extra_config":{"shared_storage_path":"/tmp/topobench/vllm-epd/ec_cache"}}',
+      '{"ec_connector":"ECExampleConnector","ec_role":"ec_producer","ec_connector_extra_config":{"shared_storage_path":"/tmp/topobench/vllm-epd/ec_cache"}}',
     ],
   );
-  assert.ok(enc.includes("--enforce-eager") && enc.includes("--disable-log-requests"));
+  assert.ok(enc.includes("--enforce-eager") && !enc.includes("--disable-log-requests"));
 });
 
 Deno.test("ssh placement: remote instances run the same line over ssh, bound to 0.0.0.0", () => {

@@ -35,7 +35,7 @@ Deno.test("router epd: image parts go to the encoder, then P->D; text-only skips
   const dir = await Deno.makeTempDir({ prefix: "ec_router_" });
   const ec = (role: string) =>
     JSON.stringify({
-      ec_connector: "ECSharedStorageConnector",
+      ec_connector: "ECExampleConnector",
       ec_role: role,
       ec_connector_extra_config: { shared_storage_path: dir },
     });

@@ -1,6 +1,6 @@
 /**
  * Encoder-cache sharing for encoder/prefill/decode disaggregation, after vLLM's
- * ECSharedStorageConnector: the encoder instance (`ec_producer`) writes one
+ * ECExampleConnector (named ECSharedStorageConnector before vLLM PR #30201): the encoder instance (`ec_producer`) writes one
  * file per encoded image under `shared_storage_path`; a consumer that finds the
  * file skips the vision encoder for that image.
  *
@@ -14,6 +14,37 @@ export interface EcTransferConfig {
   ec_connector?: string;
   ec_role: string;
   ec_connector_extra_config?: Record<string, unknown>;
+}
+
+/**
+ * Parses `--ec-transfer-config` JSON; like vLLM's EC connector factory
+ * (`vllm/distributed/ec_transfer/ec_connector/factory.py`) it refuses an
+ * unknown `ec_connector`.
+ */
+export function parseEcTransferConfig(json: string): EcTransferConfig {
+  let o: unknown;
+  try {
+    o = JSON.parse(json);
+  } catch (e) {
+    throw new SyntaxError(
+      `Cannot use --ec-transfer-config as JSON: current value is ${json} (${(e as Error).message})`,
+    );
+  }
+  const c = o as EcTransferConfig;
+  if (typeof o !== "object" || o === null || typeof c.ec_role !== "string") {
+    throw new TypeError(
+      `Cannot use --ec-transfer-config as an encoder-cache config: current value is ${json}; expected {"ec_connector", "ec_role", ...}`,
+    );
+  }
+  if (c.ec_connector !== undefined && c.ec_connector !== "ECExampleConnector") {
+    const renamed = c.ec_connector === "ECSharedStorageConnector"
+      ? " (vLLM renamed it ECExampleConnector)"
+      : "";
+    throw new RangeError(
+      `Cannot use ec_connector ${c.ec_connector} in --ec-transfer-config: Unsupported connector type${renamed}; the simulated engine has ECExampleConnector`,
+    );
+  }
+  return c;
 }
 
 /** An image part of a prompt with its vision token count. */

@@ -51,7 +51,33 @@ export function parseKvTransferConfig(text: string): KvTransferConfig {
       }`,
     );
   }
+  if (c.kv_connector === "P2pNcclConnector") {
+    const x = c.kv_connector_extra_config ?? {};
+    for (const k of ["proxy_ip", "proxy_port", "http_port"]) {
+      // vLLM builds proxy_ip + ":" + proxy_port (a number there is a TypeError at start-up)
+      if (x[k] !== undefined && typeof x[k] !== "string") {
+        throw new TypeError(
+          `Cannot use --kv-transfer-config.kv_connector_extra_config.${k} as a string: current value is ${
+            JSON.stringify(x[k])
+          }; vLLM's P2pNcclEngine concatenates proxy_ip + ":" + proxy_port`,
+        );
+      }
+    }
+  }
   return c;
+}
+
+/**
+ * P2P-NCCL's proxy (`proxy_ip:proxy_port`) an engine registers with, and its
+ * `http_port`, when the extra config names one (vLLM pings only then).
+ */
+export function p2pProxy(c: KvTransferConfig): { proxy: string; httpPort?: string } | undefined {
+  if (c.kv_connector !== "P2pNcclConnector") return undefined;
+  const x = c.kv_connector_extra_config ?? {};
+  const ip = x.proxy_ip as string | undefined;
+  const port = x.proxy_port as string | undefined;
+  if (!ip || !port) return undefined;
+  return { proxy: `${ip}:${port}`, httpPort: x.http_port as string | undefined };
 }
 
 /** Options of {@linkcode KvSideChannel}. */

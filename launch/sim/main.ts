@@ -5,20 +5,22 @@
  *
  * @module
  */
+import { parseEcTransferConfig } from "./_encoder_cache.ts";
 import { engineParts } from "./engine_parts.ts";
 import { parseFlags, runMain, usage } from "../../lib/args.ts";
 import { createLogger } from "../../lib/log.ts";
 import { loadTokenizer } from "../../lib/tokenizer.ts";
 import { SimClock } from "./clock.ts";
 import { LiveEngine } from "./live_engine.ts";
-import { KvSideChannel, parseKvTransferConfig } from "./kv_transfer.ts";
+import { KvSideChannel, p2pProxy, parseKvTransferConfig } from "./kv_transfer.ts";
+import { DROP_AFTER_MS, startPinging } from "../../lib/p2p_registration.ts";
+import { StopSignals } from "../../lib/signals.ts";
 import { createHandler, type SimServerOptions } from "./server.ts";
 import { startStatsLogger } from "./stats_log.ts";
 import { buildVocab } from "./_vocab.ts";
 import { warmUp } from "./_warmup.ts";
 import { SIM_FLAGS, simConfig } from "./sim_config.ts";
 import { createKvConnector } from "./connectors.ts";
-import type { EcTransferConfig } from "./_encoder_cache.ts";
 
 const SUMMARY = "Simulated vLLM engine: OpenAI-compatible API, vLLM metrics and logs, " +
   "continuous batching with a roofline step-time model. Output is simulated.";
@@ -53,10 +55,9 @@ export async function main(args: string[]): Promise<number> {
   );
 
   const kvTransfer = cfg.kvTransferConfig ? parseKvTransferConfig(cfg.kvTransferConfig) : undefined;
-  const ecTransfer = cfg.ecTransferConfig
-    ? JSON.parse(cfg.ecTransferConfig) as EcTransferConfig
-    : undefined;
+  const ecTransfer = cfg.ecTransferConfig ? parseEcTransferConfig(cfg.ecTransferConfig) : undefined;
   let side: KvSideChannel | undefined;
+  let sidePort = 0;
   if (kvTransfer) {
     side = new KvSideChannel({
       engine,
@@ -72,7 +73,8 @@ export async function main(args: string[]): Promise<number> {
       blockSize: cfg.blockSize,
       log: emit,
     });
-    const port = await side.start();
+    sidePort = await side.start();
+    const port = sidePort;
     log.info(
       `KV connector ${kvTransfer.kv_connector} (${kvTransfer.kv_role}): engine_id=${cfg.engineId}, side channel on ${cfg.host}:${port}`,
     );
@@ -105,6 +107,10 @@ export async function main(args: string[]): Promise<number> {
   const handler = createHandler(serverOpts);
   const stopStats = startStatsLogger(engine, clock, cfg.logIntervalS, (l) => log.info(l));
   const ac = new AbortController();
+  // P2P-NCCL with a proxy named: register like vLLM's P2pNcclEngine (a ping every 3 s)
+  const proxy = kvTransfer ? p2pProxy(kvTransfer) : undefined;
+  let pings: { stop(): void } | undefined;
+  const hostIp = Deno.env.get("VLLM_HOST_IP") || "127.0.0.1";
   const server = Deno.serve({
     hostname: cfg.host,
     port: cfg.port,
@@ -112,12 +118,39 @@ export async function main(args: string[]): Promise<number> {
     onListen: (a) => {
       log.info(`Starting vLLM API server 0 on http://${a.hostname}:${a.port}`);
       if (ready) log.info("Application startup complete.");
+      if (proxy && kvTransfer) {
+        const registration = {
+          type: kvTransfer.kv_role === "kv_consumer" ? "D" as const : "P" as const,
+          http_address: `${hostIp}:${proxy.httpPort ?? a.port}`,
+          zmq_address: `${hostIp}:${sidePort}`,
+        };
+        pings = startPinging({ proxy: proxy.proxy, registration });
+        log.info(
+          `P2P-NCCL: registering with the proxy at ${proxy.proxy} as ${registration.type} ${registration.http_address} (KV ${registration.zmq_address}), a ping every 3 s`,
+        );
+      }
     },
   }, handler);
-  const stop = () => ac.abort();
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
+  // The first signal stops; a registered engine first stops pinging and serves on
+  // until the proxy has dropped it (5 s of silence), so no request routed meanwhile
+  // fails. A later signal stops at once.
+  let drain: ReturnType<typeof setTimeout> | undefined;
+  using _signals = new StopSignals({
+    onStop: () => {
+      if (!pings) return ac.abort();
+      pings.stop();
+      const waitMs = DROP_AFTER_MS + 1000;
+      log.info(`P2P-NCCL: stopped registering; serving ${waitMs / 1000} s more until the proxy drops this instance`);
+      drain = setTimeout(() => ac.abort(), waitMs);
+    },
+    onForce: () => {
+      clearTimeout(drain);
+      ac.abort();
+    },
+  });
   await server.finished;
+  clearTimeout(drain);
+  pings?.stop();
   stopStats();
   await side?.stop();
   await engine.close();

@@ -1,0 +1,192 @@
+/**
+ * P2P-NCCL service discovery as vLLM does it, both sides. Each engine with
+ * `P2pNcclConnector` and a `proxy_ip`/`proxy_port` in its extra config opens a
+ * ZMQ DEALER (identity = its `zmq_address`) to `tcp://proxy_ip:proxy_port` and
+ * sends `msgpack({"type": "P"|"D", "http_address", "zmq_address"})` every 3 s
+ * (`P2pNcclEngine.ping`, vllm/distributed/kv_transfer/kv_connector/v1/p2p/
+ * p2p_nccl_engine.py); the xPyD proxy listens with a ROUTER socket and drops an
+ * instance it has not heard from for 5 s (examples/disaggregated/p2p_nccl_xpyd/
+ * disagg_proxy_p2p_nccl_xpyd.py). ZMQ is our ZMTP 3 DEALER/ROUTER
+ * (`zmtp.ts`: the npm `zeromq` binding crashed Deno); msgpack is the npm
+ * `@msgpack/msgpack` package.
+ *
+ * @module
+ */
+import { decode, encode } from "@msgpack/msgpack";
+import { Dealer, RouterSocket } from "./zmtp.ts";
+
+/** Seconds between an engine's pings, as vLLM sends them. */
+export const PING_INTERVAL_MS = 3000;
+/** An instance silent this long is dropped, as vLLM's proxy does. */
+export const DROP_AFTER_MS = 5000;
+
+/** One registration message. */
+export interface Registration {
+  /** `P` (kv_producer, prefill) or `D` (kv_consumer, decode). */
+  type: "P" | "D";
+  /** `host:port` of the engine's HTTP server. */
+  http_address: string;
+  /** `host:port` of its KV socket (also the DEALER's identity). */
+  zmq_address: string;
+}
+
+const ADDR = /^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/;
+
+/** Decodes a registration; throws a TypeError naming what is wrong. */
+export function decodeRegistration(bytes: Uint8Array): Registration {
+  let o: unknown;
+  try {
+    o = decode(bytes);
+  } catch (e) {
+    throw new TypeError(`Cannot read a registration as msgpack: ${(e as Error).message}`);
+  }
+  const r = o as Partial<Registration>;
+  if (typeof o !== "object" || o === null || (r.type !== "P" && r.type !== "D")) {
+    throw new TypeError(
+      `Cannot use ${JSON.stringify(o)} as a registration: type must be "P" or "D"`,
+    );
+  }
+  for (const k of ["http_address", "zmq_address"] as const) {
+    if (typeof r[k] !== "string" || !ADDR.test(r[k] as string)) {
+      throw new TypeError(
+        `Cannot use ${k} ${JSON.stringify(r[k])} in a registration: expected "host:port"`,
+      );
+    }
+  }
+  return { type: r.type, http_address: r.http_address!, zmq_address: r.zmq_address! };
+}
+
+/** Options of {@linkcode startPinging}. */
+export interface PingOptions {
+  /** `host:port` of the proxy's ROUTER socket. */
+  proxy: string;
+  registration: Registration;
+  /** @default PING_INTERVAL_MS */
+  intervalMs?: number;
+}
+
+/**
+ * Registers an engine: a DEALER that sends the registration now and every
+ * `intervalMs` until the returned `stop` is called. A proxy that is not there
+ * yet is retried by ZMQ; pings are not queued up meanwhile.
+ */
+export function startPinging(o: PingOptions): { stop(): void } {
+  const i = o.proxy.lastIndexOf(":");
+  const host = o.proxy.slice(0, i).replace(/^\[|\]$/g, "");
+  const dealer = new Dealer(
+    host,
+    Number(o.proxy.slice(i + 1)),
+    new TextEncoder().encode(o.registration.zmq_address),
+  );
+  const msg = encode(o.registration);
+  let stopped = false;
+  let first = true;
+  const ping = () => {
+    if (stopped) return;
+    // not connected yet (no proxy): this ping is dropped, the next one carries the same news
+    void dealer.send(msg);
+  };
+  // the first ping goes out as soon as the connection is up
+  const early = setInterval(() => {
+    if (!dealer.connected || !first) return;
+    first = false;
+    clearInterval(early);
+    ping();
+  }, 50);
+  ping();
+  const timer = setInterval(ping, o.intervalMs ?? PING_INTERVAL_MS);
+  return {
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(timer);
+      clearInterval(early);
+      dealer.close();
+    },
+  };
+}
+
+/** An instance the listener knows, with when it was last heard from. */
+export interface Registered extends Registration {
+  lastSeenMs: number;
+}
+
+/** Options of {@linkcode RegistrationListener}. */
+export interface ListenerOptions {
+  /** Address to bind, e.g. `127.0.0.1` or `0.0.0.0`. */
+  host: string;
+  /** Port to bind (0: a free one). */
+  port: number;
+  /** A new instance registered (its first ping). */
+  onJoin(r: Registered): void;
+  /** An instance was silent for `dropAfterMs`. */
+  onLeave(r: Registered): void;
+  /** A message that is not a registration. */
+  onBadMessage?(why: string): void;
+  /** @default DROP_AFTER_MS */
+  dropAfterMs?: number;
+}
+
+/** The proxy side: a ROUTER socket that keeps the set of live instances. */
+export class RegistrationListener {
+  #router: RouterSocket | undefined;
+  readonly #live = new Map<string, Registered>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+  /** The bound port. */
+  port = 0;
+
+  constructor(readonly opts: ListenerOptions) {}
+
+  /** Instances heard from within the drop time, by `http_address`. */
+  get live(): ReadonlyMap<string, Registered> {
+    return this.#live;
+  }
+
+  /** Binds and starts receiving. */
+  start(): Promise<void> {
+    const { host, port } = this.opts;
+    this.#router = new RouterSocket(host, port, (_identity, frames) => this.#receive(frames));
+    this.port = this.#router.port;
+    const dropAfter = this.opts.dropAfterMs ?? DROP_AFTER_MS;
+    this.#timer = setInterval(() => this.#sweep(dropAfter), Math.min(1000, dropAfter / 4));
+    return Promise.resolve();
+  }
+
+  #receive(frames: Uint8Array[]): void {
+    const body = frames.at(-1);
+    if (!body) return;
+    let r: Registration;
+    try {
+      r = decodeRegistration(body);
+    } catch (e) {
+      this.opts.onBadMessage?.((e as Error).message);
+      return;
+    }
+    const known = this.#live.get(r.http_address);
+    const entry = { ...r, lastSeenMs: Date.now() };
+    this.#live.set(r.http_address, entry);
+    if (!known || known.type !== r.type || known.zmq_address !== r.zmq_address) {
+      if (known) this.opts.onLeave(known);
+      this.opts.onJoin(entry);
+    }
+  }
+
+  #sweep(dropAfterMs: number): void {
+    const now = Date.now();
+    for (const [k, r] of this.#live) {
+      if (now - r.lastSeenMs > dropAfterMs) {
+        this.#live.delete(k);
+        this.opts.onLeave(r);
+      }
+    }
+  }
+
+  /** Stops listening. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    await this.#router?.close();
+  }
+}
