@@ -58,6 +58,7 @@ export interface RouterConfig {
   prefill?: RouterBackend[];
   decode?: RouterBackend[];
   encode?: RouterBackend[];
+  discovery?: { kind: "zmq"; host: string; port: number };
 }
 
 /** Quotes one word for `sh` when needed. */
@@ -172,7 +173,9 @@ export function launchProcesses(plan: Plan, stateDir: string): LaunchProcess[] {
       role: "router",
       url: plan.router.url,
       healthUrl: `${plan.router.url}/health`,
-      ports: [plan.router.port],
+      ports: plan.router.discoveryPort !== undefined
+        ? [plan.router.port, plan.router.discoveryPort]
+        : [plan.router.port],
       logPath: join(logs, "router.log"),
     }, c));
   }
@@ -203,6 +206,9 @@ export function routerConfig(plan: Plan): RouterConfig {
     if (t.kind === "epd") cfg.encode = of("encode");
     cfg.prefill = of("prefill");
     cfg.decode = of("decode");
+  }
+  if (plan.router?.discoveryPort !== undefined) {
+    cfg.discovery = { kind: "zmq", host: plan.router.bind, port: plan.router.discoveryPort };
   }
   return cfg;
 }

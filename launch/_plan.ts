@@ -50,7 +50,8 @@ export interface PortUse {
 export interface Plan {
   topology: Topology;
   instances: InstancePlan[];
-  router?: { port: number; bind: string; url: string };
+  /** `discoveryPort`: where the router takes registrations (`router.discovery: zmq`). */
+  router?: { port: number; bind: string; url: string; discoveryPort?: number };
   ports: PortUse[];
 }
 
@@ -91,6 +92,9 @@ export function planTopology(t: Topology, opts: PlanOptions = {}): Plan {
     return p;
   };
   const routerPort = t.router.enabled ? take(t.router.port!) : undefined;
+  const discoveryPort = routerPort !== undefined && t.router.discovery === "zmq"
+    ? take(t.kv.proxyPort)
+    : undefined;
   const instances: InstancePlan[] = [];
   for (const spec of t.roles) {
     for (let i = 0; i < spec.count; i++) instances.push(instance(t, spec, i, take(spec.port + i)));
@@ -110,6 +114,14 @@ export function planTopology(t: Topology, opts: PlanOptions = {}): Plan {
   const ports: PortUse[] = [];
   if (routerPort !== undefined) {
     ports.push({ host: "local", port: routerPort, owner: "router", field: "router.port" });
+  }
+  if (discoveryPort !== undefined) {
+    ports.push({
+      host: "local",
+      port: discoveryPort,
+      owner: "router discovery",
+      field: "kv.proxy_port",
+    });
   }
   for (const inst of instances) {
     const host = inst.host ?? "local";
@@ -144,6 +156,7 @@ export function planTopology(t: Topology, opts: PlanOptions = {}): Plan {
     port: routerPort,
     bind: t.router.host,
     url: `http://${t.router.host === "0.0.0.0" ? "127.0.0.1" : t.router.host}:${routerPort}`,
+    ...(discoveryPort !== undefined ? { discoveryPort } : {}),
   };
   return { topology: t, instances, router, ports };
 }

@@ -92,6 +92,12 @@ export interface RouterSpec {
   policy: Policy;
   prefillPolicy?: Policy;
   decodePolicy?: Policy;
+  /**
+   * `zmq`: prefill and decode instances also register themselves over ZMQ on
+   * `kv.proxy_port` (vLLM's P2P-NCCL discovery), so instances can be added and
+   * removed while the router runs. @default "static"
+   */
+  discovery: "static" | "zmq";
   extraArgs: string[];
 }
 
@@ -248,6 +254,7 @@ export function validateTopology(raw: unknown, file = "<topology>"): Topology {
     "policy",
     "prefill_policy",
     "decode_policy",
+    "discovery",
     "extra_args",
   ]) ?? {};
   const router: RouterSpec = {
@@ -257,8 +264,13 @@ export function validateTopology(raw: unknown, file = "<topology>"): Topology {
     policy: r.oneOf(rt.policy, "router.policy", POLICIES) ?? "round_robin",
     prefillPolicy: r.oneOf(rt.prefill_policy, "router.prefill_policy", POLICIES),
     decodePolicy: r.oneOf(rt.decode_policy, "router.decode_policy", POLICIES),
+    discovery: r.oneOf(rt.discovery, "router.discovery", ["static", "zmq"] as const) ?? "static",
     extraArgs: r.args(rt.extra_args, "router.extra_args"),
   };
+  if (router.discovery === "zmq" && connector !== "p2pnccl") {
+    // vLLM's engines register only with P2pNcclConnector (P2pNcclEngine.ping)
+    throw r.fail("router.discovery", "zmq", "static unless connector: p2pnccl");
+  }
   if (router.enabled && router.port === undefined) {
     throw r.fail("router.port", rt.port, "a port in [1, 65535] (or router.enabled: false)");
   }
@@ -312,7 +324,9 @@ export function validateTopology(raw: unknown, file = "<topology>"): Topology {
       throw r.fail(
         `${odd.at.replace(/\[.*/, "")}.gpus`,
         odd.tp,
-        `tensor-parallel size ${tps[0].tp} like ${tps[0].at} (P2pNcclConnector needs the same TP on every prefill and decode instance)`,
+        `tensor-parallel size ${tps[0].tp} like ${
+          tps[0].at
+        } (P2pNcclConnector needs the same TP on every prefill and decode instance)`,
       );
     }
   }

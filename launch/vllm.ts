@@ -57,7 +57,7 @@ export function kvTransferConfig(
         kv_port: inst.kvPort,
         kv_connector_extra_config: {
           proxy_ip: plan.router ? new URL(plan.router.url).hostname : "127.0.0.1",
-          proxy_port: String(t.kv.proxyPort),
+          proxy_port: String(plan.router?.discoveryPort ?? t.kv.proxyPort),
           http_port: String(inst.port),
           send_type: "PUT_ASYNC",
         },

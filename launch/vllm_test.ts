@@ -195,3 +195,25 @@ workdir: /srv/topobench
   // GPU 0 on two hosts is fine; on one host it is a clash (see topology_test).
   assert.deepEqual(plan.instances.map((i) => i.gpus), [[0], [0]]);
 });
+
+Deno.test("router.discovery: zmq: the router takes registrations on the engines' proxy_port", async () => {
+  const text = (await Deno.readTextFile(new URL("sim_pd_2p2d_p2pnccl.yaml", FIXTURES)))
+    .replace(/router: \{[^}]*\}/, "router: { port: 10002, discovery: zmq }");
+  const plan = planTopology(parseTopology(text, "disc.yaml"));
+  const cfg = routerConfig(plan);
+  assert.deepEqual(cfg.discovery, { kind: "zmq", host: "127.0.0.1", port: 30001 });
+  assert.equal(cfg.prefill?.length, 2); // the launched instances stay as static backends
+  for (const i of plan.instances) {
+    const x = kvTransferConfig(plan, i)!.kv_connector_extra_config!;
+    assert.deepEqual([x.proxy_ip, x.proxy_port], ["127.0.0.1", "30001"]);
+  }
+  assert.ok(plan.ports.some((p) => p.port === 30001 && p.owner === "router discovery"));
+  assert.throws(
+    () =>
+      parseTopology(
+        text.replace("connector: p2pnccl", "connector: nixl").replace(/\nkv: .*\n/, "\n"),
+        "disc.yaml",
+      ),
+    /router\.discovery.*static unless connector: p2pnccl/,
+  );
+});

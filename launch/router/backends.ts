@@ -27,7 +27,11 @@ export class Backend {
   /** Legs in flight on it: taken out of rotation, it fails them at once (no hang). */
   readonly legs = new Set<AbortController>();
 
-  constructor(readonly spec: BackendSpec, readonly role: Role) {}
+  /**
+   * @param registered it joined by registering (discovery) and leaves when it
+   * goes silent
+   */
+  constructor(readonly spec: BackendSpec, readonly role: Role, readonly registered = false) {}
 
   get name(): string {
     return this.spec.name;
@@ -66,6 +70,12 @@ export class BackendPool {
     if (cfg.encode.length) add("encode", cfg.encode);
     if (cfg.prefill.length) add("prefill", cfg.prefill);
     if (cfg.decode.length) add("decode", cfg.decode);
+    // registered instances fill these roles later
+    if (cfg.discovery) {
+      for (const r of ["prefill", "decode"] as const) {
+        if (!this.#byRole.has(r)) this.#byRole.set(r, []);
+      }
+    }
     this.#intervalMs = cfg.healthIntervalMs;
     this.#timeoutMs = opts.checkTimeoutMs ?? Math.min(5000, Math.max(500, cfg.healthIntervalMs));
   }
@@ -83,6 +93,33 @@ export class BackendPool {
   /** The healthy backends of `role`. */
   healthy(role: Role): Backend[] {
     return this.of(role).filter((b) => b.healthy);
+  }
+
+  /**
+   * Adds a registered instance; it takes requests once its first health check
+   * passes (a vLLM engine registers while it is still loading).
+   */
+  add(role: Role, spec: BackendSpec): Backend {
+    const b = new Backend(spec, role, true);
+    b.healthy = false;
+    b.lastError = "registered; waiting for /health";
+    const list = this.#byRole.get(role) ?? [];
+    this.#byRole.set(role, [...list, b]);
+    this.all.push(b);
+    this.opts.log.info(`Backend ${b.name} (${role}, ${b.url}) registered`);
+    void this.check(b);
+    return b;
+  }
+
+  /** Removes a registered instance (its in-flight legs run to their end). */
+  remove(b: Backend, why: string): void {
+    const list = this.#byRole.get(b.role) ?? [];
+    this.#byRole.set(b.role, list.filter((x) => x !== b));
+    const i = this.all.indexOf(b);
+    if (i >= 0) this.all.splice(i, 1);
+    b.healthy = false;
+    b.lastError = why;
+    this.opts.log.info(`Backend ${b.name} (${b.role}, ${b.url}) removed: ${why}`);
   }
 
   /** Takes `b` out of rotation until a health check passes. */

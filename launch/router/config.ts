@@ -62,6 +62,22 @@ export interface RouterConfig {
    * SSE error event and `[DONE]` after. @default 120000
    */
   stallTimeoutMs: number;
+  /**
+   * Prefill and decode instances that register themselves over ZMQ as vLLM's
+   * P2P-NCCL engines do (pd/ppd only); static lists may then be empty.
+   */
+  discovery?: DiscoveryConfig;
+}
+
+/** `discovery`: where the router listens for registrations, and when it drops a silent instance. */
+export interface DiscoveryConfig {
+  kind: "zmq";
+  /** Address to bind. @default "127.0.0.1" */
+  host: string;
+  /** Port of the ZMQ ROUTER socket (vLLM's `proxy_port`). */
+  port: number;
+  /** An instance silent this long is dropped. @default 5000 */
+  dropAfterMs: number;
 }
 
 const TOP_FIELDS = [
@@ -78,6 +94,7 @@ const TOP_FIELDS = [
   "healthIntervalMs",
   "maxBodyBytes",
   "stallTimeoutMs",
+  "discovery",
 ];
 
 /** Roles (config lists) each kind uses. */
@@ -125,12 +142,63 @@ function num(
   return v;
 }
 
+function discoveryConfig(v: unknown, kind: RouterKind, file: string): DiscoveryConfig | undefined {
+  if (v === undefined) return undefined;
+  if (kind !== "pd" && kind !== "ppd") {
+    throw fieldError({
+      field: "discovery",
+      file,
+      value: v,
+      expected: `absent for kind ${kind} (discovery registers prefill and decode instances)`,
+    });
+  }
+  if (!isObj(v)) {
+    throw fieldError({
+      field: "discovery",
+      file,
+      value: v,
+      expected: '{"kind": "zmq", "port", "host"?, "dropAfterMs"?}',
+      kind: "type",
+    });
+  }
+  for (const k of Object.keys(v)) {
+    if (!["kind", "host", "port", "dropAfterMs"].includes(k)) {
+      throw fieldError({
+        field: `discovery.${k}`,
+        file,
+        value: v[k],
+        expected: "a known field (kind, host, port, dropAfterMs)",
+      });
+    }
+  }
+  oneOf(v.kind, ["zmq"] as const, "discovery.kind", file);
+  if (v.host !== undefined && (typeof v.host !== "string" || v.host === "")) {
+    throw fieldError({ field: "discovery.host", file, value: v.host, expected: "an address" });
+  }
+  if (v.port === undefined) {
+    throw fieldError({
+      field: "discovery.port",
+      file,
+      value: v.port,
+      expected: "the port to listen on for registrations (vLLM's proxy_port)",
+    });
+  }
+  return {
+    kind: "zmq",
+    host: (v.host as string | undefined) ?? "127.0.0.1",
+    port: num(v.port, 0, 0, 65535, "discovery.port", file),
+    dropAfterMs: num(v.dropAfterMs, 5000, 100, 3_600_000, "discovery.dropAfterMs", file),
+  };
+}
+
 function backendList(
   v: unknown,
   field: string,
   file: string,
   needKvAddr: boolean,
+  allowEmpty = false,
 ): BackendSpec[] {
+  if (allowEmpty && (v === undefined || (Array.isArray(v) && v.length === 0))) return [];
   if (!Array.isArray(v) || v.length === 0) {
     throw fieldError({
       field,
@@ -228,6 +296,7 @@ export function validateRouterConfig(raw: unknown, file = "router.json"): Router
     : oneOf(raw.policy, POLICIES, "policy", file);
   const rolePolicy = (f: "prefillPolicy" | "decodePolicy") =>
     raw[f] === undefined ? policy : oneOf(raw[f], POLICIES, f, file);
+  const discovery = discoveryConfig(raw.discovery, kind, file);
   const lists: Record<string, BackendSpec[]> = {
     backends: [],
     prefill: [],
@@ -247,7 +316,8 @@ export function validateRouterConfig(raw: unknown, file = "router.json"): Router
       continue;
     }
     const needKv = connector === "p2pnccl" && (f === "prefill" || f === "decode");
-    lists[f] = backendList(raw[f], f, file, needKv);
+    const registered = discovery !== undefined && (f === "prefill" || f === "decode");
+    lists[f] = backendList(raw[f], f, file, needKv, registered);
   }
   if (kind === "agg" && lists.backends.length !== 1) {
     throw fieldError({
@@ -285,6 +355,7 @@ export function validateRouterConfig(raw: unknown, file = "router.json"): Router
     healthIntervalMs: num(raw.healthIntervalMs, 2000, 50, 3_600_000, "healthIntervalMs", file),
     maxBodyBytes: num(raw.maxBodyBytes, 33_554_432, 1024, 2 ** 31, "maxBodyBytes", file),
     stallTimeoutMs: num(raw.stallTimeoutMs, 120_000, 10, 86_400_000, "stallTimeoutMs", file),
+    ...(discovery ? { discovery } : {}),
   };
 }
 

@@ -12,6 +12,8 @@ import type { Role, RouterConfig } from "./config.ts";
 import { RouterMetrics } from "./metrics.ts";
 import { Generator, type Mode } from "./_generate.ts";
 import { errorObject, json } from "./_http.ts";
+import { type Registered, RegistrationListener } from "../../lib/p2p_registration.ts";
+import type { Backend } from "./backends.ts";
 
 /** Options of {@linkcode createRouter}. */
 export interface RouterOptions {
@@ -25,10 +27,12 @@ export interface Router {
   pool: BackendPool;
   metrics: RouterMetrics;
   generator: Generator;
-  /** Runs the first health check and starts the periodic ones. */
+  /** Runs the first health check, starts the periodic ones and the discovery listener. */
   start(): Promise<void>;
-  /** Stops the health checks. */
+  /** Stops the health checks and the discovery listener. */
   stop(): Promise<void>;
+  /** The bound discovery port, once started (discovery only). */
+  discoveryPort?: number;
 }
 
 const err = (status: number, message: string, type = "BadRequestError") =>
@@ -101,6 +105,7 @@ export function createRouter(cfg: RouterConfig, opts: RouterOptions = {}): Route
           role: b.role,
           url: b.url,
           kvAddr: b.kvAddr ?? null,
+          registered: b.registered,
           healthy: b.healthy,
           inFlight: b.inFlight,
           served: b.served,
@@ -130,12 +135,53 @@ export function createRouter(cfg: RouterConfig, opts: RouterOptions = {}): Route
     return err(404, `Not Found: ${req.method} ${path}`, "NotFoundError");
   };
 
-  return {
+  // discovery: instances join on their first registration and leave after dropAfterMs of silence
+  let listener: RegistrationListener | undefined;
+  const joined = new Map<string, Backend>();
+  const join = (r: Registered) => {
+    const url = `http://${r.http_address}`;
+    const role = r.type === "P" ? "prefill" : "decode";
+    const known = pool.all.find((b) => b.url === url);
+    if (known && !known.registered) return; // a static backend: it stays as configured
+    if (known) pool.remove(known, "registered again with other details");
+    joined.set(
+      r.http_address,
+      pool.add(role, { name: `${role}@${r.http_address}`, url, kvAddr: r.zmq_address }),
+    );
+  };
+  const leave = (r: Registered) => {
+    const b = joined.get(r.http_address);
+    if (!b) return;
+    joined.delete(r.http_address);
+    pool.remove(b, `no registration for ${(cfg.discovery!.dropAfterMs / 1000).toFixed(1)} s`);
+  };
+
+  const router: Router = {
     handler,
     pool,
     metrics,
     generator: gen,
-    start: () => pool.start(),
-    stop: () => pool.stop(),
+    start: async () => {
+      await pool.start();
+      if (!cfg.discovery) return;
+      listener = new RegistrationListener({
+        host: cfg.discovery.host,
+        port: cfg.discovery.port,
+        dropAfterMs: cfg.discovery.dropAfterMs,
+        onJoin: join,
+        onLeave: leave,
+        onBadMessage: (why) => log.warn(`discovery: ${why}`),
+      });
+      await listener.start();
+      router.discoveryPort = listener.port;
+      log.info(
+        `Discovery: listening for P2P-NCCL registrations (ZMQ) on ${cfg.discovery.host}:${listener.port}`,
+      );
+    },
+    stop: async () => {
+      await listener?.close();
+      await pool.stop();
+    },
   };
+  return router;
 }

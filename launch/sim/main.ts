@@ -139,8 +139,12 @@ export async function main(args: string[]): Promise<number> {
     onStop: () => {
       if (!pings) return ac.abort();
       pings.stop();
-      const waitMs = DROP_AFTER_MS + 1000;
-      log.info(`P2P-NCCL: stopped registering; serving ${waitMs / 1000} s more until the proxy drops this instance`);
+      const waitMs = DROP_AFTER_MS + 2000;
+      log.info(
+        `P2P-NCCL: stopped registering; serving ${
+          waitMs / 1000
+        } s more until the proxy drops this instance`,
+      );
       drain = setTimeout(() => ac.abort(), waitMs);
     },
     onForce: () => {
