@@ -43,6 +43,7 @@ import {
   summaryMeta,
   writeRunConfig,
   writeSummaries,
+  writeVllmResults,
 } from "./run_files.ts";
 import { startProgress } from "./_progress.ts";
 import { Waker } from "./_waker.ts";
@@ -355,6 +356,13 @@ export async function main(args: string[]): Promise<number> {
   }
   if (summaries.length === 0) {
     await Deno.writeTextFile(join(dir, "summary.json"), "[]\n").catch(() => {});
+  } else if (!writeError) {
+    // the same load points as vLLM's --save-result files, for vLLM's own tooling
+    await writeVllmResults(dir, summaries).catch((e) =>
+      log.warn(
+        `Cannot write the vLLM-format results under ${join(dir, "vllm")}: ${errorMessage(e)}`,
+      )
+    );
   }
   console.log(dir);
   if (signals.exitCode) return signals.exitCode;

@@ -11,6 +11,8 @@ import type { LoadPointSummary } from "../lib/result_schema.ts";
 import type { BenchConfig } from "./bench_config.ts";
 import type { SummaryMeta } from "./summary.ts";
 import { workloadLabel } from "./workload/datasets.ts";
+import { readRunItls, readRunRequests } from "../lib/run_dir.ts";
+import { toVllmResult, vllmResultName } from "../lib/vllm_json.ts";
 
 /** Tool version recorded in config.json. */
 export const BENCH_VERSION = "0.1.0";
@@ -123,6 +125,41 @@ export async function writeSummaries(dir: string, summaries: LoadPointSummary[])
     await Deno.remove(tmp).catch(() => {});
     throw e;
   }
+}
+
+/** Runs larger than this get no vLLM-format copy (its arrays would not fit a JSON file). */
+const VLLM_RESULT_MAX_ROWS = 2_000_000;
+
+/**
+ * Writes each load point of a finished run again as a `vllm bench serve
+ * --save-result --save-detailed` file under `dir/vllm/`, read back from
+ * `requests.csv` and `itl.jsonl`, so vLLM's own tooling reads our results.
+ * Returns the files written.
+ */
+export async function writeVllmResults(
+  dir: string,
+  summaries: readonly LoadPointSummary[],
+): Promise<string[]> {
+  if (summaries.length === 0) return [];
+  const byRun = await readRunRequests(dir);
+  let n = 0;
+  for (const rows of byRun.values()) n += rows.length;
+  if (n > VLLM_RESULT_MAX_ROWS) return [];
+  const itls = await readRunItls(dir, (id, rid) => `${id}\u0000${rid}`);
+  await Deno.mkdir(join(dir, "vllm"), { recursive: true });
+  const out: string[] = [];
+  for (const [k, s] of summaries.entries()) {
+    const sum = s as unknown as Record<string, unknown>;
+    const id = String(sum.run_id ?? "");
+    const lp = String(sum.load_point ?? "");
+    const rows = (byRun.get(id) ?? []).filter((r) => lp === "" || r.load_point === lp);
+    const gaps = itls &&
+      new Map(rows.map((r) => [r.request_id, itls.get(`${id}\u0000${r.request_id}`) ?? []]));
+    const file = join(dir, "vllm", vllmResultName(sum, k));
+    await Deno.writeTextFile(file, JSON.stringify(toVllmResult(sum, rows, gaps)) + "\n");
+    out.push(file);
+  }
+  return out;
 }
 
 /** Writes `config.json`: how the run was made (tool, versions, argv, server, resolved config). */

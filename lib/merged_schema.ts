@@ -22,7 +22,7 @@ export const LATENCY_METRICS = ["ttft", "tpot", "itl", "e2el"] as const;
 export const LATENCY_STATS = ["mean", "median", "std", "p50", "p90", "p95", "p99"] as const;
 
 /** Where a row's numbers came from. */
-export const MERGED_SOURCES = ["topobench", "vllm-json", "vllm-log"] as const;
+export const MERGED_SOURCES = ["topobench", "vllm-json", "vllm-log", "guidellm", "aiperf"] as const;
 /** One of {@linkcode MERGED_SOURCES}. */
 export type MergedSource = typeof MERGED_SOURCES[number];
 

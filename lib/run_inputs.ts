@@ -1,6 +1,8 @@
 /**
- * Merge inputs: glob expansion, run directories (or folders of them) and
- * `vllm bench serve --save-result` JSON files, each turned into {@linkcode RunInput}s.
+ * Merge inputs: glob expansion, run directories (or folders of them),
+ * `vllm bench serve --save-result` JSON files, GuideLLM `benchmarks.json` and
+ * AIPerf exports (`profile_export.jsonl`, with its `profile_export_aiperf.json`
+ * beside it), each turned into {@linkcode RunInput}s.
  *
  * @module
  */
@@ -9,6 +11,8 @@ import { isRunDir, readRunDir, readRunItls, readRunRequests, type RunDir } from 
 import type { RunInput, Slo } from "./run_rows.ts";
 import type { RequestRow } from "./result_schema.ts";
 import { readVllmResult } from "./vllm_json.ts";
+import { isGuidellmReport, type PeerRun, readGuidellm } from "./guidellm_json.ts";
+import { readAiperf } from "./aiperf_export.ts";
 
 const GLOB = /[*?[]/;
 
@@ -53,15 +57,19 @@ export async function expandGlob(pattern: string): Promise<string[]> {
   return out.sort();
 }
 
-/** Whether a JSON file looks like a `vllm bench serve --save-result` file. */
+/** Whether a JSON file is a result merge reads: vLLM's `--save-result` or GuideLLM's report. */
 async function isVllmResult(path: string): Promise<boolean> {
   try {
     const j = JSON.parse(await Deno.readTextFile(path));
+    if (isGuidellmReport(j)) return true;
     return typeof j === "object" && j !== null && "completed" in j && "duration" in j;
   } catch {
     return false;
   }
 }
+
+/** AIPerf's per-request export, which merge reads (its summary JSON rides along). */
+const isAiperfExport = (p: string) => /(^|\/)profile_export[^/]*\.jsonl$/.test(p);
 
 /** Run directories and JSON files named by `args` (globs, run dirs, folders holding run dirs). */
 export async function resolveInputs(args: string[]): Promise<string[]> {
@@ -69,9 +77,9 @@ export async function resolveInputs(args: string[]): Promise<string[]> {
   const visit = async (p: string, depth: number) => {
     const st = await Deno.stat(p);
     if (st.isFile) {
-      if (!p.endsWith(".json")) {
+      if (!p.endsWith(".json") && !isAiperfExport(p)) {
         throw new TypeError(
-          `Cannot use ${p} as a merge input (a run directory or a vllm bench JSON file): current value is a file`,
+          `Cannot use ${p} as a merge input (a run directory, a vllm bench or GuideLLM JSON file, or an AIPerf profile_export.jsonl): current value is a file`,
         );
       }
       out.push(p);
@@ -83,6 +91,7 @@ export async function resolveInputs(args: string[]): Promise<string[]> {
         if (e.isDirectory) kids.push(e.name);
         // found JSON files count only when they are vllm bench results (not crossover.json ...)
         else if (e.name.endsWith(".json") && await isVllmResult(join(p, e.name))) kids.push(e.name);
+        else if (isAiperfExport(e.name)) kids.push(e.name);
       }
       for (const k of kids.sort()) await visit(join(p, k), depth + 1);
     }
@@ -99,7 +108,10 @@ export async function resolveInputs(args: string[]): Promise<string[]> {
       try {
         // a glob's files count only when they are results (`'results/exp/*'` also matches compare.md)
         const st = await Deno.stat(h);
-        if (globbed && st.isFile && !(h.endsWith(".json") && await isVllmResult(h))) continue;
+        if (
+          globbed && st.isFile && !isAiperfExport(h) &&
+          !(h.endsWith(".json") && await isVllmResult(h))
+        ) continue;
         await visit(h, 0);
       } catch (e) {
         if (e instanceof Deno.errors.NotFound) {
@@ -239,4 +251,67 @@ export async function vllmJsonInput(path: string, slo: Slo | null): Promise<RunI
     durationS: j.duration as number,
     slo,
   };
+}
+
+/** One input of a peer tool's run. */
+function peerInput(
+  run: PeerRun,
+  path: string,
+  source: "guidellm" | "aiperf",
+  slo: Slo | null,
+  k: number,
+): RunInput {
+  return {
+    experiment: basename(dirname(dirname(path))),
+    topology: basename(dirname(path)),
+    workload: source,
+    model: run.model,
+    gpus: null,
+    loadPoint: run.loadPoint,
+    rateTarget: run.rateTarget,
+    maxConcurrency: run.maxConcurrency,
+    runIndex: 1,
+    runId: `${basename(path)}#${k + 1}`,
+    runDir: path,
+    source,
+    simulated: false,
+    clock: "live",
+    complete: true,
+    rows: run.rows.length ? run.rows : null,
+    itlGapsMs: null,
+    summary: {},
+    ...(run.durationS !== null ? { durationS: run.durationS } : {}),
+    slo,
+  };
+}
+
+/**
+ * The inputs of one resolved path: a run directory, a vLLM or GuideLLM JSON
+ * file, or an AIPerf `profile_export.jsonl` (with `profile_export_aiperf.json`
+ * read from the same folder when it is there). Topology = the file's folder.
+ */
+export async function inputsOf(path: string, slo: Slo | null): Promise<RunInput[]> {
+  if (isAiperfExport(path)) {
+    let summary: unknown = {};
+    try {
+      summary = JSON.parse(
+        await Deno.readTextFile(join(dirname(path), "profile_export_aiperf.json")),
+      );
+    } catch { /* no summary: rows only */ }
+    return [
+      peerInput(readAiperf(await Deno.readTextFile(path), path, summary), path, "aiperf", slo, 0),
+    ];
+  }
+  if (path.endsWith(".json")) {
+    const text = await Deno.readTextFile(path);
+    let j: unknown = null;
+    try {
+      j = JSON.parse(text);
+    } catch { /* readVllmResult names the error */ }
+    if (isGuidellmReport(j)) {
+      return readGuidellm(text, path).map((r, k) => peerInput(r, path, "guidellm", slo, k));
+    }
+    return [await vllmJsonInput(path, slo)];
+  }
+  return await runDirInputs(path, slo);
 }

@@ -89,7 +89,7 @@ Deno.test("validateRouterConfig: errors name the file, field, value and what is 
   );
   bad(
     { ...pd, helthIntervalMs: 100 },
-    "Cannot use helthIntervalMs in router.json as a known field (name, kind, connector, policy, prefillPolicy, decodePolicy, backends, prefill, decode, encode, healthIntervalMs, maxBodyBytes, stallTimeoutMs): current value is 100",
+    "Cannot use helthIntervalMs in router.json as a known field (name, kind, connector, policy, prefillPolicy, decodePolicy, backends, prefill, decode, encode, healthIntervalMs, maxBodyBytes, stallTimeoutMs, discovery): current value is 100",
   );
   bad(
     { ...pd, kind: "epd" },
@@ -97,6 +97,30 @@ Deno.test("validateRouterConfig: errors name the file, field, value and what is 
     TypeError,
   );
   bad([], "Cannot use the top level in router.json as a JSON object: current value is []");
+  bad(
+    {
+      name: "a",
+      kind: "dp",
+      backends: [{ name: "a", url: "http://h:1" }],
+      discovery: { kind: "zmq", port: 1 },
+    },
+    'Cannot use discovery in router.json as absent for kind dp (discovery registers prefill and decode instances): current value is {"kind":"zmq","port":1}',
+  );
+  bad(
+    { name: "a", kind: "pd", discovery: { kind: "zmq" } },
+    "Cannot use discovery.port in router.json as the port to listen on for registrations (vLLM's proxy_port): current value is undefined",
+  );
+});
+
+Deno.test("validateRouterConfig: with discovery, prefill and decode may start empty", () => {
+  const c = validateRouterConfig({
+    name: "d",
+    kind: "pd",
+    connector: "p2pnccl",
+    discovery: { kind: "zmq", port: 30001 },
+  });
+  assert.deepEqual(c.discovery, { kind: "zmq", host: "127.0.0.1", port: 30001, dropAfterMs: 5000 });
+  assert.deepEqual([c.prefill, c.decode], [[], []]);
 });
 
 Deno.test("loadRouterConfig: reads a file; bad JSON names the file", async () => {

@@ -1,5 +1,5 @@
 /**
- * `deno task merge <run dirs | globs | vllm json...> --out merged.csv`: one row per
+ * `deno task merge <run dirs | globs | vllm, GuideLLM json | AIPerf jsonl...> --out merged.csv`: one row per
  * (topology, workload, load point, run) recomputed from per-request rows, plus a
  * `run_index = mean` row with 95% confidence half-widths per (topology, workload,
  * load point). Columns: `lib/merged_schema.ts`.
@@ -14,7 +14,7 @@ import { listFlag, parseFlags, runMain, usage } from "../../lib/args.ts";
 import { type Slo, SLO_FLAGS, sloFromFlags } from "../../lib/metrics.ts";
 import { MERGED_COLUMNS, mergedCell, type MergedRow } from "../../lib/merged_schema.ts";
 import { mergeInputs, type RunInput } from "../../lib/run_rows.ts";
-import { resolveInputs, runDirInputs, vllmJsonInput } from "../../lib/run_inputs.ts";
+import { inputsOf, resolveInputs } from "../../lib/run_inputs.ts";
 
 const FLAGS = {
   out: { type: "string" as const, help: "Output merged.csv path" },
@@ -47,10 +47,7 @@ export async function mergeRuns(
 ): Promise<{ rows: MergedRow[]; inputs: RunInput[]; warnings: string[] }> {
   const paths = await resolveInputs(args);
   let inputs: RunInput[] = [];
-  for (const p of paths) {
-    if (p.endsWith(".json")) inputs.push(await vllmJsonInput(p, o.slo ?? null));
-    else inputs.push(...await runDirInputs(p, o.slo ?? null));
-  }
+  for (const p of paths) inputs.push(...await inputsOf(p, o.slo ?? null));
   if (o.topologies?.length) inputs = inputs.filter((i) => o.topologies!.includes(i.topology));
   // a workload filter names a label (`multiturn W1 t3`) or a dataset (`multiturn`)
   if (o.workloads?.length) {

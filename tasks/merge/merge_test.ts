@@ -96,6 +96,26 @@ Deno.test("merge: real bench runs on the sim, recomputed per run, mean and CI ac
           ) < 1e-5,
         );
       }
+      // each load point also as vLLM's --save-result file, which merges to the same numbers
+      const files = [...Deno.readDirSync(join(runDir, "vllm"))].map((e) =>
+        join(runDir, "vllm", e.name)
+      )
+        .sort((x, y) => Number(/-(\d+)\.json$/.exec(x)![1]) - Number(/-(\d+)\.json$/.exec(y)![1]));
+      assert.equal(files.length, 2);
+      for (const [k, f] of files.entries()) {
+        const v = (await mergeRuns([f])).rows.find((r) => r.run_index === 1)!;
+        assert.equal(v.source, "vllm-json");
+        assert.equal(v.completed, per[k].completed);
+        // (its duration is summary.json's, to the millisecond)
+        const tv = v.request_throughput as number;
+        assert.ok(Math.abs(tv / (per[k].request_throughput as number) - 1) < 0.005, `${tv}`);
+        for (const m of ["p99_ttft_ms", "median_tpot_ms", "mean_e2el_ms"]) {
+          assert.ok(
+            Math.abs((v[m] as number) - (per[k][m] as number)) <= 0.01,
+            `vllm ${m}: ${v[m]} vs ${per[k][m]}`,
+          );
+        }
+      }
       const thr = per.map((r) => r.request_throughput as number);
       assert.ok(Math.abs((agg.request_throughput as number) - mean(thr)) < 1e-5);
       const h = t975(1) * Math.abs(thr[0] - thr[1]) / Math.sqrt(2) / Math.sqrt(2);
@@ -200,5 +220,48 @@ Deno.test("merge: a run whose requests.csv has only its header is merged from su
     assert.equal(Number(m.find((r) => r.run_index === "mean")!.mean_ttft_ms), 42);
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("merge CLI: vLLM, GuideLLM and AIPerf example files side by side in one merged.csv, each tool's numbers", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = join(dir, "merged.csv");
+    const peers = join(ROOT, "fixtures/peers");
+    const o = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        join(ROOT, "tasks/merge/merge.ts"),
+        join(peers, "vllm-bench"),
+        join(peers, "guidellm-run/benchmarks.json"),
+        join(peers, "aiperf-run"),
+        "--out",
+        out,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(o.code, 0, new TextDecoder().decode(o.stderr));
+    const rows = (await readMerged(out)).filter((r) => r.run_index === 1);
+    const by = new Map(rows.map((r) => [r.source, r]));
+    assert.deepEqual([...by.keys()].sort(), ["aiperf", "guidellm", "vllm-json"]);
+    const near = (a: unknown, b: number) => Math.abs(Number(a) - b) < 1e-3;
+    // vLLM: 3 requests, ttfts 46/42/51 ms, completed / duration 3 / 1.0361 s
+    const v = by.get("vllm-json")!;
+    assert.deepEqual([v.completed, v.failed, v.model], [3, 0, "Qwen/Qwen3-0.6B"]);
+    assert.ok(near(v.mean_ttft_ms, (46 + 42 + 51) / 3) && near(v.request_throughput, 3 / 1.0361));
+    // GuideLLM: 3 successful + 1 errored; its window 1.5402 s; TPOT from inter_token_latency_ms
+    const g = by.get("guidellm")!;
+    assert.deepEqual([g.completed, g.failed, g.rate_target], [3, 1, 2]);
+    assert.ok(near(g.mean_ttft_ms, (46 + 42.0001 + 44.0001) / 3), String(g.mean_ttft_ms));
+    assert.ok(near(g.request_throughput, 3 / 1.5402), String(g.request_throughput));
+    assert.ok(near(g.mean_tpot_ms, 26.6667), String(g.mean_tpot_ms));
+    // AIPerf: 2 valid records + one HTTP 500; its benchmark_duration 0.622 s
+    const a = by.get("aiperf")!;
+    assert.deepEqual([a.completed, a.failed, a.model], [2, 1, "Qwen/Qwen3-0.6B"]);
+    assert.ok(near(a.mean_ttft_ms, 44) && near(a.request_throughput, 2 / 0.622));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
