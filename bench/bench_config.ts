@@ -6,6 +6,7 @@
  * @module
  */
 import type { SamplingOptions } from "./request_body.ts";
+import type { MetricsCompat } from "./client.ts";
 import { type Slo, SLO_FLAGS, sloFromFlags } from "../lib/metrics.ts";
 import { enumFlag, type FlagSpec, type FlagValues, numberFlag } from "../lib/args.ts";
 import { fieldError } from "../lib/errors.ts";
@@ -126,6 +127,12 @@ export const BENCH_FLAGS: FlagSpec = {
     default: "10",
     help: "On Ctrl-C/SIGTERM wait this long for in-flight requests, s",
   },
+  "metrics-compat": {
+    type: "string",
+    default: "topobench",
+    help:
+      "Metric definitions: topobench, or vllm (E2E at the last token, rescaled Poisson schedule, role chunk counts for TTFT, an error after tokens is a success)",
+  },
   temperature: {
     type: "string",
     help: "Sampling temperature sent with every request (default: none, the server's own)",
@@ -208,6 +215,8 @@ export interface BenchConfig {
   requestBodyTemplate?: string;
   /** Sampling fields sent with OpenAI bodies; none unless asked, as `vllm bench serve` does. */
   sampling: SamplingOptions;
+  /** Whose metric definitions the run uses (`--metrics-compat`). */
+  metricsCompat: MetricsCompat;
   gpuMonitor: boolean;
   gpuIntervalMs: number;
   scrapeMetrics?: string;
@@ -428,6 +437,7 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
     graceS: numberFlag(v, "grace", { min: 0 })!,
     requestBodyTemplate: v["request-body-template"] as string | undefined,
     sampling: samplingFromFlags(v),
+    metricsCompat: enumFlag(v, "metrics-compat", ["topobench", "vllm"] as const)!,
     gpuMonitor: v["gpu-monitor"] as boolean,
     gpuIntervalMs: numberFlag(v, "gpu-interval", { min: 10 })!,
     scrapeMetrics: v["scrape-metrics"] as string | undefined,

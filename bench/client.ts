@@ -1,7 +1,8 @@
 /**
- * One streamed request, measured like `vllm bench serve`: TTFT is the first
- * chunk with non-empty content/text (role-only chunks do not count), ITL the
- * gaps between content chunks, E2E until the stream ends. Usage (prompt,
+ * One streamed request, measured as topobench defines it (README "Metric
+ * definitions"): TTFT is the first chunk with non-empty content/text
+ * (role-only chunks do not count), ITL the gaps between content chunks, E2E
+ * until the stream ends; or, with `compat: "vllm"`, as `vllm bench serve` does. Usage (prompt,
  * completion, cached tokens) comes from the final `include_usage` chunk. HTTP
  * errors, timeouts, broken streams (no `[DONE]`) and cancellations come back as
  * results with `error` set, never as throws.
@@ -31,7 +32,18 @@ export interface ClientRequest {
   originMs?: number;
   /** Extra headers (e.g. `Authorization`). */
   headers?: Record<string, string>;
+  /**
+   * Metric definitions: `topobench` (above), or `vllm` as today's `vllm bench
+   * serve` measures: TTFT at the first chunk with a non-empty `choices` (a
+   * role-only chunk counts), ITL between such chunks, E2E at the last one, an
+   * error event after a first chunk ignored and no `[DONE]` needed.
+   * @default "topobench"
+   */
+  compat?: MetricsCompat;
 }
+
+/** Whose metric definitions a run uses (`--metrics-compat`). */
+export type MetricsCompat = "topobench" | "vllm";
 
 /** What was measured. Times are ms since `originMs`. */
 export interface ClientResult {
@@ -144,6 +156,8 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
   if (req.sessionId) headers["x-session-id"] = req.sessionId;
   let last = 0;
   let done = false;
+  const vllm = req.compat === "vllm";
+  let lastChoiceMs: number | null = null;
   const onEvent = (data: string, t: number) => {
     if (data === "[DONE]" || data.trim() === "[DONE]") {
       done = true;
@@ -158,8 +172,25 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
       return;
     }
     if (obj.error) {
-      r.error = `stream error: ${errorText(JSON.stringify(obj.error))}`;
+      // vLLM's client skips an event without choices or usage: an error after tokens is a success
+      if (!vllm || r.firstTokenMs === null) {
+        r.error = `stream error: ${errorText(JSON.stringify(obj.error))}`;
+      }
       return;
+    }
+    if (vllm) {
+      const ch = obj.choices;
+      if (Array.isArray(ch) && ch.length > 0) {
+        if (r.firstTokenMs === null) r.firstTokenMs = t;
+        else r.itlMs.push(t - last);
+        last = t;
+        lastChoiceMs = t;
+        const text = chunkText(obj);
+        if (text) {
+          r.contentChunks++;
+          parts.push(text);
+        }
+      }
     }
     const u = obj.usage as Record<string, unknown> | undefined | null;
     if (u) {
@@ -168,6 +199,7 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
       const det = u.prompt_tokens_details as Record<string, unknown> | null | undefined;
       r.cachedTokens = num(det?.cached_tokens) ?? r.cachedTokens;
     }
+    if (vllm) return;
     const text = chunkText(obj);
     if (text) {
       if (r.firstTokenMs === null) r.firstTokenMs = t;
@@ -214,7 +246,7 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
         const t = now();
         for (const d of sse.push(dec.decode())) onEvent(d, t);
         for (const d of sse.flush()) onEvent(d, t);
-        if (!done && !r.error) r.error = "stream ended without [DONE]";
+        if (!done && !r.error && !vllm) r.error = "stream ended without [DONE]";
       }
     } else {
       const ac = new AbortController();
@@ -233,7 +265,7 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
         r.error = `HTTP ${res.status}: ${errorText(text)}`;
       } else {
         for await (const data of sseEvents(res.body)) onEvent(data, now());
-        if (!done && !r.error) r.error = "stream ended without [DONE]";
+        if (!done && !r.error && !vllm) r.error = "stream ended without [DONE]";
       }
     }
   } catch (e) {
@@ -246,6 +278,11 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
     unhook?.();
   }
   r.endMs = now();
+  // vLLM: success needs a first chunk, and E2E ends at the last chunk with choices
+  if (vllm && !r.error && r.firstTokenMs === null) {
+    r.error = "Never received a valid chunk to calculate TTFT.";
+  }
+  if (vllm && lastChoiceMs !== null) r.endMs = lastChoiceMs;
   r.e2eMs = r.endMs - r.sentMs;
   r.ttftMs = r.firstTokenMs === null ? null : r.firstTokenMs - r.sentMs;
   r.text = parts.join("");

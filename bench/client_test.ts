@@ -133,3 +133,47 @@ Deno.test("HTTP errors, broken streams, timeouts and cancellations are results w
     await s.close();
   }
 });
+
+Deno.test("--metrics-compat vllm: role chunk starts TTFT, E2E ends at the last choices chunk, an error after tokens is a success", async () => {
+  const ac = new AbortController();
+  const server = Deno.serve({ port: 0, signal: ac.signal, onListen() {} }, (req) => {
+    const mode = new URL(req.url).searchParams.get("mode");
+    const body = new ReadableStream<Uint8Array>({
+      async start(c) {
+        const send = (o: unknown) => c.enqueue(enc.encode(`data: ${JSON.stringify(o)}\n\n`));
+        send({ choices: [{ index: 0, delta: { role: "assistant", content: "" } }] });
+        await sleep(60); // the first content comes 60 ms after the role chunk
+        for (const w of [" a", " b", " c"]) {
+          send({ choices: [{ index: 0, delta: { content: w } }] });
+          await sleep(10);
+        }
+        await sleep(80); // usage and [DONE] come 80 ms after the last token
+        if (mode === "error") send({ error: { message: "engine died", code: 500 } });
+        send({ choices: [], usage: { prompt_tokens: 4, completion_tokens: 3 } });
+        c.enqueue(enc.encode("data: [DONE]\n\n"));
+        c.close();
+      },
+    });
+    return new Response(body, { headers: { "content-type": "text/event-stream" } });
+  });
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}/v1/chat/completions`;
+    const send = (compat: "topobench" | "vllm", mode = "") =>
+      sendStreaming({ url: `${url}?mode=${mode}`, body: "{}", requestId: "r", compat });
+    const ours = await send("topobench");
+    const vllm = await send("vllm");
+    assert.equal(ours.error, "");
+    assert.equal(vllm.error, "");
+    assert.ok(ours.ttftMs! - vllm.ttftMs! > 40, `ttft ${ours.ttftMs} vs ${vllm.ttftMs}`);
+    assert.ok(ours.e2eMs - vllm.e2eMs > 60, `e2e ${ours.e2eMs} vs ${vllm.e2eMs}`);
+    assert.equal(vllm.itlMs.length, 3); // the role chunk counts as the first
+    assert.equal(ours.itlMs.length, 2);
+    assert.equal(vllm.text, " a b c");
+    // a mid-stream error after tokens: vLLM's client counts a success, ours a failure
+    assert.match((await send("topobench", "error")).error, /stream error: engine died/);
+    assert.equal((await send("vllm", "error")).error, "");
+  } finally {
+    ac.abort();
+    await server.finished;
+  }
+});

@@ -41,6 +41,7 @@ import {
   runKey,
   stamp,
   summaryMeta,
+  VLLM_RESULT_MAX_ROWS,
   writeRunConfig,
   writeSummaries,
   writeVllmResults,
@@ -308,6 +309,7 @@ export async function main(args: string[]): Promise<number> {
           originMs: origin,
           stop: stop.signal,
           cancel: cancel.signal,
+          compat: cfg.metricsCompat,
           onResult,
           waker,
           onTokenizerLoad: () =>
@@ -330,6 +332,7 @@ export async function main(args: string[]): Promise<number> {
         timeScale: scale,
       });
       (s as unknown as Record<string, unknown>).simulated = simulated;
+      (s as unknown as Record<string, unknown>).metrics_compat = cfg.metricsCompat;
       summaries.push(s);
       // Temp file + rename: a crash never leaves a half-written summary.
       try {

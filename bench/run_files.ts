@@ -127,14 +127,14 @@ export async function writeSummaries(dir: string, summaries: LoadPointSummary[])
   }
 }
 
-/** Runs larger than this get no vLLM-format copy (its arrays would not fit a JSON file). */
-const VLLM_RESULT_MAX_ROWS = 2_000_000;
+/** Runs larger than this get no vLLM-format copy (one JSON object with every request's arrays). */
+export const VLLM_RESULT_MAX_ROWS = 500_000;
 
 /**
  * Writes each load point of a finished run again as a `vllm bench serve
  * --save-result --save-detailed` file under `dir/vllm/`, read back from
  * `requests.csv` and `itl.jsonl`, so vLLM's own tooling reads our results.
- * Returns the files written.
+ * Returns the files written (none above {@linkcode VLLM_RESULT_MAX_ROWS} requests).
  */
 export async function writeVllmResults(
   dir: string,

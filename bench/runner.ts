@@ -1,3 +1,4 @@
+import type { MetricsCompat } from "./client.ts";
 import { setImmediate } from "node:timers";
 /**
  * Drives one load run: sends requests on an absolute-clock schedule (open
@@ -53,6 +54,8 @@ export interface RunLoadOptions extends LoadPlan {
   stop: AbortSignal;
   /** Abort in-flight requests. */
   cancel: AbortSignal;
+  /** Metric definitions (`--metrics-compat`). @default "topobench" */
+  compat?: MetricsCompat;
   onResult: (f: Finished) => void;
   /** Extra request headers. */
   headers?: Record<string, string>;
@@ -123,6 +126,7 @@ export async function runLoad(o: RunLoadOptions, state: RunState = newState()): 
         signal: o.cancel,
         originMs: o.originMs,
         headers: o.headers,
+        compat: o.compat,
       });
       state.inFlight--;
       if (!o.closedLoop) release();

@@ -63,6 +63,7 @@ function arrivalOptions(cfg: BenchConfig, durationMs: number | undefined): Arriv
     rampDurationMs: cfg.rampDurationS !== undefined ? cfg.rampDurationS * 1000 : undefined,
     count: cfg.numRequests,
     durationMs,
+    vllmRescale: cfg.metricsCompat === "vllm",
   };
 }
 

@@ -221,6 +221,7 @@ export async function runDirInputs(
       itlGapsMs: itls?.get(key) ?? null,
       summary: s,
       slo: sloOf(slo, s),
+      ...(s.metrics_compat === "vllm" ? { metricsCompat: "vllm" as const } : {}),
     };
   });
 }

@@ -50,6 +50,8 @@ export interface RunInput {
   durationS?: number;
   /** SLO for attainment and goodput, or null. */
   slo: Slo | null;
+  /** Whose metric definitions the run used (`--metrics-compat`). @default "topobench" */
+  metricsCompat?: "topobench" | "vllm";
 }
 
 const num = (v: unknown): number | null =>
@@ -233,8 +235,8 @@ const rateKey = (r: number | null) => (r === null ? Number.MAX_VALUE : r);
 
 /**
  * Per-run rows plus one aggregate (`run_index = mean`) row per pool key,
- * sorted. Repeats of a key that differ in GPUs, engine (simulated or not), clock or
- * source are refused (unless `force`), naming what differs.
+ * sorted. Repeats of a key that differ in GPUs, engine (simulated or not), clock,
+ * source or metric definitions are refused (unless `force`), naming what differs.
  */
 export function mergeInputs(inputs: RunInput[], o: { force?: boolean } = {}): MergedRow[] {
   const groups = new Map<string, RunInput[]>();
@@ -247,8 +249,8 @@ export function mergeInputs(inputs: RunInput[], o: { force?: boolean } = {}): Me
   for (const g of groups.values()) {
     if (!o.force) {
       for (const i of g.slice(1)) {
-        for (const f of ["gpus", "simulated", "clock", "source"] as const) {
-          if (i[f] !== g[0][f]) {
+        for (const f of ["gpus", "simulated", "clock", "source", "metricsCompat"] as const) {
+          if ((i[f] ?? "topobench") !== (g[0][f] ?? "topobench")) {
             throw new RangeError(
               `Cannot pool ${i.runDir} with ${
                 g[0].runDir

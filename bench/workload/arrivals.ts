@@ -36,6 +36,12 @@ export interface ArrivalOptions {
   count?: number;
   /** Stop before this offset. */
   durationMs?: number;
+  /**
+   * vLLM's schedule (`vllm bench serve` `get_request`): with a count, no ramp
+   * and no duration, request i is due at the sum of the first i+1 gaps, all
+   * rescaled so the last one lands exactly at count / rate. @default false
+   */
+  vllmRescale?: boolean;
 }
 
 /** Cumulative rate Λ(t) (expected arrivals by t ms) and its inverse, for a rate profile. */
@@ -116,6 +122,24 @@ export function* arrivalStream(o: ArrivalOptions, rng: Rng): Generator<number, v
     : process === "gamma"
     ? () => rng.gamma(shape, 1 / shape)
     : () => rng.exponential(1);
+  if (
+    o.vllmRescale && o.count !== undefined && o.durationMs === undefined &&
+    (o.ramp ?? "none") === "none"
+  ) {
+    if (o.count > MAX_SCHEDULED) {
+      throw new RangeError(
+        `Cannot use --num-requests ${o.count} with --metrics-compat vllm (its schedule is drawn whole to be rescaled): current value is over ${
+          MAX_SCHEDULED.toLocaleString("en-US")
+        }`,
+      );
+    }
+    const cum = new Float64Array(o.count);
+    let u = 0;
+    for (let n = 0; n < o.count; n++) cum[n] = u += gap();
+    const scale = u > 0 ? (o.count / o.rateRps * 1000) / u : 0;
+    for (let n = 0; n < o.count; n++) yield cum[n] * scale;
+    return;
+  }
   const { inverse } = rateProfile(o);
   let u = 0;
   for (let n = 0; n < max; n++) {

@@ -72,3 +72,15 @@ Deno.test("the stream draws the same schedule one arrival at a time, unbounded",
   }
   assert.ok(last > 5 && last < 15, `1000th arrival at ${last} ms`);
 });
+
+Deno.test("vLLM's schedule: the first request waits its gap, the last lands at count / rate exactly", () => {
+  const t = arrivalOffsets({ rateRps: 10, count: 500, vllmRescale: true }, new Rng(3));
+  const plain = arrivalOffsets({ rateRps: 10, count: 500 }, new Rng(3));
+  assert.equal(t.length, 500);
+  assert.ok(t[0] > 0);
+  assert.ok(Math.abs(t.at(-1)! - 50_000) < 1e-6, `last at ${t.at(-1)}`);
+  assert.ok(Math.abs(cv(gaps(t)) - cv(gaps(plain))) < 0.1); // still Poisson-shaped
+  // with a duration (no fixed count) there is nothing to rescale to
+  const d = arrivalOffsets({ rateRps: 10, durationMs: 5000, vllmRescale: true }, new Rng(3));
+  assert.equal(d[0], 0);
+});
