@@ -361,11 +361,18 @@ export async function main(args: string[]): Promise<number> {
     await Deno.writeTextFile(join(dir, "summary.json"), "[]\n").catch(() => {});
   } else if (!writeError) {
     // the same load points as vLLM's --save-result files, for vLLM's own tooling
-    await writeVllmResults(dir, summaries).catch((e) =>
-      log.warn(
-        `Cannot write the vLLM-format results under ${join(dir, "vllm")}: ${errorMessage(e)}`,
-      )
-    );
+    const sent = summaries.reduce((a, s) => a + s.completed + s.failed, 0);
+    if (sent > VLLM_RESULT_MAX_ROWS) {
+      log.info(
+        `no vLLM-format copy of this run: ${sent} requests (at most ${VLLM_RESULT_MAX_ROWS})`,
+      );
+    } else {
+      await writeVllmResults(dir, summaries).catch((e) =>
+        log.warn(
+          `Cannot write the vLLM-format results under ${join(dir, "vllm")}: ${errorMessage(e)}`,
+        )
+      );
+    }
   }
   console.log(dir);
   if (signals.exitCode) return signals.exitCode;

@@ -114,7 +114,10 @@ Deno.test("sim P2P-NCCL: registers with the proxy like vLLM (msgpack every 3 s) 
     const gaps = got.slice(1).map((g, i) => g.atMs - got[i].atMs);
     for (const gap of gaps) assert.ok(gap > 2500 && gap < 3800, `ping gap ${gap} ms`);
   } finally {
-    // a SIGKILL-free stop: the engine stops pinging first, then drains
+    // the first SIGTERM stops the pings (the engine would drain 7 s); a second one,
+    // over a second later, stops it at once
+    sim.child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 1200));
     await sim.stop(15_000);
   }
   const n = got.length;
