@@ -7,6 +7,7 @@
  */
 import type { SamplingOptions } from "./request_body.ts";
 import type { MetricsCompat } from "./client.ts";
+import { type LengthDist, parseLengthDist } from "./workload/lengths.ts";
 import { type Slo, SLO_FLAGS, sloFromFlags } from "../lib/metrics.ts";
 import { enumFlag, type FlagSpec, type FlagValues, numberFlag } from "../lib/args.ts";
 import { fieldError } from "../lib/errors.ts";
@@ -87,6 +88,25 @@ export const BENCH_FLAGS: FlagSpec = {
     aliases: ["random-range-ratio"],
     help: "Lengths uniform in [len(1-r), len(1+r)]",
   },
+  "input-dist": {
+    type: "string",
+    help:
+      "Input length distribution (random): fixed(n), uniform(min,max), choices(a,b,..), normal(mean,sd), lognormal(mean,sd)",
+    placeholder: "dist",
+  },
+  "output-dist": {
+    type: "string",
+    help: "Output length distribution (random), same forms as --input-dist",
+    placeholder: "dist",
+  },
+  "prompt-dist": {
+    type: "string",
+    help:
+      "Poisson-framework spelling: uniform (--min-tokens, --max-tokens) or choices (--choices-tokens)",
+  },
+  "min-tokens": { type: "string", help: "With --prompt-dist uniform: fewest input tokens" },
+  "max-tokens": { type: "string", help: "With --prompt-dist uniform: most input tokens" },
+  "choices-tokens": { type: "string", help: "With --prompt-dist choices: input lengths, a,b,c" },
   "prefix-len": {
     type: "string",
     default: "0",
@@ -295,6 +315,35 @@ export function valuesFromFile(obj: unknown, file: string): FlagValues {
   return out;
 }
 
+/** `--input-dist`/`--output-dist`, or the Poisson framework's `--prompt-dist` spelling. */
+function lengthDists(
+  v: FlagValues,
+  dataset: string,
+): { inputDist?: LengthDist; outputDist?: LengthDist } {
+  let input = v["input-dist"] as string | undefined;
+  const pd = v["prompt-dist"] as string | undefined;
+  if (pd !== undefined) {
+    if (input !== undefined) {
+      throw fieldError({ field: "--prompt-dist", value: pd, expected: "absent with --input-dist" });
+    }
+    if (pd === "uniform") input = `uniform(${v["min-tokens"] ?? ""},${v["max-tokens"] ?? ""})`;
+    else if (pd === "choices") input = `choices(${v["choices-tokens"] ?? ""})`;
+    else throw fieldError({ field: "--prompt-dist", value: pd, expected: "uniform or choices" });
+  }
+  const output = v["output-dist"] as string | undefined;
+  if ((input !== undefined || output !== undefined) && dataset !== "random") {
+    throw fieldError({
+      field: input !== undefined ? "--input-dist" : "--output-dist",
+      value: input ?? output,
+      expected: "absent unless --dataset random",
+    });
+  }
+  return {
+    ...(input !== undefined ? { inputDist: parseLengthDist(input, "--input-dist") } : {}),
+    ...(output !== undefined ? { outputDist: parseLengthDist(output, "--output-dist") } : {}),
+  };
+}
+
 /** The `--temperature`, `--top-p` and `--extra-body` of a config. */
 function samplingFromFlags(v: FlagValues): SamplingOptions {
   const out: SamplingOptions = {};
@@ -386,6 +435,7 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
   if (name === "random-mm" && endpoint !== "/v1/chat/completions") {
     throw bad("endpoint", endpoint, "/v1/chat/completions for --dataset random-mm");
   }
+  const { inputDist, outputDist } = lengthDists(v, name);
   const gpusN = numberFlag(v, "gpus", { min: 0 });
   const workers = v.workers === undefined ? [] : String(v.workers).split(",").map((w) => w.trim());
   if (workers.length) {
@@ -420,6 +470,8 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
       outputLen: outputLen ?? 128,
       outputLenGiven,
       rangeRatio,
+      ...(inputDist ? { inputDist } : {}),
+      ...(outputDist ? { outputDist } : {}),
       prefixLen: numberFlag(v, "prefix-len", { integer: true, min: 0 })!,
       numPrefixes: numberFlag(v, "num-prefixes", { integer: true, min: 1 })!,
       path,

@@ -515,3 +515,28 @@ Deno.test("bodies as today's vllm bench serve: chat asks max_completion_tokens, 
   assert.equal(bad.code, 1);
   assert.match(new TextDecoder().decode(bad.stderr), /--extra-body.*a JSON object/);
 });
+
+Deno.test("--input-dist choices(32,64,128) gives exactly those token counts; --prompt-dist spells it too", async () => {
+  const common = ["--rate", "200", "--num-requests", "60", "--output-len", "2"];
+  const r = await bench(
+    ...common,
+    "--input-dist",
+    "choices(32,64,128)",
+    "--output-dist",
+    "uniform(2,4)",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  // completions add BOS: 33, 65, 129
+  assert.deepEqual([...new Set(r.rows.map((x) => x.prompt_tokens))].sort((a, b) => a! - b!), [
+    33,
+    65,
+    129,
+  ]);
+  assert.ok(r.rows.every((x) => x.output_tokens >= 2 && x.output_tokens <= 4));
+  assert.equal(r.summary[0].workload, "random choices(32,64,128)/uniform(2,4)");
+  const alias = await bench(...common, "--prompt-dist", "choices", "--choices-tokens", "32,64,128");
+  assert.deepEqual(
+    alias.rows.map((x) => x.prompt_tokens).sort(),
+    r.rows.map((x) => x.prompt_tokens).sort(),
+  );
+});

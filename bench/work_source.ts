@@ -141,6 +141,8 @@ export async function workSource(
       rangeRatio: dataset.rangeRatio,
       prefixLen: dataset.prefixLen,
       ignoreEos: dataset.ignoreEos,
+      inputDist: dataset.inputDist,
+      outputDist: dataset.outputDist,
     });
     const offsets = arrivals ? arrivalStream(arrivals, new Rng(`arrivals:${seed}`)) : zeros(limit);
     return {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { distLabel, type LengthDist } from "./lengths.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { Conversation, RequestSpec } from "./types.ts";
 import type { EndpointKind } from "./_spec.ts";
@@ -36,6 +37,10 @@ export interface DatasetOptions {
   /** Explicit output length for sharegpt (else the recorded answers'). */
   outputLenGiven: boolean;
   rangeRatio: number;
+  /** `--input-dist` (random): input lengths drawn from it. */
+  inputDist?: LengthDist;
+  /** `--output-dist` (random): output lengths drawn from it. */
+  outputDist?: LengthDist;
   prefixLen: number;
   numPrefixes: number;
   /** File for sharegpt / prompts-file. */
@@ -78,6 +83,8 @@ export async function buildWorkload(
           rangeRatio: o.rangeRatio,
           prefixLen: o.prefixLen,
           ignoreEos: o.ignoreEos,
+          inputDist: o.inputDist,
+          outputDist: o.outputDist,
         }),
       };
     case "prefix-repetition":
@@ -158,9 +165,9 @@ export function workloadLabel(o: DatasetOptions): string {
       return `multiturn ${presetName(o) ?? io + first} t${o.turns}`;
     }
     case "random":
-      return `random ${io}${o.prefixLen ? ` p${o.prefixLen}` : ""}${
-        o.rangeRatio ? ` ±${o.rangeRatio}` : ""
-      }`;
+      return `random ${o.inputDist ? distLabel(o.inputDist) : o.inputLen}/${
+        o.outputDist ? distLabel(o.outputDist) : o.outputLen
+      }${o.prefixLen ? ` p${o.prefixLen}` : ""}${o.rangeRatio ? ` ±${o.rangeRatio}` : ""}`;
     case "prefix-repetition":
       return `prefix-repetition ${o.numPrefixes}x${o.prefixLen}+${io}`;
     case "random-mm":

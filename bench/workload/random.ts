@@ -10,6 +10,7 @@ import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { RequestSpec } from "./types.ts";
 import { drawLength, type EndpointKind, requestId, textSpec } from "./_spec.ts";
 import { randomWords, wordList } from "./_words.ts";
+import { drawTokens, type LengthDist } from "./lengths.ts";
 
 /** Options of {@linkcode randomDataset}. */
 export interface RandomOptions {
@@ -26,6 +27,10 @@ export interface RandomOptions {
   prefixLen?: number;
   /** @default true */
   ignoreEos?: boolean;
+  /** Input lengths drawn from this instead of `inputLen`/`rangeRatio`. */
+  inputDist?: LengthDist;
+  /** Output lengths drawn from this instead of `outputLen`/`rangeRatio`. */
+  outputDist?: LengthDist;
   /** First request index (ids continue from it). @default 0 */
   startIndex?: number;
 }
@@ -49,8 +54,12 @@ export function* randomRequests(
   const prefix = prefixLen > 0 ? randomWords(wl, new Rng(`prefix:${o.seed}`), prefixLen) : "";
   const start = o.startIndex ?? 0;
   for (let i = start; i < start + o.count; i++) {
-    const inLen = drawLength(o.inputLen, o.rangeRatio ?? 0, () => rng.next());
-    const outLen = drawLength(o.outputLen, o.rangeRatio ?? 0, () => rng.next());
+    const inLen = o.inputDist
+      ? drawTokens(o.inputDist, rng)
+      : drawLength(o.inputLen, o.rangeRatio ?? 0, () => rng.next());
+    const outLen = o.outputDist
+      ? drawTokens(o.outputDist, rng)
+      : drawLength(o.outputLen, o.rangeRatio ?? 0, () => rng.next());
     const text = prefix + randomWords(wl, rng, inLen, i);
     yield textSpec(
       tok,
