@@ -26,7 +26,8 @@ export const BENCH_FLAGS: FlagSpec = {
   endpoint: {
     type: "string",
     default: "/v1/completions",
-    help: "/v1/completions or /v1/chat/completions",
+    help:
+      "/v1/completions, /v1/chat/completions, any other path (with --request-body-template) or a full URL",
   },
   model: { type: "string", help: "Model name (default: first id of /v1/models)" },
   config: { type: "string", help: "Workload YAML with the same options (flags override it)" },
@@ -165,7 +166,23 @@ export const BENCH_FLAGS: FlagSpec = {
   },
   "request-body-template": {
     type: "string",
-    help: "JSON body template with {{prompt}} {{messages}} {{max_tokens}} {{model}}",
+    help:
+      "JSON body (inline or a file) with {prompt} {messages} {max_tokens} {model} {request_id} (or {{...}}), JSON-escaped",
+  },
+  stream: {
+    type: "string",
+    default: "true",
+    help:
+      "false: ask OpenAI servers for whole answers (TTFT = full response time); non-SSE answers are read whole either way",
+  },
+  "response-text-path": {
+    type: "string",
+    help: "Dotted path of the text in a whole JSON answer, e.g. generated_text or choices.0.text",
+  },
+  "response-tokens-path": {
+    type: "string",
+    help:
+      "Dotted path of the output token count in a whole JSON answer, e.g. details.generated_tokens",
   },
   "gpu-monitor": { type: "boolean", default: false, help: "Sample nvidia-smi into gpu.csv" },
   "gpu-interval": { type: "string", default: "1000", help: "GPU sampling interval, ms" },
@@ -215,7 +232,8 @@ export const BENCH_FLAGS: FlagSpec = {
 /** Everything a run needs, validated. */
 export interface BenchConfig {
   url: string;
-  endpoint: "/v1/completions" | "/v1/chat/completions";
+  /** A path (`/v1/completions`, `/v1/chat/completions`, any other) or a full URL. */
+  endpoint: string;
   model?: string;
   rateRps: number;
   durationS?: number;
@@ -233,6 +251,11 @@ export interface BenchConfig {
   timeoutS: number;
   graceS: number;
   requestBodyTemplate?: string;
+  /** Ask OpenAI servers to stream (`--stream`). */
+  stream: boolean;
+  /** Dotted paths into a whole (non-SSE) JSON answer. */
+  responseTextPath?: string;
+  responseTokensPath?: string;
   /** Sampling fields sent with OpenAI bodies; none unless asked, as `vllm bench serve` does. */
   sampling: SamplingOptions;
   /** Whose metric definitions the run uses (`--metrics-compat`). */
@@ -373,9 +396,25 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
   for (const [k, d] of Object.entries(BENCH_FLAGS)) v[k] = cli[k] ?? file[k] ?? d.default;
   const bad = (field: string, value: unknown, expected: string) =>
     fieldError({ field: `--${field}`, value, expected });
-  const url = v.url as string | undefined;
+  const endpoint = String(v.endpoint);
+  const fullUrl = /^https?:\/\/[^/\s]+/.test(endpoint);
+  if (!fullUrl && !/^\/\S*$/.test(endpoint)) {
+    throw bad("endpoint", endpoint, "a path starting with / or a full http(s) URL");
+  }
+  const url = (v.url as string | undefined) ?? (fullUrl ? new URL(endpoint).origin : undefined);
   if (!url || !/^https?:\/\/[^/\s]+/.test(url)) throw bad("url", url, "an http(s) base URL");
-  const endpoint = enumFlag(v, "endpoint", ["/v1/completions", "/v1/chat/completions"] as const)!;
+  const openaiPath = endpoint === "/v1/completions" || endpoint === "/v1/chat/completions";
+  if (
+    !openaiPath && v["request-body-template"] === undefined &&
+    !/\/v1\/(chat\/)?completions\/?$/.test(endpoint)
+  ) {
+    throw bad(
+      "endpoint",
+      endpoint,
+      "/v1/completions or /v1/chat/completions, or any endpoint with --request-body-template",
+    );
+  }
+  const stream = enumFlag(v, "stream", ["true", "false"] as const) === "true";
   const rateRps = numberFlag(v, "rate", { allowInf: true })!;
   if (!(rateRps > 0)) throw bad("rate", v.rate, "a positive number or inf");
   const durationS = numberFlag(v, "duration", { min: 0.001 });
@@ -432,7 +471,7 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
   const rangeRatio = numberFlag(v, "range-ratio", { min: 0, max: 1 })!;
   if (rangeRatio >= 1) throw bad("range-ratio", v["range-ratio"], "a number in [0, 1)");
   const imageSizes = parseImageSizes(v["image-size"] as string);
-  if (name === "random-mm" && endpoint !== "/v1/chat/completions") {
+  if (name === "random-mm" && !/\/chat\/completions\/?$/.test(endpoint)) {
     throw bad("endpoint", endpoint, "/v1/chat/completions for --dataset random-mm");
   }
   const { inputDist, outputDist } = lengthDists(v, name);
@@ -465,7 +504,7 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
     dataset: {
       name,
       seed: numberFlag(v, "seed", { integer: true, min: 0 })!,
-      endpoint: endpoint === "/v1/completions" ? "completions" : "chat",
+      endpoint: /\/chat\/completions\/?$/.test(endpoint) ? "chat" : "completions",
       inputLen,
       outputLen: outputLen ?? 128,
       outputLenGiven,
@@ -488,6 +527,13 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
     timeoutS: numberFlag(v, "timeout", { min: 0.001 })!,
     graceS: numberFlag(v, "grace", { min: 0 })!,
     requestBodyTemplate: v["request-body-template"] as string | undefined,
+    stream,
+    ...(v["response-text-path"] !== undefined
+      ? { responseTextPath: String(v["response-text-path"]) }
+      : {}),
+    ...(v["response-tokens-path"] !== undefined
+      ? { responseTokensPath: String(v["response-tokens-path"]) }
+      : {}),
     sampling: samplingFromFlags(v),
     metricsCompat: enumFlag(v, "metrics-compat", ["topobench", "vllm"] as const)!,
     gpuMonitor: v["gpu-monitor"] as boolean,

@@ -2,7 +2,9 @@
  * One streamed request, measured as topobench defines it (README "Metric
  * definitions"): TTFT is the first chunk with non-empty content/text
  * (role-only chunks do not count), ITL the gaps between content chunks, E2E
- * until the stream ends; or, with `compat: "vllm"`, as `vllm bench serve` does. Usage (prompt,
+ * until the stream ends; or, with `compat: "vllm"`, as `vllm bench serve` does.
+ * A whole (non-SSE) answer is read to its end: TTFT = E2E = the full response
+ * time, text and tokens from its JSON. Usage (prompt,
  * completion, cached tokens) comes from the final `include_usage` chunk. HTTP
  * errors, timeouts, broken streams (no `[DONE]`) and cancellations come back as
  * results with `error` set, never as throws.
@@ -40,6 +42,28 @@ export interface ClientRequest {
    * @default "topobench"
    */
   compat?: MetricsCompat;
+  /** Where text and output tokens are in a whole (non-SSE) JSON answer. */
+  responsePaths?: ResponsePaths;
+}
+
+/**
+ * Dotted paths into a whole JSON answer (`choices.0.text`); unset, the
+ * OpenAI places are tried (`choices.0.text`, `choices.0.message.content`,
+ * `usage.completion_tokens`).
+ */
+export interface ResponsePaths {
+  text?: string;
+  tokens?: string;
+}
+
+/** The value at a dotted path (`a.0.b`), or undefined. */
+export function atPath(obj: unknown, path: string): unknown {
+  let cur: unknown = obj;
+  for (const k of path.split(".")) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return cur;
 }
 
 /** Whose metric definitions a run uses (`--metrics-compat`). */
@@ -70,6 +94,8 @@ export interface ClientResult {
   error: string;
   /** `x-backend` / `x-served-by` response header, if any (which replica served it). */
   backend: string;
+  /** False when the answer came whole (not SSE): TTFT is then the full response time. */
+  streamed: boolean;
 }
 
 /** Text carried by one streamed chunk (OpenAI chat/completions, TGI-style token). */
@@ -146,6 +172,7 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
     status: 0,
     error: "",
     backend: "",
+    streamed: true,
   };
   const parts: string[] = [];
   const headers: Record<string, string> = {
@@ -218,7 +245,9 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
       const sse = new SseParser();
       const dec = new TextDecoder();
       let ok = false;
+      let streamed = true;
       let errBody = "";
+      let whole = "";
       await http1({
         url,
         headers,
@@ -228,11 +257,16 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
           r.status = status;
           r.backend = h.get("x-backend") ?? h.get("x-served-by") ?? "";
           ok = status >= 200 && status < 300;
+          streamed = (h.get("content-type") ?? "").includes("text/event-stream");
         },
         onData: (bytes) => {
           const text = dec.decode(bytes, { stream: true });
           if (!ok) {
             if (errBody.length < 4096) errBody += text;
+            return;
+          }
+          if (!streamed) {
+            whole += text;
             return;
           }
           const events = sse.push(text);
@@ -242,6 +276,7 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
         },
       });
       if (!ok) r.error = `HTTP ${r.status}: ${errorText(errBody + dec.decode())}`;
+      else if (!streamed) wholeAnswer(r, whole + dec.decode(), now(), req.responsePaths, parts);
       else {
         const t = now();
         for (const d of sse.push(dec.decode())) onEvent(d, t);
@@ -263,6 +298,9 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
       if (!res.ok || !res.body) {
         const text = await res.text().catch(() => "");
         r.error = `HTTP ${res.status}: ${errorText(text)}`;
+      } else if (!(res.headers.get("content-type") ?? "").includes("text/event-stream")) {
+        const text = await res.text();
+        wholeAnswer(r, text, now(), req.responsePaths, parts);
       } else {
         for await (const data of sseEvents(res.body)) onEvent(data, now());
         if (!done && !r.error && !vllm) r.error = "stream ended without [DONE]";
@@ -283,10 +321,62 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
     r.error = "Never received a valid chunk to calculate TTFT.";
   }
   if (vllm && lastChoiceMs !== null) r.endMs = lastChoiceMs;
+  // a whole answer: its end is its first (and only) token
+  if (!r.streamed && r.firstTokenMs !== null) r.endMs = r.firstTokenMs;
   r.e2eMs = r.endMs - r.sentMs;
   r.ttftMs = r.firstTokenMs === null ? null : r.firstTokenMs - r.sentMs;
   r.text = parts.join("");
   return r;
+}
+
+/**
+ * A whole JSON answer: its text and token counts (by `paths`, else the OpenAI
+ * places), and TTFT at the full response time `t` (nothing streamed earlier).
+ */
+function wholeAnswer(
+  r: ClientResult,
+  body: string,
+  t: number,
+  paths: ResponsePaths = {},
+  parts: string[],
+): void {
+  let j: unknown;
+  try {
+    j = JSON.parse(body);
+  } catch {
+    // a plain-text answer is the text itself (unless a path says where to look)
+    if (paths.text || paths.tokens) {
+      r.error = `answer is not JSON: ${JSON.stringify(body.slice(0, 80))}`;
+      return;
+    }
+    j = null;
+  }
+  const text = j === null
+    ? body
+    : paths.text !== undefined
+    ? atPath(j, paths.text)
+    : atPath(j, "choices.0.text") ?? atPath(j, "choices.0.message.content");
+  if (typeof text !== "string") {
+    r.error = `no text at ${
+      paths.text ?? "choices.0.text or choices.0.message.content"
+    } in the answer`;
+    return;
+  }
+  const tokens = paths.tokens !== undefined
+    ? atPath(j, paths.tokens)
+    : atPath(j, "usage.completion_tokens");
+  if (paths.tokens !== undefined && typeof tokens !== "number") {
+    r.error = `no token count at ${paths.tokens} in the answer`;
+    return;
+  }
+  r.completionTokens = num(tokens) ?? r.completionTokens;
+  r.promptTokens = num(atPath(j, "usage.prompt_tokens")) ?? r.promptTokens;
+  r.firstTokenMs = t;
+  r.streamed = false;
+  if (text) {
+    r.contentChunks = 1;
+    parts.push(text);
+  }
 }
 
 function errorText(body: string): string {

@@ -26,6 +26,7 @@ export function openaiBody(
   spec: RequestSpec,
   model: string,
   sampling: SamplingOptions = {},
+  o: { stream?: boolean } = {},
 ): string {
   const body: Record<string, unknown> = { model };
   if (spec.messages) {
@@ -37,8 +38,8 @@ export function openaiBody(
   }
   if (sampling.temperature !== undefined) body.temperature = sampling.temperature;
   if (sampling.topP !== undefined) body.top_p = sampling.topP;
-  body.stream = true;
-  body.stream_options = { include_usage: true };
+  body.stream = o.stream ?? true;
+  if (body.stream) body.stream_options = { include_usage: true };
   if (spec.ignoreEos) body.ignore_eos = true;
   if (sampling.extraBody) Object.assign(body, sampling.extraBody);
   return JSON.stringify(body);
@@ -55,9 +56,10 @@ function promptText(spec: RequestSpec): string {
 }
 
 /**
- * Fills a JSON template: a string equal to `{{prompt}}`, `{{messages}}`,
- * `{{max_tokens}}`, `{{model}}`, `{{request_id}}` becomes that value (keeping
- * its JSON type); placeholders inside longer strings are replaced as text.
+ * Fills a JSON template: a string equal to `{prompt}`, `{messages}`,
+ * `{max_tokens}`, `{model}`, `{request_id}` (or the same in double braces)
+ * becomes that value, keeping its JSON type; placeholders inside longer
+ * strings are replaced as text (JSON-escaped when the body is written).
  */
 export function templateBody(template: unknown, spec: RequestSpec, model: string): string {
   const vars: Record<string, unknown> = {
@@ -69,9 +71,9 @@ export function templateBody(template: unknown, spec: RequestSpec, model: string
   };
   const fill = (v: unknown): unknown => {
     if (typeof v === "string") {
-      const whole = /^\{\{(\w+)\}\}$/.exec(v);
+      const whole = /^\{\{?(\w+)\}?\}$/.exec(v);
       if (whole && whole[1] in vars) return vars[whole[1]];
-      return v.replace(/\{\{(\w+)\}\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
+      return v.replace(/\{\{?(\w+)\}?\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
     }
     if (Array.isArray(v)) return v.map(fill);
     if (v && typeof v === "object") {
@@ -82,16 +84,26 @@ export function templateBody(template: unknown, spec: RequestSpec, model: string
   return JSON.stringify(fill(template));
 }
 
-/** Reads a template file; throws naming it when it is not JSON. */
-export async function loadTemplate(path: string): Promise<unknown> {
-  const text = await Deno.readTextFile(path);
+/**
+ * Reads a template: inline JSON (starting with `{`) or a file; a bare
+ * placeholder value (`"max_new_tokens": {max_tokens}`) is allowed and keeps
+ * its type. Throws naming the template when it is not JSON.
+ */
+export async function loadTemplate(arg: string): Promise<unknown> {
+  const inline = arg.trimStart().startsWith("{");
+  const text = inline ? arg : await Deno.readTextFile(arg);
+  // a bare {name} where a JSON value goes becomes the string "{{name}}"
+  const quoted = text.replace(
+    /([:[,]\s*)\{\{?(prompt|messages|max_tokens|model|request_id)\}?\}(?=\s*[,}\]])/g,
+    '$1"{{$2}}"',
+  );
   try {
-    return JSON.parse(text);
+    return JSON.parse(quoted);
   } catch (e) {
     throw new SyntaxError(
-      `Cannot use --request-body-template ${path} as a JSON template: current value is invalid (${
-        (e as Error).message
-      })`,
+      `Cannot use --request-body-template ${
+        inline ? "(inline)" : arg
+      } as a JSON template: current value is invalid (${(e as Error).message})`,
     );
   }
 }

@@ -98,7 +98,13 @@ export async function main(args: string[]): Promise<number> {
   const given: FlagValues = { ...fileValues };
   for (const [k, x] of Object.entries(values)) if (x !== undefined && k !== "help") given[k] = x;
   const log = createLogger({ name: "bench" });
-  const server = cfg.model ? { id: cfg.model, models: null } : await firstModel(cfg.url);
+  const openaiEndpoint = /\/v1\/(chat\/)?completions\/?$/.test(cfg.endpoint);
+  // a non-OpenAI server may have no model list: the template names the model, if any
+  const server = cfg.model
+    ? { id: cfg.model, models: null }
+    : openaiEndpoint
+    ? await firstModel(cfg.url)
+    : await firstModel(cfg.url).catch(() => ({ id: "", models: null }));
   const model = server.id;
   // the random datasets' prompts need no tokenizing (the shipped word list): the
   // tokenizer is loaded only if a server sends no usage, and after the run for the checks
@@ -108,7 +114,8 @@ export async function main(args: string[]): Promise<number> {
   const template = cfg.requestBodyTemplate ? await loadTemplate(cfg.requestBodyTemplate) : null;
   const body = template
     ? (s: Parameters<typeof openaiBody>[0]) => templateBody(template, s, model)
-    : (s: Parameters<typeof openaiBody>[0]) => openaiBody(s, model, cfg.sampling);
+    : (s: Parameters<typeof openaiBody>[0]) =>
+      openaiBody(s, model, cfg.sampling, { stream: cfg.stream });
 
   const version = await serverVersion(cfg.url);
   const simulated = version?.startsWith("topobench-sim") ?? false;
@@ -178,7 +185,7 @@ export async function main(args: string[]): Promise<number> {
   const itlFile = cfg.writeItl ? new LineAppender(join(dir, "itl.jsonl")) : null;
   const summaries: LoadPointSummary[] = [];
   let writeError: Error | null = null;
-  const url = cfg.url + cfg.endpoint;
+  const url = /^https?:\/\//.test(cfg.endpoint) ? cfg.endpoint : cfg.url + cfg.endpoint;
   const isTty = Deno.stderr.isTerminal();
   // --time-scale F: schedules, think times and timeouts are server time and
   // sleep server/F real ms; measured real ms are reported x F (server time).
@@ -258,9 +265,11 @@ export async function main(args: string[]): Promise<number> {
       const origin = startAtMs !== undefined
         ? performance.now() + startAtMs - Date.now()
         : performance.now();
+      let whole = 0;
       const onResult = (f: Finished) => {
         const { row, itlMs } = requestRow(f, runId, loadPoint, scale);
         sink.add(row, itlMs);
+        if (!f.result.streamed) whole++;
         if (!f.result.error && !f.outputFromTokenizer && checks.length < MISMATCH_SAMPLE) {
           checks.push({ text: f.result.text, tokens: f.outputTokens });
         }
@@ -310,6 +319,7 @@ export async function main(args: string[]): Promise<number> {
           stop: stop.signal,
           cancel: cancel.signal,
           compat: cfg.metricsCompat,
+          responsePaths: { text: cfg.responseTextPath, tokens: cfg.responseTokensPath },
           onResult,
           waker,
           onTokenizerLoad: () =>
@@ -333,6 +343,13 @@ export async function main(args: string[]): Promise<number> {
       });
       (s as unknown as Record<string, unknown>).simulated = simulated;
       (s as unknown as Record<string, unknown>).metrics_compat = cfg.metricsCompat;
+      // answers that came whole: their TTFT is the full response time (nothing streamed before)
+      (s as unknown as Record<string, unknown>).streamed = whole === 0;
+      if (whole > 0) {
+        log.info(
+          `${whole} answers came whole (not streamed): TTFT = E2E = the full response time for them`,
+        );
+      }
       summaries.push(s);
       // Temp file + rename: a crash never leaves a half-written summary.
       try {

@@ -540,3 +540,59 @@ Deno.test("--input-dist choices(32,64,128) gives exactly those token counts; --p
     r.rows.map((x) => x.prompt_tokens).sort(),
   );
 });
+
+Deno.test("any endpoint: a non-streaming /v1/generate server through an inline template, text and tokens by path", async () => {
+  const bodies: Record<string, unknown>[] = [];
+  await using gen = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (req) => {
+    if (new URL(req.url).pathname !== "/v1/generate") return new Response("no", { status: 404 });
+    const b = await req.json();
+    bodies.push(b);
+    await new Promise((r) => setTimeout(r, 30));
+    return Response.json({
+      generated_text: "word ".repeat(b.max_new_tokens).trim(),
+      details: { generated_tokens: b.max_new_tokens },
+    });
+  });
+  const out = await benchCmd(
+    [
+      ...["--endpoint", "/v1/generate", "--rate", "40", "--num-requests", "8"],
+      ...["--input-len", "16", "--output-len", "5"],
+      ...["--request-body-template", '{"input": "{prompt}", "max_new_tokens": {max_tokens}}'],
+      ...[
+        "--response-text-path",
+        "generated_text",
+        "--response-tokens-path",
+        "details.generated_tokens",
+      ],
+    ],
+    "generate",
+    { url: `http://127.0.0.1:${gen.addr.port}` },
+  ).output();
+  const r = await collect(out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(bodies.length, 8);
+  for (const b of bodies) {
+    assert.equal(typeof b.input, "string");
+    assert.equal(b.max_new_tokens, 5); // a number, as the template placed it
+  }
+  for (const x of r.rows) {
+    assert.equal(x.error, "");
+    assert.equal(x.output_tokens, 5);
+    assert.ok(
+      x.ttft_ms! >= 29 && Math.abs(x.ttft_ms! - x.e2e_ms) < 1e-6,
+      `${x.ttft_ms} ${x.e2e_ms}`,
+    );
+  }
+  assert.equal(r.summary[0].streamed, false);
+  assert.match(r.stderr, /came whole \(not streamed\): TTFT = E2E/);
+});
+
+Deno.test("--stream false: whole OpenAI answers, tokens from usage, TTFT = E2E", async () => {
+  const r = await bench(
+    ...["--rate", "50", "--num-requests", "5", "--input-len", "16", "--output-len", "4"],
+    ...["--stream", "false"],
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.rows.every((x) => x.error === "" && x.output_tokens === 4 && x.ttft_ms === x.e2e_ms));
+  assert.equal(r.summary[0].streamed, false);
+});

@@ -1,4 +1,4 @@
-import type { MetricsCompat } from "./client.ts";
+import type { MetricsCompat, ResponsePaths } from "./client.ts";
 import { setImmediate } from "node:timers";
 /**
  * Drives one load run: sends requests on an absolute-clock schedule (open
@@ -56,6 +56,8 @@ export interface RunLoadOptions extends LoadPlan {
   cancel: AbortSignal;
   /** Metric definitions (`--metrics-compat`). @default "topobench" */
   compat?: MetricsCompat;
+  /** Where text and output tokens are in a whole (non-SSE) JSON answer. */
+  responsePaths?: ResponsePaths;
   onResult: (f: Finished) => void;
   /** Extra request headers. */
   headers?: Record<string, string>;
@@ -127,6 +129,7 @@ export async function runLoad(o: RunLoadOptions, state: RunState = newState()): 
         originMs: o.originMs,
         headers: o.headers,
         compat: o.compat,
+        responsePaths: o.responsePaths,
       });
       state.inFlight--;
       if (!o.closedLoop) release();

@@ -138,6 +138,7 @@ export function playLoad(o: PlayOptions, state: RunState): void {
           status,
           error,
           backend,
+          streamed: true,
         };
         finished({ spec, result, scheduledMs, outputTokens: out, outputFromTokenizer: false });
       },
