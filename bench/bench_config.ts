@@ -72,6 +72,16 @@ export const BENCH_FLAGS: FlagSpec = {
     help: "random, sharegpt, prompts-file, prefix-repetition, multiturn, random-mm",
   },
   "dataset-path": { type: "string", help: "File for sharegpt / prompts-file" },
+  "trace-speedup": {
+    type: "string",
+    default: "1",
+    help: "mooncake / trace: replay this many times faster than the trace's timestamps",
+  },
+  "sample-prompts-file": {
+    type: "string",
+    help:
+      "A prompts file (the Poisson framework's spelling of --dataset prompts-file --dataset-path F)",
+  },
   "input-len": {
     type: "string",
     default: "512",
@@ -138,7 +148,8 @@ export const BENCH_FLAGS: FlagSpec = {
     type: "string",
     default: "0",
     aliases: ["num-warmups"],
-    help: "Warmup requests before each run (excluded)",
+    help:
+      "Warmup before each run: N requests at once, or a duration (30s, 2m) of the run's own load; rows go to warmup.csv",
   },
   runs: { type: "string", default: "1", help: "Repeat the run K times (seed + k)" },
   ...SLO_FLAGS,
@@ -191,7 +202,7 @@ export const BENCH_FLAGS: FlagSpec = {
   out: {
     type: "string",
     default: "results/adhoc/run",
-    aliases: ["result-dir"],
+    aliases: ["result-dir", "outdir"],
     help:
       "results/<experiment>/<label>: the run directory is results/<experiment>/<YYYYMMDD-HHMMSS>-<label>",
   },
@@ -245,7 +256,10 @@ export interface BenchConfig {
   rampToRps?: number;
   rampDurationS?: number;
   dataset: DatasetOptions;
+  /** Warmup requests sent at once before each run. */
   warmup: number;
+  /** Or: warmup seconds of the run's own load (`--warmup 30s`). */
+  warmupS?: number;
   runs: number;
   slo: Slo | null;
   timeoutS: number;
@@ -338,6 +352,22 @@ export function valuesFromFile(obj: unknown, file: string): FlagValues {
   return out;
 }
 
+/** `--warmup N` (requests) or `--warmup 30s` / `2m` (a duration of the run's own load). */
+function warmupFlag(v: unknown): { warmup: number; warmupS?: number } {
+  const s = String(v ?? "0").trim();
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m)$/.exec(s);
+  if (m) {
+    const secs = Number(m[1]) * (m[2] === "m" ? 60 : 1);
+    if (secs > 0) return { warmup: 0, warmupS: secs };
+  }
+  if (/^\d+$/.test(s)) return { warmup: Number(s) };
+  throw fieldError({
+    field: "--warmup",
+    value: v,
+    expected: "a number of requests, or a duration such as 30s or 2m",
+  });
+}
+
 /** `--input-dist`/`--output-dist`, or the Poisson framework's `--prompt-dist` spelling. */
 function lengthDists(
   v: FlagValues,
@@ -419,11 +449,13 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
   if (!(rateRps > 0)) throw bad("rate", v.rate, "a positive number or inf");
   const durationS = numberFlag(v, "duration", { min: 0.001 });
   const numRequests = numberFlag(v, "num-requests", { integer: true, min: 1 });
-  if (durationS === undefined && numRequests === undefined) {
+  // a trace is its own schedule and length
+  const traced = v.dataset === "mooncake" || v.dataset === "trace";
+  if (durationS === undefined && numRequests === undefined && !traced) {
     throw bad("duration", undefined, "a number of seconds when --num-requests is not given");
   }
   const concurrency = numberFlag(v, "concurrency", { integer: true, min: 1 });
-  if (rateRps === Infinity && numRequests === undefined && concurrency === undefined) {
+  if (rateRps === Infinity && numRequests === undefined && concurrency === undefined && !traced) {
     throw bad(
       "rate",
       "inf",
@@ -443,9 +475,17 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
       throw bad("ramp-duration", undefined, "seconds when --ramp is given without --duration");
     }
   }
+  const spf = v["sample-prompts-file"] as string | undefined;
+  if (spf !== undefined) {
+    if ((cli.dataset ?? file.dataset ?? "prompts-file") !== "prompts-file") {
+      throw bad("sample-prompts-file", spf, "absent with a --dataset other than prompts-file");
+    }
+    v.dataset = "prompts-file";
+    v["dataset-path"] ??= spf;
+  }
   const name = enumFlag(v, "dataset", DATASETS)!;
   const path = v["dataset-path"] as string | undefined;
-  if ((name === "sharegpt" || name === "prompts-file") && !path) {
+  if (["sharegpt", "prompts-file", "mooncake", "trace"].includes(name) && !path) {
     throw bad("dataset-path", path, `a file for --dataset ${name}`);
   }
   let inputLen = numberFlag(v, "input-len", { integer: true, min: 1 })!;
@@ -510,6 +550,7 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
       outputLenGiven,
       rangeRatio,
       ...(inputDist ? { inputDist } : {}),
+      ...(traced ? { traceSpeedup: numberFlag(v, "trace-speedup", { min: 1e-6 })! } : {}),
       ...(outputDist ? { outputDist } : {}),
       prefixLen: numberFlag(v, "prefix-len", { integer: true, min: 0 })!,
       numPrefixes: numberFlag(v, "num-prefixes", { integer: true, min: 1 })!,
@@ -521,7 +562,7 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
       imagesPerRequest: numberFlag(v, "images-per-request", { integer: true, min: 0 })!,
       ignoreEos: !(v["no-ignore-eos"] as boolean),
     },
-    warmup: numberFlag(v, "warmup", { integer: true, min: 0 })!,
+    ...warmupFlag(v.warmup),
     runs: numberFlag(v, "runs", { integer: true, min: 1 })!,
     slo: sloFromFlags(v),
     timeoutS: numberFlag(v, "timeout", { min: 0.001 })!,

@@ -68,3 +68,29 @@ Deno.test("bad combinations and values fail with the flag named", () => {
   assert.deepEqual(parseSlo("ttft:200,tpot:20"), { ttftMs: 200, tpotMs: 20 });
   assert.throws(() => parseSlo("ttft=200"), /--slo/);
 });
+
+Deno.test("predecessor suites' spellings: --sample-prompts-file, --outdir, --prompt-dist, --warmup 30s", () => {
+  const c = resolveBenchConfig(parse([
+    ...["--url", "http://h:1", "--num-prompts", "5"],
+    ...["--sample-prompts-file", "prompts.txt", "--outdir", "results/x/y", "--warmup", "30s"],
+  ]));
+  assert.deepEqual([c.dataset.name, c.dataset.path, c.out], [
+    "prompts-file",
+    "prompts.txt",
+    "results/x/y",
+  ]);
+  assert.deepEqual([c.warmup, c.warmupS], [0, 30]);
+  const d = resolveBenchConfig(parse([
+    ...["--url", "http://h:1", "--num-prompts", "5"],
+    ...["--prompt-dist", "uniform", "--min-tokens", "32", "--max-tokens", "128"],
+  ]));
+  assert.deepEqual(d.dataset.inputDist, { kind: "uniform", min: 32, max: 128 });
+  assert.throws(
+    () =>
+      resolveBenchConfig(parse([
+        ...["--url", "http://h:1", "--num-prompts", "5", "--dataset", "sharegpt"],
+        ...["--sample-prompts-file", "p.txt"],
+      ])),
+    /--sample-prompts-file.*absent with a --dataset other than prompts-file/,
+  );
+});

@@ -29,7 +29,7 @@ import {
   valuesFromFile,
 } from "./bench_config.ts";
 import { requestRow, RunRows } from "./record.ts";
-import { type Finished, newState, runLoad } from "./runner.ts";
+import { type Finished, newState, runLoad, type RunLoadOptions } from "./runner.ts";
 import { loadTemplate, openaiBody, templateBody } from "./request_body.ts";
 import { resultBlock, summarize } from "./summary.ts";
 import { buildWorkload } from "./workload/datasets.ts";
@@ -183,6 +183,7 @@ export async function main(args: string[]): Promise<number> {
   using waker = new Waker();
   const csv = new CsvAppender(join(dir, "requests.csv"), REQUEST_COLUMNS);
   const itlFile = cfg.writeItl ? new LineAppender(join(dir, "itl.jsonl")) : null;
+  let warmupCsv: CsvAppender | null = null;
   const summaries: LoadPointSummary[] = [];
   let writeError: Error | null = null;
   const url = /^https?:\/\//.test(cfg.endpoint) ? cfg.endpoint : cfg.url + cfg.endpoint;
@@ -204,25 +205,58 @@ export async function main(args: string[]): Promise<number> {
       const work = distributed ? null : await workSource(tok, cfg, k, {
         toClockMs: scale === 1 ? undefined : toReal,
       });
-      if (cfg.warmup > 0 && !distributed) {
-        const w = await buildWorkload(tok, {
-          ...cfg.dataset,
-          name: cfg.dataset.name === "multiturn" ? "random" : cfg.dataset.name,
-          seed: seed + 1_000_003,
-        }, cfg.warmup);
-        log.info(`warmup: ${cfg.warmup} requests`);
+      if ((cfg.warmup > 0 || cfg.warmupS) && !distributed) {
+        // warmup rows are kept apart (warmup.csv, run id `<run>-warmup`), never summarized
+        warmupCsv ??= new CsvAppender(join(dir, "warmup.csv"), REQUEST_COLUMNS);
+        const wcsv = warmupCsv;
+        const onWarm = (f: Finished) => {
+          const { row } = requestRow(f, `${runId}-warmup`, "warmup", scale);
+          try {
+            wcsv.append(row as unknown as Record<string, string | number | null>);
+          } catch { /* a warmup row that cannot be written is not a measurement */ }
+        };
+        let jobs: RunLoadOptions["jobs"];
+        let closed = false;
+        if (cfg.warmupS) {
+          log.info(`warmup: ${cfg.warmupS} s of the run's load`);
+          const wcfg = {
+            ...cfg,
+            durationS: cfg.warmupS,
+            numRequests: undefined,
+            dataset: { ...cfg.dataset, seed: cfg.dataset.seed + 1_000_003 },
+          };
+          const ws = await workSource(tok, wcfg, k, {
+            toClockMs: scale === 1 ? undefined : toReal,
+          });
+          jobs = ws.jobs;
+          closed = ws.closedLoop;
+        } else {
+          const w = await buildWorkload(tok, {
+            ...cfg.dataset,
+            name: cfg.dataset.name === "multiturn" ? "random" : cfg.dataset.name,
+            seed: seed + 1_000_003,
+          }, cfg.warmup);
+          log.info(`warmup: ${cfg.warmup} requests`);
+          jobs = burst(w.requests.map((r) => ({ ...r, requestId: `warmup-${r.requestId}` })));
+        }
+        await waker.ready();
         await runLoad({
           url,
           tokenizer: tok,
           endpoint: cfg.dataset.endpoint,
-          jobs: burst(w.requests.map((r) => ({ ...r, requestId: `warmup-${r.requestId}` }))),
-          closedLoop: false,
+          jobs,
+          closedLoop: closed,
+          concurrency: closed ? cfg.concurrency : undefined,
+          durationMs: cfg.warmupS ? toReal(cfg.warmupS * 1000) : undefined,
           body,
           timeoutMs: timeoutRealMs,
           originMs: performance.now(),
           stop: stop.signal,
           cancel: cancel.signal,
-          onResult: () => {},
+          compat: cfg.metricsCompat,
+          responsePaths: { text: cfg.responseTextPath, tokens: cfg.responseTokensPath },
+          onResult: onWarm,
+          waker,
         });
       }
       if (cfg.resetPrefixCache) {
@@ -373,6 +407,7 @@ export async function main(args: string[]): Promise<number> {
     await scraper?.stop();
     csv.close();
     itlFile?.close();
+    warmupCsv?.close();
   }
   if (summaries.length === 0) {
     await Deno.writeTextFile(join(dir, "summary.json"), "[]\n").catch(() => {});

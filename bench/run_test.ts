@@ -516,29 +516,19 @@ Deno.test("bodies as today's vllm bench serve: chat asks max_completion_tokens, 
   assert.match(new TextDecoder().decode(bad.stderr), /--extra-body.*a JSON object/);
 });
 
-Deno.test("--input-dist choices(32,64,128) gives exactly those token counts; --prompt-dist spells it too", async () => {
-  const common = ["--rate", "200", "--num-requests", "60", "--output-len", "2"];
+Deno.test("--input-dist choices(32,64,128) gives exactly those token counts", async () => {
   const r = await bench(
-    ...common,
-    "--input-dist",
-    "choices(32,64,128)",
-    "--output-dist",
-    "uniform(2,4)",
+    ...["--rate", "200", "--num-requests", "60", "--output-len", "2"],
+    ...["--input-dist", "choices(32,64,128)", "--output-dist", "uniform(2,4)"],
   );
   assert.equal(r.code, 0, r.stderr);
   // completions add BOS: 33, 65, 129
-  assert.deepEqual([...new Set(r.rows.map((x) => x.prompt_tokens))].sort((a, b) => a! - b!), [
-    33,
-    65,
-    129,
-  ]);
+  assert.deepEqual(
+    [...new Set(r.rows.map((x) => x.prompt_tokens))].sort((a, b) => a! - b!),
+    [33, 65, 129],
+  );
   assert.ok(r.rows.every((x) => x.output_tokens >= 2 && x.output_tokens <= 4));
   assert.equal(r.summary[0].workload, "random choices(32,64,128)/uniform(2,4)");
-  const alias = await bench(...common, "--prompt-dist", "choices", "--choices-tokens", "32,64,128");
-  assert.deepEqual(
-    alias.rows.map((x) => x.prompt_tokens).sort(),
-    r.rows.map((x) => x.prompt_tokens).sort(),
-  );
 });
 
 Deno.test("any endpoint: a non-streaming /v1/generate server through an inline template, text and tokens by path", async () => {
@@ -595,4 +585,78 @@ Deno.test("--stream false: whole OpenAI answers, tokens from usage, TTFT = E2E",
   assert.equal(r.code, 0, r.stderr);
   assert.ok(r.rows.every((x) => x.error === "" && x.output_tokens === 4 && x.ttft_ms === x.e2e_ms));
   assert.equal(r.summary[0].streamed, false);
+});
+
+Deno.test("--warmup 2s: the run's own load first, its rows apart in warmup.csv, not in the summary", async () => {
+  const r = await bench(
+    ...["--rate", "20", "--num-requests", "10", "--input-len", "16", "--output-len", "2"],
+    ...["--warmup", "2s"],
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.rows.length, 10);
+  assert.equal(r.summary[0].completed, 10);
+  const warm = (await readCsv(join(r.dir, "warmup.csv"))).map((x) => parseRequestRow(x));
+  assert.ok(
+    warm.length >= 25 && warm.length <= 60,
+    `${warm.length} warmup rows at 20 req/s for 2 s`,
+  );
+  assert.ok(warm.every((x) => x.run_id.endsWith("-warmup") && x.load_point === "warmup"));
+  const bad = await benchCmd(["--rate", "5", "--num-requests", "2", "--warmup", "soon"], "w")
+    .output();
+  assert.equal(bad.code, 1);
+  assert.match(new TextDecoder().decode(bad.stderr), /--warmup.*a duration such as 30s/);
+});
+
+Deno.test("mooncake trace: shared hash_ids become shared prompt blocks, the sim's prefix cache hits in proportion", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "trace_" });
+  // 12 requests of 5 blocks (2,560 tokens): four shared blocks and one of their own; a control
+  // trace with the same lengths and no sharing
+  const write = async (name: string, shared: boolean) => {
+    const lines = Array.from({ length: 12 }, (_, i) =>
+      JSON.stringify({
+        timestamp: 1000 + i * 200,
+        input_length: 5 * 512,
+        output_length: 2,
+        hash_ids: shared ? [0, 1, 2, 3, 100 + i] : [0, 1, 2, 3, 4].map((k) => 500 + 10 * i + k),
+      }));
+    await Deno.writeTextFile(join(dir, name), lines.join("\n") + "\n");
+    return join(dir, name);
+  };
+  // one engine: the hit ratio of each trace from the counters' growth over its run
+  const s = await sim();
+  const counters = async () => {
+    const m = await (await fetch(`${s.url}/metrics`)).text();
+    const v = (k: string) => Number(new RegExp(`^${k}\\S* (\\S+)$`, "m").exec(m)![1]);
+    return [v("vllm:prefix_cache_hits_total"), v("vllm:prefix_cache_queries_total")];
+  };
+  const ratio = async (file: string) => {
+    const [h0, q0] = await counters();
+    const r = await collect(
+      await benchCmd(
+        ["--dataset", "mooncake", "--dataset-path", file, "--trace-speedup", "4"],
+        "t",
+        {
+          url: s.url,
+        },
+      ).output(),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.rows.length, 12);
+    assert.ok(r.rows.every((x) => x.prompt_tokens === 2561)); // + BOS
+    // the schedule is the trace's, 4x faster: 50 ms apart
+    const sent = r.rows.map((x) => x.scheduled_ms).sort((a, b) => a - b);
+    assert.ok(Math.abs(sent[11] - sent[0] - 550) < 1, `${sent[11] - sent[0]}`);
+    const [h1, q1] = await counters();
+    return (h1 - h0) / (q1 - q0);
+  };
+  try {
+    // 11 of 12 requests find BOS + 2,048 shared tokens: 128 full blocks of 16 cached
+    const expected = (11 * 2048) / (12 * 2561);
+    const shared = await ratio(await write("shared.jsonl", true));
+    assert.ok(Math.abs(shared - expected) < 0.03, `hit ratio ${shared} vs ${expected}`);
+    assert.ok((await ratio(await write("alone.jsonl", false))) < 0.01);
+  } finally {
+    await s.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

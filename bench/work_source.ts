@@ -18,7 +18,8 @@ import {
   arrivalStream,
   expectedArrivals,
 } from "./workload/arrivals.ts";
-import { buildWorkload, type DatasetOptions } from "./workload/datasets.ts";
+import { buildWorkload, type DatasetOptions, traceOptions } from "./workload/datasets.ts";
+import { parseTrace, traceRequests } from "./workload/trace.ts";
 import { randomRequests } from "./workload/random.ts";
 import type { Conversation, RequestSpec } from "./workload/types.ts";
 
@@ -130,6 +131,22 @@ export async function workSource(
   const toClockMs = o.toClockMs ?? ((ms: number) => ms);
   const dataset: DatasetOptions = { ...cfg.dataset, seed, tokenIds: o.tokenIds };
   const arrivals = closedLoop ? null : arrivalOptions(cfg, durationMs);
+  if (dataset.name === "mooncake" || dataset.name === "trace") {
+    // the trace is the schedule: its own times (sped up), cut by --duration / --num-requests
+    let records = parseTrace(await Deno.readTextFile(dataset.path!), dataset.path!);
+    if (cfg.numRequests !== undefined) records = records.slice(0, cfg.numRequests);
+    const { requests, offsetsMs } = traceRequests(tok, records, traceOptions(dataset));
+    let n = offsetsMs.length;
+    if (durationMs !== undefined) n = offsetsMs.filter((t) => t < durationMs).length;
+    const offs = offsetsMs.slice(0, n).map(toClockMs);
+    return {
+      ...base,
+      closedLoop: false,
+      jobs: offs.map((offsetMs, i) => ({ offsetMs, request: requests[i] }))[Symbol.iterator](),
+      count: n,
+      expected: n,
+    };
+  }
   if (dataset.name === "random") {
     const limit = closedLoop ? cfg.numRequests ?? Infinity : Infinity;
     const requests = randomRequests(tok, {

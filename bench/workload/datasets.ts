@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { parseTrace, type TraceOptions, traceRequests } from "./trace.ts";
 import { distLabel, type LengthDist } from "./lengths.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { Conversation, RequestSpec } from "./types.ts";
@@ -23,6 +24,8 @@ export const DATASETS = [
   "prefix-repetition",
   "multiturn",
   "random-mm",
+  "mooncake",
+  "trace",
 ] as const;
 /** One of {@linkcode DATASETS}. */
 export type DatasetName = typeof DATASETS[number];
@@ -43,8 +46,10 @@ export interface DatasetOptions {
   outputDist?: LengthDist;
   prefixLen: number;
   numPrefixes: number;
-  /** File for sharegpt / prompts-file. */
+  /** File for sharegpt / prompts-file / mooncake / trace. */
   path?: string;
+  /** mooncake / trace: divide the trace's times by this. @default 1 */
+  traceSpeedup?: number;
   turns: number;
   /** Multiturn: turn 1's user tokens. @default inputLen */
   firstInputLen?: number;
@@ -62,6 +67,11 @@ export interface DatasetOptions {
 export interface Workload {
   requests: RequestSpec[];
   conversations: Conversation[];
+}
+
+/** The trace options of a dataset config. */
+export function traceOptions(o: DatasetOptions): TraceOptions {
+  return { endpoint: o.endpoint, seed: o.seed, ignoreEos: o.ignoreEos, speedup: o.traceSpeedup };
 }
 
 /** Builds `count` requests (or conversations for `multiturn`). */
@@ -131,6 +141,11 @@ export async function buildWorkload(
           imagesPerRequest: o.imagesPerRequest,
         }),
       };
+    case "mooncake":
+    case "trace": {
+      const records = parseTrace(await Deno.readTextFile(o.path!), o.path!).slice(0, count);
+      return { ...none, requests: traceRequests(tok, records, traceOptions(o)).requests };
+    }
     case "multiturn":
       return {
         ...none,
@@ -176,5 +191,8 @@ export function workloadLabel(o: DatasetOptions): string {
       return `sharegpt${file}${o.outputLenGiven ? ` out${o.outputLen}` : ""}`;
     case "prompts-file":
       return `prompts-file${file} out${o.outputLen}`;
+    case "mooncake":
+    case "trace":
+      return `${o.name}${file}${(o.traceSpeedup ?? 1) !== 1 ? ` x${o.traceSpeedup}` : ""}`;
   }
 }

@@ -48,7 +48,12 @@ export const COMPARE_METRICS: [string, boolean][] = [
 const FLAGS = {
   out: { type: "string" as const, help: "Output folder for compare.md and crossover.json" },
   ...SLO_FLAGS,
-  target: { type: "string" as const, default: "90", help: "SLO attainment target (%)" },
+  target: {
+    type: "string" as const,
+    default: "90",
+    aliases: ["atta-target"],
+    help: "SLO attainment target (%)",
+  },
   scales: {
     type: "string" as const,
     default: "0.5,1,2",

@@ -154,3 +154,27 @@ Deno.test("predict: PD's extra TTFT at low load is the modelled hop + decode fro
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("predict: a Mooncake trace replays on the virtual clock at its own times (sped up)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "topobench_predict_" });
+  try {
+    const trace = join(ROOT, "fixtures/traces/mooncake_sample.jsonl");
+    const lines = (await Deno.readTextFile(trace)).trim().split("\n").map((l) => JSON.parse(l));
+    const span = lines.at(-1).timestamp - lines[0].timestamp;
+    const { s, runDir } = await point("sim_agg.yaml", dir, {
+      dataset: "mooncake",
+      "dataset-path": trace,
+      "trace-speedup": 2,
+    });
+    assert.equal(s.completed, lines.length);
+    const rows = parseCsv(await Deno.readTextFile(join(runDir, "requests.csv")));
+    const sched = rows.map((r) => Number(r.scheduled_ms)).sort((a, b) => a - b);
+    assert.ok(Math.abs(sched.at(-1)! - span / 2) < 1e-6, `${sched.at(-1)} vs ${span / 2}`);
+    assert.deepEqual(
+      rows.map((r) => Number(r.prompt_tokens)).sort((a, b) => a - b),
+      lines.map((l) => l.input_length + 1).sort((a, b) => a - b), // + BOS
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});

@@ -1,0 +1,162 @@
+/**
+ * Trace replay: a fixed schedule of requests with their lengths, as the
+ * Mooncake trace (FAST'25) writes it, one JSON object per line:
+ * `{"timestamp": ms, "input_length", "output_length", "hash_ids": [...]}`
+ * (optionally `session_id`), or the same columns in a CSV. Prompts are
+ * synthesised from single-token words so that equal `hash_ids` give
+ * byte-identical blocks of {@linkcode TRACE_BLOCK_TOKENS} tokens: the prefix
+ * cache sees exactly the trace's sharing. A request without `hash_ids` gets a
+ * unique prompt.
+ *
+ * @module
+ */
+import { Rng } from "../../lib/rng.ts";
+import type { Tokenizer } from "../../lib/tokenizer.ts";
+import type { RequestSpec } from "./types.ts";
+import { type EndpointKind, requestId, textSpec } from "./_spec.ts";
+import { randomPicks, wordList, wordsText } from "./_words.ts";
+
+/** Tokens per hash id, as in the Mooncake trace. */
+export const TRACE_BLOCK_TOKENS = 512;
+
+/** One request of a trace. */
+export interface TraceRecord {
+  /** When it is due, ms after the trace's first request. */
+  timestampMs: number;
+  inputLen: number;
+  outputLen: number;
+  hashIds: number[];
+  sessionId?: string;
+}
+
+const int = (v: unknown) => typeof v === "number" && Number.isInteger(v) && v >= 0;
+
+/** Parses a trace (JSONL, or CSV when `file` ends in .csv); throws naming the file, line and field. */
+export function parseTrace(text: string, file: string): TraceRecord[] {
+  const out: TraceRecord[] = [];
+  const lines = text.split("\n");
+  const csv = file.endsWith(".csv");
+  const cols = csv ? lines[0].split(",").map((c) => c.trim()) : [];
+  lines.forEach((line, i) => {
+    if (!line.trim() || (csv && i === 0)) return;
+    const where = `${file}:${i + 1}`;
+    let o: Record<string, unknown>;
+    if (csv) {
+      const cells = line.split(",").map((c) => c.trim());
+      o = Object.fromEntries(
+        cols.map((c, k) => [c, c === "session_id" ? cells[k] : Number(cells[k])]),
+      );
+    } else {
+      try {
+        o = JSON.parse(line);
+      } catch (e) {
+        throw new SyntaxError(
+          `Cannot read ${where} as a trace record: current value is invalid JSON (${
+            (e as Error).message
+          })`,
+        );
+      }
+    }
+    for (const k of ["timestamp", "input_length", "output_length"]) {
+      if (!int(o[k]) || (k !== "timestamp" && (o[k] as number) < 1)) {
+        throw new TypeError(
+          `Cannot use ${k} in ${where} as a whole number${
+            k === "timestamp" ? " of ms >= 0" : " >= 1"
+          }: current value is ${JSON.stringify(o[k])}`,
+        );
+      }
+    }
+    const h = o.hash_ids ?? [];
+    if (!Array.isArray(h) || !h.every(int)) {
+      throw new TypeError(
+        `Cannot use hash_ids in ${where} as a list of block ids: current value is ${
+          JSON.stringify(h)
+        }`,
+      );
+    }
+    out.push({
+      timestampMs: o.timestamp as number,
+      inputLen: o.input_length as number,
+      outputLen: o.output_length as number,
+      hashIds: h as number[],
+      ...(o.session_id !== undefined && o.session_id !== ""
+        ? { sessionId: String(o.session_id) }
+        : {}),
+    });
+  });
+  if (out.length === 0) {
+    throw new RangeError(`Cannot use ${file} as a trace: current value has no records`);
+  }
+  const t0 = Math.min(...out.map((r) => r.timestampMs));
+  for (const r of out) r.timestampMs -= t0;
+  // stable: records due at the same time keep the file's order (a session's turns stay in order)
+  return out.map((r, i) => ({ r, i })).sort((a, b) =>
+    a.r.timestampMs - b.r.timestampMs || a.i - b.i
+  )
+    .map((x) => x.r);
+}
+
+/** Options of {@linkcode traceRequests}. */
+export interface TraceOptions {
+  endpoint: EndpointKind;
+  seed: number;
+  ignoreEos: boolean;
+  /** Divide the trace's times by this (AIPerf's and Dynamo's speed-up). @default 1 */
+  speedup?: number;
+}
+
+/**
+ * The requests of a trace with their due offsets (ms): equal hash ids give the
+ * same 512 words (the block's own draw), the last block cut to the input length.
+ */
+export function traceRequests(
+  tok: Tokenizer,
+  records: readonly TraceRecord[],
+  o: TraceOptions,
+): { requests: RequestSpec[]; offsetsMs: number[] } {
+  const wl = wordList(tok);
+  const blocks = new Map<number, number[]>();
+  const block = (h: number) => {
+    let b = blocks.get(h);
+    if (!b) {
+      blocks.set(h, b = randomPicks(wl, new Rng(`trace-block:${o.seed}:${h}`), TRACE_BLOCK_TOKENS));
+    }
+    return b;
+  };
+  const speed = o.speedup ?? 1;
+  const requests: RequestSpec[] = [];
+  const offsetsMs: number[] = [];
+  records.forEach((r, i) => {
+    const picks: number[] = [];
+    for (const h of r.hashIds) {
+      if (picks.length >= r.inputLen) break;
+      picks.push(...block(h));
+    }
+    picks.length = Math.min(picks.length, r.inputLen);
+    if (picks.length < r.inputLen) {
+      // beyond its blocks (or no hash ids): words of its own, led by a unique id
+      const own = randomPicks(
+        wl,
+        new Rng(`trace-tail:${o.seed}:${i}`),
+        r.inputLen - picks.length,
+        i,
+      );
+      picks.push(...own);
+    }
+    const id = requestId(i);
+    requests.push(textSpec(
+      tok,
+      o.endpoint,
+      {
+        requestId: id,
+        maxTokens: r.outputLen,
+        ignoreEos: o.ignoreEos,
+        ...(r.sessionId !== undefined ? { conversationId: r.sessionId } : {}),
+      },
+      wordsText(wl, picks),
+      { tokens: r.inputLen, ...wl },
+    ));
+    offsetsMs.push(r.timestampMs / speed);
+  });
+  return { requests, offsetsMs };
+}
