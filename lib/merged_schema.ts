@@ -80,6 +80,24 @@ export const TURN_COLUMNS = [
   "p50_ttft_turn2plus_ms",
 ] as const;
 
+/**
+ * Multi-turn, per turn 1..T: mean TTFT, TPOT, E2E of each turn and the mean
+ * cumulative conversation latency (sum of E2E of turns 1..t of conversations
+ * that got that far without a failure), each a `;`-separated list (ms).
+ */
+export const TURN_LIST_COLUMNS = [
+  "ttft_by_turn_ms",
+  "tpot_by_turn_ms",
+  "e2el_by_turn_ms",
+  "cum_e2el_by_turn_ms",
+] as const;
+
+/** A `;`-separated per-turn list as numbers (null entries for empty cells). */
+export function turnList(cell: unknown): (number | null)[] {
+  if (typeof cell !== "string" || cell === "") return [];
+  return cell.split(";").map((x) => (x === "" ? null : Number(x)));
+}
+
 /** Metrics that get a `<name>_ci95` column on aggregate rows. */
 export const CI_METRICS = [
   "success_rate",
@@ -99,6 +117,7 @@ export const MERGED_COLUMNS: readonly string[] = [
   ...THROUGHPUT_COLUMNS,
   ...LATENCY_COLUMNS,
   ...TURN_COLUMNS,
+  ...TURN_LIST_COLUMNS,
   ...CI_METRICS.map((m) => `${m}_ci95`),
 ];
 
@@ -111,6 +130,7 @@ const TEXT = new Set([
   "run_id",
   "run_dir",
   "source",
+  ...TURN_LIST_COLUMNS,
 ]);
 const BOOL = new Set(["simulated", "complete"]);
 

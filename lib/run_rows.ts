@@ -17,6 +17,7 @@ import {
   type MergedRow,
   type MergedSource,
   TURN_COLUMNS,
+  TURN_LIST_COLUMNS,
 } from "./merged_schema.ts";
 import { ci95, latencyStats, meetsSlo, perGpu, type Slo } from "./metrics.ts";
 
@@ -158,6 +159,7 @@ export function runRow(r: RunInput): MergedRow {
     o.mean_ttft_turn1_ms = t1N ? t1Sum / t1N : null;
     o.mean_ttft_turn2plus_ms = t2N ? mean(t2) : null;
     o.p50_ttft_turn2plus_ms = t2N ? percentile(t2, 50) : null;
+    if (t2N) Object.assign(o, byTurn(rows));
     if (slo) {
       o.slo_attainment = n ? met / n : null;
       o.request_goodput = met / durS;
@@ -168,7 +170,49 @@ export function runRow(r: RunInput): MergedRow {
   return o;
 }
 
-const POOLED = new Set<string>([...LATENCY_COLUMNS, ...TURN_COLUMNS]);
+const POOLED = new Set<string>([...LATENCY_COLUMNS, ...TURN_COLUMNS, ...TURN_LIST_COLUMNS]);
+
+const r3 = (x: number) => String(Math.round(x * 1000) / 1000);
+
+/** The per-turn list columns ({@linkcode TURN_LIST_COLUMNS}) of multi-turn rows. */
+function byTurn(rows: readonly RequestRow[]): Record<string, string> {
+  const sums = new Map<number, { ttft: number[]; tpot: number[]; e2e: number[] }>();
+  const convs = new Map<string, Map<number, number | null>>();
+  for (const x of rows) {
+    const t = Math.max(1, x.turn);
+    let c = convs.get(x.conversation_id);
+    if (!c) convs.set(x.conversation_id, c = new Map());
+    c.set(t, x.error ? null : x.e2e_ms);
+    if (x.error) continue;
+    let s = sums.get(t);
+    if (!s) sums.set(t, s = { ttft: [], tpot: [], e2e: [] });
+    if (x.ttft_ms !== null) s.ttft.push(x.ttft_ms);
+    if (x.tpot_ms !== null) s.tpot.push(x.tpot_ms);
+    s.e2e.push(x.e2e_ms);
+  }
+  const turns = Math.max(...sums.keys());
+  const cum: number[][] = Array.from({ length: turns }, () => []);
+  for (const c of convs.values()) {
+    let acc = 0;
+    for (let t = 1; t <= turns; t++) {
+      const e = c.get(t);
+      if (e === undefined || e === null) break; // not reached, or failed: stops counting
+      acc += e;
+      cum[t - 1].push(acc);
+    }
+  }
+  const list = (f: (t: number) => number[]) =>
+    Array.from({ length: turns }, (_, i) => {
+      const xs = f(i + 1);
+      return xs.length ? r3(mean(xs)) : "";
+    }).join(";");
+  return {
+    ttft_by_turn_ms: list((t) => sums.get(t)?.ttft ?? []),
+    tpot_by_turn_ms: list((t) => sums.get(t)?.tpot ?? []),
+    e2el_by_turn_ms: list((t) => sums.get(t)?.e2e ?? []),
+    cum_e2el_by_turn_ms: list((t) => cum[t - 1]),
+  };
+}
 
 /**
  * The aggregate row of repeats of one (topology, workload, load point): means of

@@ -96,3 +96,28 @@ Deno.test("run rows: 1,000,000 requests summarize, and p99 of repeats is pooled,
   assert.equal(agg.n_runs, 2);
   assert.ok((agg.mean_ttft_ms_ci95 as number) > 0);
 });
+
+Deno.test("run rows: per-turn TTFT, TPOT, E2E and cumulative conversation latency, pooled over repeats", () => {
+  // 4 conversations x 3 turns; turn t has TTFT 10*t, E2E 100*t; conversation c3 fails turn 2
+  const mk = (runId: string) =>
+    rows(12, runId, (i) => 10 * (i % 3 + 1)).map((r, i) => ({
+      ...r,
+      conversation_id: `c${Math.floor(i / 3)}`,
+      turn: i % 3 + 1,
+      e2e_ms: 100 * (i % 3 + 1),
+      ...(i === 10 ? { error: "boom", ttft_ms: null } : {}),
+    }));
+  const one = runRow(input(mk("a"), "a"));
+  assert.equal(one.ttft_by_turn_ms, "10;20;30");
+  assert.equal(one.e2el_by_turn_ms, "100;200;300");
+  // c3 stops at turn 1: turns 2 and 3 average the three conversations that got there
+  assert.equal(one.cum_e2el_by_turn_ms, "100;300;600");
+  assert.equal(one.tpot_by_turn_ms, "10;10;10");
+  const agg = aggregateRow([input(mk("a"), "a"), input(mk("b"), "b")], [
+    one,
+    runRow(input(mk("b"), "b")),
+  ]);
+  assert.equal(agg.ttft_by_turn_ms, "10;20;30");
+  // single-turn runs carry no per-turn lists
+  assert.equal(runRow(input(rows(5, "s", () => 7), "s")).ttft_by_turn_ms, null);
+});

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { turnList } from "../lib/merged_schema.ts";
 import type { RequestRow } from "../lib/result_schema.ts";
 import { type ChartContext, type ChartResult, distinct, num, offeredUnit } from "./_common.ts";
 import type { ExperimentData, PointRow, RunData } from "./_runs.ts";
@@ -13,7 +14,7 @@ import { attainmentKinds as attainment, type Slo, sloText as sloWords } from "..
 import { type LatencyMetric, latencyVsRate } from "./charts/latency_vs_rate.ts";
 import { throughputVsLatency } from "./charts/throughput_vs_latency.ts";
 import { paretoFrontier } from "./charts/pareto.ts";
-import { successVsRate, throughputVsRate } from "./charts/throughput_vs_rate.ts";
+import { offeredRate, successVsRate, throughputVsRate } from "./charts/throughput_vs_rate.ts";
 import { ratioCrossover } from "./charts/ratio_crossover.ts";
 import { type SloPoint, sloVsRate, sloVsScale } from "./charts/slo_attainment.ts";
 import { ppdImprovement, ttftByTurn, ttftPerTurn, type TurnPoint } from "./charts/multi_turn.ts";
@@ -168,7 +169,12 @@ function sloFigures(
  * Mean TTFT per turn index (1..T) per topology at the lowest and the highest
  * offered load every topology ran, from pooled requests.
  */
-function perTurnPoints(gs: Group[]): TurnPoint[] {
+/**
+ * Mean TTFT per turn at the lowest and highest load every topology ran: from
+ * the requests when the runs are here, else from merged.csv's `ttft_by_turn_ms`.
+ */
+function perTurnPoints(gs: Group[], rows: PointRow[]): TurnPoint[] {
+  if (!gs.length) return turnPointsOfMerged(rows);
   const tops = distinct(gs.map((g) => g.topology));
   const loads = [...new Set(gs.map((g) => g.offeredRps))].filter((r): r is number =>
     r !== null && tops.every((t) => gs.some((g) => g.topology === t && g.offeredRps === r))
@@ -191,6 +197,31 @@ function perTurnPoints(gs: Group[]): TurnPoint[] {
         requests: xs.length,
       });
     }
+  }
+  return out.sort((a, b) => a.offered - b.offered || a.turn - b.turn);
+}
+
+/** {@linkcode perTurnPoints} from merged rows (no run directories beside them). */
+function turnPointsOfMerged(rows: PointRow[]): TurnPoint[] {
+  const withTurns = rows.filter((r) => turnList(r.ttft_by_turn_ms).length > 1);
+  const tops = distinct(withTurns.map((r) => String(r.topology)));
+  const loads = [...new Set(withTurns.map((r) => offeredRate(r)))].filter((x): x is number =>
+    x !== null && tops.every((t) => withTurns.some((r) => r.topology === t && offeredRate(r) === x))
+  ).sort((a, b) => a - b);
+  const picked = [...new Set([loads[0], loads.at(-1)])].filter((x) => x !== undefined);
+  const out: TurnPoint[] = [];
+  for (const r of withTurns.filter((r) => picked.includes(offeredRate(r)!))) {
+    turnList(r.ttft_by_turn_ms).forEach((v, i) => {
+      if (v !== null) {
+        out.push({
+          topology: String(r.topology),
+          offered: offeredRate(r)!,
+          turn: i + 1,
+          mean_ttft_ms: v,
+          requests: 0,
+        });
+      }
+    });
   }
   return out.sort((a, b) => a.offered - b.offered || a.turn - b.turn);
 }
@@ -306,7 +337,7 @@ export function buildFigures(data: ExperimentData, o: FigureOptions = {}): Figur
     const gs = groups(data.runs, list.length > 1 ? cell : null);
     for (const f of sloFigures(data, gs, ctx, o)) add(f.name, f.result);
     add("ttft_by_turn", ttftByTurn(rows, ctx));
-    add("ttft_per_turn", ttftPerTurn(perTurnPoints(gs), ctx));
+    add("ttft_per_turn", ttftPerTurn(perTurnPoints(gs, rows), ctx));
     for (const f of cdfFigures(gs, ctx)) add(f.name, f.result);
   }
   const all = contextOf(data, data.rows, o);

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startReady } from "../lib/ready_process.ts";
 import { pngSize } from "./raster.ts";
+import { MERGED_COLUMNS, mergedCell } from "../lib/merged_schema.ts";
 
 const root = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
 const CHROMIUM = "/usr/bin/chromium";
@@ -93,5 +94,46 @@ Deno.test("deno task plot names a missing directory, an empty one and a bad --fo
     assert.match(bad.stderr, /Cannot use --format as png and\/or svg: current value is "gif"/);
   } finally {
     await Deno.remove(empty, { recursive: true });
+  }
+});
+
+Deno.test("deno task plot draws TTFT per turn from merged.csv alone (no run directories)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "plot_turns_" });
+  try {
+    const row = (topology: string, turns: string) =>
+      MERGED_COLUMNS.map((c) =>
+        mergedCell(
+          ({
+            experiment: "x",
+            topology,
+            workload: "multiturn W1 t3",
+            model: "m",
+            load_point: "2",
+            rate_target: 2,
+            run_index: "mean",
+            n_runs: 1,
+            source: "topobench",
+            simulated: true,
+            complete: true,
+            rate_achieved: 2,
+            request_throughput: 2,
+            mean_ttft_ms: 20,
+            ttft_by_turn_ms: turns,
+          } as Record<string, unknown>)[c],
+        )
+      ).join(",");
+    const csv = [MERGED_COLUMNS.join(","), row("pd", "40;30;35"), row("ppd", "40;12;14")].join(
+      "\n",
+    );
+    await Deno.writeTextFile(join(dir, "merged.csv"), csv + "\n");
+    const r = await run([
+      ...["run", "-A", root("plot/plot.ts"), join(dir, "merged.csv")],
+      ...["--only", "ttft_per_turn", "--format", "svg"],
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const svg = await Deno.readTextFile(join(dir, "plots", "ttft_per_turn.svg"));
+    assert.match(svg, /Multi-turn: mean TTFT per turn/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

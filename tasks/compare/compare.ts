@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { turnList } from "../../lib/merged_schema.ts";
 import { join } from "node:path";
 import { listFlag, numberFlag, parseFlags, runMain, usage } from "../../lib/args.ts";
 import { fieldError } from "../../lib/errors.ts";
@@ -225,6 +226,33 @@ export function compare(rows: MergedRow[], inputs: RunInput[], o: CompareOptions
           } req/s, ${x.betterAfter} above`,
         );
       }
+    }
+    md.push("");
+  }
+  // multi-turn: mean TTFT and cumulative conversation latency per turn, each point
+  const perTurn = means.filter((r) => turnList(r.ttft_by_turn_ms).length > 1);
+  if (perTurn.length) {
+    const T = Math.max(...perTurn.map((r) => turnList(r.ttft_by_turn_ms).length));
+    const cols = Array.from({ length: T }, (_, i) => `turn ${i + 1}`);
+    md.push(
+      "## Per turn (mean TTFT, ms; last column: mean cumulative conversation latency, ms)",
+      "",
+    );
+    md.push(`| topology | rate | ${cols.join(" | ")} | cumulative |`);
+    md.push(`|---|---|${cols.map(() => "---").join("|")}|---|`);
+    for (
+      const r of perTurn.sort((a, b) =>
+        String(a.topology).localeCompare(String(b.topology)) ||
+        (a.rate_target as number) - (b.rate_target as number)
+      )
+    ) {
+      const t = turnList(r.ttft_by_turn_ms);
+      const cum = turnList(r.cum_e2el_by_turn_ms);
+      md.push(
+        `| ${r.topology} | ${r.load_point} | ${cols.map((_, i) => f(t[i] ?? null)).join(" | ")} | ${
+          f(cum.at(-1) ?? null)
+        } |`,
+      );
     }
     md.push("");
   }
