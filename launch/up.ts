@@ -32,7 +32,7 @@ import {
 } from "./_launch.ts";
 import { type Plan, planTopology } from "./_plan.ts";
 import { lockTopology, readState, removeState, type TopologyState, writeState } from "./_state.ts";
-import { loadTopology } from "./topology.ts";
+import { loadTopologyWith, parseSet, type TopologySet } from "./topology_set.ts";
 
 const FLAGS = {
   "dry-run": { type: "boolean", default: false, help: "Print the plan; start nothing" },
@@ -40,6 +40,12 @@ const FLAGS = {
   timeout: { type: "string", default: "300", help: "Seconds to wait for each /health" },
   "port-base": { type: "string", help: "Lay all ports out from this one (router first)" },
   "state-dir": { type: "string", default: DEFAULT_STATE_DIR, help: "State and log folder" },
+  set: {
+    type: "string",
+    multiple: true,
+    help: "Change a topology field, e.g. --set prefill.count=2 --set decode.tp=2 (repeatable)",
+    placeholder: "field=value",
+  },
 } as const;
 
 /** Thrown by {@linkcode up} on SIGINT/SIGTERM (after stopping what it started). */
@@ -55,6 +61,8 @@ export interface UpOptions {
   timeoutS?: number;
   /** See `PlanOptions.portBase`. */
   portBase?: number;
+  /** `--set field=value` changes to the file's topology. @default [] */
+  sets?: TopologySet[];
   /** @default results/.topobench */
   stateDir?: string;
   /** Progress lines. @default stderr logger */
@@ -65,9 +73,9 @@ export interface UpOptions {
 
 /** Loads, validates and plans a topology, with its process list. */
 export async function prepare(
-  o: Pick<UpOptions, "file" | "portBase" | "stateDir">,
+  o: Pick<UpOptions, "file" | "portBase" | "stateDir" | "sets">,
 ): Promise<{ plan: Plan; procs: LaunchProcess[]; stateDir: string }> {
-  const plan = planTopology(await loadTopology(o.file), { portBase: o.portBase });
+  const plan = planTopology(await loadTopologyWith(o.file, o.sets ?? []), { portBase: o.portBase });
   const stateDir = resolve(o.stateDir ?? DEFAULT_STATE_DIR);
   return { plan, procs: launchProcesses(plan, stateDir), stateDir };
 }
@@ -278,6 +286,7 @@ export async function main(args: string[]): Promise<number> {
     timeoutS: numberFlag(values, "timeout", { min: 0.1, default: 300 }),
     portBase: numberFlag(values, "port-base", { min: 1, max: 65000, integer: true }),
     stateDir: values["state-dir"] as string,
+    sets: ((values.set as string[] | undefined) ?? []).map((x) => parseSet(x)),
   };
   if (opts.dryRun && values.json) {
     const { plan, procs } = await prepare(opts);

@@ -217,3 +217,24 @@ Deno.test("router.discovery: zmq: the router takes registrations on the engines'
     /router\.discovery.*static unless connector: p2pnccl/,
   );
 });
+
+Deno.test("up --dry-run --set: sizes change the launched processes, GPU lists laid out again", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      ...["run", "-A", new URL("./up.ts", import.meta.url).pathname],
+      ...[new URL("vllm_pd.yaml", FIXTURES).pathname, "--dry-run", "--json"],
+      ...["--set", "prefill.count=1", "--set", "decode.count=2", "--set", "decode.tp=2"],
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const { processes } = JSON.parse(new TextDecoder().decode(out.stdout));
+  const engines = processes.filter((p: { role: string }) => p.role !== "router");
+  assert.deepEqual(
+    engines.map((p: { name: string; gpus: number[] }) => [p.name, p.gpus.join(",")]),
+    [["prefill-0", "0"], ["decode-0", "1,2"], ["decode-1", "3,4"]],
+  );
+  const tp = (p: { args: string[] }) => p.args[p.args.indexOf("--tensor-parallel-size") + 1];
+  assert.deepEqual(engines.map(tp), ["1", "2", "2"]);
+});

@@ -6,6 +6,12 @@
  *
  * @module
  */
+import {
+  loadTopologyWith,
+  parseSet,
+  sizeLabelOf,
+  type TopologySet,
+} from "../launch/topology_set.ts";
 import type { Slo } from "../lib/metrics.ts";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,6 +29,8 @@ export interface ExperimentTopology {
   file: string;
   /** Topology YAML for `--engine vllm`, absolute. @default null */
   vllmFile: string | null;
+  /** Field changes applied to the file (`set:` in the entry, sweep cells). @default [] */
+  sets: TopologySet[];
 }
 
 /** Auto sweep settings: a saturating probe, then rates spaced up to the measured capacity. */
@@ -52,6 +60,11 @@ export interface SweepSpec {
   auto: AutoSweep;
   /** Bench flag name -> values; every combination is one sweep cell. @default {} */
   grid: Record<string, (string | number)[]>;
+  /**
+   * Topology field (dotted path) -> values: every topology runs once per
+   * combination, labelled `<label>-<size>` (`pd-2P1D-tp1`). @default {}
+   */
+  topology: Record<string, unknown[]>;
   /** Repeats per point (bench `--runs`). @default 1 */
   runs: number;
   /** POST /reset_prefix_cache before each point. @default true */
@@ -147,8 +160,12 @@ export function validateExperiment(raw: unknown, file = "<experiment>"): Experim
     throw r.bad("topologies", top.topologies, "a non-empty list", "type");
   }
   const topologies = top.topologies.map((t, i) => {
-    const o = r.obj(t, `topologies[${i}]`, ["label", "file", "vllm_file"]);
+    const o = r.obj(t, `topologies[${i}]`, ["label", "file", "vllm_file", "set"]);
+    const set = r.obj(o.set, `topologies[${i}].set`, Object.keys(o.set ?? {}));
     return {
+      sets: Object.entries(set).map(([k, v]) =>
+        parseSet(`${k}=${JSON.stringify(v)}`, `topologies[${i}].set`)
+      ),
       label: str(r, o.label, `topologies[${i}].label`),
       file: resolve(ROOT, str(r, o.file, `topologies[${i}].file`)),
       vllmFile: o.vllm_file === undefined
@@ -172,10 +189,20 @@ export function validateExperiment(raw: unknown, file = "<experiment>"): Experim
     "rates",
     "auto",
     "grid",
+    "topology",
     "runs",
     "reset_prefix_cache",
     "stop",
   ]);
+  const topoSweepRaw = r.obj(sw.topology, "sweep.topology", Object.keys(sw.topology ?? {}));
+  const topoSweep: Record<string, unknown[]> = {};
+  for (const [k, v] of Object.entries(topoSweepRaw)) {
+    if (!Array.isArray(v) || v.length === 0) {
+      throw r.bad(`sweep.topology.${k}`, v, "a non-empty list");
+    }
+    parseSet(`${k}=0`, `sweep.topology.${k}`); // the field path's form
+    topoSweep[k] = v;
+  }
   let rates: number[] | null;
   if (sw.rates === "auto") rates = null;
   else if (Array.isArray(sw.rates) && sw.rates.length > 0) {
@@ -216,6 +243,7 @@ export function validateExperiment(raw: unknown, file = "<experiment>"): Experim
         maxFraction: r.num(au.max_fraction, "sweep.auto.max_fraction", 1.2, 0.01),
       },
       grid,
+      topology: topoSweep,
       runs: r.num(sw.runs, "sweep.runs", 1, 1, true),
       resetPrefixCache: sw.reset_prefix_cache === undefined ? true : sw.reset_prefix_cache === true,
       stop: {
@@ -249,7 +277,32 @@ export async function loadExperiment(path: string): Promise<Experiment> {
     }
     throw new SyntaxError(`Cannot parse ${path} as YAML: ${(e as Error).message.split("\n")[0]}`);
   }
-  return validateExperiment(raw, file);
+  return await expandTopologySweep(validateExperiment(raw, file));
+}
+
+/**
+ * One topology entry per combination of `sweep.topology` values, labelled
+ * `<label>-<size>` from the topology as changed (`pd-2P1D-tp1`); the file is
+ * read and validated for each, so a bad combination fails before anything runs.
+ */
+export async function expandTopologySweep(exp: Experiment): Promise<Experiment> {
+  const fields = Object.entries(exp.sweep.topology);
+  if (fields.length === 0) return exp;
+  let combos: TopologySet[][] = [[]];
+  for (const [k, vs] of fields) {
+    combos = combos.flatMap((c) => vs.map((v) => [...c, { path: k.split("."), value: v }]));
+  }
+  const out: ExperimentTopology[] = [];
+  for (const t of exp.topologies) {
+    for (const c of combos) {
+      const sets = [...t.sets, ...c];
+      const size = sizeLabelOf(await loadTopologyWith(t.file, sets));
+      let label = `${t.label}-${size}`;
+      for (let k = 2; out.some((x) => x.label === label); k++) label = `${t.label}-${size}-${k}`;
+      out.push({ ...t, label, sets });
+    }
+  }
+  return { ...exp, topologies: out };
 }
 
 /** `slo` as the bench/compare flag `ttft:MS,tpot:MS`, or null. */

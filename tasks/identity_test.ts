@@ -99,3 +99,48 @@ Deno.test({
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test({
+  name:
+    "identity: sweep.topology runs every xPyD size, labelled by size, and --set changes every topology",
+}, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "topobench_sizes_" });
+  try {
+    const file = await write(dir, "sizes", {
+      topologies: [{ label: "pd", file: fixture("sim_pd_1p1d.yaml") }],
+      workload: {
+        dataset: "random",
+        "num-requests": 12,
+        seed: 1,
+        "input-len": 256,
+        "output-len": 16,
+      },
+      sweep: { rates: [4], topology: { "prefill.count": [1, 2], "decode.count": [1, 2] } },
+    });
+    const exp = await loadExperiment(file);
+    assert.deepEqual(exp.topologies.map((t) => t.label), [
+      "pd-1P1D-tp1",
+      "pd-1P2D-tp1",
+      "pd-2P1D-tp1",
+      "pd-2P2D-tp1",
+    ]);
+    const res = await runPipeline(exp, {
+      outRoot: dir,
+      plot: false,
+      log: quiet,
+      sets: [{ path: ["sim", "speed"], value: 1 }],
+    });
+    const means = res.rows.filter((r) => r.run_index === "mean");
+    assert.deepEqual(means.map((r) => [r.topology, r.gpus]).sort(), [
+      ["pd-1P1D-tp1", 2],
+      ["pd-1P2D-tp1", 3],
+      ["pd-2P1D-tp1", 3],
+      ["pd-2P2D-tp1", 4],
+    ]);
+    // the changed topology each point ran is kept beside the results
+    const gen = await Deno.readTextFile(join(res.expDir, ".topologies", "pd-2P2D-tp1.yaml"));
+    assert.match(gen, /count: 2[\s\S]*count: 2/);
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});

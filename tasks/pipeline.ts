@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { applySets, parseSet, type TopologySet } from "../launch/topology_set.ts";
 import { InterruptedError, StopSignals } from "../lib/signals.ts";
 import { join, resolve } from "node:path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
@@ -42,6 +43,8 @@ import { predictFlags, VIRTUAL_URL } from "./predict/run_point.ts";
 
 /** Options of {@linkcode runPipeline}. */
 export interface PipelineOptions {
+  /** `--set field=value` changes to every topology. @default [] */
+  sets?: TopologySet[];
   /** Results root; the experiment folder is `<outRoot>/<name>`. @default results */
   outRoot?: string;
   /** Simulated engine speed-up overriding file and experiment. @default null */
@@ -117,8 +120,9 @@ async function topologyFile(
   label: string,
   over: Record<string, unknown>,
 ) {
-  if (Object.keys(over).length === 0) return src;
-  const doc = parseYaml(await Deno.readTextFile(src)) as Record<string, unknown>;
+  const sets = (over.sets ?? []) as TopologySet[];
+  if (Object.keys(over).filter((k) => k !== "sets").length === 0 && sets.length === 0) return src;
+  const doc = applySets(parseYaml(await Deno.readTextFile(src)), sets) as Record<string, unknown>;
   if (over.speed !== undefined) doc.sim = { ...(doc.sim as object ?? {}), speed: over.speed };
   if (over.model !== undefined) doc.model = over.model;
   await Deno.mkdir(dir, { recursive: true });
@@ -178,6 +182,9 @@ export async function runPipeline(
     const over: Record<string, unknown> = {};
     if (speed !== null) over.speed = speed;
     if (o.model) over.model = o.model;
+    // the entry's own changes (set:, a sweep.topology cell), then the command line's --set
+    const sets = [...t.sets, ...(o.sets ?? [])];
+    if (sets.length) over.sets = sets;
     const file = await topologyFile(src, join(expDir, ".topologies"), t.label, over);
     const topo = await loadTopology(file);
     const virtual = clock === "virtual" && topo.engine === "sim";
@@ -370,6 +377,12 @@ export const PIPELINE_FLAGS = {
   },
   "no-plot": { type: "boolean" as const, default: false, help: "Skip figures and report.html" },
   verbose: { type: "boolean" as const, default: false, help: "Show bench's result blocks" },
+  set: {
+    type: "string" as const,
+    multiple: true,
+    help: "Change a field of every topology, e.g. --set decode.tp=2 (repeatable)",
+    placeholder: "field=value",
+  },
 };
 
 /** Reads {@linkcode PIPELINE_FLAGS} into pipeline options. */
@@ -409,6 +422,7 @@ export function pipelineOptions(values: Record<string, unknown>): PipelineOption
       (engine === "sim" ? "auto" : null),
     plot: v["no-plot"] !== true,
     verbose: v.verbose === true,
+    sets: ((values.set as string[] | undefined) ?? []).map((x) => parseSet(x)),
   };
 }
 

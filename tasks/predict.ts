@@ -13,7 +13,7 @@
 import { resolve } from "node:path";
 import { type FlagSpec, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
 import { fieldError } from "../lib/errors.ts";
-import { loadTopology } from "../launch/topology.ts";
+import { loadTopologyWith, parseSet, sizeLabelOf } from "../launch/topology_set.ts";
 import { BENCH_FLAGS, flagsWithoutDefaults, resolveBenchConfig } from "../bench/bench_config.ts";
 import { loadExperiment } from "./_experiment.ts";
 import { PIPELINE_FLAGS, pipelineOptions, runPipeline, withSignals } from "./pipeline.ts";
@@ -33,6 +33,13 @@ const OWN: FlagSpec = {
   "start-time": {
     type: "string",
     help: "Start instant (ISO) naming run folders and ids; the same one gives identical files",
+  },
+  set: {
+    type: "string",
+    multiple: true,
+    help:
+      "Change a topology field, e.g. --set prefill.count=2 (repeatable; every topology of an experiment)",
+    placeholder: "field=value",
   },
 };
 
@@ -104,8 +111,11 @@ export async function main(args: string[]): Promise<number> {
       "Cannot predict without a topology: current value is neither an experiment file nor --topology FILE",
     );
   }
-  const topo = await loadTopology(String(values.topology));
-  const label = String(values.label ?? topo.name);
+  const sets = ((values.set as string[] | undefined) ?? []).map((x) => parseSet(x));
+  const topo = await loadTopologyWith(String(values.topology), sets);
+  const label = String(
+    values.label ?? (sets.length ? `${topo.name}-${sizeLabelOf(topo)}` : topo.name),
+  );
   const bench: Record<string, unknown> = { ...values, url: VIRTUAL_URL, topology: label };
   for (const k of Object.keys(OWN)) if (k !== "topology") delete bench[k];
   bench.out ??= resolve("results/predict", label);
