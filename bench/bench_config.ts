@@ -72,6 +72,14 @@ export const BENCH_FLAGS: FlagSpec = {
     help: "random, sharegpt, prompts-file, prefix-repetition, multiturn, random-mm",
   },
   "dataset-path": { type: "string", help: "File for sharegpt / prompts-file" },
+  class: {
+    type: "string",
+    multiple: true,
+    aliases: ["classes"],
+    help:
+      "A request class with its own options, NAME:flag=value,...  e.g. text:rate=30,input-len=256 (repeatable; one schedule, rows and summaries per class)",
+    placeholder: "spec",
+  },
   "trace-speedup": {
     type: "string",
     default: "1",
@@ -274,6 +282,11 @@ export interface BenchConfig {
   sampling: SamplingOptions;
   /** Whose metric definitions the run uses (`--metrics-compat`). */
   metricsCompat: MetricsCompat;
+  /**
+   * Request classes (`--class`): each its own options (dataset, rate, lengths)
+   * over the shared ones; one schedule, rows and summaries per class. @default []
+   */
+  classes: { name: string; cfg: BenchConfig }[];
   gpuMonitor: boolean;
   gpuIntervalMs: number;
   scrapeMetrics?: string;
@@ -327,6 +340,27 @@ export function valuesFromFile(obj: unknown, file: string): FlagValues {
   const out: FlagValues = {};
   for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
     const name = canon.get(k);
+    if (name === "class") {
+      // classes: [{name: text, rate: 30, input-len: 256}, ...]
+      if (!Array.isArray(v)) {
+        throw fieldError({ field: k, file, value: v, expected: "a list of {name, option: value}" });
+      }
+      out.class = v.map((c, i) => {
+        if (
+          typeof c !== "object" || c === null || typeof (c as { name?: unknown }).name !== "string"
+        ) {
+          throw fieldError({
+            field: `${k}[${i}]`,
+            file,
+            value: c,
+            expected: "{name, option: value, ...}",
+          });
+        }
+        const { name: cn, ...opts } = c as Record<string, unknown>;
+        return `${cn}:${Object.entries(opts).map(([a, b]) => `${a}=${b}`).join(",")}`;
+      });
+      continue;
+    }
     if (!name || name === "config") {
       throw fieldError({ field: k, file, value: v, expected: "a bench option (see --help)" });
     }
@@ -350,6 +384,39 @@ export function valuesFromFile(obj: unknown, file: string): FlagValues {
     }
   }
   return out;
+}
+
+/**
+ * A config with request classes: each class is the shared options with its own
+ * over them (validated as a run of its own); the run's rate is their sum.
+ */
+function withClasses(cli: FlagValues, file: FlagValues, specs: string[]): BenchConfig {
+  const base = { ...cli, class: undefined };
+  const baseFile = { ...file, class: undefined };
+  const classes = specs.map((sp) => {
+    const { name, values } = parseClass(sp);
+    let cfg: BenchConfig;
+    try {
+      cfg = resolveBenchConfig({ ...base, ...values }, baseFile);
+    } catch (e) {
+      const E = e instanceof RangeError ? RangeError : TypeError;
+      throw new E(`In --class ${name}: ${(e as Error).message}`);
+    }
+    if (!Number.isFinite(cfg.rateRps) || cfg.concurrency !== undefined) {
+      throw fieldError({
+        field: `--class ${name}`,
+        value: sp,
+        expected: "a class with a finite rate (classes are open-loop)",
+      });
+    }
+    return { name, cfg };
+  });
+  const names = classes.map((c) => c.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) throw fieldError({ field: "--class", value: dup, expected: "unique class names" });
+  const rateRps = classes.reduce((a, c) => a + c.cfg.rateRps, 0);
+  const first = classes[0].cfg;
+  return { ...first, rateRps, classes };
 }
 
 /** `--warmup N` (requests) or `--warmup 30s` / `2m` (a duration of the run's own load). */
@@ -420,8 +487,65 @@ function samplingFromFlags(v: FlagValues): SamplingOptions {
   return out;
 }
 
+/** Options a class may set (the rest are the run's). */
+const CLASS_OPTIONS = new Set([
+  "rate",
+  "arrival",
+  "burstiness",
+  "dataset",
+  "dataset-path",
+  "input-len",
+  "output-len",
+  "range-ratio",
+  "input-dist",
+  "output-dist",
+  "prefix-len",
+  "num-prefixes",
+  "turns",
+  "think-time",
+  "preset",
+  "image-size",
+  "images-per-request",
+  "no-ignore-eos",
+  "trace-speedup",
+]);
+
+/** Parses `--class NAME:flag=value,...` into its name and flag values. */
+export function parseClass(spec: string): { name: string; values: FlagValues } {
+  const m = /^([A-Za-z0-9_-]+):(.*)$/s.exec(spec);
+  if (!m) {
+    throw fieldError({
+      field: "--class",
+      value: spec,
+      expected: "NAME:flag=value,... (NAME of letters, digits, _ -)",
+    });
+  }
+  const values: FlagValues = {};
+  const canon = new Map<string, string>();
+  for (const [k, d] of Object.entries(BENCH_FLAGS)) {
+    for (const n of [k, ...(d.aliases ?? [])]) canon.set(n, k).set(n.replaceAll("-", "_"), k);
+  }
+  for (const part of m[2].split(",").map((x) => x.trim()).filter(Boolean)) {
+    const eq = part.indexOf("=");
+    const key = canon.get(eq < 0 ? part : part.slice(0, eq));
+    if (!key || !CLASS_OPTIONS.has(key)) {
+      throw fieldError({
+        field: `--class ${m[1]}`,
+        value: part,
+        expected: `flag=value with a flag of ${[...CLASS_OPTIONS].join(", ")}`,
+      });
+    }
+    values[key] = BENCH_FLAGS[key].type === "boolean"
+      ? (eq < 0 || part.slice(eq + 1) !== "false")
+      : part.slice(eq + 1);
+  }
+  return { name: m[1], values };
+}
+
 /** Validates flag values (CLI over file over defaults) into a config. Pure. */
 export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): BenchConfig {
+  const classSpecs = (cli.class ?? file.class) as string[] | undefined;
+  if (classSpecs?.length) return withClasses(cli, file, classSpecs);
   const v: FlagValues = {};
   for (const [k, d] of Object.entries(BENCH_FLAGS)) v[k] = cli[k] ?? file[k] ?? d.default;
   const bad = (field: string, value: unknown, expected: string) =>
@@ -576,6 +700,7 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
       ? { responseTokensPath: String(v["response-tokens-path"]) }
       : {}),
     sampling: samplingFromFlags(v),
+    classes: [],
     metricsCompat: enumFlag(v, "metrics-compat", ["topobench", "vllm"] as const)!,
     gpuMonitor: v["gpu-monitor"] as boolean,
     gpuIntervalMs: numberFlag(v, "gpu-interval", { min: 10 })!,

@@ -94,3 +94,36 @@ Deno.test("predecessor suites' spellings: --sample-prompts-file, --outdir, --pro
     /--sample-prompts-file.*absent with a --dataset other than prompts-file/,
   );
 });
+
+Deno.test("classes: from the workload file or --class; a class's own options over the shared ones", () => {
+  const file = valuesFromFile({
+    url: "http://h:1",
+    duration: 10,
+    "output-len": 64,
+    classes: [
+      { name: "text", rate: 30, "input-len": 256 },
+      { name: "mm", rate: 20, dataset: "random-mm", "images-per-request": 2 },
+    ],
+  }, "w.yaml");
+  const c = resolveBenchConfig(parse(["--endpoint", "/v1/chat/completions"]), file);
+  assert.deepEqual(c.classes.map((x) => [x.name, x.cfg.rateRps, x.cfg.dataset.name]), [
+    ["text", 30, "random"],
+    ["mm", 20, "random-mm"],
+  ]);
+  assert.equal(c.rateRps, 50);
+  assert.equal(c.classes[1].cfg.dataset.outputLen, 64); // shared
+  assert.throws(
+    () =>
+      resolveBenchConfig(
+        parse(["--url", "http://h:1", "--duration", "5", "--class", "a:rate=5,url=x"]),
+      ),
+    /--class a.*flag=value with a flag of rate/,
+  );
+  assert.throws(
+    () =>
+      resolveBenchConfig(
+        parse(["--url", "http://h:1", "--duration", "5", "--class", "a:input-len=5"]),
+      ),
+    /In --class a: Cannot use --rate as a finite rate/,
+  );
+});

@@ -52,18 +52,43 @@ export function requestRow(
     status: r.status,
     error: r.error,
     backend: r.backend,
+    class: f.spec.className ?? "",
   };
   return { row, itlMs };
 }
 
-/** The rows of one run: appended to `requests.csv` (and `itl.jsonl`) as they come, kept for the summary. */
-export class RunRows {
+/** What a summary reads of a set of rows: the rows, the gaps, chunks per second. */
+export class Tally {
   /** What the summary needs of each row (not the whole row: memory per request stays small). */
   readonly rows: SummaryRow[] = [];
   /** All inter-token gaps of successful requests. */
   readonly itls: number[] = [];
   /** Content chunks of successful requests per whole second of the run's clock (peak output tokens/s). */
   readonly tokensPerSecond = new Map<number, number>();
+
+  add(row: RequestRow, s: SummaryRow, itlMs: number[]): void {
+    this.rows.push(s);
+    if (row.error) return;
+    for (const g of itlMs) this.itls.push(g);
+    if (row.first_token_ms !== null) {
+      let t = row.first_token_ms;
+      this.#count(t);
+      for (const g of itlMs) this.#count(t += g);
+    }
+  }
+
+  #count(tMs: number): void {
+    const b = Math.floor(tMs / 1000);
+    this.tokensPerSecond.set(b, (this.tokensPerSecond.get(b) ?? 0) + 1);
+  }
+}
+
+/** The rows of one run: appended to `requests.csv` (and `itl.jsonl`) as they come, kept for the summary. */
+export class RunRows {
+  /** Every row of the run. */
+  readonly total = new Tally();
+  /** The rows of each request class (`--class`), when there are classes. */
+  readonly byClass = new Map<string, Tally>();
   /** TTFT of the last 200 successes (progress line). */
   readonly recent: number[] = [];
 
@@ -79,6 +104,19 @@ export class RunRows {
     readonly itlFile: LineAppender | null = null,
     readonly onWriteError: (e: Error) => void = () => {},
   ) {}
+
+  /** What the summary needs of each row. */
+  get rows(): SummaryRow[] {
+    return this.total.rows;
+  }
+  /** All inter-token gaps of successful requests. */
+  get itls(): number[] {
+    return this.total.itls;
+  }
+  /** Content chunks per whole second (peak output tokens/s). */
+  get tokensPerSecond(): Map<number, number> {
+    return this.total.tokensPerSecond;
+  }
 
   /** Records one row with its inter-token gaps (nothing after a write failure). */
   add(row: RequestRow, itlMs: number[]): void {
@@ -102,22 +140,16 @@ export class RunRows {
       this.onWriteError(this.writeError);
       return;
     }
-    this.rows.push(summaryRow(row));
-    if (row.error) return;
-    for (const g of itlMs) this.itls.push(g);
-    if (row.first_token_ms !== null) {
-      let t = row.first_token_ms;
-      this.#count(t);
-      for (const g of itlMs) this.#count(t += g);
+    const s = summaryRow(row);
+    this.total.add(row, s, itlMs);
+    if (row.class) {
+      let t = this.byClass.get(row.class);
+      if (!t) this.byClass.set(row.class, t = new Tally());
+      t.add(row, s, itlMs);
     }
-    if (row.ttft_ms !== null) {
+    if (!row.error && row.ttft_ms !== null) {
       this.recent.push(row.ttft_ms);
       if (this.recent.length > 200) this.recent.shift();
     }
-  }
-
-  #count(tMs: number): void {
-    const b = Math.floor(tMs / 1000);
-    this.tokensPerSecond.set(b, (this.tokensPerSecond.get(b) ?? 0) + 1);
   }
 }

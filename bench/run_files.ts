@@ -14,6 +14,14 @@ import { workloadLabel } from "./workload/datasets.ts";
 import { readRunItls, readRunRequests } from "../lib/run_dir.ts";
 import { toVllmResult, vllmResultName } from "../lib/vllm_json.ts";
 
+/** The workload label of a run: its dataset's, or `classes` with each class's at its rate. */
+export function runWorkloadLabel(cfg: BenchConfig): string {
+  if (!cfg.classes.length) return workloadLabel(cfg.dataset);
+  return `classes ${
+    cfg.classes.map((c) => `${c.name}=${workloadLabel(c.cfg.dataset)}@${c.cfg.rateRps}`).join(" + ")
+  }`;
+}
+
 /** Tool version recorded in config.json. */
 export const BENCH_VERSION = "0.1.0";
 
@@ -69,7 +77,7 @@ export function runKey(cfg: BenchConfig, model: string): Record<string, string |
   return {
     topology: cfg.topology,
     model,
-    workload: workloadLabel(cfg.dataset),
+    workload: runWorkloadLabel(cfg),
     dataset: cfg.dataset.name,
     input_len: cfg.dataset.inputLen,
     output_len: cfg.dataset.outputLen,
@@ -111,7 +119,7 @@ export function summaryMeta(
     capped: cfg.concurrency !== undefined,
     slo: cfg.slo,
     topology: cfg.topology,
-    workload: workloadLabel(cfg.dataset),
+    workload: runWorkloadLabel(cfg),
   };
 }
 

@@ -660,3 +660,38 @@ Deno.test("mooncake trace: shared hash_ids become shared prompt blocks, the sim'
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("request classes at 30 and 20 req/s: one schedule, every row carries its class, a summary per class and the total", async () => {
+  const r = await bench(
+    ...["--duration", "4", "--arrival", "constant"],
+    ...["--class", "text:rate=30,input-len=32,output-len=2"],
+    ...["--class", "long:rate=20,input-len=256,output-len=4"],
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const by = (c: string) => r.rows.filter((x) => x.class === c);
+  assert.ok(by("text").every((x) => x.prompt_tokens === 33 && x.request_id.startsWith("text-")));
+  assert.ok(by("long").every((x) => x.prompt_tokens === 257 && x.request_id.startsWith("long-")));
+  assert.equal(by("text").length + by("long").length, r.rows.length);
+  const [total, text, long] = r.summary;
+  assert.deepEqual([total.class, text.class, long.class], ["", "text", "long"]);
+  assert.equal(total.rate_target, 50);
+  for (const [s, rate] of [[text, 30], [long, 20]] as const) {
+    assert.ok(Math.abs(s.rate_achieved - rate) / rate < 0.1, `${s.class}: ${s.rate_achieved}`);
+    assert.equal(s.completed, by(s.class).length);
+  }
+  assert.equal(total.completed, text.completed + long.completed);
+  assert.match(total.workload, /^classes text=random 32\/2@30 \+ long=random 256\/4@20$/);
+  // merge keeps the classes apart (a class column) and gives the total
+  const out = join(r.dir, "merged.csv");
+  const m = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(ROOT, "tasks/merge/merge.ts"), r.dir, "--out", out],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(m.code, 0, new TextDecoder().decode(m.stderr));
+  const merged = (await readCsv(out)).filter((x) => x.run_index === "1");
+  assert.deepEqual(
+    merged.map((x) => [x.class, Number(x.completed)]).sort(),
+    [["", total.completed], ["long", long.completed], ["text", text.completed]].sort(),
+  );
+});

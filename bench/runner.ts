@@ -113,9 +113,10 @@ export async function runLoad(o: RunLoadOptions, state: RunState = newState()): 
       if (o.stop.aborted) return;
       if (!o.closedLoop) await acquire();
       if (o.stop.aborted) return;
-      const spec: RequestSpec = conv
+      const base: RequestSpec = conv
         ? turnSpec(o.tokenizer, o.endpoint, conv, t, answers)
         : job.request!;
+      const spec = job.className ? { ...base, className: job.className } : base;
       state.sent++;
       state.inFlight++;
       state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);

@@ -32,6 +32,8 @@ export interface Job {
   offsetMs: number;
   request?: RequestSpec;
   conversation?: Conversation;
+  /** The request class (`--class`) it belongs to. */
+  className?: string;
 }
 
 /** The jobs of one run, with what is known of their number. */
@@ -66,6 +68,72 @@ function arrivalOptions(cfg: BenchConfig, durationMs: number | undefined): Arriv
     durationMs,
     vllmRescale: cfg.metricsCompat === "vllm",
   };
+}
+
+/**
+ * The jobs of every class as one schedule: each class's own source (its seed
+ * moved so classes never share prompts), merged by due time, ids prefixed
+ * with the class name.
+ */
+async function classSource(
+  tok: Tokenizer,
+  cfg: BenchConfig,
+  k: number,
+  o: WorkSourceOptions,
+): Promise<WorkSource> {
+  const parts = await Promise.all(cfg.classes.map(async (c, i) => {
+    const ccfg: BenchConfig = {
+      ...c.cfg,
+      classes: [],
+      durationS: cfg.durationS ?? c.cfg.durationS,
+      dataset: { ...c.cfg.dataset, seed: c.cfg.dataset.seed + 100_003 * (i + 1) },
+    };
+    return { name: c.name, src: await workSource(tok, ccfg, k, o) };
+  }));
+  const counts = parts.map((p) => p.src.count);
+  return {
+    ...runBasics(cfg, k),
+    closedLoop: false,
+    jobs: mergeByTime(parts.map((p) => ({ name: p.name, jobs: p.src.jobs }))),
+    count: counts.every((c) => c !== null) ? counts.reduce((a, b) => a! + b!, 0) : null,
+    expected: parts.reduce((a, p) => a + p.src.expected, 0),
+  };
+}
+
+/** Jobs of several named streams in due order, each tagged with its stream's name. */
+function* mergeByTime(
+  streams: { name: string; jobs: Iterator<Job, void, undefined> }[],
+): Generator<Job, void, undefined> {
+  const heads = streams.map((s) => ({ ...s, cur: s.jobs.next() }));
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < heads.length; i++) {
+      const h = heads[i].cur;
+      if (h.done) continue;
+      if (
+        best < 0 || h.value.offsetMs < (heads[best].cur as IteratorYieldResult<Job>).value.offsetMs
+      ) best = i;
+    }
+    if (best < 0) return;
+    const h = heads[best];
+    const job = (h.cur as IteratorYieldResult<Job>).value;
+    h.cur = h.jobs.next();
+    yield {
+      ...job,
+      className: h.name,
+      ...(job.request
+        ? { request: { ...job.request, requestId: `${h.name}-${job.request.requestId}` } }
+        : {}),
+      ...(job.conversation
+        ? {
+          conversation: {
+            ...job.conversation,
+            conversationId: `${h.name}-${job.conversation.conversationId}`,
+          },
+        }
+        : {}),
+    };
+  }
 }
 
 /** Zips offsets with work items, ending with the shorter. */
@@ -126,6 +194,7 @@ export async function workSource(
   k: number,
   o: WorkSourceOptions = {},
 ): Promise<WorkSource> {
+  if (cfg.classes.length) return await classSource(tok, cfg, k, o);
   const base = runBasics(cfg, k);
   const { seed, closedLoop, durationMs } = base;
   const toClockMs = o.toClockMs ?? ((ms: number) => ms);

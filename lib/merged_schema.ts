@@ -31,6 +31,7 @@ export const ID_COLUMNS = [
   "experiment",
   "topology",
   "workload",
+  "class",
   "model",
   "gpus",
   "load_point",
@@ -130,6 +131,7 @@ const TEXT = new Set([
   "run_id",
   "run_dir",
   "source",
+  "class",
   ...TURN_LIST_COLUMNS,
 ]);
 const BOOL = new Set(["simulated", "complete"]);

@@ -96,7 +96,10 @@ export function readRequestCsv(u8: Uint8Array, file: string): RequestRow[] {
   const head = dec.decode(u8.subarray(0, end)).replace(/\r$/, "").split(",");
   const ncols = head.length;
   const at = REQUEST_COLUMNS.map((c) => head.indexOf(c));
-  const known = at.every((k) => k >= 0);
+  // `class` came later: files without it are read fast too (class "")
+  const classAt = REQUEST_COLUMNS.indexOf("class");
+  const known = at.every((k, j) => k >= 0 || j === classAt) &&
+    head.length === at.filter((k) => k >= 0).length;
   // text columns and columns we do not know stay text; known numeric ones are typed
   const isText = head.map((h) =>
     TEXT_COLUMNS.has(h) || !(REQUEST_COLUMNS as readonly string[]).includes(h)
@@ -104,6 +107,8 @@ export function readRequestCsv(u8: Uint8Array, file: string): RequestRow[] {
   const s = new Int32Array(ncols + 1); // cell k is bytes [s[k], s[k + 1] - 1)
   const out: RequestRow[] = [];
   const runId = new Shared(), lp = new Shared(), backend = new Shared(), error = new Shared();
+  const cls = new Shared();
+  const hasClass = at[classAt] >= 0;
   const len = u8.length;
   let pos = end + 1;
   let line = 1;
@@ -156,6 +161,7 @@ export function readRequestCsv(u8: Uint8Array, file: string): RequestRow[] {
         status: n(17)!,
         error: t(18, error),
         backend: t(19, backend),
+        class: hasClass ? t(classAt, cls) : "",
       });
     } else {
       const rec: Record<string, string | number | null> = {};

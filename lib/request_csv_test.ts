@@ -3,7 +3,9 @@ import { readRequestCsv } from "./request_csv.ts";
 import { REQUEST_COLUMNS } from "./result_schema.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
-const HEAD = REQUEST_COLUMNS.join(",");
+// files from before request classes: no `class` column (read on the fast path, class "")
+const OLD = REQUEST_COLUMNS.filter((c) => c !== "class");
+const HEAD = OLD.join(",");
 
 Deno.test("readRequestCsv: numbers equal Number(cell) for every shape, empty cells null", () => {
   const cells = [
@@ -54,7 +56,7 @@ Deno.test("readRequestCsv: repeated text cells are shared, non-ASCII text kept w
 });
 
 Deno.test("readRequestCsv: columns in any order; a file lacking some is read by name", () => {
-  const rev = [...REQUEST_COLUMNS].reverse();
+  const rev = [...OLD].reverse();
   const vals = "b,,200,,3,5,,,,9,5,9,5,0,0,1,c,q,1,r";
   const [r] = readRequestCsv(enc(`${rev.join(",")}\n${vals}\n`), "t.csv");
   assert.equal(r.run_id, "r");
@@ -78,4 +80,13 @@ Deno.test("readRequestCsv: a bad number or a short row names file, line, column 
     () => readRequestCsv(enc(`${HEAD}\nr,1,q,c,1,0,0,5,9,-,9,,,,5,3,,200,,b\n`), "a.csv"),
     /current value is "-"/,
   );
+});
+
+Deno.test('readRequestCsv: the class column when there is one, "" when not', () => {
+  const row = "r,1,q,c,1,0,0,,10,5,10,,,,5,3,,200,,b";
+  const [withClass] = readRequestCsv(enc(`${REQUEST_COLUMNS.join(",")}\n${row},text\n`), "t.csv");
+  assert.equal(withClass.class, "text");
+  const [old] = readRequestCsv(enc(`${HEAD}\n${row}\n`), "t.csv");
+  assert.equal(old.class, "");
+  assert.equal(old.backend, "b");
 });

@@ -34,6 +34,7 @@ export const REQUEST_COLUMNS = [
   "status",
   "error",
   "backend",
+  "class",
 ] as const;
 
 /** One column name of `requests.csv`. */
@@ -61,6 +62,8 @@ export interface RequestRow {
   status: number;
   error: string;
   backend: string;
+  /** The request class (`--class`), or "" (files from before classes have no column). */
+  class?: string;
 }
 
 /** The text columns of `requests.csv` (the others are numbers). */
@@ -71,6 +74,7 @@ export const TEXT_COLUMNS: ReadonlySet<string> = new Set<RequestColumn>([
   "conversation_id",
   "error",
   "backend",
+  "class",
 ]);
 
 /** Converts a parsed CSV record (all strings) to a typed row; throws on a bad number. */

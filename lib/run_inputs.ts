@@ -160,9 +160,18 @@ export async function runDirInputs(
   // one input per (run id, load point): a run directory may hold several load points
   const keyOf = (id: string, lp: string) => `${id}\u0000${lp}`;
   const keys = new Map<string, { id: string; lp: string | null }>();
+  // request classes: their summaries follow the run's, with `class` set; inputs of their own
+  const classOf = new Map<string, Record<string, unknown>[]>();
   for (const s of rd.summaries) {
     const id = String(s.run_id ?? "");
-    if (id) keys.set(keyOf(id, str(s.load_point) ?? ""), { id, lp: str(s.load_point) ?? null });
+    if (!id) continue;
+    const k = keyOf(id, str(s.load_point) ?? "");
+    if (str(s.class)) {
+      if (!classOf.has(k)) classOf.set(k, []);
+      classOf.get(k)!.push(s);
+      continue;
+    }
+    keys.set(k, { id, lp: str(s.load_point) ?? null });
   }
   const rowsOf = new Map<string, RequestRow[]>();
   for (const [id, rows] of byRun) {
@@ -195,9 +204,9 @@ export async function runDirInputs(
     path,
     (id, rid) => (inputOf ??= placeOf()).get(`${id}\u0000${rid}`),
   );
-  return [...keys].map(([key, { id, lp }], k) => {
+  const whole = [...keys].map(([key, { id, lp }], k) => {
     const s = rd.summaries.find((x) =>
-      x.run_id === id && (lp === null || (str(x.load_point) ?? "") === lp)
+      x.run_id === id && !str(x.class) && (lp === null || (str(x.load_point) ?? "") === lp)
     ) ?? {};
     const rows = rowsOf.get(key) ?? null;
     const rate = numOr(s.rate_target) ?? numOr(bench.rateRps);
@@ -224,6 +233,23 @@ export async function runDirInputs(
       ...(s.metrics_compat === "vllm" ? { metricsCompat: "vllm" as const } : {}),
     };
   });
+  // each class of a run: its rows, its summary (its own ITL statistics)
+  const classes = whole.flatMap((w) =>
+    (classOf.get(keyOf(w.runId, w.loadPoint)) ?? []).map((cs) => {
+      const name = String(cs.class);
+      const rows = w.rows?.filter((r) => r.class === name) ?? null;
+      return {
+        ...w,
+        workload: str(cs.workload) ?? w.workload,
+        className: name,
+        rateTarget: numOr(cs.rate_target),
+        rows: rows && rows.length ? rows : null,
+        itlGapsMs: null,
+        summary: cs,
+      };
+    })
+  );
+  return [...whole, ...classes];
 }
 
 /** Reads one `--save-result` JSON file into one input. */

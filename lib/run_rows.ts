@@ -53,6 +53,8 @@ export interface RunInput {
   slo: Slo | null;
   /** Whose metric definitions the run used (`--metrics-compat`). @default "topobench" */
   metricsCompat?: "topobench" | "vllm";
+  /** The request class (`--class`) these rows are, or "" for a whole run. @default "" */
+  className?: string;
 }
 
 const num = (v: unknown): number | null =>
@@ -73,6 +75,7 @@ export function runRow(r: RunInput): MergedRow {
     experiment: r.experiment,
     topology: r.topology,
     workload: r.workload,
+    class: r.className ?? "",
     model: r.model,
     gpus: r.gpus,
     load_point: r.loadPoint,
@@ -222,7 +225,7 @@ function byTurn(rows: readonly RequestRow[]): Record<string, string> {
 export function aggregateRow(inputs: RunInput[], perRun: MergedRow[]): MergedRow {
   const o = blank();
   const first = perRun[0];
-  for (const c of ["experiment", "topology", "workload", "model", "gpus", "load_point"]) {
+  for (const c of ["experiment", "topology", "workload", "class", "model", "gpus", "load_point"]) {
     o[c] = first[c];
   }
   Object.assign(o, {
@@ -272,7 +275,14 @@ export const METRIC_NAMES = LATENCY_METRICS;
 
 /** A run's identity without its repeat index: runs pool only when these are equal. */
 export function poolKey(i: RunInput): string {
-  return JSON.stringify([i.topology, i.model, i.workload, i.loadPoint, i.maxConcurrency]);
+  return JSON.stringify([
+    i.topology,
+    i.model,
+    i.workload,
+    i.className ?? "",
+    i.loadPoint,
+    i.maxConcurrency,
+  ]);
 }
 
 const rateKey = (r: number | null) => (r === null ? Number.MAX_VALUE : r);

@@ -35,6 +35,8 @@ export interface RequestSpec {
   maxTokens: number;
   /** Send `ignore_eos: true` so the output is exactly maxTokens. @default true for synthetic datasets */
   ignoreEos: boolean;
+  /** The request class it belongs to (`--class`), if any. */
+  className?: string;
 }
 
 /** One multi-turn conversation: its turns in order, and the user think time between them. */
