@@ -609,7 +609,9 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
   }
   const name = enumFlag(v, "dataset", DATASETS)!;
   const path = v["dataset-path"] as string | undefined;
-  if (["sharegpt", "prompts-file", "mooncake", "trace"].includes(name) && !path) {
+  if (
+    ["sharegpt", "prompts-file", "mooncake", "trace", "sharegpt-multiturn"].includes(name) && !path
+  ) {
     throw bad("dataset-path", path, `a file for --dataset ${name}`);
   }
   let inputLen = numberFlag(v, "input-len", { integer: true, min: 1 })!;
@@ -635,6 +637,9 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
   const rangeRatio = numberFlag(v, "range-ratio", { min: 0, max: 1 })!;
   if (rangeRatio >= 1) throw bad("range-ratio", v["range-ratio"], "a number in [0, 1)");
   const imageSizes = parseImageSizes(v["image-size"] as string);
+  if (name === "sharegpt-multiturn" && !/\/chat\/completions\/?$/.test(endpoint)) {
+    throw bad("endpoint", endpoint, "/v1/chat/completions for --dataset sharegpt-multiturn");
+  }
   if (name === "random-mm" && !/\/chat\/completions\/?$/.test(endpoint)) {
     throw bad("endpoint", endpoint, "/v1/chat/completions for --dataset random-mm");
   }

@@ -233,7 +233,9 @@ export async function main(args: string[]): Promise<number> {
         } else {
           const w = await buildWorkload(tok, {
             ...cfg.dataset,
-            name: cfg.dataset.name === "multiturn" ? "random" : cfg.dataset.name,
+            name: cfg.dataset.name === "multiturn" || cfg.dataset.name === "sharegpt-multiturn"
+              ? "random"
+              : cfg.dataset.name,
             seed: seed + 1_000_003,
           }, cfg.warmup);
           log.info(`warmup: ${cfg.warmup} requests`);

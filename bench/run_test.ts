@@ -695,3 +695,36 @@ Deno.test("request classes at 30 and 20 req/s: one schedule, every row carries i
     [["", total.completed], ["long", long.completed], ["text", text.completed]].sort(),
   );
 });
+
+Deno.test("ShareGPT multi-turn: whole conversations turn by turn, the model's answers re-sent as context", async () => {
+  const file = join(tmp, "sharegpt_turns.json");
+  const conv = (k: number) => ({
+    id: `x${k}`,
+    conversations: [1, 2, 3].flatMap((t) => [
+      {
+        from: "human",
+        value: `Question ${t} of chat ${k}: tell me about rivers and mountains, please.`,
+      },
+      { from: "gpt", value: "Rivers run down from the mountains to the sea, mostly." },
+    ]),
+  });
+  await Deno.writeTextFile(file, JSON.stringify([conv(1), conv(2), conv(3)]));
+  const r = await bench(
+    ...["--endpoint", "/v1/chat/completions", "--dataset", "sharegpt-multiturn"],
+    ...["--dataset-path", file, "--turns", "3", "--num-requests", "4", "--rate", "10"],
+    ...["--think-time", "0"],
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.rows.length, 12);
+  const byConv = Map.groupBy(r.rows, (x) => x.conversation_id);
+  for (const rows of byConv.values()) {
+    const t = rows.sort((a, b) => a.turn - b.turn);
+    assert.deepEqual(t.map((x) => x.turn), [1, 2, 3]);
+    // each turn re-sends the history: prompts grow, and later turns hit the prefix cache
+    assert.ok(
+      t[1].prompt_tokens! > t[0].prompt_tokens! && t[2].prompt_tokens! > t[1].prompt_tokens!,
+    );
+    assert.ok(t[2].cached_tokens! > 0, `turn 3 cached ${t[2].cached_tokens}`);
+  }
+  assert.match(r.summary[0].workload, /^sharegpt-multiturn sharegpt_turns\.json t3$/);
+});

@@ -11,7 +11,7 @@ import type { Conversation, RequestSpec } from "./types.ts";
 import type { EndpointKind } from "./_spec.ts";
 import { randomDataset } from "./random.ts";
 import { prefixRepetitionDataset } from "./prefix_repetition.ts";
-import { sharegptDataset } from "./sharegpt.ts";
+import { sharegptConversations, sharegptDataset } from "./sharegpt.ts";
 import { promptsFileDataset } from "./prompts_file.ts";
 import { multiturnDataset, presetName } from "./multiturn.ts";
 import { randomMmDataset } from "./random_mm.ts";
@@ -26,6 +26,7 @@ export const DATASETS = [
   "random-mm",
   "mooncake",
   "trace",
+  "sharegpt-multiturn",
 ] as const;
 /** One of {@linkcode DATASETS}. */
 export type DatasetName = typeof DATASETS[number];
@@ -141,6 +142,18 @@ export async function buildWorkload(
           imagesPerRequest: o.imagesPerRequest,
         }),
       };
+    case "sharegpt-multiturn":
+      return {
+        ...none,
+        conversations: await sharegptConversations(tok, {
+          path: o.path!,
+          count,
+          seed: o.seed,
+          turns: o.turns,
+          thinkTimeMs: o.thinkTimeMs,
+          outputLen: o.outputLenGiven ? o.outputLen : undefined,
+        }),
+      };
     case "mooncake":
     case "trace": {
       const records = parseTrace(await Deno.readTextFile(o.path!), o.path!).slice(0, count);
@@ -191,6 +204,8 @@ export function workloadLabel(o: DatasetOptions): string {
       return `sharegpt${file}${o.outputLenGiven ? ` out${o.outputLen}` : ""}`;
     case "prompts-file":
       return `prompts-file${file} out${o.outputLen}`;
+    case "sharegpt-multiturn":
+      return `sharegpt-multiturn${file} t${o.turns}`;
     case "mooncake":
     case "trace":
       return `${o.name}${file}${(o.traceSpeedup ?? 1) !== 1 ? ` x${o.traceSpeedup}` : ""}`;

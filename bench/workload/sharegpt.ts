@@ -9,7 +9,7 @@
  */
 import { Rng } from "../../lib/rng.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
-import type { RequestSpec } from "./types.ts";
+import type { Conversation, RequestSpec } from "./types.ts";
 import { type EndpointKind, requestId, textSpec } from "./_spec.ts";
 
 /** Options of {@linkcode sharegptDataset}. */
@@ -95,4 +95,66 @@ export async function sharegptDataset(tok: Tokenizer, o: ShareGptOptions): Promi
     );
   }
   return out;
+}
+
+/** Options of {@linkcode sharegptConversations}. */
+export interface ShareGptTurnsOptions {
+  path: string;
+  count: number;
+  seed: number;
+  /** Most turns per conversation (the recorded human turns beyond are dropped). */
+  turns: number;
+  /** Mean think time between turns, ms (exponential; 0 none). */
+  thinkTimeMs: number;
+  /** Fixed output length per turn (else each recorded answer's). */
+  outputLen?: number;
+}
+
+/**
+ * Whole ShareGPT conversations, replayed turn by turn: each human message is a
+ * turn (up to `turns`), its recorded answer's length the turn's max_tokens;
+ * the model's own answers are re-sent as the context of the next turn (the
+ * runner appends them), not the recorded ones. Conversations need two turns.
+ */
+export async function sharegptConversations(
+  tok: Tokenizer,
+  o: ShareGptTurnsOptions,
+): Promise<Conversation[]> {
+  let data: unknown;
+  try {
+    data = JSON.parse(await Deno.readTextFile(o.path));
+  } catch (e) {
+    throw new SyntaxError(
+      `Cannot read ${o.path} as ShareGPT JSON: current value is invalid (${(e as Error).message})`,
+    );
+  }
+  const convs: { user: string; answer: string }[][] = [];
+  for (const d of Array.isArray(data) ? data : []) {
+    const msgs = (d as { conversations?: { from?: string; value?: string }[] })?.conversations;
+    if (!Array.isArray(msgs)) continue;
+    const turns: { user: string; answer: string }[] = [];
+    for (let i = 0; i + 1 < msgs.length && turns.length < o.turns; i += 2) {
+      const h = msgs[i], g = msgs[i + 1];
+      if (h?.from !== "human" || typeof h.value !== "string" || typeof g?.value !== "string") break;
+      turns.push({ user: h.value, answer: g.value });
+    }
+    if (turns.length >= 2) convs.push(turns);
+  }
+  if (convs.length === 0) {
+    throw new RangeError(
+      `Cannot use ${o.path} as multi-turn ShareGPT: current value has no conversation of 2+ human/gpt turns`,
+    );
+  }
+  const rng = new Rng(`sharegpt-turns:${o.seed}`);
+  return Array.from({ length: o.count }, (_, i) => {
+    const c = convs[Math.floor(rng.next() * convs.length)];
+    return {
+      conversationId: `c${String(i).padStart(4, "0")}`,
+      turns: c.map((t) => ({
+        user: t.user,
+        maxTokens: Math.max(1, o.outputLen ?? tok.encode(t.answer).length),
+      })),
+      thinkTimeMs: c.slice(1).map(() => (o.thinkTimeMs > 0 ? rng.exponential(o.thinkTimeMs) : 0)),
+    };
+  });
 }
