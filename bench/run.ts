@@ -52,7 +52,7 @@ import { settleHeap } from "../lib/heap.ts";
 import { firstModel, serverVersion } from "./_server_info.ts";
 import { burst, runBasics, type WorkSource, workSource } from "./work_source.ts";
 import { startGpuMonitor } from "./gpu.ts";
-import { startScraper } from "./scrape.ts";
+import { kvUsageByTurn, startScraper } from "./scrape.ts";
 import { sleepUntil } from "./runner.ts";
 import { peakInFlight, READY_LINE, runDistributed, workerArgs } from "./_workers.ts";
 
@@ -379,6 +379,12 @@ export async function main(args: string[]): Promise<number> {
       });
       (s as unknown as Record<string, unknown>).simulated = simulated;
       (s as unknown as Record<string, unknown>).metrics_compat = cfg.metricsCompat;
+      if (scraper) {
+        // the scraper's clock starts at t0, this run's at its origin
+        const shift = toServer(origin - t0);
+        const kv = kvUsageByTurn(rows, scraper.kvUsage.map((x) => ({ ...x, tMs: x.tMs - shift })));
+        if (kv !== null) (s as unknown as Record<string, unknown>).kv_usage_by_turn = kv;
+      }
       // answers that came whole: their TTFT is the full response time (nothing streamed before)
       (s as unknown as Record<string, unknown>).streamed = whole === 0;
       if (whole > 0) {

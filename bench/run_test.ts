@@ -712,7 +712,14 @@ Deno.test("ShareGPT multi-turn: whole conversations turn by turn, the model's an
   const r = await bench(
     ...["--endpoint", "/v1/chat/completions", "--dataset", "sharegpt-multiturn"],
     ...["--dataset-path", file, "--turns", "3", "--num-requests", "4", "--rate", "10"],
-    ...["--think-time", "0"],
+    ...[
+      "--think-time",
+      "0",
+      "--scrape-metrics",
+      `${server.url}/metrics`,
+      "--scrape-interval",
+      "20",
+    ],
   );
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.rows.length, 12);
@@ -727,4 +734,8 @@ Deno.test("ShareGPT multi-turn: whole conversations turn by turn, the model's an
     assert.ok(t[2].cached_tokens! > 0, `turn 3 cached ${t[2].cached_tokens}`);
   }
   assert.match(r.summary[0].workload, /^sharegpt-multiturn sharegpt_turns\.json t3$/);
+  // KV-cache usage sampled while each turn was in flight
+  const kv = String(r.summary[0].kv_usage_by_turn).split(";");
+  assert.equal(kv.length, 3, r.summary[0].kv_usage_by_turn);
+  assert.ok(kv.every((x) => x === "" || (Number(x) >= 0 && Number(x) <= 1)));
 });

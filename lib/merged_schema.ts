@@ -84,13 +84,16 @@ export const TURN_COLUMNS = [
 /**
  * Multi-turn, per turn 1..T: mean TTFT, TPOT, E2E of each turn and the mean
  * cumulative conversation latency (sum of E2E of turns 1..t of conversations
- * that got that far without a failure), each a `;`-separated list (ms).
+ * that got that far without a failure), each a `;`-separated list (ms); and
+ * the mean KV-cache usage (0..1) sampled while each turn was in flight (bench
+ * `--scrape-metrics`).
  */
 export const TURN_LIST_COLUMNS = [
   "ttft_by_turn_ms",
   "tpot_by_turn_ms",
   "e2el_by_turn_ms",
   "cum_e2el_by_turn_ms",
+  "kv_usage_by_turn",
 ] as const;
 
 /** A `;`-separated per-turn list as numbers (null entries for empty cells). */

@@ -163,6 +163,7 @@ export function runRow(r: RunInput): MergedRow {
     o.mean_ttft_turn2plus_ms = t2N ? mean(t2) : null;
     o.p50_ttft_turn2plus_ms = t2N ? percentile(t2, 50) : null;
     if (t2N) Object.assign(o, byTurn(rows));
+    if (typeof s.kv_usage_by_turn === "string") o.kv_usage_by_turn = s.kv_usage_by_turn;
     if (slo) {
       o.slo_attainment = n ? met / n : null;
       o.request_goodput = met / durS;
