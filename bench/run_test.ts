@@ -739,3 +739,31 @@ Deno.test("ShareGPT multi-turn: whole conversations turn by turn, the model's an
   assert.equal(kv.length, 3, r.summary[0].kv_usage_by_turn);
   assert.ok(kv.every((x) => x === "" || (Number(x) >= 0 && Number(x) <= 1)));
 });
+
+Deno.test("trace sessions: a session's next request goes only after the one before it has ended", async () => {
+  const file = join(tmp, "sessions.jsonl");
+  const lines = [0, 1, 2].flatMap((k) =>
+    ["s1", "s2"].map((session_id) =>
+      JSON.stringify({ timestamp: k, input_length: 64, output_length: 8, session_id })
+    )
+  );
+  await Deno.writeTextFile(file, lines.join("\n") + "\n");
+  const r = await bench("--dataset", "trace", "--dataset-path", file);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.rows.length, 6);
+  for (const s of ["s1", "s2"]) {
+    const rows = r.rows.filter((x) => x.conversation_id === s).sort((a, b) =>
+      a.sent_ms - b.sent_ms
+    );
+    assert.equal(rows.length, 3);
+    for (let i = 1; i < rows.length; i++) {
+      assert.ok(
+        rows[i].sent_ms >= rows[i - 1].end_ms,
+        `${s}: ${rows[i].sent_ms} < ${rows[i - 1].end_ms}`,
+      );
+    }
+  }
+  // the two sessions still run side by side
+  const firsts = r.rows.filter((x) => x.request_id.endsWith("0") || x.request_id.endsWith("1"));
+  assert.ok(Math.abs(firsts[0].sent_ms - firsts[1].sent_ms) < 50);
+});

@@ -181,6 +181,19 @@ export async function runLoad(o: RunLoadOptions, state: RunState = newState()): 
     let burst = 0;
     using own = o.waker ? null : new Waker();
     const waker = o.waker ?? own!;
+    // a session's next request (trace replay) goes after the one before it has ended
+    const sessions = new Map<string, Promise<void>>();
+    const inSession = (j: Job, key: string) => {
+      const prev = sessions.get(key);
+      const p = prev
+        ? prev.then(() => runJob(j, Math.max(j.offsetMs, now())))
+        : runJob(j, j.offsetMs);
+      sessions.set(key, p);
+      p.finally(() => {
+        if (sessions.get(key) === p) sessions.delete(key);
+      });
+      track(p);
+    };
     for (let job = o.jobs.next(); !job.done; job = o.jobs.next()) {
       const due = o.originMs + job.value.offsetMs;
       if (due > performance.now()) {
@@ -191,7 +204,8 @@ export async function runLoad(o: RunLoadOptions, state: RunState = newState()): 
         await new Promise((r) => setImmediate(r));
       }
       if (o.stop.aborted) break;
-      track(runJob(job.value, job.value.offsetMs));
+      if (job.value.session !== undefined) inSession(job.value, job.value.session);
+      else track(runJob(job.value, job.value.offsetMs));
     }
   }
   while (running.size) await Promise.all([...running]);

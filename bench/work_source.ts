@@ -34,6 +34,8 @@ export interface Job {
   conversation?: Conversation;
   /** The request class (`--class`) it belongs to. */
   className?: string;
+  /** A session (trace replay): sent only after the session's previous request has ended. */
+  session?: string;
 }
 
 /** The jobs of one run, with what is known of their number. */
@@ -211,7 +213,11 @@ export async function workSource(
     return {
       ...base,
       closedLoop: false,
-      jobs: offs.map((offsetMs, i) => ({ offsetMs, request: requests[i] }))[Symbol.iterator](),
+      jobs: offs.map((offsetMs, i) => ({
+        offsetMs,
+        request: requests[i],
+        ...(records[i].sessionId !== undefined ? { session: records[i].sessionId } : {}),
+      }))[Symbol.iterator](),
       count: n,
       expected: n,
     };
