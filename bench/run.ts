@@ -35,6 +35,7 @@ import { resultBlock, summarize } from "./summary.ts";
 import { buildWorkload } from "./workload/datasets.ts";
 import {
   BENCH_VERSION,
+  classSummaries,
   freshRunDir,
   gitSha,
   loadPointLabel,
@@ -394,33 +395,24 @@ export async function main(args: string[]): Promise<number> {
       }
       summaries.push(s);
       // request classes: one summary each after the run's (the same run id; `class` names it)
-      for (const c of cfg.classes) {
-        const t = sink.byClass.get(c.name);
-        const cs = summarize(t?.rows ?? [], t?.itls ?? [], t?.tokensPerSecond ?? new Map(), {
-          ...summaryMeta(c.cfg, { model, tokenizer: tok.name, date: started.toISOString() }),
-          label: s.label,
-          topology: cfg.topology,
+      for (
+        const cs of classSummaries(cfg, sink.byClass, s, {
+          model,
+          tokenizer: tok.name,
+          date: started.toISOString(),
           runId,
           runIndex: k + 1,
           complete: s.complete,
           maxConcurrent: state.maxInFlight,
-          outputTokenMismatches: 0,
           gpus: cfg.gpus ?? null,
           timeScale: scale,
-        });
-        Object.assign(cs, {
-          class: c.name,
-          load_point: s.load_point,
-          simulated,
-          metrics_compat: cfg.metricsCompat,
-          streamed: whole === 0,
-        });
+        }, { simulated, metrics_compat: cfg.metricsCompat, streamed: whole === 0 })
+      ) {
         summaries.push(cs);
         log.info(
-          `class ${c.name} (${cs.workload}): ${cs.completed} done, ${cs.failed} failed, ${cs.rate_achieved} of ${c.cfg.rateRps} req/s, mean TTFT ${cs.mean_ttft_ms} ms`,
+          `class ${cs.class} (${cs.workload}): ${cs.completed} done, ${cs.failed} failed, ${cs.rate_achieved} of ${cs.rate_target} req/s, mean TTFT ${cs.mean_ttft_ms} ms`,
         );
       }
-      if (cfg.classes.length) (s as unknown as Record<string, unknown>).class = "";
       // Temp file + rename: a crash never leaves a half-written summary.
       try {
         await writeSummaries(dir, summaries);

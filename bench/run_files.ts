@@ -9,7 +9,8 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { LoadPointSummary } from "../lib/result_schema.ts";
 import type { BenchConfig } from "./bench_config.ts";
-import type { SummaryMeta } from "./summary.ts";
+import { summarize, type SummaryMeta } from "./summary.ts";
+import type { Tally } from "./record.ts";
 import { workloadLabel } from "./workload/datasets.ts";
 import { readRunItls, readRunRequests } from "../lib/run_dir.ts";
 import { toVllmResult, vllmResultName } from "../lib/vllm_json.ts";
@@ -173,4 +174,42 @@ export async function writeVllmResults(
 /** Writes `config.json`: how the run was made (tool, versions, argv, server, resolved config). */
 export async function writeRunConfig(dir: string, config: Record<string, unknown>): Promise<void> {
   await Deno.writeTextFile(join(dir, "config.json"), JSON.stringify(config, null, 2) + "\n");
+}
+
+/**
+ * The summaries of a run's request classes, one per class after the run's own
+ * (`total`): each from its class's rows, with `class` set, the run's load
+ * point and `extra` fields (simulated, clock, ...). The total gets `class: ""`.
+ */
+export function classSummaries(
+  cfg: BenchConfig,
+  byClass: ReadonlyMap<string, Tally>,
+  total: LoadPointSummary,
+  meta:
+    & Pick<
+      SummaryMeta,
+      "runId" | "runIndex" | "complete" | "maxConcurrent" | "gpus" | "timeScale"
+    >
+    & { model: string; tokenizer: string; date: string },
+  extra: Record<string, unknown> = {},
+): LoadPointSummary[] {
+  if (!cfg.classes.length) return [];
+  (total as unknown as Record<string, unknown>).class = "";
+  return cfg.classes.map((c) => {
+    const t = byClass.get(c.name);
+    const cs = summarize(t?.rows ?? [], t?.itls ?? [], t?.tokensPerSecond ?? new Map(), {
+      ...summaryMeta(c.cfg, meta),
+      label: total.label,
+      topology: cfg.topology,
+      runId: meta.runId,
+      runIndex: meta.runIndex,
+      complete: meta.complete,
+      maxConcurrent: meta.maxConcurrent,
+      outputTokenMismatches: 0,
+      gpus: meta.gpus,
+      timeScale: meta.timeScale,
+    });
+    Object.assign(cs, { class: c.name, load_point: total.load_point, ...extra });
+    return cs;
+  });
 }

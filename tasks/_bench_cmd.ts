@@ -26,12 +26,18 @@ export function benchHasTimeScale(): Promise<boolean> {
 }
 
 /** Flag object -> argv (`{rate: 2, "no-itl": true}` -> `--rate 2 --no-itl`; false/null dropped). */
-export function flagArgs(flags: Record<string, string | number | boolean | null | undefined>) {
+export function flagArgs(
+  flags: Record<string, string | number | boolean | string[] | null | undefined>,
+) {
   const out: string[] = [];
   for (const [k, v] of Object.entries(flags)) {
     if (v === false || v === null || v === undefined) continue;
-    out.push(`--${k}`);
-    if (v !== true) out.push(String(v));
+    // a list repeats the flag (--class a:... --class b:...)
+    if (Array.isArray(v)) { for (const x of v) out.push(`--${k}`, x); }
+    else {
+      out.push(`--${k}`);
+      if (v !== true) out.push(String(v));
+    }
   }
   return out;
 }

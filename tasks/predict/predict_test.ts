@@ -78,7 +78,7 @@ Deno.test({
 const point = async (
   file: string,
   dir: string,
-  flags: Record<string, string | number>,
+  flags: Record<string, string | number | string[]>,
   simArgs: string[] = [],
 ) => {
   const topo = await loadTopology(fixture(file));
@@ -174,6 +174,23 @@ Deno.test("predict: a Mooncake trace replays on the virtual clock at its own tim
       rows.map((r) => Number(r.prompt_tokens)).sort((a, b) => a - b),
       lines.map((l) => l.input_length + 1).sort((a, b) => a - b), // + BOS
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("predict: request classes on the virtual clock, rows and a summary per class", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "topobench_predict_" });
+  try {
+    const { s, runDir } = await point("sim_agg.yaml", dir, {
+      duration: 20,
+      class: ["a:rate=2,input-len=64", "b:rate=3,input-len=256"],
+    });
+    const all = await readSummaries(runDir);
+    assert.deepEqual(all.map((x) => x.class), ["", "a", "b"]);
+    assert.equal(s.completed, Number(all[1].completed) + Number(all[2].completed));
+    const rows = parseCsv(await Deno.readTextFile(join(runDir, "requests.csv")));
+    assert.ok(rows.every((r) => (r.class === "a") === (r.prompt_tokens === "65")));
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }

@@ -27,6 +27,7 @@ import { resultBlock, summarize } from "../../bench/summary.ts";
 import { workSource } from "../../bench/work_source.ts";
 import {
   BENCH_VERSION,
+  classSummaries,
   freshRunDir,
   loadPointLabel,
   runKey,
@@ -180,6 +181,18 @@ export async function predictRun(
       ext.simulated = true;
       ext.clock = "virtual";
       summaries.push(s);
+      summaries.push(
+        ...classSummaries(cfg, sink.byClass, s, {
+          model,
+          tokenizer: tok.name,
+          date: started.toISOString(),
+          runId,
+          runIndex: k + 1,
+          complete: true,
+          maxConcurrent: state.maxInFlight,
+          gpus: cfg.gpus ?? topo.gpus,
+        }, { simulated: true, clock: "virtual" }),
+      );
       await writeSummaries(dir, summaries);
       if (o.resultBlock) {
         console.error(resultBlock(s));
@@ -197,7 +210,7 @@ export const VIRTUAL_URL = "http://virtual.invalid";
 
 /** Bench flags -> bench's own config (same parser and validation), with no server to contact. */
 export function benchConfigOf(
-  flags: Record<string, string | number | boolean | null | undefined>,
+  flags: Record<string, string | number | boolean | string[] | null | undefined>,
 ): { cfg: BenchConfig; args: string[] } {
   const args = flagArgs({ ...flags, url: VIRTUAL_URL, "time-scale": null });
   return { cfg: resolveBenchConfig(parseFlags(args, flagsWithoutDefaults()).values), args };
@@ -210,7 +223,7 @@ export function benchConfigOf(
  */
 export async function predictFlags(
   topology: Topology,
-  flags: Record<string, string | number | boolean | null | undefined>,
+  flags: Record<string, string | number | boolean | string[] | null | undefined>,
   o: PredictRunOptions = {},
 ): Promise<BenchRun> {
   const { cfg, args } = benchConfigOf(flags);

@@ -65,7 +65,8 @@ export function playLoad(o: PlayOptions, state: RunState): void {
     const answers: { text: string; tokens: number }[] = [];
     const turn = (t: number, scheduled: number) => {
       acquire(() => {
-        const spec = conv ? turnSpec(o.tokenizer, o.endpoint, conv, t, answers) : job.request!;
+        const base = conv ? turnSpec(o.tokenizer, o.endpoint, conv, t, answers) : job.request!;
+        const spec = job.className ? { ...base, className: job.className } : base;
         // the answer's text is only read by the next turn of a conversation
         send(spec, scheduled, conv?.conversationId, t < turns, (f) => {
           release();
