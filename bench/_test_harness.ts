@@ -1,0 +1,60 @@
+/**
+ * Test harness of the bench CLI tests: a simulated engine as a process on a
+ * free port, `bench` as a process against it, and its run directory read back.
+ *
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { type ReadyProcess, startReady } from "../lib/ready_process.ts";
+import { readCsv } from "../lib/csv.ts";
+import { parseRequestRow, type RequestRow } from "../lib/result_schema.ts";
+
+/** The checkout's root. */
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const SIM = join(ROOT, "launch/sim/main.ts");
+const RUN = join(ROOT, "bench/run.ts");
+
+/** Starts the simulated engine (`--speed 100` plus `args`) on a free port. */
+export async function sim(...args: string[]): Promise<ReadyProcess & { url: string }> {
+  const p = await startReady({
+    cmd: Deno.execPath(),
+    args: ["run", "-A", SIM, "--port", "0", "--speed", "100", ...args],
+    ready: /Starting vLLM API server 0 on (http:\/\/\S+)/,
+  });
+  return Object.assign(p, { url: p.match[1] });
+}
+
+/** What a bench run left: exit code, run dir, stderr, rows and summaries. */
+export interface BenchOut {
+  code: number;
+  dir: string;
+  stderr: string;
+  rows: RequestRow[];
+  // deno-lint-ignore no-explicit-any
+  summary: any[];
+}
+
+/** `bench` against `url`, writing under `outRoot/label`. */
+export function benchCmd(
+  args: string[],
+  label: string,
+  { url, outRoot }: { url: string; outRoot: string },
+): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", RUN, "--url", url, "--out", join(outRoot, label), ...args],
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  });
+}
+
+/** Reads a finished bench's run directory (its path is the last stdout line). */
+export async function collect(out: Deno.CommandOutput): Promise<BenchOut> {
+  const dir = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!;
+  const stderr = new TextDecoder().decode(out.stderr);
+  if (!dir) throw new Error(`bench printed no run directory:\n${stderr}`);
+  const rows = (await readCsv(join(dir, "requests.csv"))).map((r) => parseRequestRow(r));
+  const summary = JSON.parse(await Deno.readTextFile(join(dir, "summary.json")));
+  return { code: out.code, dir, stderr, rows, summary };
+}
