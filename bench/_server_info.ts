@@ -43,3 +43,39 @@ export async function serverVersion(url: string): Promise<string | null> {
     return null;
   }
 }
+
+/**
+ * Token counts of `texts` as the server's own `POST /tokenize` gives them
+ * (vLLM's endpoint; no special tokens), 16 at a time; null when the server has
+ * no such endpoint (the client tokenizer counts instead).
+ */
+export async function serverTokenCounts(
+  url: string,
+  model: string,
+  texts: readonly string[],
+): Promise<number[] | null> {
+  const count = async (prompt: string): Promise<number | null> => {
+    try {
+      const res = await fetch(`${url}/tokenize`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ ...(model ? { model } : {}), prompt, add_special_tokens: false }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      const j = res.ok ? await res.json() : (await res.body?.cancel(), null);
+      return typeof j?.count === "number" ? j.count : null;
+    } catch {
+      return null;
+    }
+  };
+  if (texts.length === 0) return [];
+  const first = await count(texts[0]);
+  if (first === null) return null;
+  const out: number[] = [first];
+  for (let i = 1; i < texts.length; i += 16) {
+    const part = await Promise.all(texts.slice(i, i + 16).map(count));
+    if (part.some((x) => x === null)) return null;
+    out.push(...(part as number[]));
+  }
+  return out;
+}

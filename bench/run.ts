@@ -50,7 +50,7 @@ import {
 import { startProgress } from "./_progress.ts";
 import { Waker } from "./_waker.ts";
 import { settleHeap } from "../lib/heap.ts";
-import { firstModel, serverVersion } from "./_server_info.ts";
+import { firstModel, serverTokenCounts, serverVersion } from "./_server_info.ts";
 import { burst, runBasics, type WorkSource, workSource } from "./work_source.ts";
 import { startGpuMonitor } from "./gpu.ts";
 import { kvUsageByTurn, startScraper } from "./scrape.ts";
@@ -365,9 +365,16 @@ export async function main(args: string[]): Promise<number> {
             ),
         }, state);}
       progress?.[Symbol.dispose]();
-      if (checks.length && tok instanceof LazyTokenizer) await tok.load();
+      // the output-token sample: counted by the server's /tokenize when it has one (no
+      // tokenizer loaded into this process), else by the client tokenizer
+      const lazyTok = tok instanceof LazyTokenizer && !tok.loaded;
+      const byServer = checks.length && lazyTok
+        ? await serverTokenCounts(cfg.url, model, checks.map((c) => c.text))
+        : null;
+      if (checks.length && !byServer && tok instanceof LazyTokenizer) await tok.load();
       const mismatches = workerMismatches +
-        checks.filter((c) => tok.encode(c.text).length !== c.tokens).length;
+        checks.filter((c, i) => (byServer ? byServer[i] : tok.encode(c.text).length) !== c.tokens)
+          .length;
       const s = summarize(rows, itls, tokensPerSecond, {
         ...summaryMeta(cfg, { model, tokenizer: tok.name, date: started.toISOString() }),
         runId,

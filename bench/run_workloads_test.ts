@@ -36,6 +36,10 @@ Deno.test("bodies as today's vllm bench serve: chat asks max_completion_tokens, 
     { port: 0, hostname: "127.0.0.1", onListen() {} },
     async (req) => {
       if (req.method !== "POST") return Response.json({ data: [{ id: "m" }] });
+      // generation requests only (bench may also ask /tokenize at the end)
+      if (!new URL(req.url).pathname.endsWith("completions")) {
+        return new Response("not found", { status: 404 });
+      }
       bodies.push(await req.json());
       const chunk = (o: unknown) => `data: ${JSON.stringify(o)}\n\n`;
       const body = chunk({ choices: [{ delta: { content: " a" }, text: " a" }] }) +

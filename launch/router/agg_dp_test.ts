@@ -51,6 +51,12 @@ Deno.test("router agg: streams, passes whole answers, models, errors, limits, di
       models.data[0].id,
       (await (await fetch(`${sim.url}/v1/models`)).json()).data[0].id,
     );
+    // /tokenize goes through to the engine (bench counts output tokens with it)
+    const tk = await (await post(`${r.url}/tokenize`, { prompt: "once upon a time" })).json();
+    assert.deepEqual(
+      tk,
+      await (await post(`${sim.url}/tokenize`, { prompt: "once upon a time" })).json(),
+    );
 
     // An engine 500 becomes a 502 naming the backend; a 4xx passes through.
     const bad = await post(`${r.url}/v1/chat/completions`, chat("x"), { "X-Return-Error": "500" });

@@ -11,7 +11,7 @@ import { BackendPool } from "./backends.ts";
 import type { Role, RouterConfig } from "./config.ts";
 import { RouterMetrics } from "./metrics.ts";
 import { Generator, type Mode } from "./_generate.ts";
-import { errorObject, json } from "./_http.ts";
+import { errorObject, errorResponse, HttpError, json, readBody } from "./_http.ts";
 import { type Registered, RegistrationListener } from "../../lib/p2p_registration.ts";
 import type { Backend } from "./backends.ts";
 
@@ -50,13 +50,21 @@ export function createRouter(cfg: RouterConfig, opts: RouterOptions = {}): Route
 
   const missingRoles = (): Role[] => pool.roles.filter((r) => pool.healthy(r).length === 0);
 
-  /** Relays a GET (`/v1/models`, `/version`) to the first healthy serving backend. */
-  async function relayGet(path: string): Promise<Response> {
+  /**
+   * Relays a GET (`/v1/models`, `/version`) or a POST (`/tokenize`,
+   * `/detokenize`) to the first healthy serving backend.
+   */
+  async function relayGet(path: string, post?: string): Promise<Response> {
     const order: Role[] = ["backend", "decode", "prefill", "encode"];
     const b = order.flatMap((r) => pool.healthy(r))[0];
     if (!b) return err(503, `No healthy backend for ${path}`, "ServiceUnavailableError");
     try {
-      const res = await fetch(`${b.url}${path}`, { signal: AbortSignal.timeout(10_000) });
+      const res = await fetch(`${b.url}${path}`, {
+        signal: AbortSignal.timeout(10_000),
+        ...(post !== undefined
+          ? { method: "POST", body: post, headers: { "content-type": "application/json" } }
+          : {}),
+      });
       return new Response(await res.text(), {
         status: res.status,
         headers: { "content-type": "application/json", "x-topobench-backend": b.name },
@@ -90,6 +98,14 @@ export function createRouter(cfg: RouterConfig, opts: RouterOptions = {}): Route
       return missing.length ? json({ status: "unhealthy", missing }, 503) : json({ status: "ok" });
     }
     if (get && (path === "/v1/models" || path === "/version")) return await relayGet(path);
+    if (post && (path === "/tokenize" || path === "/detokenize")) {
+      try {
+        return await relayGet(path, await readBody(req, cfg.maxBodyBytes));
+      } catch (e) {
+        if (e instanceof HttpError) return errorResponse(e);
+        throw e;
+      }
+    }
     if (get && path === "/status") {
       return json({
         name: cfg.name,
