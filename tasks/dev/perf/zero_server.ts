@@ -2,7 +2,8 @@
  * A zero-delay OpenAI-style streaming server for load-generator benchmarks:
  * every POST gets the same answer at once (16 content chunks, a usage chunk and
  * `[DONE]`, written as one body), so what a client measures is its own cost.
- * `GET /v1/models` names one model, `GET /health` answers 200. It prints `listening on URL` when ready.
+ * `GET /v1/models` names one model, `GET /health` answers 200, `POST /tokenize`
+ * counts the words of a text (its answers' tokens). It prints `listening on URL` when ready.
  *
  *     deno run -A tasks/dev/perf/zero_server.ts [--port 0] [--chunks 16]
  *
@@ -49,6 +50,12 @@ export async function main(args: string[]): Promise<number> {
     onListen: (a) => console.error(`listening on http://127.0.0.1:${a.port}`),
   }, async (req) => {
     if (req.method === "POST") {
+      if (new URL(req.url).pathname === "/tokenize") {
+        // like vLLM's /tokenize for its own answers: one token per " tokN" word
+        const { prompt } = await req.json();
+        const count = String(prompt ?? "").split(" ").filter(Boolean).length;
+        return Response.json({ count, max_model_len: 131072, tokens: [], token_strs: null });
+      }
       await req.arrayBuffer();
       return new Response(body, { headers: sse });
     }
