@@ -139,6 +139,26 @@ export interface Topology {
   vllm: { bin: string; extraArgs: string[]; env: Record<string, string> };
   /** Folder that remote (`host:`) commands `cd` into. @default this checkout */
   workdir?: string;
+  /** Where the processes run: this host (and ssh hosts), or a Kubernetes cluster. @default "local" */
+  platform: "local" | "kubernetes";
+  /** Cluster settings (`platform: kubernetes`). */
+  kubernetes: KubernetesSpec;
+}
+
+/** The `kubernetes:` block. */
+export interface KubernetesSpec {
+  /** @default "default" */
+  namespace: string;
+  /** Engine image (`engine: vllm`). @default "vllm/vllm-openai:latest" */
+  image: string;
+  /** Image with Deno and the bundled sim/router (`deno task bundle`). @default "denoland/deno:2.9.6" */
+  denoImage: string;
+  nodeSelector: Record<string, string>;
+  tolerations: Record<string, unknown>[];
+  /** @default "nvidia.com/gpu" */
+  gpuResource: string;
+  /** Type of the router's Service. @default "ClusterIP" */
+  serviceType: "ClusterIP" | "NodePort" | "LoadBalancer";
 }
 
 const TOP_KEYS = [
@@ -155,7 +175,24 @@ const TOP_KEYS = [
   "sim",
   "vllm",
   "workdir",
+  "platform",
+  "kubernetes",
 ];
+
+const SERVICE_TYPES = ["ClusterIP", "NodePort", "LoadBalancer"] as const;
+
+function readTolerations(r: Reader, v: unknown): Record<string, unknown>[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.some((t) => typeof t !== "object" || t === null || Array.isArray(t))) {
+    throw r.fail(
+      "kubernetes.tolerations",
+      v,
+      "a list of toleration objects ({key, operator, effect})",
+      "type",
+    );
+  }
+  return v as Record<string, unknown>[];
+}
 
 /** Reads and validates a topology file. */
 export async function loadTopology(path: string): Promise<Topology> {
@@ -340,6 +377,30 @@ export function validateTopology(raw: unknown, file = "<topology>"): Topology {
     throw r.fail("vllm", o.vllm, "absent unless engine: vllm");
   }
   const vllmEnv = r.env(v.env, "vllm.env");
+  const platform = r.oneOf(o.platform, "platform", ["local", "kubernetes"] as const) ?? "local";
+  const k8s = r.obj(o.kubernetes, "kubernetes", [
+    "namespace",
+    "image",
+    "deno_image",
+    "node_selector",
+    "tolerations",
+    "gpu_resource",
+    "service_type",
+  ]) ?? {};
+  if (platform !== "kubernetes" && o.kubernetes !== undefined) {
+    throw r.fail("kubernetes", o.kubernetes, "absent unless platform: kubernetes");
+  }
+  if (platform === "kubernetes") {
+    if (engine === "command") throw r.fail("platform", platform, "local for engine: command");
+    const remote = roles.find((x) => x.hosts.some((h) => h !== undefined));
+    if (remote) {
+      throw r.fail(
+        `${remote.role}.host`,
+        remote.hosts.find(Boolean),
+        "absent with platform: kubernetes (the scheduler places pods)",
+      );
+    }
+  }
   if (engine === "vllm" && connector === "lmcache") {
     // LMCacheConnectorV1 reads its PD settings from LMCACHE_CONFIG_FILE (or LMCACHE_* vars),
     // never from kv_connector_extra_config (vLLM's lmcache_integration/utils.py)
@@ -378,5 +439,16 @@ export function validateTopology(raw: unknown, file = "<topology>"): Topology {
       env: vllmEnv,
     },
     workdir: r.str(o.workdir, "workdir"),
+    platform,
+    kubernetes: {
+      namespace: r.str(k8s.namespace, "kubernetes.namespace") ?? "default",
+      image: r.str(k8s.image, "kubernetes.image") ?? "vllm/vllm-openai:latest",
+      denoImage: r.str(k8s.deno_image, "kubernetes.deno_image") ?? "denoland/deno:2.9.6",
+      nodeSelector: r.env(k8s.node_selector, "kubernetes.node_selector"),
+      tolerations: readTolerations(r, k8s.tolerations),
+      gpuResource: r.str(k8s.gpu_resource, "kubernetes.gpu_resource") ?? "nvidia.com/gpu",
+      serviceType: r.oneOf(k8s.service_type, "kubernetes.service_type", SERVICE_TYPES) ??
+        "ClusterIP",
+    },
   };
 }

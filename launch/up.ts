@@ -33,6 +33,7 @@ import {
 import { type Plan, planTopology } from "./_plan.ts";
 import { lockTopology, readState, removeState, type TopologyState, writeState } from "./_state.ts";
 import { loadTopologyWith, parseSet, type TopologySet } from "./topology_set.ts";
+import { kubernetesObjects, manifestsYaml } from "./k8s.ts";
 
 const FLAGS = {
   "dry-run": { type: "boolean", default: false, help: "Print the plan; start nothing" },
@@ -288,6 +289,19 @@ export async function main(args: string[]): Promise<number> {
     stateDir: values["state-dir"] as string,
     sets: ((values.set as string[] | undefined) ?? []).map((x) => parseSet(x)),
   };
+  {
+    const { plan } = await prepare(opts);
+    if (plan.topology.platform === "kubernetes") {
+      if (!opts.dryRun) {
+        throw new RangeError(
+          `Cannot start ${opts.file} on platform kubernetes from here yet: current value is platform kubernetes; print its manifests with --dry-run and apply them with kubectl apply -f -`,
+        );
+      }
+      const objs = kubernetesObjects(plan);
+      console.log(values.json ? JSON.stringify(objs, null, 2) : manifestsYaml(objs).trimEnd());
+      return 0;
+    }
+  }
   if (opts.dryRun && values.json) {
     const { plan, procs } = await prepare(opts);
     console.log(JSON.stringify({ plan, processes: procs }, null, 2));

@@ -1,0 +1,173 @@
+/**
+ * `platform: kubernetes`: a planned topology as Kubernetes objects. Every
+ * engine instance becomes a Deployment (one pod; its GPUs as the
+ * `gpu_resource` limit, TP = that limit) and a Service (HTTP, NIXL side-channel
+ * or P2P-NCCL KV ports); the router a ConfigMap (router.json), a Deployment and
+ * a Service. All carry `app.kubernetes.io/part-of: topobench` and
+ * `topobench.io/topology: NAME`. The engines' argv and env come from the same
+ * generator as the local launcher (`vllm.ts`), with Service DNS names where
+ * peers reach each other and the pod IP (downward API) where vLLM binds.
+ *
+ * @module
+ */
+import { stringify } from "yaml";
+import { routerConfig } from "./_launch.ts";
+import type { InstancePlan, Plan } from "./_plan.ts";
+import { engineEnv, simCommand, vllmCommand } from "./vllm.ts";
+
+type Obj = Record<string, unknown>;
+
+/** A DNS-1035 label: lower case, digits and `-`, starting with a letter, at most 63 characters. */
+export function dnsLabel(s: string): string {
+  const x = s.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^[^a-z]+/, "").replace(/-+$/, "");
+  return (x || "t").slice(0, 63).replace(/-+$/, "");
+}
+
+/** The plan as the cluster sees it: every instance bound to 0.0.0.0, reached by its Service. */
+export function kubernetesPlan(plan: Plan): Plan {
+  const t = plan.topology;
+  const ns = t.kubernetes.namespace;
+  const svc = (n: string) => `${dnsLabel(`${t.name}-${n}`)}.${ns}.svc.cluster.local`;
+  const instances = plan.instances.map((i) => ({
+    ...i,
+    bind: "0.0.0.0",
+    address: svc(i.name),
+    url: `http://${svc(i.name)}:${i.port}`,
+  }));
+  const router = plan.router && {
+    ...plan.router,
+    bind: "0.0.0.0",
+    url: `http://${svc("router")}:${plan.router.port}`,
+  };
+  return { ...plan, instances, ...(router ? { router } : {}) };
+}
+
+const labels = (plan: Plan, component: string) => ({
+  "app.kubernetes.io/part-of": "topobench",
+  "app.kubernetes.io/component": component,
+  "topobench.io/topology": dnsLabel(plan.topology.name),
+});
+
+/** Ports of an instance: HTTP, then side-channel or KV ports (one per TP rank). */
+function ports(i: InstancePlan): { name: string; port: number }[] {
+  const out = [{ name: "http", port: i.port }];
+  for (let r = 0; r < i.tp; r++) {
+    if (i.sideChannelPort !== undefined) {
+      out.push({ name: `side-${r}`, port: i.sideChannelPort + r });
+    }
+    if (i.kvPort !== undefined) out.push({ name: `kv-${r}`, port: i.kvPort + r });
+  }
+  return out;
+}
+
+/** Env of an engine container: no CUDA_VISIBLE_DEVICES (the device plugin picks GPUs); pod IP where vLLM binds. */
+function containerEnv(plan: Plan, i: InstancePlan): Obj[] {
+  const env = engineEnv(i, plan);
+  delete env.CUDA_VISIBLE_DEVICES;
+  const podIp = { valueFrom: { fieldRef: { fieldPath: "status.podIP" } } };
+  const out: Obj[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    out.push(name === "VLLM_HOST_IP" ? { name, ...podIp } : { name, value });
+  }
+  if (i.sideChannelPort !== undefined && env.VLLM_NIXL_SIDE_CHANNEL_HOST === undefined) {
+    out.push({ name: "VLLM_NIXL_SIDE_CHANNEL_HOST", ...podIp });
+  }
+  return out;
+}
+
+/** The objects of a planned topology (planned as for a local `up`). */
+export function kubernetesObjects(local: Plan): Obj[] {
+  const plan = kubernetesPlan(local);
+  const t = plan.topology;
+  const k = t.kubernetes;
+  const ns = k.namespace;
+  const out: Obj[] = [];
+  const deployment = (name: string, lbl: Obj, container: Obj, volumes: Obj[] = []) => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, namespace: ns, labels: lbl },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: lbl },
+      template: {
+        metadata: { labels: lbl },
+        spec: {
+          containers: [container],
+          ...(volumes.length ? { volumes } : {}),
+          ...(Object.keys(k.nodeSelector).length ? { nodeSelector: k.nodeSelector } : {}),
+          ...(k.tolerations.length ? { tolerations: k.tolerations } : {}),
+        },
+      },
+    },
+  });
+  const service = (
+    name: string,
+    lbl: Obj,
+    ps: { name: string; port: number }[],
+    type = "ClusterIP",
+  ) => ({
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name, namespace: ns, labels: lbl },
+    spec: {
+      type,
+      selector: lbl,
+      ports: ps.map((p) => ({ name: p.name, port: p.port, targetPort: p.port, protocol: "TCP" })),
+    },
+  });
+  for (const i of plan.instances) {
+    const name = dnsLabel(`${t.name}-${i.name}`);
+    const lbl = { ...labels(plan, i.role), "topobench.io/instance": i.name };
+    const c = t.engine === "vllm" ? vllmCommand(plan, i) : simCommand(plan, i);
+    const sim = t.engine === "sim";
+    const args = sim ? ["run", "-A", "/topobench/sim.js", ...c.args.slice(3)] : c.args;
+    const container: Obj = {
+      name: "engine",
+      image: sim ? k.denoImage : k.image,
+      command: [sim ? "deno" : c.cmd],
+      args,
+      env: containerEnv(plan, i),
+      ports: ports(i).map((p) => ({ name: p.name, containerPort: p.port })),
+      readinessProbe: { httpGet: { path: "/health", port: i.port }, periodSeconds: 5 },
+      ...(sim ? {} : { resources: { limits: { [k.gpuResource]: i.tp } } }),
+    };
+    out.push(deployment(name, lbl, container), service(name, lbl, ports(i)));
+  }
+  if (plan.router) {
+    const name = dnsLabel(`${t.name}-router`);
+    const lbl = labels(plan, "router");
+    const ps = [{ name: "http", port: plan.router.port }];
+    if (plan.router.discoveryPort !== undefined) {
+      ps.push({ name: "zmq", port: plan.router.discoveryPort });
+    }
+    out.push({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name, namespace: ns, labels: lbl },
+      data: { "router.json": JSON.stringify(routerConfig(plan), null, 2) },
+    });
+    out.push(
+      deployment(name, lbl, {
+        name: "router",
+        image: k.denoImage,
+        command: ["deno"],
+        args: [
+          ...["run", "-A", "/topobench/router.js", "--config", "/config/router.json"],
+          ...["--host", "0.0.0.0", "--port", String(plan.router.port)],
+        ],
+        ports: ps.map((p) => ({ name: p.name, containerPort: p.port })),
+        readinessProbe: { httpGet: { path: "/health", port: plan.router.port }, periodSeconds: 5 },
+        volumeMounts: [{ name: "config", mountPath: "/config" }],
+      }, [{ name: "config", configMap: { name } }]),
+      service(name, lbl, ps, k.serviceType),
+    );
+  }
+  return out;
+}
+
+/** The objects as one multi-document YAML text. */
+export function manifestsYaml(objs: readonly Obj[]): string {
+  return objs.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })).join(
+    "---\n",
+  );
+}
