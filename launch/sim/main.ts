@@ -81,12 +81,7 @@ export async function main(args: string[]): Promise<number> {
   }
 
   let ready = cfg.startupDelayS === 0;
-  if (!ready) {
-    setTimeout(
-      () => (ready = true, log.info("Application startup complete.")),
-      cfg.startupDelayS * 1000,
-    );
-  }
+  let startup: ReturnType<typeof setTimeout> | undefined;
   const serverOpts: SimServerOptions = {
     servedModelName: cfg.servedModelName ?? cfg.model,
     modelPath: cfg.model,
@@ -118,6 +113,13 @@ export async function main(args: string[]): Promise<number> {
     onListen: (a) => {
       log.info(`Starting vLLM API server 0 on http://${a.hostname}:${a.port}`);
       if (ready) log.info("Application startup complete.");
+      // --startup-delay counts from the moment it listens (/health answers 503 until then)
+      else {
+        startup = setTimeout(
+          () => (ready = true, log.info("Application startup complete.")),
+          cfg.startupDelayS * 1000,
+        );
+      }
       if (proxy && kvTransfer) {
         const registration = {
           type: kvTransfer.kv_role === "kv_consumer" ? "D" as const : "P" as const,
@@ -154,6 +156,7 @@ export async function main(args: string[]): Promise<number> {
   });
   await server.finished;
   clearTimeout(drain);
+  clearTimeout(startup);
   pings?.stop();
   stopStats();
   await side?.stop();

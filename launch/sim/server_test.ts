@@ -292,12 +292,12 @@ Deno.test("sim: OpenAI API as vLLM serves it", async (t) => {
 });
 
 Deno.test("sim: faults on demand and startup delay", async () => {
-  const sim = await startSim(["--fail-rate", "1", "--startup-delay", "0.5"]);
+  const sim = await startSim(["--fail-rate", "1", "--startup-delay", "1"]);
   try {
     const early = await fetch(`${sim.url}/health`);
     assert.equal(early.status, 503);
     let ok = false;
-    for (let i = 0; i < 50 && !ok; i++) {
+    for (let i = 0; i < 100 && !ok; i++) {
       await new Promise((r) => setTimeout(r, 50));
       ok = (await fetch(`${sim.url}/health`)).status === 200;
     }
