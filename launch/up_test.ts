@@ -14,7 +14,9 @@ if (!ROUTER) {
 /** A base port with `n` free ports after it. */
 async function portBlock(n: number): Promise<number> {
   for (let tries = 0; tries < 50; tries++) {
-    const base = 20000 + Math.floor(Math.random() * 40000);
+    // below Linux's ephemeral range (32768+), where every outgoing connection and
+    // every port-0 listener of the tests running beside this one takes its port
+    const base = 20000 + Math.floor(Math.random() * (32000 - n - 20000));
     let ok = true;
     for (let p = base; p < base + n && ok; p++) ok = await isPortFree(p, "0.0.0.0");
     if (ok) return base;
