@@ -12,8 +12,22 @@ function checkPort(port: number): void {
   }
 }
 
-/** A port that was free a moment ago on `host` (the OS picks it by binding port 0). */
+/**
+ * A port that was free a moment ago on `host`, drawn from 20000-31999: below
+ * Linux's ephemeral range (32768+), where outgoing connections and port-0
+ * listeners take theirs, so it is far less likely to be taken before the
+ * caller binds it. Falls back to the OS's pick (port 0).
+ */
 export function freePort(host = "127.0.0.1"): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    try {
+      Deno.listen({ hostname: host, port, transport: "tcp" }).close();
+      return Promise.resolve(port);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AddrInUse)) return Promise.reject(e);
+    }
+  }
   const l = Deno.listen({ hostname: host, port: 0, transport: "tcp" });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
