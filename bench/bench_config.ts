@@ -77,7 +77,7 @@ export const BENCH_FLAGS: FlagSpec = {
     multiple: true,
     aliases: ["classes"],
     help:
-      "A request class with its own options, NAME:flag=value,...  e.g. text:rate=30,input-len=256 (repeatable; one schedule, rows and summaries per class)",
+      "A request class with its own options, NAME:flag=value,...  e.g. text:rate=30,input-len=256; one schedule, rows and summaries per class",
     placeholder: "spec",
   },
   "trace-speedup": {

@@ -44,7 +44,7 @@ const FLAGS = {
   set: {
     type: "string",
     multiple: true,
-    help: "Change a topology field, e.g. --set prefill.count=2 --set decode.tp=2 (repeatable)",
+    help: "Change a topology field, e.g. --set prefill.count=2 --set decode.tp=2",
     placeholder: "field=value",
   },
 } as const;

@@ -380,7 +380,7 @@ export const PIPELINE_FLAGS = {
   set: {
     type: "string" as const,
     multiple: true,
-    help: "Change a field of every topology, e.g. --set decode.tp=2 (repeatable)",
+    help: "Change a field of every topology, e.g. --set decode.tp=2",
     placeholder: "field=value",
   },
 };

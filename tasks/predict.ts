@@ -37,8 +37,7 @@ const OWN: FlagSpec = {
   set: {
     type: "string",
     multiple: true,
-    help:
-      "Change a topology field, e.g. --set prefill.count=2 (repeatable; every topology of an experiment)",
+    help: "Change a topology field, e.g. --set prefill.count=2 (every topology of an experiment)",
     placeholder: "field=value",
   },
 };
