@@ -58,3 +58,27 @@ export async function collect(out: Deno.CommandOutput): Promise<BenchOut> {
   const summary = JSON.parse(await Deno.readTextFile(join(dir, "summary.json")));
   return { code: out.code, dir, stderr, rows, summary };
 }
+
+/** A test file's shared engine and output folder, with `bench` bound to them. */
+export interface BenchSetup {
+  tmp: string;
+  server: ReadyProcess & { url: string };
+  /** `bench` against `url` (the shared engine by default), writing under `outRoot/label`. */
+  benchCmd(args: string[], label?: string, o?: { url?: string; outRoot?: string }): Deno.Command;
+  /** Runs `bench` against the shared engine and reads its run directory. */
+  bench(...args: string[]): Promise<BenchOut>;
+}
+
+/** Starts a test file's engine and temporary folder. */
+export async function benchSetup(prefix: string): Promise<BenchSetup> {
+  const tmp = await Deno.makeTempDir({ prefix });
+  const server = await sim();
+  const bc: BenchSetup["benchCmd"] = (args, label = "t", o = {}) =>
+    benchCmd(args, label, { url: o.url ?? server.url, outRoot: o.outRoot ?? join(tmp, "exp") });
+  return {
+    tmp,
+    server,
+    benchCmd: bc,
+    bench: async (...args) => collect(await bc(args).output()),
+  };
+}

@@ -8,21 +8,9 @@ import { join } from "node:path";
 import { readCsv } from "../lib/csv.ts";
 import { cv } from "../lib/stats.ts";
 import { parseRequestRow } from "../lib/result_schema.ts";
-import { benchCmd as cmd, type BenchOut, collect, sim } from "./_test_harness.ts";
+import { type BenchOut, benchSetup, collect, sim } from "./_test_harness.ts";
 
-const tmp = await Deno.makeTempDir({ prefix: "bench_test_" });
-const server = await sim();
-
-/** `bench` against `url` (the shared engine by default), writing under `outRoot/label`. */
-function benchCmd(
-  args: string[],
-  label = "t",
-  { url = server.url, outRoot = join(tmp, "exp") }: { url?: string; outRoot?: string } = {},
-): Deno.Command {
-  return cmd(args, label, { url, outRoot });
-}
-
-const bench = async (...args: string[]) => collect(await benchCmd(args).output());
+const { tmp, server, benchCmd, bench } = await benchSetup("bench_test_");
 const gaps = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.slice(1).map((x, i) => x - s[i]);

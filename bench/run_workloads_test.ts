@@ -8,21 +8,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readCsv } from "../lib/csv.ts";
 import { parseRequestRow } from "../lib/result_schema.ts";
-import { benchCmd as cmd, collect, ROOT, sim } from "./_test_harness.ts";
+import { benchSetup, collect, ROOT, sim } from "./_test_harness.ts";
 
-const tmp = await Deno.makeTempDir({ prefix: "bench_wl_test_" });
-const server = await sim();
-
-/** `bench` against `url` (the shared engine by default), writing under `outRoot/label`. */
-function benchCmd(
-  args: string[],
-  label = "t",
-  { url = server.url, outRoot = join(tmp, "exp") }: { url?: string; outRoot?: string } = {},
-): Deno.Command {
-  return cmd(args, label, { url, outRoot });
-}
-
-const bench = async (...args: string[]) => collect(await benchCmd(args).output());
+const { tmp, server, benchCmd, bench } = await benchSetup("bench_wl_test_");
 
 Deno.test.afterAll(async () => {
   await server.stop();

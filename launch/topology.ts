@@ -194,11 +194,10 @@ function readTolerations(r: Reader, v: unknown): Record<string, unknown>[] {
   return v as Record<string, unknown>[];
 }
 
-/** Reads and validates a topology file. */
-export async function loadTopology(path: string): Promise<Topology> {
-  let text: string;
+/** A topology file's text; throws naming the path when it does not exist. */
+export async function readTopologyFile(path: string): Promise<string> {
   try {
-    text = await Deno.readTextFile(path);
+    return await Deno.readTextFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new TypeError(
@@ -209,20 +208,27 @@ export async function loadTopology(path: string): Promise<Topology> {
     }
     throw e;
   }
-  return parseTopology(text, path);
 }
 
-/** Parses YAML text and validates it; `file` is named in errors. */
-export function parseTopology(text: string, file = "<topology>"): Topology {
-  let raw: unknown;
+/** YAML text as an object (not yet validated); `file` is named in errors. */
+export function parseTopologyYaml(text: string, file = "<topology>"): unknown {
   try {
-    raw = parse(text);
+    return parse(text);
   } catch (e) {
     throw new SyntaxError(
       `Cannot parse ${file} as YAML: current value is ${(e as Error).message.split("\n")[0]}`,
     );
   }
-  return validateTopology(raw, file);
+}
+
+/** Reads and validates a topology file. */
+export async function loadTopology(path: string): Promise<Topology> {
+  return parseTopology(await readTopologyFile(path), path);
+}
+
+/** Parses YAML text and validates it; `file` is named in errors. */
+export function parseTopology(text: string, file = "<topology>"): Topology {
+  return validateTopology(parseTopologyYaml(text, file), file);
 }
 
 /** Validates a parsed topology object and fills in defaults. */

@@ -10,7 +10,14 @@
  * @module
  */
 import { parse } from "yaml";
-import { loadTopology, ROLES, type Topology, validateTopology } from "./topology.ts";
+import {
+  loadTopology,
+  parseTopologyYaml,
+  readTopologyFile,
+  ROLES,
+  type Topology,
+  validateTopology,
+} from "./topology.ts";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -102,21 +109,7 @@ export async function loadTopologyWith(
   sets: readonly TopologySet[],
 ): Promise<Topology> {
   if (sets.length === 0) return await loadTopology(path);
-  let raw: unknown;
-  try {
-    raw = parse(await Deno.readTextFile(path));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new TypeError(
-        `Cannot read ${path} as a topology file: current value is ${
-          JSON.stringify(path)
-        } (no such file)`,
-      );
-    }
-    throw new SyntaxError(
-      `Cannot parse ${path} as YAML: current value is ${(e as Error).message.split("\n")[0]}`,
-    );
-  }
+  const raw = parseTopologyYaml(await readTopologyFile(path), path);
   const shown = sets.map((s) => `${s.path.join(".")}=${JSON.stringify(s.value)}`).join(" ");
   return validateTopology(applySets(raw, sets), `${path} (with --set ${shown})`);
 }

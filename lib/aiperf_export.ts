@@ -8,11 +8,10 @@
  * @module
  */
 import type { RequestRow } from "./result_schema.ts";
+import { num, obj, timedFields } from "./_peer.ts";
 import type { PeerRun } from "./guidellm_json.ts";
 
 type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (v && typeof v === "object" && !Array.isArray(v) ? v as Obj : {});
-const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 
 /** A metric's value in ms (or tokens), converting `s`/`ns`/`us` units; null when absent. */
 function metric(m: Obj, tag: string): number | null {
@@ -95,12 +94,7 @@ export function readAiperf(jsonl: string, file: string, summary: unknown = {}): 
       request_id: String(md.x_request_id ?? i),
       conversation_id: String(md.conversation_id ?? md.x_correlation_id ?? i),
       turn: (num(md.turn_index) ?? 0) + 1,
-      scheduled_ms: sent,
-      sent_ms: sent,
-      first_token_ms: ttft === null ? null : sent + ttft,
-      end_ms: sent + e2e,
-      ttft_ms: ttft,
-      e2e_ms: e2e,
+      ...timedFields(sent, ttft, e2e),
       tpot_ms: ok && out > 1 ? metric(m, "inter_token_latency") : null,
       itl_mean_ms: g.length ? g.reduce((a, b) => a + b, 0) / g.length : null,
       itl_max_ms: g.length ? Math.max(...g) : null,

@@ -9,6 +9,7 @@
  * @module
  */
 import type { RequestRow } from "./result_schema.ts";
+import { num, obj, timedFields } from "./_peer.ts";
 
 /** One benchmark of a peer tool's file, as merge needs it. */
 export interface PeerRun {
@@ -24,8 +25,6 @@ export interface PeerRun {
 }
 
 type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (v && typeof v === "object" && !Array.isArray(v) ? v as Obj : {});
-const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 
 /** Whether a parsed JSON value is a GuideLLM report. */
 export function isGuidellmReport(j: unknown): boolean {
@@ -94,12 +93,7 @@ export function readGuidellm(text: string, file: string): PeerRun[] {
         request_id: String(r.request_id ?? info.request_id ?? i),
         conversation_id: String(info.conversation_id ?? r.request_id ?? i),
         turn: (num(info.turn_index) ?? 0) + 1,
-        scheduled_ms: sent,
-        sent_ms: sent,
-        first_token_ms: ttft === null ? null : sent + ttft,
-        end_ms: sent + e2e,
-        ttft_ms: ttft,
-        e2e_ms: e2e,
+        ...timedFields(sent, ttft, e2e),
         tpot_ms: ok && out > 1 ? num(r.inter_token_latency_ms) : null,
         itl_mean_ms: ok ? num(r.inter_token_latency_ms) : null,
         itl_max_ms: null,

@@ -73,34 +73,27 @@ export interface PingOptions {
 export function startPinging(o: PingOptions): { stop(): void } {
   const i = o.proxy.lastIndexOf(":");
   const host = o.proxy.slice(0, i).replace(/^\[|\]$/g, "");
-  const dealer = new Dealer(
-    host,
-    Number(o.proxy.slice(i + 1)),
-    new TextEncoder().encode(o.registration.zmq_address),
-  );
   const msg = encode(o.registration);
   let stopped = false;
-  let first = true;
   const ping = () => {
     if (stopped) return;
     // not connected yet (no proxy): this ping is dropped, the next one carries the same news
     void dealer.send(msg);
   };
-  // the first ping goes out as soon as the connection is up
-  const early = setInterval(() => {
-    if (!dealer.connected || !first) return;
-    first = false;
-    clearInterval(early);
-    ping();
-  }, 50);
-  ping();
+  // a ping as soon as a connection is up (a proxy that came late hears at once)
+  const dealer = new Dealer(
+    host,
+    Number(o.proxy.slice(i + 1)),
+    new TextEncoder().encode(o.registration.zmq_address),
+    1000,
+    ping,
+  );
   const timer = setInterval(ping, o.intervalMs ?? PING_INTERVAL_MS);
   return {
     stop() {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
-      clearInterval(early);
       dealer.close();
     },
   };

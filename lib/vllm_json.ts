@@ -7,6 +7,7 @@
  * @module
  */
 import type { RequestRow } from "./result_schema.ts";
+import { timedFields } from "./_peer.ts";
 
 /** A normalized result object plus the rows rebuilt from its arrays (null when absent). */
 export interface VllmResult {
@@ -77,12 +78,7 @@ export function readVllmResult(text: string, file: string): VllmResult {
       request_id: String(i),
       conversation_id: String(i),
       turn: 1,
-      scheduled_ms: sent,
-      sent_ms: sent,
-      first_token_ms: failed ? null : sent + ttftMs,
-      end_ms: sent + e2e,
-      ttft_ms: failed ? null : ttftMs,
-      e2e_ms: e2e,
+      ...timedFields(sent, failed ? null : ttftMs, e2e),
       tpot_ms: failed || out <= 1 ? null : (e2e - ttftMs) / (out - 1),
       itl_mean_ms: g.length ? sumG / g.length : null,
       itl_max_ms: g.length ? Math.max(...g) : null,

@@ -182,11 +182,16 @@ export class Dealer {
   #closed = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
+  /**
+   * @param onConnect called after each handshake (the first connection and
+   * every reconnection)
+   */
   constructor(
     readonly host: string,
     readonly port: number,
     readonly identity: Uint8Array,
     readonly reconnectMs = 1000,
+    readonly onConnect: () => void = () => {},
   ) {
     this.#connect();
   }
@@ -199,6 +204,7 @@ export class Dealer {
       if (this.#closed) return peer.close();
       await peer.handshake(this.identity);
       this.#peer = peer;
+      this.onConnect();
       // read until the connection ends (a ROUTER may send nothing)
       while (await peer.message()) { /* DEALER replies are not used */ }
       throw new Error("closed by the peer");

@@ -158,13 +158,7 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
         return new Response(null, { status: ok ? 200 : 500 });
       }
       if (req.method === "POST" && (path === "/tokenize" || path === "/detokenize")) {
-        const raw = await readBody(req, o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
-        let body: unknown;
-        try {
-          body = JSON.parse(raw);
-        } catch (e) {
-          throw new ApiError(400, `JSON decode error: ${(e as Error).message}`);
-        }
+        const body = await readJson(req);
         const deps = { ...o, prompts };
         return json(path === "/tokenize" ? tokenizeApi(body, deps) : detokenizeApi(body, deps));
       }
@@ -183,14 +177,18 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
     }
   };
 
-  async function generate(req: Request, endpoint: Endpoint): Promise<Response> {
+  /** The request body as JSON: 413 above the limit, 400 when it is not JSON. */
+  async function readJson(req: Request): Promise<unknown> {
     const raw = await readBody(req, o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
-    let body: unknown;
     try {
-      body = JSON.parse(raw);
+      return JSON.parse(raw);
     } catch (e) {
       throw new ApiError(400, `JSON decode error: ${(e as Error).message}`);
     }
+  }
+
+  async function generate(req: Request, endpoint: Endpoint): Promise<Response> {
+    const body = await readJson(req);
     const forced = req.headers.get("x-return-error");
     if (forced && /^\d{3}$/.test(forced.trim())) {
       const status = Number(forced.trim());
