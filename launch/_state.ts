@@ -39,7 +39,24 @@ export interface TopologyState {
   startedAt: string;
   /** Pid of the `up` that wrote it. */
   upPid: number;
+  /** Local (and ssh) process groups; empty on a cluster. */
   processes: StateProcess[];
+  /** Where it runs. @default "local" */
+  platform?: "local" | "kubernetes";
+  /** The cluster objects (`platform: kubernetes`). */
+  kubernetes?: KubernetesState;
+}
+
+/** What `up` applied to a cluster. */
+export interface KubernetesState {
+  namespace: string;
+  context?: string;
+  /** Label selector of every object it applied. */
+  selector: string;
+  /** `kind/name` of each applied object. */
+  objects: string[];
+  /** Engine instances and the router: Deployment/Service name, in-cluster URL. */
+  instances: { name: string; role: string; object: string; url: string }[];
 }
 
 /** `<stateDir>/<name>.json`. */

@@ -1,7 +1,8 @@
 /**
  * `deno task down <topology.yaml|name>`: stops exactly the process groups the
  * state file lists (SIGTERM, grace, SIGKILL), then removes the state file.
- * Logs are kept.
+ * Logs are kept. On a cluster (`platform: kubernetes`) it deletes the
+ * topology's objects by label and waits until its pods are gone.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import { join, resolve } from "node:path";
 import { DEFAULT_STATE_DIR, ROOT } from "./_launch.ts";
 import { listStates, readState, removeState, statePath } from "./_state.ts";
 import { loadTopology } from "./topology.ts";
+import { downKubernetes } from "./k8s/cluster.ts";
 
 const FLAGS = {
   "state-dir": { type: "string", default: DEFAULT_STATE_DIR, help: "State and log folder" },
@@ -60,6 +62,20 @@ export async function down(o: DownOptions): Promise<Record<string, StopResult>> 
   const name = await topologyName(o.target);
   const log = o.log ?? createLogger({ name: "down" }).info;
   const state = await readState(stateDir, name);
+  const file = /\.ya?ml$/i.test(o.target) ? await loadTopology(o.target) : undefined;
+  if (state?.platform === "kubernetes" || (!state && file?.platform === "kubernetes")) {
+    // on a cluster: delete by label (with no state file, in the file's namespace)
+    await downKubernetes({
+      name,
+      namespace: state?.kubernetes?.namespace ?? file!.kubernetes.namespace,
+      context: state ? state.kubernetes?.context : file!.kubernetes.context,
+      objects: state?.kubernetes?.objects,
+      stateDir,
+      timeoutS: Math.max(30, (o.graceMs ?? 10_000) / 1000 + 60),
+      log,
+    });
+    return {};
+  }
   if (!state) {
     log(`${name}: nothing to stop (no ${statePath(stateDir, name)})`);
     return {};

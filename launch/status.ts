@@ -1,7 +1,9 @@
 /**
  * `deno task status [<name>] [--json]`: for each topology that is up (or the
  * one named), whether each process group is alive and its /health answers,
- * plus the router's per-backend in-flight counts from its /status.
+ * plus the router's per-backend in-flight counts from its /status. On a
+ * cluster: each instance's pod (phase, Ready, restarts, node), the Ready
+ * addresses behind its Service and /health through the API server.
  * Exits 1 when anything is down or unhealthy.
  *
  * @module
@@ -13,6 +15,7 @@ import { isGroupAlive } from "../lib/supervisor.ts";
 import { DEFAULT_STATE_DIR } from "./_launch.ts";
 import { listStates, readState, statePath, type TopologyState } from "./_state.ts";
 import { topologyName } from "./down.ts";
+import { clusterStatus } from "./k8s/cluster.ts";
 
 const FLAGS = {
   json: { type: "boolean", default: false, help: "Print JSON" },
@@ -23,7 +26,13 @@ const FLAGS = {
 export interface ProcessStatus {
   name: string;
   role: string;
-  pid: number;
+  /** Local process id (absent on a cluster). */
+  pid?: number;
+  /** Its pod, node, restarts and Ready addresses behind its Service (on a cluster). */
+  pod?: string;
+  node?: string;
+  restarts?: number;
+  endpoints?: number;
   url: string;
   /** Its process group has a running member. */
   alive: boolean;
@@ -77,6 +86,31 @@ export function inFlightCounts(body: unknown): Map<string, number> {
 
 /** Checks one topology's processes from its state file. */
 export async function topologyStatus(state: TopologyState): Promise<TopologyStatus> {
+  if (state.platform === "kubernetes") {
+    const c = await clusterStatus(state);
+    const procs = c.instances.map((i): ProcessStatus => ({
+      name: i.name,
+      role: i.role,
+      pod: i.pod,
+      node: i.node,
+      restarts: i.restarts,
+      endpoints: i.endpoints,
+      url: i.url,
+      alive: i.phase === "Running" && i.ready,
+      healthy: i.healthy,
+      health: i.pod ? i.health : "no pod",
+    }));
+    const counts = inFlightCounts(c.router);
+    for (const p of procs) if (counts.has(p.name)) p.inFlight = counts.get(p.name);
+    return {
+      name: state.name,
+      status: state.status,
+      endpoint: state.endpoint,
+      processes: procs,
+      router: c.router,
+      ok: state.status === "up" && procs.every((p) => p.alive && p.healthy),
+    };
+  }
   const procs = await Promise.all(state.processes.map(async (p): Promise<ProcessStatus> => {
     const alive = isGroupAlive(p.pgid);
     const [healthy, health] = await probe(p.healthUrl);
@@ -126,11 +160,15 @@ export function formatStatus(all: TopologyStatus[]): string {
   if (all.length === 0) return "no topology is up";
   return all.map((t) => {
     const rows = t.processes.map((p) =>
-      `  ${p.name.padEnd(12)} ${String(p.pid).padEnd(8)} ${
-        (p.alive ? "alive" : "DEAD").padEnd(6)
-      } ${(p.healthy ? "healthy" : `UNHEALTHY (${p.health})`).padEnd(10)} ${
-        p.inFlight === undefined ? "" : `in-flight ${p.inFlight}  `
-      }${p.url}`
+      `  ${p.name.padEnd(12)} ${
+        p.pid !== undefined
+          ? String(p.pid).padEnd(8)
+          : `${p.pod ?? "(no pod)"} on ${p.node ?? "-"}, ${p.restarts ?? 0} restarts, ${
+            p.endpoints ?? 0
+          } endpoint(s) `
+      } ${(p.alive ? "alive" : "DEAD").padEnd(6)} ${
+        (p.healthy ? "healthy" : `UNHEALTHY (${p.health})`).padEnd(10)
+      } ${p.inFlight === undefined ? "" : `in-flight ${p.inFlight}  `}${p.url}`
     );
     return [`${t.name} [${t.status}] ${t.ok ? "ok" : "NOT OK"} ${t.endpoint}`, ...rows].join("\n");
   }).join("\n\n");

@@ -159,6 +159,12 @@ export interface KubernetesSpec {
   gpuResource: string;
   /** Type of the router's Service. @default "ClusterIP" */
   serviceType: "ClusterIP" | "NodePort" | "LoadBalancer";
+  /** kubeconfig context for up/down/status. @default the current context */
+  context?: string;
+  /** Size of the engines' `/dev/shm` (a memory emptyDir; NCCL and TP need more than 64 MiB), e.g. `16Gi`. */
+  shm?: string;
+  /** RDMA devices per engine pod (NIXL/UCX over InfiniBand or RoCE), with IPC_LOCK. */
+  rdma?: { resource: string; count: number };
 }
 
 const TOP_KEYS = [
@@ -192,6 +198,14 @@ function readTolerations(r: Reader, v: unknown): Record<string, unknown>[] {
     );
   }
   return v as Record<string, unknown>[];
+}
+
+function readQuantity(r: Reader, v: unknown, field: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "string" || !/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/.test(v)) {
+    throw r.fail(field, v, "a Kubernetes quantity such as 16Gi or 512Mi");
+  }
+  return v;
 }
 
 /** A topology file's text; throws naming the path when it does not exist. */
@@ -392,7 +406,11 @@ export function validateTopology(raw: unknown, file = "<topology>"): Topology {
     "tolerations",
     "gpu_resource",
     "service_type",
+    "context",
+    "shm",
+    "rdma",
   ]) ?? {};
+  const rdma = r.obj(k8s.rdma, "kubernetes.rdma", ["resource", "count"]);
   if (platform !== "kubernetes" && o.kubernetes !== undefined) {
     throw r.fail("kubernetes", o.kubernetes, "absent unless platform: kubernetes");
   }
@@ -455,6 +473,12 @@ export function validateTopology(raw: unknown, file = "<topology>"): Topology {
       gpuResource: r.str(k8s.gpu_resource, "kubernetes.gpu_resource") ?? "nvidia.com/gpu",
       serviceType: r.oneOf(k8s.service_type, "kubernetes.service_type", SERVICE_TYPES) ??
         "ClusterIP",
+      context: r.str(k8s.context, "kubernetes.context"),
+      shm: readQuantity(r, k8s.shm, "kubernetes.shm"),
+      rdma: rdma && {
+        resource: r.str(rdma.resource, "kubernetes.rdma.resource") ?? "rdma/hca",
+        count: r.int(rdma.count, "kubernetes.rdma.count", 1, 64) ?? 1,
+      },
     },
   };
 }

@@ -31,9 +31,17 @@ import {
   routerConfigPath,
 } from "./_launch.ts";
 import { type Plan, planTopology } from "./_plan.ts";
-import { lockTopology, readState, removeState, type TopologyState, writeState } from "./_state.ts";
+import {
+  lockTopology,
+  readState,
+  removeState,
+  statePath,
+  type TopologyState,
+  writeState,
+} from "./_state.ts";
+import { upKubernetes } from "./k8s/cluster.ts";
 import { loadTopologyWith, parseSet, type TopologySet } from "./topology_set.ts";
-import { kubernetesObjects, manifestsYaml } from "./k8s.ts";
+import { kubernetesObjects, manifestsYaml } from "./k8s/manifests.ts";
 
 const FLAGS = {
   "dry-run": { type: "boolean", default: false, help: "Print the plan; start nothing" },
@@ -117,6 +125,22 @@ export async function up(o: UpOptions): Promise<TopologyState | string> {
   // one `up` of a name at a time: the lock is held until it is up or cleaned up
   const unlock = await lockTopology(stateDir, t.name);
   try {
+    if (t.platform === "kubernetes") {
+      const old = await readState(stateDir, t.name);
+      if (old) {
+        throw new Error(
+          `Cannot start ${t.name} as a new topology: current value is already up (state ${
+            statePath(stateDir, t.name)
+          }, ${old.platform ?? "local"}); run deno task down ${t.name} first`,
+        );
+      }
+      return await upKubernetes(plan, {
+        stateDir,
+        timeoutS: o.timeoutS ?? 300,
+        log,
+        signal: o.signal,
+      });
+    }
     return await upLocked(o, plan, procs, stateDir, log);
   } finally {
     await unlock();
@@ -132,6 +156,11 @@ async function upLocked(
 ): Promise<TopologyState> {
   const t = plan.topology;
   const old = await readState(stateDir, t.name);
+  if (old?.platform === "kubernetes") {
+    throw new Error(
+      `Cannot start ${t.name} here: current value is up on a cluster (namespace ${old.kubernetes?.namespace}); run deno task down ${t.name} first`,
+    );
+  }
   if (old) {
     const alive = old.processes.filter((p) => isGroupAlive(p.pgid));
     if (alive.length) {
@@ -291,12 +320,7 @@ export async function main(args: string[]): Promise<number> {
   };
   {
     const { plan } = await prepare(opts);
-    if (plan.topology.platform === "kubernetes") {
-      if (!opts.dryRun) {
-        throw new RangeError(
-          `Cannot start ${opts.file} on platform kubernetes from here yet: current value is platform kubernetes; print its manifests with --dry-run and apply them with kubectl apply -f -`,
-        );
-      }
+    if (plan.topology.platform === "kubernetes" && opts.dryRun) {
       const objs = kubernetesObjects(plan);
       console.log(values.json ? JSON.stringify(objs, null, 2) : manifestsYaml(objs).trimEnd());
       return 0;
@@ -313,12 +337,25 @@ export async function main(args: string[]): Promise<number> {
   } catch (e) {
     // The whole message: it carries the failing process's last log lines.
     console.error(`error: ${e instanceof Error ? e.message : errorMessage(e)}`);
-    return e instanceof Interrupted ? e.exitCode : 1;
+    return e instanceof InterruptedError ? e.exitCode : 1;
   }
   if (typeof res === "string") {
     console.log(res.trimEnd());
   } else if (values.json) {
     console.log(JSON.stringify(res, null, 2));
+  } else if (res.kubernetes) {
+    const ks = res.kubernetes;
+    console.log(
+      `${res.name} is up in namespace ${ks.namespace}: ${res.endpoint} (inside the cluster)`,
+    );
+    for (const i of ks.instances) {
+      console.log(`  ${i.name.padEnd(12)} ${i.object.padEnd(28)} ${i.url}`);
+    }
+    const r = ks.instances.find((i) => i.role === "router") ?? ks.instances[0];
+    const port = new URL(r.url).port;
+    console.log(
+      `  from this machine: kubectl -n ${ks.namespace} port-forward svc/${r.object} ${port}:${port}`,
+    );
   } else {
     console.log(`${res.name} is up: ${res.endpoint}`);
     for (const p of res.processes) {

@@ -11,9 +11,10 @@
  * @module
  */
 import { stringify } from "yaml";
-import { routerConfig } from "./_launch.ts";
-import type { InstancePlan, Plan } from "./_plan.ts";
-import { engineEnv, simCommand, vllmCommand } from "./vllm.ts";
+import { LABELS } from "../../lib/kubectl.ts";
+import { routerConfig } from "../_launch.ts";
+import type { InstancePlan, Plan } from "../_plan.ts";
+import { engineEnv, simCommand, vllmCommand } from "../vllm.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -27,7 +28,7 @@ export function dnsLabel(s: string): string {
 export function kubernetesPlan(plan: Plan): Plan {
   const t = plan.topology;
   const ns = t.kubernetes.namespace;
-  const svc = (n: string) => `${dnsLabel(`${t.name}-${n}`)}.${ns}.svc.cluster.local`;
+  const svc = (n: string) => `${objectName(t.name, n)}.${ns}.svc.cluster.local`;
   const instances = plan.instances.map((i) => ({
     ...i,
     bind: "0.0.0.0",
@@ -43,10 +44,20 @@ export function kubernetesPlan(plan: Plan): Plan {
 }
 
 const labels = (plan: Plan, component: string) => ({
-  "app.kubernetes.io/part-of": "topobench",
-  "app.kubernetes.io/component": component,
-  "topobench.io/topology": dnsLabel(plan.topology.name),
+  [LABELS.partOf]: "topobench",
+  [LABELS.component]: component,
+  [LABELS.topology]: dnsLabel(plan.topology.name),
 });
+
+/** The label selector of every object of a topology. */
+export function topologySelector(name: string): string {
+  return `${LABELS.partOf}=topobench,${LABELS.topology}=${dnsLabel(name)}`;
+}
+
+/** Name of an instance's (or the router's) Deployment and Service. */
+export function objectName(topology: string, instance: string): string {
+  return dnsLabel(`${topology}-${instance}`);
+}
 
 /** Ports of an instance: HTTP, then side-channel or KV ports (one per TP rank). */
 function ports(i: InstancePlan): { name: string; port: number }[] {
@@ -116,8 +127,8 @@ export function kubernetesObjects(local: Plan): Obj[] {
     },
   });
   for (const i of plan.instances) {
-    const name = dnsLabel(`${t.name}-${i.name}`);
-    const lbl = { ...labels(plan, i.role), "topobench.io/instance": i.name };
+    const name = objectName(t.name, i.name);
+    const lbl = { ...labels(plan, i.role), [LABELS.instance]: i.name };
     const c = t.engine === "vllm" ? vllmCommand(plan, i) : simCommand(plan, i);
     const sim = t.engine === "sim";
     const args = sim ? ["run", "-A", "/topobench/sim.js", ...c.args.slice(3)] : c.args;
@@ -129,12 +140,21 @@ export function kubernetesObjects(local: Plan): Obj[] {
       env: containerEnv(plan, i),
       ports: ports(i).map((p) => ({ name: p.name, containerPort: p.port })),
       readinessProbe: { httpGet: { path: "/health", port: i.port }, periodSeconds: 5 },
-      ...(sim ? {} : { resources: { limits: { [k.gpuResource]: i.tp } } }),
+      ...(sim ? {} : {
+        resources: {
+          limits: { [k.gpuResource]: i.tp, ...(k.rdma ? { [k.rdma.resource]: k.rdma.count } : {}) },
+        },
+      }),
+      ...(k.rdma && !sim ? { securityContext: { capabilities: { add: ["IPC_LOCK"] } } } : {}),
+      ...(k.shm ? { volumeMounts: [{ name: "shm", mountPath: "/dev/shm" }] } : {}),
     };
-    out.push(deployment(name, lbl, container), service(name, lbl, ports(i)));
+    const volumes = k.shm
+      ? [{ name: "shm", emptyDir: { medium: "Memory", sizeLimit: k.shm } }]
+      : [];
+    out.push(deployment(name, lbl, container, volumes), service(name, lbl, ports(i)));
   }
   if (plan.router) {
-    const name = dnsLabel(`${t.name}-router`);
+    const name = objectName(t.name, "router");
     const lbl = labels(plan, "router");
     const ps = [{ name: "http", port: plan.router.port }];
     if (plan.router.discoveryPort !== undefined) {

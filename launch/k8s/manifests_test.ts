@@ -9,12 +9,12 @@ import { basename } from "node:path";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Service } from "kubernetes-models/v1/Service";
-import { planTopology } from "./_plan.ts";
-import { loadTopologyWith, parseSet } from "./topology_set.ts";
-import { kubernetesObjects, manifestsYaml } from "./k8s.ts";
+import { planTopology } from "../_plan.ts";
+import { loadTopologyWith, parseSet } from "../topology_set.ts";
+import { kubernetesObjects, manifestsYaml } from "./manifests.ts";
 
-const FIXTURES = new URL("../fixtures/topologies/", import.meta.url);
-const GOLDEN = new URL("../fixtures/golden/k8s/", import.meta.url);
+const FIXTURES = new URL("../../fixtures/topologies/", import.meta.url);
+const GOLDEN = new URL("../../fixtures/golden/k8s/", import.meta.url);
 
 // deno-lint-ignore no-explicit-any
 const MODELS: Record<string, new (o: any) => { validate(): void }> = {

@@ -1,0 +1,271 @@
+/**
+ * `up`, `down` and `status` of a `platform: kubernetes` topology, through
+ * `kubectl` (lib/kubectl.ts): apply the manifests, wait until every pod is
+ * Ready (failing fast on a crash or an image that does not pull, with the
+ * pod's last log lines and events), check `/health` through the API server's
+ * service proxy, write the state file; delete by label and wait for the pods
+ * to go; read pods, endpoints and `/health` back.
+ *
+ * @module
+ */
+import { errorMessage } from "../../lib/errors.ts";
+import {
+  Kubectl,
+  type Kubectl as KubectlT,
+  LABELS,
+  listPods,
+  type PodState,
+  waitForPods,
+} from "../../lib/kubectl.ts";
+import { sleep } from "../../lib/net.ts";
+import { InterruptedError, SIGNAL_EXIT, StopSignals } from "../../lib/signals.ts";
+import type { Plan } from "../_plan.ts";
+import { removeState, type TopologyState, writeState } from "../_state.ts";
+import { kubernetesObjects, kubernetesPlan, objectName, topologySelector } from "./manifests.ts";
+
+/** Kinds `down` deletes when it has no state file to say which were applied. */
+const DEFAULT_KINDS = ["Deployment", "Service", "ConfigMap"];
+
+/** Options of {@linkcode upKubernetes}. */
+export interface ClusterUpOptions {
+  stateDir: string;
+  /** Seconds to wait for the pods to be Ready and healthy. */
+  timeoutS: number;
+  log: (line: string) => void;
+  /** Aborting deletes what was applied and rejects. */
+  signal?: AbortSignal;
+}
+
+const kindsArg = (kinds: Iterable<string>) =>
+  [...new Set(kinds)].map((k) => k.toLowerCase()).join(",");
+
+/** Deletes every object of `selector` of these kinds and waits until its pods are gone. */
+export async function deleteByLabel(
+  k: KubectlT,
+  selector: string,
+  kinds: string[],
+  o: { timeoutS: number; log: (line: string) => void },
+): Promise<void> {
+  const out = await k.ok([
+    "delete",
+    kindsArg(kinds),
+    "-l",
+    selector,
+    "--ignore-not-found",
+    "--wait=true",
+    `--timeout=${Math.ceil(o.timeoutS)}s`,
+  ]);
+  const n = out.split("\n").filter((l) => l.includes("deleted")).length;
+  o.log(`deleted ${n} object(s) labelled ${selector} in namespace ${k.target.namespace}`);
+  await waitForPods(k, selector, {
+    want: (pods) => ({ done: pods.length === 0, waiting: `${pods.length} pod(s) to go` }),
+    timeoutMs: o.timeoutS * 1000,
+    pollMs: 1000,
+    onProgress: o.log,
+  });
+}
+
+/** A topology's pod: by instance label, or the router's by component. */
+function podOf(pods: PodState[], instance: { name: string; role: string }): PodState | undefined {
+  const mine = pods.filter((p) =>
+    instance.role === "router"
+      ? p.labels[LABELS.component] === "router"
+      : p.labels[LABELS.instance] === instance.name
+  );
+  return mine.find((p) => p.ready) ?? mine[0];
+}
+
+/** Applies the topology, waits until it serves, writes the state file; deletes it again on failure. */
+export async function upKubernetes(plan: Plan, o: ClusterUpOptions): Promise<TopologyState> {
+  const t = plan.topology;
+  const ns = t.kubernetes.namespace;
+  const k = new Kubectl({ namespace: ns, context: t.kubernetes.context });
+  const selector = topologySelector(t.name);
+  const there = await k.items("deployments", selector);
+  if (there.length) {
+    throw new Error(
+      `Cannot start ${t.name} in namespace ${ns}: current value is already there (${
+        there.map((d) => `deployment/${(d.metadata as { name: string }).name}`).join(", ")
+      }); run deno task down ${t.name} first`,
+    );
+  }
+  const objs = kubernetesObjects(plan);
+  const kp = kubernetesPlan(plan);
+  const instances = kp.instances.map((i) => ({
+    name: i.name,
+    role: i.role as string,
+    object: objectName(t.name, i.name),
+    url: i.url,
+  }));
+  if (kp.router) {
+    instances.push({
+      name: "router",
+      role: "router",
+      object: objectName(t.name, "router"),
+      url: kp.router.url,
+    });
+  }
+  const state: TopologyState = {
+    name: t.name,
+    file: t.file,
+    engine: t.engine,
+    kind: t.kind,
+    connector: t.connector,
+    status: "starting",
+    endpoint: kp.router?.url ?? instances[0].url,
+    routerUrl: kp.router?.url,
+    startedAt: new Date().toISOString(),
+    upPid: Deno.pid,
+    processes: [],
+    platform: "kubernetes",
+    kubernetes: {
+      namespace: ns,
+      ...(t.kubernetes.context ? { context: t.kubernetes.context } : {}),
+      selector,
+      objects: objs.map((x) => `${x.kind}/${(x.metadata as { name: string }).name}`),
+      instances,
+    },
+  };
+  await writeState(o.stateDir, state); // before applying: `down` finds it after any crash
+  const ac = new AbortController();
+  const signal = o.signal ? AbortSignal.any([o.signal, ac.signal]) : ac.signal;
+  const signals = o.signal ? null : new StopSignals({
+    onStop: (sig) =>
+      ac.abort(
+        new InterruptedError(
+          `Cannot finish up: interrupted by ${sig}; deleted what was applied`,
+          SIGNAL_EXIT[sig],
+        ),
+      ),
+    onForce: (sig) => Deno.exit(SIGNAL_EXIT[sig]),
+  });
+  const deadline = performance.now() + o.timeoutS * 1000;
+  try {
+    o.log(`applying ${objs.length} objects to namespace ${ns} (${selector})`);
+    await k.ok(
+      ["apply", "-f", "-"],
+      JSON.stringify({ apiVersion: "v1", kind: "List", items: objs }),
+    );
+    await waitForPods(k, selector, {
+      want: (pods) => {
+        const missing = instances.filter((i) => !podOf(pods, i)?.ready);
+        return {
+          done: missing.length === 0,
+          waiting: `${instances.length - missing.length}/${instances.length} pods Ready (not yet: ${
+            missing.slice(0, 4).map((i) => i.object).join(", ")
+          }${missing.length > 4 ? ", ..." : ""})`,
+        };
+      },
+      timeoutMs: o.timeoutS * 1000,
+      signal,
+      onProgress: o.log,
+    });
+    // Ready means the kubelet's probe passed; /health through the API server proves the Service routes
+    for (const i of instances) {
+      while (true) {
+        signal.throwIfAborted();
+        const r = await k.serviceProxy(i.object, "http", "/health");
+        if (r.code === 0) break;
+        if (performance.now() > deadline) {
+          throw new Error(
+            `Cannot reach ${i.object} /health through the API server proxy: current value is ${r.stderr.trim()}`,
+          );
+        }
+        await sleep(1000, signal);
+      }
+    }
+    state.status = "up";
+    await writeState(o.stateDir, state);
+    o.log(`${t.name} is up in namespace ${ns}: ${state.endpoint} (inside the cluster)`);
+    return state;
+  } catch (e) {
+    const why = signal.aborted ? signal.reason : e;
+    o.log(`deleting what was applied after: ${errorMessage(why)}`);
+    await deleteByLabel(k, selector, objs.map((x) => String(x.kind)), { timeoutS: 120, log: o.log })
+      .catch((d) => o.log(`could not delete everything: ${errorMessage(d)}`));
+    await removeState(o.stateDir, t.name);
+    throw why;
+  } finally {
+    signals?.[Symbol.dispose]();
+  }
+}
+
+/** Options of {@linkcode downKubernetes}. */
+export interface ClusterDownOptions {
+  name: string;
+  namespace: string;
+  context?: string;
+  /** Kinds applied (`Kind/name` strings of the state file). @default Deployment, Service, ConfigMap */
+  objects?: string[];
+  stateDir: string;
+  /** Seconds to wait for the deletion and the pods to go. */
+  timeoutS: number;
+  log: (line: string) => void;
+}
+
+/** Deletes a topology's objects by label, waits for its pods to go, removes the state file. */
+export async function downKubernetes(o: ClusterDownOptions): Promise<void> {
+  const k = new Kubectl({ namespace: o.namespace, context: o.context });
+  const kinds = o.objects?.length ? o.objects.map((x) => x.split("/")[0]) : DEFAULT_KINDS;
+  await deleteByLabel(k, topologySelector(o.name), kinds, o);
+  await removeState(o.stateDir, o.name);
+  o.log(`${o.name} is down`);
+}
+
+/** One instance's view from the cluster. */
+export interface ClusterInstanceStatus {
+  name: string;
+  role: string;
+  pod?: string;
+  node?: string;
+  phase: string;
+  ready: boolean;
+  restarts: number;
+  /** Ready addresses behind its Service. */
+  endpoints: number;
+  healthy: boolean;
+  health: string;
+  url: string;
+}
+
+/** Pods, endpoints and /health (through the API server) of a topology on a cluster. */
+export async function clusterStatus(
+  state: TopologyState,
+): Promise<{ instances: ClusterInstanceStatus[]; router?: unknown }> {
+  const ks = state.kubernetes!;
+  const k = new Kubectl({ namespace: ks.namespace, context: ks.context });
+  const [pods, eps] = await Promise.all([
+    listPods(k, ks.selector),
+    k.items("endpoints", ks.selector),
+  ]);
+  const instances = await Promise.all(ks.instances.map(async (i) => {
+    const pod = podOf(pods, i);
+    const ep = eps.find((e) => (e.metadata as { name?: string })?.name === i.object);
+    const subsets = (ep?.subsets ?? []) as { addresses?: unknown[] }[];
+    const r = await k.serviceProxy(i.object, "http", "/health");
+    return {
+      name: i.name,
+      role: i.role,
+      pod: pod?.name,
+      node: pod?.node,
+      phase: pod?.phase ?? "Missing",
+      ready: pod?.ready ?? false,
+      restarts: pod?.restarts ?? 0,
+      endpoints: subsets.reduce((n, s) => n + (s.addresses?.length ?? 0), 0),
+      healthy: r.code === 0,
+      health: r.code === 0 ? "HTTP 200" : (r.stderr.trim().split("\n").at(-1) ?? `exit ${r.code}`),
+      url: i.url,
+    };
+  }));
+  const router = ks.instances.find((i) => i.role === "router");
+  let body: unknown;
+  if (router) {
+    const r = await k.serviceProxy(router.object, "http", "/status");
+    if (r.code === 0) {
+      try {
+        body = JSON.parse(r.stdout);
+      } catch { /* not JSON */ }
+    }
+  }
+  return { instances, router: body };
+}

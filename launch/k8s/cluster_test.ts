@@ -1,0 +1,135 @@
+/**
+ * `up` / `status` / `down` of a `platform: kubernetes` topology, run as a user
+ * runs them, against the recording fake kubectl on PATH
+ * (`tasks/dev/fake_kubectl.ts`): what was applied, waited for and deleted, and
+ * the errors of a pod that is never scheduled and of one that crashes.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fakeCalls, installFakeKubectl } from "../../tasks/dev/fake_kubectl.ts";
+import { ROOT } from "../_launch.ts";
+
+const TOPOLOGY = join(ROOT, "fixtures", "topologies", "vllm_pd.yaml");
+const NAME = "vllm-pd-4p4d";
+const SELECTOR = `app.kubernetes.io/part-of=topobench,topobench.io/topology=${NAME}`;
+
+async function setup(scenario: unknown = {}) {
+  const dir = await Deno.makeTempDir({ prefix: "topobench-k8s-" });
+  const fake = join(dir, "fake");
+  await installFakeKubectl(join(dir, "bin"), fake);
+  await Deno.writeTextFile(join(fake, "scenario.json"), JSON.stringify(scenario));
+  const state = join(dir, "state");
+  const cli = async (script: string, args: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", join(ROOT, "launch", script), ...args, "--state-dir", state],
+      cwd: ROOT,
+      env: { PATH: `${join(dir, "bin")}:${Deno.env.get("PATH")}` },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  };
+  const sets = ["--set", "platform=kubernetes", "--set", "kubernetes.namespace=llm"];
+  const objects = async () =>
+    JSON.parse(await Deno.readTextFile(join(fake, "objects.json"))) as {
+      obj: { kind: string; metadata: { name: string } };
+      deletedAt?: number;
+    }[];
+  return { dir, fake, state, cli, sets, objects };
+}
+
+const verbs = (calls: { argv: string[] }[]) => calls.map((c) => c.argv.slice(0, 2).join(" "));
+
+Deno.test("kubernetes up applies, waits for Ready and /health, writes state; status reads pods; down deletes by label", async () => {
+  const s = await setup();
+  const up = await s.cli("up.ts", [TOPOLOGY, ...s.sets, "--timeout", "30"]);
+  assert.equal(up.code, 0, up.stderr);
+  assert.match(
+    up.stdout,
+    /vllm-pd-4p4d is up in namespace llm: http:\/\/vllm-pd-4p4d-router\.llm\.svc/,
+  );
+  assert.match(up.stdout, /port-forward svc\/vllm-pd-4p4d-router/);
+  const state = JSON.parse(await Deno.readTextFile(join(s.state, `${NAME}.json`)));
+  assert.equal(state.platform, "kubernetes");
+  assert.equal(state.status, "up");
+  assert.equal(state.kubernetes.selector, SELECTOR);
+  assert.equal(state.kubernetes.instances.length, 9); // 4 prefill, 4 decode, router
+  const applied = await s.objects();
+  assert.equal(applied.filter((o) => o.obj.kind === "Deployment").length, 9);
+  let calls = await fakeCalls(s.fake);
+  assert.ok(calls.every((c) => c.namespace === "llm"));
+  const v = verbs(calls);
+  assert.ok(v.indexOf("apply -f") > v.indexOf("get deployments"), v.join("; "));
+  // /health of every instance through the API server proxy, after the pods were Ready
+  const health = calls.filter((c) => c.argv.includes("--raw"));
+  assert.equal(health.length, 9);
+  assert.ok(
+    health.every((c) =>
+      /\/services\/vllm-pd-4p4d-[a-z0-9-]+:http\/proxy\/health$/.test(c.argv.at(-1)!)
+    ),
+  );
+
+  const st = await s.cli("status.ts", [NAME]);
+  assert.equal(st.code, 0, st.stderr + st.stdout);
+  assert.match(
+    st.stdout,
+    /prefill-0 +vllm-pd-4p4d-prefill-0-\w+ on fake-node-1, 0 restarts, 1 endpoint/,
+  );
+  const sj = JSON.parse((await s.cli("status.ts", [NAME, "--json"])).stdout);
+  assert.equal(sj[0].ok, true);
+  assert.equal(sj[0].processes.length, 9);
+
+  // a second up of the same name is refused while it is up
+  const again = await s.cli("up.ts", [TOPOLOGY, ...s.sets]);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /already up/);
+
+  const down = await s.cli("down.ts", [NAME]);
+  assert.equal(down.code, 0, down.stderr);
+  calls = await fakeCalls(s.fake);
+  const del = calls.find((c) => c.argv[0] === "delete")!;
+  assert.deepEqual(del.argv.slice(1, 4), ["deployment,service,configmap", "-l", SELECTOR]);
+  assert.ok((await s.objects()).every((o) => o.deletedAt !== undefined));
+  // down waited until the pods were gone
+  const last = calls.at(-1)!;
+  assert.deepEqual(last.argv.slice(0, 2), ["get", "pods"]);
+  await assert.rejects(Deno.stat(join(s.state, `${NAME}.json`)), Deno.errors.NotFound);
+  const st2 = await s.cli("status.ts", [NAME]);
+  assert.notEqual(st2.code, 0);
+  await Deno.remove(s.dir, { recursive: true });
+});
+
+Deno.test("kubernetes up: a pod that is never scheduled fails at the timeout with its events, and everything is deleted", async () => {
+  const s = await setup({ pods: { "decode-1": { behavior: "pending" } } });
+  const up = await s.cli("up.ts", [TOPOLOGY, ...s.sets, "--timeout", "3"]);
+  assert.equal(up.code, 1);
+  assert.match(up.stderr, /within 3 s/);
+  assert.match(
+    up.stderr,
+    /decode-1.*Pending \(Unschedulable: 0\/2 nodes are available: 2 Insufficient nvidia\.com\/gpu\.\)/,
+  );
+  assert.match(up.stderr, /Warning FailedScheduling/);
+  assert.ok((await s.objects()).every((o) => o.deletedAt !== undefined), "deleted what it applied");
+  await assert.rejects(Deno.stat(join(s.state, `${NAME}.json`)), Deno.errors.NotFound);
+  await Deno.remove(s.dir, { recursive: true });
+});
+
+Deno.test("kubernetes up: a crashing pod fails fast with its last log lines and events", async () => {
+  const s = await setup({ pods: { "prefill-2": { behavior: "crash", readyAfterMs: 500 } } });
+  const t0 = performance.now();
+  const up = await s.cli("up.ts", [TOPOLOGY, ...s.sets, "--timeout", "120"]);
+  assert.equal(up.code, 1);
+  assert.ok(performance.now() - t0 < 60_000, "did not wait for the timeout");
+  assert.match(
+    up.stderr,
+    /Cannot get pod vllm-pd-4p4d-prefill-2-\w+ Ready: current value is container engine exited 1 \(Error\), 2 restart\(s\)/,
+  );
+  assert.match(up.stderr, /CUDA out of memory/);
+  assert.match(up.stderr, /Warning BackOff/);
+  const calls = await fakeCalls(s.fake);
+  const logs = calls.find((c) => c.argv[0] === "logs")!;
+  assert.ok(logs.argv.includes("--previous"), "logs of the crashed run");
+  assert.ok((await s.objects()).every((o) => o.deletedAt !== undefined));
+  await Deno.remove(s.dir, { recursive: true });
+});
