@@ -5,11 +5,17 @@
  * @module
  */
 
+/** A GET: `fetch`, or one that reaches in-cluster URLs through the API server (`clusterFetch`). */
+export type HttpGet = (url: string, init?: RequestInit) => Promise<Response>;
+
 /** The first model the server lists, with the whole list; a RangeError names the URL. */
-export async function firstModel(url: string): Promise<{ id: string; models: unknown }> {
+export async function firstModel(
+  url: string,
+  get: HttpGet = fetch,
+): Promise<{ id: string; models: unknown }> {
   let res: Response;
   try {
-    res = await fetch(`${url}/v1/models`, { signal: AbortSignal.timeout(10_000) });
+    res = await get(`${url}/v1/models`, { signal: AbortSignal.timeout(10_000) });
   } catch (e) {
     throw new RangeError(
       `Cannot use --url as a reachable server (GET /v1/models failed; give --model to skip): current value is ${
@@ -30,9 +36,12 @@ export async function firstModel(url: string): Promise<{ id: string; models: unk
 }
 
 /** The server's `GET /version` answer (`topobench-sim` for the simulated engine), or null. */
-export async function serverVersion(url: string): Promise<string | null> {
+export async function serverVersion(
+  url: string,
+  get: HttpGet = fetch,
+): Promise<string | null> {
   try {
-    const res = await fetch(`${url}/version`, { signal: AbortSignal.timeout(5_000) });
+    const res = await get(`${url}/version`, { signal: AbortSignal.timeout(5_000) });
     if (!res.ok) {
       await res.body?.cancel();
       return null;

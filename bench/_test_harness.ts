@@ -39,10 +39,11 @@ export interface BenchOut {
 export function benchCmd(
   args: string[],
   label: string,
-  { url, outRoot }: { url: string; outRoot: string },
+  { url, outRoot, env }: { url: string; outRoot: string; env?: Record<string, string> },
 ): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", RUN, "--url", url, "--out", join(outRoot, label), ...args],
+    ...(env ? { env } : {}),
     stdout: "piped",
     stderr: "piped",
     stdin: "null",

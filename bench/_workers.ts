@@ -7,7 +7,9 @@
  * prepares its workload, prints {@linkcode READY_LINE} and reads the start
  * instant (Unix ms) from stdin; the coordinator sends it once all are ready
  * (clocks of remote hosts must agree, e.g. NTP). Their rows
- * come back (`ssh HOST cat`) and are merged, ids prefixed `w<i>-`.
+ * come back (`ssh HOST cat`) and are merged, ids prefixed `w<i>-`. A worker
+ * `k8s:POD` is a bench pod (`--platform kubernetes`, `_k8s_job.ts`), reached
+ * with `kubectl exec`.
  *
  * @module
  */
@@ -16,7 +18,9 @@ import { fileURLToPath } from "node:url";
 import type { FlagValues } from "../lib/args.ts";
 import { parseCsv } from "../lib/csv.ts";
 import { parseRequestRow, type RequestRow } from "../lib/result_schema.ts";
+import type { Kubectl } from "../lib/kubectl.ts";
 import { BENCH_FLAGS } from "./bench_config.ts";
+import { BENCH_CONTAINER, BENCH_ENTRY } from "./_k8s_job.ts";
 
 /** Flags the coordinator sets itself for each worker. */
 const OWN = new Set([
@@ -29,6 +33,11 @@ const OWN = new Set([
   "seed",
   "num-requests",
   "help",
+  "platform",
+  "replicas",
+  "namespace",
+  "image",
+  "context",
 ]);
 /** A worker prints this line when it is ready to start on the shared instant. */
 export const READY_LINE = "bench worker ready";
@@ -94,8 +103,20 @@ export interface WorkerResult {
   summary: Record<string, unknown> | null;
 }
 
-async function readBack(host: string, dir: string, file: string): Promise<string> {
+async function readBack(
+  host: string,
+  dir: string,
+  file: string,
+  kube?: Kubectl,
+): Promise<string> {
   if (host === "local") return await Deno.readTextFile(join(dir, file)).catch(() => "");
+  if (host.startsWith(POD)) {
+    const r = await kube!.run([
+      ...["exec", host.slice(POD.length), "-c", BENCH_CONTAINER, "--"],
+      ...["cat", `${dir}/${file}`],
+    ]);
+    return r.code === 0 ? r.stdout : "";
+  }
   const r = await new Deno.Command("ssh", {
     args: [host, `cat ${shq(`${dir}/${file}`)}`],
     stdout: "piped",
@@ -116,7 +137,12 @@ export interface RunWorkersOptions {
   signal: AbortSignal;
   /** Each stderr line of a worker. */
   onLine?: (host: string, line: string) => void;
+  /** The cluster of `k8s:POD` workers (`--platform kubernetes`). */
+  kube?: Kubectl;
 }
+
+/** Host prefix of a worker that is a bench pod: `k8s:POD`. */
+export const POD = "k8s:";
 
 /** Runs the workers to completion and reads their rows back. */
 export async function runWorkers(o: RunWorkersOptions): Promise<WorkerResult[]> {
@@ -132,9 +158,16 @@ export async function runWorkers(o: RunWorkersOptions): Promise<WorkerResult[]> 
   return await Promise.all(o.workers.map(async (w, i): Promise<WorkerResult> => {
     const local = w.host === "local";
     const remote = [...o.workerCmd.split(/\s+/).filter(Boolean), ...w.args].map(shq).join(" ");
-    // ssh -tt: closing our end hangs up the remote worker (SIGHUP) if we die
-    const child = new Deno.Command(local ? Deno.execPath() : "ssh", {
-      args: local ? ["run", "-A", self, ...w.args] : ["-tt", w.host, remote],
+    const pod = w.host.startsWith(POD) ? w.host.slice(POD.length) : null;
+    // ssh -tt: closing our end hangs up the remote worker (SIGHUP) if we die; a pod's
+    // bench is stopped by deleting its Job
+    const child = new Deno.Command(local ? Deno.execPath() : pod ? o.kube!.bin : "ssh", {
+      args: local ? ["run", "-A", self, ...w.args] : pod
+        ? o.kube!.argv([
+          ...["exec", "-i", pod, "-c", BENCH_CONTAINER, "--"],
+          ...["deno", "run", "-A", BENCH_ENTRY, ...w.args],
+        ])
+        : ["-tt", w.host, remote],
       stdout: "piped",
       stderr: "piped",
       stdin: "piped",
@@ -189,7 +222,7 @@ export async function runWorkers(o: RunWorkersOptions): Promise<WorkerResult[]> 
     };
     if (!dir) return res;
     const prefix = `w${i}-`;
-    const csv = await readBack(w.host, dir, "requests.csv");
+    const csv = await readBack(w.host, dir, "requests.csv", o.kube);
     if (csv) {
       res.rows = parseCsv(csv).map((r) => {
         const row = parseRequestRow(r, `${w.host}:${dir}/requests.csv`);
@@ -200,12 +233,12 @@ export async function runWorkers(o: RunWorkersOptions): Promise<WorkerResult[]> 
         };
       });
     }
-    for (const line of (await readBack(w.host, dir, "itl.jsonl")).split("\n")) {
+    for (const line of (await readBack(w.host, dir, "itl.jsonl", o.kube)).split("\n")) {
       if (!line.trim()) continue;
       const j = JSON.parse(line);
       res.itl.set(prefix + j.request_id, j.itl_ms);
     }
-    const s = await readBack(w.host, dir, "summary.json");
+    const s = await readBack(w.host, dir, "summary.json", o.kube);
     if (s) res.summary = (JSON.parse(s) as Record<string, unknown>[])[0] ?? null;
     return res;
   }));

@@ -246,6 +246,29 @@ export const BENCH_FLAGS: FlagSpec = {
     type: "string",
     help: "Internal (workers): start at this Unix time in ms, or stdin (print ready, read it)",
   },
+  platform: {
+    type: "string",
+    default: "local",
+    help:
+      "Where the load runs: local (this process, or --workers), or kubernetes (--replicas bench pods as a Job, through kubectl)",
+  },
+  replicas: {
+    type: "string",
+    default: "1",
+    help: "Bench pods with --platform kubernetes; each sends rate/N with its own seed",
+  },
+  namespace: {
+    type: "string",
+    default: "default",
+    help: "Namespace of the bench Job (--platform kubernetes)",
+  },
+  image: {
+    type: "string",
+    default: "denoland/deno:2.9.6",
+    help:
+      "Image of the bench pods: Deno with the bundled bench at /topobench/bench.js (deno task bundle)",
+  },
+  context: { type: "string", help: "kubeconfig context (--platform kubernetes)" },
 };
 
 /** Everything a run needs, validated. */
@@ -310,6 +333,8 @@ export interface BenchConfig {
   workerCmd: string;
   /** Start the first run at this Unix time (ms), or at one read from stdin, so workers share one clock. */
   startAt?: number | "stdin";
+  /** `--platform kubernetes`: the load runs in `replicas` pods of a Job. */
+  kubernetes?: { replicas: number; namespace: string; image: string; context?: string };
 }
 
 /** Flag spec without defaults, so a parse tells which flags were given. */
@@ -657,6 +682,26 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
       throw bad("runs", v.runs, "1 with --workers");
     }
   }
+  const platform = enumFlag(v, "platform", ["local", "kubernetes"] as const) ?? "local";
+  const replicas = numberFlag(v, "replicas", { integer: true, min: 1, max: 1000 }) ?? 1;
+  if (platform === "kubernetes") {
+    if (workers.length) throw bad("workers", v.workers, "absent with --platform kubernetes");
+    if (!Number.isFinite(rateRps) || concurrency !== undefined) {
+      throw bad("platform", "kubernetes", "kubernetes with a finite --rate and no --concurrency");
+    }
+    if (numberFlag(v, "runs", { integer: true, min: 1 })! > 1) {
+      throw bad("runs", v.runs, "1 with --platform kubernetes");
+    }
+    if (v["gpu-monitor"] === true) {
+      throw bad(
+        "gpu-monitor",
+        true,
+        "off with --platform kubernetes (the GPUs are on the cluster's nodes)",
+      );
+    }
+  } else if (replicas !== 1) {
+    throw bad("replicas", v.replicas, "1 unless --platform kubernetes");
+  }
   return {
     url: url.replace(/\/+$/, ""),
     endpoint,
@@ -721,5 +766,15 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
     workers,
     workerCmd: v["worker-cmd"] as string,
     startAt: v["start-at"] === "stdin" ? "stdin" : numberFlag(v, "start-at", { min: 0 }),
+    ...(platform === "kubernetes"
+      ? {
+        kubernetes: {
+          replicas,
+          namespace: String(v.namespace ?? "default"),
+          image: String(v.image ?? "denoland/deno:2.9.6"),
+          ...(v.context !== undefined ? { context: String(v.context) } : {}),
+        },
+      }
+      : {}),
   };
 }

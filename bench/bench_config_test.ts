@@ -127,3 +127,46 @@ Deno.test("classes: from the workload file or --class; a class's own options ove
     /In --class a: Cannot use --rate as a finite rate/,
   );
 });
+
+Deno.test("--platform kubernetes: replicas, namespace, image; the combinations it cannot run are refused", () => {
+  const base = ["--url", "http://r.llm.svc.cluster.local:10001", "--duration", "5"];
+  const c = resolveBenchConfig(parse([
+    ...base,
+    ...["--rate", "8", "--platform", "kubernetes", "--replicas", "4", "--namespace", "load"],
+  ]));
+  assert.deepEqual(c.kubernetes, {
+    replicas: 4,
+    namespace: "load",
+    image: "denoland/deno:2.9.6",
+  });
+  assert.equal(resolveBenchConfig(parse([...base, "--rate", "8"])).kubernetes, undefined);
+  const k8s = [...base, "--platform", "kubernetes"];
+  assert.throws(
+    () => resolveBenchConfig(parse([...base, "--rate", "8", "--replicas", "2"])),
+    /--replicas.*1 unless --platform kubernetes/,
+  );
+  assert.throws(
+    () => resolveBenchConfig(parse([...k8s, "--rate", "inf", "--num-requests", "9"])),
+    /finite --rate/,
+  );
+  assert.throws(
+    () => resolveBenchConfig(parse([...k8s, "--rate", "8", "--concurrency", "4"])),
+    /no --concurrency/,
+  );
+  assert.throws(
+    () => resolveBenchConfig(parse([...k8s, "--rate", "8", "--workers", "local"])),
+    /--workers/,
+  );
+  assert.throws(
+    () => resolveBenchConfig(parse([...k8s, "--rate", "8", "--gpu-monitor"])),
+    /--gpu-monitor/,
+  );
+  assert.throws(
+    () => resolveBenchConfig(parse([...k8s, "--rate", "8", "--replicas", "0"])),
+    /--replicas/,
+  );
+  assert.throws(
+    () => resolveBenchConfig(parse([...base, "--rate", "8", "--platform", "k8s"])),
+    /--platform/,
+  );
+});

@@ -55,7 +55,9 @@ import { burst, runBasics, type WorkSource, workSource } from "./work_source.ts"
 import { startGpuMonitor } from "./gpu.ts";
 import { kvUsageByTurn, startScraper } from "./scrape.ts";
 import { sleepUntil } from "./runner.ts";
-import { peakInFlight, READY_LINE, runDistributed, workerArgs } from "./_workers.ts";
+import { peakInFlight, POD, READY_LINE, runDistributed, workerArgs } from "./_workers.ts";
+import { jobName, startBenchJob, type StartedJob } from "./_k8s_job.ts";
+import { clusterFetch, Kubectl } from "../lib/kubectl.ts";
 
 /** Worker side of `--start-at stdin`: says it is ready, reads the start instant (Unix ms). */
 async function readStartAt(): Promise<number> {
@@ -99,13 +101,18 @@ export async function main(args: string[]): Promise<number> {
   const given: FlagValues = { ...fileValues };
   for (const [k, x] of Object.entries(values)) if (x !== undefined && k !== "help") given[k] = x;
   const log = createLogger({ name: "bench" });
+  // --platform kubernetes: in-cluster URLs are read through the API server from here
+  const kube = cfg.kubernetes
+    ? new Kubectl({ namespace: cfg.kubernetes.namespace, context: cfg.kubernetes.context })
+    : null;
+  const get = kube ? clusterFetch(kube) : fetch;
   const openaiEndpoint = /\/v1\/(chat\/)?completions\/?$/.test(cfg.endpoint);
   // a non-OpenAI server may have no model list: the template names the model, if any
   const server = cfg.model
     ? { id: cfg.model, models: null }
     : openaiEndpoint
-    ? await firstModel(cfg.url)
-    : await firstModel(cfg.url).catch(() => ({ id: "", models: null }));
+    ? await firstModel(cfg.url, get)
+    : await firstModel(cfg.url, get).catch(() => ({ id: "", models: null }));
   const model = server.id;
   // the random datasets' prompts need no tokenizing (the shipped word list): the
   // tokenizer is loaded only if a server sends no usage, and after the run for the checks
@@ -118,7 +125,7 @@ export async function main(args: string[]): Promise<number> {
     : (s: Parameters<typeof openaiBody>[0]) =>
       openaiBody(s, model, cfg.sampling, { stream: cfg.stream });
 
-  const version = await serverVersion(cfg.url);
+  const version = await serverVersion(cfg.url, get);
   const simulated = version?.startsWith("topobench-sim") ?? false;
   const started = new Date();
   const dir = await freshRunDir(dirname(cfg.out), `${stamp(started)}-${basename(cfg.out)}`);
@@ -196,11 +203,27 @@ export async function main(args: string[]): Promise<number> {
   const toServer = (realMs: number) => realMs * scale;
   const timeoutRealMs = toReal(cfg.timeoutS * 1000);
 
+  // the load's workers: --workers hosts, or the pods of a bench Job on the cluster
+  let workers = cfg.workers;
+  let job: StartedJob | null = null;
+  let jobOk = false;
   try {
+    if (kube && cfg.kubernetes) {
+      job = await startBenchJob(kube, {
+        name: jobName(runName),
+        namespace: cfg.kubernetes.namespace,
+        replicas: cfg.kubernetes.replicas,
+        image: cfg.kubernetes.image,
+        timeoutS: 600,
+        log: (l) => log.info(l),
+        signal: stop.signal,
+      });
+      workers = job.pods.map((p) => POD + p);
+    }
     for (let k = 0; k < cfg.runs && !stop.signal.aborted; k++) {
       const runId = cfg.runs > 1 ? `${runName}-r${k + 1}` : runName;
       const loadPoint = loadPointLabel(cfg);
-      const distributed = cfg.workers.length > 0;
+      const distributed = workers.length > 0;
       const { seed, durationMs, closedLoop } = runBasics(cfg, k);
       // distributed: each worker draws its own share of the schedule
       const work = distributed ? null : await workSource(tok, cfg, k, {
@@ -287,7 +310,7 @@ export async function main(args: string[]): Promise<number> {
             ? `closed loop, ${cfg.concurrency} users`
             : work
             ? arrivalsLabel(work)
-            : `arrivals over ${cfg.workers.length} workers`
+            : `arrivals over ${workers.length} workers`
         } at ${loadPoint} req/s, dataset ${cfg.dataset.name}, model ${model}`,
       );
       settleHeap(); // set-up garbage goes now, not in a pause early in the run
@@ -317,14 +340,14 @@ export async function main(args: string[]): Promise<number> {
       let workerMismatches = 0;
       let workersComplete = true;
       if (distributed) {
-        log.info(`${cfg.workers.length} workers at ${cfg.rateRps / cfg.workers.length} req/s each`);
+        log.info(`${workers.length} workers at ${cfg.rateRps / workers.length} req/s each`);
         const d = await runDistributed({
           runId,
-          workers: cfg.workers.map((host, index) => ({
+          workers: workers.map((host, index) => ({
             host,
             args: workerArgs({ ...given, model }, {
               index,
-              count: cfg.workers.length,
+              count: workers.length,
               rateRps: cfg.rateRps,
               seed,
               out: host === "local"
@@ -336,6 +359,7 @@ export async function main(args: string[]): Promise<number> {
           selfUrl: import.meta.url,
           signal: stop.signal,
           onLine: (w, l) => log.debug(`${w}: ${l}`),
+          kube: kube ?? undefined,
         });
         for (const { row, itl } of d.rows) sink.add(row, itl);
         state.maxInFlight = peakInFlight(rows);
@@ -435,7 +459,9 @@ export async function main(args: string[]): Promise<number> {
         );
       }
     }
+    jobOk = !stop.signal.aborted;
   } finally {
+    await job?.finish(jobOk).catch((e) => log.warn(`bench Job: ${errorMessage(e)}`));
     clearTimeout(graceTimer);
     signals[Symbol.dispose]();
     await gpu?.stop();

@@ -278,3 +278,27 @@ export async function waitForPods(
     await sleep(Math.min(o.pollMs ?? 2000, Math.max(1, deadline - performance.now())), o.signal);
   }
 }
+
+/** `NAME.NAMESPACE.svc[.cluster.local]` of an in-cluster Service URL, or null. */
+export function serviceOfUrl(url: string): { service: string; namespace: string } | null {
+  const m = /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc(\.cluster\.local)?\.?$/.exec(new URL(url).hostname);
+  return m ? { service: m[1], namespace: m[2] } : null;
+}
+
+/**
+ * A `fetch` for GETs from outside the cluster: in-cluster Service URLs
+ * (`http://NAME.NS.svc.cluster.local:PORT/path`) go through the API server's
+ * service proxy, any other URL to `fetch`.
+ */
+export function clusterFetch(k: Kubectl): (url: string, init?: RequestInit) => Promise<Response> {
+  return async (url, init) => {
+    const svc = serviceOfUrl(url);
+    if (!svc) return await fetch(url, init);
+    const kk = svc.namespace === k.target.namespace
+      ? k
+      : new Kubectl({ namespace: svc.namespace, context: k.target.context });
+    const u = new URL(url);
+    const r = await kk.serviceProxy(svc.service, u.port || "80", u.pathname + u.search);
+    return new Response(r.code === 0 ? r.stdout : r.stderr, { status: r.code === 0 ? 200 : 502 });
+  };
+}

@@ -6,7 +6,7 @@
  * makes pods for Deployments and Jobs whose status follows
  * `$FAKE_KUBECTL_DIR/scenario.json`:
  *
- *     {"pods": {"<instance label, or Deployment/Job name>": {"behavior": "ready" | "crash" |
+ *     {"pods": {"<instance label, Deployment/Job name or component>": {"behavior": "ready" | "crash" |
  *       "pending" | "image", "readyAfterMs": 300, "logs": ["..."]}},
  *      "proxy": {"<service>": "http://127.0.0.1:PORT"}}
  *
@@ -132,7 +132,8 @@ function podsOf(st: Stored, dir: string, scenario: Scenario, now: number): Obj[]
   const template = (spec.template ?? {}) as Obj;
   const tLabels = (meta(template).labels ?? {}) as Record<string, string>;
   const n = o.kind === "Job" ? Number(spec.parallelism ?? 1) : Number(spec.replicas ?? 1);
-  const b = scenario.pods?.[tLabels["topobench.io/instance"] ?? ""] ?? scenario.pods?.[name] ?? {};
+  const b = scenario.pods?.[tLabels["topobench.io/instance"] ?? ""] ?? scenario.pods?.[name] ??
+    scenario.pods?.[tLabels["app.kubernetes.io/component"] ?? ""] ?? {};
   const behavior = b.behavior ?? "ready";
   const after = st.appliedAt + (b.readyAfterMs ?? 300);
   const out: Obj[] = [];

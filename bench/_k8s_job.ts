@@ -1,0 +1,125 @@
+/**
+ * `bench --platform kubernetes --replicas N`: the load runs in N pods of one
+ * Indexed Job (image: Deno with the bundled bench at `/topobench/bench.js`).
+ * Each pod holds until told it is done; the coordinator runs the bench in
+ * each through `kubectl exec -i`, so the worker protocol is the `--workers`
+ * one: every pod prints the ready line, reads the shared start instant from
+ * stdin, sends rate/N with its own seed, and its rows come back with
+ * `kubectl exec POD -- cat` (see `_workers.ts`). The pods' clocks are their
+ * nodes' clocks (NTP, as for ssh workers).
+ *
+ * @module
+ */
+import { type Kubectl, LABELS, waitForPods } from "../lib/kubectl.ts";
+
+type Obj = Record<string, unknown>;
+
+/** The file a pod waits for before it exits 0. */
+export const DONE_FILE = "/tmp/topobench-done";
+/** The container name in the bench pods. */
+export const BENCH_CONTAINER = "bench";
+/** The bundled bench inside the image. */
+export const BENCH_ENTRY = "/topobench/bench.js";
+
+/** Options of {@linkcode benchJob}. */
+export interface BenchJobOptions {
+  /** Job name (a DNS label). */
+  name: string;
+  namespace: string;
+  replicas: number;
+  image: string;
+  /** Longest life of the Job, s. @default 21600 */
+  deadlineS?: number;
+}
+
+/** The Job: N pods at once, each waiting for {@linkcode DONE_FILE}. */
+export function benchJob(o: BenchJobOptions): Obj {
+  const labels = {
+    [LABELS.partOf]: "topobench",
+    [LABELS.component]: "bench",
+    [LABELS.run]: o.name,
+  };
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name: o.name, namespace: o.namespace, labels },
+    spec: {
+      completions: o.replicas,
+      parallelism: o.replicas,
+      completionMode: "Indexed",
+      backoffLimit: 0,
+      ttlSecondsAfterFinished: 600,
+      activeDeadlineSeconds: o.deadlineS ?? 21_600,
+      template: {
+        metadata: { labels },
+        spec: {
+          restartPolicy: "Never",
+          containers: [{
+            name: BENCH_CONTAINER,
+            image: o.image,
+            command: ["sh", "-c", `until [ -f ${DONE_FILE} ]; do sleep 1; done`],
+            resources: { requests: { cpu: "1", memory: "512Mi" } },
+          }],
+        },
+      },
+    },
+  };
+}
+
+/** A DNS-label Job name for a run directory's name. */
+export function jobName(runName: string): string {
+  const x = `topobench-bench-${runName}`.toLowerCase().replace(/[^a-z0-9-]+/g, "-");
+  return x.slice(0, 63).replace(/-+$/, "");
+}
+
+/** A started Job: its pods by completion index, and how to end it. */
+export interface StartedJob {
+  pods: string[];
+  /** Lets the pods exit 0 (the Job completes; kept 10 min) or, when `ok` is false, deletes it. */
+  finish(ok: boolean): Promise<void>;
+}
+
+/** Applies the Job and waits until its N pods run; deletes it again on failure. */
+export async function startBenchJob(
+  k: Kubectl,
+  o: BenchJobOptions & { timeoutS: number; log: (line: string) => void; signal?: AbortSignal },
+): Promise<StartedJob> {
+  const job = benchJob(o);
+  const selector = `${LABELS.run}=${o.name}`;
+  const remove = async () => {
+    await k.run(["delete", "job", o.name, "--ignore-not-found", "--wait=false"]);
+  };
+  o.log(`starting ${o.replicas} bench pod(s): job/${o.name} in namespace ${o.namespace}`);
+  await k.ok(["apply", "-f", "-"], JSON.stringify(job));
+  let pods: string[];
+  try {
+    const ps = await waitForPods(k, selector, {
+      want: (ps) => {
+        const n = ps.filter((p) => p.phase === "Running" && p.running).length;
+        return { done: n >= o.replicas, waiting: `${n}/${o.replicas} bench pods running` };
+      },
+      timeoutMs: o.timeoutS * 1000,
+      signal: o.signal,
+      onProgress: o.log,
+    });
+    const index = (p: { labels: Record<string, string> }) =>
+      Number(p.labels["batch.kubernetes.io/job-completion-index"] ?? 0);
+    pods = ps.filter((p) => p.phase === "Running").sort((a, b) => index(a) - index(b))
+      .map((p) => p.name);
+  } catch (e) {
+    // the CLI prints an error's first line: the pod's logs and events go to the log first
+    const detail = e instanceof Error ? e.message.split("\n").slice(1).join("\n") : "";
+    if (detail) o.log(detail);
+    await remove();
+    throw e;
+  }
+  return {
+    pods,
+    async finish(ok) {
+      if (!ok) return await remove();
+      await Promise.all(
+        pods.map((p) => k.run(["exec", p, "-c", BENCH_CONTAINER, "--", "touch", DONE_FILE])),
+      );
+    },
+  };
+}

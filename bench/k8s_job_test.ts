@@ -1,0 +1,106 @@
+/**
+ * `bench --platform kubernetes --replicas 2`: the load runs in the pods of an
+ * Indexed Job, driven through the recording fake kubectl on PATH (whose
+ * `exec` runs the bench here, against a simulated engine on loopback): one
+ * start instant, rate/N and a seed each, rows merged; an image that does not
+ * pull fails fast and deletes the Job.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Job } from "kubernetes-models/batch/v1/Job";
+import { fakeCalls, installFakeKubectl } from "../tasks/dev/fake_kubectl.ts";
+import { benchJob } from "./_k8s_job.ts";
+import { benchCmd, collect, sim } from "./_test_harness.ts";
+
+Deno.test("bench Job manifest validates against the Kubernetes schema", () => {
+  const j = benchJob({ name: "topobench-bench-x", namespace: "load", replicas: 3, image: "i" });
+  new Job(j).validate();
+  const spec = j.spec as Record<string, unknown>;
+  assert.equal(spec.completions, 3);
+  assert.equal(spec.parallelism, 3);
+  assert.equal(spec.completionMode, "Indexed");
+});
+
+async function setup(scenario: unknown = {}) {
+  const tmp = await Deno.makeTempDir({ prefix: "bench_k8s_test_" });
+  const fake = join(tmp, "fake");
+  await installFakeKubectl(join(tmp, "bin"), fake);
+  await Deno.writeTextFile(join(fake, "scenario.json"), JSON.stringify(scenario));
+  const env = { PATH: `${join(tmp, "bin")}:${Deno.env.get("PATH")}` };
+  return { tmp, fake, env };
+}
+
+const K8S = ["--platform", "kubernetes", "--replicas", "2", "--namespace", "load"];
+const LOAD = [
+  ...["--time-scale", "20", "--rate", "10", "--duration", "30", "--seed", "5"],
+  ...["--input-len", "32", "--output-len", "8"],
+];
+
+Deno.test("bench --platform kubernetes --replicas 2 runs the load in two Job pods and merges their rows", async () => {
+  const server = await sim("--speed", "20");
+  const s = await setup();
+  try {
+    const out = await collect(
+      await benchCmd([...K8S, ...LOAD], "k", {
+        url: server.url,
+        outRoot: join(s.tmp, "exp"),
+        env: s.env,
+      }).output(),
+    );
+    assert.equal(out.code, 0, out.stderr);
+    // both pods' rows, ids made unique per pod, at about the target rate
+    const w0 = out.rows.filter((r) => r.request_id.startsWith("w0-")).length;
+    const w1 = out.rows.filter((r) => r.request_id.startsWith("w1-")).length;
+    assert.ok(w0 > 50 && w1 > 50, `rows per pod ${w0} ${w1}`);
+    assert.equal(w0 + w1, out.rows.length);
+    assert.ok(out.rows.every((r) => r.status === 200), "every request answered 200");
+    assert.equal(out.summary[0].completed, out.rows.length);
+    assert.ok(Math.abs(out.summary[0].rate_achieved - 10) < 3.5, `${out.summary[0].rate_achieved}`);
+    const calls = await fakeCalls(s.fake);
+    assert.ok(calls.every((c) => c.namespace === "load"));
+    const apply = calls.find((c) => c.argv[0] === "apply");
+    assert.ok(apply);
+    const execs = calls.filter((c) => c.argv[0] === "exec" && c.argv.includes("-i"));
+    assert.equal(execs.length, 2);
+    const get = (xs: string[], k: string) => xs[xs.indexOf(k) + 1];
+    for (const e of execs) {
+      const inner = e.argv.slice(e.argv.indexOf("--") + 1);
+      assert.deepEqual(inner.slice(0, 4), ["deno", "run", "-A", "/topobench/bench.js"]);
+      assert.equal(get(inner, "--rate"), "5");
+      assert.equal(get(inner, "--start-at"), "stdin");
+    }
+    assert.notEqual(
+      get(execs[0].argv, "--seed"),
+      get(execs[1].argv, "--seed"),
+      "each pod its own seed",
+    );
+    // the rows came back from the pods, then the pods were let go
+    assert.ok(calls.some((c) => c.argv[0] === "exec" && c.argv.includes("cat")));
+    assert.equal(calls.filter((c) => c.argv.includes("/tmp/topobench-done")).length, 2);
+    assert.ok(!calls.some((c) => c.argv[0] === "delete"));
+  } finally {
+    await server.stop();
+    await Deno.remove(s.tmp, { recursive: true });
+  }
+});
+
+Deno.test("bench --platform kubernetes: an image that does not pull fails fast and deletes the Job", async () => {
+  const s = await setup({ pods: { bench: { behavior: "image" } } });
+  try {
+    const out = await benchCmd([...K8S, ...LOAD, "--model", "m"], "k", {
+      url: "http://127.0.0.1:9",
+      outRoot: join(s.tmp, "exp"),
+      env: s.env,
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.notEqual(out.code, 0);
+    assert.match(stderr, /ImagePullBackOff/);
+    assert.match(stderr, /Failed to pull image/);
+    const calls = await fakeCalls(s.fake);
+    const del = calls.find((c) => c.argv[0] === "delete");
+    assert.ok(del, "the Job was deleted");
+    assert.equal(del.argv[1], "job");
+  } finally {
+    await Deno.remove(s.tmp, { recursive: true });
+  }
+});
