@@ -24,6 +24,7 @@ const ROLE_KEYS = [
   "gpu_memory_utilization",
   "extra_args",
   "env",
+  "nodes",
 ];
 
 function readGpus(r: Reader, v: unknown, f: string): number[][] | undefined {
@@ -83,6 +84,7 @@ export function readRole(r: Reader, role: Role, raw: unknown, engine: EngineKind
       r.num(o.gpu_memory_utilization, `${role}.gpu_memory_utilization`, 0, 1, true) ?? 0.9,
     extraArgs: r.args(o.extra_args, `${role}.extra_args`),
     env: r.env(o.env, `${role}.env`),
+    nodes: r.int(o.nodes, `${role}.nodes`, 1, 64) ?? 1,
   };
 }
 

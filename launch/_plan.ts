@@ -33,6 +33,8 @@ export interface InstancePlan {
   kvPort?: number;
   extraArgs: string[];
   env: Record<string, string>;
+  /** Nodes of a multi-node instance (pipeline parallel size); absent = 1. */
+  nodes?: number;
 }
 
 /** A port some process will listen on. */
@@ -179,6 +181,7 @@ function instance(t: Topology, spec: RoleSpec, i: number, port: number): Instanc
     gpuMemoryUtilization: spec.gpuMemoryUtilization,
     extraArgs: [...(t.engine === "vllm" ? t.vllm.extraArgs : t.sim.extraArgs), ...spec.extraArgs],
     env: { ...(t.engine === "vllm" ? t.vllm.env : t.sim.env), ...spec.env },
+    ...(spec.nodes > 1 ? { nodes: spec.nodes } : {}),
   };
 }
 

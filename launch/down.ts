@@ -14,6 +14,8 @@ import { DEFAULT_STATE_DIR, ROOT } from "./_launch.ts";
 import { listStates, readState, removeState, statePath } from "./_state.ts";
 import { loadTopology } from "./topology.ts";
 import { downKubernetes } from "./k8s/cluster.ts";
+import { kubernetesObjects } from "./k8s/manifests.ts";
+import { planTopology } from "./_plan.ts";
 
 const FLAGS = {
   "state-dir": { type: "string", default: DEFAULT_STATE_DIR, help: "State and log folder" },
@@ -69,7 +71,11 @@ export async function down(o: DownOptions): Promise<Record<string, StopResult>> 
       name,
       namespace: state?.kubernetes?.namespace ?? file!.kubernetes.namespace,
       context: state ? state.kubernetes?.context : file!.kubernetes.context,
-      objects: state?.kubernetes?.objects,
+      // no state file: the kinds the file's topology would have applied
+      objects: state?.kubernetes?.objects ??
+        kubernetesObjects(planTopology(file!)).map((x) =>
+          `${x.kind}/${(x.metadata as { name: string }).name}`
+        ),
       stateDir,
       timeoutS: Math.max(30, (o.graceMs ?? 10_000) / 1000 + 60),
       log,
@@ -130,7 +136,7 @@ export async function main(args: string[]): Promise<number> {
     );
   }
   await down({
-    target: name,
+    target: positionals[0],
     stateDir,
     graceMs: numberFlag(values, "grace", { min: 0, default: 10 })! * 1000,
   });

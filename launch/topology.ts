@@ -56,6 +56,11 @@ export interface RoleSpec {
   gpuMemoryUtilization: number;
   extraArgs: string[];
   env: Record<string, string>;
+  /**
+   * Nodes per instance (`platform: kubernetes`, `engine: vllm`): a LeaderWorkerSet
+   * of this many pods, `tp` GPUs each, pipeline parallel across them. @default 1
+   */
+  nodes: number;
 }
 
 /** KV/EC connector settings (`kv:` block). */
@@ -413,6 +418,14 @@ export function validateTopology(raw: unknown, file = "<topology>"): Topology {
   const rdma = r.obj(k8s.rdma, "kubernetes.rdma", ["resource", "count"]);
   if (platform !== "kubernetes" && o.kubernetes !== undefined) {
     throw r.fail("kubernetes", o.kubernetes, "absent unless platform: kubernetes");
+  }
+  const multi = roles.find((x) => x.nodes > 1);
+  if (multi && (platform !== "kubernetes" || engine !== "vllm")) {
+    throw r.fail(
+      `${multi.role}.nodes`,
+      multi.nodes,
+      "1 unless platform: kubernetes and engine: vllm (a multi-node instance runs as a LeaderWorkerSet)",
+    );
   }
   if (platform === "kubernetes") {
     if (engine === "command") throw r.fail("platform", platform, "local for engine: command");

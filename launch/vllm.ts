@@ -136,6 +136,13 @@ export function vllmCommand(plan: Plan, inst: InstancePlan): EngineCommand {
       String(inst.port),
       "--tensor-parallel-size",
       String(inst.tp),
+      // a multi-node instance: TP within a node, PP across nodes, over Ray (vLLM's LWS recipe)
+      ...(inst.nodes
+        ? [
+          ...["--pipeline-parallel-size", String(inst.nodes)],
+          ...["--distributed-executor-backend", "ray"],
+        ]
+        : []),
       "--gpu-memory-utilization",
       String(inst.gpuMemoryUtilization),
       ...connectorArgs(plan, inst, "vllm"),

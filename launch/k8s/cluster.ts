@@ -37,7 +37,7 @@ export interface ClusterUpOptions {
 }
 
 const kindsArg = (kinds: Iterable<string>) =>
-  [...new Set(kinds)].map((k) => k.toLowerCase()).join(",");
+  [...new Set([...kinds].map((k) => k.toLowerCase()))].sort().join(",");
 
 /** Deletes every object of `selector` of these kinds and waits until its pods are gone. */
 export async function deleteByLabel(

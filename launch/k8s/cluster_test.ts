@@ -89,7 +89,7 @@ Deno.test("kubernetes up applies, waits for Ready and /health, writes state; sta
   assert.equal(down.code, 0, down.stderr);
   calls = await fakeCalls(s.fake);
   const del = calls.find((c) => c.argv[0] === "delete")!;
-  assert.deepEqual(del.argv.slice(1, 4), ["deployment,service,configmap", "-l", SELECTOR]);
+  assert.deepEqual(del.argv.slice(1, 4), ["configmap,deployment,service", "-l", SELECTOR]);
   assert.ok((await s.objects()).every((o) => o.deletedAt !== undefined));
   // down waited until the pods were gone
   const last = calls.at(-1)!;
@@ -131,5 +131,40 @@ Deno.test("kubernetes up: a crashing pod fails fast with its last log lines and 
   const logs = calls.find((c) => c.argv[0] === "logs")!;
   assert.ok(logs.argv.includes("--previous"), "logs of the crashed run");
   assert.ok((await s.objects()).every((o) => o.deletedAt !== undefined));
+  await Deno.remove(s.dir, { recursive: true });
+});
+
+Deno.test("kubernetes up of multi-node instances: LeaderWorkerSets; a crashing Ray worker fails it fast; down from the file deletes them", async () => {
+  const s = await setup({ pods: { "vllm-pd-4p4d-decode-1-0-1": { behavior: "crash" } } });
+  const sets = [...s.sets, "--set", "decode.nodes=2"];
+  const up = await s.cli("up.ts", [TOPOLOGY, ...sets, "--timeout", "120"]);
+  assert.equal(up.code, 1);
+  assert.match(
+    up.stderr,
+    /Cannot get pod vllm-pd-4p4d-decode-1-0-1 Ready: current value is container engine exited 1/,
+  );
+  const applied = await s.objects();
+  assert.equal(applied.filter((o) => o.obj.kind === "LeaderWorkerSet").length, 4);
+  assert.ok(applied.every((o) => o.deletedAt !== undefined));
+  let del = (await fakeCalls(s.fake)).filter((c) => c.argv[0] === "delete");
+  assert.equal(del.at(-1)!.argv[1], "configmap,deployment,leaderworkerset,service");
+
+  // healthy this time; down with the file (and no state file) deletes the same kinds
+  await Deno.writeTextFile(join(s.fake, "scenario.json"), "{}");
+  const file = join(s.dir, "multi.yaml");
+  const text = (await Deno.readTextFile(TOPOLOGY)).replace(
+    "decode: { gpus: [[4], [5], [6], [7]], port: 8200 }",
+    "decode: { gpus: [[4], [5], [6], [7]], port: 8200, nodes: 2 }",
+  );
+  await Deno.writeTextFile(file, text + "platform: kubernetes\nkubernetes: { namespace: llm }\n");
+  const up2 = await s.cli("up.ts", [file, "--timeout", "30"]);
+  assert.equal(up2.code, 0, up2.stderr);
+  await Deno.remove(join(s.state, `${NAME}.json`));
+  const down = await s.cli("down.ts", [file]);
+  assert.equal(down.code, 0, down.stderr);
+  del = (await fakeCalls(s.fake)).filter((c) => c.argv[0] === "delete");
+  assert.equal(del.at(-1)!.argv[1], "configmap,deployment,leaderworkerset,service");
+  const left = (await s.objects()).filter((o) => o.deletedAt === undefined);
+  assert.deepEqual(left.map((o) => `${o.obj.kind}/${o.obj.metadata.name}`), []);
   await Deno.remove(s.dir, { recursive: true });
 });

@@ -12,6 +12,7 @@
  */
 import { stringify } from "yaml";
 import { LABELS } from "../../lib/kubectl.ts";
+import { leaderWorkerSet } from "./_lws.ts";
 import { routerConfig } from "../_launch.ts";
 import type { InstancePlan, Plan } from "../_plan.ts";
 import { engineEnv, simCommand, vllmCommand } from "../vllm.ts";
@@ -93,6 +94,12 @@ export function kubernetesObjects(local: Plan): Obj[] {
   const k = t.kubernetes;
   const ns = k.namespace;
   const out: Obj[] = [];
+  const podSpec = (containers: Obj[], volumes: Obj[] = []) => ({
+    containers,
+    ...(volumes.length ? { volumes } : {}),
+    ...(Object.keys(k.nodeSelector).length ? { nodeSelector: k.nodeSelector } : {}),
+    ...(k.tolerations.length ? { tolerations: k.tolerations } : {}),
+  });
   const deployment = (name: string, lbl: Obj, container: Obj, volumes: Obj[] = []) => ({
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -100,15 +107,7 @@ export function kubernetesObjects(local: Plan): Obj[] {
     spec: {
       replicas: 1,
       selector: { matchLabels: lbl },
-      template: {
-        metadata: { labels: lbl },
-        spec: {
-          containers: [container],
-          ...(volumes.length ? { volumes } : {}),
-          ...(Object.keys(k.nodeSelector).length ? { nodeSelector: k.nodeSelector } : {}),
-          ...(k.tolerations.length ? { tolerations: k.tolerations } : {}),
-        },
-      },
+      template: { metadata: { labels: lbl }, spec: podSpec([container], volumes) },
     },
   });
   const service = (
@@ -151,7 +150,18 @@ export function kubernetesObjects(local: Plan): Obj[] {
     const volumes = k.shm
       ? [{ name: "shm", emptyDir: { medium: "Memory", sizeLimit: k.shm } }]
       : [];
-    out.push(deployment(name, lbl, container, volumes), service(name, lbl, ports(i)));
+    const workload = i.nodes
+      ? leaderWorkerSet({
+        name,
+        namespace: ns,
+        labels: lbl,
+        workerLabels: labels(plan, i.role),
+        size: i.nodes,
+        container,
+        podSpec: (cs) => podSpec(cs, volumes),
+      })
+      : deployment(name, lbl, container, volumes);
+    out.push(workload, service(name, lbl, ports(i)));
   }
   if (plan.router) {
     const name = objectName(t.name, "router");

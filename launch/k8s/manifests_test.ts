@@ -9,6 +9,7 @@ import { basename } from "node:path";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Service } from "kubernetes-models/v1/Service";
+import { PodTemplate } from "kubernetes-models/v1/PodTemplate";
 import { planTopology } from "../_plan.ts";
 import { loadTopologyWith, parseSet } from "../topology_set.ts";
 import { kubernetesObjects, manifestsYaml } from "./manifests.ts";
@@ -87,5 +88,72 @@ Deno.test("kubernetes: GPUs as limits, engines bind the pod IP, peers meet at Se
         parseSet("prefill.host=gpu1"),
       ]),
     /prefill\.host.*absent with platform: kubernetes/,
+  );
+});
+
+Deno.test("kubernetes: nodes > 1 makes a LeaderWorkerSet (Ray, TP in a node, PP across nodes); refused elsewhere", async () => {
+  const file = new URL("vllm_pd.yaml", FIXTURES).pathname;
+  const plan = planTopology(
+    await loadTopologyWith(file, [
+      parseSet("platform=kubernetes"),
+      parseSet("decode.nodes=2"),
+      parseSet("kubernetes.shm=16Gi"),
+    ]),
+  );
+  const objs = kubernetesObjects(plan);
+  const lws = objs.filter((o) => o.kind === "LeaderWorkerSet") as {
+    metadata: { name: string; labels: Record<string, string> };
+    spec: {
+      replicas: number;
+      leaderWorkerTemplate: {
+        size: number;
+        restartPolicy: string;
+        leaderTemplate: { metadata: { labels: Record<string, string> }; spec: unknown };
+        workerTemplate: { metadata: { labels: Record<string, string> }; spec: unknown };
+      };
+    };
+  }[];
+  assert.equal(lws.length, 4, "one per decode instance");
+  assert.equal(objs.filter((o) => o.kind === "Deployment").length, 4 + 1, "prefill and router");
+  const l = lws[0];
+  assert.equal(l.spec.replicas, 1);
+  assert.equal(l.spec.leaderWorkerTemplate.size, 2);
+  assert.equal(l.spec.leaderWorkerTemplate.restartPolicy, "RecreateGroupOnPodRestart");
+  // both pod templates are valid pod templates
+  for (const t of ["leaderTemplate", "workerTemplate"] as const) {
+    new PodTemplate({
+      metadata: { name: `${l.metadata.name}-${t}` },
+      // deno-lint-ignore no-explicit-any
+      template: l.spec.leaderWorkerTemplate[t] as any,
+    }).validate();
+  }
+  // deno-lint-ignore no-explicit-any
+  const leader = (l.spec.leaderWorkerTemplate.leaderTemplate.spec as any).containers[0];
+  // deno-lint-ignore no-explicit-any
+  const worker = (l.spec.leaderWorkerTemplate.workerTemplate.spec as any).containers[0];
+  assert.match(
+    leader.command[2],
+    /multi-node-serving\.sh leader --ray_cluster_size=\$\(LWS_GROUP_SIZE\) && exec "\$0" "\$@"/,
+  );
+  const at = (k: string) => leader.args[leader.args.indexOf(k) + 1];
+  assert.equal(leader.args[0], "vllm");
+  assert.equal(at("--tensor-parallel-size"), "1");
+  assert.equal(at("--pipeline-parallel-size"), "2");
+  assert.equal(at("--distributed-executor-backend"), "ray");
+  assert.match(worker.command[2], /worker --ray_address=\$\(LWS_LEADER_ADDRESS\)/);
+  assert.equal(worker.readinessProbe, undefined);
+  assert.deepEqual(worker.resources, leader.resources);
+  assert.deepEqual(worker.volumeMounts, [{ name: "shm", mountPath: "/dev/shm" }]);
+  // the instance's Service reaches the leader only
+  const svc = objs.find((o) =>
+    o.kind === "Service" && (o.metadata as { name: string }).name === l.metadata.name
+  ) as { spec: { selector: Record<string, string> } };
+  const match = (labels: Record<string, string>) =>
+    Object.entries(svc.spec.selector).every(([k, v]) => labels[k] === v);
+  assert.ok(match(l.spec.leaderWorkerTemplate.leaderTemplate.metadata.labels));
+  assert.ok(!match(l.spec.leaderWorkerTemplate.workerTemplate.metadata.labels));
+  await assert.rejects(
+    () => loadTopologyWith(file, [parseSet("decode.nodes=2")]),
+    /decode\.nodes.*1 unless platform: kubernetes and engine: vllm/,
   );
 });

@@ -125,26 +125,52 @@ function hash(s: string): string {
   return (h >>> 0).toString(36).padStart(5, "0").slice(0, 5);
 }
 
+/** The pods a workload object makes: name, labels, template. */
+function podShapes(o: Obj): { pod: string; labels: Record<string, string>; template: Obj }[] {
+  const name = String(meta(o).name);
+  const spec = (o.spec ?? {}) as Obj;
+  const lbl = (t: Obj) => ({ ...(meta(t).labels ?? {}) as Record<string, string> });
+  if (o.kind === "LeaderWorkerSet") {
+    const lw = spec.leaderWorkerTemplate as Obj;
+    const set = { "leaderworkerset.sigs.k8s.io/name": name };
+    return Array.from({ length: Number(lw.size ?? 1) }, (_, k) => {
+      const t = (k === 0 ? lw.leaderTemplate : lw.workerTemplate ?? lw.leaderTemplate) as Obj;
+      return {
+        pod: k === 0 ? `${name}-0` : `${name}-0-${k}`,
+        labels: { ...lbl(t), ...set, "leaderworkerset.sigs.k8s.io/worker-index": String(k) },
+        template: t,
+      };
+    });
+  }
+  const template = (spec.template ?? {}) as Obj;
+  if (o.kind === "Job") {
+    return Array.from({ length: Number(spec.parallelism ?? 1) }, (_, i) => ({
+      pod: `${name}-${i}-${hash(name + i)}`,
+      labels: {
+        ...lbl(template),
+        "job-name": name,
+        "batch.kubernetes.io/job-completion-index": String(i),
+      },
+      template,
+    }));
+  }
+  return Array.from({ length: Number(spec.replicas ?? 1) }, (_, i) => ({
+    pod: `${name}-${hash(name + (i || ""))}`,
+    labels: lbl(template),
+    template,
+  }));
+}
+
 function podsOf(st: Stored, dir: string, scenario: Scenario, now: number): Obj[] {
   const o = st.obj;
   const name = String(meta(o).name);
-  const spec = (o.spec ?? {}) as Obj;
-  const template = (spec.template ?? {}) as Obj;
-  const tLabels = (meta(template).labels ?? {}) as Record<string, string>;
-  const n = o.kind === "Job" ? Number(spec.parallelism ?? 1) : Number(spec.replicas ?? 1);
-  const b = scenario.pods?.[tLabels["topobench.io/instance"] ?? ""] ?? scenario.pods?.[name] ??
-    scenario.pods?.[tLabels["app.kubernetes.io/component"] ?? ""] ?? {};
-  const behavior = b.behavior ?? "ready";
-  const after = st.appliedAt + (b.readyAfterMs ?? 300);
   const out: Obj[] = [];
   if (st.deletedAt !== undefined && now > st.deletedAt + GONE_AFTER_MS) return out;
-  for (let i = 0; i < n; i++) {
-    const podName = o.kind === "Job" ? `${name}-${i}-${hash(name + i)}` : `${name}-${hash(name)}`;
-    const labels: Record<string, string> = { ...tLabels };
-    if (o.kind === "Job") {
-      labels["job-name"] = name;
-      labels["batch.kubernetes.io/job-completion-index"] = String(i);
-    }
+  for (const [i, { pod: podName, labels, template }] of podShapes(o).entries()) {
+    const b = scenario.pods?.[labels["topobench.io/instance"] ?? ""] ?? scenario.pods?.[podName] ??
+      scenario.pods?.[name] ?? scenario.pods?.[labels["app.kubernetes.io/component"] ?? ""] ?? {};
+    const behavior = b.behavior ?? "ready";
+    const after = st.appliedAt + (b.readyAfterMs ?? 300);
     const done = existsSync(join(dir, "done", podName));
     let status: Obj;
     const cname = (((template.spec as Obj)?.containers as Obj[]) ?? [{}])[0].name ?? "main";

@@ -1,0 +1,71 @@
+/**
+ * A multi-node engine instance (`nodes > 1`) as a LeaderWorkerSet
+ * (`leaderworkerset.x-k8s.io/v1`, the LWS controller must be installed), as
+ * vLLM's own LWS recipe runs it: every pod of the group joins one Ray cluster
+ * through the vLLM image's `multi-node-serving.sh`; the leader then runs the
+ * instance's `vllm serve` (TP within a node, PP across nodes), the workers
+ * only Ray. Only the leader carries the instance label, so the instance's
+ * Service and readiness are the leader's.
+ *
+ * @module
+ */
+type Obj = Record<string, unknown>;
+
+/** The Ray helper script in vLLM's image. */
+export const RAY_SCRIPT = "/vllm-workspace/examples/online_serving/multi-node-serving.sh";
+
+/** Options of {@linkcode leaderWorkerSet}. */
+export interface LwsOptions {
+  name: string;
+  namespace: string;
+  /** Labels of the object and of the leader pod (with the instance label). */
+  labels: Record<string, string>;
+  /** Labels of the worker pods (without the instance label). */
+  workerLabels: Record<string, string>;
+  /** Pods per group (the instance's nodes). */
+  size: number;
+  /** The engine container as a single pod would run it (command = [cmd], args). */
+  container: Obj;
+  /** The rest of a pod spec (volumes, node selector, tolerations). */
+  podSpec: (containers: Obj[]) => Obj;
+}
+
+/** One group of `size` pods: a leader serving, `size - 1` Ray workers. */
+export function leaderWorkerSet(o: LwsOptions): Obj {
+  const { command, args, readinessProbe, ports, ...rest } = o.container as {
+    command: string[];
+    args: string[];
+    readinessProbe: Obj;
+    ports: Obj[];
+  } & Obj;
+  // "$0" "$@": the engine's argv passes through sh untouched (no quoting of its JSON flags)
+  const leader = {
+    ...rest,
+    command: [
+      "sh",
+      "-c",
+      `bash ${RAY_SCRIPT} leader --ray_cluster_size=$(LWS_GROUP_SIZE) && exec "$0" "$@"`,
+    ],
+    args: [...command, ...args],
+    ports,
+    readinessProbe,
+  };
+  const worker = {
+    ...rest,
+    command: ["sh", "-c", `bash ${RAY_SCRIPT} worker --ray_address=$(LWS_LEADER_ADDRESS)`],
+  };
+  return {
+    apiVersion: "leaderworkerset.x-k8s.io/v1",
+    kind: "LeaderWorkerSet",
+    metadata: { name: o.name, namespace: o.namespace, labels: o.labels },
+    spec: {
+      replicas: 1,
+      leaderWorkerTemplate: {
+        size: o.size,
+        restartPolicy: "RecreateGroupOnPodRestart",
+        leaderTemplate: { metadata: { labels: o.labels }, spec: o.podSpec([leader]) },
+        workerTemplate: { metadata: { labels: o.workerLabels }, spec: o.podSpec([worker]) },
+      },
+    },
+  };
+}
