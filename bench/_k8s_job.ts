@@ -1,8 +1,9 @@
 /**
  * `bench --platform kubernetes --replicas N`: the load runs in N pods of one
- * Indexed Job (image: Deno with the bundled bench at `/topobench/bench.js`).
- * Each pod holds until told it is done; the coordinator runs the bench in
- * each through `kubectl exec -i`, so the worker protocol is the `--workers`
+ * Indexed Job (any image with Deno 2 and a shell: the stock `denoland/deno`).
+ * Each pod holds until told it is done; the coordinator copies the bundled
+ * bench into it (`kubectl exec -i ... cat >`; the running bundle itself, or one
+ * built from this checkout) and runs it there through `kubectl exec -i`, so the worker protocol is the `--workers`
  * one: every pod prints the ready line, reads the shared start instant from
  * stdin, sends rate/N with its own seed, and its rows come back with
  * `kubectl exec POD -- cat` (see `_workers.ts`). The pods' clocks are their
@@ -10,6 +11,7 @@
  *
  * @module
  */
+import { dirname } from "node:path";
 import { type Kubectl, LABELS, waitForPods } from "../lib/kubectl.ts";
 
 type Obj = Record<string, unknown>;
@@ -18,8 +20,8 @@ type Obj = Record<string, unknown>;
 export const DONE_FILE = "/tmp/topobench-done";
 /** The container name in the bench pods. */
 export const BENCH_CONTAINER = "bench";
-/** The bundled bench inside the image. */
-export const BENCH_ENTRY = "/topobench/bench.js";
+/** Where the bundled bench is copied in each pod. */
+export const BENCH_ENTRY = "/tmp/topobench/bench.js";
 
 /** Options of {@linkcode benchJob}. */
 export interface BenchJobOptions {
@@ -82,7 +84,13 @@ export interface StartedJob {
 /** Applies the Job and waits until its N pods run; deletes it again on failure. */
 export async function startBenchJob(
   k: Kubectl,
-  o: BenchJobOptions & { timeoutS: number; log: (line: string) => void; signal?: AbortSignal },
+  o: BenchJobOptions & {
+    /** The bundled bench (text). */
+    benchJs: string;
+    timeoutS: number;
+    log: (line: string) => void;
+    signal?: AbortSignal;
+  },
 ): Promise<StartedJob> {
   const job = benchJob(o);
   const selector = `${LABELS.run}=${o.name}`;
@@ -110,6 +118,27 @@ export async function startBenchJob(
     // the CLI prints an error's first line: the pod's logs and events go to the log first
     const detail = e instanceof Error ? e.message.split("\n").slice(1).join("\n") : "";
     if (detail) o.log(detail);
+    await remove();
+    throw e;
+  }
+  try {
+    o.log(
+      `copying the bundled bench (${
+        (o.benchJs.length / 2 ** 20).toFixed(1)
+      } MiB) into ${pods.length} pod(s)`,
+    );
+    await Promise.all(pods.map(async (p) => {
+      const r = await k.run([
+        ...["exec", "-i", p, "-c", BENCH_CONTAINER, "--", "sh", "-c"],
+        `mkdir -p ${dirname(BENCH_ENTRY)} && cat > ${BENCH_ENTRY}`,
+      ], o.benchJs);
+      if (r.code !== 0) {
+        throw new Error(
+          `Cannot copy the bench into pod ${p} as ${BENCH_ENTRY}: current value is exit ${r.code}: ${r.stderr.trim()}`,
+        );
+      }
+    }));
+  } catch (e) {
     await remove();
     throw e;
   }

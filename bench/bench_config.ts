@@ -265,8 +265,7 @@ export const BENCH_FLAGS: FlagSpec = {
   image: {
     type: "string",
     default: "denoland/deno:2.9.6",
-    help:
-      "Image of the bench pods: Deno with the bundled bench at /topobench/bench.js (deno task bundle)",
+    help: "Image of the bench pods: any with Deno 2 and sh (the bundled bench is copied in)",
   },
   context: { type: "string", help: "kubeconfig context (--platform kubernetes)" },
 };

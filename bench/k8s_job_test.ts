@@ -1,9 +1,9 @@
 /**
  * `bench --platform kubernetes --replicas 2`: the load runs in the pods of an
  * Indexed Job, driven through the recording fake kubectl on PATH (whose
- * `exec` runs the bench here, against a simulated engine on loopback): one
- * start instant, rate/N and a seed each, rows merged; an image that does not
- * pull fails fast and deletes the Job.
+ * `exec` runs the bundle copied into each pod here, against a simulated
+ * engine on loopback): one start instant, rate/N and a seed each, rows
+ * merged; an image that does not pull fails fast and deletes the Job.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -51,7 +51,7 @@ Deno.test("bench --platform kubernetes --replicas 2 runs the load in two Job pod
     // both pods' rows, ids made unique per pod, at about the target rate
     const w0 = out.rows.filter((r) => r.request_id.startsWith("w0-")).length;
     const w1 = out.rows.filter((r) => r.request_id.startsWith("w1-")).length;
-    assert.ok(w0 > 50 && w1 > 50, `rows per pod ${w0} ${w1}`);
+    assert.ok(w0 > 50 && w1 > 50, `rows per pod ${w0} ${w1}\n${out.stderr}`);
     assert.equal(w0 + w1, out.rows.length);
     assert.ok(out.rows.every((r) => r.status === 200), "every request answered 200");
     assert.equal(out.summary[0].completed, out.rows.length);
@@ -60,12 +60,17 @@ Deno.test("bench --platform kubernetes --replicas 2 runs the load in two Job pod
     assert.ok(calls.every((c) => c.namespace === "load"));
     const apply = calls.find((c) => c.argv[0] === "apply");
     assert.ok(apply);
-    const execs = calls.filter((c) => c.argv[0] === "exec" && c.argv.includes("-i"));
+    // the bundled bench copied into each pod, then run there
+    const copies = calls.filter((c) => c.argv[0] === "exec" && c.argv.includes("sh"));
+    assert.equal(copies.length, 2);
+    assert.match(copies[0].argv.at(-1)!, /cat > \/tmp\/topobench\/bench\.js$/);
+    const execs = calls.filter((c) => c.argv[0] === "exec" && c.argv.includes("deno"));
     assert.equal(execs.length, 2);
+    assert.ok(execs.every((e) => e.argv.includes("-i")));
     const get = (xs: string[], k: string) => xs[xs.indexOf(k) + 1];
     for (const e of execs) {
       const inner = e.argv.slice(e.argv.indexOf("--") + 1);
-      assert.deepEqual(inner.slice(0, 4), ["deno", "run", "-A", "/topobench/bench.js"]);
+      assert.deepEqual(inner.slice(0, 4), ["deno", "run", "-A", "/tmp/topobench/bench.js"]);
       assert.equal(get(inner, "--rate"), "5");
       assert.equal(get(inner, "--start-at"), "stdin");
     }

@@ -58,6 +58,7 @@ import { sleepUntil } from "./runner.ts";
 import { peakInFlight, POD, READY_LINE, runDistributed, workerArgs } from "./_workers.ts";
 import { jobName, startBenchJob, type StartedJob } from "./_k8s_job.ts";
 import { clusterFetch, Kubectl } from "../lib/kubectl.ts";
+import { bundleText, runningBundle } from "../lib/bundle.ts";
 
 /** Worker side of `--start-at stdin`: says it is ready, reads the start instant (Unix ms). */
 async function readStartAt(): Promise<number> {
@@ -209,7 +210,12 @@ export async function main(args: string[]): Promise<number> {
   let jobOk = false;
   try {
     if (kube && cfg.kubernetes) {
+      // the bench the pods run: this very file when it is a bundle, else one built now
+      const self = runningBundle(import.meta.url);
+      log.info(self ? `pods run this bundle, ${self}` : "bundling the bench for the pods");
+      const benchJs = self ? await Deno.readTextFile(self) : await bundleText("bench");
       job = await startBenchJob(kube, {
+        benchJs,
         name: jobName(runName),
         namespace: cfg.kubernetes.namespace,
         replicas: cfg.kubernetes.replicas,

@@ -429,6 +429,13 @@ export function validateTopology(raw: unknown, file = "<topology>"): Topology {
   }
   if (platform === "kubernetes") {
     if (engine === "command") throw r.fail("platform", platform, "local for engine: command");
+    if (engine === "sim" && k8s.deno_image === undefined) {
+      throw r.fail(
+        "kubernetes.deno_image",
+        undefined,
+        "an image with the bundled sim at /topobench/sim.js for engine: sim (deno task bundle, then build launch/k8s/Dockerfile)",
+      );
+    }
     const remote = roles.find((x) => x.hosts.some((h) => h !== undefined));
     if (remote) {
       throw r.fail(

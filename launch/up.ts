@@ -39,9 +39,9 @@ import {
   type TopologyState,
   writeState,
 } from "./_state.ts";
-import { upKubernetes } from "./k8s/cluster.ts";
+import { clusterObjects, upKubernetes } from "./k8s/cluster.ts";
 import { loadTopologyWith, parseSet, type TopologySet } from "./topology_set.ts";
-import { kubernetesObjects, manifestsYaml } from "./k8s/manifests.ts";
+import { manifestsYaml } from "./k8s/manifests.ts";
 
 const FLAGS = {
   "dry-run": { type: "boolean", default: false, help: "Print the plan; start nothing" },
@@ -321,7 +321,7 @@ export async function main(args: string[]): Promise<number> {
   {
     const { plan } = await prepare(opts);
     if (plan.topology.platform === "kubernetes" && opts.dryRun) {
-      const objs = kubernetesObjects(plan);
+      const objs = await clusterObjects(plan);
       console.log(values.json ? JSON.stringify(objs, null, 2) : manifestsYaml(objs).trimEnd());
       return 0;
     }

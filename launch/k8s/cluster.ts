@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { bundleText } from "../../lib/bundle.ts";
 import { errorMessage } from "../../lib/errors.ts";
 import {
   Kubectl,
@@ -22,6 +23,12 @@ import { InterruptedError, SIGNAL_EXIT, StopSignals } from "../../lib/signals.ts
 import type { Plan } from "../_plan.ts";
 import { removeState, type TopologyState, writeState } from "../_state.ts";
 import { kubernetesObjects, kubernetesPlan, objectName, topologySelector } from "./manifests.ts";
+
+/** The objects `up` applies: the manifests with the router's code bundled from this checkout. */
+export async function clusterObjects(plan: Plan): Promise<Record<string, unknown>[]> {
+  const routerJs = plan.router ? await bundleText("router", { minify: true }) : undefined;
+  return kubernetesObjects(plan, { routerJs });
+}
 
 /** Kinds `down` deletes when it has no state file to say which were applied. */
 const DEFAULT_KINDS = ["Deployment", "Service", "ConfigMap"];
@@ -89,7 +96,7 @@ export async function upKubernetes(plan: Plan, o: ClusterUpOptions): Promise<Top
       }); run deno task down ${t.name} first`,
     );
   }
-  const objs = kubernetesObjects(plan);
+  const objs = await clusterObjects(plan);
   const kp = kubernetesPlan(plan);
   const instances = kp.instances.map((i) => ({
     name: i.name,

@@ -57,6 +57,12 @@ Deno.test("kubernetes up applies, waits for Ready and /health, writes state; sta
   assert.equal(state.kubernetes.instances.length, 9); // 4 prefill, 4 decode, router
   const applied = await s.objects();
   assert.equal(applied.filter((o) => o.obj.kind === "Deployment").length, 9);
+  // the router's code, bundled from this checkout, rides in its ConfigMap
+  const cm = applied.find((o) => o.obj.kind === "ConfigMap")!.obj as unknown as {
+    data: Record<string, string>;
+  };
+  assert.ok(cm.data["router.js"].length > 10_000, "a real bundle, not the placeholder");
+  assert.ok(JSON.parse(cm.data["router.json"]).prefill.length === 4);
   let calls = await fakeCalls(s.fake);
   assert.ok(calls.every((c) => c.namespace === "llm"));
   const v = verbs(calls);

@@ -1,9 +1,10 @@
 /**
  * `platform: kubernetes`: a planned topology as Kubernetes objects. Every
  * engine instance becomes a Deployment (one pod; its GPUs as the
- * `gpu_resource` limit, TP = that limit) and a Service (HTTP, NIXL side-channel
- * or P2P-NCCL KV ports); the router a ConfigMap (router.json), a Deployment and
- * a Service. All carry `app.kubernetes.io/part-of: topobench` and
+ * `gpu_resource` limit, TP = that limit), or a LeaderWorkerSet when it spans
+ * `nodes > 1` (`_lws.ts`), and a Service (HTTP, NIXL side-channel or P2P-NCCL
+ * KV ports); the router a ConfigMap (router.json and the bundled router.js), a
+ * Deployment in the stock Deno image and a Service. All carry `app.kubernetes.io/part-of: topobench` and
  * `topobench.io/topology: NAME`. The engines' argv and env come from the same
  * generator as the local launcher (`vllm.ts`), with Service DNS names where
  * peers reach each other and the pod IP (downward API) where vLLM binds.
@@ -87,8 +88,22 @@ function containerEnv(plan: Plan, i: InstancePlan): Obj[] {
   return out;
 }
 
-/** The objects of a planned topology (planned as for a local `up`). */
-export function kubernetesObjects(local: Plan): Obj[] {
+/** What stands in for the router's code where none was bundled (goldens, unit tests). */
+export const ROUTER_JS_PLACEHOLDER =
+  "// the bundled router: deno task bundle --only router --minify (up puts it here)\n";
+
+/** Options of {@linkcode kubernetesObjects}. */
+export interface KubernetesObjectsOptions {
+  /** The bundled router, shipped in its ConfigMap. @default ROUTER_JS_PLACEHOLDER */
+  routerJs?: string;
+}
+
+/**
+ * The objects of a planned topology (planned as for a local `up`). The
+ * router's code rides in its ConfigMap beside router.json, so the router runs
+ * in the stock Deno image.
+ */
+export function kubernetesObjects(local: Plan, o: KubernetesObjectsOptions = {}): Obj[] {
   const plan = kubernetesPlan(local);
   const t = plan.topology;
   const k = t.kubernetes;
@@ -174,7 +189,10 @@ export function kubernetesObjects(local: Plan): Obj[] {
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: { name, namespace: ns, labels: lbl },
-      data: { "router.json": JSON.stringify(routerConfig(plan), null, 2) },
+      data: {
+        "router.json": JSON.stringify(routerConfig(plan), null, 2),
+        "router.js": o.routerJs ?? ROUTER_JS_PLACEHOLDER,
+      },
     });
     out.push(
       deployment(name, lbl, {
@@ -182,7 +200,7 @@ export function kubernetesObjects(local: Plan): Obj[] {
         image: k.denoImage,
         command: ["deno"],
         args: [
-          ...["run", "-A", "/topobench/router.js", "--config", "/config/router.json"],
+          ...["run", "-A", "/config/router.js", "--config", "/config/router.json"],
           ...["--host", "0.0.0.0", "--port", String(plan.router.port)],
         ],
         ports: ps.map((p) => ({ name: p.name, containerPort: p.port })),

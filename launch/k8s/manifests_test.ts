@@ -156,4 +156,22 @@ Deno.test("kubernetes: nodes > 1 makes a LeaderWorkerSet (Ray, TP in a node, PP 
     () => loadTopologyWith(file, [parseSet("decode.nodes=2")]),
     /decode\.nodes.*1 unless platform: kubernetes and engine: vllm/,
   );
+  // the simulated engine needs an image that holds it
+  const sim = new URL("sim_pd_1p1d.yaml", FIXTURES).pathname;
+  await assert.rejects(
+    () => loadTopologyWith(sim, [parseSet("platform=kubernetes")]),
+    /kubernetes\.deno_image.*bundled sim at \/topobench\/sim\.js/,
+  );
+  const simPlan = planTopology(
+    await loadTopologyWith(sim, [
+      parseSet("platform=kubernetes"),
+      parseSet("kubernetes.deno_image=registry.example/topobench:1"),
+    ]),
+  );
+  const engine = kubernetesObjects(simPlan).find((o) => o.kind === "Deployment") as {
+    spec: { template: { spec: { containers: { image: string; args: string[] }[] } } };
+  };
+  const c = engine.spec.template.spec.containers[0];
+  assert.equal(c.image, "registry.example/topobench:1");
+  assert.deepEqual(c.args.slice(0, 3), ["run", "-A", "/topobench/sim.js"]);
 });

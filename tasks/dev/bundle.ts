@@ -10,20 +10,11 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { BUNDLES, bundleTo } from "../../lib/bundle.ts";
 import { listFlag, parseFlags, runMain, usage } from "../../lib/args.ts";
 import { fieldError } from "../../lib/errors.ts";
 
-/** Repository root. */
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-
-/** Bundle name to entry module (relative to the repository root). */
-export const BUNDLES: Readonly<Record<string, string>> = {
-  bench: "bench/run.ts",
-  launch: "launch/up.ts",
-  router: "launch/router/main.ts",
-  sim: "launch/sim/main.ts",
-};
+export { BUNDLES };
 
 const FLAGS = {
   outdir: { type: "string" as const, default: "dist", help: "Output folder (default dist/)" },
@@ -60,22 +51,8 @@ export async function bundle(o: BundleOptions = {}): Promise<Record<string, stri
   await Deno.mkdir(outDir, { recursive: true });
   const written: Record<string, string> = {};
   await Promise.all(names.map(async (n) => {
-    const out = join(outDir, `${n}.js`);
-    const args = ["bundle", "--platform", "deno", "--quiet", "-o", out];
-    if (o.minify) args.push("--minify");
-    args.push(BUNDLES[n]);
-    const r = await new Deno.Command(Deno.execPath(), {
-      args,
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-      stdin: "null",
-    }).output();
-    if (!r.success) {
-      const text = new TextDecoder().decode(r.stderr) + new TextDecoder().decode(r.stdout);
-      throw new Error(`deno bundle ${BUNDLES[n]} failed (exit ${r.code}):\n${text.trim()}`);
-    }
-    written[n] = out;
+    written[n] = join(outDir, `${n}.js`);
+    await bundleTo(n, written[n], { minify: o.minify });
   }));
   return Object.fromEntries(names.map((n) => [n, written[n]]));
 }

@@ -13,14 +13,16 @@
  * Supported: `version`, `apply -f -` (YAML or JSON), `get pods|endpoints|events|
  * deployments|services|configmaps|jobs -l SEL -o json`, `get --raw` service
  * proxy paths, `logs`, `delete KINDS -l SEL`, and `exec [-i] POD -- CMD`, which
- * runs CMD here, with `/topobench/NAME.js` mapped to this checkout's entry
- * (`deno task bundle` names) and `touch /tmp/topobench-done` completing a Job pod.
+ * runs CMD here, with each pod's `/tmp/` a folder of its own under
+ * `$FAKE_KUBECTL_DIR/pods/POD/` (`/tmp/topobench-done` there completes a Job
+ * pod) and `/topobench/NAME.js` mapped to this checkout's entry.
  *
  * @module
  */
 import { parseAllDocuments } from "yaml";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { BUNDLES } from "../../lib/bundle.ts";
 
 type Obj = Record<string, unknown>;
 interface Stored {
@@ -39,13 +41,6 @@ interface Scenario {
 }
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-/** Bundle names (`/topobench/NAME.js` in the images) to this checkout's entries. */
-const ENTRIES: Record<string, string> = {
-  bench: "bench/run.ts",
-  launch: "launch/up.ts",
-  router: "launch/router/main.ts",
-  sim: "launch/sim/main.ts",
-};
 const GONE_AFTER_MS = 300;
 
 /** Writes an executable `kubectl` into `binDir` that runs this fake with state in `stateDir`. */
@@ -171,7 +166,7 @@ function podsOf(st: Stored, dir: string, scenario: Scenario, now: number): Obj[]
       scenario.pods?.[name] ?? scenario.pods?.[labels["app.kubernetes.io/component"] ?? ""] ?? {};
     const behavior = b.behavior ?? "ready";
     const after = st.appliedAt + (b.readyAfterMs ?? 300);
-    const done = existsSync(join(dir, "done", podName));
+    const done = existsSync(join(dir, "pods", podName, "tmp", "topobench-done"));
     let status: Obj;
     const cname = (((template.spec as Obj)?.containers as Obj[]) ?? [{}])[0].name ?? "main";
     if (behavior === "pending") {
@@ -308,7 +303,6 @@ export async function main(argv: string[]): Promise<number> {
     console.error("fake kubectl: set FAKE_KUBECTL_DIR to its state folder");
     return 2;
   }
-  await Deno.mkdir(join(dir, "done"), { recursive: true });
   const { flags, pos, rest, ns, selector } = parse(argv);
   const clean = argv.filter((_, i) =>
     !["--namespace", "--context", "-n"].includes(argv[i]) &&
@@ -495,13 +489,15 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`error: unable to upgrade connection: pod ${pos[1]} not found or not running`);
       return 1;
     }
-    if (rest[0] === "touch" && rest[1] === "/tmp/topobench-done") {
-      await Deno.writeTextFile(join(dir, "done", pos[1]), "");
-      return 0;
-    }
+    // each pod's /tmp is a folder of its own here; /topobench/NAME.js (an image's bundle) is
+    // this checkout's entry
+    const root = join(dir, "pods", pos[1]);
+    await Deno.mkdir(join(root, "tmp"), { recursive: true });
     const args = rest.map((a) => {
       const m = /^\/topobench\/(\w+)\.js$/.exec(a);
-      return m && ENTRIES[m[1]] ? join(ROOT, ENTRIES[m[1]]) : a;
+      if (m && BUNDLES[m[1]]) return join(ROOT, BUNDLES[m[1]]);
+      // a path the pod printed is already here
+      return a.includes(root) ? a : a.replaceAll("/tmp/", `${root}/tmp/`);
     });
     const cmd = args[0] === "deno" ? Deno.execPath() : args[0];
     const child = new Deno.Command(cmd, {
