@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Job } from "kubernetes-models/batch/v1/Job";
-import { fakeCalls, installFakeKubectl } from "../tasks/dev/fake_kubectl.ts";
+import { fakeCalls, installFakeKubectl, rejectedByRealKubectl } from "../tasks/dev/fake_kubectl.ts";
 import { benchJob } from "./_k8s_job.ts";
 import { benchCmd, collect, sim } from "./_test_harness.ts";
 
@@ -83,6 +83,8 @@ Deno.test("bench --platform kubernetes --replicas 2 runs the load in two Job pod
     assert.ok(calls.some((c) => c.argv[0] === "exec" && c.argv.includes("cat")));
     assert.equal(calls.filter((c) => c.argv.includes("/tmp/topobench-done")).length, 2);
     assert.ok(!calls.some((c) => c.argv[0] === "delete"));
+    const rejected = await rejectedByRealKubectl(calls);
+    if (rejected) assert.deepEqual(rejected, []);
   } finally {
     await server.stop();
     await Deno.remove(s.tmp, { recursive: true });
@@ -105,6 +107,8 @@ Deno.test("bench --platform kubernetes: an image that does not pull fails fast a
     const del = calls.find((c) => c.argv[0] === "delete");
     assert.ok(del, "the Job was deleted");
     assert.equal(del.argv[1], "job");
+    const rejected = await rejectedByRealKubectl(calls);
+    if (rejected) assert.deepEqual(rejected, []);
   } finally {
     await Deno.remove(s.tmp, { recursive: true });
   }

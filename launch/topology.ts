@@ -170,6 +170,10 @@ export interface KubernetesSpec {
   shm?: string;
   /** RDMA devices per engine pod (NIXL/UCX over InfiniBand or RoCE), with IPC_LOCK. */
   rdma?: { resource: string; count: number };
+  /** Secrets whose keys become the engines' environment (`envFrom`), e.g. one holding HF_TOKEN. @default [] */
+  envFromSecrets: string[];
+  /** A PersistentVolumeClaim mounted as the engines' Hugging Face cache (`/root/.cache/huggingface`). */
+  modelCachePvc?: string;
 }
 
 const TOP_KEYS = [
@@ -414,6 +418,8 @@ export function validateTopology(raw: unknown, file = "<topology>"): Topology {
     "context",
     "shm",
     "rdma",
+    "env_from_secrets",
+    "model_cache_pvc",
   ]) ?? {};
   const rdma = r.obj(k8s.rdma, "kubernetes.rdma", ["resource", "count"]);
   if (platform !== "kubernetes" && o.kubernetes !== undefined) {
@@ -495,6 +501,8 @@ export function validateTopology(raw: unknown, file = "<topology>"): Topology {
         "ClusterIP",
       context: r.str(k8s.context, "kubernetes.context"),
       shm: readQuantity(r, k8s.shm, "kubernetes.shm"),
+      envFromSecrets: r.args(k8s.env_from_secrets, "kubernetes.env_from_secrets"),
+      modelCachePvc: r.str(k8s.model_cache_pvc, "kubernetes.model_cache_pvc"),
       rdma: rdma && {
         resource: r.str(rdma.resource, "kubernetes.rdma.resource") ?? "rdma/hca",
         count: r.int(rdma.count, "kubernetes.rdma.count", 1, 64) ?? 1,

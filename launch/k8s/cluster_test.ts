@@ -6,7 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fakeCalls, installFakeKubectl } from "../../tasks/dev/fake_kubectl.ts";
+import {
+  fakeCalls,
+  installFakeKubectl,
+  rejectedByRealKubectl,
+} from "../../tasks/dev/fake_kubectl.ts";
 import { ROOT } from "../_launch.ts";
 
 const TOPOLOGY = join(ROOT, "fixtures", "topologies", "vllm_pd.yaml");
@@ -103,6 +107,9 @@ Deno.test("kubernetes up applies, waits for Ready and /health, writes state; sta
   await assert.rejects(Deno.stat(join(s.state, `${NAME}.json`)), Deno.errors.NotFound);
   const st2 = await s.cli("status.ts", [NAME]);
   assert.notEqual(st2.code, 0);
+  // where a real kubectl is installed, every command line we gave the fake parses there too
+  const rejected = await rejectedByRealKubectl(await fakeCalls(s.fake));
+  if (rejected) assert.deepEqual(rejected, []);
   await Deno.remove(s.dir, { recursive: true });
 });
 
@@ -136,6 +143,8 @@ Deno.test("kubernetes up: a crashing pod fails fast with its last log lines and 
   const calls = await fakeCalls(s.fake);
   const logs = calls.find((c) => c.argv[0] === "logs")!;
   assert.ok(logs.argv.includes("--previous"), "logs of the crashed run");
+  const rejected = await rejectedByRealKubectl(calls);
+  if (rejected) assert.deepEqual(rejected, []);
   assert.ok((await s.objects()).every((o) => o.deletedAt !== undefined));
   await Deno.remove(s.dir, { recursive: true });
 });

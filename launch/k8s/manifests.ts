@@ -146,6 +146,16 @@ export function kubernetesObjects(local: Plan, o: KubernetesObjectsOptions = {})
     const c = t.engine === "vllm" ? vllmCommand(plan, i) : simCommand(plan, i);
     const sim = t.engine === "sim";
     const args = sim ? ["run", "-A", "/topobench/sim.js", ...c.args.slice(3)] : c.args;
+    const mounts: Obj[] = [];
+    const volumes: Obj[] = [];
+    if (k.shm) {
+      mounts.push({ name: "shm", mountPath: "/dev/shm" });
+      volumes.push({ name: "shm", emptyDir: { medium: "Memory", sizeLimit: k.shm } });
+    }
+    if (k.modelCachePvc && !sim) {
+      mounts.push({ name: "model-cache", mountPath: "/root/.cache/huggingface" });
+      volumes.push({ name: "model-cache", persistentVolumeClaim: { claimName: k.modelCachePvc } });
+    }
     const container: Obj = {
       name: "engine",
       image: sim ? k.denoImage : k.image,
@@ -160,11 +170,11 @@ export function kubernetesObjects(local: Plan, o: KubernetesObjectsOptions = {})
         },
       }),
       ...(k.rdma && !sim ? { securityContext: { capabilities: { add: ["IPC_LOCK"] } } } : {}),
-      ...(k.shm ? { volumeMounts: [{ name: "shm", mountPath: "/dev/shm" }] } : {}),
+      ...(mounts.length ? { volumeMounts: mounts } : {}),
+      ...(k.envFromSecrets.length && !sim
+        ? { envFrom: k.envFromSecrets.map((n) => ({ secretRef: { name: n } })) }
+        : {}),
     };
-    const volumes = k.shm
-      ? [{ name: "shm", emptyDir: { medium: "Memory", sizeLimit: k.shm } }]
-      : [];
     const workload = i.nodes
       ? leaderWorkerSet({
         name,

@@ -98,6 +98,8 @@ Deno.test("kubernetes: nodes > 1 makes a LeaderWorkerSet (Ray, TP in a node, PP 
       parseSet("platform=kubernetes"),
       parseSet("decode.nodes=2"),
       parseSet("kubernetes.shm=16Gi"),
+      parseSet("kubernetes.env_from_secrets=[hf-token]"),
+      parseSet("kubernetes.model_cache_pvc=hf-cache"),
     ]),
   );
   const objs = kubernetesObjects(plan);
@@ -143,7 +145,16 @@ Deno.test("kubernetes: nodes > 1 makes a LeaderWorkerSet (Ray, TP in a node, PP 
   assert.match(worker.command[2], /worker --ray_address=\$\(LWS_LEADER_ADDRESS\)/);
   assert.equal(worker.readinessProbe, undefined);
   assert.deepEqual(worker.resources, leader.resources);
-  assert.deepEqual(worker.volumeMounts, [{ name: "shm", mountPath: "/dev/shm" }]);
+  assert.deepEqual(worker.volumeMounts, [
+    { name: "shm", mountPath: "/dev/shm" },
+    { name: "model-cache", mountPath: "/root/.cache/huggingface" },
+  ]);
+  assert.deepEqual(leader.envFrom, [{ secretRef: { name: "hf-token" } }]);
+  assert.deepEqual(
+    // deno-lint-ignore no-explicit-any
+    (l.spec.leaderWorkerTemplate.leaderTemplate.spec as any).volumes[1],
+    { name: "model-cache", persistentVolumeClaim: { claimName: "hf-cache" } },
+  );
   // the instance's Service reaches the leader only
   const svc = objs.find((o) =>
     o.kind === "Service" && (o.metadata as { name: string }).name === l.metadata.name

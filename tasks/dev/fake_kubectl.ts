@@ -518,3 +518,49 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));
+
+/**
+ * Replays recorded calls through a real `kubectl` (when `realBin` exists)
+ * against a server that refuses connections: every argv must get past
+ * kubectl's own flag parsing. Returns the argvs it rejected; null when there
+ * is no real kubectl here.
+ */
+export async function rejectedByRealKubectl(
+  calls: { argv: string[] }[],
+  realBin = "/usr/bin/kubectl",
+): Promise<string[] | null> {
+  try {
+    await Deno.stat(realBin);
+  } catch {
+    return null;
+  }
+  const shapes = new Map<string, string[]>();
+  for (const c of calls) {
+    const key = [c.argv[0], c.argv[1], ...c.argv.filter((a) => a.startsWith("-")).sort()].join(" ");
+    if (!shapes.has(key)) shapes.set(key, c.argv);
+  }
+  const rejected: string[] = [];
+  for (const argv of shapes.values()) {
+    const child = new Deno.Command(realBin, {
+      args: ["--server", "http://127.0.0.1:1", "--namespace", "ns", ...argv],
+      env: { KUBECONFIG: "/dev/null" },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // apply needs an object to get as far as the server
+    const w = child.stdin.getWriter();
+    await w.write(
+      new TextEncoder().encode(
+        '{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"}}]}',
+      ),
+    ).catch(() => {});
+    await w.close().catch(() => {});
+    const out = await child.output();
+    const err = new TextDecoder().decode(out.stderr);
+    if (!/connection refused|127\.0\.0\.1:1/.test(err)) {
+      rejected.push(`${argv.join(" ")}: ${err.trim()}`);
+    }
+  }
+  return rejected;
+}
