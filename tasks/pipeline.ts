@@ -243,6 +243,11 @@ export async function runPipeline(
       points[t.label] = await sweep(sweepOpts("http://127.0.0.1:1", []));
       continue;
     }
+    if (topo.platform === "kubernetes") {
+      throw new RangeError(
+        `Cannot run topology ${t.label} (${file}) live in a pipeline as platform kubernetes: current value is platform kubernetes; run deno task up, deno task bench --platform kubernetes and deno task down by hand (README: A cluster walkthrough), or predict it in virtual time`,
+      );
+    }
     log(`${t.label}: up ${file}${timeScale !== 1 ? ` (sim speed ${timeScale})` : ""}`);
     const state = await up({ file, portBase, stateDir, log, signal: o.signal }) as TopologyState;
     try {
