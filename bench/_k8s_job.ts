@@ -12,9 +12,8 @@
  * @module
  */
 import { dirname } from "node:path";
+import type { IJob } from "kubernetes-models/batch/v1/Job";
 import { type Kubectl, LABELS, waitForPods } from "../lib/kubectl.ts";
-
-type Obj = Record<string, unknown>;
 
 /** The file a pod waits for before it exits 0. */
 export const DONE_FILE = "/tmp/topobench-done";
@@ -35,7 +34,7 @@ export interface BenchJobOptions {
 }
 
 /** The Job: N pods at once, each waiting for {@linkcode DONE_FILE}. */
-export function benchJob(o: BenchJobOptions): Obj {
+export function benchJob(o: BenchJobOptions): IJob {
   const labels = {
     [LABELS.partOf]: "topobench",
     [LABELS.component]: "bench",

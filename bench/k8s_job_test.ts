@@ -15,7 +15,7 @@ import { benchCmd, collect, sim } from "./_test_harness.ts";
 Deno.test("bench Job manifest validates against the Kubernetes schema", () => {
   const j = benchJob({ name: "topobench-bench-x", namespace: "load", replicas: 3, image: "i" });
   new Job(j).validate();
-  const spec = j.spec as Record<string, unknown>;
+  const spec = j.spec!;
   assert.equal(spec.completions, 3);
   assert.equal(spec.parallelism, 3);
   assert.equal(spec.completionMode, "Indexed");

@@ -54,8 +54,10 @@ Deno.test("a lone stream's TPOT is the simulated 7 ms decode step", async () => 
   // the bound above is loose (a scale applied twice would give 35 ms, none 1.4 ms)
   const tpot = r.summary.median_tpot_ms;
   assert.ok(tpot > 7 * 0.7 && tpot < 7 * 2, `median TPOT ${tpot} ms, simulated 7 ms`);
-  const itl = r.summary.median_itl_ms;
-  assert.ok(itl > 7 * 0.7 && itl < 7 * 2, `median ITL ${itl} ms`);
+  // the mean gap: a stalled host delivers tokens in bursts (many gaps near 0, a few long), which
+  // moves the median but keeps the sum; the scale is applied once either way
+  const itl = r.summary.mean_itl_ms;
+  assert.ok(itl > 7 * 0.7 && itl < 7 * 2, `mean ITL ${itl} ms`);
   for (const x of r.rows) {
     assert.equal(x.output_tokens, 64);
     // 63 decode steps of ~7 simulated ms: far above the ~22 real ms they took

@@ -21,6 +21,9 @@ export const LABELS = {
   run: "topobench.io/run",
 } as const;
 
+/** kubectl's `--request-timeout` of one-shot requests. */
+export const REQUEST_TIMEOUT = "60s";
+
 /** Where commands go. */
 export interface KubeTarget {
   namespace: string;
@@ -45,10 +48,21 @@ export class Kubectl {
     this.bin = Deno.env.get("TOPOBENCH_KUBECTL") || "kubectl";
   }
 
-  /** `--context`/`--namespace` flags then `args`. */
+  /**
+   * `--context`/`--namespace` flags then `args`; one-shot requests (`get`,
+   * `apply`, `logs`) give up after {@linkcode REQUEST_TIMEOUT} (an API server
+   * that does not answer must not hang us), never `exec` streams or waits.
+   */
   argv(args: string[]): string[] {
     const ctx = this.target.context ? ["--context", this.target.context] : [];
-    return [...ctx, "--namespace", this.target.namespace, ...args];
+    const oneShot = ["get", "apply", "logs"].includes(args[0]);
+    return [
+      ...ctx,
+      "--namespace",
+      this.target.namespace,
+      ...args,
+      ...(oneShot ? [`--request-timeout=${REQUEST_TIMEOUT}`] : []),
+    ];
   }
 
   /** Runs one command to its end; never throws for a non-zero exit. */
@@ -69,12 +83,15 @@ export class Kubectl {
       }
       throw e;
     }
+    // collect the output while stdin is written: a child that answers before it has read
+    // all of its input must not block on a full pipe
+    const done = child.output();
     if (stdin !== undefined) {
       const w = child.stdin.getWriter();
       await w.write(new TextEncoder().encode(stdin)).catch(() => {});
       await w.close().catch(() => {});
     }
-    const r = await child.output();
+    const r = await done;
     const dec = new TextDecoder();
     return { code: r.code, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr) };
   }

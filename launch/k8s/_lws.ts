@@ -9,7 +9,8 @@
  *
  * @module
  */
-type Obj = Record<string, unknown>;
+import type { IContainer } from "kubernetes-models/v1/Container";
+import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
 
 /** The Ray helper script in vLLM's image. */
 export const RAY_SCRIPT = "/vllm-workspace/examples/online_serving/multi-node-serving.sh";
@@ -25,21 +26,21 @@ export interface LwsOptions {
   /** Pods per group (the instance's nodes). */
   size: number;
   /** The engine container as a single pod would run it (command = [cmd], args). */
-  container: Obj;
+  container: IContainer;
   /** The rest of a pod spec (volumes, node selector, tolerations). */
-  podSpec: (containers: Obj[]) => Obj;
+  podSpec: (containers: IContainer[]) => IPodSpec;
 }
 
 /** One group of `size` pods: a leader serving, `size - 1` Ray workers. */
-export function leaderWorkerSet(o: LwsOptions): Obj {
-  const { command, args, readinessProbe, ports, ...rest } = o.container as {
-    command: string[];
-    args: string[];
-    readinessProbe: Obj;
-    ports: Obj[];
-  } & Obj;
+export function leaderWorkerSet(o: LwsOptions): {
+  apiVersion: "leaderworkerset.x-k8s.io/v1";
+  kind: "LeaderWorkerSet";
+  metadata: { name: string; namespace: string; labels: Record<string, string> };
+  spec: unknown;
+} {
+  const { command = [], args = [], readinessProbe, ports, ...rest } = o.container;
   // "$0" "$@": the engine's argv passes through sh untouched (no quoting of its JSON flags)
-  const leader = {
+  const leader: IContainer = {
     ...rest,
     command: [
       "sh",
@@ -50,7 +51,7 @@ export function leaderWorkerSet(o: LwsOptions): Obj {
     ports,
     readinessProbe,
   };
-  const worker = {
+  const worker: IContainer = {
     ...rest,
     command: ["sh", "-c", `bash ${RAY_SCRIPT} worker --ray_address=$(LWS_LEADER_ADDRESS)`],
   };

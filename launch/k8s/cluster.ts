@@ -22,10 +22,16 @@ import { sleep } from "../../lib/net.ts";
 import { InterruptedError, SIGNAL_EXIT, StopSignals } from "../../lib/signals.ts";
 import type { Plan } from "../_plan.ts";
 import { removeState, type TopologyState, writeState } from "../_state.ts";
-import { kubernetesObjects, kubernetesPlan, objectName, topologySelector } from "./manifests.ts";
+import {
+  type KubeObject,
+  kubernetesObjects,
+  kubernetesPlan,
+  objectName,
+  topologySelector,
+} from "./manifests.ts";
 
 /** The objects `up` applies: the manifests with the router's code bundled from this checkout. */
-export async function clusterObjects(plan: Plan): Promise<Record<string, unknown>[]> {
+export async function clusterObjects(plan: Plan): Promise<KubeObject[]> {
   const routerJs = plan.router ? await bundleText("router", { minify: true }) : undefined;
   return kubernetesObjects(plan, { routerJs });
 }

@@ -76,7 +76,9 @@ Deno.test("kubernetes up applies, waits for Ready and /health, writes state; sta
   assert.equal(health.length, 9);
   assert.ok(
     health.every((c) =>
-      /\/services\/vllm-pd-4p4d-[a-z0-9-]+:http\/proxy\/health$/.test(c.argv.at(-1)!)
+      /\/services\/vllm-pd-4p4d-[a-z0-9-]+:http\/proxy\/health$/.test(
+        c.argv[c.argv.indexOf("--raw") + 1],
+      )
     ),
   );
 

@@ -12,13 +12,29 @@
  * @module
  */
 import { stringify } from "yaml";
+import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
+import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
+import type { IContainer } from "kubernetes-models/v1/Container";
+import type { IEnvVar } from "kubernetes-models/v1/EnvVar";
+import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
+import type { IService } from "kubernetes-models/v1/Service";
+import type { IToleration } from "kubernetes-models/v1/Toleration";
+import type { IVolume } from "kubernetes-models/v1/Volume";
+import type { IVolumeMount } from "kubernetes-models/v1/VolumeMount";
 import { LABELS } from "../../lib/kubectl.ts";
 import { leaderWorkerSet } from "./_lws.ts";
 import { routerConfig } from "../_launch.ts";
 import type { InstancePlan, Plan } from "../_plan.ts";
 import { engineEnv, simCommand, vllmCommand } from "../vllm.ts";
 
-type Obj = Record<string, unknown>;
+type Labels = Record<string, string>;
+
+/** An object of the manifests (Deployment, Service, ConfigMap, LeaderWorkerSet), typed by its kind. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata?: { name?: string; namespace?: string; labels?: Labels };
+}
 
 /** A DNS-1035 label: lower case, digits and `-`, starting with a letter, at most 63 characters. */
 export function dnsLabel(s: string): string {
@@ -74,11 +90,11 @@ function ports(i: InstancePlan): { name: string; port: number }[] {
 }
 
 /** Env of an engine container: no CUDA_VISIBLE_DEVICES (the device plugin picks GPUs); pod IP where vLLM binds. */
-function containerEnv(plan: Plan, i: InstancePlan): Obj[] {
+function containerEnv(plan: Plan, i: InstancePlan): IEnvVar[] {
   const env = engineEnv(i, plan);
   delete env.CUDA_VISIBLE_DEVICES;
   const podIp = { valueFrom: { fieldRef: { fieldPath: "status.podIP" } } };
-  const out: Obj[] = [];
+  const out: IEnvVar[] = [];
   for (const [name, value] of Object.entries(env)) {
     out.push(name === "VLLM_HOST_IP" ? { name, ...podIp } : { name, value });
   }
@@ -103,19 +119,25 @@ export interface KubernetesObjectsOptions {
  * router's code rides in its ConfigMap beside router.json, so the router runs
  * in the stock Deno image.
  */
-export function kubernetesObjects(local: Plan, o: KubernetesObjectsOptions = {}): Obj[] {
+export function kubernetesObjects(local: Plan, o: KubernetesObjectsOptions = {}): KubeObject[] {
   const plan = kubernetesPlan(local);
   const t = plan.topology;
   const k = t.kubernetes;
   const ns = k.namespace;
-  const out: Obj[] = [];
-  const podSpec = (containers: Obj[], volumes: Obj[] = []) => ({
+  const out: KubeObject[] = [];
+  // typed by kubernetes-models' interfaces (type-only: no runtime cost); validated in the tests
+  const podSpec = (containers: IContainer[], volumes: IVolume[] = []): IPodSpec => ({
     containers,
     ...(volumes.length ? { volumes } : {}),
     ...(Object.keys(k.nodeSelector).length ? { nodeSelector: k.nodeSelector } : {}),
-    ...(k.tolerations.length ? { tolerations: k.tolerations } : {}),
+    ...(k.tolerations.length ? { tolerations: k.tolerations as IToleration[] } : {}),
   });
-  const deployment = (name: string, lbl: Obj, container: Obj, volumes: Obj[] = []) => ({
+  const deployment = (
+    name: string,
+    lbl: Labels,
+    container: IContainer,
+    volumes: IVolume[] = [],
+  ): IDeployment => ({
     apiVersion: "apps/v1",
     kind: "Deployment",
     metadata: { name, namespace: ns, labels: lbl },
@@ -127,10 +149,10 @@ export function kubernetesObjects(local: Plan, o: KubernetesObjectsOptions = {})
   });
   const service = (
     name: string,
-    lbl: Obj,
+    lbl: Labels,
     ps: { name: string; port: number }[],
-    type = "ClusterIP",
-  ) => ({
+    type: "ClusterIP" | "NodePort" | "LoadBalancer" = "ClusterIP",
+  ): IService => ({
     apiVersion: "v1",
     kind: "Service",
     metadata: { name, namespace: ns, labels: lbl },
@@ -146,8 +168,8 @@ export function kubernetesObjects(local: Plan, o: KubernetesObjectsOptions = {})
     const c = t.engine === "vllm" ? vllmCommand(plan, i) : simCommand(plan, i);
     const sim = t.engine === "sim";
     const args = sim ? ["run", "-A", "/topobench/sim.js", ...c.args.slice(3)] : c.args;
-    const mounts: Obj[] = [];
-    const volumes: Obj[] = [];
+    const mounts: IVolumeMount[] = [];
+    const volumes: IVolume[] = [];
     if (k.shm) {
       mounts.push({ name: "shm", mountPath: "/dev/shm" });
       volumes.push({ name: "shm", emptyDir: { medium: "Memory", sizeLimit: k.shm } });
@@ -156,7 +178,7 @@ export function kubernetesObjects(local: Plan, o: KubernetesObjectsOptions = {})
       mounts.push({ name: "model-cache", mountPath: "/root/.cache/huggingface" });
       volumes.push({ name: "model-cache", persistentVolumeClaim: { claimName: k.modelCachePvc } });
     }
-    const container: Obj = {
+    const container: IContainer = {
       name: "engine",
       image: sim ? k.denoImage : k.image,
       command: [sim ? "deno" : c.cmd],
@@ -195,7 +217,7 @@ export function kubernetesObjects(local: Plan, o: KubernetesObjectsOptions = {})
     if (plan.router.discoveryPort !== undefined) {
       ps.push({ name: "zmq", port: plan.router.discoveryPort });
     }
-    out.push({
+    const cm: IConfigMap = {
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: { name, namespace: ns, labels: lbl },
@@ -203,7 +225,8 @@ export function kubernetesObjects(local: Plan, o: KubernetesObjectsOptions = {})
         "router.json": JSON.stringify(routerConfig(plan), null, 2),
         "router.js": o.routerJs ?? ROUTER_JS_PLACEHOLDER,
       },
-    });
+    };
+    out.push(cm);
     out.push(
       deployment(name, lbl, {
         name: "router",
@@ -224,7 +247,7 @@ export function kubernetesObjects(local: Plan, o: KubernetesObjectsOptions = {})
 }
 
 /** The objects as one multi-document YAML text. */
-export function manifestsYaml(objs: readonly Obj[]): string {
+export function manifestsYaml(objs: readonly object[]): string {
   return objs.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })).join(
     "---\n",
   );

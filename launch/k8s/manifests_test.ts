@@ -62,7 +62,7 @@ Deno.test("kubernetes: GPUs as limits, engines bind the pod IP, peers meet at Se
     ]),
   );
   const objs = kubernetesObjects(plan);
-  const dep = objs.find((o) => o.kind === "Deployment") as {
+  const dep = objs.find((o) => o.kind === "Deployment") as unknown as {
     spec: {
       template: {
         spec: { containers: { env: { name: string }[]; resources: unknown; args: string[] }[] };
@@ -74,7 +74,9 @@ Deno.test("kubernetes: GPUs as limits, engines bind the pod IP, peers meet at Se
   assert.ok(!c.env.some((e) => e.name === "CUDA_VISIBLE_DEVICES"));
   assert.ok(c.env.some((e) => e.name === "VLLM_NIXL_SIDE_CHANNEL_HOST"));
   assert.equal(c.args[c.args.indexOf("--host") + 1], "0.0.0.0");
-  const cm = objs.find((o) => o.kind === "ConfigMap") as { data: Record<string, string> };
+  const cm = objs.find((o) => o.kind === "ConfigMap") as unknown as {
+    data: Record<string, string>;
+  };
   const router = JSON.parse(cm.data["router.json"]);
   assert.match(
     router.prefill[0].url,
@@ -103,7 +105,7 @@ Deno.test("kubernetes: nodes > 1 makes a LeaderWorkerSet (Ray, TP in a node, PP 
     ]),
   );
   const objs = kubernetesObjects(plan);
-  const lws = objs.filter((o) => o.kind === "LeaderWorkerSet") as {
+  const lws = objs.filter((o) => o.kind === "LeaderWorkerSet") as unknown as {
     metadata: { name: string; labels: Record<string, string> };
     spec: {
       replicas: number;
@@ -158,7 +160,7 @@ Deno.test("kubernetes: nodes > 1 makes a LeaderWorkerSet (Ray, TP in a node, PP 
   // the instance's Service reaches the leader only
   const svc = objs.find((o) =>
     o.kind === "Service" && (o.metadata as { name: string }).name === l.metadata.name
-  ) as { spec: { selector: Record<string, string> } };
+  ) as unknown as { spec: { selector: Record<string, string> } };
   const match = (labels: Record<string, string>) =>
     Object.entries(svc.spec.selector).every(([k, v]) => labels[k] === v);
   assert.ok(match(l.spec.leaderWorkerTemplate.leaderTemplate.metadata.labels));
@@ -179,7 +181,7 @@ Deno.test("kubernetes: nodes > 1 makes a LeaderWorkerSet (Ray, TP in a node, PP 
       parseSet("kubernetes.deno_image=registry.example/topobench:1"),
     ]),
   );
-  const engine = kubernetesObjects(simPlan).find((o) => o.kind === "Deployment") as {
+  const engine = kubernetesObjects(simPlan).find((o) => o.kind === "Deployment") as unknown as {
     spec: { template: { spec: { containers: { image: string; args: string[] }[] } } };
   };
   const c = engine.spec.template.spec.containers[0];
