@@ -5,7 +5,7 @@
  * @module
  */
 import { isAlive } from "../lib/_process_group.ts";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 /** One started process. */
 export interface StateProcess {
@@ -57,6 +57,27 @@ export interface KubernetesState {
   objects: string[];
   /** Engine instances and the router: Deployment/Service name, in-cluster URL. */
   instances: { name: string; role: string; object: string; url: string }[];
+}
+
+/** A new state (`starting`, no processes yet) of the topology in `file`, written by this process. */
+export function startingState(
+  t: { name: string; file: string; engine: string; kind: string; connector?: string },
+  endpoint: string,
+  routerUrl?: string,
+): TopologyState {
+  return {
+    name: t.name,
+    file: resolve(t.file),
+    engine: t.engine,
+    kind: t.kind,
+    connector: t.connector,
+    status: "starting",
+    endpoint,
+    routerUrl,
+    startedAt: new Date().toISOString(),
+    upPid: Deno.pid,
+    processes: [],
+  };
 }
 
 /** `<stateDir>/<name>.json`. */

@@ -100,16 +100,7 @@ export async function topologyStatus(state: TopologyState): Promise<TopologyStat
       healthy: i.healthy,
       health: i.pod ? i.health : "no pod",
     }));
-    const counts = inFlightCounts(c.router);
-    for (const p of procs) if (counts.has(p.name)) p.inFlight = counts.get(p.name);
-    return {
-      name: state.name,
-      status: state.status,
-      endpoint: state.endpoint,
-      processes: procs,
-      router: c.router,
-      ok: state.status === "up" && procs.every((p) => p.alive && p.healthy),
-    };
+    return withRouter(state, procs, c.router);
   }
   const procs = await Promise.all(state.processes.map(async (p): Promise<ProcessStatus> => {
     const alive = isGroupAlive(p.pgid);
@@ -120,9 +111,18 @@ export async function topologyStatus(state: TopologyState): Promise<TopologyStat
   if (state.routerUrl) {
     const [ok, , body] = await probe(`${state.routerUrl}/status`);
     if (ok) router = body;
-    const counts = inFlightCounts(body);
-    for (const p of procs) if (counts.has(p.name)) p.inFlight = counts.get(p.name);
   }
+  return withRouter(state, procs, router);
+}
+
+/** The status of a topology from its processes and the router's /status body (in-flight counts). */
+function withRouter(
+  state: TopologyState,
+  procs: ProcessStatus[],
+  router: unknown,
+): TopologyStatus {
+  const counts = inFlightCounts(router);
+  for (const p of procs) if (counts.has(p.name)) p.inFlight = counts.get(p.name);
   return {
     name: state.name,
     status: state.status,

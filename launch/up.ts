@@ -35,6 +35,7 @@ import {
   lockTopology,
   readState,
   removeState,
+  startingState,
   statePath,
   type TopologyState,
   writeState,
@@ -211,18 +212,8 @@ async function upLocked(
     },
   });
   const state: TopologyState = {
-    name: t.name,
-    file: resolve(t.file),
-    engine: t.engine,
-    kind: t.kind,
-    connector: t.connector,
-    status: "starting",
-    endpoint: plan.router?.url ?? procs[0].url,
-    routerUrl: plan.router?.url,
+    ...startingState(t, plan.router?.url ?? procs[0].url, plan.router?.url),
     routerConfig: plan.router ? routerConfigPath(stateDir, t.name) : undefined,
-    startedAt: new Date().toISOString(),
-    upPid: Deno.pid,
-    processes: [],
   };
   await writeState(stateDir, state); // before the first process: every exit path finds it
   const start = async (p: LaunchProcess) => {

@@ -21,7 +21,7 @@ import {
 import { sleep } from "../../lib/net.ts";
 import { InterruptedError, SIGNAL_EXIT, StopSignals } from "../../lib/signals.ts";
 import type { Plan } from "../_plan.ts";
-import { removeState, type TopologyState, writeState } from "../_state.ts";
+import { removeState, startingState, type TopologyState, writeState } from "../_state.ts";
 import {
   type KubeObject,
   kubernetesObjects,
@@ -119,17 +119,7 @@ export async function upKubernetes(plan: Plan, o: ClusterUpOptions): Promise<Top
     });
   }
   const state: TopologyState = {
-    name: t.name,
-    file: t.file,
-    engine: t.engine,
-    kind: t.kind,
-    connector: t.connector,
-    status: "starting",
-    endpoint: kp.router?.url ?? instances[0].url,
-    routerUrl: kp.router?.url,
-    startedAt: new Date().toISOString(),
-    upPid: Deno.pid,
-    processes: [],
+    ...startingState(t, kp.router?.url ?? instances[0].url, kp.router?.url),
     platform: "kubernetes",
     kubernetes: {
       namespace: ns,

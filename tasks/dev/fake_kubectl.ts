@@ -120,6 +120,27 @@ function hash(s: string): string {
   return (h >>> 0).toString(36).padStart(5, "0").slice(0, 5);
 }
 
+/** A pod status whose one container waits (and may have ended before). */
+function waiting(
+  container: unknown,
+  phase: string,
+  restartCount: number,
+  why: { reason: string; message?: string },
+  lastState?: Obj,
+): Obj {
+  return {
+    phase,
+    conditions: [{ type: "Ready", status: "False" }],
+    containerStatuses: [{
+      name: container,
+      ready: false,
+      restartCount,
+      state: { waiting: why },
+      ...(lastState ? { lastState } : {}),
+    }],
+  };
+}
+
 /** The pods a workload object makes: name, labels, template. */
 function podShapes(o: Obj): { pod: string; labels: Record<string, string>; template: Obj }[] {
   const name = String(meta(o).name);
@@ -180,44 +201,17 @@ function podsOf(st: Stored, dir: string, scenario: Scenario, now: number): Obj[]
         }],
       };
     } else if (now < after) {
-      status = {
-        phase: "Pending",
-        conditions: [{ type: "Ready", status: "False" }],
-        containerStatuses: [{
-          name: cname,
-          ready: false,
-          restartCount: 0,
-          state: { waiting: { reason: "ContainerCreating" } },
-        }],
-      };
+      status = waiting(cname, "Pending", 0, { reason: "ContainerCreating" });
     } else if (behavior === "image") {
-      status = {
-        phase: "Pending",
-        conditions: [{ type: "Ready", status: "False" }],
-        containerStatuses: [{
-          name: cname,
-          ready: false,
-          restartCount: 0,
-          state: {
-            waiting: {
-              reason: "ImagePullBackOff",
-              message: 'Back-off pulling image "example.invalid/none"',
-            },
-          },
-        }],
-      };
+      status = waiting(cname, "Pending", 0, {
+        reason: "ImagePullBackOff",
+        message: 'Back-off pulling image "example.invalid/none"',
+      });
     } else if (behavior === "crash") {
-      status = {
-        phase: "Running",
-        conditions: [{ type: "Ready", status: "False" }],
-        containerStatuses: [{
-          name: cname,
-          ready: false,
-          restartCount: 2,
-          state: { waiting: { reason: "CrashLoopBackOff", message: "back-off 20s restarting" } },
-          lastState: { terminated: { exitCode: 1, reason: "Error" } },
-        }],
-      };
+      status = waiting(cname, "Running", 2, {
+        reason: "CrashLoopBackOff",
+        message: "back-off 20s restarting",
+      }, { terminated: { exitCode: 1, reason: "Error" } });
     } else {
       status = {
         phase: done ? "Succeeded" : "Running",
