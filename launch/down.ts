@@ -13,6 +13,7 @@ import { join, resolve } from "node:path";
 import { DEFAULT_STATE_DIR, ROOT } from "./_launch.ts";
 import { listStates, readState, removeState, statePath } from "./_state.ts";
 import { loadTopology } from "./topology.ts";
+import { loadTopologyWith, parseSet, type TopologySet } from "./topology_set.ts";
 import { downKubernetes } from "./k8s/cluster.ts";
 import { kubernetesObjects } from "./k8s/manifests.ts";
 import { planTopology } from "./_plan.ts";
@@ -20,6 +21,12 @@ import { planTopology } from "./_plan.ts";
 const FLAGS = {
   "state-dir": { type: "string", default: DEFAULT_STATE_DIR, help: "State and log folder" },
   grace: { type: "string", default: "10", help: "Seconds between SIGTERM and SIGKILL" },
+  set: {
+    type: "string",
+    multiple: true,
+    help: "With a file and no state file: the --set changes up was given (cluster namespace, ...)",
+    placeholder: "field=value",
+  },
 } as const;
 
 /** A topology name from a name or a YAML path (the file's `name:`). */
@@ -56,15 +63,19 @@ export interface DownOptions {
   graceMs?: number;
   /** Progress lines. @default stderr logger */
   log?: (msg: string) => void;
+  /** `--set` changes to a YAML target (as `up` was given them). @default [] */
+  sets?: TopologySet[];
 }
 
 /** Stops what the state file lists; returns how each process ended (empty when nothing was up). */
 export async function down(o: DownOptions): Promise<Record<string, StopResult>> {
   const stateDir = resolve(o.stateDir ?? DEFAULT_STATE_DIR);
-  const name = await topologyName(o.target);
+  const file = /\.ya?ml$/i.test(o.target)
+    ? await loadTopologyWith(o.target, o.sets ?? [])
+    : undefined;
+  const name = file?.name ?? await topologyName(o.target);
   const log = o.log ?? createLogger({ name: "down" }).info;
   const state = await readState(stateDir, name);
-  const file = /\.ya?ml$/i.test(o.target) ? await loadTopology(o.target) : undefined;
   if (state?.platform === "kubernetes" || (!state && file?.platform === "kubernetes")) {
     // on a cluster: delete by label (with no state file, in the file's namespace)
     await downKubernetes({
@@ -139,6 +150,7 @@ export async function main(args: string[]): Promise<number> {
     target: positionals[0],
     stateDir,
     graceMs: numberFlag(values, "grace", { min: 0, default: 10 })! * 1000,
+    sets: ((values.set as string[] | undefined) ?? []).map((x) => parseSet(x)),
   });
   return 0;
 }

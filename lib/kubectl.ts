@@ -145,6 +145,8 @@ export class Kubectl {
 /** What one pod is doing, from its status. */
 export interface PodState {
   name: string;
+  /** The pod object's uid: a pod of the same name with another uid was recreated. */
+  uid?: string;
   labels: Record<string, string>;
   phase: string;
   /** Its Ready condition is True. */
@@ -160,10 +162,13 @@ export interface PodState {
   ip?: string;
 }
 
-/** Waiting reasons that do not heal by themselves. */
+/**
+ * Waiting reasons that do not heal by themselves. Not `ErrImagePull`: the
+ * kubelet retries it, and a registry's rate limit or a timeout shows it once;
+ * one that persists becomes `ImagePullBackOff`.
+ */
 const FATAL_WAITING = new Set([
   "CrashLoopBackOff",
-  "ErrImagePull",
   "ImagePullBackOff",
   "InvalidImageName",
   "CreateContainerConfigError",
@@ -179,6 +184,7 @@ export function podState(pod: Obj): PodState {
   const cs = (status.containerStatuses ?? []) as Obj[];
   const out: PodState = {
     name: String(meta.name ?? "?"),
+    ...(typeof meta.uid === "string" ? { uid: meta.uid } : {}),
     labels: (meta.labels ?? {}) as Record<string, string>,
     phase: String(status.phase ?? "Pending"),
     ready: conds.some((c) => c.type === "Ready" && c.status === "True"),
@@ -215,6 +221,30 @@ export function podState(pod: Obj): PodState {
 export async function listPods(k: Kubectl, selector: string): Promise<PodState[]> {
   const pods = await k.items("pods", selector);
   return pods.filter((p) => !(p.metadata as Obj | undefined)?.deletionTimestamp).map(podState);
+}
+
+/** Waits until no pod of `selector` is left, terminating ones included. */
+export async function waitPodsGone(
+  k: Kubectl,
+  selector: string,
+  o: { timeoutMs: number; log?: (line: string) => void },
+): Promise<void> {
+  const deadline = performance.now() + o.timeoutMs;
+  let last = -1;
+  while (true) {
+    const n = (await k.items("pods", selector)).length;
+    if (n === 0) return;
+    if (n !== last) o.log?.(`waiting for ${n} pod(s) to go`);
+    last = n;
+    if (performance.now() >= deadline) {
+      throw new Error(
+        `Cannot see the pods of ${selector} gone within ${
+          Math.round(o.timeoutMs / 1000)
+        } s: current value is ${n} left (kubectl get pods -l ${selector})`,
+      );
+    }
+    await sleep(1000);
+  }
 }
 
 /** A pod's last log lines (of the crashed run when it restarted) and its events, for an error. */
@@ -263,9 +293,17 @@ export async function waitForPods(
 ): Promise<PodState[]> {
   const deadline = performance.now() + o.timeoutMs;
   let last = "";
+  const uids = new Map<string, string>();
   while (true) {
     o.signal?.throwIfAborted();
     const pods = await listPods(k, selector);
+    // a pod name back with a new uid: its group was recreated after a crash (a
+    // LeaderWorkerSet's RecreateGroupOnPodRestart resets every restart count)
+    for (const p of pods) {
+      const before = p.uid && uids.get(p.name);
+      if (before && before !== p.uid) p.fatal ??= "recreated: its group restarted after a crash";
+      if (p.uid) uids.set(p.name, p.uid);
+    }
     const bad = pods.find((p) => p.fatal);
     if (bad) {
       throw new Error(

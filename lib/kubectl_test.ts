@@ -59,14 +59,14 @@ Deno.test("podState: Ready, still starting, unschedulable, crashed, image pull e
   }));
   assert.ok(exited0.fatal);
 
-  const image = podState(pod({
-    phase: "Pending",
-    containerStatuses: [{
-      name: "c",
-      state: { waiting: { reason: "ErrImagePull", message: "nope" } },
-    }],
-  }));
-  assert.equal(image.fatal, "ErrImagePull: nope");
+  const image = (reason: string) =>
+    podState(pod({
+      phase: "Pending",
+      containerStatuses: [{ name: "c", state: { waiting: { reason, message: "nope" } } }],
+    }));
+  // a first pull error is retried by the kubelet (a registry's rate limit); the back-off is not
+  assert.equal(image("ErrImagePull").fatal, undefined);
+  assert.equal(image("ImagePullBackOff").fatal, "ImagePullBackOff: nope");
 
   const failed = podState(pod({ phase: "Failed", reason: "Evicted" }));
   assert.match(failed.fatal!, /Evicted/);

@@ -8,15 +8,16 @@
  *
  * @module
  */
-import { bundleText } from "../../lib/bundle.ts";
+import { dirname, join } from "node:path";
+import { bundleText, runningBundle } from "../../lib/bundle.ts";
 import { errorMessage } from "../../lib/errors.ts";
 import {
   Kubectl,
-  type Kubectl as KubectlT,
   LABELS,
   listPods,
   type PodState,
   waitForPods,
+  waitPodsGone,
 } from "../../lib/kubectl.ts";
 import { sleep } from "../../lib/net.ts";
 import { InterruptedError, SIGNAL_EXIT, StopSignals } from "../../lib/signals.ts";
@@ -30,9 +31,22 @@ import {
   topologySelector,
 } from "./manifests.ts";
 
-/** The objects `up` applies: the manifests with the router's code bundled from this checkout. */
+/**
+ * The objects `up` applies: the manifests with the router's code, bundled
+ * from this checkout (or, when `up` itself runs as a bundle, the router.js
+ * beside it).
+ */
 export async function clusterObjects(plan: Plan): Promise<KubeObject[]> {
-  const routerJs = plan.router ? await bundleText("router", { minify: true }) : undefined;
+  if (!plan.router) return kubernetesObjects(plan);
+  const self = runningBundle(import.meta.url);
+  const beside = self && join(dirname(self), "router.js");
+  const routerJs = beside
+    ? await Deno.readTextFile(beside).catch(() => {
+      throw new Error(
+        `Cannot read ${beside} as the router to ship: current value is missing (deno task bundle writes launch.js and router.js side by side)`,
+      );
+    })
+    : await bundleText("router", { minify: true });
   return kubernetesObjects(plan, { routerJs });
 }
 
@@ -49,33 +63,45 @@ export interface ClusterUpOptions {
   signal?: AbortSignal;
 }
 
-const kindsArg = (kinds: Iterable<string>) =>
-  [...new Set([...kinds].map((k) => k.toLowerCase()))].sort().join(",");
+/** Kinds in kubectl's spelling, each once, sorted. */
+const kindNames = (kinds: Iterable<string>) =>
+  [...new Set([...kinds].map((k) => k.toLowerCase()))].sort();
 
-/** Deletes every object of `selector` of these kinds and waits until its pods are gone. */
+/** kubectl's answer for a kind the cluster does not serve (a CRD not installed). */
+const UNKNOWN_KIND = /doesn't have a resource type|could not find the requested resource/;
+
+/**
+ * Deletes every object of `selector` of these kinds, one kind at a time (a
+ * kind the cluster does not know is skipped, not a reason to delete nothing),
+ * each waiting for its dependents (`--cascade=foreground`); then waits until no
+ * pod of `selector` is left, terminating ones included.
+ */
 export async function deleteByLabel(
-  k: KubectlT,
+  k: Kubectl,
   selector: string,
   kinds: string[],
   o: { timeoutS: number; log: (line: string) => void },
 ): Promise<void> {
-  const out = await k.ok([
-    "delete",
-    kindsArg(kinds),
-    "-l",
-    selector,
-    "--ignore-not-found",
-    "--wait=true",
-    `--timeout=${Math.ceil(o.timeoutS)}s`,
-  ]);
-  const n = out.split("\n").filter((l) => l.includes("deleted")).length;
+  let n = 0;
+  const failed: string[] = [];
+  for (const kind of kindNames(kinds)) {
+    const r = await k.run([
+      ...["delete", kind, "-l", selector, "--ignore-not-found"],
+      ...["--cascade=foreground", "--wait=true", `--timeout=${Math.ceil(o.timeoutS)}s`],
+    ]);
+    if (r.code === 0) n += r.stdout.split("\n").filter((l) => l.includes("deleted")).length;
+    else if (UNKNOWN_KIND.test(r.stderr)) o.log(`no ${kind} on this cluster: nothing to delete`);
+    else failed.push(`${kind}: ${r.stderr.trim().split("\n").at(-1)}`);
+  }
   o.log(`deleted ${n} object(s) labelled ${selector} in namespace ${k.target.namespace}`);
-  await waitForPods(k, selector, {
-    want: (pods) => ({ done: pods.length === 0, waiting: `${pods.length} pod(s) to go` }),
-    timeoutMs: o.timeoutS * 1000,
-    pollMs: 1000,
-    onProgress: o.log,
-  });
+  if (failed.length) {
+    throw new Error(
+      `Cannot delete the objects labelled ${selector} in namespace ${k.target.namespace}: current value is ${
+        failed.join("; ")
+      }`,
+    );
+  }
+  await waitPodsGone(k, selector, { timeoutMs: o.timeoutS * 1000, log: o.log });
 }
 
 /** A topology's pod: by instance label, or the router's by component. */
@@ -94,15 +120,27 @@ export async function upKubernetes(plan: Plan, o: ClusterUpOptions): Promise<Top
   const ns = t.kubernetes.namespace;
   const k = new Kubectl({ namespace: ns, context: t.kubernetes.context });
   const selector = topologySelector(t.name);
-  const there = await k.items("deployments", selector);
+  const objs = await clusterObjects(plan);
+  const kinds = kindNames(objs.map((x) => x.kind));
+  if (kinds.includes("leaderworkerset")) {
+    const r = await k.run(["api-resources", "--api-group=leaderworkerset.x-k8s.io", "-o", "name"]);
+    if (r.code !== 0 || !/^leaderworkersets\./m.test(r.stdout)) {
+      throw new Error(
+        `Cannot start ${t.name} with nodes > 1 as LeaderWorkerSets: current value is no leaderworkerset.x-k8s.io API on this cluster (install the LWS controller: lws.sigs.k8s.io/docs/installation)`,
+      );
+    }
+  }
+  // anything of this topology already there (any kind) would be silently changed by apply
+  const there = await k.items(kinds.join(","), selector);
   if (there.length) {
     throw new Error(
       `Cannot start ${t.name} in namespace ${ns}: current value is already there (${
-        there.map((d) => `deployment/${(d.metadata as { name: string }).name}`).join(", ")
-      }); run deno task down ${t.name} first`,
+        there.slice(0, 6).map((d) =>
+          `${String(d.kind).toLowerCase()}/${(d.metadata as { name: string }).name}`
+        ).join(", ")
+      }${there.length > 6 ? ", ..." : ""}); run deno task down ${t.name} first`,
     );
   }
-  const objs = await clusterObjects(plan);
   const kp = kubernetesPlan(plan);
   const instances = kp.instances.map((i) => ({
     name: i.name,
@@ -184,9 +222,13 @@ export async function upKubernetes(plan: Plan, o: ClusterUpOptions): Promise<Top
   } catch (e) {
     const why = signal.aborted ? signal.reason : e;
     o.log(`deleting what was applied after: ${errorMessage(why)}`);
-    await deleteByLabel(k, selector, objs.map((x) => String(x.kind)), { timeoutS: 120, log: o.log })
-      .catch((d) => o.log(`could not delete everything: ${errorMessage(d)}`));
-    await removeState(o.stateDir, t.name);
+    try {
+      await deleteByLabel(k, selector, kinds, { timeoutS: 120, log: o.log });
+      await removeState(o.stateDir, t.name);
+    } catch (d) {
+      // the state file stays: `down` finds what is left
+      o.log(`could not delete everything (${errorMessage(d)}); run deno task down ${t.name}`);
+    }
     throw why;
   } finally {
     signals?.[Symbol.dispose]();

@@ -100,8 +100,13 @@ Deno.test("kubernetes up applies, waits for Ready and /health, writes state; sta
   const down = await s.cli("down.ts", [NAME]);
   assert.equal(down.code, 0, down.stderr);
   calls = await fakeCalls(s.fake);
-  const del = calls.find((c) => c.argv[0] === "delete")!;
-  assert.deepEqual(del.argv.slice(1, 4), ["configmap,deployment,service", "-l", SELECTOR]);
+  // one kind at a time, by label, each waiting for its dependents
+  const dels = calls.filter((c) => c.argv[0] === "delete");
+  assert.deepEqual(dels.map((c) => c.argv[1]), ["configmap", "deployment", "service"]);
+  for (const d of dels) {
+    assert.deepEqual(d.argv.slice(2, 4), ["-l", SELECTOR]);
+    assert.ok(d.argv.includes("--cascade=foreground"));
+  }
   assert.ok((await s.objects()).every((o) => o.deletedAt !== undefined));
   // down waited until the pods were gone
   const last = calls.at(-1)!;
@@ -151,36 +156,47 @@ Deno.test("kubernetes up: a crashing pod fails fast with its last log lines and 
   await Deno.remove(s.dir, { recursive: true });
 });
 
-Deno.test("kubernetes up of multi-node instances: LeaderWorkerSets; a crashing Ray worker fails it fast; down from the file deletes them", async () => {
-  const s = await setup({ pods: { "vllm-pd-4p4d-decode-1-0-1": { behavior: "crash" } } });
+const deletedKinds = async (fake: string) =>
+  new Set((await fakeCalls(fake)).filter((c) => c.argv[0] === "delete").map((c) => c.argv[1]));
+
+Deno.test("kubernetes up of multi-node instances: LeaderWorkerSets (refused without the LWS API); a crashing Ray worker fails it fast; down from the file deletes them", async () => {
+  const s = await setup({ noLws: true });
   const sets = [...s.sets, "--set", "decode.nodes=2"];
+  const no = await s.cli("up.ts", [TOPOLOGY, ...sets, "--timeout", "120"]);
+  assert.equal(no.code, 1);
+  assert.match(no.stderr, /no leaderworkerset\.x-k8s\.io API on this cluster/);
+  assert.ok(!(await fakeCalls(s.fake)).some((c) => c.argv[0] === "apply"), "nothing applied");
+
+  await Deno.writeTextFile(
+    join(s.fake, "scenario.json"),
+    JSON.stringify({ pods: { "vllm-pd-4p4d-decode-1-lws-0-1": { behavior: "crash" } } }),
+  );
   const up = await s.cli("up.ts", [TOPOLOGY, ...sets, "--timeout", "120"]);
   assert.equal(up.code, 1);
   assert.match(
     up.stderr,
-    /Cannot get pod vllm-pd-4p4d-decode-1-0-1 Ready: current value is container engine exited 1/,
+    /Cannot get pod vllm-pd-4p4d-decode-1-lws-0-1 Ready: current value is container engine exited 1/,
   );
   const applied = await s.objects();
   assert.equal(applied.filter((o) => o.obj.kind === "LeaderWorkerSet").length, 4);
   assert.ok(applied.every((o) => o.deletedAt !== undefined));
-  let del = (await fakeCalls(s.fake)).filter((c) => c.argv[0] === "delete");
-  assert.equal(del.at(-1)!.argv[1], "configmap,deployment,leaderworkerset,service");
+  assert.ok((await deletedKinds(s.fake)).has("leaderworkerset"));
 
-  // healthy this time; down with the file (and no state file) deletes the same kinds
+  // healthy this time; down with the file and up's --set (no state file) deletes the same kinds
   await Deno.writeTextFile(join(s.fake, "scenario.json"), "{}");
-  const file = join(s.dir, "multi.yaml");
-  const text = (await Deno.readTextFile(TOPOLOGY)).replace(
-    "decode: { gpus: [[4], [5], [6], [7]], port: 8200 }",
-    "decode: { gpus: [[4], [5], [6], [7]], port: 8200, nodes: 2 }",
-  );
-  await Deno.writeTextFile(file, text + "platform: kubernetes\nkubernetes: { namespace: llm }\n");
-  const up2 = await s.cli("up.ts", [file, "--timeout", "30"]);
+  const up2 = await s.cli("up.ts", [TOPOLOGY, ...sets, "--timeout", "30"]);
   assert.equal(up2.code, 0, up2.stderr);
   await Deno.remove(join(s.state, `${NAME}.json`));
-  const down = await s.cli("down.ts", [file]);
+  const before = (await fakeCalls(s.fake)).length;
+  const down = await s.cli("down.ts", [TOPOLOGY, ...sets]);
   assert.equal(down.code, 0, down.stderr);
-  del = (await fakeCalls(s.fake)).filter((c) => c.argv[0] === "delete");
-  assert.equal(del.at(-1)!.argv[1], "configmap,deployment,leaderworkerset,service");
+  const dels = (await fakeCalls(s.fake)).slice(before).filter((c) => c.argv[0] === "delete");
+  assert.deepEqual(dels.map((c) => c.argv[1]), [
+    "configmap",
+    "deployment",
+    "leaderworkerset",
+    "service",
+  ]);
   const left = (await s.objects()).filter((o) => o.deletedAt === undefined);
   assert.deepEqual(left.map((o) => `${o.obj.kind}/${o.obj.metadata.name}`), []);
   await Deno.remove(s.dir, { recursive: true });

@@ -36,10 +36,23 @@ export interface KubeObject {
   metadata?: { name?: string; namespace?: string; labels?: Labels };
 }
 
-/** A DNS-1035 label: lower case, digits and `-`, starting with a letter, at most 63 characters. */
+/**
+ * A DNS-1035 label: lower case, digits and `-`, starting with a letter, at
+ * most 63 characters. A name that had to change (case, other characters,
+ * length) gets a short hash of the original, so `vllm_pd` and `vllm-pd`, or
+ * two long names cut to one prefix, stay apart.
+ */
 export function dnsLabel(s: string): string {
-  const x = s.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^[^a-z]+/, "").replace(/-+$/, "");
-  return (x || "t").slice(0, 63).replace(/-+$/, "");
+  const x = s.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^[^a-z]+/, "").replace(
+    /-+$/,
+    "",
+  ) || "t";
+  if (x === s && x.length <= 63) return x;
+  let h = 2166136261;
+  for (const c of s) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
+  return `${x.slice(0, 57).replace(/-+$/, "")}-${
+    (h >>> 0).toString(36).padStart(5, "0").slice(-5)
+  }`;
 }
 
 /** The plan as the cluster sees it: every instance bound to 0.0.0.0, reached by its Service. */
@@ -199,7 +212,9 @@ export function kubernetesObjects(local: Plan, o: KubernetesObjectsOptions = {})
     };
     const workload = i.nodes
       ? leaderWorkerSet({
-        name,
+        // not the Service's name: the LWS controller makes a headless Service of its own name
+        // (the pods' DNS, LWS_LEADER_ADDRESS)
+        name: dnsLabel(`${name}-lws`),
         namespace: ns,
         labels: lbl,
         workerLabels: labels(plan, i.role),

@@ -12,7 +12,7 @@ import { Service } from "kubernetes-models/v1/Service";
 import { PodTemplate } from "kubernetes-models/v1/PodTemplate";
 import { planTopology } from "../_plan.ts";
 import { loadTopologyWith, parseSet } from "../topology_set.ts";
-import { kubernetesObjects, manifestsYaml } from "./manifests.ts";
+import { dnsLabel, kubernetesObjects, manifestsYaml } from "./manifests.ts";
 
 const FIXTURES = new URL("../../fixtures/topologies/", import.meta.url);
 const GOLDEN = new URL("../../fixtures/golden/k8s/", import.meta.url);
@@ -157,9 +157,12 @@ Deno.test("kubernetes: nodes > 1 makes a LeaderWorkerSet (Ray, TP in a node, PP 
     (l.spec.leaderWorkerTemplate.leaderTemplate.spec as any).volumes[1],
     { name: "model-cache", persistentVolumeClaim: { claimName: "hf-cache" } },
   );
-  // the instance's Service reaches the leader only
+  // the instance's Service (its own name: the LWS controller makes a headless Service named
+  // after the LWS) reaches the leader only
+  assert.equal(l.metadata.name, "vllm-pd-4p4d-decode-0-lws");
+  assert.ok(!objs.some((o) => o.kind === "Service" && o.metadata?.name === l.metadata.name));
   const svc = objs.find((o) =>
-    o.kind === "Service" && (o.metadata as { name: string }).name === l.metadata.name
+    o.kind === "Service" && o.metadata?.name === "vllm-pd-4p4d-decode-0"
   ) as unknown as { spec: { selector: Record<string, string> } };
   const match = (labels: Record<string, string>) =>
     Object.entries(svc.spec.selector).every(([k, v]) => labels[k] === v);
@@ -187,4 +190,21 @@ Deno.test("kubernetes: nodes > 1 makes a LeaderWorkerSet (Ray, TP in a node, PP 
   const c = engine.spec.template.spec.containers[0];
   assert.equal(c.image, "registry.example/topobench:1");
   assert.deepEqual(c.args.slice(0, 3), ["run", "-A", "/topobench/sim.js"]);
+});
+
+Deno.test("dnsLabel: names kept when valid; changed or cut ones get a hash of the original", () => {
+  assert.equal(dnsLabel("vllm-pd-4p4d-prefill-0"), "vllm-pd-4p4d-prefill-0");
+  const a = dnsLabel("vllm_pd");
+  const b = dnsLabel("vllm.pd");
+  assert.match(a, /^vllm-pd-[a-z0-9]{5}$/);
+  assert.notEqual(a, b);
+  assert.notEqual(dnsLabel("vllm-pd"), a);
+  const long = "x".repeat(70);
+  const c = dnsLabel(`${long}-prefill-0`);
+  const d = dnsLabel(`${long}-prefill-1`);
+  assert.ok(c.length <= 63 && d.length <= 63);
+  assert.notEqual(c, d);
+  for (const x of [a, b, c, d, dnsLabel("9Lives"), dnsLabel("--")]) {
+    assert.match(x, /^[a-z]([-a-z0-9]*[a-z0-9])?$/);
+  }
 });

@@ -38,6 +38,8 @@ interface Behaviour {
 interface Scenario {
   pods?: Record<string, Behaviour>;
   proxy?: Record<string, string>;
+  /** The cluster has no LeaderWorkerSet CRD. */
+  noLws?: boolean;
 }
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -313,11 +315,26 @@ export async function main(argv: string[]): Promise<number> {
   const now = Date.now();
   const objs = await load(dir);
   const live = objs.filter((s) => meta(s.obj).namespace === ns || !meta(s.obj).namespace);
+  const known = (kind: string) =>
+    KIND_NAMES[kind] !== undefined && !(scenario.noLws && KIND_NAMES[kind] === "LeaderWorkerSet");
   const allPods = () => live.flatMap((s) => podsOf(s, dir, scenario, now));
   const out = (x: unknown) => console.log(JSON.stringify(x, null, 2));
   const verb = pos[0];
   if (verb === "version") {
     out({ clientVersion: { major: "1", minor: "31", gitVersion: "v1.31.0-fake" } });
+    return 0;
+  }
+  if (verb === "api-resources") {
+    const group = flags["api-group"];
+    const all = [
+      "configmaps",
+      "pods",
+      "services",
+      "deployments.apps",
+      "jobs.batch",
+      ...(scenario.noLws ? [] : ["leaderworkersets.leaderworkerset.x-k8s.io"]),
+    ];
+    console.log(all.filter((n) => !group || n.endsWith(`.${group}`)).join("\n"));
     return 0;
   }
   if (verb === "apply") {
@@ -328,7 +345,9 @@ export async function main(argv: string[]): Promise<number> {
       ? [JSON.parse(text)]
       : parseAllDocuments(text).map((d) => d.toJSON());
     const items = docs.flatMap((d: Obj) => d.kind === "List" ? d.items as Obj[] : [d]);
-    for (const o of items) {
+    // as kubectl does: what it knows is applied, each unknown kind is an error at the end
+    const bad = items.filter((o) => !known(String(o.kind).toLowerCase()));
+    for (const o of items.filter((x) => !bad.includes(x))) {
       const m = meta(o);
       m.namespace ??= ns;
       const i = objs.findIndex((s) =>
@@ -342,7 +361,12 @@ export async function main(argv: string[]): Promise<number> {
       console.log(`${RESOURCE[String(o.kind)] ?? String(o.kind).toLowerCase()}/${m.name} ${verb}`);
     }
     await save(dir, objs);
-    return 0;
+    for (const o of bad) {
+      console.error(
+        `error: resource mapping not found for kind "${o.kind}": ensure CRDs are installed first`,
+      );
+    }
+    return bad.length ? 1 : 0;
   }
   if (verb === "get" && flags.raw) {
     const m = /^\/api\/v1\/namespaces\/([^/]+)\/services\/([^:/]+)(?::([^/]+))?\/proxy(\/.*)?$/
@@ -433,13 +457,15 @@ export async function main(argv: string[]): Promise<number> {
         };
       });
     } else {
-      const k = KIND_NAMES[kind];
-      if (!k) {
-        console.error(`error: the server doesn't have a resource type "${kind}"`);
+      const ks = kind.split(",");
+      const unknown = ks.find((x) => !known(x));
+      if (unknown) {
+        console.error(`error: the server doesn't have a resource type "${unknown}"`);
         return 1;
       }
+      const wanted = ks.map((x) => KIND_NAMES[x]);
       items = live.filter((s) =>
-        s.obj.kind === k && s.deletedAt === undefined &&
+        wanted.includes(String(s.obj.kind)) && s.deletedAt === undefined &&
         matches(meta(s.obj).labels as Obj, selector)
       ).map((s) => s.obj);
     }
@@ -463,6 +489,11 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (verb === "delete") {
+    const unknown = (pos[1] ?? "").split(",").find((x) => !known(x));
+    if (unknown) {
+      console.error(`error: the server doesn't have a resource type "${unknown}"`);
+      return 1;
+    }
     const kinds = (pos[1] ?? "").split(",").map((k) => KIND_NAMES[k]).filter(Boolean);
     for (const s of objs) {
       if (
