@@ -21,6 +21,23 @@ export const DONE_FILE = "/tmp/topobench-done";
 export const BENCH_CONTAINER = "bench";
 /** Where the bundled bench is copied in each pod. */
 export const BENCH_ENTRY = "/tmp/topobench/bench.js";
+/** The pid of the bench running in a pod (to stop it from outside, gracefully). */
+export const BENCH_PID = "/tmp/topobench/bench.pid";
+
+/** The command that runs the bench in a pod with `args`, its pid written first. */
+export function podBenchCommand(args: string[]): string[] {
+  // "$@": the arguments pass through sh untouched
+  return [
+    "sh",
+    "-c",
+    `echo $$ > ${BENCH_PID}; exec deno run -A ${BENCH_ENTRY} "$@"`,
+    "sh",
+    ...args,
+  ];
+}
+
+/** The command that asks a pod's bench to stop (SIGTERM: stop sending, finish, write the rows). */
+export const POD_BENCH_STOP = ["sh", "-c", `kill -TERM "$(cat ${BENCH_PID})"`];
 
 /** Options of {@linkcode benchJob}. */
 export interface BenchJobOptions {
@@ -55,10 +72,16 @@ export function benchJob(o: BenchJobOptions): IJob {
         metadata: { labels },
         spec: {
           restartPolicy: "Never",
+          terminationGracePeriodSeconds: 5,
           containers: [{
             name: BENCH_CONTAINER,
             image: o.image,
-            command: ["sh", "-c", `until [ -f ${DONE_FILE} ]; do sleep 1; done`],
+            // PID 1 ignores signals it has no handler for: exit at once when the pod is deleted
+            command: [
+              "sh",
+              "-c",
+              `trap 'exit 0' TERM; while [ ! -f ${DONE_FILE} ]; do sleep 1 & wait $!; done`,
+            ],
             resources: { requests: { cpu: "1", memory: "512Mi" } },
           }],
         },
@@ -67,10 +90,18 @@ export function benchJob(o: BenchJobOptions): IJob {
   };
 }
 
-/** A DNS-label Job name for a run directory's name. */
-export function jobName(runName: string): string {
+/**
+ * A Job name for a run directory's name: a DNS label short enough that its
+ * pods' `NAME-INDEX` host names are labels too (Indexed Jobs), ending in a
+ * hash of the whole run name (two long ones cut alike stay apart).
+ */
+export function jobName(runName: string, replicas: number): string {
+  let h = 2166136261;
+  for (const c of runName) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
+  const hash = (h >>> 0).toString(36).padStart(5, "0").slice(-5);
+  const max = 63 - 1 - String(Math.max(0, replicas - 1)).length - hash.length - 1;
   const x = `topobench-bench-${runName}`.toLowerCase().replace(/[^a-z0-9-]+/g, "-");
-  return x.slice(0, 63).replace(/-+$/, "");
+  return `${x.slice(0, max).replace(/-+$/, "")}-${hash}`;
 }
 
 /** A started Job: its pods by completion index, and how to end it. */

@@ -20,7 +20,7 @@ import { parseCsv } from "../lib/csv.ts";
 import { parseRequestRow, type RequestRow } from "../lib/result_schema.ts";
 import type { Kubectl } from "../lib/kubectl.ts";
 import { BENCH_FLAGS } from "./bench_config.ts";
-import { BENCH_CONTAINER, BENCH_ENTRY } from "./_k8s_job.ts";
+import { BENCH_CONTAINER, POD_BENCH_STOP, podBenchCommand } from "./_k8s_job.ts";
 
 /** Flags the coordinator sets itself for each worker. */
 const OWN = new Set([
@@ -38,6 +38,7 @@ const OWN = new Set([
   "namespace",
   "image",
   "context",
+  "reset-prefix-cache",
 ]);
 /** A worker prints this line when it is ready to start on the shared instant. */
 export const READY_LINE = "bench worker ready";
@@ -72,6 +73,8 @@ export function workerArgs(
       if (x === true) args.push(`--${k}`);
     } else args.push(`--${k}`, String(x));
   }
+  // one reset of the server's prefix cache, by worker 0, not one per worker
+  if (v["reset-prefix-cache"] === true && o.index === 0) args.push("--reset-prefix-cache");
   args.push(
     "--rate",
     Number.isFinite(o.rateRps) ? String(o.rateRps / o.count) : "inf",
@@ -160,13 +163,12 @@ export async function runWorkers(o: RunWorkersOptions): Promise<WorkerResult[]> 
     const remote = [...o.workerCmd.split(/\s+/).filter(Boolean), ...w.args].map(shq).join(" ");
     const pod = w.host.startsWith(POD) ? w.host.slice(POD.length) : null;
     // ssh -tt: closing our end hangs up the remote worker (SIGHUP) if we die; a pod's
-    // bench is stopped by deleting its Job
+    // bench is stopped in its pod (below), or with its Job
     const child = new Deno.Command(local ? Deno.execPath() : pod ? o.kube!.bin : "ssh", {
-      args: local ? ["run", "-A", self, ...w.args] : pod
-        ? o.kube!.argv([
-          ...["exec", "-i", pod, "-c", BENCH_CONTAINER, "--"],
-          ...["deno", "run", "-A", BENCH_ENTRY, ...w.args],
-        ])
+      args: local
+        ? ["run", "-A", self, ...w.args]
+        : pod
+        ? o.kube!.argv(["exec", "-i", pod, "-c", BENCH_CONTAINER, "--", ...podBenchCommand(w.args)])
         : ["-tt", w.host, remote],
       stdout: "piped",
       stderr: "piped",
@@ -180,11 +182,17 @@ export async function runWorkers(o: RunWorkersOptions): Promise<WorkerResult[]> 
         ready();
       }
     };
-    const kill = () => {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* already gone */ }
-    };
+    // a pod's bench is asked to stop where it runs: it finishes, prints its folder, and the
+    // rows come back as after a whole run (killing the local kubectl would lose them)
+    const kill = pod
+      ? () => {
+        o.kube!.run(["exec", pod, "-c", BENCH_CONTAINER, "--", ...POD_BENCH_STOP]).catch(() => {});
+      }
+      : () => {
+        try {
+          child.kill("SIGTERM");
+        } catch { /* already gone */ }
+      };
     o.signal.addEventListener("abort", kill, { once: true });
     const errText: string[] = [];
     const pumpErr = (async () => {

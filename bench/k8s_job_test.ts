@@ -61,16 +61,19 @@ Deno.test("bench --platform kubernetes --replicas 2 runs the load in two Job pod
     const apply = calls.find((c) => c.argv[0] === "apply");
     assert.ok(apply);
     // the bundled bench copied into each pod, then run there
-    const copies = calls.filter((c) => c.argv[0] === "exec" && c.argv.includes("sh"));
+    const copies = calls.filter((c) => c.argv[0] === "exec" && /cat > /.test(c.argv.at(-1)!));
     assert.equal(copies.length, 2);
     assert.match(copies[0].argv.at(-1)!, /cat > \/tmp\/topobench\/bench\.js$/);
-    const execs = calls.filter((c) => c.argv[0] === "exec" && c.argv.includes("deno"));
+    const execs = calls.filter((c) =>
+      c.argv[0] === "exec" && c.argv.some((a) => a.includes("exec deno run"))
+    );
     assert.equal(execs.length, 2);
     assert.ok(execs.every((e) => e.argv.includes("-i")));
     const get = (xs: string[], k: string) => xs[xs.indexOf(k) + 1];
     for (const e of execs) {
       const inner = e.argv.slice(e.argv.indexOf("--") + 1);
-      assert.deepEqual(inner.slice(0, 4), ["deno", "run", "-A", "/tmp/topobench/bench.js"]);
+      assert.deepEqual(inner.slice(0, 2), ["sh", "-c"]);
+      assert.match(inner[2], /exec deno run -A \/tmp\/topobench\/bench\.js "\$@"$/);
       assert.equal(get(inner, "--rate"), "5");
       assert.equal(get(inner, "--start-at"), "stdin");
     }
@@ -110,6 +113,52 @@ Deno.test("bench --platform kubernetes: an image that does not pull fails fast a
     const rejected = await rejectedByRealKubectl(calls);
     if (rejected) assert.deepEqual(rejected, []);
   } finally {
+    await Deno.remove(s.tmp, { recursive: true });
+  }
+});
+
+Deno.test("bench --platform kubernetes: Ctrl-C stops the pods' benches where they run and keeps their rows", async () => {
+  const server = await sim("--speed", "20");
+  const s = await setup();
+  try {
+    const child = benchCmd([...K8S, ...LOAD.map((x) => x === "30" ? "400" : x)], "stop", {
+      url: server.url,
+      outRoot: join(s.tmp, "exp"),
+      env: s.env,
+    }).spawn();
+    // once both pods send (a few seconds into a 20 s run), interrupt the coordinator
+    let err = "";
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    while (!/2 workers at/.test(err)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      err += value;
+    }
+    await new Promise((r) => setTimeout(r, 4000));
+    child.kill("SIGINT");
+    const pump = (async () => {
+      for (let r = await reader.read(); !r.done; r = await reader.read()) err += r.value;
+    })();
+    const status = await child.status;
+    await pump;
+    const dir = new TextDecoder().decode(await new Response(child.stdout).arrayBuffer()).trim()
+      .split("\n").at(-1)!;
+    assert.equal(status.code, 130, err);
+    const summary = JSON.parse(await Deno.readTextFile(join(dir, "summary.json")))[0];
+    assert.equal(summary.complete, false, "an interrupted run is marked incomplete");
+    const rows = (await Deno.readTextFile(join(dir, "requests.csv"))).trim().split("\n").length - 1;
+    assert.ok(rows > 20, `rows kept from the pods: ${rows}\n${err}`);
+    assert.ok(rows < 7000, "stopped well before the end");
+    const calls = await fakeCalls(s.fake);
+    assert.equal(
+      calls.filter((c) => c.argv[0] === "exec" && c.argv.some((a) => a.includes("kill -TERM")))
+        .length,
+      2,
+      "each pod's bench asked to stop",
+    );
+    assert.ok(calls.some((c) => c.argv[0] === "delete" && c.argv[1] === "job"));
+  } finally {
+    await server.stop();
     await Deno.remove(s.tmp, { recursive: true });
   }
 });

@@ -187,6 +187,7 @@ export async function main(args: string[]): Promise<number> {
       originMs: t0,
       timeScale: cfg.timeScale,
       warn: (m) => log.warn(m),
+      get, // in-cluster URLs through the API server with --platform kubernetes
     })
     : null;
   using waker = new Waker();
@@ -216,7 +217,7 @@ export async function main(args: string[]): Promise<number> {
       const benchJs = self ? await Deno.readTextFile(self) : await bundleText("bench");
       job = await startBenchJob(kube, {
         benchJs,
-        name: jobName(runName),
+        name: jobName(runName, cfg.kubernetes.replicas),
         namespace: cfg.kubernetes.namespace,
         replicas: cfg.kubernetes.replicas,
         image: cfg.kubernetes.image,
@@ -291,7 +292,8 @@ export async function main(args: string[]): Promise<number> {
           waker,
         });
       }
-      if (cfg.resetPrefixCache) {
+      // distributed: worker 0 resets (the URL need only be reachable from the workers)
+      if (cfg.resetPrefixCache && !distributed) {
         await fetch(`${cfg.url}/reset_prefix_cache`, { method: "POST" }).then((r) =>
           r.body?.cancel()
         )

@@ -45,6 +45,8 @@ export interface ScraperOptions {
   timeScale?: number;
   /** Called once when a scrape fails. */
   warn: (msg: string) => void;
+  /** The GET (`clusterFetch` reaches in-cluster URLs from outside). @default fetch */
+  get?: (url: string, init?: RequestInit) => Promise<Response>;
 }
 
 /** KV-cache usage series (vLLM V1's name, and the older one). */
@@ -69,7 +71,7 @@ export function startScraper(o: ScraperOptions): Scraper {
   const once = async () => {
     const t = (performance.now() - o.originMs) * (o.timeScale ?? 1);
     try {
-      const res = await fetch(o.url, { signal: AbortSignal.timeout(5000) });
+      const res = await (o.get ?? fetch)(o.url, { signal: AbortSignal.timeout(5000) });
       const text = await res.text();
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const samples = parseMetrics(text);

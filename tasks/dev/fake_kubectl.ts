@@ -528,6 +528,8 @@ export async function main(argv: string[]): Promise<number> {
     const child = new Deno.Command(cmd, {
       args: args.slice(1),
       cwd: dirname(dir),
+      // a pod's shell finds `deno` as the image's PATH would
+      env: { PATH: `${dirname(Deno.execPath())}:${Deno.env.get("PATH") ?? ""}` },
       stdin: flags.i || flags.stdin ? "inherit" : "null",
       stdout: "inherit",
       stderr: "inherit",
