@@ -115,8 +115,8 @@ export interface StartedJob {
 export async function startBenchJob(
   k: Kubectl,
   o: BenchJobOptions & {
-    /** The bundled bench (text). */
-    benchJs: string;
+    /** The bundled bench (text), awaited once the pods run. */
+    benchJs: Promise<string>;
     timeoutS: number;
     log: (line: string) => void;
     signal?: AbortSignal;
@@ -152,16 +152,17 @@ export async function startBenchJob(
     throw e;
   }
   try {
+    const benchJs = await o.benchJs;
     o.log(
       `copying the bundled bench (${
-        (o.benchJs.length / 2 ** 20).toFixed(1)
+        (benchJs.length / 2 ** 20).toFixed(1)
       } MiB) into ${pods.length} pod(s)`,
     );
     await Promise.all(pods.map(async (p) => {
       const r = await k.run([
         ...["exec", "-i", p, "-c", BENCH_CONTAINER, "--", "sh", "-c"],
         `mkdir -p ${dirname(BENCH_ENTRY)} && cat > ${BENCH_ENTRY}`,
-      ], o.benchJs);
+      ], benchJs);
       if (r.code !== 0) {
         throw new Error(
           `Cannot copy the bench into pod ${p} as ${BENCH_ENTRY}: current value is exit ${r.code}: ${r.stderr.trim()}`,

@@ -126,19 +126,31 @@ Deno.test("bench --platform kubernetes: Ctrl-C stops the pods' benches where the
       outRoot: join(s.tmp, "exp"),
       env: s.env,
     }).spawn();
-    // once both pods send (a few seconds into a 20 s run), interrupt the coordinator
+    // once the pods have rows on disk (each pod's /tmp is a folder of the fake's), interrupt
     let err = "";
     const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-    while (!/2 workers at/.test(err)) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      err += value;
-    }
-    await new Promise((r) => setTimeout(r, 4000));
-    child.kill("SIGINT");
     const pump = (async () => {
       for (let r = await reader.read(); !r.done; r = await reader.read()) err += r.value;
     })();
+    const podRows = async () => {
+      let n = 0;
+      const walk = async (d: string): Promise<void> => {
+        for await (const e of Deno.readDir(d)) {
+          const p = join(d, e.name);
+          if (e.isDirectory) await walk(p);
+          else if (e.name === "requests.csv") {
+            n += (await Deno.readTextFile(p)).split("\n").length - 2;
+          }
+        }
+      };
+      await walk(join(s.fake, "pods")).catch(() => {});
+      return n;
+    };
+    const t0 = performance.now();
+    while ((await podRows()) < 40 && performance.now() - t0 < 60_000) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    child.kill("SIGINT");
     const status = await child.status;
     await pump;
     const dir = new TextDecoder().decode(await new Response(child.stdout).arrayBuffer()).trim()

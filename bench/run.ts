@@ -211,10 +211,12 @@ export async function main(args: string[]): Promise<number> {
   let jobOk = false;
   try {
     if (kube && cfg.kubernetes) {
-      // the bench the pods run: this very file when it is a bundle, else one built now
+      // the bench the pods run: this very file when it is a bundle, else one built from this
+      // checkout (cached) while the pods start
       const self = runningBundle(import.meta.url);
       log.info(self ? `pods run this bundle, ${self}` : "bundling the bench for the pods");
-      const benchJs = self ? await Deno.readTextFile(self) : await bundleText("bench");
+      const benchJs = self ? Deno.readTextFile(self) : bundleText("bench");
+      benchJs.catch(() => {}); // awaited once the pods run; a failed start does not wait for it
       job = await startBenchJob(kube, {
         benchJs,
         name: jobName(runName, cfg.kubernetes.replicas),

@@ -56,14 +56,52 @@ export async function bundleTo(
   }
 }
 
-/** The bundle of entry `name` as text (built in a temporary folder). */
+/** Where built bundles are kept: `$TOPOBENCH_CACHE`, else `~/.cache/topobench/bundles`. */
+export function bundleCacheDir(): string {
+  const own = Deno.env.get("TOPOBENCH_CACHE");
+  if (own) return own;
+  const base = Deno.env.get("XDG_CACHE_HOME") ?? join(Deno.env.get("HOME") ?? "/tmp", ".cache");
+  return join(base, "topobench", "bundles");
+}
+
+/** A hash of the checkout's sources (path, size, mtime of every .ts, deno.json, deno.lock). */
+async function sourcesKey(): Promise<string> {
+  let h = 2166136261;
+  const mix = (s: string) => {
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  };
+  const walk = async (dir: string) => {
+    const entries = [];
+    for await (const e of Deno.readDir(dir)) entries.push(e);
+    entries.sort((a, b) => a.name < b.name ? -1 : 1);
+    for (const e of entries) {
+      if (e.name.startsWith(".") || ["results", "dist", "node_modules"].includes(e.name)) continue;
+      const p = join(dir, e.name);
+      if (e.isDirectory) await walk(p);
+      else if (/\.(ts|json)$|^deno\.lock$/.test(e.name)) {
+        const st = await Deno.stat(p);
+        mix(`${p}:${st.size}:${st.mtime?.getTime()}`);
+      }
+    }
+  };
+  await walk(CHECKOUT);
+  return (h >>> 0).toString(36);
+}
+
+/**
+ * The bundle of entry `name` as text, from the cache when this checkout's
+ * sources are unchanged since it was built (a cluster `up` or a bench Job
+ * then starts without seconds of bundling).
+ */
 export async function bundleText(name: string, o: { minify?: boolean } = {}): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "topobench-bundle-" });
+  const dir = bundleCacheDir();
+  const file = join(dir, `${name}${o.minify ? ".min" : ""}-${await sourcesKey()}.js`);
   try {
-    const out = join(dir, `${name}.js`);
-    await bundleTo(name, out, o);
-    return await Deno.readTextFile(out);
-  } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
+    return await Deno.readTextFile(file);
+  } catch { /* not built yet */ }
+  await Deno.mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.${Deno.pid}-${name}.js`); // deno bundle reads the format from ".js"
+  await bundleTo(name, tmp, o);
+  await Deno.rename(tmp, file); // whole or absent, also with another process building it too
+  return await Deno.readTextFile(file);
 }
