@@ -99,9 +99,19 @@ export async function bundleText(name: string, o: { minify?: boolean } = {}): Pr
   try {
     return await Deno.readTextFile(file);
   } catch { /* not built yet */ }
-  await Deno.mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${Deno.pid}-${name}.js`); // deno bundle reads the format from ".js"
+  // a cache that cannot be written (a read-only home) only costs the bundling each time
+  const into = await Deno.mkdir(dir, { recursive: true }).then(
+    () => dir,
+    () => Deno.makeTempDir({ prefix: "topobench-bundle-" }),
+  );
+  const tmp = join(into, `.${Deno.pid}-${name}.js`); // deno bundle reads the format from ".js"
   await bundleTo(name, tmp, o);
-  await Deno.rename(tmp, file); // whole or absent, also with another process building it too
-  return await Deno.readTextFile(file);
+  const text = await Deno.readTextFile(tmp);
+  if (into !== dir) {
+    await Deno.remove(into, { recursive: true }).catch(() => {});
+    return text;
+  }
+  // whole or absent, also with another process building it too
+  await Deno.rename(tmp, file).catch(() => Deno.remove(tmp).catch(() => {}));
+  return text;
 }
