@@ -14,6 +14,11 @@ import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
 
 /** The Ray helper script in vLLM's image. */
 export const RAY_SCRIPT = "/vllm-workspace/examples/online_serving/multi-node-serving.sh";
+/**
+ * Seconds the script waits for the group's Ray nodes (its default is 300): a
+ * worker pulling the multi-GB vLLM image on a fresh node can take longer.
+ */
+export const RAY_INIT_TIMEOUT_S = 1800;
 
 /** Options of {@linkcode leaderWorkerSet}. */
 export interface LwsOptions {
@@ -45,7 +50,7 @@ export function leaderWorkerSet(o: LwsOptions): {
     command: [
       "sh",
       "-c",
-      `bash ${RAY_SCRIPT} leader --ray_cluster_size=$(LWS_GROUP_SIZE) && exec "$0" "$@"`,
+      `bash ${RAY_SCRIPT} leader --ray_cluster_size=$(LWS_GROUP_SIZE) --ray_init_timeout=${RAY_INIT_TIMEOUT_S} && exec "$0" "$@"`,
     ],
     args: [...command, ...args],
     ports,
@@ -53,7 +58,11 @@ export function leaderWorkerSet(o: LwsOptions): {
   };
   const worker: IContainer = {
     ...rest,
-    command: ["sh", "-c", `bash ${RAY_SCRIPT} worker --ray_address=$(LWS_LEADER_ADDRESS)`],
+    command: [
+      "sh",
+      "-c",
+      `bash ${RAY_SCRIPT} worker --ray_address=$(LWS_LEADER_ADDRESS) --ray_init_timeout=${RAY_INIT_TIMEOUT_S}`,
+    ],
   };
   return {
     apiVersion: "leaderworkerset.x-k8s.io/v1",

@@ -137,7 +137,7 @@ Deno.test("kubernetes: nodes > 1 makes a LeaderWorkerSet (Ray, TP in a node, PP 
   const worker = (l.spec.leaderWorkerTemplate.workerTemplate.spec as any).containers[0];
   assert.match(
     leader.command[2],
-    /multi-node-serving\.sh leader --ray_cluster_size=\$\(LWS_GROUP_SIZE\) && exec "\$0" "\$@"/,
+    /multi-node-serving\.sh leader --ray_cluster_size=\$\(LWS_GROUP_SIZE\) --ray_init_timeout=1800 && exec "\$0" "\$@"/,
   );
   const at = (k: string) => leader.args[leader.args.indexOf(k) + 1];
   assert.equal(leader.args[0], "vllm");
