@@ -274,14 +274,18 @@ export interface DistributedRun {
   problems: string[];
 }
 
-/** Runs the workers and merges their rows under `runId` (ids prefixed `w<i>-`). */
+/** Runs the workers and merges their rows under `runId` and `loadPoint` (ids prefixed `w<i>-`). */
 export async function runDistributed(
-  o: RunWorkersOptions & { runId: string },
+  o: RunWorkersOptions & {
+    runId: string;
+    /** The run's load point label (each worker labels its rows with its own rate/N). */
+    loadPoint: string;
+  },
 ): Promise<DistributedRun> {
   const results = await runWorkers(o);
   const rows = results.flatMap((w) =>
     w.rows.map((row) => ({
-      row: { ...row, run_id: o.runId },
+      row: { ...row, run_id: o.runId, load_point: o.loadPoint },
       itl: w.itl.get(row.request_id) ?? [],
     }))
   ).sort((a, b) => a.row.sent_ms - b.row.sent_ms);

@@ -55,6 +55,14 @@ Deno.test("bench --platform kubernetes --replicas 2 runs the load in two Job pod
     assert.equal(w0 + w1, out.rows.length);
     assert.ok(out.rows.every((r) => r.status === 200), "every request answered 200");
     assert.equal(out.summary[0].completed, out.rows.length);
+    // the rows carry the run's load point (10 req/s), not each pod's share of it
+    assert.ok(out.rows.every((r) => r.load_point === out.summary[0].load_point));
+    assert.equal(out.summary[0].load_point, "10");
+    // and so the vLLM-format copy has every request's values
+    const vllm = [...Deno.readDirSync(join(out.dir, "vllm"))].map((e) => e.name);
+    assert.equal(vllm.length, 1);
+    const vj = JSON.parse(await Deno.readTextFile(join(out.dir, "vllm", vllm[0])));
+    assert.equal(vj.ttfts.length, out.rows.length);
     assert.ok(Math.abs(out.summary[0].rate_achieved - 10) < 3.5, `${out.summary[0].rate_achieved}`);
     const calls = await fakeCalls(s.fake);
     assert.ok(calls.every((c) => c.namespace === "load"));

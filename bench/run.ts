@@ -320,7 +320,7 @@ export async function main(args: string[]): Promise<number> {
             ? `closed loop, ${cfg.concurrency} users`
             : work
             ? arrivalsLabel(work)
-            : `arrivals over ${workers.length} workers`
+            : `arrivals over ${workers.length} worker(s)`
         } at ${loadPoint} req/s, dataset ${cfg.dataset.name}, model ${model}`,
       );
       settleHeap(); // set-up garbage goes now, not in a pause early in the run
@@ -350,9 +350,12 @@ export async function main(args: string[]): Promise<number> {
       let workerMismatches = 0;
       let workersComplete = true;
       if (distributed) {
-        log.info(`${workers.length} workers at ${cfg.rateRps / workers.length} req/s each`);
+        log.info(
+          `${workers.length} worker(s) at ${cfg.rateRps / workers.length} req/s each`,
+        );
         const d = await runDistributed({
           runId,
+          loadPoint,
           workers: workers.map((host, index) => ({
             host,
             args: workerArgs({ ...given, model }, {

@@ -58,6 +58,8 @@ Deno.test("two local workers: merged rows are all there at the target rate", asy
       workerRows += (await readCsv(join(dir, "workers", e.name, "requests.csv"))).length;
     }
     assert.equal(rows.length, workerRows);
+    // labelled with the run's load point, not each worker's share of the rate
+    assert.ok(rows.every((r) => r.load_point === s.load_point), "rows carry the run's load point");
     assert.equal(new Set(rows.map((r) => r.request_id)).size, rows.length);
     const w0 = rows.filter((r) => r.request_id.startsWith("w0-")).length;
     const w1 = rows.filter((r) => r.request_id.startsWith("w1-")).length;
