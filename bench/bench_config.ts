@@ -684,9 +684,23 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
   const platform = enumFlag(v, "platform", ["local", "kubernetes"] as const) ?? "local";
   const replicas = numberFlag(v, "replicas", { integer: true, min: 1, max: 1000 }) ?? 1;
   if (platform === "kubernetes") {
-    if (workers.length) throw bad("workers", v.workers, "absent with --platform kubernetes");
-    if (!Number.isFinite(rateRps) || concurrency !== undefined) {
-      throw bad("platform", "kubernetes", "kubernetes with a finite --rate and no --concurrency");
+    // the pods split one Poisson schedule: a finite rate, open loop
+    if (workers.length) {
+      throw bad(
+        "workers",
+        v.workers,
+        "absent with --platform kubernetes (the pods are the workers)",
+      );
+    }
+    if (concurrency !== undefined) {
+      throw bad(
+        "concurrency",
+        concurrency,
+        "absent with --platform kubernetes (the pods split a --rate)",
+      );
+    }
+    if (!Number.isFinite(rateRps)) {
+      throw bad("rate", v.rate, "a finite rate with --platform kubernetes (the pods split it)");
     }
     if (numberFlag(v, "runs", { integer: true, min: 1 })! > 1) {
       throw bad("runs", v.runs, "1 with --platform kubernetes");
@@ -716,8 +730,14 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
         "inline JSON with --platform kubernetes (the bench pods cannot read files from this machine)",
       );
     }
-  } else if (replicas !== 1) {
-    throw bad("replicas", v.replicas, "1 unless --platform kubernetes");
+  } else {
+    // cluster options without the cluster would be silently ignored
+    for (const f of ["replicas", "namespace", "image", "context"] as const) {
+      const d = (BENCH_FLAGS[f] as { default?: string }).default;
+      if (v[f] !== undefined && String(v[f]) !== d) {
+        throw bad(f, v[f], "given only with --platform kubernetes");
+      }
+    }
   }
   return {
     url: url.replace(/\/+$/, ""),

@@ -143,15 +143,19 @@ Deno.test("--platform kubernetes: replicas, namespace, image; the combinations i
   const k8s = [...base, "--platform", "kubernetes"];
   assert.throws(
     () => resolveBenchConfig(parse([...base, "--rate", "8", "--replicas", "2"])),
-    /--replicas.*1 unless --platform kubernetes/,
+    /--replicas.*given only with --platform kubernetes/,
+  );
+  assert.throws(
+    () => resolveBenchConfig(parse([...base, "--rate", "8", "--namespace", "load"])),
+    /--namespace.*given only with --platform kubernetes/,
   );
   assert.throws(
     () => resolveBenchConfig(parse([...k8s, "--rate", "inf", "--num-requests", "9"])),
-    /finite --rate/,
+    /--rate as a finite rate with --platform kubernetes/,
   );
   assert.throws(
     () => resolveBenchConfig(parse([...k8s, "--rate", "8", "--concurrency", "4"])),
-    /no --concurrency/,
+    /--concurrency as absent with --platform kubernetes/,
   );
   assert.throws(
     () => resolveBenchConfig(parse([...k8s, "--rate", "8", "--workers", "local"])),

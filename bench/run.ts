@@ -107,6 +107,11 @@ export async function main(args: string[]): Promise<number> {
     ? new Kubectl({ namespace: cfg.kubernetes.namespace, context: cfg.kubernetes.context })
     : null;
   const get = kube ? clusterFetch(kube) : fetch;
+  if (kube && /^(localhost|127\.|\[::1\]$)/.test(new URL(cfg.url).hostname)) {
+    log.warn(
+      `--url ${cfg.url} is a loopback address: inside a pod it is the pod itself, not a port-forward on this machine; give the in-cluster URL (deno task up prints it)`,
+    );
+  }
   const openaiEndpoint = /\/v1\/(chat\/)?completions\/?$/.test(cfg.endpoint);
   // a non-OpenAI server may have no model list: the template names the model, if any
   const server = cfg.model
@@ -223,6 +228,10 @@ export async function main(args: string[]): Promise<number> {
         namespace: cfg.kubernetes.namespace,
         replicas: cfg.kubernetes.replicas,
         image: cfg.kubernetes.image,
+        // the Job's longest life: the run (real time) and an hour; 6 h when it has no duration
+        deadlineS: cfg.durationS !== undefined
+          ? Math.ceil(cfg.durationS / cfg.timeScale) + 3600
+          : undefined,
         timeoutS: 600,
         log: (l) => log.info(l),
         signal: stop.signal,

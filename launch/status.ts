@@ -33,6 +33,8 @@ export interface ProcessStatus {
   node?: string;
   restarts?: number;
   endpoints?: number;
+  /** A multi-node instance's group of pods, Ready and all. */
+  group?: { ready: number; size: number };
   url: string;
   /** Its process group has a running member. */
   alive: boolean;
@@ -95,6 +97,7 @@ export async function topologyStatus(state: TopologyState): Promise<TopologyStat
       node: i.node,
       restarts: i.restarts,
       endpoints: i.endpoints,
+      ...(i.group ? { group: i.group } : {}),
       url: i.url,
       alive: i.phase === "Running" && i.ready,
       healthy: i.healthy,
@@ -159,17 +162,20 @@ export async function status(
 export function formatStatus(all: TopologyStatus[]): string {
   if (all.length === 0) return "no topology is up";
   return all.map((t) => {
-    const rows = t.processes.map((p) =>
-      `  ${p.name.padEnd(12)} ${
-        p.pid !== undefined
-          ? String(p.pid).padEnd(8)
-          : `${p.pod ?? "(no pod)"} on ${p.node ?? "-"}, ${p.restarts ?? 0} restarts, ${
-            p.endpoints ?? 0
-          } endpoint(s) `
-      } ${(p.alive ? "alive" : "DEAD").padEnd(6)} ${
+    const podW = Math.max(0, ...t.processes.map((p) => (p.pod ?? "(no pod)").length));
+    const rows = t.processes.map((p) => {
+      // a local process by pid; a pod by name, node, restarts, endpoints (and its group)
+      const where = p.pid !== undefined
+        ? String(p.pid).padEnd(8)
+        : `${(p.pod ?? "(no pod)").padEnd(podW)} on ${p.node ?? "-"}, ${
+          p.restarts ?? 0
+        } restarts, ${p.endpoints ?? 0} endpoint(s)${
+          p.group ? `, group ${p.group.ready}/${p.group.size} Ready` : ""
+        } `;
+      return `  ${p.name.padEnd(12)} ${where} ${(p.alive ? "alive" : "DEAD").padEnd(6)} ${
         (p.healthy ? "healthy" : `UNHEALTHY (${p.health})`).padEnd(10)
-      } ${p.inFlight === undefined ? "" : `in-flight ${p.inFlight}  `}${p.url}`
-    );
+      } ${p.inFlight === undefined ? "" : `in-flight ${p.inFlight}  `}${p.url}`;
+    });
     return [`${t.name} [${t.status}] ${t.ok ? "ok" : "NOT OK"} ${t.endpoint}`, ...rows].join("\n");
   }).join("\n\n");
 }

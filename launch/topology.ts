@@ -438,7 +438,7 @@ export function validateTopology(raw: unknown, file = "<topology>"): Topology {
     if (engine === "sim" && k8s.deno_image === undefined) {
       throw r.fail(
         "kubernetes.deno_image",
-        undefined,
+        "denoland/deno:2.9.6 (the default: Deno without the sim)",
         "an image with the bundled sim at /topobench/sim.js for engine: sim (deno task bundle, then build launch/k8s/Dockerfile)",
       );
     }

@@ -28,6 +28,15 @@ export interface TopologySet {
   value: unknown;
 }
 
+/** A change written back as a `--set` argument (shell-quoted where it has to be). */
+export function setArg(x: TopologySet): string {
+  const v = typeof x.value === "string" && /^[\w./:-]+$/.test(x.value)
+    ? x.value
+    : JSON.stringify(x.value);
+  const arg = `${x.path.join(".")}=${v}`;
+  return /^[\w./:=-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
+}
+
 /** Parses `a.b=value`; throws a TypeError naming the flag and the form allowed. */
 export function parseSet(s: string, flag = "--set"): TopologySet {
   const m = /^([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)=(.*)$/s.exec(s);

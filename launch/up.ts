@@ -41,7 +41,7 @@ import {
   writeState,
 } from "./_state.ts";
 import { clusterObjects, upKubernetes } from "./k8s/cluster.ts";
-import { loadTopologyWith, parseSet, type TopologySet } from "./topology_set.ts";
+import { loadTopologyWith, parseSet, setArg, type TopologySet } from "./topology_set.ts";
 import { manifestsYaml } from "./k8s/manifests.ts";
 
 const FLAGS = {
@@ -140,6 +140,12 @@ export async function up(o: UpOptions): Promise<TopologyState | string> {
         timeoutS: o.timeoutS ?? 300,
         log,
         signal: o.signal,
+        // with no state file, down finds the cluster's objects from the file and the same --set
+        downCommand: [
+          "deno task down",
+          o.file,
+          ...(o.sets ?? []).map((x) => `--set ${setArg(x)}`),
+        ].join(" "),
       });
     }
     return await upLocked(o, plan, procs, stateDir, log);
@@ -313,7 +319,12 @@ export async function main(args: string[]): Promise<number> {
     const { plan } = await prepare(opts);
     if (plan.topology.platform === "kubernetes" && opts.dryRun) {
       const objs = await clusterObjects(plan);
-      console.log(values.json ? JSON.stringify(objs, null, 2) : manifestsYaml(objs).trimEnd());
+      // JSON as one List, which kubectl apply -f - takes like the YAML
+      console.log(
+        values.json
+          ? JSON.stringify({ apiVersion: "v1", kind: "List", items: objs }, null, 2)
+          : manifestsYaml(objs).trimEnd(),
+      );
       return 0;
     }
   }

@@ -24,6 +24,7 @@ import { InterruptedError, SIGNAL_EXIT, StopSignals } from "../../lib/signals.ts
 import type { Plan } from "../_plan.ts";
 import { removeState, startingState, type TopologyState, writeState } from "../_state.ts";
 import {
+  dnsLabel,
   type KubeObject,
   kubernetesObjects,
   kubernetesPlan,
@@ -50,6 +51,9 @@ export async function clusterObjects(plan: Plan): Promise<KubeObject[]> {
   return kubernetesObjects(plan, { routerJs });
 }
 
+/** The label the LWS controller puts on every pod of a group. */
+const LWS_NAME = "leaderworkerset.sigs.k8s.io/name";
+
 /** Kinds `down` deletes when it has no state file to say which were applied. */
 const DEFAULT_KINDS = ["Deployment", "Service", "ConfigMap"];
 
@@ -61,6 +65,8 @@ export interface ClusterUpOptions {
   log: (line: string) => void;
   /** Aborting deletes what was applied and rejects. */
   signal?: AbortSignal;
+  /** The command that deletes what is left, for errors. @default `deno task down NAME` */
+  downCommand?: string;
 }
 
 /** Kinds in kubectl's spelling, each once, sorted. */
@@ -138,7 +144,9 @@ export async function upKubernetes(plan: Plan, o: ClusterUpOptions): Promise<Top
         there.slice(0, 6).map((d) =>
           `${String(d.kind).toLowerCase()}/${(d.metadata as { name: string }).name}`
         ).join(", ")
-      }${there.length > 6 ? ", ..." : ""}); run deno task down ${t.name} first`,
+      }${there.length > 6 ? ", ..." : ""}); run ${
+        o.downCommand ?? `deno task down ${t.name}`
+      } first`,
     );
   }
   const kp = kubernetesPlan(plan);
@@ -227,7 +235,11 @@ export async function upKubernetes(plan: Plan, o: ClusterUpOptions): Promise<Top
       await removeState(o.stateDir, t.name);
     } catch (d) {
       // the state file stays: `down` finds what is left
-      o.log(`could not delete everything (${errorMessage(d)}); run deno task down ${t.name}`);
+      o.log(
+        `could not delete everything (${errorMessage(d)}); run ${
+          o.downCommand ?? `deno task down ${t.name}`
+        }`,
+      );
     }
     throw why;
   } finally {
@@ -268,6 +280,8 @@ export interface ClusterInstanceStatus {
   restarts: number;
   /** Ready addresses behind its Service. */
   endpoints: number;
+  /** A multi-node instance's pods (its LeaderWorkerSet's): Ready and all. */
+  group?: { ready: number; size: number };
   healthy: boolean;
   health: string;
   url: string;
@@ -288,7 +302,11 @@ export async function clusterStatus(
     const ep = eps.find((e) => (e.metadata as { name?: string })?.name === i.object);
     const subsets = (ep?.subsets ?? []) as { addresses?: unknown[] }[];
     const r = await k.serviceProxy(i.object, "http", "/health");
+    const lws = pods.filter((p) => p.labels[LWS_NAME] === dnsLabel(`${i.object}-lws`));
     return {
+      ...(lws.length
+        ? { group: { ready: lws.filter((p) => p.ready).length, size: lws.length } }
+        : {}),
       name: i.name,
       role: i.role,
       pod: pod?.name,

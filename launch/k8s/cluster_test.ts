@@ -47,6 +47,13 @@ const verbs = (calls: { argv: string[] }[]) => calls.map((c) => c.argv.slice(0, 
 
 Deno.test("kubernetes up applies, waits for Ready and /health, writes state; status reads pods; down deletes by label", async () => {
   const s = await setup();
+  // the dry run prints what up applies (a List kubectl apply -f - takes) and asks the cluster nothing
+  const dry = await s.cli("up.ts", [TOPOLOGY, ...s.sets, "--dry-run", "--json"]);
+  assert.equal(dry.code, 0, dry.stderr);
+  const list = JSON.parse(dry.stdout);
+  assert.equal(list.kind, "List");
+  assert.equal(list.items.length, 19);
+  assert.deepEqual(await fakeCalls(s.fake), []);
   const up = await s.cli("up.ts", [TOPOLOGY, ...s.sets, "--timeout", "30"]);
   assert.equal(up.code, 0, up.stderr);
   assert.match(
@@ -86,7 +93,7 @@ Deno.test("kubernetes up applies, waits for Ready and /health, writes state; sta
   assert.equal(st.code, 0, st.stderr + st.stdout);
   assert.match(
     st.stdout,
-    /prefill-0 +vllm-pd-4p4d-prefill-0-\w+ on fake-node-1, 0 restarts, 1 endpoint/,
+    /prefill-0 +vllm-pd-4p4d-prefill-0-\w+ +on fake-node-1, 0 restarts, 1 endpoint/,
   );
   const sj = JSON.parse((await s.cli("status.ts", [NAME, "--json"])).stdout);
   assert.equal(sj[0].ok, true);
@@ -96,6 +103,17 @@ Deno.test("kubernetes up applies, waits for Ready and /health, writes state; sta
   const again = await s.cli("up.ts", [TOPOLOGY, ...s.sets]);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /already up/);
+  // with the state file lost, the objects on the cluster still stop a second up, and the error
+  // says how to delete them without it
+  const statePath = join(s.state, `${NAME}.json`);
+  await Deno.rename(statePath, `${statePath}.bak`);
+  const left = await s.cli("up.ts", [TOPOLOGY, ...s.sets]);
+  assert.equal(left.code, 1);
+  assert.match(
+    left.stderr,
+    /already there \(deployment\/vllm-pd-4p4d-prefill-0, .*\); run deno task down \S+vllm_pd\.yaml --set platform=kubernetes --set kubernetes\.namespace=llm first/,
+  );
+  await Deno.rename(`${statePath}.bak`, statePath);
 
   const down = await s.cli("down.ts", [NAME]);
   assert.equal(down.code, 0, down.stderr);
@@ -186,6 +204,10 @@ Deno.test("kubernetes up of multi-node instances: LeaderWorkerSets (refused with
   await Deno.writeTextFile(join(s.fake, "scenario.json"), "{}");
   const up2 = await s.cli("up.ts", [TOPOLOGY, ...sets, "--timeout", "30"]);
   assert.equal(up2.code, 0, up2.stderr);
+  // status counts each group's pods, Ray workers too
+  const st = await s.cli("status.ts", [NAME]);
+  assert.equal(st.code, 0, st.stdout + st.stderr);
+  assert.match(st.stdout, /decode-1 +vllm-pd-4p4d-decode-1-lws-0 .*group 2\/2 Ready/);
   await Deno.remove(join(s.state, `${NAME}.json`));
   const before = (await fakeCalls(s.fake)).length;
   const down = await s.cli("down.ts", [TOPOLOGY, ...sets]);
