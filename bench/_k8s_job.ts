@@ -13,7 +13,8 @@
  */
 import { dirname } from "node:path";
 import type { IJob } from "kubernetes-models/batch/v1/Job";
-import { type Kubectl, LABELS, waitForPods } from "../lib/kubectl.ts";
+import { type Kubectl, LABELS } from "../lib/kubectl.ts";
+import { waitForPods } from "../lib/kube_pods.ts";
 
 /** The file a pod waits for before it exits 0. */
 export const DONE_FILE = "/tmp/topobench-done";

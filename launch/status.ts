@@ -15,7 +15,7 @@ import { isGroupAlive } from "../lib/supervisor.ts";
 import { DEFAULT_STATE_DIR } from "./_launch.ts";
 import { listStates, readState, statePath, type TopologyState } from "./_state.ts";
 import { topologyName } from "./down.ts";
-import { clusterStatus } from "./k8s/cluster.ts";
+import { clusterStatus } from "./k8s/cluster_status.ts";
 
 const FLAGS = {
   json: { type: "boolean", default: false, help: "Print JSON" },

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { podState, serviceOfUrl } from "./kubectl.ts";
+import { podState } from "./kube_pods.ts";
+import { serviceOfUrl } from "./kubectl.ts";
 
 const pod = (status: unknown, labels = {}) => ({ metadata: { name: "p", labels }, status });
 

@@ -11,20 +11,13 @@
 import { dirname, join } from "node:path";
 import { bundleText, runningBundle } from "../../lib/bundle.ts";
 import { errorMessage } from "../../lib/errors.ts";
-import {
-  Kubectl,
-  LABELS,
-  listPods,
-  type PodState,
-  waitForPods,
-  waitPodsGone,
-} from "../../lib/kubectl.ts";
+import { Kubectl, LABELS } from "../../lib/kubectl.ts";
+import { type PodState, waitForPods, waitPodsGone } from "../../lib/kube_pods.ts";
 import { sleep } from "../../lib/net.ts";
 import { InterruptedError, SIGNAL_EXIT, StopSignals } from "../../lib/signals.ts";
 import type { Plan } from "../_plan.ts";
 import { removeState, startingState, type TopologyState, writeState } from "../_state.ts";
 import {
-  dnsLabel,
   type KubeObject,
   kubernetesObjects,
   kubernetesPlan,
@@ -50,9 +43,6 @@ export async function clusterObjects(plan: Plan): Promise<KubeObject[]> {
     : await bundleText("router", { minify: true });
   return kubernetesObjects(plan, { routerJs });
 }
-
-/** The label the LWS controller puts on every pod of a group. */
-const LWS_NAME = "leaderworkerset.sigs.k8s.io/name";
 
 /** Kinds `down` deletes when it has no state file to say which were applied. */
 const DEFAULT_KINDS = ["Deployment", "Service", "ConfigMap"];
@@ -111,7 +101,10 @@ export async function deleteByLabel(
 }
 
 /** A topology's pod: by instance label, or the router's by component. */
-function podOf(pods: PodState[], instance: { name: string; role: string }): PodState | undefined {
+export function podOf(
+  pods: PodState[],
+  instance: { name: string; role: string },
+): PodState | undefined {
   const mine = pods.filter((p) =>
     instance.role === "router"
       ? p.labels[LABELS.component] === "router"
@@ -267,68 +260,4 @@ export async function downKubernetes(o: ClusterDownOptions): Promise<void> {
   await deleteByLabel(k, topologySelector(o.name), kinds, o);
   await removeState(o.stateDir, o.name);
   o.log(`${o.name} is down`);
-}
-
-/** One instance's view from the cluster. */
-export interface ClusterInstanceStatus {
-  name: string;
-  role: string;
-  pod?: string;
-  node?: string;
-  phase: string;
-  ready: boolean;
-  restarts: number;
-  /** Ready addresses behind its Service. */
-  endpoints: number;
-  /** A multi-node instance's pods (its LeaderWorkerSet's): Ready and all. */
-  group?: { ready: number; size: number };
-  healthy: boolean;
-  health: string;
-  url: string;
-}
-
-/** Pods, endpoints and /health (through the API server) of a topology on a cluster. */
-export async function clusterStatus(
-  state: TopologyState,
-): Promise<{ instances: ClusterInstanceStatus[]; router?: unknown }> {
-  const ks = state.kubernetes!;
-  const k = new Kubectl({ namespace: ks.namespace, context: ks.context });
-  const [pods, eps] = await Promise.all([
-    listPods(k, ks.selector),
-    k.items("endpoints", ks.selector),
-  ]);
-  const instances = await Promise.all(ks.instances.map(async (i) => {
-    const pod = podOf(pods, i);
-    const ep = eps.find((e) => (e.metadata as { name?: string })?.name === i.object);
-    const subsets = (ep?.subsets ?? []) as { addresses?: unknown[] }[];
-    const r = await k.serviceProxy(i.object, "http", "/health");
-    const lws = pods.filter((p) => p.labels[LWS_NAME] === dnsLabel(`${i.object}-lws`));
-    return {
-      ...(lws.length
-        ? { group: { ready: lws.filter((p) => p.ready).length, size: lws.length } }
-        : {}),
-      name: i.name,
-      role: i.role,
-      pod: pod?.name,
-      node: pod?.node,
-      phase: pod?.phase ?? "Missing",
-      ready: pod?.ready ?? false,
-      restarts: pod?.restarts ?? 0,
-      endpoints: subsets.reduce((n, s) => n + (s.addresses?.length ?? 0), 0),
-      healthy: r.code === 0,
-      health: r.code === 0 ? "HTTP 200" : (r.stderr.trim().split("\n").at(-1) ?? `exit ${r.code}`),
-      url: i.url,
-    };
-  }));
-  const router = ks.instances.find((i) => i.role === "router");
-  let body: unknown;
-  if (router) {
-    const r = await k.serviceProxy(router.object, "http", "/status");
-    if (r.code === 0) {
-      try {
-        body = JSON.parse(r.stdout);
-      } catch { /* not JSON */ }
-    }
-  }
-  return { instances, router: body };
 }
