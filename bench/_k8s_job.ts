@@ -37,8 +37,15 @@ export function podBenchCommand(args: string[]): string[] {
   ];
 }
 
-/** The command that asks a pod's bench to stop (SIGTERM: stop sending, finish, write the rows). */
-export const POD_BENCH_STOP = ["sh", "-c", `kill -TERM "$(cat ${BENCH_PID})"`];
+/**
+ * The command that asks a pod's bench to stop (SIGTERM: stop sending, finish,
+ * write the rows); it waits up to 10 s for the pid file of a bench just started.
+ */
+export const POD_BENCH_STOP = [
+  "sh",
+  "-c",
+  `i=0; while [ ! -s ${BENCH_PID} ] && [ $i -lt 20 ]; do sleep 0.5; i=$((i+1)); done; kill -TERM "$(cat ${BENCH_PID})"`,
+];
 
 /** Options of {@linkcode benchJob}. */
 export interface BenchJobOptions {

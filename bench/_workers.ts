@@ -142,6 +142,11 @@ export interface RunWorkersOptions {
   onLine?: (host: string, line: string) => void;
   /** The cluster of `k8s:POD` workers (`--platform kubernetes`). */
   kube?: Kubectl;
+  /**
+   * After a stop, how long a pod's bench may take to finish before the local
+   * `kubectl exec` is cut (its rows are then lost; the Job goes with the run). @default 30000
+   */
+  stopGraceMs?: number;
 }
 
 /** Host prefix of a worker that is a bench pod: `k8s:POD`. */
@@ -184,9 +189,20 @@ export async function runWorkers(o: RunWorkersOptions): Promise<WorkerResult[]> 
     };
     // a pod's bench is asked to stop where it runs: it finishes, prints its folder, and the
     // rows come back as after a whole run (killing the local kubectl would lose them)
+    let cut: ReturnType<typeof setTimeout> | undefined;
     const kill = pod
       ? () => {
-        o.kube!.run(["exec", pod, "-c", BENCH_CONTAINER, "--", ...POD_BENCH_STOP]).catch(() => {});
+        o.kube!.run(["exec", pod, "-c", BENCH_CONTAINER, "--", ...POD_BENCH_STOP]).then(
+          (r) => {
+            if (r.code !== 0) o.onLine?.(`w${i}@${w.host}`, `could not stop: ${r.stderr.trim()}`);
+          },
+          () => {},
+        );
+        cut = setTimeout(() => {
+          try {
+            child.kill("SIGTERM");
+          } catch { /* already gone */ }
+        }, o.stopGraceMs ?? 30_000);
       }
       : () => {
         try {
@@ -219,6 +235,7 @@ export async function runWorkers(o: RunWorkersOptions): Promise<WorkerResult[]> 
     if (!isReady) ready(); // a worker that died before ready must not hold the others
     await stdins[i]!.close().catch(() => {});
     o.signal.removeEventListener("abort", kill);
+    clearTimeout(cut);
     const dir = out.trim().split(/\r?\n/).at(-1)?.trim() ?? "";
     const res: WorkerResult = {
       host: w.host,

@@ -229,9 +229,9 @@ export async function main(args: string[]): Promise<number> {
         replicas: cfg.kubernetes.replicas,
         image: cfg.kubernetes.image,
         // the Job's longest life: the run (real time) and an hour; 6 h when it has no duration
-        deadlineS: cfg.durationS !== undefined
-          ? Math.ceil(cfg.durationS / cfg.timeScale) + 3600
-          : undefined,
+        deadlineS: Math.ceil(
+          (cfg.durationS ?? (cfg.numRequests ?? 0) / cfg.rateRps) / cfg.timeScale,
+        ) + 3600,
         timeoutS: 600,
         log: (l) => log.info(l),
         signal: stop.signal,
@@ -382,6 +382,7 @@ export async function main(args: string[]): Promise<number> {
           signal: stop.signal,
           onLine: (w, l) => log.debug(`${w}: ${l}`),
           kube: kube ?? undefined,
+          stopGraceMs: (cfg.graceS + 20) * 1000, // the pods' own grace, and the way back
         });
         for (const { row, itl } of d.rows) sink.add(row, itl);
         state.maxInFlight = peakInFlight(rows);

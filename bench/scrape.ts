@@ -89,8 +89,12 @@ export function startScraper(o: ScraperOptions): Scraper {
       warned = true;
     }
   };
+  let inFlight = false;
+  // a slow scrape (a cluster's API server) is not queued behind: the next tick is skipped
   const tick = () => {
-    busy = busy.then(once);
+    if (inFlight) return;
+    inFlight = true;
+    busy = busy.then(once).finally(() => inFlight = false);
   };
   tick();
   const timer = setInterval(tick, o.intervalMs ?? 1000);
@@ -101,6 +105,7 @@ export function startScraper(o: ScraperOptions): Scraper {
     kvUsage,
     async stop() {
       clearInterval(timer);
+      await busy;
       tick();
       await busy;
       csv.close();

@@ -55,8 +55,8 @@ export interface KubernetesState {
   selector: string;
   /** `kind/name` of each applied object. */
   objects: string[];
-  /** Engine instances and the router: Deployment/Service name, in-cluster URL. */
-  instances: { name: string; role: string; object: string; url: string }[];
+  /** Engine instances and the router: Deployment/Service name, in-cluster URL, nodes (LWS). */
+  instances: { name: string; role: string; object: string; url: string; nodes?: number }[];
 }
 
 /** A new state (`starting`, no processes yet) of the topology in `file`, written by this process. */

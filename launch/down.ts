@@ -83,6 +83,7 @@ export async function down(o: DownOptions): Promise<Record<string, StopResult>> 
       namespace: state?.kubernetes?.namespace ?? file!.kubernetes.namespace,
       context: state ? state.kubernetes?.context : file!.kubernetes.context,
       // no state file: the kinds the file's topology would have applied
+      selector: state?.kubernetes?.selector,
       objects: state?.kubernetes?.objects ??
         kubernetesObjects(planTopology(file!)).map((x) =>
           `${x.kind}/${(x.metadata as { name: string }).name}`

@@ -28,13 +28,22 @@ export interface TopologySet {
   value: unknown;
 }
 
-/** A change written back as a `--set` argument (shell-quoted where it has to be). */
+/**
+ * A change written back as the `--set` value that gives it again: a string
+ * as it is when YAML reads it back as that string (`llm`), else as JSON
+ * (`"true"`, `["hf-token"]`). Not shell-quoted.
+ */
 export function setArg(x: TopologySet): string {
-  const v = typeof x.value === "string" && /^[\w./:-]+$/.test(x.value)
-    ? x.value
-    : JSON.stringify(x.value);
-  const arg = `${x.path.join(".")}=${v}`;
-  return /^[\w./:=-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
+  const s = x.value;
+  const plain = typeof s === "string" && s !== "" && !/[\n#]/.test(s) &&
+    (() => {
+      try {
+        return parse(s) === s;
+      } catch {
+        return false;
+      }
+    })();
+  return `${x.path.join(".")}=${plain ? s : JSON.stringify(s)}`;
 }
 
 /** Parses `a.b=value`; throws a TypeError naming the flag and the form allowed. */

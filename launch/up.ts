@@ -29,6 +29,7 @@ import {
   ROUTER_ENTRY,
   routerConfig,
   routerConfigPath,
+  shellQuote,
 } from "./_launch.ts";
 import { type Plan, planTopology } from "./_plan.ts";
 import {
@@ -143,8 +144,11 @@ export async function up(o: UpOptions): Promise<TopologyState | string> {
         // with no state file, down finds the cluster's objects from the file and the same --set
         downCommand: [
           "deno task down",
-          o.file,
-          ...(o.sets ?? []).map((x) => `--set ${setArg(x)}`),
+          shellQuote(o.file),
+          ...(o.sets ?? []).map((x) => `--set ${shellQuote(setArg(x))}`),
+          ...(resolve(stateDir) !== resolve(DEFAULT_STATE_DIR)
+            ? [`--state-dir ${shellQuote(stateDir)}`]
+            : []),
         ].join(" "),
       });
     }

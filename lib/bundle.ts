@@ -91,27 +91,44 @@ async function sourcesKey(): Promise<string> {
 /**
  * The bundle of entry `name` as text, from the cache when this checkout's
  * sources are unchanged since it was built (a cluster `up` or a bench Job
- * then starts without seconds of bundling).
+ * then starts without seconds of bundling). The cache is best effort: a
+ * folder that cannot be written, or sources that cannot be read for the key,
+ * only cost the bundling each time.
  */
 export async function bundleText(name: string, o: { minify?: boolean } = {}): Promise<string> {
   const dir = bundleCacheDir();
-  const file = join(dir, `${name}${o.minify ? ".min" : ""}-${await sourcesKey()}.js`);
-  try {
-    return await Deno.readTextFile(file);
-  } catch { /* not built yet */ }
-  // a cache that cannot be written (a read-only home) only costs the bundling each time
-  const into = await Deno.mkdir(dir, { recursive: true }).then(
-    () => dir,
-    () => Deno.makeTempDir({ prefix: "topobench-bundle-" }),
-  );
-  const tmp = join(into, `.${Deno.pid}-${name}.js`); // deno bundle reads the format from ".js"
-  await bundleTo(name, tmp, o);
-  const text = await Deno.readTextFile(tmp);
-  if (into !== dir) {
-    await Deno.remove(into, { recursive: true }).catch(() => {});
-    return text;
+  const stem = `${name}${o.minify ? ".min" : ""}`;
+  const key = await sourcesKey().catch(() => null);
+  const file = key && join(dir, `${stem}-${key}.js`);
+  if (file) {
+    try {
+      return await Deno.readTextFile(file);
+    } catch { /* not built yet */ }
   }
-  // whole or absent, also with another process building it too
-  await Deno.rename(tmp, file).catch(() => Deno.remove(tmp).catch(() => {}));
-  return text;
+  const tmpDir = await Deno.makeTempDir({ prefix: "topobench-bundle-" });
+  try {
+    const out = join(tmpDir, `${name}.js`); // deno bundle reads the format from ".js"
+    await bundleTo(name, out, o);
+    const text = await Deno.readTextFile(out);
+    if (file) await keep(dir, stem, file, text).catch(() => {});
+    return text;
+  } finally {
+    await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Puts `text` in the cache as `file` (whole or not at all) and drops the older builds of `stem`. */
+async function keep(dir: string, stem: string, file: string, text: string): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.${Deno.pid}-${crypto.randomUUID()}.js`);
+  await Deno.writeTextFile(tmp, text);
+  await Deno.rename(tmp, file).catch(async (e) => {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  });
+  for await (const e of Deno.readDir(dir)) {
+    const old = e.name.startsWith(`${stem}-`) && e.name.endsWith(".js") &&
+      join(dir, e.name) !== file && !e.name.slice(stem.length + 1, -3).includes(".");
+    if (old) await Deno.remove(join(dir, e.name)).catch(() => {});
+  }
 }

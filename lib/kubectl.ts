@@ -53,7 +53,7 @@ export class Kubectl {
    */
   argv(args: string[]): string[] {
     const ctx = this.target.context ? ["--context", this.target.context] : [];
-    const oneShot = ["get", "apply", "logs"].includes(args[0]);
+    const oneShot = ["get", "apply", "logs", "api-resources"].includes(args[0]);
     return [
       ...ctx,
       "--namespace",
@@ -63,8 +63,8 @@ export class Kubectl {
     ];
   }
 
-  /** Runs one command to its end; never throws for a non-zero exit. */
-  async run(args: string[], stdin?: string): Promise<KubectlResult> {
+  /** Runs one command to its end (or until `signal`); never throws for a non-zero exit. */
+  async run(args: string[], stdin?: string, signal?: AbortSignal): Promise<KubectlResult> {
     let child: Deno.ChildProcess;
     try {
       child = new Deno.Command(this.bin, {
@@ -72,6 +72,7 @@ export class Kubectl {
         stdin: stdin === undefined ? "null" : "piped",
         stdout: "piped",
         stderr: "piped",
+        ...(signal ? { signal } : {}),
       }).spawn();
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) {
@@ -130,13 +131,22 @@ export class Kubectl {
   }
 
   /** GET a path of a Service through the API server proxy (`kubectl get --raw`). */
-  serviceProxy(service: string, port: string, path: string): Promise<KubectlResult> {
+  serviceProxy(
+    service: string,
+    port: string,
+    path: string,
+    signal?: AbortSignal,
+  ): Promise<KubectlResult> {
     const p = path.startsWith("/") ? path : `/${path}`;
-    return this.run([
-      "get",
-      "--raw",
-      `/api/v1/namespaces/${this.target.namespace}/services/${service}:${port}/proxy${p}`,
-    ]);
+    return this.run(
+      [
+        "get",
+        "--raw",
+        `/api/v1/namespaces/${this.target.namespace}/services/${service}:${port}/proxy${p}`,
+      ],
+      undefined,
+      signal,
+    );
   }
 }
 
@@ -155,11 +165,21 @@ export function clusterFetch(k: Kubectl): (url: string, init?: RequestInit) => P
   return async (url, init) => {
     const svc = serviceOfUrl(url);
     if (!svc) return await fetch(url, init);
+    if ((init?.method ?? "GET").toUpperCase() !== "GET") {
+      throw new TypeError(
+        `Cannot send ${init?.method} ${url} through the API server from here: current value is a ${init?.method}; only GETs are proxied`,
+      );
+    }
     const kk = svc.namespace === k.target.namespace
       ? k
       : new Kubectl({ namespace: svc.namespace, context: k.target.context });
     const u = new URL(url);
-    const r = await kk.serviceProxy(svc.service, u.port || "80", u.pathname + u.search);
+    const r = await kk.serviceProxy(
+      svc.service,
+      u.port || "80",
+      u.pathname + u.search,
+      init?.signal ?? undefined,
+    );
     return new Response(r.code === 0 ? r.stdout : r.stderr, { status: r.code === 0 ? 200 : 502 });
   };
 }

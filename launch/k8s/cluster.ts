@@ -44,8 +44,8 @@ export async function clusterObjects(plan: Plan): Promise<KubeObject[]> {
   return kubernetesObjects(plan, { routerJs });
 }
 
-/** Kinds `down` deletes when it has no state file to say which were applied. */
-const DEFAULT_KINDS = ["Deployment", "Service", "ConfigMap"];
+/** Kinds a topology may have on any cluster; LeaderWorkerSets where the cluster serves them. */
+const BASE_KINDS = ["Deployment", "Service", "ConfigMap"];
 
 /** Options of {@linkcode upKubernetes}. */
 export interface ClusterUpOptions {
@@ -121,16 +121,21 @@ export async function upKubernetes(plan: Plan, o: ClusterUpOptions): Promise<Top
   const selector = topologySelector(t.name);
   const objs = await clusterObjects(plan);
   const kinds = kindNames(objs.map((x) => x.kind));
-  if (kinds.includes("leaderworkerset")) {
-    const r = await k.run(["api-resources", "--api-group=leaderworkerset.x-k8s.io", "-o", "name"]);
-    if (r.code !== 0 || !/^leaderworkersets\./m.test(r.stdout)) {
-      throw new Error(
-        `Cannot start ${t.name} with nodes > 1 as LeaderWorkerSets: current value is no leaderworkerset.x-k8s.io API on this cluster (install the LWS controller: lws.sigs.k8s.io/docs/installation)`,
-      );
-    }
+  // kubectl lists what it found and still exits 1 when another aggregated API is down: the
+  // answer is in what it printed
+  const r = await k.run(["api-resources", "--api-group=leaderworkerset.x-k8s.io", "-o", "name"]);
+  const lws = /^leaderworkersets\./m.test(r.stdout);
+  if (kinds.includes("leaderworkerset") && !lws) {
+    throw new Error(
+      `Cannot start ${t.name} with nodes > 1 as LeaderWorkerSets: current value is no leaderworkerset.x-k8s.io API on this cluster (install the LWS controller: lws.sigs.k8s.io/docs/installation)${
+        r.code !== 0 ? `; kubectl: ${r.stderr.trim().split("\n").at(-1)}` : ""
+      }`,
+    );
   }
-  // anything of this topology already there (any kind) would be silently changed by apply
-  const there = await k.items(kinds.join(","), selector);
+  // anything of this topology already there, of any kind it may have applied before (an earlier
+  // up with nodes > 1 left a LeaderWorkerSet), would be silently changed by apply
+  const known = kindNames([...kinds, ...BASE_KINDS, ...(lws ? ["leaderworkerset"] : [])]);
+  const there = await k.items(known.join(","), selector);
   if (there.length) {
     throw new Error(
       `Cannot start ${t.name} in namespace ${ns}: current value is already there (${
@@ -143,11 +148,14 @@ export async function upKubernetes(plan: Plan, o: ClusterUpOptions): Promise<Top
     );
   }
   const kp = kubernetesPlan(plan);
-  const instances = kp.instances.map((i) => ({
+  const instances: NonNullable<TopologyState["kubernetes"]>["instances"] = kp.instances.map((
+    i,
+  ) => ({
     name: i.name,
     role: i.role as string,
     object: objectName(t.name, i.name),
     url: i.url,
+    ...(i.nodes ? { nodes: i.nodes } : {}),
   }));
   if (kp.router) {
     instances.push({
@@ -245,8 +253,10 @@ export interface ClusterDownOptions {
   name: string;
   namespace: string;
   context?: string;
-  /** Kinds applied (`Kind/name` strings of the state file). @default Deployment, Service, ConfigMap */
+  /** Objects applied (`Kind/name` strings of the state file); their kinds are deleted too. */
   objects?: string[];
+  /** The label selector the state file recorded. @default the topology's */
+  selector?: string;
   stateDir: string;
   /** Seconds to wait for the deletion and the pods to go. */
   timeoutS: number;
@@ -256,8 +266,14 @@ export interface ClusterDownOptions {
 /** Deletes a topology's objects by label, waits for its pods to go, removes the state file. */
 export async function downKubernetes(o: ClusterDownOptions): Promise<void> {
   const k = new Kubectl({ namespace: o.namespace, context: o.context });
-  const kinds = o.objects?.length ? o.objects.map((x) => x.split("/")[0]) : DEFAULT_KINDS;
-  await deleteByLabel(k, topologySelector(o.name), kinds, o);
+  // besides what the state lists, every kind a topology may have (a kind the cluster lacks is
+  // skipped by the delete)
+  const kinds = [
+    ...(o.objects ?? []).map((x) => x.split("/")[0]),
+    ...BASE_KINDS,
+    "LeaderWorkerSet",
+  ];
+  await deleteByLabel(k, o.selector ?? topologySelector(o.name), kinds, o);
   await removeState(o.stateDir, o.name);
   o.log(`${o.name} is down`);
 }

@@ -10,7 +10,7 @@ import { Kubectl } from "../../lib/kubectl.ts";
 import { listPods } from "../../lib/kube_pods.ts";
 import type { TopologyState } from "../_state.ts";
 import { podOf } from "./cluster.ts";
-import { dnsLabel } from "./manifests.ts";
+import { lwsName } from "./manifests.ts";
 
 /** The label the LWS controller puts on every pod of a group. */
 const LWS_NAME = "leaderworkerset.sigs.k8s.io/name";
@@ -48,7 +48,7 @@ export async function clusterStatus(
     const ep = eps.find((e) => (e.metadata as { name?: string })?.name === i.object);
     const subsets = (ep?.subsets ?? []) as { addresses?: unknown[] }[];
     const r = await k.serviceProxy(i.object, "http", "/health");
-    const lws = pods.filter((p) => p.labels[LWS_NAME] === dnsLabel(`${i.object}-lws`));
+    const lws = pods.filter((p) => p.labels[LWS_NAME] === lwsName(i.object));
     return {
       ...(lws.length
         ? { group: { ready: lws.filter((p) => p.ready).length, size: lws.length } }

@@ -111,7 +111,7 @@ Deno.test("kubernetes up applies, waits for Ready and /health, writes state; sta
   assert.equal(left.code, 1);
   assert.match(
     left.stderr,
-    /already there \(deployment\/vllm-pd-4p4d-prefill-0, .*\); run deno task down \S+vllm_pd\.yaml --set platform=kubernetes --set kubernetes\.namespace=llm first/,
+    /already there \(deployment\/vllm-pd-4p4d-prefill-0, .*\); run deno task down \S+vllm_pd\.yaml --set platform=kubernetes --set kubernetes\.namespace=llm --state-dir \S+ first/,
   );
   await Deno.rename(`${statePath}.bak`, statePath);
 
@@ -120,7 +120,13 @@ Deno.test("kubernetes up applies, waits for Ready and /health, writes state; sta
   calls = await fakeCalls(s.fake);
   // one kind at a time, by label, each waiting for its dependents
   const dels = calls.filter((c) => c.argv[0] === "delete");
-  assert.deepEqual(dels.map((c) => c.argv[1]), ["configmap", "deployment", "service"]);
+  // besides what it applied, every kind a topology may have (an earlier nodes > 1 up's LWS)
+  assert.deepEqual(dels.map((c) => c.argv[1]), [
+    "configmap",
+    "deployment",
+    "leaderworkerset",
+    "service",
+  ]);
   for (const d of dels) {
     assert.deepEqual(d.argv.slice(2, 4), ["-l", SELECTOR]);
     assert.ok(d.argv.includes("--cascade=foreground"));

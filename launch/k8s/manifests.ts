@@ -42,17 +42,27 @@ export interface KubeObject {
  * length) gets a short hash of the original, so `vllm_pd` and `vllm-pd`, or
  * two long names cut to one prefix, stay apart.
  */
-export function dnsLabel(s: string): string {
+export function dnsLabel(s: string, max = 63): string {
   const x = s.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^[^a-z]+/, "").replace(
     /-+$/,
     "",
   ) || "t";
-  if (x === s && x.length <= 63) return x;
+  if (x === s && x.length <= max) return x;
   let h = 2166136261;
   for (const c of s) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
-  return `${x.slice(0, 57).replace(/-+$/, "")}-${
+  return `${x.slice(0, max - 6).replace(/-+$/, "")}-${
     (h >>> 0).toString(36).padStart(5, "0").slice(-5)
   }`;
+}
+
+/**
+ * The LeaderWorkerSet of an instance's object: its own name (the controller
+ * makes a headless Service of it) and at most 45 characters, since the
+ * controller names a group's worker StatefulSet, pods and revision labels
+ * after it with suffixes of their own.
+ */
+export function lwsName(object: string): string {
+  return dnsLabel(`${object}-lws`, 45);
 }
 
 /** The plan as the cluster sees it: every instance bound to 0.0.0.0, reached by its Service. */
@@ -214,7 +224,7 @@ export function kubernetesObjects(local: Plan, o: KubernetesObjectsOptions = {})
       ? leaderWorkerSet({
         // not the Service's name: the LWS controller makes a headless Service of its own name
         // (the pods' DNS, LWS_LEADER_ADDRESS)
-        name: dnsLabel(`${name}-lws`),
+        name: lwsName(name),
         namespace: ns,
         labels: lbl,
         workerLabels: labels(plan, i.role),
