@@ -304,12 +304,13 @@ export async function main(args: string[]): Promise<number> {
         });
       }
       // distributed: worker 0 resets (the URL need only be reachable from the workers)
-      if (cfg.resetPrefixCache && !distributed) {
-        await fetch(`${cfg.url}/reset_prefix_cache`, { method: "POST" }).then((r) =>
-          r.body?.cancel()
-        )
+      const resetCache = () =>
+        fetch(`${cfg.url}/reset_prefix_cache`, { method: "POST" }).then((r) => r.body?.cancel())
           .catch((e) => log.warn(`reset_prefix_cache failed: ${e}`));
-      }
+      // a worker (--start-at stdin) resets once every worker has warmed up: after the start
+      // instant comes, below
+      const workerStart = k === 0 && cfg.startAt === "stdin";
+      if (cfg.resetPrefixCache && !distributed && !workerStart) await resetCache();
       if (stop.signal.aborted) break;
 
       const sink = new RunRows(runId, csv, itlFile, (e) => {
@@ -337,6 +338,7 @@ export async function main(args: string[]): Promise<number> {
       const startAtMs = k === 0 && cfg.startAt !== undefined
         ? (cfg.startAt === "stdin" ? await readStartAt() : cfg.startAt)
         : undefined;
+      if (cfg.resetPrefixCache && workerStart) await resetCache(); // within the start margin
       if (startAtMs !== undefined) {
         // workers: one shared start instant; a late start shows up as send lag
         await sleepUntil(performance.now() + startAtMs - Date.now(), stop.signal);
