@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { InterruptedError, SIGNAL_EXIT, StopSignals } from "../lib/signals.ts";
+import { InterruptedError, SIGNAL_EXIT, stopOnSignals } from "../lib/signals.ts";
 import { resolve } from "node:path";
 import { numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
 import { errorMessage } from "../lib/errors.ts";
@@ -202,25 +202,20 @@ async function upLocked(
     await Deno.writeTextFile(path, JSON.stringify(routerConfig(plan), null, 2) + "\n");
   }
 
-  const ac = new AbortController();
-  const signal = o.signal ? AbortSignal.any([o.signal, ac.signal]) : ac.signal;
   const sup = new Supervisor();
   const started: [LaunchProcess, ManagedProcess][] = [];
   // the first signal (and its duplicates) stops gracefully; a later one kills at once;
   // a caller that passes its own signal owns the signals
-  const signals = o.signal ? null : new StopSignals({
-    onStop: (sig) =>
-      ac.abort(
-        new Interrupted(
-          `Cannot finish up: interrupted by ${sig}; stopped what was started`,
-          SIGNAL_EXIT[sig],
-        ),
-      ),
+  const signals = stopOnSignals({
+    signal: o.signal,
+    message: (sig) => `Cannot finish up: interrupted by ${sig}; stopped what was started`,
+    error: (m, code) => new Interrupted(m, code),
     onForce: (sig) => {
       for (const [, m] of started) killGroup(m.pgid, "SIGKILL");
       removeState(stateDir, t.name).catch(() => {}).finally(() => Deno.exit(SIGNAL_EXIT[sig]));
     },
   });
+  const signal = signals.signal;
   const state: TopologyState = {
     ...startingState(t, plan.router?.url ?? procs[0].url, plan.router?.url),
     routerConfig: plan.router ? routerConfigPath(stateDir, t.name) : undefined,
@@ -290,7 +285,7 @@ async function upLocked(
     await removeState(stateDir, t.name);
     throw e;
   } finally {
-    signals?.[Symbol.dispose]();
+    signals[Symbol.dispose]();
     sup.removeHandlers();
   }
 }

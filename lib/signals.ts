@@ -97,3 +97,36 @@ export class StopSignals {
     this.#handlers.length = 0;
   }
 }
+
+/** Options of {@linkcode stopOnSignals}. */
+export interface StopOnSignalsOptions {
+  /** The caller's own signal: when given, it owns SIGINT/SIGTERM and none are listened for. */
+  signal?: AbortSignal;
+  /** The abort reason's message for a signal, e.g. `Cannot finish up: interrupted by SIGINT`. */
+  message: (sig: StopSignal) => string;
+  /** A second signal: stop at once. */
+  onForce: (sig: StopSignal) => void;
+  /** Makes the abort reason. @default an InterruptedError */
+  error?: (message: string, exitCode: number) => Error;
+}
+
+/**
+ * The signal of a command that cleans up when interrupted: it aborts with the
+ * caller's signal or, when there is none, on the first SIGINT/SIGTERM (its
+ * reason an {@linkcode InterruptedError} with the signal's exit code); a later
+ * signal calls `onForce`. Dispose it to stop listening.
+ */
+export function stopOnSignals(
+  o: StopOnSignalsOptions,
+): { signal: AbortSignal; [Symbol.dispose](): void } {
+  const ac = new AbortController();
+  const make = o.error ?? ((m: string, code: number) => new InterruptedError(m, code));
+  const signals = o.signal ? null : new StopSignals({
+    onStop: (sig) => ac.abort(make(o.message(sig), SIGNAL_EXIT[sig])),
+    onForce: o.onForce,
+  });
+  return {
+    signal: o.signal ? AbortSignal.any([o.signal, ac.signal]) : ac.signal,
+    [Symbol.dispose]: () => signals?.[Symbol.dispose](),
+  };
+}

@@ -14,7 +14,7 @@ import { errorMessage } from "../../lib/errors.ts";
 import { Kubectl, LABELS } from "../../lib/kubectl.ts";
 import { type PodState, waitForPods, waitPodsGone } from "../../lib/kube_pods.ts";
 import { sleep } from "../../lib/net.ts";
-import { InterruptedError, SIGNAL_EXIT, StopSignals } from "../../lib/signals.ts";
+import { SIGNAL_EXIT, stopOnSignals } from "../../lib/signals.ts";
 import type { Plan } from "../_plan.ts";
 import { removeState, startingState, type TopologyState, writeState } from "../_state.ts";
 import {
@@ -177,18 +177,12 @@ export async function upKubernetes(plan: Plan, o: ClusterUpOptions): Promise<Top
     },
   };
   await writeState(o.stateDir, state); // before applying: `down` finds it after any crash
-  const ac = new AbortController();
-  const signal = o.signal ? AbortSignal.any([o.signal, ac.signal]) : ac.signal;
-  const signals = o.signal ? null : new StopSignals({
-    onStop: (sig) =>
-      ac.abort(
-        new InterruptedError(
-          `Cannot finish up: interrupted by ${sig}; deleted what was applied`,
-          SIGNAL_EXIT[sig],
-        ),
-      ),
-    onForce: (sig) => Deno.exit(SIGNAL_EXIT[sig]),
+  using stop = stopOnSignals({
+    signal: o.signal,
+    message: (sig) => `Cannot finish up: interrupted by ${sig}; deleted what was applied`,
+    onForce: (sig) => Deno.exit(SIGNAL_EXIT[sig]), // the state file stays for down
   });
+  const signal = stop.signal;
   const deadline = performance.now() + o.timeoutS * 1000;
   try {
     o.log(`applying ${objs.length} objects to namespace ${ns} (${selector})`);
@@ -243,8 +237,6 @@ export async function upKubernetes(plan: Plan, o: ClusterUpOptions): Promise<Top
       );
     }
     throw why;
-  } finally {
-    signals?.[Symbol.dispose]();
   }
 }
 

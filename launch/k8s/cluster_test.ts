@@ -229,3 +229,33 @@ Deno.test("kubernetes up of multi-node instances: LeaderWorkerSets (refused with
   assert.deepEqual(left.map((o) => `${o.obj.kind}/${o.obj.metadata.name}`), []);
   await Deno.remove(s.dir, { recursive: true });
 });
+
+Deno.test("kubernetes up: Ctrl-C while waiting deletes what was applied and exits 130", async () => {
+  const s = await setup({ pods: { "decode-0": { behavior: "pending" } } });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      ...["run", "-A", join(ROOT, "launch", "up.ts"), TOPOLOGY, ...s.sets],
+      ...["--timeout", "120", "--state-dir", s.state],
+    ],
+    cwd: ROOT,
+    env: { PATH: `${join(s.dir, "bin")}:${Deno.env.get("PATH")}` },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let err = "";
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  while (!/waiting for/.test(err)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    err += value;
+  }
+  child.kill("SIGINT");
+  for (let r = await reader.read(); !r.done; r = await reader.read()) err += r.value;
+  const status = await child.status;
+  await child.stdout.cancel();
+  assert.equal(status.code, 130, err);
+  assert.match(err, /interrupted by SIGINT; deleted what was applied/);
+  assert.ok((await s.objects()).every((o) => o.deletedAt !== undefined), "deleted what it applied");
+  await assert.rejects(Deno.stat(join(s.state, `${NAME}.json`)), Deno.errors.NotFound);
+  await Deno.remove(s.dir, { recursive: true });
+});
