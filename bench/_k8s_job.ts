@@ -11,7 +11,8 @@
  *
  * @module
  */
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
+import type { FlagValues } from "../lib/args.ts";
 import type { IJob } from "kubernetes-models/batch/v1/Job";
 import { type Kubectl, LABELS } from "../lib/kubectl.ts";
 import { waitForPods } from "../lib/kube_pods.ts";
@@ -98,6 +99,38 @@ export function benchJob(o: BenchJobOptions): IJob {
   };
 }
 
+/** Flags whose value may be a file of this machine (a template may also be inline JSON). */
+const FILE_FLAGS = ["dataset-path", "sample-prompts-file", "request-body-template"] as const;
+
+/**
+ * This machine's files among the given flags, to copy into each pod under
+ * `/tmp/topobench/data/`, and the flags with the pods' paths in their place.
+ * Throws naming the flag when a file cannot be read.
+ */
+export async function podFiles(
+  given: FlagValues,
+): Promise<{ files: { path: string; text: Promise<string> }[]; given: FlagValues }> {
+  const files: { path: string; text: Promise<string> }[] = [];
+  const out = { ...given };
+  for (const [i, f] of FILE_FLAGS.entries()) {
+    const v = given[f];
+    if (typeof v !== "string" || (f === "request-body-template" && v.trimStart().startsWith("{"))) {
+      continue;
+    }
+    const text = await Deno.readTextFile(v).catch((e) => {
+      throw new RangeError(
+        `Cannot read --${f} ${v} to copy it into the bench pods: current value is ${
+          e instanceof Error ? e.message : e
+        }`,
+      );
+    });
+    const path = `${dirname(BENCH_ENTRY)}/data/${i}-${basename(v).replace(/[^\w.-]/g, "_")}`;
+    files.push({ path, text: Promise.resolve(text) });
+    out[f] = path;
+  }
+  return { files, given: out };
+}
+
 /**
  * A Job name for a run directory's name: a DNS label short enough that its
  * pods' `NAME-INDEX` host names are labels too (Indexed Jobs), ending in a
@@ -123,8 +156,11 @@ export interface StartedJob {
 export async function startBenchJob(
   k: Kubectl,
   o: BenchJobOptions & {
-    /** The bundled bench (text), awaited once the pods run. */
-    benchJs: Promise<string>;
+    /**
+     * Files every pod gets (awaited once the pods run): the bundled bench at
+     * {@linkcode BENCH_ENTRY}, and this machine's dataset or template files.
+     */
+    files: { path: string; text: Promise<string> }[];
     timeoutS: number;
     log: (line: string) => void;
     signal?: AbortSignal;
@@ -160,23 +196,23 @@ export async function startBenchJob(
     throw e;
   }
   try {
-    const benchJs = await o.benchJs;
-    o.log(
-      `copying the bundled bench (${
-        (benchJs.length / 2 ** 20).toFixed(1)
-      } MiB) into ${pods.length} pod(s)`,
-    );
-    await Promise.all(pods.map(async (p) => {
-      const r = await k.run([
-        ...["exec", "-i", p, "-c", BENCH_CONTAINER, "--", "sh", "-c"],
-        `mkdir -p ${dirname(BENCH_ENTRY)} && cat > ${BENCH_ENTRY}`,
-      ], benchJs);
-      if (r.code !== 0) {
-        throw new Error(
-          `Cannot copy the bench into pod ${p} as ${BENCH_ENTRY}: current value is exit ${r.code}: ${r.stderr.trim()}`,
-        );
-      }
-    }));
+    for (const f of o.files) {
+      const text = await f.text;
+      o.log(
+        `copying ${f.path} (${(text.length / 2 ** 20).toFixed(1)} MiB) into ${pods.length} pod(s)`,
+      );
+      await Promise.all(pods.map(async (p) => {
+        const r = await k.run([
+          ...["exec", "-i", p, "-c", BENCH_CONTAINER, "--", "sh", "-c"],
+          `mkdir -p '${dirname(f.path)}' && cat > '${f.path}'`,
+        ], text);
+        if (r.code !== 0) {
+          throw new Error(
+            `Cannot copy ${f.path} into pod ${p}: current value is exit ${r.code}: ${r.stderr.trim()}`,
+          );
+        }
+      }));
+    }
   } catch (e) {
     await remove();
     throw e;

@@ -712,24 +712,6 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
         "off with --platform kubernetes (the GPUs are on the cluster's nodes)",
       );
     }
-    // the pods have the bench, not this machine's files
-    for (const f of ["dataset-path", "sample-prompts-file"]) {
-      if (v[f] !== undefined) {
-        throw bad(
-          f,
-          v[f],
-          `absent with --platform kubernetes (the bench pods cannot read files from this machine; use a built-in dataset)`,
-        );
-      }
-    }
-    const tpl = v["request-body-template"];
-    if (typeof tpl === "string" && !tpl.trimStart().startsWith("{")) {
-      throw bad(
-        "request-body-template",
-        tpl,
-        "inline JSON with --platform kubernetes (the bench pods cannot read files from this machine)",
-      );
-    }
   } else {
     // cluster options without the cluster would be silently ignored
     for (const f of ["replicas", "namespace", "image", "context"] as const) {

@@ -71,7 +71,7 @@ Deno.test("bench --platform kubernetes --replicas 2 runs the load in two Job pod
     // the bundled bench copied into each pod, then run there
     const copies = calls.filter((c) => c.argv[0] === "exec" && /cat > /.test(c.argv.at(-1)!));
     assert.equal(copies.length, 2);
-    assert.match(copies[0].argv.at(-1)!, /cat > \/tmp\/topobench\/bench\.js$/);
+    assert.match(copies[0].argv.at(-1)!, /cat > '\/tmp\/topobench\/bench\.js'$/);
     const execs = calls.filter((c) =>
       c.argv[0] === "exec" && c.argv.some((a) => a.includes("exec deno run"))
     );
@@ -177,6 +177,51 @@ Deno.test("bench --platform kubernetes: Ctrl-C stops the pods' benches where the
       "each pod's bench asked to stop",
     );
     assert.ok(calls.some((c) => c.argv[0] === "delete" && c.argv[1] === "job"));
+  } finally {
+    await server.stop();
+    await Deno.remove(s.tmp, { recursive: true });
+  }
+});
+
+Deno.test("bench --platform kubernetes: a prompts file of this machine is copied into the pods and read there", async () => {
+  const server = await sim("--speed", "20");
+  const s = await setup();
+  try {
+    const prompts = join(s.tmp, "my prompts.txt");
+    await Deno.writeTextFile(
+      prompts,
+      Array.from({ length: 6 }, (_, i) => `Prompt number ${i}: say something about topologies.`)
+        .join("\n") + "\n",
+    );
+    const out = await collect(
+      await benchCmd(
+        [
+          ...K8S,
+          ...["--time-scale", "20", "--rate", "20", "--num-requests", "24", "--output-len", "8"],
+          ...["--dataset", "prompts-file", "--dataset-path", prompts],
+        ],
+        "files",
+        { url: server.url, outRoot: join(s.tmp, "exp"), env: s.env },
+      ).output(),
+    );
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.rows.length, 24);
+    assert.ok(out.rows.every((r) => r.status === 200));
+    const calls = await fakeCalls(s.fake);
+    const copies = calls.filter((c) => c.argv[0] === "exec" && /cat > /.test(c.argv.at(-1)!));
+    assert.equal(copies.length, 4, "the bench and the prompts file into each of two pods");
+    assert.ok(
+      copies.some((c) => c.argv.at(-1)!.endsWith("cat > '/tmp/topobench/data/0-my_prompts.txt'")),
+    );
+    const runs = calls.filter((c) =>
+      c.argv[0] === "exec" && c.argv.some((a) => a.includes("exec deno run"))
+    );
+    for (const r of runs) {
+      assert.equal(
+        r.argv[r.argv.indexOf("--dataset-path") + 1],
+        "/tmp/topobench/data/0-my_prompts.txt",
+      );
+    }
   } finally {
     await server.stop();
     await Deno.remove(s.tmp, { recursive: true });

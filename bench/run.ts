@@ -56,7 +56,7 @@ import { startGpuMonitor } from "./gpu.ts";
 import { kvUsageByTurn, startScraper } from "./scrape.ts";
 import { sleepUntil } from "./runner.ts";
 import { peakInFlight, POD, READY_LINE, runDistributed, workerArgs } from "./_workers.ts";
-import { jobName, startBenchJob, type StartedJob } from "./_k8s_job.ts";
+import { BENCH_ENTRY, jobName, podFiles, startBenchJob, type StartedJob } from "./_k8s_job.ts";
 import { clusterFetch, Kubectl } from "../lib/kubectl.ts";
 import { bundleText, runningBundle } from "../lib/bundle.ts";
 
@@ -212,6 +212,7 @@ export async function main(args: string[]): Promise<number> {
 
   // the load's workers: --workers hosts, or the pods of a bench Job on the cluster
   let workers = cfg.workers;
+  let workerGiven = given;
   let job: StartedJob | null = null;
   let jobOk = false;
   try {
@@ -222,8 +223,11 @@ export async function main(args: string[]): Promise<number> {
       log.info(self ? `pods run this bundle, ${self}` : "bundling the bench for the pods");
       const benchJs = self ? Deno.readTextFile(self) : bundleText("bench");
       benchJs.catch(() => {}); // awaited once the pods run; a failed start does not wait for it
+      // this machine's files the pods read go with the bench; the workers get their pod paths
+      const ship = await podFiles(given);
+      workerGiven = ship.given;
       job = await startBenchJob(kube, {
-        benchJs,
+        files: [{ path: BENCH_ENTRY, text: benchJs }, ...ship.files],
         name: jobName(runName, cfg.kubernetes.replicas),
         namespace: cfg.kubernetes.namespace,
         replicas: cfg.kubernetes.replicas,
@@ -369,7 +373,7 @@ export async function main(args: string[]): Promise<number> {
           loadPoint,
           workers: workers.map((host, index) => ({
             host,
-            args: workerArgs({ ...given, model }, {
+            args: workerArgs({ ...workerGiven, model }, {
               index,
               count: workers.length,
               rateRps: cfg.rateRps,
