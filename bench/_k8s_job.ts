@@ -13,6 +13,7 @@
  */
 import { basename, dirname } from "node:path";
 import type { FlagValues } from "../lib/args.ts";
+import { shortHash } from "../lib/rng.ts";
 import type { IJob } from "kubernetes-models/batch/v1/Job";
 import { type Kubectl, LABELS } from "../lib/kubectl.ts";
 import { waitForPods } from "../lib/kube_pods.ts";
@@ -137,9 +138,7 @@ export async function podFiles(
  * hash of the whole run name (two long ones cut alike stay apart).
  */
 export function jobName(runName: string, replicas: number): string {
-  let h = 2166136261;
-  for (const c of runName) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
-  const hash = (h >>> 0).toString(36).padStart(5, "0").slice(-5);
+  const hash = shortHash(runName);
   const max = 63 - 1 - String(Math.max(0, replicas - 1)).length - hash.length - 1;
   const x = `topobench-bench-${runName}`.toLowerCase().replace(/[^a-z0-9-]+/g, "-");
   return `${x.slice(0, max).replace(/-+$/, "")}-${hash}`;

@@ -15,8 +15,6 @@ import { listStates, readState, removeState, statePath } from "./_state.ts";
 import { loadTopology } from "./topology.ts";
 import { loadTopologyWith, parseSet, type TopologySet } from "./topology_set.ts";
 import { downKubernetes } from "./k8s/cluster.ts";
-import { kubernetesObjects } from "./k8s/manifests.ts";
-import { planTopology } from "./_plan.ts";
 
 const FLAGS = {
   "state-dir": { type: "string", default: DEFAULT_STATE_DIR, help: "State and log folder" },
@@ -82,12 +80,9 @@ export async function down(o: DownOptions): Promise<Record<string, StopResult>> 
       name,
       namespace: state?.kubernetes?.namespace ?? file!.kubernetes.namespace,
       context: state ? state.kubernetes?.context : file!.kubernetes.context,
-      // no state file: the kinds the file's topology would have applied
+      // with no state file, downKubernetes deletes every kind a topology may have
       selector: state?.kubernetes?.selector,
-      objects: state?.kubernetes?.objects ??
-        kubernetesObjects(planTopology(file!)).map((x) =>
-          `${x.kind}/${(x.metadata as { name: string }).name}`
-        ),
+      objects: state?.kubernetes?.objects,
       stateDir,
       timeoutS: Math.max(30, (o.graceMs ?? 10_000) / 1000 + 60),
       log,

@@ -9,6 +9,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { hashSeed } from "./rng.ts";
 
 /** The checkout's root (meaningless inside a bundle: see {@linkcode runningBundle}). */
 export const CHECKOUT = fileURLToPath(new URL("..", import.meta.url));
@@ -66,10 +67,7 @@ export function bundleCacheDir(): string {
 
 /** A hash of the checkout's sources (path, size, mtime of every .ts, deno.json, deno.lock). */
 async function sourcesKey(): Promise<string> {
-  let h = 2166136261;
-  const mix = (s: string) => {
-    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  };
+  const parts: string[] = [];
   const walk = async (dir: string) => {
     const entries = [];
     for await (const e of Deno.readDir(dir)) entries.push(e);
@@ -80,12 +78,12 @@ async function sourcesKey(): Promise<string> {
       if (e.isDirectory) await walk(p);
       else if (/\.(ts|json)$|^deno\.lock$/.test(e.name)) {
         const st = await Deno.stat(p);
-        mix(`${p}:${st.size}:${st.mtime?.getTime()}`);
+        parts.push(`${p}:${st.size}:${st.mtime?.getTime()}`);
       }
     }
   };
   await walk(CHECKOUT);
-  return (h >>> 0).toString(36);
+  return hashSeed(parts.join("\n")).toString(36);
 }
 
 /**

@@ -15,6 +15,11 @@ export function hashSeed(text: string): number {
   return h >>> 0;
 }
 
+/** {@linkcode hashSeed} as `len` base-36 characters: a short suffix that keeps names apart. */
+export function shortHash(text: string, len = 5): string {
+  return hashSeed(text).toString(36).padStart(len, "0").slice(-len);
+}
+
 /** A small, fast, seedable generator with the distributions we need. */
 export class Rng {
   #a: number;

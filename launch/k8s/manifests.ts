@@ -22,6 +22,7 @@ import type { IToleration } from "kubernetes-models/v1/Toleration";
 import type { IVolume } from "kubernetes-models/v1/Volume";
 import type { IVolumeMount } from "kubernetes-models/v1/VolumeMount";
 import { LABELS } from "../../lib/kubectl.ts";
+import { shortHash } from "../../lib/rng.ts";
 import { leaderWorkerSet } from "./_lws.ts";
 import { routerConfig } from "../_launch.ts";
 import type { InstancePlan, Plan } from "../_plan.ts";
@@ -48,11 +49,7 @@ export function dnsLabel(s: string, max = 63): string {
     "",
   ) || "t";
   if (x === s && x.length <= max) return x;
-  let h = 2166136261;
-  for (const c of s) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
-  return `${x.slice(0, max - 6).replace(/-+$/, "")}-${
-    (h >>> 0).toString(36).padStart(5, "0").slice(-5)
-  }`;
+  return `${x.slice(0, max - 6).replace(/-+$/, "")}-${shortHash(s)}`;
 }
 
 /**

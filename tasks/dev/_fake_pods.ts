@@ -6,6 +6,7 @@
  * @module
  */
 import { join } from "node:path";
+import { shortHash as hash } from "../../lib/rng.ts";
 
 /** A Kubernetes object as JSON. */
 export type Obj = Record<string, unknown>;
@@ -41,13 +42,6 @@ export const matches = (labels: Obj | undefined, selector?: string) =>
 
 /** An object's metadata. */
 export const meta = (o: Obj) => (o.metadata ?? {}) as Obj;
-
-/** A short stable hash (pod name suffixes). */
-export function hash(s: string): string {
-  let h = 2166136261;
-  for (const c of s) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
-  return (h >>> 0).toString(36).padStart(5, "0").slice(0, 5);
-}
 
 /** A pod status whose one container waits (and may have ended before). */
 function waiting(
