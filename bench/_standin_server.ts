@@ -24,6 +24,8 @@ export interface StandinOptions {
   closeOnRequest?: number;
   /** Send a final `usage` chunk. @default true */
   usage?: boolean;
+  /** Hang after this many chunks (a SIGSTOPped engine) until the client goes. */
+  stallAfter?: number;
 }
 
 /** A running stand-in. */
@@ -131,6 +133,10 @@ async function answer(c: Deno.Conn, o: StandinOptions, n: number): Promise<boole
     c.write(enc.encode(`${enc.encode(s).length.toString(16)}\r\n${s}\r\n`));
   for (let i = 0; i < tokens; i++) {
     if (o.closeMidBodyAfter === i && (o.closeOnRequest ?? 0) === n) return false;
+    if (o.stallAfter === i) {
+      await c.read(new Uint8Array(1)).catch(() => null); // until the client closes
+      return false;
+    }
     await chunk(`data: ${JSON.stringify({ choices: [{ index: 0, text: " hello" }] })}\n\n`);
     await new Promise((r) => setTimeout(r, o.tokenGapMs ?? 5));
   }

@@ -162,6 +162,12 @@ export const BENCH_FLAGS: FlagSpec = {
   runs: { type: "string", default: "1", help: "Repeat the run K times (seed + k)" },
   ...SLO_FLAGS,
   timeout: { type: "string", default: "300", help: "Per-request timeout, s" },
+  "stall-timeout": {
+    type: "string",
+    default: "60",
+    help:
+      "Fail a request whose stream started but sent no byte for this long, s (a hung server); 0: never",
+  },
   grace: {
     type: "string",
     default: "10",
@@ -293,6 +299,8 @@ export interface BenchConfig {
   runs: number;
   slo: Slo | null;
   timeoutS: number;
+  /** A started stream with no byte for this long fails (`--stall-timeout`); 0: never. */
+  stallTimeoutS: number;
   graceS: number;
   requestBodyTemplate?: string;
   /** Ask OpenAI servers to stream (`--stream`). */
@@ -759,6 +767,7 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
     runs: numberFlag(v, "runs", { integer: true, min: 1 })!,
     slo: sloFromFlags(v),
     timeoutS: numberFlag(v, "timeout", { min: 0.001 })!,
+    stallTimeoutS: numberFlag(v, "stall-timeout", { min: 0 })!,
     graceS: numberFlag(v, "grace", { min: 0 })!,
     requestBodyTemplate: v["request-body-template"] as string | undefined,
     stream,

@@ -28,6 +28,12 @@ export interface ClientRequest {
   sessionId?: string;
   /** Give up after this long (whole request). @default 300000 */
   timeoutMs?: number;
+  /**
+   * Give up when a body that has started sends no byte for this long (a hung
+   * server: SIGSTOP, a dead GPU); the wait for the first byte is bounded by
+   * `timeoutMs` alone (a queued request may wait long). 0: never. @default 0
+   */
+  stallTimeoutMs?: number;
   /** Aborts the request from outside (shutdown); recorded as cancelled. */
   signal?: AbortSignal;
   /** `performance.now()` of run start; all returned times are relative to it. @default 0 */
@@ -160,6 +166,11 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
     why = `timeout after ${timeoutMs} ms`;
     cancel.cancel(new Error(why));
   }, timeoutMs);
+  const stallMs = req.stallTimeoutMs ?? 0;
+  const stall = new StallWatch(stallMs, () => {
+    why ||= `stalled: no byte for ${stallMs} ms after the stream started`;
+    cancel.cancel(new Error(why));
+  });
   const unhook = req.signal
     ? onAbort(req.signal, () => {
       why ||= "cancelled at shutdown";
@@ -262,6 +273,7 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
     };
     const dec = new TextDecoder();
     const data = (bytes: Uint8Array) => {
+      if (stallMs > 0) stall.byte();
       const text = dec.decode(bytes, { stream: true });
       if (ok) body.push(text);
       else if (errBody.length < 4096) errBody += text;
@@ -304,6 +316,7 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
       }`;
   } finally {
     clearTimeout(timer);
+    stall.stop();
     unhook?.();
   }
   r.endMs = now();
@@ -454,5 +467,36 @@ class BodyReader {
     const t = this.now();
     for (const d of this.#sse.flush()) this.onEvent(d, t);
     return null;
+  }
+}
+
+/**
+ * Fires `onStall` when no byte came for `ms` since the last one, counting from
+ * the first; one timer per `ms`, re-armed for what is left (not one per byte).
+ */
+class StallWatch {
+  #last = -1;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  constructor(readonly ms: number, readonly onStall: () => void) {}
+
+  /** A body byte came. */
+  byte(): void {
+    const first = this.#last < 0;
+    this.#last = performance.now();
+    if (first) this.#arm(this.ms);
+  }
+
+  #arm(ms: number): void {
+    this.#timer = setTimeout(() => {
+      const quiet = performance.now() - this.#last;
+      if (quiet >= this.ms) this.onStall();
+      else this.#arm(this.ms - quiet);
+    }, ms);
+  }
+
+  /** The request ended. */
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#last = Infinity;
   }
 }

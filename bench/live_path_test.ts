@@ -118,3 +118,21 @@ Deno.test("a server that sends no usage: the tokenizer is ready before the first
   // a tokenizer loaded mid-run stalls the sends for 1-4 s; 500 ms is far from both
   assert.ok(r.summary[0].send_lag_p99_ms < 500, `send lag p99 ${r.summary[0].send_lag_p99_ms}`);
 });
+
+Deno.test("a stream that stops mid-way (a hung server) fails after --stall-timeout, not --timeout", async () => {
+  await using s = standin({ stallAfter: 2, tokens: 8 });
+  const t0 = performance.now();
+  const r = await collect(
+    await benchCmd(
+      ["--rate", "inf", "--num-requests", "2", "--input-len", "8", "--output-len", "8"]
+        .concat(["--timeout", "120", "--stall-timeout", "0.5"]),
+      "stall",
+      { url: s.url, outRoot: tmp },
+    ).output(),
+  );
+  assert.equal(r.rows.length, 2);
+  for (const row of r.rows) {
+    assert.match(row.error, /stalled: no byte for 500 ms after the stream started/);
+  }
+  assert.ok(performance.now() - t0 < 60_000, "well before the 120 s timeout");
+});

@@ -48,6 +48,8 @@ export interface RunLoadOptions extends LoadPlan {
   /** JSON body of a spec. */
   body: (spec: RequestSpec) => string;
   timeoutMs: number;
+  /** A started stream with no byte for this long fails; 0 or unset: never. */
+  stallTimeoutMs?: number;
   /** `performance.now()` of run start. */
   originMs: number;
   /** Stop sending. */
@@ -131,6 +133,7 @@ export async function runLoad(o: RunLoadOptions, state: RunState = newState()): 
         requestId: spec.requestId,
         sessionId: conv ? conv.conversationId : undefined,
         timeoutMs: o.timeoutMs,
+        stallTimeoutMs: o.stallTimeoutMs,
         signal: o.cancel,
         originMs: o.originMs,
         headers: o.headers,
