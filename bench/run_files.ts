@@ -13,7 +13,7 @@ import { summarize, type SummaryMeta } from "./summary.ts";
 import type { Tally } from "./record.ts";
 import { workloadLabel } from "./workload/datasets.ts";
 import { readRunItls, readRunRequests } from "../lib/run_dir.ts";
-import { toVllmResult, vllmResultName } from "../lib/vllm_json.ts";
+import { toVllmResult, vllmResultName, vllmResultText } from "../lib/vllm_result.ts";
 
 /** The workload label of a run: its dataset's, or `classes` with each class's at its rate. */
 export function runWorkloadLabel(cfg: BenchConfig): string {
@@ -165,7 +165,7 @@ export async function writeVllmResults(
     const gaps = itls &&
       new Map(rows.map((r) => [r.request_id, itls.get(`${id}\u0000${r.request_id}`) ?? []]));
     const file = join(dir, "vllm", vllmResultName(sum, k));
-    await Deno.writeTextFile(file, JSON.stringify(toVllmResult(sum, rows, gaps)) + "\n");
+    await Deno.writeTextFile(file, vllmResultText(toVllmResult(sum, rows, gaps)) + "\n");
     out.push(file);
   }
   return out;

@@ -64,9 +64,10 @@ Deno.test(
       o.rows.map((x) => `${x.request_id}:${x.scheduled_ms}:${x.prompt_tokens}`).sort().join();
     assert.equal(key(bursty), key(again));
     assert.notEqual(key(bursty), key(constant));
-    // token-exact random prompts: the server counts input-len + BOS, and exactly output-len out
+    // token-exact random prompts: the server counts input-len with BOS (as vLLM's random
+    // dataset counts), and exactly output-len out
     for (const x of constant.rows) {
-      assert.equal(x.prompt_tokens, 33);
+      assert.equal(x.prompt_tokens, 32);
       assert.equal(x.output_tokens, 4);
     }
   },

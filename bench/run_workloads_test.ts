@@ -221,8 +221,8 @@ Deno.test("request classes at 30 and 20 req/s: one schedule, every row carries i
   );
   assert.equal(r.code, 0, r.stderr);
   const by = (c: string) => r.rows.filter((x) => x.class === c);
-  assert.ok(by("text").every((x) => x.prompt_tokens === 33 && x.request_id.startsWith("text-")));
-  assert.ok(by("long").every((x) => x.prompt_tokens === 257 && x.request_id.startsWith("long-")));
+  assert.ok(by("text").every((x) => x.prompt_tokens === 32 && x.request_id.startsWith("text-")));
+  assert.ok(by("long").every((x) => x.prompt_tokens === 256 && x.request_id.startsWith("long-")));
   assert.equal(by("text").length + by("long").length, r.rows.length);
   const [total, text, long] = r.summary;
   assert.deepEqual([total.class, text.class, long.class], ["", "text", "long"]);

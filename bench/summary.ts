@@ -7,6 +7,7 @@
 import { describe, percentile } from "../lib/stats.ts";
 import { latencyStats, meetsSlo, type Slo } from "../lib/metrics.ts";
 import type { LoadPointSummary, RequestRow } from "../lib/result_schema.ts";
+import { vllmBackend } from "../lib/vllm_result.ts";
 
 /** Inputs of {@linkcode summarize} besides the rows. */
 export interface SummaryMeta {
@@ -105,8 +106,9 @@ export function summarize(
   const met = m.slo ? rows.filter((r) => meetsSlo(r, m.slo!)).length : 0;
   const s: LoadPointSummary = {
     date: m.date,
-    backend: "openai",
-    endpoint_type: m.endpoint,
+    // vLLM's `--backend` name in both, as `vllm bench serve` writes them
+    backend: vllmBackend(m.endpoint),
+    endpoint_type: vllmBackend(m.endpoint),
     label: m.label,
     model_id: m.model,
     tokenizer_id: m.tokenizer,

@@ -40,6 +40,12 @@ export function readVllmResult(text: string, file: string): VllmResult {
   for (const [k, v] of Object.entries(j as Record<string, unknown>)) {
     result[k.replace(/:+$/, "").trim()] = v;
   }
+  // vLLM's median is its p50 (np.median, np.percentile(x, 50)): a plain file
+  // written without `--metric-percentiles 50` still has it
+  for (const m of ["ttft", "tpot", "itl", "e2el"]) {
+    const med = result[`median_${m}_ms`];
+    if (result[`p50_${m}_ms`] === undefined && typeof med === "number") result[`p50_${m}_ms`] = med;
+  }
   if (typeof result.completed !== "number" || typeof result.duration !== "number") {
     throw new TypeError(
       `Cannot read ${file} as vllm bench JSON: current value lacks numeric completed and duration`,
@@ -91,80 +97,4 @@ export function readVllmResult(text: string, file: string): VllmResult {
     });
   }
   return { result, rows, itlGapsMs: gaps };
-}
-
-/** Top-level keys of `vllm bench serve --save-result`, in the order vLLM writes them (before the statistics). */
-const VLLM_HEAD = [
-  "date",
-  "endpoint_type",
-  "backend",
-  "label",
-  "model_id",
-  "tokenizer_id",
-  "num_prompts",
-  "request_rate",
-  "burstiness",
-  "max_concurrency",
-  "duration",
-  "completed",
-  "failed",
-  "total_input_tokens",
-  "total_output_tokens",
-  "request_throughput",
-  "request_goodput",
-  "output_throughput",
-  "total_token_throughput",
-];
-
-const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
-
-/**
- * One load point as `vllm bench serve --save-result --save-detailed` writes
- * it: our summary's vLLM-named keys in vLLM's order, the per-request arrays in
- * seconds (`input_lens`, `output_lens`, `ttfts`, `itls`, `latencies`,
- * `start_times`, `errors`; a failed request has 0 and `[]` as in vLLM), then
- * `max_output_tokens_per_s`, `max_concurrent_requests` and the
- * `mean|median|std|pNN_<metric>_ms` statistics. `itlByRequest` maps a request
- * id to its gaps (ms).
- */
-export function toVllmResult(
-  summary: Record<string, unknown>,
-  rows: readonly RequestRow[],
-  itlByRequest: ReadonlyMap<string, number[]> | null,
-): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of VLLM_HEAD) out[k] = summary[k] ?? null;
-  // vLLM stamps `%Y%m%d-%H%M%S`
-  const iso = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)/.exec(String(summary.date ?? ""));
-  if (iso) out.date = `${iso[1]}${iso[2]}${iso[3]}-${iso[4]}${iso[5]}${iso[6]}`;
-  const ok = (r: RequestRow) => r.error === "";
-  out.input_lens = rows.map((r) => r.prompt_tokens ?? 0);
-  out.output_lens = rows.map((r) => (ok(r) ? r.output_tokens : 0));
-  out.ttfts = rows.map((r) => (ok(r) && r.ttft_ms !== null ? r6(r.ttft_ms / 1000) : 0));
-  out.itls = rows.map((r) =>
-    ok(r) ? (itlByRequest?.get(r.request_id) ?? []).map((g) => r6(g / 1000)) : []
-  );
-  out.latencies = rows.map((r) => (ok(r) ? r6(r.e2e_ms / 1000) : 0));
-  out.start_times = rows.map((r) => r6(r.sent_ms / 1000));
-  out.errors = rows.map((r) => r.error);
-  out.max_output_tokens_per_s = summary.max_output_tokens_per_s ?? null;
-  out.max_concurrent_requests = summary.max_concurrent_requests ?? null;
-  for (const m of ["ttft", "tpot", "itl", "e2el"]) {
-    for (const [k, v] of Object.entries(summary)) {
-      if (new RegExp(`^(mean|median|std|p[\\d.]+)_${m}_ms$`).test(k)) out[k] = v;
-    }
-  }
-  return out;
-}
-
-/** vLLM's result file name: `{label or backend}-{rate}qps[-concurrency{N}]-{model}-{date}.json`. */
-export function vllmResultName(summary: Record<string, unknown>, index: number): string {
-  const rate = summary.request_rate;
-  const model = String(summary.model_id ?? "model").split("/").at(-1);
-  const conc = summary.max_concurrency;
-  const label = String(summary.label ?? summary.backend ?? "openai");
-  return `${label}-${rate === "inf" ? "inf" : Number(rate).toFixed(1)}qps${
-    typeof conc === "number" ? `-concurrency${conc}` : ""
-  }-${model}-${String(summary.date ?? "run").replace(/[-:]|\.\d+Z$/g, "")}-${index + 1}.json`
-    .replace(/[^\w.@+-]/g, "_");
 }

@@ -77,3 +77,12 @@ export function drawLength(len: number, ratio: number, next: () => number): numb
   const hi = Math.max(lo, Math.ceil(len * (1 + ratio)));
   return lo + Math.floor(next() * (hi - lo + 1));
 }
+
+/**
+ * Text tokens of a random prompt of `inputLen` tokens as vLLM's random dataset
+ * counts them: `inputLen` less the special tokens the tokenizer adds (BOS), so
+ * the prompt with them is `inputLen` (vLLM's `RandomDataset.get_sampling_params`).
+ */
+export function vllmTextLen(inputLen: number, wl: { completionsExtra: number }): number {
+  return Math.max(0, inputLen - wl.completionsExtra);
+}

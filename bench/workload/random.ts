@@ -8,7 +8,7 @@
 import { Rng } from "../../lib/rng.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { RequestSpec } from "./types.ts";
-import { drawLength, type EndpointKind, requestId, textSpec } from "./_spec.ts";
+import { drawLength, type EndpointKind, requestId, textSpec, vllmTextLen } from "./_spec.ts";
 import { randomWords, wordList } from "./_words.ts";
 import { drawTokens, type LengthDist } from "./lengths.ts";
 
@@ -18,7 +18,10 @@ export interface RandomOptions {
   count: number;
   seed: number;
   endpoint: EndpointKind;
-  /** Input tokens per request (not counting the shared prefix). */
+  /**
+   * Input tokens per request as vLLM's random dataset counts them: the
+   * tokenizer's special tokens (BOS) included, the shared prefix not.
+   */
   inputLen: number;
   outputLen: number;
   /** Lengths uniform in [len·(1−r), len·(1+r)]. @default 0 */
@@ -56,7 +59,7 @@ export function* randomRequests(
   for (let i = start; i < start + o.count; i++) {
     const inLen = o.inputDist
       ? drawTokens(o.inputDist, rng)
-      : drawLength(o.inputLen, o.rangeRatio ?? 0, () => rng.next());
+      : drawLength(vllmTextLen(o.inputLen, wl), o.rangeRatio ?? 0, () => rng.next());
     const outLen = o.outputDist
       ? drawTokens(o.outputDist, rng)
       : drawLength(o.outputLen, o.rangeRatio ?? 0, () => rng.next());

@@ -9,7 +9,7 @@
 import { Rng } from "../../lib/rng.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { ContentPart, RequestSpec } from "./types.ts";
-import { drawLength, partsSpec, requestId } from "./_spec.ts";
+import { drawLength, partsSpec, requestId, vllmTextLen } from "./_spec.ts";
 import { randomWords, wordList } from "./_words.ts";
 import { pngDataUrl } from "./_png.ts";
 
@@ -55,7 +55,7 @@ export function randomMmDataset(tok: Tokenizer, o: RandomMmOptions): RequestSpec
         image_url: { url: pngDataUrl(size.width, size.height, rng.nextUint32()) },
       });
     }
-    const inLen = drawLength(o.inputLen, o.rangeRatio ?? 0, () => rng.next());
+    const inLen = drawLength(vllmTextLen(o.inputLen, wl), o.rangeRatio ?? 0, () => rng.next());
     const outLen = drawLength(o.outputLen, o.rangeRatio ?? 0, () => rng.next());
     parts.push({ type: "text", text: randomWords(wl, rng, inLen, i) });
     return partsSpec(tok, { requestId: requestId(i), maxTokens: outLen, ignoreEos: true }, parts);

@@ -190,7 +190,7 @@ Deno.test("predict: request classes on the virtual clock, rows and a summary per
     assert.deepEqual(all.map((x) => x.class), ["", "a", "b"]);
     assert.equal(s.completed, Number(all[1].completed) + Number(all[2].completed));
     const rows = parseCsv(await Deno.readTextFile(join(runDir, "requests.csv")));
-    assert.ok(rows.every((r) => (r.class === "a") === (r.prompt_tokens === "65")));
+    assert.ok(rows.every((r) => (r.class === "a") === (r.prompt_tokens === "64")));
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
