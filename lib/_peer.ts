@@ -22,6 +22,8 @@ export interface PeerRun {
   requestsRecorded: number | null;
   /** False when the file lists fewer requests than the tool counted (a sampled report). */
   complete: boolean;
+  /** The tool's own statistics in vLLM's summary keys, when the file lists no requests. */
+  summary?: Record<string, unknown>;
 }
 
 /** A JSON object. */

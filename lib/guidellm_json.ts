@@ -11,8 +11,12 @@
  *   requests with `request_start_time` / `request_end_time`, totals in
  *   `metrics.request_totals`.
  * GuideLLM may list a sample of the requests only (`--output-sampling`); the
- * run is then marked incomplete. GuideLLM's TPOT counts the first token; the
- * rows take its `inter_token_latency_ms` instead, which is vLLM's TPOT.
+ * run is then marked incomplete. A benchmark that lists none of its requests
+ * is read from GuideLLM's own statistics over all of them (`metrics.*.successful`,
+ * in vLLM's key names) and marked complete; its TPOT stays empty.
+ * GuideLLM's TPOT counts the first token; the rows take its
+ * `inter_token_latency_ms` instead, which is vLLM's TPOT. Its summary
+ * `inter_token_latency_ms` is weighted by tokens, as vLLM's ITL.
  *
  * @module
  */
@@ -164,7 +168,56 @@ function rowsOf(b: Obj, file: string, at: string, lp: string, old: boolean) {
     file,
     totAt,
   );
-  return { rows, recorded: numAt(tot.total, file, `${totAt}.total`) };
+  return { rows, tot, totAt };
+}
+
+/** GuideLLM's distributions read as vLLM's summary keys: `[ours, theirs, scale to ms]`. */
+const DISTRIBUTIONS = [
+  ["ttft", "time_to_first_token_ms", 1],
+  ["itl", "inter_token_latency_ms", 1],
+  ["e2el", "request_latency", 1000],
+] as const;
+
+/** The statistics GuideLLM computed over all requests of a benchmark, in vLLM's key names. */
+function summaryOf(b: Obj, tot: Obj, totAt: string, durS: number | null, file: string, at: string) {
+  const mAt = `${at}.metrics`;
+  const m = objAt(b.metrics, file, mAt);
+  const count = (k: string) => numAt(tot[k], file, `${totAt}.${k}`) ?? 0;
+  const done = count("successful");
+  const failed = count("errored") + count("incomplete");
+  const dist = (key: string) => {
+    const dAt = `${mAt}.${key}.successful`;
+    return { d: objAt(objAt(m[key], file, `${mAt}.${key}`).successful, file, dAt), dAt };
+  };
+  const sum = (key: string) => {
+    const { d, dAt } = dist(key);
+    return numAt(d.total_sum, file, `${dAt}.total_sum`);
+  };
+  const s: Obj = { completed: done, failed, num_prompts: done + failed };
+  s.success_rate = done + failed ? done / (done + failed) : null;
+  s.total_input_tokens = sum("prompt_token_count");
+  s.total_output_tokens = sum("output_token_count");
+  if (durS) {
+    s.duration = durS;
+    s.request_throughput = done / durS;
+    const [i, o] = [s.total_input_tokens as number | null, s.total_output_tokens as number | null];
+    if (o !== null) s.output_throughput = o / durS;
+    if (i !== null && o !== null) s.total_token_throughput = (i + o) / durS;
+  }
+  for (const [ours, theirs, scale] of DISTRIBUTIONS) {
+    const { d, dAt } = dist(theirs);
+    const p = objAt(d.percentiles, file, `${dAt}.percentiles`);
+    const val = (v: unknown, f: string) => {
+      const x = numAt(v, file, `${dAt}.${f}`);
+      return x === null ? null : x * scale;
+    };
+    s[`mean_${ours}_ms`] = val(d.mean, "mean");
+    s[`median_${ours}_ms`] = val(d.median, "median");
+    s[`std_${ours}_ms`] = val(d.std_dev, "std_dev");
+    s[`p50_${ours}_ms`] = val(p.p50 ?? d.median, "percentiles.p50");
+    for (const q of ["p90", "p95", "p99"]) s[`${q}_${ours}_ms`] = val(p[q], `percentiles.${q}`);
+  }
+  return s;
 }
 
 /** Reads a GuideLLM report (JSON, or YAML by the file's extension); throws naming the file and field. */
@@ -197,17 +250,24 @@ export function readGuidellm(text: string, file: string): PeerRun[] {
     const at = `benchmarks[${k}]`;
     const b = objAt(raw, file, at);
     const s = strategyOf(b, file, at);
-    const { rows, recorded } = rowsOf(b, file, at, s.lp, s.old);
+    const { rows, tot, totAt } = rowsOf(b, file, at, s.lp, s.old);
+    const recorded = numAt(tot.total, file, `${totAt}.total`);
+    const durationS = numAt(b.duration, file, `${at}.duration`);
+    // none listed: GuideLLM's own statistics stand for all requests
+    const summary = rows.length === 0 && recorded
+      ? summaryOf(b, tot, totAt, durationS, file, at)
+      : undefined;
     return {
       label: `${s.kind}${s.rate !== null ? `@${s.rate}` : s.conc !== null ? `@c${s.conc}` : ""}`,
       loadPoint: s.lp,
       rateTarget: s.rate,
       maxConcurrency: s.conc,
       model: modelOf(b, rootModel, file, at, s.old),
-      durationS: numAt(b.duration, file, `${at}.duration`),
+      durationS,
       rows,
       requestsRecorded: recorded,
-      complete: recorded === null || recorded === rows.length,
+      complete: recorded === null || recorded === rows.length || summary !== undefined,
+      ...(summary ? { summary } : {}),
     };
   });
 }

@@ -305,7 +305,7 @@ function peerInput(
     complete: run.complete,
     rows: run.rows.length ? run.rows : null,
     itlGapsMs: null,
-    summary: {},
+    summary: run.summary ?? {},
     ...(run.durationS !== null ? { durationS: run.durationS } : {}),
     slo,
   };
