@@ -1,7 +1,9 @@
 /**
  * The router's backends: their live state (health, in-flight and served
- * counts) and the health checker that takes unhealthy ones out of rotation and
- * puts them back once `/health` answers 200 again.
+ * counts) and the health checker. What counts as evidence of death is
+ * `liveness.ts` (I/O-free); this shell feeds it the legs' bytes and failures
+ * and the `/health` probes, takes a backend out of rotation when the evidence
+ * says so and puts it back once `/health` answers 200 again.
  *
  * @module
  */
@@ -9,6 +11,7 @@ import type { Logger } from "../../lib/log.ts";
 import { errorMessage } from "../../lib/errors.ts";
 import { sleep } from "../../lib/net.ts";
 import type { BackendSpec, Role, RouterConfig } from "./config.ts";
+import { classifyFailure, ejects, Liveness, type Verdict } from "./liveness.ts";
 
 /** One backend and its counters. */
 export class Backend {
@@ -26,6 +29,8 @@ export class Backend {
   changedAtMs = Date.now();
   /** Legs in flight on it: taken out of rotation, it fails them at once (no hang). */
   readonly legs = new Set<AbortController>();
+  /** The evidence of its life: when it last answered, legs failed in a row. */
+  readonly live = new Liveness();
 
   /**
    * @param registered it joined by registering (discovery) and leaves when it
@@ -122,6 +127,33 @@ export class BackendPool {
     this.opts.log.info(`Backend ${b.name} (${b.role}, ${b.url}) removed: ${why}`);
   }
 
+  /** `b` answered something now (a byte on a leg, a response head). */
+  answered(b: Backend): void {
+    b.live.answered(performance.now());
+  }
+
+  /**
+   * A leg to `b` begun at `startMs` (`performance.now()`) failed with no
+   * answer: `b` is taken out when that is evidence of death.
+   */
+  legFailed(b: Backend, startMs: number, e: unknown, why: string): void {
+    this.#apply(b, b.live.legFailed(startMs, classifyFailure(e), why));
+  }
+
+  #apply(b: Backend, v: Verdict): void {
+    if (v.kind === "up") return this.#markUp(b);
+    if (v.kind !== "eject") return;
+    if (ejects(v, b.healthy && this.healthy(b.role).length === 1)) {
+      return this.markDown(b, v.reason);
+    }
+    if (b.lastError !== v.reason) {
+      this.opts.log.warn(
+        `Backend ${b.name} (${b.role}, ${b.url}) kept: the last of its role in rotation, and it still answers (${v.reason})`,
+      );
+    }
+    b.lastError = v.reason;
+  }
+
   /** Takes `b` out of rotation until a health check passes. */
   markDown(b: Backend, reason: string): void {
     b.lastError = reason;
@@ -141,22 +173,28 @@ export class BackendPool {
     this.opts.log.info(`Backend ${b.name} (${b.role}, ${b.url}) is healthy again: put back`);
   }
 
-  /** Checks one backend's `/health` now. */
+  /**
+   * Checks one backend's `/health` now; resolves to whether it is in rotation
+   * after. A probe that fails or times out takes it out only if it answered
+   * nothing meanwhile (a busy engine streams on).
+   */
   async check(b: Backend): Promise<boolean> {
     const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.#timeoutMs)]);
+    const startMs = performance.now();
+    let v: Verdict;
     try {
       const res = await fetch(`${b.url}/health`, { signal });
       await res.body?.cancel();
-      if (res.status === 200) {
-        this.#markUp(b);
-        return true;
-      }
-      this.markDown(b, `/health answered ${res.status}`);
+      v = b.live.healthAnswered(startMs, performance.now(), res.status);
     } catch (e) {
       if (this.#stop.signal.aborted) return b.healthy;
-      this.markDown(b, `/health failed: ${errorMessage(e)}`);
+      const why = signal.aborted && signal.reason?.name === "TimeoutError"
+        ? `no answer in ${this.#timeoutMs} ms`
+        : errorMessage(e);
+      v = b.live.healthFailed(startMs, classifyFailure(signal.aborted ? signal.reason : e), why);
     }
-    return false;
+    this.#apply(b, v);
+    return b.healthy;
   }
 
   /** Checks every backend once, concurrently. */
