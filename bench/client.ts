@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { sseEvents, SseParser } from "../lib/sse.ts";
+import { SseParser } from "../lib/sse.ts";
 import { Canceller, http1 } from "../lib/http1.ts";
 
 const enc = new TextEncoder();
@@ -44,6 +44,13 @@ export interface ClientRequest {
   compat?: MetricsCompat;
   /** Where text and output tokens are in a whole (non-SSE) JSON answer. */
   responsePaths?: ResponsePaths;
+  /**
+   * Whether the request asked for a stream: then a body whose first non-blank
+   * line starts with `data:`, `event:`, `id:` or `:` is read as SSE whatever
+   * its Content-Type; false reads only `text/event-stream` bodies as SSE.
+   * @default true
+   */
+  stream?: boolean;
 }
 
 /**
@@ -96,6 +103,8 @@ export interface ClientResult {
   backend: string;
   /** False when the answer came whole (not SSE): TTFT is then the full response time. */
   streamed: boolean;
+  /** The Content-Type of an SSE stream that did not say `text/event-stream`; "" otherwise. */
+  oddContentType: string;
 }
 
 /** Text carried by one streamed chunk (OpenAI chat/completions, TGI-style token). */
@@ -173,6 +182,7 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
     error: "",
     backend: "",
     streamed: true,
+    oddContentType: "",
   };
   const parts: string[] = [];
   const headers: Record<string, string> = {
@@ -237,52 +247,35 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
     }
   };
   r.sentMs = now();
+  // SSE is recognised by its bytes, whatever the Content-Type (proxies stream as text/html)
+  const body = new BodyReader(req.stream !== false, (d, t) => onEvent(d, t), now);
   try {
     if (req.signal?.aborted) throw new Error("aborted before send");
     const url = new URL(req.url);
+    let ok = false;
+    let errBody = "";
+    const head = (status: number, h: { get(k: string): string | null | undefined }) => {
+      r.status = status;
+      r.backend = h.get("x-backend") ?? h.get("x-served-by") ?? "";
+      ok = status >= 200 && status < 300;
+      body.contentType(h.get("content-type") ?? "");
+    };
+    const dec = new TextDecoder();
+    const data = (bytes: Uint8Array) => {
+      const text = dec.decode(bytes, { stream: true });
+      if (ok) body.push(text);
+      else if (errBody.length < 4096) errBody += text;
+    };
     if (url.protocol === "http:") {
       // the lean path: our HTTP/1.1 client, SSE parsed from each read as it returns
-      const sse = new SseParser();
-      const dec = new TextDecoder();
-      let ok = false;
-      let streamed = true;
-      let errBody = "";
-      let whole = "";
       await http1({
         url,
         headers,
         body: enc.encode(req.body),
         canceller: cancel,
-        onHead: (status, h) => {
-          r.status = status;
-          r.backend = h.get("x-backend") ?? h.get("x-served-by") ?? "";
-          ok = status >= 200 && status < 300;
-          streamed = (h.get("content-type") ?? "").includes("text/event-stream");
-        },
-        onData: (bytes) => {
-          const text = dec.decode(bytes, { stream: true });
-          if (!ok) {
-            if (errBody.length < 4096) errBody += text;
-            return;
-          }
-          if (!streamed) {
-            whole += text;
-            return;
-          }
-          const events = sse.push(text);
-          if (events.length === 0) return;
-          const t = now();
-          for (const d of events) onEvent(d, t);
-        },
+        onHead: head,
+        onData: data,
       });
-      if (!ok) r.error = `HTTP ${r.status}: ${errorText(errBody + dec.decode())}`;
-      else if (!streamed) wholeAnswer(r, whole + dec.decode(), now(), req.responsePaths, parts);
-      else {
-        const t = now();
-        for (const d of sse.push(dec.decode())) onEvent(d, t);
-        for (const d of sse.flush()) onEvent(d, t);
-        if (!done && !r.error && !vllm) r.error = "stream ended without [DONE]";
-      }
     } else {
       const ac = new AbortController();
       cancel.onCancel(() => ac.abort());
@@ -293,18 +286,16 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
         body: req.body,
         signal: ac.signal,
       });
-      r.status = res.status;
-      r.backend = res.headers.get("x-backend") ?? res.headers.get("x-served-by") ?? "";
-      if (!res.ok || !res.body) {
-        const text = await res.text().catch(() => "");
-        r.error = `HTTP ${res.status}: ${errorText(text)}`;
-      } else if (!(res.headers.get("content-type") ?? "").includes("text/event-stream")) {
-        const text = await res.text();
-        wholeAnswer(r, text, now(), req.responsePaths, parts);
-      } else {
-        for await (const data of sseEvents(res.body)) onEvent(data, now());
-        if (!done && !r.error && !vllm) r.error = "stream ended without [DONE]";
-      }
+      head(res.status, res.headers);
+      if (res.body) { for await (const chunk of res.body) data(chunk); }
+    }
+    if (!ok) r.error = `HTTP ${r.status}: ${errorText(errBody + dec.decode())}`;
+    else {
+      body.push(dec.decode());
+      const whole = body.end();
+      r.oddContentType = body.oddContentType;
+      if (whole !== null) wholeAnswer(r, whole, now(), req.responsePaths, parts);
+      else if (!done && !r.error && !vllm) r.error = "stream ended without [DONE]";
     }
   } catch (e) {
     r.error = why ||
@@ -393,4 +384,75 @@ function errorText(body: string): string {
 export function tpotMs(e2eMs: number, ttftMs: number | null, outputTokens: number): number | null {
   if (ttftMs === null || outputTokens < 2) return null;
   return (e2eMs - ttftMs) / (outputTokens - 1);
+}
+
+/** Lines that open an SSE stream (a whole JSON or text answer starts otherwise). */
+const SSE_START = /^(data|event|id|retry)\s*:|^:/;
+
+/**
+ * A response body, decided to be SSE or a whole answer: by `text/event-stream`,
+ * else (when a stream was asked for) by its first non-blank line. SSE events
+ * go to `onEvent` as they complete; a whole answer is returned by {@linkcode end}.
+ */
+class BodyReader {
+  #mode: "sse" | "whole" | "sniff" = "sniff";
+  #ctype = "";
+  #held = "";
+  #sse = new SseParser();
+  /** The Content-Type of a body read as SSE by its bytes. */
+  oddContentType = "";
+
+  constructor(
+    readonly sniff: boolean,
+    readonly onEvent: (data: string, t: number) => void,
+    readonly now: () => number,
+  ) {}
+
+  /** The response's Content-Type, before any body text. */
+  contentType(ctype: string): void {
+    this.#ctype = ctype;
+    if (ctype.includes("text/event-stream")) this.#mode = "sse";
+    else if (!this.sniff) this.#mode = "whole";
+  }
+
+  /** Body text as it arrives. */
+  push(text: string): void {
+    if (this.#mode === "sniff") {
+      this.#held += text;
+      const lead = this.#held.trimStart();
+      const nl = lead.indexOf("\n");
+      if (nl < 0 && lead.length < 16) return; // not enough to tell yet
+      if (SSE_START.test(lead)) {
+        this.#mode = "sse";
+        this.oddContentType = this.#ctype || "(none)";
+      } else this.#mode = "whole";
+      text = this.#held;
+      this.#held = "";
+    }
+    if (this.#mode === "whole") {
+      this.#held += text;
+      return;
+    }
+    const events = this.#sse.push(text);
+    if (events.length === 0) return;
+    const t = this.now();
+    for (const d of events) this.onEvent(d, t);
+  }
+
+  /** The body ended: the whole answer's text, or null for a stream (its last events sent). */
+  end(): string | null {
+    if (this.#mode === "sniff") {
+      const lead = this.#held.trimStart();
+      if (!SSE_START.test(lead) || lead === "") return this.#held;
+      this.#mode = "sse";
+      this.oddContentType = this.#ctype || "(none)";
+      const held = this.#held;
+      this.#held = "";
+      this.push(held);
+    }
+    if (this.#mode === "whole") return this.#held;
+    const t = this.now();
+    for (const d of this.#sse.flush()) this.onEvent(d, t);
+    return null;
+  }
 }

@@ -120,18 +120,23 @@ export async function main(args: string[]): Promise<number> {
     ? await firstModel(cfg.url, get)
     : await firstModel(cfg.url, get).catch(() => ({ id: "", models: null }));
   const model = server.id;
-  // the random datasets' prompts need no tokenizing (the shipped word list): the
-  // tokenizer is loaded only if a server sends no usage, and after the run for the checks
+  const version = await serverVersion(cfg.url, get);
+  // the random datasets' prompts need no tokenizing (the shipped word list): the tokenizer
+  // is loaded after the run for the checks, and before it when the server may send no usage
+  // (it does not answer /version as vLLM and our engine do), never in the middle of a run
   const lazy = cfg.tokenizer === undefined &&
     (cfg.dataset.name === "random" || cfg.dataset.name === "prefix-repetition");
-  const tok = lazy ? new LazyTokenizer() : await loadTokenizer(cfg.tokenizer);
+  const usageExpected = version !== null || cfg.responseTokensPath !== undefined;
+  if (lazy && !usageExpected) {
+    log.info("the server does not answer /version: loading the client tokenizer before the run");
+  }
+  const tok = lazy && usageExpected ? new LazyTokenizer() : await loadTokenizer(cfg.tokenizer);
   const template = cfg.requestBodyTemplate ? await loadTemplate(cfg.requestBodyTemplate) : null;
   const body = template
     ? (s: Parameters<typeof openaiBody>[0]) => templateBody(template, s, model)
     : (s: Parameters<typeof openaiBody>[0]) =>
       openaiBody(s, model, cfg.sampling, { stream: cfg.stream });
 
-  const version = await serverVersion(cfg.url, get);
   const simulated = version?.startsWith("topobench-sim") ?? false;
   const started = new Date();
   const dir = await freshRunDir(dirname(cfg.out), `${stamp(started)}-${basename(cfg.out)}`);
@@ -201,6 +206,10 @@ export async function main(args: string[]): Promise<number> {
   let warmupCsv: CsvAppender | null = null;
   const summaries: LoadPointSummary[] = [];
   let writeError: Error | null = null;
+  // a template's body is the user's: whether it asks for a stream is not ours to know
+  const streamAsked = cfg.requestBodyTemplate ? undefined : cfg.stream;
+  /** The Content-Type of the first SSE stream that did not say text/event-stream (logged once). */
+  let oddContentType = "";
   const url = /^https?:\/\//.test(cfg.endpoint) ? cfg.endpoint : cfg.url + cfg.endpoint;
   const isTty = Deno.stderr.isTerminal();
   // --time-scale F: schedules, think times and timeouts are server time and
@@ -303,6 +312,7 @@ export async function main(args: string[]): Promise<number> {
           cancel: cancel.signal,
           compat: cfg.metricsCompat,
           responsePaths: { text: cfg.responseTextPath, tokens: cfg.responseTokensPath },
+          stream: streamAsked,
           onResult: onWarm,
           waker,
         });
@@ -355,6 +365,14 @@ export async function main(args: string[]): Promise<number> {
         const { row, itlMs } = requestRow(f, runId, loadPoint, scale);
         sink.add(row, itlMs);
         if (!f.result.streamed) whole++;
+        if (f.result.oddContentType && !oddContentType) {
+          oddContentType = f.result.oddContentType;
+          log.warn(
+            `the server streams SSE as Content-Type ${
+              JSON.stringify(oddContentType)
+            }, not text/event-stream: read as a stream by its bytes`,
+          );
+        }
         if (!f.result.error && !f.outputFromTokenizer && checks.length < MISMATCH_SAMPLE) {
           checks.push({ text: f.result.text, tokens: f.outputTokens });
         }
@@ -410,6 +428,7 @@ export async function main(args: string[]): Promise<number> {
           cancel: cancel.signal,
           compat: cfg.metricsCompat,
           responsePaths: { text: cfg.responseTextPath, tokens: cfg.responseTokensPath },
+          stream: streamAsked,
           onResult,
           waker,
           onTokenizerLoad: () =>
@@ -449,8 +468,10 @@ export async function main(args: string[]): Promise<number> {
       // answers that came whole: their TTFT is the full response time (nothing streamed before)
       (s as unknown as Record<string, unknown>).streamed = whole === 0;
       if (whole > 0) {
-        log.info(
-          `${whole} answers came whole (not streamed): TTFT = E2E = the full response time for them`,
+        (streamAsked ? log.warn : log.info)(
+          `${whole} answers came whole (not streamed${
+            streamAsked ? " although a stream was asked for" : ""
+          }): TTFT = E2E = the full response time for them`,
         );
       }
       summaries.push(s);

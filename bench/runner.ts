@@ -61,6 +61,11 @@ export interface RunLoadOptions extends LoadPlan {
   onResult: (f: Finished) => void;
   /** Extra request headers. */
   headers?: Record<string, string>;
+  /**
+   * Whether the bodies ask for a stream (SSE is then recognised by its bytes,
+   * whatever the Content-Type). @default true
+   */
+  stream?: boolean;
   /** Called before a {@linkcode LazyTokenizer} is loaded mid-run (a server sent no usage). */
   onTokenizerLoad?: () => void;
   /** Wakes the arrival loop; one is started (and stopped) here when not given. */
@@ -131,6 +136,7 @@ export async function runLoad(o: RunLoadOptions, state: RunState = newState()): 
         headers: o.headers,
         compat: o.compat,
         responsePaths: o.responsePaths,
+        stream: o.stream,
       });
       state.inFlight--;
       if (!o.closedLoop) release();

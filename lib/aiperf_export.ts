@@ -1,125 +1,137 @@
 /**
- * NVIDIA AIPerf's exports: the per-request `profile_export.jsonl` (one record per
- * request: `metadata` with wall-clock `request_start_ns`, `metrics` as
- * `{tag: {value, unit}}` in display units, `error` on failure) and, beside it,
- * the summary `profile_export_aiperf.json` (model and load settings). AIPerf's
- * `request_latency` ends at the last content chunk, as vLLM's E2E does.
+ * NVIDIA AIPerf's exports as one run: the per-request records
+ * (`profile_export.jsonl`, or AIPerf 0.8+'s `profile_export_records.csv`) and,
+ * beside them, the aggregate `profile_export_aiperf.json`, which names the
+ * model and the load point (the records do not). Layouts from October 2025
+ * (0.1.x) to 0.8+ are read (see `_aiperf_record.ts`, `aiperf_summary.ts`).
+ * AIPerf's `request_latency` ends at the last content chunk, as vLLM's E2E does.
  *
  * @module
  */
+import { basename, dirname, join } from "node:path";
 import type { RequestRow } from "./result_schema.ts";
-import { num, obj, timedFields } from "./_peer.ts";
-import type { PeerRun } from "./guidellm_json.ts";
+import { parseJson, type PeerRun, timedFields } from "./_peer.ts";
+import { type AiperfRecord, fromCsvRow, fromJsonRecord } from "./_aiperf_record.ts";
+import { type AiperfSummary, readAiperfSummary } from "./aiperf_summary.ts";
+import { parseCsv } from "./csv.ts";
 
-type Obj = Record<string, unknown>;
+/** The aggregate file AIPerf writes beside the records. */
+export const AIPERF_SUMMARY_FILE = "profile_export_aiperf.json";
 
-/** A metric's value in ms (or tokens), converting `s`/`ns`/`us` units; null when absent. */
-function metric(m: Obj, tag: string): number | null {
-  const x = obj(m[tag]);
-  const v = num(x.value);
-  if (v === null) return null;
-  const unit = String(x.unit ?? "");
-  if (unit === "s" || unit === "sec") return v * 1000;
-  if (unit === "ns") return v / 1e6;
-  if (unit === "us") return v / 1000;
-  return v;
+/** Whether a path is an AIPerf per-request file (`profile_export*.jsonl`, `profile_export_records.csv`). */
+export const isAiperfRecords = (p: string): boolean =>
+  /(^|\/)profile_export[^/]*\.jsonl$/.test(p) || /(^|\/)profile_export_records\.csv$/.test(p);
+
+/** The records of a `.jsonl` or `_records.csv` text; throws naming the file and line. */
+export function parseAiperfRecords(text: string, file: string): AiperfRecord[] {
+  if (file.endsWith(".csv")) {
+    return parseCsv(text, file).map((r, i) => fromCsvRow(r, `${file}:${i + 2}`));
+  }
+  const out: AiperfRecord[] = [];
+  text.split("\n").forEach((line, i) => {
+    if (!line.trim()) return;
+    const where = `${file}:${i + 1}`;
+    out.push(fromJsonRecord(parseJson(line, where, "an AIPerf record"), where));
+  });
+  return out;
 }
 
-/** Model and load settings from a summary object (`input_config`), as far as it says. */
-function settings(
-  summary: Obj,
-): { model: string; rate: number | null; concurrency: number | null } {
-  const ic = obj(summary.input_config);
-  const ep = obj(ic.endpoint);
-  const lg = obj(ic.loadgen);
-  const names = ep.model_names ?? ic.model_names;
+/** A metric that a successful record must have. */
+function needed(r: AiperfRecord, tags: string[], file: string, k: number): number {
+  for (const t of tags) if (r.metrics.has(t)) return r.metrics.get(t)!;
+  throw new TypeError(
+    `Cannot read ${file} record ${
+      k + 1
+    } as a successful AIPerf request: current value has no metrics.${tags.join(" or metrics.")}`,
+  );
+}
+
+function row(r: AiperfRecord, k: number, t0Ns: number, file: string, lp: string): RequestRow {
+  const ok = r.error === null && !r.cancelled;
+  const m = r.metrics;
+  const sent = (r.startNs - t0Ns) / 1e6;
+  // failed records of October 2025 carry no end time: they ended when they started
+  const e2e = ok ? needed(r, ["request_latency"], file, k) : m.get("request_latency") ??
+    (r.endNs !== null ? (r.endNs - r.startNs) / 1e6 : 0);
+  const out = ok ? needed(r, ["output_sequence_length", "output_token_count"], file, k) : 0;
+  const g = r.chunkGapsMs ?? [];
   return {
-    model: Array.isArray(names) && names.length ? String(names[0]) : String(ep.model ?? ""),
-    rate: num(lg.request_rate) ?? num(ic.request_rate),
-    concurrency: num(lg.concurrency) ?? num(ic.concurrency),
+    run_id: file,
+    load_point: lp,
+    request_id: r.requestId ?? String(k),
+    conversation_id: r.conversationId ?? r.requestId ?? String(k),
+    turn: (r.turnIndex ?? 0) + 1,
+    ...timedFields(sent, ok ? m.get("time_to_first_token") ?? null : null, e2e),
+    tpot_ms: ok && out > 1 ? m.get("inter_token_latency") ?? null : null,
+    itl_mean_ms: ok && g.length ? g.reduce((a, b) => a + b, 0) / g.length : null,
+    itl_max_ms: ok && g.length ? Math.max(...g) : null,
+    prompt_tokens: m.get("input_sequence_length") ?? m.get("error_isl") ?? null,
+    output_tokens: out,
+    cached_tokens: null,
+    status: ok ? 200 : r.error?.code ?? 499,
+    error: ok ? "" : r.error?.message ?? "cancelled",
+    backend: "",
   };
+}
+
+/** Throws when the records and the summary disagree on how many requests there were. */
+function checkCounts(rows: RequestRow[], s: AiperfSummary, file: string, sumFile: string) {
+  const ok = rows.filter((r) => r.status === 200).length;
+  const bad = rows.length - ok;
+  if ((s.validCount !== null && s.validCount !== ok) || (s.errorCount ?? 0) !== bad) {
+    throw new RangeError(
+      `Cannot read ${file} with ${sumFile} as one AIPerf run: current value has ${ok} valid and ${bad} failed records, the summary counts ${s.validCount} and ${
+        s.errorCount ?? 0
+      }`,
+    );
+  }
 }
 
 /**
- * Reads `profile_export.jsonl` text (and the summary object, when there is
- * one) into one run; throws naming the file and line of a bad record.
+ * Reads per-request records text (`.jsonl`, or `_records.csv` by the file's
+ * name) with the parsed aggregate beside it into one run; throws naming the
+ * file and line of a bad record or the field of the summary that is missing.
  */
-export function readAiperf(jsonl: string, file: string, summary: unknown = {}): PeerRun {
-  const recs: Obj[] = [];
-  jsonl.split("\n").forEach((line, i) => {
-    if (!line.trim()) return;
-    let r: unknown;
-    try {
-      r = JSON.parse(line);
-    } catch (e) {
-      throw new SyntaxError(
-        `Cannot read ${file}:${i + 1} as an AIPerf record: current value is invalid JSON (${
-          (e as Error).message
-        })`,
-      );
-    }
-    const m = obj(obj(r).metadata);
-    if (num(m.request_start_ns) === null) {
-      throw new TypeError(
-        `Cannot read ${file}:${
-          i + 1
-        } as an AIPerf record: current value has no metadata.request_start_ns`,
-      );
-    }
-    // warmup records are not exported by AIPerf; drop them if a file has them
-    if (m.benchmark_phase === undefined || m.benchmark_phase === "profiling") recs.push(obj(r));
-  });
-  const s = settings(obj(summary));
-  const starts = recs.map((r) => num(obj(r.metadata).request_start_ns)!);
-  const t0 = starts.length ? Math.min(...starts) : 0;
-  const lp = s.rate !== null ? String(s.rate) : s.concurrency !== null ? `c${s.concurrency}` : "1";
-  const rows = recs.map((r, i): RequestRow => {
-    const md = obj(r.metadata);
-    const m = obj(r.metrics);
-    const err = r.error === undefined || r.error === null ? null : obj(r.error);
-    const ok = err === null && md.was_cancelled !== true;
-    const sent = (num(md.request_start_ns)! - t0) / 1e6;
-    const endNs = num(md.request_end_ns);
-    const ttft = ok ? metric(m, "time_to_first_token") : null;
-    const e2e = metric(m, "request_latency") ??
-      (endNs !== null ? (endNs - num(md.request_start_ns)!) / 1e6 : 0);
-    const out = ok
-      ? (metric(m, "output_sequence_length") ?? metric(m, "output_token_count") ?? 0)
-      : 0;
-    const gaps = obj(m.inter_chunk_latency).value;
-    const g = Array.isArray(gaps) ? gaps.filter((x): x is number => typeof x === "number") : [];
-    return {
-      run_id: file,
-      load_point: lp,
-      request_id: String(md.x_request_id ?? i),
-      conversation_id: String(md.conversation_id ?? md.x_correlation_id ?? i),
-      turn: (num(md.turn_index) ?? 0) + 1,
-      ...timedFields(sent, ttft, e2e),
-      tpot_ms: ok && out > 1 ? metric(m, "inter_token_latency") : null,
-      itl_mean_ms: g.length ? g.reduce((a, b) => a + b, 0) / g.length : null,
-      itl_max_ms: g.length ? Math.max(...g) : null,
-      prompt_tokens: metric(m, "input_sequence_length") ?? metric(m, "error_isl"),
-      output_tokens: out,
-      cached_tokens: null,
-      status: ok ? 200 : num(err?.code) ?? 0,
-      error: ok ? "" : String(err?.message ?? err?.type ?? "cancelled"),
-      backend: "",
-    };
-  });
-  const sum = obj(summary);
-  // AIPerf's own denominator (first valid start to last valid content), else the run's span
-  const bd = obj(sum.benchmark_duration);
-  const toolS = num(bd.avg) === null ? null : bd.unit === "ms" ? num(bd.avg)! / 1000 : num(bd.avg);
-  const startS = Date.parse(String(sum.start_time ?? ""));
-  const endS = Date.parse(String(sum.end_time ?? ""));
+export function readAiperf(
+  text: string,
+  file: string,
+  summary: unknown,
+  summaryFile = join(dirname(file), AIPERF_SUMMARY_FILE),
+): PeerRun {
+  const s = readAiperfSummary(summary, summaryFile);
+  const recs = parseAiperfRecords(text, file).filter((r) =>
+    r.phase === null || r.phase === "profiling"
+  );
+  const t0 = recs.length ? Math.min(...recs.map((r) => r.startNs)) : 0;
+  const rows = recs.map((r, k) => row(r, k, t0, file, s.loadPoint));
+  checkCounts(rows, s, file, summaryFile);
   return {
-    label: "aiperf",
-    loadPoint: lp,
+    label: s.label,
+    loadPoint: s.loadPoint,
     rateTarget: s.rate,
     maxConcurrency: s.concurrency,
     model: s.model,
-    durationS: toolS ??
-      (Number.isFinite(startS) && Number.isFinite(endS) ? (endS - startS) / 1000 : null),
+    durationS: s.durationS,
     rows,
+    requestsRecorded: rows.length,
+    complete: true,
   };
+}
+
+/** Reads an AIPerf records file and the `profile_export_aiperf.json` in its folder. */
+export async function readAiperfFiles(path: string): Promise<PeerRun> {
+  const sumFile = join(dirname(path), AIPERF_SUMMARY_FILE);
+  let sumText: string;
+  try {
+    sumText = await Deno.readTextFile(sumFile);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    throw new TypeError(
+      `Cannot read ${path} as an AIPerf run: current value has no ${AIPERF_SUMMARY_FILE} beside it (it names the model and the load point; ${
+        basename(path)
+      } does not)`,
+    );
+  }
+  const summary = parseJson(sumText, sumFile, "AIPerf's profile_export_aiperf.json");
+  return readAiperf(await Deno.readTextFile(path), path, summary, sumFile);
 }

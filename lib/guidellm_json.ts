@@ -1,120 +1,213 @@
 /**
- * GuideLLM's `benchmarks.json` (report schema v2, `guidellm benchmark --output-path`):
+ * GuideLLM's report (`benchmarks.json`, or the same as `benchmarks.yaml`):
  * one load point per benchmark, per-request rows rebuilt from
  * `requests.successful | errored | incomplete` (times in Unix seconds, `_ms`
  * fields in ms), so merge and compare recompute everything as for our runs.
- * GuideLLM's TPOT counts the first token; the rows take its
- * `inter_token_latency_ms` instead, which is vLLM's TPOT.
+ * Two layouts are read:
+ * - 0.3-0.4: `benchmarks[].args.strategy`, the model in `worker.backend_model`,
+ *   requests with `start_time` / `end_time`, totals in `request_totals`;
+ * - 0.5+ (`metadata.version` 1, 2): `benchmarks[].config.strategy`, the model
+ *   in `config.backend.model` (or the report's `config.spec.backend.model`),
+ *   requests with `request_start_time` / `request_end_time`, totals in
+ *   `metrics.request_totals`.
+ * GuideLLM may list a sample of the requests only (`--output-sampling`); the
+ * run is then marked incomplete. GuideLLM's TPOT counts the first token; the
+ * rows take its `inter_token_latency_ms` instead, which is vLLM's TPOT.
  *
  * @module
  */
+import { parse as parseYaml } from "yaml";
 import type { RequestRow } from "./result_schema.ts";
-import { num, obj, timedFields } from "./_peer.ts";
+import {
+  badField,
+  idAt,
+  loadPointName,
+  numAt,
+  type Obj,
+  objAt,
+  parseJson,
+  type PeerRun,
+  strAt,
+  timedFields,
+} from "./_peer.ts";
 
-/** One benchmark of a peer tool's file, as merge needs it. */
-export interface PeerRun {
-  /** Strategy and rate, e.g. `constant@2`. */
-  label: string;
-  loadPoint: string;
-  rateTarget: number | null;
-  maxConcurrency: number | null;
-  model: string;
-  /** The tool's own benchmark duration, s (its throughput denominator). */
-  durationS: number | null;
-  rows: RequestRow[];
-}
+export type { PeerRun } from "./_peer.ts";
 
-type Obj = Record<string, unknown>;
+const LAYOUTS = "GuideLLM 0.3-0.4 (benchmarks[].args.strategy, worker.backend_model) or " +
+  "0.5+ (benchmarks[].config.strategy, config.backend.model)";
 
 /** Whether a parsed JSON value is a GuideLLM report. */
 export function isGuidellmReport(j: unknown): boolean {
-  const b = obj(j).benchmarks;
-  return Array.isArray(b) && b.length > 0 && typeof obj(b[0]).requests === "object";
+  const b = j && typeof j === "object" ? (j as Obj).benchmarks : undefined;
+  return Array.isArray(b) && b.length > 0 && !!b[0] && typeof b[0] === "object" &&
+    "requests" in b[0];
 }
 
-/** Reads a GuideLLM report; throws naming the file and the field when it is not one. */
+/** Whether a path is a GuideLLM YAML report (`benchmarks*.yaml` / `.yml`). */
+export const isGuidellmYaml = (p: string): boolean => /(^|\/)benchmarks[^/]*\.ya?ml$/.test(p);
+
+type Status = "ok" | "errored" | "incomplete";
+
+/** The load of one benchmark as GuideLLM recorded it. */
+function strategyOf(b: Obj, file: string, at: string) {
+  const old = b.args !== undefined;
+  const holder = objAt(old ? b.args : b.config, file, old ? `${at}.args` : `${at}.config`);
+  const sAt = `${at}.${old ? "args" : "config"}.strategy`;
+  const s = objAt(holder.strategy, file, sAt);
+  const kind = strAt(s.type_ ?? s.type, file, `${sAt}.type_`);
+  if (!kind) {
+    throw new TypeError(
+      `Cannot read ${file} field ${sAt}.type_: current value is absent (accepted: ${LAYOUTS})`,
+    );
+  }
+  const rate = numAt(s.rate, file, `${sAt}.rate`);
+  let conc = numAt(s.streams, file, `${sAt}.streams`) ??
+    numAt(s.max_concurrency, file, `${sAt}.max_concurrency`);
+  if (kind === "synchronous") conc = 1; // one request at a time, by definition
+  if ((kind === "constant" || kind === "poisson") && rate === null) {
+    throw badField(file, `${sAt}.rate`, `the rate of a ${kind} strategy`, s.rate);
+  }
+  if (kind === "concurrent" && conc === null) {
+    throw badField(file, `${sAt}.streams`, "the streams of a concurrent strategy", s.streams);
+  }
+  const lp = kind === "synchronous" || kind === "throughput"
+    ? kind
+    : loadPointName(rate, conc, kind);
+  return { kind, rate, conc, lp, old };
+}
+
+function modelOf(b: Obj, rootModel: string | null, file: string, at: string, old: boolean) {
+  const m = old
+    ? strAt(objAt(b.worker, file, `${at}.worker`).backend_model, file, `${at}.worker.backend_model`)
+    : strAt(
+      objAt(objAt(b.config, file, `${at}.config`).backend, file, `${at}.config.backend`).model,
+      file,
+      `${at}.config.backend.model`,
+    );
+  const model = m ?? rootModel;
+  if (!model) {
+    throw new TypeError(
+      `Cannot read ${file} benchmark ${at} as a GuideLLM benchmark: current value names no model (accepted: ${LAYOUTS})`,
+    );
+  }
+  return model;
+}
+
+function requestRow(
+  r: Obj,
+  st: Status,
+  t0: number,
+  lp: string,
+  file: string,
+  at: string,
+): RequestRow {
+  const info = objAt(r.info, file, `${at}.info`);
+  const start = numAt(r.request_start_time ?? r.start_time, file, `${at}.request_start_time`);
+  if (start === null) throw badField(file, `${at}.request_start_time`, "a time, s", undefined);
+  const end = numAt(r.request_end_time ?? r.end_time, file, `${at}.request_end_time`) ?? start;
+  const ok = st === "ok";
+  const lat = numAt(r.request_latency, file, `${at}.request_latency`);
+  const out = numAt(r.output_tokens, file, `${at}.output_tokens`) ?? 0;
+  const id = idAt(r.request_id ?? info.request_id, file, `${at}.request_id`) ?? at;
+  const err = strAt(info.error ?? r.error, file, `${at}.info.error`);
+  return {
+    run_id: file,
+    load_point: lp,
+    request_id: id,
+    conversation_id: idAt(info.conversation_id, file, `${at}.info.conversation_id`) ?? id,
+    turn: (numAt(info.turn_index, file, `${at}.info.turn_index`) ?? 0) + 1,
+    ...timedFields(
+      (start - t0) * 1000,
+      ok ? numAt(r.time_to_first_token_ms, file, `${at}.time_to_first_token_ms`) : null,
+      (lat ?? end - start) * 1000,
+    ),
+    tpot_ms: ok && out > 1
+      ? numAt(r.inter_token_latency_ms, file, `${at}.inter_token_latency_ms`)
+      : null,
+    itl_mean_ms: ok ? numAt(r.inter_token_latency_ms, file, `${at}.inter_token_latency_ms`) : null,
+    itl_max_ms: null,
+    prompt_tokens: numAt(r.prompt_tokens, file, `${at}.prompt_tokens`),
+    output_tokens: ok ? out : 0,
+    cached_tokens: numAt(r.cached_tokens, file, `${at}.cached_tokens`),
+    status: ok ? 200 : 0,
+    error: ok ? "" : err ?? st,
+    backend: "",
+  };
+}
+
+/** The rows of one benchmark and the count GuideLLM recorded for it. */
+function rowsOf(b: Obj, file: string, at: string, lp: string, old: boolean) {
+  const reqs = objAt(b.requests, file, `${at}.requests`);
+  const all: [Obj, Status, string][] = [];
+  for (
+    const [key, st] of [["successful", "ok"], ["errored", "errored"], [
+      "incomplete",
+      "incomplete",
+    ]] as const
+  ) {
+    const list = reqs[key];
+    if (list === undefined || list === null) continue;
+    if (!Array.isArray(list)) throw badField(file, `${at}.requests.${key}`, "a list", list);
+    list.forEach((r, i) => {
+      const rAt = `${at}.requests.${key}[${i}]`;
+      all.push([objAt(r, file, rAt), st, rAt]);
+    });
+  }
+  const starts = all.map(([r, , rAt]) =>
+    numAt(r.request_start_time ?? r.start_time, file, `${rAt}.request_start_time`) ?? Infinity
+  );
+  const t0 = starts.length ? Math.min(...starts) : 0;
+  const rows = all.map(([r, st, rAt]) => requestRow(r, st, t0, lp, file, rAt));
+  const totAt = old ? `${at}.request_totals` : `${at}.metrics.request_totals`;
+  const tot = objAt(
+    old ? b.request_totals : objAt(b.metrics, file, `${at}.metrics`).request_totals,
+    file,
+    totAt,
+  );
+  return { rows, recorded: numAt(tot.total, file, `${totAt}.total`) };
+}
+
+/** Reads a GuideLLM report (JSON, or YAML by the file's extension); throws naming the file and field. */
 export function readGuidellm(text: string, file: string): PeerRun[] {
   let j: unknown;
-  try {
-    j = JSON.parse(text);
-  } catch (e) {
-    throw new SyntaxError(
-      `Cannot read ${file} as GuideLLM benchmarks.json: current value is invalid JSON (${
-        (e as Error).message
-      })`,
-    );
-  }
+  if (isGuidellmYaml(file)) {
+    try {
+      j = parseYaml(text);
+    } catch (e) {
+      throw new SyntaxError(
+        `Cannot read ${file} as GuideLLM benchmarks.yaml: current value is invalid YAML (${
+          (e as Error).message
+        })`,
+      );
+    }
+  } else j = parseJson(text, file, "GuideLLM benchmarks.json");
   if (!isGuidellmReport(j)) {
     throw new TypeError(
-      `Cannot read ${file} as GuideLLM benchmarks.json: current value has no benchmarks[].requests`,
+      `Cannot read ${file} as a GuideLLM report: current value has no benchmarks[].requests (accepted: ${LAYOUTS})`,
     );
   }
-  const root = obj(j);
-  const spec = obj(obj(root.config).spec);
-  const rootModel = String(obj(spec.backend).model ?? "");
+  const root = j as Obj;
+  const spec = objAt(objAt(root.config, file, "config").spec, file, "config.spec");
+  const rootModel = strAt(
+    objAt(spec.backend, file, "config.spec.backend").model,
+    file,
+    "config.spec.backend.model",
+  );
   return (root.benchmarks as unknown[]).map((raw, k) => {
-    const b = obj(raw);
-    const cfg = obj(b.config);
-    const strategy = obj(cfg.strategy);
-    const kind = String(strategy.type_ ?? strategy.type ?? "");
-    const rate = num(strategy.rate);
-    const conc = num(strategy.max_concurrency) ?? num(strategy.streams);
-    const model = String(obj(cfg.backend).model ?? rootModel);
-    const reqs = obj(b.requests);
-    const all: [Obj, "ok" | "errored" | "incomplete"][] = [];
-    for (
-      const [key, st] of [["successful", "ok"], ["errored", "errored"], [
-        "incomplete",
-        "incomplete",
-      ]] as const
-    ) {
-      const list = reqs[key];
-      if (Array.isArray(list)) { for (const r of list) all.push([obj(r), st]); }
-    }
-    const starts = all.map(([r]) => num(r.request_start_time)).filter((x): x is number =>
-      x !== null
-    );
-    const t0 = starts.length ? Math.min(...starts) : 0;
-    const lp = rate !== null ? String(rate) : conc !== null ? `c${conc}` : kind || String(k + 1);
-    const rows = all.map(([r, st], i): RequestRow => {
-      const info = obj(r.info);
-      const start = num(r.request_start_time) ?? t0;
-      const end = num(r.request_end_time) ?? start;
-      const ok = st === "ok";
-      const ttft = ok ? num(r.time_to_first_token_ms) : null;
-      const sent = (start - t0) * 1000;
-      const e2e = num(r.request_latency) !== null
-        ? num(r.request_latency)! * 1000
-        : (end - start) * 1000;
-      const out = num(r.output_tokens) ?? 0;
-      return {
-        run_id: file,
-        load_point: lp,
-        request_id: String(r.request_id ?? info.request_id ?? i),
-        conversation_id: String(info.conversation_id ?? r.request_id ?? i),
-        turn: (num(info.turn_index) ?? 0) + 1,
-        ...timedFields(sent, ttft, e2e),
-        tpot_ms: ok && out > 1 ? num(r.inter_token_latency_ms) : null,
-        itl_mean_ms: ok ? num(r.inter_token_latency_ms) : null,
-        itl_max_ms: null,
-        prompt_tokens: num(r.prompt_tokens),
-        output_tokens: ok ? out : 0,
-        cached_tokens: num(r.cached_tokens),
-        status: ok ? 200 : 0,
-        error: ok ? "" : String(info.error ?? (st === "incomplete" ? "incomplete" : "errored")),
-        backend: "",
-      };
-    });
+    const at = `benchmarks[${k}]`;
+    const b = objAt(raw, file, at);
+    const s = strategyOf(b, file, at);
+    const { rows, recorded } = rowsOf(b, file, at, s.lp, s.old);
     return {
-      label: `${kind || "benchmark"}${
-        rate !== null ? `@${rate}` : conc !== null ? `@c${conc}` : ""
-      }`,
-      loadPoint: lp,
-      rateTarget: rate,
-      maxConcurrency: conc,
-      model,
-      durationS: num(b.duration),
+      label: `${s.kind}${s.rate !== null ? `@${s.rate}` : s.conc !== null ? `@c${s.conc}` : ""}`,
+      loadPoint: s.lp,
+      rateTarget: s.rate,
+      maxConcurrency: s.conc,
+      model: modelOf(b, rootModel, file, at, s.old),
+      durationS: numAt(b.duration, file, `${at}.duration`),
       rows,
+      requestsRecorded: recorded,
+      complete: recorded === null || recorded === rows.length,
     };
   });
 }

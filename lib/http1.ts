@@ -54,15 +54,60 @@ const CRLF2 = [13, 10, 13, 10];
 const idle = new Map<string, Reader[]>();
 /** Idle connections kept per host. */
 const MAX_IDLE = 1024;
+/**
+ * How long an idle connection is reused when the server names no
+ * `Keep-Alive: timeout=`: below uvicorn's 5 s, the shortest common server default.
+ */
+export const DEFAULT_IDLE_MS = 4000;
+/** Margin taken off a server's `Keep-Alive: timeout=` (its clock starts before ours). */
+const IDLE_MARGIN_MS = 1000;
 
 /** A connection with its read buffer (kept with it in the pool). */
 class Reader {
   buf = new Uint8Array(16384);
   start = 0;
   end = 0;
+  /** While pooled: not to be reused after this `performance.now()`. */
+  expiresMs = Infinity;
+  /** Pooled, waiting for a request. */
+  idle = false;
+  /** The read started while the connection was idle (it sees a server's close at once). */
+  #pending: Promise<number | null> | null = null;
   constructor(readonly conn: Deno.TcpConn) {}
+
+  /**
+   * Pools the connection: a read starts at once, so a server that closes it
+   * (or sends stray bytes) is seen while it is idle and `onDead` drops it.
+   */
+  park(idleMs: number, onDead: (r: Reader) => void): void {
+    this.start = this.end = 0;
+    this.idle = true;
+    this.expiresMs = performance.now() + idleMs;
+    const p = this.conn.read(this.buf);
+    this.#pending = p;
+    const dead = () => {
+      if (this.idle) onDead(this);
+    };
+    p.then(dead, dead);
+    this.conn.unref();
+  }
+
+  /** Takes the connection out of the pool for a request. */
+  unpark(): void {
+    this.idle = false;
+    this.conn.ref();
+  }
+
   /** Reads more bytes; false at EOF. */
   async fill(): Promise<boolean> {
+    if (this.#pending) {
+      const p = this.#pending;
+      this.#pending = null;
+      const n = await p;
+      if (n === null) return false;
+      this.end += n;
+      return true;
+    }
     if (this.start > 0 && this.start === this.end) this.start = this.end = 0;
     if (this.end === this.buf.length) {
       if (this.start > 0) {
@@ -104,15 +149,32 @@ function parseHead(text: string): { status: number; headers: Map<string, string>
   return { status: Number(m[1]), headers };
 }
 
-async function connect(url: URL, key: string): Promise<{ r: Reader; reused: boolean }> {
-  const r = idle.get(key)?.pop();
-  if (r) return { r, reused: true };
+/** The newest pooled connection of `key` that has not expired, or null. */
+function takeIdle(key: string): Reader | null {
+  const pool = idle.get(key);
+  if (!pool) return null;
+  const nowMs = performance.now();
+  for (let r = pool.pop(); r; r = pool.pop()) {
+    r.unpark();
+    if (nowMs < r.expiresMs) return r;
+    r.conn.close();
+  }
+  return null;
+}
+
+async function connect(
+  url: URL,
+  key: string,
+  fresh: boolean,
+): Promise<Reader> {
+  const r = fresh ? null : takeIdle(key);
+  if (r) return r;
   const conn = await Deno.connect({
     hostname: url.hostname.replace(/^\[|\]$/g, ""),
     port: Number(url.port || 80),
   });
   conn.setNoDelay(true);
-  return { r: new Reader(conn), reused: false };
+  return new Reader(conn);
 }
 
 /**
@@ -120,8 +182,12 @@ async function connect(url: URL, key: string): Promise<{ r: Reader; reused: bool
  * to an unreachable host may otherwise take the OS's minutes); a connection
  * that opens after that is closed.
  */
-function connectOrCancel(req: Http1Request, key: string): Promise<{ r: Reader; reused: boolean }> {
-  const connecting = connect(req.url, key);
+function connectOrCancel(
+  req: Http1Request,
+  key: string,
+  fresh: boolean,
+): Promise<Reader> {
+  const connecting = connect(req.url, key, fresh);
   if (!req.canceller && !req.signal) return connecting;
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -136,7 +202,7 @@ function connectOrCancel(req: Http1Request, key: string): Promise<{ r: Reader; r
     req.signal?.addEventListener("abort", onAbort, { once: true });
     req.canceller?.onCancel(() => stop(req.canceller!.reason));
     connecting.then((c) => {
-      if (settled) return c.r.conn.close();
+      if (settled) return c.conn.close();
       settled = true;
       req.signal?.removeEventListener("abort", onAbort);
       req.canceller?.onCancel(null);
@@ -145,22 +211,73 @@ function connectOrCancel(req: Http1Request, key: string): Promise<{ r: Reader; r
   });
 }
 
-function release(key: string, r: Reader): void {
+function release(key: string, r: Reader, idleMs: number): void {
   let pool = idle.get(key);
   if (!pool) idle.set(key, pool = []);
-  if (pool.length < MAX_IDLE && r.start === r.end) pool.push(r);
-  else r.conn.close();
+  if (pool.length < MAX_IDLE && r.start === r.end && idleMs > 0) {
+    pool.push(r);
+    r.park(idleMs, drop(key));
+  } else r.conn.close();
+}
+
+/** Removes a pooled connection that the server closed (or wrote to) while it was idle. */
+function drop(key: string): (r: Reader) => void {
+  return (r) => {
+    const pool = idle.get(key);
+    const i = pool ? pool.indexOf(r) : -1;
+    if (i >= 0) pool!.splice(i, 1);
+    r.idle = false;
+    try {
+      r.conn.close();
+    } catch { /* closed */ }
+  };
 }
 
 /** Closes every pooled idle connection (tests, shutdown). */
 export function closeIdle(): void {
-  for (const pool of idle.values()) for (const r of pool.splice(0)) r.conn.close();
+  for (const pool of idle.values()) {
+    for (const r of pool.splice(0)) {
+      r.idle = false;
+      r.conn.close();
+    }
+  }
+}
+
+/** Idle connections pooled now, all hosts (tests). */
+export function idleCount(): number {
+  let n = 0;
+  for (const pool of idle.values()) n += pool.length;
+  return n;
 }
 
 /**
+ * How long a connection may sit idle after a response with these headers: 0
+ * when the server closes it, else the server's `Keep-Alive: timeout=` less a
+ * margin, else {@linkcode DEFAULT_IDLE_MS}.
+ */
+export function idleMsOf(headers: Map<string, string>): number {
+  if (/close/i.test(headers.get("connection") ?? "")) return 0;
+  const m = /timeout\s*=\s*(\d+(?:\.\d+)?)/i.exec(headers.get("keep-alive") ?? "");
+  if (!m) return DEFAULT_IDLE_MS;
+  return Math.max(0, Math.min(Number(m[1]) * 1000 - IDLE_MARGIN_MS, DEFAULT_IDLE_MS * 15));
+}
+
+/** Errors that mean the connection went away (worth one more try if no byte came back). */
+function closedError(e: unknown): boolean {
+  return e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.BrokenPipe ||
+    e instanceof Deno.errors.ConnectionAborted || e instanceof Deno.errors.UnexpectedEof ||
+    (e instanceof Error && e.message === HEAD_EOF);
+}
+
+const HEAD_EOF = "connection closed before the response head";
+
+/**
  * Sends one request and streams its response body to `onData`; resolves when
- * the body is complete. A reused keep-alive connection that the server closed
- * before answering is retried once on a fresh one.
+ * the body is complete. Idle pooled connections expire (the server's
+ * `Keep-Alive: timeout=`, else {@linkcode DEFAULT_IDLE_MS}) and are dropped as
+ * soon as the server closes them. A request whose connection closed before any
+ * response byte is retried once on a new connection; one that received bytes
+ * never is.
  */
 export async function http1(req: Http1Request): Promise<void> {
   if (req.url.protocol !== "http:") {
@@ -188,7 +305,7 @@ export async function http1(req: Http1Request): Promise<void> {
   for (let attempt = 0;; attempt++) {
     req.signal?.throwIfAborted();
     if (req.canceller?.cancelled) throw req.canceller.reason;
-    const { r, reused } = await connectOrCancel(req, key);
+    const r = await connectOrCancel(req, key, attempt > 0);
     const conn = r.conn;
     let got = false;
     const onAbort = () => {
@@ -201,11 +318,10 @@ export async function http1(req: Http1Request): Promise<void> {
     try {
       if (cancelled() !== null) throw cancelled();
       for (let off = 0; off < msg.length;) off += await conn.write(msg.subarray(off));
-      const keep = await readResponse(r, req, () => (got = true));
+      const idleMs = await readResponse(r, req, () => (got = true));
       req.signal?.removeEventListener("abort", onAbort);
       req.canceller?.onCancel(null);
-      if (keep) release(key, r);
-      else conn.close();
+      release(key, r, idleMs);
       return;
     } catch (e) {
       req.signal?.removeEventListener("abort", onAbort);
@@ -215,30 +331,30 @@ export async function http1(req: Http1Request): Promise<void> {
       } catch { /* closed */ }
       const why = cancelled();
       if (why !== null) throw why;
-      if (reused && !got && attempt === 0) continue;
+      if (!got && attempt === 0 && closedError(e)) continue;
       throw e;
     }
   }
 }
 
-/** Reads one response; returns whether the connection can be reused. */
-async function readResponse(r: Reader, req: Http1Request, first: () => void): Promise<boolean> {
+/** Reads one response; returns how long the connection may be reused (0: not). */
+async function readResponse(r: Reader, req: Http1Request, first: () => void): Promise<number> {
   let headEnd = -1;
   while ((headEnd = indexOfSeq(r.buf, r.start, r.end, CRLF2)) < 0) {
     if (!(await r.fill())) {
       if (r.end > r.start) first();
-      throw new Error("connection closed before the response head");
+      throw new Error(HEAD_EOF);
     }
     first();
   }
   const { status, headers } = parseHead(latin1.decode(r.buf.subarray(r.start, headEnd)));
   r.start = headEnd + 4;
   req.onHead?.(status, headers);
-  const close = /close/i.test(headers.get("connection") ?? "");
+  const keepMs = idleMsOf(headers);
   const te = headers.get("transfer-encoding");
   if (te && /chunked/i.test(te)) {
     await readChunked(r, req.onData);
-    return !close;
+    return keepMs;
   }
   const cl = headers.get("content-length");
   if (cl !== undefined) {
@@ -252,13 +368,13 @@ async function readResponse(r: Reader, req: Http1Request, first: () => void): Pr
       r.start += n;
       left -= n;
     }
-    return !close;
+    return keepMs;
   }
   // no length: the body runs until the server closes
   for (;;) {
     if (r.end > r.start) req.onData(r.buf.subarray(r.start, r.end));
     r.start = r.end;
-    if (!(await r.fill())) return false;
+    if (!(await r.fill())) return 0;
   }
 }
 

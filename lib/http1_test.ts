@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { closeIdle, http1 } from "./http1.ts";
+import { closeIdle, DEFAULT_IDLE_MS, http1, idleCount, idleMsOf } from "./http1.ts";
 
 const dec = new TextDecoder();
 const enc = new TextEncoder();
@@ -120,4 +120,27 @@ Deno.test("http1: abort ends a stream at once; a broken stream and a refused con
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   await assert.rejects(get(new URL(`http://127.0.0.1:${port}/`)), /refused/i);
+});
+
+Deno.test("http1: pooled connections the server closed while idle are dropped, not reused", async () => {
+  // the server closes every connection as soon as its answer is written (after a short delay)
+  const closeSoon: Uint8Array[] = [enc.encode("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")];
+  await using s = rawServer(() => closeSoon, true);
+  // five at once: five connections, all pooled, all closed by the server afterwards
+  const first = await Promise.all(Array.from({ length: 5 }, () => get(s.url)));
+  assert.ok(first.every((x) => x.body === "ok"));
+  for (let i = 0; i < 50 && idleCount() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(idleCount(), 0, "the server's closes are seen while idle");
+  const again = await Promise.all(Array.from({ length: 5 }, () => get(s.url)));
+  assert.ok(again.every((x) => x.body === "ok"));
+  assert.equal(s.count(), 10, "each request sent once");
+});
+
+Deno.test("http1: Keep-Alive timeout= sets how long an idle connection is reused", () => {
+  const h = (o: Record<string, string>) => new Map(Object.entries(o));
+  assert.equal(idleMsOf(h({})), DEFAULT_IDLE_MS);
+  assert.equal(idleMsOf(h({ "keep-alive": "timeout=5, max=100" })), 4000);
+  assert.equal(idleMsOf(h({ "keep-alive": "timeout=2" })), 1000);
+  assert.equal(idleMsOf(h({ "keep-alive": "timeout=1" })), 0);
+  assert.equal(idleMsOf(h({ connection: "close", "keep-alive": "timeout=5" })), 0);
 });

@@ -11,8 +11,8 @@ import { isRunDir, readRunDir, readRunItls, readRunRequests, type RunDir } from 
 import type { RunInput, Slo } from "./run_rows.ts";
 import type { RequestRow } from "./result_schema.ts";
 import { readVllmResult } from "./vllm_json.ts";
-import { isGuidellmReport, type PeerRun, readGuidellm } from "./guidellm_json.ts";
-import { readAiperf } from "./aiperf_export.ts";
+import { isGuidellmReport, isGuidellmYaml, type PeerRun, readGuidellm } from "./guidellm_json.ts";
+import { isAiperfRecords as isAiperfExport, readAiperfFiles } from "./aiperf_export.ts";
 
 const GLOB = /[*?[]/;
 
@@ -68,18 +68,15 @@ async function isVllmResult(path: string): Promise<boolean> {
   }
 }
 
-/** AIPerf's per-request export, which merge reads (its summary JSON rides along). */
-const isAiperfExport = (p: string) => /(^|\/)profile_export[^/]*\.jsonl$/.test(p);
-
 /** Run directories and JSON files named by `args` (globs, run dirs, folders holding run dirs). */
 export async function resolveInputs(args: string[]): Promise<string[]> {
   const out: string[] = [];
   const visit = async (p: string, depth: number) => {
     const st = await Deno.stat(p);
     if (st.isFile) {
-      if (!p.endsWith(".json") && !isAiperfExport(p)) {
+      if (!p.endsWith(".json") && !isAiperfExport(p) && !isGuidellmYaml(p)) {
         throw new TypeError(
-          `Cannot use ${p} as a merge input (a run directory, a vllm bench or GuideLLM JSON file, or an AIPerf profile_export.jsonl): current value is a file`,
+          `Cannot use ${p} as a merge input (a run directory, a vllm bench or GuideLLM JSON file, a GuideLLM benchmarks.yaml, or an AIPerf profile_export.jsonl or profile_export_records.csv): current value is a file`,
         );
       }
       out.push(p);
@@ -91,9 +88,11 @@ export async function resolveInputs(args: string[]): Promise<string[]> {
         if (e.isDirectory) kids.push(e.name);
         // found JSON files count only when they are vllm bench results (not crossover.json ...)
         else if (e.name.endsWith(".json") && await isVllmResult(join(p, e.name))) kids.push(e.name);
-        else if (isAiperfExport(e.name)) kids.push(e.name);
+        else if (isAiperfExport(e.name) || isGuidellmYaml(e.name)) kids.push(e.name);
       }
-      for (const k of kids.sort()) await visit(join(p, k), depth + 1);
+      // AIPerf 0.8+ writes the same records as .jsonl and as _records.csv: read one
+      const dup = kids.includes("profile_export.jsonl") ? "profile_export_records.csv" : "";
+      for (const k of kids.sort()) if (k !== dup) await visit(join(p, k), depth + 1);
     }
   };
   for (const a of args) {
@@ -109,7 +108,7 @@ export async function resolveInputs(args: string[]): Promise<string[]> {
         // a glob's files count only when they are results (`'results/exp/*'` also matches compare.md)
         const st = await Deno.stat(h);
         if (
-          globbed && st.isFile && !isAiperfExport(h) &&
+          globbed && st.isFile && !isAiperfExport(h) && !isGuidellmYaml(h) &&
           !(h.endsWith(".json") && await isVllmResult(h))
         ) continue;
         await visit(h, 0);
@@ -303,7 +302,7 @@ function peerInput(
     source,
     simulated: false,
     clock: "live",
-    complete: true,
+    complete: run.complete,
     rows: run.rows.length ? run.rows : null,
     itlGapsMs: null,
     summary: {},
@@ -314,20 +313,17 @@ function peerInput(
 
 /**
  * The inputs of one resolved path: a run directory, a vLLM or GuideLLM JSON
- * file, or an AIPerf `profile_export.jsonl` (with `profile_export_aiperf.json`
- * read from the same folder when it is there). Topology = the file's folder.
+ * file, a GuideLLM YAML report, or an AIPerf records file (`profile_export.jsonl`
+ * or `profile_export_records.csv`, with the `profile_export_aiperf.json` of the
+ * same folder, which names the model and the load point). Topology = the file's folder.
  */
 export async function inputsOf(path: string, slo: Slo | null): Promise<RunInput[]> {
   if (isAiperfExport(path)) {
-    let summary: unknown = {};
-    try {
-      summary = JSON.parse(
-        await Deno.readTextFile(join(dirname(path), "profile_export_aiperf.json")),
-      );
-    } catch { /* no summary: rows only */ }
-    return [
-      peerInput(readAiperf(await Deno.readTextFile(path), path, summary), path, "aiperf", slo, 0),
-    ];
+    return [peerInput(await readAiperfFiles(path), path, "aiperf", slo, 0)];
+  }
+  if (isGuidellmYaml(path)) {
+    const runs = readGuidellm(await Deno.readTextFile(path), path);
+    return runs.map((r, k) => peerInput(r, path, "guidellm", slo, k));
   }
   if (path.endsWith(".json")) {
     const text = await Deno.readTextFile(path);

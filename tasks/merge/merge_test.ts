@@ -235,7 +235,7 @@ Deno.test("merge CLI: vLLM, GuideLLM and AIPerf example files side by side in on
         join(ROOT, "tasks/merge/merge.ts"),
         join(peers, "vllm-bench"),
         join(peers, "guidellm-run/benchmarks.json"),
-        join(peers, "aiperf-run"),
+        join(peers, "aiperf-0.8"),
         "--out",
         out,
       ],
@@ -257,10 +257,10 @@ Deno.test("merge CLI: vLLM, GuideLLM and AIPerf example files side by side in on
     assert.ok(near(g.mean_ttft_ms, (46 + 42.0001 + 44.0001) / 3), String(g.mean_ttft_ms));
     assert.ok(near(g.request_throughput, 3 / 1.5402), String(g.request_throughput));
     assert.ok(near(g.mean_tpot_ms, 26.6667), String(g.mean_tpot_ms));
-    // AIPerf: 2 valid records + one HTTP 500; its benchmark_duration 0.622 s
+    // AIPerf 0.8 (real run): 64 valid records at concurrency 4; its benchmark_duration 0.034502655 s
     const a = by.get("aiperf")!;
-    assert.deepEqual([a.completed, a.failed, a.model], [2, 1, "Qwen/Qwen3-0.6B"]);
-    assert.ok(near(a.mean_ttft_ms, 44) && near(a.request_throughput, 2 / 0.622));
+    assert.deepEqual([a.completed, a.failed, a.model, a.load_point], [64, 0, "mock-model", "c4"]);
+    assert.ok(near(a.request_throughput, 64 / 0.034502655), String(a.request_throughput));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -140,6 +140,7 @@ export function playLoad(o: PlayOptions, state: RunState): void {
           error,
           backend,
           streamed: true,
+          oddContentType: "",
         };
         finished({ spec, result, scheduledMs, outputTokens: out, outputFromTokenizer: false });
       },
