@@ -174,23 +174,34 @@ export class Generator {
         return [b, await fn(b)];
       } catch (e) {
         if (!(e instanceof Unreachable)) throw e;
+        // still in rotation (busy, not dead) and no other to try: its own error, not a 503
+        const others = this.pool.healthy(role).some((x) => !tried.has(x.name));
+        if (b.healthy && !others) throw e;
         why.push(e.message);
       }
     }
   }
 
-  /** A network failure on a leg; `connecting` ones take the backend out until it is healthy. */
-  #netError(b: Backend, leg: Leg, e: unknown, signal: AbortSignal, connecting = true): HttpError {
+  /**
+   * A network failure on a leg begun at `startMs`: evidence for the pool (a
+   * failure the router caused itself, by a stall or by taking the backend
+   * out, is none); `connecting` ones may be retried on another backend.
+   */
+  #netError(
+    b: Backend,
+    leg: Leg,
+    e: unknown,
+    signal: AbortSignal,
+    startMs: number,
+    connecting = true,
+    ours = false,
+  ): HttpError {
     if (signal.aborted) return new ClientGone(499, "Client closed the request", "ClientClosed");
-    if (!connecting) {
-      return new HttpError(
-        502,
-        `${leg} backend ${b.name} failed while answering: ${errorMessage(e)}`,
-      );
-    }
-    const msg = `Cannot reach ${leg} backend ${b.name} at ${b.url}: ${errorMessage(e)}`;
-    this.pool.markDown(b, msg);
-    return new Unreachable(502, msg);
+    const msg = connecting
+      ? `Cannot reach ${leg} backend ${b.name} at ${b.url}: ${errorMessage(e)}`
+      : `${leg} backend ${b.name} failed while answering: ${errorMessage(e)}`;
+    if (!ours) this.pool.legFailed(b, startMs, e, msg);
+    return connecting ? new Unreachable(502, msg) : new HttpError(502, msg);
   }
 
   #upstream(b: Backend, leg: Leg, status: number, text: string): HttpError {
@@ -237,10 +248,12 @@ export class Generator {
       clearTimeout(stall);
       this.#done(b, leg, false, ctl);
       if (ctl.signal.reason instanceof Stalled) throw ctl.signal.reason.http();
-      throw this.#netError(b, leg, ctl.signal.aborted ? ctl.signal.reason : e, ctx.ac.signal);
+      const ours = ctl.signal.aborted;
+      throw this.#netError(b, leg, ours ? ctl.signal.reason : e, ctx.ac.signal, t0, true, ours);
     } finally {
       clearTimeout(stall);
     }
+    this.pool.answered(b);
     if (!res.ok) {
       const text = await res.text().catch(() => "");
       this.#done(b, leg, false, ctl);
@@ -277,16 +290,12 @@ export class Generator {
     } catch (e) {
       this.#done(b, leg, false, ctl);
       if (ctl.signal.reason instanceof Stalled) throw ctl.signal.reason.http();
-      throw this.#netError(
-        b,
-        leg,
-        ctl.signal.aborted ? ctl.signal.reason : e,
-        ctx.ac.signal,
-        false,
-      );
+      const ours = ctl.signal.aborted;
+      throw this.#netError(b, leg, ours ? ctl.signal.reason : e, ctx.ac.signal, t0, false, ours);
     } finally {
       clearTimeout(stall);
     }
+    this.pool.answered(b);
     const ms = now() - t0;
     this.#done(b, leg, true, ctl);
     this.metrics.observeLeg(leg, ms);
@@ -403,11 +412,13 @@ export class Generator {
       this.#done(b, leg, ok, ctl);
       if (ok) this.metrics.observeRequest(ctx.route, now() - ctx.t0);
     };
+    let legStartMs = now();
     const fail = (e: unknown): HttpError => {
       finish(false);
-      const why = ctl.signal.aborted ? ctl.signal.reason : e;
+      const ours = ctl.signal.aborted;
+      const why = ours ? ctl.signal.reason : e;
       if (why instanceof Stalled) return why.http();
-      return this.#netError(b, leg, why, ctx.ac.signal, false);
+      return this.#netError(b, leg, why, ctx.ac.signal, legStartMs, false, ours);
     };
     // until the stream is handed to the client, its end (or first bytes) wake
     // the waiter below; after, a failure becomes an SSE error event
@@ -418,6 +429,7 @@ export class Generator {
     const tap: BodyTap = {
       data: () => {
         lastByteMs = now();
+        b.live.answered(lastByteMs);
         wake?.();
         wake = null;
       },
@@ -449,6 +461,7 @@ export class Generator {
       },
     };
     const { res, t0 } = await this.#open(b, leg, ctx, body, requestId, tap, ctl);
+    legStartMs = t0;
     lastByteMs = now();
     if (!finished) stall = setTimeout(watch, stallMs);
     const out = ctx.out;

@@ -1,7 +1,9 @@
 /**
  * The router's backends: their live state (health, in-flight and served
- * counts) and the health checker that takes unhealthy ones out of rotation and
- * puts them back once `/health` answers 200 again.
+ * counts) and the health checker. What counts as evidence of death is
+ * `liveness.ts` (I/O-free); this shell feeds it the legs' bytes and failures
+ * and the `/health` probes, takes a backend out of rotation when the evidence
+ * says so and puts it back once `/health` answers 200 again.
  *
  * @module
  */
@@ -9,6 +11,7 @@ import type { Logger } from "../../lib/log.ts";
 import { errorMessage } from "../../lib/errors.ts";
 import { sleep } from "../../lib/net.ts";
 import type { BackendSpec, Role, RouterConfig } from "./config.ts";
+import { classifyFailure, Liveness, type Verdict } from "./liveness.ts";
 
 /** One backend and its counters. */
 export class Backend {
@@ -30,8 +33,14 @@ export class Backend {
   /**
    * @param registered it joined by registering (discovery) and leaves when it
    * goes silent
+   * @param live the evidence of its life: when it last answered, legs failed in a row
    */
-  constructor(readonly spec: BackendSpec, readonly role: Role, readonly registered = false) {}
+  constructor(
+    readonly spec: BackendSpec,
+    readonly role: Role,
+    readonly registered = false,
+    readonly live = new Liveness(),
+  ) {}
 
   get name(): string {
     return this.spec.name;
@@ -47,8 +56,17 @@ export class Backend {
 /** Options of {@linkcode BackendPool}. */
 export interface BackendPoolOptions {
   log: Logger;
-  /** Per-check timeout. @default clamp(healthIntervalMs, 500, 5000) */
+  /**
+   * A `/health` probe with no answer after this long is evidence (unless
+   * the backend answered on a leg meanwhile). @default clamp(healthIntervalMs, 500, 5000)
+   */
   checkTimeoutMs?: number;
+  /**
+   * The last backend of a role in rotation is kept until it has answered
+   * nothing (no byte on a leg, no `/health` answer, late ones included) for
+   * this long; a probe waits this long for a late answer. @default max(10000, 5 * checkTimeoutMs)
+   */
+  lastOfRoleSilentMs?: number;
 }
 
 /** All backends of a router by role, with periodic health checks. */
@@ -59,10 +77,16 @@ export class BackendPool {
   #loop: Promise<void> | null = null;
   readonly #intervalMs: number;
   readonly #timeoutMs: number;
+  readonly #silentMs: number;
+  /** Backends whose `/health` probe is still waiting, and when it began. */
+  readonly #probes = new Map<Backend, number>();
 
   constructor(cfg: RouterConfig, readonly opts: BackendPoolOptions) {
+    this.#intervalMs = cfg.healthIntervalMs;
+    this.#timeoutMs = opts.checkTimeoutMs ?? Math.min(5000, Math.max(500, cfg.healthIntervalMs));
+    this.#silentMs = opts.lastOfRoleSilentMs ?? Math.max(10_000, 5 * this.#timeoutMs);
     const add = (role: Role, specs: BackendSpec[]) => {
-      const list = specs.map((s) => new Backend(s, role));
+      const list = specs.map((s) => this.#backend(s, role));
       this.#byRole.set(role, list);
       this.all.push(...list);
     };
@@ -76,8 +100,15 @@ export class BackendPool {
         if (!this.#byRole.has(r)) this.#byRole.set(r, []);
       }
     }
-    this.#intervalMs = cfg.healthIntervalMs;
-    this.#timeoutMs = opts.checkTimeoutMs ?? Math.min(5000, Math.max(500, cfg.healthIntervalMs));
+  }
+
+  #backend(spec: BackendSpec, role: Role, registered = false): Backend {
+    return new Backend(
+      spec,
+      role,
+      registered,
+      new Liveness({ lastOfRoleSilentMs: this.#silentMs }),
+    );
   }
 
   /** Roles present, in request order (encode, prefill, decode) or `backend`. */
@@ -100,7 +131,7 @@ export class BackendPool {
    * passes (a vLLM engine registers while it is still loading).
    */
   add(role: Role, spec: BackendSpec): Backend {
-    const b = new Backend(spec, role, true);
+    const b = this.#backend(spec, role, true);
     b.healthy = false;
     b.lastError = "registered; waiting for /health";
     const list = this.#byRole.get(role) ?? [];
@@ -122,6 +153,35 @@ export class BackendPool {
     this.opts.log.info(`Backend ${b.name} (${b.role}, ${b.url}) removed: ${why}`);
   }
 
+  /** `b` answered something now (a byte on a leg, a response head). */
+  answered(b: Backend): void {
+    b.live.answered(performance.now());
+  }
+
+  /**
+   * A leg to `b` begun at `startMs` (`performance.now()`) failed with no
+   * answer: `b` is taken out when that is evidence of death.
+   */
+  legFailed(b: Backend, startMs: number, e: unknown, why: string): void {
+    this.#apply(b, b.live.legFailed(startMs, performance.now(), classifyFailure(e), why));
+  }
+
+  #apply(b: Backend, v: Verdict): void {
+    if (v.kind === "up") return this.#markUp(b);
+    if (v.kind !== "eject") return;
+    if (b.live.ejects(v, b.healthy && this.healthy(b.role).length === 1)) {
+      return this.markDown(b, v.reason);
+    }
+    if (b.lastError !== v.reason) {
+      this.opts.log.warn(
+        `Backend ${b.name} (${b.role}, ${b.url}) kept: the last of its role in rotation, silent for ${
+          (v.silentMs / 1000).toFixed(1)
+        } s only (${v.reason})`,
+      );
+    }
+    b.lastError = v.reason;
+  }
+
   /** Takes `b` out of rotation until a health check passes. */
   markDown(b: Backend, reason: string): void {
     b.lastError = reason;
@@ -141,22 +201,54 @@ export class BackendPool {
     this.opts.log.info(`Backend ${b.name} (${b.role}, ${b.url}) is healthy again: put back`);
   }
 
-  /** Checks one backend's `/health` now. */
+  /**
+   * Checks one backend's `/health` now; resolves to whether it is in rotation
+   * after, at the latest after the probe timeout. A probe with no answer by
+   * then (or failed) takes it out only if it answered nothing meanwhile (a
+   * busy engine streams on); the probe waits on for a late answer, and while
+   * it waits, later checks judge the silence so far instead of probing again.
+   */
   async check(b: Backend): Promise<boolean> {
-    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.#timeoutMs)]);
+    const silent = () =>
+      b.live.healthFailed(
+        startMs,
+        performance.now(),
+        "timeout",
+        `no answer within ${this.#timeoutMs} ms`,
+      );
+    let startMs = this.#probes.get(b) ?? -1;
+    if (startMs >= 0) {
+      this.#apply(b, silent());
+      return b.healthy;
+    }
+    startMs = performance.now();
+    this.#probes.set(b, startMs);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(true), this.#timeoutMs)));
+    const probe = this.#probe(b, startMs).then(() => false);
+    if (await Promise.race([probe, late])) {
+      if (this.#probes.get(b) === startMs && !this.#stop.signal.aborted) this.#apply(b, silent());
+    } else clearTimeout(timer);
+    return b.healthy;
+  }
+
+  /** One `/health` probe, waiting up to `lastOfRoleSilentMs`; applies what it finds. */
+  async #probe(b: Backend, startMs: number): Promise<void> {
+    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.#silentMs)]);
+    let v: Verdict;
     try {
       const res = await fetch(`${b.url}/health`, { signal });
       await res.body?.cancel();
-      if (res.status === 200) {
-        this.#markUp(b);
-        return true;
-      }
-      this.markDown(b, `/health answered ${res.status}`);
+      v = b.live.healthAnswered(startMs, performance.now(), res.status);
     } catch (e) {
-      if (this.#stop.signal.aborted) return b.healthy;
-      this.markDown(b, `/health failed: ${errorMessage(e)}`);
+      if (this.#stop.signal.aborted) return;
+      const why = signal.aborted ? `no answer in ${this.#silentMs} ms` : errorMessage(e);
+      const failure = classifyFailure(signal.aborted ? signal.reason : e);
+      v = b.live.healthFailed(startMs, performance.now(), failure, why);
+    } finally {
+      this.#probes.delete(b);
     }
-    return false;
+    this.#apply(b, v);
   }
 
   /** Checks every backend once, concurrently. */

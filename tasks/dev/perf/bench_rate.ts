@@ -31,9 +31,12 @@ async function procUsage(pid: number): Promise<{ cpuS: number; peakMb: number } 
   }
 }
 
-/** One bench process; CPU and RSS are sampled from /proc until just before it exits. */
+/**
+ * One bench process; CPU and RSS are sampled from /proc until just before it
+ * exits. `dir` is its run directory.
+ */
 export async function benchProcess(args: string[]): Promise<
-  { summary: Record<string, number>; cpuS: number; peakMb: number; wallS: number }
+  { summary: Record<string, number>; cpuS: number; peakMb: number; wallS: number; dir: string }
 > {
   const t0 = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
@@ -59,7 +62,7 @@ export async function benchProcess(args: string[]): Promise<
   if (!st.success) throw new Error(`bench exited ${st.code}: ${(await err).slice(-500)}`);
   await err;
   const summary = JSON.parse(await Deno.readTextFile(join(dir, "summary.json")))[0];
-  return { summary, ...last, wallS: (performance.now() - t0) / 1000 };
+  return { summary, ...last, wallS: (performance.now() - t0) / 1000, dir };
 }
 
 /** Runs bench at 1,000 / 2,000 / 3,000 req/s against the zero-delay server. */

@@ -3,7 +3,9 @@
  * (open loop, 500 req/s) straight to the zero-delay server and through an
  * `agg` router in front of it: TTFT p50 / p99 difference (goals ≤ 0.5 / 2 ms).
  * Then 5,000 concurrent streams through the router to one simulated engine
- * (`--speed 100`, 64 tokens each, closed loop of 5,000 users): errors (goal 0).
+ * (`--speed 100`, 64 tokens each, closed loop of 5,000 users): failed requests
+ * (goal 0), each distinct error (up to three) with its count, and the TTFT
+ * p50 / p99 of those streams.
  *
  * @module
  */
@@ -14,6 +16,20 @@ import { type ReadyProcess, startReady } from "../../../lib/ready_process.ts";
 import type { PerfResult } from "../perf.ts";
 import { startZeroServer } from "./zero_server.ts";
 import { benchProcess } from "./bench_rate.ts";
+import { parseCsv } from "../../../lib/csv.ts";
+
+/** The distinct errors of a run's `requests.csv`, most frequent first, with their counts. */
+export async function distinctErrors(dir: string): Promise<[string, number][]> {
+  const file = join(dir, "requests.csv");
+  const counts = new Map<string, number>();
+  for (const row of parseCsv(await Deno.readTextFile(file), file)) {
+    if (!row.error) continue;
+    // the same failure on other requests: request ids and times aside
+    const key = row.error.replace(/[0-9a-f]{32}|\d+\.\d+/g, "#").slice(0, 200);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]);
+}
 
 const root = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
 
@@ -84,7 +100,7 @@ export async function routerOverhead(seconds: number): Promise<PerfResult[]> {
   ]);
   const simRouter = await startRouter(sim.url, dir, "perf-sim");
   try {
-    const { summary, wallS } = await benchProcess([
+    const { summary, wallS, dir: runDir } = await benchProcess([
       ...[
         "--url",
         simRouter.url,
@@ -98,15 +114,35 @@ export async function routerOverhead(seconds: number): Promise<PerfResult[]> {
       ...["--input-len", "32", "--output-len", "64", "--no-itl", "--timeout", "600"],
       ...["--out", join(dir, "streams")],
     ]);
+    const note = `5,000 concurrent streams, sim speed 100, 64 tokens each`;
     out.push({
       entry: "router",
       metric: "5,000 concurrent streams: failed requests",
       value: summary.failed,
       unit: "req",
-      note: `goal 0; ${summary.completed} completed, peak ${
+      note: `goal 0; ${summary.completed} completed, ${summary.failed} failed, peak ${
         summary.max_concurrent_requests ?? "?"
       } in flight, ${wallS.toFixed(1)} s; sim speed 100, 64 tokens each`,
     });
+    const errors = await distinctErrors(runDir);
+    for (const [i, [error, n]] of errors.slice(0, 3).entries()) {
+      out.push({
+        entry: "router",
+        metric: `5,000 streams: error ${i + 1} of ${errors.length} distinct`,
+        value: n,
+        unit: "req",
+        note: error,
+      });
+    }
+    for (const [k, label] of [["median_ttft_ms", "p50"], ["p99_ttft_ms", "p99"]]) {
+      out.push({
+        entry: "router",
+        metric: `5,000 streams: TTFT ${label} (router + sim)`,
+        value: summary[k],
+        unit: "ms",
+        note,
+      });
+    }
   } finally {
     await simRouter.stop();
     await sim.stop();
