@@ -521,7 +521,7 @@ export async function main(args: string[]): Promise<number> {
     warmupCsv?.close();
   }
   if (summaries.length === 0) {
-    await Deno.writeTextFile(join(dir, "summary.json"), "[]\n").catch(() => {});
+    await writeSummaries(dir, []).catch(() => {});
   } else if (!writeError) {
     // the same load points as vLLM's --save-result files, for vLLM's own tooling
     const sent = summaries.reduce((a, s) => a + s.completed + s.failed, 0);

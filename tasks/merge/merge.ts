@@ -15,6 +15,7 @@ import { type Slo, SLO_FLAGS, sloFromFlags } from "../../lib/metrics.ts";
 import { MERGED_COLUMNS, mergedCell, type MergedRow } from "../../lib/merged_schema.ts";
 import { mergeInputs, type RunInput } from "../../lib/run_rows.ts";
 import { inputsOf, resolveInputs } from "../../lib/run_inputs.ts";
+import { writeFileAtomic } from "../../lib/write_file.ts";
 
 const FLAGS = {
   out: { type: "string" as const, help: "Output merged.csv path" },
@@ -72,7 +73,7 @@ export async function writeMerged(path: string, rows: MergedRow[]): Promise<void
   const lines = [MERGED_COLUMNS.join(",")];
   for (const r of rows) lines.push(MERGED_COLUMNS.map((c) => esc(mergedCell(r[c]))).join(","));
   await Deno.mkdir(dirname(path) || ".", { recursive: true });
-  await Deno.writeTextFile(path, lines.join("\n") + "\n");
+  await writeFileAtomic(path, lines.join("\n") + "\n");
 }
 
 /** Runs the CLI. */
