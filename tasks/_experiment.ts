@@ -17,6 +17,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { fieldError } from "../lib/errors.ts";
+import { checkSafeName } from "../lib/safe_name.ts";
 
 /** Repository root (paths in experiment files are relative to it). */
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -152,10 +153,10 @@ export function validateExperiment(raw: unknown, file = "<experiment>"): Experim
     "target_pct",
     "plots",
   ]);
-  const name = str(r, top.name, "name");
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
-    throw r.bad("name", name, "letters, digits, . _ - (a folder name)");
-  }
+  const name = checkSafeName(str(r, top.name, "name"), "name", {
+    file,
+    what: "an experiment name",
+  });
   if (!Array.isArray(top.topologies) || top.topologies.length === 0) {
     throw r.bad("topologies", top.topologies, "a non-empty list", "type");
   }
@@ -166,7 +167,9 @@ export function validateExperiment(raw: unknown, file = "<experiment>"): Experim
       sets: Object.entries(set).map(([k, v]) =>
         parseSet(`${k}=${JSON.stringify(v)}`, `topologies[${i}].set`)
       ),
-      label: str(r, o.label, `topologies[${i}].label`),
+      label: checkSafeName(str(r, o.label, `topologies[${i}].label`), `topologies[${i}].label`, {
+        file,
+      }),
       file: resolve(ROOT, str(r, o.file, `topologies[${i}].file`)),
       vllmFile: o.vllm_file === undefined
         ? null

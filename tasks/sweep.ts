@@ -17,6 +17,7 @@
 import { basename, join, resolve } from "node:path";
 import { listFlag, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
 import { fieldError } from "../lib/errors.ts";
+import { checkSafeName } from "../lib/safe_name.ts";
 import { createLogger } from "../lib/log.ts";
 import type { AutoSweep, StopRule } from "./_experiment.ts";
 import {
@@ -28,6 +29,7 @@ import {
   runBench,
   type RunBenchOptions,
 } from "./_bench_cmd.ts";
+import { writeJsonAtomic } from "../lib/write_file.ts";
 
 type Flags = Record<string, string | number | boolean>;
 
@@ -279,6 +281,7 @@ export async function sweepIsCurrent(o: SweepOptions, rates: number[]): Promise<
 
 /** Runs the sweep; returns the points in order (finished ones found again are reused). */
 export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
+  checkSafeName(o.topology, "topology", { what: "a topology label" }); // it names run folders
   const log = o.log ?? createLogger({ name: "sweep" }).info;
   const w = o.workload ?? {};
   const runs = o.runs ?? 1;
@@ -340,10 +343,7 @@ export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
       config_hash: hash,
       config_identity: identity,
     };
-    await Deno.writeTextFile(
-      join(b.runDir, "experiment.json"),
-      JSON.stringify(meta, null, 2) + "\n",
-    );
+    await writeJsonAtomic(join(b.runDir, "experiment.json"), meta);
     return { runDir: b.runDir, summaries: b.summaries, resumed: false };
   };
 
