@@ -9,6 +9,7 @@
  */
 import { basename, dirname, join } from "node:path";
 import { parseCsv } from "../lib/csv.ts";
+import { parseMergedRow } from "../lib/merged_schema.ts";
 import type { RequestRow } from "../lib/result_schema.ts";
 import { readRunDir, readRunRequests } from "../lib/run_dir.ts";
 import { mergeInputs, type RunInput } from "../lib/run_rows.ts";
@@ -93,22 +94,10 @@ export async function readRunData(dir: string): Promise<{ run: RunData; read: Re
   return { run, read: { dir: rd, byRun } };
 }
 
-/** Reads merged.csv text into point rows (numeric-looking cells become numbers). */
+/** Reads merged.csv text into point rows (typed and checked as `lib/merged_schema.ts` reads them). */
 export function parseMerged(text: string, where = "merged.csv"): PointRow[] {
   const recs = parseCsv(text, where);
-  const rows = recs.map((r) => {
-    const row: PointRow = {};
-    for (const [k, v] of Object.entries(r)) {
-      row[k] = v === ""
-        ? null
-        : v === "true" || v === "false"
-        ? v === "true"
-        : /^-?[\d.]+(e[-+]?\d+)?$/i.test(v) && k !== "load_point" && k !== "run_index"
-        ? Number(v)
-        : v;
-    }
-    return row;
-  });
+  const rows: PointRow[] = recs.map((r, i) => parseMergedRow(r, `${where}:${i + 2}`));
   const means = rows.filter((r) => r.run_index === "mean");
   if (!means.length) {
     throw new RangeError(

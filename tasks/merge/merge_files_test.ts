@@ -67,3 +67,39 @@ Deno.test("merge on a full disk keeps the previous merged.csv whole and leaves n
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("merge refuses Infinity, overflow, negatives and hex in requests.csv, naming file, row and column", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const [run] = await writeSyntheticExperiment(join(tmp, "exp"), {
+      topologies: ["agg"],
+      ratesRps: [1],
+      requestsPerRate: 5,
+    });
+    const csv = join(run, "requests.csv");
+    const good = await Deno.readTextFile(csv);
+    const head = good.split("\n")[0].split(",");
+    const bad = [["end_ms", "1e309"], ["e2e_ms", "Infinity"], ["sent_ms", "-1"], [
+      "prompt_tokens",
+      "0x1F",
+    ]];
+    for (const [col, v] of bad) {
+      const lines = good.split("\n");
+      const cells = lines[3].split(",");
+      cells[head.indexOf(col)] = v;
+      lines[3] = cells.join(",");
+      await Deno.writeTextFile(csv, lines.join("\n"));
+      const r = await merge(join(tmp, "exp"), "--out", join(tmp, "merged.csv"));
+      const err = new TextDecoder().decode(r.stderr);
+      assert.equal(r.code, 1, `${col}=${v}: ${err}`);
+      assert.match(
+        err,
+        new RegExp(
+          `Cannot use column ${col} in .*requests\\.csv:4 as a number: current value is "${v}"`,
+        ),
+      );
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
