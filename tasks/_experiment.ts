@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { fieldError } from "../lib/errors.ts";
 import { checkSafeName } from "../lib/safe_name.ts";
+import { readConfigText } from "../lib/read_config.ts";
 
 /** Repository root (paths in experiment files are relative to it). */
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -271,13 +272,19 @@ export function validateExperiment(raw: unknown, file = "<experiment>"): Experim
 /** Reads and validates an experiment file. */
 export async function loadExperiment(path: string): Promise<Experiment> {
   const file = resolve(path);
-  let raw: unknown;
+  let text: string;
   try {
-    raw = parseYaml(await Deno.readTextFile(file));
+    text = await readConfigText(file, "an experiment file");
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new TypeError(`Cannot read ${path} as an experiment file: current value is missing`);
     }
+    throw e;
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
     throw new SyntaxError(`Cannot parse ${path} as YAML: ${(e as Error).message.split("\n")[0]}`);
   }
   return await expandTopologySweep(validateExperiment(raw, file));

@@ -41,6 +41,7 @@ import {
 import { finishedRuns } from "./_bench_cmd.ts";
 import { predictFlags, VIRTUAL_URL } from "./predict/run_point.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../lib/write_file.ts";
+import { readConfigText } from "../lib/read_config.ts";
 
 /** Options of {@linkcode runPipeline}. */
 export interface PipelineOptions {
@@ -123,7 +124,10 @@ async function topologyFile(
 ) {
   const sets = (over.sets ?? []) as TopologySet[];
   if (Object.keys(over).filter((k) => k !== "sets").length === 0 && sets.length === 0) return src;
-  const doc = applySets(parseYaml(await Deno.readTextFile(src)), sets) as Record<string, unknown>;
+  const doc = applySets(parseYaml(await readConfigText(src, "a topology file")), sets) as Record<
+    string,
+    unknown
+  >;
   if (over.speed !== undefined) doc.sim = { ...(doc.sim as object ?? {}), speed: over.speed };
   if (over.model !== undefined) doc.model = over.model;
   await Deno.mkdir(dir, { recursive: true });
