@@ -24,10 +24,12 @@ import {
   benchHasTimeScale,
   type BenchRun,
   finishedRuns,
+  moveAside,
   num,
   readSummaries,
   runBench,
   type RunBenchOptions,
+  unfinishedRuns,
 } from "./_bench_cmd.ts";
 import { writeJsonAtomic } from "../lib/write_file.ts";
 
@@ -323,6 +325,10 @@ export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
         );
       }
       log(`${why}: rerunning`);
+    }
+    // an interrupted attempt of this point goes aside: it is never pooled with its rerun
+    for (const old of await unfinishedRuns(dir, label, Number({ ...base, ...flags }.runs ?? 1))) {
+      log(`${label}: interrupted attempt ${basename(old)} moved aside to ${await moveAside(old)}`);
     }
     await reset();
     const b = await (o.runner ?? runBench)(

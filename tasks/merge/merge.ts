@@ -16,6 +16,7 @@ import { MERGED_COLUMNS, mergedCell, type MergedRow } from "../../lib/merged_sch
 import { mergeInputs, type RunInput } from "../../lib/run_rows.ts";
 import { inputsOf, resolveInputs } from "../../lib/run_inputs.ts";
 import { writeFileAtomic } from "../../lib/write_file.ts";
+import { dropInterrupted } from "../../lib/interrupted_runs.ts";
 
 const FLAGS = {
   out: { type: "string" as const, help: "Output merged.csv path" },
@@ -56,13 +57,18 @@ export async function mergeRuns(
       o.workloads!.some((w) => i.workload === w || i.workload.startsWith(`${w} `))
     );
   }
+  const kept = dropInterrupted(inputs); // an interrupted attempt never pools with its rerun
+  inputs = kept.inputs;
   // runs that say they sent requests but have no rows: a header-only or unreadable file
-  const warnings = inputs.filter((i) =>
-    i.source === "topobench" && !i.rows && Number(i.summary.num_prompts ?? i.summary.sent ?? 0) > 0
-  ).map((i) =>
-    `${i.runDir}: requests.csv has no rows for run ${i.runId} (summary says ${
-      i.summary.num_prompts ?? i.summary.sent
-    } sent); its values come from summary.json`
+  const warnings = kept.warnings.concat(
+    inputs.filter((i) =>
+      i.source === "topobench" && !i.rows &&
+      Number(i.summary.num_prompts ?? i.summary.sent ?? 0) > 0
+    ).map((i) =>
+      `${i.runDir}: requests.csv has no rows for run ${i.runId} (summary says ${
+        i.summary.num_prompts ?? i.summary.sent
+      } sent); its values come from summary.json`
+    ),
   );
   return { rows: mergeInputs(inputs, { force: o.force }), inputs, warnings };
 }
