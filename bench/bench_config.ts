@@ -11,6 +11,8 @@ import { type LengthDist, parseLengthDist } from "./workload/lengths.ts";
 import { type Slo, SLO_FLAGS, sloFromFlags } from "../lib/metrics.ts";
 import { enumFlag, type FlagSpec, type FlagValues, numberFlag } from "../lib/args.ts";
 import { fieldError } from "../lib/errors.ts";
+import { checkSafeName } from "../lib/safe_name.ts";
+import { basename } from "node:path";
 import { ARRIVAL_PROCESSES, type ArrivalProcess, type Ramp, RAMPS } from "./workload/arrivals.ts";
 import { type DatasetOptions, DATASETS } from "./workload/datasets.ts";
 import { MULTITURN_PRESETS } from "./workload/multiturn.ts";
@@ -574,6 +576,12 @@ export function parseClass(spec: string): { name: string; values: FlagValues } {
   return { name: m[1], values };
 }
 
+/** `--out` when its last part is a plain name (it names the run directory). */
+function checkOut(out: string): string {
+  checkSafeName(basename(out), "--out, its last part", { what: "a run label" });
+  return out;
+}
+
 /** Validates flag values (CLI over file over defaults) into a config. Pure. */
 export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): BenchConfig {
   const classSpecs = (cli.class ?? file.class) as string[] | undefined;
@@ -784,7 +792,7 @@ export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): Benc
     gpuIntervalMs: numberFlag(v, "gpu-interval", { min: 10 })!,
     scrapeMetrics: v["scrape-metrics"] as string | undefined,
     scrapeIntervalMs: numberFlag(v, "scrape-interval", { min: 10 })!,
-    out: v.out as string,
+    out: checkOut(v.out as string),
     topology: v.topology as string,
     gpus: gpusN,
     tokenizer: v.tokenizer as string | undefined,

@@ -180,3 +180,18 @@ Deno.test("--platform kubernetes: replicas, namespace, image; the combinations i
   ]));
   assert.equal(files.kubernetes?.replicas, 1);
 });
+
+Deno.test("--out must end in a plain name: it names the run directory", () => {
+  const base = ["--url", "http://h:1", "--num-requests", "5"];
+  for (const out of ["results/exp/..", "results/.hidden", "results/exp/a b"]) {
+    assert.throws(
+      () => resolveBenchConfig(parse([...base, "--out", out])),
+      /Cannot use ".*" as a run label \(field --out, its last part\): .*allowed: letters, digits, \. _ -/,
+      out,
+    );
+  }
+  assert.equal(
+    resolveBenchConfig(parse([...base, "--out", "results/exp/agg-r1.5"])).out,
+    "results/exp/agg-r1.5",
+  );
+});

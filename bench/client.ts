@@ -13,6 +13,7 @@
  */
 import { SseParser } from "../lib/sse.ts";
 import { Canceller, http1 } from "../lib/http1.ts";
+import { tokenCountError, usageError } from "../lib/usage.ts";
 
 const enc = new TextEncoder();
 
@@ -241,7 +242,9 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
       }
     }
     const u = obj.usage as Record<string, unknown> | undefined | null;
-    if (u) {
+    const badUsage = usageError(u); // a negative or absurd count fails the request, unrecorded
+    if (badUsage) r.error ||= badUsage;
+    else if (u) {
       r.promptTokens = num(u.prompt_tokens) ?? r.promptTokens;
       r.completionTokens = num(u.completion_tokens) ?? r.completionTokens;
       const det = u.prompt_tokens_details as Record<string, unknown> | null | undefined;
@@ -371,6 +374,12 @@ function wholeAnswer(
     : atPath(j, "usage.completion_tokens");
   if (paths.tokens !== undefined && typeof tokens !== "number") {
     r.error = `no token count at ${paths.tokens} in the answer`;
+    return;
+  }
+  const badUsage = usageError(atPath(j, "usage")) ??
+    tokenCountError(paths.tokens ?? "usage.completion_tokens", tokens);
+  if (badUsage) {
+    r.error = badUsage;
     return;
   }
   r.completionTokens = num(tokens) ?? r.completionTokens;

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { readConfigText } from "../lib/read_config.ts";
 import type { RequestSpec } from "./workload/types.ts";
 
 /** Sampling fields of OpenAI bodies (none unless asked). */
@@ -91,7 +92,7 @@ export function templateBody(template: unknown, spec: RequestSpec, model: string
  */
 export async function loadTemplate(arg: string): Promise<unknown> {
   const inline = arg.trimStart().startsWith("{");
-  const text = inline ? arg : await Deno.readTextFile(arg);
+  const text = inline ? arg : await readConfigText(arg, "a request body template");
   // a bare {name} where a JSON value goes becomes the string "{{name}}"
   const quoted = text.replace(
     /([:[,]\s*)\{\{?(prompt|messages|max_tokens|model|request_id)\}?\}(?=\s*[,}\]])/g,

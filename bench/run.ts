@@ -17,6 +17,7 @@ import { errorMessage } from "../lib/errors.ts";
 import { StopSignals } from "../lib/signals.ts";
 import { basename, dirname, join } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { readConfigText } from "../lib/read_config.ts";
 import { type FlagValues, parseFlags, runMain, usage } from "../lib/args.ts";
 import { createLogger } from "../lib/log.ts";
 import { LazyTokenizer, loadTokenizer } from "../lib/tokenizer.ts";
@@ -97,7 +98,9 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   const file = values.config as string | undefined;
-  const fileValues = file ? valuesFromFile(parseYaml(await Deno.readTextFile(file)), file) : {};
+  const fileValues = file
+    ? valuesFromFile(parseYaml(await readConfigText(file, "a workload file")), file)
+    : {};
   const cfg = resolveBenchConfig(values, fileValues);
   const given: FlagValues = { ...fileValues };
   for (const [k, x] of Object.entries(values)) if (x !== undefined && k !== "help") given[k] = x;
@@ -523,7 +526,7 @@ export async function main(args: string[]): Promise<number> {
     warmupCsv?.close();
   }
   if (summaries.length === 0) {
-    await Deno.writeTextFile(join(dir, "summary.json"), "[]\n").catch(() => {});
+    await writeSummaries(dir, []).catch(() => {});
   } else if (!writeError) {
     // the same load points as vLLM's --save-result files, for vLLM's own tooling
     const sent = summaries.reduce((a, s) => a + s.completed + s.failed, 0);

@@ -14,6 +14,7 @@ import type { Tally } from "./record.ts";
 import { workloadLabel } from "./workload/datasets.ts";
 import { readRunItls, readRunRequests } from "../lib/run_dir.ts";
 import { toVllmResult, vllmResultName, vllmResultText } from "../lib/vllm_result.ts";
+import { writeFileAtomic, writeJsonAtomic } from "../lib/write_file.ts";
 
 /** The workload label of a run: its dataset's, or `classes` with each class's at its rate. */
 export function runWorkloadLabel(cfg: BenchConfig): string {
@@ -126,14 +127,7 @@ export function summaryMeta(
 
 /** Writes `summary.json` (the list of load points) whole: a crash never leaves half a file. */
 export async function writeSummaries(dir: string, summaries: LoadPointSummary[]): Promise<void> {
-  const tmp = join(dir, `.summary.json.${Deno.pid}.tmp`);
-  try {
-    await Deno.writeTextFile(tmp, JSON.stringify(summaries, null, 2) + "\n");
-    await Deno.rename(tmp, join(dir, "summary.json"));
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+  await writeJsonAtomic(join(dir, "summary.json"), summaries);
 }
 
 /** Runs larger than this get no vLLM-format copy (one JSON object with every request's arrays). */
@@ -165,7 +159,7 @@ export async function writeVllmResults(
     const gaps = itls &&
       new Map(rows.map((r) => [r.request_id, itls.get(`${id}\u0000${r.request_id}`) ?? []]));
     const file = join(dir, "vllm", vllmResultName(sum, k));
-    await Deno.writeTextFile(file, vllmResultText(toVllmResult(sum, rows, gaps)) + "\n");
+    await writeFileAtomic(file, vllmResultText(toVllmResult(sum, rows, gaps)) + "\n");
     out.push(file);
   }
   return out;
@@ -173,7 +167,7 @@ export async function writeVllmResults(
 
 /** Writes `config.json`: how the run was made (tool, versions, argv, server, resolved config). */
 export async function writeRunConfig(dir: string, config: Record<string, unknown>): Promise<void> {
-  await Deno.writeTextFile(join(dir, "config.json"), JSON.stringify(config, null, 2) + "\n");
+  await writeJsonAtomic(join(dir, "config.json"), config);
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import { isAlive } from "../lib/_process_group.ts";
 import { join, resolve } from "node:path";
+import { writeJsonAtomic } from "../lib/write_file.ts";
 
 /** One started process. */
 export interface StateProcess {
@@ -89,9 +90,7 @@ export function statePath(stateDir: string, name: string): string {
 export async function writeState(stateDir: string, s: TopologyState): Promise<void> {
   await Deno.mkdir(stateDir, { recursive: true });
   const path = statePath(stateDir, s.name);
-  const tmp = `${path}.${Deno.pid}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(s, null, 2) + "\n");
-  await Deno.rename(tmp, path);
+  await writeJsonAtomic(path, s);
 }
 
 /** Reads a state file; undefined when there is none. */

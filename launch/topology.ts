@@ -5,6 +5,7 @@
  * @module
  */
 import { parse } from "yaml";
+import { readConfigText } from "../lib/read_config.ts";
 import { Reader } from "./_schema.ts";
 import { readProcesses, readRole } from "./_blocks.ts";
 
@@ -220,7 +221,7 @@ function readQuantity(r: Reader, v: unknown, field: string): string | undefined 
 /** A topology file's text; throws naming the path when it does not exist. */
 export async function readTopologyFile(path: string): Promise<string> {
   try {
-    return await Deno.readTextFile(path);
+    return await readConfigText(path, "a topology file");
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new TypeError(

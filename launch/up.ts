@@ -44,6 +44,7 @@ import {
 import { clusterObjects, upKubernetes } from "./k8s/cluster.ts";
 import { loadTopologyWith, parseSet, setArg, type TopologySet } from "./topology_set.ts";
 import { manifestsYaml } from "./k8s/manifests.ts";
+import { writeJsonAtomic } from "../lib/write_file.ts";
 
 const FLAGS = {
   "dry-run": { type: "boolean", default: false, help: "Print the plan; start nothing" },
@@ -199,7 +200,7 @@ async function upLocked(
   if (plan.router) {
     const path = routerConfigPath(stateDir, t.name);
     await Deno.mkdir(resolve(path, ".."), { recursive: true });
-    await Deno.writeTextFile(path, JSON.stringify(routerConfig(plan), null, 2) + "\n");
+    await writeJsonAtomic(path, routerConfig(plan));
   }
 
   const sup = new Supervisor();

@@ -94,13 +94,7 @@ export class CsvAppender {
   }
 
   #line(row: Record<string, Cell>): string {
-    let s = "";
-    const cols = this.columns;
-    for (let i = 0; i < cols.length; i++) {
-      if (i) s += ",";
-      s += csvCell(cell(row[cols[i]]));
-    }
-    return s + "\n";
+    return csvLine(this.columns, row);
   }
 
   /** Writes whole rows (a failed write leaves none of them; see {@linkcode LineAppender}). */
@@ -114,6 +108,23 @@ export class CsvAppender {
       this.#file.close();
     } catch { /* already closed */ }
   }
+}
+
+function csvLine(cols: readonly string[], row: Record<string, Cell>): string {
+  let s = "";
+  for (let i = 0; i < cols.length; i++) {
+    if (i) s += ",";
+    s += csvCell(cell(row[cols[i]]));
+  }
+  return s + "\n";
+}
+
+/**
+ * A whole CSV file's text (header, then one line per row, cells as
+ * {@linkcode CsvAppender} writes them), for writing through `lib/write_file.ts`.
+ */
+export function csvText(columns: readonly string[], rows: Record<string, Cell>[]): string {
+  return stringify([columns as string[]]) + rows.map((r) => csvLine(columns, r)).join("");
 }
 
 const NEEDS_QUOTES = /[",\r\n]/;

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { parseDecimal } from "./decimal.ts";
 import { readCsv } from "./csv.ts";
 
 /** Latency metrics, as vLLM names them in `--save-result` keys. */
@@ -184,15 +185,7 @@ export function parseMergedRow(rec: Record<string, string>, where = "merged.csv"
     else if (col === "run_index" && v === "mean") out[col] = "mean";
     else if (v === "") out[col] = null;
     else if (/^\+?inf(inity)?$/i.test(v)) out[col] = Infinity;
-    else {
-      const n = Number(v);
-      if (Number.isNaN(n)) {
-        throw new TypeError(
-          `Cannot use column ${col} in ${where} as a number: current value is ${JSON.stringify(v)}`,
-        );
-      }
-      out[col] = n;
-    }
+    else out[col] = parseDecimal(v, col, where);
   }
   for (const col of ["experiment", "topology", "workload", "load_point", "source"]) {
     if (typeof out[col] !== "string") {

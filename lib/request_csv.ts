@@ -8,19 +8,20 @@
  *
  * @module
  */
-import { REQUEST_COLUMNS, type RequestRow, TEXT_COLUMNS } from "./result_schema.ts";
+import {
+  REQUEST_COLUMNS,
+  REQUEST_NUMBER_MAX,
+  type RequestRow,
+  TEXT_COLUMNS,
+} from "./result_schema.ts";
+import { parseDecimal } from "./decimal.ts";
 
 const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
 
-function badNumber(v: string, col: string, file: string, line: number): never {
-  throw new TypeError(
-    `Cannot use column ${col} in ${file}:${line} as a number: current value is ${
-      JSON.stringify(v)
-    }`,
-  );
-}
-
-/** A numeric cell `text[a, b)` (null when empty), as `Number(cell)` reads it. */
+/**
+ * A numeric cell `text[a, b)` (null when empty), as `Number(cell)` reads it;
+ * only plain non-negative decimals up to the column's maximum (`lib/decimal.ts`).
+ */
 function numAt(
   u8: Uint8Array,
   str: (a: number, b: number) => string,
@@ -47,15 +48,13 @@ function numAt(
     } else if (c === 46 && frac < 0) frac = 0;
     else break;
   }
-  if (i === b && digits > 0 && digits <= 15) {
+  const max = REQUEST_NUMBER_MAX[col] ?? Number.MAX_VALUE;
+  if (i === b && digits > 0 && digits <= 15 && !neg) {
     const v = frac > 0 ? m / POW10[frac] : m;
-    return neg ? -v : v;
+    if (v <= max) return v;
   }
-  // exponents, long mantissas, Infinity, spaces: the slow and exact path
-  const s = str(a, b);
-  const n = Number(s);
-  if (Number.isNaN(n) || s.trim() === "") badNumber(s, col, file, line);
-  return n;
+  // exponents, long mantissas, signs, Infinity, hex, spaces, too large: checked and named
+  return parseDecimal(str(a, b), col, `${file}:${line}`, max);
 }
 
 /** Bytes `[a, b)` as text, sharing `prev` when `[pa, pb)` holds the same bytes. */

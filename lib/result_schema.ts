@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { parseDecimal } from "./decimal.ts";
 
 /** Columns of `requests.csv`, in order. */
 export const REQUEST_COLUMNS = [
@@ -77,7 +78,34 @@ export const TEXT_COLUMNS: ReadonlySet<string> = new Set<RequestColumn>([
   "class",
 ]);
 
-/** Converts a parsed CSV record (all strings) to a typed row; throws on a bad number. */
+const MS_MAX = 1e10; // 115 days in ms: no run lasts longer
+const COUNT_MAX = 1e9;
+
+/**
+ * The largest value of each numeric column of `requests.csv` (all are
+ * non-negative): times in ms since run start, token counts, HTTP status, turn.
+ */
+export const REQUEST_NUMBER_MAX: Readonly<Record<string, number>> = {
+  turn: 1e6,
+  scheduled_ms: MS_MAX,
+  sent_ms: MS_MAX,
+  first_token_ms: MS_MAX,
+  end_ms: MS_MAX,
+  ttft_ms: MS_MAX,
+  e2e_ms: MS_MAX,
+  tpot_ms: MS_MAX,
+  itl_mean_ms: MS_MAX,
+  itl_max_ms: MS_MAX,
+  prompt_tokens: COUNT_MAX,
+  output_tokens: COUNT_MAX,
+  cached_tokens: COUNT_MAX,
+  status: 999,
+};
+
+/**
+ * Converts a parsed CSV record (all strings) to a typed row; throws on a bad
+ * number (see `lib/decimal.ts` and {@linkcode REQUEST_NUMBER_MAX}).
+ */
 export function parseRequestRow(rec: Record<string, string>, where = "requests.csv"): RequestRow {
   const out: Record<string, unknown> = {};
   for (const col of REQUEST_COLUMNS) {
@@ -90,13 +118,7 @@ export function parseRequestRow(rec: Record<string, string>, where = "requests.c
       out[col] = null;
       continue;
     }
-    const n = Number(v);
-    if (Number.isNaN(n)) {
-      throw new TypeError(
-        `Cannot use column ${col} in ${where} as a number: current value is ${JSON.stringify(v)}`,
-      );
-    }
-    out[col] = n;
+    out[col] = parseDecimal(v, col, where, REQUEST_NUMBER_MAX[col]);
   }
   return out as unknown as RequestRow;
 }

@@ -26,7 +26,10 @@ function globRegex(seg: string): RegExp {
   return new RegExp(`^${s}$`);
 }
 
-/** Expands `*`, `?` and `[...]` in path segments (no `**`); sorted; a plain path is kept as is. */
+/**
+ * Expands `*`, `?` and `[...]` in path segments (no `**`; hidden names only
+ * when the segment starts with `.`, as the shell does); sorted; a plain path is kept as is.
+ */
 export async function expandGlob(pattern: string): Promise<string[]> {
   if (!GLOB.test(pattern)) return [pattern];
   const abs = pattern.startsWith("/");
@@ -41,8 +44,11 @@ export async function expandGlob(pattern: string): Promise<string[]> {
         continue;
       }
       const re = globRegex(seg);
+      const dots = seg.startsWith("."); // as the shell: `*` skips hidden names (.state, .interrupted)
       try {
-        for await (const e of Deno.readDir(b)) if (re.test(e.name)) next.push(join(b, e.name));
+        for await (const e of Deno.readDir(b)) {
+          if (re.test(e.name) && (dots || !e.name.startsWith("."))) next.push(join(b, e.name));
+        }
       } catch { /* not a folder */ }
     }
     bases = next;

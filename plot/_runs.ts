@@ -9,10 +9,12 @@
  */
 import { basename, dirname, join } from "node:path";
 import { parseCsv } from "../lib/csv.ts";
+import { parseMergedRow } from "../lib/merged_schema.ts";
 import type { RequestRow } from "../lib/result_schema.ts";
 import { readRunDir, readRunRequests } from "../lib/run_dir.ts";
 import { mergeInputs, type RunInput } from "../lib/run_rows.ts";
 import { type ReadRun, runDirInputs } from "../lib/run_inputs.ts";
+import { dropInterrupted } from "../lib/interrupted_runs.ts";
 
 /** One cell of a point row. */
 export type Cell = string | number | boolean | null;
@@ -93,22 +95,10 @@ export async function readRunData(dir: string): Promise<{ run: RunData; read: Re
   return { run, read: { dir: rd, byRun } };
 }
 
-/** Reads merged.csv text into point rows (numeric-looking cells become numbers). */
+/** Reads merged.csv text into point rows (typed and checked as `lib/merged_schema.ts` reads them). */
 export function parseMerged(text: string, where = "merged.csv"): PointRow[] {
   const recs = parseCsv(text, where);
-  const rows = recs.map((r) => {
-    const row: PointRow = {};
-    for (const [k, v] of Object.entries(r)) {
-      row[k] = v === ""
-        ? null
-        : v === "true" || v === "false"
-        ? v === "true"
-        : /^-?[\d.]+(e[-+]?\d+)?$/i.test(v) && k !== "load_point" && k !== "run_index"
-        ? Number(v)
-        : v;
-    }
-    return row;
-  });
+  const rows: PointRow[] = recs.map((r, i) => parseMergedRow(r, `${where}:${i + 2}`));
   const means = rows.filter((r) => r.run_index === "mean");
   if (!means.length) {
     throw new RangeError(
@@ -116,13 +106,6 @@ export function parseMerged(text: string, where = "merged.csv"): PointRow[] {
     );
   }
   return means;
-}
-
-/** Aggregate rows of run directories, through `lib/run_rows.ts` (as `deno task merge`). */
-async function mergedPoints(reads: { run: RunData; read: ReadRun }[]): Promise<PointRow[]> {
-  const inputs: RunInput[] = [];
-  for (const r of reads) inputs.push(...await runDirInputs(r.run.dir, null, r.read));
-  return mergeInputs(inputs).filter((r) => r.run_index === "mean") as PointRow[];
 }
 
 /**
@@ -163,13 +146,31 @@ export async function readExperiment(path: string): Promise<ExperimentData> {
         `in it or in its subdirectories, and no merged.csv`,
     );
   }
-  const reads = await Promise.all(runDirs.map(readRunData));
+  let reads = await Promise.all(runDirs.map(readRunData));
+  // an interrupted attempt beside its rerun is left out (as deno task merge does), with a warning
+  // (rows are read for this only without merged.csv or when a summary says incomplete)
+  const suspect = !hasMerged ||
+    reads.some((r) =>
+      r.run.summaries.length === 0 || r.run.summaries.some((s) => s.complete === false)
+    );
+  const inputs: RunInput[] = [];
+  if (suspect) {
+    for (const r of reads) {
+      inputs.push(...await runDirInputs(r.run.dir, null, r.read));
+    }
+  }
+  const kept = dropInterrupted(inputs);
+  for (const w of kept.warnings) console.error(`warning: ${w}`);
+  const keptDirs = new Set(kept.inputs.map((i) => i.runDir));
+  reads = reads.filter((r) =>
+    keptDirs.has(r.run.dir) || !inputs.some((i) => i.runDir === r.run.dir)
+  );
   const runs = reads.map((r) => r.run);
   const isRun = runDirs.length === 1 && runDirs[0] === dir;
   const name = basename(isRun ? join(dir, "..") : dir);
   // without merged.csv, the same merge as `deno task merge` (pooled percentiles, never averaged)
   const rows = hasMerged
     ? parseMerged(await Deno.readTextFile(mergedPath), mergedPath)
-    : await mergedPoints(reads);
+    : mergeInputs(kept.inputs).filter((r) => r.run_index === "mean") as PointRow[];
   return { name, dir, rows, runs, fromMerged: hasMerged };
 }

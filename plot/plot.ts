@@ -18,6 +18,7 @@ import { specToSvg } from "./render.ts";
 import { PngPool } from "./_png_pool.ts";
 import { buildReport, type ReportFigure } from "./report.ts";
 import { SLO_FLAGS, sloFromFlags } from "../lib/metrics.ts";
+import { writeFileAtomic } from "../lib/write_file.ts";
 
 const FLAGS = {
   only: { type: "string" as const, help: "Comma-separated figure names or name prefixes" },
@@ -99,7 +100,7 @@ async function plotWith(dir: string, o: PlotOptions, pool: PngPool | null): Prom
     const svg = await specToSvg(f.result.spec);
     if (formats.includes("svg")) {
       const p = join(out, "plots", `${f.name}.svg`);
-      await Deno.writeTextFile(p, svg);
+      await writeFileAtomic(p, svg);
       files.push(p);
     }
     if (pool) {
@@ -107,7 +108,7 @@ async function plotWith(dir: string, o: PlotOptions, pool: PngPool | null): Prom
       const name = f.name;
       jobs.push(
         pool.render(svg, o.scale ?? 2)
-          .then((png) => Deno.writeFile(p, png))
+          .then((png) => writeFileAtomic(p, png))
           .then(() => log(`wrote ${name}`))
           .catch((e) => void (failed ??= e)),
       );
@@ -120,7 +121,7 @@ async function plotWith(dir: string, o: PlotOptions, pool: PngPool | null): Prom
   if (failed) throw failed;
   const reportPath = join(out, "report.html");
   const text = (f: string) => Deno.readTextFile(join(data.dir, f)).catch(() => null);
-  await Deno.writeTextFile(
+  await writeFileAtomic(
     reportPath,
     buildReport(data, report, {
       findingsMd: await text("findings.md"),

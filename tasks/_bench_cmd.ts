@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { ROOT } from "./_experiment.ts";
 
 /** bench's entry point. */
@@ -127,23 +127,63 @@ export async function readSummaries(runDir: string): Promise<Record<string, unkn
   }
 }
 
-/**
- * Finished run directories of `label` in `expDir` (`<stamp>-<label>`, summary
- * complete and holding `runs` entries), newest last.
- */
-export async function finishedRuns(expDir: string, label: string, runs = 1): Promise<string[]> {
-  const out: string[] = [];
+/** Run directories of `label` in `expDir` (`<stamp>-<label>`), oldest first, and whether each is finished. */
+async function labelRuns(
+  expDir: string,
+  label: string,
+  runs: number,
+): Promise<{ dir: string; finished: boolean }[]> {
+  const out: { dir: string; finished: boolean }[] = [];
   try {
     for await (const e of Deno.readDir(expDir)) {
       if (!e.isDirectory || !/^\d{8}-\d{6}-/.test(e.name)) continue;
       if (e.name.replace(/^\d{8}-\d{6}-(\d{8}T\d{6}-)?/, "") !== label) continue;
       const s = await readSummaries(join(expDir, e.name));
-      if (s.length >= runs && s.every((x) => x.complete !== false)) out.push(join(expDir, e.name));
+      const finished = s.length >= runs && s.every((x) => x.complete !== false);
+      out.push({ dir: join(expDir, e.name), finished });
     }
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
-  return out.sort((a, b) => basename(a).localeCompare(basename(b)));
+  return out.sort((a, b) => basename(a.dir).localeCompare(basename(b.dir)));
+}
+
+/**
+ * Finished run directories of `label` in `expDir` (`<stamp>-<label>`, summary
+ * complete and holding `runs` entries), newest last.
+ */
+export async function finishedRuns(expDir: string, label: string, runs = 1): Promise<string[]> {
+  return (await labelRuns(expDir, label, runs)).filter((r) => r.finished).map((r) => r.dir);
+}
+
+/**
+ * Unfinished run directories of `label` in `expDir`: attempts that were
+ * interrupted (no summary, `complete: false`, or fewer than `runs` runs).
+ */
+export async function unfinishedRuns(expDir: string, label: string, runs = 1): Promise<string[]> {
+  return (await labelRuns(expDir, label, runs)).filter((r) => !r.finished).map((r) => r.dir);
+}
+
+/** Folder (inside an experiment folder) that interrupted attempts are moved to. */
+export const INTERRUPTED_DIR = ".interrupted";
+
+/**
+ * Moves a run directory into `.interrupted/` beside it (hidden: merge, plot
+ * and globs do not see it), under a fresh name if taken; returns where it went.
+ */
+export async function moveAside(runDir: string): Promise<string> {
+  const aside = join(dirname(runDir), INTERRUPTED_DIR);
+  await Deno.mkdir(aside, { recursive: true });
+  for (let k = 1;; k++) {
+    const to = join(aside, k === 1 ? basename(runDir) : `${basename(runDir)}-${k}`);
+    try {
+      await Deno.stat(to);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      await Deno.rename(runDir, to);
+      return to;
+    }
+  }
 }
 
 /** Number field of a summary, or null. */

@@ -17,6 +17,8 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { fieldError } from "../lib/errors.ts";
+import { checkSafeName } from "../lib/safe_name.ts";
+import { readConfigText } from "../lib/read_config.ts";
 
 /** Repository root (paths in experiment files are relative to it). */
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -152,10 +154,10 @@ export function validateExperiment(raw: unknown, file = "<experiment>"): Experim
     "target_pct",
     "plots",
   ]);
-  const name = str(r, top.name, "name");
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
-    throw r.bad("name", name, "letters, digits, . _ - (a folder name)");
-  }
+  const name = checkSafeName(str(r, top.name, "name"), "name", {
+    file,
+    what: "an experiment name",
+  });
   if (!Array.isArray(top.topologies) || top.topologies.length === 0) {
     throw r.bad("topologies", top.topologies, "a non-empty list", "type");
   }
@@ -166,7 +168,9 @@ export function validateExperiment(raw: unknown, file = "<experiment>"): Experim
       sets: Object.entries(set).map(([k, v]) =>
         parseSet(`${k}=${JSON.stringify(v)}`, `topologies[${i}].set`)
       ),
-      label: str(r, o.label, `topologies[${i}].label`),
+      label: checkSafeName(str(r, o.label, `topologies[${i}].label`), `topologies[${i}].label`, {
+        file,
+      }),
       file: resolve(ROOT, str(r, o.file, `topologies[${i}].file`)),
       vllmFile: o.vllm_file === undefined
         ? null
@@ -268,13 +272,19 @@ export function validateExperiment(raw: unknown, file = "<experiment>"): Experim
 /** Reads and validates an experiment file. */
 export async function loadExperiment(path: string): Promise<Experiment> {
   const file = resolve(path);
-  let raw: unknown;
+  let text: string;
   try {
-    raw = parseYaml(await Deno.readTextFile(file));
+    text = await readConfigText(file, "an experiment file");
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new TypeError(`Cannot read ${path} as an experiment file: current value is missing`);
     }
+    throw e;
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
     throw new SyntaxError(`Cannot parse ${path} as YAML: ${(e as Error).message.split("\n")[0]}`);
   }
   return await expandTopologySweep(validateExperiment(raw, file));

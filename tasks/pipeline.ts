@@ -40,6 +40,8 @@ import {
 } from "./sweep.ts";
 import { finishedRuns } from "./_bench_cmd.ts";
 import { predictFlags, VIRTUAL_URL } from "./predict/run_point.ts";
+import { writeFileAtomic, writeJsonAtomic } from "../lib/write_file.ts";
+import { readConfigText } from "../lib/read_config.ts";
 
 /** Options of {@linkcode runPipeline}. */
 export interface PipelineOptions {
@@ -122,12 +124,15 @@ async function topologyFile(
 ) {
   const sets = (over.sets ?? []) as TopologySet[];
   if (Object.keys(over).filter((k) => k !== "sets").length === 0 && sets.length === 0) return src;
-  const doc = applySets(parseYaml(await Deno.readTextFile(src)), sets) as Record<string, unknown>;
+  const doc = applySets(parseYaml(await readConfigText(src, "a topology file")), sets) as Record<
+    string,
+    unknown
+  >;
   if (over.speed !== undefined) doc.sim = { ...(doc.sim as object ?? {}), speed: over.speed };
   if (over.model !== undefined) doc.model = over.model;
   await Deno.mkdir(dir, { recursive: true });
   const out = join(dir, `${label}.yaml`);
-  await Deno.writeTextFile(out, `# generated from ${src}\n${stringifyYaml(doc)}`);
+  await writeFileAtomic(out, `# generated from ${src}\n${stringifyYaml(doc)}`);
   return out;
 }
 
@@ -162,10 +167,7 @@ export async function runPipeline(
     speed,
     workload,
   };
-  await Deno.writeTextFile(
-    join(expDir, "experiment.json"),
-    JSON.stringify(resolved, null, 2) + "\n",
-  );
+  await writeJsonAtomic(join(expDir, "experiment.json"), resolved);
 
   const points: Record<string, SweepPoint[]> = {};
   for (const t of tops) {
@@ -281,14 +283,11 @@ export async function runPipeline(
   const cmp = compare(rows, inputs, { slo: exp.slo, targetPct: exp.targetPct });
   const compareMd = join(expDir, "compare.md");
   const crossoverJson = join(expDir, "crossover.json");
-  await Deno.writeTextFile(compareMd, cmp.markdown);
-  await Deno.writeTextFile(crossoverJson, JSON.stringify(cmp.json, null, 2) + "\n");
+  await writeFileAtomic(compareMd, cmp.markdown);
+  await writeJsonAtomic(crossoverJson, cmp.json);
   const pair = exp.plots.compare ?? ["ppd", "pd"];
   const found = findings(rows, cmp.json, pair[0], pair[1]);
-  await Deno.writeTextFile(
-    join(expDir, "findings.md"),
-    findingsMd(found),
-  );
+  await writeFileAtomic(join(expDir, "findings.md"), findingsMd(found));
   log(`merged ${dirs.length} run dirs -> ${mergedCsv}; ${compareMd}`);
   let report: string | null = null;
   if (o.plot !== false) {

@@ -17,17 +17,21 @@
 import { basename, join, resolve } from "node:path";
 import { listFlag, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
 import { fieldError } from "../lib/errors.ts";
+import { checkSafeName } from "../lib/safe_name.ts";
 import { createLogger } from "../lib/log.ts";
 import type { AutoSweep, StopRule } from "./_experiment.ts";
 import {
   benchHasTimeScale,
   type BenchRun,
   finishedRuns,
+  moveAside,
   num,
   readSummaries,
   runBench,
   type RunBenchOptions,
+  unfinishedRuns,
 } from "./_bench_cmd.ts";
+import { writeJsonAtomic } from "../lib/write_file.ts";
 
 type Flags = Record<string, string | number | boolean>;
 
@@ -279,6 +283,7 @@ export async function sweepIsCurrent(o: SweepOptions, rates: number[]): Promise<
 
 /** Runs the sweep; returns the points in order (finished ones found again are reused). */
 export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
+  checkSafeName(o.topology, "topology", { what: "a topology label" }); // it names run folders
   const log = o.log ?? createLogger({ name: "sweep" }).info;
   const w = o.workload ?? {};
   const runs = o.runs ?? 1;
@@ -321,6 +326,10 @@ export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
       }
       log(`${why}: rerunning`);
     }
+    // an interrupted attempt of this point goes aside: it is never pooled with its rerun
+    for (const old of await unfinishedRuns(dir, label, Number({ ...base, ...flags }.runs ?? 1))) {
+      log(`${label}: interrupted attempt ${basename(old)} moved aside to ${await moveAside(old)}`);
+    }
     await reset();
     const b = await (o.runner ?? runBench)(
       { ...base, ...cell, ...flags, ...t, out: join(dir, label), "reset-prefix-cache": resetFlag },
@@ -340,10 +349,7 @@ export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
       config_hash: hash,
       config_identity: identity,
     };
-    await Deno.writeTextFile(
-      join(b.runDir, "experiment.json"),
-      JSON.stringify(meta, null, 2) + "\n",
-    );
+    await writeJsonAtomic(join(b.runDir, "experiment.json"), meta);
     return { runDir: b.runDir, summaries: b.summaries, resumed: false };
   };
 

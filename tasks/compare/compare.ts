@@ -30,6 +30,7 @@ import type { RunInput } from "../../lib/run_rows.ts";
 import { mergeRuns } from "../merge/merge.ts";
 import { crossings, type Point, turnFinding } from "./_crossover.ts";
 import { findings, findingsMd } from "./_findings.ts";
+import { writeFileAtomic, writeJsonAtomic } from "../../lib/write_file.ts";
 
 /** Compared metrics and whether lower is better. */
 export const COMPARE_METRICS: [string, boolean][] = [
@@ -318,13 +319,10 @@ export async function main(args: string[]): Promise<number> {
   }
   const { markdown, json } = compare(rows, inputs, { slo, targetPct, scales });
   await Deno.mkdir(out, { recursive: true });
-  await Deno.writeTextFile(join(out, "compare.md"), markdown);
-  await Deno.writeTextFile(join(out, "crossover.json"), JSON.stringify(json, null, 2) + "\n");
+  await writeFileAtomic(join(out, "compare.md"), markdown);
+  await writeJsonAtomic(join(out, "crossover.json"), json);
   const lines = findings(rows, json);
-  await Deno.writeTextFile(
-    join(out, "findings.md"),
-    findingsMd(lines),
-  );
+  await writeFileAtomic(join(out, "findings.md"), findingsMd(lines));
   console.log(
     `${join(out, "compare.md")}\n${join(out, "crossover.json")}\n${join(out, "findings.md")}`,
   );

@@ -15,6 +15,8 @@ import { type Slo, SLO_FLAGS, sloFromFlags } from "../../lib/metrics.ts";
 import { MERGED_COLUMNS, mergedCell, type MergedRow } from "../../lib/merged_schema.ts";
 import { mergeInputs, type RunInput } from "../../lib/run_rows.ts";
 import { inputsOf, resolveInputs } from "../../lib/run_inputs.ts";
+import { writeFileAtomic } from "../../lib/write_file.ts";
+import { dropInterrupted } from "../../lib/interrupted_runs.ts";
 
 const FLAGS = {
   out: { type: "string" as const, help: "Output merged.csv path" },
@@ -55,13 +57,18 @@ export async function mergeRuns(
       o.workloads!.some((w) => i.workload === w || i.workload.startsWith(`${w} `))
     );
   }
+  const kept = dropInterrupted(inputs); // an interrupted attempt never pools with its rerun
+  inputs = kept.inputs;
   // runs that say they sent requests but have no rows: a header-only or unreadable file
-  const warnings = inputs.filter((i) =>
-    i.source === "topobench" && !i.rows && Number(i.summary.num_prompts ?? i.summary.sent ?? 0) > 0
-  ).map((i) =>
-    `${i.runDir}: requests.csv has no rows for run ${i.runId} (summary says ${
-      i.summary.num_prompts ?? i.summary.sent
-    } sent); its values come from summary.json`
+  const warnings = kept.warnings.concat(
+    inputs.filter((i) =>
+      i.source === "topobench" && !i.rows &&
+      Number(i.summary.num_prompts ?? i.summary.sent ?? 0) > 0
+    ).map((i) =>
+      `${i.runDir}: requests.csv has no rows for run ${i.runId} (summary says ${
+        i.summary.num_prompts ?? i.summary.sent
+      } sent); its values come from summary.json`
+    ),
   );
   return { rows: mergeInputs(inputs, { force: o.force }), inputs, warnings };
 }
@@ -72,7 +79,7 @@ export async function writeMerged(path: string, rows: MergedRow[]): Promise<void
   const lines = [MERGED_COLUMNS.join(",")];
   for (const r of rows) lines.push(MERGED_COLUMNS.map((c) => esc(mergedCell(r[c]))).join(","));
   await Deno.mkdir(dirname(path) || ".", { recursive: true });
-  await Deno.writeTextFile(path, lines.join("\n") + "\n");
+  await writeFileAtomic(path, lines.join("\n") + "\n");
 }
 
 /** Runs the CLI. */

@@ -13,7 +13,8 @@
  */
 import { dirname } from "node:path";
 import { enumFlag, parseFlags, runMain, usage } from "../../lib/args.ts";
-import { CsvAppender } from "../../lib/csv.ts";
+import { csvText } from "../../lib/csv.ts";
+import { writeFileAtomic } from "../../lib/write_file.ts";
 import { mergedCell } from "../../lib/merged_schema.ts";
 import { type ParsedLog, parseLog, ROUTER_COLUMNS } from "./_parse_log.ts";
 import { STATS_COLUMNS } from "./_parse_stats_line.ts";
@@ -93,18 +94,15 @@ export async function main(args: string[]): Promise<number> {
   const kinds = (only ? [only] : KINDS.filter((k) => parsed[k].length > 0)) as LogKind[];
   for (const k of kinds) {
     const path = kindPath(out, k, kinds.length > 1);
-    try {
-      await Deno.remove(path);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
     await Deno.mkdir(dirname(path) || ".", { recursive: true });
-    const csv = new CsvAppender(path, COLUMNS[k]);
     const rows = parsed[k] as Record<string, unknown>[];
-    csv.appendMany(
-      rows.map((r) => Object.fromEntries(COLUMNS[k].map((c) => [c, mergedCell(r[c])]))),
+    await writeFileAtomic(
+      path,
+      csvText(
+        COLUMNS[k],
+        rows.map((r) => Object.fromEntries(COLUMNS[k].map((c) => [c, mergedCell(r[c])]))),
+      ),
     );
-    csv.close();
     console.log(`${path}: ${rows.length} ${k} rows`);
   }
   if (kinds.length === 0) console.log("no stats lines, result blocks or router lines found");

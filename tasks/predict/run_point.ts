@@ -33,6 +33,7 @@ import {
   runKey,
   stamp,
   summaryMeta,
+  writeRunConfig,
   writeSummaries,
 } from "../../bench/run_files.ts";
 import { PromptTokens } from "../../lib/prompt_tokens.ts";
@@ -86,31 +87,27 @@ export async function predictRun(
   const dir = await freshRunDir(dirname(cfg.out), `${stamp(started)}-${basename(cfg.out)}`);
   const runName = basename(dir);
   const model = cfg.model ?? topology.model;
-  await Deno.writeTextFile(
-    join(dir, "config.json"),
-    JSON.stringify(
-      {
-        tool: "topobench predict",
-        version: BENCH_VERSION,
-        clock: "virtual",
-        simulated: true,
-        deno: Deno.version,
-        start_time: started.toISOString(),
-        argv: o.argv ?? [],
-        model,
-        server_version: "topobench-sim (virtual time)",
-        tokenizer: tok.name,
-        topology: cfg.topology,
-        topology_file: topology.file,
-        topology_spec: topology,
-        router_hop_ms: o.routerHopMs ?? null,
-        seed: cfg.dataset.seed,
-        run_key: runKey(cfg, model),
-        bench: cfg,
-      },
-      null,
-      2,
-    ) + "\n",
+  await writeRunConfig(
+    dir,
+    {
+      tool: "topobench predict",
+      version: BENCH_VERSION,
+      clock: "virtual",
+      simulated: true,
+      deno: Deno.version,
+      start_time: started.toISOString(),
+      argv: o.argv ?? [],
+      model,
+      server_version: "topobench-sim (virtual time)",
+      tokenizer: tok.name,
+      topology: cfg.topology,
+      topology_file: topology.file,
+      topology_spec: topology,
+      router_hop_ms: o.routerHopMs ?? null,
+      seed: cfg.dataset.seed,
+      run_key: runKey(cfg, model),
+      bench: cfg,
+    },
   );
   const csv = new CsvAppender(join(dir, "requests.csv"), REQUEST_COLUMNS);
   const summaries: LoadPointSummary[] = [];
