@@ -11,7 +11,10 @@
  *
  * @module
  */
-import { SseParser } from "../lib/sse.ts";
+import { BodyReader, StallWatch } from "./_body_reader.ts";
+import { chunkText, errorText, num, StreamEvents } from "./_stream_events.ts";
+
+export { chunkText };
 import { Canceller, http1 } from "../lib/http1.ts";
 import { tokenCountError, usageError } from "../lib/usage.ts";
 
@@ -114,27 +117,6 @@ export interface ClientResult {
   oddContentType: string;
 }
 
-/** Text carried by one streamed chunk (OpenAI chat/completions, TGI-style token). */
-export function chunkText(obj: Record<string, unknown>): string {
-  const choices = obj.choices as Array<Record<string, unknown>> | undefined;
-  if (Array.isArray(choices) && choices.length > 0) {
-    const c = choices[0];
-    const delta = c.delta as Record<string, unknown> | undefined;
-    if (delta) {
-      const t = delta.content ?? delta.reasoning_content ?? delta.reasoning;
-      return typeof t === "string" ? t : "";
-    }
-    return typeof c.text === "string" ? c.text : "";
-  }
-  const token = obj.token as Record<string, unknown> | undefined;
-  if (token && typeof token.text === "string" && token.special !== true) return token.text;
-  return typeof obj.text === "string" ? obj.text : "";
-}
-
-function num(v: unknown): number | null {
-  return typeof v === "number" && Number.isFinite(v) ? v : null;
-}
-
 /** Callbacks per signal behind one listener each: adding and removing is a Set operation. */
 const hooks = new WeakMap<AbortSignal, Set<() => void>>();
 
@@ -178,24 +160,8 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
       cancel.cancel(new Error(why));
     })
     : undefined;
-  const r: ClientResult = {
-    sentMs: 0,
-    firstTokenMs: null,
-    endMs: 0,
-    ttftMs: null,
-    e2eMs: 0,
-    itlMs: [],
-    contentChunks: 0,
-    text: "",
-    promptTokens: null,
-    completionTokens: null,
-    cachedTokens: null,
-    status: 0,
-    error: "",
-    backend: "",
-    streamed: true,
-    oddContentType: "",
-  };
+  const r = newResult();
+
   const parts: string[] = [];
   const headers: Record<string, string> = {
     "content-type": "application/json",
@@ -203,66 +169,11 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
     ...req.headers,
   };
   if (req.sessionId) headers["x-session-id"] = req.sessionId;
-  let last = 0;
-  let done = false;
   const vllm = req.compat === "vllm";
-  let lastChoiceMs: number | null = null;
-  const onEvent = (data: string, t: number) => {
-    if (data === "[DONE]" || data.trim() === "[DONE]") {
-      done = true;
-      return;
-    }
-    let obj: Record<string, unknown>;
-    try {
-      obj = JSON.parse(data);
-    } catch {
-      // a malformed event fails the request (vLLM never sends one): keep reading to the end
-      r.error ||= `malformed stream event: ${JSON.stringify(data.slice(0, 80))}`;
-      return;
-    }
-    if (obj.error) {
-      // vLLM's client skips an event without choices or usage: an error after tokens is a success
-      if (!vllm || r.firstTokenMs === null) {
-        r.error = `stream error: ${errorText(JSON.stringify(obj.error))}`;
-      }
-      return;
-    }
-    if (vllm) {
-      const ch = obj.choices;
-      if (Array.isArray(ch) && ch.length > 0) {
-        if (r.firstTokenMs === null) r.firstTokenMs = t;
-        else r.itlMs.push(t - last);
-        last = t;
-        lastChoiceMs = t;
-        const text = chunkText(obj);
-        if (text) {
-          r.contentChunks++;
-          parts.push(text);
-        }
-      }
-    }
-    const u = obj.usage as Record<string, unknown> | undefined | null;
-    const badUsage = usageError(u); // a negative or absurd count fails the request, unrecorded
-    if (badUsage) r.error ||= badUsage;
-    else if (u) {
-      r.promptTokens = num(u.prompt_tokens) ?? r.promptTokens;
-      r.completionTokens = num(u.completion_tokens) ?? r.completionTokens;
-      const det = u.prompt_tokens_details as Record<string, unknown> | null | undefined;
-      r.cachedTokens = num(det?.cached_tokens) ?? r.cachedTokens;
-    }
-    if (vllm) return;
-    const text = chunkText(obj);
-    if (text) {
-      if (r.firstTokenMs === null) r.firstTokenMs = t;
-      else r.itlMs.push(t - last);
-      last = t;
-      r.contentChunks++;
-      parts.push(text);
-    }
-  };
+  const ev = new StreamEvents(r, parts, vllm);
   r.sentMs = now();
   // SSE is recognised by its bytes, whatever the Content-Type (proxies stream as text/html)
-  const body = new BodyReader(req.stream !== false, (d, t) => onEvent(d, t), now);
+  const body = new BodyReader(req.stream !== false, (d, t) => ev.event(d, t), now);
   try {
     if (req.signal?.aborted) throw new Error("aborted before send");
     const url = new URL(req.url);
@@ -310,7 +221,7 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
       const whole = body.end();
       r.oddContentType = body.oddContentType;
       if (whole !== null) wholeAnswer(r, whole, now(), req.responsePaths, parts);
-      else if (!done && !r.error && !vllm) r.error = "stream ended without [DONE]";
+      else if (!ev.done && !r.error && !vllm) r.error = "stream ended without [DONE]";
     }
   } catch (e) {
     r.error = why ||
@@ -327,7 +238,7 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
   if (vllm && !r.error && r.firstTokenMs === null) {
     r.error = "Never received a valid chunk to calculate TTFT.";
   }
-  if (vllm && lastChoiceMs !== null) r.endMs = lastChoiceMs;
+  if (vllm && ev.lastChoiceMs !== null) r.endMs = ev.lastChoiceMs;
   // a whole answer: its end is its first (and only) token
   if (!r.streamed && r.firstTokenMs !== null) r.endMs = r.firstTokenMs;
   r.e2eMs = r.endMs - r.sentMs;
@@ -392,120 +303,30 @@ function wholeAnswer(
   }
 }
 
-function errorText(body: string): string {
-  let msg = body;
-  try {
-    const j = JSON.parse(body);
-    msg = j?.error?.message ?? j?.message ?? j?.detail ?? body;
-    if (typeof msg !== "string") msg = JSON.stringify(msg);
-  } catch { /* not JSON */ }
-  return msg.replace(/\s+/g, " ").slice(0, 300);
-}
-
 /** TPOT as vLLM defines it: (e2e - ttft) / (output_tokens - 1); null for < 2 tokens. */
 export function tpotMs(e2eMs: number, ttftMs: number | null, outputTokens: number): number | null {
   if (ttftMs === null || outputTokens < 2) return null;
   return (e2eMs - ttftMs) / (outputTokens - 1);
 }
 
-/** Lines that open an SSE stream (a whole JSON or text answer starts otherwise). */
-const SSE_START = /^(data|event|id|retry)\s*:|^:/;
-
-/**
- * A response body, decided to be SSE or a whole answer: by `text/event-stream`,
- * else (when a stream was asked for) by its first non-blank line. SSE events
- * go to `onEvent` as they complete; a whole answer is returned by {@linkcode end}.
- */
-class BodyReader {
-  #mode: "sse" | "whole" | "sniff" = "sniff";
-  #ctype = "";
-  #held = "";
-  #sse = new SseParser();
-  /** The Content-Type of a body read as SSE by its bytes. */
-  oddContentType = "";
-
-  constructor(
-    readonly sniff: boolean,
-    readonly onEvent: (data: string, t: number) => void,
-    readonly now: () => number,
-  ) {}
-
-  /** The response's Content-Type, before any body text. */
-  contentType(ctype: string): void {
-    this.#ctype = ctype;
-    if (ctype.includes("text/event-stream")) this.#mode = "sse";
-    else if (!this.sniff) this.#mode = "whole";
-  }
-
-  /** Body text as it arrives. */
-  push(text: string): void {
-    if (this.#mode === "sniff") {
-      this.#held += text;
-      const lead = this.#held.trimStart();
-      const nl = lead.indexOf("\n");
-      if (nl < 0 && lead.length < 16) return; // not enough to tell yet
-      if (SSE_START.test(lead)) {
-        this.#mode = "sse";
-        this.oddContentType = this.#ctype || "(none)";
-      } else this.#mode = "whole";
-      text = this.#held;
-      this.#held = "";
-    }
-    if (this.#mode === "whole") {
-      this.#held += text;
-      return;
-    }
-    const events = this.#sse.push(text);
-    if (events.length === 0) return;
-    const t = this.now();
-    for (const d of events) this.onEvent(d, t);
-  }
-
-  /** The body ended: the whole answer's text, or null for a stream (its last events sent). */
-  end(): string | null {
-    if (this.#mode === "sniff") {
-      const lead = this.#held.trimStart();
-      if (!SSE_START.test(lead) || lead === "") return this.#held;
-      this.#mode = "sse";
-      this.oddContentType = this.#ctype || "(none)";
-      const held = this.#held;
-      this.#held = "";
-      this.push(held);
-    }
-    if (this.#mode === "whole") return this.#held;
-    const t = this.now();
-    for (const d of this.#sse.flush()) this.onEvent(d, t);
-    return null;
-  }
-}
-
-/**
- * Fires `onStall` when no byte came for `ms` since the last one, counting from
- * the first; one timer per `ms`, re-armed for what is left (not one per byte).
- */
-class StallWatch {
-  #last = -1;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  constructor(readonly ms: number, readonly onStall: () => void) {}
-
-  /** A body byte came. */
-  byte(): void {
-    const first = this.#last < 0;
-    this.#last = performance.now();
-    if (first) this.#arm(this.ms);
-  }
-
-  #arm(ms: number): void {
-    this.#timer = setTimeout(() => {
-      const quiet = performance.now() - this.#last;
-      if (quiet >= this.ms) this.onStall();
-      else this.#arm(this.ms - quiet);
-    }, ms);
-  }
-
-  /** The request ended. */
-  stop(): void {
-    clearTimeout(this.#timer);
-    this.#last = Infinity;
-  }
+/** A result before anything was measured. */
+function newResult(): ClientResult {
+  return {
+    sentMs: 0,
+    firstTokenMs: null,
+    endMs: 0,
+    ttftMs: null,
+    e2eMs: 0,
+    itlMs: [],
+    contentChunks: 0,
+    text: "",
+    promptTokens: null,
+    completionTokens: null,
+    cachedTokens: null,
+    status: 0,
+    error: "",
+    backend: "",
+    streamed: true,
+    oddContentType: "",
+  };
 }

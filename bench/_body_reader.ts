@@ -1,0 +1,110 @@
+/**
+ * How {@linkcode sendStreaming} (client.ts) reads a response body: SSE or a
+ * whole answer, decided by its bytes; and the watch that fails a stream which
+ * started and then went silent.
+ *
+ * @module
+ */
+import { SseParser } from "../lib/sse.ts";
+
+/** Lines that open an SSE stream (a whole JSON or text answer starts otherwise). */
+const SSE_START = /^(data|event|id|retry)\s*:|^:/;
+
+/**
+ * A response body, decided to be SSE or a whole answer: by `text/event-stream`,
+ * else (when a stream was asked for) by its first non-blank line. SSE events
+ * go to `onEvent` as they complete; a whole answer is returned by {@linkcode end}.
+ */
+export class BodyReader {
+  #mode: "sse" | "whole" | "sniff" = "sniff";
+  #ctype = "";
+  #held = "";
+  #sse = new SseParser();
+  /** The Content-Type of a body read as SSE by its bytes. */
+  oddContentType = "";
+
+  constructor(
+    readonly sniff: boolean,
+    readonly onEvent: (data: string, t: number) => void,
+    readonly now: () => number,
+  ) {}
+
+  /** The response's Content-Type, before any body text. */
+  contentType(ctype: string): void {
+    this.#ctype = ctype;
+    if (ctype.includes("text/event-stream")) this.#mode = "sse";
+    else if (!this.sniff) this.#mode = "whole";
+  }
+
+  /** Body text as it arrives. */
+  push(text: string): void {
+    if (this.#mode === "sniff") {
+      this.#held += text;
+      const lead = this.#held.trimStart();
+      const nl = lead.indexOf("\n");
+      if (nl < 0 && lead.length < 16) return; // not enough to tell yet
+      if (SSE_START.test(lead)) {
+        this.#mode = "sse";
+        this.oddContentType = this.#ctype || "(none)";
+      } else this.#mode = "whole";
+      text = this.#held;
+      this.#held = "";
+    }
+    if (this.#mode === "whole") {
+      this.#held += text;
+      return;
+    }
+    const events = this.#sse.push(text);
+    if (events.length === 0) return;
+    const t = this.now();
+    for (const d of events) this.onEvent(d, t);
+  }
+
+  /** The body ended: the whole answer's text, or null for a stream (its last events sent). */
+  end(): string | null {
+    if (this.#mode === "sniff") {
+      const lead = this.#held.trimStart();
+      if (!SSE_START.test(lead) || lead === "") return this.#held;
+      this.#mode = "sse";
+      this.oddContentType = this.#ctype || "(none)";
+      const held = this.#held;
+      this.#held = "";
+      this.push(held);
+    }
+    if (this.#mode === "whole") return this.#held;
+    const t = this.now();
+    for (const d of this.#sse.flush()) this.onEvent(d, t);
+    return null;
+  }
+}
+
+/**
+ * Fires `onStall` when no byte came for `ms` since the last one, counting from
+ * the first; one timer per `ms`, re-armed for what is left (not one per byte).
+ */
+export class StallWatch {
+  #last = -1;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  constructor(readonly ms: number, readonly onStall: () => void) {}
+
+  /** A body byte came. */
+  byte(): void {
+    const first = this.#last < 0;
+    this.#last = performance.now();
+    if (first) this.#arm(this.ms);
+  }
+
+  #arm(ms: number): void {
+    this.#timer = setTimeout(() => {
+      const quiet = performance.now() - this.#last;
+      if (quiet >= this.ms) this.onStall();
+      else this.#arm(this.ms - quiet);
+    }, ms);
+  }
+
+  /** The request ended. */
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#last = Infinity;
+  }
+}
