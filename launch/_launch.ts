@@ -58,7 +58,7 @@ export interface RouterConfig {
   prefill?: RouterBackend[];
   decode?: RouterBackend[];
   encode?: RouterBackend[];
-  discovery?: { kind: "zmq"; host: string; port: number };
+  discovery?: { kind: "zmq"; host: string; port: number; allow?: string[] };
 }
 
 /** Quotes one word for `sh` when needed. */
@@ -209,6 +209,7 @@ export function routerConfig(plan: Plan): RouterConfig {
   }
   if (plan.router?.discoveryPort !== undefined) {
     cfg.discovery = { kind: "zmq", host: plan.router.bind, port: plan.router.discoveryPort };
+    if (t.router.discoveryAllow.length) cfg.discovery.allow = t.router.discoveryAllow;
   }
   return cfg;
 }

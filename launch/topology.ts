@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { parseAllowRule } from "../lib/allow_list.ts";
 import { parse } from "yaml";
 import { readConfigText } from "../lib/read_config.ts";
 import { Reader } from "./_schema.ts";
@@ -104,6 +105,14 @@ export interface RouterSpec {
    * removed while the router runs. @default "static"
    */
   discovery: "static" | "zmq";
+  /**
+   * `discovery_allow`: who else may register besides the topology's own
+   * instances (hosts, CIDRs, port ranges, e.g. a pod network
+   * `10.244.0.0/16:8000-8999`); the router config's `discovery.allow`. On
+   * Kubernetes, where instances register with their pod IPs, it defaults to the
+   * private ranges on the instances' own ports. @default []
+   */
+  discoveryAllow: string[];
   extraArgs: string[];
 }
 
@@ -322,6 +331,7 @@ export function validateTopology(raw: unknown, file = "<topology>"): Topology {
     "prefill_policy",
     "decode_policy",
     "discovery",
+    "discovery_allow",
     "extra_args",
   ]) ?? {};
   const router: RouterSpec = {
@@ -332,8 +342,27 @@ export function validateTopology(raw: unknown, file = "<topology>"): Topology {
     prefillPolicy: r.oneOf(rt.prefill_policy, "router.prefill_policy", POLICIES),
     decodePolicy: r.oneOf(rt.decode_policy, "router.decode_policy", POLICIES),
     discovery: r.oneOf(rt.discovery, "router.discovery", ["static", "zmq"] as const) ?? "static",
+    discoveryAllow: r.args(rt.discovery_allow, "router.discovery_allow").map((a, i) => {
+      try {
+        return parseAllowRule(a).text;
+      } catch {
+        throw r.fail(
+          `router.discovery_allow[${i}]`,
+          a,
+          "an allow rule (host, IPv4/N or [IPv6/N], optional :port, :lo-hi or a comma list)",
+          "type",
+        );
+      }
+    }),
     extraArgs: r.args(rt.extra_args, "router.extra_args"),
   };
+  if (router.discoveryAllow.length && router.discovery !== "zmq") {
+    throw r.fail(
+      "router.discovery_allow",
+      rt.discovery_allow,
+      "absent unless router.discovery: zmq",
+    );
+  }
   if (router.discovery === "zmq" && connector !== "p2pnccl") {
     // vLLM's engines register only with P2pNcclConnector (P2pNcclEngine.ping)
     throw r.fail("router.discovery", "zmq", "static unless connector: p2pnccl");

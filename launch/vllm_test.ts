@@ -216,6 +216,17 @@ Deno.test("router.discovery: zmq: the router takes registrations on the engines'
       ),
     /router\.discovery.*static unless connector: p2pnccl/,
   );
+  // router.discovery_allow: who else may register, carried to the router's discovery.allow
+  const allowed = text.replace(
+    "discovery: zmq }",
+    'discovery: zmq, discovery_allow: ["10.244.0.0/16:8000-8999"] }',
+  );
+  const withAllow = routerConfig(planTopology(parseTopology(allowed, "disc.yaml")));
+  assert.deepEqual(withAllow.discovery?.allow, ["10.244.0.0/16:8000-8999"]);
+  assert.throws(
+    () => parseTopology(allowed.replace("10.244.0.0/16", "a@b"), "disc.yaml"),
+    /Cannot use router\.discovery_allow\[0\] in disc\.yaml as an allow rule .*current value is "a@b:8000-8999"/,
+  );
 });
 
 Deno.test("up --dry-run --set: sizes change the launched processes, GPU lists laid out again", async () => {

@@ -13,7 +13,8 @@
  * @module
  */
 import { decode, encode } from "@msgpack/msgpack";
-import { Dealer, RouterSocket } from "./zmtp.ts";
+import { parseHostPort } from "./allow_list.ts";
+import { Dealer, type RouterLimits, RouterSocket } from "./zmtp.ts";
 
 /** Seconds between an engine's pings, as vLLM sends them. */
 export const PING_INTERVAL_MS = 3000;
@@ -30,8 +31,6 @@ export interface Registration {
   zmq_address: string;
 }
 
-const ADDR = /^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/;
-
 /** Decodes a registration; throws a TypeError naming what is wrong. */
 export function decodeRegistration(bytes: Uint8Array): Registration {
   let o: unknown;
@@ -46,13 +45,8 @@ export function decodeRegistration(bytes: Uint8Array): Registration {
       `Cannot use ${JSON.stringify(o)} as a registration: type must be "P" or "D"`,
     );
   }
-  for (const k of ["http_address", "zmq_address"] as const) {
-    if (typeof r[k] !== "string" || !ADDR.test(r[k] as string)) {
-      throw new TypeError(
-        `Cannot use ${k} ${JSON.stringify(r[k])} in a registration: expected "host:port"`,
-      );
-    }
-  }
+  // strict: IPv4, [IPv6] or a DNS-safe name, port 1-65535 (throws a TypeError naming the field)
+  for (const k of ["http_address", "zmq_address"] as const) parseHostPort(r[k], k);
   return { type: r.type, http_address: r.http_address!, zmq_address: r.zmq_address! };
 }
 
@@ -118,12 +112,28 @@ export interface ListenerOptions {
   onBadMessage?(why: string): void;
   /** @default DROP_AFTER_MS */
   dropAfterMs?: number;
+  /**
+   * Why a registration may not join (e.g. not in the allow-list), or null to
+   * admit it. @default every valid registration joins
+   */
+  admit?(r: Registration): string | null;
+  /** Registered instances at most; more are refused. @default 64 */
+  maxInstances?: number;
+  /**
+   * A refused registration or a connection closed by a limit, for a log line
+   * (each address at most once a minute).
+   */
+  onRefuse?(why: string): void;
+  /** Limits of the ZMQ socket (frame size, timeouts, connections). */
+  limits?: RouterLimits;
 }
 
 /** The proxy side: a ROUTER socket that keeps the set of live instances. */
 export class RegistrationListener {
   #router: RouterSocket | undefined;
   readonly #live = new Map<string, Registered>();
+  /** When each refused address was last reported. */
+  readonly #told = new Map<string, number>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   /** The bound port. */
@@ -139,7 +149,20 @@ export class RegistrationListener {
   /** Binds and starts receiving. */
   start(): Promise<void> {
     const { host, port } = this.opts;
-    this.#router = new RouterSocket(host, port, (_identity, frames) => this.#receive(frames));
+    this.#router = new RouterSocket(
+      host,
+      port,
+      (_identity, frames) => this.#receive(frames),
+      {
+        ...this.opts.limits,
+        onRefuse: (why, remote) =>
+          this.#tell(
+            `${remote}: ${why}`,
+            `${remote.replace(/:\d+$/, "")} ${why.replace(/[\d.]+/g, "#")}`,
+            this.opts.onRefuse,
+          ),
+      },
+    );
     this.port = this.#router.port;
     const dropAfter = this.opts.dropAfterMs ?? DROP_AFTER_MS;
     this.#timer = setInterval(() => this.#sweep(dropAfter), Math.min(1000, dropAfter / 4));
@@ -153,16 +176,36 @@ export class RegistrationListener {
     try {
       r = decodeRegistration(body);
     } catch (e) {
-      this.opts.onBadMessage?.((e as Error).message);
-      return;
+      const msg = (e as Error).message;
+      return this.#tell(msg, msg, this.opts.onBadMessage);
     }
     const known = this.#live.get(r.http_address);
+    const same = known && known.type === r.type && known.zmq_address === r.zmq_address;
+    if (!same) {
+      const max = this.opts.maxInstances ?? 64;
+      const why = this.opts.admit?.(r) ??
+        (!known && this.#live.size >= max ? `over ${max} registered instances` : null);
+      if (why) {
+        const what = `${r.type} ${r.http_address} (KV ${r.zmq_address})`;
+        const msg = `refused registration of ${what}: ${why}`;
+        return this.#tell(msg, r.http_address, this.opts.onRefuse);
+      }
+    }
     const entry = { ...r, lastSeenMs: Date.now() };
     this.#live.set(r.http_address, entry);
     if (!known || known.type !== r.type || known.zmq_address !== r.zmq_address) {
       if (known) this.opts.onLeave(known);
       this.opts.onJoin(entry);
     }
+  }
+
+  /** Reports a refusal or a bad message to `sink`, each `key` at most once a minute. */
+  #tell(why: string, key: string, sink?: (why: string) => void): void {
+    const now = Date.now();
+    if (now - (this.#told.get(key) ?? -Infinity) < 60_000) return;
+    if (this.#told.size >= 10_000) this.#told.clear();
+    this.#told.set(key, now);
+    sink?.(why);
   }
 
   #sweep(dropAfterMs: number): void {

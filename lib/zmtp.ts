@@ -16,7 +16,7 @@ const te = new TextEncoder();
 const td = new TextDecoder();
 
 /** The 64-byte greeting: signature, version 3.0, mechanism NULL, as-server 0. */
-function greeting(): Uint8Array {
+export function greeting(): Uint8Array {
   const g = new Uint8Array(64);
   g[0] = 0xff;
   g[9] = 0x7f;
@@ -67,29 +67,86 @@ function parseCommand(body: Uint8Array): { name: string; props: Map<string, Uint
   return { name, props };
 }
 
+/** Limits of one connection. */
+export interface PeerLimits {
+  /** A frame declaring more than this closes the connection. @default MAX_FRAME_BYTES */
+  maxFrameBytes?: number;
+  /** A message of more bytes or frames than these closes the connection. @default MAX_FRAME_BYTES, 64 */
+  maxMessageBytes?: number;
+  maxMessageFrames?: number;
+  /** No byte for this long closes the connection (0: never). @default 0 */
+  idleTimeoutMs?: number;
+}
+
+/** Largest frame a peer may declare: registrations are under 200 bytes. */
+export const MAX_FRAME_BYTES = 65536;
+
+/** Why a connection was closed by us (a limit), as opposed to by the peer. */
+export class PeerRefused extends Error {}
+
 /** One ZMTP connection after the greeting and READY exchange. */
 class Peer {
-  #buf = new Uint8Array(0);
+  // received bytes live in #buf[#start, #end): appended in place, compacted or
+  // doubled only when full, so reading n bytes costs O(n), not O(n²)
+  #buf = new Uint8Array(512);
+  #start = 0;
+  #end = 0;
   identity: Uint8Array = new Uint8Array(0);
   closed = false;
+  /** Set when a limit closed the connection. */
+  why: PeerRefused | null = null;
+  readonly #maxFrame: number;
+  readonly #maxMessage: number;
+  readonly #maxFrames: number;
 
-  constructor(readonly conn: Deno.Conn, readonly socketType: "DEALER" | "ROUTER") {}
+  constructor(
+    readonly conn: Deno.Conn,
+    readonly socketType: "DEALER" | "ROUTER",
+    readonly limits: PeerLimits = {},
+  ) {
+    this.#maxFrame = limits.maxFrameBytes ?? MAX_FRAME_BYTES;
+    this.#maxMessage = limits.maxMessageBytes ?? this.#maxFrame;
+    this.#maxFrames = limits.maxMessageFrames ?? 64;
+  }
+
+  /** Closes the connection for a reason (a limit); the pending read then ends. */
+  refuse(why: string): void {
+    this.why ??= new PeerRefused(why);
+    this.close();
+  }
 
   async #fill(): Promise<boolean> {
-    const chunk = new Uint8Array(65536);
-    const n = await this.conn.read(chunk);
-    if (n === null) return false;
-    const next = new Uint8Array(this.#buf.length + n);
-    next.set(this.#buf);
-    next.set(chunk.subarray(0, n), this.#buf.length);
-    this.#buf = next;
-    return true;
+    if (this.#end === this.#buf.length) {
+      const live = this.#end - this.#start;
+      if (live * 2 > this.#buf.length) {
+        const next = new Uint8Array(this.#buf.length * 2);
+        next.set(this.#buf.subarray(this.#start, this.#end));
+        this.#buf = next;
+      } else this.#buf.copyWithin(0, this.#start, this.#end);
+      this.#start = 0;
+      this.#end = live;
+    }
+    const idleMs = this.limits.idleTimeoutMs ?? 0;
+    const timer = idleMs > 0
+      ? setTimeout(() => this.refuse(`no byte for ${idleMs / 1000} s (idle timeout)`), idleMs)
+      : undefined;
+    try {
+      const n = await this.conn.read(this.#buf.subarray(this.#end));
+      if (n === null) return false;
+      this.#end += n;
+      return true;
+    } catch (e) {
+      if (this.why) return false;
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async #take(n: number): Promise<Uint8Array | null> {
-    while (this.#buf.length < n) if (!(await this.#fill())) return null;
-    const out = this.#buf.slice(0, n);
-    this.#buf = this.#buf.subarray(n);
+    while (this.#end - this.#start < n) if (!(await this.#fill())) return null;
+    const out = this.#buf.slice(this.#start, this.#start + n);
+    this.#start += n;
     return out;
   }
 
@@ -101,11 +158,20 @@ class Peer {
     if (flags & FLAG_LONG) {
       const s = await this.#take(8);
       if (!s) return null;
-      size = Number(new DataView(s.buffer).getBigUint64(0));
+      const big = new DataView(s.buffer).getBigUint64(0);
+      size = big > BigInt(this.#maxFrame) ? Infinity : Number(big);
+      if (size === Infinity) {
+        this.refuse(`a frame of ${big} bytes (the limit is ${this.#maxFrame})`);
+        return null;
+      }
     } else {
       const s = await this.#take(1);
       if (!s) return null;
       size = s[0];
+    }
+    if (size > this.#maxFrame) {
+      this.refuse(`a frame of ${size} bytes (the limit is ${this.#maxFrame})`);
+      return null;
     }
     const body = await this.#take(size);
     return body ? { flags, body } : null;
@@ -132,6 +198,7 @@ class Peer {
   /** The next message (its frames), or null once the connection ends. */
   async message(): Promise<Uint8Array[] | null> {
     const parts: Uint8Array[] = [];
+    let bytes = 0;
     for (;;) {
       const f = await this.#frame();
       if (!f) return null;
@@ -146,6 +213,13 @@ class Peer {
         continue;
       }
       parts.push(f.body);
+      bytes += f.body.length;
+      if (bytes > this.#maxMessage || parts.length > this.#maxFrames) {
+        this.refuse(
+          `a message of over ${this.#maxMessage} bytes or ${this.#maxFrames} frames`,
+        );
+        return null;
+      }
       if (!(f.flags & FLAG_MORE)) return parts;
     }
   }
@@ -202,7 +276,8 @@ export class Dealer {
       const conn = await Deno.connect({ hostname: this.host, port: this.port });
       const peer = new Peer(conn, "DEALER");
       if (this.#closed) return peer.close();
-      await peer.handshake(this.identity);
+      const hs = setTimeout(() => peer.refuse("no handshake within 10 s"), 10_000);
+      await peer.handshake(this.identity).finally(() => clearTimeout(hs));
       this.#peer = peer;
       this.onConnect();
       // read until the connection ends (a ROUTER may send nothing)
@@ -241,6 +316,21 @@ export class Dealer {
   }
 }
 
+/** Limits of a {@linkcode RouterSocket}. */
+export interface RouterLimits extends PeerLimits {
+  /** A connection without greeting and READY after this long is closed. @default 5000 */
+  handshakeTimeoutMs?: number;
+  /** Connections beyond this many are closed at once. @default 256 */
+  maxConnections?: number;
+  /** Called when a limit closes a connection (for a log line). */
+  onRefuse?: (why: string, remote: string) => void;
+}
+
+const remoteOf = (c: Deno.Conn) => {
+  const a = c.remoteAddr as Deno.NetAddr;
+  return a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
+};
+
 /** A ROUTER: binds, and hands each message over as `[identity, ...frames]`. */
 export class RouterSocket {
   readonly #listener: Deno.TcpListener;
@@ -249,11 +339,15 @@ export class RouterSocket {
   #accepting: Promise<void>;
   #closed = false;
 
-  /** Binds `host:port` (0: a free port) and calls `onMessage` for each message. */
+  /**
+   * Binds `host:port` (0: a free port) and calls `onMessage` for each message.
+   * By default a connection idle for 60 s is closed (vLLM pings every 3 s).
+   */
   constructor(
     host: string,
     port: number,
     readonly onMessage: (identity: Uint8Array, frames: Uint8Array[]) => void,
+    readonly limits: RouterLimits = {},
   ) {
     this.#listener = Deno.listen({ hostname: host, port });
     this.#accepting = this.#accept();
@@ -264,10 +358,25 @@ export class RouterSocket {
     return this.#listener.addr.port;
   }
 
+  /** Connections open now. */
+  get connections(): number {
+    return this.#peers.size;
+  }
+
   async #accept(): Promise<void> {
+    const max = this.limits.maxConnections ?? 256;
     try {
       for await (const conn of this.#listener) {
-        const p = this.#serve(new Peer(conn, "ROUTER"));
+        if (this.#peers.size >= max) {
+          this.limits.onRefuse?.(`over ${max} connections`, remoteOf(conn));
+          try {
+            conn.close();
+          } catch { /* gone */ }
+          continue;
+        }
+        const p = this.#serve(
+          new Peer(conn, "ROUTER", { idleTimeoutMs: 60_000, ...this.limits }),
+        );
         this.#serving.add(p);
         p.finally(() => this.#serving.delete(p));
       }
@@ -276,8 +385,11 @@ export class RouterSocket {
 
   async #serve(peer: Peer): Promise<void> {
     this.#peers.add(peer);
+    const hsMs = this.limits.handshakeTimeoutMs ?? 5000;
+    const hs = setTimeout(() => peer.refuse(`no handshake within ${hsMs / 1000} s`), hsMs);
     try {
       await peer.handshake();
+      clearTimeout(hs);
       if (peer.identity.length === 0) peer.identity = crypto.getRandomValues(new Uint8Array(5));
       for (let m = await peer.message(); m && !this.#closed; m = await peer.message()) {
         this.onMessage(peer.identity, m);
@@ -285,6 +397,10 @@ export class RouterSocket {
     } catch {
       /* a peer that went away or spoke something else */
     } finally {
+      clearTimeout(hs);
+      if (peer.why && !this.#closed) {
+        this.limits.onRefuse?.(peer.why.message, remoteOf(peer.conn));
+      }
       peer.close();
       this.#peers.delete(peer);
     }

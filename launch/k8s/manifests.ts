@@ -81,6 +81,28 @@ export function kubernetesPlan(plan: Plan): Plan {
   return { ...plan, instances, ...(router ? { router } : {}) };
 }
 
+/**
+ * The router config on a cluster: instances register with their pod IPs
+ * (vLLM's `get_ip()`), not the Service names the config lists, so unless the
+ * topology says `router.discovery_allow`, discovery admits the private ranges
+ * (RFC 1918, fd00::/8) on the instances' own HTTP and KV ports.
+ */
+export function clusterRouterConfig(plan: Plan): ReturnType<typeof routerConfig> {
+  const cfg = routerConfig(plan);
+  if (!cfg.discovery || cfg.discovery.allow) return cfg;
+  // each instance's HTTP port and its `tp` KV ports (one per rank)
+  const ranges = plan.instances.flatMap((i) => [
+    `${i.port}`,
+    ...(i.kvPort !== undefined
+      ? [i.tp > 1 ? `${i.kvPort}-${i.kvPort + i.tp - 1}` : `${i.kvPort}`]
+      : []),
+  ]);
+  const ports = [...new Set(ranges)].join(",");
+  const nets = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "[fd00::/8]"];
+  cfg.discovery.allow = nets.map((n) => `${n}:${ports}`);
+  return cfg;
+}
+
 const labels = (plan: Plan, component: string) => ({
   [LABELS.partOf]: "topobench",
   [LABELS.component]: component,
@@ -244,7 +266,7 @@ export function kubernetesObjects(local: Plan, o: KubernetesObjectsOptions = {})
       kind: "ConfigMap",
       metadata: { name, namespace: ns, labels: lbl },
       data: {
-        "router.json": JSON.stringify(routerConfig(plan), null, 2),
+        "router.json": JSON.stringify(clusterRouterConfig(plan), null, 2),
         "router.js": o.routerJs ?? ROUTER_JS_PLACEHOLDER,
       },
     };

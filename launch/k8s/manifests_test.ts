@@ -4,6 +4,8 @@
  * Kubernetes schemas offline (`kubernetes-models`) and equal their goldens
  * (`UPDATE_GOLDEN=1` rewrites them).
  */
+import { validateRouterConfig } from "../router/config.ts";
+import { discoveryAllowList } from "../router/_discovery.ts";
 import assert from "node:assert/strict";
 import { basename } from "node:path";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
@@ -39,6 +41,17 @@ Deno.test("kubernetes: every vllm fixture's manifests validate and equal their g
       new Model(o).validate(); // throws on a schema error
       const labels = (o.metadata as { labels: Record<string, string> }).labels;
       assert.equal(labels["app.kubernetes.io/part-of"], "topobench");
+    }
+    // the router.json is one the router accepts; with discovery it admits pod IPs on the instances' ports
+    const cm = objs.find((o) => o.kind === "ConfigMap") as unknown as {
+      data: Record<string, string>;
+    };
+    const rc = validateRouterConfig(JSON.parse(cm.data["router.json"]), `${f} router.json`);
+    if (rc.discovery) {
+      const list = discoveryAllowList(rc);
+      const i = plan.instances[0];
+      assert.equal(list.refusal(`10.244.1.7:${i.port}`), null, f);
+      assert.match(list.refusal(`10.244.1.7:1`)!, /not in the allow-list/);
     }
     // one Deployment and one Service per instance, the router's three
     const kinds = objs.map((o) => o.kind);

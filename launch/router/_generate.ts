@@ -16,6 +16,7 @@ import type { PickContext } from "./policy.ts";
 import { type Mode, type Route, Routing } from "./routing.ts";
 import {
   type Body,
+  clientInternalFields,
   decodeBody,
   encoderBody,
   hexId,
@@ -104,7 +105,7 @@ export class Generator {
     req.signal.addEventListener("abort", onGone, { once: true });
     const out = new Headers();
     try {
-      const raw = await readBody(req, this.cfg.maxBodyBytes);
+      let raw = await readBody(req, this.cfg.maxBodyBytes);
       let body: unknown;
       try {
         body = JSON.parse(raw);
@@ -115,6 +116,11 @@ export class Generator {
         throw new HttpError(400, "Request body must be a JSON object", "BadRequestError");
       }
       const b = body as Body;
+      // only our own fields reach the engines (issue 26): the one check at the edge
+      const keys = Object.keys(b).length;
+      const internal = clientInternalFields(b, req.headers.get("x-request-id"));
+      if (internal) throw new HttpError(400, internal, "BadRequestError");
+      if (Object.keys(b).length !== keys) raw = JSON.stringify(b);
       const requestId = req.headers.get("x-request-id") ?? hexId();
       const ctx: Ctx = {
         t0: now(),

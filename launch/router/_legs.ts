@@ -90,3 +90,33 @@ export function sessionKey(headers: Headers, body: Body): string | undefined {
   const c = body.conversation_id;
   return typeof c === "string" && c !== "" || typeof c === "number" ? String(c) : undefined;
 }
+
+/**
+ * Body fields only the router sets on its legs: NIXL/LMCache
+ * `kv_transfer_params` (the decode engine would pull KV from any
+ * `remote_host:remote_port`, or free another request's held blocks) and the
+ * encoder cache's `ec_transfer_params`.
+ */
+export const INTERNAL_FIELDS = ["kv_transfer_params", "ec_transfer_params"] as const;
+
+/**
+ * Checks a client's request at the router edge: an internal field with a
+ * value, or a request id carrying P2P-NCCL's KV addresses
+ * (`___prefill_addr_…___decode_addr_…`), is refused (the reason is returned);
+ * an internal field that is `null` is dropped from `body` in place.
+ */
+export function clientInternalFields(body: Body, requestId: string | null): string | null {
+  for (const f of INTERNAL_FIELDS) {
+    if (!(f in body)) continue;
+    if (body[f] !== null) {
+      return `${f} is set by the router, not by clients; remove it from the request body`;
+    }
+    delete body[f];
+  }
+  if (requestId !== null && /_(prefill|decode)_addr_/.test(requestId)) {
+    return `X-Request-Id ${
+      JSON.stringify(requestId.slice(0, 200))
+    } names KV addresses (_prefill_addr_/_decode_addr_), which only the router sets`;
+  }
+  return null;
+}

@@ -5,6 +5,7 @@
  * @module
  */
 import { fieldError } from "../../lib/errors.ts";
+import { parseAllowRule } from "../../lib/allow_list.ts";
 
 /** Topology kinds the router serves. */
 export const ROUTER_KINDS = ["agg", "dp", "pd", "ppd", "epd"] as const;
@@ -78,6 +79,15 @@ export interface DiscoveryConfig {
   port: number;
   /** An instance silent this long is dropped. @default 5000 */
   dropAfterMs: number;
+  /**
+   * Who else may register, beyond the `host:port`s of the configured
+   * instances (their URLs and KV addresses, always admitted): hosts, CIDRs and
+   * port ranges, e.g. `10.0.0.0/8:8000-8999` (see `lib/allow_list.ts`). Both
+   * addresses of a registration must be admitted. @default []
+   */
+  allow: string[];
+  /** Registered instances at most; more are refused with a log line. @default 64 */
+  maxInstances: number;
 }
 
 const TOP_FIELDS = [
@@ -162,12 +172,12 @@ function discoveryConfig(v: unknown, kind: RouterKind, file: string): DiscoveryC
     });
   }
   for (const k of Object.keys(v)) {
-    if (!["kind", "host", "port", "dropAfterMs"].includes(k)) {
+    if (!["kind", "host", "port", "dropAfterMs", "allow", "maxInstances"].includes(k)) {
       throw fieldError({
         field: `discovery.${k}`,
         file,
         value: v[k],
-        expected: "a known field (kind, host, port, dropAfterMs)",
+        expected: "a known field (kind, host, port, dropAfterMs, allow, maxInstances)",
       });
     }
   }
@@ -188,7 +198,23 @@ function discoveryConfig(v: unknown, kind: RouterKind, file: string): DiscoveryC
     host: (v.host as string | undefined) ?? "127.0.0.1",
     port: num(v.port, 0, 0, 65535, "discovery.port", file),
     dropAfterMs: num(v.dropAfterMs, 5000, 100, 3_600_000, "discovery.dropAfterMs", file),
+    allow: allowRules(v.allow, file),
+    maxInstances: num(v.maxInstances, 64, 1, 10_000, "discovery.maxInstances", file),
   };
+}
+
+function allowRules(v: unknown, file: string): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) {
+    throw fieldError({
+      field: "discovery.allow",
+      file,
+      value: v,
+      expected: 'a list of allow rules (e.g. ["10.0.0.0/8:8000-8999", "node-1:8100"])',
+      kind: "type",
+    });
+  }
+  return v.map((r, i) => parseAllowRule(r, `discovery.allow[${i}] in ${file}`).text);
 }
 
 function backendList(

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { loadRouterConfig, validateRouterConfig } from "./config.ts";
+import { discoveryAllowList } from "./_discovery.ts";
 
 const pd = {
   name: "pd-1p1d",
@@ -119,8 +120,50 @@ Deno.test("validateRouterConfig: with discovery, prefill and decode may start em
     connector: "p2pnccl",
     discovery: { kind: "zmq", port: 30001 },
   });
-  assert.deepEqual(c.discovery, { kind: "zmq", host: "127.0.0.1", port: 30001, dropAfterMs: 5000 });
+  assert.deepEqual(c.discovery, {
+    kind: "zmq",
+    host: "127.0.0.1",
+    port: 30001,
+    dropAfterMs: 5000,
+    allow: [],
+    maxInstances: 64,
+  });
   assert.deepEqual([c.prefill, c.decode], [[], []]);
+});
+
+Deno.test("validateRouterConfig: discovery.allow rules and maxInstances are validated; the default admits exactly the configured instances", () => {
+  const base = { name: "d", kind: "pd", connector: "p2pnccl" };
+  const bad = (raw: unknown, msg: string, cls: ErrorConstructor = RangeError) =>
+    assert.throws(() => validateRouterConfig(raw, "router.json"), (e: Error) => {
+      assert.ok(e instanceof cls, `${e.constructor.name}: ${e.message}`);
+      assert.equal(e.message, msg);
+      return true;
+    });
+  const c = validateRouterConfig({
+    ...base,
+    prefill: [{ name: "p", url: "http://10.0.0.5:8100", kvAddr: "10.0.0.5:21001" }],
+    discovery: { kind: "zmq", port: 1, allow: ["10.244.0.0/16:8000-8999", "[fd00::/8]"] },
+  });
+  assert.deepEqual(c.discovery!.allow, ["10.244.0.0/16:8000-8999", "[fd00::/8]"]);
+  const own = discoveryAllowList({ ...c, discovery: { ...c.discovery!, allow: [] } });
+  assert.deepEqual(own.rules.map((r) => r.text), ["10.0.0.5:8100", "10.0.0.5:21001"]);
+  assert.equal(own.refusal("10.0.0.5:8100"), null);
+  assert.match(own.refusal("10.0.0.6:8100")!, /not in the allow-list/);
+  assert.equal(discoveryAllowList(c).refusal("10.244.3.4:8200"), null);
+  bad(
+    { ...base, discovery: { kind: "zmq", port: 1, allow: ["10.0.0.0/8", "a@b:80"] } },
+    'Cannot use discovery.allow[1] in router.json as an allow rule (host, IPv4/N or [IPv6/N], optional :port, :lo-hi or a comma list): current value is "a@b:80"',
+    TypeError,
+  );
+  bad(
+    { ...base, discovery: { kind: "zmq", port: 1, allow: "10.0.0.0/8" } },
+    'Cannot use discovery.allow in router.json as a list of allow rules (e.g. ["10.0.0.0/8:8000-8999", "node-1:8100"]): current value is "10.0.0.0/8"',
+    TypeError,
+  );
+  bad(
+    { ...base, discovery: { kind: "zmq", port: 1, maxInstances: 0 } },
+    "Cannot use discovery.maxInstances in router.json as an integer in [1, 10000]: current value is 0",
+  );
 });
 
 Deno.test("loadRouterConfig: reads a file; bad JSON names the file", async () => {

@@ -25,7 +25,7 @@ Deno.test("router discovery: 1P1D -> 2P2D -> 1P1D under load, no restart, no fai
     name: "pd-discovery",
     kind: "pd",
     connector: "p2pnccl",
-    discovery: { kind: "zmq", port: proxyPort },
+    discovery: { kind: "zmq", port: proxyPort, allow: ["127.0.0.1"] },
     healthIntervalMs: 200,
   });
   const sim = async (role: "kv_producer" | "kv_consumer") => {

@@ -12,8 +12,8 @@ import type { Role, RouterConfig } from "./config.ts";
 import { RouterMetrics } from "./metrics.ts";
 import { Generator, type Mode } from "./_generate.ts";
 import { errorObject, errorResponse, HttpError, json, readBody } from "./_http.ts";
-import { type Registered, RegistrationListener } from "../../lib/p2p_registration.ts";
-import type { Backend } from "./backends.ts";
+import type { RegistrationListener } from "../../lib/p2p_registration.ts";
+import { startDiscovery } from "./_discovery.ts";
 
 /** Options of {@linkcode createRouter}. */
 export interface RouterOptions {
@@ -151,26 +151,8 @@ export function createRouter(cfg: RouterConfig, opts: RouterOptions = {}): Route
     return err(404, `Not Found: ${req.method} ${path}`, "NotFoundError");
   };
 
-  // discovery: instances join on their first registration and leave after dropAfterMs of silence
+  // discovery: admitted instances join on their first registration, leave after dropAfterMs of silence
   let listener: RegistrationListener | undefined;
-  const joined = new Map<string, Backend>();
-  const join = (r: Registered) => {
-    const url = `http://${r.http_address}`;
-    const role = r.type === "P" ? "prefill" : "decode";
-    const known = pool.all.find((b) => b.url === url);
-    if (known && !known.registered) return; // a static backend: it stays as configured
-    if (known) pool.remove(known, "registered again with other details");
-    joined.set(
-      r.http_address,
-      pool.add(role, { name: `${role}@${r.http_address}`, url, kvAddr: r.zmq_address }),
-    );
-  };
-  const leave = (r: Registered) => {
-    const b = joined.get(r.http_address);
-    if (!b) return;
-    joined.delete(r.http_address);
-    pool.remove(b, `no registration for ${(cfg.discovery!.dropAfterMs / 1000).toFixed(1)} s`);
-  };
 
   const router: Router = {
     handler,
@@ -180,19 +162,8 @@ export function createRouter(cfg: RouterConfig, opts: RouterOptions = {}): Route
     start: async () => {
       await pool.start();
       if (!cfg.discovery) return;
-      listener = new RegistrationListener({
-        host: cfg.discovery.host,
-        port: cfg.discovery.port,
-        dropAfterMs: cfg.discovery.dropAfterMs,
-        onJoin: join,
-        onLeave: leave,
-        onBadMessage: (why) => log.warn(`discovery: ${why}`),
-      });
-      await listener.start();
+      listener = await startDiscovery(cfg, pool, log);
       router.discoveryPort = listener.port;
-      log.info(
-        `Discovery: listening for P2P-NCCL registrations (ZMQ) on ${cfg.discovery.host}:${listener.port}`,
-      );
     },
     stop: async () => {
       await listener?.close();
