@@ -199,28 +199,30 @@ export class ServerConn {
     const m = /^([A-Z]+) (\S+) HTTP\/1\.([01])$/.exec(lines[0]);
     if (!m) throw new Refused(400, "malformed request line");
     const [, method, target, minor] = m;
-    const headers = new Headers();
+    const pairs: [string, string][] = [];
     for (let i = 1; i < lines.length; i++) {
       const c = lines[i].indexOf(":");
       if (c <= 0) throw new Refused(400, "malformed header line");
-      headers.append(lines[i].slice(0, c).trim(), lines[i].slice(c + 1).trim());
+      pairs.push([lines[i].slice(0, c).trim().toLowerCase(), lines[i].slice(c + 1).trim()]);
     }
-    const connHdr = headers.get("connection")?.toLowerCase() ?? "";
+    const header = (name: string) => pairs.find(([k]) => k === name)?.[1] ?? null;
+    const connHdr = header("connection")?.toLowerCase() ?? "";
     let keep = minor === "1" ? !connHdr.includes("close") : connHdr.includes("keep-alive");
-    const te = headers.get("transfer-encoding");
+    const te = header("transfer-encoding");
     if (te && te.toLowerCase() !== "chunked") {
       throw new Refused(501, "unsupported transfer-encoding");
     }
-    const cl = headers.get("content-length");
+    const cl = header("content-length");
     const length = te ? -1 : cl === null ? 0 : Number(cl);
     if (!Number.isSafeInteger(length) || length < -1) throw new Refused(400, "bad content-length");
     let url: string;
     try {
-      url = new URL(target, `http://${headers.get("host") || this.host}`).href;
+      url = target.startsWith("/") ? `http://${header("host") || this.host}${target}` : target;
+      if (!URL.canParse(url)) throw new Error("bad URL");
     } catch {
       throw new Refused(400, "bad request target or host");
     }
-    if (length !== 0 && headers.get("expect")?.toLowerCase() === "100-continue") {
+    if (length !== 0 && header("expect")?.toLowerCase() === "100-continue") {
       await this.#write(enc.encode("HTTP/1.1 100 Continue\r\n\r\n"));
     }
     const body = new RequestBody(this, length);
@@ -228,10 +230,12 @@ export class ServerConn {
     const hasBody = method !== "GET" && method !== "HEAD" && length !== 0;
     const req = new Request(url, {
       method,
-      headers,
       body: hasBody ? body.stream() : null,
       signal: ac.signal,
     });
+    // appended to the request's own headers (a Headers passed in would be copied once more)
+    const h = req.headers;
+    for (const [k, v] of pairs) h.append(k, v);
     if (!hasBody && length !== 0) keep = false; // a body on GET: not read, so not reusable
     if (body.done) this.#watch();
     else body.onDone = () => this.#watch();
@@ -291,15 +295,25 @@ export class ServerConn {
       reader.cancel(new Error("client closed the connection")).catch(() => {});
     };
     try {
-      await this.#write(enc.encode(`${h}transfer-encoding: chunked\r\n\r\n`));
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        if (value.length === 0) continue;
-        const size = enc.encode(`${value.length.toString(16)}\r\n`);
-        await this.#write(concat(size, value, CRLF));
+      // the head goes with the first piece, and every piece already queued (and the end,
+      // if it is known) goes in one write: a write is most of this path's cost
+      let out: Uint8Array[] = [enc.encode(`${h}transfer-encoding: chunked\r\n\r\n`)];
+      let next: Promise<ReadableStreamReadResult<Uint8Array>> = reader.read();
+      for (let r = await next;; r = await next) {
+        if (r.done) {
+          out.push(LAST_CHUNK);
+          break;
+        }
+        if (r.value.length > 0) {
+          out.push(enc.encode(`${r.value.length.toString(16)}\r\n`), r.value, CRLF);
+        }
+        next = reader.read();
+        // a read already settled wins the race: it is batched into this write
+        if ((await Promise.race([next, PENDING])) !== PENDING_VALUE) continue;
+        await this.#write(concat(...out));
+        out = [];
       }
-      await this.#write(LAST_CHUNK);
+      await this.#write(concat(...out));
       return !this.closed;
     } catch {
       // the client went away (a write failed) or the body failed: the answer is cut
@@ -311,6 +325,8 @@ export class ServerConn {
 }
 
 const CRLF = enc.encode("\r\n");
+const PENDING_VALUE = Symbol("pending");
+const PENDING = Promise.resolve(PENDING_VALUE);
 const LAST_CHUNK = enc.encode("0\r\n\r\n");
 
 function concat(...parts: Uint8Array[]): Uint8Array {
