@@ -155,7 +155,7 @@ Deno.test("router shed: PD edge: timeouts, back-pressure, cancellations, bodies,
       for (let i = 0; i < 10; i++) {
         // a client that reads the first event and closes its connection
         const c = await Deno.connect({ hostname: u.hostname, port: Number(u.port) });
-        const body = JSON.stringify(chat(`leave ${i}`, { max_tokens: 400 }));
+        const body = JSON.stringify(chat(`leave ${i}`, { max_tokens: 400, ignore_eos: true }));
         await c.write(enc.encode(
           `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
         ));
