@@ -84,6 +84,12 @@ Deno.test("sim shed: ulimit -n 256 and 400 idle connections; slow heads cut; con
       }),
       403,
     );
+    const nul = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      body: JSON.stringify({ messages: [{ role: "user", content: [null] }] }),
+    });
+    assert.equal(nul.status, 400, "content: [null] is the client's error");
+    await nul.body?.cancel();
     const c = await connect();
     await c.write(enc.encode(
       "POST /reset_prefix_cache HTTP/1.1\r\nhost: rebound.example\r\ncontent-length: 0\r\n\r\n",
