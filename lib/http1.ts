@@ -45,8 +45,12 @@ export interface Http1Request {
   canceller?: Canceller;
   /** Status and headers (names in lower case), before any body bytes. */
   onHead?: (status: number, headers: Map<string, string>) => void;
-  /** Body bytes (de-chunked) as they arrive; the array is only valid during the call. */
-  onData: (bytes: Uint8Array) => void;
+  /**
+   * Body bytes (de-chunked) as they arrive; the array is only valid during the
+   * call. A returned `Promise` pauses reading (the server is then held back by
+   * TCP) until it settles.
+   */
+  onData: (bytes: Uint8Array) => unknown;
 }
 
 import { idleMsOf, Reader, release, takeIdle } from "./_http1_pool.ts";
@@ -228,21 +232,26 @@ async function readResponse(r: Reader, req: Http1Request, first: () => void): Pr
         throw new Error(`connection closed with ${left} body bytes missing`);
       }
       const n = Math.min(left, r.end - r.start);
-      req.onData(r.buf.subarray(r.start, r.start + n));
+      const wait = req.onData(r.buf.subarray(r.start, r.start + n));
       r.start += n;
       left -= n;
+      if (wait instanceof Promise) await wait;
     }
     return keepMs;
   }
   // no length: the body runs until the server closes
   for (;;) {
-    if (r.end > r.start) req.onData(r.buf.subarray(r.start, r.end));
+    const wait = r.end > r.start ? req.onData(r.buf.subarray(r.start, r.end)) : undefined;
     r.start = r.end;
+    if (wait instanceof Promise) await wait;
     if (!(await r.fill())) return 0;
   }
 }
 
-async function readChunked(r: Reader, onData: (b: Uint8Array) => void): Promise<void> {
+async function readChunked(
+  r: Reader,
+  onData: (b: Uint8Array) => unknown,
+): Promise<void> {
   for (;;) {
     // chunk size line
     let eol: number;
@@ -270,9 +279,10 @@ async function readChunked(r: Reader, onData: (b: Uint8Array) => void): Promise<
         throw new Error("connection closed inside a chunked body");
       }
       const n = Math.min(left, r.end - r.start);
-      onData(r.buf.subarray(r.start, r.start + n));
+      const wait = onData(r.buf.subarray(r.start, r.start + n));
       r.start += n;
       left -= n;
+      if (wait instanceof Promise) await wait;
     }
     while (r.end - r.start < 2) {
       if (!(await r.fill())) throw new Error("connection closed inside a chunked body");
@@ -295,7 +305,15 @@ export interface BodyTap {
   end?(error: unknown): Uint8Array | undefined;
   /** The body's reader cancelled it (the request is then cancelled too). */
   cancel?(reason: unknown): void;
+  /**
+   * Reading paused (`true`: the reader left {@linkcode BODY_BUFFER_BYTES}
+   * unread) or resumed: time paused is the reader's, not the server's.
+   */
+  paused?(on: boolean): void;
 }
+
+/** Bytes of a streamed body held for a reader that does not read before the server is paused. */
+export const BODY_BUFFER_BYTES = 64 * 1024;
 
 /**
  * {@linkcode http1} behind a `fetch`-like call for code written against
@@ -328,14 +346,26 @@ export function http1Fetch(
   return new Promise<Response>((resolve, reject) => {
     let ctl!: ReadableStreamDefaultController<Uint8Array>;
     let headed = false;
+    // bounded: past BODY_BUFFER_BYTES unread, reading from the server waits for the reader
+    let resume: (() => void) | null = null;
+    const wake = () => {
+      if (!resume) return;
+      const r = resume;
+      resume = null;
+      init.signal?.removeEventListener("abort", wake);
+      tap?.paused?.(false);
+      r();
+    };
     const body = new ReadableStream<Uint8Array>({
       start: (c) => void (ctl = c),
+      pull: wake,
       cancel: (why) => {
         cancelled = true;
         canceller.cancel(why ?? new Error("response body cancelled"));
         tap?.cancel?.(why);
+        wake();
       },
-    });
+    }, { highWaterMark: BODY_BUFFER_BYTES, size: (c) => c.byteLength });
     const end = (e: unknown) => {
       if (cancelled) return;
       const tail = tap?.end?.(e);
@@ -366,6 +396,11 @@ export function http1Fetch(
         if (cancelled) return;
         tap?.data?.();
         ctl.enqueue(bytes.slice());
+        if ((ctl.desiredSize ?? 1) > 0) return;
+        tap?.paused?.(true);
+        // an abort while paused must reach the read loop (it closes the connection)
+        init.signal?.addEventListener("abort", wake, { once: true });
+        return new Promise<void>((r) => (resume = r));
       },
     }).then(
       () => end(undefined),

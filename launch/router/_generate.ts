@@ -25,6 +25,7 @@ import {
   prefillBody,
   sessionKey,
 } from "./_legs.ts";
+import { checkBody } from "./_body_check.ts";
 import { errorResponse, forwardHeaders, HttpError, ms3, readBody, sseErrorTail } from "./_http.ts";
 
 export type { Mode };
@@ -116,6 +117,7 @@ export class Generator {
         throw new HttpError(400, "Request body must be a JSON object", "BadRequestError");
       }
       const b = body as Body;
+      checkBody(path, b);
       // only our own fields reach the engines (issue 26): the one check at the edge
       const keys = Object.keys(b).length;
       const internal = clientInternalFields(b, req.headers.get("x-request-id"));
@@ -252,7 +254,7 @@ export class Generator {
       });
     } catch (e) {
       clearTimeout(stall);
-      this.#done(b, leg, false, ctl);
+      this.#done(b, leg, false, ctl, ctx.ac.signal.aborted);
       if (ctl.signal.reason instanceof Stalled) throw ctl.signal.reason.http();
       const ours = ctl.signal.aborted;
       throw this.#netError(b, leg, ours ? ctl.signal.reason : e, ctx.ac.signal, t0, true, ours);
@@ -268,11 +270,16 @@ export class Generator {
     return { res, t0, ctl };
   }
 
-  #done(b: Backend, leg: Leg, ok: boolean, ctl?: AbortController): void {
+  /** A leg ended: served, failed, or cut because its client went away (`gone`: no error). */
+  #done(b: Backend, leg: Leg, ok: boolean, ctl?: AbortController, gone = false): void {
     if (ctl) b.legs.delete(ctl);
     b.inFlight--;
     if (ok) b.served++;
-    else b.errors++;
+    else if (gone) {
+      b.cancelled++;
+      this.metrics.cancelled(b.name, leg);
+      return;
+    } else b.errors++;
     this.metrics.count(b.name, leg, ok);
   }
 
@@ -294,7 +301,7 @@ export class Generator {
     try {
       text = await res.text();
     } catch (e) {
-      this.#done(b, leg, false, ctl);
+      this.#done(b, leg, false, ctl, ctx.ac.signal.aborted);
       if (ctl.signal.reason instanceof Stalled) throw ctl.signal.reason.http();
       const ours = ctl.signal.aborted;
       throw this.#netError(b, leg, ours ? ctl.signal.reason : e, ctx.ac.signal, t0, false, ours);
@@ -407,15 +414,18 @@ export class Generator {
     const watch = () => {
       const idleMs = now() - lastByteMs;
       if (finished) return;
-      if (idleMs >= stallMs) ctl.abort(new Stalled(b, leg, stallMs));
+      // paused because the client does not read: its time, not the backend's
+      if (paused) stall = setTimeout(watch, stallMs);
+      else if (idleMs >= stallMs) ctl.abort(new Stalled(b, leg, stallMs));
       else stall = setTimeout(watch, stallMs - idleMs);
     };
     let finished = false;
+    let paused = false;
     const finish = (ok: boolean) => {
       if (finished) return;
       finished = true;
       clearTimeout(stall);
-      this.#done(b, leg, ok, ctl);
+      this.#done(b, leg, ok, ctl, !ok && ctx.ac.signal.aborted);
       if (ok) this.metrics.observeRequest(ctx.route, now() - ctx.t0);
     };
     let legStartMs = now();
@@ -464,6 +474,10 @@ export class Generator {
       cancel: () => {
         ctx.ac.abort();
         finish(false);
+      },
+      paused: (on) => {
+        paused = on;
+        if (!on) lastByteMs = now();
       },
     };
     const { res, t0 } = await this.#open(b, leg, ctx, body, requestId, tap, ctl);

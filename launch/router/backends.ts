@@ -21,8 +21,10 @@ export class Backend {
   inFlight = 0;
   /** Legs it completed. */
   served = 0;
-  /** Legs that failed on it. */
+  /** Legs that failed on it (the backend's fault, or a stall). */
   errors = 0;
+  /** Legs whose client went away first (not the backend's fault). */
+  cancelled = 0;
   /** Why it was last taken out, if it was. */
   lastError = "";
   /** When it last changed health (ms since epoch). */

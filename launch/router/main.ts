@@ -4,6 +4,13 @@
  * `Router listening on http://HOST:PORT` on stderr once it serves.
  *
  *     deno run -A launch/router/main.ts --config router.json [--host 127.0.0.1] [--port 0]
+ *       [--max-connections N] [--header-timeout S] [--body-timeout S] [--idle-timeout S]
+ *       [--admin-token T] [--allow-host NAME,...]
+ *
+ * It sheds load rather than dying (lib/http_server.ts): beyond the connection
+ * cap (by default from the open-files limit, two descriptors a client) new
+ * connections get 503, slow clients are cut, and running out of descriptors
+ * pauses accepting.
  *
  * @module
  */
@@ -13,6 +20,8 @@ import { fieldError } from "../../lib/errors.ts";
 import { createLogger, parseLogLevel } from "../../lib/log.ts";
 import { loadRouterConfig } from "./config.ts";
 import { createRouter } from "./server.ts";
+import { serveHttp } from "../../lib/http_server.ts";
+import { guardOptions, SERVE_FLAGS, serveOptions } from "../../lib/serve_flags.ts";
 
 const FLAGS = {
   config: {
@@ -27,6 +36,7 @@ const FLAGS = {
     default: "info",
     help: "debug, info, warn or error",
   },
+  ...SERVE_FLAGS,
 };
 
 /** Runs the router until SIGINT/SIGTERM. */
@@ -49,26 +59,27 @@ export async function main(args: string[]): Promise<number> {
   const level = parseLogLevel(String(values["log-level"]));
   const cfg = await loadRouterConfig(values.config);
   const log = createLogger({ name: "router", level });
-  const router = createRouter(cfg, { log });
+  const serve = serveOptions(values, 2);
+  const router = createRouter(cfg, { log, guard: guardOptions(values, host, Deno.env.toObject()) });
   await router.start();
   const ac = new AbortController();
-  let gone = 0;
-  const server = Deno.serve({
+  const server = serveHttp({
     hostname: host,
     port,
     signal: ac.signal,
-    // a client that went away mid-answer is counted, not logged as a stack trace
+    ...serve,
+    warn: (m) => log.warn(m),
     onError: (e) => {
-      if (e instanceof Deno.errors.BadResource || e instanceof Deno.errors.BrokenPipe) {
-        if (++gone === 1 || gone % 1000 === 0) log.info(`clients gone mid-answer: ${gone}`);
-      } else log.warn(`request failed: ${errorMessage(e)}`);
+      log.warn(`request failed: ${errorMessage(e)}`);
       return new Response("internal error", { status: 500 });
     },
     onListen: (a) => {
       log.info(
         `Router ${cfg.name}: kind=${cfg.kind}${
           cfg.connector ? ` connector=${cfg.connector}` : ""
-        } backends=${router.pool.all.map((b) => `${b.role}:${b.name}`).join(",")}`,
+        } backends=${
+          router.pool.all.map((b) => `${b.role}:${b.name}`).join(",")
+        } maxConnections=${serve.maxConnections}`,
       );
       const h = host.includes(":") ? `[${host}]` : host;
       Deno.stderr.writeSync(
@@ -81,7 +92,10 @@ export async function main(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGTERM", stop);
   await server.finished;
   await router.stop();
-  log.info("Router stopped");
+  const st = server.stats();
+  log.info(
+    `Router stopped (clients gone mid-answer: ${st.gone}, refused at the cap: ${st.refused})`,
+  );
   return 0;
 }
 

@@ -58,6 +58,7 @@ const esc = (s: string) => s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace
 export class RouterMetrics {
   #requests = new Map<string, number>();
   #errors = new Map<string, number>();
+  #cancelled = new Map<string, number>();
   #legs = new Map<Leg, Histogram>();
   #e2e = new Map<string, Histogram>();
 
@@ -66,6 +67,13 @@ export class RouterMetrics {
     const k = `backend="${esc(backend)}",leg="${leg}"`;
     this.#requests.set(k, (this.#requests.get(k) ?? 0) + 1);
     if (!ok) this.#errors.set(k, (this.#errors.get(k) ?? 0) + 1);
+  }
+
+  /** Counts one leg on `backend` whose client went away (not an error of the backend). */
+  cancelled(backend: string, leg: Leg): void {
+    const k = `backend="${esc(backend)}",leg="${leg}"`;
+    this.#requests.set(k, (this.#requests.get(k) ?? 0) + 1);
+    this.#cancelled.set(k, (this.#cancelled.get(k) ?? 0) + 1);
   }
 
   /** Records a leg's latency (prefill/encode: whole leg; decode/direct: to first byte). */
@@ -86,6 +94,7 @@ export class RouterMetrics {
   clear(): void {
     this.#requests.clear();
     this.#errors.clear();
+    this.#cancelled.clear();
     this.#legs.clear();
     this.#e2e.clear();
   }
@@ -99,6 +108,13 @@ export class RouterMetrics {
     out.push("# HELP topobench_router_errors_total Legs that failed, by backend and leg.");
     out.push("# TYPE topobench_router_errors_total counter");
     for (const [k, v] of this.#errors) out.push(`topobench_router_errors_total{${k}} ${v}`);
+    out.push(
+      "# HELP topobench_router_client_cancelled_total Legs cut because their client went away.",
+    );
+    out.push("# TYPE topobench_router_client_cancelled_total counter");
+    for (const [k, v] of this.#cancelled) {
+      out.push(`topobench_router_client_cancelled_total{${k}} ${v}`);
+    }
     out.push(
       "# HELP topobench_router_leg_latency_seconds Leg latency (decode/direct: to first byte).",
     );

@@ -14,12 +14,18 @@ import { Generator, type Mode } from "./_generate.ts";
 import { errorObject, errorResponse, HttpError, json, readBody } from "./_http.ts";
 import type { RegistrationListener } from "../../lib/p2p_registration.ts";
 import { startDiscovery } from "./_discovery.ts";
+import { ControlGuard, type ControlGuardOptions } from "../../lib/control_guard.ts";
 
 /** Options of {@linkcode createRouter}. */
 export interface RouterOptions {
   /** @default an `info` logger named `router` */
   log?: Logger;
+  /** Who may use the control endpoints (foreign origins are always refused). @default loopback only, no token */
+  guard?: ControlGuardOptions;
 }
+
+/** Endpoints that change the router's state: POST only, local callers only. */
+const CONTROL = new Set(["/metrics/clear", "/mode/pd", "/mode/ppd", "/conversations/clear"]);
 
 /** A router: its handler and its parts. */
 export interface Router {
@@ -47,6 +53,7 @@ export function createRouter(cfg: RouterConfig, opts: RouterOptions = {}): Route
   const startedMs = Date.now();
   const pd = cfg.kind === "pd" || cfg.kind === "ppd";
   const mode = () => (pd ? gen.mode : cfg.kind);
+  const guard = new ControlGuard(opts.guard);
 
   const missingRoles = (): Role[] => pool.roles.filter((r) => pool.healthy(r).length === 0);
 
@@ -86,10 +93,34 @@ export function createRouter(cfg: RouterConfig, opts: RouterOptions = {}): Route
     return json({ mode: m });
   }
 
+  /** A control endpoint's refusal: 405 to other methods, else the guard's verdict. */
+  function control(req: Request, post: boolean, path: string) {
+    if (!post) {
+      return json(
+        errorObject(
+          405,
+          `Method Not Allowed: ${req.method} ${path} (use POST)`,
+          "MethodNotAllowed",
+        ),
+        405,
+        { allow: "POST" },
+      );
+    }
+    return guard.control(req);
+  }
+
   const handler = async (req: Request): Promise<Response> => {
     const path = new URL(req.url).pathname.replace(/\/+$/, "") || "/";
     const get = req.method === "GET" || req.method === "HEAD";
     const post = req.method === "POST";
+    if (!get || CONTROL.has(path)) {
+      const refused = CONTROL.has(path) ? control(req, post, path) : guard.origin(req);
+      if (refused) {
+        return refused instanceof Response
+          ? refused
+          : err(refused.status, refused.message, "ForbiddenError");
+      }
+    }
     if (post && (path === "/v1/completions" || path === "/v1/chat/completions")) {
       return await gen.handle(req, path);
     }
@@ -126,6 +157,7 @@ export function createRouter(cfg: RouterConfig, opts: RouterOptions = {}): Route
           inFlight: b.inFlight,
           served: b.served,
           errors: b.errors,
+          cancelled: b.cancelled,
           lastError: b.lastError || null,
         })),
       });

@@ -21,6 +21,8 @@ import { buildVocab } from "./_vocab.ts";
 import { warmUp } from "./_warmup.ts";
 import { SIM_FLAGS, simConfig } from "./sim_config.ts";
 import { createKvConnector } from "./connectors.ts";
+import { serveHttp } from "../../lib/http_server.ts";
+import { guardOptions, serveOptions } from "../../lib/serve_flags.ts";
 
 const SUMMARY = "Simulated vLLM engine: OpenAI-compatible API, vLLM metrics and logs, " +
   "continuous batching with a roofline step-time model. Output is simulated.";
@@ -97,6 +99,7 @@ export async function main(args: string[]): Promise<number> {
     ecTransfer,
     ready: () => ready,
     log: emit,
+    guard: guardOptions(values, cfg.host, Deno.env.toObject()),
   };
   await warmUp(cost, cfg.blockSize, serverOpts);
   const handler = createHandler(serverOpts);
@@ -106,10 +109,13 @@ export async function main(args: string[]): Promise<number> {
   const proxy = kvTransfer ? p2pProxy(kvTransfer) : undefined;
   let pings: { stop(): void } | undefined;
   const hostIp = Deno.env.get("VLLM_HOST_IP") || "127.0.0.1";
-  const server = Deno.serve({
+  // sheds rather than dies: a connection cap (503 beyond), timeouts, EMFILE as back-pressure
+  const server = serveHttp({
     hostname: cfg.host,
     port: cfg.port,
     signal: ac.signal,
+    ...serveOptions(values),
+    warn: (m) => log.warn(m),
     onListen: (a) => {
       log.info(`Starting vLLM API server 0 on http://${a.hostname}:${a.port}`);
       if (ready) log.info("Application startup complete.");

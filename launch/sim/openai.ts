@@ -116,6 +116,15 @@ export function parseRequest(endpoint: Endpoint, body: unknown): ParsedRequest {
       if (typeof m.content !== "string" && !Array.isArray(m.content) && m.content !== null) {
         throw new ApiError(400, `messages[${i}].content must be a string or a list of parts`);
       }
+      if (Array.isArray(m.content)) {
+        const k = m.content.findIndex((p) => !isObj(p) || typeof p.type !== "string");
+        if (k >= 0) {
+          throw new ApiError(
+            400,
+            `messages[${i}].content[${k}] must be an object with a string type`,
+          );
+        }
+      }
     }
     out.messages = msgs as ChatMessage[];
   }

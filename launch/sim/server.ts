@@ -33,6 +33,7 @@ import {
   usage,
   usageChunk,
 } from "./openai.ts";
+import { ControlGuard, type ControlGuardOptions } from "../../lib/control_guard.ts";
 
 /** Everything the HTTP layer needs. */
 export interface SimServerOptions {
@@ -59,6 +60,8 @@ export interface SimServerOptions {
   /** Health answers 503 until this resolves (`--startup-delay`). */
   ready: () => boolean;
   log: (level: "info" | "debug" | "warn", msg: string) => void;
+  /** Who may use `/reset_prefix_cache` (foreign origins are always refused). @default loopback only */
+  guard?: ControlGuardOptions;
 }
 
 /** Default request-body limit: 32 MiB (room for long prompts and a few base64 images). */
@@ -107,11 +110,23 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
   let counter = 0;
   // the tokenizer's own ids, with pre-tokens cached (a 2,000-token chat prompt: ~15 ms -> <1 ms)
   const prompts = new PromptTokens(o.tokenizer);
+  const guard = new ControlGuard(o.guard);
 
   return async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     const path = url.pathname;
     try {
+      const get = req.method === "GET" || req.method === "HEAD";
+      if (!get || path === "/reset_prefix_cache") {
+        const r = path === "/reset_prefix_cache" && req.method !== "POST"
+          ? new ApiError(
+            405,
+            `Method Not Allowed: ${req.method} ${path} (use POST)`,
+            "MethodNotAllowed",
+          )
+          : refusal(path === "/reset_prefix_cache" ? guard.control(req) : guard.origin(req));
+        if (r) throw r;
+      }
       if (req.method === "GET" && path === "/health") {
         return new Response(null, { status: o.ready() ? 200 : 503 });
       }
@@ -415,6 +430,10 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
       images,
     };
   }
+}
+
+function refusal(r: { status: number; message: string } | null): ApiError | null {
+  return r && new ApiError(r.status, r.message, "ForbiddenError");
 }
 
 function imageDims(url: string): [number, number] {

@@ -6,6 +6,7 @@
  */
 import { connectorKvCost } from "./kv_link.ts";
 import { enumFlag, type FlagSpec, numberFlag } from "../../lib/args.ts";
+import { SERVE_FLAGS } from "../../lib/serve_flags.ts";
 import {
   DEFAULT_REQUEST_FLOOR_MS,
   defaultLinkGBps,
@@ -126,6 +127,7 @@ export const SIM_FLAGS: FlagSpec = {
     help: "Accepted for vLLM compatibility",
   },
   "enable-prompt-tokens-details": { type: "boolean", default: false, help: "Accepted (always on)" },
+  ...SERVE_FLAGS,
 };
 
 /** Validated simulated-engine settings. */
