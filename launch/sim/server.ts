@@ -249,8 +249,18 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
     const publicId = `${endpoint === "chat" ? "chatcmpl" : "cmpl"}-${base}`;
     let id = publicId;
     while (inUse.has(id)) id = `${publicId}-${++counter}`;
+    // reserved now: two requests of one X-Request-Id (bench workers) may both be past the awaits
+    inUse.add(id);
     const kvReq: KvRequest = { id, base, promptTokens, params: p.kvTransferParams };
-    const remote = await o.kv.remote(kvReq);
+    let remote: Awaited<ReturnType<typeof o.kv.remote>>;
+    let imageTokens: Awaited<ReturnType<typeof prepareImages>>;
+    try {
+      remote = await o.kv.remote(kvReq);
+      imageTokens = await prepareImages(images, o.ecTransfer);
+    } catch (e) {
+      inUse.delete(id);
+      throw e;
+    }
 
     // Output length: exact with ignore_eos, else drawn and capped (EOS ends it).
     let n = maxTokens;
@@ -263,7 +273,6 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
       }
     }
     const outputIds = sampleOutput(o.vocab, rng, n, reason === "stop");
-    const imageTokens = await prepareImages(images, o.ecTransfer);
 
     const tokensOut: number[] = [];
     let stored: Promise<void> = Promise.resolve();
