@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { standin } from "./_standin_server.ts";
-import { benchCmd, collect } from "./_test_harness.ts";
+import { benchCmd, collect, sim } from "./_test_harness.ts";
 import { sendStreaming } from "./client.ts";
 import { closeIdle } from "../lib/http1.ts";
 
@@ -135,4 +135,25 @@ Deno.test("a stream that stops mid-way (a hung server) fails after --stall-timeo
     assert.match(row.error, /stalled: no byte for 500 ms after the stream started/);
   }
   assert.ok(performance.now() - t0 < 60_000, "well before the 120 s timeout");
+});
+
+Deno.test("--reset-prefix-cache sends TOPOBENCH_ADMIN_TOKEN to an engine that requires it", async () => {
+  const env = { ...Deno.env.toObject(), TOPOBENCH_ADMIN_TOKEN: "t0ken-for-tests" };
+  const engine = await sim("--admin-token", "t0ken-for-tests");
+  try {
+    const args = ["--rate", "inf", "--num-requests", "2", "--input-len", "8", "--output-len", "2"]
+      .concat(["--reset-prefix-cache"]);
+    const ok = await collect(
+      await benchCmd(args, "token", { url: engine.url, outRoot: tmp, env }).output(),
+    );
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.doesNotMatch(ok.stderr, /reset_prefix_cache failed/);
+    const { TOPOBENCH_ADMIN_TOKEN: _, ...noToken } = env;
+    const refused = await collect(
+      await benchCmd(args, "notoken", { url: engine.url, outRoot: tmp, env: noToken }).output(),
+    );
+    assert.match(refused.stderr, /reset_prefix_cache failed: HTTP 401/);
+  } finally {
+    await engine.stop();
+  }
 });

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { adminHeaders } from "../lib/control_guard.ts";
 import { errorMessage } from "../lib/errors.ts";
 import { StopSignals } from "../lib/signals.ts";
 import { basename, dirname, join } from "node:path";
@@ -323,8 +324,12 @@ export async function main(args: string[]): Promise<number> {
       }
       // distributed: worker 0 resets (the URL need only be reachable from the workers)
       const resetCache = () =>
-        fetch(`${cfg.url}/reset_prefix_cache`, { method: "POST" }).then((r) => r.body?.cancel())
-          .catch((e) => log.warn(`reset_prefix_cache failed: ${e}`));
+        fetch(`${cfg.url}/reset_prefix_cache`, { method: "POST", headers: adminHeaders() })
+          .then(async (r) => {
+            const text = await r.text();
+            if (!r.ok) throw new Error(`HTTP ${r.status} ${text.slice(0, 200)}`);
+          })
+          .catch((e) => log.warn(`reset_prefix_cache failed: ${errorMessage(e)}`));
       // a worker (--start-at stdin) resets once every worker has warmed up: after the start
       // instant comes, below
       const workerStart = k === 0 && cfg.startAt === "stdin";

@@ -111,3 +111,13 @@ export class ControlGuard {
     };
   }
 }
+
+/**
+ * The headers a client of our own (bench, sweep) sends to control endpoints:
+ * `X-Admin-Token` from `TOPOBENCH_ADMIN_TOKEN` when it is set, else none.
+ */
+export function adminHeaders(
+  token: string | undefined = Deno.env.get("TOPOBENCH_ADMIN_TOKEN"),
+): Record<string, string> {
+  return token ? { "x-admin-token": token } : {};
+}

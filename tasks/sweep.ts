@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { adminHeaders } from "../lib/control_guard.ts";
 import { basename, join, resolve } from "node:path";
 import { listFlag, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
 import { fieldError } from "../lib/errors.ts";
@@ -299,9 +300,8 @@ export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
     if (o.resetPrefixCache === false || !o.resetUrls) return;
     await Promise.all(
       o.resetUrls.map((u) =>
-        fetch(u, { method: "POST", signal: AbortSignal.timeout(10_000) }).then((r) =>
-          r.body?.cancel()
-        )
+        fetch(u, { method: "POST", headers: adminHeaders(), signal: AbortSignal.timeout(10_000) })
+          .then((r) => r.body?.cancel())
           .catch(() => {})
       ),
     );
