@@ -28,6 +28,8 @@ export class Reader {
   expiresMs = Infinity;
   /** Pooled, waiting for a request. */
   idle = false;
+  /** Responses read on it so far (0: a new connection). */
+  served = 0;
   /** The read started while the connection was idle (it sees a server's close at once). */
   #pending: Promise<number | null> | null = null;
   constructor(readonly conn: Deno.TcpConn) {}
@@ -98,6 +100,7 @@ export function takeIdle(key: string): Reader | null {
 }
 
 export function release(key: string, r: Reader, idleMs: number): void {
+  r.served++;
   let pool = idle.get(key);
   if (!pool) idle.set(key, pool = []);
   if (pool.length < MAX_IDLE && r.start === r.end && idleMs > 0) {

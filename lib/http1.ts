@@ -143,9 +143,10 @@ const HEAD_EOF = "connection closed before the response head";
  * Sends one request and streams its response body to `onData`; resolves when
  * the body is complete. Idle pooled connections expire (the server's
  * `Keep-Alive: timeout=`, else {@linkcode DEFAULT_IDLE_MS}) and are dropped as
- * soon as the server closes them. A request whose connection closed before any
- * response byte is retried once on a new connection; one that received bytes
- * never is.
+ * soon as the server closes them. A request whose kept-alive connection closed
+ * before any response byte is retried once on a new connection; one sent on a
+ * new connection, or that received bytes, never is. A server that answers and
+ * closes before reading the whole body (413, 503) has its answer read.
  */
 export async function http1(req: Http1Request): Promise<void> {
   if (req.url.protocol !== "http:") {
@@ -175,6 +176,7 @@ export async function http1(req: Http1Request): Promise<void> {
     if (req.canceller?.cancelled) throw req.canceller.reason;
     const r = await connectOrCancel(req, key, attempt > 0);
     const conn = r.conn;
+    const reused = r.served > 0;
     let got = false;
     const onAbort = () => {
       try {
@@ -185,11 +187,14 @@ export async function http1(req: Http1Request): Promise<void> {
     req.canceller?.onCancel(onAbort);
     try {
       if (cancelled() !== null) throw cancelled();
-      for (let off = 0; off < msg.length;) off += await conn.write(msg.subarray(off));
-      const idleMs = await readResponse(r, req, () => (got = true));
+      const writeError = await writeAll(conn, msg);
+      // a server may answer (413, 503) and close before reading the whole body: its answer counts
+      const idleMs = await readResponse(r, req, () => (got = true)).catch((e) => {
+        throw writeError !== null && !got ? writeError : e;
+      });
       req.signal?.removeEventListener("abort", onAbort);
       req.canceller?.onCancel(null);
-      release(key, r, idleMs);
+      release(key, r, writeError === null ? idleMs : 0);
       return;
     } catch (e) {
       req.signal?.removeEventListener("abort", onAbort);
@@ -199,9 +204,22 @@ export async function http1(req: Http1Request): Promise<void> {
       } catch { /* closed */ }
       const why = cancelled();
       if (why !== null) throw why;
-      if (!got && attempt === 0 && closedError(e)) continue;
+      // a kept-alive connection the server closed as we sent (never a new one: the server
+      // may have taken the request; never once a byte came back)
+      if (reused && !got && attempt === 0 && closedError(e)) continue;
       throw e;
     }
+  }
+}
+
+/** Writes all of `msg`; the error if the connection broke meanwhile (a reply may still be there). */
+async function writeAll(conn: Deno.TcpConn, msg: Uint8Array): Promise<unknown> {
+  try {
+    for (let off = 0; off < msg.length;) off += await conn.write(msg.subarray(off));
+    return null;
+  } catch (e) {
+    if (!closedError(e)) throw e;
+    return e;
   }
 }
 
@@ -217,8 +235,12 @@ async function readResponse(r: Reader, req: Http1Request, first: () => void): Pr
   }
   const { status, headers } = parseHead(latin1.decode(r.buf.subarray(r.start, headEnd)));
   r.start = headEnd + 4;
+  // an interim answer (100 Continue, 103 Early Hints): the real one follows
+  if (status >= 100 && status < 200 && status !== 101) return await readResponse(r, req, first);
   req.onHead?.(status, headers);
   const keepMs = idleMsOf(headers);
+  // no body by definition, whatever the headers say (RFC 9110 6.4.1)
+  if (status === 204 || status === 304 || req.method === "HEAD") return keepMs;
   const te = headers.get("transfer-encoding");
   if (te && /chunked/i.test(te)) {
     await readChunked(r, req.onData);

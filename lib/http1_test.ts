@@ -144,3 +144,21 @@ Deno.test("http1: Keep-Alive timeout= sets how long an idle connection is reused
   assert.equal(idleMsOf(h({ "keep-alive": "timeout=1" })), 0);
   assert.equal(idleMsOf(h({ connection: "close", "keep-alive": "timeout=5" })), 0);
 });
+
+Deno.test("http1: a new connection closed before any byte is not retried (the server may have taken it)", async () => {
+  await using s = rawServer(() => [], true); // reads the request, answers nothing, closes
+  await assert.rejects(get(s.url), /closed before the response head/);
+  assert.equal(s.count(), 1, "sent once");
+});
+
+Deno.test("http1: 204 and 304 answers end at their head, whatever their headers", async () => {
+  await using s = rawServer((n) =>
+    n === 0
+      ? "HTTP/1.1 204 No Content\r\n\r\n"
+      : "HTTP/1.1 304 Not Modified\r\ncontent-length: 10\r\n\r\n"
+  );
+  const t0 = performance.now();
+  assert.deepEqual(await get(s.url), { status: 204, body: "" });
+  assert.deepEqual(await get(s.url), { status: 304, body: "" });
+  assert.ok(performance.now() - t0 < 2000, "no wait for a body that never comes");
+});

@@ -9,6 +9,7 @@
  */
 import type { Logger } from "../../lib/log.ts";
 import { errorMessage } from "../../lib/errors.ts";
+import { http1Fetch } from "../../lib/http1.ts";
 import { sleep } from "../../lib/net.ts";
 import type { BackendSpec, Role, RouterConfig } from "./config.ts";
 import { classifyFailure, Liveness, type Verdict } from "./liveness.ts";
@@ -239,7 +240,8 @@ export class BackendPool {
     const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.#silentMs)]);
     let v: Verdict;
     try {
-      const res = await fetch(`${b.url}/health`, { signal });
+      // through our client: its pool honours the engine's Keep-Alive timeout (fetch's does not)
+      const res = await http1Fetch(`${b.url}/health`, { method: "GET", signal });
       await res.body?.cancel();
       v = b.live.healthAnswered(startMs, performance.now(), res.status);
     } catch (e) {
