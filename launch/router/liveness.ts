@@ -22,8 +22,11 @@
  * @module
  */
 
-/** How a leg or probe failed. */
-export type Failure = "refused" | "reset" | "timeout" | "other";
+/**
+ * How a leg or probe failed; `local` is the router's own shortage (out of file
+ * descriptors or ephemeral ports), never evidence against a backend.
+ */
+export type Failure = "refused" | "reset" | "timeout" | "local" | "other";
 
 /** What to do with a backend after one piece of evidence. */
 export type Verdict =
@@ -45,12 +48,14 @@ const REFUSED = /connection refused|econnrefused|os error 111\b/i;
 const RESET =
   /connection reset|econnreset|broken pipe|epipe|connection aborted|os error (104|32|103)\b/i;
 const TIMEOUT = /timed? ?out|timeout/i;
+const LOCAL = /too many open files|emfile|enfile|os error (24|23|99)\b|address not available/i;
 
 /** How `e` (with its `cause` chain) failed: refused, reset, timeout or other. */
 export function classifyFailure(e: unknown): Failure {
   for (let x = e, depth = 0; x !== undefined && x !== null && depth < 6; depth++) {
     const name = (x as { name?: unknown }).name;
     const msg = x instanceof Error ? x.message : typeof x === "string" ? x : "";
+    if (LOCAL.test(msg)) return "local";
     if (name === "ConnectionRefused" || REFUSED.test(msg)) return "refused";
     if (
       name === "ConnectionReset" || name === "BrokenPipe" || name === "ConnectionAborted" ||
@@ -114,7 +119,7 @@ export class Liveness {
 
   /** A leg begun at `startMs` failed at `nowMs` with no answer of its own, as `failure` (`why` says how). */
   legFailed(startMs: number, nowMs: number, failure: Failure, why: string): Verdict {
-    if (this.answeredSince(startMs)) return KEEP;
+    if (failure === "local" || this.answeredSince(startMs)) return KEEP;
     this.failedLegs++;
     const silentMs = this.#silent(nowMs, failure);
     if (failure === "refused" || failure === "reset") {
@@ -140,7 +145,7 @@ export class Liveness {
    * (`timeout`) has no answer yet (`why` says how).
    */
   healthFailed(startMs: number, nowMs: number, failure: Failure, why: string): Verdict {
-    if (this.answeredSince(startMs)) return KEEP;
+    if (failure === "local" || this.answeredSince(startMs)) return KEEP;
     const silentMs = this.#silent(nowMs, failure);
     const idle = failure === "timeout" ? "; no byte from it on any leg meanwhile" : "";
     return { kind: "eject", reason: `/health failed: ${why}${idle}`, silentMs };

@@ -85,3 +85,13 @@ Deno.test("liveness: classifyFailure reads Deno errors, fetch's wrapped causes a
   assert.equal(classifyFailure(new Error("connection closed before the response head")), "other");
   assert.equal(classifyFailure(undefined), "other");
 });
+
+Deno.test("liveness: the router's own shortage (out of file descriptors) is never held against a backend", () => {
+  const emfile = new Error("Too many open files (os error 24)");
+  assert.equal(classifyFailure(emfile), "local");
+  assert.equal(classifyFailure(new TypeError("connect failed", { cause: emfile })), "local");
+  const l = new Liveness({ failedLegsToEject: 1 });
+  assert.deepEqual(l.legFailed(0, 5, "local", "Too many open files"), { kind: "keep" });
+  assert.deepEqual(l.healthFailed(0, 5, "local", "Too many open files"), { kind: "keep" });
+  assert.equal(l.failedLegs, 0);
+});
