@@ -37,7 +37,7 @@ export const SERVE_FLAGS: FlagSpec = {
   },
 };
 
-/** The server options the flags give; `fdsPerConnection` sizes the default cap (router: 2). */
+/** The server options the flags give; `fdsPerConnection` sizes the default cap (router: 3). */
 export function serveOptions(
   v: FlagValues,
   fdsPerConnection = 1,

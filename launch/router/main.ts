@@ -59,7 +59,8 @@ export async function main(args: string[]): Promise<number> {
   const level = parseLogLevel(String(values["log-level"]));
   const cfg = await loadRouterConfig(values.config);
   const log = createLogger({ name: "router", level });
-  const serve = serveOptions(values, 2);
+  // 3 descriptors a client: its own, a leg, and a pooled idle one (a PD prefill leg's)
+  const serve = serveOptions(values, 3);
   const router = createRouter(cfg, { log, guard: guardOptions(values, host, Deno.env.toObject()) });
   await router.start();
   const ac = new AbortController();
