@@ -67,12 +67,17 @@ export function errorAnswer(status: number, message: string, type: string): Uint
 /**
  * Writes `bytes` (an answer) and closes without losing it to a reset: the
  * write side is shut, then what the client still sends is read and dropped
- * (up to 1 MiB or 1 s) before the socket closes.
+ * (up to 1 MiB or 1 s) before the socket closes; `linger` false: closed at once.
  */
-export async function answerAndClose(conn: Deno.TcpConn, bytes: Uint8Array): Promise<void> {
+export async function answerAndClose(
+  conn: Deno.TcpConn,
+  bytes: Uint8Array,
+  linger = true,
+): Promise<void> {
   const timer = setTimeout(() => closeQuietly(conn), LINGER_MS);
   try {
     for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+    if (!linger) return;
     await conn.closeWrite();
     const buf = new Uint8Array(65536);
     for (let n = 0, r; n < LINGER_BYTES && (r = await conn.read(buf)) !== null;) n += r;

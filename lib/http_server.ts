@@ -78,6 +78,8 @@ export function defaultMaxConnections(fdsPerConnection = 1): number {
   return Math.max(16, Math.floor((limit - 64) / fdsPerConnection));
 }
 
+/** Refused connections closed gently at once (each holds a descriptor up to 1 s). */
+const MAX_LINGERING = 16;
 const FD_EXHAUSTED = /too many open files|os error 2[34]\b/i;
 
 function positive(name: string, v: number): number {
@@ -140,10 +142,15 @@ export function serveHttp(
     lastWarnMs = t;
     warn(msg);
   };
+  let lingering = 0;
   const refuse = (conn: Deno.TcpConn, why: string) => {
     counts.refused++;
-    // a client may be sending its request: the 503 must not be lost to a reset
-    answerAndClose(conn, errorAnswer(503, why, "ServiceUnavailableError"));
+    // a client may be sending its request: the 503 must not be lost to a reset, but a
+    // lingering close holds a descriptor, so only a few linger at once (a flood is cut)
+    const linger = lingering < MAX_LINGERING;
+    if (linger) lingering++;
+    answerAndClose(conn, errorAnswer(503, why, "ServiceUnavailableError"), linger)
+      .finally(() => linger && lingering--);
   };
   let spare: Deno.FsFile | null = openSpare();
   let stopped = false;
