@@ -1,13 +1,15 @@
 /**
  * One HTTP/1.1 server connection of {@linkcode serveHttp} (lib/http_server.ts):
- * reads request heads and bodies (length-framed or chunked), calls the
- * handler with a `Request`, writes its `Response` (an event stream chunked
- * and written as it comes, anything else whole with a length) and keeps the
- * connection alive between requests. Each phase sets a deadline that the
- * server's sweep enforces: the head, the body, the idle wait, each write.
+ * reads request heads and bodies (lib/_http_body.ts), calls the handler with a
+ * `Request`, writes its `Response` (a body known whole when it is first
+ * written goes with its length, anything else is streamed as it comes) and
+ * keeps the connection alive between requests. Each phase sets a deadline that
+ * the server's sweep enforces: the head, the body, the idle wait, each write;
+ * the handler's own work has none.
  *
  * @module
  */
+import { indexOfCrlf, Refused, RequestBody } from "./_http_body.ts";
 
 /** Limits and hooks a connection needs from its server. */
 export interface ConnSettings {
@@ -24,17 +26,23 @@ export interface ConnSettings {
   stopping: () => boolean;
 }
 
+/** How an answer went: sent (the connection may be kept or must close), cut (its body failed), gone (the client). */
+type Outcome = "kept" | "closed" | "cut" | "gone";
+
 const enc = new TextEncoder();
 const latin1 = new TextDecoder("latin1");
 const REASONS: Record<number, string> = {
   200: "OK",
   204: "No Content",
+  304: "Not Modified",
   400: "Bad Request",
+  401: "Unauthorized",
   403: "Forbidden",
   404: "Not Found",
   405: "Method Not Allowed",
   408: "Request Timeout",
   413: "Content Too Large",
+  429: "Too Many Requests",
   431: "Request Header Fields Too Large",
   500: "Internal Server Error",
   501: "Not Implemented",
@@ -43,13 +51,9 @@ const REASONS: Record<number, string> = {
   504: "Gateway Timeout",
 };
 const SKIP = new Set(["connection", "keep-alive", "transfer-encoding", "content-length"]);
-
-/** Thrown inside the connection for a request it answers itself (400, 431, 501). */
-class Refused extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
+/** A close with request bytes unread first reads (and drops) this much for this long: no RST. */
+const LINGER_MS = 1000;
+const LINGER_BYTES = 1 << 20;
 
 /** The bytes of a small JSON error answer that closes the connection. */
 export function errorAnswer(status: number, message: string, type: string): Uint8Array {
@@ -60,13 +64,35 @@ export function errorAnswer(status: number, message: string, type: string): Uint
   );
 }
 
-function indexOfCrlf(buf: Uint8Array, from: number, to: number, double: boolean): number {
-  for (let i = buf.indexOf(13, from); i >= 0 && i < to; i = buf.indexOf(13, i + 1)) {
-    if (buf[i + 1] !== 10) continue;
-    if (!double) return i + 1 < to ? i : -1;
-    if (i + 3 < to && buf[i + 2] === 13 && buf[i + 3] === 10) return i;
+/**
+ * Writes `bytes` (an answer) and closes without losing it to a reset: the
+ * write side is shut, then what the client still sends is read and dropped
+ * (up to 1 MiB or 1 s) before the socket closes; `linger` false: closed at once.
+ */
+export async function answerAndClose(
+  conn: Deno.TcpConn,
+  bytes: Uint8Array,
+  linger = true,
+): Promise<void> {
+  const timer = setTimeout(() => closeQuietly(conn), LINGER_MS);
+  try {
+    for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+    if (!linger) return;
+    await conn.closeWrite();
+    const buf = new Uint8Array(65536);
+    for (let n = 0, r; n < LINGER_BYTES && (r = await conn.read(buf)) !== null;) n += r;
+  } catch {
+    /* gone, or closed by the timer */
+  } finally {
+    clearTimeout(timer);
+    closeQuietly(conn);
   }
-  return -1;
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch { /* closed */ }
 }
 
 /** A served connection: its buffer, its phase deadline and its request loop. */
@@ -78,7 +104,11 @@ export class ServerConn {
   deadlineMs: number;
   /** Waiting for a request (may be closed at once when the server stops). */
   idle = true;
+  /** Requests answered on this connection. */
+  served = 0;
   closed = false;
+  /** Request bytes may be left unread: close gently (see {@linkcode answerAndClose}). */
+  #unread = false;
   #pending: Promise<number | null> | null = null;
   /** Aborts the current request's signal and cancels its answer (client gone). */
   #onClose: (() => void) | null = null;
@@ -91,9 +121,7 @@ export class ServerConn {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    try {
-      this.conn.close();
-    } catch { /* closed */ }
+    closeQuietly(this.conn);
     this.#onClose?.();
   }
 
@@ -155,32 +183,54 @@ export class ServerConn {
       for (let first = true;; first = false) {
         if (!(await this.#head(first))) return;
         const keep = await this.#request();
+        this.served++;
         if (!keep || this.closed || this.s.stopping()) return;
         this.idle = true;
         this.deadlineMs = performance.now() + this.s.idleTimeoutMs;
       }
     } catch (e) {
       if (e instanceof Refused && !this.closed) {
-        await this.conn.write(errorAnswer(e.status, e.message, "BadRequestError")).catch(() => {});
+        this.#unread = true;
+        await this.#write(errorAnswer(e.status, e.message, "BadRequestError")).catch(() => {});
       }
     } finally {
+      if (this.#unread || this.end > this.start) await this.#linger();
       this.close();
     }
+  }
+
+  /** Shuts the write side and drops what the client still sends (bounded), so the answer is not reset. */
+  async #linger(): Promise<void> {
+    if (this.closed) return;
+    this.#onClose = null;
+    this.idle = false;
+    this.deadlineMs = performance.now() + LINGER_MS; // the sweep closes it then
+    try {
+      await this.conn.closeWrite();
+      for (let n = 0; n < LINGER_BYTES && !this.closed;) {
+        this.start = this.end = 0;
+        if (!(await this.fill())) return;
+        n += this.end;
+      }
+    } catch { /* closed */ }
   }
 
   /** Waits for a whole request head in the buffer; false when the client closed first. */
   async #head(first: boolean): Promise<boolean> {
     let armed = first;
-    while (indexOfCrlf(this.buf, this.start, this.end, true) < 0) {
+    // the search resumes where the last one ended (3 bytes back: a split "\r\n\r\n")
+    for (let from = this.start; indexOfCrlf(this.buf, from, this.end, true) < 0;) {
       if (this.end - this.start >= this.s.maxHeaderBytes) {
         throw new Refused(431, "request head too large");
       }
+      const searched = this.end - this.start;
       if (!(await this.fill(this.s.maxHeaderBytes))) {
         if (this.end > this.start) {
           throw new Refused(400, "connection closed inside a request head");
         }
         return false;
       }
+      from = this.start + Math.max(0, searched - 3);
       // the head's own deadline starts with its first byte (a slow head does not extend it)
       if (!armed) {
         armed = true;
@@ -196,6 +246,8 @@ export class ServerConn {
     const lines = latin1.decode(this.buf.subarray(this.start, headEnd)).split("\r\n");
     this.start = headEnd + 4;
     this.idle = false;
+    // the head is whole: no deadline on the handler's work (a body and each write set their own)
+    this.deadlineMs = Infinity;
     const m = /^([A-Z]+) (\S+) HTTP\/1\.([01])$/.exec(lines[0]);
     if (!m) throw new Refused(400, "malformed request line");
     const [, method, target, minor] = m;
@@ -222,12 +274,13 @@ export class ServerConn {
     } catch {
       throw new Refused(400, "bad request target or host");
     }
-    if (length !== 0 && header("expect")?.toLowerCase() === "100-continue") {
+    const hasBody = method !== "GET" && method !== "HEAD" && length !== 0;
+    if (hasBody && header("expect")?.toLowerCase() === "100-continue") {
       await this.#write(enc.encode("HTTP/1.1 100 Continue\r\n\r\n"));
     }
-    const body = new RequestBody(this, length);
+    const body = new RequestBody(this, hasBody ? length : 0);
+    if (!hasBody && length !== 0) keep = false; // a body on GET: not read, so not reusable
     const ac = new AbortController();
-    const hasBody = method !== "GET" && method !== "HEAD" && length !== 0;
     const req = new Request(url, {
       method,
       body: hasBody ? body.stream() : null,
@@ -236,7 +289,6 @@ export class ServerConn {
     // appended to the request's own headers (a Headers passed in would be copied once more)
     const h = req.headers;
     for (const [k, v] of pairs) h.append(k, v);
-    if (!hasBody && length !== 0) keep = false; // a body on GET: not read, so not reusable
     if (body.done) this.#watch();
     else body.onDone = () => this.#watch();
     this.#onClose = () => ac.abort(new Error("client closed the connection"));
@@ -246,11 +298,16 @@ export class ServerConn {
     } catch (e) {
       res = this.s.onError(e);
     }
+    if (body.refused) {
+      res.body?.cancel().catch(() => {});
+      throw body.refused;
+    }
     keep = keep && body.done;
-    const ok = await this.#answer(res, method === "HEAD", keep, minor === "1");
+    this.#unread = !body.done || length !== 0 && !hasBody;
+    const outcome = await this.#answer(res, method === "HEAD", keep, minor === "1", true);
     this.#onClose = null;
-    if (!ok) this.s.onGone();
-    return keep && ok;
+    if (outcome === "gone") this.s.onGone();
+    return outcome === "kept";
   }
 
   async #write(bytes: Uint8Array): Promise<void> {
@@ -259,68 +316,152 @@ export class ServerConn {
     this.deadlineMs = Infinity;
   }
 
-  /** Writes the answer; false when the client went away first. */
-  async #answer(res: Response, head: boolean, keep: boolean, http11: boolean): Promise<boolean> {
-    let h = `HTTP/1.1 ${res.status} ${REASONS[res.status] ?? "Status"}\r\n`;
-    for (const [k, v] of res.headers) if (!SKIP.has(k)) h += `${k}: ${v}\r\n`;
-    h += keep
-      ? `keep-alive: timeout=${Math.round(this.s.idleTimeoutMs / 1000)}\r\n`
-      : "connection: close\r\n";
-    const sse = (res.headers.get("content-type") ?? "").startsWith("text/event-stream");
-    if (head || !res.body || !sse || !http11) {
-      let bytes: Uint8Array;
-      try {
-        bytes = head || !res.body ? new Uint8Array(0) : new Uint8Array(await res.arrayBuffer());
-      } catch {
-        bytes = new Uint8Array(0);
-        keep = false;
-      }
-      const out = enc.encode(`${h}content-length: ${bytes.length}\r\n\r\n`);
-      try {
-        await this.#write(head ? out : concat(out, bytes));
-        return !this.closed;
-      } catch {
-        return false;
-      }
+  /** Writes `bytes`; false when the client went away first. */
+  async #send(bytes: Uint8Array): Promise<boolean> {
+    try {
+      await this.#write(bytes);
+      return !this.closed;
+    } catch {
+      return false;
     }
-    return await this.#stream(res.body, h);
   }
 
-  /** An event stream, chunked, each piece written as it comes (the socket paces the reads). */
-  async #stream(body: ReadableStream<Uint8Array>, h: string): Promise<boolean> {
-    const reader = body.getReader();
+  /** The status line and the handler's headers (the framing ones are ours). */
+  #head0(res: Response): string {
+    let h = `HTTP/1.1 ${res.status} ${REASONS[res.status] ?? "Status"}\r\n`;
+    for (const [k, v] of res.headers) if (!SKIP.has(k)) h += `${k}: ${v}\r\n`;
+    return h;
+  }
+
+  #keepLine(keep: boolean): string {
+    return keep
+      ? `keep-alive: timeout=${Math.round(this.s.idleTimeoutMs / 1000)}\r\n`
+      : "connection: close\r\n";
+  }
+
+  /**
+   * Writes the answer. A body that fails before anything is written is
+   * answered by `onError` instead (once: `retry`).
+   */
+  async #answer(
+    res: Response,
+    head: boolean,
+    keep: boolean,
+    http11: boolean,
+    retry: boolean,
+  ): Promise<Outcome> {
+    const status = res.status;
+    if (status < 200 || status === 204 || status === 304) {
+      // no body, and no length: none may follow
+      res.body?.cancel().catch(() => {});
+      const ok = await this.#send(enc.encode(`${this.#head0(res)}${this.#keepLine(keep)}\r\n`));
+      return ok ? (keep ? "kept" : "closed") : "gone";
+    }
+    if (!res.body) return await this.#whole(res, new Uint8Array(0), keep, false);
+    const known = res.headers.get("content-length");
+    if (head && known !== null && /^\d+$/.test(known)) {
+      res.body.cancel().catch(() => {});
+      const out = `${this.#head0(res)}${this.#keepLine(keep)}content-length: ${known}\r\n\r\n`;
+      return (await this.#send(enc.encode(out))) ? (keep ? "kept" : "closed") : "gone";
+    }
+    return await this.#stream(res, res.body, keep, http11, head, retry);
+  }
+
+  /** A body known whole: with its length (only the head for HEAD). */
+  async #whole(res: Response, bytes: Uint8Array, keep: boolean, head: boolean): Promise<Outcome> {
+    const h = enc.encode(
+      `${this.#head0(res)}${this.#keepLine(keep)}content-length: ${bytes.length}\r\n\r\n`,
+    );
+    const ok = await this.#send(head || bytes.length === 0 ? h : concat([h, bytes]));
+    return ok ? (keep ? "kept" : "closed") : "gone";
+  }
+
+  /**
+   * Writes a body as it comes, each write taking every piece already queued
+   * (a write is most of this path's cost). A body whose end is queued by its
+   * first write goes whole with its length; otherwise chunked (HTTP/1.1) or
+   * raw up to the close (HTTP/1.0). HEAD writes the head only.
+   */
+  async #stream(
+    res: Response,
+    body: ReadableStream<Uint8Array>,
+    keep: boolean,
+    http11: boolean,
+    head: boolean,
+    retry: boolean,
+  ): Promise<Outcome> {
+    let reader: ReadableStreamDefaultReader<Uint8Array>;
+    try {
+      reader = body.getReader();
+    } catch (e) {
+      return await this.#failed(e, http11, retry);
+    }
     const onClose = this.#onClose;
     this.#onClose = () => {
       onClose?.();
       reader.cancel(new Error("client closed the connection")).catch(() => {});
     };
-    try {
-      // the head goes with the first piece, and every piece already queued (and the end,
-      // if it is known) goes in one write: a write is most of this path's cost
-      let out: Uint8Array[] = [enc.encode(`${h}transfer-encoding: chunked\r\n\r\n`)];
-      let next: Promise<ReadableStreamReadResult<Uint8Array>> = reader.read();
-      for (let r = await next;; r = await next) {
-        if (r.done) {
-          out.push(LAST_CHUNK);
-          break;
+    const parts: Uint8Array[] = [];
+    let started = false;
+    let headParts = 0; // parts[0] is the head, written as it is
+    let next = reader.read();
+    for (;;) {
+      let done = false;
+      let failure: { e: unknown } | null = null;
+      try {
+        const r = await next;
+        if (r.done) done = true;
+        else {
+          if (r.value.length > 0) parts.push(r.value);
+          next = reader.read();
+          // a read already settled wins the race: it is batched into this write
+          if ((await Promise.race([next, PENDING])) !== PENDING_VALUE) continue;
         }
-        if (r.value.length > 0) {
-          out.push(enc.encode(`${r.value.length.toString(16)}\r\n`), r.value, CRLF);
-        }
-        next = reader.read();
-        // a read already settled wins the race: it is batched into this write
-        if ((await Promise.race([next, PENDING])) !== PENDING_VALUE) continue;
-        await this.#write(concat(...out));
-        out = [];
+      } catch (e) {
+        failure = { e };
       }
-      await this.#write(concat(...out));
-      return !this.closed;
-    } catch {
-      // the client went away (a write failed) or the body failed: the answer is cut
-      reader.cancel(new Error("client closed the connection")).catch(() => {});
-      this.close();
-      return false;
+      if (!started) {
+        if (failure) return await this.#failed(failure.e, http11, retry);
+        if (done) return await this.#whole(res, concat(parts), keep, head);
+        if (head) {
+          // the length is not known yet: the head without it
+          reader.cancel().catch(() => {});
+          const ok = await this.#send(enc.encode(`${this.#head0(res)}${this.#keepLine(keep)}\r\n`));
+          return ok ? (keep ? "kept" : "closed") : "gone";
+        }
+        if (!http11) keep = false;
+        const framing = http11 ? "transfer-encoding: chunked\r\n" : "";
+        parts.unshift(enc.encode(`${this.#head0(res)}${this.#keepLine(keep)}${framing}\r\n`));
+        started = true;
+        headParts = 1;
+      }
+      const out = http11 ? chunked(parts, headParts, done) : concat(parts);
+      parts.length = 0;
+      headParts = 0;
+      if (!(await this.#send(out))) {
+        reader.cancel(new Error("client closed the connection")).catch(() => {});
+        return "gone";
+      }
+      if (failure) {
+        // the answer is cut (the client sees no end), not the client's doing
+        reader.cancel(failure.e).catch(() => {});
+        return "cut";
+      }
+      if (done) return keep ? "kept" : "closed";
     }
+  }
+
+  /** The body failed before anything was written: `onError`'s answer instead (once). */
+  async #failed(e: unknown, http11: boolean, retry: boolean): Promise<Outcome> {
+    let res: Response;
+    try {
+      if (!retry) return "cut";
+      res = this.s.onError(e);
+    } catch {
+      return "cut";
+    }
+    const outcome = await this.#answer(res, false, false, http11, false);
+    return outcome === "kept" ? "closed" : outcome;
   }
 }
 
@@ -329,7 +470,18 @@ const PENDING_VALUE = Symbol("pending");
 const PENDING = Promise.resolve(PENDING_VALUE);
 const LAST_CHUNK = enc.encode("0\r\n\r\n");
 
-function concat(...parts: Uint8Array[]): Uint8Array {
+/** `parts[from..]` framed as chunks (and the last chunk when `last`), after `parts[0..from)` as they are. */
+function chunked(parts: Uint8Array[], from: number, last: boolean): Uint8Array {
+  const framed: Uint8Array[] = parts.slice(0, from);
+  for (let i = from; i < parts.length; i++) {
+    framed.push(enc.encode(`${parts[i].length.toString(16)}\r\n`), parts[i], CRLF);
+  }
+  if (last) framed.push(LAST_CHUNK);
+  return concat(framed);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
   let n = 0;
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);
@@ -339,84 +491,4 @@ function concat(...parts: Uint8Array[]): Uint8Array {
     at += p.length;
   }
   return out;
-}
-
-/** A request body read from the connection as its reader pulls (length-framed or chunked). */
-class RequestBody {
-  done: boolean;
-  onDone: (() => void) | null = null;
-  /** Bytes left of a length-framed body, or of the current chunk (chunked). */
-  #left: number;
-  readonly #chunked: boolean;
-
-  constructor(readonly c: ServerConn, length: number) {
-    this.#chunked = length < 0;
-    this.#left = this.#chunked ? 0 : length;
-    this.done = length === 0;
-    if (!this.done) c.deadlineMs = performance.now() + c.s.bodyTimeoutMs;
-  }
-
-  #finish(): void {
-    this.done = true;
-    this.c.deadlineMs = Infinity;
-    this.onDone?.();
-  }
-
-  stream(): ReadableStream<Uint8Array<ArrayBuffer>> | Uint8Array<ArrayBuffer> {
-    const c = this.c;
-    // the whole body is in the buffer already (most requests): no stream
-    if (!this.#chunked && c.end - c.start >= this.#left) {
-      const bytes = c.buf.slice(c.start, c.start + this.#left);
-      c.start += this.#left;
-      this.#left = 0;
-      this.#finish();
-      return bytes;
-    }
-    return new ReadableStream<Uint8Array<ArrayBuffer>>({
-      pull: async (ctl) => {
-        const bytes = await this.#next();
-        if (bytes) ctl.enqueue(bytes);
-        else ctl.close();
-      },
-    });
-  }
-
-  async #more(): Promise<void> {
-    if (!(await this.c.fill())) throw new Error("connection closed inside a request body");
-  }
-
-  /** The next piece of the body, or null at its end. */
-  async #next(): Promise<Uint8Array<ArrayBuffer> | null> {
-    const c = this.c;
-    if (this.done) return null;
-    if (this.#chunked && this.#left === 0) {
-      let eol: number;
-      while ((eol = indexOfCrlf(c.buf, c.start, c.end, false)) < 0) await this.#more();
-      const size = parseInt(latin1.decode(c.buf.subarray(c.start, eol)), 16);
-      if (!(size >= 0)) throw new Error("malformed chunk size in a request body");
-      c.start = eol + 2;
-      if (size === 0) {
-        // trailers, up to the empty line
-        for (;;) {
-          while ((eol = indexOfCrlf(c.buf, c.start, c.end, false)) < 0) await this.#more();
-          const empty = eol === c.start;
-          c.start = eol + 2;
-          if (empty) break;
-        }
-        this.#finish();
-        return null;
-      }
-      this.#left = size;
-    }
-    if (c.start === c.end) await this.#more();
-    const n = Math.min(this.#left, c.end - c.start);
-    const bytes = c.buf.slice(c.start, c.start + n);
-    c.start += n;
-    this.#left -= n;
-    if (this.#chunked && this.#left === 0) {
-      while (c.end - c.start < 2) await this.#more();
-      c.start += 2;
-    } else if (!this.#chunked && this.#left === 0) this.#finish();
-    return bytes;
-  }
 }

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type ConnSettings, errorAnswer, ServerConn } from "./_http_conn.ts";
+import { answerAndClose, type ConnSettings, errorAnswer, ServerConn } from "./_http_conn.ts";
 
 /** Options of {@linkcode serveHttp}. */
 export interface HttpServeOptions {
@@ -24,7 +24,8 @@ export interface HttpServeOptions {
   /** Warnings (the cap reached, descriptors exhausted), rate-limited. @default console.warn */
   warn?: (msg: string) => void;
   /**
-   * Connections served at once; beyond, a 503 and close.
+   * Connections served at once; beyond, the oldest idle kept-alive one is
+   * closed, or when none is idle a 503 and close.
    * @default {@linkcode defaultMaxConnections} with 1 descriptor per connection
    */
   maxConnections?: number;
@@ -47,8 +48,11 @@ export interface HttpServer {
   addr: Deno.NetAddr;
   /** Resolves once the server has stopped and every connection is closed. */
   finished: Promise<void>;
-  /** Counters: connections open, refused by the cap, clients gone before their answer. */
-  stats(): { open: number; refused: number; gone: number; fdPauses: number };
+  /**
+   * Counters: connections open, refused by the cap, idle ones closed to make room
+   * at the cap, clients gone before their answer, pauses for lack of descriptors.
+   */
+  stats(): { open: number; refused: number; idleClosed: number; gone: number; fdPauses: number };
 }
 
 /** The process's soft limit of open files (Linux `/proc/self/limits`), or null if unknown. */
@@ -74,6 +78,8 @@ export function defaultMaxConnections(fdsPerConnection = 1): number {
   return Math.max(16, Math.floor((limit - 64) / fdsPerConnection));
 }
 
+/** Refused connections closed gently at once (each holds a descriptor up to 1 s). */
+const MAX_LINGERING = 16;
 const FD_EXHAUSTED = /too many open files|os error 2[34]\b/i;
 
 function positive(name: string, v: number): number {
@@ -118,7 +124,7 @@ export function serveHttp(
   const listener = Deno.listen({ hostname: o.hostname, port: o.port, transport: "tcp" });
   const addr = listener.addr as Deno.NetAddr;
   const conns = new Set<ServerConn>();
-  const counts = { refused: 0, gone: 0, fdPauses: 0 };
+  const counts = { refused: 0, idleClosed: 0, gone: 0, fdPauses: 0 };
   const { s, stop } = settings(o, conns, counts);
   s.handler = handler;
   const hostName = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
@@ -136,13 +142,15 @@ export function serveHttp(
     lastWarnMs = t;
     warn(msg);
   };
+  let lingering = 0;
   const refuse = (conn: Deno.TcpConn, why: string) => {
     counts.refused++;
-    conn.write(errorAnswer(503, why, "ServiceUnavailableError")).catch(() => {}).finally(() => {
-      try {
-        conn.close();
-      } catch { /* closed */ }
-    });
+    // a client may be sending its request: the 503 must not be lost to a reset, but a
+    // lingering close holds a descriptor, so only a few linger at once (a flood is cut)
+    const linger = lingering < MAX_LINGERING;
+    if (linger) lingering++;
+    answerAndClose(conn, errorAnswer(503, why, "ServiceUnavailableError"), linger)
+      .finally(() => linger && lingering--);
   };
   let spare: Deno.FsFile | null = openSpare();
   let stopped = false;
@@ -184,7 +192,7 @@ export function serveHttp(
         spare ??= openSpare();
         continue;
       }
-      if (conns.size >= max) {
+      if (conns.size >= max && !closeOldestIdle(conns, counts)) {
         warnSome(`Connection cap reached (${max} open): answering 503 to new connections`);
         refuse(conn, `Too many connections (${max} open); try again later`);
         continue;
@@ -205,6 +213,22 @@ export function serveHttp(
     o.signal?.removeEventListener("abort", onAbort);
   });
   return { addr, finished, stats: () => ({ open: conns.size, ...counts }) };
+}
+
+/**
+ * Closes the oldest kept-alive connection waiting for its next request (none
+ * of its bytes unread) to make room at the cap; false when there is none.
+ */
+function closeOldestIdle(conns: Set<ServerConn>, counts: { idleClosed: number }): boolean {
+  for (const c of conns) {
+    if (c.idle && c.served > 0 && c.end === c.start && !c.closed) {
+      c.close();
+      conns.delete(c);
+      counts.idleClosed++;
+      return true;
+    }
+  }
+  return false;
 }
 
 function openSpare(): Deno.FsFile | null {
