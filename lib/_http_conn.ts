@@ -10,6 +10,16 @@
  * @module
  */
 import { indexOfCrlf, Refused, RequestBody } from "./_http_body.ts";
+import {
+  answerAndClose,
+  chunked,
+  closeQuietly,
+  concat,
+  errorAnswer,
+  LINGER_BYTES,
+  LINGER_MS,
+  REASONS,
+} from "./_http_wire.ts";
 
 /** Limits and hooks a connection needs from its server. */
 export interface ConnSettings {
@@ -31,70 +41,7 @@ type Outcome = "kept" | "closed" | "cut" | "gone";
 
 const enc = new TextEncoder();
 const latin1 = new TextDecoder("latin1");
-const REASONS: Record<number, string> = {
-  200: "OK",
-  204: "No Content",
-  304: "Not Modified",
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  408: "Request Timeout",
-  413: "Content Too Large",
-  429: "Too Many Requests",
-  431: "Request Header Fields Too Large",
-  500: "Internal Server Error",
-  501: "Not Implemented",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-};
 const SKIP = new Set(["connection", "keep-alive", "transfer-encoding", "content-length"]);
-/** A close with request bytes unread first reads (and drops) this much for this long: no RST. */
-const LINGER_MS = 1000;
-const LINGER_BYTES = 1 << 20;
-
-/** The bytes of a small JSON error answer that closes the connection. */
-export function errorAnswer(status: number, message: string, type: string): Uint8Array {
-  const body = JSON.stringify({ error: { message, type, param: null, code: status } });
-  return enc.encode(
-    `HTTP/1.1 ${status} ${REASONS[status] ?? "Error"}\r\ncontent-type: application/json\r\n` +
-      `connection: close\r\ncontent-length: ${enc.encode(body).length}\r\n\r\n${body}`,
-  );
-}
-
-/**
- * Writes `bytes` (an answer) and closes without losing it to a reset: the
- * write side is shut, then what the client still sends is read and dropped
- * (up to 1 MiB or 1 s) before the socket closes; `linger` false: closed at once.
- */
-export async function answerAndClose(
-  conn: Deno.TcpConn,
-  bytes: Uint8Array,
-  linger = true,
-): Promise<void> {
-  const timer = setTimeout(() => closeQuietly(conn), LINGER_MS);
-  try {
-    for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
-    if (!linger) return;
-    await conn.closeWrite();
-    const buf = new Uint8Array(65536);
-    for (let n = 0, r; n < LINGER_BYTES && (r = await conn.read(buf)) !== null;) n += r;
-  } catch {
-    /* gone, or closed by the timer */
-  } finally {
-    clearTimeout(timer);
-    closeQuietly(conn);
-  }
-}
-
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch { /* closed */ }
-}
-
 /** A served connection: its buffer, its phase deadline and its request loop. */
 export class ServerConn {
   buf: Uint8Array<ArrayBuffer> = new Uint8Array(16384);
@@ -465,30 +412,5 @@ export class ServerConn {
   }
 }
 
-const CRLF = enc.encode("\r\n");
 const PENDING_VALUE = Symbol("pending");
 const PENDING = Promise.resolve(PENDING_VALUE);
-const LAST_CHUNK = enc.encode("0\r\n\r\n");
-
-/** `parts[from..]` framed as chunks (and the last chunk when `last`), after `parts[0..from)` as they are. */
-function chunked(parts: Uint8Array[], from: number, last: boolean): Uint8Array {
-  const framed: Uint8Array[] = parts.slice(0, from);
-  for (let i = from; i < parts.length; i++) {
-    framed.push(enc.encode(`${parts[i].length.toString(16)}\r\n`), parts[i], CRLF);
-  }
-  if (last) framed.push(LAST_CHUNK);
-  return concat(framed);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { answerAndClose, type ConnSettings, errorAnswer, ServerConn } from "./_http_conn.ts";
+import { type ConnSettings, ServerConn } from "./_http_conn.ts";
+import { answerAndClose, errorAnswer } from "./_http_wire.ts";
 
 /** Options of {@linkcode serveHttp}. */
 export interface HttpServeOptions {
