@@ -2,7 +2,8 @@
  * A zero-delay OpenAI-style streaming server for load-generator benchmarks:
  * every POST gets the same answer at once (16 content chunks, a usage chunk and
  * `[DONE]`, written as one body), so what a client measures is its own cost.
- * `GET /v1/models` names one model, `GET /health` answers 200, `POST /tokenize`
+ * `GET /v1/models` names one model, `GET /health` answers 200, `GET /version`
+ * answers as vLLM's does (so bench expects `usage` and loads no tokenizer), `POST /tokenize`
  * counts the words of a text (its answers' tokens). It prints `listening on URL` when ready.
  *
  *     deno run -A tasks/dev/perf/zero_server.ts [--port 0] [--chunks 16]
@@ -61,6 +62,7 @@ export async function main(args: string[]): Promise<number> {
     }
     const path = new URL(req.url).pathname;
     if (path === "/health") return new Response(null, { status: 200 });
+    if (path === "/version") return Response.json({ version: "zero-server" });
     if (path === "/v1/models") {
       return new Response(models, { headers: { "content-type": "application/json" } });
     }
