@@ -368,7 +368,8 @@ export class ServerConn {
         failure = { e };
       }
       if (!started) {
-        if (failure) return await this.#failed(failure.e, http11, retry);
+        // nothing to keep: an error answer instead; else what came is sent, then cut
+        if (failure && parts.length === 0) return await this.#failed(failure.e, http11, retry);
         if (done) return await this.#whole(res, concat(parts), keep, head);
         if (head) {
           // the length is not known yet: the head without it

@@ -177,6 +177,26 @@ Deno.test("serveHttp: a body that fails midway keeps what was written and is not
   );
 });
 
+Deno.test("serveHttp: a body that fails right after a chunk, before any write, still sends the chunk", async () => {
+  // the engine's injected mid-stream failure under load: the status is 200 and the chunk arrives
+  const body = () =>
+    new ReadableStream<Uint8Array>({
+      pull(c) {
+        c.enqueue(enc.encode("data: 1\n\n")); // taken by the server's pending read
+        c.error(new Error("injected")); // at once: its next read fails straight away
+      },
+    }, { highWaterMark: 0 }); // pulled only by a read
+  await withServer(
+    {},
+    () => new Response(body(), { headers: { "content-type": "text/event-stream" } }),
+    async (port) => {
+      const text = await exchange(port, "GET / HTTP/1.1\r\nhost: x\r\n\r\n");
+      assertStringIncludes(text, "200 OK");
+      assertStringIncludes(text, "data: 1\n\n");
+    },
+  );
+});
+
 function endless(cancelled: string[], name: string): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>({
     pull: async (c) => {

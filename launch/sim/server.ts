@@ -366,7 +366,17 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
             );
             if (cut && i === Math.min(2, outputIds.length - 1)) {
               o.engine.abort(id);
-              ctrl.error(new Error("injected mid-stream failure"));
+              // fails once the server has taken what was sent (an error drops queued chunks)
+              const fail = (tries: number) => {
+                if ((ctrl.desiredSize ?? 1) < 1 && tries < 1000) {
+                  setTimeout(() => fail(tries + 1), 1);
+                } else {
+                  try {
+                    ctrl.error(new Error("injected mid-stream failure"));
+                  } catch { /* cancelled by the client */ }
+                }
+              };
+              fail(0);
             }
           } catch { /* client gone; cancel() aborts */ }
         };
