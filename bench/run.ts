@@ -467,16 +467,16 @@ export async function main(args: string[]): Promise<number> {
         gpus: cfg.gpus ?? null,
         timeScale: scale,
       });
-      (s as unknown as Record<string, unknown>).simulated = simulated;
-      (s as unknown as Record<string, unknown>).metrics_compat = cfg.metricsCompat;
+      s.simulated = simulated;
+      s.metrics_compat = cfg.metricsCompat;
       if (scraper) {
         // the scraper's clock starts at t0, this run's at its origin
         const shift = toServer(origin - t0);
         const kv = kvUsageByTurn(rows, scraper.kvUsage.map((x) => ({ ...x, tMs: x.tMs - shift })));
-        if (kv !== null) (s as unknown as Record<string, unknown>).kv_usage_by_turn = kv;
+        if (kv !== null) s.kv_usage_by_turn = kv;
       }
       // answers that came whole: their TTFT is the full response time (nothing streamed before)
-      (s as unknown as Record<string, unknown>).streamed = whole === 0;
+      s.streamed = whole === 0;
       if (whole > 0) {
         (streamAsked ? log.warn : log.info)(
           `${whole} answers came whole (not streamed${

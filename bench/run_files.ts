@@ -188,7 +188,7 @@ export function classSummaries(
   extra: Record<string, unknown> = {},
 ): LoadPointSummary[] {
   if (!cfg.classes.length) return [];
-  (total as unknown as Record<string, unknown>).class = "";
+  total.class = "";
   return cfg.classes.map((c) => {
     const t = byClass.get(c.name);
     const cs = summarize(t?.rows ?? [], t?.itls ?? [], t?.tokensPerSecond ?? new Map(), {

@@ -174,4 +174,14 @@ export interface LoadPointSummary {
   topology: string;
   workload: string;
   gpus: number | null;
+  /** The server said it is our simulated engine. */
+  simulated?: boolean;
+  /** Whose metric definitions (`--metrics-compat`). */
+  metrics_compat?: string;
+  /** KV-cache usage by turn, from `--scrape-metrics`. */
+  kv_usage_by_turn?: unknown;
+  /** False when some answer came whole (not SSE). */
+  streamed?: boolean;
+  /** A request class's summary names it; "" for the total. */
+  class?: string;
 }
