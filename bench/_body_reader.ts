@@ -41,14 +41,8 @@ export class BodyReader {
     if (this.#mode === "sniff") {
       this.#held += text;
       const lead = this.#held.trimStart();
-      const nl = lead.indexOf("\n");
-      if (nl < 0 && lead.length < 16) return; // not enough to tell yet
-      if (SSE_START.test(lead)) {
-        this.#mode = "sse";
-        this.oddContentType = this.#ctype || "(none)";
-      } else this.#mode = "whole";
-      text = this.#held;
-      this.#held = "";
+      if (!lead.includes("\n") && lead.length < 16) return; // not enough to tell yet
+      text = this.#decide(lead);
     }
     if (this.#mode === "whole") {
       this.#held += text;
@@ -62,19 +56,22 @@ export class BodyReader {
 
   /** The body ended: the whole answer's text, or null for a stream (its last events sent). */
   end(): string | null {
-    if (this.#mode === "sniff") {
-      const lead = this.#held.trimStart();
-      if (!SSE_START.test(lead) || lead === "") return this.#held;
-      this.#mode = "sse";
-      this.oddContentType = this.#ctype || "(none)";
-      const held = this.#held;
-      this.#held = "";
-      this.push(held);
-    }
+    if (this.#mode === "sniff") this.push(this.#decide(this.#held.trimStart()));
     if (this.#mode === "whole") return this.#held;
     const t = this.now();
     for (const d of this.#sse.flush()) this.onEvent(d, t);
     return null;
+  }
+
+  /** Decides the mode by the body's first line (`lead`); returns the text held so far. */
+  #decide(lead: string): string {
+    if (SSE_START.test(lead)) {
+      this.#mode = "sse";
+      this.oddContentType = this.#ctype || "(none)";
+    } else this.#mode = "whole";
+    const held = this.#held;
+    this.#held = "";
+    return held;
   }
 }
 
