@@ -366,17 +366,7 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
             );
             if (cut && i === Math.min(2, outputIds.length - 1)) {
               o.engine.abort(id);
-              // fails once the server has taken what was sent (an error drops queued chunks)
-              const fail = (tries: number) => {
-                if ((ctrl.desiredSize ?? 1) < 1 && tries < 1000) {
-                  setTimeout(() => fail(tries + 1), 1);
-                } else {
-                  try {
-                    ctrl.error(new Error("injected mid-stream failure"));
-                  } catch { /* cancelled by the client */ }
-                }
-              };
-              fail(0);
+              failWhenTaken(ctrl, new Error("injected mid-stream failure"));
             }
           } catch { /* client gone; cancel() aborts */ }
         };
@@ -458,4 +448,18 @@ function refusal(r: { status: number; message: string } | null): ApiError | null
 function imageDims(url: string): [number, number] {
   const s = imageSize(url);
   return s ? [s.width, s.height] : [512, 512];
+}
+
+/**
+ * Errors a stream once its reader has taken every chunk queued so far (an
+ * error drops queued chunks), or after about a second.
+ */
+function failWhenTaken(ctrl: ReadableStreamDefaultController<Uint8Array>, e: Error, tries = 0) {
+  if ((ctrl.desiredSize ?? 1) < 1 && tries < 1000) {
+    setTimeout(() => failWhenTaken(ctrl, e, tries + 1), 1);
+    return;
+  }
+  try {
+    ctrl.error(e);
+  } catch { /* cancelled by the client */ }
 }
