@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { ReadBuffer } from "./_read_buffer.ts";
 
 const idle = new Map<string, Reader[]>();
 /** Idle connections kept per host. */
@@ -20,19 +21,13 @@ export const DEFAULT_IDLE_MS = 4000;
 const IDLE_MARGIN_MS = 1000;
 
 /** A connection with its read buffer (kept with it in the pool). */
-export class Reader {
-  buf = new Uint8Array(16384);
-  start = 0;
-  end = 0;
+export class Reader extends ReadBuffer {
   /** While pooled: not to be reused after this `performance.now()`. */
   expiresMs = Infinity;
   /** Pooled, waiting for a request. */
   idle = false;
   /** Responses read on it so far (0: a new connection). */
   served = 0;
-  /** The read started while the connection was idle (it sees a server's close at once). */
-  #pending: Promise<number | null> | null = null;
-  constructor(readonly conn: Deno.TcpConn) {}
 
   /**
    * Pools the connection: a read starts at once, so a server that closes it
@@ -42,8 +37,7 @@ export class Reader {
     this.start = this.end = 0;
     this.idle = true;
     this.expiresMs = performance.now() + idleMs;
-    const p = this.conn.read(this.buf);
-    this.#pending = p;
+    const p = this.readAhead();
     const dead = () => {
       if (this.idle) onDead(this);
     };
@@ -55,34 +49,6 @@ export class Reader {
   unpark(): void {
     this.idle = false;
     this.conn.ref();
-  }
-
-  /** Reads more bytes; false at EOF. */
-  async fill(): Promise<boolean> {
-    if (this.#pending) {
-      const p = this.#pending;
-      this.#pending = null;
-      const n = await p;
-      if (n === null) return false;
-      this.end += n;
-      return true;
-    }
-    if (this.start > 0 && this.start === this.end) this.start = this.end = 0;
-    if (this.end === this.buf.length) {
-      if (this.start > 0) {
-        this.buf.copyWithin(0, this.start, this.end);
-        this.end -= this.start;
-        this.start = 0;
-      } else {
-        const b = new Uint8Array(this.buf.length * 2);
-        b.set(this.buf);
-        this.buf = b;
-      }
-    }
-    const n = await this.conn.read(this.buf.subarray(this.end));
-    if (n === null) return false;
-    this.end += n;
-    return true;
   }
 }
 

@@ -10,8 +10,8 @@
  * @module
  */
 import { indexOfCrlf, Refused, RequestBody } from "./_http_body.ts";
+import { ReadBuffer } from "./_read_buffer.ts";
 import {
-  answerAndClose,
   chunked,
   closeQuietly,
   concat,
@@ -43,10 +43,7 @@ const enc = new TextEncoder();
 const latin1 = new TextDecoder("latin1");
 const SKIP = new Set(["connection", "keep-alive", "transfer-encoding", "content-length"]);
 /** A served connection: its buffer, its phase deadline and its request loop. */
-export class ServerConn {
-  buf: Uint8Array<ArrayBuffer> = new Uint8Array(16384);
-  start = 0;
-  end = 0;
+export class ServerConn extends ReadBuffer {
   /** When the current phase must be over (`performance.now()`); Infinity: none. */
   deadlineMs: number;
   /** Waiting for a request (may be closed at once when the server stops). */
@@ -54,13 +51,13 @@ export class ServerConn {
   /** Requests answered on this connection. */
   served = 0;
   closed = false;
-  /** Request bytes may be left unread: close gently (see {@linkcode answerAndClose}). */
+  /** Request bytes may be left unread: close gently (as `answerAndClose` in lib/_http_wire.ts). */
   #unread = false;
-  #pending: Promise<number | null> | null = null;
   /** Aborts the current request's signal and cancels its answer (client gone). */
   #onClose: (() => void) | null = null;
 
-  constructor(readonly conn: Deno.TcpConn, readonly s: ConnSettings, readonly host: string) {
+  constructor(conn: Deno.TcpConn, readonly s: ConnSettings, readonly host: string) {
+    super(conn);
     this.deadlineMs = performance.now() + s.headerTimeoutMs;
   }
 
@@ -72,36 +69,9 @@ export class ServerConn {
     this.#onClose?.();
   }
 
-  /** Reads more bytes into the buffer (growing it up to `limit`); false at EOF. */
-  async fill(limit = Infinity): Promise<boolean> {
-    if (this.#pending) {
-      const p = this.#pending;
-      this.#pending = null;
-      const n = await p;
-      if (n === null) return false;
-      this.end += n;
-      return true;
-    }
-    this.#room(limit);
-    const n = await this.conn.read(this.buf.subarray(this.end));
-    if (n === null) return false;
-    this.end += n;
-    return true;
-  }
-
-  #room(limit: number): void {
-    if (this.start > 0 && this.start === this.end) this.start = this.end = 0;
-    if (this.end < this.buf.length) return;
-    if (this.start > 0) {
-      this.buf.copyWithin(0, this.start, this.end);
-      this.end -= this.start;
-      this.start = 0;
-    } else {
-      if (this.buf.length >= limit) throw new Refused(431, "request head too large");
-      const b = new Uint8Array(this.buf.length * 2);
-      b.set(this.buf);
-      this.buf = b;
-    }
+  /** A request head over the limit. */
+  protected override full(): never {
+    throw new Refused(431, "request head too large");
   }
 
   /**
@@ -109,18 +79,17 @@ export class ServerConn {
    * seen while its answer is worked out (bytes of a pipelined request are kept).
    */
   #watch(): void {
-    if (this.#pending || this.closed) return;
+    if (this.pending || this.closed) return;
+    let p: Promise<number | null>;
     try {
-      this.#room(this.s.maxHeaderBytes);
+      p = this.readAhead(this.s.maxHeaderBytes);
     } catch {
       return;
     }
-    const p = this.conn.read(this.buf.subarray(this.end));
-    this.#pending = p;
     p.then((n) => {
-      if (n === null && this.#pending === p) this.close();
+      if (n === null && this.pending === p) this.close();
     }, () => {
-      if (this.#pending === p) this.close();
+      if (this.pending === p) this.close();
     });
   }
 
