@@ -8,24 +8,31 @@
 import { parseEcTransferConfig } from "./_encoder_cache.ts";
 import { engineParts } from "./engine_parts.ts";
 import { parseFlags, runMain, usage } from "../../lib/args.ts";
-import { createLogger } from "../../lib/log.ts";
+import { createLogger, type Logger } from "../../lib/log.ts";
 import { loadTokenizer } from "../../lib/tokenizer.ts";
 import { SimClock } from "./clock.ts";
 import { LiveEngine } from "./live_engine.ts";
-import { KvSideChannel, p2pProxy, parseKvTransferConfig } from "./kv_transfer.ts";
+import {
+  KvSideChannel,
+  type KvTransferConfig,
+  p2pProxy,
+  parseKvTransferConfig,
+} from "./kv_transfer.ts";
 import { DROP_AFTER_MS, startPinging } from "../../lib/p2p_registration.ts";
 import { StopSignals } from "../../lib/signals.ts";
 import { createHandler, type SimServerOptions } from "./server.ts";
 import { startStatsLogger } from "./stats_log.ts";
 import { buildVocab } from "./_vocab.ts";
 import { warmUp } from "./_warmup.ts";
-import { SIM_FLAGS, simConfig } from "./sim_config.ts";
+import { SIM_FLAGS, type SimConfig, simConfig } from "./sim_config.ts";
 import { createKvConnector } from "./connectors.ts";
 import { serveHttp } from "../../lib/http_server.ts";
 import { guardOptions, serveOptions } from "../../lib/serve_flags.ts";
 
 const SUMMARY = "Simulated vLLM engine: OpenAI-compatible API, vLLM metrics and logs, " +
   "continuous batching with a roofline step-time model. Output is simulated.";
+
+type Emit = (level: "info" | "debug" | "warn", msg: string) => void;
 
 /** Starts the engine and serves until SIGINT/SIGTERM. */
 export async function main(args: string[]): Promise<number> {
@@ -36,10 +43,55 @@ export async function main(args: string[]): Promise<number> {
   }
   const cfg = simConfig(values, Deno.env.toObject());
   const log = createLogger({ name: "sim", level: cfg.logLevel });
-  const emit = (level: "info" | "debug" | "warn", msg: string) => log[level](msg);
-  const { gpu, profile, cost, numBlocks, maxModelLen, options } = engineParts(cfg);
+  const emit: Emit = (level, msg) => log[level](msg);
+  const sim = await startEngine(cfg, log);
+  const ecTransfer = cfg.ecTransferConfig ? parseEcTransferConfig(cfg.ecTransferConfig) : undefined;
+  const kv = await startKvSide(cfg, sim, emit);
+  const life = new Lifecycle(cfg, log, kv);
+  const serverOpts: SimServerOptions = {
+    servedModelName: cfg.servedModelName ?? cfg.model,
+    modelPath: cfg.model,
+    profile: sim.parts.profile,
+    tokenizer: sim.tokenizer,
+    vocab: sim.vocab,
+    engine: sim.engine,
+    maxModelLen: sim.parts.maxModelLen,
+    meanOutputTokens: cfg.meanOutputTokens,
+    failRate: cfg.failRate,
+    seed: cfg.seed,
+    kv: createKvConnector(kv.transfer, kv.side, sim.engine, emit),
+    ecTransfer,
+    ready: () => life.ready,
+    log: emit,
+    guard: guardOptions(values, cfg.host, Deno.env.toObject()),
+  };
+  await warmUp(sim.parts.cost, cfg.blockSize, serverOpts);
+  const handler = createHandler(serverOpts);
+  const stopStats = startStatsLogger(sim.engine, sim.clock, cfg.logIntervalS, (l) => log.info(l));
+  // sheds rather than dies: a connection cap (503 beyond), timeouts, EMFILE as back-pressure
+  const server = serveHttp({
+    hostname: cfg.host,
+    port: cfg.port,
+    signal: life.abort.signal,
+    ...serveOptions(values),
+    warn: (m) => log.warn(m),
+    onListen: (a) => life.listening(a),
+  }, handler);
+  using _signals = life.stopSignals();
+  await server.finished;
+  life.close();
+  stopStats();
+  await kv.side?.stop();
+  await sim.engine.close();
+  log.info("Shutting down.");
+  return 0;
+}
+
+/** The engine, its clock, tokenizer and output vocabulary, built from `cfg` and announced in the log. */
+async function startEngine(cfg: SimConfig, log: Logger) {
+  const parts = engineParts(cfg);
   const clock = new SimClock(cfg.speed);
-  const engine = new LiveEngine({ ...options, clock });
+  const engine = new LiveEngine({ ...parts.options, clock });
   const tokenizer = await loadTokenizer(cfg.tokenizer);
   const vocab = buildVocab(tokenizer);
   // Warm the tokenizer up so that the first requests are not slowed by JIT compilation.
@@ -48,127 +100,131 @@ export async function main(args: string[]): Promise<number> {
     content: "Warm up, the quick brown fox 42 times. ".repeat(300),
   }]);
   log.info(
-    `topobench simulated engine (SIMULATED, not a real GPU): model=${cfg.model} profile=${profile.id} gpu=${gpu.id} tp=${cfg.tp} speed=${cfg.speed}x`,
+    `topobench simulated engine (SIMULATED, not a real GPU): model=${cfg.model} profile=${parts.profile.id} gpu=${parts.gpu.id} tp=${cfg.tp} speed=${cfg.speed}x`,
   );
   log.info(
-    `# GPU blocks: ${numBlocks}, KV cache tokens: ${
-      numBlocks * cfg.blockSize
-    }, max_model_len: ${maxModelLen}`,
+    `# GPU blocks: ${parts.numBlocks}, KV cache tokens: ${
+      parts.numBlocks * cfg.blockSize
+    }, max_model_len: ${parts.maxModelLen}`,
   );
+  return { parts, clock, engine, tokenizer, vocab };
+}
 
-  const kvTransfer = cfg.kvTransferConfig ? parseKvTransferConfig(cfg.kvTransferConfig) : undefined;
-  const ecTransfer = cfg.ecTransferConfig ? parseEcTransferConfig(cfg.ecTransferConfig) : undefined;
-  let side: KvSideChannel | undefined;
-  let sidePort = 0;
-  if (kvTransfer) {
-    side = new KvSideChannel({
-      engine,
-      cost,
-      clock,
-      engineId: cfg.engineId,
-      host: cfg.host,
-      port: kvTransfer.kv_port ?? cfg.sideChannelPort,
-      tp: cfg.tp,
-      linkGBps: cfg.kvLinkGBps,
-      latencyMs: cfg.kvLatencyMs,
-      perBlockUs: cfg.kvPerBlockUs,
-      blockSize: cfg.blockSize,
-      log: emit,
-    });
-    sidePort = await side.start();
-    const port = sidePort;
-    log.info(
-      `KV connector ${kvTransfer.kv_connector} (${kvTransfer.kv_role}): engine_id=${cfg.engineId}, side channel on ${cfg.host}:${port}`,
+/** The KV connector's side: its config, and the side channel it listens on (port 0 if none). */
+interface KvSide {
+  transfer?: KvTransferConfig;
+  side?: KvSideChannel;
+  sidePort: number;
+}
+
+/** Opens the KV side channel when `--kv-transfer-config` names a connector. */
+async function startKvSide(
+  cfg: SimConfig,
+  sim: Awaited<ReturnType<typeof startEngine>>,
+  emit: Emit,
+): Promise<KvSide> {
+  const transfer = cfg.kvTransferConfig ? parseKvTransferConfig(cfg.kvTransferConfig) : undefined;
+  if (!transfer) return { sidePort: 0 };
+  const side = new KvSideChannel({
+    engine: sim.engine,
+    cost: sim.parts.cost,
+    clock: sim.clock,
+    engineId: cfg.engineId,
+    host: cfg.host,
+    port: transfer.kv_port ?? cfg.sideChannelPort,
+    tp: cfg.tp,
+    linkGBps: cfg.kvLinkGBps,
+    latencyMs: cfg.kvLatencyMs,
+    perBlockUs: cfg.kvPerBlockUs,
+    blockSize: cfg.blockSize,
+    log: emit,
+  });
+  const sidePort = await side.start();
+  emit(
+    "info",
+    `KV connector ${transfer.kv_connector} (${transfer.kv_role}): engine_id=${cfg.engineId}, side channel on ${cfg.host}:${sidePort}`,
+  );
+  return { transfer, side, sidePort };
+}
+
+/**
+ * Start-up and shutdown around the listening server: `--startup-delay`, P2P-NCCL
+ * registration pings, and the drain after the first stop signal.
+ */
+class Lifecycle {
+  ready: boolean;
+  readonly abort = new AbortController();
+  #startup: ReturnType<typeof setTimeout> | undefined;
+  #drain: ReturnType<typeof setTimeout> | undefined;
+  #pings: { stop(): void } | undefined;
+
+  constructor(readonly cfg: SimConfig, readonly log: Logger, readonly kv: KvSide) {
+    this.ready = cfg.startupDelayS === 0;
+  }
+
+  /** The server listens: ready now or after the delay; a P2P-NCCL engine registers. */
+  listening(a: { hostname: string; port: number }): void {
+    const log = this.log;
+    log.info(`Starting vLLM API server 0 on http://${a.hostname}:${a.port}`);
+    if (this.ready) log.info("Application startup complete.");
+    // --startup-delay counts from the moment it listens (/health answers 503 until then)
+    else {
+      this.#startup = setTimeout(
+        () => (this.ready = true, log.info("Application startup complete.")),
+        this.cfg.startupDelayS * 1000,
+      );
+    }
+    this.#register(a.port);
+  }
+
+  /** P2P-NCCL with a proxy named: register like vLLM's P2pNcclEngine (a ping every 3 s). */
+  #register(port: number): void {
+    const kvTransfer = this.kv.transfer;
+    const proxy = kvTransfer ? p2pProxy(kvTransfer) : undefined;
+    if (!proxy || !kvTransfer) return;
+    const hostIp = Deno.env.get("VLLM_HOST_IP") || "127.0.0.1";
+    const registration = {
+      type: kvTransfer.kv_role === "kv_consumer" ? "D" as const : "P" as const,
+      http_address: `${hostIp}:${proxy.httpPort ?? port}`,
+      zmq_address: `${hostIp}:${this.kv.sidePort}`,
+    };
+    this.#pings = startPinging({ proxy: proxy.proxy, registration });
+    this.log.info(
+      `P2P-NCCL: registering with the proxy at ${proxy.proxy} as ${registration.type} ${registration.http_address} (KV ${registration.zmq_address}), a ping every 3 s`,
     );
   }
 
-  let ready = cfg.startupDelayS === 0;
-  let startup: ReturnType<typeof setTimeout> | undefined;
-  const serverOpts: SimServerOptions = {
-    servedModelName: cfg.servedModelName ?? cfg.model,
-    modelPath: cfg.model,
-    profile,
-    tokenizer,
-    vocab,
-    engine,
-    maxModelLen,
-    meanOutputTokens: cfg.meanOutputTokens,
-    failRate: cfg.failRate,
-    seed: cfg.seed,
-    kv: createKvConnector(kvTransfer, side, engine, emit),
-    ecTransfer,
-    ready: () => ready,
-    log: emit,
-    guard: guardOptions(values, cfg.host, Deno.env.toObject()),
-  };
-  await warmUp(cost, cfg.blockSize, serverOpts);
-  const handler = createHandler(serverOpts);
-  const stopStats = startStatsLogger(engine, clock, cfg.logIntervalS, (l) => log.info(l));
-  const ac = new AbortController();
-  // P2P-NCCL with a proxy named: register like vLLM's P2pNcclEngine (a ping every 3 s)
-  const proxy = kvTransfer ? p2pProxy(kvTransfer) : undefined;
-  let pings: { stop(): void } | undefined;
-  const hostIp = Deno.env.get("VLLM_HOST_IP") || "127.0.0.1";
-  // sheds rather than dies: a connection cap (503 beyond), timeouts, EMFILE as back-pressure
-  const server = serveHttp({
-    hostname: cfg.host,
-    port: cfg.port,
-    signal: ac.signal,
-    ...serveOptions(values),
-    warn: (m) => log.warn(m),
-    onListen: (a) => {
-      log.info(`Starting vLLM API server 0 on http://${a.hostname}:${a.port}`);
-      if (ready) log.info("Application startup complete.");
-      // --startup-delay counts from the moment it listens (/health answers 503 until then)
-      else {
-        startup = setTimeout(
-          () => (ready = true, log.info("Application startup complete.")),
-          cfg.startupDelayS * 1000,
+  /**
+   * The first signal stops; a registered engine first stops pinging and serves on
+   * until the proxy has dropped it (5 s of silence), so no request routed meanwhile
+   * fails. A later signal stops at once.
+   */
+  stopSignals(): StopSignals {
+    return new StopSignals({
+      onStop: () => {
+        if (!this.#pings) return this.abort.abort();
+        this.#pings.stop();
+        const waitMs = DROP_AFTER_MS + 2000;
+        this.log.info(
+          `P2P-NCCL: stopped registering; serving ${
+            waitMs / 1000
+          } s more until the proxy drops this instance`,
         );
-      }
-      if (proxy && kvTransfer) {
-        const registration = {
-          type: kvTransfer.kv_role === "kv_consumer" ? "D" as const : "P" as const,
-          http_address: `${hostIp}:${proxy.httpPort ?? a.port}`,
-          zmq_address: `${hostIp}:${sidePort}`,
-        };
-        pings = startPinging({ proxy: proxy.proxy, registration });
-        log.info(
-          `P2P-NCCL: registering with the proxy at ${proxy.proxy} as ${registration.type} ${registration.http_address} (KV ${registration.zmq_address}), a ping every 3 s`,
-        );
-      }
-    },
-  }, handler);
-  // The first signal stops; a registered engine first stops pinging and serves on
-  // until the proxy has dropped it (5 s of silence), so no request routed meanwhile
-  // fails. A later signal stops at once.
-  let drain: ReturnType<typeof setTimeout> | undefined;
-  using _signals = new StopSignals({
-    onStop: () => {
-      if (!pings) return ac.abort();
-      pings.stop();
-      const waitMs = DROP_AFTER_MS + 2000;
-      log.info(
-        `P2P-NCCL: stopped registering; serving ${
-          waitMs / 1000
-        } s more until the proxy drops this instance`,
-      );
-      drain = setTimeout(() => ac.abort(), waitMs);
-    },
-    onForce: () => {
-      clearTimeout(drain);
-      ac.abort();
-    },
-  });
-  await server.finished;
-  clearTimeout(drain);
-  clearTimeout(startup);
-  pings?.stop();
-  stopStats();
-  await side?.stop();
-  await engine.close();
-  log.info("Shutting down.");
-  return 0;
+        this.#drain = setTimeout(() => this.abort.abort(), waitMs);
+      },
+      onForce: () => {
+        clearTimeout(this.#drain);
+        this.abort.abort();
+      },
+    });
+  }
+
+  /** After the server finished: no timer or ping left. */
+  close(): void {
+    clearTimeout(this.#drain);
+    clearTimeout(this.#startup);
+    this.#pings?.stop();
+  }
 }
 
 if (import.meta.main) await runMain(main);

@@ -6,34 +6,19 @@
  * @module
  */
 import { readBodyText } from "../../lib/read_body.ts";
-import { sseEventBytes } from "../../lib/sse.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import { PromptTokens } from "../../lib/prompt_tokens.ts";
 import { Rng } from "../../lib/rng.ts";
-import type { EngineCore, EngineRequest, FinishInfo, FinishReason } from "./engine.ts";
+import type { EngineCore } from "./engine.ts";
 import type { KvConnector, KvRequest } from "./connectors.ts";
 import type { ModelProfile } from "./profiles.ts";
-import { type OutputVocab, sampleOutput, tokenText } from "./_vocab.ts";
-import {
-  type EcTransferConfig,
-  imagePlaceholderIds,
-  prepareImages,
-  storeImages,
-} from "./_encoder_cache.ts";
-import { imageSize } from "./_image.ts";
+import type { OutputVocab } from "./_vocab.ts";
+import { type EcTransferConfig, prepareImages } from "./_encoder_cache.ts";
 import { detokenizeApi, tokenizeApi } from "./_tokenize.ts";
-import {
-  ApiError,
-  chunk,
-  type Endpoint,
-  errorBody,
-  fullResponse,
-  type ParsedRequest,
-  parseRequest,
-  usage,
-  usageChunk,
-} from "./openai.ts";
+import { ApiError, type Endpoint, errorBody } from "./openai.ts";
 import { ControlGuard, type ControlGuardOptions } from "../../lib/control_guard.ts";
+import { RequestFrontend } from "./frontend.ts";
+import { answerCompletion, type CompletionDeps, type CompletionPlan } from "./_completion.ts";
 
 /** Everything the HTTP layer needs. */
 export interface SimServerOptions {
@@ -67,9 +52,6 @@ export interface SimServerOptions {
 /** Default request-body limit: 32 MiB (room for long prompts and a few base64 images). */
 export const DEFAULT_MAX_BODY_BYTES = 32 * 2 ** 20;
 
-/** Characters one token can hold at most (a bound, not an estimate), for the early check. */
-const MAX_CHARS_PER_TOKEN = 256;
-
 /** The body as text, refused with 413 above `limit` bytes (by its header, or as it streams in). */
 function readBody(req: Request, limit: number): Promise<string> {
   return readBodyText(
@@ -83,118 +65,139 @@ function readBody(req: Request, limit: number): Promise<string> {
   );
 }
 
-/** Characters of prompt text in a request (images not counted). */
-function textChars(p: ParsedRequest): number {
-  if (p.endpoint === "completion") return typeof p.prompt === "string" ? p.prompt.length : 0;
-  let n = 0;
-  for (const m of p.messages ?? []) {
-    if (typeof m.content === "string") n += m.content.length;
-    else if (Array.isArray(m.content)) {
-      for (const part of m.content) if (typeof part.text === "string") n += part.text.length;
-    }
-  }
-  return n;
-}
-
-const enc = new TextEncoder();
-const sse = (obj: unknown) => sseEventBytes(JSON.stringify(obj));
 const json = (obj: unknown, status = 200, headers?: HeadersInit) =>
   Response.json(obj, { status, headers });
 
+const ENDPOINTS: Record<string, Endpoint> = {
+  "/v1/completions": "completion",
+  "/v1/chat/completions": "chat",
+};
+
 /** Builds the request handler for `Deno.serve`. */
 export function createHandler(o: SimServerOptions): (req: Request) => Promise<Response> {
-  const rng = new Rng(o.seed ?? 0);
-  const failRng = new Rng((o.seed ?? 0) + 1);
-  const created = Math.floor(Date.now() / 1000);
-  const inUse = new Set<string>();
-  let counter = 0;
-  // the tokenizer's own ids, with pre-tokens cached (a 2,000-token chat prompt: ~15 ms -> <1 ms)
-  const prompts = new PromptTokens(o.tokenizer);
-  const guard = new ControlGuard(o.guard);
+  const server = new SimServer(o);
+  return (req) => server.handle(req);
+}
 
-  return async (req: Request): Promise<Response> => {
-    const url = new URL(req.url);
-    const path = url.pathname;
+/** The HTTP shell of one engine: routing, control endpoints, and completions. */
+class SimServer {
+  readonly #rng: Rng;
+  readonly #failRng: Rng;
+  readonly #created = Math.floor(Date.now() / 1000);
+  readonly #inUse = new Set<string>();
+  #counter = 0;
+  /** The tokenizer's own ids, with pre-tokens cached (a 2,000-token chat prompt: ~15 ms -> <1 ms). */
+  readonly #prompts: PromptTokens;
+  readonly #guard: ControlGuard;
+  readonly #frontend: RequestFrontend;
+  readonly #deps: CompletionDeps;
+
+  constructor(readonly o: SimServerOptions) {
+    this.#rng = new Rng(o.seed ?? 0);
+    this.#failRng = new Rng((o.seed ?? 0) + 1);
+    this.#prompts = new PromptTokens(o.tokenizer);
+    this.#guard = new ControlGuard(o.guard);
+    this.#frontend = new RequestFrontend({ ...o, prompts: this.#prompts });
+    this.#deps = { ...o, release: (id) => this.#inUse.delete(id) };
+  }
+
+  /** One request: its answer, errors as vLLM's error body. */
+  async handle(req: Request): Promise<Response> {
     try {
-      const get = req.method === "GET" || req.method === "HEAD";
-      if (!get || path === "/reset_prefix_cache") {
-        const r = path === "/reset_prefix_cache" && req.method !== "POST"
-          ? new ApiError(
-            405,
-            `Method Not Allowed: ${req.method} ${path} (use POST)`,
-            "MethodNotAllowed",
-          )
-          : refusal(path === "/reset_prefix_cache" ? guard.control(req) : guard.origin(req));
-        if (r) throw r;
-      }
-      if (req.method === "GET" && path === "/health") {
-        return new Response(null, { status: o.ready() ? 200 : 503 });
-      }
-      if (!o.ready()) {
-        throw new ApiError(503, "The server is starting up", "ServiceUnavailableError");
-      }
-      if (req.method === "GET" && path === "/v1/models") {
-        return json({
-          object: "list",
-          data: [{
-            id: o.servedModelName,
-            object: "model",
-            created,
-            owned_by: "vllm",
-            root: o.modelPath,
-            parent: null,
-            max_model_len: o.maxModelLen,
-            permission: [],
-          }],
-        });
-      }
-      if (req.method === "GET" && path === "/metrics") {
-        const e = o.engine;
-        const text = e.metrics.render({
-          running: e.numRunning,
-          waiting: e.numWaiting,
-          kvUsage: e.kv.usage(),
-          prefixQueries: e.kv.queries,
-          prefixHits: e.kv.hits,
-        }, o.servedModelName);
-        return new Response(text, {
-          headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
-        });
-      }
-      if (req.method === "GET" && (path === "/version" || path === "/ping")) {
-        return json({ version: "topobench-sim" });
-      }
-      if (req.method === "POST" && path === "/reset_prefix_cache") {
-        const ok = o.engine.kv.resetPrefixCache();
-        o.log(
-          "info",
-          ok ? "Resetting prefix cache" : "Failed to reset prefix cache: blocks in use",
-        );
-        return new Response(null, { status: ok ? 200 : 500 });
-      }
-      if (req.method === "POST" && (path === "/tokenize" || path === "/detokenize")) {
-        const body = await readJson(req);
-        const deps = { ...o, prompts };
-        return json(path === "/tokenize" ? tokenizeApi(body, deps) : detokenizeApi(body, deps));
-      }
-      const endpoint: Endpoint | null = path === "/v1/completions"
-        ? "completion"
-        : path === "/v1/chat/completions"
-        ? "chat"
-        : null;
-      if (!endpoint) throw new ApiError(404, `Not Found: ${req.method} ${path}`, "NotFoundError");
-      if (req.method !== "POST") throw new ApiError(405, "Method Not Allowed", "MethodNotAllowed");
-      return await generate(req, endpoint);
+      const path = new URL(req.url).pathname;
+      this.#checkOrigin(req, path);
+      return await this.#route(req, path);
     } catch (e) {
       if (e instanceof ApiError) return json(errorBody(e), e.status);
-      o.log("warn", `internal error: ${e instanceof Error ? e.stack : e}`);
+      this.o.log("warn", `internal error: ${e instanceof Error ? e.stack : e}`);
       return json(errorBody(new ApiError(500, String(e), "InternalServerError")), 500);
     }
-  };
+  }
+
+  /** Writes come from loopback origins only; `/reset_prefix_cache` is POST and a control call. */
+  #checkOrigin(req: Request, path: string): void {
+    const get = req.method === "GET" || req.method === "HEAD";
+    const reset = path === "/reset_prefix_cache";
+    if (get && !reset) return;
+    const r = reset && req.method !== "POST"
+      ? new ApiError(
+        405,
+        `Method Not Allowed: ${req.method} ${path} (use POST)`,
+        "MethodNotAllowed",
+      )
+      : refusal(reset ? this.#guard.control(req) : this.#guard.origin(req));
+    if (r) throw r;
+  }
+
+  async #route(req: Request, path: string): Promise<Response> {
+    const o = this.o;
+    if (req.method === "GET" && path === "/health") {
+      return new Response(null, { status: o.ready() ? 200 : 503 });
+    }
+    if (!o.ready()) throw new ApiError(503, "The server is starting up", "ServiceUnavailableError");
+    if (req.method === "GET") {
+      if (path === "/v1/models") return json(this.#models());
+      if (path === "/metrics") return this.#metrics();
+      if (path === "/version" || path === "/ping") return json({ version: "topobench-sim" });
+    }
+    if (req.method === "POST" && path === "/reset_prefix_cache") return this.#resetPrefixCache();
+    if (req.method === "POST" && (path === "/tokenize" || path === "/detokenize")) {
+      const body = await this.#readJson(req);
+      const deps = { ...o, prompts: this.#prompts };
+      return json(path === "/tokenize" ? tokenizeApi(body, deps) : detokenizeApi(body, deps));
+    }
+    const endpoint = Object.hasOwn(ENDPOINTS, path) ? ENDPOINTS[path] : null;
+    if (!endpoint) throw new ApiError(404, `Not Found: ${req.method} ${path}`, "NotFoundError");
+    if (req.method !== "POST") throw new ApiError(405, "Method Not Allowed", "MethodNotAllowed");
+    return await this.#generate(req, endpoint);
+  }
+
+  /** `/v1/models`: the one served model. */
+  #models(): Record<string, unknown> {
+    const o = this.o;
+    return {
+      object: "list",
+      data: [{
+        id: o.servedModelName,
+        object: "model",
+        created: this.#created,
+        owned_by: "vllm",
+        root: o.modelPath,
+        parent: null,
+        max_model_len: o.maxModelLen,
+        permission: [],
+      }],
+    };
+  }
+
+  /** `/metrics`: vLLM's Prometheus text. */
+  #metrics(): Response {
+    const e = this.o.engine;
+    const text = e.metrics.render({
+      running: e.numRunning,
+      waiting: e.numWaiting,
+      kvUsage: e.kv.usage(),
+      prefixQueries: e.kv.queries,
+      prefixHits: e.kv.hits,
+    }, this.o.servedModelName);
+    return new Response(text, {
+      headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+    });
+  }
+
+  /** `POST /reset_prefix_cache`: 500 while blocks are in use. */
+  #resetPrefixCache(): Response {
+    const ok = this.o.engine.kv.resetPrefixCache();
+    this.o.log(
+      "info",
+      ok ? "Resetting prefix cache" : "Failed to reset prefix cache: blocks in use",
+    );
+    return new Response(null, { status: ok ? 200 : 500 });
+  }
 
   /** The request body as JSON: 413 above the limit, 400 when it is not JSON. */
-  async function readJson(req: Request): Promise<unknown> {
-    const raw = await readBody(req, o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+  async #readJson(req: Request): Promise<unknown> {
+    const raw = await readBody(req, this.o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
     try {
       return JSON.parse(raw);
     } catch (e) {
@@ -202,9 +205,45 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
     }
   }
 
-  async function generate(req: Request, endpoint: Endpoint): Promise<Response> {
-    const body = await readJson(req);
+  /** A completion or chat request: admitted by the frontend, then run on the engine. */
+  async #generate(req: Request, endpoint: Endpoint): Promise<Response> {
+    const body = await this.#readJson(req);
     const forced = req.headers.get("x-return-error");
+    this.#injectFault(forced);
+    const admitted = this.#frontend.admit(endpoint, body);
+    if (admitted.error) throw admitted.error;
+    const { parsed, promptTokens, images } = admitted.request;
+    const { id, base, publicId } = this.#reserveId(req, endpoint);
+    const kvReq: KvRequest = { id, base, promptTokens, params: parsed.kvTransferParams };
+    let remote: CompletionPlan["remote"];
+    let imageTokens: number[];
+    try {
+      remote = await this.o.kv.remote(kvReq);
+      imageTokens = await prepareImages(images, this.o.ecTransfer);
+    } catch (e) {
+      this.#inUse.delete(id);
+      throw e;
+    }
+    // output length: exact with ignore_eos, else drawn and capped (EOS ends it)
+    const output = this.#frontend.draw(admitted.request, this.#rng);
+    const plan: CompletionPlan = {
+      endpoint,
+      parsed,
+      id,
+      publicId,
+      base,
+      kvReq,
+      remote,
+      imageTokens,
+      images,
+      output,
+      cut: forced?.trim() === "midstream",
+    };
+    return await answerCompletion(this.#deps, plan, req.signal);
+  }
+
+  /** `X-Return-Error: NNN` answers that status; `--fail-rate` answers 500 to a share. */
+  #injectFault(forced: string | null): void {
     if (forced && /^\d{3}$/.test(forced.trim())) {
       const status = Number(forced.trim());
       throw new ApiError(
@@ -213,253 +252,23 @@ export function createHandler(o: SimServerOptions): (req: Request) => Promise<Re
         status >= 500 ? "InternalServerError" : "BadRequestError",
       );
     }
-    if ((o.failRate ?? 0) > 0 && failRng.next() < o.failRate!) {
+    if ((this.o.failRate ?? 0) > 0 && this.#failRng.next() < this.o.failRate!) {
       throw new ApiError(500, "Injected failure (--fail-rate)", "InternalServerError");
     }
-    const p = parseRequest(endpoint, body);
-    if (p.model && p.model !== o.servedModelName) {
-      throw new ApiError(404, `The model \`${p.model}\` does not exist.`, "NotFoundError");
-    }
-    // a prompt too long for the context even at the most characters one token can hold is
-    // refused before tokenising (megabytes of text would hold the event loop for seconds)
-    const atLeast = Math.ceil(textChars(p) / MAX_CHARS_PER_TOKEN);
-    if (atLeast >= o.maxModelLen) {
-      throw new ApiError(
-        400,
-        `This model's maximum context length is ${o.maxModelLen} tokens. However, your request has at least ${atLeast} input tokens. Please reduce the length of the input messages.`,
-      );
-    }
-    const { promptTokens, images } = tokenize(p);
-    for (const img of images) promptTokens.push(...imagePlaceholderIds(img, o.tokenizer.vocabSize));
-    const promptLen = promptTokens.length;
-    if (promptLen >= o.maxModelLen) {
-      throw new ApiError(
-        400,
-        `This model's maximum context length is ${o.maxModelLen} tokens. However, your request has ${promptLen} input tokens. Please reduce the length of the input messages.`,
-      );
-    }
-    if (p.maxTokens !== null && promptLen + p.maxTokens > o.maxModelLen) {
-      throw new ApiError(
-        400,
-        `'max_tokens' or 'max_completion_tokens' is too large: ${p.maxTokens}. This model's maximum context length is ${o.maxModelLen} tokens and your request has ${promptLen} input tokens (${p.maxTokens} > ${o.maxModelLen} - ${promptLen}).`,
-      );
-    }
-    const maxTokens = p.maxTokens ?? o.maxModelLen - promptLen;
+  }
+
+  /** The request's ids (`X-Request-Id`, else random), its engine id made unique and reserved. */
+  #reserveId(req: Request, endpoint: Endpoint): { id: string; base: string; publicId: string } {
     const base = req.headers.get("x-request-id") ?? crypto.randomUUID().replaceAll("-", "");
     const publicId = `${endpoint === "chat" ? "chatcmpl" : "cmpl"}-${base}`;
     let id = publicId;
-    while (inUse.has(id)) id = `${publicId}-${++counter}`;
+    while (this.#inUse.has(id)) id = `${publicId}-${++this.#counter}`;
     // reserved now: two requests of one X-Request-Id (bench workers) may both be past the awaits
-    inUse.add(id);
-    const kvReq: KvRequest = { id, base, promptTokens, params: p.kvTransferParams };
-    let remote: Awaited<ReturnType<typeof o.kv.remote>>;
-    let imageTokens: Awaited<ReturnType<typeof prepareImages>>;
-    try {
-      remote = await o.kv.remote(kvReq);
-      imageTokens = await prepareImages(images, o.ecTransfer);
-    } catch (e) {
-      inUse.delete(id);
-      throw e;
-    }
-
-    // Output length: exact with ignore_eos, else drawn and capped (EOS ends it).
-    let n = maxTokens;
-    let reason: "stop" | "length" = "length";
-    if (!p.ignoreEos) {
-      const drawn = Math.max(1, p.minTokens, Math.ceil(rng.exponential(o.meanOutputTokens ?? 256)));
-      if (drawn < maxTokens) {
-        n = drawn;
-        reason = "stop";
-      }
-    }
-    const outputIds = sampleOutput(o.vocab, rng, n, reason === "stop");
-
-    const tokensOut: number[] = [];
-    let stored: Promise<void> = Promise.resolve();
-    let finish: ((r: FinishReason, info: FinishInfo) => void) | null = null;
-    let onToken: ((id: number, i: number) => void) | null = null;
-    const ereq: EngineRequest = {
-      id,
-      promptTokens,
-      outputIds,
-      finishReason: reason,
-      imageTokens,
-      remotePrefill: remote,
-      holdForRemoteDecode: o.kv.holds(kvReq),
-      sink: {
-        onToken: (tid, i) => {
-          tokensOut.push(tid);
-          onToken?.(tid, i);
-        },
-        onFinish: (r, info) => {
-          inUse.delete(id);
-          o.log(
-            "debug",
-            `Finished request ${id}: prompt_tokens=${info.promptTokens} output_tokens=${info.outputTokens} cached_tokens=${info.cachedTokens} finish_reason=${r}`,
-          );
-          if (r !== "abort" && images.length) {
-            storeImages(images, o.ecTransfer).catch((e) => o.log("warn", `EC store failed: ${e}`));
-          }
-          if (r !== "abort") stored = o.kv.finished(kvReq, info);
-          finish?.(r, info);
-        },
-      },
-    };
-    const headers = { "x-request-id": base };
-    const model = o.servedModelName;
-    const ts = Math.floor(Date.now() / 1000);
-    const cut = forced?.trim() === "midstream";
-
-    if (!p.stream) {
-      const done = new Promise<[FinishReason, FinishInfo]>((
-        resolve,
-      ) => (finish = (r, i) => resolve([r, i])));
-      const onAbort = () => o.engine.abort(id);
-      req.signal.addEventListener("abort", onAbort);
-      inUse.add(id);
-      o.engine.add(ereq);
-      const [r, info] = await done;
-      req.signal.removeEventListener("abort", onAbort);
-      if (r === "abort") throw new ApiError(499, "Request aborted", "ClientClosedRequest");
-      await stored;
-      const text = tokensOut.map((t) => tokenText(o.vocab, t)).join("");
-      const kvOut = o.kv.responseParams(kvReq, info);
-      return json(
-        fullResponse(
-          endpoint,
-          publicId,
-          ts,
-          model,
-          text,
-          r,
-          usage(info.promptTokens, info.outputTokens, info.cachedTokens),
-          kvOut,
-        ),
-        200,
-        headers,
-      );
-    }
-
-    const stream = new ReadableStream<Uint8Array>({
-      start(ctrl) {
-        let sentRole = false;
-        onToken = (tid, i) => {
-          try {
-            if (endpoint === "chat" && !sentRole) {
-              sentRole = true;
-              ctrl.enqueue(sse(chunk(endpoint, publicId, ts, model, null, null)));
-            }
-            const last = i === outputIds.length - 1;
-            const u = p.continuousUsage ? usage(promptLen, i + 1, 0) : undefined;
-            ctrl.enqueue(
-              sse(
-                chunk(
-                  endpoint,
-                  publicId,
-                  ts,
-                  model,
-                  tokenText(o.vocab, tid),
-                  last ? reason : null,
-                  u,
-                ),
-              ),
-            );
-            if (cut && i === Math.min(2, outputIds.length - 1)) {
-              o.engine.abort(id);
-              failWhenTaken(ctrl, new Error("injected mid-stream failure"));
-            }
-          } catch { /* client gone; cancel() aborts */ }
-        };
-        finish = (r, info) => {
-          if (r === "abort") return;
-          try {
-            if (p.includeUsage) {
-              ctrl.enqueue(
-                sse(
-                  usageChunk(
-                    endpoint,
-                    publicId,
-                    ts,
-                    model,
-                    usage(info.promptTokens, info.outputTokens, info.cachedTokens),
-                  ),
-                ),
-              );
-            }
-          } catch { /* already closed */ }
-          stored.then(() => {
-            try {
-              ctrl.enqueue(enc.encode("data: [DONE]\n\n"));
-              ctrl.close();
-            } catch { /* already closed */ }
-          });
-        };
-        inUse.add(id);
-        o.engine.add(ereq);
-      },
-      cancel() {
-        o.engine.abort(id);
-      },
-    });
-    return new Response(stream, {
-      headers: {
-        ...headers,
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-cache",
-      },
-    });
-  }
-
-  function tokenize(
-    p: ParsedRequest,
-  ): { promptTokens: number[]; images: { url: string; tokens: number }[] } {
-    if (p.endpoint === "completion") {
-      const ids = typeof p.prompt === "string" ? prompts.completion(p.prompt) : p.prompt!;
-      return { promptTokens: ids, images: [] };
-    }
-    const images: { url: string; tokens: number }[] = [];
-    for (const m of p.messages!) {
-      if (!Array.isArray(m.content)) continue;
-      for (const part of m.content) {
-        if (part.type !== "image_url") continue;
-        if (!o.profile.vision) {
-          throw new ApiError(
-            400,
-            `${o.servedModelName} does not support image input (image_url parts).`,
-          );
-        }
-        const url = part.image_url?.url;
-        if (typeof url !== "string") throw new ApiError(400, "image_url.url must be a string");
-        images.push({ url, tokens: o.profile.vision.tokensPerImage(...imageDims(url)) });
-      }
-    }
-    const messages = p.messages!.map((m) => ({ ...m, content: m.content ?? "" }));
-    return {
-      promptTokens: images.length ? o.tokenizer.encodeChat(messages) : prompts.chat(messages),
-      images,
-    };
+    this.#inUse.add(id);
+    return { id, base, publicId };
   }
 }
 
 function refusal(r: { status: number; message: string } | null): ApiError | null {
   return r && new ApiError(r.status, r.message, "ForbiddenError");
-}
-
-function imageDims(url: string): [number, number] {
-  const s = imageSize(url);
-  return s ? [s.width, s.height] : [512, 512];
-}
-
-/**
- * Errors a stream once its reader has taken every chunk queued so far (an
- * error drops queued chunks), or after about a second.
- */
-function failWhenTaken(ctrl: ReadableStreamDefaultController<Uint8Array>, e: Error, tries = 0) {
-  if ((ctrl.desiredSize ?? 1) < 1 && tries < 1000) {
-    setTimeout(() => failWhenTaken(ctrl, e, tries + 1), 1);
-    return;
-  }
-  try {
-    ctrl.error(e);
-  } catch { /* cancelled by the client */ }
 }

@@ -127,7 +127,7 @@ export async function predictRun(
       const { seed, durationMs, closedLoop } = work;
       // a fresh topology per run: --reset-prefix-cache and a cold start, as bench gets
       const loop = new EventLoop();
-      const topo = new VirtualTopology(topology, loop, o);
+      const topo = new VirtualTopology(topology, loop, o, { tokenizer: tok, prompts, vocab, seed });
       const sink = new RunRows(runId, csv);
       const state = newState();
       playLoad({
@@ -141,8 +141,6 @@ export async function predictRun(
         concurrency: cfg.concurrency,
         closedLoop,
         durationMs,
-        meanOutputTokens: topo.instances[0].cfg.meanOutputTokens,
-        seed,
         onResult: (f) => {
           const { row, itlMs } = requestRow(f, runId, loadPoint);
           sink.add(row, itlMs);

@@ -8,9 +8,8 @@
  *
  * @module
  */
-import { Rng } from "../../lib/rng.ts";
 import type { EventLoop } from "../../launch/sim/event_loop.ts";
-import { type OutputVocab, sampleOutput, tokenText } from "../../launch/sim/_vocab.ts";
+import { type OutputVocab, tokenText } from "../../launch/sim/_vocab.ts";
 import type { ClientResult } from "../../bench/client.ts";
 import type { Finished, LoadPlan, RunState } from "../../bench/runner.ts";
 import type { RequestSpec } from "../../bench/workload/types.ts";
@@ -24,18 +23,14 @@ export interface PlayOptions extends LoadPlan {
   loop: EventLoop;
   topology: VirtualTopology;
   prompts: PromptTokens;
+  /** The engines' output vocabulary (the answer's text, for the next turn). */
   vocab: OutputVocab;
-  /** Mean output tokens when EOS is not ignored (the engine's `--mean-output-tokens`). @default 256 */
-  meanOutputTokens?: number;
-  /** Seed of output tokens and lengths. */
-  seed: number;
   onResult: (f: Finished) => void;
 }
 
 /** Schedules the whole load on the loop; the caller then runs the loop. */
 export function playLoad(o: PlayOptions, state: RunState): void {
   const { loop } = o;
-  const rng = new Rng(`predict-output:${o.seed}`);
   const cap = o.closedLoop ? Infinity : o.concurrency ?? Infinity;
   let slots = cap;
   const waiters: (() => void)[] = [];
@@ -89,30 +84,21 @@ export function playLoad(o: PlayOptions, state: RunState): void {
     finished: (f: Finished) => void,
   ) => {
     const sentMs = loop.nowMs();
-    const promptTokens = spec.messages
-      ? o.prompts.chat(spec.messages.map((m) => ({ role: m.role, content: m.content })))
-      : o.prompts.completion(spec.prompt ?? "");
-    let n = spec.maxTokens;
-    let reason: "stop" | "length" = "length";
-    if (!spec.ignoreEos) {
-      const drawn = Math.max(1, Math.ceil(rng.exponential(o.meanOutputTokens ?? 256)));
-      if (drawn < n) [n, reason] = [drawn, "stop"];
-    }
-    const outputIds = sampleOutput(o.vocab, rng, n, reason === "stop");
     const times: number[] = [];
     state.sent++;
     state.inFlight++;
     state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
+    // the body bench's client sends (openaiBody); the topology's frontend draws the output
+    const eos = spec.ignoreEos ? { ignore_eos: true } : {};
     o.topology.submit({
       id: spec.requestId,
       session,
-      body: spec.messages ? { messages: spec.messages } : { prompt: spec.prompt },
-      promptTokens,
-      outputIds,
-      finishReason: reason,
+      body: spec.messages
+        ? { messages: spec.messages, max_completion_tokens: spec.maxTokens, ...eos }
+        : { prompt: spec.prompt ?? "", max_tokens: spec.maxTokens, ...eos },
     }, {
       onToken: () => times.push(loop.nowMs()),
-      onFinish: ({ error, status, info, backend }) => {
+      onFinish: ({ error, status, info, backend, outputIds }) => {
         state.inFlight--;
         state.done++;
         if (error) state.failed++;

@@ -4,17 +4,25 @@
  * (so both clocks read one configuration path), the router's decisions from
  * the shared routing core, and the costs the live path pays for real as
  * explicit terms: the router hop per leg, and the KV transfer on the decode
- * instance's link (`kv_link.ts`, shared with the live engine).
+ * instance's link (`kv_link.ts`, shared with the live engine). Requests come
+ * in as the client's body and pass the engine's own request frontend
+ * (`launch/sim/frontend.ts`: validation, context limit, output draw,
+ * `min_tokens`), so both clocks refuse and size them alike.
  *
  * @module
  */
 import { parseFlags } from "../../lib/args.ts";
+import type { PromptTokens } from "../../lib/prompt_tokens.ts";
+import { Rng } from "../../lib/rng.ts";
+import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { EngineRequest, FinishInfo, FinishReason } from "../../launch/sim/engine.ts";
 import type { EventLoop } from "../../launch/sim/event_loop.ts";
 import { KvLink, linkedRemote } from "../../launch/sim/kv_link.ts";
 import { SIM_FLAGS, type SimConfig, simConfig } from "../../launch/sim/sim_config.ts";
 import { VirtualEngine } from "../../launch/sim/virtual_engine.ts";
 import { engineParts } from "../../launch/sim/engine_parts.ts";
+import { type OutputPlan, RequestFrontend } from "../../launch/sim/frontend.ts";
+import type { OutputVocab } from "../../launch/sim/_vocab.ts";
 import { Routing } from "../../launch/router/routing.ts";
 import { validateRouterConfig } from "../../launch/router/config.ts";
 import type { Role } from "../../launch/router/config.ts";
@@ -40,24 +48,58 @@ export interface VirtualInstance {
   maxModelLen: number;
   /** Requests in flight on it (the routing policies read this). */
   inFlight: number;
+  /** Its request frontend (only on a topology built with {@linkcode VirtualInputs}). */
+  frontend?: RequestFrontend;
 }
 
-/** One request as the virtual client submits it. */
+/**
+ * One request as a client sends it: the body the HTTP client would send, read
+ * by the engine's request frontend.
+ */
 export interface VirtualRequest {
   id: string;
   /** Session key (conversation id) for sticky policies and PPD. */
   session?: string;
-  /** The request body's prompt part (`messages` or `prompt`), for prefix-aware policies. */
+  /**
+   * The OpenAI body: `messages` (chat) or `prompt` (completions), `max_tokens` or
+   * `max_completion_tokens` (absent: what the context leaves), `min_tokens`,
+   * `ignore_eos`; the routing policies read its prompt part.
+   */
   body: Record<string, unknown>;
-  promptTokens: number[];
-  outputIds: number[];
-  finishReason: "stop" | "length";
+  /** The prompt's token ids when the caller has them; else the frontend tokenizes the body. */
+  promptTokens?: number[];
 }
 
 /** What the client hears back. */
 export interface VirtualResponse {
   onToken(index: number): void;
-  onFinish(r: { error: string; status: number; info?: FinishInfo; backend: string }): void;
+  /**
+   * The end: `status` 200 with `info`, else `error` as bench's client records it
+   * (`HTTP 400: <vLLM's message>` for a refused body). `outputIds` are the ids the
+   * engine was to produce (`info.outputTokens` of them were; empty when refused).
+   */
+  onFinish(
+    r: { error: string; status: number; info?: FinishInfo; backend: string; outputIds: number[] },
+  ): void;
+}
+
+/** What the instances' request frontends need: a topology without them cannot take requests. */
+export interface VirtualInputs {
+  tokenizer: Tokenizer;
+  /** Prompt token ids (cached pre-tokens, and ids the dataset told it). */
+  prompts: PromptTokens;
+  vocab: OutputVocab;
+  /**
+   * Seed of output lengths and tokens: one `Rng("predict-output:<seed>")` for the
+   * whole topology, drawn in submit order (refused requests draw nothing).
+   */
+  seed: number;
+}
+
+/** An admitted request: the engine request's parts. */
+interface Admitted extends OutputPlan {
+  id: string;
+  promptTokens: number[];
 }
 
 /** Options of {@linkcode VirtualTopology}. */
@@ -83,8 +125,19 @@ export class VirtualTopology {
   readonly #lmcache = new Set<number>();
   /** Instances per role, built once (routing asks on every request). */
   readonly #byRole = new Map<Role, VirtualInstance[]>();
+  /** Output lengths and tokens of every request, in submit order. */
+  readonly #rng: Rng | undefined;
 
-  constructor(readonly topology: Topology, loop: EventLoop, o: VirtualTopologyOptions = {}) {
+  /**
+   * Builds the instances of `topology` on `loop`; `inputs` let it take requests
+   * (without them it only validates and describes the topology).
+   */
+  constructor(
+    readonly topology: Topology,
+    loop: EventLoop,
+    o: VirtualTopologyOptions = {},
+    inputs?: VirtualInputs,
+  ) {
     if (topology.engine !== "sim") {
       throw new RangeError(
         `Cannot run ${topology.file} in virtual time as engine ${topology.engine}: current value is ${topology.engine}; allowed: sim (use --clock live for real engines)`,
@@ -105,28 +158,48 @@ export class VirtualTopology {
     const plan = planTopology(topology);
     for (const inst of plan.instances) {
       const cmd = simCommand(plan, inst);
-      const cfg = instanceConfig(cmd.args, cmd.env);
-      const { cost, maxModelLen, options } = engineParts(cfg);
-      const engine = new VirtualEngine({ ...options, clock: loop });
-      const role: Role = inst.role === "server" || inst.role === "replicas"
-        ? "backend"
-        : inst.role as Role;
-      this.instances.push({
-        name: inst.name,
-        role,
-        engine,
-        link: new KvLink(cost, cfg.kvLinkGBps, cfg.kvLatencyMs, cfg.kvPerBlockUs, cfg.blockSize),
-        cfg,
-        maxModelLen,
-        inFlight: 0,
-      });
+      this.instances.push(this.#instance(inst.name, inst.role, cmd, inputs));
     }
+    this.#rng = inputs && new Rng(`predict-output:${inputs.seed}`);
     for (const i of this.instances) {
       if (!this.#byRole.has(i.role)) this.#byRole.set(i.role, []);
       this.#byRole.get(i.role)!.push(i);
     }
     this.gpus = plan.instances.reduce((a, i) => a + i.tp, 0);
     this.routing = new Routing(validateRouterConfig(routerConfig(plan), topology.file));
+  }
+
+  /** One engine instance from its `deno task sim` command line. */
+  #instance(
+    name: string,
+    planRole: string,
+    cmd: { args: string[]; env: Record<string, string> },
+    inputs: VirtualInputs | undefined,
+  ): VirtualInstance {
+    const cfg = instanceConfig(cmd.args, cmd.env);
+    const { cost, profile, maxModelLen, options } = engineParts(cfg);
+    const role: Role = planRole === "server" || planRole === "replicas"
+      ? "backend"
+      : planRole as Role;
+    const frontend = inputs && new RequestFrontend({
+      servedModelName: cfg.servedModelName ?? cfg.model,
+      profile,
+      tokenizer: inputs.tokenizer,
+      prompts: inputs.prompts,
+      vocab: inputs.vocab,
+      maxModelLen,
+      meanOutputTokens: cfg.meanOutputTokens,
+    });
+    return {
+      name,
+      role,
+      engine: new VirtualEngine({ ...options, clock: this.#loop }),
+      link: new KvLink(cost, cfg.kvLinkGBps, cfg.kvLatencyMs, cfg.kvPerBlockUs, cfg.blockSize),
+      cfg,
+      maxModelLen,
+      inFlight: 0,
+      frontend,
+    };
   }
 
   #of(role: Role): VirtualInstance[] {
@@ -139,36 +212,55 @@ export class VirtualTopology {
     return b;
   }
 
-  /** Sends a request through the topology (the router hop included). */
+  /**
+   * Sends a request through the topology (the router hop included): the
+   * instance that admits it (the one serving it, or the first prefill) applies
+   * its request frontend; a refused body is answered after the hop with the
+   * engine's status and message, as bench's client records them.
+   */
   submit(req: VirtualRequest, res: VirtualResponse): void {
     const ctx = this.routing.context(req.body, req.session);
     const serving = this.routing.direct
       ? this.#pick("backend", ctx)
       : this.routing.ppdTarget(ctx, () => this.#of("decode"));
-    const limit = (serving ?? this.#of("prefill")[0]).maxModelLen;
-    const n = req.promptTokens.length;
-    if (n >= limit || n + req.outputIds.length > limit) {
+    const job = this.#admit(serving ?? this.#of("prefill")[0], req);
+    if ("error" in job) {
       this.#loop.after(this.routerHopMs, () =>
         res.onFinish({
-          error:
-            `HTTP 400: This model's maximum context length is ${limit} tokens; request has ${n} input tokens and asks for ${req.outputIds.length}`,
-          status: 400,
+          error: `HTTP ${job.status}: ${job.error}`,
+          status: job.status,
           backend: serving?.name ?? "",
+          outputIds: [],
         }));
       return;
     }
-    if (serving) {
-      this.#leg(serving, { ...this.#engineReq(req, res, serving) });
-      return;
+    if (serving) this.#leg(serving, this.#engineReq(job, res, serving));
+    else this.#disaggregated(job, ctx, res);
+  }
+
+  /** The request through `at`'s frontend, its output drawn; or the error it answers. */
+  #admit(at: VirtualInstance, req: VirtualRequest): Admitted | { error: string; status: number } {
+    if (!at.frontend || !this.#rng) {
+      throw new TypeError(
+        `Cannot submit request ${req.id} to virtual topology ${this.topology.file}: current value is a topology built without inputs (tokenizer, vocab, seed)`,
+      );
     }
-    // P -> D: the decode is chosen first when the connector names it in the request id.
+    const endpoint = req.body.messages !== undefined ? "chat" : "completion";
+    const a = at.frontend.admit(endpoint, req.body, req.promptTokens);
+    if (a.error) return { error: a.error.message, status: a.error.status };
+    const output = at.frontend.draw(a.request, this.#rng);
+    return { id: req.id, promptTokens: a.request.promptTokens, ...output };
+  }
+
+  /** P -> D: the decode is chosen first when the connector names it in the request id. */
+  #disaggregated(job: Admitted, ctx: ReturnType<Routing["context"]>, res: VirtualResponse): void {
     let decode = this.routing.decodeFirst ? this.#pick("decode", ctx) : undefined;
     const prefill = this.#pick("prefill", ctx);
     const connector = this.routing.connector;
     this.#leg(prefill, {
-      id: req.id,
-      promptTokens: req.promptTokens,
-      outputIds: req.outputIds.slice(0, 1),
+      id: job.id,
+      promptTokens: job.promptTokens,
+      outputIds: job.outputIds.slice(0, 1),
       finishReason: "length",
       holdForRemoteDecode: connector === "nixl",
       sink: {
@@ -176,16 +268,21 @@ export class VirtualTopology {
         onFinish: (r: FinishReason, info: FinishInfo) => {
           prefill.inFlight--;
           if (r === "abort") {
-            res.onFinish({ error: "prefill aborted", status: 502, backend: prefill.name });
+            res.onFinish({
+              error: "prefill aborted",
+              status: 502,
+              backend: prefill.name,
+              outputIds: job.outputIds,
+            });
             return;
           }
           if (connector === "lmcache") {
-            for (const h of prefill.engine.kv.hashes(req.promptTokens)) this.#lmcache.add(h);
+            for (const h of prefill.engine.kv.hashes(job.promptTokens)) this.#lmcache.add(h);
           }
           decode ??= this.#pick("decode", ctx);
           const d = decode;
-          const dreq = this.#engineReq(req, res, d);
-          dreq.remotePrefill = this.#remote(connector, prefill, d, req, info);
+          const dreq = this.#engineReq(job, res, d);
+          dreq.remotePrefill = this.#remote(connector, prefill, d, job, info);
           this.routing.served(ctx, d.name);
           this.#leg(d, dreq);
         },
@@ -199,20 +296,21 @@ export class VirtualTopology {
     this.#loop.after(this.routerHopMs, () => to.engine.add(er));
   }
 
-  #engineReq(req: VirtualRequest, res: VirtualResponse, to: VirtualInstance): EngineRequest {
+  #engineReq(job: Admitted, res: VirtualResponse, to: VirtualInstance): EngineRequest {
     return {
-      id: req.id,
-      promptTokens: req.promptTokens,
-      outputIds: req.outputIds,
-      finishReason: req.finishReason,
+      id: job.id,
+      promptTokens: job.promptTokens,
+      outputIds: job.outputIds,
+      finishReason: job.finishReason,
       sink: {
         onToken: (_id, i) => res.onToken(i),
         onFinish: (r, info) => {
           to.inFlight--;
+          const outputIds = job.outputIds;
           res.onFinish(
             r === "abort"
-              ? { error: "aborted", status: 499, info, backend: to.name }
-              : { error: "", status: 200, info, backend: to.name },
+              ? { error: "aborted", status: 499, info, backend: to.name, outputIds }
+              : { error: "", status: 200, info, backend: to.name, outputIds },
           );
         },
       },
@@ -224,20 +322,20 @@ export class VirtualTopology {
     connector: string,
     prefill: VirtualInstance,
     decode: VirtualInstance,
-    req: VirtualRequest,
+    job: Admitted,
     info: FinishInfo,
   ): EngineRequest["remotePrefill"] {
     const at = (t: number, fn: () => void) => void this.#loop.at(t, fn);
     if (connector === "nixl") {
       return linkedRemote(decode.link, this.#loop, at, (_n, answer) => {
-        answer(info.heldBlockIds !== undefined && prefill.engine.releaseHeld(req.id) !== null);
+        answer(info.heldBlockIds !== undefined && prefill.engine.releaseHeld(job.id) !== null);
       });
     }
     if (connector === "p2pnccl") {
       return linkedRemote(decode.link, this.#loop, at, (_n, answer) => answer(true));
     }
     // lmcache: the longest stored prefix of the prompt
-    const hashes = decode.engine.kv.hashes(req.promptTokens, req.promptTokens.length - 1);
+    const hashes = decode.engine.kv.hashes(job.promptTokens, job.promptTokens.length - 1);
     let k = hashes.length;
     while (k > 0 && !this.#lmcache.has(hashes[k - 1])) k--;
     if (k === 0) return undefined;
