@@ -5,7 +5,7 @@
  * @module
  */
 import type { Reader } from "./_schema.ts";
-import type { CommandSpec, EngineKind, Role, RoleSpec } from "./topology.ts";
+import type { CommandSpec, EngineKind, RoleBlock as Role, RoleSpec } from "./topology.ts";
 
 const DEFAULT_PORT: Record<Role, number> = {
   server: 8000,

@@ -9,6 +9,13 @@ import { parse } from "yaml";
 import { readConfigText } from "../lib/read_config.ts";
 import { Reader } from "./_schema.ts";
 import { readProcesses, readRole } from "./_blocks.ts";
+import {
+  type Connector,
+  CONNECTORS,
+  POLICIES,
+  type Policy,
+  ROUTER_KINDS,
+} from "../lib/contracts.ts";
 
 /** How processes are started. */
 import { LINK_KINDS, type LinkKind } from "./sim/cost_model.ts";
@@ -17,24 +24,16 @@ export const ENGINES = ["sim", "vllm", "command"] as const;
 /** Engine kind. */
 export type EngineKind = typeof ENGINES[number];
 /** Serving topologies (`custom` only with `engine: command`). */
-export const KINDS = ["agg", "dp", "pd", "ppd", "epd", "custom"] as const;
+export const KINDS = [...ROUTER_KINDS, "custom"] as const;
 /** Topology kind. */
 export type Kind = typeof KINDS[number];
-/** KV connectors between prefill and decode. */
-export const CONNECTORS = ["nixl", "p2pnccl", "lmcache"] as const;
-/** KV connector name. */
-export type Connector = typeof CONNECTORS[number];
-/** Router policies. */
-export const POLICIES = ["round_robin", "least_loaded", "session", "prefix"] as const;
-/** Router policy. */
-export type Policy = typeof POLICIES[number];
-/** Engine roles, in start order. */
+/** Role blocks of engine instances, in start order. */
 export const ROLES = ["server", "replicas", "encode", "prefill", "decode"] as const;
-/** Role block name. */
-export type Role = typeof ROLES[number];
+/** Role block name (the router's engine roles are `Role` in `lib/contracts.ts`). */
+export type RoleBlock = typeof ROLES[number];
 
 /** Role blocks each kind needs. */
-export const KIND_ROLES: Record<Kind, readonly Role[]> = {
+export const KIND_ROLES: Record<Kind, readonly RoleBlock[]> = {
   agg: ["server"],
   dp: ["replicas"],
   pd: ["prefill", "decode"],
@@ -45,7 +44,7 @@ export const KIND_ROLES: Record<Kind, readonly Role[]> = {
 
 /** One role block, e.g. `prefill: { count: 2, gpus: [[0], [1]], port: 8100 }`. */
 export interface RoleSpec {
-  role: Role;
+  role: RoleBlock;
   count: number;
   /** GPU ids per instance; tensor parallel size is each list's length. */
   gpus?: number[][];

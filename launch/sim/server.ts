@@ -14,12 +14,8 @@ import type { EngineCore, EngineRequest, FinishInfo, FinishReason } from "./engi
 import type { KvConnector, KvRequest } from "./connectors.ts";
 import type { ModelProfile } from "./profiles.ts";
 import { type OutputVocab, sampleOutput, tokenText } from "./_vocab.ts";
-import {
-  type EcTransferConfig,
-  imagePlaceholderIds,
-  prepareImages,
-  storeImages,
-} from "./_encoder_cache.ts";
+import { imagePlaceholderIds, prepareImages, storeImages } from "./_encoder_cache.ts";
+import type { EcTransferConfig } from "../../lib/contracts.ts";
 import { imageSize } from "./_image.ts";
 import { detokenizeApi, tokenizeApi } from "./_tokenize.ts";
 import {

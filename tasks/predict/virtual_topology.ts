@@ -17,7 +17,7 @@ import { VirtualEngine } from "../../launch/sim/virtual_engine.ts";
 import { engineParts } from "../../launch/sim/engine_parts.ts";
 import { Routing } from "../../launch/router/routing.ts";
 import { validateRouterConfig } from "../../launch/router/config.ts";
-import type { Role } from "../../launch/router/config.ts";
+import type { Role } from "../../lib/contracts.ts";
 import { planTopology } from "../../launch/_plan.ts";
 import { SIM_ENTRY, simCommand } from "../../launch/vllm.ts";
 import { routerConfig } from "../../launch/_launch.ts";
