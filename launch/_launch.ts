@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { InstancePlan, Plan } from "./_plan.ts";
 import { type EngineCommand, simCommand, vllmCommand } from "./vllm.ts";
+import type { BackendSpec, RouterConfigFile, RouterKind } from "../lib/contracts.ts";
 
 /** The checkout this file is in; engines and the router run from here. */
 export const ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
@@ -37,28 +38,6 @@ export interface LaunchProcess {
   healthUrl: string;
   ports: number[];
   logPath: string;
-}
-
-/** Router backend entry of `router.json`. */
-export interface RouterBackend {
-  name: string;
-  url: string;
-  kvAddr?: string;
-}
-
-/** `router.json`, read by `launch/router/main.ts --config`. */
-export interface RouterConfig {
-  name: string;
-  kind: string;
-  connector?: string;
-  policy?: string;
-  prefillPolicy?: string;
-  decodePolicy?: string;
-  backends?: RouterBackend[];
-  prefill?: RouterBackend[];
-  decode?: RouterBackend[];
-  encode?: RouterBackend[];
-  discovery?: { kind: "zmq"; host: string; port: number; allow?: string[] };
 }
 
 /** Quotes one word for `sh` when needed. */
@@ -183,18 +162,19 @@ export function launchProcesses(plan: Plan, stateDir: string): LaunchProcess[] {
 }
 
 /** The router's config: backends per role, with the KV address prefill/decode use. */
-export function routerConfig(plan: Plan): RouterConfig {
+export function routerConfig(plan: Plan): RouterConfigFile {
   const t = plan.topology;
-  const entry = (i: InstancePlan): RouterBackend => {
+  const entry = (i: InstancePlan): BackendSpec => {
     const kvPort = i.kvPort ?? i.sideChannelPort;
     return kvPort === undefined
       ? { name: i.name, url: i.url }
       : { name: i.name, url: i.url, kvAddr: `${i.address}:${kvPort}` };
   };
   const of = (role: string) => plan.instances.filter((i) => i.role === role).map(entry);
-  const cfg: RouterConfig = {
+  const cfg: RouterConfigFile = {
     name: t.name,
-    kind: t.engine === "command" ? "dp" : t.kind,
+    // kind custom comes only with engine: command
+    kind: t.engine === "command" ? "dp" : t.kind as RouterKind,
     policy: t.router.policy,
   };
   if (t.connector) cfg.connector = t.connector;

@@ -7,7 +7,7 @@
  * @module
  */
 import { fieldError } from "../lib/errors.ts";
-import type { Role, RoleSpec, Topology } from "./topology.ts";
+import type { RoleBlock as Role, RoleSpec, Topology } from "./topology.ts";
 
 /** One engine instance. */
 export interface InstancePlan {

@@ -4,37 +4,36 @@
  *
  * @module
  */
-import { parseAllowRule } from "../lib/allow_list.ts";
 import { parse } from "yaml";
 import { readConfigText } from "../lib/read_config.ts";
-import { Reader } from "./_schema.ts";
-import { readProcesses, readRole } from "./_blocks.ts";
+import { Reader } from "../lib/schema.ts";
+import { type Connector, CONNECTORS, type Policy, ROUTER_KINDS } from "../lib/contracts.ts";
+import {
+  K8S_KEYS,
+  readKubernetes,
+  readKv,
+  readProcesses,
+  readRole,
+  readRouter,
+} from "./_blocks.ts";
+import { checkLmcache, checkPlatform, checkTransfer } from "./_topology_rules.ts";
+import type { LinkKind } from "./sim/cost_model.ts";
 
 /** How processes are started. */
-import { LINK_KINDS, type LinkKind } from "./sim/cost_model.ts";
-
 export const ENGINES = ["sim", "vllm", "command"] as const;
 /** Engine kind. */
 export type EngineKind = typeof ENGINES[number];
 /** Serving topologies (`custom` only with `engine: command`). */
-export const KINDS = ["agg", "dp", "pd", "ppd", "epd", "custom"] as const;
+export const KINDS = [...ROUTER_KINDS, "custom"] as const;
 /** Topology kind. */
 export type Kind = typeof KINDS[number];
-/** KV connectors between prefill and decode. */
-export const CONNECTORS = ["nixl", "p2pnccl", "lmcache"] as const;
-/** KV connector name. */
-export type Connector = typeof CONNECTORS[number];
-/** Router policies. */
-export const POLICIES = ["round_robin", "least_loaded", "session", "prefix"] as const;
-/** Router policy. */
-export type Policy = typeof POLICIES[number];
-/** Engine roles, in start order. */
+/** Role blocks of engine instances, in start order. */
 export const ROLES = ["server", "replicas", "encode", "prefill", "decode"] as const;
-/** Role block name. */
-export type Role = typeof ROLES[number];
+/** Role block name (the router's engine roles are `Role` in `lib/contracts.ts`). */
+export type RoleBlock = typeof ROLES[number];
 
 /** Role blocks each kind needs. */
-export const KIND_ROLES: Record<Kind, readonly Role[]> = {
+export const KIND_ROLES: Record<Kind, readonly RoleBlock[]> = {
   agg: ["server"],
   dp: ["replicas"],
   pd: ["prefill", "decode"],
@@ -45,7 +44,7 @@ export const KIND_ROLES: Record<Kind, readonly Role[]> = {
 
 /** One role block, e.g. `prefill: { count: 2, gpus: [[0], [1]], port: 8100 }`. */
 export interface RoleSpec {
-  role: Role;
+  role: RoleBlock;
   count: number;
   /** GPU ids per instance; tensor parallel size is each list's length. */
   gpus?: number[][];
@@ -203,29 +202,9 @@ const TOP_KEYS = [
   "platform",
   "kubernetes",
 ];
-
-const SERVICE_TYPES = ["ClusterIP", "NodePort", "LoadBalancer"] as const;
-
-function readTolerations(r: Reader, v: unknown): Record<string, unknown>[] {
-  if (v === undefined) return [];
-  if (!Array.isArray(v) || v.some((t) => typeof t !== "object" || t === null || Array.isArray(t))) {
-    throw r.fail(
-      "kubernetes.tolerations",
-      v,
-      "a list of toleration objects ({key, operator, effect})",
-      "type",
-    );
-  }
-  return v as Record<string, unknown>[];
-}
-
-function readQuantity(r: Reader, v: unknown, field: string): string | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== "string" || !/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/.test(v)) {
-    throw r.fail(field, v, "a Kubernetes quantity such as 16Gi or 512Mi");
-  }
-  return v;
-}
+const SIM_KEYS = ["speed", "gpu", "model_profile", "extra_args", "env"];
+const VLLM_KEYS = ["bin", "extra_args", "env"];
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** A topology file's text; throws naming the path when it does not exist. */
 export async function readTopologyFile(path: string): Promise<string> {
@@ -266,235 +245,33 @@ export function parseTopology(text: string, file = "<topology>"): Topology {
 
 /** Validates a parsed topology object and fills in defaults. */
 export function validateTopology(raw: unknown, file = "<topology>"): Topology {
-  const r = new Reader(file);
-  const o = r.obj(raw, "", TOP_KEYS);
-  if (!o) throw r.fail("(top level)", raw, "a mapping (name, engine, kind, ...)", "type");
-  const req = <T>(v: T | undefined, field: string, expected: string): T => {
-    if (v === undefined) throw r.fail(field, undefined, expected);
-    return v;
-  };
-  const name = req(
-    r.pattern(o.name, "name", /^[A-Za-z0-9][A-Za-z0-9._-]*$/, "a name of letters, digits, . _ -"),
-    "name",
-    "a name of letters, digits, . _ -",
-  );
-  const engine = req(r.oneOf(o.engine, "engine", ENGINES), "engine", ENGINES.join(" | "));
-  const kind = r.oneOf(o.kind, "kind", KINDS) ?? (engine === "command" ? "custom" : undefined);
-  if (kind === undefined) throw r.fail("kind", o.kind, `one of ${KINDS.slice(0, 5).join(", ")}`);
-  if (kind === "custom" && engine !== "command") {
-    throw r.fail("kind", kind, "one of agg, dp, pd, ppd, epd (custom needs engine: command)");
+  if (raw === undefined || raw === null) {
+    throw new Reader(file).fail("(top level)", raw, "a mapping (name, engine, kind, ...)", "type");
   }
-  const model = r.str(o.model, "model") ?? "";
-  if (engine !== "command" && !model) throw r.fail("model", o.model, "a model name (HF id)");
-
-  const disagg = ["pd", "ppd", "epd"].includes(kind) && engine !== "command";
-  let connector = r.oneOf(o.connector, "connector", CONNECTORS);
-  if (disagg) connector ??= "nixl";
-  else if (connector !== undefined && engine !== "command") {
-    throw r.fail("connector", connector, `absent for kind ${kind} (only pd, ppd, epd use one)`);
+  const r = Reader.root(file, raw, TOP_KEYS);
+  const { name, engine, model, kind, connector } = readHead(r);
+  const roles = readRoles(r, engine, kind);
+  const processes = engine === "command" ? readProcesses(r) : [];
+  if (engine !== "command" && r.value("processes") !== undefined) {
+    throw r.fail("processes", r.value("processes"), "absent (only engine: command uses processes)");
   }
-
-  const roles: RoleSpec[] = [];
-  const wanted = engine === "command" ? [] : KIND_ROLES[kind];
-  for (const role of ROLES) {
-    if (o[role] === undefined) {
-      if (wanted.includes(role)) {
-        throw r.fail(role, undefined, `a ${role} block (kind ${kind} needs ${wanted.join(", ")})`);
-      }
-      continue;
-    }
-    if (!wanted.includes(role)) {
-      throw r.fail(
-        role,
-        o[role],
-        `absent (engine ${engine}, kind ${kind} uses ${
-          wanted.length ? wanted.join(", ") : "processes"
-        })`,
-      );
-    }
-    roles.push(readRole(r, role, o[role], engine));
+  const router = readRouter(r, engine, kind, connector);
+  const kv = readKv(r, name);
+  checkTransfer(r, engine, connector, roles, kv);
+  const s = r.obj("sim", SIM_KEYS);
+  const v = r.obj("vllm", VLLM_KEYS);
+  if (engine !== "sim" && r.value("sim") !== undefined) {
+    throw r.fail("sim", r.value("sim"), "absent unless engine: sim");
   }
-  if (kind === "agg" && roles[0]?.count !== 1) {
-    throw r.fail("server.count", roles[0]?.count, "1 (agg is one engine; use kind dp for more)");
+  if (engine !== "vllm" && r.value("vllm") !== undefined) {
+    throw r.fail("vllm", r.value("vllm"), "absent unless engine: vllm");
   }
-
-  const processes = engine === "command" ? readProcesses(r, o.processes) : [];
-  if (engine !== "command" && o.processes !== undefined) {
-    throw r.fail("processes", o.processes, "absent (only engine: command uses processes)");
-  }
-
-  const rt = r.obj(o.router, "router", [
-    "enabled",
-    "port",
-    "host",
-    "policy",
-    "prefill_policy",
-    "decode_policy",
-    "discovery",
-    "discovery_allow",
-    "extra_args",
-  ]) ?? {};
-  const router: RouterSpec = {
-    enabled: r.bool(rt.enabled, "router.enabled") ?? engine !== "command",
-    port: r.port(rt.port, "router.port"),
-    host: r.str(rt.host, "router.host") ?? "127.0.0.1",
-    policy: r.oneOf(rt.policy, "router.policy", POLICIES) ?? "round_robin",
-    prefillPolicy: r.oneOf(rt.prefill_policy, "router.prefill_policy", POLICIES),
-    decodePolicy: r.oneOf(rt.decode_policy, "router.decode_policy", POLICIES),
-    discovery: r.oneOf(rt.discovery, "router.discovery", ["static", "zmq"] as const) ?? "static",
-    discoveryAllow: r.args(rt.discovery_allow, "router.discovery_allow").map((a, i) => {
-      try {
-        return parseAllowRule(a).text;
-      } catch {
-        throw r.fail(
-          `router.discovery_allow[${i}]`,
-          a,
-          "an allow rule (host, IPv4/N or [IPv6/N], optional :port, :lo-hi or a comma list)",
-          "type",
-        );
-      }
-    }),
-    extraArgs: r.args(rt.extra_args, "router.extra_args"),
-  };
-  if (router.discoveryAllow.length && router.discovery !== "zmq") {
-    throw r.fail(
-      "router.discovery_allow",
-      rt.discovery_allow,
-      "absent unless router.discovery: zmq",
-    );
-  }
-  if (router.discovery === "zmq" && connector !== "p2pnccl") {
-    // vLLM's engines register only with P2pNcclConnector (P2pNcclEngine.ping)
-    throw r.fail("router.discovery", "zmq", "static unless connector: p2pnccl");
-  }
-  if (router.enabled && router.port === undefined) {
-    throw r.fail("router.port", rt.port, "a port in [1, 65535] (or router.enabled: false)");
-  }
-  if (router.enabled && engine === "command" && !["dp", "agg", "custom"].includes(kind)) {
-    throw r.fail("router.enabled", true, `false for engine: command of kind ${kind}`);
-  }
-
-  const k = r.obj(o.kv, "kv", [
-    "link",
-    "link_gbps",
-    "side_channel_port",
-    "kv_port",
-    "proxy_port",
-    "producer_buffer_size",
-    "consumer_buffer_size",
-    "shared_storage_path",
-    "ec_storage_path",
-  ]) ?? {};
-  const kv: KvSpec = {
-    link: r.oneOf(k.link, "kv.link", LINK_KINDS),
-    linkGBps: r.num(k.link_gbps, "kv.link_gbps", 1e-3, 1e6, true),
-    sideChannelPort: r.port(k.side_channel_port, "kv.side_channel_port") ?? 5600,
-    kvPort: r.port(k.kv_port, "kv.kv_port") ?? 21001,
-    proxyPort: r.port(k.proxy_port, "kv.proxy_port") ?? 30001,
-    producerBufferSize: r.num(k.producer_buffer_size, "kv.producer_buffer_size", 0, 1e15, true) ??
-      1e9,
-    consumerBufferSize: r.num(k.consumer_buffer_size, "kv.consumer_buffer_size", 0, 1e15, true) ??
-      8e9,
-    sharedStoragePath: r.str(k.shared_storage_path, "kv.shared_storage_path") ??
-      `/tmp/topobench/${name}/lmcache`,
-    ecStoragePath: r.str(k.ec_storage_path, "kv.ec_storage_path") ??
-      `/tmp/topobench/${name}/ec_cache`,
-  };
-
-  if (engine === "vllm" && (kv.link !== undefined || kv.linkGBps !== undefined)) {
-    // the link model is the simulated engine's; `vllm serve` has no such flag
-    throw r.fail(
-      kv.link !== undefined ? "kv.link" : "kv.link_gbps",
-      kv.link ?? kv.linkGBps,
-      "absent for engine: vllm (the KV link model is the simulated engine's)",
-    );
-  }
-  if (connector === "p2pnccl" && engine !== "command") {
-    // vLLM's P2pNcclConnector supports symmetric TP only (p2p_nccl_connector.py
-    // check_tensors_except_dim: "only symmetric TP is supported")
-    const tps = roles.filter((x) => x.role === "prefill" || x.role === "decode").flatMap((x) =>
-      x.tp.map((tp, i) => ({ at: `${x.role}[${i}]`, tp }))
-    );
-    const odd = tps.find((x) => x.tp !== tps[0].tp);
-    if (odd) {
-      throw r.fail(
-        `${odd.at.replace(/\[.*/, "")}.gpus`,
-        odd.tp,
-        `tensor-parallel size ${tps[0].tp} like ${
-          tps[0].at
-        } (P2pNcclConnector needs the same TP on every prefill and decode instance)`,
-      );
-    }
-  }
-
-  const s = r.obj(o.sim, "sim", ["speed", "gpu", "model_profile", "extra_args", "env"]) ?? {};
-  const v = r.obj(o.vllm, "vllm", ["bin", "extra_args", "env"]) ?? {};
-  if (engine !== "sim" && o.sim !== undefined) {
-    throw r.fail("sim", o.sim, "absent unless engine: sim");
-  }
-  if (engine !== "vllm" && o.vllm !== undefined) {
-    throw r.fail("vllm", o.vllm, "absent unless engine: vllm");
-  }
-  const vllmEnv = r.env(v.env, "vllm.env");
-  const platform = r.oneOf(o.platform, "platform", ["local", "kubernetes"] as const) ?? "local";
-  const k8s = r.obj(o.kubernetes, "kubernetes", [
-    "namespace",
-    "image",
-    "deno_image",
-    "node_selector",
-    "tolerations",
-    "gpu_resource",
-    "service_type",
-    "context",
-    "shm",
-    "rdma",
-    "env_from_secrets",
-    "model_cache_pvc",
-  ]) ?? {};
-  const rdma = r.obj(k8s.rdma, "kubernetes.rdma", ["resource", "count"]);
-  if (platform !== "kubernetes" && o.kubernetes !== undefined) {
-    throw r.fail("kubernetes", o.kubernetes, "absent unless platform: kubernetes");
-  }
-  const multi = roles.find((x) => x.nodes > 1);
-  if (multi && (platform !== "kubernetes" || engine !== "vllm")) {
-    throw r.fail(
-      `${multi.role}.nodes`,
-      multi.nodes,
-      "1 unless platform: kubernetes and engine: vllm (a multi-node instance runs as a LeaderWorkerSet)",
-    );
-  }
-  if (platform === "kubernetes") {
-    if (engine === "command") throw r.fail("platform", platform, "local for engine: command");
-    if (engine === "sim" && k8s.deno_image === undefined) {
-      throw r.fail(
-        "kubernetes.deno_image",
-        "denoland/deno:2.9.6 (the default: Deno without the sim)",
-        "an image with the bundled sim at /topobench/sim.js for engine: sim (deno task bundle, then build launch/k8s/Dockerfile)",
-      );
-    }
-    const remote = roles.find((x) => x.hosts.some((h) => h !== undefined));
-    if (remote) {
-      throw r.fail(
-        `${remote.role}.host`,
-        remote.hosts.find(Boolean),
-        "absent with platform: kubernetes (the scheduler places pods)",
-      );
-    }
-  }
-  if (engine === "vllm" && connector === "lmcache") {
-    // LMCacheConnectorV1 reads its PD settings from LMCACHE_CONFIG_FILE (or LMCACHE_* vars),
-    // never from kv_connector_extra_config (vLLM's lmcache_integration/utils.py)
-    for (const x of roles.filter((x) => x.role === "prefill" || x.role === "decode")) {
-      const env = { ...vllmEnv, ...x.env };
-      if (!env.LMCACHE_CONFIG_FILE && !Object.keys(env).some((k) => k.startsWith("LMCACHE_"))) {
-        throw r.fail(
-          `${x.role}.env.LMCACHE_CONFIG_FILE`,
-          undefined,
-          "an LMCache config file (enable_pd, transfer_channel, pd_role, ... as in vLLM's examples/disaggregated/lmcache) or LMCACHE_* variables: LMCache reads nothing from the kv-transfer config",
-        );
-      }
-    }
-  }
+  const vllmEnv = v.env("env");
+  const platform = r.oneOf("platform", ["local", "kubernetes"] as const) ?? "local";
+  const k8s = r.obj("kubernetes", K8S_KEYS);
+  const rdma = k8s.obj("rdma", ["resource", "count"]);
+  checkPlatform(r, engine, platform, roles, k8s);
+  if (engine === "vllm" && connector === "lmcache") checkLmcache(r, roles, vllmEnv);
   return {
     file,
     name,
@@ -507,36 +284,63 @@ export function validateTopology(raw: unknown, file = "<topology>"): Topology {
     router,
     kv,
     sim: {
-      speed: r.num(s.speed, "sim.speed", 0, 1e6, true) ?? 1,
-      gpu: r.str(s.gpu, "sim.gpu") ?? "h100",
-      modelProfile: r.str(s.model_profile, "sim.model_profile"),
-      extraArgs: r.args(s.extra_args, "sim.extra_args"),
-      env: r.env(s.env, "sim.env"),
+      speed: s.num("speed", 0, 1e6, true) ?? 1,
+      gpu: s.str("gpu") ?? "h100",
+      modelProfile: s.str("model_profile"),
+      extraArgs: s.args("extra_args"),
+      env: s.env("env"),
     },
-    vllm: {
-      bin: r.str(v.bin, "vllm.bin") ?? "vllm",
-      extraArgs: r.args(v.extra_args, "vllm.extra_args"),
-      env: vllmEnv,
-    },
-    workdir: r.str(o.workdir, "workdir"),
+    vllm: { bin: v.str("bin") ?? "vllm", extraArgs: v.args("extra_args"), env: vllmEnv },
+    workdir: r.str("workdir"),
     platform,
-    kubernetes: {
-      namespace: r.str(k8s.namespace, "kubernetes.namespace") ?? "default",
-      image: r.str(k8s.image, "kubernetes.image") ?? "vllm/vllm-openai:latest",
-      denoImage: r.str(k8s.deno_image, "kubernetes.deno_image") ?? "denoland/deno:2.9.6",
-      nodeSelector: r.env(k8s.node_selector, "kubernetes.node_selector"),
-      tolerations: readTolerations(r, k8s.tolerations),
-      gpuResource: r.str(k8s.gpu_resource, "kubernetes.gpu_resource") ?? "nvidia.com/gpu",
-      serviceType: r.oneOf(k8s.service_type, "kubernetes.service_type", SERVICE_TYPES) ??
-        "ClusterIP",
-      context: r.str(k8s.context, "kubernetes.context"),
-      shm: readQuantity(r, k8s.shm, "kubernetes.shm"),
-      envFromSecrets: r.args(k8s.env_from_secrets, "kubernetes.env_from_secrets"),
-      modelCachePvc: r.str(k8s.model_cache_pvc, "kubernetes.model_cache_pvc"),
-      rdma: rdma && {
-        resource: r.str(rdma.resource, "kubernetes.rdma.resource") ?? "rdma/hca",
-        count: r.int(rdma.count, "kubernetes.rdma.count", 1, 64) ?? 1,
-      },
-    },
+    kubernetes: readKubernetes(k8s, rdma),
   };
+}
+
+/** name, engine, kind, model and connector, with the rules between them. */
+function readHead(r: Reader) {
+  const nameRule = "a name of letters, digits, . _ -";
+  const name = r.need(r.pattern("name", NAME, nameRule), "name", nameRule);
+  const engine = r.need(r.oneOf("engine", ENGINES), "engine", ENGINES.join(" | "));
+  const kind = r.oneOf("kind", KINDS) ?? (engine === "command" ? "custom" : undefined);
+  if (kind === undefined) {
+    throw r.fail("kind", r.value("kind"), `one of ${KINDS.slice(0, 5).join(", ")}`);
+  }
+  if (kind === "custom" && engine !== "command") {
+    throw r.fail("kind", kind, "one of agg, dp, pd, ppd, epd (custom needs engine: command)");
+  }
+  const model = r.str("model") ?? "";
+  if (engine !== "command" && !model) {
+    throw r.fail("model", r.value("model"), "a model name (HF id)");
+  }
+  const disagg = ["pd", "ppd", "epd"].includes(kind) && engine !== "command";
+  let connector = r.oneOf("connector", CONNECTORS);
+  if (disagg) connector ??= "nixl";
+  else if (connector !== undefined && engine !== "command") {
+    throw r.fail("connector", connector, `absent for kind ${kind} (only pd, ppd, epd use one)`);
+  }
+  return { name, engine, model, kind, connector };
+}
+
+/** The role blocks `kind` needs, each present; the others absent. */
+function readRoles(r: Reader, engine: EngineKind, kind: Kind): RoleSpec[] {
+  const roles: RoleSpec[] = [];
+  const wanted = engine === "command" ? [] : KIND_ROLES[kind];
+  for (const role of ROLES) {
+    if (r.value(role) === undefined) {
+      if (wanted.includes(role)) {
+        throw r.fail(role, undefined, `a ${role} block (kind ${kind} needs ${wanted.join(", ")})`);
+      }
+      continue;
+    }
+    if (!wanted.includes(role)) {
+      const uses = wanted.length ? wanted.join(", ") : "processes";
+      throw r.fail(role, r.value(role), `absent (engine ${engine}, kind ${kind} uses ${uses})`);
+    }
+    roles.push(readRole(r, role, engine));
+  }
+  if (kind === "agg" && roles[0]?.count !== 1) {
+    throw r.fail("server.count", roles[0]?.count, "1 (agg is one engine; use kind dp for more)");
+  }
+  return roles;
 }

@@ -6,28 +6,13 @@
  * @module
  */
 import type { InstancePlan, Plan } from "./_plan.ts";
+import type { EcTransferConfig, KvTransferConfig } from "../lib/contracts.ts";
 
 /** A program, its arguments and the environment it adds. */
 export interface EngineCommand {
   cmd: string;
   args: string[];
   env: Record<string, string>;
-}
-
-/** vLLM's `--kv-transfer-config` object. */
-export interface KvTransferConfig {
-  kv_connector: string;
-  kv_role: "kv_both" | "kv_producer" | "kv_consumer";
-  kv_buffer_size?: number;
-  kv_port?: number;
-  kv_connector_extra_config?: Record<string, unknown>;
-}
-
-/** vLLM's `--ec-transfer-config` object (encoder cache, EPD). */
-export interface EcTransferConfig {
-  ec_connector: "ECExampleConnector";
-  ec_role: "ec_producer" | "ec_consumer";
-  ec_connector_extra_config: { shared_storage_path: string };
 }
 
 /**

@@ -16,7 +16,7 @@ import type { Slo } from "../lib/metrics.ts";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
-import { fieldError } from "../lib/errors.ts";
+import { type Key, Reader, type ReaderStyle } from "../lib/schema.ts";
 import { checkSafeName } from "../lib/safe_name.ts";
 import { readConfigText } from "../lib/read_config.ts";
 
@@ -98,174 +98,163 @@ export interface Experiment {
   plots: { formats: ("png" | "svg")[]; compare: [string, string] | null; logY: boolean };
 }
 
-type Obj = Record<string, unknown>;
-
-class Reader {
-  constructor(readonly file: string) {}
-  bad(field: string, value: unknown, expected: string, kind: "type" | "range" = "range"): Error {
-    return fieldError({ field, value, expected, file: this.file, kind });
-  }
-  obj(v: unknown, field: string, keys: string[]): Obj {
-    if (v === undefined || v === null) return {};
-    if (typeof v !== "object" || Array.isArray(v)) throw this.bad(field, v, "a mapping", "type");
-    for (const k of Object.keys(v)) {
-      if (!keys.includes(k)) throw this.bad(`${field}.${k}`, k, `one of ${keys.join(", ")}`);
-    }
-    return v as Obj;
-  }
-  num(v: unknown, field: string, def: number, min = 0, integer = false): number {
-    if (v === undefined || v === null) return def;
-    if (
-      typeof v !== "number" || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))
-    ) {
-      throw this.bad(field, v, `${integer ? "an integer" : "a number"} >= ${min}`);
-    }
-    return v;
-  }
-  optNum(v: unknown, field: string): number | null {
-    return v === undefined || v === null ? null : this.num(v, field, 0, 0);
-  }
-}
-
-const str = (r: Reader, v: unknown, field: string): string => {
-  if (typeof v !== "string" || v === "") throw r.bad(field, v, "a non-empty string", "type");
-  return v;
+/** The experiment file's wording. */
+const STYLE: ReaderStyle = {
+  unknownKey: (allowed) => `one of ${allowed.join(", ")}`,
+  showKey: true,
+  mapping: () => "a mapping",
+  nullIsAbsent: true,
+  fractionKind: "range",
 };
+const TOP_KEYS = [
+  "name",
+  "description",
+  "topologies",
+  "speed",
+  "clock",
+  "router_hop_ms",
+  "workload",
+  "sweep",
+  "slo",
+  "target_pct",
+  "plots",
+];
+const SWEEP_KEYS = ["rates", "auto", "grid", "topology", "runs", "reset_prefix_cache", "stop"];
+/** Bench flags the pipeline sets itself. */
+const PIPELINE_FLAGS = ["url", "out", "rate", "topology", "gpus", "runs", "time-scale"];
 
-function readClock(r: Reader, v: unknown): "virtual" | "live" {
-  if (v === undefined || v === null) return "virtual";
-  if (v !== "virtual" && v !== "live") throw r.bad("clock", v, "virtual or live");
-  return v;
-}
+const isText = (v: unknown) => typeof v === "string" && v !== "";
+const text = (r: Reader, key: Key): string => r.check(key, isText, "a non-empty string", "type");
 
 /** Validates a parsed experiment object. */
 export function validateExperiment(raw: unknown, file = "<experiment>"): Experiment {
-  const r = new Reader(file);
-  const top = r.obj(raw, "experiment", [
-    "name",
-    "description",
-    "topologies",
-    "speed",
-    "clock",
-    "router_hop_ms",
-    "workload",
-    "sweep",
-    "slo",
-    "target_pct",
-    "plots",
-  ]);
-  const name = checkSafeName(str(r, top.name, "name"), "name", {
+  const r = Reader.root(file, raw, TOP_KEYS, { style: STYLE, field: "experiment" });
+  const name = checkSafeName(text(r, "name"), "name", { file, what: "an experiment name" });
+  const topologies = readTopologies(r);
+  const workload = readWorkload(r);
+  const sw = r.obj("sweep", SWEEP_KEYS);
+  const shape = readSweepShape(sw);
+  const slo = r.obj("slo", ["ttft_ms", "tpot_ms"]);
+  const plots = readPlots(r);
+  const description = r.value("description");
+  return {
+    name,
+    description: typeof description === "string" ? description : "",
     file,
-    what: "an experiment name",
-  });
-  if (!Array.isArray(top.topologies) || top.topologies.length === 0) {
-    throw r.bad("topologies", top.topologies, "a non-empty list", "type");
-  }
-  const topologies = top.topologies.map((t, i) => {
-    const o = r.obj(t, `topologies[${i}]`, ["label", "file", "vllm_file", "set"]);
-    const set = r.obj(o.set, `topologies[${i}].set`, Object.keys(o.set ?? {}));
+    topologies,
+    speed: r.value("speed") === undefined ? null : r.atLeast("speed", 0.01) ?? 1,
+    clock: r.oneOf("clock", ["virtual", "live"] as const, "virtual or live") ?? "virtual",
+    routerHopMs: r.atLeast("router_hop_ms", 0) ?? null,
+    workload,
+    sweep: readSweepSettings(sw, shape),
+    slo: r.value("slo") === undefined ? null : {
+      ttftMs: slo.atLeast("ttft_ms", 0),
+      tpotMs: slo.atLeast("tpot_ms", 0),
+    },
+    targetPct: r.atLeast("target_pct", 0) ?? 90,
+    plots,
+  };
+}
+
+function readTopologies(r: Reader): ExperimentTopology[] {
+  const list = r.list("topologies", "a non-empty list");
+  const topologies = list.indices().map((i) => {
+    const t = list.obj(i, ["label", "file", "vllm_file", "set"]);
+    const set = t.obj("set");
     return {
-      sets: Object.entries(set).map(([k, v]) =>
-        parseSet(`${k}=${JSON.stringify(v)}`, `topologies[${i}].set`)
-      ),
-      label: checkSafeName(str(r, o.label, `topologies[${i}].label`), `topologies[${i}].label`, {
-        file,
-      }),
-      file: resolve(ROOT, str(r, o.file, `topologies[${i}].file`)),
-      vllmFile: o.vllm_file === undefined
-        ? null
-        : resolve(ROOT, str(r, o.vllm_file, `topologies[${i}].vllm_file`)),
+      sets: set.entries().map(([k, v]) => parseSet(`${k}=${JSON.stringify(v)}`, set.path)),
+      label: checkSafeName(text(t, "label"), t.at("label"), { file: r.file }),
+      file: resolve(ROOT, text(t, "file")),
+      vllmFile: t.value("vllm_file") === undefined ? null : resolve(ROOT, text(t, "vllm_file")),
     };
   });
   const labels = topologies.map((t) => t.label);
   const dup = labels.find((l, i) => labels.indexOf(l) !== i);
-  if (dup) throw r.bad("topologies[].label", dup, "unique labels");
-  const workload = r.obj(top.workload, "workload", Object.keys(top.workload ?? {}));
-  for (const [k, v] of Object.entries(workload)) {
+  if (dup) throw r.fail("topologies[].label", dup, "unique labels");
+  return topologies;
+}
+
+function readWorkload(r: Reader): Experiment["workload"] {
+  const w = r.obj("workload");
+  for (const [k, v] of w.entries()) {
     if (!["string", "number", "boolean"].includes(typeof v)) {
-      throw r.bad(`workload.${k}`, v, "a string, number or boolean (a bench flag value)", "type");
+      throw w.fail(k, v, "a string, number or boolean (a bench flag value)", "type");
     }
-    if (["url", "out", "rate", "topology", "gpus", "runs", "time-scale"].includes(k)) {
-      throw r.bad(`workload.${k}`, k, "a workload flag (the pipeline sets this one)");
+    if (PIPELINE_FLAGS.includes(k)) {
+      throw w.fail(k, k, "a workload flag (the pipeline sets this one)");
     }
   }
-  const sw = r.obj(top.sweep, "sweep", [
-    "rates",
-    "auto",
-    "grid",
-    "topology",
-    "runs",
-    "reset_prefix_cache",
-    "stop",
-  ]);
-  const topoSweepRaw = r.obj(sw.topology, "sweep.topology", Object.keys(sw.topology ?? {}));
-  const topoSweep: Record<string, unknown[]> = {};
-  for (const [k, v] of Object.entries(topoSweepRaw)) {
-    if (!Array.isArray(v) || v.length === 0) {
-      throw r.bad(`sweep.topology.${k}`, v, "a non-empty list");
-    }
-    parseSet(`${k}=0`, `sweep.topology.${k}`); // the field path's form
-    topoSweep[k] = v;
+  return w.raw as Experiment["workload"];
+}
+
+/** The sweep's lists (checked before any of the experiment's numbers, as they always were). */
+interface SweepShape {
+  topology: Record<string, unknown[]>;
+  rates: number[] | null;
+  auto: Reader;
+  grid: Record<string, (string | number)[]>;
+  stop: Reader;
+}
+
+function readSweepShape(sw: Reader): SweepShape {
+  const ts = sw.obj("topology");
+  const topology: Record<string, unknown[]> = {};
+  for (const [k] of ts.entries()) {
+    topology[k] = ts.list(k, "a non-empty list", "range").raw as unknown[];
+    parseSet(`${k}=0`, ts.at(k)); // the field path's form
   }
-  let rates: number[] | null;
-  if (sw.rates === "auto") rates = null;
-  else if (Array.isArray(sw.rates) && sw.rates.length > 0) {
-    rates = sw.rates.map((x, i) => r.num(x, `sweep.rates[${i}]`, 0, 1e-9));
-  } else throw r.bad("sweep.rates", sw.rates, 'a non-empty list of rates or "auto"', "type");
-  const au = r.obj(sw.auto, "sweep.auto", ["probe_requests", "points", "max_fraction"]);
-  const gridRaw = r.obj(sw.grid, "sweep.grid", ["concurrency", "input-len", "output-len", "turns"]);
+  let rates: number[] | null = null;
+  if (sw.value("rates") !== "auto") {
+    const list = sw.list("rates", 'a non-empty list of rates or "auto"');
+    rates = list.indices().map((i) => list.atLeast(i, 1e-9) ?? 0);
+  }
+  const auto = sw.obj("auto", ["probe_requests", "points", "max_fraction"]);
+  const g = sw.obj("grid", ["concurrency", "input-len", "output-len", "turns"]);
   const grid: Record<string, (string | number)[]> = {};
-  for (const [k, v] of Object.entries(gridRaw)) {
-    if (!Array.isArray(v) || v.length === 0) throw r.bad(`sweep.grid.${k}`, v, "a non-empty list");
-    grid[k] = v.map((x, i) => r.num(x, `sweep.grid.${k}[${i}]`, 0, 1, true));
+  for (const [k] of g.entries()) {
+    const list = g.list(k, "a non-empty list", "range");
+    grid[k] = list.indices().map((i) => list.atLeast(i, 1, true) ?? 0);
   }
-  const st = r.obj(sw.stop, "sweep.stop", ["max_error_rate", "max_p99_ttft_ms", "max_p99_e2el_ms"]);
-  const slo = r.obj(top.slo, "slo", ["ttft_ms", "tpot_ms"]);
-  const pl = r.obj(top.plots, "plots", ["formats", "compare", "log_y"]);
-  const formats = (pl.formats ?? ["png", "svg"]) as unknown[];
+  const stop = sw.obj("stop", ["max_error_rate", "max_p99_ttft_ms", "max_p99_e2el_ms"]);
+  return { topology, rates, auto, grid, stop };
+}
+
+function readSweepSettings(sw: Reader, { rates, auto, grid, topology, stop }: SweepShape) {
+  return {
+    rates,
+    auto: {
+      probeRequests: auto.atLeast("probe_requests", 1, true) ?? 40,
+      points: auto.atLeast("points", 1, true) ?? 4,
+      maxFraction: auto.atLeast("max_fraction", 0.01) ?? 1.2,
+    },
+    grid,
+    topology,
+    runs: sw.atLeast("runs", 1, true) ?? 1,
+    resetPrefixCache: sw.value("reset_prefix_cache") === undefined
+      ? true
+      : sw.value("reset_prefix_cache") === true,
+    stop: {
+      maxErrorRate: stop.atLeast("max_error_rate", 0) ?? 0.2,
+      maxP99TtftMs: stop.atLeast("max_p99_ttft_ms", 0) ?? null,
+      maxP99E2elMs: stop.atLeast("max_p99_e2el_ms", 0) ?? null,
+    },
+  };
+}
+
+function readPlots(r: Reader): Experiment["plots"] {
+  const pl = r.obj("plots", ["formats", "compare", "log_y"]);
+  const formats = (pl.value("formats") ?? ["png", "svg"]) as unknown[];
   if (!Array.isArray(formats) || formats.some((f) => f !== "png" && f !== "svg")) {
-    throw r.bad("plots.formats", pl.formats, "a list of png, svg");
+    throw pl.fail("formats", pl.value("formats"), "a list of png, svg");
   }
-  const cmp = pl.compare;
+  const cmp = pl.value("compare");
   if (cmp !== undefined && (!Array.isArray(cmp) || cmp.length !== 2)) {
-    throw r.bad("plots.compare", cmp, "two topology labels [A, B]");
+    throw pl.fail("compare", cmp, "two topology labels [A, B]");
   }
   return {
-    name,
-    description: typeof top.description === "string" ? top.description : "",
-    file,
-    topologies,
-    speed: top.speed === undefined ? null : r.num(top.speed, "speed", 1, 0.01),
-    clock: readClock(r, top.clock),
-    routerHopMs: r.optNum(top.router_hop_ms, "router_hop_ms"),
-    workload: workload as Experiment["workload"],
-    sweep: {
-      rates,
-      auto: {
-        probeRequests: r.num(au.probe_requests, "sweep.auto.probe_requests", 40, 1, true),
-        points: r.num(au.points, "sweep.auto.points", 4, 1, true),
-        maxFraction: r.num(au.max_fraction, "sweep.auto.max_fraction", 1.2, 0.01),
-      },
-      grid,
-      topology: topoSweep,
-      runs: r.num(sw.runs, "sweep.runs", 1, 1, true),
-      resetPrefixCache: sw.reset_prefix_cache === undefined ? true : sw.reset_prefix_cache === true,
-      stop: {
-        maxErrorRate: r.num(st.max_error_rate, "sweep.stop.max_error_rate", 0.2, 0),
-        maxP99TtftMs: r.optNum(st.max_p99_ttft_ms, "sweep.stop.max_p99_ttft_ms"),
-        maxP99E2elMs: r.optNum(st.max_p99_e2el_ms, "sweep.stop.max_p99_e2el_ms"),
-      },
-    },
-    slo: top.slo === undefined ? null : {
-      ttftMs: r.optNum(slo.ttft_ms, "slo.ttft_ms") ?? undefined,
-      tpotMs: r.optNum(slo.tpot_ms, "slo.tpot_ms") ?? undefined,
-    },
-    targetPct: r.num(top.target_pct, "target_pct", 90, 0),
-    plots: {
-      formats: formats as ("png" | "svg")[],
-      compare: cmp ? [String(cmp[0]), String(cmp[1])] : null,
-      logY: pl.log_y === true,
-    },
+    formats: formats as ("png" | "svg")[],
+    compare: cmp ? [String(cmp[0]), String(cmp[1])] : null,
+    logY: pl.value("log_y") === true,
   };
 }
 

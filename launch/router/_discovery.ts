@@ -11,7 +11,7 @@ import { AllowList } from "../../lib/allow_list.ts";
 import type { Logger } from "../../lib/log.ts";
 import { type Registered, RegistrationListener } from "../../lib/p2p_registration.ts";
 import type { Backend, BackendPool } from "./backends.ts";
-import type { RouterConfig } from "./config.ts";
+import type { RouterConfig } from "../../lib/contracts.ts";
 
 /** `host:port` of an http(s) URL (with its scheme's default port). */
 function hostPort(url: string): string {

@@ -10,7 +10,7 @@ import { type BodyTap, http1Fetch } from "../../lib/http1.ts";
 import type { Logger } from "../../lib/log.ts";
 import { errorMessage } from "../../lib/errors.ts";
 import type { Backend, BackendPool } from "./backends.ts";
-import type { Role, RouterConfig } from "./config.ts";
+import type { Role, RouterConfig } from "../../lib/contracts.ts";
 import type { Leg, RouterMetrics } from "./metrics.ts";
 import type { PickContext } from "./policy.ts";
 import { type Mode, type Route, Routing } from "./routing.ts";

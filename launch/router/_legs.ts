@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Connector } from "./config.ts";
+import type { Connector } from "../../lib/contracts.ts";
 
 /** A JSON request body. */
 export type Body = Record<string, unknown>;

@@ -11,7 +11,7 @@ import type { Logger } from "../../lib/log.ts";
 import { errorMessage } from "../../lib/errors.ts";
 import { http1Fetch } from "../../lib/http1.ts";
 import { sleep } from "../../lib/net.ts";
-import type { BackendSpec, Role, RouterConfig } from "./config.ts";
+import type { BackendSpec, Role, RouterConfig } from "../../lib/contracts.ts";
 import { classifyFailure, Liveness, type Verdict } from "./liveness.ts";
 
 /** One backend and its counters. */

@@ -1,94 +1,23 @@
 /**
- * The router's configuration (`router.json`): types, defaults and validation
- * with errors that name the file, the field, the bad value and what is allowed.
+ * Validation of the router's configuration (`router.json`, declared in
+ * `lib/contracts.ts`): defaults filled in, errors that name the file, the
+ * field, the bad value and what is allowed.
  *
  * @module
  */
 import { fieldError } from "../../lib/errors.ts";
 import { parseAllowRule } from "../../lib/allow_list.ts";
-
-/** Topology kinds the router serves. */
-export const ROUTER_KINDS = ["agg", "dp", "pd", "ppd", "epd"] as const;
-/** One of {@linkcode ROUTER_KINDS}. */
-export type RouterKind = typeof ROUTER_KINDS[number];
-
-/** KV connectors between prefill and decode instances. */
-export const CONNECTORS = ["nixl", "p2pnccl", "lmcache"] as const;
-/** One of {@linkcode CONNECTORS}. */
-export type Connector = typeof CONNECTORS[number];
-
-/** Routing policies, per role. */
-export const POLICIES = ["round_robin", "least_loaded", "session", "prefix"] as const;
-/** One of {@linkcode POLICIES}. */
-export type Policy = typeof POLICIES[number];
-
-/** Backend roles: `backend` (agg/dp engines), `prefill`, `decode`, `encode`. */
-export type Role = "backend" | "prefill" | "decode" | "encode";
-
-/** One engine behind the router. */
-export interface BackendSpec {
-  /** Unique name, e.g. `prefill-0`. */
-  name: string;
-  /** Base URL without a trailing slash, e.g. `http://127.0.0.1:8100`. */
-  url: string;
-  /** `host:port` of the KV side channel (required for p2pnccl prefill/decode). */
-  kvAddr?: string;
-}
-
-/** A validated router configuration. */
-export interface RouterConfig {
-  /** Topology name. */
-  name: string;
-  kind: RouterKind;
-  /** KV connector (pd/ppd/epd). @default "nixl" */
-  connector?: Connector;
-  /** Default policy of every role. @default "round_robin" */
-  policy: Policy;
-  /** Prefill role policy. @default policy */
-  prefillPolicy: Policy;
-  /** Decode role policy. @default policy */
-  decodePolicy: Policy;
-  /** Engines of agg/dp. */
-  backends: BackendSpec[];
-  prefill: BackendSpec[];
-  decode: BackendSpec[];
-  /** Encoder instances (epd). */
-  encode: BackendSpec[];
-  /** Pause between health checks. @default 2000 */
-  healthIntervalMs: number;
-  /** Largest accepted request body. @default 33554432 */
-  maxBodyBytes: number;
-  /**
-   * A leg that sends no byte for this long ends: 504 before the answer starts, an
-   * SSE error event and `[DONE]` after. @default 120000
-   */
-  stallTimeoutMs: number;
-  /**
-   * Prefill and decode instances that register themselves over ZMQ as vLLM's
-   * P2P-NCCL engines do (pd/ppd only); static lists may then be empty.
-   */
-  discovery?: DiscoveryConfig;
-}
-
-/** `discovery`: where the router listens for registrations, and when it drops a silent instance. */
-export interface DiscoveryConfig {
-  kind: "zmq";
-  /** Address to bind. @default "127.0.0.1" */
-  host: string;
-  /** Port of the ZMQ ROUTER socket (vLLM's `proxy_port`). */
-  port: number;
-  /** An instance silent this long is dropped. @default 5000 */
-  dropAfterMs: number;
-  /**
-   * Who else may register, beyond the `host:port`s of the configured
-   * instances (their URLs and KV addresses, always admitted): hosts, CIDRs and
-   * port ranges, e.g. `10.0.0.0/8:8000-8999` (see `lib/allow_list.ts`). Both
-   * addresses of a registration must be admitted. @default []
-   */
-  allow: string[];
-  /** Registered instances at most; more are refused with a log line. @default 64 */
-  maxInstances: number;
-}
+import { isMapping, Reader, type ReaderStyle } from "../../lib/schema.ts";
+import {
+  type BackendSpec,
+  type Connector,
+  CONNECTORS,
+  type DiscoveryConfig,
+  POLICIES,
+  ROUTER_KINDS,
+  type RouterConfig,
+  type RouterKind,
+} from "../../lib/contracts.ts";
 
 const TOP_FIELDS = [
   "name",
@@ -106,9 +35,15 @@ const TOP_FIELDS = [
   "stallTimeoutMs",
   "discovery",
 ];
+const DISCOVERY_FIELDS = ["kind", "host", "port", "dropAfterMs", "allow", "maxInstances"];
+const BACKEND_FIELDS = ["name", "url", "kvAddr"];
+
+/** Backend lists of the config, in the order they are checked. */
+type ListName = "backends" | "prefill" | "decode" | "encode";
+const LISTS: readonly ListName[] = ["backends", "prefill", "decode", "encode"];
 
 /** Roles (config lists) each kind uses. */
-export const KIND_ROLES: Record<RouterKind, ("backends" | "prefill" | "decode" | "encode")[]> = {
+const KIND_ROLES: Record<RouterKind, ListName[]> = {
   agg: ["backends"],
   dp: ["backends"],
   pd: ["prefill", "decode"],
@@ -116,273 +51,180 @@ export const KIND_ROLES: Record<RouterKind, ("backends" | "prefill" | "decode" |
   epd: ["encode", "prefill", "decode"],
 };
 
-const isObj = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-
-function oneOf<T extends string>(
-  v: unknown,
-  allowed: readonly T[],
-  field: string,
-  file: string,
-): T {
-  if (typeof v !== "string" || !allowed.includes(v as T)) {
-    throw fieldError({ field, file, value: v, expected: `one of ${allowed.join(", ")}` });
-  }
-  return v as T;
-}
-
-function num(
-  v: unknown,
-  def: number,
-  min: number,
-  max: number,
-  field: string,
-  file: string,
-): number {
-  if (v === undefined) return def;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    throw fieldError({
-      field,
-      file,
-      value: v,
-      expected: `an integer in [${min}, ${max}]`,
-      kind: typeof v === "number" ? "range" : "type",
-    });
-  }
-  return v;
-}
-
-function discoveryConfig(v: unknown, kind: RouterKind, file: string): DiscoveryConfig | undefined {
-  if (v === undefined) return undefined;
-  if (kind !== "pd" && kind !== "ppd") {
-    throw fieldError({
-      field: "discovery",
-      file,
-      value: v,
-      expected: `absent for kind ${kind} (discovery registers prefill and decode instances)`,
-    });
-  }
-  if (!isObj(v)) {
-    throw fieldError({
-      field: "discovery",
-      file,
-      value: v,
-      expected: '{"kind": "zmq", "port", "host"?, "dropAfterMs"?}',
-      kind: "type",
-    });
-  }
-  for (const k of Object.keys(v)) {
-    if (!["kind", "host", "port", "dropAfterMs", "allow", "maxInstances"].includes(k)) {
-      throw fieldError({
-        field: `discovery.${k}`,
-        file,
-        value: v[k],
-        expected: "a known field (kind, host, port, dropAfterMs, allow, maxInstances)",
-      });
-    }
-  }
-  oneOf(v.kind, ["zmq"] as const, "discovery.kind", file);
-  if (v.host !== undefined && (typeof v.host !== "string" || v.host === "")) {
-    throw fieldError({ field: "discovery.host", file, value: v.host, expected: "an address" });
-  }
-  if (v.port === undefined) {
-    throw fieldError({
-      field: "discovery.port",
-      file,
-      value: v.port,
-      expected: "the port to listen on for registrations (vLLM's proxy_port)",
-    });
-  }
-  return {
-    kind: "zmq",
-    host: (v.host as string | undefined) ?? "127.0.0.1",
-    port: num(v.port, 0, 0, 65535, "discovery.port", file),
-    dropAfterMs: num(v.dropAfterMs, 5000, 100, 3_600_000, "discovery.dropAfterMs", file),
-    allow: allowRules(v.allow, file),
-    maxInstances: num(v.maxInstances, 64, 1, 10_000, "discovery.maxInstances", file),
-  };
-}
-
-function allowRules(v: unknown, file: string): string[] {
-  if (v === undefined) return [];
-  if (!Array.isArray(v)) {
-    throw fieldError({
-      field: "discovery.allow",
-      file,
-      value: v,
-      expected: 'a list of allow rules (e.g. ["10.0.0.0/8:8000-8999", "node-1:8100"])',
-      kind: "type",
-    });
-  }
-  return v.map((r, i) => parseAllowRule(r, `discovery.allow[${i}] in ${file}`).text);
-}
-
-function backendList(
-  v: unknown,
-  field: string,
-  file: string,
-  needKvAddr: boolean,
-  allowEmpty = false,
-): BackendSpec[] {
-  if (allowEmpty && (v === undefined || (Array.isArray(v) && v.length === 0))) return [];
-  if (!Array.isArray(v) || v.length === 0) {
-    throw fieldError({
-      field,
-      file,
-      value: v,
-      expected: 'a non-empty list of {"name", "url"} objects',
-      kind: "type",
-    });
-  }
-  return v.map((b, i) => {
-    const f = `${field}[${i}]`;
-    if (!isObj(b)) {
-      throw fieldError({ field: f, file, value: b, expected: 'a {"name", "url"} object' });
-    }
-    for (const k of Object.keys(b)) {
-      if (!["name", "url", "kvAddr"].includes(k)) {
-        throw fieldError({
-          field: `${f}.${k}`,
-          file,
-          value: b[k],
-          expected: "a known field (name, url, kvAddr)",
-        });
-      }
-    }
-    if (typeof b.name !== "string" || !/^[\w.:-]+$/.test(b.name)) {
-      throw fieldError({
-        field: `${f}.name`,
-        file,
-        value: b.name,
-        expected: "a name of letters, digits, _ . : -",
-        kind: "type",
-      });
-    }
-    const url = typeof b.url === "string" && URL.canParse(b.url) ? new URL(b.url) : null;
-    if (!url || !["http:", "https:"].includes(url.protocol)) {
-      throw fieldError({ field: `${f}.url`, file, value: b.url, expected: "an http(s) URL" });
-    }
-    const out: BackendSpec = { name: b.name, url: String(b.url).replace(/\/+$/, "") };
-    if (b.kvAddr !== undefined || needKvAddr) {
-      const m = typeof b.kvAddr === "string" ? /^(.+):(\d{1,5})$/.exec(b.kvAddr) : null;
-      if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
-        throw fieldError({
-          field: `${f}.kvAddr`,
-          file,
-          value: b.kvAddr,
-          expected: `a "host:port" KV address${needKvAddr ? " (required by p2pnccl)" : ""}`,
-        });
-      }
-      out.kvAddr = b.kvAddr as string;
-    }
-    return out;
-  });
-}
+/** `router.json`'s wording: JSON has no "absent" null, and fields are fields. */
+const STYLE: ReaderStyle = {
+  unknownKey: (allowed) => `a known field (${allowed.join(", ")})`,
+  showKey: false,
+  mapping: () => "a JSON object",
+  nullIsAbsent: false,
+  fractionKind: "range",
+};
 
 /**
  * Validates a parsed `router.json` and fills defaults. Pure: throws a
  * TypeError/RangeError naming `file` and the field on the first problem.
  */
 export function validateRouterConfig(raw: unknown, file = "router.json"): RouterConfig {
-  if (!isObj(raw)) {
+  if (!isMapping(raw)) {
     throw fieldError({ field: "the top level", file, value: raw, expected: "a JSON object" });
   }
-  for (const k of Object.keys(raw)) {
-    if (!TOP_FIELDS.includes(k)) {
-      throw fieldError({
-        field: k,
-        file,
-        value: raw[k],
-        expected: `a known field (${TOP_FIELDS.join(", ")})`,
-      });
-    }
+  const r = Reader.root(file, raw, TOP_FIELDS, { style: STYLE });
+  const name = r.check<string>(
+    "name",
+    (v) => typeof v === "string" && v.trim() !== "",
+    "a non-empty string",
+  );
+  const kind = r.need(r.oneOf("kind", ROUTER_KINDS), "kind", `one of ${ROUTER_KINDS.join(", ")}`);
+  const connector = readConnector(r, kind);
+  const policy = r.oneOf("policy", POLICIES) ?? "round_robin";
+  const discovery = readDiscovery(r, kind);
+  const lists = readLists(r, kind, connector, discovery !== undefined);
+  return {
+    name,
+    kind,
+    connector,
+    policy,
+    prefillPolicy: r.oneOf("prefillPolicy", POLICIES) ?? policy,
+    decodePolicy: r.oneOf("decodePolicy", POLICIES) ?? policy,
+    ...lists,
+    healthIntervalMs: r.int("healthIntervalMs", 50, 3_600_000) ?? 2000,
+    maxBodyBytes: r.int("maxBodyBytes", 1024, 2 ** 31) ?? 33_554_432,
+    stallTimeoutMs: r.int("stallTimeoutMs", 10, 86_400_000) ?? 120_000,
+    ...(discovery ? { discovery } : {}),
+  };
+}
+
+function readConnector(r: Reader, kind: RouterKind): Connector | undefined {
+  if (kind !== "agg" && kind !== "dp") return r.oneOf("connector", CONNECTORS) ?? "nixl";
+  if (r.value("connector") !== undefined) {
+    throw r.fail(
+      "connector",
+      r.value("connector"),
+      `absent for kind ${kind} (connectors are for pd, ppd, epd)`,
+    );
   }
-  if (typeof raw.name !== "string" || raw.name.trim() === "") {
-    throw fieldError({ field: "name", file, value: raw.name, expected: "a non-empty string" });
+  return undefined;
+}
+
+function readDiscovery(top: Reader, kind: RouterKind): DiscoveryConfig | undefined {
+  if (top.value("discovery") === undefined) return undefined;
+  if (kind !== "pd" && kind !== "ppd") {
+    throw top.fail(
+      "discovery",
+      top.value("discovery"),
+      `absent for kind ${kind} (discovery registers prefill and decode instances)`,
+    );
   }
-  const kind = oneOf(raw.kind, ROUTER_KINDS, "kind", file);
+  const r = top.obj("discovery", DISCOVERY_FIELDS, {
+    expected: '{"kind": "zmq", "port", "host"?, "dropAfterMs"?}',
+    kind: "type",
+  });
+  r.need(r.oneOf("kind", ["zmq"] as const), "kind", "one of zmq");
+  const host = r.value("host") === undefined
+    ? "127.0.0.1"
+    : r.check<string>("host", (v) => typeof v === "string" && v !== "", "an address");
+  r.need(r.value("port"), "port", "the port to listen on for registrations (vLLM's proxy_port)");
+  return {
+    kind: "zmq",
+    host,
+    port: r.int("port", 0, 65535)!,
+    dropAfterMs: r.int("dropAfterMs", 100, 3_600_000) ?? 5000,
+    allow: allowRules(r),
+    maxInstances: r.int("maxInstances", 1, 10_000) ?? 64,
+  };
+}
+
+function allowRules(r: Reader): string[] {
+  if (r.value("allow") === undefined) return [];
+  const list = r.list(
+    "allow",
+    'a list of allow rules (e.g. ["10.0.0.0/8:8000-8999", "node-1:8100"])',
+    "type",
+    0,
+  );
+  return list.indices().map((i) =>
+    parseAllowRule(list.value(i), `${list.at(i)} in ${r.file}`).text
+  );
+}
+
+/** The backend lists `kind` uses (the others must be absent), names unique across them. */
+function readLists(
+  r: Reader,
+  kind: RouterKind,
+  connector: Connector | undefined,
+  registered: boolean,
+): Record<ListName, BackendSpec[]> {
   const roles = KIND_ROLES[kind];
-  let connector: Connector | undefined;
-  if (kind === "agg" || kind === "dp") {
-    if (raw.connector !== undefined) {
-      throw fieldError({
-        field: "connector",
-        file,
-        value: raw.connector,
-        expected: `absent for kind ${kind} (connectors are for pd, ppd, epd)`,
-      });
-    }
-  } else {
-    connector = raw.connector === undefined
-      ? "nixl"
-      : oneOf(raw.connector, CONNECTORS, "connector", file);
-  }
-  const policy = raw.policy === undefined
-    ? "round_robin"
-    : oneOf(raw.policy, POLICIES, "policy", file);
-  const rolePolicy = (f: "prefillPolicy" | "decodePolicy") =>
-    raw[f] === undefined ? policy : oneOf(raw[f], POLICIES, f, file);
-  const discovery = discoveryConfig(raw.discovery, kind, file);
-  const lists: Record<string, BackendSpec[]> = {
+  const lists: Record<ListName, BackendSpec[]> = {
     backends: [],
     prefill: [],
     decode: [],
     encode: [],
   };
-  for (const f of ["backends", "prefill", "decode", "encode"] as const) {
+  for (const f of LISTS) {
     if (!roles.includes(f)) {
-      if (raw[f] !== undefined) {
-        throw fieldError({
-          field: f,
-          file,
-          value: raw[f],
-          expected: `absent for kind ${kind} (it uses ${roles.join(", ")})`,
-        });
+      if (r.value(f) !== undefined) {
+        throw r.fail(f, r.value(f), `absent for kind ${kind} (it uses ${roles.join(", ")})`);
       }
       continue;
     }
-    const needKv = connector === "p2pnccl" && (f === "prefill" || f === "decode");
-    const registered = discovery !== undefined && (f === "prefill" || f === "decode");
-    lists[f] = backendList(raw[f], f, file, needKv, registered);
+    const pd = f === "prefill" || f === "decode";
+    lists[f] = backendList(r, f, connector === "p2pnccl" && pd, registered && pd);
   }
   if (kind === "agg" && lists.backends.length !== 1) {
-    throw fieldError({
-      field: "backends",
-      file,
-      value: lists.backends.map((b) => b.name),
-      expected: "exactly one backend for kind agg (use dp for more)",
-    });
+    throw r.fail(
+      "backends",
+      lists.backends.map((b) => b.name),
+      "exactly one backend for kind agg (use dp for more)",
+    );
   }
   const seen = new Set<string>();
   for (const f of roles) {
     lists[f].forEach((b, i) => {
       if (seen.has(b.name)) {
-        throw fieldError({
-          field: `${f}[${i}].name`,
-          file,
-          value: b.name,
-          expected: "a name unique across all backends",
-        });
+        throw r.fail(`${f}[${i}].name`, b.name, "a name unique across all backends");
       }
       seen.add(b.name);
     });
   }
-  return {
-    name: raw.name,
-    kind,
-    connector,
-    policy,
-    prefillPolicy: rolePolicy("prefillPolicy"),
-    decodePolicy: rolePolicy("decodePolicy"),
-    backends: lists.backends,
-    prefill: lists.prefill,
-    decode: lists.decode,
-    encode: lists.encode,
-    healthIntervalMs: num(raw.healthIntervalMs, 2000, 50, 3_600_000, "healthIntervalMs", file),
-    maxBodyBytes: num(raw.maxBodyBytes, 33_554_432, 1024, 2 ** 31, "maxBodyBytes", file),
-    stallTimeoutMs: num(raw.stallTimeoutMs, 120_000, 10, 86_400_000, "stallTimeoutMs", file),
-    ...(discovery ? { discovery } : {}),
-  };
+  return lists;
+}
+
+function backendList(r: Reader, f: ListName, needKvAddr: boolean, allowEmpty: boolean) {
+  const v = r.value(f);
+  if (allowEmpty && (v === undefined || (Array.isArray(v) && v.length === 0))) return [];
+  const list = r.list(f, 'a non-empty list of {"name", "url"} objects');
+  return list.indices().map((i) => {
+    const notObject = 'a {"name", "url"} object';
+    list.check(i, isMapping, notObject);
+    const b = list.obj(i, BACKEND_FIELDS, { expected: notObject, kind: "range" });
+    const name = b.check<string>(
+      "name",
+      (v) => typeof v === "string" && /^[\w.:-]+$/.test(v),
+      "a name of letters, digits, _ . : -",
+      "type",
+    );
+    const url = b.check<string>("url", isHttpUrl, "an http(s) URL");
+    const out: BackendSpec = { name, url: String(url).replace(/\/+$/, "") };
+    if (b.value("kvAddr") !== undefined || needKvAddr) {
+      out.kvAddr = b.check<string>(
+        "kvAddr",
+        isKvAddr,
+        `a "host:port" KV address${needKvAddr ? " (required by p2pnccl)" : ""}`,
+      );
+    }
+    return out;
+  });
+}
+
+function isHttpUrl(v: unknown): boolean {
+  return typeof v === "string" && URL.canParse(v) &&
+    ["http:", "https:"].includes(new URL(v).protocol);
+}
+
+function isKvAddr(v: unknown): boolean {
+  const m = typeof v === "string" ? /^(.+):(\d{1,5})$/.exec(v) : null;
+  return m !== null && Number(m[2]) >= 1 && Number(m[2]) <= 65535;
 }
 
 /** Reads and validates a `router.json` file. */

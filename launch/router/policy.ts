@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Policy } from "./config.ts";
+import type { Policy } from "../../lib/contracts.ts";
 
 /** What a policy needs to know about a backend. */
 export interface Candidate {

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { Connector, Policy, Role, RouterKind } from "./config.ts";
+import type { Connector, Policy, Role, RouterKind } from "../../lib/contracts.ts";
 import {
   type Candidate,
   LruMap,

@@ -8,7 +8,7 @@
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { errorMessage } from "../../lib/errors.ts";
 import { BackendPool } from "./backends.ts";
-import type { Role, RouterConfig } from "./config.ts";
+import type { Role, RouterConfig } from "../../lib/contracts.ts";
 import { RouterMetrics } from "./metrics.ts";
 import { Generator, type Mode } from "./_generate.ts";
 import { errorObject, errorResponse, HttpError, json, readBody } from "./_http.ts";

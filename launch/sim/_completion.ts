@@ -9,7 +9,8 @@ import { sseEventBytes } from "../../lib/sse.ts";
 import type { EngineCore, EngineRequest, FinishInfo, FinishReason } from "./engine.ts";
 import type { KvConnector, KvRequest } from "./connectors.ts";
 import { type OutputVocab, tokenText } from "./_vocab.ts";
-import { type EcTransferConfig, type PromptImage, storeImages } from "./_encoder_cache.ts";
+import { type PromptImage, storeImages } from "./_encoder_cache.ts";
+import type { EcTransferConfig } from "../../lib/contracts.ts";
 import {
   ApiError,
   chunk,

@@ -8,13 +8,7 @@
  */
 import { join } from "node:path";
 import { imageKey } from "./_image.ts";
-
-/** `--ec-transfer-config` fields we use. */
-export interface EcTransferConfig {
-  ec_connector?: string;
-  ec_role: string;
-  ec_connector_extra_config?: Record<string, unknown>;
-}
+import type { EcTransferConfig } from "../../lib/contracts.ts";
 
 /**
  * Parses `--ec-transfer-config` JSON; like vLLM's EC connector factory

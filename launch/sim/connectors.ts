@@ -9,7 +9,8 @@
  * @module
  */
 import type { EngineCore, FinishInfo, RemotePrefill } from "./engine.ts";
-import type { KvSideChannel, KvTransferConfig } from "./kv_transfer.ts";
+import type { KvSideChannel } from "./kv_transfer.ts";
+import type { KvTransferConfig } from "../../lib/contracts.ts";
 import { lmcacheDir, lmcacheLookup, lmcacheStore } from "./_lmcache.ts";
 
 /** What a connector sees of one request. */

@@ -13,18 +13,9 @@ import type { EngineCore, RemotePrefill } from "./engine.ts";
 import type { CostModel } from "./cost_model.ts";
 import type { SimClock } from "./clock.ts";
 import { KvLink, linkedRemote } from "./kv_link.ts";
-
-/** `--kv-transfer-config` as vLLM takes it (the fields we use). */
-export interface KvTransferConfig {
-  kv_connector: string;
-  kv_role: string;
-  kv_port?: number;
-  kv_connector_extra_config?: Record<string, unknown>;
-  [k: string]: unknown;
-}
+import { KV_ROLES, type KvTransferConfig } from "../../lib/contracts.ts";
 
 const CONNECTORS = ["NixlConnector", "P2pNcclConnector", "LMCacheConnectorV1", "MultiConnector"];
-const ROLES = ["kv_both", "kv_producer", "kv_consumer"];
 
 /** Parses and checks `--kv-transfer-config` JSON. */
 export function parseKvTransferConfig(text: string): KvTransferConfig {
@@ -44,9 +35,9 @@ export function parseKvTransferConfig(text: string): KvTransferConfig {
       }: current value is ${JSON.stringify((c as KvTransferConfig | null)?.kv_connector)}`,
     );
   }
-  if (!ROLES.includes(c.kv_role)) {
+  if (!KV_ROLES.includes(c.kv_role)) {
     throw new RangeError(
-      `Cannot use --kv-transfer-config.kv_role as one of ${ROLES.join(", ")}: current value is ${
+      `Cannot use --kv-transfer-config.kv_role as one of ${KV_ROLES.join(", ")}: current value is ${
         JSON.stringify(c.kv_role)
       }`,
     );

@@ -12,12 +12,8 @@ import { createLogger, type Logger } from "../../lib/log.ts";
 import { loadTokenizer } from "../../lib/tokenizer.ts";
 import { SimClock } from "./clock.ts";
 import { LiveEngine } from "./live_engine.ts";
-import {
-  KvSideChannel,
-  type KvTransferConfig,
-  p2pProxy,
-  parseKvTransferConfig,
-} from "./kv_transfer.ts";
+import { KvSideChannel, p2pProxy, parseKvTransferConfig } from "./kv_transfer.ts";
+import type { KvTransferConfig } from "../../lib/contracts.ts";
 import { DROP_AFTER_MS, startPinging } from "../../lib/p2p_registration.ts";
 import { StopSignals } from "../../lib/signals.ts";
 import { createHandler, type SimServerOptions } from "./server.ts";

@@ -25,7 +25,7 @@ import { type OutputPlan, RequestFrontend } from "../../launch/sim/frontend.ts";
 import type { OutputVocab } from "../../launch/sim/_vocab.ts";
 import { Routing } from "../../launch/router/routing.ts";
 import { validateRouterConfig } from "../../launch/router/config.ts";
-import type { Role } from "../../launch/router/config.ts";
+import type { Role } from "../../lib/contracts.ts";
 import { planTopology } from "../../launch/_plan.ts";
 import { SIM_ENTRY, simCommand } from "../../launch/vllm.ts";
 import { routerConfig } from "../../launch/_launch.ts";
