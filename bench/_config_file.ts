@@ -33,31 +33,13 @@ export function valuesFromFile(obj: unknown, file: string): FlagValues {
   for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
     const name = CANONICAL.get(k);
     if (name === "class") {
-      // classes: [{name: text, rate: 30, input-len: 256}, ...]
-      if (!Array.isArray(v)) {
-        throw fieldError({ field: k, file, value: v, expected: "a list of {name, option: value}" });
-      }
-      out.class = v.map((c, i) => {
-        if (
-          typeof c !== "object" || c === null || typeof (c as { name?: unknown }).name !== "string"
-        ) {
-          throw fieldError({
-            field: `${k}[${i}]`,
-            file,
-            value: c,
-            expected: "{name, option: value, ...}",
-          });
-        }
-        const { name: cn, ...opts } = c as Record<string, unknown>;
-        return `${cn}:${Object.entries(opts).map(([a, b]) => `${a}=${b}`).join(",")}`;
-      });
+      out.class = classSpecs(k, v, file);
       continue;
     }
     if (!name || name === "config") {
       throw fieldError({ field: k, file, value: v, expected: "a bench option (see --help)" });
     }
-    const def = FLAGS[name];
-    if (def.type === "boolean") {
+    if (FLAGS[name].type === "boolean") {
       if (typeof v !== "boolean") {
         throw fieldError({ field: k, file, value: v, expected: "true or false", kind: "type" });
       }
@@ -76,6 +58,27 @@ export function valuesFromFile(obj: unknown, file: string): FlagValues {
     }
   }
   return out;
+}
+
+/** `classes: [{name: text, rate: 30, input-len: 256}, ...]` as `--class` specs. */
+function classSpecs(k: string, v: unknown, file: string): string[] {
+  if (!Array.isArray(v)) {
+    throw fieldError({ field: k, file, value: v, expected: "a list of {name, option: value}" });
+  }
+  return v.map((c, i) => {
+    if (
+      typeof c !== "object" || c === null || typeof (c as { name?: unknown }).name !== "string"
+    ) {
+      throw fieldError({
+        field: `${k}[${i}]`,
+        file,
+        value: c,
+        expected: "{name, option: value, ...}",
+      });
+    }
+    const { name: cn, ...opts } = c as Record<string, unknown>;
+    return `${cn}:${Object.entries(opts).map(([a, b]) => `${a}=${b}`).join(",")}`;
+  });
 }
 
 /** Options a class may set (the rest are the run's). */
