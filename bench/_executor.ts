@@ -11,7 +11,7 @@ import type { FlagValues } from "../lib/args.ts";
 import { bundleText, runningBundle } from "../lib/bundle.ts";
 import { errorMessage } from "../lib/errors.ts";
 import type { RunRows } from "./record.ts";
-import { type Finished, type LoadPlan, runLoad, type RunState } from "./runner.ts";
+import { type Finished, runLoad, type RunLoadOptions, type RunState } from "./runner.ts";
 import type { WorkSource } from "./work_source.ts";
 import { BENCH_ENTRY, jobName, podFiles, startBenchJob, type StartedJob } from "./_k8s_job.ts";
 import type { RunSession } from "./_session.ts";
@@ -59,11 +59,16 @@ export interface LoadExecutor {
  */
 export async function sendLoad(
   s: RunSession,
-  plan: Omit<LoadPlan, "tokenizer" | "endpoint"> & {
-    originMs: number;
-    onResult: (f: Finished) => void;
-    onTokenizerLoad?: () => void;
-  },
+  plan: Pick<
+    RunLoadOptions,
+    | "jobs"
+    | "concurrency"
+    | "closedLoop"
+    | "durationMs"
+    | "originMs"
+    | "onResult"
+    | "onTokenizerLoad"
+  >,
   state?: RunState,
 ): Promise<void> {
   const { cfg } = s;
