@@ -154,119 +154,190 @@ export const POD = "k8s:";
 
 /** Runs the workers to completion and reads their rows back. */
 export async function runWorkers(o: RunWorkersOptions): Promise<WorkerResult[]> {
-  const self = fileURLToPath(o.selfUrl);
-  let pending = o.workers.length;
-  const stdins: (WritableStreamDefaultWriter<Uint8Array> | null)[] = [];
-  const ready = () => {
-    if (--pending > 0) return;
-    const remote = o.workers.some((w) => w.host !== "local");
-    const at = Date.now() + START_MARGIN_MS[remote ? "remote" : "local"];
-    for (const w of stdins) w?.write(new TextEncoder().encode(`${at}\n`)).catch(() => {});
-  };
-  return await Promise.all(o.workers.map(async (w, i): Promise<WorkerResult> => {
-    const local = w.host === "local";
-    const remote = [...o.workerCmd.split(/\s+/).filter(Boolean), ...w.args].map(shq).join(" ");
-    const pod = w.host.startsWith(POD) ? w.host.slice(POD.length) : null;
-    // ssh -tt: closing our end hangs up the remote worker (SIGHUP) if we die; a pod's
-    // bench is stopped in its pod (below), or with its Job
-    const child = new Deno.Command(local ? Deno.execPath() : pod ? o.kube!.bin : "ssh", {
-      args: local
-        ? ["run", "-A", self, ...w.args]
-        : pod
-        ? o.kube!.argv(["exec", "-i", pod, "-c", BENCH_CONTAINER, "--", ...podBenchCommand(w.args)])
-        : ["-tt", w.host, remote],
-      stdout: "piped",
-      stderr: "piped",
-      stdin: "piped",
-    }).spawn();
-    stdins[i] = child.stdin.getWriter();
-    let isReady = false;
-    const onLine = (l: string) => {
-      if (!isReady && l.includes(READY_LINE)) {
-        isReady = true;
-        ready();
-      }
-    };
-    // a pod's bench is asked to stop where it runs: it finishes, prints its folder, and the
-    // rows come back as after a whole run (killing the local kubectl would lose them)
-    let cut: ReturnType<typeof setTimeout> | undefined;
-    const kill = pod
-      ? () => {
-        o.kube!.run(["exec", pod, "-c", BENCH_CONTAINER, "--", ...POD_BENCH_STOP]).then(
-          (r) => {
-            if (r.code !== 0) o.onLine?.(`w${i}@${w.host}`, `could not stop: ${r.stderr.trim()}`);
-          },
-          () => {},
-        );
-        cut = setTimeout(() => {
-          try {
-            child.kill("SIGTERM");
-          } catch { /* already gone */ }
-        }, o.stopGraceMs ?? 30_000);
-      }
-      : () => {
-        try {
-          child.kill("SIGTERM");
-        } catch { /* already gone */ }
-      };
-    o.signal.addEventListener("abort", kill, { once: true });
-    const errText: string[] = [];
-    const pumpErr = (async () => {
-      let buf = "";
-      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-        buf += chunk;
-        const lines = buf.split(/\r?\n/);
-        buf = lines.pop()!;
-        for (const l of lines) {
-          errText.push(l);
-          onLine(l);
-          o.onLine?.(`w${i}@${w.host}`, l);
-        }
-      }
-    })();
-    // ssh -tt merges the remote stderr into stdout: watch it for the ready line too
-    let out = "";
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      out += chunk;
-      for (const l of chunk.split(/\r?\n/)) onLine(l);
+  const barrier = new StartBarrier(o.workers);
+  return await Promise.all(o.workers.map((w, i) => runWorker(o, w, i, barrier)));
+}
+
+/** The shared start: once every worker is ready (or gone), each reads one start instant. */
+class StartBarrier {
+  #pending: number;
+  readonly #remote: boolean;
+  readonly #stdins: WritableStreamDefaultWriter<Uint8Array>[] = [];
+
+  constructor(workers: WorkerSpec[]) {
+    this.#pending = workers.length;
+    this.#remote = workers.some((w) => w.host !== "local");
+  }
+
+  /** A worker's stdin, where its start instant goes. */
+  add(stdin: WritableStreamDefaultWriter<Uint8Array>): void {
+    this.#stdins.push(stdin);
+  }
+
+  /** One worker is ready (or gone); the last one starts them all. */
+  arrive(): void {
+    if (--this.#pending > 0) return;
+    const at = Date.now() + START_MARGIN_MS[this.#remote ? "remote" : "local"];
+    for (const w of this.#stdins) w.write(new TextEncoder().encode(`${at}\n`)).catch(() => {});
+  }
+}
+
+/** One worker: started, released at the shared instant, stopped with the run, its results read back. */
+async function runWorker(
+  o: RunWorkersOptions,
+  w: WorkerSpec,
+  i: number,
+  barrier: StartBarrier,
+): Promise<WorkerResult> {
+  const label = `w${i}@${w.host}`;
+  const child = spawnWorker(o, w);
+  const stdin = child.stdin.getWriter();
+  barrier.add(stdin);
+  let isReady = false;
+  const onLine = (l: string) => {
+    if (!isReady && l.includes(READY_LINE)) {
+      isReady = true;
+      barrier.arrive();
     }
-    const status = await child.status;
-    await pumpErr;
-    if (!isReady) ready(); // a worker that died before ready must not hold the others
-    await stdins[i]!.close().catch(() => {});
+  };
+  const unwatch = stopWithRun(o, child, podOf(w.host), label);
+  const { out, errText } = await drain(child, onLine, (l) => o.onLine?.(label, l));
+  const status = await child.status;
+  if (!isReady) barrier.arrive(); // a worker that died before ready must not hold the others
+  await stdin.close().catch(() => {});
+  unwatch();
+  const dir = out.trim().split(/\r?\n/).at(-1)?.trim() ?? "";
+  const res: WorkerResult = {
+    host: w.host,
+    code: status.code,
+    stderr: errText.join("\n"),
+    rows: [],
+    itl: new Map(),
+    summary: null,
+  };
+  return dir ? { ...res, ...await readResults(w.host, dir, i, o.kube) } : res;
+}
+
+/** The pod of a `k8s:POD` worker, else null. */
+const podOf = (host: string) => host.startsWith(POD) ? host.slice(POD.length) : null;
+
+/**
+ * Starts a worker: a local subprocess, a pod's bench (`kubectl exec`), or
+ * `ssh -tt HOST <worker-cmd>` (closing our end hangs up the remote worker,
+ * SIGHUP, if we die).
+ */
+function spawnWorker(o: RunWorkersOptions, w: WorkerSpec): Deno.ChildProcess {
+  const pod = podOf(w.host);
+  const remote = [...o.workerCmd.split(/\s+/).filter(Boolean), ...w.args].map(shq).join(" ");
+  const [cmd, args] = w.host === "local"
+    ? [Deno.execPath(), ["run", "-A", fileURLToPath(o.selfUrl), ...w.args]]
+    : pod
+    ? [
+      o.kube!.bin,
+      o.kube!.argv(["exec", "-i", pod, "-c", BENCH_CONTAINER, "--", ...podBenchCommand(w.args)]),
+    ]
+    : ["ssh", ["-tt", w.host, remote]];
+  return new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped", stdin: "piped" })
+    .spawn();
+}
+
+/**
+ * Stops a worker when the run stops. A pod's bench is asked to stop where it
+ * runs: it finishes, prints its folder, and the rows come back as after a
+ * whole run (killing the local kubectl would lose them; it is cut only after
+ * the grace). Returns the cleanup.
+ */
+function stopWithRun(
+  o: RunWorkersOptions,
+  child: Deno.ChildProcess,
+  pod: string | null,
+  label: string,
+): () => void {
+  let cut: ReturnType<typeof setTimeout> | undefined;
+  const term = () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* already gone */ }
+  };
+  const kill = pod
+    ? () => {
+      o.kube!.run(["exec", pod, "-c", BENCH_CONTAINER, "--", ...POD_BENCH_STOP]).then(
+        (r) => {
+          if (r.code !== 0) o.onLine?.(label, `could not stop: ${r.stderr.trim()}`);
+        },
+        () => {},
+      );
+      cut = setTimeout(term, o.stopGraceMs ?? 30_000);
+    }
+    : term;
+  o.signal.addEventListener("abort", kill, { once: true });
+  return () => {
     o.signal.removeEventListener("abort", kill);
     clearTimeout(cut);
-    const dir = out.trim().split(/\r?\n/).at(-1)?.trim() ?? "";
-    const res: WorkerResult = {
-      host: w.host,
-      code: status.code,
-      stderr: errText.join("\n"),
-      rows: [],
-      itl: new Map(),
-      summary: null,
-    };
-    if (!dir) return res;
-    const prefix = `w${i}-`;
-    const csv = await readBack(w.host, dir, "requests.csv", o.kube);
-    if (csv) {
-      res.rows = parseCsv(csv).map((r) => {
-        const row = parseRequestRow(r, `${w.host}:${dir}/requests.csv`);
-        return {
-          ...row,
-          request_id: prefix + row.request_id,
-          conversation_id: prefix + row.conversation_id,
-        };
-      });
+  };
+}
+
+/**
+ * Reads a worker's output to its end: stderr lines (kept, and passed to both
+ * callbacks) and stdout (its last line is the run folder; ssh -tt merges the
+ * remote stderr into it, so it is watched for the ready line too).
+ */
+async function drain(
+  child: Deno.ChildProcess,
+  watch: (line: string) => void,
+  onLine: (line: string) => void,
+): Promise<{ out: string; errText: string[] }> {
+  const errText: string[] = [];
+  const pumpErr = (async () => {
+    let buf = "";
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      buf += chunk;
+      const lines = buf.split(/\r?\n/);
+      buf = lines.pop()!;
+      for (const l of lines) {
+        errText.push(l);
+        watch(l);
+        onLine(l);
+      }
     }
-    for (const line of (await readBack(w.host, dir, "itl.jsonl", o.kube)).split("\n")) {
-      if (!line.trim()) continue;
-      const j = JSON.parse(line);
-      res.itl.set(prefix + j.request_id, j.itl_ms);
-    }
-    const s = await readBack(w.host, dir, "summary.json", o.kube);
-    if (s) res.summary = (JSON.parse(s) as Record<string, unknown>[])[0] ?? null;
-    return res;
-  }));
+  })();
+  let out = "";
+  for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+    out += chunk;
+    for (const l of chunk.split(/\r?\n/)) watch(l);
+  }
+  await pumpErr;
+  return { out, errText };
+}
+
+/** The rows, gaps and summary a worker left in `dir`, ids prefixed `w<i>-`. */
+async function readResults(
+  host: string,
+  dir: string,
+  i: number,
+  kube?: Kubectl,
+): Promise<Pick<WorkerResult, "rows" | "itl" | "summary">> {
+  const prefix = `w${i}-`;
+  const csv = await readBack(host, dir, "requests.csv", kube);
+  const rows = csv
+    ? parseCsv(csv).map((r) => {
+      const row = parseRequestRow(r, `${host}:${dir}/requests.csv`);
+      return {
+        ...row,
+        request_id: prefix + row.request_id,
+        conversation_id: prefix + row.conversation_id,
+      };
+    })
+    : [];
+  const itl = new Map<string, number[]>();
+  for (const line of (await readBack(host, dir, "itl.jsonl", kube)).split("\n")) {
+    if (!line.trim()) continue;
+    const j = JSON.parse(line);
+    itl.set(prefix + j.request_id, j.itl_ms);
+  }
+  const s = await readBack(host, dir, "summary.json", kube);
+  const summary = s ? (JSON.parse(s) as Record<string, unknown>[])[0] ?? null : null;
+  return { rows, itl, summary };
 }
 
 /** Peak number of requests in flight, from the rows' send and end times. */

@@ -1,0 +1,135 @@
+/**
+ * The end of one load point: the output-token check (a sample of answers
+ * counted again), its summary with what bench adds (simulated, metric
+ * definitions, KV usage by turn, streamed) and its classes' summaries,
+ * `summary.json` written again, and vLLM's result block on stderr.
+ *
+ * @module
+ */
+import { LazyTokenizer } from "../lib/tokenizer.ts";
+import type { LoadPointSummary } from "../lib/result_schema.ts";
+import type { RunRows } from "./record.ts";
+import type { Finished, RunState } from "./runner.ts";
+import { classSummaries, summaryMeta } from "./run_files.ts";
+import { kvUsageByTurn } from "./scrape.ts";
+import { resultBlock, summarize } from "./summary.ts";
+import type { PointOutcome } from "./_executor.ts";
+import type { RunSession } from "./_session.ts";
+import { serverTokenCounts } from "./_server_info.ts";
+
+/** Answers whose output tokens are counted again, at most. */
+const MISMATCH_SAMPLE = 500;
+
+/** What a load point's answers say beyond their rows. */
+export class AnswerChecks {
+  /** Answers that came whole (not streamed). */
+  whole = 0;
+  /** Texts of answers whose token count came from the server, to count again. */
+  readonly sample: { text: string; tokens: number }[] = [];
+
+  add(f: Finished): void {
+    if (!f.result.streamed) this.whole++;
+    if (!f.result.error && !f.outputFromTokenizer && this.sample.length < MISMATCH_SAMPLE) {
+      this.sample.push({ text: f.result.text, tokens: f.outputTokens });
+    }
+  }
+}
+
+/** A finished load point. */
+export interface FinishedPoint {
+  /** Its repeat index (0-based). */
+  k: number;
+  runId: string;
+  originMs: number;
+  sink: RunRows;
+  state: RunState;
+  checks: AnswerChecks;
+  outcome: PointOutcome;
+}
+
+/** Summarizes a finished load point (and its classes), writes `summary.json`, prints the result block. */
+export async function summarizePoint(s: RunSession, p: FinishedPoint): Promise<void> {
+  const { cfg, log, target } = s;
+  const mismatches = p.outcome.mismatches + await countMismatches(s, p.checks);
+  const meta = {
+    model: target.model,
+    tokenizer: target.tok.name,
+    date: s.started.toISOString(),
+    runId: p.runId,
+    runIndex: p.k + 1,
+    complete: !s.stopped && p.outcome.complete,
+    maxConcurrent: p.state.maxInFlight,
+    gpus: cfg.gpus ?? null,
+    timeScale: cfg.timeScale,
+  };
+  const { rows, itls, tokensPerSecond } = p.sink;
+  const sum = summarize(rows, itls, tokensPerSecond, {
+    ...summaryMeta(cfg, meta),
+    ...meta,
+    outputTokenMismatches: mismatches,
+  });
+  sum.simulated = target.simulated;
+  sum.metrics_compat = cfg.metricsCompat;
+  addKvUsage(s, p, sum);
+  // answers that came whole: their TTFT is the full response time (nothing streamed before)
+  sum.streamed = p.checks.whole === 0;
+  if (p.checks.whole > 0) {
+    const asked = target.streamAsked;
+    (asked ? log.warn : log.info)(
+      `${p.checks.whole} answers came whole (not streamed${
+        asked ? " although a stream was asked for" : ""
+      }): TTFT = E2E = the full response time for them`,
+    );
+  }
+  s.summaries.push(sum);
+  // request classes: one summary each after the run's (the same run id; `class` names it)
+  const extra = { simulated: target.simulated, metrics_compat: cfg.metricsCompat };
+  for (
+    const cs of classSummaries(cfg, p.sink.byClass, sum, meta, { ...extra, streamed: sum.streamed })
+  ) {
+    s.summaries.push(cs);
+    log.info(
+      `class ${cs.class} (${cs.workload}): ${cs.completed} done, ${cs.failed} failed, ${cs.rate_achieved} of ${cs.rate_target} req/s, mean TTFT ${cs.mean_ttft_ms} ms`,
+    );
+  }
+  await s.saveSummaries();
+  report(s, sum);
+}
+
+/**
+ * Output-token mismatches in the sample: counted by the server's /tokenize
+ * when it has one (no tokenizer loaded into this process), else by the client tokenizer.
+ */
+async function countMismatches(s: RunSession, checks: AnswerChecks): Promise<number> {
+  const { tok } = s.target;
+  const sample = checks.sample;
+  const lazyTok = tok instanceof LazyTokenizer && !tok.loaded;
+  const byServer = sample.length && lazyTok
+    ? await serverTokenCounts(s.cfg.url, s.target.model, sample.map((c) => c.text))
+    : null;
+  if (sample.length && !byServer && tok instanceof LazyTokenizer) await tok.load();
+  return sample.filter((c, i) => (byServer ? byServer[i] : tok.encode(c.text).length) !== c.tokens)
+    .length;
+}
+
+/** `kv_usage_by_turn` from the scraped KV usage (the scraper's clock starts at t0, the point's at its origin). */
+function addKvUsage(s: RunSession, p: FinishedPoint, sum: LoadPointSummary): void {
+  if (!s.scraper) return;
+  const shift = s.toServer(p.originMs - s.t0);
+  const kv = kvUsageByTurn(
+    p.sink.rows,
+    s.scraper.kvUsage.map((x) => ({ ...x, tMs: x.tMs - shift })),
+  );
+  if (kv !== null) sum.kv_usage_by_turn = kv;
+}
+
+/** vLLM's result block on stderr, and what makes the numbers doubtful. */
+function report(s: RunSession, sum: LoadPointSummary): void {
+  console.error(resultBlock(sum));
+  if (s.target.simulated) console.error("Server: topobench SIMULATED engine (not a real GPU)");
+  if (sum.client_saturated) {
+    s.log.warn(
+      `send lag p99 ${sum.send_lag_p99_ms} ms > 5 ms: the client could not keep the schedule (saturated); rates above ${sum.rate_achieved} req/s are not trustworthy from this host`,
+    );
+  }
+}
