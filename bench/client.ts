@@ -303,11 +303,8 @@ function wholeAnswer(
   }
 }
 
-/** TPOT as vLLM defines it: (e2e - ttft) / (output_tokens - 1); null for < 2 tokens. */
-export function tpotMs(e2eMs: number, ttftMs: number | null, outputTokens: number): number | null {
-  if (ttftMs === null || outputTokens < 2) return null;
-  return (e2eMs - ttftMs) / (outputTokens - 1);
-}
+/** TPOT as vLLM defines it (its one definition is in `lib/metrics.ts`). */
+export { tpotMs } from "../lib/metrics.ts";
 
 /** A result before anything was measured. */
 function newResult(): ClientResult {

@@ -1,12 +1,13 @@
 /**
  * From finished requests to one `summary.json` load point (vLLM `--save-result`
- * keys plus ours) and vLLM's console result block.
+ * keys plus ours): a view of the load point's one record (`lib/load_point.ts`),
+ * rounded to 3 decimals; and vLLM's console result block.
  *
  * @module
  */
-import { describe, percentile } from "../lib/stats.ts";
-import { latencyStats, meetsSlo, type Slo } from "../lib/metrics.ts";
-import type { LoadPointSummary, RequestRow } from "../lib/result_schema.ts";
+import type { Slo } from "../lib/metrics.ts";
+import { type LoadPointStats, loadPointStats, type StatsRow } from "../lib/load_point.ts";
+import { type LoadPointSummary, METRICS, type RequestRow, STATS } from "../lib/result_schema.ts";
 import { vllmBackend } from "../lib/vllm_result.ts";
 
 /** Inputs of {@linkcode summarize} besides the rows. */
@@ -40,22 +41,13 @@ export interface SummaryMeta {
 }
 
 const r3 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null);
+const r3n = (x: number | null) => (x === null ? null : r3(x));
 
-/** What a summary reads of a request row (a run keeps only this much of each in memory). */
-export type SummaryRow = Pick<
-  RequestRow,
-  | "error"
-  | "scheduled_ms"
-  | "sent_ms"
-  | "first_token_ms"
-  | "end_ms"
-  | "ttft_ms"
-  | "tpot_ms"
-  | "e2e_ms"
-  | "prompt_tokens"
-  | "output_tokens"
-  | "turn"
->;
+/**
+ * What a summary reads of a request row (a run keeps only this much of each in
+ * memory; no conversation ids: the summary has no cumulative conversation latency).
+ */
+export type SummaryRow = Omit<StatsRow, "conversation_id">;
 
 /** The {@linkcode SummaryRow} of a request row: a small object of numbers. */
 export function summaryRow(r: RequestRow): SummaryRow {
@@ -75,8 +67,9 @@ export function summaryRow(r: RequestRow): SummaryRow {
 }
 
 /**
- * Summarizes one load point. `itls` are all inter-token gaps, `tokensPerSecond`
- * the content chunks per whole second of the run's clock (see `RunRows`).
+ * Summarizes one load point: its record (`lib/load_point.ts`) seen as
+ * {@linkcode summaryOf}. `itls` are all inter-token gaps, `tokensPerSecond` the
+ * content chunks per whole second of the run's clock (see `RunRows`).
  */
 export function summarize(
   rows: readonly SummaryRow[],
@@ -84,27 +77,30 @@ export function summarize(
   tokensPerSecond: ReadonlyMap<number, number>,
   m: SummaryMeta,
 ): LoadPointSummary {
-  const ok = rows.filter((r) => !r.error);
-  // loops, not spreads: a spread of 150,000+ values overflows the call stack
-  let first = rows.length ? Infinity : 0;
-  let last = rows.length ? -Infinity : 0;
-  for (const r of rows) {
-    if (r.scheduled_ms < first) first = r.scheduled_ms;
-    if (r.end_ms > last) last = r.end_ms;
+  const st = loadPointStats(rows, {
+    itlsMs: itls,
+    tokensPerSecond,
+    slo: m.slo,
+    timeScale: m.timeScale,
+  });
+  return summaryOf(st, m);
+}
+
+/** The `summary.json` object of a load point's record: vLLM's keys, ours, then the statistics (ms, 3 decimals). */
+export function summaryOf(st: LoadPointStats, m: SummaryMeta): LoadPointSummary {
+  const s: LoadPointSummary = { ...vllmKeys(st, m), ...ourKeys(st, m) };
+  for (const name of METRICS) {
+    for (const k of STATS) s[`${k}_${name}_ms`] = r3n(st[`${k}_${name}_ms`]);
   }
-  const durationS = Math.max(1e-9, (last - first) / 1000);
-  const inTok = ok.reduce((s, r) => s + (r.prompt_tokens ?? 0), 0);
-  const outTok = ok.reduce((s, r) => s + r.output_tokens, 0);
-  const sent = rows.map((r) => r.sent_ms).sort((a, b) => a - b);
-  const timeScale = m.timeScale ?? 1;
-  // send lag stays in real ms: it is the client's own property, not the server's
-  const lags = rows.map((r) => (r.sent_ms - r.scheduled_ms) / timeScale);
-  const rateAchieved = sent.length >= 2
-    ? (sent.length - 1) / ((sent[sent.length - 1] - sent[0]) / 1000)
-    : 0;
-  const lagP99 = percentile(lags, 99);
-  const met = m.slo ? rows.filter((r) => meetsSlo(r, m.slo!)).length : 0;
-  const s: LoadPointSummary = {
+  // latency from the schedule (includes send lag: no coordinated omission)
+  s.mean_ttft_from_scheduled_ms = r3n(st.mean_ttft_from_scheduled_ms);
+  s.p99_ttft_from_scheduled_ms = r3n(st.p99_ttft_from_scheduled_ms);
+  return s;
+}
+
+/** The vLLM `--save-result` keys of a summary, in its order. */
+function vllmKeys(st: LoadPointStats, m: SummaryMeta) {
+  return {
     date: m.date,
     // vLLM's `--backend` name in both, as `vllm bench serve` writes them
     backend: vllmBackend(m.endpoint),
@@ -112,73 +108,57 @@ export function summarize(
     label: m.label,
     model_id: m.model,
     tokenizer_id: m.tokenizer,
-    num_prompts: rows.length,
-    request_rate: Number.isFinite(m.rateTarget) ? m.rateTarget : "inf",
+    num_prompts: st.num_prompts,
+    request_rate: Number.isFinite(m.rateTarget) ? m.rateTarget : "inf" as const,
     burstiness: m.burstiness,
     max_concurrency: m.concurrency,
-    completed: ok.length,
-    failed: rows.length - ok.length,
-    duration: r3(durationS)!,
-    total_input_tokens: inTok,
-    total_output_tokens: outTok,
-    request_throughput: r3(ok.length / durationS)!,
-    request_goodput: m.slo ? r3(met / durationS) : null,
-    output_throughput: r3(outTok / durationS)!,
-    total_token_throughput: r3((inTok + outTok) / durationS)!,
-    max_output_tokens_per_s: [...tokensPerSecond.values()].reduce((a, b) => Math.max(a, b), 0),
+    completed: st.completed,
+    failed: st.failed,
+    duration: r3(st.duration)!,
+    total_input_tokens: st.total_input_tokens,
+    total_output_tokens: st.total_output_tokens,
+    request_throughput: r3(st.request_throughput)!,
+    request_goodput: r3n(st.request_goodput),
+    output_throughput: r3(st.output_throughput)!,
+    total_token_throughput: r3(st.total_token_throughput)!,
+    max_output_tokens_per_s: st.max_output_tokens_per_s,
     max_concurrent_requests: m.maxConcurrent,
+  };
+}
+
+/** Our keys of a summary, in its order. */
+function ourKeys(st: LoadPointStats, m: SummaryMeta) {
+  const ttftByTurn: LoadPointSummary["ttft_by_turn"] = {};
+  for (const t of st.ttft_by_turn) {
+    ttftByTurn[String(t.turn)] = {
+      count: t.count,
+      mean_ms: r3(t.mean_ms)!,
+      p50_ms: r3(t.p50_ms)!,
+      p99_ms: r3(t.p99_ms)!,
+    };
+  }
+  return {
     run_id: m.runId,
     run_index: m.runIndex,
     load_point: m.loadPoint,
     complete: m.complete,
-    rate_target: Number.isFinite(m.rateTarget) ? m.rateTarget : "inf",
-    rate_achieved: r3(rateAchieved)!,
-    sent: rows.length,
-    send_lag_p50_ms: r3(percentile(lags, 50))!,
-    send_lag_p99_ms: r3(lagP99)!,
-    send_lag_max_ms: r3(lags.length ? lags.reduce((a, b) => Math.max(a, b), -Infinity) : NaN)!,
-    client_saturated: !m.capped && lagP99 > 5,
-    success_rate: r3(rows.length ? ok.length / rows.length : NaN)!,
+    rate_target: Number.isFinite(m.rateTarget) ? m.rateTarget : "inf" as const,
+    rate_achieved: r3(st.rate_achieved)!,
+    sent: st.num_prompts,
+    send_lag_p50_ms: r3n(st.send_lag_p50_ms)!,
+    send_lag_p99_ms: r3n(st.send_lag_p99_ms)!,
+    send_lag_max_ms: r3n(st.send_lag_max_ms)!,
+    client_saturated: !m.capped && (st.send_lag_p99_ms ?? 0) > 5,
+    success_rate: r3n(st.success_rate)!,
     slo: m.slo ? { ttft_ms: m.slo.ttftMs, tpot_ms: m.slo.tpotMs } : null,
-    slo_attainment: m.slo ? r3(rows.length ? met / rows.length : NaN) : null,
+    slo_attainment: r3n(st.slo_attainment),
     output_token_mismatches: m.outputTokenMismatches,
-    ttft_by_turn: {},
+    ttft_by_turn: ttftByTurn,
     topology: m.topology,
     workload: m.workload,
     gpus: m.gpus,
-    time_scale: timeScale,
+    time_scale: m.timeScale ?? 1,
   };
-  const series: Record<string, ArrayLike<number>> = {
-    ttft: ok.map((r) => r.ttft_ms).filter((x): x is number => x !== null),
-    tpot: ok.map((r) => r.tpot_ms).filter((x): x is number => x !== null),
-    itl: itls,
-    e2el: ok.map((r) => r.e2e_ms),
-  };
-  for (const [name, xs] of Object.entries(series)) {
-    for (const [k, v] of Object.entries(latencyStats(name, xs))) s[k] = v === null ? null : r3(v);
-  }
-  // latency from the schedule (includes send lag: no coordinated omission)
-  const fromSched = ok.filter((r) => r.first_token_ms !== null).map((r) =>
-    r.first_token_ms! - r.scheduled_ms
-  );
-  s.mean_ttft_from_scheduled_ms = r3(describe(fromSched).mean);
-  s.p99_ttft_from_scheduled_ms = r3(percentile(fromSched, 99));
-  const byTurn = new Map<number, number[]>();
-  for (const r of ok) {
-    if (r.ttft_ms === null) continue;
-    if (!byTurn.has(r.turn)) byTurn.set(r.turn, []);
-    byTurn.get(r.turn)!.push(r.ttft_ms);
-  }
-  for (const [turn, xs] of [...byTurn].sort((a, b) => a[0] - b[0])) {
-    const d = describe(xs);
-    s.ttft_by_turn[String(turn)] = {
-      count: d.count,
-      mean_ms: r3(d.mean)!,
-      p50_ms: r3(d.median)!,
-      p99_ms: r3(d.p[99])!,
-    };
-  }
-  return s;
 }
 
 const line = (k: string, v: unknown) =>

@@ -1,15 +1,89 @@
 /**
- * The one home of topobench's metric definitions: SLOs (one syntax), whether a
- * request meets them, attainment, DistServe goodput, per-GPU normalisation,
- * latency statistics of a metric (vLLM's keys: mean, median, std, p50..p99)
- * and run-to-run noise (Student-t 95% intervals). `bench`, `predict`, `merge`,
- * `compare` and `plot` all call these; percentiles are only ever computed from
- * per-request values (`lib/stats.ts`), never averaged.
+ * The one home of topobench's metric definitions: per-request latencies as
+ * `vllm bench serve` defines them (TTFT, E2E, TPOT, inter-token gaps), the turn a
+ * request counts under and the cumulative latency of a conversation, SLOs (one
+ * syntax), whether a request meets them, attainment, DistServe goodput, per-GPU
+ * normalisation, latency statistics of a metric (vLLM's keys: mean, median, std,
+ * p50..p99) and run-to-run noise (Student-t 95% intervals). `bench`, `predict`,
+ * `merge`, `compare` and `plot` all call these; percentiles are only ever
+ * computed from per-request values (`lib/stats.ts`), never averaged. The
+ * statistics of one load point are computed once, in `lib/load_point.ts`.
  *
  * @module
  */
 import { fieldError } from "./errors.ts";
 import { describe, mean } from "./stats.ts";
+
+/**
+ * TTFT: from the send to the first chunk with non-empty content (role-only
+ * chunks do not count); null when no content came.
+ */
+export function ttftMs(sentMs: number, firstTokenMs: number | null): number | null {
+  return firstTokenMs === null ? null : firstTokenMs - sentMs;
+}
+
+/** E2E latency: from the send to the end of the answer. */
+export function e2eMs(sentMs: number, endMs: number): number {
+  return endMs - sentMs;
+}
+
+/**
+ * TPOT as `vllm bench serve` defines it: (e2e − ttft) / (output_tokens − 1);
+ * null without a TTFT or below 2 output tokens.
+ */
+export function tpotMs(e2eMs: number, ttftMs: number | null, outputTokens: number): number | null {
+  if (ttftMs === null || outputTokens < 2) return null;
+  return (e2eMs - ttftMs) / (outputTokens - 1);
+}
+
+/** ITL: the gaps between consecutive content chunks, from their arrival times (ms). */
+export function itlGapsMs(chunkTimesMs: ArrayLike<number>): number[] {
+  const out: number[] = [];
+  for (let i = 1; i < chunkTimesMs.length; i++) out.push(chunkTimesMs[i] - chunkTimesMs[i - 1]);
+  return out;
+}
+
+/** The turn a request counts under in per-turn metrics: turns below 1 count as turn 1. */
+export function turnOf(turn: number): number {
+  return Math.max(1, turn);
+}
+
+/** What the cumulative conversation latency reads of a request. */
+export interface ConversationRow {
+  conversation_id: string;
+  turn: number;
+  error: string;
+  e2e_ms: number;
+}
+
+/**
+ * Cumulative conversation latency per turn 1..`turns`: for each conversation
+ * that got to turn t without a failure, the sum of its E2E of turns 1..t. Returns
+ * per turn the sum over conversations and their count (a mean is sum / count).
+ */
+export function cumulativeE2el(
+  rows: Iterable<ConversationRow>,
+  turns: number,
+): { sumMs: number[]; count: number[] } {
+  const convs = new Map<string, Map<number, number | null>>();
+  for (const x of rows) {
+    let c = convs.get(x.conversation_id);
+    if (!c) convs.set(x.conversation_id, c = new Map());
+    c.set(turnOf(x.turn), x.error ? null : x.e2e_ms);
+  }
+  const sumMs = new Array<number>(turns).fill(0), count = new Array<number>(turns).fill(0);
+  for (const c of convs.values()) {
+    let acc = 0;
+    for (let t = 1; t <= turns; t++) {
+      const e = c.get(t);
+      if (e === undefined || e === null) break; // not reached, or failed: stops counting
+      acc += e;
+      sumMs[t - 1] += acc;
+      count[t - 1]++;
+    }
+  }
+  return { sumMs, count };
+}
 
 /** Latency objectives in ms (either or both). */
 export interface Slo {
@@ -160,12 +234,19 @@ export function perGpu(
 
 /** Statistics kept per latency metric, as vLLM names them (`p99_ttft_ms`). */
 export const LATENCY_STAT_NAMES = ["mean", "median", "std", "p50", "p90", "p95", "p99"] as const;
+/** One of {@linkcode LATENCY_STAT_NAMES}. */
+export type LatencyStat = typeof LATENCY_STAT_NAMES[number];
+/** The statistics of metric `N`, keyed as vLLM keys them: `p99_ttft_ms`. */
+export type LatencyStats<N extends string> = {
+  [S in LatencyStat as `${S}_${N}_ms`]: number | null;
+};
 
 /**
  * `{mean,median,std,p50,p90,p95,p99}_<name>_ms` of per-request values `xs`
- * (numpy's percentile and population std); nulls when `xs` is empty.
+ * (numpy's percentile and population std; the mean and std sum `xs` in order);
+ * nulls when `xs` is empty.
  */
-export function latencyStats(name: string, xs: ArrayLike<number>): Record<string, number | null> {
+export function latencyStats<N extends string>(name: N, xs: ArrayLike<number>): LatencyStats<N> {
   const d = describe(xs);
   const v = (x: number) => (xs.length && Number.isFinite(x) ? x : null);
   const out: Record<string, number | null> = {
@@ -174,7 +255,7 @@ export function latencyStats(name: string, xs: ArrayLike<number>): Record<string
     [`std_${name}_ms`]: v(d.std),
   };
   for (const q of [50, 90, 95, 99]) out[`p${q}_${name}_ms`] = v(d.p[q]);
-  return out;
+  return out as LatencyStats<N>;
 }
 
 const T975 = [

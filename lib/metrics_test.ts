@@ -4,14 +4,20 @@ import {
   attainmentKinds,
   beyondNoise,
   ci95,
+  cumulativeE2el,
+  e2eMs,
   goodputRate,
   improvementPct,
+  itlGapsMs,
   latencyStats,
   meetsSlo,
   parseSlo,
   perGpu,
   sloFromFlags,
   t975,
+  tpotMs,
+  ttftMs,
+  turnOf,
 } from "./metrics.ts";
 
 const row = (ttft: number | null, tpot: number | null, error = "") => ({
@@ -67,6 +73,38 @@ Deno.test("metrics: latency statistics by hand (numpy's percentile, population s
   assert.equal(s.p90_ttft_ms, 3.7); // rank 0.9 * 3 = 2.7 -> 3 + 0.7
   assert.equal(s.p99_ttft_ms, 3 + 0.97);
   assert.equal(latencyStats("tpot", []).p99_tpot_ms, null);
+});
+
+Deno.test("metrics: per-request latencies as vllm bench serve defines them", () => {
+  // sent at 100, first content at 130, 5 tokens, last at 190
+  assert.equal(ttftMs(100, 130), 30);
+  assert.equal(ttftMs(100, null), null);
+  assert.equal(e2eMs(100, 190), 90);
+  assert.equal(tpotMs(90, 30, 5), 15); // (90 - 30) / (5 - 1)
+  assert.equal(tpotMs(90, 30, 1), null);
+  assert.equal(tpotMs(90, null, 5), null);
+  assert.deepEqual(itlGapsMs([130, 140, 160, 190]), [10, 20, 30]);
+  assert.deepEqual(itlGapsMs([130]), []);
+});
+
+Deno.test("metrics: cumulative conversation latency stops at a conversation's first failure", () => {
+  assert.equal(turnOf(0), 1);
+  assert.equal(turnOf(3), 3);
+  const row = (id: string, turn: number, e2e: number, error = "") => ({
+    conversation_id: id,
+    turn,
+    e2e_ms: e2e,
+    error,
+  });
+  const rows = [
+    row("a", 1, 100),
+    row("b", 0, 50), // turn 0 counts as turn 1
+    row("a", 2, 200),
+    row("b", 2, 70, "boom"),
+    row("b", 3, 80), // after a failure: not counted
+    row("a", 3, 300),
+  ];
+  assert.deepEqual(cumulativeE2el(rows, 3), { sumMs: [150, 300, 600], count: [2, 1, 1] });
 });
 
 Deno.test("metrics: Student-t intervals, noise and one sign convention", () => {

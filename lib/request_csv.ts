@@ -78,6 +78,135 @@ class Shared {
   }
 }
 
+/** The header of a `requests.csv`: where each known column is and how to read the others. */
+interface Header {
+  head: string[];
+  /** Index of each of {@linkcode REQUEST_COLUMNS} in the file, -1 when absent. */
+  at: number[];
+  /** All known columns present (`class` may lack): rows are typed on the fast path. */
+  known: boolean;
+  /** Per file column: kept as text (text columns and columns we do not know). */
+  isText: boolean[];
+  /** Byte offset of the header line's end. */
+  end: number;
+}
+
+const CLASS_AT = REQUEST_COLUMNS.indexOf("class");
+
+function readHeader(u8: Uint8Array): Header {
+  let end = u8.indexOf(10);
+  if (end === -1) end = u8.length;
+  const head = new TextDecoder().decode(u8.subarray(0, end)).replace(/\r$/, "").split(",");
+  const at = REQUEST_COLUMNS.map((c) => head.indexOf(c));
+  // `class` came later: files without it are read fast too (class "")
+  const known = at.every((k, j) => k >= 0 || j === CLASS_AT) &&
+    head.length === at.filter((k) => k >= 0).length;
+  const isText = head.map((h) =>
+    TEXT_COLUMNS.has(h) || !(REQUEST_COLUMNS as readonly string[]).includes(h)
+  );
+  return { head, at, known, isText, end };
+}
+
+/** The cells of the current line of one file: where they start, read as numbers or text. */
+class Line {
+  /** Cell k is bytes `[s[k], s[k + 1] - 1)`. */
+  readonly s: Int32Array;
+  /** The line number (1 is the header). */
+  no = 1;
+  readonly #shared = Array.from({ length: REQUEST_COLUMNS.length }, () => new Shared());
+
+  constructor(
+    readonly u8: Uint8Array,
+    readonly str: (a: number, b: number) => string,
+    readonly ncols: number,
+    readonly file: string,
+  ) {
+    this.s = new Int32Array(ncols + 1);
+  }
+
+  /**
+   * Finds the cells of the line at `pos`; returns its newline's offset and
+   * whether it is blank. Throws when the line has another number of cells.
+   */
+  scan(pos: number): { eol: number; blank: boolean } {
+    const { u8, s, ncols } = this;
+    this.no++;
+    let k = 0;
+    s[0] = pos;
+    let eol = pos;
+    while (eol < u8.length) {
+      const c = u8[eol];
+      if (c === 10) break;
+      if (c === 44 && ++k < ncols) s[k] = eol + 1;
+      eol++;
+    }
+    let stop = eol;
+    if (stop > pos && u8[stop - 1] === 13) stop--;
+    if (stop === pos) return { eol, blank: true };
+    if (k !== ncols - 1) {
+      throw new SyntaxError(
+        `Cannot read ${this.file}:${this.no} as a CSV row of ${ncols} columns: current value has ${
+          k + 1
+        }`,
+      );
+    }
+    s[ncols] = stop + 1;
+    return { eol, blank: false };
+  }
+
+  /** Cell `k` as a number of column `col` (null when empty). */
+  num(k: number, col: string): number | null {
+    return numAt(this.u8, this.str, this.s[k], this.s[k + 1] - 1, col, this.file, this.no);
+  }
+
+  /** Cell `k` as text. */
+  text(k: number): string {
+    return this.str(this.s[k], this.s[k + 1] - 1);
+  }
+
+  /** Cell `k` as text shared with the last line's cell of known column `j` when equal. */
+  shared(k: number, j: number): string {
+    return this.#shared[j].at(this.u8, this.s[k], this.s[k + 1] - 1, this.str);
+  }
+}
+
+/** The typed row of a line whose columns are all known (`at`: their cells). */
+function typedRow(l: Line, at: number[]): RequestRow {
+  const n = (j: number) => l.num(at[j], REQUEST_COLUMNS[j]);
+  return {
+    run_id: l.shared(at[0], 0),
+    load_point: l.shared(at[1], 1),
+    request_id: l.text(at[2]),
+    conversation_id: l.text(at[3]),
+    turn: n(4)!,
+    scheduled_ms: n(5)!,
+    sent_ms: n(6)!,
+    first_token_ms: n(7),
+    end_ms: n(8)!,
+    ttft_ms: n(9),
+    e2e_ms: n(10)!,
+    tpot_ms: n(11),
+    itl_mean_ms: n(12),
+    itl_max_ms: n(13),
+    prompt_tokens: n(14),
+    output_tokens: n(15)!,
+    cached_tokens: n(16),
+    status: n(17)!,
+    error: l.shared(at[18], 18),
+    backend: l.shared(at[19], 19),
+    class: at[CLASS_AT] >= 0 ? l.shared(at[CLASS_AT], CLASS_AT) : "",
+  };
+}
+
+/** The row of a line read by column name (known numeric columns typed, the others text). */
+function namedRow(l: Line, h: Header): RequestRow {
+  const rec: Record<string, string | number | null> = {};
+  for (let j = 0; j < h.head.length; j++) {
+    rec[h.head[j]] = h.isText[j] ? l.text(j) : l.num(j, h.head[j]);
+  }
+  return rec as unknown as RequestRow;
+}
+
 /**
  * Reads unquoted `requests.csv` bytes into rows. Columns may come in any order;
  * a file with columns other than {@linkcode REQUEST_COLUMNS} is read by name
@@ -90,86 +219,12 @@ export function readRequestCsv(u8: Uint8Array, file: string): RequestRow[] {
   const str = text.length === u8.length
     ? (a: number, b: number) => text.slice(a, b)
     : (a: number, b: number) => dec.decode(u8.subarray(a, b));
-  let end = u8.indexOf(10);
-  if (end === -1) end = u8.length;
-  const head = dec.decode(u8.subarray(0, end)).replace(/\r$/, "").split(",");
-  const ncols = head.length;
-  const at = REQUEST_COLUMNS.map((c) => head.indexOf(c));
-  // `class` came later: files without it are read fast too (class "")
-  const classAt = REQUEST_COLUMNS.indexOf("class");
-  const known = at.every((k, j) => k >= 0 || j === classAt) &&
-    head.length === at.filter((k) => k >= 0).length;
-  // text columns and columns we do not know stay text; known numeric ones are typed
-  const isText = head.map((h) =>
-    TEXT_COLUMNS.has(h) || !(REQUEST_COLUMNS as readonly string[]).includes(h)
-  );
-  const s = new Int32Array(ncols + 1); // cell k is bytes [s[k], s[k + 1] - 1)
+  const h = readHeader(u8);
+  const l = new Line(u8, str, h.head.length, file);
   const out: RequestRow[] = [];
-  const runId = new Shared(), lp = new Shared(), backend = new Shared(), error = new Shared();
-  const cls = new Shared();
-  const hasClass = at[classAt] >= 0;
-  const len = u8.length;
-  let pos = end + 1;
-  let line = 1;
-  while (pos < len) {
-    line++;
-    // one pass over the line: cell starts up to the newline
-    let k = 0;
-    s[0] = pos;
-    let eol = pos;
-    while (eol < len) {
-      const c = u8[eol];
-      if (c === 10) break;
-      if (c === 44 && ++k < ncols) s[k] = eol + 1;
-      eol++;
-    }
-    let stop = eol;
-    if (stop > pos && u8[stop - 1] === 13) stop--;
-    if (stop === pos) {
-      pos = eol + 1;
-      continue;
-    }
-    if (k !== ncols - 1) {
-      throw new SyntaxError(
-        `Cannot read ${file}:${line} as a CSV row of ${ncols} columns: current value has ${k + 1}`,
-      );
-    }
-    s[ncols] = stop + 1;
-    if (known) {
-      const n = (j: number) =>
-        numAt(u8, str, s[at[j]], s[at[j] + 1] - 1, REQUEST_COLUMNS[j], file, line);
-      const t = (j: number, sh: Shared) => sh.at(u8, s[at[j]], s[at[j] + 1] - 1, str);
-      out.push({
-        run_id: t(0, runId),
-        load_point: t(1, lp),
-        request_id: str(s[at[2]], s[at[2] + 1] - 1),
-        conversation_id: str(s[at[3]], s[at[3] + 1] - 1),
-        turn: n(4)!,
-        scheduled_ms: n(5)!,
-        sent_ms: n(6)!,
-        first_token_ms: n(7),
-        end_ms: n(8)!,
-        ttft_ms: n(9),
-        e2e_ms: n(10)!,
-        tpot_ms: n(11),
-        itl_mean_ms: n(12),
-        itl_max_ms: n(13),
-        prompt_tokens: n(14),
-        output_tokens: n(15)!,
-        cached_tokens: n(16),
-        status: n(17)!,
-        error: t(18, error),
-        backend: t(19, backend),
-        class: hasClass ? t(classAt, cls) : "",
-      });
-    } else {
-      const rec: Record<string, string | number | null> = {};
-      for (let j = 0; j < ncols; j++) {
-        const a = s[j], b = s[j + 1] - 1;
-        rec[head[j]] = isText[j] ? str(a, b) : numAt(u8, str, a, b, head[j], file, line);
-      }
-      out.push(rec as unknown as RequestRow);
-    }
+  for (let pos = h.end + 1; pos < u8.length;) {
+    const { eol, blank } = l.scan(pos);
+    if (!blank) out.push(h.known ? typedRow(l, h.at) : namedRow(l, h));
     pos = eol + 1;
   }
   return out;

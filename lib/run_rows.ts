@@ -1,12 +1,12 @@
 /**
- * One run's `merged.csv` row, recomputed from its per-request rows (as
- * `bench/summary.ts` computes them; percentiles from raw values), and the
- * aggregate row across repeats: means, pooled percentiles and 95% Student-t
- * half-widths.
+ * One run's `merged.csv` row, a view of the load-point record of its
+ * per-request rows (`lib/load_point.ts`, the record `summary.json` is a view of
+ * too; percentiles from raw values), and the aggregate row across repeats:
+ * means, pooled percentiles and 95% Student-t half-widths.
  *
  * @module
  */
-import { mean, percentile } from "./stats.ts";
+import { mean } from "./stats.ts";
 import type { RequestRow } from "./result_schema.ts";
 import {
   CI_METRICS,
@@ -19,7 +19,8 @@ import {
   TURN_COLUMNS,
   TURN_LIST_COLUMNS,
 } from "./merged_schema.ts";
-import { ci95, latencyStats, meetsSlo, perGpu, type Slo } from "./metrics.ts";
+import { ci95, perGpu, type Slo } from "./metrics.ts";
+import { type LoadPointStats, loadPointStats, type TurnMeans } from "./load_point.ts";
 
 export type { Slo };
 
@@ -64,14 +65,22 @@ function blank(): MergedRow {
   return Object.fromEntries(MERGED_COLUMNS.map((c) => [c, null])) as unknown as MergedRow;
 }
 
-function latency(out: MergedRow, name: string, xs: ArrayLike<number>) {
-  Object.assign(out, latencyStats(name, xs));
-}
-
-/** The row of one run: recomputed from rows when present, else copied from the summary. */
+/** The row of one run: a view of its load-point record when it has rows, else copied from the summary. */
 export function runRow(r: RunInput): MergedRow {
   const o = blank();
-  Object.assign(o, {
+  Object.assign(o, identity(r));
+  if (r.rows) {
+    const st = loadPointStats(r.rows, { itlsMs: r.itlGapsMs, slo: r.slo, durationS: r.durationS });
+    Object.assign(o, rowOf(st, r));
+  } else Object.assign(o, fromSummary(o, r.summary));
+  o.request_throughput_per_gpu = perGpu(o.request_throughput as number | null, r.gpus);
+  o.output_throughput_per_gpu = perGpu(o.output_throughput as number | null, r.gpus);
+  return o;
+}
+
+/** The identity columns of a run's row. */
+function identity(r: RunInput): Partial<MergedRow> {
+  return {
     experiment: r.experiment,
     topology: r.topology,
     workload: r.workload,
@@ -90,131 +99,80 @@ export function runRow(r: RunInput): MergedRow {
     complete: r.complete,
     slo_ttft_ms: r.slo?.ttftMs ?? null,
     slo_tpot_ms: r.slo?.tpotMs ?? null,
-  });
-  const s = r.summary;
-  if (!r.rows) {
-    for (const c of [...MERGED_COLUMNS]) {
-      if (o[c] === null && c in s) o[c] = num(s[c]);
-    }
-    o.num_requests = num(s.num_prompts) ?? ((num(s.completed) ?? 0) + (num(s.failed) ?? 0));
-    const done = num(s.completed);
-    if (done) {
-      o.mean_input_tokens = (num(s.total_input_tokens) ?? NaN) / done;
-      o.mean_output_tokens = (num(s.total_output_tokens) ?? NaN) / done;
-    }
-  } else {
-    const rows = r.rows;
-    const n = rows.length;
-    // one pass: typed columns of successful requests, sizes, span, SLO hits
-    const ttft = new Float64Array(n), tpot = new Float64Array(n), e2el = new Float64Array(n);
-    const sent = new Float64Array(n);
-    let nTtft = 0, nTpot = 0, nOk = 0, met = 0;
-    let t1Sum = 0, t1N = 0, t2N = 0;
-    const t2: number[] = [];
-    let first = Infinity, last = -Infinity, inTok = 0, outTok = 0;
-    const slo = r.slo;
-    for (let i = 0; i < n; i++) {
-      const x = rows[i];
-      sent[i] = x.sent_ms;
-      if (x.scheduled_ms < first) first = x.scheduled_ms;
-      if (x.end_ms > last) last = x.end_ms;
-      if (slo && meetsSlo(x, slo)) met++;
-      if (x.error) continue;
-      nOk++;
-      inTok += x.prompt_tokens ?? 0;
-      outTok += x.output_tokens;
-      e2el[nOk - 1] = x.e2e_ms;
-      if (x.tpot_ms !== null) tpot[nTpot++] = x.tpot_ms;
-      if (x.ttft_ms !== null) {
-        ttft[nTtft++] = x.ttft_ms;
-        if (x.turn <= 1) {
-          t1Sum += x.ttft_ms;
-          t1N++;
-        } else if (x.turn >= 2) {
-          t2.push(x.ttft_ms);
-          t2N++;
-        }
-      }
-    }
-    const durS = r.durationS ?? Math.max(1e-9, (last - first) / 1000);
-    o.num_requests = n;
-    o.completed = nOk;
-    o.failed = n - nOk;
-    o.success_rate = n ? nOk / n : null;
-    o.duration = durS;
-    o.total_input_tokens = inTok;
-    o.total_output_tokens = outTok;
-    o.mean_input_tokens = nOk ? inTok / nOk : null;
-    o.mean_output_tokens = nOk ? outTok / nOk : null;
-    o.request_throughput = nOk / durS;
-    o.output_throughput = outTok / durS;
-    o.total_token_throughput = (inTok + outTok) / durS;
-    if (r.source === "topobench" && n >= 2) {
-      sent.sort();
-      const span = (sent[n - 1] - sent[0]) / 1000;
-      o.rate_achieved = span > 0 ? (n - 1) / span : null;
-    } else o.rate_achieved = num(s.rate_achieved);
-    latency(o, "ttft", ttft.subarray(0, nTtft));
-    latency(o, "tpot", tpot.subarray(0, nTpot));
-    latency(o, "e2el", e2el.subarray(0, nOk));
-    if (r.itlGapsMs) latency(o, "itl", r.itlGapsMs);
-    else for (const st of LATENCY_STATS) o[`${st}_itl_ms`] = num(s[`${st}_itl_ms`]);
-    o.mean_ttft_turn1_ms = t1N ? t1Sum / t1N : null;
-    o.mean_ttft_turn2plus_ms = t2N ? mean(t2) : null;
-    o.p50_ttft_turn2plus_ms = t2N ? percentile(t2, 50) : null;
-    if (t2N) Object.assign(o, byTurn(rows));
-    if (typeof s.kv_usage_by_turn === "string") o.kv_usage_by_turn = s.kv_usage_by_turn;
-    if (slo) {
-      o.slo_attainment = n ? met / n : null;
-      o.request_goodput = met / durS;
+  };
+}
+
+/** The columns of a run without rows: the summary's values where a column is still empty. */
+function fromSummary(o: MergedRow, s: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const c of MERGED_COLUMNS) if (o[c] === null && c in s) out[c] = num(s[c]);
+  out.num_requests = num(s.num_prompts) ?? ((num(s.completed) ?? 0) + (num(s.failed) ?? 0));
+  const done = num(s.completed);
+  if (done) {
+    out.mean_input_tokens = (num(s.total_input_tokens) ?? NaN) / done;
+    out.mean_output_tokens = (num(s.total_output_tokens) ?? NaN) / done;
+  }
+  return out;
+}
+
+/**
+ * The merged columns of a load-point record. The achieved rate is the record's
+ * for our own runs of 2+ requests (null when all were sent at one instant), else
+ * the summary's; ITL statistics come from the summary when the run kept no gaps.
+ */
+function rowOf(st: LoadPointStats, r: RunInput): Record<string, unknown> {
+  const s = r.summary, n = st.num_prompts, ok = st.completed;
+  const out: Record<string, unknown> = {
+    num_requests: n,
+    completed: ok,
+    failed: st.failed,
+    success_rate: st.success_rate,
+    duration: st.duration,
+    total_input_tokens: st.total_input_tokens,
+    total_output_tokens: st.total_output_tokens,
+    mean_input_tokens: ok ? st.total_input_tokens / ok : null,
+    mean_output_tokens: ok ? st.total_output_tokens / ok : null,
+    request_throughput: st.request_throughput,
+    output_throughput: st.output_throughput,
+    total_token_throughput: st.total_token_throughput,
+    rate_achieved: r.source === "topobench" && n >= 2
+      ? (Number.isFinite(st.rate_achieved) ? st.rate_achieved : null)
+      : num(s.rate_achieved),
+    mean_ttft_turn1_ms: st.mean_ttft_turn1_ms,
+    mean_ttft_turn2plus_ms: st.mean_ttft_turn2plus_ms,
+    p50_ttft_turn2plus_ms: st.p50_ttft_turn2plus_ms,
+    ...(st.by_turn ? turnLists(st.by_turn) : {}),
+  };
+  for (const m of LATENCY_METRICS) {
+    const own = m !== "itl" || r.itlGapsMs;
+    for (const k of LATENCY_STATS) {
+      out[`${k}_${m}_ms`] = own ? st[`${k}_${m}_ms`] : num(s[`${k}_${m}_ms`]);
     }
   }
-  o.request_throughput_per_gpu = perGpu(o.request_throughput as number | null, r.gpus);
-  o.output_throughput_per_gpu = perGpu(o.output_throughput as number | null, r.gpus);
-  return o;
+  if (typeof s.kv_usage_by_turn === "string") out.kv_usage_by_turn = s.kv_usage_by_turn;
+  if (r.slo) {
+    out.slo_attainment = st.slo_attainment;
+    out.request_goodput = st.request_goodput;
+  }
+  return out;
 }
 
 const POOLED = new Set<string>([...LATENCY_COLUMNS, ...TURN_COLUMNS, ...TURN_LIST_COLUMNS]);
 
 const r3 = (x: number) => String(Math.round(x * 1000) / 1000);
 
-/** The per-turn list columns ({@linkcode TURN_LIST_COLUMNS}) of multi-turn rows. */
-function byTurn(rows: readonly RequestRow[]): Record<string, string> {
-  const sums = new Map<number, { ttft: number[]; tpot: number[]; e2e: number[] }>();
-  const convs = new Map<string, Map<number, number | null>>();
-  for (const x of rows) {
-    const t = Math.max(1, x.turn);
-    let c = convs.get(x.conversation_id);
-    if (!c) convs.set(x.conversation_id, c = new Map());
-    c.set(t, x.error ? null : x.e2e_ms);
-    if (x.error) continue;
-    let s = sums.get(t);
-    if (!s) sums.set(t, s = { ttft: [], tpot: [], e2e: [] });
-    if (x.ttft_ms !== null) s.ttft.push(x.ttft_ms);
-    if (x.tpot_ms !== null) s.tpot.push(x.tpot_ms);
-    s.e2e.push(x.e2e_ms);
-  }
-  const turns = Math.max(...sums.keys());
-  const cum: number[][] = Array.from({ length: turns }, () => []);
-  for (const c of convs.values()) {
-    let acc = 0;
-    for (let t = 1; t <= turns; t++) {
-      const e = c.get(t);
-      if (e === undefined || e === null) break; // not reached, or failed: stops counting
-      acc += e;
-      cum[t - 1].push(acc);
-    }
-  }
-  const list = (f: (t: number) => number[]) =>
-    Array.from({ length: turns }, (_, i) => {
-      const xs = f(i + 1);
-      return xs.length ? r3(mean(xs)) : "";
+/** The per-turn list columns ({@linkcode TURN_LIST_COLUMNS}): `;`-separated means, "" for none. */
+function turnLists(turns: readonly TurnMeans[]): Record<string, string> {
+  const list = (f: (t: TurnMeans) => number | null) =>
+    turns.map((t) => {
+      const x = f(t);
+      return x === null ? "" : r3(x);
     }).join(";");
   return {
-    ttft_by_turn_ms: list((t) => sums.get(t)?.ttft ?? []),
-    tpot_by_turn_ms: list((t) => sums.get(t)?.tpot ?? []),
-    e2el_by_turn_ms: list((t) => sums.get(t)?.e2e ?? []),
-    cum_e2el_by_turn_ms: list((t) => cum[t - 1]),
+    ttft_by_turn_ms: list((t) => t.ttft_ms),
+    tpot_by_turn_ms: list((t) => t.tpot_ms),
+    e2el_by_turn_ms: list((t) => t.e2el_ms),
+    cum_e2el_by_turn_ms: list((t) => t.cum_e2el_ms),
   };
 }
 

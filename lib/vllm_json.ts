@@ -8,6 +8,7 @@
  */
 import type { RequestRow } from "./result_schema.ts";
 import { timedFields } from "./_peer.ts";
+import { tpotMs } from "./metrics.ts";
 
 /** A normalized result object plus the rows rebuilt from its arrays (null when absent). */
 export interface VllmResult {
@@ -85,7 +86,7 @@ export function readVllmResult(text: string, file: string): VllmResult {
       conversation_id: String(i),
       turn: 1,
       ...timedFields(sent, failed ? null : ttftMs, e2e),
-      tpot_ms: failed || out <= 1 ? null : (e2e - ttftMs) / (out - 1),
+      tpot_ms: failed ? null : tpotMs(e2e, ttftMs, out),
       itl_mean_ms: g.length ? sumG / g.length : null,
       itl_max_ms: g.length ? Math.max(...g) : null,
       prompt_tokens: ins[i] === undefined ? null : Number(ins[i]),

@@ -2,7 +2,9 @@
  * One load point written as `vllm bench serve --save-result --save-detailed`
  * writes it: vLLM's keys in vLLM's order with vLLM's JSON types (a float is
  * written `2.0`, never `2`). The key table, with the vLLM source behind each
- * key, is `docs/vllm_result_format.md`.
+ * key, is `docs/vllm_result_format.md`. It is a view of the load point's
+ * `summary.json` object (itself a view of its one record, `lib/load_point.ts`)
+ * plus the per-request arrays: it computes no statistic of its own.
  *
  * @module
  */
