@@ -6,6 +6,7 @@
  */
 import { isAlive } from "../lib/_process_group.ts";
 import { join, resolve } from "node:path";
+import { readTextIfExists } from "../lib/read_file.ts";
 import { writeJsonAtomic } from "../lib/write_file.ts";
 
 /** One started process. */
@@ -99,13 +100,8 @@ export async function readState(
   name: string,
 ): Promise<TopologyState | undefined> {
   const path = statePath(stateDir, name);
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    throw e;
-  }
+  const text = await readTextIfExists(path);
+  if (text === undefined) return undefined;
   try {
     return JSON.parse(text) as TopologyState;
   } catch {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
+import { numberFlag, onePositional, parseFlags, runMain, usage } from "../lib/args.ts";
 import { createLogger } from "../lib/log.ts";
 import { isGroupAlive, stopGroup, type StopResult } from "../lib/supervisor.ts";
 import { join, resolve } from "node:path";
@@ -123,13 +123,7 @@ export async function main(args: string[]): Promise<number> {
     console.log(usage("deno task down <topology.yaml|name>", "Stop a topology.", FLAGS));
     return 0;
   }
-  if (positionals.length !== 1) {
-    throw new TypeError(
-      `Cannot use ${
-        JSON.stringify(positionals)
-      } as one topology name or file: current value has ${positionals.length} arguments`,
-    );
-  }
+  onePositional(positionals, "one topology name or file");
   const stateDir = values["state-dir"] as string;
   const name = await topologyName(positionals[0]);
   const known = /\.ya?ml$/i.test(positionals[0])

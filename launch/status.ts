@@ -9,7 +9,7 @@
  * @module
  */
 import { resolve } from "node:path";
-import { parseFlags, runMain, usage } from "../lib/args.ts";
+import { type CommandHelp, parseCommand, runMain } from "../lib/args.ts";
 import { errorMessage } from "../lib/errors.ts";
 import { isGroupAlive } from "../lib/supervisor.ts";
 import { DEFAULT_STATE_DIR } from "./_launch.ts";
@@ -21,6 +21,10 @@ const FLAGS = {
   json: { type: "boolean", default: false, help: "Print JSON" },
   "state-dir": { type: "string", default: DEFAULT_STATE_DIR, help: "State and log folder" },
 } as const;
+const HELP: CommandHelp = {
+  cmd: "deno task status [<name|topology.yaml>]",
+  summary: "Health of running topologies.",
+};
 
 /** Status of one process. */
 export interface ProcessStatus {
@@ -182,13 +186,9 @@ export function formatStatus(all: TopologyStatus[]): string {
 
 /** CLI entry. */
 export async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, FLAGS, { allowPositionals: true });
-  if (values.help) {
-    console.log(
-      usage("deno task status [<name|topology.yaml>]", "Health of running topologies.", FLAGS),
-    );
-    return 0;
-  }
+  const parsed = parseCommand(args, FLAGS, HELP, { allowPositionals: true });
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length > 1) {
     throw new TypeError(
       `Cannot use ${

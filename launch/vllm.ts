@@ -107,6 +107,18 @@ export function engineEnv(inst: InstancePlan, plan?: Plan): Record<string, strin
   return { ...env, ...inst.env };
 }
 
+/** `--host --port --tensor-parallel-size` of `inst`, as vLLM and the sim both take them. */
+function listenArgs(inst: InstancePlan): string[] {
+  return [
+    "--host",
+    inst.bind,
+    "--port",
+    String(inst.port),
+    "--tensor-parallel-size",
+    String(inst.tp),
+  ];
+}
+
 /** `vllm serve MODEL --host --port --tensor-parallel-size --gpu-memory-utilization ...` of `inst`. */
 export function vllmCommand(plan: Plan, inst: InstancePlan): EngineCommand {
   const t = plan.topology;
@@ -115,12 +127,7 @@ export function vllmCommand(plan: Plan, inst: InstancePlan): EngineCommand {
     args: [
       "serve",
       t.model,
-      "--host",
-      inst.bind,
-      "--port",
-      String(inst.port),
-      "--tensor-parallel-size",
-      String(inst.tp),
+      ...listenArgs(inst),
       // a multi-node instance: TP within a node, PP across nodes, over Ray (vLLM's LWS recipe)
       ...(inst.nodes
         ? [
@@ -152,12 +159,7 @@ export function simCommand(plan: Plan, inst: InstancePlan): EngineCommand {
       "--model",
       t.model,
       ...(t.sim.modelProfile ? ["--model-profile", t.sim.modelProfile] : []),
-      "--host",
-      inst.bind,
-      "--port",
-      String(inst.port),
-      "--tensor-parallel-size",
-      String(inst.tp),
+      ...listenArgs(inst),
       "--gpu-memory-utilization",
       String(inst.gpuMemoryUtilization),
       "--gpu",

@@ -11,10 +11,10 @@
  */
 import { indexOfCrlf, Refused, RequestBody } from "./_http_body.ts";
 import { ReadBuffer } from "./_read_buffer.ts";
+import { concat } from "./bytes.ts";
 import {
   chunked,
   closeQuietly,
-  concat,
   errorAnswer,
   LINGER_BYTES,
   LINGER_MS,

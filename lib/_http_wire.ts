@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { concat } from "./bytes.ts";
 
 const enc = new TextEncoder();
 /** Reason phrases of the statuses our servers send. */
@@ -83,18 +84,4 @@ export function chunked(parts: Uint8Array[], from: number, last: boolean): Uint8
   }
   if (last) framed.push(LAST_CHUNK);
   return concat(framed);
-}
-
-/** The parts as one array (the part itself when there is one). */
-export function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

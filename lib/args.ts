@@ -235,6 +235,51 @@ export function listFlag(values: FlagValues, name: string): string[] {
   return parts.map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
+/** What a command's `--help` prints first (see {@linkcode usage}). */
+export interface CommandHelp {
+  /** The usage line without `[options]`, e.g. `deno task merge <run dirs...>`. */
+  cmd: string;
+  /** One sentence on what the command does. */
+  summary: string;
+}
+
+/**
+ * {@linkcode parseFlags} for a command's `main`: with `-h/--help` it prints the
+ * {@linkcode usage} text and returns null (the command then exits 0).
+ *
+ * @example
+ * ```ts
+ * const parsed = parseCommand(args, FLAGS, { cmd: "deno task x <file>", summary: "Does x." });
+ * if (!parsed) return 0;
+ * ```
+ */
+export function parseCommand(
+  args: string[],
+  spec: FlagSpec,
+  help: CommandHelp,
+  opts: ParseFlagsOptions = {},
+): { values: FlagValues; positionals: string[] } | null {
+  const parsed = parseFlags(args, spec, opts);
+  if (!parsed.values.help) return parsed;
+  console.log(usage(help.cmd, help.summary, spec));
+  return null;
+}
+
+/**
+ * The one positional argument; else a TypeError naming `what` (e.g. "one
+ * topology file") and how many were given.
+ */
+export function onePositional(positionals: string[], what: string): string {
+  if (positionals.length !== 1) {
+    throw new TypeError(
+      `Cannot use ${
+        JSON.stringify(positionals)
+      } as ${what}: current value has ${positionals.length} arguments`,
+    );
+  }
+  return positionals[0];
+}
+
 /**
  * Runs `main(Deno.args)` and exits with its code (0 when it returns nothing);
  * on a throw prints one `error: <message>` line on stderr and exits 1.

@@ -5,6 +5,8 @@ import {
   type FlagSpec,
   listFlag,
   numberFlag,
+  onePositional,
+  parseCommand,
   parseFlags,
   runMain,
   usage,
@@ -143,4 +145,31 @@ Deno.test("runMain: exit codes and a single error line", async () => {
   const bad = await runScript(script, ["throw"]);
   assert.equal(bad.code, 1);
   assert.equal(bad.stderr, "error: bad thing\n");
+});
+
+Deno.test("parseCommand: the parsed flags, or null after printing the usage on --help", () => {
+  const help = { cmd: "deno task x <file>", summary: "Does x." };
+  const parsed = parseCommand(["f", "--rate", "2"], SPEC, help, { allowPositionals: true });
+  assert.deepEqual(parsed?.positionals, ["f"]);
+  assert.equal(parsed?.values.rate, "2");
+  const printed: unknown[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => printed.push(...a);
+  try {
+    assert.equal(parseCommand(["-h"], SPEC, help), null);
+  } finally {
+    console.log = log;
+  }
+  assert.deepEqual(printed, [usage(help.cmd, help.summary, SPEC)]);
+});
+
+Deno.test("onePositional: the one argument, else a TypeError with the count", () => {
+  assert.equal(onePositional(["a.yaml"], "one topology file"), "a.yaml");
+  assert.throws(
+    () => onePositional(["a", "b"], "one topology file"),
+    (e: Error) =>
+      e instanceof TypeError &&
+      e.message === 'Cannot use ["a","b"] as one topology file: current value has 2 arguments',
+  );
+  assert.throws(() => onePositional([], "one experiment file"), /current value has 0 arguments/);
 });

@@ -1,10 +1,12 @@
 /**
  * Contracts between our processes, declared once: the router's `router.json`
  * (written by `up` and the Kubernetes manifests, read by the router and the
- * virtual topology) and vLLM's connector configs (written by the launcher as
+ * virtual topology), vLLM's connector configs (written by the launcher as
  * `--kv-transfer-config` / `--ec-transfer-config`, read by the simulated
- * engine). Validation lives with the reader (`launch/router/config.ts`,
- * `launch/sim/kv_transfer.ts`, `launch/sim/_encoder_cache.ts`).
+ * engine) and the `kv_transfer_params` a NIXL proxy sends with a prefill
+ * (built by the router, read by the simulated engine). Validation lives with
+ * the reader (`launch/router/config.ts`, `launch/sim/kv_transfer.ts`,
+ * `launch/sim/_encoder_cache.ts`).
  *
  * @module
  */
@@ -124,3 +126,16 @@ export interface EcTransferConfig {
   /** `shared_storage_path`: the folder encoded images are shared through. */
   ec_connector_extra_config?: Record<string, unknown>;
 }
+
+/**
+ * `kv_transfer_params` a NIXL disaggregation proxy sends to the prefill
+ * instance: compute the prompt and keep its blocks for a remote decode to pull.
+ */
+export const NIXL_PREFILL_PARAMS = {
+  do_remote_decode: true,
+  do_remote_prefill: false,
+  remote_engine_id: null,
+  remote_block_ids: null,
+  remote_host: null,
+  remote_port: null,
+};

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { concat } from "./bytes.ts";
 
 /**
  * Reads `req`'s body as UTF-8 text; above `limitBytes` throws
@@ -28,11 +29,5 @@ export async function readBodyText(
     if (n > limitBytes) throw tooLarge(null);
     parts.push(chunk);
   }
-  const all = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return new TextDecoder().decode(all);
+  return new TextDecoder().decode(concat(parts));
 }

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { concat } from "./bytes.ts";
 
 /** Largest configuration file read: 16 MiB. */
 export const CONFIG_MAX_BYTES = 16 * 1024 * 1024;
@@ -43,11 +44,5 @@ export async function readConfigText(
     if (total > maxBytes) throw tooBig(`over ${mib(maxBytes)} (still growing as it was read)`);
     chunks.push(buf.slice(0, n));
   }
-  const all = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    all.set(c, off);
-    off += c.length;
-  }
-  return new TextDecoder().decode(all);
+  return new TextDecoder().decode(concat(chunks));
 }

@@ -8,6 +8,7 @@ import { basename, dirname, join } from "node:path";
 import { parseCsv } from "./csv.ts";
 import { parseRequestRow, type RequestRow } from "./result_schema.ts";
 import { readRequestCsv } from "./request_csv.ts";
+import { readBytesIfExists, readTextIfExists } from "./read_file.ts";
 
 /** One run directory as read from disk. */
 export interface RunDir {
@@ -36,13 +37,8 @@ export async function isRunDir(path: string): Promise<boolean> {
 }
 
 async function readJson(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    throw e;
-  }
+  const text = await readTextIfExists(path);
+  if (text === undefined) return undefined;
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -99,13 +95,8 @@ export async function readRunDir(path: string): Promise<RunDir> {
 /** Reads `requests.csv` grouped by `run_id` (in first-seen order); empty when missing. */
 export async function readRunRequests(path: string): Promise<Map<string, RequestRow[]>> {
   const file = join(path, "requests.csv");
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(file);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return new Map();
-    throw e;
-  }
+  const bytes = await readBytesIfExists(file);
+  if (bytes === undefined) return new Map();
   const rows = bytes.includes(34) // a quote: the general CSV parser
     ? parseCsv(new TextDecoder().decode(bytes), file).map((r, i) =>
       parseRequestRow(r, `${file}:${i + 2}`)
@@ -130,13 +121,8 @@ export async function readRunItls(
   groupOf: (runId: string, requestId: string) => string | undefined = (id) => id,
 ): Promise<Map<string, number[]> | null> {
   const file = join(path, "itl.jsonl");
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
+  const text = await readTextIfExists(file);
+  if (text === undefined) return null;
   const out = new Map<string, number[]>();
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {

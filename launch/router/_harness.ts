@@ -133,3 +133,44 @@ export const NIXL = JSON.stringify({ kv_connector: "NixlConnector", kv_role: "kv
 export function nixlSim(id: string): Promise<Server> {
   return startSim(["--speed", "20", "--kv-transfer-config", NIXL, "--engine-id", id]);
 }
+
+/** The `prefill` and `decode` lists of a router config over one prefill `p` and one decode `d`. */
+export function onePd(p: Server, d: Server): Record<string, unknown> {
+  return {
+    prefill: [{ name: "prefill-0", url: p.url }],
+    decode: [{ name: "decode-0", url: d.url }],
+  };
+}
+
+/** The `backends` list of a router config over `sims` (`engine-0`, `engine-1`, ...). */
+export function enginesOf(sims: Server[]): { name: string; url: string }[] {
+  return sims.map((s, i) => ({ name: `engine-${i}`, url: s.url }));
+}
+
+/** A NIXL 1P1D topology: its engines and the router over them. */
+export interface NixlPd {
+  p: Server;
+  d: Server;
+  r: Server;
+}
+
+/**
+ * Starts a NIXL prefill (`prefill-0`) and decode (`decode-0`) engine and a
+ * `kind` router named `name` over them (`config` adds to its router.json,
+ * `args` to its command line); stops the engines when the router fails to start.
+ */
+export async function startNixlPd(
+  name: string,
+  kind: "pd" | "ppd",
+  config: Record<string, unknown> = {},
+  args: string[] = [],
+): Promise<NixlPd> {
+  const [p, d] = await Promise.all([nixlSim("prefill-0"), nixlSim("decode-0")]);
+  try {
+    const r = await startRouter({ name, kind, connector: "nixl", ...onePd(p, d), ...config }, args);
+    return { p, d, r };
+  } catch (e) {
+    await stopAll([p, d]);
+    throw e;
+  }
+}

@@ -4,20 +4,10 @@
  *
  * @module
  */
-import type { Connector } from "../../lib/contracts.ts";
+import { type Connector, NIXL_PREFILL_PARAMS } from "../../lib/contracts.ts";
 
 /** A JSON request body. */
 export type Body = Record<string, unknown>;
-
-/** `kv_transfer_params` the NIXL proxy sends to the prefill instance. */
-export const NIXL_PREFILL_PARAMS = {
-  do_remote_decode: true,
-  do_remote_prefill: false,
-  remote_engine_id: null,
-  remote_block_ids: null,
-  remote_host: null,
-  remote_port: null,
-};
 
 /**
  * The prefill leg's body: the client body made into a one-token, non-streamed

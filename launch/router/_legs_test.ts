@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
+import { NIXL_PREFILL_PARAMS } from "../../lib/contracts.ts";
 import {
   decodeBody,
   encoderBody,
   mmItems,
-  NIXL_PREFILL_PARAMS,
   p2pRequestId,
   prefillBody,
   sessionKey,

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import {
   chat,
+  enginesOf,
   post,
   readStream,
   scrape,
@@ -115,7 +116,7 @@ Deno.test("router agg: streams, passes whole answers, models, errors, limits, di
 
 Deno.test("router dp(2): round robin alternates, session sticks, prefix follows the cache", async () => {
   const sims = await Promise.all([startSim(SPEED), startSim(SPEED)]);
-  const backends = sims.map((s, i) => ({ name: `engine-${i}`, url: s.url }));
+  const backends = enginesOf(sims);
   const routers: Server[] = [];
   try {
     const [rr, sess, pre] = await Promise.all([

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import {
+  onePd,
   post,
   readStream,
   scrape,
@@ -54,8 +55,7 @@ Deno.test("router epd: image parts go to the encoder, then P->D; text-only skips
       kind: "epd",
       connector: "nixl",
       encode: [{ name: "encode-0", url: e.url }],
-      prefill: [{ name: "prefill-0", url: p.url }],
-      decode: [{ name: "decode-0", url: d.url }],
+      ...onePd(p, d),
     });
     const encoded = async () => sumOf(await scrape(e.url), "vllm:request_success_total");
     const res = await post(`${r.url}/v1/chat/completions`, {

@@ -5,7 +5,16 @@
  * healthy engine at all gives 503.
  */
 import assert from "node:assert/strict";
-import { chat, post, readStream, type Server, startRouter, startSim, stopAll } from "./_harness.ts";
+import {
+  chat,
+  enginesOf,
+  post,
+  readStream,
+  type Server,
+  startRouter,
+  startSim,
+  stopAll,
+} from "./_harness.ts";
 
 const SPEED = ["--speed", "20"];
 
@@ -24,7 +33,7 @@ Deno.test("router health: a killed backend is taken out, then put back; none lef
     r = await startRouter({
       name: "dp-health",
       kind: "dp",
-      backends: sims.map((s, i) => ({ name: `engine-${i}`, url: s.url })),
+      backends: enginesOf(sims),
       healthIntervalMs: 200,
     });
     const status = async () => (await (await fetch(`${r!.url}/status`)).json());
@@ -91,7 +100,7 @@ Deno.test("router: a hung engine (SIGSTOP) fails its in-flight stream within sec
       name: "dp-hung",
       kind: "dp",
       policy: "round_robin",
-      backends: sims.map((s, i) => ({ name: `engine-${i}`, url: s.url })),
+      backends: enginesOf(sims),
       healthIntervalMs: 200,
     });
     await readStream(await post(`${r.url}/v1/chat/completions`, chat("warm")));

@@ -7,10 +7,12 @@ import { freePort } from "../../lib/net.ts";
 import {
   chat,
   nixlSim,
+  onePd,
   post,
   readStream,
   scrape,
   type Server,
+  startNixlPd,
   startRouter,
   startSim,
   stopAll,
@@ -19,16 +21,8 @@ import {
 const text = (tag: string) => `${tag}: ` + "a b c d e f g h i j k l m n o p ".repeat(20);
 
 Deno.test("router pd 1P1D nixl: handshake, decode gets the whole prompt from prefill", async () => {
-  const [p, d] = await Promise.all([nixlSim("prefill-0"), nixlSim("decode-0")]);
-  let r: Server | undefined;
+  const { p, d, r } = await startNixlPd("pd-1p1d", "pd");
   try {
-    r = await startRouter({
-      name: "pd-1p1d",
-      kind: "pd",
-      connector: "nixl",
-      prefill: [{ name: "prefill-0", url: p.url }],
-      decode: [{ name: "decode-0", url: d.url }],
-    });
     const res = await post(`${r.url}/v1/chat/completions`, chat(text("one"), { max_tokens: 16 }));
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("x-backend"), "decode-0");
@@ -171,8 +165,7 @@ Deno.test("router pd 1P1D lmcache: prefill one token, then decode", async () => 
       name: "pd-lmcache",
       kind: "pd",
       connector: "lmcache",
-      prefill: [{ name: "prefill-0", url: p.url }],
-      decode: [{ name: "decode-0", url: d.url }],
+      ...onePd(p, d),
     });
     const res = await post(
       `${r.url}/v1/chat/completions`,
@@ -191,17 +184,8 @@ Deno.test("router pd 1P1D lmcache: prefill one token, then decode", async () => 
 });
 
 Deno.test("router pd: with its decode engine dead, a request gets 503 and no prefill runs", async () => {
-  const [p, d] = await Promise.all([nixlSim("prefill-0"), nixlSim("decode-0")]);
-  let r: Server | undefined;
+  const { p, d, r } = await startNixlPd("pd-dead-decode", "pd", { healthIntervalMs: 100 });
   try {
-    r = await startRouter({
-      name: "pd-dead-decode",
-      kind: "pd",
-      connector: "nixl",
-      prefill: [{ name: "prefill-0", url: p.url }],
-      decode: [{ name: "decode-0", url: d.url }],
-      healthIntervalMs: 100,
-    });
     d.child.kill("SIGKILL");
     await d.done;
     for (let i = 0; i < 100; i++) {
@@ -219,6 +203,6 @@ Deno.test("router pd: with its decode engine dead, a request gets 503 and no pre
     const prompts = [...pm].find(([k]) => k.startsWith("vllm:prompt_tokens_total"))?.[1] ?? 0;
     assert.equal(prompts, 0, "the prefill engine computed nothing");
   } finally {
-    await stopAll([p, d, ...(r ? [r] : [])]);
+    await stopAll([p, d, r]);
   }
 });

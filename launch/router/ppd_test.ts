@@ -4,29 +4,11 @@
  * sends every turn through prefill; runtime mode switching and clearing.
  */
 import assert from "node:assert/strict";
-import {
-  chat,
-  nixlSim,
-  post,
-  readStream,
-  scrape,
-  type Server,
-  startRouter,
-  stopAll,
-  sumOf,
-} from "./_harness.ts";
+import { chat, post, readStream, scrape, startNixlPd, stopAll, sumOf } from "./_harness.ts";
 
 Deno.test("router ppd: turn 2 hits the decode prefix cache without prefill; pd mode does not skip it", async () => {
-  const [p, d] = await Promise.all([nixlSim("prefill-0"), nixlSim("decode-0")]);
-  let r: Server | undefined;
+  const { p, d, r } = await startNixlPd("ppd-1p1d", "ppd");
   try {
-    r = await startRouter({
-      name: "ppd-1p1d",
-      kind: "ppd",
-      connector: "nixl",
-      prefill: [{ name: "prefill-0", url: p.url }],
-      decode: [{ name: "decode-0", url: d.url }],
-    });
     const prefills = async () => sumOf(await scrape(p.url), "vllm:request_success_total");
     const messages: { role: string; content: string }[] = [];
     const turn = async (n: number, headers: Record<string, string> = {}) => {
@@ -36,7 +18,7 @@ Deno.test("router ppd: turn 2 hits the decode prefix cache without prefill; pd m
       });
       const body = chat("", { messages, max_tokens: 12, ignore_eos: true });
       if (!headers["X-Session-Id"]) body.conversation_id = "conv-1";
-      const res = await post(`${r!.url}/v1/chat/completions`, body, headers);
+      const res = await post(`${r.url}/v1/chat/completions`, body, headers);
       assert.equal(res.status, 200);
       const s = await readStream(res);
       messages.push({ role: "assistant", content: s.text });

@@ -8,11 +8,10 @@ import assert from "node:assert/strict";
 import { startReady } from "../../lib/ready_process.ts";
 import {
   chat,
-  nixlSim,
   post,
   ROUTER_MAIN,
   scrape,
-  type Server,
+  startNixlPd,
   startRouter,
   startSim,
   stopAll,
@@ -114,19 +113,11 @@ Deno.test("router shed: 400 idle connections under ulimit -n 256 get 503s, never
 });
 
 Deno.test("router shed: PD edge: timeouts, back-pressure, cancellations, bodies, control", async (t) => {
-  const [p, d] = await Promise.all([nixlSim("prefill-0"), nixlSim("decode-0")]);
-  let r: Server | undefined;
+  const { p, d, r } = await startNixlPd("pd-shed", "pd", {}, [
+    ...["--header-timeout", "1", "--body-timeout", "1", "--idle-timeout", "1"],
+    ...["--admin-token", "s3cret-token"],
+  ]);
   try {
-    r = await startRouter({
-      name: "pd-shed",
-      kind: "pd",
-      connector: "nixl",
-      prefill: [{ name: "prefill-0", url: p.url }],
-      decode: [{ name: "decode-0", url: d.url }],
-    }, [
-      ...["--header-timeout", "1", "--body-timeout", "1", "--idle-timeout", "1"],
-      ...["--admin-token", "s3cret-token"],
-    ]);
     const url = r.url;
     const u = new URL(url);
     await t.step("slow heads, unfinished bodies and idle connections are cut", async () => {

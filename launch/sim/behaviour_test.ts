@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import OpenAI from "openai";
+import { NIXL_PREFILL_PARAMS } from "../../lib/contracts.ts";
 import { scrape, startSim } from "./start_sim.ts";
 
 const post = (url: string, body: unknown) =>
@@ -140,14 +141,7 @@ Deno.test("sim: NIXL handshake between a prefill and a decode engine", async () 
       prompt: text,
       max_tokens: 1,
       stream: false,
-      kv_transfer_params: {
-        do_remote_decode: true,
-        do_remote_prefill: false,
-        remote_engine_id: null,
-        remote_block_ids: null,
-        remote_host: null,
-        remote_port: null,
-      },
+      kv_transfer_params: NIXL_PREFILL_PARAMS,
     })).json();
     const kvp = pre.kv_transfer_params;
     assert.equal(kvp.do_remote_prefill, true);

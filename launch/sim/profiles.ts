@@ -238,46 +238,48 @@ function model(spec: ModelSpec): ModelProfile {
   };
 }
 
+/**
+ * A Llama 3.1 model of `size` (`8B`, `70B`): its four Hugging Face names and
+ * what every size shares (8 KV heads of 128, the 128,256-token vocabulary,
+ * untied embeddings, a 131,072-token context); `shape` gives the rest.
+ */
+function llama31(
+  size: string,
+  shape: Pick<ModelSpec, "paramsB" | "layers" | "hidden" | "intermediate" | "numHeads">,
+): ModelProfile {
+  return model({
+    id: `llama-3.1-${size.toLowerCase()}`,
+    hfNames: [
+      `meta-llama/Llama-3.1-${size}-Instruct`,
+      `meta-llama/Meta-Llama-3.1-${size}-Instruct`,
+      `meta-llama/Llama-3.1-${size}`,
+      `meta-llama/Meta-Llama-3.1-${size}`,
+    ],
+    ...shape,
+    numKvHeads: 8,
+    headDim: 128,
+    vocabSize: 128256,
+    tiedEmbeddings: false,
+    maxModelLen: 131072,
+  });
+}
+
 const MODELS: readonly ModelProfile[] = [
   // meta-llama/Llama-3.1-8B-Instruct config.json; 8,030,261,248 parameters.
-  model({
-    id: "llama-3.1-8b",
-    hfNames: [
-      "meta-llama/Llama-3.1-8B-Instruct",
-      "meta-llama/Meta-Llama-3.1-8B-Instruct",
-      "meta-llama/Llama-3.1-8B",
-      "meta-llama/Meta-Llama-3.1-8B",
-    ],
+  llama31("8B", {
     paramsB: 8.030261248,
     layers: 32,
     hidden: 4096,
     intermediate: 14336,
     numHeads: 32,
-    numKvHeads: 8,
-    headDim: 128,
-    vocabSize: 128256,
-    tiedEmbeddings: false,
-    maxModelLen: 131072,
   }),
   // meta-llama/Llama-3.1-70B-Instruct config.json; 70,553,706,496 parameters.
-  model({
-    id: "llama-3.1-70b",
-    hfNames: [
-      "meta-llama/Llama-3.1-70B-Instruct",
-      "meta-llama/Meta-Llama-3.1-70B-Instruct",
-      "meta-llama/Llama-3.1-70B",
-      "meta-llama/Meta-Llama-3.1-70B",
-    ],
+  llama31("70B", {
     paramsB: 70.553706496,
     layers: 80,
     hidden: 8192,
     intermediate: 28672,
     numHeads: 64,
-    numKvHeads: 8,
-    headDim: 128,
-    vocabSize: 128256,
-    tiedEmbeddings: false,
-    maxModelLen: 131072,
   }),
   // Qwen/Qwen2.5-7B-Instruct config.json; 7,615,616,512 parameters.
   model({

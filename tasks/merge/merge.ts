@@ -10,7 +10,7 @@
  * @module
  */
 import { dirname } from "node:path";
-import { listFlag, parseFlags, runMain, usage } from "../../lib/args.ts";
+import { type CommandHelp, listFlag, parseCommand, runMain } from "../../lib/args.ts";
 import { type Slo, SLO_FLAGS, sloFromFlags } from "../../lib/metrics.ts";
 import { MERGED_COLUMNS, mergedCell, type MergedRow } from "../../lib/merged_schema.ts";
 import { mergeInputs, type RunInput } from "../../lib/run_rows.ts";
@@ -28,6 +28,10 @@ const FLAGS = {
     default: false,
     help: "Pool repeats of one key even when their GPUs, engine or source differ",
   },
+};
+const HELP: CommandHelp = {
+  cmd: "deno task merge <run dirs|globs|json...>",
+  summary: "Run dirs to merged.csv.",
 };
 
 /** Options of {@linkcode mergeRuns}. */
@@ -84,13 +88,9 @@ export async function writeMerged(path: string, rows: MergedRow[]): Promise<void
 
 /** Runs the CLI. */
 export async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, FLAGS, { allowPositionals: true });
-  if (values.help) {
-    console.log(
-      usage("deno task merge <run dirs|globs|json...>", "Run dirs to merged.csv.", FLAGS),
-    );
-    return 0;
-  }
+  const parsed = parseCommand(args, FLAGS, HELP, { allowPositionals: true });
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   const out = values.out as string | undefined;
   if (!out) throw new TypeError("Cannot use --out as an output path: current value is missing");
   if (positionals.length === 0) {
