@@ -158,19 +158,29 @@ function requestHeaders(req: ClientRequest): Record<string, string> {
   return headers;
 }
 
-/** POSTs `req` and streams its response to `res`; throws when the transport fails. */
-async function exchange(req: ClientRequest, res: ResponseSide): Promise<void> {
+/**
+ * POSTs `req` and streams its response to `res`; throws (or rejects) when the
+ * transport fails. Not async itself: the lean path is one promise, http1's.
+ */
+function exchange(req: ClientRequest, res: ResponseSide): Promise<void> {
   const headers = requestHeaders(req);
   if (req.signal?.aborted) throw new Error("aborted before send");
   const url = new URL(req.url);
+  if (url.protocol !== "http:") return fetchExchange(req, headers, res);
+  // the lean path: our HTTP/1.1 client, SSE parsed from each read as it returns
+  const body = enc.encode(req.body);
   const canceller = res.guard.canceller;
-  if (url.protocol === "http:") {
-    // the lean path: our HTTP/1.1 client, SSE parsed from each read as it returns
-    const body = enc.encode(req.body);
-    await http1({ url, headers, body, canceller, onHead: res.head, onData: res.data });
-    return;
-  }
+  return http1({ url, headers, body, canceller, onHead: res.head, onData: res.data });
+}
+
+/** {@linkcode exchange} over `fetch` (`https:`). */
+async function fetchExchange(
+  req: ClientRequest,
+  headers: Record<string, string>,
+  res: ResponseSide,
+): Promise<void> {
   const ac = new AbortController();
+  const canceller = res.guard.canceller;
   canceller.onCancel(() => ac.abort());
   if (canceller.cancelled) ac.abort();
   const answer = await fetch(req.url, {
