@@ -1,7 +1,6 @@
 /**
  * How {@linkcode sendStreaming} (client.ts) reads a response body: SSE or a
- * whole answer, decided by its bytes; and the watch that fails a stream which
- * started and then went silent.
+ * whole answer, decided by its bytes.
  *
  * @module
  */
@@ -72,36 +71,5 @@ export class BodyReader {
     const held = this.#held;
     this.#held = "";
     return held;
-  }
-}
-
-/**
- * Fires `onStall` when no byte came for `ms` since the last one, counting from
- * the first; one timer per `ms`, re-armed for what is left (not one per byte).
- */
-export class StallWatch {
-  #last = -1;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  constructor(readonly ms: number, readonly onStall: () => void) {}
-
-  /** A body byte came. */
-  byte(): void {
-    const first = this.#last < 0;
-    this.#last = performance.now();
-    if (first) this.#arm(this.ms);
-  }
-
-  #arm(ms: number): void {
-    this.#timer = setTimeout(() => {
-      const quiet = performance.now() - this.#last;
-      if (quiet >= this.ms) this.onStall();
-      else this.#arm(this.ms - quiet);
-    }, ms);
-  }
-
-  /** The request ended. */
-  stop(): void {
-    clearTimeout(this.#timer);
-    this.#last = Infinity;
   }
 }

@@ -9,16 +9,18 @@
  * errors, timeouts, broken streams (no `[DONE]`) and cancellations come back as
  * results with `error` set, never as throws.
  *
+ * The parts: `_transport.ts` moves the request (limits, errors), `_body_reader.ts`
+ * tells SSE from a whole answer, and a meter per metric definition
+ * (`_meters.ts`) turns events into TTFT, ITL, text and usage.
+ *
  * @module
  */
-import { BodyReader, StallWatch } from "./_body_reader.ts";
-import { chunkText, errorText, num, StreamEvents } from "./_stream_events.ts";
+import { BodyReader } from "./_body_reader.ts";
+import { chunkText, meterFor } from "./_meters.ts";
+import { RequestGuard, transfer } from "./_transport.ts";
+import { atPath } from "./_whole_answer.ts";
 
-export { chunkText };
-import { Canceller, http1 } from "../lib/http1.ts";
-import { tokenCountError, usageError } from "../lib/usage.ts";
-
-const enc = new TextEncoder();
+export { atPath, chunkText };
 
 /** What to send. */
 export interface ClientRequest {
@@ -73,16 +75,6 @@ export interface ResponsePaths {
   tokens?: string;
 }
 
-/** The value at a dotted path (`a.0.b`), or undefined. */
-export function atPath(obj: unknown, path: string): unknown {
-  let cur: unknown = obj;
-  for (const k of path.split(".")) {
-    if (cur === null || typeof cur !== "object") return undefined;
-    cur = (cur as Record<string, unknown>)[k];
-  }
-  return cur;
-}
-
 /** Whose metric definitions a run uses (`--metrics-compat`). */
 export type MetricsCompat = "topobench" | "vllm";
 
@@ -117,190 +109,24 @@ export interface ClientResult {
   oddContentType: string;
 }
 
-/** Callbacks per signal behind one listener each: adding and removing is a Set operation. */
-const hooks = new WeakMap<AbortSignal, Set<() => void>>();
-
-/** Calls `fn` once when `signal` aborts; returns the unregister function. */
-function onAbort(signal: AbortSignal, fn: () => void): () => void {
-  if (signal.aborted) return () => {}; // the caller checks `aborted` itself
-  let set = hooks.get(signal);
-  if (!set) {
-    const fns = new Set<() => void>();
-    set = fns;
-    hooks.set(signal, fns);
-    signal.addEventListener("abort", () => {
-      for (const f of [...fns]) f();
-      fns.clear();
-    }, { once: true });
-  }
-  set.add(fn);
-  const s = set;
-  return () => void s.delete(fn);
-}
-
 /** Sends one streamed request and measures it; never throws. */
 export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
   const origin = req.originMs ?? 0;
   const now = () => performance.now() - origin;
-  const timeoutMs = req.timeoutMs ?? 300_000;
-  const cancel = new Canceller();
-  let why = "";
-  const timer = setTimeout(() => {
-    why = `timeout after ${timeoutMs} ms`;
-    cancel.cancel(new Error(why));
-  }, timeoutMs);
-  const stallMs = req.stallTimeoutMs ?? 0;
-  const stall = new StallWatch(stallMs, () => {
-    why ||= `stalled: no byte for ${stallMs} ms after the stream started`;
-    cancel.cancel(new Error(why));
-  });
-  const unhook = req.signal
-    ? onAbort(req.signal, () => {
-      why ||= "cancelled at shutdown";
-      cancel.cancel(new Error(why));
-    })
-    : undefined;
+  const guard = new RequestGuard(req.timeoutMs ?? 300_000, req.stallTimeoutMs ?? 0, req.signal);
   const r = newResult();
-
-  const parts: string[] = [];
-  const headers: Record<string, string> = {
-    "content-type": "application/json",
-    "x-request-id": req.requestId,
-    ...req.headers,
-  };
-  if (req.sessionId) headers["x-session-id"] = req.sessionId;
-  const vllm = req.compat === "vllm";
-  const ev = new StreamEvents(r, parts, vllm);
-  r.sentMs = now();
+  const meter = meterFor(req.compat, r);
   // SSE is recognised by its bytes, whatever the Content-Type (proxies stream as text/html)
-  const body = new BodyReader(req.stream !== false, (d, t) => ev.event(d, t), now);
-  try {
-    if (req.signal?.aborted) throw new Error("aborted before send");
-    const url = new URL(req.url);
-    let ok = false;
-    let errBody = "";
-    const head = (status: number, h: { get(k: string): string | null | undefined }) => {
-      r.status = status;
-      r.backend = h.get("x-backend") ?? h.get("x-served-by") ?? "";
-      ok = status >= 200 && status < 300;
-      body.contentType(h.get("content-type") ?? "");
-    };
-    const dec = new TextDecoder();
-    const data = (bytes: Uint8Array) => {
-      if (stallMs > 0) stall.byte();
-      const text = dec.decode(bytes, { stream: true });
-      if (ok) body.push(text);
-      else if (errBody.length < 4096) errBody += text;
-    };
-    if (url.protocol === "http:") {
-      // the lean path: our HTTP/1.1 client, SSE parsed from each read as it returns
-      await http1({
-        url,
-        headers,
-        body: enc.encode(req.body),
-        canceller: cancel,
-        onHead: head,
-        onData: data,
-      });
-    } else {
-      const ac = new AbortController();
-      cancel.onCancel(() => ac.abort());
-      if (cancel.cancelled) ac.abort();
-      const res = await fetch(req.url, {
-        method: "POST",
-        headers,
-        body: req.body,
-        signal: ac.signal,
-      });
-      head(res.status, res.headers);
-      if (res.body) { for await (const chunk of res.body) data(chunk); }
-    }
-    if (!ok) r.error = `HTTP ${r.status}: ${errorText(errBody + dec.decode())}`;
-    else {
-      body.push(dec.decode());
-      const whole = body.end();
-      r.oddContentType = body.oddContentType;
-      if (whole !== null) wholeAnswer(r, whole, now(), req.responsePaths, parts);
-      else if (!ev.done && !r.error && !vllm) r.error = "stream ended without [DONE]";
-    }
-  } catch (e) {
-    r.error = why ||
-      `${r.status ? "stream broken" : "request failed"}: ${
-        e instanceof Error ? e.message.split("\n")[0] : e
-      }`;
-  } finally {
-    clearTimeout(timer);
-    stall.stop();
-    unhook?.();
+  const body = new BodyReader(req.stream !== false, (d, t) => meter.event(d, t), now);
+  r.sentMs = now();
+  if (await transfer(req, r, body, guard)) {
+    const whole = body.end();
+    r.oddContentType = body.oddContentType;
+    if (whole !== null) meter.whole(whole, now(), req.responsePaths);
+    else meter.streamEnded();
   }
-  r.endMs = now();
-  // vLLM: success needs a first chunk, and E2E ends at the last chunk with choices
-  if (vllm && !r.error && r.firstTokenMs === null) {
-    r.error = "Never received a valid chunk to calculate TTFT.";
-  }
-  if (vllm && ev.lastChoiceMs !== null) r.endMs = ev.lastChoiceMs;
-  // a whole answer: its end is its first (and only) token
-  if (!r.streamed && r.firstTokenMs !== null) r.endMs = r.firstTokenMs;
-  r.e2eMs = r.endMs - r.sentMs;
-  r.ttftMs = r.firstTokenMs === null ? null : r.firstTokenMs - r.sentMs;
-  r.text = parts.join("");
+  meter.finish(now());
   return r;
-}
-
-/**
- * A whole JSON answer: its text and token counts (by `paths`, else the OpenAI
- * places), and TTFT at the full response time `t` (nothing streamed earlier).
- */
-function wholeAnswer(
-  r: ClientResult,
-  body: string,
-  t: number,
-  paths: ResponsePaths = {},
-  parts: string[],
-): void {
-  let j: unknown;
-  try {
-    j = JSON.parse(body);
-  } catch {
-    // a plain-text answer is the text itself (unless a path says where to look)
-    if (paths.text || paths.tokens) {
-      r.error = `answer is not JSON: ${JSON.stringify(body.slice(0, 80))}`;
-      return;
-    }
-    j = null;
-  }
-  const text = j === null
-    ? body
-    : paths.text !== undefined
-    ? atPath(j, paths.text)
-    : atPath(j, "choices.0.text") ?? atPath(j, "choices.0.message.content");
-  if (typeof text !== "string") {
-    r.error = `no text at ${
-      paths.text ?? "choices.0.text or choices.0.message.content"
-    } in the answer`;
-    return;
-  }
-  const tokens = paths.tokens !== undefined
-    ? atPath(j, paths.tokens)
-    : atPath(j, "usage.completion_tokens");
-  if (paths.tokens !== undefined && typeof tokens !== "number") {
-    r.error = `no token count at ${paths.tokens} in the answer`;
-    return;
-  }
-  const badUsage = usageError(atPath(j, "usage")) ??
-    tokenCountError(paths.tokens ?? "usage.completion_tokens", tokens);
-  if (badUsage) {
-    r.error = badUsage;
-    return;
-  }
-  r.completionTokens = num(tokens) ?? r.completionTokens;
-  r.promptTokens = num(atPath(j, "usage.prompt_tokens")) ?? r.promptTokens;
-  r.firstTokenMs = t;
-  r.streamed = false;
-  if (text) {
-    r.contentChunks = 1;
-    parts.push(text);
-  }
 }
 
 /** TPOT as vLLM defines it (its one definition is in `lib/metrics.ts`). */

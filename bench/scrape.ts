@@ -8,30 +8,16 @@
  * @module
  */
 import { CsvAppender } from "../lib/csv.ts";
+import { parsePrometheus, type Sample } from "../lib/prometheus.ts";
 
 /** Columns of `server_metrics.csv`. */
 export const METRICS_COLUMNS = ["t_ms", "metric", "labels", "value"] as const;
 
-/** One series value of the exposition text. */
-export interface Sample {
-  metric: string;
-  labels: string;
-  value: number;
-}
+export type { Sample };
 
 /** Parses Prometheus text exposition (comments skipped, `_bucket` series dropped). */
 export function parseMetrics(text: string): Sample[] {
-  const out: Sample[] = [];
-  for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    if (!line || line.startsWith("#")) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!m || m[1].endsWith("_bucket")) continue;
-    const value = Number(m[3]);
-    if (Number.isNaN(value) && m[3] !== "NaN") continue;
-    out.push({ metric: m[1], labels: m[2] ?? "", value });
-  }
-  return out;
+  return parsePrometheus(text).filter((s) => !s.metric.endsWith("_bucket"));
 }
 
 /** Options of {@linkcode startScraper}. */

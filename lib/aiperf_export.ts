@@ -14,6 +14,7 @@ import { parseJson, type PeerRun, timedFields } from "./_peer.ts";
 import { type AiperfRecord, fromCsvRow, fromJsonRecord } from "./_aiperf_record.ts";
 import { type AiperfSummary, readAiperfSummary } from "./aiperf_summary.ts";
 import { parseCsv } from "./csv.ts";
+import { maxOf, minOf } from "./stats.ts";
 
 /** The aggregate file AIPerf writes beside the records. */
 export const AIPERF_SUMMARY_FILE = "profile_export_aiperf.json";
@@ -64,7 +65,7 @@ function row(r: AiperfRecord, k: number, t0Ns: number, file: string, lp: string)
     ...timedFields(sent, ok ? m.get("time_to_first_token") ?? null : null, e2e),
     tpot_ms: ok && out > 1 ? m.get("inter_token_latency") ?? null : null,
     itl_mean_ms: ok && g.length ? g.reduce((a, b) => a + b, 0) / g.length : null,
-    itl_max_ms: ok && g.length ? Math.max(...g) : null,
+    itl_max_ms: ok && g.length ? maxOf(g) : null,
     prompt_tokens: m.get("input_sequence_length") ?? m.get("error_isl") ?? null,
     output_tokens: out,
     cached_tokens: null,
@@ -102,7 +103,7 @@ export function readAiperf(
   const recs = parseAiperfRecords(text, file).filter((r) =>
     r.phase === null || r.phase === "profiling"
   );
-  const t0 = recs.length ? Math.min(...recs.map((r) => r.startNs)) : 0;
+  const t0 = recs.length ? minOf(recs.map((r) => r.startNs)) : 0;
   const rows = recs.map((r, k) => row(r, k, t0, file, s.loadPoint));
   checkCounts(rows, s, file, summaryFile);
   return {

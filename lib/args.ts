@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { errorMessage, fieldError } from "./errors.ts";
+import { maxOf } from "./stats.ts";
 
 /** One flag. */
 export interface FlagDef {
@@ -146,7 +147,7 @@ export function usage(cmd: string, summary: string, spec: FlagSpec): string {
     const def = d.default !== undefined && d.default !== false ? ` (default: ${d.default})` : "";
     rows.push([`  ${names}${arg}`, `${d.help}${more}${def}`]);
   }
-  const w = Math.min(44, Math.max(...rows.map((r) => r[0].length)) + 2);
+  const w = Math.min(44, maxOf(rows.map((r) => r[0].length)) + 2);
   const lines = rows.map(([a, b]) =>
     a.length >= w ? `${a}\n${" ".repeat(w)}${b}` : a.padEnd(w) + b
   );

@@ -22,6 +22,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import type { RequestRow } from "./result_schema.ts";
+import { minOf } from "./stats.ts";
 import {
   badField,
   idAt,
@@ -160,7 +161,7 @@ function rowsOf(b: Obj, file: string, at: string, lp: string, old: boolean) {
   const starts = all.map(([r, , rAt]) =>
     numAt(r.request_start_time ?? r.start_time, file, `${rAt}.request_start_time`) ?? Infinity
   );
-  const t0 = starts.length ? Math.min(...starts) : 0;
+  const t0 = starts.length ? minOf(starts) : 0;
   const rows = all.map(([r, st, rAt]) => requestRow(r, st, t0, lp, file, rAt));
   const totAt = old ? `${at}.request_totals` : `${at}.metrics.request_totals`;
   const tot = objAt(

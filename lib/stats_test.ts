@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cv, describe, mean, percentile, std } from "./stats.ts";
+import { cv, describe, maxOf, mean, minOf, percentile, std } from "./stats.ts";
 
 Deno.test("percentile interpolates linearly between ranks like numpy", () => {
   const xs = [15, 20, 35, 40, 50];
@@ -30,4 +30,15 @@ Deno.test("describe gives median, extremes and requested percentiles", () => {
   assert.equal(d.p[99], 99);
   assert.equal(d.min, 0);
   assert.equal(d.max, 100);
+});
+
+Deno.test("minOf and maxOf: as Math.min/max of a spread, also past the spread's limit", () => {
+  assert.equal(minOf([3, -1, 2]), -1);
+  assert.equal(maxOf([3, -1, 2]), 3);
+  assert.equal(minOf([]), Infinity);
+  assert.equal(maxOf([]), -Infinity);
+  assert.ok(Number.isNaN(minOf([1, NaN, 0])) && Number.isNaN(maxOf([NaN, 1])));
+  const big = Array.from({ length: 500_000 }, (_, i) => i);
+  assert.equal(minOf(big), 0);
+  assert.equal(maxOf(big), 499_999);
 });

@@ -9,6 +9,7 @@
 import type { RequestRow } from "./result_schema.ts";
 import { timedFields } from "./_peer.ts";
 import { tpotMs } from "./metrics.ts";
+import { maxOf, minOf } from "./stats.ts";
 
 /** A normalized result object plus the rows rebuilt from its arrays (null when absent). */
 export interface VllmResult {
@@ -64,7 +65,7 @@ export function readVllmResult(text: string, file: string): VllmResult {
   const e2els = arr(result.e2els) ?? arr(result.latencies);
   // `start_times`: perf-counter seconds of each send (only their differences mean anything)
   const starts = arr(result.start_times)?.map(Number) ?? null;
-  const t0 = starts && starts.length === ttfts.length ? Math.min(...starts) : null;
+  const t0 = starts && starts.length === ttfts.length ? minOf(starts) : null;
   const rows: RequestRow[] = [];
   const gaps: number[] = [];
   const rate = result.request_rate;
@@ -88,7 +89,7 @@ export function readVllmResult(text: string, file: string): VllmResult {
       ...timedFields(sent, failed ? null : ttftMs, e2e),
       tpot_ms: failed ? null : tpotMs(e2e, ttftMs, out),
       itl_mean_ms: g.length ? sumG / g.length : null,
-      itl_max_ms: g.length ? Math.max(...g) : null,
+      itl_max_ms: g.length ? maxOf(g) : null,
       prompt_tokens: ins[i] === undefined ? null : Number(ins[i]),
       output_tokens: out,
       cached_tokens: null,

@@ -6,7 +6,7 @@
  * @module
  */
 import type { RequestRow } from "../lib/result_schema.ts";
-import { percentile } from "../lib/stats.ts";
+import { minOf, percentile } from "../lib/stats.ts";
 import { goodputRate, type Slo } from "../lib/metrics.ts";
 
 /** The attainment kinds with their legend names. */
@@ -46,7 +46,7 @@ export function derivedSlo(lightest: RequestRow[][], factor = 5): Slo | null {
   }
   if (!t.length) return null;
   return {
-    ttftMs: Math.round(factor * Math.min(...t)),
-    tpotMs: p.length ? Math.round(factor * Math.min(...p) * 10) / 10 : undefined,
+    ttftMs: Math.round(factor * minOf(t)),
+    tpotMs: p.length ? Math.round(factor * minOf(p) * 10) / 10 : undefined,
   };
 }

@@ -17,6 +17,7 @@
 import { join } from "node:path";
 import { parseFlags, runMain, usage } from "../lib/args.ts";
 import { errorMessage } from "../lib/errors.ts";
+import { maxOf } from "../lib/stats.ts";
 import { type Experiment, loadExperiment, ROOT } from "./_experiment.ts";
 import {
   PIPELINE_FLAGS,
@@ -105,7 +106,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   let rates = o.rates?.length ? o.rates : exp.sweep.rates ?? [];
   if (clock === "virtual" && !o.rates?.length) {
     capacity = await probe(exp, expDir, log);
-    rates = autoRates(Math.max(...Object.values(capacity)), exp.sweep.auto);
+    rates = autoRates(maxOf(Object.values(capacity)), exp.sweep.auto);
     log(`rates ${rates.join(", ")} /s for every topology`);
   }
   const res = await runPipeline(exp, { ...o, log, rates, clock });

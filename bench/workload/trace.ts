@@ -11,6 +11,7 @@
  * @module
  */
 import { Rng } from "../../lib/rng.ts";
+import { minOf } from "../../lib/stats.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { RequestSpec } from "./types.ts";
 import { type EndpointKind, requestId, textSpec } from "./_spec.ts";
@@ -87,7 +88,7 @@ export function parseTrace(text: string, file: string): TraceRecord[] {
   if (out.length === 0) {
     throw new RangeError(`Cannot use ${file} as a trace: current value has no records`);
   }
-  const t0 = Math.min(...out.map((r) => r.timestampMs));
+  const t0 = minOf(out.map((r) => r.timestampMs));
   for (const r of out) r.timestampMs -= t0;
   // stable: records due at the same time keep the file's order (a session's turns stay in order)
   return out.map((r, i) => ({ r, i })).sort((a, b) =>

@@ -6,6 +6,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
+import { seriesMap } from "../../lib/prometheus.ts";
 import { type ReadyProcess, startReady } from "../../lib/ready_process.ts";
 import { sseEvents } from "../../lib/sse.ts";
 
@@ -93,14 +94,7 @@ export async function readStream(res: Response): Promise<Streamed> {
 
 /** Parses Prometheus text into `name{labels}` -> value. */
 export async function scrape(url: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (!line || line.startsWith("#")) continue;
-    const i = line.lastIndexOf(" ");
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
+  return seriesMap(await (await fetch(`${url}/metrics`)).text());
 }
 
 /** Sum of the metric samples whose key starts with `prefix`. */

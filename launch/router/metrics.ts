@@ -5,6 +5,7 @@
  * @module
  */
 import type { Backend } from "./backends.ts";
+import { escapeLabel, Histogram, PromText } from "../../lib/prometheus.ts";
 
 /**
  * Legs of a request: `encode`, `prefill`, `decode` (after a KV transfer), and
@@ -32,27 +33,22 @@ export const BUCKETS_S = [
   120,
 ];
 
-class Histogram {
-  counts = new Array<number>(BUCKETS_S.length).fill(0);
-  sum = 0;
-  n = 0;
-  observe(s: number) {
-    this.sum += s;
-    this.n++;
-    for (let i = 0; i < BUCKETS_S.length; i++) if (s <= BUCKETS_S[i]) this.counts[i]++;
-  }
-  render(name: string, labels: string, out: string[]) {
-    const sep = labels ? "," : "";
-    BUCKETS_S.forEach((b, i) =>
-      out.push(`${name}_bucket{${labels}${sep}le="${b}"} ${this.counts[i]}`)
-    );
-    out.push(`${name}_bucket{${labels}${sep}le="+Inf"} ${this.n}`);
-    out.push(`${name}_sum{${labels}} ${this.sum}`);
-    out.push(`${name}_count{${labels}} ${this.n}`);
-  }
-}
+/** A histogram over {@linkcode BUCKETS_S}, bounds written as JavaScript numbers (`le="1"`). */
+const newHistogram = () => new Histogram(BUCKETS_S, String);
 
-const esc = (s: string) => s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+/** The label text of one leg on one backend. */
+const legLabels = (backend: string, leg: Leg) => `backend="${escapeLabel(backend)}",leg="${leg}"`;
+
+/** The help text of each family the router writes. */
+const HELP = {
+  requests: "Legs sent, by backend and leg.",
+  errors: "Legs that failed, by backend and leg.",
+  cancelled: "Legs cut because their client went away.",
+  legs: "Leg latency (decode/direct: to first byte).",
+  e2e: "End-to-end latency by route.",
+  inFlight: "Legs in flight per backend.",
+  healthy: "1 when the backend is in rotation.",
+};
 
 /** Counters and histograms of one router. */
 export class RouterMetrics {
@@ -64,14 +60,14 @@ export class RouterMetrics {
 
   /** Counts one leg on `backend`; `ok=false` also counts an error. */
   count(backend: string, leg: Leg, ok: boolean): void {
-    const k = `backend="${esc(backend)}",leg="${leg}"`;
+    const k = legLabels(backend, leg);
     this.#requests.set(k, (this.#requests.get(k) ?? 0) + 1);
     if (!ok) this.#errors.set(k, (this.#errors.get(k) ?? 0) + 1);
   }
 
   /** Counts one leg on `backend` whose client went away (not an error of the backend). */
   cancelled(backend: string, leg: Leg): void {
-    const k = `backend="${esc(backend)}",leg="${leg}"`;
+    const k = legLabels(backend, leg);
     this.#requests.set(k, (this.#requests.get(k) ?? 0) + 1);
     this.#cancelled.set(k, (this.#cancelled.get(k) ?? 0) + 1);
   }
@@ -79,14 +75,14 @@ export class RouterMetrics {
   /** Records a leg's latency (prefill/encode: whole leg; decode/direct: to first byte). */
   observeLeg(leg: Leg, ms: number): void {
     let h = this.#legs.get(leg);
-    if (!h) this.#legs.set(leg, h = new Histogram());
+    if (!h) this.#legs.set(leg, h = newHistogram());
     h.observe(ms / 1000);
   }
 
   /** Records a whole request's latency under its route (`pd`, `ppd`, `epd`, `direct`). */
   observeRequest(route: string, ms: number): void {
     let h = this.#e2e.get(route);
-    if (!h) this.#e2e.set(route, h = new Histogram());
+    if (!h) this.#e2e.set(route, h = newHistogram());
     h.observe(ms / 1000);
   }
 
@@ -101,48 +97,28 @@ export class RouterMetrics {
 
   /** Prometheus text exposition, with the backends' current gauges. */
   render(backends: readonly Backend[]): string {
-    const out: string[] = [];
-    out.push("# HELP topobench_router_requests_total Legs sent, by backend and leg.");
-    out.push("# TYPE topobench_router_requests_total counter");
-    for (const [k, v] of this.#requests) out.push(`topobench_router_requests_total{${k}} ${v}`);
-    out.push("# HELP topobench_router_errors_total Legs that failed, by backend and leg.");
-    out.push("# TYPE topobench_router_errors_total counter");
-    for (const [k, v] of this.#errors) out.push(`topobench_router_errors_total{${k}} ${v}`);
-    out.push(
-      "# HELP topobench_router_client_cancelled_total Legs cut because their client went away.",
-    );
-    out.push("# TYPE topobench_router_client_cancelled_total counter");
-    for (const [k, v] of this.#cancelled) {
-      out.push(`topobench_router_client_cancelled_total{${k}} ${v}`);
-    }
-    out.push(
-      "# HELP topobench_router_leg_latency_seconds Leg latency (decode/direct: to first byte).",
-    );
-    out.push("# TYPE topobench_router_leg_latency_seconds histogram");
-    for (const [leg, h] of this.#legs) {
-      h.render("topobench_router_leg_latency_seconds", `leg="${leg}"`, out);
-    }
-    out.push("# HELP topobench_router_request_latency_seconds End-to-end latency by route.");
-    out.push("# TYPE topobench_router_request_latency_seconds histogram");
-    for (const [route, h] of this.#e2e) {
-      h.render("topobench_router_request_latency_seconds", `route="${esc(route)}"`, out);
-    }
-    out.push("# HELP topobench_router_in_flight Legs in flight per backend.");
-    out.push("# TYPE topobench_router_in_flight gauge");
-    for (const b of backends) {
-      out.push(
-        `topobench_router_in_flight{backend="${esc(b.name)}",role="${b.role}"} ${b.inFlight}`,
-      );
-    }
-    out.push("# HELP topobench_router_backend_healthy 1 when the backend is in rotation.");
-    out.push("# TYPE topobench_router_backend_healthy gauge");
-    for (const b of backends) {
-      out.push(
-        `topobench_router_backend_healthy{backend="${esc(b.name)}",role="${b.role}"} ${
-          b.healthy ? 1 : 0
-        }`,
-      );
-    }
-    return out.join("\n") + "\n";
+    const out = new PromText();
+    const counter = (name: string, help: string, values: Map<string, number>) => {
+      out.family(name, "counter", help);
+      for (const [k, v] of values) out.sample(name, k, v);
+    };
+    counter("topobench_router_requests_total", HELP.requests, this.#requests);
+    counter("topobench_router_errors_total", HELP.errors, this.#errors);
+    counter("topobench_router_client_cancelled_total", HELP.cancelled, this.#cancelled);
+    const legs = "topobench_router_leg_latency_seconds";
+    out.family(legs, "histogram", HELP.legs);
+    for (const [leg, h] of this.#legs) out.histogram(legs, `leg="${leg}"`, h);
+    const e2e = "topobench_router_request_latency_seconds";
+    out.family(e2e, "histogram", HELP.e2e);
+    for (const [route, h] of this.#e2e) out.histogram(e2e, `route="${escapeLabel(route)}"`, h);
+    const gauge = (name: string, help: string, value: (b: Backend) => number) => {
+      out.family(name, "gauge", help);
+      for (const b of backends) {
+        out.sample(name, `backend="${escapeLabel(b.name)}",role="${b.role}"`, value(b));
+      }
+    };
+    gauge("topobench_router_in_flight", HELP.inFlight, (b) => b.inFlight);
+    gauge("topobench_router_backend_healthy", HELP.healthy, (b) => b.healthy ? 1 : 0);
+    return out.text();
   }
 }

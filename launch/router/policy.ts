@@ -7,6 +7,7 @@
  * @module
  */
 import type { Policy } from "../../lib/contracts.ts";
+import { minOf } from "../../lib/stats.ts";
 
 /** What a policy needs to know about a backend. */
 export interface Candidate {
@@ -174,7 +175,7 @@ export class Picker {
     }
     let chosen = this.#least(best.length ? best : cands);
     // Keep a cache hit from piling everything onto one backend.
-    const min = Math.min(...cands.map((c) => c.inFlight));
+    const min = minOf(cands.map((c) => c.inFlight));
     if (bestLen > 0 && chosen.inFlight > 2 * min + 8) chosen = this.#least(cands);
     let seen = this.#prefixes.get(chosen.name);
     if (!seen) this.#prefixes.set(chosen.name, seen = new LruMap(this.memory));

@@ -1,9 +1,11 @@
 /**
  * The engine's Prometheus metrics, under vLLM's names, buckets and labels, so
  * that scrapers and dashboards built for vLLM read the simulated engine as-is.
+ * The text is written by `lib/prometheus.ts`.
  *
  * @module
  */
+import { Histogram, PromText } from "../../lib/prometheus.ts";
 
 /** vLLM's bucket bounds (seconds) for `vllm:time_to_first_token_seconds`. */
 export const TTFT_BUCKETS_S = [
@@ -97,49 +99,26 @@ export const LENGTH_BUCKETS = [
   100000,
 ];
 
-/** Formats a bound as the Python Prometheus client does (`1.0`, `0.25`). */
-function goFloat(v: number): string {
-  return Number.isInteger(v) ? v.toFixed(1) : String(v);
-}
-
-/** A cumulative Prometheus histogram. */
-export class Histogram {
-  readonly bounds: readonly number[];
-  readonly counts: number[];
-  sum = 0;
-  count = 0;
-
-  constructor(bounds: readonly number[]) {
-    this.bounds = bounds;
-    this.counts = new Array(bounds.length).fill(0);
-  }
-
-  /** Records one value. */
-  observe(value: number): void {
-    this.sum += value;
-    this.count++;
-    for (let i = 0; i < this.bounds.length; i++) {
-      if (value <= this.bounds[i]) {
-        this.counts[i]++;
-        return;
-      }
-    }
-  }
-
-  /** Prometheus text lines (`_bucket`, `_sum`, `_count`). */
-  render(name: string, labels: string): string[] {
-    const out: string[] = [];
-    let cum = 0;
-    for (let i = 0; i < this.bounds.length; i++) {
-      cum += this.counts[i];
-      out.push(`${name}_bucket{${labels},le="${goFloat(this.bounds[i])}"} ${cum}`);
-    }
-    out.push(`${name}_bucket{${labels},le="+Inf"} ${this.count}`);
-    out.push(`${name}_sum{${labels}} ${this.sum}`);
-    out.push(`${name}_count{${labels}} ${this.count}`);
-    return out;
-  }
-}
+/** vLLM's `# HELP` text of each family the engine writes. */
+const HELP: Record<string, string> = {
+  "vllm:num_requests_running": "Number of requests in model execution batches.",
+  "vllm:num_requests_waiting": "Number of requests waiting to be processed.",
+  "vllm:kv_cache_usage_perc": "KV-cache usage. 1 means 100 percent usage.",
+  "vllm:num_preemptions_total": "Cumulative number of preemption from the engine.",
+  "vllm:prompt_tokens_total": "Number of prefill tokens processed.",
+  "vllm:generation_tokens_total": "Number of generation tokens processed.",
+  "vllm:prefix_cache_queries_total": "Prefix cache queries, in terms of number of queried tokens.",
+  "vllm:prefix_cache_hits_total": "Prefix cache hits, in terms of number of cached tokens.",
+  "vllm:request_success_total": "Count of successfully processed requests.",
+  "vllm:request_prompt_tokens": "Number of prefill tokens processed.",
+  "vllm:request_generation_tokens": "Number of generation tokens processed.",
+  "vllm:time_to_first_token_seconds": "Histogram of time to first token in seconds.",
+  "vllm:inter_token_latency_seconds": "Histogram of inter-token latency in seconds.",
+  "vllm:e2e_request_latency_seconds": "Histogram of e2e request latency in seconds.",
+  "vllm:request_queue_time_seconds": "Histogram of time spent in WAITING phase for request.",
+  "vllm:request_prefill_time_seconds": "Histogram of time spent in PREFILL phase for request.",
+  "vllm:request_decode_time_seconds": "Histogram of time spent in DECODE phase for request.",
+};
 
 /** Gauges read from the engine at render time. */
 export interface EngineGauges {
@@ -168,84 +147,53 @@ export class SimMetrics {
   /** Renders the Prometheus exposition text. */
   render(g: EngineGauges, modelName: string, engine = "0"): string {
     const l = `engine="${engine}",model_name="${modelName}"`;
-    const lines: string[] = [];
-    const metric = (name: string, type: string, help: string, rows: string[]) => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...rows);
-    };
-    metric("vllm:num_requests_running", "gauge", "Number of requests in model execution batches.", [
-      `vllm:num_requests_running{${l}} ${g.running}`,
-    ]);
-    metric("vllm:num_requests_waiting", "gauge", "Number of requests waiting to be processed.", [
-      `vllm:num_requests_waiting{${l}} ${g.waiting}`,
-    ]);
-    metric("vllm:kv_cache_usage_perc", "gauge", "KV-cache usage. 1 means 100 percent usage.", [
-      `vllm:kv_cache_usage_perc{${l}} ${g.kvUsage}`,
-    ]);
-    const counter = (name: string, help: string, value: number) =>
-      metric(name, "counter", help, [`${name}{${l}} ${value}`]);
-    counter(
-      "vllm:num_preemptions_total",
-      "Cumulative number of preemption from the engine.",
-      this.preemptions,
-    );
-    counter("vllm:prompt_tokens_total", "Number of prefill tokens processed.", this.promptTokens);
-    counter(
-      "vllm:generation_tokens_total",
-      "Number of generation tokens processed.",
-      this.generationTokens,
-    );
-    counter(
-      "vllm:prefix_cache_queries_total",
-      "Prefix cache queries, in terms of number of queried tokens.",
-      g.prefixQueries,
-    );
-    counter(
-      "vllm:prefix_cache_hits_total",
-      "Prefix cache hits, in terms of number of cached tokens.",
-      g.prefixHits,
-    );
-    metric(
-      "vllm:request_success_total",
-      "counter",
-      "Count of successfully processed requests.",
-      ["stop", "length", "abort"].map((r) =>
-        `vllm:request_success_total{${l},finished_reason="${r}"} ${this.finished[r]}`
-      ),
-    );
-    const hist = (name: string, help: string, h: Histogram) =>
-      metric(name, "histogram", help, h.render(name, l));
-    hist("vllm:request_prompt_tokens", "Number of prefill tokens processed.", this.promptLen);
-    hist("vllm:request_generation_tokens", "Number of generation tokens processed.", this.genLen);
-    hist(
-      "vllm:time_to_first_token_seconds",
-      "Histogram of time to first token in seconds.",
-      this.ttft,
-    );
-    hist(
-      "vllm:inter_token_latency_seconds",
-      "Histogram of inter-token latency in seconds.",
-      this.itl,
-    );
-    hist(
-      "vllm:e2e_request_latency_seconds",
-      "Histogram of e2e request latency in seconds.",
-      this.e2e,
-    );
-    hist(
-      "vllm:request_queue_time_seconds",
-      "Histogram of time spent in WAITING phase for request.",
-      this.queue,
-    );
-    hist(
-      "vllm:request_prefill_time_seconds",
-      "Histogram of time spent in PREFILL phase for request.",
-      this.prefill,
-    );
-    hist(
-      "vllm:request_decode_time_seconds",
-      "Histogram of time spent in DECODE phase for request.",
-      this.decode,
-    );
-    return lines.join("\n") + "\n";
+    const out = new PromText();
+    const one = (type: "gauge" | "counter", [name, value]: [string, number]) =>
+      out.family(name, type, HELP[name]).sample(name, l, value);
+    for (const s of gauges(g)) one("gauge", s);
+    for (const s of this.#counters(g)) one("counter", s);
+    const success = "vllm:request_success_total";
+    out.family(success, "counter", HELP[success]);
+    for (const r of ["stop", "length", "abort"]) {
+      out.sample(success, `${l},finished_reason="${r}"`, this.finished[r]);
+    }
+    for (const [name, h] of this.#histograms()) {
+      out.family(name, "histogram", HELP[name]).histogram(name, l, h);
+    }
+    return out.text();
   }
+
+  /** The counters, in the order written. */
+  #counters(g: EngineGauges): [string, number][] {
+    return [
+      ["vllm:num_preemptions_total", this.preemptions],
+      ["vllm:prompt_tokens_total", this.promptTokens],
+      ["vllm:generation_tokens_total", this.generationTokens],
+      ["vllm:prefix_cache_queries_total", g.prefixQueries],
+      ["vllm:prefix_cache_hits_total", g.prefixHits],
+    ];
+  }
+
+  /** The histograms, in the order written. */
+  #histograms(): [string, Histogram][] {
+    return [
+      ["vllm:request_prompt_tokens", this.promptLen],
+      ["vllm:request_generation_tokens", this.genLen],
+      ["vllm:time_to_first_token_seconds", this.ttft],
+      ["vllm:inter_token_latency_seconds", this.itl],
+      ["vllm:e2e_request_latency_seconds", this.e2e],
+      ["vllm:request_queue_time_seconds", this.queue],
+      ["vllm:request_prefill_time_seconds", this.prefill],
+      ["vllm:request_decode_time_seconds", this.decode],
+    ];
+  }
+}
+
+/** The gauges, in the order written. */
+function gauges(g: EngineGauges): [string, number][] {
+  return [
+    ["vllm:num_requests_running", g.running],
+    ["vllm:num_requests_waiting", g.waiting],
+    ["vllm:kv_cache_usage_perc", g.kvUsage],
+  ];
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
+import { seriesMap } from "../../lib/prometheus.ts";
 import { type ReadyProcess, startReady } from "../../lib/ready_process.ts";
 
 /** Path of the engine's entry point. */
@@ -31,12 +32,5 @@ export async function startSim(
 
 /** Parses Prometheus text into `name{labels}` -> value. */
 export async function scrape(url: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (!line || line.startsWith("#")) continue;
-    const i = line.lastIndexOf(" ");
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
+  return seriesMap(await (await fetch(`${url}/metrics`)).text());
 }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { mean } from "../../lib/stats.ts";
+import { maxOf, mean, minOf } from "../../lib/stats.ts";
 import { improvementPct } from "../../lib/metrics.ts";
 
 /** One point of a curve: rate (req/s) and value. */
@@ -85,7 +85,7 @@ export function turnFinding(names: [string, string], a: Point[], b: Point[]): Tu
     b: names[1],
     byRate,
     avgPct: xs.length ? mean(xs) : null,
-    minPct: xs.length ? Math.min(...xs) : null,
-    maxPct: xs.length ? Math.max(...xs) : null,
+    minPct: xs.length ? minOf(xs) : null,
+    maxPct: xs.length ? maxOf(xs) : null,
   };
 }

@@ -1,0 +1,222 @@
+/**
+ * How {@linkcode sendStreaming} (client.ts) moves one request, whatever the
+ * metric definition: our HTTP/1.1 client for `http:` (`fetch` for `https:`),
+ * the limits on it (whole-request timeout, a stall once the body started, an
+ * outside abort), the response's status and backend, an OK body's text handed
+ * to a {@linkcode BodyReader}, and every failure turned into `error` text.
+ *
+ * @module
+ */
+import type { BodyReader } from "./_body_reader.ts";
+import { errorText } from "./_meters.ts";
+import type { ClientRequest, ClientResult } from "./client.ts";
+import { Canceller, http1 } from "../lib/http1.ts";
+
+const enc = new TextEncoder();
+
+/** Callbacks per signal behind one listener each: adding and removing is a Set operation. */
+const hooks = new WeakMap<AbortSignal, Set<() => void>>();
+
+/** Calls `fn` once when `signal` aborts; returns the unregister function. */
+function onAbort(signal: AbortSignal, fn: () => void): () => void {
+  if (signal.aborted) return () => {}; // the caller checks `aborted` itself
+  let set = hooks.get(signal);
+  if (!set) {
+    const fns = new Set<() => void>();
+    set = fns;
+    hooks.set(signal, fns);
+    signal.addEventListener("abort", () => {
+      for (const f of [...fns]) f();
+      fns.clear();
+    }, { once: true });
+  }
+  set.add(fn);
+  const s = set;
+  return () => void s.delete(fn);
+}
+
+/**
+ * Fires `onStall` when no byte came for `ms` since the last one, counting from
+ * the first; one timer per `ms`, re-armed for what is left (not one per byte).
+ */
+export class StallWatch {
+  #last = -1;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  constructor(readonly ms: number, readonly onStall: () => void) {}
+
+  /** A body byte came. */
+  byte(): void {
+    const first = this.#last < 0;
+    this.#last = performance.now();
+    if (first) this.#arm(this.ms);
+  }
+
+  #arm(ms: number): void {
+    this.#timer = setTimeout(() => {
+      const quiet = performance.now() - this.#last;
+      if (quiet >= this.ms) this.onStall();
+      else this.#arm(this.ms - quiet);
+    }, ms);
+  }
+
+  /** The request ended. */
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#last = Infinity;
+  }
+}
+
+/**
+ * One request's limits: `timeoutMs` for the whole request, `stallMs` of
+ * silence once the body started (0: none), an outside `signal`. Each cancels
+ * the request and says why; start it before the send time is taken.
+ */
+export class RequestGuard {
+  readonly canceller = new Canceller();
+  /** Why the request was cancelled; "" while it was not. */
+  why = "";
+  readonly stall: StallWatch;
+  readonly #timer: ReturnType<typeof setTimeout>;
+  readonly #unhook: (() => void) | undefined;
+
+  constructor(timeoutMs: number, readonly stallMs: number, signal?: AbortSignal) {
+    this.#timer = setTimeout(() => {
+      this.why = `timeout after ${timeoutMs} ms`;
+      this.canceller.cancel(new Error(this.why));
+    }, timeoutMs);
+    this.stall = new StallWatch(stallMs, () => {
+      this.#cancel(`stalled: no byte for ${stallMs} ms after the stream started`);
+    });
+    this.#unhook = signal
+      ? onAbort(signal, () => this.#cancel("cancelled at shutdown"))
+      : undefined;
+  }
+
+  /** The request is over: no limit fires any more. */
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.stall.stop();
+    this.#unhook?.();
+  }
+
+  #cancel(why: string): void {
+    this.why ||= why;
+    this.canceller.cancel(new Error(this.why));
+  }
+}
+
+/** Response headers, from our client (a Map) or fetch (Headers). */
+interface HeaderLookup {
+  get(name: string): string | null | undefined;
+}
+
+/** The response as it comes: status and backend into the result, body text to its reader. */
+class ResponseSide {
+  #ok = false;
+  #errBody = "";
+  readonly #dec = new TextDecoder();
+
+  constructor(
+    readonly r: ClientResult,
+    readonly body: BodyReader,
+    readonly guard: RequestGuard,
+  ) {}
+
+  readonly head = (status: number, h: HeaderLookup): void => {
+    this.r.status = status;
+    this.r.backend = h.get("x-backend") ?? h.get("x-served-by") ?? "";
+    this.#ok = status >= 200 && status < 300;
+    this.body.contentType(h.get("content-type") ?? "");
+  };
+
+  readonly data = (bytes: Uint8Array): void => {
+    if (this.guard.stallMs > 0) this.guard.stall.byte();
+    const text = this.#dec.decode(bytes, { stream: true });
+    if (this.#ok) this.body.push(text);
+    else if (this.#errBody.length < 4096) this.#errBody += text;
+  };
+
+  /** The body ended: true for a 2xx answer (its last text pushed), else the HTTP error set. */
+  ended(): boolean {
+    if (!this.#ok) {
+      this.r.error = `HTTP ${this.r.status}: ${errorText(this.#errBody + this.#dec.decode())}`;
+      return false;
+    }
+    this.body.push(this.#dec.decode());
+    return true;
+  }
+}
+
+/** The request headers: JSON, request id, the caller's own, session id. */
+function requestHeaders(req: ClientRequest): Record<string, string> {
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    "x-request-id": req.requestId,
+    ...req.headers,
+  };
+  if (req.sessionId) headers["x-session-id"] = req.sessionId;
+  return headers;
+}
+
+/**
+ * POSTs `req` and streams its response to `res`; throws (or rejects) when the
+ * transport fails. Not async itself: the lean path is one promise, http1's.
+ */
+function exchange(req: ClientRequest, res: ResponseSide): Promise<void> {
+  const headers = requestHeaders(req);
+  if (req.signal?.aborted) throw new Error("aborted before send");
+  const url = new URL(req.url);
+  if (url.protocol !== "http:") return fetchExchange(req, headers, res);
+  // the lean path: our HTTP/1.1 client, SSE parsed from each read as it returns
+  const body = enc.encode(req.body);
+  const canceller = res.guard.canceller;
+  return http1({ url, headers, body, canceller, onHead: res.head, onData: res.data });
+}
+
+/** {@linkcode exchange} over `fetch` (`https:`). */
+async function fetchExchange(
+  req: ClientRequest,
+  headers: Record<string, string>,
+  res: ResponseSide,
+): Promise<void> {
+  const ac = new AbortController();
+  const canceller = res.guard.canceller;
+  canceller.onCancel(() => ac.abort());
+  if (canceller.cancelled) ac.abort();
+  const answer = await fetch(req.url, {
+    method: "POST",
+    headers,
+    body: req.body,
+    signal: ac.signal,
+  });
+  res.head(answer.status, answer.headers);
+  if (answer.body) { for await (const chunk of answer.body) res.data(chunk); }
+}
+
+/**
+ * Sends `req` under `guard` and reads its response into `r` (status, backend)
+ * and `body` (an OK body's text). Returns true when a 2xx body was read to its
+ * end (then `body.end()` is due); else `r.error` says what failed: the HTTP
+ * status and its message, a refused or broken connection, or why `guard`
+ * cancelled it. Never throws; stops `guard`.
+ */
+export async function transfer(
+  req: ClientRequest,
+  r: ClientResult,
+  body: BodyReader,
+  guard: RequestGuard,
+): Promise<boolean> {
+  const res = new ResponseSide(r, body, guard);
+  try {
+    await exchange(req, res);
+    return res.ended();
+  } catch (e) {
+    r.error = guard.why ||
+      `${r.status ? "stream broken" : "request failed"}: ${
+        e instanceof Error ? e.message.split("\n")[0] : e
+      }`;
+    return false;
+  } finally {
+    guard.stop();
+  }
+}
