@@ -85,7 +85,7 @@ export function turnFinding(names: [string, string], a: Point[], b: Point[]): Tu
     b: names[1],
     byRate,
     avgPct: xs.length ? mean(xs) : null,
-    minPct: xs.length ? Math.min(...xs) : null,
-    maxPct: xs.length ? Math.max(...xs) : null,
+    minPct: xs.length ? xs.reduce((x, y) => Math.min(x, y)) : null,
+    maxPct: xs.length ? xs.reduce((x, y) => Math.max(x, y)) : null,
   };
 }
