@@ -46,7 +46,9 @@ export function derivedSlo(lightest: RequestRow[][], factor = 5): Slo | null {
   }
   if (!t.length) return null;
   return {
-    ttftMs: Math.round(factor * Math.min(...t)),
-    tpotMs: p.length ? Math.round(factor * Math.min(...p) * 10) / 10 : undefined,
+    ttftMs: Math.round(factor * t.reduce((a, b) => Math.min(a, b))),
+    tpotMs: p.length
+      ? Math.round(factor * p.reduce((a, b) => Math.min(a, b)) * 10) / 10
+      : undefined,
   };
 }
