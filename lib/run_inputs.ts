@@ -148,26 +148,20 @@ export interface ReadRun {
   byRun: Map<string, RequestRow[]>;
 }
 
-/**
- * Reads one run directory into one input per run (repeat) it holds; `read`
- * passes what a caller has already read of it.
- */
-export async function runDirInputs(
-  path: string,
-  slo: Slo | null,
-  read?: ReadRun,
-): Promise<RunInput[]> {
-  const rd = read?.dir ?? await readRunDir(path);
-  const byRun = read?.byRun ?? await readRunRequests(path);
-  const cfg = rd.config;
-  const bench = (cfg.bench ?? {}) as Record<string, unknown>;
-  const dataset = (bench.dataset ?? {}) as Record<string, unknown>;
-  // one input per (run id, load point): a run directory may hold several load points
-  const keyOf = (id: string, lp: string) => `${id}\u0000${lp}`;
+/** One input per (run id, load point): a run directory may hold several load points. */
+const keyOf = (id: string, lp: string) => `${id}\u0000${lp}`;
+
+/** A run directory's inputs by key, and the request-class summaries of each key. */
+interface InputKeys {
+  keys: Map<string, { id: string; lp: string | null }>;
+  /** Request classes: their summaries follow the run's, with `class` set; inputs of their own. */
+  classOf: Map<string, Record<string, unknown>[]>;
+}
+
+function summaryKeys(summaries: Record<string, unknown>[]): InputKeys {
   const keys = new Map<string, { id: string; lp: string | null }>();
-  // request classes: their summaries follow the run's, with `class` set; inputs of their own
   const classOf = new Map<string, Record<string, unknown>[]>();
-  for (const s of rd.summaries) {
+  for (const s of summaries) {
     const id = String(s.run_id ?? "");
     if (!id) continue;
     const k = keyOf(id, str(s.load_point) ?? "");
@@ -178,6 +172,14 @@ export async function runDirInputs(
     }
     keys.set(k, { id, lp: str(s.load_point) ?? null });
   }
+  return { keys, classOf };
+}
+
+/** `requests.csv` rows by input key; a load point no summary names gets a key of its own. */
+function rowsByKey(
+  byRun: Map<string, RequestRow[]>,
+  keys: InputKeys["keys"],
+): Map<string, RequestRow[]> {
   const rowsOf = new Map<string, RequestRow[]>();
   for (const [id, rows] of byRun) {
     let lastLp: string | null = null;
@@ -194,8 +196,16 @@ export async function runDirInputs(
       list.push(r);
     }
   }
-  // successful request -> its input, so inter-token gaps land with their own load point
-  // (built only when itl.jsonl has lines to place)
+  return rowsOf;
+}
+
+/** `itl.jsonl` gaps by input key: each successful request's gaps land with its own load point. */
+function itlsByKey(
+  path: string,
+  keys: InputKeys["keys"],
+  rowsOf: Map<string, RequestRow[]>,
+): Promise<Map<string, number[]> | null> {
+  // successful request -> its input (built only when itl.jsonl has lines to place)
   let inputOf: Map<string, string> | null = null;
   const placeOf = () => {
     const m = new Map<string, string>();
@@ -205,54 +215,87 @@ export async function runDirInputs(
     }
     return m;
   };
-  const itls = await readRunItls(
-    path,
-    (id, rid) => (inputOf ??= placeOf()).get(`${id}\u0000${rid}`),
-  );
-  const whole = [...keys].map(([key, { id, lp }], k) => {
-    const s = rd.summaries.find((x) =>
+  return readRunItls(path, (id, rid) => (inputOf ??= placeOf()).get(`${id}\u0000${rid}`));
+}
+
+/** The input of run `id` at load point `lp` (null: the run's only one), the `k`-th of its dir. */
+function wholeInput(
+  rd: RunDir,
+  path: string,
+  slo: Slo | null,
+  at: { key: string; id: string; lp: string | null; k: number },
+  rows: RequestRow[] | null,
+  itls: Map<string, number[]> | null,
+): RunInput {
+  const { key, id, lp, k } = at;
+  const cfg = rd.config;
+  const bench = (cfg.bench ?? {}) as Record<string, unknown>;
+  const dataset = (bench.dataset ?? {}) as Record<string, unknown>;
+  const s =
+    rd.summaries.find((x) =>
       x.run_id === id && !str(x.class) && (lp === null || (str(x.load_point) ?? "") === lp)
     ) ?? {};
-    const rows = rowsOf.get(key) ?? null;
-    const rate = numOr(s.rate_target) ?? numOr(bench.rateRps);
+  const rate = numOr(s.rate_target) ?? numOr(bench.rateRps);
+  return {
+    experiment: rd.experiment,
+    topology: str(s.topology) ?? str(cfg.topology) ?? rd.label,
+    workload: str(s.workload) ?? str(dataset.name) ?? "",
+    model: str(s.model_id) ?? str(cfg.model) ?? "",
+    gpus: numOr(s.gpus) ?? numOr(bench.gpus),
+    loadPoint: lp ?? rows?.[0]?.load_point ?? String(rate ?? ""),
+    rateTarget: rate,
+    maxConcurrency: numOr(s.max_concurrency),
+    runIndex: numOr(s.run_index) ?? k + 1,
+    runId: id,
+    runDir: path,
+    source: "topobench" as const,
+    simulated: rd.simulated,
+    clock: cfg.clock === "virtual" ? "virtual" as const : "live" as const,
+    complete: s.complete === true,
+    rows: rows && rows.length ? rows : null,
+    itlGapsMs: itls?.get(key) ?? null,
+    summary: s,
+    slo: sloOf(slo, s),
+    ...(s.metrics_compat === "vllm" ? { metricsCompat: "vllm" as const } : {}),
+  };
+}
+
+/** Each class of a run: its rows, its summary (its own ITL statistics). */
+function classInputs(w: RunInput, classes: Record<string, unknown>[]): RunInput[] {
+  return classes.map((cs) => {
+    const name = String(cs.class);
+    const rows = w.rows?.filter((r) => r.class === name) ?? null;
     return {
-      experiment: rd.experiment,
-      topology: str(s.topology) ?? str(cfg.topology) ?? rd.label,
-      workload: str(s.workload) ?? str(dataset.name) ?? "",
-      model: str(s.model_id) ?? str(cfg.model) ?? "",
-      gpus: numOr(s.gpus) ?? numOr(bench.gpus),
-      loadPoint: lp ?? rows?.[0]?.load_point ?? String(rate ?? ""),
-      rateTarget: rate,
-      maxConcurrency: numOr(s.max_concurrency),
-      runIndex: numOr(s.run_index) ?? k + 1,
-      runId: id,
-      runDir: path,
-      source: "topobench" as const,
-      simulated: rd.simulated,
-      clock: cfg.clock === "virtual" ? "virtual" as const : "live" as const,
-      complete: s.complete === true,
+      ...w,
+      workload: str(cs.workload) ?? w.workload,
+      className: name,
+      rateTarget: numOr(cs.rate_target),
       rows: rows && rows.length ? rows : null,
-      itlGapsMs: itls?.get(key) ?? null,
-      summary: s,
-      slo: sloOf(slo, s),
-      ...(s.metrics_compat === "vllm" ? { metricsCompat: "vllm" as const } : {}),
+      itlGapsMs: null,
+      summary: cs,
     };
   });
-  // each class of a run: its rows, its summary (its own ITL statistics)
+}
+
+/**
+ * Reads one run directory into one input per run (repeat) it holds; `read`
+ * passes what a caller has already read of it.
+ */
+export async function runDirInputs(
+  path: string,
+  slo: Slo | null,
+  read?: ReadRun,
+): Promise<RunInput[]> {
+  const rd = read?.dir ?? await readRunDir(path);
+  const byRun = read?.byRun ?? await readRunRequests(path);
+  const { keys, classOf } = summaryKeys(rd.summaries);
+  const rowsOf = rowsByKey(byRun, keys);
+  const itls = await itlsByKey(path, keys, rowsOf);
+  const whole = [...keys].map(([key, { id, lp }], k) =>
+    wholeInput(rd, path, slo, { key, id, lp, k }, rowsOf.get(key) ?? null, itls)
+  );
   const classes = whole.flatMap((w) =>
-    (classOf.get(keyOf(w.runId, w.loadPoint)) ?? []).map((cs) => {
-      const name = String(cs.class);
-      const rows = w.rows?.filter((r) => r.class === name) ?? null;
-      return {
-        ...w,
-        workload: str(cs.workload) ?? w.workload,
-        className: name,
-        rateTarget: numOr(cs.rate_target),
-        rows: rows && rows.length ? rows : null,
-        itlGapsMs: null,
-        summary: cs,
-      };
-    })
+    classInputs(w, classOf.get(keyOf(w.runId, w.loadPoint)) ?? [])
   );
   return [...whole, ...classes];
 }
