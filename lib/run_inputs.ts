@@ -1,135 +1,21 @@
 /**
- * Merge inputs: glob expansion, run directories (or folders of them),
- * `vllm bench serve --save-result` JSON files, GuideLLM `benchmarks.json` and
- * AIPerf exports (`profile_export.jsonl`, with its `profile_export_aiperf.json`
- * beside it), each turned into {@linkcode RunInput}s.
+ * Merge inputs: run directories, `vllm bench serve --save-result` JSON files,
+ * GuideLLM `benchmarks.json` and AIPerf exports (`profile_export.jsonl`, with
+ * its `profile_export_aiperf.json` beside it), each turned into
+ * {@linkcode RunInput}s. Which paths the command line names (globs, folders of
+ * run directories) is `_input_paths.ts`, re-exported here.
  *
  * @module
  */
-import { basename, dirname, join, resolve } from "node:path";
-import { isRunDir, readRunDir, readRunItls, readRunRequests, type RunDir } from "./run_dir.ts";
+import { basename, dirname } from "node:path";
+import { readRunDir, readRunItls, readRunRequests, type RunDir } from "./run_dir.ts";
 import type { RunInput, Slo } from "./run_rows.ts";
 import type { RequestRow } from "./result_schema.ts";
 import { readVllmResult } from "./vllm_json.ts";
 import { isGuidellmReport, isGuidellmYaml, type PeerRun, readGuidellm } from "./guidellm_json.ts";
 import { isAiperfRecords as isAiperfExport, readAiperfFiles } from "./aiperf_export.ts";
 
-const GLOB = /[*?[]/;
-
-function globRegex(seg: string): RegExp {
-  let s = "";
-  for (const ch of seg) {
-    if (ch === "*") s += "[^/]*";
-    else if (ch === "?") s += "[^/]";
-    else s += ch.replace(/[.+^${}()|\\\]]/g, "\\$&");
-  }
-  return new RegExp(`^${s}$`);
-}
-
-/**
- * Expands `*`, `?` and `[...]` in path segments (no `**`; hidden names only
- * when the segment starts with `.`, as the shell does); sorted; a plain path is kept as is.
- */
-export async function expandGlob(pattern: string): Promise<string[]> {
-  if (!GLOB.test(pattern)) return [pattern];
-  const abs = pattern.startsWith("/");
-  const segs = pattern.split("/").filter((s, i) => s !== "" || i === 0);
-  let bases = [abs ? "/" : "."];
-  for (const seg of segs) {
-    if (seg === "") continue;
-    const next: string[] = [];
-    for (const b of bases) {
-      if (!GLOB.test(seg)) {
-        next.push(join(b, seg));
-        continue;
-      }
-      const re = globRegex(seg);
-      const dots = seg.startsWith("."); // as the shell: `*` skips hidden names (.state, .interrupted)
-      try {
-        for await (const e of Deno.readDir(b)) {
-          if (re.test(e.name) && (dots || !e.name.startsWith("."))) next.push(join(b, e.name));
-        }
-      } catch { /* not a folder */ }
-    }
-    bases = next;
-  }
-  const out: string[] = [];
-  for (const b of bases) {
-    try {
-      await Deno.stat(b);
-      out.push(b);
-    } catch { /* gone */ }
-  }
-  return out.sort();
-}
-
-/** Whether a JSON file is a result merge reads: vLLM's `--save-result` or GuideLLM's report. */
-async function isVllmResult(path: string): Promise<boolean> {
-  try {
-    const j = JSON.parse(await Deno.readTextFile(path));
-    if (isGuidellmReport(j)) return true;
-    return typeof j === "object" && j !== null && "completed" in j && "duration" in j;
-  } catch {
-    return false;
-  }
-}
-
-/** Run directories and JSON files named by `args` (globs, run dirs, folders holding run dirs). */
-export async function resolveInputs(args: string[]): Promise<string[]> {
-  const out: string[] = [];
-  const visit = async (p: string, depth: number) => {
-    const st = await Deno.stat(p);
-    if (st.isFile) {
-      if (!p.endsWith(".json") && !isAiperfExport(p) && !isGuidellmYaml(p)) {
-        throw new TypeError(
-          `Cannot use ${p} as a merge input (a run directory, a vllm bench or GuideLLM JSON file, a GuideLLM benchmarks.yaml, or an AIPerf profile_export.jsonl or profile_export_records.csv): current value is a file`,
-        );
-      }
-      out.push(p);
-    } else if (await isRunDir(p)) out.push(p);
-    else if (depth < 3) {
-      const kids: string[] = [];
-      for await (const e of Deno.readDir(p)) {
-        if (e.name.startsWith(".")) continue; // .state/ and other private folders
-        if (e.isDirectory) kids.push(e.name);
-        // found JSON files count only when they are vllm bench results (not crossover.json ...)
-        else if (e.name.endsWith(".json") && await isVllmResult(join(p, e.name))) kids.push(e.name);
-        else if (isAiperfExport(e.name) || isGuidellmYaml(e.name)) kids.push(e.name);
-      }
-      // AIPerf 0.8+ writes the same records as .jsonl and as _records.csv: read one
-      const dup = kids.includes("profile_export.jsonl") ? "profile_export_records.csv" : "";
-      for (const k of kids.sort()) if (k !== dup) await visit(join(p, k), depth + 1);
-    }
-  };
-  for (const a of args) {
-    const hits = await expandGlob(a);
-    if (hits.length === 0) {
-      throw new RangeError(
-        `Cannot use ${JSON.stringify(a)} as a merge input: current value matches nothing`,
-      );
-    }
-    const globbed = hits.length > 1 || hits[0] !== a;
-    for (const h of hits) {
-      try {
-        // a glob's files count only when they are results (`'results/exp/*'` also matches compare.md)
-        const st = await Deno.stat(h);
-        if (
-          globbed && st.isFile && !isAiperfExport(h) && !isGuidellmYaml(h) &&
-          !(h.endsWith(".json") && await isVllmResult(h))
-        ) continue;
-        await visit(h, 0);
-      } catch (e) {
-        if (e instanceof Deno.errors.NotFound) {
-          throw new RangeError(
-            `Cannot use ${JSON.stringify(h)} as a merge input: current value does not exist`,
-          );
-        }
-        throw e;
-      }
-    }
-  }
-  return [...new Set(out.map((p) => resolve(p)))];
-}
+export { expandGlob, resolveInputs } from "./_input_paths.ts";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v ? v : undefined);
 const numOr = (v: unknown): number | null =>
@@ -148,26 +34,20 @@ export interface ReadRun {
   byRun: Map<string, RequestRow[]>;
 }
 
-/**
- * Reads one run directory into one input per run (repeat) it holds; `read`
- * passes what a caller has already read of it.
- */
-export async function runDirInputs(
-  path: string,
-  slo: Slo | null,
-  read?: ReadRun,
-): Promise<RunInput[]> {
-  const rd = read?.dir ?? await readRunDir(path);
-  const byRun = read?.byRun ?? await readRunRequests(path);
-  const cfg = rd.config;
-  const bench = (cfg.bench ?? {}) as Record<string, unknown>;
-  const dataset = (bench.dataset ?? {}) as Record<string, unknown>;
-  // one input per (run id, load point): a run directory may hold several load points
-  const keyOf = (id: string, lp: string) => `${id}\u0000${lp}`;
+/** One input per (run id, load point): a run directory may hold several load points. */
+const keyOf = (id: string, lp: string) => `${id}\u0000${lp}`;
+
+/** A run directory's inputs by key, and the request-class summaries of each key. */
+interface InputKeys {
+  keys: Map<string, { id: string; lp: string | null }>;
+  /** Request classes: their summaries follow the run's, with `class` set; inputs of their own. */
+  classOf: Map<string, Record<string, unknown>[]>;
+}
+
+function summaryKeys(summaries: Record<string, unknown>[]): InputKeys {
   const keys = new Map<string, { id: string; lp: string | null }>();
-  // request classes: their summaries follow the run's, with `class` set; inputs of their own
   const classOf = new Map<string, Record<string, unknown>[]>();
-  for (const s of rd.summaries) {
+  for (const s of summaries) {
     const id = String(s.run_id ?? "");
     if (!id) continue;
     const k = keyOf(id, str(s.load_point) ?? "");
@@ -178,6 +58,14 @@ export async function runDirInputs(
     }
     keys.set(k, { id, lp: str(s.load_point) ?? null });
   }
+  return { keys, classOf };
+}
+
+/** `requests.csv` rows by input key; a load point no summary names gets a key of its own. */
+function rowsByKey(
+  byRun: Map<string, RequestRow[]>,
+  keys: InputKeys["keys"],
+): Map<string, RequestRow[]> {
   const rowsOf = new Map<string, RequestRow[]>();
   for (const [id, rows] of byRun) {
     let lastLp: string | null = null;
@@ -194,8 +82,16 @@ export async function runDirInputs(
       list.push(r);
     }
   }
-  // successful request -> its input, so inter-token gaps land with their own load point
-  // (built only when itl.jsonl has lines to place)
+  return rowsOf;
+}
+
+/** `itl.jsonl` gaps by input key: each successful request's gaps land with its own load point. */
+function itlsByKey(
+  path: string,
+  keys: InputKeys["keys"],
+  rowsOf: Map<string, RequestRow[]>,
+): Promise<Map<string, number[]> | null> {
+  // successful request -> its input (built only when itl.jsonl has lines to place)
   let inputOf: Map<string, string> | null = null;
   const placeOf = () => {
     const m = new Map<string, string>();
@@ -205,54 +101,87 @@ export async function runDirInputs(
     }
     return m;
   };
-  const itls = await readRunItls(
-    path,
-    (id, rid) => (inputOf ??= placeOf()).get(`${id}\u0000${rid}`),
-  );
-  const whole = [...keys].map(([key, { id, lp }], k) => {
-    const s = rd.summaries.find((x) =>
+  return readRunItls(path, (id, rid) => (inputOf ??= placeOf()).get(`${id}\u0000${rid}`));
+}
+
+/** The input of run `id` at load point `lp` (null: the run's only one), the `k`-th of its dir. */
+function wholeInput(
+  rd: RunDir,
+  path: string,
+  slo: Slo | null,
+  at: { key: string; id: string; lp: string | null; k: number },
+  rows: RequestRow[] | null,
+  itls: Map<string, number[]> | null,
+): RunInput {
+  const { key, id, lp, k } = at;
+  const cfg = rd.config;
+  const bench = (cfg.bench ?? {}) as Record<string, unknown>;
+  const dataset = (bench.dataset ?? {}) as Record<string, unknown>;
+  const s =
+    rd.summaries.find((x) =>
       x.run_id === id && !str(x.class) && (lp === null || (str(x.load_point) ?? "") === lp)
     ) ?? {};
-    const rows = rowsOf.get(key) ?? null;
-    const rate = numOr(s.rate_target) ?? numOr(bench.rateRps);
+  const rate = numOr(s.rate_target) ?? numOr(bench.rateRps);
+  return {
+    experiment: rd.experiment,
+    topology: str(s.topology) ?? str(cfg.topology) ?? rd.label,
+    workload: str(s.workload) ?? str(dataset.name) ?? "",
+    model: str(s.model_id) ?? str(cfg.model) ?? "",
+    gpus: numOr(s.gpus) ?? numOr(bench.gpus),
+    loadPoint: lp ?? rows?.[0]?.load_point ?? String(rate ?? ""),
+    rateTarget: rate,
+    maxConcurrency: numOr(s.max_concurrency),
+    runIndex: numOr(s.run_index) ?? k + 1,
+    runId: id,
+    runDir: path,
+    source: "topobench" as const,
+    simulated: rd.simulated,
+    clock: cfg.clock === "virtual" ? "virtual" as const : "live" as const,
+    complete: s.complete === true,
+    rows: rows && rows.length ? rows : null,
+    itlGapsMs: itls?.get(key) ?? null,
+    summary: s,
+    slo: sloOf(slo, s),
+    ...(s.metrics_compat === "vllm" ? { metricsCompat: "vllm" as const } : {}),
+  };
+}
+
+/** Each class of a run: its rows, its summary (its own ITL statistics). */
+function classInputs(w: RunInput, classes: Record<string, unknown>[]): RunInput[] {
+  return classes.map((cs) => {
+    const name = String(cs.class);
+    const rows = w.rows?.filter((r) => r.class === name) ?? null;
     return {
-      experiment: rd.experiment,
-      topology: str(s.topology) ?? str(cfg.topology) ?? rd.label,
-      workload: str(s.workload) ?? str(dataset.name) ?? "",
-      model: str(s.model_id) ?? str(cfg.model) ?? "",
-      gpus: numOr(s.gpus) ?? numOr(bench.gpus),
-      loadPoint: lp ?? rows?.[0]?.load_point ?? String(rate ?? ""),
-      rateTarget: rate,
-      maxConcurrency: numOr(s.max_concurrency),
-      runIndex: numOr(s.run_index) ?? k + 1,
-      runId: id,
-      runDir: path,
-      source: "topobench" as const,
-      simulated: rd.simulated,
-      clock: cfg.clock === "virtual" ? "virtual" as const : "live" as const,
-      complete: s.complete === true,
+      ...w,
+      workload: str(cs.workload) ?? w.workload,
+      className: name,
+      rateTarget: numOr(cs.rate_target),
       rows: rows && rows.length ? rows : null,
-      itlGapsMs: itls?.get(key) ?? null,
-      summary: s,
-      slo: sloOf(slo, s),
-      ...(s.metrics_compat === "vllm" ? { metricsCompat: "vllm" as const } : {}),
+      itlGapsMs: null,
+      summary: cs,
     };
   });
-  // each class of a run: its rows, its summary (its own ITL statistics)
+}
+
+/**
+ * Reads one run directory into one input per run (repeat) it holds; `read`
+ * passes what a caller has already read of it.
+ */
+export async function runDirInputs(
+  path: string,
+  slo: Slo | null,
+  read?: ReadRun,
+): Promise<RunInput[]> {
+  const rd = read?.dir ?? await readRunDir(path);
+  const byRun = read?.byRun ?? await readRunRequests(path);
+  const { keys, classOf } = summaryKeys(rd.summaries);
+  const rowsOf = rowsByKey(byRun, keys);
+  const itls = await itlsByKey(path, keys, rowsOf);
+  const whole = [...keys].map(([key, { id, lp }], k) =>
+    wholeInput(rd, path, slo, { key, id, lp, k }, rowsOf.get(key) ?? null, itls)
+  );
   const classes = whole.flatMap((w) =>
-    (classOf.get(keyOf(w.runId, w.loadPoint)) ?? []).map((cs) => {
-      const name = String(cs.class);
-      const rows = w.rows?.filter((r) => r.class === name) ?? null;
-      return {
-        ...w,
-        workload: str(cs.workload) ?? w.workload,
-        className: name,
-        rateTarget: numOr(cs.rate_target),
-        rows: rows && rows.length ? rows : null,
-        itlGapsMs: null,
-        summary: cs,
-      };
-    })
+    classInputs(w, classOf.get(keyOf(w.runId, w.loadPoint)) ?? [])
   );
   return [...whole, ...classes];
 }

@@ -304,47 +304,60 @@ function cells(rows: PointRow[]): (Cell & { suffix: string })[] {
   }));
 }
 
-/** Builds every figure of `data` (per grid cell when there are several). */
-export function buildFigures(data: ExperimentData, o: FigureOptions = {}): Figure[] {
+/** The p99 TTFT and E2E ratio figures of topologies A and B (`--compare`, else the first two). */
+function ratioFigures(rows: PointRow[], ctx: ChartContext, o: FigureOptions): Figure[] {
   const figs: Figure[] = [];
-  const list = cells(data.rows);
-  for (const cell of list) {
-    const sfx = cell.suffix;
-    const rows = data.rows.filter((r) =>
-      String(r.workload ?? "") === cell.workload && num(r.max_concurrency) === cell.concurrency
-    );
-    const ctx = contextOf(data, rows, o);
-    if (cell.concurrency !== null) ctx.workload += ` (max concurrency ${cell.concurrency})`;
-    const add = (name: string, result: ChartResult) => figs.push({ name: name + sfx, result });
-    for (const m of ["ttft", "tpot", "itl", "e2el"] as LatencyMetric[]) {
-      add(`latency_${m}`, latencyVsRate(rows, m, ctx));
-    }
-    add("throughput_latency_ttft", throughputVsLatency(rows, "ttft", ctx));
-    add("throughput_latency_e2el", throughputVsLatency(rows, "e2el", ctx));
-    add("throughput_rate", throughputVsRate(rows, ctx));
-    add("pareto", paretoFrontier(rows, ctx));
-    add("success_rate", successVsRate(rows, ctx));
-    const tops = distinct(rows.map((r) => String(r.topology)));
-    const [a, b] = o.compare ?? [tops[0], tops[1]];
-    for (const key of ["p99_ttft_ms", "p99_e2el_ms"]) {
-      const name = `ratio_${key.replace(/_ms$/, "")}`;
-      if (a === undefined || b === undefined) {
-        add(name, { skip: "needs two topologies to compare" });
-      } else if (!tops.includes(a) || !tops.includes(b)) {
-        add(name, { skip: `--compare names ${a},${b} but the results have ${tops.join(", ")}` });
-      } else add(name, ratioCrossover(rows, a, b, key, ctx));
-    }
-    const gs = groups(data.runs, list.length > 1 ? cell : null);
-    for (const f of sloFigures(data, gs, ctx, o)) add(f.name, f.result);
-    add("ttft_by_turn", ttftByTurn(rows, ctx));
-    add("ttft_per_turn", ttftPerTurn(perTurnPoints(gs, rows), ctx));
-    for (const f of cdfFigures(gs, ctx)) add(f.name, f.result);
+  const tops = distinct(rows.map((r) => String(r.topology)));
+  const [a, b] = o.compare ?? [tops[0], tops[1]];
+  for (const key of ["p99_ttft_ms", "p99_e2el_ms"]) {
+    const name = `ratio_${key.replace(/_ms$/, "")}`;
+    if (a === undefined || b === undefined) {
+      figs.push({ name, result: { skip: "needs two topologies to compare" } });
+    } else if (!tops.includes(a) || !tops.includes(b)) {
+      figs.push({
+        name,
+        result: { skip: `--compare names ${a},${b} but the results have ${tops.join(", ")}` },
+      });
+    } else figs.push({ name, result: ratioCrossover(rows, a, b, key, ctx) });
   }
-  const all = contextOf(data, data.rows, o);
-  // grid figures compare the cells, so they read every row
-  figs.push({ name: "throughput_concurrency", result: throughputVsConcurrency(data.rows, all) });
-  figs.push({ name: "ttft_prompt_len", result: ttftVsPromptLength(data.rows, all) });
-  figs.push({ name: "ppd_improvement", result: ppdImprovement(data.rows, all) });
+  return figs;
+}
+
+/** The figures of one grid cell, named with its suffix. */
+function cellFigures(
+  data: ExperimentData,
+  cell: Cell & { suffix: string },
+  manyCells: boolean,
+  o: FigureOptions,
+): Figure[] {
+  const figs: Figure[] = [];
+  const rows = data.rows.filter((r) =>
+    String(r.workload ?? "") === cell.workload && num(r.max_concurrency) === cell.concurrency
+  );
+  const ctx = contextOf(data, rows, o);
+  if (cell.concurrency !== null) ctx.workload += ` (max concurrency ${cell.concurrency})`;
+  const add = (name: string, result: ChartResult) =>
+    figs.push({ name: name + cell.suffix, result });
+  for (const m of ["ttft", "tpot", "itl", "e2el"] as LatencyMetric[]) {
+    add(`latency_${m}`, latencyVsRate(rows, m, ctx));
+  }
+  add("throughput_latency_ttft", throughputVsLatency(rows, "ttft", ctx));
+  add("throughput_latency_e2el", throughputVsLatency(rows, "e2el", ctx));
+  add("throughput_rate", throughputVsRate(rows, ctx));
+  add("pareto", paretoFrontier(rows, ctx));
+  add("success_rate", successVsRate(rows, ctx));
+  for (const f of ratioFigures(rows, ctx, o)) add(f.name, f.result);
+  const gs = groups(data.runs, manyCells ? cell : null);
+  for (const f of sloFigures(data, gs, ctx, o)) add(f.name, f.result);
+  add("ttft_by_turn", ttftByTurn(rows, ctx));
+  add("ttft_per_turn", ttftPerTurn(perTurnPoints(gs, rows), ctx));
+  for (const f of cdfFigures(gs, ctx)) add(f.name, f.result);
+  return figs;
+}
+
+/** GPU and server-metric timelines per run, or one skipped figure each when no run has them. */
+function timelineFigures(data: ExperimentData, all: ChartContext): Figure[] {
+  const figs: Figure[] = [];
   for (const run of data.runs) {
     const id = run.label.replace(/[^\w.-]+/g, "_");
     if (run.gpu) {
@@ -369,5 +382,18 @@ export function buildFigures(data: ExperimentData, o: FigureOptions = {}): Figur
       result: { skip: "no run has server_metrics.csv (bench --scrape-metrics URL)" },
     });
   }
+  return figs;
+}
+
+/** Builds every figure of `data` (per grid cell when there are several). */
+export function buildFigures(data: ExperimentData, o: FigureOptions = {}): Figure[] {
+  const list = cells(data.rows);
+  const figs = list.flatMap((cell) => cellFigures(data, cell, list.length > 1, o));
+  const all = contextOf(data, data.rows, o);
+  // grid figures compare the cells, so they read every row
+  figs.push({ name: "throughput_concurrency", result: throughputVsConcurrency(data.rows, all) });
+  figs.push({ name: "ttft_prompt_len", result: ttftVsPromptLength(data.rows, all) });
+  figs.push({ name: "ppd_improvement", result: ppdImprovement(data.rows, all) });
+  figs.push(...timelineFigures(data, all));
   return figs;
 }

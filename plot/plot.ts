@@ -12,8 +12,8 @@
  */
 import { join } from "node:path";
 import { listFlag, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
-import { buildFigures, type FigureOptions } from "./_figures.ts";
-import { readExperiment } from "./_runs.ts";
+import { buildFigures, type Figure, type FigureOptions } from "./_figures.ts";
+import { type ExperimentData, readExperiment } from "./_runs.ts";
 import { specToSvg } from "./render.ts";
 import { PngPool } from "./_png_pool.ts";
 import { buildReport, type ReportFigure } from "./report.ts";
@@ -67,23 +67,33 @@ export async function plot(dir: string, o: PlotOptions = {}): Promise<PlotResult
   }
 }
 
-async function plotWith(dir: string, o: PlotOptions, pool: PngPool | null): Promise<PlotResult> {
-  const data = await readExperiment(dir);
-  const out = o.out ?? data.dir;
+/** The figures of `data`, only those `--only` names when given. */
+function selectFigures(data: ExperimentData, o: PlotOptions): Figure[] {
+  const figs = buildFigures(data, o);
+  if (!o.only?.length) return figs;
+  const picked = figs.filter((f) => o.only!.some((n) => f.name === n || f.name.startsWith(n)));
+  if (!picked.length) {
+    throw new RangeError(
+      `Cannot use --only as figure names: current value is ${o.only.join(",")} (known: ${
+        buildFigures(data, o).map((f) => f.name).join(", ")
+      })`,
+    );
+  }
+  return picked;
+}
+
+/**
+ * Writes each figure's SVG (and PNG through `pool`) under `out/plots`; returns
+ * the files, the skipped figures and the report's figure list, in figure order.
+ */
+async function renderFigures(
+  figs: Figure[],
+  out: string,
+  o: PlotOptions,
+  pool: PngPool | null,
+) {
   const formats = o.formats ?? ["png", "svg"];
   const log = o.log ?? (() => {});
-  let figs = buildFigures(data, o);
-  if (o.only?.length) {
-    figs = figs.filter((f) => o.only!.some((n) => f.name === n || f.name.startsWith(n)));
-    if (!figs.length) {
-      throw new RangeError(
-        `Cannot use --only as figure names: current value is ${o.only.join(",")} (known: ${
-          buildFigures(data, o).map((f) => f.name).join(", ")
-        })`,
-      );
-    }
-  }
-  await Deno.mkdir(join(out, "plots"), { recursive: true });
   const files: string[] = [];
   const skipped: PlotResult["skipped"] = [];
   const report: ReportFigure[] = [];
@@ -119,6 +129,15 @@ async function plotWith(dir: string, o: PlotOptions, pool: PngPool | null): Prom
   await pool?.finish();
   await Promise.all(jobs);
   if (failed) throw failed;
+  return { files, skipped, report };
+}
+
+async function plotWith(dir: string, o: PlotOptions, pool: PngPool | null): Promise<PlotResult> {
+  const data = await readExperiment(dir);
+  const out = o.out ?? data.dir;
+  const figs = selectFigures(data, o);
+  await Deno.mkdir(join(out, "plots"), { recursive: true });
+  const { files, skipped, report } = await renderFigures(figs, out, o, pool);
   const reportPath = join(out, "report.html");
   const text = (f: string) => Deno.readTextFile(join(data.dir, f)).catch(() => null);
   await writeFileAtomic(

@@ -82,54 +82,11 @@ export interface ReportTexts {
   compareMd?: string | null;
 }
 
-/**
- * Builds the report HTML (no external resources: opens offline). It answers
- * first: findings, then the comparison tables, the summary, the figures and
- * the run configs.
- */
-export function buildReport(
-  data: ExperimentData,
-  figures: ReportFigure[],
-  texts: ReportTexts = {},
-): string {
-  const simulated = data.runs.some((r) => r.simulated) ||
-    data.rows.some((r) => r.simulated === true);
-  const shown = figures.filter((f) => f.svg);
-  const skipped = figures.filter((f) => !f.svg);
-  const sections = FIGURE_SECTIONS.map(([title]) => ({
-    title,
-    figs: shown.filter((f) => sectionOf(f.name) === title),
-  })).filter((s) => s.figs.length);
-  const toc = sections.map((s) =>
-    `<li>${esc(s.title)}: ${
-      s.figs.map((f) => `<a href="#${esc(f.name)}">${esc(f.name)}</a>`).join(", ")
-    }</li>`
-  ).join("");
-  const figure = (f: ReportFigure) =>
-    `<figure id="${esc(f.name)}" class="figure">${f.svg}<figcaption>${esc(f.name)}</figcaption>${
-      f.spec
-        ? `<script type="application/json" class="vega-lite-spec" data-figure="${esc(f.name)}">${
-          json(f.spec)
-        }</script>`
-        : ""
-    }</figure>`;
-  const figs = sections.map((s) => `<h3>${esc(s.title)}</h3>\n${s.figs.map(figure).join("\n")}`)
-    .join("\n");
-  const skips = skipped.length
-    ? `<h2>Skipped figures</h2><ul class="skipped">${
-      skipped.map((f) => `<li><b>${esc(f.name)}</b>: ${esc(f.skip ?? "not rendered")}</li>`).join(
-        "",
-      )
-    }</ul>`
-    : "";
-  const configs = data.runs.map((r) =>
-    `<details><summary>${esc(r.label)} (${esc(r.topology)})</summary><pre>${
-      esc(JSON.stringify(r.config, null, 2))
-    }</pre></details>`
-  ).join("\n");
+/** The report's `<head>`: title and the inline style sheet. */
+function headHtml(name: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>topobench report: ${esc(data.name)}</title>
+<title>topobench report: ${esc(name)}</title>
 <style>
 body{font-family:"DejaVu Sans",Arial,sans-serif;margin:24px;color:#222;max-width:1400px}
 .sim{background:#fff3cd;border:1px solid #e0b000;padding:8px 12px;font-weight:bold}
@@ -140,9 +97,14 @@ td:first-child,td:nth-child(2){text-align:left}th{background:#f4f4f4}
 pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:11px}
 #findings{background:#eef6ff;border:1px solid #9cc3ee;padding:4px 16px;margin:12px 0}
 #findings li{margin:4px 0}
-</style></head><body>
-<h1>topobench report: ${esc(data.name)}</h1>
-${
+</style></head><body>`;
+}
+
+/** The simulated-engine banner (when any run is simulated) and the counts line. */
+function introHtml(data: ExperimentData, shown: number, skipped: number): string {
+  const simulated = data.runs.some((r) => r.simulated) ||
+    data.rows.some((r) => r.simulated === true);
+  return `${
     simulated
       ? '<p class="sim" id="simulated">SIMULATED ENGINE: these results come from the embedded ' +
         "simulated vLLM engine, not from real GPUs.</p>"
@@ -152,8 +114,12 @@ ${
     esc(data.dir)
   }</code>${
     data.fromMerged ? " (point rows from merged.csv)" : ""
-  }; ${shown.length} figures, ${skipped.length} skipped.</p>
-${
+  }; ${shown} figures, ${skipped} skipped.</p>`;
+}
+
+/** findings.md (or how to get it), then compare.md folded. */
+function textsHtml(texts: ReportTexts): string {
+  return `${
     texts.findingsMd
       ? `<section id="findings">${markdownToHtml(texts.findingsMd)}</section>`
       : '<section id="findings"><h2>Findings</h2><p>No findings.md in this folder: run ' +
@@ -165,14 +131,78 @@ ${
         markdownToHtml(texts.compareMd, 2)
       }</details>`
       : ""
-  }
+  }`;
+}
+
+/** One figure: its SVG, caption and embedded vega-lite spec. */
+function figureHtml(f: ReportFigure): string {
+  return `<figure id="${esc(f.name)}" class="figure">${f.svg}<figcaption>${
+    esc(f.name)
+  }</figcaption>${
+    f.spec
+      ? `<script type="application/json" class="vega-lite-spec" data-figure="${esc(f.name)}">${
+        json(f.spec)
+      }</script>`
+      : ""
+  }</figure>`;
+}
+
+/** The contents list and the figures, by section (empty sections left out). */
+function figuresHtml(shown: ReportFigure[]): { toc: string; figs: string } {
+  const sections = FIGURE_SECTIONS.map(([title]) => ({
+    title,
+    figs: shown.filter((f) => sectionOf(f.name) === title),
+  })).filter((s) => s.figs.length);
+  const toc = sections.map((s) =>
+    `<li>${esc(s.title)}: ${
+      s.figs.map((f) => `<a href="#${esc(f.name)}">${esc(f.name)}</a>`).join(", ")
+    }</li>`
+  ).join("");
+  const figs = sections.map((s) => `<h3>${esc(s.title)}</h3>\n${s.figs.map(figureHtml).join("\n")}`)
+    .join("\n");
+  return { toc, figs };
+}
+
+/** Skipped figures with their reasons; empty when none. */
+function skippedHtml(skipped: ReportFigure[]): string {
+  return skipped.length
+    ? `<h2>Skipped figures</h2><ul class="skipped">${
+      skipped.map((f) => `<li><b>${esc(f.name)}</b>: ${esc(f.skip ?? "not rendered")}</li>`).join(
+        "",
+      )
+    }</ul>`
+    : "";
+}
+
+/**
+ * Builds the report HTML (no external resources: opens offline). It answers
+ * first: findings, then the comparison tables, the summary, the figures and
+ * the run configs.
+ */
+export function buildReport(
+  data: ExperimentData,
+  figures: ReportFigure[],
+  texts: ReportTexts = {},
+): string {
+  const shown = figures.filter((f) => f.svg);
+  const skipped = figures.filter((f) => !f.svg);
+  const { toc, figs } = figuresHtml(shown);
+  const configs = data.runs.map((r) =>
+    `<details><summary>${esc(r.label)} (${esc(r.topology)})</summary><pre>${
+      esc(JSON.stringify(r.config, null, 2))
+    }</pre></details>`
+  ).join("\n");
+  return `${headHtml(data.name)}
+<h1>topobench report: ${esc(data.name)}</h1>
+${introHtml(data, shown.length, skipped.length)}
+${textsHtml(texts)}
 <h2>Contents</h2>
 <ul class="toc">${toc}</ul>
 <h2>Summary</h2>
 ${summaryTable(data.rows)}
 <h2>Figures</h2>
 ${figs}
-${skips}
+${skippedHtml(skipped)}
 <h2>Run configs</h2>
 ${configs}
 </body></html>

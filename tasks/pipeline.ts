@@ -12,36 +12,22 @@
  *
  * @module
  */
-import { applySets, parseSet, type TopologySet } from "../launch/topology_set.ts";
+import { parseSet, type TopologySet } from "../launch/topology_set.ts";
 import { InterruptedError, StopSignals } from "../lib/signals.ts";
 import { join, resolve } from "node:path";
-import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { listFlag, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
 import { errorMessage, fieldError } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
-import { isPortFree } from "../lib/net.ts";
 import type { MergedRow } from "../lib/merged_schema.ts";
-import { up } from "../launch/up.ts";
-import { down } from "../launch/down.ts";
-import { loadTopology, type Topology } from "../launch/topology.ts";
-import type { TopologyState } from "../launch/_state.ts";
 import { plot } from "../plot/plot.ts";
 import { mergeRuns, writeMerged } from "./merge/merge.ts";
 import { compare } from "./compare/compare.ts";
 import { findings, findingsMd } from "./compare/_findings.ts";
-import { type Experiment, loadExperiment, ROOT, sloFlag } from "./_experiment.ts";
-import {
-  gridCells,
-  pointLabel,
-  sweep,
-  sweepIsCurrent,
-  type SweepOptions,
-  type SweepPoint,
-} from "./sweep.ts";
+import { type Experiment, type ExperimentTopology, loadExperiment, ROOT } from "./_experiment.ts";
+import { gridCells, pointLabel, type SweepPoint } from "./sweep.ts";
 import { finishedRuns } from "./_bench_cmd.ts";
-import { predictFlags, VIRTUAL_URL } from "./predict/run_point.ts";
+import { type PipelineRun, runTopology } from "./_pipeline_topology.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../lib/write_file.ts";
-import { readConfigText } from "../lib/read_config.ts";
 
 /** Options of {@linkcode runPipeline}. */
 export interface PipelineOptions {
@@ -93,54 +79,13 @@ export interface PipelineResult {
   report: string | null;
 }
 
-/** GPUs a topology occupies (sum of tensor-parallel sizes of its engines). */
-export function topologyGpus(t: Topology): number {
-  return t.roles.reduce((n, r) => n + r.tp.reduce((a, b) => a + b, 0), 0);
-}
+export { freePortBase, topologyGpus } from "./_pipeline_topology.ts";
 
-/**
- * A first port with `span` free ports after it (each bound on 0.0.0.0 as `up`
- * checks). Bases are drawn below Linux's ephemeral range (32768+), where
- * outgoing connections and their TIME-WAIT sockets do not crowd the range.
- */
-export async function freePortBase(span = 40, tries = 200): Promise<number> {
-  for (let i = 0; i < tries; i++) {
-    const p = 20000 + Math.floor(Math.random() * (32000 - span - 20000));
-    let ok = true;
-    for (let q = p; q < p + span && ok; q++) ok = await isPortFree(q, "0.0.0.0");
-    if (ok) return p;
-  }
-  throw new RangeError(
-    `Cannot find ${span} free ports in a row in 20000-32000 as --port-base: current value is none after ${tries} tries; pass --port-base N with ports N..N+${span} free`,
-  );
-}
-
-/** Writes the topology file with overrides under `dir` when needed; returns the path to launch. */
-async function topologyFile(
-  src: string,
-  dir: string,
-  label: string,
-  over: Record<string, unknown>,
-) {
-  const sets = (over.sets ?? []) as TopologySet[];
-  if (Object.keys(over).filter((k) => k !== "sets").length === 0 && sets.length === 0) return src;
-  const doc = applySets(parseYaml(await readConfigText(src, "a topology file")), sets) as Record<
-    string,
-    unknown
-  >;
-  if (over.speed !== undefined) doc.sim = { ...(doc.sim as object ?? {}), speed: over.speed };
-  if (over.model !== undefined) doc.model = over.model;
-  await Deno.mkdir(dir, { recursive: true });
-  const out = join(dir, `${label}.yaml`);
-  await writeFileAtomic(out, `# generated from ${src}\n${stringifyYaml(doc)}`);
-  return out;
-}
-
-/** Runs the experiment end to end; returns where everything went. */
-export async function runPipeline(
+/** Resolves the options once, checks `--only`, and records them as `experiment.json`. */
+async function startRun(
   exp: Experiment,
-  o: PipelineOptions = {},
-): Promise<PipelineResult> {
+  o: PipelineOptions,
+): Promise<{ run: PipelineRun; tops: ExperimentTopology[] }> {
   const log = o.log ?? createLogger({ name: "pipeline" }).info;
   const engine = o.engine ?? "sim";
   const expDir = resolve(o.outRoot ?? join(ROOT, "results"), exp.name);
@@ -168,115 +113,46 @@ export async function runPipeline(
     workload,
   };
   await writeJsonAtomic(join(expDir, "experiment.json"), resolved);
+  const run = { exp, o, log, engine, clock, speed, startTime, workload, expDir, stateDir };
+  return { run, tops };
+}
 
-  const points: Record<string, SweepPoint[]> = {};
-  for (const t of tops) {
-    o.signal?.throwIfAborted();
-    const src = engine === "vllm" ? t.vllmFile : t.file;
-    if (!src) {
-      throw fieldError({
-        field: `topologies[${t.label}].vllm_file`,
-        value: null,
-        expected: "a vllm topology file for --engine vllm",
-        file: exp.file,
-      });
-    }
-    const over: Record<string, unknown> = {};
-    if (speed !== null) over.speed = speed;
-    if (o.model) over.model = o.model;
-    // the entry's own changes (set:, a sweep.topology cell), then the command line's --set
-    const sets = [...t.sets, ...(o.sets ?? [])];
-    if (sets.length) over.sets = sets;
-    const file = await topologyFile(src, join(expDir, ".topologies"), t.label, over);
-    const topo = await loadTopology(file);
-    const virtual = clock === "virtual" && topo.engine === "sim";
-    const timeScale = topo.engine === "sim" && !virtual ? topo.sim.speed : 1;
-    const portBase = o.portBase === "auto" || (o.portBase === undefined && topo.engine === "sim")
-      ? await freePortBase()
-      : o.portBase ?? undefined;
-    const rates: number[] | "auto" = o.rates?.length ? o.rates : exp.sweep.rates ?? "auto";
-    const sweepOpts = (url: string, resetUrls: string[]): SweepOptions => ({
-      url,
-      expDir,
-      topology: t.label,
-      gpus: topologyGpus(topo),
-      workload,
-      rates,
-      auto: exp.sweep.auto,
-      grid: exp.sweep.grid,
-      runs: exp.sweep.runs,
-      resetUrls,
-      resetPrefixCache: exp.sweep.resetPrefixCache,
-      stop: exp.sweep.stop,
-      slo: sloFlag(exp.slo),
-      timeScale,
-      meta: {
-        experiment: exp.name,
-        experiment_file: exp.file,
-        engine,
-        topology_label: t.label,
-        topology_file: file,
-        topology: topo,
-        clock: virtual ? "virtual" : "live",
-        sim_speed: virtual ? null : timeScale,
-      },
-      resume: o.resume,
-      verbose: o.verbose,
-      log,
-      signal: o.signal,
-      runner: virtual
-        ? (flags) =>
-          predictFlags(topo, flags, {
-            routerHopMs: exp.routerHopMs ?? undefined,
-            startTime,
-            resultBlock: o.verbose,
-          })
-        : undefined,
-    });
-    if (virtual) {
-      log(`${t.label}: ${file} in virtual time (simulated, no processes)`);
-      points[t.label] = await sweep(sweepOpts(VIRTUAL_URL, []));
-      continue;
-    }
-    if (
-      rates !== "auto" && await sweepIsCurrent(sweepOpts("http://127.0.0.1:1", []), rates)
-    ) {
-      log(`${t.label}: every point is already in ${expDir}; not starting it`);
-      points[t.label] = await sweep(sweepOpts("http://127.0.0.1:1", []));
-      continue;
-    }
-    if (topo.platform === "kubernetes") {
-      throw new RangeError(
-        `Cannot run topology ${t.label} (${file}) live in a pipeline as platform kubernetes: current value is platform kubernetes; run deno task up, deno task bench --platform kubernetes and deno task down by hand (README: A cluster walkthrough), or predict it in virtual time`,
-      );
-    }
-    log(`${t.label}: up ${file}${timeScale !== 1 ? ` (sim speed ${timeScale})` : ""}`);
-    const state = await up({ file, portBase, stateDir, log, signal: o.signal }) as TopologyState;
-    try {
-      const resetUrls = state.processes.filter((p) => p.role !== "router")
-        .map((p) => `${p.url}/reset_prefix_cache`);
-      if (state.routerUrl && topo.kind === "ppd") {
-        resetUrls.push(`${state.routerUrl}/conversations/clear`);
-      }
-      points[t.label] = await sweep(sweepOpts(state.endpoint, resetUrls));
-    } finally {
-      await down({ target: topo.name, stateDir, graceMs: 3000, log }).catch((e) =>
-        log(`down ${topo.name} failed: ${errorMessage(e)}`)
-      );
-    }
-  }
-
-  const dirs = Object.values(points).flat().map((p) => p.runDir);
-  // topologies left out with --only still count when their points are already here
+/** Finished run dirs of the topologies left out with `--only` (they still count when here). */
+async function leftOutDirs(r: PipelineRun, tops: ExperimentTopology[]): Promise<string[]> {
+  const { exp, o } = r;
+  const dirs: string[] = [];
   const rates = o.rates?.length ? o.rates : exp.sweep.rates;
   for (const t of exp.topologies.filter((t) => !tops.includes(t))) {
     for (const cell of gridCells(exp.sweep.grid)) {
-      for (const r of rates ?? []) {
-        const done = await finishedRuns(expDir, pointLabel(t.label, cell, r), exp.sweep.runs);
+      for (const rate of rates ?? []) {
+        const done = await finishedRuns(r.expDir, pointLabel(t.label, cell, rate), exp.sweep.runs);
         if (done.length) dirs.push(done.at(-1)!);
       }
     }
   }
+  return dirs;
+}
+
+/** Figures and report.html of the experiment folder; returns report.html. */
+async function drawReport(r: PipelineRun): Promise<string> {
+  const { exp } = r;
+  const labels = exp.topologies.map((t) => t.label);
+  const res = await plot(r.expDir, {
+    formats: exp.plots.formats,
+    logY: exp.plots.logY,
+    compare: exp.plots.compare && exp.plots.compare.every((c) => labels.includes(c))
+      ? exp.plots.compare
+      : undefined,
+    slo: exp.slo ?? undefined,
+    sloTarget: exp.targetPct / 100,
+  });
+  r.log(`${res.files.length - 1} figures (${res.skipped.length} skipped) -> ${res.report}`);
+  return res.report;
+}
+
+/** Merge, compare, findings and (unless turned off) the report of `dirs`. */
+async function analyze(r: PipelineRun, dirs: string[]) {
+  const { exp, expDir } = r;
   const { rows, inputs } = await mergeRuns(dirs, { slo: exp.slo });
   const mergedCsv = join(expDir, "merged.csv");
   await writeMerged(mergedCsv, rows);
@@ -288,25 +164,9 @@ export async function runPipeline(
   const pair = exp.plots.compare ?? ["ppd", "pd"];
   const found = findings(rows, cmp.json, pair[0], pair[1]);
   await writeFileAtomic(join(expDir, "findings.md"), findingsMd(found));
-  log(`merged ${dirs.length} run dirs -> ${mergedCsv}; ${compareMd}`);
-  let report: string | null = null;
-  if (o.plot !== false) {
-    const labels = exp.topologies.map((t) => t.label);
-    const res = await plot(expDir, {
-      formats: exp.plots.formats,
-      logY: exp.plots.logY,
-      compare: exp.plots.compare && exp.plots.compare.every((c) => labels.includes(c))
-        ? exp.plots.compare
-        : undefined,
-      slo: exp.slo ?? undefined,
-      sloTarget: exp.targetPct / 100,
-    });
-    report = res.report;
-    log(`${res.files.length - 1} figures (${res.skipped.length} skipped) -> ${report}`);
-  }
+  r.log(`merged ${dirs.length} run dirs -> ${mergedCsv}; ${compareMd}`);
+  const report = r.o.plot !== false ? await drawReport(r) : null;
   return {
-    expDir,
-    points,
     mergedCsv,
     rows,
     compareMd,
@@ -315,6 +175,19 @@ export async function runPipeline(
     findings: found,
     report,
   };
+}
+
+/** Runs the experiment end to end; returns where everything went. */
+export async function runPipeline(
+  exp: Experiment,
+  o: PipelineOptions = {},
+): Promise<PipelineResult> {
+  const { run, tops } = await startRun(exp, o);
+  const points: Record<string, SweepPoint[]> = {};
+  for (const t of tops) points[t.label] = await runTopology(run, t);
+  const dirs = Object.values(points).flat().map((p) => p.runDir);
+  dirs.push(...await leftOutDirs(run, tops));
+  return { expDir: run.expDir, points, ...await analyze(run, dirs) };
 }
 
 /**

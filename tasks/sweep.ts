@@ -14,27 +14,23 @@
  *
  * @module
  */
-import { adminHeaders } from "../lib/control_guard.ts";
-import { basename, join, resolve } from "node:path";
-import { listFlag, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
+import { join, resolve } from "node:path";
+import { type FlagValues, listFlag, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
 import { fieldError } from "../lib/errors.ts";
 import { checkSafeName } from "../lib/safe_name.ts";
 import { createLogger } from "../lib/log.ts";
 import type { AutoSweep, StopRule } from "./_experiment.ts";
+import { benchHasTimeScale, type BenchRun, num, type RunBenchOptions } from "./_bench_cmd.ts";
 import {
-  benchHasTimeScale,
-  type BenchRun,
-  finishedRuns,
-  moveAside,
-  num,
-  readSummaries,
-  runBench,
-  type RunBenchOptions,
-  unfinishedRuns,
-} from "./_bench_cmd.ts";
-import { writeJsonAtomic } from "../lib/write_file.ts";
+  baseFlags,
+  type Flags,
+  pointStatus,
+  runPoint,
+  type SweepRun,
+  timeFlags,
+} from "./_sweep_point.ts";
 
-type Flags = Record<string, string | number | boolean>;
+export { changedKeys, configHash, pointIdentity } from "./_sweep_point.ts";
 
 /** One point of a sweep as run (or found finished). */
 export interface SweepPoint {
@@ -101,60 +97,6 @@ export interface SweepOptions {
   verbose?: boolean;
   log?: (msg: string) => void;
   signal?: AbortSignal;
-}
-
-/**
- * What a point's results depend on: the experiment meta (engine, clock, speed,
- * model, the parsed topology file) and the bench flags, without where results
- * go (`out`) or where the server listens (`url`, ports). Flattened to dotted keys.
- */
-export function pointIdentity(
-  meta: Record<string, unknown>,
-  benchFlags: Record<string, unknown>,
-): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (prefix: string, v: unknown) => {
-    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
-      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-        walk(prefix ? `${prefix}.${k}` : k, x);
-      }
-    } else if (v !== undefined && !/(^|\.|_)ports?$/.test(prefix)) {
-      out[prefix] = JSON.stringify(v); // ports move between launches; results do not depend on them
-    }
-  };
-  const { experiment_file: _f, ...m } = meta;
-  const { out: _o, url: _u, ...b } = benchFlags;
-  walk("", { ...m, bench: b });
-  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
-}
-
-/** SHA-256 (hex, 16 digits) of an identity. */
-export async function configHash(identity: Record<string, string>): Promise<string> {
-  const bytes = new TextEncoder().encode(JSON.stringify(identity));
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return [...d.slice(0, 8)].map((x) => x.toString(16).padStart(2, "0")).join("");
-}
-
-/** Keys whose values differ between two identities (added or removed included). */
-export function changedKeys(a: Record<string, string>, b: Record<string, string>): string[] {
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-  const out = keys.filter((k) => a[k] !== b[k]).map((k) =>
-    `${k}: ${a[k] ?? "–"} -> ${b[k] ?? "–"}`
-  );
-  return out.length > 4 ? [...out.slice(0, 4), `+${out.length - 4} more`] : out;
-}
-
-async function readIdentity(
-  runDir: string,
-): Promise<{ hash: string; identity: Record<string, string> } | null> {
-  try {
-    const j = JSON.parse(await Deno.readTextFile(join(runDir, "experiment.json")));
-    return typeof j.config_hash === "string"
-      ? { hash: j.config_hash, identity: j.config_identity ?? {} }
-      : null;
-  } catch {
-    return null;
-  }
 }
 
 /** Every combination of the grid's values (one empty cell for an empty grid). */
@@ -225,46 +167,6 @@ export function autoRates(capacityRps: number, a: AutoSweep): number[] {
   return [...new Set(out)].filter((r) => r > 0);
 }
 
-/** Bench flags that make bench measure a server running `f` times faster. */
-async function timeFlags(f: number, w: Flags, rate: number): Promise<Flags> {
-  if (f === 1) return { rate };
-  if (await benchHasTimeScale()) return { rate, "time-scale": f };
-  // bench without --time-scale: scale the client side; recorded times are then wall time
-  const out: Flags = { rate: rate * f, "think-time": Number(w["think-time"] ?? 1000) / f };
-  if (typeof w.duration === "number") out.duration = w.duration / f;
-  return out;
-}
-
-/** Bench flags every point of a sweep shares. */
-function baseFlags(o: SweepOptions): Flags {
-  const base: Flags = {
-    ...(o.workload ?? {}),
-    url: o.url,
-    topology: o.topology,
-    runs: o.runs ?? 1,
-  };
-  if (o.gpus) base.gpus = o.gpus;
-  if (o.slo) base.slo = o.slo;
-  return base;
-}
-
-/**
- * Whether a point can be reused: its finished run with the same configuration
- * hash (`runDir`), else what changed since the last finished one (`changed`,
- * null when none is finished).
- */
-async function pointStatus(o: SweepOptions, dir: string, label: string, benchFlags: Flags) {
-  const identity = pointIdentity(o.meta ?? {}, benchFlags);
-  const hash = await configHash(identity);
-  const done = await finishedRuns(dir, label, Number(benchFlags.runs ?? 1));
-  const last = done.at(-1);
-  if (!last) return { identity, hash, runDir: null, changed: null };
-  const before = await readIdentity(last);
-  if (before?.hash === hash) return { identity, hash, runDir: last, changed: null };
-  const keys = before ? changedKeys(before.identity, identity) : ["(no recorded hash)"];
-  return { identity, hash, runDir: null, changed: `${basename(last)} (${keys.join(", ")})` };
-}
-
 /** Whether every point of a fixed-rate sweep is finished with its current settings. */
 export async function sweepIsCurrent(o: SweepOptions, rates: number[]): Promise<boolean> {
   const f = o.timeScale ?? 1;
@@ -282,108 +184,67 @@ export async function sweepIsCurrent(o: SweepOptions, rates: number[]): Promise<
   return true;
 }
 
-/** Runs the sweep; returns the points in order (finished ones found again are reused). */
-export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
-  checkSafeName(o.topology, "topology", { what: "a topology label" }); // it names run folders
+/** What the sweep of one cell starts with: the rest of the shared state of its points. */
+async function startSweep(o: SweepOptions): Promise<SweepRun> {
   const log = o.log ?? createLogger({ name: "sweep" }).info;
-  const w = o.workload ?? {};
-  const runs = o.runs ?? 1;
   const f = o.timeScale ?? 1;
   if (f !== 1 && !(await benchHasTimeScale())) {
     log(
       `bench has no --time-scale yet: rates x${f} and think time /${f} on the client; latencies are wall time`,
     );
   }
-  const expDir = resolve(o.expDir);
-  const base = baseFlags(o);
-  const reset = async () => {
-    if (o.resetPrefixCache === false || !o.resetUrls) return;
-    await Promise.all(
-      o.resetUrls.map((u) =>
-        fetch(u, { method: "POST", headers: adminHeaders(), signal: AbortSignal.timeout(10_000) })
-          .then((r) => r.body?.cancel())
-          .catch(() => {})
-      ),
-    );
+  return {
+    o,
+    log,
+    w: o.workload ?? {},
+    runs: o.runs ?? 1,
+    f,
+    expDir: resolve(o.expDir),
+    base: baseFlags(o),
+    resetFlag: o.resetPrefixCache !== false && !o.resetUrls,
   };
-  const resetFlag = o.resetPrefixCache !== false && !o.resetUrls;
-  const runPoint = async (label: string, flags: Flags, rate: number, cell: Flags, dir = expDir) => {
-    o.signal?.throwIfAborted();
-    const t = await timeFlags(f, { ...w, ...cell }, rate);
-    const { identity, hash, runDir, changed } = await pointStatus(o, dir, label, {
-      ...base,
-      ...cell,
-      ...flags,
-      ...t,
-    });
-    if (runDir) return { runDir, summaries: await readSummaries(runDir), resumed: true };
-    if (changed) {
-      const why = `${label}: settings changed since ${changed}`;
-      if (o.resume === "strict") {
-        throw new RangeError(
-          `Cannot resume ${why}: current value differs; allowed: the same settings (or --resume auto to rerun)`,
-        );
-      }
-      log(`${why}: rerunning`);
-    }
-    // an interrupted attempt of this point goes aside: it is never pooled with its rerun
-    for (const old of await unfinishedRuns(dir, label, Number({ ...base, ...flags }.runs ?? 1))) {
-      log(`${label}: interrupted attempt ${basename(old)} moved aside to ${await moveAside(old)}`);
-    }
-    await reset();
-    const b = await (o.runner ?? runBench)(
-      { ...base, ...cell, ...flags, ...t, out: join(dir, label), "reset-prefix-cache": resetFlag },
-      { verbose: o.verbose, signal: o.signal },
-    );
-    o.signal?.throwIfAborted();
-    if (b.code !== 0 || !b.runDir) {
-      log(`bench for ${label} exited ${b.code}; its last lines:\n${b.stderrTail}`);
-      throw new Error(
-        `Cannot run bench for ${label} as a finished run: current value is exit ${b.code}\n${b.stderrTail}`,
-      );
-    }
-    const meta = {
-      ...o.meta,
-      point: { label, rate_rps: rate, cell, runs, time_scale: f },
-      bench_flags: { ...base, ...cell, ...flags, ...t },
-      config_hash: hash,
-      config_identity: identity,
-    };
-    await writeJsonAtomic(join(b.runDir, "experiment.json"), meta);
-    return { runDir: b.runDir, summaries: b.summaries, resumed: false };
-  };
+}
 
+/** The rates of one grid cell: the fixed ones ascending, or from a saturating probe ("auto"). */
+async function cellRates(s: SweepRun, cell: Record<string, string | number>): Promise<number[]> {
+  const { o } = s;
+  if (o.rates !== "auto") {
+    if (!o.rates.length || o.rates.some((r) => !(r > 0))) {
+      throw fieldError({ field: "rates", value: o.rates, expected: "positive rates" });
+    }
+    return [...o.rates].sort((a, b) => a - b);
+  }
+  const a = { probeRequests: 40, points: 4, maxFraction: 1.2, ...o.auto };
+  const label = pointLabel(o.topology, cell, Infinity).replace(/-rinf$/, "-probe");
+  const p = await runPoint(
+    s,
+    label,
+    { rate: "inf", "num-requests": a.probeRequests, runs: 1 },
+    Infinity,
+    cell,
+    join(s.expDir, "probes"),
+  );
+  const sat = probeCapacity(p.summaries[0], { ...s.w, ...cell });
+  if (!sat) {
+    throw new Error(
+      `Cannot read request_throughput of ${p.runDir} as a capacity: current value is ${sat}`,
+    );
+  }
+  const cap = sat / (s.f !== 1 && !(await benchHasTimeScale()) ? s.f : 1);
+  const rates = autoRates(cap, a);
+  s.log(`${label}: capacity ~${cap.toPrecision(3)}/s -> rates ${rates.join(", ")}`);
+  return rates;
+}
+
+/** Runs the sweep; returns the points in order (finished ones found again are reused). */
+export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
+  checkSafeName(o.topology, "topology", { what: "a topology label" }); // it names run folders
+  const s = await startSweep(o);
   const points: SweepPoint[] = [];
   for (const cell of gridCells(o.grid ?? {})) {
-    let rates: number[];
-    if (o.rates === "auto") {
-      const a = { probeRequests: 40, points: 4, maxFraction: 1.2, ...o.auto };
-      const label = pointLabel(o.topology, cell, Infinity).replace(/-rinf$/, "-probe");
-      const p = await runPoint(
-        label,
-        { rate: "inf", "num-requests": a.probeRequests, runs: 1 },
-        Infinity,
-        cell,
-        join(expDir, "probes"),
-      );
-      const sat = probeCapacity(p.summaries[0], { ...w, ...cell });
-      if (!sat) {
-        throw new Error(
-          `Cannot read request_throughput of ${p.runDir} as a capacity: current value is ${sat}`,
-        );
-      }
-      const cap = sat / (f !== 1 && !(await benchHasTimeScale()) ? f : 1);
-      rates = autoRates(cap, a);
-      log(`${label}: capacity ~${cap.toPrecision(3)}/s -> rates ${rates.join(", ")}`);
-    } else {
-      if (!o.rates.length || o.rates.some((r) => !(r > 0))) {
-        throw fieldError({ field: "rates", value: o.rates, expected: "positive rates" });
-      }
-      rates = [...o.rates].sort((a, b) => a - b);
-    }
-    for (const rate of rates) {
+    for (const rate of await cellRates(s, cell)) {
       const label = pointLabel(o.topology, cell, rate);
-      const p = await runPoint(label, {}, rate, cell);
+      const p = await runPoint(s, label, {}, rate, cell);
       const why = stopReason(p.summaries, o.stop ?? {});
       points.push({
         label,
@@ -393,7 +254,7 @@ export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
         resumed: p.resumed,
         stopReason: why,
       });
-      log(
+      s.log(
         `${label}: ${p.resumed ? "already done" : "done"} (${p.runDir})${
           why ? `; stop: ${why}` : ""
         }`,
@@ -468,6 +329,36 @@ export function parseGrid(s: string): Record<string, number[]> {
   return out;
 }
 
+/** `--rates` as positive numbers. */
+function rateList(values: FlagValues): number[] {
+  return listFlag(values, "rates").map((r) => {
+    const n = Number(r);
+    if (!(n > 0)) {
+      throw fieldError({
+        field: "--rates",
+        value: values.rates,
+        expected: "positive numbers, e.g. 0.5,1,2",
+      });
+    }
+    return n;
+  });
+}
+
+/** The bench flags after `--` (`--name value` or a bare `--switch`) as a flag object. */
+function benchWorkload(benchArgs: string[]): Flags {
+  const workload: Flags = {};
+  for (let i = 0; i < benchArgs.length; i++) {
+    const a = benchArgs[i];
+    if (!a.startsWith("--")) {
+      throw fieldError({ field: "bench flags", value: a, expected: "--name [value] pairs" });
+    }
+    const next = benchArgs[i + 1];
+    if (next === undefined || next.startsWith("--")) workload[a.slice(2)] = true;
+    else workload[a.slice(2)] = (i++, next);
+  }
+  return workload;
+}
+
 /** Runs the CLI. */
 export async function main(args: string[]): Promise<number> {
   const cut = args.indexOf("--");
@@ -487,30 +378,11 @@ export async function main(args: string[]): Promise<number> {
   if (!values.url) {
     throw new TypeError("Cannot use --url as a server URL: current value is missing");
   }
-  const rates = listFlag(values, "rates").map((r) => {
-    const n = Number(r);
-    if (!(n > 0)) {
-      throw fieldError({
-        field: "--rates",
-        value: values.rates,
-        expected: "positive numbers, e.g. 0.5,1,2",
-      });
-    }
-    return n;
-  });
+  const rates = rateList(values);
   if (!values.auto && !rates.length) {
     throw new TypeError("Cannot sweep without rates: current value is neither --rates nor --auto");
   }
-  const workload: Flags = {};
-  for (let i = 0; i < benchArgs.length; i++) {
-    const a = benchArgs[i];
-    if (!a.startsWith("--")) {
-      throw fieldError({ field: "bench flags", value: a, expected: "--name [value] pairs" });
-    }
-    const next = benchArgs[i + 1];
-    if (next === undefined || next.startsWith("--")) workload[a.slice(2)] = true;
-    else workload[a.slice(2)] = (i++, next);
-  }
+  const workload = benchWorkload(benchArgs);
   const pts = await sweep({
     url: values.url as string,
     expDir: values.out as string,

@@ -52,12 +52,10 @@ async function startRouter(
   return Object.assign(p, { url: p.match[1] });
 }
 
-/** Added TTFT at 500 req/s and 5,000 concurrent streams through the router. */
-export async function routerOverhead(seconds: number): Promise<PerfResult[]> {
-  const dir = await Deno.makeTempDir({ prefix: "perf_router_" });
+/** TTFT p50 / p99 at 500 req/s through an `agg` router minus straight to the zero-delay server. */
+async function addedTtft(dir: string, seconds: number): Promise<PerfResult[]> {
   const zero = await startZeroServer();
   const router = await startRouter(zero.url, dir, "perf-zero");
-  const out: PerfResult[] = [];
   try {
     const s = Math.min(seconds, 20);
     const run = (url: string, label: string) =>
@@ -70,7 +68,7 @@ export async function routerOverhead(seconds: number): Promise<PerfResult[]> {
     const r1 = await run(router.url, "routed");
     const note = `bench at 500 req/s for ${s} s each, zero-delay server behind an agg router`;
     const diff = (k: string) => r1.summary[k] - d1.summary[k];
-    out.push(
+    return [
       {
         entry: "router",
         metric: "added TTFT p50 at 500 req/s (router - direct)",
@@ -85,11 +83,53 @@ export async function routerOverhead(seconds: number): Promise<PerfResult[]> {
         unit: "ms",
         note: `goal <= 2 ms; ${note}; direct p99 ${d1.summary.p99_ttft_ms} ms`,
       },
-    );
+    ];
   } finally {
     await router.stop();
     await zero.stop();
   }
+}
+
+/** The figures of the 5,000-stream run: failures, each distinct error (up to 3), TTFT p50 / p99. */
+async function streamResults(
+  summary: Record<string, number>,
+  wallS: number,
+  runDir: string,
+): Promise<PerfResult[]> {
+  const note = `5,000 concurrent streams, sim speed 100, 64 tokens each`;
+  const out: PerfResult[] = [{
+    entry: "router",
+    metric: "5,000 concurrent streams: failed requests",
+    value: summary.failed,
+    unit: "req",
+    note: `goal 0; ${summary.completed} completed, ${summary.failed} failed, peak ${
+      summary.max_concurrent_requests ?? "?"
+    } in flight, ${wallS.toFixed(1)} s; sim speed 100, 64 tokens each`,
+  }];
+  const errors = await distinctErrors(runDir);
+  for (const [i, [error, n]] of errors.slice(0, 3).entries()) {
+    out.push({
+      entry: "router",
+      metric: `5,000 streams: error ${i + 1} of ${errors.length} distinct`,
+      value: n,
+      unit: "req",
+      note: error,
+    });
+  }
+  for (const [k, label] of [["median_ttft_ms", "p50"], ["p99_ttft_ms", "p99"]]) {
+    out.push({
+      entry: "router",
+      metric: `5,000 streams: TTFT ${label} (router + sim)`,
+      value: summary[k],
+      unit: "ms",
+      note,
+    });
+  }
+  return out;
+}
+
+/** 5,000 concurrent streams through the router to one simulated engine at speed 100. */
+async function manyStreams(dir: string): Promise<PerfResult[]> {
   const sim = await startSim([
     "--speed",
     "100",
@@ -114,38 +154,20 @@ export async function routerOverhead(seconds: number): Promise<PerfResult[]> {
       ...["--input-len", "32", "--output-len", "64", "--no-itl", "--timeout", "600"],
       ...["--out", join(dir, "streams")],
     ]);
-    const note = `5,000 concurrent streams, sim speed 100, 64 tokens each`;
-    out.push({
-      entry: "router",
-      metric: "5,000 concurrent streams: failed requests",
-      value: summary.failed,
-      unit: "req",
-      note: `goal 0; ${summary.completed} completed, ${summary.failed} failed, peak ${
-        summary.max_concurrent_requests ?? "?"
-      } in flight, ${wallS.toFixed(1)} s; sim speed 100, 64 tokens each`,
-    });
-    const errors = await distinctErrors(runDir);
-    for (const [i, [error, n]] of errors.slice(0, 3).entries()) {
-      out.push({
-        entry: "router",
-        metric: `5,000 streams: error ${i + 1} of ${errors.length} distinct`,
-        value: n,
-        unit: "req",
-        note: error,
-      });
-    }
-    for (const [k, label] of [["median_ttft_ms", "p50"], ["p99_ttft_ms", "p99"]]) {
-      out.push({
-        entry: "router",
-        metric: `5,000 streams: TTFT ${label} (router + sim)`,
-        value: summary[k],
-        unit: "ms",
-        note,
-      });
-    }
+    return await streamResults(summary, wallS, runDir);
   } finally {
     await simRouter.stop();
     await sim.stop();
+  }
+}
+
+/** Added TTFT at 500 req/s and 5,000 concurrent streams through the router. */
+export async function routerOverhead(seconds: number): Promise<PerfResult[]> {
+  const dir = await Deno.makeTempDir({ prefix: "perf_router_" });
+  const out = await addedTtft(dir, seconds);
+  try {
+    out.push(...await manyStreams(dir));
+  } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
   return out;

@@ -1,0 +1,217 @@
+/**
+ * One topology of a pipeline run: its topology file with the run's overrides,
+ * the sweep options of its points, and its sweep: in virtual time, from points
+ * already finished, or live between `up` and `down` (always down, also on
+ * errors and Ctrl-C).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import { applySets, type TopologySet } from "../launch/topology_set.ts";
+import { up } from "../launch/up.ts";
+import { down } from "../launch/down.ts";
+import { loadTopology, type Topology } from "../launch/topology.ts";
+import type { TopologyState } from "../launch/_state.ts";
+import { errorMessage, fieldError } from "../lib/errors.ts";
+import { isPortFree } from "../lib/net.ts";
+import { readConfigText } from "../lib/read_config.ts";
+import { writeFileAtomic } from "../lib/write_file.ts";
+import { type Experiment, type ExperimentTopology, sloFlag } from "./_experiment.ts";
+import type { PipelineOptions } from "./pipeline.ts";
+import { predictFlags, VIRTUAL_URL } from "./predict/run_point.ts";
+import { sweep, sweepIsCurrent, type SweepOptions, type SweepPoint } from "./sweep.ts";
+
+/** What every topology of one pipeline run shares (the options resolved once). */
+export interface PipelineRun {
+  exp: Experiment;
+  o: PipelineOptions;
+  log: (msg: string) => void;
+  engine: "sim" | "vllm";
+  clock: "virtual" | "live";
+  /** Simulated engine speed of a live sim run, else null. */
+  speed: number | null;
+  startTime: Date;
+  /** The experiment's bench flags with the run's overrides. */
+  workload: Experiment["workload"];
+  expDir: string;
+  stateDir: string;
+}
+
+/** GPUs a topology occupies (sum of tensor-parallel sizes of its engines). */
+export function topologyGpus(t: Topology): number {
+  return t.roles.reduce((n, r) => n + r.tp.reduce((a, b) => a + b, 0), 0);
+}
+
+/**
+ * A first port with `span` free ports after it (each bound on 0.0.0.0 as `up`
+ * checks). Bases are drawn below Linux's ephemeral range (32768+), where
+ * outgoing connections and their TIME-WAIT sockets do not crowd the range.
+ */
+export async function freePortBase(span = 40, tries = 200): Promise<number> {
+  for (let i = 0; i < tries; i++) {
+    const p = 20000 + Math.floor(Math.random() * (32000 - span - 20000));
+    let ok = true;
+    for (let q = p; q < p + span && ok; q++) ok = await isPortFree(q, "0.0.0.0");
+    if (ok) return p;
+  }
+  throw new RangeError(
+    `Cannot find ${span} free ports in a row in 20000-32000 as --port-base: current value is none after ${tries} tries; pass --port-base N with ports N..N+${span} free`,
+  );
+}
+
+/** Writes the topology file with overrides under `dir` when needed; returns the path to launch. */
+async function topologyFile(
+  src: string,
+  dir: string,
+  label: string,
+  over: Record<string, unknown>,
+) {
+  const sets = (over.sets ?? []) as TopologySet[];
+  if (Object.keys(over).filter((k) => k !== "sets").length === 0 && sets.length === 0) return src;
+  const doc = applySets(parseYaml(await readConfigText(src, "a topology file")), sets) as Record<
+    string,
+    unknown
+  >;
+  if (over.speed !== undefined) doc.sim = { ...(doc.sim as object ?? {}), speed: over.speed };
+  if (over.model !== undefined) doc.model = over.model;
+  await Deno.mkdir(dir, { recursive: true });
+  const out = join(dir, `${label}.yaml`);
+  await writeFileAtomic(out, `# generated from ${src}\n${stringifyYaml(doc)}`);
+  return out;
+}
+
+/** The file `t` launches from: its sim or vllm file with the run's speed, model and sets. */
+async function launchFile(r: PipelineRun, t: ExperimentTopology): Promise<string> {
+  const src = r.engine === "vllm" ? t.vllmFile : t.file;
+  if (!src) {
+    throw fieldError({
+      field: `topologies[${t.label}].vllm_file`,
+      value: null,
+      expected: "a vllm topology file for --engine vllm",
+      file: r.exp.file,
+    });
+  }
+  const over: Record<string, unknown> = {};
+  if (r.speed !== null) over.speed = r.speed;
+  if (r.o.model) over.model = r.o.model;
+  // the entry's own changes (set:, a sweep.topology cell), then the command line's --set
+  const sets = [...t.sets, ...(r.o.sets ?? [])];
+  if (sets.length) over.sets = sets;
+  return await topologyFile(src, join(r.expDir, ".topologies"), t.label, over);
+}
+
+/** One topology as launched: its label, file, parsed topology, clock and rates. */
+interface Launch {
+  label: string;
+  file: string;
+  topo: Topology;
+  virtual: boolean;
+  /** The sim runs this many times faster than real time (1 in virtual time and on vllm). */
+  timeScale: number;
+  rates: number[] | "auto";
+}
+
+/** Sweep options of `l`'s points against `url` (`resetUrls` POSTed before each). */
+function sweepOptions(r: PipelineRun, l: Launch, url: string, resetUrls: string[]): SweepOptions {
+  const { exp, o } = r;
+  return {
+    url,
+    expDir: r.expDir,
+    topology: l.label,
+    gpus: topologyGpus(l.topo),
+    workload: r.workload,
+    rates: l.rates,
+    auto: exp.sweep.auto,
+    grid: exp.sweep.grid,
+    runs: exp.sweep.runs,
+    resetUrls,
+    resetPrefixCache: exp.sweep.resetPrefixCache,
+    stop: exp.sweep.stop,
+    slo: sloFlag(exp.slo),
+    timeScale: l.timeScale,
+    meta: {
+      experiment: exp.name,
+      experiment_file: exp.file,
+      engine: r.engine,
+      topology_label: l.label,
+      topology_file: l.file,
+      topology: l.topo,
+      clock: l.virtual ? "virtual" : "live",
+      sim_speed: l.virtual ? null : l.timeScale,
+    },
+    resume: o.resume,
+    verbose: o.verbose,
+    log: r.log,
+    signal: o.signal,
+    runner: l.virtual
+      ? (flags) =>
+        predictFlags(l.topo, flags, {
+          routerHopMs: exp.routerHopMs ?? undefined,
+          startTime: r.startTime,
+          resultBlock: o.verbose,
+        })
+      : undefined,
+  };
+}
+
+/** `up`, the sweep against the launched endpoint, then `down` whatever happened. */
+async function sweepLaunched(
+  r: PipelineRun,
+  l: Launch,
+  portBase: number | undefined,
+): Promise<SweepPoint[]> {
+  const { log, o } = r;
+  log(`${l.label}: up ${l.file}${l.timeScale !== 1 ? ` (sim speed ${l.timeScale})` : ""}`);
+  const state = await up({
+    file: l.file,
+    portBase,
+    stateDir: r.stateDir,
+    log,
+    signal: o.signal,
+  }) as TopologyState;
+  try {
+    const resetUrls = state.processes.filter((p) => p.role !== "router")
+      .map((p) => `${p.url}/reset_prefix_cache`);
+    if (state.routerUrl && l.topo.kind === "ppd") {
+      resetUrls.push(`${state.routerUrl}/conversations/clear`);
+    }
+    return await sweep(sweepOptions(r, l, state.endpoint, resetUrls));
+  } finally {
+    await down({ target: l.topo.name, stateDir: r.stateDir, graceMs: 3000, log }).catch((e) =>
+      log(`down ${l.topo.name} failed: ${errorMessage(e)}`)
+    );
+  }
+}
+
+/** Sweeps topology `t` of the run; returns its points. */
+export async function runTopology(r: PipelineRun, t: ExperimentTopology): Promise<SweepPoint[]> {
+  const { exp, o, log } = r;
+  o.signal?.throwIfAborted();
+  const file = await launchFile(r, t);
+  const topo = await loadTopology(file);
+  const virtual = r.clock === "virtual" && topo.engine === "sim";
+  const timeScale = topo.engine === "sim" && !virtual ? topo.sim.speed : 1;
+  const portBase = o.portBase === "auto" || (o.portBase === undefined && topo.engine === "sim")
+    ? await freePortBase()
+    : o.portBase ?? undefined;
+  const rates: number[] | "auto" = o.rates?.length ? o.rates : exp.sweep.rates ?? "auto";
+  const l: Launch = { label: t.label, file, topo, virtual, timeScale, rates };
+  if (virtual) {
+    log(`${t.label}: ${file} in virtual time (simulated, no processes)`);
+    return await sweep(sweepOptions(r, l, VIRTUAL_URL, []));
+  }
+  if (
+    rates !== "auto" &&
+    await sweepIsCurrent(sweepOptions(r, l, "http://127.0.0.1:1", []), rates)
+  ) {
+    log(`${t.label}: every point is already in ${r.expDir}; not starting it`);
+    return await sweep(sweepOptions(r, l, "http://127.0.0.1:1", []));
+  }
+  if (topo.platform === "kubernetes") {
+    throw new RangeError(
+      `Cannot run topology ${t.label} (${file}) live in a pipeline as platform kubernetes: current value is platform kubernetes; run deno task up, deno task bench --platform kubernetes and deno task down by hand (README: A cluster walkthrough), or predict it in virtual time`,
+    );
+  }
+  return await sweepLaunched(r, l, portBase);
+}

@@ -1,0 +1,166 @@
+/**
+ * The sections of `compare.md`: the header, a table per metric (deltas against
+ * the first topology and whether each exceeds noise), goodput, crossovers,
+ * per-turn TTFT and the turn-2+ findings. The numbers come from `compare.ts`.
+ *
+ * @module
+ */
+import { maxOf } from "../../lib/stats.ts";
+import { type MergedRow, turnList } from "../../lib/merged_schema.ts";
+import { beyondNoise, improvementPct, type Slo } from "../../lib/metrics.ts";
+import type { Crossing, TurnFinding } from "./_crossover.ts";
+import type { TopologyGoodput } from "./compare.ts";
+
+const f = (x: unknown, d = 2) => (typeof x === "number" && Number.isFinite(x) ? x.toFixed(d) : "–");
+
+/** Title, reading guide and GPUs per topology. */
+export function headerMd(names: string[], byName: Map<string, MergedRow[]>): string[] {
+  return [
+    `# Comparison: ${names.join(" vs ")}`,
+    "",
+    `Mean over runs ± 95% CI half-width. Δ is the improvement over **${names[0]}** in percent of`,
+    `${
+      names[0]
+    }'s value, **positive = better** (lower latency, higher throughput); "beyond noise" is`,
+    "yes when the two 95% intervals do not overlap, no when they do, n/a with a single run.",
+    `GPUs: ${
+      names.map((n) => `${n} ${byName.get(n)![0]?.gpus ?? "?"}`).join(", ")
+    } (throughputs here are per topology; goodput below is also per GPU).`,
+    "",
+  ];
+}
+
+/** Δ against `base` and whether it is beyond noise, for metric `m`. */
+function deltaCells(
+  base: MergedRow | undefined,
+  r: MergedRow | undefined,
+  m: string,
+  lower: boolean,
+): [string, string] {
+  const a = base?.[m], b = r?.[m];
+  if (typeof a !== "number" || typeof b !== "number") return ["–", "–"];
+  const imp = improvementPct(a, b, lower);
+  const nb = beyondNoise(
+    a,
+    base![`${m}_ci95`] as number | null,
+    b,
+    r![`${m}_ci95`] as number | null,
+  );
+  return [
+    imp === null ? "–" : `${imp >= 0 ? "+" : ""}${f(imp, 1)}%`,
+    nb === null ? "n/a" : nb ? "yes" : "no",
+  ];
+}
+
+/** One table row: the rate, each topology's value ± CI, then Δ and noise against the first. */
+function metricRow(at: (MergedRow | undefined)[], rate: number, m: string, lower: boolean) {
+  const cells = [rate === Infinity ? "inf" : String(rate)];
+  for (const r of at) {
+    const h = r?.[`${m}_ci95`];
+    cells.push(
+      r && typeof r[m] === "number"
+        ? `${f(r[m])}${typeof h === "number" ? ` ± ${f(h)}` : ""}`
+        : "–",
+    );
+  }
+  for (const r of at.slice(1)) cells.push(...deltaCells(at[0], r, m, lower));
+  return `| ${cells.join(" | ")} |`;
+}
+
+/** A table per metric present in `means` (rows: rates; columns: topologies, then Δ and noise). */
+export function metricTablesMd(
+  metrics: [string, boolean][],
+  names: string[],
+  byName: Map<string, MergedRow[]>,
+  means: MergedRow[],
+): string[] {
+  const md: string[] = [];
+  const rates = [...new Set(means.map((r) => r.rate_target as number))].sort((a, b) => a - b);
+  for (const [m, lower] of metrics) {
+    if (!means.some((r) => typeof r[m] === "number")) continue;
+    md.push(`## ${m} (${lower ? "lower" : "higher"} is better)`, "");
+    const head = ["rate", ...names.map((n) => n)];
+    for (const n of names.slice(1)) head.push(`Δ ${n}`, `beyond noise`);
+    md.push(`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`);
+    for (const rate of rates) {
+      const at = names.map((n) => byName.get(n)!.find((r) => r.rate_target === rate));
+      md.push(metricRow(at, rate, m, lower));
+    }
+    md.push("");
+  }
+  return md;
+}
+
+/** The goodput table for `slo` at the attainment target. */
+export function goodputMd(slo: Slo, targetPct: number, goodput: TopologyGoodput[]): string[] {
+  const md = [`## Goodput (attainment ≥ ${targetPct}% of requests within SLO)`, ""];
+  md.push(
+    `SLO: ${slo.ttftMs !== undefined ? `TTFT ≤ ${slo.ttftMs} ms` : ""}${
+      slo.ttftMs !== undefined && slo.tpotMs !== undefined ? ", " : ""
+    }${slo.tpotMs !== undefined ? `TPOT ≤ ${slo.tpotMs} ms` : ""}`,
+    "",
+  );
+  md.push("| topology | GPUs | goodput (req/s) | per GPU |", "|---|---|---|---|");
+  for (const g of goodput) {
+    md.push(
+      `| ${g.topology} | ${g.gpus ?? "?"} | ${g.at_least ? "≥ " : ""}${f(g.goodput_rps)} | ${
+        f(g.goodput_per_gpu)
+      } |`,
+    );
+  }
+  md.push("");
+  return md;
+}
+
+/** One line per crossing; nothing without crossings. */
+export function crossoversMd(cross: { metric: string; crossings: Crossing[] }[]): string[] {
+  if (!cross.length) return [];
+  const md = ["## Crossovers", ""];
+  for (const c of cross) {
+    for (const x of c.crossings) {
+      md.push(
+        `- ${c.metric}: ${x.betterBefore} better below ${f(x.rate)} req/s, ${x.betterAfter} above`,
+      );
+    }
+  }
+  md.push("");
+  return md;
+}
+
+/** Multi-turn points: mean TTFT per turn and cumulative conversation latency; nothing without. */
+export function perTurnMd(means: MergedRow[]): string[] {
+  const perTurn = means.filter((r) => turnList(r.ttft_by_turn_ms).length > 1);
+  if (!perTurn.length) return [];
+  const T = maxOf(perTurn.map((r) => turnList(r.ttft_by_turn_ms).length));
+  const cols = Array.from({ length: T }, (_, i) => `turn ${i + 1}`);
+  const md = [
+    "## Per turn (mean TTFT, ms; last column: mean cumulative conversation latency, ms)",
+    "",
+    `| topology | rate | ${cols.join(" | ")} | cumulative |`,
+    `|---|---|${cols.map(() => "---").join("|")}|---|`,
+  ];
+  perTurn.sort((a, b) =>
+    String(a.topology).localeCompare(String(b.topology)) ||
+    (a.rate_target as number) - (b.rate_target as number)
+  );
+  for (const r of perTurn) {
+    const t = turnList(r.ttft_by_turn_ms);
+    const cum = turnList(r.cum_e2el_by_turn_ms);
+    md.push(
+      `| ${r.topology} | ${r.load_point} | ${cols.map((_, i) => f(t[i] ?? null)).join(" | ")} | ${
+        f(cum.at(-1) ?? null)
+      } |`,
+    );
+  }
+  md.push("");
+  return md;
+}
+
+/** One sentence per turn-2+ TTFT comparison. */
+export function turnsMd(turns: TurnFinding[]): string[] {
+  return turns.map((t) =>
+    `Turn-2+ mean TTFT, improvement of ${t.a} over ${t.b} (positive = ${t.a} faster): ${
+      t.byRate.map((x) => `${f(x.improvementPct, 1)}% at ${x.rate}`).join(", ")
+    } req/s.`
+  );
+}
