@@ -233,44 +233,78 @@ export interface BodyTap {
 /** Bytes of a streamed body held for a reader that does not read before the server is paused. */
 export const BODY_BUFFER_BYTES = 64 * 1024;
 
+/** Options of {@linkcode http1Fetch}: those of `fetch` it takes, and a tap. */
+export interface Http1FetchInit {
+  /** @default "POST" ("GET" where the URL goes to fetch) */
+  method?: string;
+  headers?: Headers | Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+  /** Watches the body as it streams. */
+  tap?: BodyTap;
+}
+
 /**
  * {@linkcode http1} behind a `fetch`-like call for code written against
  * `Response`: resolves at the response head with a streaming body; cancelling
  * the body cancels the request. Non-`http:` URLs go to `fetch` (no `tap`).
  */
-export function http1Fetch(
-  url: string,
-  init: {
-    method?: string;
-    headers?: Headers | Record<string, string>;
-    body?: string;
-    signal?: AbortSignal;
-    /** Watches the body as it streams. */
-    tap?: BodyTap;
-  },
-): Promise<Response> {
+export function http1Fetch(url: string, init: Http1FetchInit): Promise<Response> {
   const u = new URL(url);
   if (u.protocol !== "http:") return fetch(url, init);
   const headers = requestHeaders(init.headers);
+  const tap = init.tap;
+  const canceller = new Canceller();
+  let cancelled = false;
   return new Promise<Response>((resolve, reject) => {
-    const relay = new BodyRelay(init.tap, init.signal);
+    let ctl!: ReadableStreamDefaultController<Uint8Array>;
+    let headed = false;
+    // bounded: past BODY_BUFFER_BYTES unread, reading from the server waits for the reader
+    let resume: (() => void) | null = null;
+    const wake = () => {
+      if (!resume) return;
+      const r = resume;
+      resume = null;
+      init.signal?.removeEventListener("abort", wake);
+      tap?.paused?.(false);
+      r();
+    };
+    const body = new ReadableStream<Uint8Array>({
+      start: (c) => void (ctl = c),
+      pull: wake,
+      cancel: (why) => {
+        cancelled = true;
+        canceller.cancel(why ?? new Error("response body cancelled"));
+        tap?.cancel?.(why);
+        wake();
+      },
+    }, { highWaterMark: BODY_BUFFER_BYTES, size: (c) => c.byteLength });
     http1({
       url: u,
       method: init.method,
       headers,
       body: init.body === undefined ? undefined : enc.encode(init.body),
       signal: init.signal,
-      canceller: relay.canceller,
+      canceller,
       onHead: (status, h) => {
-        relay.headed = true;
-        resolve(relay.response(status, h));
+        headed = true;
+        resolve(responseOf(status, h, body));
       },
-      onData: (bytes) => relay.data(bytes),
+      onData: (bytes) => {
+        if (cancelled) return;
+        tap?.data?.();
+        ctl.enqueue(bytes.slice());
+        if ((ctl.desiredSize ?? 1) > 0) return;
+        tap?.paused?.(true);
+        // an abort while paused must reach the read loop (it closes the connection)
+        init.signal?.addEventListener("abort", wake, { once: true });
+        return new Promise<void>((r) => (resume = r));
+      },
     }).then(
-      () => relay.end(undefined),
+      () => !cancelled && endBody(ctl, tap, undefined),
       (e) => {
-        if (!relay.headed) reject(e);
-        else relay.end(e);
+        if (!headed) reject(e);
+        else if (!cancelled) endBody(ctl, tap, e);
       },
     );
   });
@@ -288,82 +322,29 @@ function requestHeaders(h: Headers | Record<string, string> | undefined): Record
   return headers;
 }
 
-/** A streamed body's queue: counted in bytes, up to {@linkcode BODY_BUFFER_BYTES}. */
-const BODY_QUEUE: QueuingStrategy<Uint8Array> = {
-  highWaterMark: BODY_BUFFER_BYTES,
-  size: (c) => c.byteLength,
-};
-
-/**
- * The body of one {@linkcode http1Fetch} response: what the server sends is
- * queued for the reader (bounded: past {@linkcode BODY_BUFFER_BYTES} unread,
- * reading from the server waits for the reader), watched by the tap, and
- * cancelling it cancels the request.
- */
-class BodyRelay {
-  readonly canceller = new Canceller();
-  readonly stream: ReadableStream<Uint8Array>;
-  /** The response head came (later failures end the body, not the promise). */
-  headed = false;
-  #ctl!: ReadableStreamDefaultController<Uint8Array>;
-  #cancelled = false;
-  #resume: (() => void) | null = null;
-
-  constructor(readonly tap: BodyTap | undefined, readonly signal: AbortSignal | undefined) {
-    this.stream = new ReadableStream<Uint8Array>({
-      start: (c) => void (this.#ctl = c),
-      pull: this.#wake,
-      cancel: (why) => {
-        this.#cancelled = true;
-        this.canceller.cancel(why ?? new Error("response body cancelled"));
-        this.tap?.cancel?.(why);
-        this.#wake();
-      },
-    }, BODY_QUEUE);
+/** The response of a head: hop-by-hop headers dropped, no body for 204 and 304. */
+function responseOf(
+  status: number,
+  h: Map<string, string>,
+  body: ReadableStream<Uint8Array>,
+): Response {
+  const out = new Headers();
+  for (const [k, v] of h) {
+    if (k !== "transfer-encoding" && k !== "connection" && k !== "keep-alive") out.set(k, v);
   }
+  return new Response(status === 204 || status === 304 ? null : body, { status, headers: out });
+}
 
-  /** The response of a head: hop-by-hop headers dropped, no body for 204 and 304. */
-  response(status: number, h: Map<string, string>): Response {
-    const out = new Headers();
-    for (const [k, v] of h) {
-      if (k !== "transfer-encoding" && k !== "connection" && k !== "keep-alive") out.set(k, v);
-    }
-    return new Response(status === 204 || status === 304 ? null : this.stream, {
-      status,
-      headers: out,
-    });
-  }
-
-  /** Body bytes from the server; a promise (reading paused) when the reader is behind. */
-  data(bytes: Uint8Array): Promise<void> | undefined {
-    if (this.#cancelled) return;
-    this.tap?.data?.();
-    this.#ctl.enqueue(bytes.slice());
-    if ((this.#ctl.desiredSize ?? 1) > 0) return;
-    this.tap?.paused?.(true);
-    // an abort while paused must reach the read loop (it closes the connection)
-    this.signal?.addEventListener("abort", this.#wake, { once: true });
-    return new Promise<void>((r) => (this.#resume = r));
-  }
-
-  /** The body ended (`e` undefined) or failed: the tap's tail, then close or error. */
-  end(e: unknown): void {
-    if (this.#cancelled) return;
-    const tail = this.tap?.end?.(e);
-    try {
-      if (tail) this.#ctl.enqueue(tail);
-      if (e === undefined || tail) this.#ctl.close();
-      else this.#ctl.error(e);
-    } catch { /* cancelled by the reader */ }
-  }
-
-  /** Resumes reading from the server (the reader pulled, cancelled, or the request aborted). */
-  readonly #wake = () => {
-    if (!this.#resume) return;
-    const r = this.#resume;
-    this.#resume = null;
-    this.signal?.removeEventListener("abort", this.#wake);
-    this.tap?.paused?.(false);
-    r();
-  };
+/** The body ended (`e` undefined) or failed: the tap's tail, then close or error. */
+function endBody(
+  ctl: ReadableStreamDefaultController<Uint8Array>,
+  tap: BodyTap | undefined,
+  e: unknown,
+): void {
+  const tail = tap?.end?.(e);
+  try {
+    if (tail) ctl.enqueue(tail);
+    if (e === undefined || tail) ctl.close();
+    else ctl.error(e);
+  } catch { /* cancelled by the reader */ }
 }
