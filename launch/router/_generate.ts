@@ -28,7 +28,7 @@ import {
 import { checkBody } from "./_body_check.ts";
 import { errorResponse, forwardHeaders, HttpError, ms3, readBody } from "./_http.ts";
 import { type Ctx, LegIo, now, Unreachable } from "./_leg_io.ts";
-import { ServedLeg } from "./_served_leg.ts";
+import { serveLeg } from "./_served_leg.ts";
 
 export type { Mode };
 
@@ -235,6 +235,6 @@ export class Generator {
 
   /** Opens the serving leg on `b` and passes its answer to the client. */
   #serve(b: Backend, leg: Leg, ctx: Ctx, body: Body, requestId: string): Promise<Response> {
-    return new ServedLeg(this.#io, b, leg, ctx).serve(body, requestId);
+    return serveLeg(this.#io, b, leg, ctx, body, requestId);
   }
 }
