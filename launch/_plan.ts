@@ -73,46 +73,87 @@ export function hostAddress(host: string | undefined): string {
 
 /** Builds the plan; throws when two processes would listen on one port of one host. */
 export function planTopology(t: Topology, opts: PlanOptions = {}): Plan {
-  let next = opts.portBase;
-  if (next !== undefined) {
-    if (t.engine === "command") {
-      throw fieldError({
-        field: "--port-base",
-        value: next,
-        expected: "absent for engine: command (its ports are in its commands)",
-        file: t.file,
-      });
-    }
-    if (!Number.isInteger(next) || next < 1 || next > 65000) {
-      throw fieldError({ field: "--port-base", value: next, expected: "an integer in [1, 65000]" });
-    }
-  }
-  const take = (fallback: number, n = 1) => {
-    if (next === undefined) return fallback;
-    const p = next;
-    next += n;
-    return p;
-  };
-  const routerPort = t.router.enabled ? take(t.router.port!) : undefined;
+  const ports = new PortLayout(t, opts.portBase);
+  const routerPort = t.router.enabled ? ports.take(t.router.port!) : undefined;
   const discoveryPort = routerPort !== undefined && t.router.discovery === "zmq"
-    ? take(t.kv.proxyPort)
+    ? ports.take(t.kv.proxyPort)
     : undefined;
   const instances: InstancePlan[] = [];
   for (const spec of t.roles) {
-    for (let i = 0; i < spec.count; i++) instances.push(instance(t, spec, i, take(spec.port + i)));
+    for (let i = 0; i < spec.count; i++) {
+      instances.push(instance(t, spec, i, ports.take(spec.port + i)));
+    }
   }
+  assignConnectorPorts(t, instances, ports);
+  const uses = portUses(t, instances, routerPort, discoveryPort);
+  checkClashes(t, uses);
+  checkGpus(t, instances);
+  const router = routerPort === undefined ? undefined : {
+    port: routerPort,
+    bind: t.router.host,
+    url: `http://${t.router.host === "0.0.0.0" ? "127.0.0.1" : t.router.host}:${routerPort}`,
+    ...(discoveryPort !== undefined ? { discoveryPort } : {}),
+  };
+  return { topology: t, instances, router, ports: uses };
+}
+
+/** Hands out ports: the file's, or consecutive ones from `--port-base`. */
+class PortLayout {
+  #next: number | undefined;
+
+  constructor(t: Topology, portBase: number | undefined) {
+    if (portBase !== undefined) {
+      if (t.engine === "command") {
+        throw fieldError({
+          field: "--port-base",
+          value: portBase,
+          expected: "absent for engine: command (its ports are in its commands)",
+          file: t.file,
+        });
+      }
+      if (!Number.isInteger(portBase) || portBase < 1 || portBase > 65000) {
+        throw fieldError({
+          field: "--port-base",
+          value: portBase,
+          expected: "an integer in [1, 65000]",
+        });
+      }
+    }
+    this.#next = portBase;
+  }
+
+  /** The first of `n` ports: `fallback` (the file's) unless laid out from a base. */
+  take(fallback: number, n = 1): number {
+    if (this.#next === undefined) return fallback;
+    const p = this.#next;
+    this.#next += n;
+    return p;
+  }
+}
+
+/** NIXL side-channel or P2P-NCCL KV ports: `tp` of them per instance (encoders have none). */
+function assignConnectorPorts(t: Topology, instances: InstancePlan[], ports: PortLayout): void {
   let side = t.kv.sideChannelPort;
   let kvp = t.kv.kvPort;
   for (const inst of instances) {
     if (t.connector === "nixl" && inst.role !== "encode") {
-      inst.sideChannelPort = take(side, inst.tp);
+      inst.sideChannelPort = ports.take(side, inst.tp);
       side += inst.tp;
     }
     if (t.connector === "p2pnccl" && inst.role !== "encode") {
-      inst.kvPort = take(kvp, inst.tp);
+      inst.kvPort = ports.take(kvp, inst.tp);
       kvp += inst.tp;
     }
   }
+}
+
+/** Every port the topology listens on: router, discovery, instances' HTTP and KV ports, processes'. */
+function portUses(
+  t: Topology,
+  instances: InstancePlan[],
+  routerPort: number | undefined,
+  discoveryPort: number | undefined,
+): PortUse[] {
   const ports: PortUse[] = [];
   if (routerPort !== undefined) {
     ports.push({ host: "local", port: routerPort, owner: "router", field: "router.port" });
@@ -125,42 +166,40 @@ export function planTopology(t: Topology, opts: PlanOptions = {}): Plan {
       field: "kv.proxy_port",
     });
   }
-  for (const inst of instances) {
-    const host = inst.host ?? "local";
-    ports.push({ host, port: inst.port, owner: inst.name, field: `${inst.role}.port` });
-    for (let r = 0; r < inst.tp; r++) {
-      if (inst.sideChannelPort !== undefined) {
-        ports.push({
-          host,
-          port: inst.sideChannelPort + r,
-          owner: `${inst.name} NIXL side channel`,
-          field: "kv.side_channel_port",
-        });
-      }
-      if (inst.kvPort !== undefined) {
-        ports.push({
-          host,
-          port: inst.kvPort + r,
-          owner: `${inst.name} P2pNccl kv_port`,
-          field: "kv.kv_port",
-        });
-      }
-    }
-  }
+  for (const inst of instances) ports.push(...instancePorts(inst));
   t.processes.forEach((p, i) =>
     p.ports.forEach((port) =>
       ports.push({ host: p.host ?? "local", port, owner: p.name, field: `processes[${i}].ports` })
     )
   );
-  checkClashes(t, ports);
-  checkGpus(t, instances);
-  const router = routerPort === undefined ? undefined : {
-    port: routerPort,
-    bind: t.router.host,
-    url: `http://${t.router.host === "0.0.0.0" ? "127.0.0.1" : t.router.host}:${routerPort}`,
-    ...(discoveryPort !== undefined ? { discoveryPort } : {}),
-  };
-  return { topology: t, instances, router, ports };
+  return ports;
+}
+
+/** An instance's HTTP port, then per TP rank its side-channel or KV port. */
+function instancePorts(inst: InstancePlan): PortUse[] {
+  const host = inst.host ?? "local";
+  const ports: PortUse[] = [
+    { host, port: inst.port, owner: inst.name, field: `${inst.role}.port` },
+  ];
+  for (let r = 0; r < inst.tp; r++) {
+    if (inst.sideChannelPort !== undefined) {
+      ports.push({
+        host,
+        port: inst.sideChannelPort + r,
+        owner: `${inst.name} NIXL side channel`,
+        field: "kv.side_channel_port",
+      });
+    }
+    if (inst.kvPort !== undefined) {
+      ports.push({
+        host,
+        port: inst.kvPort + r,
+        owner: `${inst.name} P2pNccl kv_port`,
+        field: "kv.kv_port",
+      });
+    }
+  }
+  return ports;
 }
 
 function instance(t: Topology, spec: RoleSpec, i: number, port: number): InstancePlan {

@@ -53,33 +53,12 @@ export interface Http1Request {
   onData: (bytes: Uint8Array) => unknown;
 }
 
-import { idleMsOf, Reader, release, takeIdle } from "./_http1_pool.ts";
+import { Reader, release, takeIdle } from "./_http1_pool.ts";
+import { HEAD_EOF, readResponse } from "./_http1_response.ts";
 
 export { closeIdle, DEFAULT_IDLE_MS, idleCount, idleMsOf } from "./_http1_pool.ts";
 
 const enc = new TextEncoder();
-const CRLF2 = [13, 10, 13, 10];
-function indexOfSeq(buf: Uint8Array, from: number, to: number, seq: number[]): number {
-  outer: for (let i = from; i <= to - seq.length; i++) {
-    for (let k = 0; k < seq.length; k++) if (buf[i + k] !== seq[k]) continue outer;
-    return i;
-  }
-  return -1;
-}
-
-const latin1 = new TextDecoder("latin1");
-
-function parseHead(text: string): { status: number; headers: Map<string, string> } {
-  const lines = text.split("\r\n");
-  const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0]);
-  if (!m) throw new Error(`malformed HTTP status line: ${JSON.stringify(lines[0].slice(0, 80))}`);
-  const headers = new Map<string, string>();
-  for (let i = 1; i < lines.length; i++) {
-    const c = lines[i].indexOf(":");
-    if (c > 0) headers.set(lines[i].slice(0, c).trim().toLowerCase(), lines[i].slice(c + 1).trim());
-  }
-  return { status: Number(m[1]), headers };
-}
 
 async function connect(
   url: URL,
@@ -137,8 +116,6 @@ function closedError(e: unknown): boolean {
     (e instanceof Error && e.message === HEAD_EOF);
 }
 
-const HEAD_EOF = "connection closed before the response head";
-
 /**
  * Sends one request and streams its response body to `onData`; resolves when
  * the body is complete. Idle pooled connections expire (the server's
@@ -155,22 +132,7 @@ export async function http1(req: Http1Request): Promise<void> {
     );
   }
   const key = req.url.host;
-  const body = req.body ?? new Uint8Array(0);
-  let head = `${
-    req.method ?? "POST"
-  } ${req.url.pathname}${req.url.search} HTTP/1.1\r\nhost: ${key}\r\n`;
-  for (const [k, v] of Object.entries(req.headers)) head += `${k}: ${v}\r\n`;
-  head += `content-length: ${body.length}\r\n\r\n`;
-  const h = enc.encode(head);
-  const msg = new Uint8Array(h.length + body.length);
-  msg.set(h);
-  msg.set(body, h.length);
-  const cancelled = () =>
-    req.canceller?.cancelled
-      ? req.canceller.reason
-      : req.signal?.aborted
-      ? req.signal.reason
-      : null;
+  const msg = requestBytes(req, key);
   for (let attempt = 0;; attempt++) {
     req.signal?.throwIfAborted();
     if (req.canceller?.cancelled) throw req.canceller.reason;
@@ -186,7 +148,7 @@ export async function http1(req: Http1Request): Promise<void> {
     req.signal?.addEventListener("abort", onAbort, { once: true });
     req.canceller?.onCancel(onAbort);
     try {
-      if (cancelled() !== null) throw cancelled();
+      if (cancelReason(req) !== null) throw cancelReason(req);
       const writeError = await writeAll(conn, msg);
       // a server may answer (413, 503) and close before reading the whole body: its answer counts
       const idleMs = await readResponse(r, req, () => (got = true)).catch((e) => {
@@ -202,7 +164,7 @@ export async function http1(req: Http1Request): Promise<void> {
       try {
         conn.close();
       } catch { /* closed */ }
-      const why = cancelled();
+      const why = cancelReason(req);
       if (why !== null) throw why;
       // a kept-alive connection the server closed as we sent (never a new one: the server
       // may have taken the request; never once a byte came back)
@@ -210,6 +172,30 @@ export async function http1(req: Http1Request): Promise<void> {
       throw e;
     }
   }
+}
+
+/** The request's head and body as the one write that sends them. */
+function requestBytes(req: Http1Request, host: string): Uint8Array {
+  const body = req.body ?? new Uint8Array(0);
+  let head = `${
+    req.method ?? "POST"
+  } ${req.url.pathname}${req.url.search} HTTP/1.1\r\nhost: ${host}\r\n`;
+  for (const [k, v] of Object.entries(req.headers)) head += `${k}: ${v}\r\n`;
+  head += `content-length: ${body.length}\r\n\r\n`;
+  const h = enc.encode(head);
+  const msg = new Uint8Array(h.length + body.length);
+  msg.set(h);
+  msg.set(body, h.length);
+  return msg;
+}
+
+/** Why the request was cancelled or aborted; null while it is not. */
+function cancelReason(req: Http1Request): unknown {
+  return req.canceller?.cancelled
+    ? req.canceller.reason
+    : req.signal?.aborted
+    ? req.signal.reason
+    : null;
 }
 
 /** Writes all of `msg`; the error if the connection broke meanwhile (a reply may still be there). */
@@ -220,96 +206,6 @@ async function writeAll(conn: Deno.TcpConn, msg: Uint8Array): Promise<unknown> {
   } catch (e) {
     if (!closedError(e)) throw e;
     return e;
-  }
-}
-
-/** Reads one response; returns how long the connection may be reused (0: not). */
-async function readResponse(r: Reader, req: Http1Request, first: () => void): Promise<number> {
-  let headEnd = -1;
-  while ((headEnd = indexOfSeq(r.buf, r.start, r.end, CRLF2)) < 0) {
-    if (!(await r.fill())) {
-      if (r.end > r.start) first();
-      throw new Error(HEAD_EOF);
-    }
-    first();
-  }
-  const { status, headers } = parseHead(latin1.decode(r.buf.subarray(r.start, headEnd)));
-  r.start = headEnd + 4;
-  // an interim answer (100 Continue, 103 Early Hints): the real one follows
-  if (status >= 100 && status < 200 && status !== 101) return await readResponse(r, req, first);
-  req.onHead?.(status, headers);
-  const keepMs = idleMsOf(headers);
-  // no body by definition, whatever the headers say (RFC 9110 6.4.1)
-  if (status === 204 || status === 304 || req.method === "HEAD") return keepMs;
-  const te = headers.get("transfer-encoding");
-  if (te && /chunked/i.test(te)) {
-    await readChunked(r, req.onData);
-    return keepMs;
-  }
-  const cl = headers.get("content-length");
-  if (cl !== undefined) {
-    let left = Number(cl);
-    while (left > 0) {
-      if (r.start === r.end && !(await r.fill())) {
-        throw new Error(`connection closed with ${left} body bytes missing`);
-      }
-      const n = Math.min(left, r.end - r.start);
-      const wait = req.onData(r.buf.subarray(r.start, r.start + n));
-      r.start += n;
-      left -= n;
-      if (wait instanceof Promise) await wait;
-    }
-    return keepMs;
-  }
-  // no length: the body runs until the server closes
-  for (;;) {
-    const wait = r.end > r.start ? req.onData(r.buf.subarray(r.start, r.end)) : undefined;
-    r.start = r.end;
-    if (wait instanceof Promise) await wait;
-    if (!(await r.fill())) return 0;
-  }
-}
-
-async function readChunked(
-  r: Reader,
-  onData: (b: Uint8Array) => unknown,
-): Promise<void> {
-  for (;;) {
-    // chunk size line
-    let eol: number;
-    while ((eol = indexOfSeq(r.buf, r.start, r.end, [13, 10])) < 0) {
-      if (!(await r.fill())) throw new Error("connection closed inside a chunked body");
-    }
-    const line = latin1.decode(r.buf.subarray(r.start, eol));
-    const size = parseInt(line, 16);
-    if (!(size >= 0)) throw new Error(`malformed chunk size ${JSON.stringify(line.slice(0, 20))}`);
-    r.start = eol + 2;
-    if (size === 0) {
-      // trailers end with an empty line
-      for (;;) {
-        while ((eol = indexOfSeq(r.buf, r.start, r.end, [13, 10])) < 0) {
-          if (!(await r.fill())) return;
-        }
-        const empty = eol === r.start;
-        r.start = eol + 2;
-        if (empty) return;
-      }
-    }
-    let left = size;
-    while (left > 0) {
-      if (r.start === r.end && !(await r.fill())) {
-        throw new Error("connection closed inside a chunked body");
-      }
-      const n = Math.min(left, r.end - r.start);
-      const wait = onData(r.buf.subarray(r.start, r.start + n));
-      r.start += n;
-      left -= n;
-      if (wait instanceof Promise) await wait;
-    }
-    while (r.end - r.start < 2) {
-      if (!(await r.fill())) throw new Error("connection closed inside a chunked body");
-    }
-    r.start += 2;
   }
 }
 
@@ -337,31 +233,26 @@ export interface BodyTap {
 /** Bytes of a streamed body held for a reader that does not read before the server is paused. */
 export const BODY_BUFFER_BYTES = 64 * 1024;
 
+/** Options of {@linkcode http1Fetch}: those of `fetch` it takes, and a tap. */
+export interface Http1FetchInit {
+  /** @default "POST" ("GET" where the URL goes to fetch) */
+  method?: string;
+  headers?: Headers | Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+  /** Watches the body as it streams. */
+  tap?: BodyTap;
+}
+
 /**
  * {@linkcode http1} behind a `fetch`-like call for code written against
  * `Response`: resolves at the response head with a streaming body; cancelling
  * the body cancels the request. Non-`http:` URLs go to `fetch` (no `tap`).
  */
-export function http1Fetch(
-  url: string,
-  init: {
-    method?: string;
-    headers?: Headers | Record<string, string>;
-    body?: string;
-    signal?: AbortSignal;
-    /** Watches the body as it streams. */
-    tap?: BodyTap;
-  },
-): Promise<Response> {
+export function http1Fetch(url: string, init: Http1FetchInit): Promise<Response> {
   const u = new URL(url);
   if (u.protocol !== "http:") return fetch(url, init);
-  const headers: Record<string, string> = {};
-  if (init.headers instanceof Headers) init.headers.forEach((v, k) => (headers[k] = v));
-  else Object.assign(headers, init.headers);
-  delete headers["content-length"];
-  delete headers["host"];
-  delete headers["connection"];
-  delete headers["transfer-encoding"];
+  const headers = requestHeaders(init.headers);
   const tap = init.tap;
   const canceller = new Canceller();
   let cancelled = false;
@@ -388,15 +279,6 @@ export function http1Fetch(
         wake();
       },
     }, { highWaterMark: BODY_BUFFER_BYTES, size: (c) => c.byteLength });
-    const end = (e: unknown) => {
-      if (cancelled) return;
-      const tail = tap?.end?.(e);
-      try {
-        if (tail) ctl.enqueue(tail);
-        if (e === undefined || tail) ctl.close();
-        else ctl.error(e);
-      } catch { /* cancelled by the reader */ }
-    };
     http1({
       url: u,
       method: init.method,
@@ -406,13 +288,7 @@ export function http1Fetch(
       canceller,
       onHead: (status, h) => {
         headed = true;
-        const out = new Headers();
-        for (const [k, v] of h) {
-          if (k !== "transfer-encoding" && k !== "connection" && k !== "keep-alive") out.set(k, v);
-        }
-        resolve(
-          new Response(status === 204 || status === 304 ? null : body, { status, headers: out }),
-        );
+        resolve(responseOf(status, h, body));
       },
       onData: (bytes) => {
         if (cancelled) return;
@@ -425,11 +301,50 @@ export function http1Fetch(
         return new Promise<void>((r) => (resume = r));
       },
     }).then(
-      () => end(undefined),
+      () => !cancelled && endBody(ctl, tap, undefined),
       (e) => {
         if (!headed) reject(e);
-        else end(e);
+        else if (!cancelled) endBody(ctl, tap, e);
       },
     );
   });
+}
+
+/** The caller's headers, less those {@linkcode http1} writes itself. */
+function requestHeaders(h: Headers | Record<string, string> | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (h instanceof Headers) h.forEach((v, k) => (headers[k] = v));
+  else Object.assign(headers, h);
+  delete headers["content-length"];
+  delete headers["host"];
+  delete headers["connection"];
+  delete headers["transfer-encoding"];
+  return headers;
+}
+
+/** The response of a head: hop-by-hop headers dropped, no body for 204 and 304. */
+function responseOf(
+  status: number,
+  h: Map<string, string>,
+  body: ReadableStream<Uint8Array>,
+): Response {
+  const out = new Headers();
+  for (const [k, v] of h) {
+    if (k !== "transfer-encoding" && k !== "connection" && k !== "keep-alive") out.set(k, v);
+  }
+  return new Response(status === 204 || status === 304 ? null : body, { status, headers: out });
+}
+
+/** The body ended (`e` undefined) or failed: the tap's tail, then close or error. */
+function endBody(
+  ctl: ReadableStreamDefaultController<Uint8Array>,
+  tap: BodyTap | undefined,
+  e: unknown,
+): void {
+  const tail = tap?.end?.(e);
+  try {
+    if (tail) ctl.enqueue(tail);
+    if (e === undefined || tail) ctl.close();
+    else ctl.error(e);
+  } catch { /* cancelled by the reader */ }
 }

@@ -92,27 +92,27 @@ function positive(name: string, v: number): number {
   return v;
 }
 
-function settings(o: HttpServeOptions, conns: Set<ServerConn>, stats: { gone: number }) {
-  let stopping = false;
-  const s: ConnSettings = {
+/** The per-connection settings every {@linkcode ServerConn} of one server reads. */
+function settings(
+  o: HttpServeOptions,
+  handler: ConnSettings["handler"],
+  counts: { gone: number },
+  stopping: () => boolean,
+): ConnSettings {
+  return {
     headerTimeoutMs: positive("headerTimeoutMs", o.headerTimeoutMs ?? 10_000),
     bodyTimeoutMs: positive("bodyTimeoutMs", o.bodyTimeoutMs ?? 60_000),
     idleTimeoutMs: positive("idleTimeoutMs", o.idleTimeoutMs ?? 5_000),
     writeTimeoutMs: positive("writeTimeoutMs", o.writeTimeoutMs ?? 120_000),
     maxHeaderBytes: positive("maxHeaderBytes", o.maxHeaderBytes ?? 65_536),
-    handler: () => new Response(null),
+    handler,
     onError: o.onError ?? ((e) =>
       Response.json({
         error: { message: String(e), type: "InternalServerError", param: null, code: 500 },
       }, { status: 500 })),
-    onGone: () => void stats.gone++,
-    stopping: () => stopping,
+    onGone: () => void counts.gone++,
+    stopping,
   };
-  const stop = () => {
-    stopping = true;
-    for (const c of conns) if (c.idle) c.close();
-  };
-  return { s, stop };
 }
 
 /** Serves `handler` over HTTP/1.1 on `hostname:port` with the limits of {@linkcode HttpServeOptions}. */
@@ -120,100 +120,149 @@ export function serveHttp(
   o: HttpServeOptions,
   handler: (req: Request) => Response | Promise<Response>,
 ): HttpServer {
-  const max = positive("maxConnections", o.maxConnections ?? defaultMaxConnections());
-  const warn = o.warn ?? ((m: string) => console.warn(m));
-  const listener = Deno.listen({ hostname: o.hostname, port: o.port, transport: "tcp" });
-  const addr = listener.addr as Deno.NetAddr;
-  const conns = new Set<ServerConn>();
-  const counts = { refused: 0, idleClosed: 0, gone: 0, fdPauses: 0 };
-  const { s, stop } = settings(o, conns, counts);
-  s.handler = handler;
-  const hostName = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-  const host = `${hostName}:${addr.port}`;
-  // the sweep: every phase deadline (head, body, idle, write) is enforced here, not by a timer each
-  const sweep = setInterval(() => {
-    const nowMs = performance.now();
-    for (const c of conns) if (c.deadlineMs < nowMs) c.close();
-  }, 250);
-  Deno.unrefTimer(sweep);
-  let lastWarnMs = -Infinity;
-  const warnSome = (msg: string) => {
-    const t = performance.now();
-    if (t - lastWarnMs < 5000) return;
-    lastWarnMs = t;
-    warn(msg);
-  };
-  let lingering = 0;
-  const refuse = (conn: Deno.TcpConn, why: string) => {
-    counts.refused++;
-    // a client may be sending its request: the 503 must not be lost to a reset, but a
-    // lingering close holds a descriptor, so only a few linger at once (a flood is cut)
-    const linger = lingering < MAX_LINGERING;
-    if (linger) lingering++;
-    answerAndClose(conn, errorAnswer(503, why, "ServiceUnavailableError"), linger)
-      .finally(() => linger && lingering--);
-  };
-  let spare: Deno.FsFile | null = openSpare();
-  let stopped = false;
-  const onAbort = () => {
-    stopped = true;
+  const server = new Server(o, handler);
+  queueMicrotask(() => o.onListen?.(server.addr));
+  return { addr: server.addr, finished: server.finished, stats: () => server.stats() };
+}
+
+/** One listener, its connections, and the accept loop that sheds load. */
+class Server {
+  readonly addr: Deno.NetAddr;
+  readonly finished: Promise<void>;
+  readonly #o: HttpServeOptions;
+  readonly #max: number;
+  readonly #warn: (msg: string) => void;
+  readonly #listener: Deno.TcpListener;
+  readonly #conns = new Set<ServerConn>();
+  readonly #counts = { refused: 0, idleClosed: 0, gone: 0, fdPauses: 0 };
+  readonly #s: ConnSettings;
+  /** `host:port` as clients name it (IPv6 in brackets). */
+  readonly #host: string;
+  readonly #sweep: ReturnType<typeof setInterval>;
+  #lastWarnMs = -Infinity;
+  #lingering = 0;
+  #spare: Deno.FsFile | null;
+  #stopped = false;
+
+  constructor(o: HttpServeOptions, handler: (req: Request) => Response | Promise<Response>) {
+    this.#o = o;
+    this.#max = positive("maxConnections", o.maxConnections ?? defaultMaxConnections());
+    this.#warn = o.warn ?? ((m: string) => console.warn(m));
+    this.#listener = Deno.listen({ hostname: o.hostname, port: o.port, transport: "tcp" });
+    this.addr = this.#listener.addr as Deno.NetAddr;
+    this.#s = settings(o, handler, this.#counts, () => this.#stopped);
+    const hostName = this.addr.hostname.includes(":")
+      ? `[${this.addr.hostname}]`
+      : this.addr.hostname;
+    this.#host = `${hostName}:${this.addr.port}`;
+    // the sweep: every phase deadline (head, body, idle, write) is enforced here, not by a timer each
+    this.#sweep = setInterval(() => {
+      const nowMs = performance.now();
+      for (const c of this.#conns) if (c.deadlineMs < nowMs) c.close();
+    }, 250);
+    Deno.unrefTimer(this.#sweep);
+    this.#spare = openSpare();
+    if (o.signal?.aborted) this.#stop();
+    o.signal?.addEventListener("abort", this.#stop, { once: true });
+    this.finished = this.#accept().then(() => this.#closed());
+  }
+
+  stats(): ReturnType<HttpServer["stats"]> {
+    return { open: this.#conns.size, ...this.#counts };
+  }
+
+  /** Stops accepting, closes idle connections, and cuts the rest after `drainMs`. */
+  readonly #stop = () => {
+    this.#stopped = true;
     try {
-      listener.close();
+      this.#listener.close();
     } catch { /* closed */ }
-    stop();
-    const drain = setTimeout(() => conns.forEach((c) => c.close()), o.drainMs ?? 10_000);
+    for (const c of this.#conns) if (c.idle) c.close();
+    const drain = setTimeout(
+      () => this.#conns.forEach((c) => c.close()),
+      this.#o.drainMs ?? 10_000,
+    );
     Deno.unrefTimer(drain);
   };
-  if (o.signal?.aborted) onAbort();
-  o.signal?.addEventListener("abort", onAbort, { once: true });
-  const accepting = (async () => {
+
+  async #accept(): Promise<void> {
     let backoffMs = 10;
-    while (!stopped) {
+    while (!this.#stopped) {
       let conn: Deno.TcpConn;
       try {
-        conn = await listener.accept();
+        conn = await this.#listener.accept();
         backoffMs = 10;
       } catch (e) {
-        if (stopped) break;
+        if (this.#stopped) break;
         if (!FD_EXHAUSTED.test(String(e))) continue; // an aborted handshake, say: go on
-        // out of descriptors: answer one waiting client with the spare, then wait for some to free
-        counts.fdPauses++;
-        warnSome(
-          `Out of file descriptors (${conns.size} connections open): accepting paused, retrying in ${backoffMs} ms`,
-        );
-        if (spare) {
-          spare.close();
-          spare = null;
-          try {
-            refuse(await listener.accept(), "Out of file descriptors; try again later");
-          } catch { /* none waiting */ }
-        }
-        await new Promise((r) => setTimeout(r, backoffMs));
+        await this.#outOfDescriptors(backoffMs);
         backoffMs = Math.min(backoffMs * 2, 1000);
-        spare ??= openSpare();
         continue;
       }
-      if (conns.size >= max && !closeOldestIdle(conns, counts)) {
-        warnSome(`Connection cap reached (${max} open): answering 503 to new connections`);
-        refuse(conn, `Too many connections (${max} open); try again later`);
-        continue;
-      }
-      try {
-        conn.setNoDelay(true);
-      } catch { /* closed */ }
-      const c = new ServerConn(conn, s, host);
-      conns.add(c);
-      c.run().finally(() => conns.delete(c));
+      this.#admit(conn);
     }
-  })();
-  queueMicrotask(() => o.onListen?.(addr));
-  const finished = accepting.then(async () => {
-    while (conns.size > 0) await new Promise((r) => setTimeout(r, 50));
-    clearInterval(sweep);
-    spare?.close();
-    o.signal?.removeEventListener("abort", onAbort);
-  });
-  return { addr, finished, stats: () => ({ open: conns.size, ...counts }) };
+  }
+
+  /** Out of descriptors: answers one waiting client with the spare, then waits for some to free. */
+  async #outOfDescriptors(backoffMs: number): Promise<void> {
+    this.#counts.fdPauses++;
+    this.#warnSome(
+      `Out of file descriptors (${this.#conns.size} connections open): accepting paused, retrying in ${backoffMs} ms`,
+    );
+    if (this.#spare) {
+      this.#spare.close();
+      this.#spare = null;
+      try {
+        this.#refuse(await this.#listener.accept(), "Out of file descriptors; try again later");
+      } catch { /* none waiting */ }
+    }
+    await new Promise((r) => setTimeout(r, backoffMs));
+    this.#spare ??= openSpare();
+  }
+
+  /** Serves a new connection, or at the cap (no idle one to close) answers it 503. */
+  #admit(conn: Deno.TcpConn): void {
+    const conns = this.#conns;
+    if (conns.size >= this.#max && !closeOldestIdle(conns, this.#counts)) {
+      this.#warnSome(
+        `Connection cap reached (${this.#max} open): answering 503 to new connections`,
+      );
+      this.#refuse(conn, `Too many connections (${this.#max} open); try again later`);
+      return;
+    }
+    try {
+      conn.setNoDelay(true);
+    } catch { /* closed */ }
+    const c = new ServerConn(conn, this.#s, this.#host);
+    conns.add(c);
+    c.run().finally(() => conns.delete(c));
+  }
+
+  #refuse(conn: Deno.TcpConn, why: string): void {
+    this.#counts.refused++;
+    // a client may be sending its request: the 503 must not be lost to a reset, but a
+    // lingering close holds a descriptor, so only a few linger at once (a flood is cut)
+    const linger = this.#lingering < MAX_LINGERING;
+    if (linger) this.#lingering++;
+    answerAndClose(conn, errorAnswer(503, why, "ServiceUnavailableError"), linger)
+      .finally(() => linger && this.#lingering--);
+  }
+
+  /** A warning at most every 5 s. */
+  #warnSome(msg: string): void {
+    const t = performance.now();
+    if (t - this.#lastWarnMs < 5000) return;
+    this.#lastWarnMs = t;
+    this.#warn(msg);
+  }
+
+  /** After the accept loop: waits until every connection is closed, then frees the rest. */
+  async #closed(): Promise<void> {
+    while (this.#conns.size > 0) await new Promise((r) => setTimeout(r, 50));
+    clearInterval(this.#sweep);
+    this.#spare?.close();
+    this.#o.signal?.removeEventListener("abort", this.#stop);
+  }
 }
 
 /**

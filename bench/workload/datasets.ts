@@ -81,100 +81,122 @@ export async function buildWorkload(
   o: DatasetOptions,
   count: number,
 ): Promise<Workload> {
-  const none: Workload = { requests: [], conversations: [] };
-  const common = { count, seed: o.seed, endpoint: o.endpoint };
   switch (o.name) {
-    case "random":
-      return {
-        ...none,
-        requests: randomDataset(tok, {
-          ...common,
-          inputLen: o.inputLen,
-          outputLen: o.outputLen,
-          rangeRatio: o.rangeRatio,
-          prefixLen: o.prefixLen,
-          ignoreEos: o.ignoreEos,
-          inputDist: o.inputDist,
-          outputDist: o.outputDist,
-        }),
-      };
-    case "prefix-repetition":
-      return {
-        ...none,
-        requests: prefixRepetitionDataset(tok, {
-          ...common,
-          prefixLen: o.prefixLen,
-          suffixLen: o.inputLen,
-          numPrefixes: o.numPrefixes,
-          outputLen: o.outputLen,
-          ignoreEos: o.ignoreEos,
-        }),
-      };
-    case "sharegpt":
-      return {
-        ...none,
-        requests: await sharegptDataset(tok, {
-          ...common,
-          path: o.path!,
-          outputLen: o.outputLenGiven ? o.outputLen : undefined,
-        }),
-      };
-    case "prompts-file":
-      return {
-        ...none,
-        requests: await promptsFileDataset(tok, {
-          ...common,
-          path: o.path!,
-          outputLen: o.outputLen,
-          ignoreEos: o.ignoreEos,
-        }),
-      };
-    case "random-mm":
-      return {
-        ...none,
-        requests: randomMmDataset(tok, {
-          count,
-          seed: o.seed,
-          inputLen: o.inputLen,
-          outputLen: o.outputLen,
-          rangeRatio: o.rangeRatio,
-          imageSizes: o.imageSizes,
-          imagesPerRequest: o.imagesPerRequest,
-        }),
-      };
+    case "multiturn":
     case "sharegpt-multiturn":
-      return {
-        ...none,
-        conversations: await sharegptConversations(tok, {
-          path: o.path!,
-          count,
-          seed: o.seed,
-          turns: o.turns,
-          thinkTimeMs: o.thinkTimeMs,
-          outputLen: o.outputLenGiven ? o.outputLen : undefined,
-        }),
-      };
+      return { requests: [], conversations: await conversationsOf(tok, o, o.name, count) };
+    case "sharegpt":
+    case "prompts-file":
+    case "mooncake":
+    case "trace":
+      return { requests: await fileRequests(tok, o, o.name, count), conversations: [] };
+    case "random":
+    case "prefix-repetition":
+    case "random-mm":
+      return { requests: generatedRequests(tok, o, o.name, count), conversations: [] };
+  }
+}
+
+/** Single-turn requests drawn from the seed alone (no file). */
+function generatedRequests(
+  tok: Tokenizer,
+  o: DatasetOptions,
+  name: "random" | "prefix-repetition" | "random-mm",
+  count: number,
+): RequestSpec[] {
+  const common = { count, seed: o.seed, endpoint: o.endpoint };
+  switch (name) {
+    case "random":
+      return randomDataset(tok, {
+        ...common,
+        inputLen: o.inputLen,
+        outputLen: o.outputLen,
+        rangeRatio: o.rangeRatio,
+        prefixLen: o.prefixLen,
+        ignoreEos: o.ignoreEos,
+        inputDist: o.inputDist,
+        outputDist: o.outputDist,
+      });
+    case "prefix-repetition":
+      return prefixRepetitionDataset(tok, {
+        ...common,
+        prefixLen: o.prefixLen,
+        suffixLen: o.inputLen,
+        numPrefixes: o.numPrefixes,
+        outputLen: o.outputLen,
+        ignoreEos: o.ignoreEos,
+      });
+    case "random-mm":
+      return randomMmDataset(tok, {
+        count,
+        seed: o.seed,
+        inputLen: o.inputLen,
+        outputLen: o.outputLen,
+        rangeRatio: o.rangeRatio,
+        imageSizes: o.imageSizes,
+        imagesPerRequest: o.imagesPerRequest,
+      });
+  }
+}
+
+/** Single-turn requests read from `o.path` (a dataset, a prompts file or a trace). */
+async function fileRequests(
+  tok: Tokenizer,
+  o: DatasetOptions,
+  name: "sharegpt" | "prompts-file" | "mooncake" | "trace",
+  count: number,
+): Promise<RequestSpec[]> {
+  const common = { count, seed: o.seed, endpoint: o.endpoint };
+  switch (name) {
+    case "sharegpt":
+      return await sharegptDataset(tok, {
+        ...common,
+        path: o.path!,
+        outputLen: o.outputLenGiven ? o.outputLen : undefined,
+      });
+    case "prompts-file":
+      return await promptsFileDataset(tok, {
+        ...common,
+        path: o.path!,
+        outputLen: o.outputLen,
+        ignoreEos: o.ignoreEos,
+      });
     case "mooncake":
     case "trace": {
       const records = parseTrace(await Deno.readTextFile(o.path!), o.path!).slice(0, count);
-      return { ...none, requests: traceRequests(tok, records, traceOptions(o)).requests };
+      return traceRequests(tok, records, traceOptions(o)).requests;
     }
-    case "multiturn":
-      return {
-        ...none,
-        conversations: multiturnDataset(tok, {
-          count,
-          seed: o.seed,
-          turns: o.turns,
-          inputLen: o.inputLen,
-          outputLen: o.outputLen,
-          firstInputLen: o.firstInputLen,
-          firstOutputLen: o.firstOutputLen,
-          thinkTimeMs: o.thinkTimeMs,
-          tokenIds: o.tokenIds,
-        }),
-      };
   }
+}
+
+/** Multi-turn conversations: synthetic (`multiturn`) or from a ShareGPT file. */
+async function conversationsOf(
+  tok: Tokenizer,
+  o: DatasetOptions,
+  name: "multiturn" | "sharegpt-multiturn",
+  count: number,
+): Promise<Conversation[]> {
+  if (name === "sharegpt-multiturn") {
+    return await sharegptConversations(tok, {
+      path: o.path!,
+      count,
+      seed: o.seed,
+      turns: o.turns,
+      thinkTimeMs: o.thinkTimeMs,
+      outputLen: o.outputLenGiven ? o.outputLen : undefined,
+    });
+  }
+  return multiturnDataset(tok, {
+    count,
+    seed: o.seed,
+    turns: o.turns,
+    inputLen: o.inputLen,
+    outputLen: o.outputLen,
+    firstInputLen: o.firstInputLen,
+    firstOutputLen: o.firstOutputLen,
+    thinkTimeMs: o.thinkTimeMs,
+    tokenIds: o.tokenIds,
+  });
 }
 
 /**

@@ -121,61 +121,9 @@ export async function upKubernetes(plan: Plan, o: ClusterUpOptions): Promise<Top
   const selector = topologySelector(t.name);
   const objs = await clusterObjects(plan);
   const kinds = kindNames(objs.map((x) => x.kind));
-  // kubectl lists what it found and still exits 1 when another aggregated API is down: the
-  // answer is in what it printed
-  const r = await k.run(["api-resources", "--api-group=leaderworkerset.x-k8s.io", "-o", "name"]);
-  const lws = /^leaderworkersets\./m.test(r.stdout);
-  if (kinds.includes("leaderworkerset") && !lws) {
-    throw new Error(
-      `Cannot start ${t.name} with nodes > 1 as LeaderWorkerSets: current value is no leaderworkerset.x-k8s.io API on this cluster (install the LWS controller: lws.sigs.k8s.io/docs/installation)${
-        r.code !== 0 ? `; kubectl: ${r.stderr.trim().split("\n").at(-1)}` : ""
-      }`,
-    );
-  }
-  // anything of this topology already there, of any kind it may have applied before (an earlier
-  // up with nodes > 1 left a LeaderWorkerSet), would be silently changed by apply
-  const known = kindNames([...kinds, ...BASE_KINDS, ...(lws ? ["leaderworkerset"] : [])]);
-  const there = await k.items(known.join(","), selector);
-  if (there.length) {
-    throw new Error(
-      `Cannot start ${t.name} in namespace ${ns}: current value is already there (${
-        there.slice(0, 6).map((d) =>
-          `${String(d.kind).toLowerCase()}/${(d.metadata as { name: string }).name}`
-        ).join(", ")
-      }${there.length > 6 ? ", ..." : ""}); run ${
-        o.downCommand ?? `deno task down ${t.name}`
-      } first`,
-    );
-  }
-  const kp = kubernetesPlan(plan);
-  const instances: NonNullable<TopologyState["kubernetes"]>["instances"] = kp.instances.map((
-    i,
-  ) => ({
-    name: i.name,
-    role: i.role as string,
-    object: objectName(t.name, i.name),
-    url: i.url,
-    ...(i.nodes ? { nodes: i.nodes } : {}),
-  }));
-  if (kp.router) {
-    instances.push({
-      name: "router",
-      role: "router",
-      object: objectName(t.name, "router"),
-      url: kp.router.url,
-    });
-  }
-  const state: TopologyState = {
-    ...startingState(t, kp.router?.url ?? instances[0].url, kp.router?.url),
-    platform: "kubernetes",
-    kubernetes: {
-      namespace: ns,
-      ...(t.kubernetes.context ? { context: t.kubernetes.context } : {}),
-      selector,
-      objects: objs.map((x) => `${x.kind}/${(x.metadata as { name: string }).name}`),
-      instances,
-    },
-  };
+  const lws = await checkLwsApi(k, t.name, kinds);
+  await refuseLeftovers(k, plan, selector, kindNames([...kinds, ...BASE_KINDS, ...lws]), o);
+  const state = clusterState(plan, objs, selector);
   await writeState(o.stateDir, state); // before applying: `down` finds it after any crash
   using stop = stopOnSignals({
     signal: o.signal,
@@ -190,34 +138,13 @@ export async function upKubernetes(plan: Plan, o: ClusterUpOptions): Promise<Top
       ["apply", "-f", "-"],
       JSON.stringify({ apiVersion: "v1", kind: "List", items: objs }),
     );
-    await waitForPods(k, selector, {
-      want: (pods) => {
-        const missing = instances.filter((i) => !podOf(pods, i)?.ready);
-        return {
-          done: missing.length === 0,
-          waiting: `${instances.length - missing.length}/${instances.length} pods Ready (not yet: ${
-            missing.slice(0, 4).map((i) => i.object).join(", ")
-          }${missing.length > 4 ? ", ..." : ""})`,
-        };
-      },
-      timeoutMs: o.timeoutS * 1000,
+    const instances = state.kubernetes!.instances;
+    await waitServing(k, selector, instances, {
+      timeoutS: o.timeoutS,
+      deadline,
+      log: o.log,
       signal,
-      onProgress: o.log,
     });
-    // Ready means the kubelet's probe passed; /health through the API server proves the Service routes
-    for (const i of instances) {
-      while (true) {
-        signal.throwIfAborted();
-        const r = await k.serviceProxy(i.object, "http", "/health");
-        if (r.code === 0) break;
-        if (performance.now() > deadline) {
-          throw new Error(
-            `Cannot reach ${i.object} /health through the API server proxy: current value is ${r.stderr.trim()}`,
-          );
-        }
-        await sleep(1000, signal);
-      }
-    }
     state.status = "up";
     await writeState(o.stateDir, state);
     o.log(`${t.name} is up in namespace ${ns}: ${state.endpoint} (inside the cluster)`);
@@ -237,6 +164,125 @@ export async function upKubernetes(plan: Plan, o: ClusterUpOptions): Promise<Top
       );
     }
     throw why;
+  }
+}
+
+/**
+ * `["leaderworkerset"]` when the cluster serves the LeaderWorkerSet API, else
+ * `[]`; throws when the objects need it and it is not there.
+ */
+async function checkLwsApi(k: Kubectl, name: string, kinds: string[]): Promise<string[]> {
+  // kubectl lists what it found and still exits 1 when another aggregated API is down: the
+  // answer is in what it printed
+  const r = await k.run(["api-resources", "--api-group=leaderworkerset.x-k8s.io", "-o", "name"]);
+  const lws = /^leaderworkersets\./m.test(r.stdout);
+  if (kinds.includes("leaderworkerset") && !lws) {
+    throw new Error(
+      `Cannot start ${name} with nodes > 1 as LeaderWorkerSets: current value is no leaderworkerset.x-k8s.io API on this cluster (install the LWS controller: lws.sigs.k8s.io/docs/installation)${
+        r.code !== 0 ? `; kubectl: ${r.stderr.trim().split("\n").at(-1)}` : ""
+      }`,
+    );
+  }
+  return lws ? ["leaderworkerset"] : [];
+}
+
+/**
+ * Throws when anything of this topology is already there, of any kind it may
+ * have applied before (an earlier up with nodes > 1 left a LeaderWorkerSet):
+ * apply would silently change it.
+ */
+async function refuseLeftovers(
+  k: Kubectl,
+  plan: Plan,
+  selector: string,
+  known: string[],
+  o: ClusterUpOptions,
+): Promise<void> {
+  const t = plan.topology;
+  const there = await k.items(known.join(","), selector);
+  if (!there.length) return;
+  throw new Error(
+    `Cannot start ${t.name} in namespace ${t.kubernetes.namespace}: current value is already there (${
+      there.slice(0, 6).map((d) =>
+        `${String(d.kind).toLowerCase()}/${(d.metadata as { name: string }).name}`
+      ).join(", ")
+    }${there.length > 6 ? ", ..." : ""}); run ${o.downCommand ?? `deno task down ${t.name}`} first`,
+  );
+}
+
+type ClusterInstance = NonNullable<TopologyState["kubernetes"]>["instances"][number];
+
+/** The state file of a topology being applied: its objects and instances with their in-cluster URLs. */
+function clusterState(plan: Plan, objs: KubeObject[], selector: string): TopologyState {
+  const t = plan.topology;
+  const kp = kubernetesPlan(plan);
+  const instances: ClusterInstance[] = kp.instances.map((i) => ({
+    name: i.name,
+    role: i.role as string,
+    object: objectName(t.name, i.name),
+    url: i.url,
+    ...(i.nodes ? { nodes: i.nodes } : {}),
+  }));
+  if (kp.router) {
+    instances.push({
+      name: "router",
+      role: "router",
+      object: objectName(t.name, "router"),
+      url: kp.router.url,
+    });
+  }
+  return {
+    ...startingState(t, kp.router?.url ?? instances[0].url, kp.router?.url),
+    platform: "kubernetes",
+    kubernetes: {
+      namespace: t.kubernetes.namespace,
+      ...(t.kubernetes.context ? { context: t.kubernetes.context } : {}),
+      selector,
+      objects: objs.map((x) => `${x.kind}/${(x.metadata as { name: string }).name}`),
+      instances,
+    },
+  };
+}
+
+/**
+ * Waits until every instance's pod is Ready, then until each answers
+ * `/health` through the API server (Ready means the kubelet's probe passed;
+ * the proxy proves the Service routes): the pods within `timeoutS`, the
+ * health checks until `deadline` (`performance.now()` ms).
+ */
+async function waitServing(
+  k: Kubectl,
+  selector: string,
+  instances: ClusterInstance[],
+  o: { timeoutS: number; deadline: number; log: (line: string) => void; signal: AbortSignal },
+): Promise<void> {
+  const { timeoutS, deadline, log, signal } = o;
+  await waitForPods(k, selector, {
+    want: (pods) => {
+      const missing = instances.filter((i) => !podOf(pods, i)?.ready);
+      return {
+        done: missing.length === 0,
+        waiting: `${instances.length - missing.length}/${instances.length} pods Ready (not yet: ${
+          missing.slice(0, 4).map((i) => i.object).join(", ")
+        }${missing.length > 4 ? ", ..." : ""})`,
+      };
+    },
+    timeoutMs: timeoutS * 1000,
+    signal,
+    onProgress: log,
+  });
+  for (const i of instances) {
+    while (true) {
+      signal.throwIfAborted();
+      const r = await k.serviceProxy(i.object, "http", "/health");
+      if (r.code === 0) break;
+      if (performance.now() > deadline) {
+        throw new Error(
+          `Cannot reach ${i.object} /health through the API server proxy: current value is ${r.stderr.trim()}`,
+        );
+      }
+      await sleep(1000, signal);
+    }
   }
 }
 

@@ -12,23 +12,19 @@
  * @module
  */
 import { stringify } from "yaml";
-import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
 import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
 import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IEnvVar } from "kubernetes-models/v1/EnvVar";
-import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
-import type { IService } from "kubernetes-models/v1/Service";
-import type { IToleration } from "kubernetes-models/v1/Toleration";
 import type { IVolume } from "kubernetes-models/v1/Volume";
 import type { IVolumeMount } from "kubernetes-models/v1/VolumeMount";
 import { LABELS } from "../../lib/kubectl.ts";
 import { shortHash } from "../../lib/rng.ts";
 import { leaderWorkerSet } from "./_lws.ts";
+import { deployment, type Labels, podSpec, service } from "./_objects.ts";
 import { routerConfig } from "../_launch.ts";
 import type { InstancePlan, Plan } from "../_plan.ts";
+import type { KubernetesSpec } from "../topology.ts";
 import { engineEnv, simCommand, vllmCommand } from "../vllm.ts";
-
-type Labels = Record<string, string>;
 
 /** An object of the manifests (Deployment, Service, ConfigMap, LeaderWorkerSet), typed by its kind. */
 export interface KubeObject {
@@ -163,131 +159,122 @@ export interface KubernetesObjectsOptions {
  */
 export function kubernetesObjects(local: Plan, o: KubernetesObjectsOptions = {}): KubeObject[] {
   const plan = kubernetesPlan(local);
-  const t = plan.topology;
-  const k = t.kubernetes;
-  const ns = k.namespace;
   const out: KubeObject[] = [];
-  // typed by kubernetes-models' interfaces (type-only: no runtime cost); validated in the tests
-  const podSpec = (containers: IContainer[], volumes: IVolume[] = []): IPodSpec => ({
-    containers,
-    ...(volumes.length ? { volumes } : {}),
-    ...(Object.keys(k.nodeSelector).length ? { nodeSelector: k.nodeSelector } : {}),
-    ...(k.tolerations.length ? { tolerations: k.tolerations as IToleration[] } : {}),
-  });
-  const deployment = (
-    name: string,
-    lbl: Labels,
-    container: IContainer,
-    volumes: IVolume[] = [],
-  ): IDeployment => ({
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name, namespace: ns, labels: lbl },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: lbl },
-      template: { metadata: { labels: lbl }, spec: podSpec([container], volumes) },
-    },
-  });
-  const service = (
-    name: string,
-    lbl: Labels,
-    ps: { name: string; port: number }[],
-    type: "ClusterIP" | "NodePort" | "LoadBalancer" = "ClusterIP",
-  ): IService => ({
-    apiVersion: "v1",
-    kind: "Service",
-    metadata: { name, namespace: ns, labels: lbl },
-    spec: {
-      type,
-      selector: lbl,
-      ports: ps.map((p) => ({ name: p.name, port: p.port, targetPort: p.port, protocol: "TCP" })),
-    },
-  });
-  for (const i of plan.instances) {
-    const name = objectName(t.name, i.name);
-    const lbl = { ...labels(plan, i.role), [LABELS.instance]: i.name };
-    const c = t.engine === "vllm" ? vllmCommand(plan, i) : simCommand(plan, i);
-    const sim = t.engine === "sim";
-    const args = sim ? ["run", "-A", "/topobench/sim.js", ...c.args.slice(3)] : c.args;
-    const mounts: IVolumeMount[] = [];
-    const volumes: IVolume[] = [];
-    if (k.shm) {
-      mounts.push({ name: "shm", mountPath: "/dev/shm" });
-      volumes.push({ name: "shm", emptyDir: { medium: "Memory", sizeLimit: k.shm } });
-    }
-    if (k.modelCachePvc && !sim) {
-      mounts.push({ name: "model-cache", mountPath: "/root/.cache/huggingface" });
-      volumes.push({ name: "model-cache", persistentVolumeClaim: { claimName: k.modelCachePvc } });
-    }
-    const container: IContainer = {
-      name: "engine",
-      image: sim ? k.denoImage : k.image,
-      command: [sim ? "deno" : c.cmd],
-      args,
-      env: containerEnv(plan, i),
-      ports: ports(i).map((p) => ({ name: p.name, containerPort: p.port })),
-      readinessProbe: { httpGet: { path: "/health", port: i.port }, periodSeconds: 5 },
-      ...(sim ? {} : {
-        resources: {
-          limits: { [k.gpuResource]: i.tp, ...(k.rdma ? { [k.rdma.resource]: k.rdma.count } : {}) },
-        },
-      }),
-      ...(k.rdma && !sim ? { securityContext: { capabilities: { add: ["IPC_LOCK"] } } } : {}),
-      ...(mounts.length ? { volumeMounts: mounts } : {}),
-      ...(k.envFromSecrets.length && !sim
-        ? { envFrom: k.envFromSecrets.map((n) => ({ secretRef: { name: n } })) }
-        : {}),
-    };
-    const workload = i.nodes
-      ? leaderWorkerSet({
-        // not the Service's name: the LWS controller makes a headless Service of its own name
-        // (the pods' DNS, LWS_LEADER_ADDRESS)
-        name: lwsName(name),
-        namespace: ns,
-        labels: lbl,
-        workerLabels: labels(plan, i.role),
-        size: i.nodes,
-        container,
-        podSpec: (cs) => podSpec(cs, volumes),
-      })
-      : deployment(name, lbl, container, volumes);
-    out.push(workload, service(name, lbl, ports(i)));
-  }
+  for (const i of plan.instances) out.push(...engineObjects(plan, i));
   if (plan.router) {
-    const name = objectName(t.name, "router");
-    const lbl = labels(plan, "router");
-    const ps = [{ name: "http", port: plan.router.port }];
-    if (plan.router.discoveryPort !== undefined) {
-      ps.push({ name: "zmq", port: plan.router.discoveryPort });
-    }
-    const cm: IConfigMap = {
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: { name, namespace: ns, labels: lbl },
-      data: {
-        "router.json": JSON.stringify(clusterRouterConfig(plan), null, 2),
-        "router.js": o.routerJs ?? ROUTER_JS_PLACEHOLDER,
-      },
-    };
-    out.push(cm);
-    out.push(
-      deployment(name, lbl, {
-        name: "router",
-        image: k.denoImage,
-        command: ["deno"],
-        args: [
-          ...["run", "-A", "/config/router.js", "--config", "/config/router.json"],
-          ...["--host", "0.0.0.0", "--port", String(plan.router.port)],
-        ],
-        ports: ps.map((p) => ({ name: p.name, containerPort: p.port })),
-        readinessProbe: { httpGet: { path: "/health", port: plan.router.port }, periodSeconds: 5 },
-        volumeMounts: [{ name: "config", mountPath: "/config" }],
-      }, [{ name: "config", configMap: { name } }]),
-      service(name, lbl, ps, k.serviceType),
-    );
+    out.push(...routerObjects(plan, plan.router, o.routerJs ?? ROUTER_JS_PLACEHOLDER));
   }
   return out;
+}
+
+/** An engine instance: its Deployment (a LeaderWorkerSet when it spans nodes) and Service. */
+function engineObjects(plan: Plan, i: InstancePlan): KubeObject[] {
+  const t = plan.topology;
+  const k = t.kubernetes;
+  const name = objectName(t.name, i.name);
+  const lbl = { ...labels(plan, i.role), [LABELS.instance]: i.name };
+  const { mounts, volumes } = engineVolumes(k, t.engine === "sim");
+  const container = engineContainer(plan, i, mounts);
+  const workload = i.nodes
+    ? leaderWorkerSet({
+      // not the Service's name: the LWS controller makes a headless Service of its own name
+      // (the pods' DNS, LWS_LEADER_ADDRESS)
+      name: lwsName(name),
+      namespace: k.namespace,
+      labels: lbl,
+      workerLabels: labels(plan, i.role),
+      size: i.nodes,
+      container,
+      podSpec: (cs) => podSpec(k, cs, volumes),
+    })
+    : deployment(k, name, lbl, container, volumes);
+  return [workload, service(k.namespace, name, lbl, ports(i))];
+}
+
+/** An engine's volumes: a memory `/dev/shm`, and (vLLM) the model cache claim. */
+function engineVolumes(
+  k: KubernetesSpec,
+  sim: boolean,
+): { mounts: IVolumeMount[]; volumes: IVolume[] } {
+  const mounts: IVolumeMount[] = [];
+  const volumes: IVolume[] = [];
+  if (k.shm) {
+    mounts.push({ name: "shm", mountPath: "/dev/shm" });
+    volumes.push({ name: "shm", emptyDir: { medium: "Memory", sizeLimit: k.shm } });
+  }
+  if (k.modelCachePvc && !sim) {
+    mounts.push({ name: "model-cache", mountPath: "/root/.cache/huggingface" });
+    volumes.push({ name: "model-cache", persistentVolumeClaim: { claimName: k.modelCachePvc } });
+  }
+  return { mounts, volumes };
+}
+
+/** An engine's container: vLLM's argv and env (GPUs, RDMA, secrets), or the bundled sim in Deno. */
+function engineContainer(plan: Plan, i: InstancePlan, mounts: IVolumeMount[]): IContainer {
+  const t = plan.topology;
+  const k = t.kubernetes;
+  const c = t.engine === "vllm" ? vllmCommand(plan, i) : simCommand(plan, i);
+  const sim = t.engine === "sim";
+  const args = sim ? ["run", "-A", "/topobench/sim.js", ...c.args.slice(3)] : c.args;
+  return {
+    name: "engine",
+    image: sim ? k.denoImage : k.image,
+    command: [sim ? "deno" : c.cmd],
+    args,
+    env: containerEnv(plan, i),
+    ports: ports(i).map((p) => ({ name: p.name, containerPort: p.port })),
+    readinessProbe: { httpGet: { path: "/health", port: i.port }, periodSeconds: 5 },
+    ...(sim ? {} : {
+      resources: {
+        limits: { [k.gpuResource]: i.tp, ...(k.rdma ? { [k.rdma.resource]: k.rdma.count } : {}) },
+      },
+    }),
+    ...(k.rdma && !sim ? { securityContext: { capabilities: { add: ["IPC_LOCK"] } } } : {}),
+    ...(mounts.length ? { volumeMounts: mounts } : {}),
+    ...(k.envFromSecrets.length && !sim
+      ? { envFrom: k.envFromSecrets.map((n) => ({ secretRef: { name: n } })) }
+      : {}),
+  };
+}
+
+/** The router: a ConfigMap (router.json and its code), a Deployment in the Deno image, a Service. */
+function routerObjects(
+  plan: Plan,
+  router: NonNullable<Plan["router"]>,
+  routerJs: string,
+): KubeObject[] {
+  const t = plan.topology;
+  const k = t.kubernetes;
+  const name = objectName(t.name, "router");
+  const lbl = labels(plan, "router");
+  const ps = [{ name: "http", port: router.port }];
+  if (router.discoveryPort !== undefined) ps.push({ name: "zmq", port: router.discoveryPort });
+  const cm: IConfigMap = {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name, namespace: k.namespace, labels: lbl },
+    data: {
+      "router.json": JSON.stringify(clusterRouterConfig(plan), null, 2),
+      "router.js": routerJs,
+    },
+  };
+  const container: IContainer = {
+    name: "router",
+    image: k.denoImage,
+    command: ["deno"],
+    args: [
+      ...["run", "-A", "/config/router.js", "--config", "/config/router.json"],
+      ...["--host", "0.0.0.0", "--port", String(router.port)],
+    ],
+    ports: ps.map((p) => ({ name: p.name, containerPort: p.port })),
+    readinessProbe: { httpGet: { path: "/health", port: router.port }, periodSeconds: 5 },
+    volumeMounts: [{ name: "config", mountPath: "/config" }],
+  };
+  return [
+    cm,
+    deployment(k, name, lbl, container, [{ name: "config", configMap: { name } }]),
+    service(k.namespace, name, lbl, ps, k.serviceType),
+  ];
 }
 
 /** The objects as one multi-document YAML text. */
