@@ -11,7 +11,7 @@ import { type BodyTap, http1Fetch } from "../../lib/http1.ts";
 import type { Logger } from "../../lib/log.ts";
 import { errorMessage } from "../../lib/errors.ts";
 import type { Backend, BackendPool } from "./backends.ts";
-import type { RouterConfig } from "./config.ts";
+import type { RouterConfig } from "../../lib/contracts.ts";
 import type { Leg, RouterMetrics } from "./metrics.ts";
 import type { PickContext } from "./policy.ts";
 import type { Route } from "./routing.ts";
