@@ -14,6 +14,7 @@
  */
 import { decode, encode } from "@msgpack/msgpack";
 import { parseHostPort } from "./allow_list.ts";
+import { repeat, SYSTEM_TIMERS, type TimerClock } from "./manual_clock.ts";
 import { Dealer, type RouterLimits, RouterSocket } from "./zmtp.ts";
 
 /** Seconds between an engine's pings, as vLLM sends them. */
@@ -57,6 +58,8 @@ export interface PingOptions {
   registration: Registration;
   /** @default PING_INTERVAL_MS */
   intervalMs?: number;
+  /** The pings' timer. @default SYSTEM_TIMERS */
+  clock?: TimerClock;
 }
 
 /**
@@ -82,12 +85,12 @@ export function startPinging(o: PingOptions): { stop(): void } {
     1000,
     ping,
   );
-  const timer = setInterval(ping, o.intervalMs ?? PING_INTERVAL_MS);
+  const stopTimer = repeat(o.clock ?? SYSTEM_TIMERS, o.intervalMs ?? PING_INTERVAL_MS, ping);
   return {
     stop() {
       if (stopped) return;
       stopped = true;
-      clearInterval(timer);
+      stopTimer();
       dealer.close();
     },
   };
@@ -98,12 +101,8 @@ export interface Registered extends Registration {
   lastSeenMs: number;
 }
 
-/** Options of {@linkcode RegistrationListener}. */
-export interface ListenerOptions {
-  /** Address to bind, e.g. `127.0.0.1` or `0.0.0.0`. */
-  host: string;
-  /** Port to bind (0: a free one). */
-  port: number;
+/** Options of {@linkcode RegistrationTable}: what joins, what leaves, and when. */
+export interface TableOptions {
   /** A new instance registered (its first ping). */
   onJoin(r: Registered): void;
   /** An instance was silent for `dropAfterMs`. */
@@ -124,60 +123,55 @@ export interface ListenerOptions {
    * (each address at most once a minute).
    */
   onRefuse?(why: string): void;
+  /** When an instance was last heard from, and the sweep's timer. @default SYSTEM_TIMERS */
+  clock?: TimerClock;
+}
+
+/** Options of {@linkcode RegistrationListener}. */
+export interface ListenerOptions extends TableOptions {
+  /** Address to bind, e.g. `127.0.0.1` or `0.0.0.0`. */
+  host: string;
+  /** Port to bind (0: a free one). */
+  port: number;
   /** Limits of the ZMQ socket (frame size, timeouts, connections). */
   limits?: RouterLimits;
 }
 
-/** The proxy side: a ROUTER socket that keeps the set of live instances. */
-export class RegistrationListener {
-  #router: RouterSocket | undefined;
+/**
+ * The listener's decisions, without its socket: who joins (admit, the
+ * instance cap), who is dropped (silent for `dropAfterMs`, swept on
+ * `clock`), and reports limited to one per address a minute.
+ */
+export class RegistrationTable {
   readonly #live = new Map<string, Registered>();
   /** When each refused address was last reported. */
   readonly #told = new Map<string, number>();
-  #timer: ReturnType<typeof setInterval> | undefined;
-  #closed = false;
-  /** The bound port. */
-  port = 0;
+  readonly #clock: TimerClock;
+  #stopSweep: (() => void) | undefined;
 
-  constructor(readonly opts: ListenerOptions) {}
+  constructor(readonly opts: TableOptions) {
+    this.#clock = opts.clock ?? SYSTEM_TIMERS;
+  }
 
   /** Instances heard from within the drop time, by `http_address`. */
   get live(): ReadonlyMap<string, Registered> {
     return this.#live;
   }
 
-  /** Binds and starts receiving. */
-  start(): Promise<void> {
-    const { host, port } = this.opts;
-    this.#router = new RouterSocket(
-      host,
-      port,
-      (_identity, frames) => this.#receive(frames),
-      {
-        ...this.opts.limits,
-        onRefuse: (why, remote) =>
-          this.#tell(
-            `${remote}: ${why}`,
-            `${remote.replace(/:\d+$/, "")} ${why.replace(/[\d.]+/g, "#")}`,
-            this.opts.onRefuse,
-          ),
-      },
-    );
-    this.port = this.#router.port;
+  /** Starts sweeping out silent instances (every second, or a quarter of the drop time). */
+  start(): void {
     const dropAfter = this.opts.dropAfterMs ?? DROP_AFTER_MS;
-    this.#timer = setInterval(() => this.#sweep(dropAfter), Math.min(1000, dropAfter / 4));
-    return Promise.resolve();
+    this.#stopSweep ??= repeat(this.#clock, Math.min(1000, dropAfter / 4), () => this.#sweep());
   }
 
-  #receive(frames: Uint8Array[]): void {
-    const body = frames.at(-1);
-    if (!body) return;
+  /** Takes one message: a registration joins, refreshes or is refused; anything else is reported. */
+  receive(body: Uint8Array): void {
     let r: Registration;
     try {
       r = decodeRegistration(body);
     } catch (e) {
       const msg = (e as Error).message;
-      return this.#tell(msg, msg, this.opts.onBadMessage);
+      return this.tell(msg, msg, this.opts.onBadMessage);
     }
     const known = this.#live.get(r.http_address);
     const same = known && known.type === r.type && known.zmq_address === r.zmq_address;
@@ -188,28 +182,29 @@ export class RegistrationListener {
       if (why) {
         const what = `${r.type} ${r.http_address} (KV ${r.zmq_address})`;
         const msg = `refused registration of ${what}: ${why}`;
-        return this.#tell(msg, r.http_address, this.opts.onRefuse);
+        return this.tell(msg, r.http_address, this.opts.onRefuse);
       }
     }
-    const entry = { ...r, lastSeenMs: Date.now() };
+    const entry = { ...r, lastSeenMs: this.#clock.nowMs() };
     this.#live.set(r.http_address, entry);
-    if (!known || known.type !== r.type || known.zmq_address !== r.zmq_address) {
+    if (!same) {
       if (known) this.opts.onLeave(known);
       this.opts.onJoin(entry);
     }
   }
 
   /** Reports a refusal or a bad message to `sink`, each `key` at most once a minute. */
-  #tell(why: string, key: string, sink?: (why: string) => void): void {
-    const now = Date.now();
+  tell(why: string, key: string, sink?: (why: string) => void): void {
+    const now = this.#clock.nowMs();
     if (now - (this.#told.get(key) ?? -Infinity) < 60_000) return;
     if (this.#told.size >= 10_000) this.#told.clear();
     this.#told.set(key, now);
     sink?.(why);
   }
 
-  #sweep(dropAfterMs: number): void {
-    const now = Date.now();
+  #sweep(): void {
+    const now = this.#clock.nowMs();
+    const dropAfterMs = this.opts.dropAfterMs ?? DROP_AFTER_MS;
     for (const [k, r] of this.#live) {
       if (now - r.lastSeenMs > dropAfterMs) {
         this.#live.delete(k);
@@ -218,11 +213,59 @@ export class RegistrationListener {
     }
   }
 
+  /** Stops sweeping. */
+  stop(): void {
+    this.#stopSweep?.();
+  }
+}
+
+/** The proxy side: a ROUTER socket that keeps the set of live instances. */
+export class RegistrationListener {
+  #router: RouterSocket | undefined;
+  readonly #table: RegistrationTable;
+  #closed = false;
+  /** The bound port. */
+  port = 0;
+
+  constructor(readonly opts: ListenerOptions) {
+    this.#table = new RegistrationTable(opts);
+  }
+
+  /** Instances heard from within the drop time, by `http_address`. */
+  get live(): ReadonlyMap<string, Registered> {
+    return this.#table.live;
+  }
+
+  /** Binds and starts receiving. */
+  start(): Promise<void> {
+    const { host, port } = this.opts;
+    this.#router = new RouterSocket(
+      host,
+      port,
+      (_identity, frames) => {
+        const body = frames.at(-1);
+        if (body) this.#table.receive(body);
+      },
+      {
+        ...this.opts.limits,
+        onRefuse: (why, remote) =>
+          this.#table.tell(
+            `${remote}: ${why}`,
+            `${remote.replace(/:\d+$/, "")} ${why.replace(/[\d.]+/g, "#")}`,
+            this.opts.onRefuse,
+          ),
+      },
+    );
+    this.port = this.#router.port;
+    this.#table.start();
+    return Promise.resolve();
+  }
+
   /** Stops listening. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#timer);
+    this.#table.stop();
     await this.#router?.close();
   }
 }

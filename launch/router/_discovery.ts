@@ -9,6 +9,7 @@
  */
 import { AllowList } from "../../lib/allow_list.ts";
 import type { Logger } from "../../lib/log.ts";
+import { SYSTEM_TIMERS, type TimerClock } from "../../lib/manual_clock.ts";
 import { type Registered, RegistrationListener } from "../../lib/p2p_registration.ts";
 import type { Backend, BackendPool } from "./backends.ts";
 import type { RouterConfig } from "../../lib/contracts.ts";
@@ -39,11 +40,15 @@ export function discoveryAllowList(cfg: RouterConfig): AllowList {
   return new AllowList([...new Set(valid), ...(cfg.discovery?.allow ?? [])]);
 }
 
-/** Starts the discovery listener; registered instances join and leave `pool`. */
+/**
+ * Starts the discovery listener; registered instances join and leave `pool`.
+ * `clock` times the silence that drops an instance. @default SYSTEM_TIMERS
+ */
 export async function startDiscovery(
   cfg: RouterConfig,
   pool: BackendPool,
   log: Logger,
+  clock: TimerClock = SYSTEM_TIMERS,
 ): Promise<RegistrationListener> {
   const d = cfg.discovery!;
   const allow = discoveryAllowList(cfg);
@@ -69,6 +74,7 @@ export async function startDiscovery(
     host: d.host,
     port: d.port,
     dropAfterMs: d.dropAfterMs,
+    clock,
     maxInstances: d.maxInstances,
     admit: (r) =>
       allow.refusal(r.http_address, "http_address") ?? allow.refusal(r.zmq_address, "zmq_address"),

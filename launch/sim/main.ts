@@ -12,10 +12,9 @@ import { createLogger, type Logger } from "../../lib/log.ts";
 import { loadTokenizer } from "../../lib/tokenizer.ts";
 import { SimClock } from "./clock.ts";
 import { LiveEngine } from "./live_engine.ts";
-import { KvSideChannel, p2pProxy, parseKvTransferConfig } from "./kv_transfer.ts";
+import { KvSideChannel, parseKvTransferConfig } from "./kv_transfer.ts";
 import type { KvTransferConfig } from "../../lib/contracts.ts";
-import { DROP_AFTER_MS, startPinging } from "../../lib/p2p_registration.ts";
-import { StopSignals } from "../../lib/signals.ts";
+import { Lifecycle } from "./_lifecycle.ts";
 import { createHandler, type SimServerOptions } from "./server.ts";
 import { startStatsLogger } from "./stats_log.ts";
 import { buildVocab } from "./_vocab.ts";
@@ -43,7 +42,13 @@ export async function main(args: string[]): Promise<number> {
   const sim = await startEngine(cfg, log);
   const ecTransfer = cfg.ecTransferConfig ? parseEcTransferConfig(cfg.ecTransferConfig) : undefined;
   const kv = await startKvSide(cfg, sim, emit);
-  const life = new Lifecycle(cfg, log, kv);
+  const life = new Lifecycle({
+    startupDelayS: cfg.startupDelayS,
+    kvTransfer: kv.transfer,
+    kvSidePort: kv.sidePort,
+    hostIp: Deno.env.get("VLLM_HOST_IP"),
+    info: (m) => log.info(m),
+  });
   const serverOpts: SimServerOptions = {
     servedModelName: cfg.servedModelName ?? cfg.model,
     modelPath: cfg.model,
@@ -141,86 +146,6 @@ async function startKvSide(
     `KV connector ${transfer.kv_connector} (${transfer.kv_role}): engine_id=${cfg.engineId}, side channel on ${cfg.host}:${sidePort}`,
   );
   return { transfer, side, sidePort };
-}
-
-/**
- * Start-up and shutdown around the listening server: `--startup-delay`, P2P-NCCL
- * registration pings, and the drain after the first stop signal.
- */
-class Lifecycle {
-  ready: boolean;
-  readonly abort = new AbortController();
-  #startup: ReturnType<typeof setTimeout> | undefined;
-  #drain: ReturnType<typeof setTimeout> | undefined;
-  #pings: { stop(): void } | undefined;
-
-  constructor(readonly cfg: SimConfig, readonly log: Logger, readonly kv: KvSide) {
-    this.ready = cfg.startupDelayS === 0;
-  }
-
-  /** The server listens: ready now or after the delay; a P2P-NCCL engine registers. */
-  listening(a: { hostname: string; port: number }): void {
-    const log = this.log;
-    log.info(`Starting vLLM API server 0 on http://${a.hostname}:${a.port}`);
-    if (this.ready) log.info("Application startup complete.");
-    // --startup-delay counts from the moment it listens (/health answers 503 until then)
-    else {
-      this.#startup = setTimeout(
-        () => (this.ready = true, log.info("Application startup complete.")),
-        this.cfg.startupDelayS * 1000,
-      );
-    }
-    this.#register(a.port);
-  }
-
-  /** P2P-NCCL with a proxy named: register like vLLM's P2pNcclEngine (a ping every 3 s). */
-  #register(port: number): void {
-    const kvTransfer = this.kv.transfer;
-    const proxy = kvTransfer ? p2pProxy(kvTransfer) : undefined;
-    if (!proxy || !kvTransfer) return;
-    const hostIp = Deno.env.get("VLLM_HOST_IP") || "127.0.0.1";
-    const registration = {
-      type: kvTransfer.kv_role === "kv_consumer" ? "D" as const : "P" as const,
-      http_address: `${hostIp}:${proxy.httpPort ?? port}`,
-      zmq_address: `${hostIp}:${this.kv.sidePort}`,
-    };
-    this.#pings = startPinging({ proxy: proxy.proxy, registration });
-    this.log.info(
-      `P2P-NCCL: registering with the proxy at ${proxy.proxy} as ${registration.type} ${registration.http_address} (KV ${registration.zmq_address}), a ping every 3 s`,
-    );
-  }
-
-  /**
-   * The first signal stops; a registered engine first stops pinging and serves on
-   * until the proxy has dropped it (5 s of silence), so no request routed meanwhile
-   * fails. A later signal stops at once.
-   */
-  stopSignals(): StopSignals {
-    return new StopSignals({
-      onStop: () => {
-        if (!this.#pings) return this.abort.abort();
-        this.#pings.stop();
-        const waitMs = DROP_AFTER_MS + 2000;
-        this.log.info(
-          `P2P-NCCL: stopped registering; serving ${
-            waitMs / 1000
-          } s more until the proxy drops this instance`,
-        );
-        this.#drain = setTimeout(() => this.abort.abort(), waitMs);
-      },
-      onForce: () => {
-        clearTimeout(this.#drain);
-        this.abort.abort();
-      },
-    });
-  }
-
-  /** After the server finished: no timer or ping left. */
-  close(): void {
-    clearTimeout(this.#drain);
-    clearTimeout(this.#startup);
-    this.#pings?.stop();
-  }
 }
 
 if (import.meta.main) await runMain(main);
