@@ -151,15 +151,17 @@ class Driver {
     });
     if (this.o.stop?.aborted) this.#stopped = true;
     else this.o.stop?.addEventListener("abort", this.#onStop, { once: true });
-    if (this.plan.closedLoop) {
-      const users = this.plan.concurrency ?? 1;
-      this.#drawing = users;
-      for (let u = 0; u < users; u++) this.clock.at(0, this.#guard(() => this.#user()));
-    } else {
-      this.#drawing = 1;
-      this.#next();
-    }
-    this.#check();
+    this.#guard(() => {
+      if (this.plan.closedLoop) {
+        const users = this.plan.concurrency ?? 1;
+        this.#drawing = users;
+        for (let u = 0; u < users; u++) this.clock.at(0, this.#guard(() => this.#user()));
+      } else {
+        this.#drawing = 1;
+        this.#next();
+      }
+      this.#check();
+    })();
     return done;
   }
 

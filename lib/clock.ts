@@ -138,7 +138,11 @@ export class WallClock implements Clock, Disposable {
         continue;
       }
       this.#heap.pop();
-      next.fn();
+      try {
+        next.fn();
+      } catch (e) {
+        reportError(e); // as a throwing timer callback would: the other timers still run
+      }
       if (++burst >= YIELD_EVERY) {
         burst = 0;
         await new Promise((r) => setImmediate(r));
