@@ -9,6 +9,7 @@
  * @module
  */
 import { CostModel, type CostModelOptions } from "../../launch/sim/cost_model.ts";
+import type { EngineRequest } from "../../launch/sim/engine.ts";
 import { KvCache } from "../../launch/sim/kv_cache.ts";
 import { resolveGpu, resolveModel } from "../../launch/sim/profiles.ts";
 import { VirtualEngine } from "../../launch/sim/virtual_engine.ts";
@@ -79,26 +80,23 @@ function engineOf(inst: Instance, loop: EventLoop): VirtualEngine {
   });
 }
 
-/** One engine as the virtual sender's target: each request straight into it. */
+/** One engine as the virtual sender's target: each request straight into it (no router, no limits). */
 function engineTarget(engine: VirtualEngine): VirtualTarget {
   return {
-    submit(req, res) {
-      engine.add({
-        id: req.id,
-        promptTokens: req.promptTokens,
-        outputIds: req.outputIds,
-        finishReason: req.finishReason,
-        sink: {
-          onToken: (_id, i) => res.onToken(i),
-          onFinish: (r, info) =>
-            res.onFinish({
-              error: r === "abort" ? "aborted" : "",
-              status: r === "abort" ? 499 : 200,
-              info,
-              backend: "",
-            }),
+    submit({ session: _session, body: _body, ...req }, res) {
+      const sink: EngineRequest["sink"] = {
+        onToken: (_id, i) => res.onToken(i),
+        onFinish: (r, info) => {
+          const aborted = r === "abort";
+          res.onFinish({
+            error: aborted ? "aborted" : "",
+            status: aborted ? 499 : 200,
+            info,
+            backend: "",
+          });
         },
-      });
+      };
+      engine.add({ ...req, sink });
     },
   };
 }
