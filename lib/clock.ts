@@ -89,9 +89,10 @@ export class WallClock implements Clock, Disposable {
   readonly #heap = new MinHeap<Timer>(earlier);
   #seq = 0;
   #pumping = false;
-  /** Clock ms the pump sleeps until (Infinity: not asleep). */
-  #asleepUntil = Infinity;
-  #wake: AbortController | null = null;
+  /** Clock ms the pump sleeps until (-Infinity: awake). */
+  #asleepUntil = -Infinity;
+  /** Aborted to end the pump's sleep; renewed only after an abort (one listener per sleeper). */
+  #wake = new AbortController();
   #disposed = false;
 
   constructor(o: WallClockOptions = {}) {
@@ -120,7 +121,7 @@ export class WallClock implements Clock, Disposable {
     if (!this.#pumping) {
       this.#pumping = true;
       queueMicrotask(() => this.#pump());
-    } else if (atMs < this.#asleepUntil) this.#wake?.abort();
+    } else if (atMs < this.#asleepUntil) this.#wake.abort();
   }
 
   async #pump(): Promise<void> {
@@ -131,10 +132,9 @@ export class WallClock implements Clock, Disposable {
       if (due > performance.now()) {
         burst = 0;
         this.#asleepUntil = next.atMs;
-        this.#wake = new AbortController();
+        if (this.#wake.signal.aborted) this.#wake = new AbortController();
         await this.#sleep(due, this.#wake.signal);
-        this.#asleepUntil = Infinity;
-        this.#wake = null;
+        this.#asleepUntil = -Infinity;
         continue;
       }
       this.#heap.pop();
@@ -155,6 +155,6 @@ export class WallClock implements Clock, Disposable {
   [Symbol.dispose](): void {
     this.#disposed = true;
     this.#heap.clear();
-    this.#wake?.abort();
+    this.#wake.abort();
   }
 }
