@@ -71,20 +71,24 @@ export class HttpSender implements Sender {
 
   send({ spec, session }: SendRequest, done: (s: Sent) => void): Promise<void> {
     const o = this.o;
-    return sendStreaming({
-      url: o.url,
-      body: o.body(spec),
-      requestId: spec.requestId,
-      sessionId: session,
-      timeoutMs: o.timeoutMs,
-      stallTimeoutMs: o.stallTimeoutMs,
-      signal: o.cancel,
-      originMs: o.originMs,
-      headers: o.headers,
-      compat: o.compat,
-      responsePaths: o.responsePaths,
-      stream: o.stream,
-    }).then(async (result) => {
+    // the clock sets up its next wait first (as the runner always did): the send's own
+    // work then follows at once, and the answer finds the event loop free
+    return Promise.resolve().then(() =>
+      sendStreaming({
+        url: o.url,
+        body: o.body(spec),
+        requestId: spec.requestId,
+        sessionId: session,
+        timeoutMs: o.timeoutMs,
+        stallTimeoutMs: o.stallTimeoutMs,
+        signal: o.cancel,
+        originMs: o.originMs,
+        headers: o.headers,
+        compat: o.compat,
+        responsePaths: o.responsePaths,
+        stream: o.stream,
+      })
+    ).then(async (result) => {
       const tok = o.tokenizer;
       const fromTok = result.completionTokens === null;
       if (fromTok && result.text && tok instanceof LazyTokenizer && !tok.loaded) {
