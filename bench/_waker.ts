@@ -10,13 +10,17 @@
  */
 
 const WORKER_SOURCE = `
-const cell = new Int32Array(new SharedArrayBuffer(4));
+let cell;
 self.onmessage = (e) => {
-  const { id, atEpochMs } = e.data;
+  if (e.data.cell) {
+    cell = e.data.cell;
+    return;
+  }
+  const { id, atEpochMs, gen } = e.data;
   for (;;) {
     const ms = atEpochMs - (performance.timeOrigin + performance.now());
-    if (ms <= 0) break;
-    Atomics.wait(cell, 0, 0, ms);
+    if (ms <= 0 || Atomics.load(cell, 0) !== gen) break;
+    Atomics.wait(cell, 0, gen, ms);
   }
   self.postMessage(id);
 };
@@ -28,6 +32,8 @@ export class Waker implements Disposable {
   #url: string;
   #id = 0;
   #pending: { id: number; resolve: () => void } | null = null;
+  /** Bumped (and notified) to end the worker's current wait. */
+  readonly #gen = new Int32Array(new SharedArrayBuffer(4));
 
   constructor() {
     this.#url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
@@ -39,6 +45,7 @@ export class Waker implements Disposable {
         p.resolve();
       }
     };
+    this.#worker.postMessage({ cell: this.#gen });
   }
 
   /** Resolves once the worker thread runs (its start-up must not delay the first wake-up). */
@@ -46,7 +53,7 @@ export class Waker implements Disposable {
     const id = ++this.#id;
     await new Promise<void>((resolve) => {
       this.#pending = { id, resolve };
-      this.#worker.postMessage({ id, atEpochMs: 0 });
+      this.#worker.postMessage({ id, atEpochMs: 0, gen: Atomics.load(this.#gen, 0) });
     });
   }
 
@@ -57,7 +64,12 @@ export class Waker implements Disposable {
   #bind(signal: AbortSignal): void {
     if (this.#bound === signal) return;
     this.#bound = signal;
-    signal.addEventListener("abort", () => this.#wake?.(), { once: true });
+    signal.addEventListener("abort", () => {
+      if (!this.#wake || this.#bound !== signal) return;
+      this.#wake();
+      Atomics.add(this.#gen, 0, 1);
+      Atomics.notify(this.#gen, 0);
+    }, { once: true });
   }
 
   /**
@@ -88,7 +100,11 @@ export class Waker implements Disposable {
         resolve();
       };
       this.#pending = { id, resolve: this.#wake };
-      this.#worker.postMessage({ id, atEpochMs: performance.timeOrigin + atMs });
+      this.#worker.postMessage({
+        id,
+        atEpochMs: performance.timeOrigin + atMs,
+        gen: Atomics.load(this.#gen, 0),
+      });
     });
   }
 

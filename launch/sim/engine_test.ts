@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { CostModel } from "./cost_model.ts";
 import type { EngineRequest, FinishInfo, FinishReason } from "./engine.ts";
-import { EventLoop } from "./event_loop.ts";
+import { EventLoop } from "../../lib/event_loop.ts";
 import { KvCache } from "./kv_cache.ts";
 import { KvLink, linkedRemote } from "./kv_link.ts";
 import { resolveGpu, resolveModel } from "./profiles.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 import { EngineCore, type EngineOptions } from "./engine.ts";
-import type { EventLoop } from "./event_loop.ts";
+import type { EventLoop } from "../../lib/event_loop.ts";
 
 /** Options of {@linkcode VirtualEngine}: the core's, on an event loop. */
 export interface VirtualEngineOptions extends EngineOptions {

@@ -28,7 +28,13 @@ const LAMBDA_PROMPTS = [13, 25, 27, 10, 329, 29, 399, 328, 4, 205];
 const LLAMA = "llama-3.1-8b";
 
 /** L-H100 / L-A100: 10 ShareGPT prompts at once, vLLM 0.5/0.6 (V0, multi-step). */
-function lambda(id: string, gpu: string, outputs: number, ttft: number, tpot: number): Row[] {
+async function lambda(
+  id: string,
+  gpu: string,
+  outputs: number,
+  ttft: number,
+  tpot: number,
+): Promise<Row[]> {
   // V0 without chunked prefill: the batch budget is max-model-len 2048
   const inst: Instance = {
     gpu,
@@ -37,7 +43,7 @@ function lambda(id: string, gpu: string, outputs: number, ttft: number, tpot: nu
     requestFloorMs: VLLM_V0_REQUEST_FLOOR_MS,
   };
   const each = Math.round(outputs / LAMBDA_PROMPTS.length);
-  const r = openLoop(
+  const r = await openLoop(
     inst,
     LAMBDA_PROMPTS.map((p) => ({ atMs: 0, promptTokens: p, outputTokens: each })),
   );
@@ -48,7 +54,7 @@ function lambda(id: string, gpu: string, outputs: number, ttft: number, tpot: nu
       id,
       metric: "mean TTFT (ms)",
       published: ttft,
-      simulated: stat(r, "ttftMs").mean,
+      simulated: stat(r, "ttft_ms").mean,
       assumed,
       ...(gpu === "h100" ? { ungated: "fitted: sets the V0 frontend floor" } : {}),
     },
@@ -56,25 +62,25 @@ function lambda(id: string, gpu: string, outputs: number, ttft: number, tpot: nu
       id,
       metric: "median TPOT (ms)",
       published: tpot,
-      simulated: stat(r, "tpotMs").median,
+      simulated: stat(r, "tpot_ms").median,
       assumed,
     },
   ];
 }
 
 /** JM-A100: A100 40GB, random 1024/128 closed loop at concurrency 1 and 8. */
-function johnMusgrave(): Row[] {
+async function johnMusgrave(): Promise<Row[]> {
   // under 70 GiB of memory vLLM's OpenAI server batches 2048 tokens per step
   const inst: Instance = { gpu: "a100-40gb", model: LLAMA, budget: 2048 };
   const job = { promptTokens: 1024, outputTokens: 128 };
-  const c1 = closedLoop(inst, 1, 20, job);
-  const c8 = closedLoop(inst, 8, 160, job);
+  const c1 = await closedLoop(inst, 1, 20, job);
+  const c8 = await closedLoop(inst, 8, 160, job);
   return [
     {
       id: "JM-A100",
       metric: "decode tok/s at concurrency 1",
       published: 75,
-      simulated: 1000 / stat(c1, "tpotMs").median,
+      simulated: 1000 / stat(c1, "tpot_ms").median,
     },
     {
       id: "JM-A100",
@@ -86,7 +92,7 @@ function johnMusgrave(): Row[] {
 }
 
 /** PPD-floor: one turn-2 request at a time on an idle H100 (0.1 conversations/s, 2 replicas). */
-function ppdFloor(): Row[] {
+async function ppdFloor(): Promise<Row[]> {
   const inst: Instance = { gpu: "h100", model: LLAMA };
   const rows: Row[] = [];
   const W: [string, number, number, number][] = [
@@ -99,15 +105,15 @@ function ppdFloor(): Row[] {
     "round robin sends turn 2 to the other replica: it prefills turn 1's ~20 tokens and the new input";
   let tpot = 0;
   for (const [w, inLen, outLen, ttft] of W) {
-    const r = openLoop(inst, [{ atMs: 0, promptTokens: inLen + 20, outputTokens: outLen }]);
+    const r = await openLoop(inst, [{ atMs: 0, promptTokens: inLen + 20, outputTokens: outLen }]);
     rows.push({
       id: "PPD-floor",
       metric: `${w} turn-2 P50 TTFT (ms)`,
       published: ttft,
-      simulated: stat(r, "ttftMs").median,
+      simulated: stat(r, "ttft_ms").median,
       assumed,
     });
-    if (w === "W3") tpot = stat(r, "tpotMs").median;
+    if (w === "W3") tpot = stat(r, "tpot_ms").median;
   }
   rows.push({
     id: "PPD-floor",
@@ -120,11 +126,11 @@ function ppdFloor(): Row[] {
 }
 
 /** Every absolute row, simulated. */
-export function absoluteRows(): Row[] {
+export async function absoluteRows(): Promise<Row[]> {
   return [
-    ...lambda("L-H100", "h100", 1867, 62.43, 7.56),
-    ...lambda("L-A100", "a100", 1945, 126.87, 12.01),
-    ...johnMusgrave(),
-    ...ppdFloor(),
+    ...await lambda("L-H100", "h100", 1867, 62.43, 7.56),
+    ...await lambda("L-A100", "a100", 1945, 126.87, 12.01),
+    ...await johnMusgrave(),
+    ...await ppdFloor(),
   ];
 }

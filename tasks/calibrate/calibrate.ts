@@ -62,7 +62,7 @@ export async function calibrate(
   o: { absoluteOnly?: boolean } = {},
 ): Promise<Calibration> {
   const failures: string[] = [];
-  const absolute = absoluteRows().map((r) => {
+  const absolute = (await absoluteRows()).map((r) => {
     const errorPct = (r.simulated / r.published - 1) * 100;
     const agrees = Math.abs(errorPct) <= (r.tolerance ?? 0.15) * 100;
     if (!agrees && !r.ungated) {

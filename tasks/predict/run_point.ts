@@ -11,7 +11,7 @@ import { basename, dirname, join } from "node:path";
 import { CsvAppender } from "../../lib/csv.ts";
 import { loadTokenizer, type Tokenizer } from "../../lib/tokenizer.ts";
 import { type LoadPointSummary, REQUEST_COLUMNS } from "../../lib/result_schema.ts";
-import { EventLoop } from "../../launch/sim/event_loop.ts";
+import { EventLoop } from "../../lib/event_loop.ts";
 import { buildVocab, type OutputVocab } from "../../launch/sim/_vocab.ts";
 import type { Topology } from "../../launch/topology.ts";
 import {
@@ -22,7 +22,7 @@ import {
 import { parseFlags } from "../../lib/args.ts";
 import { type BenchRun, flagArgs } from "../_bench_cmd.ts";
 import { requestRow, RunRows } from "../../bench/record.ts";
-import { newState } from "../../bench/runner.ts";
+import { newState, runLoad, type RunState } from "../../bench/load_driver.ts";
 import { resultBlock, summarize } from "../../bench/summary.ts";
 import { workSource } from "../../bench/work_source.ts";
 import {
@@ -37,7 +37,8 @@ import {
   writeSummaries,
 } from "../../bench/run_files.ts";
 import { PromptTokens } from "../../lib/prompt_tokens.ts";
-import { playLoad } from "./virtual_client.ts";
+import { VirtualSender } from "./virtual_sender.ts";
+import { predictTokens } from "./predict_tokens.ts";
 import { VirtualTopology, type VirtualTopologyOptions } from "./virtual_topology.ts";
 
 /** Options of {@linkcode predictRun}. */
@@ -65,6 +66,18 @@ export interface PredictRun {
 /** Output vocabularies per tokenizer (built once each). */
 const vocabs = new WeakMap<Tokenizer, OutputVocab>();
 
+/** What every run of one prediction shares. */
+interface Shared {
+  topology: Topology;
+  cfg: BenchConfig;
+  o: PredictRunOptions;
+  tok: Tokenizer;
+  vocab: OutputVocab;
+  prompts: PromptTokens;
+  model: string;
+  date: string;
+}
+
 /** Runs the load of `cfg` against `topology` in virtual time; writes one run directory. */
 export async function predictRun(
   topology: Topology,
@@ -82,33 +95,20 @@ export async function predictRun(
   const tok = await loadTokenizer(cfg.tokenizer);
   let vocab = vocabs.get(tok);
   if (!vocab) vocabs.set(tok, vocab = buildVocab(tok));
-  const prompts = new PromptTokens(tok);
   const started = o.startTime ?? new Date();
   const dir = await freshRunDir(dirname(cfg.out), `${stamp(started)}-${basename(cfg.out)}`);
-  const runName = basename(dir);
   const model = cfg.model ?? topology.model;
-  await writeRunConfig(
-    dir,
-    {
-      tool: "topobench predict",
-      version: BENCH_VERSION,
-      clock: "virtual",
-      simulated: true,
-      deno: Deno.version,
-      start_time: started.toISOString(),
-      argv: o.argv ?? [],
-      model,
-      server_version: "topobench-sim (virtual time)",
-      tokenizer: tok.name,
-      topology: cfg.topology,
-      topology_file: topology.file,
-      topology_spec: topology,
-      router_hop_ms: o.routerHopMs ?? null,
-      seed: cfg.dataset.seed,
-      run_key: runKey(cfg, model),
-      bench: cfg,
-    },
-  );
+  const sh: Shared = {
+    topology,
+    cfg,
+    o,
+    tok,
+    vocab,
+    prompts: new PromptTokens(tok),
+    model,
+    date: started.toISOString(),
+  };
+  await writePredictConfig(dir, sh);
   const csv = new CsvAppender(join(dir, "requests.csv"), REQUEST_COLUMNS);
   const summaries: LoadPointSummary[] = [];
   const t0 = performance.now();
@@ -116,81 +116,15 @@ export async function predictRun(
   let events = 0;
   try {
     for (let k = 0; k < cfg.runs; k++) {
-      const runId = cfg.runs > 1 ? `${runName}-r${k + 1}` : runName;
-      const loadPoint = loadPointLabel(cfg);
-      if (cfg.dataset.name === "random-mm") {
-        throw new RangeError(
-          `Cannot run dataset ${cfg.dataset.name} in virtual time: current value has image parts; allowed: text datasets (run images with --clock live)`,
-        );
-      }
-      const work = await workSource(tok, cfg, k, { tokenIds: true });
-      const { seed, durationMs, closedLoop } = work;
-      // a fresh topology per run: --reset-prefix-cache and a cold start, as bench gets
-      const loop = new EventLoop();
-      const topo = new VirtualTopology(topology, loop, o, { tokenizer: tok, prompts, vocab, seed });
-      const sink = new RunRows(runId, csv);
-      const state = newState();
-      playLoad({
-        loop,
-        topology: topo,
-        tokenizer: tok,
-        prompts,
-        vocab,
-        endpoint: cfg.dataset.endpoint,
-        jobs: work.jobs,
-        concurrency: cfg.concurrency,
-        closedLoop,
-        durationMs,
-        onResult: (f) => {
-          const { row, itlMs } = requestRow(f, runId, loadPoint);
-          sink.add(row, itlMs);
-        },
-      }, state);
-      const w0 = performance.now();
-      let nextReport = w0 + 1000;
-      while (loop.step()) {
-        if (o.progress && (loop.events & 1023) === 0 && performance.now() >= nextReport) {
-          nextReport = performance.now() + 1000;
-          const wall = (performance.now() - w0) / 1000;
-          o.progress(
-            `[predict] ${cfg.topology} ${loadPoint}: simulated ${
-              (loop.nowMs() / 1000).toFixed(0)
-            } s, done ${state.done}/${state.sent}, ${
-              (loop.nowMs() / 1000 / wall).toFixed(0)
-            }x real time`,
-          );
-        }
-      }
-      simulatedMs += loop.nowMs();
-      events += loop.events;
-      const s = summarize(sink.rows, sink.itls, sink.tokensPerSecond, {
-        ...summaryMeta(cfg, { model, tokenizer: tok.name, date: started.toISOString() }),
-        runId,
-        runIndex: k + 1,
-        complete: true,
-        maxConcurrent: state.maxInFlight,
-        outputTokenMismatches: 0,
-        gpus: cfg.gpus ?? topo.gpus,
-      });
-      const ext = s as unknown as Record<string, unknown>;
-      ext.simulated = true;
-      ext.clock = "virtual";
-      summaries.push(s);
-      summaries.push(
-        ...classSummaries(cfg, sink.byClass, s, {
-          model,
-          tokenizer: tok.name,
-          date: started.toISOString(),
-          runId,
-          runIndex: k + 1,
-          complete: true,
-          maxConcurrent: state.maxInFlight,
-          gpus: cfg.gpus ?? topo.gpus,
-        }, { simulated: true, clock: "virtual" }),
-      );
+      const runId = cfg.runs > 1 ? `${basename(dir)}-r${k + 1}` : basename(dir);
+      const run = await playRun(sh, k, new RunRows(runId, csv));
+      simulatedMs += run.loop.nowMs();
+      events += run.loop.events;
+      const s = runSummaries(sh, run, k);
+      summaries.push(...s);
       await writeSummaries(dir, summaries);
       if (o.resultBlock) {
-        console.error(resultBlock(s));
+        console.error(resultBlock(s[0]));
         console.error("Server: topobench SIMULATED engine, virtual clock (no host in the loop)");
       }
     }
@@ -198,6 +132,137 @@ export async function predictRun(
     csv.close();
   }
   return { runDir: dir, summaries, simulatedMs, wallMs: performance.now() - t0, events };
+}
+
+/** config.json of a virtual run. */
+function writePredictConfig(dir: string, sh: Shared): Promise<void> {
+  const { topology, cfg, o } = sh;
+  return writeRunConfig(dir, {
+    tool: "topobench predict",
+    version: BENCH_VERSION,
+    clock: "virtual",
+    simulated: true,
+    deno: Deno.version,
+    start_time: sh.date,
+    argv: o.argv ?? [],
+    model: sh.model,
+    server_version: "topobench-sim (virtual time)",
+    tokenizer: sh.tok.name,
+    topology: cfg.topology,
+    topology_file: topology.file,
+    topology_spec: topology,
+    router_hop_ms: o.routerHopMs ?? null,
+    seed: cfg.dataset.seed,
+    run_key: runKey(cfg, sh.model),
+    bench: cfg,
+  });
+}
+
+/** One run played to its end. */
+interface PlayedRun {
+  loop: EventLoop;
+  topo: VirtualTopology;
+  sink: RunRows;
+  state: RunState;
+  k: number;
+}
+
+/** Run `k`: its jobs through the one load driver, on a fresh topology and event loop. */
+async function playRun(sh: Shared, k: number, sink: RunRows): Promise<PlayedRun> {
+  const { cfg } = sh;
+  if (cfg.dataset.name === "random-mm") {
+    throw new RangeError(
+      `Cannot run dataset ${cfg.dataset.name} in virtual time: current value has image parts; allowed: text datasets (run images with --clock live)`,
+    );
+  }
+  const work = await workSource(sh.tok, cfg, k, { tokenIds: true });
+  // a fresh topology per run: --reset-prefix-cache and a cold start, as bench gets
+  const loop = new EventLoop();
+  const topo = new VirtualTopology(sh.topology, loop, sh.o, {
+    tokenizer: sh.tok,
+    prompts: sh.prompts,
+    vocab: sh.vocab,
+    seed: work.seed,
+  });
+  const tokens = predictTokens(sh.prompts, sh.vocab);
+  const loadPoint = loadPointLabel(cfg);
+  const state = newState();
+  const done = runLoad(
+    {
+      tokenizer: sh.tok,
+      endpoint: cfg.dataset.endpoint,
+      jobs: work.jobs,
+      concurrency: cfg.concurrency,
+      closedLoop: work.closedLoop,
+      durationMs: work.durationMs,
+    },
+    loop,
+    new VirtualSender(loop, topo, tokens),
+    {
+      state,
+      onResult: (f) => {
+        const { row, itlMs } = requestRow(f, sink.runId, loadPoint);
+        sink.add(row, itlMs);
+      },
+    },
+  );
+  stepWithProgress(loop, state, sh.o.progress, `${cfg.topology} ${loadPoint}`);
+  // a loop that runs dry with requests still in flight (an engine that never answers
+  // them) ends the run as it stands, with the rows of what finished
+  await Promise.race([done, state]);
+  return { loop, topo, sink, state, k };
+}
+
+/** Runs the loop dry, with a progress line about every wall second. */
+function stepWithProgress(
+  loop: EventLoop,
+  state: RunState,
+  progress: ((line: string) => void) | undefined,
+  what: string,
+): void {
+  const w0 = performance.now();
+  let nextReport = w0 + 1000;
+  while (loop.step()) {
+    if (progress && (loop.events & 1023) === 0 && performance.now() >= nextReport) {
+      nextReport = performance.now() + 1000;
+      const wall = (performance.now() - w0) / 1000;
+      progress(
+        `[predict] ${what}: simulated ${
+          (loop.nowMs() / 1000).toFixed(0)
+        } s, done ${state.done}/${state.sent}, ${
+          (loop.nowMs() / 1000 / wall).toFixed(0)
+        }x real time`,
+      );
+    }
+  }
+}
+
+/** The run's summary, then one per request class. */
+function runSummaries(sh: Shared, run: PlayedRun, k: number): LoadPointSummary[] {
+  const { cfg } = sh;
+  const { sink, state, topo } = run;
+  const meta = {
+    runId: sink.runId,
+    runIndex: k + 1,
+    complete: true,
+    maxConcurrent: state.maxInFlight,
+    gpus: cfg.gpus ?? topo.gpus,
+  };
+  const s = summarize(sink.rows, sink.itls, sink.tokensPerSecond, {
+    ...summaryMeta(cfg, { model: sh.model, tokenizer: sh.tok.name, date: sh.date }),
+    ...meta,
+    outputTokenMismatches: 0,
+  });
+  Object.assign(s, { simulated: true, clock: "virtual" });
+  return [
+    s,
+    ...classSummaries(cfg, sink.byClass, s, {
+      model: sh.model,
+      tokenizer: sh.tok.name,
+      date: sh.date,
+      ...meta,
+    }, { simulated: true, clock: "virtual" }),
+  ];
 }
 
 /** Stands in for bench's `--url` in virtual time (no server is contacted). */

@@ -16,7 +16,7 @@ import type { PromptTokens } from "../../lib/prompt_tokens.ts";
 import { Rng } from "../../lib/rng.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { EngineRequest, FinishInfo, FinishReason } from "../../launch/sim/engine.ts";
-import type { EventLoop } from "../../launch/sim/event_loop.ts";
+import type { EventLoop } from "../../lib/event_loop.ts";
 import { KvLink, linkedRemote } from "../../launch/sim/kv_link.ts";
 import { SIM_FLAGS, type SimConfig, simConfig } from "../../launch/sim/sim_config.ts";
 import { VirtualEngine } from "../../launch/sim/virtual_engine.ts";

@@ -7,6 +7,7 @@
  * @module
  */
 import type { Clock } from "./clock.ts";
+import { MinHeap } from "./min_heap.ts";
 
 interface Ev {
   atMs: number;
@@ -18,7 +19,9 @@ interface Ev {
 export class EventLoop implements Clock {
   #now = 0;
   #seq = 0;
-  #heap: Ev[] = [];
+  readonly #heap = new MinHeap<Ev>((a, b) =>
+    a.atMs < b.atMs || (a.atMs === b.atMs && a.seq < b.seq)
+  );
   /** Events run so far. */
   events = 0;
 
@@ -32,7 +35,7 @@ export class EventLoop implements Clock {
     if (!Number.isFinite(atMs)) {
       throw new RangeError(`Cannot schedule an event at ${atMs} ms: current value is ${atMs}`);
     }
-    this.#push({ atMs: Math.max(atMs, this.#now), seq: this.#seq++, fn });
+    this.#heap.push({ atMs: Math.max(atMs, this.#now), seq: this.#seq++, fn });
   }
 
   /** Runs `fn` after `delayMs` virtual ms. */
@@ -42,9 +45,9 @@ export class EventLoop implements Clock {
 
   /** Runs the next event; false when none is left (or the next is after `untilMs`). */
   step(untilMs = Infinity): boolean {
-    const ev = this.#heap[0];
+    const ev = this.#heap.peek();
     if (!ev || ev.atMs > untilMs) return false;
-    this.#pop();
+    this.#heap.pop();
     this.#now = ev.atMs;
     this.events++;
     ev.fn();
@@ -55,39 +58,5 @@ export class EventLoop implements Clock {
   run(untilMs = Infinity): void {
     while (this.step(untilMs));
     if (Number.isFinite(untilMs) && untilMs > this.#now) this.#now = untilMs;
-  }
-
-  #less(a: Ev, b: Ev): boolean {
-    return a.atMs < b.atMs || (a.atMs === b.atMs && a.seq < b.seq);
-  }
-
-  #push(ev: Ev): void {
-    const h = this.#heap;
-    h.push(ev);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.#less(h[i], h[p])) break;
-      [h[i], h[p]] = [h[p], h[i]];
-      i = p;
-    }
-  }
-
-  #pop(): void {
-    const h = this.#heap;
-    const last = h.pop()!;
-    if (h.length === 0) return;
-    h[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && this.#less(h[l], h[m])) m = l;
-      if (r < h.length && this.#less(h[r], h[m])) m = r;
-      if (m === i) return;
-      [h[i], h[m]] = [h[m], h[i]];
-      i = m;
-    }
   }
 }

@@ -1,0 +1,317 @@
+/**
+ * The one load driver, for every clock: plays a {@linkcode LoadPlan} on a
+ * {@linkcode Clock} through a {@linkcode Sender}. Open loop: each job starts
+ * at its offset (the next is drawn when one is due, so a schedule is never
+ * held whole), optionally capped by a concurrency limit; a trace session's
+ * request waits until the session's previous one has ended. Closed loop: N
+ * users each start their next job when theirs ends, until the jobs or the
+ * duration run out. A conversation's turn t+1 is sent its think time after
+ * turn t finished. `stop` ends sending; the run settles once nothing is in
+ * flight. Callbacks only: on the virtual clock a run is synchronous and
+ * repeats exactly; on the wall clock the clock's pump keeps arrivals on time.
+ *
+ * @module
+ */
+import type { Clock } from "../lib/clock.ts";
+import type { Tokenizer } from "../lib/tokenizer.ts";
+import type { ClientResult } from "./client.ts";
+import type { RequestSpec } from "./workload/types.ts";
+import type { EndpointKind } from "./workload/_spec.ts";
+import { turnSpec } from "./workload/multiturn.ts";
+import type { Job } from "./work_source.ts";
+
+/** One finished request as the driver saw it. */
+export interface Finished {
+  spec: RequestSpec;
+  result: ClientResult;
+  scheduledMs: number;
+  /** Output tokens: usage, else the client tokenizer's count of the text. */
+  outputTokens: number;
+  /** True when `outputTokens` came from the client tokenizer. */
+  outputFromTokenizer: boolean;
+}
+
+/** The load one run plays, in either clock: work, schedule and concurrency. */
+export interface LoadPlan {
+  tokenizer: Tokenizer;
+  endpoint: EndpointKind;
+  /** The jobs in schedule order, drawn as they are due (offsets ignored in a closed loop). */
+  jobs: Iterator<Job, void, undefined>;
+  /** Closed loop with this many users when `closedLoop`, else a cap on in-flight requests. */
+  concurrency?: number;
+  closedLoop: boolean;
+  /** Closed loop stops starting new work after this offset. */
+  durationMs?: number;
+}
+
+/** Counters while running. */
+export interface RunState {
+  sent: number;
+  done: number;
+  failed: number;
+  inFlight: number;
+  maxInFlight: number;
+}
+
+/** Fresh counters. */
+export function newState(): RunState {
+  return { sent: 0, done: 0, failed: 0, inFlight: 0, maxInFlight: 0 };
+}
+
+/** One request for a sender. */
+export interface SendRequest {
+  spec: RequestSpec;
+  /** The conversation it belongs to (sticky routing). */
+  session?: string;
+  /** Whether the answer's text is read (by the conversation's next turn). */
+  keepText: boolean;
+}
+
+/** What a sender heard back. */
+export interface Sent {
+  result: ClientResult;
+  outputTokens: number;
+  outputFromTokenizer: boolean;
+}
+
+/** Sends requests in some clock: over HTTP, or into a virtual topology. */
+export interface Sender {
+  /**
+   * Sends one request and calls `done` once it has ended (never before `send`
+   * returns). A returned promise that rejects fails the run.
+   */
+  send(req: SendRequest, done: (s: Sent) => void): void | Promise<unknown>;
+  /** A job starts (before its first request) and ends (after its last). */
+  open?(job: Job): void;
+  close?(job: Job): void;
+}
+
+/** Options of {@linkcode runLoad} beside the plan. */
+export interface DriveOptions {
+  /** Every finished request, at once. */
+  onResult?: (f: Finished) => void;
+  /** Stop starting requests (in-flight ones finish). */
+  stop?: AbortSignal;
+  /** Counters to update. @default newState() */
+  state?: RunState;
+}
+
+/** A job while it runs: its turns' answers so far, and what to do when it ends. */
+interface Running {
+  job: Job;
+  answers: { text: string; tokens: number }[];
+  end: () => void;
+}
+
+/**
+ * Plays `plan` on `clock` through `sender`; resolves with the counters once
+ * everything started has ended (or, after `stop`, once nothing is in flight).
+ */
+export function runLoad(
+  plan: LoadPlan,
+  clock: Clock,
+  sender: Sender,
+  o: DriveOptions = {},
+): Promise<RunState> {
+  return new Driver(plan, clock, sender, o).start();
+}
+
+class Driver {
+  readonly state: RunState;
+  #slots: number;
+  readonly #waiters: (() => void)[] = [];
+  /** Per trace session, the jobs waiting for the one running to end. */
+  readonly #sessions = new Map<string, Job[]>();
+  /** Jobs started (or queued in a session) and not ended. */
+  #jobs = 0;
+  /** Arrival streams (or closed-loop users) still drawing jobs. */
+  #drawing = 0;
+  #stopped = false;
+  #settle: ((e?: unknown) => void) | null = null;
+  readonly #onStop = () => this.#stop();
+
+  constructor(
+    readonly plan: LoadPlan,
+    readonly clock: Clock,
+    readonly sender: Sender,
+    readonly o: DriveOptions,
+  ) {
+    this.state = o.state ?? newState();
+    this.#slots = plan.closedLoop ? Infinity : plan.concurrency ?? Infinity;
+  }
+
+  start(): Promise<RunState> {
+    const done = new Promise<RunState>((resolve, reject) => {
+      this.#settle = (e) => {
+        this.#settle = null;
+        this.o.stop?.removeEventListener("abort", this.#onStop);
+        if (e === undefined) resolve(this.state);
+        else reject(e);
+      };
+    });
+    if (this.o.stop?.aborted) this.#stopped = true;
+    else this.o.stop?.addEventListener("abort", this.#onStop, { once: true });
+    this.#guard(() => {
+      if (this.plan.closedLoop) {
+        const users = this.plan.concurrency ?? 1;
+        this.#drawing = users;
+        for (let u = 0; u < users; u++) this.clock.at(0, this.#guard(() => this.#user()));
+      } else {
+        this.#drawing = 1;
+        this.#next();
+      }
+      this.#check();
+    })();
+    return done;
+  }
+
+  /** Wraps a callback so that a throw fails the run (and stops it) instead of escaping. */
+  #guard<A extends unknown[]>(fn: (...a: A) => void): (...a: A) => void {
+    return (...a) => {
+      try {
+        fn(...a);
+      } catch (e) {
+        this.#fail(e);
+      }
+    };
+  }
+
+  #fail(e: unknown): void {
+    this.#settle?.(e ?? new Error("load driver failed"));
+    this.#stop();
+  }
+
+  #stop(): void {
+    this.#stopped = true;
+    while (this.#waiters.length) this.#waiters.shift()!();
+    this.#check();
+  }
+
+  /** Settles once nothing is left to do (after stop: once nothing is in flight). */
+  #check(): void {
+    if (!this.#settle) return;
+    const idle = this.#stopped
+      ? this.state.inFlight === 0
+      : this.#drawing === 0 && this.#jobs === 0;
+    if (idle) this.#settle();
+  }
+
+  /** Open loop: schedules the next arrival (each draws the one after it when it is due). */
+  #next(): void {
+    const next = this.#stopped ? undefined : this.plan.jobs.next();
+    if (!next || next.done) {
+      this.#drawing--;
+      return;
+    }
+    const job = next.value;
+    this.clock.at(
+      job.offsetMs,
+      this.#guard(() => {
+        if (this.#stopped) return;
+        this.#next();
+        this.#jobs++;
+        if (job.session === undefined) this.#run(job, job.offsetMs, () => {});
+        else this.#inSession(job, job.session);
+      }),
+    );
+  }
+
+  /** A session's request goes after the one before it has ended (trace replay). */
+  #inSession(job: Job, key: string): void {
+    const queue = this.#sessions.get(key);
+    if (queue) {
+      queue.push(job);
+      return;
+    }
+    this.#sessions.set(key, []);
+    const after = () => {
+      const next = this.#sessions.get(key)!.shift();
+      if (!next) this.#sessions.delete(key);
+      else this.#run(next, Math.max(next.offsetMs, this.clock.nowMs()), after);
+    };
+    this.#run(job, job.offsetMs, after);
+  }
+
+  /** Closed loop: one user starts its next job, unless the jobs or the duration ran out. */
+  #user(): void {
+    const { durationMs, jobs } = this.plan;
+    const now = this.clock.nowMs();
+    const next = this.#stopped || (durationMs !== undefined && now >= durationMs)
+      ? undefined
+      : jobs.next();
+    if (!next || next.done) {
+      this.#drawing--;
+      this.#check();
+      return;
+    }
+    this.#jobs++;
+    this.#run(next.value, now, () => this.#user());
+  }
+
+  /** Runs a job's turns from the first; `then` follows its end. */
+  #run(job: Job, scheduledMs: number, then: () => void): void {
+    this.sender.open?.(job);
+    const r: Running = {
+      job,
+      answers: [],
+      end: () => {
+        this.sender.close?.(job);
+        this.#jobs--;
+        then();
+        this.#check();
+      },
+    };
+    this.#turn(r, 1, scheduledMs);
+  }
+
+  #turn(r: Running, t: number, scheduledMs: number): void {
+    if (this.#stopped) return r.end();
+    if (this.#slots > 0) {
+      this.#slots--;
+      return this.#send(r, t, scheduledMs);
+    }
+    this.#waiters.push(() => {
+      if (this.#stopped) r.end();
+      else this.#send(r, t, scheduledMs);
+    });
+  }
+
+  #release(): void {
+    const w = this.#waiters.shift();
+    if (w) w();
+    else this.#slots++;
+  }
+
+  #send(r: Running, t: number, scheduledMs: number): void {
+    const conv = r.job.conversation;
+    const base = conv
+      ? turnSpec(this.plan.tokenizer, this.plan.endpoint, conv, t, r.answers)
+      : r.job.request!;
+    const spec = r.job.className ? { ...base, className: r.job.className } : base;
+    const s = this.state;
+    s.sent++;
+    s.inFlight++;
+    if (s.inFlight > s.maxInFlight) s.maxInFlight = s.inFlight;
+    const req = { spec, session: conv?.conversationId, keepText: !!conv && t < conv.turns.length };
+    const p = this.sender.send(
+      req,
+      this.#guard((sent: Sent) => this.#ended(r, t, spec, scheduledMs, sent)),
+    );
+    p?.catch((e) => this.#fail(e));
+  }
+
+  /** A request ended: counters, the slot, the result, then the conversation's next turn. */
+  #ended(r: Running, t: number, spec: RequestSpec, scheduledMs: number, sent: Sent): void {
+    const s = this.state;
+    s.inFlight--;
+    s.done++;
+    if (sent.result.error) s.failed++;
+    if (!this.plan.closedLoop) this.#release();
+    this.o.onResult?.({ spec, scheduledMs, ...sent });
+    const conv = r.job.conversation;
+    if (sent.result.error || !conv || t >= conv.turns.length) return r.end();
+    r.answers.push({ text: sent.result.text, tokens: sent.outputTokens });
+    const at = this.clock.nowMs() + Math.max(0, conv.thinkTimeMs[t - 1]);
+    this.clock.at(at, this.#guard(() => this.#turn(r, t + 1, at)));
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * What a load driver reads the time from and schedules on, in any clock: the
+ * wall clock here ({@linkcode WallClock}, optionally scaled), or virtual time
+ * ({@linkcode EventLoop} in `event_loop.ts`). Callbacks never run inside the
+ * `at` that scheduled them; those due at the same instant run in the order
+ * they were scheduled.
+ *
+ * @example A clock's timers
+ * ```ts
+ * import { EventLoop } from "./event_loop.ts";
+ * const loop = new EventLoop();
+ * loop.at(5, () => console.log(loop.nowMs())); // 5
+ * loop.run();
+ * ```
+ *
+ * @module
+ */
+import { setImmediate } from "node:timers";
+import { MinHeap } from "./min_heap.ts";
+
+/** A clock: the time now, and timers on it. */
+export interface Clock {
+  /** Ms since the clock's origin. */
+  nowMs(): number;
+  /** Runs `fn` at `atMs` (soon, if that has passed; never before `at` returns). */
+  at(atMs: number, fn: () => void): void;
+}
+
+/** Resolves at a `performance.now()` instant, or when `signal` aborts. */
+export type Sleeper = (atPerfMs: number, signal: AbortSignal) => Promise<void>;
+
+/**
+ * Sleeps until `performance.now()` reaches `atMs`, or `signal` aborts: a timer
+ * set 1.5 ms early (timers fire about 1 ms late, and a delay under 1 ms takes 2),
+ * then event-loop turns for what is left, so the spin is short and the wake-up on time.
+ */
+export async function sleepUntil(atMs: number, signal: AbortSignal): Promise<void> {
+  for (;;) {
+    const ms = atMs - performance.now();
+    if (ms <= 0 || signal.aborted) return;
+    if (ms > 2.5) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(t);
+          signal.removeEventListener("abort", done);
+          resolve();
+        };
+        const t = setTimeout(done, ms - 1.5);
+        signal.addEventListener("abort", done, { once: true });
+      });
+    } else {
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+}
+
+/** Options of {@linkcode WallClock}. */
+export interface WallClockOptions {
+  /** `performance.now()` of the clock's 0. @default performance.now() */
+  originMs?: number;
+  /** Clock ms per real ms. @default 1 */
+  speed?: number;
+  /** How the clock waits for its next timer (e.g. a worker thread's futex). @default sleepUntil */
+  sleep?: Sleeper;
+}
+
+/** Timers due back to back that run before the clock yields to the event loop once. */
+export const YIELD_EVERY = 16;
+
+interface Timer {
+  atMs: number;
+  seq: number;
+  fn: () => void;
+}
+
+const earlier = (a: Timer, b: Timer) => a.atMs < b.atMs || (a.atMs === b.atMs && a.seq < b.seq);
+
+/**
+ * The wall clock (× `speed`) with timers: one pump sleeps until the earliest
+ * timer and runs every due one back to back, yielding to the event loop every
+ * {@linkcode YIELD_EVERY} so that I/O and signals are served when it falls
+ * behind. A timer set earlier than the one slept for wakes the pump. Dispose
+ * to drop the timers left.
+ */
+export class WallClock implements Clock, Disposable {
+  readonly originMs: number;
+  readonly speed: number;
+  readonly #sleep: Sleeper;
+  readonly #heap = new MinHeap<Timer>(earlier);
+  #seq = 0;
+  #pumping = false;
+  /** Clock ms the pump sleeps until (-Infinity: awake). */
+  #asleepUntil = -Infinity;
+  /** Aborted to end the pump's sleep; renewed only after an abort (one listener per sleeper). */
+  #wake = new AbortController();
+  #disposed = false;
+
+  constructor(o: WallClockOptions = {}) {
+    this.originMs = o.originMs ?? performance.now();
+    this.speed = o.speed ?? 1;
+    if (!(this.speed > 0) || !Number.isFinite(this.speed)) {
+      throw new RangeError(
+        `Cannot use WallClock speed as a positive number: current value is ${this.speed}`,
+      );
+    }
+    this.#sleep = o.sleep ?? sleepUntil;
+  }
+
+  /** Clock ms since the origin. */
+  nowMs(): number {
+    return (performance.now() - this.originMs) * this.speed;
+  }
+
+  /** Runs `fn` once the clock reads `atMs`. */
+  at(atMs: number, fn: () => void): void {
+    if (Number.isNaN(atMs)) {
+      throw new RangeError(`Cannot set a timer at ${atMs} ms: current value is ${atMs}`);
+    }
+    if (this.#disposed) return;
+    this.#heap.push({ atMs, seq: this.#seq++, fn });
+    if (!this.#pumping) {
+      this.#pumping = true;
+      queueMicrotask(() => this.#pump());
+    } else if (atMs < this.#asleepUntil) this.#wake.abort();
+  }
+
+  async #pump(): Promise<void> {
+    let burst = 0;
+    while (!this.#disposed && this.#heap.size) {
+      const next = this.#heap.peek()!;
+      const due = this.originMs + next.atMs / this.speed;
+      if (due > performance.now()) {
+        burst = 0;
+        this.#asleepUntil = next.atMs;
+        if (this.#wake.signal.aborted) this.#wake = new AbortController();
+        await this.#sleep(due, this.#wake.signal);
+        this.#asleepUntil = -Infinity;
+        continue;
+      }
+      this.#heap.pop();
+      try {
+        next.fn();
+      } catch (e) {
+        reportError(e); // as a throwing timer callback would: the other timers still run
+      }
+      if (++burst >= YIELD_EVERY) {
+        burst = 0;
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    this.#pumping = false;
+  }
+
+  /** Drops the timers left and ends the pump's wait. */
+  [Symbol.dispose](): void {
+    this.#disposed = true;
+    this.#heap.clear();
+    this.#wake.abort();
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The load driver's sender in virtual time: each request goes into a virtual
+ * target (a {@linkcode VirtualTopology}, or one engine) at the event loop's
+ * instant, and comes back as the same {@linkcode Sent} record the HTTP client
+ * produces, with virtual timestamps, so one code path makes the rows and the
+ * summary for both clocks. The request goes in as the body bench's client
+ * sends; the target's frontend draws the output (as `deno task sim` does).
+ *
+ * @module
+ */
+import type { Clock } from "../../lib/clock.ts";
+import type { ClientResult } from "../../bench/client.ts";
+import type { Sender, SendRequest, Sent } from "../../bench/load_driver.ts";
+import type { RequestSpec } from "../../bench/workload/types.ts";
+import type { Job } from "../../bench/work_source.ts";
+import type { VirtualRequest, VirtualResponse } from "./virtual_topology.ts";
+
+/** What takes virtual requests: a topology, or one engine. */
+export interface VirtualTarget {
+  submit(req: VirtualRequest, res: VirtualResponse): void;
+}
+
+/** What the virtual sender knows of a request's tokens. */
+export interface RequestTokens {
+  /** The prompt's ids when known without tokenizing (else the target's frontend tokenizes). */
+  promptTokens?(spec: RequestSpec): number[] | undefined;
+  /** The text of output ids (a conversation's next turn reads it). @default "" */
+  text?(ids: number[]): string;
+  /** A job starts / ends (what it tells of its tokens holds meanwhile). */
+  open?(job: Job): void;
+  close?(job: Job): void;
+}
+
+/** Sends the driver's requests into a virtual target on `clock`. */
+export class VirtualSender implements Sender {
+  constructor(
+    readonly clock: Clock,
+    readonly target: VirtualTarget,
+    readonly tokens: RequestTokens,
+  ) {}
+
+  open(job: Job): void {
+    this.tokens.open?.(job);
+  }
+
+  close(job: Job): void {
+    this.tokens.close?.(job);
+  }
+
+  send({ spec, session, keepText }: SendRequest, done: (s: Sent) => void): void {
+    const sentMs = this.clock.nowMs();
+    const times: number[] = [];
+    this.target.submit({
+      id: spec.requestId,
+      session,
+      body: requestBody(spec),
+      promptTokens: this.tokens.promptTokens?.(spec),
+    }, {
+      onToken: () => times.push(this.clock.nowMs()),
+      onFinish: ({ error, status, info, backend, outputIds }) => {
+        const out = info?.outputTokens ?? 0;
+        const text = error || !keepText || !this.tokens.text
+          ? ""
+          : this.tokens.text(outputIds.slice(0, out));
+        const result = virtualResult(sentMs, this.clock.nowMs(), times, {
+          text,
+          promptTokens: info ? info.promptTokens : null,
+          completionTokens: info ? out : null,
+          cachedTokens: info ? info.cachedTokens : null,
+          status,
+          error,
+          backend,
+        });
+        done({ result, outputTokens: out, outputFromTokenizer: false });
+      },
+    });
+  }
+}
+
+/** The OpenAI body of a spec, the fields the frontend reads: prompt part, output limit, EOS. */
+export function requestBody(spec: RequestSpec): Record<string, unknown> {
+  const eos = spec.ignoreEos ? { ignore_eos: true } : {};
+  return spec.messages
+    ? { messages: spec.messages, max_completion_tokens: spec.maxTokens, ...eos }
+    : { prompt: spec.prompt ?? "", max_tokens: spec.maxTokens, ...eos };
+}
+
+/** A client result from virtual instants: sent, each token, end. */
+function virtualResult(
+  sentMs: number,
+  endMs: number,
+  times: number[],
+  rest: Pick<
+    ClientResult,
+    "text" | "promptTokens" | "completionTokens" | "cachedTokens" | "status" | "error" | "backend"
+  >,
+): ClientResult {
+  const first = times.length ? times[0] : null;
+  const itlMs: number[] = [];
+  for (let i = 1; i < times.length; i++) itlMs.push(times[i] - times[i - 1]);
+  return {
+    sentMs,
+    firstTokenMs: first,
+    endMs,
+    ttftMs: first === null ? null : first - sentMs,
+    e2eMs: endMs - sentMs,
+    itlMs,
+    contentChunks: times.length,
+    ...rest,
+    streamed: true,
+    oddContentType: "",
+  };
+}
