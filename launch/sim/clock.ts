@@ -1,34 +1,21 @@
 /**
- * Simulated time: runs `speed` times faster than the wall clock and lets the
- * engine wait until a simulated instant has arrived in real time.
+ * Simulated time on the wall clock: lib's {@linkcode WallClock} at `speed`
+ * (the engine core reads it as any {@linkcode Clock}), plus what the live
+ * engine needs to wait for a simulated instant in real time.
  *
  * @module
  */
 import { setImmediate } from "node:timers";
-
-/** What the engine core reads the time from: simulated ms (live) or virtual ms (event loop). */
-export interface Clock {
-  /** Simulated ms since the clock started. */
-  nowMs(): number;
-}
+import { WallClock } from "../../lib/clock.ts";
 
 /** A clock whose milliseconds are simulated milliseconds, on the wall clock x speed (live). */
-export class SimClock implements Clock {
-  /** Simulated ms per real ms. */
-  readonly speed: number;
-  readonly #t0 = performance.now();
-
+export class SimClock extends WallClock {
   /** @param speed how many times faster than real time the simulation runs (@default 1) */
   constructor(speed = 1) {
     if (!(speed > 0) || !Number.isFinite(speed)) {
       throw new RangeError(`Cannot use --speed as a positive number: current value is ${speed}`);
     }
-    this.speed = speed;
-  }
-
-  /** Simulated ms since the clock started. */
-  nowMs(): number {
-    return (performance.now() - this.#t0) * this.speed;
+    super({ speed });
   }
 
   /** Converts a simulated duration to real ms. */

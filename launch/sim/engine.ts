@@ -15,7 +15,7 @@
  */
 import type { CostModel, SeqWork } from "./cost_model.ts";
 import { chainHash, type KvBlock, type KvCache } from "./kv_cache.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../../lib/clock.ts";
 import { SimMetrics } from "./metrics.ts";
 import { Rng } from "../../lib/rng.ts";
 

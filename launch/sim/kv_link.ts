@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../../lib/clock.ts";
 import type { CostModel, LinkKind } from "./cost_model.ts";
 import type { RemotePrefill } from "./engine.ts";
 
