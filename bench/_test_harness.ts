@@ -12,7 +12,7 @@ import { parseRequestRow, type RequestRow } from "../lib/result_schema.ts";
 
 /** The checkout's root. */
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const SIM = join(ROOT, "launch/sim/main.ts");
+const SIM = join(ROOT, "launch/sim/live/main.ts");
 const RUN = join(ROOT, "bench/run.ts");
 
 /** Starts the simulated engine (`--speed 100` plus `args`) on a free port. */

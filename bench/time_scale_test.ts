@@ -12,7 +12,7 @@ import { readCsv } from "../lib/csv.ts";
 import { parseRequestRow } from "../lib/result_schema.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const SIM = join(ROOT, "launch/sim/main.ts");
+const SIM = join(ROOT, "launch/sim/live/main.ts");
 const RUN = join(ROOT, "bench/run.ts");
 const SPEED = 5; // low, so that host stalls on a loaded 2-core CI box stay small in server time
 

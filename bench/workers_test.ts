@@ -13,7 +13,7 @@ import { parseRequestRow } from "../lib/result_schema.ts";
 import { workerArgs } from "./_workers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const SIM = join(ROOT, "launch/sim/main.ts");
+const SIM = join(ROOT, "launch/sim/live/main.ts");
 const RUN = join(ROOT, "bench/run.ts");
 
 Deno.test("workerArgs splits rate and request count and gives each worker its own seed", () => {

@@ -8,7 +8,7 @@
 import { parseAllowRule } from "../lib/allow_list.ts";
 import { type Connector, POLICIES } from "../lib/contracts.ts";
 import type { Key, Reader } from "../lib/schema.ts";
-import { LINK_KINDS } from "./sim/cost_model.ts";
+import { LINK_KINDS } from "./sim/core/cost_model.ts";
 import type {
   CommandSpec,
   EngineKind,

@@ -14,7 +14,7 @@ import type { BackendSpec, RouterConfigFile, RouterKind } from "../lib/contracts
 /** The checkout this file is in; engines and the router run from here. */
 export const ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 /** Path of the router's entry point, relative to the checkout. */
-export const ROUTER_ENTRY = "launch/router/main.ts";
+export const ROUTER_ENTRY = "launch/router/http/main.ts";
 /** Where state files go unless told otherwise. */
 export const DEFAULT_STATE_DIR = "results/.topobench";
 

@@ -17,7 +17,7 @@ import {
   readRouter,
 } from "./_blocks.ts";
 import { checkLmcache, checkPlatform, checkTransfer } from "./_topology_rules.ts";
-import type { LinkKind } from "./sim/cost_model.ts";
+import type { LinkKind } from "./sim/core/cost_model.ts";
 
 /** How processes are started. */
 export const ENGINES = ["sim", "vllm", "command"] as const;

@@ -209,7 +209,7 @@ Deno.test("up --dry-run: prints commands, ports, GPUs and env; starts nothing", 
     new RegExp(
       `CUDA_VISIBLE_DEVICES=1 VLLM_NIXL_SIDE_CHANNEL_PORT=${
         side + 1
-      } deno run -A launch/sim/main\\.ts`,
+      } deno run -A launch/sim/live/main\\.ts`,
     ),
   );
   assert.equal(await exists(s.state), false);
@@ -236,7 +236,14 @@ kind: custom
 processes:
   - name: engine-a
     cmd: ${
-      JSON.stringify([Deno.execPath(), "run", "-A", "launch/sim/main.ts", "--port", String(port)])
+      JSON.stringify([
+        Deno.execPath(),
+        "run",
+        "-A",
+        "launch/sim/live/main.ts",
+        "--port",
+        String(port),
+      ])
     }
     health: http://127.0.0.1:${port}/health
     ports: [${port}]

@@ -145,7 +145,7 @@ export function vllmCommand(plan: Plan, inst: InstancePlan): EngineCommand {
 }
 
 /** Path of the simulated engine's entry point, relative to the checkout. */
-export const SIM_ENTRY = "launch/sim/main.ts";
+export const SIM_ENTRY = "launch/sim/live/main.ts";
 
 /** The simulated engine's command for `inst`: vLLM's flags plus `--gpu`, `--speed`, `--engine-id`. */
 export function simCommand(plan: Plan, inst: InstancePlan): EngineCommand {

@@ -18,8 +18,8 @@ export const CHECKOUT = fileURLToPath(new URL("..", import.meta.url));
 export const BUNDLES: Readonly<Record<string, string>> = {
   bench: "bench/run.ts",
   launch: "launch/up.ts",
-  router: "launch/router/main.ts",
-  sim: "launch/sim/main.ts",
+  router: "launch/router/http/main.ts",
+  sim: "launch/sim/live/main.ts",
 };
 
 /** The path of the running file when it is itself a bundle (`deno run bench.js`), else null. */

@@ -5,8 +5,8 @@
  * `--kv-transfer-config` / `--ec-transfer-config`, read by the simulated
  * engine) and the `kv_transfer_params` a NIXL proxy sends with a prefill
  * (built by the router, read by the simulated engine). Validation lives with
- * the reader (`launch/router/config.ts`, `launch/sim/kv_transfer.ts`,
- * `launch/sim/_encoder_cache.ts`).
+ * the reader (`launch/router/core/config.ts`, `launch/sim/live/kv_transfer.ts`,
+ * `launch/sim/live/encoder_cache.ts`).
  *
  * @module
  */

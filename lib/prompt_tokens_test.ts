@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { loadTokenizer } from "./tokenizer.ts";
 import { Rng } from "./rng.ts";
-import { buildVocab, sampleOutput, tokenText } from "../launch/sim/_vocab.ts";
+import { buildVocab, sampleOutput, tokenText } from "../launch/sim/core/vocab.ts";
 import { multiturnDataset, turnSpec } from "../bench/workload/multiturn.ts";
 import { PromptTokens } from "./prompt_tokens.ts";
 

@@ -43,7 +43,7 @@ Deno.test({
   // requests of ~1.5 s at speed 1, so some are in flight when the signal comes
   const sim = await startReady({
     cmd: Deno.execPath(),
-    args: ["run", "-A", join(ROOT, "launch/sim/main.ts"), "--port", "0", "--speed", "1"],
+    args: ["run", "-A", join(ROOT, "launch/sim/live/main.ts"), "--port", "0", "--speed", "1"],
     ready: /Starting vLLM API server 0 on (http:\/\/\S+)/,
   });
   const out = await Deno.makeTempDir({ prefix: "signals_test_" });

@@ -19,7 +19,7 @@ Deno.test("deno task plot draws real bench runs against the simulated engine", a
   const tmp = await Deno.makeTempDir({ prefix: "plot_e2e_" });
   const sim = await startReady({
     cmd: Deno.execPath(),
-    args: ["run", "-A", root("launch/sim/main.ts"), "--port", "0", "--speed", "100"],
+    args: ["run", "-A", root("launch/sim/live/main.ts"), "--port", "0", "--speed", "100"],
     ready: /Starting vLLM API server 0 on (http:\/\/\S+)/,
   });
   try {

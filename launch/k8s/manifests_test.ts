@@ -4,8 +4,8 @@
  * Kubernetes schemas offline (`kubernetes-models`) and equal their goldens
  * (`UPDATE_GOLDEN=1` rewrites them).
  */
-import { validateRouterConfig } from "../router/config.ts";
-import { discoveryAllowList } from "../router/_discovery.ts";
+import { validateRouterConfig } from "../router/core/config.ts";
+import { discoveryAllowList } from "../router/http/_discovery.ts";
 import assert from "node:assert/strict";
 import { basename } from "node:path";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";

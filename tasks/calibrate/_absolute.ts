@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { VLLM_V0_REQUEST_FLOOR_MS } from "../../launch/sim/cost_model.ts";
+import { VLLM_V0_REQUEST_FLOOR_MS } from "../../launch/sim/core/cost_model.ts";
 import { closedLoop, type Instance, openLoop, stat } from "./_bench.ts";
 
 /** One compared figure. */

@@ -8,11 +8,11 @@
  *
  * @module
  */
-import { CostModel, type CostModelOptions } from "../../launch/sim/cost_model.ts";
-import type { EngineRequest } from "../../launch/sim/engine.ts";
-import { KvCache } from "../../launch/sim/kv_cache.ts";
-import { resolveGpu, resolveModel } from "../../launch/sim/profiles.ts";
-import { VirtualEngine } from "../../launch/sim/virtual_engine.ts";
+import { CostModel, type CostModelOptions } from "../../launch/sim/core/cost_model.ts";
+import type { EngineRequest } from "../../launch/sim/core/engine.ts";
+import { KvCache } from "../../launch/sim/core/kv_cache.ts";
+import { resolveGpu, resolveModel } from "../../launch/sim/core/profiles.ts";
+import { VirtualEngine } from "../../launch/sim/core/virtual_engine.ts";
 import { EventLoop } from "../../lib/event_loop.ts";
 import { mean, percentile } from "../../lib/stats.ts";
 import { LazyTokenizer } from "../../lib/tokenizer.ts";

@@ -49,7 +49,7 @@ async function bench(url: string, out: string, topology: string): Promise<string
 Deno.test("merge: real bench runs on the sim, recomputed per run, mean and CI across runs", async () => {
   const sim = await startReady({
     cmd: Deno.execPath(),
-    args: ["run", "-A", join(ROOT, "launch/sim/main.ts"), "--port", "0", "--speed", "100"],
+    args: ["run", "-A", join(ROOT, "launch/sim/live/main.ts"), "--port", "0", "--speed", "100"],
     ready: /Starting vLLM API server 0 on (http:\/\/\S+)/,
   });
   const dir = await Deno.makeTempDir();

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { loadTopology, type Topology } from "../../launch/topology.ts";
 import { planTopology } from "../../launch/_plan.ts";
 import { SIM_ENTRY, simCommand } from "../../launch/vllm.ts";
-import { buildVocab } from "../../launch/sim/_vocab.ts";
+import { buildVocab } from "../../launch/sim/core/vocab.ts";
 import { EventLoop } from "../../lib/event_loop.ts";
 import { PromptTokens } from "../../lib/prompt_tokens.ts";
 import { type ReadyProcess, startReady } from "../../lib/ready_process.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 import type { PromptTokens } from "../../lib/prompt_tokens.ts";
-import { type OutputVocab, tokenText } from "../../launch/sim/_vocab.ts";
+import { type OutputVocab, tokenText } from "../../launch/sim/core/vocab.ts";
 import type { Job } from "../../bench/work_source.ts";
 import type { RequestTokens } from "./virtual_sender.ts";
 

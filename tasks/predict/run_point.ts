@@ -12,7 +12,7 @@ import { CsvAppender } from "../../lib/csv.ts";
 import { loadTokenizer, type Tokenizer } from "../../lib/tokenizer.ts";
 import { type LoadPointSummary, REQUEST_COLUMNS } from "../../lib/result_schema.ts";
 import { EventLoop } from "../../lib/event_loop.ts";
-import { buildVocab, type OutputVocab } from "../../launch/sim/_vocab.ts";
+import { buildVocab, type OutputVocab } from "../../launch/sim/core/vocab.ts";
 import type { Topology } from "../../launch/topology.ts";
 import {
   type BenchConfig,

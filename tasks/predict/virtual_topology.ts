@@ -6,7 +6,7 @@
  * explicit terms: the router hop per leg, and the KV transfer on the decode
  * instance's link (`kv_link.ts`, shared with the live engine). Requests come
  * in as the client's body and pass the engine's own request frontend
- * (`launch/sim/frontend.ts`: validation, context limit, output draw,
+ * (`launch/sim/core/frontend.ts`: validation, context limit, output draw,
  * `min_tokens`), so both clocks refuse and size them alike.
  *
  * @module
@@ -15,16 +15,16 @@ import { parseFlags } from "../../lib/args.ts";
 import type { PromptTokens } from "../../lib/prompt_tokens.ts";
 import { Rng } from "../../lib/rng.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
-import type { EngineRequest, FinishInfo, FinishReason } from "../../launch/sim/engine.ts";
+import type { EngineRequest, FinishInfo, FinishReason } from "../../launch/sim/core/engine.ts";
 import type { EventLoop } from "../../lib/event_loop.ts";
-import { KvLink, linkedRemote } from "../../launch/sim/kv_link.ts";
-import { SIM_FLAGS, type SimConfig, simConfig } from "../../launch/sim/sim_config.ts";
-import { VirtualEngine } from "../../launch/sim/virtual_engine.ts";
-import { engineParts } from "../../launch/sim/engine_parts.ts";
-import { type OutputPlan, RequestFrontend } from "../../launch/sim/frontend.ts";
-import type { OutputVocab } from "../../launch/sim/_vocab.ts";
-import { Routing } from "../../launch/router/routing.ts";
-import { validateRouterConfig } from "../../launch/router/config.ts";
+import { KvLink, linkedRemote } from "../../launch/sim/core/kv_link.ts";
+import { SIM_FLAGS, type SimConfig, simConfig } from "../../launch/sim/core/sim_config.ts";
+import { VirtualEngine } from "../../launch/sim/core/virtual_engine.ts";
+import { engineParts } from "../../launch/sim/core/engine_parts.ts";
+import { type OutputPlan, RequestFrontend } from "../../launch/sim/core/frontend.ts";
+import type { OutputVocab } from "../../launch/sim/core/vocab.ts";
+import { Routing } from "../../launch/router/core/routing.ts";
+import { validateRouterConfig } from "../../launch/router/core/config.ts";
 import type { Role } from "../../lib/contracts.ts";
 import { planTopology } from "../../launch/_plan.ts";
 import { SIM_ENTRY, simCommand } from "../../launch/vllm.ts";

@@ -4,7 +4,7 @@ import { loadTokenizer } from "../../lib/tokenizer.ts";
 import { PromptTokens } from "../../lib/prompt_tokens.ts";
 import { loadTopology } from "../../launch/topology.ts";
 import { EventLoop } from "../../lib/event_loop.ts";
-import { buildVocab } from "../../launch/sim/_vocab.ts";
+import { buildVocab } from "../../launch/sim/core/vocab.ts";
 import { ROOT } from "../_experiment.ts";
 import { VirtualTopology } from "./virtual_topology.ts";
 

@@ -11,7 +11,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { startSim } from "../../../launch/sim/start_sim.ts";
+import { startSim } from "../../../launch/sim/live/start_sim.ts";
 import { type ReadyProcess, startReady } from "../../../lib/ready_process.ts";
 import type { PerfResult } from "../perf.ts";
 import { startZeroServer } from "./zero_server.ts";
@@ -46,7 +46,7 @@ async function startRouter(
   );
   const p = await startReady({
     cmd: Deno.execPath(),
-    args: ["run", "-A", root("launch/router/main.ts"), "--config", file],
+    args: ["run", "-A", root("launch/router/http/main.ts"), "--config", file],
     ready: /^Router listening on (http:\/\/\S+)$/,
   });
   return Object.assign(p, { url: p.match[1] });

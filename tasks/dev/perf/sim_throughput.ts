@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { startSim } from "../../../launch/sim/start_sim.ts";
+import { startSim } from "../../../launch/sim/live/start_sim.ts";
 import type { PerfResult } from "../perf.ts";
 import { closeIdle, http1 } from "../../../lib/http1.ts";
 

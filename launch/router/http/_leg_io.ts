@@ -1,0 +1,202 @@
+/**
+ * One leg of a routed request (a request from the router to one backend):
+ * opening it with its stall timer, its bookkeeping on the backend, pool and
+ * metrics when it ends, what its failures become (a retryable
+ * {@linkcode Unreachable}, a 502 or the backend's own answer, a 504 stall,
+ * a gone client), and whole non-streamed legs (encode, prefill).
+ *
+ * @module
+ */
+import { type BodyTap, http1Fetch } from "../../../lib/http1.ts";
+import type { Logger } from "../../../lib/log.ts";
+import { errorMessage } from "../../../lib/errors.ts";
+import type { Backend, BackendPool } from "./backends.ts";
+import type { RouterConfig } from "../../../lib/contracts.ts";
+import type { Leg, RouterMetrics } from "./metrics.ts";
+import type { PickContext } from "../core/policy.ts";
+import type { Route } from "../core/routing.ts";
+import type { Body } from "../core/legs.ts";
+import { HttpError } from "./_http.ts";
+
+/** Why a leg was cut: no byte from its backend for the stall timeout. */
+export class Stalled extends Error {
+  constructor(readonly b: Backend, readonly leg: Leg, readonly ms: number) {
+    super(`${leg} backend ${b.name} sent nothing for ${ms / 1000} s`);
+  }
+  /** The 504 the client gets. */
+  http(): HttpError {
+    return new HttpError(504, this.message, "GatewayTimeout");
+  }
+}
+
+/** The network failed before the backend answered: safe to try another backend. */
+export class Unreachable extends HttpError {}
+/** The client went away. */
+export class ClientGone extends HttpError {}
+
+/** One routed request, as its legs see it. */
+export interface Ctx {
+  t0: number;
+  path: string;
+  body: Body;
+  /** The client's body as sent (forwarded as is when a leg sends it unchanged). */
+  raw: string;
+  fwd: Record<string, string>;
+  requestId: string;
+  pick: PickContext;
+  ac: AbortController;
+  /** Response headers collected along the way. */
+  out: Headers;
+  route: Route;
+  prefilled: boolean;
+}
+
+/** `performance.now()`. */
+export const now = (): number => performance.now();
+
+function upstreamMessage(text: string): string {
+  try {
+    const m = JSON.parse(text)?.error?.message;
+    if (typeof m === "string") return m;
+  } catch { /* not JSON */ }
+  return text.slice(0, 300);
+}
+
+/** Opens legs and accounts for them, for one router configuration. */
+export class LegIo {
+  constructor(
+    readonly cfg: RouterConfig,
+    readonly pool: BackendPool,
+    readonly metrics: RouterMetrics,
+    readonly log: Logger,
+  ) {}
+
+  /**
+   * A network failure on a leg begun at `startMs`: evidence for the pool (a
+   * failure the router caused itself, by a stall or by taking the backend
+   * out, is none); `connecting` ones may be retried on another backend.
+   */
+  netError(
+    b: Backend,
+    leg: Leg,
+    e: unknown,
+    signal: AbortSignal,
+    startMs: number,
+    connecting = true,
+    ours = false,
+  ): HttpError {
+    if (signal.aborted) return new ClientGone(499, "Client closed the request", "ClientClosed");
+    const msg = connecting
+      ? `Cannot reach ${leg} backend ${b.name} at ${b.url}: ${errorMessage(e)}`
+      : `${leg} backend ${b.name} failed while answering: ${errorMessage(e)}`;
+    if (!ours) this.pool.legFailed(b, startMs, e, msg);
+    return connecting ? new Unreachable(502, msg) : new HttpError(502, msg);
+  }
+
+  #upstream(b: Backend, leg: Leg, status: number, text: string): HttpError {
+    const msg = `${leg} backend ${b.name} answered HTTP ${status}: ${upstreamMessage(text)}`;
+    this.log.warn(msg);
+    if (status >= 500) return new HttpError(502, msg);
+    return new HttpError(status, msg, "BadRequestError", text);
+  }
+
+  /** Opens a leg; on success the caller owns `b.inFlight` (released by the relay). */
+  async open(
+    b: Backend,
+    leg: Leg,
+    ctx: Ctx,
+    body: Body,
+    requestId: string,
+    tap?: BodyTap,
+    ctl = new AbortController(),
+  ): Promise<{ res: Response; t0: number; ctl: AbortController }> {
+    b.inFlight++;
+    const t0 = now();
+    const headers = { ...ctx.fwd, "x-request-id": requestId };
+    // the leg ends with the client, when its backend is taken out, or when it stalls
+    b.legs.add(ctl);
+    // no answer yet after the stall timeout: streamed answers and one-token legs
+    // (prefill, encode) start at once; a whole non-streamed answer may take longer
+    const timed = ctx.body.stream === true || leg === "prefill" || leg === "encode";
+    const stall = timed
+      ? setTimeout(
+        () => ctl.abort(new Stalled(b, leg, this.cfg.stallTimeoutMs)),
+        this.cfg.stallTimeoutMs,
+      )
+      : undefined;
+    let res: Response;
+    try {
+      res = await http1Fetch(`${b.url}${ctx.path}`, {
+        method: "POST",
+        headers,
+        body: body === ctx.body ? ctx.raw : JSON.stringify(body),
+        signal: AbortSignal.any([ctx.ac.signal, ctl.signal]),
+        tap,
+      });
+    } catch (e) {
+      clearTimeout(stall);
+      this.done(b, leg, false, ctl, ctx.ac.signal.aborted);
+      if (ctl.signal.reason instanceof Stalled) throw ctl.signal.reason.http();
+      const ours = ctl.signal.aborted;
+      throw this.netError(b, leg, ours ? ctl.signal.reason : e, ctx.ac.signal, t0, true, ours);
+    } finally {
+      clearTimeout(stall);
+    }
+    this.pool.answered(b);
+    if (!res.ok) {
+      const text = await res.text().catch(() => "");
+      this.done(b, leg, false, ctl);
+      throw this.#upstream(b, leg, res.status, text);
+    }
+    return { res, t0, ctl };
+  }
+
+  /** A leg ended: served, failed, or cut because its client went away (`gone`: no error). */
+  done(b: Backend, leg: Leg, ok: boolean, ctl?: AbortController, gone = false): void {
+    if (ctl) b.legs.delete(ctl);
+    b.inFlight--;
+    if (ok) b.served++;
+    else if (gone) {
+      b.cancelled++;
+      this.metrics.cancelled(b.name, leg);
+      return;
+    } else b.errors++;
+    this.metrics.count(b.name, leg, ok);
+  }
+
+  /** A whole non-streamed leg (encode, prefill): its JSON answer and time. */
+  async post(
+    b: Backend,
+    leg: Leg,
+    ctx: Ctx,
+    body: Body,
+    requestId: string,
+    path = ctx.path,
+  ): Promise<{ json: Body | null; ms: number }> {
+    const { res, t0, ctl } = await this.open(b, leg, { ...ctx, path }, body, requestId);
+    let text: string;
+    const stall = setTimeout(
+      () => ctl.abort(new Stalled(b, leg, this.cfg.stallTimeoutMs)),
+      this.cfg.stallTimeoutMs,
+    );
+    try {
+      text = await res.text();
+    } catch (e) {
+      this.done(b, leg, false, ctl, ctx.ac.signal.aborted);
+      if (ctl.signal.reason instanceof Stalled) throw ctl.signal.reason.http();
+      const ours = ctl.signal.aborted;
+      throw this.netError(b, leg, ours ? ctl.signal.reason : e, ctx.ac.signal, t0, false, ours);
+    } finally {
+      clearTimeout(stall);
+    }
+    this.pool.answered(b);
+    const ms = now() - t0;
+    this.done(b, leg, true, ctl);
+    this.metrics.observeLeg(leg, ms);
+    let json: Body | null = null;
+    try {
+      json = JSON.parse(text);
+    } catch { /* not JSON: no kv_transfer_params */ }
+    return { json, ms };
+  }
+}

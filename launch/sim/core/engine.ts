@@ -1,0 +1,494 @@
+/**
+ * The simulated engine core, stepped like vLLM v1: a waiting queue and a running
+ * set; each step schedules running requests first (decodes, unfinished prefill
+ * chunks), then admits waiting requests with chunked prefill up to the token
+ * budget; blocks come from the paged KV cache (prefix hits, preemption by
+ * recompute); step time comes from the roofline cost model.
+ *
+ * This is the core without I/O: it never waits. A shell drives it, asking for
+ * the next step ({@linkcode EngineCore.planStep}) and applying it at its end
+ * ({@linkcode EngineCore.finishStep}): the live shell ({@linkcode LiveEngine},
+ * `live_engine.ts`) on the wall clock x speed, the virtual loop of
+ * `deno task predict` on a virtual clock.
+ *
+ * @module
+ */
+import type { CostModel, SeqWork } from "./cost_model.ts";
+import { chainHash, type KvBlock, type KvCache } from "./kv_cache.ts";
+import type { Clock } from "../../../lib/clock.ts";
+import { SimMetrics } from "./metrics.ts";
+import { Rng } from "../../../lib/rng.ts";
+
+/** Why a request finished, with vLLM's words. */
+export type FinishReason = "stop" | "length" | "abort";
+
+/** What a finished request reports to its sink. */
+export interface FinishInfo {
+  promptTokens: number;
+  outputTokens: number;
+  /** Prompt tokens served from the prefix cache (or received from a remote prefill). */
+  cachedTokens: number;
+  /** Blocks kept for a remote decode instance to pull (producer side of PD). */
+  heldBlockIds?: number[];
+}
+
+/** Receives a request's tokens as the engine produces them. */
+export interface SeqSink {
+  /** One output token, at the end of the step that sampled it. */
+  onToken(tokenId: number, index: number): void;
+  /** The request is done (also after abort). */
+  onFinish(reason: FinishReason, info: FinishInfo): void;
+}
+
+/** Remote KV this request receives instead of running its own prefill (consumer side of PD). */
+export interface RemotePrefill {
+  /**
+   * Starts moving the KV of `tokens` prompt tokens here; calls `done(true)` once
+   * it has arrived, `done(false)` when the producer no longer has it (then the
+   * prefill runs here). The live transport pulls over HTTP and waits out the
+   * modelled transfer time; the virtual one schedules the arrival as an event.
+   */
+  start(tokens: number, done: (ok: boolean) => void): void;
+  /** Prompt tokens the remote side holds (a prefix); @default the whole prompt */
+  tokens?: number;
+}
+
+/** A request as the engine sees it. */
+export interface EngineRequest {
+  id: string;
+  promptTokens: number[];
+  /** Output token ids to emit, in order (decided by the caller; the last may be EOS). */
+  outputIds: number[];
+  /** Why it ends after the last of `outputIds`. */
+  finishReason: "stop" | "length";
+  /** Vision-encoder tokens per image still to encode here (none if already cached). */
+  imageTokens?: number[];
+  /** Receive the prompt's KV from a prefill instance (NIXL consumer). */
+  remotePrefill?: RemotePrefill;
+  /** Keep the blocks after finishing so a decode instance can pull them (NIXL producer). */
+  holdForRemoteDecode?: boolean;
+  sink: SeqSink;
+}
+
+/** Options of {@linkcode Engine}. */
+export interface EngineOptions {
+  cost: CostModel;
+  kv: KvCache;
+  /** Where "now" comes from: the live clock or the virtual event loop. */
+  clock: Clock;
+  /** Token budget of one step. @default 8192 */
+  maxNumBatchedTokens?: number;
+  /** Max requests in the running set. @default 256 */
+  maxNumSeqs?: number;
+  /** Relative step-time noise (uniform ±). @default 0.03 */
+  jitter?: number;
+  /** Seed of the noise. @default 0 */
+  seed?: number;
+  /** How long held producer blocks wait for a pull, simulated ms. @default 480000 */
+  holdTimeoutMs?: number;
+}
+
+type State = "waiting" | "running" | "transferring" | "done";
+
+class Seq {
+  readonly tokens: number[];
+  numComputed = 0;
+  numOut = 0;
+  blocks: KvBlock[] = [];
+  hashes: number[] = [];
+  /** Leading blocks already committed to the prefix cache. */
+  committed = 0;
+  cachedTokens = 0;
+  state: State = "waiting";
+  queried = false;
+  /** The remote KV pull was tried (it is not retried; a failure means a local prefill). */
+  pulled = false;
+  encoded: boolean;
+  arrivalMs: number;
+  /** When it reached the scheduler's queue (after the frontend floor). */
+  enqueuedMs: number;
+  /** When it can next run (arrival, or the end of its KV transfer). */
+  readyMs: number;
+  scheduledMs = -1;
+  firstTokenMs = -1;
+  lastTokenMs = -1;
+  constructor(readonly req: EngineRequest, nowMs: number) {
+    this.tokens = req.promptTokens.slice();
+    this.encoded = !req.imageTokens?.length;
+    this.arrivalMs = nowMs;
+    this.enqueuedMs = nowMs;
+    this.readyMs = nowMs;
+  }
+}
+
+/** One planned engine step: its work and modelled duration. */
+export interface StepPlan {
+  /** Sequences and how many tokens each computes this step. */
+  readonly work: { seq: unknown; n: number }[];
+  /** Modelled duration, simulated ms (cost model x noise + encoder). */
+  readonly durMs: number;
+  /** The step cannot start before this (the latest arrival or KV arrival of its requests). */
+  readonly readyMs: number;
+}
+
+type Work = { seq: Seq; n: number }[];
+
+/** A simulated vLLM engine core (no I/O, never waits). */
+export class EngineCore {
+  readonly metrics = new SimMetrics();
+  readonly #o: Required<Omit<EngineOptions, "cost" | "kv" | "clock">>;
+  readonly #cost: CostModel;
+  readonly #kv: KvCache;
+  readonly #clock: Clock;
+  readonly #rng: Rng;
+  #waiting: Seq[] = [];
+  #running: Seq[] = [];
+  readonly #byId = new Map<string, Seq>();
+  readonly #held = new Map<string, { blocks: KvBlock[]; expiresMs: number }>();
+  /** Called when new work may be schedulable (a request arrived, KV arrived). */
+  onWork: () => void = () => {};
+  /** Steps run so far. */
+  steps = 0;
+  /** Simulated ms the engine was busy. */
+  busyMs = 0;
+
+  constructor(opts: EngineOptions) {
+    this.#cost = opts.cost;
+    this.#kv = opts.kv;
+    this.#clock = opts.clock;
+    this.#o = {
+      maxNumBatchedTokens: opts.maxNumBatchedTokens ?? 8192,
+      maxNumSeqs: opts.maxNumSeqs ?? 256,
+      jitter: opts.jitter ?? 0.03,
+      seed: opts.seed ?? 0,
+      holdTimeoutMs: opts.holdTimeoutMs ?? 480_000,
+    };
+    this.#rng = new Rng(this.#o.seed);
+  }
+
+  /** Requests in the running set. */
+  get numRunning(): number {
+    return this.#running.length;
+  }
+
+  /** Requests waiting (including those receiving remote KV). */
+  get numWaiting(): number {
+    return this.#byId.size - this.#running.length;
+  }
+
+  /** Requests not finished (waiting, transferring or running). */
+  get numActive(): number {
+    return this.#byId.size;
+  }
+
+  /** The KV cache. */
+  get kv(): KvCache {
+    return this.#kv;
+  }
+
+  /**
+   * Takes a request as the API server does: it reaches the scheduler's queue after
+   * the cost model's frontend floor (HTTP, tokenisation), counted in its TTFT; its
+   * sink hears every token and the finish.
+   */
+  add(req: EngineRequest): void {
+    if (this.#byId.has(req.id)) throw new RangeError(`Cannot add request ${req.id}: id is in use`);
+    const seq = new Seq(req, this.#clock.nowMs());
+    this.#byId.set(req.id, seq);
+    const enqueue = () => {
+      if (seq.state !== "waiting" || this.#byId.get(req.id) !== seq) return; // aborted meanwhile
+      seq.enqueuedMs = seq.readyMs = this.#clock.nowMs();
+      this.#waiting.push(seq);
+      this.onWork();
+    };
+    const floorMs = this.#cost.frontendMs(req.promptTokens.length);
+    if (floorMs > 0) this.later(floorMs, enqueue);
+    else enqueue();
+  }
+
+  /**
+   * Runs `fn` after `delayMs` simulated ms: the shells supply their clock's timer
+   * (live: the wall clock x speed; virtual: an event). @default at once
+   */
+  protected later(_delayMs: number, fn: () => void): void {
+    fn();
+  }
+
+  /** Aborts a request (client went away); its blocks are freed. */
+  abort(id: string): void {
+    const seq = this.#byId.get(id);
+    if (!seq) return;
+    this.#finish(seq, "abort", this.#clock.nowMs());
+  }
+
+  /** Aborts every request in flight. */
+  abortAll(): void {
+    for (const seq of [...this.#byId.values()]) this.#finish(seq, "abort", this.#clock.nowMs());
+  }
+
+  /** Releases blocks held for a remote decode; returns how many blocks, or null if unknown. */
+  releaseHeld(id: string): number | null {
+    const held = this.#held.get(id);
+    if (!held) return null;
+    this.#held.delete(id);
+    this.#kv.release(held.blocks);
+    return held.blocks.length;
+  }
+
+  /** Number of requests whose blocks are held for a remote decode. */
+  get numHeld(): number {
+    return this.#held.size;
+  }
+
+  /**
+   * Plans the next step from the current state (expiring held blocks first), or
+   * null when there is nothing to run. The caller runs it for `durMs` and then
+   * calls {@linkcode finishStep}.
+   */
+  planStep(): StepPlan | null {
+    this.#expireHeld();
+    const work = this.#schedule();
+    if (work.length === 0) return null;
+    let readyMs = -Infinity;
+    const shape: SeqWork[] = [];
+    const images: number[] = [];
+    for (const w of work) {
+      readyMs = Math.max(readyMs, w.seq.readyMs);
+      shape.push({ newTokens: w.n, contextTokens: w.seq.numComputed });
+      if (!w.seq.encoded) {
+        images.push(...w.seq.req.imageTokens!);
+        w.seq.encoded = true;
+      }
+    }
+    const noise = 1 + (this.#rng.next() * 2 - 1) * this.#o.jitter;
+    const durMs = this.#cost.stepMs(shape) * noise +
+      (images.length ? this.#cost.encoderMs(images) : 0);
+    return { work, durMs, readyMs };
+  }
+
+  /** Applies a planned step that ended at `endMs`: tokens out, finished requests done. */
+  finishStep(plan: StepPlan, endMs: number): void {
+    this.steps++;
+    this.busyMs += plan.durMs;
+    this.#apply(plan.work as Work, endMs);
+  }
+
+  /** Builds one step: running requests first, then waiting ones while budget lasts. */
+  #schedule(): Work {
+    let budget = this.#o.maxNumBatchedTokens;
+    const work: Work = [];
+    const B = this.#kv.blockSize;
+    for (let i = 0; i < this.#running.length && budget > 0; i++) {
+      const seq = this.#running[i];
+      const n = Math.min(seq.tokens.length - seq.numComputed, budget);
+      const need = Math.ceil((seq.numComputed + n) / B) - seq.blocks.length;
+      let ok = true;
+      while (need > 0) {
+        const got = this.#kv.allocate(need);
+        if (got) {
+          seq.blocks.push(...got);
+          break;
+        }
+        // Out of blocks: preempt the most recently admitted request (recompute later).
+        const victim = this.#running[this.#running.length - 1];
+        this.#preempt(victim);
+        if (victim === seq) {
+          ok = false;
+          break;
+        }
+      }
+      if (!ok) break;
+      work.push({ seq, n });
+      budget -= n;
+    }
+    while (budget > 0 && this.#waiting.length > 0 && this.#running.length < this.#o.maxNumSeqs) {
+      const seq = this.#waiting[0];
+      if (seq.blocks.length === 0) this.#matchPrefix(seq);
+      const remoteTokens = seq.req.remotePrefill?.tokens ?? seq.tokens.length - 1;
+      if (
+        seq.req.remotePrefill && !seq.pulled &&
+        seq.numComputed < Math.min(remoteTokens, seq.tokens.length - 1)
+      ) {
+        if (!this.#startTransfer(seq)) break;
+        continue;
+      }
+      const n = Math.min(seq.tokens.length - seq.numComputed, budget);
+      const need = Math.ceil((seq.numComputed + n) / B) - seq.blocks.length;
+      if (need > 0) {
+        const got = this.#kv.allocate(need);
+        if (!got) {
+          this.#dropBlocks(seq); // do not pin cached blocks while waiting
+          break;
+        }
+        seq.blocks.push(...got);
+      }
+      this.#waiting.shift();
+      seq.state = "running";
+      if (seq.scheduledMs < 0) seq.scheduledMs = this.#clock.nowMs();
+      this.#running.push(seq);
+      work.push({ seq, n });
+      budget -= n;
+    }
+    return work;
+  }
+
+  /** Looks up the longest cached prefix (always leaving one token to compute). */
+  #matchPrefix(seq: Seq): void {
+    const B = this.#kv.blockSize;
+    this.#extendHashes(seq, Math.floor(seq.tokens.length / B));
+    const usable = Math.floor((seq.tokens.length - 1) / B);
+    const hit = this.#kv.match(seq.hashes.slice(0, usable));
+    this.#kv.take(hit);
+    seq.blocks = hit;
+    seq.committed = hit.length;
+    seq.numComputed = hit.length * B;
+    if (!seq.queried) {
+      seq.queried = true;
+      seq.cachedTokens = seq.numComputed;
+      this.#kv.queries += seq.tokens.length;
+      this.#kv.hits += seq.numComputed;
+    }
+  }
+
+  /** Consumer side of PD: allocate all prompt blocks, pull the rest of the KV, then decode. */
+  #startTransfer(seq: Seq): boolean {
+    const B = this.#kv.blockSize;
+    const need = Math.ceil(seq.tokens.length / B) - seq.blocks.length;
+    if (need > 0) {
+      const got = this.#kv.allocate(need);
+      if (!got) {
+        this.#dropBlocks(seq);
+        return false;
+      }
+      seq.blocks.push(...got);
+    }
+    this.#waiting.shift();
+    seq.state = "transferring";
+    seq.pulled = true;
+    const remote = seq.req.remotePrefill!;
+    const provided = Math.min(remote.tokens ?? seq.tokens.length, seq.tokens.length);
+    const tokens = provided - seq.numComputed;
+    remote.start(tokens, (ok) => {
+      if (seq.state !== "transferring") return; // aborted meanwhile
+      if (ok) {
+        seq.numComputed = Math.min(provided, seq.tokens.length - 1);
+        seq.cachedTokens = provided;
+        this.#commitFull(seq);
+      }
+      seq.state = "waiting";
+      seq.readyMs = this.#clock.nowMs();
+      this.#waiting.unshift(seq);
+      this.onWork();
+    });
+    return true;
+  }
+
+  /** Frees a request's blocks; it computes from scratch (or its cached prefix) when admitted again. */
+  #dropBlocks(seq: Seq): void {
+    this.#kv.release(seq.blocks);
+    seq.blocks = [];
+    seq.committed = 0;
+    seq.numComputed = 0;
+  }
+
+  #preempt(seq: Seq): void {
+    const i = this.#running.indexOf(seq);
+    if (i >= 0) this.#running.splice(i, 1);
+    this.#dropBlocks(seq);
+    seq.state = "waiting";
+    this.#waiting.unshift(seq);
+    this.metrics.preemptions++;
+  }
+
+  /**
+   * Hashes of the first `full` blocks of a request's tokens. Tokens are only
+   * appended, so earlier hashes stay valid: a request waiting for blocks is not
+   * rehashed on every step.
+   */
+  #extendHashes(seq: Seq, full: number): void {
+    const B = this.#kv.blockSize;
+    let parent = seq.hashes.length ? seq.hashes[seq.hashes.length - 1] : 0;
+    for (let b = seq.hashes.length; b < full; b++) {
+      parent = chainHash(parent, seq.tokens, b * B, (b + 1) * B);
+      seq.hashes.push(parent);
+    }
+  }
+
+  /** Marks newly full blocks as cacheable. */
+  #commitFull(seq: Seq): void {
+    const B = this.#kv.blockSize;
+    const full = Math.min(Math.floor(seq.numComputed / B), seq.blocks.length);
+    this.#extendHashes(seq, full);
+    for (let b = seq.committed; b < full; b++) this.#kv.commit(seq.blocks[b], seq.hashes[b]);
+    if (full > seq.committed) seq.committed = full;
+  }
+
+  #apply(work: Work, endMs: number): void {
+    for (const { seq, n } of work) {
+      if (seq.state !== "running") continue; // aborted during the step
+      seq.numComputed += n;
+      this.#commitFull(seq);
+      if (seq.numComputed < seq.tokens.length) continue; // prefill chunk, no token yet
+      const id = seq.req.outputIds[seq.numOut];
+      seq.tokens.push(id);
+      if (seq.numOut === 0) {
+        seq.firstTokenMs = endMs;
+        this.metrics.promptTokens += seq.req.promptTokens.length;
+        this.metrics.ttft.observe((endMs - seq.arrivalMs) / 1000);
+      } else {
+        this.metrics.itl.observe((endMs - seq.lastTokenMs) / 1000);
+      }
+      seq.lastTokenMs = endMs;
+      this.metrics.generationTokens++;
+      seq.req.sink.onToken(id, seq.numOut);
+      seq.numOut++;
+      if (seq.numOut >= seq.req.outputIds.length) this.#finish(seq, seq.req.finishReason, endMs);
+    }
+  }
+
+  #finish(seq: Seq, reason: FinishReason, nowMs: number): void {
+    if (seq.state === "done") return;
+    const wasRunning = seq.state === "running";
+    const i = this.#running.indexOf(seq);
+    if (i >= 0) this.#running.splice(i, 1);
+    const w = this.#waiting.indexOf(seq);
+    if (w >= 0) this.#waiting.splice(w, 1);
+    seq.state = "done";
+    this.#byId.delete(seq.req.id);
+    const info: FinishInfo = {
+      promptTokens: seq.req.promptTokens.length,
+      outputTokens: seq.numOut,
+      cachedTokens: seq.cachedTokens,
+    };
+    if (seq.req.holdForRemoteDecode && reason !== "abort") {
+      const keep = Math.ceil(seq.req.promptTokens.length / this.#kv.blockSize);
+      const held = seq.blocks.slice(0, keep);
+      this.#kv.release(seq.blocks.slice(held.length));
+      this.#held.set(seq.req.id, { blocks: held, expiresMs: nowMs + this.#o.holdTimeoutMs });
+      info.heldBlockIds = held.map((b) => b.id);
+    } else {
+      this.#kv.release(seq.blocks);
+    }
+    seq.blocks = [];
+    seq.committed = 0;
+    this.metrics.finished[reason] = (this.metrics.finished[reason] ?? 0) + 1;
+    if (reason !== "abort" && wasRunning) {
+      const s = (ms: number) => ms / 1000;
+      this.metrics.e2e.observe(s(nowMs - seq.arrivalMs));
+      this.metrics.queue.observe(s(Math.max(0, seq.scheduledMs - seq.enqueuedMs)));
+      this.metrics.prefill.observe(s(seq.firstTokenMs - Math.max(seq.scheduledMs, seq.enqueuedMs)));
+      this.metrics.decode.observe(s(nowMs - seq.firstTokenMs));
+      this.metrics.promptLen.observe(seq.req.promptTokens.length);
+      this.metrics.genLen.observe(seq.numOut);
+    }
+    seq.req.sink.onFinish(reason, info);
+  }
+
+  #expireHeld(): void {
+    if (this.#held.size === 0) return;
+    const now = this.#clock.nowMs();
+    for (const [id, h] of this.#held) {
+      if (h.expiresMs <= now) this.releaseHeld(id);
+    }
+  }
+}

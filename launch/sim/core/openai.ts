@@ -1,0 +1,234 @@
+/**
+ * The OpenAI-compatible wire format as vLLM serves it: request validation with
+ * vLLM's error codes and shape, and the bodies of responses and stream chunks.
+ *
+ * @module
+ */
+import type { ChatMessage } from "../../../lib/tokenizer.ts";
+
+/** An error returned to the client with vLLM's status code, type and message. */
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string, readonly type = "BadRequestError") {
+    super(message);
+  }
+}
+
+/** vLLM's error body: `{"error": {"message", "type", "param", "code"}}`. */
+export function errorBody(e: ApiError): Record<string, unknown> {
+  return { error: { message: e.message, type: e.type, param: null, code: e.status } };
+}
+
+/** Which endpoint a request came to. */
+export type Endpoint = "completion" | "chat";
+
+/** A validated completion or chat request. */
+export interface ParsedRequest {
+  endpoint: Endpoint;
+  model: string;
+  /** Completions: prompt text, or token ids. */
+  prompt?: string | number[];
+  /** Chat: the conversation. */
+  messages?: ChatMessage[];
+  /** null = up to the context limit. */
+  maxTokens: number | null;
+  minTokens: number;
+  ignoreEos: boolean;
+  stream: boolean;
+  includeUsage: boolean;
+  continuousUsage: boolean;
+  /** NIXL and friends: `kv_transfer_params` as sent by a disaggregation proxy. */
+  kvTransferParams?: Record<string, unknown>;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+function intField(body: Record<string, unknown>, name: string, min: number): number | null {
+  const v = body[name];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "number" || !Number.isInteger(v)) {
+    throw new ApiError(400, `${name} must be an integer, got ${JSON.stringify(v)}`);
+  }
+  if (v < min) throw new ApiError(400, `${name} must be at least ${min}, got ${v}.`);
+  return v;
+}
+
+/** Validates a request body (already JSON-parsed) for `endpoint`. */
+export function parseRequest(endpoint: Endpoint, body: unknown): ParsedRequest {
+  if (!isObj(body)) throw new ApiError(400, "Request body must be a JSON object");
+  const model = body.model;
+  if (model !== undefined && model !== null && typeof model !== "string") {
+    throw new ApiError(400, `model must be a string, got ${JSON.stringify(model)}`);
+  }
+  const n = body.n ?? 1;
+  if (n !== 1) {
+    throw new ApiError(
+      400,
+      `Only n=1 is supported by the simulated engine, got n=${JSON.stringify(n)}`,
+    );
+  }
+  const out: ParsedRequest = {
+    endpoint,
+    model: (model as string | undefined) ?? "",
+    maxTokens: intField(body, "max_completion_tokens", 1) ?? intField(body, "max_tokens", 1),
+    minTokens: intField(body, "min_tokens", 0) ?? 0,
+    ignoreEos: body.ignore_eos === true,
+    stream: body.stream === true,
+    includeUsage: false,
+    continuousUsage: false,
+  };
+  if (body.stream_options !== undefined && body.stream_options !== null) {
+    if (!out.stream) {
+      throw new ApiError(400, "Stream options can only be defined when `stream=True`.");
+    }
+    const so = body.stream_options as Record<string, unknown>;
+    out.includeUsage = so.include_usage === true;
+    out.continuousUsage = so.continuous_usage_stats === true;
+  }
+  if (out.maxTokens !== null && out.minTokens > out.maxTokens) {
+    throw new ApiError(
+      400,
+      `min_tokens must be less than or equal to max_tokens=${out.maxTokens}, got ${out.minTokens}.`,
+    );
+  }
+  if (isObj(body.kv_transfer_params)) out.kvTransferParams = body.kv_transfer_params;
+  if (endpoint === "completion") {
+    let p = body.prompt;
+    if (Array.isArray(p) && p.length === 1 && (typeof p[0] === "string" || Array.isArray(p[0]))) {
+      p = p[0];
+    }
+    if (typeof p === "string") out.prompt = p;
+    else if (Array.isArray(p) && p.length > 0 && p.every((t) => Number.isInteger(t) && t >= 0)) {
+      out.prompt = p as number[];
+    } else if (p === undefined) throw new ApiError(400, "Field required: prompt");
+    else {throw new ApiError(
+        400,
+        "prompt must be a string, a list of token ids, or a one-element list of either",
+      );}
+  } else {
+    const msgs = body.messages;
+    if (!Array.isArray(msgs)) throw new ApiError(400, "Field required: messages");
+    if (msgs.length === 0) throw new ApiError(400, "messages must not be empty");
+    for (const [i, m] of msgs.entries()) {
+      if (!isObj(m) || typeof m.role !== "string") {
+        throw new ApiError(400, `messages[${i}] must be an object with a string role`);
+      }
+      if (typeof m.content !== "string" && !Array.isArray(m.content) && m.content !== null) {
+        throw new ApiError(400, `messages[${i}].content must be a string or a list of parts`);
+      }
+      if (Array.isArray(m.content)) {
+        const k = m.content.findIndex((p) => !isObj(p) || typeof p.type !== "string");
+        if (k >= 0) {
+          throw new ApiError(
+            400,
+            `messages[${i}].content[${k}] must be an object with a string type`,
+          );
+        }
+      }
+    }
+    out.messages = msgs as ChatMessage[];
+  }
+  return out;
+}
+
+/** The `usage` object, with `prompt_tokens_details.cached_tokens`. */
+export function usage(prompt: number, completion: number, cached: number): Record<string, unknown> {
+  return {
+    prompt_tokens: prompt,
+    total_tokens: prompt + completion,
+    completion_tokens: completion,
+    prompt_tokens_details: { cached_tokens: cached },
+  };
+}
+
+/** One streamed chunk for `endpoint`; `text` null means the chat role-only chunk. */
+export function chunk(
+  endpoint: Endpoint,
+  id: string,
+  created: number,
+  model: string,
+  text: string | null,
+  finishReason: string | null,
+  usageObj?: Record<string, unknown>,
+): Record<string, unknown> {
+  const base: Record<string, unknown> = endpoint === "chat"
+    ? { id, object: "chat.completion.chunk", created, model }
+    : { id, object: "text_completion", created, model };
+  if (endpoint === "chat") {
+    const delta = text === null ? { role: "assistant", content: "" } : { content: text };
+    base.choices = [{
+      index: 0,
+      delta,
+      logprobs: null,
+      finish_reason: finishReason,
+      stop_reason: null,
+    }];
+  } else {
+    base.choices = [{
+      index: 0,
+      text: text ?? "",
+      logprobs: null,
+      finish_reason: finishReason,
+      stop_reason: null,
+    }];
+  }
+  if (usageObj) base.usage = usageObj;
+  return base;
+}
+
+/** The final usage-only chunk of `stream_options.include_usage` (`choices: []`). */
+export function usageChunk(
+  endpoint: Endpoint,
+  id: string,
+  created: number,
+  model: string,
+  usageObj: Record<string, unknown>,
+): Record<string, unknown> {
+  const object = endpoint === "chat" ? "chat.completion.chunk" : "text_completion";
+  return { id, object, created, model, choices: [], usage: usageObj };
+}
+
+/** A whole non-streamed response. */
+export function fullResponse(
+  endpoint: Endpoint,
+  id: string,
+  created: number,
+  model: string,
+  text: string,
+  finishReason: string,
+  usageObj: Record<string, unknown>,
+  kvTransferParams?: Record<string, unknown> | null,
+): Record<string, unknown> {
+  const choice = endpoint === "chat"
+    ? {
+      index: 0,
+      message: {
+        role: "assistant",
+        content: text,
+        refusal: null,
+        tool_calls: [],
+        reasoning_content: null,
+      },
+      logprobs: null,
+      finish_reason: finishReason,
+      stop_reason: null,
+    }
+    : {
+      index: 0,
+      text,
+      logprobs: null,
+      finish_reason: finishReason,
+      stop_reason: null,
+      prompt_logprobs: null,
+    };
+  return {
+    id,
+    object: endpoint === "chat" ? "chat.completion" : "text_completion",
+    created,
+    model,
+    choices: [choice],
+    usage: usageObj,
+    prompt_logprobs: null,
+    kv_transfer_params: kvTransferParams ?? null,
+  };
+}

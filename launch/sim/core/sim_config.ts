@@ -1,0 +1,232 @@
+/**
+ * Flags of `deno task sim` (vLLM's `vllm serve` spellings where one exists) and
+ * their validation into a config object: a pure function, tested on its own.
+ *
+ * @module
+ */
+import { connectorKvCost } from "./kv_link.ts";
+import { enumFlag, type FlagSpec, numberFlag } from "../../../lib/args.ts";
+import { SERVE_FLAGS } from "../../../lib/serve_flags.ts";
+import {
+  DEFAULT_REQUEST_FLOOR_MS,
+  defaultLinkGBps,
+  type Dtype,
+  LINK_KINDS,
+  type LinkKind,
+} from "./cost_model.ts";
+
+/** Flags of the simulated engine. */
+export const SIM_FLAGS: FlagSpec = {
+  host: { type: "string", default: "127.0.0.1", help: "Address to listen on" },
+  port: { type: "string", default: "8000", help: "Port to listen on (0 picks a free one)" },
+  model: {
+    type: "string",
+    default: "meta-llama/Llama-3.1-8B-Instruct",
+    help: "Model name (Hugging Face id); picks the profile unless --model-profile is given",
+  },
+  "model-profile": {
+    type: "string",
+    help: "Profile id: llama-3.1-8b, qwen2.5-7b, qwen2.5-vl-3b, tinyllama-1.1b",
+  },
+  "served-model-name": { type: "string", help: "Name clients use (default: --model)" },
+  gpu: { type: "string", default: "h100", help: "GPU profile: h100, a100, ..." },
+  "tensor-parallel-size": {
+    type: "string",
+    short: "t",
+    default: "1",
+    aliases: ["tp"],
+    help: "GPUs per instance",
+  },
+  "gpu-memory-utilization": {
+    type: "string",
+    default: "0.9",
+    help: "Share of GPU memory for weights + KV",
+  },
+  "max-model-len": {
+    type: "string",
+    help: "Context limit (default: the model's, capped by KV capacity)",
+  },
+  "max-num-batched-tokens": { type: "string", default: "8192", help: "Token budget per step" },
+  "max-num-seqs": { type: "string", default: "256", help: "Max running requests" },
+  "block-size": { type: "string", default: "16", help: "Tokens per KV block" },
+  "num-gpu-blocks-override": {
+    type: "string",
+    help: "Number of KV blocks (overrides the memory sizing)",
+  },
+  "no-enable-prefix-caching": { type: "boolean", default: false, help: "Disable prefix caching" },
+  "enable-prefix-caching": {
+    type: "boolean",
+    default: false,
+    help: "Accepted for vLLM compatibility (on by default)",
+  },
+  speed: {
+    type: "string",
+    default: "1",
+    help: "Run this many times faster than real time (tests)",
+  },
+  seed: { type: "string", default: "0", help: "Seed of step noise and output lengths" },
+  jitter: { type: "string", default: "0.03", help: "Relative step-time noise (uniform ±)" },
+  tokenizer: {
+    type: "string",
+    help: "Local Hugging Face tokenizer folder (default: shipped Llama-3.1)",
+  },
+  "kv-transfer-config": {
+    type: "string",
+    help: "vLLM KV connector JSON (NixlConnector, P2pNcclConnector)",
+  },
+  "ec-transfer-config": { type: "string", help: "vLLM encoder-cache connector JSON (EPD)" },
+  "side-channel-port": {
+    type: "string",
+    help: "KV side-channel port (default: $VLLM_NIXL_SIDE_CHANNEL_PORT, else a free port)",
+  },
+  "kv-link": {
+    type: "string",
+    help: "Link for KV transfers: nvlink, pcie, rdma, tcp (default: the connector's, nvlink)",
+  },
+  "kv-link-gbps": { type: "string", help: "KV transfer bandwidth in GB/s (overrides --kv-link)" },
+  "kv-latency-ms": {
+    type: "string",
+    help: "Fixed cost of one KV transfer, simulated ms (default: the connector's)",
+  },
+  "kv-per-block-us": {
+    type: "string",
+    help: "Cost per KV block transferred, µs (default: the connector's)",
+  },
+  "engine-id": { type: "string", help: "Engine id in kv_transfer_params (default: random)" },
+  "mean-output-tokens": {
+    type: "string",
+    default: "256",
+    help: "Mean output length when EOS is not ignored",
+  },
+  "log-interval": {
+    type: "string",
+    default: "10",
+    help: "Seconds (simulated) between stats lines",
+  },
+  "log-level": { type: "string", default: "info", help: "debug, info, warn, error" },
+  "fail-rate": { type: "string", default: "0", help: "Share of requests answered with HTTP 500" },
+  "startup-delay": {
+    type: "string",
+    default: "0",
+    help: "Seconds /health answers 503 before ready",
+  },
+  quantization: {
+    type: "string",
+    help: "fp8: FP8 weights and KV cache (vLLM's --quantization fp8; halves their bytes, FP8 peak)",
+  },
+  "request-floor-ms": {
+    type: "string",
+    default: String(DEFAULT_REQUEST_FLOOR_MS),
+    help: "Per-request frontend cost before the queue, simulated ms (API server, tokenisation)",
+  },
+  "enforce-eager": { type: "boolean", default: false, help: "Accepted for vLLM compatibility" },
+  "trust-remote-code": { type: "boolean", default: false, help: "Accepted for vLLM compatibility" },
+  "disable-log-requests": {
+    type: "boolean",
+    default: false,
+    help: "Accepted for vLLM compatibility",
+  },
+  "enable-prompt-tokens-details": { type: "boolean", default: false, help: "Accepted (always on)" },
+  ...SERVE_FLAGS,
+};
+
+/** Validated simulated-engine settings. */
+export interface SimConfig {
+  host: string;
+  port: number;
+  model: string;
+  modelProfile?: string;
+  servedModelName?: string;
+  gpu: string;
+  tp: number;
+  gpuMemoryUtilization: number;
+  maxModelLen?: number;
+  maxNumBatchedTokens: number;
+  maxNumSeqs: number;
+  blockSize: number;
+  numGpuBlocksOverride?: number;
+  prefixCaching: boolean;
+  speed: number;
+  seed: number;
+  jitter: number;
+  tokenizer?: string;
+  kvTransferConfig?: string;
+  ecTransferConfig?: string;
+  sideChannelPort: number;
+  kvLinkGBps: number;
+  kvLatencyMs: number;
+  /** Cost per KV block transferred, µs. */
+  kvPerBlockUs: number;
+  /** Weight and KV precision (`--quantization fp8`). */
+  dtype: Dtype;
+  /** Per-request frontend floor, simulated ms. */
+  requestFloorMs: number;
+  engineId: string;
+  meanOutputTokens: number;
+  logIntervalS: number;
+  logLevel: "debug" | "info" | "warn" | "error";
+  failRate: number;
+  startupDelayS: number;
+}
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+/** Checks flag values (and `VLLM_NIXL_SIDE_CHANNEL_PORT` from `env`) into a {@linkcode SimConfig}. */
+export function simConfig(v: Values, env: Record<string, string> = {}): SimConfig {
+  const int = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
+    numberFlag(v, name, { min, max, integer: true });
+  const num = (name: string, min: number, max = Number.MAX_VALUE) =>
+    numberFlag(v, name, { min, max });
+  // the connector's transfer costs unless a flag says otherwise
+  let connector: string | undefined;
+  try {
+    connector = JSON.parse(String(v["kv-transfer-config"] ?? "null"))?.kv_connector;
+  } catch { /* the connector parser names the bad JSON */ }
+  const kvCost = connectorKvCost(connector);
+  const link = (enumFlag(v, "kv-link", LINK_KINDS) ?? kvCost.link) as LinkKind;
+  const sidePort = v["side-channel-port"] ?? env.VLLM_NIXL_SIDE_CHANNEL_PORT ?? "0";
+  const sideChannelPort = numberFlag({ "side-channel-port": sidePort }, "side-channel-port", {
+    min: 0,
+    max: 65535,
+    integer: true,
+  })!;
+  const str = (name: string) => v[name] as string | undefined;
+  return {
+    host: str("host")!,
+    port: int("port", 0, 65535)!,
+    model: str("model")!,
+    modelProfile: str("model-profile"),
+    servedModelName: str("served-model-name"),
+    gpu: str("gpu")!,
+    tp: int("tensor-parallel-size", 1, 64)!,
+    gpuMemoryUtilization: num("gpu-memory-utilization", 0.01, 1)!,
+    maxModelLen: int("max-model-len", 16),
+    maxNumBatchedTokens: int("max-num-batched-tokens", 1)!,
+    maxNumSeqs: int("max-num-seqs", 1)!,
+    blockSize: int("block-size", 1, 1024)!,
+    numGpuBlocksOverride: int("num-gpu-blocks-override", 1),
+    prefixCaching: v["no-enable-prefix-caching"] !== true,
+    speed: num("speed", 1e-3, 1e6)!,
+    seed: int("seed", 0)!,
+    jitter: num("jitter", 0, 0.5)!,
+    tokenizer: str("tokenizer"),
+    kvTransferConfig: str("kv-transfer-config"),
+    ecTransferConfig: str("ec-transfer-config"),
+    sideChannelPort,
+    kvLinkGBps: num("kv-link-gbps", 1e-3) ?? defaultLinkGBps(link),
+    kvLatencyMs: num("kv-latency-ms", 0) ?? kvCost.latencyMs,
+    kvPerBlockUs: num("kv-per-block-us", 0) ?? kvCost.perBlockUs,
+    dtype: (enumFlag(v, "quantization", ["fp8"] as const) ?? "bf16") as Dtype,
+    requestFloorMs: num("request-floor-ms", 0)!,
+    engineId: str("engine-id") ?? crypto.randomUUID(),
+    meanOutputTokens: num("mean-output-tokens", 1)!,
+    logIntervalS: num("log-interval", 0.001)!,
+    logLevel: enumFlag(
+      v,
+      "log-level",
+      ["debug", "info", "warn", "error"] as const,
+    ) as SimConfig["logLevel"],
+    failRate: num("fail-rate", 0, 1)!,
+    startupDelayS: num("startup-delay", 0)!,
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * The live shell of the engine core: steps on the wall clock x speed. Each step
+ * waits out its modelled duration in real time while HTTP keeps flowing;
+ * back-to-back steps keep an exact simulated timeline when the host is a
+ * little late, and only a lag beyond 5 real ms moves the timeline on.
+ *
+ * @module
+ */
+import type { SimClock } from "./clock.ts";
+import { EngineCore, type EngineOptions } from "../core/engine.ts";
+
+/** Options of {@linkcode LiveEngine}: the core's, on a live clock. */
+export interface LiveEngineOptions extends EngineOptions {
+  clock: SimClock;
+}
+
+/** An engine core driven on the wall clock (the `deno task sim` process). */
+export class LiveEngine extends EngineCore {
+  /** Worst lag of a step end behind real time (the host CPU could not keep up), simulated ms. */
+  maxLagMs = 0;
+  readonly #clock: SimClock;
+  #wake: (() => void) | null = null;
+  #closed = false;
+  readonly #loop: Promise<void>;
+
+  constructor(opts: LiveEngineOptions) {
+    super(opts);
+    this.#clock = opts.clock;
+    this.onWork = () => this.#poke();
+    this.#loop = this.#run();
+  }
+
+  /** Stops the step loop (requests in flight are aborted). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.abortAll();
+    this.#poke();
+    await this.#loop;
+  }
+
+  protected override later(delayMs: number, fn: () => void): void {
+    this.#clock.sleep(delayMs).then(() => {
+      if (!this.#closed) fn();
+    });
+  }
+
+  #poke(): void {
+    const w = this.#wake;
+    this.#wake = null;
+    w?.();
+  }
+
+  async #run(): Promise<void> {
+    let lastEndMs = -Infinity;
+    while (!this.#closed) {
+      const plan = this.planStep();
+      if (!plan) {
+        lastEndMs = -Infinity; // idle: the next step starts when work arrives
+        // Wake on new work, or now and then (only while blocks are held) to expire them.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+          if (this.numHeld) timer = setTimeout(() => this.#poke(), 1000);
+        });
+        clearTimeout(timer);
+        continue;
+      }
+      const now = this.#clock.nowMs();
+      const start = Math.max(lastEndMs, now - 5 * this.#clock.speed, plan.readyMs);
+      const end = start + plan.durMs;
+      await this.#clock.until(end);
+      this.maxLagMs = Math.max(this.maxLagMs, this.#clock.nowMs() - end);
+      lastEndMs = end;
+      this.finishStep(plan, end);
+    }
+  }
+}

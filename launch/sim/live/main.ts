@@ -1,0 +1,151 @@
+/**
+ * `deno task sim`: the embedded vLLM-compatible simulated engine.
+ *
+ *     deno task sim --port 8000 --model meta-llama/Llama-3.1-8B-Instruct --gpu h100 --speed 10
+ *
+ * @module
+ */
+import { parseEcTransferConfig } from "./encoder_cache.ts";
+import { engineParts } from "../core/engine_parts.ts";
+import { parseFlags, runMain, usage } from "../../../lib/args.ts";
+import { createLogger, type Logger } from "../../../lib/log.ts";
+import { loadTokenizer } from "../../../lib/tokenizer.ts";
+import { SimClock } from "./clock.ts";
+import { LiveEngine } from "./live_engine.ts";
+import { KvSideChannel, parseKvTransferConfig } from "./kv_transfer.ts";
+import type { KvTransferConfig } from "../../../lib/contracts.ts";
+import { Lifecycle } from "./_lifecycle.ts";
+import { createHandler, type SimServerOptions } from "./server.ts";
+import { startStatsLogger } from "./stats_log.ts";
+import { buildVocab } from "../core/vocab.ts";
+import { warmUp } from "./_warmup.ts";
+import { SIM_FLAGS, type SimConfig, simConfig } from "../core/sim_config.ts";
+import { createKvConnector } from "./connectors.ts";
+import { serveHttp } from "../../../lib/http_server.ts";
+import { guardOptions, serveOptions } from "../../../lib/serve_flags.ts";
+
+const SUMMARY = "Simulated vLLM engine: OpenAI-compatible API, vLLM metrics and logs, " +
+  "continuous batching with a roofline step-time model. Output is simulated.";
+
+type Emit = (level: "info" | "debug" | "warn", msg: string) => void;
+
+/** Starts the engine and serves until SIGINT/SIGTERM. */
+export async function main(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, SIM_FLAGS);
+  if (values.help) {
+    console.log(usage("deno task sim", SUMMARY, SIM_FLAGS));
+    return 0;
+  }
+  const cfg = simConfig(values, Deno.env.toObject());
+  const log = createLogger({ name: "sim", level: cfg.logLevel });
+  const emit: Emit = (level, msg) => log[level](msg);
+  const sim = await startEngine(cfg, log);
+  const ecTransfer = cfg.ecTransferConfig ? parseEcTransferConfig(cfg.ecTransferConfig) : undefined;
+  const kv = await startKvSide(cfg, sim, emit);
+  const life = new Lifecycle({
+    startupDelayS: cfg.startupDelayS,
+    kvTransfer: kv.transfer,
+    kvSidePort: kv.sidePort,
+    hostIp: Deno.env.get("VLLM_HOST_IP"),
+    info: (m) => log.info(m),
+  });
+  const serverOpts: SimServerOptions = {
+    servedModelName: cfg.servedModelName ?? cfg.model,
+    modelPath: cfg.model,
+    profile: sim.parts.profile,
+    tokenizer: sim.tokenizer,
+    vocab: sim.vocab,
+    engine: sim.engine,
+    maxModelLen: sim.parts.maxModelLen,
+    meanOutputTokens: cfg.meanOutputTokens,
+    failRate: cfg.failRate,
+    seed: cfg.seed,
+    kv: createKvConnector(kv.transfer, kv.side, sim.engine, emit),
+    ecTransfer,
+    ready: () => life.ready,
+    log: emit,
+    guard: guardOptions(values, cfg.host, Deno.env.toObject()),
+  };
+  await warmUp(sim.parts.cost, cfg.blockSize, serverOpts);
+  const handler = createHandler(serverOpts);
+  const stopStats = startStatsLogger(sim.engine, sim.clock, cfg.logIntervalS, (l) => log.info(l));
+  // sheds rather than dies: a connection cap (503 beyond), timeouts, EMFILE as back-pressure
+  const server = serveHttp({
+    hostname: cfg.host,
+    port: cfg.port,
+    signal: life.abort.signal,
+    ...serveOptions(values),
+    warn: (m) => log.warn(m),
+    onListen: (a) => life.listening(a),
+  }, handler);
+  using _signals = life.stopSignals();
+  await server.finished;
+  life.close();
+  stopStats();
+  await kv.side?.stop();
+  await sim.engine.close();
+  log.info("Shutting down.");
+  return 0;
+}
+
+/** The engine, its clock, tokenizer and output vocabulary, built from `cfg` and announced in the log. */
+async function startEngine(cfg: SimConfig, log: Logger) {
+  const parts = engineParts(cfg);
+  const clock = new SimClock(cfg.speed);
+  const engine = new LiveEngine({ ...parts.options, clock });
+  const tokenizer = await loadTokenizer(cfg.tokenizer);
+  const vocab = buildVocab(tokenizer);
+  // Warm the tokenizer up so that the first requests are not slowed by JIT compilation.
+  tokenizer.encodeChat([{
+    role: "user",
+    content: "Warm up, the quick brown fox 42 times. ".repeat(300),
+  }]);
+  log.info(
+    `topobench simulated engine (SIMULATED, not a real GPU): model=${cfg.model} profile=${parts.profile.id} gpu=${parts.gpu.id} tp=${cfg.tp} speed=${cfg.speed}x`,
+  );
+  log.info(
+    `# GPU blocks: ${parts.numBlocks}, KV cache tokens: ${
+      parts.numBlocks * cfg.blockSize
+    }, max_model_len: ${parts.maxModelLen}`,
+  );
+  return { parts, clock, engine, tokenizer, vocab };
+}
+
+/** The KV connector's side: its config, and the side channel it listens on (port 0 if none). */
+interface KvSide {
+  transfer?: KvTransferConfig;
+  side?: KvSideChannel;
+  sidePort: number;
+}
+
+/** Opens the KV side channel when `--kv-transfer-config` names a connector. */
+async function startKvSide(
+  cfg: SimConfig,
+  sim: Awaited<ReturnType<typeof startEngine>>,
+  emit: Emit,
+): Promise<KvSide> {
+  const transfer = cfg.kvTransferConfig ? parseKvTransferConfig(cfg.kvTransferConfig) : undefined;
+  if (!transfer) return { sidePort: 0 };
+  const side = new KvSideChannel({
+    engine: sim.engine,
+    cost: sim.parts.cost,
+    clock: sim.clock,
+    engineId: cfg.engineId,
+    host: cfg.host,
+    port: transfer.kv_port ?? cfg.sideChannelPort,
+    tp: cfg.tp,
+    linkGBps: cfg.kvLinkGBps,
+    latencyMs: cfg.kvLatencyMs,
+    perBlockUs: cfg.kvPerBlockUs,
+    blockSize: cfg.blockSize,
+    log: emit,
+  });
+  const sidePort = await side.start();
+  emit(
+    "info",
+    `KV connector ${transfer.kv_connector} (${transfer.kv_role}): engine_id=${cfg.engineId}, side channel on ${cfg.host}:${sidePort}`,
+  );
+  return { transfer, side, sidePort };
+}
+
+if (import.meta.main) await runMain(main);
