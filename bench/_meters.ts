@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { e2eMs, ttftMs } from "../lib/metrics.ts";
 import type { ClientResult, MetricsCompat, ResponsePaths } from "./client.ts";
 import { wholeAnswer } from "./_whole_answer.ts";
 import { usageError } from "../lib/usage.ts";
@@ -111,8 +112,8 @@ abstract class BaseMeter implements Meter {
     r.endMs = endMs;
     // a whole answer: its end is its first (and only) token
     if (!r.streamed && r.firstTokenMs !== null) r.endMs = r.firstTokenMs;
-    r.e2eMs = r.endMs - r.sentMs;
-    r.ttftMs = r.firstTokenMs === null ? null : r.firstTokenMs - r.sentMs;
+    r.e2eMs = e2eMs(r.sentMs, r.endMs);
+    r.ttftMs = ttftMs(r.sentMs, r.firstTokenMs);
     r.text = this.parts.join("");
   }
 

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { e2eMs, itlGapsMs, ttftMs } from "../../lib/metrics.ts";
 import type { Clock } from "../../lib/clock.ts";
 import type { ClientResult } from "../../bench/client.ts";
 import type { Sender, SendRequest, Sent } from "../../bench/load_driver.ts";
@@ -96,15 +97,13 @@ function virtualResult(
   >,
 ): ClientResult {
   const first = times.length ? times[0] : null;
-  const itlMs: number[] = [];
-  for (let i = 1; i < times.length; i++) itlMs.push(times[i] - times[i - 1]);
   return {
     sentMs,
     firstTokenMs: first,
     endMs,
-    ttftMs: first === null ? null : first - sentMs,
-    e2eMs: endMs - sentMs,
-    itlMs,
+    ttftMs: ttftMs(sentMs, first),
+    e2eMs: e2eMs(sentMs, endMs),
+    itlMs: itlGapsMs(times),
     contentChunks: times.length,
     ...rest,
     streamed: true,
