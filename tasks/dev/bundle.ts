@@ -11,7 +11,7 @@
  */
 import { join, resolve } from "node:path";
 import { BUNDLES, bundleTo } from "../../lib/bundle.ts";
-import { listFlag, parseFlags, runMain, usage } from "../../lib/args.ts";
+import { type CommandHelp, listFlag, parseCommand, runMain } from "../../lib/args.ts";
 import { fieldError } from "../../lib/errors.ts";
 
 export { BUNDLES };
@@ -57,15 +57,16 @@ export async function bundle(o: BundleOptions = {}): Promise<Record<string, stri
   return Object.fromEntries(names.map((n) => [n, written[n]]));
 }
 
+const HELP: CommandHelp = {
+  cmd: "deno task bundle",
+  summary: "Single-file bundles of bench, launch, router, sim.",
+};
+
 /** Runs the CLI; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, FLAGS);
-  if (values.help) {
-    console.log(
-      usage("deno task bundle", "Single-file bundles of bench, launch, router, sim.", FLAGS),
-    );
-    return 0;
-  }
+  const parsed = parseCommand(args, FLAGS, HELP);
+  if (!parsed) return 0;
+  const { values } = parsed;
   const only = listFlag(values, "only");
   const written = await bundle({
     outDir: values.outdir as string,

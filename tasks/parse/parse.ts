@@ -12,7 +12,7 @@
  * @module
  */
 import { dirname } from "node:path";
-import { enumFlag, parseFlags, runMain, usage } from "../../lib/args.ts";
+import { type CommandHelp, enumFlag, parseCommand, runMain } from "../../lib/args.ts";
 import { csvText } from "../../lib/csv.ts";
 import { writeFileAtomic } from "../../lib/write_file.ts";
 import { mergedCell } from "../../lib/merged_schema.ts";
@@ -75,13 +75,13 @@ export function kindPath(out: string, kind: LogKind, several: boolean): string {
   return out.endsWith(".csv") ? `${out.slice(0, -4)}.${kind}.csv` : `${out}.${kind}.csv`;
 }
 
+const HELP: CommandHelp = { cmd: "deno task parse <log|json...>", summary: "Logs to CSV." };
+
 /** Runs the CLI; 0 when all went well, 2 when lines were skipped. */
 export async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, FLAGS, { allowPositionals: true });
-  if (values.help) {
-    console.log(usage("deno task parse <log|json...>", "Logs to CSV.", FLAGS));
-    return 0;
-  }
+  const cli = parseCommand(args, FLAGS, HELP, { allowPositionals: true });
+  if (!cli) return 0;
+  const { values, positionals } = cli;
   const out = values.out as string | undefined;
   if (!out) {
     throw new TypeError("Cannot use --out as an output CSV path: current value is missing");
