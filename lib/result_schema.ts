@@ -1,6 +1,7 @@
 /**
- * The bench result contract: the `requests.csv` columns and row type, and the
- * `summary.json` load-point object (vLLM `--save-result` keys plus ours).
+ * The bench result contract: the `requests.csv` columns and row type, the
+ * `summary.json` load-point object (vLLM `--save-result` keys plus ours), and
+ * the columns of the sidecars `gpu.csv` and `server_metrics.csv`.
  *
  * Conventions of `requests.csv`: times are ms since run start (`performance.now()`
  * based); `ttft_ms`/`e2e_ms` are measured from `sent_ms` as `vllm bench serve` does,
@@ -185,3 +186,18 @@ export interface LoadPointSummary {
   /** A request class's summary names it; "" for the total. */
   class?: string;
 }
+
+/** Columns of `gpu.csv`: `t_ms` since run start, then nvidia-smi's query fields. */
+export const GPU_COLUMNS = [
+  "t_ms",
+  "timestamp",
+  "index",
+  "name",
+  "utilization_gpu_pct",
+  "memory_used_mib",
+  "memory_total_mib",
+  "power_draw_w",
+] as const;
+
+/** Columns of `server_metrics.csv`: long format, one row per sample and series. */
+export const METRICS_COLUMNS = ["t_ms", "metric", "labels", "value"] as const;
