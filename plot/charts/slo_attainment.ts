@@ -10,6 +10,7 @@ import {
   type ChartContext,
   type ChartResult,
   DASH_LEGEND,
+  quantitative,
   topLevel,
   topologyColor,
 } from "../_common.ts";
@@ -92,7 +93,7 @@ function build(
     {
       mark: { type: "line", point: { size: 30 }, strokeWidth: 2 },
       encoding: {
-        x: { field: "x", type: "quantitative", title: xTitle },
+        x: quantitative("x", xTitle),
         y: {
           field: "attainment_pct",
           type: "quantitative",
