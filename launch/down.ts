@@ -27,6 +27,11 @@ const FLAGS = {
   },
 } as const;
 
+const HELP: CommandHelp = {
+  cmd: "deno task down <topology.yaml|name>",
+  summary: "Stop a topology.",
+};
+
 /** A topology name from a name or a YAML path (the file's `name:`). */
 export async function topologyName(arg: string): Promise<string> {
   if (/\.ya?ml$/i.test(arg)) return (await loadTopology(arg)).name;
@@ -115,11 +120,6 @@ export async function down(o: DownOptions): Promise<Record<string, StopResult>> 
   log(`${name} is down`);
   return out;
 }
-
-const HELP: CommandHelp = {
-  cmd: "deno task down <topology.yaml|name>",
-  summary: "Stop a topology.",
-};
 
 /** CLI entry. */
 export async function main(args: string[]): Promise<number> {

@@ -31,6 +31,11 @@ const FLAGS = {
   scale: { type: "string" as const, default: "2", help: "PNG pixel scale" },
 };
 
+const HELP: CommandHelp = {
+  cmd: "deno task plot <run-or-experiment-dir>",
+  summary: "Figures (plots/*.png|svg) and report.html of a run or experiment directory.",
+};
+
 /** Result of {@linkcode plot}. */
 export interface PlotResult {
   /** Files written (figures, then report.html). */
@@ -150,11 +155,6 @@ async function plotWith(dir: string, o: PlotOptions, pool: PngPool | null): Prom
   files.push(reportPath);
   return { files, skipped, report: reportPath };
 }
-
-const HELP: CommandHelp = {
-  cmd: "deno task plot <run-or-experiment-dir>",
-  summary: "Figures (plots/*.png|svg) and report.html of a run or experiment directory.",
-};
 
 /** CLI entry. */
 export async function main(args: string[]): Promise<number> {

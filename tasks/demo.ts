@@ -49,6 +49,11 @@ const FLAGS = {
   },
 };
 
+const HELP: CommandHelp = {
+  cmd: "deno task demo",
+  summary: "agg vs dp vs pd vs ppd on the simulated engine, end to end.",
+};
+
 /** One live-vs-virtual comparison. */
 export interface CrossCheck {
   topology: string;
@@ -176,11 +181,6 @@ export function checkTable(checks: CrossCheck[]): string[] {
   }
   return out;
 }
-
-const HELP: CommandHelp = {
-  cmd: "deno task demo",
-  summary: "agg vs dp vs pd vs ppd on the simulated engine, end to end.",
-};
 
 /** Runs the CLI. */
 export async function main(args: string[]): Promise<number> {

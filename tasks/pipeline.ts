@@ -269,6 +269,11 @@ export const PIPELINE_FLAGS = {
   },
 };
 
+const HELP: CommandHelp = {
+  cmd: "deno run -A tasks/pipeline.ts <experiment.yaml|name>",
+  summary: "Experiment file -> runs, merged.csv, compare.md, report.html.",
+};
+
 /** Reads {@linkcode PIPELINE_FLAGS} into pipeline options. */
 export function pipelineOptions(values: Record<string, unknown>): PipelineOptions {
   const v = values as Parameters<typeof numberFlag>[0];
@@ -309,11 +314,6 @@ export function pipelineOptions(values: Record<string, unknown>): PipelineOption
     sets: ((values.set as string[] | undefined) ?? []).map((x) => parseSet(x)),
   };
 }
-
-const HELP: CommandHelp = {
-  cmd: "deno run -A tasks/pipeline.ts <experiment.yaml|name>",
-  summary: "Experiment file -> runs, merged.csv, compare.md, report.html.",
-};
 
 /** Runs the CLI: `pipeline.ts <experiment.yaml|name> [flags]`. */
 export async function main(args: string[]): Promise<number> {

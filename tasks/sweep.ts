@@ -318,6 +318,11 @@ const FLAGS = {
   verbose: { type: "boolean" as const, default: false, help: "Show bench's result blocks" },
 };
 
+const HELP: CommandHelp = {
+  cmd: "deno task sweep --url URL (--rates R,.. | --auto) [-- bench flags]",
+  summary: "Rate sweep, grid and repeats.",
+};
+
 /** Parses `concurrency=8,16;input-len=512` into a grid. */
 export function parseGrid(s: string): Record<string, number[]> {
   const out: Record<string, number[]> = {};
@@ -365,11 +370,6 @@ function benchWorkload(benchArgs: string[]): Flags {
   }
   return workload;
 }
-
-const HELP: CommandHelp = {
-  cmd: "deno task sweep --url URL (--rates R,.. | --auto) [-- bench flags]",
-  summary: "Rate sweep, grid and repeats.",
-};
 
 /** Runs the CLI. */
 export async function main(args: string[]): Promise<number> {

@@ -23,6 +23,12 @@ const FLAGS = {
   },
 };
 
+const HELP: CommandHelp = {
+  cmd: "deno task calibrate",
+  summary:
+    "Simulated engine vs published vLLM measurements (../shared/calibration), in virtual time.",
+};
+
 /**
  * Published directions the model does not reproduce, by row id and claim start,
  * with why. Each must still disagree (else the gate fails: remove it here).
@@ -117,12 +123,6 @@ export function calibrationMd(c: Calibration): string {
   }
   return lines.join("\n");
 }
-
-const HELP: CommandHelp = {
-  cmd: "deno task calibrate",
-  summary:
-    "Simulated engine vs published vLLM measurements (../shared/calibration), in virtual time.",
-};
 
 /** CLI entry. */
 export async function main(args: string[]): Promise<number> {

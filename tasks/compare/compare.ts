@@ -68,6 +68,11 @@ const FLAGS = {
   },
 };
 
+const HELP: CommandHelp = {
+  cmd: "deno task compare <merged.csv|run dirs...>",
+  summary: "Compare topologies.",
+};
+
 /** Options of {@linkcode compare}. */
 export interface CompareOptions {
   /** SLO; when absent, the runs' own SLO from merged.csv. @default null */
@@ -258,11 +263,6 @@ async function readRows(
   }
   return { rows, inputs };
 }
-
-const HELP: CommandHelp = {
-  cmd: "deno task compare <merged.csv|run dirs...>",
-  summary: "Compare topologies.",
-};
 
 /** Runs the CLI. */
 export async function main(args: string[]): Promise<number> {

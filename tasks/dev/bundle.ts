@@ -25,6 +25,11 @@ const FLAGS = {
   minify: { type: "boolean" as const, default: false, help: "Minify the bundles" },
 };
 
+const HELP: CommandHelp = {
+  cmd: "deno task bundle",
+  summary: "Single-file bundles of bench, launch, router, sim.",
+};
+
 /** Options of {@linkcode bundle}. */
 export interface BundleOptions {
   /** Output folder, absolute or relative to the current directory. @default "dist" */
@@ -56,11 +61,6 @@ export async function bundle(o: BundleOptions = {}): Promise<Record<string, stri
   }));
   return Object.fromEntries(names.map((n) => [n, written[n]]));
 }
-
-const HELP: CommandHelp = {
-  cmd: "deno task bundle",
-  summary: "Single-file bundles of bench, launch, router, sim.",
-};
 
 /** Runs the CLI; returns the exit code. */
 export async function main(args: string[]): Promise<number> {

@@ -14,6 +14,11 @@ const FLAGS = {
   over: { type: "string" as const, default: "80", help: "List functions longer than this" },
 };
 
+const HELP: CommandHelp = {
+  cmd: "function_lengths.ts",
+  summary: "Product functions over a length.",
+};
+
 /** One function over the threshold. */
 export interface LongFunction {
   lines: number;
@@ -71,11 +76,6 @@ function parseReport(report: { diagnostics: Diagnostic[] }, root: string): LongF
     }))
     .sort((a, b) => b.lines - a.lines || a.file.localeCompare(b.file));
 }
-
-const HELP: CommandHelp = {
-  cmd: "function_lengths.ts",
-  summary: "Product functions over a length.",
-};
 
 /** Prints the long functions and their count. */
 export async function main(args: string[]): Promise<number> {

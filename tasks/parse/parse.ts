@@ -36,6 +36,8 @@ const FLAGS = {
   kind: { type: "string" as const, help: `Keep one kind only: ${KINDS.join(", ")}` },
 };
 
+const HELP: CommandHelp = { cmd: "deno task parse <log|json...>", summary: "Logs to CSV." };
+
 /** Converts a `--save-result` JSON text to one bench row. */
 export function vllmJsonRow(text: string, file: string): BenchRow {
   const { result } = readVllmResult(text, file);
@@ -74,8 +76,6 @@ export function kindPath(out: string, kind: LogKind, several: boolean): string {
   if (!several) return out;
   return out.endsWith(".csv") ? `${out.slice(0, -4)}.${kind}.csv` : `${out}.${kind}.csv`;
 }
-
-const HELP: CommandHelp = { cmd: "deno task parse <log|json...>", summary: "Logs to CSV." };
 
 /** Runs the CLI; 0 when all went well, 2 when lines were skipped. */
 export async function main(args: string[]): Promise<number> {
