@@ -9,6 +9,10 @@ import { join } from "node:path";
 import { type ReadyProcess, startReady } from "../lib/ready_process.ts";
 import { readCsv } from "../lib/csv.ts";
 import { parseRequestRow, type RequestRow } from "../lib/result_schema.ts";
+import { parseFlags } from "../lib/args.ts";
+import { LazyTokenizer } from "../lib/tokenizer.ts";
+import { type BenchConfig, flagsWithoutDefaults, resolveBenchConfig } from "./bench_config.ts";
+import { type WorkSource, workSource } from "./work_source.ts";
 
 /** The checkout's root. */
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -82,4 +86,20 @@ export async function benchSetup(prefix: string): Promise<BenchSetup> {
     benchCmd: bc,
     bench: async (...args) => collect(await bc(args).output()),
   };
+}
+
+/** Bench flags as the CLI resolves them (against a placeholder `--url`), and run 0's jobs. */
+export async function benchWork(
+  ...args: string[]
+): Promise<{ cfg: BenchConfig; work: WorkSource }> {
+  const { values } = parseFlags(["--url", "http://127.0.0.1:1", ...args], flagsWithoutDefaults());
+  const cfg = resolveBenchConfig(values);
+  return { cfg, work: await workSource(new LazyTokenizer(), cfg, 0) };
+}
+
+/** The start offsets (ms) of every job a source draws. */
+export function offsetsOf(work: WorkSource): number[] {
+  const out: number[] = [];
+  for (let j = work.jobs.next(); !j.done; j = work.jobs.next()) out.push(j.value.offsetMs);
+  return out;
 }

@@ -7,18 +7,7 @@
  */
 import { CsvAppender } from "../lib/csv.ts";
 import { TextLineStream } from "../lib/_lines.ts";
-
-/** Columns of `gpu.csv`. */
-export const GPU_COLUMNS = [
-  "t_ms",
-  "timestamp",
-  "index",
-  "name",
-  "utilization_gpu_pct",
-  "memory_used_mib",
-  "memory_total_mib",
-  "power_draw_w",
-] as const;
+import { GPU_COLUMNS } from "../lib/result_schema.ts";
 
 const QUERY = "timestamp,index,name,utilization.gpu,memory.used,memory.total,power.draw";
 

@@ -14,7 +14,7 @@
  * @module
  */
 import { parse as parseYaml } from "yaml";
-import { type FlagValues, parseFlags, runMain, usage } from "../lib/args.ts";
+import { type CommandHelp, type FlagValues, parseCommand, runMain } from "../lib/args.ts";
 import { createLogger } from "../lib/log.ts";
 import { readConfigText } from "../lib/read_config.ts";
 import {
@@ -29,8 +29,12 @@ import { runLoadPoint } from "./_load_point.ts";
 import { RunSession } from "./_session.ts";
 import { openTarget } from "./_target.ts";
 
-const SUMMARY = "Open-loop streaming load against an OpenAI-compatible server, measured like " +
-  "`vllm bench serve` (vLLM's flag spellings are accepted as aliases).";
+const HELP: CommandHelp = {
+  cmd: "deno task bench",
+  summary: "Open-loop streaming load against an OpenAI-compatible server, measured like " +
+    "`vllm bench serve` (vLLM's flag spellings are accepted as aliases).",
+  flags: BENCH_FLAGS,
+};
 
 /** The resolved config, the `--config` file and the flags as given (file, then command line). */
 async function settingsOf(
@@ -48,11 +52,9 @@ async function settingsOf(
 
 /** Runs the CLI; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, flagsWithoutDefaults());
-  if (values.help) {
-    console.log(usage("deno task bench", SUMMARY, BENCH_FLAGS));
-    return 0;
-  }
+  const parsed = parseCommand(args, flagsWithoutDefaults(), HELP);
+  if (!parsed) return 0;
+  const { values } = parsed;
   const { cfg, file, given } = await settingsOf(values);
   const log = createLogger({ name: "bench" });
   const target = await openTarget(cfg, log);

@@ -9,9 +9,7 @@
  */
 import { CsvAppender } from "../lib/csv.ts";
 import { parsePrometheus, type Sample } from "../lib/prometheus.ts";
-
-/** Columns of `server_metrics.csv`. */
-export const METRICS_COLUMNS = ["t_ms", "metric", "labels", "value"] as const;
+import { METRICS_COLUMNS } from "../lib/result_schema.ts";
 
 export type { Sample };
 

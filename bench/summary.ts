@@ -168,23 +168,33 @@ const head = (t: string) => {
   return "-".repeat(Math.floor(pad / 2)) + t + "-".repeat(Math.ceil(pad / 2));
 };
 
+/** The totals of vLLM's result block, in its order. */
+const TOTALS: [string, keyof LoadPointSummary][] = [
+  ["Successful requests:", "completed"],
+  ["Failed requests:", "failed"],
+  ["Maximum request concurrency:", "max_concurrency"],
+  ["Request rate target (req/s):", "request_rate"],
+  ["Request rate achieved (req/s):", "rate_achieved"],
+  ["Benchmark duration (s):", "duration"],
+  ["Total input tokens:", "total_input_tokens"],
+  ["Total generated tokens:", "total_output_tokens"],
+  ["Request throughput (req/s):", "request_throughput"],
+  ["Request goodput (req/s):", "request_goodput"],
+  ["Output token throughput (tok/s):", "output_throughput"],
+  ["Peak output token throughput (tok/s):", "max_output_tokens_per_s"],
+  ["Peak concurrent requests:", "max_concurrent_requests"],
+  ["Total Token throughput (tok/s):", "total_token_throughput"],
+];
+/** Totals left out of the block when null (no concurrency cap, no SLO). */
+const OPTIONAL = new Set<keyof LoadPointSummary>(["max_concurrency", "request_goodput"]);
+
 /** vLLM's console result block (plus send lag, SLO and completeness lines). */
 export function resultBlock(s: LoadPointSummary): string {
   const out = [head(" Serving Benchmark Result ").replaceAll("-", "=")];
-  out.push(line("Successful requests:", s.completed));
-  out.push(line("Failed requests:", s.failed));
-  if (s.max_concurrency !== null) out.push(line("Maximum request concurrency:", s.max_concurrency));
-  out.push(line("Request rate target (req/s):", s.request_rate));
-  out.push(line("Request rate achieved (req/s):", s.rate_achieved));
-  out.push(line("Benchmark duration (s):", s.duration));
-  out.push(line("Total input tokens:", s.total_input_tokens));
-  out.push(line("Total generated tokens:", s.total_output_tokens));
-  out.push(line("Request throughput (req/s):", s.request_throughput));
-  if (s.request_goodput !== null) out.push(line("Request goodput (req/s):", s.request_goodput));
-  out.push(line("Output token throughput (tok/s):", s.output_throughput));
-  out.push(line("Peak output token throughput (tok/s):", s.max_output_tokens_per_s));
-  out.push(line("Peak concurrent requests:", s.max_concurrent_requests));
-  out.push(line("Total Token throughput (tok/s):", s.total_token_throughput));
+  for (const [label, key] of TOTALS) {
+    const v = s[key];
+    if (v !== null || !OPTIONAL.has(key)) out.push(line(label, v));
+  }
   const sect: [string, string, string][] = [
     ["ttft", "TTFT", "Time to First Token"],
     ["tpot", "TPOT", "Time per Output Token (excl. 1st token)"],

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { numberFlag, onePositional, parseFlags, runMain, usage } from "../lib/args.ts";
+import { type CommandHelp, numberFlag, onePositional, parseCommand, runMain } from "../lib/args.ts";
 import { createLogger } from "../lib/log.ts";
 import { isGroupAlive, stopGroup, type StopResult } from "../lib/supervisor.ts";
 import { join, resolve } from "node:path";
@@ -26,6 +26,11 @@ const FLAGS = {
     placeholder: "field=value",
   },
 } as const;
+
+const HELP: CommandHelp = {
+  cmd: "deno task down <topology.yaml|name>",
+  summary: "Stop a topology.",
+};
 
 /** A topology name from a name or a YAML path (the file's `name:`). */
 export async function topologyName(arg: string): Promise<string> {
@@ -118,17 +123,13 @@ export async function down(o: DownOptions): Promise<Record<string, StopResult>> 
 
 /** CLI entry. */
 export async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, FLAGS, { allowPositionals: true });
-  if (values.help) {
-    console.log(usage("deno task down <topology.yaml|name>", "Stop a topology.", FLAGS));
-    return 0;
-  }
-  onePositional(positionals, "one topology name or file");
+  const parsed = parseCommand(args, FLAGS, HELP, { allowPositionals: true });
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
+  const target = onePositional(positionals, "one topology name or file");
   const stateDir = values["state-dir"] as string;
-  const name = await topologyName(positionals[0]);
-  const known = /\.ya?ml$/i.test(positionals[0])
-    ? [name]
-    : await knownTopologies(resolve(stateDir));
+  const name = await topologyName(target);
+  const known = /\.ya?ml$/i.test(target) ? [name] : await knownTopologies(resolve(stateDir));
   if (!known.includes(name)) {
     throw new RangeError(
       `Cannot stop topology ${name}: current value is not a known topology; allowed: ${
@@ -137,7 +138,7 @@ export async function main(args: string[]): Promise<number> {
     );
   }
   await down({
-    target: positionals[0],
+    target,
     stateDir,
     graceMs: numberFlag(values, "grace", { min: 0, default: 10 })! * 1000,
     sets: ((values.set as string[] | undefined) ?? []).map((x) => parseSet(x)),

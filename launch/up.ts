@@ -9,7 +9,14 @@
  */
 import { InterruptedError } from "../lib/signals.ts";
 import { resolve } from "node:path";
-import { numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
+import {
+  type CommandHelp,
+  type FlagValues,
+  numberFlag,
+  onePositional,
+  parseCommand,
+  runMain,
+} from "../lib/args.ts";
 import { errorMessage } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
 import { formatPlan } from "./_format.ts";
@@ -36,6 +43,11 @@ const FLAGS = {
     placeholder: "field=value",
   },
 } as const;
+
+const HELP: CommandHelp = {
+  cmd: "deno task up <topology.yaml>",
+  summary: "Start a topology and wait until healthy.",
+};
 
 /** Options of {@linkcode up}. */
 export interface UpOptions {
@@ -125,13 +137,9 @@ function downCommand(o: UpOptions, stateDir: string): string {
 
 /** CLI entry. */
 export async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, FLAGS, { allowPositionals: true });
-  if (values.help) {
-    console.log(
-      usage("deno task up <topology.yaml>", "Start a topology and wait until healthy.", FLAGS),
-    );
-    return 0;
-  }
+  const parsed = parseCommand(args, FLAGS, HELP, { allowPositionals: true });
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   const opts = upOptions(values, positionals);
   {
     const { plan } = await prepare(opts);
@@ -160,19 +168,9 @@ export async function main(args: string[]): Promise<number> {
 }
 
 /** The options of the command line's flags and its one topology file. */
-function upOptions(
-  values: ReturnType<typeof parseFlags>["values"],
-  positionals: string[],
-): UpOptions {
-  if (positionals.length !== 1) {
-    throw new TypeError(
-      `Cannot use ${
-        JSON.stringify(positionals)
-      } as one topology file: current value has ${positionals.length} arguments`,
-    );
-  }
+function upOptions(values: FlagValues, positionals: string[]): UpOptions {
   return {
-    file: positionals[0],
+    file: onePositional(positionals, "one topology file"),
     dryRun: values["dry-run"] === true,
     timeoutS: numberFlag(values, "timeout", { min: 0.1, default: 300 }),
     portBase: numberFlag(values, "port-base", { min: 1, max: 65000, integer: true }),

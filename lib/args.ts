@@ -242,6 +242,8 @@ export interface CommandHelp {
   cmd: string;
   /** One sentence on what the command does. */
   summary: string;
+  /** The flags it lists, when not those parsed (e.g. parsed without defaults, listed with them). */
+  flags?: FlagSpec;
 }
 
 /**
@@ -262,7 +264,7 @@ export function parseCommand(
 ): { values: FlagValues; positionals: string[] } | null {
   const parsed = parseFlags(args, spec, opts);
   if (!parsed.values.help) return parsed;
-  console.log(usage(help.cmd, help.summary, spec));
+  console.log(usage(help.cmd, help.summary, help.flags ?? spec));
   return null;
 }
 

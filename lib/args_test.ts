@@ -157,10 +157,14 @@ Deno.test("parseCommand: the parsed flags, or null after printing the usage on -
   console.log = (...a: unknown[]) => printed.push(...a);
   try {
     assert.equal(parseCommand(["-h"], SPEC, help), null);
+    // parsed without defaults, listed with them
+    const bare: FlagSpec = { ...SPEC, port: { ...SPEC.port, default: undefined } };
+    assert.equal(parseCommand(["--help"], bare, { ...help, flags: SPEC }), null);
   } finally {
     console.log = log;
   }
-  assert.deepEqual(printed, [usage(help.cmd, help.summary, SPEC)]);
+  const shown = usage(help.cmd, help.summary, SPEC);
+  assert.deepEqual(printed, [shown, shown]);
 });
 
 Deno.test("onePositional: the one argument, else a TypeError with the count", () => {

@@ -1,9 +1,13 @@
 /**
- * What a load driver reads the time from and schedules on, in any clock: the
- * wall clock here ({@linkcode WallClock}, optionally scaled), or virtual time
+ * The clocks, in one place. A {@linkcode Clock} is the time now and a callback
+ * at an instant: what a load driver schedules on, on the wall clock here
+ * ({@linkcode WallClock}, optionally scaled) or in virtual time
  * ({@linkcode EventLoop} in `event_loop.ts`). Callbacks never run inside the
  * `at` that scheduled them; those due at the same instant run in the order
- * they were scheduled.
+ * they were scheduled. A {@linkcode TimerClock} is the time now and
+ * cancellable timers `ms` from now: what pings, sweeps and drains wait on,
+ * the system's ({@linkcode SYSTEM_TIMERS}) by default. Tests drive either
+ * with `ManualClock` (`manual_clock.ts`).
  *
  * @example A clock's timers
  * ```ts
@@ -24,6 +28,45 @@ export interface Clock {
   nowMs(): number;
   /** Runs `fn` at `atMs` (soon, if that has passed; never before `at` returns). */
   at(atMs: number, fn: () => void): void;
+}
+
+/** A handle that {@linkcode TimerClock.clearTimer} takes. */
+export type TimerId = number | ReturnType<typeof setTimeout>;
+
+/** The time now and one-shot timers on the same clock. */
+export interface TimerClock {
+  /** Ms on this clock (only differences mean anything). */
+  nowMs(): number;
+  /** Runs `fn` once, `ms` from now. */
+  setTimer(ms: number, fn: () => void): TimerId;
+  /** Cancels a timer; an unknown, fired or undefined one is ignored. */
+  clearTimer(id: TimerId | undefined): void;
+}
+
+/** The system's timers and `Date.now()`. */
+export const SYSTEM_TIMERS: TimerClock = {
+  nowMs: () => Date.now(),
+  setTimer: (ms, fn) => setTimeout(fn, ms),
+  clearTimer: (id) => clearTimeout(id),
+};
+
+/**
+ * Runs `fn` every `intervalMs` on `clock` (the next one is set when the last
+ * has run) until the returned function is called.
+ */
+export function repeat(clock: TimerClock, intervalMs: number, fn: () => void): () => void {
+  let id: TimerId | undefined;
+  let stopped = false;
+  const tick = () => {
+    if (stopped) return;
+    id = clock.setTimer(intervalMs, tick);
+    fn();
+  };
+  id = clock.setTimer(intervalMs, tick);
+  return () => {
+    stopped = true;
+    clock.clearTimer(id);
+  };
 }
 
 /** Resolves at a `performance.now()` instant, or when `signal` aborts. */

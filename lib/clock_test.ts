@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type Clock, WallClock } from "./clock.ts";
 import { EventLoop } from "./event_loop.ts";
+import { ManualClock } from "./manual_clock.ts";
 
 /** Sets timers out of order (two at the same instant) and records the order they ran in. */
 function order(clock: Clock, baseMs: number): { ran: string[]; synchronous: boolean } {
@@ -21,6 +22,20 @@ Deno.test("clock: both clocks run timers in time order, ties in the order set, n
   assert.equal(w.synchronous, false);
   await new Promise<void>((r) => wall.at(wall.nowMs() + 40, r));
   assert.deepEqual(w.ran, ["past", "a", "b1", "b2", "c"]);
+});
+
+Deno.test("clock: the test clock is a Clock too: at() in time order, ties as set, on advance only", () => {
+  const manual = new ManualClock(100);
+  const m = order(manual, 100);
+  assert.equal(m.synchronous, false);
+  manual.advance(20);
+  assert.deepEqual(m.ran, ["past", "a", "b1", "b2"]);
+  const seen: number[] = [];
+  manual.at(125, () => seen.push(manual.nowMs()));
+  manual.advance(10);
+  assert.deepEqual(m.ran, ["past", "a", "b1", "b2", "c"]);
+  assert.deepEqual(seen, [125]);
+  assert.throws(() => manual.at(NaN, () => {}), RangeError);
 });
 
 Deno.test("clock: a timer set earlier than the one the wall clock sleeps for wakes it; dispose drops the rest", async () => {

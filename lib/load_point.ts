@@ -20,7 +20,7 @@ import {
   type Slo,
   turnOf,
 } from "./metrics.ts";
-import type { RequestRow } from "./result_schema.ts";
+import type { LoadPointTotals, RequestRow } from "./result_schema.ts";
 
 /**
  * What the record reads of a request row. `conversation_id` is needed only for the
@@ -83,25 +83,9 @@ export type LatencyRecord =
   & LatencyStats<"e2el">;
 
 /** Every statistic of one load point (see the module doc). */
-export interface LoadPointStats extends LatencyRecord {
-  /** Requests, finished or failed. */
-  num_prompts: number;
-  completed: number;
-  failed: number;
-  /** Seconds from the first schedule to the last end (or as given), at least 1e-9. */
-  duration: number;
-  total_input_tokens: number;
-  total_output_tokens: number;
-  /** Completed requests per second of `duration`. */
-  request_throughput: number;
-  output_throughput: number;
-  total_token_throughput: number;
-  /** Requests meeting the SLO per second; null without an SLO. */
-  request_goodput: number | null;
+export interface LoadPointStats extends LatencyRecord, LoadPointTotals {
   /** Share of all requests meeting the SLO (failures miss); null without an SLO or requests. */
   slo_attainment: number | null;
-  /** Most content chunks in one whole second (0 when not given). */
-  max_output_tokens_per_s: number;
   /** Sends per second between the first and last send: 0 below 2 sends, Infinity at one instant. */
   rate_achieved: number;
   /** Send lag (sent − scheduled, real ms) percentiles and maximum; null without requests. */

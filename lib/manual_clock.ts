@@ -1,8 +1,9 @@
 /**
- * Timers that can be injected: the system's ({@linkcode SYSTEM_TIMERS}, what
- * product code uses by default) or a {@linkcode ManualClock} that a test moves
- * forward by hand, so that "after 5 s of silence" or "a ping every 3 s" is
- * checked in microseconds instead of seconds.
+ * The test clock: a {@linkcode ManualClock} stands still until a test moves it,
+ * so that "after 5 s of silence" or "a ping every 3 s" is checked in
+ * microseconds instead of seconds. It is both a {@linkcode TimerClock}
+ * (what pings, sweeps and drains take; `SYSTEM_TIMERS` by default) and a
+ * {@linkcode Clock} (what the load driver takes), both in `clock.ts`.
  *
  * @example A timer on a manual clock
  * ```ts
@@ -15,45 +16,7 @@
  *
  * @module
  */
-
-/** A handle that {@linkcode TimerClock.clearTimer} takes. */
-export type TimerId = number | ReturnType<typeof setTimeout>;
-
-/** The time now and one-shot timers on the same clock. */
-export interface TimerClock {
-  /** Ms on this clock (only differences mean anything). */
-  nowMs(): number;
-  /** Runs `fn` once, `ms` from now. */
-  setTimer(ms: number, fn: () => void): TimerId;
-  /** Cancels a timer; an unknown, fired or undefined one is ignored. */
-  clearTimer(id: TimerId | undefined): void;
-}
-
-/** The system's timers and `Date.now()`. */
-export const SYSTEM_TIMERS: TimerClock = {
-  nowMs: () => Date.now(),
-  setTimer: (ms, fn) => setTimeout(fn, ms),
-  clearTimer: (id) => clearTimeout(id),
-};
-
-/**
- * Runs `fn` every `intervalMs` on `clock` (the next one is set when the last
- * has run) until the returned function is called.
- */
-export function repeat(clock: TimerClock, intervalMs: number, fn: () => void): () => void {
-  let id: TimerId | undefined;
-  let stopped = false;
-  const tick = () => {
-    if (stopped) return;
-    id = clock.setTimer(intervalMs, tick);
-    fn();
-  };
-  id = clock.setTimer(intervalMs, tick);
-  return () => {
-    stopped = true;
-    clock.clearTimer(id);
-  };
-}
+import type { Clock, TimerClock, TimerId } from "./clock.ts";
 
 interface Pending {
   atMs: number;
@@ -67,7 +30,7 @@ interface Pending {
  * with the clock reading its due time; timers set meanwhile run too if they
  * fall within the advance.
  */
-export class ManualClock implements TimerClock {
+export class ManualClock implements TimerClock, Clock {
   #now: number;
   #seq = 0;
   readonly #timers = new Map<TimerId, Pending>();
@@ -85,8 +48,20 @@ export class ManualClock implements TimerClock {
     if (!(ms >= 0)) {
       throw new RangeError(`Cannot set a timer in ${ms} ms: allowed is 0 or more`);
     }
+    return this.#add(this.#now + ms, fn);
+  }
+
+  /** Runs `fn` once the clock reads `atMs` (at the next advance, if that has passed). */
+  at(atMs: number, fn: () => void): void {
+    if (Number.isNaN(atMs)) {
+      throw new RangeError(`Cannot set a timer at ${atMs} ms: current value is ${atMs}`);
+    }
+    this.#add(Math.max(atMs, this.#now), fn);
+  }
+
+  #add(atMs: number, fn: () => void): number {
     const id = ++this.#seq;
-    this.#timers.set(id, { atMs: this.#now + ms, seq: id, fn });
+    this.#timers.set(id, { atMs, seq: id, fn });
     return id;
   }
 

@@ -14,7 +14,7 @@
  */
 import { decode, encode } from "@msgpack/msgpack";
 import { parseHostPort } from "./allow_list.ts";
-import { repeat, SYSTEM_TIMERS, type TimerClock } from "./manual_clock.ts";
+import { repeat, SYSTEM_TIMERS, type TimerClock } from "./clock.ts";
 import { Dealer, type RouterLimits, RouterSocket } from "./zmtp.ts";
 
 /** Seconds between an engine's pings, as vLLM sends them. */

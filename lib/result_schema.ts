@@ -1,6 +1,7 @@
 /**
- * The bench result contract: the `requests.csv` columns and row type, and the
- * `summary.json` load-point object (vLLM `--save-result` keys plus ours).
+ * The bench result contract: the `requests.csv` columns and row type, the
+ * `summary.json` load-point object (vLLM `--save-result` keys plus ours), and
+ * the columns of the sidecars `gpu.csv` and `server_metrics.csv`.
  *
  * Conventions of `requests.csv`: times are ms since run start (`performance.now()`
  * based); `ttft_ms`/`e2e_ms` are measured from `sent_ms` as `vllm bench serve` does,
@@ -128,29 +129,41 @@ export const METRICS = ["ttft", "tpot", "itl", "e2el"] as const;
 /** Statistic prefixes of {@linkcode METRICS} keys. */
 export const STATS = ["mean", "median", "std", "p50", "p90", "p95", "p99"] as const;
 
+/**
+ * The totals of one load point under vLLM's `--save-result` names: in
+ * `summary.json` and in the load point's statistics (`lib/load_point.ts`).
+ */
+export interface LoadPointTotals {
+  /** Requests, finished or failed. */
+  num_prompts: number;
+  completed: number;
+  failed: number;
+  /** Seconds from the first schedule to the last end (or as given), at least 1e-9. */
+  duration: number;
+  total_input_tokens: number;
+  total_output_tokens: number;
+  /** Completed requests per second of `duration`. */
+  request_throughput: number;
+  /** Requests meeting the SLO per second; null without an SLO. */
+  request_goodput: number | null;
+  output_throughput: number;
+  total_token_throughput: number;
+  /** Most content chunks in one whole second (0 when not given). */
+  max_output_tokens_per_s: number;
+}
+
 /** One load point of `summary.json`. Keys of vLLM's `--save-result` plus ours. */
-export interface LoadPointSummary {
-  // vLLM --save-result keys
+export interface LoadPointSummary extends LoadPointTotals {
+  // vLLM --save-result keys (and the totals)
   date: string;
   backend: string;
   endpoint_type: string;
   label: string;
   model_id: string;
   tokenizer_id: string;
-  num_prompts: number;
   request_rate: number | "inf";
   burstiness: number;
   max_concurrency: number | null;
-  completed: number;
-  failed: number;
-  duration: number;
-  total_input_tokens: number;
-  total_output_tokens: number;
-  request_throughput: number;
-  request_goodput: number | null;
-  output_throughput: number;
-  total_token_throughput: number;
-  max_output_tokens_per_s: number;
   max_concurrent_requests: number;
   /** `{mean,median,std,p50,p90,p95,p99}_{ttft,tpot,itl,e2el}_ms` */
   [metricKey: string]: unknown;
@@ -185,3 +198,18 @@ export interface LoadPointSummary {
   /** A request class's summary names it; "" for the total. */
   class?: string;
 }
+
+/** Columns of `gpu.csv`: `t_ms` since run start, then nvidia-smi's query fields. */
+export const GPU_COLUMNS = [
+  "t_ms",
+  "timestamp",
+  "index",
+  "name",
+  "utilization_gpu_pct",
+  "memory_used_mib",
+  "memory_total_mib",
+  "power_draw_w",
+] as const;
+
+/** Columns of `server_metrics.csv`: long format, one row per sample and series. */
+export const METRICS_COLUMNS = ["t_ms", "metric", "labels", "value"] as const;

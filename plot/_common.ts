@@ -182,6 +182,19 @@ export function latencyScale(ctx: ChartContext): VlSpec {
   return ctx.logY ? { type: "log" } : { zero: true };
 }
 
+/** The mark of the line charts: a line with its points marked. */
+export const LINE_MARK: VlSpec = { type: "line", point: { size: 40 }, strokeWidth: 2 };
+
+/** A quantitative encoding of `field` titled `title`; `more` adds e.g. its scale. */
+export function quantitative(field: string, title: string, more: VlSpec = {}): VlSpec {
+  return { field, type: "quantitative", title, ...more };
+}
+
+/** A latency encoding (ms) of `field`: {@linkcode latencyScale}. */
+export function latencyAxis(ctx: ChartContext, field: string, title: string): VlSpec {
+  return quantitative(field, title, { scale: latencyScale(ctx) });
+}
+
 /** Legend of a strokeDash encoding: line symbols so the dashes show. */
 export const DASH_LEGEND: VlSpec = {
   orient: "right",

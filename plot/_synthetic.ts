@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import { CsvAppender } from "../lib/csv.ts";
-import { REQUEST_COLUMNS } from "../lib/result_schema.ts";
+import { GPU_COLUMNS, METRICS_COLUMNS, REQUEST_COLUMNS } from "../lib/result_schema.ts";
 import { describe } from "../lib/stats.ts";
 
 /** Options of {@linkcode writeSyntheticExperiment}. */
@@ -151,22 +151,8 @@ function rateSummary(sh: Shape, rate: number, rows: Row[], turns: number, worklo
 
 /** gpu.csv and server_metrics.csv over `[0, endMs]`, load rising with time. */
 function writeTimelines(runDir: string, sh: Shape, endMs: number): void {
-  const g = new CsvAppender(join(runDir, "gpu.csv"), [
-    "t_ms",
-    "timestamp",
-    "index",
-    "name",
-    "utilization_gpu_pct",
-    "memory_used_mib",
-    "memory_total_mib",
-    "power_draw_w",
-  ]);
-  const m = new CsvAppender(join(runDir, "server_metrics.csv"), [
-    "t_ms",
-    "metric",
-    "labels",
-    "value",
-  ]);
+  const g = new CsvAppender(join(runDir, "gpu.csv"), GPU_COLUMNS);
+  const m = new CsvAppender(join(runDir, "server_metrics.csv"), METRICS_COLUMNS);
   for (let t = 0; t <= endMs; t += 500) {
     const load = (t / endMs) * 0.9;
     for (let gi = 0; gi < sh.gpus; gi++) {

@@ -11,7 +11,7 @@
  * @module
  */
 import { join } from "node:path";
-import { listFlag, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
+import { type CommandHelp, listFlag, numberFlag, parseCommand, runMain } from "../lib/args.ts";
 import { buildFigures, type Figure, type FigureOptions } from "./_figures.ts";
 import { type ExperimentData, readExperiment } from "./_runs.ts";
 import { specToSvg } from "./render.ts";
@@ -29,6 +29,11 @@ const FLAGS = {
   ...SLO_FLAGS,
   "slo-target": { type: "string" as const, default: "0.9", help: "SLO attainment target (0..1)" },
   scale: { type: "string" as const, default: "2", help: "PNG pixel scale" },
+};
+
+const HELP: CommandHelp = {
+  cmd: "deno task plot <run-or-experiment-dir>",
+  summary: "Figures (plots/*.png|svg) and report.html of a run or experiment directory.",
 };
 
 /** Result of {@linkcode plot}. */
@@ -153,17 +158,9 @@ async function plotWith(dir: string, o: PlotOptions, pool: PngPool | null): Prom
 
 /** CLI entry. */
 export async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, FLAGS, { allowPositionals: true });
-  if (values.help) {
-    console.log(
-      usage(
-        "deno task plot <run-or-experiment-dir>",
-        "Figures (plots/*.png|svg) and report.html of a run or experiment directory.",
-        FLAGS,
-      ),
-    );
-    return 0;
-  }
+  const parsed = parseCommand(args, FLAGS, HELP, { allowPositionals: true });
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length !== 1) {
     throw new RangeError(
       `Cannot use the arguments as one run or experiment directory: current value is ${

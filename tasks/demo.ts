@@ -15,7 +15,7 @@
  * @module
  */
 import { join } from "node:path";
-import { parseFlags, runMain, usage } from "../lib/args.ts";
+import { type CommandHelp, parseCommand, runMain } from "../lib/args.ts";
 import { errorMessage } from "../lib/errors.ts";
 import { maxOf } from "../lib/stats.ts";
 import { type Experiment, loadExperiment, ROOT } from "./_experiment.ts";
@@ -47,6 +47,11 @@ const FLAGS = {
     default: "20",
     help: "Seconds of each live cross-check point",
   },
+};
+
+const HELP: CommandHelp = {
+  cmd: "deno task demo",
+  summary: "agg vs dp vs pd vs ppd on the simulated engine, end to end.",
 };
 
 /** One live-vs-virtual comparison. */
@@ -179,13 +184,9 @@ export function checkTable(checks: CrossCheck[]): string[] {
 
 /** Runs the CLI. */
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, FLAGS);
-  if (values.help) {
-    console.log(
-      usage("deno task demo", "agg vs dp vs pd vs ppd on the simulated engine, end to end.", FLAGS),
-    );
-    return 0;
-  }
+  const parsed = parseCommand(args, FLAGS, HELP);
+  if (!parsed) return 0;
+  const { values } = parsed;
   console.error(
     "topobench demo: agg, dp(2), pd 1P1D, ppd 1P1D on the SIMULATED engine (H100 x Llama-3.1-8B), " +
       "multi-turn W1; study in virtual time, then a short live cross-check",

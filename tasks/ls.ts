@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { parseFlags, runMain, usage } from "../lib/args.ts";
+import { type CommandHelp, parseCommand, runMain } from "../lib/args.ts";
 import { isRunDir, readRunDir } from "../lib/run_dir.ts";
 
 /** One listed run. */
@@ -88,14 +88,13 @@ export async function listRuns(root: string): Promise<RunListing[]> {
   return out.sort((a, b) => b.date.localeCompare(a.date) || a.path.localeCompare(b.path));
 }
 
+const HELP: CommandHelp = { cmd: "deno task ls [results]", summary: "Lists runs, newest first." };
+
 /** Runs the CLI. */
 export async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, {}, { allowPositionals: true });
-  if (values.help) {
-    console.log(usage("deno task ls [results]", "Lists runs, newest first.", {}));
-    return 0;
-  }
-  const root = positionals[0] ?? "results";
+  const parsed = parseCommand(args, {}, HELP, { allowPositionals: true });
+  if (!parsed) return 0;
+  const root = parsed.positionals[0] ?? "results";
   const runs = await listRuns(root);
   const head = [
     "date",

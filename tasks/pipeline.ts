@@ -15,7 +15,14 @@
 import { parseSet, type TopologySet } from "../launch/topology_set.ts";
 import { InterruptedError, StopSignals } from "../lib/signals.ts";
 import { join, resolve } from "node:path";
-import { listFlag, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
+import {
+  type CommandHelp,
+  listFlag,
+  numberFlag,
+  onePositional,
+  parseCommand,
+  runMain,
+} from "../lib/args.ts";
 import { errorMessage, fieldError } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
 import type { MergedRow } from "../lib/merged_schema.ts";
@@ -262,6 +269,11 @@ export const PIPELINE_FLAGS = {
   },
 };
 
+const HELP: CommandHelp = {
+  cmd: "deno run -A tasks/pipeline.ts <experiment.yaml|name>",
+  summary: "Experiment file -> runs, merged.csv, compare.md, report.html.",
+};
+
 /** Reads {@linkcode PIPELINE_FLAGS} into pipeline options. */
 export function pipelineOptions(values: Record<string, unknown>): PipelineOptions {
   const v = values as Parameters<typeof numberFlag>[0];
@@ -305,25 +317,10 @@ export function pipelineOptions(values: Record<string, unknown>): PipelineOption
 
 /** Runs the CLI: `pipeline.ts <experiment.yaml|name> [flags]`. */
 export async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, PIPELINE_FLAGS, { allowPositionals: true });
-  if (values.help) {
-    console.log(
-      usage(
-        "deno run -A tasks/pipeline.ts <experiment.yaml|name>",
-        "Experiment file -> runs, merged.csv, compare.md, report.html.",
-        PIPELINE_FLAGS,
-      ),
-    );
-    return 0;
-  }
-  if (positionals.length !== 1) {
-    throw new TypeError(
-      `Cannot use ${
-        JSON.stringify(positionals)
-      } as one experiment file: current value has ${positionals.length} arguments`,
-    );
-  }
-  const p = positionals[0];
+  const parsed = parseCommand(args, PIPELINE_FLAGS, HELP, { allowPositionals: true });
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
+  const p = onePositional(positionals, "one experiment file");
   const file = /\.ya?ml$/.test(p) ? p : join(ROOT, "tasks/experiments", `${p}.yaml`);
   const exp = await loadExperiment(file);
   const res = await withSignals((signal) =>

@@ -11,7 +11,7 @@
  * @module
  */
 import { resolve } from "node:path";
-import { type FlagSpec, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
+import { type CommandHelp, type FlagSpec, numberFlag, parseCommand, runMain } from "../lib/args.ts";
 import { fieldError } from "../lib/errors.ts";
 import { loadTopologyWith, parseSet, sizeLabelOf } from "../launch/topology_set.ts";
 import { BENCH_FLAGS, flagsWithoutDefaults, resolveBenchConfig } from "../bench/bench_config.ts";
@@ -19,9 +19,6 @@ import { loadExperiment } from "./_experiment.ts";
 import { PIPELINE_FLAGS, pipelineOptions, runPipeline, withSignals } from "./pipeline.ts";
 import { predictRun, VIRTUAL_URL } from "./predict/run_point.ts";
 import { DEFAULT_ROUTER_HOP_MS } from "./predict/virtual_topology.ts";
-
-const SUMMARY = "Runs simulated topologies in virtual time (SIMULATED, virtual clock): an " +
-  "experiment file, or one load point of --topology FILE with bench's workload flags.";
 
 const OWN: FlagSpec = {
   topology: { type: "string", help: "Topology YAML (engine: sim) for one load point" },
@@ -72,15 +69,19 @@ function startTime(v: unknown): Date | undefined {
   return d;
 }
 
+/** What `--help` prints: the flags with their defaults (they are parsed without). */
+const HELP: CommandHelp = {
+  cmd: "deno task predict [EXPERIMENT.yaml | --topology T.yaml ...]",
+  summary: "Runs simulated topologies in virtual time (SIMULATED, virtual clock): an " +
+    "experiment file, or one load point of --topology FILE with bench's workload flags.",
+  flags: flagSpec(true),
+};
+
 /** Runs the CLI; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, flagSpec(false), { allowPositionals: true });
-  if (values.help) {
-    console.log(
-      usage("deno task predict [EXPERIMENT.yaml | --topology T.yaml ...]", SUMMARY, flagSpec(true)),
-    );
-    return 0;
-  }
+  const parsed = parseCommand(args, flagSpec(false), HELP, { allowPositionals: true });
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   const hop = numberFlag(values, "router-hop-ms", { min: 0 });
   const start = startTime(values["start-time"]);
   const progress = Deno.stderr.isTerminal()

@@ -15,7 +15,14 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { type FlagValues, listFlag, numberFlag, parseFlags, runMain, usage } from "../lib/args.ts";
+import {
+  type CommandHelp,
+  type FlagValues,
+  listFlag,
+  numberFlag,
+  parseCommand,
+  runMain,
+} from "../lib/args.ts";
 import { fieldError } from "../lib/errors.ts";
 import { checkSafeName } from "../lib/safe_name.ts";
 import { createLogger } from "../lib/log.ts";
@@ -311,6 +318,11 @@ const FLAGS = {
   verbose: { type: "boolean" as const, default: false, help: "Show bench's result blocks" },
 };
 
+const HELP: CommandHelp = {
+  cmd: "deno task sweep --url URL (--rates R,.. | --auto) [-- bench flags]",
+  summary: "Rate sweep, grid and repeats.",
+};
+
 /** Parses `concurrency=8,16;input-len=512` into a grid. */
 export function parseGrid(s: string): Record<string, number[]> {
   const out: Record<string, number[]> = {};
@@ -364,17 +376,9 @@ export async function main(args: string[]): Promise<number> {
   const cut = args.indexOf("--");
   const own = cut < 0 ? args : args.slice(0, cut);
   const benchArgs = cut < 0 ? [] : args.slice(cut + 1);
-  const { values } = parseFlags(own, FLAGS);
-  if (values.help) {
-    console.log(
-      usage(
-        "deno task sweep --url URL (--rates R,.. | --auto) [-- bench flags]",
-        "Rate sweep, grid and repeats.",
-        FLAGS,
-      ),
-    );
-    return 0;
-  }
+  const parsed = parseCommand(own, FLAGS, HELP);
+  if (!parsed) return 0;
+  const { values } = parsed;
   if (!values.url) {
     throw new TypeError("Cannot use --url as a server URL: current value is missing");
   }

@@ -7,7 +7,7 @@
 import {
   type ChartContext,
   type ChartResult,
-  latencyScale,
+  latencyAxis,
   topLevel,
   topologyColor,
 } from "../_common.ts";
@@ -45,7 +45,7 @@ export function latencyCdf(
       data: { values: data },
       mark: { type: "line", strokeWidth: 2, interpolate: "step-after" },
       encoding: {
-        x: { field: "value_ms", type: "quantitative", title: axisTitle, scale: latencyScale(ctx) },
+        x: latencyAxis(ctx, "value_ms", axisTitle),
         y: {
           field: "fraction",
           type: "quantitative",

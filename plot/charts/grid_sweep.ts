@@ -10,12 +10,36 @@ import {
   type ChartContext,
   type ChartResult,
   DASH_LEGEND,
+  LINE_MARK,
   num,
+  quantitative,
   topLevel,
   topologyColor,
+  type VlSpec,
 } from "../_common.ts";
 import type { PointRow } from "../_runs.ts";
 import { offeredRate } from "./throughput_vs_rate.ts";
+
+/** A grid figure: `{x, y}` points, a line per topology and `series` (its dash and detail). */
+function lines(
+  ctx: ChartContext,
+  heading: string,
+  data: unknown[],
+  o: { x: string; y: string; series: VlSpec; note: string },
+): ChartResult {
+  return {
+    spec: topLevel(ctx, heading, {
+      data: { values: data },
+      mark: LINE_MARK,
+      encoding: {
+        x: quantitative("x", o.x),
+        y: quantitative("y", o.y),
+        color: topologyColor(ctx),
+        ...o.series,
+      },
+    }, [o.note]),
+  };
+}
 
 /** One row per key: the one `better` prefers. */
 function pick(
@@ -59,19 +83,15 @@ export function throughputVsConcurrency(rows: PointRow[], ctx: ChartContext): Ch
     y: num(r.output_throughput)!,
   })).sort((a, b) => a.x - b.x);
   const several = new Set(data.map((d) => d.workload)).size > 1;
-  return {
-    spec: topLevel(ctx, "Output throughput vs concurrency", {
-      data: { values: data },
-      mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
-      encoding: {
-        x: { field: "x", type: "quantitative", title: "Max concurrent requests" },
-        y: { field: "y", type: "quantitative", title: "Output throughput (tok/s)" },
-        color: topologyColor(ctx),
-        ...(several ? { strokeDash: { field: "workload", ...dash("Workload") } } : {}),
-        detail: { field: "workload" },
-      },
-    }, ["highest output throughput over the swept rates at each concurrency"]),
-  };
+  return lines(ctx, "Output throughput vs concurrency", data, {
+    x: "Max concurrent requests",
+    y: "Output throughput (tok/s)",
+    series: {
+      ...(several ? { strokeDash: { field: "workload", ...dash("Workload") } } : {}),
+      detail: { field: "workload" },
+    },
+    note: "highest output throughput over the swept rates at each concurrency",
+  });
 }
 
 /** p50 and p99 TTFT vs mean prompt length, at each workload's lightest load. */
@@ -96,17 +116,13 @@ export function ttftVsPromptLength(rows: PointRow[], ctx: ChartContext): ChartRe
   ).sort((a, b) => a.x - b.x);
   const xs = new Set(data.map((d) => Math.round(d.x)));
   if (xs.size < 2) return { skip: "no prompt-length sweep (one prompt length)" };
-  return {
-    spec: topLevel(ctx, "TTFT vs prompt length", {
-      data: { values: data },
-      mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
-      encoding: {
-        x: { field: "x", type: "quantitative", title: "Mean prompt length (tokens)" },
-        y: { field: "y", type: "quantitative", title: "TTFT (ms)" },
-        color: topologyColor(ctx),
-        strokeDash: { field: "series", ...dash("Statistic"), scale: { range: [[1, 0], [6, 3]] } },
-        detail: { field: "series" },
-      },
-    }, ["each workload at its lightest offered load (prefill cost, little queueing)"]),
-  };
+  return lines(ctx, "TTFT vs prompt length", data, {
+    x: "Mean prompt length (tokens)",
+    y: "TTFT (ms)",
+    series: {
+      strokeDash: { field: "series", ...dash("Statistic"), scale: { range: [[1, 0], [6, 3]] } },
+      detail: { field: "series" },
+    },
+    note: "each workload at its lightest offered load (prefill cost, little queueing)",
+  });
 }

@@ -8,7 +8,9 @@ import {
   type ChartContext,
   type ChartResult,
   isGeometric,
+  latencyAxis,
   latencyScale,
+  LINE_MARK,
   METRIC_LABEL,
   METRIC_NAME,
   num,
@@ -94,15 +96,10 @@ export function latencyVsRate(
     scale: rateScale(data.map((d) => d.rate_rps)),
   };
   const line = {
-    mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
+    mark: LINE_MARK,
     encoding: {
       x,
-      y: {
-        field: "value_ms",
-        type: "quantitative",
-        title: METRIC_LABEL[metric],
-        scale: latencyScale(ctx),
-      },
+      y: latencyAxis(ctx, "value_ms", METRIC_LABEL[metric]),
       color: topologyColor(ctx),
       tooltip: [
         { field: "topology" },

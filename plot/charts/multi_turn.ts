@@ -8,7 +8,8 @@ import {
   type ChartContext,
   type ChartResult,
   DASH_LEGEND,
-  latencyScale,
+  latencyAxis,
+  LINE_MARK,
   num,
   offeredRateX,
   offeredTitle,
@@ -40,15 +41,10 @@ export function ttftByTurn(rows: PointRow[], ctx: ChartContext): ChartResult {
   return {
     spec: topLevel(ctx, "Multi-turn: mean TTFT of turn 1 vs turns 2+", {
       data: { values: data },
-      mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
+      mark: LINE_MARK,
       encoding: {
         x: offeredRateX(ctx, data.map((d) => d.offered_rps)),
-        y: {
-          field: "ttft_ms",
-          type: "quantitative",
-          title: "Mean TTFT (ms)",
-          scale: latencyScale(ctx),
-        },
+        y: latencyAxis(ctx, "ttft_ms", "Mean TTFT (ms)"),
         color: topologyColor(ctx),
         strokeDash: {
           field: "turn",
@@ -90,15 +86,10 @@ export function ttftPerTurn(points: TurnPoint[], ctx: ChartContext): ChartResult
       spec: {
         width: 300,
         height: 280,
-        mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
+        mark: LINE_MARK,
         encoding: {
           x: { field: "turn", type: "ordinal", title: "Turn", axis: { labelAngle: 0 } },
-          y: {
-            field: "mean_ttft_ms",
-            type: "quantitative",
-            title: "Mean TTFT (ms)",
-            scale: latencyScale(ctx),
-          },
+          y: latencyAxis(ctx, "mean_ttft_ms", "Mean TTFT (ms)"),
           color: topologyColor(ctx),
           tooltip: [{ field: "topology" }, { field: "turn" }, { field: "requests" }, {
             field: "mean_ttft_ms",

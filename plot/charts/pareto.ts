@@ -11,7 +11,9 @@ import {
   type ChartContext,
   type ChartResult,
   labelLineEnds,
+  LINE_MARK,
   num,
+  quantitative,
   topLevel,
   topologyColor,
 } from "../_common.ts";
@@ -44,7 +46,7 @@ export function paretoFrontier(rows: PointRow[], ctx: ChartContext): ChartResult
       type: "quantitative",
       title: "Tokens/s per user (1000 / mean TPOT)",
     },
-    y: { field: "per_gpu_tok_s", type: "quantitative", title: "Output tokens/s per GPU" },
+    y: quantitative("per_gpu_tok_s", "Output tokens/s per GPU"),
     color: topologyColor(ctx),
   };
   return {
@@ -52,7 +54,7 @@ export function paretoFrontier(rows: PointRow[], ctx: ChartContext): ChartResult
       data: { values: data },
       layer: [
         {
-          mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
+          mark: LINE_MARK,
           encoding: { ...enc, order: { field: "load", type: "quantitative" } },
         },
         {

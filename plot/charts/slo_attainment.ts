@@ -10,6 +10,7 @@ import {
   type ChartContext,
   type ChartResult,
   DASH_LEGEND,
+  quantitative,
   topLevel,
   topologyColor,
 } from "../_common.ts";
@@ -53,15 +54,23 @@ export function improvement(cross: Map<string, number | null>, mode: "rate" | "s
     : `${bt} meets the target at the tightest SLO: ${parts.join(", ")}`;
 }
 
+/** Each figure's heading and x-axis title. */
+const AXES = {
+  rate: {
+    heading: "SLO attainment vs per-GPU rate",
+    xTitle: "Achieved request rate per GPU (req/s per GPU)",
+  },
+  scale: { heading: "SLO attainment vs SLO scale", xTitle: "SLO scale (× base SLO)" },
+} as const;
+
 function build(
   points: SloPoint[],
   ctx: ChartContext,
   target: number,
   mode: "rate" | "scale",
-  heading: string,
-  xTitle: string,
   notes: string[],
 ): ChartResult {
+  const { heading, xTitle } = AXES[mode];
   const data = points.filter((p) => Number.isFinite(p.attainment))
     .map((p) => ({ ...p, kind_label: SLO_KINDS[p.kind], attainment_pct: p.attainment * 100 }))
     .sort((a, b) => a.x - b.x);
@@ -84,7 +93,7 @@ function build(
     {
       mark: { type: "line", point: { size: 30 }, strokeWidth: 2 },
       encoding: {
-        x: { field: "x", type: "quantitative", title: xTitle },
+        x: quantitative("x", xTitle),
         y: {
           field: "attainment_pct",
           type: "quantitative",
@@ -128,38 +137,18 @@ function build(
   };
 }
 
-/** Attainment vs per-GPU rate (x = rate per GPU in req/s). */
-export function sloVsRate(
+/** An attainment figure of some points at a target (0..1), with caption notes. */
+export type SloChart = (
   points: SloPoint[],
   ctx: ChartContext,
   target: number,
-  notes: string[] = [],
-): ChartResult {
-  return build(
-    points,
-    ctx,
-    target,
-    "rate",
-    "SLO attainment vs per-GPU rate",
-    "Achieved request rate per GPU (req/s per GPU)",
-    notes,
-  );
-}
+  notes?: string[],
+) => ChartResult;
+
+/** Attainment vs per-GPU rate (x = rate per GPU in req/s). */
+export const sloVsRate: SloChart = (points, ctx, target, notes = []) =>
+  build(points, ctx, target, "rate", notes);
 
 /** Attainment vs SLO scale (x = multiple of the base SLO) at a fixed load. */
-export function sloVsScale(
-  points: SloPoint[],
-  ctx: ChartContext,
-  target: number,
-  notes: string[] = [],
-): ChartResult {
-  return build(
-    points,
-    ctx,
-    target,
-    "scale",
-    "SLO attainment vs SLO scale",
-    "SLO scale (× base SLO)",
-    notes,
-  );
-}
+export const sloVsScale: SloChart = (points, ctx, target, notes = []) =>
+  build(points, ctx, target, "scale", notes);

@@ -8,11 +8,13 @@ import {
   type ChartContext,
   type ChartResult,
   labelLineEnds,
-  latencyScale,
+  latencyAxis,
+  LINE_MARK,
   METRIC_LABEL,
   METRIC_NAME,
   num,
   offeredUnit,
+  quantitative,
   topLevel,
   topologyColor,
 } from "../_common.ts";
@@ -47,13 +49,8 @@ export function throughputVsLatency(
   if (!data.length) return { skip: `no output throughput with ${METRIC_LABEL[metric]} values` };
   const endsOnly = labelLineEnds(data, "rate_rps");
   const enc = {
-    x: { field: "throughput_tok_s", type: "quantitative", title: "Output throughput (tok/s)" },
-    y: {
-      field: "value_ms",
-      type: "quantitative",
-      title: METRIC_LABEL[metric],
-      scale: latencyScale(ctx),
-    },
+    x: quantitative("throughput_tok_s", "Output throughput (tok/s)"),
+    y: latencyAxis(ctx, "value_ms", METRIC_LABEL[metric]),
     color: topologyColor(ctx),
   };
   return {
@@ -67,7 +64,7 @@ export function throughputVsLatency(
         height: 300,
         layer: [
           {
-            mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
+            mark: LINE_MARK,
             encoding: {
               ...enc,
               order: { field: "rate_rps", type: "quantitative" },

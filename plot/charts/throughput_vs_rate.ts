@@ -7,10 +7,12 @@
 import {
   type ChartContext,
   type ChartResult,
+  LINE_MARK,
   num,
   offeredRateX,
   offeredTitle,
   offersConversations,
+  quantitative,
   rateScale,
   topLevel,
   topologyColor,
@@ -31,7 +33,7 @@ function panel(
   rates: number[],
 ) {
   const line = {
-    mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
+    mark: LINE_MARK,
     encoding: {
       x: {
         field: "offered_rps",
@@ -39,7 +41,7 @@ function panel(
         title: offeredTitle(ctx),
         scale: rateScale(rates),
       },
-      y: { field, type: "quantitative", title: yTitle },
+      y: quantitative(field, yTitle),
       color: topologyColor(ctx),
       tooltip: [{ field: "topology" }, { field: "offered_rps" }, { field, format: ".2f" }],
     },
@@ -110,7 +112,7 @@ export function successVsRate(rows: PointRow[], ctx: ChartContext): ChartResult 
   return {
     spec: topLevel(ctx, "Success rate vs offered rate", {
       data: { values: data },
-      mark: { type: "line", point: { size: 40 }, strokeWidth: 2 },
+      mark: LINE_MARK,
       encoding: {
         x: offeredRateX(ctx, data.map((d) => d.offered_rps)),
         y: {

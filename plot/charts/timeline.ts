@@ -4,7 +4,28 @@
  *
  * @module
  */
-import { type ChartContext, type ChartResult, topLevel } from "../_common.ts";
+import {
+  type ChartContext,
+  type ChartResult,
+  quantitative,
+  topLevel,
+  type VlSpec,
+} from "../_common.ts";
+
+/** One panel of a timeline: `y` over the time since run start, with its own data when given. */
+function timePanel(values: unknown[] | null, mark: VlSpec, y: VlSpec, color?: VlSpec): VlSpec {
+  return {
+    width: 560,
+    height: 160,
+    ...(values ? { data: { values } } : {}),
+    mark,
+    encoding: {
+      x: quantitative("t_s", "Time since run start (s)"),
+      y,
+      ...(color ? { color } : {}),
+    },
+  };
+}
 
 const n = (s: string | undefined) => (s === undefined || s === "" ? NaN : Number(s));
 
@@ -22,16 +43,9 @@ export function gpuTimeline(
     mem_gib: n(r.memory_used_mib) / 1024,
   })).filter((d) => Number.isFinite(d.t_s));
   if (!data.length) return { skip: `run ${run} has an empty gpu.csv` };
-  const panel = (field: string, title: string) => ({
-    width: 560,
-    height: 160,
-    mark: { type: "line", strokeWidth: 1.5 },
-    encoding: {
-      x: { field: "t_s", type: "quantitative", title: "Time since run start (s)" },
-      y: { field, type: "quantitative", title },
-      color: { field: "gpu", type: "nominal", title: "GPU", legend: { orient: "right" } },
-    },
-  });
+  const gpu = { field: "gpu", type: "nominal", title: "GPU", legend: { orient: "right" } };
+  const panel = (field: string, title: string) =>
+    timePanel(null, { type: "line", strokeWidth: 1.5 }, quantitative(field, title), gpu);
   return {
     spec: topLevel(ctx, `GPU timeline: ${run}`, {
       data: { values: data },
@@ -96,43 +110,27 @@ export function serverTimeline(
   if (!reqs.length && !kv.length) {
     return { skip: `run ${run}: server_metrics.csv has no vllm:num_requests_* or KV usage series` };
   }
-  const x = { field: "t_s", type: "quantitative", title: "Time since run start (s)" };
-  const panels: unknown[] = [];
+  const panels: VlSpec[] = [];
   if (reqs.length) {
-    panels.push({
-      width: 560,
-      height: 160,
-      data: { values: reqs },
-      mark: { type: "line", strokeWidth: 1.5, interpolate: "step-after" },
-      encoding: {
-        x,
-        y: { field: "requests", type: "quantitative", title: "Requests" },
-        color: {
-          field: "series",
-          type: "nominal",
-          title: "Queue",
-          scale: { domain: ["running", "waiting"], range: ["#4e79a7", "#e15759"] },
-          legend: { orient: "right" },
-        },
+    panels.push(timePanel(
+      reqs,
+      { type: "line", strokeWidth: 1.5, interpolate: "step-after" },
+      quantitative("requests", "Requests"),
+      {
+        field: "series",
+        type: "nominal",
+        title: "Queue",
+        scale: { domain: ["running", "waiting"], range: ["#4e79a7", "#e15759"] },
+        legend: { orient: "right" },
       },
-    });
+    ));
   }
   if (kv.length) {
-    panels.push({
-      width: 560,
-      height: 160,
-      data: { values: kv },
-      mark: { type: "line", strokeWidth: 1.5, color: "#59a14f" },
-      encoding: {
-        x,
-        y: {
-          field: "kv_pct",
-          type: "quantitative",
-          title: "KV cache usage (%)",
-          scale: { domain: [0, 100] },
-        },
-      },
-    });
+    panels.push(timePanel(
+      kv,
+      { type: "line", strokeWidth: 1.5, color: "#59a14f" },
+      quantitative("kv_pct", "KV cache usage (%)", { scale: { domain: [0, 100] } }),
+    ));
   }
   return { spec: topLevel(ctx, `Server timeline: ${run}`, { vconcat: panels }) };
 }

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { parseFlags, runMain, usage } from "../../lib/args.ts";
+import { type CommandHelp, parseCommand, runMain } from "../../lib/args.ts";
 import { absoluteRows, type Row } from "./_absolute.ts";
 import { type DirectionRow, directionRows } from "./_directions.ts";
 
@@ -21,6 +21,12 @@ const FLAGS = {
     default: false,
     help: "Skip the direction rows (whole-topology runs, ~20 s)",
   },
+};
+
+const HELP: CommandHelp = {
+  cmd: "deno task calibrate",
+  summary:
+    "Simulated engine vs published vLLM measurements (../shared/calibration), in virtual time.",
 };
 
 /**
@@ -120,17 +126,9 @@ export function calibrationMd(c: Calibration): string {
 
 /** CLI entry. */
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, FLAGS);
-  if (values.help) {
-    console.log(
-      usage(
-        "deno task calibrate",
-        "Simulated engine vs published vLLM measurements (../shared/calibration), in virtual time.",
-        FLAGS,
-      ),
-    );
-    return 0;
-  }
+  const parsed = parseCommand(args, FLAGS, HELP);
+  if (!parsed) return 0;
+  const { values } = parsed;
   const dir = await Deno.makeTempDir({ prefix: "topobench_calibrate_" });
   try {
     const t0 = performance.now();

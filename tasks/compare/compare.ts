@@ -12,7 +12,7 @@
  * @module
  */
 import { join } from "node:path";
-import { listFlag, numberFlag, parseFlags, runMain, usage } from "../../lib/args.ts";
+import { type CommandHelp, listFlag, numberFlag, parseCommand, runMain } from "../../lib/args.ts";
 import { fieldError } from "../../lib/errors.ts";
 import { type MergedRow, readMerged } from "../../lib/merged_schema.ts";
 import {
@@ -66,6 +66,11 @@ const FLAGS = {
     default: "0.5,1,2",
     help: "SLO scales for the SLO-scale curve",
   },
+};
+
+const HELP: CommandHelp = {
+  cmd: "deno task compare <merged.csv|run dirs...>",
+  summary: "Compare topologies.",
 };
 
 /** Options of {@linkcode compare}. */
@@ -261,11 +266,9 @@ async function readRows(
 
 /** Runs the CLI. */
 export async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, FLAGS, { allowPositionals: true });
-  if (values.help) {
-    console.log(usage("deno task compare <merged.csv|run dirs...>", "Compare topologies.", FLAGS));
-    return 0;
-  }
+  const parsed = parseCommand(args, FLAGS, HELP, { allowPositionals: true });
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   const out = values.out as string | undefined;
   if (!out) throw new TypeError("Cannot use --out as an output folder: current value is missing");
   if (positionals.length === 0) {

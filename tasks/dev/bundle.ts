@@ -11,7 +11,7 @@
  */
 import { join, resolve } from "node:path";
 import { BUNDLES, bundleTo } from "../../lib/bundle.ts";
-import { listFlag, parseFlags, runMain, usage } from "../../lib/args.ts";
+import { type CommandHelp, listFlag, parseCommand, runMain } from "../../lib/args.ts";
 import { fieldError } from "../../lib/errors.ts";
 
 export { BUNDLES };
@@ -23,6 +23,11 @@ const FLAGS = {
     help: `Comma-separated subset of ${Object.keys(BUNDLES).join(", ")}`,
   },
   minify: { type: "boolean" as const, default: false, help: "Minify the bundles" },
+};
+
+const HELP: CommandHelp = {
+  cmd: "deno task bundle",
+  summary: "Single-file bundles of bench, launch, router, sim.",
 };
 
 /** Options of {@linkcode bundle}. */
@@ -59,13 +64,9 @@ export async function bundle(o: BundleOptions = {}): Promise<Record<string, stri
 
 /** Runs the CLI; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, FLAGS);
-  if (values.help) {
-    console.log(
-      usage("deno task bundle", "Single-file bundles of bench, launch, router, sim.", FLAGS),
-    );
-    return 0;
-  }
+  const parsed = parseCommand(args, FLAGS, HELP);
+  if (!parsed) return 0;
+  const { values } = parsed;
   const only = listFlag(values, "only");
   const written = await bundle({
     outDir: values.outdir as string,

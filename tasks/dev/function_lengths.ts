@@ -7,11 +7,16 @@
  * @module
  */
 import { join } from "node:path";
-import { numberFlag, parseFlags, runMain, usage } from "../../lib/args.ts";
+import { type CommandHelp, numberFlag, parseCommand, runMain } from "../../lib/args.ts";
 import { MAX_LINES } from "./lint_function_length.ts";
 
 const FLAGS = {
   over: { type: "string" as const, default: "80", help: "List functions longer than this" },
+};
+
+const HELP: CommandHelp = {
+  cmd: "function_lengths.ts",
+  summary: "Product functions over a length.",
 };
 
 /** One function over the threshold. */
@@ -74,11 +79,9 @@ function parseReport(report: { diagnostics: Diagnostic[] }, root: string): LongF
 
 /** Prints the long functions and their count. */
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, FLAGS);
-  if (values.help) {
-    console.log(usage("function_lengths.ts", "Product functions over a length.", FLAGS));
-    return 0;
-  }
+  const parsed = parseCommand(args, FLAGS, HELP);
+  if (!parsed) return 0;
+  const { values } = parsed;
   const over = numberFlag(values, "over", { min: 1, max: 10_000 })!;
   const found = await longFunctions(Deno.cwd(), over);
   for (const f of found) console.log(`${String(f.lines).padStart(4)}  ${f.file}:${f.line}`);

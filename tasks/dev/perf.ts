@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { listFlag, numberFlag, parseFlags, runMain, usage } from "../../lib/args.ts";
+import { type CommandHelp, listFlag, numberFlag, parseCommand, runMain } from "../../lib/args.ts";
 import { simThroughput } from "./perf/sim_throughput.ts";
 import { benchRate } from "./perf/bench_rate.ts";
 import { routerOverhead } from "./perf/router_overhead.ts";
@@ -43,13 +43,16 @@ const FLAGS = {
   json: { type: "boolean" as const, default: false, help: "Print JSON lines instead of a table" },
 };
 
+const HELP: CommandHelp = {
+  cmd: "deno task perf",
+  summary: "Performance harness: figures for README tables.",
+};
+
 /** Runs the chosen entries and prints their figures. */
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, FLAGS);
-  if (values.help) {
-    console.log(usage("deno task perf", "Performance harness: figures for README tables.", FLAGS));
-    return 0;
-  }
+  const parsed = parseCommand(args, FLAGS, HELP);
+  if (!parsed) return 0;
+  const { values } = parsed;
   const seconds = numberFlag(values, "seconds", { min: 1, max: 600 })!;
   const only = listFlag(values, "only");
   for (const name of only) {

@@ -12,7 +12,7 @@
  * @module
  */
 import { dirname } from "node:path";
-import { enumFlag, parseFlags, runMain, usage } from "../../lib/args.ts";
+import { type CommandHelp, enumFlag, parseCommand, runMain } from "../../lib/args.ts";
 import { csvText } from "../../lib/csv.ts";
 import { writeFileAtomic } from "../../lib/write_file.ts";
 import { mergedCell } from "../../lib/merged_schema.ts";
@@ -35,6 +35,8 @@ const FLAGS = {
   out: { type: "string" as const, help: "Output CSV (one kind) or name stem (several kinds)" },
   kind: { type: "string" as const, help: `Keep one kind only: ${KINDS.join(", ")}` },
 };
+
+const HELP: CommandHelp = { cmd: "deno task parse <log|json...>", summary: "Logs to CSV." };
 
 /** Converts a `--save-result` JSON text to one bench row. */
 export function vllmJsonRow(text: string, file: string): BenchRow {
@@ -77,11 +79,9 @@ export function kindPath(out: string, kind: LogKind, several: boolean): string {
 
 /** Runs the CLI; 0 when all went well, 2 when lines were skipped. */
 export async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, FLAGS, { allowPositionals: true });
-  if (values.help) {
-    console.log(usage("deno task parse <log|json...>", "Logs to CSV.", FLAGS));
-    return 0;
-  }
+  const cli = parseCommand(args, FLAGS, HELP, { allowPositionals: true });
+  if (!cli) return 0;
+  const { values, positionals } = cli;
   const out = values.out as string | undefined;
   if (!out) {
     throw new TypeError("Cannot use --out as an output CSV path: current value is missing");

@@ -9,7 +9,7 @@
  */
 import { AllowList } from "../../../lib/allow_list.ts";
 import type { Logger } from "../../../lib/log.ts";
-import { SYSTEM_TIMERS, type TimerClock } from "../../../lib/manual_clock.ts";
+import { SYSTEM_TIMERS, type TimerClock } from "../../../lib/clock.ts";
 import { type Registered, RegistrationListener } from "../../../lib/p2p_registration.ts";
 import type { Backend, BackendPool } from "./backends.ts";
 import type { RouterConfig } from "../../../lib/contracts.ts";

@@ -93,6 +93,31 @@ export class LegIo {
     return connecting ? new Unreachable(502, msg) : new HttpError(502, msg);
   }
 
+  /**
+   * What a failed leg becomes: the 504 of its stall, else {@linkcode netError}
+   * (`own`, the leg's own signal, aborted: the router cut it).
+   */
+  failure(
+    b: Backend,
+    leg: Leg,
+    client: AbortSignal,
+    own: AbortSignal,
+    startMs: number,
+    e: unknown,
+    connecting = false,
+  ): HttpError {
+    const ours = own.aborted;
+    const why = ours ? own.reason : e;
+    if (why instanceof Stalled) return why.http();
+    return this.netError(b, leg, why, client, startMs, connecting, ours);
+  }
+
+  /** Cuts the leg (`ctl`) with {@linkcode Stalled} after the stall timeout. */
+  #stallTimer(b: Backend, leg: Leg, ctl: AbortController): ReturnType<typeof setTimeout> {
+    const ms = this.cfg.stallTimeoutMs;
+    return setTimeout(() => ctl.abort(new Stalled(b, leg, ms)), ms);
+  }
+
   #upstream(b: Backend, leg: Leg, status: number, text: string): HttpError {
     const msg = `${leg} backend ${b.name} answered HTTP ${status}: ${upstreamMessage(text)}`;
     this.log.warn(msg);
@@ -118,12 +143,7 @@ export class LegIo {
     // no answer yet after the stall timeout: streamed answers and one-token legs
     // (prefill, encode) start at once; a whole non-streamed answer may take longer
     const timed = ctx.body.stream === true || leg === "prefill" || leg === "encode";
-    const stall = timed
-      ? setTimeout(
-        () => ctl.abort(new Stalled(b, leg, this.cfg.stallTimeoutMs)),
-        this.cfg.stallTimeoutMs,
-      )
-      : undefined;
+    const stall = timed ? this.#stallTimer(b, leg, ctl) : undefined;
     let res: Response;
     try {
       res = await http1Fetch(`${b.url}${ctx.path}`, {
@@ -134,11 +154,8 @@ export class LegIo {
         tap,
       });
     } catch (e) {
-      clearTimeout(stall);
       this.done(b, leg, false, ctl, ctx.ac.signal.aborted);
-      if (ctl.signal.reason instanceof Stalled) throw ctl.signal.reason.http();
-      const ours = ctl.signal.aborted;
-      throw this.netError(b, leg, ours ? ctl.signal.reason : e, ctx.ac.signal, t0, true, ours);
+      throw this.failure(b, leg, ctx.ac.signal, ctl.signal, t0, e, true);
     } finally {
       clearTimeout(stall);
     }
@@ -175,17 +192,12 @@ export class LegIo {
   ): Promise<{ json: Body | null; ms: number }> {
     const { res, t0, ctl } = await this.open(b, leg, { ...ctx, path }, body, requestId);
     let text: string;
-    const stall = setTimeout(
-      () => ctl.abort(new Stalled(b, leg, this.cfg.stallTimeoutMs)),
-      this.cfg.stallTimeoutMs,
-    );
+    const stall = this.#stallTimer(b, leg, ctl);
     try {
       text = await res.text();
     } catch (e) {
       this.done(b, leg, false, ctl, ctx.ac.signal.aborted);
-      if (ctl.signal.reason instanceof Stalled) throw ctl.signal.reason.http();
-      const ours = ctl.signal.aborted;
-      throw this.netError(b, leg, ours ? ctl.signal.reason : e, ctx.ac.signal, t0, false, ours);
+      throw this.failure(b, leg, ctx.ac.signal, ctl.signal, t0, e);
     } finally {
       clearTimeout(stall);
     }

@@ -51,7 +51,7 @@ export async function serveLeg(
   let legStartMs = now();
   const fail = (e: unknown): HttpError => {
     finish(false);
-    return legFailure(io, b, leg, ctx.ac.signal, ctl.signal, legStartMs, e);
+    return io.failure(b, leg, ctx.ac.signal, ctl.signal, legStartMs, e);
   };
   // until the stream is handed to the client, its end (or first bytes) wake the
   // waiter below; after, a failure becomes an SSE error event
@@ -142,26 +142,6 @@ function firstByte(io: LegIo, leg: Leg, ctx: Ctx, ms: number): void {
   io.metrics.observeLeg(leg, ms);
   ctx.out.set("x-topobench-first-byte-ms", ms3(ms));
   if (ctx.prefilled) ctx.out.set("x-topobench-transfer-ms", ms3(ms));
-}
-
-/**
- * The error of a leg begun at `startMs` that failed: a stall's 504, or the
- * network failure's (`ours`: the router cut it, by a stall or by taking the
- * backend out).
- */
-function legFailure(
-  io: LegIo,
-  b: Backend,
-  leg: Leg,
-  client: AbortSignal,
-  own: AbortSignal,
-  startMs: number,
-  e: unknown,
-): HttpError {
-  const ours = own.aborted;
-  const why = ours ? own.reason : e;
-  if (why instanceof Stalled) return why.http();
-  return io.netError(b, leg, why, client, startMs, false, ours);
 }
 
 /**

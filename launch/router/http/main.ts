@@ -15,7 +15,7 @@
  * @module
  */
 import { errorMessage } from "../../../lib/errors.ts";
-import { numberFlag, parseFlags, runMain, usage } from "../../../lib/args.ts";
+import { type CommandHelp, numberFlag, parseCommand, runMain } from "../../../lib/args.ts";
 import { fieldError } from "../../../lib/errors.ts";
 import { createLogger, parseLogLevel } from "../../../lib/log.ts";
 import { loadRouterConfig } from "../core/config.ts";
@@ -39,13 +39,16 @@ const FLAGS = {
   ...SERVE_FLAGS,
 };
 
+const HELP: CommandHelp = {
+  cmd: "deno task router",
+  summary: "OpenAI-compatible router for topobench.",
+};
+
 /** Runs the router until SIGINT/SIGTERM. */
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, FLAGS);
-  if (values.help) {
-    console.log(usage("deno task router", "OpenAI-compatible router for topobench.", FLAGS));
-    return 0;
-  }
+  const parsed = parseCommand(args, FLAGS, HELP);
+  if (!parsed) return 0;
+  const { values } = parsed;
   if (typeof values.config !== "string" || values.config === "") {
     throw fieldError({
       field: "--config",

@@ -8,96 +8,27 @@
 import { Histogram, PromText } from "../../../lib/prometheus.ts";
 
 /** vLLM's bucket bounds (seconds) for `vllm:time_to_first_token_seconds`. */
+// deno-fmt-ignore
 export const TTFT_BUCKETS_S = [
-  0.001,
-  0.005,
-  0.01,
-  0.02,
-  0.04,
-  0.06,
-  0.08,
-  0.1,
-  0.25,
-  0.5,
-  0.75,
-  1.0,
-  2.5,
-  5.0,
-  7.5,
-  10.0,
-  20.0,
-  40.0,
-  80.0,
-  160.0,
-  640.0,
-  2560.0,
+  0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75,
+  1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0,
 ];
 /** vLLM's bucket bounds (seconds) for `vllm:inter_token_latency_seconds`. */
+// deno-fmt-ignore
 export const ITL_BUCKETS_S = [
-  0.01,
-  0.025,
-  0.05,
-  0.075,
-  0.1,
-  0.15,
-  0.2,
-  0.3,
-  0.4,
-  0.5,
-  0.75,
-  1.0,
-  2.5,
-  5.0,
-  7.5,
-  10.0,
-  20.0,
-  40.0,
-  80.0,
+  0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5,
+  0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0,
 ];
 /** vLLM's bucket bounds (seconds) for request latency histograms. */
+// deno-fmt-ignore
 export const E2E_BUCKETS_S = [
-  0.3,
-  0.5,
-  0.8,
-  1.0,
-  1.5,
-  2.0,
-  2.5,
-  5.0,
-  10.0,
-  15.0,
-  20.0,
-  30.0,
-  40.0,
-  50.0,
-  60.0,
-  120.0,
-  240.0,
-  480.0,
-  960.0,
-  1920.0,
-  7680.0,
+  0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0,
+  30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0,
 ];
 
-/** vLLM's 1-2-5 bucket bounds (tokens) for request prompt and generation lengths. */
-export const LENGTH_BUCKETS = [
-  1,
-  2,
-  5,
-  10,
-  20,
-  50,
-  100,
-  200,
-  500,
-  1000,
-  2000,
-  5000,
-  10000,
-  20000,
-  50000,
-  100000,
-];
+/** vLLM's 1-2-5 bucket bounds (tokens) for request prompt and generation lengths: 1 to 100,000. */
+export const LENGTH_BUCKETS = [1, 10, 100, 1_000, 10_000, 100_000]
+  .flatMap((p) => [1, 2, 5].map((m) => m * p)).filter((b) => b <= 100_000);
 
 /** vLLM's `# HELP` text of each family the engine writes. */
 const HELP: Record<string, string> = {

@@ -7,7 +7,7 @@
  * @module
  */
 import { DROP_AFTER_MS, startPinging } from "../../../lib/p2p_registration.ts";
-import { SYSTEM_TIMERS, type TimerClock, type TimerId } from "../../../lib/manual_clock.ts";
+import { SYSTEM_TIMERS, type TimerClock, type TimerId } from "../../../lib/clock.ts";
 import { StopSignals } from "../../../lib/signals.ts";
 import { p2pProxy } from "./kv_transfer.ts";
 import type { KvTransferConfig } from "../../../lib/contracts.ts";

@@ -7,7 +7,7 @@
  */
 import { parseEcTransferConfig } from "./encoder_cache.ts";
 import { engineParts } from "../core/engine_parts.ts";
-import { parseFlags, runMain, usage } from "../../../lib/args.ts";
+import { type CommandHelp, parseCommand, runMain } from "../../../lib/args.ts";
 import { createLogger, type Logger } from "../../../lib/log.ts";
 import { loadTokenizer } from "../../../lib/tokenizer.ts";
 import { SimClock } from "./clock.ts";
@@ -29,13 +29,13 @@ const SUMMARY = "Simulated vLLM engine: OpenAI-compatible API, vLLM metrics and 
 
 type Emit = (level: "info" | "debug" | "warn", msg: string) => void;
 
+const HELP: CommandHelp = { cmd: "deno task sim", summary: SUMMARY };
+
 /** Starts the engine and serves until SIGINT/SIGTERM. */
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, SIM_FLAGS);
-  if (values.help) {
-    console.log(usage("deno task sim", SUMMARY, SIM_FLAGS));
-    return 0;
-  }
+  const parsed = parseCommand(args, SIM_FLAGS, HELP);
+  if (!parsed) return 0;
+  const { values } = parsed;
   const cfg = simConfig(values, Deno.env.toObject());
   const log = createLogger({ name: "sim", level: cfg.logLevel });
   const emit: Emit = (level, msg) => log[level](msg);

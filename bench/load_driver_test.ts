@@ -1,0 +1,81 @@
+/**
+ * The load driver's schedule on the virtual clock: what it sends of bench's
+ * own plan (`--rate 50 --duration 20 --seed 3`), through a sender that ends
+ * each request at once, keeps the rate and the Poisson gaps. The live path
+ * (the HTTP sender on the wall clock) is checked in `run_test.ts`.
+ */
+import assert from "node:assert/strict";
+import { EventLoop } from "../lib/event_loop.ts";
+import { cv } from "../lib/stats.ts";
+import { LazyTokenizer } from "../lib/tokenizer.ts";
+import type { ClientResult } from "./client.ts";
+import { runLoad, type Sender, type Sent } from "./load_driver.ts";
+import { benchWork, offsetsOf } from "./_test_harness.ts";
+
+/** Ends every request at the instant it was sent; notes when each was sent. */
+class InstantSender implements Sender {
+  readonly sentMs: number[] = [];
+  constructor(readonly loop: EventLoop) {}
+
+  send(_req: unknown, done: (s: Sent) => void): void {
+    const now = this.loop.nowMs();
+    this.sentMs.push(now);
+    const result: ClientResult = {
+      sentMs: now,
+      firstTokenMs: now,
+      endMs: now,
+      ttftMs: 0,
+      e2eMs: 0,
+      itlMs: [],
+      contentChunks: 1,
+      text: "",
+      promptTokens: null,
+      completionTokens: 1,
+      cachedTokens: null,
+      status: 200,
+      error: "",
+      backend: "",
+      streamed: true,
+      oddContentType: "",
+    };
+    this.loop.at(now, () => done({ result, outputTokens: 1, outputFromTokenizer: false }));
+  }
+}
+
+const RATE_ARGS = ["--rate", "50", "--duration", "20", "--seed", "3"] as const;
+
+Deno.test(
+  "rate 50 over 20 s: every job is sent on time, the rate is within 10% of 50 req/s, gaps have CV near 1",
+  async () => {
+    const { cfg, work } = await benchWork(...RATE_ARGS);
+    const { work: again } = await benchWork(...RATE_ARGS);
+    const scheduledMs = offsetsOf(again);
+    const loop = new EventLoop();
+    const sender = new InstantSender(loop);
+    const late: number[] = [];
+    const done = runLoad(
+      {
+        tokenizer: new LazyTokenizer(),
+        endpoint: cfg.dataset.endpoint,
+        jobs: work.jobs,
+        closedLoop: work.closedLoop,
+        durationMs: work.durationMs,
+      },
+      loop,
+      sender,
+      { onResult: (f) => late.push(f.result.sentMs - f.scheduledMs) },
+    );
+    loop.run();
+    const state = await done;
+    const sent = sender.sentMs;
+    assert.equal(state.sent, scheduledMs.length);
+    assert.equal(state.failed, 0);
+    assert.deepEqual(sent, scheduledMs, "sent at other instants than scheduled");
+    assert.ok(late.every((ms) => ms === 0));
+    assert.ok(sent.at(-1)! < 20_000, `last sent at ${sent.at(-1)} ms`);
+    const rateRps = sent.length / 20;
+    assert.ok(Math.abs(rateRps - 50) / 50 < 0.1, `rate ${rateRps} req/s`);
+    const c = cv(sent.slice(1).map((t, i) => t - sent[i]));
+    assert.ok(c > 0.85 && c < 1.15, `sent-gap cv ${c}`);
+  },
+);
