@@ -51,7 +51,9 @@ Deno.test("sim shed: ulimit -n 256 and 400 idle connections; slow heads cut; con
     const idle: Deno.TcpConn[] = [];
     for (let i = 0; i < 400; i++) idle.push(await connect());
     const [text] = await readAll(idle[idle.length - 1], 2000);
-    assert.match(text, /^HTTP\/1\.1 503 .*Too many connections/s);
+    // at the cap, or (on a loaded host, cut connections not yet closed) at the fd limit:
+    // either way a 503 that names why, and the engine lives
+    assert.match(text, /^HTTP\/1\.1 503 .*(Too many connections|Out of file descriptors)/s);
     assert.ok(await alive(), "the engine lives with 400 connections open");
     // the idle ones (no request head) are cut after --header-timeout
     const [, closed] = await readAll(idle[0], 3000);
