@@ -87,8 +87,12 @@ async function tokenizerOf(
   version: string | null,
   log: Logger,
 ): Promise<Tokenizer> {
+  // every class's dataset counts (the shared config is the first class's)
+  const datasets = cfg.classes.length
+    ? cfg.classes.map((c) => c.cfg.dataset.name)
+    : [cfg.dataset.name];
   const lazy = cfg.tokenizer === undefined &&
-    (cfg.dataset.name === "random" || cfg.dataset.name === "prefix-repetition");
+    datasets.every((d) => d === "random" || d === "prefix-repetition");
   const usageExpected = version !== null || cfg.responseTokensPath !== undefined;
   if (lazy && !usageExpected) {
     log.info("the server does not answer /version: loading the client tokenizer before the run");

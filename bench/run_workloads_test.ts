@@ -248,6 +248,22 @@ Deno.test("request classes at 30 and 20 req/s: one schedule, every row carries i
   );
 });
 
+Deno.test("request classes: an image class after a text class loads the tokenizer its dataset needs (no crash)", async () => {
+  const r = await bench(
+    ...["--endpoint", "/v1/chat/completions", "--duration", "2", "--arrival", "constant"],
+    ...["--class", "text:rate=4,input-len=32,output-len=2"],
+    ...["--class", "mm:rate=2,dataset=random-mm,images-per-request=1,output-len=2"],
+  );
+  assert.equal(r.code, 0, r.stderr);
+  // the image requests were built and sent (the test's text-only model refuses them, as vLLM
+  // would); the text ones are served
+  const mm = r.rows.filter((x) => x.class === "mm");
+  assert.ok(mm.length >= 3, `${mm.length} mm rows`);
+  assert.ok(mm.every((x) => /does not support image input/.test(x.error)), mm[0]?.error);
+  const text = r.rows.filter((x) => x.class === "text");
+  assert.ok(text.length >= 6 && text.every((x) => x.status === 200 && !x.error));
+});
+
 Deno.test("ShareGPT multi-turn: whole conversations turn by turn, the model's answers re-sent as context", async () => {
   const file = join(tmp, "sharegpt_turns.json");
   const conv = (k: number) => ({
