@@ -52,6 +52,27 @@ function knownFlags(spec: FlagSpec): string {
 }
 
 /**
+ * `--rate -1` as `--rate=-1`: a value that reads as a negative number after a
+ * flag that takes a value is that flag's value (node's parser would call it a
+ * missing value), so the flag's own check can say what is allowed.
+ */
+function joinNegativeValues(args: string[], options: Record<string, ParseArgsOption>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = /^--([^=]+)$/.exec(args[i])?.[1];
+    const next = args[i + 1];
+    if (
+      name !== undefined && options[name]?.type === "string" && next !== undefined &&
+      /^-(\d|\.\d|inf(inity)?$)/i.test(next)
+    ) {
+      out.push(`${args[i]}=${next}`);
+      i++;
+    } else out.push(args[i]);
+  }
+  return out;
+}
+
+/**
  * Parses `args` strictly. Aliases map to their canonical name (giving both is an
  * error); defaults fill absent flags; `help` (`-h/--help`) is always known and
  * always present in the result.
@@ -83,7 +104,7 @@ export function parseFlags(
   let parsed;
   try {
     parsed = parseArgs({
-      args,
+      args: joinNegativeValues(args, options),
       options,
       strict: true,
       allowPositionals: opts.allowPositionals ?? false,

@@ -177,3 +177,16 @@ Deno.test("onePositional: the one argument, else a TypeError with the count", ()
   );
   assert.throws(() => onePositional([], "one experiment file"), /current value has 0 arguments/);
 });
+
+Deno.test("parseFlags: a negative number after a flag that takes a value is its value", () => {
+  assert.equal(parseFlags(["--rate", "-1"], SPEC).values.rate, "-1");
+  assert.equal(parseFlags(["--request-rate", "-0.5"], SPEC).values.rate, "-0.5");
+  assert.equal(parseFlags(["--rate", "-inf"], SPEC).values.rate, "-inf");
+  // the number check then names the flag and the value
+  assert.throws(
+    () => numberFlag(parseFlags(["--rate", "-1"], SPEC).values, "rate", { min: 0 }),
+    /--rate.*current value is "?-1"?/,
+  );
+  // a flag after a value-taking flag is still a missing value
+  assert.throws(() => parseFlags(["--rate", "--verbose"], SPEC), /--rate as a flag with a value/);
+});
