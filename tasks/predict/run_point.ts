@@ -172,7 +172,7 @@ async function playRun(sh: Shared, k: number, sink: RunRows): Promise<PlayedRun>
   const { cfg } = sh;
   if (cfg.dataset.name === "random-mm") {
     throw new RangeError(
-      `Cannot run dataset ${cfg.dataset.name} in virtual time: current value has image parts; allowed: text datasets (run images with --clock live)`,
+      `Cannot run dataset ${cfg.dataset.name} in virtual time: current value has image parts; allowed: text datasets (run images on the live clock: deno task up, then deno task bench; or --clock live in a pipeline)`,
     );
   }
   const work = await workSource(sh.tok, cfg, k, { tokenIds: true });

@@ -140,12 +140,12 @@ export class VirtualTopology {
   ) {
     if (topology.engine !== "sim") {
       throw new RangeError(
-        `Cannot run ${topology.file} in virtual time as engine ${topology.engine}: current value is ${topology.engine}; allowed: sim (use --clock live for real engines)`,
+        `Cannot run ${topology.file} in virtual time as engine ${topology.engine}: current value is ${topology.engine}; allowed: sim (run real engines on the live clock: deno task up, then deno task bench; or --clock live in a pipeline)`,
       );
     }
     if (topology.kind === "epd" || topology.kind === "custom") {
       throw new RangeError(
-        `Cannot run ${topology.file} in virtual time as kind ${topology.kind}: current value is ${topology.kind}; allowed: agg, dp, pd, ppd (run it with --clock live)`,
+        `Cannot run ${topology.file} in virtual time as kind ${topology.kind}: current value is ${topology.kind}; allowed: agg, dp, pd, ppd (run it on the live clock: deno task up, then deno task bench; or --clock live in a pipeline)`,
       );
     }
     this.#loop = loop;
