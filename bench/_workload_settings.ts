@@ -16,12 +16,12 @@ export const WORKLOAD_SETTINGS = {
     read: oneOf(DATASETS),
     default: "random",
     aliases: ["dataset-name"],
-    help: "random, sharegpt, prompts-file, prefix-repetition, multiturn, random-mm",
+    help: DATASETS.join(", "),
   },
   "dataset-path": {
     field: "dataset.path",
     read: text,
-    help: "File for sharegpt / prompts-file",
+    help: "File for sharegpt, prompts-file, mooncake, trace, sharegpt-multiturn",
   },
   class: {
     multiple: true,
