@@ -29,6 +29,16 @@ export function openaiBody(
   sampling: SamplingOptions = {},
   o: { stream?: boolean } = {},
 ): string {
+  return JSON.stringify(openaiFields(spec, model, sampling, o));
+}
+
+/** The fields of {@linkcode openaiBody}, as an object (the virtual sender hands it on unencoded). */
+export function openaiFields(
+  spec: RequestSpec,
+  model: string,
+  sampling: SamplingOptions = {},
+  o: { stream?: boolean } = {},
+): Record<string, unknown> {
   const body: Record<string, unknown> = { model };
   if (spec.messages) {
     body.messages = spec.messages;
@@ -43,7 +53,7 @@ export function openaiBody(
   if (body.stream) body.stream_options = { include_usage: true };
   if (spec.ignoreEos) body.ignore_eos = true;
   if (sampling.extraBody) Object.assign(body, sampling.extraBody);
-  return JSON.stringify(body);
+  return body;
 }
 
 /** Text of a spec as one prompt (the last user message for chat). */

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { openaiFields } from "../../bench/request_body.ts";
 import { e2eMs, itlGapsMs, ttftMs } from "../../lib/metrics.ts";
 import type { Clock } from "../../lib/clock.ts";
 import type { ClientResult } from "../../bench/client.ts";
@@ -54,7 +55,8 @@ export class VirtualSender implements Sender {
     this.target.submit({
       id: spec.requestId,
       session,
-      body: requestBody(spec),
+      // the body bench's client sends (no model name: the frontend then checks none)
+      body: openaiFields(spec, ""),
       promptTokens: this.tokens.promptTokens?.(spec),
     }, {
       onToken: () => times.push(this.clock.nowMs()),
@@ -76,14 +78,6 @@ export class VirtualSender implements Sender {
       },
     });
   }
-}
-
-/** The OpenAI body of a spec, the fields the frontend reads: prompt part, output limit, EOS. */
-export function requestBody(spec: RequestSpec): Record<string, unknown> {
-  const eos = spec.ignoreEos ? { ignore_eos: true } : {};
-  return spec.messages
-    ? { messages: spec.messages, max_completion_tokens: spec.maxTokens, ...eos }
-    : { prompt: spec.prompt ?? "", max_tokens: spec.maxTokens, ...eos };
 }
 
 /** A client result from virtual instants: sent, each token, end. */
