@@ -8,6 +8,7 @@
 import { turnList } from "../lib/merged_schema.ts";
 import type { RequestRow } from "../lib/result_schema.ts";
 import { type ChartContext, type ChartResult, distinct, num, offeredUnit } from "./_common.ts";
+import { type Ranking, type RankInput, rankTopologies } from "../lib/ranking.ts";
 import type { ExperimentData, PointRow, RunData } from "./_runs.ts";
 import { derivedSlo } from "./_slo.ts";
 import { attainmentKinds as attainment, type Slo, sloText as sloWords } from "../lib/metrics.ts";
@@ -32,6 +33,11 @@ export interface FigureOptions {
   slo?: Slo;
   /** SLO attainment target (0..1). @default 0.9 */
   sloTarget?: number;
+  /**
+   * The comparison's ranking record (`crossover.json`'s `ranking`): the SLO
+   * figures draw its capacities. @default computed here from the same requests
+   */
+  ranking?: Ranking | null;
 }
 
 /** One figure by name. */
@@ -63,13 +69,14 @@ function groups(runs: RunData[], cell: Cell | null): Group[] {
       const lp = String(s.load_point ?? "");
       const key = `${run.topology}\u0000${lp}`;
       const gpus = num(s.gpus);
-      const rate = num(s.rate_achieved);
+      // offered load (the sweep's unit: conv/s on multi-turn), as the ranking counts it
+      const offered = num(s.rate_target) ?? num(s.rate_achieved);
       if (!out.has(key)) {
         out.set(key, {
           topology: run.topology,
           loadPoint: lp,
-          offeredRps: num(s.rate_target) ?? rate,
-          ratePerGpu: rate === null ? null : rate / (gpus ?? 1),
+          offeredRps: offered,
+          ratePerGpu: offered === null ? null : offered / (gpus ?? 1),
           gpusKnown: gpus !== null,
           requests: [],
         });
@@ -123,6 +130,20 @@ function sloOf(
   return slo ? { slo, note: "no SLO given: base SLO = 5× the lightest-load p50" } : null;
 }
 
+/** The groups as the ranking's input: requests per topology and offered rate (GPUs from the per-GPU rate). */
+function rankInputsOf(gs: Group[]): RankInput[] {
+  return distinct(gs.map((g) => g.topology)).map((t) => {
+    const mine = gs.filter((g) => g.topology === t && g.offeredRps !== null);
+    const g0 = mine[0];
+    const gpus = g0?.gpusKnown && g0.ratePerGpu ? Math.round(g0.offeredRps! / g0.ratePerGpu) : null;
+    return {
+      topology: t,
+      gpus,
+      points: mine.map((g) => ({ rate: g.offeredRps!, rows: g.requests, outputTokS: null })),
+    };
+  });
+}
+
 function sloFigures(
   data: ExperimentData,
   gs: Group[],
@@ -138,6 +159,8 @@ function sloFigures(
   const { slo } = base;
   const sloText = `base SLO: ${sloWords(slo)}`;
   const notes = [sloText, ...(base.note ? [base.note] : [])];
+  const ranking = o.ranking ??
+    rankTopologies(rankInputsOf(gs), slo, target, offeredUnit(ctx));
   const ratePts: SloPoint[] = [];
   for (const g of gs) {
     if (g.ratePerGpu === null) continue;
@@ -160,7 +183,7 @@ function sloFigures(
     }
   }
   return [
-    { name: "slo_rate", result: sloVsRate(ratePts, ctx, target, rateNotes) },
+    { name: "slo_rate", result: sloVsRate(ratePts, ctx, target, ranking, rateNotes) },
     { name: "slo_scale", result: sloVsScale(scalePts, ctx, target, [...notes, note]) },
   ];
 }
@@ -344,7 +367,7 @@ function cellFigures(
   add("throughput_latency_ttft", throughputVsLatency(rows, "ttft", ctx));
   add("throughput_latency_e2el", throughputVsLatency(rows, "e2el", ctx));
   add("throughput_rate", throughputVsRate(rows, ctx));
-  add("pareto", paretoFrontier(rows, ctx));
+  add("pareto", paretoFrontier(rows, ctx, o.ranking));
   add("success_rate", successVsRate(rows, ctx));
   for (const f of ratioFigures(rows, ctx, o)) add(f.name, f.result);
   const gs = groups(data.runs, manyCells ? cell : null);
@@ -393,7 +416,10 @@ export function buildFigures(data: ExperimentData, o: FigureOptions = {}): Figur
   // grid figures compare the cells, so they read every row
   figs.push({ name: "throughput_concurrency", result: throughputVsConcurrency(data.rows, all) });
   figs.push({ name: "ttft_prompt_len", result: ttftVsPromptLength(data.rows, all) });
-  figs.push({ name: "ppd_improvement", result: ppdImprovement(data.rows, all) });
+  figs.push({
+    name: "ppd_improvement",
+    result: ppdImprovement(data.rows, all, o.compare),
+  });
   figs.push(...timelineFigures(data, all));
   return figs;
 }

@@ -140,11 +140,14 @@ async function renderFigures(
 async function plotWith(dir: string, o: PlotOptions, pool: PngPool | null): Promise<PlotResult> {
   const data = await readExperiment(dir);
   const out = o.out ?? data.dir;
-  const figs = selectFigures(data, o);
+  const text = (f: string) => Deno.readTextFile(join(data.dir, f)).catch(() => null);
+  // the comparison's ranking record, so figures and findings.md read the same numbers
+  const cross = o.ranking === undefined && !o.slo ? await text("crossover.json") : null;
+  const ranking = o.ranking ?? (cross ? JSON.parse(cross).ranking ?? null : null);
+  const figs = selectFigures(data, { ...o, ranking });
   await Deno.mkdir(join(out, "plots"), { recursive: true });
   const { files, skipped, report } = await renderFigures(figs, out, o, pool);
   const reportPath = join(out, "report.html");
-  const text = (f: string) => Deno.readTextFile(join(data.dir, f)).catch(() => null);
   await writeFileAtomic(
     reportPath,
     buildReport(data, report, {

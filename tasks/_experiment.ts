@@ -41,8 +41,10 @@ export interface AutoSweep {
   probeRequests: number;
   /** Rate points. @default 4 */
   points: number;
-  /** Highest point as a fraction of the probed capacity. @default 1.2 */
-  maxFraction: number;
+  /** Stop narrowing a bracket when failing / passing rate ≤ this. @default 1.15 */
+  resolution: number;
+  /** At most this many search points per topology. @default 12 */
+  maxSearchPoints: number;
 }
 
 /** Early-stop ceilings of a sweep (the rest of the rates are skipped once one is exceeded). */
@@ -208,7 +210,7 @@ function readSweepShape(sw: Reader): SweepShape {
     const list = sw.list("rates", 'a non-empty list of rates or "auto"');
     rates = list.indices().map((i) => list.atLeast(i, 1e-9) ?? 0);
   }
-  const auto = sw.obj("auto", ["probe_requests", "points", "max_fraction"]);
+  const auto = sw.obj("auto", ["probe_requests", "points", "resolution", "max_search_points"]);
   const g = sw.obj("grid", ["concurrency", "input-len", "output-len", "turns"]);
   const grid: Record<string, (string | number)[]> = {};
   for (const [k] of g.entries()) {
@@ -225,7 +227,8 @@ function readSweepSettings(sw: Reader, { rates, auto, grid, topology, stop }: Sw
     auto: {
       probeRequests: auto.atLeast("probe_requests", 1, true) ?? 40,
       points: auto.atLeast("points", 1, true) ?? 4,
-      maxFraction: auto.atLeast("max_fraction", 0.01) ?? 1.2,
+      resolution: auto.atLeast("resolution", 1.01) ?? 1.15,
+      maxSearchPoints: auto.atLeast("max_search_points", 2, true) ?? 12,
     },
     grid,
     topology,

@@ -129,6 +129,7 @@ function sweepOptions(r: PipelineRun, l: Launch, url: string, resetUrls: string[
     resetPrefixCache: exp.sweep.resetPrefixCache,
     stop: exp.sweep.stop,
     slo: sloFlag(exp.slo),
+    attainmentPct: exp.targetPct,
     timeScale: l.timeScale,
     meta: {
       experiment: exp.name,

@@ -3,8 +3,8 @@
  * load on, on the embedded simulated engine (no GPU). agg, dp(2), pd 1P1D and
  * ppd 1P1D (simulated H100, Llama-3.1-8B profile) on W1:
  *
- * 1. probes each topology's saturation in virtual time, then sweeps every one
- *    over the same rates, from ~10% to ~130% of the largest saturation rate;
+ * 1. searches each topology's SLO capacity and throughput knee in virtual time
+ *    (`rates: auto`), then sweeps it around both;
  * 2. merges, compares and plots (report.html);
  * 3. cross-checks 2 of those points live: real engine and router processes
  *    (`up`/`down`) and bench at speed 1, printed side by side with virtual time;
@@ -17,7 +17,6 @@
 import { join } from "node:path";
 import { type CommandHelp, parseCommand, runMain } from "../lib/args.ts";
 import { errorMessage } from "../lib/errors.ts";
-import { maxOf } from "../lib/stats.ts";
 import { type Experiment, loadExperiment, ROOT } from "./_experiment.ts";
 import {
   PIPELINE_FLAGS,
@@ -27,9 +26,6 @@ import {
   runPipeline,
   withSignals,
 } from "./pipeline.ts";
-import { predictFlags } from "./predict/run_point.ts";
-import { loadTopology } from "../launch/topology.ts";
-import { autoRates, probeCapacity } from "./sweep.ts";
 
 /** The demo's experiment file. */
 export const DEMO_EXPERIMENT = join(ROOT, "tasks/experiments/demo.yaml");
@@ -64,10 +60,6 @@ export interface CrossCheck {
 
 /** Result of {@linkcode runDemo}: the pipeline's (findings included) plus the probes and checks. */
 export interface DemoResult extends PipelineResult {
-  /** Rates swept (conversations/s for multi-turn). */
-  rates: number[];
-  /** Saturation per topology from the probes (same unit). */
-  capacity: Record<string, number>;
   checks: CrossCheck[];
   /** Wall-clock seconds. */
   wallS: number;
@@ -84,41 +76,28 @@ export interface DemoOptions extends PipelineOptions {
 
 const KEYS = ["request_throughput", "output_throughput", "mean_ttft_ms", "mean_tpot_ms"];
 
-/** Probes each topology at rate inf in virtual time; returns its saturation (conversations/s). */
-async function probe(exp: Experiment, expDir: string, log: (m: string) => void) {
-  const cap: Record<string, number> = {};
-  for (const t of exp.topologies) {
-    const flags = { ...exp.workload, duration: null, rate: "inf", topology: t.label };
-    const r = await predictFlags(await loadTopology(t.file), {
-      ...flags,
-      "num-requests": exp.sweep.auto.probeRequests,
-      out: join(expDir, "probes", `${t.label}-probe`),
-    });
-    cap[t.label] = probeCapacity(r.summaries[0], exp.workload) ?? 0;
-    log(`${t.label}: saturates near ${cap[t.label].toPrecision(3)}/s (virtual-time probe)`);
-  }
-  return cap;
+/** The cross-check's rate: half the lowest SLO capacity of agg and pd, 2 significant digits. */
+function crossCheckRate(res: PipelineResult): number {
+  const caps = (res.crossover.ranking?.topologies ?? [])
+    .filter((t) => t.topology === "agg" || t.topology === "pd")
+    .map((t) => t.pass_rate).filter((x): x is number => x !== null);
+  const lowest = caps.length
+    ? Math.min(...caps)
+    : Math.min(...res.points.agg.map((p) => p.rateRps));
+  return Number((lowest / 2).toPrecision(2));
 }
 
-/** Runs the demo: probe, sweep, report, live cross-check. */
+/** Runs the demo: the pipeline's search and sweep, report, live cross-check. */
 export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const t0 = performance.now();
   const log = o.log ?? ((m: string) => console.error(`[demo] ${m}`));
   const exp = await loadExperiment(o.experiment ?? DEMO_EXPERIMENT);
   const clock = o.clock ?? exp.clock;
-  const expDir = join(o.outRoot ?? join(ROOT, "results"), exp.name);
-  let capacity: Record<string, number> = {};
-  let rates = o.rates?.length ? o.rates : exp.sweep.rates ?? [];
-  if (clock === "virtual" && !o.rates?.length) {
-    capacity = await probe(exp, expDir, log);
-    rates = autoRates(maxOf(Object.values(capacity)), exp.sweep.auto);
-    log(`rates ${rates.join(", ")} /s for every topology`);
-  }
-  const res = await runPipeline(exp, { ...o, log, rates, clock });
+  const res = await runPipeline(exp, { ...o, log, clock });
   const checks: CrossCheck[] = [];
   if (o.liveCheck !== false && clock === "virtual" && !o.signal?.aborted) {
     const dur = o.checkDurationS ?? 20;
-    const rate = rates[Math.floor(rates.length / 3)];
+    const rate = crossCheckRate(res);
     for (const label of ["agg", "pd"].filter((l) => exp.topologies.some((t) => t.label === l))) {
       const one: Experiment = {
         ...exp,
@@ -157,8 +136,6 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   }
   return {
     ...res,
-    rates,
-    capacity,
     checks,
     wallS: (performance.now() - t0) / 1000,
   };

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { parseSet, type TopologySet } from "../launch/topology_set.ts";
+import { loadTopologyWith, parseSet, type TopologySet } from "../launch/topology_set.ts";
 import { InterruptedError, StopSignals } from "../lib/signals.ts";
 import { join, resolve } from "node:path";
 import {
@@ -35,6 +35,7 @@ import { gridCells, pointLabel, type SweepPoint } from "./sweep.ts";
 import { finishedRuns } from "./_bench_cmd.ts";
 import { type PipelineRun, runTopology } from "./_pipeline_topology.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../lib/write_file.ts";
+import type { Ranking } from "../lib/ranking.ts";
 
 /** Options of {@linkcode runPipeline}. */
 export interface PipelineOptions {
@@ -140,8 +141,8 @@ async function leftOutDirs(r: PipelineRun, tops: ExperimentTopology[]): Promise<
   return dirs;
 }
 
-/** Figures and report.html of the experiment folder; returns report.html. */
-async function drawReport(r: PipelineRun): Promise<string> {
+/** Figures and report.html of the experiment folder (figures read `ranking`); returns report.html. */
+async function drawReport(r: PipelineRun, ranking: Ranking | null): Promise<string> {
   const { exp } = r;
   const labels = exp.topologies.map((t) => t.label);
   const res = await plot(r.expDir, {
@@ -152,9 +153,24 @@ async function drawReport(r: PipelineRun): Promise<string> {
       : undefined,
     slo: exp.slo ?? undefined,
     sloTarget: exp.targetPct / 100,
+    ranking,
   });
   r.log(`${res.files.length - 1} figures (${res.skipped.length} skipped) -> ${res.report}`);
   return res.report;
+}
+
+/** Each topology's router policy as it runs (its file with the entry's and the run's sets). */
+async function routerPolicies(r: PipelineRun): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const t of r.exp.topologies) {
+    const topo = await loadTopologyWith(t.file, [...t.sets, ...(r.o.sets ?? [])]);
+    if (!topo.router.enabled) continue;
+    const { policy, prefillPolicy, decodePolicy } = topo.router;
+    out[t.label] = prefillPolicy || decodePolicy
+      ? `prefill ${prefillPolicy ?? policy}, decode ${decodePolicy ?? policy}`
+      : policy;
+  }
+  return out;
 }
 
 /** Merge, compare, findings and (unless turned off) the report of `dirs`. */
@@ -168,11 +184,13 @@ async function analyze(r: PipelineRun, dirs: string[]) {
   const crossoverJson = join(expDir, "crossover.json");
   await writeFileAtomic(compareMd, cmp.markdown);
   await writeJsonAtomic(crossoverJson, cmp.json);
-  const pair = exp.plots.compare ?? ["ppd", "pd"];
-  const found = findings(rows, cmp.json, pair[0], pair[1]);
+  const found = findings(rows, cmp.json, {
+    pair: exp.plots.compare ?? undefined,
+    policies: await routerPolicies(r),
+  });
   await writeFileAtomic(join(expDir, "findings.md"), findingsMd(found));
   r.log(`merged ${dirs.length} run dirs -> ${mergedCsv}; ${compareMd}`);
-  const report = r.o.plot !== false ? await drawReport(r) : null;
+  const report = r.o.plot !== false ? await drawReport(r, cmp.json.ranking) : null;
   return {
     mergedCsv,
     rows,

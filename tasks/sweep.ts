@@ -24,6 +24,7 @@ import {
   runMain,
 } from "../lib/args.ts";
 import { fieldError } from "../lib/errors.ts";
+import { type Bracket, placeRates, searchCapacity, type SearchSample } from "../lib/slo_search.ts";
 import { checkSafeName } from "../lib/safe_name.ts";
 import { createLogger } from "../lib/log.ts";
 import type { AutoSweep, StopRule } from "./_experiment.ts";
@@ -82,6 +83,8 @@ export interface SweepOptions {
   stop?: Partial<StopRule>;
   /** SLO flag for bench, `ttft:MS,tpot:MS`. @default null */
   slo?: string | null;
+  /** Attainment target of the SLO in percent (the auto search brackets where it is lost). @default 90 */
+  attainmentPct?: number;
   /** The server runs this many times faster than real time (simulated engine speed). @default 1 */
   timeScale?: number;
   /** Written as `experiment.json` into every run directory (with the point). @default {} */
@@ -165,14 +168,13 @@ export function probeCapacity(
   return workload.dataset === "multiturn" ? thr / Number(workload.turns ?? 4) : thr;
 }
 
-/** Rates `capacity * maxFraction * i / points`, two significant digits. */
-export function autoRates(capacityRps: number, a: AutoSweep): number[] {
-  const out = [];
-  for (let i = 1; i <= a.points; i++) {
-    out.push(Number((capacityRps * a.maxFraction * i / a.points).toPrecision(2)));
-  }
-  return [...new Set(out)].filter((r) => r > 0);
-}
+/** Defaults of `sweep.auto` (the automatic search). */
+export const AUTO_DEFAULTS: AutoSweep = {
+  probeRequests: 40,
+  points: 4,
+  resolution: 1.15,
+  maxSearchPoints: 12,
+};
 
 /** Whether every point of a fixed-rate sweep is finished with its current settings. */
 export async function sweepIsCurrent(o: SweepOptions, rates: number[]): Promise<boolean> {
@@ -212,7 +214,28 @@ async function startSweep(o: SweepOptions): Promise<SweepRun> {
   };
 }
 
-/** The rates of one grid cell: the fixed ones ascending, or from a saturating probe ("auto"). */
+/** What a search point measured, from its summaries (attainment pooled over its runs). */
+function searchSample(rate: number, summaries: Record<string, unknown>[]): SearchSample {
+  let met = 0, n = 0, thr = 0;
+  for (const x of summaries) {
+    const k = (num(x, "completed") ?? 0) + (num(x, "failed") ?? 0);
+    met += (num(x, "slo_attainment") ?? 0) * k;
+    n += k;
+    thr += num(x, "request_throughput") ?? 0;
+  }
+  const withSlo = summaries.some((x) => num(x, "slo_attainment") !== null);
+  return {
+    rate,
+    attainment: withSlo && n > 0 ? met / n : null,
+    throughputRps: summaries.length ? thr / summaries.length : null,
+  };
+}
+
+/**
+ * The rates of one grid cell: the fixed ones ascending, or ("auto") a
+ * saturating probe for a first guess, then a geometric search that brackets
+ * the SLO capacity and the throughput knee, then points placed around them.
+ */
 async function cellRates(s: SweepRun, cell: Record<string, string | number>): Promise<number[]> {
   const { o } = s;
   if (o.rates !== "auto") {
@@ -221,7 +244,7 @@ async function cellRates(s: SweepRun, cell: Record<string, string | number>): Pr
     }
     return [...o.rates].sort((a, b) => a - b);
   }
-  const a = { probeRequests: 40, points: 4, maxFraction: 1.2, ...o.auto };
+  const a = { ...AUTO_DEFAULTS, ...o.auto };
   const label = pointLabel(o.topology, cell, Infinity).replace(/-rinf$/, "-probe");
   const p = await runPoint(
     s,
@@ -237,10 +260,38 @@ async function cellRates(s: SweepRun, cell: Record<string, string | number>): Pr
       `Cannot read request_throughput of ${p.runDir} as a capacity: current value is ${sat}`,
     );
   }
-  const cap = sat / (s.f !== 1 && !(await benchHasTimeScale()) ? s.f : 1);
-  const rates = autoRates(cap, a);
-  s.log(`${label}: capacity ~${cap.toPrecision(3)}/s -> rates ${rates.join(", ")}`);
+  const start = sat / (s.f !== 1 && !(await benchHasTimeScale()) ? s.f : 1);
+  const target = o.slo ? (o.attainmentPct ?? 90) / 100 : null;
+  s.log(
+    `${label}: probe ~${start.toPrecision(3)}/s; searching the ${
+      target === null ? "throughput knee" : `SLO capacity (${o.slo}, ${target * 100}% of requests)`
+    }`,
+  );
+  const found = await searchCapacity(async (rate) => {
+    const pt = await runPoint(s, pointLabel(o.topology, cell, rate), {}, rate, cell);
+    const x = searchSample(rate, pt.summaries);
+    s.log(
+      `${pointLabel(o.topology, cell, rate)}: search point${
+        x.attainment === null ? "" : `, attainment ${(x.attainment * 100).toFixed(1)}%`
+      }`,
+    );
+    return x;
+  }, { startRate: start, target, resolution: a.resolution, maxPoints: a.maxSearchPoints });
+  const rates = placeRates(found, a.points);
+  s.log(
+    `${o.topology}: ${bracketText("SLO capacity", found.slo)}; ${
+      bracketText("throughput knee", found.knee)
+    } -> rates ${rates.join(", ")}`,
+  );
   return rates;
+}
+
+/** `SLO capacity 12.3–13.5/s` (between the last passing and first failing rate). */
+function bracketText(what: string, b: Bracket | null): string {
+  if (!b) return `${what}: no SLO`;
+  if (b.pass === null) return `${what}: below ${b.fail}/s (failed at every rate tried)`;
+  if (b.fail === null) return `${what}: above ${b.pass}/s (search budget spent)`;
+  return `${what} ${b.pass}–${b.fail}/s`;
 }
 
 /** Runs the sweep; returns the points in order (finished ones found again are reused). */

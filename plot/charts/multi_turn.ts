@@ -113,22 +113,52 @@ const isPpd = (t: string) => /(^|[-_.])ppd($|[-_.\d])/i.test(t);
 const isPd = (t: string) => !isPpd(t) && /(^|[-_.])pd($|[-_.\d])/i.test(t);
 
 /**
- * Improvement of PPD over PD, `(pd - ppd) / pd` in %, per workload, metric and
- * common offered load (never averaged across loads: the sign flips where one
- * saturates first).
+ * The PPD and PD topologies compared (by the findings and this figure alike):
+ * `preferred` when both are present, else the first label named like `ppd…`
+ * and the first named like `pd…` (sorted); null when either is missing.
  */
-export function ppdImprovements(rows: PointRow[]) {
+export function ppdPdPair(labels: readonly string[], preferred?: [string, string]) {
+  if (preferred && preferred.every((p) => labels.includes(p))) return preferred;
+  const sorted = [...labels].sort();
+  const ppd = sorted.find(isPpd), pd = sorted.find(isPd);
+  return ppd && pd ? [ppd, pd] as [string, string] : null;
+}
+
+/** `rows`' metric `key` at offered rate `x`, interpolated between measured rates; null outside. */
+function metricAt(rows: PointRow[], key: string, x: number): number | null {
+  const pts = rows.map((r) => [offeredRate(r), num(r[key])] as const)
+    .filter((p): p is [number, number] => p[0] !== null && p[1] !== null)
+    .sort((a, b) => a[0] - b[0]);
+  for (let i = 0; i < pts.length; i++) {
+    if (pts[i][0] === x) return pts[i][1];
+    if (pts[i][0] > x) {
+      if (i === 0) return null;
+      const [x0, y0] = pts[i - 1], [x1, y1] = pts[i];
+      return y0 + (y1 - y0) * (x - x0) / (x1 - x0);
+    }
+  }
+  return null;
+}
+
+/**
+ * Improvement of PPD over PD, `(pd - ppd) / pd` in %, per workload, metric and
+ * PPD's offered loads inside PD's range (PD interpolated between its measured
+ * rates; never averaged across loads: the sign flips where one saturates first).
+ */
+export function ppdImprovements(rows: PointRow[], preferred?: [string, string]) {
   const out: { workload: string; offered: number; metric: string; improvement_pct: number }[] = [];
+  const pair = ppdPdPair([...new Set(rows.map((r) => String(r.topology)))], preferred);
+  if (!pair) return out;
   for (const w of [...new Set(rows.map((r) => String(r.workload)))].sort()) {
     const wr = rows.filter((r) => String(r.workload) === w);
-    const ppd = wr.filter((r) => isPpd(String(r.topology)))
+    const ppd = wr.filter((r) => String(r.topology) === pair[0])
       .sort((a, b) => (offeredRate(a) ?? 0) - (offeredRate(b) ?? 0));
-    const pd = wr.filter((r) => isPd(String(r.topology)));
+    const pd = wr.filter((r) => String(r.topology) === pair[1]);
     for (const [key, label] of Object.entries(IMPROVEMENT_METRICS)) {
       for (const a of ppd) {
         const offered = offeredRate(a);
-        const b = pd.find((r) => offeredRate(r) === offered);
-        const p = improvementPct(b ? num(b[key]) : null, num(a[key]), true);
+        const b = offered === null ? null : metricAt(pd, key, offered);
+        const p = improvementPct(b, num(a[key]), true);
         if (offered !== null && p !== null) {
           out.push({ workload: w, offered, metric: label, improvement_pct: p });
         }
@@ -139,10 +169,14 @@ export function ppdImprovements(rows: PointRow[]) {
 }
 
 /** Builds PPD vs PD improvement bars per offered load (topologies named `*ppd*` and `*pd*`). */
-export function ppdImprovement(rows: PointRow[], ctx: ChartContext): ChartResult {
-  const data = ppdImprovements(rows);
+export function ppdImprovement(
+  rows: PointRow[],
+  ctx: ChartContext,
+  preferred?: [string, string],
+): ChartResult {
+  const data = ppdImprovements(rows, preferred);
   if (!data.length) {
-    return { skip: "needs a ppd and a pd topology measured at the same offered rates" };
+    return { skip: "needs a ppd and a pd topology measured over overlapping offered rates" };
   }
   const several = new Set(data.map((d) => d.workload)).size > 1;
   return {

@@ -18,10 +18,20 @@ import {
   topologyColor,
 } from "../_common.ts";
 import type { PointRow } from "../_runs.ts";
+import { type Ranking, rankingSummary } from "../../lib/ranking.ts";
 import { offeredRateOf } from "./latency_vs_rate.ts";
 
-/** Builds the Pareto figure; skipped without per-GPU throughput and TPOT. */
-export function paretoFrontier(rows: PointRow[], ctx: ChartContext): ChartResult {
+/**
+ * Builds the Pareto figure; skipped without per-GPU throughput and TPOT. With
+ * the ranking record, each topology's last load meeting the SLO is a diamond
+ * and the caption ranks them as the findings do.
+ */
+export function paretoFrontier(
+  rows: PointRow[],
+  ctx: ChartContext,
+  ranking?: Ranking | null,
+): ChartResult {
+  const passAt = new Map(ranking?.topologies.map((t) => [t.topology, t.pass_rate]) ?? []);
   const data = rows.flatMap((r) => {
     const perGpu = num(r.output_throughput_per_gpu);
     const tpot = num(r.mean_tpot_ms);
@@ -33,6 +43,7 @@ export function paretoFrontier(rows: PointRow[], ctx: ChartContext): ChartResult
       per_user_tok_s: 1000 / tpot,
       per_gpu_tok_s: perGpu,
       load: load ?? c ?? 0,
+      at_capacity: load !== null && passAt.get(String(r.topology)) === load ? 1 : 0,
       label: load !== null ? String(Number(load.toPrecision(3))) : c !== null ? `c${c}` : "",
     }];
   });
@@ -58,6 +69,11 @@ export function paretoFrontier(rows: PointRow[], ctx: ChartContext): ChartResult
           encoding: { ...enc, order: { field: "load", type: "quantitative" } },
         },
         {
+          transform: [{ filter: "datum.at_capacity" }],
+          mark: { type: "point", shape: "diamond", size: 160, filled: true, opacity: 0.9 },
+          encoding: enc,
+        },
+        {
           transform: [{ filter: "datum.label !== ''" }],
           mark: { type: "text", dx: 7, dy: -7, fontSize: 9, align: "left" },
           encoding: { ...enc, text: { field: "label" } },
@@ -67,6 +83,9 @@ export function paretoFrontier(rows: PointRow[], ctx: ChartContext): ChartResult
       `labels: offered load (${
         rows.some((r) => String(r.workload).startsWith("multiturn")) ? "conversations/s" : "req/s"
       }; cN = concurrency)${endsOnly ? " at each line's ends" : ""}; up and right is better`,
+      ...(ranking
+        ? [`◆ each topology's last load meeting the SLO; ranking: ${rankingSummary(ranking)}`]
+        : []),
     ]),
   };
 }

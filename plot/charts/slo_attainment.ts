@@ -1,5 +1,5 @@
 /**
- * SLO attainment figures, DistServe style: attainment vs per-GPU rate and vs
+ * SLO attainment figures, DistServe style: attainment vs offered load per GPU and vs
  * SLO scale; both-SLO solid, TTFT-only dotted, TPOT-only dashed, the target
  * line, drop lines where the both-SLO curve crosses the target, and the
  * improvement factor in the caption.
@@ -10,11 +10,13 @@ import {
   type ChartContext,
   type ChartResult,
   DASH_LEGEND,
+  offeredUnit,
   quantitative,
   topLevel,
   topologyColor,
 } from "../_common.ts";
 import { firstAbove, lastAbove, SLO_KINDS } from "../_slo.ts";
+import { type Ranking, rankingSummary } from "../../lib/ranking.ts";
 
 /** One attainment point: `x` is the per-GPU rate or the SLO scale. */
 export interface SloPoint {
@@ -40,25 +42,21 @@ export function crossings(
   return out;
 }
 
-/** Caption: the best topology's factor over each other one. */
-export function improvement(cross: Map<string, number | null>, mode: "rate" | "scale"): string {
+/** Caption of the vs-scale figure: the topology meeting the target at the tightest SLO. */
+export function improvement(cross: Map<string, number | null>): string {
   const known = [...cross].filter((e): e is [string, number] => e[1] !== null && e[1] > 0);
   if (known.length < 2) return "";
-  known.sort((a, b) => mode === "rate" ? b[1] - a[1] : a[1] - b[1]);
+  known.sort((a, b) => a[1] - b[1]);
   const [bt, bx] = known[0];
-  const parts = known.slice(1).map(([t, x]) =>
-    `${(mode === "rate" ? bx / x : x / bx).toFixed(2)}× vs ${t}`
-  );
-  return mode === "rate"
-    ? `${bt} sustains the highest per-GPU rate at target: ${parts.join(", ")}`
-    : `${bt} meets the target at the tightest SLO: ${parts.join(", ")}`;
+  const parts = known.slice(1).map(([t, x]) => `${(x / bx).toFixed(2)}× vs ${t}`);
+  return `${bt} meets the target at the tightest SLO: ${parts.join(", ")}`;
 }
 
 /** Each figure's heading and x-axis title. */
 const AXES = {
   rate: {
-    heading: "SLO attainment vs per-GPU rate",
-    xTitle: "Achieved request rate per GPU (req/s per GPU)",
+    heading: "SLO attainment vs offered load per GPU",
+    xTitle: "Offered load per GPU",
   },
   scale: { heading: "SLO attainment vs SLO scale", xTitle: "SLO scale (× base SLO)" },
 } as const;
@@ -69,20 +67,29 @@ function build(
   target: number,
   mode: "rate" | "scale",
   notes: string[],
+  ranking?: Ranking,
 ): ChartResult {
-  const { heading, xTitle } = AXES[mode];
+  const { heading } = AXES[mode];
+  const xTitle = mode === "rate"
+    ? `${AXES.rate.xTitle} (${offeredUnit(ctx)} per GPU)`
+    : AXES.scale.xTitle;
   const data = points.filter((p) => Number.isFinite(p.attainment))
     .map((p) => ({ ...p, kind_label: SLO_KINDS[p.kind], attainment_pct: p.attainment * 100 }))
     .sort((a, b) => a.x - b.x);
   if (!data.length) return { skip: "no requests to compute SLO attainment from" };
-  const cross = crossings(points, target, mode);
-  const drops = [...cross].filter((e) => e[1] !== null).map(([topology, x]) => ({
+  // the rate figure draws the ranking record's capacities, so it agrees with the findings
+  const cross = ranking
+    ? new Map(ranking.topologies.map((t) => [t.topology, t.slo_capacity_per_gpu ?? t.slo_capacity]))
+    : crossings(points, target, mode);
+  const drops = [...cross].filter((e) => e[1] !== null && e[1] > 0).map(([topology, x]) => ({
     topology,
     x,
     y0: 0,
     y1: target * 100,
   }));
-  const imp = improvement(cross, mode);
+  const imp = ranking
+    ? `SLO capacity per GPU (drop lines; ranking as in the findings): ${rankingSummary(ranking)}`
+    : improvement(cross);
   const kinds = Object.values(SLO_KINDS);
   const layer: unknown[] = [
     {
@@ -145,9 +152,19 @@ export type SloChart = (
   notes?: string[],
 ) => ChartResult;
 
-/** Attainment vs per-GPU rate (x = rate per GPU in req/s). */
-export const sloVsRate: SloChart = (points, ctx, target, notes = []) =>
-  build(points, ctx, target, "rate", notes);
+/**
+ * Attainment vs offered load per GPU (the ranking's unit), with the ranking
+ * record's capacities as drop lines and its one-line summary as caption.
+ */
+export function sloVsRate(
+  points: SloPoint[],
+  ctx: ChartContext,
+  target: number,
+  ranking: Ranking,
+  notes: string[] = [],
+): ChartResult {
+  return build(points, ctx, target, "rate", notes, ranking);
+}
 
 /** Attainment vs SLO scale (x = multiple of the base SLO) at a fixed load. */
 export const sloVsScale: SloChart = (points, ctx, target, notes = []) =>

@@ -7,7 +7,8 @@
  */
 import { maxOf } from "../../lib/stats.ts";
 import { type MergedRow, turnList } from "../../lib/merged_schema.ts";
-import { beyondNoise, improvementPct, type Slo } from "../../lib/metrics.ts";
+import { beyondNoise, improvementPct, sloText } from "../../lib/metrics.ts";
+import type { Ranking } from "../../lib/ranking.ts";
 import type { Crossing, TurnFinding } from "./_crossover.ts";
 import type { TopologyGoodput } from "./compare.ts";
 
@@ -73,13 +74,14 @@ export function metricTablesMd(
   names: string[],
   byName: Map<string, MergedRow[]>,
   means: MergedRow[],
+  unit = "req/s",
 ): string[] {
   const md: string[] = [];
   const rates = [...new Set(means.map((r) => r.rate_target as number))].sort((a, b) => a - b);
   for (const [m, lower] of metrics) {
     if (!means.some((r) => typeof r[m] === "number")) continue;
     md.push(`## ${m} (${lower ? "lower" : "higher"} is better)`, "");
-    const head = ["rate", ...names.map((n) => n)];
+    const head = [`offered (${unit})`, ...names.map((n) => n)];
     for (const n of names.slice(1)) head.push(`Δ ${n}`, `beyond noise`);
     md.push(`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`);
     for (const rate of rates) {
@@ -91,20 +93,30 @@ export function metricTablesMd(
   return md;
 }
 
-/** The goodput table for `slo` at the attainment target. */
-export function goodputMd(slo: Slo, targetPct: number, goodput: TopologyGoodput[]): string[] {
-  const md = [`## Goodput (attainment ≥ ${targetPct}% of requests within SLO)`, ""];
-  md.push(
-    `SLO: ${slo.ttftMs !== undefined ? `TTFT ≤ ${slo.ttftMs} ms` : ""}${
-      slo.ttftMs !== undefined && slo.tpotMs !== undefined ? ", " : ""
-    }${slo.tpotMs !== undefined ? `TPOT ≤ ${slo.tpotMs} ms` : ""}`,
+/** The ranking table: SLO capacity (bracketed), per GPU, output per GPU, binding objective. */
+export function goodputMd(r: Ranking, goodput: TopologyGoodput[]): string[] {
+  const u = r.rate_unit;
+  const md = [
+    `## SLO capacity (attainment ≥ ${r.target_pct}% of requests within SLO)`,
     "",
-  );
-  md.push("| topology | GPUs | goodput (req/s) | per GPU |", "|---|---|---|---|");
-  for (const g of goodput) {
+    `SLO: ${
+      sloText({ ttftMs: r.slo.ttft_ms ?? undefined, tpotMs: r.slo.tpot_ms ?? undefined })
+    }. Capacity: the highest offered rate (${u}) meeting it, interpolated between the last passing and the first failing rate measured; per GPU divides by the topology's own GPUs.`,
+    "",
+    `| rank | topology | GPUs | SLO capacity (${u}) | measured bracket (${u}) | per GPU (${u}) | output tok/s per GPU at capacity | binds first | capacity at SLO × ${
+      goodput[0]?.slo_scales.map((s) => s.scale).join(" / ") ?? ""
+    } (${u}) |`,
+    "|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const t of r.topologies) {
+    const scales = goodput.find((g) => g.topology === t.topology)?.slo_scales ?? [];
     md.push(
-      `| ${g.topology} | ${g.gpus ?? "?"} | ${g.at_least ? "≥ " : ""}${f(g.goodput_rps)} | ${
-        f(g.goodput_per_gpu)
+      `| ${t.rank ?? "–"} | ${t.topology} | ${t.gpus ?? "?"} | ${t.fail_rate === null ? "≥ " : ""}${
+        f(t.slo_capacity)
+      } | ${t.pass_rate ?? "none"} – ${t.fail_rate ?? "not reached"} | ${
+        f(t.slo_capacity_per_gpu)
+      } | ${f(t.output_tok_s_per_gpu)} | ${t.binding ?? "–"} | ${
+        scales.map((s) => `${s.lower_bound ? "≥" : ""}${f(s.slo_capacity)}`).join(" / ")
       } |`,
     );
   }
@@ -113,13 +125,23 @@ export function goodputMd(slo: Slo, targetPct: number, goodput: TopologyGoodput[
 }
 
 /** One line per crossing; nothing without crossings. */
-export function crossoversMd(cross: { metric: string; crossings: Crossing[] }[]): string[] {
+export function crossoversMd(
+  cross: { metric: string; per_gpu: boolean; crossings: Crossing[] }[],
+  unit: string,
+): string[] {
   if (!cross.length) return [];
-  const md = ["## Crossovers", ""];
+  const md = [
+    "## Crossovers",
+    "",
+    `Offered rate (${unit}); pairs with different GPU counts cross on the rate per GPU.`,
+    "",
+  ];
   for (const c of cross) {
     for (const x of c.crossings) {
       md.push(
-        `- ${c.metric}: ${x.betterBefore} better below ${f(x.rate)} req/s, ${x.betterAfter} above`,
+        `- ${c.metric}: ${x.betterBefore} better below ${f(x.rate)} ${unit}${
+          c.per_gpu ? " per GPU" : ""
+        }, ${x.betterAfter} above`,
       );
     }
   }
@@ -157,10 +179,10 @@ export function perTurnMd(means: MergedRow[]): string[] {
 }
 
 /** One sentence per turn-2+ TTFT comparison. */
-export function turnsMd(turns: TurnFinding[]): string[] {
+export function turnsMd(turns: TurnFinding[], unit = "req/s"): string[] {
   return turns.map((t) =>
     `Turn-2+ mean TTFT, improvement of ${t.a} over ${t.b} (positive = ${t.a} faster): ${
       t.byRate.map((x) => `${f(x.improvementPct, 1)}% at ${x.rate}`).join(", ")
-    } req/s.`
+    } ${unit}.`
   );
 }

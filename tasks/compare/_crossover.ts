@@ -24,12 +24,34 @@ export interface Crossing {
   betterAfter: string;
 }
 
-/** Points of `a` and `b` at the rates both have (finite rates and values), ascending. */
+/** `pts` (ascending rates) at `x` by linear interpolation; null outside their range. */
+export function valueAt(pts: readonly Point[], x: number): number | null {
+  for (let i = 0; i < pts.length; i++) {
+    if (pts[i].rate === x) return pts[i].value;
+    if (pts[i].rate > x) {
+      if (i === 0) return null;
+      const p = pts[i - 1], q = pts[i];
+      return p.value + (q.value - p.value) * (x - p.rate) / (q.rate - p.rate);
+    }
+  }
+  return null;
+}
+
+/**
+ * `a` and `b` at every rate either measured inside the range both cover
+ * (finite values; the other curve interpolated linearly), ascending. Sweeps
+ * placed around each topology's own capacity rarely share rates.
+ */
 export function commonPoints(a: Point[], b: Point[]): [number, number, number][] {
-  const bm = new Map(b.filter((p) => Number.isFinite(p.value)).map((p) => [p.rate, p.value]));
-  return a.filter((p) => Number.isFinite(p.rate) && Number.isFinite(p.value) && bm.has(p.rate))
-    .sort((x, y) => x.rate - y.rate)
-    .map((p) => [p.rate, p.value, bm.get(p.rate)!]);
+  const clean = (xs: Point[]) =>
+    xs.filter((p) => Number.isFinite(p.rate) && Number.isFinite(p.value))
+      .sort((x, y) => x.rate - y.rate);
+  const ca = clean(a), cb = clean(b);
+  if (!ca.length || !cb.length) return [];
+  const lo = Math.max(ca[0].rate, cb[0].rate), hi = Math.min(ca.at(-1)!.rate, cb.at(-1)!.rate);
+  const rates = [...new Set([...ca, ...cb].map((p) => p.rate))]
+    .filter((r) => r >= lo && r <= hi).sort((x, y) => x - y);
+  return rates.map((r) => [r, valueAt(ca, r)!, valueAt(cb, r)!]);
 }
 
 /**

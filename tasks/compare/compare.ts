@@ -24,6 +24,7 @@ import {
   sloFromFlags,
 } from "../../lib/metrics.ts";
 import type { RunInput } from "../../lib/run_rows.ts";
+import { type RankInput, rankTopologies, rateUnit } from "../../lib/ranking.ts";
 import { mergeRuns } from "../merge/merge.ts";
 import { crossings, type Point, turnFinding } from "./_crossover.ts";
 import { findings, findingsMd } from "./_findings.ts";
@@ -83,21 +84,20 @@ export interface CompareOptions {
   scales?: number[];
 }
 
-/** Goodput of one topology in `crossover.json`. */
+/**
+ * SLO capacity of one topology at each SLO scale in `crossover.json` (rates in
+ * the file's `rate_unit`; scale 1 is the ranking's).
+ */
 export interface TopologyGoodput {
   topology: string;
   gpus: number | null;
-  /** Attainment (0..1) per rate for the SLO at scale 1. */
-  attainment_by_rate: Point[];
-  /** Goodput (req/s) at scale 1, or null without an SLO. */
-  goodput_rps: number | null;
-  goodput_per_gpu: number | null;
-  at_least: boolean | null;
   slo_scales: {
     scale: number;
-    goodput_rps: number;
-    goodput_per_gpu: number | null;
-    at_least: boolean;
+    /** Highest offered rate meeting the scaled SLO at the target (DistServe goodput). */
+    slo_capacity: number;
+    slo_capacity_per_gpu: number | null;
+    /** True when every measured rate met it: the capacity is at least this. */
+    lower_bound: boolean;
   }[];
 }
 
@@ -146,16 +146,28 @@ function namePairs(names: string[]): [string, string][] {
   return pairs;
 }
 
-/** Crossings per pair and compared metric (pairs and metrics without one left out). */
+/** A name's GPUs (from its first mean row), or null. */
+const gpusOf = (g: Groups, n: string) => (g.byName.get(n)![0]?.gpus as number | null) ?? null;
+
+/**
+ * Crossings per pair and compared metric (pairs and metrics without one left
+ * out). Equal-budget pairs cross on the offered rate; pairs with different
+ * GPU counts on the rate per GPU (`per_gpu`), never 1 GPU against 2 at equal load.
+ */
 function crossoverList(g: Groups, pairs: [string, string][]) {
-  return pairs.flatMap((p) =>
-    COMPARE_METRICS.map(([m, lower]) => ({
+  return pairs.flatMap((p) => {
+    const [ga, gb] = [gpusOf(g, p[0]), gpusOf(g, p[1])];
+    const perGpuX = ga !== gb && ga !== null && gb !== null;
+    const x = (pts: Point[], n: number | null) =>
+      perGpuX ? pts.map((q) => ({ rate: q.rate / n!, value: q.value })) : pts;
+    return COMPARE_METRICS.map(([m, lower]) => ({
       a: p[0],
       b: p[1],
       metric: m,
-      crossings: crossings(p, curve(g, p[0], m), curve(g, p[1], m), lower),
-    })).filter((c) => c.crossings.length > 0)
-  );
+      per_gpu: perGpuX,
+      crossings: crossings(p, x(curve(g, p[0], m), ga), x(curve(g, p[1], m), gb), lower),
+    })).filter((c) => c.crossings.length > 0);
+  });
 }
 
 /** Goodput of each name: attainment recomputed from per-request rows pooled over runs. */
@@ -167,7 +179,7 @@ function goodputList(
   target: number,
 ): TopologyGoodput[] {
   return g.names.map((n) => {
-    const gpus = (g.byName.get(n)![0]?.gpus as number | null) ?? null;
+    const gpus = gpusOf(g, n);
     const ins = inputs.filter((i) => g.label(i) === n && i.rateTarget !== null);
     const at = (s: Slo, scale = 1): Point[] =>
       [...new Set(ins.map((i) => i.rateTarget as number))].map((rate) => ({
@@ -183,21 +195,35 @@ function goodputList(
         const gp = goodputRate(at(slo, s), target);
         return {
           scale: s,
-          goodput_rps: gp.rate,
-          goodput_per_gpu: perGpu(gp.rate, gpus),
-          at_least: gp.atLeast,
+          slo_capacity: gp.rate,
+          slo_capacity_per_gpu: perGpu(gp.rate, gpus),
+          lower_bound: gp.atLeast,
         };
       })
       : [];
-    const g1 = curveAt.find((c) => c.scale === 1) ?? null;
+    return { topology: n, gpus, slo_scales: curveAt };
+  });
+}
+
+/** Each name's measured points for the ranking: requests pooled per rate, mean output tok/s. */
+function rankInputs(g: Groups, inputs: RunInput[]): RankInput[] {
+  return g.names.map((n) => {
+    const mean = g.byName.get(n)!;
+    const ins = inputs.filter((i) =>
+      g.label(i) === n && i.rateTarget !== null && Number.isFinite(i.rateTarget)
+    );
+    const rates = [...new Set(ins.map((i) => i.rateTarget as number))];
     return {
       topology: n,
-      gpus,
-      attainment_by_rate: slo ? at(slo).sort((a, b) => a.rate - b.rate) : [],
-      goodput_rps: g1?.goodput_rps ?? null,
-      goodput_per_gpu: g1?.goodput_per_gpu ?? null,
-      at_least: g1?.at_least ?? null,
-      slo_scales: curveAt,
+      gpus: gpusOf(g, n),
+      points: rates.map((rate) => {
+        const out = mean.find((r) => r.rate_target === rate)?.output_throughput;
+        return {
+          rate,
+          rows: ins.filter((i) => i.rateTarget === rate).flatMap((i) => i.rows ?? []),
+          outputTokS: typeof out === "number" ? out : null,
+        };
+      }),
     };
   });
 }
@@ -210,6 +236,8 @@ export function compare(rows: MergedRow[], inputs: RunInput[], o: CompareOptions
   const pairs = namePairs(g.names);
   const cross = crossoverList(g, pairs);
   const goodput = goodputList(g, inputs, slo, o.scales ?? [0.5, 1, 2], targetPct / 100);
+  const unit = rateUnit(g.means.map((r) => r.workload));
+  const ranking = slo ? rankTopologies(rankInputs(g, inputs), slo, targetPct / 100, unit) : null;
   // improvement of the second of a pair over the first (same convention as the Δ columns)
   const turns = pairs.map(([a, b]) =>
     turnFinding(
@@ -220,16 +248,19 @@ export function compare(rows: MergedRow[], inputs: RunInput[], o: CompareOptions
   ).filter((t) => t.byRate.length > 0);
   const md = [
     ...headerMd(g.names, g.byName),
-    ...metricTablesMd(COMPARE_METRICS, g.names, g.byName, g.means),
-    ...(slo ? goodputMd(slo, targetPct, goodput) : []),
-    ...crossoversMd(cross),
+    ...metricTablesMd(COMPARE_METRICS, g.names, g.byName, g.means, unit),
+    ...(ranking ? goodputMd(ranking, goodput) : []),
+    ...crossoversMd(cross, unit),
     ...perTurnMd(g.means),
-    ...turnsMd(turns),
+    ...turnsMd(turns, unit),
   ];
   const json = {
     topologies: g.names,
+    /** Unit of every offered rate in this file (conv/s on multi-turn workloads). */
+    rate_unit: unit,
     slo: slo ? { ttft_ms: slo.ttftMs ?? null, tpot_ms: slo.tpotMs ?? null } : null,
     target_pct: targetPct,
+    ranking,
     crossovers: cross,
     goodput,
     multi_turn: turns,

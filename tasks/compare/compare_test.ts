@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { REQUEST_COLUMNS } from "../../lib/result_schema.ts";
+import { writeRun } from "./_test_runs.ts";
 import { crossings, turnFinding } from "./_crossover.ts";
 import { goodputRate } from "../../lib/metrics.ts";
 import { listRuns } from "../ls.ts";
@@ -34,69 +34,6 @@ Deno.test("turn-2+ finding: improvement avg/min/max across rates", () => {
   );
   assert.deepEqual([t.avgPct, t.minPct, t.maxPct, t.byRate.length], [35, 20, 50, 2]);
 });
-
-/** Writes a synthetic run dir with one row per TTFT value (ms). */
-async function writeRun(
-  root: string,
-  name: string,
-  topo: string,
-  rate: number,
-  gpus: number,
-  ttfts: number[],
-  turn2?: number,
-) {
-  const dir = join(root, "exp", name);
-  await Deno.mkdir(dir, { recursive: true });
-  const runId = name;
-  await Deno.writeTextFile(
-    join(dir, "config.json"),
-    JSON.stringify({ model: "m", topology: topo }),
-  );
-  await Deno.writeTextFile(
-    join(dir, "summary.json"),
-    JSON.stringify([{
-      run_id: runId,
-      run_index: 1,
-      load_point: String(rate),
-      rate_target: rate,
-      topology: topo,
-      workload: "random",
-      gpus,
-      model_id: "m",
-      complete: true,
-    }]),
-  );
-  const lines = [REQUEST_COLUMNS.join(",")];
-  ttfts.forEach((t, i) => {
-    const sent = i * 1000 / rate;
-    const turn = turn2 !== undefined && i % 2 === 1 ? 2 : 1;
-    const ttft = turn === 2 ? turn2! : t;
-    const row: Record<string, string | number> = {
-      run_id: runId,
-      load_point: String(rate),
-      request_id: String(i),
-      conversation_id: String(i >> 1),
-      turn,
-      scheduled_ms: sent,
-      sent_ms: sent,
-      first_token_ms: sent + ttft,
-      end_ms: sent + ttft + 30,
-      ttft_ms: ttft,
-      e2e_ms: ttft + 30,
-      tpot_ms: 2,
-      itl_mean_ms: 2,
-      itl_max_ms: 3,
-      prompt_tokens: 10,
-      output_tokens: 16,
-      cached_tokens: 0,
-      status: 200,
-      error: "",
-      backend: "x",
-    };
-    lines.push(REQUEST_COLUMNS.map((c) => row[c]).join(","));
-  });
-  await Deno.writeTextFile(join(dir, "requests.csv"), lines.join("\n") + "\n");
-}
 
 Deno.test("compare CLI: goodput per GPU and SLO scales from per-request rows, by hand", async () => {
   const root = await Deno.makeTempDir();
@@ -134,23 +71,31 @@ Deno.test("compare CLI: goodput per GPU and SLO scales from per-request rows, by
     ]);
     assert.equal(c.code, 0, new TextDecoder().decode(c.stderr));
     const j = JSON.parse(await Deno.readTextFile(join(out, "crossover.json")));
-    const [ga, gb] = j.goodput;
-    assert.deepEqual([ga.topology, ga.goodput_rps, ga.goodput_per_gpu, ga.at_least], [
-      "A",
+    const [ra, rb] = ["A", "B"].map((t) =>
+      j.ranking.topologies.find((x: { topology: string }) => x.topology === t)
+    );
+    assert.equal(j.rate_unit, "req/s");
+    assert.deepEqual([ra.slo_capacity, ra.slo_capacity_per_gpu, ra.pass_rate, ra.fail_rate], [
       1.5,
       0.75,
-      false,
+      1,
+      2,
     ]);
-    assert.ok(Math.abs(gb.goodput_rps - 2.25) < 1e-12);
-    assert.ok(Math.abs(gb.goodput_per_gpu - 2.25) < 1e-12);
+    assert.ok(Math.abs(rb.slo_capacity - 2.25) < 1e-12);
+    assert.ok(Math.abs(rb.slo_capacity_per_gpu - 2.25) < 1e-12);
+    assert.deepEqual([rb.rank, ra.rank, rb.binding], [1, 2, "ttft"]);
     // at 2x (200 ms) A meets the target everywhere; B's 300 ms rows still miss
+    const [ga, gb] = j.goodput;
     const s2 = ga.slo_scales.find((s: { scale: number }) => s.scale === 2);
-    assert.deepEqual([s2.goodput_rps, s2.at_least], [3, true]);
-    assert.ok(Math.abs(gb.slo_scales[2].goodput_rps - 2.25) < 1e-12);
-    // mean TTFT: A 50, 70, 100 vs B 60, 60, 156 -> A better, then B between 1 and 2, then A again
-    const ttft = j.crossovers.find((x: { metric: string }) => x.metric === "mean_ttft_ms");
-    assert.ok(Math.abs(ttft.crossings[0].rate - 1.5) < 1e-9); // d = -10, +10
-    assert.deepEqual([ttft.crossings[0].betterBefore, ttft.crossings[0].betterAfter], ["A", "B"]);
+    assert.deepEqual([s2.slo_capacity, s2.lower_bound], [3, true]);
+    assert.ok(Math.abs(gb.slo_scales[2].slo_capacity - 2.25) < 1e-12);
+    // mean TTFT: A 50, 70, 100 (2 GPUs) vs B 60, 60, 156 (1 GPU). At equal absolute load they
+    // would cross at 1.5 req/s; per GPU (A at 0.5, 1, 1.5) A is worse over the whole shared
+    // range 1–1.5 req/s per GPU: no crossing, 1 GPU is never set against 2 at equal load
+    assert.equal(
+      j.crossovers.find((x: { metric: string }) => x.metric === "mean_ttft_ms"),
+      undefined,
+    );
     const md = await Deno.readTextFile(join(out, "compare.md"));
     assert.match(md, /## mean_ttft_ms/);
     assert.match(md, /\| 3 \| 100\.00 \| 156\.00 \| -56\.0% \| n\/a \|/); // B 56% slower: negative = worse

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { AUTO_DEFAULTS } from "../../sweep.ts";
 import { join } from "node:path";
 import { loadTopology } from "../../../launch/topology.ts";
 import { probeCapacity } from "../../sweep.ts";
@@ -75,7 +76,7 @@ function pointExperiment(label: string, file: string, rate: number, seconds: num
     workload: { ...W1, duration: seconds },
     sweep: {
       rates: [rate],
-      auto: { probeRequests: 40, points: 4, maxFraction: 1.2 },
+      auto: AUTO_DEFAULTS,
       grid: {},
       topology: {},
       runs: 1,
