@@ -9,6 +9,7 @@
 import { adminHeaders } from "../lib/control_guard.ts";
 import { errorMessage } from "../lib/errors.ts";
 import { settleHeap } from "../lib/heap.ts";
+import { offeredUnit } from "../lib/rate_unit.ts";
 import { requestRow, RunRows } from "./record.ts";
 import { type Finished, newState, type RunLoadOptions, sleepUntil } from "./runner.ts";
 import { loadPointLabel } from "./run_files.ts";
@@ -47,9 +48,9 @@ export async function runLoadPoint(s: RunSession, x: LoadExecutor, k: number): P
     ? arrivalsLabel(work)
     : `arrivals over ${x.workers} worker(s)`;
   log.info(
-    `run ${
-      k + 1
-    }/${cfg.runs}: ${arrivals} at ${loadPoint} req/s, dataset ${cfg.dataset.name}, model ${s.target.model}`,
+    `run ${k + 1}/${cfg.runs}: ${arrivals} at ${loadPoint} ${
+      offeredUnit(cfg.dataset.name)
+    }, dataset ${cfg.dataset.name}, model ${s.target.model}`,
   );
   settleHeap(); // set-up garbage goes now, not in a pause early in the run
   await s.waker.ready(); // its thread up before the clock starts

@@ -8,6 +8,7 @@
  */
 import { LazyTokenizer } from "../lib/tokenizer.ts";
 import type { LoadPointSummary } from "../lib/result_schema.ts";
+import { offeredUnit } from "../lib/rate_unit.ts";
 import type { RunRows } from "./record.ts";
 import type { Finished, RunState } from "./runner.ts";
 import { classSummaries, summaryMeta } from "./run_files.ts";
@@ -89,7 +90,9 @@ export async function summarizePoint(s: RunSession, p: FinishedPoint): Promise<v
   ) {
     s.summaries.push(cs);
     log.info(
-      `class ${cs.class} (${cs.workload}): ${cs.completed} done, ${cs.failed} failed, ${cs.rate_achieved} of ${cs.rate_target} req/s, mean TTFT ${cs.mean_ttft_ms} ms`,
+      `class ${cs.class} (${cs.workload}): ${cs.completed} done, ${cs.failed} failed, ${cs.rate_target} ${
+        offeredUnit(cs.workload)
+      } offered, ${cs.rate_achieved} req/s sent, mean TTFT ${cs.mean_ttft_ms} ms`,
     );
   }
   await s.saveSummaries();

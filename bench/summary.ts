@@ -9,6 +9,7 @@ import type { Slo } from "../lib/metrics.ts";
 import { type LoadPointStats, loadPointStats, type StatsRow } from "../lib/load_point.ts";
 import { type LoadPointSummary, METRICS, type RequestRow, STATS } from "../lib/result_schema.ts";
 import { vllmBackend } from "../lib/vllm_result.ts";
+import { offersConversations } from "../lib/rate_unit.ts";
 
 /** Inputs of {@linkcode summarize} besides the rows. */
 export interface SummaryMeta {
@@ -82,6 +83,7 @@ export function summarize(
     tokensPerSecond,
     slo: m.slo,
     timeScale: m.timeScale,
+    conversations: offersConversations(m.workload),
   });
   return summaryOf(st, m);
 }
@@ -144,6 +146,8 @@ function ourKeys(st: LoadPointStats, m: SummaryMeta) {
     complete: m.complete,
     rate_target: Number.isFinite(m.rateTarget) ? m.rateTarget : "inf" as const,
     rate_achieved: r3(st.rate_achieved)!,
+    conversation_rate_achieved: r3n(st.conversation_rate_achieved),
+    output_throughput_steady: r3n(st.output_throughput_steady),
     sent: st.num_prompts,
     send_lag_p50_ms: r3n(st.send_lag_p50_ms)!,
     send_lag_p99_ms: r3n(st.send_lag_p99_ms)!,
@@ -168,32 +172,48 @@ const head = (t: string) => {
   return "-".repeat(Math.floor(pad / 2)) + t + "-".repeat(Math.ceil(pad / 2));
 };
 
-/** The totals of vLLM's result block, in its order. */
-const TOTALS: [string, keyof LoadPointSummary][] = [
-  ["Successful requests:", "completed"],
-  ["Failed requests:", "failed"],
-  ["Maximum request concurrency:", "max_concurrency"],
-  ["Request rate target (req/s):", "request_rate"],
-  ["Request rate achieved (req/s):", "rate_achieved"],
-  ["Benchmark duration (s):", "duration"],
-  ["Total input tokens:", "total_input_tokens"],
-  ["Total generated tokens:", "total_output_tokens"],
-  ["Request throughput (req/s):", "request_throughput"],
-  ["Request goodput (req/s):", "request_goodput"],
-  ["Output token throughput (tok/s):", "output_throughput"],
-  ["Peak output token throughput (tok/s):", "max_output_tokens_per_s"],
-  ["Peak concurrent requests:", "max_concurrent_requests"],
-  ["Total Token throughput (tok/s):", "total_token_throughput"],
-];
+/** A line of the result block: label, key; `conv` lines only on conversation loads. */
+type TotalLine = [string, keyof LoadPointSummary, "conv"?];
+
+/**
+ * The totals of vLLM's result block, in its order. On a conversation load the
+ * offered rate is conversations/s (`Conversation rate target (conv/s):`), and
+ * the achieved rate is given both ways; every other rate stays requests/s.
+ */
+function totals(conv: boolean): TotalLine[] {
+  return [
+    ["Successful requests:", "completed"],
+    ["Failed requests:", "failed"],
+    ["Maximum request concurrency:", "max_concurrency"],
+    conv
+      ? ["Conversation rate target (conv/s):", "request_rate"]
+      : ["Request rate target (req/s):", "request_rate"],
+    ["Conversation rate achieved (conv/s):", "conversation_rate_achieved", "conv"],
+    ["Request rate achieved (req/s):", "rate_achieved"],
+    ["Benchmark duration (s):", "duration"],
+    ["Total input tokens:", "total_input_tokens"],
+    ["Total generated tokens:", "total_output_tokens"],
+    ["Request throughput (req/s):", "request_throughput"],
+    ["Request goodput (req/s):", "request_goodput"],
+    ["Output token throughput (tok/s):", "output_throughput"],
+    ["Steady-state output throughput (tok/s):", "output_throughput_steady", "conv"],
+    ["Peak output token throughput (tok/s):", "max_output_tokens_per_s"],
+    ["Peak concurrent requests:", "max_concurrent_requests"],
+    ["Total Token throughput (tok/s):", "total_token_throughput"],
+  ];
+}
+
 /** Totals left out of the block when null (no concurrency cap, no SLO). */
 const OPTIONAL = new Set<keyof LoadPointSummary>(["max_concurrency", "request_goodput"]);
 
 /** vLLM's console result block (plus send lag, SLO and completeness lines). */
 export function resultBlock(s: LoadPointSummary): string {
   const out = [head(" Serving Benchmark Result ").replaceAll("-", "=")];
-  for (const [label, key] of TOTALS) {
-    const v = s[key];
-    if (v !== null || !OPTIONAL.has(key)) out.push(line(label, v));
+  const conv = offersConversations(s.workload ?? "");
+  for (const [label, key, only] of totals(conv)) {
+    if (only && !conv) continue;
+    const v = s[key] ?? null;
+    if (v !== null || !OPTIONAL.has(key)) out.push(line(label, v ?? "n/a"));
   }
   const sect: [string, string, string][] = [
     ["ttft", "TTFT", "Time to First Token"],

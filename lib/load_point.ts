@@ -55,6 +55,12 @@ export interface LoadPointOptions {
   timeScale?: number;
   /** Benchmark duration (s) when the source states it. @default the span of the rows */
   durationS?: number;
+  /**
+   * Whether the offered load is conversations (`offersConversations` in
+   * `lib/rate_unit.ts`): then the conversation rate and the steady-state output
+   * throughput are computed, else they are null. @default false
+   */
+  conversations?: boolean;
 }
 
 /** TTFT of one turn (the turn as the rows number it). */
@@ -88,6 +94,17 @@ export interface LoadPointStats extends LatencyRecord, LoadPointTotals {
   slo_attainment: number | null;
   /** Sends per second between the first and last send: 0 below 2 sends, Infinity at one instant. */
   rate_achieved: number;
+  /**
+   * Conversations started per second: first-turn sends (turn ≤ 1) between the first
+   * and last of them, as `rate_achieved` counts all sends; null unless `conversations`.
+   */
+  conversation_rate_achieved: number | null;
+  /**
+   * Output tokens per second generated in the steady window, without the ramp-up
+   * and the drain tail (see `steadyOutput`); null unless `conversations`, or when
+   * the window is empty. `output_throughput` (vLLM's: tokens / duration) is unchanged.
+   */
+  output_throughput_steady: number | null;
   /** Send lag (sent − scheduled, real ms) percentiles and maximum; null without requests. */
   send_lag_p50_ms: number | null;
   send_lag_p99_ms: number | null;
@@ -161,6 +178,11 @@ class Pass {
   lastMs = -Infinity;
   sentMinMs = Infinity;
   sentMaxMs = -Infinity;
+  /** First-turn sends (conversation starts): count, first and last send, last schedule. */
+  starts = 0;
+  startSentMinMs = Infinity;
+  startSentMaxMs = -Infinity;
+  lastStartMs = -Infinity;
   readonly lags: Column;
   readonly ttft: Column;
   readonly tpot: Column;
@@ -190,6 +212,7 @@ class Pass {
     if (x.end_ms > this.lastMs) this.lastMs = x.end_ms;
     if (x.sent_ms < this.sentMinMs) this.sentMinMs = x.sent_ms;
     if (x.sent_ms > this.sentMaxMs) this.sentMaxMs = x.sent_ms;
+    if (x.turn <= 1) this.#start(x);
     if (this.slo && meetsSlo(x, this.slo)) this.met++;
     if (x.error) return;
     this.ok++;
@@ -200,6 +223,13 @@ class Pass {
     if (x.ttft_ms !== null) this.ttft.push(x.ttft_ms);
     if (x.first_token_ms !== null) this.ttftFromScheduled.push(x.first_token_ms - x.scheduled_ms);
     this.#turn(x);
+  }
+
+  #start(x: StatsRow): void {
+    this.starts++;
+    if (x.sent_ms < this.startSentMinMs) this.startSentMinMs = x.sent_ms;
+    if (x.sent_ms > this.startSentMaxMs) this.startSentMaxMs = x.sent_ms;
+    if (x.scheduled_ms > this.lastStartMs) this.lastStartMs = x.scheduled_ms;
   }
 
   #turn(x: StatsRow): void {
@@ -245,7 +275,11 @@ export function loadPointStats(
     request_goodput: o.slo ? p.met / durationS : null,
     slo_attainment: o.slo && n ? p.met / n : null,
     max_output_tokens_per_s: peak(o.tokensPerSecond),
-    rate_achieved: n >= 2 ? (n - 1) / ((p.sentMaxMs - p.sentMinMs) / 1000) : 0,
+    rate_achieved: sendRate(n, p.sentMinMs, p.sentMaxMs),
+    conversation_rate_achieved: o.conversations
+      ? sendRate(p.starts, p.startSentMinMs, p.startSentMaxMs)
+      : null,
+    output_throughput_steady: o.conversations ? steadyOutput(p, rows) : null,
     send_lag_p50_ms: orNull(percentileSorted(lags, 50)),
     send_lag_p99_ms: orNull(percentileSorted(lags, 99)),
     send_lag_max_ms: n ? lags[n - 1] : null,
@@ -261,6 +295,34 @@ export function loadPointStats(
     p50_ttft_turn2plus_ms: p.laterTtft.length ? percentileOf(p.laterTtft, 50) : null,
     by_turn: p.laterTtft.length ? turnMeans(p, rows) : null,
   };
+}
+
+/** Sends per second between the first and last of `n` sends: 0 below 2, Infinity at one instant. */
+function sendRate(n: number, firstMs: number, lastMs: number): number {
+  return n >= 2 ? (n - 1) / ((lastMs - firstMs) / 1000) : 0;
+}
+
+/**
+ * Output tokens per second generated in the steady window of a multi-turn load:
+ * from the first arrival plus the drain tail (last end − last conversation
+ * start, the time a conversation takes to finish: the ramp-up lasts about as
+ * long) to the last conversation start, the ramp-up cut to at most half the
+ * arrival window. Each successful request's tokens are spread evenly from its
+ * first token to its end. Null when the window is empty.
+ */
+function steadyOutput(p: Pass, rows: readonly StatsRow[]): number | null {
+  const arrivalMs = p.lastStartMs - p.firstMs;
+  if (!(arrivalMs > 0)) return null;
+  const rampMs = Math.min(p.lastMs - p.lastStartMs, arrivalMs / 2);
+  const lo = p.firstMs + rampMs, hi = p.lastStartMs;
+  let tokens = 0;
+  for (const x of rows) {
+    if (x.error || !x.output_tokens) continue;
+    const a = x.first_token_ms ?? x.end_ms, b = x.end_ms;
+    if (b > a) tokens += x.output_tokens * Math.max(0, Math.min(b, hi) - Math.max(a, lo)) / (b - a);
+    else if (a >= lo && a <= hi) tokens += x.output_tokens;
+  }
+  return tokens / ((hi - lo) / 1000);
 }
 
 /** The largest count of a per-second tally; 0 when there is none. */

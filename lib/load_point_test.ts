@@ -210,3 +210,21 @@ Deno.test("load point: a conversation of 150,000 turns merges (turns are not spr
   assert.equal(cum.length, n);
   assert.equal(cum[n - 1], String(2 * n));
 });
+
+Deno.test("load point: conversations started per s, and output tok/s without ramp-up and drain tail", () => {
+  // three 2-turn conversations starting at 0, 1 and 2 s; each turn 1 s long, 10 tokens
+  const rows: StatsRow[] = ["a", "b", "c"].flatMap((c, i) => [
+    ok(i * 1000, 0, 1000, 10, { conversation_id: c }),
+    ok(i * 1000 + 2000, 0, 1000, 10, { conversation_id: c, turn: 2 }),
+  ]);
+  const st = loadPointStats(rows, { conversations: true });
+  assert.equal(st.conversation_rate_achieved, 1); // 3 starts over 2 s
+  assert.equal(st.rate_achieved, 1.25); // 6 sends over 4 s
+  assert.equal(st.output_throughput, 12); // vLLM's: 60 tokens / 5 s
+  // tail 3 s (last end 5 s − last start 2 s) cut to half the 2 s arrival window:
+  // window 1..2 s holds b's first turn only, 10 tokens in 1 s
+  assert.equal(st.output_throughput_steady, 10);
+  const single = loadPointStats(rows);
+  assert.equal(single.conversation_rate_achieved, null);
+  assert.equal(single.output_throughput_steady, null);
+});

@@ -12,6 +12,15 @@
  * `rate_target` is a number or `inf` in the file (`Infinity` in memory). Empty
  * cells are unknown values (null).
  *
+ * Units: `rate_target` is the offered load, in conversations/s on multi-turn
+ * workloads (`offersConversations` in `lib/rate_unit.ts`) and in req/s
+ * otherwise; `rate_achieved`, `request_throughput` and `request_goodput` are
+ * always req/s (every turn counts). Multi-turn rows add
+ * `conversation_rate_achieved` (conversations started per second) and
+ * `output_throughput_steady` (output tok/s without ramp-up and drain tail,
+ * `lib/load_point.ts`); both are empty elsewhere. `output_throughput` is
+ * vLLM's: all output tokens / `duration`.
+ *
  * @module
  */
 import { parseDecimal } from "./decimal.ts";
@@ -55,12 +64,14 @@ export const THROUGHPUT_COLUMNS = [
   "success_rate",
   "duration",
   "rate_achieved",
+  "conversation_rate_achieved",
   "total_input_tokens",
   "total_output_tokens",
   "mean_input_tokens",
   "mean_output_tokens",
   "request_throughput",
   "output_throughput",
+  "output_throughput_steady",
   "total_token_throughput",
   "request_throughput_per_gpu",
   "output_throughput_per_gpu",
@@ -107,8 +118,10 @@ export function turnList(cell: unknown): (number | null)[] {
 export const CI_METRICS = [
   "success_rate",
   "rate_achieved",
+  "conversation_rate_achieved",
   "request_throughput",
   "output_throughput",
+  "output_throughput_steady",
   "total_token_throughput",
   "request_goodput",
   "slo_attainment",
@@ -149,7 +162,7 @@ export interface MergedRow {
   gpus: number | null;
   /** The load point label as the run wrote it: `4`, `inf`, `c8`. */
   load_point: string;
-  /** Target request rate (req/s); `Infinity` for `inf`; null when unknown (concurrency sweeps). */
+  /** Offered rate (conv/s on multi-turn, else req/s); `Infinity` for `inf`; null when unknown (concurrency sweeps). */
   rate_target: number | null;
   max_concurrency: number | null;
   /** 1-based repeat number, or `"mean"` on aggregate rows. */

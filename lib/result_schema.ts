@@ -161,6 +161,7 @@ export interface LoadPointSummary extends LoadPointTotals {
   label: string;
   model_id: string;
   tokenizer_id: string;
+  /** Offered rate as vLLM names it: conversations/s on multi-turn workloads, else req/s. */
   request_rate: number | "inf";
   burstiness: number;
   max_concurrency: number | null;
@@ -173,7 +174,12 @@ export interface LoadPointSummary extends LoadPointTotals {
   load_point: string;
   complete: boolean;
   rate_target: number | "inf" | null;
+  /** Sends per second (requests/s, every turn counts). */
   rate_achieved: number;
+  /** Conversations started per second (first turns); null unless the load is conversations. */
+  conversation_rate_achieved?: number | null;
+  /** Output tok/s in the steady window, without ramp-up and drain tail; null unless conversations. */
+  output_throughput_steady?: number | null;
   sent: number;
   send_lag_p50_ms: number;
   send_lag_p99_ms: number;

@@ -21,6 +21,7 @@ import {
 } from "./merged_schema.ts";
 import { ci95, perGpu, type Slo } from "./metrics.ts";
 import { type LoadPointStats, loadPointStats, type TurnMeans } from "./load_point.ts";
+import { offersConversations } from "./rate_unit.ts";
 
 export type { Slo };
 
@@ -70,7 +71,12 @@ export function runRow(r: RunInput): MergedRow {
   const o = blank();
   Object.assign(o, identity(r));
   if (r.rows) {
-    const st = loadPointStats(r.rows, { itlsMs: r.itlGapsMs, slo: r.slo, durationS: r.durationS });
+    const st = loadPointStats(r.rows, {
+      itlsMs: r.itlGapsMs,
+      slo: r.slo,
+      durationS: r.durationS,
+      conversations: offersConversations(r.workload),
+    });
     Object.assign(o, rowOf(st, r));
   } else Object.assign(o, fromSummary(o, r.summary));
   o.request_throughput_per_gpu = perGpu(o.request_throughput as number | null, r.gpus);
@@ -138,6 +144,10 @@ function rowOf(st: LoadPointStats, r: RunInput): Record<string, unknown> {
     rate_achieved: r.source === "topobench" && n >= 2
       ? (Number.isFinite(st.rate_achieved) ? st.rate_achieved : null)
       : num(s.rate_achieved),
+    conversation_rate_achieved: r.source === "topobench"
+      ? num(st.conversation_rate_achieved)
+      : num(s.conversation_rate_achieved),
+    output_throughput_steady: st.output_throughput_steady,
     mean_ttft_turn1_ms: st.mean_ttft_turn1_ms,
     mean_ttft_turn2plus_ms: st.mean_ttft_turn2plus_ms,
     p50_ttft_turn2plus_ms: st.p50_ttft_turn2plus_ms,

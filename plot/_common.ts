@@ -5,6 +5,11 @@
  *
  * @module
  */
+import {
+  offeredUnit as unitOf,
+  offeredUnitLong,
+  offersConversations as conversationLoad,
+} from "../lib/rate_unit.ts";
 
 /** A vega-lite spec (kept loose: builders produce plain JSON). */
 export type VlSpec = Record<string, unknown>;
@@ -231,21 +236,21 @@ export function rateScale(rates: readonly number[]): VlSpec {
   return isGeometric(rates) ? { type: "log" } : { zero: true };
 }
 
-/** Whether the offered load is conversations (multi-turn workloads: several requests each). */
+/** Whether the offered load is conversations (multi-turn workloads: several requests each; `lib/rate_unit.ts`). */
 export function offersConversations(ctx: ChartContext): boolean {
-  return /(^|, )multiturn/.test(ctx.workload);
+  return conversationLoad(ctx.workload);
 }
 
-/** The unit of offered load: `conv/s` on multi-turn workloads, else `req/s`. */
+/** The unit of offered load: `conv/s` on multi-turn workloads, else `req/s` (`lib/rate_unit.ts`). */
 export function offeredUnit(ctx: ChartContext): string {
-  return offersConversations(ctx) ? "conv/s" : "req/s";
+  return unitOf(ctx.workload);
 }
 
 /** The offered-load axis title, in the unit the sweep used. */
 export function offeredTitle(ctx: ChartContext): string {
   return offersConversations(ctx)
-    ? "Offered load (conversations/s)"
-    : "Offered request rate (req/s)";
+    ? `Offered load (${offeredUnitLong(ctx.workload)})`
+    : `Offered request rate (${offeredUnitLong(ctx.workload)})`;
 }
 
 /** Lines (topologies) up to which every point is labelled; past it, only each line's ends. */

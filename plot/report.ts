@@ -8,6 +8,7 @@
 import type { VlSpec } from "./_common.ts";
 import type { ExperimentData, PointRow } from "./_runs.ts";
 import { esc, markdownToHtml } from "./_markdown.ts";
+import { CONV_UNIT, offersConversations, REQ_UNIT } from "../lib/rate_unit.ts";
 
 /** One figure of the report: rendered SVG and spec, or the reason it was skipped. */
 export interface ReportFigure {
@@ -17,14 +18,28 @@ export interface ReportFigure {
   skip?: string;
 }
 
-/** Columns of the summary table: [merged.csv key, header, decimals]. */
-export const TABLE_COLUMNS: [string, string, number][] = [
+/** A column of the summary table: [key, header, decimals]; keys are merged.csv's or {@linkcode OFFERED}'s. */
+export type TableColumn = [string, string, number];
+
+/** Offered-rate keys of the table: `rate_target` split by its unit (see `lib/rate_unit.ts`). */
+const OFFERED = { conv: "offered_conv_rate", req: "offered_req_rate" } as const;
+
+/**
+ * Columns of the summary table. Each rate column has one unit: offered load is
+ * conversations/s on multi-turn workloads and requests/s elsewhere (two columns,
+ * each blank on the other's rows); achieved is given as conversations started
+ * per s (multi-turn) and as requests sent per s (every turn counts).
+ */
+export const TABLE_COLUMNS: TableColumn[] = [
   ["topology", "Topology", -1],
   ["workload", "Workload", -1],
-  ["rate_target", "Offered (req/s)", 2],
-  ["rate_achieved", "Achieved (req/s)", 2],
-  ["request_throughput", "Req tput (req/s)", 2],
+  [OFFERED.conv, `Offered (${CONV_UNIT})`, 2],
+  ["conversation_rate_achieved", `Achieved (${CONV_UNIT})`, 2],
+  [OFFERED.req, `Offered (${REQ_UNIT})`, 2],
+  ["rate_achieved", `Achieved (${REQ_UNIT})`, 2],
+  ["request_throughput", `Req tput (${REQ_UNIT})`, 2],
   ["output_throughput", "Out tput (tok/s)", 0],
+  ["output_throughput_steady", "Steady out tput (tok/s)", 0],
   ["success_rate", "Success", 3],
   ["p50_ttft_ms", "p50 TTFT (ms)", 1],
   ["p99_ttft_ms", "p99 TTFT (ms)", 1],
@@ -34,23 +49,45 @@ export const TABLE_COLUMNS: [string, string, number][] = [
   ["slo_attainment", "SLO att.", 3],
 ];
 
+/** A point row with its offered rate under the key of its unit. */
+function withOfferedUnit(r: PointRow): PointRow {
+  const key = offersConversations(String(r.workload ?? "")) ? OFFERED.conv : OFFERED.req;
+  return { ...r, [key]: r.rate_target };
+}
+
 function cell(v: unknown, digits: number): string {
   if (v === null || v === undefined || v === "") return "–";
   if (typeof v === "number" && digits >= 0) return v.toFixed(digits);
   return esc(String(v));
 }
 
+/** Columns shown only when some row has a value (they exist for one kind of workload). */
+const WHEN_SET = new Set<string>([
+  OFFERED.conv,
+  OFFERED.req,
+  "conversation_rate_achieved",
+  "output_throughput_steady",
+]);
+
+/** The table's columns for these rows: every column, less the {@linkcode WHEN_SET} ones no row fills. */
+export function tableColumns(rows: readonly PointRow[]): TableColumn[] {
+  const filled = (k: string) =>
+    rows.some((r) => r[k] !== null && r[k] !== undefined && r[k] !== "");
+  return TABLE_COLUMNS.filter(([k]) => !WHEN_SET.has(k) || filled(k));
+}
+
 /** The summary table as HTML, sorted by topology, workload and rate. */
 export function summaryTable(rows: PointRow[]): string {
-  const sorted = [...rows].sort((a, b) =>
+  const sorted = rows.map(withOfferedUnit).sort((a, b) =>
     String(a.topology).localeCompare(String(b.topology)) ||
     String(a.workload).localeCompare(String(b.workload)) ||
     (Number(a.rate_target ?? a.rate_achieved) || 0) -
       (Number(b.rate_target ?? b.rate_achieved) || 0)
   );
-  const head = TABLE_COLUMNS.map(([, h]) => `<th>${esc(h)}</th>`).join("");
+  const cols = tableColumns(sorted);
+  const head = cols.map(([, h]) => `<th>${esc(h)}</th>`).join("");
   const body = sorted.map((r) =>
-    `<tr>${TABLE_COLUMNS.map(([k, , d]) => `<td>${cell(r[k], d)}</td>`).join("")}</tr>`
+    `<tr>${cols.map(([k, , d]) => `<td>${cell(r[k], d)}</td>`).join("")}</tr>`
   ).join("\n");
   return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }

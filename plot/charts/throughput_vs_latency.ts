@@ -70,7 +70,7 @@ export function throughputVsLatency(
               order: { field: "rate_rps", type: "quantitative" },
               tooltip: [
                 { field: "topology" },
-                { field: "rate_rps", format: ".2f" },
+                { field: "rate_rps", title: `offered (${offeredUnit(ctx)})`, format: ".2f" },
                 { field: "throughput_tok_s", format: ".0f" },
                 { field: "value_ms", format: ".1f" },
               ],

@@ -11,6 +11,7 @@ import {
   num,
   offeredRateX,
   offeredTitle,
+  offeredUnit,
   offersConversations,
   quantitative,
   rateScale,
@@ -43,7 +44,11 @@ function panel(
       },
       y: quantitative(field, yTitle),
       color: topologyColor(ctx),
-      tooltip: [{ field: "topology" }, { field: "offered_rps" }, { field, format: ".2f" }],
+      tooltip: [
+        { field: "topology" },
+        { field: "offered_rps", title: `offered (${offeredUnit(ctx)})` },
+        { field, format: ".2f" },
+      ],
     },
   };
   const layer: unknown[] = [line];

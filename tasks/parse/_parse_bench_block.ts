@@ -29,6 +29,8 @@ export const BENCH_COLUMNS = [
   ),
   "rate_target",
   "rate_achieved",
+  "conversation_rate_achieved",
+  "output_throughput_steady",
   "send_lag_p50_ms",
   "send_lag_p99_ms",
   "send_lag_max_ms",
@@ -51,6 +53,8 @@ const ROWS: Record<string, string> = {
   "maximum request concurrency": "max_concurrency",
   "request rate configured (rps)": "request_rate",
   "request rate target (req/s)": "rate_target",
+  "conversation rate target (conv/s)": "rate_target",
+  "conversation rate achieved (conv/s)": "conversation_rate_achieved",
   "request rate achieved (req/s)": "rate_achieved",
   "benchmark duration (s)": "duration",
   "total input tokens": "total_input_tokens",
@@ -58,6 +62,7 @@ const ROWS: Record<string, string> = {
   "request throughput (req/s)": "request_throughput",
   "request goodput (req/s)": "request_goodput",
   "output token throughput (tok/s)": "output_throughput",
+  "steady-state output throughput (tok/s)": "output_throughput_steady",
   "peak output token throughput (tok/s)": "max_output_tokens_per_s",
   "peak concurrent requests": "max_concurrent_requests",
   "total token throughput (tok/s)": "total_token_throughput",
@@ -146,7 +151,7 @@ export class BenchBlock {
       this.issues.push({ line, text, reason: `${key} is not a number` });
       return false;
     }
-    if (key === "rate_target" || key === "rate_achieved") this.#ours = true;
+    if (key === "rate_target" || key.endsWith("rate_achieved")) this.#ours = true;
     if (!(BENCH_COLUMNS as readonly string[]).includes(key)) {
       this.issues.push({ line, text, reason: `percentile ${lat?.[1]} has no column` });
       return false;
