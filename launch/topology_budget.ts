@@ -76,9 +76,10 @@ export function budgetSizes(t: Topology, budget: number, what = t.file): Topolog
 
 /**
  * A topology's size for labels of budget sweeps: {@linkcode sizeLabelOf}
- * without a `-tp1` suffix, and a dp's replica count alone (`2P6D`, `8`, `4-tp2`).
+ * without a `-tp1` suffix, a dp's replica count alone, and `_` between
+ * differing TP sizes so the label can name a folder (`2P6D`, `8`, `4-tp2`, `2P3D-tp1_2`).
  */
 export function shortSizeLabel(t: Topology): string {
-  const size = sizeLabelOf(t).replace(/-tp1$/, "");
+  const size = sizeLabelOf(t).replace(/-tp1$/, "").replaceAll("/", "_");
   return t.kind === "dp" ? size.replace(/^dp/, "") : size;
 }

@@ -33,7 +33,7 @@ Deno.test("budget: tensor parallel sizes count (P·tp_p + D·tp_d = budget)", as
     { path: ["decode", "tp"], value: 2 },
     ...budgetSizes(t, 8)[0],
   ]);
-  assert.equal(shortSizeLabel(sized), "2P3D-tp1/2");
+  assert.equal(shortSizeLabel(sized), "2P3D-tp1_2");
   assert.throws(() => budgetSizes(t, 2), /Cannot size .*budget of 2 GPUs.*tp 1\/2/);
 });
 

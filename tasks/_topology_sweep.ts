@@ -35,13 +35,14 @@ function fieldCombos(fields: Record<string, unknown[]>): TopologySet[][] {
 /** `t` at each budget size (or as it is when the budget leaves it out). */
 async function budgetEntries(
   exp: Experiment,
+  base: string,
   t: ExperimentTopology,
   topo: Topology,
   taken: readonly ExperimentTopology[],
 ): Promise<ExperimentTopology[]> {
   const b = exp.sweep.budget;
-  if (!b || (b.kinds && !b.kinds.includes(t.label))) return [t];
-  const where = `topology ${t.label} of ${exp.file} (sweep.topology.budget)`;
+  if (!b || (b.kinds && !b.kinds.includes(base))) return [t];
+  const where = `topology ${base} of ${exp.file} (sweep.topology.budget)`;
   const out: ExperimentTopology[] = [];
   for (const size of budgetSizes(topo, b.gpus, where)) {
     if (size.length === 0) {
@@ -50,11 +51,8 @@ async function budgetEntries(
     }
     const sets = [...t.sets, ...size];
     const sized = await loadTopologyWith(t.file, sets);
-    out.push({
-      ...t,
-      label: uniqueLabel(`${t.label}-${shortSizeLabel(sized)}`, [...taken, ...out]),
-      sets,
-    });
+    const label = uniqueLabel(`${base}-${shortSizeLabel(sized)}`, [...taken, ...out]);
+    out.push({ ...t, label, sets });
   }
   return out;
 }
@@ -62,7 +60,8 @@ async function budgetEntries(
 /**
  * One topology entry per combination of the `sweep.topology` fields, labelled
  * `<label>-<size>` (`pd-2P1D-tp1`), then, with a budget, one per size that uses
- * exactly the budget's GPUs (`pd-2P6D`, `dp-8`); every file is read and
+ * exactly the budget's GPUs, labelled `<label>-<size>` again (`pd-2P6D`, `dp-8`;
+ * `-2`, `-3` where field values give the same size); every file is read and
  * validated, so a bad combination fails before anything runs.
  */
 export async function expandTopologySweep(exp: Experiment): Promise<Experiment> {
@@ -74,7 +73,7 @@ export async function expandTopologySweep(exp: Experiment): Promise<Experiment> 
       const sets = [...t.sets, ...c];
       const topo = await loadTopologyWith(t.file, sets);
       const label = fields ? uniqueLabel(`${t.label}-${sizeLabelOf(topo)}`, out) : t.label;
-      out.push(...await budgetEntries(exp, { ...t, label, sets }, topo, out));
+      out.push(...await budgetEntries(exp, t.label, { ...t, label, sets }, topo, out));
     }
   }
   return { ...exp, topologies: out };

@@ -165,3 +165,25 @@ Deno.test("attainment: one spelling; the old ones name the new one", () => {
     /Cannot use --attainment as a percent in \[1, 100\]/,
   );
 });
+
+Deno.test("experiment docs: the whole-file example validates and runs the sizes it names", async () => {
+  const md = await Deno.readTextFile(join(ROOT, "docs/experiments.md"));
+  const yaml = /## A whole file\s+```yaml\n([\s\S]*?)```/.exec(md)?.[1];
+  assert.ok(yaml, "docs/experiments.md has a whole-file example");
+  assert.deepEqual(schemaErrors(SCHEMA, parseYaml(yaml)), []);
+  const dir = await Deno.makeTempDir({ prefix: "topobench_docs_exp_" });
+  try {
+    await Deno.writeTextFile(join(dir, "e.yaml"), yaml);
+    const labels = (await loadExperiment(join(dir, "e.yaml"))).topologies.map((t) => t.label);
+    assert.deepEqual([labels[0], labels[1], labels[7], labels[8], labels.at(-1)], [
+      "dp-8",
+      "pd-1P7D",
+      "pd-7P1D",
+      "ppd-1P7D",
+      "ppd-7P1D",
+    ]);
+    assert.match(md, /This runs `dp-8`, `pd-1P7D` … `pd-7P1D` and `ppd-1P7D` … `ppd-7P1D`/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

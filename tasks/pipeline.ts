@@ -284,7 +284,9 @@ export const PIPELINE_FLAGS = {
 
 const HELP: CommandHelp = {
   cmd: "deno run -A tasks/pipeline.ts <experiment.yaml|name>",
-  summary: "Experiment file -> runs, merged.csv, compare.md, report.html.",
+  summary: "Experiment file -> runs, merged.csv, compare.md, report.html. Experiment keys " +
+    "(topologies, workload, sweep with rates, grid and topology sizes or a GPU budget, slo, " +
+    "attainment, plots): docs/experiments.md; schema: tasks/experiments/experiment.schema.json.",
 };
 
 /** Reads {@linkcode PIPELINE_FLAGS} into pipeline options. */
