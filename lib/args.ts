@@ -24,6 +24,11 @@ export interface FlagDef {
   aliases?: string[];
   /** Value name in `--help`. @default "value" */
   placeholder?: string;
+  /**
+   * Names this flag had before (not accepted: using one is an error naming
+   * this flag), e.g. `target` for `attainment`. @default []
+   */
+  formerly?: string[];
 }
 
 /** Flags by canonical long name. */
@@ -72,6 +77,16 @@ function joinNegativeValues(args: string[], options: Record<string, ParseArgsOpt
   return out;
 }
 
+/** The error of an unknown flag: the flag that replaced it, else the known flags. */
+function unknownFlag(flag: string, spec: FlagSpec): TypeError {
+  const name = flag.replace(/^-+/, "");
+  const now = Object.entries(spec).find(([, d]) => d.formerly?.includes(name));
+  const known = now ? `it is now --${now[0]} (${now[1].help})` : `known flags: ${knownFlags(spec)}`;
+  return new TypeError(
+    `Cannot use ${flag} as a flag: current value is ${JSON.stringify(flag)}; ${known}`,
+  );
+}
+
 /**
  * Parses `args` strictly. Aliases map to their canonical name (giving both is an
  * error); defaults fill absent flags; `help` (`-h/--help`) is always known and
@@ -114,13 +129,7 @@ export function parseFlags(
     const msg = errorMessage(e);
     const quoted = /'([^']+)'/.exec(msg)?.[1] ?? args.join(" ");
     const flag = quoted.split(" ")[0];
-    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-      throw new TypeError(
-        `Cannot use ${flag} as a flag: current value is ${JSON.stringify(flag)}; known flags: ${
-          knownFlags(spec)
-        }`,
-      );
-    }
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw unknownFlag(flag, spec);
     if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
       throw new TypeError(
         `Cannot use ${flag} as an argument: current value is ${

@@ -124,6 +124,32 @@ export const SLO_FLAGS = {
   "tpot-slo": { type: "string" as const, help: "TPOT SLO in ms (same as --slo tpot:MS)" },
 };
 
+/** Flag definition of the SLO attainment target: `--attainment PCT` (percent, 0-100). */
+export const ATTAINMENT_FLAG = {
+  attainment: {
+    type: "string" as const,
+    default: "90",
+    help: "SLO attainment target: percent of requests within the SLO, e.g. 90",
+    placeholder: "PCT",
+    aliases: ["atta-target"], // the predecessor's spelling
+    formerly: ["target", "slo-target"],
+  },
+};
+
+/** What an attainment target may be: a percent, never a fraction (0.9 is refused, not read as 0.9%). */
+export const ATTAINMENT_RULE = "a percent in [1, 100] (e.g. 90 for 90% of requests)";
+
+/** `--attainment` of parsed flags as a percent in [1, 100], or undefined when absent. */
+export function attainmentFromFlags(values: Record<string, unknown>): number | undefined {
+  const v = values.attainment;
+  if (v === undefined || v === null) return undefined;
+  const n = typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
+  if (!(n >= 1 && n <= 100)) {
+    throw fieldError({ field: "--attainment", value: v, expected: ATTAINMENT_RULE });
+  }
+  return n;
+}
+
 /** The SLO of parsed flags (`--slo`, `--ttft-slo`, `--tpot-slo`), or null when none is given. */
 export function sloFromFlags(values: Record<string, unknown>): Slo | null {
   const parts: string[] = [];

@@ -2,7 +2,7 @@
  * `deno task plot`: figures and the HTML report of a run or experiment directory.
  *
  *     deno task plot results/exp [--only latency_ttft,cdf_ttft] [--format png,svg]
- *       [--out DIR] [--log-y] [--compare A,B] [--slo ttft:500,tpot:50] [--slo-target 0.9]
+ *       [--out DIR] [--log-y] [--compare A,B] [--slo ttft:500,tpot:50] [--attainment 90]
  *
  * Writes `DIR/plots/<figure>.png|svg` and `DIR/report.html` (DIR defaults to the
  * input directory) and prints one line per figure, `skipped <name>: <why>` for
@@ -17,7 +17,7 @@ import { type ExperimentData, readExperiment } from "./_runs.ts";
 import { specToSvg } from "./render.ts";
 import { PngPool } from "./_png_pool.ts";
 import { buildReport, type ReportFigure } from "./report.ts";
-import { SLO_FLAGS, sloFromFlags } from "../lib/metrics.ts";
+import { ATTAINMENT_FLAG, attainmentFromFlags, SLO_FLAGS, sloFromFlags } from "../lib/metrics.ts";
 import { writeFileAtomic } from "../lib/write_file.ts";
 
 const FLAGS = {
@@ -27,7 +27,7 @@ const FLAGS = {
   "log-y": { type: "boolean" as const, default: false, help: "Log-scale latency axes" },
   compare: { type: "string" as const, help: "Topologies A,B of the ratio figures" },
   ...SLO_FLAGS,
-  "slo-target": { type: "string" as const, default: "0.9", help: "SLO attainment target (0..1)" },
+  ...ATTAINMENT_FLAG,
   scale: { type: "string" as const, default: "2", help: "PNG pixel scale" },
 };
 
@@ -188,7 +188,7 @@ export async function main(args: string[]): Promise<number> {
     logY: values["log-y"] === true,
     compare: compare.length ? [compare[0], compare[1]] : undefined,
     slo: sloFromFlags(values) ?? undefined,
-    sloTarget: numberFlag(values, "slo-target", { min: 0, max: 1 }),
+    sloTarget: attainmentFromFlags(values)! / 100,
     scale: numberFlag(values, "scale", { min: 0.25, max: 8 }),
     log: (l) => console.log(l),
   });

@@ -6,19 +6,16 @@
  *
  * @module
  */
-import {
-  loadTopologyWith,
-  parseSet,
-  sizeLabelOf,
-  type TopologySet,
-} from "../launch/topology_set.ts";
-import type { Slo } from "../lib/metrics.ts";
+import { parseSet, type TopologySet } from "../launch/topology_set.ts";
+import { ATTAINMENT_RULE, type Slo } from "../lib/metrics.ts";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
-import { type Key, Reader, type ReaderStyle } from "../lib/schema.ts";
+import { isMapping, type Key, Reader, type ReaderStyle } from "../lib/schema.ts";
+import { fieldError } from "../lib/errors.ts";
 import { checkSafeName } from "../lib/safe_name.ts";
 import { readConfigText } from "../lib/read_config.ts";
+import { expandTopologySweep, resolveRouting } from "./_topology_sweep.ts";
 
 /** Repository root (paths in experiment files are relative to it). */
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -33,6 +30,25 @@ export interface ExperimentTopology {
   vllmFile: string | null;
   /** Field changes applied to the file (`set:` in the entry, sweep cells). @default [] */
   sets: TopologySet[];
+  /**
+   * The router's policy as it runs (`router.policy` after every change, with
+   * role policies that differ: `round_robin (decode: session)`), or null
+   * before the file is read (`validateExperiment` alone). @default null
+   */
+  routerPolicy: string | null;
+  /**
+   * Whether topobench chose `routerPolicy` (session routing for a dp topology
+   * on a multi-turn workload whose experiment does not set `router.policy`). @default false
+   */
+  routerPolicyDefaulted: boolean;
+}
+
+/** `sweep.topology.budget`: every size of the listed topologies using exactly `gpus` GPUs. */
+export interface TopologyBudget {
+  /** GPUs every size uses. */
+  gpus: number;
+  /** Labels of the topologies sized; null for all. @default null */
+  kinds: string[] | null;
 }
 
 /** Auto sweep settings: a saturating probe, then rates spaced up to the measured capacity. */
@@ -66,9 +82,12 @@ export interface SweepSpec {
   grid: Record<string, (string | number)[]>;
   /**
    * Topology field (dotted path) -> values: every topology runs once per
-   * combination, labelled `<label>-<size>` (`pd-2P1D-tp1`). @default {}
+   * combination, labelled `<label>-<size>` (`pd-2P1D-tp1`); `budget` and
+   * `kinds` of the same mapping are {@linkcode SweepSpec.budget}. @default {}
    */
   topology: Record<string, unknown[]>;
+  /** `sweep.topology: { budget, kinds }`: sizes of a GPU budget, after the fields. @default null */
+  budget: TopologyBudget | null;
   /** Repeats per point (bench `--runs`). @default 1 */
   runs: number;
   /** POST /reset_prefix_cache before each point. @default true */
@@ -94,7 +113,7 @@ export interface Experiment {
   sweep: SweepSpec;
   /** SLO in ms. @default null */
   slo: Slo | null;
-  /** SLO attainment target, percent. @default 90 */
+  /** SLO attainment target, percent (`attainment:` in the file). @default 90 */
   targetPct: number;
   /** Plot options. */
   plots: { formats: ("png" | "svg")[]; compare: [string, string] | null; logY: boolean };
@@ -108,35 +127,66 @@ const STYLE: ReaderStyle = {
   nullIsAbsent: true,
   fractionKind: "range",
 };
-const TOP_KEYS = [
-  "name",
-  "description",
-  "topologies",
-  "speed",
-  "clock",
-  "router_hop_ms",
-  "workload",
-  "sweep",
-  "slo",
-  "target_pct",
-  "plots",
-];
-const SWEEP_KEYS = ["rates", "auto", "grid", "topology", "runs", "reset_prefix_cache", "stop"];
+/**
+ * Every key an experiment file may hold, by block (the field path with `[]`
+ * for list items); `sweep.topology` also takes topology field paths, and
+ * `workload` and `topologies[].set` any key. The JSON schema
+ * (`tasks/experiments/experiment.schema.json`) is tested against this.
+ */
+export const EXPERIMENT_KEYS = {
+  "": [
+    "name",
+    "description",
+    "topologies",
+    "speed",
+    "clock",
+    "router_hop_ms",
+    "workload",
+    "sweep",
+    "slo",
+    "attainment",
+    "plots",
+  ],
+  "topologies[]": ["label", "file", "vllm_file", "set"],
+  sweep: ["rates", "auto", "grid", "topology", "runs", "reset_prefix_cache", "stop"],
+  "sweep.auto": ["probe_requests", "points", "resolution", "max_search_points"],
+  "sweep.grid": ["concurrency", "input-len", "output-len", "turns"],
+  "sweep.topology": ["budget", "kinds"],
+  "sweep.stop": ["max_error_rate", "max_p99_ttft_ms", "max_p99_e2el_ms"],
+  slo: ["ttft_ms", "tpot_ms"],
+  plots: ["formats", "compare", "log_y"],
+} as const;
+const K = EXPERIMENT_KEYS;
 /** Bench flags the pipeline sets itself. */
 const PIPELINE_FLAGS = ["url", "out", "rate", "topology", "gpus", "runs", "time-scale"];
 
 const isText = (v: unknown) => typeof v === "string" && v !== "";
 const text = (r: Reader, key: Key): string => r.check(key, isText, "a non-empty string", "type");
 
+/** Keys of earlier versions, each with the key (and form) that replaced it. */
+const RENAMED: Record<string, string> = {
+  target_pct: "attainment (percent of requests within the SLO, e.g. attainment: 90)",
+};
+
 /** Validates a parsed experiment object. */
 export function validateExperiment(raw: unknown, file = "<experiment>"): Experiment {
-  const r = Reader.root(file, raw, TOP_KEYS, { style: STYLE, field: "experiment" });
+  for (const [old, now] of Object.entries(RENAMED)) {
+    if (isMapping(raw) && old in raw) {
+      throw fieldError({
+        field: old,
+        value: raw[old],
+        expected: `a known key: it is now ${now}`,
+        file,
+      });
+    }
+  }
+  const r = Reader.root(file, raw, K[""], { style: STYLE, field: "experiment" });
   const name = checkSafeName(text(r, "name"), "name", { file, what: "an experiment name" });
   const topologies = readTopologies(r);
   const workload = readWorkload(r);
-  const sw = r.obj("sweep", SWEEP_KEYS);
-  const shape = readSweepShape(sw);
-  const slo = r.obj("slo", ["ttft_ms", "tpot_ms"]);
+  const sw = r.obj("sweep", K.sweep);
+  const shape = readSweepShape(sw, topologies.map((t) => t.label));
+  const slo = r.obj("slo", K.slo);
   const plots = readPlots(r);
   const description = r.value("description");
   return {
@@ -153,7 +203,10 @@ export function validateExperiment(raw: unknown, file = "<experiment>"): Experim
       ttftMs: slo.atLeast("ttft_ms", 0),
       tpotMs: slo.atLeast("tpot_ms", 0),
     },
-    targetPct: r.atLeast("target_pct", 0) ?? 90,
+    targetPct: r.absent("attainment")
+      ? 90
+      : r.check<number>("attainment", (v) =>
+        typeof v === "number" && v >= 1 && v <= 100, ATTAINMENT_RULE),
     plots,
   };
 }
@@ -161,13 +214,15 @@ export function validateExperiment(raw: unknown, file = "<experiment>"): Experim
 function readTopologies(r: Reader): ExperimentTopology[] {
   const list = r.list("topologies", "a non-empty list");
   const topologies = list.indices().map((i) => {
-    const t = list.obj(i, ["label", "file", "vllm_file", "set"]);
+    const t = list.obj(i, K["topologies[]"]);
     const set = t.obj("set");
     return {
       sets: set.entries().map(([k, v]) => parseSet(`${k}=${JSON.stringify(v)}`, set.path)),
       label: checkSafeName(text(t, "label"), t.at("label"), { file: r.file }),
       file: resolve(ROOT, text(t, "file")),
       vllmFile: t.value("vllm_file") === undefined ? null : resolve(ROOT, text(t, "vllm_file")),
+      routerPolicy: null,
+      routerPolicyDefaulted: false,
     };
   });
   const labels = topologies.map((t) => t.label);
@@ -192,36 +247,53 @@ function readWorkload(r: Reader): Experiment["workload"] {
 /** The sweep's lists (checked before any of the experiment's numbers, as they always were). */
 interface SweepShape {
   topology: Record<string, unknown[]>;
+  budget: TopologyBudget | null;
   rates: number[] | null;
   auto: Reader;
   grid: Record<string, (string | number)[]>;
   stop: Reader;
 }
 
-function readSweepShape(sw: Reader): SweepShape {
+/** `sweep.topology`: field paths with value lists, and `budget` with `kinds` (topology labels). */
+function readTopologySweep(sw: Reader, labels: string[]) {
   const ts = sw.obj("topology");
   const topology: Record<string, unknown[]> = {};
   for (const [k] of ts.entries()) {
+    if ((K["sweep.topology"] as readonly string[]).includes(k)) continue;
     topology[k] = ts.list(k, "a non-empty list", "range").raw as unknown[];
     parseSet(`${k}=0`, ts.at(k)); // the field path's form
   }
+  const gpus = ts.atLeast("budget", 1, true);
+  let kinds: string[] | null = null;
+  if (!ts.absent("kinds")) {
+    if (gpus === undefined) throw ts.fail("kinds", ts.value("kinds"), "absent without budget");
+    const list = ts.list("kinds", `a non-empty list of topology labels (${labels.join(", ")})`);
+    kinds = list.indices().map((i) =>
+      list.check<string>(i, (v) => labels.includes(v as string), `one of ${labels.join(", ")}`)
+    );
+  }
+  return { topology, budget: gpus === undefined ? null : { gpus, kinds } };
+}
+
+function readSweepShape(sw: Reader, labels: string[]): SweepShape {
+  const { topology, budget } = readTopologySweep(sw, labels);
   let rates: number[] | null = null;
   if (sw.value("rates") !== "auto") {
     const list = sw.list("rates", 'a non-empty list of rates or "auto"');
     rates = list.indices().map((i) => list.atLeast(i, 1e-9) ?? 0);
   }
-  const auto = sw.obj("auto", ["probe_requests", "points", "resolution", "max_search_points"]);
-  const g = sw.obj("grid", ["concurrency", "input-len", "output-len", "turns"]);
+  const auto = sw.obj("auto", K["sweep.auto"]);
+  const g = sw.obj("grid", K["sweep.grid"]);
   const grid: Record<string, (string | number)[]> = {};
   for (const [k] of g.entries()) {
     const list = g.list(k, "a non-empty list", "range");
     grid[k] = list.indices().map((i) => list.atLeast(i, 1, true) ?? 0);
   }
-  const stop = sw.obj("stop", ["max_error_rate", "max_p99_ttft_ms", "max_p99_e2el_ms"]);
-  return { topology, rates, auto, grid, stop };
+  const stop = sw.obj("stop", K["sweep.stop"]);
+  return { topology, budget, rates, auto, grid, stop };
 }
 
-function readSweepSettings(sw: Reader, { rates, auto, grid, topology, stop }: SweepShape) {
+function readSweepSettings(sw: Reader, { rates, auto, grid, topology, budget, stop }: SweepShape) {
   return {
     rates,
     auto: {
@@ -232,6 +304,7 @@ function readSweepSettings(sw: Reader, { rates, auto, grid, topology, stop }: Sw
     },
     grid,
     topology,
+    budget,
     runs: sw.atLeast("runs", 1, true) ?? 1,
     resetPrefixCache: sw.value("reset_prefix_cache") === undefined
       ? true
@@ -245,7 +318,7 @@ function readSweepSettings(sw: Reader, { rates, auto, grid, topology, stop }: Sw
 }
 
 function readPlots(r: Reader): Experiment["plots"] {
-  const pl = r.obj("plots", ["formats", "compare", "log_y"]);
+  const pl = r.obj("plots", K.plots);
   const formats = (pl.value("formats") ?? ["png", "svg"]) as unknown[];
   if (!Array.isArray(formats) || formats.some((f) => f !== "png" && f !== "svg")) {
     throw pl.fail("formats", pl.value("formats"), "a list of png, svg");
@@ -279,32 +352,7 @@ export async function loadExperiment(path: string): Promise<Experiment> {
   } catch (e) {
     throw new SyntaxError(`Cannot parse ${path} as YAML: ${(e as Error).message.split("\n")[0]}`);
   }
-  return await expandTopologySweep(validateExperiment(raw, file));
-}
-
-/**
- * One topology entry per combination of `sweep.topology` values, labelled
- * `<label>-<size>` from the topology as changed (`pd-2P1D-tp1`); the file is
- * read and validated for each, so a bad combination fails before anything runs.
- */
-export async function expandTopologySweep(exp: Experiment): Promise<Experiment> {
-  const fields = Object.entries(exp.sweep.topology);
-  if (fields.length === 0) return exp;
-  let combos: TopologySet[][] = [[]];
-  for (const [k, vs] of fields) {
-    combos = combos.flatMap((c) => vs.map((v) => [...c, { path: k.split("."), value: v }]));
-  }
-  const out: ExperimentTopology[] = [];
-  for (const t of exp.topologies) {
-    for (const c of combos) {
-      const sets = [...t.sets, ...c];
-      const size = sizeLabelOf(await loadTopologyWith(t.file, sets));
-      let label = `${t.label}-${size}`;
-      for (let k = 2; out.some((x) => x.label === label); k++) label = `${t.label}-${size}-${k}`;
-      out.push({ ...t, label, sets });
-    }
-  }
-  return { ...exp, topologies: out };
+  return await resolveRouting(await expandTopologySweep(validateExperiment(raw, file)));
 }
 
 /** `slo` as the bench/compare flag `ttft:MS,tpot:MS`, or null. */

@@ -9,6 +9,7 @@
 import { join } from "node:path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { applySets, type TopologySet } from "../launch/topology_set.ts";
+import { topologyGpus } from "../launch/topology_budget.ts";
 import { up } from "../launch/up.ts";
 import { down } from "../launch/down.ts";
 import { loadTopology, type Topology } from "../launch/topology.ts";
@@ -36,11 +37,6 @@ export interface PipelineRun {
   workload: Experiment["workload"];
   expDir: string;
   stateDir: string;
-}
-
-/** GPUs a topology occupies (sum of tensor-parallel sizes of its engines). */
-export function topologyGpus(t: Topology): number {
-  return t.roles.reduce((n, r) => n + r.tp.reduce((a, b) => a + b, 0), 0);
 }
 
 /**
@@ -198,6 +194,11 @@ export async function runTopology(r: PipelineRun, t: ExperimentTopology): Promis
     : o.portBase ?? undefined;
   const rates: number[] | "auto" = o.rates?.length ? o.rates : exp.sweep.rates ?? "auto";
   const l: Launch = { label: t.label, file, topo, virtual, timeScale, rates };
+  if (t.routerPolicyDefaulted) {
+    log(
+      `${t.label}: router.policy ${t.routerPolicy} (session affinity: a replica baseline on a multi-turn workload; set router.policy to choose another)`,
+    );
+  }
   if (virtual) {
     log(`${t.label}: ${file} in virtual time (simulated, no processes)`);
     return await sweep(sweepOptions(r, l, VIRTUAL_URL, []));

@@ -24,6 +24,7 @@ import {
   runMain,
 } from "../lib/args.ts";
 import { errorMessage, fieldError } from "../lib/errors.ts";
+import { ATTAINMENT_FLAG, attainmentFromFlags } from "../lib/metrics.ts";
 import { createLogger } from "../lib/log.ts";
 import type { MergedRow } from "../lib/merged_schema.ts";
 import { plot } from "../plot/plot.ts";
@@ -33,6 +34,7 @@ import { findings, findingsMd } from "./compare/_findings.ts";
 import { type Experiment, type ExperimentTopology, loadExperiment, ROOT } from "./_experiment.ts";
 import { gridCells, pointLabel, type SweepPoint } from "./sweep.ts";
 import { finishedRuns } from "./_bench_cmd.ts";
+import { resolveRouting } from "./_topology_sweep.ts";
 import { type PipelineRun, runTopology } from "./_pipeline_topology.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../lib/write_file.ts";
 import type { Ranking } from "../lib/ranking.ts";
@@ -55,6 +57,8 @@ export interface PipelineOptions {
   model?: string | null;
   /** Only these topology labels. @default all */
   only?: string[];
+  /** SLO attainment target, percent, overriding the experiment's `attainment`. @default null */
+  attainmentPct?: number | null;
   /** Rates overriding the experiment's sweep. @default null */
   rates?: number[] | null;
   /** `num-requests` overriding the workload's. @default null */
@@ -87,14 +91,18 @@ export interface PipelineResult {
   report: string | null;
 }
 
-export { freePortBase, topologyGpus } from "./_pipeline_topology.ts";
+export { freePortBase } from "./_pipeline_topology.ts";
+export { topologyGpus } from "../launch/topology_budget.ts";
 
 /** Resolves the options once, checks `--only`, and records them as `experiment.json`. */
 async function startRun(
-  exp: Experiment,
+  given: Experiment,
   o: PipelineOptions,
 ): Promise<{ run: PipelineRun; tops: ExperimentTopology[] }> {
   const log = o.log ?? createLogger({ name: "pipeline" }).info;
+  // the router policies as they run, the command line's --set included
+  const exp = await resolveRouting(given, o.sets);
+  if (o.attainmentPct !== undefined && o.attainmentPct !== null) exp.targetPct = o.attainmentPct;
   const engine = o.engine ?? "sim";
   const expDir = resolve(o.outRoot ?? join(ROOT, "results"), exp.name);
   const stateDir = join(expDir, ".state");
@@ -285,11 +293,18 @@ export const PIPELINE_FLAGS = {
     help: "Change a field of every topology, e.g. --set decode.tp=2",
     placeholder: "field=value",
   },
+  attainment: {
+    ...ATTAINMENT_FLAG.attainment,
+    default: undefined,
+    help: "SLO attainment target, percent, overriding the experiment's attainment (e.g. 90)",
+  },
 };
 
 const HELP: CommandHelp = {
   cmd: "deno run -A tasks/pipeline.ts <experiment.yaml|name>",
-  summary: "Experiment file -> runs, merged.csv, compare.md, report.html.",
+  summary: "Experiment file -> runs, merged.csv, compare.md, report.html. Experiment keys " +
+    "(topologies, workload, sweep with rates, grid and topology sizes or a GPU budget, slo, " +
+    "attainment, plots): docs/experiments.md; schema: tasks/experiments/experiment.schema.json.",
 };
 
 /** Reads {@linkcode PIPELINE_FLAGS} into pipeline options. */
@@ -330,6 +345,7 @@ export function pipelineOptions(values: Record<string, unknown>): PipelineOption
     plot: v["no-plot"] !== true,
     verbose: v.verbose === true,
     sets: ((values.set as string[] | undefined) ?? []).map((x) => parseSet(x)),
+    attainmentPct: attainmentFromFlags(values) ?? null,
   };
 }
 

@@ -7,16 +7,18 @@
  * its scales, turn-2+ TTFT findings).
  *
  *     deno task compare results/exp/merged.csv --out results/exp/compare \
- *       [--slo ttft:500,tpot:50] [--target 90] [--scales 0.5,1,2]
+ *       [--slo ttft:500,tpot:50] [--attainment 90] [--scales 0.5,1,2]
  *
  * @module
  */
 import { join } from "node:path";
-import { type CommandHelp, listFlag, numberFlag, parseCommand, runMain } from "../../lib/args.ts";
+import { type CommandHelp, listFlag, parseCommand, runMain } from "../../lib/args.ts";
 import { fieldError } from "../../lib/errors.ts";
 import { type MergedRow, readMerged } from "../../lib/merged_schema.ts";
 import {
   attainment,
+  ATTAINMENT_FLAG,
+  attainmentFromFlags,
   goodputRate,
   perGpu,
   type Slo,
@@ -56,12 +58,7 @@ export const COMPARE_METRICS: [string, boolean][] = [
 const FLAGS = {
   out: { type: "string" as const, help: "Output folder for compare.md and crossover.json" },
   ...SLO_FLAGS,
-  target: {
-    type: "string" as const,
-    default: "90",
-    aliases: ["atta-target"],
-    help: "SLO attainment target (%)",
-  },
+  ...ATTAINMENT_FLAG,
   scales: {
     type: "string" as const,
     default: "0.5,1,2",
@@ -308,7 +305,7 @@ export async function main(args: string[]): Promise<number> {
     );
   }
   const slo = sloFromFlags(values);
-  const targetPct = numberFlag(values, "target", { min: 0, max: 100 })!;
+  const targetPct = attainmentFromFlags(values)!;
   const scales = listFlag(values, "scales").map((s) => {
     const n = Number(s);
     if (!(n > 0)) throw fieldError({ field: "--scales", value: s, expected: "positive numbers" });

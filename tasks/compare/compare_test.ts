@@ -64,7 +64,7 @@ Deno.test("compare CLI: goodput per GPU and SLO scales from per-request rows, by
       out,
       "--slo",
       "ttft:100",
-      "--target",
+      "--attainment",
       "90",
       "--scales",
       "0.5,1,2",
