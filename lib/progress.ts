@@ -145,6 +145,14 @@ export class Progress implements Disposable {
     return Math.max(0, (this.#ranMs / this.#ran) * left - sinceMs) / 1000;
   }
 
+  /** `ETA 1 m 05 s` while points are left, once one has run. */
+  #etaText(): string | null {
+    const eta = this.etaS();
+    return eta !== null && this.#finished < this.total().points
+      ? `ETA ${formatSeconds(eta)}`
+      : null;
+  }
+
   /** Point `label` begins (shown on the status line). */
   start(label: string): void {
     this.#current = label;
@@ -195,10 +203,8 @@ export class Progress implements Disposable {
       if (p.simulatedS != null) parts.push(`simulated ${sig(p.simulatedS)} s`);
       parts.push(`${(wallMs / 1000).toFixed(1)} s wall`);
     }
-    const eta = this.etaS();
-    if (eta !== null && this.#finished < this.total().points) {
-      parts.push(`ETA ${formatSeconds(eta)}`);
-    }
+    const eta = this.#etaText();
+    if (eta) parts.push(eta);
     return parts.join(", ") + (p.detail ? ` ${p.detail}` : "");
   }
 
@@ -215,8 +221,8 @@ export class Progress implements Disposable {
         }x real time)`,
       );
     }
-    const eta = this.etaS();
-    if (eta !== null) parts.push(`ETA ${formatSeconds(eta)}`);
+    const eta = this.#etaText();
+    if (eta) parts.push(eta);
     if (this.#current) parts.push(`${this.#current}${this.#note ? `: ${this.#note}` : ""}`);
     return parts.join(", ");
   }

@@ -18,6 +18,8 @@ import { BENCH_FLAGS, flagsWithoutDefaults, resolveBenchConfig } from "../bench/
 import { loadExperiment } from "./_experiment.ts";
 import { PIPELINE_FLAGS, pipelineOptions, runPipeline, withSignals } from "./pipeline.ts";
 import { predictRun, VIRTUAL_URL } from "./predict/run_point.ts";
+import { pointProgress } from "./predict/point_progress.ts";
+import { Progress } from "../lib/progress.ts";
 import { DEFAULT_ROUTER_HOP_MS } from "./predict/virtual_topology.ts";
 
 const OWN: FlagSpec = {
@@ -84,9 +86,6 @@ export async function main(args: string[]): Promise<number> {
   const { values, positionals } = parsed;
   const hop = numberFlag(values, "router-hop-ms", { min: 0 });
   const start = startTime(values["start-time"]);
-  const progress = Deno.stderr.isTerminal()
-    ? (l: string) => Deno.stderr.writeSync(new TextEncoder().encode(`\r${l}   `))
-    : undefined;
   if (positionals.length) {
     if (positionals.length > 1 || values.topology !== undefined) {
       throw new TypeError(
@@ -120,14 +119,14 @@ export async function main(args: string[]): Promise<number> {
   for (const k of Object.keys(OWN)) if (k !== "topology") delete bench[k];
   bench.out ??= resolve("results/predict", label);
   const cfg = resolveBenchConfig(bench as Parameters<typeof resolveBenchConfig>[0]);
+  using progress = new Progress({ name: "predict", log: (l) => console.error(`[predict] ${l}`) });
   const r = await predictRun(topo, cfg, {
     routerHopMs: hop,
     startTime: start,
     argv: args,
     resultBlock: true,
-    progress,
+    ...pointProgress(progress, cfg),
   });
-  if (progress) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
   console.error(
     `[predict] simulated ${(r.simulatedMs / 1000).toFixed(1)} s in ${
       (r.wallMs / 1000).toFixed(2)

@@ -45,6 +45,8 @@ import { VirtualTopology, type VirtualTopologyOptions } from "./virtual_topology
 export interface PredictRunOptions extends VirtualTopologyOptions {
   /** Writes progress lines (simulated time, requests, speed-up) here. */
   progress?: (line: string) => void;
+  /** Called as each run (of `--runs K`) finishes: its summary and simulated ms. @default none */
+  onRun?: (summary: LoadPointSummary, simulatedMs: number) => void;
   /** Print vLLM's result block to stderr. @default false */
   resultBlock?: boolean;
   /** Recorded in config.json. */
@@ -127,6 +129,7 @@ export async function predictRun(
         console.error(resultBlock(s[0]));
         console.error("Server: topobench SIMULATED engine, virtual clock (no host in the loop)");
       }
+      o.onRun?.(s[0], run.loop.nowMs());
     }
   } finally {
     csv.close();
