@@ -229,9 +229,18 @@ export class Progress implements Disposable {
 
   /** Writes a log line above the status line (a plain line without a terminal). */
   log(line: string): void {
+    this.#above(() => (this.#o.log ?? ((l: string) => this.#write(l + "\n")))(line));
+  }
+
+  /** Writes text as it is (e.g. a result block; lines end with `\n`) above the status line. */
+  print(text: string): void {
+    this.#above(() => this.#write(text));
+  }
+
+  #above(fn: () => void): void {
     if (this.#shown) this.#write(CLEAR);
     this.#shown = false;
-    (this.#o.log ?? ((l: string) => this.#write(l + "\n")))(line);
+    fn();
     this.#draw();
   }
 

@@ -99,6 +99,20 @@ Deno.test("progress: on a terminal the status line is rewritten in place, refres
   assert.equal(clock.pending, 0, "and stops its refresh");
 });
 
+Deno.test("progress: printed text (a result block) goes above the status line as it is", () => {
+  const { writes, lines, p } = recorded({ tty: true, columns: 200 });
+  using _ = p;
+  p.plan("agg", 1);
+  writes.length = 0;
+  p.print("==== Result ====\nTTFT 1\n");
+  assert.deepEqual(writes, [
+    "\r\x1b[K",
+    "==== Result ====\nTTFT 1\n",
+    "\r\x1b[K[sweep] 0 of 1 points, 0 s wall",
+  ]);
+  assert.deepEqual(lines, [], "not a log line");
+});
+
 Deno.test("progress: the status line is cut to the terminal's width", () => {
   const { writes, p } = recorded({ tty: true, columns: 20 });
   using _ = p;

@@ -155,6 +155,7 @@ function sweepOptions(r: PipelineRun, l: Launch, url: string, resetUrls: string[
           routerHopMs: exp.routerHopMs ?? undefined,
           startTime: r.startTime,
           resultBlock: o.verbose,
+          print: (text) => r.progress.print(text),
           progress: r.progress.tty
             ? (line) => r.progress.note(line.replace(/^\[predict\] [^:]*: /, ""))
             : undefined,

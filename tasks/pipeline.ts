@@ -68,7 +68,7 @@ export interface PipelineOptions {
   /** Forward bench result blocks. @default false */
   verbose?: boolean;
   log?: (msg: string) => void;
-  /** Show the progress status line (k of N, ETA) on stderr. @default whether stderr is a terminal */
+  /** Show the progress status line (k of N, ETA) on stderr. @default whether stderr is a terminal, unless verbose */
   statusLine?: boolean;
   signal?: AbortSignal;
 }
@@ -126,7 +126,7 @@ async function startRun(
   const progress = new Progress({
     name: "pipeline",
     log: o.log ?? createLogger({ name: "pipeline" }).info,
-    tty: o.statusLine,
+    tty: o.statusLine ?? (o.verbose ? false : undefined), // bench's forwarded output would cut it
   });
   const log = progress.logger;
   const run = {

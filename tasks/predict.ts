@@ -17,9 +17,8 @@ import { loadTopologyWith, parseSet, sizeLabelOf } from "../launch/topology_set.
 import { BENCH_FLAGS, flagsWithoutDefaults, resolveBenchConfig } from "../bench/bench_config.ts";
 import { loadExperiment } from "./_experiment.ts";
 import { PIPELINE_FLAGS, pipelineOptions, runPipeline, withSignals } from "./pipeline.ts";
-import { predictRun, VIRTUAL_URL } from "./predict/run_point.ts";
-import { pointProgress } from "./predict/point_progress.ts";
-import { Progress } from "../lib/progress.ts";
+import { VIRTUAL_URL } from "./predict/run_point.ts";
+import { predictPoint } from "./predict/point_progress.ts";
 import { DEFAULT_ROUTER_HOP_MS } from "./predict/virtual_topology.ts";
 
 const OWN: FlagSpec = {
@@ -119,13 +118,11 @@ export async function main(args: string[]): Promise<number> {
   for (const k of Object.keys(OWN)) if (k !== "topology") delete bench[k];
   bench.out ??= resolve("results/predict", label);
   const cfg = resolveBenchConfig(bench as Parameters<typeof resolveBenchConfig>[0]);
-  using progress = new Progress({ name: "predict", log: (l) => console.error(`[predict] ${l}`) });
-  const r = await predictRun(topo, cfg, {
+  const r = await predictPoint(topo, cfg, {
     routerHopMs: hop,
     startTime: start,
     argv: args,
     resultBlock: true,
-    ...pointProgress(progress, cfg),
   });
   console.error(
     `[predict] simulated ${(r.simulatedMs / 1000).toFixed(1)} s in ${

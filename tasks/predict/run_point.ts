@@ -49,6 +49,8 @@ export interface PredictRunOptions extends VirtualTopologyOptions {
   onRun?: (summary: LoadPointSummary, simulatedMs: number) => void;
   /** Print vLLM's result block to stderr. @default false */
   resultBlock?: boolean;
+  /** Where the result block goes (text ending in a newline). @default stderr */
+  print?: (text: string) => void;
   /** Recorded in config.json. */
   argv?: string[];
   /** `start_time` in config.json and the run folder stamp. @default now */
@@ -126,8 +128,11 @@ export async function predictRun(
       summaries.push(...s);
       await writeSummaries(dir, summaries);
       if (o.resultBlock) {
-        console.error(resultBlock(s[0]));
-        console.error("Server: topobench SIMULATED engine, virtual clock (no host in the loop)");
+        (o.print ?? ((t: string) => Deno.stderr.writeSync(new TextEncoder().encode(t))))(
+          `${
+            resultBlock(s[0])
+          }\nServer: topobench SIMULATED engine, virtual clock (no host in the loop)\n`,
+        );
       }
       o.onRun?.(s[0], run.loop.nowMs());
     }
