@@ -18,6 +18,7 @@ import { errorMessage, fieldError } from "../lib/errors.ts";
 import { isPortFree } from "../lib/net.ts";
 import { readConfigText } from "../lib/read_config.ts";
 import { writeFileAtomic } from "../lib/write_file.ts";
+import type { Progress } from "../lib/progress.ts";
 import { type Experiment, type ExperimentTopology, sloFlag } from "./_experiment.ts";
 import type { PipelineOptions } from "./pipeline.ts";
 import { predictFlags, VIRTUAL_URL } from "./predict/run_point.ts";
@@ -27,7 +28,10 @@ import { sweep, sweepIsCurrent, type SweepOptions, type SweepPoint } from "./swe
 export interface PipelineRun {
   exp: Experiment;
   o: PipelineOptions;
+  /** Log lines (above the status line of `progress`). */
   log: (msg: string) => void;
+  /** The points of every topology (each planned under its label). */
+  progress: Progress;
   engine: "sim" | "vllm";
   clock: "virtual" | "live";
   /** Simulated engine speed of a live sim run, else null. */
@@ -140,6 +144,7 @@ function sweepOptions(r: PipelineRun, l: Launch, url: string, resetUrls: string[
     resume: o.resume,
     verbose: o.verbose,
     log: r.log,
+    progress: r.progress,
     signal: o.signal,
     runner: l.virtual
       ? (flags) =>
@@ -147,6 +152,10 @@ function sweepOptions(r: PipelineRun, l: Launch, url: string, resetUrls: string[
           routerHopMs: exp.routerHopMs ?? undefined,
           startTime: r.startTime,
           resultBlock: o.verbose,
+          print: (text) => r.progress.print(text),
+          progress: r.progress.tty
+            ? (line) => r.progress.note(line.replace(/^\[predict\] [^:]*: /, ""))
+            : undefined,
         })
       : undefined,
   };

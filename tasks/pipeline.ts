@@ -26,6 +26,7 @@ import {
 import { errorMessage, fieldError } from "../lib/errors.ts";
 import { ATTAINMENT_FLAG, attainmentFromFlags } from "../lib/metrics.ts";
 import { createLogger } from "../lib/log.ts";
+import { Progress } from "../lib/progress.ts";
 import type { MergedRow } from "../lib/merged_schema.ts";
 import { plot } from "../plot/plot.ts";
 import { mergeRuns, writeMerged } from "./merge/merge.ts";
@@ -72,6 +73,8 @@ export interface PipelineOptions {
   /** Forward bench result blocks. @default false */
   verbose?: boolean;
   log?: (msg: string) => void;
+  /** Show the progress status line (k of N, ETA) on stderr. @default whether stderr is a terminal, unless verbose */
+  statusLine?: boolean;
   signal?: AbortSignal;
 }
 
@@ -99,7 +102,6 @@ async function startRun(
   given: Experiment,
   o: PipelineOptions,
 ): Promise<{ run: PipelineRun; tops: ExperimentTopology[] }> {
-  const log = o.log ?? createLogger({ name: "pipeline" }).info;
   // the router policies as they run, the command line's --set included
   const exp = await resolveRouting(given, o.sets);
   if (o.attainmentPct !== undefined && o.attainmentPct !== null) exp.targetPct = o.attainmentPct;
@@ -122,15 +124,45 @@ async function startRun(
   await Deno.mkdir(expDir, { recursive: true });
   const resolved = {
     experiment: exp,
-    overrides: { ...o, log: undefined, signal: undefined },
+    overrides: { ...o, log: undefined, signal: undefined, statusLine: undefined },
     engine,
     clock,
     speed,
     workload,
   };
   await writeJsonAtomic(join(expDir, "experiment.json"), resolved);
-  const run = { exp, o, log, engine, clock, speed, startTime, workload, expDir, stateDir };
+  // made last: on a terminal it refreshes until runPipeline disposes it
+  const progress = new Progress({
+    name: "pipeline",
+    log: o.log ?? createLogger({ name: "pipeline" }).info,
+    tty: o.statusLine ?? (o.verbose ? false : undefined), // bench's forwarded output would cut it
+  });
+  const log = progress.logger;
+  const run = {
+    exp,
+    o,
+    log,
+    progress,
+    engine,
+    clock,
+    speed,
+    startTime,
+    workload,
+    expDir,
+    stateDir,
+  };
+  planPoints(run, tops);
   return { run, tops };
+}
+
+/** Plans every topology's points: cells x rates (an estimate of auto rates: cells x auto points). */
+function planPoints(r: PipelineRun, tops: ExperimentTopology[]): void {
+  const { exp, o } = r;
+  const rates = o.rates?.length ? o.rates : exp.sweep.rates;
+  const cells = gridCells(exp.sweep.grid).length;
+  for (const t of tops) {
+    r.progress.plan(t.label, cells * (rates?.length ?? exp.sweep.auto.points), !rates?.length);
+  }
 }
 
 /** Finished run dirs of the topologies left out with `--only` (they still count when here). */
@@ -216,6 +248,7 @@ export async function runPipeline(
   o: PipelineOptions = {},
 ): Promise<PipelineResult> {
   const { run, tops } = await startRun(exp, o);
+  using _progress = run.progress;
   const points: Record<string, SweepPoint[]> = {};
   for (const t of tops) points[t.label] = await runTopology(run, t);
   const dirs = Object.values(points).flat().map((p) => p.runDir);

@@ -17,7 +17,8 @@ import { loadTopologyWith, parseSet, sizeLabelOf } from "../launch/topology_set.
 import { BENCH_FLAGS, flagsWithoutDefaults, resolveBenchConfig } from "../bench/bench_config.ts";
 import { loadExperiment } from "./_experiment.ts";
 import { PIPELINE_FLAGS, pipelineOptions, runPipeline, withSignals } from "./pipeline.ts";
-import { predictRun, VIRTUAL_URL } from "./predict/run_point.ts";
+import { VIRTUAL_URL } from "./predict/run_point.ts";
+import { predictPoint } from "./predict/point_progress.ts";
 import { DEFAULT_ROUTER_HOP_MS } from "./predict/virtual_topology.ts";
 
 const OWN: FlagSpec = {
@@ -84,9 +85,6 @@ export async function main(args: string[]): Promise<number> {
   const { values, positionals } = parsed;
   const hop = numberFlag(values, "router-hop-ms", { min: 0 });
   const start = startTime(values["start-time"]);
-  const progress = Deno.stderr.isTerminal()
-    ? (l: string) => Deno.stderr.writeSync(new TextEncoder().encode(`\r${l}   `))
-    : undefined;
   if (positionals.length) {
     if (positionals.length > 1 || values.topology !== undefined) {
       throw new TypeError(
@@ -120,14 +118,12 @@ export async function main(args: string[]): Promise<number> {
   for (const k of Object.keys(OWN)) if (k !== "topology") delete bench[k];
   bench.out ??= resolve("results/predict", label);
   const cfg = resolveBenchConfig(bench as Parameters<typeof resolveBenchConfig>[0]);
-  const r = await predictRun(topo, cfg, {
+  const r = await predictPoint(topo, cfg, {
     routerHopMs: hop,
     startTime: start,
     argv: args,
     resultBlock: true,
-    progress,
   });
-  if (progress) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
   console.error(
     `[predict] simulated ${(r.simulatedMs / 1000).toFixed(1)} s in ${
       (r.wallMs / 1000).toFixed(2)

@@ -27,6 +27,8 @@ import { fieldError } from "../lib/errors.ts";
 import { type Bracket, placeRates, searchCapacity, type SearchSample } from "../lib/slo_search.ts";
 import { checkSafeName } from "../lib/safe_name.ts";
 import { createLogger } from "../lib/log.ts";
+import { Progress } from "../lib/progress.ts";
+import { plainProgress, planCells, sweepPointDone } from "./_sweep_progress.ts";
 import type { AutoSweep, StopRule } from "./_experiment.ts";
 import { benchHasTimeScale, type BenchRun, num, type RunBenchOptions } from "./_bench_cmd.ts";
 import {
@@ -106,6 +108,12 @@ export interface SweepOptions {
   /** Forward bench's result blocks. @default false */
   verbose?: boolean;
   log?: (msg: string) => void;
+  /**
+   * Counts the points (planned under the topology label) and shows their
+   * lines; pass {@linkcode Progress.logger} as `log` too, so log lines stay
+   * above its status line. @default point lines through `log`, no status line
+   */
+  progress?: Progress;
   signal?: AbortSignal;
 }
 
@@ -299,9 +307,22 @@ export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
   checkSafeName(o.topology, "topology", { what: "a topology label" }); // it names run folders
   const s = await startSweep(o);
   const points: SweepPoint[] = [];
-  for (const cell of gridCells(o.grid ?? {})) {
-    for (const rate of await cellRates(s, cell)) {
+  const progress = o.progress ?? plainProgress("sweep", s.log);
+  const cells = gridCells(o.grid ?? {});
+  for (const [i, cell] of cells.entries()) {
+    const rates = await cellRates(s, cell);
+    const plan = (cellLeft: number) =>
+      planCells(progress, o.topology, {
+        finished: points.length,
+        cellLeft,
+        cellRates: rates.length,
+        cellsLeft: cells.length - i - 1,
+        auto: o.rates === "auto",
+      });
+    plan(rates.length);
+    for (const rate of rates) {
       const label = pointLabel(o.topology, cell, rate);
+      progress.start(label);
       const p = await runPoint(s, label, {}, rate, cell);
       const why = stopReason(p.summaries, o.stop ?? {});
       points.push({
@@ -312,12 +333,12 @@ export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
         resumed: p.resumed,
         stopReason: why,
       });
-      s.log(
-        `${label}: ${p.resumed ? "already done" : "done"} (${p.runDir})${
-          why ? `; stop: ${why}` : ""
-        }`,
-      );
-      if (why) break;
+      const detail = `(${p.runDir})${why ? `; stop: ${why}` : ""}`;
+      progress.done(sweepPointDone(label, rate, { ...s.w, ...cell }, p, detail));
+      if (why) {
+        plan(0); // the cell's higher rates are skipped
+        break;
+      }
     }
   }
   return points;
@@ -438,7 +459,10 @@ export async function main(args: string[]): Promise<number> {
     throw new TypeError("Cannot sweep without rates: current value is neither --rates nor --auto");
   }
   const workload = benchWorkload(benchArgs);
+  using progress = new Progress({ name: "sweep", log: createLogger({ name: "sweep" }).info });
   const pts = await sweep({
+    log: progress.logger,
+    progress,
     url: values.url as string,
     expDir: values.out as string,
     topology: values.topology as string,

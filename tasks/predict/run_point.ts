@@ -45,8 +45,12 @@ import { VirtualTopology, type VirtualTopologyOptions } from "./virtual_topology
 export interface PredictRunOptions extends VirtualTopologyOptions {
   /** Writes progress lines (simulated time, requests, speed-up) here. */
   progress?: (line: string) => void;
+  /** Called as each run (of `--runs K`) finishes: its summary and simulated ms. @default none */
+  onRun?: (summary: LoadPointSummary, simulatedMs: number) => void;
   /** Print vLLM's result block to stderr. @default false */
   resultBlock?: boolean;
+  /** Where the result block goes (text ending in a newline). @default stderr */
+  print?: (text: string) => void;
   /** Recorded in config.json. */
   argv?: string[];
   /** `start_time` in config.json and the run folder stamp. @default now */
@@ -124,9 +128,13 @@ export async function predictRun(
       summaries.push(...s);
       await writeSummaries(dir, summaries);
       if (o.resultBlock) {
-        console.error(resultBlock(s[0]));
-        console.error("Server: topobench SIMULATED engine, virtual clock (no host in the loop)");
+        (o.print ?? ((t: string) => Deno.stderr.writeSync(new TextEncoder().encode(t))))(
+          `${
+            resultBlock(s[0])
+          }\nServer: topobench SIMULATED engine, virtual clock (no host in the loop)\n`,
+        );
       }
+      o.onRun?.(s[0], run.loop.nowMs());
     }
   } finally {
     csv.close();
