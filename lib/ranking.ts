@@ -125,11 +125,6 @@ export function beyondBracket(a: RankedTopology, b: RankedTopology): boolean | n
   return a.pass_rate !== null && a.pass_rate / ga > b.fail_rate / gb;
 }
 
-/** The offered-rate unit of a workload name: `conv/s` for multi-turn ones, else `req/s`. */
-export function rateUnit(workloads: readonly string[]): string {
-  return workloads.some((w) => /multiturn|multi-turn|conversation/.test(w)) ? "conv/s" : "req/s";
-}
-
 /**
  * The ranking in one line, as the findings and the figures print it:
  * `1. agg 15.1, 2. dp 13.3 (agg 1.13×), 3. pd 9.74 (agg 1.55×) conv/s per GPU`.

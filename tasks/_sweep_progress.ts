@@ -7,10 +7,11 @@
  */
 import { type PointDone, Progress } from "../lib/progress.ts";
 import { num } from "./_bench_cmd.ts";
+import { offeredUnit } from "../lib/rate_unit.ts";
 
 /** Offered-load unit of a workload: conv/s on multi-turn datasets, else req/s. */
 export function rateUnit(workload: Record<string, unknown>): string {
-  return /(^|-)multiturn$/.test(String(workload.dataset ?? "")) ? "conv/s" : "req/s";
+  return offeredUnit(String(workload.dataset ?? ""));
 }
 
 /**

@@ -113,6 +113,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
           clock: c,
           speed: 1,
           plot: false,
+          statusLine: false,
           log: () => {},
           signal: o.signal,
         });

@@ -19,6 +19,7 @@ import {
 } from "../_common.ts";
 import type { PointRow } from "../_runs.ts";
 import { type Ranking, rankingSummary } from "../../lib/ranking.ts";
+import { offeredUnitLong } from "../../lib/rate_unit.ts";
 import { offeredRateOf } from "./latency_vs_rate.ts";
 
 /**
@@ -81,7 +82,7 @@ export function paretoFrontier(
       ],
     }, [
       `labels: offered load (${
-        rows.some((r) => String(r.workload).startsWith("multiturn")) ? "conversations/s" : "req/s"
+        offeredUnitLong([...new Set(rows.map((r) => String(r.workload)))].join(", "))
       }; cN = concurrency)${endsOnly ? " at each line's ends" : ""}; up and right is better`,
       ...(ranking
         ? [`◆ each topology's last load meeting the SLO; ranking: ${rankingSummary(ranking)}`]

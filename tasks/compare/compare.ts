@@ -26,7 +26,8 @@ import {
   sloFromFlags,
 } from "../../lib/metrics.ts";
 import type { RunInput } from "../../lib/run_rows.ts";
-import { type RankInput, rankTopologies, rateUnit } from "../../lib/ranking.ts";
+import { type RankInput, rankTopologies } from "../../lib/ranking.ts";
+import { offeredUnit } from "../../lib/rate_unit.ts";
 import { mergeRuns } from "../merge/merge.ts";
 import { crossings, type Point, turnFinding } from "./_crossover.ts";
 import { findings, findingsMd } from "./_findings.ts";
@@ -233,7 +234,7 @@ export function compare(rows: MergedRow[], inputs: RunInput[], o: CompareOptions
   const pairs = namePairs(g.names);
   const cross = crossoverList(g, pairs);
   const goodput = goodputList(g, inputs, slo, o.scales ?? [0.5, 1, 2], targetPct / 100);
-  const unit = rateUnit(g.means.map((r) => r.workload));
+  const unit = offeredUnit([...new Set(g.means.map((r) => r.workload))].join(", "));
   const ranking = slo ? rankTopologies(rankInputs(g, inputs), slo, targetPct / 100, unit) : null;
   // improvement of the second of a pair over the first (same convention as the Δ columns)
   const turns = pairs.map(([a, b]) =>
