@@ -15,6 +15,7 @@ import { type FieldsOf, fill, flagSpecOf, mergeValues, type SpreadOf } from "./_
 import { BENCH_SETTINGS, setting } from "./_bench_settings.ts";
 import { checkCombinations } from "./_config_checks.ts";
 import { parseClass } from "./_config_file.ts";
+import { withSizeCaps } from "./size_caps.ts";
 
 export { parseClass, valuesFromFile } from "./_config_file.ts";
 
@@ -49,20 +50,23 @@ export function flagsWithoutDefaults(): FlagSpec {
   );
 }
 
-/** Validates flag values (CLI over file over defaults) into a config. Pure. */
+/**
+ * Validates flag values (CLI over file over defaults) into a config. Pure but
+ * for the size caps a test may set in the environment (`size_caps.ts`).
+ */
 export function resolveBenchConfig(cli: FlagValues, file: FlagValues = {}): BenchConfig {
   const classSpecs = (cli.class ?? file.class) as string[] | undefined;
   if (classSpecs?.length) return withClasses(cli, file, classSpecs);
   const v = mergeValues(BENCH_SETTINGS, cli, file);
   const lengths = checkCombinations(v, (k) => cli[k] ?? file[k]);
   const kubernetes = setting(v, "platform") === "kubernetes";
-  return {
+  return withSizeCaps({
     ...fill(BENCH_SETTINGS, v),
     dataset: { ...fill(BENCH_SETTINGS, v, "dataset"), ...lengths },
     sampling: fill(BENCH_SETTINGS, v, "sampling"),
     classes: [],
     ...(kubernetes ? { kubernetes: fill(BENCH_SETTINGS, v, "kubernetes") } : {}),
-  };
+  });
 }
 
 /**

@@ -15,6 +15,7 @@ import { type CommandHelp, type FlagSpec, numberFlag, parseCommand, runMain } fr
 import { fieldError } from "../lib/errors.ts";
 import { loadTopologyWith, parseSet, sizeLabelOf } from "../launch/topology_set.ts";
 import { BENCH_FLAGS, flagsWithoutDefaults, resolveBenchConfig } from "../bench/bench_config.ts";
+import { DATASETS } from "../bench/workload/datasets.ts";
 import { loadExperiment } from "./_experiment.ts";
 import { PIPELINE_FLAGS, pipelineOptions, runPipeline, withSignals } from "./pipeline.ts";
 import { VIRTUAL_URL } from "./predict/run_point.ts";
@@ -40,25 +41,72 @@ const OWN: FlagSpec = {
   },
 };
 
-const SKIP = new Set([
+/**
+ * Bench and pipeline flags of live runs only (a server, its connection and
+ * answers, processes, hosts, the wall clock): not in predict's help, and
+ * refused by name when given.
+ */
+export const LIVE_ONLY: ReadonlySet<string> = new Set([
   "url",
-  "topology",
   "workers",
   "worker-cmd",
   "start-at",
   "time-scale",
-  "help",
+  "timeout",
+  "stall-timeout",
+  "grace",
+  "temperature",
+  "top-p",
+  "extra-body",
+  "request-body-template",
+  "stream",
+  "response-text-path",
+  "response-tokens-path",
+  "gpu-monitor",
+  "gpu-interval",
+  "scrape-metrics",
+  "scrape-interval",
+  "reset-prefix-cache",
+  "platform",
+  "replicas",
+  "namespace",
+  "image",
+  "context",
+  "image-size",
+  "images-per-request",
+  "clock",
+  "speed",
+  "engine",
+  "port-base",
 ]);
 
-function flagSpec(withDefaults: boolean): FlagSpec {
+/**
+ * Predict's flags: its own, bench's workload flags, the pipeline's; with
+ * `live`, the live-only ones too (without defaults, so a given one is seen).
+ */
+function flagSpec(withDefaults: boolean, live = false): FlagSpec {
   const bench = withDefaults ? BENCH_FLAGS : flagsWithoutDefaults();
   const out: FlagSpec = { ...OWN };
-  for (const [k, d] of Object.entries(bench)) if (!SKIP.has(k)) out[k] = d;
-  for (const [k, d] of Object.entries(PIPELINE_FLAGS)) {
-    // predict is always the virtual clock: no --clock, --speed, --engine or ports
-    if (!(k in out) && !["speed", "engine", "port-base", "clock"].includes(k)) out[k] = d;
+  for (const [k, d] of [...Object.entries(bench), ...Object.entries(PIPELINE_FLAGS)]) {
+    if (k in out || k === "help") continue;
+    if (!LIVE_ONLY.has(k)) out[k] = d;
+    else if (live) out[k] = { ...d, default: undefined };
   }
+  // images are live only (run_point.ts refuses image parts)
+  out.dataset = { ...out.dataset, help: DATASETS.filter((d) => d !== "random-mm").join(", ") };
   return out;
+}
+
+/** Throws on the first live-only flag given, naming where it applies. */
+function refuseLiveOnly(values: Record<string, unknown>): void {
+  const k = Object.keys(values).find((k) => LIVE_ONLY.has(k) && values[k] !== undefined);
+  if (k === undefined) return;
+  throw new TypeError(
+    `Cannot use --${k} with deno task predict as a virtual-time setting: current value is ${
+      JSON.stringify(values[k])
+    }; it applies to live runs: deno task up, then deno task bench (one server), or a ` +
+      "pipeline with --clock live (deno task bench:<name> --clock live)",
+  );
 }
 
 function startTime(v: unknown): Date | undefined {
@@ -80,9 +128,10 @@ const HELP: CommandHelp = {
 
 /** Runs the CLI; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  const parsed = parseCommand(args, flagSpec(false), HELP, { allowPositionals: true });
+  const parsed = parseCommand(args, flagSpec(false, true), HELP, { allowPositionals: true });
   if (!parsed) return 0;
   const { values, positionals } = parsed;
+  refuseLiveOnly(values);
   const hop = numberFlag(values, "router-hop-ms", { min: 0 });
   const start = startTime(values["start-time"]);
   if (positionals.length) {

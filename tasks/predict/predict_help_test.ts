@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ROOT } from "../_experiment.ts";
+import { LIVE_ONLY, main } from "../predict.ts";
+import { BENCH_FLAGS } from "../../bench/bench_config.ts";
+import { PIPELINE_FLAGS } from "../pipeline.ts";
+
+async function help(): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(ROOT, "tasks/predict.ts"), "--help"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0);
+  return new TextDecoder().decode(out.stdout);
+}
+
+Deno.test("predict --help lists the workload flags of virtual time and no live-only flag", async () => {
+  const text = await help();
+  const listed = new Set([...text.matchAll(/^ {2}(?:-\w, )?--([a-z-]+)/gm)].map((m) => m[1]));
+  for (const f of ["topology", "rate", "duration", "num-requests", "dataset", "turns", "slo"]) {
+    assert.ok(listed.has(f), `--${f} is missing from predict --help`);
+  }
+  for (const f of ["url", "timeout", "platform", "clock", "engine", "stream", "gpu-monitor"]) {
+    assert.ok(LIVE_ONLY.has(f), `--${f} should be live-only`);
+  }
+  for (const f of LIVE_ONLY) assert.ok(!listed.has(f), `predict --help lists live-only --${f}`);
+  assert.doesNotMatch(text, /random-mm/, "images cannot run in virtual time");
+});
+
+Deno.test("predict refuses every live-only flag by name and says it belongs to deno task bench", async () => {
+  const topo = join(ROOT, "fixtures/topologies/sim_agg.yaml");
+  const flags = { ...PIPELINE_FLAGS, ...BENCH_FLAGS } as Record<string, { type: string }>;
+  for (const f of LIVE_ONLY) {
+    const value = flags[f]?.type === "boolean" ? [] : ["1"];
+    await assert.rejects(
+      () => main(["--topology", topo, "--rate", "1", "--duration", "1", `--${f}`, ...value]),
+      new RegExp(`Cannot use --${f} with deno task predict.*applies to live runs.*deno task bench`),
+      `--${f}`,
+    );
+  }
+});
