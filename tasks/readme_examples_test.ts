@@ -25,6 +25,8 @@ const SKIP: Record<string, string> = {
   "deno task demo":
     "the whole demo (about 75 s with its live cross-check); demo_test runs it small",
   "deno task test": "the test suite itself",
+  "deno task predict example_21.yaml --no-plot":
+    "docs/experiments.md's whole file: 15 topologies of 8 GPUs, minutes even capped; experiment_schema_test expands it, tasks/experiments/h100x8.yaml asks the same question",
   "deno task demo --clock live --speed 2 --rates 2,4,8 --num-requests 32":
     "four live topologies of processes (minutes); demo_test runs the live demo small",
   "deno task bench:pd --clock live":
