@@ -115,29 +115,40 @@ export function rankTopologies(
 }
 
 /**
- * Whether `a` beats `b` beyond what the measured rates resolve: per GPU, `a`'s
- * last passing rate lies above `b`'s first failing one. False when they
- * overlap; null when `b` has no failing rate (its capacity is only a lower bound).
+ * Whether `a` beats `b` beyond what the measured rates resolve: per GPU, `a`
+ * meets the SLO at or above a rate where `b` fails it. False when their
+ * brackets overlap; null when `b` has no failing rate (only a lower bound).
  */
 export function beyondBracket(a: RankedTopology, b: RankedTopology): boolean | null {
   if (b.fail_rate === null) return null;
   const ga = a.gpus ?? 1, gb = b.gpus ?? 1;
-  return a.pass_rate !== null && a.pass_rate / ga > b.fail_rate / gb;
+  return a.pass_rate !== null && a.pass_rate / ga >= b.fail_rate / gb;
 }
 
 /**
- * The ranking in one line, as the findings and the figures print it:
- * `1. agg 15.1, 2. dp 13.3 (agg 1.13×), 3. pd 9.74 (agg 1.55×) conv/s per GPU`.
+ * The ranking in one line, as the findings and the figures print it: each
+ * topology's SLO capacity per GPU and the leader's factor over it, marked
+ * "not resolved" when their measured brackets overlap (per GPU):
+ * `1. agg 15.1, 2. dp 14.8 (agg 1.02×, not resolved), 3. pd 9.74 (agg 1.55×) conv/s per GPU`.
  */
 export function rankingSummary(r: Ranking): string {
   const per = (t: RankedTopology) => t.slo_capacity_per_gpu ?? t.slo_capacity;
   const [best] = r.topologies;
   const fmt = (x: number) => String(Number(x.toPrecision(3)));
+  const factor = (t: RankedTopology) => {
+    if (per(t) <= 0) return "";
+    const sep = beyondBracket(best, t);
+    return ` (${best.topology} ${(per(best) / per(t)).toFixed(2)}×${
+      sep === false ? ", not resolved" : ""
+    })`;
+  };
   return `${
     r.topologies.map((t, i) =>
-      `${t.rank ?? "–"}. ${t.topology} ${t.fail_rate === null ? "≥" : ""}${fmt(per(t))}${
-        i > 0 && per(t) > 0 ? ` (${best.topology} ${(per(best) / per(t)).toFixed(2)}×)` : ""
-      }`
+      t.rank === null
+        ? `${t.topology} met it at no rate`
+        : `${t.rank}. ${t.topology} ${t.fail_rate === null ? "≥" : ""}${fmt(per(t))}${
+          i > 0 ? factor(t) : ""
+        }`
     ).join(", ")
   } ${r.rate_unit} per GPU`;
 }
