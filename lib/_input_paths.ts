@@ -87,6 +87,8 @@ export async function resolveInputs(args: string[]): Promise<string[]> {
       const kids: string[] = [];
       for await (const e of Deno.readDir(p)) {
         if (e.name.startsWith(".")) continue; // .state/ and other private folders
+        // a sweep's saturating probes (rate inf) are not load points of the study; named, they are read
+        if (e.name === "probes" && e.isDirectory) continue;
         if (e.isDirectory) kids.push(e.name);
         // found JSON files count only when they are vllm bench results (not crossover.json ...)
         else if (e.name.endsWith(".json") && await isVllmResult(join(p, e.name))) kids.push(e.name);

@@ -4,7 +4,8 @@
  *
  *     deno task sweep --url http://127.0.0.1:10000 --out results/myexp --topology agg \
  *       --rates 0.5,1,2,4,8 [--runs 3] [--grid concurrency=8,16;input-len=512,2048] \
- *       [--auto --points 4] [--max-error-rate 0.2] [--max-p99-ttft-ms 30000] \
+ *       [--auto --points 4 --slo ttft:500,tpot:50 --attainment 90] [--max-error-rate 0.2] \
+ *       [--max-p99-ttft-ms 30000] \
  *       [--time-scale 10] -- --dataset multiturn --preset W1 --turns 3
  *
  * Flags after `--` go to every bench run. Points already finished in `--out`
@@ -24,6 +25,7 @@ import {
   runMain,
 } from "../lib/args.ts";
 import { fieldError } from "../lib/errors.ts";
+import { ATTAINMENT_FLAG, attainmentFromFlags } from "../lib/metrics.ts";
 import { type Bracket, placeRates, searchCapacity, type SearchSample } from "../lib/slo_search.ts";
 import { checkSafeName } from "../lib/safe_name.ts";
 import { createLogger } from "../lib/log.ts";
@@ -366,7 +368,11 @@ const FLAGS = {
     help: "Grid, e.g. concurrency=8,16;input-len=512,2048;output-len=128",
   },
   runs: { type: "string" as const, default: "1", help: "Repeats per point" },
-  slo: { type: "string" as const, help: "SLO, e.g. ttft:500,tpot:50" },
+  slo: {
+    type: "string" as const,
+    help: "SLO, e.g. ttft:500,tpot:50 (--auto brackets where it is lost)",
+  },
+  ...ATTAINMENT_FLAG,
   "max-error-rate": {
     type: "string" as const,
     default: "0.2",
@@ -476,6 +482,7 @@ export async function main(args: string[]): Promise<number> {
     grid: values.grid ? parseGrid(values.grid as string) : {},
     runs: numberFlag(values, "runs", { min: 1, integer: true }),
     slo: (values.slo as string | undefined) ?? null,
+    attainmentPct: attainmentFromFlags(values),
     resetPrefixCache: !values["no-reset"],
     stop: {
       maxErrorRate: numberFlag(values, "max-error-rate", { min: 0, max: 1 }),

@@ -1,0 +1,51 @@
+/**
+ * `rates: auto` in virtual time: the sweep brackets each topology's SLO
+ * capacity by running points on both sides of it (never a "≥" lower bound),
+ * keeps every search point as a sweep point, and the ranking record reads
+ * the same bracket.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { loadExperiment, ROOT } from "./_experiment.ts";
+import { runPipeline } from "./pipeline.ts";
+
+Deno.test("rates: auto brackets the SLO capacity within the resolution, and the ranking reads it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "auto_rates_" });
+  try {
+    const file = join(dir, "auto.yaml");
+    await Deno.writeTextFile(
+      file,
+      stringify({
+        name: "auto",
+        topologies: [{ label: "agg", file: join(ROOT, "fixtures/topologies/sim_agg.yaml") }],
+        workload: { "input-len": 512, "output-len": 64, duration: 8, seed: 1 },
+        sweep: { rates: "auto", auto: { points: 2, resolution: 1.2 } },
+        slo: { ttft_ms: 300, tpot_ms: 40 },
+        attainment: 90,
+        plots: { formats: ["svg"] },
+      }),
+    );
+    const lines: string[] = [];
+    const res = await runPipeline(await loadExperiment(file), {
+      outRoot: dir,
+      plot: false,
+      statusLine: false,
+      startTime: new Date("2026-12-01T00:00:00Z"),
+      log: (m) => lines.push(m),
+    });
+    const t = res.crossover.ranking!.topologies[0];
+    assert.ok(t.pass_rate !== null && t.fail_rate !== null, JSON.stringify(t));
+    assert.ok(t.fail_rate / t.pass_rate <= 1.2 + 1e-9, `${t.pass_rate}–${t.fail_rate}`);
+    const att = new Map(t.attainment_by_rate.map((p) => [p.rate, p.value]));
+    assert.ok(att.get(t.pass_rate)! >= 0.9 && att.get(t.fail_rate)! < 0.9);
+    // every search point is a point of the sweep, and the log names the bracket
+    const rates = res.points.agg.map((p) => p.rateRps);
+    assert.ok(rates.includes(t.pass_rate) && rates.includes(t.fail_rate), rates.join(","));
+    const said = lines.find((l) => l.startsWith("agg: SLO capacity"));
+    assert.ok(said?.includes(`${t.pass_rate}–${t.fail_rate}/s`), said);
+    assert.ok(!res.findings.join("\n").includes("≥"), "no lower bound in the findings");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
