@@ -382,6 +382,12 @@ export function pipelineOptions(values: Record<string, unknown>): PipelineOption
   };
 }
 
+/** The findings for people, on stderr: the recommendation first (stdout keeps the paths). */
+export function printFindings(res: PipelineResult, clock: string): void {
+  console.error(`\nFindings (${clock}; also in ${join(res.expDir, "findings.md")}):`);
+  for (const l of res.findings) console.error(`- ${l}`);
+}
+
 /** Runs the CLI: `pipeline.ts <experiment.yaml|name> [flags]`. */
 export async function main(args: string[]): Promise<number> {
   const parsed = parseCommand(args, PIPELINE_FLAGS, HELP, { allowPositionals: true });
@@ -390,9 +396,11 @@ export async function main(args: string[]): Promise<number> {
   const p = onePositional(positionals, "one experiment file");
   const file = /\.ya?ml$/.test(p) ? p : join(ROOT, "tasks/experiments", `${p}.yaml`);
   const exp = await loadExperiment(file);
-  const res = await withSignals((signal) =>
-    runPipeline(exp, { ...pipelineOptions(values), signal })
-  );
+  const o = pipelineOptions(values);
+  const res = await withSignals((signal) => runPipeline(exp, { ...o, signal }));
+  const clock = o.engine === "vllm" ? "live" : o.clock ?? exp.clock;
+  const sim = res.rows.some((r) => r.simulated === true) ? "SIMULATED engine, " : "";
+  printFindings(res, `${sim}${clock} clock`);
   console.log(`${res.compareMd}\n${res.report ?? res.mergedCsv}`);
   return 0;
 }

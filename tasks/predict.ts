@@ -17,7 +17,13 @@ import { loadTopologyWith, parseSet, sizeLabelOf } from "../launch/topology_set.
 import { BENCH_FLAGS, flagsWithoutDefaults, resolveBenchConfig } from "../bench/bench_config.ts";
 import { DATASETS } from "../bench/workload/datasets.ts";
 import { loadExperiment } from "./_experiment.ts";
-import { PIPELINE_FLAGS, pipelineOptions, runPipeline, withSignals } from "./pipeline.ts";
+import {
+  PIPELINE_FLAGS,
+  pipelineOptions,
+  printFindings,
+  runPipeline,
+  withSignals,
+} from "./pipeline.ts";
 import { VIRTUAL_URL } from "./predict/run_point.ts";
 import { predictPoint } from "./predict/point_progress.ts";
 import { DEFAULT_ROUTER_HOP_MS } from "./predict/virtual_topology.ts";
@@ -150,6 +156,7 @@ export async function main(args: string[]): Promise<number> {
     const res = await withSignals((signal) =>
       runPipeline(exp, { ...po, clock: "virtual", startTime: start, signal })
     );
+    printFindings(res, "SIMULATED engine, virtual clock");
     console.log(res.expDir);
     return 0;
   }

@@ -137,9 +137,11 @@ function settingsLine(r: Ranking, single: boolean, o: FindingsOptions): string {
   const pol = Object.entries(o.policies ?? {}).filter(([t]) =>
     r.topologies.some((x) => x.topology === t)
   );
+  const byPolicy = new Map<string, string[]>();
+  for (const [t, p] of pol) byPolicy.set(p, [...byPolicy.get(p) ?? [], t]);
   const routing = pol.length
     ? `Routing: ${
-      pol.map(([t, p]) => `${t} ${p}`).join(", ")
+      [...byPolicy].map(([p, ts]) => `${p} for ${ts.join(", ")}`).join("; ")
     } (it decides replica results on multi-turn workloads: prefix-cache hits follow the session).`
     : "Routing policy: not recorded for these runs.";
   const untested = [

@@ -118,10 +118,11 @@ function turnLine(m: MergedRow[], ppd: string, pd: string, unit: string, single:
 /** How every number in the findings is meant. */
 function conventionLine(m: MergedRow[], single: boolean): string {
   const tops = [...new Set(m.map((r) => r.topology))];
-  const gpus = tops.map((t) => `${t} ${m.find((r) => r.topology === t)?.gpus ?? "?"}`);
-  return `Convention: differences are improvements over the runner-up or the named reference, positive = better; "per GPU" divides by each topology's GPUs (${
-    gpus.join(", ")
-  }). ${
+  const counts = tops.map((t) => m.find((r) => r.topology === t)?.gpus ?? "?");
+  const gpus = new Set(counts).size === 1
+    ? `${counts[0]} each`
+    : tops.map((t, i) => `${t} ${counts[i]}`).join(", ");
+  return `Convention: differences are improvements over the runner-up or the named reference, positive = better; "per GPU" divides by each topology's GPUs (${gpus}). ${
     single
       ? "Single run per point: no noise estimate, differences are not tested (--runs 2+ to test them)."
       : "A difference is called only when the 95% intervals of the runs separate."
