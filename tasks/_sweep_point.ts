@@ -21,6 +21,19 @@ import type { SweepOptions } from "./sweep.ts";
 /** Bench flags by name. */
 export type Flags = Record<string, string | number | boolean>;
 
+const SHORT: Record<string, string> = {
+  concurrency: "c",
+  "input-len": "in",
+  "output-len": "out",
+  turns: "t",
+};
+
+/** Run directory label of a point: `agg-c8-in512-r2`. */
+export function pointLabel(topology: string, cell: Record<string, string | number>, rate: number) {
+  const parts = Object.entries(cell).map(([k, v]) => `${SHORT[k] ?? k}${v}`);
+  return [topology, ...parts, `r${rate === Infinity ? "inf" : rate}`].join("-");
+}
+
 /**
  * What a point's results depend on: the experiment meta (engine, clock, speed,
  * model, the parsed topology file) and the bench flags, without where results

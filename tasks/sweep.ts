@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import {
   type CommandHelp,
   type FlagValues,
@@ -26,23 +26,25 @@ import {
 } from "../lib/args.ts";
 import { fieldError } from "../lib/errors.ts";
 import { ATTAINMENT_FLAG, attainmentFromFlags } from "../lib/metrics.ts";
-import { type Bracket, placeRates, searchCapacity, type SearchSample } from "../lib/slo_search.ts";
 import { checkSafeName } from "../lib/safe_name.ts";
 import { createLogger } from "../lib/log.ts";
 import { Progress } from "../lib/progress.ts";
 import { plainProgress, planCells, sweepPointDone } from "./_sweep_progress.ts";
 import type { AutoSweep, StopRule } from "./_experiment.ts";
 import { benchHasTimeScale, type BenchRun, num, type RunBenchOptions } from "./_bench_cmd.ts";
+import { autoRates } from "./_sweep_auto.ts";
 import {
   baseFlags,
   type Flags,
+  pointLabel,
   pointStatus,
   runPoint,
   type SweepRun,
   timeFlags,
 } from "./_sweep_point.ts";
 
-export { changedKeys, configHash, pointIdentity } from "./_sweep_point.ts";
+export { changedKeys, configHash, pointIdentity, pointLabel } from "./_sweep_point.ts";
+export { AUTO_DEFAULTS, probeCapacity } from "./_sweep_auto.ts";
 
 /** One point of a sweep as run (or found finished). */
 export interface SweepPoint {
@@ -130,19 +132,6 @@ export function gridCells(
   return cells;
 }
 
-const SHORT: Record<string, string> = {
-  concurrency: "c",
-  "input-len": "in",
-  "output-len": "out",
-  turns: "t",
-};
-
-/** Run directory label of a point: `agg-c8-in512-r2`. */
-export function pointLabel(topology: string, cell: Record<string, string | number>, rate: number) {
-  const parts = Object.entries(cell).map(([k, v]) => `${SHORT[k] ?? k}${v}`);
-  return [topology, ...parts, `r${rate === Infinity ? "inf" : rate}`].join("-");
-}
-
 /** Why a point breaks a ceiling (worst over its runs), or null. */
 export function stopReason(
   summaries: Record<string, unknown>[],
@@ -163,28 +152,6 @@ export function stopReason(
   }
   return null;
 }
-
-/**
- * Saturation from a rate-inf probe's summary: its request throughput, per
- * conversation on multi-turn workloads (the unit sweep rates are given in).
- * Null when the probe has none.
- */
-export function probeCapacity(
-  summary: Record<string, unknown> | undefined,
-  workload: Record<string, unknown>,
-): number | null {
-  const thr = num(summary, "request_throughput");
-  if (!thr) return null;
-  return workload.dataset === "multiturn" ? thr / Number(workload.turns ?? 4) : thr;
-}
-
-/** Defaults of `sweep.auto` (the automatic search). */
-export const AUTO_DEFAULTS: AutoSweep = {
-  probeRequests: 40,
-  points: 4,
-  resolution: 1.15,
-  maxSearchPoints: 12,
-};
 
 /** Whether every point of a fixed-rate sweep is finished with its current settings. */
 export async function sweepIsCurrent(o: SweepOptions, rates: number[]): Promise<boolean> {
@@ -224,84 +191,14 @@ async function startSweep(o: SweepOptions): Promise<SweepRun> {
   };
 }
 
-/** What a search point measured, from its summaries (attainment pooled over its runs). */
-function searchSample(rate: number, summaries: Record<string, unknown>[]): SearchSample {
-  let met = 0, n = 0, thr = 0;
-  for (const x of summaries) {
-    const k = (num(x, "completed") ?? 0) + (num(x, "failed") ?? 0);
-    met += (num(x, "slo_attainment") ?? 0) * k;
-    n += k;
-    thr += num(x, "request_throughput") ?? 0;
-  }
-  const withSlo = summaries.some((x) => num(x, "slo_attainment") !== null);
-  return {
-    rate,
-    attainment: withSlo && n > 0 ? met / n : null,
-    throughputRps: summaries.length ? thr / summaries.length : null,
-  };
-}
-
-/**
- * The rates of one grid cell: the fixed ones ascending, or ("auto") a
- * saturating probe for a first guess, then a geometric search that brackets
- * the SLO capacity and the throughput knee, then points placed around them.
- */
+/** The rates of one grid cell: the fixed ones ascending, or ("auto") found by the SLO search. */
 async function cellRates(s: SweepRun, cell: Record<string, string | number>): Promise<number[]> {
   const { o } = s;
-  if (o.rates !== "auto") {
-    if (!o.rates.length || o.rates.some((r) => !(r > 0))) {
-      throw fieldError({ field: "rates", value: o.rates, expected: "positive rates" });
-    }
-    return [...o.rates].sort((a, b) => a - b);
+  if (o.rates === "auto") return await autoRates(s, cell);
+  if (!o.rates.length || o.rates.some((r) => !(r > 0))) {
+    throw fieldError({ field: "rates", value: o.rates, expected: "positive rates" });
   }
-  const a = { ...AUTO_DEFAULTS, ...o.auto };
-  const label = pointLabel(o.topology, cell, Infinity).replace(/-rinf$/, "-probe");
-  const p = await runPoint(
-    s,
-    label,
-    { rate: "inf", "num-requests": a.probeRequests, runs: 1 },
-    Infinity,
-    cell,
-    join(s.expDir, "probes"),
-  );
-  const sat = probeCapacity(p.summaries[0], { ...s.w, ...cell });
-  if (!sat) {
-    throw new Error(
-      `Cannot read request_throughput of ${p.runDir} as a capacity: current value is ${sat}`,
-    );
-  }
-  const start = sat / (s.f !== 1 && !(await benchHasTimeScale()) ? s.f : 1);
-  const target = o.slo ? (o.attainmentPct ?? 90) / 100 : null;
-  s.log(
-    `${label}: probe ~${start.toPrecision(3)}/s; searching the ${
-      target === null ? "throughput knee" : `SLO capacity (${o.slo}, ${target * 100}% of requests)`
-    }`,
-  );
-  const found = await searchCapacity(async (rate) => {
-    const pt = await runPoint(s, pointLabel(o.topology, cell, rate), {}, rate, cell);
-    const x = searchSample(rate, pt.summaries);
-    s.log(
-      `${pointLabel(o.topology, cell, rate)}: search point${
-        x.attainment === null ? "" : `, attainment ${(x.attainment * 100).toFixed(1)}%`
-      }`,
-    );
-    return x;
-  }, { startRate: start, target, resolution: a.resolution, maxPoints: a.maxSearchPoints });
-  const rates = placeRates(found, a.points);
-  s.log(
-    `${o.topology}: ${bracketText("SLO capacity", found.slo)}; ${
-      bracketText("throughput knee", found.knee)
-    } -> rates ${rates.join(", ")}`,
-  );
-  return rates;
-}
-
-/** `SLO capacity 12.3–13.5/s` (between the last passing and first failing rate). */
-function bracketText(what: string, b: Bracket | null): string {
-  if (!b) return `${what}: no SLO`;
-  if (b.pass === null) return `${what}: below ${b.fail}/s (failed at every rate tried)`;
-  if (b.fail === null) return `${what}: above ${b.pass}/s (search budget spent)`;
-  return `${what} ${b.pass}–${b.fail}/s`;
+  return [...o.rates].sort((a, b) => a - b);
 }
 
 /** Runs the sweep; returns the points in order (finished ones found again are reused). */
