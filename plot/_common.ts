@@ -103,7 +103,24 @@ export function topologyColor(ctx: ChartContext, field = "topology"): VlSpec {
 const short = (xs: string[], max: number) =>
   xs.length <= max ? xs.join(", ") : `${xs.slice(0, max).join(", ")} +${xs.length - max} more`;
 
-/** Title with a subtitle line naming model, workload, topologies and GPU, plus notes. */
+/**
+ * `line` in pieces of at most `max` characters, broken at spaces (a long
+ * caption would otherwise widen the figure past its plot). Joined with
+ * spaces, the pieces give the line back.
+ */
+export function wrapLine(line: string, max = 120): string[] {
+  const out: string[] = [];
+  let cur = "";
+  for (const w of line.split(" ")) {
+    if (cur && cur.length + 1 + w.length > max) {
+      out.push(cur);
+      cur = w;
+    } else cur = cur ? `${cur} ${w}` : w;
+  }
+  return [...out, cur];
+}
+
+/** Title with a subtitle line naming model, workload, topologies and GPU, plus notes (wrapped). */
 export function title(ctx: ChartContext, text: string, notes: string[] = []): VlSpec {
   const model = ctx.model.split("/").pop() || "unknown model";
   const parts = [
@@ -117,7 +134,7 @@ export function title(ctx: ChartContext, text: string, notes: string[] = []): Vl
   sub.push(...notes);
   return {
     text,
-    subtitle: sub,
+    subtitle: sub.flatMap((l) => wrapLine(l)),
     anchor: "start",
     fontSize: 15,
     subtitleFontSize: 11,

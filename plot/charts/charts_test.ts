@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { buildFigures } from "../_figures.ts";
 import { readExperiment } from "../_runs.ts";
 import { writeSyntheticExperiment } from "../_synthetic.ts";
-import { isGeometric, rateScale, topologyScale, type VlSpec } from "../_common.ts";
+import { isGeometric, rateScale, topologyScale, type VlSpec, wrapLine } from "../_common.ts";
 import type { ChartContext } from "../_common.ts";
 import { latencyVsRate } from "./latency_vs_rate.ts";
 import { paretoFrontier } from "./pareto.ts";
@@ -212,4 +212,12 @@ Deno.test("report sections group figures by the question they answer", () => {
   assert.equal(sectionOf("ratio_p99_ttft"), "Where it breaks: SLOs and crossovers");
   assert.equal(sectionOf("ttft_per_turn"), "Multi-turn and prefix reuse");
   assert.equal(sectionOf("something_new"), "Other");
+});
+
+Deno.test("wrapLine: long captions break at spaces within the width and join back", () => {
+  const line = Array.from({ length: 40 }, (_, i) => `word${i}`).join(" ");
+  const parts = wrapLine(line, 50);
+  assert.ok(parts.length > 1 && parts.every((p) => p.length <= 50), parts.join("|"));
+  assert.equal(parts.join(" "), line);
+  assert.deepEqual(wrapLine("short"), ["short"]);
 });
