@@ -115,7 +115,7 @@ export function goodputMd(r: Ranking, goodput: TopologyGoodput[]): string[] {
         f(t.slo_capacity)
       } | ${t.pass_rate ?? "none"} – ${t.fail_rate ?? "not reached"} | ${
         f(t.slo_capacity_per_gpu)
-      } | ${f(t.output_tok_s_per_gpu)} | ${t.binding ?? "–"} | ${
+      } | ${f(t.output_tok_s_per_gpu, 0)} | ${t.binding ?? "–"} | ${
         scales.map((s) => `${s.lower_bound ? "≥" : ""}${f(s.slo_capacity)}`).join(" / ")
       } |`,
     );

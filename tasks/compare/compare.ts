@@ -246,8 +246,8 @@ export function compare(rows: MergedRow[], inputs: RunInput[], o: CompareOptions
   ).filter((t) => t.byRate.length > 0);
   const md = [
     ...headerMd(g.names, g.byName),
-    ...metricTablesMd(COMPARE_METRICS, g.names, g.byName, g.means, unit),
     ...(ranking ? goodputMd(ranking, goodput) : []),
+    ...metricTablesMd(COMPARE_METRICS, g.names, g.byName, g.means, unit),
     ...crossoversMd(cross, unit),
     ...perTurnMd(g.means),
     ...turnsMd(turns, unit),
