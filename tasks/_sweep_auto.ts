@@ -9,7 +9,12 @@ import { join } from "node:path";
 import { type Bracket, placeRates, searchCapacity, type SearchSample } from "../lib/slo_search.ts";
 import type { AutoSweep } from "./_experiment.ts";
 import { benchHasTimeScale, num } from "./_bench_cmd.ts";
-import { pointLabel, runPoint, type SweepRun } from "./_sweep_point.ts";
+import { pointLabel, type PointRun, runPoint, type SweepRun } from "./_sweep_point.ts";
+import type { Progress } from "../lib/progress.ts";
+import { sweepPointDone } from "./_sweep_progress.ts";
+
+/** Search points a search typically runs after the current one (progress's estimate). */
+const SEARCH_LEFT = 4;
 
 /**
  * Saturation from a rate-inf probe's summary: its request throughput, per
@@ -67,7 +72,9 @@ function bracketText(what: string, b: Bracket | null): string {
 export async function autoRates(
   s: SweepRun,
   cell: Record<string, string | number>,
-): Promise<number[]> {
+  progress: Progress,
+  finished: number,
+): Promise<{ rates: number[]; searched: Map<number, PointRun> }> {
   const { o } = s;
   const a = { ...AUTO_DEFAULTS, ...o.auto };
   const label = pointLabel(o.topology, cell, Infinity).replace(/-rinf$/, "-probe");
@@ -92,13 +99,18 @@ export async function autoRates(
       target === null ? "throughput knee" : `SLO capacity (${o.slo}, ${target * 100}% of requests)`
     }`,
   );
+  const searched = new Map<number, PointRun>();
   const found = await searchCapacity(async (rate) => {
-    const pt = await runPoint(s, pointLabel(o.topology, cell, rate), {}, rate, cell);
+    const label = pointLabel(o.topology, cell, rate);
+    // a guess of what is left: a few more search steps and the placed points
+    progress.plan(o.topology, finished + searched.size + 1 + SEARCH_LEFT + a.points, true);
+    progress.start(label);
+    const pt = await runPoint(s, label, {}, rate, cell);
+    searched.set(rate, pt);
     const x = searchSample(rate, pt.summaries);
-    s.log(
-      `${pointLabel(o.topology, cell, rate)}: search point${
-        x.attainment === null ? "" : `, attainment ${(x.attainment * 100).toFixed(1)}%`
-      }`,
+    const att = x.attainment === null ? "" : `, attainment ${(x.attainment * 100).toFixed(1)}%`;
+    progress.done(
+      sweepPointDone(label, rate, { ...s.w, ...cell }, pt, `(search point${att}; ${pt.runDir})`),
     );
     return x;
   }, { startRate: start, target, resolution: a.resolution, maxPoints: a.maxSearchPoints });
@@ -108,5 +120,5 @@ export async function autoRates(
       bracketText("throughput knee", found.knee)
     } -> rates ${rates.join(", ")}`,
   );
-  return rates;
+  return { rates, searched };
 }

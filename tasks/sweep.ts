@@ -37,6 +37,7 @@ import {
   baseFlags,
   type Flags,
   pointLabel,
+  type PointRun,
   pointStatus,
   runPoint,
   type SweepRun,
@@ -191,14 +192,22 @@ async function startSweep(o: SweepOptions): Promise<SweepRun> {
   };
 }
 
-/** The rates of one grid cell: the fixed ones ascending, or ("auto") found by the SLO search. */
-async function cellRates(s: SweepRun, cell: Record<string, string | number>): Promise<number[]> {
+/**
+ * The rates of one grid cell: the fixed ones ascending, or ("auto") found by
+ * the SLO search, with the points the search already ran (and reported).
+ */
+async function cellRates(
+  s: SweepRun,
+  cell: Record<string, string | number>,
+  progress: Progress,
+  finished: number,
+): Promise<{ rates: number[]; searched: Map<number, PointRun> }> {
   const { o } = s;
-  if (o.rates === "auto") return await autoRates(s, cell);
+  if (o.rates === "auto") return await autoRates(s, cell, progress, finished);
   if (!o.rates.length || o.rates.some((r) => !(r > 0))) {
     throw fieldError({ field: "rates", value: o.rates, expected: "positive rates" });
   }
-  return [...o.rates].sort((a, b) => a - b);
+  return { rates: [...o.rates].sort((a, b) => a - b), searched: new Map() };
 }
 
 /** Runs the sweep; returns the points in order (finished ones found again are reused). */
@@ -208,21 +217,24 @@ export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
   const points: SweepPoint[] = [];
   const progress = o.progress ?? plainProgress("sweep", s.log);
   const cells = gridCells(o.grid ?? {});
+  let counted = 0; // points reported to progress (the search's as they ran)
   for (const [i, cell] of cells.entries()) {
-    const rates = await cellRates(s, cell);
+    const { rates, searched } = await cellRates(s, cell, progress, counted);
+    counted += searched.size;
     const plan = (cellLeft: number) =>
       planCells(progress, o.topology, {
-        finished: points.length,
+        finished: counted,
         cellLeft,
         cellRates: rates.length,
         cellsLeft: cells.length - i - 1,
         auto: o.rates === "auto",
       });
-    plan(rates.length);
+    plan(rates.filter((r) => !searched.has(r)).length);
     for (const rate of rates) {
       const label = pointLabel(o.topology, cell, rate);
-      progress.start(label);
-      const p = await runPoint(s, label, {}, rate, cell);
+      const known = searched.get(rate);
+      if (!known) progress.start(label);
+      const p = known ?? await runPoint(s, label, {}, rate, cell);
       const why = stopReason(p.summaries, o.stop ?? {});
       points.push({
         label,
@@ -232,10 +244,14 @@ export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
         resumed: p.resumed,
         stopReason: why,
       });
-      const detail = `(${p.runDir})${why ? `; stop: ${why}` : ""}`;
-      progress.done(sweepPointDone(label, rate, { ...s.w, ...cell }, p, detail));
+      if (!known) {
+        counted++;
+        const detail = `(${p.runDir})${why ? `; stop: ${why}` : ""}`;
+        progress.done(sweepPointDone(label, rate, { ...s.w, ...cell }, p, detail));
+      }
       if (why) {
         plan(0); // the cell's higher rates are skipped
+        if (known) s.log(`${label}: stop: ${why}; higher rates skipped`);
         break;
       }
     }
