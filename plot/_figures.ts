@@ -189,22 +189,47 @@ function sloFigures(
 }
 
 /**
- * Mean TTFT per turn index (1..T) per topology at the lowest and the highest
- * offered load every topology ran, from pooled requests.
+ * The panels of the per-turn figure: the lowest and highest offered load every
+ * topology ran, or — when they share no load (rates searched per topology) —
+ * each topology's own lowest and its last load meeting the SLO (the ranking's
+ * `pass_rate`; its highest without a ranking). Returns the panel of a
+ * (topology, load), or null when that load is not drawn.
  */
-/**
- * Mean TTFT per turn at the lowest and highest load every topology ran: from
- * the requests when the runs are here, else from merged.csv's `ttft_by_turn_ms`.
- */
-function perTurnPoints(gs: Group[], rows: PointRow[]): TurnPoint[] {
-  if (!gs.length) return turnPointsOfMerged(rows);
-  const tops = distinct(gs.map((g) => g.topology));
-  const loads = [...new Set(gs.map((g) => g.offeredRps))].filter((r): r is number =>
-    r !== null && tops.every((t) => gs.some((g) => g.topology === t && g.offeredRps === r))
+function turnPanels(loads: { topology: string; offered: number }[], ranking?: Ranking | null) {
+  const tops = distinct(loads.map((l) => l.topology));
+  const common = [...new Set(loads.map((l) => l.offered))].filter((x) =>
+    tops.every((t) => loads.some((l) => l.topology === t && l.offered === x))
   ).sort((a, b) => a - b);
-  const picked = [...new Set([loads[0], loads.at(-1)])].filter((r) => r !== undefined);
+  if (common.length) {
+    const picked = [common[0], common.at(-1)!];
+    return (_t: string, x: number) => picked.includes(x) ? String(x) : null;
+  }
+  const own = (t: string) => loads.filter((l) => l.topology === t).map((l) => l.offered);
+  const atCapacity = (t: string) =>
+    ranking?.topologies.find((r) => r.topology === t)?.pass_rate ?? null;
+  return (t: string, x: number) => {
+    const xs = own(t), cap = atCapacity(t);
+    if (x === Math.min(...xs)) return "lowest";
+    if (cap !== null) return x === cap ? "at SLO capacity" : null;
+    return x === Math.max(...xs) ? "highest" : null;
+  };
+}
+
+/**
+ * Mean TTFT per turn at the lowest and highest load (see {@linkcode turnPanels}):
+ * from the requests when the runs are here, else from merged.csv's `ttft_by_turn_ms`.
+ */
+function perTurnPoints(gs: Group[], rows: PointRow[], ranking?: Ranking | null): TurnPoint[] {
+  if (!gs.length) return turnPointsOfMerged(rows, ranking);
+  const ok = gs.filter((g) => g.offeredRps !== null);
+  const panel = turnPanels(
+    ok.map((g) => ({ topology: g.topology, offered: g.offeredRps! })),
+    ranking,
+  );
   const out: TurnPoint[] = [];
-  for (const g of gs.filter((g) => picked.includes(g.offeredRps!))) {
+  for (const g of ok) {
+    const p = panel(g.topology, g.offeredRps!);
+    if (p === null) continue;
     const byTurn = new Map<number, number[]>();
     for (const r of g.requests) {
       if (r.error || r.ttft_ms === null) continue;
@@ -215,6 +240,7 @@ function perTurnPoints(gs: Group[], rows: PointRow[]): TurnPoint[] {
       out.push({
         topology: g.topology,
         offered: g.offeredRps!,
+        panel: p,
         turn,
         mean_ttft_ms: xs.reduce((a, b) => a + b, 0) / xs.length,
         requests: xs.length,
@@ -225,20 +251,24 @@ function perTurnPoints(gs: Group[], rows: PointRow[]): TurnPoint[] {
 }
 
 /** {@linkcode perTurnPoints} from merged rows (no run directories beside them). */
-function turnPointsOfMerged(rows: PointRow[]): TurnPoint[] {
-  const withTurns = rows.filter((r) => turnList(r.ttft_by_turn_ms).length > 1);
-  const tops = distinct(withTurns.map((r) => String(r.topology)));
-  const loads = [...new Set(withTurns.map((r) => offeredRate(r)))].filter((x): x is number =>
-    x !== null && tops.every((t) => withTurns.some((r) => r.topology === t && offeredRate(r) === x))
-  ).sort((a, b) => a - b);
-  const picked = [...new Set([loads[0], loads.at(-1)])].filter((x) => x !== undefined);
+function turnPointsOfMerged(rows: PointRow[], ranking?: Ranking | null): TurnPoint[] {
+  const withTurns = rows.filter((r) =>
+    turnList(r.ttft_by_turn_ms).length > 1 && offeredRate(r) !== null
+  );
+  const panel = turnPanels(
+    withTurns.map((r) => ({ topology: String(r.topology), offered: offeredRate(r)! })),
+    ranking,
+  );
   const out: TurnPoint[] = [];
-  for (const r of withTurns.filter((r) => picked.includes(offeredRate(r)!))) {
+  for (const r of withTurns) {
+    const p = panel(String(r.topology), offeredRate(r)!);
+    if (p === null) continue;
     turnList(r.ttft_by_turn_ms).forEach((v, i) => {
       if (v !== null) {
         out.push({
           topology: String(r.topology),
           offered: offeredRate(r)!,
+          panel: p,
           turn: i + 1,
           mean_ttft_ms: v,
           requests: 0,
@@ -373,7 +403,7 @@ function cellFigures(
   const gs = groups(data.runs, manyCells ? cell : null);
   for (const f of sloFigures(data, gs, ctx, o)) add(f.name, f.result);
   add("ttft_by_turn", ttftByTurn(rows, ctx));
-  add("ttft_per_turn", ttftPerTurn(perTurnPoints(gs, rows), ctx));
+  add("ttft_per_turn", ttftPerTurn(perTurnPoints(gs, rows, o.ranking), ctx));
   for (const f of cdfFigures(gs, ctx)) add(f.name, f.result);
   return figs;
 }

@@ -100,7 +100,7 @@ Deno.test("deno task plot names a missing directory, an empty one and a bad --fo
 Deno.test("deno task plot draws TTFT per turn from merged.csv alone (no run directories)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "plot_turns_" });
   try {
-    const row = (topology: string, turns: string) =>
+    const row = (topology: string, turns: string, rate = 2) =>
       MERGED_COLUMNS.map((c) =>
         mergedCell(
           ({
@@ -108,8 +108,8 @@ Deno.test("deno task plot draws TTFT per turn from merged.csv alone (no run dire
             topology,
             workload: "multiturn W1 t3",
             model: "m",
-            load_point: "2",
-            rate_target: 2,
+            load_point: String(rate),
+            rate_target: rate,
             run_index: "mean",
             n_runs: 1,
             source: "topobench",
@@ -133,6 +133,17 @@ Deno.test("deno task plot draws TTFT per turn from merged.csv alone (no run dire
     assert.equal(r.code, 0, r.stderr);
     const svg = await Deno.readTextFile(join(dir, "plots", "ttft_per_turn.svg"));
     assert.match(svg, /Multi-turn: mean TTFT per turn/);
+    // rates searched per topology share no load: each one's own lowest and highest are drawn
+    const apart = [MERGED_COLUMNS.join(","), row("pd", "40;30;35", 2), row("pd", "90;80;85", 5)]
+      .concat([row("ppd", "40;12;14", 3), row("ppd", "70;22;24", 7)]).join("\n");
+    await Deno.writeTextFile(join(dir, "merged.csv"), apart + "\n");
+    const r2 = await run([
+      ...["run", "-A", root("plot/plot.ts"), join(dir, "merged.csv")],
+      ...["--only", "ttft_per_turn", "--format", "svg"],
+    ]);
+    assert.equal(r2.code, 0, r2.stderr);
+    const svg2 = await Deno.readTextFile(join(dir, "plots", "ttft_per_turn.svg"));
+    assert.match(svg2, /each topology's lowest and highest/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -63,6 +63,8 @@ export function ttftByTurn(rows: PointRow[], ctx: ChartContext): ChartResult {
 export interface TurnPoint {
   topology: string;
   offered: number;
+  /** Its panel: the offered load all topologies share, or its own "lowest" / "at SLO capacity" / "highest". */
+  panel: string;
   turn: number;
   mean_ttft_ms: number;
   requests: number;
@@ -77,11 +79,20 @@ export function ttftPerTurn(points: TurnPoint[], ctx: ChartContext): ChartResult
     spec: topLevel(ctx, "Multi-turn: mean TTFT per turn", {
       data: { values: points },
       facet: {
-        column: {
-          field: "offered",
-          type: "ordinal",
-          title: `${offeredTitle(ctx)} (lowest and highest every topology ran)`,
-        },
+        column: points.some((p) => p.panel === "lowest")
+          ? {
+            field: "panel",
+            type: "nominal",
+            sort: ["lowest", "at SLO capacity", "highest"],
+            title: `${offeredTitle(ctx)}: each topology's lowest and ${
+              points.some((p) => p.panel === "highest") ? "highest" : "last meeting the SLO"
+            } (no load all ran)`,
+          }
+          : {
+            field: "offered",
+            type: "ordinal",
+            title: `${offeredTitle(ctx)} (lowest and highest every topology ran)`,
+          },
       },
       spec: {
         width: 300,
@@ -91,7 +102,9 @@ export function ttftPerTurn(points: TurnPoint[], ctx: ChartContext): ChartResult
           x: { field: "turn", type: "ordinal", title: "Turn", axis: { labelAngle: 0 } },
           y: latencyAxis(ctx, "mean_ttft_ms", "Mean TTFT (ms)"),
           color: topologyColor(ctx),
-          tooltip: [{ field: "topology" }, { field: "turn" }, { field: "requests" }, {
+          tooltip: [{ field: "topology" }, { field: "offered" }, { field: "turn" }, {
+            field: "requests",
+          }, {
             field: "mean_ttft_ms",
             format: ".1f",
           }],
@@ -175,6 +188,9 @@ export function ppdImprovement(
   preferred?: [string, string],
 ): ChartResult {
   const data = ppdImprovements(rows, preferred);
+  const [ppd, pd] = ppdPdPair([...new Set(rows.map((r) => String(r.topology)))], preferred) ??
+    ["ppd", "pd"];
+  const pair = `${ppd} vs ${pd}`;
   if (!data.length) {
     return { skip: "needs a ppd and a pd topology measured over overlapping offered rates" };
   }
@@ -211,6 +227,8 @@ export function ppdImprovement(
           format: ".1f",
         }],
       },
-    }, ["(PD − PPD) / PD at each common offered load; above 0: PPD is faster (symlog y axis)"]),
+    }, [
+      `${pair}: (PD − PPD) / PD at PPD's offered loads within PD's range (PD interpolated between its measured loads); above 0: PPD is faster (symlog y axis)`,
+    ]),
   };
 }
