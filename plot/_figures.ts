@@ -91,21 +91,40 @@ function groups(runs: RunData[], cell: Cell | null): Group[] {
 }
 
 /** Picks one group per topology: the highest offered rate all share, else each one's highest. */
-function fixedLoad(gs: Group[], unit: string): { picked: Group[]; note: string } {
+function fixedLoad(
+  gs: Group[],
+  unit: string,
+  ranking?: Ranking | null,
+): { picked: Group[]; note: string } {
   const tops = distinct(gs.map((g) => g.topology));
   const rateSets = tops.map((t) =>
     new Set(gs.filter((g) => g.topology === t).map((g) => g.offeredRps))
   );
+  const same = rateSets.every((s) => s.size === rateSets[0].size) &&
+    [...rateSets[0]].every((r) => rateSets.every((s) => s.has(r)));
   const common = [...rateSets[0]].filter((r) => r !== null && rateSets.every((s) => s.has(r)))
     .sort((a, b) => b! - a!);
-  if (common.length) {
+  if (common.length && (same || !ranking)) {
     return {
       picked: gs.filter((g) => g.offeredRps === common[0]),
       note: `at offered load ${common[0]} ${unit} (the highest all topologies ran)`,
     };
   }
+  const mine = (t: string) => gs.filter((g) => g.topology === t);
+  if (ranking) {
+    // rates searched per topology: each at the last load it holds the SLO at (else its lowest)
+    const picked = tops.map((t) => {
+      const pass = ranking.topologies.find((r) => r.topology === t)?.pass_rate;
+      return mine(t).find((g) => g.offeredRps === pass) ??
+        mine(t).sort((a, b) => (a.offeredRps ?? 0) - (b.offeredRps ?? 0))[0];
+    });
+    return {
+      picked,
+      note: "at each topology's last offered load meeting the SLO (no common load)",
+    };
+  }
   const picked = tops.map((t) =>
-    gs.filter((g) => g.topology === t).sort((a, b) => (b.offeredRps ?? 0) - (a.offeredRps ?? 0))[0]
+    mine(t).sort((a, b) => (b.offeredRps ?? 0) - (a.offeredRps ?? 0))[0]
   );
   return { picked, note: "at each topology's highest offered rate (no common rate)" };
 }
@@ -172,7 +191,7 @@ function sloFigures(
   const rateNotes = gs.some((g) => !g.gpusKnown)
     ? [...notes, "GPU count unknown for some runs: their rate is per run, not per GPU"]
     : notes;
-  const { picked, note } = fixedLoad(gs, offeredUnit(ctx));
+  const { picked, note } = fixedLoad(gs, offeredUnit(ctx), ranking);
   const scalePts: SloPoint[] = [];
   for (const g of picked) {
     for (const s of SLO_SCALES) {
@@ -279,12 +298,12 @@ function turnPointsOfMerged(rows: PointRow[], ranking?: Ranking | null): TurnPoi
   return out.sort((a, b) => a.offered - b.offered || a.turn - b.turn);
 }
 
-function cdfFigures(gs: Group[], ctx: ChartContext): Figure[] {
+function cdfFigures(gs: Group[], ctx: ChartContext, ranking?: Ranking | null): Figure[] {
   if (!gs.length) {
     const skip = { skip: "no per-request rows (requests.csv) for CDFs" };
     return [{ name: "cdf_ttft", result: skip }, { name: "cdf_e2el", result: skip }];
   }
-  const { picked, note } = fixedLoad(gs, offeredUnit(ctx));
+  const { picked, note } = fixedLoad(gs, offeredUnit(ctx), ranking);
   const pick = (f: (r: RequestRow) => number | null) =>
     new Map(picked.map((g) => [
       g.topology,
@@ -404,7 +423,7 @@ function cellFigures(
   for (const f of sloFigures(data, gs, ctx, o)) add(f.name, f.result);
   add("ttft_by_turn", ttftByTurn(rows, ctx));
   add("ttft_per_turn", ttftPerTurn(perTurnPoints(gs, rows, o.ranking), ctx));
-  for (const f of cdfFigures(gs, ctx)) add(f.name, f.result);
+  for (const f of cdfFigures(gs, ctx, o.ranking)) add(f.name, f.result);
   return figs;
 }
 
