@@ -95,7 +95,7 @@ function fixedLoad(
   gs: Group[],
   unit: string,
   ranking?: Ranking | null,
-): { picked: Group[]; note: string } {
+): { picked: Group[]; note: string; common: boolean } {
   const tops = distinct(gs.map((g) => g.topology));
   const rateSets = tops.map((t) =>
     new Set(gs.filter((g) => g.topology === t).map((g) => g.offeredRps))
@@ -108,6 +108,7 @@ function fixedLoad(
     return {
       picked: gs.filter((g) => g.offeredRps === common[0]),
       note: `at offered load ${common[0]} ${unit} (the highest all topologies ran)`,
+      common: true,
     };
   }
   const mine = (t: string) => gs.filter((g) => g.topology === t);
@@ -121,12 +122,17 @@ function fixedLoad(
     return {
       picked,
       note: "at each topology's last offered load meeting the SLO (no common load)",
+      common: false,
     };
   }
   const picked = tops.map((t) =>
     mine(t).sort((a, b) => (b.offeredRps ?? 0) - (a.offeredRps ?? 0))[0]
   );
-  return { picked, note: "at each topology's highest offered rate (no common rate)" };
+  return {
+    picked,
+    note: "at each topology's highest offered rate (no common rate)",
+    common: false,
+  };
 }
 
 function sloOf(
@@ -191,7 +197,7 @@ function sloFigures(
   const rateNotes = gs.some((g) => !g.gpusKnown)
     ? [...notes, "GPU count unknown for some runs: their rate is per run, not per GPU"]
     : notes;
-  const { picked, note } = fixedLoad(gs, offeredUnit(ctx), ranking);
+  const { picked, note, common } = fixedLoad(gs, offeredUnit(ctx), ranking);
   const scalePts: SloPoint[] = [];
   for (const g of picked) {
     for (const s of SLO_SCALES) {
@@ -203,7 +209,7 @@ function sloFigures(
   }
   return [
     { name: "slo_rate", result: sloVsRate(ratePts, ctx, target, ranking, rateNotes) },
-    { name: "slo_scale", result: sloVsScale(scalePts, ctx, target, [...notes, note]) },
+    { name: "slo_scale", result: sloVsScale(scalePts, ctx, target, [...notes, note], common) },
   ];
 }
 

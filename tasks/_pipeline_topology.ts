@@ -191,7 +191,11 @@ async function sweepLaunched(
 }
 
 /** Sweeps topology `t` of the run; returns its points. */
-export async function runTopology(r: PipelineRun, t: ExperimentTopology): Promise<SweepPoint[]> {
+export async function runTopology(
+  r: PipelineRun,
+  t: ExperimentTopology,
+  extra: Partial<SweepOptions> = {},
+): Promise<SweepPoint[]> {
   const { exp, o, log } = r;
   o.signal?.throwIfAborted();
   const file = await launchFile(r, t);
@@ -210,7 +214,7 @@ export async function runTopology(r: PipelineRun, t: ExperimentTopology): Promis
   }
   if (virtual) {
     log(`${t.label}: ${file} in virtual time (simulated, no processes)`);
-    return await sweep(sweepOptions(r, l, VIRTUAL_URL, []));
+    return await sweep({ ...sweepOptions(r, l, VIRTUAL_URL, []), ...extra });
   }
   if (
     rates !== "auto" &&

@@ -39,7 +39,7 @@ export const AUTO_DEFAULTS: AutoSweep = {
 };
 
 /** What a search point measured, from its summaries (attainment pooled over its runs). */
-function searchSample(rate: number, summaries: Record<string, unknown>[]): SearchSample {
+export function searchSample(rate: number, summaries: Record<string, unknown>[]): SearchSample {
   let met = 0, n = 0, thr = 0;
   for (const x of summaries) {
     const k = (num(x, "completed") ?? 0) + (num(x, "failed") ?? 0);

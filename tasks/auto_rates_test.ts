@@ -49,3 +49,37 @@ Deno.test("rates: auto brackets the SLO capacity within the resolution, and the 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("two leaders whose SLO brackets overlap are bisected further until they separate or are within 2%", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "refine_" });
+  try {
+    const file = join(dir, "twins.yaml");
+    const agg = join(ROOT, "fixtures/topologies/sim_agg.yaml");
+    await Deno.writeTextFile(
+      file,
+      stringify({
+        name: "twins",
+        topologies: [{ label: "agg", file: agg }, { label: "twin", file: agg }],
+        workload: { "input-len": 512, "output-len": 64, duration: 8, seed: 1 },
+        sweep: { rates: "auto", auto: { points: 1, resolution: 1.2 } },
+        slo: { ttft_ms: 300, tpot_ms: 40 },
+        attainment: 90,
+      }),
+    );
+    const lines: string[] = [];
+    const res = await runPipeline(await loadExperiment(file), {
+      outRoot: dir,
+      plot: false,
+      statusLine: false,
+      startTime: new Date("2026-12-01T00:00:00Z"),
+      log: (m) => lines.push(m),
+    });
+    // the same topology twice: its brackets overlap whatever is measured, so both narrow
+    assert.ok(lines.some((l) => l.includes("brackets overlap; narrowing both")), lines.join("\n"));
+    for (const t of res.crossover.ranking!.topologies) {
+      assert.ok(t.fail_rate! / t.pass_rate! <= 1.1, `${t.topology} ${t.pass_rate}–${t.fail_rate}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -37,6 +37,7 @@ import { gridCells, pointLabel, type SweepPoint } from "./sweep.ts";
 import { finishedRuns } from "./_bench_cmd.ts";
 import { resolveRouting } from "./_topology_sweep.ts";
 import { type PipelineRun, runTopology } from "./_pipeline_topology.ts";
+import { refineLeaders } from "./_refine_leaders.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../lib/write_file.ts";
 import type { Ranking } from "../lib/ranking.ts";
 
@@ -251,6 +252,7 @@ export async function runPipeline(
   using _progress = run.progress;
   const points: Record<string, SweepPoint[]> = {};
   for (const t of tops) points[t.label] = await runTopology(run, t);
+  await refineLeaders(run, tops, points);
   const dirs = Object.values(points).flat().map((p) => p.runDir);
   dirs.push(...await leftOutDirs(run, tops));
   return { expDir: run.expDir, points, ...await analyze(run, dirs) };

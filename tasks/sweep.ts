@@ -119,6 +119,8 @@ export interface SweepOptions {
    * above its status line. @default point lines through `log`, no status line
    */
   progress?: Progress;
+  /** Points of this topology already reported to `progress` (a later sweep adds to them). @default 0 */
+  counted?: number;
   signal?: AbortSignal;
 }
 
@@ -217,7 +219,7 @@ export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
   const points: SweepPoint[] = [];
   const progress = o.progress ?? plainProgress("sweep", s.log);
   const cells = gridCells(o.grid ?? {});
-  let counted = 0; // points reported to progress (the search's as they ran)
+  let counted = o.counted ?? 0; // points reported to progress (the search's as they ran)
   for (const [i, cell] of cells.entries()) {
     const { rates, searched } = await cellRates(s, cell, progress, counted);
     counted += searched.size;

@@ -68,6 +68,7 @@ function build(
   mode: "rate" | "scale",
   notes: string[],
   ranking?: Ranking,
+  comparable = true,
 ): ChartResult {
   const { heading } = AXES[mode];
   const xTitle = mode === "rate"
@@ -89,7 +90,9 @@ function build(
   }));
   const imp = ranking
     ? `SLO capacity per GPU (drop lines; ranking as in the findings): ${rankingSummary(ranking)}`
-    : improvement(cross);
+    : comparable
+    ? improvement(cross)
+    : "each curve is at its own load: read each alone (no factor between topologies)";
   const kinds = Object.values(SLO_KINDS);
   const layer: unknown[] = [
     {
@@ -166,6 +169,16 @@ export function sloVsRate(
   return build(points, ctx, target, "rate", notes, ranking);
 }
 
-/** Attainment vs SLO scale (x = multiple of the base SLO) at a fixed load. */
-export const sloVsScale: SloChart = (points, ctx, target, notes = []) =>
-  build(points, ctx, target, "scale", notes);
+/**
+ * Attainment vs SLO scale (x = multiple of the base SLO) at a fixed load;
+ * `comparable` false when each topology is at its own load (no factor is drawn).
+ */
+export function sloVsScale(
+  points: SloPoint[],
+  ctx: ChartContext,
+  target: number,
+  notes: string[] = [],
+  comparable = true,
+): ChartResult {
+  return build(points, ctx, target, "scale", notes, undefined, comparable);
+}

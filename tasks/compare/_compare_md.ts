@@ -24,6 +24,8 @@ export function headerMd(names: string[], byName: Map<string, MergedRow[]>): str
       names[0]
     }'s value, **positive = better** (lower latency, higher throughput); "beyond noise" is`,
     "yes when the two 95% intervals do not overlap, no when they do, n/a with a single run.",
+    "Δ is shown only between topologies with the same GPU count; rows are the offered loads each",
+    "topology ran (rates searched per topology rarely coincide: see the SLO capacity table).",
     `GPUs: ${
       names.map((n) => `${n} ${byName.get(n)![0]?.gpus ?? "?"}`).join(", ")
     } (throughputs here are per topology; goodput below is also per GPU).`,
@@ -40,6 +42,8 @@ function deltaCells(
 ): [string, string] {
   const a = base?.[m], b = r?.[m];
   if (typeof a !== "number" || typeof b !== "number") return ["–", "–"];
+  // 1 GPU against 2 at equal absolute load is no comparison: the SLO capacity table is per GPU
+  if (base?.gpus != null && r?.gpus != null && base.gpus !== r.gpus) return ["GPUs differ", "–"];
   const imp = improvementPct(a, b, lower);
   const nb = beyondNoise(
     a,
@@ -103,7 +107,7 @@ export function goodputMd(r: Ranking, goodput: TopologyGoodput[]): string[] {
       sloText({ ttftMs: r.slo.ttft_ms ?? undefined, tpotMs: r.slo.tpot_ms ?? undefined })
     }. Capacity: the highest offered rate (${u}) meeting it, interpolated between the last passing and the first failing rate measured; per GPU divides by the topology's own GPUs.`,
     "",
-    `| rank | topology | GPUs | SLO capacity (${u}) | measured bracket (${u}) | per GPU (${u}) | output tok/s per GPU at capacity | binds first | capacity at SLO × ${
+    `| rank | topology | GPUs | SLO capacity (${u}) | measured bracket (${u}) | per GPU (${u}) | output tok/s per GPU at the last passing rate | binds first | capacity at SLO × ${
       goodput[0]?.slo_scales.map((s) => s.scale).join(" / ") ?? ""
     } (${u}) |`,
     "|---|---|---|---|---|---|---|---|---|",

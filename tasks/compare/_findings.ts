@@ -24,7 +24,15 @@ import {
 } from "../../lib/ranking.ts";
 import { ppdPdPair } from "../../plot/charts/multi_turn.ts";
 import type { compare } from "./compare.ts";
-import { interpolate, laterLines, meanRows, num, pct, rate } from "./_findings_detail.ts";
+import {
+  interpolate,
+  interpolatedNote,
+  laterLines,
+  meanRows,
+  num,
+  pct,
+  rate,
+} from "./_findings_detail.ts";
 
 type Crossover = ReturnType<typeof compare>["json"];
 
@@ -79,7 +87,20 @@ function recommendation(r: Ranking, single: boolean, o: FindingsOptions): string
     rate(w.slo_capacity)
   } ${u} (${rate(w.slo_capacity_per_gpu ?? w.slo_capacity)} ${u} per GPU); ${margin}. Above ${
     rate(w.slo_capacity)
-  } ${u} no tested ${budget}-GPU topology holds the SLO.`;
+  } ${u} no tested ${budget}-GPU topology holds the SLO.${smallerFirst(r, w)}`;
+}
+
+/** When a topology on fewer GPUs ranks first per GPU: say so, and that the recommendation is per budget. */
+function smallerFirst(r: Ranking, w: RankedTopology): string {
+  const top = r.topologies[0];
+  if (top === w || top.rank === null || (top.gpus ?? 0) >= (w.gpus ?? 0)) return "";
+  const per = (t: RankedTopology) => rate(t.slo_capacity_per_gpu ?? t.slo_capacity);
+  const sep = beyondBracket(top, w);
+  return ` Per GPU, ${top.topology} on ${gpuText(top.gpus)} ranks first: ${
+    per(top)
+  } against ${w.topology}'s ${per(w)} ${r.rate_unit} per GPU (${
+    sep ? "beyond the measured brackets" : "not resolved"
+  }); the recommendation compares topologies of the whole budget.`;
 }
 
 /** The ranking by SLO capacity per GPU (the figures' caption), then brackets and binding objectives. */
@@ -119,9 +140,10 @@ function tradeLine(r: Ranking, m: MergedRow[]): string | null {
     if (d > 2) worse.push(txt);
     else if (d < -2) better.push(txt);
   }
-  const head = `At ${
-    rate(at)
-  } ${r.rate_unit}, where both hold the SLO, ${w.topology} vs ${next.topology}`;
+  const interp = [w, next].map((t) => interpolatedNote(m, t.topology, at)).filter(Boolean);
+  const head = `At ${rate(at)} ${r.rate_unit}, where both hold the SLO${
+    interp.length ? ` (${interp.join("; ")})` : ""
+  }, ${w.topology} vs ${next.topology}`;
   if (!worse.length) {
     return `${head}: ${w.topology} gives up nothing measured${
       better.length ? ` and gains ${better.join(", ")}` : " (all within 2%)"

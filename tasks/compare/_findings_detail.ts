@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { maxOf, minOf } from "../../lib/stats.ts";
 import type { MergedRow } from "../../lib/merged_schema.ts";
 import { beyondNoise } from "../../lib/metrics.ts";
 import type { compare } from "./compare.ts";
@@ -41,17 +40,67 @@ function curveOf(m: MergedRow[], t: string, k: string): Point[] {
     .sort((a, b) => a.rate - b.rate);
 }
 
+/** `dp interpolated between its measured 13.1 and 26.2`, or null when `t` ran at `x` itself. */
+export function interpolatedNote(m: MergedRow[], t: string, x: number): string | null {
+  const rates = [
+    ...new Set(meanRows(m).filter((r) => r.topology === t).map((r) => r.rate_target as number)),
+  ]
+    .sort((a, b) => a - b);
+  if (rates.includes(x)) return null;
+  const lo = rates.filter((r) => r < x).at(-1), hi = rates.find((r) => r > x);
+  return lo === undefined || hi === undefined
+    ? null
+    : `${t} interpolated between its measured ${rate(lo)} and ${rate(hi)}`;
+}
+
 /** Metric `k` of topology `t` at offered rate `x`, interpolated; null outside its range. */
 export function interpolate(m: MergedRow[], t: string, k: string, x: number): number | null {
   return valueAt(curveOf(m, t, k), x);
 }
 
-/** Crossings between equal-budget topologies (or per GPU) in the latency metrics. */
-function crossoverLine(cross: Crossover, single: boolean): string {
+/** The last offered load `t` meets the SLO at (the ranking's `pass_rate`), or null. */
+function holdsUpTo(cross: Crossover, t: string): number | null {
+  return cross.ranking?.topologies.find((x) => x.topology === t)?.pass_rate ?? null;
+}
+
+/** A crossing is worth saying when the curves differ by ≥ 5% at the common loads either side. */
+const MATERIAL = 0.05;
+
+/**
+ * Whether the crossing at `x` of `c` is material: at the common loads just
+ * below and above it, the two curves differ by at least {@linkcode MATERIAL}.
+ */
+function material(m: MergedRow[], c: Crossover["crossovers"][number], x: number): boolean {
+  const gpus = (t: string) => (m.find((r) => r.topology === t)?.gpus as number | null) ?? 1;
+  const per = (t: string) =>
+    curveOf(m, t, c.metric).map((p) => ({
+      rate: c.per_gpu ? p.rate / gpus(t) : p.rate,
+      value: p.value,
+    }));
+  const pts = commonPoints(per(c.a), per(c.b));
+  const lo = pts.filter((p) => p[0] < x).at(-1), hi = pts.find((p) => p[0] > x);
+  const apart = (p?: [number, number, number]) =>
+    !!p && Math.abs(p[1] - p[2]) >= MATERIAL * Math.max(Math.abs(p[1]), Math.abs(p[2]));
+  return apart(lo) && apart(hi);
+}
+
+/**
+ * Crossings between equal-budget topologies (or per GPU) in the latency
+ * metrics, only where both still meet the SLO and only when material.
+ */
+function crossoverLine(m: MergedRow[], cross: Crossover, single: boolean): string {
   const keep = ["mean_ttft_ms", "p99_ttft_ms", "mean_tpot_ms", "mean_e2el_ms"];
   const u = cross.rate_unit;
+  const gpus = (t: string) => (m.find((r) => r.topology === t)?.gpus as number | null) ?? 1;
+  const within = (c: Crossover["crossovers"][number], x: number) => {
+    const caps = [c.a, c.b].map((t) => {
+      const cap = holdsUpTo(cross, t); // null: it met the SLO at no rate
+      return cap === null ? -Infinity : c.per_gpu ? cap / gpus(t) : cap;
+    });
+    return !cross.ranking || x <= Math.min(...caps);
+  };
   const xs = cross.crossovers.filter((c) => keep.includes(c.metric)).flatMap((c) =>
-    c.crossings.map((x) =>
+    c.crossings.filter((x) => within(c, x.rate) && material(m, c, x.rate)).map((x) =>
       `${
         c.metric.replace(/_ms$/, "").replace(/_/g, " ")
       }: ${x.betterAfter} better than ${x.betterBefore} above ${rate(x.rate)} ${u}${
@@ -59,59 +108,59 @@ function crossoverLine(cross: Crossover, single: boolean): string {
       }`
     )
   );
-  if (!xs.length) {
-    return `Crossovers (equal GPU budgets on the offered rate, others per GPU): none in the latency metrics.`;
-  }
-  return `Crossovers (equal GPU budgets on the offered rate, others per GPU${
-    single ? "; single run" : ""
-  }): ${xs.slice(0, 5).join("; ")}${
-    xs.length > 5 ? ` (+${xs.length - 5} more in crossover.json)` : ""
+  const scope =
+    `equal GPU budgets on the offered rate, others per GPU; where both meet the SLO; at least ${
+      MATERIAL * 100
+    }% apart either side${single ? "; single run" : ""}`;
+  if (!xs.length) return `Crossovers (${scope}): none in mean/p99 TTFT, mean TPOT, mean E2E.`;
+  return `Crossovers (${scope}): ${xs.slice(0, 5).join("; ")}${
+    xs.length > 5 ? ` (+${xs.length - 5} more; every crossing is in crossover.json)` : ""
   }.`;
 }
 
-/** The gains' range and rates, e.g. `+28%…+43% at 2.1–14 conv/s`. */
-function gainSpan(gs: { rate: number; pct: number }[], unit: string): string {
-  if (gs.length === 1) return `${pct(gs[0].pct)} at ${rate(gs[0].rate)} ${unit}`;
-  const ps = gs.map((g) => g.pct);
-  return `${pct(minOf(ps))}…${pct(maxOf(ps))} at ${rate(gs[0].rate)}–${
-    rate(gs.at(-1)!.rate)
-  } ${unit}`;
-}
-
-/** Improvement of `a` over `b` in metric `k` (lower better), at the rates both cover. */
-function gains(m: MergedRow[], a: string, b: string, k: string) {
+/** Improvement of `a` over `b` in metric `k` (lower better) at `a`'s measured loads up to `upTo`. */
+function gains(m: MergedRow[], a: string, b: string, k: string, upTo: number) {
   const at = (t: string, r: number) => m.find((x) => x.topology === t && x.rate_target === r);
-  return commonPoints(curveOf(m, a, k), curveOf(m, b, k)).filter(([, , vb]) => vb > 0)
-    .map(([r, va, vb]) => {
-      const ra = at(a, r), rb = at(b, r);
-      const sep = ra && rb ? beyondNoise(va, val(ra, `${k}_ci95`), vb, val(rb, `${k}_ci95`)) : null;
-      return { rate: r, pct: (vb - va) / vb * 100, separated: sep };
-    });
+  const cb = curveOf(m, b, k);
+  return curveOf(m, a, k).filter((p) => p.rate <= upTo).flatMap((p) => {
+    const vb = valueAt(cb, p.rate);
+    if (vb === null || !(vb > 0)) return [];
+    const ra = at(a, p.rate), rb = at(b, p.rate);
+    const sep = ra && rb
+      ? beyondNoise(p.value, val(ra, `${k}_ci95`), vb, val(rb, `${k}_ci95`))
+      : null;
+    return [{ rate: p.rate, pct: (vb - p.value) / vb * 100, separated: sep }];
+  });
 }
 
-/** `a` vs `b` in metric `k`: faster / slower / within noise, by rate. */
-function gainParts(gs: ReturnType<typeof gains>, a: string, unit: string): string {
-  const better = gs.filter((g) => g.pct > 0 && g.separated !== false);
-  const worse = gs.filter((g) => g.pct < 0 && g.separated !== false);
-  const parts = [];
-  if (better.length) parts.push(`${a} better by ${gainSpan(better, unit)}`);
-  if (worse.length) parts.push(`${a} worse (${gainSpan(worse, unit)})`);
-  const same = gs.length - better.length - worse.length;
-  if (same) parts.push(`no significant difference at ${same} rate${same > 1 ? "s" : ""}`);
-  return parts.join("; ");
+/** `+29% at 4.8, +42% at 10, −3% at 14 conv/s`: each load, in order (signs may alternate). */
+function gainList(gs: ReturnType<typeof gains>, unit: string): string {
+  const shown = gs.length <= 6
+    ? gs
+    : [gs[0], gs[1], gs[Math.floor(gs.length / 2)], ...gs.slice(-2)];
+  return `${
+    shown.map((g) =>
+      `${pct(g.pct)}${g.separated === false ? " (within noise)" : ""} at ${rate(g.rate)}`
+    )
+      .join(", ")
+  }${shown.length < gs.length ? ` (${gs.length} loads)` : ""} ${unit}`;
 }
 
-/** PPD vs PD: the turn-2+ TTFT it wins and the end-to-end latency it pays. */
-function turnLine(m: MergedRow[], ppd: string, pd: string, unit: string, single: boolean) {
-  const t2 = gains(m, ppd, pd, "mean_ttft_turn2plus_ms");
+/** PPD vs PD where both meet the SLO: the turn-2+ TTFT it wins and the end-to-end latency it pays. */
+function turnLine(m: MergedRow[], cross: Crossover, ppd: string, pd: string, single: boolean) {
+  const u = cross.rate_unit;
+  const caps = [holdsUpTo(cross, ppd), holdsUpTo(cross, pd)];
+  const upTo = cross.ranking ? Math.min(...caps.map((c) => c ?? -Infinity)) : Infinity;
+  const t2 = gains(m, ppd, pd, "mean_ttft_turn2plus_ms", upTo);
   if (!t2.length) {
-    return `${ppd} vs ${pd}: turn-2+ TTFT not measured (needs both on a multi-turn workload).`;
+    return `${ppd} vs ${pd}: turn-2+ TTFT not compared (needs both on a multi-turn workload, at loads both meet the SLO).`;
   }
-  const e2e = gains(m, ppd, pd, "mean_e2el_ms");
-  return `${ppd} vs ${pd} (improvement over ${pd}${
-    single ? ", single run" : ""
-  }): turn-2+ mean TTFT: ${gainParts(t2, ppd, unit)}; mean E2E: ${
-    e2e.length ? gainParts(e2e, ppd, unit) : "not measured"
+  const e2e = gains(m, ppd, pd, "mean_e2el_ms", upTo);
+  const where = Number.isFinite(upTo) ? `where both meet the SLO (≤ ${rate(upTo)} ${u}); ` : "";
+  return `${ppd} vs ${pd} (improvement over ${pd} at ${ppd}'s measured loads, ${pd} interpolated between its own; ${where}${
+    single ? "single run" : "95% intervals"
+  }): turn-2+ mean TTFT ${gainList(t2, u)}; mean E2E ${
+    e2e.length ? gainList(e2e, u) : "not measured"
   }.`;
 }
 
@@ -137,9 +186,9 @@ export function laterLines(
   pair: [string, string] | null,
 ): string[] {
   return [
-    crossoverLine(cross, single),
+    crossoverLine(m, cross, single),
     pair
-      ? turnLine(m, pair[0], pair[1], cross.rate_unit, single)
+      ? turnLine(m, cross, pair[0], pair[1], single)
       : "PPD vs PD: not compared (needs a topology named ppd… and one named pd…).",
     conventionLine(m, single),
   ];

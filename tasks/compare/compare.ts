@@ -236,8 +236,10 @@ export function compare(rows: MergedRow[], inputs: RunInput[], o: CompareOptions
   const goodput = goodputList(g, inputs, slo, o.scales ?? [0.5, 1, 2], targetPct / 100);
   const unit = offeredUnit([...new Set(g.means.map((r) => r.workload))].join(", "));
   const ranking = slo ? rankTopologies(rankInputs(g, inputs), slo, targetPct / 100, unit) : null;
-  // improvement of the second of a pair over the first (same convention as the Δ columns)
-  const turns = pairs.map(([a, b]) =>
+  // improvement of the second of a pair over the first (same convention as the Δ columns),
+  // between topologies with the same GPU count only
+  const sameGpus = ([a, b]: [string, string]) => gpusOf(g, a) === gpusOf(g, b);
+  const turns = pairs.filter(sameGpus).map(([a, b]) =>
     turnFinding(
       [b, a],
       curve(g, b, "mean_ttft_turn2plus_ms"),
