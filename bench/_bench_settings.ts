@@ -40,7 +40,7 @@ const LOAD_SETTINGS = {
     read: rate,
     default: "inf",
     aliases: ["request-rate"],
-    help: "Requests per second, or inf",
+    help: "Offered rate: requests/s, or conversations/s on multi-turn datasets; inf sends all at once",
   },
   duration: {
     field: "durationS",

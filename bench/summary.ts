@@ -9,7 +9,7 @@ import type { Slo } from "../lib/metrics.ts";
 import { type LoadPointStats, loadPointStats, type StatsRow } from "../lib/load_point.ts";
 import { type LoadPointSummary, METRICS, type RequestRow, STATS } from "../lib/result_schema.ts";
 import { vllmBackend } from "../lib/vllm_result.ts";
-import { offersConversations } from "../lib/rate_unit.ts";
+import { offeredUnit, offersConversations } from "../lib/rate_unit.ts";
 
 /** Inputs of {@linkcode summarize} besides the rows. */
 export interface SummaryMeta {
@@ -145,6 +145,7 @@ function ourKeys(st: LoadPointStats, m: SummaryMeta) {
     load_point: m.loadPoint,
     complete: m.complete,
     rate_target: Number.isFinite(m.rateTarget) ? m.rateTarget : "inf" as const,
+    rate_target_unit: offeredUnit(m.workload),
     rate_achieved: r3(st.rate_achieved)!,
     conversation_rate_achieved: r3n(st.conversation_rate_achieved),
     output_throughput_steady: r3n(st.output_throughput_steady),

@@ -174,6 +174,8 @@ export interface LoadPointSummary extends LoadPointTotals {
   load_point: string;
   complete: boolean;
   rate_target: number | "inf" | null;
+  /** Unit of `rate_target`: `conv/s` on multi-turn workloads, else `req/s`. */
+  rate_target_unit?: string;
   /** Sends per second (requests/s, every turn counts). */
   rate_achieved: number;
   /** Conversations started per second (first turns); null unless the load is conversations. */

@@ -27,17 +27,18 @@ const OFFERED = { conv: "offered_conv_rate", req: "offered_req_rate" } as const;
 /**
  * Columns of the summary table. Each rate column has one unit: offered load is
  * conversations/s on multi-turn workloads and requests/s elsewhere (two columns,
- * each blank on the other's rows); achieved is given as conversations started
- * per s (multi-turn) and as requests sent per s (every turn counts).
+ * each blank on the other's rows); what happened is conversations started per s
+ * (multi-turn), requests sent per s (every turn counts) and requests completed
+ * per s over the whole run (vLLM's request throughput, drain tail included).
  */
 export const TABLE_COLUMNS: TableColumn[] = [
   ["topology", "Topology", -1],
   ["workload", "Workload", -1],
   [OFFERED.conv, `Offered (${CONV_UNIT})`, 2],
-  ["conversation_rate_achieved", `Achieved (${CONV_UNIT})`, 2],
+  ["conversation_rate_achieved", `Started (${CONV_UNIT})`, 2],
   [OFFERED.req, `Offered (${REQ_UNIT})`, 2],
-  ["rate_achieved", `Achieved (${REQ_UNIT})`, 2],
-  ["request_throughput", `Req tput (${REQ_UNIT})`, 2],
+  ["rate_achieved", `Sent (${REQ_UNIT})`, 2],
+  ["request_throughput", `Completed (${REQ_UNIT})`, 2],
   ["output_throughput", "Out tput (tok/s)", 0],
   ["output_throughput_steady", "Steady out tput (tok/s)", 0],
   ["success_rate", "Success", 3],
@@ -96,7 +97,10 @@ const json = (v: unknown) => JSON.stringify(v, null, 2).replace(/</g, "\\u003c")
 
 /** The report's figure sections, by the question they answer, in order. */
 export const FIGURE_SECTIONS: [string, (name: string) => boolean][] = [
-  ["Who serves best, per GPU", (n) => /^(pareto|throughput_rate|throughput_latency)/.test(n)],
+  [
+    "Who serves best: throughput and the Pareto frontier (per GPU)",
+    (n) => /^(pareto|throughput_rate|throughput_latency)/.test(n),
+  ],
   ["Latency as load grows", (n) => /^(latency_|success_rate)/.test(n)],
   ["Where it breaks: SLOs and crossovers", (n) => /^(slo_|ratio_)/.test(n)],
   ["Multi-turn and prefix reuse", (n) => /^(ttft_by_turn|ttft_per_turn|ppd_improvement)/.test(n)],

@@ -54,7 +54,7 @@ async function checkConversations(dir: string, block: string): Promise<void> {
   assert.ok(Number(row.conversation_rate_achieved) > 0, `${row.conversation_rate_achieved}`);
   assert.ok(Number(row.rate_achieved) > 0, `${row.rate_achieved}`);
   const h = headers(summaryTable(data.rows));
-  assert.deepEqual(h.slice(2, 5), ["Offered (conv/s)", "Achieved (conv/s)", "Achieved (req/s)"]);
+  assert.deepEqual(h.slice(2, 5), ["Offered (conv/s)", "Started (conv/s)", "Sent (req/s)"]);
   assert.ok(!h.includes("Offered (req/s)"), h.join(", "));
   const titles = await throughputTitles(dir);
   assert.match(titles, /Offered load \(conversations\/s\)/);
@@ -103,7 +103,7 @@ Deno.test("single-turn runs: offered and achieved both in req/s, no conversation
     const data = await readExperiment(tmp);
     assert.equal(data.rows[0].conversation_rate_achieved, null);
     const h = headers(summaryTable(data.rows));
-    assert.deepEqual(h.slice(2, 5), ["Offered (req/s)", "Achieved (req/s)", "Req tput (req/s)"]);
+    assert.deepEqual(h.slice(2, 5), ["Offered (req/s)", "Sent (req/s)", "Completed (req/s)"]);
     assert.ok(!h.some((x) => x.includes("conv/s")), h.join(", "));
     const titles = await throughputTitles(tmp);
     assert.match(titles, /Offered request rate \(req\/s\)/);

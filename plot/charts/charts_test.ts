@@ -207,7 +207,10 @@ Deno.test("geometric rate sweeps are drawn on a log x axis, linear ones from zer
 });
 
 Deno.test("report sections group figures by the question they answer", () => {
-  assert.equal(sectionOf("pareto_random_256_64_c4"), "Who serves best, per GPU");
+  assert.equal(
+    sectionOf("pareto_random_256_64_c4"),
+    "Who serves best: throughput and the Pareto frontier (per GPU)",
+  );
   assert.equal(sectionOf("latency_ttft"), "Latency as load grows");
   assert.equal(sectionOf("ratio_p99_ttft"), "Where it breaks: SLOs and crossovers");
   assert.equal(sectionOf("ttft_per_turn"), "Multi-turn and prefix reuse");
