@@ -43,6 +43,8 @@ export type FlagValues = Record<string, string | boolean | string[] | undefined>
 export interface ParseFlagsOptions {
   /** Accept arguments that are not flags. @default false */
   allowPositionals?: boolean;
+  /** The flags an unknown flag's error lists (those `--help` shows). @default the parsed ones */
+  shown?: FlagSpec;
 }
 
 type ParseArgsOption = { type: "string" | "boolean"; short?: string; multiple?: boolean };
@@ -78,12 +80,16 @@ function joinNegativeValues(args: string[], options: Record<string, ParseArgsOpt
 }
 
 /** The error of an unknown flag: the flag that replaced it, else the known flags. */
-function unknownFlag(flag: string, spec: FlagSpec): TypeError {
+function unknownFlag(flag: string, spec: FlagSpec, shown: FlagSpec = spec): TypeError {
   const name = flag.replace(/^-+/, "");
   const now = Object.entries(spec).find(([, d]) => d.formerly?.includes(name));
-  const known = now ? `it is now --${now[0]} (${now[1].help})` : `known flags: ${knownFlags(spec)}`;
+  if (now) {
+    return new TypeError(`Cannot use ${flag}: it was renamed --${now[0]} (${now[1].help})`);
+  }
   return new TypeError(
-    `Cannot use ${flag} as a flag: current value is ${JSON.stringify(flag)}; ${known}`,
+    `Cannot use ${flag} as a flag of this command: it is not one; known flags: ${
+      knownFlags(shown)
+    }`,
   );
 }
 
@@ -129,7 +135,7 @@ export function parseFlags(
     const msg = errorMessage(e);
     const quoted = /'([^']+)'/.exec(msg)?.[1] ?? args.join(" ");
     const flag = quoted.split(" ")[0];
-    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw unknownFlag(flag, spec);
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw unknownFlag(flag, spec, opts.shown);
     if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
       throw new TypeError(
         `Cannot use ${flag} as an argument: current value is ${
@@ -292,7 +298,7 @@ export function parseCommand(
   help: CommandHelp,
   opts: ParseFlagsOptions = {},
 ): { values: FlagValues; positionals: string[] } | null {
-  const parsed = parseFlags(args, spec, opts);
+  const parsed = parseFlags(args, spec, { shown: help.flags, ...opts });
   if (!parsed.values.help) return parsed;
   console.log(usage(help.cmd, help.summary, help.flags ?? spec));
   return null;

@@ -35,7 +35,10 @@ Deno.test("parseFlags: canonical names, aliases, defaults, help, positionals", (
 Deno.test("parseFlags: unknown flags, alias twice, bad values and positionals are errors", () => {
   assert.throws(() => parseFlags(["--foo"], SPEC), (e: Error) => {
     assert.ok(e instanceof TypeError);
-    assert.match(e.message, /^Cannot use --foo as a flag: current value is "--foo"; known flags: /);
+    assert.match(
+      e.message,
+      /^Cannot use --foo as a flag of this command: it is not one; known flags: /,
+    );
     for (const f of ["--help", "--rate", "--request-rate", "--port", "--header"]) {
       assert.ok(e.message.includes(f), f);
     }

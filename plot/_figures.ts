@@ -235,7 +235,7 @@ function turnPanels(loads: { topology: string; offered: number }[], ranking?: Ra
   return (t: string, x: number) => {
     const xs = own(t), cap = atCapacity(t);
     if (x === Math.min(...xs)) return "lowest";
-    if (cap !== null) return x === cap ? "at SLO capacity" : null;
+    if (cap !== null) return x === cap ? "last load meeting the SLO" : null;
     return x === Math.max(...xs) ? "highest" : null;
   };
 }

@@ -156,14 +156,19 @@ async function startRun(
   return { run, tops };
 }
 
-/** Plans every topology's points: cells x rates (an estimate of auto rates: cells x auto points). */
+/** Search points a topology's `rates: auto` typically runs (the demo: 5–6; 8 GPUs: 6–8). */
+const TYPICAL_SEARCH_POINTS = 6;
+
+/**
+ * Plans every topology's points: cells × rates, or for auto rates an estimate
+ * (cells × the typical search and the placed points).
+ */
 function planPoints(r: PipelineRun, tops: ExperimentTopology[]): void {
   const { exp, o } = r;
   const rates = o.rates?.length ? o.rates : exp.sweep.rates;
   const cells = gridCells(exp.sweep.grid).length;
-  for (const t of tops) {
-    r.progress.plan(t.label, cells * (rates?.length ?? exp.sweep.auto.points), !rates?.length);
-  }
+  const auto = TYPICAL_SEARCH_POINTS + exp.sweep.auto.points;
+  for (const t of tops) r.progress.plan(t.label, cells * (rates?.length ?? auto), !rates?.length);
 }
 
 /** Finished run dirs of the topologies left out with `--only` (they still count when here). */

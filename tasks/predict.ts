@@ -115,6 +115,25 @@ function refuseLiveOnly(values: Record<string, unknown>): void {
   );
 }
 
+/**
+ * With an experiment file the workload is the file's: a bench workload flag
+ * given as well is refused by name (it used to be ignored silently).
+ */
+function refuseWorkloadFlags(values: Record<string, unknown>): void {
+  const bench = Object.keys(flagsWithoutDefaults());
+  const k = bench.find((k) =>
+    !(k in OWN) && !(k in PIPELINE_FLAGS) && k !== "help" && values[k] !== undefined
+  );
+  if (k === undefined) return;
+  throw new TypeError(
+    `Cannot use --${k} with an experiment file: current value is ${
+      JSON.stringify(values[k])
+    }; the file sets it (${
+      k === "rate" ? "sweep.rates, or --rates here" : `workload: { ${k}: … }`
+    }), or predict one load point with --topology FILE and bench's workload flags`,
+  );
+}
+
 function startTime(v: unknown): Date | undefined {
   if (v === undefined) return undefined;
   const d = new Date(String(v));
@@ -128,7 +147,8 @@ function startTime(v: unknown): Date | undefined {
 const HELP: CommandHelp = {
   cmd: "deno task predict [EXPERIMENT.yaml | --topology T.yaml ...]",
   summary: "Runs simulated topologies in virtual time (SIMULATED, virtual clock): an " +
-    "experiment file, or one load point of --topology FILE with bench's workload flags.",
+    "experiment file (every key: docs/experiments.md, tasks/experiments/experiment.schema.json), " +
+    "or one load point of --topology FILE with bench's workload flags.",
   flags: flagSpec(true),
 };
 
@@ -150,6 +170,7 @@ export async function main(args: string[]): Promise<number> {
         }`,
       );
     }
+    refuseWorkloadFlags(values);
     const exp = await loadExperiment(positionals[0]);
     if (hop !== undefined) exp.routerHopMs = hop;
     const po = pipelineOptions({ ...values, engine: "sim", out: values.out ?? "results" });

@@ -63,7 +63,7 @@ export function ttftByTurn(rows: PointRow[], ctx: ChartContext): ChartResult {
 export interface TurnPoint {
   topology: string;
   offered: number;
-  /** Its panel: the offered load all topologies share, or its own "lowest" / "at SLO capacity" / "highest". */
+  /** Its panel: the offered load all topologies share, or its own "lowest" / "last load meeting the SLO" / "highest". */
   panel: string;
   turn: number;
   mean_ttft_ms: number;
@@ -83,7 +83,7 @@ export function ttftPerTurn(points: TurnPoint[], ctx: ChartContext): ChartResult
           ? {
             field: "panel",
             type: "nominal",
-            sort: ["lowest", "at SLO capacity", "highest"],
+            sort: ["lowest", "last load meeting the SLO", "highest"],
             title: `${offeredTitle(ctx)}: each topology's lowest and ${
               points.some((p) => p.panel === "highest") ? "highest" : "last meeting the SLO"
             } (no load all ran)`,

@@ -129,7 +129,7 @@ function build(
   if (drops.length) {
     layer.push({
       data: { values: drops },
-      mark: { type: "rule", strokeDash: [3, 3], strokeWidth: 1.5 },
+      mark: { type: "rule", strokeWidth: 1, opacity: 0.6 },
       encoding: {
         x: { field: "x", type: "quantitative" },
         y: { field: "y0", type: "quantitative" },
@@ -140,7 +140,9 @@ function build(
   }
   return {
     spec: topLevel(ctx, heading, { data: { values: data }, layer }, [
-      `target ${Math.round(target * 100)}% (black dashed); drop lines at the both-SLO crossings`,
+      `target ${
+        Math.round(target * 100)
+      }% (black dashed); thin solid drop lines at the both-SLO crossings`,
       ...notes,
       ...(imp ? [imp] : []),
     ]),

@@ -40,3 +40,15 @@ Deno.test("predict refuses every live-only flag by name and says it belongs to d
     );
   }
 });
+
+Deno.test("predict with an experiment file refuses bench workload flags instead of ignoring them", async () => {
+  const exp = join(ROOT, "tasks/experiments/demo.yaml");
+  await assert.rejects(
+    () => main([exp, "--rate", "5"]),
+    /Cannot use --rate with an experiment file: current value is "5"; the file sets it \(sweep\.rates/,
+  );
+  await assert.rejects(
+    () => main([exp, "--duration", "5"]),
+    /Cannot use --duration with an experiment file.*workload: \{ duration: … \}/,
+  );
+});
