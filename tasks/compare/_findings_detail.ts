@@ -99,7 +99,13 @@ function crossoverLine(m: MergedRow[], cross: Crossover, single: boolean): strin
     });
     return !cross.ranking || x <= Math.min(...caps);
   };
-  const xs = cross.crossovers.filter((c) => keep.includes(c.metric)).flatMap((c) =>
+  // with many topologies, only the pairs that involve one of the three best
+  const top = new Set(
+    cross.ranking?.topologies.filter((t) => t.rank !== null && t.rank <= 3).map((t) => t.topology),
+  );
+  const lead = (c: Crossover["crossovers"][number]) =>
+    !cross.ranking || top.has(c.a) || top.has(c.b);
+  const xs = cross.crossovers.filter((c) => keep.includes(c.metric) && lead(c)).flatMap((c) =>
     c.crossings.filter((x) => within(c, x.rate) && material(m, c, x.rate)).map((x) =>
       `${
         c.metric.replace(/_ms$/, "").replace(/_/g, " ")
@@ -108,10 +114,11 @@ function crossoverLine(m: MergedRow[], cross: Crossover, single: boolean): strin
       }`
     )
   );
-  const scope =
-    `equal GPU budgets on the offered rate, others per GPU; where both meet the SLO; at least ${
-      MATERIAL * 100
-    }% apart either side${single ? "; single run" : ""}`;
+  const scope = `${
+    cross.ranking ? "pairs with one of the 3 best; " : ""
+  }equal GPU budgets on the offered rate, others per GPU; where both meet the SLO; at least ${
+    MATERIAL * 100
+  }% apart either side${single ? "; single run" : ""}`;
   if (!xs.length) return `Crossovers (${scope}): none in mean/p99 TTFT, mean TPOT, mean E2E.`;
   return `Crossovers (${scope}): ${xs.slice(0, 5).join("; ")}${
     xs.length > 5 ? ` (+${xs.length - 5} more; every crossing is in crossover.json)` : ""
