@@ -40,7 +40,8 @@ const LOAD_SETTINGS = {
     read: rate,
     default: "inf",
     aliases: ["request-rate"],
-    help: "Offered rate: requests/s, or conversations/s on multi-turn datasets; inf sends all at once",
+    help:
+      "Offered rate: requests/s, or conversations/s on multi-turn datasets; inf sends all at once",
   },
   duration: {
     field: "durationS",
