@@ -235,6 +235,7 @@ export async function workSource(
       ignoreEos: dataset.ignoreEos,
       inputDist: dataset.inputDist,
       outputDist: dataset.outputDist,
+      tokenIds: dataset.tokenIds,
     });
     const offsets = arrivals ? arrivalStream(arrivals, new Rng(`arrivals:${seed}`)) : zeros(limit);
     return {

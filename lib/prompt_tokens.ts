@@ -143,13 +143,28 @@ export class PromptTokens {
 
   /** A completions prompt (with BOS, as the server adds it). */
   completion(prompt: string): number[] {
-    const bos = this.#tok.bosTokenId;
-    const ids = this.text(prompt);
-    return bos === undefined ? ids : [bos, ...ids];
+    return this.completionOf(this.text(prompt));
   }
 
-  /** A chat prompt as the server's template renders and tokenizes it. */
-  chat(messages: ChatMessage[]): number[] {
+  /**
+   * A completions prompt whose text ids are known (a dataset built the text from
+   * single-token words): what {@linkcode PromptTokens.completion} gives for that text.
+   */
+  completionOf(ids: readonly number[]): number[] {
+    const bos = this.#tok.bosTokenId;
+    const out = new Array<number>(ids.length + (bos === undefined ? 0 : 1));
+    let k = 0;
+    if (bos !== undefined) out[k++] = bos;
+    for (let i = 0; i < ids.length; i++) out[k++] = ids[i];
+    return out;
+  }
+
+  /**
+   * A chat prompt as the server's template renders and tokenizes it. `known[i]`,
+   * when given, holds the ids of message i's text as written (as
+   * {@linkcode PromptTokens.know} tells them, without the lookup by text).
+   */
+  chat(messages: ChatMessage[], known?: readonly (readonly number[] | undefined)[]): number[] {
     if (!this.#llama31 || messages.some((m) => m.role === "tool" || m.role === "ipython")) {
       this.slow++;
       return this.#tok.encodeChat(messages);
@@ -163,10 +178,18 @@ export class PromptTokens {
     const out = [...this.#frame(`<|begin_of_text|>${H("system")}${FRAME}`)];
     for (const id of this.text(system)) out.push(id);
     for (const id of this.#frame("<|eot_id|>")) out.push(id);
-    for (const m of rest) {
+    const skip = messages.length - rest.length;
+    for (let i = 0; i < rest.length; i++) {
+      const m = rest[i];
       for (const id of this.#frame(H(m.role))) out.push(id);
-      const known = typeof m.content === "string" ? this.#trimmedKnown(m.content) : null;
-      for (const id of known ?? this.#message(messageText(m.content).trim())) out.push(id);
+      const text = typeof m.content === "string" ? m.content : null;
+      const given = text === null ? undefined : known?.[i + skip];
+      const ids = text === null
+        ? null
+        : given
+        ? this.#trimmed(text, given)
+        : this.#trimmedKnown(text);
+      for (const id of ids ?? this.#message(messageText(m.content).trim())) out.push(id);
       for (const id of this.#frame("<|eot_id|>")) out.push(id);
     }
     for (const id of this.#frame(H("assistant"))) out.push(id);
@@ -176,7 +199,12 @@ export class PromptTokens {
   /** Ids of a known text as the template trims it, or null when not known or not simple. */
   #trimmedKnown(text: string): readonly number[] | null {
     const ids = this.#known.get(text);
-    if (!ids || ids.length === 0) return null;
+    return ids ? this.#trimmed(text, ids) : null;
+  }
+
+  /** Ids `ids` of `text` as the template trims the text, or null when not simple. */
+  #trimmed(text: string, ids: readonly number[]): readonly number[] | null {
+    if (ids.length === 0) return null;
     const ws = (i: number) => /\s/.test(text[i] ?? "");
     if (ws(text.length - 1)) return null; // trailing space: the template would trim it
     if (!ws(0)) return ids;

@@ -3,6 +3,7 @@ import { loadTokenizer } from "./tokenizer.ts";
 import { Rng } from "./rng.ts";
 import { buildVocab, sampleOutput, tokenText } from "../launch/sim/core/vocab.ts";
 import { multiturnDataset, turnSpec } from "../bench/workload/multiturn.ts";
+import { randomDataset } from "../bench/workload/random.ts";
 import { PromptTokens } from "./prompt_tokens.ts";
 
 Deno.test("predict tokens: cached pre-tokens give the tokenizer's own ids for chat and completions", async () => {
@@ -60,4 +61,30 @@ Deno.test("predict tokens: known dataset ids give the same chat prompt as tokeni
     assert.deepEqual(fast.chat(messages), tok.encodeChat(messages));
     assert.equal(fast.slow, 0);
   }
+});
+
+Deno.test("predict tokens: a random prompt's dataset ids give the tokenizer's own prompt ids", async () => {
+  const tok = await loadTokenizer();
+  const fast = new PromptTokens(tok);
+  for (const endpoint of ["completions", "chat"] as const) {
+    const specs = randomDataset(tok, {
+      count: 4,
+      seed: 7,
+      endpoint,
+      inputLen: 60,
+      outputLen: 8,
+      rangeRatio: 0.5,
+      prefixLen: 12,
+      tokenIds: true,
+    });
+    for (const s of specs) {
+      const ids = s.promptTokenIds!;
+      if (endpoint === "completions") {
+        assert.deepEqual(fast.completionOf(ids), tok.encode(s.prompt!, { addSpecialTokens: true }));
+      } else {
+        assert.deepEqual(fast.chat(s.messages!, [ids]), tok.encodeChat(s.messages!));
+      }
+    }
+  }
+  assert.equal(fast.slow, 0);
 });

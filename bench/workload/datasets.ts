@@ -60,7 +60,7 @@ export interface DatasetOptions {
   imageSizes: { width: number; height: number }[];
   imagesPerRequest: number;
   ignoreEos: boolean;
-  /** Multiturn: keep user messages' token ids (`deno task predict`). @default false */
+  /** Multiturn and random: keep prompts' token ids (`deno task predict`). @default false */
   tokenIds?: boolean;
 }
 
@@ -116,6 +116,7 @@ function generatedRequests(
         ignoreEos: o.ignoreEos,
         inputDist: o.inputDist,
         outputDist: o.outputDist,
+        tokenIds: o.tokenIds,
       });
     case "prefix-repetition":
       return prefixRepetitionDataset(tok, {

@@ -9,7 +9,7 @@ import { Rng } from "../../lib/rng.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { RequestSpec } from "./types.ts";
 import { drawLength, type EndpointKind, requestId, textSpec, vllmTextLen } from "./_spec.ts";
-import { randomWords, wordList } from "./_words.ts";
+import { randomPicks, wordList, wordsIds, wordsText } from "./_words.ts";
 import { drawTokens, type LengthDist } from "./lengths.ts";
 
 /** Options of {@linkcode randomDataset}. */
@@ -36,6 +36,8 @@ export interface RandomOptions {
   outputDist?: LengthDist;
   /** First request index (ids continue from it). @default 0 */
   startIndex?: number;
+  /** Also keep each prompt's token ids (the virtual clock skips tokenizing). @default false */
+  tokenIds?: boolean;
 }
 
 /** Builds `count` random requests; same options, same requests byte for byte. */
@@ -54,7 +56,8 @@ export function* randomRequests(
   const wl = wordList(tok);
   const rng = new Rng(`random:${o.seed}`);
   const prefixLen = o.prefixLen ?? 0;
-  const prefix = prefixLen > 0 ? randomWords(wl, new Rng(`prefix:${o.seed}`), prefixLen) : "";
+  const prefixPicks = prefixLen > 0 ? randomPicks(wl, new Rng(`prefix:${o.seed}`), prefixLen) : [];
+  const prefix = wordsText(wl, prefixPicks);
   const start = o.startIndex ?? 0;
   for (let i = start; i < start + o.count; i++) {
     const inLen = o.inputDist
@@ -63,8 +66,9 @@ export function* randomRequests(
     const outLen = o.outputDist
       ? drawTokens(o.outputDist, rng)
       : drawLength(o.outputLen, o.rangeRatio ?? 0, () => rng.next());
-    const text = prefix + randomWords(wl, rng, inLen, i);
-    yield textSpec(
+    const picks = randomPicks(wl, rng, inLen, i);
+    const text = prefix + wordsText(wl, picks);
+    const spec = textSpec(
       tok,
       o.endpoint,
       {
@@ -75,5 +79,7 @@ export function* randomRequests(
       text,
       { tokens: prefixLen + inLen, ...wl },
     );
+    if (o.tokenIds) spec.promptTokenIds = wordsIds(wl, prefixPicks).concat(wordsIds(wl, picks));
+    yield spec;
   }
 }

@@ -37,6 +37,11 @@ export interface RequestSpec {
   ignoreEos: boolean;
   /** The request class it belongs to (`--class`), if any. */
   className?: string;
+  /**
+   * Token ids of `prompt` (or of the one user message) as written, when the
+   * dataset knows them (the virtual clock then skips tokenizing).
+   */
+  promptTokenIds?: number[];
 }
 
 /** One multi-turn conversation: its turns in order, and the user think time between them. */
