@@ -284,11 +284,7 @@ export class EngineCore {
       const need = Math.ceil((seq.numComputed + n) / B) - seq.blocks.length;
       let ok = true;
       while (need > 0) {
-        const got = this.#kv.allocate(need);
-        if (got) {
-          seq.blocks.push(...got);
-          break;
-        }
+        if (this.#kv.allocateTo(need, seq.blocks)) break;
         // Out of blocks: preempt the most recently admitted request (recompute later).
         const victim = this.#running[this.#running.length - 1];
         this.#preempt(victim);
@@ -314,13 +310,9 @@ export class EngineCore {
       }
       const n = Math.min(seq.tokens.length - seq.numComputed, budget);
       const need = Math.ceil((seq.numComputed + n) / B) - seq.blocks.length;
-      if (need > 0) {
-        const got = this.#kv.allocate(need);
-        if (!got) {
-          this.#dropBlocks(seq); // do not pin cached blocks while waiting
-          break;
-        }
-        seq.blocks.push(...got);
+      if (need > 0 && !this.#kv.allocateTo(need, seq.blocks)) {
+        this.#dropBlocks(seq); // do not pin cached blocks while waiting
+        break;
       }
       this.#waiting.shift();
       seq.state = "running";
@@ -354,13 +346,9 @@ export class EngineCore {
   #startTransfer(seq: Seq): boolean {
     const B = this.#kv.blockSize;
     const need = Math.ceil(seq.tokens.length / B) - seq.blocks.length;
-    if (need > 0) {
-      const got = this.#kv.allocate(need);
-      if (!got) {
-        this.#dropBlocks(seq);
-        return false;
-      }
-      seq.blocks.push(...got);
+    if (need > 0 && !this.#kv.allocateTo(need, seq.blocks)) {
+      this.#dropBlocks(seq);
+      return false;
     }
     this.#waiting.shift();
     seq.state = "transferring";

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { BlockIndex } from "./_block_index.ts";
 
 /** One KV block. */
 export interface KvBlock {
@@ -74,7 +75,8 @@ export class KvCache {
   #head: KvBlock | null = null;
   #tail: KvBlock | null = null;
   #numCached = 0;
-  readonly #byHash = new Map<number, KvBlock>();
+  /** Hash -> index of the block holding it (full blocks committed, in use or free). */
+  readonly #byHash: BlockIndex;
 
   constructor(opts: KvCacheOptions) {
     if (!Number.isInteger(opts.numBlocks) || opts.numBlocks < 1) {
@@ -86,6 +88,7 @@ export class KvCache {
     this.blockSize = opts.blockSize ?? 16;
     this.prefixCaching = opts.prefixCaching ?? true;
     this.#blocks = [];
+    this.#byHash = new BlockIndex(this.numBlocks);
     for (let i = 0; i < this.numBlocks; i++) {
       const block: KvBlock = { id: i, refCount: 0, hash: null, prev: null, next: null };
       this.#blocks.push(block);
@@ -122,9 +125,9 @@ export class KvCache {
     const out: KvBlock[] = [];
     if (!this.prefixCaching) return out;
     for (const h of hashes) {
-      const block = this.#byHash.get(h);
-      if (!block) break;
-      out.push(block);
+      const i = this.#byHash.get(h);
+      if (i < 0) break;
+      out.push(this.#blocks[i]);
     }
     return out;
   }
@@ -139,14 +142,24 @@ export class KvCache {
 
   /** Allocates `n` fresh blocks, evicting the least recently freed; null if too few. */
   allocate(n: number): KvBlock[] | null {
-    if (n > this.numFree) return null;
     const out: KvBlock[] = [];
-    while (out.length < n && this.#empty.length) {
+    return this.allocateTo(n, out) ? out : null;
+  }
+
+  /**
+   * Appends `n` fresh blocks to `into` (as {@linkcode KvCache.allocate} would
+   * return them); false, with `into` untouched, if too few are free.
+   */
+  allocateTo(n: number, into: KvBlock[]): boolean {
+    if (n > this.numFree) return false;
+    let left = n;
+    while (left > 0 && this.#empty.length) {
       const block = this.#empty.pop()!;
       block.refCount = 1;
-      out.push(block);
+      into.push(block);
+      left--;
     }
-    while (out.length < n) {
+    for (; left > 0; left--) {
       const block = this.#head!;
       this.#unlink(block);
       if (block.hash !== null) {
@@ -154,9 +167,9 @@ export class KvCache {
         block.hash = null;
       }
       block.refCount = 1;
-      out.push(block);
+      into.push(block);
     }
-    return out;
+    return true;
   }
 
   /** Marks a full block as holding the content with `hash` (reusable by others). */
@@ -164,7 +177,7 @@ export class KvCache {
     if (!this.prefixCaching || block.hash !== null) return;
     if (this.#byHash.has(hash)) return; // an identical block is already cached
     block.hash = hash;
-    this.#byHash.set(hash, block);
+    this.#byHash.set(hash, block.id);
   }
 
   /**

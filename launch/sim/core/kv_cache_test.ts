@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { KvCache } from "./kv_cache.ts";
+import { BlockIndex } from "./_block_index.ts";
+import { Rng } from "../../../lib/rng.ts";
 
 const seq = (n: number, start = 0) => Array.from({ length: n }, (_, i) => start + i);
 
@@ -60,4 +62,33 @@ Deno.test("kv cache: prefix caching off never matches", () => {
   kv.release([b]);
   assert.equal(kv.match(h).length, 0);
   assert.throws(() => new KvCache({ numBlocks: 0 }), RangeError);
+});
+
+Deno.test("kv cache: its hash index agrees with a Map under colliding inserts and deletes", () => {
+  // small table, keys crowded into few slots, wrap-around probes: deletes must keep later keys findable
+  const ix = new BlockIndex(64);
+  const ref = new Map<number, number>();
+  const rng = new Rng(11);
+  const keyOf = (k: number) => k < 40 ? k * 0x100000000 : Math.floor(rng.next() * 2 ** 53);
+  for (let step = 0; step < 20_000; step++) {
+    const key = keyOf(Math.floor(rng.next() * 48));
+    if (ref.has(key) || ref.size >= 64 || rng.next() < 0.4) {
+      assert.equal(ix.delete(key), ref.delete(key));
+    } else {
+      ix.set(key, step & 0xffff);
+      ref.set(key, step & 0xffff);
+    }
+    assert.equal(ix.size, ref.size);
+    for (const [k, v] of ref) assert.equal(ix.get(k), v);
+  }
+  assert.throws(() => new BlockIndex(0), /Cannot size a block index/);
+});
+
+Deno.test("kv cache: allocateTo appends like allocate, and refuses without touching the list", () => {
+  const kv = new KvCache({ numBlocks: 3, blockSize: 4 });
+  const into = [kv.allocate(1)![0]];
+  assert.equal(kv.allocateTo(3, into), false);
+  assert.equal(into.length, 1);
+  assert.equal(kv.allocateTo(2, into), true);
+  assert.deepEqual(into.map((b) => b.id), [0, 1, 2]);
 });
