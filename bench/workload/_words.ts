@@ -97,11 +97,15 @@ export function randomPicks(wl: WordList, rng: Rng, n: number, uniqueIndex?: num
   return picks;
 }
 
-/** The text of picked words. */
+/**
+ * The text of picked words, as one flat string (a string grown by `+=` is a
+ * rope of one node per word, which the garbage collector walks while the
+ * request waits).
+ */
 export function wordsText(wl: WordList, picks: readonly number[]): string {
-  let s = "";
-  for (let i = 0; i < picks.length; i++) s += wl.words[picks[i]];
-  return s;
+  const parts = new Array<string>(picks.length);
+  for (let i = 0; i < picks.length; i++) parts[i] = wl.words[picks[i]];
+  return parts.join("");
 }
 
 /** The token ids of picked words' text (one token per word, by construction). */

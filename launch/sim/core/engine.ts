@@ -18,6 +18,7 @@ import { chainHash, type KvBlock, type KvCache } from "./kv_cache.ts";
 import type { Clock } from "../../../lib/clock.ts";
 import { SimMetrics } from "./metrics.ts";
 import { Rng } from "../../../lib/rng.ts";
+import { Deque } from "../../../lib/deque.ts";
 
 /** Why a request finished, with vLLM's words. */
 export type FinishReason = "stop" | "length" | "abort";
@@ -141,7 +142,8 @@ export class EngineCore {
   readonly #kv: KvCache;
   readonly #clock: Clock;
   readonly #rng: Rng;
-  #waiting: Seq[] = [];
+  /** Waiting requests in admission order: a deque, O(1) at both ends however long it grows. */
+  readonly #waiting = new Deque<Seq>();
   #running: Seq[] = [];
   readonly #byId = new Map<string, Seq>();
   readonly #held = new Map<string, { blocks: KvBlock[]; expiresMs: number }>();
@@ -298,7 +300,7 @@ export class EngineCore {
       budget -= n;
     }
     while (budget > 0 && this.#waiting.length > 0 && this.#running.length < this.#o.maxNumSeqs) {
-      const seq = this.#waiting[0];
+      const seq = this.#waiting.at(0)!;
       if (seq.blocks.length === 0) this.#matchPrefix(seq);
       const remoteTokens = seq.req.remotePrefill?.tokens ?? seq.tokens.length - 1;
       if (
@@ -380,7 +382,7 @@ export class EngineCore {
   }
 
   #preempt(seq: Seq): void {
-    const i = this.#running.indexOf(seq);
+    const i = this.#running.lastIndexOf(seq); // the victim is the last admitted
     if (i >= 0) this.#running.splice(i, 1);
     this.#dropBlocks(seq);
     seq.state = "waiting";
@@ -437,10 +439,14 @@ export class EngineCore {
   #finish(seq: Seq, reason: FinishReason, nowMs: number): void {
     if (seq.state === "done") return;
     const wasRunning = seq.state === "running";
-    const i = this.#running.indexOf(seq);
-    if (i >= 0) this.#running.splice(i, 1);
-    const w = this.#waiting.indexOf(seq);
-    if (w >= 0) this.#waiting.splice(w, 1);
+    // only a waiting request can be in the queue (no scan of a long queue per finish)
+    if (wasRunning) {
+      const i = this.#running.indexOf(seq);
+      if (i >= 0) this.#running.splice(i, 1);
+    } else if (seq.state === "waiting") {
+      const w = this.#waiting.indexOf(seq);
+      if (w >= 0) this.#waiting.removeAt(w);
+    }
     seq.state = "done";
     this.#byId.delete(seq.req.id);
     const info: FinishInfo = {
