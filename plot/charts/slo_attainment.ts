@@ -61,38 +61,13 @@ const AXES = {
   scale: { heading: "SLO attainment vs SLO scale", xTitle: "SLO scale (× base SLO)" },
 } as const;
 
-function build(
-  points: SloPoint[],
+/** The figure's layers: the target line, the attainment curves, the drop lines. */
+function sloLayers(
   ctx: ChartContext,
+  xTitle: string,
   target: number,
-  mode: "rate" | "scale",
-  notes: string[],
-  ranking?: Ranking,
-  comparable = true,
-): ChartResult {
-  const { heading } = AXES[mode];
-  const xTitle = mode === "rate"
-    ? `${AXES.rate.xTitle} (${offeredUnit(ctx)} per GPU)`
-    : AXES.scale.xTitle;
-  const data = points.filter((p) => Number.isFinite(p.attainment))
-    .map((p) => ({ ...p, kind_label: SLO_KINDS[p.kind], attainment_pct: p.attainment * 100 }))
-    .sort((a, b) => a.x - b.x);
-  if (!data.length) return { skip: "no requests to compute SLO attainment from" };
-  // the rate figure draws the ranking record's capacities, so it agrees with the findings
-  const cross = ranking
-    ? new Map(ranking.topologies.map((t) => [t.topology, t.slo_capacity_per_gpu ?? t.slo_capacity]))
-    : crossings(points, target, mode);
-  const drops = [...cross].filter((e) => e[1] !== null && e[1] > 0).map(([topology, x]) => ({
-    topology,
-    x,
-    y0: 0,
-    y1: target * 100,
-  }));
-  const imp = ranking
-    ? `SLO capacity per GPU (drop lines; ranking as in the findings): ${rankingSummary(ranking)}`
-    : comparable
-    ? improvement(cross)
-    : "each curve is at its own load: read each alone (no factor between topologies)";
+  drops: { topology: string; x: number | null }[],
+): unknown[] {
   const kinds = Object.values(SLO_KINDS);
   const layer: unknown[] = [
     {
@@ -138,6 +113,42 @@ function build(
       },
     });
   }
+  return layer;
+}
+
+function build(
+  points: SloPoint[],
+  ctx: ChartContext,
+  target: number,
+  mode: "rate" | "scale",
+  notes: string[],
+  ranking?: Ranking,
+  comparable = true,
+): ChartResult {
+  const { heading } = AXES[mode];
+  const xTitle = mode === "rate"
+    ? `${AXES.rate.xTitle} (${offeredUnit(ctx)} per GPU)`
+    : AXES.scale.xTitle;
+  const data = points.filter((p) => Number.isFinite(p.attainment))
+    .map((p) => ({ ...p, kind_label: SLO_KINDS[p.kind], attainment_pct: p.attainment * 100 }))
+    .sort((a, b) => a.x - b.x);
+  if (!data.length) return { skip: "no requests to compute SLO attainment from" };
+  // the rate figure draws the ranking record's capacities, so it agrees with the findings
+  const cross = ranking
+    ? new Map(ranking.topologies.map((t) => [t.topology, t.slo_capacity_per_gpu ?? t.slo_capacity]))
+    : crossings(points, target, mode);
+  const drops = [...cross].filter((e) => e[1] !== null && e[1] > 0).map(([topology, x]) => ({
+    topology,
+    x,
+    y0: 0,
+    y1: target * 100,
+  }));
+  const imp = ranking
+    ? `SLO capacity per GPU (drop lines; ranking as in the findings): ${rankingSummary(ranking)}`
+    : comparable
+    ? improvement(cross)
+    : "each curve is at its own load: read each alone (no factor between topologies)";
+  const layer = sloLayers(ctx, xTitle, target, drops);
   return {
     spec: topLevel(ctx, heading, { data: { values: data }, layer }, [
       `target ${
