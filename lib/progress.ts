@@ -95,6 +95,8 @@ export class Progress implements Disposable {
   #simS = 0;
   #simWallMs = 0;
   #markMs: number;
+  /** Points started and not done (label -> start ms): several when points run in parallel. */
+  readonly #running = new Map<string, number>();
   #current: string | null = null;
   #note: string | null = null;
   #shown = false;
@@ -137,12 +139,17 @@ export class Progress implements Disposable {
     return { points: Math.max(points, this.#finished), estimated };
   }
 
-  /** Seconds left: the mean wall time of a run point times the points left, less the current one's time so far; null before one has run. */
+  /**
+   * Seconds left: the mean wall time of a run point times the points left
+   * (shared by the points running in parallel), less the current one's time
+   * so far; null before one has run.
+   */
   etaS(): number | null {
     if (this.#ran === 0) return null;
     const left = this.total().points - this.#finished;
     const sinceMs = this.#current ? this.#clock.nowMs() - this.#markMs : 0;
-    return Math.max(0, (this.#ranMs / this.#ran) * left - sinceMs) / 1000;
+    const parallel = Math.max(1, this.#running.size);
+    return Math.max(0, (this.#ranMs / this.#ran) * left / parallel - sinceMs) / 1000;
   }
 
   /** `ETA 1 m 05 s` while points are left, once one has run. */
@@ -153,11 +160,12 @@ export class Progress implements Disposable {
       : null;
   }
 
-  /** Point `label` begins (shown on the status line). */
+  /** Point `label` begins (shown on the status line); points may run in parallel. */
   start(label: string): void {
     this.#current = label;
     this.#note = null;
     this.#markMs = this.#clock.nowMs();
+    this.#running.set(label, this.#markMs);
     this.#draw();
   }
 
@@ -167,10 +175,15 @@ export class Progress implements Disposable {
     this.#draw();
   }
 
-  /** Counts a finished point and logs its line; returns the line. */
+  /**
+   * Counts a finished point and logs its line; returns the line. Its wall
+   * time runs from its own {@linkcode Progress.start}, else from the last
+   * point's start or end.
+   */
   done(p: PointDone): string {
     const now = this.#clock.nowMs();
-    const wallMs = now - this.#markMs;
+    const wallMs = now - (this.#running.get(p.label) ?? this.#markMs);
+    this.#running.delete(p.label);
     this.#markMs = now;
     this.#finished++;
     if (!p.resumed) {
@@ -181,7 +194,8 @@ export class Progress implements Disposable {
         this.#simWallMs += wallMs;
       }
     }
-    this.#current = this.#note = null;
+    this.#current = [...this.#running.keys()].at(-1) ?? null;
+    this.#note = null;
     const line = this.pointLine(p, wallMs);
     this.log(line);
     return line;
@@ -223,7 +237,10 @@ export class Progress implements Disposable {
     }
     const eta = this.#etaText();
     if (eta) parts.push(eta);
-    if (this.#current) parts.push(`${this.#current}${this.#note ? `: ${this.#note}` : ""}`);
+    const others = [...this.#running.keys()].filter((l) => l !== this.#current);
+    if (this.#current) {
+      parts.push([...others, `${this.#current}${this.#note ? `: ${this.#note}` : ""}`].join(", "));
+    }
     return parts.join(", ");
   }
 

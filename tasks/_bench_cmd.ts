@@ -117,6 +117,17 @@ async function isDir(p: string): Promise<boolean> {
   }
 }
 
+/** Whether `path` exists. */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
 /** `summary.json` of a run directory as a list ([] when missing or unreadable). */
 export async function readSummaries(runDir: string): Promise<Record<string, unknown>[]> {
   try {
@@ -127,7 +138,12 @@ export async function readSummaries(runDir: string): Promise<Record<string, unkn
   }
 }
 
-/** Run directories of `label` in `expDir` (`<stamp>-<label>`), oldest first, and whether each is finished. */
+/**
+ * Run directories of `label` in `expDir` (`<stamp>-<label>`), oldest first,
+ * and whether each is finished: its summary complete and its point recorded
+ * (`experiment.json`, written by the sweep right after the summary; an
+ * attempt stopped between the two is unfinished).
+ */
 async function labelRuns(
   expDir: string,
   label: string,
@@ -139,7 +155,8 @@ async function labelRuns(
       if (!e.isDirectory || !/^\d{8}-\d{6}-/.test(e.name)) continue;
       if (e.name.replace(/^\d{8}-\d{6}-(\d{8}T\d{6}-)?/, "") !== label) continue;
       const s = await readSummaries(join(expDir, e.name));
-      const finished = s.length >= runs && s.every((x) => x.complete !== false);
+      const recorded = await exists(join(expDir, e.name, "experiment.json"));
+      const finished = recorded && s.length >= runs && s.every((x) => x.complete !== false);
       out.push({ dir: join(expDir, e.name), finished });
     }
   } catch (e) {
@@ -150,7 +167,7 @@ async function labelRuns(
 
 /**
  * Finished run directories of `label` in `expDir` (`<stamp>-<label>`, summary
- * complete and holding `runs` entries), newest last.
+ * complete and holding `runs` entries, the point recorded), newest last.
  */
 export async function finishedRuns(expDir: string, label: string, runs = 1): Promise<string[]> {
   return (await labelRuns(expDir, label, runs)).filter((r) => r.finished).map((r) => r.dir);
@@ -158,7 +175,8 @@ export async function finishedRuns(expDir: string, label: string, runs = 1): Pro
 
 /**
  * Unfinished run directories of `label` in `expDir`: attempts that were
- * interrupted (no summary, `complete: false`, or fewer than `runs` runs).
+ * interrupted (no summary, `complete: false`, fewer than `runs` runs, or no
+ * `experiment.json`).
  */
 export async function unfinishedRuns(expDir: string, label: string, runs = 1): Promise<string[]> {
   return (await labelRuns(expDir, label, runs)).filter((r) => !r.finished).map((r) => r.dir);

@@ -44,6 +44,11 @@ export const PIPELINE_FLAGS = {
   },
   "no-plot": { type: "boolean" as const, default: false, help: "Skip figures and report.html" },
   verbose: { type: "boolean" as const, default: false, help: "Show bench's result blocks" },
+  workers: {
+    type: "string" as const,
+    help:
+      "Virtual clock: topologies swept in parallel, at most N at a time (default: 2, or 1 on one core; 1: one after the other)",
+  },
   set: {
     type: "string" as const,
     multiple: true,
@@ -94,6 +99,7 @@ export function pipelineOptions(values: Record<string, unknown>): PipelineOption
       (engine === "sim" ? "auto" : null),
     plot: v["no-plot"] !== true,
     verbose: v.verbose === true,
+    workers: numberFlag(v, "workers", { min: 1, integer: true }) ?? null,
     sets: ((values.set as string[] | undefined) ?? []).map((x) => parseSet(x)),
     attainmentPct: attainmentFromFlags(values) ?? null,
   };

@@ -190,43 +190,64 @@ async function sweepLaunched(
   }
 }
 
+/** Topology `t` as the run launches it: its file with the run's overrides, clock and rates. */
+async function launchOf(r: PipelineRun, t: ExperimentTopology): Promise<Launch> {
+  r.o.signal?.throwIfAborted();
+  const file = await launchFile(r, t);
+  const topo = await loadTopology(file);
+  const virtual = r.clock === "virtual" && topo.engine === "sim";
+  const timeScale = topo.engine === "sim" && !virtual ? topo.sim.speed : 1;
+  const rates: number[] | "auto" = r.o.rates?.length ? r.o.rates : r.exp.sweep.rates ?? "auto";
+  if (t.routerPolicyDefaulted) {
+    r.log(
+      `${t.label}: router.policy ${t.routerPolicy} (session affinity: a replica baseline on a multi-turn workload; set router.policy to choose another)`,
+    );
+  }
+  return { label: t.label, file, topo, virtual, timeScale, rates };
+}
+
+/** The sweep of a launch in virtual time (no processes). */
+async function sweepVirtual(r: PipelineRun, l: Launch, extra: Partial<SweepOptions>) {
+  r.log(`${l.label}: ${l.file} in virtual time (simulated, no processes)`);
+  return await sweep({ ...sweepOptions(r, l, VIRTUAL_URL, []), ...extra });
+}
+
+/**
+ * Sweeps topology `t` when it runs in virtual time (a sim topology on the
+ * virtual clock); null, having run nothing, when it runs live.
+ */
+export async function runVirtualTopology(
+  r: PipelineRun,
+  t: ExperimentTopology,
+): Promise<SweepPoint[] | null> {
+  const l = await launchOf(r, t);
+  return l.virtual ? await sweepVirtual(r, l, {}) : null;
+}
+
 /** Sweeps topology `t` of the run; returns its points. */
 export async function runTopology(
   r: PipelineRun,
   t: ExperimentTopology,
   extra: Partial<SweepOptions> = {},
 ): Promise<SweepPoint[]> {
-  const { exp, o, log } = r;
-  o.signal?.throwIfAborted();
-  const file = await launchFile(r, t);
-  const topo = await loadTopology(file);
-  const virtual = r.clock === "virtual" && topo.engine === "sim";
-  const timeScale = topo.engine === "sim" && !virtual ? topo.sim.speed : 1;
-  const portBase = o.portBase === "auto" || (o.portBase === undefined && topo.engine === "sim")
-    ? await freePortBase()
-    : o.portBase ?? undefined;
-  const rates: number[] | "auto" = o.rates?.length ? o.rates : exp.sweep.rates ?? "auto";
-  const l: Launch = { label: t.label, file, topo, virtual, timeScale, rates };
-  if (t.routerPolicyDefaulted) {
-    log(
-      `${t.label}: router.policy ${t.routerPolicy} (session affinity: a replica baseline on a multi-turn workload; set router.policy to choose another)`,
-    );
-  }
-  if (virtual) {
-    log(`${t.label}: ${file} in virtual time (simulated, no processes)`);
-    return await sweep({ ...sweepOptions(r, l, VIRTUAL_URL, []), ...extra });
-  }
+  const l = await launchOf(r, t);
+  if (l.virtual) return await sweepVirtual(r, l, extra);
+  const { o } = r;
+  const { rates, file } = l;
   if (
     rates !== "auto" &&
     await sweepIsCurrent(sweepOptions(r, l, "http://127.0.0.1:1", []), rates)
   ) {
-    log(`${t.label}: every point is already in ${r.expDir}; not starting it`);
+    r.log(`${t.label}: every point is already in ${r.expDir}; not starting it`);
     return await sweep(sweepOptions(r, l, "http://127.0.0.1:1", []));
   }
-  if (topo.platform === "kubernetes") {
+  if (l.topo.platform === "kubernetes") {
     throw new RangeError(
       `Cannot run topology ${t.label} (${file}) live in a pipeline as platform kubernetes: current value is platform kubernetes; run deno task up, deno task bench --platform kubernetes and deno task down by hand (README: A cluster walkthrough), or predict it in virtual time`,
     );
   }
+  const portBase = o.portBase === "auto" || (o.portBase === undefined && l.topo.engine === "sim")
+    ? await freePortBase()
+    : o.portBase ?? undefined;
   return await sweepLaunched(r, l, portBase);
 }

@@ -28,7 +28,8 @@ import { type Experiment, type ExperimentTopology, loadExperiment, ROOT } from "
 import { gridCells, pointLabel, type SweepPoint } from "./sweep.ts";
 import { finishedRuns } from "./_bench_cmd.ts";
 import { resolveRouting } from "./_topology_sweep.ts";
-import { type PipelineRun, runTopology } from "./_pipeline_topology.ts";
+import type { PipelineRun } from "./_pipeline_topology.ts";
+import { defaultWorkers, sweepTopologies } from "./_parallel_sweeps.ts";
 import { refineLeaders } from "./_refine_leaders.ts";
 import { PIPELINE_FLAGS, pipelineOptions, printFindings } from "./_pipeline_cli.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../lib/write_file.ts";
@@ -64,6 +65,12 @@ export interface PipelineOptions {
   resume?: "auto" | "strict";
   /** Draw figures and report.html. @default true */
   plot?: boolean;
+  /**
+   * Virtual clock: topologies swept in parallel workers, at most this many at
+   * a time (1: one after the other in this process). Results do not depend on
+   * it. @default min(2, CPU cores)
+   */
+  workers?: number | null;
   /** Forward bench result blocks. @default false */
   verbose?: boolean;
   log?: (msg: string) => void;
@@ -119,7 +126,14 @@ async function startRun(
   await Deno.mkdir(expDir, { recursive: true });
   const resolved = {
     experiment: exp,
-    overrides: { ...o, log: undefined, signal: undefined, statusLine: undefined },
+    // without what the results do not depend on
+    overrides: {
+      ...o,
+      log: undefined,
+      signal: undefined,
+      statusLine: undefined,
+      workers: undefined,
+    },
     engine,
     clock,
     speed,
@@ -249,8 +263,7 @@ export async function runPipeline(
 ): Promise<PipelineResult> {
   const { run, tops } = await startRun(exp, o);
   using _progress = run.progress;
-  const points: Record<string, SweepPoint[]> = {};
-  for (const t of tops) points[t.label] = await runTopology(run, t);
+  const points = await sweepTopologies(run, tops, o.workers ?? defaultWorkers());
   await refineLeaders(run, tops, points);
   const dirs = Object.values(points).flat().map((p) => p.runDir);
   dirs.push(...await leftOutDirs(run, tops));

@@ -54,7 +54,6 @@ const OWN: FlagSpec = {
  */
 export const LIVE_ONLY: ReadonlySet<string> = new Set([
   "url",
-  "workers",
   "worker-cmd",
   "start-at",
   "time-scale",
@@ -98,6 +97,8 @@ function flagSpec(withDefaults: boolean, live = false): FlagSpec {
     if (!LIVE_ONLY.has(k)) out[k] = d;
     else if (live) out[k] = { ...d, default: undefined };
   }
+  // the pipeline's workers (bench's load hosts are live only)
+  out.workers = PIPELINE_FLAGS.workers;
   // images are live only (run_point.ts refuses image parts)
   out.dataset = { ...out.dataset, help: DATASETS.filter((d) => d !== "random-mm").join(", ") };
   return out;
@@ -184,6 +185,11 @@ export async function main(args: string[]): Promise<number> {
   if (values.topology === undefined) {
     throw new TypeError(
       "Cannot predict without a topology: current value is neither an experiment file nor --topology FILE",
+    );
+  }
+  if (values.workers !== undefined) {
+    throw new TypeError(
+      `Cannot use --workers with --topology as parallel workers: current value is ${values.workers}; one load point runs in one process (an experiment file's topologies run in parallel)`,
     );
   }
   const sets = ((values.set as string[] | undefined) ?? []).map((x) => parseSet(x));

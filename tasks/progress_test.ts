@@ -73,6 +73,7 @@ Deno.test({
       outRoot: dir,
       plot: false,
       statusLine: false,
+      workers: 1, // one after the other: the totals each line reads are in a fixed order
       log: (l) => logs.push(l),
     });
     const points = logs.filter((l) => / done \d/.test(l));

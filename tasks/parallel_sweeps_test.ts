@@ -1,0 +1,138 @@
+/**
+ * A virtual-time pipeline sweeps its topologies in parallel workers with the
+ * same files, byte for byte, as one after the other; a worker's error is the
+ * pipeline's error.
+ */
+import assert from "node:assert/strict";
+import { basename, join, relative } from "node:path";
+import { stringify as stringifyYaml } from "yaml";
+import { type Experiment, loadExperiment, ROOT } from "./_experiment.ts";
+import { type PipelineOptions, runPipeline } from "./pipeline.ts";
+
+const fixture = (f: string) => join(ROOT, "fixtures/topologies", f);
+const START = new Date("2026-03-01T12:00:00Z");
+
+/** The fixture topology of each label. */
+const FILES: Record<string, string> = {
+  agg: "sim_agg.yaml",
+  pd: "sim_pd_1p1d.yaml",
+  dp: "sim_dp.yaml",
+  epd: "sim_epd.yaml", // a valid file that virtual time refuses at its first point
+};
+
+/** A tiny fixed-rate experiment of the topologies `labels`. */
+async function experiment(dir: string, labels: string[]) {
+  const topologies = labels.map((label) => ({ label, file: fixture(FILES[label]) }));
+  const p = join(dir, "par.yaml");
+  await Deno.writeTextFile(
+    p,
+    stringifyYaml({
+      name: "par",
+      topologies,
+      workload: { "input-len": 128, "output-len": 16, duration: 3, seed: 4 },
+      sweep: { rates: [2, 6] },
+      slo: { ttft_ms: 200, tpot_ms: 40 },
+    }),
+  );
+  return await loadExperiment(p);
+}
+
+/** Calls `fn` with a fresh temporary folder, removed after. */
+async function inTemp(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "topobench_parallel_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** The pipeline into `outRoot` with `workers`, quiet, no figures, from {@linkcode START}. */
+function pipeline(exp: Experiment, outRoot: string, workers: number, o: PipelineOptions = {}) {
+  return runPipeline(exp, {
+    outRoot,
+    startTime: START,
+    workers,
+    plot: false,
+    statusLine: false,
+    log: () => {},
+    ...o,
+  });
+}
+
+const NAMES = ["requests.csv", "summary.json", "merged.csv", "findings.md"];
+
+/** Requires the same files named {@linkcode NAMES} under `a` and `b`, byte for byte; returns how many. */
+async function sameFiles(a: string, b: string): Promise<number> {
+  const fa = await filesNamed(a, NAMES);
+  const fb = await filesNamed(b, NAMES);
+  assert.deepEqual([...fb.keys()].sort(), [...fa.keys()].sort());
+  for (const [k, p] of fa) {
+    assert.deepEqual(await Deno.readFile(fb.get(k)!), await Deno.readFile(p), `${k} differs`);
+  }
+  return fa.size;
+}
+
+/** Every file under `dir` (its dot folders left out) named one of `names`, by path relative to `dir`. */
+async function filesNamed(dir: string, names: string[], at = dir): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for await (const e of Deno.readDir(at)) {
+    const p = join(at, e.name);
+    if (names.includes(e.name)) out.set(relative(dir, p), p);
+    if (!e.isDirectory || e.name.startsWith(".")) continue; // .interrupted: not the study's
+    for (const [k, v] of await filesNamed(dir, names, p)) out.set(k, v);
+  }
+  return out;
+}
+
+Deno.test("pipeline: 3 topologies in 2 workers write the same bytes as one after the other", async () => {
+  await inTemp(async (dir) => {
+    const exp = await experiment(dir, ["agg", "pd", "dp"]);
+    // both into one folder (merged.csv names run folders by their paths), the first moved aside
+    const out = join(dir, "out");
+    const one = await pipeline(exp, out, 1);
+    await Deno.rename(out, join(dir, "w1"));
+    const two = await pipeline(exp, out, 2);
+    assert.deepEqual(Object.keys(two.points), ["agg", "pd", "dp"], "in the experiment's order");
+    assert.equal(await sameFiles(join(dir, "w1"), out), 3 * 2 * 2 + 2);
+    assert.deepEqual(two.findings, one.findings);
+  });
+});
+
+Deno.test("pipeline: a topology that fails in a worker fails the pipeline with its error and class", async () => {
+  await inTemp(async (dir) => {
+    const exp = await experiment(dir, ["agg", "epd"]);
+    await assert.rejects(
+      () => pipeline(exp, dir, 2),
+      (e: unknown) => {
+        assert.ok(e instanceof RangeError, String(e));
+        assert.match(e.message, /Cannot run \S+sim_epd\.yaml in virtual time as kind epd/);
+        return true;
+      },
+    );
+  });
+});
+
+Deno.test("pipeline: Ctrl-C stops the workers; the resumed run reuses no cut point and names its folders as a clean one", async () => {
+  await inTemp(async (dir) => {
+    const exp = await experiment(dir, ["agg", "pd"]);
+    const out = join(dir, "out");
+    // the signal Ctrl-C aborts, as the first point finishes (the other one is running)
+    const stop = new AbortController();
+    const log = (l: string) => / done 1 of/.test(l) && stop.abort(new Error("interrupted"));
+    await assert.rejects(() => pipeline(exp, out, 2, { log, signal: stop.signal }), /interrupted/);
+    // Deno stops a terminated worker at its event loop's next turn, at the latest after 2 s
+    // (denoland/deno#12930); a CLI run exits at once, this test goes on in the same process
+    await new Promise((r) => setTimeout(r, 2500));
+    const lines: string[] = [];
+    const res = await pipeline(exp, out, 2, { log: (l) => lines.push(l) });
+    assert.ok(lines.some((l) => / already done 1 of/.test(l)), lines.join("\n"));
+    // every point once, in the folder a clean run names it (a cut attempt is moved aside)
+    const dirs = Object.values(res.points).flat().map((p) => basename(p.runDir)).sort();
+    assert.deepEqual(
+      dirs,
+      ["agg-r2", "agg-r6", "pd-r2", "pd-r6"].map((l) => `20260301-120000-${l}`),
+    );
+    assert.equal(res.rows.filter((r) => r.run_index !== "mean").length, 4);
+  });
+});
