@@ -18,7 +18,13 @@ import {
   arrivalStream,
   expectedArrivals,
 } from "./workload/arrivals.ts";
-import { buildWorkload, type DatasetOptions, traceOptions } from "./workload/datasets.ts";
+import {
+  buildWorkload,
+  type DatasetOptions,
+  multiturnOptions,
+  traceOptions,
+} from "./workload/datasets.ts";
+import { multiturnStream } from "./workload/multiturn.ts";
 import { parseTrace, traceRequests } from "./workload/trace.ts";
 import { randomRequests } from "./workload/random.ts";
 import type { Conversation, RequestSpec } from "./workload/types.ts";
@@ -170,6 +176,10 @@ function primed(jobs: Iterator<Job, void, undefined>): Iterator<Job, void, undef
   };
 }
 
+function* mapStream<T, U>(xs: Iterable<T>, f: (x: T) => U): Generator<U, void, undefined> {
+  for (const x of xs) yield f(x);
+}
+
 function* zeros(n: number): Generator<number, void, undefined> {
   for (let i = 0; i < n; i++) yield 0;
 }
@@ -220,6 +230,21 @@ export async function workSource(
       }))[Symbol.iterator](),
       count: n,
       expected: n,
+    };
+  }
+  if (dataset.name === "multiturn" && arrivals) {
+    // drawn as they arrive: a long run holds the conversations in flight, not all of them
+    const conversations = mapStream(
+      multiturnStream(tok, multiturnOptions(dataset)),
+      (c) => (o.toClockMs ? { ...c, thinkTimeMs: c.thinkTimeMs.map(toClockMs) } : c),
+    );
+    return {
+      ...base,
+      jobs: primed(
+        zip(arrivalStream(arrivals, new Rng(`arrivals:${seed}`)), conversations, true, toClockMs),
+      ),
+      count: arrivals.durationMs === undefined ? arrivals.count! : null,
+      expected: expectedArrivals(arrivals),
     };
   }
   if (dataset.name === "random") {

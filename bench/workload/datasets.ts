@@ -13,7 +13,7 @@ import { randomDataset } from "./random.ts";
 import { prefixRepetitionDataset } from "./prefix_repetition.ts";
 import { sharegptConversations, sharegptDataset } from "./sharegpt.ts";
 import { promptsFileDataset } from "./prompts_file.ts";
-import { multiturnDataset, presetName } from "./multiturn.ts";
+import { multiturnDataset, type MultiturnOptions, presetName } from "./multiturn.ts";
 import { randomMmDataset } from "./random_mm.ts";
 
 /** Dataset names. */
@@ -187,17 +187,7 @@ async function conversationsOf(
       outputLen: o.outputLenGiven ? o.outputLen : undefined,
     });
   }
-  return multiturnDataset(tok, {
-    count,
-    seed: o.seed,
-    turns: o.turns,
-    inputLen: o.inputLen,
-    outputLen: o.outputLen,
-    firstInputLen: o.firstInputLen,
-    firstOutputLen: o.firstOutputLen,
-    thinkTimeMs: o.thinkTimeMs,
-    tokenIds: o.tokenIds,
-  });
+  return multiturnDataset(tok, { count, ...multiturnOptions(o) });
 }
 
 /**
@@ -233,4 +223,18 @@ export function workloadLabel(o: DatasetOptions): string {
     case "trace":
       return `${o.name}${file}${(o.traceSpeedup ?? 1) !== 1 ? ` x${o.traceSpeedup}` : ""}`;
   }
+}
+
+/** The synthetic multi-turn dataset's options from a config's dataset options. */
+export function multiturnOptions(o: DatasetOptions): Omit<MultiturnOptions, "count"> {
+  return {
+    seed: o.seed,
+    turns: o.turns,
+    inputLen: o.inputLen,
+    outputLen: o.outputLen,
+    firstInputLen: o.firstInputLen,
+    firstOutputLen: o.firstOutputLen,
+    thinkTimeMs: o.thinkTimeMs,
+    tokenIds: o.tokenIds,
+  };
 }

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LazyTokenizer, loadTokenizer } from "../../lib/tokenizer.ts";
 import { computeWordList, wordList } from "./_words.ts";
-import { buildWorkload, type DatasetOptions, workloadLabel } from "./datasets.ts";
+import { buildWorkload, type DatasetOptions, multiturnOptions, workloadLabel } from "./datasets.ts";
+import type { Conversation } from "./types.ts";
 import { multiturnDataset, turnSpec } from "./multiturn.ts";
 import { flagsWithoutDefaults, resolveBenchConfig } from "../bench_config.ts";
 import { parseFlags } from "../../lib/args.ts";
@@ -220,4 +221,37 @@ Deno.test("the shipped word list is the one the tokenizer gives; random prompts 
   assert.equal(lazy.loaded, false);
   assert.throws(() => lazy.encode("x"), /before it is loaded/);
   assert.equal((await lazy.load()).encode(" hello").length, 1);
+});
+
+Deno.test("multi-turn conversations are drawn as they arrive: the same ones, and no schedule built up front", async () => {
+  const flags = (rate: string, duration: string) =>
+    resolveBenchConfig(
+      parseFlags(
+        [
+          "--url",
+          "http://127.0.0.1:9",
+          "--rate",
+          rate,
+          "--duration",
+          duration,
+          "--dataset",
+          "multiturn",
+        ],
+        flagsWithoutDefaults(),
+      ).values,
+      {},
+    );
+  // 360 million arrivals: built up front this is refused as too large a schedule
+  const src = await workSource(tok, flags("100000", "3600"), 0);
+  assert.equal(src.count, null);
+  const first: Conversation[] = [];
+  for (let j = src.jobs.next(); !j.done && first.length < 5; j = src.jobs.next()) {
+    first.push(j.value.conversation!);
+  }
+  const cfg = flags("5", "10");
+  const eager = multiturnDataset(tok, {
+    count: 5,
+    ...multiturnOptions({ ...cfg.dataset, seed: cfg.dataset.seed }),
+  });
+  assert.deepEqual(first, eager);
 });

@@ -79,11 +79,18 @@ export interface MultiturnOptions {
   tokenIds?: boolean;
 }
 
-/** Builds `count` conversations; same options, same conversations. */
-export function multiturnDataset(tok: Tokenizer, o: MultiturnOptions): Conversation[] {
+/**
+ * The conversations one after another, drawn as they are taken: a long run
+ * keeps only those in flight (building all of them up front held every turn's
+ * text and ids for the whole run). The n-th is the same however many are taken.
+ */
+export function* multiturnStream(
+  tok: Tokenizer,
+  o: Omit<MultiturnOptions, "count">,
+): Generator<Conversation, void, undefined> {
   const wl = wordList(tok);
   const rng = new Rng(`multiturn:${o.seed}`);
-  return Array.from({ length: o.count }, (_, c) => {
+  for (let c = 0;; c++) {
     const conversationId = `c${String(c).padStart(5, "0")}`;
     const turns = Array.from({ length: o.turns }, (_, t) => {
       const first = t === 0;
@@ -103,8 +110,19 @@ export function multiturnDataset(tok: Tokenizer, o: MultiturnOptions): Conversat
       { length: Math.max(0, o.turns - 1) },
       () => (o.thinkTimeMs > 0 ? rng.exponential(o.thinkTimeMs) : 0),
     );
-    return { conversationId, turns, thinkTimeMs };
-  });
+    yield { conversationId, turns, thinkTimeMs };
+  }
+}
+
+/** Builds `count` conversations; same options, same conversations (the first `count` of the stream). */
+export function multiturnDataset(tok: Tokenizer, o: MultiturnOptions): Conversation[] {
+  const out: Conversation[] = [];
+  if (o.count <= 0) return out;
+  for (const c of multiturnStream(tok, o)) {
+    out.push(c);
+    if (out.length >= o.count) break;
+  }
+  return out;
 }
 
 /**
