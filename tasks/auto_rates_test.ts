@@ -71,6 +71,7 @@ Deno.test("two leaders whose SLO brackets overlap are bisected further until the
       outRoot: dir,
       plot: false,
       statusLine: false,
+      workers: 1, // in process: two workers would each load a tokenizer for seconds of work
       startTime: new Date("2026-12-01T00:00:00Z"),
       log: (m) => lines.push(m),
     });
