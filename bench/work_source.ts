@@ -196,86 +196,100 @@ export function runBasics(
   };
 }
 
-/**
- * The jobs of repeat `k` (0-based) of a config: seed `dataset.seed + k`, its
- * arrivals (none in a closed loop) and its dataset.
- */
-export async function workSource(
-  tok: Tokenizer,
-  cfg: BenchConfig,
-  k: number,
-  o: WorkSourceOptions = {},
-): Promise<WorkSource> {
-  if (cfg.classes.length) return await classSource(tok, cfg, k, o);
-  const base = runBasics(cfg, k);
-  const { seed, closedLoop, durationMs } = base;
-  const toClockMs = o.toClockMs ?? ((ms: number) => ms);
-  const dataset: DatasetOptions = { ...cfg.dataset, seed, tokenIds: o.tokenIds };
-  const arrivals = closedLoop ? null : arrivalOptions(cfg, durationMs);
-  if (dataset.name === "mooncake" || dataset.name === "trace") {
-    // the trace is the schedule: its own times (sped up), cut by --duration / --num-requests
-    let records = parseTrace(await Deno.readTextFile(dataset.path!), dataset.path!);
-    if (cfg.numRequests !== undefined) records = records.slice(0, cfg.numRequests);
-    const { requests, offsetsMs } = traceRequests(tok, records, traceOptions(dataset));
-    let n = offsetsMs.length;
-    if (durationMs !== undefined) n = offsetsMs.filter((t) => t < durationMs).length;
-    const offs = offsetsMs.slice(0, n).map(toClockMs);
-    return {
-      ...base,
-      closedLoop: false,
-      jobs: offs.map((offsetMs, i) => ({
-        offsetMs,
-        request: requests[i],
-        ...(records[i].sessionId !== undefined ? { session: records[i].sessionId } : {}),
-      }))[Symbol.iterator](),
-      count: n,
-      expected: n,
-    };
-  }
-  if (dataset.name === "multiturn" && arrivals) {
-    // drawn as they arrive: a long run holds the conversations in flight, not all of them
-    const conversations = mapStream(
-      multiturnStream(tok, multiturnOptions(dataset)),
-      (c) => (o.toClockMs ? { ...c, thinkTimeMs: c.thinkTimeMs.map(toClockMs) } : c),
-    );
-    return {
-      ...base,
-      jobs: primed(
-        zip(arrivalStream(arrivals, new Rng(`arrivals:${seed}`)), conversations, true, toClockMs),
+/** What every dataset's source starts from: the repeat's basics, dataset and arrivals. */
+interface SourceInputs {
+  tok: Tokenizer;
+  cfg: BenchConfig;
+  base: ReturnType<typeof runBasics>;
+  dataset: DatasetOptions;
+  arrivals: ArrivalOptions | null;
+  toClockMs: (ms: number) => number;
+  /** Whether think times go to the clock's ms (`WorkSourceOptions.toClockMs` given). */
+  scaleThink: boolean;
+}
+
+/** A trace is the schedule: its own times (sped up), cut by --duration / --num-requests. */
+async function traceSource(x: SourceInputs): Promise<WorkSource> {
+  const { tok, cfg, base, dataset, toClockMs } = x;
+  let records = parseTrace(await Deno.readTextFile(dataset.path!), dataset.path!);
+  if (cfg.numRequests !== undefined) records = records.slice(0, cfg.numRequests);
+  const { requests, offsetsMs } = traceRequests(tok, records, traceOptions(dataset));
+  let n = offsetsMs.length;
+  if (base.durationMs !== undefined) n = offsetsMs.filter((t) => t < base.durationMs!).length;
+  const offs = offsetsMs.slice(0, n).map(toClockMs);
+  return {
+    ...base,
+    closedLoop: false,
+    jobs: offs.map((offsetMs, i) => ({
+      offsetMs,
+      request: requests[i],
+      ...(records[i].sessionId !== undefined ? { session: records[i].sessionId } : {}),
+    }))[Symbol.iterator](),
+    count: n,
+    expected: n,
+  };
+}
+
+/** Synthetic multi-turn chat on a schedule: conversations drawn as they arrive. */
+function multiturnSource(x: SourceInputs, arrivals: ArrivalOptions): WorkSource {
+  const { tok, base, dataset, toClockMs } = x;
+  // a long run holds the conversations in flight, not all of them
+  const conversations = mapStream(
+    multiturnStream(tok, multiturnOptions(dataset)),
+    (c) => (x.scaleThink ? { ...c, thinkTimeMs: c.thinkTimeMs.map(toClockMs) } : c),
+  );
+  return {
+    ...base,
+    jobs: primed(
+      zip(
+        arrivalStream(arrivals, new Rng(`arrivals:${base.seed}`)),
+        conversations,
+        true,
+        toClockMs,
       ),
-      count: arrivals.durationMs === undefined ? arrivals.count! : null,
-      expected: expectedArrivals(arrivals),
-    };
-  }
-  if (dataset.name === "random") {
-    const limit = closedLoop ? cfg.numRequests ?? Infinity : Infinity;
-    const requests = randomRequests(tok, {
-      count: limit,
-      seed,
-      endpoint: dataset.endpoint,
-      inputLen: dataset.inputLen,
-      outputLen: dataset.outputLen,
-      rangeRatio: dataset.rangeRatio,
-      prefixLen: dataset.prefixLen,
-      ignoreEos: dataset.ignoreEos,
-      inputDist: dataset.inputDist,
-      outputDist: dataset.outputDist,
-      tokenIds: dataset.tokenIds,
-    });
-    const offsets = arrivals ? arrivalStream(arrivals, new Rng(`arrivals:${seed}`)) : zeros(limit);
-    return {
-      ...base,
-      jobs: primed(zip(offsets, requests, false, toClockMs)),
-      count: arrivals ? (arrivals.durationMs === undefined ? arrivals.count! : null) : null,
-      expected: arrivals ? expectedArrivals(arrivals) : limit,
-    };
-  }
-  const offsets = arrivals ? arrivalOffsets(arrivals, new Rng(`arrivals:${seed}`)) : null;
+    ),
+    count: arrivals.durationMs === undefined ? arrivals.count! : null,
+    expected: expectedArrivals(arrivals),
+  };
+}
+
+/** The random dataset, drawn as sent (no limit on the schedule). */
+function randomSource(x: SourceInputs): WorkSource {
+  const { tok, cfg, base, dataset, arrivals, toClockMs } = x;
+  const limit = base.closedLoop ? cfg.numRequests ?? Infinity : Infinity;
+  const requests = randomRequests(tok, {
+    count: limit,
+    seed: base.seed,
+    endpoint: dataset.endpoint,
+    inputLen: dataset.inputLen,
+    outputLen: dataset.outputLen,
+    rangeRatio: dataset.rangeRatio,
+    prefixLen: dataset.prefixLen,
+    ignoreEos: dataset.ignoreEos,
+    inputDist: dataset.inputDist,
+    outputDist: dataset.outputDist,
+    tokenIds: dataset.tokenIds,
+  });
+  const offsets = arrivals
+    ? arrivalStream(arrivals, new Rng(`arrivals:${base.seed}`))
+    : zeros(limit);
+  return {
+    ...base,
+    jobs: primed(zip(offsets, requests, false, toClockMs)),
+    count: arrivals ? (arrivals.durationMs === undefined ? arrivals.count! : null) : null,
+    expected: arrivals ? expectedArrivals(arrivals) : limit,
+  };
+}
+
+/** Any other dataset (and a closed loop's conversations), built up front. */
+async function builtSource(x: SourceInputs): Promise<WorkSource> {
+  const { tok, cfg, base, dataset, arrivals, toClockMs } = x;
+  const offsets = arrivals ? arrivalOffsets(arrivals, new Rng(`arrivals:${base.seed}`)) : null;
   const count = offsets ? offsets.length : cfg.numRequests ?? CLOSED_LOOP_POOL;
   const work = await buildWorkload(tok, dataset, count);
   const multi = work.conversations.length > 0;
   const items: (RequestSpec | Conversation)[] = multi
-    ? o.toClockMs
+    ? x.scaleThink
       ? work.conversations.map((c) => ({ ...c, thinkTimeMs: c.thinkTimeMs.map(toClockMs) }))
       : work.conversations
     : work.requests;
@@ -290,6 +304,34 @@ export async function workSource(
     count: Math.min(count, items.length),
     expected: Math.min(count, items.length),
   };
+}
+
+/**
+ * The jobs of repeat `k` (0-based) of a config: seed `dataset.seed + k`, its
+ * arrivals (none in a closed loop) and its dataset.
+ */
+export async function workSource(
+  tok: Tokenizer,
+  cfg: BenchConfig,
+  k: number,
+  o: WorkSourceOptions = {},
+): Promise<WorkSource> {
+  if (cfg.classes.length) return await classSource(tok, cfg, k, o);
+  const base = runBasics(cfg, k);
+  const x: SourceInputs = {
+    tok,
+    cfg,
+    base,
+    dataset: { ...cfg.dataset, seed: base.seed, tokenIds: o.tokenIds },
+    arrivals: base.closedLoop ? null : arrivalOptions(cfg, base.durationMs),
+    toClockMs: o.toClockMs ?? ((ms: number) => ms),
+    scaleThink: o.toClockMs !== undefined,
+  };
+  const name = x.dataset.name;
+  if (name === "mooncake" || name === "trace") return await traceSource(x);
+  if (name === "multiturn" && x.arrivals) return multiturnSource(x, x.arrivals);
+  if (name === "random") return randomSource(x);
+  return await builtSource(x);
 }
 
 /** Jobs of a list of requests, all due at once (warmup). */
