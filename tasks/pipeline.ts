@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { loadTopologyWith, type TopologySet } from "../launch/topology_set.ts";
+import type { TopologySet } from "../launch/topology_set.ts";
 import { InterruptedError, StopSignals } from "../lib/signals.ts";
 import { join, resolve } from "node:path";
 import { type CommandHelp, onePositional, parseCommand, runMain } from "../lib/args.ts";
@@ -213,20 +213,6 @@ async function drawReport(r: PipelineRun, ranking: Ranking | null): Promise<stri
   return res.report;
 }
 
-/** Each topology's router policy as it runs (its file with the entry's and the run's sets). */
-async function routerPolicies(r: PipelineRun): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const t of r.exp.topologies) {
-    const topo = await loadTopologyWith(t.file, [...t.sets, ...(r.o.sets ?? [])]);
-    if (!topo.router.enabled) continue;
-    const { policy, prefillPolicy, decodePolicy } = topo.router;
-    out[t.label] = prefillPolicy || decodePolicy
-      ? `prefill ${prefillPolicy ?? policy}, decode ${decodePolicy ?? policy}`
-      : policy;
-  }
-  return out;
-}
-
 /** Merge, compare, findings and (unless turned off) the report of `dirs`. */
 async function analyze(r: PipelineRun, dirs: string[]) {
   const { exp, expDir } = r;
@@ -240,7 +226,12 @@ async function analyze(r: PipelineRun, dirs: string[]) {
   await writeJsonAtomic(crossoverJson, cmp.json);
   const found = findings(rows, cmp.json, {
     pair: exp.plots.compare ?? undefined,
-    policies: await routerPolicies(r),
+    // the policies as resolved once for the run (resolveRouting), the command line's --set included
+    policies: Object.fromEntries(
+      r.exp.topologies.filter((t) => t.routerPolicy !== null).map((
+        t,
+      ) => [t.label, t.routerPolicy!]),
+    ),
   });
   await writeFileAtomic(join(expDir, "findings.md"), findingsMd(found));
   r.log(`merged ${dirs.length} run dirs -> ${mergedCsv}; ${compareMd}`);
