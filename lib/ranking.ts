@@ -71,23 +71,35 @@ function bindingOf(rows: readonly SloRow[], slo: Slo): RankedTopology["binding"]
   return Math.abs(t - p) < 0.005 ? "both" : t < p ? "ttft" : "tpot";
 }
 
+/**
+ * The SLO bracket of attainment per rate (ascending): the index of the first
+ * rate missing `target` (-1: none), of the last rate meeting it before that
+ * (-1: none), and the capacity interpolated at that first drop (goodput).
+ */
+export function sloBracket(
+  att: readonly { rate: number; value: number }[],
+  target: number,
+): { passAt: number; failAt: number; capacity: number } {
+  const failAt = att.findIndex((a) => a.value < target);
+  const passAt = failAt < 0 ? att.length - 1 : failAt - 1;
+  return { passAt, failAt, capacity: goodputRate(att, target).rate };
+}
+
 /** One topology's capacity, bracket and binding objective. */
 function rankOne(x: RankInput, slo: Slo, target: number): RankedTopology {
   const pts = [...x.points].filter((p) => Number.isFinite(p.rate) && p.rows.length)
     .sort((a, b) => a.rate - b.rate);
   const att = pts.map((p) => ({ rate: p.rate, value: attainment(p.rows, slo) }));
-  const failAt = att.findIndex((a) => a.value < target);
-  const passAt = failAt < 0 ? att.length - 1 : failAt - 1;
-  const g = goodputRate(att, target);
+  const { passAt, failAt, capacity } = sloBracket(att, target);
   const out = passAt >= 0 ? pts[passAt].outputTokS : null;
   return {
     topology: x.topology,
     gpus: x.gpus,
     rank: null,
-    slo_capacity: g.rate,
+    slo_capacity: capacity,
     pass_rate: passAt >= 0 ? att[passAt].rate : null,
     fail_rate: failAt >= 0 ? att[failAt].rate : null,
-    slo_capacity_per_gpu: perGpu(g.rate, x.gpus),
+    slo_capacity_per_gpu: perGpu(capacity, x.gpus),
     output_tok_s_per_gpu: perGpu(out, x.gpus),
     binding: failAt >= 0 ? bindingOf(pts[failAt].rows, slo) : null,
     attainment_by_rate: att,

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { goodputRate } from "../lib/metrics.ts";
+import { sloBracket } from "../lib/ranking.ts";
 import { roundRate } from "../lib/slo_search.ts";
 import { readSummaries } from "./_bench_cmd.ts";
 import type { ExperimentTopology } from "./_experiment.ts";
@@ -34,15 +34,9 @@ async function leadOf(t: ExperimentTopology, pts: SweepPoint[], gpus: number, ta
     if (a !== null) att.push({ rate: p.rateRps, value: a });
   }
   att.sort((a, b) => a.rate - b.rate);
-  const failAt = att.findIndex((a) => a.value < target);
-  if (failAt < 1) return null;
-  return {
-    t,
-    gpus,
-    pass: att[failAt - 1].rate,
-    fail: att[failAt].rate,
-    capacity: goodputRate(att, target).rate,
-  };
+  const { passAt, failAt, capacity } = sloBracket(att, target); // the ranking's rule
+  if (failAt < 0 || passAt < 0) return null;
+  return { t, gpus, pass: att[passAt].rate, fail: att[failAt].rate, capacity };
 }
 
 /** The two best leads of the largest budget whose brackets overlap per GPU, or null. */
