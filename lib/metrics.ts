@@ -220,6 +220,22 @@ export interface RatePoint {
   value: number;
 }
 
+/**
+ * A curve over load (`pts` ascending by rate) at rate `x`, linearly
+ * interpolated between the measured rates around it; null outside them.
+ */
+export function valueAtRate(pts: readonly RatePoint[], x: number): number | null {
+  for (let i = 0; i < pts.length; i++) {
+    if (pts[i].rate === x) return pts[i].value;
+    if (pts[i].rate > x) {
+      if (i === 0) return null;
+      const p = pts[i - 1], q = pts[i];
+      return p.value + (q.value - p.value) * (x - p.rate) / (q.rate - p.rate);
+    }
+  }
+  return null;
+}
+
 /** DistServe goodput: the highest rate whose attainment stays ≥ target. */
 export interface Goodput {
   /** Highest rate (req/s) with attainment ≥ target, interpolated at the first drop; 0 if none. */

@@ -18,7 +18,7 @@ import {
 } from "../_common.ts";
 import type { PointRow } from "../_runs.ts";
 import { offeredRate } from "./throughput_vs_rate.ts";
-import { improvementPct } from "../../lib/metrics.ts";
+import { improvementPct, valueAtRate } from "../../lib/metrics.ts";
 
 /** Builds TTFT by turn (turn 1 solid, turns 2+ dashed) vs offered rate. */
 export function ttftByTurn(rows: PointRow[], ctx: ChartContext): ChartResult {
@@ -139,18 +139,10 @@ export function ppdPdPair(labels: readonly string[], preferred?: [string, string
 
 /** `rows`' metric `key` at offered rate `x`, interpolated between measured rates; null outside. */
 function metricAt(rows: PointRow[], key: string, x: number): number | null {
-  const pts = rows.map((r) => [offeredRate(r), num(r[key])] as const)
-    .filter((p): p is [number, number] => p[0] !== null && p[1] !== null)
-    .sort((a, b) => a[0] - b[0]);
-  for (let i = 0; i < pts.length; i++) {
-    if (pts[i][0] === x) return pts[i][1];
-    if (pts[i][0] > x) {
-      if (i === 0) return null;
-      const [x0, y0] = pts[i - 1], [x1, y1] = pts[i];
-      return y0 + (y1 - y0) * (x - x0) / (x1 - x0);
-    }
-  }
-  return null;
+  const pts = rows.map((r) => ({ rate: offeredRate(r), value: num(r[key]) }))
+    .filter((p): p is { rate: number; value: number } => p.rate !== null && p.value !== null)
+    .sort((a, b) => a.rate - b.rate);
+  return valueAtRate(pts, x);
 }
 
 /**

@@ -7,7 +7,7 @@
  * @module
  */
 import { maxOf, mean, minOf } from "../../lib/stats.ts";
-import { improvementPct } from "../../lib/metrics.ts";
+import { improvementPct, valueAtRate } from "../../lib/metrics.ts";
 
 /** One point of a curve: rate (req/s) and value. */
 export interface Point {
@@ -24,19 +24,6 @@ export interface Crossing {
   betterAfter: string;
 }
 
-/** `pts` (ascending rates) at `x` by linear interpolation; null outside their range. */
-export function valueAt(pts: readonly Point[], x: number): number | null {
-  for (let i = 0; i < pts.length; i++) {
-    if (pts[i].rate === x) return pts[i].value;
-    if (pts[i].rate > x) {
-      if (i === 0) return null;
-      const p = pts[i - 1], q = pts[i];
-      return p.value + (q.value - p.value) * (x - p.rate) / (q.rate - p.rate);
-    }
-  }
-  return null;
-}
-
 /**
  * `a` and `b` at every rate either measured inside the range both cover
  * (finite values; the other curve interpolated linearly), ascending. Sweeps
@@ -51,7 +38,7 @@ export function commonPoints(a: Point[], b: Point[]): [number, number, number][]
   const lo = Math.max(ca[0].rate, cb[0].rate), hi = Math.min(ca.at(-1)!.rate, cb.at(-1)!.rate);
   const rates = [...new Set([...ca, ...cb].map((p) => p.rate))]
     .filter((r) => r >= lo && r <= hi).sort((x, y) => x - y);
-  return rates.map((r) => [r, valueAt(ca, r)!, valueAt(cb, r)!]);
+  return rates.map((r) => [r, valueAtRate(ca, r)!, valueAtRate(cb, r)!]);
 }
 
 /**

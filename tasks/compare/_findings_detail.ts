@@ -7,9 +7,9 @@
  * @module
  */
 import type { MergedRow } from "../../lib/merged_schema.ts";
-import { beyondNoise } from "../../lib/metrics.ts";
+import { beyondNoise, valueAtRate } from "../../lib/metrics.ts";
 import type { compare } from "./compare.ts";
-import { commonPoints, type Point, valueAt } from "./_crossover.ts";
+import { commonPoints, type Point } from "./_crossover.ts";
 
 type Crossover = ReturnType<typeof compare>["json"];
 
@@ -55,7 +55,7 @@ export function interpolatedNote(m: MergedRow[], t: string, x: number): string |
 
 /** Metric `k` of topology `t` at offered rate `x`, interpolated; null outside its range. */
 export function interpolate(m: MergedRow[], t: string, k: string, x: number): number | null {
-  return valueAt(curveOf(m, t, k), x);
+  return valueAtRate(curveOf(m, t, k), x);
 }
 
 /** The last offered load `t` meets the SLO at (the ranking's `pass_rate`), or null. */
@@ -130,7 +130,7 @@ function gains(m: MergedRow[], a: string, b: string, k: string, upTo: number) {
   const at = (t: string, r: number) => m.find((x) => x.topology === t && x.rate_target === r);
   const cb = curveOf(m, b, k);
   return curveOf(m, a, k).filter((p) => p.rate <= upTo).flatMap((p) => {
-    const vb = valueAt(cb, p.rate);
+    const vb = valueAtRate(cb, p.rate);
     if (vb === null || !(vb > 0)) return [];
     const ra = at(a, p.rate), rb = at(b, p.rate);
     const sep = ra && rb
