@@ -58,6 +58,10 @@ export function interpolate(m: MergedRow[], t: string, k: string, x: number): nu
   return valueAtRate(curveOf(m, t, k), x);
 }
 
+/** GPUs of topology `t` in the rows (1 when unknown: rates are then its own). */
+const gpusOf = (m: MergedRow[], t: string): number =>
+  (m.find((r) => r.topology === t)?.gpus as number | null) ?? 1;
+
 /** The last offered load `t` meets the SLO at (the ranking's `pass_rate`), or null. */
 function holdsUpTo(cross: Crossover, t: string): number | null {
   return cross.ranking?.topologies.find((x) => x.topology === t)?.pass_rate ?? null;
@@ -71,10 +75,9 @@ const MATERIAL = 0.05;
  * below and above it, the two curves differ by at least {@linkcode MATERIAL}.
  */
 function material(m: MergedRow[], c: Crossover["crossovers"][number], x: number): boolean {
-  const gpus = (t: string) => (m.find((r) => r.topology === t)?.gpus as number | null) ?? 1;
   const per = (t: string) =>
     curveOf(m, t, c.metric).map((p) => ({
-      rate: c.per_gpu ? p.rate / gpus(t) : p.rate,
+      rate: c.per_gpu ? p.rate / gpusOf(m, t) : p.rate,
       value: p.value,
     }));
   const pts = commonPoints(per(c.a), per(c.b));
@@ -91,11 +94,10 @@ function material(m: MergedRow[], c: Crossover["crossovers"][number], x: number)
 function crossoverLine(m: MergedRow[], cross: Crossover, single: boolean): string {
   const keep = ["mean_ttft_ms", "p99_ttft_ms", "mean_tpot_ms", "mean_e2el_ms"];
   const u = cross.rate_unit;
-  const gpus = (t: string) => (m.find((r) => r.topology === t)?.gpus as number | null) ?? 1;
   const within = (c: Crossover["crossovers"][number], x: number) => {
     const caps = [c.a, c.b].map((t) => {
       const cap = holdsUpTo(cross, t); // null: it met the SLO at no rate
-      return cap === null ? -Infinity : c.per_gpu ? cap / gpus(t) : cap;
+      return cap === null ? -Infinity : c.per_gpu ? cap / gpusOf(m, t) : cap;
     });
     return !cross.ranking || x <= Math.min(...caps);
   };
