@@ -9,13 +9,11 @@
  */
 import { sloBracket } from "../lib/ranking.ts";
 import { roundRate } from "../lib/slo_search.ts";
-import { readSummaries } from "./_bench_cmd.ts";
+import { num, readSummaries } from "./_bench_cmd.ts";
 import type { ExperimentTopology } from "./_experiment.ts";
 import { type PipelineRun, runTopology } from "./_pipeline_topology.ts";
-import { topologyGpus } from "../launch/topology_budget.ts";
 import { searchSample } from "./_sweep_auto.ts";
 import type { SweepPoint } from "./sweep.ts";
-import { loadTopologyWith } from "../launch/topology_set.ts";
 
 /** One topology's measured SLO bracket and capacity (the ranking's rule, from summaries). */
 interface Lead {
@@ -27,10 +25,13 @@ interface Lead {
 }
 
 /** The bracket of `t`'s points: last rate meeting `target` before the first missing it. */
-async function leadOf(t: ExperimentTopology, pts: SweepPoint[], gpus: number, target: number) {
+async function leadOf(t: ExperimentTopology, pts: SweepPoint[], target: number) {
   const att: { rate: number; value: number }[] = [];
+  let gpus = 1; // as the sweep recorded it in every summary
   for (const p of pts) {
-    const a = searchSample(p.rateRps, await readSummaries(p.runDir)).attainment;
+    const summaries = await readSummaries(p.runDir);
+    gpus = num(summaries[0], "gpus") ?? gpus;
+    const a = searchSample(p.rateRps, summaries).attainment;
     if (a !== null) att.push({ rate: p.rateRps, value: a });
   }
   att.sort((a, b) => a.rate - b.rate);
@@ -48,8 +49,7 @@ async function overlapping(
   const target = r.exp.targetPct / 100;
   const leads: Lead[] = [];
   for (const t of tops) {
-    const gpus = topologyGpus(await loadTopologyWith(t.file, [...t.sets, ...(r.o.sets ?? [])]));
-    const l = await leadOf(t, points[t.label] ?? [], gpus, target);
+    const l = await leadOf(t, points[t.label] ?? [], target);
     if (l) leads.push(l);
   }
   const budget = Math.max(...leads.map((l) => l.gpus));
