@@ -59,11 +59,16 @@ export class Histogram {
 
   /** Records one value. */
   observe(value: number): void {
-    this.sum += value;
-    this.count++;
+    this.observeN(value, 1);
+  }
+
+  /** Records `n` equal values at once (one step's gap for all its decodes). */
+  observeN(value: number, n: number): void {
+    this.sum += value * n;
+    this.count += n;
     for (let i = 0; i < this.bounds.length; i++) {
       if (value <= this.bounds[i]) {
-        this.counts[i]++;
+        this.counts[i] += n;
         return;
       }
     }

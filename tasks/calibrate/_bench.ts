@@ -84,7 +84,6 @@ function engineTarget(engine: VirtualEngine): VirtualTarget {
       const n = Number(body.max_tokens ?? body.max_completion_tokens);
       const outputIds = Array.from({ length: n }, (_, i) => 1000 + (i % 5000));
       const sink: EngineRequest["sink"] = {
-        onToken: (_id, i) => res.onToken(i),
         onFinish: (r, info) => {
           const aborted = r === "abort";
           res.onFinish({
@@ -96,7 +95,14 @@ function engineTarget(engine: VirtualEngine): VirtualTarget {
           });
         },
       };
-      engine.add({ id, promptTokens: promptTokens!, outputIds, finishReason: "length", sink });
+      engine.add({
+        id,
+        promptTokens: promptTokens!,
+        outputIds,
+        finishReason: "length",
+        recordTimes: true,
+        sink,
+      });
     },
   };
 }

@@ -51,7 +51,6 @@ export class VirtualSender implements Sender {
 
   send({ spec, session, keepText }: SendRequest, done: (s: Sent) => void): void {
     const sentMs = this.clock.nowMs();
-    const times: number[] = [];
     this.target.submit({
       id: spec.requestId,
       session,
@@ -59,12 +58,12 @@ export class VirtualSender implements Sender {
       body: openaiFields(spec, ""),
       promptTokens: this.tokens.promptTokens?.(spec),
     }, {
-      onToken: () => times.push(this.clock.nowMs()),
       onFinish: ({ error, status, info, backend, outputIds }) => {
         const out = info?.outputTokens ?? 0;
         const text = error || !keepText || !this.tokens.text
           ? ""
           : this.tokens.text(outputIds.slice(0, out));
+        const times = info?.tokenTimesMs ?? NO_TIMES;
         const result = virtualResult(sentMs, this.clock.nowMs(), times, {
           text,
           promptTokens: info ? info.promptTokens : null,
@@ -80,11 +79,13 @@ export class VirtualSender implements Sender {
   }
 }
 
+const NO_TIMES = new Float64Array(0);
+
 /** A client result from virtual instants: sent, each token, end. */
 function virtualResult(
   sentMs: number,
   endMs: number,
-  times: number[],
+  times: Float64Array,
   rest: Pick<
     ClientResult,
     "text" | "promptTokens" | "completionTokens" | "cachedTokens" | "status" | "error" | "backend"

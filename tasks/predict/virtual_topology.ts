@@ -72,11 +72,12 @@ export interface VirtualRequest {
 
 /** What the client hears back. */
 export interface VirtualResponse {
-  onToken(index: number): void;
   /**
    * The end: `status` 200 with `info`, else `error` as bench's client records it
    * (`HTTP 400: <vLLM's message>` for a refused body). `outputIds` are the ids the
-   * engine was to produce (`info.outputTokens` of them were; empty when refused).
+   * engine was to produce (`info.outputTokens` of them were; empty when refused);
+   * `info.tokenTimesMs` says when each came out (the engine records them instead
+   * of calling back per token).
    */
   onFinish(
     r: { error: string; status: number; info?: FinishInfo; backend: string; outputIds: number[] },
@@ -264,7 +265,6 @@ export class VirtualTopology {
       finishReason: "length",
       holdForRemoteDecode: connector === "nixl",
       sink: {
-        onToken: () => {},
         onFinish: (r: FinishReason, info: FinishInfo) => {
           prefill.inFlight--;
           if (r === "abort") {
@@ -302,8 +302,8 @@ export class VirtualTopology {
       promptTokens: job.promptTokens,
       outputIds: job.outputIds,
       finishReason: job.finishReason,
+      recordTimes: true,
       sink: {
-        onToken: (_id, i) => res.onToken(i),
         onFinish: (r, info) => {
           to.inFlight--;
           const outputIds = job.outputIds;

@@ -33,7 +33,6 @@ async function play(
   bodies.forEach((body, i) =>
     loop.at(i * 50, () =>
       vt.submit({ id: `r${i}`, body }, {
-        onToken: () => {},
         onFinish: ({ status, error, info, backend }) => {
           answers[i] = { status, error, outputTokens: info?.outputTokens ?? 0, backend };
         },

@@ -24,6 +24,55 @@ export interface SeqWork {
   contextTokens: number;
 }
 
+/**
+ * One step's work summed over its sequences: prefill chunks (more than one new
+ * token, or a first token with no context) and decodes apart. The engine adds
+ * each sequence as it schedules it, in the order {@linkcode CostModel.breakdown}
+ * would, so both give the same time to the last bit.
+ */
+export class StepShape {
+  pTokens = 0;
+  pSeqs = 0;
+  pCtx = 0;
+  /** Causal attention pairs of the prefill chunks. */
+  pPairs = 0;
+  dSeqs = 0;
+  dCtx = 0;
+  dPairs = 0;
+  /** Sequences in the step. */
+  seqs = 0;
+
+  /** Empties it for the next step. */
+  clear(): void {
+    this.pTokens =
+      this.pSeqs =
+      this.pCtx =
+      this.pPairs =
+        0;
+    this.dSeqs =
+      this.dCtx =
+      this.dPairs =
+      this.seqs =
+        0;
+  }
+
+  /** Adds one sequence computing `newTokens` over `contextTokens` already cached. */
+  add(newTokens: number, contextTokens: number): void {
+    const pairs = newTokens * (contextTokens + newTokens / 2); // causal attention pairs
+    this.seqs++;
+    if (newTokens > 1 || contextTokens === 0) {
+      this.pTokens += newTokens;
+      this.pSeqs++;
+      this.pCtx += contextTokens;
+      this.pPairs += pairs;
+    } else {
+      this.dSeqs++;
+      this.dCtx += contextTokens;
+      this.dPairs += pairs;
+    }
+  }
+}
+
 /** Time of one step by part, in ms. */
 export interface StepBreakdown {
   /** Reading the decoder weights once. */
@@ -267,11 +316,7 @@ export class CostModel {
 
   /** {@linkcode stepMs} by part. */
   breakdown(batch: readonly SeqWork[]): StepBreakdown {
-    const m = this.model;
-    const tp = this.tp;
-    // prefill chunks (newTokens > 1, or a first token with no context) vs decodes
-    let pTokens = 0, pSeqs = 0, pCtx = 0, pPairs = 0;
-    let dSeqs = 0, dCtx = 0, dPairs = 0;
+    const shape = new StepShape();
     for (let i = 0; i < batch.length; i++) {
       const { newTokens, contextTokens: ctx } = batch[i];
       if (!Number.isInteger(newTokens) || newTokens < 1) {
@@ -284,19 +329,22 @@ export class CostModel {
           `Cannot use batch[${i}].contextTokens as an integer >= 0: current value is ${ctx}`,
         );
       }
-      const pairs = newTokens * (ctx + newTokens / 2); // causal attention pairs
-      if (newTokens > 1 || ctx === 0) {
-        pTokens += newTokens;
-        pSeqs++;
-        pCtx += ctx;
-        pPairs += pairs;
-      } else {
-        dSeqs++;
-        dCtx += ctx;
-        dPairs += pairs;
-      }
+      shape.add(newTokens, ctx);
     }
-    if (batch.length === 0) {
+    return this.shapeBreakdown(shape);
+  }
+
+  /** {@linkcode stepMs} of a step summed up as a {@linkcode StepShape} (no array per step). */
+  shapeMs(shape: StepShape): number {
+    return this.shapeBreakdown(shape).totalMs;
+  }
+
+  /** {@linkcode breakdown} of a summed-up step. */
+  shapeBreakdown(shape: StepShape): StepBreakdown {
+    const m = this.model;
+    const tp = this.tp;
+    const { pTokens, pSeqs, pCtx, pPairs, dSeqs, dCtx, dPairs } = shape;
+    if (shape.seqs === 0) {
       return { weightMs: 0, computeMs: 0, kvReadMs: 0, commMs: 0, overheadMs: 0, totalMs: 0 };
     }
     const params = m.paramsB * 1e9;
@@ -314,7 +362,7 @@ export class CostModel {
     const computeMs = prefillMs + decodeMs;
     const kvReadMs = ((pCtx + dCtx) * this.kvBytesPerTokenPerRank) / this.#memBytesPerMs;
     const commMs = this.#allReduceMs((pTokens + dSeqs) * m.hidden * 2) * 2 * m.layers;
-    const overheadMs = this.#o.stepOverheadMs + this.#o.perSeqOverheadMs * batch.length;
+    const overheadMs = this.#o.stepOverheadMs + this.#o.perSeqOverheadMs * shape.seqs;
     // prefill-only or decode-only: the roofline max; mixed: the compute-bound prefill
     // part plus the bandwidth-bound decode part
     const coreMs = pSeqs === 0 || dSeqs === 0

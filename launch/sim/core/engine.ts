@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { CostModel, SeqWork } from "./cost_model.ts";
+import { type CostModel, StepShape } from "./cost_model.ts";
 import { chainHash, type KvBlock, type KvCache } from "./kv_cache.ts";
 import type { Clock } from "../../../lib/clock.ts";
 import { SimMetrics } from "./metrics.ts";
@@ -31,12 +31,20 @@ export interface FinishInfo {
   cachedTokens: number;
   /** Blocks kept for a remote decode instance to pull (producer side of PD). */
   heldBlockIds?: number[];
+  /**
+   * When each output token came out, simulated ms (`outputTokens` of them), for a
+   * request that asked with {@linkcode EngineRequest.recordTimes}.
+   */
+  tokenTimesMs?: Float64Array;
 }
 
 /** Receives a request's tokens as the engine produces them. */
 export interface SeqSink {
-  /** One output token, at the end of the step that sampled it. */
-  onToken(tokenId: number, index: number): void;
+  /**
+   * One output token, at the end of the step that sampled it (a live stream);
+   * a sink that reads the token times at the end instead leaves it out.
+   */
+  onToken?(tokenId: number, index: number): void;
   /** The request is done (also after abort). */
   onFinish(reason: FinishReason, info: FinishInfo): void;
 }
@@ -68,6 +76,8 @@ export interface EngineRequest {
   remotePrefill?: RemotePrefill;
   /** Keep the blocks after finishing so a decode instance can pull them (NIXL producer). */
   holdForRemoteDecode?: boolean;
+  /** Record each output token's time for {@linkcode FinishInfo.tokenTimesMs}. @default false */
+  recordTimes?: boolean;
   sink: SeqSink;
 }
 
@@ -92,7 +102,12 @@ export interface EngineOptions {
 type State = "waiting" | "running" | "transferring" | "done";
 
 class Seq {
+  /** The prompt, then every output id the request is to produce. */
   readonly tokens: number[];
+  /** Tokens known so far: the prompt and the outputs sampled (the first `len` of `tokens`). */
+  len: number;
+  /** Output token times, simulated ms (when asked for). */
+  readonly timesMs: Float64Array | null;
   numComputed = 0;
   numOut = 0;
   blocks: KvBlock[] = [];
@@ -114,7 +129,9 @@ class Seq {
   firstTokenMs = -1;
   lastTokenMs = -1;
   constructor(readonly req: EngineRequest, nowMs: number) {
-    this.tokens = req.promptTokens.slice();
+    this.tokens = req.promptTokens.concat(req.outputIds);
+    this.len = req.promptTokens.length;
+    this.timesMs = req.recordTimes ? new Float64Array(req.outputIds.length) : null;
     this.encoded = !req.imageTokens?.length;
     this.arrivalMs = nowMs;
     this.enqueuedMs = nowMs;
@@ -124,15 +141,24 @@ class Seq {
 
 /** One planned engine step: its work and modelled duration. */
 export interface StepPlan {
-  /** Sequences and how many tokens each computes this step. */
-  readonly work: { seq: unknown; n: number }[];
+  /** Sequences in the step. */
+  readonly size: number;
   /** Modelled duration, simulated ms (cost model x noise + encoder). */
   readonly durMs: number;
   /** The step cannot start before this (the latest arrival or KV arrival of its requests). */
   readonly readyMs: number;
 }
 
-type Work = { seq: Seq; n: number }[];
+/** A step's sequences and how many tokens each computes (two arrays: no object per sequence). */
+interface Work {
+  seqs: Seq[];
+  ns: number[];
+}
+
+/** The plan the engine hands out, with its work. */
+interface Plan extends StepPlan {
+  work: Work;
+}
 
 /** A simulated vLLM engine core (no I/O, never waits). */
 export class EngineCore {
@@ -147,6 +173,8 @@ export class EngineCore {
   #running: Seq[] = [];
   readonly #byId = new Map<string, Seq>();
   readonly #held = new Map<string, { blocks: KvBlock[]; expiresMs: number }>();
+  /** The step being summed up for the cost model (reused every step). */
+  readonly #shape = new StepShape();
   /** Called when new work may be schedulable (a request arrived, KV arrived). */
   onWork: () => void = () => {};
   /** Steps run so far. */
@@ -250,39 +278,43 @@ export class EngineCore {
   planStep(): StepPlan | null {
     this.#expireHeld();
     const work = this.#schedule();
-    if (work.length === 0) return null;
+    const size = work.seqs.length;
+    if (size === 0) return null;
     let readyMs = -Infinity;
-    const shape: SeqWork[] = [];
-    const images: number[] = [];
-    for (const w of work) {
-      readyMs = Math.max(readyMs, w.seq.readyMs);
-      shape.push({ newTokens: w.n, contextTokens: w.seq.numComputed });
-      if (!w.seq.encoded) {
-        images.push(...w.seq.req.imageTokens!);
-        w.seq.encoded = true;
+    const shape = this.#shape;
+    shape.clear();
+    let images: number[] | null = null;
+    for (let i = 0; i < size; i++) {
+      const seq = work.seqs[i];
+      if (seq.readyMs > readyMs) readyMs = seq.readyMs;
+      shape.add(work.ns[i], seq.numComputed);
+      if (!seq.encoded) {
+        (images ??= []).push(...seq.req.imageTokens!);
+        seq.encoded = true;
       }
     }
     const noise = 1 + (this.#rng.next() * 2 - 1) * this.#o.jitter;
-    const durMs = this.#cost.stepMs(shape) * noise +
-      (images.length ? this.#cost.encoderMs(images) : 0);
-    return { work, durMs, readyMs };
+    const durMs = this.#cost.shapeMs(shape) * noise +
+      (images ? this.#cost.encoderMs(images) : 0);
+    const plan: Plan = { size, work, durMs, readyMs };
+    return plan;
   }
 
   /** Applies a planned step that ended at `endMs`: tokens out, finished requests done. */
   finishStep(plan: StepPlan, endMs: number): void {
     this.steps++;
     this.busyMs += plan.durMs;
-    this.#apply(plan.work as Work, endMs);
+    this.#apply((plan as Plan).work, endMs);
   }
 
   /** Builds one step: running requests first, then waiting ones while budget lasts. */
   #schedule(): Work {
     let budget = this.#o.maxNumBatchedTokens;
-    const work: Work = [];
+    const work: Work = { seqs: [], ns: [] };
     const B = this.#kv.blockSize;
     for (let i = 0; i < this.#running.length && budget > 0; i++) {
       const seq = this.#running[i];
-      const n = Math.min(seq.tokens.length - seq.numComputed, budget);
+      const n = Math.min(seq.len - seq.numComputed, budget);
       const need = Math.ceil((seq.numComputed + n) / B) - seq.blocks.length;
       let ok = true;
       while (need > 0) {
@@ -296,21 +328,22 @@ export class EngineCore {
         }
       }
       if (!ok) break;
-      work.push({ seq, n });
+      work.seqs.push(seq);
+      work.ns.push(n);
       budget -= n;
     }
     while (budget > 0 && this.#waiting.length > 0 && this.#running.length < this.#o.maxNumSeqs) {
       const seq = this.#waiting.at(0)!;
       if (seq.blocks.length === 0) this.#matchPrefix(seq);
-      const remoteTokens = seq.req.remotePrefill?.tokens ?? seq.tokens.length - 1;
+      const remoteTokens = seq.req.remotePrefill?.tokens ?? seq.len - 1;
       if (
         seq.req.remotePrefill && !seq.pulled &&
-        seq.numComputed < Math.min(remoteTokens, seq.tokens.length - 1)
+        seq.numComputed < Math.min(remoteTokens, seq.len - 1)
       ) {
         if (!this.#startTransfer(seq)) break;
         continue;
       }
-      const n = Math.min(seq.tokens.length - seq.numComputed, budget);
+      const n = Math.min(seq.len - seq.numComputed, budget);
       const need = Math.ceil((seq.numComputed + n) / B) - seq.blocks.length;
       if (need > 0 && !this.#kv.allocateTo(need, seq.blocks)) {
         this.#dropBlocks(seq); // do not pin cached blocks while waiting
@@ -320,7 +353,8 @@ export class EngineCore {
       seq.state = "running";
       if (seq.scheduledMs < 0) seq.scheduledMs = this.#clock.nowMs();
       this.#running.push(seq);
-      work.push({ seq, n });
+      work.seqs.push(seq);
+      work.ns.push(n);
       budget -= n;
     }
     return work;
@@ -329,8 +363,8 @@ export class EngineCore {
   /** Looks up the longest cached prefix (always leaving one token to compute). */
   #matchPrefix(seq: Seq): void {
     const B = this.#kv.blockSize;
-    this.#extendHashes(seq, Math.floor(seq.tokens.length / B));
-    const usable = Math.floor((seq.tokens.length - 1) / B);
+    this.#extendHashes(seq, Math.floor(seq.len / B));
+    const usable = Math.floor((seq.len - 1) / B);
     const hit = this.#kv.match(seq.hashes.slice(0, usable));
     this.#kv.take(hit);
     seq.blocks = hit;
@@ -339,7 +373,7 @@ export class EngineCore {
     if (!seq.queried) {
       seq.queried = true;
       seq.cachedTokens = seq.numComputed;
-      this.#kv.queries += seq.tokens.length;
+      this.#kv.queries += seq.len;
       this.#kv.hits += seq.numComputed;
     }
   }
@@ -347,7 +381,7 @@ export class EngineCore {
   /** Consumer side of PD: allocate all prompt blocks, pull the rest of the KV, then decode. */
   #startTransfer(seq: Seq): boolean {
     const B = this.#kv.blockSize;
-    const need = Math.ceil(seq.tokens.length / B) - seq.blocks.length;
+    const need = Math.ceil(seq.len / B) - seq.blocks.length;
     if (need > 0 && !this.#kv.allocateTo(need, seq.blocks)) {
       this.#dropBlocks(seq);
       return false;
@@ -356,12 +390,12 @@ export class EngineCore {
     seq.state = "transferring";
     seq.pulled = true;
     const remote = seq.req.remotePrefill!;
-    const provided = Math.min(remote.tokens ?? seq.tokens.length, seq.tokens.length);
+    const provided = Math.min(remote.tokens ?? seq.len, seq.len);
     const tokens = provided - seq.numComputed;
     remote.start(tokens, (ok) => {
       if (seq.state !== "transferring") return; // aborted meanwhile
       if (ok) {
-        seq.numComputed = Math.min(provided, seq.tokens.length - 1);
+        seq.numComputed = Math.min(provided, seq.len - 1);
         seq.cachedTokens = provided;
         this.#commitFull(seq);
       }
@@ -414,26 +448,38 @@ export class EngineCore {
   }
 
   #apply(work: Work, endMs: number): void {
-    for (const { seq, n } of work) {
+    const B = this.#kv.blockSize;
+    // the decodes that continue from the last step share one gap: one histogram update
+    let gapMs = -1, gapN = 0, produced = 0;
+    for (let i = 0; i < work.seqs.length; i++) {
+      const seq = work.seqs[i];
       if (seq.state !== "running") continue; // aborted during the step
-      seq.numComputed += n;
-      this.#commitFull(seq);
-      if (seq.numComputed < seq.tokens.length) continue; // prefill chunk, no token yet
-      const id = seq.req.outputIds[seq.numOut];
-      seq.tokens.push(id);
+      seq.numComputed += work.ns[i];
+      if (seq.numComputed >= (seq.committed + 1) * B) this.#commitFull(seq);
+      if (seq.numComputed < seq.len) continue; // prefill chunk, no token yet
+      seq.len++;
+      produced++;
       if (seq.numOut === 0) {
         seq.firstTokenMs = endMs;
         this.metrics.promptTokens += seq.req.promptTokens.length;
         this.metrics.ttft.observe((endMs - seq.arrivalMs) / 1000);
       } else {
-        this.metrics.itl.observe((endMs - seq.lastTokenMs) / 1000);
+        const g = endMs - seq.lastTokenMs;
+        if (g !== gapMs) {
+          if (gapN > 0) this.metrics.itl.observeN(gapMs / 1000, gapN);
+          gapMs = g;
+          gapN = 0;
+        }
+        gapN++;
       }
       seq.lastTokenMs = endMs;
-      this.metrics.generationTokens++;
-      seq.req.sink.onToken(id, seq.numOut);
+      if (seq.timesMs) seq.timesMs[seq.numOut] = endMs;
+      seq.req.sink.onToken?.(seq.tokens[seq.len - 1], seq.numOut);
       seq.numOut++;
       if (seq.numOut >= seq.req.outputIds.length) this.#finish(seq, seq.req.finishReason, endMs);
     }
+    if (gapN > 0) this.metrics.itl.observeN(gapMs / 1000, gapN);
+    this.metrics.generationTokens += produced;
   }
 
   #finish(seq: Seq, reason: FinishReason, nowMs: number): void {
@@ -454,6 +500,7 @@ export class EngineCore {
       outputTokens: seq.numOut,
       cachedTokens: seq.cachedTokens,
     };
+    if (seq.timesMs) info.tokenTimesMs = seq.timesMs.subarray(0, seq.numOut);
     if (seq.req.holdForRemoteDecode && reason !== "abort") {
       const keep = Math.ceil(seq.req.promptTokens.length / this.#kv.blockSize);
       const held = seq.blocks.slice(0, keep);
