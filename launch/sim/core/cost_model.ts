@@ -56,6 +56,14 @@ export class StepShape {
         0;
   }
 
+  /** Adds `seqs` decodes (one new token each) over `contextTokens` cached in all. */
+  addDecodes(seqs: number, contextTokens: number): void {
+    this.seqs += seqs;
+    this.dSeqs += seqs;
+    this.dCtx += contextTokens;
+    this.dPairs += contextTokens + seqs / 2;
+  }
+
   /** Adds one sequence computing `newTokens` over `contextTokens` already cached. */
   add(newTokens: number, contextTokens: number): void {
     const pairs = newTokens * (contextTokens + newTokens / 2); // causal attention pairs

@@ -14,7 +14,9 @@
  * @module
  */
 import { type CostModel, StepShape } from "./cost_model.ts";
-import { chainHash, type KvBlock, type KvCache } from "./kv_cache.ts";
+import type { KvBlock, KvCache } from "./kv_cache.ts";
+import { commitFull, extendHashes, Seq } from "./_seq.ts";
+import { DecodeCohort } from "./_decode_cohort.ts";
 import type { Clock } from "../../../lib/clock.ts";
 import { SimMetrics } from "./metrics.ts";
 import { Rng } from "../../../lib/rng.ts";
@@ -97,46 +99,12 @@ export interface EngineOptions {
   seed?: number;
   /** How long held producer blocks wait for a pull, simulated ms. @default 480000 */
   holdTimeoutMs?: number;
-}
-
-type State = "waiting" | "running" | "transferring" | "done";
-
-class Seq {
-  /** The prompt, then every output id the request is to produce. */
-  readonly tokens: number[];
-  /** Tokens known so far: the prompt and the outputs sampled (the first `len` of `tokens`). */
-  len: number;
-  /** Output token times, simulated ms (when asked for). */
-  readonly timesMs: Float64Array | null;
-  numComputed = 0;
-  numOut = 0;
-  blocks: KvBlock[] = [];
-  hashes: number[] = [];
-  /** Leading blocks already committed to the prefix cache. */
-  committed = 0;
-  cachedTokens = 0;
-  state: State = "waiting";
-  queried = false;
-  /** The remote KV pull was tried (it is not retried; a failure means a local prefill). */
-  pulled = false;
-  encoded: boolean;
-  arrivalMs: number;
-  /** When it reached the scheduler's queue (after the frontend floor). */
-  enqueuedMs: number;
-  /** When it can next run (arrival, or the end of its KV transfer). */
-  readyMs: number;
-  scheduledMs = -1;
-  firstTokenMs = -1;
-  lastTokenMs = -1;
-  constructor(readonly req: EngineRequest, nowMs: number) {
-    this.tokens = req.promptTokens.concat(req.outputIds);
-    this.len = req.promptTokens.length;
-    this.timesMs = req.recordTimes ? new Float64Array(req.outputIds.length) : null;
-    this.encoded = !req.imageTokens?.length;
-    this.arrivalMs = nowMs;
-    this.enqueuedMs = nowMs;
-    this.readyMs = nowMs;
-  }
+  /**
+   * Advance running decodes together (`_decode_cohort.ts`): the same result as
+   * stepping each, at O(1) per step for requests whose sink takes no per-token
+   * call. Off, every request is stepped one by one (the equivalence test). @default true
+   */
+  batchDecodes?: boolean;
 }
 
 /** One planned engine step: its work and modelled duration. */
@@ -151,6 +119,8 @@ export interface StepPlan {
 
 /** A step's sequences and how many tokens each computes (two arrays: no object per sequence). */
 interface Work {
+  /** Members of the decode cohort in the step (they come first in the running set). */
+  cohort: number;
   seqs: Seq[];
   ns: number[];
 }
@@ -175,12 +145,18 @@ export class EngineCore {
   readonly #held = new Map<string, { blocks: KvBlock[]; expiresMs: number }>();
   /** The step being summed up for the cost model (reused every step). */
   readonly #shape = new StepShape();
+  /** Running decodes advanced together (absent when off). */
+  readonly #cohort: DecodeCohort | null = null;
+  /** Requests admitted so far (their order in the running set). */
+  #admitted = 0;
   /** Called when new work may be schedulable (a request arrived, KV arrived). */
   onWork: () => void = () => {};
   /** Steps run so far. */
   steps = 0;
   /** Simulated ms the engine was busy. */
   busyMs = 0;
+  /** Steps that advanced the decode cohort together (the rest stepped each request). */
+  batchedSteps = 0;
 
   constructor(opts: EngineOptions) {
     this.#cost = opts.cost;
@@ -192,8 +168,13 @@ export class EngineCore {
       jitter: opts.jitter ?? 0.03,
       seed: opts.seed ?? 0,
       holdTimeoutMs: opts.holdTimeoutMs ?? 480_000,
+      batchDecodes: opts.batchDecodes ?? true,
     };
     this.#rng = new Rng(this.#o.seed);
+    // a cohort needs every running decode in every step: the budget must cover the running set
+    if (this.#o.batchDecodes && this.#o.maxNumSeqs <= this.#o.maxNumBatchedTokens) {
+      this.#cohort = new DecodeCohort(opts.kv);
+    }
   }
 
   /** Requests in the running set. */
@@ -278,13 +259,15 @@ export class EngineCore {
   planStep(): StepPlan | null {
     this.#expireHeld();
     const work = this.#schedule();
-    const size = work.seqs.length;
+    const size = work.cohort + work.seqs.length;
     if (size === 0) return null;
     let readyMs = -Infinity;
     const shape = this.#shape;
     shape.clear();
+    if (work.cohort > 0) shape.addDecodes(work.cohort, this.#cohort!.sumCtx);
     let images: number[] | null = null;
-    for (let i = 0; i < size; i++) {
+    // cohort members arrived before now: they never hold a step back
+    for (let i = 0; i < work.seqs.length; i++) {
       const seq = work.seqs[i];
       if (seq.readyMs > readyMs) readyMs = seq.readyMs;
       shape.add(work.ns[i], seq.numComputed);
@@ -309,10 +292,35 @@ export class EngineCore {
 
   /** Builds one step: running requests first, then waiting ones while budget lasts. */
   #schedule(): Work {
-    let budget = this.#o.maxNumBatchedTokens;
-    const work: Work = { seqs: [], ns: [] };
+    const work: Work = { cohort: 0, seqs: [], ns: [] };
+    const c = this.#cohort;
+    if (c && c.size > 0) {
+      if (this.#cohortLeads(c) && c.reserve(this.steps)) {
+        work.cohort = c.size;
+        this.batchedSteps++;
+      } else this.#leaveCohort(); // out of blocks (preemption) or out of order: one by one
+    }
+    const budget = this.#scheduleRunning(work, this.#o.maxNumBatchedTokens - work.cohort);
+    this.#admitWaiting(work, budget);
+    return work;
+  }
+
+  /** Whether the cohort's members are the first of the running set (as admitted). */
+  #cohortLeads(c: DecodeCohort): boolean {
+    for (let i = c.size; i < this.#running.length; i++) if (this.#running[i].inCohort) return false;
+    return this.#running.length >= c.size;
+  }
+
+  /** Every cohort member back to being stepped one by one. */
+  #leaveCohort(): void {
+    const c = this.#cohort!;
+    for (const seq of this.#running) if (seq.inCohort) c.leave(seq, this.steps);
+  }
+
+  /** Running requests after the cohort, in order, preempting the last admitted when out of blocks. */
+  #scheduleRunning(work: Work, budget: number): number {
     const B = this.#kv.blockSize;
-    for (let i = 0; i < this.#running.length && budget > 0; i++) {
+    for (let i = work.cohort; i < this.#running.length && budget > 0; i++) {
       const seq = this.#running[i];
       const n = Math.min(seq.len - seq.numComputed, budget);
       const need = Math.ceil((seq.numComputed + n) / B) - seq.blocks.length;
@@ -332,6 +340,12 @@ export class EngineCore {
       work.ns.push(n);
       budget -= n;
     }
+    return budget;
+  }
+
+  /** Admits waiting requests while the budget, the blocks and the running set's size allow. */
+  #admitWaiting(work: Work, budget: number): void {
+    const B = this.#kv.blockSize;
     while (budget > 0 && this.#waiting.length > 0 && this.#running.length < this.#o.maxNumSeqs) {
       const seq = this.#waiting.at(0)!;
       if (seq.blocks.length === 0) this.#matchPrefix(seq);
@@ -351,19 +365,19 @@ export class EngineCore {
       }
       this.#waiting.shift();
       seq.state = "running";
+      seq.admitNo = this.#admitted++;
       if (seq.scheduledMs < 0) seq.scheduledMs = this.#clock.nowMs();
       this.#running.push(seq);
       work.seqs.push(seq);
       work.ns.push(n);
       budget -= n;
     }
-    return work;
   }
 
   /** Looks up the longest cached prefix (always leaving one token to compute). */
   #matchPrefix(seq: Seq): void {
     const B = this.#kv.blockSize;
-    this.#extendHashes(seq, Math.floor(seq.len / B));
+    extendHashes(seq, Math.floor(seq.len / B), B);
     const usable = Math.floor((seq.len - 1) / B);
     const hit = this.#kv.match(seq.hashes.slice(0, usable));
     this.#kv.take(hit);
@@ -397,7 +411,7 @@ export class EngineCore {
       if (ok) {
         seq.numComputed = Math.min(provided, seq.len - 1);
         seq.cachedTokens = provided;
-        this.#commitFull(seq);
+        commitFull(seq, this.#kv);
       }
       seq.state = "waiting";
       seq.readyMs = this.#clock.nowMs();
@@ -416,6 +430,7 @@ export class EngineCore {
   }
 
   #preempt(seq: Seq): void {
+    if (seq.inCohort) this.#cohort!.leave(seq, this.steps);
     const i = this.#running.lastIndexOf(seq); // the victim is the last admitted
     if (i >= 0) this.#running.splice(i, 1);
     this.#dropBlocks(seq);
@@ -424,38 +439,23 @@ export class EngineCore {
     this.metrics.preemptions++;
   }
 
-  /**
-   * Hashes of the first `full` blocks of a request's tokens. Tokens are only
-   * appended, so earlier hashes stay valid: a request waiting for blocks is not
-   * rehashed on every step.
-   */
-  #extendHashes(seq: Seq, full: number): void {
-    const B = this.#kv.blockSize;
-    let parent = seq.hashes.length ? seq.hashes[seq.hashes.length - 1] : 0;
-    for (let b = seq.hashes.length; b < full; b++) {
-      parent = chainHash(parent, seq.tokens, b * B, (b + 1) * B);
-      seq.hashes.push(parent);
-    }
-  }
-
-  /** Marks newly full blocks as cacheable. */
-  #commitFull(seq: Seq): void {
-    const B = this.#kv.blockSize;
-    const full = Math.min(Math.floor(seq.numComputed / B), seq.blocks.length);
-    this.#extendHashes(seq, full);
-    for (let b = seq.committed; b < full; b++) this.#kv.commit(seq.blocks[b], seq.hashes[b]);
-    if (full > seq.committed) seq.committed = full;
-  }
-
   #apply(work: Work, endMs: number): void {
     const B = this.#kv.blockSize;
+    const step = this.steps - 1;
+    const c = this.#cohort;
+    c?.stepEnded(step, endMs);
     // the decodes that continue from the last step share one gap: one histogram update
     let gapMs = -1, gapN = 0, produced = 0;
+    if (work.cohort > 0 && c!.size > 0) {
+      gapMs = endMs - c!.stepEndMs(step - 1);
+      gapN = produced = c!.size;
+      for (const seq of c!.advance(step)) this.#finish(seq, seq.req.finishReason, endMs);
+    }
     for (let i = 0; i < work.seqs.length; i++) {
       const seq = work.seqs[i];
       if (seq.state !== "running") continue; // aborted during the step
       seq.numComputed += work.ns[i];
-      if (seq.numComputed >= (seq.committed + 1) * B) this.#commitFull(seq);
+      if (seq.numComputed >= (seq.committed + 1) * B) commitFull(seq, this.#kv);
       if (seq.numComputed < seq.len) continue; // prefill chunk, no token yet
       seq.len++;
       produced++;
@@ -480,10 +480,22 @@ export class EngineCore {
     }
     if (gapN > 0) this.metrics.itl.observeN(gapMs / 1000, gapN);
     this.metrics.generationTokens += produced;
+    if (c) this.#join(c, work);
+  }
+
+  /** The requests of this step now decoding join the cohort (their sinks take no per-token call). */
+  #join(c: DecodeCohort, work: Work): void {
+    for (const seq of work.seqs) {
+      if (
+        seq.state === "running" && !seq.inCohort && seq.numComputed === seq.len - 1 &&
+        !seq.req.sink.onToken
+      ) c.join(seq, this.steps);
+    }
   }
 
   #finish(seq: Seq, reason: FinishReason, nowMs: number): void {
     if (seq.state === "done") return;
+    if (seq.inCohort) this.#cohort!.leave(seq, this.steps);
     const wasRunning = seq.state === "running";
     // only a waiting request can be in the queue (no scan of a long queue per finish)
     if (wasRunning) {

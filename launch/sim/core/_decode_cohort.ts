@@ -1,0 +1,160 @@
+/**
+ * The decodes the engine advances together. Once a request's prompt is in the
+ * KV cache it computes one token per step until it ends, and every running
+ * decode is in every step (the running set never holds more requests than a
+ * step's token budget). So the cohort keeps, instead of each member's progress,
+ * the step it joined at: a member's context, output count and token times
+ * follow from the step number and the step end times, recorded once per step.
+ * Per step the cohort costs O(1) plus the members that cross a block boundary
+ * (one in `blockSize` per step: a new block, a full block to hash) or end, which
+ * are kept in per-phase buckets and a heap; a member's own fields are written
+ * back only when it leaves (ends, is preempted or aborted, or the step must be
+ * stepped one request at a time). The result is the same as stepping each
+ * request, to the bit: `engine_test.ts` runs both on the same seeds.
+ *
+ * @module
+ */
+import type { KvCache } from "./kv_cache.ts";
+import { MinHeap } from "../../../lib/min_heap.ts";
+import { commitFull, type Seq } from "./_seq.ts";
+
+/** Inserts `seq` into `list`, kept in admission order. */
+function insertOrdered(list: Seq[], seq: Seq): void {
+  let lo = 0, hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid].admitNo < seq.admitNo) lo = mid + 1;
+    else hi = mid;
+  }
+  list.splice(lo, 0, seq);
+}
+
+/** Removes `seq` from `list`. */
+function remove(list: Seq[], seq: Seq): void {
+  const i = list.indexOf(seq);
+  if (i >= 0) list.splice(i, 1);
+}
+
+interface End {
+  step: number;
+  seq: Seq;
+  epoch: number;
+}
+
+/** Running decodes advanced a step at a time together (see the module doc). */
+export class DecodeCohort {
+  /** Members. */
+  size = 0;
+  /** Sum of the members' contexts (tokens computed) at the start of the next step. */
+  sumCtx = 0;
+  readonly #kv: KvCache;
+  readonly #B: number;
+  /** End of every engine step so far, simulated ms, by step number. */
+  #stepEndMs = new Float64Array(1024);
+  /** Members by the phase (step mod blockSize) at which they need a new block / fill one. */
+  readonly #needs: Seq[][];
+  readonly #fills: Seq[][];
+  readonly #ends = new MinHeap<End>((a, b) =>
+    a.step < b.step || (a.step === b.step && a.seq.admitNo < b.seq.admitNo)
+  );
+
+  constructor(kv: KvCache) {
+    this.#kv = kv;
+    this.#B = kv.blockSize;
+    this.#needs = Array.from({ length: this.#B }, () => []);
+    this.#fills = Array.from({ length: this.#B }, () => []);
+  }
+
+  /** Records when step `step` ended. */
+  stepEnded(step: number, endMs: number): void {
+    if (step >= this.#stepEndMs.length) {
+      const grown = new Float64Array(this.#stepEndMs.length * 2);
+      grown.set(this.#stepEndMs);
+      this.#stepEndMs = grown;
+    }
+    this.#stepEndMs[step] = endMs;
+  }
+
+  /** End of step `step`, simulated ms. */
+  stepEndMs(step: number): number {
+    return this.#stepEndMs[step];
+  }
+
+  /**
+   * Gives the members that need one a new block for step `step`; false (nothing
+   * taken) when the pool has too few, so the step must preempt one by one.
+   */
+  reserve(step: number): boolean {
+    const bucket = this.#needs[step % this.#B];
+    let need = 0;
+    for (const seq of bucket) if (seq.needStep === step) need++;
+    if (need > this.#kv.numFree) return false;
+    for (const seq of bucket) {
+      if (seq.needStep !== step) continue;
+      this.#kv.allocateTo(1, seq.blocks);
+      seq.needStep += this.#B;
+    }
+    return true;
+  }
+
+  /**
+   * Applies step `step` to every member: full blocks hashed into the prefix
+   * cache (in admission order); returns the members whose last token this step
+   * was, in admission order (still members: {@linkcode leave} them).
+   */
+  advance(step: number): Seq[] {
+    const fills = this.#fills[step % this.#B];
+    for (const seq of fills) {
+      if (seq.fillStep !== step) continue;
+      seq.numComputed = seq.computed0 + (step - seq.g0) + 1;
+      commitFull(seq, this.#kv);
+      seq.fillStep += this.#B;
+    }
+    this.sumCtx += this.size;
+    const ended: Seq[] = [];
+    while (this.#ends.size > 0 && this.#ends.peek()!.step <= step) {
+      const e = this.#ends.pop()!;
+      if (e.epoch === e.seq.epoch && e.seq.inCohort) ended.push(e.seq);
+    }
+    return ended;
+  }
+
+  /**
+   * Takes a running request whose prompt is computed (its next step is a
+   * decode) from step `step` on.
+   */
+  join(seq: Seq, step: number): void {
+    const B = this.#B;
+    seq.inCohort = true;
+    seq.g0 = step;
+    seq.computed0 = seq.numComputed;
+    seq.out0 = seq.numOut;
+    seq.needStep = step + (seq.blocks.length * B - seq.numComputed);
+    seq.fillStep = step + ((seq.committed + 1) * B - seq.numComputed - 1);
+    seq.endStep = step + (seq.req.outputIds.length - seq.numOut) - 1;
+    insertOrdered(this.#needs[seq.needStep % B], seq);
+    insertOrdered(this.#fills[seq.fillStep % B], seq);
+    this.#ends.push({ step: seq.endStep, seq, epoch: seq.epoch });
+    this.size++;
+    this.sumCtx += seq.numComputed;
+  }
+
+  /** Writes a member's progress back (`steps` steps done) and lets it go. */
+  leave(seq: Seq, steps: number): void {
+    const k = steps - seq.g0;
+    seq.numComputed = seq.computed0 + k;
+    seq.numOut = seq.out0 + k;
+    seq.len = seq.req.promptTokens.length + seq.numOut;
+    if (k > 0) {
+      seq.lastTokenMs = this.#stepEndMs[steps - 1];
+      seq.timesMs?.set(this.#stepEndMs.subarray(seq.g0, steps), seq.out0);
+    }
+    // a block filled by the last step is committed by advance(); keep `committed` as it left it
+    remove(this.#needs[seq.needStep % this.#B], seq);
+    remove(this.#fills[seq.fillStep % this.#B], seq);
+    seq.inCohort = false;
+    seq.epoch++;
+    this.size--;
+    this.sumCtx -= seq.numComputed;
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * A request inside the engine core: its tokens, progress, blocks and times,
+ * and the two helpers that hash its full blocks into the prefix cache. Shared
+ * by the core (`engine.ts`) and the decodes it advances together
+ * (`_decode_cohort.ts`).
+ *
+ * @module
+ */
+import { chainHash, type KvBlock, type KvCache } from "./kv_cache.ts";
+import type { EngineRequest } from "./engine.ts";
+
+/** Where a request is in the engine. */
+export type SeqState = "waiting" | "running" | "transferring" | "done";
+
+/** A request's state in the engine core. */
+export class Seq {
+  /** The prompt, then every output id the request is to produce. */
+  readonly tokens: number[];
+  /** Tokens known so far: the prompt and the outputs sampled (the first `len` of `tokens`). */
+  len: number;
+  /** Output token times, simulated ms (when asked for). */
+  readonly timesMs: Float64Array | null;
+  numComputed = 0;
+  numOut = 0;
+  blocks: KvBlock[] = [];
+  hashes: number[] = [];
+  /** Leading blocks already committed to the prefix cache. */
+  committed = 0;
+  cachedTokens = 0;
+  state: SeqState = "waiting";
+  queried = false;
+  /** The remote KV pull was tried (it is not retried; a failure means a local prefill). */
+  pulled = false;
+  encoded: boolean;
+  arrivalMs: number;
+  /** When it reached the scheduler's queue (after the frontend floor). */
+  enqueuedMs: number;
+  /** When it can next run (arrival, or the end of its KV transfer). */
+  readyMs: number;
+  scheduledMs = -1;
+  firstTokenMs = -1;
+  lastTokenMs = -1;
+  /** Admission order into the running set (the scheduler's order). */
+  admitNo = -1;
+  /** Advanced with the other decodes, not one by one (see `_decode_cohort.ts`). */
+  inCohort = false;
+  /** Cohort bookkeeping: the step it joined at, and its progress then. */
+  g0 = 0;
+  computed0 = 0;
+  out0 = 0;
+  /** Cohort bookkeeping: the steps at which it next needs a block, fills one, ends. */
+  needStep = 0;
+  fillStep = 0;
+  endStep = 0;
+  /** Bumped when it leaves the cohort (its queued end is then stale). */
+  epoch = 0;
+
+  constructor(readonly req: EngineRequest, nowMs: number) {
+    this.tokens = req.promptTokens.concat(req.outputIds);
+    this.len = req.promptTokens.length;
+    this.timesMs = req.recordTimes ? new Float64Array(req.outputIds.length) : null;
+    this.encoded = !req.imageTokens?.length;
+    this.arrivalMs = nowMs;
+    this.enqueuedMs = nowMs;
+    this.readyMs = nowMs;
+  }
+}
+
+/**
+ * Hashes of the first `full` blocks of a request's tokens. Tokens are only
+ * appended, so earlier hashes stay valid: a request waiting for blocks is not
+ * rehashed on every step.
+ */
+export function extendHashes(seq: Seq, full: number, blockSize: number): void {
+  let parent = seq.hashes.length ? seq.hashes[seq.hashes.length - 1] : 0;
+  for (let b = seq.hashes.length; b < full; b++) {
+    parent = chainHash(parent, seq.tokens, b * blockSize, (b + 1) * blockSize);
+    seq.hashes.push(parent);
+  }
+}
+
+/** Marks the request's newly full blocks as cacheable. */
+export function commitFull(seq: Seq, kv: KvCache): void {
+  const B = kv.blockSize;
+  const full = Math.min(Math.floor(seq.numComputed / B), seq.blocks.length);
+  extendHashes(seq, full, B);
+  for (let b = seq.committed; b < full; b++) kv.commit(seq.blocks[b], seq.hashes[b]);
+  if (full > seq.committed) seq.committed = full;
+}
