@@ -14,9 +14,7 @@ export type SeqState = "waiting" | "running" | "transferring" | "done";
 
 /** A request's state in the engine core. */
 export class Seq {
-  /** The prompt, then every output id the request is to produce. */
-  readonly tokens: number[];
-  /** Tokens known so far: the prompt and the outputs sampled (the first `len` of `tokens`). */
+  /** Tokens known so far: the prompt and the outputs sampled. */
   len: number;
   /** Output token times, simulated ms (when asked for). */
   readonly timesMs: Float64Array | null;
@@ -56,7 +54,6 @@ export class Seq {
   epoch = 0;
 
   constructor(readonly req: EngineRequest, nowMs: number) {
-    this.tokens = req.promptTokens.concat(req.outputIds);
     this.len = req.promptTokens.length;
     this.timesMs = req.recordTimes ? new Float64Array(req.outputIds.length) : null;
     this.encoded = !req.imageTokens?.length;
@@ -73,10 +70,28 @@ export class Seq {
  */
 export function extendHashes(seq: Seq, full: number, blockSize: number): void {
   let parent = seq.hashes.length ? seq.hashes[seq.hashes.length - 1] : 0;
+  const prompt = seq.req.promptTokens;
   for (let b = seq.hashes.length; b < full; b++) {
-    parent = chainHash(parent, seq.tokens, b * blockSize, (b + 1) * blockSize);
+    const from = b * blockSize, to = from + blockSize;
+    // a block of the prompt, or one that runs into the output: hash it from a copy
+    parent = to <= prompt.length
+      ? chainHash(parent, prompt, from, to)
+      : chainHash(parent, tokensOf(seq, from, to), 0, blockSize);
     seq.hashes.push(parent);
   }
+}
+
+/** One block's tokens (reused: hashed at once). */
+const block: number[] = [];
+
+/** Tokens `from` to `to` of the prompt followed by the output (without copying the prompt). */
+function tokensOf(seq: Seq, from: number, to: number): number[] {
+  const prompt = seq.req.promptTokens, out = seq.req.outputIds;
+  block.length = 0;
+  for (let i = from; i < to; i++) {
+    block.push(i < prompt.length ? prompt[i] : out[i - prompt.length]);
+  }
+  return block;
 }
 
 /** Marks the request's newly full blocks as cacheable. */

@@ -67,7 +67,8 @@ export interface RemotePrefill {
 /** A request as the engine sees it. */
 export interface EngineRequest {
   id: string;
-  promptTokens: number[];
+  /** The prompt's token ids (read, never changed: the engine keeps no copy). */
+  promptTokens: readonly number[];
   /** Output token ids to emit, in order (decided by the caller; the last may be EOS). */
   outputIds: number[];
   /** Why it ends after the last of `outputIds`. */
@@ -474,7 +475,7 @@ export class EngineCore {
       }
       seq.lastTokenMs = endMs;
       if (seq.timesMs) seq.timesMs[seq.numOut] = endMs;
-      seq.req.sink.onToken?.(seq.tokens[seq.len - 1], seq.numOut);
+      seq.req.sink.onToken?.(seq.req.outputIds[seq.numOut], seq.numOut);
       seq.numOut++;
       if (seq.numOut >= seq.req.outputIds.length) this.#finish(seq, seq.req.finishReason, endMs);
     }
