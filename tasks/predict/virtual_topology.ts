@@ -107,6 +107,8 @@ interface Admitted extends OutputPlan {
 export interface VirtualTopologyOptions {
   /** Router hop per leg, simulated ms. @default DEFAULT_ROUTER_HOP_MS */
   routerHopMs?: number;
+  /** Advance running decodes together (the engine's `batchDecodes`; off: one by one). @default true */
+  batchDecodes?: boolean;
 }
 
 /** The settings of one instance: its `deno task sim` flags, parsed by the engine's own parser. */
@@ -128,6 +130,7 @@ export class VirtualTopology {
   readonly #byRole = new Map<Role, VirtualInstance[]>();
   /** Output lengths and tokens of every request, in submit order. */
   readonly #rng: Rng | undefined;
+  readonly #batchDecodes: boolean;
 
   /**
    * Builds the instances of `topology` on `loop`; `inputs` let it take requests
@@ -150,6 +153,7 @@ export class VirtualTopology {
       );
     }
     this.#loop = loop;
+    this.#batchDecodes = o.batchDecodes ?? true;
     this.routerHopMs = o.routerHopMs ?? DEFAULT_ROUTER_HOP_MS;
     if (!(this.routerHopMs >= 0)) {
       throw new RangeError(
@@ -194,7 +198,11 @@ export class VirtualTopology {
     return {
       name,
       role,
-      engine: new VirtualEngine({ ...options, clock: this.#loop }),
+      engine: new VirtualEngine({
+        ...options,
+        clock: this.#loop,
+        batchDecodes: this.#batchDecodes,
+      }),
       link: new KvLink(cost, cfg.kvLinkGBps, cfg.kvLatencyMs, cfg.kvPerBlockUs, cfg.blockSize),
       cfg,
       maxModelLen,
