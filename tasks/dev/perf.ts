@@ -4,6 +4,9 @@
  *
  *     deno task perf [--only sim,...] [--seconds 10] [--json]
  *
+ * `--only predict-fast` runs only the loop-speed part of `predict` (issue 29's
+ * simulated-per-wall figures, about a minute).
+ *
  * @module
  */
 import { type CommandHelp, listFlag, numberFlag, parseCommand, runMain } from "../../lib/args.ts";
@@ -12,7 +15,7 @@ import { benchRate } from "./perf/bench_rate.ts";
 import { routerOverhead } from "./perf/router_overhead.ts";
 import { plotRender } from "./perf/plot_render.ts";
 import { parseMerge } from "./perf/parse_merge.ts";
-import { predictSpeed } from "./perf/predict_speed.ts";
+import { predictFast, predictSpeed } from "./perf/predict_speed.ts";
 import { peers } from "./perf/peers.ts";
 
 /** One measured figure. */
@@ -31,8 +34,12 @@ const ENTRIES: Record<string, (seconds: number) => Promise<PerfResult[]>> = {
   plot: plotRender,
   parse: parseMerge,
   predict: predictSpeed,
+  "predict-fast": predictFast,
   peers,
 };
+
+/** Entries that are a part of another's figures: run only when named in --only. */
+const PARTS = new Set(["predict-fast"]);
 
 const FLAGS = {
   only: {
@@ -64,7 +71,7 @@ export async function main(args: string[]): Promise<number> {
       );
     }
   }
-  const chosen = only.length ? only : Object.keys(ENTRIES);
+  const chosen = only.length ? only : Object.keys(ENTRIES).filter((n) => !PARTS.has(n));
   for (const name of chosen) {
     for (const r of await ENTRIES[name](seconds)) {
       console.log(

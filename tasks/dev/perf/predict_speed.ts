@@ -1,142 +1,122 @@
 /**
- * Perf entry `predict`: (a, b) simulated seconds per wall second of the virtual
- * loop for agg and pd 1P1D (Llama-3.1-8B/H100, multi-turn W1 at 90% of each
- * one's probed saturation), with the process's peak RSS; (c) live vs virtual
- * agreement on mean TTFT, mean TPOT and output throughput for agg and pd at 2
- * moderate rates, the live engines at `--speed 1` (`seconds` of load each).
+ * Perf entries `predict` and `predict-fast` (issue 29's figures). Each figure
+ * runs `deno task predict` in a child process and reads the loop's simulated
+ * seconds per wall second as predict prints it (one process = one worker):
+ *
+ * - (a) agg and pd 1P1D, multi-turn W1 at 90% of each one's probed saturation, 600 s;
+ * - (b) agg at 3x its probed saturation on random 1024/128 (the queue grows), 60 s;
+ * - (c) the queue-heavy real trace (`fixtures/traces/rtxpro6000_llama31_8b_sharegpt300.jsonl`)
+ *   on agg with the trace's engine settings, median of 3 runs.
+ *
+ * `predict` adds (d) peak RSS of one simulated hour (`predict_hour.ts`), (e) 2
+ * workers against 1 on an 8-point sweep (`predict_workers.ts`) and the live vs
+ * virtual cross-check (`predict_xcheck.ts`); `predict-fast` is (a)–(c) only.
  *
  * @module
  */
-import { AUTO_DEFAULTS } from "../../sweep.ts";
 import { join } from "node:path";
-import { loadTopology } from "../../../launch/topology.ts";
-import { probeCapacity } from "../../sweep.ts";
-import { type Experiment, ROOT } from "../../_experiment.ts";
-import { runPipeline } from "../../pipeline.ts";
-import { benchConfigOf, predictFlags, predictRun } from "../../predict/run_point.ts";
 import type { PerfResult } from "../perf.ts";
+import {
+  argsOf,
+  finished,
+  inTempDir,
+  type PredictChild,
+  predictChild,
+  probeSaturation,
+  W1,
+} from "./_predict_cli.ts";
+import { hourMemory } from "./predict_hour.ts";
+import { workersSpeedup } from "./predict_workers.ts";
+import { crossChecks } from "./predict_xcheck.ts";
 
-const W1 = {
-  endpoint: "/v1/chat/completions",
-  dataset: "multiturn",
-  preset: "W1",
-  turns: 3,
-  "think-time": 1000,
-  seed: 0,
-};
+const RANDOM = { dataset: "random", "input-len": 1024, "output-len": 128, seed: 0 };
 const TOPOS = [["agg", "sim_agg.yaml"], ["pd", "sim_pd_1p1d.yaml"]] as const;
 
-/** (a, b) Simulated seconds per wall second of the virtual loop at 90% of `file`'s saturation. */
-async function loopSpeed(dir: string, label: string, file: string): Promise<PerfResult> {
-  const topo = await loadTopology(join(ROOT, "fixtures/topologies", file));
-  const probe = await predictFlags(topo, {
-    ...W1,
-    rate: "inf",
-    "num-requests": 200,
-    topology: label,
-    url: "http://x",
-    out: join(dir, `${label}-probe`),
-  });
-  const cap = probeCapacity(probe.summaries[0], W1) ?? 1;
-  const rate = Number((0.9 * cap).toPrecision(3));
-  const { cfg } = benchConfigOf({
-    ...W1,
-    rate,
-    duration: 600,
-    topology: label,
-    out: join(dir, label),
-  });
-  const r = await predictRun(topo, cfg);
+/** The trace (c) and its engine settings (meta.json of the recorded run). */
+export const TRACE = "fixtures/traces/rtxpro6000_llama31_8b_sharegpt300.jsonl";
+const TRACE_ENGINE = "server.extra_args=[--max-num-seqs,128,--max-num-batched-tokens,2048]";
+
+/** One figure: simulated s per wall s of `c`'s loop. */
+function speedRow(metric: string, c: PredictChild, extra = ""): PerfResult {
   return {
     entry: "predict",
-    metric: `${label}: simulated s per wall s (W1 at ${rate}/s, 90% of saturation, 600 s)`,
-    value: Math.round(r.simulatedMs / r.wallMs),
+    metric,
+    value: Math.round(c.simulatedS / c.loopWallS),
     unit: "x real time",
-    note: `${r.events} events, ${(r.wallMs / 1000).toFixed(1)} s wall; peak RSS ${
-      (Deno.memoryUsage().rss / 2 ** 20).toFixed(0)
-    } MiB`,
+    note: `${c.simulatedS.toFixed(0)} s simulated in ${
+      c.loopWallS.toFixed(2)
+    } s loop wall, ${c.events} events, peak RSS ${
+      c.peakRssMiB.toFixed(0)
+    } MiB${extra}, ${c.load}; ${c.command}`,
   };
 }
 
-/** A one-point experiment of `file` at `rate` for `seconds` (W1, speed 1). */
-function pointExperiment(label: string, file: string, rate: number, seconds: number): Experiment {
-  return {
-    name: `xcheck-${label}-${rate}`,
-    description: "",
-    file: "perf",
-    topologies: [{
-      label,
-      file: join(ROOT, "fixtures/topologies", file),
-      vllmFile: null,
-      sets: [],
-      routerPolicy: null,
-      routerPolicyDefaulted: false,
-    }],
-    speed: 1,
-    clock: "live",
-    routerHopMs: null,
-    workload: { ...W1, duration: seconds },
-    sweep: {
-      rates: [rate],
-      auto: AUTO_DEFAULTS,
-      grid: {},
-      topology: {},
-      budget: null,
-      runs: 1,
-      resetPrefixCache: true,
-      stop: { maxErrorRate: 0.5, maxP99TtftMs: null, maxP99E2elMs: null },
-    },
-    slo: null,
-    targetPct: 90,
-    plots: { formats: ["svg"], compare: null, logY: false },
-  };
+/** (a) agg or pd at 90% of its W1 saturation for 600 simulated s. */
+async function nearSaturation(dir: string, label: string, file: string): Promise<PerfResult> {
+  const rate = Number((0.9 * await probeSaturation(dir, file, W1)).toPrecision(3));
+  const c = finished(
+    await predictChild([
+      "--topology",
+      join("fixtures/topologies", file),
+      ...argsOf({ ...W1, rate, duration: 600, out: join(dir, label) }),
+    ]),
+  );
+  return speedRow(`${label}: W1 at ${rate} conv/s (90% of saturation), 600 s`, c);
 }
 
-/** (c) The same point live and in virtual time: the virtual result's deviation per metric. */
-async function crossCheck(
-  dir: string,
-  label: string,
-  file: string,
-  rate: number,
-  seconds: number,
-): Promise<PerfResult[]> {
-  const exp = pointExperiment(label, file, rate, seconds);
-  const get = async (clock: "live" | "virtual") => {
-    const r = await runPipeline(exp, {
-      outRoot: join(dir, clock),
-      clock,
-      speed: 1,
-      plot: false,
-      log: () => {},
-    });
-    return r.rows.find((x) => x.run_index === "mean") ?? r.rows[0];
-  };
-  const live = await get("live");
-  const virt = await get("virtual");
-  return ["mean_ttft_ms", "mean_tpot_ms", "output_throughput"].map((k) => {
-    const l = live[k] as number, v = virt[k] as number;
-    return {
-      entry: "predict",
-      metric: `${label} at ${rate}/s: virtual vs live ${k}`,
-      value: Number((100 * (v - l) / l).toFixed(1)),
-      unit: "%",
-      note: `live ${l.toFixed(2)}, virtual ${v.toFixed(2)} (${seconds} s, speed 1)`,
-    };
+/** (b) agg at 3x its saturation on random 1024/128 for 60 s (the queue grows all along). */
+async function overload(dir: string): Promise<PerfResult> {
+  const rate = Number((3 * await probeSaturation(dir, "sim_agg.yaml", RANDOM)).toPrecision(2));
+  const c = finished(
+    await predictChild([
+      "--topology",
+      "fixtures/topologies/sim_agg.yaml",
+      ...argsOf({ ...RANDOM, rate, duration: 60, out: join(dir, "overload") }),
+    ]),
+  );
+  return speedRow(`agg: random 1024/128 at ${rate} req/s (3x saturation), 60 s`, c);
+}
+
+/** (c) The trace on agg with max_num_seqs 128, max_num_batched_tokens 2048: median of `runs`. */
+async function traceReplay(dir: string, runs = 3): Promise<PerfResult> {
+  const cs: PredictChild[] = [];
+  for (let i = 0; i < runs; i++) {
+    cs.push(finished(
+      await predictChild([
+        "--topology",
+        "fixtures/topologies/sim_agg.yaml",
+        "--set",
+        TRACE_ENGINE,
+        ...argsOf({ dataset: "trace", "dataset-path": TRACE, seed: 0, out: join(dir, "trace") }),
+      ]),
+    ));
+  }
+  const speed = (c: PredictChild) => c.simulatedS / c.loopWallS;
+  const sorted = cs.toSorted((a, b) => speed(a) - speed(b));
+  return speedRow(
+    `agg: ShareGPT trace, 300 requests, max_num_seqs 128 (median of ${runs})`,
+    sorted[Math.floor(runs / 2)],
+    `; runs ${cs.map((c) => speed(c).toFixed(0)).join(" / ")}x`,
+  );
+}
+
+/** `predict-fast`: the loop-speed figures (a)-(c), about a minute. */
+export function predictFast(_seconds: number): Promise<PerfResult[]> {
+  return inTempDir("predict", async (dir) => {
+    const out: PerfResult[] = [];
+    for (const [label, file] of TOPOS) out.push(await nearSaturation(dir, label, file));
+    out.push(await overload(dir));
+    out.push(await traceReplay(dir));
+    return out;
   });
 }
 
-/** Runs the entry. */
+/** `predict`: (a)-(c), (d) one simulated hour's memory, (e) 2 workers vs 1, the live cross-check. */
 export async function predictSpeed(seconds: number): Promise<PerfResult[]> {
-  const dir = await Deno.makeTempDir({ prefix: "topobench_perf_predict_" });
-  const out: PerfResult[] = [];
-  try {
-    for (const [label, file] of TOPOS) out.push(await loopSpeed(dir, label, file));
-    // (c) live vs virtual at 2 moderate rates
-    for (const [label, file] of TOPOS) {
-      for (const rate of [1.5, 3]) out.push(...await crossCheck(dir, label, file, rate, seconds));
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
-  return out;
+  return [
+    ...await predictFast(seconds),
+    ...await hourMemory(),
+    ...await workersSpeedup(),
+    ...await crossChecks(seconds),
+  ];
 }
