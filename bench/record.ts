@@ -168,12 +168,12 @@ export class RunRows {
       // gaps first: a gap line without its row is ignored by readers, a row without gaps is not
       if (this.itlFile) this.itlFile.append(enc.encode(this.#itlLine(row, itlMs)));
       this.csv.append(row as unknown as Record<string, string | number | null>);
-      this.#tally(row, itlMs); // gaps past memory go to a temporary file, which can fail too
     } catch (e) {
       this.writeError = e instanceof Error ? e : new Error(String(e));
       this.onWriteError(this.writeError);
       return;
     }
+    this.#tally(row, itlMs);
     if (!row.error && row.ttft_ms !== null) {
       if (this.recent.length < 200) this.recent.push(row.ttft_ms);
       else this.recent[this.#recentNext++ % 200] = row.ttft_ms;

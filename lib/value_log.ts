@@ -2,7 +2,8 @@
  * A long run of numbers (a run's inter-token gaps) kept in order at a flat
  * memory cost: appended into fixed typed chunks, and past `memoryValues` spilled
  * to an unlinked temporary file, after which one chunk is held (nothing is
- * left on disk, even after a crash). Described exactly as one array of them would be
+ * left on disk, even after a crash). Where no file can be written, they stay in
+ * memory: the statistics are right either way. Described exactly as one array of them would be
  * (`describeChunks` in `lib/stats.ts`), reading them back in a few passes.
  *
  * @module
@@ -35,11 +36,12 @@ export class ValueLog {
   #file: Deno.FsFile | null = null;
   /** Values in the file. */
   #spilled = 0;
+  #spillError: Error | null = null;
 
   constructor(o: ValueLogOptions = {}) {
     this.#chunkValues = positive(o.chunkValues ?? 1 << 16, "chunkValues");
     this.#memoryValues = positive(o.memoryValues ?? 1 << 20, "memoryValues");
-    this.#chunk = new Float64Array(this.#chunkValues);
+    this.#chunk = new Float64Array(Math.min(1024, this.#chunkValues));
   }
 
   /** Number of values. */
@@ -52,27 +54,53 @@ export class ValueLog {
     return this.#spilled > 0;
   }
 
-  /** Appends one value. @throws Error when the temporary file cannot be written (a full disk) */
+  /**
+   * Why values stopped going to the temporary file (none could be made, a full
+   * disk): from then on they are held in memory; null while all is well.
+   */
+  get spillError(): Error | null {
+    return this.#spillError;
+  }
+
+  /** Appends one value. */
   push(x: number): void {
-    if (this.#n === this.#chunkValues) this.#full();
+    if (this.#n === this.#chunk.length) this.#grow();
     this.#chunk[this.#n++] = x;
   }
 
-  /** The current chunk is full: held while they fit, else written to the file (after the held ones) and reused. */
+  /** The first chunk grows to its full size (a short run holds little); a full one moves on. */
+  #grow(): void {
+    if (this.#n === this.#chunkValues) return this.#full();
+    const c = new Float64Array(Math.min(2 * this.#n, this.#chunkValues));
+    c.set(this.#chunk);
+    this.#chunk = c;
+  }
+
+  /**
+   * The current chunk is full: held while they fit (or when the file failed),
+   * else written to the file after the held ones and reused.
+   */
   #full(): void {
-    if (!this.#file && (this.#held.length + 1) * this.#chunkValues <= this.#memoryValues) {
-      this.#held.push(this.#chunk);
-      this.#chunk = new Float64Array(this.#chunkValues);
-    } else {
-      while (this.#held.length) {
-        this.#write(this.#held[0]);
-        this.#held.shift();
+    const fits = (this.#held.length + 1) * this.#chunkValues <= this.#memoryValues;
+    if (!this.#spillError && (this.#file || !fits)) {
+      try {
+        while (this.#held.length) {
+          this.#write(this.#held[0]);
+          this.#held.shift();
+        }
+        this.#write(this.#chunk);
+        this.#n = 0;
+        return;
+      } catch (e) {
+        this.#spillError = e instanceof Error ? e : new Error(String(e));
       }
-      this.#write(this.#chunk);
     }
+    this.#held.push(this.#chunk);
+    this.#chunk = new Float64Array(this.#chunkValues);
     this.#n = 0;
   }
 
+  /** Writes a whole chunk at the end of the file, or nothing of it. */
   #write(c: Float64Array): void {
     const f = this.#file ?? this.#open();
     const bytes = new Uint8Array(c.buffer, c.byteOffset, c.byteLength);
@@ -83,9 +111,7 @@ export class ValueLog {
       try {
         f.truncateSync(this.#spilled * 8);
       } catch { /* keep the first error */ }
-      throw new Error(
-        `Cannot write values to a temporary file: ${e instanceof Error ? e.message : e}`,
-      );
+      throw e;
     }
     this.#spilled += c.length;
   }

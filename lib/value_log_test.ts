@@ -46,3 +46,20 @@ Deno.test("ValueLog: a few values stay in memory; bad sizes are refused", () => 
   assert.throws(() => new ValueLog({ chunkValues: 0 }), /chunkValues.*current value is 0/);
   assert.throws(() => new ValueLog({ memoryValues: 1.5 }), RangeError);
 });
+
+Deno.test("ValueLog: where no temporary file can be made, values stay in memory and are still right", () => {
+  const before = Deno.env.get("TMPDIR");
+  Deno.env.set("TMPDIR", "/nonexistent/topobench-no-such-dir");
+  try {
+    const log = new ValueLog({ chunkValues: 10, memoryValues: 20 });
+    const xs = Float64Array.from({ length: 95 }, (_, i) => (i * 37) % 95);
+    for (const x of xs) log.push(x);
+    assert.equal(log.spilled, false);
+    assert.match(String(log.spillError), /nonexistent|No such file/);
+    assert.equal(log.length, 95);
+    assert.deepEqual(log.describe(), describe(xs));
+  } finally {
+    if (before === undefined) Deno.env.delete("TMPDIR");
+    else Deno.env.set("TMPDIR", before);
+  }
+});
