@@ -34,18 +34,26 @@ interface Group {
   filled: number;
 }
 
-/** The values at `ranks` (0-based, each below the number of values) of `chunks` (see the module doc). */
+/**
+ * The values at `ranks` (0-based, each below `count`, the number of values) of
+ * `chunks` (see the module doc). `visit` sees every chunk of the first pass, in
+ * order (a caller's own pass over the values, saved).
+ * @default sortLimit 65,536 values (512 KiB per wanted rank)
+ */
 export function orderStatistics(
   chunks: Chunks,
   count: number,
   ranks: readonly number[],
-  sortLimit = 1 << 18,
+  sortLimit = 1 << 16,
+  visit: (c: Float64Array) => void = () => {},
 ): Map<number, number> {
   const out = new Map<number, number>();
   let groups = [group(0, 0, 0, count, [...new Set(ranks)].map((r) => [r, r]), sortLimit)];
+  let seen = (c: Float64Array) => visit(c);
   while (groups.length) {
     const hists = groups.map((g) => (g.mode === "hist" ? new Uint32Array(BINS) : null));
-    pass(chunks, groups, hists);
+    pass(chunks, groups, hists, seen);
+    seen = () => {};
     const next: Group[] = [];
     groups.forEach((g, i) => {
       if (g.mode === "hist") next.push(...split(g, hists[i]!, sortLimit));
@@ -88,8 +96,15 @@ function keyHi(x: number, u: number): number {
 }
 
 /** One pass over all values: each group copies or counts the values under its prefix. */
-function pass(chunks: Chunks, groups: Group[], hists: (Uint32Array | null)[]): void {
-  if (groups.length === 1 && groups[0].depth === 0) return rootPass(chunks, groups[0], hists[0]);
+function pass(
+  chunks: Chunks,
+  groups: Group[],
+  hists: (Uint32Array | null)[],
+  visit: (c: Float64Array) => void,
+): void {
+  if (groups.length === 1 && groups[0].depth === 0) {
+    return rootPass(chunks, groups[0], hists[0], visit);
+  }
   // groups by their first digit
   const first = new Int32Array(BINS).fill(-1), next = new Int32Array(groups.length).fill(-1);
   for (let j = groups.length - 1; j >= 0; j--) {
@@ -116,8 +131,14 @@ function pass(chunks: Chunks, groups: Group[], hists: (Uint32Array | null)[]): v
 }
 
 /** The first pass: every value counted by its first digit, or copied out when few. */
-function rootPass(chunks: Chunks, g: Group, h: Uint32Array | null): void {
+function rootPass(
+  chunks: Chunks,
+  g: Group,
+  h: Uint32Array | null,
+  visit: (c: Float64Array) => void,
+): void {
   for (const c of chunks()) {
+    visit(c);
     if (!h) {
       g.buf!.set(c, g.filled);
       g.filled += c.length;

@@ -104,12 +104,12 @@ export function describe(
  * extremes and percentiles are exact order statistics found in a few passes
  * that hold at most `sortLimit` values (`orderStatistics`).
  * @default percentiles [50, 90, 95, 99]
- * @default sortLimit 262,144 values (2 MiB per wanted rank)
+ * @default sortLimit 65,536 values (512 KiB per wanted rank)
  */
 export function describeChunks(
   chunks: Chunks,
   percentiles: readonly number[] = [50, 90, 95, 99],
-  sortLimit = 1 << 18,
+  sortLimit = 1 << 16,
 ): Distribution {
   let n = 0, sum = 0;
   for (const c of chunks()) {
@@ -118,13 +118,15 @@ export function describeChunks(
   }
   if (n === 0) return describe([], percentiles);
   const m = sum / n;
-  let dev = 0;
-  for (const c of chunks()) for (let i = 0; i < c.length; i++) dev += (c[i] - m) * (c[i] - m);
   const ranks = [0, n - 1];
   for (const q of [50, ...percentiles]) ranks.push(...ranksOf(q, n).slice(0, 2));
   // the order statistics at their ranks: enough of a sorted copy for percentileSorted
   const sorted: Record<number, number> & { length: number } = { length: n };
-  for (const [r, x] of orderStatistics(chunks, n, ranks, sortLimit)) sorted[r] = x;
+  let dev = 0; // summed in order, in the selection's first pass
+  const devOf = (c: Float64Array) => {
+    for (let i = 0; i < c.length; i++) dev += (c[i] - m) * (c[i] - m);
+  };
+  for (const [r, x] of orderStatistics(chunks, n, ranks, sortLimit, devOf)) sorted[r] = x;
   const p: Record<number, number> = {};
   for (const q of percentiles) p[q] = percentileSorted(sorted, q);
   return {
