@@ -11,6 +11,7 @@ import type { RequestRow } from "../lib/result_schema.ts";
 import { tpotMs } from "./client.ts";
 import type { Finished } from "./runner.ts";
 import { type SummaryRow, summaryRow } from "./summary.ts";
+import { ValueLog } from "../lib/value_log.ts";
 
 const enc = new TextEncoder();
 
@@ -21,65 +22,106 @@ export function requestRow(
   loadPoint: string,
   scale = 1,
 ): { row: RequestRow; itlMs: number[] } {
-  const r = f.result;
-  const s = (ms: number) => ms * scale;
-  const itlMs = scale === 1 ? r.itlMs : r.itlMs.map(s);
-  const ttft = r.ttftMs === null ? null : s(r.ttftMs);
+  const r = f.result, spec = f.spec;
+  const itlMs = scale === 1 ? r.itlMs : r.itlMs.map((ms) => ms * scale);
+  const ttft = r.ttftMs === null ? null : r.ttftMs * scale;
+  const e2e = r.e2eMs * scale;
   let itlSum = 0;
   let itlMax = -Infinity;
-  for (const g of itlMs) {
+  for (let i = 0; i < itlMs.length; i++) {
+    const g = itlMs[i];
     itlSum += g;
     if (g > itlMax) itlMax = g;
   }
+  const n = itlMs.length;
   const row: RequestRow = {
     run_id: runId,
     load_point: loadPoint,
-    request_id: f.spec.requestId,
-    conversation_id: f.spec.conversationId,
-    turn: f.spec.turn,
-    scheduled_ms: s(f.scheduledMs),
-    sent_ms: s(r.sentMs),
-    first_token_ms: r.firstTokenMs === null ? null : s(r.firstTokenMs),
-    end_ms: s(r.endMs),
+    request_id: spec.requestId,
+    conversation_id: spec.conversationId,
+    turn: spec.turn,
+    scheduled_ms: f.scheduledMs * scale,
+    sent_ms: r.sentMs * scale,
+    first_token_ms: r.firstTokenMs === null ? null : r.firstTokenMs * scale,
+    end_ms: r.endMs * scale,
     ttft_ms: ttft,
-    e2e_ms: s(r.e2eMs),
-    tpot_ms: r.error ? null : tpotMs(s(r.e2eMs), ttft, f.outputTokens),
-    itl_mean_ms: itlMs.length ? itlSum / itlMs.length : null,
-    itl_max_ms: itlMs.length ? itlMax : null,
-    prompt_tokens: r.promptTokens ?? f.spec.promptTokens,
+    e2e_ms: e2e,
+    tpot_ms: r.error ? null : tpotMs(e2e, ttft, f.outputTokens),
+    itl_mean_ms: n ? itlSum / n : null,
+    itl_max_ms: n ? itlMax : null,
+    prompt_tokens: r.promptTokens ?? spec.promptTokens,
     output_tokens: f.outputTokens,
     cached_tokens: r.cachedTokens,
     status: r.status,
     error: r.error,
     backend: r.backend,
-    class: f.spec.className ?? "",
+    class: spec.className ?? "",
   };
   return { row, itlMs };
+}
+
+/** Seconds past this are counted in a map, not the array (a clock far off zero). */
+const DENSE_SECONDS = 1 << 22;
+
+/**
+ * Counts per whole second of a run's clock: an array indexed by second
+ * (seconds from 0 on), a map for any other second.
+ */
+export class SecondCounts {
+  #dense = new Uint32Array(64);
+  #sparse: Map<number, number> | null = null;
+
+  /** Counts one event at `tMs` (ms) in its whole second. */
+  add(tMs: number): void {
+    const s = Math.floor(tMs / 1000);
+    if (s >= 0 && s < this.#dense.length) this.#dense[s]++;
+    else this.#far(s);
+  }
+
+  #far(s: number): void {
+    if (s >= 0 && s < DENSE_SECONDS) {
+      const a = new Uint32Array(Math.min(DENSE_SECONDS, Math.max(2 * this.#dense.length, s + 1)));
+      a.set(this.#dense);
+      this.#dense = a;
+      this.#dense[s]++;
+      return;
+    }
+    this.#sparse ??= new Map();
+    this.#sparse.set(s, (this.#sparse.get(s) ?? 0) + 1);
+  }
+
+  /** The counts of the seconds that have some, in no set order. */
+  *values(): Generator<number> {
+    for (const c of this.#dense) if (c) yield c;
+    if (this.#sparse) yield* this.#sparse.values();
+  }
 }
 
 /** What a summary reads of a set of rows: the rows, the gaps, chunks per second. */
 export class Tally {
   /** What the summary needs of each row (not the whole row: memory per request stays small). */
   readonly rows: SummaryRow[] = [];
-  /** All inter-token gaps of successful requests. */
-  readonly itls: number[] = [];
+  /** All inter-token gaps of successful requests, in order (in a temporary file past 8 MiB). */
+  readonly itls = new ValueLog();
   /** Content chunks of successful requests per whole second of the run's clock (peak output tokens/s). */
-  readonly tokensPerSecond = new Map<number, number>();
+  readonly tokensPerSecond = new SecondCounts();
 
-  add(row: RequestRow, s: SummaryRow, itlMs: number[]): void {
+  add(row: RequestRow, s: SummaryRow, itlMs: readonly number[]): void {
     this.rows.push(s);
     if (row.error) return;
-    for (const g of itlMs) this.itls.push(g);
-    if (row.first_token_ms !== null) {
-      let t = row.first_token_ms;
-      this.#count(t);
-      for (const g of itlMs) this.#count(t += g);
+    const gaps = this.itls;
+    if (row.first_token_ms === null) {
+      for (let i = 0; i < itlMs.length; i++) gaps.push(itlMs[i]);
+      return;
     }
-  }
-
-  #count(tMs: number): void {
-    const b = Math.floor(tMs / 1000);
-    this.tokensPerSecond.set(b, (this.tokensPerSecond.get(b) ?? 0) + 1);
+    const perS = this.tokensPerSecond;
+    let t = row.first_token_ms;
+    perS.add(t);
+    for (let i = 0; i < itlMs.length; i++) {
+      const g = itlMs[i];
+      gaps.push(g);
+      perS.add(t += g);
+    }
   }
 }
 
@@ -89,8 +131,9 @@ export class RunRows {
   readonly total = new Tally();
   /** The rows of each request class (`--class`), when there are classes. */
   readonly byClass = new Map<string, Tally>();
-  /** TTFT of the last 200 successes (progress line). */
+  /** TTFT of the last 200 successes, in no set order (progress line). */
   readonly recent: number[] = [];
+  #recentNext = 0;
 
   /** The first write failure (a full disk): rows after it are not recorded. */
   writeError: Error | null = null;
@@ -110,46 +153,48 @@ export class RunRows {
     return this.total.rows;
   }
   /** All inter-token gaps of successful requests. */
-  get itls(): number[] {
+  get itls(): ValueLog {
     return this.total.itls;
   }
   /** Content chunks per whole second (peak output tokens/s). */
-  get tokensPerSecond(): Map<number, number> {
+  get tokensPerSecond(): SecondCounts {
     return this.total.tokensPerSecond;
   }
 
   /** Records one row with its inter-token gaps (nothing after a write failure). */
-  add(row: RequestRow, itlMs: number[]): void {
+  add(row: RequestRow, itlMs: readonly number[]): void {
     if (this.writeError) return;
     try {
       // gaps first: a gap line without its row is ignored by readers, a row without gaps is not
-      if (this.itlFile) {
-        this.itlFile.append(
-          enc.encode(
-            JSON.stringify({
-              run_id: this.runId,
-              request_id: row.request_id,
-              itl_ms: itlMs.map((x) => Math.round(x * 1000) / 1000),
-            }) + "\n",
-          ),
-        );
-      }
+      if (this.itlFile) this.itlFile.append(enc.encode(this.#itlLine(row, itlMs)));
       this.csv.append(row as unknown as Record<string, string | number | null>);
     } catch (e) {
       this.writeError = e instanceof Error ? e : new Error(String(e));
       this.onWriteError(this.writeError);
       return;
     }
+    this.#tally(row, itlMs);
+    if (!row.error && row.ttft_ms !== null) {
+      if (this.recent.length < 200) this.recent.push(row.ttft_ms);
+      else this.recent[this.#recentNext++ % 200] = row.ttft_ms;
+    }
+  }
+
+  #itlLine(row: RequestRow, itlMs: readonly number[]): string {
+    return JSON.stringify({
+      run_id: this.runId,
+      request_id: row.request_id,
+      itl_ms: itlMs.map((x) => Math.round(x * 1000) / 1000),
+    }) + "\n";
+  }
+
+  #tally(row: RequestRow, itlMs: readonly number[]): void {
     const s = summaryRow(row);
     this.total.add(row, s, itlMs);
     if (row.class) {
       let t = this.byClass.get(row.class);
       if (!t) this.byClass.set(row.class, t = new Tally());
       t.add(row, s, itlMs);
-    }
-    if (!row.error && row.ttft_ms !== null) {
-      this.recent.push(row.ttft_ms);
-      if (this.recent.length > 200) this.recent.shift();
     }
   }
 }

@@ -6,7 +6,13 @@
  * @module
  */
 import type { Slo } from "../lib/metrics.ts";
-import { type LoadPointStats, loadPointStats, type StatsRow } from "../lib/load_point.ts";
+import {
+  type LoadPointStats,
+  loadPointStats,
+  type PerSecondCounts,
+  type StatsRow,
+} from "../lib/load_point.ts";
+import type { Describable } from "../lib/stats.ts";
 import { type LoadPointSummary, METRICS, type RequestRow, STATS } from "../lib/result_schema.ts";
 import { vllmBackend } from "../lib/vllm_result.ts";
 import { offeredUnit, offersConversations } from "../lib/rate_unit.ts";
@@ -69,13 +75,14 @@ export function summaryRow(r: RequestRow): SummaryRow {
 
 /**
  * Summarizes one load point: its record (`lib/load_point.ts`) seen as
- * {@linkcode summaryOf}. `itls` are all inter-token gaps, `tokensPerSecond` the
- * content chunks per whole second of the run's clock (see `RunRows`).
+ * {@linkcode summaryOf}. `itls` are all inter-token gaps (or a `ValueLog` of
+ * them), `tokensPerSecond` the counts of content chunks per whole second of the
+ * run's clock (see `RunRows`).
  */
 export function summarize(
   rows: readonly SummaryRow[],
-  itls: ArrayLike<number>,
-  tokensPerSecond: ReadonlyMap<number, number>,
+  itls: ArrayLike<number> | Describable,
+  tokensPerSecond: PerSecondCounts,
   m: SummaryMeta,
 ): LoadPointSummary {
   const st = loadPointStats(rows, {

@@ -55,6 +55,7 @@ export class LineAppender {
 /** Appends rows to a CSV file, writing the header when the file is new or empty. */
 export class CsvAppender {
   #file: LineAppender;
+  #buf = new Uint8Array(1024);
   readonly columns: readonly string[];
   readonly path: string;
 
@@ -85,7 +86,11 @@ export class CsvAppender {
 
   /** Appends one row (by column name; unknown keys are ignored). */
   append(row: Record<string, Cell>): void {
-    this.#file.append(enc.encode(this.#line(row)));
+    const line = this.#line(row);
+    // one reused buffer: a row's bytes are not allocated anew (up to 3 bytes per UTF-16 unit)
+    if (this.#buf.length < line.length * 3) this.#buf = new Uint8Array(line.length * 6);
+    const { written } = enc.encodeInto(line, this.#buf);
+    this.#file.append(this.#buf.subarray(0, written));
   }
 
   /** Appends several rows in one write. */
@@ -114,7 +119,9 @@ function csvLine(cols: readonly string[], row: Record<string, Cell>): string {
   let s = "";
   for (let i = 0; i < cols.length; i++) {
     if (i) s += ",";
-    s += csvCell(cell(row[cols[i]]));
+    const v = row[cols[i]];
+    // a number's text never needs quotes
+    s += typeof v === "number" ? numberCell(v) : csvCell(cell(v));
   }
   return s + "\n";
 }
@@ -136,11 +143,14 @@ export function csvCell(text: string): string {
 
 function cell(v: Cell): string {
   if (v === null || v === undefined) return "";
-  if (typeof v === "number") {
-    if (!Number.isFinite(v)) return "";
-    return Number.isInteger(v) ? String(v) : String(Math.round(v * 1000) / 1000);
-  }
+  if (typeof v === "number") return numberCell(v);
   return String(v);
+}
+
+/** A number as written: integers whole, others rounded to 3 decimals, non-finite empty. */
+function numberCell(v: number): string {
+  if (!Number.isFinite(v)) return "";
+  return Number.isInteger(v) ? String(v) : String(Math.round(v * 1000) / 1000);
 }
 
 /** Parses CSV text with a header line into records of strings. */

@@ -30,10 +30,14 @@ Deno.test("a row is written as csv-stringify writes it, byte for byte", async ()
     { a: "plain", b: 1.23456, c: null, d: "x,y", e: 'say "hi"' },
     { a: "line\nbreak", b: -0, c: Infinity, d: "", e: "cr\r" },
     { a: " lead", b: 12, c: true, d: "é", e: "#" },
+    // longer than the appender's first buffer, in 2- and 4-byte characters
+    { a: "é".repeat(700), b: 0.5, c: "🙂".repeat(300), d: 'q"'.repeat(200), e: -3 },
+    { a: "short", b: 7, c: null, d: "", e: "after the long one" },
   ];
   const w = new CsvAppender(path, cols);
   w.append(rows[0]);
-  w.appendMany(rows.slice(1));
+  w.appendMany(rows.slice(1, 3));
+  for (const r of rows.slice(3)) w.append(r);
   w.close();
   const cell = (v: unknown) =>
     v === null || (typeof v === "number" && !Number.isFinite(v))

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { describe, percentileSorted } from "./stats.ts";
+import { type Describable, describe, percentileSorted } from "./stats.ts";
 import {
   cumulativeE2el,
   type LatencyStats,
@@ -43,12 +43,20 @@ export type StatsRow =
   >
   & { conversation_id?: string };
 
+/** Counts per whole second, in any order (a `Map` of second -> count is one). */
+export interface PerSecondCounts {
+  values(): Iterable<number>;
+}
+
 /** Inputs of {@linkcode loadPointStats} besides the rows. */
 export interface LoadPointOptions {
-  /** All inter-token gaps (ms) of successful requests; null: ITL statistics unknown. @default null */
-  itlsMs?: ArrayLike<number> | null;
-  /** Content chunks per whole second of the run's clock (for the peak output rate). @default none */
-  tokensPerSecond?: ReadonlyMap<number, number>;
+  /**
+   * All inter-token gaps (ms) of successful requests, or what describes them (a
+   * `ValueLog`); null: ITL statistics unknown. @default null
+   */
+  itlsMs?: ArrayLike<number> | Describable | null;
+  /** Content chunks per whole second of the run's clock (for the peak output rate): their counts. @default none */
+  tokensPerSecond?: PerSecondCounts;
   /** SLO for attainment and goodput. @default null */
   slo?: Slo | null;
   /** Server ms per real ms (`--time-scale`): send lag is divided by it to stay in real ms. @default 1 */
@@ -326,7 +334,7 @@ function steadyOutput(p: Pass, rows: readonly StatsRow[]): number | null {
 }
 
 /** The largest count of a per-second tally; 0 when there is none. */
-function peak(perSecond: ReadonlyMap<number, number> | undefined): number {
+function peak(perSecond: PerSecondCounts | undefined): number {
   let max = 0;
   for (const v of perSecond?.values() ?? []) if (v > max) max = v;
   return max;

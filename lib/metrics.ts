@@ -12,7 +12,7 @@
  * @module
  */
 import { fieldError } from "./errors.ts";
-import { describe, mean } from "./stats.ts";
+import { type Describable, describe, mean } from "./stats.ts";
 
 /**
  * TTFT: from the send to the first chunk with non-empty content (role-only
@@ -286,11 +286,14 @@ export type LatencyStats<N extends string> = {
 /**
  * `{mean,median,std,p50,p90,p95,p99}_<name>_ms` of per-request values `xs`
  * (numpy's percentile and population std; the mean and std sum `xs` in order);
- * nulls when `xs` is empty.
+ * nulls when `xs` is empty. `xs` may describe itself (a `ValueLog` of a long run).
  */
-export function latencyStats<N extends string>(name: N, xs: ArrayLike<number>): LatencyStats<N> {
-  const d = describe(xs);
-  const v = (x: number) => (xs.length && Number.isFinite(x) ? x : null);
+export function latencyStats<N extends string>(
+  name: N,
+  xs: ArrayLike<number> | Describable,
+): LatencyStats<N> {
+  const d = "describe" in xs ? xs.describe() : describe(xs);
+  const v = (x: number) => (d.count && Number.isFinite(x) ? x : null);
   const out: Record<string, number | null> = {
     [`mean_${name}_ms`]: v(d.mean),
     [`median_${name}_ms`]: v(d.median),

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { type Chunks, orderStatistics } from "./_select.ts";
 
 /** Arithmetic mean; NaN for an empty list. */
 export function mean(xs: ArrayLike<number>): number {
@@ -39,15 +40,20 @@ export function sortedCopy(xs: readonly number[]): number[] {
  * between closest ranks as `numpy.percentile`; NaN for an empty list.
  */
 export function percentileSorted(sorted: ArrayLike<number>, p: number): number {
+  const n = sorted.length;
+  const [lo, hi, rank] = ranksOf(p, n);
+  if (n === 0) return NaN;
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo);
+}
+
+/** The two ranks (0-based) the `p`-th percentile of `n` values interpolates between, and the fractional rank. */
+function ranksOf(p: number, n: number): [number, number, number] {
   if (!(p >= 0 && p <= 100)) {
     throw new RangeError(`Cannot use p as a percentile in [0, 100]: current value is ${p}`);
   }
-  const n = sorted.length;
-  if (n === 0) return NaN;
   const rank = (p / 100) * (n - 1);
   const lo = Math.floor(rank);
-  const hi = Math.min(n - 1, lo + 1);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo);
+  return [lo, Math.min(n - 1, lo + 1), rank];
 }
 
 /** The `p`-th percentile (0..100) of an unsorted list (see {@linkcode percentileSorted}). */
@@ -67,6 +73,11 @@ export interface Distribution {
   p: Record<number, number>;
 }
 
+/** Values that describe themselves, exactly as {@linkcode describe} would (e.g. `ValueLog`, which does not hold them all). */
+export interface Describable {
+  describe(percentiles?: readonly number[]): Distribution;
+}
+
 /** Describes `xs` (NaN fields when empty). @default percentiles [50, 90, 95, 99] */
 export function describe(
   xs: ArrayLike<number>,
@@ -82,6 +93,49 @@ export function describe(
     std: std(xs),
     min: s.length ? s[0] : NaN,
     max: s.length ? s[s.length - 1] : NaN,
+    p,
+  };
+}
+
+/**
+ * Describes values read as chunks (see `Chunks` in `lib/_select.ts`), exactly as
+ * {@linkcode describe} would describe them all in one array (the same bits), but
+ * without holding them: the mean and std sum them in order, and the median,
+ * extremes and percentiles are exact order statistics found in a few passes
+ * that hold at most `sortLimit` values (`orderStatistics`).
+ * @default percentiles [50, 90, 95, 99]
+ * @default sortLimit 65,536 values (512 KiB per wanted rank)
+ */
+export function describeChunks(
+  chunks: Chunks,
+  percentiles: readonly number[] = [50, 90, 95, 99],
+  sortLimit = 1 << 16,
+): Distribution {
+  let n = 0, sum = 0;
+  for (const c of chunks()) {
+    n += c.length;
+    for (let i = 0; i < c.length; i++) sum += c[i];
+  }
+  if (n === 0) return describe([], percentiles);
+  const m = sum / n;
+  const ranks = [0, n - 1];
+  for (const q of [50, ...percentiles]) ranks.push(...ranksOf(q, n).slice(0, 2));
+  // the order statistics at their ranks: enough of a sorted copy for percentileSorted
+  const sorted: Record<number, number> & { length: number } = { length: n };
+  let dev = 0; // summed in order, in the selection's first pass
+  const devOf = (c: Float64Array) => {
+    for (let i = 0; i < c.length; i++) dev += (c[i] - m) * (c[i] - m);
+  };
+  for (const [r, x] of orderStatistics(chunks, n, ranks, sortLimit, devOf)) sorted[r] = x;
+  const p: Record<number, number> = {};
+  for (const q of percentiles) p[q] = percentileSorted(sorted, q);
+  return {
+    count: n,
+    mean: m,
+    median: percentileSorted(sorted, 50),
+    std: Math.sqrt(dev / n),
+    min: sorted[0],
+    max: sorted[n - 1],
     p,
   };
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cv, describe, maxOf, mean, minOf, percentile, std } from "./stats.ts";
+import { cv, describe, describeChunks, maxOf, mean, minOf, percentile, std } from "./stats.ts";
 
 Deno.test("percentile interpolates linearly between ranks like numpy", () => {
   const xs = [15, 20, 35, 40, 50];
@@ -41,4 +41,51 @@ Deno.test("minOf and maxOf: as Math.min/max of a spread, also past the spread's 
   const big = Array.from({ length: 500_000 }, (_, i) => i);
   assert.equal(minOf(big), 0);
   assert.equal(maxOf(big), 499_999);
+});
+
+/** `xs` as chunks of `size` (each call yields them afresh). */
+function chunksOf(xs: Float64Array, size: number) {
+  return function* () {
+    for (let i = 0; i < xs.length; i += size) yield xs.subarray(i, i + size);
+  };
+}
+
+/** A Distribution as text, -0 and NaN told apart from 0 and null. */
+const bits = (d: unknown) =>
+  JSON.stringify(d, (_k, v) => (typeof v === "number" ? (Object.is(v, -0) ? "-0" : String(v)) : v));
+
+Deno.test("describeChunks: the same bits as describe, whatever the values and the sort limit", () => {
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const odd = [-0, 0, NaN, -Infinity, Infinity, -1.5, 2.5, 1e-300, -1e300];
+  /** Some NaNs with the sign bit set (as x86 makes them): the typed sort still puts them last. */
+  const signedNaNs = (xs: Float64Array) => {
+    const u = new Uint32Array(xs.buffer);
+    for (let i = 0; i < xs.length; i += 5) [u[2 * i], u[2 * i + 1]] = [1, 0xfff80000];
+    return xs;
+  };
+  const kinds: Record<string, (n: number) => Float64Array> = {
+    spread: (n) => Float64Array.from({ length: n }, () => rnd() * 100),
+    "few values": (n) => Float64Array.from({ length: n }, () => 7 + Math.floor(rnd() * 3)),
+    "one value": (n) => new Float64Array(n).fill(7.25),
+    // differ only in the lowest bits: every digit of the key is needed
+    "last bits": (n) => Float64Array.from({ length: n }, () => 7 + rnd() * 1e-12),
+    "odd values": (n) =>
+      signedNaNs(Float64Array.from({ length: n }, () => odd[Math.floor(rnd() * odd.length)])),
+    negative: (n) => Float64Array.from({ length: n }, () => -rnd() * 1e6),
+  };
+  const ps = [0, 25, 50, 90, 95, 99, 99.9, 100];
+  for (const [kind, make] of Object.entries(kinds)) {
+    for (const n of [0, 1, 2, 3, 2000]) {
+      const xs = make(n);
+      for (const limit of [1, 7, 1 << 16]) {
+        assert.equal(
+          bits(describeChunks(chunksOf(xs, 333), ps, limit)),
+          bits(describe(xs, ps)),
+          `${kind}, ${n} values, sort limit ${limit}`,
+        );
+      }
+    }
+  }
+  assert.throws(() => describeChunks(chunksOf(new Float64Array(3), 2), [101]), RangeError);
 });

@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { CsvAppender } from "../lib/csv.ts";
+import { REQUEST_COLUMNS, type RequestRow } from "../lib/result_schema.ts";
+import { RunRows } from "./record.ts";
+import { summarize, type SummaryMeta, summaryRow } from "./summary.ts";
+
+const META: SummaryMeta = {
+  runId: "r",
+  runIndex: 1,
+  loadPoint: "9",
+  complete: true,
+  date: "2026-12-01T00:00:00.000Z",
+  model: "m",
+  tokenizer: "t",
+  endpoint: "/v1/completions",
+  label: "x",
+  rateTarget: 9,
+  burstiness: 1,
+  concurrency: null,
+  capped: false,
+  slo: null,
+  maxConcurrent: 1,
+  outputTokenMismatches: 0,
+  topology: "",
+  workload: "random",
+  gpus: null,
+};
+
+/** Request `i` of a run: `gaps` inter-token gaps of 7..10 ms, class a or b, every 50th failed. */
+function request(i: number, gaps: number): { row: RequestRow; itlMs: number[] } {
+  const itlMs = Array.from({ length: gaps }, (_, k) => 7 + ((i * 31 + k * 17) % 300) / 100);
+  const first = i * 400 + 20;
+  const end = first + itlMs.reduce((a, b) => a + b, 0);
+  const failed = i % 50 === 49;
+  const row: RequestRow = {
+    run_id: "r",
+    load_point: "9",
+    request_id: `q${i}`,
+    conversation_id: `c${i}`,
+    turn: 1,
+    scheduled_ms: i * 400,
+    sent_ms: i * 400,
+    first_token_ms: failed ? null : first,
+    end_ms: end,
+    ttft_ms: failed ? null : 20,
+    e2e_ms: end - i * 400,
+    tpot_ms: null,
+    itl_mean_ms: null,
+    itl_max_ms: null,
+    prompt_tokens: 10,
+    output_tokens: failed ? 0 : gaps + 1,
+    cached_tokens: 0,
+    status: failed ? 500 : 200,
+    error: failed ? "boom" : "",
+    backend: "s",
+    class: i % 3 ? "a" : "b",
+  };
+  return { row, itlMs };
+}
+
+/** What the summary had before RunRows kept gaps compactly: every gap in one array, a map per second. */
+function plainSummary(rows: { row: RequestRow; itlMs: number[] }[]) {
+  const gaps: number[] = [], perS = new Map<number, number>();
+  const count = (t: number) =>
+    perS.set(Math.floor(t / 1000), (perS.get(Math.floor(t / 1000)) ?? 0) + 1);
+  for (const { row, itlMs } of rows) {
+    if (row.error) continue;
+    gaps.push(...itlMs);
+    let t = row.first_token_ms!;
+    count(t);
+    for (const g of itlMs) count(t += g);
+  }
+  return summarize(rows.map((r) => summaryRow(r.row)), gaps, perS, META);
+}
+
+Deno.test("RunRows: a long run's gaps leave memory for a file; its summary is the same to the bit", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const csv = new CsvAppender(join(dir, "requests.csv"), REQUEST_COLUMNS);
+    const sink = new RunRows("r", csv);
+    // 1,200 requests of 1,000 gaps: more gaps than a run holds in memory (2^20)
+    const rows = Array.from({ length: 1200 }, (_, i) => request(i, 1000));
+    // tokens per second on any clock: before zero, far from it
+    rows[0].row.first_token_ms = -5_000.5;
+    rows[1].row.first_token_ms = 3e12;
+    for (const r of rows) sink.add(r.row, r.itlMs);
+    csv.close();
+    assert.equal(sink.itls.spilled, true);
+    assert.deepEqual(
+      summarize(sink.rows, sink.itls, sink.tokensPerSecond, META),
+      plainSummary(rows),
+    );
+    // and each class's own tally
+    const b = sink.byClass.get("b")!;
+    assert.deepEqual(
+      summarize(b.rows, b.itls, b.tokensPerSecond, META),
+      plainSummary(rows.filter((r) => r.row.class === "b")),
+    );
+    assert.equal(sink.recent.length, 200);
+    assert.equal(sink.recent.filter((x) => x === 20).length, 200);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
