@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { SaturationDetector, verdictText } from "../lib/saturation.ts";
 import { join } from "node:path";
 import type { FlagValues } from "../lib/args.ts";
 import { bundleText, runningBundle } from "../lib/bundle.ts";
@@ -85,6 +86,11 @@ export async function sendLoad(
     responsePaths: { text: cfg.responseTextPath, tokens: cfg.responseTokensPath },
     stream: s.target.streamAsked,
     waker: s.waker,
+    // live: only when asked (`auto` is on in virtual time only)
+    saturation: cfg.saturationStop === "on"
+      ? new SaturationDetector({ ttftFloorMs: Math.max(2000, s.toReal(cfg.slo?.ttftMs ?? 0)) })
+      : null,
+    onSaturated: (v) => s.log.warn(`stopped: ${verdictText(v)}; the requests in flight failed`),
     ...plan,
   }, state);
 }

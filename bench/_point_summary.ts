@@ -7,6 +7,7 @@
  * @module
  */
 import { LazyTokenizer } from "../lib/tokenizer.ts";
+import { verdictText } from "../lib/saturation.ts";
 import type { LoadPointSummary } from "../lib/result_schema.ts";
 import { offeredUnit } from "../lib/rate_unit.ts";
 import type { RunRows } from "./record.ts";
@@ -62,6 +63,7 @@ export async function summarizePoint(s: RunSession, p: FinishedPoint): Promise<v
     maxConcurrent: p.state.maxInFlight,
     gpus: cfg.gpus ?? null,
     timeScale: cfg.timeScale,
+    saturated: p.state.saturated && verdictText(p.state.saturated),
   };
   const { rows, itls, tokensPerSecond } = p.sink;
   const sum = summarize(rows, itls, tokensPerSecond, {

@@ -12,6 +12,8 @@ import { hosts, jsonObject, outPath, startAt, trueOrFalse, warmup } from "./_set
 
 /** `--metrics-compat` values. */
 export const METRICS_COMPAT = ["topobench", "vllm"] as const;
+/** `--saturation-stop` values: `auto` is on in virtual time, off on the live clock. */
+export const SATURATION_STOP = ["auto", "on", "off"] as const;
 /** `--platform` values. */
 export const PLATFORMS = ["local", "kubernetes"] as const;
 
@@ -52,6 +54,13 @@ export const RUN_SETTINGS = {
     read: num({ min: 0 }),
     default: "10",
     help: "On Ctrl-C/SIGTERM wait this long for in-flight requests, s",
+  },
+  "saturation-stop": {
+    field: "saturationStop",
+    read: oneOf(SATURATION_STOP),
+    default: "auto",
+    help:
+      "Stop a run whose queue has clearly diverged (in flight and TTFT growing; docs/bench.md), its in-flight requests counted as failed: auto (on in virtual time, off live), on, off",
   },
   "metrics-compat": {
     field: "metricsCompat",

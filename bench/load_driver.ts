@@ -7,12 +7,17 @@
  * users each start their next job when theirs ends, until the jobs or the
  * duration run out. A conversation's turn t+1 is sent its think time after
  * turn t finished. `stop` ends sending; the run settles once nothing is in
- * flight. Callbacks only: on the virtual clock a run is synchronous and
+ * flight. With a saturation detector (`lib/saturation.ts`) the driver stops
+ * sending once the queue has clearly diverged and ends the requests still in
+ * flight at once as cancelled (rows kept whole, each an error: an SLO miss);
+ * `state.saturated` says when and why. Callbacks only: on the virtual clock a run is synchronous and
  * repeats exactly; on the wall clock the clock's pump keeps arrivals on time.
  *
  * @module
  */
 import type { Clock } from "../lib/clock.ts";
+import type { SaturationDetector, SaturationVerdict } from "../lib/saturation.ts";
+import { verdictText } from "../lib/saturation.ts";
 import type { Tokenizer } from "../lib/tokenizer.ts";
 import type { ClientResult } from "./client.ts";
 import type { RequestSpec } from "./workload/types.ts";
@@ -51,11 +56,13 @@ export interface RunState {
   failed: number;
   inFlight: number;
   maxInFlight: number;
+  /** The saturation rule's verdict once it stopped the run, else null. */
+  saturated: SaturationVerdict | null;
 }
 
 /** Fresh counters. */
 export function newState(): RunState {
-  return { sent: 0, done: 0, failed: 0, inFlight: 0, maxInFlight: 0 };
+  return { sent: 0, done: 0, failed: 0, inFlight: 0, maxInFlight: 0, saturated: null };
 }
 
 /** One request for a sender. */
@@ -94,6 +101,23 @@ export interface DriveOptions {
   stop?: AbortSignal;
   /** Counters to update. @default newState() */
   state?: RunState;
+  /**
+   * Stop the run when this detector says the queue has diverged: sending stops
+   * and the requests in flight end as cancelled. @default null (never)
+   */
+  saturation?: SaturationDetector | null;
+  /** Called once when the saturation rule stops the run (before its requests are cancelled). */
+  onSaturated?: (v: SaturationVerdict) => void;
+}
+
+/** A request in flight while a saturation detector watches: ended once (by its answer or a cancel). */
+interface Pending {
+  r: Running;
+  t: number;
+  spec: RequestSpec;
+  scheduledMs: number;
+  sentMs: number;
+  over: boolean;
 }
 
 /** A job while it runs: its turns' answers so far, and what to do when it ends. */
@@ -101,6 +125,32 @@ interface Running {
   job: Job;
   answers: { text: string; tokens: number }[];
   end: () => void;
+}
+
+/** What a request cancelled by the saturation stop gives: no answer, an error. */
+function cancelled(sentMs: number, endMs: number, error: string): Sent {
+  return {
+    result: {
+      sentMs,
+      firstTokenMs: null,
+      endMs,
+      ttftMs: null,
+      e2eMs: endMs - sentMs,
+      itlMs: [],
+      contentChunks: 0,
+      text: "",
+      promptTokens: null,
+      completionTokens: null,
+      cachedTokens: null,
+      status: 0,
+      error,
+      backend: "",
+      streamed: true,
+      oddContentType: "",
+    },
+    outputTokens: 0,
+    outputFromTokenizer: false,
+  };
 }
 
 /**
@@ -127,6 +177,8 @@ class Driver {
   /** Arrival streams (or closed-loop users) still drawing jobs. */
   #drawing = 0;
   #stopped = false;
+  /** Requests in flight, kept only while a saturation detector watches. */
+  readonly #pending = new Set<Pending>();
   #settle: ((e?: unknown) => void) | null = null;
   readonly #onStop = () => this.#stop();
 
@@ -293,11 +345,44 @@ class Driver {
     s.inFlight++;
     if (s.inFlight > s.maxInFlight) s.maxInFlight = s.inFlight;
     const req = { spec, session: conv?.conversationId, keepText: !!conv && t < conv.turns.length };
-    const p = this.sender.send(
-      req,
-      this.#guard((sent: Sent) => this.#ended(r, t, spec, scheduledMs, sent)),
-    );
+    const watch = this.o.saturation;
+    let done = (sent: Sent) => this.#ended(r, t, spec, scheduledMs, sent);
+    if (watch) {
+      const now = this.clock.nowMs();
+      const p: Pending = { r, t, spec, scheduledMs, sentMs: now, over: false };
+      this.#pending.add(p);
+      watch.sent(now);
+      done = (sent) => this.#settled(p, sent);
+    }
+    const p = this.sender.send(req, this.#guard(done));
     p?.catch((e) => this.#fail(e));
+    if (watch) this.#watch(watch);
+  }
+
+  /** A watched request ended (its answer, or a cancel): once only, then the rule is checked. */
+  #settled(p: Pending, sent: Sent): void {
+    if (p.over) return; // its answer after it was cancelled
+    p.over = true;
+    this.#pending.delete(p);
+    const watch = this.o.saturation!;
+    watch.finished(this.clock.nowMs(), sent.result.ttftMs);
+    this.#ended(p.r, p.t, p.spec, p.scheduledMs, sent);
+    this.#watch(watch);
+  }
+
+  /** Applies the saturation rule; when it fires: stop sending, cancel what is in flight. */
+  #watch(watch: SaturationDetector): void {
+    if (this.state.saturated || this.#stopped) return;
+    const v = watch.check(this.clock.nowMs());
+    if (!v) return;
+    this.state.saturated = v;
+    this.o.onSaturated?.(v);
+    this.#stopped = true;
+    const error = `cancelled: ${verdictText(v)}`;
+    for (const p of [...this.#pending]) {
+      this.#settled(p, cancelled(p.sentMs, this.clock.nowMs(), error));
+    }
+    this.#stop();
   }
 
   /** A request ended: counters, the slot, the result, then the conversation's next turn. */

@@ -11,6 +11,7 @@ import { LazyTokenizer, type Tokenizer } from "../lib/tokenizer.ts";
 import { type MetricsCompat, type ResponsePaths, sendStreaming } from "./client.ts";
 import type { RequestSpec } from "./workload/types.ts";
 import {
+  type DriveOptions,
   type Finished,
   type LoadPlan,
   newState,
@@ -61,6 +62,9 @@ export interface RunLoadOptions extends LoadPlan, HttpSenderOptions {
   onResult: (f: Finished) => void;
   /** Wakes the clock's timers; one is started (and stopped) here when not given. */
   waker?: Waker;
+  /** Stop when the queue diverges (`--saturation-stop on`); see the driver. @default null */
+  saturation?: DriveOptions["saturation"];
+  onSaturated?: DriveOptions["onSaturated"];
 }
 
 /** Sends each request as one streamed HTTP request ({@linkcode sendStreaming}). */
@@ -114,5 +118,17 @@ export async function runLoad(o: RunLoadOptions, state: RunState = newState()): 
     originMs: o.originMs,
     sleep: (atMs, signal) => waker.sleepUntil(atMs, signal),
   });
-  return await drive(o, clock, new HttpSender(o), { onResult: o.onResult, stop: o.stop, state });
+  // a saturation stop also cancels the HTTP requests it ended (their answers are no longer read)
+  const over = new AbortController();
+  const cancel = o.saturation ? AbortSignal.any([o.cancel, over.signal]) : o.cancel;
+  return await drive(o, clock, new HttpSender({ ...o, cancel }), {
+    onResult: o.onResult,
+    stop: o.stop,
+    state,
+    saturation: o.saturation,
+    onSaturated: (v) => {
+      o.onSaturated?.(v);
+      queueMicrotask(() => over.abort());
+    },
+  });
 }

@@ -45,6 +45,8 @@ export interface SummaryMeta {
    * @default 1
    */
   timeScale?: number;
+  /** The saturation rule's line when it stopped the run (`lib/saturation.ts`). @default none */
+  saturated?: string | null;
 }
 
 const r3 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null);
@@ -151,6 +153,8 @@ function ourKeys(st: LoadPointStats, m: SummaryMeta) {
     run_index: m.runIndex,
     load_point: m.loadPoint,
     complete: m.complete,
+    // only on a point the saturation rule stopped (the others' summaries stay as they were)
+    ...(m.saturated ? { saturated: true, saturation: m.saturated } : {}),
     rate_target: Number.isFinite(m.rateTarget) ? m.rateTarget : "inf" as const,
     rate_target_unit: offeredUnit(m.workload),
     rate_achieved: r3(st.rate_achieved)!,
@@ -246,6 +250,7 @@ export function resultBlock(s: LoadPointSummary): string {
   if (s.output_token_mismatches) {
     out.push(line("Output token count mismatches:", s.output_token_mismatches));
   }
+  if (s.saturated) out.push(`SATURATED: stopped ${s.saturation}; requests in flight failed`);
   if (!s.complete) out.push("INCOMPLETE: interrupted; only finished requests are counted");
   out.push("=".repeat(50));
   return out.join("\n");

@@ -173,6 +173,9 @@ export interface LoadPointSummary extends LoadPointTotals {
   run_index: number;
   load_point: string;
   complete: boolean;
+  /** Present (true) only when the saturation rule stopped the run; `saturation` says when and why. */
+  saturated?: boolean;
+  saturation?: string;
   rate_target: number | "inf" | null;
   /** Unit of `rate_target`: `conv/s` on multi-turn workloads, else `req/s`. */
   rate_target_unit?: string;

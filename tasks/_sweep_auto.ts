@@ -108,7 +108,8 @@ export async function autoRates(
     const pt = await runPoint(s, label, {}, rate, cell);
     searched.set(rate, pt);
     const x = searchSample(rate, pt.summaries);
-    const att = x.attainment === null ? "" : `, attainment ${(x.attainment * 100).toFixed(1)}%`;
+    const att = (x.attainment === null ? "" : `, attainment ${(x.attainment * 100).toFixed(1)}%`) +
+      (pt.summaries.some((y) => y.saturated === true) ? ", saturated: stopped early" : "");
     progress.done(
       sweepPointDone(label, rate, { ...s.w, ...cell }, pt, `(search point${att}; ${pt.runDir})`),
     );

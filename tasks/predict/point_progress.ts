@@ -35,6 +35,7 @@ export function pointProgress(
         achievedRps: s.request_throughput,
         p90TtftMs: num(s as unknown as Record<string, unknown>, "p90_ttft_ms"),
         simulatedS: simulatedMs / 1000,
+        detail: s.saturated ? `stopped: ${s.saturation}` : null,
       });
       if (++k <= cfg.runs) p.start(label(k));
     },

@@ -12,6 +12,7 @@ import { CsvAppender } from "../../lib/csv.ts";
 import { loadTokenizer, type Tokenizer } from "../../lib/tokenizer.ts";
 import { type LoadPointSummary, REQUEST_COLUMNS } from "../../lib/result_schema.ts";
 import { EventLoop } from "../../lib/event_loop.ts";
+import { SaturationDetector, verdictText } from "../../lib/saturation.ts";
 import { buildVocab, type OutputVocab } from "../../launch/sim/core/vocab.ts";
 import type { Topology } from "../../launch/topology.ts";
 import {
@@ -195,6 +196,7 @@ async function playRun(sh: Shared, k: number, sink: RunRows): Promise<PlayedRun>
   const tokens = predictTokens(sh.prompts, sh.vocab);
   const loadPoint = loadPointLabel(cfg);
   const state = newState();
+  const what = `${cfg.topology} ${loadPoint}`;
   const done = runLoad(
     {
       tokenizer: sh.tok,
@@ -208,13 +210,15 @@ async function playRun(sh: Shared, k: number, sink: RunRows): Promise<PlayedRun>
     new VirtualSender(loop, topo, tokens),
     {
       state,
+      saturation: saturationDetector(cfg),
+      onSaturated: (v) => sh.o.progress?.(`[predict] ${what}: stopped, ${verdictText(v)}`),
       onResult: (f) => {
         const { row, itlMs } = requestRow(f, sink.runId, loadPoint);
         sink.add(row, itlMs);
       },
     },
   );
-  stepWithProgress(loop, state, sh.o.progress, `${cfg.topology} ${loadPoint}`);
+  stepWithProgress(loop, state, sh.o.progress, what);
   // a loop that runs dry with requests still in flight (an engine that never answers
   // them) ends the run as it stands, with the rows of what finished
   await Promise.race([done, state]);
@@ -230,7 +234,8 @@ function stepWithProgress(
 ): void {
   const w0 = performance.now();
   let nextReport = w0 + 1000;
-  while (loop.step()) {
+  // once the saturation stop has ended every request, what the engines still hold is dropped
+  while (loop.step() && !(state.saturated && state.inFlight === 0)) {
     if (progress && (loop.events & 1023) === 0 && performance.now() >= nextReport) {
       nextReport = performance.now() + 1000;
       const wall = (performance.now() - w0) / 1000;
@@ -245,6 +250,16 @@ function stepWithProgress(
   }
 }
 
+/**
+ * The saturation stop of a virtual run: on unless `--saturation-stop off`;
+ * the TTFT floor is the SLO's TTFT when that is above the rule's 2 s (the
+ * requests it then ends would have missed the SLO anyway).
+ */
+export function saturationDetector(cfg: BenchConfig): SaturationDetector | null {
+  if (cfg.saturationStop === "off") return null;
+  return new SaturationDetector({ ttftFloorMs: Math.max(2000, cfg.slo?.ttftMs ?? 0) });
+}
+
 /** The run's summary, then one per request class. */
 function runSummaries(sh: Shared, run: PlayedRun, k: number): LoadPointSummary[] {
   const { cfg } = sh;
@@ -255,6 +270,7 @@ function runSummaries(sh: Shared, run: PlayedRun, k: number): LoadPointSummary[]
     complete: true,
     maxConcurrent: state.maxInFlight,
     gpus: cfg.gpus ?? topo.gpus,
+    saturated: state.saturated && verdictText(state.saturated),
   };
   const s = summarize(sink.rows, sink.itls, sink.tokensPerSecond, {
     ...summaryMeta(cfg, { model: sh.model, tokenizer: sh.tok.name, date: sh.date }),
