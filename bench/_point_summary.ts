@@ -97,6 +97,7 @@ export async function summarizePoint(s: RunSession, p: FinishedPoint): Promise<v
       } offered, ${cs.rate_achieved} req/s sent, mean TTFT ${cs.mean_ttft_ms} ms`,
     );
   }
+  p.sink.close();
   await s.saveSummaries();
   report(s, sum);
 }

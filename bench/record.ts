@@ -148,6 +148,12 @@ export class RunRows {
     readonly onWriteError: (e: Error) => void = () => {},
   ) {}
 
+  /** Frees the gaps' storage (its temporary file) once the run is summarised. */
+  close(): void {
+    this.total.itls.close();
+    for (const t of this.byClass.values()) t.itls.close();
+  }
+
   /** What the summary needs of each row. */
   get rows(): SummaryRow[] {
     return this.total.rows;

@@ -126,6 +126,7 @@ export async function predictRun(
       simulatedMs += run.loop.nowMs();
       events += run.loop.events;
       const s = runSummaries(sh, run, k);
+      run.sink.close();
       summaries.push(...s);
       await writeSummaries(dir, summaries);
       if (o.resultBlock) {
