@@ -70,28 +70,11 @@ export class Seq {
  */
 export function extendHashes(seq: Seq, full: number, blockSize: number): void {
   let parent = seq.hashes.length ? seq.hashes[seq.hashes.length - 1] : 0;
-  const prompt = seq.req.promptTokens;
+  const prompt = seq.req.promptTokens, out = seq.req.outputIds;
   for (let b = seq.hashes.length; b < full; b++) {
-    const from = b * blockSize, to = from + blockSize;
-    // a block of the prompt, or one that runs into the output: hash it from a copy
-    parent = to <= prompt.length
-      ? chainHash(parent, prompt, from, to)
-      : chainHash(parent, tokensOf(seq, from, to), 0, blockSize);
+    parent = chainHash(parent, prompt, b * blockSize, (b + 1) * blockSize, out);
     seq.hashes.push(parent);
   }
-}
-
-/** One block's tokens (reused: hashed at once). */
-const block: number[] = [];
-
-/** Tokens `from` to `to` of the prompt followed by the output (without copying the prompt). */
-function tokensOf(seq: Seq, from: number, to: number): number[] {
-  const prompt = seq.req.promptTokens, out = seq.req.outputIds;
-  block.length = 0;
-  for (let i = from; i < to; i++) {
-    block.push(i < prompt.length ? prompt[i] : out[i - prompt.length]);
-  }
-  return block;
 }
 
 /** Marks the request's newly full blocks as cacheable. */

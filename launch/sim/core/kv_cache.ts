@@ -30,21 +30,26 @@ export interface KvCacheOptions {
   prefixCaching?: boolean;
 }
 
+const NOTHING: readonly number[] = [];
+
 /**
  * Hashes one block's tokens chained to its parent's hash: two FNV-style lanes
  * folded into a 53-bit integer (a number, so hash maps stay fast). The parent
- * of the first block is 0.
+ * of the first block is 0. Tokens past the end of `tokens` are read from
+ * `then` (a prompt followed by its output, without joining them).
  */
 export function chainHash(
   parent: number,
   tokens: ArrayLike<number>,
   from: number,
   to: number,
+  then: ArrayLike<number> = NOTHING,
 ): number {
   let a = Math.imul(0x811c9dc5 ^ (parent % 0x100000000), 0x01000193);
   let b = Math.imul(0x01000193 ^ Math.floor(parent / 0x100000000), 0x5bd1e995);
+  const n = tokens.length;
   for (let i = from; i < to; i++) {
-    const t = tokens[i];
+    const t = i < n ? tokens[i] : then[i - n];
     a = Math.imul(a ^ t, 0x01000193);
     b = Math.imul(b ^ (t + 0x9e3779b9), 0x5bd1e995);
     b ^= b >>> 15;
