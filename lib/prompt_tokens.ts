@@ -10,7 +10,8 @@
  *
  * @module
  */
-import { type ChatMessage, messageText, type Tokenizer } from "./tokenizer.ts";
+import { type ChatMessage, messageText, SHIPPED, type Tokenizer } from "./tokenizer.ts";
+import shipped from "./_llama3_1_chat_ids.json" with { type: "json" };
 
 /** Only letters, `.`, `,` and single spaces (no space at the end). */
 function simple(text: string): boolean {
@@ -76,7 +77,13 @@ export class PromptTokens {
 
   constructor(tok: Tokenizer) {
     this.#tok = tok;
-    this.#llama31 = tok.name === "llama3_1";
+    this.#llama31 = tok.name === SHIPPED;
+    if (this.#llama31) {
+      // the shipped tokenizer's chat frames and word-list bare ids come known: a chat
+      // of dataset words and drawn answers then never builds the tokenizer
+      for (const [s, ids] of Object.entries(shipped.frames)) this.#frames.set(s, ids);
+      for (const [id, bare] of Object.entries(shipped.bare)) this.#bareOf.set(Number(id), [bare]);
+    }
   }
 
   /** Ids of `text` without special tokens. */

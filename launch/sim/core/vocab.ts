@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { Tokenizer } from "../../../lib/tokenizer.ts";
+import { SHIPPED, type Tokenizer } from "../../../lib/tokenizer.ts";
+import shipped from "./_llama3_1_vocab.json" with { type: "json" };
 import type { Rng } from "../../../lib/rng.ts";
 
 const WORDS =
@@ -38,12 +39,42 @@ const one = (tok: Tokenizer, form: string): number | null => {
   return ids.length === 1 && tok.decode(ids) === form ? ids[0] : null;
 };
 
-/** Builds the vocabulary from the tokenizer (forms that encode to one id and decode back). */
+/**
+ * Builds the vocabulary from the tokenizer (forms that encode to one id and
+ * decode back). The shipped tokenizer's forms come from `_llama3_1_vocab.json`
+ * (made by {@linkcode vocabForms}; a test checks it), so the tokenizer itself
+ * is not built for them.
+ */
 export function buildVocab(tok: Tokenizer): OutputVocab {
+  if (tok.name === SHIPPED) {
+    const forms = shipped.forms as Record<string, number | null>;
+    return vocabOf(tok, (form) => {
+      const id = forms[form];
+      if (id === undefined) {
+        throw new RangeError(
+          `Cannot find form ${
+            JSON.stringify(form)
+          } in _llama3_1_vocab.json: current value is missing`,
+        );
+      }
+      return id;
+    });
+  }
+  return vocabOf(tok, (form) => one(tok, form));
+}
+
+/** Each form the vocabulary tries, with its one id (null: not one token), as `_llama3_1_vocab.json` holds them. */
+export function vocabForms(tok: Tokenizer): Record<string, number | null> {
+  const forms: Record<string, number | null> = {};
+  vocabOf(tok, (form) => forms[form] = one(tok, form));
+  return forms;
+}
+
+function vocabOf(tok: Tokenizer, idOf: (form: string) => number | null): OutputVocab {
   const text = new Map<number, string>();
   const words: number[] = [], firstIds: number[] = [], punct: number[] = [];
   const add = (list: number[], form: string) => {
-    const id = one(tok, form);
+    const id = idOf(form);
     if (id !== null && !text.has(id)) {
       text.set(id, form);
       list.push(id);

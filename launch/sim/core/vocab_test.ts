@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { loadTokenizer } from "../../../lib/tokenizer.ts";
 import { Rng } from "../../../lib/rng.ts";
-import { answerTokens, buildVocab, sampleOutput, tokenText } from "./vocab.ts";
+import { answerTokens, buildVocab, sampleOutput, tokenText, vocabForms } from "./vocab.ts";
+import shipped from "./_llama3_1_vocab.json" with { type: "json" };
 
 const tok = await loadTokenizer();
 const vocab = buildVocab(tok);
@@ -28,4 +29,10 @@ Deno.test("vocab: an answer whose text would not split into its ids has no exact
     dot,
     word,
   ]);
+});
+
+Deno.test("vocab: the shipped tokenizer's forms are the ones it gives; the vocabulary built of them is the same", () => {
+  assert.deepEqual(vocabForms(tok), shipped.forms);
+  const renamed = { ...tok, name: "not-shipped", encode: tok.encode, decode: tok.decode };
+  assert.deepEqual(buildVocab(tok), buildVocab(renamed));
 });
