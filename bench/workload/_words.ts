@@ -97,57 +97,38 @@ export function randomPicks(wl: WordList, rng: Rng, n: number, uniqueIndex?: num
   return picks;
 }
 
-/** Each word's bytes (ASCII), and the word of each token id, for building texts fast. */
-interface WordBytes {
-  bytes: Uint8Array[];
-  /** Token id -> index into the words, -1 for ids of no word. */
-  wordOfId: Int32Array;
-}
+/** Token id -> index into the words (-1: no word), by word list. */
+const wordOfIds = new WeakMap<readonly number[], Int32Array>();
 
-const byteTables = new WeakMap<readonly string[], WordBytes>();
-const latin1 = new TextDecoder("latin1");
-let scratch = new Uint8Array(1 << 16);
-
-function wordBytes(wl: WordList): WordBytes {
-  let t = byteTables.get(wl.words);
+function wordOfId(wl: WordList): Int32Array {
+  let t = wordOfIds.get(wl.ids);
   if (!t) {
-    const enc = new TextEncoder();
     let maxId = 0;
     for (const id of wl.ids) maxId = Math.max(maxId, id);
-    const wordOfId = new Int32Array(maxId + 1).fill(-1);
-    wl.ids.forEach((id, k) => wordOfId[id] = k);
-    t = { bytes: wl.words.map((w) => enc.encode(w)), wordOfId };
-    byteTables.set(wl.words, t);
+    t = new Int32Array(maxId + 1).fill(-1);
+    for (let k = 0; k < wl.ids.length; k++) t[wl.ids[k]] = k;
+    wordOfIds.set(wl.ids, t);
   }
   return t;
 }
 
-/** The text of words by index (`ids` false) or by token id, from `from` on. */
-function textOf(wl: WordList, xs: readonly number[], byId: boolean, from = 0): string {
-  const t = wordBytes(wl);
-  let k = 0;
-  for (let i = from; i < xs.length; i++) {
-    const b = t.bytes[byId ? t.wordOfId[xs[i]] : xs[i]];
-    if (k + b.length > scratch.length) {
-      const grown = new Uint8Array(scratch.length * 2);
-      grown.set(scratch);
-      scratch = grown;
-    }
-    for (let j = 0; j < b.length; j++) scratch[k++] = b[j];
-  }
-  // the words are ASCII: their bytes are their characters, one flat string (a string
-  // grown by `+=` is a rope of one node per word, which the garbage collector walks)
-  return latin1.decode(scratch.subarray(0, k));
-}
-
-/** The text of picked words, as one flat string. */
+/**
+ * The text of picked words, as one flat string (a string grown by `+=` is a
+ * rope of one node per word, which the garbage collector walks while the
+ * request waits).
+ */
 export function wordsText(wl: WordList, picks: readonly number[]): string {
-  return textOf(wl, picks, false);
+  const parts = new Array<string>(picks.length);
+  for (let i = 0; i < picks.length; i++) parts[i] = wl.words[picks[i]];
+  return parts.join("");
 }
 
-/** The text of token ids of words of the list (each id one word), from index `from` on. */
-export function idsText(wl: WordList, ids: readonly number[], from = 0): string {
-  return textOf(wl, ids, true, from);
+/** The text of token ids of the list's words (each id one word): {@linkcode wordsText} of their picks. */
+export function idsText(wl: WordList, ids: readonly number[]): string {
+  const of = wordOfId(wl);
+  const parts = new Array<string>(ids.length);
+  for (let i = 0; i < ids.length; i++) parts[i] = wl.words[of[ids[i]]];
+  return parts.join("");
 }
 
 /** The token ids of picked words' text (one token per word, by construction), after `lead`. */
