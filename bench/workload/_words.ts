@@ -80,21 +80,35 @@ export function randomWords(wl: WordList, rng: Rng, n: number, uniqueIndex?: num
   return wordsText(wl, randomPicks(wl, rng, n, uniqueIndex));
 }
 
-/** The indices into `wl.words` behind {@linkcode randomWords} (same draws, same words). */
-export function randomPicks(wl: WordList, rng: Rng, n: number, uniqueIndex?: number): number[] {
-  const picks: number[] = [];
+/**
+ * The indices into `wl.words` behind {@linkcode randomWords} (same draws, same
+ * words), appended to `into`; with `map`, `map[index]` is appended instead
+ * (`wl.ids`: the words' token ids, drawn without an array of indices).
+ */
+export function randomPicks(
+  wl: WordList,
+  rng: Rng,
+  n: number,
+  uniqueIndex?: number,
+  into: number[] = [],
+  map?: readonly number[],
+): number[] {
   const W = wl.words.length;
+  const end = into.length + n;
   if (uniqueIndex !== undefined && n > 0) {
     // base-W digits of the index: distinct leading tokens per request (no accidental cache hits)
     let x = uniqueIndex;
     const digits = Math.min(n, Math.max(2, Math.ceil(Math.log(uniqueIndex + 2) / Math.log(W))));
     for (let i = 0; i < digits; i++) {
-      picks.push(x % W);
+      into.push(map ? map[x % W] : x % W);
       x = Math.floor(x / W);
     }
   }
-  while (picks.length < n) picks.push(Math.floor(rng.next() * W));
-  return picks;
+  while (into.length < end) {
+    const k = Math.floor(rng.next() * W);
+    into.push(map ? map[k] : k);
+  }
+  return into;
 }
 
 /** Token id -> index into the words (-1: no word), by word list. */
@@ -123,11 +137,14 @@ export function wordsText(wl: WordList, picks: readonly number[]): string {
   return parts.join("");
 }
 
-/** The text of token ids of the list's words (each id one word): {@linkcode wordsText} of their picks. */
-export function idsText(wl: WordList, ids: readonly number[]): string {
+/**
+ * The text of token ids of the list's words (each id one word), from index
+ * `from` on: {@linkcode wordsText} of their picks.
+ */
+export function idsText(wl: WordList, ids: readonly number[], from = 0): string {
   const of = wordOfId(wl);
-  const parts = new Array<string>(ids.length);
-  for (let i = 0; i < ids.length; i++) parts[i] = wl.words[of[ids[i]]];
+  const parts = new Array<string>(ids.length - from);
+  for (let i = from; i < ids.length; i++) parts[i - from] = wl.words[of[ids[i]]];
   return parts.join("");
 }
 

@@ -59,6 +59,8 @@ export function* randomRequests(
   const prefixPicks = prefixLen > 0 ? randomPicks(wl, new Rng(`prefix:${o.seed}`), prefixLen) : [];
   const prefix = wordsText(wl, prefixPicks);
   const prefixIds = wordsIds(wl, prefixPicks);
+  const bos = o.tokenIds && o.endpoint === "completions" ? tok.bosTokenId : undefined;
+  const lead = bos === undefined ? prefixIds : [bos, ...prefixIds];
   const start = o.startIndex ?? 0;
   for (let i = start; i < start + o.count; i++) {
     const inLen = o.inputDist
@@ -67,13 +69,21 @@ export function* randomRequests(
     const outLen = o.outputDist
       ? drawTokens(o.outputDist, rng)
       : drawLength(o.outputLen, o.rangeRatio ?? 0, () => rng.next());
-    const picks = randomPicks(wl, rng, inLen, i);
     const base = { requestId: requestId(i), maxTokens: outLen, ignoreEos: o.ignoreEos ?? true };
     const tokens = prefixLen + inLen;
     if (o.tokenIds && o.endpoint === "completions") {
-      yield lazyPromptSpec(wl, base, wordsIds(wl, picks, prefixIds), tokens + wl.completionsExtra);
+      // the ids as the server counts them (BOS first), drawn straight into one array
+      const ids = randomPicks(wl, rng, inLen, i, lead.slice(), wl.ids);
+      yield lazyPromptSpec(
+        wl,
+        base,
+        ids,
+        lead.length - prefixIds.length,
+        tokens + wl.completionsExtra,
+      );
       continue;
     }
+    const picks = randomPicks(wl, rng, inLen, i);
     const spec = textSpec(tok, o.endpoint, base, prefix + wordsText(wl, picks), {
       tokens,
       ...wl,
@@ -86,12 +96,14 @@ export function* randomRequests(
 /**
  * A completions spec whose prompt text is built from its token ids each time
  * it is read, and not kept: the virtual clock reads it once, as the request
- * goes in, and a request waiting in a queue then holds only its ids.
+ * goes in, and a request waiting in a queue then holds only its ids. `ids`
+ * are the prompt's as the server counts them: `special` (BOS) ids, then the text's.
  */
 function lazyPromptSpec(
   wl: WordList,
   base: { requestId: string; maxTokens: number; ignoreEos: boolean },
   ids: number[],
+  special: number,
   promptTokens: number,
 ): RequestSpec {
   return {
@@ -101,9 +113,12 @@ function lazyPromptSpec(
     maxTokens: base.maxTokens,
     ignoreEos: base.ignoreEos,
     get prompt(): string {
-      return idsText(wl, ids);
+      return idsText(wl, ids, special);
     },
     promptTokens,
-    promptTokenIds: ids,
+    get promptTokenIds(): number[] {
+      return ids.slice(special);
+    },
+    completionTokenIds: ids,
   };
 }

@@ -38,6 +38,8 @@ export function predictTokens(prompts: PromptTokens, vocab: OutputVocab): Reques
       return a.text;
     },
     promptTokens(spec: RequestSpec): number[] | undefined {
+      // the engine copies what it keeps of the prompt: the dataset's array goes in as is
+      if (spec.completionTokenIds) return spec.completionTokenIds as number[];
       const ids = spec.promptTokenIds;
       const m = spec.messages;
       if (!ids) {
