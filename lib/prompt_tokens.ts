@@ -10,7 +10,8 @@
  *
  * @module
  */
-import { type ChatMessage, messageText, type Tokenizer } from "./tokenizer.ts";
+import { type ChatMessage, messageText, SHIPPED, type Tokenizer } from "./tokenizer.ts";
+import shipped from "./_llama3_1_chat_ids.json" with { type: "json" };
 
 /** Only letters, `.`, `,` and single spaces (no space at the end). */
 function simple(text: string): boolean {
@@ -40,6 +41,11 @@ const PRETOKEN = /[^\r\nA-Za-z0-9]?[A-Za-z]+| ?[^\sA-Za-z0-9]+/g;
 const H = (role: string) => `<|start_header_id|>${role}<|end_header_id|>\n\n`;
 const FRAME = "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n";
 
+/** Appends `ids` to `out`. */
+function append(out: number[], ids: readonly number[]): void {
+  for (let k = 0; k < ids.length; k++) out.push(ids[k]);
+}
+
 /** Cached ids of one word; `next` chains words of the same hash. */
 interface WordIds {
   word: string;
@@ -59,30 +65,25 @@ export class PromptTokens {
   readonly #frames = new Map<string, number[]>();
   /** Message text -> ids: a conversation re-sends every earlier message each turn. */
   readonly #messages = new Map<string, number[]>();
-  /** Text as a dataset wrote it -> its ids, told by {@linkcode PromptTokens.know}. */
-  readonly #known = new Map<string, readonly number[]>();
+  /** Role -> ids of its message header. */
+  readonly #headers = new Map<string, number[]>();
   /** Id of " word" -> ids of "word" (the chat template trims a message's leading space). */
   readonly #bareOf = new Map<number, number[]>();
   readonly #llama31: boolean;
   /** Prompts that took the slow path. */
   slow = 0;
+  /** Chat messages whose text was scanned for its ids (not known, not cached). */
+  scanned = 0;
 
   constructor(tok: Tokenizer) {
     this.#tok = tok;
-    this.#llama31 = tok.name === "llama3_1";
-  }
-
-  /**
-   * Tells the ids of a text a dataset built from single-token words (no
-   * tokenizing needed); {@linkcode PromptTokens.forget} drops it again.
-   */
-  know(text: string, ids: readonly number[]): void {
-    this.#known.set(text, ids);
-  }
-
-  /** Forgets a text told by {@linkcode PromptTokens.know}. */
-  forget(text: string): void {
-    this.#known.delete(text);
+    this.#llama31 = tok.name === SHIPPED;
+    if (this.#llama31) {
+      // the shipped tokenizer's chat frames and word-list bare ids come known: a chat
+      // of dataset words and drawn answers then never builds the tokenizer
+      for (const [s, ids] of Object.entries(shipped.frames)) this.#frames.set(s, ids);
+      for (const [id, bare] of Object.entries(shipped.bare)) this.#bareOf.set(Number(id), [bare]);
+    }
   }
 
   /** Ids of `text` without special tokens. */
@@ -161,67 +162,73 @@ export class PromptTokens {
 
   /**
    * A chat prompt as the server's template renders and tokenizes it. `known[i]`,
-   * when given, holds the ids of message i's text as written (as
-   * {@linkcode PromptTokens.know} tells them, without the lookup by text).
+   * when given, holds the ids of message i's text as written (a dataset built
+   * it of single-token words, or an answer of the output vocabulary), which
+   * then needs no tokenizing.
    */
   chat(messages: ChatMessage[], known?: readonly (readonly number[] | undefined)[]): number[] {
     if (!this.#llama31 || messages.some((m) => m.role === "tool" || m.role === "ipython")) {
       this.slow++;
       return this.#tok.encodeChat(messages);
     }
-    let rest = messages;
+    let first = 0;
     let system = "";
     if (messages[0]?.role === "system") {
       system = messageText(messages[0].content).trim();
-      rest = messages.slice(1);
+      first = 1;
     }
-    const out = [...this.#frame(`<|begin_of_text|>${H("system")}${FRAME}`)];
-    for (const id of this.text(system)) out.push(id);
-    for (const id of this.#frame("<|eot_id|>")) out.push(id);
-    const skip = messages.length - rest.length;
-    for (let i = 0; i < rest.length; i++) {
-      const m = rest[i];
-      for (const id of this.#frame(H(m.role))) out.push(id);
-      const text = typeof m.content === "string" ? m.content : null;
-      const given = text === null ? undefined : known?.[i + skip];
-      const ids = text === null
-        ? null
-        : given
-        ? this.#trimmed(text, given)
-        : this.#trimmedKnown(text);
-      for (const id of ids ?? this.#message(messageText(m.content).trim())) out.push(id);
-      for (const id of this.#frame("<|eot_id|>")) out.push(id);
+    const out: number[] = [];
+    append(out, this.#frame(`<|begin_of_text|>${H("system")}${FRAME}`));
+    if (system) append(out, this.text(system));
+    const eot = this.#frame("<|eot_id|>");
+    append(out, eot);
+    for (let i = first; i < messages.length; i++) {
+      const m = messages[i];
+      append(out, this.#header(m.role));
+      const given = typeof m.content === "string" ? known?.[i] : undefined;
+      if (!given || !this.#appendTrimmed(out, m.content as string, given)) {
+        append(out, this.#message(messageText(m.content).trim()));
+      }
+      append(out, eot);
     }
-    for (const id of this.#frame(H("assistant"))) out.push(id);
+    append(out, this.#header("assistant"));
     return out;
   }
 
-  /** Ids of a known text as the template trims it, or null when not known or not simple. */
-  #trimmedKnown(text: string): readonly number[] | null {
-    const ids = this.#known.get(text);
-    return ids ? this.#trimmed(text, ids) : null;
-  }
-
-  /** Ids `ids` of `text` as the template trims the text, or null when not simple. */
-  #trimmed(text: string, ids: readonly number[]): readonly number[] | null {
-    if (ids.length === 0) return null;
+  /**
+   * Appends ids `ids` of `text` as the template trims the text (a leading
+   * space goes: the first word's ids without it); false, appending nothing,
+   * when the trim is not that simple.
+   */
+  #appendTrimmed(out: number[], text: string, ids: readonly number[]): boolean {
+    if (ids.length === 0) return false;
     const ws = (i: number) => /\s/.test(text[i] ?? "");
-    if (ws(text.length - 1)) return null; // trailing space: the template would trim it
-    if (!ws(0)) return ids;
-    if (text.charCodeAt(0) !== 32 || ws(1)) return null;
+    if (ws(text.length - 1)) return false; // trailing space: the template would trim it
+    if (!ws(0)) {
+      append(out, ids);
+      return true;
+    }
+    if (text.charCodeAt(0) !== 32 || ws(1)) return false;
     let bare = this.#bareOf.get(ids[0]);
     if (!bare) {
       this.#bareOf.set(ids[0], bare = this.#tok.encode(this.#tok.decode([ids[0]]).trimStart()));
     }
-    const out = bare.slice();
+    append(out, bare);
     for (let k = 1; k < ids.length; k++) out.push(ids[k]);
-    return out;
+    return true;
+  }
+
+  #header(role: string): number[] {
+    let ids = this.#headers.get(role);
+    if (!ids) this.#headers.set(role, ids = this.#frame(H(role)));
+    return ids;
   }
 
   #message(text: string): number[] {
     let ids = this.#messages.get(text);
     if (!ids) {
       if (this.#messages.size >= 4096) this.#messages.clear(); // bounded: a conversation re-sends within seconds
+      this.scanned++;
       this.#messages.set(text, ids = this.text(text));
     }
     return ids;

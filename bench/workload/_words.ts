@@ -80,21 +80,50 @@ export function randomWords(wl: WordList, rng: Rng, n: number, uniqueIndex?: num
   return wordsText(wl, randomPicks(wl, rng, n, uniqueIndex));
 }
 
-/** The indices into `wl.words` behind {@linkcode randomWords} (same draws, same words). */
-export function randomPicks(wl: WordList, rng: Rng, n: number, uniqueIndex?: number): number[] {
-  const picks: number[] = [];
+/**
+ * The indices into `wl.words` behind {@linkcode randomWords} (same draws, same
+ * words), appended to `into`; with `map`, `map[index]` is appended instead
+ * (`wl.ids`: the words' token ids, drawn without an array of indices).
+ */
+export function randomPicks(
+  wl: WordList,
+  rng: Rng,
+  n: number,
+  uniqueIndex?: number,
+  into: number[] = [],
+  map?: readonly number[],
+): number[] {
   const W = wl.words.length;
+  const end = into.length + n;
   if (uniqueIndex !== undefined && n > 0) {
     // base-W digits of the index: distinct leading tokens per request (no accidental cache hits)
     let x = uniqueIndex;
     const digits = Math.min(n, Math.max(2, Math.ceil(Math.log(uniqueIndex + 2) / Math.log(W))));
     for (let i = 0; i < digits; i++) {
-      picks.push(x % W);
+      into.push(map ? map[x % W] : x % W);
       x = Math.floor(x / W);
     }
   }
-  while (picks.length < n) picks.push(Math.floor(rng.next() * W));
-  return picks;
+  while (into.length < end) {
+    const k = Math.floor(rng.next() * W);
+    into.push(map ? map[k] : k);
+  }
+  return into;
+}
+
+/** Token id -> index into the words (-1: no word), by word list. */
+const wordOfIds = new WeakMap<readonly number[], Int32Array>();
+
+function wordOfId(wl: WordList): Int32Array {
+  let t = wordOfIds.get(wl.ids);
+  if (!t) {
+    let maxId = 0;
+    for (const id of wl.ids) maxId = Math.max(maxId, id);
+    t = new Int32Array(maxId + 1).fill(-1);
+    for (let k = 0; k < wl.ids.length; k++) t[wl.ids[k]] = k;
+    wordOfIds.set(wl.ids, t);
+  }
+  return t;
 }
 
 /**
@@ -108,7 +137,24 @@ export function wordsText(wl: WordList, picks: readonly number[]): string {
   return parts.join("");
 }
 
-/** The token ids of picked words' text (one token per word, by construction). */
-export function wordsIds(wl: WordList, picks: readonly number[]): number[] {
-  return picks.map((k) => wl.ids[k]);
+/**
+ * The text of token ids of the list's words (each id one word), from index
+ * `from` on: {@linkcode wordsText} of their picks.
+ */
+export function idsText(wl: WordList, ids: readonly number[], from = 0): string {
+  const of = wordOfId(wl);
+  const parts = new Array<string>(ids.length - from);
+  for (let i = from; i < ids.length; i++) parts[i - from] = wl.words[of[ids[i]]];
+  return parts.join("");
+}
+
+/** The token ids of picked words' text (one token per word, by construction), after `lead`. */
+export function wordsIds(
+  wl: WordList,
+  picks: readonly number[],
+  lead: readonly number[] = [],
+): number[] {
+  const out = lead.slice();
+  for (let i = 0; i < picks.length; i++) out.push(wl.ids[picks[i]]);
+  return out;
 }

@@ -89,6 +89,21 @@ Deno.test("random prompts are token-exact, unique at the start, and share a pref
   }
 });
 
+Deno.test("random prompts for the virtual clock: the same text, built from the ids when read, not held", async () => {
+  const o = { ...base, prefixLen: 8, rangeRatio: 0.3 };
+  const live = (await buildWorkload(tok, o, 6)).requests;
+  const virtual = (await buildWorkload(tok, { ...o, tokenIds: true }, 6)).requests;
+  for (const [i, v] of virtual.entries()) {
+    assert.equal(v.prompt, live[i].prompt);
+    const { promptTokenIds, completionTokenIds, ...rest } = v;
+    assert.deepEqual(rest, live[i]);
+    assert.deepEqual(promptTokenIds, tok.encode(live[i].prompt!));
+    assert.deepEqual(completionTokenIds, tok.encode(live[i].prompt!, { addSpecialTokens: true }));
+    // a request waiting in a queue holds its ids, not also its text
+    assert.equal(typeof Object.getOwnPropertyDescriptor(v, "prompt")?.get, "function");
+  }
+});
+
 Deno.test("multiturn turns carry history and grow", async () => {
   const { conversations } = await buildWorkload(tok, { ...base, name: "multiturn" }, 2);
   const c = conversations[0];

@@ -12,7 +12,7 @@ import { Rng } from "../../lib/rng.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { Conversation, Message, RequestSpec } from "./types.ts";
 import type { EndpointKind } from "./_spec.ts";
-import { randomPicks, wordList, wordsIds, wordsText } from "./_words.ts";
+import { idsText, randomPicks, wordList, wordsText } from "./_words.ts";
 
 /** A multiturn preset: tokens per turn, and turn 1's own when it differs. */
 export interface MultiturnPreset {
@@ -94,16 +94,13 @@ export function* multiturnStream(
     const conversationId = `c${String(c).padStart(5, "0")}`;
     const turns = Array.from({ length: o.turns }, (_, t) => {
       const first = t === 0;
-      const picks = randomPicks(
-        wl,
-        rng,
-        first ? o.firstInputLen ?? o.inputLen : o.inputLen,
-        c * 64 + t,
-      );
+      const n = first ? o.firstInputLen ?? o.inputLen : o.inputLen;
+      // with ids asked for, the words' ids are drawn straight (no array of picks)
+      const drawn = randomPicks(wl, rng, n, c * 64 + t, [], o.tokenIds ? wl.ids : undefined);
       return {
-        user: wordsText(wl, picks),
+        user: o.tokenIds ? idsText(wl, drawn) : wordsText(wl, drawn),
         maxTokens: first ? o.firstOutputLen ?? o.outputLen : o.outputLen,
-        userTokenIds: o.tokenIds ? wordsIds(wl, picks) : undefined,
+        userTokenIds: o.tokenIds ? drawn : undefined,
       };
     });
     const thinkTimeMs = Array.from(

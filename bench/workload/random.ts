@@ -9,7 +9,7 @@ import { Rng } from "../../lib/rng.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { RequestSpec } from "./types.ts";
 import { drawLength, type EndpointKind, requestId, textSpec, vllmTextLen } from "./_spec.ts";
-import { randomPicks, wordList, wordsIds, wordsText } from "./_words.ts";
+import { idsText, randomPicks, type WordList, wordList, wordsIds, wordsText } from "./_words.ts";
 import { drawTokens, type LengthDist } from "./lengths.ts";
 
 /** Options of {@linkcode randomDataset}. */
@@ -58,6 +58,9 @@ export function* randomRequests(
   const prefixLen = o.prefixLen ?? 0;
   const prefixPicks = prefixLen > 0 ? randomPicks(wl, new Rng(`prefix:${o.seed}`), prefixLen) : [];
   const prefix = wordsText(wl, prefixPicks);
+  const prefixIds = wordsIds(wl, prefixPicks);
+  const bos = o.tokenIds && o.endpoint === "completions" ? tok.bosTokenId : undefined;
+  const lead = bos === undefined ? prefixIds : [bos, ...prefixIds];
   const start = o.startIndex ?? 0;
   for (let i = start; i < start + o.count; i++) {
     const inLen = o.inputDist
@@ -66,20 +69,56 @@ export function* randomRequests(
     const outLen = o.outputDist
       ? drawTokens(o.outputDist, rng)
       : drawLength(o.outputLen, o.rangeRatio ?? 0, () => rng.next());
+    const base = { requestId: requestId(i), maxTokens: outLen, ignoreEos: o.ignoreEos ?? true };
+    const tokens = prefixLen + inLen;
+    if (o.tokenIds && o.endpoint === "completions") {
+      // the ids as the server counts them (BOS first), drawn straight into one array
+      const ids = randomPicks(wl, rng, inLen, i, lead.slice(), wl.ids);
+      yield lazyPromptSpec(
+        wl,
+        base,
+        ids,
+        lead.length - prefixIds.length,
+        tokens + wl.completionsExtra,
+      );
+      continue;
+    }
     const picks = randomPicks(wl, rng, inLen, i);
-    const text = prefix + wordsText(wl, picks);
-    const spec = textSpec(
-      tok,
-      o.endpoint,
-      {
-        requestId: requestId(i),
-        maxTokens: outLen,
-        ignoreEos: o.ignoreEos ?? true,
-      },
-      text,
-      { tokens: prefixLen + inLen, ...wl },
-    );
-    if (o.tokenIds) spec.promptTokenIds = wordsIds(wl, prefixPicks).concat(wordsIds(wl, picks));
+    const spec = textSpec(tok, o.endpoint, base, prefix + wordsText(wl, picks), {
+      tokens,
+      ...wl,
+    });
+    if (o.tokenIds) spec.promptTokenIds = wordsIds(wl, picks, prefixIds);
     yield spec;
   }
+}
+
+/**
+ * A completions spec whose prompt text is built from its token ids each time
+ * it is read, and not kept: the virtual clock reads it once, as the request
+ * goes in, and a request waiting in a queue then holds only its ids. `ids`
+ * are the prompt's as the server counts them: `special` (BOS) ids, then the text's.
+ */
+function lazyPromptSpec(
+  wl: WordList,
+  base: { requestId: string; maxTokens: number; ignoreEos: boolean },
+  ids: number[],
+  special: number,
+  promptTokens: number,
+): RequestSpec {
+  return {
+    requestId: base.requestId,
+    conversationId: base.requestId,
+    turn: 1,
+    maxTokens: base.maxTokens,
+    ignoreEos: base.ignoreEos,
+    get prompt(): string {
+      return idsText(wl, ids, special);
+    },
+    promptTokens,
+    get promptTokenIds(): number[] {
+      return ids.slice(special);
+    },
+    completionTokenIds: ids,
+  };
 }

@@ -42,6 +42,12 @@ export interface RequestSpec {
    * dataset knows them (the virtual clock then skips tokenizing).
    */
   promptTokenIds?: number[];
+  /**
+   * Token ids of a completions `prompt` as the server counts them (BOS
+   * included), when the dataset knows them: what the virtual clock's engine
+   * takes as is (never changed by it).
+   */
+  completionTokenIds?: readonly number[];
 }
 
 /** One multi-turn conversation: its turns in order, and the user think time between them. */

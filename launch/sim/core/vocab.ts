@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { Tokenizer } from "../../../lib/tokenizer.ts";
+import { SHIPPED, type Tokenizer } from "../../../lib/tokenizer.ts";
+import shipped from "./_llama3_1_vocab.json" with { type: "json" };
 import type { Rng } from "../../../lib/rng.ts";
 
 const WORDS =
@@ -38,12 +39,42 @@ const one = (tok: Tokenizer, form: string): number | null => {
   return ids.length === 1 && tok.decode(ids) === form ? ids[0] : null;
 };
 
-/** Builds the vocabulary from the tokenizer (forms that encode to one id and decode back). */
+/**
+ * Builds the vocabulary from the tokenizer (forms that encode to one id and
+ * decode back). The shipped tokenizer's forms come from `_llama3_1_vocab.json`
+ * (made by {@linkcode vocabForms}; a test checks it), so the tokenizer itself
+ * is not built for them.
+ */
 export function buildVocab(tok: Tokenizer): OutputVocab {
+  if (tok.name === SHIPPED) {
+    const forms = shipped.forms as Record<string, number | null>;
+    return vocabOf(tok, (form) => {
+      const id = forms[form];
+      if (id === undefined) {
+        throw new RangeError(
+          `Cannot find form ${
+            JSON.stringify(form)
+          } in _llama3_1_vocab.json: current value is missing`,
+        );
+      }
+      return id;
+    });
+  }
+  return vocabOf(tok, (form) => one(tok, form));
+}
+
+/** Each form the vocabulary tries, with its one id (null: not one token), as `_llama3_1_vocab.json` holds them. */
+export function vocabForms(tok: Tokenizer): Record<string, number | null> {
+  const forms: Record<string, number | null> = {};
+  vocabOf(tok, (form) => forms[form] = one(tok, form));
+  return forms;
+}
+
+function vocabOf(tok: Tokenizer, idOf: (form: string) => number | null): OutputVocab {
   const text = new Map<number, string>();
   const words: number[] = [], firstIds: number[] = [], punct: number[] = [];
   const add = (list: number[], form: string) => {
-    const id = one(tok, form);
+    const id = idOf(form);
     if (id !== null && !text.has(id)) {
       text.set(id, form);
       list.push(id);
@@ -77,14 +108,20 @@ export function buildVocab(tok: Tokenizer): OutputVocab {
  */
 export function sampleOutput(vocab: OutputVocab, rng: Rng, n: number, eos: boolean): number[] {
   const out: number[] = [];
+  // the three lists are disjoint (an id joins one list only), so the branch taken says
+  // whether the id is punctuation
   let lastPunct = true;
   for (let i = 0; i < n; i++) {
-    let id: number;
-    if (i === 0) id = rng.pick(vocab.firstIds);
-    else if (!lastPunct && vocab.punct.length && rng.next() < 0.1) id = rng.pick(vocab.punct);
-    else id = rng.pick(vocab.words);
-    lastPunct = vocab.punct.includes(id);
-    out.push(id);
+    if (i === 0) {
+      out.push(rng.pick(vocab.firstIds));
+      lastPunct = false;
+    } else if (!lastPunct && vocab.punct.length && rng.next() < 0.1) {
+      out.push(rng.pick(vocab.punct));
+      lastPunct = true;
+    } else {
+      out.push(rng.pick(vocab.words));
+      lastPunct = false;
+    }
   }
   if (eos && n > 0 && vocab.eosId >= 0) out[n - 1] = vocab.eosId;
   return out;
@@ -93,4 +130,71 @@ export function sampleOutput(vocab: OutputVocab, rng: Rng, n: number, eos: boole
 /** Text of one output token (EOS decodes to nothing, as vLLM skips special tokens). */
 export function tokenText(vocab: OutputVocab, id: number): string {
   return vocab.text.get(id) ?? "";
+}
+
+/** An answer's text, and its ids when the text tokenizes back to exactly them. */
+export interface AnswerTokens {
+  text: string;
+  /**
+   * The ids the tokenizer gives for `text` (EOS dropped: it decodes to nothing),
+   * or null when that is not certain (then the text must be tokenized).
+   */
+  exactIds: number[] | null;
+}
+
+const FIRST = 1, WORD = 2, PUNCT = 3;
+
+/** Each id's kind (0: none) and text, by id. */
+interface ById {
+  kind: Uint8Array;
+  text: string[];
+}
+const byIdOf = new WeakMap<OutputVocab, ById>();
+
+function byId(vocab: OutputVocab): ById {
+  let t = byIdOf.get(vocab);
+  if (!t) {
+    const n = Math.max(0, ...vocab.text.keys()) + 1;
+    t = { kind: new Uint8Array(n), text: new Array<string>(n).fill("") };
+    const lists = [[vocab.firstIds, FIRST], [vocab.words, WORD], [vocab.punct, PUNCT]] as const;
+    for (const [ids, kind] of lists) {
+      for (const id of ids) {
+        t.kind[id] = kind;
+        t.text[id] = vocab.text.get(id)!;
+      }
+    }
+    byIdOf.set(vocab, t);
+  }
+  return t;
+}
+
+/**
+ * The text of output ids, and whether re-tokenizing it gives them back. Each
+ * form encodes to its one id alone (as {@linkcode buildVocab} checked); the
+ * text splits into exactly those forms when it starts with a first word
+ * (no leading space, which a chat template would trim), every later id is a
+ * ` word` or a punctuation mark, and no two marks touch (`.,` would be one
+ * pre-token). {@linkcode sampleOutput} draws only such answers.
+ */
+export function answerTokens(vocab: OutputVocab, ids: readonly number[]): AnswerTokens {
+  const t = byId(vocab);
+  const parts: string[] = [];
+  let exact: number[] | null = [];
+  let prev = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    const kind = t.kind[id] ?? 0;
+    if (kind === 0) {
+      // EOS (or an id outside the vocabulary) decodes to nothing
+      if (id !== vocab.eosId) exact = null;
+      continue;
+    }
+    parts.push(t.text[id]);
+    if (exact === null) continue;
+    const fits = prev === 0 ? kind === FIRST : kind === WORD || (kind === PUNCT && prev !== PUNCT);
+    if (fits) exact.push(id);
+    else exact = null;
+    prev = kind;
+  }
+  return { text: parts.join(""), exactIds: exact };
 }

@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { loadTokenizer } from "../../../lib/tokenizer.ts";
+import { Rng } from "../../../lib/rng.ts";
+import { answerTokens, buildVocab, sampleOutput, tokenText, vocabForms } from "./vocab.ts";
+import shipped from "./_llama3_1_vocab.json" with { type: "json" };
+
+const tok = await loadTokenizer();
+const vocab = buildVocab(tok);
+
+Deno.test("vocab: drawn answers' exact ids are what the tokenizer gives for their text", () => {
+  const rng = new Rng(4);
+  for (let i = 0; i < 40; i++) {
+    const ids = sampleOutput(vocab, rng, 1 + (i * 7) % 90, i % 3 === 0);
+    const a = answerTokens(vocab, ids);
+    assert.equal(a.text, ids.map((id) => tokenText(vocab, id)).join(""));
+    assert.deepEqual(a.exactIds, tok.encode(a.text));
+  }
+});
+
+Deno.test("vocab: an answer whose text would not split into its ids has no exact ids", () => {
+  const [first, word] = [vocab.firstIds[0], vocab.words[0]];
+  const [dot, comma] = vocab.punct;
+  // two marks side by side are one pre-token; a first word later joins the word before
+  for (const ids of [[first, dot, comma], [word, word], [first, first], [first, 5]]) {
+    assert.equal(answerTokens(vocab, ids).exactIds, null, JSON.stringify(ids));
+  }
+  assert.deepEqual(answerTokens(vocab, [first, dot, word, vocab.eosId]).exactIds, [
+    first,
+    dot,
+    word,
+  ]);
+});
+
+Deno.test("vocab: the shipped tokenizer's forms are the ones it gives; the vocabulary built of them is the same", () => {
+  assert.deepEqual(vocabForms(tok), shipped.forms);
+  const renamed = { ...tok, name: "not-shipped", encode: tok.encode, decode: tok.decode };
+  assert.deepEqual(buildVocab(tok), buildVocab(renamed));
+});

@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { loadTopology } from "../../launch/topology.ts";
+import { buildVocab } from "../../launch/sim/core/vocab.ts";
+import { EventLoop } from "../../lib/event_loop.ts";
+import { PromptTokens } from "../../lib/prompt_tokens.ts";
+import { loadTokenizer } from "../../lib/tokenizer.ts";
+import { runLoad } from "../../bench/load_driver.ts";
+import type { Job } from "../../bench/work_source.ts";
+import { multiturnStream } from "../../bench/workload/multiturn.ts";
+import { randomRequests } from "../../bench/workload/random.ts";
+import type { EndpointKind } from "../../bench/workload/_spec.ts";
+import { ROOT } from "../_experiment.ts";
+import { VirtualTopology } from "./virtual_topology.ts";
+import { VirtualSender } from "./virtual_sender.ts";
+import { predictTokens } from "./predict_tokens.ts";
+
+// its own file: the tokenizer is cached per process, and no other test here may build it
+Deno.test("predict: random prompts and multi-turn chats through the virtual topology never build the shipped tokenizer", async () => {
+  const tok = await loadTokenizer(undefined, { buildOnUse: true });
+  const topo = await loadTopology(join(ROOT, "fixtures/topologies/sim_agg.yaml"));
+  const run = async (endpoint: EndpointKind, jobs: Job[]) => {
+    const loop = new EventLoop();
+    const prompts = new PromptTokens(tok);
+    const vocab = buildVocab(tok);
+    const vt = new VirtualTopology(topo, loop, {}, { tokenizer: tok, prompts, vocab, seed: 1 });
+    const sender = new VirtualSender(loop, vt, predictTokens(prompts, vocab));
+    let ok = 0;
+    const plan = { tokenizer: tok, endpoint, jobs: jobs.values(), closedLoop: false };
+    const done = runLoad(plan, loop, sender, {
+      onResult: (f) => ok += f.result.error ? 0 : 1,
+    });
+    loop.run();
+    await done;
+    assert.equal(ok, jobs.reduce((n, j) => n + (j.conversation?.turns.length ?? 1), 0));
+  };
+  for (const endpoint of ["completions", "chat"] as const) {
+    const o = { count: 6, seed: 2, endpoint, inputLen: 300, outputLen: 8, prefixLen: 20 };
+    const specs = [...randomRequests(tok, { ...o, tokenIds: true })];
+    await run(endpoint, specs.map((request, i) => ({ offsetMs: 50 * i, request })));
+  }
+  const convs = multiturnStream(tok, {
+    seed: 3,
+    turns: 3,
+    inputLen: 100,
+    outputLen: 30,
+    firstInputLen: 20,
+    thinkTimeMs: 50,
+    tokenIds: true,
+  });
+  const jobs = [0, 1, 2, 3].map((i) => ({ offsetMs: 80 * i, conversation: convs.next().value! }));
+  await run("chat", jobs);
+  assert.equal(tok.built, false);
+  tok.encode("x");
+  assert.equal(tok.built, true);
+});

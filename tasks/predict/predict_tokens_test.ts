@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import { loadTokenizer } from "../../lib/tokenizer.ts";
+import { Rng } from "../../lib/rng.ts";
+import { PromptTokens } from "../../lib/prompt_tokens.ts";
+import { buildVocab, sampleOutput } from "../../launch/sim/core/vocab.ts";
+import { multiturnDataset, turnSpec } from "../../bench/workload/multiturn.ts";
+import { predictTokens } from "./predict_tokens.ts";
+
+Deno.test("predict tokens: a conversation's turns get the tokenizer's own chat ids from known user and answer ids", async () => {
+  const tok = await loadTokenizer();
+  const vocab = buildVocab(tok);
+  const prompts = new PromptTokens(tok);
+  const tokens = predictTokens(prompts, vocab);
+  const rng = new Rng(11);
+  const convs = multiturnDataset(tok, {
+    count: 4,
+    seed: 2,
+    turns: 3,
+    inputLen: 50,
+    outputLen: 30,
+    thinkTimeMs: 0,
+    tokenIds: true,
+  });
+  convs[3].system = "Be brief.";
+  for (const [c, conv] of convs.entries()) {
+    tokens.open!({ offsetMs: 0, conversation: conv });
+    const answers: { text: string; tokens: number }[] = [];
+    for (let t = 1; t <= 3; t++) {
+      const spec = turnSpec(tok, "chat", conv, t, answers);
+      const ids = tokens.promptTokens!(spec);
+      assert.ok(ids, `turn ${t} of ${conv.conversationId}: ids known without tokenizing`);
+      assert.deepEqual(ids, tok.encodeChat(spec.messages!));
+      // an answer cut by EOS (the EOS id decodes to nothing) is as exact
+      const out = sampleOutput(vocab, rng, 30 - 7 * c, c % 2 === 1);
+      answers.push({ text: tokens.text!(out), tokens: out.length });
+    }
+    tokens.close!({ offsetMs: 0, conversation: conv });
+  }
+  assert.equal(prompts.slow, 0);
+  assert.equal(prompts.scanned, 0, "no message text scanned");
+});
