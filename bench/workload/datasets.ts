@@ -72,7 +72,13 @@ export interface Workload {
 
 /** The trace options of a dataset config. */
 export function traceOptions(o: DatasetOptions): TraceOptions {
-  return { endpoint: o.endpoint, seed: o.seed, ignoreEos: o.ignoreEos, speedup: o.traceSpeedup };
+  return {
+    endpoint: o.endpoint,
+    seed: o.seed,
+    ignoreEos: o.ignoreEos,
+    speedup: o.traceSpeedup,
+    tokenIds: o.tokenIds,
+  };
 }
 
 /** Builds `count` requests (or conversations for `multiturn`). */

@@ -15,7 +15,7 @@ import { minOf } from "../../lib/stats.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { RequestSpec } from "./types.ts";
 import { type EndpointKind, requestId, textSpec } from "./_spec.ts";
-import { randomPicks, wordList, wordsText } from "./_words.ts";
+import { randomPicks, wordList, wordsIds, wordsText } from "./_words.ts";
 
 /** Tokens per hash id, as in the Mooncake trace. */
 export const TRACE_BLOCK_TOKENS = 512;
@@ -104,6 +104,8 @@ export interface TraceOptions {
   ignoreEos: boolean;
   /** Divide the trace's times by this (AIPerf's and Dynamo's speed-up). @default 1 */
   speedup?: number;
+  /** Also keep each prompt's token ids (the virtual clock skips tokenizing). @default false */
+  tokenIds?: boolean;
 }
 
 /**
@@ -145,7 +147,7 @@ export function traceRequests(
       picks.push(...own);
     }
     const id = requestId(i);
-    requests.push(textSpec(
+    const spec = textSpec(
       tok,
       o.endpoint,
       {
@@ -156,7 +158,9 @@ export function traceRequests(
       },
       wordsText(wl, picks),
       { tokens: r.inputLen, ...wl },
-    ));
+    );
+    if (o.tokenIds) spec.promptTokenIds = wordsIds(wl, picks);
+    requests.push(spec);
     offsetsMs.push(r.timestampMs / speed);
   });
   return { requests, offsetsMs };

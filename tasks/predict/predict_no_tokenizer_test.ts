@@ -9,6 +9,7 @@ import { runLoad } from "../../bench/load_driver.ts";
 import type { Job } from "../../bench/work_source.ts";
 import { multiturnStream } from "../../bench/workload/multiturn.ts";
 import { randomRequests } from "../../bench/workload/random.ts";
+import { parseTrace, traceRequests } from "../../bench/workload/trace.ts";
 import type { EndpointKind } from "../../bench/workload/_spec.ts";
 import { ROOT } from "../_experiment.ts";
 import { VirtualTopology } from "./virtual_topology.ts";
@@ -16,7 +17,7 @@ import { VirtualSender } from "./virtual_sender.ts";
 import { predictTokens } from "./predict_tokens.ts";
 
 // its own file: the tokenizer is cached per process, and no other test here may build it
-Deno.test("predict: random prompts and multi-turn chats through the virtual topology never build the shipped tokenizer", async () => {
+Deno.test("predict: random prompts, trace replays and multi-turn chats through the virtual topology never build the shipped tokenizer", async () => {
   const tok = await loadTokenizer(undefined, { buildOnUse: true });
   const topo = await loadTopology(join(ROOT, "fixtures/topologies/sim_agg.yaml"));
   const run = async (endpoint: EndpointKind, jobs: Job[]) => {
@@ -38,6 +39,14 @@ Deno.test("predict: random prompts and multi-turn chats through the virtual topo
     const o = { count: 6, seed: 2, endpoint, inputLen: 300, outputLen: 8, prefixLen: 20 };
     const specs = [...randomRequests(tok, { ...o, tokenIds: true })];
     await run(endpoint, specs.map((request, i) => ({ offsetMs: 50 * i, request })));
+  }
+  // a trace's prompts: shared blocks by hash id, then words of their own
+  const trace = await Deno.readTextFile(join(ROOT, "fixtures/traces/mooncake_sample.jsonl"));
+  const records = parseTrace(trace, "mooncake_sample.jsonl").slice(0, 5);
+  for (const endpoint of ["completions", "chat"] as const) {
+    const o = { endpoint, seed: 4, ignoreEos: true, tokenIds: true };
+    const { requests } = traceRequests(tok, records, o);
+    await run(endpoint, requests.map((request, i) => ({ offsetMs: 50 * i, request })));
   }
   const convs = multiturnStream(tok, {
     seed: 3,

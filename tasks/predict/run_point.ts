@@ -97,7 +97,7 @@ export async function predictRun(
     );
   }
   new VirtualTopology(topology, new EventLoop(), o); // validates before any file is written
-  const tok = await loadTokenizer(cfg.tokenizer);
+  const tok = await loadTokenizer(cfg.tokenizer, { buildOnUse: true });
   let vocab = vocabs.get(tok);
   if (!vocab) vocabs.set(tok, vocab = buildVocab(tok));
   const started = o.startTime ?? new Date();
