@@ -45,8 +45,10 @@ export function chainHash(
   to: number,
   then: ArrayLike<number> = NOTHING,
 ): number {
-  let a = Math.imul(0x811c9dc5 ^ (parent % 0x100000000), 0x01000193);
-  let b = Math.imul(0x01000193 ^ Math.floor(parent / 0x100000000), 0x5bd1e995);
+  // the parent's low and high 32 bits (>>> 0 is mod 2^32 for integers below 2^53: no float modulo)
+  const lo = parent >>> 0;
+  let a = Math.imul(0x811c9dc5 ^ lo, 0x01000193);
+  let b = Math.imul(0x01000193 ^ ((parent - lo) * 2.3283064365386963e-10), 0x5bd1e995);
   const n = tokens.length;
   for (let i = from; i < to; i++) {
     const t = i < n ? tokens[i] : then[i - n];
