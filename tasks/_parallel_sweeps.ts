@@ -1,99 +1,78 @@
 /**
- * The per-topology sweeps of a pipeline run: in virtual time each topology's
- * sweep is independent of the others, so they run in parallel Deno workers
- * (`_topology_worker.ts`), at most `workers` at a time; their log lines and
- * progress events come back as messages to the run's log and progress. Live
- * topologies (processes, ports) run after them, one at a time, in this
- * process. The points are the same, byte for byte, as running the topologies
- * one by one: run folders are named from the run's start time and each
- * topology writes only its own.
+ * The sweeps of a pipeline run. In virtual time the points are independent
+ * of each other, so with more than one worker they run ahead on parallel
+ * lanes (`_point_pool.ts`): this thread and `workers - 1` Deno workers take
+ * jobs from one shared queue, a fixed-rate sweep's points one by one and an
+ * SLO search's topology whole (each search point depends on the one before).
+ * This thread still sweeps one topology after another and replays each job's
+ * log lines where a run one by one would make them, and a stop rule drops the
+ * points it skips (deleting those that ran ahead), so every file and line is
+ * the same as with one worker: run folders are named from the run's start
+ * time and each point writes only its own. Live topologies (processes, ports)
+ * run after them, one at a time, in this process.
  *
  * @module
  */
 import { fieldError } from "../lib/errors.ts";
 import type { ExperimentTopology } from "./_experiment.ts";
-import { type PipelineRun, runTopology } from "./_pipeline_topology.ts";
-import type { WireRun, WorkerJob, WorkerReply } from "./_topology_worker.ts";
-import type { SweepPoint } from "./sweep.ts";
+import { howItRuns, type PipelineRun, runTopology } from "./_pipeline_topology.ts";
+import { PointPool, startWorkers } from "./_point_pool.ts";
+import type { SweepJob } from "./_sweep_jobs.ts";
+import { gridCells, pointLabel, type SweepPoint } from "./sweep.ts";
 
 /** Workers when not given: 2, or 1 on a one-core machine. */
 export function defaultWorkers(): number {
   return Math.max(1, Math.min(2, navigator.hardwareConcurrency || 1));
 }
 
-const ERRORS: Record<string, ErrorConstructor> = { TypeError, RangeError, SyntaxError };
-
-/** An error answered by a worker, as the class it was thrown as. */
-function rebuilt(name: string, message: string): Error {
-  const e = new (ERRORS[name] ?? Error)(message);
-  e.name = name;
-  return e;
-}
-
-/** Passes a worker's progress and log events on to the run's. */
-function relay(r: PipelineRun, m: WorkerReply): void {
-  if (m.kind === "log") r.log(m.line);
-  else if (m.kind === "print") r.progress.print(m.text);
-  else if (m.kind === "plan") r.progress.plan(m.group, m.points, m.estimated);
-  else if (m.kind === "start") r.progress.start(m.label);
-  else if (m.kind === "note") r.progress.note(m.text);
-  else if (m.kind === "done") r.progress.done(m.point);
-}
-
-/** One worker's sweep of `t`: its points, or null when `t` runs live. */
-function sweepIn(w: Worker, r: PipelineRun, t: ExperimentTopology): Promise<SweepPoint[] | null> {
-  const { log: _l, progress: _p, ...plain } = r;
-  const run: WireRun = { ...plain, o: { ...r.o, log: undefined, signal: undefined } };
-  return new Promise((resolve, reject) => {
-    w.onmessage = (e: MessageEvent<WorkerReply>) => {
-      const m = e.data;
-      if (m.kind === "points") resolve(m.points);
-      else if (m.kind === "live") resolve(null);
-      else if (m.kind === "error") reject(rebuilt(m.name, m.message));
-      else relay(r, m);
-    };
-    w.onerror = (e: ErrorEvent) => {
-      e.preventDefault();
-      reject(new Error(`Cannot sweep topology ${t.label} in a worker: ${e.message}`));
-    };
-    w.postMessage({ run, t, tty: r.progress.tty } satisfies WorkerJob);
-  });
+/** How each topology runs, and the jobs of the virtual ones in their sweep's order. */
+async function planJobs(r: PipelineRun, tops: ExperimentTopology[]) {
+  const jobs: SweepJob[] = [];
+  const live = new Set<string>();
+  const cells = gridCells(r.exp.sweep.grid);
+  for (const t of tops) {
+    const { virtual, rates } = await howItRuns(r, t);
+    if (!virtual) live.add(t.label);
+    else if (rates === "auto") jobs.push({ kind: "topology", t });
+    else {
+      for (const cell of cells) {
+        for (const rate of [...rates].sort((a, b) => a - b)) {
+          jobs.push({ kind: "point", t, label: pointLabel(t.label, cell, rate), rate, cell });
+        }
+      }
+    }
+  }
+  return { jobs, live };
 }
 
 /**
- * Sweeps the virtual-time topologies of `tops` in up to `workers` workers;
- * returns the points by label (null: the topology runs live). Stops every
- * worker at the first error or when the run's signal aborts.
+ * Sweeps the virtual-time topologies of `tops` with their jobs on this thread
+ * and `workers` (see `_point_pool.ts`), one topology after another as a run
+ * one by one would; returns the points by label (null: the topology runs live).
  */
-async function sweepInWorkers(
+async function sweepInPool(
   r: PipelineRun,
   tops: ExperimentTopology[],
-  workers: number,
+  workers: Worker[],
 ): Promise<Map<string, SweepPoint[] | null>> {
   const out = new Map<string, SweepPoint[] | null>();
-  const started: Worker[] = [];
-  const signal = r.o.signal;
-  const url = new URL("./_topology_worker.ts", import.meta.url).href;
-  const aborted = new Promise<never>((_, reject) => {
-    const stop = () => reject(signal!.reason);
-    if (signal?.aborted) stop();
-    signal?.addEventListener("abort", stop, { once: true });
+  const { jobs, live } = await planJobs(r, tops).catch((e) => {
+    for (const w of workers) w.terminate();
+    throw e;
   });
-  aborted.catch(() => {}); // unobserved when the sweeps end first
-  let next = 0;
-  const lane = async () => {
-    const w = new Worker(url, { type: "module" });
-    started.push(w);
-    while (next < tops.length) {
-      const t = tops[next++];
-      out.set(t.label, await sweepIn(w, r, t));
-    }
-  };
-  const lanes = Array.from({ length: Math.min(workers, tops.length) }, lane);
+  const pool = new PointPool(r, jobs, workers);
+  pool.start();
+  let clean = false;
   try {
-    await Promise.race([Promise.all(lanes), aborted]);
+    for (const t of tops) {
+      if (live.has(t.label)) out.set(t.label, null);
+      else if (jobs.some((j) => j.kind === "topology" && j.t === t)) {
+        out.set(t.label, await pool.topology(t.label));
+      } else out.set(t.label, await runTopology(r, t, { pool }));
+    }
+    clean = true;
   } finally {
-    for (const w of started) w.terminate();
+    await pool.close(clean);
   }
   return out;
 }
@@ -112,8 +91,9 @@ export async function sweepTopologies(
     throw fieldError({ field: "--workers", value: workers, expected: "a whole number 1 or more" });
   }
   const points: Record<string, SweepPoint[]> = {};
-  const parallel = workers > 1 && tops.length > 1 && r.clock === "virtual" && r.engine === "sim";
-  const swept = parallel ? await sweepInWorkers(r, tops, workers) : new Map();
+  const parallel = workers > 1 && r.clock === "virtual" && r.engine === "sim";
+  // started first: their modules load while the jobs are planned
+  const swept = parallel ? await sweepInPool(r, tops, startWorkers(workers - 1)) : new Map();
   for (const t of tops) points[t.label] = swept.get(t.label) ?? await runTopology(r, t);
   return points;
 }

@@ -22,7 +22,8 @@ import type { Progress } from "../lib/progress.ts";
 import { type Experiment, type ExperimentTopology, sloFlag } from "./_experiment.ts";
 import type { PipelineOptions } from "./pipeline.ts";
 import { predictFlags, VIRTUAL_URL } from "./predict/run_point.ts";
-import { sweep, sweepIsCurrent, type SweepOptions, type SweepPoint } from "./sweep.ts";
+import { sweep, sweepIsCurrent, type SweepOptions, type SweepPoint, sweepPoint } from "./sweep.ts";
+import type { PointRun } from "./_sweep_point.ts";
 
 /** What every topology of one pipeline run shares (the options resolved once). */
 export interface PipelineRun {
@@ -222,6 +223,31 @@ export async function runVirtualTopology(
 ): Promise<SweepPoint[] | null> {
   const l = await launchOf(r, t);
   return l.virtual ? await sweepVirtual(r, l, {}) : null;
+}
+
+/**
+ * How topology `t` runs, found without a log line: in virtual time or not,
+ * and its rates (fixed, or "auto" for the SLO search).
+ */
+export async function howItRuns(
+  r: PipelineRun,
+  t: ExperimentTopology,
+): Promise<{ virtual: boolean; rates: number[] | "auto" }> {
+  const { virtual, rates } = await launchOf({ ...r, log: () => {} }, t);
+  return { virtual, rates };
+}
+
+/**
+ * Runs one point of virtual topology `t`'s fixed-rate sweep (or finds it
+ * finished) as its sweep would; for a worker running points ahead of it.
+ */
+export async function runVirtualPoint(
+  r: PipelineRun,
+  t: ExperimentTopology,
+  p: { label: string; rate: number; cell: Record<string, string | number> },
+): Promise<PointRun> {
+  const l = await launchOf({ ...r, log: () => {} }, t);
+  return await sweepPoint(sweepOptions(r, l, VIRTUAL_URL, []), p.label, p.rate, p.cell);
 }
 
 /** Sweeps topology `t` of the run; returns its points. */

@@ -1,83 +1,42 @@
 /**
- * A Deno worker that sweeps a pipeline's topologies in virtual time, one per
- * message, for {@linkcode sweepTopologies}: the run arrives as plain data and
- * its log and progress are rebuilt here as messages to the main thread (see
- * {@linkcode WorkerReply}). A topology that runs live is answered `live`
- * without running anything (the main thread runs it). Ctrl-C terminates the
- * worker: a point cut short has no complete `summary.json`, so it never
- * counts as finished and a resume moves it aside.
+ * A Deno worker that runs jobs of a pipeline's parallel virtual-time sweeps
+ * for {@linkcode sweepTopologies} (see `_sweep_jobs.ts`): it gets the run as
+ * plain data, the job list and the shared counter once, then takes jobs until
+ * none is left, answering each with its kept events and outcome. Ctrl-C
+ * terminates the worker: a point cut short has no complete `summary.json`, so
+ * it never counts as finished and a resume moves it aside.
  *
  * @module
  */
 /// <reference lib="deno.worker" />
-import { type PointDone, Progress } from "../lib/progress.ts";
-import type { ExperimentTopology } from "./_experiment.ts";
-import { type PipelineRun, runVirtualTopology } from "./_pipeline_topology.ts";
-import type { SweepPoint } from "./sweep.ts";
+import { type JobAnswer, runLane, type SweepJob, type WireRun } from "./_sweep_jobs.ts";
 
-/** A pipeline run as plain data: without its log, progress and signal. */
-export type WireRun = Omit<PipelineRun, "log" | "progress">;
-
-/** What the main thread sends: one topology of the run to sweep. */
-export interface WorkerJob {
+/** What the main thread sends once: the run, every job, and the lanes' shared state. */
+export interface WorkerJobs {
   run: WireRun;
-  t: ExperimentTopology;
+  jobs: SweepJob[];
+  shared: Int32Array;
   /** Whether the main thread's progress shows a status line (point notes are sent then). */
   tty: boolean;
 }
 
-/** What the worker answers: progress and log events, then the topology's outcome. */
+/** What the worker answers: a status-line note, a job's answer, or that it has taken its last. */
 export type WorkerReply =
-  | { kind: "log"; line: string }
-  | { kind: "print"; text: string }
-  | { kind: "plan"; group: string; points: number; estimated: boolean }
-  | { kind: "start"; label: string }
   | { kind: "note"; text: string }
-  | { kind: "done"; point: PointDone }
-  | { kind: "points"; points: SweepPoint[] }
-  | { kind: "live" }
-  | { kind: "error"; name: string; message: string };
+  | { kind: "answer"; answer: JobAnswer }
+  | { kind: "idle" };
 
 const post = (m: WorkerReply) => self.postMessage(m);
 
-/** A {@linkcode Progress} whose events go to the main thread's progress. */
-class RemoteProgress extends Progress {
-  constructor(tty: boolean) {
-    super({ name: "worker", tty, refreshMs: 0, log: () => {}, write: () => {} });
-  }
-  override plan(group: string, points: number, estimated = false): void {
-    post({ kind: "plan", group, points, estimated });
-  }
-  override start(label: string): void {
-    post({ kind: "start", label });
-  }
-  override note(text: string): void {
-    post({ kind: "note", text });
-  }
-  /** Sends the point; its line is made on the main thread (returns ""). */
-  override done(point: PointDone): string {
-    post({ kind: "done", point });
-    return "";
-  }
-  override log(line: string): void {
-    post({ kind: "log", line });
-  }
-  override print(text: string): void {
-    post({ kind: "print", text });
-  }
-}
-
-/** Sweeps one topology and answers its points, `live`, or its error. */
-async function sweepJob(job: WorkerJob): Promise<void> {
-  const progress = new RemoteProgress(job.tty);
-  const run: PipelineRun = { ...job.run, log: progress.logger, progress };
-  try {
-    const points = await runVirtualTopology(run, job.t);
-    post(points ? { kind: "points", points } : { kind: "live" });
-  } catch (e) {
-    const err = e instanceof Error ? e : new Error(String(e));
-    post({ kind: "error", name: err.name, message: err.message });
-  }
-}
-
-self.onmessage = (e: MessageEvent<WorkerJob>) => void sweepJob(e.data);
+self.onmessage = async (e: MessageEvent<WorkerJobs>) => {
+  const { run, jobs, shared, tty } = e.data;
+  await runLane(
+    run,
+    jobs,
+    shared,
+    tty,
+    (answer) => post({ kind: "answer", answer }),
+    (text) => post({ kind: "note", text }),
+  );
+  post({ kind: "idle" });
+};

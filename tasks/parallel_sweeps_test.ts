@@ -1,7 +1,8 @@
 /**
- * A virtual-time pipeline sweeps its topologies in parallel workers with the
- * same files, byte for byte, as one after the other; a worker's error is the
- * pipeline's error.
+ * A virtual-time pipeline sweeps its topologies and their points in parallel
+ * workers with the same files, byte for byte, and the same log lines in the
+ * same order as one after the other (a stop rule's skipped points that ran
+ * ahead deleted); a worker's error is the pipeline's error.
  */
 import assert from "node:assert/strict";
 import { basename, join, relative } from "node:path";
@@ -20,8 +21,13 @@ const FILES: Record<string, string> = {
   epd: "sim_epd.yaml", // a valid file that virtual time refuses at its first point
 };
 
-/** A tiny fixed-rate experiment of the topologies `labels`. */
-async function experiment(dir: string, labels: string[]) {
+/** A tiny fixed-rate experiment of the topologies `labels` (`sweep`: its sweep and workload). */
+async function experiment(
+  dir: string,
+  labels: string[],
+  sweep: Record<string, unknown> = { rates: [2, 6] },
+  inputLen = 128,
+) {
   const topologies = labels.map((label) => ({ label, file: fixture(FILES[label]) }));
   const p = join(dir, "par.yaml");
   await Deno.writeTextFile(
@@ -29,8 +35,8 @@ async function experiment(dir: string, labels: string[]) {
     stringifyYaml({
       name: "par",
       topologies,
-      workload: { "input-len": 128, "output-len": 16, duration: 3, seed: 4 },
-      sweep: { rates: [2, 6] },
+      workload: { "input-len": inputLen, "output-len": 16, duration: 3, seed: 4 },
+      sweep,
       slo: { ttft_ms: 200, tpot_ms: 40 },
     }),
   );
@@ -96,6 +102,67 @@ Deno.test("pipeline: 3 topologies in 2 workers write the same bytes as one after
     assert.deepEqual(Object.keys(two.points), ["agg", "pd", "dp"], "in the experiment's order");
     assert.equal(await sameFiles(join(dir, "w1"), out), 3 * 2 * 2 + 2);
     assert.deepEqual(two.findings, one.findings);
+  });
+});
+
+/** Every file under `dir` with its bytes, by path relative to `dir`. */
+async function everyFile(dir: string, at = dir): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  for await (const e of Deno.readDir(at)) {
+    const p = join(at, e.name);
+    if (e.isDirectory) { for (const [k, v] of await everyFile(dir, p)) out.set(k, v); }
+    else out.set(relative(dir, p), await Deno.readFile(p));
+  }
+  return out;
+}
+
+/**
+ * Runs `exp` with 1 worker, then with 2, into one folder (the first moved
+ * aside); requires every file byte for byte and the same log lines in the
+ * same order (wall times and ETAs left out); returns the files and the lines.
+ */
+async function sameAsOneByOne(dir: string, exp: Experiment) {
+  const out = join(dir, "out");
+  const lines: string[][] = [[], []];
+  const wallFree = (l: string) => l.replace(/, [\d.]+ s wall|, ETA \d+ s/g, "");
+  for (const workers of [1, 2]) {
+    if (workers === 2) await Deno.rename(out, join(dir, "w1"));
+    const log = (l: string) => lines[workers - 1].push(wallFree(l));
+    await pipeline(exp, out, workers, { log });
+  }
+  const [one, two] = [await everyFile(join(dir, "w1")), await everyFile(out)];
+  assert.deepEqual([...two.keys()].sort(), [...one.keys()].sort());
+  for (const [k, bytes] of one) assert.deepEqual(two.get(k), bytes, `${k} differs`);
+  assert.deepEqual(lines[1], lines[0]);
+  return { files: [...one.keys()], lines: lines[0] };
+}
+
+Deno.test("pipeline: 2 topologies x 3 rates in 2 workers: every file and log line as one by one", async () => {
+  await inTemp(async (dir) => {
+    const exp = await experiment(dir, ["agg", "pd"], { rates: [2, 20, 40] }, 1024);
+    const { files, lines } = await sameAsOneByOne(dir, exp);
+    assert.equal(files.filter((f) => f.endsWith("summary.json")).length, 6);
+    assert.equal(lines.filter((l) => / done \d of 6/.test(l)).length, 6, lines.join("\n"));
+  });
+});
+
+Deno.test("pipeline: 1 topology x 4 rates, its points in 2 workers: every file and log line as one by one", async () => {
+  await inTemp(async (dir) => {
+    const exp = await experiment(dir, ["agg"], { rates: [2, 20, 40, 80] }, 1024);
+    const { files } = await sameAsOneByOne(dir, exp);
+    assert.equal(files.filter((f) => f.endsWith("summary.json")).length, 4);
+  });
+});
+
+Deno.test("pipeline: points a stop rule skips, run ahead in a worker, are deleted (files as one by one)", async () => {
+  await inTemp(async (dir) => {
+    // p99 TTFT ~51, ~118, ~225, ~1900 ms at these rates: the sweep stops after 20 req/s
+    const sweep = { rates: [2, 20, 40, 80], stop: { max_p99_ttft_ms: 100 } };
+    const exp = await experiment(dir, ["agg"], sweep, 1024);
+    const { files, lines } = await sameAsOneByOne(dir, exp);
+    const runs = files.filter((f) => f.endsWith("summary.json")).map((f) => f.split("/")[1]);
+    assert.deepEqual(runs.sort(), ["20260301-120000-agg-r2", "20260301-120000-agg-r20"]);
+    assert.ok(lines.some((l) => /agg-r20: .*stop: p99 TTFT/.test(l)), lines.join("\n"));
   });
 });
 

@@ -121,7 +121,21 @@ export interface SweepOptions {
   progress?: Progress;
   /** Points of this topology already reported to `progress` (a later sweep adds to them). @default 0 */
   counted?: number;
+  /**
+   * Points run elsewhere (parallel workers, `_point_pool.ts`): a fixed-rate
+   * point's run by its label, or null to run it here; the rates a stop rule
+   * skips are dropped from it. @default every point runs here
+   */
+  pool?: PointSource;
   signal?: AbortSignal;
+}
+
+/** Where a sweep's points may come from instead of running here (see {@linkcode SweepOptions.pool}). */
+export interface PointSource {
+  /** The run of point `label`, or null when this source does not hold it. */
+  take(label: string): Promise<PointRun> | null;
+  /** Points a stop rule skips: never to run, and deleted where they ran ahead. */
+  drop(labels: string[]): void;
 }
 
 /** Every combination of the grid's values (one empty cell for an empty grid). */
@@ -212,6 +226,19 @@ async function cellRates(
   return { rates: [...o.rates].sort((a, b) => a - b), searched: new Map() };
 }
 
+/**
+ * Runs one point of a fixed-rate sweep, as {@linkcode sweep} would run it (or
+ * finds it finished), for a worker that runs points ahead of the sweep.
+ */
+export async function sweepPoint(
+  o: SweepOptions,
+  label: string,
+  rate: number,
+  cell: Record<string, string | number>,
+): Promise<PointRun> {
+  return await runPoint(await startSweep(o), label, {}, rate, cell);
+}
+
 /** Runs the sweep; returns the points in order (finished ones found again are reused). */
 export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
   checkSafeName(o.topology, "topology", { what: "a topology label" }); // it names run folders
@@ -232,11 +259,11 @@ export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
         auto: o.rates === "auto",
       });
     plan(rates.filter((r) => !searched.has(r)).length);
-    for (const rate of rates) {
+    for (const [j, rate] of rates.entries()) {
       const label = pointLabel(o.topology, cell, rate);
       const known = searched.get(rate);
       if (!known) progress.start(label);
-      const p = known ?? await runPoint(s, label, {}, rate, cell);
+      const p = known ?? await (o.pool?.take(label) ?? runPoint(s, label, {}, rate, cell));
       const why = stopReason(p.summaries, o.stop ?? {});
       points.push({
         label,
@@ -253,6 +280,7 @@ export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
       }
       if (why) {
         plan(0); // the cell's higher rates are skipped
+        o.pool?.drop(rates.slice(j + 1).map((r) => pointLabel(o.topology, cell, r)));
         if (known) s.log(`${label}: stop: ${why}; higher rates skipped`);
         break;
       }

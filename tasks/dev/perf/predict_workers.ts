@@ -2,8 +2,13 @@
  * Part of perf entry `predict` (issue 29, figure e): an 8-point sweep in
  * virtual time (agg and pd 1P1D, multi-turn W1 at 4 fixed rates each, 60 s a
  * point) run by `deno task predict EXPERIMENT.yaml` with `--workers 1` and
- * with `--workers 2`: the wall times of the two commands, their ratio, and
- * whether the two result folders are identical byte for byte.
+ * with `--workers 2` (this thread and one worker taking the 8 points from one
+ * shared queue, `tasks/_point_pool.ts`): the wall times of the two commands,
+ * their ratio, and whether the two result folders are identical byte for
+ * byte. Each lane pays its own start-up (module graph ~0.3 s; the shipped
+ * tokenizer's module import ~1.1 s and its build ~1.4 s unless the run never
+ * needs it), so the ratio only shows the lanes' gain once that start-up is
+ * small next to the points.
  *
  * @module
  */
