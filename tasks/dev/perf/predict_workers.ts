@@ -1,14 +1,13 @@
 /**
  * Part of perf entry `predict` (issue 29, figure e): an 8-point sweep in
- * virtual time (agg and pd 1P1D, multi-turn W1 at 4 fixed rates each, 60 s a
+ * virtual time (agg and pd 1P1D, multi-turn W1 at 4 fixed rates each, 300 s a
  * point) run by `deno task predict EXPERIMENT.yaml` with `--workers 1` and
  * with `--workers 2` (this thread and one worker taking the 8 points from one
  * shared queue, `tasks/_point_pool.ts`): the wall times of the two commands,
  * their ratio, and whether the two result folders are identical byte for
- * byte. Each lane pays its own start-up (module graph ~0.3 s; the shipped
- * tokenizer's module import ~1.1 s and its build ~1.4 s unless the run never
- * needs it), so the ratio only shows the lanes' gain once that start-up is
- * small next to the points.
+ * byte. Each lane pays its own start-up (its module graph, ~0.3 s, and its
+ * JIT warming up; a W1 run never loads the shipped tokenizer), so the points
+ * are long enough for that to be small next to them.
  *
  * @module
  */
@@ -16,11 +15,14 @@ import { join, relative } from "node:path";
 import type { PerfResult } from "../perf.ts";
 import { inTempDir, type PredictChild, predictChild, W1 } from "./_predict_cli.ts";
 
+/** Simulated seconds of each point: a search's points last minutes (a worker's start-up is paid once). */
+const POINT_S = 300;
+
 /** The sweep: 2 topologies x 4 rates (conv/s), below both one's saturation. */
 const RATES = [2, 4, 6, 8];
 
 function experimentYaml(): string {
-  const workload = Object.entries({ ...W1, duration: 60 }).map(([k, v]) => `${k}: ${v}`);
+  const workload = Object.entries({ ...W1, duration: POINT_S }).map(([k, v]) => `${k}: ${v}`);
   return [
     "name: perf-workers",
     "description: issue 29's 8-point sweep (perf entry predict)",
@@ -92,7 +94,7 @@ export function workersSpeedup(): Promise<PerfResult[]> {
           : `outputs identical (${same.files} files)`
       }, ${two.load}; ${
         one.command.replaceAll(dir, "$TMP")
-      } (then --workers 2; the file: agg and pd x ${RATES.join(", ")} conv/s, W1, 60 s)`,
+      } (then --workers 2; the file: agg and pd x ${RATES.join(", ")} conv/s, W1, ${POINT_S} s)`,
     }];
   });
 }
