@@ -74,11 +74,19 @@ export interface SendRequest {
   keepText: boolean;
 }
 
+/** An answer as a conversation's next turn re-sends it. */
+export interface Answer {
+  readonly text: string;
+  readonly tokens: number;
+}
+
 /** What a sender heard back. */
 export interface Sent {
   result: ClientResult;
   outputTokens: number;
   outputFromTokenizer: boolean;
+  /** The answer to re-send, when the sender gives it apart (virtual time: text built when read). @default result.text */
+  answer?: Answer;
 }
 
 /** Sends requests in some clock: over HTTP, or into a virtual topology. */
@@ -123,7 +131,7 @@ interface Pending {
 /** A job while it runs: its turns' answers so far, and what to do when it ends. */
 interface Running {
   job: Job;
-  answers: { text: string; tokens: number }[];
+  answers: Answer[];
   end: () => void;
 }
 
@@ -395,7 +403,7 @@ class Driver {
     this.o.onResult?.({ spec, scheduledMs, ...sent });
     const conv = r.job.conversation;
     if (sent.result.error || !conv || t >= conv.turns.length) return r.end();
-    r.answers.push({ text: sent.result.text, tokens: sent.outputTokens });
+    r.answers.push(sent.answer ?? { text: sent.result.text, tokens: sent.outputTokens });
     const at = this.clock.nowMs() + Math.max(0, conv.thinkTimeMs[t - 1]);
     this.clock.at(at, this.#guard(() => this.#turn(r, t + 1, at)));
   }

@@ -32,6 +32,9 @@ export function openaiBody(
   return JSON.stringify(openaiFields(spec, model, sampling, o));
 }
 
+/** `stream_options` of a streamed body (one shared object: read, never changed). */
+const INCLUDE_USAGE = Object.freeze({ include_usage: true });
+
 /** The fields of {@linkcode openaiBody}, as an object (the virtual sender hands it on unencoded). */
 export function openaiFields(
   spec: RequestSpec,
@@ -50,7 +53,7 @@ export function openaiFields(
   if (sampling.temperature !== undefined) body.temperature = sampling.temperature;
   if (sampling.topP !== undefined) body.top_p = sampling.topP;
   body.stream = o.stream ?? true;
-  if (body.stream) body.stream_options = { include_usage: true };
+  if (body.stream) body.stream_options = INCLUDE_USAGE;
   if (spec.ignoreEos) body.ignore_eos = true;
   if (sampling.extraBody) Object.assign(body, sampling.extraBody);
   return body;

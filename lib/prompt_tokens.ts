@@ -12,6 +12,7 @@
  */
 import { type ChatMessage, messageText, SHIPPED, type Tokenizer } from "./tokenizer.ts";
 import shipped from "./_llama3_1_chat_ids.json" with { type: "json" };
+import { IdsText, idsTextOf } from "./lazy_text.ts";
 
 /** Only letters, `.`, `,` and single spaces (no space at the end). */
 function simple(text: string): boolean {
@@ -40,6 +41,21 @@ const LETTERS = /^[A-Za-z]+$/;
 const PRETOKEN = /[^\r\nA-Za-z0-9]?[A-Za-z]+| ?[^\sA-Za-z0-9]+/g;
 const H = (role: string) => `<|start_header_id|>${role}<|end_header_id|>\n\n`;
 const FRAME = "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n";
+
+/**
+ * Whether the code unit at `i` of a message's text (from the end for a
+ * negative `i`) is white space as `\s` has it; an {@linkcode IdsText} is read
+ * at its ends without being built.
+ */
+function spaceAt(text: string | IdsText, i: number): boolean {
+  const c = codeAt(text, i);
+  return c === c && /\s/.test(String.fromCharCode(c));
+}
+
+/** The code unit at `i` of a message's text (from the end for a negative `i`; NaN outside). */
+function codeAt(text: string | IdsText, i: number): number {
+  return typeof text === "string" ? text.charCodeAt(i < 0 ? text.length + i : i) : text.codeAt(i);
+}
 
 /** Appends `ids` to `out`. */
 function append(out: number[], ids: readonly number[]): void {
@@ -164,7 +180,8 @@ export class PromptTokens {
    * A chat prompt as the server's template renders and tokenizes it. `known[i]`,
    * when given, holds the ids of message i's text as written (a dataset built
    * it of single-token words, or an answer of the output vocabulary), which
-   * then needs no tokenizing.
+   * then needs no tokenizing; a message made of exact ids (`lib/lazy_text.ts`)
+   * gives its own.
    */
   chat(messages: ChatMessage[], known?: readonly (readonly number[] | undefined)[]): number[] {
     if (!this.#llama31 || messages.some((m) => m.role === "tool" || m.role === "ipython")) {
@@ -185,8 +202,12 @@ export class PromptTokens {
     for (let i = first; i < messages.length; i++) {
       const m = messages[i];
       append(out, this.#header(m.role));
-      const given = typeof m.content === "string" ? known?.[i] : undefined;
-      if (!given || !this.#appendTrimmed(out, m.content as string, given)) {
+      // a message made of known ids (lib/lazy_text.ts) is read by its ids, its text never built
+      const lazy = idsTextOf(m);
+      let text: string | IdsText | undefined = lazy;
+      let given = lazy?.exact ? lazy.ids : undefined;
+      if (!lazy && typeof m.content === "string") [text, given] = [m.content, known?.[i]];
+      if (!given || !this.#appendTrimmed(out, text!, given)) {
         append(out, this.#message(messageText(m.content).trim()));
       }
       append(out, eot);
@@ -200,15 +221,14 @@ export class PromptTokens {
    * space goes: the first word's ids without it); false, appending nothing,
    * when the trim is not that simple.
    */
-  #appendTrimmed(out: number[], text: string, ids: readonly number[]): boolean {
+  #appendTrimmed(out: number[], text: string | IdsText, ids: readonly number[]): boolean {
     if (ids.length === 0) return false;
-    const ws = (i: number) => /\s/.test(text[i] ?? "");
-    if (ws(text.length - 1)) return false; // trailing space: the template would trim it
-    if (!ws(0)) {
+    if (spaceAt(text, -1)) return false; // trailing space: the template would trim it
+    if (!spaceAt(text, 0)) {
       append(out, ids);
       return true;
     }
-    if (text.charCodeAt(0) !== 32 || ws(1)) return false;
+    if (codeAt(text, 0) !== 32 || spaceAt(text, 1)) return false;
     let bare = this.#bareOf.get(ids[0]);
     if (!bare) {
       this.#bareOf.set(ids[0], bare = this.#tok.encode(this.#tok.decode([ids[0]]).trimStart()));

@@ -5,6 +5,7 @@ import { buildVocab, sampleOutput, tokenText } from "../launch/sim/core/vocab.ts
 import { multiturnDataset, turnSpec } from "../bench/workload/multiturn.ts";
 import { randomDataset } from "../bench/workload/random.ts";
 import { PromptTokens } from "./prompt_tokens.ts";
+import { IdsText, LazyMessage } from "./lazy_text.ts";
 import chatIds from "./_llama3_1_chat_ids.json" with { type: "json" };
 import words from "../bench/workload/_llama3_1_words.json" with { type: "json" };
 
@@ -99,4 +100,38 @@ Deno.test("predict tokens: the shipped chat frames and word-list bare ids are th
     assert.deepEqual([bare[id]], tok.encode(tok.decode([id]).trimStart()), `${id}`);
   }
   assert.equal(Object.keys(bare).length, words.ids.length);
+});
+
+Deno.test("predict tokens: messages of known ids give the tokenizer's chat ids without building their text", async () => {
+  const tok = await loadTokenizer();
+  const fast = new PromptTokens(tok);
+  const vocab = buildVocab(tok);
+  const rng = new Rng(9);
+  const wordPieces: string[] = [];
+  words.ids.forEach((id, k) => wordPieces[id] = words.words[k]);
+  const answerPieces: string[] = [];
+  for (const id of [...vocab.firstIds, ...vocab.words, ...vocab.punct]) {
+    answerPieces[id] = tokenText(vocab, id);
+  }
+  const user = (n: number) =>
+    new LazyMessage(
+      "user",
+      new IdsText(Array.from({ length: n }, (_, i) => words.ids[i * 13 % 999]), wordPieces),
+    );
+  // an answer cut by EOS (which decodes to nothing: the EOS id dropped from its exact ids)
+  const out = sampleOutput(vocab, rng, 30, true);
+  const answer = new LazyMessage("assistant", new IdsText(out.slice(0, -1), answerPieces));
+  const messages = [{ role: "system", content: "Be brief." }, user(40), answer, user(25)];
+  const built = IdsText.built;
+  const ids = fast.chat(messages);
+  assert.equal(IdsText.built, built, "no text built");
+  assert.deepEqual(
+    ids,
+    tok.encodeChat(messages.map((m) => ({ role: m.role, content: m.content }))),
+  );
+  // ids that are not exact: the text is built and tokenized
+  const odd = new LazyMessage("assistant", new IdsText([out[0], out[0]], answerPieces, false));
+  const plain = [messages[1], odd].map((m) => ({ role: m.role, content: m.content }));
+  assert.deepEqual(fast.chat([messages[1], odd]), tok.encodeChat(plain));
+  assert.equal(fast.slow, 0);
 });

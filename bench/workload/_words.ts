@@ -22,6 +22,8 @@ export interface WordList {
 }
 
 const cache = new WeakMap<Tokenizer, WordList>();
+/** The shipped tokenizer's list (one object: a turn asks for it each time). */
+let shippedList: WordList | undefined;
 
 /**
  * The word list of a tokenizer: the shipped one's comes from
@@ -31,7 +33,7 @@ const cache = new WeakMap<Tokenizer, WordList>();
 export function wordList(tok: Tokenizer, max = 4096): WordList {
   if (tok.name === SHIPPED && max === 4096) {
     const w = shipped as WordList & { tokenizer: string };
-    return {
+    return shippedList ??= {
       words: w.words,
       ids: w.ids,
       completionsExtra: w.completionsExtra,
@@ -111,17 +113,21 @@ export function randomPicks(
   return into;
 }
 
-/** Token id -> index into the words (-1: no word), by word list. */
-const wordOfIds = new WeakMap<readonly number[], Int32Array>();
+/** Token id -> its word (undefined: no word), by word list. */
+const piecesOf = new WeakMap<readonly number[], string[]>();
 
-function wordOfId(wl: WordList): Int32Array {
-  let t = wordOfIds.get(wl.ids);
+/**
+ * Each word-list token id's word, by id (an {@linkcode IdsText}'s pieces):
+ * text of the list's ids follows from it without a tokenizer.
+ */
+export function wordPieces(wl: WordList): readonly (string | undefined)[] {
+  let t = piecesOf.get(wl.ids);
   if (!t) {
     let maxId = 0;
     for (const id of wl.ids) maxId = Math.max(maxId, id);
-    t = new Int32Array(maxId + 1).fill(-1);
-    for (let k = 0; k < wl.ids.length; k++) t[wl.ids[k]] = k;
-    wordOfIds.set(wl.ids, t);
+    t = new Array<string>(maxId + 1).fill("");
+    for (let k = 0; k < wl.ids.length; k++) t[wl.ids[k]] = wl.words[k];
+    piecesOf.set(wl.ids, t);
   }
   return t;
 }
@@ -142,9 +148,9 @@ export function wordsText(wl: WordList, picks: readonly number[]): string {
  * `from` on: {@linkcode wordsText} of their picks.
  */
 export function idsText(wl: WordList, ids: readonly number[], from = 0): string {
-  const of = wordOfId(wl);
-  const parts = new Array<string>(ids.length - from);
-  for (let i = from; i < ids.length; i++) parts[i - from] = wl.words[of[ids[i]]];
+  const of = wordPieces(wl);
+  const parts = new Array<string | undefined>(ids.length - from);
+  for (let i = from; i < ids.length; i++) parts[i - from] = of[ids[i]];
   return parts.join("");
 }
 

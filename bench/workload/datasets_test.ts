@@ -11,6 +11,8 @@ import { parseImageSizes } from "./random_mm.ts";
 import { workSource } from "../work_source.ts";
 import { arrivalOffsets } from "./arrivals.ts";
 import { Rng } from "../../lib/rng.ts";
+import { IdsText, idsTextOf } from "../../lib/lazy_text.ts";
+import { openaiBody } from "../request_body.ts";
 
 const tok = await loadTokenizer();
 const base: DatasetOptions = {
@@ -269,4 +271,25 @@ Deno.test("multi-turn conversations are drawn as they arrive: the same ones, and
     ...multiturnOptions({ ...cfg.dataset, seed: cfg.dataset.seed }),
   });
   assert.deepEqual(first, eager);
+});
+
+Deno.test("multiturn with ids: the same conversations, each text built only when read; the request body carries it", () => {
+  const o = { count: 3, seed: 4, turns: 3, inputLen: 30, outputLen: 8, thinkTimeMs: 5 };
+  const built = IdsText.built;
+  const withIds = multiturnDataset(tok, { ...o, tokenIds: true });
+  const answers = [{ text: " a reply", tokens: 2 }, { text: " another", tokens: 1 }];
+  const specs = withIds.map((c) => turnSpec(tok, "chat", c, 3, answers));
+  assert.equal(IdsText.built, built, "drawing conversations and their turns builds no text");
+  assert.ok(withIds.every((c) => c.turns.every((t) => idsTextOf(t))), "turns keep ids, not text");
+  const users = specs.flatMap((s) => s.messages!.filter((m) => m.role === "user"));
+  assert.ok(users.length === 9 && users.every((m) => idsTextOf(m)), "messages of ids");
+  const plain = multiturnDataset(tok, o);
+  const text = (cs: Conversation[]) =>
+    JSON.stringify(cs, (k, v) => (k === "userTokenIds" ? undefined : v));
+  assert.equal(text(withIds), text(plain));
+  for (const [k, c] of plain.entries()) {
+    const want = turnSpec(tok, "chat", c, 3, answers);
+    assert.equal(openaiBody(specs[k], "m"), openaiBody(want, "m"), "the body sends the text");
+    assert.equal(specs[k].promptTokens, want.promptTokens);
+  }
 });

@@ -12,7 +12,8 @@ import { Rng } from "../../lib/rng.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { Conversation, Message, RequestSpec } from "./types.ts";
 import type { EndpointKind } from "./_spec.ts";
-import { idsText, randomPicks, wordList, wordsText } from "./_words.ts";
+import { randomPicks, wordList, wordPieces, wordsText } from "./_words.ts";
+import { IDS_TEXT, IdsText, idsTextOf, LazyMessage } from "../../lib/lazy_text.ts";
 
 /** A multiturn preset: tokens per turn, and turn 1's own when it differs. */
 export interface MultiturnPreset {
@@ -89,25 +90,48 @@ export function* multiturnStream(
   o: Omit<MultiturnOptions, "count">,
 ): Generator<Conversation, void, undefined> {
   const wl = wordList(tok);
+  const pieces = o.tokenIds ? wordPieces(wl) : undefined;
   const rng = new Rng(`multiturn:${o.seed}`);
   for (let c = 0;; c++) {
     const conversationId = `c${String(c).padStart(5, "0")}`;
-    const turns = Array.from({ length: o.turns }, (_, t) => {
+    const turns: Conversation["turns"] = new Array(o.turns);
+    for (let t = 0; t < o.turns; t++) {
       const first = t === 0;
       const n = first ? o.firstInputLen ?? o.inputLen : o.inputLen;
-      // with ids asked for, the words' ids are drawn straight (no array of picks)
-      const drawn = randomPicks(wl, rng, n, c * 64 + t, [], o.tokenIds ? wl.ids : undefined);
-      return {
-        user: o.tokenIds ? idsText(wl, drawn) : wordsText(wl, drawn),
-        maxTokens: first ? o.firstOutputLen ?? o.outputLen : o.outputLen,
-        userTokenIds: o.tokenIds ? drawn : undefined,
-      };
-    });
-    const thinkTimeMs = Array.from(
-      { length: Math.max(0, o.turns - 1) },
-      () => (o.thinkTimeMs > 0 ? rng.exponential(o.thinkTimeMs) : 0),
-    );
+      const maxTokens = first ? o.firstOutputLen ?? o.outputLen : o.outputLen;
+      if (!pieces) {
+        turns[t] = { user: wordsText(wl, randomPicks(wl, rng, n, c * 64 + t)), maxTokens };
+        continue;
+      }
+      // with ids asked for, the words' ids are drawn straight (no array of picks) and
+      // the text is built only when read (virtual time reads the ids)
+      const drawn = randomPicks(wl, rng, n, c * 64 + t, [], wl.ids);
+      turns[t] = new IdsTurn(new IdsText(drawn, pieces), maxTokens);
+    }
+    const thinkTimeMs = new Array<number>(Math.max(0, o.turns - 1));
+    for (let t = 0; t < thinkTimeMs.length; t++) {
+      thinkTimeMs[t] = o.thinkTimeMs > 0 ? rng.exponential(o.thinkTimeMs) : 0;
+    }
     yield { conversationId, turns, thinkTimeMs };
+  }
+}
+
+/** A turn whose user message is known by its ids: its text is built on each read. */
+class IdsTurn {
+  readonly [IDS_TEXT]: IdsText;
+  readonly userTokenIds: number[];
+
+  constructor(text: IdsText, readonly maxTokens: number) {
+    this[IDS_TEXT] = text;
+    this.userTokenIds = text.ids as number[];
+  }
+
+  get user(): string {
+    return this[IDS_TEXT].toString();
+  }
+
+  toJSON(): Conversation["turns"][number] {
+    return { user: this.user, maxTokens: this.maxTokens, userTokenIds: this.userTokenIds };
   }
 }
 
@@ -126,39 +150,49 @@ export function multiturnDataset(tok: Tokenizer, o: MultiturnOptions): Conversat
  * The request for turn `turn` (1-based) given the answers of earlier turns:
  * chat gets the message history, completions the concatenated text.
  * `promptTokens` is exact for turn 1 and an estimate after (the server's usage is authoritative).
+ * A user message or answer known by its ids goes in as a message whose text
+ * is built only when read ({@linkcode LazyMessage}).
  */
 export function turnSpec(
   tok: Tokenizer,
   endpoint: EndpointKind,
   conv: Conversation,
   turn: number,
-  answers: { text: string; tokens: number }[],
+  answers: readonly { readonly text: string; readonly tokens: number }[],
 ): RequestSpec {
   const wl = wordList(tok);
   const messages: Message[] = conv.system ? [{ role: "system", content: conv.system }] : [];
   let tokens = 0;
   for (let t = 0; t < turn; t++) {
-    const u = conv.turns[t].user;
-    messages.push({ role: "user", content: u });
-    tokens += conv.turns[t].userTokenIds?.length ?? (typeof u === "string" ? countWords(u) : 0);
+    const u = conv.turns[t];
+    const known = idsTextOf(u);
+    if (known) {
+      messages.push(new LazyMessage("user", known));
+      tokens += known.ids.length;
+    } else {
+      messages.push({ role: "user", content: u.user });
+      tokens += u.userTokenIds?.length ?? (typeof u.user === "string" ? countWords(u.user) : 0);
+    }
     if (t < turn - 1) {
-      messages.push({ role: "assistant", content: answers[t]?.text ?? "" });
-      tokens += answers[t]?.tokens ?? 0;
+      const a = answers[t];
+      const said = idsTextOf(a);
+      messages.push(
+        said ? new LazyMessage("assistant", said) : { role: "assistant", content: a?.text ?? "" },
+      );
+      tokens += a?.tokens ?? 0;
     }
   }
-  const base = {
-    requestId: `${conv.conversationId}-t${turn}`,
-    conversationId: conv.conversationId,
-    turn,
-    maxTokens: conv.turns[turn - 1].maxTokens,
-    ignoreEos: true,
-  };
+  const requestId = `${conv.conversationId}-t${turn}`;
+  const maxTokens = conv.turns[turn - 1].maxTokens;
+  const { conversationId } = conv;
   if (endpoint === "chat") {
     // each message after the first costs its header and end tokens (5 with Llama 3)
-    return { ...base, messages, promptTokens: tokens + wl.chatExtra + 5 * (messages.length - 1) };
+    const promptTokens = tokens + wl.chatExtra + 5 * (messages.length - 1);
+    return { requestId, conversationId, turn, maxTokens, ignoreEos: true, messages, promptTokens };
   }
   const prompt = messages.map((m) => m.content as string).join("");
-  return { ...base, prompt, promptTokens: tokens + wl.completionsExtra };
+  const promptTokens = tokens + wl.completionsExtra;
+  return { requestId, conversationId, turn, maxTokens, ignoreEos: true, prompt, promptTokens };
 }
 
 function countWords(s: string): number {

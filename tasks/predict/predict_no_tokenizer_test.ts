@@ -4,6 +4,7 @@ import { loadTopology } from "../../launch/topology.ts";
 import { buildVocab } from "../../launch/sim/core/vocab.ts";
 import { EventLoop } from "../../lib/event_loop.ts";
 import { PromptTokens } from "../../lib/prompt_tokens.ts";
+import { IdsText } from "../../lib/lazy_text.ts";
 import { loadTokenizer } from "../../lib/tokenizer.ts";
 import { runLoad } from "../../bench/load_driver.ts";
 import type { Job } from "../../bench/work_source.ts";
@@ -58,7 +59,9 @@ Deno.test("predict: random prompts, trace replays and multi-turn chats through t
     tokenIds: true,
   });
   const jobs = [0, 1, 2, 3].map((i) => ({ offsetMs: 80 * i, conversation: convs.next().value! }));
+  const built = IdsText.built;
   await run("chat", jobs);
+  assert.equal(IdsText.built, built, "no user message or answer text built");
   assert.equal(tok.built, false);
   tok.encode("x");
   assert.equal(tok.built, true);

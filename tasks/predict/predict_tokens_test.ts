@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { loadTokenizer } from "../../lib/tokenizer.ts";
 import { Rng } from "../../lib/rng.ts";
 import { PromptTokens } from "../../lib/prompt_tokens.ts";
+import { IdsText } from "../../lib/lazy_text.ts";
 import { buildVocab, sampleOutput } from "../../launch/sim/core/vocab.ts";
 import { multiturnDataset, turnSpec } from "../../bench/workload/multiturn.ts";
+import type { Answer } from "../../bench/load_driver.ts";
 import { predictTokens } from "./predict_tokens.ts";
 
 Deno.test("predict tokens: a conversation's turns get the tokenizer's own chat ids from known user and answer ids", async () => {
@@ -23,18 +25,18 @@ Deno.test("predict tokens: a conversation's turns get the tokenizer's own chat i
   });
   convs[3].system = "Be brief.";
   for (const [c, conv] of convs.entries()) {
-    tokens.open!({ offsetMs: 0, conversation: conv });
-    const answers: { text: string; tokens: number }[] = [];
+    const answers: Answer[] = [];
     for (let t = 1; t <= 3; t++) {
       const spec = turnSpec(tok, "chat", conv, t, answers);
+      const built = IdsText.built;
       const ids = tokens.promptTokens!(spec);
       assert.ok(ids, `turn ${t} of ${conv.conversationId}: ids known without tokenizing`);
+      assert.equal(IdsText.built, built, "no message text built");
       assert.deepEqual(ids, tok.encodeChat(spec.messages!));
       // an answer cut by EOS (the EOS id decodes to nothing) is as exact
       const out = sampleOutput(vocab, rng, 30 - 7 * c, c % 2 === 1);
-      answers.push({ text: tokens.text!(out), tokens: out.length });
+      answers.push(tokens.answer!(out, out.length));
     }
-    tokens.close!({ offsetMs: 0, conversation: conv });
   }
   assert.equal(prompts.slow, 0);
   assert.equal(prompts.scanned, 0, "no message text scanned");

@@ -12,7 +12,7 @@ import { openaiFields } from "../../bench/request_body.ts";
 import { e2eMs, itlGapsMs, ttftMs } from "../../lib/metrics.ts";
 import type { Clock } from "../../lib/clock.ts";
 import type { ClientResult } from "../../bench/client.ts";
-import type { Sender, SendRequest, Sent } from "../../bench/load_driver.ts";
+import type { Answer, Sender, SendRequest, Sent } from "../../bench/load_driver.ts";
 import type { RequestSpec } from "../../bench/workload/types.ts";
 import type { Job } from "../../bench/work_source.ts";
 import type { VirtualRequest, VirtualResponse } from "./virtual_topology.ts";
@@ -26,8 +26,11 @@ export interface VirtualTarget {
 export interface RequestTokens {
   /** The prompt's ids when known without tokenizing (else the target's frontend tokenizes). */
   promptTokens?(spec: RequestSpec): number[] | undefined;
-  /** The text of output ids (a conversation's next turn reads it). @default "" */
-  text?(ids: number[]): string;
+  /**
+   * The answer of output ids that a conversation's next turn re-sends (its
+   * text may be built only when read). @default none: the result's text is ""
+   */
+  answer?(ids: readonly number[], tokens: number): Answer;
   /** A job starts / ends (what it tells of its tokens holds meanwhile). */
   open?(job: Job): void;
   close?(job: Job): void;
@@ -60,12 +63,13 @@ export class VirtualSender implements Sender {
     }, {
       onFinish: ({ error, status, info, backend, outputIds }) => {
         const out = info?.outputTokens ?? 0;
-        const text = error || !keepText || !this.tokens.text
-          ? ""
-          : this.tokens.text(outputIds.slice(0, out));
+        // the answer goes on as its own record (its text unbuilt); the row holds no text
+        const answer = error || !keepText || !this.tokens.answer
+          ? undefined
+          : this.tokens.answer(out === outputIds.length ? outputIds : outputIds.slice(0, out), out);
         const times = info?.tokenTimesMs ?? NO_TIMES;
         const result = virtualResult(sentMs, this.clock.nowMs(), times, {
-          text,
+          text: "",
           promptTokens: info ? info.promptTokens : null,
           completionTokens: info ? out : null,
           cachedTokens: info ? info.cachedTokens : null,
@@ -73,7 +77,7 @@ export class VirtualSender implements Sender {
           error,
           backend,
         });
-        done({ result, outputTokens: out, outputFromTokenizer: false });
+        done({ result, outputTokens: out, outputFromTokenizer: false, answer });
       },
     });
   }

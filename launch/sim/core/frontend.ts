@@ -20,6 +20,7 @@
  */
 import type { Tokenizer } from "../../../lib/tokenizer.ts";
 import type { PromptTokens } from "../../../lib/prompt_tokens.ts";
+import { idsTextOf } from "../../../lib/lazy_text.ts";
 import type { Rng } from "../../../lib/rng.ts";
 import type { ModelProfile } from "./profiles.ts";
 import { type OutputVocab, sampleOutput } from "./vocab.ts";
@@ -109,8 +110,11 @@ export class RequestFrontend {
     }
     // a prompt too long for the context even at the most characters one token can hold is
     // refused before tokenising (megabytes of text would hold the event loop for seconds)
-    const atLeast = Math.ceil(textChars(p) / MAX_CHARS_PER_TOKEN);
-    if (atLeast >= limit) throw tooLong(limit, `at least ${atLeast}`);
+    // (text of known ids is counted only when its bound could reach the limit)
+    if (Math.ceil(textChars(p, true) / MAX_CHARS_PER_TOKEN) >= limit) {
+      const atLeast = Math.ceil(textChars(p, false) / MAX_CHARS_PER_TOKEN);
+      if (atLeast >= limit) throw tooLong(limit, `at least ${atLeast}`);
+    }
     const images = this.#images(p);
     let promptTokens = given ?? this.#tokenize(p, images.length > 0);
     if (images.length) {
@@ -132,7 +136,7 @@ export class RequestFrontend {
   #images(p: ParsedRequest): PromptImage[] {
     const images: PromptImage[] = [];
     for (const m of p.messages ?? []) {
-      if (!Array.isArray(m.content)) continue;
+      if (idsTextOf(m) || !Array.isArray(m.content)) continue; // text of known ids: not built
       for (const part of m.content) {
         if (part.type !== "image_url") continue;
         const vision = this.o.profile.vision;
@@ -168,12 +172,17 @@ function tooLong(limit: number, count: string): ApiError {
   );
 }
 
-/** Characters of prompt text in a request (images not counted). */
-function textChars(p: ParsedRequest): number {
+/**
+ * Characters of prompt text in a request (images not counted); with `bound`,
+ * text of known ids counts its cheap bound instead (never less).
+ */
+function textChars(p: ParsedRequest, bound: boolean): number {
   if (p.endpoint === "completion") return typeof p.prompt === "string" ? p.prompt.length : 0;
   let n = 0;
   for (const m of p.messages ?? []) {
-    if (typeof m.content === "string") n += m.content.length;
+    const known = idsTextOf(m); // text of known ids: its length without building it
+    if (known) n += bound ? known.maxLength : known.length;
+    else if (typeof m.content === "string") n += m.content.length;
     else if (Array.isArray(m.content)) {
       for (const part of m.content) if (typeof part.text === "string") n += part.text.length;
     }

@@ -3,6 +3,7 @@ import { loadTokenizer } from "../../../lib/tokenizer.ts";
 import { PromptTokens } from "../../../lib/prompt_tokens.ts";
 import { Rng } from "../../../lib/rng.ts";
 import { buildVocab } from "./vocab.ts";
+import { IdsText, LazyMessage } from "../../../lib/lazy_text.ts";
 import { resolveModel } from "./profiles.ts";
 import { type Admission, type FrontendOptions, RequestFrontend } from "./frontend.ts";
 
@@ -105,4 +106,30 @@ Deno.test("frontend: output draw: exact with ignore_eos, else at least min_token
   assert.deepEqual([capped.outputIds.length, capped.finishReason], [50, "length"]);
   const again = (seed: number) => fe.draw(req({ prompt: "Hi", max_tokens: 100 }), new Rng(seed));
   assert.deepEqual(again(5), again(5));
+});
+
+Deno.test("frontend: a message of known ids is admitted as its text is, the text never built", () => {
+  const words = [" the", " quick", " brown", " fox"].map((w) =>
+    [tokenizer.encode(w)[0], w] as const
+  );
+  const pieces: string[] = [];
+  for (const [id, w] of words) pieces[id] = w;
+  const ids = Array.from({ length: 300 }, (_, i) => words[(i * 7) % 4][0]);
+  const known = new IdsText(ids, pieces);
+  const lazy = { messages: [new LazyMessage("user", known)] };
+  const plain = { messages: [{ role: "user", content: known.toString() }] };
+  const given = new PromptTokens(tokenizer).chat(plain.messages);
+  const outcome = (
+    a: Admission,
+  ) => [a.error?.message, a.request?.promptTokens, a.request?.maxTokens];
+  // admitted; refused by its count; refused early by its length (at least ceil(chars / 256) tokens)
+  for (const maxModelLen of [2048, 8, 4]) {
+    const fe = frontend({ maxModelLen });
+    const built = IdsText.built;
+    const a = fe.admit("chat", lazy, given);
+    assert.equal(IdsText.built, built, `nothing built (max_model_len ${maxModelLen})`);
+    assert.deepEqual(outcome(a), outcome(fe.admit("chat", plain, given)));
+  }
+  const tight = frontend({ maxModelLen: 4 }); // refused early: at least ceil(chars / 256) tokens
+  assert.match(tight.admit("chat", lazy, given).error!.message, /has at least 6 input tokens/);
 });

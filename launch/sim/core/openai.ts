@@ -5,6 +5,7 @@
  * @module
  */
 import type { ChatMessage } from "../../../lib/tokenizer.ts";
+import { idsTextOf } from "../../../lib/lazy_text.ts";
 
 /** An error returned to the client with vLLM's status code, type and message. */
 export class ApiError extends Error {
@@ -109,10 +110,12 @@ export function parseRequest(endpoint: Endpoint, body: unknown): ParsedRequest {
     const msgs = body.messages;
     if (!Array.isArray(msgs)) throw new ApiError(400, "Field required: messages");
     if (msgs.length === 0) throw new ApiError(400, "messages must not be empty");
-    for (const [i, m] of msgs.entries()) {
+    for (let i = 0; i < msgs.length; i++) {
+      const m = msgs[i];
       if (!isObj(m) || typeof m.role !== "string") {
         throw new ApiError(400, `messages[${i}] must be an object with a string role`);
       }
+      if (idsTextOf(m)) continue; // text of known ids is a string: not built to be checked
       if (typeof m.content !== "string" && !Array.isArray(m.content) && m.content !== null) {
         throw new ApiError(400, `messages[${i}].content must be a string or a list of parts`);
       }

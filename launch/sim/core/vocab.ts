@@ -139,7 +139,7 @@ export interface AnswerTokens {
    * The ids the tokenizer gives for `text` (EOS dropped: it decodes to nothing),
    * or null when that is not certain (then the text must be tokenized).
    */
-  exactIds: number[] | null;
+  exactIds: readonly number[] | null;
 }
 
 const FIRST = 1, WORD = 2, PUNCT = 3;
@@ -177,24 +177,44 @@ function byId(vocab: OutputVocab): ById {
  * pre-token). {@linkcode sampleOutput} draws only such answers.
  */
 export function answerTokens(vocab: OutputVocab, ids: readonly number[]): AnswerTokens {
-  const t = byId(vocab);
+  const text = byId(vocab).text;
   const parts: string[] = [];
-  let exact: number[] | null = [];
+  for (let i = 0; i < ids.length; i++) parts.push(text[ids[i]] ?? "");
+  return { text: parts.join(""), exactIds: exactAnswerIds(vocab, ids) };
+}
+
+/**
+ * The `exactIds` of {@linkcode answerTokens} without building the text: `ids`
+ * itself when it holds no EOS, else a copy without it; null when not exact.
+ */
+export function exactAnswerIds(
+  vocab: OutputVocab,
+  ids: readonly number[],
+): readonly number[] | null {
+  const kinds = byId(vocab).kind;
+  let exact: number[] | null = null; // a copy, once an EOS was dropped
   let prev = 0;
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];
-    const kind = t.kind[id] ?? 0;
+    const kind = kinds[id] ?? 0;
     if (kind === 0) {
       // EOS (or an id outside the vocabulary) decodes to nothing
-      if (id !== vocab.eosId) exact = null;
+      if (id !== vocab.eosId) return null;
+      exact ??= ids.slice(0, i);
       continue;
     }
-    parts.push(t.text[id]);
-    if (exact === null) continue;
     const fits = prev === 0 ? kind === FIRST : kind === WORD || (kind === PUNCT && prev !== PUNCT);
-    if (fits) exact.push(id);
-    else exact = null;
+    if (!fits) return null;
+    exact?.push(id);
     prev = kind;
   }
-  return { text: parts.join(""), exactIds: exact };
+  return exact ?? ids;
+}
+
+/**
+ * The text of each output id, by id ("" for EOS and ids outside the
+ * vocabulary): the pieces of an answer's `IdsText` (lib/lazy_text.ts).
+ */
+export function answerPieces(vocab: OutputVocab): readonly string[] {
+  return byId(vocab).text;
 }
