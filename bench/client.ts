@@ -114,7 +114,7 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
   const origin = req.originMs ?? 0;
   const now = () => performance.now() - origin;
   const guard = new RequestGuard(req.timeoutMs ?? 300_000, req.stallTimeoutMs ?? 0, req.signal);
-  const r = newResult();
+  const r = emptyResult();
   const meter = meterFor(req.compat, r);
   // SSE is recognised by its bytes, whatever the Content-Type (proxies stream as text/html)
   const body = new BodyReader(req.stream !== false, (d, t) => meter.event(d, t), now);
@@ -132,8 +132,8 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
 /** TPOT as vLLM defines it (its one definition is in `lib/metrics.ts`). */
 export { tpotMs } from "../lib/metrics.ts";
 
-/** A result before anything was measured. */
-function newResult(): ClientResult {
+/** A result before anything was measured (every field set, in one order). */
+export function emptyResult(): ClientResult {
   return {
     sentMs: 0,
     firstTokenMs: null,
