@@ -11,7 +11,7 @@
 import { openaiFields } from "../../bench/request_body.ts";
 import { e2eMs, itlGapsMs, ttftMs } from "../../lib/metrics.ts";
 import type { Clock } from "../../lib/clock.ts";
-import type { ClientResult } from "../../bench/client.ts";
+import { type ClientResult, emptyResult } from "../../bench/client.ts";
 import type { Sender, SendRequest, Sent } from "../../bench/load_driver.ts";
 import type { RequestSpec } from "../../bench/workload/types.ts";
 import type { Job } from "../../bench/work_source.ts";
@@ -26,7 +26,7 @@ export interface VirtualTarget {
 export interface RequestTokens {
   /** The prompt's ids when known without tokenizing (else the target's frontend tokenizes). */
   promptTokens?(spec: RequestSpec): number[] | undefined;
-  /** The text of output ids (a conversation's next turn reads it). @default "" */
+  /** The text of output ids, read during the call only (a conversation's next turn reads it). @default "" */
   text?(ids: number[]): string;
   /** A job starts / ends (what it tells of its tokens holds meanwhile). */
   open?(job: Job): void;
@@ -59,20 +59,20 @@ export class VirtualSender implements Sender {
       promptTokens: this.tokens.promptTokens?.(spec),
     }, {
       onFinish: ({ error, status, info, backend, outputIds }) => {
-        const out = info?.outputTokens ?? 0;
+        const out = info ? info.outputTokens : 0;
         const text = error || !keepText || !this.tokens.text
           ? ""
-          : this.tokens.text(outputIds.slice(0, out));
-        const times = info?.tokenTimesMs ?? NO_TIMES;
-        const result = virtualResult(sentMs, this.clock.nowMs(), times, {
-          text,
-          promptTokens: info ? info.promptTokens : null,
-          completionTokens: info ? out : null,
-          cachedTokens: info ? info.cachedTokens : null,
-          status,
-          error,
-          backend,
-        });
+          : this.tokens.text(out === outputIds.length ? outputIds : outputIds.slice(0, out));
+        const result = virtualResult(sentMs, this.clock.nowMs(), info?.tokenTimesMs ?? NO_TIMES);
+        result.text = text;
+        if (info) {
+          result.promptTokens = info.promptTokens;
+          result.completionTokens = out;
+          result.cachedTokens = info.cachedTokens;
+        }
+        result.status = status;
+        result.error = error;
+        result.backend = backend;
         done({ result, outputTokens: out, outputFromTokenizer: false });
       },
     });
@@ -81,27 +81,19 @@ export class VirtualSender implements Sender {
 
 const NO_TIMES = new Float64Array(0);
 
-/** A client result from virtual instants: sent, each token, end. */
-function virtualResult(
-  sentMs: number,
-  endMs: number,
-  times: Float64Array,
-  rest: Pick<
-    ClientResult,
-    "text" | "promptTokens" | "completionTokens" | "cachedTokens" | "status" | "error" | "backend"
-  >,
-): ClientResult {
+/**
+ * A client result from virtual instants (sent, each token, end); the answer's
+ * fields are the caller's to set.
+ */
+function virtualResult(sentMs: number, endMs: number, times: Float64Array): ClientResult {
+  const r = emptyResult();
   const first = times.length ? times[0] : null;
-  return {
-    sentMs,
-    firstTokenMs: first,
-    endMs,
-    ttftMs: ttftMs(sentMs, first),
-    e2eMs: e2eMs(sentMs, endMs),
-    itlMs: itlGapsMs(times),
-    contentChunks: times.length,
-    ...rest,
-    streamed: true,
-    oddContentType: "",
-  };
+  r.sentMs = sentMs;
+  r.firstTokenMs = first;
+  r.endMs = endMs;
+  r.ttftMs = ttftMs(sentMs, first);
+  r.e2eMs = e2eMs(sentMs, endMs);
+  r.itlMs = itlGapsMs(times);
+  r.contentChunks = times.length;
+  return r;
 }
