@@ -87,8 +87,13 @@ export interface ClientResult {
   /** firstTokenMs - sentMs. */
   ttftMs: number | null;
   e2eMs: number;
-  /** Gaps between consecutive content chunks. */
-  itlMs: number[];
+  /**
+   * When each chunk that counts as a token came, in order (the first at
+   * `firstTokenMs`; none for a whole answer): the inter-token gaps are the
+   * differences of neighbours. An array over HTTP, the engine's own
+   * `Float64Array` in virtual time.
+   */
+  tokenTimesMs: ArrayLike<number>;
   /** Number of chunks with non-empty text. */
   contentChunks: number;
   /** The generated text. */
@@ -132,6 +137,8 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
 /** TPOT as vLLM defines it (its one definition is in `lib/metrics.ts`). */
 export { tpotMs } from "../lib/metrics.ts";
 
+const NO_TIMES: readonly number[] = Object.freeze([]);
+
 /** A result before anything was measured (every field set, in one order). */
 export function emptyResult(): ClientResult {
   return {
@@ -140,7 +147,7 @@ export function emptyResult(): ClientResult {
     endMs: 0,
     ttftMs: null,
     e2eMs: 0,
-    itlMs: [],
+    tokenTimesMs: NO_TIMES,
     contentChunks: 0,
     text: "",
     promptTokens: null,

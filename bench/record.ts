@@ -15,25 +15,58 @@ import { ValueLog } from "../lib/value_log.ts";
 
 const enc = new TextEncoder();
 
+/**
+ * A request's inter-token gaps, read in place: the differences of its token
+ * times multiplied by `scale`, or gaps as given (`scale` then unused).
+ */
+export class Gaps {
+  /** How many gaps. */
+  readonly length: number;
+
+  private constructor(
+    readonly values: ArrayLike<number>,
+    readonly fromTimes: boolean,
+    readonly scale: number,
+  ) {
+    this.length = fromTimes ? Math.max(0, values.length - 1) : values.length;
+  }
+
+  /** The gaps between neighbours of `timesMs`, each times `scale` (no array is made). */
+  static between(timesMs: ArrayLike<number>, scale = 1): Gaps {
+    return new Gaps(timesMs, true, scale);
+  }
+
+  /** Gaps as given (ms). */
+  static of(gapsMs: ArrayLike<number>): Gaps {
+    return new Gaps(gapsMs, false, 1);
+  }
+
+  /** Gap `i` (0-based), ms. */
+  at(i: number): number {
+    const v = this.values;
+    return this.fromTimes ? (v[i + 1] - v[i]) * this.scale : v[i];
+  }
+}
+
 /** The row of a finished request; times are multiplied by `scale` (server ms per real ms). */
 export function requestRow(
   f: Finished,
   runId: string,
   loadPoint: string,
   scale = 1,
-): { row: RequestRow; itlMs: number[] } {
+): { row: RequestRow; itlMs: Gaps } {
   const r = f.result, spec = f.spec;
-  const itlMs = scale === 1 ? r.itlMs : r.itlMs.map((ms) => ms * scale);
+  const itlMs = Gaps.between(r.tokenTimesMs, scale);
   const ttft = r.ttftMs === null ? null : r.ttftMs * scale;
   const e2e = r.e2eMs * scale;
   let itlSum = 0;
   let itlMax = -Infinity;
-  for (let i = 0; i < itlMs.length; i++) {
-    const g = itlMs[i];
+  const n = itlMs.length;
+  for (let i = 0; i < n; i++) {
+    const g = itlMs.at(i);
     itlSum += g;
     if (g > itlMax) itlMax = g;
   }
-  const n = itlMs.length;
   const row: RequestRow = {
     run_id: runId,
     load_point: loadPoint,
@@ -132,19 +165,19 @@ export class Tally {
   /** Content chunks of successful requests per whole second of the run's clock (peak output tokens/s). */
   readonly tokensPerSecond = new SecondCounts();
 
-  add(row: RequestRow, s: SummaryRow, itlMs: readonly number[]): void {
+  add(row: RequestRow, s: SummaryRow, itlMs: Gaps): void {
     this.rows.push(s);
     if (row.error) return;
-    const gaps = this.itls;
+    const gaps = this.itls, n = itlMs.length;
     if (row.first_token_ms === null) {
-      for (let i = 0; i < itlMs.length; i++) gaps.push(itlMs[i]);
+      for (let i = 0; i < n; i++) gaps.push(itlMs.at(i));
       return;
     }
     const perS = this.tokensPerSecond;
     let t = row.first_token_ms;
     perS.add(t);
-    for (let i = 0; i < itlMs.length; i++) {
-      const g = itlMs[i];
+    for (let i = 0; i < n; i++) {
+      const g = itlMs.at(i);
       gaps.push(g);
       perS.add(t += g);
     }
@@ -209,8 +242,9 @@ export class RunRows {
   }
 
   /** Records one row with its inter-token gaps (nothing after a write failure). */
-  add(row: RequestRow, itlMs: readonly number[]): void {
+  add(row: RequestRow, gaps: Gaps | ArrayLike<number>): void {
     if (this.writeError) return;
+    const itlMs = gaps instanceof Gaps ? gaps : Gaps.of(gaps);
     try {
       // gaps first: a gap line without its row is ignored by readers, a row without gaps is not
       if (this.itlFile) this.itlFile.append(enc.encode(this.#itlLine(row, itlMs)));
@@ -226,15 +260,15 @@ export class RunRows {
     }
   }
 
-  #itlLine(row: RequestRow, itlMs: readonly number[]): string {
+  #itlLine(row: RequestRow, itlMs: Gaps): string {
     return JSON.stringify({
       run_id: this.runId,
       request_id: row.request_id,
-      itl_ms: itlMs.map((x) => Math.round(x * 1000) / 1000),
+      itl_ms: Array.from({ length: itlMs.length }, (_, i) => Math.round(itlMs.at(i) * 1000) / 1000),
     }) + "\n";
   }
 
-  #tally(row: RequestRow, itlMs: readonly number[]): void {
+  #tally(row: RequestRow, itlMs: Gaps): void {
     const s = summaryRow(row);
     this.total.add(row, s, itlMs);
     if (row.class) {

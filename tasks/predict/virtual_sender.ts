@@ -9,7 +9,7 @@
  * @module
  */
 import { openaiFields } from "../../bench/request_body.ts";
-import { e2eMs, itlGapsMs, ttftMs } from "../../lib/metrics.ts";
+import { e2eMs, ttftMs } from "../../lib/metrics.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { type ClientResult, emptyResult } from "../../bench/client.ts";
 import type { Sender, SendRequest, Sent } from "../../bench/load_driver.ts";
@@ -93,7 +93,7 @@ function virtualResult(sentMs: number, endMs: number, times: Float64Array): Clie
   r.endMs = endMs;
   r.ttftMs = ttftMs(sentMs, first);
   r.e2eMs = e2eMs(sentMs, endMs);
-  r.itlMs = itlGapsMs(times);
+  r.tokenTimesMs = times;
   r.contentChunks = times.length;
   return r;
 }
