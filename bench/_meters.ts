@@ -76,9 +76,12 @@ abstract class BaseMeter implements Meter {
   /** `[DONE]` came. */
   protected done = false;
   protected readonly parts: string[] = [];
-  #lastMs = 0;
+  /** The result's token times, as an array this meter grows. */
+  readonly #times: number[] = [];
 
-  constructor(protected readonly r: ClientResult) {}
+  constructor(protected readonly r: ClientResult) {
+    r.tokenTimesMs = this.#times;
+  }
 
   event(data: string, t: number): void {
     if (data === "[DONE]" || data.trim() === "[DONE]") {
@@ -126,8 +129,7 @@ abstract class BaseMeter implements Meter {
   protected token(text: string, t: number): void {
     const r = this.r;
     if (r.firstTokenMs === null) r.firstTokenMs = t;
-    else r.itlMs.push(t - this.#lastMs);
-    this.#lastMs = t;
+    this.#times.push(t);
     if (text) {
       r.contentChunks++;
       this.parts.push(text);

@@ -87,8 +87,13 @@ export interface ClientResult {
   /** firstTokenMs - sentMs. */
   ttftMs: number | null;
   e2eMs: number;
-  /** Gaps between consecutive content chunks. */
-  itlMs: number[];
+  /**
+   * When each chunk that counts as a token came, in order (the first at
+   * `firstTokenMs`; none for a whole answer): the inter-token gaps are the
+   * differences of neighbours. An array over HTTP, the engine's own
+   * `Float64Array` in virtual time.
+   */
+  tokenTimesMs: ArrayLike<number>;
   /** Number of chunks with non-empty text. */
   contentChunks: number;
   /** The generated text. */
@@ -114,7 +119,7 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
   const origin = req.originMs ?? 0;
   const now = () => performance.now() - origin;
   const guard = new RequestGuard(req.timeoutMs ?? 300_000, req.stallTimeoutMs ?? 0, req.signal);
-  const r = newResult();
+  const r = emptyResult();
   const meter = meterFor(req.compat, r);
   // SSE is recognised by its bytes, whatever the Content-Type (proxies stream as text/html)
   const body = new BodyReader(req.stream !== false, (d, t) => meter.event(d, t), now);
@@ -132,15 +137,17 @@ export async function sendStreaming(req: ClientRequest): Promise<ClientResult> {
 /** TPOT as vLLM defines it (its one definition is in `lib/metrics.ts`). */
 export { tpotMs } from "../lib/metrics.ts";
 
-/** A result before anything was measured. */
-function newResult(): ClientResult {
+const NO_TIMES: readonly number[] = Object.freeze([]);
+
+/** A result before anything was measured (every field set, in one order). */
+export function emptyResult(): ClientResult {
   return {
     sentMs: 0,
     firstTokenMs: null,
     endMs: 0,
     ttftMs: null,
     e2eMs: 0,
-    itlMs: [],
+    tokenTimesMs: NO_TIMES,
     contentChunks: 0,
     text: "",
     promptTokens: null,

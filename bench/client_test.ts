@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { itlGapsMs } from "../lib/metrics.ts";
 import { sendStreaming, tpotMs } from "./client.ts";
 
 const enc = new TextEncoder();
@@ -76,9 +77,10 @@ Deno.test("TTFT and ITL agree within 1 ms (median) with a server emitting tokens
         r.ttftMs! >= s.gapsMs[0] - 1,
         `ttft ${r.ttftMs} below the role-only-skipping delay`,
       );
-      assert.equal(r.itlMs.length, 4);
+      const itl = itlGapsMs(r.tokenTimesMs);
+      assert.equal(itl.length, 4);
       const d = [Math.abs(r.firstTokenMs! - s.sentAt[0])];
-      for (let i = 0; i < 4; i++) d.push(Math.abs(r.itlMs[i] - (s.sentAt[i + 1] - s.sentAt[i])));
+      for (let i = 0; i < 4; i++) d.push(Math.abs(itl[i] - (s.sentAt[i + 1] - s.sentAt[i])));
       deltas.push(d.map((x) => x.toFixed(2)).join(","));
       all.push(...d);
     }
@@ -166,8 +168,8 @@ Deno.test("--metrics-compat vllm: role chunk starts TTFT, E2E ends at the last c
     assert.equal(vllm.error, "");
     assert.ok(ours.ttftMs! - vllm.ttftMs! > 40, `ttft ${ours.ttftMs} vs ${vllm.ttftMs}`);
     assert.ok(ours.e2eMs - vllm.e2eMs > 60, `e2e ${ours.e2eMs} vs ${vllm.e2eMs}`);
-    assert.equal(vllm.itlMs.length, 3); // the role chunk counts as the first
-    assert.equal(ours.itlMs.length, 2);
+    assert.equal(vllm.tokenTimesMs.length, 4); // the role chunk counts as the first
+    assert.equal(ours.tokenTimesMs.length, 3);
     assert.equal(vllm.text, " a b c");
     // a mid-stream error after tokens: vLLM's client counts a success, ours a failure
     assert.match((await send("topobench", "error")).error, /stream error: engine died/);

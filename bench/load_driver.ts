@@ -19,7 +19,7 @@ import type { Clock } from "../lib/clock.ts";
 import type { SaturationDetector, SaturationVerdict } from "../lib/saturation.ts";
 import { verdictText } from "../lib/saturation.ts";
 import type { Tokenizer } from "../lib/tokenizer.ts";
-import type { ClientResult } from "./client.ts";
+import { type ClientResult, emptyResult } from "./client.ts";
 import type { RequestSpec } from "./workload/types.ts";
 import type { EndpointKind } from "./workload/_spec.ts";
 import { turnSpec } from "./workload/multiturn.ts";
@@ -118,7 +118,7 @@ export interface DriveOptions {
   onSaturated?: (v: SaturationVerdict) => void;
 }
 
-/** A request in flight while a saturation detector watches: ended once (by its answer or a cancel). */
+/** A request in flight: ended once (by its answer, or a cancel while a saturation detector watches). */
 interface Pending {
   r: Running;
   t: number;
@@ -135,30 +135,16 @@ interface Running {
   end: () => void;
 }
 
+const NOTHING = () => {};
+
 /** What a request cancelled by the saturation stop gives: no answer, an error. */
 function cancelled(sentMs: number, endMs: number, error: string): Sent {
-  return {
-    result: {
-      sentMs,
-      firstTokenMs: null,
-      endMs,
-      ttftMs: null,
-      e2eMs: endMs - sentMs,
-      itlMs: [],
-      contentChunks: 0,
-      text: "",
-      promptTokens: null,
-      completionTokens: null,
-      cachedTokens: null,
-      status: 0,
-      error,
-      backend: "",
-      streamed: true,
-      oddContentType: "",
-    },
-    outputTokens: 0,
-    outputFromTokenizer: false,
-  };
+  const result = emptyResult();
+  result.sentMs = sentMs;
+  result.endMs = endMs;
+  result.e2eMs = endMs - sentMs;
+  result.error = error;
+  return { result, outputTokens: 0, outputFromTokenizer: false };
 }
 
 /**
@@ -226,10 +212,10 @@ class Driver {
   }
 
   /** Wraps a callback so that a throw fails the run (and stops it) instead of escaping. */
-  #guard<A extends unknown[]>(fn: (...a: A) => void): (...a: A) => void {
-    return (...a) => {
+  #guard(fn: () => void): () => void {
+    return () => {
       try {
-        fn(...a);
+        fn();
       } catch (e) {
         this.#fail(e);
       }
@@ -264,16 +250,20 @@ class Driver {
       return;
     }
     const job = next.value;
-    this.clock.at(
-      job.offsetMs,
-      this.#guard(() => {
-        if (this.#stopped) return;
-        this.#next();
-        this.#jobs++;
-        if (job.session === undefined) this.#run(job, job.offsetMs, () => {});
-        else this.#inSession(job, job.session);
-      }),
-    );
+    this.clock.at(job.offsetMs, () => this.#arrive(job));
+  }
+
+  /** A job is due: the next one is drawn, this one starts (a throw fails the run). */
+  #arrive(job: Job): void {
+    try {
+      if (this.#stopped) return;
+      this.#next();
+      this.#jobs++;
+      if (job.session === undefined) this.#run(job, job.offsetMs, NOTHING);
+      else this.#inSession(job, job.session);
+    } catch (e) {
+      this.#fail(e);
+    }
   }
 
   /** A session's request goes after the one before it has ended (trace replay). */
@@ -354,17 +344,25 @@ class Driver {
     if (s.inFlight > s.maxInFlight) s.maxInFlight = s.inFlight;
     const req = { spec, session: conv?.conversationId, keepText: !!conv && t < conv.turns.length };
     const watch = this.o.saturation;
-    let done = (sent: Sent) => this.#ended(r, t, spec, scheduledMs, sent);
+    const sentMs = watch ? this.clock.nowMs() : 0;
+    const p: Pending = { r, t, spec, scheduledMs, sentMs, over: false };
     if (watch) {
-      const now = this.clock.nowMs();
-      const p: Pending = { r, t, spec, scheduledMs, sentMs: now, over: false };
       this.#pending.add(p);
-      watch.sent(now);
-      done = (sent) => this.#settled(p, sent);
+      watch.sent(sentMs);
     }
-    const p = this.sender.send(req, this.#guard(done));
-    p?.catch((e) => this.#fail(e));
+    const sending = this.sender.send(req, (sent) => this.#answered(p, sent));
+    sending?.catch((e) => this.#fail(e));
     if (watch) this.#watch(watch);
+  }
+
+  /** A request's answer came (a throw on the way fails the run). */
+  #answered(p: Pending, sent: Sent): void {
+    try {
+      if (this.o.saturation) this.#settled(p, sent);
+      else this.#ended(p.r, p.t, p.spec, p.scheduledMs, sent);
+    } catch (e) {
+      this.#fail(e);
+    }
   }
 
   /** A watched request ended (its answer, or a cancel): once only, then the rule is checked. */
@@ -400,11 +398,26 @@ class Driver {
     s.done++;
     if (sent.result.error) s.failed++;
     if (!this.plan.closedLoop) this.#release();
-    this.o.onResult?.({ spec, scheduledMs, ...sent });
+    this.o.onResult?.({
+      spec,
+      result: sent.result,
+      scheduledMs,
+      outputTokens: sent.outputTokens,
+      outputFromTokenizer: sent.outputFromTokenizer,
+    });
     const conv = r.job.conversation;
     if (sent.result.error || !conv || t >= conv.turns.length) return r.end();
     r.answers.push(sent.answer ?? { text: sent.result.text, tokens: sent.outputTokens });
     const at = this.clock.nowMs() + Math.max(0, conv.thinkTimeMs[t - 1]);
-    this.clock.at(at, this.#guard(() => this.#turn(r, t + 1, at)));
+    this.clock.at(at, () => this.#nextTurn(r, t + 1, at));
+  }
+
+  /** A conversation's turn after its think time (a throw fails the run). */
+  #nextTurn(r: Running, t: number, scheduledMs: number): void {
+    try {
+      this.#turn(r, t, scheduledMs);
+    } catch (e) {
+      this.#fail(e);
+    }
   }
 }

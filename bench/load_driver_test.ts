@@ -26,7 +26,7 @@ class InstantSender implements Sender {
       endMs: now,
       ttftMs: 0,
       e2eMs: 0,
-      itlMs: [],
+      tokenTimesMs: [],
       contentChunks: 1,
       text: "",
       promptTokens: null,

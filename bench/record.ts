@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { CsvAppender, LineAppender } from "../lib/csv.ts";
+import { type CsvAppender, csvCell, type LineAppender, numberCell } from "../lib/csv.ts";
 import type { RequestRow } from "../lib/result_schema.ts";
 import { tpotMs } from "./client.ts";
 import type { Finished } from "./runner.ts";
@@ -15,25 +15,58 @@ import { ValueLog } from "../lib/value_log.ts";
 
 const enc = new TextEncoder();
 
+/**
+ * A request's inter-token gaps, read in place: the differences of its token
+ * times multiplied by `scale`, or gaps as given (`scale` then unused).
+ */
+export class Gaps {
+  /** How many gaps. */
+  readonly length: number;
+
+  private constructor(
+    readonly values: ArrayLike<number>,
+    readonly fromTimes: boolean,
+    readonly scale: number,
+  ) {
+    this.length = fromTimes ? Math.max(0, values.length - 1) : values.length;
+  }
+
+  /** The gaps between neighbours of `timesMs`, each times `scale` (no array is made). */
+  static between(timesMs: ArrayLike<number>, scale = 1): Gaps {
+    return new Gaps(timesMs, true, scale);
+  }
+
+  /** Gaps as given (ms). */
+  static of(gapsMs: ArrayLike<number>): Gaps {
+    return new Gaps(gapsMs, false, 1);
+  }
+
+  /** Gap `i` (0-based), ms. */
+  at(i: number): number {
+    const v = this.values;
+    return this.fromTimes ? (v[i + 1] - v[i]) * this.scale : v[i];
+  }
+}
+
 /** The row of a finished request; times are multiplied by `scale` (server ms per real ms). */
 export function requestRow(
   f: Finished,
   runId: string,
   loadPoint: string,
   scale = 1,
-): { row: RequestRow; itlMs: number[] } {
+): { row: RequestRow; itlMs: Gaps } {
   const r = f.result, spec = f.spec;
-  const itlMs = scale === 1 ? r.itlMs : r.itlMs.map((ms) => ms * scale);
+  const itlMs = Gaps.between(r.tokenTimesMs, scale);
   const ttft = r.ttftMs === null ? null : r.ttftMs * scale;
   const e2e = r.e2eMs * scale;
   let itlSum = 0;
   let itlMax = -Infinity;
-  for (let i = 0; i < itlMs.length; i++) {
-    const g = itlMs[i];
+  const n = itlMs.length;
+  for (let i = 0; i < n; i++) {
+    const g = itlMs.at(i);
     itlSum += g;
     if (g > itlMax) itlMax = g;
   }
-  const n = itlMs.length;
   const row: RequestRow = {
     run_id: runId,
     load_point: loadPoint,
@@ -58,6 +91,32 @@ export function requestRow(
     class: spec.className ?? "",
   };
   return { row, itlMs };
+}
+
+/** A cell of a number (null or undefined: empty). */
+function num(v: number | null | undefined): string {
+  return v === null || v === undefined ? "" : numberCell(v);
+}
+
+/** A cell of a text (null or undefined: empty). */
+function str(v: string | null | undefined): string {
+  return v === null || v === undefined ? "" : csvCell(v);
+}
+
+/**
+ * The `requests.csv` line of a row (with its newline), the bytes
+ * `CsvAppender.append` writes for it, read field by field rather than by column
+ * name: in the order of `REQUEST_COLUMNS` (a new column goes here too; the
+ * test compares them).
+ */
+export function requestLine(r: RequestRow): string {
+  return str(r.run_id) + "," + str(r.load_point) + "," + str(r.request_id) + "," +
+    str(r.conversation_id) + "," + num(r.turn) + "," + num(r.scheduled_ms) + "," +
+    num(r.sent_ms) + "," + num(r.first_token_ms) + "," + num(r.end_ms) + "," +
+    num(r.ttft_ms) + "," + num(r.e2e_ms) + "," + num(r.tpot_ms) + "," + num(r.itl_mean_ms) +
+    "," + num(r.itl_max_ms) + "," + num(r.prompt_tokens) + "," + num(r.output_tokens) + "," +
+    num(r.cached_tokens) + "," + num(r.status) + "," + str(r.error) + "," + str(r.backend) +
+    "," + str(r.class) + "\n";
 }
 
 /** Seconds past this are counted in a map, not the array (a clock far off zero). */
@@ -106,19 +165,19 @@ export class Tally {
   /** Content chunks of successful requests per whole second of the run's clock (peak output tokens/s). */
   readonly tokensPerSecond = new SecondCounts();
 
-  add(row: RequestRow, s: SummaryRow, itlMs: readonly number[]): void {
+  add(row: RequestRow, s: SummaryRow, itlMs: Gaps): void {
     this.rows.push(s);
     if (row.error) return;
-    const gaps = this.itls;
+    const gaps = this.itls, n = itlMs.length;
     if (row.first_token_ms === null) {
-      for (let i = 0; i < itlMs.length; i++) gaps.push(itlMs[i]);
+      for (let i = 0; i < n; i++) gaps.push(itlMs.at(i));
       return;
     }
     const perS = this.tokensPerSecond;
     let t = row.first_token_ms;
     perS.add(t);
-    for (let i = 0; i < itlMs.length; i++) {
-      const g = itlMs[i];
+    for (let i = 0; i < n; i++) {
+      const g = itlMs.at(i);
       gaps.push(g);
       perS.add(t += g);
     }
@@ -148,6 +207,21 @@ export class RunRows {
     readonly onWriteError: (e: Error) => void = () => {},
   ) {}
 
+  /** Writes the rows the CSV file holds back (a failure is recorded as `writeError`). */
+  flush(): void {
+    if (this.writeError) return;
+    try {
+      this.csv.flush();
+    } catch (e) {
+      this.#failed(e);
+    }
+  }
+
+  #failed(e: unknown): void {
+    this.writeError = e instanceof Error ? e : new Error(String(e));
+    this.onWriteError(this.writeError);
+  }
+
   /** Frees the gaps' storage (its temporary file) once the run is summarised. */
   close(): void {
     this.total.itls.close();
@@ -168,15 +242,15 @@ export class RunRows {
   }
 
   /** Records one row with its inter-token gaps (nothing after a write failure). */
-  add(row: RequestRow, itlMs: readonly number[]): void {
+  add(row: RequestRow, gaps: Gaps | ArrayLike<number>): void {
     if (this.writeError) return;
+    const itlMs = gaps instanceof Gaps ? gaps : Gaps.of(gaps);
     try {
       // gaps first: a gap line without its row is ignored by readers, a row without gaps is not
       if (this.itlFile) this.itlFile.append(enc.encode(this.#itlLine(row, itlMs)));
-      this.csv.append(row as unknown as Record<string, string | number | null>);
+      this.csv.appendLine(requestLine(row));
     } catch (e) {
-      this.writeError = e instanceof Error ? e : new Error(String(e));
-      this.onWriteError(this.writeError);
+      this.#failed(e);
       return;
     }
     this.#tally(row, itlMs);
@@ -186,15 +260,15 @@ export class RunRows {
     }
   }
 
-  #itlLine(row: RequestRow, itlMs: readonly number[]): string {
+  #itlLine(row: RequestRow, itlMs: Gaps): string {
     return JSON.stringify({
       run_id: this.runId,
       request_id: row.request_id,
-      itl_ms: itlMs.map((x) => Math.round(x * 1000) / 1000),
+      itl_ms: Array.from({ length: itlMs.length }, (_, i) => Math.round(itlMs.at(i) * 1000) / 1000),
     }) + "\n";
   }
 
-  #tally(row: RequestRow, itlMs: readonly number[]): void {
+  #tally(row: RequestRow, itlMs: Gaps): void {
     const s = summaryRow(row);
     this.total.add(row, s, itlMs);
     if (row.class) {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { CsvAppender } from "../lib/csv.ts";
+import { CsvAppender, LineAppender } from "../lib/csv.ts";
 import { REQUEST_COLUMNS, type RequestRow } from "../lib/result_schema.ts";
-import { RunRows } from "./record.ts";
+import { Gaps, requestLine, RunRows } from "./record.ts";
 import { summarize, type SummaryMeta, summaryRow } from "./summary.ts";
 
 const META: SummaryMeta = {
@@ -99,6 +99,52 @@ Deno.test("RunRows: a long run's gaps leave memory for a file; its summary is th
     );
     assert.equal(sink.recent.length, 200);
     assert.equal(sink.recent.filter((x) => x === 20).length, 200);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("requestLine writes a row as CsvAppender.append does, byte for byte", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const rows = [request(3, 4).row, request(49, 2).row, request(7, 0).row];
+    Object.assign(rows[0], { error: 'HTTP 400: "bad", input\n', backend: "é🙂", tpot_ms: 1 / 3 });
+    Object.assign(rows[1], { itl_mean_ms: NaN, itl_max_ms: Infinity, cached_tokens: null });
+    Object.assign(rows[2], { class: undefined, scheduled_ms: -0, prompt_tokens: null });
+    const path = join(dir, "requests.csv");
+    const csv = new CsvAppender(path, REQUEST_COLUMNS);
+    for (const r of rows) csv.append(r as unknown as Record<string, string | number | null>);
+    csv.close();
+    const lines = rows.map(requestLine);
+    assert.equal(Deno.readTextFileSync(path), REQUEST_COLUMNS.join(",") + "\n" + lines.join(""));
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("RunRows reads gaps in place from token times (scaled), as from the gaps themselves", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const sinks = ["times", "gaps"].map((name) => {
+      const csv = new CsvAppender(join(dir, `${name}.csv`), REQUEST_COLUMNS);
+      return new RunRows("r", csv, new LineAppender(join(dir, `${name}.jsonl`)));
+    });
+    for (let i = 0; i < 30; i++) {
+      const { row } = request(i, 0);
+      const times = Float64Array.from({ length: i % 9 }, (_, k) => 20.1 + k * 7.3 + i * 400);
+      const gaps = Array.from(
+        { length: Math.max(0, times.length - 1) },
+        (_, k) => (times[k + 1] - times[k]) * 2.5,
+      );
+      sinks[0].add(row, Gaps.between(times, 2.5));
+      sinks[1].add(row, gaps);
+    }
+    for (const s of sinks) s.csv.close(), s.itlFile!.close();
+    const read = (f: string) => Deno.readTextFileSync(join(dir, f));
+    assert.equal(read("times.jsonl"), read("gaps.jsonl"));
+    assert.ok(read("times.jsonl").includes('"itl_ms":[18.25,18.25'), read("times.jsonl"));
+    const [a, b] = sinks.map((s) => summarize(s.rows, s.itls, s.tokensPerSecond, META));
+    assert.deepEqual(a, b);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

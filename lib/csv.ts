@@ -52,17 +52,37 @@ export class LineAppender {
   }
 }
 
+/** Options of {@linkcode CsvAppender}. */
+export interface CsvAppenderOptions {
+  /**
+   * Hold rows until this many bytes are waiting, then write them in one write
+   * (also on {@linkcode CsvAppender.flush} and `close`); 0 writes each row at
+   * once (a row survives a crash as soon as it is appended). @default 0
+   */
+  holdBytes?: number;
+}
+
 /** Appends rows to a CSV file, writing the header when the file is new or empty. */
 export class CsvAppender {
   #file: LineAppender;
-  #buf = new Uint8Array(1024);
+  /** The bytes of a row, or of the rows held (the first `#held` bytes). */
+  #buf: Uint8Array;
+  #held = 0;
+  readonly #holdBytes: number;
   readonly columns: readonly string[];
   readonly path: string;
 
   /** Opens (creating) `path` for appending; if it has content, its header must equal `columns`. */
-  constructor(path: string, columns: readonly string[]) {
+  constructor(path: string, columns: readonly string[], o: CsvAppenderOptions = {}) {
     this.path = path;
     this.columns = columns;
+    this.#holdBytes = o.holdBytes ?? 0;
+    if (!(this.#holdBytes >= 0)) {
+      throw new RangeError(
+        `Cannot open ${path} with holdBytes as a number >= 0: current value is ${o.holdBytes}`,
+      );
+    }
+    this.#buf = new Uint8Array(Math.max(1024, 2 * this.#holdBytes));
     let size = 0;
     try {
       size = Deno.statSync(path).size;
@@ -86,15 +106,39 @@ export class CsvAppender {
 
   /** Appends one row (by column name; unknown keys are ignored). */
   append(row: Record<string, Cell>): void {
-    const line = this.#line(row);
+    this.appendLine(this.#line(row));
+  }
+
+  /**
+   * Appends one row already written as CSV: whole lines ending in a newline,
+   * cells as {@linkcode csvCell} and numbers as `append` writes them.
+   */
+  appendLine(line: string): void {
     // one reused buffer: a row's bytes are not allocated anew (up to 3 bytes per UTF-16 unit)
-    if (this.#buf.length < line.length * 3) this.#buf = new Uint8Array(line.length * 6);
-    const { written } = enc.encodeInto(line, this.#buf);
-    this.#file.append(this.#buf.subarray(0, written));
+    const room = line.length * 3;
+    if (this.#held + room > this.#buf.length) {
+      this.flush();
+      if (room > this.#buf.length) this.#buf = new Uint8Array(2 * room);
+    }
+    const { written } = enc.encodeInto(
+      line,
+      this.#held ? this.#buf.subarray(this.#held) : this.#buf,
+    );
+    this.#held += written;
+    if (this.#held >= this.#holdBytes) this.flush();
+  }
+
+  /** Writes the rows held (see {@linkcode CsvAppenderOptions.holdBytes}). */
+  flush(): void {
+    if (this.#held === 0) return;
+    const n = this.#held;
+    this.#held = 0;
+    this.#file.append(this.#buf.subarray(0, n));
   }
 
   /** Appends several rows in one write. */
   appendMany(rows: Record<string, Cell>[]): void {
+    this.flush();
     if (rows.length) this.#file.append(enc.encode(rows.map((r) => this.#line(r)).join("")));
   }
 
@@ -107,11 +151,15 @@ export class CsvAppender {
     this.#file.append(enc.encode(stringify(rows)));
   }
 
-  /** Closes the file. */
+  /** Writes the rows held, then closes the file (closed even when that write fails). */
   close(): void {
     try {
-      this.#file.close();
-    } catch { /* already closed */ }
+      this.flush();
+    } finally {
+      try {
+        this.#file.close();
+      } catch { /* already closed */ }
+    }
   }
 }
 
@@ -148,7 +196,7 @@ function cell(v: Cell): string {
 }
 
 /** A number as written: integers whole, others rounded to 3 decimals, non-finite empty. */
-function numberCell(v: number): string {
+export function numberCell(v: number): string {
   if (!Number.isFinite(v)) return "";
   return Number.isInteger(v) ? String(v) : String(Math.round(v * 1000) / 1000);
 }

@@ -49,3 +49,33 @@ Deno.test("a row is written as csv-stringify writes it, byte for byte", async ()
   assert.equal(await Deno.readTextFile(path), want);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("CsvAppender holdBytes: rows wait until the threshold, flush or close; the bytes are the same", async () => {
+  const dir = await Deno.makeTempDir();
+  const cols = ["id", "text", "v"];
+  const rows = Array.from({ length: 40 }, (_, i) => ({
+    id: `r${i}`,
+    text: i % 7 ? "plain" : 'say "é", 🙂\n',
+    v: i / 3,
+  }));
+  const plain = new CsvAppender(join(dir, "plain.csv"), cols);
+  for (const r of rows) plain.append(r);
+  plain.close();
+  const path = join(dir, "held.csv");
+  const held = new CsvAppender(path, cols, { holdBytes: 200 });
+  const header = (await Deno.readTextFile(path)).length;
+  held.append(rows[0]);
+  assert.equal((await Deno.readTextFile(path)).length, header, "a row below the threshold waits");
+  held.flush();
+  const flushed = await Deno.readTextFile(path);
+  assert.ok(flushed.endsWith('r0,"say ""é"", 🙂\n",0\n'), flushed);
+  for (const r of rows.slice(1, 20)) held.append(r);
+  const mid = await Deno.readTextFile(path);
+  assert.ok(mid.length > flushed.length, "past the threshold, rows are written");
+  assert.ok(mid.endsWith("\n"), "only whole lines");
+  for (const r of rows.slice(20)) held.append(r);
+  held.close();
+  assert.equal(await Deno.readTextFile(path), await Deno.readTextFile(join(dir, "plain.csv")));
+  assert.throws(() => new CsvAppender(join(dir, "x.csv"), cols, { holdBytes: -1 }), RangeError);
+  await Deno.remove(dir, { recursive: true });
+});

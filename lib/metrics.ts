@@ -38,8 +38,10 @@ export function tpotMs(e2eMs: number, ttftMs: number | null, outputTokens: numbe
 
 /** ITL: the gaps between consecutive content chunks, from their arrival times (ms). */
 export function itlGapsMs(chunkTimesMs: ArrayLike<number>): number[] {
-  const out: number[] = [];
-  for (let i = 1; i < chunkTimesMs.length; i++) out.push(chunkTimesMs[i] - chunkTimesMs[i - 1]);
+  const n = chunkTimesMs.length;
+  // sized at once: no array grown gap by gap
+  const out = new Array<number>(n > 1 ? n - 1 : 0);
+  for (let i = 1; i < n; i++) out[i - 1] = chunkTimesMs[i] - chunkTimesMs[i - 1];
   return out;
 }
 

@@ -114,7 +114,9 @@ export async function predictRun(
     date: started.toISOString(),
   };
   await writePredictConfig(dir, sh);
-  const csv = new CsvAppender(join(dir, "requests.csv"), REQUEST_COLUMNS);
+  // rows held and written about 64 KiB at a time (and at least every wall second): one
+  // write per row would cost more than the row itself
+  const csv = new CsvAppender(join(dir, "requests.csv"), REQUEST_COLUMNS, { holdBytes: 1 << 16 });
   const summaries: LoadPointSummary[] = [];
   const t0 = performance.now();
   let simulatedMs = 0;
@@ -219,26 +221,33 @@ async function playRun(sh: Shared, k: number, sink: RunRows): Promise<PlayedRun>
       },
     },
   );
-  stepWithProgress(loop, state, sh.o.progress, what);
+  stepWithProgress(loop, state, sh.o.progress, what, sink);
+  sink.flush();
   // a loop that runs dry with requests still in flight (an engine that never answers
   // them) ends the run as it stands, with the rows of what finished
   await Promise.race([done, state]);
   return { loop, topo, sink, state, k };
 }
 
-/** Runs the loop dry, with a progress line about every wall second. */
+/**
+ * Runs the loop dry; about every wall second, the rows held are written and a
+ * progress line goes out.
+ */
 function stepWithProgress(
   loop: EventLoop,
   state: RunState,
   progress: ((line: string) => void) | undefined,
   what: string,
+  sink: RunRows,
 ): void {
   const w0 = performance.now();
   let nextReport = w0 + 1000;
   // once the saturation stop has ended every request, what the engines still hold is dropped
   while (loop.step() && !(state.saturated && state.inFlight === 0)) {
-    if (progress && (loop.events & 1023) === 0 && performance.now() >= nextReport) {
+    if ((loop.events & 1023) === 0 && performance.now() >= nextReport) {
       nextReport = performance.now() + 1000;
+      sink.flush();
+      if (!progress) continue;
       const wall = (performance.now() - w0) / 1000;
       progress(
         `[predict] ${what}: simulated ${

@@ -9,9 +9,9 @@
  * @module
  */
 import { openaiFields } from "../../bench/request_body.ts";
-import { e2eMs, itlGapsMs, ttftMs } from "../../lib/metrics.ts";
+import { e2eMs, ttftMs } from "../../lib/metrics.ts";
 import type { Clock } from "../../lib/clock.ts";
-import type { ClientResult } from "../../bench/client.ts";
+import { type ClientResult, emptyResult } from "../../bench/client.ts";
 import type { Answer, Sender, SendRequest, Sent } from "../../bench/load_driver.ts";
 import type { RequestSpec } from "../../bench/workload/types.ts";
 import type { Job } from "../../bench/work_source.ts";
@@ -62,21 +62,20 @@ export class VirtualSender implements Sender {
       promptTokens: this.tokens.promptTokens?.(spec),
     }, {
       onFinish: ({ error, status, info, backend, outputIds }) => {
-        const out = info?.outputTokens ?? 0;
+        const out = info ? info.outputTokens : 0;
         // the answer goes on as its own record (its text unbuilt); the row holds no text
         const answer = error || !keepText || !this.tokens.answer
           ? undefined
           : this.tokens.answer(out === outputIds.length ? outputIds : outputIds.slice(0, out), out);
-        const times = info?.tokenTimesMs ?? NO_TIMES;
-        const result = virtualResult(sentMs, this.clock.nowMs(), times, {
-          text: "",
-          promptTokens: info ? info.promptTokens : null,
-          completionTokens: info ? out : null,
-          cachedTokens: info ? info.cachedTokens : null,
-          status,
-          error,
-          backend,
-        });
+        const result = virtualResult(sentMs, this.clock.nowMs(), info?.tokenTimesMs ?? NO_TIMES);
+        if (info) {
+          result.promptTokens = info.promptTokens;
+          result.completionTokens = out;
+          result.cachedTokens = info.cachedTokens;
+        }
+        result.status = status;
+        result.error = error;
+        result.backend = backend;
         done({ result, outputTokens: out, outputFromTokenizer: false, answer });
       },
     });
@@ -85,27 +84,19 @@ export class VirtualSender implements Sender {
 
 const NO_TIMES = new Float64Array(0);
 
-/** A client result from virtual instants: sent, each token, end. */
-function virtualResult(
-  sentMs: number,
-  endMs: number,
-  times: Float64Array,
-  rest: Pick<
-    ClientResult,
-    "text" | "promptTokens" | "completionTokens" | "cachedTokens" | "status" | "error" | "backend"
-  >,
-): ClientResult {
+/**
+ * A client result from virtual instants (sent, each token, end); the answer's
+ * fields are the caller's to set.
+ */
+function virtualResult(sentMs: number, endMs: number, times: Float64Array): ClientResult {
+  const r = emptyResult();
   const first = times.length ? times[0] : null;
-  return {
-    sentMs,
-    firstTokenMs: first,
-    endMs,
-    ttftMs: ttftMs(sentMs, first),
-    e2eMs: e2eMs(sentMs, endMs),
-    itlMs: itlGapsMs(times),
-    contentChunks: times.length,
-    ...rest,
-    streamed: true,
-    oddContentType: "",
-  };
+  r.sentMs = sentMs;
+  r.firstTokenMs = first;
+  r.endMs = endMs;
+  r.ttftMs = ttftMs(sentMs, first);
+  r.e2eMs = e2eMs(sentMs, endMs);
+  r.tokenTimesMs = times;
+  r.contentChunks = times.length;
+  return r;
 }
