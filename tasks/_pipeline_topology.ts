@@ -152,6 +152,7 @@ function sweepOptions(r: PipelineRun, l: Launch, url: string, resetUrls: string[
         predictFlags(l.topo, flags, {
           routerHopMs: exp.routerHopMs ?? undefined,
           startTime: r.startTime,
+          signal: o.signal,
           resultBlock: o.verbose,
           print: (text) => r.progress.print(text),
           progress: r.progress.tty

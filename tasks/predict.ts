@@ -201,12 +201,15 @@ export async function main(args: string[]): Promise<number> {
   for (const k of Object.keys(OWN)) if (k !== "topology") delete bench[k];
   bench.out ??= resolve("results/predict", label);
   const cfg = resolveBenchConfig(bench as Parameters<typeof resolveBenchConfig>[0]);
-  const r = await predictPoint(topo, cfg, {
-    routerHopMs: hop,
-    startTime: start,
-    argv: args,
-    resultBlock: true,
-  });
+  const r = await withSignals((signal) =>
+    predictPoint(topo, cfg, {
+      routerHopMs: hop,
+      startTime: start,
+      argv: args,
+      resultBlock: true,
+      signal,
+    })
+  );
   console.error(
     `[predict] simulated ${(r.simulatedMs / 1000).toFixed(1)} s in ${
       (r.wallMs / 1000).toFixed(2)

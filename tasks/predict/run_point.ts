@@ -56,6 +56,12 @@ export interface PredictRunOptions extends VirtualTopologyOptions {
   argv?: string[];
   /** `start_time` in config.json and the run folder stamp. @default now */
   startTime?: Date;
+  /**
+   * Stops the run within about a wall second of its abort (Ctrl-C): the rows of
+   * what finished are written whole, no summary (the point stays incomplete),
+   * and the run throws the signal's reason. @default none
+   */
+  signal?: AbortSignal;
 }
 
 /** What a virtual run produced. */
@@ -221,8 +227,9 @@ async function playRun(sh: Shared, k: number, sink: RunRows): Promise<PlayedRun>
       },
     },
   );
-  stepWithProgress(loop, state, sh.o.progress, what, sink);
+  await stepWithProgress(loop, state, sh.o, what, sink);
   sink.flush();
+  sh.o.signal?.throwIfAborted();
   // a loop that runs dry with requests still in flight (an engine that never answers
   // them) ends the run as it stands, with the rows of what finished
   await Promise.race([done, state]);
@@ -230,16 +237,18 @@ async function playRun(sh: Shared, k: number, sink: RunRows): Promise<PlayedRun>
 }
 
 /**
- * Runs the loop dry; about every wall second, the rows held are written and a
- * progress line goes out.
+ * Runs the loop dry; about every wall second, the rows held are written, a
+ * progress line goes out, and (with a signal) the host's events get a turn, so
+ * that Ctrl-C is heard: an aborted run stops there.
  */
-function stepWithProgress(
+async function stepWithProgress(
   loop: EventLoop,
   state: RunState,
-  progress: ((line: string) => void) | undefined,
+  o: PredictRunOptions,
   what: string,
   sink: RunRows,
-): void {
+): Promise<void> {
+  const { progress, signal } = o;
   const w0 = performance.now();
   let nextReport = w0 + 1000;
   // once the saturation stop has ended every request, what the engines still hold is dropped
@@ -247,6 +256,10 @@ function stepWithProgress(
     if ((loop.events & 1023) === 0 && performance.now() >= nextReport) {
       nextReport = performance.now() + 1000;
       sink.flush();
+      if (signal) {
+        await new Promise((r) => setTimeout(r, 0));
+        if (signal.aborted) return;
+      }
       if (!progress) continue;
       const wall = (performance.now() - w0) / 1000;
       progress(
