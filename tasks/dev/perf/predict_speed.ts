@@ -4,7 +4,8 @@
  * seconds per wall second as predict prints it (one process = one worker):
  *
  * - (a) agg and pd 1P1D, multi-turn W1 at 90% of each one's probed saturation, 600 s;
- * - (b) agg at 3x its probed saturation on random 1024/128 (the queue grows), 60 s;
+ * - (b) agg at 3x its probed saturation on random 1024/128 (the queue grows), 60 s: played to
+ *   the end, and with the saturation stop;
  * - (c) the queue-heavy real trace (`fixtures/traces/rtxpro6000_llama31_8b_sharegpt300.jsonl`)
  *   on agg with the trace's engine settings, median of 3 runs.
  *
@@ -64,17 +65,32 @@ async function nearSaturation(dir: string, label: string, file: string): Promise
   return speedRow(`${label}: W1 at ${rate} conv/s (90% of saturation), 600 s`, c);
 }
 
-/** (b) agg at 3x its saturation on random 1024/128 for 60 s (the queue grows all along). */
-async function overload(dir: string): Promise<PerfResult> {
+/**
+ * (b) agg at 3x its saturation on random 1024/128 for 60 s: the loop's speed
+ * while the queue grows all along (`--saturation-stop off`), then the same
+ * point as a sweep runs it (the stop ends it once the queue has clearly diverged).
+ */
+async function overload(dir: string): Promise<PerfResult[]> {
   const rate = Number((3 * await probeSaturation(dir, "sim_agg.yaml", RANDOM)).toPrecision(2));
-  const c = finished(
-    await predictChild([
-      "--topology",
-      "fixtures/topologies/sim_agg.yaml",
-      ...argsOf({ ...RANDOM, rate, duration: 60, out: join(dir, "overload") }),
-    ]),
-  );
-  return speedRow(`agg: random 1024/128 at ${rate} req/s (3x saturation), 60 s`, c);
+  const run = async (stop: "on" | "off") =>
+    finished(
+      await predictChild([
+        "--topology",
+        "fixtures/topologies/sim_agg.yaml",
+        ...argsOf({
+          ...RANDOM,
+          rate,
+          duration: 60,
+          "saturation-stop": stop,
+          out: join(dir, `overload-${stop}`),
+        }),
+      ]),
+    );
+  const what = `agg: random 1024/128 at ${rate} req/s (3x saturation), 60 s`;
+  return [
+    speedRow(`${what}, played to the end`, await run("off")),
+    speedRow(`${what}, saturation stop on (a sweep's default)`, await run("on")),
+  ];
 }
 
 /** (c) The trace on agg with max_num_seqs 128, max_num_batched_tokens 2048: median of `runs`. */
@@ -105,7 +121,7 @@ export function predictFast(_seconds: number): Promise<PerfResult[]> {
   return inTempDir("predict", async (dir) => {
     const out: PerfResult[] = [];
     for (const [label, file] of TOPOS) out.push(await nearSaturation(dir, label, file));
-    out.push(await overload(dir));
+    out.push(...await overload(dir));
     out.push(await traceReplay(dir));
     return out;
   });
