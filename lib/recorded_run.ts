@@ -13,6 +13,7 @@
 import { join } from "node:path";
 import { parseCsv } from "./csv.ts";
 import { fieldError } from "./errors.ts";
+import { parseJson } from "./_peer.ts";
 import { readTextIfExists } from "./read_file.ts";
 
 /** The engine settings of the run (`meta.json`, `engine_kwargs`). */
@@ -95,14 +96,7 @@ function numAt(o: Obj, k: string, file: string): number {
 
 /** Parses `meta.json`. */
 export function parseRecordedMeta(text: string, file: string): RecordedMeta {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new SyntaxError(
-      `Cannot read ${file} as JSON: current value is invalid (${(e as Error).message})`,
-    );
-  }
+  const raw = parseJson(text, file, "a recorded run's meta.json");
   const top = objectAt(raw, "the file", file);
   const kw = objectAt(top.engine_kwargs, "engine_kwargs", file);
   const where = `${file} engine_kwargs`;
@@ -147,16 +141,7 @@ const TIMES = ["queued_ts", "scheduled_ts", "first_token_ts", "last_token_ts"] a
 
 /** One line of `requests.jsonl`; `where` is `file:line`. */
 function recordedRequest(line: string, where: string): RecordedRequest {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(line);
-  } catch (e) {
-    throw new SyntaxError(
-      `Cannot read ${where} as a request record: current value is invalid JSON (${
-        (e as Error).message
-      })`,
-    );
-  }
+  const raw = parseJson(line, where, "a request record");
   const o = objectAt(raw, "the line", where);
   const t = TIMES.map((k) => numAt(o, k, where));
   for (let i = 1; i < t.length; i++) {
