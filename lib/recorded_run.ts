@@ -1,0 +1,237 @@
+/**
+ * Reader of a recorded real vLLM run in LLMServingSim's layout (one folder:
+ * `meta.json` + `requests.jsonl` [+ `timeseries.csv`]; the fields are explained
+ * in ../shared/calibration/traces/README.md). Every field is checked as it is
+ * read; a bad one throws naming the file, line, field, value and what is allowed.
+ *
+ * Per-request metrics use the engine-side times: TTFT = first_token_ts −
+ * queued_ts, E2E = last_token_ts − queued_ts, TPOT = (last_token_ts −
+ * first_token_ts) / (output_toks − 1) (none for one output token).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { parseCsv } from "./csv.ts";
+import { fieldError } from "./errors.ts";
+import { parseJson } from "./_peer.ts";
+import { readTextIfExists } from "./read_file.ts";
+
+/** The engine settings of the run (`meta.json`, `engine_kwargs`). */
+export interface RecordedMeta {
+  /** Hugging Face name of the model. */
+  model: string;
+  vllmVersion?: string;
+  tensorParallelSize: number;
+  dataParallelSize: number;
+  expertParallel: boolean;
+  maxNumSeqs: number;
+  maxNumBatchedTokens: number;
+  /** When the recording started (epoch ms); `timeseries.csv`'s `t` counts from here. */
+  startedAtMs?: number;
+}
+
+/** One request of `requests.jsonl` (times in seconds, as recorded). */
+export interface RecordedRequest {
+  id: string;
+  inputTokens: number;
+  outputTokens: number;
+  /** Client wall clock, s. */
+  arrivalS: number;
+  /** Engine monotonic clock, s. */
+  queuedS: number;
+  scheduledS: number;
+  firstTokenS: number;
+  lastTokenS: number;
+}
+
+/** One row of `timeseries.csv`: the engine's state `tS` seconds after the start. */
+export interface RecordedSample {
+  tS: number;
+  running: number;
+  waiting: number;
+}
+
+/** A recorded run read whole. */
+export interface RecordedRun {
+  dir: string;
+  meta: RecordedMeta;
+  /** In the file's order. */
+  requests: RecordedRequest[];
+  /** Absent when the folder has no `timeseries.csv`. */
+  timeseries?: RecordedSample[];
+}
+
+/** TTFT of a recorded request, ms (engine side: from queued). */
+export const recordedTtftMs = (r: RecordedRequest): number => (r.firstTokenS - r.queuedS) * 1000;
+/** E2E of a recorded request, ms (engine side: from queued). */
+export const recordedE2eMs = (r: RecordedRequest): number => (r.lastTokenS - r.queuedS) * 1000;
+/** TPOT of a recorded request, ms; null with one output token. */
+export const recordedTpotMs = (r: RecordedRequest): number | null =>
+  r.outputTokens > 1 ? (r.lastTokenS - r.firstTokenS) * 1000 / (r.outputTokens - 1) : null;
+
+type Obj = Record<string, unknown>;
+
+function objectAt(v: unknown, field: string, file: string): Obj {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    throw fieldError({ field, file, value: v, expected: "a JSON object", kind: "type" });
+  }
+  return v as Obj;
+}
+
+function intAt(o: Obj, k: string, file: string, min: number, fallback?: number): number {
+  const v = o[k] ?? fallback;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
+    throw fieldError({ field: k, file, value: o[k], expected: `a whole number >= ${min}` });
+  }
+  return v;
+}
+
+function numAt(o: Obj, k: string, file: string): number {
+  const v = o[k];
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+    throw fieldError({ field: k, file, value: v, expected: "a number of seconds >= 0" });
+  }
+  return v;
+}
+
+/** Parses `meta.json`. */
+export function parseRecordedMeta(text: string, file: string): RecordedMeta {
+  const raw = parseJson(text, file, "a recorded run's meta.json");
+  const top = objectAt(raw, "the file", file);
+  const kw = objectAt(top.engine_kwargs, "engine_kwargs", file);
+  const where = `${file} engine_kwargs`;
+  const model = kw.model ?? top.model;
+  if (typeof model !== "string" || !model.trim()) {
+    throw fieldError({ field: "model", file, value: model, expected: "a model name" });
+  }
+  const ep = kw.enable_expert_parallel ?? false;
+  if (typeof ep !== "boolean") {
+    throw fieldError({
+      field: "enable_expert_parallel",
+      file: where,
+      value: ep,
+      expected: "true or false",
+    });
+  }
+  let startedAtMs: number | undefined;
+  if (top.started_at !== undefined) {
+    startedAtMs = Date.parse(String(top.started_at));
+    if (Number.isNaN(startedAtMs)) {
+      throw fieldError({
+        field: "started_at",
+        file,
+        value: top.started_at,
+        expected: "an ISO date-time",
+      });
+    }
+  }
+  return {
+    model,
+    ...(typeof top.vllm_version === "string" ? { vllmVersion: top.vllm_version } : {}),
+    tensorParallelSize: intAt(kw, "tensor_parallel_size", where, 1, 1),
+    dataParallelSize: intAt(kw, "data_parallel_size", where, 1, 1),
+    expertParallel: ep,
+    maxNumSeqs: intAt(kw, "max_num_seqs", where, 1),
+    maxNumBatchedTokens: intAt(kw, "max_num_batched_tokens", where, 1),
+    ...(startedAtMs !== undefined ? { startedAtMs } : {}),
+  };
+}
+
+const TIMES = ["queued_ts", "scheduled_ts", "first_token_ts", "last_token_ts"] as const;
+
+/** One line of `requests.jsonl`; `where` is `file:line`. */
+function recordedRequest(line: string, where: string): RecordedRequest {
+  const raw = parseJson(line, where, "a request record");
+  const o = objectAt(raw, "the line", where);
+  const t = TIMES.map((k) => numAt(o, k, where));
+  for (let i = 1; i < t.length; i++) {
+    if (t[i] < t[i - 1]) {
+      throw fieldError({
+        field: TIMES[i],
+        file: where,
+        value: t[i],
+        expected: `a time >= ${TIMES[i - 1]} (${t[i - 1]})`,
+      });
+    }
+  }
+  const id = o.request_id ?? where;
+  return {
+    id: String(id),
+    inputTokens: intAt(o, "input_toks", where, 1),
+    outputTokens: intAt(o, "output_toks", where, 1),
+    arrivalS: numAt(o, "arrival_time", where),
+    queuedS: t[0],
+    scheduledS: t[1],
+    firstTokenS: t[2],
+    lastTokenS: t[3],
+  };
+}
+
+/** Parses `requests.jsonl` (blank lines skipped). */
+export function parseRecordedRequests(text: string, file: string): RecordedRequest[] {
+  const out: RecordedRequest[] = [];
+  text.split("\n").forEach((line, i) => {
+    if (line.trim()) out.push(recordedRequest(line, `${file}:${i + 1}`));
+  });
+  if (out.length === 0) {
+    throw new RangeError(`Cannot use ${file} as recorded requests: current value has no records`);
+  }
+  return out;
+}
+
+/** Parses `timeseries.csv` (columns `t`, `running`, `waiting`; others ignored). */
+export function parseRecordedTimeseries(text: string, file: string): RecordedSample[] {
+  return parseCsv(text, file).map((row, i) => {
+    const where = `${file}:${i + 2}`;
+    const cell = (k: string, int: boolean) => {
+      const v = row[k] === undefined || row[k] === "" ? NaN : Number(row[k]);
+      if (!Number.isFinite(v) || v < 0 || (int && !Number.isInteger(v))) {
+        throw fieldError({
+          field: k,
+          file: where,
+          value: row[k],
+          expected: int ? "a whole number >= 0" : "a number of seconds >= 0",
+        });
+      }
+      return v;
+    };
+    return { tS: cell("t", false), running: cell("running", true), waiting: cell("waiting", true) };
+  });
+}
+
+/** Reads a recorded run's folder; `timeseries.csv` is optional. */
+export async function readRecordedRun(dir: string): Promise<RecordedRun> {
+  let st: Deno.FileInfo;
+  try {
+    st = await Deno.stat(dir);
+  } catch {
+    throw fieldError({ field: "the recorded run", value: dir, expected: "an existing folder" });
+  }
+  if (!st.isDirectory) {
+    throw fieldError({
+      field: "the recorded run",
+      value: dir,
+      expected: "a folder with meta.json and requests.jsonl",
+    });
+  }
+  const need = async (name: string) => {
+    const text = await readTextIfExists(join(dir, name));
+    if (text === undefined) {
+      throw new RangeError(
+        `Cannot read ${dir} as a recorded run: current value has no ${name}; allowed: a folder with meta.json and requests.jsonl (timeseries.csv optional)`,
+      );
+    }
+    return text;
+  };
+  const meta = parseRecordedMeta(await need("meta.json"), join(dir, "meta.json"));
+  const requests = parseRecordedRequests(await need("requests.jsonl"), join(dir, "requests.jsonl"));
+  const ts = await readTextIfExists(join(dir, "timeseries.csv"));
+  return {
+    dir,
+    meta,
+    requests,
+    ...(ts !== undefined
+      ? { timeseries: parseRecordedTimeseries(ts, join(dir, "timeseries.csv")) }
+      : {}),
+  };
+}

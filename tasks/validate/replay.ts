@@ -1,0 +1,148 @@
+/**
+ * The replay of `deno task validate`: a recorded run played again in virtual
+ * time through predict's own path (`--dataset trace` on one simulated engine),
+ * each request at its arrival offset with its exact input and output lengths
+ * (`ignore_eos`), under the recorded engine settings (max_num_seqs,
+ * max_num_batched_tokens, tensor parallel size; prefix caching on). The trace
+ * and topology it plays are written beside the result (`trace.jsonl`,
+ * `topology.yaml`), so the replay can be rerun with `deno task predict`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { readRequestCsv } from "../../lib/request_csv.ts";
+import type { RequestRow } from "../../lib/result_schema.ts";
+import type { RecordedRun } from "../../lib/recorded_run.ts";
+import { writeFileAtomic } from "../../lib/write_file.ts";
+import { minOf } from "../../lib/stats.ts";
+import {
+  type GpuProfile,
+  type ModelProfile,
+  resolveGpu,
+  resolveModel,
+} from "../../launch/sim/core/profiles.ts";
+import { parseTopology } from "../../launch/topology.ts";
+import { benchConfigOf, predictRun } from "../predict/run_point.ts";
+
+/** Options of {@linkcode replayRun}. */
+export interface ReplayOptions {
+  /** GPU profile id (or name/alias) the engine is simulated on. */
+  gpu: string;
+  /** Folder the trace, topology and run directory go into. */
+  outDir: string;
+  /** Seed of the synthesised prompts and output ids. @default 0 */
+  seed?: number;
+}
+
+/** What a replay produced. */
+export interface Replay {
+  gpu: GpuProfile;
+  model: ModelProfile;
+  /** The predict run directory (requests.csv, summary.json, config.json). */
+  runDir: string;
+  tracePath: string;
+  topologyPath: string;
+  /** Rows of the simulated run, one per request. */
+  rows: RequestRow[];
+  simulatedMs: number;
+  wallMs: number;
+}
+
+/** Throws unless the recorded settings are ones this replay can play, naming what is missing. */
+export function checkReplayable(run: RecordedRun): ModelProfile {
+  const { meta } = run;
+  const file = join(run.dir, "meta.json");
+  if (meta.dataParallelSize > 1 || meta.expertParallel) {
+    throw new RangeError(
+      `Cannot replay ${file} on one engine: current value is data_parallel_size ${meta.dataParallelSize}${
+        meta.expertParallel ? " with enable_expert_parallel" : ""
+      }; allowed: data_parallel_size 1 without expert parallel (DP ranks and expert parallel are issue 32)`,
+    );
+  }
+  try {
+    return resolveModel(meta.model);
+  } catch (e) {
+    throw new RangeError(
+      `Cannot use model in ${file} as a model with a profile: current value is ${
+        JSON.stringify(meta.model)
+      }; ${
+        (e as Error).message.replace(/^.*; allowed: /, "allowed: ")
+      } (profiles from a Hugging Face config.json: issue 30)`,
+    );
+  }
+}
+
+/** The recorded requests as a Mooncake-format trace (ms after the first arrival, file order). */
+export function traceText(run: RecordedRun): string {
+  const t0 = minOf(run.requests.map((r) => r.arrivalS));
+  return run.requests.map((r) =>
+    JSON.stringify({
+      timestamp: Math.round((r.arrivalS - t0) * 1000),
+      input_length: r.inputTokens,
+      output_length: r.outputTokens,
+    })
+  ).join("\n") + "\n";
+}
+
+/** One simulated engine with the recorded settings, as a topology file's text. */
+export function topologyText(run: RecordedRun, gpu: GpuProfile, model: ModelProfile): string {
+  const { meta } = run;
+  const tp = meta.tensorParallelSize;
+  return `# deno task validate: the engine of ${run.dir}, simulated\n` + stringify({
+    name: "validate",
+    engine: "sim",
+    model: meta.model,
+    kind: "agg",
+    server: {
+      gpus: [Array.from({ length: tp }, (_, i) => i)],
+      port: 8000,
+      extra_args: [
+        "--max-num-seqs",
+        String(meta.maxNumSeqs),
+        "--max-num-batched-tokens",
+        String(meta.maxNumBatchedTokens),
+        "--enable-prefix-caching",
+      ],
+    },
+    router: { enabled: false },
+    sim: { gpu: gpu.id, model_profile: model.id },
+  });
+}
+
+/** Plays `run` in virtual time; writes trace.jsonl, topology.yaml and a run directory under `o.outDir`. */
+export async function replayRun(run: RecordedRun, o: ReplayOptions): Promise<Replay> {
+  const model = checkReplayable(run);
+  const gpu = resolveGpu(o.gpu);
+  await Deno.mkdir(o.outDir, { recursive: true });
+  const tracePath = join(o.outDir, "trace.jsonl");
+  const topologyPath = join(o.outDir, "topology.yaml");
+  const yaml = topologyText(run, gpu, model);
+  await writeFileAtomic(tracePath, traceText(run));
+  await writeFileAtomic(topologyPath, yaml);
+  const topology = parseTopology(yaml, topologyPath);
+  const { cfg, args } = benchConfigOf({
+    dataset: "trace",
+    "dataset-path": tracePath,
+    seed: o.seed ?? 0,
+    "saturation-stop": "off",
+    topology: "validate",
+    out: join(o.outDir, "replay"),
+  });
+  // the real latencies are engine-side (from queued): no router hop in front
+  const r = await predictRun(topology, cfg, { routerHopMs: 0, argv: args });
+  const rows = readRequestCsv(
+    await Deno.readFile(join(r.runDir, "requests.csv")),
+    join(r.runDir, "requests.csv"),
+  );
+  return {
+    gpu,
+    model,
+    runDir: r.runDir,
+    tracePath,
+    topologyPath,
+    rows,
+    simulatedMs: r.simulatedMs,
+    wallMs: r.wallMs,
+  };
+}

@@ -1,0 +1,194 @@
+/**
+ * What `deno task validate` finds (the content of `validation.json`): the
+ * recorded run and its replay side by side, per metric (TTFT, TPOT, E2E from
+ * the pooled per-request values) and, when the recording has `timeseries.csv`,
+ * per engine state (running, waiting) second by second.
+ *
+ * The simulated running/waiting series is counted from the replay's
+ * per-request times (waiting: arrived, no first token yet; running: first
+ * token out, not finished), at the recording's own sample instants. The same
+ * count over the recorded requests is compared with the recorded series too
+ * (`derivation_check`): how far that way of counting is from the engine's own
+ * samples bounds what it adds to the error.
+ *
+ * @module
+ */
+import type { RequestRow } from "../../lib/result_schema.ts";
+import {
+  recordedE2eMs,
+  type RecordedRun,
+  recordedTpotMs,
+  recordedTtftMs,
+} from "../../lib/recorded_run.ts";
+import { minOf } from "../../lib/stats.ts";
+import {
+  compareMetric,
+  type MetricComparison,
+  type SeriesError,
+  seriesError,
+  type Span,
+  stateAt,
+} from "./compare.ts";
+import type { Replay } from "./replay.ts";
+
+/** The metrics compared, in table order: key in validation.json and label. */
+export const METRICS = [["ttftMs", "TTFT"], ["tpotMs", "TPOT"], ["e2eMs", "E2E"]] as const;
+export type MetricKey = typeof METRICS[number][0];
+
+/** The running/waiting comparison. */
+export interface TimeseriesComparison {
+  /** Seconds from the recording's start to its first arrival (sample t maps to t − this). */
+  offsetS: number;
+  running: SeriesError;
+  waiting: SeriesError;
+  /** The recorded requests counted the same way against the recorded series. */
+  derivationCheck: { running: SeriesError; waiting: SeriesError };
+  samples: {
+    tS: number;
+    realRunning: number;
+    simRunning: number;
+    realWaiting: number;
+    simWaiting: number;
+  }[];
+}
+
+/** validation.json. */
+export interface Validation {
+  tool: "topobench validate";
+  recorded: {
+    dir: string;
+    model: string;
+    vllmVersion: string | null;
+    requests: number;
+    tensorParallelSize: number;
+    maxNumSeqs: number;
+    maxNumBatchedTokens: number;
+    /** The GPU it ran on, as given or read from the folder name; null if unknown. */
+    gpu: string | null;
+  };
+  simulated: {
+    gpu: string;
+    gpuName: string;
+    modelProfile: string;
+    runDir: string;
+    trace: string;
+    topology: string;
+    requests: number;
+    failed: number;
+    simulatedS: number;
+    wallS: number;
+  };
+  /** Whether the simulated GPU differs from the recorded one; null when that is unknown. */
+  hardwareDiffers: boolean | null;
+  metrics: Record<MetricKey, MetricComparison>;
+  timeseries: TimeseriesComparison | null;
+}
+
+const lower = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, "");
+
+/** Whether `realGpu` names the profile (id, name or an alias, ignoring case and punctuation). */
+export function sameGpu(realGpu: string, gpu: Replay["gpu"]): boolean {
+  const want = lower(realGpu);
+  return [gpu.id, gpu.name, ...(gpu.aliases ?? [])].some((n) => lower(n) === want);
+}
+
+/** Real spans on the replay's clock: ms after the first arrival, engine-side durations. */
+function realSpans(run: RecordedRun): Span[] {
+  const a0 = minOf(run.requests.map((r) => r.arrivalS));
+  return run.requests.map((r) => {
+    const arriveMs = (r.arrivalS - a0) * 1000;
+    return { arriveMs, firstMs: arriveMs + recordedTtftMs(r), endMs: arriveMs + recordedE2eMs(r) };
+  });
+}
+
+/** Simulated spans, ms after the first send (failed requests never run). */
+function simSpans(rows: readonly RequestRow[]): Span[] {
+  const t0 = minOf(rows.map((r) => r.sent_ms));
+  return rows.filter((r) => r.status === 200 && r.first_token_ms !== null).map((r) => ({
+    arriveMs: r.sent_ms - t0,
+    firstMs: r.first_token_ms! - t0,
+    endMs: r.end_ms - t0,
+  }));
+}
+
+/** The running/waiting comparison; null without a recorded series. */
+export function compareTimeseries(
+  run: RecordedRun,
+  rows: readonly RequestRow[],
+): TimeseriesComparison | null {
+  const ts = run.timeseries;
+  if (!ts?.length) return null;
+  const a0 = minOf(run.requests.map((r) => r.arrivalS));
+  const offsetS = run.meta.startedAtMs !== undefined ? a0 - run.meta.startedAtMs / 1000 : 0;
+  const at = ts.map((s) => (s.tS - offsetS) * 1000);
+  const sim = stateAt(simSpans(rows), at);
+  const derived = stateAt(realSpans(run), at);
+  const col = <K extends "running" | "waiting">(xs: { [k in K]: number }[], k: K) =>
+    xs.map((x) => x[k]);
+  return {
+    offsetS,
+    running: seriesError(col(ts, "running"), col(sim, "running")),
+    waiting: seriesError(col(ts, "waiting"), col(sim, "waiting")),
+    derivationCheck: {
+      running: seriesError(col(ts, "running"), col(derived, "running")),
+      waiting: seriesError(col(ts, "waiting"), col(derived, "waiting")),
+    },
+    samples: ts.map((s, i) => ({
+      tS: s.tS,
+      realRunning: s.running,
+      simRunning: sim[i].running,
+      realWaiting: s.waiting,
+      simWaiting: sim[i].waiting,
+    })),
+  };
+}
+
+/** Per-metric comparison of the pooled per-request values (successful simulated requests only). */
+export function compareMetrics(
+  run: RecordedRun,
+  rows: readonly RequestRow[],
+): Record<MetricKey, MetricComparison> {
+  const ok = rows.filter((r) => r.status === 200);
+  const nums = (xs: (number | null)[]) => xs.filter((x): x is number => x !== null);
+  return {
+    ttftMs: compareMetric(run.requests.map(recordedTtftMs), nums(ok.map((r) => r.ttft_ms))),
+    tpotMs: compareMetric(
+      nums(run.requests.map(recordedTpotMs)),
+      nums(ok.map((r) => r.output_tokens > 1 ? r.tpot_ms : null)),
+    ),
+    e2eMs: compareMetric(run.requests.map(recordedE2eMs), ok.map((r) => r.e2e_ms)),
+  };
+}
+
+/** The whole comparison of `run` with its replay; `realGpu` null when unknown. */
+export function validation(run: RecordedRun, rp: Replay, realGpu: string | null): Validation {
+  const { meta } = run;
+  return {
+    tool: "topobench validate",
+    recorded: {
+      dir: run.dir,
+      model: meta.model,
+      vllmVersion: meta.vllmVersion ?? null,
+      requests: run.requests.length,
+      tensorParallelSize: meta.tensorParallelSize,
+      maxNumSeqs: meta.maxNumSeqs,
+      maxNumBatchedTokens: meta.maxNumBatchedTokens,
+      gpu: realGpu,
+    },
+    simulated: {
+      gpu: rp.gpu.id,
+      gpuName: rp.gpu.name,
+      modelProfile: rp.model.id,
+      runDir: rp.runDir,
+      trace: rp.tracePath,
+      topology: rp.topologyPath,
+      requests: rp.rows.length,
+      failed: rp.rows.filter((r) => r.status !== 200).length,
+      simulatedS: rp.simulatedMs / 1000,
+      wallS: rp.wallMs / 1000,
+    },
+    hardwareDiffers: realGpu === null ? null : !sameGpu(realGpu, rp.gpu),
+    metrics: compareMetrics(run, rp.rows),
+    timeseries: compareTimeseries(run, rp.rows),
+  };
+}
