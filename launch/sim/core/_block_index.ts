@@ -68,19 +68,19 @@ export class BlockIndex {
     return this.#keys[this.#slot(key)] !== EMPTY;
   }
 
-  /** Sets `key` to `value` (an index >= 0). */
-  set(key: number, value: number): void {
+  /** Sets `key` to `value` unless it is held (one probe); whether it was added. */
+  add(key: number, value: number): boolean {
     const i = this.#slot(key);
-    if (this.#keys[i] === EMPTY) {
-      if (this.#size >= this.#capacity) {
-        throw new RangeError(
-          `Cannot add hash ${key} to a block index as one of at most ${this.#capacity}: current value is ${this.#size} held`,
-        );
-      }
-      this.#keys[i] = key;
-      this.#size++;
+    if (this.#keys[i] !== EMPTY) return false;
+    if (this.#size >= this.#capacity) {
+      throw new RangeError(
+        `Cannot add hash ${key} to a block index as one of at most ${this.#capacity}: current value is ${this.#size} held`,
+      );
     }
+    this.#keys[i] = key;
     this.#values[i] = value;
+    this.#size++;
+    return true;
   }
 
   /** Removes `key` (closing the gap so later probes still find their keys). */

@@ -182,9 +182,8 @@ export class KvCache {
   /** Marks a full block as holding the content with `hash` (reusable by others). */
   commit(block: KvBlock, hash: number): void {
     if (!this.prefixCaching || block.hash !== null) return;
-    if (this.#byHash.has(hash)) return; // an identical block is already cached
-    block.hash = hash;
-    this.#byHash.set(hash, block.id);
+    // not when an identical block is already cached
+    if (this.#byHash.add(hash, block.id)) block.hash = hash;
   }
 
   /**

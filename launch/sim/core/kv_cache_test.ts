@@ -75,7 +75,8 @@ Deno.test("kv cache: its hash index agrees with a Map under colliding inserts an
     if (ref.has(key) || ref.size >= 64 || rng.next() < 0.4) {
       assert.equal(ix.delete(key), ref.delete(key));
     } else {
-      ix.set(key, step & 0xffff);
+      assert.equal(ix.add(key, step & 0xffff), true);
+      assert.equal(ix.add(key, 1), false, "a held key is not added again");
       ref.set(key, step & 0xffff);
     }
     assert.equal(ix.size, ref.size);
