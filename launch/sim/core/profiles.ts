@@ -192,6 +192,45 @@ const GPUS: readonly GpuProfile[] = [
     pcieGBps: 32,
     aliases: ["NVIDIA L40S"],
   },
+  // NVIDIA RTX PRO 6000 Blackwell (GB202, compute capability 12.0, 96GB GDDR7 ECC):
+  // the GPU of ../shared/calibration/traces. Figures from NVIDIA's RTX PRO 6000 Blackwell
+  // Workstation Edition datasheet (nvidia.com .../workstation-blackwell-rtx-pro-6000-
+  // workstation-edition-nvidia-us-3519208-web.pdf, as transcribed in
+  // atineoSE/coding-model-seeks-gpu pipeline/pipeline/sources/rtxpro6000_specs.md @ff05294):
+  // 96 GB GDDR7, 512-bit, 1,792 GB/s, 4,000 AI TOPS (FP4 with sparsity), PCIe 5.0 x16,
+  // no NVLink. The Server Edition's own datasheet was not found in the searchable sources;
+  // NVIDIA's MIG user guide (docs.nvidia.com/datacenter/tesla/mig-user-guide/supported-gpus)
+  // lists Server, Workstation and Max-Q editions alike as GB202, CC 12.0, 96GB, and the
+  // editions share the 188-SM die and the 28 Gbps x 512-bit memory (= 1,792 GB/s) per the
+  // GTC 2025 launch coverage. torch reports 101,976,440,832 bytes (= 94.97 GiB).
+  {
+    id: "rtx-pro-6000",
+    name: "NVIDIA RTX PRO 6000 Blackwell Server Edition",
+    memGiB: 94.97,
+    memBwGBps: 1792,
+    // derived, not printed: the datasheet gives only 4,000 FP4 TOPS with 2:4 sparsity;
+    // dense FP4 is half (2,000), and Blackwell tensor cores halve throughput for each
+    // doubling of operand width: FP8 1,000, BF16 500 dense (FP32 accumulate, which the
+    // RTX PRO parts run at full rate, unlike GeForce).
+    bf16Tflops: 500,
+    fp8Tflops: 1000,
+    // ASSUMED, carried over from the L40S profile (itself assumed): the nearest profile
+    // in kind (a PCIe professional card with GDDR memory at a fixed power limit; no NVLink).
+    // No published vLLM prefill or GEMM figure for this GPU was at hand; not fitted to
+    // ../shared/calibration/traces (those runs are the test set).
+    gemmEfficiency: 0.7,
+    attnEfficiency: 0.55,
+    // ASSUMED like every other profile's 0.8 (GDDR7 not measured here).
+    memEfficiency: 0.8,
+    nvlinkGBps: 0,
+    pcieGBps: 64, // PCIe 5.0 x16, per direction
+    aliases: [
+      "rtxpro6000",
+      "rtx-pro-6000-blackwell",
+      "RTX PRO 6000",
+      "NVIDIA RTX PRO 6000 Blackwell Workstation Edition",
+    ],
+  },
 ];
 
 /** Python's `round()`: halves go to the even neighbour. */

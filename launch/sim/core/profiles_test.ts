@@ -98,3 +98,21 @@ Deno.test("Qwen2.5-VL image tokens follow smart_resize", () => {
   assert.throws(() => v.tokensPerImage(0, 100), RangeError);
   assert.equal(resolveModel("llama-3.1-8b").vision, undefined);
 });
+
+Deno.test("the RTX PRO 6000 Blackwell resolves by id, nvidia-smi name and trace folder name", () => {
+  const g = resolveGpu("rtx-pro-6000");
+  for (const n of ["NVIDIA RTX PRO 6000 Blackwell Server Edition", "RTXPRO6000", "rtx pro 6000"]) {
+    assert.equal(resolveGpu(n), g, n);
+  }
+  // 101,976,440,832 bytes as torch reports (../shared/calibration/traces/README.md)
+  assert.ok(Math.abs(g.memGiB - 101976440832 / 2 ** 30) < 0.01, String(g.memGiB));
+  // GDDR7 on PCIe: less bandwidth than the A100's HBM2e, more memory; no NVLink
+  const a100 = resolveGpu("a100");
+  assert.ok(g.memBwGBps < a100.memBwGBps && g.memGiB > a100.memGiB);
+  assert.ok(g.bf16Tflops > a100.bf16Tflops && g.fp8Tflops === 2 * g.bf16Tflops);
+  assert.equal(g.nvlinkGBps, 0);
+  assert.equal(g.pcieGBps, resolveGpu("h100").pcieGBps); // PCIe Gen5 x16
+  for (const e of [g.gemmEfficiency, g.attnEfficiency, g.memEfficiency]) {
+    assert.ok(e > 0 && e <= 1, String(e));
+  }
+});
