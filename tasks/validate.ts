@@ -3,7 +3,7 @@
  * reports the model's error (DESIGN.md, "Answers come from search, proven on
  * real runs"; issue 30).
  *
- *     deno task validate ../shared/calibration/traces/RTXPRO6000_Llama-3.1-8B [--gpu a100]
+ *     deno task validate ../shared/calibration/traces/RTXPRO6000_Llama-3.1-8B [--gpu rtx-pro-6000]
  *
  * Input: a folder in LLMServingSim's layout (`meta.json` + `requests.jsonl`
  * [+ `timeseries.csv`], read by `lib/recorded_run.ts`). Output: the table on
@@ -22,25 +22,36 @@ import {
   runMain,
 } from "../lib/args.ts";
 import { readRecordedRun } from "../lib/recorded_run.ts";
+import { listGpus } from "../launch/sim/core/profiles.ts";
 import { writeJsonAtomic } from "../lib/write_file.ts";
 import { replayRun } from "./validate/replay.ts";
 import { reportText } from "./validate/report.ts";
-import { validation } from "./validate/validation.ts";
+import { sameGpu, validation } from "./validate/validation.ts";
 
 /**
- * The GPU simulated unless `--gpu` says otherwise: of the profiles, the nearest
- * to an RTX PRO 6000 Blackwell (the GPU of ../shared/calibration/traces) in
- * memory bandwidth (2,039 vs 1,792 GB/s) and memory (80 vs 96 GB, which sets
- * the KV capacity a queue-heavy run leans on).
+ * The GPU simulated when neither `--gpu` names one nor a profile matches the
+ * recorded GPU: of the profiles, the nearest to an RTX PRO 6000 Blackwell (the
+ * GPU of ../shared/calibration/traces) in memory bandwidth (2,039 vs 1,792
+ * GB/s) and memory (80 vs 96 GB, which sets the KV capacity a queue-heavy run
+ * leans on).
  */
 export const DEFAULT_GPU = "a100";
+
+/**
+ * The profile simulated unless `--gpu` says otherwise: the recorded GPU's own
+ * profile when one matches its name (id, name or alias, ignoring case and
+ * punctuation: `RTXPRO6000` -> `rtx-pro-6000`), else {@link DEFAULT_GPU}.
+ */
+export function defaultGpuFor(realGpu: string | null): string {
+  if (realGpu === null) return DEFAULT_GPU;
+  return listGpus().find((g) => sameGpu(realGpu, g))?.id ?? DEFAULT_GPU;
+}
 
 const FLAGS: FlagSpec = {
   gpu: {
     type: "string",
-    default: DEFAULT_GPU,
     help:
-      "GPU profile to simulate (default a100: of the profiles, the nearest to the RTX PRO 6000 of ../shared's runs in memory bandwidth and size)",
+      "GPU profile to simulate (default: the recorded GPU's profile when one matches, e.g. rtx-pro-6000 for RTXPRO6000; else a100, of the profiles the nearest to the RTX PRO 6000 of ../shared's runs)",
   },
   "real-gpu": {
     type: "string",
@@ -79,8 +90,10 @@ export async function main(args: string[]): Promise<number> {
   const seed = numberFlag(values, "seed", { min: 0, integer: true }) ?? 0;
   const outDir = String(values.out ?? join("results/validate", basename(resolve(dir))));
   const run = await readRecordedRun(dir);
-  const rp = await replayRun(run, { gpu: String(values.gpu), outDir, seed });
-  const v = validation(run, rp, realGpuOf(dir, values["real-gpu"]));
+  const realGpu = realGpuOf(dir, values["real-gpu"]);
+  const gpu = typeof values.gpu === "string" ? values.gpu : defaultGpuFor(realGpu);
+  const rp = await replayRun(run, { gpu, outDir, seed });
+  const v = validation(run, rp, realGpu);
   const path = join(outDir, "validation.json");
   await writeJsonAtomic(path, v);
   console.log(reportText(v));

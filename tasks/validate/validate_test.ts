@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ROOT } from "../_experiment.ts";
+import { DEFAULT_GPU, defaultGpuFor } from "../validate.ts";
 import { pctCell } from "./report.ts";
 import type { Validation } from "./validation.ts";
 
@@ -41,10 +42,9 @@ Deno.test("validate: the 40-request recording replayed; table shape, errors by h
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trimEnd().split("\n");
     assert.equal(lines.at(-1), join(dir, "validation.json"));
-    assert.match(
-      r.stdout,
-      /the hardware differs: recorded on RTXPRO6000, simulated on NVIDIA A100/,
-    );
+    // the folder name's RTXPRO6000 has a profile: it is simulated by default
+    assert.match(r.stdout, /--gpu rtx-pro-6000\)/);
+    assert.match(r.stdout, /note: same GPU: NVIDIA RTX PRO 6000 Blackwell Server Edition/);
     const h = lines.findIndex((l) => l.startsWith("metric"));
     assert.deepEqual(lines[h].split(/\s+/), ["metric", "mean", "p50", "p90", "p95", "p99", "KS"]);
     const rows = lines.slice(h + 1, h + 10).map((l) => l.trim().split(/\s+/));
@@ -71,7 +71,7 @@ Deno.test("validate: the 40-request recording replayed; table shape, errors by h
     assert.equal(rows[2][1], pctCell(want));
     assert.equal(v.simulated.requests, 40);
     assert.equal(v.simulated.failed, 0);
-    assert.equal(v.hardwareDiffers, true);
+    assert.equal(v.hardwareDiffers, false);
 
     // the series at the recording's t = 1, 2, 3 s (t counts from started_at)
     const started = Date.parse("2026-04-25T18:47:18.273385Z") / 1000;
@@ -84,6 +84,25 @@ Deno.test("validate: the 40-request recording replayed; table shape, errors by h
       [19, simRunning[1]],
       [34, simRunning[2]],
     ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("validate: the default GPU is the recorded one's profile, else the nearest; the note says when they differ", async () => {
+  assert.equal(defaultGpuFor("RTXPRO6000"), "rtx-pro-6000");
+  assert.equal(defaultGpuFor("NVIDIA RTX PRO 6000 Blackwell Server Edition"), "rtx-pro-6000");
+  assert.equal(defaultGpuFor("H100"), "h100");
+  assert.equal(defaultGpuFor("MI300X"), DEFAULT_GPU);
+  assert.equal(defaultGpuFor(null), DEFAULT_GPU);
+  const dir = await Deno.makeTempDir({ prefix: "topobench_validate_" });
+  try {
+    const r = await validate(FIXTURE, "--gpu", "a100", "--out", dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /the hardware differs: recorded on RTXPRO6000, simulated on NVIDIA A100/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -113,7 +132,7 @@ Deno.test("validate: data parallel with expert parallel is refused naming issue 
     const help = await validate("--help");
     assert.equal(help.code, 0);
     assert.match(help.stdout, /Usage: deno task validate <recorded run folder>/);
-    assert.match(help.stdout, /--gpu.*default a100/);
+    assert.match(help.stdout, /--gpu.*default: the recorded GPU's profile when one matches/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
