@@ -114,7 +114,7 @@ export class DecodeCohort {
     const ended: Seq[] = [];
     while (this.#ends.size > 0 && this.#ends.peek()!.step <= step) {
       const e = this.#ends.pop()!;
-      if (e.epoch === e.seq.epoch && e.seq.inCohort) ended.push(e.seq);
+      if (e.epoch === e.seq.epoch) ended.push(e.seq); // else it left (and maybe joined again) since
     }
     return ended;
   }

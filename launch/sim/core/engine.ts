@@ -110,8 +110,6 @@ export interface EngineOptions {
 
 /** One planned engine step: its work and modelled duration. */
 export interface StepPlan {
-  /** Sequences in the step. */
-  readonly size: number;
   /** Modelled duration, simulated ms (cost model x noise + encoder). */
   readonly durMs: number;
   /** The step cannot start before this (the latest arrival or KV arrival of its requests). */
@@ -260,8 +258,7 @@ export class EngineCore {
   planStep(): StepPlan | null {
     this.#expireHeld();
     const work = this.#schedule();
-    const size = work.cohort + work.seqs.length;
-    if (size === 0) return null;
+    if (work.cohort + work.seqs.length === 0) return null;
     let readyMs = -Infinity;
     const shape = this.#shape;
     shape.clear();
@@ -280,7 +277,7 @@ export class EngineCore {
     const noise = 1 + (this.#rng.next() * 2 - 1) * this.#o.jitter;
     const durMs = this.#cost.shapeMs(shape) * noise +
       (images ? this.#cost.encoderMs(images) : 0);
-    const plan: Plan = { size, work, durMs, readyMs };
+    const plan: Plan = { work, durMs, readyMs };
     return plan;
   }
 
