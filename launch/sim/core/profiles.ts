@@ -58,6 +58,42 @@ export interface VisionProfile {
   tokensPerImage(widthPx: number, heightPx: number): number;
 }
 
+/**
+ * Mixture-of-experts MLPs (Hugging Face `num_experts` / `n_routed_experts`,
+ * `num_experts_per_tok`, `moe_intermediate_size`, shared experts). Expert weights
+ * count in {@linkcode ModelProfile.paramsB}; a token computes only its top-k.
+ */
+export interface MoeProfile {
+  /** Routed experts in each MoE layer. */
+  experts: number;
+  /** Routed experts each token is sent to (top-k). */
+  expertsPerToken: number;
+  /** Intermediate size of one routed expert (gate, up and down projections). */
+  expertIntermediate: number;
+  /** Intermediate size of the shared experts together, which every token runs (0: none). */
+  sharedIntermediate: number;
+  /** Decoder layers with an MoE MLP; the other layers are dense with `intermediate`. */
+  moeLayers: number;
+}
+
+/**
+ * Multi-head latent attention (DeepSeek-V2/V3): the KV cache holds one
+ * compressed latent of `kvLoraRank` plus a `qkRopeHeadDim` rotary key per token
+ * and layer, the same on every tensor-parallel rank.
+ */
+export interface MlaProfile {
+  /** `kv_lora_rank`. */
+  kvLoraRank: number;
+  /** `q_lora_rank` (0: queries are not compressed). */
+  qLoraRank: number;
+  /** `qk_nope_head_dim`. */
+  qkNopeHeadDim: number;
+  /** `qk_rope_head_dim`. */
+  qkRopeHeadDim: number;
+  /** `v_head_dim`. */
+  vHeadDim: number;
+}
+
 /** One model, as the cost model needs it. */
 export interface ModelProfile {
   /** Short id (`llama-3.1-8b`). */
@@ -90,6 +126,12 @@ export interface ModelProfile {
   kvBytesPerToken: number;
   /** Vision encoder, for multimodal models. */
   vision?: VisionProfile;
+  /** Mixture-of-experts MLPs; absent for dense models. */
+  moe?: MoeProfile;
+  /** Multi-head latent attention; absent for GQA/MHA models. */
+  mla?: MlaProfile;
+  /** Where the figures come from (a `config.json` copy, a model card), for reports. */
+  source?: string;
 }
 
 const GPUS: readonly GpuProfile[] = [
