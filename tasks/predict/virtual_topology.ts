@@ -20,6 +20,10 @@ import type { EventLoop } from "../../lib/event_loop.ts";
 import { KvLink, linkedRemote } from "../../launch/sim/core/kv_link.ts";
 import { SIM_FLAGS, type SimConfig, simConfig } from "../../launch/sim/core/sim_config.ts";
 import { VirtualEngine } from "../../launch/sim/core/virtual_engine.ts";
+import {
+  VirtualDpGroup,
+  type VirtualInstanceEngine,
+} from "../../launch/sim/core/virtual_dp_group.ts";
 import { engineParts } from "../../launch/sim/core/engine_parts.ts";
 import { type OutputPlan, RequestFrontend } from "../../launch/sim/core/frontend.ts";
 import type { OutputVocab } from "../../launch/sim/core/vocab.ts";
@@ -41,7 +45,8 @@ export const DEFAULT_ROUTER_HOP_MS = 0.8;
 export interface VirtualInstance {
   name: string;
   role: Role;
-  engine: VirtualEngine;
+  /** One engine core, or the ranks of a `--data-parallel-size` instance. */
+  engine: VirtualInstanceEngine;
   /** The link KV transfers into this instance share. */
   link: KvLink;
   cfg: SimConfig;
@@ -122,7 +127,7 @@ export class VirtualTopology {
   readonly instances: VirtualInstance[] = [];
   readonly routing: Routing;
   readonly routerHopMs: number;
-  /** GPUs the topology uses (sum of tensor-parallel sizes). */
+  /** GPUs the topology uses (sum of tensor-parallel x data-parallel sizes). */
   readonly gpus: number;
   readonly #loop: EventLoop;
   readonly #lmcache = new Set<number>();
@@ -170,7 +175,7 @@ export class VirtualTopology {
       if (!this.#byRole.has(i.role)) this.#byRole.set(i.role, []);
       this.#byRole.get(i.role)!.push(i);
     }
-    this.gpus = plan.instances.reduce((a, i) => a + i.tp, 0);
+    this.gpus = this.instances.reduce((a, i) => a + i.cfg.tp * i.cfg.dp, 0);
     this.routing = new Routing(validateRouterConfig(routerConfig(plan), topology.file));
   }
 
@@ -182,7 +187,7 @@ export class VirtualTopology {
     inputs: VirtualInputs | undefined,
   ): VirtualInstance {
     const cfg = instanceConfig(cmd.args, cmd.env);
-    const { cost, profile, maxModelLen, options } = engineParts(cfg);
+    const { cost, profile, maxModelLen, options, rankOptions } = engineParts(cfg);
     const role: Role = planRole === "server" || planRole === "replicas"
       ? "backend"
       : planRole as Role;
@@ -198,11 +203,15 @@ export class VirtualTopology {
     return {
       name,
       role,
-      engine: new VirtualEngine({
-        ...options,
-        clock: this.#loop,
-        batchDecodes: this.#batchDecodes,
-      }),
+      engine: cfg.dp > 1
+        ? new VirtualDpGroup({
+          clock: this.#loop,
+          cost,
+          rankOptions: () => ({ ...rankOptions(), batchDecodes: this.#batchDecodes }),
+          jitter: cfg.jitter,
+          seed: cfg.seed,
+        })
+        : new VirtualEngine({ ...options, clock: this.#loop, batchDecodes: this.#batchDecodes }),
       link: new KvLink(cost, cfg.kvLinkGBps, cfg.kvLatencyMs, cfg.kvPerBlockUs, cfg.blockSize),
       cfg,
       maxModelLen,

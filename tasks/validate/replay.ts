@@ -53,13 +53,6 @@ export interface Replay {
 export function checkReplayable(run: RecordedRun): ModelProfile {
   const { meta } = run;
   const file = join(run.dir, "meta.json");
-  if (meta.dataParallelSize > 1 || meta.expertParallel) {
-    throw new RangeError(
-      `Cannot replay ${file} on one engine: current value is data_parallel_size ${meta.dataParallelSize}${
-        meta.expertParallel ? " with enable_expert_parallel" : ""
-      }; allowed: data_parallel_size 1 without expert parallel (DP ranks and expert parallel are issue 32)`,
-    );
-  }
   try {
     return resolveModel(meta.model);
   } catch (e) {
@@ -73,12 +66,16 @@ export function checkReplayable(run: RecordedRun): ModelProfile {
   }
 }
 
-/** The recorded requests as a Mooncake-format trace (ms after the first arrival, file order). */
+/**
+ * The recorded requests as a Mooncake-format trace, file order: each at the
+ * time the engine queued it (ms after the first), since the recorded TTFT and
+ * E2E start there (the replay's engine has no frontend floor either).
+ */
 export function traceText(run: RecordedRun): string {
-  const t0 = minOf(run.requests.map((r) => r.arrivalS));
+  const t0 = minOf(run.requests.map((r) => r.queuedS));
   return run.requests.map((r) =>
     JSON.stringify({
-      timestamp: Math.round((r.arrivalS - t0) * 1000),
+      timestamp: Math.round((r.queuedS - t0) * 1000),
       input_length: r.inputTokens,
       output_length: r.outputTokens,
     })
@@ -89,20 +86,28 @@ export function traceText(run: RecordedRun): string {
 export function topologyText(run: RecordedRun, gpu: GpuProfile, model: ModelProfile): string {
   const { meta } = run;
   const tp = meta.tensorParallelSize;
+  const dp = meta.dataParallelSize;
   return `# deno task validate: the engine of ${run.dir}, simulated\n` + stringify({
     name: "validate",
     engine: "sim",
     model: meta.model,
     kind: "agg",
     server: {
+      // one instance of dp ranks of tp GPUs each (the ranks are the sim's, not separate instances)
       gpus: [Array.from({ length: tp }, (_, i) => i)],
       port: 8000,
       extra_args: [
+        ...(dp > 1 ? ["--data-parallel-size", String(dp)] : []),
+        ...(meta.expertParallel ? ["--enable-expert-parallel"] : []),
         "--max-num-seqs",
         String(meta.maxNumSeqs),
         "--max-num-batched-tokens",
         String(meta.maxNumBatchedTokens),
         "--enable-prefix-caching",
+        // vLLM 0.19 schedules asynchronously (the traces' README); times start at the engine's queue
+        "--async-scheduling",
+        "--request-floor-ms",
+        "0",
       ],
     },
     router: { enabled: false },

@@ -24,10 +24,9 @@ Deno.test("checkReplayable: a model without a profile is refused naming the file
       } as a model with a profile: current value is "Qwen/Qwen3-32B"; allowed: llama-3\\.1-8b, `,
     ),
   });
-  assert.throws(() => checkReplayable(withMeta(run, { dataParallelSize: 2 })), /issue 32/);
 });
 
-Deno.test("replay inputs: the trace keeps arrivals (ms) and lengths; the topology the engine settings", async () => {
+Deno.test("replay inputs: the trace keeps engine arrivals (ms) and lengths; the topology the engine settings", async () => {
   const run = await readRecordedRun(FIXTURE);
   const lines = traceText(run).trim().split("\n").map((l) => JSON.parse(l));
   assert.equal(lines.length, 40);
@@ -38,12 +37,26 @@ Deno.test("replay inputs: the trace keeps arrivals (ms) and lengths; the topolog
   const tp2 = withMeta(run, { tensorParallelSize: 2 });
   const t = parseTopology(topologyText(tp2, resolveGpu("a100"), checkReplayable(run)), "t.yaml");
   assert.deepEqual(t.roles[0].gpus, [[0, 1]]);
-  assert.deepEqual(t.roles[0].extraArgs, [
+  const settings = [
     "--max-num-seqs",
     "128",
     "--max-num-batched-tokens",
     "2048",
     "--enable-prefix-caching",
+    "--async-scheduling",
+    "--request-floor-ms",
+    "0",
+  ];
+  assert.deepEqual(t.roles[0].extraArgs, settings);
+  // data-parallel ranks with expert parallel: one instance, the ranks in its flags
+  const dpEp = withMeta(run, { dataParallelSize: 2, expertParallel: true });
+  const t2 = parseTopology(topologyText(dpEp, resolveGpu("a100"), checkReplayable(run)), "t.yaml");
+  assert.deepEqual(t2.roles[0].gpus, [[0]]);
+  assert.deepEqual(t2.roles[0].extraArgs, [
+    "--data-parallel-size",
+    "2",
+    "--enable-expert-parallel",
+    ...settings,
   ]);
   assert.deepEqual([t.sim.gpu, t.sim.modelProfile, t.router.enabled], [
     "a100",

@@ -115,7 +115,7 @@ async function simRunningAt(runDir: string, atS: number[]): Promise<number[]> {
   return atS.map((t) => first.filter((f, i) => f <= t * 1000 && t * 1000 < end[i]).length);
 }
 
-Deno.test("validate: data parallel with expert parallel is refused naming issue 32; --help", async () => {
+Deno.test("validate: expert parallel on a dense model is refused naming the flag and the model; --help", async () => {
   const dir = await Deno.makeTempDir({ prefix: "topobench_validate_" });
   try {
     const meta = JSON.parse(await Deno.readTextFile(join(FIXTURE, "meta.json")));
@@ -127,7 +127,7 @@ Deno.test("validate: data parallel with expert parallel is refused naming issue 
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
-      /Cannot replay .*meta\.json on one engine: current value is data_parallel_size 2 with enable_expert_parallel; .*issue 32/,
+      /Cannot use --enable-expert-parallel for llama-3\.1-8b on dp 2 x tp 1: current value is true; allowed: false \(a dense model has no experts\)/,
     );
     const help = await validate("--help");
     assert.equal(help.code, 0);

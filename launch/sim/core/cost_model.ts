@@ -15,6 +15,7 @@
  * @module
  */
 import type { GpuProfile, ModelProfile } from "./profiles.ts";
+import { dispatchMs, expertMs, type MoeShape, routedExpertParams } from "./_moe_cost.ts";
 
 /** One sequence's share of a step. */
 export interface SeqWork {
@@ -106,8 +107,21 @@ export interface CostModelOptions {
   gpu: GpuProfile;
   /** Served model. */
   model: ModelProfile;
-  /** Tensor-parallel size (GPUs per instance). @default 1 */
+  /** Tensor-parallel size (GPUs per data-parallel rank). @default 1 */
   tp?: number;
+  /**
+   * Data-parallel ranks of the instance (`--data-parallel-size`): each its own
+   * scheduler and KV cache; an MoE model's expert layers span all `dp * tp` GPUs
+   * and every rank steps with the others ({@linkcode CostModel.groupStepMs}). @default 1
+   */
+  dp?: number;
+  /** `--enable-expert-parallel`: whole experts per GPU instead of a slice of each (MoE only). @default false */
+  ep?: boolean;
+  /**
+   * Tokens the busiest GPU's experts get over the mean under expert parallel
+   * (routing is not uniform). @default DEFAULT_EXPERT_IMBALANCE
+   */
+  expertImbalance?: number;
   /** Share of peak memory bandwidth reached. @default the GPU profile's */
   memEfficiency?: number;
   /** Share of the tensor-core peak GEMMs and attention reach (both). @default the GPU profile's */
@@ -126,9 +140,12 @@ export interface CostModelOptions {
   stepOverheadMs?: number;
   /** Extra cost per sequence in the step (input prep, sampling, output). @default 0.03 */
   perSeqOverheadMs?: number;
-  /** Share of the per-direction link peak an all-reduce reaches. @default 0.8 */
+  /**
+   * Share of the per-direction link peak a collective (all-reduce, all-gather,
+   * reduce-scatter) reaches. @default 0.8 over NVLink, PCIE_COMM_EFFICIENCY over PCIe
+   */
   commEfficiency?: number;
-  /** Latency of one all-reduce. @default 0.01 over NVLink, 0.03 over PCIe */
+  /** Latency of one collective, ms. @default 0.01 over NVLink, PCIE_COLLECTIVE_LATENCY_MS over PCIe */
   allReduceLatencyMs?: number;
   /** Memory per GPU outside weights, activations and KV (CUDA context, graphs, NCCL). @default 1.5 */
   workspaceGiB?: number;
@@ -140,6 +157,33 @@ export interface CostModelOptions {
 
 /** Weight and KV precision. */
 export type Dtype = "bf16" | "fp8";
+
+/**
+ * Collectives between GPUs with no NVLink (NCCL over PCIe), FITTED, not sourced:
+ * ../shared/calibration/traces' Qwen3-32B TP 2 run on two RTX PRO 6000 (PCIe 5,
+ * no NVLink) decodes 128 requests at 2,176 tok/s (58.8 ms a step) where the
+ * roofline leaves 48 ms, and prefills 2,048-token chunks at ~6,000 tok/s
+ * (~340 ms) where it leaves ~245 ms; 128 all-reduces a step of 1.3 MB (decode)
+ * and 21 MB (prefill) explain both gaps with 80 µs each and 19 GB/s, 0.3 of
+ * PCIe 5's 64 GB/s per direction. The Qwen3-30B-A3B DP 2 + EP run (its
+ * all-gathers and reduce-scatters over the same link) then lands within its
+ * measured decode step (43.5-47.6 ms at 256 running) without further change.
+ * Published NCCL figures on PCIe agree in size: 42 µs for an 8-byte all-reduce
+ * over 8 RTX 4090s (NVIDIA/nccl#1530), at most 35 GB/s bus bandwidth over 4
+ * RTX 5090s on PCIe 5 for GB-sized messages (NVIDIA/nccl#1639), ~11 GB/s at
+ * 1 MB and ~20 GB/s at 16 MB over a PCIe 3 pair (NVIDIA/nccl-tests#44).
+ */
+export const PCIE_COLLECTIVE_LATENCY_MS = 0.08;
+
+/** Share of PCIe's per-direction peak a collective reaches (see {@linkcode PCIE_COLLECTIVE_LATENCY_MS}). */
+export const PCIE_COMM_EFFICIENCY = 0.3;
+
+/**
+ * Busiest expert-parallel GPU's tokens over the mean: ASSUMED 1.0 (uniform
+ * routing); not measured here. A measured figure belongs in the GPU/model
+ * profile's sources when one is found.
+ */
+export const DEFAULT_EXPERT_IMBALANCE = 1;
 
 /**
  * Per-request floor of vLLM's V1 frontend, ms: ../shared/calibration PPD-floor
@@ -215,6 +259,13 @@ function checkNonNegative(name: string, v: number): number {
   return v;
 }
 
+function checkAtLeastOne(name: string, v: number): number {
+  if (!(v >= 1) || !Number.isFinite(v)) {
+    throw new RangeError(`Cannot use ${name} as a number >= 1: current value is ${v}`);
+  }
+  return v;
+}
+
 function checkPositiveInt(name: string, v: number): number {
   if (!Number.isInteger(v) || v < 1) {
     throw new RangeError(`Cannot use ${name} as a positive integer: current value is ${v}`);
@@ -228,15 +279,21 @@ export class CostModel {
   readonly gpu: GpuProfile;
   /** Served model. */
   readonly model: ModelProfile;
-  /** Tensor-parallel size. */
+  /** Tensor-parallel size (GPUs per data-parallel rank). */
   readonly tp: number;
+  /** Data-parallel ranks (each with its own scheduler and KV cache). */
+  readonly dp: number;
+  /** Expert parallel (whole experts per GPU). */
+  readonly ep: boolean;
   /** BF16 KV bytes per token of the whole model (all ranks). */
   readonly kvBytesPerToken: number;
   /** KV bytes per token held by one rank (KV heads split, replicated when tp > kvHeads). */
   readonly kvBytesPerTokenPerRank: number;
   /** Weight and KV precision. */
   readonly dtype: Dtype;
-  readonly #o: Required<Omit<CostModelOptions, "gpu" | "model" | "tp" | "dtype">>;
+  readonly #o: Required<
+    Omit<CostModelOptions, "gpu" | "model" | "tp" | "dtype" | "dp" | "ep" | "expertImbalance">
+  >;
   /** Bytes/ms of one rank's memory. */
   readonly #memBytesPerMs: number;
   /** GEMM FLOPs/ms of one rank. */
@@ -245,6 +302,10 @@ export class CostModel {
   readonly #attnFlopsPerMs: number;
   /** Bytes per weight (2 in BF16, 1 in FP8). */
   readonly #weightBytes: number;
+  /** Routed expert parameters (0 for a dense model). */
+  readonly #expertParams: number;
+  /** The expert part's figures (null for a dense model). */
+  readonly #moe: MoeShape | null;
 
   constructor(opts: CostModelOptions) {
     const { gpu, model } = opts;
@@ -261,6 +322,17 @@ export class CostModel {
       throw new RangeError(
         `Cannot use ${tp} as tensor-parallel size for ${model.id}: current value is ${tp}; ` +
           `allowed: divisors of ${model.numHeads} heads compatible with ${model.numKvHeads} KV heads`,
+      );
+    }
+    const dp = checkPositiveInt("dp", opts.dp ?? 1);
+    const ep = opts.ep ?? false;
+    if (ep && (!model.moe || model.moe.experts % (dp * tp) !== 0)) {
+      throw new RangeError(
+        `Cannot use --enable-expert-parallel for ${model.id} on dp ${dp} x tp ${tp}: current value is true; allowed: ${
+          model.moe
+            ? `a group whose ${dp * tp} GPUs divide the ${model.moe.experts} experts`
+            : "false (a dense model has no experts)"
+        }`,
       );
     }
     const nvlink = gpu.nvlinkGBps > 0;
@@ -290,10 +362,13 @@ export class CostModel {
       ),
       stepOverheadMs: checkNonNegative("stepOverheadMs", opts.stepOverheadMs ?? 1.3),
       perSeqOverheadMs: checkNonNegative("perSeqOverheadMs", opts.perSeqOverheadMs ?? 0.03),
-      commEfficiency: checkFraction("commEfficiency", opts.commEfficiency ?? 0.8),
+      commEfficiency: checkFraction(
+        "commEfficiency",
+        opts.commEfficiency ?? (nvlink ? 0.8 : PCIE_COMM_EFFICIENCY),
+      ),
       allReduceLatencyMs: checkNonNegative(
         "allReduceLatencyMs",
-        opts.allReduceLatencyMs ?? (nvlink ? 0.01 : 0.03),
+        opts.allReduceLatencyMs ?? (nvlink ? 0.01 : PCIE_COLLECTIVE_LATENCY_MS),
       ),
       workspaceGiB: checkNonNegative("workspaceGiB", opts.workspaceGiB ?? 1.5),
       maxNumBatchedTokens: checkPositiveInt(
@@ -305,16 +380,37 @@ export class CostModel {
     this.gpu = gpu;
     this.model = model;
     this.tp = tp;
+    this.dp = dp;
+    this.ep = ep;
     const bytes = dtype === "fp8" ? 0.5 : 1; // of BF16's
     this.#weightBytes = 2 * bytes;
     this.kvBytesPerToken = model.kvBytesPerToken * bytes;
-    this.kvBytesPerTokenPerRank = this.kvBytesPerToken * Math.max(1 / tp, 1 / model.numKvHeads);
+    // MLA's latent is the same on every tensor-parallel rank
+    this.kvBytesPerTokenPerRank = model.mla
+      ? this.kvBytesPerToken
+      : this.kvBytesPerToken * Math.max(1 / tp, 1 / model.numKvHeads);
     this.#memBytesPerMs = gpu.memBwGBps * 1e6 * this.#o.memEfficiency;
     const peak = dtype === "fp8" ? gpu.fp8Tflops : gpu.bf16Tflops;
     this.#flopsPerMs = peak * 1e9 * this.#o.computeEfficiency;
     // attention at its own share unless one efficiency was given for both
     const attnEff = opts.computeEfficiency ?? gpu.attnEfficiency;
     this.#attnFlopsPerMs = peak * 1e9 * attnEff;
+    this.#expertParams = model.moe ? routedExpertParams(model.moe, model.hidden) : 0;
+    this.#moe = model.moe
+      ? {
+        moe: model.moe,
+        hidden: model.hidden,
+        groupGpus: dp * tp,
+        ep,
+        weightBytes: this.#weightBytes,
+        memBytesPerMs: this.#memBytesPerMs,
+        flopsPerMs: this.#flopsPerMs,
+        imbalance: checkAtLeastOne(
+          "expertImbalance",
+          opts.expertImbalance ?? DEFAULT_EXPERT_IMBALANCE,
+        ),
+      }
+      : null;
   }
 
   /** Duration of one engine step running `batch`, in ms (0 for an empty batch). */
@@ -347,18 +443,67 @@ export class CostModel {
     return this.shapeBreakdown(shape).totalMs;
   }
 
-  /** {@linkcode breakdown} of a summed-up step. */
+  /**
+   * {@linkcode breakdown} of a summed-up step. On an MoE instance of `dp` > 1
+   * ranks the other ranks are taken to carry as many tokens as this one
+   * ({@linkcode groupStepMs} knows them).
+   */
   shapeBreakdown(shape: StepShape): StepBreakdown {
-    const m = this.model;
-    const tp = this.tp;
-    const { pTokens, pSeqs, pCtx, pPairs, dSeqs, dCtx, dPairs } = shape;
     if (shape.seqs === 0) {
       return { weightMs: 0, computeMs: 0, kvReadMs: 0, commMs: 0, overheadMs: 0, totalMs: 0 };
     }
+    const b = this.#rankBreakdown(shape);
+    if (this.#moe) this.#addExperts(b, (shape.pTokens + shape.dSeqs) * this.dp);
+    return b;
+  }
+
+  /**
+   * Duration of one lockstep step of a data-parallel group, ms: each rank's
+   * attention and dense part on its own sequences (`null`: an idle rank, which
+   * runs a dummy step), the slowest setting the pace, plus the expert part
+   * and its token movement (0 when no rank has work). vLLM pads every rank's
+   * batch to the largest rank's token count (`get_dp_padding` in its GPU model
+   * runner, for CUDA graphs and equal collectives), so the experts see
+   * `ranks x the largest batch` tokens.
+   */
+  groupStepMs(shapes: readonly (StepShape | null)[]): number {
+    let slowest = 0;
+    let largest = 0;
+    for (const shape of shapes) {
+      if (!shape || shape.seqs === 0) continue;
+      const b = this.#rankBreakdown(shape);
+      if (b.totalMs > slowest) slowest = b.totalMs;
+      largest = Math.max(largest, shape.pTokens + shape.dSeqs);
+    }
+    if (largest === 0 || !this.#moe) return slowest;
+    const tokens = largest * shapes.length;
+    return slowest + expertMs(this.#moe, tokens) +
+      (this.dp > 1 ? dispatchMs(this.#moe, tokens, this.#linkBytesPerMs(), this.#latencyMs()) : 0);
+  }
+
+  /** Adds the routed experts of a step of `tokens` group tokens (and their dispatch) to `b`. */
+  #addExperts(b: StepBreakdown, tokens: number): void {
+    const e = expertMs(this.#moe!, tokens);
+    const move = this.dp > 1
+      ? dispatchMs(this.#moe!, tokens, this.#linkBytesPerMs(), this.#latencyMs())
+      : 0;
+    b.computeMs += e;
+    b.commMs += move;
+    b.totalMs += e + move;
+  }
+
+  /**
+   * One rank's step without the routed experts: a dense model's whole step.
+   * Shared experts, routers and dense layers count as dense weights.
+   */
+  #rankBreakdown(shape: StepShape): StepBreakdown {
+    const m = this.model;
+    const tp = this.tp;
+    const { pTokens, pSeqs, pCtx, pPairs, dSeqs, dCtx, dPairs } = shape;
     const params = m.paramsB * 1e9;
     const embedParams = m.vocabSize * m.hidden;
     // Embedding rows are gathered, not multiplied; logits only for each sequence's last token.
-    const bodyParams = params - embedParams * (m.tiedEmbeddings ? 1 : 2);
+    const bodyParams = params - embedParams * (m.tiedEmbeddings ? 1 : 2) - this.#expertParams;
     const weightMs = ((bodyParams + embedParams) * this.#weightBytes) / tp / this.#memBytesPerMs;
     const attnFlopsPerPair = 4 * m.layers * m.numHeads * m.headDim;
     const linear = (tokens: number, seqs: number) =>
@@ -393,10 +538,19 @@ export class CostModel {
   #allReduceMs(bytes: number): number {
     const tp = this.tp;
     if (tp === 1) return 0;
+    return this.#latencyMs() + (2 * (tp - 1) / tp) * bytes / this.#linkBytesPerMs();
+  }
+
+  /** Bytes/ms a collective reaches per direction between the instance's GPUs (NVLink, else PCIe). */
+  #linkBytesPerMs(): number {
     const g = this.gpu;
     const perDirGBps = g.nvlinkGBps > 0 ? g.nvlinkGBps / 2 : g.pcieGBps;
-    const bytesPerMs = perDirGBps * 1e6 * this.#o.commEfficiency;
-    return this.#o.allReduceLatencyMs + (2 * (tp - 1) / tp) * bytes / bytesPerMs;
+    return perDirGBps * 1e6 * this.#o.commEfficiency;
+  }
+
+  /** Latency of one collective. */
+  #latencyMs(): number {
+    return this.#o.allReduceLatencyMs;
   }
 
   /**
@@ -440,7 +594,12 @@ export class CostModel {
     const m = this.model;
     const tp = this.tp;
     const budget = this.gpu.memGiB * GIB * gpuMemoryUtilization;
-    const weights = m.weightBytes * (this.dtype === "fp8" ? 0.5 : 1) / tp;
+    const f = this.dtype === "fp8" ? 0.5 : 1;
+    // routed experts spread over the dp x tp group; everything else per tensor-parallel rank
+    const experts = this.#expertParams * 2;
+    const weights = this.#moe
+      ? ((m.weightBytes - experts) / tp + experts / (tp * this.dp)) * f
+      : m.weightBytes * f / tp;
     // Profile run: MLP gate+up and a few hidden-sized buffers per batched token, plus fp32 logits.
     const activation = this.#o.maxNumBatchedTokens * (2 * m.intermediate / tp + 4 * m.hidden) * 2 +
       this.#o.maxNumSeqs * m.vocabSize * 4;

@@ -106,6 +106,12 @@ export interface EngineOptions {
    * call. Off, every request is stepped one by one (the equivalence test). @default true
    */
   batchDecodes?: boolean;
+  /**
+   * vLLM's `--async-scheduling`: the next step is scheduled while the current
+   * one runs, so a request that reaches the queue during a step joins the step
+   * after the next one (one more step of TTFT); an idle engine takes it at once. @default false
+   */
+  asyncScheduling?: boolean;
 }
 
 /** One planned engine step: its work and modelled duration. */
@@ -144,6 +150,11 @@ export class EngineCore {
   readonly #held = new Map<string, { blocks: KvBlock[]; expiresMs: number }>();
   /** The step being summed up for the cost model (reused every step). */
   readonly #shape = new StepShape();
+  /** When the step in flight was planned; whether the next plan follows it directly. */
+  #plannedAtMs = -Infinity;
+  #chained = false;
+  /** Waiting requests enqueued after this are not admitted into the step being planned. */
+  #admitBeforeMs = Infinity;
   /** Running decodes advanced together (absent when off). */
   readonly #cohort: DecodeCohort | null = null;
   /** Requests admitted so far (their order in the running set). */
@@ -168,6 +179,7 @@ export class EngineCore {
       seed: opts.seed ?? 0,
       holdTimeoutMs: opts.holdTimeoutMs ?? 480_000,
       batchDecodes: opts.batchDecodes ?? true,
+      asyncScheduling: opts.asyncScheduling ?? false,
     };
     this.#rng = new Rng(this.#o.seed);
     // a cohort needs every running decode in every step: the budget must cover the running set
@@ -256,9 +268,16 @@ export class EngineCore {
    * calls {@linkcode finishStep}.
    */
   planStep(): StepPlan | null {
+    const now = this.#clock.nowMs();
+    // async scheduling: a step that follows another was scheduled when that one started
+    this.#admitBeforeMs = this.#o.asyncScheduling && this.#chained ? this.#plannedAtMs : Infinity;
     this.#expireHeld();
     const work = this.#schedule();
-    if (work.cohort + work.seqs.length === 0) return null;
+    if (work.cohort + work.seqs.length === 0) {
+      this.#chained = false;
+      return null;
+    }
+    this.#plannedAtMs = now;
     let readyMs = -Infinity;
     const shape = this.#shape;
     shape.clear();
@@ -281,8 +300,17 @@ export class EngineCore {
     return plan;
   }
 
+  /**
+   * The work of the step {@linkcode planStep} planned last, summed up (valid
+   * until the next plan): a data-parallel group times its ranks' steps together.
+   */
+  get plannedShape(): StepShape {
+    return this.#shape;
+  }
+
   /** Applies a planned step that ended at `endMs`: tokens out, finished requests done. */
   finishStep(plan: StepPlan, endMs: number): void {
+    this.#chained = true;
     this.steps++;
     this.busyMs += plan.durMs;
     this.#apply((plan as Plan).work, endMs);
@@ -346,6 +374,7 @@ export class EngineCore {
     const B = this.#kv.blockSize;
     while (budget > 0 && this.#waiting.length > 0 && this.#running.length < this.#o.maxNumSeqs) {
       const seq = this.#waiting.at(0)!;
+      if (seq.enqueuedMs > this.#admitBeforeMs) break; // came after this step was scheduled
       if (seq.blocks.length === 0) this.#matchPrefix(seq);
       const remoteTokens = seq.req.remotePrefill?.tokens ?? seq.len - 1;
       if (

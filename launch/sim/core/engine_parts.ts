@@ -21,6 +21,8 @@ export interface EngineParts {
   /** The context limit: the configured one, capped by the KV pool. */
   maxModelLen: number;
   options: Omit<EngineOptions, "clock">;
+  /** Another rank's options (`--data-parallel-size`): the same settings, a KV cache of its own. */
+  rankOptions: () => Omit<EngineOptions, "clock">;
 }
 
 /** Builds the parts of the engine `cfg` describes. */
@@ -31,6 +33,8 @@ export function engineParts(cfg: SimConfig): EngineParts {
     gpu,
     model: profile,
     tp: cfg.tp,
+    dp: cfg.dp,
+    ep: cfg.ep,
     maxNumBatchedTokens: cfg.maxNumBatchedTokens,
     maxNumSeqs: cfg.maxNumSeqs,
     dtype: cfg.dtype,
@@ -38,19 +42,22 @@ export function engineParts(cfg: SimConfig): EngineParts {
   });
   const numBlocks = cfg.numGpuBlocksOverride ??
     cost.numGpuBlocks(cfg.gpuMemoryUtilization, cfg.blockSize);
+  const rankOptions = () => ({
+    cost,
+    kv: new KvCache({ numBlocks, blockSize: cfg.blockSize, prefixCaching: cfg.prefixCaching }),
+    maxNumBatchedTokens: cfg.maxNumBatchedTokens,
+    maxNumSeqs: cfg.maxNumSeqs,
+    seed: cfg.seed,
+    jitter: cfg.jitter,
+    asyncScheduling: cfg.asyncScheduling,
+  });
   return {
     gpu,
     profile,
     cost,
     numBlocks,
     maxModelLen: Math.min(cfg.maxModelLen ?? profile.maxModelLen, numBlocks * cfg.blockSize),
-    options: {
-      cost,
-      kv: new KvCache({ numBlocks, blockSize: cfg.blockSize, prefixCaching: cfg.prefixCaching }),
-      maxNumBatchedTokens: cfg.maxNumBatchedTokens,
-      maxNumSeqs: cfg.maxNumSeqs,
-      seed: cfg.seed,
-      jitter: cfg.jitter,
-    },
+    options: rankOptions(),
+    rankOptions,
   };
 }

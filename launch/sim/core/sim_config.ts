@@ -37,6 +37,19 @@ export const SIM_FLAGS: FlagSpec = {
     aliases: ["tp"],
     help: "GPUs per instance",
   },
+  "data-parallel-size": {
+    type: "string",
+    default: "1",
+    aliases: ["dp"],
+    help:
+      "Data-parallel ranks in this instance, each its own scheduler and KV cache (vLLM's internal load balancing)",
+  },
+  "enable-expert-parallel": {
+    type: "boolean",
+    default: false,
+    aliases: ["ep"],
+    help: "MoE: whole experts per GPU over the dp x tp group instead of a slice of each",
+  },
   "gpu-memory-utilization": {
     type: "string",
     default: "0.9",
@@ -52,6 +65,12 @@ export const SIM_FLAGS: FlagSpec = {
   "num-gpu-blocks-override": {
     type: "string",
     help: "Number of KV blocks (overrides the memory sizing)",
+  },
+  "async-scheduling": {
+    type: "boolean",
+    default: false,
+    help:
+      "Schedule the next step while the current one runs (vLLM's --async-scheduling): one more step of TTFT",
   },
   "no-enable-prefix-caching": { type: "boolean", default: false, help: "Disable prefix caching" },
   "enable-prefix-caching": {
@@ -139,6 +158,10 @@ export interface SimConfig {
   servedModelName?: string;
   gpu: string;
   tp: number;
+  /** Data-parallel ranks (`--data-parallel-size`). */
+  dp: number;
+  /** `--enable-expert-parallel`. */
+  ep: boolean;
   gpuMemoryUtilization: number;
   maxModelLen?: number;
   maxNumBatchedTokens: number;
@@ -146,6 +169,8 @@ export interface SimConfig {
   blockSize: number;
   numGpuBlocksOverride?: number;
   prefixCaching: boolean;
+  /** `--async-scheduling`. */
+  asyncScheduling: boolean;
   speed: number;
   seed: number;
   jitter: number;
@@ -199,6 +224,8 @@ export function simConfig(v: Values, env: Record<string, string> = {}): SimConfi
     servedModelName: str("served-model-name"),
     gpu: str("gpu")!,
     tp: int("tensor-parallel-size", 1, 64)!,
+    dp: int("data-parallel-size", 1, 1024)!,
+    ep: v["enable-expert-parallel"] === true,
     gpuMemoryUtilization: num("gpu-memory-utilization", 0.01, 1)!,
     maxModelLen: int("max-model-len", 16),
     maxNumBatchedTokens: int("max-num-batched-tokens", 1)!,
@@ -206,6 +233,7 @@ export function simConfig(v: Values, env: Record<string, string> = {}): SimConfi
     blockSize: int("block-size", 1, 1024)!,
     numGpuBlocksOverride: int("num-gpu-blocks-override", 1),
     prefixCaching: v["no-enable-prefix-caching"] !== true,
+    asyncScheduling: v["async-scheduling"] === true,
     speed: num("speed", 1e-3, 1e6)!,
     seed: int("seed", 0)!,
     jitter: num("jitter", 0, 0.5)!,

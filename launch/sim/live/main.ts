@@ -90,6 +90,11 @@ export async function main(args: string[]): Promise<number> {
 
 /** The engine, its clock, tokenizer and output vocabulary, built from `cfg` and announced in the log. */
 async function startEngine(cfg: SimConfig, log: Logger) {
+  if (cfg.dp > 1) {
+    throw new RangeError(
+      `Cannot use --data-parallel-size ${cfg.dp} on the live clock: current value is ${cfg.dp}; allowed: 1 (data-parallel ranks run in virtual time, deno task predict; live ranks are issue 32)`,
+    );
+  }
   const parts = engineParts(cfg);
   const clock = new SimClock(cfg.speed);
   const engine = new LiveEngine({ ...parts.options, clock });
