@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { dirname, resolve } from "node:path";
 import { parse } from "yaml";
 import { readConfigText } from "../lib/read_config.ts";
 import { Reader } from "../lib/schema.ts";
@@ -18,6 +19,7 @@ import {
 } from "./_blocks.ts";
 import { checkLmcache, checkPlatform, checkTransfer } from "./_topology_rules.ts";
 import type { LinkKind } from "./sim/core/cost_model.ts";
+import { isGpuFile, isModelFile, loadGpu, loadModel } from "./sim/core/profile_files.ts";
 
 /** How processes are started. */
 export const ENGINES = ["sim", "vllm", "command"] as const;
@@ -285,8 +287,8 @@ export function validateTopology(raw: unknown, file = "<topology>"): Topology {
     kv,
     sim: {
       speed: s.num("speed", 0, 1e6, true) ?? 1,
-      gpu: s.str("gpu") ?? "h100",
-      modelProfile: s.str("model_profile"),
+      gpu: simProfile(s, "gpu", file) ?? "h100",
+      modelProfile: simProfile(s, "model_profile", file),
       extraArgs: s.args("extra_args"),
       env: s.env("env"),
     },
@@ -295,6 +297,22 @@ export function validateTopology(raw: unknown, file = "<topology>"): Topology {
     platform,
     kubernetes: readKubernetes(k8s, rdma),
   };
+}
+
+/**
+ * `sim.gpu` / `sim.model_profile`: a built-in profile's id as written, or a
+ * profile file (`.yaml`/`.yml` GPU, `.json` config.json) resolved against the
+ * topology file's folder and loaded once here, so a bad file fails at parse
+ * time naming its own path and field.
+ */
+function simProfile(s: Reader, key: "gpu" | "model_profile", file: string): string | undefined {
+  const v = s.str(key);
+  const gpu = key === "gpu";
+  if (v === undefined || !(gpu ? isGpuFile(v) : isModelFile(v))) return v;
+  const path = file.startsWith("<") ? v.trim() : resolve(dirname(file), v.trim());
+  if (gpu) loadGpu(path);
+  else loadModel(path);
+  return path;
 }
 
 /** name, engine, kind, model and connector, with the rules between them. */

@@ -93,7 +93,8 @@ Deno.test("validate: the default GPU is the recorded one's profile, else the nea
   assert.equal(defaultGpuFor("RTXPRO6000"), "rtx-pro-6000");
   assert.equal(defaultGpuFor("NVIDIA RTX PRO 6000 Blackwell Server Edition"), "rtx-pro-6000");
   assert.equal(defaultGpuFor("H100"), "h100");
-  assert.equal(defaultGpuFor("MI300X"), DEFAULT_GPU);
+  assert.equal(defaultGpuFor("MI300X"), "mi300x"); // a profile since issue 30
+  assert.equal(defaultGpuFor("Intel Gaudi 3"), DEFAULT_GPU);
   assert.equal(defaultGpuFor(null), DEFAULT_GPU);
   const dir = await Deno.makeTempDir({ prefix: "topobench_validate_" });
   try {

@@ -9,7 +9,8 @@
 import { CostModel } from "./cost_model.ts";
 import type { EngineOptions } from "./engine.ts";
 import { KvCache } from "./kv_cache.ts";
-import { type GpuProfile, type ModelProfile, resolveGpu, resolveModel } from "./profiles.ts";
+import { loadGpu, loadModel } from "./profile_files.ts";
+import type { GpuProfile, ModelProfile } from "./profiles.ts";
 import type { SimConfig } from "./sim_config.ts";
 
 /** An engine's parts; add a clock to `options` to build it. */
@@ -27,8 +28,8 @@ export interface EngineParts {
 
 /** Builds the parts of the engine `cfg` describes. */
 export function engineParts(cfg: SimConfig): EngineParts {
-  const gpu = resolveGpu(cfg.gpu);
-  const profile = resolveModel(cfg.modelProfile ?? cfg.model);
+  const gpu = loadGpu(cfg.gpu);
+  const profile = loadModel(cfg.modelProfile ?? cfg.model);
   const cost = new CostModel({
     gpu,
     model: profile,

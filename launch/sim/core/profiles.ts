@@ -9,6 +9,12 @@
  *
  * @module
  */
+import { DATACENTER_GPUS_2025 } from "./_gpus_2025.ts";
+import { modelFromConfig } from "./model_config.ts";
+import qwen3_32b from "../../../fixtures/model_configs/Qwen__Qwen3-32B.json" with { type: "json" };
+import qwen3_30b_a3b from "../../../fixtures/model_configs/Qwen__Qwen3-30B-A3B.json" with {
+  type: "json",
+};
 
 /** One GPU model. */
 export interface GpuProfile {
@@ -36,6 +42,12 @@ export interface GpuProfile {
   pcieGBps: number;
   /** Other accepted names, e.g. the `nvidia-smi` product name. */
   aliases?: string[];
+  /** Peak dense FP4 tensor-core throughput in TFLOPS (absent: no FP4 tensor cores or not given). */
+  fp4Tflops?: number;
+  /** Thermal design (board) power in W. */
+  tdpW?: number;
+  /** Where the figures come from (a GPU YAML file), for reports. */
+  source?: string;
 }
 
 /** Vision encoder of a multimodal model. */
@@ -273,6 +285,7 @@ const GPUS: readonly GpuProfile[] = [
       "NVIDIA RTX PRO 6000 Blackwell Workstation Edition",
     ],
   },
+  ...DATACENTER_GPUS_2025,
 ];
 
 /** Python's `round()`: halves go to the even neighbour. */
@@ -418,6 +431,19 @@ const MODELS: readonly ModelProfile[] = [
     vocabSize: 32000,
     tiedEmbeddings: false,
     maxModelLen: 2048,
+  }),
+  // Qwen/Qwen3-32B config.json as copied in fixtures/model_configs (see its README):
+  // 32,762,123,264 parameters (model card: 32.8B); head_dim 128 x 64 heads != hidden 5,120.
+  modelFromConfig(qwen3_32b, "fixtures/model_configs/Qwen__Qwen3-32B.json", {
+    id: "qwen3-32b",
+    hfNames: ["Qwen/Qwen3-32B"],
+  }),
+  // Qwen/Qwen3-30B-A3B config.json (fixtures/model_configs): 128 experts, top-8, 48 MoE
+  // layers; 30,532,122,624 parameters (card: 30.5B total, 3.3B activated). The Instruct-2507
+  // model has the same shapes (its max_position_embeddings is 262,144, not this file's 40,960).
+  modelFromConfig(qwen3_30b_a3b, "fixtures/model_configs/Qwen__Qwen3-30B-A3B.json", {
+    id: "qwen3-30b-a3b",
+    hfNames: ["Qwen/Qwen3-30B-A3B-Instruct-2507", "Qwen/Qwen3-30B-A3B"],
   }),
 ];
 

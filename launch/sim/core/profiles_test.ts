@@ -12,9 +12,12 @@ Deno.test("resolveGpu accepts ids, names and aliases in any case", () => {
 });
 
 Deno.test("resolveGpu rejects unknown names with the allowed ids", () => {
-  assert.throws(() => resolveGpu("b200"), (e: unknown) => {
+  assert.throws(() => resolveGpu("tpu-v5e"), (e: unknown) => {
     assert.ok(e instanceof RangeError);
-    assert.match(e.message, /^Cannot use "b200" as --gpu: current value is "b200"; allowed: /);
+    assert.match(
+      e.message,
+      /^Cannot use "tpu-v5e" as --gpu: current value is "tpu-v5e"; allowed: /,
+    );
     for (const g of listGpus()) assert.ok(e.message.includes(g.id), g.id);
     return true;
   });
@@ -60,6 +63,7 @@ Deno.test("model profiles agree with their own config values", () => {
     // Decoder parameters from the config (no biases/norms): within 0.5% of the stated count.
     const kvDim = m.numKvHeads * m.headDim;
     const attn = m.hidden * (m.numHeads * m.headDim) * 2 + m.hidden * kvDim * 2;
+    if (m.moe) continue; // MoE counts: model_config_test.ts
     const mlp = 3 * m.hidden * m.intermediate;
     const embed = m.vocabSize * m.hidden * (m.tiedEmbeddings ? 1 : 2);
     const estB = (m.layers * (attn + mlp) + embed) / 1e9;
@@ -78,6 +82,21 @@ Deno.test("GPU profiles are ordered as their datasheets say", () => {
   for (const g of listGpus()) {
     for (const v of [g.memGiB, g.memBwGBps, g.bf16Tflops, g.pcieGBps]) assert.ok(v > 0, g.id);
   }
+});
+
+Deno.test("the 2025 datacenter GPUs resolve and rank as their datasheets say", () => {
+  const [b200, gb200, mi300x, mi355x] = ["b200", "gb200", "mi300x", "mi355x"].map(resolveGpu);
+  const h200 = resolveGpu("h200");
+  assert.equal(resolveGpu("NVIDIA B200"), b200);
+  assert.equal(resolveGpu("AMD Instinct MI300X"), mi300x);
+  for (const g of [b200, gb200, mi355x]) {
+    assert.ok(g.memBwGBps > h200.memBwGBps && g.bf16Tflops > 2 * h200.bf16Tflops, g.id);
+    assert.equal(g.fp4Tflops, 2 * g.fp8Tflops, g.id); // dense FP4 = 2x FP8 = 4x BF16
+    assert.equal(g.fp8Tflops, 2 * g.bf16Tflops, g.id);
+  }
+  assert.ok(gb200.bf16Tflops > b200.bf16Tflops && gb200.tdpW! > b200.tdpW!); // 1,200 vs 1,000 W
+  assert.ok(mi300x.memGiB > h200.memGiB && mi355x.memGiB > mi300x.memGiB);
+  assert.equal(mi300x.fp4Tflops, undefined); // CDNA 3 has no FP4
 });
 
 Deno.test("Qwen2.5-VL image tokens follow smart_resize", () => {

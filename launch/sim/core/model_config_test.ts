@@ -1,0 +1,133 @@
+import assert from "node:assert/strict";
+import { modelFromConfig, paramCounts, readDecoderShape } from "./model_config.ts";
+import { listModels, resolveModel } from "./profiles.ts";
+
+const DIR = "fixtures/model_configs";
+const read = (name: string) => JSON.parse(Deno.readTextFileSync(`${DIR}/${name}.json`));
+const counts = (name: string) => paramCounts(readDecoderShape(read(name), name));
+const near = (got: number, want: number, tol: number, what: string) =>
+  assert.ok(Math.abs(got / want - 1) <= tol, `${what}: ${got} vs ${want} (tolerance ${tol})`);
+
+Deno.test("every config.json fixture loads as a model profile with its own shapes", () => {
+  const files = [...Deno.readDirSync(DIR)].filter((f) => f.name.endsWith(".json"));
+  assert.ok(files.length >= 7, String(files.length));
+  for (const f of files) {
+    const file = `${DIR}/${f.name}`;
+    const m = modelFromConfig(JSON.parse(Deno.readTextFileSync(file)), file);
+    assert.equal(m.id, file);
+    assert.deepEqual(m.hfNames, [f.name.replace(/\.json$/, "").replace("__", "/")]);
+    assert.equal(m.weightBytes, Math.round(m.paramsB * 2e9), f.name);
+    assert.equal(m.numHeads % m.numKvHeads, 0, f.name);
+    assert.ok(m.source?.startsWith(file), m.source);
+    if (!m.mla) assert.equal(m.kvBytesPerToken, 2 * m.layers * m.numKvHeads * m.headDim * 2);
+  }
+});
+
+Deno.test("parameter totals are within 1% of the model cards' (fixtures/model_configs/README.md)", () => {
+  // [file, stated total B, stated active B, the card counts the input embedding as active]
+  const cards: [string, number, number, boolean][] = [
+    ["Qwen__Qwen3-32B", 32.8, 32.8, true],
+    ["Qwen__Qwen3-30B-A3B", 30.5, 3.3, true],
+    ["Qwen__Qwen3-235B-A22B", 235, 22, true],
+    ["deepseek-ai__DeepSeek-V3", 671, 37, false],
+    ["openai__gpt-oss-120b", 116.8, 5.1, false],
+  ];
+  for (const [name, total, active, withEmbedding] of cards) {
+    const c = counts(name);
+    near(c.totalB, total, 0.01, `${name} total`);
+    // active figures are stated to two digits: within 2%
+    near(c.activeB + (withEmbedding ? c.embeddingB : 0), active, 0.02, `${name} active`);
+  }
+  // Llama 4 Scout: the copy holds text_config only; the card's 109B includes the vision encoder
+  const scout = counts("meta-llama__Llama-4-Scout-17B-16E-Instruct");
+  near(scout.totalB, 109, 0.015, "Scout text decoder vs 109B with vision");
+  assert.ok(scout.totalB < 109);
+  near(scout.activeB + scout.embeddingB, 17, 0.02, "Scout active");
+  // Llama-3.1-8B: exactly the built-in profile's count (from the safetensors)
+  const llama = modelFromConfig(read("meta-llama__Llama-3.1-8B"), "l.json");
+  assert.equal(llama.paramsB, resolveModel("llama-3.1-8b").paramsB);
+  assert.equal(llama.kvBytesPerToken, resolveModel("llama-3.1-8b").kvBytesPerToken);
+});
+
+Deno.test("DeepSeek-V3: MLA KV bytes are layers x (kv_lora_rank + qk_rope_head_dim) x 2; MoE and FP8 noted", () => {
+  const m = modelFromConfig(read("deepseek-ai__DeepSeek-V3"), "ds.json");
+  assert.deepEqual(m.mla, {
+    kvLoraRank: 512,
+    qLoraRank: 1536,
+    qkNopeHeadDim: 128,
+    qkRopeHeadDim: 64,
+    vHeadDim: 128,
+  });
+  assert.equal(m.kvBytesPerToken, 61 * (512 + 64) * 2);
+  assert.equal(m.headDim, 192); // query/key head: nope + rope
+  // 256 routed + 1 shared expert of 2,048; the first 3 of 61 layers dense (18,432)
+  assert.deepEqual(m.moe, {
+    experts: 256,
+    expertsPerToken: 8,
+    expertIntermediate: 2048,
+    sharedIntermediate: 2048,
+    moeLayers: 58,
+  });
+  assert.equal(m.intermediate, 18432);
+  assert.match(m.source!, /shipped as fp8 e4m3/);
+});
+
+Deno.test("Qwen3: head_dim is read, not hidden / heads; Qwen3-MoE layers follow decoder_sparse_step and mlp_only_layers", () => {
+  const dense = modelFromConfig(read("Qwen__Qwen3-32B"), "q.json");
+  assert.equal(dense.headDim, 128); // 5,120 / 64 would be 80
+  assert.equal(dense.kvBytesPerToken, 2 * 64 * 8 * 128 * 2);
+  assert.equal(dense.moe, undefined);
+  const moe = modelFromConfig(read("Qwen__Qwen3-30B-A3B"), "m.json").moe!;
+  assert.deepEqual(moe, {
+    experts: 128,
+    expertsPerToken: 8,
+    expertIntermediate: 768,
+    sharedIntermediate: 0,
+    moeLayers: 48,
+  });
+  const sparse = {
+    ...read("Qwen__Qwen3-30B-A3B"),
+    decoder_sparse_step: 2,
+    mlp_only_layers: [1, 2],
+  };
+  // odd indices 1,3,...,47 are MoE (24), less layer 1
+  assert.equal(modelFromConfig(sparse, "m.json").moe!.moeLayers, 23);
+  const scout = modelFromConfig(read("meta-llama__Llama-4-Scout-17B-16E-Instruct"), "s.json");
+  assert.equal(scout.moe?.sharedIntermediate, 8192);
+  assert.equal(scout.intermediate, 16384); // intermediate_size_mlp
+});
+
+Deno.test("a bad or missing field names the file and the field", () => {
+  const file = "fixtures/model_configs/bad.json";
+  const bad = (patch: Record<string, unknown>) => ({ ...read("Qwen__Qwen3-32B"), ...patch });
+  assert.throws(() => modelFromConfig(bad({ hidden_size: "5120" }), file), {
+    name: "TypeError",
+    message:
+      `Cannot use hidden_size in ${file} as an integer in [1, 2147483648]: current value is "5120"`,
+  });
+  assert.throws(
+    () => modelFromConfig(bad({ architectures: ["MambaForCausalLM"] }), file),
+    /^RangeError: Cannot use architectures in fixtures\/model_configs\/bad\.json as a list whose first item is one of LlamaForCausalLM, .*Qwen3MoeForCausalLM.*: current value is \["MambaForCausalLM"\]$/,
+  );
+  assert.throws(
+    () => modelFromConfig({ ...read("Qwen__Qwen3-30B-A3B"), num_experts: undefined }, file),
+    /Cannot use num_experts in .*bad\.json as an integer in \[1, \d+\]: current value is undefined/,
+  );
+  const scout = read("meta-llama__Llama-4-Scout-17B-16E-Instruct");
+  delete scout.text_config.num_local_experts;
+  assert.throws(() => modelFromConfig(scout, file), /Cannot use text_config\.num_local_experts in/);
+  assert.throws(() => modelFromConfig([], file), /Cannot use \(top level\) in/);
+});
+
+Deno.test("built-in qwen3-32b and qwen3-30b-a3b are the fixture files' figures", () => {
+  const q32 = resolveModel("Qwen/Qwen3-32B");
+  assert.equal(q32.id, "qwen3-32b");
+  assert.equal(q32.paramsB, counts("Qwen__Qwen3-32B").totalB);
+  for (const n of ["Qwen/Qwen3-30B-A3B-Instruct-2507", "Qwen/Qwen3-30B-A3B", "qwen3-30b-a3b"]) {
+    const m = resolveModel(n);
+    assert.equal(m.id, "qwen3-30b-a3b", n);
+    assert.equal(m.paramsB, counts("Qwen__Qwen3-30B-A3B").totalB);
+    assert.equal(m.moe?.experts, 128);
+  }
+  assert.equal(listModels().filter((m) => m.moe).length, 1);
+});
