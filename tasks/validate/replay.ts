@@ -16,6 +16,7 @@ import type { RequestRow } from "../../lib/result_schema.ts";
 import type { RecordedRun } from "../../lib/recorded_run.ts";
 import { writeFileAtomic } from "../../lib/write_file.ts";
 import { minOf } from "../../lib/stats.ts";
+import { readRunItls } from "../../lib/run_dir.ts";
 import {
   type GpuProfile,
   type ModelProfile,
@@ -45,6 +46,8 @@ export interface Replay {
   topologyPath: string;
   /** Rows of the simulated run, one per request. */
   rows: RequestRow[];
+  /** Inter-token gaps of the simulated run's successful requests, ms, pooled. */
+  itlMs: number[];
   simulatedMs: number;
   wallMs: number;
 }
@@ -52,7 +55,7 @@ export interface Replay {
 /** Throws unless the recorded settings are ones this replay can play, naming what is missing. */
 export function checkReplayable(run: RecordedRun): ModelProfile {
   const { meta } = run;
-  const file = join(run.dir, "meta.json");
+  const file = run.format === "trace-folder" ? join(run.dir, "meta.json") : run.dir;
   if (meta.dataParallelSize > 1 || meta.expertParallel) {
     throw new RangeError(
       `Cannot replay ${file} on one engine: current value is data_parallel_size ${meta.dataParallelSize}${
@@ -121,7 +124,9 @@ export async function replayRun(run: RecordedRun, o: ReplayOptions): Promise<Rep
   await writeFileAtomic(tracePath, traceText(run));
   await writeFileAtomic(topologyPath, yaml);
   const topology = parseTopology(yaml, topologyPath);
+  const limit = run.arrivals === "recorded" ? null : run.arrivals.maxConcurrency;
   const { cfg, args } = benchConfigOf({
+    ...(limit ? { concurrency: limit } : {}),
     dataset: "trace",
     "dataset-path": tracePath,
     seed: o.seed ?? 0,
@@ -130,11 +135,13 @@ export async function replayRun(run: RecordedRun, o: ReplayOptions): Promise<Rep
     out: join(o.outDir, "replay"),
   });
   // the real latencies are engine-side (from queued): no router hop in front
-  const r = await predictRun(topology, cfg, { routerHopMs: 0, argv: args });
+  const r = await predictRun(topology, cfg, { routerHopMs: 0, argv: args, writeItl: true });
   const rows = readRequestCsv(
     await Deno.readFile(join(r.runDir, "requests.csv")),
     join(r.runDir, "requests.csv"),
   );
+  const ok = new Set(rows.filter((x) => x.status === 200).map((x) => x.request_id));
+  const gaps = await readRunItls(r.runDir, (_, rid) => (ok.has(rid) ? "ok" : undefined));
   return {
     gpu,
     model,
@@ -142,6 +149,7 @@ export async function replayRun(run: RecordedRun, o: ReplayOptions): Promise<Rep
     tracePath,
     topologyPath,
     rows,
+    itlMs: gaps?.get("ok") ?? [],
     simulatedMs: r.simulatedMs,
     wallMs: r.wallMs,
   };

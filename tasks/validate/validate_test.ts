@@ -131,7 +131,10 @@ Deno.test("validate: data parallel with expert parallel is refused naming issue 
     );
     const help = await validate("--help");
     assert.equal(help.code, 0);
-    assert.match(help.stdout, /Usage: deno task validate <recorded run folder>/);
+    assert.match(
+      help.stdout,
+      /Usage: deno task validate <recorded run folder \| run directory \| vllm bench \.json>/,
+    );
     assert.match(help.stdout, /--gpu.*default: the recorded GPU's profile when one matches/);
   } finally {
     await Deno.remove(dir, { recursive: true });
