@@ -140,6 +140,7 @@ export async function readRunDirRecorded(
     dir,
     format: "topobench-run",
     latencyClock: "client",
+    engine: rd.simulated ? "simulated" : "vllm",
     arrivals: "recorded",
     notes,
     meta: {

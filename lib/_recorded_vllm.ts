@@ -107,6 +107,7 @@ export function parseVllmRecorded(
     dir: file,
     format: "vllm-bench-json",
     latencyClock: "client",
+    engine: "vllm",
     arrivals: starts ? "recorded" : missingArrivals(r, file),
     notes,
     meta: {

@@ -92,6 +92,8 @@ export interface RecordedRun {
   format: RecordedFormat;
   /** Where its latencies start: at the engine's queueing, or at the client's send. */
   latencyClock: "engine" | "client";
+  /** What served it: real vLLM, or (a run directory read with allowSimulated) the simulated engine. */
+  engine: "vllm" | "simulated";
   /**
    * "recorded", or what the schedule was drawn from: the reader then leaves
    * every `arrivalS` at 0 for the caller to rebuild (tasks/validate/inputs.ts).
@@ -275,6 +277,7 @@ export async function readRecordedRun(dir: string): Promise<RecordedRun> {
     dir,
     format: "trace-folder",
     latencyClock: "engine",
+    engine: "vllm",
     arrivals: "recorded",
     notes: [],
     meta,

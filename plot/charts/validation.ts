@@ -20,6 +20,8 @@ export interface ValidationLabels {
   model: string;
   /** Caption lines under the title (hardware, clocks, notes). */
   notes: string[];
+  /** The recording's name in the titles. @default "real vLLM run" */
+  recordedName?: string;
 }
 
 /** One metric of the CDF figure: its axis title and the two samples (ms). */
@@ -65,11 +67,16 @@ export function validationCdf(panels: CdfPanel[], l: ValidationLabels): VlSpec {
       },
     };
   };
-  return topLevel(ctxOf(l), "Latency CDFs: real vLLM run vs SIMULATED replay", {
-    concat: panels.map(panel),
-    columns: 2,
-    resolve: { scale: { x: "independent" } },
-  }, l.notes);
+  return topLevel(
+    ctxOf(l),
+    `Latency CDFs: ${l.recordedName ?? "real vLLM run"} vs SIMULATED replay`,
+    {
+      concat: panels.map(panel),
+      columns: 2,
+      resolve: { scale: { x: "independent" } },
+    },
+    l.notes,
+  );
 }
 
 /** One sample of the engine-state figure: requests at `tS` (s since the first arrival). */
@@ -99,7 +106,12 @@ export function validationState(samples: readonly StateSample[], l: ValidationLa
       color: sourceColor(l),
     },
   });
-  return topLevel(ctxOf(l), "Engine state over time: real vLLM run vs SIMULATED replay", {
-    vconcat: [panel("Running"), panel("Waiting")],
-  }, l.notes);
+  return topLevel(
+    ctxOf(l),
+    `Engine state over time: ${l.recordedName ?? "real vLLM run"} vs SIMULATED replay`,
+    {
+      vconcat: [panel("Running"), panel("Waiting")],
+    },
+    l.notes,
+  );
 }

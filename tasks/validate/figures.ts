@@ -31,8 +31,11 @@ export function figureLabels(v: Validation): ValidationLabels {
   const hw = `recorded on ${r.gpu ?? "an unknown GPU"} · simulated on ${v.simulated.gpuName}` +
     ` (--gpu ${v.simulated.gpu}), model profile ${v.simulated.modelProfile}`;
   return {
-    real: `real vLLM run (${clock})`,
+    real: r.engine === "vllm"
+      ? `real vLLM run (${clock})`
+      : `recorded run of the SIMULATED engine, live (${clock})`,
     sim: "SIMULATED replay (virtual clock)",
+    ...(r.engine === "simulated" ? { recordedName: "recorded SIMULATED run" } : {}),
     model: r.model,
     notes: [
       `${r.requests} requests of ${r.dir} · ${hw}`,

@@ -62,6 +62,8 @@ export interface Validation {
     format: RecordedFormat;
     /** Where the real latencies start: the engine's queueing or the client's send. */
     latencyClock: "engine" | "client";
+    /** What served the recorded run: real vLLM, or the simulated engine (--allow-simulated). */
+    engine: "vllm" | "simulated";
     /** Whether the arrival times were recorded or rebuilt (see notes). */
     arrivals: "recorded" | "rebuilt";
     /** What was assumed or left out while reading. */
@@ -213,6 +215,7 @@ export function validation(run: RecordedRun, rp: Replay, realGpu: string | null)
       dir: run.dir,
       format: run.format,
       latencyClock: run.latencyClock,
+      engine: run.engine,
       arrivals: run.arrivals === "recorded" ? "recorded" : "rebuilt",
       notes: run.notes,
       model: meta.model,
