@@ -1,12 +1,21 @@
 /**
- * Reader of a recorded real vLLM run in LLMServingSim's layout (one folder:
- * `meta.json` + `requests.jsonl` [+ `timeseries.csv`]; the fields are explained
- * in ../shared/calibration/traces/README.md). Every field is checked as it is
- * read; a bad one throws naming the file, line, field, value and what is allowed.
+ * A recorded real vLLM run, read whole ({@linkcode RecordedRun}), from one of
+ * three formats ({@linkcode RECORDED_FORMATS}, declared once here, one reader
+ * each; {@linkcode readRecorded} picks the one the path is):
+ * - a folder in LLMServingSim's layout (`meta.json` + `requests.jsonl` [+
+ *   `timeseries.csv`]; the fields are explained in
+ *   ../shared/calibration/traces/README.md), read here;
+ * - a topobench run directory (`requests.csv` + `config.json`, as `deno task
+ *   bench` writes them), read by `_recorded_run_dir.ts`;
+ * - a `vllm bench serve --save-result --save-detailed` JSON file, read by
+ *   `_recorded_vllm.ts`.
+ * Every field is checked as it is read; a bad one throws naming the file,
+ * line, field, value and what is allowed.
  *
- * Per-request metrics use the engine-side times: TTFT = first_token_ts −
- * queued_ts, E2E = last_token_ts − queued_ts, TPOT = (last_token_ts −
- * first_token_ts) / (output_toks − 1) (none for one output token).
+ * Per-request metrics use the times on the recording's own clock: in a trace
+ * folder the engine-side ones (TTFT = first_token_ts − queued_ts, E2E =
+ * last_token_ts − queued_ts), in the other two the client's (from the send).
+ * TPOT = (last − first token) / (output tokens − 1), none for one token.
  *
  * @module
  */
@@ -15,6 +24,11 @@ import { parseCsv } from "./csv.ts";
 import { fieldError } from "./errors.ts";
 import { parseJson } from "./_peer.ts";
 import { readTextIfExists } from "./read_file.ts";
+import { type RecordedReadOptions, settleSettings } from "./_recorded_settings.ts";
+import { parseVllmRecorded } from "./_recorded_vllm.ts";
+import { readRunDirRecorded } from "./_recorded_run_dir.ts";
+
+export type { EngineSettings, RecordedReadOptions } from "./_recorded_settings.ts";
 
 /** The engine settings of the run (`meta.json`, `engine_kwargs`). */
 export interface RecordedMeta {
@@ -37,11 +51,13 @@ export interface RecordedRequest {
   outputTokens: number;
   /** Client wall clock, s. */
   arrivalS: number;
-  /** Engine monotonic clock, s. */
+  /** Engine monotonic clock, s (a client's recording: its send time, on the arrival clock). */
   queuedS: number;
   scheduledS: number;
   firstTokenS: number;
   lastTokenS: number;
+  /** Gaps between output chunks, ms, when the recording has them (never in a trace folder). */
+  itlMs?: number[];
 }
 
 /** One row of `timeseries.csv`: the engine's state `tS` seconds after the start. */
@@ -51,9 +67,40 @@ export interface RecordedSample {
   waiting: number;
 }
 
+/** The formats a recorded run is read from, each with what it is (for messages). */
+export const RECORDED_FORMATS = {
+  "trace-folder":
+    "a folder with meta.json + requests.jsonl [+ timeseries.csv] (LLMServingSim's layout)",
+  "topobench-run": "a topobench run directory with requests.csv + config.json (deno task bench)",
+  "vllm-bench-json": "a `vllm bench serve --save-result --save-detailed` .json file",
+} as const;
+/** One key of {@linkcode RECORDED_FORMATS}. */
+export type RecordedFormat = keyof typeof RECORDED_FORMATS;
+
+/** Arrivals a recording lacks (vLLM files before `start_times`): what the schedule was drawn from. */
+export interface MissingArrivals {
+  /** `request_rate`, requests/s; Infinity for "inf". */
+  rateRps: number;
+  burstiness: number;
+  maxConcurrency: number | null;
+}
+
 /** A recorded run read whole. */
 export interface RecordedRun {
+  /** The folder or file read. */
   dir: string;
+  format: RecordedFormat;
+  /** Where its latencies start: at the engine's queueing, or at the client's send. */
+  latencyClock: "engine" | "client";
+  /** What served it: real vLLM, or (a run directory read with allowSimulated) the simulated engine. */
+  engine: "vllm" | "simulated";
+  /**
+   * "recorded", or what the schedule was drawn from: the reader then leaves
+   * every `arrivalS` at 0 for the caller to rebuild (tasks/validate/inputs.ts).
+   */
+  arrivals: "recorded" | MissingArrivals;
+  /** What was assumed or left out while reading (settings from flags or defaults, failed requests). */
+  notes: string[];
   meta: RecordedMeta;
   /** In the file's order. */
   requests: RecordedRequest[];
@@ -228,10 +275,74 @@ export async function readRecordedRun(dir: string): Promise<RecordedRun> {
   const ts = await readTextIfExists(join(dir, "timeseries.csv"));
   return {
     dir,
+    format: "trace-folder",
+    latencyClock: "engine",
+    engine: "vllm",
+    arrivals: "recorded",
+    notes: [],
     meta,
     requests,
     ...(ts !== undefined
       ? { timeseries: parseRecordedTimeseries(ts, join(dir, "timeseries.csv")) }
       : {}),
   };
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Which of {@linkcode RECORDED_FORMATS} `path` is; null when none. */
+export async function recordedFormatOf(path: string): Promise<RecordedFormat | null> {
+  let st: Deno.FileInfo;
+  try {
+    st = await Deno.stat(path);
+  } catch {
+    return null;
+  }
+  if (st.isFile) return path.toLowerCase().endsWith(".json") ? "vllm-bench-json" : null;
+  if (await isFile(join(path, "meta.json"))) return "trace-folder";
+  const run = await isFile(join(path, "requests.csv")) && await isFile(join(path, "config.json"));
+  return run ? "topobench-run" : null;
+}
+
+/**
+ * Reads a recorded run from whichever of {@linkcode RECORDED_FORMATS} `path`
+ * is (a folder with meta.json; a folder with requests.csv + config.json; a
+ * .json file); throws listing the three when it is none.
+ */
+export async function readRecorded(
+  path: string,
+  o: RecordedReadOptions = {},
+): Promise<RecordedRun> {
+  const format = await recordedFormatOf(path);
+  if (format === "vllm-bench-json") {
+    return parseVllmRecorded(await Deno.readTextFile(path), path, o);
+  }
+  if (format === "topobench-run") return await readRunDirRecorded(path, o);
+  if (format === "trace-folder") {
+    const run = await readRecordedRun(path);
+    Object.assign(run.meta, settleSettings(run.meta, { given: o.given }, run.notes, path));
+    if (o.given?.model && o.given.model !== run.meta.model) {
+      run.notes.push(`model from the command line: ${o.given.model} (recorded ${run.meta.model})`);
+      run.meta.model = o.given.model;
+    }
+    return run;
+  }
+  const what = await Deno.stat(path).then(
+    (st) =>
+      st.isFile
+        ? "a file not ending in .json"
+        : "a folder with neither meta.json nor requests.csv + config.json",
+    () => "no such file or folder",
+  );
+  throw new RangeError(
+    `Cannot read ${path} as a recorded run: current value is ${what}; allowed: ${
+      Object.values(RECORDED_FORMATS).map((w, i) => `(${i + 1}) ${w}`).join(", ")
+    }`,
+  );
 }

@@ -122,3 +122,19 @@ Deno.test("readRecordedRun: a folder without requests.jsonl is refused naming wh
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("recorded run: server_metrics.csv's running/waiting are summed over engines per scrape", async () => {
+  const { scrapedSeries } = await import("./_recorded_run_dir.ts");
+  const csv = [
+    "t_ms,metric,labels,value",
+    '1000,vllm:num_requests_running,"engine=""0""",3',
+    '1000,vllm:num_requests_running,"engine=""1""",4',
+    '1000,vllm:num_requests_waiting,"engine=""0""",2',
+    "1000,vllm:kv_cache_usage_perc,,0.5",
+    "500,vllm:num_requests_running,,1",
+  ].join("\n");
+  assert.deepEqual(scrapedSeries(csv, "server_metrics.csv"), [
+    { tS: 0.5, running: 1, waiting: 0 },
+    { tS: 1, running: 7, waiting: 2 },
+  ]);
+});

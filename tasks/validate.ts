@@ -4,15 +4,23 @@
  * real runs"; issue 30).
  *
  *     deno task validate ../shared/calibration/traces/RTXPRO6000_Llama-3.1-8B [--gpu rtx-pro-6000]
+ *     deno task validate results/x/20260101-120000-run --max-num-seqs 128 --max-num-batched-tokens 2048
+ *     deno task validate openai-chat-2.0qps-Llama-3.1-8B-20260101-120000.json --real-gpu H100
  *
- * Input: a folder in LLMServingSim's layout (`meta.json` + `requests.jsonl`
- * [+ `timeseries.csv`], read by `lib/recorded_run.ts`). Output: the table on
- * stdout, `validation.json` in `--out`, with the replay's trace, topology and
- * run directory beside it; the last stdout line is the path of validation.json.
+ * Input (read by `lib/recorded_run.ts`, by what the path is): a folder in
+ * LLMServingSim's layout (`meta.json` + `requests.jsonl` [+ `timeseries.csv`]),
+ * a topobench run directory recorded against real vLLM (`requests.csv` +
+ * `config.json`), or a `vllm bench serve --save-detailed` JSON file; the
+ * engine settings the last two lack come from the flags, else vLLM's defaults
+ * (`validate/inputs.ts`). Output: the table on stdout, `validation.json` and
+ * the figures (`validation_cdf.{png,svg}`, `validation_state.{png,svg}` when
+ * there is a running/waiting series) in `--out`, with the replay's trace,
+ * topology and run directory beside them; the last stdout line is the path of
+ * validation.json.
  *
  * @module
  */
-import { basename, join, resolve } from "node:path";
+import { basename, extname, join, resolve } from "node:path";
 import {
   type CommandHelp,
   type FlagSpec,
@@ -21,12 +29,14 @@ import {
   parseCommand,
   runMain,
 } from "../lib/args.ts";
-import { readRecordedRun } from "../lib/recorded_run.ts";
-import { listGpus } from "../launch/sim/core/profiles.ts";
+import { readRecorded, recordedFormatOf, type RecordedReadOptions } from "../lib/recorded_run.ts";
+import { listGpus, resolveGpu } from "../launch/sim/core/profiles.ts";
 import { writeJsonAtomic } from "../lib/write_file.ts";
 import { replayRun } from "./validate/replay.ts";
 import { reportText } from "./validate/report.ts";
 import { sameGpu, validation } from "./validate/validation.ts";
+import { vllmDefaults, withArrivals } from "./validate/inputs.ts";
+import { writeFigures } from "./validate/figures.ts";
 
 /**
  * The GPU simulated when neither `--gpu` names one nor a profile matches the
@@ -62,23 +72,66 @@ const FLAGS: FlagSpec = {
     type: "string",
     help: "Output folder (default results/validate/<folder name>)",
   },
-  seed: { type: "string", default: "0", help: "Seed of the synthesised prompts" },
+  seed: {
+    type: "string",
+    default: "0",
+    help: "Seed of the synthesised prompts (and of rebuilt arrivals)",
+  },
+  model: { type: "string", help: "Model (default: the recording's)" },
+  "max-num-seqs": {
+    type: "string",
+    help: "Engine setting (default: the recording's, else vLLM's default for the GPU)",
+  },
+  "max-num-batched-tokens": {
+    type: "string",
+    help: "Engine setting (default: the recording's, else vLLM's default for the GPU)",
+  },
+  tp: { type: "string", help: "Tensor parallel size (default: the recording's, else 1)" },
+  "allow-simulated": {
+    type: "boolean",
+    default: false,
+    help:
+      "Accept a run directory recorded against the SIMULATED engine (the simulator against itself)",
+  },
 };
 
 const HELP: CommandHelp = {
-  cmd: "deno task validate <recorded run folder>",
-  summary: "Replays a recorded real vLLM run (meta.json + requests.jsonl [+ timeseries.csv]) " +
-    "on the SIMULATED engine in virtual time and prints the error of TTFT, TPOT and E2E " +
-    "(mean, p50, p90, p95, p99, KS distance) and of the running/waiting series; " +
-    "writes validation.json.",
+  cmd: "deno task validate <recorded run folder | run directory | vllm bench .json>",
+  summary: "Replays a recorded real vLLM run (a folder with meta.json + requests.jsonl " +
+    "[+ timeseries.csv]; a topobench run directory with requests.csv + config.json; or a " +
+    "`vllm bench serve --save-detailed` JSON) on the SIMULATED engine in virtual time and " +
+    "prints the error of TTFT, TPOT, E2E and ITL (mean, p50, p90, p95, p99, KS distance) and " +
+    "of the running/waiting series; writes validation.json and CDF / engine-state figures.",
 };
 
-/** The recorded GPU: `--real-gpu`, else the folder name's part before its first `_`, else null. */
-export function realGpuOf(dir: string, given: unknown): string | null {
+/**
+ * The recorded GPU: `--real-gpu`, else (a trace folder) the folder name's part
+ * before its first `_`, else null.
+ */
+export function realGpuOf(dir: string, given: unknown, traceFolder = true): string | null {
   if (typeof given === "string" && given.trim()) return given.trim();
+  if (!traceFolder) return null;
   const name = basename(resolve(dir));
   const i = name.indexOf("_");
   return i > 0 ? name.slice(0, i) : null;
+}
+
+/** The reader's options from the flags: settings given, vLLM's defaults on `gpu`. */
+function readOptions(values: Record<string, unknown>, gpu: string): RecordedReadOptions {
+  const int = (k: string) => numberFlag(values as never, k, { min: 1, integer: true });
+  const model = typeof values.model === "string" && values.model ? values.model : undefined;
+  return {
+    given: {
+      ...(model ? { model } : {}),
+      ...(int("max-num-seqs") ? { maxNumSeqs: int("max-num-seqs") } : {}),
+      ...(int("max-num-batched-tokens")
+        ? { maxNumBatchedTokens: int("max-num-batched-tokens") }
+        : {}),
+      ...(int("tp") ? { tensorParallelSize: int("tp") } : {}),
+    },
+    defaults: vllmDefaults(resolveGpu(gpu)),
+    allowSimulated: values["allow-simulated"] === true,
+  };
 }
 
 /** Runs the CLI; returns the exit code. */
@@ -86,17 +139,24 @@ export async function main(args: string[]): Promise<number> {
   const parsed = parseCommand(args, FLAGS, HELP, { allowPositionals: true });
   if (!parsed) return 0;
   const { values, positionals } = parsed;
-  const dir = onePositional(positionals, "one recorded run folder");
+  const dir = onePositional(positionals, "one recorded run (folder or .json file)");
   const seed = numberFlag(values, "seed", { min: 0, integer: true }) ?? 0;
-  const outDir = String(values.out ?? join("results/validate", basename(resolve(dir))));
-  const run = await readRecordedRun(dir);
-  const realGpu = realGpuOf(dir, values["real-gpu"]);
+  const name = basename(resolve(dir), extname(dir) === ".json" ? ".json" : "");
+  const outDir = String(values.out ?? join("results/validate", name));
+  const realGpu = realGpuOf(
+    dir,
+    values["real-gpu"],
+    await recordedFormatOf(dir) === "trace-folder",
+  );
   const gpu = typeof values.gpu === "string" ? values.gpu : defaultGpuFor(realGpu);
+  const run = withArrivals(await readRecorded(dir, readOptions(values, gpu)), seed);
   const rp = await replayRun(run, { gpu, outDir, seed });
   const v = validation(run, rp, realGpu);
   const path = join(outDir, "validation.json");
   await writeJsonAtomic(path, v);
+  const figs = await writeFigures(v, run, rp, outDir);
   console.log(reportText(v));
+  for (const f of figs) console.log(`figure: ${f}`);
   console.log(path);
   return 0;
 }

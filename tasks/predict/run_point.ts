@@ -8,7 +8,7 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
-import { CsvAppender } from "../../lib/csv.ts";
+import { CsvAppender, LineAppender } from "../../lib/csv.ts";
 import { loadTokenizer, type Tokenizer } from "../../lib/tokenizer.ts";
 import { type LoadPointSummary, REQUEST_COLUMNS } from "../../lib/result_schema.ts";
 import { EventLoop } from "../../lib/event_loop.ts";
@@ -62,6 +62,8 @@ export interface PredictRunOptions extends VirtualTopologyOptions {
    * and the run throws the signal's reason. @default none
    */
   signal?: AbortSignal;
+  /** Also write each request's inter-token gaps to `itl.jsonl`, as bench does. @default false */
+  writeItl?: boolean;
 }
 
 /** What a virtual run produced. */
@@ -123,6 +125,7 @@ export async function predictRun(
   // rows held and written about 64 KiB at a time (and at least every wall second): one
   // write per row would cost more than the row itself
   const csv = new CsvAppender(join(dir, "requests.csv"), REQUEST_COLUMNS, { holdBytes: 1 << 16 });
+  const itl = o.writeItl ? new LineAppender(join(dir, "itl.jsonl")) : null;
   const summaries: LoadPointSummary[] = [];
   const t0 = performance.now();
   let simulatedMs = 0;
@@ -130,7 +133,7 @@ export async function predictRun(
   try {
     for (let k = 0; k < cfg.runs; k++) {
       const runId = cfg.runs > 1 ? `${basename(dir)}-r${k + 1}` : basename(dir);
-      const run = await playRun(sh, k, new RunRows(runId, csv));
+      const run = await playRun(sh, k, new RunRows(runId, csv, itl));
       simulatedMs += run.loop.nowMs();
       events += run.loop.events;
       const s = runSummaries(sh, run, k);
@@ -148,6 +151,7 @@ export async function predictRun(
     }
   } finally {
     csv.close();
+    itl?.close();
   }
   return { runDir: dir, summaries, simulatedMs, wallMs: performance.now() - t0, events };
 }

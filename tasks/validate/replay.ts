@@ -16,6 +16,7 @@ import type { RequestRow } from "../../lib/result_schema.ts";
 import type { RecordedRun } from "../../lib/recorded_run.ts";
 import { writeFileAtomic } from "../../lib/write_file.ts";
 import { minOf } from "../../lib/stats.ts";
+import { readRunItls } from "../../lib/run_dir.ts";
 import {
   type GpuProfile,
   type ModelProfile,
@@ -45,6 +46,8 @@ export interface Replay {
   topologyPath: string;
   /** Rows of the simulated run, one per request. */
   rows: RequestRow[];
+  /** Inter-token gaps of the simulated run's successful requests, ms, pooled. */
+  itlMs: number[];
   simulatedMs: number;
   wallMs: number;
 }
@@ -52,7 +55,7 @@ export interface Replay {
 /** Throws unless the recorded settings are ones this replay can play, naming what is missing. */
 export function checkReplayable(run: RecordedRun): ModelProfile {
   const { meta } = run;
-  const file = join(run.dir, "meta.json");
+  const file = run.format === "trace-folder" ? join(run.dir, "meta.json") : run.dir;
   try {
     return resolveModel(meta.model);
   } catch (e) {
@@ -67,15 +70,35 @@ export function checkReplayable(run: RecordedRun): ModelProfile {
 }
 
 /**
- * The recorded requests as a Mooncake-format trace, file order: each at the
- * time the engine queued it (ms after the first), since the recorded TTFT and
- * E2E start there (the replay's engine has no frontend floor either).
+ * Whether the recording's times are the engine's own (a trace folder: TTFT and
+ * E2E from the scheduler's queue), not the client's (from the send): then the
+ * replay starts each request at its queue time with no frontend floor.
+ */
+export function engineSide(run: RecordedRun): boolean {
+  return run.format === "trace-folder";
+}
+
+/**
+ * vLLM schedules asynchronously by default from 0.12 on (vllm-project/vllm#27614;
+ * the traces' README says their 0.19 runs did): on unless the recorded version
+ * is older (unknown: on, as vLLM is today).
+ */
+export function asyncScheduling(version: string | undefined): boolean {
+  const m = version?.match(/^v?(\d+)\.(\d+)/);
+  return !m || Number(m[1]) > 0 || Number(m[2]) >= 12;
+}
+
+/**
+ * The recorded requests as a Mooncake-format trace, file order, ms after the
+ * first: at the engine's queue time when the recording has it
+ * ({@linkcode engineSide}), else at the client's send time.
  */
 export function traceText(run: RecordedRun): string {
-  const t0 = minOf(run.requests.map((r) => r.queuedS));
+  const at = (r: RecordedRun["requests"][number]) => engineSide(run) ? r.queuedS : r.arrivalS;
+  const t0 = minOf(run.requests.map(at));
   return run.requests.map((r) =>
     JSON.stringify({
-      timestamp: Math.round((r.queuedS - t0) * 1000),
+      timestamp: Math.round((at(r) - t0) * 1000),
       input_length: r.inputTokens,
       output_length: r.outputTokens,
     })
@@ -104,10 +127,9 @@ export function topologyText(run: RecordedRun, gpu: GpuProfile, model: ModelProf
         "--max-num-batched-tokens",
         String(meta.maxNumBatchedTokens),
         "--enable-prefix-caching",
-        // vLLM 0.19 schedules asynchronously (the traces' README); times start at the engine's queue
-        "--async-scheduling",
-        "--request-floor-ms",
-        "0",
+        ...(asyncScheduling(meta.vllmVersion) ? ["--async-scheduling"] : []),
+        // engine-side times start at the scheduler's queue: no API server in front
+        ...(engineSide(run) ? ["--request-floor-ms", "0"] : []),
       ],
     },
     router: { enabled: false },
@@ -126,7 +148,9 @@ export async function replayRun(run: RecordedRun, o: ReplayOptions): Promise<Rep
   await writeFileAtomic(tracePath, traceText(run));
   await writeFileAtomic(topologyPath, yaml);
   const topology = parseTopology(yaml, topologyPath);
+  const limit = run.arrivals === "recorded" ? null : run.arrivals.maxConcurrency;
   const { cfg, args } = benchConfigOf({
+    ...(limit ? { concurrency: limit } : {}),
     dataset: "trace",
     "dataset-path": tracePath,
     seed: o.seed ?? 0,
@@ -135,11 +159,13 @@ export async function replayRun(run: RecordedRun, o: ReplayOptions): Promise<Rep
     out: join(o.outDir, "replay"),
   });
   // the real latencies are engine-side (from queued): no router hop in front
-  const r = await predictRun(topology, cfg, { routerHopMs: 0, argv: args });
+  const r = await predictRun(topology, cfg, { routerHopMs: 0, argv: args, writeItl: true });
   const rows = readRequestCsv(
     await Deno.readFile(join(r.runDir, "requests.csv")),
     join(r.runDir, "requests.csv"),
   );
+  const ok = new Set(rows.filter((x) => x.status === 200).map((x) => x.request_id));
+  const gaps = await readRunItls(r.runDir, (_, rid) => (ok.has(rid) ? "ok" : undefined));
   return {
     gpu,
     model,
@@ -147,6 +173,7 @@ export async function replayRun(run: RecordedRun, o: ReplayOptions): Promise<Rep
     tracePath,
     topologyPath,
     rows,
+    itlMs: gaps?.get("ok") ?? [],
     simulatedMs: r.simulatedMs,
     wallMs: r.wallMs,
   };

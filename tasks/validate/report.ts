@@ -1,12 +1,14 @@
 /**
- * The text `deno task validate` prints: what was replayed on what, the table
- * (rows TTFT, TPOT, E2E, each as real / sim / error lines; columns mean, p50,
- * p90, p95, p99 in ms, and the KS distance), and the running/waiting series
- * error when the recording has one.
+ * The text `deno task validate` prints: what was replayed on what (and what
+ * was assumed: settings from flags or defaults, rebuilt arrivals), the table
+ * (rows TTFT, TPOT, E2E and, when the recording has per-token times, ITL, each
+ * as real / sim / error lines; columns mean, p50, p90, p95, p99 in ms, and the
+ * KS distance; else a line saying why ITL is absent), and the running/waiting
+ * series error when the recording has one.
  *
  * @module
  */
-import { type Stat, STATS } from "./compare.ts";
+import { type MetricComparison, type Stat, STATS } from "./compare.ts";
 import type { SeriesError } from "./compare.ts";
 import { METRICS, type Validation } from "./validation.ts";
 
@@ -24,27 +26,30 @@ export function pctCell(v: number | null): string {
   return `${v >= 0 ? "+" : "−"}${Math.abs(v).toFixed(1)}%`;
 }
 
-/** The metric table: a header, then three lines per metric. */
+const line = (cells: string[]) =>
+  cells[0].padEnd(7) + cells[1].padEnd(6) +
+  cells.slice(2).map((c) => c.padStart(W)).join("").trimEnd();
+
+/** The three lines (real, sim, error with KS) of one metric. */
+function metricLines(label: string, m: MetricComparison): string[] {
+  const of = (f: (s: Stat) => string) => STATS.map(f);
+  return [
+    line([label, "real", ...of((s) => msCell(m.real[s])), ""]),
+    line(["", "sim", ...of((s) => msCell(m.sim[s])), ""]),
+    line([
+      "",
+      "error",
+      ...of((s) => pctCell(m.errorPct[s])),
+      Number.isFinite(m.ks) ? m.ks.toFixed(3) : "-",
+    ]),
+  ];
+}
+
+/** The metric table: a header, then three lines per metric (ITL when the recording has it). */
 export function metricTable(v: Validation): string[] {
-  const head = ["metric", "", ...STATS, "KS"];
-  const line = (cells: string[]) =>
-    cells[0].padEnd(7) + cells[1].padEnd(6) +
-    cells.slice(2).map((c) => c.padStart(W)).join("").trimEnd();
-  const out = [line(head)];
-  for (const [key, label] of METRICS) {
-    const m = v.metrics[key];
-    const of = (f: (s: Stat) => string) => STATS.map(f);
-    out.push(line([label, "real", ...of((s) => msCell(m.real[s])), ""]));
-    out.push(line(["", "sim", ...of((s) => msCell(m.sim[s])), ""]));
-    out.push(
-      line([
-        "",
-        "error",
-        ...of((s) => pctCell(m.errorPct[s])),
-        Number.isFinite(m.ks) ? m.ks.toFixed(3) : "-",
-      ]),
-    );
-  }
+  const out = [line(["metric", "", ...STATS, "KS"])];
+  for (const [key, label] of METRICS) out.push(...metricLines(label, v.metrics[key]));
+  if (v.itl) out.push(...metricLines("ITL", v.itl));
   return out;
 }
 
@@ -64,8 +69,11 @@ export function reportText(v: Validation): string {
     : v.hardwareDiffers
     ? `the hardware differs: recorded on ${r.gpu}, simulated on ${s.gpuName} (--gpu ${s.gpu})`
     : `same GPU: ${s.gpuName}`;
+  const clock = r.latencyClock === "engine"
+    ? "real latencies engine-side (from queued, engine clock)"
+    : "real latencies client-side (from the send, client clock)";
   const out = [
-    `validate: ${r.requests} requests of ${r.dir} (${r.model}${
+    `validate: ${r.requests} requests of ${r.dir} [${r.format}] (${r.model}${
       r.vllmVersion ? `, vLLM ${r.vllmVersion}` : ""
     }, TP ${r.tensorParallelSize}, max_num_seqs ${r.maxNumSeqs}, max_num_batched_tokens ${r.maxNumBatchedTokens})`,
     `replayed: SIMULATED engine, virtual clock, ${s.gpuName} (--gpu ${s.gpu}), model profile ${s.modelProfile}; ${
@@ -74,15 +82,20 @@ export function reportText(v: Validation): string {
       s.failed ? `; ${s.failed} of ${s.requests} requests failed` : ""
     }`,
     `note: ${hw}`,
+    `note: ${clock}; simulated from the replay's send, no router hop`,
+    ...r.notes.map((n) => `note: ${n}`),
     "",
-    "latency (ms), pooled per request; error = (sim − real) / real",
+    "latency (ms), pooled per request (ITL: over all gaps); error = (sim − real) / real",
     ...metricTable(v),
+    ...(v.itlAbsent ? [`ITL not shown: ${v.itlAbsent}`] : []),
   ];
   const ts = v.timeseries;
   if (ts) {
     out.push(
       "",
-      `engine state, ${ts.running.samples} samples (timeseries.csv, once a second):`,
+      `engine state, ${ts.running.samples} samples (${
+        r.format === "trace-folder" ? "timeseries.csv, once a second" : "server_metrics.csv scrapes"
+      }):`,
       seriesLine("running", ts.running, ts.derivationCheck.running),
       seriesLine("waiting", ts.waiting, ts.derivationCheck.waiting),
     );

@@ -132,7 +132,10 @@ Deno.test("validate: expert parallel on a dense model is refused naming the flag
     );
     const help = await validate("--help");
     assert.equal(help.code, 0);
-    assert.match(help.stdout, /Usage: deno task validate <recorded run folder>/);
+    assert.match(
+      help.stdout,
+      /Usage: deno task validate <recorded run folder \| run directory \| vllm bench \.json>/,
+    );
     assert.match(help.stdout, /--gpu.*default: the recorded GPU's profile when one matches/);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -1,8 +1,9 @@
 /**
  * What `deno task validate` finds (the content of `validation.json`): the
  * recorded run and its replay side by side, per metric (TTFT, TPOT, E2E from
- * the pooled per-request values) and, when the recording has `timeseries.csv`,
- * per engine state (running, waiting) second by second.
+ * the pooled per-request values; ITL from all inter-token gaps pooled, when
+ * the recording has them) and, when the recording has a running/waiting
+ * series, per engine state sample by sample.
  *
  * The simulated running/waiting series is counted from the replay's
  * per-request times (waiting: arrived, no first token yet; running: first
@@ -16,6 +17,7 @@
 import type { RequestRow } from "../../lib/result_schema.ts";
 import {
   recordedE2eMs,
+  type RecordedFormat,
   type RecordedRun,
   recordedTpotMs,
   recordedTtftMs,
@@ -57,6 +59,15 @@ export interface Validation {
   tool: "topobench validate";
   recorded: {
     dir: string;
+    format: RecordedFormat;
+    /** Where the real latencies start: the engine's queueing or the client's send. */
+    latencyClock: "engine" | "client";
+    /** What served the recorded run: real vLLM, or the simulated engine (--allow-simulated). */
+    engine: "vllm" | "simulated";
+    /** Whether the arrival times were recorded or rebuilt (see notes). */
+    arrivals: "recorded" | "rebuilt";
+    /** What was assumed or left out while reading. */
+    notes: string[];
     model: string;
     vllmVersion: string | null;
     requests: number;
@@ -81,6 +92,10 @@ export interface Validation {
   /** Whether the simulated GPU differs from the recorded one; null when that is unknown. */
   hardwareDiffers: boolean | null;
   metrics: Record<MetricKey, MetricComparison>;
+  /** ITL over all gaps pooled; null when the recording has no per-token times. */
+  itl: MetricComparison | null;
+  /** Why `itl` is null; null when it is not. */
+  itlAbsent: string | null;
   timeseries: TimeseriesComparison | null;
 }
 
@@ -143,21 +158,52 @@ export function compareTimeseries(
   };
 }
 
+/** The pooled per-request values of each metric, real and simulated (successful requests only). */
+export function metricSamples(
+  run: RecordedRun,
+  rows: readonly RequestRow[],
+): Record<MetricKey, { real: number[]; sim: number[] }> {
+  const ok = rows.filter((r) => r.status === 200);
+  const nums = (xs: (number | null)[]) => xs.filter((x): x is number => x !== null);
+  return {
+    ttftMs: { real: run.requests.map(recordedTtftMs), sim: nums(ok.map((r) => r.ttft_ms)) },
+    tpotMs: {
+      real: nums(run.requests.map(recordedTpotMs)),
+      sim: nums(ok.map((r) => r.output_tokens > 1 ? r.tpot_ms : null)),
+    },
+    e2eMs: { real: run.requests.map(recordedE2eMs), sim: ok.map((r) => r.e2e_ms) },
+  };
+}
+
 /** Per-metric comparison of the pooled per-request values (successful simulated requests only). */
 export function compareMetrics(
   run: RecordedRun,
   rows: readonly RequestRow[],
 ): Record<MetricKey, MetricComparison> {
-  const ok = rows.filter((r) => r.status === 200);
-  const nums = (xs: (number | null)[]) => xs.filter((x): x is number => x !== null);
+  const s = metricSamples(run, rows);
   return {
-    ttftMs: compareMetric(run.requests.map(recordedTtftMs), nums(ok.map((r) => r.ttft_ms))),
-    tpotMs: compareMetric(
-      nums(run.requests.map(recordedTpotMs)),
-      nums(ok.map((r) => r.output_tokens > 1 ? r.tpot_ms : null)),
-    ),
-    e2eMs: compareMetric(run.requests.map(recordedE2eMs), ok.map((r) => r.e2e_ms)),
+    ttftMs: compareMetric(s.ttftMs.real, s.ttftMs.sim),
+    tpotMs: compareMetric(s.tpotMs.real, s.tpotMs.sim),
+    e2eMs: compareMetric(s.e2eMs.real, s.e2eMs.sim),
   };
+}
+
+const NO_GAPS: Record<RecordedFormat, string> = {
+  "trace-folder":
+    "the trace folder records no per-token times (requests.jsonl has the first and last token only)",
+  "topobench-run": "the run directory has no itl.jsonl (recorded with bench --no-itl)",
+  "vllm-bench-json": "the file has no itls (not written with --save-detailed)",
+};
+
+/** ITL over all recorded gaps vs the replay's; null and why when the recording has none. */
+export function compareItl(
+  run: RecordedRun,
+  simItlMs: readonly number[],
+): { itl: MetricComparison | null; itlAbsent: string | null } {
+  if (!run.requests.every((r) => r.itlMs !== undefined)) {
+    return { itl: null, itlAbsent: NO_GAPS[run.format] };
+  }
+  return { itl: compareMetric(run.requests.flatMap((r) => r.itlMs!), simItlMs), itlAbsent: null };
 }
 
 /** The whole comparison of `run` with its replay; `realGpu` null when unknown. */
@@ -167,6 +213,11 @@ export function validation(run: RecordedRun, rp: Replay, realGpu: string | null)
     tool: "topobench validate",
     recorded: {
       dir: run.dir,
+      format: run.format,
+      latencyClock: run.latencyClock,
+      engine: run.engine,
+      arrivals: run.arrivals === "recorded" ? "recorded" : "rebuilt",
+      notes: run.notes,
       model: meta.model,
       vllmVersion: meta.vllmVersion ?? null,
       requests: run.requests.length,
@@ -189,6 +240,7 @@ export function validation(run: RecordedRun, rp: Replay, realGpu: string | null)
     },
     hardwareDiffers: realGpu === null ? null : !sameGpu(realGpu, rp.gpu),
     metrics: compareMetrics(run, rp.rows),
+    ...compareItl(run, rp.itlMs),
     timeseries: compareTimeseries(run, rp.rows),
   };
 }
