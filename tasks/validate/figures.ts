@@ -20,7 +20,7 @@ import {
   validationState,
 } from "../../plot/charts/validation.ts";
 import type { Replay } from "./replay.ts";
-import { METRICS, metricSamples, type Validation } from "./validation.ts";
+import { METRICS, metricSamples, parallelText, type Validation } from "./validation.ts";
 
 /** Legend labels and caption lines: which side is which, on which clock and hardware. */
 export function figureLabels(v: Validation): ValidationLabels {
@@ -39,7 +39,9 @@ export function figureLabels(v: Validation): ValidationLabels {
     model: r.model,
     notes: [
       `${r.requests} requests of ${r.dir} · ${hw}`,
-      `TP ${r.tensorParallelSize}, max_num_seqs ${r.maxNumSeqs}, max_num_batched_tokens ${r.maxNumBatchedTokens}` +
+      `${
+        parallelText(r)
+      }, max_num_seqs ${r.maxNumSeqs}, max_num_batched_tokens ${r.maxNumBatchedTokens}` +
       (r.arrivals === "rebuilt" ? " · arrivals REBUILT from the request rate, not recorded" : ""),
       ...(v.itlAbsent ? [`ITL not shown: ${v.itlAbsent}`] : []),
     ],

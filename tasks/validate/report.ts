@@ -10,7 +10,7 @@
  */
 import { type MetricComparison, type Stat, STATS } from "./compare.ts";
 import type { SeriesError } from "./compare.ts";
-import { METRICS, type Validation } from "./validation.ts";
+import { METRICS, parallelText, type Validation } from "./validation.ts";
 
 const W = 10;
 
@@ -75,7 +75,9 @@ export function reportText(v: Validation): string {
   const out = [
     `validate: ${r.requests} requests of ${r.dir} [${r.format}] (${r.model}${
       r.vllmVersion ? `, vLLM ${r.vllmVersion}` : ""
-    }, TP ${r.tensorParallelSize}, max_num_seqs ${r.maxNumSeqs}, max_num_batched_tokens ${r.maxNumBatchedTokens})`,
+    }, ${
+      parallelText(r)
+    }, max_num_seqs ${r.maxNumSeqs}, max_num_batched_tokens ${r.maxNumBatchedTokens})`,
     `replayed: SIMULATED engine, virtual clock, ${s.gpuName} (--gpu ${s.gpu}), model profile ${s.modelProfile}; ${
       s.simulatedS.toFixed(1)
     } s simulated in ${s.wallS.toFixed(2)} s${

@@ -72,6 +72,8 @@ export interface Validation {
     vllmVersion: string | null;
     requests: number;
     tensorParallelSize: number;
+    dataParallelSize: number;
+    expertParallel: boolean;
     maxNumSeqs: number;
     maxNumBatchedTokens: number;
     /** The GPU it ran on, as given or read from the folder name; null if unknown. */
@@ -222,6 +224,8 @@ export function validation(run: RecordedRun, rp: Replay, realGpu: string | null)
       vllmVersion: meta.vllmVersion ?? null,
       requests: run.requests.length,
       tensorParallelSize: meta.tensorParallelSize,
+      dataParallelSize: meta.dataParallelSize,
+      expertParallel: meta.expertParallel,
       maxNumSeqs: meta.maxNumSeqs,
       maxNumBatchedTokens: meta.maxNumBatchedTokens,
       gpu: realGpu,
@@ -243,4 +247,12 @@ export function validation(run: RecordedRun, rp: Replay, realGpu: string | null)
     ...compareItl(run, rp.itlMs),
     timeseries: compareTimeseries(run, rp.rows),
   };
+}
+
+/** The recorded parallelism, e.g. `TP 2` or `DP 2 x TP 1, expert parallel`. */
+export function parallelText(
+  r: Pick<Validation["recorded"], "tensorParallelSize" | "dataParallelSize" | "expertParallel">,
+): string {
+  const dp = r.dataParallelSize > 1 ? `DP ${r.dataParallelSize} x ` : "";
+  return `${dp}TP ${r.tensorParallelSize}${r.expertParallel ? ", expert parallel" : ""}`;
 }
