@@ -2,9 +2,12 @@
  * `deno task calibrate`: reproduces every row of ../shared/calibration/published.md
  * with the simulated engine in virtual time (seconds) and prints
  * `published | simulated | error % | agrees`, then the direction rows with the
- * model's verdict. Gates: every absolute row within its tolerance (±15%), every
- * direction row agreeing, except the known misses listed here with their reason;
- * a known miss that starts to agree fails too, so the list stays true.
+ * model's verdict, then the real per-request vLLM runs of
+ * `fixtures/calibration/traces` replayed as `deno task validate` replays them
+ * (`_traces.ts`). Gates: every absolute row within its tolerance (±15%), every
+ * direction row agreeing, except the known misses listed here with their reason
+ * (a known miss that starts to agree fails too, so the list stays true), every
+ * trace's mean and p50 within 10% and p90 within 15%.
  *
  *     deno task calibrate [--json] [--absolute-only]
  *
@@ -13,6 +16,7 @@
 import { type CommandHelp, parseCommand, runMain } from "../../lib/args.ts";
 import { absoluteRows, type Row } from "./_absolute.ts";
 import { type DirectionRow, directionRows } from "./_directions.ts";
+import { type TraceRow, traceRows } from "./_traces.ts";
 
 const FLAGS = {
   json: { type: "boolean" as const, default: false, help: "Print JSON instead of tables" },
@@ -58,6 +62,8 @@ export interface AbsoluteVerdict extends Row {
 export interface Calibration {
   absolute: AbsoluteVerdict[];
   directions: (DirectionRow & { knownMiss?: string })[];
+  /** The recorded real runs, per statistic. */
+  traces: TraceRow[];
   /** Gate failures, one line each (empty: passed). */
   failures: string[];
 }
@@ -82,7 +88,11 @@ export async function calibrate(
     if (!miss && !d.agrees) failures.push(`${d.id} "${d.claim}" disagrees`);
     return miss ? { ...d, knownMiss: miss.why } : d;
   });
-  return { absolute, directions, failures };
+  const traces = await traceRows(dir);
+  for (const t of traces.filter((t) => !t.agrees)) {
+    failures.push(`${t.id} ${t.metric}: ${t.errorPct.toFixed(1)}% off (gate ${t.tolerancePct}%)`);
+  }
+  return { absolute, directions, traces, failures };
 }
 
 const fmt = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(1) : x.toFixed(2));
@@ -111,6 +121,7 @@ export function calibrationMd(c: Calibration): string {
       );
     }
   }
+  if (c.traces.length) lines.push("", ...tracesMd(c.traces));
   const assumed = [
     ...new Set(c.absolute.filter((r) => r.assumed).map((r) => `${r.id}: ${r.assumed}`)),
   ];
@@ -122,6 +133,29 @@ export function calibrationMd(c: Calibration): string {
     );
   }
   return lines.join("\n");
+}
+
+/** The trace rows: one table, the runs' settings named once per run. */
+function tracesMd(rows: readonly TraceRow[]): string[] {
+  const lines = [
+    "Real vLLM 0.19 runs replayed (fixtures/calibration/traces; `deno task validate` on each):",
+    "",
+    "| run | figure | real | simulated | error | agrees |",
+    "| --- | --- | ---: | ---: | ---: | --- |",
+  ];
+  let last = "";
+  for (const t of rows) {
+    const sign = t.errorPct >= 0 ? "+" : "−";
+    lines.push(
+      `| ${t.id === last ? "" : `${t.id} (${t.what})`} | ${t.metric} | ${fmt(t.real)} | ${
+        fmt(t.simulated)
+      } | ${sign}${Math.abs(t.errorPct).toFixed(1)}% | ${
+        t.agrees ? "yes" : "no"
+      } (±${t.tolerancePct}%) |`,
+    );
+    last = t.id;
+  }
+  return lines;
 }
 
 /** CLI entry. */

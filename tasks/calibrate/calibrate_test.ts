@@ -28,4 +28,14 @@ Deno.test({
     ["vLLM-doc", "llm-d", "PPD suite", "P2P suite"],
   );
   for (const d of c.directions) assert.ok(d.agrees || d.knownMiss, `${d.id}: ${d.measured}`);
+  // the three real vLLM runs: mean, p50 and p90 of TTFT, TPOT and E2E each, within the gates
+  assert.deepEqual([...new Set(c.traces.map((t) => t.id))], [
+    "RTXPRO6000_Llama-3.1-8B",
+    "RTXPRO6000_Qwen3-30B-A3B-Instruct-2507",
+    "RTXPRO6000_Qwen3-32B",
+  ]);
+  assert.equal(c.traces.length, 3 * 9);
+  for (const t of c.traces) {
+    assert.ok(Math.abs(t.errorPct) <= t.tolerancePct, `${t.id} ${t.metric}: ${t.errorPct}%`);
+  }
 });
