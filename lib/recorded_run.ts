@@ -42,6 +42,8 @@ export interface RecordedMeta {
   maxNumBatchedTokens: number;
   /** When the recording started (epoch ms); `timeseries.csv`'s `t` counts from here. */
   startedAtMs?: number;
+  /** The KV cache vLLM sized (`meta.json` `kv_cache`, per engine core), when recorded. */
+  kvCache?: { numGpuBlocks: number; blockSize: number };
 }
 
 /** One request of `requests.jsonl` (times in seconds, as recorded). */
@@ -181,6 +183,21 @@ export function parseRecordedMeta(text: string, file: string): RecordedMeta {
     maxNumSeqs: intAt(kw, "max_num_seqs", where, 1),
     maxNumBatchedTokens: intAt(kw, "max_num_batched_tokens", where, 1),
     ...(startedAtMs !== undefined ? { startedAtMs } : {}),
+    ...kvCacheOf(top, file),
+  };
+}
+
+/** `kv_cache.num_gpu_blocks` and `block_size` when the meta records them (newer LLMServingSim runs). */
+function kvCacheOf(top: Obj, file: string): Pick<RecordedMeta, "kvCache"> {
+  if (top.kv_cache === undefined || top.kv_cache === null) return {};
+  const kv = objectAt(top.kv_cache, "kv_cache", file);
+  if (kv.num_gpu_blocks === undefined || kv.num_gpu_blocks === null) return {};
+  const where = `${file} kv_cache`;
+  return {
+    kvCache: {
+      numGpuBlocks: intAt(kv, "num_gpu_blocks", where, 1),
+      blockSize: intAt(kv, "block_size", where, 1),
+    },
   };
 }
 
@@ -279,7 +296,11 @@ export async function readRecordedRun(dir: string): Promise<RecordedRun> {
     latencyClock: "engine",
     engine: "vllm",
     arrivals: "recorded",
-    notes: [],
+    notes: meta.kvCache
+      ? [
+        `KV cache as recorded (meta.json kv_cache): ${meta.kvCache.numGpuBlocks} blocks of ${meta.kvCache.blockSize} tokens, not sized from the GPU's memory`,
+      ]
+      : [],
     meta,
     requests,
     ...(ts !== undefined

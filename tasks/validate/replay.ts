@@ -127,6 +127,15 @@ export function topologyText(run: RecordedRun, gpu: GpuProfile, model: ModelProf
         "--max-num-batched-tokens",
         String(meta.maxNumBatchedTokens),
         "--enable-prefix-caching",
+        // the KV cache vLLM sized, when recorded: the replay keeps it rather than re-deriving it
+        ...(meta.kvCache
+          ? [
+            "--block-size",
+            String(meta.kvCache.blockSize),
+            "--num-gpu-blocks-override",
+            String(meta.kvCache.numGpuBlocks),
+          ]
+          : []),
         ...(asyncScheduling(meta.vllmVersion) ? ["--async-scheduling"] : []),
         // engine-side times start at the scheduler's queue: no API server in front
         ...(engineSide(run) ? ["--request-floor-ms", "0"] : []),
