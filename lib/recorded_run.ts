@@ -42,6 +42,11 @@ export interface RecordedMeta {
   maxNumBatchedTokens: number;
   /** When the recording started (epoch ms); `timeseries.csv`'s `t` counts from here. */
   startedAtMs?: number;
+  /**
+   * Weight quantization (`engine_kwargs.quantization`, else vLLM's resolved
+   * `model_config.quantization`, e.g. "fp8" from the checkpoint); absent: none.
+   */
+  quantization?: string;
   /** The KV cache vLLM sized (`meta.json` `kv_cache`, per engine core), when recorded. */
   kvCache?: { numGpuBlocks: number; blockSize: number };
 }
@@ -184,7 +189,20 @@ export function parseRecordedMeta(text: string, file: string): RecordedMeta {
     maxNumBatchedTokens: intAt(kw, "max_num_batched_tokens", where, 1),
     ...(startedAtMs !== undefined ? { startedAtMs } : {}),
     ...kvCacheOf(top, file),
+    ...quantizationOf(top, kw, file),
   };
+}
+
+/** `engine_kwargs.quantization`, else `resolved_config.model_config.quantization`, when a string. */
+function quantizationOf(top: Obj, kw: Obj, file: string): Pick<RecordedMeta, "quantization"> {
+  const rc = top.resolved_config;
+  const mc = rc && typeof rc === "object" ? (rc as Obj).model_config : undefined;
+  const q = kw.quantization ?? (mc && typeof mc === "object" ? (mc as Obj).quantization : null);
+  if (q === undefined || q === null) return {};
+  if (typeof q !== "string" || !q.trim()) {
+    throw fieldError({ field: "quantization", file, value: q, expected: "a method name or null" });
+  }
+  return { quantization: q };
 }
 
 /** `kv_cache.num_gpu_blocks` and `block_size` when the meta records them (newer LLMServingSim runs). */
@@ -263,6 +281,19 @@ export function parseRecordedTimeseries(text: string, file: string): RecordedSam
   });
 }
 
+/** What a trace folder's meta sets beyond the engine_kwargs every replay keeps. */
+function metaNotes(meta: RecordedMeta): string[] {
+  const kv = meta.kvCache;
+  return [
+    ...(kv
+      ? [
+        `KV cache as recorded (meta.json kv_cache): ${kv.numGpuBlocks} blocks of ${kv.blockSize} tokens, not sized from the GPU's memory`,
+      ]
+      : []),
+    ...(meta.quantization ? [`weights quantized as recorded: ${meta.quantization}`] : []),
+  ];
+}
+
 /** Reads a recorded run's folder; `timeseries.csv` is optional. */
 export async function readRecordedRun(dir: string): Promise<RecordedRun> {
   let st: Deno.FileInfo;
@@ -296,11 +327,7 @@ export async function readRecordedRun(dir: string): Promise<RecordedRun> {
     latencyClock: "engine",
     engine: "vllm",
     arrivals: "recorded",
-    notes: meta.kvCache
-      ? [
-        `KV cache as recorded (meta.json kv_cache): ${meta.kvCache.numGpuBlocks} blocks of ${meta.kvCache.blockSize} tokens, not sized from the GPU's memory`,
-      ]
-      : [],
+    notes: metaNotes(meta),
     meta,
     requests,
     ...(ts !== undefined

@@ -62,3 +62,27 @@ Deno.test("validate: the held-out RTX 4090 run replays on its own GPU profile wi
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("validate --model-profile: the held-out DeepSeek-V3.2 run replays from its config.json with its recorded FP8 and KV cache", async () => {
+  const folder = join(ROOT, "fixtures/validate/heldout/RTXPRO6000_DeepSeek-V3.2-Exp-16L64E");
+  const config = join(folder, "deepseek-ai__DeepSeek-V3.2-Exp-16L64E.json");
+  const dir = await Deno.makeTempDir({ prefix: "topobench_heldout_" });
+  try {
+    const r = await validate(folder, "--model-profile", config, "--out", dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /--gpu rtx-pro-6000\), model profile .*DeepSeek-V3\.2-Exp-16L64E\.json/);
+    assert.match(r.stdout, /note: weights quantized as recorded: fp8/);
+    const topology = await Deno.readTextFile(join(dir, "topology.yaml"));
+    assert.match(topology, /- --quantization\n\s+- fp8/);
+    assert.match(topology, /- --num-gpu-blocks-override\n\s+- "49181"/);
+    assert.match(topology, new RegExp(`model_profile: ${config.replace(/[.]/g, "\\.")}`));
+    const v: Validation = JSON.parse(await Deno.readTextFile(join(dir, "validation.json")));
+    assert.equal(v.simulated.requests, 300);
+    assert.equal(v.simulated.failed, 0);
+    // the real TPOT column agrees with LLMServingSim's summary.txt for this run (@0d3de68)
+    assert.equal(Math.round(v.metrics.tpotMs.real.mean! * 10) / 10, 55.7);
+    assert.equal(Math.round(v.metrics.tpotMs.real.p90! * 10) / 10, 71.1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
