@@ -42,6 +42,13 @@ export interface RecordedMeta {
   maxNumBatchedTokens: number;
   /** When the recording started (epoch ms); `timeseries.csv`'s `t` counts from here. */
   startedAtMs?: number;
+  /**
+   * Weight quantization (`engine_kwargs.quantization`, else vLLM's resolved
+   * `model_config.quantization`, e.g. "fp8" from the checkpoint); absent: none.
+   */
+  quantization?: string;
+  /** The KV cache vLLM sized (`meta.json` `kv_cache`, per engine core), when recorded. */
+  kvCache?: { numGpuBlocks: number; blockSize: number };
 }
 
 /** One request of `requests.jsonl` (times in seconds, as recorded). */
@@ -181,6 +188,34 @@ export function parseRecordedMeta(text: string, file: string): RecordedMeta {
     maxNumSeqs: intAt(kw, "max_num_seqs", where, 1),
     maxNumBatchedTokens: intAt(kw, "max_num_batched_tokens", where, 1),
     ...(startedAtMs !== undefined ? { startedAtMs } : {}),
+    ...kvCacheOf(top, file),
+    ...quantizationOf(top, kw, file),
+  };
+}
+
+/** `engine_kwargs.quantization`, else `resolved_config.model_config.quantization`, when a string. */
+function quantizationOf(top: Obj, kw: Obj, file: string): Pick<RecordedMeta, "quantization"> {
+  const rc = top.resolved_config;
+  const mc = rc && typeof rc === "object" ? (rc as Obj).model_config : undefined;
+  const q = kw.quantization ?? (mc && typeof mc === "object" ? (mc as Obj).quantization : null);
+  if (q === undefined || q === null) return {};
+  if (typeof q !== "string" || !q.trim()) {
+    throw fieldError({ field: "quantization", file, value: q, expected: "a method name or null" });
+  }
+  return { quantization: q };
+}
+
+/** `kv_cache.num_gpu_blocks` and `block_size` when the meta records them (newer LLMServingSim runs). */
+function kvCacheOf(top: Obj, file: string): Pick<RecordedMeta, "kvCache"> {
+  if (top.kv_cache === undefined || top.kv_cache === null) return {};
+  const kv = objectAt(top.kv_cache, "kv_cache", file);
+  if (kv.num_gpu_blocks === undefined || kv.num_gpu_blocks === null) return {};
+  const where = `${file} kv_cache`;
+  return {
+    kvCache: {
+      numGpuBlocks: intAt(kv, "num_gpu_blocks", where, 1),
+      blockSize: intAt(kv, "block_size", where, 1),
+    },
   };
 }
 
@@ -246,6 +281,19 @@ export function parseRecordedTimeseries(text: string, file: string): RecordedSam
   });
 }
 
+/** What a trace folder's meta sets beyond the engine_kwargs every replay keeps. */
+function metaNotes(meta: RecordedMeta): string[] {
+  const kv = meta.kvCache;
+  return [
+    ...(kv
+      ? [
+        `KV cache as recorded (meta.json kv_cache): ${kv.numGpuBlocks} blocks of ${kv.blockSize} tokens, not sized from the GPU's memory`,
+      ]
+      : []),
+    ...(meta.quantization ? [`weights quantized as recorded: ${meta.quantization}`] : []),
+  ];
+}
+
 /** Reads a recorded run's folder; `timeseries.csv` is optional. */
 export async function readRecordedRun(dir: string): Promise<RecordedRun> {
   let st: Deno.FileInfo;
@@ -279,7 +327,7 @@ export async function readRecordedRun(dir: string): Promise<RecordedRun> {
     latencyClock: "engine",
     engine: "vllm",
     arrivals: "recorded",
-    notes: [],
+    notes: metaNotes(meta),
     meta,
     requests,
     ...(ts !== undefined

@@ -6,6 +6,7 @@
  *     deno task validate ../shared/calibration/traces/RTXPRO6000_Llama-3.1-8B [--gpu rtx-pro-6000]
  *     deno task validate results/x/20260101-120000-run --max-num-seqs 128 --max-num-batched-tokens 2048
  *     deno task validate openai-chat-2.0qps-Llama-3.1-8B-20260101-120000.json --real-gpu H100
+ *     deno task validate fixtures/validate/heldout/RTXPRO6000_DeepSeek-V3.2-Exp-16L64E --model-profile path/to/config.json
  *
  * Input (read by `lib/recorded_run.ts`, by what the path is): a folder in
  * LLMServingSim's layout (`meta.json` + `requests.jsonl` [+ `timeseries.csv`]),
@@ -78,6 +79,11 @@ const FLAGS: FlagSpec = {
     help: "Seed of the synthesised prompts (and of rebuilt arrivals)",
   },
   model: { type: "string", help: "Model (default: the recording's)" },
+  "model-profile": {
+    type: "string",
+    help:
+      "Model profile to simulate: a built-in id or a Hugging Face config.json path (default: the profile the recorded model name resolves to)",
+  },
   "max-num-seqs": {
     type: "string",
     help: "Engine setting (default: the recording's, else vLLM's default for the GPU)",
@@ -150,7 +156,10 @@ export async function main(args: string[]): Promise<number> {
   );
   const gpu = typeof values.gpu === "string" ? values.gpu : defaultGpuFor(realGpu);
   const run = withArrivals(await readRecorded(dir, readOptions(values, gpu)), seed);
-  const rp = await replayRun(run, { gpu, outDir, seed });
+  const modelProfile = typeof values["model-profile"] === "string" && values["model-profile"]
+    ? values["model-profile"]
+    : undefined;
+  const rp = await replayRun(run, { gpu, outDir, seed, ...(modelProfile ? { modelProfile } : {}) });
   const v = validation(run, rp, realGpu);
   const path = join(outDir, "validation.json");
   await writeJsonAtomic(path, v);

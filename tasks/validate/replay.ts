@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { stringify } from "yaml";
 import { readRequestCsv } from "../../lib/request_csv.ts";
 import type { RequestRow } from "../../lib/result_schema.ts";
@@ -23,6 +23,7 @@ import {
   resolveGpu,
   resolveModel,
 } from "../../launch/sim/core/profiles.ts";
+import { isModelFile, loadModel } from "../../launch/sim/core/profile_files.ts";
 import { parseTopology } from "../../launch/topology.ts";
 import { benchConfigOf, predictRun } from "../predict/run_point.ts";
 
@@ -34,6 +35,11 @@ export interface ReplayOptions {
   outDir: string;
   /** Seed of the synthesised prompts and output ids. @default 0 */
   seed?: number;
+  /**
+   * Model profile: a built-in id or a Hugging Face `config.json` path
+   * (`--model-profile`). @default the profile the recording's model name resolves to
+   */
+  modelProfile?: string;
 }
 
 /** What a replay produced. */
@@ -52,10 +58,22 @@ export interface Replay {
   wallMs: number;
 }
 
-/** Throws unless the recorded settings are ones this replay can play, naming what is missing. */
-export function checkReplayable(run: RecordedRun): ModelProfile {
+/**
+ * The model profile the replay simulates, throwing unless the recorded
+ * settings are ones it can play: `modelProfile` (an id or a `config.json`
+ * path) when given, else the recording's model name's profile.
+ */
+export function checkReplayable(run: RecordedRun, modelProfile?: string): ModelProfile {
   const { meta } = run;
   const file = run.format === "trace-folder" ? join(run.dir, "meta.json") : run.dir;
+  if (meta.quantization !== undefined && meta.quantization !== "fp8") {
+    throw new RangeError(
+      `Cannot replay quantization in ${file} as a simulated precision: current value is ${
+        JSON.stringify(meta.quantization)
+      }; allowed: fp8 or none (BF16)`,
+    );
+  }
+  if (modelProfile !== undefined) return loadModel(modelProfile);
   try {
     return resolveModel(meta.model);
   } catch (e) {
@@ -64,7 +82,7 @@ export function checkReplayable(run: RecordedRun): ModelProfile {
         JSON.stringify(meta.model)
       }; ${
         (e as Error).message.replace(/^.*; allowed: /, "allowed: ")
-      } (profiles from a Hugging Face config.json: issue 30)`,
+      } (or give --model-profile with an id or a Hugging Face config.json)`,
     );
   }
 }
@@ -105,8 +123,17 @@ export function traceText(run: RecordedRun): string {
   ).join("\n") + "\n";
 }
 
-/** One simulated engine with the recorded settings, as a topology file's text. */
-export function topologyText(run: RecordedRun, gpu: GpuProfile, model: ModelProfile): string {
+/**
+ * One simulated engine with the recorded settings, as a topology file's text;
+ * `modelProfile` (a `config.json` path) is written absolute in place of the
+ * profile's id.
+ */
+export function topologyText(
+  run: RecordedRun,
+  gpu: GpuProfile,
+  model: ModelProfile,
+  modelProfile?: string,
+): string {
   const { meta } = run;
   const tp = meta.tensorParallelSize;
   const dp = meta.dataParallelSize;
@@ -127,24 +154,37 @@ export function topologyText(run: RecordedRun, gpu: GpuProfile, model: ModelProf
         "--max-num-batched-tokens",
         String(meta.maxNumBatchedTokens),
         "--enable-prefix-caching",
+        ...(meta.quantization === "fp8" ? ["--quantization", "fp8"] : []),
+        // the KV cache vLLM sized, when recorded: the replay keeps it rather than re-deriving it
+        ...(meta.kvCache
+          ? [
+            "--block-size",
+            String(meta.kvCache.blockSize),
+            "--num-gpu-blocks-override",
+            String(meta.kvCache.numGpuBlocks),
+          ]
+          : []),
         ...(asyncScheduling(meta.vllmVersion) ? ["--async-scheduling"] : []),
         // engine-side times start at the scheduler's queue: no API server in front
         ...(engineSide(run) ? ["--request-floor-ms", "0"] : []),
       ],
     },
     router: { enabled: false },
-    sim: { gpu: gpu.id, model_profile: model.id },
+    sim: {
+      gpu: gpu.id,
+      model_profile: modelProfile && isModelFile(modelProfile) ? resolve(modelProfile) : model.id,
+    },
   });
 }
 
 /** Plays `run` in virtual time; writes trace.jsonl, topology.yaml and a run directory under `o.outDir`. */
 export async function replayRun(run: RecordedRun, o: ReplayOptions): Promise<Replay> {
-  const model = checkReplayable(run);
+  const model = checkReplayable(run, o.modelProfile);
   const gpu = resolveGpu(o.gpu);
   await Deno.mkdir(o.outDir, { recursive: true });
   const tracePath = join(o.outDir, "trace.jsonl");
   const topologyPath = join(o.outDir, "topology.yaml");
-  const yaml = topologyText(run, gpu, model);
+  const yaml = topologyText(run, gpu, model, o.modelProfile);
   await writeFileAtomic(tracePath, traceText(run));
   await writeFileAtomic(topologyPath, yaml);
   const topology = parseTopology(yaml, topologyPath);

@@ -6,7 +6,7 @@
  * {@linkcode paramCounts}. Pure: the caller reads the file.
  *
  * Families: Llama (`LlamaForCausalLM`), Qwen2/2.5, Qwen3, Qwen3-MoE,
- * DeepSeek-V3/R1 (MLA), gpt-oss and Llama 4 (`text_config` nested).
+ * DeepSeek-V3/R1 (MLA; V3.2 read as V3, its indexer not modelled), gpt-oss and Llama 4 (`text_config` nested).
  *
  * @module
  */
@@ -23,9 +23,18 @@ export const ARCHITECTURES: Readonly<Record<string, Family>> = {
   Qwen3ForCausalLM: "qwen3",
   Qwen3MoeForCausalLM: "qwen3_moe",
   DeepseekV3ForCausalLM: "deepseek_v3",
+  // DeepSeek-V3.2(-Exp): V3's MLA + MoE plus a sparse-attention indexer (ARCH_NOTES)
+  DeepseekV32ForCausalLM: "deepseek_v3",
   GptOssForCausalLM: "gpt_oss",
   Llama4ForConditionalGeneration: "llama4",
   Llama4ForCausalLM: "llama4",
+};
+
+/** What a profile read as its family leaves out, per architecture, for the profile's source. */
+const ARCH_NOTES: Readonly<Record<string, string>> = {
+  DeepseekV32ForCausalLM: "; read as DeepSeek-V3 (MLA + MoE): the DeepSeek Sparse Attention " +
+    "indexer (index_n_heads, index_head_dim, index_topk) is NOT modelled, neither its weights " +
+    "nor its cost, and attention runs dense over the whole context, not over the indexer's top-k",
 };
 
 /** Options of {@linkcode modelFromConfig}. */
@@ -264,6 +273,8 @@ export function modelFromConfig(
     kvBytesPerToken,
     ...(s.moe ? { moe: s.moe } : {}),
     ...(s.mla ? { mla: s.mla } : {}),
-    source: `${file} (${s.arch}; parameters derived from its shapes)${nativeDtype(json)}`,
+    source: `${file} (${s.arch}; parameters derived from its shapes)${nativeDtype(json)}${
+      ARCH_NOTES[s.arch] ?? ""
+    }`,
   };
 }

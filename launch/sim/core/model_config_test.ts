@@ -131,3 +131,23 @@ Deno.test("built-in qwen3-32b and qwen3-30b-a3b are the fixture files' figures",
   }
   assert.equal(listModels().filter((m) => m.moe).length, 1);
 });
+
+Deno.test("DeepSeek-V3.2 (DeepseekV32ForCausalLM) loads as V3 MLA + MoE; its source says the indexer is not modelled", () => {
+  // the cut-down 16-layer, 64-expert model of the held-out run (fixtures/validate/heldout/README.md)
+  const file =
+    "fixtures/validate/heldout/RTXPRO6000_DeepSeek-V3.2-Exp-16L64E/deepseek-ai__DeepSeek-V3.2-Exp-16L64E.json";
+  const m = modelFromConfig(JSON.parse(Deno.readTextFileSync(file)), file);
+  assert.deepEqual(m.hfNames, ["deepseek-ai/DeepSeek-V3.2-Exp-16L64E"]);
+  assert.equal(m.kvBytesPerToken, 16 * (512 + 64) * 2);
+  // 64 routed + 1 shared expert of 2,048; the first 3 of 16 layers dense (18,432)
+  assert.deepEqual(m.moe, {
+    experts: 64,
+    expertsPerToken: 8,
+    expertIntermediate: 2048,
+    sharedIntermediate: 2048,
+    moeLayers: 13,
+  });
+  assert.match(m.source!, /DeepseekV32ForCausalLM/);
+  assert.match(m.source!, /indexer .*is NOT modelled/);
+  assert.match(m.source!, /shipped as fp8 e4m3/);
+});

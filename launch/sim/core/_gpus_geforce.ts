@@ -1,0 +1,47 @@
+/**
+ * GPU profiles of consumer (GeForce) cards that people serve LLMs on, each
+ * with its sources. Figures are per GPU and dense (no 2:4 sparsity). GeForce
+ * parts run FP32-accumulate tensor math at half the FP16-accumulate rate, so
+ * the BF16 and FP8 figures here are the FP32-accumulate ones: BF16 has no
+ * FP16-accumulate mode, and vLLM's BF16 and FP8 GEMMs accumulate in FP32.
+ *
+ * @module
+ */
+import type { GpuProfile } from "./profiles.ts";
+
+/** RTX 4090. */
+export const GEFORCE_GPUS: readonly GpuProfile[] = [
+  // NVIDIA GeForce RTX 4090 (AD102, 128 SMs, compute capability 8.9). NVIDIA Ada GPU
+  // Architecture whitepaper v2.02, Appendix A, Table 2 (images.nvidia.com/aem-dam/Solutions/
+  // Data-Center/l4/nvidia-ada-gpu-architecture-whitepaper-V2.02.pdf, linked from
+  // azhirnov/cpu-gpu-arch gpu/NVidia-Ada.md @a09114b): 24 GB GDDR6X, 384-bit at 21 Gbps =
+  // 1,008 GB/s; "Peak BF16 Tensor TFLOPS with FP32 Accumulate 165.2/330.4" (dense/sparse),
+  // FP16 with FP16 accumulate 330.3 dense; FP8 with FP32 accumulate 330.3 dense (660.6 with
+  // FP16 accumulate); TGP 450 W. BF16 165.2 dense as transcribed at gigagpu.com/?p=34220 and
+  // waredb.com/processor/nvidia-geforce-rtx-4090 (which also gives FP8 330.30 dense). Host link PCIe 4.0 x16
+  // (techpowerup.com/review/nvidia-geforce-rtx-4090-pci-express-scaling: "its native PCIe
+  // setting of PCI-Express 4.0 x16"); no NVLink on any Ada GeForce (geekinco.com/2022/09/
+  // nvlink-support-has-disappeared-on-rtx.html). Memory: torch reports 25,250,627,584 bytes
+  // (23.52 GiB) in LLMServingSim's RTX 4090 vLLM run (casys-kaist/LLMServingSim
+  // bench/examples/RTX4090/Llama-3.1-8B/vllm/meta.json @5daddb2, `hardware`), the total
+  // vLLM budgets its gpu_memory_utilization against.
+  {
+    id: "rtx-4090",
+    name: "NVIDIA GeForce RTX 4090",
+    memGiB: 23.52,
+    memBwGBps: 1008,
+    // the FP32-accumulate figure (see the module note), half the 330.3 FP16-accumulate one
+    bf16Tflops: 165.2,
+    fp8Tflops: 330.3,
+    // ASSUMED, carried from the l40s profile (not fitted): the same AD102 die on a PCIe card
+    // with GDDR memory and no NVLink. Not fitted to the RTX 4090 run in
+    // fixtures/validate/heldout (a held-out test set).
+    gemmEfficiency: 0.7,
+    attnEfficiency: 0.55,
+    memEfficiency: 0.8, // ASSUMED like every other profile's 0.8 (GDDR6X not measured here)
+    nvlinkGBps: 0,
+    pcieGBps: 32, // PCIe 4.0 x16, per direction
+    tdpW: 450,
+    aliases: ["rtx4090", "geforce-rtx-4090", "RTX 4090"],
+  },
+];

@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ROOT } from "../_experiment.ts";
+import type { Validation } from "./validation.ts";
+
+/** A held-out recorded run (not in ../shared): fixtures/validate/heldout/README.md. */
+const RTX4090 = join(ROOT, "fixtures/validate/heldout/RTX4090_Llama-3.1-8B");
+
+/** `deno task validate ARGS` from the checkout, as a user runs it. */
+async function validate(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", "validate", ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+}
+
+Deno.test("validate: the held-out RTX 4090 run replays on its own GPU profile with its recorded KV cache", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "topobench_heldout_" });
+  try {
+    const r = await validate(RTX4090, "--out", dir);
+    assert.equal(r.code, 0, r.stderr);
+    // the folder name's RTX4090 has a profile: simulated on it, not on the a100 fallback
+    assert.match(r.stdout, /--gpu rtx-4090\)/);
+    assert.match(r.stdout, /note: same GPU: NVIDIA GeForce RTX 4090/);
+    assert.match(
+      r.stdout,
+      /KV cache as recorded \(meta\.json kv_cache\): 2588 blocks of 16 tokens/,
+    );
+    const topology = await Deno.readTextFile(join(dir, "topology.yaml"));
+    assert.match(
+      topology,
+      /- --block-size\n\s+- "16"\n\s+- --num-gpu-blocks-override\n\s+- "2588"/,
+    );
+
+    const v: Validation = JSON.parse(await Deno.readTextFile(join(dir, "validation.json")));
+    assert.equal(v.hardwareDiffers, false);
+    assert.equal(v.recorded.maxNumSeqs, 256);
+    assert.equal(v.simulated.requests, 300);
+    assert.equal(v.simulated.failed, 0);
+    // the real column agrees with LLMServingSim's own vLLM column for this run
+    // (bench/examples/RTX4090/Llama-3.1-8B/validation/summary.txt @5daddb2)
+    const real = (m: keyof Validation["metrics"], q: "mean" | "p50" | "p90") =>
+      Math.round(v.metrics[m].real[q]! * 10) / 10;
+    assert.deepEqual([real("ttftMs", "mean"), real("ttftMs", "p50"), real("ttftMs", "p90")], [
+      65456.6,
+      60110.9,
+      121121.7,
+    ]);
+    assert.deepEqual([real("tpotMs", "mean"), real("e2eMs", "mean"), real("e2eMs", "p90")], [
+      32.4,
+      86578.3,
+      141600.9,
+    ]);
+    for (const m of ["ttftMs", "tpotMs", "e2eMs"] as const) {
+      assert.ok(Number.isFinite(v.metrics[m].errorPct.mean), m);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("validate --model-profile: the held-out DeepSeek-V3.2 run replays from its config.json with its recorded FP8 and KV cache", async () => {
+  const folder = join(ROOT, "fixtures/validate/heldout/RTXPRO6000_DeepSeek-V3.2-Exp-16L64E");
+  const config = join(folder, "deepseek-ai__DeepSeek-V3.2-Exp-16L64E.json");
+  const dir = await Deno.makeTempDir({ prefix: "topobench_heldout_" });
+  try {
+    const r = await validate(folder, "--model-profile", config, "--out", dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /--gpu rtx-pro-6000\), model profile .*DeepSeek-V3\.2-Exp-16L64E\.json/);
+    assert.match(r.stdout, /note: weights quantized as recorded: fp8/);
+    const topology = await Deno.readTextFile(join(dir, "topology.yaml"));
+    assert.match(topology, /- --quantization\n\s+- fp8/);
+    assert.match(topology, /- --num-gpu-blocks-override\n\s+- "49181"/);
+    assert.match(topology, new RegExp(`model_profile: ${config.replace(/[.]/g, "\\.")}`));
+    const v: Validation = JSON.parse(await Deno.readTextFile(join(dir, "validation.json")));
+    assert.equal(v.simulated.requests, 300);
+    assert.equal(v.simulated.failed, 0);
+    // the real TPOT column agrees with LLMServingSim's summary.txt for this run (@0d3de68)
+    assert.equal(Math.round(v.metrics.tpotMs.real.mean! * 10) / 10, 55.7);
+    assert.equal(Math.round(v.metrics.tpotMs.real.p90! * 10) / 10, 71.1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
