@@ -1,0 +1,186 @@
+/**
+ * `deno task plan`: which deployment of N GPUs serves this model, this traffic
+ * and this SLO best, and how much it carries, found by search in virtual time
+ * (SIMULATED engine; issue 31).
+ *
+ *     deno task plan --model meta-llama/Llama-3.1-8B-Instruct --gpu h100 --gpus 8 \
+ *       --dataset multiturn --preset W1 --turns 3 --endpoint /v1/chat/completions \
+ *       --slo ttft:500,tpot:50 --attainment 90 [--kinds dp,pd,ppd] [--tp 1,2] [--out DIR]
+ *
+ * Writes `DIR/plan.json`, `DIR/recommended.yaml` and the experiment it ran
+ * (runs, merged.csv, report.html); prints the ranked table and one line. The
+ * last stdout line is DIR.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import {
+  type CommandHelp,
+  type FlagSpec,
+  type FlagValues,
+  listFlag,
+  numberFlag,
+  parseCommand,
+  runMain,
+} from "../lib/args.ts";
+import { fieldError } from "../lib/errors.ts";
+import { ATTAINMENT_FLAG, attainmentFromFlags, SLO_FLAGS, sloFromFlags } from "../lib/metrics.ts";
+import { BENCH_FLAGS, flagsWithoutDefaults } from "../bench/bench_config.ts";
+import { LIVE_ONLY } from "./predict.ts";
+import { withSignals } from "./pipeline.ts";
+import { PLAN_KINDS, type PlanKind, type PlanQuestion } from "./plan/candidates.ts";
+import { answerTable } from "./plan/answer.ts";
+import { runPlan } from "./plan/run_plan.ts";
+
+const OWN: FlagSpec = {
+  model: {
+    type: "string",
+    default: "meta-llama/Llama-3.1-8B-Instruct",
+    help: "Served model (Hugging Face id); picks the profile unless --model-profile is given",
+  },
+  "model-profile": { type: "string", help: "Model profile id or a Hugging Face config.json" },
+  gpu: { type: "string", default: "h100", help: "GPU profile id or a GPU YAML file" },
+  gpus: {
+    type: "string",
+    help: "The GPU budget: every candidate uses exactly this many (required)",
+  },
+  kinds: { type: "string", default: "dp,pd,ppd", help: "Kinds to search: agg, dp, pd, ppd" },
+  tp: { type: "string", default: "1,2", help: "Tensor-parallel sizes per instance to try" },
+  "max-gpus-per-instance": { type: "string", help: "Largest TP an instance may have" },
+  out: { type: "string", help: "The plan's folder (default results/plan-<gpus>x<gpu>)" },
+  resolution: {
+    type: "string",
+    default: "1.1",
+    help:
+      "Stop a candidate's search when failing/passing rate <= this (the two leaders go to 1.02)",
+  },
+  workers: { type: "string", help: "Points in parallel (default: 2, or 1 on one core)" },
+  "no-plot": { type: "boolean", default: false, help: "Skip figures and report.html" },
+  "start-time": { type: "string", help: "Start instant (ISO): the same one gives identical files" },
+  ...SLO_FLAGS,
+  ...ATTAINMENT_FLAG,
+};
+
+/** Bench flags that are not workload: the plan or the pipeline sets them. */
+const NOT_WORKLOAD = new Set(["url", "out", "rate", "topology", "gpus", "runs", "model", "help"]);
+
+function flagSpec(withDefaults: boolean): FlagSpec {
+  const out: FlagSpec = { ...OWN };
+  const bench = withDefaults ? BENCH_FLAGS : flagsWithoutDefaults();
+  for (const [k, d] of Object.entries(bench)) {
+    if (!(k in out) && !NOT_WORKLOAD.has(k) && !LIVE_ONLY.has(k)) out[k] = d;
+  }
+  return out;
+}
+
+const HELP: CommandHelp = {
+  cmd: "deno task plan --gpus N [--model M --gpu G] [bench's workload flags] --slo ttft:MS,tpot:MS",
+  summary: "Searches every deployment of N GPUs (dp replicas, P:D splits, TP per role) for the " +
+    "highest SLO capacity per GPU, in virtual time (SIMULATED engine); writes plan.json, " +
+    "recommended.yaml and a report.",
+  flags: flagSpec(true),
+};
+
+/** The question of parsed flags. */
+function questionOf(values: FlagValues): PlanQuestion {
+  const gpus = numberFlag(values, "gpus", { min: 1, max: 4096, integer: true });
+  if (gpus === undefined) {
+    throw fieldError({ field: "--gpus", value: undefined, expected: "the GPU budget, e.g. 8" });
+  }
+  const kinds = listFlag(values, "kinds") ?? ["dp", "pd", "ppd"];
+  const bad = kinds.find((k) => !(PLAN_KINDS as readonly string[]).includes(k));
+  if (bad) throw fieldError({ field: "--kinds", value: bad, expected: PLAN_KINDS.join(", ") });
+  const cap = numberFlag(values, "max-gpus-per-instance", { min: 1, integer: true });
+  const tps = (listFlag(values, "tp") ?? ["1"]).map((t) => {
+    const n = Number(t);
+    if (!Number.isInteger(n) || n < 1) {
+      throw fieldError({ field: "--tp", value: t, expected: "whole numbers >= 1, e.g. 1,2,4" });
+    }
+    return n;
+  }).filter((t) => cap === undefined || t <= cap);
+  if (!tps.length) {
+    throw fieldError({
+      field: "--max-gpus-per-instance",
+      value: cap,
+      expected: "at least one of the --tp sizes",
+    });
+  }
+  return {
+    model: String(values.model),
+    ...(values["model-profile"] ? { modelProfile: String(values["model-profile"]) } : {}),
+    gpu: String(values.gpu),
+    gpus,
+    kinds: kinds as PlanKind[],
+    tps,
+  };
+}
+
+/** Bench workload flags given on the command line, as an experiment's `workload`. */
+function workloadOf(values: FlagValues): Record<string, string | number> {
+  const bench = flagsWithoutDefaults();
+  const out: Record<string, string | number> = {};
+  for (const k of Object.keys(bench)) {
+    const v = values[k];
+    if (k in OWN || NOT_WORKLOAD.has(k) || v === undefined || v === false) continue;
+    if (LIVE_ONLY.has(k)) {
+      throw fieldError({
+        field: `--${k}`,
+        value: v,
+        expected: "absent: plan runs in virtual time",
+      });
+    }
+    out[k] = Array.isArray(v) ? v.join(",") : v === true ? "true" : String(v);
+  }
+  out.duration ??= "60";
+  return out;
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const parsed = parseCommand(args, flagSpec(false), HELP);
+  if (!parsed) return 0;
+  const values: FlagValues = { ...parsed.values } as FlagValues;
+  for (const [k, d] of Object.entries(OWN)) values[k] ??= d.default;
+  const question = questionOf(values);
+  const slo = sloFromFlags(values);
+  if (!slo) {
+    throw fieldError({
+      field: "--slo",
+      value: undefined,
+      expected: "an SLO, e.g. ttft:500,tpot:50",
+    });
+  }
+  const out = String(values.out ?? join("results", `plan-${question.gpus}x${question.gpu}`));
+  const start = values["start-time"] ? new Date(String(values["start-time"])) : undefined;
+  if (start && Number.isNaN(start.getTime())) {
+    throw fieldError({
+      field: "--start-time",
+      value: values["start-time"],
+      expected: "an ISO date",
+    });
+  }
+  const answer = await withSignals((signal) =>
+    runPlan({
+      question,
+      workload: workloadOf(values),
+      slo,
+      attainmentPct: attainmentFromFlags(values) ?? 90,
+      out,
+      resolution: numberFlag(values, "resolution", { min: 1.01, max: 2 }),
+      workers: numberFlag(values, "workers", { min: 1, integer: true }) ?? null,
+      plot: values["no-plot"] !== true,
+      startTime: start,
+      signal,
+    })
+  );
+  console.log(
+    `\nSIMULATED engine, virtual clock: ${answer.candidates.length} candidates in ${answer.elapsed_s} s`,
+  );
+  console.log(answerTable(answer.candidates));
+  for (const p of answer.pruned) console.log(`left out ${p.label}: ${p.why}`);
+  console.log(`\n${answer.answer}`);
+  console.log(out);
+  return 0;
+}
+
+if (import.meta.main) await runMain(main);

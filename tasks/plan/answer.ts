@@ -1,0 +1,141 @@
+/**
+ * The answer of `deno task plan`, read from the one ranking record the
+ * pipeline computed (`crossover.json`'s `ranking`: SLO capacity per GPU,
+ * brackets, binding objective), so the table, the sentence, `plan.json` and
+ * the report cannot disagree: the candidates best first, the recommended one
+ * with its latency at capacity, and the runner-up's distance.
+ *
+ * @module
+ */
+import type { RankedTopology, Ranking } from "../../lib/ranking.ts";
+import type { MergedRow } from "../../lib/merged_schema.ts";
+import type { Candidate, PlanQuestion, Pruned } from "./candidates.ts";
+
+/** One candidate in `plan.json`. */
+export interface PlanCandidate {
+  label: string;
+  kind: string;
+  gpus: number;
+  /** Its sized topology file (`up`, `predict` and `bench:*` take it as it is). */
+  topology: string;
+  /** Highest offered load meeting the SLO at the attainment target (interpolated), in `unit`. */
+  slo_capacity: number;
+  unit: string;
+  /** Measured bracket of the capacity: last passing and first failing rate (null: none). */
+  pass_rate: number | null;
+  fail_rate: number | null;
+  /** SLO capacity per GPU (goodput per GPU), in `unit`. */
+  goodput_per_gpu: number | null;
+  /** Output tokens/s per GPU at the last passing rate. */
+  output_tok_s_per_gpu: number | null;
+  /** Which objective misses first above capacity: ttft, tpot, both. */
+  binding: string | null;
+  /** `ranked`, `lower bound` (met the SLO at every rate tried) or `no rate meets the SLO`. */
+  status: string;
+  /** Load points it took. */
+  points: number;
+}
+
+/** `plan.json`. */
+export interface PlanAnswer {
+  question: PlanQuestion & {
+    slo: { ttft_ms: number | null; tpot_ms: number | null };
+    attainment_pct: number;
+    workload: Record<string, unknown>;
+  };
+  /** SIMULATED engine, virtual clock. */
+  clock: string;
+  elapsed_s: number;
+  unit: string;
+  candidates: PlanCandidate[];
+  /** Left out before running, with why. */
+  pruned: Pruned[];
+  /** Label of the recommended deployment, null when none meets the SLO. */
+  recommended: string | null;
+  /** The sentence printed last. */
+  answer: string;
+  /** Where the experiment (runs, merged.csv, report.html) is. */
+  experiment_dir: string;
+}
+
+const fmt = (x: number) => String(Number(x.toPrecision(3)));
+
+function statusOf(t: RankedTopology): string {
+  if (t.pass_rate === null) return "no rate meets the SLO";
+  return t.fail_rate === null ? "lower bound" : "ranked";
+}
+
+/** The candidates as `plan.json` lists them, best first (the ranking's order). */
+export function rankedCandidates(
+  ranking: Ranking,
+  cands: readonly Candidate[],
+  topologyPath: (label: string) => string,
+): PlanCandidate[] {
+  const byLabel = new Map(cands.map((c) => [c.label, c]));
+  return ranking.topologies.map((t) => {
+    const c = byLabel.get(t.topology);
+    return {
+      label: t.topology,
+      kind: c?.kind ?? "",
+      gpus: t.gpus ?? c?.gpus ?? 0,
+      topology: topologyPath(t.topology),
+      slo_capacity: t.slo_capacity,
+      unit: ranking.rate_unit,
+      pass_rate: t.pass_rate,
+      fail_rate: t.fail_rate,
+      goodput_per_gpu: t.slo_capacity_per_gpu,
+      output_tok_s_per_gpu: t.output_tok_s_per_gpu,
+      binding: t.binding,
+      status: statusOf(t),
+      points: t.attainment_by_rate.length,
+    };
+  });
+}
+
+/** p90 TTFT and TPOT (ms) of `label` at its last passing rate, from the merged rows. */
+function latencyAt(rows: readonly MergedRow[], label: string, rate: number | null): string {
+  const r = rows.find((x) => x.topology === label && x.rate_target === rate);
+  const v = (k: string) => typeof r?.[k] === "number" ? `${fmt(r[k] as number)} ms` : "?";
+  return `TTFT p90 ${v("p90_ttft_ms")} / TPOT p90 ${v("p90_tpot_ms")}`;
+}
+
+/** The one line: what to run, how much it carries, and the runner-up's distance. */
+export function answerLine(
+  cs: readonly PlanCandidate[],
+  rows: readonly MergedRow[],
+  gpus: number,
+): string {
+  const [best, next] = cs;
+  if (!best || best.status === "no rate meets the SLO") {
+    return `No deployment of ${gpus} GPUs meets the SLO at any load tried: try more GPUs, a larger TP, or a looser SLO.`;
+  }
+  const per = best.goodput_per_gpu ?? best.slo_capacity / best.gpus;
+  const bound = best.status === "lower bound" ? "at least " : "";
+  const runnerUp = next && next.goodput_per_gpu !== null && next.status !== "no rate meets the SLO"
+    ? `; runner-up ${next.label} is ${fmt((1 - next.goodput_per_gpu / per) * 100)}% lower per GPU`
+    : "";
+  return `Use ${best.label}: ${bound}${fmt(best.slo_capacity)} ${best.unit} (${
+    fmt(per)
+  } per GPU) at ${
+    latencyAt(rows, best.label, best.pass_rate)
+  }${runnerUp} (SIMULATED, virtual clock).`;
+}
+
+/** The ranked table on stdout. */
+export function answerTable(cs: readonly PlanCandidate[]): string {
+  const head =
+    "rank  candidate            GPUs  SLO capacity      per GPU  tok/s/GPU  binds  points";
+  const lines = cs.map((c, i) =>
+    [
+      String(c.status === "no rate meets the SLO" ? "-" : i + 1).padEnd(5),
+      c.label.padEnd(20),
+      String(c.gpus).padStart(4),
+      `${fmt(c.slo_capacity)} ${c.unit}${c.status === "lower bound" ? "+" : ""}`.padStart(16),
+      (c.goodput_per_gpu === null ? "-" : fmt(c.goodput_per_gpu)).padStart(8),
+      (c.output_tok_s_per_gpu === null ? "-" : fmt(c.output_tok_s_per_gpu)).padStart(10),
+      (c.binding ?? "-").padStart(6),
+      String(c.points).padStart(7),
+    ].join(" ")
+  );
+  return [head, ...lines].join("\n");
+}

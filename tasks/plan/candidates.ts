@@ -1,0 +1,136 @@
+/**
+ * The deployments `deno task plan` compares: every way the asked kinds use
+ * exactly the GPU budget (dp: `N / tp` replicas; pd and ppd: every split
+ * `P·tp_prefill + D·tp_decode = N` with each role's TP from the list; agg: one
+ * engine of `N` GPUs when `N` is a listed TP), each as the changes to a shipped
+ * topology file, less those whose instances cannot hold the model (the KV pool
+ * the sim would size is empty). Pure but for reading the profiles.
+ *
+ * @module
+ */
+import { CostModel } from "../../launch/sim/core/cost_model.ts";
+import { loadGpu, loadModel } from "../../launch/sim/core/profile_files.ts";
+import type { GpuProfile, ModelProfile } from "../../launch/sim/core/profiles.ts";
+
+/** Kinds plan searches. */
+export const PLAN_KINDS = ["agg", "dp", "pd", "ppd"] as const;
+
+/** One kind plan searches. */
+export type PlanKind = typeof PLAN_KINDS[number];
+
+/** The shipped topology each kind is sized from. */
+export const KIND_FILES: Readonly<Record<PlanKind, string>> = {
+  agg: "fixtures/topologies/sim_agg.yaml",
+  dp: "fixtures/topologies/sim_dp.yaml",
+  pd: "fixtures/topologies/sim_pd_1p1d.yaml",
+  ppd: "fixtures/topologies/sim_ppd_1p1d.yaml",
+};
+
+/** What a plan asks for. */
+export interface PlanQuestion {
+  /** Model name (Hugging Face id) the topologies serve. */
+  model: string;
+  /** Model profile id or `config.json` path, when not found from the name. */
+  modelProfile?: string;
+  /** GPU profile id or YAML path. */
+  gpu: string;
+  /** The GPU budget. */
+  gpus: number;
+  kinds: PlanKind[];
+  /** Tensor-parallel sizes per instance to try. */
+  tps: number[];
+}
+
+/** One deployment to measure. */
+export interface Candidate {
+  /** `dp-8`, `dp-4-tp2`, `pd-3P5D`, `ppd-2P3D-tp1_2`, `agg-tp2`. */
+  label: string;
+  kind: PlanKind;
+  /** Topology file it is sized from. */
+  file: string;
+  /** Field changes (dotted paths), as an experiment entry's `set`. */
+  set: Record<string, string | number>;
+  gpus: number;
+}
+
+/** A candidate that was left out, and why. */
+export interface Pruned {
+  label: string;
+  why: string;
+}
+
+/** Whether one instance of `tp` GPUs holds the model with room for KV (vLLM's sizing). */
+function holds(gpu: GpuProfile, model: ModelProfile, tp: number): string | null {
+  try {
+    new CostModel({ gpu, model, tp }).numGpuBlocks(0.9, 16);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+const tpTag = (tps: number[]) => tps.every((t) => t === 1) ? "" : `-tp${tps.join("_")}`;
+
+/** The label and sets of a pd/ppd split. */
+function split(kind: PlanKind, p: number, d: number, tpP: number, tpD: number): Candidate {
+  const tags = tpP === tpD ? [tpP] : [tpP, tpD];
+  return {
+    label: `${kind}-${p}P${d}D${tpTag(tags)}`,
+    kind,
+    file: KIND_FILES[kind],
+    set: { "prefill.count": p, "prefill.tp": tpP, "decode.count": d, "decode.tp": tpD },
+    gpus: p * tpP + d * tpD,
+  };
+}
+
+/** Every size of `kind` on exactly `n` GPUs with instance TPs from `tps`. */
+function sizes(kind: PlanKind, n: number, tps: number[]): Candidate[] {
+  const file = KIND_FILES[kind];
+  if (kind === "agg") {
+    return tps.includes(n)
+      ? [{ label: `agg${tpTag([n])}`, kind, file, set: { "server.tp": n }, gpus: n }]
+      : [];
+  }
+  if (kind === "dp") {
+    return tps.filter((tp) => n % tp === 0).map((tp) => ({
+      label: `dp-${n / tp}${tpTag([tp])}`,
+      kind,
+      file,
+      set: { "replicas.count": n / tp, "replicas.tp": tp },
+      gpus: n,
+    }));
+  }
+  const out: Candidate[] = [];
+  for (const tpP of tps) {
+    for (const tpD of tps) {
+      for (let p = 1; p * tpP + tpD <= n; p++) {
+        const rest = n - p * tpP;
+        if (rest % tpD === 0) out.push(split(kind, p, rest / tpD, tpP, tpD));
+      }
+    }
+  }
+  return out;
+}
+
+/** The candidates of `q`, and those left out with why (an instance that cannot hold the model). */
+export function planCandidates(q: PlanQuestion): { candidates: Candidate[]; pruned: Pruned[] } {
+  const gpu = loadGpu(q.gpu);
+  const model = loadModel(q.modelProfile ?? q.model);
+  const fits = new Map(q.tps.map((tp) => [tp, holds(gpu, model, tp)]));
+  const common = {
+    model: q.model,
+    "sim.gpu": q.gpu,
+    ...(q.modelProfile ? { "sim.model_profile": q.modelProfile } : {}),
+  };
+  const candidates: Candidate[] = [];
+  const pruned: Pruned[] = [];
+  for (const kind of q.kinds) {
+    for (const c of sizes(kind, q.gpus, q.tps)) {
+      const tps = Object.entries(c.set).filter(([k]) => k.endsWith(".tp")).map(([, v]) => +v);
+      const why = tps.map((tp) => fits.get(tp) ?? holds(gpu, model, tp)).find((w) => w);
+      if (why) pruned.push({ label: c.label, why });
+      else candidates.push({ ...c, set: { ...common, ...c.set } });
+    }
+  }
+  return { candidates, pruned };
+}

@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ROOT } from "../_experiment.ts";
+import { loadTopology } from "../../launch/topology.ts";
+import type { PlanAnswer } from "./answer.ts";
+import { planCandidates } from "./candidates.ts";
+
+const WORKLOAD = [
+  "--dataset",
+  "random",
+  "--input-len",
+  "512",
+  "--output-len",
+  "64",
+  "--duration",
+  "20",
+  "--seed",
+  "0",
+];
+const START = ["--start-time", "2026-12-01T00:00:00Z"];
+
+async function deno(args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+}
+
+/** SLO attainment of the recommended topology predicted at `rate`. */
+async function attainmentAt(topology: string, rate: number, dir: string): Promise<number> {
+  const r = await deno([
+    "tasks/predict.ts",
+    "--topology",
+    topology,
+    ...WORKLOAD,
+    ...START,
+    "--rate",
+    String(rate),
+    "--slo",
+    "ttft:500,tpot:50",
+    "--out",
+    join(dir, `check-${rate}`),
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const runDir = r.stdout.trim().split("\n").at(-1)!;
+  const s = JSON.parse(await Deno.readTextFile(join(runDir, "summary.json")));
+  return (Array.isArray(s) ? s[0] : s).slo_attainment;
+}
+
+Deno.test("plan: candidates of a budget, sized and pruned when an instance cannot hold the model", () => {
+  const q = { model: "meta-llama/Llama-3.1-70B-Instruct", gpu: "h100", gpus: 4, tps: [1, 2] };
+  const { candidates, pruned } = planCandidates({ ...q, kinds: ["dp", "pd"] });
+  // 70B in BF16 (141 GB) fits no H100 alone, two of them (80 GB each) hold it
+  assert.deepEqual(candidates.map((c) => c.label), ["dp-2-tp2", "pd-1P1D-tp2"]);
+  assert.ok(pruned.some((p) => p.label === "dp-4" && /gpu-memory-utilization/.test(p.why)));
+  assert.ok(candidates.every((c) => c.gpus === 4));
+});
+
+Deno.test("plan: one command answers; the recommendation holds the SLO below its capacity, not above", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "topobench_plan_" });
+  try {
+    const out = join(dir, "p2");
+    const r = await deno([
+      "tasks/plan.ts",
+      "--gpus",
+      "2",
+      "--kinds",
+      "dp,pd",
+      ...WORKLOAD,
+      ...START,
+      "--slo",
+      "ttft:500,tpot:50",
+      "--no-plot",
+      "--out",
+      out,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^Use \S+: [\d.]+ req\/s \([\d.]+ per GPU\) at TTFT p90 .* \(SIMULATED/m,
+    );
+    const plan = JSON.parse(await Deno.readTextFile(join(out, "plan.json"))) as PlanAnswer;
+    assert.deepEqual(plan.candidates.map((c) => c.label).sort(), ["dp-1-tp2", "dp-2", "pd-1P1D"]);
+    const best = plan.candidates[0];
+    assert.equal(plan.recommended, best.label);
+    assert.equal(best.status, "ranked");
+    // ranked by capacity per GPU
+    for (let i = 1; i < plan.candidates.length; i++) {
+      assert.ok(best.goodput_per_gpu! >= plan.candidates[i].goodput_per_gpu!);
+    }
+    // recommended.yaml is a topology file predict takes as it is
+    const rec = join(out, "recommended.yaml");
+    assert.equal((await loadTopology(rec)).kind, best.kind);
+    const cap = best.slo_capacity;
+    assert.ok(await attainmentAt(rec, Number((0.9 * cap).toFixed(2)), dir) >= 0.9);
+    assert.ok(await attainmentAt(rec, Number((1.15 * cap).toFixed(2)), dir) < 0.9);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,114 @@
+/**
+ * `deno task plan`'s search: the candidates of a GPU budget written as one
+ * experiment file (`DIR/plan_experiment.yaml`, every candidate a sized
+ * shipped topology) and run by the pipeline in virtual time: each
+ * candidate's SLO capacity found by bracketing and bisection (`rates: auto`,
+ * lib/slo_search.ts), the two leaders narrowed further when their brackets
+ * overlap, points on both cores. Then the answer: `plan.json`,
+ * `recommended.yaml` (the winner's topology file) and the ranked table.
+ *
+ * @module
+ */
+import { basename, dirname, join, resolve } from "node:path";
+import { stringify } from "yaml";
+import { loadExperiment } from "../_experiment.ts";
+import { runPipeline } from "../pipeline.ts";
+import { writeFileAtomic, writeJsonAtomic } from "../../lib/write_file.ts";
+import { planCandidates, type PlanQuestion } from "./candidates.ts";
+import { answerLine, type PlanAnswer, rankedCandidates } from "./answer.ts";
+
+/** Options of {@linkcode runPlan}. */
+export interface PlanOptions {
+  question: PlanQuestion;
+  /** Bench workload flags without `--` (`dataset: multiturn`, `preset: W1`, ...). */
+  workload: Record<string, string | number>;
+  slo: { ttftMs?: number; tpotMs?: number };
+  /** Share of requests within the SLO, percent. */
+  attainmentPct: number;
+  /** The plan's folder (its name names the experiment). */
+  out: string;
+  /**
+   * Width of the SLO-capacity bracket the search stops at (failing / passing
+   * rate); the two leaders are narrowed to 2% when they overlap. @default 1.1
+   */
+  resolution?: number;
+  /** Virtual-time workers (points on both cores). @default the pipeline's */
+  workers?: number | null;
+  /** Draw the pipeline's figures and report.html. @default true */
+  plot?: boolean;
+  startTime?: Date;
+  signal?: AbortSignal;
+  log?: (msg: string) => void;
+}
+
+/** The experiment file of a plan: one entry per candidate. */
+function experimentYaml(o: PlanOptions, cands: ReturnType<typeof planCandidates>): string {
+  const slo = {
+    ...(o.slo.ttftMs !== undefined ? { ttft_ms: o.slo.ttftMs } : {}),
+    ...(o.slo.tpotMs !== undefined ? { tpot_ms: o.slo.tpotMs } : {}),
+  };
+  const exp = {
+    name: basename(resolve(o.out)),
+    description: `deno task plan: ${o.question.model} on ${o.question.gpus} x ${o.question.gpu}`,
+    clock: "virtual",
+    topologies: cands.candidates.map((c) => ({ label: c.label, file: c.file, set: c.set })),
+    workload: o.workload,
+    sweep: { rates: "auto", auto: { points: 1, resolution: o.resolution ?? 1.1 } },
+    slo,
+    attainment: o.attainmentPct,
+  };
+  return `# written by deno task plan (the question's candidates); deno task predict runs it again\n${
+    stringify(exp)
+  }`;
+}
+
+/** Runs the search and writes the answer into `o.out`; returns `plan.json`'s content. */
+export async function runPlan(o: PlanOptions): Promise<PlanAnswer> {
+  const t0 = performance.now();
+  const cands = planCandidates(o.question);
+  if (!cands.candidates.length) {
+    throw new RangeError(
+      `Cannot plan ${o.question.model} on ${o.question.gpus} x ${o.question.gpu}: current value leaves no candidate (${
+        cands.pruned.map((p) => `${p.label}: ${p.why}`).join("; ") || "no size of the kinds fits"
+      }); allowed: more GPUs or a larger --tp`,
+    );
+  }
+  const out = resolve(o.out);
+  await Deno.mkdir(out, { recursive: true });
+  const expFile = join(out, "plan_experiment.yaml");
+  await writeFileAtomic(expFile, experimentYaml(o, cands));
+  const exp = await loadExperiment(expFile);
+  const res = await runPipeline(exp, {
+    outRoot: dirname(out),
+    clock: "virtual",
+    startTime: o.startTime,
+    workers: o.workers,
+    plot: o.plot,
+    signal: o.signal,
+    log: o.log,
+  });
+  const ranking = res.crossover.ranking;
+  if (!ranking) throw new Error(`Cannot rank the candidates of ${expFile}: no SLO was given`);
+  const topo = (label: string) => join(res.expDir, ".topologies", `${label}.yaml`);
+  const candidates = rankedCandidates(ranking, cands.candidates, topo);
+  const best = candidates[0]?.status !== "no rate meets the SLO" ? candidates[0] : undefined;
+  if (best) await Deno.copyFile(best.topology, join(out, "recommended.yaml"));
+  const answer: PlanAnswer = {
+    question: {
+      ...o.question,
+      slo: { ttft_ms: o.slo.ttftMs ?? null, tpot_ms: o.slo.tpotMs ?? null },
+      attainment_pct: o.attainmentPct,
+      workload: o.workload,
+    },
+    clock: "SIMULATED engine, virtual clock",
+    elapsed_s: Math.round((performance.now() - t0) / 100) / 10,
+    unit: ranking.rate_unit,
+    candidates,
+    pruned: cands.pruned,
+    recommended: best?.label ?? null,
+    answer: answerLine(candidates, res.rows, o.question.gpus),
+    experiment_dir: res.expDir,
+  };
+  await writeJsonAtomic(join(out, "plan.json"), answer);
+  return answer;
+}
