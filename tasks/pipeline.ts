@@ -262,6 +262,19 @@ export async function runPipeline(
 }
 
 /**
+ * The topologies' sweeps alone, no merge, compare or report (a plan's probing
+ * waves); finished points are reused as a full run would reuse them.
+ */
+export async function sweepOnly(
+  exp: Experiment,
+  o: PipelineOptions = {},
+): Promise<Record<string, SweepPoint[]>> {
+  const { run, tops } = await startRun(exp, o);
+  using _progress = run.progress;
+  return await sweepTopologies(run, tops, o.workers ?? defaultWorkers());
+}
+
+/**
  * Calls `fn` with a signal that aborts on the first SIGINT/SIGTERM (its duplicates
  * within 1 s are the same signal); what `fn` started is stopped on its way out.
  * After a signal it throws {@linkcode InterruptedError} (exit 130/143), even

@@ -174,10 +174,25 @@ export async function main(args: string[]): Promise<number> {
     })
   );
   console.log(
-    `\nSIMULATED engine, virtual clock: ${answer.candidates.length} candidates in ${answer.elapsed_s} s`,
+    `\nSIMULATED engine, virtual clock: ${
+      answer.searched + answer.pruned.length
+    } candidates, ${answer.searched} searched in full, ${answer.points} points, ${answer.elapsed_s} s`,
   );
   console.log(answerTable(answer.candidates));
-  for (const p of answer.pruned) console.log(`left out ${p.label}: ${p.why}`);
+  for (const p of answer.pruned.filter((p) => !p.at)) console.log(`left out ${p.label}: ${p.why}`);
+  const after = answer.pruned.filter((p) => p.at).sort((a, b) =>
+    b.at!.attainment - a.at!.attainment
+  );
+  if (after.length) {
+    const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+    console.log(
+      `left out after one point each (they miss the SLO where the best holds it per GPU): ${after.length}, e.g. ${
+        after.slice(0, 4).map((p) => `${p.label} ${pct(p.at!.attainment)} at ${p.at!.rate}`).join(
+          ", ",
+        )
+      } (plan.json lists all)`,
+    );
+  }
   console.log(`\n${answer.answer}`);
   console.log(out);
   return 0;

@@ -48,8 +48,12 @@ export interface PlanAnswer {
   elapsed_s: number;
   unit: string;
   candidates: PlanCandidate[];
-  /** Left out before running, with why. */
+  /** Left out, with why: before running (cannot hold the model) or after one point (cannot beat the best). */
   pruned: Pruned[];
+  /** Candidates searched in full. */
+  searched: number;
+  /** Load points run while searching (the final ranking's refinement not counted). */
+  points: number;
   /** Label of the recommended deployment, null when none meets the SLO. */
   recommended: string | null;
   /** The sentence printed last. */

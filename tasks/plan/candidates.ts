@@ -57,6 +57,8 @@ export interface Candidate {
 export interface Pruned {
   label: string;
   why: string;
+  /** Left out after one point: its offered rate and the share of requests within the SLO there. */
+  at?: { rate: number; attainment: number };
 }
 
 /** Whether one instance of `tp` GPUs holds the model with room for KV (vLLM's sizing). */

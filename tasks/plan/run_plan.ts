@@ -1,11 +1,14 @@
 /**
  * `deno task plan`'s search: the candidates of a GPU budget written as one
  * experiment file (`DIR/plan_experiment.yaml`, every candidate a sized
- * shipped topology) and run by the pipeline in virtual time: each
- * candidate's SLO capacity found by bracketing and bisection (`rates: auto`,
- * lib/slo_search.ts), the two leaders narrowed further when their brackets
- * overlap, points on both cores. Then the answer: `plan.json`,
- * `recommended.yaml` (the winner's topology file) and the ranked table.
+ * shipped topology) and run by the pipeline in virtual time, in waves
+ * (`_waves.ts`): a candidate that misses the SLO at the best capacity per GPU
+ * found so far is left out after that one point; the others get their SLO
+ * capacity by bracketing and bisection (`rates: auto`, lib/slo_search.ts).
+ * Then one pipeline run over the searched candidates (finished points reused)
+ * ranks them, narrows the two leaders when their brackets overlap and draws
+ * the report. The answer: `plan.json`, `recommended.yaml` (the winner's
+ * topology file) and the ranked table.
  *
  * @module
  */
@@ -13,6 +16,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { stringify } from "yaml";
 import { loadExperiment } from "../_experiment.ts";
 import { runPipeline } from "../pipeline.ts";
+import { runWaves, searchOrder } from "./_waves.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../../lib/write_file.ts";
 import { planCandidates, type PlanQuestion } from "./candidates.ts";
 import { answerLine, type PlanAnswer, rankedCandidates } from "./answer.ts";
@@ -40,6 +44,12 @@ export interface PlanOptions {
   signal?: AbortSignal;
   log?: (msg: string) => void;
 }
+
+/**
+ * Candidates probed at once in a wave: fixed, so that what is left out does not
+ * depend on the number of workers.
+ */
+export const WAVE_WIDTH = 2;
 
 /** The experiment file of a plan: one entry per candidate. */
 function experimentYaml(o: PlanOptions, cands: ReturnType<typeof planCandidates>): string {
@@ -78,14 +88,20 @@ export async function runPlan(o: PlanOptions): Promise<PlanAnswer> {
   const expFile = join(out, "plan_experiment.yaml");
   await writeFileAtomic(expFile, experimentYaml(o, cands));
   const exp = await loadExperiment(expFile);
-  const res = await runPipeline(exp, {
+  const po = {
     outRoot: dirname(out),
-    clock: "virtual",
+    clock: "virtual" as const,
     startTime: o.startTime,
     workers: o.workers,
-    plot: o.plot,
     signal: o.signal,
     log: o.log,
+  };
+  const order = searchOrder(cands.candidates);
+  const waves = await runWaves(exp, order, WAVE_WIDTH, o.attainmentPct / 100, po);
+  const res = await runPipeline(exp, {
+    ...po,
+    only: waves.searched.map((c) => c.label),
+    plot: o.plot,
   });
   const ranking = res.crossover.ranking;
   if (!ranking) throw new Error(`Cannot rank the candidates of ${expFile}: no SLO was given`);
@@ -104,7 +120,9 @@ export async function runPlan(o: PlanOptions): Promise<PlanAnswer> {
     elapsed_s: Math.round((performance.now() - t0) / 100) / 10,
     unit: ranking.rate_unit,
     candidates,
-    pruned: cands.pruned,
+    pruned: [...cands.pruned, ...waves.pruned],
+    searched: waves.searched.length,
+    points: waves.points,
     recommended: best?.label ?? null,
     answer: answerLine(candidates, res.rows, o.question.gpus),
     experiment_dir: res.expDir,
