@@ -95,6 +95,9 @@ Deno.test("plan: one command answers; the recommendation holds the SLO below its
     // recommended.yaml is a topology file predict takes as it is
     const rec = join(out, "recommended.yaml");
     assert.equal((await loadTopology(rec)).kind, best.kind);
+    // and its real-vLLM twin: same kind and sizes, engine vllm
+    const real = await loadTopology(join(out, "recommended_vllm.yaml"));
+    assert.deepEqual([real.engine, real.kind], ["vllm", best.kind]);
     const cap = best.slo_capacity;
     assert.ok(await attainmentAt(rec, Number((0.9 * cap).toFixed(2)), dir) >= 0.9);
     assert.ok(await attainmentAt(rec, Number((1.15 * cap).toFixed(2)), dir) < 0.9);

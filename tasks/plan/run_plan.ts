@@ -13,7 +13,7 @@
  * @module
  */
 import { basename, dirname, join, resolve } from "node:path";
-import { stringify } from "yaml";
+import { parse as parseYaml, stringify } from "yaml";
 import { loadExperiment } from "../_experiment.ts";
 import { runPipeline } from "../pipeline.ts";
 import { runWaves, searchOrder } from "./_waves.ts";
@@ -72,6 +72,19 @@ function experimentYaml(o: PlanOptions, cands: ReturnType<typeof planCandidates>
   }`;
 }
 
+/**
+ * The recommended topology for real vLLM on a GPU host: the same sizes and
+ * ports with `engine: vllm` (the simulated engine's `sim:` block dropped).
+ */
+export function vllmVersion(simYaml: string, file: string): string {
+  const t = parseYaml(simYaml) as Record<string, unknown>;
+  delete t.sim;
+  t.engine = "vllm";
+  return `# deno task plan's recommendation for real vLLM (from ${file}); add vllm.extra_args as needed\n${
+    stringify(t)
+  }`;
+}
+
 /** Runs the search and writes the answer into `o.out`; returns `plan.json`'s content. */
 export async function runPlan(o: PlanOptions): Promise<PlanAnswer> {
   const t0 = performance.now();
@@ -108,7 +121,11 @@ export async function runPlan(o: PlanOptions): Promise<PlanAnswer> {
   const topo = (label: string) => join(res.expDir, ".topologies", `${label}.yaml`);
   const candidates = rankedCandidates(ranking, cands.candidates, topo);
   const best = candidates[0]?.status !== "no rate meets the SLO" ? candidates[0] : undefined;
-  if (best) await Deno.copyFile(best.topology, join(out, "recommended.yaml"));
+  if (best) {
+    const text = await Deno.readTextFile(best.topology);
+    await writeFileAtomic(join(out, "recommended.yaml"), text);
+    await writeFileAtomic(join(out, "recommended_vllm.yaml"), vllmVersion(text, best.topology));
+  }
   const answer: PlanAnswer = {
     question: {
       ...o.question,
