@@ -101,6 +101,11 @@ Deno.test("plan: one command answers; the recommendation holds the SLO below its
     const cap = best.slo_capacity;
     assert.ok(await attainmentAt(rec, Number((0.9 * cap).toFixed(2)), dir) >= 0.9);
     assert.ok(await attainmentAt(rec, Number((1.15 * cap).toFixed(2)), dir) < 0.9);
+    // no other candidate meets the SLO at the recommended load per GPU
+    for (const other of plan.candidates.slice(1)) {
+      const rate = Number((best.goodput_per_gpu! * other.gpus).toFixed(2));
+      assert.ok(await attainmentAt(other.topology, rate, dir) < 0.9, `${other.label} at ${rate}`);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
