@@ -55,6 +55,10 @@ const OWN: FlagSpec = {
       "Stop a candidate's search when failing/passing rate <= this (the two leaders go to 1.02)",
   },
   workers: { type: "string", help: "Points in parallel (default: 2, or 1 on one core)" },
+  "price-per-gpu-hour": {
+    type: "string",
+    help: "US dollars per GPU-hour: adds $ per million output tokens at capacity",
+  },
   "no-plot": { type: "boolean", default: false, help: "Skip figures and report.html" },
   "start-time": { type: "string", help: "Start instant (ISO): the same one gives identical files" },
   ...SLO_FLAGS,
@@ -168,6 +172,7 @@ export async function main(args: string[]): Promise<number> {
       out,
       resolution: numberFlag(values, "resolution", { min: 1.01, max: 2 }),
       workers: numberFlag(values, "workers", { min: 1, integer: true }) ?? null,
+      usdPerGpuHour: numberFlag(values, "price-per-gpu-hour", { min: 0 }),
       plot: values["no-plot"] !== true,
       startTime: start,
       signal,

@@ -28,6 +28,16 @@ export interface PlanCandidate {
   goodput_per_gpu: number | null;
   /** Output tokens/s per GPU at the last passing rate. */
   output_tok_s_per_gpu: number | null;
+  /**
+   * US dollars per million output tokens at capacity (`--price-per-gpu-hour` over
+   * `output_tok_s_per_gpu`); null without a price.
+   */
+  usd_per_m_output_tokens: number | null;
+  /**
+   * Joules per output token at capacity with every GPU at its datasheet TDP (an
+   * upper bound: GPUs rarely draw their TDP throughout); null without a TDP.
+   */
+  joules_per_output_token: number | null;
   /** Which objective misses first above capacity: ttft, tpot, both. */
   binding: string | null;
   /** `ranked`, `lower bound` (met the SLO at every rate tried) or `no rate meets the SLO`. */
@@ -74,10 +84,13 @@ export function rankedCandidates(
   ranking: Ranking,
   cands: readonly Candidate[],
   topologyPath: (label: string) => string,
+  cost: { usdPerGpuHour: number | null; tdpW: number | null },
 ): PlanCandidate[] {
   const byLabel = new Map(cands.map((c) => [c.label, c]));
   return ranking.topologies.map((t) => {
     const c = byLabel.get(t.topology);
+    const tok = t.output_tok_s_per_gpu;
+    const per = (x: number | null) => x !== null && tok ? x / tok : null;
     return {
       label: t.topology,
       kind: c?.kind ?? "",
@@ -89,6 +102,8 @@ export function rankedCandidates(
       fail_rate: t.fail_rate,
       goodput_per_gpu: t.slo_capacity_per_gpu,
       output_tok_s_per_gpu: t.output_tok_s_per_gpu,
+      usd_per_m_output_tokens: per(cost.usdPerGpuHour && cost.usdPerGpuHour / 3600 * 1e6),
+      joules_per_output_token: per(cost.tdpW),
       binding: t.binding,
       status: statusOf(t),
       points: t.attainment_by_rate.length,
@@ -128,7 +143,7 @@ export function answerLine(
 /** The ranked table on stdout. */
 export function answerTable(cs: readonly PlanCandidate[]): string {
   const head =
-    "rank  candidate            GPUs  SLO capacity      per GPU  tok/s/GPU  binds  points";
+    "rank  candidate            GPUs  SLO capacity      per GPU  tok/s/GPU  $/Mtok  J/tok  binds  points";
   const lines = cs.map((c, i) =>
     [
       String(c.status === "no rate meets the SLO" ? "-" : i + 1).padEnd(5),
@@ -137,6 +152,8 @@ export function answerTable(cs: readonly PlanCandidate[]): string {
       `${fmt(c.slo_capacity)} ${c.unit}${c.status === "lower bound" ? "+" : ""}`.padStart(16),
       (c.goodput_per_gpu === null ? "-" : fmt(c.goodput_per_gpu)).padStart(8),
       (c.output_tok_s_per_gpu === null ? "-" : fmt(c.output_tok_s_per_gpu)).padStart(10),
+      (c.usd_per_m_output_tokens === null ? "-" : c.usd_per_m_output_tokens.toFixed(2)).padStart(7),
+      (c.joules_per_output_token === null ? "-" : c.joules_per_output_token.toFixed(2)).padStart(6),
       (c.binding ?? "-").padStart(6),
       String(c.points).padStart(7),
     ].join(" ")

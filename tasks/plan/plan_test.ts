@@ -75,6 +75,8 @@ Deno.test("plan: one command answers; the recommendation holds the SLO below its
       "--slo",
       "ttft:500,tpot:50",
       "--no-plot",
+      "--price-per-gpu-hour",
+      "2",
       "--out",
       out,
     ]);
@@ -88,6 +90,10 @@ Deno.test("plan: one command answers; the recommendation holds the SLO below its
     const best = plan.candidates[0];
     assert.equal(plan.recommended, best.label);
     assert.equal(best.status, "ranked");
+    // cost and energy per output token at capacity: $2 per GPU-hour, the H100's 700 W TDP
+    const tok = best.output_tok_s_per_gpu!;
+    assert.ok(Math.abs(best.usd_per_m_output_tokens! - 2 / 3600 * 1e6 / tok) < 1e-9);
+    assert.ok(Math.abs(best.joules_per_output_token! - 700 / tok) < 1e-9);
     // ranked by capacity per GPU
     for (let i = 1; i < plan.candidates.length; i++) {
       assert.ok(best.goodput_per_gpu! >= plan.candidates[i].goodput_per_gpu!);

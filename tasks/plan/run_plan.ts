@@ -19,6 +19,7 @@ import { runPipeline } from "../pipeline.ts";
 import { runWaves, searchOrder } from "./_waves.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../../lib/write_file.ts";
 import { planCandidates, type PlanQuestion } from "./candidates.ts";
+import { loadGpu } from "../../launch/sim/core/profile_files.ts";
 import { answerLine, type PlanAnswer, rankedCandidates } from "./answer.ts";
 
 /** Options of {@linkcode runPlan}. */
@@ -38,6 +39,8 @@ export interface PlanOptions {
   resolution?: number;
   /** Virtual-time workers (points on both cores). @default the pipeline's */
   workers?: number | null;
+  /** Price of one GPU for an hour, US dollars (cost per token). @default none */
+  usdPerGpuHour?: number;
   /** Draw the pipeline's figures and report.html. @default true */
   plot?: boolean;
   startTime?: Date;
@@ -119,7 +122,10 @@ export async function runPlan(o: PlanOptions): Promise<PlanAnswer> {
   const ranking = res.crossover.ranking;
   if (!ranking) throw new Error(`Cannot rank the candidates of ${expFile}: no SLO was given`);
   const topo = (label: string) => join(res.expDir, ".topologies", `${label}.yaml`);
-  const candidates = rankedCandidates(ranking, cands.candidates, topo);
+  const candidates = rankedCandidates(ranking, cands.candidates, topo, {
+    usdPerGpuHour: o.usdPerGpuHour ?? null,
+    tdpW: loadGpu(o.question.gpu).tdpW ?? null,
+  });
   const best = candidates[0]?.status !== "no rate meets the SLO" ? candidates[0] : undefined;
   if (best) {
     const text = await Deno.readTextFile(best.topology);

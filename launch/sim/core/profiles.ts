@@ -172,6 +172,7 @@ const GPUS: readonly GpuProfile[] = [
     memEfficiency: 0.8,
     nvlinkGBps: 900,
     pcieGBps: 64,
+    tdpW: 700, // H100 SXM5 datasheet: max TDP up to 700 W
     aliases: ["h100-sxm", "h100-80gb", "NVIDIA H100 80GB HBM3"],
   },
   // NVIDIA A100 datasheet, SXM4 80GB HBM2e: 2,039 GB/s, 312 TFLOPS BF16 dense,
@@ -193,6 +194,7 @@ const GPUS: readonly GpuProfile[] = [
     memEfficiency: 0.8,
     nvlinkGBps: 600,
     pcieGBps: 32,
+    tdpW: 400, // A100 SXM4 datasheet: max TDP 400 W
     aliases: ["a100-80gb", "a100-sxm4-80gb", "NVIDIA A100-SXM4-80GB"],
   },
   // Same datasheet, SXM4 40GB HBM2: 1,555 GB/s. nvidia-smi reports 40960 MiB.
@@ -210,6 +212,7 @@ const GPUS: readonly GpuProfile[] = [
     memEfficiency: 0.8,
     nvlinkGBps: 600,
     pcieGBps: 32,
+    tdpW: 400, // A100 SXM4 datasheet: max TDP 400 W
     aliases: ["a100-sxm4-40gb", "NVIDIA A100-SXM4-40GB"],
   },
   // NVIDIA H200 datasheet, SXM 141GB HBM3e: 4.8 TB/s, 989 TFLOPS BF16 dense,
@@ -227,6 +230,7 @@ const GPUS: readonly GpuProfile[] = [
     memEfficiency: 0.8, // assumed like H100's HBM3 (not measured here)
     nvlinkGBps: 900,
     pcieGBps: 64,
+    tdpW: 700, // H200 SXM datasheet: max TDP up to 700 W
     aliases: ["h200-sxm", "NVIDIA H200"],
   },
   // NVIDIA L40S datasheet: 48GB GDDR6 864 GB/s, 362 TFLOPS BF16 dense (733 with
@@ -245,6 +249,7 @@ const GPUS: readonly GpuProfile[] = [
     memEfficiency: 0.8, // GDDR6: assumed like HBM (not measured here)
     nvlinkGBps: 0,
     pcieGBps: 32,
+    tdpW: 350, // L40S datasheet: max power consumption 350 W
     aliases: ["NVIDIA L40S"],
   },
   // NVIDIA RTX PRO 6000 Blackwell (GB202, compute capability 12.0, 96GB GDDR7 ECC):
@@ -279,6 +284,7 @@ const GPUS: readonly GpuProfile[] = [
     memEfficiency: 0.8,
     nvlinkGBps: 0,
     pcieGBps: 64, // PCIe 5.0 x16, per direction
+    tdpW: 600, // RTX PRO 6000 Blackwell datasheet: max power consumption 600 W
     aliases: [
       "rtxpro6000",
       "rtx-pro-6000-blackwell",
