@@ -20,7 +20,7 @@ import { runWaves, searchOrder } from "./_waves.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../../lib/write_file.ts";
 import { planCandidates, type PlanQuestion } from "./candidates.ts";
 import { loadGpu } from "../../launch/sim/core/profile_files.ts";
-import { answerLine, type PlanAnswer, rankedCandidates } from "./answer.ts";
+import { answerLine, MODEL_ERROR_PCT, type PlanAnswer, rankedCandidates } from "./answer.ts";
 
 /** Options of {@linkcode runPlan}. */
 export interface PlanOptions {
@@ -147,6 +147,7 @@ export async function runPlan(o: PlanOptions): Promise<PlanAnswer> {
     searched: waves.searched.length,
     points: waves.points,
     recommended: best?.label ?? null,
+    model_error_pct: MODEL_ERROR_PCT,
     answer: answerLine(candidates, res.rows, o.question.gpus),
     experiment_dir: res.expDir,
   };
