@@ -55,6 +55,11 @@ const OWN: FlagSpec = {
       "Stop a candidate's search when failing/passing rate <= this (the two leaders go to 1.02)",
   },
   workers: { type: "string", help: "Points in parallel (default: 2, or 1 on one core)" },
+  "target-rate": {
+    type: "string",
+    help:
+      "A load to carry (conv/s on multi-turn, else req/s): how many GPUs the recommendation needs",
+  },
   "price-per-gpu-hour": {
     type: "string",
     help: "US dollars per GPU-hour: adds $ per million output tokens at capacity",
@@ -173,6 +178,7 @@ export async function main(args: string[]): Promise<number> {
       resolution: numberFlag(values, "resolution", { min: 1.01, max: 2 }),
       workers: numberFlag(values, "workers", { min: 1, integer: true }) ?? null,
       usdPerGpuHour: numberFlag(values, "price-per-gpu-hour", { min: 0 }),
+      targetRate: numberFlag(values, "target-rate", { min: 1e-6 }),
       plot: values["no-plot"] !== true,
       startTime: start,
       signal,
@@ -199,6 +205,14 @@ export async function main(args: string[]): Promise<number> {
     );
   }
   console.log(`\n${answer.answer}`);
+  if (answer.target) {
+    const { rate, gpus } = answer.target;
+    console.log(
+      gpus === null
+        ? `For ${rate} ${answer.unit}: no deployment of ${question.gpus} GPUs meets the SLO; ask with more --gpus.`
+        : `For ${rate} ${answer.unit}: ${gpus} GPUs as copies of ${answer.recommended} (its capacity per GPU; exact for replicas, an estimate for disaggregated kinds).`,
+    );
+  }
   console.log(out);
   return 0;
 }

@@ -68,6 +68,8 @@ export interface PlanAnswer {
   recommended: string | null;
   /** The model's error on real vLLM runs, percent ({@linkcode MODEL_ERROR_PCT}): a smaller lead is a tie. */
   model_error_pct: number;
+  /** `--target-rate`: the rate asked for and the GPUs the recommendation needs for it, or null. */
+  target: { rate: number; gpus: number | null } | null;
   /** The sentence printed last. */
   answer: string;
   /** Where the experiment (runs, merged.csv, report.html) is. */
@@ -159,6 +161,18 @@ export function answerLine(
   } per GPU) at ${
     latencyAt(rows, best.label, best.pass_rate)
   }${runnerUp} (SIMULATED, virtual clock).`;
+}
+
+/**
+ * GPUs the recommended deployment needs for `rateRps` (in its unit) at its SLO
+ * capacity per GPU, rounded up to whole copies of it: exact for dp (replicas
+ * are independent behind session routing), an estimate for disaggregated kinds
+ * (their P:D ratio kept). Null without a recommendation.
+ */
+export function gpusForRate(best: PlanCandidate | undefined, rate: number): number | null {
+  if (!best || !best.goodput_per_gpu) return null;
+  const copies = Math.ceil(rate / best.slo_capacity - 1e-9);
+  return Math.max(1, copies) * best.gpus;
 }
 
 /** The ranked table on stdout. */

@@ -77,6 +77,8 @@ Deno.test("plan: one command answers; the recommendation holds the SLO below its
       "--no-plot",
       "--price-per-gpu-hour",
       "2",
+      "--target-rate",
+      "1000",
       "--out",
       out,
     ]);
@@ -94,6 +96,12 @@ Deno.test("plan: one command answers; the recommendation holds the SLO below its
     const tok = best.output_tok_s_per_gpu!;
     assert.ok(Math.abs(best.usd_per_m_output_tokens! - 2 / 3600 * 1e6 / tok) < 1e-9);
     assert.ok(Math.abs(best.joules_per_output_token! - 700 / tok) < 1e-9);
+    // the GPUs for 1,000 req/s: whole copies of the recommendation at its capacity
+    assert.deepEqual(plan.target, {
+      rate: 1000,
+      gpus: Math.ceil(1000 / best.slo_capacity) * best.gpus,
+    });
+    assert.match(r.stdout, /^For 1000 req\/s: \d+ GPUs as copies of /m);
     // ranked by capacity per GPU
     for (let i = 1; i < plan.candidates.length; i++) {
       assert.ok(best.goodput_per_gpu! >= plan.candidates[i].goodput_per_gpu!);

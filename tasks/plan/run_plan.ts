@@ -20,7 +20,13 @@ import { runWaves, searchOrder } from "./_waves.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../../lib/write_file.ts";
 import { planCandidates, type PlanQuestion } from "./candidates.ts";
 import { loadGpu } from "../../launch/sim/core/profile_files.ts";
-import { answerLine, MODEL_ERROR_PCT, type PlanAnswer, rankedCandidates } from "./answer.ts";
+import {
+  answerLine,
+  gpusForRate,
+  MODEL_ERROR_PCT,
+  type PlanAnswer,
+  rankedCandidates,
+} from "./answer.ts";
 
 /** Options of {@linkcode runPlan}. */
 export interface PlanOptions {
@@ -39,6 +45,8 @@ export interface PlanOptions {
   resolution?: number;
   /** Virtual-time workers (points on both cores). @default the pipeline's */
   workers?: number | null;
+  /** A rate to carry (the workload's unit): how many GPUs the recommendation needs for it. @default none */
+  targetRate?: number;
   /** Price of one GPU for an hour, US dollars (cost per token). @default none */
   usdPerGpuHour?: number;
   /** Draw the pipeline's figures and report.html. @default true */
@@ -148,6 +156,9 @@ export async function runPlan(o: PlanOptions): Promise<PlanAnswer> {
     points: waves.points,
     recommended: best?.label ?? null,
     model_error_pct: MODEL_ERROR_PCT,
+    target: o.targetRate === undefined
+      ? null
+      : { rate: o.targetRate, gpus: gpusForRate(best, o.targetRate) },
     answer: answerLine(candidates, res.rows, o.question.gpus),
     experiment_dir: res.expDir,
   };
