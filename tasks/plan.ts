@@ -31,6 +31,7 @@ import { withSignals } from "./pipeline.ts";
 import { PLAN_KINDS, type PlanKind, type PlanQuestion } from "./plan/candidates.ts";
 import { answerTable } from "./plan/answer.ts";
 import { runPlan } from "./plan/run_plan.ts";
+import { liveTable } from "./plan/validate_live.ts";
 
 const OWN: FlagSpec = {
   model: {
@@ -65,6 +66,15 @@ const OWN: FlagSpec = {
     help: "US dollars per GPU-hour: adds $ per million output tokens at capacity",
   },
   "no-plot": { type: "boolean", default: false, help: "Skip figures and report.html" },
+  validate: {
+    type: "string",
+    help:
+      "live: run the recommendation and the runner-up as real processes (simulated engine, speed 1) at 80% and 100% of their capacity beside the prediction",
+  },
+  "check-duration": {
+    type: "string",
+    help: "Seconds of each --validate live point (default: the workload's --duration)",
+  },
   "start-time": { type: "string", help: "Start instant (ISO): the same one gives identical files" },
   ...SLO_FLAGS,
   ...ATTAINMENT_FLAG,
@@ -144,6 +154,16 @@ function workloadOf(values: FlagValues): Record<string, string | number> {
   return out;
 }
 
+/** Seconds of each live check point, or 0 without `--validate live`. */
+function liveCheckOf(values: FlagValues): number {
+  if (values.validate === undefined) return 0;
+  if (values.validate !== "live") {
+    throw fieldError({ field: "--validate", value: values.validate, expected: "live" });
+  }
+  return numberFlag(values, "check-duration", { min: 1, max: 3600 }) ??
+    Number(values.duration ?? 60);
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const parsed = parseCommand(args, flagSpec(false), HELP);
@@ -179,6 +199,7 @@ export async function main(args: string[]): Promise<number> {
       workers: numberFlag(values, "workers", { min: 1, integer: true }) ?? null,
       usdPerGpuHour: numberFlag(values, "price-per-gpu-hour", { min: 0 }),
       targetRate: numberFlag(values, "target-rate", { min: 1e-6 }),
+      liveCheckS: liveCheckOf(values),
       plot: values["no-plot"] !== true,
       startTime: start,
       signal,
@@ -203,6 +224,9 @@ export async function main(args: string[]): Promise<number> {
         )
       } (plan.json lists all)`,
     );
+  }
+  if (answer.live_check) {
+    console.log(`\nlive check (real processes, speed 1):\n${liveTable(answer.live_check)}`);
   }
   console.log(`\n${answer.answer}`);
   if (answer.target) {

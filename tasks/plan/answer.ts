@@ -10,6 +10,7 @@
 import type { RankedTopology, Ranking } from "../../lib/ranking.ts";
 import type { MergedRow } from "../../lib/merged_schema.ts";
 import type { Candidate, PlanQuestion, Pruned } from "./candidates.ts";
+import type { LiveCheck } from "./validate_live.ts";
 
 /** One candidate in `plan.json`. */
 export interface PlanCandidate {
@@ -70,6 +71,8 @@ export interface PlanAnswer {
   model_error_pct: number;
   /** `--target-rate`: the rate asked for and the GPUs the recommendation needs for it, or null. */
   target: { rate: number; gpus: number | null } | null;
+  /** `--validate live`: predicted and measured at 80% and 100% of capacity. */
+  live_check?: LiveCheck[];
   /** The sentence printed last. */
   answer: string;
   /** Where the experiment (runs, merged.csv, report.html) is. */

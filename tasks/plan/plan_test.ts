@@ -124,3 +124,40 @@ Deno.test("plan: one command answers; the recommendation holds the SLO below its
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("plan --validate live: the recommendation runs as real processes at 80% and 100% of its capacity", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "topobench_plan_live_" });
+  try {
+    const out = join(dir, "p1");
+    const r = await deno([
+      "tasks/plan.ts",
+      "--gpus",
+      "1",
+      "--kinds",
+      "agg",
+      "--tp",
+      "1",
+      ...WORKLOAD.map((x) => x === "20" ? "6" : x), // 6 s points
+      ...START,
+      "--slo",
+      "ttft:500,tpot:50",
+      "--no-plot",
+      "--validate",
+      "live",
+      "--out",
+      out,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const plan = JSON.parse(await Deno.readTextFile(join(out, "plan.json"))) as PlanAnswer;
+    const checks = plan.live_check!;
+    assert.deepEqual(checks.map((c) => [c.label, c.share]), [["agg", 0.8], ["agg", 1]]);
+    for (const c of checks) {
+      // both clocks measured the point: the live one with engine, router and bench processes
+      assert.ok(c.live.slo_attainment! > 0 && c.virtual.slo_attainment! > 0, JSON.stringify(c));
+      assert.ok(c.live.p90_ttft_ms! > 0 && c.virtual.p90_ttft_ms! > 0);
+    }
+    assert.match(r.stdout, /live check \(real processes, speed 1\):\n.*\nagg +[\d.]+ \(80%\)/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

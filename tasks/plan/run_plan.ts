@@ -17,6 +17,7 @@ import { parse as parseYaml, stringify } from "yaml";
 import { loadExperiment } from "../_experiment.ts";
 import { runPipeline } from "../pipeline.ts";
 import { runWaves, searchOrder } from "./_waves.ts";
+import { validateLive } from "./validate_live.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../../lib/write_file.ts";
 import { planCandidates, type PlanQuestion } from "./candidates.ts";
 import { loadGpu } from "../../launch/sim/core/profile_files.ts";
@@ -49,6 +50,11 @@ export interface PlanOptions {
   targetRate?: number;
   /** Price of one GPU for an hour, US dollars (cost per token). @default none */
   usdPerGpuHour?: number;
+  /**
+   * Check the recommendation and the runner-up live (processes on this host,
+   * speed 1) at 80% and 100% of their capacity, seconds per point; 0: no check. @default 0
+   */
+  liveCheckS?: number;
   /** Draw the pipeline's figures and report.html. @default true */
   plot?: boolean;
   startTime?: Date;
@@ -162,6 +168,14 @@ export async function runPlan(o: PlanOptions): Promise<PlanAnswer> {
     answer: answerLine(candidates, res.rows, o.question.gpus),
     experiment_dir: res.expDir,
   };
+  if (o.liveCheckS && best) {
+    answer.live_check = await validateLive(exp, candidates.slice(0, 2), {
+      durationS: o.liveCheckS,
+      outRoot: join(out, "live-check"),
+      signal: o.signal,
+      log: o.log,
+    });
+  }
   await writeJsonAtomic(join(out, "plan.json"), answer);
   return answer;
 }
