@@ -137,7 +137,7 @@ Deno.test("plan --validate live: the recommendation runs as real processes at 80
       "agg",
       "--tp",
       "1",
-      ...WORKLOAD.map((x) => x === "20" ? "6" : x), // 6 s points
+      ...WORKLOAD.map((x) => x === "20" ? "4" : x), // 4 s points
       ...START,
       "--slo",
       "ttft:500,tpot:50",
