@@ -8,6 +8,7 @@
  */
 import { chainHash, type KvBlock, type KvCache } from "./kv_cache.ts";
 import type { EngineRequest } from "./engine.ts";
+import { keepChain, reuseChain } from "./_hash_chains.ts";
 
 /** Where a request is in the engine. */
 export type SeqState = "waiting" | "running" | "transferring" | "done";
@@ -66,9 +67,14 @@ export class Seq {
 /**
  * Hashes of the first `full` blocks of a request's tokens. Tokens are only
  * appended, so earlier hashes stay valid: a request waiting for blocks is not
- * rehashed on every step.
+ * rehashed on every step. A request of a session starts from the hashes of the
+ * blocks it repeats of the session's last request (`_hash_chains.ts`).
  */
 export function extendHashes(seq: Seq, full: number, blockSize: number): void {
+  const session = seq.req.session;
+  if (seq.hashes.length === 0 && full > 0 && session !== undefined) {
+    reuseChain(session, blockSize, seq.req.promptTokens, seq.req.outputIds, seq.hashes);
+  }
   let parent = seq.hashes.length ? seq.hashes[seq.hashes.length - 1] : 0;
   const prompt = seq.req.promptTokens, out = seq.req.outputIds;
   for (let b = seq.hashes.length; b < full; b++) {
@@ -84,4 +90,11 @@ export function commitFull(seq: Seq, kv: KvCache): void {
   extendHashes(seq, full, B);
   for (let b = seq.committed; b < full; b++) kv.commit(seq.blocks[b], seq.hashes[b]);
   if (full > seq.committed) seq.committed = full;
+}
+
+/** A finished request of a session leaves its hashes for the session's next one. */
+export function keepHashes(seq: Seq, blockSize: number): void {
+  const session = seq.req.session;
+  if (session === undefined) return;
+  keepChain(session, blockSize, seq.req.promptTokens, seq.req.outputIds, seq.hashes);
 }
