@@ -124,7 +124,10 @@ export function describeChunks(
   const sorted: Record<number, number> & { length: number } = { length: n };
   let dev = 0; // summed in order, in the selection's first pass
   const devOf = (c: Float64Array) => {
-    for (let i = 0; i < c.length; i++) dev += (c[i] - m) * (c[i] - m);
+    // a local sum: the captured one would be a boxed number, allocated anew per value
+    let d = dev;
+    for (let i = 0; i < c.length; i++) d += (c[i] - m) * (c[i] - m);
+    dev = d;
   };
   for (const [r, x] of orderStatistics(chunks, n, ranks, sortLimit, devOf)) sorted[r] = x;
   const p: Record<number, number> = {};
