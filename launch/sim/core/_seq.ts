@@ -56,12 +56,33 @@ export class Seq {
 
   constructor(readonly req: EngineRequest, nowMs: number) {
     this.len = req.promptTokens.length;
-    this.timesMs = req.recordTimes ? new Float64Array(req.outputIds.length) : null;
+    this.timesMs = req.recordTimes ? freshTimes(req.outputIds.length) : null;
     this.encoded = !req.imageTokens?.length;
     this.arrivalMs = nowMs;
     this.enqueuedMs = nowMs;
     this.readyMs = nowMs;
   }
+}
+
+/** Token times are cut from slabs this long (a typed array of its own costs an allocation outside the heap). */
+const SLAB_VALUES = 1 << 15;
+let slab = new Float64Array(0);
+let slabUsed = 0;
+
+/**
+ * `n` zeros for a request's token times: a view of a shared slab (never
+ * handed out twice), or an array of its own when long. A slab lives while any
+ * of its views does: a run's finished requests let theirs go.
+ */
+function freshTimes(n: number): Float64Array {
+  if (n > SLAB_VALUES >> 3) return new Float64Array(n);
+  if (slabUsed + n > slab.length) {
+    slab = new Float64Array(SLAB_VALUES);
+    slabUsed = 0;
+  }
+  const view = slab.subarray(slabUsed, slabUsed + n);
+  slabUsed += n;
+  return view;
 }
 
 /**

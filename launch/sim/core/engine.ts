@@ -545,7 +545,10 @@ export class EngineCore {
       outputTokens: seq.numOut,
       cachedTokens: seq.cachedTokens,
     };
-    if (seq.timesMs) info.tokenTimesMs = seq.timesMs.subarray(0, seq.numOut);
+    const times = seq.timesMs;
+    if (times) {
+      info.tokenTimesMs = seq.numOut === times.length ? times : times.subarray(0, seq.numOut);
+    }
     if (seq.req.holdForRemoteDecode && reason !== "abort") {
       const keep = Math.ceil(seq.req.promptTokens.length / this.#kv.blockSize);
       const held = seq.blocks.slice(0, keep);
