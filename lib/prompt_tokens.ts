@@ -49,6 +49,8 @@ const FRAME = "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\
  */
 function spaceAt(text: string | IdsText, i: number): boolean {
   const c = codeAt(text, i);
+  // ASCII (nearly every call) without a regex: \s there is tab, LF, VT, FF, CR and space
+  if (c < 128) return c === 32 || (c >= 9 && c <= 13);
   return c === c && /\s/.test(String.fromCharCode(c));
 }
 
