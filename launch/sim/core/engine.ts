@@ -411,7 +411,7 @@ export class EngineCore {
     const B = this.#kv.blockSize;
     extendHashes(seq, Math.floor(seq.len / B), B);
     const usable = Math.floor((seq.len - 1) / B);
-    const hit = this.#kv.match(seq.hashes.slice(0, usable));
+    const hit = this.#kv.match(seq.hashes, usable);
     this.#kv.take(hit);
     seq.blocks = hit;
     seq.committed = hit.length;

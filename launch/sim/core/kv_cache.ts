@@ -133,13 +133,15 @@ export class KvCache {
   }
 
   /**
-   * Longest run of cached blocks matching `hashes` from the start. Does not
-   * take them; call {@linkcode KvCache.take} with the result.
+   * Longest run of cached blocks matching the first `upTo` of `hashes` from
+   * the start. Does not take them; call {@linkcode KvCache.take} with the result.
    */
-  match(hashes: readonly number[]): KvBlock[] {
+  match(hashes: readonly number[], upTo = hashes.length): KvBlock[] {
     const out: KvBlock[] = [];
     if (!this.prefixCaching) return out;
-    for (const h of hashes) {
+    const n = Math.min(upTo, hashes.length);
+    for (let k = 0; k < n; k++) {
+      const h = hashes[k];
       const i = this.#byHash.get(h);
       if (i < 0) break;
       out.push(this.#blocks[i]);
