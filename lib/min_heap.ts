@@ -25,13 +25,15 @@ export class MinHeap<T> {
   push(x: T): void {
     const h = this.#h;
     h.push(x);
+    // sift up by moving parents into the hole (the same moves as swapping, without a pair per swap)
     let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.less(h[i], h[p])) break;
-      [h[i], h[p]] = [h[p], h[i]];
+      if (!this.less(x, h[p])) break;
+      h[i] = h[p];
       i = p;
     }
+    h[i] = x;
   }
 
   pop(): T | undefined {
@@ -39,17 +41,26 @@ export class MinHeap<T> {
     const top = h[0];
     const last = h.pop();
     if (h.length === 0) return top;
-    h[0] = last!;
+    const x: T = last as T;
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;
-      if (l < h.length && this.less(h[l], h[m])) m = l;
-      if (r < h.length && this.less(h[r], h[m])) m = r;
-      if (m === i) return top;
-      [h[i], h[m]] = [h[m], h[i]];
+      let least: T = x;
+      if (l < h.length && this.less(h[l], least)) {
+        m = l;
+        least = h[l];
+      }
+      if (r < h.length && this.less(h[r], least)) {
+        m = r;
+        least = h[r];
+      }
+      if (m === i) break;
+      h[i] = least;
       i = m;
     }
+    h[i] = x;
+    return top;
   }
 }

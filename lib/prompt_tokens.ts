@@ -49,6 +49,8 @@ const FRAME = "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\
  */
 function spaceAt(text: string | IdsText, i: number): boolean {
   const c = codeAt(text, i);
+  // ASCII (nearly every call) without a regex: \s there is tab, LF, VT, FF, CR and space
+  if (c < 128) return c === 32 || (c >= 9 && c <= 13);
   return c === c && /\s/.test(String.fromCharCode(c));
 }
 
@@ -58,8 +60,33 @@ function codeAt(text: string | IdsText, i: number): number {
 }
 
 /** Appends `ids` to `out`. */
-function append(out: number[], ids: readonly number[]): void {
-  for (let k = 0; k < ids.length; k++) out.push(ids[k]);
+/**
+ * A prompt's ids gathered as runs of other arrays and copied once into an
+ * array of the final length: a long chat prompt grown by `push` is copied
+ * several times as it grows (most of a virtual run's allocation).
+ */
+class IdsRuns {
+  readonly #runs: (readonly number[])[] = [];
+  readonly #from: number[] = [];
+  #length = 0;
+
+  /** Appends `ids` from index `from` on (kept by reference until `ids()`). */
+  add(ids: readonly number[], from = 0): void {
+    this.#runs.push(ids);
+    this.#from.push(from);
+    this.#length += ids.length - from;
+  }
+
+  /** The ids in one array. */
+  ids(): number[] {
+    const out = new Array<number>(this.#length);
+    let k = 0;
+    for (let r = 0; r < this.#runs.length; r++) {
+      const run = this.#runs[r];
+      for (let i = this.#from[r]; i < run.length; i++) out[k++] = run[i];
+    }
+    return out;
+  }
 }
 
 /** Cached ids of one word; `next` chains words of the same hash. */
@@ -194,26 +221,26 @@ export class PromptTokens {
       system = messageText(messages[0].content).trim();
       first = 1;
     }
-    const out: number[] = [];
-    append(out, this.#frame(`<|begin_of_text|>${H("system")}${FRAME}`));
-    if (system) append(out, this.text(system));
+    const out = new IdsRuns();
+    out.add(this.#frame(`<|begin_of_text|>${H("system")}${FRAME}`));
+    if (system) out.add(this.text(system));
     const eot = this.#frame("<|eot_id|>");
-    append(out, eot);
+    out.add(eot);
     for (let i = first; i < messages.length; i++) {
       const m = messages[i];
-      append(out, this.#header(m.role));
+      out.add(this.#header(m.role));
       // a message made of known ids (lib/lazy_text.ts) is read by its ids, its text never built
       const lazy = idsTextOf(m);
       let text: string | IdsText | undefined = lazy;
       let given = lazy?.exact ? lazy.ids : undefined;
       if (!lazy && typeof m.content === "string") [text, given] = [m.content, known?.[i]];
       if (!given || !this.#appendTrimmed(out, text!, given)) {
-        append(out, this.#message(messageText(m.content).trim()));
+        out.add(this.#message(messageText(m.content).trim()));
       }
-      append(out, eot);
+      out.add(eot);
     }
-    append(out, this.#header("assistant"));
-    return out;
+    out.add(this.#header("assistant"));
+    return out.ids();
   }
 
   /**
@@ -221,11 +248,11 @@ export class PromptTokens {
    * space goes: the first word's ids without it); false, appending nothing,
    * when the trim is not that simple.
    */
-  #appendTrimmed(out: number[], text: string | IdsText, ids: readonly number[]): boolean {
+  #appendTrimmed(out: IdsRuns, text: string | IdsText, ids: readonly number[]): boolean {
     if (ids.length === 0) return false;
     if (spaceAt(text, -1)) return false; // trailing space: the template would trim it
     if (!spaceAt(text, 0)) {
-      append(out, ids);
+      out.add(ids);
       return true;
     }
     if (codeAt(text, 0) !== 32 || spaceAt(text, 1)) return false;
@@ -233,8 +260,8 @@ export class PromptTokens {
     if (!bare) {
       this.#bareOf.set(ids[0], bare = this.#tok.encode(this.#tok.decode([ids[0]]).trimStart()));
     }
-    append(out, bare);
-    for (let k = 1; k < ids.length; k++) out.push(ids[k]);
+    out.add(bare);
+    out.add(ids, 1);
     return true;
   }
 

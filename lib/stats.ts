@@ -6,6 +6,7 @@
  * @module
  */
 import { type Chunks, orderStatistics } from "./_select.ts";
+import { ValueCounts } from "./_value_counts.ts";
 
 /** Arithmetic mean; NaN for an empty list. */
 export function mean(xs: ArrayLike<number>): number {
@@ -101,8 +102,10 @@ export function describe(
  * Describes values read as chunks (see `Chunks` in `lib/_select.ts`), exactly as
  * {@linkcode describe} would describe them all in one array (the same bits), but
  * without holding them: the mean and std sum them in order, and the median,
- * extremes and percentiles are exact order statistics found in a few passes
- * that hold at most `sortLimit` values (`orderStatistics`).
+ * extremes and percentiles are exact order statistics: from the counts of the
+ * distinct values when there are at most `sortLimit` of them (`ValueCounts`;
+ * the pass that sums them counts them), else found in a few passes that hold
+ * at most `sortLimit` values (`orderStatistics`).
  * @default percentiles [50, 90, 95, 99]
  * @default sortLimit 65,536 values (512 KiB per wanted rank)
  */
@@ -111,10 +114,13 @@ export function describeChunks(
   percentiles: readonly number[] = [50, 90, 95, 99],
   sortLimit = 1 << 16,
 ): Distribution {
+  // few distinct values (a simulated run's gaps): their counts give the order statistics
+  const counts = new ValueCounts(sortLimit);
   let n = 0, sum = 0;
   for (const c of chunks()) {
     n += c.length;
     for (let i = 0; i < c.length; i++) sum += c[i];
+    counts.addAll(c);
   }
   if (n === 0) return describe([], percentiles);
   const m = sum / n;
@@ -124,9 +130,18 @@ export function describeChunks(
   const sorted: Record<number, number> & { length: number } = { length: n };
   let dev = 0; // summed in order, in the selection's first pass
   const devOf = (c: Float64Array) => {
-    for (let i = 0; i < c.length; i++) dev += (c[i] - m) * (c[i] - m);
+    // a local sum: the captured one would be a boxed number, allocated anew per value
+    let d = dev;
+    for (let i = 0; i < c.length; i++) d += (c[i] - m) * (c[i] - m);
+    dev = d;
   };
-  for (const [r, x] of orderStatistics(chunks, n, ranks, sortLimit, devOf)) sorted[r] = x;
+  let found: Map<number, number>;
+  if (counts.over) found = orderStatistics(chunks, n, ranks, sortLimit, devOf);
+  else {
+    for (const c of chunks()) devOf(c);
+    found = counts.atRanks(ranks);
+  }
+  for (const [r, x] of found) sorted[r] = x;
   const p: Record<number, number> = {};
   for (const q of percentiles) p[q] = percentileSorted(sorted, q);
   return {

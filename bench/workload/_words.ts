@@ -84,7 +84,7 @@ export function randomWords(wl: WordList, rng: Rng, n: number, uniqueIndex?: num
 
 /**
  * The indices into `wl.words` behind {@linkcode randomWords} (same draws, same
- * words), appended to `into`; with `map`, `map[index]` is appended instead
+ * words), appended to `into` (else to a fresh array); with `map`, `map[index]` is appended instead
  * (`wl.ids`: the words' token ids, drawn without an array of indices).
  */
 export function randomPicks(
@@ -92,25 +92,28 @@ export function randomPicks(
   rng: Rng,
   n: number,
   uniqueIndex?: number,
-  into: number[] = [],
+  into?: number[],
   map?: readonly number[],
 ): number[] {
   const W = wl.words.length;
-  const end = into.length + n;
+  // a fresh array has its final length at once (one grown by push is copied as it grows)
+  const out = into ?? new Array<number>(n > 0 ? Math.ceil(n) : 0);
+  let k = into ? into.length : 0;
+  const end = k + n;
   if (uniqueIndex !== undefined && n > 0) {
     // base-W digits of the index: distinct leading tokens per request (no accidental cache hits)
     let x = uniqueIndex;
     const digits = Math.min(n, Math.max(2, Math.ceil(Math.log(uniqueIndex + 2) / Math.log(W))));
     for (let i = 0; i < digits; i++) {
-      into.push(map ? map[x % W] : x % W);
+      out[k++] = map ? map[x % W] : x % W;
       x = Math.floor(x / W);
     }
   }
-  while (into.length < end) {
-    const k = Math.floor(rng.next() * W);
-    into.push(map ? map[k] : k);
+  while (k < end) {
+    const w = Math.floor(rng.next() * W);
+    out[k++] = map ? map[w] : w;
   }
-  return into;
+  return out;
 }
 
 /** Token id -> its word (undefined: no word), by word list. */

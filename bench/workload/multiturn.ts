@@ -105,7 +105,7 @@ export function* multiturnStream(
       }
       // with ids asked for, the words' ids are drawn straight (no array of picks) and
       // the text is built only when read (virtual time reads the ids)
-      const drawn = randomPicks(wl, rng, n, c * 64 + t, [], wl.ids);
+      const drawn = randomPicks(wl, rng, n, c * 64 + t, undefined, wl.ids);
       turns[t] = new IdsTurn(new IdsText(drawn, pieces), maxTokens);
     }
     const thinkTimeMs = new Array<number>(Math.max(0, o.turns - 1));

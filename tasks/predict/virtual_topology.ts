@@ -106,6 +106,7 @@ export interface VirtualInputs {
 interface Admitted extends OutputPlan {
   id: string;
   promptTokens: number[];
+  session?: string;
 }
 
 /** Options of {@linkcode VirtualTopology}. */
@@ -267,7 +268,7 @@ export class VirtualTopology {
     const a = at.frontend.admit(endpoint, req.body, req.promptTokens);
     if (a.error) return { error: a.error.message, status: a.error.status };
     const output = at.frontend.draw(a.request, this.#rng);
-    return { id: req.id, promptTokens: a.request.promptTokens, ...output };
+    return { id: req.id, promptTokens: a.request.promptTokens, session: req.session, ...output };
   }
 
   /** P -> D: the decode is chosen first when the connector names it in the request id. */
@@ -278,6 +279,7 @@ export class VirtualTopology {
     this.#leg(prefill, {
       id: job.id,
       promptTokens: job.promptTokens,
+      session: job.session,
       outputIds: job.outputIds.slice(0, 1),
       finishReason: "length",
       holdForRemoteDecode: connector === "nixl",
@@ -320,6 +322,7 @@ export class VirtualTopology {
       outputIds: job.outputIds,
       finishReason: job.finishReason,
       recordTimes: true,
+      session: job.session,
       sink: {
         onFinish: (r, info) => {
           to.inFlight--;

@@ -8,6 +8,7 @@
  */
 import { chainHash, type KvBlock, type KvCache } from "./kv_cache.ts";
 import type { EngineRequest } from "./engine.ts";
+import { keepChain, reuseChain } from "./_hash_chains.ts";
 
 /** Where a request is in the engine. */
 export type SeqState = "waiting" | "running" | "transferring" | "done";
@@ -55,7 +56,7 @@ export class Seq {
 
   constructor(readonly req: EngineRequest, nowMs: number) {
     this.len = req.promptTokens.length;
-    this.timesMs = req.recordTimes ? new Float64Array(req.outputIds.length) : null;
+    this.timesMs = req.recordTimes ? freshTimes(req.outputIds.length) : null;
     this.encoded = !req.imageTokens?.length;
     this.arrivalMs = nowMs;
     this.enqueuedMs = nowMs;
@@ -63,12 +64,38 @@ export class Seq {
   }
 }
 
+/** Token times are cut from slabs this long (a typed array of its own costs an allocation outside the heap). */
+const SLAB_VALUES = 1 << 15;
+let slab = new Float64Array(0);
+let slabUsed = 0;
+
+/**
+ * `n` zeros for a request's token times: a view of a shared slab (never
+ * handed out twice), or an array of its own when long. A slab lives while any
+ * of its views does: a run's finished requests let theirs go.
+ */
+function freshTimes(n: number): Float64Array {
+  if (n > SLAB_VALUES >> 3) return new Float64Array(n);
+  if (slabUsed + n > slab.length) {
+    slab = new Float64Array(SLAB_VALUES);
+    slabUsed = 0;
+  }
+  const view = slab.subarray(slabUsed, slabUsed + n);
+  slabUsed += n;
+  return view;
+}
+
 /**
  * Hashes of the first `full` blocks of a request's tokens. Tokens are only
  * appended, so earlier hashes stay valid: a request waiting for blocks is not
- * rehashed on every step.
+ * rehashed on every step. A request of a session starts from the hashes of the
+ * blocks it repeats of the session's last request (`_hash_chains.ts`).
  */
 export function extendHashes(seq: Seq, full: number, blockSize: number): void {
+  const session = seq.req.session;
+  if (seq.hashes.length === 0 && full > 0 && session !== undefined) {
+    reuseChain(session, blockSize, seq.req.promptTokens, seq.req.outputIds, seq.hashes);
+  }
   let parent = seq.hashes.length ? seq.hashes[seq.hashes.length - 1] : 0;
   const prompt = seq.req.promptTokens, out = seq.req.outputIds;
   for (let b = seq.hashes.length; b < full; b++) {
@@ -84,4 +111,11 @@ export function commitFull(seq: Seq, kv: KvCache): void {
   extendHashes(seq, full, B);
   for (let b = seq.committed; b < full; b++) kv.commit(seq.blocks[b], seq.hashes[b]);
   if (full > seq.committed) seq.committed = full;
+}
+
+/** A finished request of a session leaves its hashes for the session's next one. */
+export function keepHashes(seq: Seq, blockSize: number): void {
+  const session = seq.req.session;
+  if (session === undefined) return;
+  keepChain(session, blockSize, seq.req.promptTokens, seq.req.outputIds, seq.hashes);
 }

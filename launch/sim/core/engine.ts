@@ -15,7 +15,7 @@
  */
 import { type CostModel, StepShape } from "./cost_model.ts";
 import type { KvBlock, KvCache } from "./kv_cache.ts";
-import { commitFull, extendHashes, Seq } from "./_seq.ts";
+import { commitFull, extendHashes, keepHashes, Seq } from "./_seq.ts";
 import { DecodeCohort } from "./_decode_cohort.ts";
 import type { Clock } from "../../../lib/clock.ts";
 import { SimMetrics } from "./metrics.ts";
@@ -81,6 +81,11 @@ export interface EngineRequest {
   holdForRemoteDecode?: boolean;
   /** Record each output token's time for {@linkcode FinishInfo.tokenTimesMs}. @default false */
   recordTimes?: boolean;
+  /**
+   * The conversation it belongs to: its prompt's block hashes start from those of
+   * the blocks it repeats of the session's last request (checked token by token).
+   */
+  session?: string;
   sink: SeqSink;
 }
 
@@ -406,7 +411,7 @@ export class EngineCore {
     const B = this.#kv.blockSize;
     extendHashes(seq, Math.floor(seq.len / B), B);
     const usable = Math.floor((seq.len - 1) / B);
-    const hit = this.#kv.match(seq.hashes.slice(0, usable));
+    const hit = this.#kv.match(seq.hashes, usable);
     this.#kv.take(hit);
     seq.blocks = hit;
     seq.committed = hit.length;
@@ -534,12 +539,16 @@ export class EngineCore {
     }
     seq.state = "done";
     this.#byId.delete(seq.req.id);
+    keepHashes(seq, this.#kv.blockSize);
     const info: FinishInfo = {
       promptTokens: seq.req.promptTokens.length,
       outputTokens: seq.numOut,
       cachedTokens: seq.cachedTokens,
     };
-    if (seq.timesMs) info.tokenTimesMs = seq.timesMs.subarray(0, seq.numOut);
+    const times = seq.timesMs;
+    if (times) {
+      info.tokenTimesMs = seq.numOut === times.length ? times : times.subarray(0, seq.numOut);
+    }
     if (seq.req.holdForRemoteDecode && reason !== "abort") {
       const keep = Math.ceil(seq.req.promptTokens.length / this.#kv.blockSize);
       const held = seq.blocks.slice(0, keep);

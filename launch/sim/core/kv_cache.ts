@@ -50,8 +50,16 @@ export function chainHash(
   let a = Math.imul(0x811c9dc5 ^ lo, 0x01000193);
   let b = Math.imul(0x01000193 ^ ((parent - lo) * 2.3283064365386963e-10), 0x5bd1e995);
   const n = tokens.length;
-  for (let i = from; i < to; i++) {
-    const t = i < n ? tokens[i] : then[i - n];
+  // two loops, no test per token of which array it is in
+  const mid = Math.min(to, Math.max(from, n));
+  for (let i = from; i < mid; i++) {
+    const t = tokens[i];
+    a = Math.imul(a ^ t, 0x01000193);
+    b = Math.imul(b ^ (t + 0x9e3779b9), 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  for (let i = mid; i < to; i++) {
+    const t = then[i - n];
     a = Math.imul(a ^ t, 0x01000193);
     b = Math.imul(b ^ (t + 0x9e3779b9), 0x5bd1e995);
     b ^= b >>> 15;
@@ -125,13 +133,15 @@ export class KvCache {
   }
 
   /**
-   * Longest run of cached blocks matching `hashes` from the start. Does not
-   * take them; call {@linkcode KvCache.take} with the result.
+   * Longest run of cached blocks matching the first `upTo` of `hashes` from
+   * the start. Does not take them; call {@linkcode KvCache.take} with the result.
    */
-  match(hashes: readonly number[]): KvBlock[] {
+  match(hashes: readonly number[], upTo = hashes.length): KvBlock[] {
     const out: KvBlock[] = [];
     if (!this.prefixCaching) return out;
-    for (const h of hashes) {
+    const n = Math.min(upTo, hashes.length);
+    for (let k = 0; k < n; k++) {
+      const h = hashes[k];
       const i = this.#byHash.get(h);
       if (i < 0) break;
       out.push(this.#blocks[i]);

@@ -107,19 +107,20 @@ function vocabOf(tok: Tokenizer, idOf: (form: string) => number | null): OutputV
  * now and then (never two in a row); with `eos`, the last one is the EOS token.
  */
 export function sampleOutput(vocab: OutputVocab, rng: Rng, n: number, eos: boolean): number[] {
-  const out: number[] = [];
+  // its final length at once: an array grown by push is copied as it grows
+  const out = new Array<number>(n > 0 ? Math.ceil(n) : 0);
   // the three lists are disjoint (an id joins one list only), so the branch taken says
   // whether the id is punctuation
   let lastPunct = true;
   for (let i = 0; i < n; i++) {
     if (i === 0) {
-      out.push(rng.pick(vocab.firstIds));
+      out[i] = rng.pick(vocab.firstIds);
       lastPunct = false;
     } else if (!lastPunct && vocab.punct.length && rng.next() < 0.1) {
-      out.push(rng.pick(vocab.punct));
+      out[i] = rng.pick(vocab.punct);
       lastPunct = true;
     } else {
-      out.push(rng.pick(vocab.words));
+      out[i] = rng.pick(vocab.words);
       lastPunct = false;
     }
   }
