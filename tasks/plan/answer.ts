@@ -29,6 +29,8 @@ export interface PlanCandidate {
   goodput_per_gpu: number | null;
   /** Output tokens/s per GPU at the last passing rate. */
   output_tok_s_per_gpu: number | null;
+  /** Output tokens/s one user sees at the last passing rate: 1000 / mean TPOT (ms). */
+  output_tok_s_per_user: number | null;
   /**
    * US dollars per million output tokens at capacity (`--price-per-gpu-hour` over
    * `output_tok_s_per_gpu`); null without a price.
@@ -102,6 +104,7 @@ export function rankedCandidates(
   cands: readonly Candidate[],
   topologyPath: (label: string) => string,
   cost: { usdPerGpuHour: number | null; tdpW: number | null },
+  rows: readonly MergedRow[],
 ): PlanCandidate[] {
   const byLabel = new Map(cands.map((c) => [c.label, c]));
   return ranking.topologies.map((t) => {
@@ -119,6 +122,7 @@ export function rankedCandidates(
       fail_rate: t.fail_rate,
       goodput_per_gpu: t.slo_capacity_per_gpu,
       output_tok_s_per_gpu: t.output_tok_s_per_gpu,
+      output_tok_s_per_user: perUser(rows, t.topology, t.pass_rate),
       usd_per_m_output_tokens: per(cost.usdPerGpuHour && cost.usdPerGpuHour / 3600 * 1e6),
       joules_per_output_token: per(cost.tdpW),
       binding: t.binding,
@@ -128,9 +132,20 @@ export function rankedCandidates(
   });
 }
 
+/** The merged row of `label` at `rate` (a single run's, or the mean over runs). */
+function rowAt(rows: readonly MergedRow[], label: string, rate: number | null) {
+  return rows.find((x) => x.topology === label && x.rate_target === rate);
+}
+
+/** 1000 / mean TPOT at `rate`: the output tokens/s a user sees there. */
+function perUser(rows: readonly MergedRow[], label: string, rate: number | null): number | null {
+  const tpot = rowAt(rows, label, rate)?.mean_tpot_ms;
+  return typeof tpot === "number" && tpot > 0 ? 1000 / tpot : null;
+}
+
 /** p90 TTFT and TPOT (ms) of `label` at its last passing rate, from the merged rows. */
 function latencyAt(rows: readonly MergedRow[], label: string, rate: number | null): string {
-  const r = rows.find((x) => x.topology === label && x.rate_target === rate);
+  const r = rowAt(rows, label, rate);
   const v = (k: string) => typeof r?.[k] === "number" ? `${fmt(r[k] as number)} ms` : "?";
   return `TTFT p90 ${v("p90_ttft_ms")} / TPOT p90 ${v("p90_tpot_ms")}`;
 }
@@ -181,7 +196,7 @@ export function gpusForRate(best: PlanCandidate | undefined, rate: number): numb
 /** The ranked table on stdout. */
 export function answerTable(cs: readonly PlanCandidate[]): string {
   const head =
-    "rank  candidate            GPUs  SLO capacity      per GPU  tok/s/GPU  $/Mtok  J/tok  binds  points";
+    "rank  candidate            GPUs  SLO capacity      per GPU  tok/s/GPU  tok/s/user  $/Mtok  J/tok  binds  points";
   const lines = cs.map((c, i) =>
     [
       String(c.status === "no rate meets the SLO" ? "-" : i + 1).padEnd(5),
@@ -190,6 +205,7 @@ export function answerTable(cs: readonly PlanCandidate[]): string {
       `${fmt(c.slo_capacity)} ${c.unit}${c.status === "lower bound" ? "+" : ""}`.padStart(16),
       (c.goodput_per_gpu === null ? "-" : fmt(c.goodput_per_gpu)).padStart(8),
       (c.output_tok_s_per_gpu === null ? "-" : fmt(c.output_tok_s_per_gpu)).padStart(10),
+      (c.output_tok_s_per_user === null ? "-" : fmt(c.output_tok_s_per_user)).padStart(11),
       (c.usd_per_m_output_tokens === null ? "-" : c.usd_per_m_output_tokens.toFixed(2)).padStart(7),
       (c.joules_per_output_token === null ? "-" : c.joules_per_output_token.toFixed(2)).padStart(6),
       (c.binding ?? "-").padStart(6),

@@ -94,6 +94,7 @@ Deno.test("plan: one command answers; the recommendation holds the SLO below its
     assert.equal(best.status, "ranked");
     // cost and energy per output token at capacity: $2 per GPU-hour, the H100's 700 W TDP
     const tok = best.output_tok_s_per_gpu!;
+    assert.ok(best.output_tok_s_per_user! > 10 && best.output_tok_s_per_user! < 1000);
     assert.ok(Math.abs(best.usd_per_m_output_tokens! - 2 / 3600 * 1e6 / tok) < 1e-9);
     assert.ok(Math.abs(best.joules_per_output_token! - 700 / tok) < 1e-9);
     // the GPUs for 1,000 req/s: whole copies of the recommendation at its capacity

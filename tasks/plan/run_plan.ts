@@ -139,7 +139,7 @@ export async function runPlan(o: PlanOptions): Promise<PlanAnswer> {
   const candidates = rankedCandidates(ranking, cands.candidates, topo, {
     usdPerGpuHour: o.usdPerGpuHour ?? null,
     tdpW: loadGpu(o.question.gpu).tdpW ?? null,
-  });
+  }, res.rows);
   const best = candidates[0]?.status !== "no rate meets the SLO" ? candidates[0] : undefined;
   if (best) {
     const text = await Deno.readTextFile(best.topology);
