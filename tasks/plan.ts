@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import {
   type CommandHelp,
   type FlagSpec,
@@ -48,7 +48,10 @@ const OWN: FlagSpec = {
   kinds: { type: "string", default: "dp,pd,ppd", help: "Kinds to search: agg, dp, pd, ppd" },
   tp: { type: "string", default: "1,2", help: "Tensor-parallel sizes per instance to try" },
   "max-gpus-per-instance": { type: "string", help: "Largest TP an instance may have" },
-  out: { type: "string", help: "The plan's folder (default results/plan-<gpus>x<gpu>)" },
+  out: {
+    type: "string",
+    help: "The plan's folder (default results/plan-<gpus>x<gpu>-<model>-<hash of the question>)",
+  },
   resolution: {
     type: "string",
     default: "1.1",
@@ -56,6 +59,10 @@ const OWN: FlagSpec = {
       "Stop a candidate's search when failing/passing rate <= this (the two leaders go to 1.02)",
   },
   workers: { type: "string", help: "Points in parallel (default: 2, or 1 on one core)" },
+  runs: {
+    type: "string",
+    help: "Repeats per point, each with its own seed (noise estimates; differences tested)",
+  },
   "target-rate": {
     type: "string",
     help:
@@ -104,7 +111,9 @@ const HELP: CommandHelp = {
 function questionOf(values: FlagValues): PlanQuestion {
   const gpus = numberFlag(values, "gpus", { min: 1, max: 4096, integer: true });
   if (gpus === undefined) {
-    throw fieldError({ field: "--gpus", value: undefined, expected: "the GPU budget, e.g. 8" });
+    throw new TypeError(
+      "Cannot plan without --gpus: current value is missing; allowed: the GPU budget, e.g. --gpus 8",
+    );
   }
   const kinds = listFlag(values, "kinds") ?? ["dp", "pd", "ppd"];
   const bad = kinds.find((k) => !(PLAN_KINDS as readonly string[]).includes(k));
@@ -154,6 +163,27 @@ function workloadOf(values: FlagValues): Record<string, string | number> {
   return out;
 }
 
+/**
+ * `results/plan-<N>x<gpu>-<model>-<hash>`: one folder per question (a rerun of
+ * the same question resumes its points; another question never mixes in).
+ */
+function defaultOut(
+  q: PlanQuestion,
+  workload: Record<string, string | number>,
+  slo: unknown,
+): string {
+  const key = JSON.stringify({ q, workload, slo });
+  let h = 2166136261;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619) >>> 0;
+  const name = (x: string) => basename(x).replace(/\.(ya?ml|json)$/i, "").toLowerCase();
+  return join(
+    "results",
+    `plan-${q.gpus}x${name(q.gpu)}-${name(q.modelProfile ?? q.model)}-${
+      h.toString(16).slice(0, 6)
+    }`,
+  );
+}
+
 /** Seconds of each live check point, or 0 without `--validate live`. */
 function liveCheckOf(values: FlagValues): number {
   if (values.validate === undefined) return 0;
@@ -173,13 +203,12 @@ export async function main(args: string[]): Promise<number> {
   const question = questionOf(values);
   const slo = sloFromFlags(values);
   if (!slo) {
-    throw fieldError({
-      field: "--slo",
-      value: undefined,
-      expected: "an SLO, e.g. ttft:500,tpot:50",
-    });
+    throw new TypeError(
+      "Cannot plan without --slo: current value is missing; allowed: an SLO, e.g. --slo ttft:500,tpot:50",
+    );
   }
-  const out = String(values.out ?? join("results", `plan-${question.gpus}x${question.gpu}`));
+  const workload = workloadOf(values);
+  const out = String(values.out ?? defaultOut(question, workload, slo));
   const start = values["start-time"] ? new Date(String(values["start-time"])) : undefined;
   if (start && Number.isNaN(start.getTime())) {
     throw fieldError({
@@ -191,12 +220,13 @@ export async function main(args: string[]): Promise<number> {
   const answer = await withSignals((signal) =>
     runPlan({
       question,
-      workload: workloadOf(values),
+      workload,
       slo,
       attainmentPct: attainmentFromFlags(values) ?? 90,
       out,
       resolution: numberFlag(values, "resolution", { min: 1.01, max: 2 }),
       workers: numberFlag(values, "workers", { min: 1, integer: true }) ?? null,
+      runs: numberFlag(values, "runs", { min: 1, max: 20, integer: true }),
       usdPerGpuHour: numberFlag(values, "price-per-gpu-hour", { min: 0 }),
       targetRate: numberFlag(values, "target-rate", { min: 1e-6 }),
       liveCheckS: liveCheckOf(values),

@@ -55,7 +55,7 @@ const SKIP: Record<string, string> = {
   "deno task status vllm-pd-4p4d": "needs the cluster above",
   "deno task up results/plan-8xh100/recommended_vllm.yaml": "needs vLLM on 8 GPUs",
   [
-    "deno task bench --url http://127.0.0.1:10010 --rate 117 --duration 300 --endpoint " +
+    "deno task bench --url http://127.0.0.1:10010 --rate 99 --duration 300 --endpoint " +
     "/v1/chat/completions --dataset multiturn --preset W1 --turns 3 --slo ttft:500,tpot:50"
   ]: "needs the vLLM deployment above",
   "deno task validate results/RUN_DIR": "the bench run above (its directory)",

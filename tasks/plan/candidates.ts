@@ -9,7 +9,8 @@
  * @module
  */
 import { CostModel } from "../../launch/sim/core/cost_model.ts";
-import { loadGpu, loadModel } from "../../launch/sim/core/profile_files.ts";
+import { resolve } from "node:path";
+import { isGpuFile, isModelFile, loadGpu, loadModel } from "../../launch/sim/core/profile_files.ts";
 import type { GpuProfile, ModelProfile } from "../../launch/sim/core/profiles.ts";
 
 /** Kinds plan searches. */
@@ -61,13 +62,16 @@ export interface Pruned {
   at?: { rate: number; attainment: number };
 }
 
-/** Whether one instance of `tp` GPUs holds the model with room for KV (vLLM's sizing). */
+/** Null when one instance of `tp` GPUs holds the model with room for KV (vLLM's sizing), else why not. */
 function holds(gpu: GpuProfile, model: ModelProfile, tp: number): string | null {
   try {
     new CostModel({ gpu, model, tp }).numGpuBlocks(0.9, 16);
     return null;
-  } catch (e) {
-    return (e as Error).message;
+  } catch {
+    const gib = model.weightBytes / tp / 2 ** 30;
+    return `one instance of TP ${tp} cannot hold ${model.id}: ${
+      gib.toFixed(1)
+    } GiB of weights per GPU leave no room for KV in 90% of the ${gpu.id}'s ${gpu.memGiB} GiB`;
   }
 }
 
@@ -119,15 +123,22 @@ export function planCandidates(q: PlanQuestion): { candidates: Candidate[]; prun
   const gpu = loadGpu(q.gpu);
   const model = loadModel(q.modelProfile ?? q.model);
   const fits = new Map(q.tps.map((tp) => [tp, holds(gpu, model, tp)]));
+  // files as absolute paths: a topology resolves relative ones against its own folder
   const common = {
     model: q.model,
-    "sim.gpu": q.gpu,
-    ...(q.modelProfile ? { "sim.model_profile": q.modelProfile } : {}),
+    "sim.gpu": isGpuFile(q.gpu) ? resolve(q.gpu) : q.gpu,
+    ...(q.modelProfile
+      ? {
+        "sim.model_profile": isModelFile(q.modelProfile) ? resolve(q.modelProfile) : q.modelProfile,
+      }
+      : {}),
   };
   const candidates: Candidate[] = [];
   const pruned: Pruned[] = [];
   for (const kind of q.kinds) {
     for (const c of sizes(kind, q.gpus, q.tps)) {
+      // one replica is the aggregated engine: asked for both, it is one candidate
+      if (kind === "dp" && c.set["replicas.count"] === 1 && q.kinds.includes("agg")) continue;
       const tps = Object.entries(c.set).filter(([k]) => k.endsWith(".tp")).map(([, v]) => +v);
       const why = tps.map((tp) => fits.get(tp) ?? holds(gpu, model, tp)).find((w) => w);
       if (why) pruned.push({ label: c.label, why });

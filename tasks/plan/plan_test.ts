@@ -56,8 +56,19 @@ Deno.test("plan: candidates of a budget, sized and pruned when an instance canno
   const { candidates, pruned } = planCandidates({ ...q, kinds: ["dp", "pd"] });
   // 70B in BF16 (141 GB) fits no H100 alone, two of them (80 GB each) hold it
   assert.deepEqual(candidates.map((c) => c.label), ["dp-2-tp2", "pd-1P1D-tp2"]);
-  assert.ok(pruned.some((p) => p.label === "dp-4" && /gpu-memory-utilization/.test(p.why)));
   assert.ok(candidates.every((c) => c.gpus === 4));
+  assert.match(pruned.find((p) => p.label === "dp-4")!.why, /one instance of TP 1 cannot hold/);
+  // a GPU file given relative to where the user stands is passed on absolute (a topology would
+  // resolve it against its own folder); one replica is the aggregated engine: listed once
+  const rel = planCandidates({
+    model: "meta-llama/Llama-3.1-8B-Instruct",
+    gpu: "fixtures/gpus/b200.yaml",
+    gpus: 2,
+    tps: [1, 2],
+    kinds: ["agg", "dp"],
+  });
+  assert.deepEqual(rel.candidates.map((c) => c.label), ["agg-tp2", "dp-2"]);
+  assert.equal(rel.candidates[0].set["sim.gpu"], join(Deno.cwd(), "fixtures/gpus/b200.yaml"));
 });
 
 Deno.test("plan: one command answers; the recommendation holds the SLO below its capacity, not above", async () => {

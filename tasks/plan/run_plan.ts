@@ -44,6 +44,8 @@ export interface PlanOptions {
    * rate); the two leaders are narrowed to 2% when they overlap. @default 1.1
    */
   resolution?: number;
+  /** Repeats per point (seeds differ; means and intervals, differences tested). @default 1 */
+  runs?: number;
   /** Virtual-time workers (points on both cores). @default the pipeline's */
   workers?: number | null;
   /** A rate to carry (the workload's unit): how many GPUs the recommendation needs for it. @default none */
@@ -80,7 +82,11 @@ function experimentYaml(o: PlanOptions, cands: ReturnType<typeof planCandidates>
     clock: "virtual",
     topologies: cands.candidates.map((c) => ({ label: c.label, file: c.file, set: c.set })),
     workload: o.workload,
-    sweep: { rates: "auto", auto: { points: 1, resolution: o.resolution ?? 1.1 } },
+    sweep: {
+      rates: "auto",
+      auto: { points: 1, resolution: o.resolution ?? 1.1 },
+      ...(o.runs && o.runs > 1 ? { runs: o.runs } : {}),
+    },
     slo,
     attainment: o.attainmentPct,
   };
@@ -110,7 +116,7 @@ export async function runPlan(o: PlanOptions): Promise<PlanAnswer> {
     throw new RangeError(
       `Cannot plan ${o.question.model} on ${o.question.gpus} x ${o.question.gpu}: current value leaves no candidate (${
         cands.pruned.map((p) => `${p.label}: ${p.why}`).join("; ") || "no size of the kinds fits"
-      }); allowed: more GPUs or a larger --tp`,
+      }); allowed: --tp sizes whose instances hold the model and fit in --gpus (pd and ppd need at least two instances)`,
     );
   }
   const out = resolve(o.out);
