@@ -80,7 +80,9 @@ export async function writeFigures(
   const ts = v.timeseries;
   if (ts) {
     const samples = ts.samples.map((x) => ({ ...x, tS: x.tS - ts.offsetS }));
-    out.push(await writeFigure(validationState(samples, l), join(outDir, "validation_state")));
+    // the state figure has no latencies: the ITL line would only distract
+    const state = { ...l, notes: l.notes.filter((n) => !n.startsWith("ITL not shown")) };
+    out.push(await writeFigure(validationState(samples, state), join(outDir, "validation_state")));
   }
   return out;
 }
