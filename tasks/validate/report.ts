@@ -60,6 +60,26 @@ function seriesLine(name: string, e: SeriesError, check: SeriesError): string {
     `requests the same way: ${check.maeRequests.toFixed(1)}`;
 }
 
+/**
+ * Issue 30's goals on this run: mean and p50 within 10%, p90 within 15% for
+ * TTFT, TPOT and E2E; "met", or the statistics that miss them.
+ */
+export function goalsLine(v: Validation): string {
+  const miss: string[] = [];
+  for (const [key, label] of METRICS) {
+    const e = v.metrics[key].errorPct;
+    for (const [stat, tol] of [["mean", 10], ["p50", 10], ["p90", 15]] as const) {
+      const x = e[stat];
+      if (x === null || Math.abs(x) > tol) {
+        miss.push(`${stat} ${label} ${x === null ? "n/a" : `${x > 0 ? "+" : ""}${x.toFixed(1)}%`}`);
+      }
+    }
+  }
+  return `goals (mean and p50 within 10%, p90 within 15%): ${
+    miss.length ? `missed: ${miss.join(", ")}` : "met"
+  }`;
+}
+
 /** The whole report. */
 export function reportText(v: Validation): string {
   const r = v.recorded;
@@ -90,6 +110,7 @@ export function reportText(v: Validation): string {
     "latency (ms), pooled per request (ITL: over all gaps); error = (sim − real) / real",
     ...metricTable(v),
     ...(v.itlAbsent ? [`ITL not shown: ${v.itlAbsent}`] : []),
+    goalsLine(v),
   ];
   const ts = v.timeseries;
   if (ts) {

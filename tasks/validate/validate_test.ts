@@ -45,6 +45,11 @@ Deno.test("validate: the 40-request recording replayed; table shape, errors by h
     // the folder name's RTXPRO6000 has a profile: it is simulated by default
     assert.match(r.stdout, /--gpu rtx-pro-6000\)/);
     assert.match(r.stdout, /note: same GPU: NVIDIA RTX PRO 6000 Blackwell Server Edition/);
+    // the 40-request cut misses the goals by construction: the report names what misses
+    assert.match(
+      r.stdout,
+      /^goals \(mean and p50 within 10%, p90 within 15%\): missed: mean TTFT /m,
+    );
     const h = lines.findIndex((l) => l.startsWith("metric"));
     assert.deepEqual(lines[h].split(/\s+/), ["metric", "mean", "p50", "p90", "p95", "p99", "KS"]);
     const rows = lines.slice(h + 1, h + 10).map((l) => l.trim().split(/\s+/));
