@@ -273,6 +273,83 @@ function checkPositiveInt(name: string, v: number): number {
   return v;
 }
 
+type ResolvedOptions = Required<
+  Omit<CostModelOptions, "gpu" | "model" | "tp" | "dtype" | "dp" | "ep" | "expertImbalance">
+>;
+
+/** Tensor-parallel, data-parallel and expert-parallel sizes of `o`, checked against its model. */
+function checkParallel(o: CostModelOptions): { tp: number; dp: number; ep: boolean } {
+  const { model } = o;
+  const tp = checkPositiveInt("tp", o.tp ?? 1);
+  const kvOk = model.numKvHeads % tp === 0 || tp % model.numKvHeads === 0;
+  if (model.numHeads % tp !== 0 || !kvOk) {
+    throw new RangeError(
+      `Cannot use ${tp} as tensor-parallel size for ${model.id}: current value is ${tp}; ` +
+        `allowed: divisors of ${model.numHeads} heads compatible with ${model.numKvHeads} KV heads`,
+    );
+  }
+  const dp = checkPositiveInt("dp", o.dp ?? 1);
+  const ep = o.ep ?? false;
+  if (ep && (!model.moe || model.moe.experts % (dp * tp) !== 0)) {
+    throw new RangeError(
+      `Cannot use --enable-expert-parallel for ${model.id} on dp ${dp} x tp ${tp}: current value is true; allowed: ${
+        model.moe
+          ? `a group whose ${dp * tp} GPUs divide the ${model.moe.experts} experts`
+          : "false (a dense model has no experts)"
+      }`,
+    );
+  }
+  return { tp, dp, ep };
+}
+
+/** The weight and KV precision of `o`, checked against its GPU. */
+function checkDtype(o: CostModelOptions): Dtype {
+  const dtype = o.dtype ?? "bf16";
+  if (dtype !== "bf16" && dtype !== "fp8") {
+    throw new RangeError(`Cannot use dtype as bf16 or fp8: current value is ${dtype}`);
+  }
+  if (dtype === "fp8" && !(o.gpu.fp8Tflops > 0)) {
+    throw new RangeError(
+      `Cannot use dtype fp8 on ${o.gpu.id}: current value is fp8; allowed: bf16 (no FP8 tensor cores)`,
+    );
+  }
+  return dtype;
+}
+
+/** The options of `o` with their defaults (some per GPU), each checked. */
+function resolvedOptions(o: CostModelOptions): ResolvedOptions {
+  const gpu = o.gpu;
+  const nvlink = gpu.nvlinkGBps > 0;
+  return {
+    memEfficiency: checkFraction("memEfficiency", o.memEfficiency ?? gpu.memEfficiency),
+    computeEfficiency: checkFraction(
+      "computeEfficiency",
+      o.computeEfficiency ?? gpu.gemmEfficiency,
+    ),
+    requestFloorMs: checkNonNegative(
+      "requestFloorMs",
+      o.requestFloorMs ?? DEFAULT_REQUEST_FLOOR_MS,
+    ),
+    tokenizeUsPerToken: checkNonNegative(
+      "tokenizeUsPerToken",
+      o.tokenizeUsPerToken ?? DEFAULT_TOKENIZE_US_PER_TOKEN,
+    ),
+    stepOverheadMs: checkNonNegative("stepOverheadMs", o.stepOverheadMs ?? 1.3),
+    perSeqOverheadMs: checkNonNegative("perSeqOverheadMs", o.perSeqOverheadMs ?? 0.03),
+    commEfficiency: checkFraction(
+      "commEfficiency",
+      o.commEfficiency ?? (nvlink ? 0.8 : PCIE_COMM_EFFICIENCY),
+    ),
+    allReduceLatencyMs: checkNonNegative(
+      "allReduceLatencyMs",
+      o.allReduceLatencyMs ?? (nvlink ? 0.01 : PCIE_COLLECTIVE_LATENCY_MS),
+    ),
+    workspaceGiB: checkNonNegative("workspaceGiB", o.workspaceGiB ?? 1.5),
+    maxNumBatchedTokens: checkPositiveInt("maxNumBatchedTokens", o.maxNumBatchedTokens ?? 8192),
+    maxNumSeqs: checkPositiveInt("maxNumSeqs", o.maxNumSeqs ?? 256),
+  };
+}
+
 /** Step, encoder, KV-capacity and KV-transfer times of one instance. Deterministic. */
 export class CostModel {
   /** GPU of every rank. */
@@ -291,9 +368,7 @@ export class CostModel {
   readonly kvBytesPerTokenPerRank: number;
   /** Weight and KV precision. */
   readonly dtype: Dtype;
-  readonly #o: Required<
-    Omit<CostModelOptions, "gpu" | "model" | "tp" | "dtype" | "dp" | "ep" | "expertImbalance">
-  >;
+  readonly #o: ResolvedOptions;
   /** Bytes/ms of one rank's memory. */
   readonly #memBytesPerMs: number;
   /** GEMM FLOPs/ms of one rank. */
@@ -316,67 +391,10 @@ export class CostModel {
         }`,
       );
     }
-    const tp = checkPositiveInt("tp", opts.tp ?? 1);
-    const kvOk = model.numKvHeads % tp === 0 || tp % model.numKvHeads === 0;
-    if (model.numHeads % tp !== 0 || !kvOk) {
-      throw new RangeError(
-        `Cannot use ${tp} as tensor-parallel size for ${model.id}: current value is ${tp}; ` +
-          `allowed: divisors of ${model.numHeads} heads compatible with ${model.numKvHeads} KV heads`,
-      );
-    }
-    const dp = checkPositiveInt("dp", opts.dp ?? 1);
-    const ep = opts.ep ?? false;
-    if (ep && (!model.moe || model.moe.experts % (dp * tp) !== 0)) {
-      throw new RangeError(
-        `Cannot use --enable-expert-parallel for ${model.id} on dp ${dp} x tp ${tp}: current value is true; allowed: ${
-          model.moe
-            ? `a group whose ${dp * tp} GPUs divide the ${model.moe.experts} experts`
-            : "false (a dense model has no experts)"
-        }`,
-      );
-    }
-    const nvlink = gpu.nvlinkGBps > 0;
-    const dtype = opts.dtype ?? "bf16";
-    if (dtype !== "bf16" && dtype !== "fp8") {
-      throw new RangeError(`Cannot use dtype as bf16 or fp8: current value is ${dtype}`);
-    }
-    if (dtype === "fp8" && !(gpu.fp8Tflops > 0)) {
-      throw new RangeError(
-        `Cannot use dtype fp8 on ${gpu.id}: current value is fp8; allowed: bf16 (no FP8 tensor cores)`,
-      );
-    }
+    const { tp, dp, ep } = checkParallel(opts);
+    const dtype = checkDtype(opts);
     this.dtype = dtype;
-    this.#o = {
-      memEfficiency: checkFraction("memEfficiency", opts.memEfficiency ?? gpu.memEfficiency),
-      computeEfficiency: checkFraction(
-        "computeEfficiency",
-        opts.computeEfficiency ?? gpu.gemmEfficiency,
-      ),
-      requestFloorMs: checkNonNegative(
-        "requestFloorMs",
-        opts.requestFloorMs ?? DEFAULT_REQUEST_FLOOR_MS,
-      ),
-      tokenizeUsPerToken: checkNonNegative(
-        "tokenizeUsPerToken",
-        opts.tokenizeUsPerToken ?? DEFAULT_TOKENIZE_US_PER_TOKEN,
-      ),
-      stepOverheadMs: checkNonNegative("stepOverheadMs", opts.stepOverheadMs ?? 1.3),
-      perSeqOverheadMs: checkNonNegative("perSeqOverheadMs", opts.perSeqOverheadMs ?? 0.03),
-      commEfficiency: checkFraction(
-        "commEfficiency",
-        opts.commEfficiency ?? (nvlink ? 0.8 : PCIE_COMM_EFFICIENCY),
-      ),
-      allReduceLatencyMs: checkNonNegative(
-        "allReduceLatencyMs",
-        opts.allReduceLatencyMs ?? (nvlink ? 0.01 : PCIE_COLLECTIVE_LATENCY_MS),
-      ),
-      workspaceGiB: checkNonNegative("workspaceGiB", opts.workspaceGiB ?? 1.5),
-      maxNumBatchedTokens: checkPositiveInt(
-        "maxNumBatchedTokens",
-        opts.maxNumBatchedTokens ?? 8192,
-      ),
-      maxNumSeqs: checkPositiveInt("maxNumSeqs", opts.maxNumSeqs ?? 256),
-    };
+    this.#o = resolvedOptions(opts);
     this.gpu = gpu;
     this.model = model;
     this.tp = tp;
