@@ -31,7 +31,8 @@ import {
   runMain,
 } from "../lib/args.ts";
 import { readRecorded, recordedFormatOf, type RecordedReadOptions } from "../lib/recorded_run.ts";
-import { listGpus, resolveGpu } from "../launch/sim/core/profiles.ts";
+import { listGpus } from "../launch/sim/core/profiles.ts";
+import { loadGpu } from "../launch/sim/core/profile_files.ts";
 import { writeJsonAtomic } from "../lib/write_file.ts";
 import { replayRun } from "./validate/replay.ts";
 import { reportText } from "./validate/report.ts";
@@ -135,7 +136,7 @@ function readOptions(values: Record<string, unknown>, gpu: string): RecordedRead
         : {}),
       ...(int("tp") ? { tensorParallelSize: int("tp") } : {}),
     },
-    defaults: vllmDefaults(resolveGpu(gpu)),
+    defaults: vllmDefaults(loadGpu(gpu)),
     allowSimulated: values["allow-simulated"] === true,
   };
 }

@@ -20,10 +20,9 @@ import { readRunItls } from "../../lib/run_dir.ts";
 import {
   type GpuProfile,
   type ModelProfile,
-  resolveGpu,
   resolveModel,
 } from "../../launch/sim/core/profiles.ts";
-import { isModelFile, loadModel } from "../../launch/sim/core/profile_files.ts";
+import { isGpuFile, isModelFile, loadGpu, loadModel } from "../../launch/sim/core/profile_files.ts";
 import { parseTopology } from "../../launch/topology.ts";
 import { benchConfigOf, predictRun } from "../predict/run_point.ts";
 
@@ -133,6 +132,7 @@ export function topologyText(
   gpu: GpuProfile,
   model: ModelProfile,
   modelProfile?: string,
+  gpuFile?: string,
 ): string {
   const { meta } = run;
   const tp = meta.tensorParallelSize;
@@ -171,7 +171,7 @@ export function topologyText(
     },
     router: { enabled: false },
     sim: {
-      gpu: gpu.id,
+      gpu: gpuFile && isGpuFile(gpuFile) ? resolve(gpuFile) : gpu.id,
       model_profile: modelProfile && isModelFile(modelProfile) ? resolve(modelProfile) : model.id,
     },
   });
@@ -180,11 +180,11 @@ export function topologyText(
 /** Plays `run` in virtual time; writes trace.jsonl, topology.yaml and a run directory under `o.outDir`. */
 export async function replayRun(run: RecordedRun, o: ReplayOptions): Promise<Replay> {
   const model = checkReplayable(run, o.modelProfile);
-  const gpu = resolveGpu(o.gpu);
+  const gpu = loadGpu(o.gpu);
   await Deno.mkdir(o.outDir, { recursive: true });
   const tracePath = join(o.outDir, "trace.jsonl");
   const topologyPath = join(o.outDir, "topology.yaml");
-  const yaml = topologyText(run, gpu, model, o.modelProfile);
+  const yaml = topologyText(run, gpu, model, o.modelProfile, o.gpu);
   await writeFileAtomic(tracePath, traceText(run));
   await writeFileAtomic(topologyPath, yaml);
   const topology = parseTopology(yaml, topologyPath);

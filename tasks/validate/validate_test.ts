@@ -146,3 +146,20 @@ Deno.test("validate: expert parallel on a dense model is refused naming the flag
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("validate: --gpu takes a GPU YAML file, relative to where the user stands", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "topobench_validate_gpu_" });
+  try {
+    const r = await validate(FIXTURE, "--gpu", "fixtures/gpus/b200.yaml", "--out", dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /replayed: SIMULATED engine, virtual clock, NVIDIA B200 .*\(--gpu /);
+    // the topology it wrote names the file absolute, so predict can rerun it from anywhere
+    const topo = await Deno.readTextFile(join(dir, "topology.yaml"));
+    assert.match(
+      topo,
+      new RegExp(`gpu: ${join(ROOT, "fixtures/gpus/b200.yaml").replaceAll(".", "\\.")}`),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
