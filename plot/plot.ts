@@ -151,6 +151,7 @@ async function plotWith(dir: string, o: PlotOptions, pool: PngPool | null): Prom
   await writeFileAtomic(
     reportPath,
     buildReport(data, report, {
+      planMd: await text("plan.md"),
       findingsMd: await text("findings.md"),
       compareMd: await text("compare.md"),
     }),

@@ -117,6 +117,8 @@ export function sectionOf(name: string): string {
 
 /** Texts that open the report when the experiment folder has them. */
 export interface ReportTexts {
+  /** `plan.md` (written by `deno task plan`): its answer opens the report. */
+  planMd?: string | null;
   /** `findings.md` (written by the pipeline). */
   findingsMd?: string | null;
   /** `compare.md` (written by `deno task compare` and the pipeline). */
@@ -137,6 +139,7 @@ table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;paddin
 td:first-child,td:nth-child(2){text-align:left}th{background:#f4f4f4}
 pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:11px}
 #findings{background:#eef6ff;border:1px solid #9cc3ee;padding:4px 16px;margin:12px 0}
+#plan{background:#effaf0;border:1px solid #8cc79a;padding:4px 16px;margin:12px 0}
 #findings li{margin:4px 0}
 </style></head><body>`;
 }
@@ -158,9 +161,9 @@ function introHtml(data: ExperimentData, shown: number, skipped: number): string
   }; ${shown} figures, ${skipped} skipped.</p>`;
 }
 
-/** findings.md (or how to get it), then compare.md folded. */
+/** plan.md when there is one, findings.md (or how to get it), then compare.md folded. */
 function textsHtml(texts: ReportTexts): string {
-  return `${
+  return `${texts.planMd ? `<section id="plan">${markdownToHtml(texts.planMd)}</section>\n` : ""}${
     texts.findingsMd
       ? `<section id="findings">${markdownToHtml(texts.findingsMd)}</section>`
       : '<section id="findings"><h2>Findings</h2><p>No findings.md in this folder: run ' +

@@ -193,6 +193,36 @@ export function gpusForRate(best: PlanCandidate | undefined, rate: number): numb
   return Math.max(1, copies) * best.gpus;
 }
 
+/** `plan.md`: the answer, every candidate best first and those left out (it opens report.html). */
+export function planMd(a: PlanAnswer): string {
+  const q = a.question;
+  const cell = (x: number | null, d = 3) =>
+    x === null ? "-" : d === 2 ? x.toFixed(2) : String(Number(x.toPrecision(d)));
+  const lines = [
+    `## Plan: ${q.model} on ${q.gpus} × ${q.gpu} (SIMULATED engine, virtual clock)`,
+    "",
+    `**${a.answer}**`,
+    ...(a.target ? ["", `For ${a.target.rate} ${a.unit}: ${a.target.gpus ?? "no"} GPUs.`] : []),
+    "",
+    `| rank | candidate | GPUs | SLO capacity (${a.unit}) | per GPU | tok/s per GPU | tok/s per user | $/M output tokens | J/token (TDP) | binds | points |`,
+    "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+    ...a.candidates.map((c, i) =>
+      `| ${c.status === "no rate meets the SLO" ? "-" : i + 1} | ${c.label} | ${c.gpus} | ${
+        cell(c.slo_capacity)
+      }${c.status === "lower bound" ? "+" : ""} | ${cell(c.goodput_per_gpu)} | ${
+        cell(c.output_tok_s_per_gpu)
+      } | ${cell(c.output_tok_s_per_user)} | ${cell(c.usd_per_m_output_tokens, 2)} | ${
+        cell(c.joules_per_output_token, 2)
+      } | ${c.binding ?? "-"} | ${c.points} |`
+    ),
+    "",
+    `${a.candidates.length} searched in full, ${a.pruned.length} left out, ${a.points} points, ${a.elapsed_s} s. Left out:`,
+    "",
+    ...a.pruned.map((p) => `- ${p.label}: ${p.why}`),
+  ];
+  return lines.join("\n") + "\n";
+}
+
 /** The ranked table on stdout. */
 export function answerTable(cs: readonly PlanCandidate[]): string {
   const head =

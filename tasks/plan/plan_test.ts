@@ -85,7 +85,6 @@ Deno.test("plan: one command answers; the recommendation holds the SLO below its
       ...START,
       "--slo",
       "ttft:500,tpot:50",
-      "--no-plot",
       "--price-per-gpu-hour",
       "2",
       "--target-rate",
@@ -118,6 +117,14 @@ Deno.test("plan: one command answers; the recommendation holds the SLO below its
     for (let i = 1; i < plan.candidates.length; i++) {
       assert.ok(best.goodput_per_gpu! >= plan.candidates[i].goodput_per_gpu!);
     }
+    // plan.md holds the answer, and opens report.html before the findings
+    const md = await Deno.readTextFile(join(out, "plan.md"));
+    assert.ok(md.startsWith("## Plan: meta-llama/Llama-3.1-8B-Instruct on 2 × h100"), md);
+    assert.ok(md.includes(plan.answer));
+    const html = await Deno.readTextFile(join(out, "report.html"));
+    assert.ok(
+      html.indexOf('id="plan"') > 0 && html.indexOf('id="plan"') < html.indexOf('id="findings"'),
+    );
     // recommended.yaml is a topology file predict takes as it is
     const rec = join(out, "recommended.yaml");
     assert.equal((await loadTopology(rec)).kind, best.kind);

@@ -26,8 +26,10 @@ import {
   gpusForRate,
   MODEL_ERROR_PCT,
   type PlanAnswer,
+  planMd,
   rankedCandidates,
 } from "./answer.ts";
+import { plot } from "../../plot/plot.ts";
 
 /** Options of {@linkcode runPlan}. */
 export interface PlanOptions {
@@ -134,10 +136,11 @@ export async function runPlan(o: PlanOptions): Promise<PlanAnswer> {
   };
   const order = searchOrder(cands.candidates);
   const waves = await runWaves(exp, order, WAVE_WIDTH, o.attainmentPct / 100, po);
+  // the report is drawn once plan.md exists, so that it opens with the answer
   const res = await runPipeline(exp, {
     ...po,
     only: waves.searched.map((c) => c.label),
-    plot: o.plot,
+    plot: false,
   });
   const ranking = res.crossover.ranking;
   if (!ranking) throw new Error(`Cannot rank the candidates of ${expFile}: no SLO was given`);
@@ -183,5 +186,15 @@ export async function runPlan(o: PlanOptions): Promise<PlanAnswer> {
     });
   }
   await writeJsonAtomic(join(out, "plan.json"), answer);
+  await writeFileAtomic(join(out, "plan.md"), planMd(answer));
+  if (o.plot !== false) {
+    await plot(res.expDir, {
+      formats: exp.plots.formats,
+      logY: exp.plots.logY,
+      slo: exp.slo ?? undefined,
+      sloTarget: exp.targetPct / 100,
+      ranking,
+    });
+  }
   return answer;
 }
