@@ -28,6 +28,7 @@ import { ATTAINMENT_FLAG, attainmentFromFlags, SLO_FLAGS, sloFromFlags } from ".
 import { BENCH_FLAGS, flagsWithoutDefaults } from "../bench/bench_config.ts";
 import { LIVE_ONLY } from "./predict.ts";
 import { withSignals } from "./pipeline.ts";
+import { InterruptedError } from "../lib/signals.ts";
 import { PLAN_KINDS, type PlanKind, type PlanQuestion } from "./plan/candidates.ts";
 import { answerTable } from "./plan/answer.ts";
 import { runPlan } from "./plan/run_plan.ts";
@@ -194,6 +195,30 @@ function liveCheckOf(values: FlagValues): number {
     Number(values.duration ?? 60);
 }
 
+/**
+ * Runs `fn`; when Ctrl-C stops it, says what is kept before the error ends the
+ * command (exit 130): the finished points stay in `out`, and the same command
+ * resumes from them.
+ */
+async function resumable<T>(out: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof InterruptedError) {
+      let points = 0;
+      try {
+        for (const d of Deno.readDirSync(out)) {
+          if (d.isDirectory && /-r[\d.]+$|-probe$/.test(d.name)) points++;
+        }
+      } catch { /* nothing was written yet */ }
+      console.error(
+        `plan: interrupted; ${points} finished points are kept in ${out}: run the same command again to resume from them`,
+      );
+    }
+    throw e;
+  }
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const parsed = parseCommand(args, flagSpec(false), HELP);
@@ -217,24 +242,25 @@ export async function main(args: string[]): Promise<number> {
       expected: "an ISO date",
     });
   }
-  const answer = await withSignals((signal) =>
-    runPlan({
-      question,
-      workload,
-      slo,
-      attainmentPct: attainmentFromFlags(values) ?? 90,
-      out,
-      resolution: numberFlag(values, "resolution", { min: 1.01, max: 2 }),
-      workers: numberFlag(values, "workers", { min: 1, integer: true }) ?? null,
-      runs: numberFlag(values, "runs", { min: 1, max: 20, integer: true }),
-      usdPerGpuHour: numberFlag(values, "price-per-gpu-hour", { min: 0 }),
-      targetRate: numberFlag(values, "target-rate", { min: 1e-6 }),
-      liveCheckS: liveCheckOf(values),
-      plot: values["no-plot"] !== true,
-      startTime: start,
-      signal,
-    })
-  );
+  const answer = await resumable(out, () =>
+    withSignals((signal) =>
+      runPlan({
+        question,
+        workload,
+        slo,
+        attainmentPct: attainmentFromFlags(values) ?? 90,
+        out,
+        resolution: numberFlag(values, "resolution", { min: 1.01, max: 2 }),
+        workers: numberFlag(values, "workers", { min: 1, integer: true }) ?? null,
+        runs: numberFlag(values, "runs", { min: 1, max: 20, integer: true }),
+        usdPerGpuHour: numberFlag(values, "price-per-gpu-hour", { min: 0 }),
+        targetRate: numberFlag(values, "target-rate", { min: 1e-6 }),
+        liveCheckS: liveCheckOf(values),
+        plot: values["no-plot"] !== true,
+        startTime: start,
+        signal,
+      })
+    ));
   console.log(
     `\nSIMULATED engine, virtual clock: ${
       answer.searched + answer.pruned.length
