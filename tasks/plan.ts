@@ -285,6 +285,10 @@ export async function main(args: string[]): Promise<number> {
     console.log(`\nlive check (real processes, speed 1):\n${liveTable(answer.live_check)}`);
   }
   console.log(`\n${answer.answer}`);
+  if (answer.recommended === null) {
+    console.log(out);
+    return 2; // no deployment meets the SLO: an answer, but not a deployment to run
+  }
   if (answer.target) {
     const { rate, gpus } = answer.target;
     console.log(

@@ -150,6 +150,23 @@ function latencyAt(rows: readonly MergedRow[], label: string, rate: number | nul
   return `TTFT p90 ${v("p90_ttft_ms")} / TPOT p90 ${v("p90_tpot_ms")}`;
 }
 
+/**
+ * Why nothing met the SLO: even the lightest load tried missed it, so the SLO
+ * is below what one request gets on these instances; more replicas cannot fix
+ * that, a larger TP or a faster GPU may.
+ */
+function noneMeets(rows: readonly MergedRow[], gpus: number): string {
+  const best = (k: string) => {
+    const xs = rows.map((r) => r[k]).filter((x): x is number => typeof x === "number");
+    return xs.length ? `${fmt(Math.min(...xs))} ms` : "?";
+  };
+  return `No deployment of ${gpus} GPUs meets the SLO at any load tried; the best any reached was TTFT p90 ${
+    best("p90_ttft_ms")
+  } / TPOT p90 ${
+    best("p90_tpot_ms")
+  }, at its lightest load: more replicas will not reach the SLO, a larger --tp, a faster --gpu or a looser --slo may (SIMULATED, virtual clock).`;
+}
+
 /** The one line: what to run, how much it carries, and the runner-up's distance. */
 export function answerLine(
   cs: readonly PlanCandidate[],
@@ -158,7 +175,7 @@ export function answerLine(
 ): string {
   const [best, next] = cs;
   if (!best || best.status === "no rate meets the SLO") {
-    return `No deployment of ${gpus} GPUs meets the SLO at any load tried: try more GPUs, a larger TP, or a looser SLO.`;
+    return noneMeets(rows, gpus);
   }
   const per = best.goodput_per_gpu ?? best.slo_capacity / best.gpus;
   const bound = best.status === "lower bound" ? "at least " : "";

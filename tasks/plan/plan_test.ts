@@ -180,3 +180,34 @@ Deno.test("plan --validate live: the recommendation runs as real processes at 80
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("plan: an SLO no deployment meets is said so, with the best latency reached, exit 2", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "topobench_plan_none_" });
+  try {
+    const r = await deno([
+      "tasks/plan.ts",
+      "--gpus",
+      "1",
+      "--kinds",
+      "agg",
+      "--tp",
+      "1",
+      ...WORKLOAD.map((x) => x === "20" ? "5" : x),
+      ...START,
+      "--slo",
+      "ttft:1",
+      "--no-plot",
+      "--out",
+      join(dir, "none"),
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stdout,
+      /^No deployment of 1 GPUs meets the SLO at any load tried; the best any reached was TTFT p90 [\d.]+ ms/m,
+    );
+    const plan = JSON.parse(await Deno.readTextFile(join(dir, "none", "plan.json"))) as PlanAnswer;
+    assert.equal(plan.recommended, null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
