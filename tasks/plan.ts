@@ -30,7 +30,7 @@ import { LIVE_ONLY } from "./predict.ts";
 import { withSignals } from "./pipeline.ts";
 import { InterruptedError } from "../lib/signals.ts";
 import { PLAN_KINDS, type PlanKind, type PlanQuestion } from "./plan/candidates.ts";
-import { answerTable } from "./plan/answer.ts";
+import { answerTable, type PlanAnswer } from "./plan/answer.ts";
 import { runPlan } from "./plan/run_plan.ts";
 import { liveTable } from "./plan/validate_live.ts";
 
@@ -219,6 +219,42 @@ async function resumable<T>(out: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The answer on stdout: counts, the ranked table, what was left out, the live check, the line. */
+function printAnswer(answer: PlanAnswer, gpus: number): void {
+  console.log(
+    `\nSIMULATED engine, virtual clock: ${
+      answer.searched + answer.pruned.length
+    } candidates, ${answer.searched} searched in full, ${answer.points} points, ${answer.elapsed_s} s`,
+  );
+  console.log(answerTable(answer.candidates));
+  for (const p of answer.pruned.filter((p) => !p.at)) console.log(`left out ${p.label}: ${p.why}`);
+  const after = answer.pruned.filter((p) => p.at).sort((a, b) =>
+    b.at!.attainment - a.at!.attainment
+  );
+  if (after.length) {
+    const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+    console.log(
+      `left out after one point each (they miss the SLO where the best holds it per GPU): ${after.length}, e.g. ${
+        after.slice(0, 4).map((p) => `${p.label} ${pct(p.at!.attainment)} at ${p.at!.rate}`).join(
+          ", ",
+        )
+      } (plan.json lists all)`,
+    );
+  }
+  if (answer.live_check) {
+    console.log(`\nlive check (real processes, speed 1):\n${liveTable(answer.live_check)}`);
+  }
+  console.log(`\n${answer.answer}`);
+  if (answer.target) {
+    const { rate, gpus: need } = answer.target;
+    console.log(
+      need === null
+        ? `For ${rate} ${answer.unit}: no deployment of ${gpus} GPUs meets the SLO; ask with more --gpus.`
+        : `For ${rate} ${answer.unit}: ${need} GPUs as copies of ${answer.recommended} (its capacity per GPU; exact for replicas, an estimate for disaggregated kinds).`,
+    );
+  }
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const parsed = parseCommand(args, flagSpec(false), HELP);
@@ -261,44 +297,10 @@ export async function main(args: string[]): Promise<number> {
         signal,
       })
     ));
-  console.log(
-    `\nSIMULATED engine, virtual clock: ${
-      answer.searched + answer.pruned.length
-    } candidates, ${answer.searched} searched in full, ${answer.points} points, ${answer.elapsed_s} s`,
-  );
-  console.log(answerTable(answer.candidates));
-  for (const p of answer.pruned.filter((p) => !p.at)) console.log(`left out ${p.label}: ${p.why}`);
-  const after = answer.pruned.filter((p) => p.at).sort((a, b) =>
-    b.at!.attainment - a.at!.attainment
-  );
-  if (after.length) {
-    const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
-    console.log(
-      `left out after one point each (they miss the SLO where the best holds it per GPU): ${after.length}, e.g. ${
-        after.slice(0, 4).map((p) => `${p.label} ${pct(p.at!.attainment)} at ${p.at!.rate}`).join(
-          ", ",
-        )
-      } (plan.json lists all)`,
-    );
-  }
-  if (answer.live_check) {
-    console.log(`\nlive check (real processes, speed 1):\n${liveTable(answer.live_check)}`);
-  }
-  console.log(`\n${answer.answer}`);
-  if (answer.recommended === null) {
-    console.log(out);
-    return 2; // no deployment meets the SLO: an answer, but not a deployment to run
-  }
-  if (answer.target) {
-    const { rate, gpus } = answer.target;
-    console.log(
-      gpus === null
-        ? `For ${rate} ${answer.unit}: no deployment of ${question.gpus} GPUs meets the SLO; ask with more --gpus.`
-        : `For ${rate} ${answer.unit}: ${gpus} GPUs as copies of ${answer.recommended} (its capacity per GPU; exact for replicas, an estimate for disaggregated kinds).`,
-    );
-  }
+  printAnswer(answer, question.gpus);
   console.log(out);
-  return 0;
+  // no deployment meets the SLO: an answer, but not a deployment to run
+  return answer.recommended === null ? 2 : 0;
 }
 
 if (import.meta.main) await runMain(main);

@@ -110,9 +110,8 @@ export function vllmVersion(simYaml: string, file: string): string {
   }`;
 }
 
-/** Runs the search and writes the answer into `o.out`; returns `plan.json`'s content. */
-export async function runPlan(o: PlanOptions): Promise<PlanAnswer> {
-  const t0 = performance.now();
+/** The candidates of `o`, or a RangeError naming why none is left. */
+function candidatesOf(o: PlanOptions): ReturnType<typeof planCandidates> {
   const cands = planCandidates(o.question);
   if (!cands.candidates.length) {
     throw new RangeError(
@@ -121,7 +120,18 @@ export async function runPlan(o: PlanOptions): Promise<PlanAnswer> {
       }); allowed: --tp sizes whose instances hold the model and fit in --gpus (pd and ppd need at least two instances)`,
     );
   }
-  const out = resolve(o.out);
+  return cands;
+}
+
+/** recommended.yaml and recommended_vllm.yaml of the winner in `out`. */
+async function writeRecommended(out: string, topology: string): Promise<void> {
+  const text = await Deno.readTextFile(topology);
+  await writeFileAtomic(join(out, "recommended.yaml"), text);
+  await writeFileAtomic(join(out, "recommended_vllm.yaml"), vllmVersion(text, topology));
+}
+
+/** The experiment file, the waves and one final pipeline run (ranking, no figures yet). */
+async function search(o: PlanOptions, cands: ReturnType<typeof planCandidates>, out: string) {
   await Deno.mkdir(out, { recursive: true });
   const expFile = join(out, "plan_experiment.yaml");
   await writeFileAtomic(expFile, experimentYaml(o, cands));
@@ -144,17 +154,22 @@ export async function runPlan(o: PlanOptions): Promise<PlanAnswer> {
   });
   const ranking = res.crossover.ranking;
   if (!ranking) throw new Error(`Cannot rank the candidates of ${expFile}: no SLO was given`);
+  return { exp, waves, res, ranking };
+}
+
+/** Runs the search and writes the answer into `o.out`; returns `plan.json`'s content. */
+export async function runPlan(o: PlanOptions): Promise<PlanAnswer> {
+  const t0 = performance.now();
+  const cands = candidatesOf(o);
+  const out = resolve(o.out);
+  const { exp, waves, res, ranking } = await search(o, cands, out);
   const topo = (label: string) => join(res.expDir, ".topologies", `${label}.yaml`);
   const candidates = rankedCandidates(ranking, cands.candidates, topo, {
     usdPerGpuHour: o.usdPerGpuHour ?? null,
     tdpW: loadGpu(o.question.gpu).tdpW ?? null,
   }, res.rows);
   const best = candidates[0]?.status !== "no rate meets the SLO" ? candidates[0] : undefined;
-  if (best) {
-    const text = await Deno.readTextFile(best.topology);
-    await writeFileAtomic(join(out, "recommended.yaml"), text);
-    await writeFileAtomic(join(out, "recommended_vllm.yaml"), vllmVersion(text, best.topology));
-  }
+  if (best) await writeRecommended(out, best.topology);
   const answer: PlanAnswer = {
     question: {
       ...o.question,
