@@ -369,7 +369,15 @@ export async function readRecorded(
 ): Promise<RecordedRun> {
   const format = await recordedFormatOf(path);
   if (format === "vllm-bench-json") {
-    return parseVllmRecorded(await Deno.readTextFile(path), path, o);
+    try {
+      return parseVllmRecorded(await Deno.readTextFile(path), path, o);
+    } catch (e) {
+      // any .json lands here: name the three inputs a recorded run can be
+      if (!(e instanceof TypeError)) throw e;
+      throw new TypeError(
+        `${e.message}; allowed: ${Object.values(RECORDED_FORMATS).join(", or ")}`,
+      );
+    }
   }
   if (format === "topobench-run") return await readRunDirRecorded(path, o);
   if (format === "trace-folder") {

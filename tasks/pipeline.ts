@@ -290,10 +290,12 @@ export async function withSignals<T>(fn: (signal: AbortSignal) => Promise<T>): P
     result = await fn(stop.graceful);
   } catch (e) {
     if (stop.received) {
+      // the error the stop itself caused says nothing more
+      const why = errorMessage(e);
       throw new InterruptedError(
-        `Cannot finish: interrupted by ${stop.received}; what was started was stopped (${
-          errorMessage(e)
-        })`,
+        `Cannot finish: interrupted by ${stop.received}; what was started was stopped${
+          why.includes(`interrupted by ${stop.received}`) ? "" : ` (${why})`
+        }`,
         stop.exitCode!,
       );
     }
