@@ -53,6 +53,10 @@ const SKIP: Record<string, string> = {
     "kubernetes.namespace=llm --set kubernetes.env_from_secrets=[hf-token] --timeout 1800"
   ]: "needs kubectl and a GPU cluster",
   "deno task status vllm-pd-4p4d": "needs the cluster above",
+  [
+    "deno task plan --gpus 8 --gpu h100 --model meta-llama/Llama-3.1-8B-Instruct --endpoint " +
+    "/v1/chat/completions --dataset multiturn --preset W1 --turns 3 --slo ttft:500,tpot:50"
+  ]: "the same question as docs/plan.md's first example, which runs",
   "deno task up results/plan-8xh100/recommended_vllm.yaml": "needs vLLM on 8 GPUs",
   [
     "deno task bench --url http://127.0.0.1:10010 --rate 99 --duration 300 --endpoint " +
