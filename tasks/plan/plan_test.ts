@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ROOT } from "../_experiment.ts";
+import { runDeno } from "../_run_deno.ts";
 import { loadTopology } from "../../launch/topology.ts";
 import type { PlanAnswer } from "./answer.ts";
 import { planCandidates } from "./candidates.ts";
@@ -19,16 +19,8 @@ const WORKLOAD = [
 ];
 const START = ["--start-time", "2026-12-01T00:00:00Z"];
 
-async function deno(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
-}
+/** `deno run -A ARGS` from the checkout. */
+const deno = (args: string[]) => runDeno(["run", "-A", ...args]);
 
 /** SLO attainment of the recommended topology predicted at `rate`. */
 async function attainmentAt(topology: string, rate: number, dir: string): Promise<number> {

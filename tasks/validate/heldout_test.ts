@@ -1,22 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ROOT } from "../_experiment.ts";
+import { runDeno } from "../_run_deno.ts";
 import type { Validation } from "./validation.ts";
 
 /** A held-out recorded run (not in ../shared): fixtures/validate/heldout/README.md. */
 const RTX4090 = join(ROOT, "fixtures/validate/heldout/RTX4090_Llama-3.1-8B");
 
 /** `deno task validate ARGS` from the checkout, as a user runs it. */
-async function validate(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "-q", "validate", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
-}
+const validate = (...args: string[]) => runDeno(["task", "-q", "validate", ...args]);
 
 Deno.test("validate: the held-out RTX 4090 run replays on its own GPU profile with its recorded KV cache", async () => {
   const dir = await Deno.makeTempDir({ prefix: "topobench_heldout_" });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ROOT } from "../_experiment.ts";
+import { runDeno } from "../_run_deno.ts";
 import type { Validation } from "./validation.ts";
 
 const TRACE = join(ROOT, "fixtures/validate/RTXPRO6000_Llama-3.1-8B_first40");
@@ -11,16 +12,7 @@ const VLLM = join(
 const RUN = join(ROOT, "fixtures/validate/20261207-050245-sim_llama_first10");
 
 /** `deno task validate ARGS` from the checkout, as a user runs it. */
-async function validate(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "-q", "validate", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
-}
+const validate = (...args: string[]) => runDeno(["task", "-q", "validate", ...args]);
 
 const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const readV = async (dir: string): Promise<Validation> =>
