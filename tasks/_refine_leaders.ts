@@ -9,10 +9,9 @@
  */
 import { sloBracket } from "../lib/ranking.ts";
 import { roundRate } from "../lib/slo_search.ts";
-import { num, readSummaries } from "./_bench_cmd.ts";
 import type { ExperimentTopology } from "./_experiment.ts";
 import { type PipelineRun, runTopology } from "./_pipeline_topology.ts";
-import { searchSample } from "./_sweep_auto.ts";
+import { pointAttainments } from "./_sweep_auto.ts";
 import type { SweepPoint } from "./sweep.ts";
 
 /** One topology's measured SLO bracket and capacity (the ranking's rule, from summaries). */
@@ -26,15 +25,8 @@ interface Lead {
 
 /** The bracket of `t`'s points: last rate meeting `target` before the first missing it. */
 async function leadOf(t: ExperimentTopology, pts: SweepPoint[], target: number) {
-  const att: { rate: number; value: number }[] = [];
-  let gpus = 1; // as the sweep recorded it in every summary
-  for (const p of pts) {
-    const summaries = await readSummaries(p.runDir);
-    gpus = num(summaries[0], "gpus") ?? gpus;
-    const a = searchSample(p.rateRps, summaries).attainment;
-    if (a !== null) att.push({ rate: p.rateRps, value: a });
-  }
-  att.sort((a, b) => a.rate - b.rate);
+  const { att, gpus: recorded } = await pointAttainments(pts);
+  const gpus = recorded ?? 1; // as the sweep recorded it in every summary
   const { passAt, failAt, capacity } = sloBracket(att, target); // the ranking's rule
   if (failAt < 0 || passAt < 0) return null;
   return { t, gpus, pass: att[passAt].rate, fail: att[failAt].rate, capacity };

@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { type Bracket, placeRates, searchCapacity, type SearchSample } from "../lib/slo_search.ts";
 import type { AutoSweep } from "./_experiment.ts";
-import { benchHasTimeScale, num } from "./_bench_cmd.ts";
+import { benchHasTimeScale, num, readSummaries } from "./_bench_cmd.ts";
 import { pointLabel, type PointRun, runPoint, type SweepRun } from "./_sweep_point.ts";
 import type { Progress } from "../lib/progress.ts";
 import { sweepPointDone } from "./_sweep_progress.ts";
@@ -53,6 +53,24 @@ export function searchSample(rate: number, summaries: Record<string, unknown>[])
     attainment: withSlo && n > 0 ? met / n : null,
     throughputRps: summaries.length ? thr / summaries.length : null,
   };
+}
+
+/**
+ * The attainment of each finished point (runs pooled), ascending by rate, and
+ * the GPUs its summaries recorded (null when none says).
+ */
+export async function pointAttainments(
+  pts: readonly { rateRps: number; runDir: string }[],
+): Promise<{ att: { rate: number; value: number }[]; gpus: number | null }> {
+  const att: { rate: number; value: number }[] = [];
+  let gpus: number | null = null;
+  for (const p of pts) {
+    const summaries = await readSummaries(p.runDir);
+    gpus = num(summaries[0], "gpus") ?? gpus;
+    const a = searchSample(p.rateRps, summaries).attainment;
+    if (a !== null) att.push({ rate: p.rateRps, value: a });
+  }
+  return { att: att.sort((a, b) => a.rate - b.rate), gpus };
 }
 
 /** `SLO capacity 12.3–13.5/s` (between the last passing and first failing rate). */

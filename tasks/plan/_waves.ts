@@ -12,8 +12,7 @@
  * @module
  */
 import type { Experiment } from "../_experiment.ts";
-import { readSummaries } from "../_bench_cmd.ts";
-import { searchSample } from "../_sweep_auto.ts";
+import { pointAttainments } from "../_sweep_auto.ts";
 import { sweepOnly } from "../pipeline.ts";
 import type { PipelineOptions } from "../pipeline.ts";
 import { sloBracket } from "../../lib/ranking.ts";
@@ -32,14 +31,7 @@ export interface WavesResult {
 }
 
 /** Attainment (0..1) of each point, ascending by rate. */
-async function attainments(pts: readonly SweepPoint[]) {
-  const out: { rate: number; value: number }[] = [];
-  for (const p of pts) {
-    const a = searchSample(p.rateRps, await readSummaries(p.runDir)).attainment;
-    if (a !== null) out.push({ rate: p.rateRps, value: a });
-  }
-  return out.sort((a, b) => a.rate - b.rate);
-}
+const attainments = async (pts: readonly SweepPoint[]) => (await pointAttainments(pts)).att;
 
 /** Candidates in search order: dp first (replicas with session routing usually lead), then the rest. */
 export function searchOrder(cands: readonly Candidate[]): Candidate[] {
