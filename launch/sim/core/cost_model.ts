@@ -494,17 +494,22 @@ export class CostModel {
       largest = Math.max(largest, shape.pTokens + shape.dSeqs);
     }
     if (largest === 0 || !this.#moe) return slowest;
-    const tokens = largest * shapes.length;
-    return slowest + expertMs(this.#moe, tokens) +
-      (this.dp > 1 ? dispatchMs(this.#moe, tokens, this.#linkBytesPerMs(), this.#latencyMs()) : 0);
+    const { e, move } = this.#experts(largest * shapes.length);
+    return slowest + e + move;
+  }
+
+  /** The routed experts of a step of `tokens` group tokens, and moving the tokens to them (dp > 1). */
+  #experts(tokens: number): { e: number; move: number } {
+    const moe = this.#moe!;
+    return {
+      e: expertMs(moe, tokens),
+      move: this.dp > 1 ? dispatchMs(moe, tokens, this.#linkBytesPerMs(), this.#latencyMs()) : 0,
+    };
   }
 
   /** Adds the routed experts of a step of `tokens` group tokens (and their dispatch) to `b`. */
   #addExperts(b: StepBreakdown, tokens: number): void {
-    const e = expertMs(this.#moe!, tokens);
-    const move = this.dp > 1
-      ? dispatchMs(this.#moe!, tokens, this.#linkBytesPerMs(), this.#latencyMs())
-      : 0;
+    const { e, move } = this.#experts(tokens);
     b.computeMs += e;
     b.commMs += move;
     b.totalMs += e + move;

@@ -19,7 +19,7 @@
  * @module
  */
 import type { CostModel } from "./cost_model.ts";
-import { EngineCore, type EngineOptions, type EngineRequest, type StepPlan } from "./engine.ts";
+import type { EngineCore, EngineOptions, EngineRequest, StepPlan } from "./engine.ts";
 import type { KvCache } from "./kv_cache.ts";
 import { VirtualEngine } from "./virtual_engine.ts";
 import type { EventLoop } from "../../../lib/event_loop.ts";
@@ -49,17 +49,6 @@ export interface VirtualDpGroupOptions {
   seed?: number;
 }
 
-/** An engine core whose deferred work (the frontend floor) runs on the event loop. */
-class RankCore extends EngineCore {
-  constructor(opts: EngineOptions, readonly loop: EventLoop) {
-    super(opts);
-  }
-
-  protected override later(delayMs: number, fn: () => void): void {
-    this.loop.at(this.loop.nowMs() + delayMs, fn);
-  }
-}
-
 /** The ranks of one data-parallel instance on an event loop. */
 export class VirtualDpGroup implements VirtualInstanceEngine {
   readonly ranks: EngineCore[];
@@ -82,11 +71,10 @@ export class VirtualDpGroup implements VirtualInstanceEngine {
     this.#rng = new Rng(`dp-group:${o.seed ?? 0}`);
     const lockstep = o.cost.model.moe !== undefined;
     this.ranks = Array.from({ length: o.cost.dp }, (_, r) => {
-      const opts = { ...o.rankOptions(r), clock: o.clock };
-      if (!lockstep) return new VirtualEngine(opts);
-      const core = new RankCore(opts, o.clock);
-      core.onWork = () => this.#kick();
-      return core;
+      const rank = new VirtualEngine({ ...o.rankOptions(r), clock: o.clock });
+      // lockstep: the group steps the ranks (the rank keeps its frontend floor on the loop)
+      if (lockstep) rank.onWork = () => this.#kick();
+      return rank;
     });
     this.#counts = this.ranks.map(() => [0, 0]);
   }
