@@ -262,7 +262,7 @@ export function validateTopology(raw: unknown, file = "<topology>"): Topology {
   checkTransfer(r, engine, connector, roles, kv);
   const s = r.obj("sim", SIM_KEYS);
   const v = r.obj("vllm", VLLM_KEYS);
-  if (engine !== "sim" && r.value("sim") !== undefined) {
+  if (engine !== "sim" && r.value("sim") != null) {
     throw r.fail("sim", r.value("sim"), "absent unless engine: sim");
   }
   if (engine !== "vllm" && r.value("vllm") !== undefined) {

@@ -24,6 +24,7 @@ import {
   runMain,
 } from "../lib/args.ts";
 import { fieldError } from "../lib/errors.ts";
+import { CONNECTORS, POLICIES } from "../lib/contracts.ts";
 import { ATTAINMENT_FLAG, attainmentFromFlags, SLO_FLAGS, sloFromFlags } from "../lib/metrics.ts";
 import { BENCH_FLAGS, flagsWithoutDefaults } from "../bench/bench_config.ts";
 import { LIVE_ONLY } from "./predict.ts";
@@ -31,7 +32,8 @@ import { withSignals } from "./pipeline.ts";
 import { InterruptedError } from "../lib/signals.ts";
 import { PLAN_KINDS, type PlanKind, type PlanQuestion } from "./plan/candidates.ts";
 import { answerTable, type PlanAnswer } from "./plan/answer.ts";
-import { runPlan } from "./plan/run_plan.ts";
+import { type PlanOptions, runPlan } from "./plan/run_plan.ts";
+import { parseSet } from "../launch/topology_set.ts";
 import { liveTable } from "./plan/validate_live.ts";
 
 const OWN: FlagSpec = {
@@ -44,11 +46,21 @@ const OWN: FlagSpec = {
   gpu: { type: "string", default: "h100", help: "GPU profile id or a GPU YAML file" },
   gpus: {
     type: "string",
-    help: "The GPU budget: every candidate uses exactly this many (required)",
+    help:
+      "The GPU budget: every candidate uses at most this many, leaving fewer idle than one more instance needs (required)",
   },
   kinds: { type: "string", default: "dp,pd,ppd", help: "Kinds to search: agg, dp, pd, ppd" },
   tp: { type: "string", default: "1,2", help: "Tensor-parallel sizes per instance to try" },
   "max-gpus-per-instance": { type: "string", help: "Largest TP an instance may have" },
+  policies: {
+    type: "string",
+    help:
+      "dp routing policies to compare (round_robin, least_loaded, session, prefix; default: session on multi-turn traffic, else the topology's)",
+  },
+  connectors: {
+    type: "string",
+    help: "KV connectors to compare for pd and ppd (nixl, p2pnccl, lmcache; default nixl)",
+  },
   out: {
     type: "string",
     help: "The plan's folder (default results/plan-<gpus>x<gpu>-<model>-<hash of the question>)",
@@ -78,6 +90,19 @@ const OWN: FlagSpec = {
     type: "string",
     help:
       "live: run the recommendation and the runner-up as real processes (simulated engine, speed 1) at 80% and 100% of their capacity beside the prediction",
+  },
+  "check-engine": {
+    type: "string",
+    default: "sim",
+    help:
+      "Engine of the --validate live points: sim (simulated engine processes) or vllm (the same sizes on real vLLM: a GPU host)",
+  },
+  "check-set": {
+    type: "string",
+    multiple: true,
+    placeholder: "field=value",
+    help:
+      "Change a field of the live-checked topologies, e.g. --check-set vllm.extra_args=[--max-model-len,8192]",
   },
   "check-duration": {
     type: "string",
@@ -135,6 +160,7 @@ function questionOf(values: FlagValues): PlanQuestion {
     });
   }
   return {
+    ...choices(values),
     model: String(values.model),
     ...(values["model-profile"] ? { modelProfile: String(values["model-profile"]) } : {}),
     gpu: String(values.gpu),
@@ -142,6 +168,19 @@ function questionOf(values: FlagValues): PlanQuestion {
     kinds: kinds as PlanKind[],
     tps,
   };
+}
+
+/** `--policies` and `--connectors`, checked. */
+function choices(values: FlagValues): Pick<PlanQuestion, "policies" | "connectors"> {
+  const pick = <T extends string>(flag: string, allowed: readonly T[]): T[] | undefined => {
+    const xs = listFlag(values, flag);
+    const bad = xs?.find((x) => !(allowed as readonly string[]).includes(x));
+    if (bad) throw fieldError({ field: `--${flag}`, value: bad, expected: allowed.join(", ") });
+    return xs?.length ? [...new Set(xs)] as T[] : undefined;
+  };
+  const policies = pick("policies", POLICIES);
+  const connectors = pick("connectors", CONNECTORS);
+  return { ...(policies ? { policies } : {}), ...(connectors ? { connectors } : {}) };
 }
 
 /** Bench workload flags given on the command line, as an experiment's `workload`. */
@@ -185,14 +224,24 @@ function defaultOut(
   );
 }
 
-/** Seconds of each live check point, or 0 without `--validate live`. */
-function liveCheckOf(values: FlagValues): number {
-  if (values.validate === undefined) return 0;
+/** The live check's seconds per point (0 without `--validate live`), engine and field changes. */
+function liveCheckOf(
+  values: FlagValues,
+): Pick<PlanOptions, "liveCheckS" | "liveEngine" | "liveSets"> {
+  const engine = String(values["check-engine"] ?? "sim");
+  if (engine !== "sim" && engine !== "vllm") {
+    throw fieldError({ field: "--check-engine", value: engine, expected: "sim, vllm" });
+  }
+  const liveSets = ((values["check-set"] as string[] | undefined) ?? []).map((x) =>
+    parseSet(x, "--check-set")
+  );
+  if (values.validate === undefined) return { liveCheckS: 0 };
   if (values.validate !== "live") {
     throw fieldError({ field: "--validate", value: values.validate, expected: "live" });
   }
-  return numberFlag(values, "check-duration", { min: 1, max: 3600 }) ??
+  const liveCheckS = numberFlag(values, "check-duration", { min: 1, max: 3600 }) ??
     Number(values.duration ?? 60);
+  return { liveCheckS, liveEngine: engine, liveSets };
 }
 
 /**
@@ -242,7 +291,8 @@ function printAnswer(answer: PlanAnswer, gpus: number): void {
     );
   }
   if (answer.live_check) {
-    console.log(`\nlive check (real processes, speed 1):\n${liveTable(answer.live_check)}`);
+    const engine = answer.live_check_engine === "vllm" ? "vLLM" : "simulated engine, speed 1";
+    console.log(`\nlive check (real processes, ${engine}):\n${liveTable(answer.live_check)}`);
   }
   console.log(`\n${answer.answer}`);
   if (answer.target) {
@@ -291,7 +341,7 @@ export async function main(args: string[]): Promise<number> {
         runs: numberFlag(values, "runs", { min: 1, max: 20, integer: true }),
         usdPerGpuHour: numberFlag(values, "price-per-gpu-hour", { min: 0 }),
         targetRate: numberFlag(values, "target-rate", { min: 1e-6 }),
-        liveCheckS: liveCheckOf(values),
+        ...liveCheckOf(values),
         plot: values["no-plot"] !== true,
         startTime: start,
         signal,

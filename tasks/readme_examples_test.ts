@@ -59,10 +59,11 @@ const SKIP: Record<string, string> = {
   ]: "the same question as docs/plan.md's first example, which runs",
   "deno task up results/plan-8xh100/recommended_vllm.yaml": "needs vLLM on 8 GPUs",
   [
-    "deno task bench --url http://127.0.0.1:10010 --rate 99 --duration 300 --endpoint " +
-    "/v1/chat/completions --dataset multiturn --preset W1 --turns 3 --slo ttft:500,tpot:50"
+    "deno task bench --url http://127.0.0.1:10010 --topology sim-dp --gpus 8 --endpoint " +
+    "/v1/chat/completions --dataset multiturn --preset W1 --turns 3 --duration 60 --rate 88 " +
+    "--slo ttft:500,tpot:50 --out results/plan-8xh100/gpu-r88"
   ]: "needs the vLLM deployment above",
-  "deno task validate results/RUN_DIR": "the bench run above (its directory)",
+  "deno task validate results/plan-8xh100/*-gpu-r88": "the bench run above",
   "deno task down results/plan-8xh100/recommended_vllm.yaml": "the vLLM deployment above",
   [
     "deno task bench --platform kubernetes --replicas 4 --namespace llm --url " +

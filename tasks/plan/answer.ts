@@ -11,6 +11,7 @@ import type { RankedTopology, Ranking } from "../../lib/ranking.ts";
 import type { MergedRow } from "../../lib/merged_schema.ts";
 import type { Candidate, PlanQuestion, Pruned } from "./candidates.ts";
 import type { LiveCheck } from "./validate_live.ts";
+import type { VerifyCommands } from "./deploy_files.ts";
 
 /** One candidate in `plan.json`. */
 export interface PlanCandidate {
@@ -41,12 +42,25 @@ export interface PlanCandidate {
    * upper bound: GPUs rarely draw their TDP throughout); null without a TDP.
    */
   joules_per_output_token: number | null;
+  /**
+   * Disaggregated kinds: each role's GPUs and its share of the cost and energy
+   * per output token (every GPU costs and draws alike, so a role's share is its
+   * share of the GPUs); null for one-role kinds.
+   */
+  by_role: Record<string, RoleCost> | null;
   /** Which objective misses first above capacity: ttft, tpot, both. */
   binding: string | null;
   /** `ranked`, `lower bound` (met the SLO at every rate tried) or `no rate meets the SLO`. */
   status: string;
   /** Load points it took. */
   points: number;
+}
+
+/** One role's GPUs and its part of a disaggregated candidate's cost and energy per output token. */
+export interface RoleCost {
+  gpus: number;
+  usd_per_m_output_tokens: number | null;
+  joules_per_output_token: number | null;
 }
 
 /** `plan.json`. */
@@ -75,10 +89,14 @@ export interface PlanAnswer {
   target: { rate: number; gpus: number | null } | null;
   /** `--validate live`: predicted and measured at 80% and 100% of capacity. */
   live_check?: LiveCheck[];
+  /** The engine the live check ran: `sim` (simulated engine processes) or `vllm`. */
+  live_check_engine?: "sim" | "vllm";
   /** The sentence printed last. */
   answer: string;
   /** Where the experiment (runs, merged.csv, report.html) is. */
   experiment_dir: string;
+  /** Commands that deploy the recommendation on real vLLM and measure it; null without one. */
+  deploy: VerifyCommands | null;
 }
 
 const fmt = (x: number) => String(Number(x.toPrecision(3)));
@@ -125,11 +143,43 @@ export function rankedCandidates(
       output_tok_s_per_user: perUser(rows, t.topology, t.pass_rate),
       usd_per_m_output_tokens: per(cost.usdPerGpuHour && cost.usdPerGpuHour / 3600 * 1e6),
       joules_per_output_token: per(cost.tdpW),
+      by_role: c
+        ? rolesOf(c, per(cost.usdPerGpuHour && cost.usdPerGpuHour / 3600 * 1e6), per(cost.tdpW))
+        : null,
       binding: t.binding,
       status: statusOf(t),
       points: t.attainment_by_rate.length,
     };
   });
+}
+
+/** GPUs per role of a disaggregated candidate (`prefill`, `decode`, `encode`), null for one-role kinds. */
+export function roleGpus(c: Candidate): Record<string, number> | null {
+  const out: Record<string, number> = {};
+  for (const role of ["encode", "prefill", "decode"]) {
+    const n = c.set[`${role}.count`];
+    if (n !== undefined) out[role] = Number(n) * Number(c.set[`${role}.tp`] ?? 1);
+  }
+  return Object.keys(out).length ? out : null;
+}
+
+/** Each role's share of `usd` and `joules` per output token, by its share of the GPUs. */
+function rolesOf(
+  c: Candidate,
+  usd: number | null,
+  joules: number | null,
+): Record<string, RoleCost> | null {
+  const roles = roleGpus(c);
+  if (!roles) return null;
+  const total = Object.values(roles).reduce((a, b) => a + b, 0);
+  const part = (x: number | null, n: number) => x === null ? null : x * n / total;
+  return Object.fromEntries(
+    Object.entries(roles).map(([role, n]) => [role, {
+      gpus: n,
+      usd_per_m_output_tokens: part(usd, n),
+      joules_per_output_token: part(joules, n),
+    }]),
+  );
 }
 
 /** The merged row of `label` at `rate` (a single run's, or the mean over runs). */
@@ -191,7 +241,8 @@ export function answerLine(
     : `; a tie within the model's ±${MODEL_ERROR_PCT}% error on real runs with ${next!.label} (${
       fmt(lead)
     }% lower per GPU)`;
-  return `Use ${best.label}: ${bound}${fmt(best.slo_capacity)} ${best.unit} (${
+  const idle = best.gpus < gpus ? ` on ${best.gpus} of the ${gpus} GPUs` : "";
+  return `Use ${best.label}${idle}: ${bound}${fmt(best.slo_capacity)} ${best.unit} (${
     fmt(per)
   } per GPU) at ${
     latencyAt(rows, best.label, best.pass_rate)
@@ -232,12 +283,55 @@ export function planMd(a: PlanAnswer): string {
         cell(c.joules_per_output_token, 2)
       } | ${c.binding ?? "-"} | ${c.points} |`
     ),
+    ...roleTable(a.candidates, cell),
     "",
     `${a.candidates.length} searched in full, ${a.pruned.length} left out, ${a.points} points, ${a.elapsed_s} s. Left out:`,
     "",
     ...a.pruned.map((p) => `- ${p.label}: ${p.why}`),
+    ...deployMd(a.deploy),
   ];
   return lines.join("\n") + "\n";
+}
+
+/** How to run and measure the recommendation on real GPUs (the files beside plan.md). */
+function deployMd(d: VerifyCommands | null): string[] {
+  if (!d) return [];
+  const block = (xs: string[]) => ["```sh", ...xs, "```"];
+  return [
+    "",
+    "### Run it on real GPUs",
+    "",
+    "`recommended_vllm.yaml` is the recommendation on vLLM; `recommended_k8s.yaml` its Kubernetes objects. On a GPU host, measure it at 80% and 100% of the predicted capacity, then replay the measurement to see the model's error there:",
+    "",
+    ...block(d.gpu_host),
+    "",
+    "On a cluster (the bench as a Job of 2 pods inside it):",
+    "",
+    ...block(d.kubernetes),
+  ];
+}
+
+/** Cost and energy per role of the disaggregated candidates (each role's share of the GPUs). */
+function roleTable(
+  cs: readonly PlanCandidate[],
+  cell: (x: number | null, d?: number) => string,
+): string[] {
+  const rows = cs.filter((c) => c.by_role).flatMap((c) =>
+    Object.entries(c.by_role!).map(([role, r]) =>
+      `| ${c.label} | ${role} | ${r.gpus} | ${cell(r.usd_per_m_output_tokens, 2)} | ${
+        cell(r.joules_per_output_token, 2)
+      } |`
+    )
+  );
+  if (!rows.length) return [];
+  return [
+    "",
+    "Per role (a role's share of the GPUs, of the cost and of the energy per output token):",
+    "",
+    "| candidate | role | GPUs | $/M output tokens | J/token (TDP) |",
+    "| --- | --- | ---: | ---: | ---: |",
+    ...rows,
+  ];
 }
 
 /** The ranked table on stdout. */

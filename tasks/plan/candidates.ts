@@ -1,10 +1,12 @@
 /**
- * The deployments `deno task plan` compares: every way the asked kinds use
- * exactly the GPU budget (dp: `N / tp` replicas; pd and ppd: every split
- * `P·tp_prefill + D·tp_decode = N` with each role's TP from the list; agg: one
- * engine of `N` GPUs when `N` is a listed TP), each as the changes to a shipped
- * topology file, less those whose instances cannot hold the model (the KV pool
- * the sim would size is empty). Pure but for reading the profiles.
+ * The deployments `deno task plan` compares: every way the asked kinds use at
+ * most the GPU budget `N` and leave fewer GPUs idle than one more instance
+ * needs (dp: as many replicas of each TP as fit; pd and ppd: every split
+ * `P·tp_prefill + D·tp_decode <= N` with each role's TP from the list; agg: one
+ * engine of each listed TP), once per routing policy (dp) or KV connector (pd,
+ * ppd) asked, each as the changes to a shipped topology file, less those whose
+ * instances cannot hold the model (the KV pool the sim would size is empty).
+ * Pure but for reading the profiles.
  *
  * @module
  */
@@ -12,6 +14,7 @@ import { CostModel } from "../../launch/sim/core/cost_model.ts";
 import { resolve } from "node:path";
 import { isGpuFile, isModelFile, loadGpu, loadModel } from "../../launch/sim/core/profile_files.ts";
 import type { GpuProfile, ModelProfile } from "../../launch/sim/core/profiles.ts";
+import type { Connector, Policy } from "../../lib/contracts.ts";
 
 /** Kinds plan searches. */
 export const PLAN_KINDS = ["agg", "dp", "pd", "ppd"] as const;
@@ -40,6 +43,10 @@ export interface PlanQuestion {
   kinds: PlanKind[];
   /** Tensor-parallel sizes per instance to try. */
   tps: number[];
+  /** dp routing policies to compare. @default the pipeline's (session on multi-turn traffic) */
+  policies?: Policy[];
+  /** KV connectors to compare for pd and ppd. @default the topology's (nixl) */
+  connectors?: Connector[];
 }
 
 /** One deployment to measure. */
@@ -89,33 +96,75 @@ function split(kind: PlanKind, p: number, d: number, tpP: number, tpD: number): 
   };
 }
 
-/** Every size of `kind` on exactly `n` GPUs with instance TPs from `tps`. */
-function sizes(kind: PlanKind, n: number, tps: number[]): Candidate[] {
-  const file = KIND_FILES[kind];
-  if (kind === "agg") {
-    return tps.includes(n)
-      ? [{ label: `agg${tpTag([n])}`, kind, file, set: { "server.tp": n }, gpus: n }]
-      : [];
-  }
-  if (kind === "dp") {
-    return tps.filter((tp) => n % tp === 0).map((tp) => ({
-      label: `dp-${n / tp}${tpTag([tp])}`,
-      kind,
-      file,
-      set: { "replicas.count": n / tp, "replicas.tp": tp },
-      gpus: n,
-    }));
-  }
+/**
+ * Every P+D split of at most `n` GPUs with these role TPs that leaves no room
+ * for one more instance of either role (that instance would only add capacity).
+ */
+function splits(kind: PlanKind, n: number, tpP: number, tpD: number): Candidate[] {
   const out: Candidate[] = [];
-  for (const tpP of tps) {
-    for (const tpD of tps) {
-      for (let p = 1; p * tpP + tpD <= n; p++) {
-        const rest = n - p * tpP;
-        if (rest % tpD === 0) out.push(split(kind, p, rest / tpD, tpP, tpD));
-      }
-    }
+  for (let p = 1; p * tpP + tpD <= n; p++) {
+    const d = Math.floor((n - p * tpP) / tpD);
+    if (n - p * tpP - d * tpD < Math.min(tpP, tpD)) out.push(split(kind, p, d, tpP, tpD));
   }
   return out;
+}
+
+/**
+ * Every size of `kind` on at most `n` GPUs with instance TPs from `tps`: as many
+ * replicas as fit (dp; fewer replicas are a copy of it at a smaller scale), an
+ * engine of each TP (agg), every split that leaves no room for another instance
+ * (pd, ppd). The GPUs left idle are fewer than one instance needs.
+ */
+function sizes(kind: PlanKind, n: number, tps: number[]): Candidate[] {
+  const file = KIND_FILES[kind];
+  const fit = tps.filter((tp) => tp <= n);
+  if (kind === "agg") {
+    return fit.map((tp) => ({
+      label: `agg${tpTag([tp])}`,
+      kind,
+      file,
+      set: { "server.tp": tp },
+      gpus: tp,
+    }));
+  }
+  if (kind === "dp") {
+    return fit.map((tp) => {
+      const count = Math.floor(n / tp);
+      return {
+        label: `dp-${count}${tpTag([tp])}`,
+        kind,
+        file,
+        set: { "replicas.count": count, "replicas.tp": tp },
+        gpus: count * tp,
+      };
+    });
+  }
+  return fit.flatMap((tpP) => fit.flatMap((tpD) => splits(kind, n, tpP, tpD)));
+}
+
+/** `c` once per routing policy (dp) or KV connector (pd, ppd) asked, labelled by it. */
+function variants(c: Candidate, q: PlanQuestion): Candidate[] {
+  const [field, values, first] = c.kind === "dp"
+    ? ["router.policy", q.policies ?? [], undefined]
+    : c.kind === "pd" || c.kind === "ppd"
+    ? ["connector", q.connectors ?? [], "nixl"]
+    : ["", [], undefined];
+  if (!values.length) return [c];
+  return values.map((v) => ({
+    ...c,
+    label: v === first ? c.label : `${c.label}-${v.replace("_", "")}`,
+    set: { ...c.set, [field]: v },
+  }));
+}
+
+/**
+ * A single engine is listed once: as agg when agg is asked, else as dp-1; and
+ * an agg engine that dp runs as several replicas is left to dp (a copy of it).
+ */
+function listedTwice(c: Candidate, q: PlanQuestion): boolean {
+  if (c.kind === "dp") return c.set["replicas.count"] === 1 && q.kinds.includes("agg");
+  if (c.kind !== "agg" || !q.kinds.includes("dp")) return false;
+  return Math.floor(q.gpus / c.gpus) > 1;
 }
 
 /** The candidates of `q`, and those left out with why (an instance that cannot hold the model). */
@@ -136,9 +185,8 @@ export function planCandidates(q: PlanQuestion): { candidates: Candidate[]; prun
   const candidates: Candidate[] = [];
   const pruned: Pruned[] = [];
   for (const kind of q.kinds) {
-    for (const c of sizes(kind, q.gpus, q.tps)) {
-      // one replica is the aggregated engine: asked for both, it is one candidate
-      if (kind === "dp" && c.set["replicas.count"] === 1 && q.kinds.includes("agg")) continue;
+    for (const c of sizes(kind, q.gpus, q.tps).flatMap((x) => variants(x, q))) {
+      if (listedTwice(c, q)) continue;
       const tps = Object.entries(c.set).filter(([k]) => k.endsWith(".tp")).map(([, v]) => +v);
       const why = tps.map((tp) => fits.get(tp) ?? holds(gpu, model, tp)).find((w) => w);
       if (why) pruned.push({ label: c.label, why });

@@ -63,6 +63,43 @@ Deno.test("plan: candidates of a budget, sized and pruned when an instance canno
   assert.equal(rel.candidates[0].set["sim.gpu"], join(Deno.cwd(), "fixtures/gpus/b200.yaml"));
 });
 
+Deno.test("plan: at most N GPUs, fewer idle than one more instance needs; policies and connectors", () => {
+  const q = { model: "meta-llama/Llama-3.1-8B-Instruct", gpu: "h100", gpus: 7, tps: [2] };
+  const { candidates } = planCandidates({ ...q, kinds: ["dp", "pd"] });
+  // 7 GPUs in instances of 2: 6 used, one idle (too few for another instance)
+  assert.deepEqual(candidates.map((c) => `${c.label}:${c.gpus}`), [
+    "dp-3-tp2:6",
+    "pd-1P2D-tp2:6",
+    "pd-2P1D-tp2:6",
+  ]);
+  const mixed = planCandidates({ ...q, gpus: 5, tps: [1, 2], kinds: ["pd"] });
+  // every split leaves fewer GPUs idle than its smaller instance needs
+  for (const c of mixed.candidates) {
+    const tps = [c.set["prefill.tp"], c.set["decode.tp"]].map(Number);
+    assert.ok(5 - c.gpus < Math.min(...tps), c.label);
+  }
+  assert.deepEqual(
+    mixed.candidates.filter((c) => c.gpus < 5).map((c) => c.label),
+    ["pd-1P1D-tp2"],
+  );
+  const v = planCandidates({
+    ...q,
+    gpus: 2,
+    tps: [1],
+    kinds: ["dp", "ppd"],
+    policies: ["session", "least_loaded"],
+    connectors: ["nixl", "p2pnccl"],
+  });
+  assert.deepEqual(v.candidates.map((c) => c.label), [
+    "dp-2-session",
+    "dp-2-leastloaded",
+    "ppd-1P1D",
+    "ppd-1P1D-p2pnccl",
+  ]);
+  assert.equal(v.candidates[1].set["router.policy"], "least_loaded");
+  assert.equal(v.candidates[3].set.connector, "p2pnccl");
+});
+
 Deno.test("plan: one command answers; the recommendation holds the SLO below its capacity, not above", async () => {
   const dir = await Deno.makeTempDir({ prefix: "topobench_plan_" });
   try {
@@ -123,6 +160,18 @@ Deno.test("plan: one command answers; the recommendation holds the SLO below its
     // and its real-vLLM twin: same kind and sizes, engine vllm
     const real = await loadTopology(join(out, "recommended_vllm.yaml"));
     assert.deepEqual([real.engine, real.kind], ["vllm", best.kind]);
+    // its Kubernetes objects, and the commands that deploy and measure it (plan.md shows them)
+    const k8s = await Deno.readTextFile(join(out, "recommended_k8s.yaml"));
+    assert.match(k8s, /kind: Deployment/);
+    assert.match(k8s, /vllm\/vllm-openai/);
+    const cmds = plan.deploy!;
+    assert.equal(cmds.gpu_host[0], `deno task up ${join(out, "recommended_vllm.yaml")}`);
+    assert.match(
+      cmds.gpu_host[2],
+      /^deno task bench --url http:\/\/127\.0\.0\.1:\d+ .*--rate [\d.]+ --slo ttft:500,tpot:50/,
+    );
+    assert.match(cmds.kubernetes[1], /svc\.cluster\.local:\d+ --platform kubernetes --replicas 2 /);
+    assert.ok(md.includes(cmds.kubernetes[0]));
     const cap = best.slo_capacity;
     assert.ok(await attainmentAt(rec, Number((0.9 * cap).toFixed(2)), dir) >= 0.9);
     assert.ok(await attainmentAt(rec, Number((1.15 * cap).toFixed(2)), dir) < 0.9);
@@ -136,10 +185,27 @@ Deno.test("plan: one command answers; the recommendation holds the SLO below its
   }
 });
 
-Deno.test("plan --validate live: the recommendation runs as real processes at 80% and 100% of its capacity", async () => {
+/**
+ * A stand-in for vLLM's `vllm` binary: `vllm serve MODEL FLAGS` runs the
+ * simulated engine with the same flags, so a topology with `engine: vllm`
+ * comes up here as it would on a GPU host.
+ */
+async function standInVllm(dir: string): Promise<string> {
+  const bin = join(dir, "vllm");
+  const sim = join(Deno.cwd(), "launch/sim/live/main.ts");
+  await Deno.writeTextFile(
+    bin,
+    `#!/bin/sh\n[ "$1" = serve ] || exit 2\nmodel=$2; shift 2\nexec '${Deno.execPath()}' run -A '${sim}' --model "$model" --gpu h100 --speed 1 "$@"\n`,
+  );
+  await Deno.chmod(bin, 0o755);
+  return bin;
+}
+
+Deno.test("plan --validate live: the recommendation runs on engine: vllm at 80% and 100% of its capacity", async () => {
   const dir = await Deno.makeTempDir({ prefix: "topobench_plan_live_" });
   try {
     const out = join(dir, "p1");
+    const vllm = await standInVllm(dir);
     const r = await deno([
       "tasks/plan.ts",
       "--gpus",
@@ -155,6 +221,10 @@ Deno.test("plan --validate live: the recommendation runs as real processes at 80
       "--no-plot",
       "--validate",
       "live",
+      "--check-engine",
+      "vllm",
+      "--check-set",
+      `vllm.bin=${vllm}`,
       "--out",
       out,
     ]);
@@ -167,7 +237,11 @@ Deno.test("plan --validate live: the recommendation runs as real processes at 80
       assert.ok(c.live.slo_attainment! > 0 && c.virtual.slo_attainment! > 0, JSON.stringify(c));
       assert.ok(c.live.p90_ttft_ms! > 0 && c.virtual.p90_ttft_ms! > 0);
     }
-    assert.match(r.stdout, /live check \(real processes, speed 1\):\n.*\nagg +[\d.]+ \(80%\)/);
+    assert.equal(plan.live_check_engine, "vllm");
+    // the live points ran the real-vLLM twin of the recommendation
+    const twin = await loadTopology(join(out, "live-check", "agg_vllm.yaml"));
+    assert.deepEqual([twin.engine, twin.kind], ["vllm", "agg"]);
+    assert.match(r.stdout, /live check \(real processes, vLLM\):\n.*\nagg +[\d.]+ \(80%\)/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -13,11 +13,13 @@
  * @module
  */
 import { basename, dirname, join, resolve } from "node:path";
-import { parse as parseYaml, stringify } from "yaml";
+import { stringify } from "yaml";
 import { loadExperiment } from "../_experiment.ts";
 import { runPipeline } from "../pipeline.ts";
 import { runWaves, searchOrder } from "./_waves.ts";
 import { validateLive } from "./validate_live.ts";
+import { writeDeployment } from "./deploy_files.ts";
+import type { TopologySet } from "../../launch/topology_set.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../../lib/write_file.ts";
 import { planCandidates, type PlanQuestion } from "./candidates.ts";
 import { loadGpu } from "../../launch/sim/core/profile_files.ts";
@@ -59,6 +61,10 @@ export interface PlanOptions {
    * speed 1) at 80% and 100% of their capacity, seconds per point; 0: no check. @default 0
    */
   liveCheckS?: number;
+  /** Engine of the live check: the simulated engine or real vLLM (a GPU host). @default "sim" */
+  liveEngine?: "sim" | "vllm";
+  /** Field changes to the live-checked topologies. @default [] */
+  liveSets?: TopologySet[];
   /** Draw the pipeline's figures and report.html. @default true */
   plot?: boolean;
   startTime?: Date;
@@ -71,6 +77,14 @@ export interface PlanOptions {
  * depend on the number of workers.
  */
 export const WAVE_WIDTH = 2;
+
+/** `ttft:500,tpot:50`: the SLO as bench's `--slo` takes it. */
+function sloText(slo: PlanOptions["slo"]): string {
+  return [
+    ...(slo.ttftMs !== undefined ? [`ttft:${slo.ttftMs}`] : []),
+    ...(slo.tpotMs !== undefined ? [`tpot:${slo.tpotMs}`] : []),
+  ].join(",");
+}
 
 /** The experiment file of a plan: one entry per candidate. */
 function experimentYaml(o: PlanOptions, cands: ReturnType<typeof planCandidates>): string {
@@ -97,19 +111,6 @@ function experimentYaml(o: PlanOptions, cands: ReturnType<typeof planCandidates>
   }`;
 }
 
-/**
- * The recommended topology for real vLLM on a GPU host: the same sizes and
- * ports with `engine: vllm` (the simulated engine's `sim:` block dropped).
- */
-export function vllmVersion(simYaml: string, file: string): string {
-  const t = parseYaml(simYaml) as Record<string, unknown>;
-  delete t.sim;
-  t.engine = "vllm";
-  return `# deno task plan's recommendation for real vLLM (from ${file}); add vllm.extra_args as needed\n${
-    stringify(t)
-  }`;
-}
-
 /** The candidates of `o`, or a RangeError naming why none is left. */
 function candidatesOf(o: PlanOptions): ReturnType<typeof planCandidates> {
   const cands = planCandidates(o.question);
@@ -121,13 +122,6 @@ function candidatesOf(o: PlanOptions): ReturnType<typeof planCandidates> {
     );
   }
   return cands;
-}
-
-/** recommended.yaml and recommended_vllm.yaml of the winner in `out`. */
-async function writeRecommended(out: string, topology: string): Promise<void> {
-  const text = await Deno.readTextFile(topology);
-  await writeFileAtomic(join(out, "recommended.yaml"), text);
-  await writeFileAtomic(join(out, "recommended_vllm.yaml"), vllmVersion(text, topology));
 }
 
 /** The experiment file, the waves and one final pipeline run (ranking, no figures yet). */
@@ -169,7 +163,16 @@ export async function runPlan(o: PlanOptions): Promise<PlanAnswer> {
     tdpW: loadGpu(o.question.gpu).tdpW ?? null,
   }, res.rows);
   const best = candidates[0]?.status !== "no rate meets the SLO" ? candidates[0] : undefined;
-  if (best) await writeRecommended(out, best.topology);
+  const deploy = best
+    ? await writeDeployment({
+      out,
+      topology: best.topology,
+      gpus: best.gpus,
+      capacity: best.slo_capacity,
+      workload: o.workload,
+      slo: sloText(o.slo),
+    })
+    : null;
   const answer: PlanAnswer = {
     question: {
       ...o.question,
@@ -191,11 +194,15 @@ export async function runPlan(o: PlanOptions): Promise<PlanAnswer> {
       : { rate: o.targetRate, gpus: gpusForRate(best, o.targetRate) },
     answer: answerLine(candidates, res.rows, o.question.gpus),
     experiment_dir: res.expDir,
+    deploy,
   };
   if (o.liveCheckS && best) {
+    answer.live_check_engine = o.liveEngine ?? "sim";
     answer.live_check = await validateLive(exp, candidates.slice(0, 2), {
       durationS: o.liveCheckS,
       outRoot: join(out, "live-check"),
+      engine: o.liveEngine,
+      sets: o.liveSets,
       signal: o.signal,
       log: o.log,
     });

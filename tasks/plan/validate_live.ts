@@ -9,7 +9,10 @@
  * @module
  */
 import { join } from "node:path";
-import type { Experiment } from "../_experiment.ts";
+import type { Experiment, ExperimentTopology } from "../_experiment.ts";
+import type { TopologySet } from "../../launch/topology_set.ts";
+import { writeFileAtomic } from "../../lib/write_file.ts";
+import { vllmVersion } from "./deploy_files.ts";
 import { runPipeline } from "../pipeline.ts";
 import { roundRate } from "../../lib/slo_search.ts";
 import type { PlanCandidate } from "./answer.ts";
@@ -33,8 +36,38 @@ export interface LiveOptions {
   durationS?: number;
   /** Where the check's runs go (beside the plan's experiment, not in it). */
   outRoot: string;
+  /**
+   * The engine the live points run: `sim` (engine processes of the simulated
+   * engine, speed 1) or `vllm` (the same sizes on real vLLM: a GPU host). @default "sim"
+   */
+  engine?: "sim" | "vllm";
+  /** Field changes to the live topologies (`--check-set`, e.g. `vllm.extra_args=[...]`). @default [] */
+  sets?: TopologySet[];
   signal?: AbortSignal;
   log?: (msg: string) => void;
+}
+
+/**
+ * The experiment entry of a checked candidate: its sized topology file as the
+ * plan ran it (no further changes), and its real-vLLM twin beside the check's
+ * runs for `engine: vllm`.
+ */
+async function checkedTopology(c: PlanCandidate, o: LiveOptions): Promise<ExperimentTopology> {
+  let vllmFile: string | null = null;
+  if (o.engine === "vllm") {
+    await Deno.mkdir(o.outRoot, { recursive: true });
+    vllmFile = join(o.outRoot, `${c.label}_vllm.yaml`);
+    const text = await Deno.readTextFile(c.topology);
+    await writeFileAtomic(vllmFile, vllmVersion(text, c.topology, o.sets ?? []));
+  }
+  return {
+    label: c.label,
+    file: c.topology,
+    vllmFile,
+    sets: [],
+    routerPolicy: null,
+    routerPolicyDefaulted: false,
+  };
 }
 
 /** Runs `cands` (the recommendation, the runner-up) at 80% and 100% of their capacity, both clocks. */
@@ -50,7 +83,7 @@ export async function validateLive(
     const one: Experiment = {
       ...exp,
       name: `check-${c.label}`,
-      topologies: exp.topologies.filter((t) => t.label === c.label),
+      topologies: [await checkedTopology(c, o)],
       workload: { ...exp.workload, duration: dur },
       sweep: { ...exp.sweep, rates, stop: { ...exp.sweep.stop } },
     };
@@ -61,6 +94,10 @@ export async function validateLive(
       const r = await runPipeline(one, {
         outRoot: join(o.outRoot, clock),
         clock,
+        // the vllm twin has the changes already (the sim file would refuse vllm's fields)
+        ...(clock === "live"
+          ? o.engine === "vllm" ? { engine: "vllm" as const } : { sets: o.sets ?? [] }
+          : {}),
         speed: 1,
         plot: false,
         statusLine: false,
