@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ROOT } from "../_experiment.ts";
 import type { Calibration } from "./calibrate.ts";
-import { MODEL_ERROR_PCT } from "../plan/answer.ts";
+import { DISAGG_ERROR_PCT, MODEL_ERROR_PCT } from "../plan/answer.ts";
 
 Deno.test({
   name: "calibrate: every published row reproduced (±15%, directions agree) or a named known miss",
@@ -22,6 +22,8 @@ Deno.test({
   assert.deepEqual([...ids], ["L-H100", "L-A100", "JM-A100", "PPD-floor"]);
   for (const r of c.absolute) {
     if (!r.ungated) assert.ok(Math.abs(r.errorPct) <= 15, `${r.id} ${r.metric}: ${r.errorPct}%`);
+    // the band deno task plan states beside a disaggregated candidate covers its published rows
+    if (r.id === "PPD-floor") assert.ok(Math.abs(r.errorPct) <= DISAGG_ERROR_PCT, r.metric);
     assert.ok(Number.isFinite(r.simulated) && r.simulated > 0, `${r.id} ${r.metric}`);
   }
   assert.deepEqual(
