@@ -6,8 +6,9 @@
  * falls as load rises) and is left out; one that meets it is searched in full
  * and may raise the bar. A wave's decisions read the bar of the waves before
  * it only, so the result does not depend on how many workers ran them. At the
- * end the left-out candidate closest to the bar (the highest share within the
- * SLO there) is searched in full as well, so the runner-up is measured.
+ * end the left-out candidates closest to the bar (the highest shares within
+ * the SLO there; one wave of them) are searched in full as well, so the
+ * runner-up is measured and the report draws the leaders' curves.
  *
  * @module
  */
@@ -81,14 +82,18 @@ export async function runWaves(
       bar = Math.max(bar, sloBracket(att, target).capacity / c.gpus);
     }
   }
-  // the closest of those left out is searched too: the runner-up is then measured, not guessed
-  const near = pruned.filter((p) => p.at).sort((a, b) => b.at!.attainment - a.at!.attainment)[0];
-  const c = near && cands.find((x) => x.label === near.label);
-  if (c) {
-    const pts = await sweepOnly(exp, byLabel([c.label]));
-    points += (await attainments(pts[c.label] ?? [])).length;
-    searched.push(c);
-    pruned.splice(pruned.indexOf(near), 1);
+  // the closest of those left out are searched too (one wave): the runner-up is then measured,
+  // not guessed, and the report has the curves of the leaders
+  const near = pruned.filter((p) => p.at).sort((a, b) => b.at!.attainment - a.at!.attainment)
+    .slice(0, width);
+  const more = near.map((p) => cands.find((x) => x.label === p.label)!);
+  if (more.length) {
+    const pts = await sweepOnly(exp, byLabel(more.map((c) => c.label)));
+    for (const c of more) {
+      points += (await attainments(pts[c.label] ?? [])).length;
+      searched.push(c);
+    }
+    for (const p of near) pruned.splice(pruned.indexOf(p), 1);
   }
   return { searched, pruned, points };
 }
