@@ -246,7 +246,11 @@ const GPUS: readonly GpuProfile[] = [
     // lower power limit reaches no more of its peak)
     gemmEfficiency: 0.7,
     attnEfficiency: 0.55,
-    memEfficiency: 0.8, // GDDR6: assumed like HBM (not measured here)
+    // MEASURED on its sibling L40 (the same AD102 with 48 GB of 864 GB/s GDDR6): te42kyfo/
+    // gpu-benches gpu-stream/l40.txt @0a45416, the scale kernel (one read and one write
+    // stream, as in the RTX 4090's copy figure) at its median over occupancies of 25-100%:
+    // 777 GB/s = 0.90 of 864 (triad 0.93, read-only 0.98).
+    memEfficiency: 0.9,
     nvlinkGBps: 0,
     pcieGBps: 32,
     tdpW: 350, // L40S datasheet: max power consumption 350 W
@@ -280,7 +284,9 @@ const GPUS: readonly GpuProfile[] = [
     // ../shared/calibration/traces (those runs are the test set).
     gemmEfficiency: 0.7,
     attnEfficiency: 0.55,
-    // ASSUMED like every other profile's 0.8 (GDDR7 not measured here).
+    // ASSUMED 0.8 like the HBM profiles: no published streaming measurement of GDDR7 (RTX
+    // PRO 6000 or RTX 5090) was found, so the GDDR6/6X figures (l40s 0.9, rtx-4090 0.915)
+    // are not carried over; ../shared/calibration/traces (vLLM 0.19 on this GPU) check 0.8.
     memEfficiency: 0.8,
     nvlinkGBps: 0,
     pcieGBps: 64, // PCIe 5.0 x16, per direction
