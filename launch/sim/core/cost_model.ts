@@ -126,8 +126,14 @@ export interface CostModelOptions {
   memEfficiency?: number;
   /** Share of the tensor-core peak GEMMs and attention reach (both). @default the GPU profile's */
   computeEfficiency?: number;
-  /** Weight and KV precision: `fp8` halves their bytes and uses the FP8 peak. @default "bf16" */
+  /** Weight precision (`--quantization`): `fp8` halves weight bytes and uses the FP8 peak. @default "bf16" */
   dtype?: Dtype;
+  /**
+   * KV cache precision (`--kv-cache-dtype`): `fp8` halves KV bytes. vLLM keeps
+   * the KV cache in the model's dtype (BF16) unless `kv_cache_dtype` says fp8,
+   * also for an FP8 checkpoint. @default "bf16"
+   */
+  kvDtype?: Dtype;
   /**
    * Fixed cost of one request outside the engine steps: HTTP and API server,
    * tokenisation setup, scheduling into the first step, sampling and detokenising
@@ -155,7 +161,7 @@ export interface CostModelOptions {
   maxNumSeqs?: number;
 }
 
-/** Weight and KV precision. */
+/** Weight or KV cache precision. */
 export type Dtype = "bf16" | "fp8";
 
 /**
@@ -274,7 +280,10 @@ function checkPositiveInt(name: string, v: number): number {
 }
 
 type ResolvedOptions = Required<
-  Omit<CostModelOptions, "gpu" | "model" | "tp" | "dtype" | "dp" | "ep" | "expertImbalance">
+  Omit<
+    CostModelOptions,
+    "gpu" | "model" | "tp" | "dtype" | "kvDtype" | "dp" | "ep" | "expertImbalance"
+  >
 >;
 
 /** Tensor-parallel, data-parallel and expert-parallel sizes of `o`, checked against its model. */
@@ -302,18 +311,21 @@ function checkParallel(o: CostModelOptions): { tp: number; dp: number; ep: boole
   return { tp, dp, ep };
 }
 
-/** The weight and KV precision of `o`, checked against its GPU. */
-function checkDtype(o: CostModelOptions): Dtype {
+/** The weight and KV precisions of `o`, checked (FP8 weights need FP8 tensor cores). */
+function checkDtype(o: CostModelOptions): { dtype: Dtype; kvDtype: Dtype } {
   const dtype = o.dtype ?? "bf16";
-  if (dtype !== "bf16" && dtype !== "fp8") {
-    throw new RangeError(`Cannot use dtype as bf16 or fp8: current value is ${dtype}`);
+  const kvDtype = o.kvDtype ?? "bf16";
+  for (const [name, v] of [["dtype", dtype], ["kvDtype", kvDtype]]) {
+    if (v !== "bf16" && v !== "fp8") {
+      throw new RangeError(`Cannot use ${name} as bf16 or fp8: current value is ${v}`);
+    }
   }
   if (dtype === "fp8" && !(o.gpu.fp8Tflops > 0)) {
     throw new RangeError(
       `Cannot use dtype fp8 on ${o.gpu.id}: current value is fp8; allowed: bf16 (no FP8 tensor cores)`,
     );
   }
-  return dtype;
+  return { dtype, kvDtype };
 }
 
 /** The options of `o` with their defaults (some per GPU), each checked. */
@@ -362,12 +374,14 @@ export class CostModel {
   readonly dp: number;
   /** Expert parallel (whole experts per GPU). */
   readonly ep: boolean;
-  /** BF16 KV bytes per token of the whole model (all ranks). */
+  /** KV bytes per token of the whole model (all ranks), in {@linkcode kvDtype}. */
   readonly kvBytesPerToken: number;
   /** KV bytes per token held by one rank (KV heads split, replicated when tp > kvHeads). */
   readonly kvBytesPerTokenPerRank: number;
-  /** Weight and KV precision. */
+  /** Weight precision. */
   readonly dtype: Dtype;
+  /** KV cache precision. */
+  readonly kvDtype: Dtype;
   readonly #o: ResolvedOptions;
   /** Bytes/ms of one rank's memory. */
   readonly #memBytesPerMs: number;
@@ -392,17 +406,17 @@ export class CostModel {
       );
     }
     const { tp, dp, ep } = checkParallel(opts);
-    const dtype = checkDtype(opts);
+    const { dtype, kvDtype } = checkDtype(opts);
     this.dtype = dtype;
+    this.kvDtype = kvDtype;
     this.#o = resolvedOptions(opts);
     this.gpu = gpu;
     this.model = model;
     this.tp = tp;
     this.dp = dp;
     this.ep = ep;
-    const bytes = dtype === "fp8" ? 0.5 : 1; // of BF16's
-    this.#weightBytes = 2 * bytes;
-    this.kvBytesPerToken = model.kvBytesPerToken * bytes;
+    this.#weightBytes = dtype === "fp8" ? 1 : 2;
+    this.kvBytesPerToken = model.kvBytesPerToken * (kvDtype === "fp8" ? 0.5 : 1);
     // MLA's latent is the same on every tensor-parallel rank
     this.kvBytesPerTokenPerRank = model.mla
       ? this.kvBytesPerToken

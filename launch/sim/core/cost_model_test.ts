@@ -51,14 +51,22 @@ Deno.test("breakdown adds up to stepMs: one kind of work is a roofline max, a mi
   assert.equal(c.stepMs([]), 0);
 });
 
-Deno.test("fp8 halves weight and KV bytes and uses the FP8 peak; A100 has no FP8", () => {
+Deno.test("fp8 weights halve weight bytes and use the FP8 peak, KV stays BF16 unless kvDtype fp8; A100 has no FP8", () => {
   const bf = new CostModel({ gpu: H100, model: LLAMA8B });
   const f8 = new CostModel({ gpu: H100, model: LLAMA8B, dtype: "fp8" });
-  assert.equal(f8.kvBytesPerToken, bf.kvBytesPerToken / 2);
+  // vLLM keeps the KV cache in the model's dtype unless --kv-cache-dtype says fp8
+  assert.equal(f8.kvBytesPerToken, bf.kvBytesPerToken);
   near(f8.breakdown(decodes(1)).weightMs, bf.breakdown(decodes(1)).weightMs / 2, 1e-9);
   const big = [{ newTokens: 4096, contextTokens: 0 }];
   near(f8.breakdown(big).computeMs, bf.breakdown(big).computeMs / 2, 1e-3); // 1,979 vs 2 x 989
-  assert.ok(f8.numGpuBlocks(0.9, 16) > 2 * bf.numGpuBlocks(0.9, 16));
+  // FP8 weights free half the weight memory for KV; an FP8 KV cache halves each block
+  assert.ok(f8.numGpuBlocks(0.9, 16) > bf.numGpuBlocks(0.9, 16));
+  const kv8 = new CostModel({ gpu: H100, model: LLAMA8B, dtype: "fp8", kvDtype: "fp8" });
+  assert.equal(kv8.kvBytesPerToken, bf.kvBytesPerToken / 2);
+  assert.ok(kv8.numGpuBlocks(0.9, 16) > 2 * bf.numGpuBlocks(0.9, 16));
+  near(kv8.breakdown(decodes(8, 4096)).kvReadMs, bf.breakdown(decodes(8, 4096)).kvReadMs / 2, 1e-9);
+  // an FP8 KV cache needs no FP8 tensor cores (vLLM converts it on Ampere)
+  assert.equal(new CostModel({ gpu: A100, model: LLAMA8B, kvDtype: "fp8" }).kvDtype, "fp8");
   assert.throws(
     () => new CostModel({ gpu: A100, model: LLAMA8B, dtype: "fp8" }),
     /Cannot use dtype fp8 on a100/,
@@ -187,13 +195,16 @@ Deno.test("bad inputs are rejected", () => {
   assert.throws(() => new CostModel({ gpu: H100, model: LLAMA8B, stepOverheadMs: -1 }), RangeError);
 });
 
-Deno.test("sim flags: --quantization fp8 and --request-floor-ms reach the cost model", () => {
+Deno.test("sim flags: --quantization fp8, --kv-cache-dtype and --request-floor-ms reach the cost model", () => {
   const parts = (args: string[]) => engineParts(simConfig(parseFlags(args, SIM_FLAGS).values));
   const p = parts(["--quantization", "fp8", "--request-floor-ms", "5"]);
   assert.equal(p.cost.dtype, "fp8");
   assert.equal(p.cost.frontendMs(0), 5);
   assert.equal(parts([]).cost.dtype, "bf16");
   assert.throws(() => parts(["--quantization", "int3"]), /--quantization.*one of fp8/);
+  assert.equal(p.cost.kvDtype, "bf16"); // --kv-cache-dtype auto: BF16 also for FP8 weights
+  assert.equal(parts(["--kv-cache-dtype", "fp8_e4m3"]).cost.kvDtype, "fp8");
+  assert.throws(() => parts(["--kv-cache-dtype", "int4"]), /--kv-cache-dtype.*one of auto/);
   assert.throws(
     () => parts(["--quantization", "fp8", "--gpu", "a100"]),
     /Cannot use dtype fp8 on a100/,
