@@ -424,9 +424,12 @@ export class CostModel {
     this.#memBytesPerMs = gpu.memBwGBps * 1e6 * this.#o.memEfficiency;
     const peak = dtype === "fp8" ? gpu.fp8Tflops : gpu.bf16Tflops;
     this.#flopsPerMs = peak * 1e9 * this.#o.computeEfficiency;
-    // attention at its own share unless one efficiency was given for both
+    // attention at its own share unless one efficiency was given for both, and at the
+    // peak of the KV cache's dtype it multiplies (BF16 beside FP8 weights unless the
+    // KV cache is FP8 too)
     const attnEff = opts.computeEfficiency ?? gpu.attnEfficiency;
-    this.#attnFlopsPerMs = peak * 1e9 * attnEff;
+    const attnPeak = kvDtype === "fp8" && gpu.fp8Tflops > 0 ? gpu.fp8Tflops : gpu.bf16Tflops;
+    this.#attnFlopsPerMs = attnPeak * 1e9 * attnEff;
     this.#expertParams = model.moe ? routedExpertParams(model.moe, model.hidden) : 0;
     this.#moe = model.moe
       ? {
