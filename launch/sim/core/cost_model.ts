@@ -16,6 +16,7 @@
  */
 import type { GpuProfile, ModelProfile } from "./profiles.ts";
 import { dispatchMs, expertMs, type MoeShape, routedExpertParams } from "./_moe_cost.ts";
+import { dsaComputeMs, dsaKvReadBytes, type DsaShape, indexKeyBytes } from "./_dsa_cost.ts";
 
 /** One sequence's share of a step. */
 export interface SeqWork {
@@ -395,6 +396,8 @@ export class CostModel {
   readonly #expertParams: number;
   /** The expert part's figures (null for a dense model). */
   readonly #moe: MoeShape | null;
+  /** The sparse-attention terms' figures (null: dense attention). */
+  readonly #dsa: DsaShape | null;
 
   constructor(opts: CostModelOptions) {
     const { gpu, model } = opts;
@@ -416,7 +419,10 @@ export class CostModel {
     this.dp = dp;
     this.ep = ep;
     this.#weightBytes = dtype === "fp8" ? 1 : 2;
-    this.kvBytesPerToken = model.kvBytesPerToken * (kvDtype === "fp8" ? 0.5 : 1);
+    const kvScale = kvDtype === "fp8" ? 0.5 : 1;
+    // DeepSeek Sparse Attention: the indexer's FP8 key cache beside the latent, in any KV dtype
+    this.kvBytesPerToken = model.kvBytesPerToken * kvScale +
+      (model.dsa ? model.layers * indexKeyBytes(model.dsa) : 0);
     // MLA's latent is the same on every tensor-parallel rank
     this.kvBytesPerTokenPerRank = model.mla
       ? this.kvBytesPerToken
@@ -430,6 +436,18 @@ export class CostModel {
     const attnEff = opts.computeEfficiency ?? gpu.attnEfficiency;
     const attnPeak = kvDtype === "fp8" && gpu.fp8Tflops > 0 ? gpu.fp8Tflops : gpu.bf16Tflops;
     this.#attnFlopsPerMs = attnPeak * 1e9 * attnEff;
+    this.#dsa = model.dsa && model.mla
+      ? {
+        dsa: model.dsa,
+        mla: model.mla,
+        layers: model.layers,
+        numHeads: model.numHeads,
+        tp,
+        latentBytes: model.kvBytesPerToken * kvScale / model.layers,
+        indexFlopsPerMs: (gpu.fp8Tflops > 0 ? gpu.fp8Tflops : gpu.bf16Tflops) * 1e9 * attnEff,
+        attnFlopsPerMs: this.#attnFlopsPerMs,
+      }
+      : null;
     this.#expertParams = model.moe ? routedExpertParams(model.moe, model.hidden) : 0;
     this.#moe = model.moe
       ? {
@@ -548,12 +566,19 @@ export class CostModel {
     const attnFlopsPerPair = 4 * m.layers * m.numHeads * m.headDim;
     const linear = (tokens: number, seqs: number) =>
       2 * bodyParams * tokens + 2 * embedParams * seqs;
+    const dsa = this.#dsa; // sparse attention: its own terms (_dsa_cost.ts)
     const prefillMs = linear(pTokens, pSeqs) / tp / this.#flopsPerMs +
-      attnFlopsPerPair * pPairs / tp / this.#attnFlopsPerMs;
+      (dsa
+        ? dsaComputeMs(dsa, pTokens, pPairs)
+        : attnFlopsPerPair * pPairs / tp / this.#attnFlopsPerMs);
     const decodeMs = (linear(dSeqs, dSeqs) / tp) / this.#flopsPerMs +
-      attnFlopsPerPair * dPairs / tp / this.#attnFlopsPerMs;
+      (dsa
+        ? dsaComputeMs(dsa, dSeqs, dPairs)
+        : attnFlopsPerPair * dPairs / tp / this.#attnFlopsPerMs);
     const computeMs = prefillMs + decodeMs;
-    const kvReadMs = ((pCtx + dCtx) * this.kvBytesPerTokenPerRank) / this.#memBytesPerMs;
+    const kvReadMs = dsa
+      ? (dsaKvReadBytes(dsa, pCtx, pSeqs) + dsaKvReadBytes(dsa, dCtx, dSeqs)) / this.#memBytesPerMs
+      : ((pCtx + dCtx) * this.kvBytesPerTokenPerRank) / this.#memBytesPerMs;
     const commMs = this.#allReduceMs((pTokens + dSeqs) * m.hidden * 2) * 2 * m.layers;
     const overheadMs = this.#o.stepOverheadMs + this.#o.perSeqOverheadMs * shape.seqs;
     // prefill-only or decode-only: the roofline max; mixed: the compute-bound prefill

@@ -107,6 +107,20 @@ export interface MlaProfile {
   vHeadDim: number;
 }
 
+/**
+ * DeepSeek Sparse Attention (DeepSeek-V3.2): a "lightning indexer" scores
+ * every cached token for each query token, and attention runs over the
+ * `indexTopK` best; the indexer keeps its own FP8 key cache.
+ */
+export interface DsaProfile {
+  /** `index_n_heads`. */
+  indexHeads: number;
+  /** `index_head_dim`. */
+  indexHeadDim: number;
+  /** `index_topk`: tokens each query attends to. */
+  indexTopK: number;
+}
+
 /** One model, as the cost model needs it. */
 export interface ModelProfile {
   /** Short id (`llama-3.1-8b`). */
@@ -143,6 +157,8 @@ export interface ModelProfile {
   moe?: MoeProfile;
   /** Multi-head latent attention; absent for GQA/MHA models. */
   mla?: MlaProfile;
+  /** DeepSeek Sparse Attention over the MLA latent; absent: dense attention. */
+  dsa?: DsaProfile;
   /** Where the figures come from (a `config.json` copy, a model card), for reports. */
   source?: string;
 }
