@@ -47,6 +47,11 @@ export interface RecordedMeta {
    * `model_config.quantization`, e.g. "fp8" from the checkpoint); absent: none.
    */
   quantization?: string;
+  /**
+   * KV cache dtype (`engine_kwargs.kv_cache_dtype`, else vLLM's resolved
+   * `cache_config.cache_dtype`, e.g. "auto" or "fp8"); absent: not recorded (auto).
+   */
+  kvCacheDtype?: string;
   /** The KV cache vLLM sized (`meta.json` `kv_cache`, per engine core), when recorded. */
   kvCache?: { numGpuBlocks: number; blockSize: number };
 }
@@ -190,7 +195,20 @@ export function parseRecordedMeta(text: string, file: string): RecordedMeta {
     ...(startedAtMs !== undefined ? { startedAtMs } : {}),
     ...kvCacheOf(top, file),
     ...quantizationOf(top, kw, file),
+    ...kvCacheDtypeOf(top, kw, file),
   };
+}
+
+/** `engine_kwargs.kv_cache_dtype`, else `resolved_config.cache_config.cache_dtype`, when a string. */
+function kvCacheDtypeOf(top: Obj, kw: Obj, file: string): Pick<RecordedMeta, "kvCacheDtype"> {
+  const rc = top.resolved_config;
+  const cc = rc && typeof rc === "object" ? (rc as Obj).cache_config : undefined;
+  const d = kw.kv_cache_dtype ?? (cc && typeof cc === "object" ? (cc as Obj).cache_dtype : null);
+  if (d === undefined || d === null) return {};
+  if (typeof d !== "string" || !d.trim()) {
+    throw fieldError({ field: "kv_cache_dtype", file, value: d, expected: "a dtype name or null" });
+  }
+  return { kvCacheDtype: d };
 }
 
 /** `engine_kwargs.quantization`, else `resolved_config.model_config.quantization`, when a string. */
@@ -291,6 +309,9 @@ function metaNotes(meta: RecordedMeta): string[] {
       ]
       : []),
     ...(meta.quantization ? [`weights quantized as recorded: ${meta.quantization}`] : []),
+    ...(meta.kvCacheDtype && meta.kvCacheDtype !== "auto"
+      ? [`KV cache dtype as recorded: ${meta.kvCacheDtype}`]
+      : []),
   ];
 }
 

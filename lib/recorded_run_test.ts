@@ -39,6 +39,7 @@ Deno.test("readRecordedRun: the fixture's settings, requests and series, with en
     maxNumSeqs: 128,
     maxNumBatchedTokens: 2048,
     startedAtMs: Date.parse("2026-04-25T18:47:18.273Z"),
+    kvCacheDtype: "auto",
   });
   assert.equal(run.requests.length, 40);
   assert.equal(run.requests[0].id, "bench-0");
@@ -93,6 +94,17 @@ Deno.test("parseRecordedMeta: engine settings required where vLLM's defaults wou
   assert.throws(() => parseRecordedMeta(meta({ enable_expert_parallel: "yes" }), "meta.json"), {
     message:
       'Cannot use enable_expert_parallel in meta.json engine_kwargs as true or false: current value is "yes"',
+  });
+  // the KV cache dtype: engine_kwargs first, else vLLM's resolved cache_config
+  assert.equal(parseRecordedMeta(meta({}), "meta.json").kvCacheDtype, undefined);
+  assert.equal(parseRecordedMeta(meta({ kv_cache_dtype: "fp8" }), "meta.json").kvCacheDtype, "fp8");
+  const resolved = JSON.stringify({
+    ...JSON.parse(meta({})),
+    resolved_config: { cache_config: { cache_dtype: "auto" } },
+  });
+  assert.equal(parseRecordedMeta(resolved, "meta.json").kvCacheDtype, "auto");
+  assert.throws(() => parseRecordedMeta(meta({ kv_cache_dtype: 8 }), "meta.json"), {
+    message: "Cannot use kv_cache_dtype in meta.json as a dtype name or null: current value is 8",
   });
   assert.throws(() => parseRecordedMeta("{}", "meta.json"), {
     name: "TypeError",

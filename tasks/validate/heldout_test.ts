@@ -66,6 +66,8 @@ Deno.test("validate --model-profile: the held-out DeepSeek-V3.2 run replays from
     assert.match(r.stdout, /note: weights quantized as recorded: fp8/);
     const topology = await Deno.readTextFile(join(dir, "topology.yaml"));
     assert.match(topology, /- --quantization\n\s+- fp8/);
+    // kv_cache_dtype auto: the KV cache stays BF16 beside the FP8 weights, as in vLLM
+    assert.doesNotMatch(topology, /--kv-cache-dtype/);
     assert.match(topology, /- --num-gpu-blocks-override\n\s+- "49181"/);
     assert.match(topology, new RegExp(`model_profile: ${config.replace(/[.]/g, "\\.")}`));
     const v: Validation = JSON.parse(await Deno.readTextFile(join(dir, "validation.json")));

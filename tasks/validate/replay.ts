@@ -23,6 +23,7 @@ import {
   resolveModel,
 } from "../../launch/sim/core/profiles.ts";
 import { isGpuFile, isModelFile, loadGpu, loadModel } from "../../launch/sim/core/profile_files.ts";
+import { KV_CACHE_DTYPES } from "../../launch/sim/core/sim_config.ts";
 import { parseTopology } from "../../launch/topology.ts";
 import { benchConfigOf, predictRun } from "../predict/run_point.ts";
 
@@ -70,6 +71,13 @@ export function checkReplayable(run: RecordedRun, modelProfile?: string): ModelP
       `Cannot replay quantization in ${file} as a simulated precision: current value is ${
         JSON.stringify(meta.quantization)
       }; allowed: fp8 or none (BF16)`,
+    );
+  }
+  if (meta.kvCacheDtype !== undefined && !(meta.kvCacheDtype in KV_CACHE_DTYPES)) {
+    throw new RangeError(
+      `Cannot replay kv_cache_dtype in ${file} as a simulated KV precision: current value is ${
+        JSON.stringify(meta.kvCacheDtype)
+      }; allowed: ${Object.keys(KV_CACHE_DTYPES).join(", ")}`,
     );
   }
   if (modelProfile !== undefined) return loadModel(modelProfile);
@@ -155,6 +163,10 @@ export function topologyText(
         String(meta.maxNumBatchedTokens),
         "--enable-prefix-caching",
         ...(meta.quantization === "fp8" ? ["--quantization", "fp8"] : []),
+        // vLLM keeps the KV cache BF16 for an FP8 checkpoint unless kv_cache_dtype says fp8
+        ...(meta.kvCacheDtype && meta.kvCacheDtype !== "auto"
+          ? ["--kv-cache-dtype", meta.kvCacheDtype]
+          : []),
         // the KV cache vLLM sized, when recorded: the replay keeps it rather than re-deriving it
         ...(meta.kvCache
           ? [

@@ -30,15 +30,29 @@ export const GEFORCE_GPUS: readonly GpuProfile[] = [
     name: "NVIDIA GeForce RTX 4090",
     memGiB: 23.52,
     memBwGBps: 1008,
-    // the FP32-accumulate figure (see the module note), half the 330.3 FP16-accumulate one
+    // the FP32-accumulate figure (see the module note), half the 330.3 FP16-accumulate one.
+    // Measured: torch.matmul in BF16 on an RTX 4090 (cuBLAS, FP32 accumulate) reaches
+    // 164.8 / 151.5 / 160.2 / 158.5 TFLOPS at 2048 / 4096 / 8192 / 10240 squares
+    // (zzc0721/torch-performance-test-data#78, torch 2.7 cu128), FP16 167.1 / 158.6 at
+    // 2048 / 8192 (mli/transformers-benchmarks#4): at the 165.2 figure, never near 330.
     bf16Tflops: 165.2,
     fp8Tflops: 330.3,
-    // ASSUMED, carried from the l40s profile (not fitted): the same AD102 die on a PCIe card
-    // with GDDR memory and no NVLink. Not fitted to the RTX 4090 run in
-    // fixtures/validate/heldout (a held-out test set).
-    gemmEfficiency: 0.7,
+    // MEASURED, those four BF16 sizes' mean 158.8 / 165.2 = 0.96 (boost clocks above the
+    // datasheet's 2,520 MHz carry large GEMMs to the FP32-accumulate peak). Not fitted to
+    // the RTX 4090 run in fixtures/validate/heldout (a held-out test set).
+    gemmEfficiency: 0.96,
+    // ASSUMED, carried from the l40s profile (the same AD102 die); no FlashAttention
+    // figure for this card with vLLM's shapes was found.
     attnEfficiency: 0.55,
-    memEfficiency: 0.8, // ASSUMED like every other profile's 0.8 (GDDR6X not measured here)
+    // MEASURED: a 1 GB device-to-device copy kernel moves 921.9 GB/s (float4; 904-922 over
+    // vector widths) on an RTX 4090: xytpai/nvbench README @017724f, "global_memory_bandwidth"
+    // (standard/global_memory_bandwidth.cu: read + write counted). 921.9 / 1,008 = 0.915. The
+    // same code gives 0.887 of an A100-40GB's 1,555 GB/s; te42kyfo/gpu-benches' stream kernels
+    // give GDDR6 (L40, gpu-stream/l40.txt @0a45416) 0.90 / 0.93 of peak in scale / triad, and
+    // HBM2(e) 0.84-0.90 (A100-40 gpu-stream/a100_40.txt @a7dc559, H100 PCIe cuda-stream/
+    // h100_pcie.txt @cdcc732): GDDR cards stream a few points closer to their peak than HBM. A decode step's weight reads are such a stream (the step's fixed cost is
+    // stepOverheadMs). Not fitted to the held-out RTX 4090 run.
+    memEfficiency: 0.915,
     nvlinkGBps: 0,
     pcieGBps: 32, // PCIe 4.0 x16, per direction
     tdpW: 450,

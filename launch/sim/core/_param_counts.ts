@@ -55,6 +55,19 @@ function mlaAttention(s: DecoderShape): number {
   return q + kv + s.numHeads * m.vHeadDim * s.hidden;
 }
 
+/**
+ * DeepSeek-V3.2's indexer of one layer, as vLLM builds it: `wq_b` (the query
+ * latent, or the hidden state without one, to heads x head dim), `wk` (hidden
+ * to head dim), `k_norm` (a LayerNorm: weight and bias) and `weights_proj`
+ * (hidden to one weight per head).
+ */
+function dsaIndexer(s: DecoderShape): number {
+  const d = s.dsa!;
+  const qIn = s.mla && s.mla.qLoraRank > 0 ? s.mla.qLoraRank : s.hidden;
+  return qIn * d.indexHeads * d.indexHeadDim + s.hidden * d.indexHeadDim +
+    2 * d.indexHeadDim + s.hidden * d.indexHeads;
+}
+
 /** A gated MLP (gate, up, down) of `inter`, with biases when `bias`. */
 function mlp(hidden: number, inter: number, bias: boolean): number {
   return 3 * hidden * inter + (bias ? 2 * inter + hidden : 0);
@@ -62,7 +75,7 @@ function mlp(hidden: number, inter: number, bias: boolean): number {
 
 /** Parameters of the decoder `s` describes. */
 export function paramCounts(s: DecoderShape): ParamCounts {
-  const attn = s.mla ? mlaAttention(s) : gqaAttention(s);
+  const attn = (s.mla ? mlaAttention(s) : gqaAttention(s)) + (s.dsa ? dsaIndexer(s) : 0);
   const norms = 2 * s.hidden;
   const embed = s.vocabSize * s.hidden;
   const head = s.tiedEmbeddings ? 0 : embed;

@@ -16,6 +16,7 @@
  */
 import type { GpuProfile, ModelProfile } from "./profiles.ts";
 import { dispatchMs, expertMs, type MoeShape, routedExpertParams } from "./_moe_cost.ts";
+import { dsaComputeMs, dsaKvReadBytes, type DsaShape, indexKeyBytes } from "./_dsa_cost.ts";
 
 /** One sequence's share of a step. */
 export interface SeqWork {
@@ -126,8 +127,14 @@ export interface CostModelOptions {
   memEfficiency?: number;
   /** Share of the tensor-core peak GEMMs and attention reach (both). @default the GPU profile's */
   computeEfficiency?: number;
-  /** Weight and KV precision: `fp8` halves their bytes and uses the FP8 peak. @default "bf16" */
+  /** Weight precision (`--quantization`): `fp8` halves weight bytes and uses the FP8 peak. @default "bf16" */
   dtype?: Dtype;
+  /**
+   * KV cache precision (`--kv-cache-dtype`): `fp8` halves KV bytes. vLLM keeps
+   * the KV cache in the model's dtype (BF16) unless `kv_cache_dtype` says fp8,
+   * also for an FP8 checkpoint. @default "bf16"
+   */
+  kvDtype?: Dtype;
   /**
    * Fixed cost of one request outside the engine steps: HTTP and API server,
    * tokenisation setup, scheduling into the first step, sampling and detokenising
@@ -155,7 +162,7 @@ export interface CostModelOptions {
   maxNumSeqs?: number;
 }
 
-/** Weight and KV precision. */
+/** Weight or KV cache precision. */
 export type Dtype = "bf16" | "fp8";
 
 /**
@@ -274,7 +281,10 @@ function checkPositiveInt(name: string, v: number): number {
 }
 
 type ResolvedOptions = Required<
-  Omit<CostModelOptions, "gpu" | "model" | "tp" | "dtype" | "dp" | "ep" | "expertImbalance">
+  Omit<
+    CostModelOptions,
+    "gpu" | "model" | "tp" | "dtype" | "kvDtype" | "dp" | "ep" | "expertImbalance"
+  >
 >;
 
 /** Tensor-parallel, data-parallel and expert-parallel sizes of `o`, checked against its model. */
@@ -302,18 +312,21 @@ function checkParallel(o: CostModelOptions): { tp: number; dp: number; ep: boole
   return { tp, dp, ep };
 }
 
-/** The weight and KV precision of `o`, checked against its GPU. */
-function checkDtype(o: CostModelOptions): Dtype {
+/** The weight and KV precisions of `o`, checked (FP8 weights need FP8 tensor cores). */
+function checkDtype(o: CostModelOptions): { dtype: Dtype; kvDtype: Dtype } {
   const dtype = o.dtype ?? "bf16";
-  if (dtype !== "bf16" && dtype !== "fp8") {
-    throw new RangeError(`Cannot use dtype as bf16 or fp8: current value is ${dtype}`);
+  const kvDtype = o.kvDtype ?? "bf16";
+  for (const [name, v] of [["dtype", dtype], ["kvDtype", kvDtype]]) {
+    if (v !== "bf16" && v !== "fp8") {
+      throw new RangeError(`Cannot use ${name} as bf16 or fp8: current value is ${v}`);
+    }
   }
   if (dtype === "fp8" && !(o.gpu.fp8Tflops > 0)) {
     throw new RangeError(
       `Cannot use dtype fp8 on ${o.gpu.id}: current value is fp8; allowed: bf16 (no FP8 tensor cores)`,
     );
   }
-  return dtype;
+  return { dtype, kvDtype };
 }
 
 /** The options of `o` with their defaults (some per GPU), each checked. */
@@ -362,12 +375,14 @@ export class CostModel {
   readonly dp: number;
   /** Expert parallel (whole experts per GPU). */
   readonly ep: boolean;
-  /** BF16 KV bytes per token of the whole model (all ranks). */
+  /** KV bytes per token of the whole model (all ranks), in {@linkcode kvDtype}. */
   readonly kvBytesPerToken: number;
   /** KV bytes per token held by one rank (KV heads split, replicated when tp > kvHeads). */
   readonly kvBytesPerTokenPerRank: number;
-  /** Weight and KV precision. */
+  /** Weight precision. */
   readonly dtype: Dtype;
+  /** KV cache precision. */
+  readonly kvDtype: Dtype;
   readonly #o: ResolvedOptions;
   /** Bytes/ms of one rank's memory. */
   readonly #memBytesPerMs: number;
@@ -381,6 +396,8 @@ export class CostModel {
   readonly #expertParams: number;
   /** The expert part's figures (null for a dense model). */
   readonly #moe: MoeShape | null;
+  /** The sparse-attention terms' figures (null: dense attention). */
+  readonly #dsa: DsaShape | null;
 
   constructor(opts: CostModelOptions) {
     const { gpu, model } = opts;
@@ -392,17 +409,20 @@ export class CostModel {
       );
     }
     const { tp, dp, ep } = checkParallel(opts);
-    const dtype = checkDtype(opts);
+    const { dtype, kvDtype } = checkDtype(opts);
     this.dtype = dtype;
+    this.kvDtype = kvDtype;
     this.#o = resolvedOptions(opts);
     this.gpu = gpu;
     this.model = model;
     this.tp = tp;
     this.dp = dp;
     this.ep = ep;
-    const bytes = dtype === "fp8" ? 0.5 : 1; // of BF16's
-    this.#weightBytes = 2 * bytes;
-    this.kvBytesPerToken = model.kvBytesPerToken * bytes;
+    this.#weightBytes = dtype === "fp8" ? 1 : 2;
+    const kvScale = kvDtype === "fp8" ? 0.5 : 1;
+    // DeepSeek Sparse Attention: the indexer's FP8 key cache beside the latent, in any KV dtype
+    this.kvBytesPerToken = model.kvBytesPerToken * kvScale +
+      (model.dsa ? model.layers * indexKeyBytes(model.dsa) : 0);
     // MLA's latent is the same on every tensor-parallel rank
     this.kvBytesPerTokenPerRank = model.mla
       ? this.kvBytesPerToken
@@ -410,9 +430,24 @@ export class CostModel {
     this.#memBytesPerMs = gpu.memBwGBps * 1e6 * this.#o.memEfficiency;
     const peak = dtype === "fp8" ? gpu.fp8Tflops : gpu.bf16Tflops;
     this.#flopsPerMs = peak * 1e9 * this.#o.computeEfficiency;
-    // attention at its own share unless one efficiency was given for both
+    // attention at its own share unless one efficiency was given for both, and at the
+    // peak of the KV cache's dtype it multiplies (BF16 beside FP8 weights unless the
+    // KV cache is FP8 too)
     const attnEff = opts.computeEfficiency ?? gpu.attnEfficiency;
-    this.#attnFlopsPerMs = peak * 1e9 * attnEff;
+    const attnPeak = kvDtype === "fp8" && gpu.fp8Tflops > 0 ? gpu.fp8Tflops : gpu.bf16Tflops;
+    this.#attnFlopsPerMs = attnPeak * 1e9 * attnEff;
+    this.#dsa = model.dsa && model.mla
+      ? {
+        dsa: model.dsa,
+        mla: model.mla,
+        layers: model.layers,
+        numHeads: model.numHeads,
+        tp,
+        latentBytes: model.kvBytesPerToken * kvScale / model.layers,
+        indexFlopsPerMs: (gpu.fp8Tflops > 0 ? gpu.fp8Tflops : gpu.bf16Tflops) * 1e9 * attnEff,
+        attnFlopsPerMs: this.#attnFlopsPerMs,
+      }
+      : null;
     this.#expertParams = model.moe ? routedExpertParams(model.moe, model.hidden) : 0;
     this.#moe = model.moe
       ? {
@@ -531,12 +566,19 @@ export class CostModel {
     const attnFlopsPerPair = 4 * m.layers * m.numHeads * m.headDim;
     const linear = (tokens: number, seqs: number) =>
       2 * bodyParams * tokens + 2 * embedParams * seqs;
+    const dsa = this.#dsa; // sparse attention: its own terms (_dsa_cost.ts)
     const prefillMs = linear(pTokens, pSeqs) / tp / this.#flopsPerMs +
-      attnFlopsPerPair * pPairs / tp / this.#attnFlopsPerMs;
+      (dsa
+        ? dsaComputeMs(dsa, pTokens, pPairs)
+        : attnFlopsPerPair * pPairs / tp / this.#attnFlopsPerMs);
     const decodeMs = (linear(dSeqs, dSeqs) / tp) / this.#flopsPerMs +
-      attnFlopsPerPair * dPairs / tp / this.#attnFlopsPerMs;
+      (dsa
+        ? dsaComputeMs(dsa, dSeqs, dPairs)
+        : attnFlopsPerPair * dPairs / tp / this.#attnFlopsPerMs);
     const computeMs = prefillMs + decodeMs;
-    const kvReadMs = ((pCtx + dCtx) * this.kvBytesPerTokenPerRank) / this.#memBytesPerMs;
+    const kvReadMs = dsa
+      ? (dsaKvReadBytes(dsa, pCtx, pSeqs) + dsaKvReadBytes(dsa, dCtx, dSeqs)) / this.#memBytesPerMs
+      : ((pCtx + dCtx) * this.kvBytesPerTokenPerRank) / this.#memBytesPerMs;
     const commMs = this.#allReduceMs((pTokens + dSeqs) * m.hidden * 2) * 2 * m.layers;
     const overheadMs = this.#o.stepOverheadMs + this.#o.perSeqOverheadMs * shape.seqs;
     // prefill-only or decode-only: the roofline max; mixed: the compute-bound prefill

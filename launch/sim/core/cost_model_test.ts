@@ -14,6 +14,15 @@ function decodes(n: number, ctx = 1024): SeqWork[] {
   return Array.from({ length: n }, () => ({ newTokens: 1, contextTokens: ctx }));
 }
 
+/** Attention's part of a prefill of `batch` from the first principles of the dense roofline. */
+function attnMs(c: CostModel, batch: SeqWork[]): number {
+  const m = c.model;
+  const pairs = batch.reduce((a, w) => a + w.newTokens * (w.contextTokens + w.newTokens / 2), 0);
+  const kvFp8 = c.kvDtype === "fp8" && c.gpu.fp8Tflops > 0;
+  const peak = (kvFp8 ? c.gpu.fp8Tflops : c.gpu.bf16Tflops) * 1e9 * c.gpu.attnEfficiency;
+  return 4 * m.layers * m.numHeads * m.headDim * pairs / c.tp / peak;
+}
+
 function near(actual: number, target: number, tol = 0.15): void {
   assert.ok(Math.abs(actual / target - 1) <= tol, `${actual} not within ${tol} of ${target}`);
 }
@@ -51,14 +60,26 @@ Deno.test("breakdown adds up to stepMs: one kind of work is a roofline max, a mi
   assert.equal(c.stepMs([]), 0);
 });
 
-Deno.test("fp8 halves weight and KV bytes and uses the FP8 peak; A100 has no FP8", () => {
+Deno.test("fp8 weights halve weight bytes and use the FP8 peak, KV stays BF16 unless kvDtype fp8; A100 has no FP8", () => {
   const bf = new CostModel({ gpu: H100, model: LLAMA8B });
   const f8 = new CostModel({ gpu: H100, model: LLAMA8B, dtype: "fp8" });
-  assert.equal(f8.kvBytesPerToken, bf.kvBytesPerToken / 2);
+  // vLLM keeps the KV cache in the model's dtype unless --kv-cache-dtype says fp8
+  assert.equal(f8.kvBytesPerToken, bf.kvBytesPerToken);
   near(f8.breakdown(decodes(1)).weightMs, bf.breakdown(decodes(1)).weightMs / 2, 1e-9);
   const big = [{ newTokens: 4096, contextTokens: 0 }];
-  near(f8.breakdown(big).computeMs, bf.breakdown(big).computeMs / 2, 1e-3); // 1,979 vs 2 x 989
-  assert.ok(f8.numGpuBlocks(0.9, 16) > 2 * bf.numGpuBlocks(0.9, 16));
+  // the GEMMs at the FP8 peak (1,979 vs 2 x 989), attention at BF16's: it multiplies the BF16 KV
+  const linear = (c: CostModel) => c.breakdown(big).computeMs - attnMs(c, big);
+  near(linear(f8), linear(bf) / 2, 1e-3);
+  near(attnMs(f8, big), attnMs(bf, big), 1e-9);
+  // FP8 weights free half the weight memory for KV; an FP8 KV cache halves each block
+  assert.ok(f8.numGpuBlocks(0.9, 16) > bf.numGpuBlocks(0.9, 16));
+  const kv8 = new CostModel({ gpu: H100, model: LLAMA8B, dtype: "fp8", kvDtype: "fp8" });
+  assert.equal(kv8.kvBytesPerToken, bf.kvBytesPerToken / 2);
+  assert.ok(kv8.numGpuBlocks(0.9, 16) > 2 * bf.numGpuBlocks(0.9, 16));
+  near(kv8.breakdown(decodes(8, 4096)).kvReadMs, bf.breakdown(decodes(8, 4096)).kvReadMs / 2, 1e-9);
+  near(attnMs(kv8, big), attnMs(bf, big) / 2, 1e-3); // attention on an FP8 KV cache: FP8 peak
+  // an FP8 KV cache needs no FP8 tensor cores (vLLM converts it on Ampere)
+  assert.equal(new CostModel({ gpu: A100, model: LLAMA8B, kvDtype: "fp8" }).kvDtype, "fp8");
   assert.throws(
     () => new CostModel({ gpu: A100, model: LLAMA8B, dtype: "fp8" }),
     /Cannot use dtype fp8 on a100/,
@@ -187,13 +208,16 @@ Deno.test("bad inputs are rejected", () => {
   assert.throws(() => new CostModel({ gpu: H100, model: LLAMA8B, stepOverheadMs: -1 }), RangeError);
 });
 
-Deno.test("sim flags: --quantization fp8 and --request-floor-ms reach the cost model", () => {
+Deno.test("sim flags: --quantization fp8, --kv-cache-dtype and --request-floor-ms reach the cost model", () => {
   const parts = (args: string[]) => engineParts(simConfig(parseFlags(args, SIM_FLAGS).values));
   const p = parts(["--quantization", "fp8", "--request-floor-ms", "5"]);
   assert.equal(p.cost.dtype, "fp8");
   assert.equal(p.cost.frontendMs(0), 5);
   assert.equal(parts([]).cost.dtype, "bf16");
   assert.throws(() => parts(["--quantization", "int3"]), /--quantization.*one of fp8/);
+  assert.equal(p.cost.kvDtype, "bf16"); // --kv-cache-dtype auto: BF16 also for FP8 weights
+  assert.equal(parts(["--kv-cache-dtype", "fp8_e4m3"]).cost.kvDtype, "fp8");
+  assert.throws(() => parts(["--kv-cache-dtype", "int4"]), /--kv-cache-dtype.*one of auto/);
   assert.throws(
     () => parts(["--quantization", "fp8", "--gpu", "a100"]),
     /Cannot use dtype fp8 on a100/,

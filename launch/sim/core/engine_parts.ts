@@ -39,6 +39,7 @@ export function engineParts(cfg: SimConfig): EngineParts {
     maxNumBatchedTokens: cfg.maxNumBatchedTokens,
     maxNumSeqs: cfg.maxNumSeqs,
     dtype: cfg.dtype,
+    kvDtype: cfg.kvDtype,
     requestFloorMs: cfg.requestFloorMs,
   });
   const numBlocks = cfg.numGpuBlocksOverride ??

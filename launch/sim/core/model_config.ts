@@ -6,12 +6,13 @@
  * {@linkcode paramCounts}. Pure: the caller reads the file.
  *
  * Families: Llama (`LlamaForCausalLM`), Qwen2/2.5, Qwen3, Qwen3-MoE,
- * DeepSeek-V3/R1 (MLA; V3.2 read as V3, its indexer not modelled), gpt-oss and Llama 4 (`text_config` nested).
+ * DeepSeek-V3/R1 (MLA), DeepSeek-V3.2 (MLA plus the sparse-attention indexer),
+ * gpt-oss and Llama 4 (`text_config` nested).
  *
  * @module
  */
 import { isMapping, Reader } from "../../../lib/schema.ts";
-import type { MlaProfile, ModelProfile, MoeProfile } from "./profiles.ts";
+import type { DsaProfile, MlaProfile, ModelProfile, MoeProfile } from "./profiles.ts";
 import { type Family, paramCounts } from "./_param_counts.ts";
 
 export { paramCounts };
@@ -23,7 +24,7 @@ export const ARCHITECTURES: Readonly<Record<string, Family>> = {
   Qwen3ForCausalLM: "qwen3",
   Qwen3MoeForCausalLM: "qwen3_moe",
   DeepseekV3ForCausalLM: "deepseek_v3",
-  // DeepSeek-V3.2(-Exp): V3's MLA + MoE plus a sparse-attention indexer (ARCH_NOTES)
+  // DeepSeek-V3.2(-Exp): V3's MLA + MoE plus the sparse-attention indexer (readDsa)
   DeepseekV32ForCausalLM: "deepseek_v3",
   GptOssForCausalLM: "gpt_oss",
   Llama4ForConditionalGeneration: "llama4",
@@ -32,9 +33,9 @@ export const ARCHITECTURES: Readonly<Record<string, Family>> = {
 
 /** What a profile read as its family leaves out, per architecture, for the profile's source. */
 const ARCH_NOTES: Readonly<Record<string, string>> = {
-  DeepseekV32ForCausalLM: "; read as DeepSeek-V3 (MLA + MoE): the DeepSeek Sparse Attention " +
-    "indexer (index_n_heads, index_head_dim, index_topk) is NOT modelled, neither its weights " +
-    "nor its cost, and attention runs dense over the whole context, not over the indexer's top-k",
+  DeepseekV32ForCausalLM: "; DeepSeek Sparse Attention modelled from first principles " +
+    "(_dsa_cost.ts: the indexer's weights, FP8 key cache and scores over every cached token; " +
+    "attention over the top index_topk tokens); the top-k selection itself is NOT modelled",
 };
 
 /** Options of {@linkcode modelFromConfig}. */
@@ -62,6 +63,7 @@ export interface DecoderShape {
   mlpBias: boolean;
   moe?: MoeProfile;
   mla?: MlaProfile;
+  dsa?: DsaProfile;
   /** DeepSeek `topk_method: noaux_tc`: a per-expert score-correction bias in each router. */
   routerScoreBias: boolean;
 }
@@ -193,6 +195,15 @@ function readMla(t: Reader): MlaProfile {
   };
 }
 
+/** DeepSeek-V3.2's sparse-attention indexer (`index_n_heads`, `index_head_dim`, `index_topk`). */
+function readDsa(t: Reader): DsaProfile {
+  return {
+    indexHeads: need(t, "index_n_heads"),
+    indexHeadDim: need(t, "index_head_dim"),
+    indexTopK: need(t, "index_topk"),
+  };
+}
+
 /** Every shape of the decoder, checked. */
 export function readDecoderShape(
   json: unknown,
@@ -218,6 +229,7 @@ export function readDecoderShape(
     mlpBias: t.bool("mlp_bias") ?? false,
     moe: readMoe(t, family, layers),
     mla,
+    dsa: arch === "DeepseekV32ForCausalLM" ? readDsa(t) : undefined,
     routerScoreBias: family === "deepseek_v3" && t.value("topk_method") === "noaux_tc",
     maxModelLen: need(t, "max_position_embeddings"),
   };
@@ -273,6 +285,7 @@ export function modelFromConfig(
     kvBytesPerToken,
     ...(s.moe ? { moe: s.moe } : {}),
     ...(s.mla ? { mla: s.mla } : {}),
+    ...(s.dsa ? { dsa: s.dsa } : {}),
     source: `${file} (${s.arch}; parameters derived from its shapes)${nativeDtype(json)}${
       ARCH_NOTES[s.arch] ?? ""
     }`,

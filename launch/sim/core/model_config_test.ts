@@ -132,7 +132,7 @@ Deno.test("built-in qwen3-32b and qwen3-30b-a3b are the fixture files' figures",
   assert.equal(listModels().filter((m) => m.moe).length, 1);
 });
 
-Deno.test("DeepSeek-V3.2 (DeepseekV32ForCausalLM) loads as V3 MLA + MoE; its source says the indexer is not modelled", () => {
+Deno.test("DeepSeek-V3.2 (DeepseekV32ForCausalLM) loads as V3 MLA + MoE plus its sparse-attention indexer", () => {
   // the cut-down 16-layer, 64-expert model of the held-out run (fixtures/validate/heldout/README.md)
   const file =
     "fixtures/validate/heldout/RTXPRO6000_DeepSeek-V3.2-Exp-16L64E/deepseek-ai__DeepSeek-V3.2-Exp-16L64E.json";
@@ -147,7 +147,20 @@ Deno.test("DeepSeek-V3.2 (DeepseekV32ForCausalLM) loads as V3 MLA + MoE; its sou
     sharedIntermediate: 2048,
     moeLayers: 13,
   });
+  assert.deepEqual(m.dsa, { indexHeads: 64, indexHeadDim: 128, indexTopK: 2048 });
+  // the indexer's weights per layer: wq_b 1,536 x 64 x 128, wk 7,168 x 128, k_norm 2 x 128,
+  // weights_proj 7,168 x 64; the same file read as DeepSeek-V3 has none of them
+  const indexer = 1536 * 64 * 128 + 7168 * 128 + 2 * 128 + 7168 * 64;
+  const json = JSON.parse(Deno.readTextFileSync(file));
+  const v3 = modelFromConfig({ ...json, architectures: ["DeepseekV3ForCausalLM"] }, file);
+  assert.equal(v3.dsa, undefined);
+  assert.equal(Math.round((m.paramsB - v3.paramsB) * 1e9), 16 * indexer);
   assert.match(m.source!, /DeepseekV32ForCausalLM/);
-  assert.match(m.source!, /indexer .*is NOT modelled/);
+  assert.match(m.source!, /DeepSeek Sparse Attention modelled/);
+  assert.match(m.source!, /top-k selection itself is NOT modelled/);
   assert.match(m.source!, /shipped as fp8 e4m3/);
+  assert.throws(
+    () => modelFromConfig({ ...json, index_topk: undefined }, file),
+    /index_topk/,
+  );
 });

@@ -107,6 +107,20 @@ export interface MlaProfile {
   vHeadDim: number;
 }
 
+/**
+ * DeepSeek Sparse Attention (DeepSeek-V3.2): a "lightning indexer" scores
+ * every cached token for each query token, and attention runs over the
+ * `indexTopK` best; the indexer keeps its own FP8 key cache.
+ */
+export interface DsaProfile {
+  /** `index_n_heads`. */
+  indexHeads: number;
+  /** `index_head_dim`. */
+  indexHeadDim: number;
+  /** `index_topk`: tokens each query attends to. */
+  indexTopK: number;
+}
+
 /** One model, as the cost model needs it. */
 export interface ModelProfile {
   /** Short id (`llama-3.1-8b`). */
@@ -143,6 +157,8 @@ export interface ModelProfile {
   moe?: MoeProfile;
   /** Multi-head latent attention; absent for GQA/MHA models. */
   mla?: MlaProfile;
+  /** DeepSeek Sparse Attention over the MLA latent; absent: dense attention. */
+  dsa?: DsaProfile;
   /** Where the figures come from (a `config.json` copy, a model card), for reports. */
   source?: string;
 }
@@ -246,7 +262,11 @@ const GPUS: readonly GpuProfile[] = [
     // lower power limit reaches no more of its peak)
     gemmEfficiency: 0.7,
     attnEfficiency: 0.55,
-    memEfficiency: 0.8, // GDDR6: assumed like HBM (not measured here)
+    // MEASURED on its sibling L40 (the same AD102 with 48 GB of 864 GB/s GDDR6): te42kyfo/
+    // gpu-benches gpu-stream/l40.txt @0a45416, the scale kernel (one read and one write
+    // stream, as in the RTX 4090's copy figure) at its median over occupancies of 25-100%:
+    // 777 GB/s = 0.90 of 864 (triad 0.93, read-only 0.98).
+    memEfficiency: 0.9,
     nvlinkGBps: 0,
     pcieGBps: 32,
     tdpW: 350, // L40S datasheet: max power consumption 350 W
@@ -280,7 +300,9 @@ const GPUS: readonly GpuProfile[] = [
     // ../shared/calibration/traces (those runs are the test set).
     gemmEfficiency: 0.7,
     attnEfficiency: 0.55,
-    // ASSUMED like every other profile's 0.8 (GDDR7 not measured here).
+    // ASSUMED 0.8 like the HBM profiles: no published streaming measurement of GDDR7 (RTX
+    // PRO 6000 or RTX 5090) was found, so the GDDR6/6X figures (l40s 0.9, rtx-4090 0.915)
+    // are not carried over; ../shared/calibration/traces (vLLM 0.19 on this GPU) check 0.8.
     memEfficiency: 0.8,
     nvlinkGBps: 0,
     pcieGBps: 64, // PCIe 5.0 x16, per direction

@@ -15,6 +15,22 @@ import {
   type LinkKind,
 } from "./cost_model.ts";
 
+/**
+ * vLLM's `--kv-cache-dtype` values and the KV precision each gives: `auto` is
+ * the model's dtype (BF16 here, also for an FP8 checkpoint: vLLM quantizes the
+ * KV cache only when this flag says fp8).
+ */
+export const KV_CACHE_DTYPES: Readonly<Record<string, Dtype>> = {
+  auto: "bf16",
+  bf16: "bf16",
+  bfloat16: "bf16",
+  fp8: "fp8",
+  fp8_e4m3: "fp8",
+  fp8_e5m2: "fp8",
+};
+
+const KV_CACHE_DTYPE_NAMES = Object.keys(KV_CACHE_DTYPES);
+
 /** Flags of the simulated engine. */
 export const SIM_FLAGS: FlagSpec = {
   host: { type: "string", default: "127.0.0.1", help: "Address to listen on" },
@@ -131,7 +147,14 @@ export const SIM_FLAGS: FlagSpec = {
   },
   quantization: {
     type: "string",
-    help: "fp8: FP8 weights and KV cache (vLLM's --quantization fp8; halves their bytes, FP8 peak)",
+    help:
+      "fp8: FP8 weights (vLLM's --quantization fp8; halves weight bytes, FP8 peak; KV stays BF16)",
+  },
+  "kv-cache-dtype": {
+    type: "string",
+    default: "auto",
+    help:
+      "KV cache precision as vLLM's --kv-cache-dtype: auto (the model's BF16), bf16, bfloat16, fp8, fp8_e4m3 or fp8_e5m2 (halves KV bytes)",
   },
   "request-floor-ms": {
     type: "string",
@@ -182,8 +205,10 @@ export interface SimConfig {
   kvLatencyMs: number;
   /** Cost per KV block transferred, µs. */
   kvPerBlockUs: number;
-  /** Weight and KV precision (`--quantization fp8`). */
+  /** Weight precision (`--quantization fp8`). */
   dtype: Dtype;
+  /** KV cache precision (`--kv-cache-dtype`; auto: BF16). */
+  kvDtype: Dtype;
   /** Per-request frontend floor, simulated ms. */
   requestFloorMs: number;
   engineId: string;
@@ -245,6 +270,7 @@ export function simConfig(v: Values, env: Record<string, string> = {}): SimConfi
     kvLatencyMs: num("kv-latency-ms", 0) ?? kvCost.latencyMs,
     kvPerBlockUs: num("kv-per-block-us", 0) ?? kvCost.perBlockUs,
     dtype: (enumFlag(v, "quantization", ["fp8"] as const) ?? "bf16") as Dtype,
+    kvDtype: KV_CACHE_DTYPES[enumFlag(v, "kv-cache-dtype", KV_CACHE_DTYPE_NAMES) ?? "auto"],
     requestFloorMs: num("request-floor-ms", 0)!,
     engineId: str("engine-id") ?? crypto.randomUUID(),
     meanOutputTokens: num("mean-output-tokens", 1)!,
