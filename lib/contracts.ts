@@ -6,7 +6,7 @@
  * engine) and the `kv_transfer_params` a NIXL proxy sends with a prefill
  * (built by the router, read by the simulated engine). Validation lives with
  * the reader (`launch/router/core/config.ts`, `launch/sim/live/kv_transfer.ts`,
- * `launch/sim/live/encoder_cache.ts`).
+ * `launch/sim/core/ec_cache.ts`).
  *
  * @module
  */

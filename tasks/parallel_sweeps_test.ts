@@ -18,17 +18,22 @@ const FILES: Record<string, string> = {
   agg: "sim_agg.yaml",
   pd: "sim_pd_1p1d.yaml",
   dp: "sim_dp.yaml",
-  epd: "sim_epd.yaml", // a valid file that virtual time refuses at its first point
 };
 
-/** A tiny fixed-rate experiment of the topologies `labels` (`sweep`: its sweep and workload). */
+/**
+ * A tiny fixed-rate experiment of the topologies `labels` (`sweep`: its sweep and workload); a
+ * label not in {@linkcode FILES} is the file `LABEL.yaml` in `dir`.
+ */
 async function experiment(
   dir: string,
   labels: string[],
   sweep: Record<string, unknown> = { rates: [2, 6] },
   inputLen = 128,
 ) {
-  const topologies = labels.map((label) => ({ label, file: fixture(FILES[label]) }));
+  const topologies = labels.map((label) => ({
+    label,
+    file: label in FILES ? fixture(FILES[label]) : join(dir, `${label}.yaml`),
+  }));
   const p = join(dir, "par.yaml");
   await Deno.writeTextFile(
     p,
@@ -168,12 +173,16 @@ Deno.test("pipeline: points a stop rule skips, run ahead in a worker, are delete
 
 Deno.test("pipeline: a topology that fails in a worker fails the pipeline with its error and class", async () => {
   await inTemp(async (dir) => {
-    const exp = await experiment(dir, ["agg", "epd"]);
+    // a valid file that virtual time refuses at its first point (no profile for its model)
+    const agg = await Deno.readTextFile(fixture("sim_agg.yaml"));
+    const model = "meta-llama/Llama-3.1-8B-Instruct";
+    await Deno.writeTextFile(join(dir, "unknown.yaml"), agg.replace(model, "nobody/unknown-model"));
+    const exp = await experiment(dir, ["agg", "unknown"]);
     await assert.rejects(
       () => pipeline(exp, dir, 2),
       (e: unknown) => {
         assert.ok(e instanceof RangeError, String(e));
-        assert.match(e.message, /Cannot run \S+sim_epd\.yaml in virtual time as kind epd/);
+        assert.match(e.message, /Cannot use "nobody\/unknown-model" as --model/);
         return true;
       },
     );

@@ -15,7 +15,6 @@ import { type CommandHelp, type FlagSpec, numberFlag, parseCommand, runMain } fr
 import { fieldError } from "../lib/errors.ts";
 import { loadTopologyWith, parseSet, sizeLabelOf } from "../launch/topology_set.ts";
 import { BENCH_FLAGS, flagsWithoutDefaults, resolveBenchConfig } from "../bench/bench_config.ts";
-import { DATASETS } from "../bench/workload/datasets.ts";
 import { loadExperiment } from "./_experiment.ts";
 import {
   PIPELINE_FLAGS,
@@ -77,8 +76,6 @@ export const LIVE_ONLY: ReadonlySet<string> = new Set([
   "namespace",
   "image",
   "context",
-  "image-size",
-  "images-per-request",
   "clock",
   "speed",
   "engine",
@@ -99,8 +96,6 @@ function flagSpec(withDefaults: boolean, live = false): FlagSpec {
   }
   // the pipeline's workers (bench's load hosts are live only)
   out.workers = PIPELINE_FLAGS.workers;
-  // images are live only (run_point.ts refuses image parts)
-  out.dataset = { ...out.dataset, help: DATASETS.filter((d) => d !== "random-mm").join(", ") };
   return out;
 }
 

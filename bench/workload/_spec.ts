@@ -48,11 +48,15 @@ export function textSpec(
   return { ...common, messages, promptTokens };
 }
 
-/** A chat spec with mixed content (text + images); promptTokens counts the text only. */
+/**
+ * A chat spec with mixed content (text + images); promptTokens counts the text
+ * only (`knownTokens` when known by construction: skips tokenizing).
+ */
 export function partsSpec(
   tok: Tokenizer,
   base: SpecBase,
   parts: ContentPart[],
+  knownTokens?: number,
 ): RequestSpec {
   const messages = [{ role: "user" as const, content: parts }];
   return {
@@ -62,7 +66,7 @@ export function partsSpec(
     maxTokens: base.maxTokens,
     ignoreEos: base.ignoreEos,
     messages,
-    promptTokens: tok.encodeChat(messages).length,
+    promptTokens: knownTokens ?? tok.encodeChat(messages).length,
   };
 }
 

@@ -60,7 +60,10 @@ export interface DatasetOptions {
   imageSizes: { width: number; height: number }[];
   imagesPerRequest: number;
   ignoreEos: boolean;
-  /** Multiturn and random: keep prompts' token ids (`deno task predict`). @default false */
+  /**
+   * Multiturn, random and random-mm: keep prompts' token ids, and random-mm's images known by
+   * size (`deno task predict`). @default false
+   */
   tokenIds?: boolean;
 }
 
@@ -142,6 +145,7 @@ function generatedRequests(
         rangeRatio: o.rangeRatio,
         imageSizes: o.imageSizes,
         imagesPerRequest: o.imagesPerRequest,
+        tokenIds: o.tokenIds,
       });
   }
 }

@@ -13,8 +13,17 @@ import { arrivalOffsets } from "./arrivals.ts";
 import { Rng } from "../../lib/rng.ts";
 import { IdsText, idsTextOf } from "../../lib/lazy_text.ts";
 import { openaiBody } from "../request_body.ts";
+import { knownImageOf, LazyImagePart } from "../../lib/known_image.ts";
+import type { ContentPart } from "./types.ts";
 
 const tok = await loadTokenizer();
+
+/** Width and height from a PNG data URL's IHDR. */
+function imageSizeOf(url: string): [number, number] {
+  const bytes = Uint8Array.from(atob(url.split(",")[1]), (ch) => ch.charCodeAt(0));
+  const dv = new DataView(bytes.buffer);
+  return [dv.getUint32(16), dv.getUint32(20)];
+}
 const base: DatasetOptions = {
   name: "random",
   seed: 7,
@@ -142,6 +151,37 @@ Deno.test("random-mm images are valid PNGs of the asked size; bad sizes are refu
     height: 4,
   }]);
   assert.throws(() => parseImageSizes("10by20"), /--image-size/);
+});
+
+Deno.test("random-mm with token ids: the same requests, each image known by its size and built only when read", async () => {
+  const sizes = [...base.imageSizes, { width: 8, height: 24 }];
+  const o = {
+    ...base,
+    name: "random-mm",
+    endpoint: "chat",
+    imagesPerRequest: 2,
+    imageSizes: sizes,
+  } as const;
+  const eager = (await buildWorkload(tok, o, 3)).requests;
+  const built = LazyImagePart.built;
+  const lazy = (await buildWorkload(tok, { ...o, tokenIds: true }, 3)).requests;
+  assert.equal(LazyImagePart.built, built, "no image built");
+  for (let i = 0; i < 3; i++) {
+    const parts = lazy[i].messages![0].content as ContentPart[];
+    const text = parts.at(-1) as { text: string };
+    for (const p of parts.slice(0, -1)) {
+      const url = (p as { image_url: { url: string } }).image_url.url;
+      const known = knownImageOf(p)!;
+      assert.deepEqual(imageSizeOf(url), [known.widthPx, known.heightPx]);
+    }
+    assert.equal(
+      JSON.stringify(lazy[i].messages),
+      JSON.stringify(eager[i].messages),
+      "what is sent",
+    );
+    assert.equal(lazy[i].promptTokens, eager[i].promptTokens);
+    assert.deepEqual(lazy[i].promptTokenIds, tok.encode(text.text));
+  }
 });
 
 Deno.test("presets: W1..W4 as the PPD suite (short turn 1, then W turns); -uniform keeps every turn W", () => {

@@ -18,14 +18,15 @@ async function help(): Promise<string> {
 Deno.test("predict --help lists the workload flags of virtual time and no live-only flag", async () => {
   const text = await help();
   const listed = new Set([...text.matchAll(/^ {2}(?:-\w, )?--([a-z-]+)/gm)].map((m) => m[1]));
-  for (const f of ["topology", "rate", "duration", "num-requests", "dataset", "turns", "slo"]) {
+  const workload = ["topology", "rate", "duration", "num-requests", "dataset", "turns", "slo"];
+  for (const f of [...workload, "image-size", "images-per-request"]) {
     assert.ok(listed.has(f), `--${f} is missing from predict --help`);
   }
   for (const f of ["url", "timeout", "platform", "clock", "engine", "stream", "gpu-monitor"]) {
     assert.ok(LIVE_ONLY.has(f), `--${f} should be live-only`);
   }
   for (const f of LIVE_ONLY) assert.ok(!listed.has(f), `predict --help lists live-only --${f}`);
-  assert.doesNotMatch(text, /random-mm/, "images cannot run in virtual time");
+  assert.match(text, /random-mm/, "images run in virtual time");
 });
 
 Deno.test("predict refuses every live-only flag by name and says it belongs to deno task bench", async () => {

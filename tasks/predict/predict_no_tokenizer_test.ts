@@ -12,16 +12,19 @@ import { multiturnStream } from "../../bench/workload/multiturn.ts";
 import { randomRequests } from "../../bench/workload/random.ts";
 import { parseTrace, traceRequests } from "../../bench/workload/trace.ts";
 import type { EndpointKind } from "../../bench/workload/_spec.ts";
+import { randomMmDataset } from "../../bench/workload/random_mm.ts";
+import { LazyImagePart } from "../../lib/known_image.ts";
+import { loadTopologyWith, parseSet } from "../../launch/topology_set.ts";
 import { ROOT } from "../_experiment.ts";
 import { VirtualTopology } from "./virtual_topology.ts";
 import { VirtualSender } from "./virtual_sender.ts";
 import { predictTokens } from "./predict_tokens.ts";
 
 // its own file: the tokenizer is cached per process, and no other test here may build it
-Deno.test("predict: random prompts, trace replays and multi-turn chats through the virtual topology never build the shipped tokenizer", async () => {
+Deno.test("predict: random prompts, images, trace replays and multi-turn chats through the virtual topology never build the shipped tokenizer", async () => {
   const tok = await loadTokenizer(undefined, { buildOnUse: true });
-  const topo = await loadTopology(join(ROOT, "fixtures/topologies/sim_agg.yaml"));
-  const run = async (endpoint: EndpointKind, jobs: Job[]) => {
+  const agg = await loadTopology(join(ROOT, "fixtures/topologies/sim_agg.yaml"));
+  const run = async (endpoint: EndpointKind, jobs: Job[], topo = agg) => {
     const loop = new EventLoop();
     const prompts = new PromptTokens(tok);
     const vocab = buildVocab(tok);
@@ -59,6 +62,24 @@ Deno.test("predict: random prompts, trace replays and multi-turn chats through t
     tokenIds: true,
   });
   const jobs = [0, 1, 2, 3].map((i) => ({ offsetMs: 80 * i, conversation: convs.next().value! }));
+  // images known by size, through the encoder legs of epd and a vision model's agg
+  const mm = randomMmDataset(tok, {
+    count: 4,
+    seed: 5,
+    inputLen: 100,
+    outputLen: 8,
+    imageSizes: [{ width: 640, height: 480 }],
+    imagesPerRequest: 2,
+    tokenIds: true,
+  });
+  const images = LazyImagePart.built;
+  const epd = await loadTopology(join(ROOT, "fixtures/topologies/sim_epd.yaml"));
+  await run("chat", mm.map((request, i) => ({ offsetMs: 50 * i, request })), epd);
+  const aggVl = await loadTopologyWith(join(ROOT, "fixtures/topologies/sim_agg.yaml"), [
+    parseSet("model=Qwen/Qwen2.5-VL-3B-Instruct"),
+  ]);
+  await run("chat", mm.map((request, i) => ({ offsetMs: 50 * i, request })), aggVl);
+  assert.equal(LazyImagePart.built, images, "no image built");
   const built = IdsText.built;
   await run("chat", jobs);
   assert.equal(IdsText.built, built, "no user message or answer text built");

@@ -12,7 +12,7 @@
 import type { PromptTokens } from "../../lib/prompt_tokens.ts";
 import { IDS_TEXT, IdsText, idsTextOf } from "../../lib/lazy_text.ts";
 import { answerPieces, exactAnswerIds, type OutputVocab } from "../../launch/sim/core/vocab.ts";
-import type { Message, RequestSpec } from "../../bench/workload/types.ts";
+import type { ContentPart, Message, RequestSpec } from "../../bench/workload/types.ts";
 import type { Answer } from "../../bench/load_driver.ts";
 import type { RequestTokens } from "./virtual_sender.ts";
 
@@ -34,9 +34,13 @@ export function predictTokens(prompts: PromptTokens, vocab: OutputVocab): Reques
       if (!ids) return m && m.some(known) ? prompts.chat(m) : undefined;
       // a single-turn prompt the dataset built from known ids: no text is scanned
       if (!m) return prompts.completionOf(ids);
-      return m.length === 1 && typeof m[0].content === "string"
-        ? prompts.chat(m, [ids])
-        : undefined;
+      if (m.length !== 1) return undefined;
+      if (typeof m[0].content === "string") return prompts.chat(m, [ids]);
+      // text among image parts: the ids of its text (the frontend adds the images' placeholders)
+      const text = onlyText(m[0].content);
+      return text === undefined
+        ? undefined
+        : prompts.chat([{ role: m[0].role, content: text }], [ids]);
     },
   };
 }
@@ -52,6 +56,20 @@ class IdsAnswer implements Answer {
   get text(): string {
     return this[IDS_TEXT].toString();
   }
+}
+
+/**
+ * The text of a message's parts when one part holds all of it (the others are
+ * images): the chat template renders such a message as that text.
+ */
+function onlyText(parts: readonly ContentPart[]): string | undefined {
+  let text: string | undefined;
+  for (const p of parts) {
+    if (p.type !== "text") continue;
+    if (text !== undefined) return undefined;
+    text = p.text;
+  }
+  return text;
 }
 
 /** Whether a message is made of known ids (its text not built). */

@@ -192,11 +192,6 @@ interface PlayedRun {
 /** Run `k`: its jobs through the one load driver, on a fresh topology and event loop. */
 async function playRun(sh: Shared, k: number, sink: RunRows): Promise<PlayedRun> {
   const { cfg } = sh;
-  if (cfg.dataset.name === "random-mm") {
-    throw new RangeError(
-      `Cannot run dataset ${cfg.dataset.name} in virtual time: current value has image parts; allowed: text datasets (run images on the live clock: deno task up, then deno task bench; or --clock live in a pipeline)`,
-    );
-  }
   const work = await workSource(sh.tok, cfg, k, { tokenIds: true });
   // a fresh topology per run: --reset-prefix-cache and a cold start, as bench gets
   const loop = new EventLoop();

@@ -6,56 +6,42 @@
  * explicit terms: the router hop per leg, and the KV transfer on the decode
  * instance's link (`kv_link.ts`, shared with the live engine). Requests come
  * in as the client's body and pass the engine's own request frontend
- * (`launch/sim/core/frontend.ts`: validation, context limit, output draw,
- * `min_tokens`), so both clocks refuse and size them alike.
+ * (`launch/sim/core/frontend.ts`: validation, context limit, image sizes,
+ * output draw, `min_tokens`), so both clocks refuse and size them alike.
+ * Image parts cost what they cost live: the vision encoder in the step that
+ * first schedules the request, on the instance that encodes them (agg, the
+ * prefill of pd); in epd the router's encoder legs first (one per image, as
+ * `launch/router/http/_generate.ts` sends them), whose images the prefill then
+ * finds in the encoder cache (`launch/sim/core/ec_cache.ts`).
  *
  * @module
  */
-import { parseFlags } from "../../lib/args.ts";
 import type { PromptTokens } from "../../lib/prompt_tokens.ts";
 import { Rng } from "../../lib/rng.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { EngineRequest, FinishInfo, FinishReason } from "../../launch/sim/core/engine.ts";
 import type { EventLoop } from "../../lib/event_loop.ts";
-import { KvLink, linkedRemote } from "../../launch/sim/core/kv_link.ts";
-import { SIM_FLAGS, type SimConfig, simConfig } from "../../launch/sim/core/sim_config.ts";
-import { VirtualEngine } from "../../launch/sim/core/virtual_engine.ts";
-import {
-  VirtualDpGroup,
-  type VirtualInstanceEngine,
-} from "../../launch/sim/core/virtual_dp_group.ts";
-import { engineParts } from "../../launch/sim/core/engine_parts.ts";
-import { type OutputPlan, RequestFrontend } from "../../launch/sim/core/frontend.ts";
+import { linkedRemote } from "../../launch/sim/core/kv_link.ts";
+import { MemoryEcStore } from "../../launch/sim/core/ec_cache.ts";
+import type { PromptImage } from "../../launch/sim/core/image.ts";
+import type { OutputPlan } from "../../launch/sim/core/frontend.ts";
 import type { OutputVocab } from "../../launch/sim/core/vocab.ts";
 import { Routing } from "../../launch/router/core/routing.ts";
 import { validateRouterConfig } from "../../launch/router/core/config.ts";
+import { encoderBody, mmItems } from "../../launch/router/core/legs.ts";
 import type { Role } from "../../lib/contracts.ts";
+import type { ChatMessage } from "../../lib/tokenizer.ts";
 import { planTopology } from "../../launch/_plan.ts";
-import { SIM_ENTRY, simCommand } from "../../launch/vllm.ts";
+import { simCommand } from "../../launch/vllm.ts";
 import { routerConfig } from "../../launch/_launch.ts";
 import type { Topology } from "../../launch/topology.ts";
+import { type VirtualInstance, virtualInstance } from "./virtual_instance.ts";
 
 /**
  * Router hop per leg, simulated ms: what `deno task router` adds to TTFT over a
  * direct request on loopback (README Performance, `deno task perf --only router`: 0.8 ms p50).
  */
 export const DEFAULT_ROUTER_HOP_MS = 0.8;
-
-/** One engine instance in virtual time. */
-export interface VirtualInstance {
-  name: string;
-  role: Role;
-  /** One engine core, or the ranks of a `--data-parallel-size` instance. */
-  engine: VirtualInstanceEngine;
-  /** The link KV transfers into this instance share. */
-  link: KvLink;
-  cfg: SimConfig;
-  maxModelLen: number;
-  /** Requests in flight on it (the routing policies read this). */
-  inFlight: number;
-  /** Its request frontend (only on a topology built with {@linkcode VirtualInputs}). */
-  frontend?: RequestFrontend;
-}
 
 /**
  * One request as a client sends it: the body the HTTP client would send, read
@@ -106,6 +92,8 @@ export interface VirtualInputs {
 interface Admitted extends OutputPlan {
   id: string;
   promptTokens: number[];
+  /** Its image parts, each with its vision token count (placeholders are in `promptTokens`). */
+  images: PromptImage[];
   session?: string;
 }
 
@@ -115,12 +103,6 @@ export interface VirtualTopologyOptions {
   routerHopMs?: number;
   /** Advance running decodes together (the engine's `batchDecodes`; off: one by one). @default true */
   batchDecodes?: boolean;
-}
-
-/** The settings of one instance: its `deno task sim` flags, parsed by the engine's own parser. */
-function instanceConfig(args: string[], env: Record<string, string>): SimConfig {
-  const i = args.indexOf(SIM_ENTRY);
-  return simConfig(parseFlags(args.slice(i + 1), SIM_FLAGS).values, env);
 }
 
 /** A whole topology on one event loop. */
@@ -136,7 +118,10 @@ export class VirtualTopology {
   readonly #byRole = new Map<Role, VirtualInstance[]>();
   /** Output lengths and tokens of every request, in submit order. */
   readonly #rng: Rng | undefined;
+  readonly #prompts: PromptTokens | undefined;
   readonly #batchDecodes: boolean;
+  /** The encoder cache the instances share (epd), empty at the start as after `up`. */
+  readonly #ec = new MemoryEcStore();
 
   /**
    * Builds the instances of `topology` on `loop`; `inputs` let it take requests
@@ -153,9 +138,9 @@ export class VirtualTopology {
         `Cannot run ${topology.file} in virtual time as engine ${topology.engine}: current value is ${topology.engine}; allowed: sim (run real engines on the live clock: deno task up, then deno task bench; or --clock live in a pipeline)`,
       );
     }
-    if (topology.kind === "epd" || topology.kind === "custom") {
+    if (topology.kind === "custom") {
       throw new RangeError(
-        `Cannot run ${topology.file} in virtual time as kind ${topology.kind}: current value is ${topology.kind}; allowed: agg, dp, pd, ppd (run it on the live clock: deno task up, then deno task bench; or --clock live in a pipeline)`,
+        `Cannot run ${topology.file} in virtual time as kind ${topology.kind}: current value is ${topology.kind}; allowed: agg, dp, pd, ppd, epd (run it on the live clock: deno task up, then deno task bench; or --clock live in a pipeline)`,
       );
     }
     this.#loop = loop;
@@ -169,56 +154,22 @@ export class VirtualTopology {
     const plan = planTopology(topology);
     for (const inst of plan.instances) {
       const cmd = simCommand(plan, inst);
-      this.instances.push(this.#instance(inst.name, inst.role, cmd, inputs));
+      this.instances.push(
+        virtualInstance(inst.name, inst.role, cmd, {
+          loop,
+          batchDecodes: this.#batchDecodes,
+          inputs,
+        }),
+      );
     }
     this.#rng = inputs && new Rng(`predict-output:${inputs.seed}`);
+    this.#prompts = inputs?.prompts;
     for (const i of this.instances) {
       if (!this.#byRole.has(i.role)) this.#byRole.set(i.role, []);
       this.#byRole.get(i.role)!.push(i);
     }
     this.gpus = this.instances.reduce((a, i) => a + i.cfg.tp * i.cfg.dp, 0);
     this.routing = new Routing(validateRouterConfig(routerConfig(plan), topology.file));
-  }
-
-  /** One engine instance from its `deno task sim` command line. */
-  #instance(
-    name: string,
-    planRole: string,
-    cmd: { args: string[]; env: Record<string, string> },
-    inputs: VirtualInputs | undefined,
-  ): VirtualInstance {
-    const cfg = instanceConfig(cmd.args, cmd.env);
-    const { cost, profile, maxModelLen, options, rankOptions } = engineParts(cfg);
-    const role: Role = planRole === "server" || planRole === "replicas"
-      ? "backend"
-      : planRole as Role;
-    const frontend = inputs && new RequestFrontend({
-      servedModelName: cfg.servedModelName ?? cfg.model,
-      profile,
-      tokenizer: inputs.tokenizer,
-      prompts: inputs.prompts,
-      vocab: inputs.vocab,
-      maxModelLen,
-      meanOutputTokens: cfg.meanOutputTokens,
-    });
-    return {
-      name,
-      role,
-      engine: cfg.dp > 1
-        ? new VirtualDpGroup({
-          clock: this.#loop,
-          cost,
-          rankOptions: () => ({ ...rankOptions(), batchDecodes: this.#batchDecodes }),
-          jitter: cfg.jitter,
-          seed: cfg.seed,
-        })
-        : new VirtualEngine({ ...options, clock: this.#loop, batchDecodes: this.#batchDecodes }),
-      link: new KvLink(cost, cfg.kvLinkGBps, cfg.kvLatencyMs, cfg.kvPerBlockUs, cfg.blockSize),
-      cfg,
-      maxModelLen,
-      inFlight: 0,
-      frontend,
-    };
   }
 
   #of(role: Role): VirtualInstance[] {
@@ -254,7 +205,7 @@ export class VirtualTopology {
       return;
     }
     if (serving) this.#leg(serving, this.#engineReq(job, res, serving));
-    else this.#disaggregated(job, ctx, res);
+    else this.#encode(job, req.body, res, () => this.#disaggregated(job, ctx, res));
   }
 
   /** The request through `at`'s frontend, its output drawn; or the error it answers. */
@@ -268,7 +219,8 @@ export class VirtualTopology {
     const a = at.frontend.admit(endpoint, req.body, req.promptTokens);
     if (a.error) return { error: a.error.message, status: a.error.status };
     const output = at.frontend.draw(a.request, this.#rng);
-    return { id: req.id, promptTokens: a.request.promptTokens, session: req.session, ...output };
+    const { promptTokens, images } = a.request;
+    return { id: req.id, promptTokens, images, session: req.session, ...output };
   }
 
   /** P -> D: the decode is chosen first when the connector names it in the request id. */
@@ -282,6 +234,7 @@ export class VirtualTopology {
       session: job.session,
       outputIds: job.outputIds.slice(0, 1),
       finishReason: "length",
+      imageTokens: this.#imageTokens(job.images, prefill),
       holdForRemoteDecode: connector === "nixl",
       sink: {
         onFinish: (r: FinishReason, info: FinishInfo) => {
@@ -295,6 +248,7 @@ export class VirtualTopology {
             });
             return;
           }
+          this.#ec.store(job.images, prefill.ec);
           if (connector === "lmcache") {
             for (const h of prefill.engine.kv.hashes(job.promptTokens)) this.#lmcache.add(h);
           }
@@ -309,6 +263,63 @@ export class VirtualTopology {
     });
   }
 
+  /** Vision tokens of `images` that `to` encodes itself (none cached there); none without images. */
+  #imageTokens(images: readonly PromptImage[], to: VirtualInstance): number[] | undefined {
+    return images.length ? this.#ec.toEncode(images, to.ec) : undefined;
+  }
+
+  /**
+   * EPD: each image part of a chat body to an encoder instance, all at once
+   * (the live router's `#encode`: each picked as it is sent), then `next` once
+   * every one has finished; another kind, or a body without images, goes on at
+   * once. An encoder's refusal (vLLM's error) or abort answers the request.
+   */
+  #encode(
+    job: Admitted,
+    body: Record<string, unknown>,
+    res: VirtualResponse,
+    next: () => void,
+  ): void {
+    const items = this.topology.kind === "epd" ? mmItems(body) : [];
+    if (items.length === 0) return next();
+    let left = items.length; // legs to finish; < 0 once the request is answered
+    const fail = (error: string, status: number, backend: string) => {
+      left = -1;
+      res.onFinish({ error, status, backend, outputIds: [] });
+    };
+    for (let i = 0; i < items.length; i++) {
+      const enc = this.#pick("encode", {});
+      const eb = encoderBody(body.model, items[i]);
+      const a = enc.frontend!.admit("chat", eb, this.#prompts!.chat(eb.messages as ChatMessage[]));
+      if (a.error) {
+        const { status, message } = a.error;
+        left = -1;
+        this.#loop.after(
+          this.routerHopMs,
+          () => fail(`HTTP ${status}: ${message}`, status, enc.name),
+        );
+        return;
+      }
+      const images = a.request.images;
+      this.#leg(enc, {
+        id: `${job.id}:${i}`,
+        promptTokens: a.request.promptTokens,
+        outputIds: job.outputIds.slice(0, 1),
+        finishReason: "length",
+        imageTokens: this.#imageTokens(images, enc),
+        sink: {
+          onFinish: (r) => {
+            enc.inFlight--;
+            if (r !== "abort") this.#ec.store(images, enc.ec);
+            if (left < 0) return;
+            if (r === "abort") fail("encode aborted", 502, enc.name);
+            else if (--left === 0) next();
+          },
+        },
+      });
+    }
+  }
+
   /** After the router hop, the instance receives the request. */
   #leg(to: VirtualInstance, er: EngineRequest): void {
     to.inFlight++;
@@ -321,11 +332,13 @@ export class VirtualTopology {
       promptTokens: job.promptTokens,
       outputIds: job.outputIds,
       finishReason: job.finishReason,
+      imageTokens: this.#imageTokens(job.images, to),
       recordTimes: true,
       session: job.session,
       sink: {
         onFinish: (r, info) => {
           to.inFlight--;
+          if (r !== "abort") this.#ec.store(job.images, to.ec);
           const outputIds = job.outputIds;
           res.onFinish(
             r === "abort"

@@ -443,6 +443,9 @@ export class EngineCore {
       if (ok) {
         seq.numComputed = Math.min(provided, seq.len - 1);
         seq.cachedTokens = provided;
+        // the images' positions came as KV: no vision encoder here (vLLM encodes only
+        // the positions a step computes)
+        if (provided >= seq.len - 1) seq.encoded = true;
         commitFull(seq, this.#kv);
       }
       seq.state = "waiting";

@@ -24,7 +24,7 @@ import { idsTextOf } from "../../../lib/lazy_text.ts";
 import type { Rng } from "../../../lib/rng.ts";
 import type { ModelProfile } from "./profiles.ts";
 import { type OutputVocab, sampleOutput } from "./vocab.ts";
-import { imagePlaceholderIds, imageSize, type PromptImage } from "./image.ts";
+import { imagePlaceholderIds, partImage, type PromptImage } from "./image.ts";
 import { ApiError, type Endpoint, type ParsedRequest, parseRequest } from "./openai.ts";
 
 /** What the frontend needs of the engine it admits requests for. */
@@ -146,9 +146,12 @@ export class RequestFrontend {
             `${this.o.servedModelName} does not support image input (image_url parts).`,
           );
         }
-        const url = part.image_url?.url;
-        if (typeof url !== "string") throw new ApiError(400, "image_url.url must be a string");
-        images.push({ url, tokens: vision.tokensPerImage(...imageDims(url)) });
+        const img = partImage(part);
+        if (!img) throw new ApiError(400, "image_url.url must be a string");
+        images.push({
+          key: img.key,
+          tokens: vision.tokensPerImage(img.size.width, img.size.height),
+        });
       }
     }
     return images;
@@ -188,9 +191,4 @@ function textChars(p: ParsedRequest, bound: boolean): number {
     }
   }
   return n;
-}
-
-function imageDims(url: string): [number, number] {
-  const s = imageSize(url);
-  return s ? [s.width, s.height] : [512, 512];
 }

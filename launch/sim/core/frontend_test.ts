@@ -4,6 +4,8 @@ import { PromptTokens } from "../../../lib/prompt_tokens.ts";
 import { Rng } from "../../../lib/rng.ts";
 import { buildVocab } from "./vocab.ts";
 import { IdsText, LazyMessage } from "../../../lib/lazy_text.ts";
+import { LazyImagePart } from "../../../lib/known_image.ts";
+import { Buffer } from "node:buffer";
 import { resolveModel } from "./profiles.ts";
 import { type Admission, type FrontendOptions, RequestFrontend } from "./frontend.ts";
 
@@ -68,6 +70,43 @@ Deno.test("frontend: refuses bodies with vLLM's status and wording", () => {
   const r = admitted(vl.admit("chat", { messages: [{ role: "user", content: [image] }] }));
   assert.equal(r.images.length, 1);
   assert.ok(r.promptTokens.length > r.images[0].tokens);
+});
+
+/** A PNG data URL of a `w`x`h` image: signature and IHDR, enough to be sized. */
+function pngHeaderUrl(w: number, h: number): string {
+  const b = Buffer.alloc(33);
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(b, 0);
+  b.writeUInt32BE(13, 8);
+  b.write("IHDR", 12, "ascii");
+  b.writeUInt32BE(w, 16);
+  b.writeUInt32BE(h, 20);
+  return `data:image/png;base64,${b.toString("base64")}`;
+}
+
+Deno.test("frontend: an image known by its size counts as its PNG does, its URL never built", () => {
+  const vl = frontend({ profile: resolveModel("qwen2.5-vl-3b") });
+  const chat = (image: unknown) => ({
+    messages: [{ role: "user", content: [image, { type: "text", text: "Describe it" }] }],
+  });
+  const url = pngHeaderUrl(640, 480);
+  const sent = admitted(vl.admit("chat", chat({ type: "image_url", image_url: { url } })));
+  const built = LazyImagePart.built;
+  const known = new LazyImagePart({ widthPx: 640, heightPx: 480, id: "img-1" }, () => url);
+  const lazy = admitted(vl.admit("chat", chat(known)));
+  assert.equal(LazyImagePart.built, built, "no URL built");
+  assert.equal(lazy.images[0].tokens, sent.images[0].tokens);
+  assert.equal(
+    lazy.images[0].tokens,
+    resolveModel("qwen2.5-vl-3b").vision!.tokensPerImage(640, 480),
+  );
+  assert.equal(lazy.promptTokens.length, sent.promptTokens.length);
+  // the same id is the same image (its placeholders too); another id another
+  const again = admitted(vl.admit("chat", chat(known)));
+  assert.deepEqual(again.promptTokens, lazy.promptTokens);
+  const other = new LazyImagePart({ widthPx: 640, heightPx: 480, id: "img-2" }, () => url);
+  assert.notDeepEqual(admitted(vl.admit("chat", chat(other))).promptTokens, lazy.promptTokens);
+  // what a live client sends of it: the URL
+  assert.deepEqual(JSON.parse(JSON.stringify(known)), { type: "image_url", image_url: { url } });
 });
 
 Deno.test("frontend: max_tokens defaults to the context left; given token ids are the prompt", () => {

@@ -1,10 +1,12 @@
 /**
  * Image sizes from `image_url` parts (PNG and JPEG data URLs), for the vision
- * encoder cost. Remote URLs are not fetched: they count as `fallback` pixels.
+ * encoder cost. Remote URLs are not fetched: they count as 512x512 pixels.
+ * A part known by its size (`lib/known_image.ts`) is read without its URL.
  *
  * @module
  */
 import { Buffer } from "node:buffer";
+import { knownImageOf } from "../../../lib/known_image.ts";
 
 /** Width and height in pixels. */
 export interface ImageSize {
@@ -37,7 +39,10 @@ export function imageSize(url: string): ImageSize | null {
   return null;
 }
 
-/** A stable key for an image (for the encoder-cache of EPD). */
+/**
+ * A stable key for an image (placeholder ids, the encoder cache of EPD): of
+ * its URL, or of the id of an image known by size (`lib/known_image.ts`).
+ */
 export function imageKey(url: string): string {
   let a = 0x811c9dc5;
   let b = 0x9747b28c;
@@ -49,15 +54,34 @@ export function imageKey(url: string): string {
   return `${(a >>> 0).toString(16)}${(b >>> 0).toString(16)}${url.length.toString(16)}`;
 }
 
+/** Pixels assumed for an image whose size is unknown (a remote URL). */
+const FALLBACK: ImageSize = { width: 512, height: 512 };
+
+/**
+ * The key and size of an `image_url` part: a part known by its size gives
+ * both without its URL being built; else they come from the URL (its header,
+ * or the 512x512 fallback); null when the part's URL is not a string.
+ */
+export function partImage(part: unknown): { key: string; size: ImageSize } | null {
+  const known = knownImageOf(part);
+  if (known) {
+    return { key: imageKey(known.id), size: { width: known.widthPx, height: known.heightPx } };
+  }
+  const url = (part as { image_url?: { url?: unknown } }).image_url?.url;
+  if (typeof url !== "string") return null;
+  return { key: imageKey(url), size: imageSize(url) ?? FALLBACK };
+}
+
 /** An image part of a prompt with its vision token count. */
 export interface PromptImage {
-  url: string;
+  /** {@linkcode imageKey} of the image (the same image, the same key). */
+  key: string;
   tokens: number;
 }
 
 /** Placeholder token ids for an image, distinct per image so prefix caching tells them apart. */
 export function imagePlaceholderIds(img: PromptImage, vocabSize: number): number[] {
-  const k = parseInt(imageKey(img.url).slice(0, 8), 16);
+  const k = parseInt(img.key.slice(0, 8), 16);
   const out: number[] = [];
   for (let j = 0; j < img.tokens; j++) out.push((k + j * 7919) % vocabSize);
   return out;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { parseEcTransferConfig } from "./encoder_cache.ts";
+import { parseEcTransferConfig } from "../core/ec_cache.ts";
 import { engineParts } from "../core/engine_parts.ts";
 import { type CommandHelp, parseCommand, runMain } from "../../../lib/args.ts";
 import { createLogger, type Logger } from "../../../lib/log.ts";
