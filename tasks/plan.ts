@@ -49,7 +49,11 @@ const OWN: FlagSpec = {
     help:
       "The GPU budget: every candidate uses at most this many, leaving fewer idle than one more instance needs (required)",
   },
-  kinds: { type: "string", default: "dp,pd,ppd", help: "Kinds to search: agg, dp, pd, ppd" },
+  kinds: {
+    type: "string",
+    default: "dp,pd,ppd",
+    help: "Kinds to search: agg, dp, pd, ppd, epd (multimodal: encoders of TP 1 before prefill)",
+  },
   tp: { type: "string", default: "1,2", help: "Tensor-parallel sizes per instance to try" },
   "max-gpus-per-instance": { type: "string", help: "Largest TP an instance may have" },
   policies: {

@@ -36,7 +36,7 @@ const attainments = async (pts: readonly SweepPoint[]) => (await pointAttainment
 
 /** Candidates in search order: dp first (replicas with session routing usually lead), then the rest. */
 export function searchOrder(cands: readonly Candidate[]): Candidate[] {
-  const rank = { dp: 0, agg: 1, ppd: 2, pd: 3 } as const;
+  const rank = { dp: 0, agg: 1, ppd: 2, pd: 3, epd: 4 } as const;
   return [...cands].sort((a, b) => rank[a.kind] - rank[b.kind]);
 }
 

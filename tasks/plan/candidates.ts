@@ -17,7 +17,7 @@ import type { GpuProfile, ModelProfile } from "../../launch/sim/core/profiles.ts
 import type { Connector, Policy } from "../../lib/contracts.ts";
 
 /** Kinds plan searches. */
-export const PLAN_KINDS = ["agg", "dp", "pd", "ppd"] as const;
+export const PLAN_KINDS = ["agg", "dp", "pd", "ppd", "epd"] as const;
 
 /** One kind plan searches. */
 export type PlanKind = typeof PLAN_KINDS[number];
@@ -28,7 +28,14 @@ export const KIND_FILES: Readonly<Record<PlanKind, string>> = {
   dp: "fixtures/topologies/sim_dp.yaml",
   pd: "fixtures/topologies/sim_pd_1p1d.yaml",
   ppd: "fixtures/topologies/sim_ppd_1p1d.yaml",
+  epd: "fixtures/topologies/sim_epd.yaml",
 };
+
+/**
+ * Tensor-parallel size of an EPD encoder instance: one GPU (vision encoders
+ * are small; vLLM's encoder-only instances of the EPD examples run TP 1).
+ */
+export const ENCODER_TP = 1;
 
 /** What a plan asks for. */
 export interface PlanQuestion {
@@ -109,6 +116,23 @@ function splits(kind: PlanKind, n: number, tpP: number, tpD: number): Candidate[
   return out;
 }
 
+/** Every E+P+D split of at most `n` GPUs (encoders of {@linkcode ENCODER_TP}) leaving no room for one more instance. */
+function epdSplits(n: number, tpP: number, tpD: number): Candidate[] {
+  const out: Candidate[] = [];
+  for (let e = 1; e * ENCODER_TP + tpP + tpD <= n; e++) {
+    for (const c of splits("epd", n - e * ENCODER_TP, tpP, tpD)) {
+      if (n - e * ENCODER_TP - c.gpus >= ENCODER_TP) continue; // room for another encoder
+      out.push({
+        ...c,
+        label: c.label.replace(/^epd-/, `epd-${e}E`),
+        set: { "encode.count": e, "encode.tp": ENCODER_TP, ...c.set },
+        gpus: c.gpus + e * ENCODER_TP,
+      });
+    }
+  }
+  return out;
+}
+
 /**
  * Every size of `kind` on at most `n` GPUs with instance TPs from `tps`: as many
  * replicas as fit (dp; fewer replicas are a copy of it at a smaller scale), an
@@ -139,14 +163,17 @@ function sizes(kind: PlanKind, n: number, tps: number[]): Candidate[] {
       };
     });
   }
-  return fit.flatMap((tpP) => fit.flatMap((tpD) => splits(kind, n, tpP, tpD)));
+  const split = kind === "epd"
+    ? epdSplits
+    : (m: number, p: number, d: number) => splits(kind, m, p, d);
+  return fit.flatMap((tpP) => fit.flatMap((tpD) => split(n, tpP, tpD)));
 }
 
 /** `c` once per routing policy (dp) or KV connector (pd, ppd) asked, labelled by it. */
 function variants(c: Candidate, q: PlanQuestion): Candidate[] {
   const [field, values, first] = c.kind === "dp"
     ? ["router.policy", q.policies ?? [], undefined]
-    : c.kind === "pd" || c.kind === "ppd"
+    : c.kind === "pd" || c.kind === "ppd" || c.kind === "epd"
     ? ["connector", q.connectors ?? [], "nixl"]
     : ["", [], undefined];
   if (!values.length) return [c];

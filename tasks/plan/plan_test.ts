@@ -98,6 +98,22 @@ Deno.test("plan: at most N GPUs, fewer idle than one more instance needs; polici
   ]);
   assert.equal(v.candidates[1].set["router.policy"], "least_loaded");
   assert.equal(v.candidates[3].set.connector, "p2pnccl");
+  // EPD: encoders of TP 1 before every P+D split; 4 GPUs of TP 1 and 2
+  const epd = planCandidates({
+    model: "Qwen/Qwen2.5-VL-3B-Instruct",
+    gpu: "h100",
+    gpus: 4,
+    tps: [1, 2],
+    kinds: ["epd"],
+  });
+  assert.deepEqual(epd.candidates.map((c) => c.label), [
+    "epd-1E1P2D",
+    "epd-1E2P1D",
+    "epd-2E1P1D",
+    "epd-1E1P1D-tp1_2",
+    "epd-1E1P1D-tp2_1",
+  ]);
+  assert.ok(epd.candidates.every((c) => c.gpus === 4 && c.set["encode.tp"] === 1));
 });
 
 Deno.test("plan: one command answers; the recommendation holds the SLO below its capacity, not above", async () => {
