@@ -17,6 +17,7 @@ import { plotRender } from "./perf/plot_render.ts";
 import { parseMerge } from "./perf/parse_merge.ts";
 import { predictFast, predictSpeed } from "./perf/predict_speed.ts";
 import { peers } from "./perf/peers.ts";
+import { planSpeed } from "./perf/plan_speed.ts";
 
 /** One measured figure. */
 export interface PerfResult {
@@ -35,6 +36,7 @@ const ENTRIES: Record<string, (seconds: number) => Promise<PerfResult[]>> = {
   parse: parseMerge,
   predict: predictSpeed,
   "predict-fast": predictFast,
+  plan: planSpeed,
   peers,
 };
 
