@@ -14,7 +14,7 @@
  */
 import { basename, dirname, join, resolve } from "node:path";
 import { stringify } from "yaml";
-import { loadExperiment } from "../_experiment.ts";
+import { type Experiment, loadExperiment } from "../_experiment.ts";
 import { runPipeline } from "../pipeline.ts";
 import { runWaves, searchOrder } from "./_waves.ts";
 import { validateLive } from "./validate_live.ts";
@@ -151,6 +151,24 @@ async function search(o: PlanOptions, cands: ReturnType<typeof planCandidates>, 
   return { exp, waves, res, ranking };
 }
 
+/** `--validate live`: the recommendation and the runner-up run live, beside the prediction, into `answer`. */
+async function liveCheck(
+  o: PlanOptions,
+  exp: Experiment,
+  answer: PlanAnswer,
+  out: string,
+): Promise<void> {
+  answer.live_check_engine = o.liveEngine ?? "sim";
+  answer.live_check = await validateLive(exp, answer.candidates.slice(0, 2), {
+    durationS: o.liveCheckS,
+    outRoot: join(out, "live-check"),
+    engine: o.liveEngine,
+    sets: o.liveSets,
+    signal: o.signal,
+    log: o.log,
+  });
+}
+
 /** Runs the search and writes the answer into `o.out`; returns `plan.json`'s content. */
 export async function runPlan(o: PlanOptions): Promise<PlanAnswer> {
   const t0 = performance.now();
@@ -196,17 +214,7 @@ export async function runPlan(o: PlanOptions): Promise<PlanAnswer> {
     experiment_dir: res.expDir,
     deploy,
   };
-  if (o.liveCheckS && best) {
-    answer.live_check_engine = o.liveEngine ?? "sim";
-    answer.live_check = await validateLive(exp, candidates.slice(0, 2), {
-      durationS: o.liveCheckS,
-      outRoot: join(out, "live-check"),
-      engine: o.liveEngine,
-      sets: o.liveSets,
-      signal: o.signal,
-      log: o.log,
-    });
-  }
+  if (o.liveCheckS && best) await liveCheck(o, exp, answer, out);
   await writeJsonAtomic(join(out, "plan.json"), answer);
   await writeFileAtomic(join(out, "plan.md"), planMd(answer));
   if (o.plot !== false) {
