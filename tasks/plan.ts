@@ -93,7 +93,7 @@ const OWN: FlagSpec = {
   validate: {
     type: "string",
     help:
-      "live: run the recommendation and the runner-up as real processes (simulated engine, speed 1) at 80% and 100% of their capacity beside the prediction",
+      "live: run the recommendation and the runner-up as real processes (--check-engine: the simulated engine at speed 1, or vLLM) at 80% and 100% of their capacity beside the prediction",
   },
   "check-engine": {
     type: "string",
@@ -131,9 +131,11 @@ function flagSpec(withDefaults: boolean): FlagSpec {
 
 const HELP: CommandHelp = {
   cmd: "deno task plan --gpus N [--model M --gpu G] [bench's workload flags] --slo ttft:MS,tpot:MS",
-  summary: "Searches every deployment of N GPUs (dp replicas, P:D splits, TP per role) for the " +
-    "highest SLO capacity per GPU, in virtual time (SIMULATED engine); writes plan.json, " +
-    "recommended.yaml and a report.",
+  summary:
+    "Searches every deployment of at most N GPUs (dp replicas, P:D and E:P:D splits, TP per " +
+    "role, routing policies and KV connectors when asked) for the highest SLO capacity per GPU, " +
+    "in virtual time (SIMULATED engine); writes plan.json, recommended.yaml (+ _vllm, _k8s) and a " +
+    "report that ends with the commands to measure it on GPUs.",
   flags: flagSpec(true),
 };
 
