@@ -132,9 +132,10 @@ Deno.test("validate: expert parallel on a dense model is refused naming the flag
     assert.equal(help.code, 0);
     assert.match(
       help.stdout,
-      /Usage: deno task validate <recorded run folder \| run directory \| vllm bench \.json>/,
+      /Usage: deno task validate <recorded run folder \| run directory \| vllm bench \.json \| client log \.jsonl>/,
     );
     assert.match(help.stdout, /--gpu.*default: the recorded GPU's profile when one matches/);
+    assert.match(help.stdout, /--vllm-version .*async scheduling from 0\.12/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
