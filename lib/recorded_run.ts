@@ -8,13 +8,15 @@
  * - a topobench run directory (`requests.csv` + `config.json`, as `deno task
  *   bench` writes them), read by `_recorded_run_dir.ts`;
  * - a `vllm bench serve --save-result --save-detailed` JSON file, read by
- *   `_recorded_vllm.ts`.
+ *   `_recorded_vllm.ts`;
+ * - a client request log `.jsonl` (ai-computing/LLMServingSim's
+ *   `send_requests.py`), read by `_recorded_client_jsonl.ts`.
  * Every field is checked as it is read; a bad one throws naming the file,
  * line, field, value and what is allowed.
  *
  * Per-request metrics use the times on the recording's own clock: in a trace
  * folder the engine-side ones (TTFT = first_token_ts − queued_ts, E2E =
- * last_token_ts − queued_ts), in the other two the client's (from the send).
+ * last_token_ts − queued_ts), in the others the client's (from the send).
  * TPOT = (last − first token) / (output tokens − 1), none for one token.
  *
  * @module
@@ -27,6 +29,7 @@ import { readTextIfExists } from "./read_file.ts";
 import { type RecordedReadOptions, settleSettings } from "./_recorded_settings.ts";
 import { parseVllmRecorded } from "./_recorded_vllm.ts";
 import { readRunDirRecorded } from "./_recorded_run_dir.ts";
+import { isClientLog, parseClientLogRecorded } from "./_recorded_client_jsonl.ts";
 
 export type { EngineSettings, RecordedReadOptions } from "./_recorded_settings.ts";
 
@@ -85,6 +88,8 @@ export const RECORDED_FORMATS = {
     "a folder with meta.json + requests.jsonl [+ timeseries.csv] (LLMServingSim's layout)",
   "topobench-run": "a topobench run directory with requests.csv + config.json (deno task bench)",
   "vllm-bench-json": "a `vllm bench serve --save-result --save-detailed` .json file",
+  "client-jsonl":
+    "a client request log .jsonl (req_idx, input_toks, actual_output_toks, arrival_time_ns, ttft_ns, total_latency_ns; ai-computing/LLMServingSim's send_requests.py)",
 } as const;
 /** One key of {@linkcode RECORDED_FORMATS}. */
 export type RecordedFormat = keyof typeof RECORDED_FORMATS;
@@ -373,7 +378,13 @@ export async function recordedFormatOf(path: string): Promise<RecordedFormat | n
   } catch {
     return null;
   }
-  if (st.isFile) return path.toLowerCase().endsWith(".json") ? "vllm-bench-json" : null;
+  if (st.isFile) {
+    const p = path.toLowerCase();
+    if (p.endsWith(".json")) return "vllm-bench-json";
+    return p.endsWith(".jsonl") && isClientLog(await Deno.readTextFile(path))
+      ? "client-jsonl"
+      : null;
+  }
   if (await isFile(join(path, "meta.json"))) return "trace-folder";
   const run = await isFile(join(path, "requests.csv")) && await isFile(join(path, "config.json"));
   return run ? "topobench-run" : null;
@@ -401,6 +412,9 @@ export async function readRecorded(
     }
   }
   if (format === "topobench-run") return await readRunDirRecorded(path, o);
+  if (format === "client-jsonl") {
+    return parseClientLogRecorded(await Deno.readTextFile(path), path, o);
+  }
   if (format === "trace-folder") {
     const run = await readRecordedRun(path);
     Object.assign(run.meta, settleSettings(run.meta, { given: o.given }, run.notes, path));
@@ -413,7 +427,7 @@ export async function readRecorded(
   const what = await Deno.stat(path).then(
     (st) =>
       st.isFile
-        ? "a file not ending in .json"
+        ? "a file neither .json nor a client request log .jsonl"
         : "a folder with neither meta.json nor requests.csv + config.json",
     () => "no such file or folder",
   );

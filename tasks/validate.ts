@@ -11,8 +11,9 @@
  * Input (read by `lib/recorded_run.ts`, by what the path is): a folder in
  * LLMServingSim's layout (`meta.json` + `requests.jsonl` [+ `timeseries.csv`]),
  * a topobench run directory recorded against real vLLM (`requests.csv` +
- * `config.json`), or a `vllm bench serve --save-detailed` JSON file; the
- * engine settings the last two lack come from the flags, else vLLM's defaults
+ * `config.json`), a `vllm bench serve --save-detailed` JSON file, or a client
+ * request log `.jsonl` (`lib/_recorded_client_jsonl.ts`); the engine settings
+ * the last three lack come from the flags, else vLLM's defaults
  * (`validate/inputs.ts`). Output: the table on stdout, `validation.json` and
  * the figures (`validation_cdf.{png,svg}`, `validation_state.{png,svg}` when
  * there is a running/waiting series) in `--out`, with the replay's trace,
@@ -30,7 +31,12 @@ import {
   parseCommand,
   runMain,
 } from "../lib/args.ts";
-import { readRecorded, recordedFormatOf, type RecordedReadOptions } from "../lib/recorded_run.ts";
+import {
+  readRecorded,
+  recordedFormatOf,
+  type RecordedReadOptions,
+  type RecordedRun,
+} from "../lib/recorded_run.ts";
 import { listGpus } from "../launch/sim/core/profiles.ts";
 import { loadGpu } from "../launch/sim/core/profile_files.ts";
 import { writeJsonAtomic } from "../lib/write_file.ts";
@@ -94,6 +100,11 @@ const FLAGS: FlagSpec = {
     help: "Engine setting (default: the recording's, else vLLM's default for the GPU)",
   },
   tp: { type: "string", help: "Tensor parallel size (default: the recording's, else 1)" },
+  "vllm-version": {
+    type: "string",
+    help:
+      "vLLM version the run was recorded with, for the behaviours that depend on it, e.g. async scheduling from 0.12 (default: the recording's, else unknown: today's vLLM)",
+  },
   "allow-simulated": {
     type: "boolean",
     default: false,
@@ -103,10 +114,12 @@ const FLAGS: FlagSpec = {
 };
 
 const HELP: CommandHelp = {
-  cmd: "deno task validate <recorded run folder | run directory | vllm bench .json>",
+  cmd:
+    "deno task validate <recorded run folder | run directory | vllm bench .json | client log .jsonl>",
   summary: "Replays a recorded real vLLM run (a folder with meta.json + requests.jsonl " +
-    "[+ timeseries.csv]; a topobench run directory with requests.csv + config.json; or a " +
-    "`vllm bench serve --save-detailed` JSON) on the SIMULATED engine in virtual time and " +
+    "[+ timeseries.csv]; a topobench run directory with requests.csv + config.json; a " +
+    "`vllm bench serve --save-detailed` JSON; or a client request log .jsonl, with --model) " +
+    "on the SIMULATED engine in virtual time and " +
     "prints the error of TTFT, TPOT, E2E and ITL (mean, p50, p90, p95, p99, KS distance) and " +
     "of the running/waiting series; writes validation.json and CDF / engine-state figures.",
 };
@@ -141,6 +154,22 @@ function readOptions(values: Record<string, unknown>, gpu: string): RecordedRead
   };
 }
 
+/** `run` with `--vllm-version` as its version, noted (a recorded one it overrides is named). */
+export function withVersion(run: RecordedRun, given: unknown): RecordedRun {
+  if (typeof given !== "string" || !given.trim()) return run;
+  const v = given.trim();
+  if (!/^v?\d+\.\d+/.test(v)) {
+    throw new RangeError(
+      `Cannot use --vllm-version as a vLLM version: current value is ${
+        JSON.stringify(v)
+      }; allowed: e.g. 0.8.4`,
+    );
+  }
+  const was = run.meta.vllmVersion;
+  const note = `vLLM version from the command line: ${v}${was ? ` (recorded ${was})` : ""}`;
+  return { ...run, meta: { ...run.meta, vllmVersion: v }, notes: [...run.notes, note] };
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const parsed = parseCommand(args, FLAGS, HELP, { allowPositionals: true });
@@ -148,7 +177,8 @@ export async function main(args: string[]): Promise<number> {
   const { values, positionals } = parsed;
   const dir = onePositional(positionals, "one recorded run (folder or .json file)");
   const seed = numberFlag(values, "seed", { min: 0, integer: true }) ?? 0;
-  const name = basename(resolve(dir), extname(dir) === ".json" ? ".json" : "");
+  const ext = extname(dir);
+  const name = basename(resolve(dir), ext === ".json" || ext === ".jsonl" ? ext : "");
   const outDir = String(values.out ?? join("results/validate", name));
   const realGpu = realGpuOf(
     dir,
@@ -156,7 +186,10 @@ export async function main(args: string[]): Promise<number> {
     await recordedFormatOf(dir) === "trace-folder",
   );
   const gpu = typeof values.gpu === "string" ? values.gpu : defaultGpuFor(realGpu);
-  const run = withArrivals(await readRecorded(dir, readOptions(values, gpu)), seed);
+  const run = withVersion(
+    withArrivals(await readRecorded(dir, readOptions(values, gpu)), seed),
+    values["vllm-version"],
+  );
   const modelProfile = typeof values["model-profile"] === "string" && values["model-profile"]
     ? values["model-profile"]
     : undefined;

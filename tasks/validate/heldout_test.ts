@@ -80,3 +80,36 @@ Deno.test("validate --model-profile: the held-out DeepSeek-V3.2 run replays from
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("validate: a held-out A40 client request log replays with --model, --tp and --vllm-version", async () => {
+  const log = join(
+    ROOT,
+    "fixtures/validate/heldout/A40_Llama-3.1-8B-TP2-NVLink/vllm_a40_tp2_nvlink_results.jsonl",
+  );
+  const dir = await Deno.makeTempDir({ prefix: "topobench_heldout_" });
+  try {
+    const r = await validate(
+      log,
+      ...["--model", "meta-llama/Llama-3.1-8B", "--tp", "2", "--gpu", "a40"],
+      ...["--real-gpu", "A40", "--vllm-version", "0.8.4", "--out", dir],
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /\[client-jsonl\] \(meta-llama\/Llama-3\.1-8B, vLLM 0\.8\.4, TP 2,/);
+    assert.match(r.stdout, /note: same GPU: NVIDIA A40/);
+    assert.match(r.stdout, /note: vLLM version from the command line: 0\.8\.4/);
+    // vLLM 0.8.4 predates async scheduling (0.12): the replay schedules synchronously
+    const topology = await Deno.readTextFile(join(dir, "topology.yaml"));
+    assert.doesNotMatch(topology, /--async-scheduling/);
+    assert.match(topology, /gpus:\n\s+- - 0\n\s+- 1\n/);
+    const v: Validation = JSON.parse(await Deno.readTextFile(join(dir, "validation.json")));
+    assert.equal(v.recorded.format, "client-jsonl");
+    assert.equal(v.simulated.requests, 100);
+    assert.equal(v.simulated.failed, 0);
+    // the real column agrees with the run's own report (ai-computing/LLMServingSim
+    // validation/HETEROGENEOUS_NETWORK_REPORT_KO.md section 4.6: TTFT p50 49.7, TPOT p50 22.60)
+    assert.equal(Math.round(v.metrics.tpotMs.real.p50!), 23);
+    assert.ok(Math.abs(v.metrics.ttftMs.real.p50! - 49.7) < 0.5);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

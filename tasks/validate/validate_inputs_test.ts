@@ -124,7 +124,7 @@ Deno.test("validate: a topobench run dir of the simulated engine is refused unle
   });
 });
 
-Deno.test("validate: a trace folder says why ITL is absent and draws both figures; other paths are refused listing the three formats", async () => {
+Deno.test("validate: a trace folder says why ITL is absent and draws both figures; other paths are refused listing the four formats", async () => {
   await withTemp(async (dir) => {
     const r = await validate(TRACE, "--out", join(dir, "out"));
     assert.equal(r.code, 0, r.stderr);
@@ -139,7 +139,7 @@ Deno.test("validate: a trace folder says why ITL is absent and draws both figure
     for (
       const [path, what] of [[join(dir, "empty"), "a folder with neither"], [
         join(dir, "x.txt"),
-        "a file not ending in .json",
+        "a file neither .json nor a client request log .jsonl",
       ]]
     ) {
       const e = await validate(path);
@@ -150,7 +150,7 @@ Deno.test("validate: a trace folder says why ITL is absent and draws both figure
       );
       assert.match(
         e.stderr,
-        /\(1\) a folder with meta\.json .*\(2\) a topobench run directory .*\(3\) a `vllm bench serve/,
+        /\(1\) a folder with meta\.json .*\(2\) a topobench run directory .*\(3\) a `vllm bench serve.*\(4\) a client request log/,
       );
     }
   });

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ROOT } from "../_experiment.ts";
 import { runDeno } from "../_run_deno.ts";
-import { DEFAULT_GPU, defaultGpuFor } from "../validate.ts";
+import { DEFAULT_GPU, defaultGpuFor, withVersion } from "../validate.ts";
+import type { RecordedRun } from "../../lib/recorded_run.ts";
 import { pctCell } from "./report.ts";
 import type { Validation } from "./validation.ts";
 
@@ -131,9 +132,10 @@ Deno.test("validate: expert parallel on a dense model is refused naming the flag
     assert.equal(help.code, 0);
     assert.match(
       help.stdout,
-      /Usage: deno task validate <recorded run folder \| run directory \| vllm bench \.json>/,
+      /Usage: deno task validate <recorded run folder \| run directory \| vllm bench \.json \| client log \.jsonl>/,
     );
     assert.match(help.stdout, /--gpu.*default: the recorded GPU's profile when one matches/);
+    assert.match(help.stdout, /--vllm-version .*async scheduling from 0\.12/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -154,4 +156,20 @@ Deno.test("validate: --gpu takes a GPU YAML file, relative to where the user sta
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("validate --vllm-version: sets the replayed version with a note naming the recorded one; refuses a non-version", () => {
+  const run = {
+    notes: [],
+    meta: { model: "m", vllmVersion: "0.19.0" },
+  } as unknown as RecordedRun;
+  assert.equal(withVersion(run, undefined), run);
+  const v = withVersion(run, "0.8.4");
+  assert.equal(v.meta.vllmVersion, "0.8.4");
+  assert.deepEqual(v.notes, ["vLLM version from the command line: 0.8.4 (recorded 0.19.0)"]);
+  assert.equal(run.meta.vllmVersion, "0.19.0");
+  assert.throws(
+    () => withVersion(run, "latest"),
+    /Cannot use --vllm-version as a vLLM version: current value is "latest"/,
+  );
 });

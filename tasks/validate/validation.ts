@@ -195,6 +195,7 @@ const NO_GAPS: Record<RecordedFormat, string> = {
     "the trace folder records no per-token times (requests.jsonl has the first and last token only)",
   "topobench-run": "the run directory has no itl.jsonl (recorded with bench --no-itl)",
   "vllm-bench-json": "the file has no itls (not written with --save-detailed)",
+  "client-jsonl": "the client request log records no per-token times (first and last chunk only)",
 };
 
 /** ITL over all recorded gaps vs the replay's; null and why when the recording has none. */

@@ -11,6 +11,7 @@
  */
 import { DATACENTER_GPUS_2025 } from "./_gpus_2025.ts";
 import { GEFORCE_GPUS } from "./_gpus_geforce.ts";
+import { GA102_GPUS } from "./_gpus_ga102.ts";
 import { modelFromConfig } from "./model_config.ts";
 import qwen3_32b from "../../../fixtures/model_configs/Qwen__Qwen3-32B.json" with { type: "json" };
 import qwen3_30b_a3b from "../../../fixtures/model_configs/Qwen__Qwen3-30B-A3B.json" with {
@@ -316,6 +317,7 @@ const GPUS: readonly GpuProfile[] = [
   },
   ...DATACENTER_GPUS_2025,
   ...GEFORCE_GPUS,
+  ...GA102_GPUS,
 ];
 
 /** Python's `round()`: halves go to the even neighbour. */
