@@ -8,6 +8,39 @@
  */
 import { fieldError } from "../lib/errors.ts";
 import type { RoleBlock as Role, RoleSpec, Topology } from "./topology.ts";
+import type { All2AllBackend, DpLb, EplbSpec } from "./_parallel.ts";
+
+/** First `--data-parallel-rpc-port` handed out (vLLM's default, `ParallelConfig.data_parallel_rpc_port`). */
+export const DP_RPC_PORT = 29550;
+
+/** The data- and expert-parallel settings of an instance (absent: dp 1 and no ep). */
+export interface InstanceParallel {
+  /** `--data-parallel-size`. */
+  dp: number;
+  /** Ranks per node: `--data-parallel-size-local` when below dp (nodes > 1). */
+  dpLocal: number;
+  lb: DpLb;
+  ep: boolean;
+  eplb?: EplbSpec;
+  all2allBackend?: All2AllBackend;
+  /**
+   * Where ranks in other processes meet rank 0 (`--data-parallel-address`,
+   * `--data-parallel-rpc-port`): set when the ranks run in more than one
+   * process (external load balancing, or nodes > 1); otherwise vLLM's ranks
+   * talk over local IPC and need no port.
+   */
+  rendezvous?: { address: string; rpcPort: number };
+}
+
+/** An HTTP entry point of an instance: with external load balancing one per rank, with hybrid one per node. */
+export interface Endpoint {
+  /** e.g. `decode-0-rank1`, `decode-0-node1`. */
+  name: string;
+  url: string;
+  port: number;
+  /** The data-parallel rank it serves (external load balancing). */
+  rank?: number;
+}
 
 /** One engine instance. */
 export interface InstancePlan {
@@ -33,8 +66,30 @@ export interface InstancePlan {
   kvPort?: number;
   extraArgs: string[];
   env: Record<string, string>;
-  /** Nodes of a multi-node instance (pipeline parallel size); absent = 1. */
+  /** Nodes of a multi-node instance (pipeline parallel size, or the nodes its DP ranks share); absent = 1. */
   nodes?: number;
+  /** Data and expert parallelism; absent = dp 1, no ep. */
+  parallel?: InstanceParallel;
+  /** Its HTTP entry points when more than the instance's own `url` (external or hybrid load balancing). */
+  endpoints?: Endpoint[];
+  /** Set on {@linkcode rankProcess}'s view: the one rank this process runs (`--data-parallel-rank`). */
+  dpRank?: number;
+}
+
+/**
+ * The process of rank `r` of an instance with external load balancing: its
+ * own name, port and URL, and its `tp` of the instance's GPUs.
+ */
+export function rankProcess(inst: InstancePlan, r: number): InstancePlan {
+  const e = inst.endpoints![r];
+  return {
+    ...inst,
+    name: e.name,
+    port: e.port,
+    url: e.url,
+    gpus: inst.gpus?.slice(r * inst.tp, (r + 1) * inst.tp),
+    dpRank: r,
+  };
 }
 
 /** A port some process will listen on. */
@@ -80,11 +135,14 @@ export function planTopology(t: Topology, opts: PlanOptions = {}): Plan {
     : undefined;
   const instances: InstancePlan[] = [];
   for (const spec of t.roles) {
+    // external load balancing: dp HTTP ports per instance, one per rank
+    const per = spec.dpLb === "external" ? spec.dp : 1;
     for (let i = 0; i < spec.count; i++) {
-      instances.push(instance(t, spec, i, ports.take(spec.port + i)));
+      instances.push(instance(t, spec, i, ports.take(spec.port + i * per, per)));
     }
   }
   assignConnectorPorts(t, instances, ports);
+  assignRpcPorts(instances, ports);
   const uses = portUses(t, instances, routerPort, discoveryPort);
   checkClashes(t, uses);
   checkGpus(t, instances);
@@ -131,19 +189,38 @@ class PortLayout {
   }
 }
 
-/** NIXL side-channel or P2P-NCCL KV ports: `tp` of them per instance (encoders have none). */
+/** GPUs of an instance's ranks (tp × dp; its nodes share the ranks). */
+export function rankGpus(inst: InstancePlan): number {
+  return inst.tp * (inst.parallel?.dp ?? 1);
+}
+
+/**
+ * NIXL side-channel ports: tp × dp per instance (vLLM listens at the base plus
+ * the DP rank, older releases at base + rank × tp + TP rank: the range holds
+ * both); P2P-NCCL KV ports: `tp` per instance. Encoders have none.
+ */
 function assignConnectorPorts(t: Topology, instances: InstancePlan[], ports: PortLayout): void {
   let side = t.kv.sideChannelPort;
   let kvp = t.kv.kvPort;
   for (const inst of instances) {
     if (t.connector === "nixl" && inst.role !== "encode") {
-      inst.sideChannelPort = ports.take(side, inst.tp);
-      side += inst.tp;
+      inst.sideChannelPort = ports.take(side, rankGpus(inst));
+      side += rankGpus(inst);
     }
     if (t.connector === "p2pnccl" && inst.role !== "encode") {
       inst.kvPort = ports.take(kvp, inst.tp);
       kvp += inst.tp;
     }
+  }
+}
+
+/** A `--data-parallel-rpc-port` from {@linkcode DP_RPC_PORT} up for each instance whose ranks span processes. */
+function assignRpcPorts(instances: InstancePlan[], ports: PortLayout): void {
+  let rpc = DP_RPC_PORT;
+  for (const inst of instances) {
+    const p = inst.parallel;
+    if (!p || p.dp === 1 || (p.lb === "internal" && !inst.nodes)) continue;
+    p.rendezvous = { address: inst.address, rpcPort: ports.take(rpc++) };
   }
 }
 
@@ -175,13 +252,21 @@ function portUses(
   return ports;
 }
 
-/** An instance's HTTP port, then per TP rank its side-channel or KV port. */
+/** An instance's HTTP port(s), its DP RPC port, then per GPU its side-channel or per TP rank its KV port. */
 function instancePorts(inst: InstancePlan): PortUse[] {
   const host = inst.host ?? "local";
-  const ports: PortUse[] = [
-    { host, port: inst.port, owner: inst.name, field: `${inst.role}.port` },
-  ];
-  for (let r = 0; r < inst.tp; r++) {
+  const http = inst.endpoints ?? [{ name: inst.name, port: inst.port }];
+  const ports: PortUse[] = http.map((e) => ({
+    host,
+    port: e.port,
+    owner: e.name,
+    field: `${inst.role}.port`,
+  }));
+  const rpc = inst.parallel?.rendezvous?.rpcPort;
+  if (rpc !== undefined) {
+    ports.push({ host, port: rpc, owner: `${inst.name} DP RPC`, field: `${inst.role}.dp` });
+  }
+  for (let r = 0; r < rankGpus(inst); r++) {
     if (inst.sideChannelPort !== undefined) {
       ports.push({
         host,
@@ -190,7 +275,7 @@ function instancePorts(inst: InstancePlan): PortUse[] {
         field: "kv.side_channel_port",
       });
     }
-    if (inst.kvPort !== undefined) {
+    if (inst.kvPort !== undefined && r < inst.tp) {
       ports.push({
         host,
         port: inst.kvPort + r,
@@ -221,7 +306,34 @@ function instance(t: Topology, spec: RoleSpec, i: number, port: number): Instanc
     extraArgs: [...(t.engine === "vllm" ? t.vllm.extraArgs : t.sim.extraArgs), ...spec.extraArgs],
     env: { ...(t.engine === "vllm" ? t.vllm.env : t.sim.env), ...spec.env },
     ...(spec.nodes > 1 ? { nodes: spec.nodes } : {}),
+    ...parallelOf(spec, `${prefix}-${i}`, address, port),
   };
+}
+
+/** `parallel` (and, external, its per-rank `endpoints`) of an instance of `spec` named `name`. */
+function parallelOf(
+  spec: RoleSpec,
+  name: string,
+  address: string,
+  port: number,
+): Pick<InstancePlan, "parallel" | "endpoints"> {
+  if (spec.dp === 1 && !spec.ep) return {};
+  const parallel: InstanceParallel = {
+    dp: spec.dp,
+    dpLocal: spec.dp > 1 ? spec.dp / spec.nodes : 1,
+    lb: spec.dpLb,
+    ep: spec.ep,
+    ...(spec.eplb ? { eplb: spec.eplb } : {}),
+    ...(spec.all2allBackend ? { all2allBackend: spec.all2allBackend } : {}),
+  };
+  if (spec.dpLb !== "external") return { parallel };
+  const endpoints = Array.from({ length: spec.dp }, (_, r) => ({
+    name: `${name}-rank${r}`,
+    url: `http://${address}:${port + r}`,
+    port: port + r,
+    rank: r,
+  }));
+  return { parallel, endpoints };
 }
 
 function checkClashes(t: Topology, ports: PortUse[]): void {

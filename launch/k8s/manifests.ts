@@ -22,7 +22,7 @@ import { shortHash } from "../../lib/rng.ts";
 import { leaderWorkerSet } from "./_lws.ts";
 import { deployment, type Labels, podSpec, service } from "./_objects.ts";
 import { routerConfig } from "../_launch.ts";
-import type { InstancePlan, Plan } from "../_plan.ts";
+import { type InstancePlan, type Plan, rankGpus } from "../_plan.ts";
 import type { KubernetesSpec } from "../topology.ts";
 import { engineEnv, simCommand, vllmCommand } from "../vllm.ts";
 
@@ -115,14 +115,19 @@ export function objectName(topology: string, instance: string): string {
   return dnsLabel(`${topology}-${instance}`);
 }
 
-/** Ports of an instance: HTTP, then side-channel or KV ports (one per TP rank). */
+/** GPUs of one engine pod: tp, times the data-parallel ranks a node runs. */
+export function podGpus(i: InstancePlan): number {
+  return i.tp * (i.parallel?.dpLocal ?? 1);
+}
+
+/** Ports of an instance: HTTP, then side-channel ports (one per GPU of its ranks) or KV ports (one per TP rank). */
 function ports(i: InstancePlan): { name: string; port: number }[] {
   const out = [{ name: "http", port: i.port }];
-  for (let r = 0; r < i.tp; r++) {
+  for (let r = 0; r < rankGpus(i); r++) {
     if (i.sideChannelPort !== undefined) {
       out.push({ name: `side-${r}`, port: i.sideChannelPort + r });
     }
-    if (i.kvPort !== undefined) out.push({ name: `kv-${r}`, port: i.kvPort + r });
+    if (i.kvPort !== undefined && r < i.tp) out.push({ name: `kv-${r}`, port: i.kvPort + r });
   }
   return out;
 }
@@ -226,7 +231,10 @@ function engineContainer(plan: Plan, i: InstancePlan, mounts: IVolumeMount[]): I
     readinessProbe: { httpGet: { path: "/health", port: i.port }, periodSeconds: 5 },
     ...(sim ? {} : {
       resources: {
-        limits: { [k.gpuResource]: i.tp, ...(k.rdma ? { [k.rdma.resource]: k.rdma.count } : {}) },
+        limits: {
+          [k.gpuResource]: podGpus(i),
+          ...(k.rdma ? { [k.rdma.resource]: k.rdma.count } : {}),
+        },
       },
     }),
     ...(k.rdma && !sim ? { securityContext: { capabilities: { add: ["IPC_LOCK"] } } } : {}),
