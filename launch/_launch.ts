@@ -39,6 +39,8 @@ export interface LaunchProcess {
   dp?: number;
   /** The one rank it runs (external load balancing). */
   dpRank?: number;
+  /** Nodes its instance spans (a Kubernetes LeaderWorkerSet; `gpus` are one node's). */
+  nodes?: number;
   /** Base URL (OpenAI API). */
   url: string;
   healthUrl: string;
@@ -109,6 +111,7 @@ function engineProcess(plan: Plan, inst: InstancePlan, logs: string): LaunchProc
     gpus: inst.gpus,
     ...(dp > 1 ? { tp: inst.tp, dp } : {}),
     ...(inst.dpRank !== undefined ? { dpRank: inst.dpRank } : {}),
+    ...(inst.nodes ? { nodes: inst.nodes } : {}),
     url: inst.url,
     healthUrl: `${inst.url}/health`,
     ports,

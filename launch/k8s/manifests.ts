@@ -58,23 +58,47 @@ export function lwsName(object: string): string {
   return dnsLabel(`${object}-lws`, 45);
 }
 
-/** The plan as the cluster sees it: every instance bound to 0.0.0.0, reached by its Service. */
+/**
+ * The plan as the cluster sees it: every instance bound to 0.0.0.0, reached by
+ * its Service; a multi-node data-parallel instance meets its leader at
+ * `LWS_LEADER_ADDRESS` (expanded by Kubernetes), and with hybrid balancing
+ * each node is an endpoint, node k > 0 behind a Service of its own ({@linkcode nodeServiceName}).
+ */
 export function kubernetesPlan(plan: Plan): Plan {
   const t = plan.topology;
   const ns = t.kubernetes.namespace;
   const svc = (n: string) => `${objectName(t.name, n)}.${ns}.svc.cluster.local`;
-  const instances = plan.instances.map((i) => ({
-    ...i,
-    bind: "0.0.0.0",
-    address: svc(i.name),
-    url: `http://${svc(i.name)}:${i.port}`,
-  }));
+  const instances = plan.instances.map((i): InstancePlan => {
+    const p = i.parallel;
+    const out: InstancePlan = {
+      ...i,
+      bind: "0.0.0.0",
+      address: svc(i.name),
+      url: `http://${svc(i.name)}:${i.port}`,
+    };
+    if (p?.rendezvous && i.nodes) {
+      out.parallel = { ...p, rendezvous: { ...p.rendezvous, address: "$(LWS_LEADER_ADDRESS)" } };
+    }
+    if (p?.lb === "hybrid" && i.nodes) {
+      out.endpoints = Array.from({ length: i.nodes }, (_, k) => ({
+        name: `${i.name}-node${k}`,
+        url: k === 0 ? out.url : `http://${svc(`${i.name}-node${k}`)}:${i.port}`,
+        port: i.port,
+      }));
+    }
+    return out;
+  });
   const router = plan.router && {
     ...plan.router,
     bind: "0.0.0.0",
     url: `http://${svc("router")}:${plan.router.port}`,
   };
   return { ...plan, instances, ...(router ? { router } : {}) };
+}
+
+/** The Service of node `k` (> 0) of a hybrid-balanced instance: `<topology>-<instance>-node<k>`. */
+export function nodeServiceName(topology: string, instance: string, k: number): string {
+  return objectName(topology, `${instance}-node${k}`);
 }
 
 /**
@@ -172,7 +196,13 @@ export function kubernetesObjects(local: Plan, o: KubernetesObjectsOptions = {})
   return out;
 }
 
-/** An engine instance: its Deployment (a LeaderWorkerSet when it spans nodes) and Service. */
+/**
+ * An engine instance: its Deployment (a LeaderWorkerSet when it spans nodes)
+ * and Service; with hybrid balancing a Service per further node, selecting
+ * that pod by the labels LWS gives it (kubernetes-sigs/lws
+ * `api/leaderworkerset/v1/leaderworkerset_types.go`: `SetNameLabelKey`,
+ * `WorkerIndexLabelKey`).
+ */
 function engineObjects(plan: Plan, i: InstancePlan): KubeObject[] {
   const t = plan.topology;
   const k = t.kubernetes;
@@ -180,6 +210,8 @@ function engineObjects(plan: Plan, i: InstancePlan): KubeObject[] {
   const lbl = { ...labels(plan, i.role), [LABELS.instance]: i.name };
   const { mounts, volumes } = engineVolumes(k, t.engine === "sim");
   const container = engineContainer(plan, i, mounts);
+  const p = i.parallel;
+  const dp = p && p.dp > 1;
   const workload = i.nodes
     ? leaderWorkerSet({
       // not the Service's name: the LWS controller makes a headless Service of its own name
@@ -191,9 +223,18 @@ function engineObjects(plan: Plan, i: InstancePlan): KubeObject[] {
       size: i.nodes,
       container,
       podSpec: (cs) => podSpec(k, cs, volumes),
+      start: dp ? { kind: "dp", ranksPerNode: p.dpLocal, hybrid: p.lb === "hybrid" } : undefined,
     })
     : deployment(k, name, lbl, container, volumes);
-  return [workload, service(k.namespace, name, lbl, ports(i))];
+  const nodes = (i.endpoints ?? []).slice(1).map((_, n) =>
+    service(k.namespace, nodeServiceName(t.name, i.name, n + 1), labels(plan, i.role), ports(i), {
+      selector: {
+        "leaderworkerset.sigs.k8s.io/name": lwsName(name),
+        "leaderworkerset.sigs.k8s.io/worker-index": String(n + 1),
+      },
+    })
+  );
+  return [workload, service(k.namespace, name, lbl, ports(i)), ...nodes];
 }
 
 /** An engine's volumes: a memory `/dev/shm`, and (vLLM) the model cache claim. */
@@ -281,7 +322,7 @@ function routerObjects(
   return [
     cm,
     deployment(k, name, lbl, container, [{ name: "config", configMap: { name } }]),
-    service(k.namespace, name, lbl, ps, k.serviceType),
+    service(k.namespace, name, lbl, ps, { type: k.serviceType }),
   ];
 }
 
