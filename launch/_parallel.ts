@@ -11,7 +11,7 @@
  */
 import type { Connector } from "../lib/contracts.ts";
 import type { Reader } from "../lib/schema.ts";
-import type { EngineKind, RoleBlock, RoleSpec } from "./topology.ts";
+import type { EngineKind, RoleBlock, RoleSpec, Topology } from "./topology.ts";
 
 /** Keys of a role block read here. */
 export const PARALLEL_KEYS = ["dp", "ep", "eplb", "all2all_backend", "dp_lb"];
@@ -234,4 +234,18 @@ function checkSimRole(r: Reader, x: RoleSpec): void {
       "absent for engine: sim (the simulated engine does not model EPLB or all-to-all backends yet)",
     );
   }
+}
+
+/**
+ * Refuses to start a simulated topology with data-parallel instances on the
+ * live clock: the simulated engine runs a DP instance's ranks (one scheduler
+ * and KV cache each, stepping in lockstep) in virtual time only, so `up`
+ * names the limitation before anything starts.
+ */
+export function checkLiveClock(t: Topology): void {
+  const x = t.roles.find((r) => r.dp > 1);
+  if (t.engine !== "sim" || !x) return;
+  throw new RangeError(
+    `Cannot start ${t.file} on the live clock as a simulated topology with data-parallel instances: current value is ${x.role}.dp ${x.dp}; allowed: dp 1 (the simulated engine runs data-parallel ranks in virtual time only: deno task predict --topology ${t.file})`,
+  );
 }

@@ -11,6 +11,7 @@ import { budgetSizes, shortSizeLabel, topologyGpus } from "./topology_budget.ts"
 import { applySets, parseSet, sizeLabelOf } from "./topology_set.ts";
 import { validateTopology } from "./topology.ts";
 import { simCommand, vllmCommand } from "./vllm.ts";
+import { up } from "./up.ts";
 import { parse } from "yaml";
 
 const AGG = `
@@ -225,4 +226,22 @@ Deno.test("vllm moe: NIXL side-channel ports are dp × tp per instance, each ran
     procs.slice(1, 5).map((p) => p.inner.env.VLLM_NIXL_SIDE_CHANNEL_PORT),
     ["5604", "5604", "5604", "5604"],
   );
+});
+
+Deno.test("up: a simulated DP instance is refused on the live clock, naming the limitation and predict", async () => {
+  const file = new URL("../fixtures/topologies/sim_moe_dp_ep.yaml", import.meta.url).pathname;
+  const stateDir = await Deno.makeTempDir({ prefix: "topobench_moe_up_" });
+  try {
+    await assert.rejects(
+      () => up({ file, stateDir, log: () => {} }),
+      /Cannot start .*sim_moe_dp_ep\.yaml on the live clock as a simulated topology with data-parallel instances: current value is server\.dp 2; allowed: dp 1 .*deno task predict --topology/,
+    );
+    // nothing was started or written
+    assert.deepEqual([...Deno.readDirSync(stateDir)], []);
+    // the dry run still prints the command the virtual clock reads
+    const plan = await up({ file, stateDir, dryRun: true });
+    assert.match(String(plan), /--data-parallel-size 2 --enable-expert-parallel/);
+  } finally {
+    await Deno.remove(stateDir, { recursive: true });
+  }
 });
