@@ -9,7 +9,7 @@ import { parseAllowRule } from "../lib/allow_list.ts";
 import { type Connector, POLICIES } from "../lib/contracts.ts";
 import type { Key, Reader } from "../lib/schema.ts";
 import { LINK_KINDS } from "./sim/core/cost_model.ts";
-import { checkNodes, checkRoleParallel, PARALLEL_KEYS, readParallel } from "./_parallel.ts";
+import { checkNodes, checkRoleParallel, PARALLEL_KEYS, readParallel, readTp } from "./_parallel.ts";
 import type {
   CommandSpec,
   EngineKind,
@@ -142,39 +142,6 @@ export function readRole(r: Reader, role: RoleBlock, engine: EngineKind): RoleSp
   };
   checkRoleParallel(b, role, spec);
   return spec;
-}
-
-/**
- * Tensor-parallel size per instance: a GPU list holds `ranks` data-parallel
- * ranks (dp / nodes, or 1) of tp GPUs each; else `tp:` (default 1).
- */
-function readTp(
-  b: Reader,
-  role: RoleBlock,
-  gpus: number[][] | undefined,
-  count: number,
-  ranks: number,
-): number[] {
-  const tpOne = b.int("tp", 1, 64);
-  if (!gpus) return Array(count).fill(tpOne ?? 1);
-  const odd = gpus.findIndex((g) => g.length % ranks !== 0);
-  if (odd >= 0) {
-    throw b.fail(
-      "gpus",
-      b.value("gpus"),
-      `lists of ${ranks} ranks × tp GPUs each (dp / nodes ranks per list; list ${odd} has ${
-        gpus[odd]?.length
-      })`,
-    );
-  }
-  const tp = gpus.map((g) => g.length / ranks);
-  if (tpOne !== undefined && tp.some((t) => t !== tpOne)) {
-    const what = ranks > 1
-      ? `the length of each ${role}.gpus list / ${ranks} ranks`
-      : `the length of each ${role}.gpus list`;
-    throw b.fail("tp", tpOne, `${what} (${tp.join(", ")})`);
-  }
-  return tp;
 }
 
 /** `host:` of a role block: one host for every instance, or one per instance. */

@@ -100,6 +100,39 @@ function readEplb(b: Reader): EplbSpec | undefined {
   return out;
 }
 
+/**
+ * Tensor-parallel size per instance: a GPU list holds `ranks` data-parallel
+ * ranks (dp / nodes, or 1) of tp GPUs each; else `tp:` (default 1).
+ */
+export function readTp(
+  b: Reader,
+  role: RoleBlock,
+  gpus: number[][] | undefined,
+  count: number,
+  ranks: number,
+): number[] {
+  const tpOne = b.int("tp", 1, 64);
+  if (!gpus) return Array(count).fill(tpOne ?? 1);
+  const odd = gpus.findIndex((g) => g.length % ranks !== 0);
+  if (odd >= 0) {
+    throw b.fail(
+      "gpus",
+      b.value("gpus"),
+      `lists of ${ranks} ranks × tp GPUs each (dp / nodes ranks per list; list ${odd} has ${
+        gpus[odd]?.length
+      })`,
+    );
+  }
+  const tp = gpus.map((g) => g.length / ranks);
+  if (tpOne !== undefined && tp.some((t) => t !== tpOne)) {
+    const what = ranks > 1
+      ? `the length of each ${role}.gpus list / ${ranks} ranks`
+      : `the length of each ${role}.gpus list`;
+    throw b.fail("tp", tpOne, `${what} (${tp.join(", ")})`);
+  }
+  return tp;
+}
+
 /** Ranks one `gpus` list holds: a node's share of the ranks (dp / nodes), or 1 without DP. */
 export function ranksPerNode(x: Pick<RoleSpec, "dp" | "nodes">): number {
   return x.dp > 1 ? x.dp / x.nodes : 1;
