@@ -9,6 +9,7 @@ import { parseAllowRule } from "../lib/allow_list.ts";
 import { type Connector, POLICIES } from "../lib/contracts.ts";
 import type { Key, Reader } from "../lib/schema.ts";
 import { LINK_KINDS } from "./sim/core/cost_model.ts";
+import { checkNodes, checkRoleParallel, PARALLEL_KEYS, readParallel, readTp } from "./_parallel.ts";
 import type {
   CommandSpec,
   EngineKind,
@@ -38,6 +39,7 @@ const ROLE_KEYS = [
   "extra_args",
   "env",
   "nodes",
+  ...PARALLEL_KEYS,
 ];
 const PROCESS_KEYS = ["name", "cmd", "health", "url", "host", "cwd", "env", "ports"];
 const ROUTER_KEYS = [
@@ -114,15 +116,18 @@ export function readRole(r: Reader, role: RoleBlock, engine: EngineKind): RoleSp
   if (gpus && gpus.length !== count) {
     throw b.fail("gpus", b.value("gpus"), `${count} GPU lists (one per instance, count ${count})`);
   }
-  const tpOne = b.int("tp", 1, 64);
-  const tp = gpus ? gpus.map((g) => g.length) : Array(count).fill(tpOne ?? 1);
-  if (gpus && tpOne !== undefined && tp.some((t) => t !== tpOne)) {
-    throw b.fail("tp", tpOne, `the length of each ${role}.gpus list (${tp.join(", ")})`);
-  }
+  const parallel = readParallel(b);
+  const nodes = b.int("nodes", 1, 64) ?? 1;
+  checkNodes(b, parallel.dp, nodes);
+  const tp = readTp(b, role, gpus, count, parallel.dp > 1 ? parallel.dp / nodes : 1);
   const hosts = readHosts(b, hostList, count);
   const port = b.port("port") ?? DEFAULT_PORT[role];
-  if (port + count - 1 > 65535) throw b.fail("port", port, `a port <= ${65536 - count}`);
-  return {
+  // external load balancing: every rank its own port (instance i's rank r at port + i·dp + r)
+  const perInstance = parallel.dpLb === "external" ? parallel.dp : 1;
+  if (port + count * perInstance - 1 > 65535) {
+    throw b.fail("port", port, `a port <= ${65536 - count * perInstance}`);
+  }
+  const spec: RoleSpec = {
     role,
     count,
     gpus,
@@ -132,8 +137,11 @@ export function readRole(r: Reader, role: RoleBlock, engine: EngineKind): RoleSp
     gpuMemoryUtilization: b.num("gpu_memory_utilization", 0, 1, true) ?? 0.9,
     extraArgs: b.args("extra_args"),
     env: b.env("env"),
-    nodes: b.int("nodes", 1, 64) ?? 1,
+    nodes,
+    ...parallel,
   };
+  checkRoleParallel(b, role, spec);
+  return spec;
 }
 
 /** `host:` of a role block: one host for every instance, or one per instance. */

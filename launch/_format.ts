@@ -27,7 +27,10 @@ export function formatPlan(plan: Plan, procs: LaunchProcess[], stateDir: string)
     const facts = [
       `role=${p.role}`,
       `host=${p.host ?? "local"}`,
-      ...(p.gpus ? [`gpus=${p.gpus.join(",")}`, `tp=${p.gpus.length}`] : []),
+      ...(p.gpus ? [`gpus=${p.gpus.join(",")}`, `tp=${p.tp ?? p.gpus.length}`] : []),
+      ...(p.dp ? [`dp=${p.dp}`] : []),
+      ...(p.dpRank !== undefined ? [`dp_rank=${p.dpRank}`] : []),
+      ...(p.nodes ? [`nodes=${p.nodes}`] : []),
       `ports=${p.ports.join(",") || "-"}`,
     ];
     return [

@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { InstancePlan, Plan } from "./_plan.ts";
+import { type InstancePlan, type Plan, rankGpus, rankProcess } from "./_plan.ts";
 import { type EngineCommand, simCommand, vllmCommand } from "./vllm.ts";
 import type { BackendSpec, RouterConfigFile, RouterKind } from "../lib/contracts.ts";
 
@@ -33,6 +33,14 @@ export interface LaunchProcess {
   cwd: string;
   host?: string;
   gpus?: number[];
+  /** Tensor-parallel size (GPUs per data-parallel rank). @default the length of `gpus` */
+  tp?: number;
+  /** Data-parallel ranks of its instance, when more than 1. */
+  dp?: number;
+  /** The one rank it runs (external load balancing). */
+  dpRank?: number;
+  /** Nodes its instance spans (a Kubernetes LeaderWorkerSet; `gpus` are one node's). */
+  nodes?: number;
   /** Base URL (OpenAI API). */
   url: string;
   healthUrl: string;
@@ -86,20 +94,35 @@ function wrap(
 function engineProcess(plan: Plan, inst: InstancePlan, logs: string): LaunchProcess {
   const c = plan.topology.engine === "vllm" ? vllmCommand(plan, inst) : simCommand(plan, inst);
   const ports = [inst.port];
-  for (let r = 0; r < inst.tp; r++) {
-    if (inst.sideChannelPort !== undefined) ports.push(inst.sideChannelPort + r);
-    if (inst.kvPort !== undefined) ports.push(inst.kvPort + r);
+  const rpc = inst.parallel?.rendezvous?.rpcPort;
+  if (rpc !== undefined && !inst.dpRank) ports.push(rpc);
+  // one rank's process (external load balancing) holds its rank's side-channel ports
+  const first = (inst.dpRank ?? 0) * inst.tp;
+  const n = inst.dpRank === undefined ? rankGpus(inst) : inst.tp;
+  for (let r = 0; r < n; r++) {
+    if (inst.sideChannelPort !== undefined) ports.push(inst.sideChannelPort + first + r);
+    if (inst.kvPort !== undefined && r < inst.tp) ports.push(inst.kvPort + r);
   }
+  const dp = inst.parallel?.dp ?? 1;
   return wrap(plan, {
     name: inst.name,
     role: inst.role,
     host: inst.host,
     gpus: inst.gpus,
+    ...(dp > 1 ? { tp: inst.tp, dp } : {}),
+    ...(inst.dpRank !== undefined ? { dpRank: inst.dpRank } : {}),
+    ...(inst.nodes ? { nodes: inst.nodes } : {}),
     url: inst.url,
     healthUrl: `${inst.url}/health`,
     ports,
     logPath: join(logs, `${inst.name}.log`),
   }, c);
+}
+
+/** An instance's processes: one, or with external load balancing one per rank. */
+function engineProcesses(plan: Plan, inst: InstancePlan, logs: string): LaunchProcess[] {
+  if (inst.parallel?.lb !== "external") return [engineProcess(plan, inst, logs)];
+  return inst.endpoints!.map((_, r) => engineProcess(plan, rankProcess(inst, r), logs));
 }
 
 /** Every process of the plan in start order; the router (if any) is last. */
@@ -128,7 +151,7 @@ export function launchProcesses(plan: Plan, stateDir: string): LaunchProcess[] {
       ));
     }
   } else {
-    for (const inst of plan.instances) out.push(engineProcess(plan, inst, logs));
+    for (const inst of plan.instances) out.push(...engineProcesses(plan, inst, logs));
   }
   if (plan.router) {
     const c: EngineCommand = {
@@ -161,27 +184,33 @@ export function launchProcesses(plan: Plan, stateDir: string): LaunchProcess[] {
   return out;
 }
 
-/** The router's config: backends per role, with the KV address prefill/decode use. */
+/**
+ * The router's config: backends per role (an instance, or each of its
+ * endpoints with external or hybrid load balancing), with the KV address
+ * prefill/decode use.
+ */
 export function routerConfig(plan: Plan): RouterConfigFile {
   const t = plan.topology;
-  const entry = (i: InstancePlan): BackendSpec => {
+  const entry = (i: InstancePlan): BackendSpec[] => {
     const kvPort = i.kvPort ?? i.sideChannelPort;
-    return kvPort === undefined
-      ? { name: i.name, url: i.url }
-      : { name: i.name, url: i.url, kvAddr: `${i.address}:${kvPort}` };
+    const kv = kvPort === undefined ? {} : { kvAddr: `${i.address}:${kvPort}` };
+    if (i.endpoints) return i.endpoints.map((e) => ({ name: e.name, url: e.url, ...kv }));
+    return [{ name: i.name, url: i.url, ...kv }];
   };
-  const of = (role: string) => plan.instances.filter((i) => i.role === role).map(entry);
+  const of = (role: string) => plan.instances.filter((i) => i.role === role).flatMap(entry);
+  // kind custom comes only with engine: command; an agg engine with an endpoint
+  // per rank (external load balancing) is balanced over like dp replicas
+  const many = t.kind === "agg" && plan.instances.some((i) => i.endpoints);
   const cfg: RouterConfigFile = {
     name: t.name,
-    // kind custom comes only with engine: command
-    kind: t.engine === "command" ? "dp" : t.kind as RouterKind,
+    kind: t.engine === "command" || many ? "dp" : t.kind as RouterKind,
     policy: t.router.policy,
   };
   if (t.connector) cfg.connector = t.connector;
   if (t.router.prefillPolicy) cfg.prefillPolicy = t.router.prefillPolicy;
   if (t.router.decodePolicy) cfg.decodePolicy = t.router.decodePolicy;
   if (t.engine === "command") cfg.backends = t.processes.map((p) => ({ name: p.name, url: p.url }));
-  else if (t.kind === "agg" || t.kind === "dp") cfg.backends = plan.instances.map(entry);
+  else if (t.kind === "agg" || t.kind === "dp") cfg.backends = plan.instances.flatMap(entry);
   else {
     if (t.kind === "epd") cfg.encode = of("encode");
     cfg.prefill = of("prefill");

@@ -8,6 +8,21 @@
  */
 import { fieldError } from "../lib/errors.ts";
 import type { RoleBlock as Role, RoleSpec, Topology } from "./topology.ts";
+import {
+  assignRpcPorts,
+  type Endpoint,
+  type InstanceParallel,
+  parallelOf,
+  rankGpus,
+} from "./_plan_parallel.ts";
+
+export {
+  DP_RPC_PORT,
+  type Endpoint,
+  type InstanceParallel,
+  rankGpus,
+  rankProcess,
+} from "./_plan_parallel.ts";
 
 /** One engine instance. */
 export interface InstancePlan {
@@ -33,8 +48,14 @@ export interface InstancePlan {
   kvPort?: number;
   extraArgs: string[];
   env: Record<string, string>;
-  /** Nodes of a multi-node instance (pipeline parallel size); absent = 1. */
+  /** Nodes of a multi-node instance (pipeline parallel size, or the nodes its DP ranks share); absent = 1. */
   nodes?: number;
+  /** Data and expert parallelism; absent = dp 1, no ep. */
+  parallel?: InstanceParallel;
+  /** Its HTTP entry points when more than the instance's own `url` (external or hybrid load balancing). */
+  endpoints?: Endpoint[];
+  /** Set on {@linkcode rankProcess}'s view: the one rank this process runs (`--data-parallel-rank`). */
+  dpRank?: number;
 }
 
 /** A port some process will listen on. */
@@ -80,11 +101,14 @@ export function planTopology(t: Topology, opts: PlanOptions = {}): Plan {
     : undefined;
   const instances: InstancePlan[] = [];
   for (const spec of t.roles) {
+    // external load balancing: dp HTTP ports per instance, one per rank
+    const per = spec.dpLb === "external" ? spec.dp : 1;
     for (let i = 0; i < spec.count; i++) {
-      instances.push(instance(t, spec, i, ports.take(spec.port + i)));
+      instances.push(instance(t, spec, i, ports.take(spec.port + i * per, per)));
     }
   }
   assignConnectorPorts(t, instances, ports);
+  assignRpcPorts(instances, (p) => ports.take(p));
   const uses = portUses(t, instances, routerPort, discoveryPort);
   checkClashes(t, uses);
   checkGpus(t, instances);
@@ -131,14 +155,18 @@ class PortLayout {
   }
 }
 
-/** NIXL side-channel or P2P-NCCL KV ports: `tp` of them per instance (encoders have none). */
+/**
+ * NIXL side-channel ports: tp × dp per instance (vLLM listens at the base plus
+ * the DP rank, older releases at base + rank × tp + TP rank: the range holds
+ * both); P2P-NCCL KV ports: `tp` per instance. Encoders have none.
+ */
 function assignConnectorPorts(t: Topology, instances: InstancePlan[], ports: PortLayout): void {
   let side = t.kv.sideChannelPort;
   let kvp = t.kv.kvPort;
   for (const inst of instances) {
     if (t.connector === "nixl" && inst.role !== "encode") {
-      inst.sideChannelPort = ports.take(side, inst.tp);
-      side += inst.tp;
+      inst.sideChannelPort = ports.take(side, rankGpus(inst));
+      side += rankGpus(inst);
     }
     if (t.connector === "p2pnccl" && inst.role !== "encode") {
       inst.kvPort = ports.take(kvp, inst.tp);
@@ -175,13 +203,21 @@ function portUses(
   return ports;
 }
 
-/** An instance's HTTP port, then per TP rank its side-channel or KV port. */
+/** An instance's HTTP port(s), its DP RPC port, then per GPU its side-channel or per TP rank its KV port. */
 function instancePorts(inst: InstancePlan): PortUse[] {
   const host = inst.host ?? "local";
-  const ports: PortUse[] = [
-    { host, port: inst.port, owner: inst.name, field: `${inst.role}.port` },
-  ];
-  for (let r = 0; r < inst.tp; r++) {
+  const http = inst.endpoints ?? [{ name: inst.name, port: inst.port }];
+  const ports: PortUse[] = http.map((e) => ({
+    host,
+    port: e.port,
+    owner: e.name,
+    field: `${inst.role}.port`,
+  }));
+  const rpc = inst.parallel?.rendezvous?.rpcPort;
+  if (rpc !== undefined) {
+    ports.push({ host, port: rpc, owner: `${inst.name} DP RPC`, field: `${inst.role}.dp` });
+  }
+  for (let r = 0; r < rankGpus(inst); r++) {
     if (inst.sideChannelPort !== undefined) {
       ports.push({
         host,
@@ -190,7 +226,7 @@ function instancePorts(inst: InstancePlan): PortUse[] {
         field: "kv.side_channel_port",
       });
     }
-    if (inst.kvPort !== undefined) {
+    if (inst.kvPort !== undefined && r < inst.tp) {
       ports.push({
         host,
         port: inst.kvPort + r,
@@ -221,6 +257,7 @@ function instance(t: Topology, spec: RoleSpec, i: number, port: number): Instanc
     extraArgs: [...(t.engine === "vllm" ? t.vllm.extraArgs : t.sim.extraArgs), ...spec.extraArgs],
     env: { ...(t.engine === "vllm" ? t.vllm.env : t.sim.env), ...spec.env },
     ...(spec.nodes > 1 ? { nodes: spec.nodes } : {}),
+    ...parallelOf(spec, `${prefix}-${i}`, address, port),
   };
 }
 

@@ -18,6 +18,7 @@ import {
   readRouter,
 } from "./_blocks.ts";
 import { checkLmcache, checkPlatform, checkTransfer } from "./_topology_rules.ts";
+import { checkParallel, type ParallelSpec } from "./_parallel.ts";
 import type { LinkKind } from "./sim/core/cost_model.ts";
 import { isGpuFile, isModelFile, loadGpu, loadModel } from "./sim/core/profile_files.ts";
 
@@ -44,15 +45,25 @@ export const KIND_ROLES: Record<Kind, readonly RoleBlock[]> = {
   custom: [],
 };
 
-/** One role block, e.g. `prefill: { count: 2, gpus: [[0], [1]], port: 8100 }`. */
-export interface RoleSpec {
+/**
+ * One role block, e.g. `prefill: { count: 2, gpus: [[0], [1]], port: 8100 }`;
+ * its MoE keys (`dp`, `ep`, `eplb`, `all2all_backend`, `dp_lb`) are
+ * {@linkcode ParallelSpec}'s.
+ */
+export interface RoleSpec extends ParallelSpec {
   role: RoleBlock;
   count: number;
-  /** GPU ids per instance; tensor parallel size is each list's length. */
+  /**
+   * GPU ids per instance, of one node: tp of them, or (dp / nodes) × tp with
+   * data parallelism (rank by rank); tensor parallel size follows.
+   */
   gpus?: number[][];
-  /** Tensor parallel size per instance. */
+  /** Tensor parallel size per instance (GPUs per data-parallel rank). */
   tp: number[];
-  /** Port of the first instance; the next ones count up. */
+  /**
+   * Port of the first instance; the next ones count up (with `dp_lb:
+   * external`, rank by rank: instance i's rank r at port + i·dp + r).
+   */
   port: number;
   /** ssh destination per instance; undefined = local. */
   hosts: (string | undefined)[];
@@ -61,7 +72,8 @@ export interface RoleSpec {
   env: Record<string, string>;
   /**
    * Nodes per instance (`platform: kubernetes`, `engine: vllm`): a LeaderWorkerSet
-   * of this many pods, `tp` GPUs each, pipeline parallel across them. @default 1
+   * of this many pods; with dp 1, `tp` GPUs each, pipeline parallel across them;
+   * with dp > 1, dp / nodes ranks of `tp` GPUs each (no pipeline parallelism). @default 1
    */
   nodes: number;
 }
@@ -273,6 +285,7 @@ export function validateTopology(raw: unknown, file = "<topology>"): Topology {
   const k8s = r.obj("kubernetes", K8S_KEYS);
   const rdma = k8s.obj("rdma", ["resource", "count"]);
   checkPlatform(r, engine, platform, roles, k8s);
+  checkParallel(r, engine, connector, platform, roles);
   if (engine === "vllm" && connector === "lmcache") checkLmcache(r, roles, vllmEnv);
   return {
     file,

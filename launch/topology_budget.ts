@@ -1,21 +1,23 @@
 /**
  * GPU budgets: every size of a topology that uses exactly N GPUs, as the
  * `--set` changes that give it (experiment files' `sweep.topology: { budget: 8 }`).
- * dp gets `replicas.count = N / tp`; pd and ppd every `P + D` split
- * (`P·tp_prefill + D·tp_decode = N`, P, D ≥ 1); epd every `E + P + D` split;
+ * An instance counts tp × dp GPUs (tp × nodes without data parallelism).
+ * dp gets `replicas.count = N / (tp·dp)`; pd and ppd every `P + D` split
+ * (`P·gpus_prefill + D·gpus_decode = N`, P, D ≥ 1); epd every `E + P + D` split;
  * agg (one engine) only its own size, when that is N. Pure: no files.
  *
  * @module
  */
 import type { RoleBlock, Topology } from "./topology.ts";
 import { sizeLabelOf, type TopologySet } from "./topology_set.ts";
+import { instanceGpus } from "./_parallel.ts";
 
-/** GPUs a topology occupies (sum of tensor-parallel sizes of its engines). */
+/** GPUs a topology occupies: per instance tp × dp, or tp × nodes without data parallelism. */
 export function topologyGpus(t: Topology): number {
-  return t.roles.reduce((n, r) => n + r.tp.reduce((a, b) => a + b, 0), 0);
+  return t.roles.reduce((n, r) => n + r.tp.reduce((a, _, i) => a + instanceGpus(r, i), 0), 0);
 }
 
-/** Every way to write `budget` as `Σ counts[i]·tps[i]` with each count ≥ 1, first role slowest. */
+/** Every way to write `budget` as `Σ counts[i]·sizes[i]` with each count ≥ 1, first role slowest. */
 function splits(tps: readonly number[], budget: number): number[][] {
   if (tps.length === 0) return budget === 0 ? [[]] : [];
   const [tp, ...rest] = tps;
@@ -43,7 +45,7 @@ export function budgetSizes(t: Topology, budget: number, what = t.file): Topolog
     if (gpus === budget) return [[]];
     throw new RangeError(
       `Cannot size ${what} to a budget of ${budget} GPUs: current value is ${gpus} GPUs; kind ${t.kind} is ${
-        t.kind === "agg" ? "one engine (its size is server.tp)" : "a command topology"
+        t.kind === "agg" ? "one engine (its size is server.tp × server.dp)" : "a command topology"
       }; leave it out of sweep.topology.kinds or give it ${budget} GPUs`,
     );
   }
@@ -52,34 +54,46 @@ export function budgetSizes(t: Topology, budget: number, what = t.file): Topolog
     : t.kind === "epd"
     ? ["encode", "prefill", "decode"]
     : ["prefill", "decode"];
-  const tps = roles.map((name) => {
+  const tps = roles.map((name) => roleTp(t, name, budget, what));
+  // GPUs of one instance of each role: tp, × dp (or × nodes without DP)
+  const sizes = roles.map((name, i) => {
     const r = t.roles.find((x) => x.role === name)!;
-    if (new Set(r.tp).size > 1) {
-      throw new RangeError(
-        `Cannot size ${what} to a budget of ${budget} GPUs: current value of ${name} has mixed tensor-parallel sizes ${
-          JSON.stringify(r.tp)
-        }; allowed: one tp per role (set ${name}.tp)`,
-      );
-    }
-    return r.tp[0] ?? 1;
+    return instanceGpus({ ...r, tp: [tps[i]] }, 0);
   });
-  const found = splits(tps, budget);
+  const found = splits(sizes, budget);
   if (!found.length) {
+    const per = sizes.some((n, i) => n !== tps[i])
+      ? `${sizes.join("/")} GPUs per instance (tp × dp, or tp × nodes)`
+      : `tp ${tps.join("/")}`;
     throw new RangeError(
-      `Cannot size ${what} (kind ${t.kind}) to a budget of ${budget} GPUs: current value is tp ${
-        tps.join("/")
-      } for ${roles.join("/")}, which no count of each (>= 1) sums to ${budget}`,
+      `Cannot size ${what} (kind ${t.kind}) to a budget of ${budget} GPUs: current value is ${per} for ${
+        roles.join("/")
+      }, which no count of each (>= 1) sums to ${budget}`,
     );
   }
   return found.map((counts) => counts.map((n, i) => ({ path: [roles[i], "count"], value: n })));
 }
 
+/** The one tensor-parallel size of role `name` (budgets need one per role). */
+function roleTp(t: Topology, name: RoleBlock, budget: number, what: string): number {
+  const r = t.roles.find((x) => x.role === name)!;
+  if (new Set(r.tp).size > 1) {
+    throw new RangeError(
+      `Cannot size ${what} to a budget of ${budget} GPUs: current value of ${name} has mixed tensor-parallel sizes ${
+        JSON.stringify(r.tp)
+      }; allowed: one tp per role (set ${name}.tp)`,
+    );
+  }
+  return r.tp[0] ?? 1;
+}
+
 /**
  * A topology's size for labels of budget sweeps: {@linkcode sizeLabelOf}
  * without a `-tp1` suffix, a dp's replica count alone, and `_` between
- * differing TP sizes so the label can name a folder (`2P6D`, `8`, `4-tp2`, `2P3D-tp1_2`).
+ * differing TP sizes so the label can name a folder (`2P6D`, `8`, `4-tp2`,
+ * `2P3D-tp1_2`, `1P1D-dep16`).
  */
 export function shortSizeLabel(t: Topology): string {
-  const size = sizeLabelOf(t).replace(/-tp1$/, "").replaceAll("/", "_");
+  const size = sizeLabelOf(t).replace(/-tp1(?=-|$)/, "").replaceAll("/", "_");
   return t.kind === "dp" ? size.replace(/^dp/, "") : size;
 }

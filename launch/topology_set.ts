@@ -3,9 +3,10 @@
  * sweeps): any field of the topology YAML by its dotted path
  * (`prefill.count=2`, `decode.tp=2`, `sim.speed=4`, `router.policy=least_loaded`),
  * the value read as YAML (`2` a number, `[[0],[1]]` a list). Changing a
- * role's `count` or `tp` lays its `gpus` out again: every role with GPU lists
- * gets `tp` consecutive ids per instance, roles in start order, so sizes can
- * change without rewriting GPU lists by hand.
+ * role's `count`, `tp`, `dp` or `nodes` lays its `gpus` out again: every role
+ * with GPU lists gets tp (with DP, dp / nodes × tp) consecutive ids per
+ * instance, roles in start order, so sizes can change without rewriting GPU
+ * lists by hand.
  *
  * @module
  */
@@ -65,11 +66,23 @@ export function parseSet(s: string, flag = "--set"): TopologySet {
   return { path: m[1].split("."), value };
 }
 
-/** A topology's size: `2P1D-tp1`, `E1-2P2D-tp2`, `dp4-tp1`, `agg-tp2` (TP of its first instance per role). */
+/**
+ * A topology's size: `2P1D-tp1`, `E1-2P2D-tp2`, `dp4-tp1`, `agg-tp2` (TP of
+ * its first instance per role), then, where a role has data or expert
+ * parallelism, its ranks as llm-d names them: `-dep16` (DP16 with EP), `-dp2`
+ * (DP without EP), `-ep` (EP over TP only); `1P1D-tp1-dep8/dep16` when roles differ.
+ */
 export function sizeLabelOf(t: Topology): string {
   const role = (r: string) => t.roles.find((x) => x.role === r);
   const n = (r: string) => role(r)?.count ?? 0;
   const tp = (r: string) => role(r)?.tp[0] ?? 1;
+  const moe = (roles: string[]) => {
+    const tags = roles.map((r) => role(r)).filter((x) => x !== undefined).map((x) =>
+      x.dp > 1 ? `${x.ep ? "dep" : "dp"}${x.dp}` : x.ep ? "ep" : ""
+    );
+    if (tags.every((x) => x === "")) return "";
+    return `-${[...new Set(tags.map((x) => x || "dp1"))].join("/")}`;
+  };
   switch (t.kind) {
     case "pd":
     case "ppd":
@@ -77,18 +90,19 @@ export function sizeLabelOf(t: Topology): string {
       const tps = [...new Set([tp("prefill"), tp("decode")])].join("/");
       return `${t.kind === "epd" ? `E${n("encode")}-` : ""}${n("prefill")}P${
         n("decode")
-      }D-tp${tps}`;
+      }D-tp${tps}${moe(["prefill", "decode"])}`;
     }
     case "dp":
-      return `dp${n("replicas")}-tp${tp("replicas")}`;
+      return `dp${n("replicas")}-tp${tp("replicas")}${moe(["replicas"])}`;
     default:
-      return `${t.kind}-tp${tp("server")}`;
+      return `${t.kind}-tp${tp("server")}${moe(["server"])}`;
   }
 }
 
 /** `raw` with every set applied (a copy); GPU lists re-laid when a count or tp changed. */
 export function applySets(raw: unknown, sets: readonly TopologySet[]): unknown {
   const out = structuredClone(isObj(raw) ? raw : {}) as Obj;
+  const tps = tpsOf(out);
   let resized = false;
   let gpusSet = false;
   for (const { path, value } of sets) {
@@ -100,24 +114,51 @@ export function applySets(raw: unknown, sets: readonly TopologySet[]): unknown {
     const last = path.at(-1)!;
     cur[last] = value;
     if (path.length === 2 && (ROLES as readonly string[]).includes(path[0])) {
-      if (last === "count" || last === "tp") resized = true;
+      if (["count", "tp", "dp", "nodes"].includes(last)) resized = true;
       if (last === "gpus") gpusSet = true;
     }
   }
-  if (resized && !gpusSet) relayGpus(out);
+  if (resized && !gpusSet) relayGpus(out, tps);
   return out;
 }
 
-/** Gives every role with GPU lists `count` lists of `tp` consecutive ids, in start order. */
-function relayGpus(o: Obj): void {
+/** Ranks one GPU list of role block `b` holds (dp / nodes with data parallelism, else 1). */
+function listRanks(b: Obj): number {
+  const dp = typeof b.dp === "number" ? b.dp : 1;
+  const nodes = typeof b.nodes === "number" ? b.nodes : 1;
+  return dp > 1 && dp % nodes === 0 ? dp / nodes : 1;
+}
+
+/** Each role's tensor-parallel size as written: `tp:`, else its first GPU list's length / ranks. */
+function tpsOf(o: Obj): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of ROLES) {
+    const b = o[r];
+    if (!isObj(b)) continue;
+    const first = Array.isArray(b.gpus) ? b.gpus[0] : undefined;
+    out[r] = typeof b.tp === "number"
+      ? b.tp
+      : Array.isArray(first)
+      ? Math.max(1, Math.floor(first.length / listRanks(b)))
+      : 1;
+  }
+  return out;
+}
+
+/**
+ * Gives every role with GPU lists `count` lists of consecutive ids, in start
+ * order: tp each (its `tp:`, else as it was before the changes, `tps`), or
+ * (dp / nodes) × tp with data parallelism (a list names one node's GPUs).
+ */
+function relayGpus(o: Obj, tps: Record<string, number>): void {
   let next = 0;
   for (const r of ROLES) {
     const b = o[r];
     if (!isObj(b) || !Array.isArray(b.gpus)) continue;
     const count = typeof b.count === "number" ? b.count : b.gpus.length;
-    const first = b.gpus[0];
-    const tp = typeof b.tp === "number" ? b.tp : Array.isArray(first) ? first.length : 1;
-    b.gpus = Array.from({ length: count }, () => Array.from({ length: tp }, () => next++));
+    const tp = typeof b.tp === "number" ? b.tp : tps[r] ?? 1;
+    const n = listRanks(b) * tp;
+    b.gpus = Array.from({ length: count }, () => Array.from({ length: n }, () => next++));
   }
 }
 

@@ -198,7 +198,7 @@ Deno.test("parseTopology: an ssh host that ssh would read as an option is refuse
 Deno.test("parseTopology: an empty role block or process entry is named, not a crash", () => {
   assert.equal(
     errorOf(PD.replace("decode:  { count: 1, gpus: [[1]], port: 8200 }", "decode:")).message,
-    "Cannot use decode in t.yaml as a mapping with keys count, gpus, tp, port, host, gpu_memory_utilization, extra_args, env, nodes: current value is null",
+    "Cannot use decode in t.yaml as a mapping with keys count, gpus, tp, port, host, gpu_memory_utilization, extra_args, env, nodes, dp, ep, eplb, all2all_backend, dp_lb: current value is null",
   );
   const cmd = "name: c\nengine: command\nprocesses:\n  -\nrouter: { enabled: false }\n";
   const e = errorOf(cmd);

@@ -27,6 +27,7 @@ import { clusterObjects, upKubernetes } from "./k8s/cluster.ts";
 import { loadTopologyWith, parseSet, setArg, type TopologySet } from "./topology_set.ts";
 import { manifestsYaml } from "./k8s/manifests.ts";
 import { upLocal } from "./_up_local.ts";
+import { checkLiveClock } from "./_parallel.ts";
 
 export { checkPortsFree, Interrupted } from "./_up_local.ts";
 
@@ -83,6 +84,7 @@ export async function up(o: UpOptions): Promise<TopologyState | string> {
   const { plan, procs, stateDir } = await prepare(o);
   const t = plan.topology;
   if (o.dryRun) return formatPlan(plan, procs, stateDir);
+  checkLiveClock(t);
   const log = o.log ?? createLogger({ name: "up" }).info;
   // one `up` of a name at a time: the lock is held until it is up or cleaned up
   const unlock = await lockTopology(stateDir, t.name);

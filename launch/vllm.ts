@@ -6,6 +6,7 @@
  * @module
  */
 import type { InstancePlan, Plan } from "./_plan.ts";
+import type { EplbSpec } from "./_parallel.ts";
 import type { EcTransferConfig, KvTransferConfig } from "../lib/contracts.ts";
 
 /** A program, its arguments and the environment it adds. */
@@ -119,6 +120,48 @@ function listenArgs(inst: InstancePlan): string[] {
   ];
 }
 
+/** vLLM's `--eplb-config` JSON object: the `EPLBConfig` fields the topology sets. */
+export function eplbConfig(e: EplbSpec): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (e.windowSize !== undefined) out.window_size = e.windowSize;
+  if (e.stepInterval !== undefined) out.step_interval = e.stepInterval;
+  if (e.numRedundantExperts !== undefined) out.num_redundant_experts = e.numRedundantExperts;
+  return out;
+}
+
+/**
+ * vLLM's data- and expert-parallel flags of `inst` (docs/vllm_audit.md): the
+ * DP size; with external load balancing the process's `--data-parallel-rank`
+ * (one process per rank), else `--data-parallel-size-local` when the ranks
+ * span nodes; `--data-parallel-hybrid-lb`; rank 0's address and RPC port
+ * when ranks run in other processes; then EP, EPLB and the all-to-all
+ * backend. Multi-node followers' `--headless` / `--data-parallel-start-rank`
+ * are added where the pods start (`k8s/_lws.ts`).
+ */
+export function parallelArgs(inst: InstancePlan): string[] {
+  const p = inst.parallel;
+  if (!p) return [];
+  const out: string[] = [];
+  if (p.dp > 1) {
+    out.push("--data-parallel-size", String(p.dp));
+    if (inst.dpRank !== undefined) out.push("--data-parallel-rank", String(inst.dpRank));
+    else if (p.dpLocal < p.dp) out.push("--data-parallel-size-local", String(p.dpLocal));
+    if (p.lb === "hybrid") out.push("--data-parallel-hybrid-lb");
+    if (p.rendezvous) {
+      out.push("--data-parallel-address", p.rendezvous.address);
+      out.push("--data-parallel-rpc-port", String(p.rendezvous.rpcPort));
+    }
+  }
+  if (p.ep) out.push("--enable-expert-parallel");
+  if (p.eplb) {
+    out.push("--enable-eplb");
+    const cfg = eplbConfig(p.eplb);
+    if (Object.keys(cfg).length) out.push("--eplb-config", JSON.stringify(cfg));
+  }
+  if (p.all2allBackend) out.push("--all2all-backend", p.all2allBackend);
+  return out;
+}
+
 /** `vllm serve MODEL --host --port --tensor-parallel-size --gpu-memory-utilization ...` of `inst`. */
 export function vllmCommand(plan: Plan, inst: InstancePlan): EngineCommand {
   const t = plan.topology;
@@ -128,8 +171,9 @@ export function vllmCommand(plan: Plan, inst: InstancePlan): EngineCommand {
       "serve",
       t.model,
       ...listenArgs(inst),
-      // a multi-node instance: TP within a node, PP across nodes, over Ray (vLLM's LWS recipe)
-      ...(inst.nodes
+      ...parallelArgs(inst),
+      // a multi-node instance without DP: TP within a node, PP across nodes, over Ray (vLLM's LWS recipe)
+      ...(inst.nodes && (inst.parallel?.dp ?? 1) === 1
         ? [
           ...["--pipeline-parallel-size", String(inst.nodes)],
           ...["--distributed-executor-backend", "ray"],
@@ -160,6 +204,9 @@ export function simCommand(plan: Plan, inst: InstancePlan): EngineCommand {
       t.model,
       ...(t.sim.modelProfile ? ["--model-profile", t.sim.modelProfile] : []),
       ...listenArgs(inst),
+      // the simulated engine's ranks: virtual time only (the live clock refuses dp > 1)
+      ...((inst.parallel?.dp ?? 1) > 1 ? ["--data-parallel-size", String(inst.parallel!.dp)] : []),
+      ...(inst.parallel?.ep ? ["--enable-expert-parallel"] : []),
       "--gpu-memory-utilization",
       String(inst.gpuMemoryUtilization),
       "--gpu",

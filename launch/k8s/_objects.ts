@@ -51,21 +51,21 @@ export function deployment(
   };
 }
 
-/** A Service of the pods labelled `lbl`, each port to the same port of the pod. */
+/** A Service of the pods labelled `lbl` (or matching `o.selector`), each port to the same port of the pod. */
 export function service(
   namespace: string,
   name: string,
   lbl: Labels,
   ps: { name: string; port: number }[],
-  type: "ClusterIP" | "NodePort" | "LoadBalancer" = "ClusterIP",
+  o: { type?: "ClusterIP" | "NodePort" | "LoadBalancer"; selector?: Labels } = {},
 ): IService {
   return {
     apiVersion: "v1",
     kind: "Service",
     metadata: { name, namespace, labels: lbl },
     spec: {
-      type,
-      selector: lbl,
+      type: o.type ?? "ClusterIP",
+      selector: o.selector ?? lbl,
       ports: ps.map((p) => ({ name: p.name, port: p.port, targetPort: p.port, protocol: "TCP" })),
     },
   };

@@ -22,7 +22,7 @@ import { shortHash } from "../../lib/rng.ts";
 import { leaderWorkerSet } from "./_lws.ts";
 import { deployment, type Labels, podSpec, service } from "./_objects.ts";
 import { routerConfig } from "../_launch.ts";
-import type { InstancePlan, Plan } from "../_plan.ts";
+import { type InstancePlan, type Plan, rankGpus } from "../_plan.ts";
 import type { KubernetesSpec } from "../topology.ts";
 import { engineEnv, simCommand, vllmCommand } from "../vllm.ts";
 
@@ -58,23 +58,47 @@ export function lwsName(object: string): string {
   return dnsLabel(`${object}-lws`, 45);
 }
 
-/** The plan as the cluster sees it: every instance bound to 0.0.0.0, reached by its Service. */
+/**
+ * The plan as the cluster sees it: every instance bound to 0.0.0.0, reached by
+ * its Service; a multi-node data-parallel instance meets its leader at
+ * `LWS_LEADER_ADDRESS` (expanded by Kubernetes), and with hybrid balancing
+ * each node is an endpoint, node k > 0 behind a Service of its own ({@linkcode nodeServiceName}).
+ */
 export function kubernetesPlan(plan: Plan): Plan {
   const t = plan.topology;
   const ns = t.kubernetes.namespace;
   const svc = (n: string) => `${objectName(t.name, n)}.${ns}.svc.cluster.local`;
-  const instances = plan.instances.map((i) => ({
-    ...i,
-    bind: "0.0.0.0",
-    address: svc(i.name),
-    url: `http://${svc(i.name)}:${i.port}`,
-  }));
+  const instances = plan.instances.map((i): InstancePlan => {
+    const p = i.parallel;
+    const out: InstancePlan = {
+      ...i,
+      bind: "0.0.0.0",
+      address: svc(i.name),
+      url: `http://${svc(i.name)}:${i.port}`,
+    };
+    if (p?.rendezvous && i.nodes) {
+      out.parallel = { ...p, rendezvous: { ...p.rendezvous, address: "$(LWS_LEADER_ADDRESS)" } };
+    }
+    if (p?.lb === "hybrid" && i.nodes) {
+      out.endpoints = Array.from({ length: i.nodes }, (_, k) => ({
+        name: `${i.name}-node${k}`,
+        url: k === 0 ? out.url : `http://${svc(`${i.name}-node${k}`)}:${i.port}`,
+        port: i.port,
+      }));
+    }
+    return out;
+  });
   const router = plan.router && {
     ...plan.router,
     bind: "0.0.0.0",
     url: `http://${svc("router")}:${plan.router.port}`,
   };
   return { ...plan, instances, ...(router ? { router } : {}) };
+}
+
+/** The Service of node `k` (> 0) of a hybrid-balanced instance: `<topology>-<instance>-node<k>`. */
+export function nodeServiceName(topology: string, instance: string, k: number): string {
+  return objectName(topology, `${instance}-node${k}`);
 }
 
 /**
@@ -115,14 +139,19 @@ export function objectName(topology: string, instance: string): string {
   return dnsLabel(`${topology}-${instance}`);
 }
 
-/** Ports of an instance: HTTP, then side-channel or KV ports (one per TP rank). */
+/** GPUs of one engine pod: tp, times the data-parallel ranks a node runs. */
+export function podGpus(i: InstancePlan): number {
+  return i.tp * (i.parallel?.dpLocal ?? 1);
+}
+
+/** Ports of an instance: HTTP, then side-channel ports (one per GPU of its ranks) or KV ports (one per TP rank). */
 function ports(i: InstancePlan): { name: string; port: number }[] {
   const out = [{ name: "http", port: i.port }];
-  for (let r = 0; r < i.tp; r++) {
+  for (let r = 0; r < rankGpus(i); r++) {
     if (i.sideChannelPort !== undefined) {
       out.push({ name: `side-${r}`, port: i.sideChannelPort + r });
     }
-    if (i.kvPort !== undefined) out.push({ name: `kv-${r}`, port: i.kvPort + r });
+    if (i.kvPort !== undefined && r < i.tp) out.push({ name: `kv-${r}`, port: i.kvPort + r });
   }
   return out;
 }
@@ -167,7 +196,13 @@ export function kubernetesObjects(local: Plan, o: KubernetesObjectsOptions = {})
   return out;
 }
 
-/** An engine instance: its Deployment (a LeaderWorkerSet when it spans nodes) and Service. */
+/**
+ * An engine instance: its Deployment (a LeaderWorkerSet when it spans nodes)
+ * and Service; with hybrid balancing a Service per further node, selecting
+ * that pod by the labels LWS gives it (kubernetes-sigs/lws
+ * `api/leaderworkerset/v1/leaderworkerset_types.go`: `SetNameLabelKey`,
+ * `WorkerIndexLabelKey`).
+ */
 function engineObjects(plan: Plan, i: InstancePlan): KubeObject[] {
   const t = plan.topology;
   const k = t.kubernetes;
@@ -175,6 +210,8 @@ function engineObjects(plan: Plan, i: InstancePlan): KubeObject[] {
   const lbl = { ...labels(plan, i.role), [LABELS.instance]: i.name };
   const { mounts, volumes } = engineVolumes(k, t.engine === "sim");
   const container = engineContainer(plan, i, mounts);
+  const p = i.parallel;
+  const dp = p && p.dp > 1;
   const workload = i.nodes
     ? leaderWorkerSet({
       // not the Service's name: the LWS controller makes a headless Service of its own name
@@ -186,9 +223,18 @@ function engineObjects(plan: Plan, i: InstancePlan): KubeObject[] {
       size: i.nodes,
       container,
       podSpec: (cs) => podSpec(k, cs, volumes),
+      start: dp ? { kind: "dp", ranksPerNode: p.dpLocal, hybrid: p.lb === "hybrid" } : undefined,
     })
     : deployment(k, name, lbl, container, volumes);
-  return [workload, service(k.namespace, name, lbl, ports(i))];
+  const nodes = (i.endpoints ?? []).slice(1).map((_, n) =>
+    service(k.namespace, nodeServiceName(t.name, i.name, n + 1), labels(plan, i.role), ports(i), {
+      selector: {
+        "leaderworkerset.sigs.k8s.io/name": lwsName(name),
+        "leaderworkerset.sigs.k8s.io/worker-index": String(n + 1),
+      },
+    })
+  );
+  return [workload, service(k.namespace, name, lbl, ports(i)), ...nodes];
 }
 
 /** An engine's volumes: a memory `/dev/shm`, and (vLLM) the model cache claim. */
@@ -226,7 +272,10 @@ function engineContainer(plan: Plan, i: InstancePlan, mounts: IVolumeMount[]): I
     readinessProbe: { httpGet: { path: "/health", port: i.port }, periodSeconds: 5 },
     ...(sim ? {} : {
       resources: {
-        limits: { [k.gpuResource]: i.tp, ...(k.rdma ? { [k.rdma.resource]: k.rdma.count } : {}) },
+        limits: {
+          [k.gpuResource]: podGpus(i),
+          ...(k.rdma ? { [k.rdma.resource]: k.rdma.count } : {}),
+        },
       },
     }),
     ...(k.rdma && !sim ? { securityContext: { capabilities: { add: ["IPC_LOCK"] } } } : {}),
@@ -273,7 +322,7 @@ function routerObjects(
   return [
     cm,
     deployment(k, name, lbl, container, [{ name: "config", configMap: { name } }]),
-    service(k.namespace, name, lbl, ps, k.serviceType),
+    service(k.namespace, name, lbl, ps, { type: k.serviceType }),
   ];
 }
 

@@ -14,7 +14,7 @@ import { Service } from "kubernetes-models/v1/Service";
 import { PodTemplate } from "kubernetes-models/v1/PodTemplate";
 import { planTopology } from "../_plan.ts";
 import { loadTopologyWith, parseSet } from "../topology_set.ts";
-import { dnsLabel, kubernetesObjects, manifestsYaml } from "./manifests.ts";
+import { dnsLabel, type KubeObject, kubernetesObjects, manifestsYaml } from "./manifests.ts";
 
 const FIXTURES = new URL("../../fixtures/topologies/", import.meta.url);
 const GOLDEN = new URL("../../fixtures/golden/k8s/", import.meta.url);
@@ -26,6 +26,26 @@ const MODELS: Record<string, new (o: any) => { validate(): void }> = {
   ConfigMap,
 };
 
+/**
+ * Validates `o` against the Kubernetes schemas: a LeaderWorkerSet (a custom
+ * resource without one) by its two pod templates.
+ */
+function validate(o: KubeObject, f: string): void {
+  if (o.kind === "LeaderWorkerSet") {
+    const t = (o as unknown as { spec: { leaderWorkerTemplate: Record<string, unknown> } }).spec
+      .leaderWorkerTemplate;
+    for (const k of ["leaderTemplate", "workerTemplate"]) {
+      // deno-lint-ignore no-explicit-any
+      new PodTemplate({ metadata: { name: `${o.metadata!.name}-${k}` }, template: t[k] as any })
+        .validate();
+    }
+    return;
+  }
+  const Model = MODELS[String(o.kind)];
+  assert.ok(Model, `${f}: no schema for kind ${o.kind}`);
+  new Model(o).validate(); // throws on a schema error
+}
+
 Deno.test("kubernetes: every vllm fixture's manifests validate and equal their goldens", async () => {
   const files = [...Deno.readDirSync(FIXTURES)].map((e) => e.name)
     .filter((n) => n.startsWith("vllm_") && n.endsWith(".yaml")).sort();
@@ -36,9 +56,7 @@ Deno.test("kubernetes: every vllm fixture's manifests validate and equal their g
     const plan = planTopology(await loadTopologyWith(new URL(f, FIXTURES).pathname, sets));
     const objs = kubernetesObjects(plan);
     for (const o of objs) {
-      const Model = MODELS[String(o.kind)];
-      assert.ok(Model, `${f}: no schema for kind ${o.kind}`);
-      new Model(o).validate(); // throws on a schema error
+      validate(o, f);
       const labels = (o.metadata as { labels: Record<string, string> }).labels;
       assert.equal(labels["app.kubernetes.io/part-of"], "topobench");
     }
@@ -53,9 +71,10 @@ Deno.test("kubernetes: every vllm fixture's manifests validate and equal their g
       assert.equal(list.refusal(`10.244.1.7:${i.port}`), null, f);
       assert.match(list.refusal(`10.244.1.7:1`)!, /not in the allow-list/);
     }
-    // one Deployment and one Service per instance, the router's three
+    // one Deployment (a LeaderWorkerSet across nodes) and one Service per instance, the router's three
     const kinds = objs.map((o) => o.kind);
-    assert.equal(kinds.filter((k) => k === "Deployment").length, plan.instances.length + 1);
+    const workloads = kinds.filter((k) => k === "Deployment" || k === "LeaderWorkerSet");
+    assert.equal(workloads.length, plan.instances.length + 1);
     assert.equal(kinds.filter((k) => k === "ConfigMap").length, 1);
     const text = manifestsYaml(objs);
     const golden = new URL(basename(f), GOLDEN);
@@ -203,6 +222,96 @@ Deno.test("kubernetes: nodes > 1 makes a LeaderWorkerSet (Ray, TP in a node, PP 
   const c = engine.spec.template.spec.containers[0];
   assert.equal(c.image, "registry.example/topobench:1");
   assert.deepEqual(c.args.slice(0, 3), ["run", "-A", "/topobench/sim.js"]);
+});
+
+Deno.test("kubernetes: a multi-node DP instance is a LeaderWorkerSet of vLLM ranks (no Ray); hybrid adds a Service per node", async () => {
+  const plan = planTopology(
+    await loadTopologyWith(new URL("vllm_pd_wide_ep.yaml", FIXTURES).pathname, []),
+  );
+  const objs = kubernetesObjects(plan);
+  type Lws = {
+    metadata: { name: string };
+    spec: { leaderWorkerTemplate: Record<string, { spec: { containers: IContainerLike[] } }> };
+  };
+  type IContainerLike = {
+    command: string[];
+    args: string[];
+    resources: { limits: Record<string, number> };
+    readinessProbe?: unknown;
+    ports?: unknown[];
+  };
+  const lws = objs.filter((o) => o.kind === "LeaderWorkerSet") as unknown as Lws[];
+  assert.deepEqual(lws.map((l) => l.metadata.name), [
+    "vllm-pd-wide-ep-prefill-0-lws",
+    "vllm-pd-wide-ep-decode-0-lws",
+  ]);
+  const pods = (l: Lws) =>
+    ["leaderTemplate", "workerTemplate"].map((k) =>
+      l.spec.leaderWorkerTemplate[k].spec.containers[0]
+    );
+  const [pLeader, pWorker] = pods(lws[0]);
+  const at = (c: IContainerLike, k: string) => c.args[c.args.indexOf(k) + 1];
+  // internal balancing: the leader serves all 16 ranks' requests, 8 of them on its node
+  assert.deepEqual(pLeader.command, ["vllm"]);
+  assert.deepEqual(
+    ["--data-parallel-size", "--data-parallel-size-local", "--data-parallel-address"].map((k) =>
+      at(pLeader, k)
+    ),
+    ["16", "8", "$(LWS_LEADER_ADDRESS)"],
+  );
+  assert.ok(!pLeader.args.includes("--pipeline-parallel-size"));
+  assert.ok(!pLeader.args.includes("--distributed-executor-backend"));
+  assert.deepEqual(pLeader.resources.limits, { "nvidia.com/gpu": 8, "rdma/ib": 1 });
+  // the worker: the same argv through sh, headless, from rank LWS_WORKER_INDEX x 8
+  assert.deepEqual(pWorker.command, [
+    "sh",
+    "-c",
+    'exec "$0" "$@" --headless --data-parallel-start-rank $$((LWS_WORKER_INDEX * 8))',
+  ]);
+  assert.deepEqual(pWorker.args, [...pLeader.command, ...pLeader.args]);
+  assert.equal(pWorker.readinessProbe, undefined);
+  // hybrid balancing: every pod serves HTTP and says where its ranks start
+  const [dLeader, dWorker] = pods(lws[1]);
+  assert.ok(dLeader.args.includes("--data-parallel-hybrid-lb"));
+  assert.deepEqual(dLeader.args.slice(-2), ["--data-parallel-start-rank", "0"]);
+  assert.match(
+    dWorker.command[2],
+    /^exec "\$0" "\$@" --data-parallel-start-rank \$\$\(\(LWS_WORKER/,
+  );
+  assert.ok(dWorker.readinessProbe && dWorker.ports?.length);
+  assert.equal(
+    at(dLeader, "--eplb-config"),
+    '{"window_size":1000,"step_interval":3000,"num_redundant_experts":32}',
+  );
+  // node 1's Service selects that pod by the labels LWS gives it; the router has both nodes
+  const svc = objs.find((o) =>
+    o.metadata?.name === "vllm-pd-wide-ep-decode-0-node1"
+  ) as unknown as {
+    spec: { selector: Record<string, string> };
+  };
+  assert.deepEqual(svc.spec.selector, {
+    "leaderworkerset.sigs.k8s.io/name": "vllm-pd-wide-ep-decode-0-lws",
+    "leaderworkerset.sigs.k8s.io/worker-index": "1",
+  });
+  const cm = objs.find((o) => o.kind === "ConfigMap") as unknown as {
+    data: Record<string, string>;
+  };
+  const rc = JSON.parse(cm.data["router.json"]);
+  assert.deepEqual(rc.decode.map((b: { url: string }) => b.url), [
+    "http://vllm-pd-wide-ep-decode-0.default.svc.cluster.local:8200",
+    "http://vllm-pd-wide-ep-decode-0-node1.default.svc.cluster.local:8200",
+  ]);
+  assert.equal(rc.prefill.length, 1);
+  // on one node, DP is one Deployment holding dp x tp GPUs
+  const one = planTopology(
+    await loadTopologyWith(new URL("vllm_moe_dp_ep.yaml", FIXTURES).pathname, [
+      parseSet("platform=kubernetes"),
+    ]),
+  );
+  const dep = kubernetesObjects(one).find((o) => o.kind === "Deployment") as unknown as {
+    spec: { template: { spec: { containers: IContainerLike[] } } };
+  };
+  assert.deepEqual(dep.spec.template.spec.containers[0].resources.limits, { "nvidia.com/gpu": 2 });
 });
 
 Deno.test("dnsLabel: names kept when valid; changed or cut ones get a hash of the original", () => {

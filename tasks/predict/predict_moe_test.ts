@@ -1,0 +1,48 @@
+/**
+ * `deno task predict --topology` of a simulated MoE topology with `dp` and
+ * `ep`: the instance's ranks run in virtual time (the run counts dp × tp GPUs).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ROOT } from "../_experiment.ts";
+import { readSummaries } from "../_bench_cmd.ts";
+import { main } from "../predict.ts";
+
+const FIXTURE = join(ROOT, "fixtures/topologies/sim_moe_dp_ep.yaml");
+
+/** The summary of `deno task predict --topology FIXTURE ...args` written under `dir`. */
+async function predict(dir: string, args: string[]) {
+  const out = join(dir, `p${[...Deno.readDirSync(dir)].length}`);
+  const flags = ["--endpoint", "/v1/completions", "--dataset", "random", "--seed", "1"];
+  assert.equal(await main(["--topology", FIXTURE, ...flags, ...args, "--out", out]), 0);
+  const run = [...Deno.readDirSync(dir)].find((e) => e.name.endsWith(`-${out.split("/").pop()}`));
+  assert.ok(run, `a run folder under ${dir}`);
+  const [s] = await readSummaries(join(dir, run.name));
+  return s;
+}
+
+Deno.test("predict --topology: a DP2 + EP instance runs its ranks in virtual time", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "topobench_predict_moe_" });
+  try {
+    const load = [
+      "--num-requests",
+      "24",
+      "--rate",
+      "8",
+      "--input-len",
+      "512",
+      "--output-len",
+      "32",
+    ];
+    const s = await predict(dir, load);
+    assert.equal(s.completed, 24);
+    assert.equal(s.failed, 0);
+    assert.equal(s.gpus, 2, "dp 2 × tp 1");
+    // the same instance with one rank: one GPU
+    const one = await predict(dir, [...load, "--set", "server.dp=1"]);
+    assert.equal(one.gpus, 1);
+    assert.equal(one.completed, 24);
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
