@@ -130,7 +130,7 @@ export async function planSpeed(): Promise<PerfResult[]> {
           plan.searched + plan.pruned.length
         } candidates, ${plan.searched} searched, ${plan.points} points; goal <= ${goal} s (${
           s <= goal ? "met" : "missed"
-        }); answer: ${plan.answer}`,
+        }); answer: ${plan.answer}${check}`,
       });
     } finally {
       await Deno.remove(dir, { recursive: true });
