@@ -17,6 +17,7 @@
 import type { GpuProfile, ModelProfile } from "./profiles.ts";
 import { dispatchMs, expertMs, type MoeShape, routedExpertParams } from "./_moe_cost.ts";
 import { dsaComputeMs, dsaKvReadBytes, type DsaShape, indexKeyBytes } from "./_dsa_cost.ts";
+import { type KvBudget, kvBudget } from "./_kv_budget.ts";
 
 /** One sequence's share of a step. */
 export interface SeqWork {
@@ -154,11 +155,15 @@ export interface CostModelOptions {
   commEfficiency?: number;
   /** Latency of one collective, ms. @default 0.01 over NVLink, PCIE_COLLECTIVE_LATENCY_MS over PCIe */
   allReduceLatencyMs?: number;
-  /** Memory per GPU outside weights, activations and KV (CUDA context, graphs, NCCL). @default 1.5 */
-  workspaceGiB?: number;
-  /** `--max-num-batched-tokens`, sizing the activation peak. @default 8192 */
+  /**
+   * Non-torch memory vLLM's worker adds per GPU during its memory profile
+   * (kernel modules, cuBLAS, NCCL and all-reduce buffers), GiB; ASSUMED.
+   * @default NON_TORCH_GIB_ONE_GPU on one GPU, NON_TORCH_GIB_MULTI_GPU when it talks to others
+   */
+  nonTorchGiB?: number;
+  /** `--max-num-batched-tokens`: the profile run's forward pass, sizing the activation peak. @default 8192 */
   maxNumBatchedTokens?: number;
-  /** `--max-num-seqs`, sizing the sampler's logits. @default 256 */
+  /** `--max-num-seqs`: the profile run's sampler rows, sizing the sampler's peak. @default 256 */
   maxNumSeqs?: number;
 }
 
@@ -280,12 +285,14 @@ function checkPositiveInt(name: string, v: number): number {
   return v;
 }
 
-type ResolvedOptions = Required<
-  Omit<
-    CostModelOptions,
-    "gpu" | "model" | "tp" | "dtype" | "kvDtype" | "dp" | "ep" | "expertImbalance"
+type ResolvedOptions =
+  & Required<
+    Omit<
+      CostModelOptions,
+      "gpu" | "model" | "tp" | "dtype" | "kvDtype" | "dp" | "ep" | "expertImbalance" | "nonTorchGiB"
+    >
   >
->;
+  & { nonTorchGiB?: number };
 
 /** Tensor-parallel, data-parallel and expert-parallel sizes of `o`, checked against its model. */
 function checkParallel(o: CostModelOptions): { tp: number; dp: number; ep: boolean } {
@@ -357,7 +364,9 @@ function resolvedOptions(o: CostModelOptions): ResolvedOptions {
       "allReduceLatencyMs",
       o.allReduceLatencyMs ?? (nvlink ? 0.01 : PCIE_COLLECTIVE_LATENCY_MS),
     ),
-    workspaceGiB: checkNonNegative("workspaceGiB", o.workspaceGiB ?? 1.5),
+    ...(o.nonTorchGiB === undefined
+      ? {}
+      : { nonTorchGiB: checkNonNegative("nonTorchGiB", o.nonTorchGiB) }),
     maxNumBatchedTokens: checkPositiveInt("maxNumBatchedTokens", o.maxNumBatchedTokens ?? 8192),
     maxNumSeqs: checkPositiveInt("maxNumSeqs", o.maxNumSeqs ?? 256),
   };
@@ -649,35 +658,44 @@ export class CostModel {
   }
 
   /**
-   * KV blocks of `blockSize` tokens this instance holds, as vLLM sizes them: per
-   * rank, `memGiB * util` minus the rank's weight shard, activation peak and
-   * workspace, divided by the rank's KV bytes per block.
+   * One GPU's KV cache budget at `gpuMemoryUtilization`, term by term, as vLLM
+   * 0.19's worker profiles it (`_kv_budget.ts`: weights, the profile run's
+   * activation peak, non-torch memory; CUDA graphs not charged).
+   */
+  kvBudget(gpuMemoryUtilization: number): KvBudget {
+    checkFraction("--gpu-memory-utilization", gpuMemoryUtilization);
+    return kvBudget({
+      model: this.model,
+      memBytes: this.gpu.memGiB * GIB,
+      tp: this.tp,
+      groupGpus: this.#moe ? this.tp * this.dp : this.tp,
+      ep: this.ep,
+      weightBytes: this.#weightBytes,
+      expertParams: this.#expertParams,
+      maxNumBatchedTokens: this.#o.maxNumBatchedTokens,
+      maxNumSeqs: this.#o.maxNumSeqs,
+      nonTorchGiB: this.#o.nonTorchGiB,
+    }, gpuMemoryUtilization);
+  }
+
+  /**
+   * KV blocks of `blockSize` tokens this instance holds (per data-parallel
+   * rank), as vLLM sizes them: {@linkcode kvBudget}'s available bytes divided
+   * by one rank's KV bytes per block, rounded down.
    */
   numGpuBlocks(gpuMemoryUtilization: number, blockSize: number): number {
-    checkFraction("--gpu-memory-utilization", gpuMemoryUtilization);
+    const b = this.kvBudget(gpuMemoryUtilization);
     checkPositiveInt("--block-size", blockSize);
-    const m = this.model;
-    const tp = this.tp;
-    const budget = this.gpu.memGiB * GIB * gpuMemoryUtilization;
-    const f = this.dtype === "fp8" ? 0.5 : 1;
-    // routed experts spread over the dp x tp group; everything else per tensor-parallel rank
-    const experts = this.#expertParams * 2;
-    const weights = this.#moe
-      ? ((m.weightBytes - experts) / tp + experts / (tp * this.dp)) * f
-      : m.weightBytes * f / tp;
-    // Profile run: MLP gate+up and a few hidden-sized buffers per batched token, plus fp32 logits.
-    const activation = this.#o.maxNumBatchedTokens * (2 * m.intermediate / tp + 4 * m.hidden) * 2 +
-      this.#o.maxNumSeqs * m.vocabSize * 4;
-    const reserve = this.#o.workspaceGiB * GIB + activation;
-    const blocks = Math.floor(
-      (budget - weights - reserve) / (this.kvBytesPerTokenPerRank * blockSize),
-    );
+    const blocks = Math.floor(b.available / (this.kvBytesPerTokenPerRank * blockSize));
     if (blocks < 1) {
       const gib = (x: number) => (x / GIB).toFixed(2);
       throw new RangeError(
-        `Cannot use ${gpuMemoryUtilization} as --gpu-memory-utilization for ${m.id} on ` +
-          `${this.gpu.id} x${tp}: current value is ${gpuMemoryUtilization} (${gib(budget)} GiB ` +
-          `per GPU, weights ${gib(weights)} GiB, reserve ${gib(reserve)} GiB); allowed: a value ` +
+        `Cannot use ${gpuMemoryUtilization} as --gpu-memory-utilization for ${this.model.id} on ` +
+          `${this.gpu.id} x${this.tp}: current value is ${gpuMemoryUtilization} (${
+            gib(b.requested)
+          } GiB per GPU, weights ${gib(b.weights)} GiB, activation peak ${
+            gib(b.activation)
+          } GiB, non-torch ${gib(b.nonTorch)} GiB); allowed: a value ` +
           `leaving room for at least one KV block, or a larger tp`,
       );
     }
