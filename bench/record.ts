@@ -10,7 +10,7 @@ import { type CsvAppender, csvCell, type LineAppender, numberCell } from "../lib
 import type { RequestRow } from "../lib/result_schema.ts";
 import { tpotMs } from "./client.ts";
 import type { Finished } from "./runner.ts";
-import { type SummaryRow, summaryRow } from "./summary.ts";
+import { SummaryRows } from "./summary_rows.ts";
 import { ValueLog } from "../lib/value_log.ts";
 
 const enc = new TextEncoder();
@@ -158,15 +158,15 @@ export class SecondCounts {
 
 /** What a summary reads of a set of rows: the rows, the gaps, chunks per second. */
 export class Tally {
-  /** What the summary needs of each row (not the whole row: memory per request stays small). */
-  readonly rows: SummaryRow[] = [];
+  /** What the summary needs of each row, in typed columns (memory per request stays small). */
+  readonly rows = new SummaryRows();
   /** All inter-token gaps of successful requests, in order (in a temporary file past 8 MiB). */
   readonly itls = new ValueLog();
   /** Content chunks of successful requests per whole second of the run's clock (peak output tokens/s). */
   readonly tokensPerSecond = new SecondCounts();
 
-  add(row: RequestRow, s: SummaryRow, itlMs: Gaps): void {
-    this.rows.push(s);
+  add(row: RequestRow, itlMs: Gaps): void {
+    this.rows.push(row);
     if (row.error) return;
     const gaps = this.itls, n = itlMs.length;
     if (row.first_token_ms === null) {
@@ -229,7 +229,7 @@ export class RunRows {
   }
 
   /** What the summary needs of each row. */
-  get rows(): SummaryRow[] {
+  get rows(): SummaryRows {
     return this.total.rows;
   }
   /** All inter-token gaps of successful requests. */
@@ -269,12 +269,11 @@ export class RunRows {
   }
 
   #tally(row: RequestRow, itlMs: Gaps): void {
-    const s = summaryRow(row);
-    this.total.add(row, s, itlMs);
+    this.total.add(row, itlMs);
     if (row.class) {
       let t = this.byClass.get(row.class);
       if (!t) this.byClass.set(row.class, t = new Tally());
-      t.add(row, s, itlMs);
+      t.add(row, itlMs);
     }
   }
 }

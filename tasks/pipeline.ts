@@ -20,7 +20,6 @@ import { errorMessage, fieldError } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
 import { Progress } from "../lib/progress.ts";
 import type { MergedRow } from "../lib/merged_schema.ts";
-import { plot } from "../plot/plot.ts";
 import { mergeRuns, writeMerged } from "./merge/merge.ts";
 import { compare } from "./compare/compare.ts";
 import { findings, findingsMd } from "./compare/_findings.ts";
@@ -199,6 +198,9 @@ async function leftOutDirs(r: PipelineRun, tops: ExperimentTopology[]): Promise<
 async function drawReport(r: PipelineRun, ranking: Ranking | null): Promise<string> {
   const { exp } = r;
   const labels = exp.topologies.map((t) => t.label);
+  // loaded here, not with the module: the plotting libraries (vega, resvg) weigh ~10 MB of heap and
+  // ~30 MB of RSS that a virtual run's memory then carries (`deno task predict` of one point never plots)
+  const { plot } = await import("../plot/plot.ts");
   const res = await plot(r.expDir, {
     formats: exp.plots.formats,
     logY: exp.plots.logY,
