@@ -104,9 +104,10 @@ export function* multiturnStream(
         continue;
       }
       // with ids asked for, the words' ids are drawn straight (no array of picks) and
-      // the text is built only when read (virtual time reads the ids)
+      // the text is built only when read (virtual time reads the ids); they are kept in a
+      // typed array, outside the garbage-collected heap, for the conversation's lifetime
       const drawn = randomPicks(wl, rng, n, c * 64 + t, undefined, wl.ids);
-      turns[t] = new IdsTurn(new IdsText(drawn, pieces), maxTokens);
+      turns[t] = new IdsTurn(new IdsText(Uint32Array.from(drawn), pieces), maxTokens);
     }
     const thinkTimeMs = new Array<number>(Math.max(0, o.turns - 1));
     for (let t = 0; t < thinkTimeMs.length; t++) {
@@ -119,11 +120,14 @@ export function* multiturnStream(
 /** A turn whose user message is known by its ids: its text is built on each read. */
 class IdsTurn {
   readonly [IDS_TEXT]: IdsText;
-  readonly userTokenIds: number[];
 
   constructor(text: IdsText, readonly maxTokens: number) {
     this[IDS_TEXT] = text;
-    this.userTokenIds = text.ids as number[];
+  }
+
+  /** The user message's token ids (a fresh array; readers that only count them use the text's ids). */
+  get userTokenIds(): number[] {
+    return Array.from(this[IDS_TEXT].ids);
   }
 
   get user(): string {

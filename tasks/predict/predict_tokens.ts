@@ -15,6 +15,7 @@ import { answerPieces, exactAnswerIds, type OutputVocab } from "../../launch/sim
 import type { Message, RequestSpec } from "../../bench/workload/types.ts";
 import type { Answer } from "../../bench/load_driver.ts";
 import type { RequestTokens } from "./virtual_sender.ts";
+import type { TokenIds } from "../../launch/sim/core/engine.ts";
 
 /** The tokens of predicted requests, over the engine's prompt cache and vocabulary. */
 export function predictTokens(prompts: PromptTokens, vocab: OutputVocab): RequestTokens {
@@ -23,19 +24,23 @@ export function predictTokens(prompts: PromptTokens, vocab: OutputVocab): Reques
     answer(ids: readonly number[], tokens: number): Answer {
       // exact: the text tokenizes back to these ids (EOS dropped), so a prompt holding it needs no tokenizing
       const exact = exactAnswerIds(vocab, ids);
-      return new IdsAnswer(new IdsText(exact ?? ids, pieces, exact !== null), tokens);
+      // kept for the conversation's later turns: in a typed array, outside the collected heap
+      return new IdsAnswer(
+        new IdsText(Uint32Array.from(exact ?? ids), pieces, exact !== null),
+        tokens,
+      );
     },
-    promptTokens(spec: RequestSpec): number[] | undefined {
+    promptTokens(spec: RequestSpec): TokenIds | undefined {
       // the engine copies what it keeps of the prompt: the dataset's array goes in as is
       if (spec.completionTokenIds) return spec.completionTokenIds as number[];
       const ids = spec.promptTokenIds;
       const m = spec.messages;
       // a conversation's turn: its known messages (user words, drawn answers) give their ids
-      if (!ids) return m && m.some(known) ? prompts.chat(m) : undefined;
+      if (!ids) return m && m.some(known) ? prompts.chatIds(m) : undefined;
       // a single-turn prompt the dataset built from known ids: no text is scanned
       if (!m) return prompts.completionOf(ids);
       return m.length === 1 && typeof m[0].content === "string"
-        ? prompts.chat(m, [ids])
+        ? prompts.chatIds(m, [ids])
         : undefined;
     },
   };

@@ -15,7 +15,12 @@ import { parseFlags } from "../../lib/args.ts";
 import type { PromptTokens } from "../../lib/prompt_tokens.ts";
 import { Rng } from "../../lib/rng.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
-import type { EngineRequest, FinishInfo, FinishReason } from "../../launch/sim/core/engine.ts";
+import type {
+  EngineRequest,
+  FinishInfo,
+  FinishReason,
+  TokenIds,
+} from "../../launch/sim/core/engine.ts";
 import type { EventLoop } from "../../lib/event_loop.ts";
 import { KvLink, linkedRemote } from "../../launch/sim/core/kv_link.ts";
 import { SIM_FLAGS, type SimConfig, simConfig } from "../../launch/sim/core/sim_config.ts";
@@ -72,7 +77,7 @@ export interface VirtualRequest {
    */
   body: Record<string, unknown>;
   /** The prompt's token ids when the caller has them; else the frontend tokenizes the body. */
-  promptTokens?: number[];
+  promptTokens?: TokenIds;
 }
 
 /** What the client hears back. */
@@ -105,7 +110,7 @@ export interface VirtualInputs {
 /** An admitted request: the engine request's parts. */
 interface Admitted extends OutputPlan {
   id: string;
-  promptTokens: number[];
+  promptTokens: TokenIds;
   session?: string;
 }
 
