@@ -13,6 +13,7 @@
 import { type ChatMessage, messageText, SHIPPED, type Tokenizer } from "./tokenizer.ts";
 import shipped from "./_llama3_1_chat_ids.json" with { type: "json" };
 import { IdsText, idsTextOf } from "./lazy_text.ts";
+import { copyIds, freshIds } from "./id_slabs.ts";
 
 /** Only letters, `.`, `,` and single spaces (no space at the end). */
 function simple(text: string): boolean {
@@ -78,19 +79,24 @@ class IdsRuns {
 
   /** The ids in one array. */
   ids(): number[] {
-    return this.#into(new Array<number>(this.#length));
-  }
-
-  /** The ids in one typed array (outside the garbage-collected heap: see {@linkcode PromptTokens.chatIds}). */
-  typed(): Uint32Array {
-    return this.#into(new Uint32Array(this.#length));
-  }
-
-  #into<T extends { [i: number]: number }>(out: T): T {
+    const out = new Array<number>(this.#length);
     let k = 0;
     for (let r = 0; r < this.#runs.length; r++) {
       const run = this.#runs[r];
       for (let i = this.#from[r]; i < run.length; i++) out[k++] = run[i];
+    }
+    return out;
+  }
+
+  /** The ids in one typed array (outside the garbage-collected heap: see {@linkcode PromptTokens.chatIds}). */
+  typed(): Uint32Array {
+    const out = freshIds(this.#length);
+    let k = 0;
+    for (let r = 0; r < this.#runs.length; r++) {
+      const run = this.#runs[r], from = this.#from[r];
+      if (from === 0) out.set(run, k); // a copy in one call (typed or array)
+      else for (let i = from; i < run.length; i++) out[k + i - from] = run[i];
+      k += run.length - from;
     }
     return out;
   }
@@ -233,7 +239,7 @@ export class PromptTokens {
     known?: readonly (readonly number[] | undefined)[],
   ): Uint32Array {
     const r = this.#chat(messages, known);
-    return r instanceof IdsRuns ? r.typed() : Uint32Array.from(r);
+    return r instanceof IdsRuns ? r.typed() : copyIds(r);
   }
 
   #chat(

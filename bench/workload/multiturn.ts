@@ -14,6 +14,7 @@ import type { Conversation, Message, RequestSpec } from "./types.ts";
 import type { EndpointKind } from "./_spec.ts";
 import { randomPicks, wordList, wordPieces, wordsText } from "./_words.ts";
 import { IDS_TEXT, IdsText, idsTextOf, LazyMessage } from "../../lib/lazy_text.ts";
+import { copyIds } from "../../lib/id_slabs.ts";
 
 /** A multiturn preset: tokens per turn, and turn 1's own when it differs. */
 export interface MultiturnPreset {
@@ -107,7 +108,7 @@ export function* multiturnStream(
       // the text is built only when read (virtual time reads the ids); they are kept in a
       // typed array, outside the garbage-collected heap, for the conversation's lifetime
       const drawn = randomPicks(wl, rng, n, c * 64 + t, undefined, wl.ids);
-      turns[t] = new IdsTurn(new IdsText(Uint32Array.from(drawn), pieces), maxTokens);
+      turns[t] = new IdsTurn(new IdsText(copyIds(drawn), pieces), maxTokens);
     }
     const thinkTimeMs = new Array<number>(Math.max(0, o.turns - 1));
     for (let t = 0; t < thinkTimeMs.length; t++) {

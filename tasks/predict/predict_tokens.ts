@@ -11,6 +11,7 @@
  */
 import type { PromptTokens } from "../../lib/prompt_tokens.ts";
 import { IDS_TEXT, IdsText, idsTextOf } from "../../lib/lazy_text.ts";
+import { copyIds } from "../../lib/id_slabs.ts";
 import { answerPieces, exactAnswerIds, type OutputVocab } from "../../launch/sim/core/vocab.ts";
 import type { Message, RequestSpec } from "../../bench/workload/types.ts";
 import type { Answer } from "../../bench/load_driver.ts";
@@ -26,7 +27,7 @@ export function predictTokens(prompts: PromptTokens, vocab: OutputVocab): Reques
       const exact = exactAnswerIds(vocab, ids);
       // kept for the conversation's later turns: in a typed array, outside the collected heap
       return new IdsAnswer(
-        new IdsText(Uint32Array.from(exact ?? ids), pieces, exact !== null),
+        new IdsText(copyIds(exact ?? ids), pieces, exact !== null),
         tokens,
       );
     },
