@@ -216,6 +216,15 @@ export class PromptTokens {
     return out;
   }
 
+  /** {@linkcode PromptTokens.completionOf} as a `Uint32Array` (see {@linkcode PromptTokens.chatIds}). */
+  completionIdsOf(ids: readonly number[]): Uint32Array {
+    const bos = this.#tok.bosTokenId;
+    const out = freshIds(ids.length + (bos === undefined ? 0 : 1));
+    if (bos !== undefined) out[0] = bos;
+    out.set(ids, bos === undefined ? 0 : 1);
+    return out;
+  }
+
   /**
    * A chat prompt as the server's template renders and tokenizes it. `known[i]`,
    * when given, holds the ids of message i's text as written (a dataset built

@@ -39,7 +39,7 @@ export function predictTokens(prompts: PromptTokens, vocab: OutputVocab): Reques
       // a conversation's turn: its known messages (user words, drawn answers) give their ids
       if (!ids) return m && m.some(known) ? prompts.chatIds(m) : undefined;
       // a single-turn prompt the dataset built from known ids: no text is scanned
-      if (!m) return prompts.completionOf(ids);
+      if (!m) return prompts.completionIdsOf(ids);
       return m.length === 1 && typeof m[0].content === "string"
         ? prompts.chatIds(m, [ids])
         : undefined;
