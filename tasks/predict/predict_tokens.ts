@@ -33,7 +33,7 @@ export function predictTokens(prompts: PromptTokens, vocab: OutputVocab): Reques
     },
     promptTokens(spec: RequestSpec): TokenIds | undefined {
       // the engine copies what it keeps of the prompt: the dataset's array goes in as is
-      if (spec.completionTokenIds) return spec.completionTokenIds as number[];
+      if (spec.completionTokenIds) return spec.completionTokenIds;
       const ids = spec.promptTokenIds;
       const m = spec.messages;
       // a conversation's turn: its known messages (user words, drawn answers) give their ids
