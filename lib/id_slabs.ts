@@ -27,7 +27,8 @@ export function freshIds(n: number): Uint32Array {
     slab = new Uint32Array(SLAB_IDS);
     used = 0;
   }
-  const view = slab.subarray(used, used + n);
+  // a view made by the constructor, not subarray (whose species look-up costs more than the copy)
+  const view = new Uint32Array(slab.buffer, used * 4, n);
   used += n;
   return view;
 }
