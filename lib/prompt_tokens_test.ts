@@ -36,7 +36,7 @@ Deno.test("predict tokens: cached pre-tokens give the tokenizer's own ids for ch
         tok.encode(c.prompt!, { addSpecialTokens: true }),
       );
       const out = sampleOutput(vocab, rng, 40, false);
-      answers.push({ text: out.map((id) => tokenText(vocab, id)).join(""), tokens: 40 });
+      answers.push({ text: Array.from(out, (id) => tokenText(vocab, id)).join(""), tokens: 40 });
     }
   }
   const odd = 'Numbers 42 and quotes "x" take the slow path.';

@@ -22,7 +22,7 @@ import type { TokenIds } from "../../launch/sim/core/engine.ts";
 export function predictTokens(prompts: PromptTokens, vocab: OutputVocab): RequestTokens {
   const pieces = answerPieces(vocab);
   return {
-    answer(ids: readonly number[], tokens: number): Answer {
+    answer(ids: ArrayLike<number>, tokens: number): Answer {
       // exact: the text tokenizes back to these ids (EOS dropped), so a prompt holding it needs no tokenizing
       const exact = exactAnswerIds(vocab, ids);
       // kept for the conversation's later turns: in a typed array, outside the collected heap

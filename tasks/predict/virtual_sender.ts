@@ -31,7 +31,7 @@ export interface RequestTokens {
    * The answer of output ids that a conversation's next turn re-sends (its
    * text may be built only when read). @default none: the result's text is ""
    */
-  answer?(ids: readonly number[], tokens: number): Answer;
+  answer?(ids: ArrayLike<number>, tokens: number): Answer;
   /** A job starts / ends (what it tells of its tokens holds meanwhile). */
   open?(job: Job): void;
   close?(job: Job): void;

@@ -90,7 +90,7 @@ export interface VirtualResponse {
    * of calling back per token).
    */
   onFinish(
-    r: { error: string; status: number; info?: FinishInfo; backend: string; outputIds: number[] },
+    r: { error: string; status: number; info?: FinishInfo; backend: string; outputIds: TokenIds },
   ): void;
 }
 

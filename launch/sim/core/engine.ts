@@ -76,7 +76,7 @@ export interface EngineRequest {
   /** The prompt's token ids (read, never changed: the engine keeps no copy). */
   promptTokens: TokenIds;
   /** Output token ids to emit, in order (decided by the caller; the last may be EOS). */
-  outputIds: number[];
+  outputIds: TokenIds;
   /** Why it ends after the last of `outputIds`. */
   finishReason: "stop" | "length";
   /** Vision-encoder tokens per image still to encode here (none if already cached). */

@@ -57,7 +57,7 @@ export interface AdmittedRequest {
 
 /** The output the engine will produce for one request. */
 export interface OutputPlan {
-  outputIds: number[];
+  outputIds: TokenIds;
   /** `stop` when the draw ended before `maxTokens` (the last id is EOS), else `length`. */
   finishReason: "stop" | "length";
 }
