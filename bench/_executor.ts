@@ -163,7 +163,7 @@ function workersExecutor(
         stopGraceMs: (cfg.graceS + 20) * 1000, // the pods' own grace, and the way back
       });
       for (const { row, itl } of d.rows) p.sink.add(row, itl);
-      p.state.maxInFlight = peakInFlight(p.sink.rows);
+      p.state.maxInFlight = peakInFlight([...p.sink.rows]);
       for (const problem of d.problems) log.warn(problem);
       return { mismatches: d.mismatches, complete: d.complete };
     },

@@ -123,7 +123,7 @@ function addKvUsage(s: RunSession, p: FinishedPoint, sum: LoadPointSummary): voi
   if (!s.scraper) return;
   const shift = s.toServer(p.originMs - s.t0);
   const kv = kvUsageByTurn(
-    p.sink.rows,
+    [...p.sink.rows],
     s.scraper.kvUsage.map((x) => ({ ...x, tMs: x.tMs - shift })),
   );
   if (kv !== null) sum.kv_usage_by_turn = kv;

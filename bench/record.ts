@@ -10,7 +10,7 @@ import { type CsvAppender, csvCell, type LineAppender, numberCell } from "../lib
 import type { RequestRow } from "../lib/result_schema.ts";
 import { tpotMs } from "./client.ts";
 import type { Finished } from "./runner.ts";
-import { type SummaryRow, summaryRow } from "./summary.ts";
+import { SummaryRows } from "./summary_rows.ts";
 import { ValueLog } from "../lib/value_log.ts";
 
 const enc = new TextEncoder();
@@ -59,14 +59,8 @@ export function requestRow(
   const itlMs = Gaps.between(r.tokenTimesMs, scale);
   const ttft = r.ttftMs === null ? null : r.ttftMs * scale;
   const e2e = r.e2eMs * scale;
-  let itlSum = 0;
-  let itlMax = -Infinity;
+  const [itlSum, itlMax] = sumMax(itlMs);
   const n = itlMs.length;
-  for (let i = 0; i < n; i++) {
-    const g = itlMs.at(i);
-    itlSum += g;
-    if (g > itlMax) itlMax = g;
-  }
   const row: RequestRow = {
     run_id: runId,
     load_point: loadPoint,
@@ -91,6 +85,21 @@ export function requestRow(
     class: spec.className ?? "",
   };
   return { row, itlMs };
+}
+
+/**
+ * The sum (in order) and the largest of `gaps` (0 and -Infinity when none),
+ * read in place: a short run's loop is still cold, and a call per gap costs there.
+ */
+function sumMax(gaps: Gaps): [number, number] {
+  let sum = 0, max = -Infinity;
+  const v = gaps.values, n = gaps.length, times = gaps.fromTimes, scale = gaps.scale;
+  for (let i = 0; i < n; i++) {
+    const g = times ? (v[i + 1] - v[i]) * scale : v[i];
+    sum += g;
+    if (g > max) max = g;
+  }
+  return [sum, max];
 }
 
 /** A cell of a number (null or undefined: empty). */
@@ -158,26 +167,28 @@ export class SecondCounts {
 
 /** What a summary reads of a set of rows: the rows, the gaps, chunks per second. */
 export class Tally {
-  /** What the summary needs of each row (not the whole row: memory per request stays small). */
-  readonly rows: SummaryRow[] = [];
+  /** What the summary needs of each row, in typed columns (memory per request stays small). */
+  readonly rows = new SummaryRows();
   /** All inter-token gaps of successful requests, in order (in a temporary file past 8 MiB). */
   readonly itls = new ValueLog();
   /** Content chunks of successful requests per whole second of the run's clock (peak output tokens/s). */
   readonly tokensPerSecond = new SecondCounts();
 
-  add(row: RequestRow, s: SummaryRow, itlMs: Gaps): void {
-    this.rows.push(s);
+  add(row: RequestRow, itlMs: Gaps): void {
+    this.rows.push(row);
     if (row.error) return;
-    const gaps = this.itls, n = itlMs.length;
+    // the gaps read in place, as in sumMax (this runs for every token of a run)
+    const gaps = this.itls, v = itlMs.values, n = itlMs.length, times = itlMs.fromTimes;
+    const scale = itlMs.scale;
     if (row.first_token_ms === null) {
-      for (let i = 0; i < n; i++) gaps.push(itlMs.at(i));
+      for (let i = 0; i < n; i++) gaps.push(times ? (v[i + 1] - v[i]) * scale : v[i]);
       return;
     }
     const perS = this.tokensPerSecond;
     let t = row.first_token_ms;
     perS.add(t);
     for (let i = 0; i < n; i++) {
-      const g = itlMs.at(i);
+      const g = times ? (v[i + 1] - v[i]) * scale : v[i];
       gaps.push(g);
       perS.add(t += g);
     }
@@ -229,7 +240,7 @@ export class RunRows {
   }
 
   /** What the summary needs of each row. */
-  get rows(): SummaryRow[] {
+  get rows(): SummaryRows {
     return this.total.rows;
   }
   /** All inter-token gaps of successful requests. */
@@ -269,12 +280,11 @@ export class RunRows {
   }
 
   #tally(row: RequestRow, itlMs: Gaps): void {
-    const s = summaryRow(row);
-    this.total.add(row, s, itlMs);
+    this.total.add(row, itlMs);
     if (row.class) {
       let t = this.byClass.get(row.class);
       if (!t) this.byClass.set(row.class, t = new Tally());
-      t.add(row, s, itlMs);
+      t.add(row, itlMs);
     }
   }
 }

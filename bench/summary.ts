@@ -82,7 +82,7 @@ export function summaryRow(r: RequestRow): SummaryRow {
  * run's clock (see `RunRows`).
  */
 export function summarize(
-  rows: readonly SummaryRow[],
+  rows: Iterable<SummaryRow> & { readonly length: number },
   itls: ArrayLike<number> | Describable,
   tokensPerSecond: PerSecondCounts,
   m: SummaryMeta,

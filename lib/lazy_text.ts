@@ -40,7 +40,7 @@ export class IdsText {
    * @param exact whether tokenizing the text gives `ids` back (then a prompt of it needs no tokenizing)
    */
   constructor(
-    readonly ids: readonly number[],
+    readonly ids: ArrayLike<number>,
     readonly pieces: readonly (string | undefined)[],
     readonly exact = true,
   ) {}

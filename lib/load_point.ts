@@ -43,6 +43,12 @@ export type StatsRow =
   >
   & { conversation_id?: string };
 
+/**
+ * A load point's rows: an array, or anything that gives them in order and
+ * counts them (`SummaryRows`: typed columns). Read in a few passes.
+ */
+export type StatsRows = Iterable<StatsRow> & { readonly length: number };
+
 /** Counts per whole second, in any order (a `Map` of second -> count is one). */
 export interface PerSecondCounts {
   values(): Iterable<number>;
@@ -262,7 +268,7 @@ const meanOf = (sum: number, n: number) => (n ? sum / n : null);
 
 /** The record of one load point's rows (see the module doc). */
 export function loadPointStats(
-  rows: readonly StatsRow[],
+  rows: StatsRows,
   o: LoadPointOptions = {},
 ): LoadPointStats {
   const p = new Pass(rows.length, o.slo ?? null, o.timeScale ?? 1);
@@ -318,7 +324,7 @@ function sendRate(n: number, firstMs: number, lastMs: number): number {
  * arrival window. Each successful request's tokens are spread evenly from its
  * first token to its end. Null when the window is empty.
  */
-function steadyOutput(p: Pass, rows: readonly StatsRow[]): number | null {
+function steadyOutput(p: Pass, rows: StatsRows): number | null {
   const arrivalMs = p.lastStartMs - p.firstMs;
   if (!(arrivalMs > 0)) return null;
   const rampMs = Math.min(p.lastMs - p.lastStartMs, arrivalMs / 2);
@@ -369,10 +375,16 @@ function ttftByTurn(turns: ReadonlyMap<number, TurnSums>): TurnTtft[] {
 }
 
 /** Means of turns 1..T, T the highest turn with a successful request. */
-function turnMeans(p: Pass, rows: readonly StatsRow[]): TurnMeans[] {
+function turnMeans(p: Pass, rows: StatsRows): TurnMeans[] {
   let turns = 1;
   for (const t of p.turns.keys()) turns = Math.max(turns, turnOf(t)); // turns of successes
-  const withConv = rows.every((r) => r.conversation_id !== undefined);
+  let withConv = true;
+  for (const r of rows) {
+    if (r.conversation_id === undefined) {
+      withConv = false;
+      break;
+    }
+  }
   const cum = withConv
     ? cumulativeE2el(rows as Iterable<StatsRow & { conversation_id: string }>, turns)
     : null;

@@ -13,6 +13,7 @@
 import { type ChatMessage, messageText, SHIPPED, type Tokenizer } from "./tokenizer.ts";
 import shipped from "./_llama3_1_chat_ids.json" with { type: "json" };
 import { IdsText, idsTextOf } from "./lazy_text.ts";
+import { copyIds, freshIds } from "./id_slabs.ts";
 
 /** Only letters, `.`, `,` and single spaces (no space at the end). */
 function simple(text: string): boolean {
@@ -59,19 +60,18 @@ function codeAt(text: string | IdsText, i: number): number {
   return typeof text === "string" ? text.charCodeAt(i < 0 ? text.length + i : i) : text.codeAt(i);
 }
 
-/** Appends `ids` to `out`. */
 /**
  * A prompt's ids gathered as runs of other arrays and copied once into an
  * array of the final length: a long chat prompt grown by `push` is copied
  * several times as it grows (most of a virtual run's allocation).
  */
 class IdsRuns {
-  readonly #runs: (readonly number[])[] = [];
+  readonly #runs: ArrayLike<number>[] = [];
   readonly #from: number[] = [];
   #length = 0;
 
-  /** Appends `ids` from index `from` on (kept by reference until `ids()`). */
-  add(ids: readonly number[], from = 0): void {
+  /** Appends `ids` from index `from` on (kept by reference until the ids are copied out). */
+  add(ids: ArrayLike<number>, from = 0): void {
     this.#runs.push(ids);
     this.#from.push(from);
     this.#length += ids.length - from;
@@ -84,6 +84,19 @@ class IdsRuns {
     for (let r = 0; r < this.#runs.length; r++) {
       const run = this.#runs[r];
       for (let i = this.#from[r]; i < run.length; i++) out[k++] = run[i];
+    }
+    return out;
+  }
+
+  /** The ids in one typed array (outside the garbage-collected heap: see {@linkcode PromptTokens.chatIds}). */
+  typed(): Uint32Array {
+    const out = freshIds(this.#length);
+    let k = 0;
+    for (let r = 0; r < this.#runs.length; r++) {
+      const run = this.#runs[r], from = this.#from[r];
+      if (from === 0) out.set(run, k); // a copy in one call (typed or array)
+      else for (let i = from; i < run.length; i++) out[k + i - from] = run[i];
+      k += run.length - from;
     }
     return out;
   }
@@ -203,6 +216,15 @@ export class PromptTokens {
     return out;
   }
 
+  /** {@linkcode PromptTokens.completionOf} as a `Uint32Array` (see {@linkcode PromptTokens.chatIds}). */
+  completionIdsOf(ids: readonly number[]): Uint32Array {
+    const bos = this.#tok.bosTokenId;
+    const out = freshIds(ids.length + (bos === undefined ? 0 : 1));
+    if (bos !== undefined) out[0] = bos;
+    out.set(ids, bos === undefined ? 0 : 1);
+    return out;
+  }
+
   /**
    * A chat prompt as the server's template renders and tokenizes it. `known[i]`,
    * when given, holds the ids of message i's text as written (a dataset built
@@ -211,6 +233,28 @@ export class PromptTokens {
    * gives its own.
    */
   chat(messages: ChatMessage[], known?: readonly (readonly number[] | undefined)[]): number[] {
+    const r = this.#chat(messages, known);
+    return r instanceof IdsRuns ? r.ids() : r;
+  }
+
+  /**
+   * {@linkcode PromptTokens.chat} as a `Uint32Array`: the same ids, held
+   * outside the garbage-collected heap. Virtual time sends these: a
+   * conversation's prompts live for seconds of its run, and as arrays they
+   * were most of what each young-generation collection copied and promoted.
+   */
+  chatIds(
+    messages: ChatMessage[],
+    known?: readonly (readonly number[] | undefined)[],
+  ): Uint32Array {
+    const r = this.#chat(messages, known);
+    return r instanceof IdsRuns ? r.typed() : copyIds(r);
+  }
+
+  #chat(
+    messages: ChatMessage[],
+    known?: readonly (readonly number[] | undefined)[],
+  ): IdsRuns | number[] {
     if (!this.#llama31 || messages.some((m) => m.role === "tool" || m.role === "ipython")) {
       this.slow++;
       return this.#tok.encodeChat(messages);
@@ -240,7 +284,7 @@ export class PromptTokens {
       out.add(eot);
     }
     out.add(this.#header("assistant"));
-    return out.ids();
+    return out;
   }
 
   /**
@@ -248,7 +292,7 @@ export class PromptTokens {
    * space goes: the first word's ids without it); false, appending nothing,
    * when the trim is not that simple.
    */
-  #appendTrimmed(out: IdsRuns, text: string | IdsText, ids: readonly number[]): boolean {
+  #appendTrimmed(out: IdsRuns, text: string | IdsText, ids: ArrayLike<number>): boolean {
     if (ids.length === 0) return false;
     if (spaceAt(text, -1)) return false; // trailing space: the template would trim it
     if (!spaceAt(text, 0)) {

@@ -27,13 +27,16 @@ Deno.test("predict tokens: cached pre-tokens give the tokenizer's own ids for ch
     for (let t = 1; t <= 3; t++) {
       const spec = turnSpec(tok, "chat", conv, t, answers);
       assert.deepEqual(fast.chat(spec.messages!), tok.encodeChat(spec.messages!));
+      const typed = fast.chatIds(spec.messages!);
+      assert.ok(typed instanceof Uint32Array);
+      assert.deepEqual(Array.from(typed), tok.encodeChat(spec.messages!));
       const c = turnSpec(tok, "completions", conv, t, answers);
       assert.deepEqual(
         fast.completion(c.prompt!),
         tok.encode(c.prompt!, { addSpecialTokens: true }),
       );
       const out = sampleOutput(vocab, rng, 40, false);
-      answers.push({ text: out.map((id) => tokenText(vocab, id)).join(""), tokens: 40 });
+      answers.push({ text: Array.from(out, (id) => tokenText(vocab, id)).join(""), tokens: 40 });
     }
   }
   const odd = 'Numbers 42 and quotes "x" take the slow path.';

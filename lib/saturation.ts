@@ -24,6 +24,7 @@
  *
  * @module
  */
+import { PrefixSeries } from "./_prefix_series.ts";
 
 /** Thresholds of the rule (see the module doc). */
 export interface SaturationRule {
@@ -72,71 +73,16 @@ export interface SaturationVerdict {
   ttftSlopeLow: number;
 }
 
-/** A least-squares slope and its standard error, from centred sums (NaN when undefined). */
-function slopeOf(n: number, sxx: number, sxy: number, syy: number): { b: number; se: number } {
-  if (n < 3 || !(sxx > 0)) return { b: NaN, se: NaN };
-  const b = sxy / sxx;
-  const sse = Math.max(0, syy - b * sxy);
-  return { b, se: Math.sqrt(sse / (n - 2) / sxx) };
-}
-
-/** Prefix sums of (x, y) pairs: any range's regression in O(1). */
-class Series {
-  readonly x: number[] = [0];
-  readonly sx: number[] = [0];
-  readonly sxx: number[] = [0];
-  readonly sy: number[] = [0];
-  readonly syy: number[] = [0];
-  readonly sxy: number[] = [0];
-
-  get length(): number {
-    return this.sx.length - 1;
-  }
-
-  push(x: number, y: number): void {
-    const i = this.sx.length - 1;
-    this.x.push(x);
-    this.sx.push(this.sx[i] + x);
-    this.sxx.push(this.sxx[i] + x * x);
-    this.sy.push(this.sy[i] + y);
-    this.syy.push(this.syy[i] + y * y);
-    this.sxy.push(this.sxy[i] + x * y);
-  }
-
-  /** The first index whose x is at least `x0` (x ascending). */
-  from(x0: number): number {
-    let lo = 0, hi = this.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.x[mid + 1] < x0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
-  /** Count, mean of y, slope of y on x and its standard error over items [a, length). */
-  fit(a: number): { n: number; meanY: number; b: number; se: number } {
-    const e = this.length, n = e - a;
-    const d = (s: number[]) => s[e] - s[a];
-    const sx = d(this.sx), sy = d(this.sy);
-    const sxx = d(this.sxx) - sx * sx / n;
-    const sxy = d(this.sxy) - sx * sy / n;
-    const syy = d(this.syy) - sy * sy / n;
-    return { n, meanY: sy / n, ...slopeOf(n, sxx, sxy, syy) };
-  }
-}
-
 /** Follows one run's sends and finishes and tells when its queue has clearly diverged. */
 export class SaturationDetector {
   readonly rule: Readonly<SaturationRule>;
   #inFlight = 0;
   #sent = 0;
   #finished = 0;
-  /** In-flight count (y) per sample (x: s); sends so far per sample. */
-  readonly #flight = new Series();
-  readonly #sends: number[] = [];
+  /** In-flight count (y) per sample (x: s), tagged with the sends so far. */
+  readonly #flight = new PrefixSeries();
   /** TTFT (y: s) per finish time (x: s). */
-  readonly #ttft = new Series();
+  readonly #ttft = new PrefixSeries();
   #nextCheckMs: number;
   #verdict: SaturationVerdict | null = null;
 
@@ -177,8 +123,7 @@ export class SaturationDetector {
   #advance(tMs: number): void {
     const step = this.rule.sampleEveryMs;
     while (this.#flight.length * step <= tMs) {
-      this.#flight.push(this.#flight.length * step / 1000, this.#inFlight);
-      this.#sends.push(this.#sent);
+      this.#flight.push(this.#flight.length * step / 1000, this.#inFlight, this.#sent);
     }
   }
 
@@ -195,14 +140,17 @@ export class SaturationDetector {
     const r = this.rule;
     if (this.#finished < r.minFinished) return null;
     const t0 = tMs / 2000;
-    const a = this.#flight.from(t0);
+    // the window's start only moves on (t grows): what lies before it is let go
+    const a = this.#flight.from(t0), ta = this.#ttft.from(t0);
+    this.#flight.letGoBefore(a);
+    this.#ttft.letGoBefore(ta);
     const f = this.#flight.fit(a);
     const spanS = (this.#flight.length - 1 - a) * r.sampleEveryMs / 1000;
     if (!(spanS > 0) || !Number.isFinite(f.b)) return null;
-    const sendRps = (this.#sends[this.#sends.length - 1] - this.#sends[a]) / spanS;
+    const sendRps = (this.#flight.tag(this.#flight.length - 1) - this.#flight.tag(a)) / spanS;
     const flightLow = f.b - r.z * f.se;
     if (!(sendRps > 0) || flightLow < r.growthShare * sendRps) return null;
-    const g = this.#ttft.fit(this.#ttft.from(t0));
+    const g = this.#ttft.fit(ta);
     if (g.n < r.minFinished / 2 || !Number.isFinite(g.b)) return null;
     const ttftLow = g.b - r.z * g.se;
     if (ttftLow < r.ttftGrowth || g.meanY * 1000 < r.ttftFloorMs) return null;

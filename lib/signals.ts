@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { errorMessage } from "./errors.ts";
 
 /** An error that ends a CLI after a signal; `runMain` exits with its `exitCode` (130/143). */
 export class InterruptedError extends Error {
@@ -129,4 +130,37 @@ export function stopOnSignals(
     signal: o.signal ? AbortSignal.any([o.signal, ac.signal]) : ac.signal,
     [Symbol.dispose]: () => signals?.[Symbol.dispose](),
   };
+}
+
+/**
+ * Calls `fn` with a signal that aborts on the first SIGINT/SIGTERM (its duplicates
+ * within 1 s are the same signal); what `fn` started is stopped on its way out.
+ * After a signal it throws {@linkcode InterruptedError} (exit 130/143), even
+ * when `fn` finished.
+ */
+export async function withSignals<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  using stop = new StopSignals({
+    onForce: (sig) =>
+      console.error(`${sig} again: already stopping; processes get SIGKILL after their grace`),
+  });
+  let result: T;
+  try {
+    result = await fn(stop.graceful);
+  } catch (e) {
+    if (stop.received) {
+      // the error the stop itself caused says nothing more
+      const why = errorMessage(e);
+      throw new InterruptedError(
+        `Cannot finish: interrupted by ${stop.received}; what was started was stopped${
+          why.includes(`interrupted by ${stop.received}`) ? "" : ` (${why})`
+        }`,
+        stop.exitCode!,
+      );
+    }
+    throw e;
+  }
+  if (stop.received) {
+    throw new InterruptedError(`interrupted by ${stop.received}`, stop.exitCode!);
+  }
+  return result;
 }

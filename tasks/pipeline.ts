@@ -13,14 +13,13 @@
  * @module
  */
 import type { TopologySet } from "../launch/topology_set.ts";
-import { InterruptedError, StopSignals } from "../lib/signals.ts";
+import { withSignals } from "../lib/signals.ts";
 import { join, resolve } from "node:path";
 import { type CommandHelp, onePositional, parseCommand, runMain } from "../lib/args.ts";
-import { errorMessage, fieldError } from "../lib/errors.ts";
+import { fieldError } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
 import { Progress } from "../lib/progress.ts";
 import type { MergedRow } from "../lib/merged_schema.ts";
-import { plot } from "../plot/plot.ts";
 import { mergeRuns, writeMerged } from "./merge/merge.ts";
 import { compare } from "./compare/compare.ts";
 import { findings, findingsMd } from "./compare/_findings.ts";
@@ -97,6 +96,7 @@ export interface PipelineResult {
 
 export { freePortBase } from "./_pipeline_topology.ts";
 export { PIPELINE_FLAGS, pipelineOptions, printFindings } from "./_pipeline_cli.ts";
+export { withSignals } from "../lib/signals.ts";
 export { topologyGpus } from "../launch/topology_budget.ts";
 
 /** Resolves the options once, checks `--only`, and records them as `experiment.json`. */
@@ -199,6 +199,9 @@ async function leftOutDirs(r: PipelineRun, tops: ExperimentTopology[]): Promise<
 async function drawReport(r: PipelineRun, ranking: Ranking | null): Promise<string> {
   const { exp } = r;
   const labels = exp.topologies.map((t) => t.label);
+  // loaded here, not with the module: the plotting libraries (vega, resvg) weigh ~10 MB of heap and
+  // ~30 MB of RSS that a virtual run's memory then carries (`deno task predict` of one point never plots)
+  const { plot } = await import("../plot/plot.ts");
   const res = await plot(r.expDir, {
     formats: exp.plots.formats,
     logY: exp.plots.logY,
@@ -272,39 +275,6 @@ export async function sweepOnly(
   const { run, tops } = await startRun(exp, o);
   using _progress = run.progress;
   return await sweepTopologies(run, tops, o.workers ?? defaultWorkers());
-}
-
-/**
- * Calls `fn` with a signal that aborts on the first SIGINT/SIGTERM (its duplicates
- * within 1 s are the same signal); what `fn` started is stopped on its way out.
- * After a signal it throws {@linkcode InterruptedError} (exit 130/143), even
- * when `fn` finished.
- */
-export async function withSignals<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  using stop = new StopSignals({
-    onForce: (sig) =>
-      console.error(`${sig} again: already stopping; processes get SIGKILL after their grace`),
-  });
-  let result: T;
-  try {
-    result = await fn(stop.graceful);
-  } catch (e) {
-    if (stop.received) {
-      // the error the stop itself caused says nothing more
-      const why = errorMessage(e);
-      throw new InterruptedError(
-        `Cannot finish: interrupted by ${stop.received}; what was started was stopped${
-          why.includes(`interrupted by ${stop.received}`) ? "" : ` (${why})`
-        }`,
-        stop.exitCode!,
-      );
-    }
-    throw e;
-  }
-  if (stop.received) {
-    throw new InterruptedError(`interrupted by ${stop.received}`, stop.exitCode!);
-  }
-  return result;
 }
 
 const HELP: CommandHelp = {

@@ -16,13 +16,8 @@ import { fieldError } from "../lib/errors.ts";
 import { loadTopologyWith, parseSet, sizeLabelOf } from "../launch/topology_set.ts";
 import { BENCH_FLAGS, flagsWithoutDefaults, resolveBenchConfig } from "../bench/bench_config.ts";
 import { loadExperiment } from "./_experiment.ts";
-import {
-  PIPELINE_FLAGS,
-  pipelineOptions,
-  printFindings,
-  runPipeline,
-  withSignals,
-} from "./pipeline.ts";
+import { PIPELINE_FLAGS, pipelineOptions, printFindings } from "./_pipeline_cli.ts";
+import { withSignals } from "../lib/signals.ts";
 import { VIRTUAL_URL } from "./predict/run_point.ts";
 import { predictPoint } from "./predict/point_progress.ts";
 import { DEFAULT_ROUTER_HOP_MS } from "./predict/virtual_topology.ts";
@@ -170,6 +165,8 @@ export async function main(args: string[]): Promise<number> {
     const exp = await loadExperiment(positionals[0]);
     if (hop !== undefined) exp.routerHopMs = hop;
     const po = pipelineOptions({ ...values, engine: "sim", out: values.out ?? "results" });
+    // loaded for an experiment only: one point's run does not carry the pipeline's modules
+    const { runPipeline } = await import("./pipeline.ts");
     const res = await withSignals((signal) =>
       runPipeline(exp, { ...po, clock: "virtual", startTime: start, signal })
     );

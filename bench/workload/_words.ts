@@ -150,7 +150,7 @@ export function wordsText(wl: WordList, picks: readonly number[]): string {
  * The text of token ids of the list's words (each id one word), from index
  * `from` on: {@linkcode wordsText} of their picks.
  */
-export function idsText(wl: WordList, ids: readonly number[], from = 0): string {
+export function idsText(wl: WordList, ids: ArrayLike<number>, from = 0): string {
   const of = wordPieces(wl);
   const parts = new Array<string | undefined>(ids.length - from);
   for (let i = from; i < ids.length; i++) parts[i - from] = of[ids[i]];

@@ -14,6 +14,7 @@ import type { Conversation, Message, RequestSpec } from "./types.ts";
 import type { EndpointKind } from "./_spec.ts";
 import { randomPicks, wordList, wordPieces, wordsText } from "./_words.ts";
 import { IDS_TEXT, IdsText, idsTextOf, LazyMessage } from "../../lib/lazy_text.ts";
+import { copyIds } from "../../lib/id_slabs.ts";
 
 /** A multiturn preset: tokens per turn, and turn 1's own when it differs. */
 export interface MultiturnPreset {
@@ -104,9 +105,10 @@ export function* multiturnStream(
         continue;
       }
       // with ids asked for, the words' ids are drawn straight (no array of picks) and
-      // the text is built only when read (virtual time reads the ids)
+      // the text is built only when read (virtual time reads the ids); they are kept in a
+      // typed array, outside the garbage-collected heap, for the conversation's lifetime
       const drawn = randomPicks(wl, rng, n, c * 64 + t, undefined, wl.ids);
-      turns[t] = new IdsTurn(new IdsText(drawn, pieces), maxTokens);
+      turns[t] = new IdsTurn(new IdsText(copyIds(drawn), pieces), maxTokens);
     }
     const thinkTimeMs = new Array<number>(Math.max(0, o.turns - 1));
     for (let t = 0; t < thinkTimeMs.length; t++) {
@@ -119,11 +121,14 @@ export function* multiturnStream(
 /** A turn whose user message is known by its ids: its text is built on each read. */
 class IdsTurn {
   readonly [IDS_TEXT]: IdsText;
-  readonly userTokenIds: number[];
 
   constructor(text: IdsText, readonly maxTokens: number) {
     this[IDS_TEXT] = text;
-    this.userTokenIds = text.ids as number[];
+  }
+
+  /** The user message's token ids (a fresh array; readers that only count them use the text's ids). */
+  get userTokenIds(): number[] {
+    return Array.from(this[IDS_TEXT].ids);
   }
 
   get user(): string {

@@ -11,6 +11,7 @@ import type { RequestSpec } from "./types.ts";
 import { drawLength, type EndpointKind, requestId, textSpec, vllmTextLen } from "./_spec.ts";
 import { idsText, randomPicks, type WordList, wordList, wordsIds, wordsText } from "./_words.ts";
 import { drawTokens, type LengthDist } from "./lengths.ts";
+import { copyIds } from "../../lib/id_slabs.ts";
 
 /** Options of {@linkcode randomDataset}. */
 export interface RandomOptions {
@@ -72,8 +73,9 @@ export function* randomRequests(
     const base = { requestId: requestId(i), maxTokens: outLen, ignoreEos: o.ignoreEos ?? true };
     const tokens = prefixLen + inLen;
     if (o.tokenIds && o.endpoint === "completions") {
-      // the ids as the server counts them (BOS first), drawn straight into one array
-      const ids = randomPicks(wl, rng, inLen, i, lead.slice(), wl.ids);
+      // the ids as the server counts them (BOS first), drawn straight into one array, then kept
+      // in a slab view (`lib/id_slabs.ts`): out of the collected heap while the request waits
+      const ids = copyIds(randomPicks(wl, rng, inLen, i, lead.slice(), wl.ids));
       yield lazyPromptSpec(
         wl,
         base,
@@ -102,7 +104,7 @@ export function* randomRequests(
 function lazyPromptSpec(
   wl: WordList,
   base: { requestId: string; maxTokens: number; ignoreEos: boolean },
-  ids: number[],
+  ids: Uint32Array,
   special: number,
   promptTokens: number,
 ): RequestSpec {
@@ -117,7 +119,7 @@ function lazyPromptSpec(
     },
     promptTokens,
     get promptTokenIds(): number[] {
-      return ids.slice(special);
+      return Array.from(ids.subarray(special));
     },
     completionTokenIds: ids,
   };

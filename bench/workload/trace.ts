@@ -130,21 +130,18 @@ export function traceRequests(
   const requests: RequestSpec[] = [];
   const offsetsMs: number[] = [];
   records.forEach((r, i) => {
+    // the blocks' words cut to the input length, copied into one array (no spread per block)
     const picks: number[] = [];
+    let k = 0;
     for (const h of r.hashIds) {
-      if (picks.length >= r.inputLen) break;
-      picks.push(...block(h));
+      if (k >= r.inputLen) break;
+      const b = block(h), m = Math.min(b.length, r.inputLen - k);
+      for (let j = 0; j < m; j++) picks[k++] = b[j];
     }
-    picks.length = Math.min(picks.length, r.inputLen);
-    if (picks.length < r.inputLen) {
+    picks.length = k;
+    if (k < r.inputLen) {
       // beyond its blocks (or no hash ids): words of its own, led by a unique id
-      const own = randomPicks(
-        wl,
-        new Rng(`trace-tail:${o.seed}:${i}`),
-        r.inputLen - picks.length,
-        i,
-      );
-      picks.push(...own);
+      randomPicks(wl, new Rng(`trace-tail:${o.seed}:${i}`), r.inputLen - k, i, picks);
     }
     const id = requestId(i);
     const spec = textSpec(

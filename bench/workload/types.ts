@@ -47,7 +47,7 @@ export interface RequestSpec {
    * included), when the dataset knows them: what the virtual clock's engine
    * takes as is (never changed by it).
    */
-  completionTokenIds?: readonly number[];
+  completionTokenIds?: readonly number[] | Uint32Array;
 }
 
 /** One multi-turn conversation: its turns in order, and the user think time between them. */

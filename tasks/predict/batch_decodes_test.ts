@@ -55,7 +55,9 @@ async function play(file: string, batchDecodes: boolean, kvBlocks: number) {
           }),
         );
         if (status !== 200 || t === 3) return;
-        const reply = outputIds.slice(0, info!.outputTokens).map((id) => `w${id}`).join(" ");
+        const reply = Array.from(outputIds.slice(0, info!.outputTokens), (id) => `w${id}`).join(
+          " ",
+        );
         loop.at(
           loop.nowMs() + 300,
           () => turn(c, t + 1, [...messages, { role: "assistant", content: reply }]),

@@ -11,36 +11,42 @@
  */
 import type { PromptTokens } from "../../lib/prompt_tokens.ts";
 import { IDS_TEXT, IdsText, idsTextOf } from "../../lib/lazy_text.ts";
+import { copyIds } from "../../lib/id_slabs.ts";
 import { answerPieces, exactAnswerIds, type OutputVocab } from "../../launch/sim/core/vocab.ts";
 import type { ContentPart, Message, RequestSpec } from "../../bench/workload/types.ts";
 import type { Answer } from "../../bench/load_driver.ts";
 import type { RequestTokens } from "./virtual_sender.ts";
+import type { TokenIds } from "../../launch/sim/core/engine.ts";
 
 /** The tokens of predicted requests, over the engine's prompt cache and vocabulary. */
 export function predictTokens(prompts: PromptTokens, vocab: OutputVocab): RequestTokens {
   const pieces = answerPieces(vocab);
   return {
-    answer(ids: readonly number[], tokens: number): Answer {
+    answer(ids: ArrayLike<number>, tokens: number): Answer {
       // exact: the text tokenizes back to these ids (EOS dropped), so a prompt holding it needs no tokenizing
       const exact = exactAnswerIds(vocab, ids);
-      return new IdsAnswer(new IdsText(exact ?? ids, pieces, exact !== null), tokens);
+      // kept for the conversation's later turns: in a typed array, outside the collected heap
+      return new IdsAnswer(
+        new IdsText(copyIds(exact ?? ids), pieces, exact !== null),
+        tokens,
+      );
     },
-    promptTokens(spec: RequestSpec): number[] | undefined {
+    promptTokens(spec: RequestSpec): TokenIds | undefined {
       // the engine copies what it keeps of the prompt: the dataset's array goes in as is
-      if (spec.completionTokenIds) return spec.completionTokenIds as number[];
+      if (spec.completionTokenIds) return spec.completionTokenIds;
       const ids = spec.promptTokenIds;
       const m = spec.messages;
       // a conversation's turn: its known messages (user words, drawn answers) give their ids
-      if (!ids) return m && m.some(known) ? prompts.chat(m) : undefined;
+      if (!ids) return m && m.some(known) ? prompts.chatIds(m) : undefined;
       // a single-turn prompt the dataset built from known ids: no text is scanned
-      if (!m) return prompts.completionOf(ids);
+      if (!m) return prompts.completionIdsOf(ids);
       if (m.length !== 1) return undefined;
-      if (typeof m[0].content === "string") return prompts.chat(m, [ids]);
+      if (typeof m[0].content === "string") return prompts.chatIds(m, [ids]);
       // text among image parts: the ids of its text (the frontend adds the images' placeholders)
       const text = onlyText(m[0].content);
       return text === undefined
         ? undefined
-        : prompts.chat([{ role: m[0].role, content: text }], [ids]);
+        : prompts.chatIds([{ role: m[0].role, content: text }], [ids]);
     },
   };
 }

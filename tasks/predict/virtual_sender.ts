@@ -16,6 +16,7 @@ import type { Answer, Sender, SendRequest, Sent } from "../../bench/load_driver.
 import type { RequestSpec } from "../../bench/workload/types.ts";
 import type { Job } from "../../bench/work_source.ts";
 import type { VirtualRequest, VirtualResponse } from "./virtual_topology.ts";
+import type { TokenIds } from "../../launch/sim/core/engine.ts";
 
 /** What takes virtual requests: a topology, or one engine. */
 export interface VirtualTarget {
@@ -25,12 +26,12 @@ export interface VirtualTarget {
 /** What the virtual sender knows of a request's tokens. */
 export interface RequestTokens {
   /** The prompt's ids when known without tokenizing (else the target's frontend tokenizes). */
-  promptTokens?(spec: RequestSpec): number[] | undefined;
+  promptTokens?(spec: RequestSpec): TokenIds | undefined;
   /**
    * The answer of output ids that a conversation's next turn re-sends (its
    * text may be built only when read). @default none: the result's text is ""
    */
-  answer?(ids: readonly number[], tokens: number): Answer;
+  answer?(ids: ArrayLike<number>, tokens: number): Answer;
   /** A job starts / ends (what it tells of its tokens holds meanwhile). */
   open?(job: Job): void;
   close?(job: Job): void;

@@ -19,7 +19,12 @@
 import type { PromptTokens } from "../../lib/prompt_tokens.ts";
 import { Rng } from "../../lib/rng.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
-import type { EngineRequest, FinishInfo, FinishReason } from "../../launch/sim/core/engine.ts";
+import type {
+  EngineRequest,
+  FinishInfo,
+  FinishReason,
+  TokenIds,
+} from "../../launch/sim/core/engine.ts";
 import type { EventLoop } from "../../lib/event_loop.ts";
 import { linkedRemote } from "../../launch/sim/core/kv_link.ts";
 import { MemoryEcStore } from "../../launch/sim/core/ec_cache.ts";
@@ -58,7 +63,7 @@ export interface VirtualRequest {
    */
   body: Record<string, unknown>;
   /** The prompt's token ids when the caller has them; else the frontend tokenizes the body. */
-  promptTokens?: number[];
+  promptTokens?: TokenIds;
 }
 
 /** What the client hears back. */
@@ -71,7 +76,7 @@ export interface VirtualResponse {
    * of calling back per token).
    */
   onFinish(
-    r: { error: string; status: number; info?: FinishInfo; backend: string; outputIds: number[] },
+    r: { error: string; status: number; info?: FinishInfo; backend: string; outputIds: TokenIds },
   ): void;
 }
 
@@ -91,7 +96,7 @@ export interface VirtualInputs {
 /** An admitted request: the engine request's parts. */
 interface Admitted extends OutputPlan {
   id: string;
-  promptTokens: number[];
+  promptTokens: TokenIds;
   /** Its image parts, each with its vision token count (placeholders are in `promptTokens`). */
   images: PromptImage[];
   session?: string;

@@ -16,8 +16,8 @@ export const MAX_SESSIONS = 256;
 /** The hashes of a request's leading full blocks over its prompt followed by `then`. */
 interface Chain {
   blockSize: number;
-  tokens: readonly number[];
-  then: readonly number[];
+  tokens: ArrayLike<number>;
+  then: ArrayLike<number>;
   hashes: readonly number[];
 }
 
@@ -27,8 +27,8 @@ const chains = new Map<string, Chain>();
 export function keepChain(
   session: string,
   blockSize: number,
-  tokens: readonly number[],
-  then: readonly number[],
+  tokens: ArrayLike<number>,
+  then: ArrayLike<number>,
   hashes: readonly number[],
 ): void {
   if (hashes.length === 0) return;
@@ -44,8 +44,8 @@ export function keepChain(
 export function reuseChain(
   session: string,
   blockSize: number,
-  tokens: readonly number[],
-  then: readonly number[],
+  tokens: ArrayLike<number>,
+  then: ArrayLike<number>,
   into: number[],
 ): number {
   const c = chains.get(session);
@@ -61,10 +61,10 @@ export function reuseChain(
 
 /** How many leading tokens (up to `n`) stream a (`a` then `a2`) and stream b share. */
 function sameLength(
-  a: readonly number[],
-  a2: readonly number[],
-  b: readonly number[],
-  b2: readonly number[],
+  a: ArrayLike<number>,
+  a2: ArrayLike<number>,
+  b: ArrayLike<number>,
+  b2: ArrayLike<number>,
   n: number,
 ): number {
   const shared = Math.min(n, a.length, b.length);

@@ -64,13 +64,19 @@ export interface RemotePrefill {
   tokens?: number;
 }
 
+/**
+ * Token ids: an array, or a typed array (virtual time keeps a prompt's ids,
+ * which a conversation holds for seconds, out of the garbage-collected heap).
+ */
+export type TokenIds = readonly number[] | Uint32Array;
+
 /** A request as the engine sees it. */
 export interface EngineRequest {
   id: string;
   /** The prompt's token ids (read, never changed: the engine keeps no copy). */
-  promptTokens: readonly number[];
+  promptTokens: TokenIds;
   /** Output token ids to emit, in order (decided by the caller; the last may be EOS). */
-  outputIds: number[];
+  outputIds: TokenIds;
   /** Why it ends after the last of `outputIds`. */
   finishReason: "stop" | "length";
   /** Vision-encoder tokens per image still to encode here (none if already cached). */

@@ -20,6 +20,7 @@
  */
 import type { Tokenizer } from "../../../lib/tokenizer.ts";
 import type { PromptTokens } from "../../../lib/prompt_tokens.ts";
+import type { TokenIds } from "./engine.ts";
 import { idsTextOf } from "../../../lib/lazy_text.ts";
 import type { Rng } from "../../../lib/rng.ts";
 import type { ModelProfile } from "./profiles.ts";
@@ -47,7 +48,7 @@ export interface FrontendOptions {
 export interface AdmittedRequest {
   parsed: ParsedRequest;
   /** Prompt token ids, image placeholders included. */
-  promptTokens: number[];
+  promptTokens: TokenIds;
   /** Image parts, each with its vision token count. */
   images: PromptImage[];
   /** Output tokens allowed: `max_tokens`, else what the context leaves. */
@@ -56,7 +57,7 @@ export interface AdmittedRequest {
 
 /** The output the engine will produce for one request. */
 export interface OutputPlan {
-  outputIds: number[];
+  outputIds: TokenIds;
   /** `stop` when the draw ended before `maxTokens` (the last id is EOS), else `length`. */
   finishReason: "stop" | "length";
 }
@@ -78,7 +79,7 @@ export class RequestFrontend {
    * given, stand for the text's ids and skip tokenizing); never throws an
    * {@linkcode ApiError}, it returns it.
    */
-  admit(endpoint: Endpoint, body: unknown, promptTokens?: number[]): Admission {
+  admit(endpoint: Endpoint, body: unknown, promptTokens?: TokenIds): Admission {
     try {
       return { request: this.#admit(parseRequest(endpoint, body), promptTokens) };
     } catch (e) {
@@ -103,7 +104,7 @@ export class RequestFrontend {
     return { outputIds: sampleOutput(this.o.vocab, rng, n, finishReason === "stop"), finishReason };
   }
 
-  #admit(p: ParsedRequest, given: number[] | undefined): AdmittedRequest {
+  #admit(p: ParsedRequest, given: TokenIds | undefined): AdmittedRequest {
     const limit = this.o.maxModelLen;
     if (p.model && p.model !== this.o.servedModelName) {
       throw new ApiError(404, `The model \`${p.model}\` does not exist.`, "NotFoundError");
@@ -116,7 +117,7 @@ export class RequestFrontend {
       if (atLeast >= limit) throw tooLong(limit, `at least ${atLeast}`);
     }
     const images = this.#images(p);
-    let promptTokens = given ?? this.#tokenize(p, images.length > 0);
+    let promptTokens: TokenIds = given ?? this.#tokenize(p, images.length > 0);
     if (images.length) {
       const vocabSize = this.o.tokenizer.vocabSize;
       promptTokens = [...promptTokens, ...images.flatMap((i) => imagePlaceholderIds(i, vocabSize))];

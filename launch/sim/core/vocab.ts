@@ -7,6 +7,7 @@
 import { SHIPPED, type Tokenizer } from "../../../lib/tokenizer.ts";
 import shipped from "./_llama3_1_vocab.json" with { type: "json" };
 import type { Rng } from "../../../lib/rng.ts";
+import { freshIds } from "../../../lib/id_slabs.ts";
 
 const WORDS =
   "the of and to in is was for that on as with by it from at his an be this are which or had not but were have their one also its after first new two has they other been who more into all time some when than only most her may many over there during such would can three these years later about up between under well where while both before through known city out made world since state being school year them part used including so national three four then states people could area both however group called each high against small still several north south early game team series life local music film long best back water work war century number second family along government name large major public history region area season around left last without until place members although because even led another church university city river house power people system named same five based own found form among became home took took old held them"
@@ -106,9 +107,10 @@ function vocabOf(tok: Tokenizer, idOf: (form: string) => number | null): OutputV
  * Samples `n` output token ids: a first word, then words with a punctuation mark
  * now and then (never two in a row); with `eos`, the last one is the EOS token.
  */
-export function sampleOutput(vocab: OutputVocab, rng: Rng, n: number, eos: boolean): number[] {
-  // its final length at once: an array grown by push is copied as it grows
-  const out = new Array<number>(n > 0 ? Math.ceil(n) : 0);
+export function sampleOutput(vocab: OutputVocab, rng: Rng, n: number, eos: boolean): Uint32Array {
+  // a view of a shared slab (`lib/id_slabs.ts`): the output lives as long as its request, and
+  // as an array it was most of what young-generation collections still copied
+  const out = freshIds(n > 0 ? Math.ceil(n) : 0);
   // the three lists are disjoint (an id joins one list only), so the branch taken says
   // whether the id is punctuation
   let lastPunct = true;
@@ -140,7 +142,7 @@ export interface AnswerTokens {
    * The ids the tokenizer gives for `text` (EOS dropped: it decodes to nothing),
    * or null when that is not certain (then the text must be tokenized).
    */
-  exactIds: readonly number[] | null;
+  exactIds: ArrayLike<number> | null;
 }
 
 const FIRST = 1, WORD = 2, PUNCT = 3;
@@ -177,7 +179,7 @@ function byId(vocab: OutputVocab): ById {
  * ` word` or a punctuation mark, and no two marks touch (`.,` would be one
  * pre-token). {@linkcode sampleOutput} draws only such answers.
  */
-export function answerTokens(vocab: OutputVocab, ids: readonly number[]): AnswerTokens {
+export function answerTokens(vocab: OutputVocab, ids: ArrayLike<number>): AnswerTokens {
   const text = byId(vocab).text;
   const parts: string[] = [];
   for (let i = 0; i < ids.length; i++) parts.push(text[ids[i]] ?? "");
@@ -190,8 +192,8 @@ export function answerTokens(vocab: OutputVocab, ids: readonly number[]): Answer
  */
 export function exactAnswerIds(
   vocab: OutputVocab,
-  ids: readonly number[],
-): readonly number[] | null {
+  ids: ArrayLike<number>,
+): ArrayLike<number> | null {
   const kinds = byId(vocab).kind;
   let exact: number[] | null = null; // a copy, once an EOS was dropped
   let prev = 0;
@@ -201,7 +203,7 @@ export function exactAnswerIds(
     if (kind === 0) {
       // EOS (or an id outside the vocabulary) decodes to nothing
       if (id !== vocab.eosId) return null;
-      exact ??= ids.slice(0, i);
+      exact ??= Array.prototype.slice.call(ids, 0, i) as number[];
       continue;
     }
     const fits = prev === 0 ? kind === FIRST : kind === WORD || (kind === PUNCT && prev !== PUNCT);

@@ -12,8 +12,9 @@ Deno.test("vocab: drawn answers' exact ids are what the tokenizer gives for thei
   for (let i = 0; i < 40; i++) {
     const ids = sampleOutput(vocab, rng, 1 + (i * 7) % 90, i % 3 === 0);
     const a = answerTokens(vocab, ids);
-    assert.equal(a.text, ids.map((id) => tokenText(vocab, id)).join(""));
-    assert.deepEqual(a.exactIds, tok.encode(a.text));
+    assert.equal(a.text, Array.from(ids, (id) => tokenText(vocab, id)).join(""));
+    assert.ok(a.exactIds);
+    assert.deepEqual(Array.from(a.exactIds), tok.encode(a.text));
   }
 });
 

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { EngineCore, FinishInfo, RemotePrefill } from "../core/engine.ts";
+import type { EngineCore, FinishInfo, RemotePrefill, TokenIds } from "../core/engine.ts";
 import type { KvSideChannel } from "./kv_transfer.ts";
 import type { KvTransferConfig } from "../../../lib/contracts.ts";
 import { lmcacheDir, lmcacheLookup, lmcacheStore } from "./_lmcache.ts";
@@ -19,7 +19,7 @@ export interface KvRequest {
   id: string;
   /** The client's `X-Request-Id` (P2P-NCCL carries the peer addresses in it). */
   base: string;
-  promptTokens: number[];
+  promptTokens: TokenIds;
   /** `kv_transfer_params` of the request body, if any. */
   params?: Record<string, unknown>;
 }
