@@ -106,11 +106,9 @@ async function checkAnswer(plan: PlanAnswer, dir: string): Promise<string> {
   const ok = below >= target && above < target && !miss.length;
   return `hand-run check ${ok ? "holds" : "FAILS"}: ${best.label} at 0.9x ${
     (below * 100).toFixed(1)
-  }%, at 1.15x ${
-    (above * 100).toFixed(1)
-  }%; ${others.length} other searched candidates at ${best.goodput_per_gpu} per GPU: ${
-    miss.length ? miss.join(", ") : "all miss"
-  }`;
+  }%, at 1.15x ${(above * 100).toFixed(1)}%; ${others.length} other searched candidates at ${
+    best.goodput_per_gpu!.toPrecision(3)
+  } per GPU: ${miss.length ? miss.join(", ") : "all miss"}`;
 }
 
 /** Perf entry `plan`. */
