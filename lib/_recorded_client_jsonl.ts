@@ -21,7 +21,7 @@
  */
 import { fieldError } from "./errors.ts";
 import type { RecordedRequest, RecordedRun } from "./recorded_run.ts";
-import { type RecordedReadOptions, settleSettings } from "./_recorded_settings.ts";
+import { oneEngineMeta, type RecordedReadOptions, settleSettings } from "./_recorded_settings.ts";
 
 /** Keys whose presence on the first line marks a client request log. */
 export const CLIENT_LOG_KEYS = ["req_idx", "arrival_time_ns", "ttft_ns"] as const;
@@ -140,14 +140,7 @@ export function parseClientLogRecorded(
     engine: "vllm",
     arrivals: "recorded",
     notes,
-    meta: {
-      model,
-      tensorParallelSize: s.tensorParallelSize,
-      dataParallelSize: 1,
-      expertParallel: false,
-      maxNumSeqs: s.maxNumSeqs,
-      maxNumBatchedTokens: s.maxNumBatchedTokens,
-    },
+    meta: oneEngineMeta(model, s),
     requests,
   };
 }

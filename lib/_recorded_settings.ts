@@ -73,3 +73,19 @@ export function settleSettings(
   }
   return out;
 }
+
+/**
+ * The engine of a client-side recording (a vLLM bench JSON, a client request
+ * log): one engine of `model` with the settled settings, no data or expert
+ * parallelism (neither file can say otherwise).
+ */
+export function oneEngineMeta(model: string, s: EngineSettings) {
+  return {
+    model,
+    tensorParallelSize: s.tensorParallelSize,
+    dataParallelSize: 1,
+    expertParallel: false,
+    maxNumSeqs: s.maxNumSeqs,
+    maxNumBatchedTokens: s.maxNumBatchedTokens,
+  };
+}

@@ -15,7 +15,7 @@
 import { readVllmResult } from "./vllm_json.ts";
 import type { RequestRow } from "./result_schema.ts";
 import type { MissingArrivals, RecordedRequest, RecordedRun } from "./recorded_run.ts";
-import { type RecordedReadOptions, settleSettings } from "./_recorded_settings.ts";
+import { oneEngineMeta, type RecordedReadOptions, settleSettings } from "./_recorded_settings.ts";
 
 /** `request_rate` etc. of a file without `start_times`. */
 function missingArrivals(r: Record<string, unknown>, file: string): MissingArrivals {
@@ -110,14 +110,7 @@ export function parseVllmRecorded(
     engine: "vllm",
     arrivals: starts ? "recorded" : missingArrivals(r, file),
     notes,
-    meta: {
-      model,
-      tensorParallelSize: s.tensorParallelSize,
-      dataParallelSize: 1,
-      expertParallel: false,
-      maxNumSeqs: s.maxNumSeqs,
-      maxNumBatchedTokens: s.maxNumBatchedTokens,
-    },
+    meta: oneEngineMeta(model, s),
     requests,
   };
 }
