@@ -151,6 +151,8 @@ export function rankedCandidates(
     const c = byLabel.get(t.topology);
     const tok = t.output_tok_s_per_gpu;
     const per = (x: number | null) => x !== null && tok ? x / tok : null;
+    const usd = per(cost.usdPerGpuHour && cost.usdPerGpuHour / 3600 * 1e6);
+    const joules = per(cost.tdpW);
     return {
       label: t.topology,
       kind: c?.kind ?? "",
@@ -163,11 +165,9 @@ export function rankedCandidates(
       goodput_per_gpu: t.slo_capacity_per_gpu,
       output_tok_s_per_gpu: t.output_tok_s_per_gpu,
       output_tok_s_per_user: perUser(rows, t.topology, t.pass_rate),
-      usd_per_m_output_tokens: per(cost.usdPerGpuHour && cost.usdPerGpuHour / 3600 * 1e6),
-      joules_per_output_token: per(cost.tdpW),
-      by_role: c
-        ? rolesOf(c, per(cost.usdPerGpuHour && cost.usdPerGpuHour / 3600 * 1e6), per(cost.tdpW))
-        : null,
+      usd_per_m_output_tokens: usd,
+      joules_per_output_token: joules,
+      by_role: c ? rolesOf(c, usd, joules) : null,
       error_pct: errorPctOf(c?.kind ?? ""),
       binding: t.binding,
       status: statusOf(t),

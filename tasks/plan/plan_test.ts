@@ -19,6 +19,14 @@ const WORKLOAD = [
 ];
 const START = ["--start-time", "2026-12-01T00:00:00Z"];
 
+/** `plan` of one GPU, one aggregated engine of TP 1, the workload with points of `seconds`. */
+const oneGpuPlan = (seconds: number) => [
+  "tasks/plan.ts",
+  ...["--gpus", "1", "--kinds", "agg", "--tp", "1"],
+  ...WORKLOAD.map((x) => x === "20" ? String(seconds) : x),
+  ...START,
+];
+
 /** `deno run -A ARGS` from the checkout. */
 const deno = (args: string[]) => runDeno(["run", "-A", ...args]);
 
@@ -223,15 +231,7 @@ Deno.test("plan --validate live: the recommendation runs on engine: vllm at 80% 
     const out = join(dir, "p1");
     const vllm = await standInVllm(dir);
     const r = await deno([
-      "tasks/plan.ts",
-      "--gpus",
-      "1",
-      "--kinds",
-      "agg",
-      "--tp",
-      "1",
-      ...WORKLOAD.map((x) => x === "20" ? "4" : x), // 4 s points
-      ...START,
+      ...oneGpuPlan(4), // 4 s points
       "--slo",
       "ttft:500,tpot:50",
       "--no-plot",
@@ -267,15 +267,7 @@ Deno.test("plan: an SLO no deployment meets is said so, with the best latency re
   const dir = await Deno.makeTempDir({ prefix: "topobench_plan_none_" });
   try {
     const r = await deno([
-      "tasks/plan.ts",
-      "--gpus",
-      "1",
-      "--kinds",
-      "agg",
-      "--tp",
-      "1",
-      ...WORKLOAD.map((x) => x === "20" ? "5" : x),
-      ...START,
+      ...oneGpuPlan(5),
       "--slo",
       "ttft:1",
       "--no-plot",

@@ -14,7 +14,7 @@
  */
 import { basename, dirname, join, resolve } from "node:path";
 import { stringify } from "yaml";
-import { type Experiment, loadExperiment } from "../_experiment.ts";
+import { type Experiment, loadExperiment, sloFlag } from "../_experiment.ts";
 import { runPipeline } from "../pipeline.ts";
 import { runWaves, searchOrder } from "./_waves.ts";
 import { validateLive } from "./validate_live.ts";
@@ -77,14 +77,6 @@ export interface PlanOptions {
  * depend on the number of workers.
  */
 export const WAVE_WIDTH = 2;
-
-/** `ttft:500,tpot:50`: the SLO as bench's `--slo` takes it. */
-function sloText(slo: PlanOptions["slo"]): string {
-  return [
-    ...(slo.ttftMs !== undefined ? [`ttft:${slo.ttftMs}`] : []),
-    ...(slo.tpotMs !== undefined ? [`tpot:${slo.tpotMs}`] : []),
-  ].join(",");
-}
 
 /** The experiment file of a plan: one entry per candidate. */
 function experimentYaml(o: PlanOptions, cands: ReturnType<typeof planCandidates>): string {
@@ -188,7 +180,7 @@ export async function runPlan(o: PlanOptions): Promise<PlanAnswer> {
       gpus: best.gpus,
       capacity: best.slo_capacity,
       workload: o.workload,
-      slo: sloText(o.slo),
+      slo: sloFlag(o.slo) ?? "",
     })
     : null;
   const answer: PlanAnswer = {
