@@ -75,13 +75,16 @@ function mixedJobs(): Job[] {
   ];
 }
 
+/** The plan's cap on requests in flight. */
+const CAP = 2;
+
 function plan(tok: Tokenizer, jobs: Job[], more: Partial<LoadPlan> = {}): LoadPlan {
   return {
     tokenizer: tok,
     endpoint: "completions",
     jobs: jobs.values(),
     closedLoop: false,
-    concurrency: 2,
+    concurrency: CAP,
     ...more,
   };
 }
@@ -204,12 +207,18 @@ function reasons(xs: Sched[], slackMs: number, clock: string): Map<string, strin
       if (prev) due = `after ${prev.id}`;
     }
     assert.ok(due, `${clock}: ${x.id} due at ${x.scheduled}: no reason`);
+    // on time: sent when due; live, also a request due while a slot was free (a loaded host may
+    // still send it late: that lag is bounded by the send-time tolerance below, not here)
+    const busy = others.filter((id) =>
+      r.get(id)!.sent <= x.scheduled && r.get(id)!.end > x.scheduled
+    );
     const freed = endedAt(x.sent, others);
-    const sent = x.sent - x.scheduled <= slackMs ? "on time" : freed ? `slot of ${freed.id}` : "";
+    const onTime = x.sent - x.scheduled <= slackMs || (slackMs > 0.001 && busy.length < CAP);
+    const sent = onTime ? "on time" : freed ? `slot of ${freed.id}` : "";
     assert.ok(sent, `${clock}: ${x.id} sent ${x.sent - x.scheduled} ms after due: no reason`);
     out.set(x.id, `${due}, ${sent}`);
   }
-  assert.ok(peak(xs) <= 2, `${clock}: ${peak(xs)} in flight (cap 2)`);
+  assert.ok(peak(xs) <= CAP, `${clock}: ${peak(xs)} in flight (cap ${CAP})`);
   return out;
 }
 
