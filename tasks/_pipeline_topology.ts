@@ -151,6 +151,8 @@ function sweepOptions(r: PipelineRun, l: Launch, url: string, resetUrls: string[
       ? (flags) =>
         predictFlags(l.topo, flags, {
           routerHopMs: exp.routerHopMs ?? undefined,
+          events: exp.events,
+          targetPct: exp.targetPct,
           startTime: r.startTime,
           signal: o.signal,
           resultBlock: o.verbose,
