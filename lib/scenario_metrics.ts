@@ -131,7 +131,9 @@ function timeline(x: ScenarioInputs, seconds: number): {
  * {@linkcode WINDOW_S} seconds (up to the load's end) meets the target.
  */
 function recoveredAt(met: number[], all: number[], fromS: number, target: number): number | null {
-  const n = all.length;
+  // up to the last second in which requests ended (an idle tail proves nothing)
+  let n = all.length;
+  while (n > 0 && all[n - 1] === 0) n--;
   let ok = n; // every window starting at ok or later meets the target
   for (let s = n - WINDOW_S; s >= fromS; s--) {
     let m = 0, a = 0;
@@ -171,7 +173,7 @@ function eventCost(x: ScenarioInputs, e: ScenarioEvent, tl: ReturnType<typeof ti
   const during = x.rows.filter((r) => r.scheduled_ms >= atMs && r.scheduled_ms < endS * 1000);
   const ok = during.filter((r) => !r.error);
   const failed = x.rows.filter((r) => r.error && r.end_ms >= atMs && r.end_ms < endS * 1000);
-  const secs = (r: InstanceRecord | undefined) => (r ? (r.tMs - atMs) / 1000 : null);
+  const secs = (r: InstanceRecord | undefined) => r ? Math.round(r.tMs - atMs) / 1000 : null;
   return {
     event: eventText(e),
     at_s: e.atS,
@@ -213,19 +215,42 @@ export function scenarioReport(x: ScenarioInputs): ScenarioReport {
   };
 }
 
-/** One findings line per event: `kill decode[1] at 20 s: 14 failed (stranded 9, reset 5), ...`. */
+/** What the router did about an event, in words. */
+function routerText(e: EventCost): string {
+  if (e.event.includes(" start ")) {
+    const joined = e.detect_s === null
+      ? "never put in rotation"
+      : `in rotation after ${e.detect_s} s`;
+    return e.carries_load_s === null
+      ? joined
+      : `${joined}, first request after ${e.carries_load_s} s`;
+  }
+  if (/ (slow|burst) /.test(e.event)) return "no router verdict (not a failure it sees)";
+  const verb = e.event.includes(" resume ") ? "put back" : "taken out";
+  return e.detect_s === null
+    ? `never ${verb} by the router`
+    : `${verb} by the router after ${e.detect_s} s`;
+}
+
+/**
+ * One findings line per event: `20 s kill decode[1]: 10 failed (run: reset 10);
+ * taken out by the router after 0 s; SLO recovered after 1 s; ...`.
+ */
 export function scenarioFindings(r: ScenarioReport): string[] {
   const reasons = Object.entries(r.failures).map(([k, n]) => `${k} ${n}`).join(", ");
-  const s = (v: number | null, what: string) => (v === null ? `not ${what}` : `${what} ${v} s`);
   return r.events.map((e) =>
     `${e.event}: ${e.failed} failed while it lasted${reasons ? ` (run: ${reasons})` : ""}; ${
-      e.detect_s === null ? "router saw nothing" : `router ${s(e.detect_s, "after")}`
-    }${e.carries_load_s !== null ? `; carries load after ${e.carries_load_s} s` : ""}; ${
+      routerText(e)
+    }; ${
       e.recover_s === 0
-        ? `SLO held (>= ${r.target_pct}% per ${r.window_s} s)`
+        ? `SLO held (>= ${r.target_pct}% in every ${r.window_s}-s window)`
         : e.recover_s === null
         ? "SLO not recovered by the end"
         : `SLO recovered after ${e.recover_s} s`
-    }; extra p50 TTFT ${e.extra_ttft_p50_ms ?? "n/a"} ms, e2e ${e.extra_e2e_p50_ms ?? "n/a"} ms`
+    }; p50 TTFT ${signed(e.extra_ttft_p50_ms)} ms, p50 e2e ${
+      signed(e.extra_e2e_p50_ms)
+    } ms vs before the first event`
   );
 }
+
+const signed = (v: number | null) => (v === null ? "n/a" : v >= 0 ? `+${v}` : String(v));

@@ -81,6 +81,8 @@ export class VirtualFaults {
   readonly #silentMs: number;
   /** Events of ours still on the loop (the ticks stop once only ours are left). */
   #own = 0;
+  /** The ticks go on at least until this (the last event's end and a second), ms. */
+  #horizonMs = 0;
   /** Per-second samples: [t s, then per instance running, waiting, in rotation]. */
   readonly samples: { tS: number; instances: Record<string, [number, number, number]> }[] = [];
 
@@ -147,6 +149,7 @@ export class VirtualFaults {
     }
     for (const e of events) {
       if (e.action !== "burst") this.loop.at(e.atS * 1000, () => this.#apply(e));
+      this.#horizonMs = Math.max(this.#horizonMs, (e.atS + (e.durationS ?? 0) + 1) * 1000);
     }
     this.#tick();
   }
@@ -157,7 +160,7 @@ export class VirtualFaults {
     if (t % 1000 === 0) this.#sample(t);
     if (t % this.o.healthIntervalMs === 0 && t > 0) this.#probeAll();
     // go on while anything but our own events is left (the run ends when the load does)
-    if (this.loop.pending - this.#own <= 0) return;
+    if (t >= this.#horizonMs && this.loop.pending - this.#own <= 0) return;
     const next = Math.min(
       (Math.floor(t / 1000) + 1) * 1000,
       (Math.floor(t / this.o.healthIntervalMs) + 1) * this.o.healthIntervalMs,
