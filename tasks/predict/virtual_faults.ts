@@ -244,8 +244,6 @@ export class VirtualFaults {
 
   #start(e: ScenarioEvent): void {
     const inst = this.host.addInstance(e.target!.role);
-    inst.state = "starting";
-    inst.healthy = false;
     this.#record(inst, "event", eventText(e));
     this.loop.at(this.loop.nowMs() + e.startupS * 1000, () => {
       inst.state = "up";
@@ -269,9 +267,9 @@ export class VirtualFaults {
     this.#judge(inst, this.#liveness(inst).healthFailed(now, now, "refused", "connection refused"));
   }
 
-  /** Whether `inst` refuses connections (nothing listening). */
+  /** Whether `inst` refuses connections (nothing listening: killed, draining, still loading). */
   refuses(inst: VirtualInstance): boolean {
-    return inst.state === "dead" || inst.state === "draining";
+    return inst.state === "dead" || inst.state === "draining" || inst.state === "starting";
   }
 
   #probeAll(): void {
@@ -280,7 +278,6 @@ export class VirtualFaults {
 
   /** One `/health` probe of `inst`, as the live checker runs it. */
   #probe(inst: VirtualInstance): void {
-    if (inst.state === "starting") return;
     const live = this.#liveness(inst);
     const now = this.loop.nowMs();
     if (this.refuses(inst)) return this.refused(inst);

@@ -89,3 +89,17 @@ Deno.test("virtual faults: a paused decode is ejected by the health checks, then
     rows.every((r) => r.backend !== "decode-0" || r.sent_ms < 8000 || r.sent_ms >= 13000),
   );
 });
+
+Deno.test("virtual faults: a started decode takes requests once it serves and the router has it", async () => {
+  const { rows, report } = await scenario([
+    { at: 5, action: "start", target: "decode", startup: 2 },
+  ], { rate: 8, duration: 12 });
+  const rec = report.records.map((r: { tMs: number; what: string; instance: string }) =>
+    `${Math.floor(r.tMs)} ${r.what} ${r.instance}`
+  );
+  assert.deepEqual(rec.slice(0, 2), ["5000 event decode-2", "7000 joined decode-2"]);
+  const mine = rows.filter((r) => r.backend === "decode-2");
+  assert.ok(mine.length > 0 && mine.every((r) => r.sent_ms >= 7000 && !r.error));
+  assert.equal(report.events[0].detect_s, 2);
+  assert.ok(report.events[0].carries_load_s >= 2 && report.events[0].carries_load_s < 3);
+});

@@ -233,6 +233,8 @@ export class VirtualTopology {
       batchDecodes: this.#batchDecodes,
       inputs: this.#inputs,
     });
+    inst.state = "starting";
+    inst.healthy = false;
     this.instances.push(inst);
     this.#byRole.get(inst.role)!.push(inst);
     this.refreshRotation();
