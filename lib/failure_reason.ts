@@ -32,7 +32,10 @@ const RULES: [RegExp, string][] = [
   [/^stranded\b/i, "stranded"],
   [/^ejected\b|\bwas taken out\b/i, "ejected"],
   [/^cancelled\b/i, "cancelled"],
-  [/^reset\b|stream broken|connection reset|econnreset|broken pipe|unexpected eof/i, "reset"],
+  [
+    /^reset\b|stream broken|connection reset|econnreset|broken pipe|unexpected eof|failed mid-stream|connection closed/i,
+    "reset",
+  ],
   [/refused|econnrefused/i, "refused"],
   [/^timeout\b|timed? ?out|stall/i, "timeout"],
 ];
