@@ -10,7 +10,14 @@
  */
 import { RAMPS } from "./workload/arrivals.ts";
 import { num, oneOf, readerOf, type SettingTable, text } from "./_setting_table.ts";
-import { arrival, baseUrl, burstiness, endpointPath, rate } from "./_setting_readers.ts";
+import {
+  arrival,
+  baseUrl,
+  burstiness,
+  endpointPath,
+  rate,
+  rateBursts,
+} from "./_setting_readers.ts";
 import { WORKLOAD_SETTINGS } from "./_workload_settings.ts";
 import { RUN_SETTINGS } from "./_run_settings.ts";
 
@@ -87,6 +94,12 @@ const LOAD_SETTINGS = {
     field: "rampDurationS",
     read: num({ min: 0.001 }),
     help: "Ramp length in seconds (default: --duration)",
+  },
+  "rate-burst": {
+    field: "rateBursts",
+    read: rateBursts,
+    help:
+      "Rate bursts at:duration:factor[,...] (s, s, x): the rate x factor from at for duration (a scenario's burst event)",
   },
 } as const satisfies SettingTable;
 

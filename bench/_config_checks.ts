@@ -83,6 +83,17 @@ function checkLoad(v: FlagValues): void {
 
 function checkRamp(v: FlagValues): void {
   setting(v, "arrival");
+  const bursts = setting(v, "rate-burst");
+  if (bursts.length && ["trace", "mooncake"].includes(String(setting(v, "dataset")))) {
+    throw bad(
+      "rate-burst",
+      v["rate-burst"],
+      "absent with a trace (its own times are the schedule)",
+    );
+  }
+  if (bursts.length && setting(v, "rate") === Infinity) {
+    throw bad("rate-burst", v["rate-burst"], "absent with rate inf (nothing to speed up)");
+  }
   if (setting(v, "ramp") === "none") return;
   if (setting(v, "ramp-to") === undefined) {
     throw bad("ramp-to", undefined, "a rate when --ramp is given");

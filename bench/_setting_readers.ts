@@ -10,7 +10,7 @@ import { basename } from "node:path";
 import { enumFlag, type FlagValues, numberFlag } from "../lib/args.ts";
 import { fieldError } from "../lib/errors.ts";
 import { checkSafeName } from "../lib/safe_name.ts";
-import { ARRIVAL_PROCESSES, type ArrivalProcess } from "./workload/arrivals.ts";
+import { ARRIVAL_PROCESSES, type ArrivalProcess, type RateBurst } from "./workload/arrivals.ts";
 import { MULTITURN_PRESETS, type MultiturnPreset } from "./workload/multiturn.ts";
 import { parseImageSizes } from "./workload/random_mm.ts";
 import { num } from "./_setting_table.ts";
@@ -133,3 +133,25 @@ export function hosts(v: FlagValues, k: string): string[] {
 /** `--start-at`: Unix ms, or `stdin`. */
 export const startAt = (v: FlagValues, k: string): number | "stdin" | undefined =>
   v[k] === "stdin" ? "stdin" : numberFlag(v, k, { min: 0 });
+
+/**
+ * `--rate-burst at:duration:factor[,...]` (seconds, seconds, ×): the offered
+ * rate × factor from `at` for `duration`, in time order, not overlapping.
+ */
+export function rateBursts(v: FlagValues, k: string): RateBurst[] {
+  const given = v[k];
+  if (given === undefined || given === "") return [];
+  const form = "at:duration:factor[,...] (seconds, seconds, a factor > 0), e.g. 20:30:3";
+  const out = String(given).split(",").map((part) => {
+    const m = /^\s*(\d+(?:\.\d+)?):(\d+(?:\.\d+)?):(\d+(?:\.\d+)?)\s*$/.exec(part);
+    if (!m || !(Number(m[2]) > 0) || !(Number(m[3]) > 0)) throw bad(k, given, form);
+    return { atMs: Number(m[1]) * 1000, durationMs: Number(m[2]) * 1000, factor: Number(m[3]) };
+  });
+  out.forEach((b, i) => {
+    const prev = out[i - 1];
+    if (prev && b.atMs < prev.atMs + prev.durationMs) {
+      throw bad(k, given, `bursts in time order that do not overlap: ${form}`);
+    }
+  });
+  return out;
+}

@@ -12,6 +12,7 @@ import { tpotMs } from "./client.ts";
 import type { Finished } from "./runner.ts";
 import { SummaryRows } from "./summary_rows.ts";
 import { ValueLog } from "../lib/value_log.ts";
+import { failureReason } from "../lib/failure_reason.ts";
 
 const enc = new TextEncoder();
 
@@ -83,6 +84,7 @@ export function requestRow(
     error: r.error,
     backend: r.backend,
     class: spec.className ?? "",
+    failure: failureReason(r.status, r.error),
   };
   return { row, itlMs };
 }
@@ -125,7 +127,7 @@ export function requestLine(r: RequestRow): string {
     num(r.ttft_ms) + "," + num(r.e2e_ms) + "," + num(r.tpot_ms) + "," + num(r.itl_mean_ms) +
     "," + num(r.itl_max_ms) + "," + num(r.prompt_tokens) + "," + num(r.output_tokens) + "," +
     num(r.cached_tokens) + "," + num(r.status) + "," + str(r.error) + "," + str(r.backend) +
-    "," + str(r.class) + "\n";
+    "," + str(r.class) + "," + str(r.failure) + "\n";
 }
 
 /** Seconds past this are counted in a map, not the array (a clock far off zero). */

@@ -71,6 +71,7 @@ function arrivalOptions(cfg: BenchConfig, durationMs: number | undefined): Arriv
     burstiness: cfg.burstiness,
     ramp: cfg.ramp,
     rampToRps: cfg.rampToRps,
+    bursts: cfg.rateBursts,
     rampDurationMs: cfg.rampDurationS !== undefined ? cfg.rampDurationS * 1000 : undefined,
     count: cfg.numRequests,
     durationMs,

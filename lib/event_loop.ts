@@ -25,6 +25,11 @@ export class EventLoop implements Clock {
   /** Events run so far. */
   events = 0;
 
+  /** Events scheduled and not yet run. */
+  get pending(): number {
+    return this.#heap.size;
+  }
+
   /** Virtual ms now. */
   nowMs(): number {
     return this.#now;

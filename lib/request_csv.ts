@@ -83,7 +83,7 @@ interface Header {
   head: string[];
   /** Index of each of {@linkcode REQUEST_COLUMNS} in the file, -1 when absent. */
   at: number[];
-  /** All known columns present (`class` may lack): rows are typed on the fast path. */
+  /** All known columns present (`class`, `failure` may lack): rows are typed on the fast path. */
   known: boolean;
   /** Per file column: kept as text (text columns and columns we do not know). */
   isText: boolean[];
@@ -92,14 +92,15 @@ interface Header {
 }
 
 const CLASS_AT = REQUEST_COLUMNS.indexOf("class");
+const FAILURE_AT = REQUEST_COLUMNS.indexOf("failure");
 
 function readHeader(u8: Uint8Array): Header {
   let end = u8.indexOf(10);
   if (end === -1) end = u8.length;
   const head = new TextDecoder().decode(u8.subarray(0, end)).replace(/\r$/, "").split(",");
   const at = REQUEST_COLUMNS.map((c) => head.indexOf(c));
-  // `class` came later: files without it are read fast too (class "")
-  const known = at.every((k, j) => k >= 0 || j === CLASS_AT) &&
+  // `class` and `failure` came later: files without them are read fast too ("")
+  const known = at.every((k, j) => k >= 0 || j === CLASS_AT || j === FAILURE_AT) &&
     head.length === at.filter((k) => k >= 0).length;
   const isText = head.map((h) =>
     TEXT_COLUMNS.has(h) || !(REQUEST_COLUMNS as readonly string[]).includes(h)
@@ -195,6 +196,7 @@ function typedRow(l: Line, at: number[]): RequestRow {
     error: l.shared(at[18], 18),
     backend: l.shared(at[19], 19),
     class: at[CLASS_AT] >= 0 ? l.shared(at[CLASS_AT], CLASS_AT) : "",
+    failure: at[FAILURE_AT] >= 0 ? l.shared(at[FAILURE_AT], FAILURE_AT) : "",
   };
 }
 

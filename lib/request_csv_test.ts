@@ -4,8 +4,9 @@ import { parseRequestRow, REQUEST_COLUMNS } from "./result_schema.ts";
 import { parseCsv } from "./csv.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
-// files from before request classes: no `class` column (read on the fast path, class "")
-const OLD = REQUEST_COLUMNS.filter((c) => c !== "class");
+// files from before request classes and failure reasons: no `class` or `failure` column
+// (read on the fast path, both "")
+const OLD = REQUEST_COLUMNS.filter((c) => c !== "class" && c !== "failure");
 const HEAD = OLD.join(",");
 
 Deno.test("readRequestCsv: numbers equal Number(cell) for every shape, empty cells null", () => {
@@ -83,10 +84,15 @@ Deno.test("readRequestCsv: a bad number or a short row names file, line, column 
 
 Deno.test('readRequestCsv: the class column when there is one, "" when not', () => {
   const row = "r,1,q,c,1,0,0,,10,5,10,,,,5,3,,200,,b";
-  const [withClass] = readRequestCsv(enc(`${REQUEST_COLUMNS.join(",")}\n${row},text\n`), "t.csv");
+  const [withClass] = readRequestCsv(
+    enc(`${REQUEST_COLUMNS.join(",")}\n${row},text,stranded\n`),
+    "t.csv",
+  );
   assert.equal(withClass.class, "text");
+  assert.equal(withClass.failure, "stranded");
   const [old] = readRequestCsv(enc(`${HEAD}\n${row}\n`), "t.csv");
   assert.equal(old.class, "");
+  assert.equal(old.failure, "");
   assert.equal(old.backend, "b");
 });
 

@@ -37,6 +37,7 @@ export const REQUEST_COLUMNS = [
   "error",
   "backend",
   "class",
+  "failure",
 ] as const;
 
 /** One column name of `requests.csv`. */
@@ -66,6 +67,12 @@ export interface RequestRow {
   backend: string;
   /** The request class (`--class`), or "" (files from before classes have no column). */
   class?: string;
+  /**
+   * Why it failed, in one word (`lib/failure_reason.ts`: stranded, reset,
+   * ejected, refused, timeout, http_503, ...), or "" when it succeeded (files
+   * from before have no column).
+   */
+  failure?: string;
 }
 
 /** The text columns of `requests.csv` (the others are numbers). */
@@ -77,6 +84,7 @@ export const TEXT_COLUMNS: ReadonlySet<string> = new Set<RequestColumn>([
   "error",
   "backend",
   "class",
+  "failure",
 ]);
 
 const MS_MAX = 1e10; // 115 days in ms: no run lasts longer

@@ -20,6 +20,7 @@ import { ratioCrossover } from "./charts/ratio_crossover.ts";
 import { ppdImprovement, ttftByTurn, ttftPerTurn } from "./charts/multi_turn.ts";
 import { throughputVsConcurrency, ttftVsPromptLength } from "./charts/grid_sweep.ts";
 import { gpuTimeline, serverTimeline } from "./charts/timeline.ts";
+import { scenarioTimeline } from "./charts/scenario_timeline.ts";
 
 export { SLO_SCALES } from "./_slo_figures.ts";
 
@@ -151,6 +152,12 @@ function timelineFigures(data: ExperimentData, all: ChartContext): Figure[] {
       figs.push({
         name: `timeline_server_${id}`,
         result: serverTimeline(run.serverMetrics, all, run.label),
+      });
+    }
+    if (run.scenario) {
+      figs.push({
+        name: `timeline_scenario_${id}`,
+        result: scenarioTimeline(run.scenario, all, run.label),
       });
     }
   }

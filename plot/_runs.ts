@@ -38,6 +38,8 @@ export interface RunData {
   gpu: Record<string, string>[] | null;
   /** `server_metrics.csv` records, or null when absent. */
   serverMetrics: Record<string, string>[] | null;
+  /** `scenario.json` (a run with scenario events), or null when absent. */
+  scenario: Record<string, unknown> | null;
   /** Whether the run measured the simulated engine. */
   simulated: boolean;
 }
@@ -90,6 +92,9 @@ export async function readRunData(dir: string): Promise<{ run: RunData; read: Re
     requests: byRun.size === 1 ? [...byRun.values()][0] : [...byRun.values()].flat(),
     gpu: await readOptionalCsv(join(dir, "gpu.csv")),
     serverMetrics: await readOptionalCsv(join(dir, "server_metrics.csv")),
+    scenario: await exists(join(dir, "scenario.json"))
+      ? JSON.parse(await Deno.readTextFile(join(dir, "scenario.json")))
+      : null,
     simulated: rd.simulated,
   };
   return { run, read: { dir: rd, byRun } };

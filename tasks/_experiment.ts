@@ -16,6 +16,7 @@ import { fieldError } from "../lib/errors.ts";
 import { checkSafeName } from "../lib/safe_name.ts";
 import { readConfigText } from "../lib/read_config.ts";
 import { expandTopologySweep, resolveRouting } from "./_topology_sweep.ts";
+import { EVENT_KEYS, readEvents, type ScenarioEvent } from "../lib/scenario_events.ts";
 
 /** Repository root (paths in experiment files are relative to it). */
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -115,6 +116,11 @@ export interface Experiment {
   slo: Slo | null;
   /** SLO attainment target, percent (`attainment:` in the file). @default 90 */
   targetPct: number;
+  /**
+   * Fault and scaling events of every load point (`events:`), in time order
+   * (`lib/scenario_events.ts`). @default []
+   */
+  events: ScenarioEvent[];
   /** Plot options. */
   plots: { formats: ("png" | "svg")[]; compare: [string, string] | null; logY: boolean };
 }
@@ -145,6 +151,7 @@ export const EXPERIMENT_KEYS = {
     "sweep",
     "slo",
     "attainment",
+    "events",
     "plots",
   ],
   "topologies[]": ["label", "file", "vllm_file", "set"],
@@ -155,6 +162,7 @@ export const EXPERIMENT_KEYS = {
   "sweep.stop": ["max_error_rate", "max_p99_ttft_ms", "max_p99_e2el_ms"],
   slo: ["ttft_ms", "tpot_ms"],
   plots: ["formats", "compare", "log_y"],
+  "events[]": EVENT_KEYS,
 } as const;
 const K = EXPERIMENT_KEYS;
 /** Bench flags the pipeline sets itself. */
@@ -189,6 +197,7 @@ export function validateExperiment(raw: unknown, file = "<experiment>"): Experim
   const slo = r.obj("slo", K.slo);
   const plots = readPlots(r);
   const description = r.value("description");
+  const events = readEvents(r);
   return {
     name,
     description: typeof description === "string" ? description : "",
@@ -207,6 +216,7 @@ export function validateExperiment(raw: unknown, file = "<experiment>"): Experim
       ? 90
       : r.check<number>("attainment", (v) =>
         typeof v === "number" && v >= 1 && v <= 100, ATTAINMENT_RULE),
+    events,
     plots,
   };
 }

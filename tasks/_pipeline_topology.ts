@@ -24,6 +24,13 @@ import type { PipelineOptions } from "./pipeline.ts";
 import { predictFlags, VIRTUAL_URL } from "./predict/run_point.ts";
 import { sweep, sweepIsCurrent, type SweepOptions, type SweepPoint, sweepPoint } from "./sweep.ts";
 import type { PointRun } from "./_sweep_point.ts";
+import { runBench } from "./_bench_cmd.ts";
+import {
+  checkLiveEvents,
+  type LiveScenario,
+  startLiveScenario,
+  writeLiveScenario,
+} from "./_live_scenario.ts";
 
 /** What every topology of one pipeline run shares (the options resolved once). */
 export interface PipelineRun {
@@ -151,6 +158,8 @@ function sweepOptions(r: PipelineRun, l: Launch, url: string, resetUrls: string[
       ? (flags) =>
         predictFlags(l.topo, flags, {
           routerHopMs: exp.routerHopMs ?? undefined,
+          events: exp.events,
+          targetPct: exp.targetPct,
           startTime: r.startTime,
           signal: o.signal,
           resultBlock: o.verbose,
@@ -184,12 +193,52 @@ async function sweepLaunched(
     if (state.routerUrl && l.topo.kind === "ppd") {
       resetUrls.push(`${state.routerUrl}/conversations/clear`);
     }
-    return await sweep(sweepOptions(r, l, state.endpoint, resetUrls));
+    const opts = sweepOptions(r, l, state.endpoint, resetUrls);
+    const faults = r.exp.events.filter((e) => e.action !== "burst");
+    if (faults.length) opts.runner = liveScenarioRunner(r, l, state);
+    return await sweep(opts);
   } finally {
     await down({ target: l.topo.name, stateDir: r.stateDir, graceMs: 3000, log }).catch((e) =>
       log(`down ${l.topo.name} failed: ${errorMessage(e)}`)
     );
   }
+}
+
+/**
+ * A bench runner that plays the experiment's events on the live processes
+ * (`_live_scenario.ts`): bench starts its load at the agreed instant, the
+ * supervisor's signals follow the events, and `scenario.json` is written
+ * beside the rows.
+ */
+function liveScenarioRunner(
+  r: PipelineRun,
+  l: Launch,
+  state: TopologyState,
+): SweepOptions["runner"] {
+  const { exp } = r;
+  checkLiveEvents(exp.events, exp.file);
+  return async (flags, ro) => {
+    const sc = startLiveScenario(state, exp.events, { timeScale: l.timeScale, log: r.log });
+    let got: Awaited<ReturnType<LiveScenario["stop"]>> | null = null;
+    try {
+      const b = await runBench({ ...flags, "start-at": sc.startAtMs }, ro);
+      got = await sc.stop();
+      if (b.runDir) {
+        const duration = Number(r.workload.duration);
+        const findings = await writeLiveScenario(b.runDir, {
+          events: exp.events,
+          ...got,
+          slo: exp.slo ?? {},
+          targetPct: exp.targetPct,
+          durationMs: Number.isFinite(duration) ? duration * 1000 : undefined,
+        });
+        for (const f of findings) r.log(`${l.label}: ${f}`);
+      }
+      return b;
+    } finally {
+      if (!got) await sc.stop();
+    }
+  };
 }
 
 /** Topology `t` as the run launches it: its file with the run's overrides, clock and rates. */

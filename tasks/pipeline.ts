@@ -33,6 +33,7 @@ import { refineLeaders } from "./_refine_leaders.ts";
 import { PIPELINE_FLAGS, pipelineOptions, printFindings } from "./_pipeline_cli.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../lib/write_file.ts";
 import type { Ranking } from "../lib/ranking.ts";
+import { burstFlag } from "../lib/scenario_events.ts";
 
 /** Options of {@linkcode runPipeline}. */
 export interface PipelineOptions {
@@ -123,6 +124,9 @@ async function startRun(
   const startTime = o.startTime ?? new Date();
   const workload = { ...exp.workload };
   if (o.numRequests) workload["num-requests"] = o.numRequests;
+  // a scenario's rate bursts are the load driver's (both clocks): bench's --rate-burst
+  const bursts = burstFlag(exp.events);
+  if (bursts) workload["rate-burst"] = bursts;
   await Deno.mkdir(expDir, { recursive: true });
   const resolved = {
     experiment: exp,

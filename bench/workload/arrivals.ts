@@ -37,11 +37,44 @@ export interface ArrivalOptions {
   /** Stop before this offset. */
   durationMs?: number;
   /**
+   * Rate bursts (`--rate-burst`): from `atMs` on, for `durationMs`, arrivals come
+   * `factor` times as fast (a scenario's `burst` event). @default none
+   */
+  bursts?: readonly RateBurst[];
+  /**
    * vLLM's schedule (`vllm bench serve` `get_request`): with a count, no ramp
    * and no duration, request i is due at the sum of the first i+1 gaps, all
    * rescaled so the last one lands exactly at count / rate. @default false
    */
   vllmRescale?: boolean;
+}
+
+/** One rate burst: the offered rate × `factor` from `atMs` for `durationMs`. */
+export interface RateBurst {
+  atMs: number;
+  durationMs: number;
+  factor: number;
+}
+
+/**
+ * The schedule's time warp of bursts (ascending, not overlapping): a base
+ * offset `tau` (at the unburst rate) -> its offset, so that within a burst
+ * arrivals come `factor` times as fast and after it the base schedule goes on
+ * where it left off.
+ */
+export function burstWarp(bursts: readonly RateBurst[]): (tau: number) => number {
+  if (!bursts.length) return (tau) => tau;
+  return (tau) => {
+    let shift = 0; // how much earlier than the base schedule, after the bursts passed
+    for (const b of bursts) {
+      const start = b.atMs + shift; // in base time
+      const span = b.durationMs * b.factor; // base time the burst consumes
+      if (tau < start) break;
+      if (tau < start + span) return b.atMs + (tau - start) / b.factor;
+      shift += span - b.durationMs;
+    }
+    return tau - shift;
+  };
 }
 
 /** Cumulative rate Λ(t) (expected arrivals by t ms) and its inverse, for a rate profile. */
@@ -124,7 +157,7 @@ export function* arrivalStream(o: ArrivalOptions, rng: Rng): Generator<number, v
     : () => rng.exponential(1);
   if (
     o.vllmRescale && o.count !== undefined && o.durationMs === undefined &&
-    (o.ramp ?? "none") === "none"
+    (o.ramp ?? "none") === "none" && !o.bursts?.length
   ) {
     if (o.count > MAX_SCHEDULED) {
       throw new RangeError(
@@ -141,9 +174,10 @@ export function* arrivalStream(o: ArrivalOptions, rng: Rng): Generator<number, v
     return;
   }
   const { inverse } = rateProfile(o);
+  const warp = burstWarp(o.bursts ?? []);
   let u = 0;
   for (let n = 0; n < max; n++) {
-    const t = inverse(u);
+    const t = warp(inverse(u));
     if (o.durationMs !== undefined && t >= o.durationMs) return;
     yield t;
     u += gap();
@@ -153,7 +187,8 @@ export function* arrivalStream(o: ArrivalOptions, rng: Rng): Generator<number, v
 /** Expected arrivals of a schedule (Infinity when unbounded). */
 export function expectedArrivals(o: ArrivalOptions): number {
   const peak = Math.max(o.rateRps, o.rampToRps ?? 0);
-  const byTime = o.durationMs !== undefined ? peak * o.durationMs / 1000 : Infinity;
+  const extraMs = (o.bursts ?? []).reduce((a, b) => a + b.durationMs * (b.factor - 1), 0);
+  const byTime = o.durationMs !== undefined ? peak * (o.durationMs + extraMs) / 1000 : Infinity;
   return Math.min(o.count ?? Infinity, byTime);
 }
 

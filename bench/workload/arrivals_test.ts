@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Rng } from "../../lib/rng.ts";
 import { cv, mean } from "../../lib/stats.ts";
-import { arrivalOffsets, arrivalStream } from "./arrivals.ts";
+import { arrivalOffsets, arrivalStream, burstWarp, expectedArrivals } from "./arrivals.ts";
 
 const gaps = (xs: number[]) => xs.slice(1).map((x, i) => x - xs[i]);
 
@@ -83,4 +83,25 @@ Deno.test("vLLM's schedule: the first request waits its gap, the last lands at c
   // with a duration (no fixed count) there is nothing to rescale to
   const d = arrivalOffsets({ rateRps: 10, durationMs: 5000, vllmRescale: true }, new Rng(3));
   assert.equal(d[0], 0);
+});
+
+Deno.test("arrivals: a rate burst makes arrivals factor times as fast for its duration", () => {
+  const o = { process: "constant" as const, rateRps: 10, durationMs: 60_000 };
+  const base = [...arrivalStream(o, new Rng("b"))];
+  const burst = [
+    ...arrivalStream(
+      { ...o, bursts: [{ atMs: 20_000, durationMs: 10_000, factor: 3 }] },
+      new Rng("b"),
+    ),
+  ];
+  const inWindow = (xs: number[], a: number, b: number) => xs.filter((t) => t >= a && t < b).length;
+  assert.equal(base.length, 600);
+  assert.equal(inWindow(burst, 0, 20_000), 200);
+  assert.equal(inWindow(burst, 20_000, 30_000), 300); // 30 req/s
+  assert.equal(inWindow(burst, 30_000, 60_000), 300); // back to 10 req/s
+  assert.equal(
+    expectedArrivals({ ...o, bursts: [{ atMs: 0, durationMs: 10_000, factor: 3 }] }),
+    800,
+  );
+  assert.deepEqual(burstWarp([])(123), 123);
 });

@@ -10,7 +10,13 @@
 import { basename, dirname, join } from "node:path";
 import { CsvAppender, LineAppender } from "../../lib/csv.ts";
 import { loadTokenizer, type Tokenizer } from "../../lib/tokenizer.ts";
-import { type LoadPointSummary, REQUEST_COLUMNS } from "../../lib/result_schema.ts";
+import {
+  type LoadPointSummary,
+  REQUEST_COLUMNS,
+  type RequestRow,
+} from "../../lib/result_schema.ts";
+import { scenarioFindings, scenarioReport } from "../../lib/scenario_metrics.ts";
+import { writeJsonAtomic } from "../../lib/write_file.ts";
 import { EventLoop } from "../../lib/event_loop.ts";
 import { SaturationDetector, verdictText } from "../../lib/saturation.ts";
 import { buildVocab, type OutputVocab } from "../../launch/sim/core/vocab.ts";
@@ -64,6 +70,8 @@ export interface PredictRunOptions extends VirtualTopologyOptions {
   signal?: AbortSignal;
   /** Also write each request's inter-token gaps to `itl.jsonl`, as bench does. @default false */
   writeItl?: boolean;
+  /** With `events`: the attainment target (percent) the scenario's recovery is judged by. @default 90 */
+  targetPct?: number;
 }
 
 /** What a virtual run produced. */
@@ -134,6 +142,7 @@ export async function predictRun(
     for (let k = 0; k < cfg.runs; k++) {
       const runId = cfg.runs > 1 ? `${basename(dir)}-r${k + 1}` : basename(dir);
       const run = await playRun(sh, k, new RunRows(runId, csv, itl));
+      if (run.topo.faults) await writeScenario(dir, sh, run, k);
       simulatedMs += run.loop.nowMs();
       events += run.loop.events;
       const s = runSummaries(sh, run, k);
@@ -187,6 +196,33 @@ interface PlayedRun {
   sink: RunRows;
   state: RunState;
   k: number;
+  /** Its rows, kept when it plays a scenario (events). */
+  rows: RequestRow[];
+}
+
+/**
+ * `scenario.json` (`scenario-r<k>.json` for a repeat): what the scenario's
+ * events cost (`lib/scenario_metrics.ts`), from the rows and the fault log,
+ * with the per-second samples of every instance. SIMULATED, virtual clock.
+ */
+async function writeScenario(dir: string, sh: Shared, run: PlayedRun, k: number): Promise<void> {
+  const faults = run.topo.faults!;
+  const report = scenarioReport({
+    rows: run.rows,
+    events: sh.o.events ?? [],
+    records: faults.log,
+    slo: sh.cfg.slo ?? {},
+    targetPct: sh.o.targetPct ?? 90,
+    durationMs: sh.cfg.durationS !== undefined ? sh.cfg.durationS * 1000 : undefined,
+  });
+  const name = k === 0 ? "scenario.json" : `scenario-r${k + 1}.json`;
+  await writeJsonAtomic(join(dir, name), {
+    clock: "virtual",
+    simulated: true,
+    ...report,
+    findings: scenarioFindings(report),
+    instances: faults.samples,
+  });
 }
 
 /** Run `k`: its jobs through the one load driver, on a fresh topology and event loop. */
@@ -205,6 +241,8 @@ async function playRun(sh: Shared, k: number, sink: RunRows): Promise<PlayedRun>
   const loadPoint = loadPointLabel(cfg);
   const state = newState();
   const what = `${cfg.topology} ${loadPoint}`;
+  const rows: RequestRow[] = [];
+  const keep = topo.faults !== null;
   const done = runLoad(
     {
       tokenizer: sh.tok,
@@ -223,6 +261,7 @@ async function playRun(sh: Shared, k: number, sink: RunRows): Promise<PlayedRun>
       onResult: (f) => {
         const { row, itlMs } = requestRow(f, sink.runId, loadPoint);
         sink.add(row, itlMs);
+        if (keep) rows.push(row);
       },
     },
   );
@@ -232,7 +271,7 @@ async function playRun(sh: Shared, k: number, sink: RunRows): Promise<PlayedRun>
   // a loop that runs dry with requests still in flight (an engine that never answers
   // them) ends the run as it stands, with the rows of what finished
   await Promise.race([done, state]);
-  return { loop, topo, sink, state, k };
+  return { loop, topo, sink, state, k, rows };
 }
 
 /**

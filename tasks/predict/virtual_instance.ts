@@ -41,6 +41,28 @@ export interface VirtualInstance {
   inFlight: number;
   /** Its request frontend (only when built with {@linkcode InstanceContext.inputs}). */
   frontend?: RequestFrontend;
+  /** Its life in a scenario (`lib/scenario_events.ts`). @default "up" */
+  state: InstanceState;
+  /** Whether the router has it in rotation. @default true */
+  healthy: boolean;
+  /** Why its legs are being ended, while they are (each sink words its error from it). @default null */
+  ending: LegEnd | null;
+}
+
+/**
+ * An instance in a scenario: serving, paused (SIGSTOP), draining (SIGTERM:
+ * no new connections), dead (killed, or drained), starting (not serving yet).
+ */
+export type InstanceState = "up" | "paused" | "draining" | "dead" | "starting";
+
+/**
+ * Why an instance's legs end early: it was killed, the router ejected it, its
+ * drain ran out, or it refused the connection.
+ */
+export interface LegEnd {
+  reason: "killed" | "ejected" | "cut" | "refused";
+  /** What happened, for the error text (`/health: no answer within 2000 ms`). */
+  detail: string;
 }
 
 /** The settings of one instance: its `deno task sim` flags, parsed by the engine's own parser. */
@@ -98,5 +120,8 @@ export function virtualInstance(
     maxModelLen,
     inFlight: 0,
     frontend,
+    state: "up",
+    healthy: true,
+    ending: null,
   };
 }

@@ -41,6 +41,9 @@ import { simCommand } from "../../launch/vllm.ts";
 import { routerConfig } from "../../launch/_launch.ts";
 import type { Topology } from "../../launch/topology.ts";
 import { type VirtualInstance, virtualInstance } from "./virtual_instance.ts";
+import { legError, VirtualFaults } from "./virtual_faults.ts";
+import type { ScenarioEvent } from "../../lib/scenario_events.ts";
+import type { Plan } from "../../launch/_plan.ts";
 
 /**
  * Router hop per leg, simulated ms: what `deno task router` adds to TTFT over a
@@ -102,12 +105,20 @@ interface Admitted extends OutputPlan {
   session?: string;
 }
 
+const ABORTED = { error: "aborted", status: 499 };
+const OK = { error: "", status: 200 };
+
 /** Options of {@linkcode VirtualTopology}. */
 export interface VirtualTopologyOptions {
   /** Router hop per leg, simulated ms. @default DEFAULT_ROUTER_HOP_MS */
   routerHopMs?: number;
   /** Advance running decodes together (the engine's `batchDecodes`; off: one by one). @default true */
   batchDecodes?: boolean;
+  /**
+   * Fault and scaling events of the load point (`lib/scenario_events.ts`),
+   * played with the router's health checks (`virtual_faults.ts`). @default none
+   */
+  events?: readonly ScenarioEvent[];
 }
 
 /** A whole topology on one event loop. */
@@ -127,6 +138,12 @@ export class VirtualTopology {
   readonly #batchDecodes: boolean;
   /** The encoder cache the instances share (epd), empty at the start as after `up`. */
   readonly #ec = new MemoryEcStore();
+  /** Instances per role in the router's rotation (the same lists as `#byRole` without events). */
+  #rotation = this.#byRole;
+  readonly #plan: Plan;
+  readonly #inputs: VirtualInputs | undefined;
+  /** The scenario's events and the router's health checks, or null without events. */
+  readonly faults: VirtualFaults | null = null;
 
   /**
    * Builds the instances of `topology` on `loop`; `inputs` let it take requests
@@ -156,7 +173,8 @@ export class VirtualTopology {
         `Cannot use --router-hop-ms as a number >= 0: current value is ${this.routerHopMs}`,
       );
     }
-    const plan = planTopology(topology);
+    const plan = this.#plan = planTopology(topology);
+    this.#inputs = inputs;
     for (const inst of plan.instances) {
       const cmd = simCommand(plan, inst);
       this.instances.push(
@@ -174,17 +192,74 @@ export class VirtualTopology {
       this.#byRole.get(i.role)!.push(i);
     }
     this.gpus = this.instances.reduce((a, i) => a + i.cfg.tp * i.cfg.dp, 0);
-    this.routing = new Routing(validateRouterConfig(routerConfig(plan), topology.file));
+    const rc = validateRouterConfig(routerConfig(plan), topology.file);
+    this.routing = new Routing(rc);
+    if (o.events?.length) {
+      this.faults = new VirtualFaults(loop, this, { healthIntervalMs: rc.healthIntervalMs });
+      this.faults.schedule(o.events);
+    }
   }
 
   #of(role: Role): VirtualInstance[] {
-    return this.#byRole.get(role) ?? [];
+    return this.#rotation.get(role) ?? [];
   }
 
-  #pick(role: Role, ctx: ReturnType<Routing["context"]>): VirtualInstance {
-    const b = this.routing.pick(role, this.#of(role), ctx);
-    if (!b) throw new RangeError(`Cannot route to role ${role}: current value is no instance`);
-    return b;
+  /**
+   * Picks an instance of `role` in rotation; undefined when none is left. One
+   * that refuses the connection (killed, draining) is ejected by the router
+   * at once, which then picks another, as the live router does.
+   */
+  #pick(role: Role, ctx: ReturnType<Routing["context"]>): VirtualInstance | undefined {
+    for (;;) {
+      const b = this.routing.pick(role, this.#of(role), ctx);
+      if (!b || !this.faults?.refuses(b)) {
+        if (b) this.faults?.routed(b);
+        return b;
+      }
+      this.faults.refused(b);
+      if (b.healthy) return undefined; // kept (cannot happen: a refusal always ejects)
+    }
+  }
+
+  /** One more instance of `role`, cold and out of rotation (a `start` event). */
+  addInstance(role: string): VirtualInstance {
+    const plan = this.#plan;
+    const first = plan.instances.find((i) => i.role === role)!;
+    const index = this.instances.filter((i) => i.name.startsWith(first.name.replace(/\d+$/, "")))
+      .length;
+    const spec = { ...first, name: first.name.replace(/\d+$/, String(index)), index };
+    const inst = virtualInstance(spec.name, spec.role, simCommand(plan, spec), {
+      loop: this.#loop,
+      batchDecodes: this.#batchDecodes,
+      inputs: this.#inputs,
+    });
+    inst.state = "starting";
+    inst.healthy = false;
+    this.instances.push(inst);
+    this.#byRole.get(inst.role)!.push(inst);
+    this.refreshRotation();
+    return inst;
+  }
+
+  /** Instances went in or out of rotation: the per-role lists the router picks from, again. */
+  refreshRotation(): void {
+    const r = new Map<Role, VirtualInstance[]>();
+    for (const [role, list] of this.#byRole) r.set(role, list.filter((i) => i.healthy));
+    this.#rotation = r;
+  }
+
+  /** A 503 after the router hop: no instance of `role` to route to (as the live router words it). */
+  #unavailable(res: VirtualResponse, role: Role, more = ""): void {
+    const all = this.#byRole.get(role) ?? [];
+    this.#loop.after(this.routerHopMs, () =>
+      res.onFinish({
+        error: `HTTP 503: No healthy ${
+          role === "backend" ? "" : `${role} `
+        }backend (${all.length} configured)${more}`,
+        status: 503,
+        backend: "",
+        outputIds: [],
+      }));
   }
 
   /**
@@ -195,10 +270,18 @@ export class VirtualTopology {
    */
   submit(req: VirtualRequest, res: VirtualResponse): void {
     const ctx = this.routing.context(req.body, req.session);
-    const serving = this.routing.direct
+    const direct = this.routing.direct;
+    let serving = direct
       ? this.#pick("backend", ctx)
       : this.routing.ppdTarget(ctx, () => this.#of("decode"));
-    const job = this.#admit(serving ?? this.#of("prefill")[0], req);
+    if (direct && !serving) return this.#unavailable(res, "backend");
+    if (!direct && serving && this.faults?.refuses(serving)) {
+      // PPD's decode of this conversation refuses: forget it, go through P -> D
+      this.faults.refused(serving);
+      this.routing.lost(ctx);
+      serving = undefined;
+    }
+    const job = this.#admit(serving ?? (this.#byRole.get("prefill") ?? [])[0], req);
     if ("error" in job) {
       this.#loop.after(this.routerHopMs, () =>
         res.onFinish({
@@ -230,8 +313,13 @@ export class VirtualTopology {
 
   /** P -> D: the decode is chosen first when the connector names it in the request id. */
   #disaggregated(job: Admitted, ctx: ReturnType<Routing["context"]>, res: VirtualResponse): void {
+    // no decode instance to hand the KV to: the live router does not run the prefill
+    if (this.#of("decode").length === 0) {
+      return this.#unavailable(res, "decode", "; the prefill was not run");
+    }
     let decode = this.routing.decodeFirst ? this.#pick("decode", ctx) : undefined;
     const prefill = this.#pick("prefill", ctx);
+    if (!prefill) return this.#unavailable(res, "prefill");
     const connector = this.routing.connector;
     this.#leg(prefill, {
       id: job.id,
@@ -245,12 +333,10 @@ export class VirtualTopology {
         onFinish: (r: FinishReason, info: FinishInfo) => {
           prefill.inFlight--;
           if (r === "abort") {
-            res.onFinish({
-              error: "prefill aborted",
-              status: 502,
-              backend: prefill.name,
-              outputIds: job.outputIds,
-            });
+            const { error, status } = prefill.ending
+              ? legError(prefill, false, false)
+              : { error: "prefill aborted", status: 502 };
+            res.onFinish({ error, status, backend: prefill.name, outputIds: job.outputIds });
             return;
           }
           this.#ec.store(job.images, prefill.ec);
@@ -258,8 +344,9 @@ export class VirtualTopology {
             for (const h of prefill.engine.kv.hashes(job.promptTokens)) this.#lmcache.add(h);
           }
           decode ??= this.#pick("decode", ctx);
+          if (!decode) return this.#unavailable(res, "decode");
           const d = decode;
-          const dreq = this.#engineReq(job, res, d);
+          const dreq = this.#engineReq(job, res, d, true);
           dreq.remotePrefill = this.#remote(connector, prefill, d, job, info);
           this.routing.served(ctx, d.name);
           this.#leg(d, dreq);
@@ -294,6 +381,10 @@ export class VirtualTopology {
     };
     for (let i = 0; i < items.length; i++) {
       const enc = this.#pick("encode", {});
+      if (!enc) {
+        left = -1;
+        return this.#unavailable(res, "encode");
+      }
       const eb = encoderBody(body.model, items[i]);
       const a = enc.frontend!.admit("chat", eb, this.#prompts!.chat(eb.messages as ChatMessage[]));
       if (a.error) {
@@ -328,10 +419,26 @@ export class VirtualTopology {
   /** After the router hop, the instance receives the request. */
   #leg(to: VirtualInstance, er: EngineRequest): void {
     to.inFlight++;
-    this.#loop.after(this.routerHopMs, () => to.engine.add(er));
+    this.#loop.after(this.routerHopMs, () => {
+      if (!this.faults?.refuses(to)) return to.engine.add(er);
+      // it went away during the hop: the connection is refused
+      to.ending = { reason: "refused", detail: "" };
+      er.sink.onFinish("abort", {
+        promptTokens: er.promptTokens.length,
+        outputTokens: 0,
+        cachedTokens: 0,
+      });
+      to.ending = null;
+    });
   }
 
-  #engineReq(job: Admitted, res: VirtualResponse, to: VirtualInstance): EngineRequest {
+  /** The request on `to` (`handedOver`: its prefill's KV comes from a prefill instance). */
+  #engineReq(
+    job: Admitted,
+    res: VirtualResponse,
+    to: VirtualInstance,
+    handedOver = false,
+  ): EngineRequest {
     return {
       id: job.id,
       promptTokens: job.promptTokens,
@@ -345,11 +452,10 @@ export class VirtualTopology {
           to.inFlight--;
           if (r !== "abort") this.#ec.store(job.images, to.ec);
           const outputIds = job.outputIds;
-          res.onFinish(
-            r === "abort"
-              ? { error: "aborted", status: 499, info, backend: to.name, outputIds }
-              : { error: "", status: 200, info, backend: to.name, outputIds },
-          );
+          const ended = r === "abort"
+            ? (to.ending ? legError(to, info.outputTokens > 0, handedOver) : ABORTED)
+            : OK;
+          res.onFinish({ ...ended, info, backend: to.name, outputIds });
         },
       },
     };
@@ -366,7 +472,11 @@ export class VirtualTopology {
     const at = (t: number, fn: () => void) => void this.#loop.at(t, fn);
     if (connector === "nixl") {
       return linkedRemote(decode.link, this.#loop, at, (_n, answer) => {
-        answer(info.heldBlockIds !== undefined && prefill.engine.releaseHeld(job.id) !== null);
+        // ASSUMED: a pull from a killed or hung prefill fails at once (the decode then computes the prefill)
+        const there = prefill.state !== "dead" && prefill.state !== "paused";
+        answer(
+          there && info.heldBlockIds !== undefined && prefill.engine.releaseHeld(job.id) !== null,
+        );
       });
     }
     if (connector === "p2pnccl") {

@@ -4,7 +4,9 @@
  * step at the same virtual instant (after the other events of that instant, so
  * simultaneous arrivals share a step); a busy engine starts its next step when
  * the current one ends. No timers, no host noise: the same inputs give the
- * same timeline.
+ * same timeline. Scenario events act here too (`lib/scenario_events.ts`): a
+ * paused engine (SIGSTOP) ends no step until it is resumed, and a slowed one
+ * (`slow`) takes {@linkcode VirtualEngine.stepFactor} times as long per step.
  *
  * @module
  */
@@ -21,6 +23,11 @@ export class VirtualEngine extends EngineCore {
   readonly #loop: EventLoop;
   #busy = false;
   #kicked = false;
+  #paused = false;
+  /** The end of the step that was due while paused: run at the resume. */
+  #held: (() => void) | null = null;
+  /** Step time × this (a `slow` event: throttling, a noisy neighbour). @default 1 */
+  stepFactor = 1;
 
   constructor(opts: VirtualEngineOptions) {
     super(opts);
@@ -30,6 +37,26 @@ export class VirtualEngine extends EngineCore {
 
   protected override later(delayMs: number, fn: () => void): void {
     this.#loop.at(this.#loop.nowMs() + delayMs, fn);
+  }
+
+  /** Whether it is paused (SIGSTOPped: no step ends, no step starts). */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Stops stepping: the step under way ends only after {@linkcode resume}. */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** Steps again: a step that was due ends now, else the next one starts. */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    const held = this.#held;
+    this.#held = null;
+    if (held) held();
+    else this.#kick();
   }
 
   #kick(): void {
@@ -42,14 +69,25 @@ export class VirtualEngine extends EngineCore {
   }
 
   #next(): void {
+    if (this.#paused) {
+      this.#busy = false;
+      return;
+    }
     const plan = this.planStep();
     if (!plan) {
       this.#busy = false;
       return;
     }
     this.#busy = true;
-    const end = Math.max(this.#loop.nowMs(), plan.readyMs) + plan.durMs;
+    const end = Math.max(this.#loop.nowMs(), plan.readyMs) + plan.durMs * this.stepFactor;
     this.#loop.at(end, () => {
+      if (this.#paused) {
+        this.#held = () => {
+          this.finishStep(plan, this.#loop.nowMs());
+          this.#next();
+        };
+        return;
+      }
       this.finishStep(plan, end);
       this.#next();
     });

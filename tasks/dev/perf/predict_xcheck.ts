@@ -43,6 +43,7 @@ function pointExperiment(label: string, file: string, rate: number, seconds: num
       stop: { maxErrorRate: 0.5, maxP99TtftMs: null, maxP99E2elMs: null },
     },
     slo: null,
+    events: [],
     targetPct: 90,
     plots: { formats: ["svg"], compare: null, logY: false },
   };
