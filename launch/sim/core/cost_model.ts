@@ -128,7 +128,10 @@ export interface CostModelOptions {
   memEfficiency?: number;
   /** Share of the tensor-core peak GEMMs and attention reach (both). @default the GPU profile's */
   computeEfficiency?: number;
-  /** Weight precision (`--quantization`): `fp8` halves weight bytes and uses the FP8 peak. @default "bf16" */
+  /**
+   * Weight precision (`--quantization`): `fp8` halves weight bytes and uses the FP8 peak.
+   * @default the model's checkpoint dtype (an FP8 checkpoint loads as FP8 in vLLM), else "bf16"
+   */
   dtype?: Dtype;
   /**
    * KV cache precision (`--kv-cache-dtype`): `fp8` halves KV bytes. vLLM keeps
@@ -321,7 +324,7 @@ function checkParallel(o: CostModelOptions): { tp: number; dp: number; ep: boole
 
 /** The weight and KV precisions of `o`, checked (FP8 weights need FP8 tensor cores). */
 function checkDtype(o: CostModelOptions): { dtype: Dtype; kvDtype: Dtype } {
-  const dtype = o.dtype ?? "bf16";
+  const dtype = o.dtype ?? o.model.checkpointDtype ?? "bf16";
   const kvDtype = o.kvDtype ?? "bf16";
   for (const [name, v] of [["dtype", dtype], ["kvDtype", kvDtype]]) {
     if (v !== "bf16" && v !== "fp8") {
