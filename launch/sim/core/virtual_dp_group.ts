@@ -21,6 +21,7 @@
 import type { CostModel } from "./cost_model.ts";
 import type { EngineCore, EngineOptions, EngineRequest, StepPlan } from "./engine.ts";
 import type { KvCache } from "./kv_cache.ts";
+import { StepTermTotals } from "./step_terms.ts";
 import { VirtualEngine } from "./virtual_engine.ts";
 import type { EventLoop } from "../../../lib/event_loop.ts";
 import { Rng } from "../../../lib/rng.ts";
@@ -33,6 +34,8 @@ export interface VirtualInstanceEngine {
   add(req: EngineRequest): void;
   /** A KV cache of the instance (for prompt block hashes; ranks hash alike). */
   readonly kv: KvCache;
+  /** Its steps' time by cost term. */
+  readonly terms: StepTermTotals;
   releaseHeld(id: string): number | null;
 }
 
@@ -63,6 +66,8 @@ export class VirtualDpGroup implements VirtualInstanceEngine {
   #kicked = false;
   /** Lockstep steps run (MoE). */
   steps = 0;
+  readonly #lockstep: boolean;
+  readonly #terms = new StepTermTotals();
 
   constructor(o: VirtualDpGroupOptions) {
     this.#loop = o.clock;
@@ -70,6 +75,7 @@ export class VirtualDpGroup implements VirtualInstanceEngine {
     this.#jitter = o.jitter ?? 0.03;
     this.#rng = new Rng(`dp-group:${o.seed ?? 0}`);
     const lockstep = o.cost.model.moe !== undefined;
+    this.#lockstep = lockstep;
     this.ranks = Array.from({ length: o.cost.dp }, (_, r) => {
       const rank = new VirtualEngine({ ...o.rankOptions(r), clock: o.clock });
       // lockstep: the group steps the ranks (the rank keeps its frontend floor on the loop)
@@ -81,6 +87,14 @@ export class VirtualDpGroup implements VirtualInstanceEngine {
 
   get kv(): KvCache {
     return this.ranks[0].kv;
+  }
+
+  /** The group's lockstep steps by term (MoE), else its ranks' steps summed. */
+  get terms(): StepTermTotals {
+    if (this.#lockstep) return this.#terms;
+    const all = new StepTermTotals();
+    for (const r of this.ranks) all.addAll(r.terms);
+    return all;
   }
 
   /** Hands the request to the rank vLLM's balancer would pick. */
@@ -134,9 +148,11 @@ export class VirtualDpGroup implements VirtualInstanceEngine {
     for (const p of plans) if (p && p.readyMs > readyMs) readyMs = p.readyMs;
     const shapes = plans.map((p, i) => p && this.ranks[i].plannedShape);
     const noise = 1 + (this.#rng.next() * 2 - 1) * this.#jitter;
-    const end = readyMs + this.#cost.groupStepMs(shapes) * noise;
+    const b = this.#cost.groupBreakdown(shapes);
+    const end = readyMs + b.totalMs * noise;
     this.#loop.at(end, () => {
       this.steps++;
+      this.#terms.add(b);
       plans.forEach((p, i) => p && this.ranks[i].finishStep(p, end));
       this.#next();
     });
