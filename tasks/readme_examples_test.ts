@@ -76,12 +76,6 @@ const SKIP: Record<string, string> = {
     "--dp 1,8,16 --dataset random --input-len 8000 --output-len 500 --endpoint /v1/completions " +
     "--slo ttft:2000,tpot:50"
   ]: "seven 16-GPU candidates (about a minute); tasks/plan/plan_moe_test.ts runs a DP+EP plan small",
-  "deno task up fixtures/topologies/vllm_moe_dp_ep.yaml": "needs vLLM on 2 GPUs",
-  [
-    "deno task bench --url http://127.0.0.1:10000 --endpoint /v1/completions --dataset random " +
-    "--input-len 1024 --output-len 128 --rate 8 --duration 60 --out results/moe-live/dp2-ep-r8"
-  ]: "needs the vLLM deployment above",
-  "deno task down fixtures/topologies/vllm_moe_dp_ep.yaml": "the vLLM deployment above",
 };
 
 /** Examples whose documented exit code is not 0. */

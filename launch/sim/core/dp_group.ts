@@ -33,12 +33,22 @@ export const DP_STATS_INTERVAL_MS = 100;
 /** What the HTTP shell reads of an instance's KV caches (`/metrics`, the stats line, reset). */
 export type KvView = Pick<KvCache, "usage" | "queries" | "hits" | "resetPrefixCache">;
 
+/**
+ * What the HTTP shell serves requests with: one engine core, or the ranks of a
+ * data-parallel instance (`../live/live_dp_group.ts`).
+ */
+export type ServedEngine =
+  & Pick<EngineCore, "add" | "abort" | "metrics" | "numRunning" | "numWaiting">
+  & {
+    readonly kv: KvView;
+  };
+
 /** One planned lockstep step of the group. */
 export interface GroupStep {
   /** Each rank's plan (null: an idle rank, which runs a dummy step). */
   plans: (StepPlan | null)[];
   breakdown: StepBreakdown;
-  /** It cannot start before this (the latest of the ranks' ready times). */
+  /** It cannot start before this: the latest of the ranks' ready times (-Infinity: none waits). */
   readyMs: number;
   /** Its duration with the step noise, simulated ms. */
   durMs: number;
@@ -149,7 +159,7 @@ export class DpGroup {
   planStep(): GroupStep | null {
     const plans: (StepPlan | null)[] = this.ranks.map((r) => r.planStep());
     if (plans.every((p) => p === null)) return null;
-    let readyMs = this.#clock.nowMs();
+    let readyMs = -Infinity;
     for (const p of plans) if (p && p.readyMs > readyMs) readyMs = p.readyMs;
     const shapes = plans.map((p, i) => p && this.ranks[i].plannedShape);
     const noise = 1 + (this.#rng.next() * 2 - 1) * this.#jitter;

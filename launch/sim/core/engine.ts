@@ -110,6 +110,8 @@ export interface EngineOptions {
   jitter?: number;
   /** Seed of the noise. @default 0 */
   seed?: number;
+  /** Where its Prometheus counters go (the ranks of one instance share one). @default its own */
+  metrics?: SimMetrics;
   /** How long held producer blocks wait for a pull, simulated ms. @default 480000 */
   holdTimeoutMs?: number;
   /**
@@ -151,8 +153,8 @@ interface Plan extends StepPlan {
 
 /** A simulated vLLM engine core (no I/O, never waits). */
 export class EngineCore {
-  readonly metrics = new SimMetrics();
-  readonly #o: Required<Omit<EngineOptions, "cost" | "kv" | "clock">>;
+  readonly metrics: SimMetrics;
+  readonly #o: Required<Omit<EngineOptions, "cost" | "kv" | "clock" | "metrics">>;
   readonly #cost: CostModel;
   readonly #kv: KvCache;
   readonly #clock: Clock;
@@ -185,6 +187,7 @@ export class EngineCore {
   batchedSteps = 0;
 
   constructor(opts: EngineOptions) {
+    this.metrics = opts.metrics ?? new SimMetrics();
     this.#cost = opts.cost;
     this.#kv = opts.kv;
     this.#clock = opts.clock;

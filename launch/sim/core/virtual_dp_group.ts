@@ -100,7 +100,7 @@ export class VirtualDpGroup implements VirtualInstanceEngine {
       return;
     }
     this.#busy = true;
-    const end = step.readyMs + step.durMs;
+    const end = Math.max(this.#loop.nowMs(), step.readyMs) + step.durMs;
     this.#loop.at(end, () => {
       this.#group.finishStep(step, end);
       this.#next();
