@@ -270,15 +270,16 @@ function checkSimRole(r: Reader, x: RoleSpec): void {
 }
 
 /**
- * Refuses to start a simulated topology with data-parallel instances on the
- * live clock: the simulated engine runs a DP instance's ranks (one scheduler
- * and KV cache each, stepping in lockstep) in virtual time only, so `up`
- * names the limitation before anything starts.
+ * Refuses to start a simulated topology whose disaggregated roles have
+ * data-parallel instances on the live clock: the simulated engine runs a DP
+ * instance's ranks live inside its one process (`launch/sim/live/live_dp_group.ts`)
+ * for aggregated serving only; DP prefill/decode roles (KV connectors over
+ * ranks) run in virtual time. `up` names the limitation before anything starts.
  */
 export function checkLiveClock(t: Topology): void {
-  const x = t.roles.find((r) => r.dp > 1);
+  const x = t.roles.find((r) => r.dp > 1 && r.role !== "server" && r.role !== "replicas");
   if (t.engine !== "sim" || !x) return;
   throw new RangeError(
-    `Cannot start ${t.file} on the live clock as a simulated topology with data-parallel instances: current value is ${x.role}.dp ${x.dp}; allowed: dp 1 (the simulated engine runs data-parallel ranks in virtual time only: deno task predict --topology ${t.file})`,
+    `Cannot start ${t.file} on the live clock as a simulated topology with data-parallel ${x.role} instances: current value is ${x.role}.dp ${x.dp}; allowed: dp 1 on prefill/decode roles (live data-parallel ranks serve aggregated roles, server and replicas; disaggregated DP roles run in virtual time: deno task predict --topology ${t.file})`,
   );
 }

@@ -228,18 +228,21 @@ Deno.test("vllm moe: NIXL side-channel ports are dp × tp per instance, each ran
   );
 });
 
-Deno.test("up: a simulated DP instance is refused on the live clock, naming the limitation and predict", async () => {
-  const file = new URL("../fixtures/topologies/sim_moe_dp_ep.yaml", import.meta.url).pathname;
+Deno.test("up: simulated DP prefill/decode roles are refused on the live clock, naming the limitation and predict", async () => {
+  const file = new URL("../fixtures/topologies/sim_pd_1p1d.yaml", import.meta.url).pathname;
+  const sets = ["model=Qwen/Qwen3-30B-A3B", "decode.dp=2", "decode.ep=true"].map((x) =>
+    parseSet(x)
+  );
   const stateDir = await Deno.makeTempDir({ prefix: "topobench_moe_up_" });
   try {
     await assert.rejects(
-      () => up({ file, stateDir, log: () => {} }),
-      /Cannot start .*sim_moe_dp_ep\.yaml on the live clock as a simulated topology with data-parallel instances: current value is server\.dp 2; allowed: dp 1 .*deno task predict --topology/,
+      () => up({ file, sets, stateDir, log: () => {} }),
+      /Cannot start .*sim_pd_1p1d\.yaml.* on the live clock as a simulated topology with data-parallel decode instances: current value is decode\.dp 2; allowed: dp 1 on prefill\/decode roles .*deno task predict --topology/,
     );
     // nothing was started or written
     assert.deepEqual([...Deno.readDirSync(stateDir)], []);
     // the dry run still prints the command the virtual clock reads
-    const plan = await up({ file, stateDir, dryRun: true });
+    const plan = await up({ file, sets, stateDir, dryRun: true });
     assert.match(String(plan), /--data-parallel-size 2 --enable-expert-parallel/);
   } finally {
     await Deno.remove(stateDir, { recursive: true });

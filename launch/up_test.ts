@@ -283,3 +283,67 @@ Deno.test("up: two ups of one name at once: one starts it, the other refuses nam
     await Deno.remove(s.dir, { recursive: true });
   }
 });
+
+Deno.test("up/bench/down: a simulated DP2+EP instance runs live, its ranks in one process", async () => {
+  const s = await setup(`
+name: t-moe
+engine: sim
+model: Qwen/Qwen3-30B-A3B-Instruct-2507
+kind: agg
+server: { gpus: [[0, 1]], dp: 2, ep: true, port: 8000 }
+${router}
+sim: { gpu: rtx-pro-6000, speed: 20, extra_args: [--max-num-seqs, "128"] }
+`);
+  const up = await cli("up.ts", [s.file, ...s.flags]);
+  assert.equal(up.code, 0, up.stderr);
+  const st = await readState(s.state, "t-moe");
+  try {
+    // one engine process for the instance's two ranks
+    assert.deepEqual(
+      st.processes.map((p) => p.name),
+      ROUTER ? ["server-0", "router"] : ["server-0"],
+    );
+    const out = join(s.dir, "runs", "r4");
+    const bench = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        join(ROOT, "bench", "run.ts"),
+        "--url",
+        st.endpoint,
+        "--endpoint",
+        "/v1/completions",
+        "--dataset",
+        "random",
+        "--input-len",
+        "256",
+        "--output-len",
+        "16",
+        "--rate",
+        "12",
+        "--num-requests",
+        "12",
+        "--topology",
+        "t-moe",
+        "--out",
+        out,
+      ],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(bench.code, 0, new TextDecoder().decode(bench.stderr));
+    const runDir = join(s.dir, "runs", [...Deno.readDirSync(join(s.dir, "runs"))][0].name);
+    const raw = JSON.parse(await Deno.readTextFile(join(runDir, "summary.json")));
+    const sum = Array.isArray(raw) ? raw[0] : raw;
+    assert.equal(sum.completed, 12);
+    assert.equal(sum.failed, 0);
+    const log = await Deno.readTextFile(st.processes[0].logPath);
+    assert.match(log, /tp=1 dp=2 ep speed=20x/);
+  } finally {
+    const down = await cli("down.ts", [s.file, "--state-dir", s.state]);
+    assert.equal(down.code, 0, down.stderr);
+    for (const p of st.processes) assert.equal(isGroupAlive(p.pgid), false, p.name);
+    await Deno.remove(s.dir, { recursive: true });
+  }
+});

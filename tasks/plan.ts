@@ -35,6 +35,7 @@ import { answerTable, type PlanAnswer } from "./plan/answer.ts";
 import { type PlanOptions, runPlan } from "./plan/run_plan.ts";
 import { parseSet } from "../launch/topology_set.ts";
 import { liveTable } from "./plan/validate_live.ts";
+import { bindingText } from "./plan/step_costs.ts";
 
 const OWN: FlagSpec = {
   model: {
@@ -55,6 +56,17 @@ const OWN: FlagSpec = {
     help: "Kinds to search: agg, dp, pd, ppd, epd (multimodal: encoders of TP 1 before prefill)",
   },
   tp: { type: "string", default: "1,2", help: "Tensor-parallel sizes per instance to try" },
+  dp: {
+    type: "string",
+    default: "1",
+    help:
+      "Data-parallel ranks per instance to try, MoE models only (e.g. 1,8,16: each TP with each size; an instance is dp x tp GPUs)",
+  },
+  ep: {
+    type: "string",
+    default: "on",
+    help: "Expert parallelism on instances of dp > 1: on (--enable-expert-parallel) or off",
+  },
   "max-gpus-per-instance": { type: "string", help: "Largest TP an instance may have" },
   policies: {
     type: "string",
@@ -151,13 +163,7 @@ function questionOf(values: FlagValues): PlanQuestion {
   const bad = kinds.find((k) => !(PLAN_KINDS as readonly string[]).includes(k));
   if (bad) throw fieldError({ field: "--kinds", value: bad, expected: PLAN_KINDS.join(", ") });
   const cap = numberFlag(values, "max-gpus-per-instance", { min: 1, integer: true });
-  const tps = (listFlag(values, "tp") ?? ["1"]).map((t) => {
-    const n = Number(t);
-    if (!Number.isInteger(n) || n < 1) {
-      throw fieldError({ field: "--tp", value: t, expected: "whole numbers >= 1, e.g. 1,2,4" });
-    }
-    return n;
-  }).filter((t) => cap === undefined || t <= cap);
+  const tps = wholeNumbers(values, "tp", "1").filter((t) => cap === undefined || t <= cap);
   if (!tps.length) {
     throw fieldError({
       field: "--max-gpus-per-instance",
@@ -165,8 +171,14 @@ function questionOf(values: FlagValues): PlanQuestion {
       expected: "at least one of the --tp sizes",
     });
   }
+  const dps = wholeNumbers(values, "dp", "1");
+  const ep = String(values.ep ?? "on");
+  if (ep !== "on" && ep !== "off") {
+    throw fieldError({ field: "--ep", value: ep, expected: "on, off" });
+  }
   return {
     ...choices(values),
+    ...(dps.some((d) => d > 1) ? { dps, ep: ep === "on" } : {}),
     model: String(values.model),
     ...(values["model-profile"] ? { modelProfile: String(values["model-profile"]) } : {}),
     gpu: String(values.gpu),
@@ -174,6 +186,21 @@ function questionOf(values: FlagValues): PlanQuestion {
     kinds: kinds as PlanKind[],
     tps,
   };
+}
+
+/** A list flag of whole numbers >= 1 (`--tp 1,2,4`), checked. */
+function wholeNumbers(values: FlagValues, flag: string, fallback: string): number[] {
+  return (listFlag(values, flag) ?? [fallback]).map((t) => {
+    const n = Number(t);
+    if (!Number.isInteger(n) || n < 1) {
+      throw fieldError({
+        field: `--${flag}`,
+        value: t,
+        expected: "whole numbers >= 1, e.g. 1,2,4",
+      });
+    }
+    return n;
+  });
 }
 
 /** `--policies` and `--connectors`, checked. */
@@ -299,6 +326,10 @@ function printAnswer(answer: PlanAnswer, gpus: number): void {
   if (answer.live_check) {
     const engine = answer.live_check_engine === "vllm" ? "vLLM" : "simulated engine, speed 1";
     console.log(`\nlive check (real processes, ${engine}):\n${liveTable(answer.live_check)}`);
+  }
+  for (const c of [...answer.candidates, ...answer.pruned].filter((c) => c.step_costs)) {
+    const where = "at" in c && c.at ? ` (left out; at ${c.at.rate})` : "";
+    console.log(`${c.label}${where}: ${c.step_costs!.map(bindingText).join("; ")}`);
   }
   console.log(`\n${answer.answer}`);
   if (answer.target) {

@@ -76,6 +76,11 @@ const SKIP: Record<string, string> = {
     "--input-len 1024 --output-len 256 --out results/k8s/pd-4p4d"
   ]: "needs the cluster above",
   "deno task down vllm-pd-4p4d": "needs the cluster above",
+  [
+    "deno task plan --model Qwen/Qwen3-235B-A22B --gpu h200 --gpus 16 --kinds agg,dp,pd --tp 1,8 " +
+    "--dp 1,8,16 --dataset random --input-len 8000 --output-len 500 --endpoint /v1/completions " +
+    "--slo ttft:2000,tpot:50"
+  ]: "seven 16-GPU candidates (about a minute); tasks/plan/plan_moe_test.ts runs a DP+EP plan small",
 };
 
 /** Examples whose documented exit code is not 0. */

@@ -20,6 +20,7 @@ import { sloBracket } from "../../lib/ranking.ts";
 import { roundRate } from "../../lib/slo_search.ts";
 import type { SweepPoint } from "../sweep.ts";
 import type { Candidate, Pruned } from "./candidates.ts";
+import { type RoleStepCost, stepCosts } from "./step_costs.ts";
 
 /** What the waves found. */
 export interface WavesResult {
@@ -33,6 +34,12 @@ export interface WavesResult {
 
 /** Attainment (0..1) of each point, ascending by rate. */
 const attainments = async (pts: readonly SweepPoint[]) => (await pointAttainments(pts)).att;
+
+/** {@linkcode stepCosts} of the point at `rate`, null without one. */
+function stepCostsAt(pts: readonly SweepPoint[], rate: number): RoleStepCost[] | null {
+  const p = pts.find((x) => roundRate(x.rateRps) === rate);
+  return p ? stepCosts(p.runDir) : null;
+}
 
 /** Candidates in search order: dp first (replicas with session routing usually lead), then the rest. */
 export function searchOrder(cands: readonly Candidate[]): Candidate[] {
@@ -69,6 +76,7 @@ export async function runWaves(
             why: `misses the SLO at ${at.rate} (${(at.value * 100).toFixed(1)}% within it), ` +
               `where the best so far holds it per GPU`,
             at: { rate: at.rate, attainment: at.value },
+            step_costs: stepCostsAt(pts[c.label] ?? [], at.rate),
           });
         } else go.push(c);
       }

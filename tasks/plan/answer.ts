@@ -12,6 +12,7 @@ import type { MergedRow } from "../../lib/merged_schema.ts";
 import type { Candidate, PlanQuestion, Pruned } from "./candidates.ts";
 import type { LiveCheck } from "./validate_live.ts";
 import type { VerifyCommands } from "./deploy_files.ts";
+import { type RoleStepCost, stepCosts, stepCostsMd } from "./step_costs.ts";
 
 /** One candidate in `plan.json`. */
 export interface PlanCandidate {
@@ -56,6 +57,11 @@ export interface PlanCandidate {
   status: string;
   /** Load points it took. */
   points: number;
+  /**
+   * Where its simulated step time went at the last passing load, per role, and
+   * which cost binds each (`step_costs.ts`); null without a passing load.
+   */
+  step_costs: RoleStepCost[] | null;
 }
 
 /** One role's GPUs and its part of a disaggregated candidate's cost and energy per output token. */
@@ -172,6 +178,7 @@ export function rankedCandidates(
       binding: t.binding,
       status: statusOf(t),
       points: t.attainment_by_rate.length,
+      step_costs: costsAt(rows, t.topology, t.pass_rate),
     };
   });
 }
@@ -181,7 +188,9 @@ export function roleGpus(c: Candidate): Record<string, number> | null {
   const out: Record<string, number> = {};
   for (const role of ["encode", "prefill", "decode"]) {
     const n = c.set[`${role}.count`];
-    if (n !== undefined) out[role] = Number(n) * Number(c.set[`${role}.tp`] ?? 1);
+    if (n !== undefined) {
+      out[role] = Number(n) * Number(c.set[`${role}.tp`] ?? 1) * Number(c.set[`${role}.dp`] ?? 1);
+    }
   }
   return Object.keys(out).length ? out : null;
 }
@@ -208,6 +217,12 @@ function rolesOf(
 /** The merged row of `label` at `rate` (a single run's, or the mean over runs). */
 function rowAt(rows: readonly MergedRow[], label: string, rate: number | null) {
   return rows.find((x) => x.topology === label && x.rate_target === rate);
+}
+
+/** {@linkcode stepCosts} of `label`'s run at `rate`, null without one. */
+function costsAt(rows: readonly MergedRow[], label: string, rate: number | null) {
+  const dir = rate === null ? undefined : rowAt(rows, label, rate)?.run_dir;
+  return dir ? stepCosts(dir) : null;
 }
 
 /** 1000 / mean TPOT at `rate`: the output tokens/s a user sees there. */
@@ -308,6 +323,13 @@ export function planMd(a: PlanAnswer): string {
       } | ${c.binding ?? "-"} | ${c.points} |`
     ),
     ...roleTable(a.candidates, cell),
+    ...stepCostsMd([
+      ...a.candidates,
+      ...a.pruned.filter((p) => p.step_costs).map((p) => ({
+        label: `${p.label} (left out, at ${p.at?.rate})`,
+        step_costs: p.step_costs ?? null,
+      })),
+    ]),
     "",
     `${a.candidates.length} searched in full, ${a.pruned.length} left out, ${a.points} points, ${a.elapsed_s} s. Left out:`,
     "",

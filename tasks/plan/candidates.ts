@@ -15,6 +15,7 @@ import { resolve } from "node:path";
 import { isGpuFile, isModelFile, loadGpu, loadModel } from "../../launch/sim/core/profile_files.ts";
 import type { GpuProfile, ModelProfile } from "../../launch/sim/core/profiles.ts";
 import type { Connector, Policy } from "../../lib/contracts.ts";
+import type { RoleStepCost } from "./step_costs.ts";
 
 /** Kinds plan searches. */
 export const PLAN_KINDS = ["agg", "dp", "pd", "ppd", "epd"] as const;
@@ -50,6 +51,13 @@ export interface PlanQuestion {
   kinds: PlanKind[];
   /** Tensor-parallel sizes per instance to try. */
   tps: number[];
+  /**
+   * Data-parallel ranks per instance to try (an MoE model's `dp`: each rank its own
+   * scheduler and KV cache, the expert layers over all dp × tp GPUs). @default [1]
+   */
+  dps?: number[];
+  /** Expert parallelism on instances of dp > 1 (`ep: true`). @default true */
+  ep?: boolean;
   /** dp routing policies to compare. @default the pipeline's (session on multi-turn traffic) */
   policies?: Policy[];
   /** KV connectors to compare for pd and ppd. @default the topology's (nixl) */
@@ -64,7 +72,7 @@ export interface Candidate {
   /** Topology file it is sized from. */
   file: string;
   /** Field changes (dotted paths), as an experiment entry's `set`. */
-  set: Record<string, string | number>;
+  set: Record<string, string | number | boolean>;
   gpus: number;
 }
 
@@ -74,53 +82,104 @@ export interface Pruned {
   why: string;
   /** Left out after one point: its offered rate and the share of requests within the SLO there. */
   at?: { rate: number; attainment: number };
+  /** Left out after one point: where its step time went there (`step_costs.ts`). */
+  step_costs?: RoleStepCost[] | null;
 }
 
-/** Null when one instance of `tp` GPUs holds the model with room for KV (vLLM's sizing), else why not. */
-function holds(gpu: GpuProfile, model: ModelProfile, tp: number): string | null {
+/** One instance's parallel layout: `tp` GPUs per rank, `dp` ranks (`ep`: experts sharded over them). */
+export interface InstanceShape {
+  tp: number;
+  dp: number;
+  ep: boolean;
+}
+
+/** GPUs of one instance of shape `s`. */
+const gpusOf = (s: InstanceShape) => s.tp * s.dp;
+
+/** Null when one instance of shape `s` holds the model with room for KV (vLLM's sizing), else why not. */
+function holds(gpu: GpuProfile, model: ModelProfile, s: InstanceShape): string | null {
   try {
-    new CostModel({ gpu, model, tp }).numGpuBlocks(0.9, 16);
+    new CostModel({ gpu, model, tp: s.tp, dp: s.dp, ep: s.ep }).numGpuBlocks(0.9, 16);
     return null;
-  } catch {
-    const gib = model.weightBytes / tp / 2 ** 30;
-    return `one instance of TP ${tp} cannot hold ${model.id}: ${
+  } catch (e) {
+    if (s.dp > 1 && !/gpu-memory-utilization/.test((e as Error).message)) {
+      return `${shapeName(s)}: ${(e as Error).message}`;
+    }
+    const gib = model.weightBytes / gpusOf(s) / 2 ** 30;
+    return `one instance of ${shapeName(s)} cannot hold ${model.id}: ${
       gib.toFixed(1)
     } GiB of weights per GPU leave no room for KV in 90% of the ${gpu.id}'s ${gpu.memGiB} GiB`;
   }
 }
 
-const tpTag = (tps: number[]) => tps.every((t) => t === 1) ? "" : `-tp${tps.join("_")}`;
+/** `TP 8`, `DP 16 + EP`, `DP 2 x TP 4`. */
+function shapeName(s: InstanceShape): string {
+  if (s.dp === 1) return `TP ${s.tp}`;
+  return `DP ${s.dp}${s.tp > 1 ? ` x TP ${s.tp}` : ""}${s.ep ? " + EP" : ""}`;
+}
+
+/** A shape's label part: `tp8`, `dep16` (DP 16 with EP, as llm-d names it), `dp2`, `tp2dep8`; `tp1` for one GPU. */
+function shapeTag(s: InstanceShape): string {
+  const tp = s.tp > 1 || s.dp === 1 ? `tp${s.tp}` : "";
+  return s.dp === 1 ? tp : `${tp}${s.ep ? "dep" : "dp"}${s.dp}`;
+}
+
+/** The label suffix of the shapes of a candidate's roles (`-tp2`, `-tp1_2`, `-dep8`, `-tp8_dep8`; none at TP 1). */
+function shapesTag(shapes: InstanceShape[]): string {
+  if (shapes.every((s) => s.tp === 1 && s.dp === 1)) return "";
+  const same = shapes.every((s) => shapeTag(s) === shapeTag(shapes[0]));
+  if (shapes.every((s) => s.dp === 1)) {
+    return `-tp${(same ? [shapes[0]] : shapes).map((s) => s.tp).join("_")}`;
+  }
+  return `-${(same ? [shapes[0]] : shapes).map(shapeTag).join("_")}`;
+}
+
+/** The field changes that size `role` to `count` instances of shape `s`. */
+function roleSet(role: string, count: number | null, s: InstanceShape) {
+  return {
+    ...(count === null ? {} : { [`${role}.count`]: count }),
+    [`${role}.tp`]: s.tp,
+    ...(s.dp > 1 ? { [`${role}.dp`]: s.dp, [`${role}.ep`]: s.ep } : {}),
+  };
+}
 
 /** The label and sets of a pd/ppd split. */
-function split(kind: PlanKind, p: number, d: number, tpP: number, tpD: number): Candidate {
-  const tags = tpP === tpD ? [tpP] : [tpP, tpD];
+function split(
+  kind: PlanKind,
+  p: number,
+  d: number,
+  sP: InstanceShape,
+  sD: InstanceShape,
+): Candidate {
   return {
-    label: `${kind}-${p}P${d}D${tpTag(tags)}`,
+    label: `${kind}-${p}P${d}D${shapesTag([sP, sD])}`,
     kind,
     file: KIND_FILES[kind],
-    set: { "prefill.count": p, "prefill.tp": tpP, "decode.count": d, "decode.tp": tpD },
-    gpus: p * tpP + d * tpD,
+    set: { ...roleSet("prefill", p, sP), ...roleSet("decode", d, sD) },
+    gpus: p * gpusOf(sP) + d * gpusOf(sD),
   };
 }
 
 /**
- * Every P+D split of at most `n` GPUs with these role TPs that leaves no room
+ * Every P+D split of at most `n` GPUs with these role shapes that leaves no room
  * for one more instance of either role (that instance would only add capacity).
  */
-function splits(kind: PlanKind, n: number, tpP: number, tpD: number): Candidate[] {
+function splits(kind: PlanKind, n: number, sP: InstanceShape, sD: InstanceShape): Candidate[] {
   const out: Candidate[] = [];
-  for (let p = 1; p * tpP + tpD <= n; p++) {
-    const d = Math.floor((n - p * tpP) / tpD);
-    if (n - p * tpP - d * tpD < Math.min(tpP, tpD)) out.push(split(kind, p, d, tpP, tpD));
+  const gP = gpusOf(sP);
+  const gD = gpusOf(sD);
+  for (let p = 1; p * gP + gD <= n; p++) {
+    const d = Math.floor((n - p * gP) / gD);
+    if (n - p * gP - d * gD < Math.min(gP, gD)) out.push(split(kind, p, d, sP, sD));
   }
   return out;
 }
 
 /** Every E+P+D split of at most `n` GPUs (encoders of {@linkcode ENCODER_TP}) leaving no room for one more instance. */
-function epdSplits(n: number, tpP: number, tpD: number): Candidate[] {
+function epdSplits(n: number, sP: InstanceShape, sD: InstanceShape): Candidate[] {
   const out: Candidate[] = [];
-  for (let e = 1; e * ENCODER_TP + tpP + tpD <= n; e++) {
-    for (const c of splits("epd", n - e * ENCODER_TP, tpP, tpD)) {
+  for (let e = 1; e * ENCODER_TP + gpusOf(sP) + gpusOf(sD) <= n; e++) {
+    for (const c of splits("epd", n - e * ENCODER_TP, sP, sD)) {
       if (n - e * ENCODER_TP - c.gpus >= ENCODER_TP) continue; // room for another encoder
       out.push({
         ...c,
@@ -134,39 +193,50 @@ function epdSplits(n: number, tpP: number, tpD: number): Candidate[] {
 }
 
 /**
- * Every size of `kind` on at most `n` GPUs with instance TPs from `tps`: as many
+ * Every size of `kind` on at most `n` GPUs with instances of `shapes`: as many
  * replicas as fit (dp; fewer replicas are a copy of it at a smaller scale), an
- * engine of each TP (agg), every split that leaves no room for another instance
- * (pd, ppd). The GPUs left idle are fewer than one instance needs.
+ * engine of each shape (agg), every split that leaves no room for another
+ * instance (pd, ppd). The GPUs left idle are fewer than one instance needs.
  */
-function sizes(kind: PlanKind, n: number, tps: number[]): Candidate[] {
+function sizes(kind: PlanKind, n: number, shapes: InstanceShape[]): Candidate[] {
   const file = KIND_FILES[kind];
-  const fit = tps.filter((tp) => tp <= n);
+  const fit = shapes.filter((s) => gpusOf(s) <= n);
   if (kind === "agg") {
-    return fit.map((tp) => ({
-      label: `agg${tpTag([tp])}`,
+    return fit.map((s) => ({
+      label: `agg${shapesTag([s])}`,
       kind,
       file,
-      set: { "server.tp": tp },
-      gpus: tp,
+      set: roleSet("server", null, s),
+      gpus: gpusOf(s),
     }));
   }
   if (kind === "dp") {
-    return fit.map((tp) => {
-      const count = Math.floor(n / tp);
+    return fit.map((s) => {
+      const count = Math.floor(n / gpusOf(s));
       return {
-        label: `dp-${count}${tpTag([tp])}`,
+        label: `dp-${count}${shapesTag([s])}`,
         kind,
         file,
-        set: { "replicas.count": count, "replicas.tp": tp },
-        gpus: count * tp,
+        set: roleSet("replicas", count, s),
+        gpus: count * gpusOf(s),
       };
     });
   }
   const split = kind === "epd"
     ? epdSplits
-    : (m: number, p: number, d: number) => splits(kind, m, p, d);
-  return fit.flatMap((tpP) => fit.flatMap((tpD) => split(n, tpP, tpD)));
+    : (m: number, p: InstanceShape, d: InstanceShape) => splits(kind, m, p, d);
+  return fit.flatMap((sP) => fit.flatMap((sD) => split(n, sP, sD)));
+}
+
+/**
+ * The instance shapes of `q`: every TP with one rank, and on an MoE model every
+ * TP with each data-parallel size asked (a dense model's ranks would only be
+ * replicas, which dp already searches).
+ */
+export function instanceShapes(q: PlanQuestion, model: ModelProfile): InstanceShape[] {
+  const dps = model.moe ? [...new Set(q.dps ?? [1])] : [1];
+  const ep = q.ep ?? true;
+  return dps.flatMap((dp) => q.tps.map((tp) => ({ tp, dp, ep: dp > 1 && ep })));
 }
 
 /** `c` once per routing policy (dp) or KV connector (pd, ppd) asked, labelled by it. */
@@ -198,7 +268,8 @@ function listedTwice(c: Candidate, q: PlanQuestion): boolean {
 export function planCandidates(q: PlanQuestion): { candidates: Candidate[]; pruned: Pruned[] } {
   const gpu = loadGpu(q.gpu);
   const model = loadModel(q.modelProfile ?? q.model);
-  const fits = new Map(q.tps.map((tp) => [tp, holds(gpu, model, tp)]));
+  const shapes = instanceShapes(q, model);
+  const fits = new Map(shapes.map((s) => [shapeTag(s), holds(gpu, model, s)]));
   // files as absolute paths: a topology resolves relative ones against its own folder
   const common = {
     model: q.model,
@@ -212,13 +283,22 @@ export function planCandidates(q: PlanQuestion): { candidates: Candidate[]; prun
   const candidates: Candidate[] = [];
   const pruned: Pruned[] = [];
   for (const kind of q.kinds) {
-    for (const c of sizes(kind, q.gpus, q.tps).flatMap((x) => variants(x, q))) {
+    for (const c of sizes(kind, q.gpus, shapes).flatMap((x) => variants(x, q))) {
       if (listedTwice(c, q)) continue;
-      const tps = Object.entries(c.set).filter(([k]) => k.endsWith(".tp")).map(([, v]) => +v);
-      const why = tps.map((tp) => fits.get(tp) ?? holds(gpu, model, tp)).find((w) => w);
+      const why = candidateShapes(c).map((s) => fits.get(shapeTag(s)) ?? holds(gpu, model, s))
+        .find((w) => w);
       if (why) pruned.push({ label: c.label, why });
       else candidates.push({ ...c, set: { ...common, ...c.set } });
     }
   }
   return { candidates, pruned };
+}
+
+/** The instance shapes of a candidate's roles, from its sets. */
+export function candidateShapes(c: Candidate): InstanceShape[] {
+  const roles = Object.keys(c.set).filter((k) => k.endsWith(".tp")).map((k) => k.slice(0, -3));
+  return roles.map((r) => {
+    const dp = Number(c.set[`${r}.dp`] ?? 1);
+    return { tp: Number(c.set[`${r}.tp`]), dp, ep: c.set[`${r}.ep`] === true };
+  });
 }

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { ROOT } from "../_experiment.ts";
 import { readSummaries } from "../_bench_cmd.ts";
 import { main } from "../predict.ts";
+import { readStepTerms } from "./step_terms_file.ts";
 
 const FIXTURE = join(ROOT, "fixtures/topologies/sim_moe_dp_ep.yaml");
 
@@ -18,7 +19,7 @@ async function predict(dir: string, args: string[]) {
   const run = [...Deno.readDirSync(dir)].find((e) => e.name.endsWith(`-${out.split("/").pop()}`));
   assert.ok(run, `a run folder under ${dir}`);
   const [s] = await readSummaries(join(dir, run.name));
-  return s;
+  return Object.assign(s, { terms: readStepTerms(join(dir, run.name)) });
 }
 
 Deno.test("predict --topology: a DP2 + EP instance runs its ranks in virtual time", async () => {
@@ -38,6 +39,12 @@ Deno.test("predict --topology: a DP2 + EP instance runs its ranks in virtual tim
     assert.equal(s.completed, 24);
     assert.equal(s.failed, 0);
     assert.equal(s.gpus, 2, "dp 2 × tp 1");
+    // step_terms.json: the group's lockstep steps by term, the experts and their all-to-all among them
+    const [inst] = s.terms!.instances;
+    assert.equal(inst.dp, 2);
+    assert.ok(inst.terms_ms.expertMs > 0 && inst.terms_ms.all2allMs > 0);
+    const sum = Object.values(inst.terms_ms).reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(sum - inst.busy_ms) < 1e-6 * inst.busy_ms);
     // the same instance with one rank: one GPU
     const one = await predict(dir, [...load, "--set", "server.dp=1"]);
     assert.equal(one.gpus, 1);

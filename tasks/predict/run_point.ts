@@ -3,7 +3,8 @@
  * run directory of the same contract as `deno task bench` (DESIGN.md):
  * `config.json` (with `"clock": "virtual"`), `requests.csv` streamed as
  * requests finish, `summary.json` from bench's own summary code. Same seed and
- * inputs give byte-identical `requests.csv` and `summary.json`.
+ * inputs give byte-identical `requests.csv` and `summary.json`; `step_terms.json`
+ * says where each instance's simulated step time went (`step_terms_file.ts`).
  *
  * @module
  */
@@ -47,6 +48,7 @@ import { PromptTokens } from "../../lib/prompt_tokens.ts";
 import { VirtualSender } from "./virtual_sender.ts";
 import { predictTokens } from "./predict_tokens.ts";
 import { VirtualTopology, type VirtualTopologyOptions } from "./virtual_topology.ts";
+import { addRuns, type InstanceTerms, instanceTerms, writeStepTerms } from "./step_terms_file.ts";
 
 /** Options of {@linkcode predictRun}. */
 export interface PredictRunOptions extends VirtualTopologyOptions {
@@ -138,6 +140,7 @@ export async function predictRun(
   const t0 = performance.now();
   let simulatedMs = 0;
   let events = 0;
+  let terms: InstanceTerms[] | null = null;
   try {
     for (let k = 0; k < cfg.runs; k++) {
       const runId = cfg.runs > 1 ? `${basename(dir)}-r${k + 1}` : basename(dir);
@@ -145,10 +148,12 @@ export async function predictRun(
       if (run.topo.faults) await writeScenario(dir, sh, run, k);
       simulatedMs += run.loop.nowMs();
       events += run.loop.events;
+      terms = addRuns(terms, instanceTerms(run.topo));
       const s = runSummaries(sh, run, k);
       run.sink.close();
       summaries.push(...s);
       await writeSummaries(dir, summaries);
+      await writeStepTerms(dir, terms, simulatedMs);
       if (o.resultBlock) {
         (o.print ?? ((t: string) => Deno.stderr.writeSync(new TextEncoder().encode(t))))(
           `${

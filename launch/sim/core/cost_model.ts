@@ -18,6 +18,7 @@ import type { GpuProfile, ModelProfile } from "./profiles.ts";
 import { dispatchMs, expertMs, type MoeShape, routedExpertParams } from "./_moe_cost.ts";
 import { dsaComputeMs, dsaKvReadBytes, type DsaShape, indexKeyBytes } from "./_dsa_cost.ts";
 import { type KvBudget, kvBudget } from "./_kv_budget.ts";
+import { type StepTerms, zeroTerms } from "./step_terms.ts";
 
 /** One sequence's share of a step. */
 export interface SeqWork {
@@ -101,6 +102,12 @@ export interface StepBreakdown {
    * decode compute) (mixed) + kvReadMs + commMs + overheadMs.
    */
   totalMs: number;
+  /**
+   * What `totalMs` is made of, term by term (they add up to it): the roofline's
+   * binding side only (a weight-bound decode counts `weightReadMs`, not its FLOPs).
+   * `step_terms.ts` sums them over a run.
+   */
+  terms: StepTerms;
 }
 
 /** Options of {@linkcode CostModel}. */
@@ -128,7 +135,10 @@ export interface CostModelOptions {
   memEfficiency?: number;
   /** Share of the tensor-core peak GEMMs and attention reach (both). @default the GPU profile's */
   computeEfficiency?: number;
-  /** Weight precision (`--quantization`): `fp8` halves weight bytes and uses the FP8 peak. @default "bf16" */
+  /**
+   * Weight precision (`--quantization`): `fp8` halves weight bytes and uses the FP8 peak.
+   * @default the model's checkpoint dtype (an FP8 checkpoint loads as FP8 in vLLM), else "bf16"
+   */
   dtype?: Dtype;
   /**
    * KV cache precision (`--kv-cache-dtype`): `fp8` halves KV bytes. vLLM keeps
@@ -321,7 +331,7 @@ function checkParallel(o: CostModelOptions): { tp: number; dp: number; ep: boole
 
 /** The weight and KV precisions of `o`, checked (FP8 weights need FP8 tensor cores). */
 function checkDtype(o: CostModelOptions): { dtype: Dtype; kvDtype: Dtype } {
-  const dtype = o.dtype ?? "bf16";
+  const dtype = o.dtype ?? o.model.checkpointDtype ?? "bf16";
   const kvDtype = o.kvDtype ?? "bf16";
   for (const [name, v] of [["dtype", dtype], ["kvDtype", kvDtype]]) {
     if (v !== "bf16" && v !== "fp8") {
@@ -512,7 +522,15 @@ export class CostModel {
    */
   shapeBreakdown(shape: StepShape): StepBreakdown {
     if (shape.seqs === 0) {
-      return { weightMs: 0, computeMs: 0, kvReadMs: 0, commMs: 0, overheadMs: 0, totalMs: 0 };
+      return {
+        weightMs: 0,
+        computeMs: 0,
+        kvReadMs: 0,
+        commMs: 0,
+        overheadMs: 0,
+        totalMs: 0,
+        terms: zeroTerms(),
+      };
     }
     const b = this.#rankBreakdown(shape);
     if (this.#moe) this.#addExperts(b, (shape.pTokens + shape.dSeqs) * this.dp);
@@ -529,17 +547,31 @@ export class CostModel {
    * `ranks x the largest batch` tokens.
    */
   groupStepMs(shapes: readonly (StepShape | null)[]): number {
-    let slowest = 0;
+    return this.groupBreakdown(shapes).totalMs;
+  }
+
+  /**
+   * {@linkcode groupStepMs} by part: the slowest rank's breakdown with the
+   * experts and their token movement added (null: no rank has work).
+   */
+  groupBreakdown(shapes: readonly (StepShape | null)[]): StepBreakdown {
+    let slowest: StepBreakdown | null = null;
     let largest = 0;
     for (const shape of shapes) {
       if (!shape || shape.seqs === 0) continue;
       const b = this.#rankBreakdown(shape);
-      if (b.totalMs > slowest) slowest = b.totalMs;
+      if (!slowest || b.totalMs > slowest.totalMs) slowest = b;
       largest = Math.max(largest, shape.pTokens + shape.dSeqs);
     }
+    if (!slowest) return this.shapeBreakdown(new StepShape());
     if (largest === 0 || !this.#moe) return slowest;
     const { e, move } = this.#experts(largest * shapes.length);
-    return slowest + e + move;
+    slowest.computeMs += e;
+    slowest.commMs += move;
+    slowest.totalMs = slowest.totalMs + e + move;
+    slowest.terms.expertMs += e;
+    slowest.terms.all2allMs += move;
+    return slowest;
   }
 
   /** The routed experts of a step of `tokens` group tokens, and moving the tokens to them (dp > 1). */
@@ -557,6 +589,8 @@ export class CostModel {
     b.computeMs += e;
     b.commMs += move;
     b.totalMs += e + move;
+    b.terms.expertMs += e;
+    b.terms.all2allMs += move;
   }
 
   /**
@@ -576,14 +610,16 @@ export class CostModel {
     const linear = (tokens: number, seqs: number) =>
       2 * bodyParams * tokens + 2 * embedParams * seqs;
     const dsa = this.#dsa; // sparse attention: its own terms (_dsa_cost.ts)
-    const prefillMs = linear(pTokens, pSeqs) / tp / this.#flopsPerMs +
-      (dsa
-        ? dsaComputeMs(dsa, pTokens, pPairs)
-        : attnFlopsPerPair * pPairs / tp / this.#attnFlopsPerMs);
-    const decodeMs = (linear(dSeqs, dSeqs) / tp) / this.#flopsPerMs +
-      (dsa
-        ? dsaComputeMs(dsa, dSeqs, dPairs)
-        : attnFlopsPerPair * dPairs / tp / this.#attnFlopsPerMs);
+    const linP = linear(pTokens, pSeqs) / tp / this.#flopsPerMs;
+    const attnP = dsa
+      ? dsaComputeMs(dsa, pTokens, pPairs)
+      : attnFlopsPerPair * pPairs / tp / this.#attnFlopsPerMs;
+    const linD = (linear(dSeqs, dSeqs) / tp) / this.#flopsPerMs;
+    const attnD = dsa
+      ? dsaComputeMs(dsa, dSeqs, dPairs)
+      : attnFlopsPerPair * dPairs / tp / this.#attnFlopsPerMs;
+    const prefillMs = linP + attnP;
+    const decodeMs = linD + attnD;
     const computeMs = prefillMs + decodeMs;
     const kvReadMs = dsa
       ? (dsaKvReadBytes(dsa, pCtx, pSeqs) + dsaKvReadBytes(dsa, dCtx, dSeqs)) / this.#memBytesPerMs
@@ -596,7 +632,26 @@ export class CostModel {
       ? Math.max(weightMs, computeMs)
       : prefillMs + Math.max(weightMs, decodeMs);
     const totalMs = coreMs + kvReadMs + commMs + overheadMs;
-    return { weightMs, computeMs, kvReadMs, commMs, overheadMs, totalMs };
+    const terms = zeroTerms();
+    terms.kvReadMs = kvReadMs;
+    terms.tpCommMs = commMs;
+    terms.overheadMs = overheadMs;
+    // the roofline's binding side: a mixed step's prefill FLOPs always count; the rest
+    // counts its FLOPs (attention and GEMMs apart) or the weight read, whichever binds
+    const mixed = pSeqs > 0 && dSeqs > 0;
+    if (mixed) {
+      terms.attentionMs = attnP;
+      terms.denseGemmMs = linP;
+    }
+    if (mixed ? weightMs >= decodeMs : weightMs >= computeMs) terms.weightReadMs = weightMs;
+    else if (mixed) {
+      terms.attentionMs += attnD;
+      terms.denseGemmMs += linD;
+    } else {
+      terms.attentionMs = attnP + attnD;
+      terms.denseGemmMs = linP + linD;
+    }
+    return { weightMs, computeMs, kvReadMs, commMs, overheadMs, totalMs, terms };
   }
 
   /**

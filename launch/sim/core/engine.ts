@@ -13,7 +13,8 @@
  *
  * @module
  */
-import { type CostModel, StepShape } from "./cost_model.ts";
+import { type CostModel, type StepBreakdown, StepShape } from "./cost_model.ts";
+import { StepTermTotals } from "./step_terms.ts";
 import type { KvBlock, KvCache } from "./kv_cache.ts";
 import { commitFull, extendHashes, keepHashes, Seq } from "./_seq.ts";
 import { DecodeCohort } from "./_decode_cohort.ts";
@@ -109,6 +110,8 @@ export interface EngineOptions {
   jitter?: number;
   /** Seed of the noise. @default 0 */
   seed?: number;
+  /** Where its Prometheus counters go (the ranks of one instance share one). @default its own */
+  metrics?: SimMetrics;
   /** How long held producer blocks wait for a pull, simulated ms. @default 480000 */
   holdTimeoutMs?: number;
   /**
@@ -144,12 +147,14 @@ interface Work {
 /** The plan the engine hands out, with its work. */
 interface Plan extends StepPlan {
   work: Work;
+  /** The cost model's breakdown of the step (before noise). */
+  breakdown: StepBreakdown;
 }
 
 /** A simulated vLLM engine core (no I/O, never waits). */
 export class EngineCore {
-  readonly metrics = new SimMetrics();
-  readonly #o: Required<Omit<EngineOptions, "cost" | "kv" | "clock">>;
+  readonly metrics: SimMetrics;
+  readonly #o: Required<Omit<EngineOptions, "cost" | "kv" | "clock" | "metrics">>;
   readonly #cost: CostModel;
   readonly #kv: KvCache;
   readonly #clock: Clock;
@@ -176,10 +181,13 @@ export class EngineCore {
   steps = 0;
   /** Simulated ms the engine was busy. */
   busyMs = 0;
+  /** Its steps' time by cost term (a lockstep data-parallel group keeps its own). */
+  readonly terms = new StepTermTotals();
   /** Steps that advanced the decode cohort together (the rest stepped each request). */
   batchedSteps = 0;
 
   constructor(opts: EngineOptions) {
+    this.metrics = opts.metrics ?? new SimMetrics();
     this.#cost = opts.cost;
     this.#kv = opts.kv;
     this.#clock = opts.clock;
@@ -305,9 +313,10 @@ export class EngineCore {
       }
     }
     const noise = 1 + (this.#rng.next() * 2 - 1) * this.#o.jitter;
-    const durMs = this.#cost.shapeMs(shape) * noise +
+    const breakdown = this.#cost.shapeBreakdown(shape);
+    const durMs = breakdown.totalMs * noise +
       (images ? this.#cost.encoderMs(images) : 0);
-    const plan: Plan = { work, durMs, readyMs };
+    const plan: Plan = { work, durMs, readyMs, breakdown };
     return plan;
   }
 
@@ -324,6 +333,7 @@ export class EngineCore {
     this.#chained = true;
     this.steps++;
     this.busyMs += plan.durMs;
+    this.terms.add((plan as Plan).breakdown);
     this.#apply((plan as Plan).work, endMs);
   }
 

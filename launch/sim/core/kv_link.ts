@@ -52,6 +52,10 @@ export class KvLink {
   #freeAtMs = 0;
   /** Simulated ms transfers spent queued behind others. */
   queuedMs = 0;
+  /** Transfers booked. */
+  transfers = 0;
+  /** Their summed time from booking to arrival (queue, wire, handshake), simulated ms. */
+  transferMs = 0;
 
   /**
    * @param cost the receiving instance's cost model (KV bytes per token per rank)
@@ -97,7 +101,10 @@ export class KvLink {
     const start = Math.max(nowMs, this.#freeAtMs);
     this.queuedMs += start - nowMs;
     this.#freeAtMs = start + wireMs;
-    return start + wireMs + this.#overheadMs(tokens);
+    const arriveMs = start + wireMs + this.#overheadMs(tokens);
+    this.transfers++;
+    this.transferMs += arriveMs - nowMs;
+    return arriveMs;
   }
 }
 

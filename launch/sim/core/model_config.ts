@@ -235,14 +235,30 @@ export function readDecoderShape(
   };
 }
 
+/** `quantization_config` of a parsed config.json, if any. */
+function quantConfig(json: unknown): Record<string, unknown> | undefined {
+  return isMapping(json) && isMapping(json.quantization_config)
+    ? json.quantization_config as Record<string, unknown>
+    : undefined;
+}
+
+/**
+ * The checkpoint's weight precision when the cost model has it (`quant_method: fp8`,
+ * which vLLM loads as FP8 without `--quantization`); anything else counts as BF16.
+ */
+function checkpointDtype(json: unknown): "fp8" | undefined {
+  return quantConfig(json)?.quant_method === "fp8" ? "fp8" : undefined;
+}
+
 /** What `quantization_config` says the weights ship as, for the profile's source. */
 function nativeDtype(json: unknown): string {
-  const q = isMapping(json) && isMapping(json.quantization_config)
-    ? json.quantization_config
-    : undefined;
+  const q = quantConfig(json);
   if (!q) return "";
   const fmt = typeof q.fmt === "string" ? ` ${q.fmt}` : "";
-  return `; shipped as ${String(q.quant_method)}${fmt} (this profile counts BF16 bytes)`;
+  const counted = checkpointDtype(json)
+    ? "FP8 weights, as vLLM loads them"
+    : "this profile counts BF16 bytes: ASSUMED upper bound, the cost model has no 4-bit weights";
+  return `; shipped as ${String(q.quant_method)}${fmt} (${counted})`;
 }
 
 /** `org/name` from a file named `org__name.json`. */
@@ -286,6 +302,7 @@ export function modelFromConfig(
     ...(s.moe ? { moe: s.moe } : {}),
     ...(s.mla ? { mla: s.mla } : {}),
     ...(s.dsa ? { dsa: s.dsa } : {}),
+    ...(checkpointDtype(json) ? { checkpointDtype: checkpointDtype(json) } : {}),
     source: `${file} (${s.arch}; parameters derived from its shapes)${nativeDtype(json)}${
       ARCH_NOTES[s.arch] ?? ""
     }`,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { modelFromConfig, paramCounts, readDecoderShape } from "./model_config.ts";
-import { listModels, resolveModel } from "./profiles.ts";
+import { listModels, resolveGpu, resolveModel } from "./profiles.ts";
+import { CostModel } from "./cost_model.ts";
 
 const DIR = "fixtures/model_configs";
 const read = (name: string) => JSON.parse(Deno.readTextFileSync(`${DIR}/${name}.json`));
@@ -43,6 +44,10 @@ Deno.test("parameter totals are within 1% of the model cards' (fixtures/model_co
   near(scout.totalB, 109, 0.015, "Scout text decoder vs 109B with vision");
   assert.ok(scout.totalB < 109);
   near(scout.activeB + scout.embeddingB, 17, 0.02, "Scout active");
+  // Llama 4 Maverick: 400B total, 17B active (the text decoder; vision_config not counted)
+  const maverick = counts("meta-llama__Llama-4-Maverick-17B-128E-Instruct");
+  near(maverick.totalB, 400, 0.01, "Maverick total");
+  near(maverick.activeB + maverick.embeddingB, 17, 0.02, "Maverick active");
   // Llama-3.1-8B: exactly the built-in profile's count (from the safetensors)
   const llama = modelFromConfig(read("meta-llama__Llama-3.1-8B"), "l.json");
   assert.equal(llama.paramsB, resolveModel("llama-3.1-8b").paramsB);
@@ -129,7 +134,8 @@ Deno.test("built-in qwen3-32b and qwen3-30b-a3b are the fixture files' figures",
     assert.equal(m.paramsB, counts("Qwen__Qwen3-30B-A3B").totalB);
     assert.equal(m.moe?.experts, 128);
   }
-  assert.equal(listModels().filter((m) => m.moe).length, 1);
+  // Qwen3-30B-A3B here, the others in _models_moe.ts
+  assert.equal(listModels().filter((m) => m.moe).length, 7);
 });
 
 Deno.test("DeepSeek-V3.2 (DeepseekV32ForCausalLM) loads as V3 MLA + MoE plus its sparse-attention indexer", () => {
@@ -163,4 +169,25 @@ Deno.test("DeepSeek-V3.2 (DeepseekV32ForCausalLM) loads as V3 MLA + MoE plus its
     () => modelFromConfig({ ...json, index_topk: undefined }, file),
     /index_topk/,
   );
+});
+
+Deno.test("built-in MoE profiles: FP8 checkpoints run FP8 weights by default, BF16 ones BF16", () => {
+  const fp8 = resolveModel("Qwen/Qwen3-235B-A22B-FP8");
+  const bf16 = resolveModel("Qwen/Qwen3-235B-A22B");
+  assert.equal(fp8.id, "qwen3-235b-a22b-fp8");
+  assert.equal(fp8.checkpointDtype, "fp8");
+  assert.equal(bf16.checkpointDtype, undefined);
+  assert.equal(fp8.paramsB, bf16.paramsB);
+  assert.equal(resolveModel("deepseek-ai/DeepSeek-R1").id, "deepseek-v3");
+  assert.equal(resolveModel("deepseek-v3").checkpointDtype, "fp8");
+  assert.equal(resolveModel("deepseek-v3").kvBytesPerToken, 61 * (512 + 64) * 2);
+  assert.equal(resolveModel("openai/gpt-oss-120b").checkpointDtype, undefined); // MXFP4: BF16 bytes
+  assert.match(resolveModel("openai/gpt-oss-120b").source!, /ASSUMED upper bound/);
+  assert.equal(resolveModel("meta-llama/Llama-4-Maverick-17B-128E-Instruct").moe!.moeLayers, 24);
+  assert.match(resolveModel("llama-4-scout").source!, /NOT modelled: chunked local attention/);
+  // the cost model takes the checkpoint's precision unless told otherwise
+  const gpu = resolveGpu("h200");
+  assert.equal(new CostModel({ gpu, model: fp8, tp: 8 }).dtype, "fp8");
+  assert.equal(new CostModel({ gpu, model: fp8, tp: 8, dtype: "bf16" }).dtype, "bf16");
+  assert.equal(new CostModel({ gpu, model: bf16, tp: 8 }).dtype, "bf16");
 });

@@ -12,6 +12,7 @@
 import { DATACENTER_GPUS_2025 } from "./_gpus_2025.ts";
 import { GEFORCE_GPUS } from "./_gpus_geforce.ts";
 import { GA102_GPUS } from "./_gpus_ga102.ts";
+import { MOE_MODELS } from "./_models_moe.ts";
 import { modelFromConfig } from "./model_config.ts";
 import qwen3_32b from "../../../fixtures/model_configs/Qwen__Qwen3-32B.json" with { type: "json" };
 import qwen3_30b_a3b from "../../../fixtures/model_configs/Qwen__Qwen3-30B-A3B.json" with {
@@ -160,6 +161,11 @@ export interface ModelProfile {
   mla?: MlaProfile;
   /** DeepSeek Sparse Attention over the MLA latent; absent: dense attention. */
   dsa?: DsaProfile;
+  /**
+   * Weight precision the checkpoint ships in when not BF16 (`quantization_config.quant_method`
+   * fp8): vLLM loads it so without `--quantization`, and so does the cost model. @default BF16
+   */
+  checkpointDtype?: "fp8";
   /** Where the figures come from (a `config.json` copy, a model card), for reports. */
   source?: string;
 }
@@ -477,6 +483,8 @@ const MODELS: readonly ModelProfile[] = [
     id: "qwen3-30b-a3b",
     hfNames: ["Qwen/Qwen3-30B-A3B-Instruct-2507", "Qwen/Qwen3-30B-A3B"],
   }),
+  // Qwen3-235B-A22B (BF16 and FP8), DeepSeek-V3/R1, gpt-oss-120b, Llama 4 Scout and Maverick
+  ...MOE_MODELS,
 ];
 
 /** All GPU profiles. */

@@ -148,7 +148,7 @@ export const SIM_FLAGS: FlagSpec = {
   quantization: {
     type: "string",
     help:
-      "fp8: FP8 weights (vLLM's --quantization fp8; halves weight bytes, FP8 peak; KV stays BF16)",
+      "fp8: FP8 weights (vLLM's --quantization fp8; halves weight bytes, FP8 peak; KV stays BF16); default: the checkpoint's (FP8 where its config.json says quant_method fp8), else BF16",
   },
   "kv-cache-dtype": {
     type: "string",
@@ -205,8 +205,8 @@ export interface SimConfig {
   kvLatencyMs: number;
   /** Cost per KV block transferred, µs. */
   kvPerBlockUs: number;
-  /** Weight precision (`--quantization fp8`). */
-  dtype: Dtype;
+  /** Weight precision (`--quantization fp8`); absent: the checkpoint's (`quantization_config`), else BF16. */
+  dtype?: Dtype;
   /** KV cache precision (`--kv-cache-dtype`; auto: BF16). */
   kvDtype: Dtype;
   /** Per-request frontend floor, simulated ms. */
@@ -269,7 +269,7 @@ export function simConfig(v: Values, env: Record<string, string> = {}): SimConfi
     kvLinkGBps: num("kv-link-gbps", 1e-3) ?? defaultLinkGBps(link),
     kvLatencyMs: num("kv-latency-ms", 0) ?? kvCost.latencyMs,
     kvPerBlockUs: num("kv-per-block-us", 0) ?? kvCost.perBlockUs,
-    dtype: (enumFlag(v, "quantization", ["fp8"] as const) ?? "bf16") as Dtype,
+    dtype: enumFlag(v, "quantization", ["fp8"] as const) as Dtype | undefined,
     kvDtype: KV_CACHE_DTYPES[enumFlag(v, "kv-cache-dtype", KV_CACHE_DTYPE_NAMES) ?? "auto"],
     requestFloorMs: num("request-floor-ms", 0)!,
     engineId: str("engine-id") ?? crypto.randomUUID(),

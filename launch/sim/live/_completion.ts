@@ -27,7 +27,7 @@ import type { OutputPlan } from "../core/frontend.ts";
 export interface CompletionDeps {
   servedModelName: string;
   vocab: OutputVocab;
-  engine: EngineCore;
+  engine: Pick<EngineCore, "add" | "abort">;
   kv: KvConnector;
   ecTransfer?: EcTransferConfig;
   log: (level: "info" | "debug" | "warn", msg: string) => void;

@@ -12,6 +12,7 @@ import { createLogger, type Logger } from "../../../lib/log.ts";
 import { loadTokenizer } from "../../../lib/tokenizer.ts";
 import { SimClock } from "./clock.ts";
 import { LiveEngine } from "./live_engine.ts";
+import { LiveDpGroup } from "./live_dp_group.ts";
 import { KvSideChannel, parseKvTransferConfig } from "./kv_transfer.ts";
 import type { KvTransferConfig } from "../../../lib/contracts.ts";
 import { Lifecycle } from "./_lifecycle.ts";
@@ -60,7 +61,7 @@ export async function main(args: string[]): Promise<number> {
     meanOutputTokens: cfg.meanOutputTokens,
     failRate: cfg.failRate,
     seed: cfg.seed,
-    kv: createKvConnector(kv.transfer, kv.side, sim.engine, emit),
+    kv: createKvConnector(kv.transfer, kv.side, sim.core, emit),
     ecTransfer,
     ready: () => life.ready,
     log: emit,
@@ -90,14 +91,27 @@ export async function main(args: string[]): Promise<number> {
 
 /** The engine, its clock, tokenizer and output vocabulary, built from `cfg` and announced in the log. */
 async function startEngine(cfg: SimConfig, log: Logger) {
-  if (cfg.dp > 1) {
+  if (cfg.dp > 1 && (cfg.kvTransferConfig || cfg.ecTransferConfig)) {
     throw new RangeError(
-      `Cannot use --data-parallel-size ${cfg.dp} on the live clock: current value is ${cfg.dp}; allowed: 1 (data-parallel ranks run in virtual time, deno task predict; live ranks are issue 32)`,
+      `Cannot use --data-parallel-size ${cfg.dp} with a KV or EC connector on the live clock: current value is ${cfg.dp}; allowed: 1 (live data-parallel ranks serve aggregated only; disaggregated DP roles run in virtual time, deno task predict)`,
     );
   }
   const parts = engineParts(cfg);
   const clock = new SimClock(cfg.speed);
-  const engine = new LiveEngine({ ...parts.options, clock });
+  // one process per instance: a data-parallel instance's ranks step inside it (live_dp_group.ts)
+  const group = cfg.dp > 1
+    ? new LiveDpGroup({
+      clock,
+      cost: parts.cost,
+      rankOptions: parts.rankOptions,
+      jitter: cfg.jitter,
+      seed: cfg.seed,
+    })
+    : null;
+  const single = group ? null : new LiveEngine({ ...parts.options, clock });
+  const engine = (group ?? single)!;
+  /** The engine core a KV connector works on (no connector with data-parallel ranks). */
+  const core = single ?? group!.ranks[0];
   const tokenizer = await loadTokenizer(cfg.tokenizer);
   const vocab = buildVocab(tokenizer);
   // Warm the tokenizer up so that the first requests are not slowed by JIT compilation.
@@ -106,14 +120,16 @@ async function startEngine(cfg: SimConfig, log: Logger) {
     content: "Warm up, the quick brown fox 42 times. ".repeat(300),
   }]);
   log.info(
-    `topobench simulated engine (SIMULATED, not a real GPU): model=${cfg.model} profile=${parts.profile.id} gpu=${parts.gpu.id} tp=${cfg.tp} speed=${cfg.speed}x`,
+    `topobench simulated engine (SIMULATED, not a real GPU): model=${cfg.model} profile=${parts.profile.id} gpu=${parts.gpu.id} tp=${cfg.tp}${
+      cfg.dp > 1 ? ` dp=${cfg.dp}${cfg.ep ? " ep" : ""}` : ""
+    } speed=${cfg.speed}x`,
   );
   log.info(
     `# GPU blocks: ${parts.numBlocks}, KV cache tokens: ${
       parts.numBlocks * cfg.blockSize
     }, max_model_len: ${parts.maxModelLen}`,
   );
-  return { parts, clock, engine, tokenizer, vocab };
+  return { parts, clock, engine, core, tokenizer, vocab };
 }
 
 /** The KV connector's side: its config, and the side channel it listens on (port 0 if none). */
@@ -132,7 +148,7 @@ async function startKvSide(
   const transfer = cfg.kvTransferConfig ? parseKvTransferConfig(cfg.kvTransferConfig) : undefined;
   if (!transfer) return { sidePort: 0 };
   const side = new KvSideChannel({
-    engine: sim.engine,
+    engine: sim.core,
     cost: sim.parts.cost,
     clock: sim.clock,
     engineId: cfg.engineId,

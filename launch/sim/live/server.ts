@@ -9,7 +9,7 @@ import { readBodyText } from "../../../lib/read_body.ts";
 import type { Tokenizer } from "../../../lib/tokenizer.ts";
 import { PromptTokens } from "../../../lib/prompt_tokens.ts";
 import { Rng } from "../../../lib/rng.ts";
-import type { EngineCore } from "../core/engine.ts";
+import type { ServedEngine } from "../core/dp_group.ts";
 import type { KvConnector, KvRequest } from "./connectors.ts";
 import type { ModelProfile } from "../core/profiles.ts";
 import type { OutputVocab } from "../core/vocab.ts";
@@ -30,7 +30,8 @@ export interface SimServerOptions {
   profile: ModelProfile;
   tokenizer: Tokenizer;
   vocab: OutputVocab;
-  engine: EngineCore;
+  /** One engine core, or the ranks of a data-parallel instance. */
+  engine: ServedEngine;
   maxModelLen: number;
   /** Mean output length when EOS is not ignored. @default 256 */
   meanOutputTokens?: number;

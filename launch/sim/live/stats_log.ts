@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { EngineCore } from "../core/engine.ts";
+import type { ServedEngine } from "../core/dp_group.ts";
 import type { SimClock } from "./clock.ts";
 
 /** The line vLLM's LoggingStatLogger prints (without the log head). */
@@ -31,7 +31,7 @@ export function statsLine(s: {
  * Returns a function that stops it.
  */
 export function startStatsLogger(
-  engine: EngineCore,
+  engine: ServedEngine,
   clock: SimClock,
   intervalS: number,
   write: (line: string) => void,

@@ -1,0 +1,140 @@
+/**
+ * One simulated vLLM instance of `--data-parallel-size` ranks on the wall
+ * clock (× speed), inside one `deno task sim` process: the choice for the live
+ * clock is one process per instance, as `vllm serve --data-parallel-size N`
+ * with its internal load balancing is one API server over N engine cores.
+ * Each rank is an engine core with its own scheduler and KV cache; the
+ * balancing and (MoE) lockstep steps are {@linkcode DpGroup}'s, the same code
+ * the virtual clock drives; a dense model's ranks step on their own.
+ * All ranks count into one set of Prometheus counters (`/metrics` shows the
+ * instance, not each rank).
+ *
+ * @module
+ */
+import type { SimClock } from "./clock.ts";
+import { LiveEngine } from "./live_engine.ts";
+import type { CostModel } from "../core/cost_model.ts";
+import { DpGroup, type KvView } from "../core/dp_group.ts";
+import { EngineCore, type EngineOptions, type EngineRequest } from "../core/engine.ts";
+import { SimMetrics } from "../core/metrics.ts";
+
+/** A rank the group steps: its own frontend floor on the clock, no step loop of its own. */
+class LiveRank extends EngineCore {
+  constructor(opts: EngineOptions, readonly clock: SimClock) {
+    super(opts);
+  }
+
+  protected override later(delayMs: number, fn: () => void): void {
+    this.clock.sleep(delayMs).then(fn);
+  }
+}
+
+/** Options of {@linkcode LiveDpGroup}. */
+export interface LiveDpGroupOptions {
+  clock: SimClock;
+  /** The instance's cost model (its `dp` ranks). */
+  cost: CostModel;
+  /** Each rank's engine options, a fresh KV cache each. */
+  rankOptions: () => Omit<EngineOptions, "clock">;
+  jitter?: number;
+  seed?: number;
+}
+
+/** The ranks of one data-parallel instance, served by one HTTP shell. */
+export class LiveDpGroup {
+  readonly ranks: EngineCore[];
+  readonly metrics = new SimMetrics();
+  /** Worst lag of a group step end behind real time, simulated ms. */
+  maxLagMs = 0;
+  readonly #group: DpGroup;
+  readonly #clock: SimClock;
+  #wake: (() => void) | null = null;
+  #closed = false;
+  readonly #loop: Promise<void> | null = null;
+
+  constructor(o: LiveDpGroupOptions) {
+    this.#clock = o.clock;
+    const lockstep = o.cost.model.moe !== undefined;
+    this.ranks = Array.from({ length: o.cost.dp }, () => {
+      const opts = { ...o.rankOptions(), clock: o.clock, metrics: this.metrics };
+      return lockstep ? new LiveRank(opts, o.clock) : new LiveEngine(opts);
+    });
+    this.#group = new DpGroup(this.ranks, {
+      cost: o.cost,
+      clock: o.clock,
+      jitter: o.jitter,
+      seed: o.seed,
+    });
+    if (lockstep) {
+      for (const r of this.ranks) r.onWork = () => this.#poke();
+      this.#loop = this.#run();
+    }
+  }
+
+  get kv(): KvView {
+    return this.#group.kvView;
+  }
+
+  get numRunning(): number {
+    return this.#group.numRunning;
+  }
+
+  get numWaiting(): number {
+    return this.#group.numWaiting;
+  }
+
+  /** Lockstep steps run (MoE). */
+  get steps(): number {
+    return this.#group.steps;
+  }
+
+  /** Hands the request to the rank vLLM's balancer would pick. */
+  add(req: EngineRequest): void {
+    this.#group.add(req);
+  }
+
+  abort(id: string): void {
+    this.#group.abort(id);
+  }
+
+  releaseHeld(id: string): number | null {
+    return this.#group.releaseHeld(id);
+  }
+
+  /** Stops stepping (requests in flight are aborted). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const r of this.ranks) {
+      if (r instanceof LiveEngine) await r.close();
+      else r.abortAll();
+    }
+    this.#poke();
+    await this.#loop;
+  }
+
+  #poke(): void {
+    const w = this.#wake;
+    this.#wake = null;
+    w?.();
+  }
+
+  /** The lockstep loop: every rank's step at once, for the group's step time (as LiveEngine's loop). */
+  async #run(): Promise<void> {
+    let lastEndMs = -Infinity;
+    while (!this.#closed) {
+      const step = this.#group.planStep();
+      if (!step) {
+        lastEndMs = -Infinity; // idle: the next step starts when work arrives
+        await new Promise<void>((resolve) => this.#wake = resolve);
+        continue;
+      }
+      const now = this.#clock.nowMs();
+      const start = Math.max(lastEndMs, now - 5 * this.#clock.speed, step.readyMs);
+      const end = start + step.durMs;
+      await this.#clock.until(end);
+      this.maxLagMs = Math.max(this.maxLagMs, this.#clock.nowMs() - end);
+      lastEndMs = end;
+      if (!this.#closed) this.#group.finishStep(step, end);
+    }
+  }
+}
