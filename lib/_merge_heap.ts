@@ -19,9 +19,9 @@ export class MergeHeap {
   }
 
   #swap(a: number, b: number): void {
-    [this.#k[a], this.#k[b]] = [this.#k[b], this.#k[a]];
-    [this.#p[a], this.#p[b]] = [this.#p[b], this.#p[a]];
-    [this.#v[a], this.#v[b]] = [this.#v[b], this.#v[a]];
+    const k = this.#k[a], p = this.#p[a], v = this.#v[a];
+    this.#k[a] = this.#k[b], this.#p[a] = this.#p[b], this.#v[a] = this.#v[b];
+    this.#k[b] = k, this.#p[b] = p, this.#v[b] = v;
   }
 
   /** Adds merge key `k` of the pair at position `p`, made at version `v` of that position. */

@@ -32,9 +32,10 @@ const PRE_TOKENIZE =
 const LEFT = 131072;
 /** Pieces up to this many bytes are merged by scanning; longer ones through a heap. */
 const SCAN_MAX = 64;
-/** Pieces cached (lenml caches pieces under 256 characters too). */
-const CACHE_MAX_CHARS = 256;
-const CACHE_MAX_ENTRIES = 50_000;
+/** Pieces cached: up to this many characters each (long whitespace or dash runs repeat too)… */
+const CACHE_MAX_CHARS = 8192;
+/** …and this many characters in all (the cache is emptied when full). */
+const CACHE_BUDGET_CHARS = 1 << 22;
 
 const utf8 = new TextEncoder();
 const textOf = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
@@ -78,6 +79,8 @@ export class Llama3Bpe {
   readonly #added = new Map<string, number>();
   readonly #size: number;
   #cache = new Map<string, number[]>();
+  /** Characters of the pieces in `#cache`. */
+  #cached = 0;
   #buf = new Uint8Array(1024);
   #tokens: string[] | null = null;
 
@@ -223,8 +226,11 @@ export class Llama3Bpe {
       : n <= SCAN_MAX
       ? this.#scan(b, n)
       : this.#heap(b, n);
-    if (p.length < CACHE_MAX_CHARS) {
-      if (this.#cache.size >= CACHE_MAX_ENTRIES) this.#cache.clear();
+    if (p.length <= CACHE_MAX_CHARS) {
+      if ((this.#cached += p.length) > CACHE_BUDGET_CHARS) {
+        this.#cache.clear();
+        this.#cached = p.length;
+      }
       this.#cache.set(p, ids);
     }
     for (const id of ids) out.push(id);
