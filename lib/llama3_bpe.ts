@@ -14,18 +14,20 @@
  * hash table over them: no string per token is made unless `tokens` is read.
  *
  * The steps follow lenml's `PreTrainedTokenizer` for this tokenizer.json:
- * added tokens split out first (longest match), the pre-tokenizer regex, UTF-8
+ * added tokens split out first (longest match), the pre-tokenizer regex (run by
+ * hand on ASCII text), UTF-8
  * bytes (GPT-2's byte-to-unicode mapping, which only renames bytes), BPE with
  * `ignore_merges`, BOS by the template; decoding skips special tokens and
  * cleans up tokenization spaces (`clean_up_tokenization_spaces: true`).
  *
  * @module
  */
+import { asciiSplit, isAscii } from "./_ascii_split.ts";
 import { BYTE_CHAR } from "./_byte_level.ts";
 import { MergeHeap } from "./_merge_heap.ts";
 
 /** The pre-tokenizer regex as lenml compiles it (its `(?i:…)` group spelled out). */
-const PRE_TOKENIZE =
+export const PRE_TOKENIZE =
   /(?:'([sS]|[tT]|[rR][eE]|[vV][eE]|[mM]|[lL][lL]|[dD]))|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+/gu;
 
 /** A merge key: the merged token's id, then the left part's (ids < 2^17). */
@@ -197,6 +199,7 @@ export class Llama3Bpe {
 
   /** Pre-tokenizes one section without added tokens and appends its ids to `out`. */
   #section(s: string, out: number[]): void {
+    if (isAscii(s)) return asciiSplit(s, (p) => this.#piece(p, out));
     const re = PRE_TOKENIZE; // shared: encoding is synchronous
     re.lastIndex = 0;
     let prev = 0;
