@@ -51,14 +51,14 @@ Deno.test("a lone stream's TPOT is the simulated 7 ms decode step", async () => 
   );
   assert.equal(r.summary.time_scale, SPEED);
   assert.equal(r.config.time_scale, SPEED);
-  // server time, not real time (1.4 ms at speed 5): host stalls on a loaded box only add, so
-  // the bound above is loose (a scale applied twice would give 35 ms, none 1.4 ms)
+  // server time, not real time (1.4 ms at speed 5): host stalls on a loaded box only add (18.7
+  // ms seen at load 12), so the bound is loose (a scale applied twice gives 35 ms, none 1.4 ms)
   const tpot = r.summary.median_tpot_ms;
-  assert.ok(tpot > 7 * 0.7 && tpot < 7 * 2, `median TPOT ${tpot} ms, simulated 7 ms`);
+  assert.ok(tpot > 7 * 0.7 && tpot < 7 * 3, `median TPOT ${tpot} ms, simulated 7 ms`);
   // the mean gap: a stalled host delivers tokens in bursts (many gaps near 0, a few long), which
   // moves the median but keeps the sum; the scale is applied once either way
   const itl = r.summary.mean_itl_ms;
-  assert.ok(itl > 7 * 0.7 && itl < 7 * 2, `mean ITL ${itl} ms`);
+  assert.ok(itl > 7 * 0.7 && itl < 7 * 3, `mean ITL ${itl} ms`);
   for (const x of r.rows) {
     assert.equal(x.output_tokens, 64);
     // 63 decode steps of ~7 simulated ms: far above the ~22 real ms they took
@@ -87,7 +87,8 @@ Deno.test(
     assert.ok(last > 25_000 && last < 30_000, `last scheduled_ms ${last}`);
     // send lag is the client's own property, in real ms
     assert.match(r.stderr, /Send lag p50\/p99\/max \(real ms\)/);
-    assert.ok(s.send_lag_p50_ms < 5, `send lag p50 ${s.send_lag_p50_ms} real ms`);
+    // (under 10 ms even at load 12 on 2 cores, where 5.3 ms was seen)
+    assert.ok(s.send_lag_p50_ms < 10, `send lag p50 ${s.send_lag_p50_ms} real ms`);
   },
 );
 
