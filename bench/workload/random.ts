@@ -9,9 +9,18 @@ import { Rng } from "../../lib/rng.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { RequestSpec } from "./types.ts";
 import { drawLength, type EndpointKind, requestId, textSpec, vllmTextLen } from "./_spec.ts";
-import { idsText, randomPicks, type WordList, wordList, wordsIds, wordsText } from "./_words.ts";
+import {
+  idsText,
+  randomIds,
+  randomPicks,
+  type WordList,
+  wordList,
+  wordPieces,
+  wordsIds,
+  wordsText,
+} from "./_words.ts";
+import { IDS_TEXT, IdsText } from "../../lib/lazy_text.ts";
 import { drawTokens, type LengthDist } from "./lengths.ts";
-import { copyIds } from "../../lib/id_slabs.ts";
 
 /** Options of {@linkcode randomDataset}. */
 export interface RandomOptions {
@@ -63,6 +72,7 @@ export function* randomRequests(
   const bos = o.tokenIds && o.endpoint === "completions" ? tok.bosTokenId : undefined;
   const lead = bos === undefined ? prefixIds : [bos, ...prefixIds];
   const start = o.startIndex ?? 0;
+  const pieces = wordPieces(wl);
   for (let i = start; i < start + o.count; i++) {
     const inLen = o.inputDist
       ? drawTokens(o.inputDist, rng)
@@ -75,9 +85,10 @@ export function* randomRequests(
     if (o.tokenIds && o.endpoint === "completions") {
       // the ids as the server counts them (BOS first), drawn straight into one array, then kept
       // in a slab view (`lib/id_slabs.ts`): out of the collected heap while the request waits
-      const ids = copyIds(randomPicks(wl, rng, inLen, i, lead.slice(), wl.ids));
+      const ids = randomIds(wl, rng, inLen, i, lead);
       yield lazyPromptSpec(
         wl,
+        pieces,
         base,
         ids,
         lead.length - prefixIds.length,
@@ -97,18 +108,20 @@ export function* randomRequests(
 
 /**
  * A completions spec whose prompt text is built from its token ids each time
- * it is read, and not kept: the virtual clock reads it once, as the request
- * goes in, and a request waiting in a queue then holds only its ids. `ids`
- * are the prompt's as the server counts them: `special` (BOS) ids, then the text's.
+ * it is read, and not kept; it carries that text as an {@linkcode IdsText}, so
+ * the virtual clock's body of it builds none (unless a prefix-hashing router
+ * reads it) and a request waiting in a queue holds only its ids. `ids` are the
+ * prompt's as the server counts them: `special` (BOS) ids, then the text's.
  */
 function lazyPromptSpec(
   wl: WordList,
+  pieces: readonly (string | undefined)[],
   base: { requestId: string; maxTokens: number; ignoreEos: boolean },
   ids: Uint32Array,
   special: number,
   promptTokens: number,
 ): RequestSpec {
-  return {
+  const spec: RequestSpec & { [IDS_TEXT]: IdsText } = {
     requestId: base.requestId,
     conversationId: base.requestId,
     turn: 1,
@@ -122,5 +135,8 @@ function lazyPromptSpec(
       return Array.from(ids.subarray(special));
     },
     completionTokenIds: ids,
+    // the prompt's text as its ids: a body of it is built only if something reads it
+    [IDS_TEXT]: new IdsText(ids.subarray(special), pieces),
   };
+  return spec;
 }
