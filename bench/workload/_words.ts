@@ -179,13 +179,17 @@ export function wordsText(wl: WordList, picks: readonly number[]): string {
 }
 
 /**
- * The text of token ids of the list's words (each id one word), from index
- * `from` on: {@linkcode wordsText} of their picks.
+ * The text of token ids each standing for its entry of `pieces` (none: no
+ * text), from index `from` on: {@linkcode wordsText} of their picks, with a
+ * word list's {@linkcode wordPieces}.
  */
-export function idsText(wl: WordList, ids: ArrayLike<number>, from = 0): string {
-  const of = wordPieces(wl);
+export function piecesText(
+  pieces: readonly (string | undefined)[],
+  ids: ArrayLike<number>,
+  from = 0,
+): string {
   const parts = new Array<string | undefined>(ids.length - from);
-  for (let i = from; i < ids.length; i++) parts[i - from] = of[ids[i]];
+  for (let i = from; i < ids.length; i++) parts[i - from] = pieces[ids[i]];
   return parts.join("");
 }
 

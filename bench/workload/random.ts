@@ -8,18 +8,15 @@
 import { Rng } from "../../lib/rng.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { RequestSpec } from "./types.ts";
-import { drawLength, type EndpointKind, requestId, textSpec, vllmTextLen } from "./_spec.ts";
 import {
-  idsText,
-  randomIds,
-  randomPicks,
-  type WordList,
-  wordList,
-  wordPieces,
-  wordsIds,
-  wordsText,
-} from "./_words.ts";
-import { IDS_TEXT, IdsText } from "../../lib/lazy_text.ts";
+  drawLength,
+  type EndpointKind,
+  idsPromptSpec,
+  requestId,
+  textSpec,
+  vllmTextLen,
+} from "./_spec.ts";
+import { randomIds, randomPicks, wordList, wordPieces, wordsIds, wordsText } from "./_words.ts";
 import { drawTokens, type LengthDist } from "./lengths.ts";
 
 /** Options of {@linkcode randomDataset}. */
@@ -86,13 +83,12 @@ export function* randomRequests(
       // the ids as the server counts them (BOS first), drawn straight into one array, then kept
       // in a slab view (`lib/id_slabs.ts`): out of the collected heap while the request waits
       const ids = randomIds(wl, rng, inLen, i, lead);
-      yield lazyPromptSpec(
-        wl,
-        pieces,
+      yield idsPromptSpec(
         base,
         ids,
         lead.length - prefixIds.length,
         tokens + wl.completionsExtra,
+        pieces,
       );
       continue;
     }
@@ -104,39 +100,4 @@ export function* randomRequests(
     if (o.tokenIds) spec.promptTokenIds = wordsIds(wl, picks, prefixIds);
     yield spec;
   }
-}
-
-/**
- * A completions spec whose prompt text is built from its token ids each time
- * it is read, and not kept; it carries that text as an {@linkcode IdsText}, so
- * the virtual clock's body of it builds none (unless a prefix-hashing router
- * reads it) and a request waiting in a queue holds only its ids. `ids` are the
- * prompt's as the server counts them: `special` (BOS) ids, then the text's.
- */
-function lazyPromptSpec(
-  wl: WordList,
-  pieces: readonly (string | undefined)[],
-  base: { requestId: string; maxTokens: number; ignoreEos: boolean },
-  ids: Uint32Array,
-  special: number,
-  promptTokens: number,
-): RequestSpec {
-  const spec: RequestSpec & { [IDS_TEXT]: IdsText } = {
-    requestId: base.requestId,
-    conversationId: base.requestId,
-    turn: 1,
-    maxTokens: base.maxTokens,
-    ignoreEos: base.ignoreEos,
-    get prompt(): string {
-      return idsText(wl, ids, special);
-    },
-    promptTokens,
-    get promptTokenIds(): number[] {
-      return Array.from(ids.subarray(special));
-    },
-    completionTokenIds: ids,
-    // the prompt's text as its ids: a body of it is built only if something reads it
-    [IDS_TEXT]: new IdsText(ids.subarray(special), pieces),
-  };
-  return spec;
 }
