@@ -167,6 +167,19 @@ export class SecondCounts {
   }
 }
 
+/** Scratch for one request's gaps (grown as needed; valid until the next call). */
+let scratch = new Float64Array(1024);
+
+/** The values of `gaps` in a scratch array (its first `gaps.length`). */
+function gapsOf(gaps: Gaps): Float64Array {
+  const v = gaps.values, n = gaps.length, scale = gaps.scale;
+  if (scratch.length < n) scratch = new Float64Array(Math.max(n, 2 * scratch.length));
+  const g = scratch;
+  if (gaps.fromTimes) { for (let i = 0; i < n; i++) g[i] = (v[i + 1] - v[i]) * scale; }
+  else for (let i = 0; i < n; i++) g[i] = v[i];
+  return g;
+}
+
 /** What a summary reads of a set of rows: the rows, the gaps, chunks per second. */
 export class Tally {
   /** What the summary needs of each row, in typed columns (memory per request stays small). */
@@ -179,21 +192,15 @@ export class Tally {
   add(row: RequestRow, itlMs: Gaps): void {
     this.rows.push(row);
     if (row.error) return;
-    // the gaps read in place, as in sumMax (this runs for every token of a run)
-    const gaps = this.itls, v = itlMs.values, n = itlMs.length, times = itlMs.fromTimes;
-    const scale = itlMs.scale;
-    if (row.first_token_ms === null) {
-      for (let i = 0; i < n; i++) gaps.push(times ? (v[i + 1] - v[i]) * scale : v[i]);
-      return;
-    }
+    // the gaps computed once into a scratch array, as in sumMax (this runs for every token of a
+    // run), and appended in one call
+    const n = itlMs.length, g = gapsOf(itlMs);
+    this.itls.pushAll(g, n);
+    if (row.first_token_ms === null) return;
     const perS = this.tokensPerSecond;
     let t = row.first_token_ms;
     perS.add(t);
-    for (let i = 0; i < n; i++) {
-      const g = times ? (v[i + 1] - v[i]) * scale : v[i];
-      gaps.push(g);
-      perS.add(t += g);
-    }
+    for (let i = 0; i < n; i++) perS.add(t += g[i]);
   }
 }
 

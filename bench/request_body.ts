@@ -7,6 +7,7 @@
  */
 import { readConfigText } from "../lib/read_config.ts";
 import type { RequestSpec } from "./workload/types.ts";
+import { IDS_TEXT, idsTextOf } from "../lib/lazy_text.ts";
 
 /** Sampling fields of OpenAI bodies (none unless asked). */
 export interface SamplingOptions {
@@ -41,13 +42,23 @@ export function openaiFields(
   model: string,
   sampling: SamplingOptions = {},
   o: { stream?: boolean } = {},
-): Record<string, unknown> {
-  const body: Record<string, unknown> = { model };
+): Record<string | symbol, unknown> {
+  const body: Record<string | symbol, unknown> = { model };
   if (spec.messages) {
     body.messages = spec.messages;
     body.max_completion_tokens = spec.maxTokens;
   } else {
-    body.prompt = spec.prompt ?? "";
+    const known = idsTextOf(spec);
+    if (known) {
+      // text of known ids (virtual time reads the ids): built only if something reads the body's
+      // prompt (a prefix-hashing router, `JSON.stringify`), as each read of the spec's builds it
+      body[IDS_TEXT] = known;
+      Object.defineProperty(body, "prompt", {
+        get: () => spec.prompt ?? "",
+        enumerable: true,
+        configurable: true,
+      });
+    } else body.prompt = spec.prompt ?? "";
     body.max_tokens = spec.maxTokens;
   }
   if (sampling.temperature !== undefined) body.temperature = sampling.temperature;

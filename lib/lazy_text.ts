@@ -33,6 +33,9 @@ export class IdsText {
   /** Texts built so far in this process (tests check that virtual time builds none). */
   static built = 0;
   #length = -1;
+  /** The first and last code units, once asked for (-2: not yet; NaN: no text). */
+  #first = -2;
+  #last = -2;
 
   /**
    * @param ids the token ids, in order
@@ -71,6 +74,13 @@ export class IdsText {
    * the text), found from that end without building the text or counting it.
    */
   codeAt(i: number): number {
+    // the ends are asked for each time a conversation re-sends the text (a chat template trims it)
+    if (i === 0) return this.#first < -1 ? (this.#first = this.#codeAt(0)) : this.#first;
+    if (i === -1) return this.#last < -1 ? (this.#last = this.#codeAt(-1)) : this.#last;
+    return this.#codeAt(i);
+  }
+
+  #codeAt(i: number): number {
     const { ids, pieces } = this;
     if (i >= 0) {
       for (let k = 0; k < ids.length; k++) {

@@ -68,6 +68,17 @@ export class ValueLog {
     this.#chunk[this.#n++] = x;
   }
 
+  /** Appends `xs[0..n)` in order (one call for a request's gaps, not one per value). */
+  pushAll(xs: ArrayLike<number>, n = xs.length): void {
+    for (let k = 0; k < n;) {
+      if (this.#n === this.#chunk.length) this.#grow();
+      const chunk = this.#chunk, at = this.#n, m = Math.min(n - k, chunk.length - at);
+      for (let i = 0; i < m; i++) chunk[at + i] = xs[k + i];
+      this.#n = at + m;
+      k += m;
+    }
+  }
+
   /** The first chunk grows to its full size (a short run holds little); a full one moves on. */
   #grow(): void {
     if (this.#n === this.#chunkValues) return this.#full();

@@ -63,3 +63,21 @@ Deno.test("ValueLog: where no temporary file can be made, values stay in memory 
     else Deno.env.set("TMPDIR", before);
   }
 });
+
+Deno.test("ValueLog: pushAll appends as push does, across chunk boundaries and the spill", () => {
+  const xs = Float64Array.from({ length: 777 }, (_, i) => (i % 13) - 6.5);
+  const one = new ValueLog({ chunkValues: 64, memoryValues: 200 });
+  const all = new ValueLog({ chunkValues: 64, memoryValues: 200 });
+  try {
+    for (const x of xs) one.push(x);
+    for (let k = 0; k < xs.length; k += 50) {
+      all.pushAll(xs.subarray(k), Math.min(50, xs.length - k));
+    }
+    const read = (log: ValueLog) => [...log.chunks()].flatMap((c) => [...c]);
+    assert.deepEqual(read(all), read(one));
+    assert.deepEqual(all.describe(), one.describe());
+  } finally {
+    one.close();
+    all.close();
+  }
+});

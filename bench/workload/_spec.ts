@@ -6,6 +6,8 @@
  */
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { ContentPart, RequestSpec } from "./types.ts";
+import { IDS_TEXT, IdsText } from "../../lib/lazy_text.ts";
+import { piecesText } from "./_words.ts";
 
 /** Which API a workload targets. */
 export type EndpointKind = "completions" | "chat";
@@ -89,4 +91,38 @@ export function drawLength(len: number, ratio: number, next: () => number): numb
  */
 export function vllmTextLen(inputLen: number, wl: { completionsExtra: number }): number {
   return Math.max(0, inputLen - wl.completionsExtra);
+}
+
+/**
+ * A completions spec whose prompt text is built from its token ids each time
+ * it is read, and not kept; it carries that text as an {@linkcode IdsText}, so
+ * the virtual clock's body of it builds none (unless a prefix-hashing router
+ * reads it) and a request waiting in a queue holds only its ids. `ids` are the
+ * prompt's as the server counts them: `special` (BOS) ids, then the text's,
+ * each standing for its entry of `pieces` (a word list's, `_words.ts`).
+ */
+export function idsPromptSpec(
+  base: SpecBase,
+  ids: Uint32Array,
+  special: number,
+  promptTokens: number,
+  pieces: readonly (string | undefined)[],
+): RequestSpec {
+  const spec: RequestSpec & { [IDS_TEXT]: IdsText } = {
+    requestId: base.requestId,
+    conversationId: base.conversationId ?? base.requestId,
+    turn: base.turn ?? 1,
+    maxTokens: base.maxTokens,
+    ignoreEos: base.ignoreEos,
+    get prompt(): string {
+      return piecesText(pieces, ids, special);
+    },
+    promptTokens,
+    get promptTokenIds(): number[] {
+      return Array.from(ids.subarray(special));
+    },
+    completionTokenIds: ids,
+    [IDS_TEXT]: new IdsText(ids.subarray(special), pieces),
+  };
+  return spec;
 }

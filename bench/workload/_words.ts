@@ -8,6 +8,7 @@
 import { SHIPPED, type Tokenizer } from "../../lib/tokenizer.ts";
 import shipped from "./_llama3_1_words.json" with { type: "json" };
 import type { Rng } from "../../lib/rng.ts";
+import { freshIds } from "../../lib/id_slabs.ts";
 
 /** Words usable for token-exact text, by token order. */
 export interface WordList {
@@ -95,10 +96,41 @@ export function randomPicks(
   into?: number[],
   map?: readonly number[],
 ): number[] {
-  const W = wl.words.length;
   // a fresh array has its final length at once (one grown by push is copied as it grows)
   const out = into ?? new Array<number>(n > 0 ? Math.ceil(n) : 0);
-  let k = into ? into.length : 0;
+  drawInto(wl, rng, n, uniqueIndex, out, into ? into.length : 0, map);
+  return out;
+}
+
+/**
+ * {@linkcode randomPicks} mapped to the words' token ids, drawn straight into a
+ * fresh typed array after `lead` (a slab view, `lib/id_slabs.ts`: no array of
+ * picks to collect, no second copy).
+ */
+export function randomIds(
+  wl: WordList,
+  rng: Rng,
+  n: number,
+  uniqueIndex?: number,
+  lead: ArrayLike<number> = [],
+): Uint32Array {
+  const out = freshIds(lead.length + (n > 0 ? Math.ceil(n) : 0));
+  out.set(lead);
+  drawInto(wl, rng, n, uniqueIndex, out, lead.length, wl.ids);
+  return out;
+}
+
+/** The draws of {@linkcode randomPicks}, written into `out` from index `k` on. */
+function drawInto(
+  wl: WordList,
+  rng: Rng,
+  n: number,
+  uniqueIndex: number | undefined,
+  out: { [i: number]: number },
+  k: number,
+  map?: readonly number[],
+): void {
+  const W = wl.words.length;
   const end = k + n;
   if (uniqueIndex !== undefined && n > 0) {
     // base-W digits of the index: distinct leading tokens per request (no accidental cache hits)
@@ -109,11 +141,11 @@ export function randomPicks(
       x = Math.floor(x / W);
     }
   }
-  while (k < end) {
-    const w = Math.floor(rng.next() * W);
-    out[k++] = map ? map[w] : w;
+  if (map) {
+    while (k < end) out[k++] = map[Math.floor(rng.next() * W)];
+  } else {
+    while (k < end) out[k++] = Math.floor(rng.next() * W);
   }
-  return out;
 }
 
 /** Token id -> its word (undefined: no word), by word list. */
@@ -147,13 +179,17 @@ export function wordsText(wl: WordList, picks: readonly number[]): string {
 }
 
 /**
- * The text of token ids of the list's words (each id one word), from index
- * `from` on: {@linkcode wordsText} of their picks.
+ * The text of token ids each standing for its entry of `pieces` (none: no
+ * text), from index `from` on: {@linkcode wordsText} of their picks, with a
+ * word list's {@linkcode wordPieces}.
  */
-export function idsText(wl: WordList, ids: ArrayLike<number>, from = 0): string {
-  const of = wordPieces(wl);
+export function piecesText(
+  pieces: readonly (string | undefined)[],
+  ids: ArrayLike<number>,
+  from = 0,
+): string {
   const parts = new Array<string | undefined>(ids.length - from);
-  for (let i = from; i < ids.length; i++) parts[i - from] = of[ids[i]];
+  for (let i = from; i < ids.length; i++) parts[i - from] = pieces[ids[i]];
   return parts.join("");
 }
 

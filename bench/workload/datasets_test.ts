@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { LazyTokenizer, loadTokenizer } from "../../lib/tokenizer.ts";
 import { computeWordList, wordList } from "./_words.ts";
 import { buildWorkload, type DatasetOptions, multiturnOptions, workloadLabel } from "./datasets.ts";
-import type { Conversation } from "./types.ts";
+import type { Conversation, RequestSpec } from "./types.ts";
 import { multiturnDataset, turnSpec } from "./multiturn.ts";
 import { flagsWithoutDefaults, resolveBenchConfig } from "../bench_config.ts";
 import { parseFlags } from "../../lib/args.ts";
@@ -11,8 +11,8 @@ import { parseImageSizes } from "./random_mm.ts";
 import { workSource } from "../work_source.ts";
 import { arrivalOffsets } from "./arrivals.ts";
 import { Rng } from "../../lib/rng.ts";
-import { IdsText, idsTextOf } from "../../lib/lazy_text.ts";
-import { openaiBody } from "../request_body.ts";
+import { IDS_TEXT, IdsText, idsTextOf } from "../../lib/lazy_text.ts";
+import { openaiBody, openaiFields } from "../request_body.ts";
 import { knownImageOf, LazyImagePart } from "../../lib/known_image.ts";
 import type { ContentPart } from "./types.ts";
 
@@ -106,8 +106,11 @@ Deno.test("random prompts for the virtual clock: the same text, built from the i
   const virtual = (await buildWorkload(tok, { ...o, tokenIds: true }, 6)).requests;
   for (const [i, v] of virtual.entries()) {
     assert.equal(v.prompt, live[i].prompt);
-    const { promptTokenIds, completionTokenIds, ...rest } = v;
+    const { promptTokenIds, completionTokenIds, [IDS_TEXT]: said, ...rest } = v as
+      & RequestSpec
+      & { [IDS_TEXT]?: IdsText };
     assert.deepEqual(rest, live[i]);
+    assert.equal(said?.toString(), live[i].prompt);
     assert.deepEqual(promptTokenIds, tok.encode(live[i].prompt!));
     // held in a typed array (out of the collected heap), the tokenizer's ids all the same
     assert.ok(completionTokenIds instanceof Uint32Array);
@@ -117,6 +120,10 @@ Deno.test("random prompts for the virtual clock: the same text, built from the i
     );
     // a request waiting in a queue holds its ids, not also its text
     assert.equal(typeof Object.getOwnPropertyDescriptor(v, "prompt")?.get, "function");
+    // nor does the body the virtual sender hands on build it, until read
+    const body = openaiFields(v, "");
+    assert.equal(typeof Object.getOwnPropertyDescriptor(body, "prompt")?.get, "function");
+    assert.equal(JSON.stringify(body), JSON.stringify(openaiFields(live[i], "")));
   }
 });
 

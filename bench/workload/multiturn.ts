@@ -12,9 +12,8 @@ import { Rng } from "../../lib/rng.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { Conversation, Message, RequestSpec } from "./types.ts";
 import type { EndpointKind } from "./_spec.ts";
-import { randomPicks, wordList, wordPieces, wordsText } from "./_words.ts";
+import { randomIds, randomPicks, wordList, wordPieces, wordsText } from "./_words.ts";
 import { IDS_TEXT, IdsText, idsTextOf, LazyMessage } from "../../lib/lazy_text.ts";
-import { copyIds } from "../../lib/id_slabs.ts";
 
 /** A multiturn preset: tokens per turn, and turn 1's own when it differs. */
 export interface MultiturnPreset {
@@ -107,8 +106,7 @@ export function* multiturnStream(
       // with ids asked for, the words' ids are drawn straight (no array of picks) and
       // the text is built only when read (virtual time reads the ids); they are kept in a
       // typed array, outside the garbage-collected heap, for the conversation's lifetime
-      const drawn = randomPicks(wl, rng, n, c * 64 + t, undefined, wl.ids);
-      turns[t] = new IdsTurn(new IdsText(copyIds(drawn), pieces), maxTokens);
+      turns[t] = new IdsTurn(new IdsText(randomIds(wl, rng, n, c * 64 + t), pieces), maxTokens);
     }
     const thinkTimeMs = new Array<number>(Math.max(0, o.turns - 1));
     for (let t = 0; t < thinkTimeMs.length; t++) {

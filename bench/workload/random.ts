@@ -8,10 +8,16 @@
 import { Rng } from "../../lib/rng.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { RequestSpec } from "./types.ts";
-import { drawLength, type EndpointKind, requestId, textSpec, vllmTextLen } from "./_spec.ts";
-import { idsText, randomPicks, type WordList, wordList, wordsIds, wordsText } from "./_words.ts";
+import {
+  drawLength,
+  type EndpointKind,
+  idsPromptSpec,
+  requestId,
+  textSpec,
+  vllmTextLen,
+} from "./_spec.ts";
+import { randomIds, randomPicks, wordList, wordPieces, wordsIds, wordsText } from "./_words.ts";
 import { drawTokens, type LengthDist } from "./lengths.ts";
-import { copyIds } from "../../lib/id_slabs.ts";
 
 /** Options of {@linkcode randomDataset}. */
 export interface RandomOptions {
@@ -63,6 +69,7 @@ export function* randomRequests(
   const bos = o.tokenIds && o.endpoint === "completions" ? tok.bosTokenId : undefined;
   const lead = bos === undefined ? prefixIds : [bos, ...prefixIds];
   const start = o.startIndex ?? 0;
+  const pieces = wordPieces(wl);
   for (let i = start; i < start + o.count; i++) {
     const inLen = o.inputDist
       ? drawTokens(o.inputDist, rng)
@@ -75,13 +82,13 @@ export function* randomRequests(
     if (o.tokenIds && o.endpoint === "completions") {
       // the ids as the server counts them (BOS first), drawn straight into one array, then kept
       // in a slab view (`lib/id_slabs.ts`): out of the collected heap while the request waits
-      const ids = copyIds(randomPicks(wl, rng, inLen, i, lead.slice(), wl.ids));
-      yield lazyPromptSpec(
-        wl,
+      const ids = randomIds(wl, rng, inLen, i, lead);
+      yield idsPromptSpec(
         base,
         ids,
         lead.length - prefixIds.length,
         tokens + wl.completionsExtra,
+        pieces,
       );
       continue;
     }
@@ -93,34 +100,4 @@ export function* randomRequests(
     if (o.tokenIds) spec.promptTokenIds = wordsIds(wl, picks, prefixIds);
     yield spec;
   }
-}
-
-/**
- * A completions spec whose prompt text is built from its token ids each time
- * it is read, and not kept: the virtual clock reads it once, as the request
- * goes in, and a request waiting in a queue then holds only its ids. `ids`
- * are the prompt's as the server counts them: `special` (BOS) ids, then the text's.
- */
-function lazyPromptSpec(
-  wl: WordList,
-  base: { requestId: string; maxTokens: number; ignoreEos: boolean },
-  ids: Uint32Array,
-  special: number,
-  promptTokens: number,
-): RequestSpec {
-  return {
-    requestId: base.requestId,
-    conversationId: base.requestId,
-    turn: 1,
-    maxTokens: base.maxTokens,
-    ignoreEos: base.ignoreEos,
-    get prompt(): string {
-      return idsText(wl, ids, special);
-    },
-    promptTokens,
-    get promptTokenIds(): number[] {
-      return Array.from(ids.subarray(special));
-    },
-    completionTokenIds: ids,
-  };
 }

@@ -14,8 +14,9 @@ import { Rng } from "../../lib/rng.ts";
 import { minOf } from "../../lib/stats.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { RequestSpec } from "./types.ts";
-import { type EndpointKind, requestId, textSpec } from "./_spec.ts";
-import { randomPicks, wordList, wordsIds, wordsText } from "./_words.ts";
+import { type EndpointKind, idsPromptSpec, requestId, textSpec } from "./_spec.ts";
+import { randomPicks, wordList, wordPieces, wordsIds, wordsText } from "./_words.ts";
+import { freshIds } from "../../lib/id_slabs.ts";
 
 /** Tokens per hash id, as in the Mooncake trace. */
 export const TRACE_BLOCK_TOKENS = 512;
@@ -118,6 +119,7 @@ export function traceRequests(
   o: TraceOptions,
 ): { requests: RequestSpec[]; offsetsMs: number[] } {
   const wl = wordList(tok);
+  const pieces = wordPieces(wl);
   const blocks = new Map<number, number[]>();
   const block = (h: number) => {
     let b = blocks.get(h);
@@ -144,6 +146,18 @@ export function traceRequests(
       randomPicks(wl, new Rng(`trace-tail:${o.seed}:${i}`), r.inputLen - k, i, picks);
     }
     const id = requestId(i);
+    const conv = r.sessionId !== undefined ? { conversationId: r.sessionId } : {};
+    if (o.tokenIds && o.endpoint === "completions") {
+      // the ids as the server counts them (BOS first), in a slab view; the text built only if read
+      const bos = tok.bosTokenId, lead = bos === undefined ? 0 : 1;
+      const ids = freshIds(lead + picks.length);
+      if (bos !== undefined) ids[0] = bos;
+      for (let j = 0; j < picks.length; j++) ids[lead + j] = wl.ids[picks[j]];
+      const base = { requestId: id, maxTokens: r.outputLen, ignoreEos: o.ignoreEos, ...conv };
+      requests.push(idsPromptSpec(base, ids, lead, r.inputLen + wl.completionsExtra, pieces));
+      offsetsMs.push(r.timestampMs / speed);
+      return;
+    }
     const spec = textSpec(
       tok,
       o.endpoint,
@@ -151,7 +165,7 @@ export function traceRequests(
         requestId: id,
         maxTokens: r.outputLen,
         ignoreEos: o.ignoreEos,
-        ...(r.sessionId !== undefined ? { conversationId: r.sessionId } : {}),
+        ...conv,
       },
       wordsText(wl, picks),
       { tokens: r.inputLen, ...wl },

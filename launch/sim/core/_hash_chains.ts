@@ -71,6 +71,11 @@ function sameLength(
   let i = a === b ? shared : 0; // the same prompt (the other side of PD)
   while (i < shared && a[i] === b[i]) i++;
   if (i < shared) return i;
+  // a conversation's next prompt repeats the last one's output: a's second part against b
+  const na = a.length, inB = Math.min(n, na + a2.length, b.length);
+  if (i === na) {
+    for (; i < inB; i++) if (a2[i - na] !== b[i]) return i;
+  }
   for (; i < n; i++) {
     const x = i < a.length ? a[i] : a2[i - a.length];
     const y = i < b.length ? b[i] : b2[i - b.length];

@@ -573,7 +573,7 @@ export class EngineCore {
       const held = seq.blocks.slice(0, keep);
       this.#kv.release(seq.blocks.slice(held.length));
       this.#held.set(seq.req.id, { blocks: held, expiresMs: nowMs + this.#o.holdTimeoutMs });
-      info.heldBlockIds = held.map((b) => b.id);
+      info.heldBlockIds = held.slice();
     } else {
       this.#kv.release(seq.blocks);
     }

@@ -181,7 +181,10 @@ function tooLong(limit: number, count: string): ApiError {
  * text of known ids counts its cheap bound instead (never less).
  */
 function textChars(p: ParsedRequest, bound: boolean): number {
-  if (p.endpoint === "completion") return typeof p.prompt === "string" ? p.prompt.length : 0;
+  if (p.endpoint === "completion") {
+    if (p.promptText) return bound ? p.promptText.maxLength : p.promptText.length; // not built
+    return typeof p.prompt === "string" ? p.prompt.length : 0;
+  }
   let n = 0;
   for (const m of p.messages ?? []) {
     const known = idsTextOf(m); // text of known ids: its length without building it

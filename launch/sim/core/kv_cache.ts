@@ -7,18 +7,17 @@
  */
 import { BlockIndex } from "./_block_index.ts";
 
-/** One KV block. */
-export interface KvBlock {
-  /** Block index in the pool. */
-  readonly id: number;
-  /** Number of running requests using it. */
-  refCount: number;
-  /** Hash of the full block (with its prefix chain), or null while partial/unhashed. */
-  hash: number | null;
-  /** Neighbours in the eviction queue while the block is free and cached (internal). */
-  prev: KvBlock | null;
-  next: KvBlock | null;
-}
+/**
+ * One KV block: its index in the pool. The pool keeps each block's state in
+ * typed arrays (reference count, hash, eviction-queue neighbours): a request's
+ * blocks are then an array of small integers, which the garbage collector
+ * neither traces nor copies pointers of, and the queue's links sit together in
+ * memory rather than in one object per block.
+ */
+export type KvBlock = number;
+
+/** No block (an end of the eviction queue), no hash. */
+const NONE = -1;
 
 /** Options of {@linkcode KvCache}. */
 export interface KvCacheOptions {
@@ -80,15 +79,21 @@ export class KvCache {
   queries = 0;
   /** Prompt tokens found in the prefix cache. */
   hits = 0;
-  readonly #blocks: KvBlock[];
-  /** Free blocks without reusable content, allocated first: a stack (Map iteration after many deletions is slow). */
-  readonly #empty: KvBlock[] = [];
+  /** Running requests using each block. */
+  readonly #refs: Int32Array;
+  /** Hash of each full block (with its prefix chain), or NONE while partial/unhashed. */
+  readonly #hash: Float64Array;
+  /** Free blocks without reusable content, allocated first: a stack (`#emptyLen` of them). */
+  readonly #empty: Int32Array;
+  #emptyLen = 0;
   /**
-   * Free blocks that still serve prefix hits, in eviction order: an intrusive
-   * doubly linked list (head goes first), O(1) to take out of the middle.
+   * Free blocks that still serve prefix hits, in eviction order: a doubly
+   * linked list over block indices (head goes first), O(1) to take out of the middle.
    */
-  #head: KvBlock | null = null;
-  #tail: KvBlock | null = null;
+  readonly #prev: Int32Array;
+  readonly #next: Int32Array;
+  #head = NONE;
+  #tail = NONE;
   #numCached = 0;
   /** Hash -> index of the block holding it (full blocks committed, in use or free). */
   readonly #byHash: BlockIndex;
@@ -99,26 +104,44 @@ export class KvCache {
         `Cannot use numBlocks as a positive integer: current value is ${opts.numBlocks}`,
       );
     }
-    this.numBlocks = opts.numBlocks;
+    const n = this.numBlocks = opts.numBlocks;
     this.blockSize = opts.blockSize ?? 16;
     this.prefixCaching = opts.prefixCaching ?? true;
-    this.#blocks = [];
-    this.#byHash = new BlockIndex(this.numBlocks);
-    for (let i = 0; i < this.numBlocks; i++) {
-      const block: KvBlock = { id: i, refCount: 0, hash: null, prev: null, next: null };
-      this.#blocks.push(block);
-    }
-    for (let i = this.numBlocks - 1; i >= 0; i--) this.#empty.push(this.#blocks[i]); // 0 pops first
+    this.#refs = new Int32Array(n);
+    this.#hash = new Float64Array(n).fill(NONE);
+    this.#prev = new Int32Array(n).fill(NONE);
+    this.#next = new Int32Array(n).fill(NONE);
+    this.#empty = new Int32Array(n);
+    this.#byHash = new BlockIndex(n);
+    this.#fillEmpty();
+  }
+
+  /** Every block on the empty stack, block 0 on top (it goes first). */
+  #fillEmpty(): void {
+    const n = this.numBlocks;
+    for (let i = 0; i < n; i++) this.#empty[i] = n - 1 - i;
+    this.#emptyLen = n;
   }
 
   /** Number of blocks that can be allocated now (free, cached or not). */
   get numFree(): number {
-    return this.#empty.length + this.#numCached;
+    return this.#emptyLen + this.#numCached;
   }
 
   /** Fraction of blocks held by requests, as `vllm:kv_cache_usage_perc` reports it. */
   usage(): number {
     return 1 - this.numFree / this.numBlocks;
+  }
+
+  /** Running requests using `block`. */
+  refCountOf(block: KvBlock): number {
+    return this.#refs[block];
+  }
+
+  /** The hash `block` holds for reuse, or null while partial/unhashed. */
+  hashOf(block: KvBlock): number | null {
+    const h = this.#hash[block];
+    return h === NONE ? null : h;
   }
 
   /** Hashes of the full blocks of `tokens`, as a chain. */
@@ -141,19 +164,20 @@ export class KvCache {
     if (!this.prefixCaching) return out;
     const n = Math.min(upTo, hashes.length);
     for (let k = 0; k < n; k++) {
-      const h = hashes[k];
-      const i = this.#byHash.get(h);
+      const i = this.#byHash.get(hashes[k]);
       if (i < 0) break;
-      out.push(this.#blocks[i]);
+      out.push(i);
     }
     return out;
   }
 
   /** Takes matched cached blocks for a request (pins them). */
   take(blocks: readonly KvBlock[]): void {
-    for (const b of blocks) {
-      if (b.refCount === 0) this.#unlink(b);
-      b.refCount++;
+    const refs = this.#refs;
+    for (let k = 0; k < blocks.length; k++) {
+      const b = blocks[k];
+      if (refs[b] === 0) this.#unlink(b);
+      refs[b]++;
     }
   }
 
@@ -169,21 +193,22 @@ export class KvCache {
    */
   allocateTo(n: number, into: KvBlock[]): boolean {
     if (n > this.numFree) return false;
+    const refs = this.#refs, hash = this.#hash;
     let left = n;
-    while (left > 0 && this.#empty.length) {
-      const block = this.#empty.pop()!;
-      block.refCount = 1;
+    while (left > 0 && this.#emptyLen > 0) {
+      const block = this.#empty[--this.#emptyLen];
+      refs[block] = 1;
       into.push(block);
       left--;
     }
     for (; left > 0; left--) {
-      const block = this.#head!;
+      const block = this.#head;
       this.#unlink(block);
-      if (block.hash !== null) {
-        this.#byHash.delete(block.hash);
-        block.hash = null;
+      if (hash[block] !== NONE) {
+        this.#byHash.delete(hash[block]);
+        hash[block] = NONE;
       }
-      block.refCount = 1;
+      refs[block] = 1;
       into.push(block);
     }
     return true;
@@ -191,9 +216,9 @@ export class KvCache {
 
   /** Marks a full block as holding the content with `hash` (reusable by others). */
   commit(block: KvBlock, hash: number): void {
-    if (!this.prefixCaching || block.hash !== null) return;
+    if (!this.prefixCaching || this.#hash[block] !== NONE) return;
     // not when an identical block is already cached
-    if (this.#byHash.add(hash, block.id)) block.hash = hash;
+    if (this.#byHash.add(hash, block)) this.#hash[block] = hash;
   }
 
   /**
@@ -201,45 +226,45 @@ export class KvCache {
    * shared prefix outlives the request-specific suffix.
    */
   release(blocks: readonly KvBlock[]): void {
+    const refs = this.#refs;
     for (let i = blocks.length - 1; i >= 0; i--) {
       const b = blocks[i];
-      if (b.refCount <= 0) continue;
-      b.refCount--;
-      if (b.refCount > 0) continue;
-      if (b.hash === null) this.#empty.push(b);
+      if (refs[b] <= 0) continue;
+      if (--refs[b] > 0) continue;
+      if (this.#hash[b] === NONE) this.#empty[this.#emptyLen++] = b;
       else this.#append(b);
     }
   }
 
   #append(b: KvBlock): void {
-    b.prev = this.#tail;
-    b.next = null;
-    if (this.#tail) this.#tail.next = b;
+    this.#prev[b] = this.#tail;
+    this.#next[b] = NONE;
+    if (this.#tail !== NONE) this.#next[this.#tail] = b;
     else this.#head = b;
     this.#tail = b;
     this.#numCached++;
   }
 
   #unlink(b: KvBlock): void {
-    if (b.prev) b.prev.next = b.next;
-    else this.#head = b.next;
-    if (b.next) b.next.prev = b.prev;
-    else this.#tail = b.prev;
-    b.prev = b.next = null;
+    const prev = this.#prev, next = this.#next;
+    const p = prev[b], q = next[b];
+    if (p !== NONE) next[p] = q;
+    else this.#head = q;
+    if (q !== NONE) prev[q] = p;
+    else this.#tail = p;
+    prev[b] = next[b] = NONE;
     this.#numCached--;
   }
 
   /** Drops every cached hash of free blocks; returns false if blocks are still in use. */
   resetPrefixCache(): boolean {
     if (this.numFree !== this.numBlocks) return false;
-    this.#head = this.#tail = null;
+    this.#head = this.#tail = NONE;
     this.#numCached = 0;
-    this.#empty.length = 0;
-    for (let i = this.numBlocks - 1; i >= 0; i--) {
-      this.#blocks[i].hash = null;
-      this.#blocks[i].prev = this.#blocks[i].next = null;
-      this.#empty.push(this.#blocks[i]);
-    }
+    this.#hash.fill(NONE);
+    this.#prev.fill(NONE);
+    this.#next.fill(NONE);
+    this.#fillEmpty();
     this.#byHash.clear();
     this.queries = 0;
     this.hits = 0;

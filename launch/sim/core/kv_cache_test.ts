@@ -33,7 +33,7 @@ Deno.test("kv cache: released blocks serve prefix hits until evicted", () => {
   assert.equal(kv.match(hashes).length, 2);
   // One more block must evict a cached one: the tail block goes first.
   const more = kv.allocate(1)!;
-  assert.equal(more[0].id, blocks[1].id);
+  assert.equal(more[0], blocks[1]);
   assert.equal(kv.match(hashes).length, 1);
   assert.equal(kv.allocate(2), null);
   kv.release([...other, ...more]);
@@ -91,5 +91,5 @@ Deno.test("kv cache: allocateTo appends like allocate, and refuses without touch
   assert.equal(kv.allocateTo(3, into), false);
   assert.equal(into.length, 1);
   assert.equal(kv.allocateTo(2, into), true);
-  assert.deepEqual(into.map((b) => b.id), [0, 1, 2]);
+  assert.deepEqual(into, [0, 1, 2]);
 });

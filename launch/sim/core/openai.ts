@@ -5,7 +5,7 @@
  * @module
  */
 import type { ChatMessage } from "../../../lib/tokenizer.ts";
-import { idsTextOf } from "../../../lib/lazy_text.ts";
+import { type IdsText, idsTextOf } from "../../../lib/lazy_text.ts";
 
 /** An error returned to the client with vLLM's status code, type and message. */
 export class ApiError extends Error {
@@ -28,6 +28,8 @@ export interface ParsedRequest {
   model: string;
   /** Completions: prompt text, or token ids. */
   prompt?: string | number[];
+  /** Completions: the prompt as text of known ids (`lib/lazy_text.ts`; then `prompt` is built on each read). */
+  promptText?: IdsText;
   /** Chat: the conversation. */
   messages?: ChatMessage[];
   /** null = up to the context limit. */
@@ -93,7 +95,12 @@ export function parseRequest(endpoint: Endpoint, body: unknown): ParsedRequest {
     );
   }
   if (isObj(body.kv_transfer_params)) out.kvTransferParams = body.kv_transfer_params;
-  if (endpoint === "completion") {
+  const known = endpoint === "completion" ? idsTextOf(body) : undefined;
+  if (known) {
+    // a prompt of known ids (virtual time): its text is built only if something reads it
+    out.promptText = known;
+    Object.defineProperty(out, "prompt", { get: () => body.prompt, enumerable: true });
+  } else if (endpoint === "completion") {
     let p = body.prompt;
     if (Array.isArray(p) && p.length === 1 && (typeof p[0] === "string" || Array.isArray(p[0]))) {
       p = p[0];
