@@ -37,6 +37,11 @@ export interface BackendSpec {
   url: string;
   /** `host:port` of the KV side channel (required for p2pnccl prefill/decode). */
   kvAddr?: string;
+  /**
+   * Not started yet (a scenario's `start` event starts it later): out of
+   * rotation until its `/health` answers 200. @default false
+   */
+  spare?: boolean;
 }
 
 /** A validated router configuration. */

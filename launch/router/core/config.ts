@@ -36,7 +36,7 @@ const TOP_FIELDS = [
   "discovery",
 ];
 const DISCOVERY_FIELDS = ["kind", "host", "port", "dropAfterMs", "allow", "maxInstances"];
-const BACKEND_FIELDS = ["name", "url", "kvAddr"];
+const BACKEND_FIELDS = ["name", "url", "kvAddr", "spare"];
 
 /** Backend lists of the config, in the order they are checked. */
 type ListName = "backends" | "prefill" | "decode" | "encode";
@@ -212,6 +212,9 @@ function backendList(r: Reader, f: ListName, needKvAddr: boolean, allowEmpty: bo
         isKvAddr,
         `a "host:port" KV address${needKvAddr ? " (required by p2pnccl)" : ""}`,
       );
+    }
+    if (b.value("spare") !== undefined) {
+      out.spare = b.check<boolean>("spare", (v) => typeof v === "boolean", "true or false");
     }
     return out;
   });
