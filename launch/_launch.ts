@@ -223,6 +223,7 @@ export function routerConfig(plan: Plan): RouterConfigFile {
   if (t.connector) cfg.connector = t.connector;
   if (t.router.prefillPolicy) cfg.prefillPolicy = t.router.prefillPolicy;
   if (t.router.decodePolicy) cfg.decodePolicy = t.router.decodePolicy;
+  if (t.router.retries) cfg.retries = t.router.retries;
   if (t.engine === "command") cfg.backends = t.processes.map((p) => ({ name: p.name, url: p.url }));
   else if (t.kind === "agg" || t.kind === "dp") cfg.backends = plan.instances.flatMap(entry);
   else {

@@ -50,6 +50,15 @@ export const DEFAULT_ROUTER_HOP_MS = 0.8;
 const ABORTED = { error: "aborted", status: 499 };
 const OK = { error: "", status: 200 };
 
+/** One request sent again: its id, the attempt that failed, its leg and instance, when (virtual ms). */
+export interface RetryRecord {
+  id: string;
+  attempt: number;
+  leg: "prefill" | "decode";
+  from: string;
+  tMs: number;
+}
+
 /** Options of {@linkcode VirtualTopology}. */
 export interface VirtualTopologyOptions {
   /** Router hop per leg, simulated ms. @default DEFAULT_ROUTER_HOP_MS */
@@ -81,6 +90,8 @@ export class VirtualTopology {
   readonly #encoders: EncodeHost;
   /** The scenario's events and the router's health checks, or null without events. */
   readonly faults: VirtualFaults | null = null;
+  /** Requests sent again after a leg failed before any token (`router.retries`), in order. */
+  readonly retried: RetryRecord[] = [];
 
   /**
    * Builds the instances of `topology` on `loop`; `inputs` let it take requests
@@ -231,8 +242,24 @@ export class VirtualTopology {
     return { id: req.id, promptTokens, images, session: req.session, ...output };
   }
 
-  /** P -> D: the decode is chosen first when the connector names it in the request id. */
-  #disaggregated(job: Admitted, ctx: ReturnType<Routing["context"]>, res: VirtualResponse): void {
+  /**
+   * P -> D: the decode is chosen first when the connector names it in the
+   * request id. `attempt` > 1: sent again after a leg failed before any token
+   * (`router.retries`), under a fresh engine request id.
+   */
+  #disaggregated(
+    job: Admitted,
+    ctx: ReturnType<Routing["context"]>,
+    res: VirtualResponse,
+    attempt = 1,
+  ): void {
+    const id = attempt === 1 ? job.id : `${job.id}~retry${attempt - 1}`;
+    const retry = (leg: "prefill" | "decode", from: VirtualInstance, tokensOut: number) => {
+      if (!from.ending || !this.routing.retry(attempt, { leg, tokensOut })) return false;
+      this.retried.push({ id: job.id, attempt, leg, from: from.name, tMs: this.#loop.nowMs() });
+      this.#loop.after(this.routerHopMs, () => this.#disaggregated(job, ctx, res, attempt + 1));
+      return true;
+    };
     // no decode instance to hand the KV to: the live router does not run the prefill
     if (this.#of("decode").length === 0) {
       return this.#unavailable(res, "decode", "; the prefill was not run");
@@ -242,7 +269,7 @@ export class VirtualTopology {
     if (!prefill) return this.#unavailable(res, "prefill");
     const connector = this.routing.connector;
     this.#leg(prefill, {
-      id: job.id,
+      id,
       promptTokens: job.promptTokens,
       session: job.session,
       outputIds: job.outputIds.slice(0, 1),
@@ -252,6 +279,7 @@ export class VirtualTopology {
       sink: {
         onFinish: (r: FinishReason, info: FinishInfo) => {
           prefill.inFlight--;
+          if (r === "abort" && retry("prefill", prefill, 0)) return;
           if (r === "abort") {
             const { error, status } = prefill.ending
               ? legError(prefill, false, false)
@@ -266,12 +294,12 @@ export class VirtualTopology {
           decode ??= this.#pick("decode", ctx);
           if (!decode) return this.#unavailable(res, "decode");
           const d = decode;
-          const dreq = this.#engineReq(job, res, d, true);
+          const dreq = this.#engineReq(job, res, d, (n) => retry("decode", d, n), id);
           dreq.remotePrefill = kvRemote(
             this.#loop,
             connector,
             d,
-            { prefill, id: job.id, promptTokens: job.promptTokens, info },
+            { prefill, id, promptTokens: job.promptTokens, info },
             this.#lmcache,
           );
           this.routing.served(ctx, d.name);
@@ -297,15 +325,21 @@ export class VirtualTopology {
     });
   }
 
-  /** The request on `to` (`handedOver`: its prefill's KV comes from a prefill instance). */
+  /**
+   * The request on `to`; `retry` (a decode leg: its KV comes from a prefill
+   * instance) is asked first when the leg is lost, with the tokens it put out,
+   * and answers whether the request is sent again instead.
+   */
   #engineReq(
     job: Admitted,
     res: VirtualResponse,
     to: VirtualInstance,
-    handedOver = false,
+    retry?: (tokensOut: number) => boolean,
+    id = job.id,
   ): EngineRequest {
+    const handedOver = retry !== undefined;
     return {
-      id: job.id,
+      id,
       promptTokens: job.promptTokens,
       outputIds: job.outputIds,
       finishReason: job.finishReason,
@@ -315,6 +349,7 @@ export class VirtualTopology {
       sink: {
         onFinish: (r, info) => {
           to.inFlight--;
+          if (r === "abort" && retry?.(info.outputTokens)) return;
           if (r !== "abort") this.#ec.store(job.images, to.ec);
           const outputIds = job.outputIds;
           const ended = r === "abort"
