@@ -43,6 +43,7 @@ const ROLE_KEYS = [
 ];
 const PROCESS_KEYS = ["name", "cmd", "health", "url", "host", "cwd", "env", "ports"];
 const ROUTER_KEYS = [
+  "retries",
   "enabled",
   "port",
   "host",
@@ -235,6 +236,9 @@ export function readRouter(
     discoveryAllow: readAllow(rt),
     extraArgs: rt.args("extra_args"),
   };
+  // absent when not given: resolved topologies (config.json, its hash) stay as they were
+  const retries = rt.int("retries", 0, 10);
+  if (retries) router.retries = retries;
   if (router.discoveryAllow.length && router.discovery !== "zmq") {
     throw rt.fail(
       "discovery_allow",

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type InstancePlan, type Plan, rankGpus, rankProcess } from "./_plan.ts";
 import { type EngineCommand, simCommand, vllmCommand } from "./vllm.ts";
+import { isSpare } from "./_spares.ts";
 import type { BackendSpec, RouterConfigFile, RouterKind } from "../lib/contracts.ts";
 
 /** The checkout this file is in; engines and the router run from here. */
@@ -151,7 +152,9 @@ export function launchProcesses(plan: Plan, stateDir: string): LaunchProcess[] {
       ));
     }
   } else {
-    for (const inst of plan.instances) out.push(...engineProcesses(plan, inst, logs));
+    for (const inst of plan.instances) {
+      if (!isSpare(plan, inst)) out.push(...engineProcesses(plan, inst, logs));
+    }
   }
   if (plan.router) {
     const c: EngineCommand = {
@@ -184,6 +187,12 @@ export function launchProcesses(plan: Plan, stateDir: string): LaunchProcess[] {
   return out;
 }
 
+/** The processes of the plan's spares (`_spares.ts`), which `up` does not start. */
+export function spareProcesses(plan: Plan, stateDir: string): LaunchProcess[] {
+  const logs = join(topologyDir(stateDir, plan.topology.name), "logs");
+  return plan.instances.filter((i) => isSpare(plan, i)).map((i) => engineProcess(plan, i, logs));
+}
+
 /**
  * The router's config: backends per role (an instance, or each of its
  * endpoints with external or hybrid load balancing), with the KV address
@@ -191,10 +200,15 @@ export function launchProcesses(plan: Plan, stateDir: string): LaunchProcess[] {
  */
 export function routerConfig(plan: Plan): RouterConfigFile {
   const t = plan.topology;
+  const discovers = plan.router?.discoveryPort !== undefined;
   const entry = (i: InstancePlan): BackendSpec[] => {
     const kvPort = i.kvPort ?? i.sideChannelPort;
     const kv = kvPort === undefined ? {} : { kvAddr: `${i.address}:${kvPort}` };
     if (i.endpoints) return i.endpoints.map((e) => ({ name: e.name, url: e.url, ...kv }));
+    // a spare joins by registering where the router discovers, else it waits in the list
+    if (isSpare(plan, i)) {
+      return discovers ? [] : [{ name: i.name, url: i.url, ...kv, spare: true }];
+    }
     return [{ name: i.name, url: i.url, ...kv }];
   };
   const of = (role: string) => plan.instances.filter((i) => i.role === role).flatMap(entry);
@@ -209,6 +223,7 @@ export function routerConfig(plan: Plan): RouterConfigFile {
   if (t.connector) cfg.connector = t.connector;
   if (t.router.prefillPolicy) cfg.prefillPolicy = t.router.prefillPolicy;
   if (t.router.decodePolicy) cfg.decodePolicy = t.router.decodePolicy;
+  if (t.router.retries) cfg.retries = t.router.retries;
   if (t.engine === "command") cfg.backends = t.processes.map((p) => ({ name: p.name, url: p.url }));
   else if (t.kind === "agg" || t.kind === "dp") cfg.backends = plan.instances.flatMap(entry);
   else {
@@ -218,7 +233,13 @@ export function routerConfig(plan: Plan): RouterConfigFile {
   }
   if (plan.router?.discoveryPort !== undefined) {
     cfg.discovery = { kind: "zmq", host: plan.router.bind, port: plan.router.discoveryPort };
-    if (t.router.discoveryAllow.length) cfg.discovery.allow = t.router.discoveryAllow;
+    // a spare is admitted by its exact addresses, as the topology's own instances are
+    const spares = plan.instances.filter((i) => isSpare(plan, i)).flatMap((i) => [
+      `${i.address}:${i.port}`,
+      ...(i.kvPort !== undefined ? [`${i.address}:${i.kvPort}`] : []),
+    ]);
+    const allow = [...t.router.discoveryAllow, ...spares];
+    if (allow.length) cfg.discovery.allow = allow;
   }
   return cfg;
 }

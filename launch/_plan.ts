@@ -76,6 +76,8 @@ export interface Plan {
   /** `discoveryPort`: where the router takes registrations (`router.discovery: zmq`). */
   router?: { port: number; bind: string; url: string; discoveryPort?: number };
   ports: PortUse[];
+  /** Instances `up` plans but does not start (`_spares.ts`: a scenario's `start` events). @default none */
+  spares?: string[];
 }
 
 /** Options of {@linkcode planTopology}. */

@@ -25,6 +25,23 @@ export interface StateProcess {
   command: string;
 }
 
+/** A planned instance not started yet (`launch/_spares.ts`): what starts it, where it listens. */
+export interface StateSpare {
+  name: string;
+  role: string;
+  /** Program (the deno binary resolved), arguments, added environment and folder. */
+  cmd: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  url: string;
+  healthUrl: string;
+  ports: number[];
+  logPath: string;
+  /** The command line, for people. */
+  command: string;
+}
+
 /** Contents of a state file. */
 export interface TopologyState {
   name: string;
@@ -43,6 +60,8 @@ export interface TopologyState {
   upPid: number;
   /** Local (and ssh) process groups; empty on a cluster. */
   processes: StateProcess[];
+  /** Spares not started yet; one that starts moves to `processes` (so `down` stops it). @default none */
+  spares?: StateSpare[];
   /** Where it runs. @default "local" */
   platform?: "local" | "kubernetes";
   /** The cluster objects (`platform: kubernetes`). */

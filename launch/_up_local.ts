@@ -27,7 +27,14 @@ import {
   routerConfigPath,
 } from "./_launch.ts";
 import type { Plan } from "./_plan.ts";
-import { readState, removeState, startingState, type TopologyState, writeState } from "./_state.ts";
+import {
+  readState,
+  removeState,
+  startingState,
+  type StateSpare,
+  type TopologyState,
+  writeState,
+} from "./_state.ts";
 
 /** Thrown by `up` on SIGINT/SIGTERM (after stopping what it started). */
 export class Interrupted extends InterruptedError {}
@@ -40,6 +47,8 @@ export interface LocalUpOptions {
   log: (line: string) => void;
   /** Aborting stops what was started and rejects. */
   signal?: AbortSignal;
+  /** Planned processes not to start, recorded in the state file (`_spares.ts`). @default none */
+  spares?: LaunchProcess[];
 }
 
 /** Starts the planned processes here (the caller holds the topology's lock). */
@@ -166,6 +175,7 @@ class LocalStart {
     this.state = {
       ...startingState(t, plan.router?.url ?? procs[0].url, plan.router?.url),
       routerConfig: plan.router ? routerConfigPath(stateDir, t.name) : undefined,
+      ...(o.spares?.length ? { spares: o.spares.map(spareState) } : {}),
     };
   }
 
@@ -227,6 +237,23 @@ class LocalStart {
     this.o.log(`started ${p.name} (pid ${m.pid}) on ${p.url}, log ${p.logPath}`);
     return m;
   }
+}
+
+/** A spare as the state file keeps it: what starts it, and where it will listen. */
+function spareState(p: LaunchProcess): StateSpare {
+  return {
+    name: p.name,
+    role: p.role,
+    cmd: p.cmd === "deno" ? Deno.execPath() : p.cmd,
+    args: p.args,
+    env: p.env,
+    cwd: p.cwd,
+    url: p.url,
+    healthUrl: p.healthUrl,
+    ports: p.ports,
+    logPath: p.logPath,
+    command: commandLine(p.inner),
+  };
 }
 
 async function failure(p: LaunchProcess, e: unknown): Promise<Error> {

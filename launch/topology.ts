@@ -127,6 +127,12 @@ export interface RouterSpec {
    */
   discoveryAllow: string[];
   extraArgs: string[];
+  /**
+   * Times the router sends a request again (prefill and decode, on instances
+   * other than the one that failed) when its prefill or decode leg failed
+   * before any token reached the client; 0 or absent: never. @default 0
+   */
+  retries?: number;
 }
 
 /** One `processes:` entry of `engine: command`. */

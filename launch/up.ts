@@ -20,7 +20,14 @@ import {
 import { errorMessage } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
 import { formatPlan } from "./_format.ts";
-import { DEFAULT_STATE_DIR, type LaunchProcess, launchProcesses, shellQuote } from "./_launch.ts";
+import {
+  DEFAULT_STATE_DIR,
+  type LaunchProcess,
+  launchProcesses,
+  shellQuote,
+  spareProcesses,
+} from "./_launch.ts";
+import { placeSpares, type SpareCounts, spareSets } from "./_spares.ts";
 import { type Plan, planTopology } from "./_plan.ts";
 import { lockTopology, readState, statePath, type TopologyState } from "./_state.ts";
 import { clusterObjects, upKubernetes } from "./k8s/cluster.ts";
@@ -68,20 +75,34 @@ export interface UpOptions {
   log?: (msg: string) => void;
   /** Aborting stops what was started and rejects. */
   signal?: AbortSignal;
+  /**
+   * Instances per role to plan but not start, for a scenario's `start` events
+   * (`_spares.ts`; recorded in the state file, local topologies only). @default none
+   */
+  spares?: SpareCounts;
 }
 
 /** Loads, validates and plans a topology, with its process list. */
 export async function prepare(
-  o: Pick<UpOptions, "file" | "portBase" | "stateDir" | "sets">,
-): Promise<{ plan: Plan; procs: LaunchProcess[]; stateDir: string }> {
-  const plan = planTopology(await loadTopologyWith(o.file, o.sets ?? []), { portBase: o.portBase });
+  o: Pick<UpOptions, "file" | "portBase" | "stateDir" | "sets" | "spares">,
+): Promise<{ plan: Plan; procs: LaunchProcess[]; stateDir: string; spares: LaunchProcess[] }> {
+  let t = await loadTopologyWith(o.file, o.sets ?? []);
+  const more = o.spares ? spareSets(t, o.spares) : [];
+  if (more.length) t = await loadTopologyWith(o.file, [...(o.sets ?? []), ...more]);
+  const plan = planTopology(t, { portBase: o.portBase });
+  if (more.length) await placeSpares(plan, o.spares!);
   const stateDir = resolve(o.stateDir ?? DEFAULT_STATE_DIR);
-  return { plan, procs: launchProcesses(plan, stateDir), stateDir };
+  return {
+    plan,
+    procs: launchProcesses(plan, stateDir),
+    stateDir,
+    spares: spareProcesses(plan, stateDir),
+  };
 }
 
 /** Starts the topology and returns its state once everything is healthy (or the plan on dry run). */
 export async function up(o: UpOptions): Promise<TopologyState | string> {
-  const { plan, procs, stateDir } = await prepare(o);
+  const { plan, procs, stateDir, spares } = await prepare(o);
   const t = plan.topology;
   if (o.dryRun) return formatPlan(plan, procs, stateDir);
   checkLiveClock(t);
@@ -94,6 +115,7 @@ export async function up(o: UpOptions): Promise<TopologyState | string> {
       timeoutS: o.timeoutS ?? 300,
       log,
       signal: o.signal,
+      spares,
     });
   } finally {
     await unlock();

@@ -37,6 +37,11 @@ export interface BackendSpec {
   url: string;
   /** `host:port` of the KV side channel (required for p2pnccl prefill/decode). */
   kvAddr?: string;
+  /**
+   * Not started yet (a scenario's `start` event starts it later): out of
+   * rotation until its `/health` answers 200. @default false
+   */
+  spare?: boolean;
 }
 
 /** A validated router configuration. */
@@ -60,6 +65,12 @@ export interface RouterConfig {
   encode: BackendSpec[];
   /** Pause between health checks. @default 2000 */
   healthIntervalMs: number;
+  /**
+   * Times a request whose prefill or decode leg failed before any token reached
+   * the client is sent again, from its prefill, avoiding the instances that
+   * failed it (pd, ppd, epd); 0: never. @default 0
+   */
+  retries: number;
   /** Largest accepted request body. @default 33554432 */
   maxBodyBytes: number;
   /**

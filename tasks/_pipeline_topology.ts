@@ -28,6 +28,7 @@ import { runBench } from "./_bench_cmd.ts";
 import {
   checkLiveEvents,
   type LiveScenario,
+  liveSpares,
   startLiveScenario,
   writeLiveScenario,
 } from "./_live_scenario.ts";
@@ -186,6 +187,7 @@ async function sweepLaunched(
     stateDir: r.stateDir,
     log,
     signal: o.signal,
+    spares: liveSpares(r.exp.events),
   }) as TopologyState;
   try {
     const resetUrls = state.processes.filter((p) => p.role !== "router")
@@ -218,7 +220,11 @@ function liveScenarioRunner(
   const { exp } = r;
   checkLiveEvents(exp.events, exp.file);
   return async (flags, ro) => {
-    const sc = startLiveScenario(state, exp.events, { timeScale: l.timeScale, log: r.log });
+    const sc = startLiveScenario(state, exp.events, {
+      timeScale: l.timeScale,
+      log: r.log,
+      stateDir: r.stateDir,
+    });
     let got: Awaited<ReturnType<LiveScenario["stop"]>> | null = null;
     try {
       const b = await runBench({ ...flags, "start-at": sc.startAtMs }, ro);

@@ -4,7 +4,10 @@ import { Supervisor } from "../lib/supervisor.ts";
 import { Reader } from "../lib/schema.ts";
 import { readEvents } from "../lib/scenario_events.ts";
 import type { TopologyState } from "../launch/_state.ts";
-import { checkLiveEvents, START_LEAD_MS, startLiveScenario } from "./_live_scenario.ts";
+import { checkLiveEvents, liveSpares, START_LEAD_MS, startLiveScenario } from "./_live_scenario.ts";
+import { readState, writeState } from "../launch/_state.ts";
+import { down } from "../launch/down.ts";
+import { freePort } from "../lib/net.ts";
 
 /** The one-letter state of `pid` in /proc (R, S, T stopped, Z), or "gone". */
 function procState(pid: number): string {
@@ -61,7 +64,7 @@ Deno.test({
   }
 });
 
-Deno.test("live scenario: start and slow are refused on the live clock, naming the action", () => {
+Deno.test("live scenario: slow is refused on the live clock, naming the action", () => {
   const events = readEvents(Reader.root("t.yaml", {
     events: [{ at: 1, action: "slow", target: "decode[0]", factor: 2, duration: 1 }],
   }, null));
@@ -69,4 +72,55 @@ Deno.test("live scenario: start and slow are refused on the live clock, naming t
     () => checkLiveEvents(events, "x.yaml"),
     /action slow in x\.yaml.*allowed live: kill/,
   );
+});
+
+Deno.test({
+  name:
+    "live scenario: start runs the planned spare in its own process group, the state file lists it, and down stops it",
+  ignore: Deno.build.os !== "linux",
+}, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "topobench_live_start_" });
+  let pgid = 0;
+  try {
+    const port = await freePort();
+    const state = {
+      name: "t-start",
+      processes: [],
+      spares: [{
+        name: "decode-1",
+        role: "decode",
+        cmd: "sleep",
+        args: ["30"],
+        env: {},
+        cwd: dir,
+        url: `http://127.0.0.1:${port}`,
+        healthUrl: `http://127.0.0.1:${port}/health`,
+        ports: [port],
+        logPath: join(dir, "decode-1.log"),
+        command: "sleep 30",
+      }],
+    } as unknown as TopologyState;
+    await writeState(dir, state);
+    const events = readEvents(Reader.root("t.yaml", {
+      events: [{ at: 1, action: "start", target: "decode" }],
+    }, null));
+    assert.deepEqual(liveSpares(events), { decode: 1 });
+    const sc = startLiveScenario(state, events, { timeScale: 10, log: () => {}, stateDir: dir });
+    await new Promise((r) => setTimeout(r, sc.startAtMs - Date.now() + 400));
+    const { records } = await sc.stop();
+    const onDisk = (await readState(dir, "t-start"))!;
+    assert.deepEqual(onDisk.processes.map((p) => p.name), ["decode-1"]);
+    assert.deepEqual(onDisk.spares, []);
+    pgid = onDisk.processes[0].pgid;
+    assert.equal(procState(pgid), "S");
+    assert.deepEqual(records.map((r) => [r.instance, r.detail]), [[
+      "decode-1",
+      "1 s start decode",
+    ]]);
+    await down({ target: "t-start", stateDir: dir, graceMs: 500, log: () => {} });
+    assert.ok(["gone", "Z"].includes(procState(pgid)), procState(pgid));
+  } finally {
+    if (pgid && procState(pgid) !== "gone") Deno.kill(-pgid, "SIGKILL");
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -226,6 +226,9 @@ async function writeScenario(dir: string, sh: Shared, run: PlayedRun, k: number)
     simulated: true,
     ...report,
     findings: scenarioFindings(report),
+    // the router's retry of a request whose leg failed before any token: off unless router.retries
+    router_retries: run.topo.routing.spec.retries ?? 0,
+    retried: run.topo.retried,
     instances: faults.samples,
   });
 }

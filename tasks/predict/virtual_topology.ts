@@ -16,34 +16,30 @@
  *
  * @module
  */
-import type { PromptTokens } from "../../lib/prompt_tokens.ts";
 import { Rng } from "../../lib/rng.ts";
-import type { Tokenizer } from "../../lib/tokenizer.ts";
-import type {
-  EngineRequest,
-  FinishInfo,
-  FinishReason,
-  TokenIds,
-} from "../../launch/sim/core/engine.ts";
+import type { EngineRequest, FinishInfo, FinishReason } from "../../launch/sim/core/engine.ts";
 import type { EventLoop } from "../../lib/event_loop.ts";
-import { linkedRemote } from "../../launch/sim/core/kv_link.ts";
 import { MemoryEcStore } from "../../launch/sim/core/ec_cache.ts";
-import type { PromptImage } from "../../launch/sim/core/image.ts";
-import type { OutputPlan } from "../../launch/sim/core/frontend.ts";
-import type { OutputVocab } from "../../launch/sim/core/vocab.ts";
 import { Routing } from "../../launch/router/core/routing.ts";
 import { validateRouterConfig } from "../../launch/router/core/config.ts";
-import { encoderBody, mmItems } from "../../launch/router/core/legs.ts";
 import type { Role } from "../../lib/contracts.ts";
-import type { ChatMessage } from "../../lib/tokenizer.ts";
 import { planTopology } from "../../launch/_plan.ts";
-import { simCommand } from "../../launch/vllm.ts";
 import { routerConfig } from "../../launch/_launch.ts";
 import type { Topology } from "../../launch/topology.ts";
-import { type VirtualInstance, virtualInstance } from "./virtual_instance.ts";
+import type { VirtualInstance } from "./virtual_instance.ts";
 import { legError, VirtualFaults } from "./virtual_faults.ts";
 import type { ScenarioEvent } from "../../lib/scenario_events.ts";
-import type { Plan } from "../../launch/_plan.ts";
+import { InstanceSet } from "./_instance_set.ts";
+import { kvRemote } from "./_kv_remote.ts";
+import { type EncodeHost, encodeLegs, imageTokens } from "./_encoder_legs.ts";
+import type {
+  Admitted,
+  VirtualInputs,
+  VirtualRequest,
+  VirtualResponse,
+} from "./_virtual_request.ts";
+
+export type { VirtualInputs, VirtualRequest, VirtualResponse };
 
 /**
  * Router hop per leg, simulated ms: what `deno task router` adds to TTFT over a
@@ -51,62 +47,17 @@ import type { Plan } from "../../launch/_plan.ts";
  */
 export const DEFAULT_ROUTER_HOP_MS = 0.8;
 
-/**
- * One request as a client sends it: the body the HTTP client would send, read
- * by the engine's request frontend.
- */
-export interface VirtualRequest {
-  id: string;
-  /** Session key (conversation id) for sticky policies and PPD. */
-  session?: string;
-  /**
-   * The OpenAI body: `messages` (chat) or `prompt` (completions), `max_tokens` or
-   * `max_completion_tokens` (absent: what the context leaves), `min_tokens`,
-   * `ignore_eos`; the routing policies read its prompt part.
-   */
-  body: Record<string, unknown>;
-  /** The prompt's token ids when the caller has them; else the frontend tokenizes the body. */
-  promptTokens?: TokenIds;
-}
-
-/** What the client hears back. */
-export interface VirtualResponse {
-  /**
-   * The end: `status` 200 with `info`, else `error` as bench's client records it
-   * (`HTTP 400: <vLLM's message>` for a refused body). `outputIds` are the ids the
-   * engine was to produce (`info.outputTokens` of them were; empty when refused);
-   * `info.tokenTimesMs` says when each came out (the engine records them instead
-   * of calling back per token).
-   */
-  onFinish(
-    r: { error: string; status: number; info?: FinishInfo; backend: string; outputIds: TokenIds },
-  ): void;
-}
-
-/** What the instances' request frontends need: a topology without them cannot take requests. */
-export interface VirtualInputs {
-  tokenizer: Tokenizer;
-  /** Prompt token ids (cached pre-tokens, and ids the dataset told it). */
-  prompts: PromptTokens;
-  vocab: OutputVocab;
-  /**
-   * Seed of output lengths and tokens: one `Rng("predict-output:<seed>")` for the
-   * whole topology, drawn in submit order (refused requests draw nothing).
-   */
-  seed: number;
-}
-
-/** An admitted request: the engine request's parts. */
-interface Admitted extends OutputPlan {
-  id: string;
-  promptTokens: TokenIds;
-  /** Its image parts, each with its vision token count (placeholders are in `promptTokens`). */
-  images: PromptImage[];
-  session?: string;
-}
-
 const ABORTED = { error: "aborted", status: 499 };
 const OK = { error: "", status: 200 };
+
+/** One request sent again: its id, the attempt that failed, its leg and instance, when (virtual ms). */
+export interface RetryRecord {
+  id: string;
+  attempt: number;
+  leg: "prefill" | "decode";
+  from: string;
+  tMs: number;
+}
 
 /** Options of {@linkcode VirtualTopology}. */
 export interface VirtualTopologyOptions {
@@ -123,27 +74,24 @@ export interface VirtualTopologyOptions {
 
 /** A whole topology on one event loop. */
 export class VirtualTopology {
-  readonly instances: VirtualInstance[] = [];
   readonly routing: Routing;
   readonly routerHopMs: number;
   /** GPUs the topology uses (sum of tensor-parallel x data-parallel sizes). */
   readonly gpus: number;
   readonly #loop: EventLoop;
   readonly #lmcache = new Set<number>();
-  /** Instances per role, built once (routing asks on every request). */
-  readonly #byRole = new Map<Role, VirtualInstance[]>();
+  /** The instances, per role and in rotation. */
+  readonly #set: InstanceSet;
   /** Output lengths and tokens of every request, in submit order. */
   readonly #rng: Rng | undefined;
-  readonly #prompts: PromptTokens | undefined;
-  readonly #batchDecodes: boolean;
   /** The encoder cache the instances share (epd), empty at the start as after `up`. */
   readonly #ec = new MemoryEcStore();
-  /** Instances per role in the router's rotation (the same lists as `#byRole` without events). */
-  #rotation = this.#byRole;
-  readonly #plan: Plan;
-  readonly #inputs: VirtualInputs | undefined;
+  /** What the encoder legs of an epd request use. */
+  readonly #encoders: EncodeHost;
   /** The scenario's events and the router's health checks, or null without events. */
   readonly faults: VirtualFaults | null = null;
+  /** Requests sent again after a leg failed before any token (`router.retries`), in order. */
+  readonly retried: RetryRecord[] = [];
 
   /**
    * Builds the instances of `topology` on `loop`; `inputs` let it take requests
@@ -166,32 +114,25 @@ export class VirtualTopology {
       );
     }
     this.#loop = loop;
-    this.#batchDecodes = o.batchDecodes ?? true;
     this.routerHopMs = o.routerHopMs ?? DEFAULT_ROUTER_HOP_MS;
     if (!(this.routerHopMs >= 0)) {
       throw new RangeError(
         `Cannot use --router-hop-ms as a number >= 0: current value is ${this.routerHopMs}`,
       );
     }
-    const plan = this.#plan = planTopology(topology);
-    this.#inputs = inputs;
-    for (const inst of plan.instances) {
-      const cmd = simCommand(plan, inst);
-      this.instances.push(
-        virtualInstance(inst.name, inst.role, cmd, {
-          loop,
-          batchDecodes: this.#batchDecodes,
-          inputs,
-        }),
-      );
-    }
+    const plan = planTopology(topology);
+    this.#set = new InstanceSet(plan, { loop, batchDecodes: o.batchDecodes ?? true, inputs });
     this.#rng = inputs && new Rng(`predict-output:${inputs.seed}`);
-    this.#prompts = inputs?.prompts;
-    for (const i of this.instances) {
-      if (!this.#byRole.has(i.role)) this.#byRole.set(i.role, []);
-      this.#byRole.get(i.role)!.push(i);
-    }
-    this.gpus = this.instances.reduce((a, i) => a + i.cfg.tp * i.cfg.dp, 0);
+    this.#encoders = {
+      loop,
+      routerHopMs: this.routerHopMs,
+      ec: this.#ec,
+      prompts: inputs?.prompts,
+      pick: () => this.#pick("encode", {}),
+      unavailable: (res) => this.#unavailable(res, "encode"),
+      leg: (to, er) => this.#leg(to, er),
+    };
+    this.gpus = this.#set.gpus;
     const rc = validateRouterConfig(routerConfig(plan), topology.file);
     this.routing = new Routing(rc);
     if (o.events?.length) {
@@ -200,8 +141,13 @@ export class VirtualTopology {
     }
   }
 
+  /** Every instance, in the plan's order, then those added at run time. */
+  get instances(): VirtualInstance[] {
+    return this.#set.all;
+  }
+
   #of(role: Role): VirtualInstance[] {
-    return this.#rotation.get(role) ?? [];
+    return this.#set.inRotation(role);
   }
 
   /**
@@ -223,34 +169,17 @@ export class VirtualTopology {
 
   /** One more instance of `role`, cold and out of rotation (a `start` event). */
   addInstance(role: string): VirtualInstance {
-    const plan = this.#plan;
-    const first = plan.instances.find((i) => i.role === role)!;
-    const index = this.instances.filter((i) => i.name.startsWith(first.name.replace(/\d+$/, "")))
-      .length;
-    const spec = { ...first, name: first.name.replace(/\d+$/, String(index)), index };
-    const inst = virtualInstance(spec.name, spec.role, simCommand(plan, spec), {
-      loop: this.#loop,
-      batchDecodes: this.#batchDecodes,
-      inputs: this.#inputs,
-    });
-    inst.state = "starting";
-    inst.healthy = false;
-    this.instances.push(inst);
-    this.#byRole.get(inst.role)!.push(inst);
-    this.refreshRotation();
-    return inst;
+    return this.#set.add(role);
   }
 
   /** Instances went in or out of rotation: the per-role lists the router picks from, again. */
   refreshRotation(): void {
-    const r = new Map<Role, VirtualInstance[]>();
-    for (const [role, list] of this.#byRole) r.set(role, list.filter((i) => i.healthy));
-    this.#rotation = r;
+    this.#set.refresh();
   }
 
   /** A 503 after the router hop: no instance of `role` to route to (as the live router words it). */
   #unavailable(res: VirtualResponse, role: Role, more = ""): void {
-    const all = this.#byRole.get(role) ?? [];
+    const all = this.#set.configured(role);
     this.#loop.after(this.routerHopMs, () =>
       res.onFinish({
         error: `HTTP 503: No healthy ${
@@ -281,7 +210,7 @@ export class VirtualTopology {
       this.routing.lost(ctx);
       serving = undefined;
     }
-    const job = this.#admit(serving ?? (this.#byRole.get("prefill") ?? [])[0], req);
+    const job = this.#admit(serving ?? this.#set.configured("prefill")[0], req);
     if ("error" in job) {
       this.#loop.after(this.routerHopMs, () =>
         res.onFinish({
@@ -292,8 +221,10 @@ export class VirtualTopology {
         }));
       return;
     }
-    if (serving) this.#leg(serving, this.#engineReq(job, res, serving));
-    else this.#encode(job, req.body, res, () => this.#disaggregated(job, ctx, res));
+    if (serving) return this.#leg(serving, this.#engineReq(job, res, serving));
+    const next = () => this.#disaggregated(job, ctx, res);
+    if (this.topology.kind !== "epd") return next();
+    encodeLegs(this.#encoders, job, req.body, res, next);
   }
 
   /** The request through `at`'s frontend, its output drawn; or the error it answers. */
@@ -311,8 +242,24 @@ export class VirtualTopology {
     return { id: req.id, promptTokens, images, session: req.session, ...output };
   }
 
-  /** P -> D: the decode is chosen first when the connector names it in the request id. */
-  #disaggregated(job: Admitted, ctx: ReturnType<Routing["context"]>, res: VirtualResponse): void {
+  /**
+   * P -> D: the decode is chosen first when the connector names it in the
+   * request id. `attempt` > 1: sent again after a leg failed before any token
+   * (`router.retries`), under a fresh engine request id.
+   */
+  #disaggregated(
+    job: Admitted,
+    ctx: ReturnType<Routing["context"]>,
+    res: VirtualResponse,
+    attempt = 1,
+  ): void {
+    const id = attempt === 1 ? job.id : `${job.id}~retry${attempt - 1}`;
+    const retry = (leg: "prefill" | "decode", from: VirtualInstance, tokensOut: number) => {
+      if (!from.ending || !this.routing.retry(attempt, { leg, tokensOut })) return false;
+      this.retried.push({ id: job.id, attempt, leg, from: from.name, tMs: this.#loop.nowMs() });
+      this.#loop.after(this.routerHopMs, () => this.#disaggregated(job, ctx, res, attempt + 1));
+      return true;
+    };
     // no decode instance to hand the KV to: the live router does not run the prefill
     if (this.#of("decode").length === 0) {
       return this.#unavailable(res, "decode", "; the prefill was not run");
@@ -322,16 +269,17 @@ export class VirtualTopology {
     if (!prefill) return this.#unavailable(res, "prefill");
     const connector = this.routing.connector;
     this.#leg(prefill, {
-      id: job.id,
+      id,
       promptTokens: job.promptTokens,
       session: job.session,
       outputIds: job.outputIds.slice(0, 1),
       finishReason: "length",
-      imageTokens: this.#imageTokens(job.images, prefill),
+      imageTokens: imageTokens(this.#ec, job.images, prefill),
       holdForRemoteDecode: connector === "nixl",
       sink: {
         onFinish: (r: FinishReason, info: FinishInfo) => {
           prefill.inFlight--;
+          if (r === "abort" && retry("prefill", prefill, 0)) return;
           if (r === "abort") {
             const { error, status } = prefill.ending
               ? legError(prefill, false, false)
@@ -346,74 +294,19 @@ export class VirtualTopology {
           decode ??= this.#pick("decode", ctx);
           if (!decode) return this.#unavailable(res, "decode");
           const d = decode;
-          const dreq = this.#engineReq(job, res, d, true);
-          dreq.remotePrefill = this.#remote(connector, prefill, d, job, info);
+          const dreq = this.#engineReq(job, res, d, (n) => retry("decode", d, n), id);
+          dreq.remotePrefill = kvRemote(
+            this.#loop,
+            connector,
+            d,
+            { prefill, id, promptTokens: job.promptTokens, info },
+            this.#lmcache,
+          );
           this.routing.served(ctx, d.name);
           this.#leg(d, dreq);
         },
       },
     });
-  }
-
-  /** Vision tokens of `images` that `to` encodes itself (none cached there); none without images. */
-  #imageTokens(images: readonly PromptImage[], to: VirtualInstance): number[] | undefined {
-    return images.length ? this.#ec.toEncode(images, to.ec) : undefined;
-  }
-
-  /**
-   * EPD: each image part of a chat body to an encoder instance, all at once
-   * (the live router's `#encode`: each picked as it is sent), then `next` once
-   * every one has finished; another kind, or a body without images, goes on at
-   * once. An encoder's refusal (vLLM's error) or abort answers the request.
-   */
-  #encode(
-    job: Admitted,
-    body: Record<string, unknown>,
-    res: VirtualResponse,
-    next: () => void,
-  ): void {
-    const items = this.topology.kind === "epd" ? mmItems(body) : [];
-    if (items.length === 0) return next();
-    let left = items.length; // legs to finish; < 0 once the request is answered
-    const fail = (error: string, status: number, backend: string) => {
-      left = -1;
-      res.onFinish({ error, status, backend, outputIds: [] });
-    };
-    for (let i = 0; i < items.length; i++) {
-      const enc = this.#pick("encode", {});
-      if (!enc) {
-        left = -1;
-        return this.#unavailable(res, "encode");
-      }
-      const eb = encoderBody(body.model, items[i]);
-      const a = enc.frontend!.admit("chat", eb, this.#prompts!.chat(eb.messages as ChatMessage[]));
-      if (a.error) {
-        const { status, message } = a.error;
-        left = -1;
-        this.#loop.after(
-          this.routerHopMs,
-          () => fail(`HTTP ${status}: ${message}`, status, enc.name),
-        );
-        return;
-      }
-      const images = a.request.images;
-      this.#leg(enc, {
-        id: `${job.id}:${i}`,
-        promptTokens: a.request.promptTokens,
-        outputIds: job.outputIds.slice(0, 1),
-        finishReason: "length",
-        imageTokens: this.#imageTokens(images, enc),
-        sink: {
-          onFinish: (r) => {
-            enc.inFlight--;
-            if (r !== "abort") this.#ec.store(images, enc.ec);
-            if (left < 0) return;
-            if (r === "abort") fail("encode aborted", 502, enc.name);
-            else if (--left === 0) next();
-          },
-        },
-      });
-    }
   }
 
   /** After the router hop, the instance receives the request. */
@@ -432,24 +325,31 @@ export class VirtualTopology {
     });
   }
 
-  /** The request on `to` (`handedOver`: its prefill's KV comes from a prefill instance). */
+  /**
+   * The request on `to`; `retry` (a decode leg: its KV comes from a prefill
+   * instance) is asked first when the leg is lost, with the tokens it put out,
+   * and answers whether the request is sent again instead.
+   */
   #engineReq(
     job: Admitted,
     res: VirtualResponse,
     to: VirtualInstance,
-    handedOver = false,
+    retry?: (tokensOut: number) => boolean,
+    id = job.id,
   ): EngineRequest {
+    const handedOver = retry !== undefined;
     return {
-      id: job.id,
+      id,
       promptTokens: job.promptTokens,
       outputIds: job.outputIds,
       finishReason: job.finishReason,
-      imageTokens: this.#imageTokens(job.images, to),
+      imageTokens: imageTokens(this.#ec, job.images, to),
       recordTimes: true,
       session: job.session,
       sink: {
         onFinish: (r, info) => {
           to.inFlight--;
+          if (r === "abort" && retry?.(info.outputTokens)) return;
           if (r !== "abort") this.#ec.store(job.images, to.ec);
           const outputIds = job.outputIds;
           const ended = r === "abort"
@@ -459,35 +359,5 @@ export class VirtualTopology {
         },
       },
     };
-  }
-
-  /** The decode side's KV source per connector, over the decode instance's link. */
-  #remote(
-    connector: string,
-    prefill: VirtualInstance,
-    decode: VirtualInstance,
-    job: Admitted,
-    info: FinishInfo,
-  ): EngineRequest["remotePrefill"] {
-    const at = (t: number, fn: () => void) => void this.#loop.at(t, fn);
-    if (connector === "nixl") {
-      return linkedRemote(decode.link, this.#loop, at, (_n, answer) => {
-        // ASSUMED: a pull from a killed or hung prefill fails at once (the decode then computes the prefill)
-        const there = prefill.state !== "dead" && prefill.state !== "paused";
-        answer(
-          there && info.heldBlockIds !== undefined && prefill.engine.releaseHeld(job.id) !== null,
-        );
-      });
-    }
-    if (connector === "p2pnccl") {
-      return linkedRemote(decode.link, this.#loop, at, (_n, answer) => answer(true));
-    }
-    // lmcache: the longest stored prefix of the prompt
-    const hashes = decode.engine.kv.hashes(job.promptTokens, job.promptTokens.length - 1);
-    let k = hashes.length;
-    while (k > 0 && !this.#lmcache.has(hashes[k - 1])) k--;
-    if (k === 0) return undefined;
-    const tokens = k * decode.engine.kv.blockSize;
-    return linkedRemote(decode.link, this.#loop, at, (_n, answer) => answer(true), tokens);
   }
 }

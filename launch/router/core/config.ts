@@ -31,12 +31,13 @@ const TOP_FIELDS = [
   "decode",
   "encode",
   "healthIntervalMs",
+  "retries",
   "maxBodyBytes",
   "stallTimeoutMs",
   "discovery",
 ];
 const DISCOVERY_FIELDS = ["kind", "host", "port", "dropAfterMs", "allow", "maxInstances"];
-const BACKEND_FIELDS = ["name", "url", "kvAddr"];
+const BACKEND_FIELDS = ["name", "url", "kvAddr", "spare"];
 
 /** Backend lists of the config, in the order they are checked. */
 type ListName = "backends" | "prefill" | "decode" | "encode";
@@ -88,6 +89,7 @@ export function validateRouterConfig(raw: unknown, file = "router.json"): Router
     decodePolicy: r.oneOf("decodePolicy", POLICIES) ?? policy,
     ...lists,
     healthIntervalMs: r.int("healthIntervalMs", 50, 3_600_000) ?? 2000,
+    retries: r.int("retries", 0, 10) ?? 0,
     maxBodyBytes: r.int("maxBodyBytes", 1024, 2 ** 31) ?? 33_554_432,
     stallTimeoutMs: r.int("stallTimeoutMs", 10, 86_400_000) ?? 120_000,
     ...(discovery ? { discovery } : {}),
@@ -212,6 +214,9 @@ function backendList(r: Reader, f: ListName, needKvAddr: boolean, allowEmpty: bo
         isKvAddr,
         `a "host:port" KV address${needKvAddr ? " (required by p2pnccl)" : ""}`,
       );
+    }
+    if (b.value("spare") !== undefined) {
+      out.spare = b.check<boolean>("spare", (v) => typeof v === "boolean", "true or false");
     }
     return out;
   });

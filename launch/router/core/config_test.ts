@@ -90,7 +90,7 @@ Deno.test("validateRouterConfig: errors name the file, field, value and what is 
   );
   bad(
     { ...pd, helthIntervalMs: 100 },
-    "Cannot use helthIntervalMs in router.json as a known field (name, kind, connector, policy, prefillPolicy, decodePolicy, backends, prefill, decode, encode, healthIntervalMs, maxBodyBytes, stallTimeoutMs, discovery): current value is 100",
+    "Cannot use helthIntervalMs in router.json as a known field (name, kind, connector, policy, prefillPolicy, decodePolicy, backends, prefill, decode, encode, healthIntervalMs, retries, maxBodyBytes, stallTimeoutMs, discovery): current value is 100",
   );
   bad(
     { ...pd, kind: "epd" },

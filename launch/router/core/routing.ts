@@ -29,6 +29,17 @@ export interface RoutingSpec {
   policy: Policy;
   prefillPolicy: Policy;
   decodePolicy: Policy;
+  /** Times a request whose leg failed before any token is sent again. @default 0 */
+  retries?: number;
+}
+
+/** A leg that failed: which, and whether any token of it reached the client. */
+export interface LegFailure {
+  leg: "prefill" | "decode";
+  /** Tokens the client got from it (a stream that broke after its first token cannot be retried). */
+  tokensOut: number;
+  /** The failure was the client's own (it went away) or the request's (HTTP 4xx): never retried. */
+  clientOrRequest?: boolean;
 }
 
 /** The route a request takes. */
@@ -99,6 +110,15 @@ export class Routing {
   /** A decode backend served a turn of this conversation (PPD sends the next one there). */
   served(ctx: PickContext, decode: string): void {
     if (ctx.sessionKey !== undefined) this.conversations.set(ctx.sessionKey, decode);
+  }
+
+  /**
+   * Whether a request sent `attempts` times so far, whose leg failed as `f`
+   * says, is sent again: only with retries configured, only when no token of
+   * it reached the client, and at most `retries` times.
+   */
+  retry(attempts: number, f: LegFailure): boolean {
+    return f.tokensOut === 0 && !f.clientOrRequest && attempts <= (this.spec.retries ?? 0);
   }
 
   /** The conversation's decode backend became unreachable: forget it. */

@@ -27,7 +27,7 @@ import {
 } from "../core/legs.ts";
 import { checkBody } from "./_body_check.ts";
 import { errorResponse, forwardHeaders, HttpError, ms3, readBody } from "./_http.ts";
-import { type Ctx, LegIo, now, Unreachable } from "./_leg_io.ts";
+import { ClientGone, type Ctx, LegIo, now, Unreachable } from "./_leg_io.ts";
 import { serveLeg } from "./_served_leg.ts";
 
 export type { Mode };
@@ -36,6 +36,8 @@ export type { Mode };
 export class Generator {
   /** The routing decisions (shared with the virtual loop of `deno task predict`). */
   readonly routing: Routing;
+  /** Requests sent again after a leg failed before any token (`retries` in the config). */
+  retried = 0;
 
   readonly #io: LegIo;
 
@@ -113,9 +115,18 @@ export class Generator {
     }
   }
 
-  #pickOne(role: Role, pick: PickContext, tried: Set<string>, why: string[]): Backend {
+  #pickOne(
+    role: Role,
+    pick: PickContext,
+    tried: Set<string>,
+    why: string[],
+    avoid?: Set<string>,
+  ): Backend {
     const all = this.pool.of(role);
-    const cands = this.pool.healthy(role).filter((b) => !tried.has(b.name));
+    let cands = this.pool.healthy(role).filter((b) => !tried.has(b.name));
+    // a retry avoids the backends that failed it, while there are others
+    const others = avoid?.size ? cands.filter((b) => !avoid.has(b.name)) : cands;
+    if (others.length) cands = others;
     const b = this.routing.pick(role, cands, pick);
     if (!b) {
       const down = all.filter((x) => !x.healthy).map((x) => `${x.name}: ${x.lastError}`);
@@ -135,11 +146,12 @@ export class Generator {
     role: Role,
     pick: PickContext,
     fn: (b: Backend) => Promise<T>,
+    avoid?: Set<string>,
   ): Promise<[Backend, T]> {
     const tried = new Set<string>();
     const why: string[] = [];
     for (;;) {
-      const b = this.#pickOne(role, pick, tried, why);
+      const b = this.#pickOne(role, pick, tried, why, avoid);
       tried.add(b.name);
       try {
         return [b, await fn(b)];
@@ -163,7 +175,7 @@ export class Generator {
   }
 
   async #disagg(ctx: Ctx): Promise<Response> {
-    const { cfg, routing } = this;
+    const { routing } = this;
     const d0 = routing.ppdTarget(ctx.pick, () => this.pool.healthy("decode"));
     if (d0) {
       ctx.route = "ppd-direct";
@@ -175,6 +187,35 @@ export class Generator {
       }
     }
     ctx.route = routing.disaggRoute;
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await this.#pd(ctx);
+      } catch (e) {
+        const lost = ctx.current;
+        const own = !(e instanceof HttpError) || e instanceof ClientGone || e.status < 500;
+        if (
+          !lost || !routing.retry(attempt, { leg: lost.leg, tokensOut: 0, clientOrRequest: own })
+        ) {
+          throw e;
+        }
+        // no token reached the client (a failure after the hand-over does not throw): again, elsewhere
+        this.retried++;
+        (ctx.avoid ??= new Set()).add(lost.backend);
+        ctx.current = undefined;
+        ctx.prefilled = false;
+        ctx.out.set("x-topobench-retried", String(attempt));
+        this.log.warn(
+          `request ${ctx.requestId}: ${lost.leg} leg on ${lost.backend} failed before any token (${
+            errorMessage(e)
+          }); sending it again (retry ${attempt} of ${this.cfg.retries})`,
+        );
+      }
+    }
+  }
+
+  /** One P -> D (E -> P -> D) pass of a request. */
+  async #pd(ctx: Ctx): Promise<Response> {
+    const { cfg, routing } = this;
     // no decode instance to hand the KV to: do not run (and hold KV for) a prefill
     if (this.pool.healthy("decode").length === 0) {
       throw new HttpError(
@@ -193,20 +234,24 @@ export class Generator {
     const pBody = prefillBody(connector, ctx.body);
     const [p, pre] = await this.#attempt("prefill", ctx.pick, (p) => {
       if (routing.decodeFirst) {
-        decode ??= this.#pickOne("decode", ctx.pick, new Set(), []);
+        decode ??= this.#pickOne("decode", ctx.pick, new Set(), [], ctx.avoid);
         rid = p2pRequestId(p.kvAddr!, decode.kvAddr!);
       }
+      ctx.current = { leg: "prefill", backend: p.name };
       return this.#io.post(p, "prefill", ctx, pBody, rid);
-    });
+    }, ctx.avoid);
     ctx.prefilled = true;
     ctx.out.set("x-topobench-prefill-ms", ms3(pre.ms));
     ctx.out.set("x-topobench-prefill-backend", p.name);
     ctx.out.set("x-request-id", rid);
     const dBody = decodeBody(ctx.body, pre.json?.kv_transfer_params);
-    const serve = (d: Backend) => this.#serve(d, "decode", ctx, dBody, rid);
+    const serve = (d: Backend) => {
+      ctx.current = { leg: "decode", backend: d.name };
+      return this.#serve(d, "decode", ctx, dBody, rid);
+    };
     const [d, res] = decode
       ? [decode, await serve(decode)]
-      : await this.#attempt("decode", ctx.pick, serve);
+      : await this.#attempt("decode", ctx.pick, serve, ctx.avoid);
     routing.served(ctx.pick, d.name);
     return res;
   }

@@ -49,6 +49,10 @@ export interface Ctx {
   out: Headers;
   route: Route;
   prefilled: boolean;
+  /** Backends whose leg failed this request before any token: a retry picks others while it can. */
+  avoid?: Set<string>;
+  /** The prefill or decode leg under way (a failure names it for a retry). */
+  current?: { leg: "prefill" | "decode"; backend: string };
 }
 
 /** `performance.now()`. */

@@ -16,8 +16,8 @@ import { classifyFailure, Liveness, type Verdict } from "../core/liveness.ts";
 
 /** One backend and its counters. */
 export class Backend {
-  /** Whether it is in rotation. */
-  healthy = true;
+  /** Whether it is in rotation (a spare, not started yet, is not until it answers `/health`). */
+  healthy: boolean;
   /** Requests (legs) in flight on it now. */
   inFlight = 0;
   /** Legs it completed. */
@@ -43,7 +43,9 @@ export class Backend {
     readonly role: Role,
     readonly registered = false,
     readonly live = new Liveness(),
-  ) {}
+  ) {
+    this.healthy = spec.spare !== true;
+  }
 
   get name(): string {
     return this.spec.name;

@@ -193,6 +193,8 @@ class Endpoints {
       healthy: this.#missingRoles().length === 0,
       uptimeS: (Date.now() - this.#startedMs) / 1000,
       conversations: this.gen.conversations.size,
+      // requests sent again after a leg failed before any token (off unless cfg.retries)
+      retries: { max: cfg.retries, retried: this.gen.retried },
       backends: pool.all.map((b) => ({
         name: b.name,
         role: b.role,
