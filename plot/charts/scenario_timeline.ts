@@ -143,7 +143,8 @@ export function scenarioTimeline(
   return {
     spec: topLevel(ctx, `Scenario timeline: ${run}`, {
       vconcat: panels,
-      resolve: { scale: { color: "independent" }, legend: { color: "independent" } },
+      // one time axis for every panel (the instance samples can outlast the last request)
+      resolve: { scale: { color: "independent", x: "shared" }, legend: { color: "independent" } },
     }, notes),
   };
 }
