@@ -83,7 +83,7 @@ export class VirtualFaults {
   /** Events of ours still on the loop (the ticks stop once only ours are left). */
   #own = 0;
   /** The ticks go on at least until this (the last event's end and a second), ms. */
-  #horizonMs = 0;
+  #horizonMs = 1000; // a second at least: the load is on the loop by then
   /** Per-second samples: [t s, then per instance running, waiting, in rotation]. */
   readonly samples: { tS: number; instances: Record<string, [number, number, number]> }[] = [];
   /** When each instance began (0: the plan's) and went (killed, drained), virtual ms. */
@@ -355,7 +355,9 @@ export class VirtualFaults {
       if (inst.healthy) return;
       inst.healthy = true;
       this.host.refreshRotation();
-      const first = !this.log.some((r) => r.instance === inst.name && r.what !== "event");
+      const first = !this.log.some((r) =>
+        r.instance === inst.name && r.what !== "event" && r.what !== "scale"
+      );
       this.#record(inst, first ? "joined" : "restored", "/health answered 200");
       return;
     }
