@@ -81,6 +81,8 @@ export interface ScaleObservation {
   starting: number;
   /** The signal summed over the serving instances (waiting, or running + waiting). */
   signal: number;
+  /** Serving instances that began serving less than one interval ago (their queues still fill). @default 0 */
+  fresh?: number;
 }
 
 /** One decision: +1 start one, -1 drain one, 0 nothing; with why, in words. */
@@ -93,7 +95,9 @@ export interface ScaleDecision {
  * The planner's decision: the signal per instance counts the starting ones
  * as capacity on its way (no second start for the same queue); one up when it
  * is above `upWhenPerInstance` and fewer than `max` exist, one down when it
- * is below `downWhenPerInstance`, more than `min` exist and none is starting.
+ * is below `downWhenPerInstance`, more than `min` exist, none is starting
+ * and none began serving within the last interval (its empty queue is no
+ * evidence of spare capacity).
  */
 export function scaleDecision(spec: AutoscaleSpec, o: ScaleObservation): ScaleDecision {
   const count = o.serving + o.starting;
@@ -104,7 +108,7 @@ export function scaleDecision(spec: AutoscaleSpec, o: ScaleObservation): ScaleDe
       ? { delta: 1, why: `${text} > ${spec.upWhenPerInstance}` }
       : { delta: 0, why: `${text} > ${spec.upWhenPerInstance}, at max ${spec.max}` };
   }
-  if (per < spec.downWhenPerInstance && count > spec.min && o.starting === 0) {
+  if (per < spec.downWhenPerInstance && count > spec.min && o.starting === 0 && !o.fresh) {
     return { delta: -1, why: `${text} < ${spec.downWhenPerInstance}` };
   }
   return { delta: 0, why: text };

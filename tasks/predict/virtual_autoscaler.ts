@@ -31,6 +31,8 @@ const prefixOf = (role: string) => (role === "replicas" ? "replica" : role);
 export class VirtualAutoscaler {
   readonly actions: ScaleAction[] = [];
   readonly #intervalMs: number;
+  /** When each instance it started serves, virtual ms (the plan's serve from 0). */
+  readonly #servesAt = new Map<VirtualInstance, number>();
 
   constructor(readonly spec: AutoscaleSpec, readonly faults: VirtualFaults) {
     this.#intervalMs = Math.round(spec.intervalS * 1000);
@@ -72,6 +74,7 @@ export class VirtualAutoscaler {
       serving: serving.length,
       starting: live.length - serving.length,
       signal,
+      fresh: serving.filter((i) => tMs - (this.#servesAt.get(i) ?? 0) < this.#intervalMs).length,
     });
     if (d.delta === 0) return;
     const tS = tMs / 1000;
@@ -82,6 +85,7 @@ export class VirtualAutoscaler {
         "scale",
         `autoscale up at ${tS} s (serving after ${this.spec.startupS} s): ${d.why}`,
       );
+      this.#servesAt.set(inst, tMs + this.spec.startupS * 1000);
       this.#push(tS, "up", inst.name, live.length + 1, d.why);
       return;
     }

@@ -28,6 +28,7 @@ Deno.test("autoscale decision: up above the threshold below max, down below it a
   assert.equal(d(2, 0, 9), -1); // 4.5 < 5
   assert.equal(d(2, 1, 0), 0); // never down while one is starting
   assert.equal(d(1, 0, 0), 0); // at min
+  assert.equal(scaleDecision(SPEC, { serving: 2, starting: 0, signal: 9, fresh: 1 }).delta, 0); // one just joined
   assert.match(scaleDecision(SPEC, { serving: 2, starting: 0, signal: 9 }).why, /load 4\.5/);
 });
 
