@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { loadTopologyWith, parseSet } from "../../launch/topology_set.ts";
 import { type AutoscaleSpec, scaleDecision } from "../../lib/autoscale.ts";
 import { readRequestCsv } from "../../lib/request_csv.ts";
-import { ROOT, validateExperiment } from "../_experiment.ts";
+import { loadExperiment, ROOT, validateExperiment } from "../_experiment.ts";
+import { runPipeline } from "../pipeline.ts";
 import { predictFlags } from "./run_point.ts";
 
 const SPEC: AutoscaleSpec = {
@@ -118,4 +119,18 @@ Deno.test("virtual autoscaler: acts at interval boundaries, a started decode ser
     report.findings.at(-1),
     /^run: [\d.]+ GPU-hours, SLO attainment [\d.]+%; \d+ scale actions \(up at \d+ s -> 2/,
   );
+});
+
+Deno.test("autoscale on the live clock: refused before anything starts, naming the entry", async () => {
+  const exp = await loadExperiment(join(ROOT, "tasks/experiments/autoscale_pd_diurnal.yaml"));
+  const outRoot = await Deno.makeTempDir({ prefix: "topobench_autoscale_live_" });
+  try {
+    await assert.rejects(
+      () => runPipeline(exp, { clock: "live", outRoot }),
+      /topologies\[1\]\.autoscale .*virtual time.*current value is "clock live"/,
+    );
+    assert.deepEqual([...Deno.readDirSync(outRoot)], [], "nothing written, nothing started");
+  } finally {
+    await Deno.remove(outRoot, { recursive: true });
+  }
 });
