@@ -254,3 +254,50 @@ export function scenarioFindings(r: ScenarioReport): string[] {
 }
 
 const signed = (v: number | null) => (v === null ? "n/a" : v >= 0 ? `+${v}` : String(v));
+
+/** One scale action of an autoscaler (`tasks/predict/virtual_autoscaler.ts`). */
+export interface ScaleActionRecord {
+  t_s: number;
+  action: "up" | "down";
+  instance: string;
+  count: number;
+  why: string;
+}
+
+/** What a run cost and gave: GPU-hours, SLO attainment, and the autoscaler's actions. */
+export interface RunCost {
+  /** Sum over instances of up time (start-up included) x GPUs, hours. */
+  gpu_hours: number;
+  /** Percent of all requests within the SLO (failures are misses); null without requests. */
+  attainment_pct: number | null;
+  /** The autoscaler's actions in time order; null without an autoscaler. */
+  scale_actions: ScaleActionRecord[] | null;
+}
+
+/** {@linkcode RunCost} of a run from its rows (judged by `slo`), its GPU-hours and actions. */
+export function runCost(
+  rows: readonly ScenarioRow[],
+  slo: Slo,
+  gpuHours: number,
+  actions: ScaleActionRecord[] | null,
+): RunCost {
+  const met = rows.filter((r) => meetsSlo(r, slo)).length;
+  return {
+    gpu_hours: Math.round(gpuHours * 1e4) / 1e4,
+    attainment_pct: rows.length ? Math.round(1000 * met / rows.length) / 10 : null,
+    scale_actions: actions,
+  };
+}
+
+/** One findings line per run: `run: 0.21 GPU-hours, SLO attainment 97.5%; 3 scale actions (...)`. */
+export function runFinding(c: RunCost): string {
+  const att = c.attainment_pct === null ? "n/a" : `${c.attainment_pct}%`;
+  const acts = c.scale_actions === null
+    ? "fixed size"
+    : `${c.scale_actions.length} scale actions${
+      c.scale_actions.length
+        ? ` (${c.scale_actions.map((a) => `${a.action} at ${a.t_s} s -> ${a.count}`).join(", ")})`
+        : ""
+    }`;
+  return `run: ${c.gpu_hours} GPU-hours, SLO attainment ${att}; ${acts}`;
+}

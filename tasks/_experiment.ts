@@ -16,6 +16,7 @@ import { fieldError } from "../lib/errors.ts";
 import { checkSafeName } from "../lib/safe_name.ts";
 import { readConfigText } from "../lib/read_config.ts";
 import { expandTopologySweep, resolveRouting } from "./_topology_sweep.ts";
+import { AUTOSCALE_KEYS, type AutoscaleSpec, readAutoscale } from "../lib/autoscale.ts";
 import { EVENT_KEYS, readEvents, type ScenarioEvent } from "../lib/scenario_events.ts";
 
 /** Repository root (paths in experiment files are relative to it). */
@@ -42,6 +43,8 @@ export interface ExperimentTopology {
    * on a multi-turn workload whose experiment does not set `router.policy`). @default false
    */
   routerPolicyDefaulted: boolean;
+  /** An autoscaler in the loop (`autoscale:`, virtual time only; `lib/autoscale.ts`). @default null */
+  autoscale: AutoscaleSpec | null;
 }
 
 /** `sweep.topology.budget`: every size of the listed topologies using exactly `gpus` GPUs. */
@@ -154,7 +157,8 @@ export const EXPERIMENT_KEYS = {
     "events",
     "plots",
   ],
-  "topologies[]": ["label", "file", "vllm_file", "set"],
+  "topologies[]": ["label", "file", "vllm_file", "set", "autoscale"],
+  "topologies[].autoscale": AUTOSCALE_KEYS,
   sweep: ["rates", "auto", "grid", "topology", "runs", "reset_prefix_cache", "stop"],
   "sweep.auto": ["probe_requests", "points", "resolution", "max_search_points"],
   "sweep.grid": ["concurrency", "input-len", "output-len", "turns"],
@@ -233,6 +237,7 @@ function readTopologies(r: Reader): ExperimentTopology[] {
       vllmFile: t.value("vllm_file") === undefined ? null : resolve(ROOT, text(t, "vllm_file")),
       routerPolicy: null,
       routerPolicyDefaulted: false,
+      autoscale: readAutoscale(t),
     };
   });
   const labels = topologies.map((t) => t.label);

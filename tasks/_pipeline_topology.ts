@@ -25,6 +25,7 @@ import { predictFlags, VIRTUAL_URL } from "./predict/run_point.ts";
 import { sweep, sweepIsCurrent, type SweepOptions, type SweepPoint, sweepPoint } from "./sweep.ts";
 import type { PointRun } from "./_sweep_point.ts";
 import { runBench } from "./_bench_cmd.ts";
+import type { AutoscaleSpec } from "../lib/autoscale.ts";
 import {
   checkLiveEvents,
   type LiveScenario,
@@ -119,6 +120,8 @@ interface Launch {
   /** The sim runs this many times faster than real time (1 in virtual time and on vllm). */
   timeScale: number;
   rates: number[] | "auto";
+  /** The entry's autoscaler (virtual time only). */
+  autoscale: AutoscaleSpec | null;
 }
 
 /** Sweep options of `l`'s points against `url` (`resetUrls` POSTed before each). */
@@ -160,6 +163,7 @@ function sweepOptions(r: PipelineRun, l: Launch, url: string, resetUrls: string[
         predictFlags(l.topo, flags, {
           routerHopMs: exp.routerHopMs ?? undefined,
           events: exp.events,
+          autoscale: l.autoscale,
           targetPct: exp.targetPct,
           startTime: r.startTime,
           signal: o.signal,
@@ -260,7 +264,14 @@ async function launchOf(r: PipelineRun, t: ExperimentTopology): Promise<Launch> 
       `${t.label}: router.policy ${t.routerPolicy} (session affinity: a replica baseline on a multi-turn workload; set router.policy to choose another)`,
     );
   }
-  return { label: t.label, file, topo, virtual, timeScale, rates };
+  if (t.autoscale && !virtual) {
+    throw new RangeError(
+      `Cannot use topologies[${t.label}].autoscale on the live clock: current value is ${
+        topo.engine === "sim" ? `clock ${r.clock}` : `engine ${topo.engine}`
+      }; allowed: a sim topology in virtual time (clock: virtual)`,
+    );
+  }
+  return { label: t.label, file, topo, virtual, timeScale, rates, autoscale: t.autoscale };
 }
 
 /** The sweep of a launch in virtual time (no processes). */

@@ -121,6 +121,16 @@ async function startRun(
   }
   const clock = engine === "vllm" ? "live" : (o.clock ?? exp.clock);
   const speed = engine === "sim" && clock === "live" ? (o.speed ?? exp.speed) : null;
+  const scaled = tops.findIndex((t) => t.autoscale);
+  if (clock === "live" && scaled >= 0) {
+    throw fieldError({
+      field: `topologies[${exp.topologies.indexOf(tops[scaled])}].autoscale`,
+      value: `clock live${engine === "vllm" ? " (engine vllm)" : ""}`,
+      expected:
+        "a run in virtual time (clock: virtual, engine sim): the autoscaler runs there only",
+      file: exp.file,
+    });
+  }
   const startTime = o.startTime ?? new Date();
   const workload = { ...exp.workload };
   if (o.numRequests) workload["num-requests"] = o.numRequests;

@@ -26,6 +26,8 @@ interface Scenario {
     attainment_pct: number | null;
   }[];
   events: { event: string; at_s: number }[];
+  /** An autoscaler's actions (marked as events). @default none */
+  scale_actions?: { t_s: number; action: string; instance: string }[] | null;
   /** Per-second samples: instance -> [running, waiting, in rotation]. */
   instances?: { tS: number; instances: Record<string, number[]> }[];
   clock?: string;
@@ -35,7 +37,11 @@ const X = quantitative("t_s", "Time since load start (s)");
 
 /** The events as dashed rules with their names, over a panel. */
 function eventLayer(events: Scenario["events"], labels: boolean): VlSpec[] {
-  const data = { values: events.map((e) => ({ t_s: e.at_s, event: e.event })) };
+  // labels in time order on four staggered rows (close events do not print over each other)
+  const sorted = [...events].sort((a, b) => a.at_s - b.at_s);
+  const data = {
+    values: sorted.map((e, i) => ({ t_s: e.at_s, event: e.event, row_px: (i % 4) * 12 })),
+  };
   const rule: VlSpec = {
     data,
     mark: { type: "rule", strokeDash: [4, 3], color: "#555" },
@@ -47,7 +53,7 @@ function eventLayer(events: Scenario["events"], labels: boolean): VlSpec[] {
     mark: { type: "text", align: "left", dx: 3, dy: -4, baseline: "top", fontSize: 10 },
     encoding: {
       x: { field: "t_s", type: "quantitative" },
-      y: { value: 0 },
+      y: { field: "row_px", type: "quantitative", scale: null },
       text: { field: "event" },
     },
   };
@@ -134,7 +140,13 @@ export function scenarioTimeline(
   run: string,
 ): ChartResult {
   if (!scenario) return { skip: `run ${run} has no scenario.json (an experiment with events:)` };
-  const s = scenario as unknown as Scenario;
+  const read = scenario as unknown as Scenario;
+  // an autoscaler's actions are marked as the events are
+  const scaled = (read.scale_actions ?? []).map((a) => ({
+    event: `${a.t_s} s scale ${a.action} ${a.instance}`,
+    at_s: a.t_s,
+  }));
+  const s = { ...read, events: [...read.events, ...scaled] };
   if (!s.timeline?.length) return { skip: `run ${run}: scenario.json has no timeline` };
   const panels = [ratePanel(s), attainmentPanel(s), instancePanel(s)].filter((p) => p !== null);
   const notes = [

@@ -67,6 +67,7 @@ async function checkedTopology(c: PlanCandidate, o: LiveOptions): Promise<Experi
     sets: [],
     routerPolicy: null,
     routerPolicyDefaulted: false,
+    autoscale: null,
   };
 }
 

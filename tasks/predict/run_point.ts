@@ -16,7 +16,12 @@ import {
   REQUEST_COLUMNS,
   type RequestRow,
 } from "../../lib/result_schema.ts";
-import { scenarioFindings, scenarioReport } from "../../lib/scenario_metrics.ts";
+import {
+  runCost,
+  runFinding,
+  scenarioFindings,
+  scenarioReport,
+} from "../../lib/scenario_metrics.ts";
 import { writeJsonAtomic } from "../../lib/write_file.ts";
 import { EventLoop } from "../../lib/event_loop.ts";
 import { SaturationDetector, verdictText } from "../../lib/saturation.ts";
@@ -221,11 +226,21 @@ async function writeScenario(dir: string, sh: Shared, run: PlayedRun, k: number)
     durationMs: sh.cfg.durationS !== undefined ? sh.cfg.durationS * 1000 : undefined,
   });
   const name = k === 0 ? "scenario.json" : `scenario-r${k + 1}.json`;
+  // GPU-hours up to the load's end or the last request's, whichever is later
+  let endMs = (sh.cfg.durationS ?? 0) * 1000;
+  for (const r of run.rows) endMs = Math.max(endMs, r.end_ms);
+  const cost = runCost(
+    run.rows,
+    sh.cfg.slo ?? {},
+    faults.gpuHours(endMs),
+    run.topo.autoscaler?.actions ?? null,
+  );
   await writeJsonAtomic(join(dir, name), {
     clock: "virtual",
     simulated: true,
     ...report,
-    findings: scenarioFindings(report),
+    ...cost,
+    findings: [...scenarioFindings(report), runFinding(cost)],
     // the router's retry of a request whose leg failed before any token: off unless router.retries
     router_retries: run.topo.routing.spec.retries ?? 0,
     retried: run.topo.retried,

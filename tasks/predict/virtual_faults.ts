@@ -31,9 +31,10 @@ export interface FaultRecord {
   instance: string;
   /**
    * `event` (a scenario action), `ejected` / `restored` (router verdicts),
-   * `joined` (a new instance put in rotation), `first_leg` (its first request).
+   * `joined` (a new instance put in rotation), `first_leg` (its first request),
+   * `scale` (an autoscaler's action: started, draining, removed).
    */
-  what: "event" | "ejected" | "restored" | "joined" | "first_leg";
+  what: "event" | "ejected" | "restored" | "joined" | "first_leg" | "scale";
   detail: string;
 }
 
@@ -82,9 +83,14 @@ export class VirtualFaults {
   /** Events of ours still on the loop (the ticks stop once only ours are left). */
   #own = 0;
   /** The ticks go on at least until this (the last event's end and a second), ms. */
-  #horizonMs = 0;
+  #horizonMs = 1000; // a second at least: the load is on the loop by then
   /** Per-second samples: [t s, then per instance running, waiting, in rotation]. */
   readonly samples: { tS: number; instances: Record<string, [number, number, number]> }[] = [];
+  /** When each instance began (0: the plan's) and went (killed, drained), virtual ms. */
+  readonly #born = new Map<VirtualInstance, number>();
+  readonly #gone = new Map<VirtualInstance, number>();
+  /** Called on every tick (each second and health interval), e.g. an autoscaler. @default none */
+  onTick: ((tMs: number) => void) | null = null;
 
   constructor(
     readonly loop: EventLoop,
@@ -159,6 +165,7 @@ export class VirtualFaults {
     const t = this.loop.nowMs();
     if (t % 1000 === 0) this.#sample(t);
     if (t % this.o.healthIntervalMs === 0 && t > 0) this.#probeAll();
+    this.onTick?.(t);
     // go on while anything but our own events is left (the run ends when the load does)
     if (t >= this.#horizonMs && this.loop.pending - this.#own <= 0) return;
     const next = Math.min(
@@ -211,6 +218,7 @@ export class VirtualFaults {
   #kill(inst: VirtualInstance): void {
     const hadLegs = inst.inFlight > 0;
     inst.state = "dead";
+    this.#gone.set(inst, this.loop.nowMs());
     this.#endLegs(inst, { reason: "killed", detail: "SIGKILL" });
     // its connections reset under the router's legs: evidence at once (else the next probe)
     if (hadLegs) {
@@ -226,6 +234,7 @@ export class VirtualFaults {
         this.#endLegs(inst, { reason: "cut", detail: "the end of its drain" });
       }
       inst.state = "dead";
+      this.#gone.set(inst, this.loop.nowMs());
       this.#record(inst, "event", "exited (drain over)");
     });
   }
@@ -243,13 +252,58 @@ export class VirtualFaults {
   }
 
   #start(e: ScenarioEvent): void {
-    const inst = this.host.addInstance(e.target!.role);
-    this.#record(inst, "event", eventText(e));
-    this.loop.at(this.loop.nowMs() + e.startupS * 1000, () => {
+    this.startInstance(e.target!.role, e.startupS, "event", eventText(e));
+  }
+
+  /** One more instance of `role`, cold, serving (and probed at once) `startupS` later. */
+  startInstance(
+    role: string,
+    startupS: number,
+    what: FaultRecord["what"],
+    detail: string,
+  ): VirtualInstance {
+    const inst = this.host.addInstance(role);
+    this.#born.set(inst, this.loop.nowMs());
+    this.#record(inst, what, detail);
+    this.loop.at(this.loop.nowMs() + startupS * 1000, () => {
       inst.state = "up";
       // it registers (discovery) as it listens; the router checks it at once
       this.#probe(inst);
     });
+    return inst;
+  }
+
+  /**
+   * Drains `inst` as a scale-down: out of the router's rotation at once (it
+   * deregisters), it finishes what it holds and goes when it holds nothing
+   * (checked every tick); no cut.
+   */
+  drain(inst: VirtualInstance, detail: string): void {
+    inst.state = "draining";
+    inst.healthy = false;
+    this.host.refreshRotation();
+    this.#record(inst, "scale", detail);
+    const check = () => {
+      if (inst.inFlight > 0) return this.#after(1000, check);
+      inst.state = "dead";
+      this.#gone.set(inst, this.loop.nowMs());
+      this.#record(inst, "scale", "removed (drained, nothing in flight)");
+    };
+    check();
+  }
+
+  /**
+   * GPU-hours of the run up to `endMs`: each instance's up time (from its
+   * start, start-up included, to its end or `endMs`) x its GPUs (tp x dp).
+   */
+  gpuHours(endMs: number): number {
+    let gpuMs = 0;
+    for (const i of this.host.instances) {
+      const from = this.#born.get(i) ?? 0;
+      const to = Math.min(this.#gone.get(i) ?? endMs, endMs);
+      gpuMs += Math.max(0, to - from) * i.cfg.tp * i.cfg.dp;
+    }
+    return gpuMs / 3_600_000;
   }
 
   /** The router picked `inst` for a leg. */
@@ -301,7 +355,9 @@ export class VirtualFaults {
       if (inst.healthy) return;
       inst.healthy = true;
       this.host.refreshRotation();
-      const first = !this.log.some((r) => r.instance === inst.name && r.what !== "event");
+      const first = !this.log.some((r) =>
+        r.instance === inst.name && r.what !== "event" && r.what !== "scale"
+      );
       this.#record(inst, first ? "joined" : "restored", "/health answered 200");
       return;
     }

@@ -29,6 +29,8 @@ import type { Topology } from "../../launch/topology.ts";
 import type { VirtualInstance } from "./virtual_instance.ts";
 import { legError, VirtualFaults } from "./virtual_faults.ts";
 import type { ScenarioEvent } from "../../lib/scenario_events.ts";
+import type { AutoscaleSpec } from "../../lib/autoscale.ts";
+import { VirtualAutoscaler } from "./virtual_autoscaler.ts";
 import { InstanceSet } from "./_instance_set.ts";
 import { kvRemote } from "./_kv_remote.ts";
 import { type EncodeHost, encodeLegs, imageTokens } from "./_encoder_legs.ts";
@@ -70,6 +72,8 @@ export interface VirtualTopologyOptions {
    * played with the router's health checks (`virtual_faults.ts`). @default none
    */
   events?: readonly ScenarioEvent[];
+  /** An autoscaler in the loop (`lib/autoscale.ts`, `virtual_autoscaler.ts`). @default none */
+  autoscale?: AutoscaleSpec | null;
 }
 
 /** A whole topology on one event loop. */
@@ -90,6 +94,8 @@ export class VirtualTopology {
   readonly #encoders: EncodeHost;
   /** The scenario's events and the router's health checks, or null without events. */
   readonly faults: VirtualFaults | null = null;
+  /** The autoscaler in the loop, or null without `autoscale`. */
+  readonly autoscaler: VirtualAutoscaler | null = null;
   /** Requests sent again after a leg failed before any token (`router.retries`), in order. */
   readonly retried: RetryRecord[] = [];
 
@@ -135,9 +141,10 @@ export class VirtualTopology {
     this.gpus = this.#set.gpus;
     const rc = validateRouterConfig(routerConfig(plan), topology.file);
     this.routing = new Routing(rc);
-    if (o.events?.length) {
+    if (o.events?.length || o.autoscale) {
       this.faults = new VirtualFaults(loop, this, { healthIntervalMs: rc.healthIntervalMs });
-      this.faults.schedule(o.events);
+      if (o.autoscale) this.autoscaler = new VirtualAutoscaler(o.autoscale, this.faults);
+      this.faults.schedule(o.events ?? []);
     }
   }
 

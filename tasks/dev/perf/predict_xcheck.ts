@@ -27,6 +27,7 @@ function pointExperiment(label: string, file: string, rate: number, seconds: num
       sets: [],
       routerPolicy: null,
       routerPolicyDefaulted: false,
+      autoscale: null,
     }],
     speed: 1,
     clock: "live",
