@@ -250,13 +250,17 @@ export function checkParallel(
   }
 }
 
-/** The simulated engine balances its ranks as vLLM's API server does and models neither EPLB nor the all-to-all backends. */
+/**
+ * The simulated engine balances its ranks as vLLM's API server does
+ * (internal) or lets the router pick them (external, one port per rank); it
+ * runs on one node (no hybrid) and models no all-to-all backends.
+ */
 function checkSimRole(r: Reader, x: RoleSpec): void {
-  if (x.dpLb !== "internal") {
+  if (x.dpLb === "hybrid") {
     throw r.fail(
       `${x.role}.dp_lb`,
       x.dpLb,
-      "internal for engine: sim (the simulated engine balances its ranks as vLLM's API server does)",
+      "internal or external for engine: sim (hybrid balances over nodes; the simulated engine runs an instance on one host)",
     );
   }
   const key = x.eplb ? "eplb" : x.all2allBackend ? "all2all_backend" : undefined;

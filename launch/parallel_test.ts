@@ -110,7 +110,7 @@ Deno.test("moe topology: bad combinations are refused naming the field, the valu
   assert.match(refusal(epd), /encode\.dp .*absent for the encode role/);
 });
 
-Deno.test("moe topology: the simulated engine takes dp and ep, balanced internally, without EPLB", () => {
+Deno.test("moe topology: the simulated engine takes dp and ep, balanced internally or by the router, without EPLB", () => {
   const sim = AGG.replace("engine: vllm", "engine: sim");
   const plan = planTopology(topo(sim));
   const args = simCommand(plan, plan.instances[0]).args;
@@ -119,9 +119,19 @@ Deno.test("moe topology: the simulated engine takes dp and ep, balanced internal
   assert.equal(at("--data-parallel-size"), "2");
   assert.ok(args.includes("--enable-expert-parallel"));
   assert.match(refusal(sim, "server.eplb=true"), /server\.eplb .*absent for engine: sim/);
+  // external load balancing: one process, a port per rank, each rank a router backend
+  const ext = planTopology(topo(sim, "server.dp_lb=external"));
+  assert.ok(simCommand(ext, ext.instances[0]).args.includes("--data-parallel-external-lb"));
+  const procs = launchProcesses(ext, "/tmp/topobench-state").filter((p) => p.role === "server");
+  assert.equal(procs.length, 1);
+  assert.deepEqual(procs[0].ports.slice(0, 2), [ext.instances[0].port, ext.instances[0].port + 1]);
+  assert.deepEqual(routerConfig(ext).backends!.map((b) => b.name), [
+    "server-0-rank0",
+    "server-0-rank1",
+  ]);
   assert.match(
-    refusal(sim, "server.dp_lb=external"),
-    /server\.dp_lb .*internal for engine: sim/,
+    refusal(sim, "server.dp_lb=hybrid"),
+    /server\.dp_lb .*internal or external/,
   );
   const dense = planTopology(topo(sim, "server.dp=1", "server.ep=false"));
   assert.ok(!simCommand(dense, dense.instances[0]).args.includes("--data-parallel-size"));

@@ -204,8 +204,10 @@ export function simCommand(plan: Plan, inst: InstancePlan): EngineCommand {
       t.model,
       ...(t.sim.modelProfile ? ["--model-profile", t.sim.modelProfile] : []),
       ...listenArgs(inst),
-      // the simulated engine's ranks: virtual time only (the live clock refuses dp > 1)
+      // the simulated engine runs an instance's ranks in its one process; with external
+      // load balancing it serves rank r at port + r, where vLLM's rank processes would listen
       ...((inst.parallel?.dp ?? 1) > 1 ? ["--data-parallel-size", String(inst.parallel!.dp)] : []),
+      ...(inst.parallel?.lb === "external" ? ["--data-parallel-external-lb"] : []),
       ...(inst.parallel?.ep ? ["--enable-expert-parallel"] : []),
       "--gpu-memory-utilization",
       String(inst.gpuMemoryUtilization),

@@ -40,7 +40,7 @@ import { planTopology } from "../../launch/_plan.ts";
 import { simCommand } from "../../launch/vllm.ts";
 import { routerConfig } from "../../launch/_launch.ts";
 import type { Topology } from "../../launch/topology.ts";
-import { type VirtualInstance, virtualInstance } from "./virtual_instance.ts";
+import { routedTargets, type VirtualInstance, virtualInstance } from "./virtual_instance.ts";
 import { legError, VirtualFaults } from "./virtual_faults.ts";
 import type { ScenarioEvent } from "../../lib/scenario_events.ts";
 import type { Plan } from "../../launch/_plan.ts";
@@ -187,13 +187,19 @@ export class VirtualTopology {
     }
     this.#rng = inputs && new Rng(`predict-output:${inputs.seed}`);
     this.#prompts = inputs?.prompts;
-    for (const i of this.instances) {
-      if (!this.#byRole.has(i.role)) this.#byRole.set(i.role, []);
-      this.#byRole.get(i.role)!.push(i);
-    }
     this.gpus = this.instances.reduce((a, i) => a + i.cfg.tp * i.cfg.dp, 0);
     const rc = validateRouterConfig(routerConfig(plan), topology.file);
     this.routing = new Routing(rc);
+    // what the router routes to: its configuration's backends (a rank each with dp_lb: external)
+    const lists = {
+      backend: rc.backends,
+      prefill: rc.prefill,
+      decode: rc.decode,
+      encode: rc.encode,
+    };
+    for (const [role, list] of Object.entries(lists) as [Role, typeof rc.backends][]) {
+      if (list.length) this.#byRole.set(role, routedTargets(list, this.instances, topology.file));
+    }
     if (o.events?.length) {
       this.faults = new VirtualFaults(loop, this, { healthIntervalMs: rc.healthIntervalMs });
       this.faults.schedule(o.events);

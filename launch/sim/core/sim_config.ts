@@ -60,6 +60,12 @@ export const SIM_FLAGS: FlagSpec = {
     help:
       "Data-parallel ranks in this instance, each its own scheduler and KV cache (vLLM's internal load balancing)",
   },
+  "data-parallel-external-lb": {
+    type: "boolean",
+    default: false,
+    help:
+      "External load balancing: rank r serves at --port + r and takes only the requests sent there (the router picks the rank, as with one vllm serve --data-parallel-rank r per rank); needs --data-parallel-size > 1",
+  },
   "enable-expert-parallel": {
     type: "boolean",
     default: false,
@@ -183,6 +189,8 @@ export interface SimConfig {
   tp: number;
   /** Data-parallel ranks (`--data-parallel-size`). */
   dp: number;
+  /** `--data-parallel-external-lb`: one port per rank, the router balances the ranks. */
+  dpExternalLb: boolean;
   /** `--enable-expert-parallel`. */
   ep: boolean;
   gpuMemoryUtilization: number;
@@ -235,6 +243,11 @@ export function simConfig(v: Values, env: Record<string, string> = {}): SimConfi
   const kvCost = connectorKvCost(connector);
   const link = (enumFlag(v, "kv-link", LINK_KINDS) ?? kvCost.link) as LinkKind;
   const sidePort = v["side-channel-port"] ?? env.VLLM_NIXL_SIDE_CHANNEL_PORT ?? "0";
+  if (v["data-parallel-external-lb"] === true && String(v["data-parallel-size"] ?? "1") === "1") {
+    throw new RangeError(
+      "Cannot use --data-parallel-external-lb with --data-parallel-size 1: current value is 1; allowed: --data-parallel-size > 1 (external load balancing routes over the ranks)",
+    );
+  }
   const sideChannelPort = numberFlag({ "side-channel-port": sidePort }, "side-channel-port", {
     min: 0,
     max: 65535,
@@ -250,6 +263,7 @@ export function simConfig(v: Values, env: Record<string, string> = {}): SimConfi
     gpu: str("gpu")!,
     tp: int("tensor-parallel-size", 1, 64)!,
     dp: int("data-parallel-size", 1, 1024)!,
+    dpExternalLb: v["data-parallel-external-lb"] === true,
     ep: v["enable-expert-parallel"] === true,
     gpuMemoryUtilization: num("gpu-memory-utilization", 0.01, 1)!,
     maxModelLen: int("max-model-len", 16),
