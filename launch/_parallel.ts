@@ -253,7 +253,8 @@ export function checkParallel(
 /**
  * The simulated engine balances its ranks as vLLM's API server does
  * (internal) or lets the router pick them (external, one port per rank); it
- * runs on one node (no hybrid) and models no all-to-all backends.
+ * runs on one node (no hybrid), models EPLB's steady state (a more even expert
+ * load) and no all-to-all backend but vLLM's default.
  */
 function checkSimRole(r: Reader, x: RoleSpec): void {
   if (x.dpLb === "hybrid") {
@@ -263,12 +264,11 @@ function checkSimRole(r: Reader, x: RoleSpec): void {
       "internal or external for engine: sim (hybrid balances over nodes; the simulated engine runs an instance on one host)",
     );
   }
-  const key = x.eplb ? "eplb" : x.all2allBackend ? "all2all_backend" : undefined;
-  if (key) {
+  if (x.all2allBackend) {
     throw r.fail(
-      `${x.role}.${key}`,
-      key === "eplb" ? x.eplb : x.all2allBackend,
-      "absent for engine: sim (the simulated engine does not model EPLB or all-to-all backends yet)",
+      `${x.role}.all2all_backend`,
+      x.all2allBackend,
+      "absent for engine: sim (the simulated engine models vLLM's default allgather_reducescatter only)",
     );
   }
 }

@@ -118,7 +118,20 @@ Deno.test("moe topology: the simulated engine takes dp and ep, balanced internal
   assert.equal(at("--tensor-parallel-size"), "2");
   assert.equal(at("--data-parallel-size"), "2");
   assert.ok(args.includes("--enable-expert-parallel"));
-  assert.match(refusal(sim, "server.eplb=true"), /server\.eplb .*absent for engine: sim/);
+  const eplb = planTopology(topo(sim, "server.eplb={num_redundant_experts: 2}"));
+  const eplbArgs = simCommand(eplb, eplb.instances[0]).args;
+  assert.deepEqual(
+    eplbArgs.slice(eplbArgs.indexOf("--enable-eplb"), eplbArgs.indexOf("--enable-eplb") + 3),
+    [
+      "--enable-eplb",
+      "--eplb-config",
+      '{"num_redundant_experts":2}',
+    ],
+  );
+  assert.match(
+    refusal(sim, "server.all2all_backend=deepep_low_latency"),
+    /server\.all2all_backend .*absent for engine: sim/,
+  );
   // external load balancing: one process, a port per rank, each rank a router backend
   const ext = planTopology(topo(sim, "server.dp_lb=external"));
   assert.ok(simCommand(ext, ext.instances[0]).args.includes("--data-parallel-external-lb"));

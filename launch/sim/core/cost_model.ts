@@ -128,9 +128,12 @@ export interface CostModelOptions {
   ep?: boolean;
   /**
    * Tokens the busiest GPU's experts get over the mean under expert parallel
-   * (routing is not uniform). @default DEFAULT_EXPERT_IMBALANCE
+   * (routing is not uniform; the expert GEMMs of a step last as long as that
+   * GPU's). @default DEFAULT_EXPERT_IMBALANCE, or EPLB_EXPERT_IMBALANCE with `eplb`
    */
   expertImbalance?: number;
+  /** `--enable-eplb`: the expert load is rebalanced ({@linkcode EPLB_EXPERT_IMBALANCE}). @default false */
+  eplb?: boolean;
   /** Share of peak memory bandwidth reached. @default the GPU profile's */
   memEfficiency?: number;
   /** Share of the tensor-core peak GEMMs and attention reach (both). @default the GPU profile's */
@@ -201,11 +204,23 @@ export const PCIE_COLLECTIVE_LATENCY_MS = 0.08;
 export const PCIE_COMM_EFFICIENCY = 0.3;
 
 /**
- * Busiest expert-parallel GPU's tokens over the mean: ASSUMED 1.0 (uniform
- * routing); not measured here. A measured figure belongs in the GPU/model
- * profile's sources when one is found.
+ * Busiest expert-parallel GPU's routed tokens over the mean, without EPLB:
+ * 1.069, measured in vLLM (vllm-project/vllm#50647, "[Kimi K3] Add EPLB
+ * support": median max/mean rank load over 97 samples of 16 EP ranks on
+ * GSM8K, EPLB off). ASSUMED the same for other models, group sizes and
+ * workloads (one published measurement; top-k routing skew grows with the
+ * number of expert GPUs, so small groups may be more even and wide ones less).
  */
-export const DEFAULT_EXPERT_IMBALANCE = 1;
+export const DEFAULT_EXPERT_IMBALANCE = 1.069;
+
+/**
+ * The same with EPLB (`--enable-eplb`: experts rearranged, and copied with
+ * redundant experts, to even the measured load): 1.008, measured in the same
+ * run with EPLB on (vllm-project/vllm#50647). ASSUMED for any
+ * `num_redundant_experts` (the model does not vary it) and in steady state
+ * (the rearrangements' own cost is not modelled).
+ */
+export const EPLB_EXPERT_IMBALANCE = 1.008;
 
 /**
  * Per-request floor of vLLM's V1 frontend, ms: ../shared/calibration PPD-floor
@@ -299,7 +314,16 @@ type ResolvedOptions =
   & Required<
     Omit<
       CostModelOptions,
-      "gpu" | "model" | "tp" | "dtype" | "kvDtype" | "dp" | "ep" | "expertImbalance" | "nonTorchGiB"
+      | "gpu"
+      | "model"
+      | "tp"
+      | "dtype"
+      | "kvDtype"
+      | "dp"
+      | "ep"
+      | "expertImbalance"
+      | "eplb"
+      | "nonTorchGiB"
     >
   >
   & { nonTorchGiB?: number };
@@ -479,7 +503,8 @@ export class CostModel {
         flopsPerMs: this.#flopsPerMs,
         imbalance: checkAtLeastOne(
           "expertImbalance",
-          opts.expertImbalance ?? DEFAULT_EXPERT_IMBALANCE,
+          opts.expertImbalance ??
+            (opts.eplb ? EPLB_EXPERT_IMBALANCE : DEFAULT_EXPERT_IMBALANCE),
         ),
       }
       : null;

@@ -99,3 +99,22 @@ Deno.test("collectives over PCIe cost more than over NVLink (fitted PCIe latency
   assert.ok(Math.abs(pcie.commMs - 64 * perCall) < 1e-9, `${pcie.commMs}`);
   assert.ok(nvl.commMs < pcie.commMs / 5);
 });
+
+Deno.test("moe: the expert GEMMs last as long as the busiest expert GPU's; EPLB narrows it", () => {
+  const chunk = new StepShape();
+  chunk.add(2048, 0); // compute-bound: the expert term scales with the busiest GPU's tokens
+  const expert = (o: { eplb?: boolean; expertImbalance?: number }) =>
+    new CostModel({ gpu: RTX, model: MOE, dp: 2, ep: true, ...o }).groupBreakdown([chunk, chunk])!
+      .terms.expertMs;
+  const uniform = expert({ expertImbalance: 1 });
+  const measured = expert({}); // 1.069 without EPLB (vllm-project/vllm#50647)
+  const eplb = expert({ eplb: true }); // 1.008 with it
+  assert.ok(Math.abs(measured / uniform - 1.069) < 1e-9, `${measured / uniform}`);
+  assert.ok(Math.abs(eplb / uniform - 1.008) < 1e-9, `${eplb / uniform}`);
+  assert.ok(expert({ expertImbalance: 1.5 }) > measured);
+  // slices of every expert (no expert parallel) share the tokens evenly
+  const sliced = new CostModel({ gpu: RTX, model: MOE, dp: 2 }).groupBreakdown([chunk, chunk])!;
+  const slicedUniform = new CostModel({ gpu: RTX, model: MOE, dp: 2, expertImbalance: 1 })
+    .groupBreakdown([chunk, chunk])!;
+  assert.equal(sliced.terms.expertMs, slicedUniform.terms.expertMs);
+});

@@ -66,6 +66,22 @@ export const SIM_FLAGS: FlagSpec = {
     help:
       "External load balancing: rank r serves at --port + r and takes only the requests sent there (the router picks the rank, as with one vllm serve --data-parallel-rank r per rank); needs --data-parallel-size > 1",
   },
+  "enable-eplb": {
+    type: "boolean",
+    default: false,
+    help:
+      "Expert-parallel load balancing: the busiest expert GPU's load over the mean drops from 1.069 to 1.008 (measured, vllm-project/vllm#50647)",
+  },
+  "eplb-config": {
+    type: "string",
+    help:
+      "vLLM's EPLBConfig as JSON (accepted; the simulated engine models EPLB's steady state only)",
+  },
+  "expert-imbalance": {
+    type: "string",
+    help:
+      "Busiest expert-parallel GPU's routed tokens over the mean, >= 1 (default 1.069 measured, 1.008 with --enable-eplb)",
+  },
   "enable-expert-parallel": {
     type: "boolean",
     default: false,
@@ -193,6 +209,10 @@ export interface SimConfig {
   dpExternalLb: boolean;
   /** `--enable-expert-parallel`. */
   ep: boolean;
+  /** `--enable-eplb`. */
+  eplb: boolean;
+  /** `--expert-imbalance`: busiest expert GPU's load over the mean (absent: the cost model's default). */
+  expertImbalance?: number;
   gpuMemoryUtilization: number;
   maxModelLen?: number;
   maxNumBatchedTokens: number;
@@ -248,6 +268,11 @@ export function simConfig(v: Values, env: Record<string, string> = {}): SimConfi
       "Cannot use --data-parallel-external-lb with --data-parallel-size 1: current value is 1; allowed: --data-parallel-size > 1 (external load balancing routes over the ranks)",
     );
   }
+  if (v["enable-eplb"] === true && v["enable-expert-parallel"] !== true) {
+    throw new RangeError(
+      "Cannot use --enable-eplb without --enable-expert-parallel: current value is true; allowed: --enable-eplb with --enable-expert-parallel (vLLM: EPLB needs expert parallelism)",
+    );
+  }
   const sideChannelPort = numberFlag({ "side-channel-port": sidePort }, "side-channel-port", {
     min: 0,
     max: 65535,
@@ -265,6 +290,8 @@ export function simConfig(v: Values, env: Record<string, string> = {}): SimConfi
     dp: int("data-parallel-size", 1, 1024)!,
     dpExternalLb: v["data-parallel-external-lb"] === true,
     ep: v["enable-expert-parallel"] === true,
+    eplb: v["enable-eplb"] === true,
+    expertImbalance: num("expert-imbalance", 1, 64),
     gpuMemoryUtilization: num("gpu-memory-utilization", 0.01, 1)!,
     maxModelLen: int("max-model-len", 16),
     maxNumBatchedTokens: int("max-num-batched-tokens", 1)!,
