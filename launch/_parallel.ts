@@ -284,6 +284,8 @@ export function checkLiveClock(t: Topology): void {
   const x = t.roles.find((r) => r.dp > 1 && r.role !== "server" && r.role !== "replicas");
   if (t.engine !== "sim" || !x) return;
   throw new RangeError(
-    `Cannot start ${t.file} on the live clock as a simulated topology with data-parallel ${x.role} instances: current value is ${x.role}.dp ${x.dp}; allowed: dp 1 on prefill/decode roles (live data-parallel ranks serve aggregated roles, server and replicas; disaggregated DP roles run in virtual time: deno task predict --topology ${t.file})`,
+    `Cannot start ${t.file} on the live clock as a simulated topology with data-parallel ${x.role} instances: current value is ${x.role}.dp ${x.dp}; allowed: dp 1 on prefill/decode roles (live data-parallel ranks serve aggregated roles, server and replicas; disaggregated DP roles run in virtual time: deno task predict --topology ${
+      t.cliArgs ?? t.file
+    })`,
   );
 }

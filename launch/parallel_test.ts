@@ -262,6 +262,14 @@ Deno.test("up: simulated DP prefill/decode roles are refused on the live clock, 
       () => up({ file, sets, stateDir, log: () => {} }),
       /Cannot start .*sim_pd_1p1d\.yaml.* on the live clock as a simulated topology with data-parallel decode instances: current value is decode\.dp 2; allowed: dp 1 on prefill\/decode roles .*deno task predict --topology/,
     );
+    // the suggested command is runnable: the file, then its changes as --set flags
+    const err = await up({ file, sets, stateDir, log: () => {} }).catch((e) => String(e));
+    assert.ok(
+      String(err).includes(
+        `deno task predict --topology ${file} --set model=Qwen/Qwen3-30B-A3B --set decode.dp=2 --set decode.ep=true)`,
+      ),
+      String(err),
+    );
     // nothing was started or written
     assert.deepEqual([...Deno.readDirSync(stateDir)], []);
     // the dry run still prints the command the virtual clock reads
