@@ -129,7 +129,8 @@ export interface CostModelOptions {
   /**
    * Tokens the busiest GPU's experts get over the mean under expert parallel
    * (routing is not uniform; the expert GEMMs of a step last as long as that
-   * GPU's). @default DEFAULT_EXPERT_IMBALANCE, or EPLB_EXPERT_IMBALANCE with `eplb`
+   * GPU's; relative to the calibrated run's). @default {@linkcode chargedExpertImbalance}
+   * of the group's dp × tp GPUs
    */
   expertImbalance?: number;
   /** `--enable-eplb`: the expert load is rebalanced ({@linkcode EPLB_EXPERT_IMBALANCE}). @default false */
@@ -207,9 +208,9 @@ export const PCIE_COMM_EFFICIENCY = 0.3;
  * Busiest expert-parallel GPU's routed tokens over the mean, without EPLB:
  * 1.069, measured in vLLM (vllm-project/vllm#50647, "[Kimi K3] Add EPLB
  * support": median max/mean rank load over 97 samples of 16 EP ranks on
- * GSM8K, EPLB off). ASSUMED the same for other models, group sizes and
- * workloads (one published measurement; top-k routing skew grows with the
- * number of expert GPUs, so small groups may be more even and wide ones less).
+ * GSM8K, EPLB off). ASSUMED the same for other models and workloads (one
+ * published measurement); other group sizes scale from it
+ * ({@linkcode expertImbalanceFor}).
  */
 export const DEFAULT_EXPERT_IMBALANCE = 1.069;
 
@@ -221,6 +222,46 @@ export const DEFAULT_EXPERT_IMBALANCE = 1.069;
  * (the rearrangements' own cost is not modelled).
  */
 export const EPLB_EXPERT_IMBALANCE = 1.008;
+
+/** Expert GPUs of the measurement behind the two figures above (16 EP ranks). */
+export const IMBALANCE_MEASURED_GPUS = 16;
+
+/**
+ * The busiest expert GPU's load over the mean on a group of `gpus` expert
+ * GPUs, from `measured` (at {@linkcode IMBALANCE_MEASURED_GPUS}). ASSUMED
+ * scaling (balls in bins): a GPU's share of the routed tokens spreads as
+ * sqrt(gpus / experts) at fixed experts, and the largest of `gpus` shares
+ * lies about sqrt(2 ln gpus) spreads above the mean; so the excess over 1
+ * scales by sqrt(gpus / 16) × sqrt(ln gpus / ln 16): 1.012 on 2 GPUs, 1.042
+ * on 8, 1.069 on 16, 1.109 on 32 (1.001 to 1.013 with EPLB).
+ */
+export function expertImbalanceFor(gpus: number, measured: number): number {
+  if (gpus <= 1) return 1;
+  const m = IMBALANCE_MEASURED_GPUS;
+  const scale = Math.sqrt(gpus / m) * Math.sqrt(Math.log(gpus) / Math.log(m));
+  return 1 + (measured - 1) * scale;
+}
+
+/**
+ * Expert GPUs of the calibrated expert-parallel run (the DP2+EP trace
+ * `RTXPRO6000_Qwen3-30B-A3B-Instruct-2507`, no EPLB): its real imbalance is
+ * inside the efficiencies fitted on it, so the model charges only what a
+ * group adds beyond it.
+ */
+export const CALIBRATED_EP_GPUS = 2;
+
+/**
+ * The imbalance the step model charges on `gpus` expert GPUs: the busiest
+ * GPU's load ({@linkcode expertImbalanceFor}, with or without EPLB) over the
+ * calibrated run's, at least 1: 1 on 2 GPUs (as calibrated), 1.030 on 8,
+ * 1.056 on 16, 1.096 on 32; with EPLB 1 up to 32 GPUs (EPLB's gain below the
+ * calibrated run's spread is not credited).
+ */
+export function chargedExpertImbalance(gpus: number, eplb: boolean): number {
+  const base = expertImbalanceFor(CALIBRATED_EP_GPUS, DEFAULT_EXPERT_IMBALANCE);
+  const own = expertImbalanceFor(gpus, eplb ? EPLB_EXPERT_IMBALANCE : DEFAULT_EXPERT_IMBALANCE);
+  return Math.max(1, own / base);
+}
 
 /**
  * Per-request floor of vLLM's V1 frontend, ms: ../shared/calibration PPD-floor
@@ -503,8 +544,7 @@ export class CostModel {
         flopsPerMs: this.#flopsPerMs,
         imbalance: checkAtLeastOne(
           "expertImbalance",
-          opts.expertImbalance ??
-            (opts.eplb ? EPLB_EXPERT_IMBALANCE : DEFAULT_EXPERT_IMBALANCE),
+          opts.expertImbalance ?? chargedExpertImbalance(dp * tp, opts.eplb ?? false),
         ),
       }
       : null;

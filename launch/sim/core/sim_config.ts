@@ -70,7 +70,7 @@ export const SIM_FLAGS: FlagSpec = {
     type: "boolean",
     default: false,
     help:
-      "Expert-parallel load balancing: the busiest expert GPU's load over the mean drops from 1.069 to 1.008 (measured, vllm-project/vllm#50647)",
+      "Expert-parallel load balancing: the busiest expert GPU's load over the mean drops from 1.069 to 1.008 at 16 GPUs (measured, vllm-project/vllm#50647; scaled to the group's size)",
   },
   "eplb-config": {
     type: "string",
@@ -80,7 +80,7 @@ export const SIM_FLAGS: FlagSpec = {
   "expert-imbalance": {
     type: "string",
     help:
-      "Busiest expert-parallel GPU's routed tokens over the mean, >= 1 (default 1.069 measured, 1.008 with --enable-eplb)",
+      "Busiest expert-parallel GPU's routed tokens over the calibrated run's, >= 1 (default by group size: 1 on 2 GPUs, 1.056 on 16; 1 with --enable-eplb up to 32)",
   },
   "enable-expert-parallel": {
     type: "boolean",
