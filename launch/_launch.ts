@@ -94,7 +94,10 @@ function wrap(
 
 function engineProcess(plan: Plan, inst: InstancePlan, logs: string): LaunchProcess {
   const c = plan.topology.engine === "vllm" ? vllmCommand(plan, inst) : simCommand(plan, inst);
-  const ports = [inst.port];
+  // the simulated engine serves every rank of an external-LB instance in its one process
+  const ports = inst.dpRank === undefined && inst.endpoints
+    ? inst.endpoints.map((e) => e.port)
+    : [inst.port];
   const rpc = inst.parallel?.rendezvous?.rpcPort;
   if (rpc !== undefined && !inst.dpRank) ports.push(rpc);
   // one rank's process (external load balancing) holds its rank's side-channel ports
@@ -120,9 +123,13 @@ function engineProcess(plan: Plan, inst: InstancePlan, logs: string): LaunchProc
   }, c);
 }
 
-/** An instance's processes: one, or with external load balancing one per rank. */
+/**
+ * An instance's processes: one, or for vLLM with external load balancing one
+ * per rank (the simulated engine runs the ranks in one process, a port each).
+ */
 function engineProcesses(plan: Plan, inst: InstancePlan, logs: string): LaunchProcess[] {
-  if (inst.parallel?.lb !== "external") return [engineProcess(plan, inst, logs)];
+  const perRank = inst.parallel?.lb === "external" && plan.topology.engine === "vllm";
+  if (!perRank) return [engineProcess(plan, inst, logs)];
   return inst.endpoints!.map((_, r) => engineProcess(plan, rankProcess(inst, r), logs));
 }
 

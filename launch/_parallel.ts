@@ -250,21 +250,25 @@ export function checkParallel(
   }
 }
 
-/** The simulated engine balances its ranks as vLLM's API server does and models neither EPLB nor the all-to-all backends. */
+/**
+ * The simulated engine balances its ranks as vLLM's API server does
+ * (internal) or lets the router pick them (external, one port per rank); it
+ * runs on one node (no hybrid), models EPLB's steady state (a more even expert
+ * load) and no all-to-all backend but vLLM's default.
+ */
 function checkSimRole(r: Reader, x: RoleSpec): void {
-  if (x.dpLb !== "internal") {
+  if (x.dpLb === "hybrid") {
     throw r.fail(
       `${x.role}.dp_lb`,
       x.dpLb,
-      "internal for engine: sim (the simulated engine balances its ranks as vLLM's API server does)",
+      "internal or external for engine: sim (hybrid balances over nodes; the simulated engine runs an instance on one host)",
     );
   }
-  const key = x.eplb ? "eplb" : x.all2allBackend ? "all2all_backend" : undefined;
-  if (key) {
+  if (x.all2allBackend) {
     throw r.fail(
-      `${x.role}.${key}`,
-      key === "eplb" ? x.eplb : x.all2allBackend,
-      "absent for engine: sim (the simulated engine does not model EPLB or all-to-all backends yet)",
+      `${x.role}.all2all_backend`,
+      x.all2allBackend,
+      "absent for engine: sim (the simulated engine models vLLM's default allgather_reducescatter only)",
     );
   }
 }
@@ -280,6 +284,8 @@ export function checkLiveClock(t: Topology): void {
   const x = t.roles.find((r) => r.dp > 1 && r.role !== "server" && r.role !== "replicas");
   if (t.engine !== "sim" || !x) return;
   throw new RangeError(
-    `Cannot start ${t.file} on the live clock as a simulated topology with data-parallel ${x.role} instances: current value is ${x.role}.dp ${x.dp}; allowed: dp 1 on prefill/decode roles (live data-parallel ranks serve aggregated roles, server and replicas; disaggregated DP roles run in virtual time: deno task predict --topology ${t.file})`,
+    `Cannot start ${t.file} on the live clock as a simulated topology with data-parallel ${x.role} instances: current value is ${x.role}.dp ${x.dp}; allowed: dp 1 on prefill/decode roles (live data-parallel ranks serve aggregated roles, server and replicas; disaggregated DP roles run in virtual time: deno task predict --topology ${
+      t.cliArgs ?? t.file
+    })`,
   );
 }

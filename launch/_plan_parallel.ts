@@ -8,6 +8,7 @@
 import type { InstancePlan } from "./_plan.ts";
 import type { All2AllBackend, DpLb, EplbSpec } from "./_parallel.ts";
 import type { RoleSpec } from "./topology.ts";
+import { rankBackendName } from "./router/core/dp_ranks.ts";
 
 /** First `--data-parallel-rpc-port` handed out (vLLM's default, `ParallelConfig.data_parallel_rpc_port`). */
 export const DP_RPC_PORT = 29550;
@@ -93,7 +94,7 @@ export function parallelOf(
   };
   if (spec.dpLb !== "external") return { parallel };
   const endpoints = Array.from({ length: spec.dp }, (_, r) => ({
-    name: `${name}-rank${r}`,
+    name: rankBackendName(name, r),
     url: `http://${address}:${port + r}`,
     port: port + r,
     rank: r,

@@ -110,7 +110,7 @@ Deno.test("moe topology: bad combinations are refused naming the field, the valu
   assert.match(refusal(epd), /encode\.dp .*absent for the encode role/);
 });
 
-Deno.test("moe topology: the simulated engine takes dp and ep, balanced internally, without EPLB", () => {
+Deno.test("moe topology: the simulated engine takes dp and ep, balanced internally or by the router, without EPLB", () => {
   const sim = AGG.replace("engine: vllm", "engine: sim");
   const plan = planTopology(topo(sim));
   const args = simCommand(plan, plan.instances[0]).args;
@@ -118,10 +118,33 @@ Deno.test("moe topology: the simulated engine takes dp and ep, balanced internal
   assert.equal(at("--tensor-parallel-size"), "2");
   assert.equal(at("--data-parallel-size"), "2");
   assert.ok(args.includes("--enable-expert-parallel"));
-  assert.match(refusal(sim, "server.eplb=true"), /server\.eplb .*absent for engine: sim/);
+  const eplb = planTopology(topo(sim, "server.eplb={num_redundant_experts: 2}"));
+  const eplbArgs = simCommand(eplb, eplb.instances[0]).args;
+  assert.deepEqual(
+    eplbArgs.slice(eplbArgs.indexOf("--enable-eplb"), eplbArgs.indexOf("--enable-eplb") + 3),
+    [
+      "--enable-eplb",
+      "--eplb-config",
+      '{"num_redundant_experts":2}',
+    ],
+  );
   assert.match(
-    refusal(sim, "server.dp_lb=external"),
-    /server\.dp_lb .*internal for engine: sim/,
+    refusal(sim, "server.all2all_backend=deepep_low_latency"),
+    /server\.all2all_backend .*absent for engine: sim/,
+  );
+  // external load balancing: one process, a port per rank, each rank a router backend
+  const ext = planTopology(topo(sim, "server.dp_lb=external"));
+  assert.ok(simCommand(ext, ext.instances[0]).args.includes("--data-parallel-external-lb"));
+  const procs = launchProcesses(ext, "/tmp/topobench-state").filter((p) => p.role === "server");
+  assert.equal(procs.length, 1);
+  assert.deepEqual(procs[0].ports.slice(0, 2), [ext.instances[0].port, ext.instances[0].port + 1]);
+  assert.deepEqual(routerConfig(ext).backends!.map((b) => b.name), [
+    "server-0-rank0",
+    "server-0-rank1",
+  ]);
+  assert.match(
+    refusal(sim, "server.dp_lb=hybrid"),
+    /server\.dp_lb .*internal or external/,
   );
   const dense = planTopology(topo(sim, "server.dp=1", "server.ep=false"));
   assert.ok(!simCommand(dense, dense.instances[0]).args.includes("--data-parallel-size"));
@@ -238,6 +261,14 @@ Deno.test("up: simulated DP prefill/decode roles are refused on the live clock, 
     await assert.rejects(
       () => up({ file, sets, stateDir, log: () => {} }),
       /Cannot start .*sim_pd_1p1d\.yaml.* on the live clock as a simulated topology with data-parallel decode instances: current value is decode\.dp 2; allowed: dp 1 on prefill\/decode roles .*deno task predict --topology/,
+    );
+    // the suggested command is runnable: the file, then its changes as --set flags
+    const err = await up({ file, sets, stateDir, log: () => {} }).catch((e) => String(e));
+    assert.ok(
+      String(err).includes(
+        `deno task predict --topology ${file} --set model=Qwen/Qwen3-30B-A3B --set decode.dp=2 --set decode.ep=true)`,
+      ),
+      String(err),
     );
     // nothing was started or written
     assert.deepEqual([...Deno.readDirSync(stateDir)], []);

@@ -153,7 +153,13 @@ export interface CommandSpec {
 
 /** A validated topology. */
 export interface Topology {
+  /** The file, as errors name it (with `--set` changes: `PATH (with --set ...)`). */
   file: string;
+  /**
+   * How a command line names it: `PATH`, or `PATH --set 'field=value' ...`
+   * with the changes applied (shell-quoted where needed). @default file
+   */
+  cliArgs?: string;
   name: string;
   engine: EngineKind;
   model: string;

@@ -169,6 +169,21 @@ export async function loadTopologyWith(
 ): Promise<Topology> {
   if (sets.length === 0) return await loadTopology(path);
   const raw = parseTopologyYaml(await readTopologyFile(path), path);
-  const shown = sets.map((s) => `${s.path.join(".")}=${JSON.stringify(s.value)}`).join(" ");
-  return validateTopology(applySets(raw, sets), `${path} (with --set ${shown})`);
+  const shown = sets.map((s) => `${s.path.join(".")}=${JSON.stringify(s.value)}`);
+  const t = validateTopology(applySets(raw, sets), `${path} (with --set ${shown.join(" ")})`);
+  const flags = sets.map((s) => `--set ${shellWord(`${s.path.join(".")}=${setValue(s.value)}`)}`);
+  t.cliArgs = [shellWord(path), ...flags].join(" ");
+  return t;
+}
+
+/** A `--set` value as typed: a plain string bare (parseSet reads it back as that string), else JSON. */
+function setValue(v: unknown): string {
+  const plain = typeof v === "string" && v !== "" &&
+    !/^(true|false|yes|no|on|off|null|~)$/i.test(v) && !/^[-+.\d\[{'"!&*#|>@`%]/.test(v);
+  return plain ? v as string : JSON.stringify(v);
+}
+
+/** `s` as one shell word: bare when it holds no special character, else single-quoted. */
+function shellWord(s: string): string {
+  return /^[\w.,:=/+@%-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
 }

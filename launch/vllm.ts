@@ -120,6 +120,15 @@ function listenArgs(inst: InstancePlan): string[] {
   ];
 }
 
+/** `--enable-eplb` and, when the topology sets fields, `--eplb-config`. */
+function eplbArgs(e: EplbSpec): string[] {
+  const cfg = eplbConfig(e);
+  return [
+    "--enable-eplb",
+    ...(Object.keys(cfg).length ? ["--eplb-config", JSON.stringify(cfg)] : []),
+  ];
+}
+
 /** vLLM's `--eplb-config` JSON object: the `EPLBConfig` fields the topology sets. */
 export function eplbConfig(e: EplbSpec): Record<string, number> {
   const out: Record<string, number> = {};
@@ -154,9 +163,7 @@ export function parallelArgs(inst: InstancePlan): string[] {
   }
   if (p.ep) out.push("--enable-expert-parallel");
   if (p.eplb) {
-    out.push("--enable-eplb");
-    const cfg = eplbConfig(p.eplb);
-    if (Object.keys(cfg).length) out.push("--eplb-config", JSON.stringify(cfg));
+    out.push(...eplbArgs(p.eplb));
   }
   if (p.all2allBackend) out.push("--all2all-backend", p.all2allBackend);
   return out;
@@ -204,9 +211,12 @@ export function simCommand(plan: Plan, inst: InstancePlan): EngineCommand {
       t.model,
       ...(t.sim.modelProfile ? ["--model-profile", t.sim.modelProfile] : []),
       ...listenArgs(inst),
-      // the simulated engine's ranks: virtual time only (the live clock refuses dp > 1)
+      // the simulated engine runs an instance's ranks in its one process; with external
+      // load balancing it serves rank r at port + r, where vLLM's rank processes would listen
       ...((inst.parallel?.dp ?? 1) > 1 ? ["--data-parallel-size", String(inst.parallel!.dp)] : []),
+      ...(inst.parallel?.lb === "external" ? ["--data-parallel-external-lb"] : []),
       ...(inst.parallel?.ep ? ["--enable-expert-parallel"] : []),
+      ...(inst.parallel?.eplb ? eplbArgs(inst.parallel.eplb) : []),
       "--gpu-memory-utilization",
       String(inst.gpuMemoryUtilization),
       "--gpu",

@@ -30,7 +30,12 @@ import { BENCH_FLAGS, flagsWithoutDefaults } from "../bench/bench_config.ts";
 import { LIVE_ONLY } from "./predict.ts";
 import { withSignals } from "./pipeline.ts";
 import { InterruptedError } from "../lib/signals.ts";
-import { PLAN_KINDS, type PlanKind, type PlanQuestion } from "./plan/candidates.ts";
+import {
+  PLAN_KINDS,
+  type PlanKind,
+  type PlanQuestion,
+  smallestHolding,
+} from "./plan/candidates.ts";
 import { answerTable, type PlanAnswer } from "./plan/answer.ts";
 import { type PlanOptions, runPlan } from "./plan/run_plan.ts";
 import { parseSet } from "../launch/topology_set.ts";
@@ -301,6 +306,29 @@ async function resumable<T>(out: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Candidates left out before running (an instance cannot hold the model): one
+ * line each when few, else one line with their count, an example and the
+ * smallest instance that holds the model (plan.json lists every one).
+ */
+function printUnfit(answer: PlanAnswer): void {
+  const unfit = answer.pruned.filter((p) => !p.at);
+  if (unfit.length <= 3) {
+    for (const p of unfit) console.log(`left out ${p.label}: ${p.why}`);
+    return;
+  }
+  const smallest = smallestHolding(answer.question);
+  console.log(
+    `left out ${unfit.length} candidates whose instances cannot hold the model (e.g. ${
+      unfit[0].label
+    }: ${unfit[0].why}); ${
+      smallest
+        ? `the smallest instance that holds it: ${smallest}`
+        : "no instance within --gpus holds it"
+    } (plan.json lists all)`,
+  );
+}
+
 /** The answer on stdout: counts, the ranked table, what was left out, the live check, the line. */
 function printAnswer(answer: PlanAnswer, gpus: number): void {
   console.log(
@@ -309,7 +337,7 @@ function printAnswer(answer: PlanAnswer, gpus: number): void {
     } candidates, ${answer.searched} searched in full, ${answer.points} points, ${answer.elapsed_s} s`,
   );
   console.log(answerTable(answer.candidates));
-  for (const p of answer.pruned.filter((p) => !p.at)) console.log(`left out ${p.label}: ${p.why}`);
+  printUnfit(answer);
   const after = answer.pruned.filter((p) => p.at).sort((a, b) =>
     b.at!.attainment - a.at!.attainment
   );

@@ -302,3 +302,20 @@ export function candidateShapes(c: Candidate): InstanceShape[] {
     return { tp: Number(c.set[`${r}.tp`]), dp, ep: c.set[`${r}.ep`] === true };
   });
 }
+
+/**
+ * The smallest instance of `q`'s model on its GPU that holds the model with
+ * room for KV (fewest GPUs; tensor parallel before DP + EP), within `q.gpus`;
+ * null when none does. For the one-line summary of what could not hold it.
+ */
+export function smallestHolding(q: PlanQuestion): string | null {
+  const gpu = loadGpu(q.gpu);
+  const model = loadModel(q.modelProfile ?? q.model);
+  for (let n = 1; n <= q.gpus; n *= 2) {
+    const shapes: InstanceShape[] = [{ tp: n, dp: 1, ep: false }];
+    if (model.moe && n > 1) shapes.push({ tp: 1, dp: n, ep: true });
+    const fit = shapes.find((s) => holds(gpu, model, s) === null);
+    if (fit) return `${shapeName(fit)} (${fit.dp > 1 ? `--tp 1 --dp ${n}` : `--tp ${n}`})`;
+  }
+  return null;
+}

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runDeno } from "../_run_deno.ts";
 import type { PlanAnswer } from "./answer.ts";
-import { candidateShapes, planCandidates } from "./candidates.ts";
+import { candidateShapes, planCandidates, smallestHolding } from "./candidates.ts";
 
 Deno.test("plan candidates: TP replicas, DP+EP instances and PD with DP+EP roles of one budget", () => {
   const { candidates, pruned } = planCandidates({
@@ -34,6 +34,16 @@ Deno.test("plan candidates: TP replicas, DP+EP instances and PD with DP+EP roles
   assert.deepEqual(candidateShapes(pd), [{ tp: 1, dp: 8, ep: true }, { tp: 1, dp: 8, ep: true }]);
   // one H200 cannot hold 235B; a dense model gets no DP sizes (its ranks would be replicas)
   assert.match(pruned.find((p) => p.label === "dp-16")!.why, /one instance of TP 1 cannot hold/);
+  // what plan prints instead of one line per candidate that cannot hold the model
+  const q = {
+    model: "Qwen/Qwen3-235B-A22B",
+    gpu: "h200",
+    gpus: 16,
+    kinds: ["agg" as const],
+    tps: [1],
+  };
+  assert.equal(smallestHolding(q), "TP 4 (--tp 4)");
+  assert.equal(smallestHolding({ ...q, gpus: 2 }), null);
   const dense = planCandidates({
     model: "meta-llama/Llama-3.1-8B-Instruct",
     gpu: "h100",

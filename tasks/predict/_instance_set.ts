@@ -6,10 +6,15 @@
  *
  * @module
  */
-import type { Role } from "../../lib/contracts.ts";
+import type { BackendSpec, Role } from "../../lib/contracts.ts";
 import type { Plan } from "../../launch/_plan.ts";
 import { simCommand } from "../../launch/vllm.ts";
-import { type InstanceContext, type VirtualInstance, virtualInstance } from "./virtual_instance.ts";
+import {
+  type InstanceContext,
+  routedTargets,
+  type VirtualInstance,
+  virtualInstance,
+} from "./virtual_instance.ts";
 
 /** A topology's instances, per role and in rotation. */
 export class InstanceSet {
@@ -33,6 +38,17 @@ export class InstanceSet {
     this.all.push(inst);
     if (!this.#byRole.has(inst.role)) this.#byRole.set(inst.role, []);
     this.#byRole.get(inst.role)!.push(inst);
+  }
+
+  /**
+   * Routes over the router configuration's backend lists (`file` names it in
+   * errors): per role, the instances in its order, or with `dp_lb: external`
+   * a target per rank (`launch/router/core/dp_ranks.ts`).
+   */
+  routeOver(lists: Partial<Record<Role, readonly BackendSpec[]>>, file: string): void {
+    for (const [role, list] of Object.entries(lists) as [Role, readonly BackendSpec[]][]) {
+      if (list?.length) this.#byRole.set(role, routedTargets(list, this.all, file));
+    }
   }
 
   /** Instances of `role` in rotation (the router picks among these). */

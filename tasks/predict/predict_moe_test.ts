@@ -8,6 +8,7 @@ import { ROOT } from "../_experiment.ts";
 import { readSummaries } from "../_bench_cmd.ts";
 import { main } from "../predict.ts";
 import { readStepTerms } from "./step_terms_file.ts";
+import { readCsv } from "../../lib/csv.ts";
 
 const FIXTURE = join(ROOT, "fixtures/topologies/sim_moe_dp_ep.yaml");
 
@@ -19,7 +20,8 @@ async function predict(dir: string, args: string[]) {
   const run = [...Deno.readDirSync(dir)].find((e) => e.name.endsWith(`-${out.split("/").pop()}`));
   assert.ok(run, `a run folder under ${dir}`);
   const [s] = await readSummaries(join(dir, run.name));
-  return Object.assign(s, { terms: readStepTerms(join(dir, run.name)) });
+  const rows = await readCsv(join(dir, run.name, "requests.csv"));
+  return Object.assign(s, { terms: readStepTerms(join(dir, run.name)), rows });
 }
 
 Deno.test("predict --topology: a DP2 + EP instance runs its ranks in virtual time", async () => {
@@ -49,6 +51,40 @@ Deno.test("predict --topology: a DP2 + EP instance runs its ranks in virtual tim
     const one = await predict(dir, [...load, "--set", "server.dp=1"]);
     assert.equal(one.gpus, 1);
     assert.equal(one.completed, 24);
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("predict --topology: dp_lb external routes to ranks; session stickiness raises prefix hits", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "topobench_predict_moe_lb_" });
+  try {
+    const chat = ["--dataset", "multiturn", "--turns", "4", "--think-time", "200"];
+    const load = [...chat, "--num-requests", "12", "--rate", "4", "--input-len", "512"];
+    const out = ["--output-len", "16"];
+    const internal = await predict(dir, [...load, ...out, "--set", "router.policy=session"]);
+    const external = await predict(dir, [
+      ...load,
+      ...out,
+      "--set",
+      "server.dp_lb=external",
+      "--set",
+      "router.policy=session",
+    ]);
+    for (const s of [internal, external]) assert.equal(s.completed, 48);
+    // one backend (vLLM's balancer picks the rank), or one per rank picked by the router
+    assert.deepEqual([...new Set(internal.rows.map((r) => r.backend))], ["server-0"]);
+    assert.deepEqual(
+      [...new Set(external.rows.map((r) => r.backend))].sort(),
+      ["server-0-rank0", "server-0-rank1"],
+    );
+    assert.equal(external.gpus, 2);
+    const cached = (rows: Record<string, string>[]) =>
+      rows.reduce((a, r) => a + Number(r.cached_tokens || 0), 0);
+    assert.ok(
+      cached(external.rows) > cached(internal.rows),
+      `prefix hits: external ${cached(external.rows)} > internal ${cached(internal.rows)}`,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }

@@ -11,7 +11,8 @@ import { parseFlags } from "../../lib/args.ts";
 import type { PromptTokens } from "../../lib/prompt_tokens.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { EventLoop } from "../../lib/event_loop.ts";
-import type { EcTransferConfig, Role } from "../../lib/contracts.ts";
+import type { BackendSpec, EcTransferConfig, Role } from "../../lib/contracts.ts";
+import { resolveBackends } from "../../launch/router/core/dp_ranks.ts";
 import { KvLink } from "../../launch/sim/core/kv_link.ts";
 import { SIM_FLAGS, type SimConfig, simConfig } from "../../launch/sim/core/sim_config.ts";
 import { parseEcTransferConfig } from "../../launch/sim/core/ec_cache.ts";
@@ -124,4 +125,36 @@ export function virtualInstance(
     healthy: true,
     ending: null,
   };
+}
+
+/**
+ * Rank `r` of a data-parallel instance as a router backend of its own
+ * (`dp_lb: external`): its own name and requests in flight, requests pinned to
+ * that rank; its life (state, health, ending legs) is the instance's.
+ */
+function rankTarget(inst: VirtualInstance, r: number, name: string): VirtualInstance | undefined {
+  if (!(inst.engine instanceof VirtualDpGroup) || r >= inst.engine.ranks.length) return undefined;
+  const t = { ...inst, name, engine: inst.engine.rank(r), inFlight: 0 };
+  for (const k of ["state", "healthy", "ending"] as const) {
+    Object.defineProperty(t, k, {
+      get: () => inst[k],
+      set: (v) => (inst as unknown as Record<string, unknown>)[k] = v,
+      enumerable: true,
+    });
+  }
+  return t;
+}
+
+/**
+ * What the router routes to for one role list of its configuration: the
+ * instances, or with external load balancing each rank of an instance
+ * (`launch/router/core/dp_ranks.ts`), in the configuration's order.
+ */
+export function routedTargets(
+  backends: readonly BackendSpec[],
+  instances: readonly VirtualInstance[],
+  file: string,
+): VirtualInstance[] {
+  const byName = new Map(instances.map((i) => [i.name, i]));
+  return resolveBackends(backends, (n) => byName.get(n), (i) => i, rankTarget, file);
 }

@@ -141,6 +141,11 @@ export class VirtualTopology {
     this.gpus = this.#set.gpus;
     const rc = validateRouterConfig(routerConfig(plan), topology.file);
     this.routing = new Routing(rc);
+    // what the router routes to: its configuration's backends (a rank each with dp_lb: external)
+    this.#set.routeOver(
+      { backend: rc.backends, prefill: rc.prefill, decode: rc.decode, encode: rc.encode },
+      topology.file,
+    );
     if (o.events?.length || o.autoscale) {
       this.faults = new VirtualFaults(loop, this, { healthIntervalMs: rc.healthIntervalMs });
       if (o.autoscale) this.autoscaler = new VirtualAutoscaler(o.autoscale, this.faults);

@@ -128,9 +128,13 @@ export interface CostModelOptions {
   ep?: boolean;
   /**
    * Tokens the busiest GPU's experts get over the mean under expert parallel
-   * (routing is not uniform). @default DEFAULT_EXPERT_IMBALANCE
+   * (routing is not uniform; the expert GEMMs of a step last as long as that
+   * GPU's; relative to the calibrated run's). @default {@linkcode chargedExpertImbalance}
+   * of the group's dp × tp GPUs
    */
   expertImbalance?: number;
+  /** `--enable-eplb`: the expert load is rebalanced ({@linkcode EPLB_EXPERT_IMBALANCE}). @default false */
+  eplb?: boolean;
   /** Share of peak memory bandwidth reached. @default the GPU profile's */
   memEfficiency?: number;
   /** Share of the tensor-core peak GEMMs and attention reach (both). @default the GPU profile's */
@@ -201,11 +205,63 @@ export const PCIE_COLLECTIVE_LATENCY_MS = 0.08;
 export const PCIE_COMM_EFFICIENCY = 0.3;
 
 /**
- * Busiest expert-parallel GPU's tokens over the mean: ASSUMED 1.0 (uniform
- * routing); not measured here. A measured figure belongs in the GPU/model
- * profile's sources when one is found.
+ * Busiest expert-parallel GPU's routed tokens over the mean, without EPLB:
+ * 1.069, measured in vLLM (vllm-project/vllm#50647, "[Kimi K3] Add EPLB
+ * support": median max/mean rank load over 97 samples of 16 EP ranks on
+ * GSM8K, EPLB off). ASSUMED the same for other models and workloads (one
+ * published measurement); other group sizes scale from it
+ * ({@linkcode expertImbalanceFor}).
  */
-export const DEFAULT_EXPERT_IMBALANCE = 1;
+export const DEFAULT_EXPERT_IMBALANCE = 1.069;
+
+/**
+ * The same with EPLB (`--enable-eplb`: experts rearranged, and copied with
+ * redundant experts, to even the measured load): 1.008, measured in the same
+ * run with EPLB on (vllm-project/vllm#50647). ASSUMED for any
+ * `num_redundant_experts` (the model does not vary it) and in steady state
+ * (the rearrangements' own cost is not modelled).
+ */
+export const EPLB_EXPERT_IMBALANCE = 1.008;
+
+/** Expert GPUs of the measurement behind the two figures above (16 EP ranks). */
+export const IMBALANCE_MEASURED_GPUS = 16;
+
+/**
+ * The busiest expert GPU's load over the mean on a group of `gpus` expert
+ * GPUs, from `measured` (at {@linkcode IMBALANCE_MEASURED_GPUS}). ASSUMED
+ * scaling (balls in bins): a GPU's share of the routed tokens spreads as
+ * sqrt(gpus / experts) at fixed experts, and the largest of `gpus` shares
+ * lies about sqrt(2 ln gpus) spreads above the mean; so the excess over 1
+ * scales by sqrt(gpus / 16) × sqrt(ln gpus / ln 16): 1.012 on 2 GPUs, 1.042
+ * on 8, 1.069 on 16, 1.109 on 32 (1.001 to 1.013 with EPLB).
+ */
+export function expertImbalanceFor(gpus: number, measured: number): number {
+  if (gpus <= 1) return 1;
+  const m = IMBALANCE_MEASURED_GPUS;
+  const scale = Math.sqrt(gpus / m) * Math.sqrt(Math.log(gpus) / Math.log(m));
+  return 1 + (measured - 1) * scale;
+}
+
+/**
+ * Expert GPUs of the calibrated expert-parallel run (the DP2+EP trace
+ * `RTXPRO6000_Qwen3-30B-A3B-Instruct-2507`, no EPLB): its real imbalance is
+ * inside the efficiencies fitted on it, so the model charges only what a
+ * group adds beyond it.
+ */
+export const CALIBRATED_EP_GPUS = 2;
+
+/**
+ * The imbalance the step model charges on `gpus` expert GPUs: the busiest
+ * GPU's load ({@linkcode expertImbalanceFor}, with or without EPLB) over the
+ * calibrated run's, at least 1: 1 on 2 GPUs (as calibrated), 1.030 on 8,
+ * 1.056 on 16, 1.096 on 32; with EPLB 1 up to 32 GPUs (EPLB's gain below the
+ * calibrated run's spread is not credited).
+ */
+export function chargedExpertImbalance(gpus: number, eplb: boolean): number {
+  const base = expertImbalanceFor(CALIBRATED_EP_GPUS, DEFAULT_EXPERT_IMBALANCE);
+  const own = expertImbalanceFor(gpus, eplb ? EPLB_EXPERT_IMBALANCE : DEFAULT_EXPERT_IMBALANCE);
+  return Math.max(1, own / base);
+}
 
 /**
  * Per-request floor of vLLM's V1 frontend, ms: ../shared/calibration PPD-floor
@@ -299,7 +355,16 @@ type ResolvedOptions =
   & Required<
     Omit<
       CostModelOptions,
-      "gpu" | "model" | "tp" | "dtype" | "kvDtype" | "dp" | "ep" | "expertImbalance" | "nonTorchGiB"
+      | "gpu"
+      | "model"
+      | "tp"
+      | "dtype"
+      | "kvDtype"
+      | "dp"
+      | "ep"
+      | "expertImbalance"
+      | "eplb"
+      | "nonTorchGiB"
     >
   >
   & { nonTorchGiB?: number };
@@ -479,7 +544,7 @@ export class CostModel {
         flopsPerMs: this.#flopsPerMs,
         imbalance: checkAtLeastOne(
           "expertImbalance",
-          opts.expertImbalance ?? DEFAULT_EXPERT_IMBALANCE,
+          opts.expertImbalance ?? chargedExpertImbalance(dp * tp, opts.eplb ?? false),
         ),
       }
       : null;

@@ -16,7 +16,8 @@
  * (`DPLBAsyncMPClient`, vllm/v1/engine/core_client.py): the rank with the
  * lowest `waiting * 4 + running`, first from rank 0 on ties, from counts the
  * coordinator publishes every 100 ms, raised locally by one waiting request per
- * pick in between.
+ * pick in between. With external load balancing (`dp_lb: external`) the router
+ * picks the rank and the balancer is bypassed.
  *
  * @module
  */
@@ -89,9 +90,12 @@ export class DpGroup {
     this.#counts = ranks.map(() => [0, 0]);
   }
 
-  /** Hands the request to the rank vLLM's balancer would pick. */
-  add(req: EngineRequest): void {
-    this.ranks[this.#pick()].add(req);
+  /**
+   * Hands the request to `rank` (external load balancing: the router chose
+   * it), else to the rank vLLM's balancer would pick.
+   */
+  add(req: EngineRequest, rank?: number): void {
+    this.ranks[rank ?? this.#pick()].add(req);
   }
 
   /** Aborts a request on whichever rank has it. */

@@ -36,6 +36,8 @@ export function engineParts(cfg: SimConfig): EngineParts {
     tp: cfg.tp,
     dp: cfg.dp,
     ep: cfg.ep,
+    eplb: cfg.eplb,
+    ...(cfg.expertImbalance !== undefined ? { expertImbalance: cfg.expertImbalance } : {}),
     maxNumBatchedTokens: cfg.maxNumBatchedTokens,
     maxNumSeqs: cfg.maxNumSeqs,
     dtype: cfg.dtype,

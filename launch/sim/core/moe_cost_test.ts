@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CostModel, StepShape } from "./cost_model.ts";
+import { chargedExpertImbalance, CostModel, expertImbalanceFor, StepShape } from "./cost_model.ts";
 import { expertsTouched } from "./_moe_cost.ts";
 import { type ModelProfile, resolveGpu, resolveModel } from "./profiles.ts";
 
@@ -98,4 +98,27 @@ Deno.test("collectives over PCIe cost more than over NVLink (fitted PCIe latency
   const perCall = 0.08 + 128 * 4096 * 2 / (64 * 0.3 * 1e6);
   assert.ok(Math.abs(pcie.commMs - 64 * perCall) < 1e-9, `${pcie.commMs}`);
   assert.ok(nvl.commMs < pcie.commMs / 5);
+});
+
+Deno.test("moe: the expert GEMMs last as long as the busiest expert GPU's; EPLB narrows it", () => {
+  const chunk = new StepShape();
+  chunk.add(2048, 0); // compute-bound: the expert term scales with the busiest GPU's tokens
+  const expert = (dp: number, o: { eplb?: boolean; expertImbalance?: number } = {}) =>
+    new CostModel({ gpu: RTX, model: MOE, dp, ep: true, ...o })
+      .groupBreakdown(Array(dp).fill(chunk))!.terms.expertMs;
+  // 16 expert GPUs: 1.069 / 1.012 over the calibrated 2-GPU run (vllm-project/vllm#50647, scaled)
+  const ratio = expert(16) / expert(16, { expertImbalance: 1 });
+  assert.ok(Math.abs(ratio - chargedExpertImbalance(16, false)) < 1e-9, `${ratio}`);
+  assert.ok(Math.abs(ratio - 1.056) < 0.001, `${ratio}`);
+  assert.equal(expert(16, { eplb: true }), expert(16, { expertImbalance: 1 }));
+  assert.ok(expert(16, { expertImbalance: 1.5 }) > expert(16));
+  // the calibrated DP2+EP run's group is charged nothing beyond what its fit holds
+  assert.equal(expert(2), expert(2, { expertImbalance: 1 }));
+  assert.ok(Math.abs(expertImbalanceFor(16, 1.069) - 1.069) < 1e-12);
+  assert.ok(chargedExpertImbalance(64, false) > chargedExpertImbalance(32, false));
+  // slices of every expert (no expert parallel) share the tokens evenly
+  const sliced = (o: { expertImbalance?: number }) =>
+    new CostModel({ gpu: RTX, model: MOE, dp: 2, ...o }).groupBreakdown([chunk, chunk])!.terms
+      .expertMs;
+  assert.equal(sliced({}), sliced({ expertImbalance: 1.5 }));
 });

@@ -60,6 +60,28 @@ export const SIM_FLAGS: FlagSpec = {
     help:
       "Data-parallel ranks in this instance, each its own scheduler and KV cache (vLLM's internal load balancing)",
   },
+  "data-parallel-external-lb": {
+    type: "boolean",
+    default: false,
+    help:
+      "External load balancing: rank r serves at --port + r and takes only the requests sent there (the router picks the rank, as with one vllm serve --data-parallel-rank r per rank); needs --data-parallel-size > 1",
+  },
+  "enable-eplb": {
+    type: "boolean",
+    default: false,
+    help:
+      "Expert-parallel load balancing: the busiest expert GPU's load over the mean drops from 1.069 to 1.008 at 16 GPUs (measured, vllm-project/vllm#50647; scaled to the group's size)",
+  },
+  "eplb-config": {
+    type: "string",
+    help:
+      "vLLM's EPLBConfig as JSON (accepted; the simulated engine models EPLB's steady state only)",
+  },
+  "expert-imbalance": {
+    type: "string",
+    help:
+      "Busiest expert-parallel GPU's routed tokens over the calibrated run's, >= 1 (default by group size: 1 on 2 GPUs, 1.056 on 16; 1 with --enable-eplb up to 32)",
+  },
   "enable-expert-parallel": {
     type: "boolean",
     default: false,
@@ -183,8 +205,14 @@ export interface SimConfig {
   tp: number;
   /** Data-parallel ranks (`--data-parallel-size`). */
   dp: number;
+  /** `--data-parallel-external-lb`: one port per rank, the router balances the ranks. */
+  dpExternalLb: boolean;
   /** `--enable-expert-parallel`. */
   ep: boolean;
+  /** `--enable-eplb`. */
+  eplb: boolean;
+  /** `--expert-imbalance`: busiest expert GPU's load over the mean (absent: the cost model's default). */
+  expertImbalance?: number;
   gpuMemoryUtilization: number;
   maxModelLen?: number;
   maxNumBatchedTokens: number;
@@ -235,6 +263,16 @@ export function simConfig(v: Values, env: Record<string, string> = {}): SimConfi
   const kvCost = connectorKvCost(connector);
   const link = (enumFlag(v, "kv-link", LINK_KINDS) ?? kvCost.link) as LinkKind;
   const sidePort = v["side-channel-port"] ?? env.VLLM_NIXL_SIDE_CHANNEL_PORT ?? "0";
+  if (v["data-parallel-external-lb"] === true && String(v["data-parallel-size"] ?? "1") === "1") {
+    throw new RangeError(
+      "Cannot use --data-parallel-external-lb with --data-parallel-size 1: current value is 1; allowed: --data-parallel-size > 1 (external load balancing routes over the ranks)",
+    );
+  }
+  if (v["enable-eplb"] === true && v["enable-expert-parallel"] !== true) {
+    throw new RangeError(
+      "Cannot use --enable-eplb without --enable-expert-parallel: current value is true; allowed: --enable-eplb with --enable-expert-parallel (vLLM: EPLB needs expert parallelism)",
+    );
+  }
   const sideChannelPort = numberFlag({ "side-channel-port": sidePort }, "side-channel-port", {
     min: 0,
     max: 65535,
@@ -250,7 +288,10 @@ export function simConfig(v: Values, env: Record<string, string> = {}): SimConfi
     gpu: str("gpu")!,
     tp: int("tensor-parallel-size", 1, 64)!,
     dp: int("data-parallel-size", 1, 1024)!,
+    dpExternalLb: v["data-parallel-external-lb"] === true,
     ep: v["enable-expert-parallel"] === true,
+    eplb: v["enable-eplb"] === true,
+    expertImbalance: num("expert-imbalance", 1, 64),
     gpuMemoryUtilization: num("gpu-memory-utilization", 0.01, 1)!,
     maxModelLen: int("max-model-len", 16),
     maxNumBatchedTokens: int("max-num-batched-tokens", 1)!,

@@ -83,6 +83,23 @@ export class VirtualDpGroup implements VirtualInstanceEngine {
     return this.#group.releaseHeld(id);
   }
 
+  /**
+   * Rank `r` as an engine of its own (external load balancing: the router
+   * sends it requests; its steps are still the group's).
+   */
+  rank(r: number): VirtualInstanceEngine {
+    const rank = this.ranks[r];
+    const group = this.#group;
+    return {
+      add: (req) => group.add(req, r),
+      kv: rank.kv,
+      get terms() {
+        return group.terms;
+      },
+      releaseHeld: (id) => rank.releaseHeld(id),
+    };
+  }
+
   #kick(): void {
     if (this.#busy || this.#kicked) return;
     this.#kicked = true;

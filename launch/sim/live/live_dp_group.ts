@@ -7,14 +7,17 @@
  * balancing and (MoE) lockstep steps are {@linkcode DpGroup}'s, the same code
  * the virtual clock drives; a dense model's ranks step on their own.
  * All ranks count into one set of Prometheus counters (`/metrics` shows the
- * instance, not each rank).
+ * instance, not each rank), except with external load balancing
+ * (`--data-parallel-external-lb`): then each rank is served at a port of its
+ * own ({@linkcode LiveDpGroup.rank}) with its own counters, as each
+ * `vllm serve --data-parallel-rank R` process reports its own.
  *
  * @module
  */
 import type { SimClock } from "./clock.ts";
 import { LiveEngine } from "./live_engine.ts";
 import type { CostModel } from "../core/cost_model.ts";
-import { DpGroup, type KvView } from "../core/dp_group.ts";
+import { DpGroup, type KvView, type ServedEngine } from "../core/dp_group.ts";
 import { EngineCore, type EngineOptions, type EngineRequest } from "../core/engine.ts";
 import { SimMetrics } from "../core/metrics.ts";
 
@@ -38,6 +41,8 @@ export interface LiveDpGroupOptions {
   rankOptions: () => Omit<EngineOptions, "clock">;
   jitter?: number;
   seed?: number;
+  /** Counters per rank (external load balancing: a port per rank). @default false */
+  perRankMetrics?: boolean;
 }
 
 /** The ranks of one data-parallel instance, served by one HTTP shell. */
@@ -56,7 +61,8 @@ export class LiveDpGroup {
     this.#clock = o.clock;
     const lockstep = o.cost.model.moe !== undefined;
     this.ranks = Array.from({ length: o.cost.dp }, () => {
-      const opts = { ...o.rankOptions(), clock: o.clock, metrics: this.metrics };
+      const metrics = o.perRankMetrics ? new SimMetrics() : this.metrics;
+      const opts = { ...o.rankOptions(), clock: o.clock, metrics };
       return lockstep ? new LiveRank(opts, o.clock) : new LiveEngine(opts);
     });
     this.#group = new DpGroup(this.ranks, {
@@ -95,6 +101,24 @@ export class LiveDpGroup {
 
   abort(id: string): void {
     this.#group.abort(id);
+  }
+
+  /** Rank `r` as the engine one port serves (external load balancing): requests pinned to it. */
+  rank(r: number): ServedEngine {
+    const rank = this.ranks[r];
+    const group = this.#group;
+    return {
+      add: (req) => group.add(req, r),
+      abort: (id) => rank.abort(id),
+      metrics: rank.metrics,
+      get numRunning() {
+        return rank.numRunning;
+      },
+      get numWaiting() {
+        return rank.numWaiting;
+      },
+      kv: rank.kv,
+    };
   }
 
   releaseHeld(id: string): number | null {

@@ -13,6 +13,7 @@ import { loadTokenizer } from "../../../lib/tokenizer.ts";
 import { SimClock } from "./clock.ts";
 import { LiveEngine } from "./live_engine.ts";
 import { LiveDpGroup } from "./live_dp_group.ts";
+import type { ServedEngine } from "../core/dp_group.ts";
 import { KvSideChannel, parseKvTransferConfig } from "./kv_transfer.ts";
 import type { KvTransferConfig } from "../../../lib/contracts.ts";
 import { Lifecycle } from "./_lifecycle.ts";
@@ -68,21 +69,34 @@ export async function main(args: string[]): Promise<number> {
     guard: guardOptions(values, cfg.host, Deno.env.toObject()),
   };
   await warmUp(sim.parts.cost, cfg.blockSize, serverOpts);
-  const handler = createHandler(serverOpts);
-  const stopStats = startStatsLogger(sim.engine, sim.clock, cfg.logIntervalS, (l) => log.info(l));
+  // one port (the instance), or with external load balancing one per rank at --port + r
+  const served = sim.group && cfg.dpExternalLb
+    ? sim.group.ranks.map((_, r) => sim.group!.rank(r))
+    : [sim.engine];
+  const stops = served.map((engine, r) =>
+    startStatsLogger(engine, sim.clock, cfg.logIntervalS, (l) => log.info(l), r)
+  );
   // sheds rather than dies: a connection cap (503 beyond), timeouts, EMFILE as back-pressure
-  const server = serveHttp({
-    hostname: cfg.host,
-    port: cfg.port,
-    signal: life.abort.signal,
-    ...serveOptions(values),
-    warn: (m) => log.warn(m),
-    onListen: (a) => life.listening(a),
-  }, handler);
+  const serve = (engine: ServedEngine, r: number, port: number) =>
+    serveHttp({
+      hostname: cfg.host,
+      port,
+      signal: life.abort.signal,
+      ...serveOptions(values),
+      warn: (m) => log.warn(m),
+      onListen: (a) =>
+        r === 0 ? life.listening(a) : log.info(
+          `Starting vLLM API server of data-parallel rank ${r} on http://${a.hostname}:${a.port}`,
+        ),
+    }, createHandler({ ...serverOpts, engine }));
+  const servers = [serve(served[0], 0, cfg.port)];
+  // rank r at rank 0's port + r (also when --port 0 picked rank 0's)
+  const base = servers[0].addr.port;
+  for (let r = 1; r < served.length; r++) servers.push(serve(served[r], r, base + r));
   using _signals = life.stopSignals();
-  await server.finished;
+  await Promise.all(servers.map((s) => s.finished));
   life.close();
-  stopStats();
+  for (const stop of stops) stop();
   await kv.side?.stop();
   await sim.engine.close();
   log.info("Shutting down.");
@@ -106,6 +120,7 @@ async function startEngine(cfg: SimConfig, log: Logger) {
       rankOptions: parts.rankOptions,
       jitter: cfg.jitter,
       seed: cfg.seed,
+      perRankMetrics: cfg.dpExternalLb,
     })
     : null;
   const single = group ? null : new LiveEngine({ ...parts.options, clock });
@@ -121,7 +136,9 @@ async function startEngine(cfg: SimConfig, log: Logger) {
   }]);
   log.info(
     `topobench simulated engine (SIMULATED, not a real GPU): model=${cfg.model} profile=${parts.profile.id} gpu=${parts.gpu.id} tp=${cfg.tp}${
-      cfg.dp > 1 ? ` dp=${cfg.dp}${cfg.ep ? " ep" : ""}` : ""
+      cfg.dp > 1
+        ? ` dp=${cfg.dp}${cfg.ep ? " ep" : ""}${cfg.dpExternalLb ? " external-lb" : ""}`
+        : ""
     } speed=${cfg.speed}x`,
   );
   log.info(
@@ -129,7 +146,7 @@ async function startEngine(cfg: SimConfig, log: Logger) {
       parts.numBlocks * cfg.blockSize
     }, max_model_len: ${parts.maxModelLen}`,
   );
-  return { parts, clock, engine, core, tokenizer, vocab };
+  return { parts, clock, engine, group, core, tokenizer, vocab };
 }
 
 /** The KV connector's side: its config, and the side channel it listens on (port 0 if none). */
