@@ -3,7 +3,7 @@
  * each page's examples in order, in a fresh folder of its own (the checkout
  * linked in, no results/), small through the size caps of
  * bench/size_caps.ts, against a simulated engine this test starts where an
- * example names a loopback `--url`. An example that cannot run here is in
+ * example names a loopback `--url`, and an `up` at free ports (`--port-base`). An example that cannot run here is in
  * SKIP with its reason, so a new example is either run or listed.
  */
 import assert from "node:assert/strict";
@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { type DocExample, docExamples, shellCommands } from "./_doc_examples.ts";
 import { type ReadyProcess, startReady } from "../lib/ready_process.ts";
 import { MAX_DURATION_ENV, MAX_REQUESTS_ENV, MAX_THINK_ENV } from "../bench/size_caps.ts";
+import { freePortBase } from "./_pipeline_topology.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PAGES = [
@@ -129,6 +130,11 @@ async function runExample(ex: DocExample, cwd: string, simUrl: string): Promise<
   const args = commandOf(ex, simUrl);
   if (ex.argv[2] === "sim") return await serves(ex, args, cwd);
   if (ex.yaml !== undefined) await Deno.writeTextFile(join(cwd, ex.argv[3]), ex.yaml);
+  // an `up` on its file's fixed ports (8000…, router 10000) starts at free ones instead: another
+  // test may hold those at that moment (the page's `down` and `status` find it by its name)
+  if (ex.argv[2] === "up" && !args.includes("--dry-run") && !args.includes("--port-base")) {
+    args.push("--port-base", String(await freePortBase()));
+  }
   const out = await new Deno.Command(Deno.execPath(), {
     args,
     cwd,
@@ -196,13 +202,6 @@ async function stopLeftovers(cwd: string): Promise<void> {
   }
 }
 
-/** Whether a page starts a topology on the ports its file names (8000…, router 10000). */
-function upsOnFixedPorts(page: DocExample[]): boolean {
-  return page.some((x) =>
-    x.argv[2] === "up" && !x.argv.includes("--dry-run") && !x.argv.includes("--port-base")
-  );
-}
-
 function examplesByPage(): DocExample[][] {
   return PAGES.map((p) => docExamples(Deno.readTextFileSync(join(ROOT, p)), p))
     .filter((xs) => xs.length);
@@ -228,14 +227,11 @@ Deno.test("every deno task example of README.md and docs/ runs as written", asyn
       x.yaml !== undefined || (!seen.has(x.text) && !!seen.add(x.text));
     const pages = examplesByPage().map((xs) => xs.filter((x) => !(x.text in SKIP) && once(x)));
     const failures: string[] = [];
-    // pages that `up` a topology on its own fixed ports run one after another in one lane
-    const fixed = pages.filter(upsOnFixedPorts);
-    const queue = pages.filter((p) => !upsOnFixedPorts(p)).sort((a, b) => b.length - a.length);
-    const lane = async (first: DocExample[][] = []) => {
-      for (const p of first) failures.push(...await runPage(p, url));
+    const queue = [...pages].sort((a, b) => b.length - a.length); // the longest pages first
+    const lane = async () => {
       for (let p = queue.shift(); p; p = queue.shift()) failures.push(...await runPage(p, url));
     };
-    await Promise.all([lane(fixed), lane(), lane()]);
+    await Promise.all([lane(), lane(), lane()]);
     assert.deepEqual(failures, [], failures.join("\n\n"));
   } finally {
     await sim?.stop();

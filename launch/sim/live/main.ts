@@ -76,6 +76,15 @@ export async function main(args: string[]): Promise<number> {
   const stops = served.map((engine, r) =>
     startStatsLogger(engine, sim.clock, cfg.logIntervalS, (l) => log.info(l), r)
   );
+  // ready (the "Starting vLLM API server 0" line) once every rank's port listens
+  let first: { hostname: string; port: number } | undefined, waiting = served.length;
+  const listened = (r: number, a: { hostname: string; port: number }) => {
+    if (r === 0) first = a;
+    else {log.info(
+        `Starting vLLM API server of data-parallel rank ${r} on http://${a.hostname}:${a.port}`,
+      );}
+    if (--waiting === 0) life.listening(first!);
+  };
   // sheds rather than dies: a connection cap (503 beyond), timeouts, EMFILE as back-pressure
   const serve = (engine: ServedEngine, r: number, port: number) =>
     serveHttp({
@@ -84,10 +93,7 @@ export async function main(args: string[]): Promise<number> {
       signal: life.abort.signal,
       ...serveOptions(values),
       warn: (m) => log.warn(m),
-      onListen: (a) =>
-        r === 0 ? life.listening(a) : log.info(
-          `Starting vLLM API server of data-parallel rank ${r} on http://${a.hostname}:${a.port}`,
-        ),
+      onListen: (a) => listened(r, a),
     }, createHandler({ ...serverOpts, engine }));
   const servers = [serve(served[0], 0, cfg.port)];
   // rank r at rank 0's port + r (also when --port 0 picked rank 0's)
