@@ -100,45 +100,52 @@ export function parseRequest(endpoint: Endpoint, body: unknown): ParsedRequest {
     // a prompt of known ids (virtual time): its text is built only if something reads it
     out.promptText = known;
     Object.defineProperty(out, "prompt", { get: () => body.prompt, enumerable: true });
-  } else if (endpoint === "completion") {
-    let p = body.prompt;
-    if (Array.isArray(p) && p.length === 1 && (typeof p[0] === "string" || Array.isArray(p[0]))) {
-      p = p[0];
-    }
-    if (typeof p === "string") out.prompt = p;
-    else if (Array.isArray(p) && p.length > 0 && p.every((t) => Number.isInteger(t) && t >= 0)) {
-      out.prompt = p as number[];
-    } else if (p === undefined) throw new ApiError(400, "Field required: prompt");
-    else {throw new ApiError(
-        400,
-        "prompt must be a string, a list of token ids, or a one-element list of either",
-      );}
-  } else {
-    const msgs = body.messages;
-    if (!Array.isArray(msgs)) throw new ApiError(400, "Field required: messages");
-    if (msgs.length === 0) throw new ApiError(400, "messages must not be empty");
-    for (let i = 0; i < msgs.length; i++) {
-      const m = msgs[i];
-      if (!isObj(m) || typeof m.role !== "string") {
-        throw new ApiError(400, `messages[${i}] must be an object with a string role`);
-      }
-      if (idsTextOf(m)) continue; // text of known ids is a string: not built to be checked
-      if (typeof m.content !== "string" && !Array.isArray(m.content) && m.content !== null) {
-        throw new ApiError(400, `messages[${i}].content must be a string or a list of parts`);
-      }
-      if (Array.isArray(m.content)) {
-        const k = m.content.findIndex((p) => !isObj(p) || typeof p.type !== "string");
-        if (k >= 0) {
-          throw new ApiError(
-            400,
-            `messages[${i}].content[${k}] must be an object with a string type`,
-          );
-        }
-      }
-    }
-    out.messages = msgs as ChatMessage[];
-  }
+  } else if (endpoint === "completion") out.prompt = completionPrompt(body.prompt);
+  else out.messages = chatMessages(body.messages);
   return out;
+}
+
+/** A completion's `prompt`: a string, token ids, or a one-element list of either. */
+function completionPrompt(prompt: unknown): string | number[] {
+  let p = prompt;
+  if (Array.isArray(p) && p.length === 1 && (typeof p[0] === "string" || Array.isArray(p[0]))) {
+    p = p[0];
+  }
+  if (typeof p === "string") return p;
+  if (Array.isArray(p) && p.length > 0 && p.every((t) => Number.isInteger(t) && t >= 0)) {
+    return p as number[];
+  }
+  if (p === undefined) throw new ApiError(400, "Field required: prompt");
+  throw new ApiError(
+    400,
+    "prompt must be a string, a list of token ids, or a one-element list of either",
+  );
+}
+
+/** A chat's `messages`, each an object with a string role and string/part-list content. */
+function chatMessages(msgs: unknown): ChatMessage[] {
+  if (!Array.isArray(msgs)) throw new ApiError(400, "Field required: messages");
+  if (msgs.length === 0) throw new ApiError(400, "messages must not be empty");
+  for (let i = 0; i < msgs.length; i++) {
+    const m = msgs[i];
+    if (!isObj(m) || typeof m.role !== "string") {
+      throw new ApiError(400, `messages[${i}] must be an object with a string role`);
+    }
+    if (idsTextOf(m)) continue; // text of known ids is a string: not built to be checked
+    if (typeof m.content !== "string" && !Array.isArray(m.content) && m.content !== null) {
+      throw new ApiError(400, `messages[${i}].content must be a string or a list of parts`);
+    }
+    if (Array.isArray(m.content)) {
+      const k = m.content.findIndex((p) => !isObj(p) || typeof p.type !== "string");
+      if (k >= 0) {
+        throw new ApiError(
+          400,
+          `messages[${i}].content[${k}] must be an object with a string type`,
+        );
+      }
+    }
+  }
+  return msgs as ChatMessage[];
 }
 
 /** The `usage` object, with `prompt_tokens_details.cached_tokens`. */
