@@ -15,6 +15,7 @@
  * @module
  */
 import type { SimClock } from "./clock.ts";
+import { runStepLoop } from "./_step_loop.ts";
 import { LiveEngine } from "./live_engine.ts";
 import type { CostModel } from "../core/cost_model.ts";
 import { DpGroup, type KvView, type ServedEngine } from "../core/dp_group.ts";
@@ -142,23 +143,16 @@ export class LiveDpGroup {
     w?.();
   }
 
-  /** The lockstep loop: every rank's step at once, for the group's step time (as LiveEngine's loop). */
-  async #run(): Promise<void> {
-    let lastEndMs = -Infinity;
-    while (!this.#closed) {
-      const step = this.#group.planStep();
-      if (!step) {
-        lastEndMs = -Infinity; // idle: the next step starts when work arrives
-        await new Promise<void>((resolve) => this.#wake = resolve);
-        continue;
-      }
-      const now = this.#clock.nowMs();
-      const start = Math.max(lastEndMs, now - 5 * this.#clock.speed, step.readyMs);
-      const end = start + step.durMs;
-      await this.#clock.until(end);
-      this.maxLagMs = Math.max(this.maxLagMs, this.#clock.nowMs() - end);
-      lastEndMs = end;
-      if (!this.#closed) this.#group.finishStep(step, end);
-    }
+  /** The lockstep loop: every rank's step at once, for the group's step time (as LiveEngine's). */
+  #run(): Promise<void> {
+    return runStepLoop(this.#clock, {
+      closed: () => this.#closed,
+      plan: () => this.#group.planStep(),
+      finish: (step, end) => {
+        if (!this.#closed) this.#group.finishStep(step, end);
+      },
+      idle: () => new Promise<void>((resolve) => this.#wake = resolve),
+      lagged: (lagMs) => this.maxLagMs = Math.max(this.maxLagMs, lagMs),
+    });
   }
 }

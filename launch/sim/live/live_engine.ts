@@ -7,6 +7,7 @@
  * @module
  */
 import type { SimClock } from "./clock.ts";
+import { runStepLoop } from "./_step_loop.ts";
 import { EngineCore, type EngineOptions } from "../core/engine.ts";
 
 /** Options of {@linkcode LiveEngine}: the core's, on a live clock. */
@@ -50,28 +51,21 @@ export class LiveEngine extends EngineCore {
     w?.();
   }
 
-  async #run(): Promise<void> {
-    let lastEndMs = -Infinity;
-    while (!this.#closed) {
-      const plan = this.planStep();
-      if (!plan) {
-        lastEndMs = -Infinity; // idle: the next step starts when work arrives
-        // Wake on new work, or now and then (only while blocks are held) to expire them.
+  #run(): Promise<void> {
+    return runStepLoop(this.#clock, {
+      closed: () => this.#closed,
+      plan: () => this.planStep(),
+      finish: (plan, end) => this.finishStep(plan, end),
+      // wake on new work, or now and then (only while blocks are held) to expire them
+      idle: async () => {
         let timer: ReturnType<typeof setTimeout> | undefined;
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
           if (this.numHeld) timer = setTimeout(() => this.#poke(), 1000);
         });
         clearTimeout(timer);
-        continue;
-      }
-      const now = this.#clock.nowMs();
-      const start = Math.max(lastEndMs, now - 5 * this.#clock.speed, plan.readyMs);
-      const end = start + plan.durMs;
-      await this.#clock.until(end);
-      this.maxLagMs = Math.max(this.maxLagMs, this.#clock.nowMs() - end);
-      lastEndMs = end;
-      this.finishStep(plan, end);
-    }
+      },
+      lagged: (lagMs) => this.maxLagMs = Math.max(this.maxLagMs, lagMs),
+    });
   }
 }
