@@ -57,6 +57,11 @@ export interface RecordedMeta {
   kvCacheDtype?: string;
   /** The KV cache vLLM sized (`meta.json` `kv_cache`, per engine core), when recorded. */
   kvCache?: { numGpuBlocks: number; blockSize: number };
+  /**
+   * vLLM's custom all-reduce off (`engine_kwargs.disable_custom_all_reduce`, else the
+   * resolved `parallel_config`'s); absent: not recorded (vLLM's default, on).
+   */
+  disableCustomAllReduce?: boolean;
 }
 
 /** One request of `requests.jsonl` (times in seconds, as recorded). */
@@ -201,7 +206,30 @@ export function parseRecordedMeta(text: string, file: string): RecordedMeta {
     ...kvCacheOf(top, file),
     ...quantizationOf(top, kw, file),
     ...kvCacheDtypeOf(top, kw, file),
+    ...customAllReduceOf(top, kw, file),
   };
+}
+
+/** `engine_kwargs.disable_custom_all_reduce`, else `resolved_config.parallel_config`'s, when recorded. */
+function customAllReduceOf(
+  top: Obj,
+  kw: Obj,
+  file: string,
+): Pick<RecordedMeta, "disableCustomAllReduce"> {
+  const rc = top.resolved_config;
+  const pc = rc && typeof rc === "object" ? (rc as Obj).parallel_config : undefined;
+  const d = kw.disable_custom_all_reduce ??
+    (pc && typeof pc === "object" ? (pc as Obj).disable_custom_all_reduce : null);
+  if (d === undefined || d === null) return {};
+  if (typeof d !== "boolean") {
+    throw fieldError({
+      field: "disable_custom_all_reduce",
+      file,
+      value: d,
+      expected: "true or false",
+    });
+  }
+  return { disableCustomAllReduce: d };
 }
 
 /** `engine_kwargs.kv_cache_dtype`, else `resolved_config.cache_config.cache_dtype`, when a string. */
@@ -316,6 +344,11 @@ function metaNotes(meta: RecordedMeta): string[] {
     ...(meta.quantization ? [`weights quantized as recorded: ${meta.quantization}`] : []),
     ...(meta.kvCacheDtype && meta.kvCacheDtype !== "auto"
       ? [`KV cache dtype as recorded: ${meta.kvCacheDtype}`]
+      : []),
+    ...(meta.disableCustomAllReduce && meta.tensorParallelSize > 1
+      ? [
+        "custom all-reduce off as recorded (disable_custom_all_reduce): every all-reduce through NCCL",
+      ]
       : []),
   ];
 }

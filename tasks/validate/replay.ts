@@ -177,6 +177,7 @@ export function topologyText(
           ]
           : []),
         ...(asyncScheduling(meta.vllmVersion) ? ["--async-scheduling"] : []),
+        ...(meta.disableCustomAllReduce ? ["--disable-custom-all-reduce"] : []),
         // engine-side times start at the scheduler's queue: no API server in front
         ...(engineSide(run) ? ["--request-floor-ms", "0"] : []),
       ],

@@ -67,3 +67,16 @@ Deno.test("replay inputs: the trace keeps engine arrivals (ms) and lengths; the 
     false,
   ]);
 });
+
+Deno.test("a recorded disable_custom_all_reduce reaches the replay as vLLM's flag", async () => {
+  const held = join(ROOT, "fixtures/validate/heldout/RTXPRO6000_Qwen3-32B-vllm0.28");
+  const run = await readRecordedRun(held);
+  assert.equal(run.meta.disableCustomAllReduce, true);
+  assert.ok(run.notes.some((n) => /custom all-reduce off as recorded/.test(n)));
+  const model = checkReplayable(run, "qwen3-32b");
+  const t = parseTopology(topologyText(run, resolveGpu("rtx-pro-6000"), model), "t.yaml");
+  assert.ok(t.roles[0].extraArgs.includes("--disable-custom-all-reduce"));
+  // not recorded (../shared's vLLM 0.19 runs): vLLM's default, on
+  const base = await readRecordedRun(FIXTURE);
+  assert.equal(base.meta.disableCustomAllReduce, undefined);
+});

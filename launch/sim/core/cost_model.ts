@@ -19,6 +19,12 @@ import { dispatchMs, expertMs, type MoeShape, routedExpertParams } from "./_moe_
 import { dsaComputeMs, dsaKvReadBytes, type DsaShape, indexKeyBytes } from "./_dsa_cost.ts";
 import { type KvBudget, kvBudget } from "./_kv_budget.ts";
 import { type StepTerms, zeroTerms } from "./step_terms.ts";
+import {
+  type AllReduceLink,
+  allReduceMs,
+  CUSTOM_AR_PCIE_LATENCY_MS,
+  CUSTOM_AR_PCIE_SHARE,
+} from "./_all_reduce.ts";
 
 /** One sequence's share of a step. */
 export interface SeqWork {
@@ -164,11 +170,18 @@ export interface CostModelOptions {
   perSeqOverheadMs?: number;
   /**
    * Share of the per-direction link peak a collective (all-reduce, all-gather,
-   * reduce-scatter) reaches. @default 0.8 over NVLink, PCIE_COMM_EFFICIENCY over PCIe
+   * reduce-scatter) reaches; given, it (with {@linkcode allReduceLatencyMs}) replaces
+   * the per-transport all-reduce of `_all_reduce.ts` for every message.
+   * @default 0.8 over NVLink, PCIE_COMM_EFFICIENCY over PCIe (the expert-parallel collectives)
    */
   commEfficiency?: number;
   /** Latency of one collective, ms. @default 0.01 over NVLink, PCIE_COLLECTIVE_LATENCY_MS over PCIe */
   allReduceLatencyMs?: number;
+  /**
+   * vLLM's custom all-reduce allowed (false: `--disable-custom-all-reduce`, every
+   * all-reduce through NCCL). @default true
+   */
+  customAllReduce?: boolean;
   /**
    * Non-torch memory vLLM's worker adds per GPU during its memory profile
    * (kernel modules, cuBLAS, NCCL and all-reduce buffers), GiB; ASSUMED.
@@ -185,7 +198,10 @@ export interface CostModelOptions {
 export type Dtype = "bf16" | "fp8";
 
 /**
- * Collectives between GPUs with no NVLink (NCCL over PCIe), FITTED, not sourced:
+ * Collectives between GPUs with no NVLink over PCIe, FITTED, not sourced (the
+ * tensor-parallel all-reduce now tells its transports apart in `_all_reduce.ts`,
+ * whose custom all-reduce keeps these two figures; the expert-parallel
+ * all-gathers and reduce-scatters still use them):
  * ../shared/calibration/traces' Qwen3-32B TP 2 run on two RTX PRO 6000 (PCIe 5,
  * no NVLink) decodes 128 requests at 2,176 tok/s (58.8 ms a step) where the
  * roofline leaves 48 ms, and prefills 2,048-token chunks at ~6,000 tok/s
@@ -199,10 +215,10 @@ export type Dtype = "bf16" | "fp8";
  * RTX 5090s on PCIe 5 for GB-sized messages (NVIDIA/nccl#1639), ~11 GB/s at
  * 1 MB and ~20 GB/s at 16 MB over a PCIe 3 pair (NVIDIA/nccl-tests#44).
  */
-export const PCIE_COLLECTIVE_LATENCY_MS = 0.08;
+export const PCIE_COLLECTIVE_LATENCY_MS = CUSTOM_AR_PCIE_LATENCY_MS;
 
 /** Share of PCIe's per-direction peak a collective reaches (see {@linkcode PCIE_COLLECTIVE_LATENCY_MS}). */
-export const PCIE_COMM_EFFICIENCY = 0.3;
+export const PCIE_COMM_EFFICIENCY = CUSTOM_AR_PCIE_SHARE;
 
 /**
  * Busiest expert-parallel GPU's routed tokens over the mean, without EPLB:
@@ -365,6 +381,7 @@ type ResolvedOptions =
       | "expertImbalance"
       | "eplb"
       | "nonTorchGiB"
+      | "customAllReduce"
     >
   >
   & { nonTorchGiB?: number };
@@ -447,6 +464,30 @@ function resolvedOptions(o: CostModelOptions): ResolvedOptions {
   };
 }
 
+/** The all-reduce link of `o`'s GPUs: its P2P settings, and the fixed figures when `o` gives either. */
+function allReduceLink(o: CostModelOptions, tp: number): AllReduceLink {
+  const g = o.gpu;
+  const p2p = g.p2p ?? true;
+  const fixed = o.commEfficiency !== undefined || o.allReduceLatencyMs !== undefined;
+  const nvlink = g.nvlinkGBps > 0;
+  return {
+    tp,
+    nvlinkGBps: g.nvlinkGBps,
+    pcieGBps: g.pcieGBps,
+    p2p,
+    ncclP2p: p2p && (g.ncclP2p ?? true),
+    customAllReduce: o.customAllReduce ?? true,
+    ...(fixed
+      ? {
+        fixed: {
+          latencyMs: o.allReduceLatencyMs ?? (nvlink ? 0.01 : PCIE_COLLECTIVE_LATENCY_MS),
+          share: o.commEfficiency ?? (nvlink ? 0.8 : PCIE_COMM_EFFICIENCY),
+        },
+      }
+      : {}),
+  };
+}
+
 /** Step, encoder, KV-capacity and KV-transfer times of one instance. Deterministic. */
 export class CostModel {
   /** GPU of every rank. */
@@ -468,6 +509,8 @@ export class CostModel {
   /** KV cache precision. */
   readonly kvDtype: Dtype;
   readonly #o: ResolvedOptions;
+  /** How the tensor-parallel all-reduce travels (`_all_reduce.ts`). */
+  readonly #ar: AllReduceLink;
   /** Bytes/ms of one rank's memory. */
   readonly #memBytesPerMs: number;
   /** GEMM FLOPs/ms of one rank. */
@@ -497,6 +540,7 @@ export class CostModel {
     this.dtype = dtype;
     this.kvDtype = kvDtype;
     this.#o = resolvedOptions(opts);
+    this.#ar = allReduceLink(opts, tp);
     this.gpu = gpu;
     this.model = model;
     this.tp = tp;
@@ -728,11 +772,9 @@ export class CostModel {
     return this.#o.requestFloorMs + this.#o.tokenizeUsPerToken * promptTokens / 1000;
   }
 
-  /** One ring all-reduce of `bytes` across the tp ranks, in ms (0 at tp=1). */
+  /** One all-reduce of `bytes` across the tp ranks as vLLM runs it (`_all_reduce.ts`), in ms (0 at tp=1). */
   #allReduceMs(bytes: number): number {
-    const tp = this.tp;
-    if (tp === 1) return 0;
-    return this.#latencyMs() + (2 * (tp - 1) / tp) * bytes / this.#linkBytesPerMs();
+    return this.tp === 1 ? 0 : allReduceMs(this.#ar, bytes);
   }
 
   /** Bytes/ms a collective reaches per direction between the instance's GPUs (NVLink, else PCIe). */

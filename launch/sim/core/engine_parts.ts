@@ -43,6 +43,7 @@ export function engineParts(cfg: SimConfig): EngineParts {
     dtype: cfg.dtype,
     kvDtype: cfg.kvDtype,
     requestFloorMs: cfg.requestFloorMs,
+    customAllReduce: cfg.customAllReduce,
   });
   const numBlocks = cfg.numGpuBlocksOverride ??
     cost.numGpuBlocks(cfg.gpuMemoryUtilization, cfg.blockSize);

@@ -11,6 +11,8 @@
  * fp4_tflops: 9000               # dense; absent: none
  * interconnect_gbps: 1800        # NVLink / Infinity Fabric per GPU, both directions; 0: none
  * pcie_gbps: 64                  # host PCIe per direction
+ * p2p: true                      # optional: GPUs reach each other over PCIe (CUDA P2P); default true
+ * nccl_p2p: true                 # optional: false = NCCL_P2P_DISABLE=1 (NCCL via host memory); default p2p
  * tdp_w: 1000
  * gemm_efficiency: 0.8           # optional, see EFFICIENCY_DEFAULTS
  * ```
@@ -34,6 +36,8 @@ export const GPU_KEYS = [
   "fp4_tflops",
   "interconnect_gbps",
   "pcie_gbps",
+  "p2p",
+  "nccl_p2p",
   "tdp_w",
   "gemm_efficiency",
   "attn_efficiency",
@@ -81,6 +85,8 @@ export function gpuFromYaml(text: string, file: string): GpuProfile {
   const tdpW = opt("tdp_w", 1e5);
   const fp4Tflops = opt("fp4_tflops", 1e6);
   const source = r.str("source");
+  const p2p = r.bool("p2p");
+  const ncclP2p = r.bool("nccl_p2p");
   return {
     id: r.str("id") ?? file,
     name: r.need(r.str("name"), "name", "a non-empty string", "type"),
@@ -93,6 +99,8 @@ export function gpuFromYaml(text: string, file: string): GpuProfile {
     memEfficiency: eff("mem_efficiency") ?? EFFICIENCY_DEFAULTS.memEfficiency,
     nvlinkGBps: opt("interconnect_gbps", 1e6) ?? 0,
     pcieGBps: r.num("pcie_gbps", 0, 1e5, true) ?? PCIE_DEFAULT_GBPS,
+    ...(p2p !== undefined ? { p2p } : {}),
+    ...(ncclP2p !== undefined ? { ncclP2p } : {}),
     ...(aliases.length ? { aliases } : {}),
     ...(fp4Tflops !== undefined ? { fp4Tflops } : {}),
     ...(tdpW !== undefined ? { tdpW } : {}),

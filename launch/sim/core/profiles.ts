@@ -43,6 +43,16 @@ export interface GpuProfile {
   nvlinkGBps: number;
   /** Peak host PCIe bandwidth per direction in GB/s (x16 link). */
   pcieGBps: number;
+  /**
+   * GPUs of a box can read each other's memory over PCIe (CUDA P2P): vLLM's custom
+   * all-reduce and NCCL's P2P transport need it. @default true
+   */
+  p2p?: boolean;
+  /**
+   * NCCL uses its P2P transport (false: `NCCL_P2P_DISABLE=1`, NCCL through host
+   * shared memory; vLLM's custom all-reduce still uses P2P). @default true
+   */
+  ncclP2p?: boolean;
   /** Other accepted names, e.g. the `nvidia-smi` product name. */
   aliases?: string[];
   /** Peak dense FP4 tensor-core throughput in TFLOPS (absent: no FP4 tensor cores or not given). */

@@ -110,6 +110,12 @@ export const SIM_FLAGS: FlagSpec = {
     help:
       "Schedule the next step while the current one runs (vLLM's --async-scheduling): one more step of TTFT",
   },
+  "disable-custom-all-reduce": {
+    type: "boolean",
+    default: false,
+    help:
+      "vLLM's --disable-custom-all-reduce: every tensor-parallel all-reduce through NCCL (simulated cost: launch/sim/core/_all_reduce.ts)",
+  },
   "no-enable-prefix-caching": { type: "boolean", default: false, help: "Disable prefix caching" },
   "enable-prefix-caching": {
     type: "boolean",
@@ -220,6 +226,8 @@ export interface SimConfig {
   blockSize: number;
   numGpuBlocksOverride?: number;
   prefixCaching: boolean;
+  /** vLLM's custom all-reduce allowed (no `--disable-custom-all-reduce`). */
+  customAllReduce: boolean;
   /** `--async-scheduling`. */
   asyncScheduling: boolean;
   speed: number;
@@ -300,6 +308,7 @@ export function simConfig(v: Values, env: Record<string, string> = {}): SimConfi
     numGpuBlocksOverride: int("num-gpu-blocks-override", 1),
     prefixCaching: v["no-enable-prefix-caching"] !== true,
     asyncScheduling: v["async-scheduling"] === true,
+    customAllReduce: v["disable-custom-all-reduce"] !== true,
     speed: num("speed", 1e-3, 1e6)!,
     seed: int("seed", 0)!,
     jitter: num("jitter", 0, 0.5)!,
