@@ -1,77 +1,100 @@
 /**
  * Token ids of words, looked up by a word's place in a longer text without
  * slicing it out: an open-addressing table keyed by the word's hash (computed
- * by the caller while it scans), with the word's text to compare. Compact
- * typed arrays rather than a `Map` of entry objects: a prompt of 512 words is
- * 512 lookups, on the engine's hot path (`lib/prompt_tokens.ts`).
+ * by the caller while it scans), checked against the word's characters. The
+ * table is two typed arrays, a slot's hash, id, and where its characters are
+ * side by side, and the characters of every word in one array: a lookup reads
+ * two cache lines, where a `Map` of entry objects with strings read four or
+ * five (a prompt of 512 words is 512 lookups on the engine's hot path,
+ * `lib/prompt_tokens.ts`, between which the rest of the server evicts them).
  *
  * @module
  */
 
-/** Slot of no word. */
+/** Hash of an empty slot. */
 const EMPTY = -1;
+/** Int32 fields per slot: hash, single id (-1: several), characters' offset, length. */
+const STRIDE = 4;
 
 /** Words (as `text[start, end)` with a hash) -> their ids. */
 export class WordTable {
   #mask = 1023;
-  #hashes = new Int32Array(this.#mask + 1).fill(EMPTY);
-  #words: string[] = new Array(this.#mask + 1);
-  #ids: number[][] = new Array(this.#mask + 1);
-  /** A word's one id, or -1 when it has several (or none). */
-  #single = new Int32Array(this.#mask + 1);
+  #slots = slotsOf(this.#mask + 1);
+  #chars = new Uint16Array(4096);
+  #charsUsed = 0;
+  /** Ids of words of several ids, by slot. */
+  readonly #many = new Map<number, number[]>();
   #size = 0;
 
   /** The slot of `text[start, end)` (`hash` its non-negative hash), or -1 when it is not held. */
   find(text: string, start: number, end: number, hash: number): number {
-    const hashes = this.#hashes, mask = this.#mask, n = end - start;
+    const slots = this.#slots, chars = this.#chars, mask = this.#mask, n = end - start;
     for (let s = hash & mask;; s = (s + 1) & mask) {
-      const h = hashes[s];
+      const at = s * STRIDE;
+      const h = slots[at];
       if (h === EMPTY) return -1;
-      if (h !== hash) continue;
-      const w = this.#words[s];
-      if (w.length !== n) continue;
+      if (h !== hash || slots[at + 3] !== n) continue;
+      const off = slots[at + 2];
       let j = 0;
-      while (j < n && w.charCodeAt(j) === text.charCodeAt(start + j)) j++;
+      while (j < n && chars[off + j] === text.charCodeAt(start + j)) j++;
       if (j === n) return s;
     }
   }
 
   /** The one id of the word at `slot`, or -1 when it has several (then see `ids`). */
   single(slot: number): number {
-    return this.#single[slot];
+    return this.#slots[slot * STRIDE + 1];
   }
 
   /** The ids of the word at `slot`. */
   ids(slot: number): number[] {
-    return this.#ids[slot];
+    const one = this.single(slot);
+    return one >= 0 ? [one] : this.#many.get(slot)!;
   }
 
   /** Holds `word` (hash `hash`, not held yet) with its ids; returns its slot. */
   add(word: string, hash: number, ids: number[]): number {
     if (++this.#size * 2 > this.#mask) this.#grow();
-    return this.#put(word, hash, ids);
+    const off = this.#charsUsed;
+    if (off + word.length > this.#chars.length) {
+      const more = new Uint16Array(Math.max(this.#chars.length * 2, off + word.length));
+      more.set(this.#chars);
+      this.#chars = more;
+    }
+    for (let j = 0; j < word.length; j++) this.#chars[off + j] = word.charCodeAt(j);
+    this.#charsUsed += word.length;
+    return this.#put(hash, ids.length === 1 ? ids[0] : -1, off, word.length, ids);
   }
 
-  #put(word: string, hash: number, ids: number[]): number {
-    const mask = this.#mask;
+  #put(hash: number, single: number, off: number, len: number, ids: number[] | undefined): number {
+    const slots = this.#slots, mask = this.#mask;
     let s = hash & mask;
-    while (this.#hashes[s] !== EMPTY) s = (s + 1) & mask;
-    this.#hashes[s] = hash;
-    this.#words[s] = word;
-    this.#ids[s] = ids;
-    this.#single[s] = ids.length === 1 ? ids[0] : -1;
+    while (slots[s * STRIDE] !== EMPTY) s = (s + 1) & mask;
+    const at = s * STRIDE;
+    slots[at] = hash;
+    slots[at + 1] = single;
+    slots[at + 2] = off;
+    slots[at + 3] = len;
+    if (single < 0) this.#many.set(s, ids!);
     return s;
   }
 
   #grow(): void {
-    const hashes = this.#hashes, words = this.#words, ids = this.#ids;
+    const old = this.#slots, many = new Map(this.#many);
     this.#mask = this.#mask * 2 + 1;
-    this.#hashes = new Int32Array(this.#mask + 1).fill(EMPTY);
-    this.#words = new Array(this.#mask + 1);
-    this.#ids = new Array(this.#mask + 1);
-    this.#single = new Int32Array(this.#mask + 1);
-    for (let s = 0; s < hashes.length; s++) {
-      if (hashes[s] !== EMPTY) this.#put(words[s], hashes[s], ids[s]);
+    this.#slots = slotsOf(this.#mask + 1);
+    this.#many.clear();
+    for (let at = 0; at < old.length; at += STRIDE) {
+      if (old[at] === EMPTY) continue;
+      const ids = old[at + 1] < 0 ? many.get(at / STRIDE) : undefined;
+      this.#put(old[at], old[at + 1], old[at + 2], old[at + 3], ids);
     }
   }
+}
+
+/** `n` empty slots. */
+function slotsOf(n: number): Int32Array {
+  const slots = new Int32Array(n * STRIDE);
+  for (let at = 0; at < slots.length; at += STRIDE) slots[at] = EMPTY;
+  return slots;
 }

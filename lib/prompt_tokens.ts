@@ -183,6 +183,10 @@ export class PromptTokens {
 
   /** A completions prompt (with BOS, as the server adds it). */
   completion(prompt: string): number[] {
+    const bos = this.#tok.bosTokenId;
+    // BOS first, then the words' ids appended in place (no second copy of the prompt)
+    const out = bos === undefined ? [] : [bos];
+    if (this.#words(prompt, out)) return out;
     return this.completionOf(this.text(prompt));
   }
 
