@@ -13,14 +13,16 @@
 
 /** Hash of an empty slot. */
 const EMPTY = -1;
-/** Int32 fields per slot: hash, single id (-1: several), characters' offset, length. */
-const STRIDE = 4;
+/** Int32 fields per slot: hash, single id (-1: several), characters' offset << 8 | length. */
+const STRIDE = 3;
+/** Longest word held (a length fits in 8 bits). */
+const MAX_WORD = 255;
 
 /** Words (as `text[start, end)` with a hash) -> their ids. */
 export class WordTable {
   #mask = 1023;
   #slots = slotsOf(this.#mask + 1);
-  #chars = new Uint16Array(4096);
+  #chars = new Uint8Array(4096);
   #charsUsed = 0;
   /** Ids of words of several ids, by slot. */
   readonly #many = new Map<number, number[]>();
@@ -33,8 +35,9 @@ export class WordTable {
       const at = s * STRIDE;
       const h = slots[at];
       if (h === EMPTY) return -1;
-      if (h !== hash || slots[at + 3] !== n) continue;
-      const off = slots[at + 2];
+      const place = slots[at + 2];
+      if (h !== hash || (place & 255) !== n) continue;
+      const off = place >>> 8;
       let j = 0;
       while (j < n && chars[off + j] === text.charCodeAt(start + j)) j++;
       if (j === n) return s;
@@ -52,29 +55,35 @@ export class WordTable {
     return one >= 0 ? [one] : this.#many.get(slot)!;
   }
 
-  /** Holds `word` (hash `hash`, not held yet) with its ids; returns its slot. */
+  /**
+   * Holds `word` (hash `hash`, not held yet) with its ids; returns its slot,
+   * or -1 when the table cannot hold it (over 255 characters, a character
+   * beyond Latin-1): the caller then keeps its ids itself.
+   */
   add(word: string, hash: number, ids: number[]): number {
-    if (++this.#size * 2 > this.#mask) this.#grow();
+    if (word.length > MAX_WORD || this.#charsUsed + word.length >= 2 ** 23) return -1;
+    for (let j = 0; j < word.length; j++) if (word.charCodeAt(j) > 255) return -1;
+    // at most 3/4 full: a table of 8,192 slots holds a 4,096-word list (96 KB)
+    if (++this.#size * 4 > this.#mask * 3) this.#grow();
     const off = this.#charsUsed;
     if (off + word.length > this.#chars.length) {
-      const more = new Uint16Array(Math.max(this.#chars.length * 2, off + word.length));
+      const more = new Uint8Array(Math.max(this.#chars.length * 2, off + word.length));
       more.set(this.#chars);
       this.#chars = more;
     }
     for (let j = 0; j < word.length; j++) this.#chars[off + j] = word.charCodeAt(j);
     this.#charsUsed += word.length;
-    return this.#put(hash, ids.length === 1 ? ids[0] : -1, off, word.length, ids);
+    return this.#put(hash, ids.length === 1 ? ids[0] : -1, (off << 8) | word.length, ids);
   }
 
-  #put(hash: number, single: number, off: number, len: number, ids: number[] | undefined): number {
+  #put(hash: number, single: number, place: number, ids: number[] | undefined): number {
     const slots = this.#slots, mask = this.#mask;
     let s = hash & mask;
     while (slots[s * STRIDE] !== EMPTY) s = (s + 1) & mask;
     const at = s * STRIDE;
     slots[at] = hash;
     slots[at + 1] = single;
-    slots[at + 2] = off;
-    slots[at + 3] = len;
+    slots[at + 2] = place;
     if (single < 0) this.#many.set(s, ids!);
     return s;
   }
@@ -87,7 +96,7 @@ export class WordTable {
     for (let at = 0; at < old.length; at += STRIDE) {
       if (old[at] === EMPTY) continue;
       const ids = old[at + 1] < 0 ? many.get(at / STRIDE) : undefined;
-      this.#put(old[at], old[at + 1], old[at + 2], old[at + 3], ids);
+      this.#put(old[at], old[at + 1], old[at + 2], ids);
     }
   }
 }

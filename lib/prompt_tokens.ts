@@ -149,12 +149,11 @@ export class PromptTokens {
       }
       const table = start === 0 ? this.#bare : this.#pieces;
       const hash = h & 0x3fffffff; // non-negative, a small integer (Smi)
-      let slot = table.find(text, start, i, hash);
-      if (slot < 0) slot = table.add(text.slice(start, i), hash, this.#wordIds(text, start, i));
-      const one = table.single(slot);
+      const slot = table.find(text, start, i, hash);
+      const one = slot < 0 ? -1 : table.single(slot);
       if (one >= 0) out.push(one);
       else {
-        const ids = table.ids(slot);
+        const ids = slot < 0 ? this.#newWord(table, text, start, i, hash) : table.ids(slot);
         for (let k = 0; k < ids.length; k++) out.push(ids[k]);
       }
       start = i + 1;
@@ -163,11 +162,16 @@ export class PromptTokens {
     return true;
   }
 
-  /** Ids of the word `text[start, end)` with its leading space (none at 0), from the tokenizer. */
-  #wordIds(text: string, start: number, end: number): number[] {
+  /**
+   * Ids of the word `text[start, end)` with its leading space (none at 0),
+   * from the tokenizer, then held in `table` (when it can hold the word).
+   */
+  #newWord(table: WordTable, text: string, start: number, end: number, hash: number): number[] {
     const w = text.slice(start, end);
     const piece = start === 0 ? w : " " + w;
-    return LETTERS.test(w) ? this.#tok.encode(piece) : this.#pattern(piece);
+    const ids = LETTERS.test(w) ? this.#tok.encode(piece) : this.#pattern(piece);
+    table.add(w, hash, ids);
+    return ids;
   }
 
   #pattern(text: string): number[] {

@@ -44,10 +44,20 @@ Deno.test("predict tokens: cached pre-tokens give the tokenizer's own ids for ch
   assert.equal(fast.slow, 1);
 });
 
-Deno.test("predict tokens: edge texts (spaces at the ends, punctuation, case, many words) match the tokenizer", async () => {
+Deno.test("predict tokens: edge texts (spaces at the ends, punctuation, case, a 300-letter word, many words) match the tokenizer", async () => {
   const tok = await loadTokenizer();
   const fast = new PromptTokens(tok);
-  const texts = ["", " ", "a", " a", "a ", "a  b", " Hello, world.", "A.B,c d. e,", "x".repeat(40)];
+  const texts = [
+    "",
+    " ",
+    "a",
+    " a",
+    "a ",
+    "a  b",
+    " Hello, world.",
+    "A.B,c d. e,",
+    "x".repeat(300),
+  ];
   // enough distinct words to grow the word table several times, each seen twice
   const many = words.words.slice(0, 3000).join("").trim();
   // the edge texts again after the growth: words of several ids moved with their slots

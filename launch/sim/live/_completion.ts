@@ -199,7 +199,7 @@ class Completion {
     const reason = i === ids.length - 1 ? c.output.finishReason : null;
     if (this.#chunks) {
       const [head, text, tail] = this.#chunks.parts(tid, reason);
-      out.write(head, text, tail);
+      out.write(head, text, tail); // the tail only on the last token
     } else {
       const u = usage(c.kvReq.promptTokens.length, i + 1, 0);
       out.write(sse(this.#chunk(tokenText(d.vocab, tid), reason, u)));

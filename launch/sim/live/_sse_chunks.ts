@@ -12,6 +12,7 @@
 import { chunk, type Endpoint } from "../core/openai.ts";
 import { type OutputVocab, tokenText } from "../core/vocab.ts";
 import { concat } from "../../../lib/bytes.ts";
+import { sseEventBytes } from "../../../lib/sse.ts";
 
 const enc = new TextEncoder();
 /** Where the token's text goes in a chunk's JSON (not a JSON string's content: no clash). */
@@ -29,6 +30,20 @@ function tokenJson(vocab: OutputVocab, id: number): Uint8Array {
   return b;
 }
 
+/** Each vocabulary's text and streaming tail of a token, by endpoint, then token id. */
+const textTails = new WeakMap<OutputVocab, Map<Endpoint, Map<number, Uint8Array>>>();
+
+/** A token's text (JSON) and the tail of a chunk that does not finish: one array, cached. */
+function textTail(vocab: OutputVocab, endpoint: Endpoint, id: number): Uint8Array {
+  let byEndpoint = textTails.get(vocab);
+  if (!byEndpoint) textTails.set(vocab, byEndpoint = new Map());
+  let byId = byEndpoint.get(endpoint);
+  if (!byId) byEndpoint.set(endpoint, byId = new Map());
+  let b = byId.get(id);
+  if (!b) byId.set(id, b = concat([tokenJson(vocab, id), tailOf(endpoint, null)]));
+  return b;
+}
+
 /** Tails by endpoint and finish reason (`null` while streaming): the same few for every request. */
 const tails = new Map<string, Uint8Array>();
 
@@ -36,7 +51,6 @@ const tails = new Map<string, Uint8Array>();
 export class TokenChunks {
   readonly #head: Uint8Array;
   readonly #endpoint: Endpoint;
-  #tail: Uint8Array;
 
   constructor(
     endpoint: Endpoint,
@@ -48,8 +62,8 @@ export class TokenChunks {
     this.#endpoint = endpoint;
     const json = JSON.stringify(chunk(endpoint, id, created, model, HOLE, null));
     const hole = json.indexOf(JSON.stringify(HOLE));
-    this.#head = enc.encode(`data: ${json.slice(0, hole)}`);
-    this.#tail = tailOf(endpoint, null);
+    // `data: ` and the JSON before the text (encoded in JavaScript when ASCII: no runtime call)
+    this.#head = sseEventBytes(json.slice(0, hole)).subarray(0, -2);
   }
 
   /** The SSE event of token `id`, with `finishReason` (null but on the last token). */
@@ -58,12 +72,15 @@ export class TokenChunks {
   }
 
   /**
-   * {@linkcode TokenChunks.bytes} as its three parts: the request's head, the
-   * token's text and the tail (shared arrays: never to be changed).
+   * {@linkcode TokenChunks.bytes} in parts: the request's head, then the
+   * token's text with the tail (one cached array while streaming; two on the
+   * last token). Shared arrays: never to be changed.
    */
-  parts(id: number, finishReason: string | null): [Uint8Array, Uint8Array, Uint8Array] {
-    const tail = finishReason === null ? this.#tail : tailOf(this.#endpoint, finishReason);
-    return [this.#head, tokenJson(this.vocab, id), tail];
+  parts(id: number, finishReason: string | null): Uint8Array[] {
+    const e = this.#endpoint;
+    return finishReason === null
+      ? [this.#head, textTail(this.vocab, e, id)]
+      : [this.#head, tokenJson(this.vocab, id), tailOf(e, finishReason)];
   }
 }
 
