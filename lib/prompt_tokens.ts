@@ -310,10 +310,12 @@ export class PromptTokens {
 
   /**
    * Ids of a message's text, from the cache (a conversation re-sends every
-   * earlier message each turn); kept there when `keep`.
+   * earlier message each turn); kept there when `keep`. A message not to keep
+   * (the last: what the user just wrote) is not looked up either: hashing its
+   * text for the lookup cost as much as a tenth of scanning it.
    */
   #message(text: string, keep: boolean): number[] {
-    let ids = this.#messages.get(text);
+    let ids = keep ? this.#messages.get(text) : undefined;
     if (!ids) {
       this.scanned++;
       ids = this.text(text);
