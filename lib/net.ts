@@ -34,6 +34,24 @@ export function freePort(host = "127.0.0.1"): Promise<number> {
   return Promise.resolve(port);
 }
 
+/**
+ * A first port with `span` free ports after it on `host` (0.0.0.0, as `up`
+ * checks, by default). Bases are drawn below Linux's ephemeral range (32768+),
+ * where outgoing connections and their TIME-WAIT sockets do not crowd the range.
+ * @default span 40, host "0.0.0.0", tries 200
+ */
+export async function freePortBase(span = 40, host = "0.0.0.0", tries = 200): Promise<number> {
+  for (let i = 0; i < tries; i++) {
+    const p = 20000 + Math.floor(Math.random() * (32000 - span - 20000));
+    let ok = true;
+    for (let q = p; q < p + span && ok; q++) ok = await isPortFree(q, host);
+    if (ok) return p;
+  }
+  throw new RangeError(
+    `Cannot find ${span} free ports in a row in 20000-32000 as --port-base: current value is none after ${tries} tries; pass --port-base N with ports N..N+${span} free`,
+  );
+}
+
 /** Whether `port` can be bound on `host` now; errors other than "in use" are thrown. */
 export function isPortFree(port: number, host = "127.0.0.1"): Promise<boolean> {
   checkPort(port);

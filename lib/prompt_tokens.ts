@@ -15,30 +15,8 @@ import { type ChatMessage, messageText, SHIPPED, type Tokenizer } from "./tokeni
 import shipped from "./_llama3_1_chat_ids.json" with { type: "json" };
 import { IdsText, idsTextOf } from "./lazy_text.ts";
 import { copyIds, freshIds } from "./id_slabs.ts";
+import { WordTable } from "./_word_table.ts";
 
-/** Only letters, `.`, `,` and single spaces (no space at the end). */
-function simple(text: string): boolean {
-  let prevSpace = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 32) {
-      if (prevSpace) return false;
-      prevSpace = true;
-      continue;
-    }
-    prevSpace = false;
-    if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 46 || c === 44)) return false;
-  }
-  return !prevSpace;
-}
-/** Whether `text[start, end)` is `word`. */
-function same(word: string, text: string, start: number, end: number): boolean {
-  if (word.length !== end - start) return false;
-  for (let k = 0; k < word.length; k++) {
-    if (word.charCodeAt(k) !== text.charCodeAt(start + k)) return false;
-  }
-  return true;
-}
 const LETTERS = /^[A-Za-z]+$/;
 const PRETOKEN = /[^\r\nA-Za-z0-9]?[A-Za-z]+| ?[^\sA-Za-z0-9]+/g;
 const H = (role: string) => `<|start_header_id|>${role}<|end_header_id|>\n\n`;
@@ -103,20 +81,13 @@ class IdsRuns {
   }
 }
 
-/** Cached ids of one word; `next` chains words of the same hash. */
-interface WordIds {
-  word: string;
-  ids: number[];
-  next: WordIds | undefined;
-}
-
 /** Encodes prompts like the simulated engine does, with cached pre-tokens. */
 export class PromptTokens {
   readonly #tok: Tokenizer;
-  /** Hash of a word (after a space) -> ids of " word". */
-  readonly #pieces = new Map<number, WordIds>();
-  /** Hash of a word at the start of a text -> ids of "word". */
-  readonly #bare = new Map<number, WordIds>();
+  /** A word (after a space) -> ids of " word". */
+  readonly #pieces = new WordTable();
+  /** A word at the start of a text -> ids of "word". */
+  readonly #bare = new WordTable();
   /** Pre-token -> ids, for words holding punctuation. */
   readonly #pre = new Map<string, number[]>();
   readonly #frames = new Map<string, number[]>();
@@ -145,47 +116,62 @@ export class PromptTokens {
 
   /** Ids of `text` without special tokens. */
   text(text: string): number[] {
-    if (!simple(text)) {
-      this.slow++;
-      return this.#tok.encode(text);
-    }
     const out: number[] = [];
-    // Words between single spaces: a run of letters is one pre-token with its
-    // leading space (none for the first); a word holding punctuation goes
-    // through the pattern. The word is hashed while scanned (no slicing) and
-    // checked against the cached entry's text.
+    if (this.#words(text, out)) return out;
+    this.slow++;
+    return this.#tok.encode(text);
+  }
+
+  /**
+   * Appends the ids of `text` when it is simple (letters, `.`, `,`, single
+   * spaces, none at the end); false when it is not (`out` then holds part).
+   * Words between single spaces: a run of letters is one pre-token with its
+   * leading space (none for the first); a word holding punctuation goes
+   * through the pattern. The word is checked and hashed while scanned (no
+   * slicing, one pass) and compared with the cached entry's text.
+   */
+  #words(text: string, out: number[]): boolean {
+    const n = text.length;
     let start = 0;
     let h = 0;
-    for (let i = 0; i <= text.length; i++) {
-      const c = i < text.length ? text.charCodeAt(i) : 32;
+    for (let i = 0; i <= n; i++) {
+      const c = i < n ? text.charCodeAt(i) : 32;
       if (c !== 32) {
+        const l = c | 32; // a letter of either case: a-z
+        if (!((l >= 97 && l <= 122) || c === 46 || c === 44)) return false;
         h = (Math.imul(h, 31) + c) | 0;
         continue;
       }
-      if (i === start) { // a leading space: the next word keeps it
-        start = i + 1;
+      if (i === start) {
+        if (i > 0 || (n > 0 && i === n)) return false; // two spaces, or one at the end
+        start = 1; // a leading space: the first word keeps it
         continue;
       }
-      const cache = start === 0 ? this.#bare : this.#pieces;
-      h &= 0x3fffffff; // a small integer (Smi) key
-      let e = cache.get(h);
-      while (e && !same(e.word, text, start, i)) e = e.next;
-      if (!e) {
-        const w = text.slice(start, i);
-        const piece = start === 0 ? w : " " + w;
-        e = {
-          word: w,
-          ids: LETTERS.test(w) ? this.#tok.encode(piece) : this.#pattern(piece),
-          next: cache.get(h),
-        };
-        cache.set(h, e);
+      const table = start === 0 ? this.#bare : this.#pieces;
+      const hash = h & 0x3fffffff; // non-negative, a small integer (Smi)
+      const slot = table.find(text, start, i, hash);
+      const one = slot < 0 ? -1 : table.single(slot);
+      if (one >= 0) out.push(one);
+      else {
+        const ids = slot < 0 ? this.#newWord(table, text, start, i, hash) : table.ids(slot);
+        for (let k = 0; k < ids.length; k++) out.push(ids[k]);
       }
-      const ids = e.ids;
-      for (let k = 0; k < ids.length; k++) out.push(ids[k]);
       start = i + 1;
       h = 0;
     }
-    return out;
+    return true;
+  }
+
+  /**
+   * Ids of the word `text[start, end)` with its leading space (none at 0),
+   * from the tokenizer, then held in `table` (when it can hold the word).
+   */
+  #newWord(table: WordTable, text: string, start: number, end: number, hash: number): number[] {
+    const w = text.slice(start, end);
+    const piece = start === 0 ? w : " " + w;
+    const ids = LETTERS.test(w) ? this.#tok.encode(piece) : this.#pattern(piece);
+    table.add(w, hash, ids);
+    return ids;
   }
 
   #pattern(text: string): number[] {
@@ -201,6 +187,10 @@ export class PromptTokens {
 
   /** A completions prompt (with BOS, as the server adds it). */
   completion(prompt: string): number[] {
+    const bos = this.#tok.bosTokenId;
+    // BOS first, then the words' ids appended in place (no second copy of the prompt)
+    const out = bos === undefined ? [] : [bos];
+    if (this.#words(prompt, out)) return out;
     return this.completionOf(this.text(prompt));
   }
 
@@ -280,7 +270,9 @@ export class PromptTokens {
       let given = lazy?.exact ? lazy.ids : undefined;
       if (!lazy && typeof m.content === "string") [text, given] = [m.content, known?.[i]];
       if (!given || !this.#appendTrimmed(out, text!, given)) {
-        out.add(this.#message(messageText(m.content).trim()));
+        // the last message is new (what the user just wrote): kept only once re-sent
+        const last = i === messages.length - 1;
+        out.add(this.#message(messageText(m.content).trim(), !last));
       }
       out.add(eot);
     }
@@ -316,12 +308,20 @@ export class PromptTokens {
     return ids;
   }
 
-  #message(text: string): number[] {
-    let ids = this.#messages.get(text);
+  /**
+   * Ids of a message's text, from the cache (a conversation re-sends every
+   * earlier message each turn); kept there when `keep`. A message not to keep
+   * (the last: what the user just wrote) is not looked up either: hashing its
+   * text for the lookup cost as much as a tenth of scanning it.
+   */
+  #message(text: string, keep: boolean): number[] {
+    let ids = keep ? this.#messages.get(text) : undefined;
     if (!ids) {
-      if (this.#messages.size >= 4096) this.#messages.clear(); // bounded: a conversation re-sends within seconds
       this.scanned++;
-      this.#messages.set(text, ids = this.text(text));
+      ids = this.text(text);
+      if (!keep) return ids;
+      if (this.#messages.size >= 4096) this.#messages.clear(); // bounded: a conversation re-sends within seconds
+      this.#messages.set(text, ids);
     }
     return ids;
   }

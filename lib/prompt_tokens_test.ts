@@ -44,6 +44,30 @@ Deno.test("predict tokens: cached pre-tokens give the tokenizer's own ids for ch
   assert.equal(fast.slow, 1);
 });
 
+Deno.test("predict tokens: edge texts (spaces at the ends, punctuation, case, a 300-letter word, many words) match the tokenizer", async () => {
+  const tok = await loadTokenizer();
+  const fast = new PromptTokens(tok);
+  const texts = [
+    "",
+    " ",
+    "a",
+    " a",
+    "a ",
+    "a  b",
+    " Hello, world.",
+    "A.B,c d. e,",
+    "x".repeat(300),
+  ];
+  // enough distinct words to grow the word table several times, each seen twice
+  const many = words.words.slice(0, 3000).join("").trim();
+  // the edge texts again after the growth: words of several ids moved with their slots
+  for (const t of [...texts, many, many, ` ${many}`, ...texts]) {
+    assert.deepEqual(fast.text(t), tok.encode(t), JSON.stringify(t.slice(0, 40)));
+  }
+  // two spaces, or one at the end, take the tokenizer's own path
+  assert.equal(fast.slow, 6);
+});
+
 Deno.test("predict tokens: known dataset ids give the same chat prompt as tokenizing", async () => {
   const tok = await loadTokenizer();
   const convs = multiturnDataset(tok, {

@@ -15,7 +15,7 @@ import { down } from "../launch/down.ts";
 import { loadTopology, type Topology } from "../launch/topology.ts";
 import type { TopologyState } from "../launch/_state.ts";
 import { errorMessage, fieldError } from "../lib/errors.ts";
-import { isPortFree } from "../lib/net.ts";
+import { freePortBase } from "../lib/net.ts";
 import { readConfigText } from "../lib/read_config.ts";
 import { writeFileAtomic } from "../lib/write_file.ts";
 import type { Progress } from "../lib/progress.ts";
@@ -51,23 +51,6 @@ export interface PipelineRun {
   workload: Experiment["workload"];
   expDir: string;
   stateDir: string;
-}
-
-/**
- * A first port with `span` free ports after it (each bound on 0.0.0.0 as `up`
- * checks). Bases are drawn below Linux's ephemeral range (32768+), where
- * outgoing connections and their TIME-WAIT sockets do not crowd the range.
- */
-export async function freePortBase(span = 40, tries = 200): Promise<number> {
-  for (let i = 0; i < tries; i++) {
-    const p = 20000 + Math.floor(Math.random() * (32000 - span - 20000));
-    let ok = true;
-    for (let q = p; q < p + span && ok; q++) ok = await isPortFree(q, "0.0.0.0");
-    if (ok) return p;
-  }
-  throw new RangeError(
-    `Cannot find ${span} free ports in a row in 20000-32000 as --port-base: current value is none after ${tries} tries; pass --port-base N with ports N..N+${span} free`,
-  );
 }
 
 /** Writes the topology file with overrides under `dir` when needed; returns the path to launch. */

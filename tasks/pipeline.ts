@@ -95,7 +95,7 @@ export interface PipelineResult {
   report: string | null;
 }
 
-export { freePortBase } from "./_pipeline_topology.ts";
+export { freePortBase } from "../lib/net.ts";
 export { PIPELINE_FLAGS, pipelineOptions, printFindings } from "./_pipeline_cli.ts";
 export { withSignals } from "../lib/signals.ts";
 export { topologyGpus } from "../launch/topology_budget.ts";

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { type DocExample, docExamples, shellCommands } from "./_doc_examples.ts";
 import { type ReadyProcess, startReady } from "../lib/ready_process.ts";
 import { MAX_DURATION_ENV, MAX_REQUESTS_ENV, MAX_THINK_ENV } from "../bench/size_caps.ts";
-import { freePortBase } from "./_pipeline_topology.ts";
+import { freePortBase } from "../lib/net.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PAGES = [

@@ -22,6 +22,8 @@ import {
   usageChunk,
 } from "../core/openai.ts";
 import type { OutputPlan } from "../core/frontend.ts";
+import { TokenChunks } from "./_sse_chunks.ts";
+import { JoinedStream } from "./_joined_stream.ts";
 
 /** What a completion needs of the server. */
 export interface CompletionDeps {
@@ -54,7 +56,7 @@ export interface CompletionPlan {
   cut: boolean;
 }
 
-const enc = new TextEncoder();
+const DONE = new TextEncoder().encode("data: [DONE]\n\n");
 const sse = (obj: unknown) => sseEventBytes(JSON.stringify(obj));
 
 /** Runs `c` on the engine and answers it (whole, or as a stream when the body asked). */
@@ -75,6 +77,8 @@ class Completion {
   #onToken: ((id: number, i: number) => void) | null = null;
   readonly #ereq: EngineRequest;
   readonly #ts: number;
+  /** Token chunks from byte templates (streams without continuous usage). */
+  #chunks: TokenChunks | null = null;
 
   constructor(readonly d: CompletionDeps, readonly c: CompletionPlan) {
     this.#ereq = this.#engineRequest();
@@ -144,29 +148,27 @@ class Completion {
     return Response.json(body, { status: 200, headers: { "x-request-id": c.base } });
   }
 
-  /** The answer as SSE: a chunk per token (chat: a role chunk first), usage, `[DONE]`. */
+  /**
+   * The answer as SSE: a chunk per token (chat: a role chunk first), usage,
+   * `[DONE]`; the chunks a busy reader has not taken yet go out joined.
+   */
   stream(): Response {
     const { d, c } = this;
-    const stream = new ReadableStream<Uint8Array>({
-      start: (ctrl) => {
-        let sentRole = false;
-        this.#onToken = (tid, i) => {
-          try {
-            if (c.endpoint === "chat" && !sentRole) {
-              sentRole = true;
-              ctrl.enqueue(sse(this.#chunk(null, null)));
-            }
-            this.#tokenChunk(ctrl, tid, i);
-          } catch { /* client gone; cancel() aborts */ }
-        };
-        this.#finish = (r, info) => this.#streamEnd(ctrl, r, info);
-        d.engine.add(this.#ereq);
-      },
-      cancel: () => {
-        d.engine.abort(c.id);
-      },
-    });
-    return new Response(stream, {
+    if (!c.parsed.continuousUsage) {
+      this.#chunks = new TokenChunks(c.endpoint, c.publicId, this.#ts, d.servedModelName, d.vocab);
+    }
+    const out = new JoinedStream(() => d.engine.abort(c.id));
+    let sentRole = false;
+    this.#onToken = (tid, i) => {
+      if (c.endpoint === "chat" && !sentRole) {
+        sentRole = true;
+        out.write(sse(this.#chunk(null, null)));
+      }
+      this.#tokenChunk(out, tid, i);
+    };
+    this.#finish = (r, info) => this.#streamEnd(out, r, info);
+    d.engine.add(this.#ereq);
+    return new Response(out.body, {
       headers: {
         "x-request-id": c.base,
         "content-type": "text/event-stream; charset=utf-8",
@@ -189,50 +191,37 @@ class Completion {
 
   /**
    * One token's chunk (continuous usage when asked), then the injected failure
-   * after the third; throws when the stream is gone.
+   * after the third.
    */
-  #tokenChunk(ctrl: ReadableStreamDefaultController<Uint8Array>, tid: number, i: number): void {
+  #tokenChunk(out: JoinedStream, tid: number, i: number): void {
     const { d, c } = this;
     const ids = c.output.outputIds;
     const reason = i === ids.length - 1 ? c.output.finishReason : null;
-    const u = c.parsed.continuousUsage ? usage(c.kvReq.promptTokens.length, i + 1, 0) : undefined;
-    ctrl.enqueue(sse(this.#chunk(tokenText(d.vocab, tid), reason, u)));
+    if (this.#chunks) {
+      const [head, text, tail] = this.#chunks.parts(tid, reason);
+      out.write(head, text, tail); // the tail only on the last token
+    } else {
+      const u = usage(c.kvReq.promptTokens.length, i + 1, 0);
+      out.write(sse(this.#chunk(tokenText(d.vocab, tid), reason, u)));
+    }
     if (c.cut && i === Math.min(2, ids.length - 1)) {
       d.engine.abort(c.id);
-      failWhenTaken(ctrl, new Error("injected mid-stream failure"));
+      out.fail(new Error("injected mid-stream failure"));
     }
   }
 
   /** After the last token: the usage chunk when asked, then `[DONE]` once KV is stored. */
-  #streamEnd(ctrl: ReadableStreamDefaultController<Uint8Array>, r: FinishReason, info: FinishInfo) {
+  #streamEnd(out: JoinedStream, r: FinishReason, info: FinishInfo) {
     if (r === "abort") return;
     if (this.c.parsed.includeUsage) {
       const u = usage(info.promptTokens, info.outputTokens, info.cachedTokens);
-      try {
-        ctrl.enqueue(
-          sse(usageChunk(this.c.endpoint, this.c.publicId, this.#ts, this.d.servedModelName, u)),
-        );
-      } catch { /* already closed */ }
+      out.write(
+        sse(usageChunk(this.c.endpoint, this.c.publicId, this.#ts, this.d.servedModelName, u)),
+      );
     }
     this.#stored.then(() => {
-      try {
-        ctrl.enqueue(enc.encode("data: [DONE]\n\n"));
-        ctrl.close();
-      } catch { /* already closed */ }
+      out.write(DONE);
+      out.close();
     });
   }
-}
-
-/**
- * Errors a stream once its reader has taken every chunk queued so far (an
- * error drops queued chunks), or after about a second.
- */
-function failWhenTaken(ctrl: ReadableStreamDefaultController<Uint8Array>, e: Error, tries = 0) {
-  if ((ctrl.desiredSize ?? 1) < 1 && tries < 1000) {
-    setTimeout(() => failWhenTaken(ctrl, e, tries + 1), 1);
-    return;
-  }
-  try {
-    ctrl.error(e);
-  } catch { /* cancelled by the client */ }
 }

@@ -24,6 +24,7 @@ import { warmUp } from "./_warmup.ts";
 import { SIM_FLAGS, type SimConfig, simConfig } from "../core/sim_config.ts";
 import { createKvConnector } from "./connectors.ts";
 import { serveHttp } from "../../../lib/http_server.ts";
+import { freePortBase } from "../../../lib/net.ts";
 import { guardOptions, serveOptions } from "../../../lib/serve_flags.ts";
 
 const SUMMARY = "Simulated vLLM engine: OpenAI-compatible API, vLLM metrics and logs, " +
@@ -95,8 +96,12 @@ export async function main(args: string[]): Promise<number> {
       warn: (m) => log.warn(m),
       onListen: (a) => listened(r, a),
     }, createHandler({ ...serverOpts, engine }));
-  const servers = [serve(served[0], 0, cfg.port)];
-  // rank r at rank 0's port + r (also when --port 0 picked rank 0's)
+  // rank r at rank 0's port + r; with --port 0 a base with every rank's port free (the OS's pick
+  // for rank 0 may have a taken port after it)
+  const port = cfg.port === 0 && served.length > 1
+    ? await freePortBase(served.length, cfg.host)
+    : cfg.port;
+  const servers = [serve(served[0], 0, port)];
   const base = servers[0].addr.port;
   for (let r = 1; r < served.length; r++) servers.push(serve(served[r], r, base + r));
   using _signals = life.stopSignals();
