@@ -1,0 +1,238 @@
+/**
+ * Sending one load point from several threads under one schedule
+ * (`--senders N`): this thread draws the jobs exactly as a one-thread run
+ * does, hands job i to thread i mod N (a trace session's jobs to one thread,
+ * by its key) up to {@linkcode LOOKAHEAD_MS} before they are due, and each
+ * thread (`_sender_thread.ts`) sends them at their offsets from the shared
+ * start instant. Rows come back in batches and are recorded here, in the one
+ * `requests.csv` and summary: what a run sends and records does not depend on
+ * N, only its timing columns do.
+ *
+ * @module
+ */
+import type { BenchConfig } from "./bench_config.ts";
+import { Gaps } from "./record.ts";
+import type { Job } from "./work_source.ts";
+import type { PointOutcome, PointRun } from "./_executor.ts";
+import type { RunSession } from "./_session.ts";
+import { type FromSender, type RowBatch, SENDER_THREAD, type ToSender } from "./_sender_thread.ts";
+
+/** The rate one thread keeps with send-lag p99 ≤ 5 ms on a 2-core host (`deno task perf --only bench`). */
+export const ONE_SENDER_RPS = 1500;
+/** How far ahead of its due time a job is handed to its thread (ms). */
+export const LOOKAHEAD_MS = 50;
+/** How often the schedule is drawn up to the lookahead (ms). */
+const TICK_MS = 10;
+
+/**
+ * The sender threads of a run: `--senders N`, or with `auto` one per
+ * {@linkcode ONE_SENDER_RPS} of real-time rate up to `cores`; always 1 for a
+ * closed loop, a concurrency cap or `--saturation-stop on` (one thread's rule).
+ */
+export function sendersFor(cfg: BenchConfig, cores = navigator.hardwareConcurrency): number {
+  const open = Number.isFinite(cfg.rateRps) && cfg.concurrency === undefined &&
+    cfg.saturationStop !== "on";
+  if (!open) return 1;
+  if (cfg.senders !== "auto") return cfg.senders;
+  const realRps = cfg.rateRps / cfg.timeScale;
+  return Math.max(1, Math.min(cores, Math.ceil(realRps / ONE_SENDER_RPS)));
+}
+
+/** A sender thread and what it last said. */
+interface Thread {
+  worker: Worker;
+  sent: number;
+  inFlight: number;
+  done: boolean;
+}
+
+/** The threads sending a run's load points (see the module doc). */
+export class SenderPool {
+  #listen: (i: number, m: FromSender) => void = () => {};
+  #fail: (e: Error) => void = () => {};
+
+  private constructor(readonly s: RunSession, readonly threads: Thread[]) {
+    threads.forEach((t, i) => {
+      t.worker.onmessage = (e: MessageEvent<FromSender>) => this.#listen(i, e.data);
+      t.worker.onerror = (e) => {
+        e.preventDefault();
+        this.#fail(new Error(`sender thread ${i}: ${e.message}`));
+      };
+    });
+  }
+
+  /** Starts `n` threads running `selfUrl` (the bench entry) and waits until each is ready. */
+  static async start(s: RunSession, n: number, selfUrl: string): Promise<SenderPool> {
+    const threads = Array.from({ length: n }, () => ({
+      worker: new Worker(selfUrl, { type: "module", name: SENDER_THREAD }),
+      sent: 0,
+      inFlight: 0,
+      done: false,
+    }));
+    const pool = new SenderPool(s, threads);
+    let ready = 0;
+    await pool.#until((_, m) => m.t === "ready" && ++ready === n, () => {
+      const init: ToSender = {
+        t: "init",
+        cfg: s.cfg,
+        model: s.target.model,
+        url: s.target.url,
+        streamAsked: s.target.streamAsked,
+        lazyTokenizer: "loaded" in s.target.tok && !s.target.tok.loaded,
+      };
+      for (const t of threads) t.worker.postMessage(init);
+    });
+    return pool;
+  }
+
+  /** Resolves once `settled` says so of a message; rejects on a thread's error. */
+  #until(settled: (i: number, m: FromSender) => boolean, begin: () => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#fail = reject;
+      this.#listen = (i, m) => {
+        if (m.t === "error") reject(new Error(`sender thread ${i}: ${m.message}`));
+        else if (m.t === "log") this.s.log.warn(m.text);
+        else if (settled(i, m)) resolve();
+      };
+      begin();
+    });
+  }
+
+  #post(i: number, m: ToSender): void {
+    this.threads[i].worker.postMessage(m);
+  }
+
+  /** Sends one load point: the schedule handed out, the rows recorded as they come. */
+  async run(p: PointRun): Promise<PointOutcome> {
+    const n = this.threads.length;
+    const point: ToSender = {
+      t: "point",
+      runId: p.runId,
+      loadPoint: p.loadPoint,
+      originEpochMs: performance.timeOrigin + p.originMs,
+    };
+    for (const t of this.threads) Object.assign(t, { sent: 0, inFlight: 0, done: false });
+    const deal = new Dealer(n, p.work!.jobs, (i, m) => this.#post(i, m), (e) => this.#fail(e));
+    const stop = () => deal.stop();
+    const cancel = () => this.threads.forEach((_, i) => this.#post(i, { t: "cancel" }));
+    this.s.stop.signal.addEventListener("abort", stop);
+    this.s.cancel.signal.addEventListener("abort", cancel);
+    let left = n;
+    try {
+      await this.#until((i, m) => {
+        if (m.t === "rows") this.#rows(p, i, m);
+        else if (m.t === "beat") this.#counters(p, i, m.sent, m.inFlight);
+        return m.t === "done" && --left === 0;
+      }, () => {
+        for (let i = 0; i < n; i++) this.#post(i, point);
+        if (this.s.stop.signal.aborted) stop();
+        else deal.pump(p.originMs);
+      });
+    } finally {
+      deal.stop();
+      this.s.stop.signal.removeEventListener("abort", stop);
+      this.s.cancel.signal.removeEventListener("abort", cancel);
+    }
+    return { mismatches: 0, complete: true, senders: n };
+  }
+
+  /** A batch of rows: recorded, counted, its answers checked. */
+  #rows(p: PointRun, i: number, m: RowBatch): void {
+    const st = p.state;
+    let off = 0;
+    for (let k = 0; k < m.rows.length; k++) {
+      const row = m.rows[k], c = m.gapCounts[k];
+      p.sink.add(row, Gaps.of(m.gaps.subarray(off, off + c)));
+      off += c;
+      st.done++;
+      if (row.error) st.failed++;
+    }
+    p.checks.addBatch(m.whole, m.samples);
+    if (m.oddContentType) this.s.noteContentType(m.oddContentType);
+    this.#counters(p, i, m.sent, m.inFlight);
+  }
+
+  /**
+   * A thread's counters: sent is their sum; the peak in flight is the largest
+   * sum of the threads' latest counts (sampled, so a lower bound).
+   */
+  #counters(p: PointRun, i: number, sent: number, inFlight: number): void {
+    const t = this.threads[i];
+    t.sent = sent;
+    t.inFlight = inFlight;
+    let s = 0, f = 0;
+    for (const x of this.threads) {
+      s += x.sent;
+      f += x.inFlight;
+    }
+    p.state.sent = s;
+    p.state.inFlight = f;
+    if (f > p.state.maxInFlight) p.state.maxInFlight = f;
+  }
+
+  /** Ends the threads. */
+  close(): void {
+    for (const t of this.threads) t.worker.terminate();
+  }
+}
+
+/** Hands the schedule's jobs to the threads, {@linkcode LOOKAHEAD_MS} ahead of their offsets. */
+class Dealer {
+  #head: IteratorResult<Job, void>;
+  #index = 0;
+  #over = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    readonly n: number,
+    readonly jobs: Iterator<Job, void, undefined>,
+    readonly post: (i: number, m: ToSender) => void,
+    readonly fail: (e: Error) => void,
+  ) {
+    this.#head = jobs.next();
+  }
+
+  /** The thread of a job: its session's (by key), else the next in turn. */
+  #pick(j: Job): number {
+    const i = this.#index++;
+    if (j.session === undefined) return i % this.n;
+    let h = 0;
+    for (let k = 0; k < j.session.length; k++) h = (h * 31 + j.session.charCodeAt(k)) | 0;
+    return (h >>> 0) % this.n;
+  }
+
+  /** Deals every job due before now + the lookahead, then again in a tick until the schedule ends. */
+  pump(originMs: number): void {
+    try {
+      this.#deal(originMs);
+    } catch (e) {
+      this.stop();
+      this.fail(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  #deal(originMs: number): void {
+    if (this.#over) return;
+    const horizon = performance.now() - originMs + LOOKAHEAD_MS;
+    const out: Job[][] = Array.from({ length: this.n }, () => []);
+    while (!this.#head.done && this.#head.value.offsetMs <= horizon) {
+      const j = this.#head.value;
+      out[this.#pick(j)].push(j);
+      this.#head = this.jobs.next();
+    }
+    const end = !!this.#head.done;
+    for (let i = 0; i < this.n; i++) {
+      if (out[i].length || end) this.post(i, { t: "jobs", jobs: out[i], end });
+    }
+    if (end) this.#over = true;
+    else this.#timer = setTimeout(() => this.pump(originMs), TICK_MS);
+  }
+
+  /** Stops dealing: each thread ends its schedule. */
+  stop(): void {
+    clearTimeout(this.#timer);
+    if (this.#over) return;
+    this.#over = true;
+    for (let i = 0; i < this.n; i++) this.post(i, { t: "stop" });
+  }
+}
