@@ -66,16 +66,20 @@ export interface LoadExecutor {
  */
 export async function sendLoad(
   s: RunSession,
-  plan: Pick<
-    RunLoadOptions,
-    | "jobs"
-    | "concurrency"
-    | "closedLoop"
-    | "durationMs"
-    | "originMs"
-    | "onResult"
-    | "onTokenizerLoad"
-  >,
+  plan:
+    & Pick<
+      RunLoadOptions,
+      | "jobs"
+      | "concurrency"
+      | "closedLoop"
+      | "durationMs"
+      | "originMs"
+      | "onResult"
+      | "onTokenizerLoad"
+      | "moreJobs"
+      | "sleep"
+    >
+    & { stop?: AbortSignal },
   state?: RunState,
 ): Promise<void> {
   const { cfg } = s;
@@ -86,7 +90,7 @@ export async function sendLoad(
     body: s.target.body,
     timeoutMs: s.toReal(cfg.timeoutS * 1000),
     stallTimeoutMs: s.toReal(cfg.stallTimeoutS * 1000),
-    stop: s.stop.signal,
+    stop: plan.stop ?? s.stop.signal,
     cancel: s.cancel.signal,
     compat: cfg.metricsCompat,
     responsePaths: { text: cfg.responseTextPath, tokens: cfg.responseTokensPath },
@@ -141,7 +145,11 @@ async function poolExecutor(
   senders: number,
   selfUrl: string,
 ): Promise<LoadExecutor> {
-  s.log.info(`sending from ${senders} threads (--senders ${s.cfg.senders})`);
+  s.log.info(
+    `sending from ${senders} threads, this one and ${
+      senders - 1
+    } worker(s) (--senders ${s.cfg.senders})`,
+  );
   const pool = await SenderPool.start(s, senders, selfUrl);
   return {
     workers: 0,

@@ -1,10 +1,11 @@
 /**
  * Sending one load point from several threads under one schedule
  * (`--senders N`): this thread draws the jobs exactly as a one-thread run
- * does, hands job i to thread i mod N (a trace session's jobs to one thread,
+ * does, hands job i to sender i mod N (a trace session's jobs to one sender,
  * by its key) up to {@linkcode LOOKAHEAD_MS} before they are due, and each
- * thread (`_sender_thread.ts`) sends them at their offsets from the shared
- * start instant. Rows come back in batches and are recorded here, in the one
+ * sender sends them at their offsets from the shared start instant: sender 0
+ * is this thread (N threads busy in all, not N + 1), the others are worker
+ * threads (`_sender_thread.ts`). Rows come back in batches and are recorded here, in the one
  * `requests.csv` and summary: what a run sends and records does not depend on
  * N, only its timing columns do.
  *
@@ -16,6 +17,10 @@ import type { Job } from "./work_source.ts";
 import type { PointOutcome, PointRun } from "./_executor.ts";
 import type { RunSession } from "./_session.ts";
 import { type FromSender, type RowBatch, SENDER_THREAD, type ToSender } from "./_sender_thread.ts";
+import { timerSleep } from "../lib/clock.ts";
+import { newState, type RunState } from "./runner.ts";
+import { sendLoad } from "./_executor.ts";
+import { JobFeed } from "./_job_feed.ts";
 
 /** The rate one thread keeps with send-lag p99 ≤ 5 ms on a 2-core host (`deno task perf --only bench`). */
 export const ONE_SENDER_RPS = 1500;
@@ -61,9 +66,12 @@ export class SenderPool {
     });
   }
 
-  /** Starts `n` threads running `selfUrl` (the bench entry) and waits until each is ready. */
+  /**
+   * Starts the `n` − 1 worker threads of `n` senders (this thread is sender 0)
+   * running `selfUrl` (the bench entry), and waits until each is ready.
+   */
   static async start(s: RunSession, n: number, selfUrl: string): Promise<SenderPool> {
-    const threads = Array.from({ length: n }, () => ({
+    const threads = Array.from({ length: n - 1 }, () => ({
       worker: new Worker(selfUrl, { type: "module", name: SENDER_THREAD }),
       sent: 0,
       inFlight: 0,
@@ -71,7 +79,7 @@ export class SenderPool {
     }));
     const pool = new SenderPool(s, threads);
     let ready = 0;
-    await pool.#until((_, m) => m.t === "ready" && ++ready === n, () => {
+    await pool.#until((_, m) => m.t === "ready" && ++ready === n - 1, () => {
       const init: ToSender = {
         t: "init",
         cfg: s.cfg,
@@ -102,9 +110,12 @@ export class SenderPool {
     this.threads[i].worker.postMessage(m);
   }
 
-  /** Sends one load point: the schedule handed out, the rows recorded as they come. */
+  /**
+   * Sends one load point: the schedule handed out (sender 0 is this thread,
+   * its jobs never copied), the rows recorded as they come.
+   */
   async run(p: PointRun): Promise<PointOutcome> {
-    const n = this.threads.length;
+    const n = this.threads.length + 1;
     const point: ToSender = {
       t: "point",
       runId: p.runId,
@@ -112,22 +123,25 @@ export class SenderPool {
       originEpochMs: performance.timeOrigin + p.originMs,
     };
     for (const t of this.threads) Object.assign(t, { sent: 0, inFlight: 0, done: false });
-    const deal = new Dealer(n, p.work!.jobs, (i, m) => this.#post(i, m), (e) => this.#fail(e));
+    const here = new LocalSender();
+    const post = (i: number, m: ToSender) => i === 0 ? here.on(m) : this.#post(i - 1, m);
+    const deal = new Dealer(n, p.work!.jobs, post, (e) => this.#fail(e));
     const stop = () => deal.stop();
     const cancel = () => this.threads.forEach((_, i) => this.#post(i, { t: "cancel" }));
     this.s.stop.signal.addEventListener("abort", stop);
     this.s.cancel.signal.addEventListener("abort", cancel);
-    let left = n;
+    let left = n - 1;
     try {
-      await this.#until((i, m) => {
-        if (m.t === "rows") this.#rows(p, i, m);
-        else if (m.t === "beat") this.#counters(p, i, m.sent, m.inFlight);
+      const threads = this.#until((i, m) => {
+        if (m.t === "rows") this.#rows(p, i, m, here.state);
+        else if (m.t === "beat") this.#counters(p, i, m.sent, m.inFlight, here.state);
         return m.t === "done" && --left === 0;
       }, () => {
-        for (let i = 0; i < n; i++) this.#post(i, point);
+        for (const t of this.threads) t.worker.postMessage(point);
         if (this.s.stop.signal.aborted) stop();
         else deal.pump(p.originMs);
       });
+      await Promise.all([threads, this.#sendHere(p, here)]);
     } finally {
       deal.stop();
       this.s.stop.signal.removeEventListener("abort", stop);
@@ -136,8 +150,27 @@ export class SenderPool {
     return { mismatches: 0, complete: true, senders: n };
   }
 
+  /** Sender 0's share, sent from this thread as the run's own rows. */
+  async #sendHere(p: PointRun, here: LocalSender): Promise<void> {
+    const st = p.state;
+    await sendLoad(this.s, {
+      jobs: here.feed,
+      moreJobs: here.feed.more,
+      closedLoop: false,
+      originMs: p.originMs,
+      stop: here.stop.signal,
+      sleep: timerSleep, // as the worker threads sleep: no wake-up through another thread
+      onResult: (f) => {
+        p.onResult(f);
+        st.done++;
+        if (f.result.error) st.failed++;
+        this.#counters(p, -1, 0, 0, here.state);
+      },
+    }, here.state);
+  }
+
   /** A batch of rows: recorded, counted, its answers checked. */
-  #rows(p: PointRun, i: number, m: RowBatch): void {
+  #rows(p: PointRun, i: number, m: RowBatch, local: RunState): void {
     const st = p.state;
     let off = 0;
     for (let k = 0; k < m.rows.length; k++) {
@@ -149,18 +182,21 @@ export class SenderPool {
     }
     p.checks.addBatch(m.whole, m.samples);
     if (m.oddContentType) this.s.noteContentType(m.oddContentType);
-    this.#counters(p, i, m.sent, m.inFlight);
+    this.#counters(p, i, m.sent, m.inFlight, local);
   }
 
   /**
-   * A thread's counters: sent is their sum; the peak in flight is the largest
-   * sum of the threads' latest counts (sampled, so a lower bound).
+   * Thread `i`'s counters (-1: none new): sent is the sum of every sender's;
+   * the peak in flight is the largest sum of their latest counts (the worker
+   * threads' sampled: a lower bound).
    */
-  #counters(p: PointRun, i: number, sent: number, inFlight: number): void {
-    const t = this.threads[i];
-    t.sent = sent;
-    t.inFlight = inFlight;
-    let s = 0, f = 0;
+  #counters(p: PointRun, i: number, sent: number, inFlight: number, local: RunState): void {
+    if (i >= 0) {
+      const t = this.threads[i];
+      t.sent = sent;
+      t.inFlight = inFlight;
+    }
+    let s = local.sent, f = local.inFlight;
     for (const x of this.threads) {
       s += x.sent;
       f += x.inFlight;
@@ -173,6 +209,22 @@ export class SenderPool {
   /** Ends the threads. */
   close(): void {
     for (const t of this.threads) t.worker.terminate();
+  }
+}
+
+/** Sender 0: this thread's share of the schedule. */
+class LocalSender {
+  readonly feed = new JobFeed();
+  readonly stop = new AbortController();
+  readonly state = newState();
+
+  /** What the dealer tells sender 0 (a cancel reaches it through the run's own signal). */
+  on(m: ToSender): void {
+    if (m.t === "jobs") this.feed.add(m.jobs, m.end);
+    else if (m.t === "stop") {
+      this.stop.abort();
+      this.feed.end();
+    }
   }
 }
 

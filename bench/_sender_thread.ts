@@ -12,12 +12,12 @@
  */
 import { errorMessage } from "../lib/errors.ts";
 import type { RequestRow } from "../lib/result_schema.ts";
-import { Deque } from "../lib/deque.ts";
 import { LazyTokenizer, loadTokenizer, type Tokenizer } from "../lib/tokenizer.ts";
 import type { BenchConfig } from "./bench_config.ts";
 import { type Gaps, requestRow } from "./record.ts";
 import { type Finished, newState, runLoad, type RunState } from "./runner.ts";
 import type { Job } from "./work_source.ts";
+import { JobFeed } from "./_job_feed.ts";
 import type { RequestSpec } from "./workload/types.ts";
 import { bodyOf } from "./_target.ts";
 import { timerSleep } from "../lib/clock.ts";
@@ -139,42 +139,6 @@ class Batcher {
     this.whole = 0;
     this.samples = [];
   }
-}
-
-/** The jobs of one load point as they come from the main thread. */
-class JobFeed implements Iterator<Job, void, undefined> {
-  readonly #queue = new Deque<Job>();
-  #ended = false;
-  #wake: (() => void) | null = null;
-
-  add(jobs: Job[], end: boolean): void {
-    for (const j of jobs) this.#queue.push(j);
-    if (end) this.#ended = true;
-    this.#resume();
-  }
-
-  end(): void {
-    this.#ended = true;
-    this.#resume();
-  }
-
-  #resume(): void {
-    const w = this.#wake;
-    this.#wake = null;
-    w?.();
-  }
-
-  next(): IteratorResult<Job, void> {
-    const j = this.#queue.shift();
-    return j === undefined ? { done: true, value: undefined } : { done: false, value: j };
-  }
-
-  /** The driver's `moreJobs`: resolves when jobs (or the end) came; null once ended. */
-  more = (): Promise<void> | null => {
-    if (this.#ended && this.#queue.length === 0) return null;
-    if (this.#queue.length) return Promise.resolve();
-    return new Promise((r) => this.#wake = r);
-  };
 }
 
 /** A sender thread's state between messages. */
