@@ -197,7 +197,7 @@ export const RUN_SETTINGS = {
     read: senderCount,
     default: "auto",
     help:
-      "Threads sending this process's load under one schedule (job i on thread i mod N): a number, or auto (1 up to 1,500 req/s, then one per 1,500 req/s up to the cores; 1 with --concurrency, a closed loop or --saturation-stop on)",
+      "Threads sending this process's load under one schedule (the main thread and N-1 workers, jobs dealt in a fixed turn): a number, or auto (1 up to 1,500 req/s, then one per 1,500 req/s up to the cores; 1 with --concurrency, a closed loop or --saturation-stop on)",
   },
   "worker-cmd": {
     field: "workerCmd",

@@ -1,8 +1,9 @@
 /**
  * Sending one load point from several threads under one schedule
  * (`--senders N`): this thread draws the jobs exactly as a one-thread run
- * does, hands job i to sender i mod N (a trace session's jobs to one sender,
- * by its key) up to {@linkcode LOOKAHEAD_MS} before they are due, and each
+ * does, hands each job to a sender in a fixed weighted turn (sender 0 takes
+ * {@linkcode MAIN_WEIGHT} of a worker's share; a trace session's jobs go to
+ * one sender, by its key) up to {@linkcode LOOKAHEAD_MS} before they are due, and each
  * sender sends them at their offsets from the shared start instant: sender 0
  * is this thread (N threads busy in all, not N + 1), the others are worker
  * threads (`_sender_thread.ts`). Rows come back in batches and are recorded here, in the one
@@ -28,6 +29,14 @@ export const ONE_SENDER_RPS = 1500;
 export const LOOKAHEAD_MS = 50;
 /** How often the schedule is drawn up to the lookahead (ms). */
 const TICK_MS = 10;
+/**
+ * Sender 0's share of the jobs against a worker thread's 1: the main thread
+ * also draws every prompt (~25 µs each) and records every row (~20 µs), against
+ * ~150 µs a request costs its sender (CPU profiles of 2-sender runs at 2,000
+ * req/s, 2026-12-07: main thread 78% busy, the worker 56%). An estimate, not a
+ * fit: (150 − 45) / 150 ≈ 0.7, rounded down for the dealing and intake.
+ */
+export const MAIN_WEIGHT = 0.6;
 
 /**
  * The sender threads of a run: `--senders N`, or with `auto` one per
@@ -231,8 +240,11 @@ class LocalSender {
 /** Hands the schedule's jobs to the threads, {@linkcode LOOKAHEAD_MS} ahead of their offsets. */
 class Dealer {
   #head: IteratorResult<Job, void>;
-  #index = 0;
   #over = false;
+  /** Smooth weighted round robin: each sender's credit (sender 0 weighs {@linkcode MAIN_WEIGHT}). */
+  readonly #credit: number[];
+  readonly #weights: number[];
+  readonly #total: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -242,12 +254,26 @@ class Dealer {
     readonly fail: (e: Error) => void,
   ) {
     this.#head = jobs.next();
+    this.#weights = Array.from({ length: n }, (_, i) => (i === 0 ? MAIN_WEIGHT : 1));
+    this.#total = this.#weights.reduce((a, b) => a + b, 0);
+    this.#credit = new Array<number>(n).fill(0);
   }
 
-  /** The thread of a job: its session's (by key), else the next in turn. */
+  /**
+   * The sender of a job: its session's (by key), else the next in a fixed
+   * weighted turn (the same for every run of N senders).
+   */
   #pick(j: Job): number {
-    const i = this.#index++;
-    if (j.session === undefined) return i % this.n;
+    if (j.session === undefined) {
+      const c = this.#credit;
+      let best = 0;
+      for (let i = 0; i < this.n; i++) {
+        c[i] += this.#weights[i];
+        if (c[i] > c[best]) best = i;
+      }
+      c[best] -= this.#total;
+      return best;
+    }
     let h = 0;
     for (let k = 0; k < j.session.length; k++) h = (h * 31 + j.session.charCodeAt(k)) | 0;
     return (h >>> 0) % this.n;
