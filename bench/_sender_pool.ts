@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { LazyTokenizer } from "../lib/tokenizer.ts";
 import type { BenchConfig } from "./bench_config.ts";
 import { Gaps } from "./record.ts";
 import type { Job } from "./work_source.ts";
@@ -57,7 +58,6 @@ interface Thread {
   worker: Worker;
   sent: number;
   inFlight: number;
-  done: boolean;
 }
 
 /** The threads sending a run's load points (see the module doc). */
@@ -84,7 +84,6 @@ export class SenderPool {
       worker: new Worker(selfUrl, { type: "module", name: SENDER_THREAD }),
       sent: 0,
       inFlight: 0,
-      done: false,
     }));
     const pool = new SenderPool(s, threads);
     let ready = 0;
@@ -95,7 +94,7 @@ export class SenderPool {
         model: s.target.model,
         url: s.target.url,
         streamAsked: s.target.streamAsked,
-        lazyTokenizer: "loaded" in s.target.tok && !s.target.tok.loaded,
+        lazyTokenizer: s.target.tok instanceof LazyTokenizer && !s.target.tok.loaded,
       };
       for (const t of threads) t.worker.postMessage(init);
     });
@@ -131,7 +130,7 @@ export class SenderPool {
       loadPoint: p.loadPoint,
       originEpochMs: performance.timeOrigin + p.originMs,
     };
-    for (const t of this.threads) Object.assign(t, { sent: 0, inFlight: 0, done: false });
+    for (const t of this.threads) Object.assign(t, { sent: 0, inFlight: 0 });
     const here = new LocalSender();
     const post = (i: number, m: ToSender) => i === 0 ? here.on(m) : this.#post(i - 1, m);
     const deal = new Dealer(n, p.work!.jobs, post, (e) => this.#fail(e));
