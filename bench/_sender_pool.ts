@@ -27,9 +27,9 @@ import { JobFeed } from "./_job_feed.ts";
 /** The rate one thread keeps with send-lag p99 ≤ 5 ms on a 2-core host (`deno task perf --only bench`). */
 export const ONE_SENDER_RPS = 1500;
 /** How far ahead of its due time a job is handed to its thread (ms). */
-export const LOOKAHEAD_MS = 50;
+export const LOOKAHEAD_MS = 60;
 /** How often the schedule is drawn up to the lookahead (ms). */
-const TICK_MS = 10;
+const TICK_MS = 20;
 /**
  * Sender 0's share of the jobs against a worker thread's 1: the main thread
  * also draws every prompt (~25 µs each) and records every row (~20 µs), against

@@ -27,8 +27,8 @@ export const SENDER_THREAD = "topobench-sender";
 
 /** Rows a thread holds before it sends a batch, at most. */
 const BATCH_ROWS = 256;
-/** How long a row waits in a batch, at most (ms); also the state's beat. */
-const BATCH_MS = 20;
+/** How long a row waits in a batch, at most (ms): fewer, larger messages between the threads. */
+const BATCH_MS = 50;
 /** Answers whose token counts a thread hands back to be counted again, at most (`AnswerChecks`). */
 const SAMPLE = 500;
 
@@ -177,7 +177,7 @@ class SenderThread {
     const out = new Batcher(this.post, state);
     const beat = setInterval(
       () => this.post({ t: "beat", sent: state.sent, inFlight: state.inFlight }),
-      5 * BATCH_MS,
+      250, // ms: the progress line's sent count while no row comes back
     );
     const toReal = (ms: number) => ms / cfg.timeScale;
     try {
