@@ -87,7 +87,7 @@ export class SenderPool {
     }));
     const pool = new SenderPool(s, threads);
     let ready = 0;
-    await pool.#until((_, m) => m.t === "ready" && ++ready === n - 1, () => {
+    const started = pool.#until((_, m) => m.t === "ready" && ++ready === n - 1, () => {
       const init: ToSender = {
         t: "init",
         cfg: s.cfg,
@@ -97,6 +97,11 @@ export class SenderPool {
         lazyTokenizer: s.target.tok instanceof LazyTokenizer && !s.target.tok.loaded,
       };
       for (const t of threads) t.worker.postMessage(init);
+    });
+    // a thread that cannot start ends them all (a live worker would keep the process up)
+    await started.catch((e) => {
+      pool.close();
+      throw e;
     });
     return pool;
   }
