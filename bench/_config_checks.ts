@@ -39,6 +39,7 @@ export function checkCombinations(v: FlagValues, given: Given): Lengths {
   usePromptsFile(v, given);
   const lengths = datasetLengths(v, given);
   checkWorkers(v);
+  checkSenders(v);
   checkPlatform(v);
   return lengths;
 }
@@ -182,6 +183,18 @@ function checkWorkers(v: FlagValues): void {
     throw bad("workers", v.workers, "workers with a finite --rate and no --concurrency");
   }
   if (setting(v, "runs") > 1) throw bad("runs", v.runs, "1 with --workers");
+}
+
+/** Several sender threads split an open-loop schedule: no cap or saturation rule spans them. */
+function checkSenders(v: FlagValues): void {
+  const n = setting(v, "senders");
+  if (n === "auto" || n === 1) return;
+  if (!Number.isFinite(setting(v, "rate")) || setting(v, "concurrency") !== undefined) {
+    throw bad("senders", n, "1 or auto with --concurrency or an infinite --rate");
+  }
+  if (setting(v, "saturation-stop") === "on") {
+    throw bad("senders", n, "1 or auto with --saturation-stop on");
+  }
 }
 
 /** The pods split one Poisson schedule: a finite rate, open loop, one run, no local GPU. */

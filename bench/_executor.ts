@@ -17,6 +17,8 @@ import type { WorkSource } from "./work_source.ts";
 import { BENCH_ENTRY, jobName, podFiles, startBenchJob, type StartedJob } from "./_k8s_job.ts";
 import type { RunSession } from "./_session.ts";
 import { peakInFlight, POD, runDistributed, workerArgs } from "./_workers.ts";
+import { SenderPool, sendersFor } from "./_sender_pool.ts";
+import type { AnswerChecks } from "./_point_summary.ts";
 
 /** One load point as an executor sends it. */
 export interface PointRun {
@@ -35,6 +37,8 @@ export interface PointRun {
   /** Its rows (the workers' are added here). */
   sink: RunRows;
   state: RunState;
+  /** Its answers' checks (sender threads add theirs). */
+  checks: AnswerChecks;
 }
 
 /** What the executor adds to a load point's summary. */
@@ -43,6 +47,8 @@ export interface PointOutcome {
   mismatches: number;
   /** Every worker finished its share. */
   complete: boolean;
+  /** Threads that sent it from this process (absent with workers). */
+  senders?: number;
 }
 
 /** Sends each load point of a run. */
@@ -60,16 +66,20 @@ export interface LoadExecutor {
  */
 export async function sendLoad(
   s: RunSession,
-  plan: Pick<
-    RunLoadOptions,
-    | "jobs"
-    | "concurrency"
-    | "closedLoop"
-    | "durationMs"
-    | "originMs"
-    | "onResult"
-    | "onTokenizerLoad"
-  >,
+  plan:
+    & Pick<
+      RunLoadOptions,
+      | "jobs"
+      | "concurrency"
+      | "closedLoop"
+      | "durationMs"
+      | "originMs"
+      | "onResult"
+      | "onTokenizerLoad"
+      | "moreJobs"
+      | "sleep"
+    >
+    & { stop?: AbortSignal },
   state?: RunState,
 ): Promise<void> {
   const { cfg } = s;
@@ -80,7 +90,7 @@ export async function sendLoad(
     body: s.target.body,
     timeoutMs: s.toReal(cfg.timeoutS * 1000),
     stallTimeoutMs: s.toReal(cfg.stallTimeoutS * 1000),
-    stop: s.stop.signal,
+    stop: plan.stop ?? s.stop.signal,
     cancel: s.cancel.signal,
     compat: cfg.metricsCompat,
     responsePaths: { text: cfg.responseTextPath, tokens: cfg.responseTokensPath },
@@ -106,6 +116,8 @@ export async function startExecutor(
 ): Promise<LoadExecutor> {
   if (s.target.kube && s.cfg.kubernetes) return await startPods(s, o.selfUrl, o.given);
   if (s.cfg.workers.length) return workersExecutor(s, s.cfg.workers, o.selfUrl, o.given);
+  const senders = sendersFor(s.cfg);
+  if (senders > 1) return await poolExecutor(s, senders, o.selfUrl);
   return {
     workers: 0,
     async run(p) {
@@ -121,9 +133,31 @@ export async function startExecutor(
             "the server sent no usage: loading the client tokenizer to count output tokens (a pause of a second or two in this run)",
           ),
       }, p.state);
-      return { mismatches: 0, complete: true };
+      return { mismatches: 0, complete: true, senders: 1 };
     },
     async finish() {},
+  };
+}
+
+/** `senders` threads of this process, under one schedule (`_sender_pool.ts`). */
+async function poolExecutor(
+  s: RunSession,
+  senders: number,
+  selfUrl: string,
+): Promise<LoadExecutor> {
+  s.log.info(
+    `sending from ${senders} threads, this one and ${
+      senders - 1
+    } worker(s) (--senders ${s.cfg.senders})`,
+  );
+  const pool = await SenderPool.start(s, senders, selfUrl);
+  return {
+    workers: 0,
+    run: (p) => pool.run(p),
+    finish() {
+      pool.close();
+      return Promise.resolve();
+    },
   };
 }
 

@@ -62,7 +62,11 @@ export async function runLoadPoint(s: RunSession, x: LoadExecutor, k: number): P
     checks.add(f);
   };
   const progress = Deno.stderr.isTerminal() && !x.workers
-    ? startProgress(state, sink.recent, () => s.toServer(performance.now() - originMs) / 1000)
+    ? startProgress(
+      state,
+      { ttftMs: sink.recent, lagMs: sink.recentLag },
+      () => s.toServer(performance.now() - originMs) / 1000,
+    )
     : undefined;
   const outcome = await x.run({
     runId,
@@ -75,6 +79,7 @@ export async function runLoadPoint(s: RunSession, x: LoadExecutor, k: number): P
     onResult,
     sink,
     state,
+    checks,
   });
   progress?.[Symbol.dispose]();
   await summarizePoint(s, { k, runId, originMs, sink, state, checks, outcome });

@@ -35,6 +35,12 @@ export class AnswerChecks {
       this.sample.push({ text: f.result.text, tokens: f.outputTokens });
     }
   }
+
+  /** A sender thread's batch: answers that came whole, answers to count again. */
+  addBatch(whole: number, samples: readonly { text: string; tokens: number }[]): void {
+    this.whole += whole;
+    for (const x of samples) if (this.sample.length < MISMATCH_SAMPLE) this.sample.push(x);
+  }
 }
 
 /** A finished load point. */
@@ -73,6 +79,7 @@ export async function summarizePoint(s: RunSession, p: FinishedPoint): Promise<v
   });
   sum.simulated = target.simulated;
   sum.metrics_compat = cfg.metricsCompat;
+  if (p.outcome.senders !== undefined) sum.senders = p.outcome.senders;
   addKvUsage(s, p, sum);
   // answers that came whole: their TTFT is the full response time (nothing streamed before)
   sum.streamed = p.checks.whole === 0;

@@ -8,7 +8,15 @@
  */
 import { SLO_FLAGS, sloFromFlags } from "../lib/metrics.ts";
 import { num, off, on, oneOf, type SettingTable, text } from "./_setting_table.ts";
-import { hosts, jsonObject, outPath, startAt, trueOrFalse, warmup } from "./_setting_readers.ts";
+import {
+  hosts,
+  jsonObject,
+  outPath,
+  senderCount,
+  startAt,
+  trueOrFalse,
+  warmup,
+} from "./_setting_readers.ts";
 
 /** `--metrics-compat` values. */
 export const METRICS_COMPAT = ["topobench", "vllm"] as const;
@@ -183,6 +191,13 @@ export const RUN_SETTINGS = {
     read: hosts,
     help:
       "Split the load over bench workers: comma-separated ssh hosts running --worker-cmd, or local (a subprocess)",
+  },
+  senders: {
+    field: "senders",
+    read: senderCount,
+    default: "auto",
+    help:
+      "Threads sending this process's load under one schedule (the main thread and N-1 workers, jobs dealt in a fixed turn): a number, or auto (1 up to 1,500 req/s, then one per 1,500 req/s up to the cores less one; 1 with --concurrency, a closed loop or --saturation-stop on)",
   },
   "worker-cmd": {
     field: "workerCmd",

@@ -30,6 +30,7 @@ import {
 import { type Scraper, startScraper } from "./scrape.ts";
 import type { Target } from "./_target.ts";
 import { Waker } from "./_waker.ts";
+import { sendersFor } from "./_sender_pool.ts";
 
 /** What `config.json` records besides the config and the target. */
 export interface SessionOptions {
@@ -113,6 +114,8 @@ export class RunSession {
       topology: cfg.topology,
       seed: cfg.dataset.seed,
       time_scale: cfg.timeScale,
+      // sender threads of this process (--senders, resolved); null when workers or pods send
+      senders: cfg.workers.length || cfg.kubernetes ? null : sendersFor(cfg),
       run_key: runKey(cfg, target.model),
       bench: cfg,
     });

@@ -130,6 +130,10 @@ export function hosts(v: FlagValues, k: string): string[] {
   return workers;
 }
 
+/** `--senders`: `auto`, or a whole number of threads from 1 to 64. */
+export const senderCount = (v: FlagValues, k: string): number | "auto" =>
+  v[k] === "auto" ? "auto" : numberFlag(v, k, { integer: true, min: 1, max: 64 })!;
+
 /** `--start-at`: Unix ms, or `stdin`. */
 export const startAt = (v: FlagValues, k: string): number | "stdin" | undefined =>
   v[k] === "stdin" ? "stdin" : numberFlag(v, k, { min: 0 });

@@ -100,8 +100,11 @@ async function tokenizerOf(
   return lazy && usageExpected ? new LazyTokenizer() : await loadTokenizer(cfg.tokenizer);
 }
 
-/** The request body: `--request-body-template`, else an OpenAI body. */
-async function bodyOf(cfg: BenchConfig, model: string): Promise<(spec: RequestSpec) => string> {
+/** The request body of a run: `--request-body-template`, else an OpenAI body (also built in each sender thread). */
+export async function bodyOf(
+  cfg: BenchConfig,
+  model: string,
+): Promise<(spec: RequestSpec) => string> {
   const template = cfg.requestBodyTemplate ? await loadTemplate(cfg.requestBodyTemplate) : null;
   return template
     ? (s) => templateBody(template, s, model)

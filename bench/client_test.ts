@@ -179,3 +179,45 @@ Deno.test("--metrics-compat vllm: role chunk starts TTFT, E2E ends at the last c
     await server.finished;
   }
 });
+
+Deno.test("limits of a second or more fire from the shared sweep, at most ~0.1 s late", async () => {
+  const hold = new AbortController();
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (req) => {
+    if (new URL(req.url).searchParams.get("mode") === "silent") {
+      await sleep(1600); // no head before the whole-request timeout ends it
+    }
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(enc.encode('data: {"choices":[{"text":"a"}]}\n\n'));
+        // then silence (a stall) until the test ends
+        hold.signal.addEventListener("abort", () => {
+          try {
+            c.close();
+          } catch { /* the client went away first */ }
+        });
+      },
+    });
+    return new Response(body, { headers: { "content-type": "text/event-stream" } });
+  });
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}/`;
+    const t0 = performance.now();
+    const stalled = await sendStreaming({ url, body: "{}", requestId: "s", stallTimeoutMs: 1000 });
+    const stallS = (performance.now() - t0) / 1000;
+    assert.match(stalled.error, /stalled: no byte for 1000 ms after the stream started/);
+    assert.ok(stallS >= 1 && stallS < 2.5, `stalled after ${stallS} s`);
+    const t1 = performance.now();
+    const silent = await sendStreaming({
+      url: url + "?mode=silent",
+      body: "{}",
+      requestId: "t",
+      timeoutMs: 1000,
+    });
+    const timeoutS = (performance.now() - t1) / 1000;
+    assert.match(silent.error, /timeout after 1000 ms/);
+    assert.ok(timeoutS >= 1 && timeoutS < 2.5, `timed out after ${timeoutS} s`);
+  } finally {
+    hold.abort();
+    await server.shutdown();
+  }
+});

@@ -47,6 +47,12 @@ export interface LoadPlan {
   closedLoop: boolean;
   /** Closed loop stops starting new work after this offset. */
   durationMs?: number;
+  /**
+   * A live feed of jobs (another thread draws the schedule): asked when `jobs`
+   * has none left, it resolves once more may be drawn, or is null when the feed
+   * has ended. @default none (`jobs` ending ends the schedule)
+   */
+  moreJobs?: () => Promise<void> | null;
 }
 
 /** Counters while running. */
@@ -246,7 +252,17 @@ class Driver {
   #next(): void {
     const next = this.#stopped ? undefined : this.plan.jobs.next();
     if (!next || next.done) {
-      this.#drawing--;
+      const more = next && this.plan.moreJobs?.();
+      if (!more) this.#drawing--;
+      else {
+        more.then(
+          this.#guard(() => {
+            this.#next();
+            this.#check();
+          }),
+          (e) => this.#fail(e),
+        );
+      }
       return;
     }
     const job = next.value;

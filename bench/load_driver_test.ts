@@ -11,6 +11,8 @@ import { LazyTokenizer } from "../lib/tokenizer.ts";
 import type { ClientResult } from "./client.ts";
 import { runLoad, type Sender, type Sent } from "./load_driver.ts";
 import { benchWork, offsetsOf } from "./_test_harness.ts";
+import type { Job } from "./work_source.ts";
+import { JobFeed } from "./_job_feed.ts";
 
 /** Ends every request at the instant it was sent; notes when each was sent. */
 class InstantSender implements Sender {
@@ -79,3 +81,42 @@ Deno.test(
     assert.ok(c > 0.85 && c < 1.15, `sent-gap cv ${c}`);
   },
 );
+
+Deno.test("a live job feed (moreJobs): jobs handed over in batches ahead of time are all sent on time", async () => {
+  const { cfg, work } = await benchWork("--rate", "50", "--duration", "3", "--seed", "5");
+  const { work: again } = await benchWork("--rate", "50", "--duration", "3", "--seed", "5");
+  const all: Job[] = [];
+  for (let j = again.jobs.next(); !j.done; j = again.jobs.next()) all.push(j.value);
+  const loop = new EventLoop();
+  const sender = new InstantSender(loop);
+  const feed = new JobFeed();
+  // a dealer as `_sender_pool.ts` deals: every 100 ms, the jobs due in the next 150 ms
+  let next = 0;
+  const deal = (t: number) => {
+    const batch: Job[] = [];
+    while (next < all.length && all[next].offsetMs <= t + 150) batch.push(all[next++]);
+    feed.add(batch, next === all.length);
+    if (next < all.length) loop.at(t + 100, () => deal(t + 100));
+  };
+  deal(0);
+  const done = runLoad(
+    {
+      tokenizer: new LazyTokenizer(),
+      endpoint: cfg.dataset.endpoint,
+      jobs: feed,
+      moreJobs: feed.more,
+      closedLoop: false,
+    },
+    loop,
+    sender,
+  );
+  // the feed resolves a promise when jobs come: let its callbacks run between timers
+  while (loop.pending) {
+    loop.step();
+    for (let i = 0; i < 4; i++) await null;
+  }
+  const state = await done;
+  assert.equal(all.length, offsetsOf(work).length);
+  assert.equal(state.sent, all.length);
+  assert.deepEqual(sender.sentMs, all.map((j) => j.offsetMs));
+});

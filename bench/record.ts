@@ -213,6 +213,9 @@ export class RunRows {
   /** TTFT of the last 200 successes, in no set order (progress line). */
   readonly recent: number[] = [];
   #recentNext = 0;
+  /** Send lag (sent − scheduled, the rows' ms) of the last 200 rows, in no set order (progress line). */
+  readonly recentLag: number[] = [];
+  #lagNext = 0;
 
   /** The first write failure (a full disk): rows after it are not recorded. */
   writeError: Error | null = null;
@@ -274,6 +277,9 @@ export class RunRows {
       return;
     }
     this.#tally(row, itlMs);
+    const lag = row.sent_ms - row.scheduled_ms;
+    if (this.recentLag.length < 200) this.recentLag.push(lag);
+    else this.recentLag[this.#lagNext++ % 200] = lag;
     if (!row.error && row.ttft_ms !== null) {
       if (this.recent.length < 200) this.recent.push(row.ttft_ms);
       else this.recent[this.#recentNext++ % 200] = row.ttft_ms;

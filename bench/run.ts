@@ -28,6 +28,7 @@ import { type LoadExecutor, startExecutor } from "./_executor.ts";
 import { runLoadPoint } from "./_load_point.ts";
 import { RunSession } from "./_session.ts";
 import { openTarget } from "./_target.ts";
+import { isSenderThread, serveSenderThread } from "./_sender_thread.ts";
 
 const HELP: CommandHelp = {
   cmd: "deno task bench",
@@ -75,4 +76,6 @@ export async function main(args: string[]): Promise<number> {
   return await session.finish();
 }
 
-if (import.meta.main) await runMain(main);
+// the same file runs each sender thread of a run (`--senders`), bundled or not
+if (isSenderThread()) serveSenderThread();
+else if (import.meta.main) await runMain(main);

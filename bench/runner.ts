@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { sleepUntil, WallClock } from "../lib/clock.ts";
+import { type Sleeper, sleepUntil, WallClock } from "../lib/clock.ts";
 import { LazyTokenizer, type Tokenizer } from "../lib/tokenizer.ts";
 import { type MetricsCompat, type ResponsePaths, sendStreaming } from "./client.ts";
 import type { RequestSpec } from "./workload/types.ts";
@@ -60,8 +60,10 @@ export interface RunLoadOptions extends LoadPlan, HttpSenderOptions {
   /** Stop sending. */
   stop: AbortSignal;
   onResult: (f: Finished) => void;
-  /** Wakes the clock's timers; one is started (and stopped) here when not given. */
+  /** Wakes the clock's timers; one is started (and stopped) here when neither it nor `sleep` is given. */
   waker?: Waker;
+  /** How the clock sleeps instead of a waker (e.g. `timerSleep`). */
+  sleep?: Sleeper;
   /** Stop when the queue diverges (`--saturation-stop on`); see the driver. @default null */
   saturation?: DriveOptions["saturation"];
   onSaturated?: DriveOptions["onSaturated"];
@@ -112,11 +114,11 @@ export class HttpSender implements Sender {
 
 /** Runs the load on the wall clock over HTTP; resolves when everything sent has finished. */
 export async function runLoad(o: RunLoadOptions, state: RunState = newState()): Promise<RunState> {
-  using own = o.waker ? null : new Waker();
-  const waker = o.waker ?? own!;
+  using own = o.waker || o.sleep ? null : new Waker();
+  const waker = o.waker ?? own;
   using clock = new WallClock({
     originMs: o.originMs,
-    sleep: (atMs, signal) => waker.sleepUntil(atMs, signal),
+    sleep: o.sleep ?? ((atMs, signal) => waker!.sleepUntil(atMs, signal)),
   });
   // a saturation stop also cancels the HTTP requests it ended (their answers are no longer read)
   const over = new AbortController();

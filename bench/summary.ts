@@ -105,7 +105,10 @@ export function summaryOf(st: LoadPointStats, m: SummaryMeta): LoadPointSummary 
   }
   // latency from the schedule (includes send lag: no coordinated omission)
   s.mean_ttft_from_scheduled_ms = r3n(st.mean_ttft_from_scheduled_ms);
+  s.p50_ttft_from_scheduled_ms = r3n(st.p50_ttft_from_scheduled_ms);
   s.p99_ttft_from_scheduled_ms = r3n(st.p99_ttft_from_scheduled_ms);
+  s.p50_e2el_from_scheduled_ms = r3n(st.p50_e2el_from_scheduled_ms);
+  s.p99_e2el_from_scheduled_ms = r3n(st.p99_e2el_from_scheduled_ms);
   return s;
 }
 
@@ -246,6 +249,14 @@ export function resultBlock(s: LoadPointSummary): string {
       `${s.send_lag_p50_ms} / ${s.send_lag_p99_ms} / ${s.send_lag_max_ms}`,
     ),
   );
+  // from the schedule: what a user would have waited had the client kept it (no coordinated omission)
+  if (s.p50_ttft_from_scheduled_ms !== undefined) {
+    out.push(line(
+      "TTFT from schedule p50/p99 (ms):",
+      `${s.p50_ttft_from_scheduled_ms ?? "n/a"} / ${s.p99_ttft_from_scheduled_ms ?? "n/a"}`,
+    ));
+  }
+  if (s.client_saturated) out.push("BEHIND SCHEDULE: send lag p99 > 5 ms (the client saturated)");
   if (s.slo_attainment !== null) out.push(line("SLO attainment:", s.slo_attainment));
   if (s.output_token_mismatches) {
     out.push(line("Output token count mismatches:", s.output_token_mismatches));

@@ -97,6 +97,26 @@ export async function sleepUntil(atMs: number, signal: AbortSignal): Promise<voi
   }
 }
 
+/**
+ * Sleeps until `performance.now()` reaches `atMs`, or `signal` aborts, on one
+ * timer and no spin: it wakes up to about 1 ms late (timers' granularity), at
+ * the least cost per wake-up. What a thread sending thousands of requests a
+ * second sleeps on: most of its arrivals are then due at once when it wakes.
+ */
+export function timerSleep(atMs: number, signal: AbortSignal): Promise<void> {
+  const ms = atMs - performance.now();
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const t = setTimeout(done, ms - 0.5);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
 /** Options of {@linkcode WallClock}. */
 export interface WallClockOptions {
   /** `performance.now()` of the clock's 0. @default performance.now() */

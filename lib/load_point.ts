@@ -125,9 +125,15 @@ export interface LoadPointStats extends LatencyRecord, LoadPointTotals {
   send_lag_max_ms: number | null;
   /** Completed share of all requests; null without requests. */
   success_rate: number | null;
-  /** TTFT from the schedule (send lag included: no coordinated omission). */
+  /**
+   * TTFT and E2E from the schedule (first token or end − scheduled: send lag
+   * included, so a client that fell behind cannot hide it: no coordinated omission).
+   */
   mean_ttft_from_scheduled_ms: number | null;
+  p50_ttft_from_scheduled_ms: number | null;
   p99_ttft_from_scheduled_ms: number | null;
+  p50_e2el_from_scheduled_ms: number | null;
+  p99_e2el_from_scheduled_ms: number | null;
   /** TTFT per turn as numbered in the rows, turns ascending. */
   ttft_by_turn: TurnTtft[];
   /** Mean TTFT of first turns (turn ≤ 1) and of later turns (prefix reuse). */
@@ -202,6 +208,7 @@ class Pass {
   readonly tpot: Column;
   readonly e2el: Column;
   readonly ttftFromScheduled: Column;
+  readonly e2elFromScheduled: Column;
   /** Per turn as the rows number it. */
   readonly turns = new Map<number, TurnSums>();
   /** Turns ≤ 1 together: the first turn of per-turn metrics. */
@@ -216,6 +223,7 @@ class Pass {
     this.tpot = new Column(capacity);
     this.e2el = new Column(capacity);
     this.ttftFromScheduled = new Column(capacity);
+    this.e2elFromScheduled = new Column(capacity);
   }
 
   add(x: StatsRow): void {
@@ -233,6 +241,7 @@ class Pass {
     this.inTokens += x.prompt_tokens ?? 0;
     this.outTokens += x.output_tokens;
     this.e2el.push(x.e2e_ms);
+    this.e2elFromScheduled.push(x.end_ms - x.scheduled_ms);
     if (x.tpot_ms !== null) this.tpot.push(x.tpot_ms);
     if (x.ttft_ms !== null) this.ttft.push(x.ttft_ms);
     if (x.first_token_ms !== null) this.ttftFromScheduled.push(x.first_token_ms - x.scheduled_ms);
@@ -302,7 +311,7 @@ export function loadPointStats(
     ...latencyStats("tpot", p.tpot.values()),
     ...latencyStats("itl", o.itlsMs ?? []),
     ...latencyStats("e2el", p.e2el.values()),
-    ...fromScheduled(p.ttftFromScheduled.values()),
+    ...fromScheduled(p.ttftFromScheduled.values(), p.e2elFromScheduled.values()),
     ttft_by_turn: ttftByTurn(p.turns),
     mean_ttft_turn1_ms: meanOf(p.firstTurns.ttftSum, p.firstTurns.ttftN),
     mean_ttft_turn2plus_ms: meanOf(p.laterTtftSum, p.laterTtft.length),
@@ -350,11 +359,14 @@ function percentileOf(xs: readonly number[], p: number): number {
   return percentileSorted(Float64Array.from(xs).sort(), p);
 }
 
-function fromScheduled(xs: Float64Array) {
-  const d = describe(xs, [99]);
+function fromScheduled(ttft: Float64Array, e2el: Float64Array) {
+  const d = describe(ttft, [50, 99]), e = describe(e2el, [50, 99]);
   return {
     mean_ttft_from_scheduled_ms: orNull(d.mean),
+    p50_ttft_from_scheduled_ms: orNull(d.p[50]),
     p99_ttft_from_scheduled_ms: orNull(d.p[99]),
+    p50_e2el_from_scheduled_ms: orNull(e.p[50]),
+    p99_e2el_from_scheduled_ms: orNull(e.p[99]),
   };
 }
 

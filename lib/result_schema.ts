@@ -216,6 +216,8 @@ export interface LoadPointSummary extends LoadPointTotals {
   streamed?: boolean;
   /** A request class's summary names it; "" for the total. */
   class?: string;
+  /** Threads that sent the load from one bench process (`--senders`); absent with workers and in virtual time. */
+  senders?: number;
 }
 
 /** Columns of `gpu.csv`: `t_ms` since run start, then nvidia-smi's query fields. */

@@ -49,6 +49,7 @@ const OWN: FlagSpec = {
 export const LIVE_ONLY: ReadonlySet<string> = new Set([
   "url",
   "worker-cmd",
+  "senders",
   "start-at",
   "time-scale",
   "timeout",
