@@ -238,7 +238,8 @@ export interface Http1FetchInit {
   /** @default "POST" ("GET" where the URL goes to fetch) */
   method?: string;
   headers?: Headers | Record<string, string>;
-  body?: string;
+  /** A string is sent as UTF-8; bytes as they are. */
+  body?: string | Uint8Array<ArrayBuffer>;
   signal?: AbortSignal;
   /** Watches the body as it streams. */
   tap?: BodyTap;
@@ -283,7 +284,7 @@ export function http1Fetch(url: string, init: Http1FetchInit): Promise<Response>
       url: u,
       method: init.method,
       headers,
-      body: init.body === undefined ? undefined : enc.encode(init.body),
+      body: typeof init.body === "string" ? enc.encode(init.body) : init.body,
       signal: init.signal,
       canceller,
       onHead: (status, h) => {

@@ -72,6 +72,8 @@ export async function main(args: string[]): Promise<number> {
     port,
     signal: ac.signal,
     ...serve,
+    // the handler takes a gone client from clientSignal (lib/http_server.ts): cheaper requests
+    requestSignals: false,
     warn: (m) => log.warn(m),
     onError: (e) => {
       log.warn(`request failed: ${errorMessage(e)}`);
