@@ -151,6 +151,11 @@ export class LegIo {
     const headers = { ...ctx.fwd, "x-request-id": requestId };
     // the leg ends with the client, when its backend is taken out, or when it stalls
     b.legs.add(ctl);
+    // the request given up (its client gone) cuts the leg: a listener, not AbortSignal.any
+    // (whose WeakRefs keep every leg's signals alive through scavenges)
+    const client = ctx.ac.signal;
+    if (client.aborted) ctl.abort(client.reason);
+    else client.addEventListener("abort", () => ctl.abort(client.reason), { once: true });
     // no answer yet after the stall timeout: streamed answers and one-token legs
     // (prefill, encode) start at once; a whole non-streamed answer may take longer
     const timed = ctx.body.stream === true || leg === "prefill" || leg === "encode";
@@ -161,7 +166,7 @@ export class LegIo {
         method: "POST",
         headers,
         body: body === ctx.body ? (ctx.rawBytes ?? ctx.raw) : JSON.stringify(body),
-        signal: AbortSignal.any([ctx.ac.signal, ctl.signal]),
+        signal: ctl.signal,
         tap,
       });
     } catch (e) {
