@@ -34,8 +34,8 @@ export interface ConnSettings {
   onGone: () => void;
   /** The server is stopping: no new request on this connection. */
   stopping: () => boolean;
-  /** Each `Request` gets its abort signal as `req.signal` (else from {@linkcode clientSignal} only). */
-  requestSignals: boolean;
+  /** Lean requests for {@linkcode rawRequest} (see `HttpServeOptions.rawRequests`). */
+  rawRequests: boolean;
 }
 
 /**
@@ -48,14 +48,14 @@ export interface RawRequest {
   signal: AbortSignal;
   /** The head's header lines in order, names in lower case. */
   headers: [string, string][];
-  /** The whole body when it came with the head (then `req.body` holds a copy); null otherwise. */
+  /** The whole body when it came with the head (then `req.body` is null); null otherwise (read `req.body`). */
   body: Uint8Array<ArrayBuffer> | null;
 }
 
 const raws = new WeakMap<Request, RawRequest>();
 const heads = new WeakMap<Response, [string, string][]>();
 
-/** What the server read of `req` (requests of a server with `requestSignals: false`); else undefined. */
+/** What the server read of `req` (requests of a server with `rawRequests: true`); else undefined. */
 export function rawRequest(req: Request): RawRequest | undefined {
   return raws.get(req);
 }
@@ -243,10 +243,11 @@ export class ServerConn extends ReadBuffer {
     const ac = new AbortController();
     const bytes = hasBody ? body.stream() : null;
     let req: Request;
-    if (this.s.requestSignals) req = new Request(url, { method, body: bytes, signal: ac.signal });
+    if (!this.s.rawRequests) req = new Request(url, { method, body: bytes, signal: ac.signal });
     else {
-      req = new Request(url, { method, body: bytes });
+      // lean: a Request copies a body given whole, and one with a signal follows it
       const whole = bytes instanceof Uint8Array ? bytes : null;
+      req = new Request(url, { method, body: whole ? null : bytes });
       raws.set(req, { signal: ac.signal, headers: pairs, body: whole });
     }
     // appended to the request's own headers (a Headers passed in would be copied once more)

@@ -5,6 +5,7 @@
  * @module
  */
 import { readBodyText } from "../../../lib/read_body.ts";
+import { rawRequest } from "../../../lib/http_server.ts";
 
 /** An error answered to the client as `{"error": {...}}` with `status`. */
 export class HttpError extends Error {
@@ -46,9 +47,14 @@ export function errorResponse(e: HttpError, headers: HeadersInit = {}): Response
   return json(errorObject(e.status, e.message, e.type), e.status, headers);
 }
 
-/** Reads a request body as text; 413 when it is larger than `maxBytes`. */
-export function readBody(req: Request, maxBytes: number): Promise<string> {
-  return readBodyText(req, maxBytes, (n) => tooLarge(n, maxBytes));
+/**
+ * Reads a request body as text (the bytes the server kept, {@linkcode rawRequest},
+ * else `req.body`); 413 when it is larger than `maxBytes`.
+ */
+export async function readBody(req: Request, maxBytes: number): Promise<string> {
+  const whole = rawRequest(req)?.body;
+  if (whole) return bodyText(whole, maxBytes).text;
+  return await readBodyText(req, maxBytes, (n) => tooLarge(n, maxBytes));
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });

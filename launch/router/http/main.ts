@@ -72,8 +72,8 @@ export async function main(args: string[]): Promise<number> {
     port,
     signal: ac.signal,
     ...serve,
-    // the handler takes a gone client from clientSignal (lib/http_server.ts): cheaper requests
-    requestSignals: false,
+    // lean requests: the handler reads the client's signal, headers and body through rawRequest
+    rawRequests: true,
     warn: (m) => log.warn(m),
     onError: (e) => {
       log.warn(`request failed: ${errorMessage(e)}`);
