@@ -2,7 +2,8 @@
  * Perf entry `router`: what the router adds, measured with `deno task bench`
  * (open loop) straight to the zero-delay server and through an
  * `agg` router in front of it, at 500 and 2,000 req/s, alternated, each run
- * after a 1 s warmup: TTFT p50 / p99 difference (goals ≤ 0.5 / 2 ms).
+ * after a 1 s warmup: TTFT p50 / p99 difference (goals ≤ 0.5 / 2 ms), and
+ * the router process's CPU per request (less noisy than a tail on a shared host).
  * Then 5,000 concurrent streams through the router to one simulated engine
  * (`--speed 100`, 64 tokens each, closed loop of 5,000 users): failed requests
  * (goal 0), each distinct error (up to three) with its count, and the TTFT
@@ -16,7 +17,7 @@ import { startSim } from "../../../launch/sim/live/start_sim.ts";
 import { type ReadyProcess, startReady } from "../../../lib/ready_process.ts";
 import type { PerfResult } from "../perf.ts";
 import { startZeroServer } from "./zero_server.ts";
-import { benchProcess } from "./bench_rate.ts";
+import { benchProcess, procUsage } from "./bench_rate.ts";
 import { parseCsv } from "../../../lib/csv.ts";
 import { percentile } from "../../../lib/stats.ts";
 
@@ -61,8 +62,13 @@ const MAX_RUN_S = 10;
 /** Warmup of each bench run (seconds): its rows go to `warmup.csv`, outside every figure. */
 const WARMUP_S = 1;
 
-/** The TTFTs (ms) of a run's measured requests (warmup rows are apart) and its failed count. */
-async function measuredTtfts(dir: string): Promise<{ ttftMs: number[]; failed: number }> {
+/**
+ * The TTFTs (ms) of a run's measured requests (warmup rows are apart), its
+ * failed count, and every request it sent (warmup included).
+ */
+async function measuredTtfts(
+  dir: string,
+): Promise<{ ttftMs: number[]; failed: number; sent: number }> {
   const file = join(dir, "requests.csv");
   const ttftMs: number[] = [];
   let failed = 0;
@@ -71,7 +77,17 @@ async function measuredTtfts(dir: string): Promise<{ ttftMs: number[]; failed: n
     if (row.error || row.ttft_ms === "" || !Number.isFinite(t)) failed++;
     else ttftMs.push(t);
   }
-  return { ttftMs, failed };
+  const warm = join(dir, "warmup.csv");
+  const warmed = parseCsv(await Deno.readTextFile(warm).catch(() => ""), warm).length;
+  return { ttftMs, failed, sent: ttftMs.length + failed + warmed };
+}
+
+/** TTFTs of one rate's runs, pooled by kind, with the router's CPU per request it served. */
+interface RatePool {
+  direct: number[];
+  routed: number[];
+  failed: number;
+  routerCpuMsPerReq: number;
 }
 
 /** The 1-minute load average of this host, as a note's words. */
@@ -94,28 +110,9 @@ async function addedTtft(dir: string, seconds: number): Promise<PerfResult[]> {
     const s = Math.max(2, Math.min(seconds, 2 * MAX_RUN_S) / 2);
     for (const rate of RATES) {
       const loadBefore = await loadAverage();
-      const pooled = { direct: [] as number[], routed: [] as number[] };
-      let failed = 0;
-      for (const [i, kind] of (["direct", "routed", "routed", "direct"] as const).entries()) {
-        const { dir: runDir } = await benchProcess([
-          ...["--url", kind === "direct" ? zero.url : router.url, "--rate", String(rate)],
-          ...["--duration", String(s), "--warmup", `${WARMUP_S}s`, "--seed", String(3 + i)],
-          ...["--input-len", "512", "--output-len", "16", "--no-itl"],
-          ...["--out", join(dir, `${kind}-${rate}-${i}`)],
-        ]);
-        const m = await measuredTtfts(runDir);
-        pooled[kind].push(...m.ttftMs);
-        failed += m.failed;
-      }
-      out.push(
-        ...addedFigures(
-          rate,
-          pooled,
-          failed,
-          `${s} s`,
-          `${loadBefore}, ${await loadAverage()} after`,
-        ),
-      );
+      const pool = await rateRuns(rate, s, { zero: zero.url, router }, dir);
+      const load = `${loadBefore}, ${await loadAverage()} after`;
+      out.push(...addedFigures(rate, pool, `${s} s`, load));
     }
   } finally {
     await router.stop();
@@ -124,20 +121,42 @@ async function addedTtft(dir: string, seconds: number): Promise<PerfResult[]> {
   return out;
 }
 
-/** The p50 and p99 rows of one rate: routed minus direct, both figures in the note. */
-function addedFigures(
+/** One rate's four runs (direct, routed, routed, direct), `s` measured seconds each. */
+async function rateRuns(
   rate: number,
-  pooled: { direct: number[]; routed: number[] },
-  failed: number,
-  runS: string,
-  load: string,
-): PerfResult[] {
+  s: number,
+  to: { zero: string; router: ReadyProcess & { url: string } },
+  dir: string,
+): Promise<RatePool> {
+  const pool: RatePool = { direct: [], routed: [], failed: 0, routerCpuMsPerReq: NaN };
+  let cpuS = 0, served = 0;
+  for (const [i, kind] of (["direct", "routed", "routed", "direct"] as const).entries()) {
+    const cpu0 = kind === "routed" ? await procUsage(to.router.child.pid) : null;
+    const { dir: runDir } = await benchProcess([
+      ...["--url", kind === "direct" ? to.zero : to.router.url, "--rate", String(rate)],
+      ...["--duration", String(s), "--warmup", `${WARMUP_S}s`, "--seed", String(3 + i)],
+      ...["--input-len", "512", "--output-len", "16", "--no-itl"],
+      ...["--out", join(dir, `${kind}-${rate}-${i}`)],
+    ]);
+    const m = await measuredTtfts(runDir);
+    pool[kind].push(...m.ttftMs);
+    pool.failed += m.failed;
+    const cpu1 = cpu0 && await procUsage(to.router.child.pid);
+    if (cpu0 && cpu1) [cpuS, served] = [cpuS + cpu1.cpuS - cpu0.cpuS, served + m.sent];
+  }
+  pool.routerCpuMsPerReq = served > 0 ? (1000 * cpuS) / served : NaN;
+  return pool;
+}
+
+/** The p50 and p99 rows of one rate (routed minus direct, both figures in the note) and the router's CPU. */
+function addedFigures(rate: number, pooled: RatePool, runS: string, load: string): PerfResult[] {
   const r = rate.toLocaleString("en-US");
+  const failed = pooled.failed;
   const note =
     `bench at ${r} req/s, 2 direct + 2 routed runs of ${runS} alternated, each after a ` +
     `${WARMUP_S} s warmup, ${pooled.direct.length} + ${pooled.routed.length} requests pooled ` +
     `(${failed} failed), zero-delay server behind an agg router; ${load}`;
-  return ([[50, 0.5], [99, 2]] as const).map(([p, goal]) => {
+  const added = ([[50, 0.5], [99, 2]] as const).map(([p, goal]): PerfResult => {
     const direct = percentile(pooled.direct, p), routed = percentile(pooled.routed, p);
     return {
       entry: "router",
@@ -149,6 +168,14 @@ function addedFigures(
       } ms; ${note}`,
     };
   });
+  return [...added, {
+    entry: "router",
+    metric: `router CPU per request at ${r} req/s`,
+    value: pooled.routerCpuMsPerReq,
+    unit: "ms",
+    note:
+      `user + system CPU of the router process over its 2 runs (warmups included) / requests; ${load}`,
+  }];
 }
 
 /** The figures of the 5,000-stream run: failures, each distinct error (up to 3), TTFT p50 / p99. */
