@@ -34,7 +34,7 @@ export async function serveLeg(
   // cut the leg after the stall timeout without a byte (its read then fails with the
   // Stalled reason); paused while the client does not read: its time, not the backend's
   let stall: Watched | undefined;
-  let finished = false;
+  let finished = false, paused = false;
   const finish = (ok: boolean) => {
     if (finished) return;
     finished = true;
@@ -72,7 +72,9 @@ export async function serveLeg(
       ctx.ac.abort();
       finish(false);
     },
+    // (the body's first bytes, and a pause, may come before the watch begins)
     paused: (on) => {
+      paused = on;
       if (!stall) return;
       stall.paused = on;
       if (!on) stall.lastMs = now();
@@ -80,7 +82,10 @@ export async function serveLeg(
   };
   const { res, t0 } = await io.open(b, leg, ctx, body, requestId, tap, ctl);
   legStartMs = t0;
-  if (!finished) stall = io.stallTimer(b, leg, ctl);
+  if (!finished) {
+    stall = io.stallTimer(b, leg, ctl);
+    stall.paused = paused;
+  }
   if (!answerHeaders(ctx, b, res) || !res.body) {
     return await wholeAnswer(io, leg, ctx, res, t0, finish, fail);
   }
