@@ -60,13 +60,8 @@ export { closeIdle, DEFAULT_IDLE_MS, idleCount, idleMsOf } from "./_http1_pool.t
 
 const enc = new TextEncoder();
 
-async function connect(
-  url: URL,
-  key: string,
-  fresh: boolean,
-): Promise<Reader> {
-  const r = fresh ? null : takeIdle(key);
-  if (r) return r;
+/** A new connection (a pooled one is taken by {@linkcode http1} before it comes here). */
+async function connect(url: URL): Promise<Reader> {
   const conn = await Deno.connect({
     hostname: url.hostname.replace(/^\[|\]$/g, ""),
     port: Number(url.port || 80),
@@ -80,12 +75,8 @@ async function connect(
  * to an unreachable host may otherwise take the OS's minutes); a connection
  * that opens after that is closed.
  */
-function connectOrCancel(
-  req: Http1Request,
-  key: string,
-  fresh: boolean,
-): Promise<Reader> {
-  const connecting = connect(req.url, key, fresh);
+function connectOrCancel(req: Http1Request): Promise<Reader> {
+  const connecting = connect(req.url);
   if (!req.canceller && !req.signal) return connecting;
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -136,7 +127,8 @@ export async function http1(req: Http1Request): Promise<void> {
   for (let attempt = 0;; attempt++) {
     req.signal?.throwIfAborted();
     if (req.canceller?.cancelled) throw req.canceller.reason;
-    const r = await connectOrCancel(req, key, attempt > 0);
+    // a pooled connection at once (no promise, no listeners), else a new one that a cancel can cut
+    const r = (attempt === 0 ? takeIdle(key) : null) ?? await connectOrCancel(req);
     const conn = r.conn;
     const reused = r.served > 0;
     let got = false;
@@ -238,7 +230,8 @@ export interface Http1FetchInit {
   /** @default "POST" ("GET" where the URL goes to fetch) */
   method?: string;
   headers?: Headers | Record<string, string>;
-  body?: string;
+  /** A string is sent as UTF-8; bytes as they are. */
+  body?: string | Uint8Array<ArrayBuffer>;
   signal?: AbortSignal;
   /** Watches the body as it streams. */
   tap?: BodyTap;
@@ -283,7 +276,7 @@ export function http1Fetch(url: string, init: Http1FetchInit): Promise<Response>
       url: u,
       method: init.method,
       headers,
-      body: init.body === undefined ? undefined : enc.encode(init.body),
+      body: typeof init.body === "string" ? enc.encode(init.body) : init.body,
       signal: init.signal,
       canceller,
       onHead: (status, h) => {
@@ -310,15 +303,16 @@ export function http1Fetch(url: string, init: Http1FetchInit): Promise<Response>
   });
 }
 
-/** The caller's headers, less those {@linkcode http1} writes itself. */
+const OWN_HEADERS = new Set(["content-length", "host", "connection", "transfer-encoding"]);
+
+/** The caller's headers, less those {@linkcode http1} writes itself (copied, never `delete`d: a slow object after). */
 function requestHeaders(h: Headers | Record<string, string> | undefined): Record<string, string> {
   const headers: Record<string, string> = {};
-  if (h instanceof Headers) h.forEach((v, k) => (headers[k] = v));
-  else Object.assign(headers, h);
-  delete headers["content-length"];
-  delete headers["host"];
-  delete headers["connection"];
-  delete headers["transfer-encoding"];
+  if (h instanceof Headers) {
+    h.forEach((v, k) => {
+      if (!OWN_HEADERS.has(k)) headers[k] = v;
+    });
+  } else if (h) { for (const k in h) if (!OWN_HEADERS.has(k)) headers[k] = h[k]; }
   return headers;
 }
 
@@ -328,11 +322,13 @@ function responseOf(
   h: Map<string, string>,
   body: ReadableStream<Uint8Array>,
 ): Response {
-  const out = new Headers();
+  const res = new Response(status === 204 || status === 304 ? null : body, { status });
+  // set on the response's own headers: a Headers passed in would be copied (sorted) once more
+  const out = res.headers;
   for (const [k, v] of h) {
     if (k !== "transfer-encoding" && k !== "connection" && k !== "keep-alive") out.set(k, v);
   }
-  return new Response(status === 204 || status === 304 ? null : body, { status, headers: out });
+  return res;
 }
 
 /** The body ended (`e` undefined) or failed: the tap's tail, then close or error. */

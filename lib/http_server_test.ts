@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type HttpServeOptions, serveHttp } from "./http_server.ts";
+import { type HttpServeOptions, rawRequest, rawResponse, serveHttp } from "./http_server.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -290,5 +290,40 @@ Deno.test("serveHttp: an over-long chunk-size or trailer line is answered 400", 
       );
       assertStringIncludes(text, "400 Bad Request");
     }
+  });
+});
+
+Deno.test("serveHttp rawRequests: headers, whole body and client signal beside the request; rawResponse's head as given", async () => {
+  let seen:
+    | { headers: [string, string][]; body: string; reqBody: boolean; aborted: boolean }
+    | null = null;
+  await withServer({ rawRequests: true }, (req) => {
+    const raw = rawRequest(req)!;
+    seen = {
+      headers: raw.headers,
+      body: dec.decode(raw.body!),
+      reqBody: req.body !== null,
+      aborted: raw.signal.aborted,
+    };
+    return rawResponse("ok", 200, [["x-b", "2"], ["content-type", "text/plain"], ["x-a", "1"]]);
+  }, async (port) => {
+    const text = await exchange(
+      port,
+      "POST /p HTTP/1.1\r\nHost: h\r\nX-Two: a\r\nx-two: b\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+    );
+    assert.match(
+      text,
+      /^HTTP\/1\.1 200 OK\r\nx-b: 2\r\ncontent-type: text\/plain\r\nx-a: 1\r\n/,
+    );
+    assert.ok(text.endsWith("\r\n\r\nok"), text);
+  });
+  assert.deepEqual(seen, {
+    headers: [["host", "h"], ["x-two", "a"], ["x-two", "b"], ["content-length", "5"], [
+      "connection",
+      "close",
+    ]],
+    body: "hello",
+    reqBody: false,
+    aborted: false,
   });
 });

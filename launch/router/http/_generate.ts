@@ -26,9 +26,10 @@ import {
   sessionKey,
 } from "../core/legs.ts";
 import { checkBody } from "./_body_check.ts";
-import { errorResponse, forwardHeaders, HttpError, ms3, readBody } from "./_http.ts";
+import { bodyText, errorResponse, forwardHeaders, HttpError, ms3, readBody } from "./_http.ts";
 import { ClientGone, type Ctx, LegIo, now, Unreachable } from "./_leg_io.ts";
 import { serveLeg } from "./_served_leg.ts";
+import { clientSignal, rawRequest } from "../../../lib/http_server.ts";
 
 export type { Mode };
 
@@ -68,10 +69,14 @@ export class Generator {
   async handle(req: Request, path: string): Promise<Response> {
     const ac = new AbortController();
     const onGone = () => ac.abort();
-    req.signal.addEventListener("abort", onGone, { once: true });
-    const out = new Headers();
+    const gone = clientSignal(req);
+    gone.addEventListener("abort", onGone, { once: true });
+    const out = new Map<string, string>();
+    const seen = rawRequest(req);
     try {
-      let raw = await readBody(req, this.cfg.maxBodyBytes);
+      const whole = seen?.body ? bodyText(seen.body, this.cfg.maxBodyBytes) : undefined;
+      let raw = whole?.text ?? await readBody(req, this.cfg.maxBodyBytes);
+      let rawBytes = whole?.bytes;
       let body: unknown;
       try {
         body = JSON.parse(raw);
@@ -87,14 +92,15 @@ export class Generator {
       const keys = Object.keys(b).length;
       const internal = clientInternalFields(b, req.headers.get("x-request-id"));
       if (internal) throw new HttpError(400, internal, "BadRequestError");
-      if (Object.keys(b).length !== keys) raw = JSON.stringify(b);
+      if (Object.keys(b).length !== keys) [raw, rawBytes] = [JSON.stringify(b), undefined];
       const requestId = req.headers.get("x-request-id") ?? hexId();
       const ctx: Ctx = {
         t0: now(),
         path,
         body: b,
         raw,
-        fwd: forwardHeaders(req.headers),
+        rawBytes,
+        fwd: forwardHeaders(seen?.headers ?? req.headers),
         requestId,
         pick: this.routing.context(b, sessionKey(req.headers, b)),
         ac,
@@ -107,11 +113,11 @@ export class Generator {
       return await this.#disagg(ctx);
     } catch (e) {
       ac.abort();
-      if (e instanceof HttpError) return errorResponse(e, out);
+      if (e instanceof HttpError) return errorResponse(e, [...out]);
       this.log.error(`internal error: ${e instanceof Error ? e.stack : e}`);
-      return errorResponse(new HttpError(500, errorMessage(e), "InternalServerError"), out);
+      return errorResponse(new HttpError(500, errorMessage(e), "InternalServerError"), [...out]);
     } finally {
-      req.signal.removeEventListener("abort", onGone);
+      gone.removeEventListener("abort", onGone);
     }
   }
 

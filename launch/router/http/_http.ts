@@ -5,6 +5,7 @@
  * @module
  */
 import { readBodyText } from "../../../lib/read_body.ts";
+import { rawRequest } from "../../../lib/http_server.ts";
 
 /** An error answered to the client as `{"error": {...}}` with `status`. */
 export class HttpError extends Error {
@@ -46,19 +47,42 @@ export function errorResponse(e: HttpError, headers: HeadersInit = {}): Response
   return json(errorObject(e.status, e.message, e.type), e.status, headers);
 }
 
-/** Reads a request body as text; 413 when it is larger than `maxBytes`. */
-export function readBody(req: Request, maxBytes: number): Promise<string> {
-  return readBodyText(
-    req,
-    maxBytes,
-    (n) =>
-      new HttpError(
-        413,
-        `Cannot accept a request body of ${
-          n ?? `more than ${maxBytes}`
-        } bytes: the limit is ${maxBytes} bytes (maxBodyBytes)`,
-        "RequestTooLargeError",
-      ),
+/**
+ * Reads a request body as text (the bytes the server kept, {@linkcode rawRequest},
+ * else `req.body`); 413 when it is larger than `maxBytes`.
+ */
+export async function readBody(req: Request, maxBytes: number): Promise<string> {
+  const whole = rawRequest(req)?.body;
+  if (whole) return bodyText(whole, maxBytes).text;
+  return await readBodyText(req, maxBytes, (n) => tooLarge(n, maxBytes));
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * A request body read whole by the server ({@linkcode rawRequest}) as text,
+ * and the bytes themselves where they are valid UTF-8 (forwarded as they
+ * are); 413 when it is larger than `maxBytes`.
+ */
+export function bodyText(
+  bytes: Uint8Array<ArrayBuffer>,
+  maxBytes: number,
+): { text: string; bytes: Uint8Array<ArrayBuffer> | undefined } {
+  if (bytes.length > maxBytes) throw tooLarge(bytes.length, maxBytes);
+  try {
+    return { text: utf8.decode(bytes), bytes };
+  } catch {
+    return { text: new TextDecoder().decode(bytes), bytes: undefined };
+  }
+}
+
+function tooLarge(n: number | null, maxBytes: number): HttpError {
+  return new HttpError(
+    413,
+    `Cannot accept a request body of ${
+      n ?? `more than ${maxBytes}`
+    } bytes: the limit is ${maxBytes} bytes (maxBodyBytes)`,
+    "RequestTooLargeError",
   );
 }
 
@@ -76,12 +100,20 @@ const DROP = new Set([
   "x-request-id",
 ]);
 
-/** The client's headers an engine should see (hop-by-hop ones and the request id dropped). */
-export function forwardHeaders(h: Headers): Record<string, string> {
+/**
+ * The client's headers an engine should see (hop-by-hop ones and the request
+ * id dropped): from `Headers`, or from the head's lines as the server read
+ * them (names in lower case; a repeated name joined with ", " as `Headers` does).
+ */
+export function forwardHeaders(h: Headers | [string, string][]): Record<string, string> {
   const out: Record<string, string> = {};
-  h.forEach((v, k) => {
-    if (!DROP.has(k)) out[k] = v;
-  });
+  if (h instanceof Headers) {
+    h.forEach((v, k) => {
+      if (!DROP.has(k)) out[k] = v;
+    });
+  } else {
+    for (const [k, v] of h) if (!DROP.has(k)) out[k] = k in out ? `${out[k]}, ${v}` : v;
+  }
   out["content-type"] = "application/json";
   return out;
 }

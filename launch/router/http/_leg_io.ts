@@ -17,6 +17,7 @@ import type { PickContext } from "../core/policy.ts";
 import type { Route } from "../core/routing.ts";
 import type { Body } from "../core/legs.ts";
 import { HttpError } from "./_http.ts";
+import { StallWatch, type Watched } from "./_stall_watch.ts";
 
 /** Why a leg was cut: no byte from its backend for the stall timeout. */
 export class Stalled extends Error {
@@ -41,12 +42,14 @@ export interface Ctx {
   body: Body;
   /** The client's body as sent (forwarded as is when a leg sends it unchanged). */
   raw: string;
+  /** Its bytes as the server read them, where valid UTF-8 (forwarded instead of `raw`). */
+  rawBytes?: Uint8Array<ArrayBuffer>;
   fwd: Record<string, string>;
   requestId: string;
   pick: PickContext;
   ac: AbortController;
-  /** Response headers collected along the way. */
-  out: Headers;
+  /** Response headers collected along the way (names in lower case). */
+  out: Map<string, string>;
   route: Route;
   prefilled: boolean;
   /** Backends whose leg failed this request before any token: a retry picks others while it can. */
@@ -68,12 +71,17 @@ function upstreamMessage(text: string): string {
 
 /** Opens legs and accounts for them, for one router configuration. */
 export class LegIo {
+  /** Every leg's stall timer, one sweep. */
+  readonly stalls: StallWatch;
+
   constructor(
     readonly cfg: RouterConfig,
     readonly pool: BackendPool,
     readonly metrics: RouterMetrics,
     readonly log: Logger,
-  ) {}
+  ) {
+    this.stalls = new StallWatch(cfg.stallTimeoutMs);
+  }
 
   /**
    * A network failure on a leg begun at `startMs`: evidence for the pool (a
@@ -116,10 +124,9 @@ export class LegIo {
     return this.netError(b, leg, why, client, startMs, connecting, ours);
   }
 
-  /** Cuts the leg (`ctl`) with {@linkcode Stalled} after the stall timeout. */
-  #stallTimer(b: Backend, leg: Leg, ctl: AbortController): ReturnType<typeof setTimeout> {
-    const ms = this.cfg.stallTimeoutMs;
-    return setTimeout(() => ctl.abort(new Stalled(b, leg, ms)), ms);
+  /** Cuts the leg (`ctl`) with {@linkcode Stalled} once its backend sends nothing for the stall timeout. */
+  stallTimer(b: Backend, leg: Leg, ctl: AbortController): Watched {
+    return this.stalls.watch(() => ctl.abort(new Stalled(b, leg, this.cfg.stallTimeoutMs)));
   }
 
   #upstream(b: Backend, leg: Leg, status: number, text: string): HttpError {
@@ -144,24 +151,29 @@ export class LegIo {
     const headers = { ...ctx.fwd, "x-request-id": requestId };
     // the leg ends with the client, when its backend is taken out, or when it stalls
     b.legs.add(ctl);
+    // the request given up (its client gone) cuts the leg: a listener, not AbortSignal.any
+    // (whose WeakRefs keep every leg's signals alive through scavenges)
+    const client = ctx.ac.signal;
+    if (client.aborted) ctl.abort(client.reason);
+    else client.addEventListener("abort", () => ctl.abort(client.reason), { once: true });
     // no answer yet after the stall timeout: streamed answers and one-token legs
     // (prefill, encode) start at once; a whole non-streamed answer may take longer
     const timed = ctx.body.stream === true || leg === "prefill" || leg === "encode";
-    const stall = timed ? this.#stallTimer(b, leg, ctl) : undefined;
+    const stall = timed ? this.stallTimer(b, leg, ctl) : undefined;
     let res: Response;
     try {
       res = await http1Fetch(`${b.url}${ctx.path}`, {
         method: "POST",
         headers,
-        body: body === ctx.body ? ctx.raw : JSON.stringify(body),
-        signal: AbortSignal.any([ctx.ac.signal, ctl.signal]),
+        body: body === ctx.body ? (ctx.rawBytes ?? ctx.raw) : JSON.stringify(body),
+        signal: ctl.signal,
         tap,
       });
     } catch (e) {
       this.done(b, leg, false, ctl, ctx.ac.signal.aborted);
       throw this.failure(b, leg, ctx.ac.signal, ctl.signal, t0, e, true);
     } finally {
-      clearTimeout(stall);
+      this.stalls.unwatch(stall);
     }
     this.pool.answered(b);
     if (!res.ok) {
@@ -196,14 +208,14 @@ export class LegIo {
   ): Promise<{ json: Body | null; ms: number }> {
     const { res, t0, ctl } = await this.open(b, leg, { ...ctx, path }, body, requestId);
     let text: string;
-    const stall = this.#stallTimer(b, leg, ctl);
+    const stall = this.stallTimer(b, leg, ctl);
     try {
       text = await res.text();
     } catch (e) {
       this.done(b, leg, false, ctl, ctx.ac.signal.aborted);
       throw this.failure(b, leg, ctx.ac.signal, ctl.signal, t0, e);
     } finally {
-      clearTimeout(stall);
+      this.stalls.unwatch(stall);
     }
     this.pool.answered(b);
     const ms = now() - t0;

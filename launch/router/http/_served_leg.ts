@@ -13,11 +13,13 @@
  * @module
  */
 import type { BodyTap } from "../../../lib/http1.ts";
+import { rawResponse } from "../../../lib/http_server.ts";
 import type { Backend } from "./backends.ts";
 import type { Leg } from "./metrics.ts";
 import type { Body } from "../core/legs.ts";
 import { type HttpError, ms3, sseErrorTail } from "./_http.ts";
-import { ClientGone, type Ctx, type LegIo, now, Stalled } from "./_leg_io.ts";
+import { ClientGone, type Ctx, type LegIo, now } from "./_leg_io.ts";
+import type { Watched } from "./_stall_watch.ts";
 
 /** Opens the serving leg on `b` with `body` and answers the client (throws an HttpError when it cannot). */
 export async function serveLeg(
@@ -28,23 +30,15 @@ export async function serveLeg(
   body: Body,
   requestId: string,
 ): Promise<Response> {
-  const stallMs = io.cfg.stallTimeoutMs;
   const ctl = new AbortController();
-  let stall: ReturnType<typeof setTimeout> | undefined;
-  let lastByteMs = 0, finished = false, paused = false;
-  // cut the leg after stallMs without a byte (its read then fails with the Stalled reason)
-  const watch = () => {
-    const idleMs = now() - lastByteMs;
-    if (finished) return;
-    // paused because the client does not read: its time, not the backend's
-    if (paused) stall = setTimeout(watch, stallMs);
-    else if (idleMs >= stallMs) ctl.abort(new Stalled(b, leg, stallMs));
-    else stall = setTimeout(watch, stallMs - idleMs);
-  };
+  // cut the leg after the stall timeout without a byte (its read then fails with the
+  // Stalled reason); paused while the client does not read: its time, not the backend's
+  let stall: Watched | undefined;
+  let finished = false, paused = false;
   const finish = (ok: boolean) => {
     if (finished) return;
     finished = true;
-    clearTimeout(stall);
+    io.stalls.unwatch(stall);
     io.done(b, leg, ok, ctl, !ok && ctx.ac.signal.aborted);
     if (ok) io.metrics.observeRequest(ctx.route, now() - ctx.t0);
   };
@@ -60,8 +54,9 @@ export async function serveLeg(
   const woken = new Promise<void>((r) => (wake = r));
   const tap: BodyTap = {
     data: () => {
-      lastByteMs = now();
-      b.live.answered(lastByteMs);
+      const t = now();
+      if (stall) stall.lastMs = t;
+      b.live.answered(t);
       wake?.();
       wake = null;
     },
@@ -77,15 +72,20 @@ export async function serveLeg(
       ctx.ac.abort();
       finish(false);
     },
+    // (the body's first bytes, and a pause, may come before the watch begins)
     paused: (on) => {
       paused = on;
-      if (!on) lastByteMs = now();
+      if (!stall) return;
+      stall.paused = on;
+      if (!on) stall.lastMs = now();
     },
   };
   const { res, t0 } = await io.open(b, leg, ctx, body, requestId, tap, ctl);
   legStartMs = t0;
-  lastByteMs = now();
-  if (!finished) stall = setTimeout(watch, stallMs);
+  if (!finished) {
+    stall = io.stallTimer(b, leg, ctl);
+    stall.paused = paused;
+  }
   if (!answerHeaders(ctx, b, res) || !res.body) {
     return await wholeAnswer(io, leg, ctx, res, t0, finish, fail);
   }
@@ -105,8 +105,9 @@ function answerHeaders(ctx: Ctx, b: Backend, res: Response): boolean {
   out.set("x-topobench-backend", b.name);
   out.set("x-backend", b.name);
   out.set("x-topobench-route", ctx.route);
-  out.set("content-type", res.headers.get("content-type") ?? "application/json");
-  return (res.headers.get("content-type") ?? "").includes("text/event-stream");
+  const type = res.headers.get("content-type");
+  out.set("content-type", type ?? "application/json");
+  return (type ?? "").includes("text/event-stream");
 }
 
 /** A non-streamed answer: read whole, then passed on. */
@@ -127,14 +128,14 @@ async function wholeAnswer(
     throw fail(e);
   }
   finish(true);
-  return new Response(text, { status: res.status, headers: ctx.out });
+  return rawResponse(text, res.status, [...ctx.out]);
 }
 
 /** An SSE answer, its first bytes in: the backend's body stream goes to the client as it is. */
 function streamAnswer(io: LegIo, leg: Leg, ctx: Ctx, res: Response, t0: number): Response {
   firstByte(io, leg, ctx, now() - t0);
   ctx.out.set("cache-control", "no-cache");
-  return new Response(res.body, { status: res.status, headers: ctx.out });
+  return rawResponse(res.body, res.status, [...ctx.out]);
 }
 
 /** The leg's first bytes `ms` after it was opened: its metric and timing headers. */

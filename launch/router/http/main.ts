@@ -72,6 +72,8 @@ export async function main(args: string[]): Promise<number> {
     port,
     signal: ac.signal,
     ...serve,
+    // lean requests: the handler reads the client's signal, headers and body through rawRequest
+    rawRequests: true,
     warn: (m) => log.warn(m),
     onError: (e) => {
       log.warn(`request failed: ${errorMessage(e)}`);

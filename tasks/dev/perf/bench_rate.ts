@@ -20,7 +20,7 @@ const root = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.u
 const TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU in 1/100 s
 
 /** CPU seconds (user + system) and peak RSS (MB) of a live process, from /proc. */
-async function procUsage(pid: number): Promise<{ cpuS: number; peakMb: number } | null> {
+export async function procUsage(pid: number): Promise<{ cpuS: number; peakMb: number } | null> {
   try {
     const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");

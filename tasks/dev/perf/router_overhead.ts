@@ -1,7 +1,9 @@
 /**
  * Perf entry `router`: what the router adds, measured with `deno task bench`
- * (open loop, 500 req/s) straight to the zero-delay server and through an
- * `agg` router in front of it: TTFT p50 / p99 difference (goals ≤ 0.5 / 2 ms).
+ * (open loop) straight to the zero-delay server and through an
+ * `agg` router in front of it, at 500 and 2,000 req/s, alternated, each run
+ * after a 1 s warmup: TTFT p50 / p99 difference (goals ≤ 0.5 / 2 ms), and
+ * the router process's CPU per request (less noisy than a tail on a shared host).
  * Then 5,000 concurrent streams through the router to one simulated engine
  * (`--speed 100`, 64 tokens each, closed loop of 5,000 users): failed requests
  * (goal 0), each distinct error (up to three) with its count, and the TTFT
@@ -15,8 +17,9 @@ import { startSim } from "../../../launch/sim/live/start_sim.ts";
 import { type ReadyProcess, startReady } from "../../../lib/ready_process.ts";
 import type { PerfResult } from "../perf.ts";
 import { startZeroServer } from "./zero_server.ts";
-import { benchProcess } from "./bench_rate.ts";
+import { benchProcess, procUsage } from "./bench_rate.ts";
 import { parseCsv } from "../../../lib/csv.ts";
+import { percentile } from "../../../lib/stats.ts";
 
 /** The distinct errors of a run's `requests.csv`, most frequent first, with their counts. */
 export async function distinctErrors(dir: string): Promise<[string, number][]> {
@@ -52,42 +55,127 @@ async function startRouter(
   return Object.assign(p, { url: p.match[1] });
 }
 
-/** TTFT p50 / p99 at 500 req/s through an `agg` router minus straight to the zero-delay server. */
+/** Open-loop rates of the added-TTFT figures (req/s). */
+const RATES = [500, 2000];
+/** Measured seconds of each bench run, after its warmup, at most. */
+const MAX_RUN_S = 10;
+/** Warmup of each bench run (seconds): its rows go to `warmup.csv`, outside every figure. */
+const WARMUP_S = 1;
+
+/**
+ * The TTFTs (ms) of a run's measured requests (warmup rows are apart), its
+ * failed count, and every request it sent (warmup included).
+ */
+async function measuredTtfts(
+  dir: string,
+): Promise<{ ttftMs: number[]; failed: number; sent: number }> {
+  const file = join(dir, "requests.csv");
+  const ttftMs: number[] = [];
+  let failed = 0;
+  for (const row of parseCsv(await Deno.readTextFile(file), file)) {
+    const t = Number(row.ttft_ms);
+    if (row.error || row.ttft_ms === "" || !Number.isFinite(t)) failed++;
+    else ttftMs.push(t);
+  }
+  const warm = join(dir, "warmup.csv");
+  const warmed = parseCsv(await Deno.readTextFile(warm).catch(() => ""), warm).length;
+  return { ttftMs, failed, sent: ttftMs.length + failed + warmed };
+}
+
+/** TTFTs of one rate's runs, pooled by kind, with the router's CPU per request it served. */
+interface RatePool {
+  direct: number[];
+  routed: number[];
+  failed: number;
+  routerCpuMsPerReq: number;
+}
+
+/** The 1-minute load average of this host, as a note's words. */
+async function loadAverage(): Promise<string> {
+  const text = await Deno.readTextFile("/proc/loadavg").catch(() => "?");
+  return `load ${text.split(" ")[0]} on ${navigator.hardwareConcurrency} cores`;
+}
+
+/**
+ * TTFT p50 / p99 through an `agg` router minus straight to the zero-delay
+ * server, at each of {@linkcode RATES}: per rate four bench runs alternated
+ * direct, routed, routed, direct (drift on the host hits both alike), each
+ * after a {@linkcode WARMUP_S} s warmup, percentiles of the pooled rows.
+ */
 async function addedTtft(dir: string, seconds: number): Promise<PerfResult[]> {
   const zero = await startZeroServer();
   const router = await startRouter(zero.url, dir, "perf-zero");
+  const out: PerfResult[] = [];
   try {
-    const s = Math.min(seconds, 20);
-    const run = (url: string, label: string) =>
-      benchProcess([
-        ...["--url", url, "--rate", "500", "--duration", String(s), "--seed", "3"],
-        ...["--input-len", "512", "--output-len", "16", "--no-itl", "--out", join(dir, label)],
-      ]);
-    // alternate so that drift on the host hits both alike
-    const d1 = await run(zero.url, "direct");
-    const r1 = await run(router.url, "routed");
-    const note = `bench at 500 req/s for ${s} s each, zero-delay server behind an agg router`;
-    const diff = (k: string) => r1.summary[k] - d1.summary[k];
-    return [
-      {
-        entry: "router",
-        metric: "added TTFT p50 at 500 req/s (router - direct)",
-        value: diff("median_ttft_ms"),
-        unit: "ms",
-        note: `goal <= 0.5 ms; ${note}; direct p50 ${d1.summary.median_ttft_ms} ms`,
-      },
-      {
-        entry: "router",
-        metric: "added TTFT p99 at 500 req/s (router - direct)",
-        value: diff("p99_ttft_ms"),
-        unit: "ms",
-        note: `goal <= 2 ms; ${note}; direct p99 ${d1.summary.p99_ttft_ms} ms`,
-      },
-    ];
+    const s = Math.max(2, Math.min(seconds, 2 * MAX_RUN_S) / 2);
+    for (const rate of RATES) {
+      const loadBefore = await loadAverage();
+      const pool = await rateRuns(rate, s, { zero: zero.url, router }, dir);
+      const load = `${loadBefore}, ${await loadAverage()} after`;
+      out.push(...addedFigures(rate, pool, `${s} s`, load));
+    }
   } finally {
     await router.stop();
     await zero.stop();
   }
+  return out;
+}
+
+/** One rate's four runs (direct, routed, routed, direct), `s` measured seconds each. */
+async function rateRuns(
+  rate: number,
+  s: number,
+  to: { zero: string; router: ReadyProcess & { url: string } },
+  dir: string,
+): Promise<RatePool> {
+  const pool: RatePool = { direct: [], routed: [], failed: 0, routerCpuMsPerReq: NaN };
+  let cpuS = 0, served = 0;
+  for (const [i, kind] of (["direct", "routed", "routed", "direct"] as const).entries()) {
+    const cpu0 = kind === "routed" ? await procUsage(to.router.child.pid) : null;
+    const { dir: runDir } = await benchProcess([
+      ...["--url", kind === "direct" ? to.zero : to.router.url, "--rate", String(rate)],
+      ...["--duration", String(s), "--warmup", `${WARMUP_S}s`, "--seed", String(3 + i)],
+      ...["--input-len", "512", "--output-len", "16", "--no-itl"],
+      ...["--out", join(dir, `${kind}-${rate}-${i}`)],
+    ]);
+    const m = await measuredTtfts(runDir);
+    pool[kind].push(...m.ttftMs);
+    pool.failed += m.failed;
+    const cpu1 = cpu0 && await procUsage(to.router.child.pid);
+    if (cpu0 && cpu1) [cpuS, served] = [cpuS + cpu1.cpuS - cpu0.cpuS, served + m.sent];
+  }
+  pool.routerCpuMsPerReq = served > 0 ? (1000 * cpuS) / served : NaN;
+  return pool;
+}
+
+/** The p50 and p99 rows of one rate (routed minus direct, both figures in the note) and the router's CPU. */
+function addedFigures(rate: number, pooled: RatePool, runS: string, load: string): PerfResult[] {
+  const r = rate.toLocaleString("en-US");
+  const failed = pooled.failed;
+  const note =
+    `bench at ${r} req/s, 2 direct + 2 routed runs of ${runS} alternated, each after a ` +
+    `${WARMUP_S} s warmup, ${pooled.direct.length} + ${pooled.routed.length} requests pooled ` +
+    `(${failed} failed), zero-delay server behind an agg router; ${load}`;
+  const added = ([[50, 0.5], [99, 2]] as const).map(([p, goal]): PerfResult => {
+    const direct = percentile(pooled.direct, p), routed = percentile(pooled.routed, p);
+    return {
+      entry: "router",
+      metric: `added TTFT p${p} at ${r} req/s (router - direct)`,
+      value: routed - direct,
+      unit: "ms",
+      note: `goal <= ${goal} ms; direct ${direct.toFixed(3)} ms, routed ${
+        routed.toFixed(3)
+      } ms; ${note}`,
+    };
+  });
+  return [...added, {
+    entry: "router",
+    metric: `router CPU per request at ${r} req/s`,
+    value: pooled.routerCpuMsPerReq,
+    unit: "ms",
+    note:
+      `user + system CPU of the router process over its 2 runs (warmups included) / requests; ${load}`,
+  }];
 }
 
 /** The figures of the 5,000-stream run: failures, each distinct error (up to 3), TTFT p50 / p99. */
@@ -161,7 +249,7 @@ async function manyStreams(dir: string): Promise<PerfResult[]> {
   }
 }
 
-/** Added TTFT at 500 req/s and 5,000 concurrent streams through the router. */
+/** Added TTFT at 500 and 2,000 req/s and 5,000 concurrent streams through the router. */
 export async function routerOverhead(seconds: number): Promise<PerfResult[]> {
   const dir = await Deno.makeTempDir({ prefix: "perf_router_" });
   const out = await addedTtft(dir, seconds);
