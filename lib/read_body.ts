@@ -6,6 +6,7 @@
  * @module
  */
 import { concat } from "./bytes.ts";
+import { rawRequest } from "./_http_conn.ts";
 
 /**
  * Reads `req`'s body as UTF-8 text; above `limitBytes` throws
@@ -16,6 +17,12 @@ export async function readBodyText(
   limitBytes: number,
   tooLarge: (declaredBytes: number | null) => Error,
 ): Promise<string> {
+  // a server with `rawRequests` kept the whole body beside the request (req.body is then null)
+  const whole = rawRequest(req)?.body;
+  if (whole) {
+    if (whole.length > limitBytes) throw tooLarge(whole.length);
+    return new TextDecoder().decode(whole);
+  }
   const declared = Number(req.headers.get("content-length") ?? NaN);
   if (declared > limitBytes) throw tooLarge(declared);
   if (!req.body) return "";

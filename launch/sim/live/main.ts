@@ -93,6 +93,8 @@ export async function main(args: string[]): Promise<number> {
       port,
       signal: life.abort.signal,
       ...serveOptions(values),
+      // lean requests: no abort signal or body copy of their own (clientSignal, rawRequest)
+      rawRequests: true,
       warn: (m) => log.warn(m),
       onListen: (a) => listened(r, a),
     }, createHandler({ ...serverOpts, engine }));

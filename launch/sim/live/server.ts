@@ -6,6 +6,7 @@
  * @module
  */
 import { readBodyText } from "../../../lib/read_body.ts";
+import { clientSignal } from "../../../lib/http_server.ts";
 import type { Tokenizer } from "../../../lib/tokenizer.ts";
 import { PromptTokens } from "../../../lib/prompt_tokens.ts";
 import { Rng } from "../../../lib/rng.ts";
@@ -241,7 +242,7 @@ class SimServer {
       output,
       cut: forced?.trim() === "midstream",
     };
-    return await answerCompletion(this.#deps, plan, req.signal);
+    return await answerCompletion(this.#deps, plan, clientSignal(req));
   }
 
   /** `X-Return-Error: NNN` answers that status; `--fail-rate` answers 500 to a share. */
