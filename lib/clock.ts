@@ -81,17 +81,8 @@ export async function sleepUntil(atMs: number, signal: AbortSignal): Promise<voi
   for (;;) {
     const ms = atMs - performance.now();
     if (ms <= 0 || signal.aborted) return;
-    if (ms > 2.5) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(t);
-          signal.removeEventListener("abort", done);
-          resolve();
-        };
-        const t = setTimeout(done, ms - 1.5);
-        signal.addEventListener("abort", done, { once: true });
-      });
-    } else {
+    if (ms > 2.5) await timerOrAbort(ms - 1.5, signal);
+    else {
       await new Promise((r) => setImmediate(r));
     }
   }
@@ -106,13 +97,18 @@ export async function sleepUntil(atMs: number, signal: AbortSignal): Promise<voi
 export function timerSleep(atMs: number, signal: AbortSignal): Promise<void> {
   const ms = atMs - performance.now();
   if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return timerOrAbort(ms - 0.5, signal);
+}
+
+/** Resolves after one timer of `ms`, or as soon as `signal` aborts (the timer then cleared). */
+function timerOrAbort(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = () => {
       clearTimeout(t);
       signal.removeEventListener("abort", done);
       resolve();
     };
-    const t = setTimeout(done, ms - 0.5);
+    const t = setTimeout(done, ms);
     signal.addEventListener("abort", done, { once: true });
   });
 }
