@@ -18,6 +18,17 @@ const LINES = [
   "INFO 06-01 12:00:15 metrics.py:351] Avg prompt throughput: 512.0 tokens/s, Avg generation throughput: 128.5 tokens/s, Running: 5 reqs, Swapped: 1 reqs, Pending: 2 reqs, GPU KV cache usage: 33.3%, CPU KV cache usage: 4.0%.",
 ];
 
+/** Request row `i` of a synthetic run as a `requests.csv` line: every column, class and failure empty. */
+export function syntheticRow(i: number): string {
+  const s = i * 10;
+  const ttft = 20 + (i % 97);
+  const row = `r,100,${i},${i},1,${s},${s + 0.1},${s + ttft},${s + ttft + 150},${ttft},${
+    ttft + 150
+  },10,10,25,512,16,0,200,,b`;
+  // the columns after `backend` (class, failure) are empty: the row always has the schema's width
+  return row + ",".repeat(REQUEST_COLUMNS.length - 1 - (row.match(/,/g)?.length ?? 0));
+}
+
 /** Writes a run dir with `n` request rows (one run, one load point). */
 async function syntheticRun(dir: string, n: number): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
@@ -47,13 +58,7 @@ async function syntheticRun(dir: string, n: number): Promise<void> {
   await f.write(enc.encode(REQUEST_COLUMNS.join(",") + "\n"));
   let chunk: string[] = [];
   for (let i = 0; i < n; i++) {
-    const s = i * 10;
-    const ttft = 20 + (i % 97);
-    chunk.push(
-      `r,100,${i},${i},1,${s},${s + 0.1},${s + ttft},${s + ttft + 150},${ttft},${
-        ttft + 150
-      },10,10,25,512,16,0,200,,b`,
-    );
+    chunk.push(syntheticRow(i));
     if (chunk.length === 50_000) {
       await f.write(enc.encode(chunk.join("\n") + "\n"));
       chunk = [];
