@@ -43,7 +43,7 @@ export const MAIN_WEIGHT = 0.6;
  * The sender threads of a run: `--senders N`, or with `auto` one per
  * {@linkcode ONE_SENDER_RPS} of real-time rate up to `cores` − 1 (one core left
  * to the rest: on a 2-core host shared with the server a second sender cost
- * 9–30% more CPU per request than it freed, `docs/performance.md`); always 1 for a
+ * 9–39% more CPU per request than it freed, `docs/performance.md`); always 1 for a
  * closed loop, a concurrency cap or `--saturation-stop on` (one thread's rule).
  */
 export function sendersFor(cfg: BenchConfig, cores = navigator.hardwareConcurrency): number {
