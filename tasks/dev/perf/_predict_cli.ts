@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { ROOT } from "../../_experiment.ts";
 import { readSummaries } from "../../_bench_cmd.ts";
 import { probeCapacity } from "../../sweep.ts";
+import { loadAverage } from "./_proc_cpu.ts";
 
 /** Fixed start instant: run folders and ids are the same in every perf run. */
 export const START = "2026-12-01T00:00:00Z";
@@ -106,7 +107,7 @@ export async function predictChild(args: string[], v8Flags = ""): Promise<Predic
     ...p,
     processWallS,
     stderrTail: stderr.slice(-2000),
-    load: await loadAverage(),
+    load: await loadAverageNote(),
   };
 }
 
@@ -152,9 +153,8 @@ export async function probeSaturation(
 }
 
 /** The 1-minute load average (what else ran on the host), "?" where unknown. */
-async function loadAverage(): Promise<string> {
-  const text = await Deno.readTextFile("/proc/loadavg").catch(() => "?");
-  return `load average ${text.split(" ")[0]} on ${navigator.hardwareConcurrency} cores`;
+async function loadAverageNote(): Promise<string> {
+  return `load average ${await loadAverage()} on ${navigator.hardwareConcurrency} cores`;
 }
 
 /** `{ a: 1 }` -> `["--a", "1"]`. */

@@ -15,24 +15,9 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import type { PerfResult } from "../perf.ts";
 import { startZeroServer } from "./zero_server.ts";
+import { loadAverage, procUsage } from "./_proc_cpu.ts";
 
 const root = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
-const TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU in 1/100 s
-
-/** CPU seconds (user + system) and peak RSS (MB) of a live process, from /proc. */
-export async function procUsage(pid: number): Promise<{ cpuS: number; peakMb: number } | null> {
-  try {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const status = await Deno.readTextFile(`/proc/${pid}/status`);
-    const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
-    const cpuS = (Number(f[11]) + Number(f[12])) / TICKS;
-    // a zombie (exited, not yet reaped) has no memory lines: keep the last sample
-    return Number.isFinite(hwm) && Number.isFinite(cpuS) ? { cpuS, peakMb: hwm / 1024 } : null;
-  } catch {
-    return null;
-  }
-}
 
 /**
  * One bench process; CPU and RSS are sampled from /proc until just before it
@@ -68,11 +53,6 @@ export async function benchProcess(args: string[]): Promise<
   return { summary, ...last, wallS: (performance.now() - t0) / 1000, dir };
 }
 
-/** The 1-minute load average, as `uptime` shows it. */
-async function hostLoad(): Promise<string> {
-  return (await Deno.readTextFile("/proc/loadavg").catch(() => "? ")).split(" ")[0];
-}
-
 /** Runs bench at 1,000 / 2,000 / 3,000 / 5,000 req/s against the zero-delay server. */
 export async function benchRate(seconds: number): Promise<PerfResult[]> {
   const server = await startZeroServer();
@@ -81,7 +61,7 @@ export async function benchRate(seconds: number): Promise<PerfResult[]> {
   try {
     for (const rate of [1000, 2000, 3000, 5000]) {
       const s = Math.min(seconds, 20);
-      const load = await hostLoad();
+      const load = await loadAverage();
       const { summary, cpuS, peakMb } = await benchProcess([
         ...["--url", server.url, "--rate", String(rate), "--duration", String(s)],
         ...["--input-len", "512", "--output-len", "16", "--no-itl", "--seed", "1"],

@@ -17,7 +17,8 @@ import { startSim } from "../../../launch/sim/live/start_sim.ts";
 import { type ReadyProcess, startReady } from "../../../lib/ready_process.ts";
 import type { PerfResult } from "../perf.ts";
 import { startZeroServer } from "./zero_server.ts";
-import { benchProcess, procUsage } from "./bench_rate.ts";
+import { benchProcess } from "./bench_rate.ts";
+import { procUsage } from "./_proc_cpu.ts";
 import { parseCsv } from "../../../lib/csv.ts";
 import { percentile } from "../../../lib/stats.ts";
 
