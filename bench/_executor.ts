@@ -79,7 +79,7 @@ export async function sendLoad(
       | "moreJobs"
       | "sleep"
     >
-    & { stop?: AbortSignal },
+    & { stop?: AbortSignal; url?: string },
   state?: RunState,
 ): Promise<void> {
   const { cfg } = s;

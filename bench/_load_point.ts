@@ -20,6 +20,7 @@ import { AnswerChecks, summarizePoint } from "./_point_summary.ts";
 import { startProgress } from "./_progress.ts";
 import type { RunSession } from "./_session.ts";
 import { READY_LINE } from "./_workers.ts";
+import { selfWarmUp, selfWarmupDue } from "./_self_warmup.ts";
 
 /**
  * Runs load point `k`: warmup, reset, the measured load, its summaries.
@@ -52,6 +53,7 @@ export async function runLoadPoint(s: RunSession, x: LoadExecutor, k: number): P
       offeredUnit(cfg.dataset.name)
     }, dataset ${cfg.dataset.name}, model ${s.target.model}`,
   );
+  if (work && selfWarmupDue(s, closedLoop)) await selfWarmUp(s, k, seed);
   settleHeap(); // set-up garbage goes now, not in a pause early in the run
   await s.waker.ready(); // its thread up before the clock starts
   const originMs = await startInstant(s, k, workerStart);
