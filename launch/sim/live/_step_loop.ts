@@ -30,6 +30,31 @@ export interface StepLoopHooks<S extends TimedStep> {
   lagged(lagMs: number): void;
 }
 
+/**
+ * What an idle step loop waits on: `wait()` resolves at the next `poke()` (new
+ * work, or close), or after `timeoutMs` when given.
+ */
+export class WorkSignal {
+  #wake: (() => void) | null = null;
+
+  /** Wakes the waiting loop (nothing when none waits). */
+  poke(): void {
+    const w = this.#wake;
+    this.#wake = null;
+    w?.();
+  }
+
+  /** Resolves at the next poke, or after `timeoutMs`. */
+  async wait(timeoutMs?: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      if (timeoutMs !== undefined) timer = setTimeout(() => this.poke(), timeoutMs);
+    });
+    clearTimeout(timer);
+  }
+}
+
 /** Runs steps back to back on `clock` until `hooks.closed()`. */
 export async function runStepLoop<S extends TimedStep>(
   clock: SimClock,

@@ -15,7 +15,7 @@
  * @module
  */
 import type { SimClock } from "./clock.ts";
-import { runStepLoop } from "./_step_loop.ts";
+import { runStepLoop, WorkSignal } from "./_step_loop.ts";
 import { LiveEngine } from "./live_engine.ts";
 import type { CostModel } from "../core/cost_model.ts";
 import { DpGroup, type KvView, type ServedEngine } from "../core/dp_group.ts";
@@ -54,7 +54,7 @@ export class LiveDpGroup {
   maxLagMs = 0;
   readonly #group: DpGroup;
   readonly #clock: SimClock;
-  #wake: (() => void) | null = null;
+  readonly #work = new WorkSignal();
   #closed = false;
   readonly #loop: Promise<void> | null = null;
 
@@ -73,7 +73,7 @@ export class LiveDpGroup {
       seed: o.seed,
     });
     if (lockstep) {
-      for (const r of this.ranks) r.onWork = () => this.#poke();
+      for (const r of this.ranks) r.onWork = () => this.#work.poke();
       this.#loop = this.#run();
     }
   }
@@ -133,14 +133,8 @@ export class LiveDpGroup {
       if (r instanceof LiveEngine) await r.close();
       else r.abortAll();
     }
-    this.#poke();
+    this.#work.poke();
     await this.#loop;
-  }
-
-  #poke(): void {
-    const w = this.#wake;
-    this.#wake = null;
-    w?.();
   }
 
   /** The lockstep loop: every rank's step at once, for the group's step time (as LiveEngine's). */
@@ -151,7 +145,7 @@ export class LiveDpGroup {
       finish: (step, end) => {
         if (!this.#closed) this.#group.finishStep(step, end);
       },
-      idle: () => new Promise<void>((resolve) => this.#wake = resolve),
+      idle: () => this.#work.wait(),
       lagged: (lagMs) => this.maxLagMs = Math.max(this.maxLagMs, lagMs),
     });
   }

@@ -7,7 +7,7 @@
  * @module
  */
 import type { SimClock } from "./clock.ts";
-import { runStepLoop } from "./_step_loop.ts";
+import { runStepLoop, WorkSignal } from "./_step_loop.ts";
 import { EngineCore, type EngineOptions } from "../core/engine.ts";
 
 /** Options of {@linkcode LiveEngine}: the core's, on a live clock. */
@@ -20,14 +20,14 @@ export class LiveEngine extends EngineCore {
   /** Worst lag of a step end behind real time (the host CPU could not keep up), simulated ms. */
   maxLagMs = 0;
   readonly #clock: SimClock;
-  #wake: (() => void) | null = null;
+  readonly #work = new WorkSignal();
   #closed = false;
   readonly #loop: Promise<void>;
 
   constructor(opts: LiveEngineOptions) {
     super(opts);
     this.#clock = opts.clock;
-    this.onWork = () => this.#poke();
+    this.onWork = () => this.#work.poke();
     this.#loop = this.#run();
   }
 
@@ -35,7 +35,7 @@ export class LiveEngine extends EngineCore {
   async close(): Promise<void> {
     this.#closed = true;
     this.abortAll();
-    this.#poke();
+    this.#work.poke();
     await this.#loop;
   }
 
@@ -45,26 +45,13 @@ export class LiveEngine extends EngineCore {
     });
   }
 
-  #poke(): void {
-    const w = this.#wake;
-    this.#wake = null;
-    w?.();
-  }
-
   #run(): Promise<void> {
     return runStepLoop(this.#clock, {
       closed: () => this.#closed,
       plan: () => this.planStep(),
       finish: (plan, end) => this.finishStep(plan, end),
       // wake on new work, or now and then (only while blocks are held) to expire them
-      idle: async () => {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve;
-          if (this.numHeld) timer = setTimeout(() => this.#poke(), 1000);
-        });
-        clearTimeout(timer);
-      },
+      idle: () => this.#work.wait(this.numHeld ? 1000 : undefined),
       lagged: (lagMs) => this.maxLagMs = Math.max(this.maxLagMs, lagMs),
     });
   }
