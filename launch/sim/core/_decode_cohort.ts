@@ -16,7 +16,9 @@
  */
 import type { KvCache } from "./kv_cache.ts";
 import { MinHeap } from "../../../lib/min_heap.ts";
-import { commitFull, type Seq } from "./_seq.ts";
+import { commitFull, freshTimes, type Seq } from "./_seq.ts";
+
+const NO_TIMES = new Float64Array(0);
 
 /** Inserts `seq` into `list`, kept in admission order. */
 function insertOrdered(list: Seq[], seq: Seq): void {
@@ -81,6 +83,38 @@ export class DecodeCohort {
   }
 
   /**
+   * A request stepped one by one put out its next token at the end of step
+   * `step`: its times stay a run of step ends while they are consecutive,
+   * else they are copied out (then the caller writes them one by one).
+   */
+  noteToken(seq: Seq, step: number): void {
+    if (seq.numOut === 0) seq.run0 = step;
+    else if (step !== seq.run0 + seq.numOut) {
+      this.#copyTimes(seq, seq.numOut);
+      seq.timesMs![seq.numOut] = this.#stepEndMs[step];
+    }
+  }
+
+  /**
+   * The output token times of `seq` (which asked for them and is not a
+   * member): its own array, or a view of the step ends (no copy; the record
+   * is only appended to, and a grown record leaves old views intact).
+   */
+  timesOf(seq: Seq): Float64Array {
+    const n = seq.numOut, own = seq.timesMs;
+    if (own) return n === own.length ? own : own.subarray(0, n);
+    if (n === 0) return NO_TIMES;
+    return new Float64Array(this.#stepEndMs.buffer, seq.run0 * 8, n);
+  }
+
+  /** Copies the first `n` token times of `seq` (still a run of step ends) into an array of its own. */
+  #copyTimes(seq: Seq, n: number): void {
+    const times = freshTimes(seq.req.outputIds.length);
+    times.set(this.#stepEndMs.subarray(seq.run0, seq.run0 + n));
+    seq.timesMs = times;
+  }
+
+  /**
    * Gives the members that need one a new block for step `step`; false (nothing
    * taken) when the pool has too few, so the step must preempt one by one.
    */
@@ -139,6 +173,16 @@ export class DecodeCohort {
     this.sumCtx += seq.numComputed;
   }
 
+  /** A leaving member's token times from the steps it was in (`g0` to `steps`): still a run, or copied. */
+  #keepTimes(seq: Seq, steps: number): void {
+    if (!seq.timesMs) {
+      if (seq.out0 === 0) seq.run0 = seq.g0;
+      if (seq.g0 === seq.run0 + seq.out0) return; // its tokens are still the ends of consecutive steps
+      this.#copyTimes(seq, seq.out0);
+    }
+    seq.timesMs!.set(this.#stepEndMs.subarray(seq.g0, steps), seq.out0);
+  }
+
   /** Writes a member's progress back (`steps` steps done) and lets it go. */
   leave(seq: Seq, steps: number): void {
     const k = steps - seq.g0;
@@ -147,7 +191,7 @@ export class DecodeCohort {
     seq.len = seq.req.promptTokens.length + seq.numOut;
     if (k > 0) {
       seq.lastTokenMs = this.#stepEndMs[steps - 1];
-      seq.timesMs?.set(this.#stepEndMs.subarray(seq.g0, steps), seq.out0);
+      if (seq.recordsTimes) this.#keepTimes(seq, steps);
     }
     // a block filled by the last step is committed by advance(); keep `committed` as it left it
     remove(this.#needs[seq.needStep % this.#B], seq);

@@ -17,8 +17,19 @@ export type SeqState = "waiting" | "running" | "transferring" | "done";
 export class Seq {
   /** Tokens known so far: the prompt and the outputs sampled. */
   len: number;
-  /** Output token times, simulated ms (when asked for). */
-  readonly timesMs: Float64Array | null;
+  /** Whether the request asked for its output token times. */
+  readonly recordsTimes: boolean;
+  /**
+   * Output token times, simulated ms, when they are kept one by one: from the
+   * start without a record of step ends, else once they stop being the ends
+   * of consecutive steps (see {@linkcode Seq.run0}).
+   */
+  timesMs: Float64Array | null;
+  /**
+   * While `timesMs` is null: the step whose end gave token 0; token i came at
+   * the end of step `run0 + i` (the engine's record of step ends holds them). -1 before the first.
+   */
+  run0 = -1;
   numComputed = 0;
   numOut = 0;
   blocks: KvBlock[] = [];
@@ -54,9 +65,11 @@ export class Seq {
   /** Bumped when it leaves the cohort (its queued end is then stale). */
   epoch = 0;
 
-  constructor(readonly req: EngineRequest, nowMs: number) {
+  /** `stepEnds`: the engine records every step's end (token times can be read from it). */
+  constructor(readonly req: EngineRequest, nowMs: number, stepEnds = false) {
     this.len = req.promptTokens.length;
-    this.timesMs = req.recordTimes ? freshTimes(req.outputIds.length) : null;
+    this.recordsTimes = req.recordTimes === true;
+    this.timesMs = this.recordsTimes && !stepEnds ? freshTimes(req.outputIds.length) : null;
     this.encoded = !req.imageTokens?.length;
     this.arrivalMs = nowMs;
     this.enqueuedMs = nowMs;
@@ -74,7 +87,7 @@ let slabUsed = 0;
  * handed out twice), or an array of its own when long. A slab lives while any
  * of its views does: a run's finished requests let theirs go.
  */
-function freshTimes(n: number): Float64Array {
+export function freshTimes(n: number): Float64Array {
   if (n > SLAB_VALUES >> 3) return new Float64Array(n);
   if (slabUsed + n > slab.length) {
     slab = new Float64Array(SLAB_VALUES);

@@ -234,7 +234,7 @@ export class EngineCore {
    */
   add(req: EngineRequest): void {
     if (this.#byId.has(req.id)) throw new RangeError(`Cannot add request ${req.id}: id is in use`);
-    const seq = new Seq(req, this.#clock.nowMs());
+    const seq = new Seq(req, this.#clock.nowMs(), this.#cohort !== null);
     this.#byId.set(req.id, seq);
     const enqueue = () => {
       if (seq.state !== "waiting" || this.#byId.get(req.id) !== seq) return; // aborted meanwhile
@@ -525,6 +525,7 @@ export class EngineCore {
       }
       seq.lastTokenMs = endMs;
       if (seq.timesMs) seq.timesMs[seq.numOut] = endMs;
+      else if (seq.recordsTimes) c!.noteToken(seq, step);
       seq.req.sink.onToken?.(seq.req.outputIds[seq.numOut], seq.numOut);
       seq.numOut++;
       if (seq.numOut >= seq.req.outputIds.length) this.#finish(seq, seq.req.finishReason, endMs);
@@ -564,10 +565,7 @@ export class EngineCore {
       outputTokens: seq.numOut,
       cachedTokens: seq.cachedTokens,
     };
-    const times = seq.timesMs;
-    if (times) {
-      info.tokenTimesMs = seq.numOut === times.length ? times : times.subarray(0, seq.numOut);
-    }
+    if (seq.recordsTimes) info.tokenTimesMs = this.#timesOf(seq);
     if (seq.req.holdForRemoteDecode && reason !== "abort") {
       const keep = Math.ceil(seq.req.promptTokens.length / this.#kv.blockSize);
       const held = seq.blocks.slice(0, keep);
@@ -590,6 +588,13 @@ export class EngineCore {
       this.metrics.genLen.observe(seq.numOut);
     }
     seq.req.sink.onFinish(reason, info);
+  }
+
+  /** A finished request's output token times (a view of the step ends while they are a run). */
+  #timesOf(seq: Seq): Float64Array {
+    if (this.#cohort) return this.#cohort.timesOf(seq);
+    const times = seq.timesMs!;
+    return seq.numOut === times.length ? times : times.subarray(0, seq.numOut);
   }
 
   #expireHeld(): void {
