@@ -716,14 +716,12 @@ export class CostModel {
     const bodyParams = params - embedParams * (m.tiedEmbeddings ? 1 : 2) - this.#expertParams;
     const weightMs = ((bodyParams + embedParams) * this.#weightBytes) / tp / this.#memBytesPerMs;
     const attnFlopsPerPair = 4 * m.layers * m.numHeads * m.headDim;
-    const linear = (tokens: number, seqs: number) =>
-      2 * bodyParams * tokens + 2 * embedParams * seqs;
     const dsa = this.#dsa; // sparse attention: its own terms (_dsa_cost.ts)
-    const linP = linear(pTokens, pSeqs) / tp / this.#flopsPerMs;
+    const linP = (2 * bodyParams * pTokens + 2 * embedParams * pSeqs) / tp / this.#flopsPerMs;
     const attnP = dsa
       ? dsaComputeMs(dsa, pTokens, pPairs)
       : attnFlopsPerPair * pPairs / tp / this.#attnFlopsPerMs;
-    const linD = (linear(dSeqs, dSeqs) / tp) / this.#flopsPerMs;
+    const linD = ((2 * bodyParams * dSeqs + 2 * embedParams * dSeqs) / tp) / this.#flopsPerMs;
     const attnD = dsa
       ? dsaComputeMs(dsa, dSeqs, dPairs)
       : attnFlopsPerPair * dPairs / tp / this.#attnFlopsPerMs;

@@ -70,14 +70,25 @@ export class StepTermTotals {
     if (b.totalMs === 0) return;
     this.steps++;
     this.busyMs += b.totalMs;
-    const t = b.terms;
-    for (const k of STEP_TERM_KEYS) this.ms[k] += t[k];
+    addTerms(this.ms, b.terms);
   }
 
   /** Adds another total (the ranks of a group that do not step together). */
   addAll(o: StepTermTotals): void {
     this.steps += o.steps;
     this.busyMs += o.busyMs;
-    for (const k of STEP_TERM_KEYS) this.ms[k] += o.ms[k];
+    addTerms(this.ms, o.ms);
   }
+}
+
+/** `into` += `t`, term by term (written out: a loop over the keys is a keyed look-up per term, per step). */
+function addTerms(into: StepTerms, t: StepTerms): void {
+  into.attentionMs += t.attentionMs;
+  into.kvReadMs += t.kvReadMs;
+  into.denseGemmMs += t.denseGemmMs;
+  into.weightReadMs += t.weightReadMs;
+  into.expertMs += t.expertMs;
+  into.all2allMs += t.all2allMs;
+  into.tpCommMs += t.tpCommMs;
+  into.overheadMs += t.overheadMs;
 }
