@@ -18,7 +18,9 @@ interface Chain {
   blockSize: number;
   tokens: ArrayLike<number>;
   then: ArrayLike<number>;
-  hashes: readonly number[];
+  /** The hashes: the first `count` of `hashes`. */
+  hashes: ArrayLike<number>;
+  count: number;
 }
 
 const chains = new Map<string, Chain>();
@@ -29,11 +31,12 @@ export function keepChain(
   blockSize: number,
   tokens: ArrayLike<number>,
   then: ArrayLike<number>,
-  hashes: readonly number[],
+  hashes: ArrayLike<number>,
+  count = hashes.length,
 ): void {
-  if (hashes.length === 0) return;
+  if (count === 0) return;
   chains.delete(session); // re-inserted last: the oldest session goes first
-  chains.set(session, { blockSize, tokens, then, hashes });
+  chains.set(session, { blockSize, tokens, then, hashes, count });
   if (chains.size > MAX_SESSIONS) chains.delete(chains.keys().next().value!);
 }
 
@@ -46,16 +49,16 @@ export function reuseChain(
   blockSize: number,
   tokens: ArrayLike<number>,
   then: ArrayLike<number>,
-  into: number[],
+  into: { [i: number]: number; readonly length: number },
 ): number {
   const c = chains.get(session);
   if (!c || c.blockSize !== blockSize) return 0;
-  const n = Math.min(c.hashes.length * blockSize, tokens.length + then.length);
+  const n = Math.min(c.count * blockSize, tokens.length + then.length);
   const same = tokens === c.tokens && then === c.then
     ? n
     : sameLength(c.tokens, c.then, tokens, then, n);
-  const blocks = Math.floor(same / blockSize);
-  for (let b = 0; b < blocks; b++) into.push(c.hashes[b]);
+  const blocks = Math.min(Math.floor(same / blockSize), into.length);
+  for (let b = 0; b < blocks; b++) into[b] = c.hashes[b];
   return blocks;
 }
 

@@ -33,7 +33,9 @@ export class Seq {
   numComputed = 0;
   numOut = 0;
   blocks: KvBlock[] = [];
-  hashes: number[] = [];
+  /** Hashes of its leading full blocks: the first {@linkcode Seq.numHashes} (room for all, cut from a shared slab). */
+  hashes: Float64Array = NO_HASHES;
+  numHashes = 0;
   /** Leading blocks already committed to the prefix cache. */
   committed = 0;
   cachedTokens = 0;
@@ -77,13 +79,15 @@ export class Seq {
   }
 }
 
+const NO_HASHES = new Float64Array(0);
+
 /** Token times are cut from slabs this long (a typed array of its own costs an allocation outside the heap). */
 const SLAB_VALUES = 1 << 15;
 let slab = new Float64Array(0);
 let slabUsed = 0;
 
 /**
- * `n` zeros for a request's token times: a view of a shared slab (never
+ * `n` zeros for a request's token times or block hashes: a view of a shared slab (never
  * handed out twice), or an array of its own when long. A slab lives while any
  * of its views does: a run's finished requests let theirs go.
  */
@@ -105,16 +109,23 @@ export function freshTimes(n: number): Float64Array {
  * blocks it repeats of the session's last request (`_hash_chains.ts`).
  */
 export function extendHashes(seq: Seq, full: number, blockSize: number): void {
-  const session = seq.req.session;
-  if (seq.hashes.length === 0 && full > 0 && session !== undefined) {
-    reuseChain(session, blockSize, seq.req.promptTokens, seq.req.outputIds, seq.hashes);
-  }
-  let parent = seq.hashes.length ? seq.hashes[seq.hashes.length - 1] : 0;
+  if (full <= seq.numHashes) return;
   const prompt = seq.req.promptTokens, out = seq.req.outputIds;
-  for (let b = seq.hashes.length; b < full; b++) {
-    parent = chainHash(parent, prompt, b * blockSize, (b + 1) * blockSize, out);
-    seq.hashes.push(parent);
+  if (seq.hashes === NO_HASHES) {
+    // every block the request can fill: its prompt and all its outputs
+    seq.hashes = freshTimes(Math.floor((prompt.length + out.length) / blockSize));
+    const session = seq.req.session;
+    if (session !== undefined) {
+      seq.numHashes = reuseChain(session, blockSize, prompt, out, seq.hashes);
+    }
   }
+  const hashes = seq.hashes;
+  let parent = seq.numHashes ? hashes[seq.numHashes - 1] : 0;
+  for (let b = seq.numHashes; b < full; b++) {
+    parent = chainHash(parent, prompt, b * blockSize, (b + 1) * blockSize, out);
+    hashes[b] = parent;
+  }
+  if (full > seq.numHashes) seq.numHashes = full;
 }
 
 /** Marks the request's newly full blocks as cacheable. */
@@ -130,5 +141,12 @@ export function commitFull(seq: Seq, kv: KvCache): void {
 export function keepHashes(seq: Seq, blockSize: number): void {
   const session = seq.req.session;
   if (session === undefined) return;
-  keepChain(session, blockSize, seq.req.promptTokens, seq.req.outputIds, seq.hashes);
+  keepChain(
+    session,
+    blockSize,
+    seq.req.promptTokens,
+    seq.req.outputIds,
+    seq.hashes,
+    seq.numHashes,
+  );
 }

@@ -159,7 +159,7 @@ export class KvCache {
    * Longest run of cached blocks matching the first `upTo` of `hashes` from
    * the start. Does not take them; call {@linkcode KvCache.take} with the result.
    */
-  match(hashes: readonly number[], upTo = hashes.length): KvBlock[] {
+  match(hashes: ArrayLike<number>, upTo = hashes.length): KvBlock[] {
     const out: KvBlock[] = [];
     if (!this.prefixCaching) return out;
     const n = Math.min(upTo, hashes.length);
