@@ -56,6 +56,8 @@ export class DecodeCohort {
   /** Members by the phase (step mod blockSize) at which they need a new block / fill one. */
   readonly #needs: Seq[][];
   readonly #fills: Seq[][];
+  /** The members that ended in the step advanced last (reused). */
+  readonly #ended: Seq[] = [];
   readonly #ends = new MinHeap<End>((a, b) =>
     a.step < b.step || (a.step === b.step && a.seq.admitNo < b.seq.admitNo)
   );
@@ -145,7 +147,8 @@ export class DecodeCohort {
       seq.fillStep += this.#B;
     }
     this.sumCtx += this.size;
-    const ended: Seq[] = [];
+    const ended = this.#ended;
+    ended.length = 0;
     while (this.#ends.size > 0 && this.#ends.peek()!.step <= step) {
       const e = this.#ends.pop()!;
       if (e.epoch === e.seq.epoch) ended.push(e.seq); // else it left (and maybe joined again) since

@@ -173,6 +173,8 @@ export class EngineCore {
   #admitBeforeMs = Infinity;
   /** Running decodes advanced together (absent when off). */
   readonly #cohort: DecodeCohort | null = null;
+  /** The work of the step planned last. */
+  readonly #work: Work = { cohort: 0, seqs: [], ns: [] };
   /** Requests admitted so far (their order in the running set). */
   #admitted = 0;
   /** Called when new work may be schedulable (a request arrived, KV arrived). */
@@ -339,7 +341,11 @@ export class EngineCore {
 
   /** Builds one step: running requests first, then waiting ones while budget lasts. */
   #schedule(): Work {
-    const work: Work = { cohort: 0, seqs: [], ns: [] };
+    // one step is planned at a time (the shells finish it before planning the next): reuse its record
+    const work = this.#work;
+    work.cohort = 0;
+    work.seqs.length = 0;
+    work.ns.length = 0;
     const c = this.#cohort;
     if (c && c.size > 0) {
       if (this.#cohortLeads(c) && c.reserve(this.steps)) {
