@@ -51,6 +51,7 @@ export const DEFAULT_ROUTER_HOP_MS = 0.8;
 
 const ABORTED = { error: "aborted", status: 499 };
 const OK = { error: "", status: 200 };
+const NO_BODY: Record<string, unknown> = Object.freeze({});
 
 /** One request sent again: its id, the attempt that failed, its leg and instance, when (virtual ms). */
 export interface RetryRecord {
@@ -210,7 +211,8 @@ export class VirtualTopology {
    * engine's status and message, as bench's client records them.
    */
   submit(req: VirtualRequest, res: VirtualResponse): void {
-    const ctx = this.routing.context(req.body, req.session);
+    // the body is read only when the router reads its prompt (a sender may build it on read)
+    const ctx = this.routing.context(this.routing.readsPrompt ? req.body : NO_BODY, req.session);
     const direct = this.routing.direct;
     let serving = direct
       ? this.#pick("backend", ctx)
@@ -246,8 +248,13 @@ export class VirtualTopology {
         `Cannot submit request ${req.id} to virtual topology ${this.topology.file}: current value is a topology built without inputs (tokenizer, vocab, seed)`,
       );
     }
-    const endpoint = req.body.messages !== undefined ? "chat" : "completion";
-    const a = at.frontend.admit(endpoint, req.body, req.promptTokens);
+    const a = req.fields
+      ? at.frontend.admitFields(req.fields, req.promptTokens)
+      : at.frontend.admit(
+        req.body.messages !== undefined ? "chat" : "completion",
+        req.body,
+        req.promptTokens,
+      );
     if (a.error) return { error: a.error.message, status: a.error.status };
     const output = at.frontend.draw(a.request, this.#rng);
     const { promptTokens, images } = a.request;

@@ -26,7 +26,14 @@ import type { Rng } from "../../../lib/rng.ts";
 import type { ModelProfile } from "./profiles.ts";
 import { type OutputVocab, sampleOutput } from "./vocab.ts";
 import { imagePlaceholderIds, partImage, type PromptImage } from "./image.ts";
-import { ApiError, type Endpoint, type ParsedRequest, parseRequest } from "./openai.ts";
+import {
+  ApiError,
+  type ClientFields,
+  clientRequest,
+  type Endpoint,
+  type ParsedRequest,
+  parseRequest,
+} from "./openai.ts";
 
 /** What the frontend needs of the engine it admits requests for. */
 export interface FrontendOptions {
@@ -82,6 +89,19 @@ export class RequestFrontend {
   admit(endpoint: Endpoint, body: unknown, promptTokens?: TokenIds): Admission {
     try {
       return { request: this.#admit(parseRequest(endpoint, body), promptTokens) };
+    } catch (e) {
+      if (e instanceof ApiError) return { error: e };
+      throw e;
+    }
+  }
+
+  /**
+   * {@linkcode admit} of the body bench's client sends for `f` (virtual time),
+   * read from the fields without building the body (`openai.ts` `clientRequest`).
+   */
+  admitFields(f: ClientFields, promptTokens?: TokenIds): Admission {
+    try {
+      return { request: this.#admit(clientRequest(f), promptTokens) };
     } catch (e) {
       if (e instanceof ApiError) return { error: e };
       throw e;
