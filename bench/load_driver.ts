@@ -124,21 +124,37 @@ export interface DriveOptions {
   onSaturated?: (v: SaturationVerdict) => void;
 }
 
-/** A request in flight: ended once (by its answer, or a cancel while a saturation detector watches). */
-interface Pending {
-  r: Running;
-  t: number;
-  spec: RequestSpec;
-  scheduledMs: number;
-  sentMs: number;
-  over: boolean;
+/**
+ * A request in flight, also what the sender is handed: ended once (by its
+ * answer, or a cancel while a saturation detector watches).
+ */
+class Pending implements SendRequest {
+  over = false;
+
+  constructor(
+    readonly r: Running,
+    readonly t: number,
+    readonly spec: RequestSpec,
+    readonly scheduledMs: number,
+    readonly sentMs: number,
+    readonly session: string | undefined,
+    readonly keepText: boolean,
+  ) {}
 }
 
-/** A job while it runs: its turns' answers so far, and what to do when it ends. */
-interface Running {
-  job: Job;
-  answers: Answer[];
-  end: () => void;
+/**
+ * A job while it runs: its turns' answers so far, what follows its end, and
+ * its next turn while that waits out the think time.
+ */
+class Running {
+  readonly answers: Answer[] = [];
+  /** The turn due next and when it was due (ms), while it waits. */
+  t = 0;
+  dueMs = 0;
+  /** Runs the waiting turn (made once per job, when it first waits). */
+  turnDue: (() => void) | null = null;
+
+  constructor(readonly job: Job, readonly then: () => void) {}
 }
 
 const NOTHING = () => {};
@@ -317,27 +333,25 @@ class Driver {
   /** Runs a job's turns from the first; `then` follows its end. */
   #run(job: Job, scheduledMs: number, then: () => void): void {
     this.sender.open?.(job);
-    const r: Running = {
-      job,
-      answers: [],
-      end: () => {
-        this.sender.close?.(job);
-        this.#jobs--;
-        then();
-        this.#check();
-      },
-    };
-    this.#turn(r, 1, scheduledMs);
+    this.#turn(new Running(job, then), 1, scheduledMs);
+  }
+
+  /** A job ended: the sender hears it, then what follows it. */
+  #end(r: Running): void {
+    this.sender.close?.(r.job);
+    this.#jobs--;
+    r.then();
+    this.#check();
   }
 
   #turn(r: Running, t: number, scheduledMs: number): void {
-    if (this.#stopped) return r.end();
+    if (this.#stopped) return this.#end(r);
     if (this.#slots > 0) {
       this.#slots--;
       return this.#send(r, t, scheduledMs);
     }
     this.#waiters.push(() => {
-      if (this.#stopped) r.end();
+      if (this.#stopped) this.#end(r);
       else this.#send(r, t, scheduledMs);
     });
   }
@@ -358,15 +372,15 @@ class Driver {
     s.sent++;
     s.inFlight++;
     if (s.inFlight > s.maxInFlight) s.maxInFlight = s.inFlight;
-    const req = { spec, session: conv?.conversationId, keepText: !!conv && t < conv.turns.length };
+    const keepText = !!conv && t < conv.turns.length;
     const watch = this.o.saturation;
     const sentMs = watch ? this.clock.nowMs() : 0;
-    const p: Pending = { r, t, spec, scheduledMs, sentMs, over: false };
+    const p = new Pending(r, t, spec, scheduledMs, sentMs, conv?.conversationId, keepText);
     if (watch) {
       this.#pending.add(p);
       watch.sent(sentMs);
     }
-    const sending = this.sender.send(req, (sent) => this.#answered(p, sent));
+    const sending = this.sender.send(p, (sent) => this.#answered(p, sent));
     sending?.catch((e) => this.#fail(e));
     if (watch) this.#watch(watch);
   }
@@ -422,16 +436,17 @@ class Driver {
       outputFromTokenizer: sent.outputFromTokenizer,
     });
     const conv = r.job.conversation;
-    if (sent.result.error || !conv || t >= conv.turns.length) return r.end();
+    if (sent.result.error || !conv || t >= conv.turns.length) return this.#end(r);
     r.answers.push(sent.answer ?? { text: sent.result.text, tokens: sent.outputTokens });
-    const at = this.clock.nowMs() + Math.max(0, conv.thinkTimeMs[t - 1]);
-    this.clock.at(at, () => this.#nextTurn(r, t + 1, at));
+    r.t = t + 1;
+    r.dueMs = this.clock.nowMs() + Math.max(0, conv.thinkTimeMs[t - 1]);
+    this.clock.at(r.dueMs, r.turnDue ??= () => this.#nextTurn(r));
   }
 
   /** A conversation's turn after its think time (a throw fails the run). */
-  #nextTurn(r: Running, t: number, scheduledMs: number): void {
+  #nextTurn(r: Running): void {
     try {
-      this.#turn(r, t, scheduledMs);
+      this.#turn(r, r.t, r.dueMs);
     } catch (e) {
       this.#fail(e);
     }
