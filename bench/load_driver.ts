@@ -130,6 +130,9 @@ export interface DriveOptions {
  */
 class Pending implements SendRequest {
   over = false;
+  /** Its neighbours among the watched requests, in send order (a list: no hashing per request). */
+  prev: Pending | null = null;
+  next: Pending | null = null;
 
   constructor(
     readonly r: Running,
@@ -194,7 +197,8 @@ class Driver {
   #drawing = 0;
   #stopped = false;
   /** Requests in flight, kept only while a saturation detector watches. */
-  readonly #pending = new Set<Pending>();
+  #first: Pending | null = null;
+  #last: Pending | null = null;
   #settle: ((e?: unknown) => void) | null = null;
   readonly #onStop = () => this.#stop();
 
@@ -377,12 +381,29 @@ class Driver {
     const sentMs = watch ? this.clock.nowMs() : 0;
     const p = new Pending(r, t, spec, scheduledMs, sentMs, conv?.conversationId, keepText);
     if (watch) {
-      this.#pending.add(p);
+      this.#watched(p);
       watch.sent(sentMs);
     }
     const sending = this.sender.send(p, (sent) => this.#answered(p, sent));
     sending?.catch((e) => this.#fail(e));
     if (watch) this.#watch(watch);
+  }
+
+  /** A request goes in the watched list (the last sent last). */
+  #watched(p: Pending): void {
+    p.prev = this.#last;
+    if (this.#last) this.#last.next = p;
+    else this.#first = p;
+    this.#last = p;
+  }
+
+  /** A watched request leaves the list. */
+  #unwatched(p: Pending): void {
+    if (p.prev) p.prev.next = p.next;
+    else this.#first = p.next;
+    if (p.next) p.next.prev = p.prev;
+    else this.#last = p.prev;
+    p.prev = p.next = null;
   }
 
   /** A request's answer came (a throw on the way fails the run). */
@@ -399,7 +420,7 @@ class Driver {
   #settled(p: Pending, sent: Sent): void {
     if (p.over) return; // its answer after it was cancelled
     p.over = true;
-    this.#pending.delete(p);
+    this.#unwatched(p);
     const watch = this.o.saturation!;
     watch.finished(this.clock.nowMs(), sent.result.ttftMs);
     this.#ended(p.r, p.t, p.spec, p.scheduledMs, sent);
@@ -415,7 +436,9 @@ class Driver {
     this.o.onSaturated?.(v);
     this.#stopped = true;
     const error = `cancelled: ${verdictText(v)}`;
-    for (const p of [...this.#pending]) {
+    const all: Pending[] = [];
+    for (let p = this.#first; p; p = p.next) all.push(p);
+    for (const p of all) {
       this.#settled(p, cancelled(p.sentMs, this.clock.nowMs(), error));
     }
     this.#stop();
