@@ -124,21 +124,40 @@ export interface DriveOptions {
   onSaturated?: (v: SaturationVerdict) => void;
 }
 
-/** A request in flight: ended once (by its answer, or a cancel while a saturation detector watches). */
-interface Pending {
-  r: Running;
-  t: number;
-  spec: RequestSpec;
-  scheduledMs: number;
-  sentMs: number;
-  over: boolean;
+/**
+ * A request in flight, also what the sender is handed: ended once (by its
+ * answer, or a cancel while a saturation detector watches).
+ */
+class Pending implements SendRequest {
+  over = false;
+  /** Its neighbours among the watched requests, in send order (a list: no hashing per request). */
+  prev: Pending | null = null;
+  next: Pending | null = null;
+
+  constructor(
+    readonly r: Running,
+    readonly t: number,
+    readonly spec: RequestSpec,
+    readonly scheduledMs: number,
+    readonly sentMs: number,
+    readonly session: string | undefined,
+    readonly keepText: boolean,
+  ) {}
 }
 
-/** A job while it runs: its turns' answers so far, and what to do when it ends. */
-interface Running {
-  job: Job;
-  answers: Answer[];
-  end: () => void;
+/**
+ * A job while it runs: its turns' answers so far, what follows its end, and
+ * its next turn while that waits out the think time.
+ */
+class Running {
+  readonly answers: Answer[] = [];
+  /** The turn due next and when it was due (ms), while it waits. */
+  t = 0;
+  dueMs = 0;
+  /** Runs the waiting turn (made once per job, when it first waits). */
+  turnDue: (() => void) | null = null;
+
+  constructor(readonly job: Job, readonly then: () => void) {}
 }
 
 const NOTHING = () => {};
@@ -178,7 +197,8 @@ class Driver {
   #drawing = 0;
   #stopped = false;
   /** Requests in flight, kept only while a saturation detector watches. */
-  readonly #pending = new Set<Pending>();
+  #first: Pending | null = null;
+  #last: Pending | null = null;
   #settle: ((e?: unknown) => void) | null = null;
   readonly #onStop = () => this.#stop();
 
@@ -317,27 +337,25 @@ class Driver {
   /** Runs a job's turns from the first; `then` follows its end. */
   #run(job: Job, scheduledMs: number, then: () => void): void {
     this.sender.open?.(job);
-    const r: Running = {
-      job,
-      answers: [],
-      end: () => {
-        this.sender.close?.(job);
-        this.#jobs--;
-        then();
-        this.#check();
-      },
-    };
-    this.#turn(r, 1, scheduledMs);
+    this.#turn(new Running(job, then), 1, scheduledMs);
+  }
+
+  /** A job ended: the sender hears it, then what follows it. */
+  #end(r: Running): void {
+    this.sender.close?.(r.job);
+    this.#jobs--;
+    r.then();
+    this.#check();
   }
 
   #turn(r: Running, t: number, scheduledMs: number): void {
-    if (this.#stopped) return r.end();
+    if (this.#stopped) return this.#end(r);
     if (this.#slots > 0) {
       this.#slots--;
       return this.#send(r, t, scheduledMs);
     }
     this.#waiters.push(() => {
-      if (this.#stopped) r.end();
+      if (this.#stopped) this.#end(r);
       else this.#send(r, t, scheduledMs);
     });
   }
@@ -358,17 +376,34 @@ class Driver {
     s.sent++;
     s.inFlight++;
     if (s.inFlight > s.maxInFlight) s.maxInFlight = s.inFlight;
-    const req = { spec, session: conv?.conversationId, keepText: !!conv && t < conv.turns.length };
+    const keepText = !!conv && t < conv.turns.length;
     const watch = this.o.saturation;
     const sentMs = watch ? this.clock.nowMs() : 0;
-    const p: Pending = { r, t, spec, scheduledMs, sentMs, over: false };
+    const p = new Pending(r, t, spec, scheduledMs, sentMs, conv?.conversationId, keepText);
     if (watch) {
-      this.#pending.add(p);
+      this.#watched(p);
       watch.sent(sentMs);
     }
-    const sending = this.sender.send(req, (sent) => this.#answered(p, sent));
+    const sending = this.sender.send(p, (sent) => this.#answered(p, sent));
     sending?.catch((e) => this.#fail(e));
     if (watch) this.#watch(watch);
+  }
+
+  /** A request goes in the watched list (the last sent last). */
+  #watched(p: Pending): void {
+    p.prev = this.#last;
+    if (this.#last) this.#last.next = p;
+    else this.#first = p;
+    this.#last = p;
+  }
+
+  /** A watched request leaves the list. */
+  #unwatched(p: Pending): void {
+    if (p.prev) p.prev.next = p.next;
+    else this.#first = p.next;
+    if (p.next) p.next.prev = p.prev;
+    else this.#last = p.prev;
+    p.prev = p.next = null;
   }
 
   /** A request's answer came (a throw on the way fails the run). */
@@ -385,7 +420,7 @@ class Driver {
   #settled(p: Pending, sent: Sent): void {
     if (p.over) return; // its answer after it was cancelled
     p.over = true;
-    this.#pending.delete(p);
+    this.#unwatched(p);
     const watch = this.o.saturation!;
     watch.finished(this.clock.nowMs(), sent.result.ttftMs);
     this.#ended(p.r, p.t, p.spec, p.scheduledMs, sent);
@@ -401,7 +436,9 @@ class Driver {
     this.o.onSaturated?.(v);
     this.#stopped = true;
     const error = `cancelled: ${verdictText(v)}`;
-    for (const p of [...this.#pending]) {
+    const all: Pending[] = [];
+    for (let p = this.#first; p; p = p.next) all.push(p);
+    for (const p of all) {
       this.#settled(p, cancelled(p.sentMs, this.clock.nowMs(), error));
     }
     this.#stop();
@@ -422,16 +459,17 @@ class Driver {
       outputFromTokenizer: sent.outputFromTokenizer,
     });
     const conv = r.job.conversation;
-    if (sent.result.error || !conv || t >= conv.turns.length) return r.end();
+    if (sent.result.error || !conv || t >= conv.turns.length) return this.#end(r);
     r.answers.push(sent.answer ?? { text: sent.result.text, tokens: sent.outputTokens });
-    const at = this.clock.nowMs() + Math.max(0, conv.thinkTimeMs[t - 1]);
-    this.clock.at(at, () => this.#nextTurn(r, t + 1, at));
+    r.t = t + 1;
+    r.dueMs = this.clock.nowMs() + Math.max(0, conv.thinkTimeMs[t - 1]);
+    this.clock.at(r.dueMs, r.turnDue ??= () => this.#nextTurn(r));
   }
 
   /** A conversation's turn after its think time (a throw fails the run). */
-  #nextTurn(r: Running, t: number, scheduledMs: number): void {
+  #nextTurn(r: Running): void {
     try {
-      this.#turn(r, t, scheduledMs);
+      this.#turn(r, r.t, r.dueMs);
     } catch (e) {
       this.#fail(e);
     }

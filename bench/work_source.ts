@@ -145,40 +145,69 @@ function* mergeByTime(
   }
 }
 
-/** Zips offsets with work items, ending with the shorter. */
-function* zip(
-  offsets: Iterator<number, void, undefined>,
-  items: Iterator<RequestSpec | Conversation, void, undefined>,
-  isConversation: boolean,
-  toClockMs: (ms: number) => number,
-): Generator<Job, void, undefined> {
-  for (;;) {
-    const o = offsets.next();
-    if (o.done) return;
-    const it = items.next();
-    if (it.done) return;
-    const offsetMs = toClockMs(o.value);
-    yield isConversation
-      ? { offsetMs, conversation: it.value as Conversation }
-      : { offsetMs, request: it.value as RequestSpec };
+/** What a finished job iterator answers. */
+const DONE: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * Offsets zipped with work items, ending with the shorter (neither is drawn
+ * again after). One iterator object, no generator layers per job.
+ */
+class Zipped implements Iterator<Job, void, undefined> {
+  #over = false;
+  #first: IteratorResult<Job, void> | null = null;
+
+  /**
+   * @param isConversation whether the items are conversations (else requests)
+   * @param toClockMs maps each offset to the clock's ms
+   * @param prime draw the first job now (dataset set-up, e.g. the word list,
+   *   happens before the run's clock starts)
+   */
+  constructor(
+    readonly offsets: Iterator<number, void, undefined>,
+    readonly items: Iterator<RequestSpec | Conversation, void, undefined>,
+    readonly isConversation: boolean,
+    readonly toClockMs: (ms: number) => number,
+    prime = false,
+  ) {
+    if (prime) this.#first = this.#draw();
+  }
+
+  next(): IteratorResult<Job, void> {
+    const first = this.#first;
+    if (first === null) return this.#draw();
+    this.#first = null;
+    return first;
+  }
+
+  #draw(): IteratorResult<Job, void> {
+    if (this.#over) return DONE;
+    const o = this.offsets.next();
+    const it = o.done ? o : this.items.next();
+    if (o.done || it.done) {
+      this.#over = true;
+      return DONE;
+    }
+    const offsetMs = this.toClockMs(o.value);
+    return {
+      done: false,
+      value: this.isConversation
+        ? { offsetMs, conversation: it.value as Conversation }
+        : { offsetMs, request: it.value as RequestSpec },
+    };
   }
 }
 
-/** Draws the first job now (dataset set-up, e.g. the word list, happens before the run's clock starts). */
-function primed(jobs: Iterator<Job, void, undefined>): Iterator<Job, void, undefined> {
-  let first: IteratorResult<Job, void> | null = jobs.next();
+/** `xs` each through `f`, drawn as read. */
+function mapIter<T, U>(
+  xs: Iterator<T, void, undefined>,
+  f: (x: T) => U,
+): Iterator<U, void, undefined> {
   return {
-    next() {
-      if (first === null) return jobs.next();
-      const r = first;
-      first = null;
-      return r;
+    next(): IteratorResult<U, void> {
+      const r = xs.next();
+      return r.done ? r : { done: false, value: f(r.value) };
     },
   };
-}
-
-function* mapStream<T, U>(xs: Iterable<T>, f: (x: T) => U): Generator<U, void, undefined> {
-  for (const x of xs) yield f(x);
 }
 
 function* zeros(n: number): Generator<number, void, undefined> {
@@ -235,19 +264,18 @@ async function traceSource(x: SourceInputs): Promise<WorkSource> {
 function multiturnSource(x: SourceInputs, arrivals: ArrivalOptions): WorkSource {
   const { tok, base, dataset, toClockMs } = x;
   // a long run holds the conversations in flight, not all of them
-  const conversations = mapStream(
-    multiturnStream(tok, multiturnOptions(dataset)),
-    (c) => (x.scaleThink ? { ...c, thinkTimeMs: c.thinkTimeMs.map(toClockMs) } : c),
-  );
+  const drawn = multiturnStream(tok, multiturnOptions(dataset));
+  const conversations = x.scaleThink
+    ? mapIter(drawn, (c) => ({ ...c, thinkTimeMs: c.thinkTimeMs.map(toClockMs) }))
+    : drawn;
   return {
     ...base,
-    jobs: primed(
-      zip(
-        arrivalStream(arrivals, new Rng(`arrivals:${base.seed}`)),
-        conversations,
-        true,
-        toClockMs,
-      ),
+    jobs: new Zipped(
+      arrivalStream(arrivals, new Rng(`arrivals:${base.seed}`)),
+      conversations,
+      true,
+      toClockMs,
+      true,
     ),
     count: arrivals.durationMs === undefined ? arrivals.count! : null,
     expected: expectedArrivals(arrivals),
@@ -276,7 +304,7 @@ function randomSource(x: SourceInputs): WorkSource {
     : zeros(limit);
   return {
     ...base,
-    jobs: primed(zip(offsets, requests, false, toClockMs)),
+    jobs: new Zipped(offsets, requests, false, toClockMs, true),
     count: arrivals ? (arrivals.durationMs === undefined ? arrivals.count! : null) : null,
     expected: arrivals ? expectedArrivals(arrivals) : limit,
   };
@@ -296,7 +324,7 @@ async function builtSource(x: SourceInputs): Promise<WorkSource> {
     : work.requests;
   return {
     ...base,
-    jobs: zip(
+    jobs: new Zipped(
       (offsets ?? zeros(count))[Symbol.iterator](),
       items[Symbol.iterator](),
       multi,

@@ -10,6 +10,7 @@ import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { FinishInfo, TokenIds } from "../../launch/sim/core/engine.ts";
 import type { PromptImage } from "../../launch/sim/core/image.ts";
 import type { OutputPlan } from "../../launch/sim/core/frontend.ts";
+import type { ClientFields } from "../../launch/sim/core/openai.ts";
 import type { OutputVocab } from "../../launch/sim/core/vocab.ts";
 
 /**
@@ -26,6 +27,13 @@ export interface VirtualRequest {
    * `ignore_eos`; the routing policies read its prompt part.
    */
   body: Record<string, unknown>;
+  /**
+   * The fields the body is built from (`bench/request_body.ts` `openaiFields(fields, "")`),
+   * when the caller has them: the frontend then reads them instead of the body
+   * (`launch/sim/core/openai.ts` `clientRequest`), and the body is read only where
+   * its text is needed (a prefix-hashing router, an epd request's images). @default none
+   */
+  fields?: ClientFields;
   /** The prompt's token ids when the caller has them; else the frontend tokenizes the body. */
   promptTokens?: TokenIds;
 }

@@ -54,32 +54,57 @@ export class VirtualSender implements Sender {
   }
 
   send({ spec, session, keepText }: SendRequest, done: (s: Sent) => void): void {
-    const sentMs = this.clock.nowMs();
-    this.target.submit({
-      id: spec.requestId,
-      session,
-      // the body bench's client sends (no model name: the frontend then checks none)
-      body: openaiFields(spec, ""),
-      promptTokens: this.tokens.promptTokens?.(spec),
-    }, {
-      onFinish: ({ error, status, info, backend, outputIds }) => {
-        const out = info ? info.outputTokens : 0;
-        // the answer goes on as its own record (its text unbuilt); the row holds no text
-        const answer = error || !keepText || !this.tokens.answer
-          ? undefined
-          : this.tokens.answer(out === outputIds.length ? outputIds : outputIds.slice(0, out), out);
-        const result = virtualResult(sentMs, this.clock.nowMs(), info?.tokenTimesMs ?? NO_TIMES);
-        if (info) {
-          result.promptTokens = info.promptTokens;
-          result.completionTokens = out;
-          result.cachedTokens = info.cachedTokens;
-        }
-        result.status = status;
-        result.error = error;
-        result.backend = backend;
-        done({ result, outputTokens: out, outputFromTokenizer: false, answer });
-      },
-    });
+    const req = new SpecRequest(this, spec, session, keepText, done);
+    this.target.submit(req, req);
+  }
+}
+
+/**
+ * One request in flight, both what goes in (the spec's fields; the body bench's
+ * client sends, built only if read) and its client's end.
+ */
+class SpecRequest implements VirtualRequest, VirtualResponse {
+  readonly id: string;
+  readonly promptTokens: TokenIds | undefined;
+  readonly sentMs: number;
+  #body: Record<string, unknown> | undefined = undefined;
+
+  constructor(
+    readonly sender: VirtualSender,
+    readonly fields: RequestSpec,
+    readonly session: string | undefined,
+    readonly keepText: boolean,
+    readonly done: (s: Sent) => void,
+  ) {
+    this.id = fields.requestId;
+    this.sentMs = sender.clock.nowMs();
+    this.promptTokens = sender.tokens.promptTokens?.(fields);
+  }
+
+  /** The body bench's client sends (no model name: the frontend then checks none). */
+  get body(): Record<string, unknown> {
+    return this.#body ??= openaiFields(this.fields, "");
+  }
+
+  onFinish(
+    { error, status, info, backend, outputIds }: Parameters<VirtualResponse["onFinish"]>[0],
+  ): void {
+    const { tokens, clock } = this.sender;
+    const out = info ? info.outputTokens : 0;
+    // the answer goes on as its own record (its text unbuilt); the row holds no text
+    const answer = error || !this.keepText || !tokens.answer
+      ? undefined
+      : tokens.answer(out === outputIds.length ? outputIds : outputIds.slice(0, out), out);
+    const result = virtualResult(this.sentMs, clock.nowMs(), info?.tokenTimesMs ?? NO_TIMES);
+    if (info) {
+      result.promptTokens = info.promptTokens;
+      result.completionTokens = out;
+      result.cachedTokens = info.cachedTokens;
+    }
+    result.status = status;
+    result.error = error;
+    result.backend = backend;
+    this.done({ result, outputTokens: out, outputFromTokenizer: false, answer });
   }
 }
 

@@ -33,6 +33,7 @@ import type { AutoscaleSpec } from "../../lib/autoscale.ts";
 import { VirtualAutoscaler } from "./virtual_autoscaler.ts";
 import { InstanceSet } from "./_instance_set.ts";
 import { kvRemote } from "./_kv_remote.ts";
+import { ServingLeg } from "./_serving_leg.ts";
 import { type EncodeHost, encodeLegs, imageTokens } from "./_encoder_legs.ts";
 import type {
   Admitted,
@@ -49,8 +50,7 @@ export type { VirtualInputs, VirtualRequest, VirtualResponse };
  */
 export const DEFAULT_ROUTER_HOP_MS = 0.8;
 
-const ABORTED = { error: "aborted", status: 499 };
-const OK = { error: "", status: 200 };
+const NO_BODY: Record<string, unknown> = Object.freeze({});
 
 /** One request sent again: its id, the attempt that failed, its leg and instance, when (virtual ms). */
 export interface RetryRecord {
@@ -210,7 +210,8 @@ export class VirtualTopology {
    * engine's status and message, as bench's client records them.
    */
   submit(req: VirtualRequest, res: VirtualResponse): void {
-    const ctx = this.routing.context(req.body, req.session);
+    // the body is read only when the router reads its prompt (a sender may build it on read)
+    const ctx = this.routing.context(this.routing.readsPrompt ? req.body : NO_BODY, req.session);
     const direct = this.routing.direct;
     let serving = direct
       ? this.#pick("backend", ctx)
@@ -246,12 +247,18 @@ export class VirtualTopology {
         `Cannot submit request ${req.id} to virtual topology ${this.topology.file}: current value is a topology built without inputs (tokenizer, vocab, seed)`,
       );
     }
-    const endpoint = req.body.messages !== undefined ? "chat" : "completion";
-    const a = at.frontend.admit(endpoint, req.body, req.promptTokens);
+    const a = req.fields
+      ? at.frontend.admitFields(req.fields, req.promptTokens)
+      : at.frontend.admit(
+        req.body.messages !== undefined ? "chat" : "completion",
+        req.body,
+        req.promptTokens,
+      );
     if (a.error) return { error: a.error.message, status: a.error.status };
     const output = at.frontend.draw(a.request, this.#rng);
     const { promptTokens, images } = a.request;
-    return { id: req.id, promptTokens, images, session: req.session, ...output };
+    const { outputIds, finishReason } = output;
+    return { id: req.id, promptTokens, images, session: req.session, outputIds, finishReason };
   }
 
   /**
@@ -337,39 +344,14 @@ export class VirtualTopology {
     });
   }
 
-  /**
-   * The request on `to`; `retry` (a decode leg: its KV comes from a prefill
-   * instance) is asked first when the leg is lost, with the tokens it put out,
-   * and answers whether the request is sent again instead.
-   */
+  /** The request's serving leg on `to` (`retry`: a decode leg's, see {@linkcode ServingLeg}). */
   #engineReq(
     job: Admitted,
     res: VirtualResponse,
     to: VirtualInstance,
     retry?: (tokensOut: number) => boolean,
     id = job.id,
-  ): EngineRequest {
-    const handedOver = retry !== undefined;
-    return {
-      id,
-      promptTokens: job.promptTokens,
-      outputIds: job.outputIds,
-      finishReason: job.finishReason,
-      imageTokens: imageTokens(this.#ec, job.images, to),
-      recordTimes: true,
-      session: job.session,
-      sink: {
-        onFinish: (r, info) => {
-          to.inFlight--;
-          if (r === "abort" && retry?.(info.outputTokens)) return;
-          if (r !== "abort") this.#ec.store(job.images, to.ec);
-          const outputIds = job.outputIds;
-          const ended = r === "abort"
-            ? (to.ending ? legError(to, info.outputTokens > 0, handedOver) : ABORTED)
-            : OK;
-          res.onFinish({ ...ended, info, backend: to.name, outputIds });
-        },
-      },
-    };
+  ): ServingLeg {
+    return new ServingLeg(id, job, res, to, this.#ec, retry);
   }
 }

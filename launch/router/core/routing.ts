@@ -79,6 +79,11 @@ export class Routing {
     return this.connector === "p2pnccl";
   }
 
+  /** Whether {@linkcode context} reads the body's prompt (a prefix policy hashes it). */
+  get readsPrompt(): boolean {
+    return this.#needHashes;
+  }
+
   /** The pick context of a request body (prefix hashes only when a policy needs them). */
   context(body: Record<string, unknown>, sessionKey: string | undefined): PickContext {
     return {

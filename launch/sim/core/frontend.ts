@@ -26,7 +26,14 @@ import type { Rng } from "../../../lib/rng.ts";
 import type { ModelProfile } from "./profiles.ts";
 import { type OutputVocab, sampleOutput } from "./vocab.ts";
 import { imagePlaceholderIds, partImage, type PromptImage } from "./image.ts";
-import { ApiError, type Endpoint, type ParsedRequest, parseRequest } from "./openai.ts";
+import {
+  ApiError,
+  type ClientFields,
+  clientRequest,
+  type Endpoint,
+  type ParsedRequest,
+  parseRequest,
+} from "./openai.ts";
 
 /** What the frontend needs of the engine it admits requests for. */
 export interface FrontendOptions {
@@ -67,6 +74,9 @@ export type Admission =
   | { request: AdmittedRequest; error?: undefined }
   | { error: ApiError; request?: undefined };
 
+/** The image parts of a request without any (shared: read, never changed). */
+const NO_IMAGES: PromptImage[] = Object.freeze([]) as unknown as PromptImage[];
+
 /** Characters one token can hold at most (a bound, not an estimate), for the early check. */
 const MAX_CHARS_PER_TOKEN = 256;
 
@@ -82,6 +92,19 @@ export class RequestFrontend {
   admit(endpoint: Endpoint, body: unknown, promptTokens?: TokenIds): Admission {
     try {
       return { request: this.#admit(parseRequest(endpoint, body), promptTokens) };
+    } catch (e) {
+      if (e instanceof ApiError) return { error: e };
+      throw e;
+    }
+  }
+
+  /**
+   * {@linkcode admit} of the body bench's client sends for `f` (virtual time),
+   * read from the fields without building the body (`openai.ts` `clientRequest`).
+   */
+  admitFields(f: ClientFields, promptTokens?: TokenIds): Admission {
+    try {
+      return { request: this.#admit(clientRequest(f), promptTokens) };
     } catch (e) {
       if (e instanceof ApiError) return { error: e };
       throw e;
@@ -135,8 +158,11 @@ export class RequestFrontend {
 
   /** The image parts of a chat request, sized by the vision profile (400 without one). */
   #images(p: ParsedRequest): PromptImage[] {
-    const images: PromptImage[] = [];
-    for (const m of p.messages ?? []) {
+    let images: PromptImage[] | null = null;
+    const messages = p.messages;
+    const n = messages ? messages.length : 0;
+    for (let i = 0; i < n; i++) {
+      const m = messages![i];
       if (idsTextOf(m) || !Array.isArray(m.content)) continue; // text of known ids: not built
       for (const part of m.content) {
         if (part.type !== "image_url") continue;
@@ -149,13 +175,13 @@ export class RequestFrontend {
         }
         const img = partImage(part);
         if (!img) throw new ApiError(400, "image_url.url must be a string");
-        images.push({
+        (images ??= []).push({
           key: img.key,
           tokens: vision.tokensPerImage(img.size.width, img.size.height),
         });
       }
     }
-    return images;
+    return images ?? NO_IMAGES;
   }
 
   /** Token ids of the prompt text (a chat with images goes through the tokenizer itself). */
@@ -186,7 +212,10 @@ function textChars(p: ParsedRequest, bound: boolean): number {
     return typeof p.prompt === "string" ? p.prompt.length : 0;
   }
   let n = 0;
-  for (const m of p.messages ?? []) {
+  const messages = p.messages;
+  const count = messages ? messages.length : 0;
+  for (let i = 0; i < count; i++) {
+    const m = messages![i];
     const known = idsTextOf(m); // text of known ids: its length without building it
     if (known) n += bound ? known.maxLength : known.length;
     else if (typeof m.content === "string") n += m.content.length;

@@ -47,7 +47,10 @@ const isObj = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
 function intField(body: Record<string, unknown>, name: string, min: number): number | null {
-  const v = body[name];
+  return intValue(body[name], name, min);
+}
+
+function intValue(v: unknown, name: string, min: number): number | null {
   if (v === undefined || v === null) return null;
   if (typeof v !== "number" || !Number.isInteger(v)) {
     throw new ApiError(400, `${name} must be an integer, got ${JSON.stringify(v)}`);
@@ -103,6 +106,60 @@ export function parseRequest(endpoint: Endpoint, body: unknown): ParsedRequest {
   } else if (endpoint === "completion") out.prompt = completionPrompt(body.prompt);
   else out.messages = chatMessages(body.messages);
   return out;
+}
+
+/**
+ * What a client in this process hands over instead of a body (virtual time):
+ * chat `messages` (when set), else a completion `prompt` (text, or text of
+ * known ids that is built only if read), the output cap, `ignore_eos`.
+ */
+export interface ClientFields {
+  messages?: unknown;
+  prompt?: string;
+  maxTokens?: unknown;
+  ignoreEos?: boolean;
+}
+
+/**
+ * {@linkcode parseRequest} of the body bench's client sends for `f`
+ * (`bench/request_body.ts` `openaiFields(f, "")`: streamed, usage asked, no
+ * model), the same request and the same errors, without building the body:
+ * chat when `f.messages` is set, else completion.
+ */
+export function clientRequest(f: ClientFields): ParsedRequest {
+  const chat = !!f.messages;
+  const maxTokens = intValue(f.maxTokens, chat ? "max_completion_tokens" : "max_tokens", 1);
+  if (chat) {
+    return new FieldsRequest("chat", maxTokens, !!f.ignoreEos, chatMessages(f.messages), f);
+  }
+  const r = new FieldsRequest("completion", maxTokens, !!f.ignoreEos, undefined, f);
+  r.promptText = idsTextOf(f);
+  if (!r.promptText) r.text = completionPrompt(f.prompt ?? "");
+  return r;
+}
+
+/** A request from {@linkcode ClientFields}; a prompt of known ids is read from them when read. */
+class FieldsRequest implements ParsedRequest {
+  readonly model = "";
+  readonly minTokens = 0;
+  readonly stream = true;
+  readonly includeUsage = true;
+  readonly continuousUsage = false;
+  promptText: IdsText | undefined = undefined;
+  /** The prompt when not of known ids. */
+  text: string | number[] | undefined = undefined;
+
+  constructor(
+    readonly endpoint: Endpoint,
+    readonly maxTokens: number | null,
+    readonly ignoreEos: boolean,
+    readonly messages: ChatMessage[] | undefined,
+    readonly fields: ClientFields,
+  ) {}
+
+  get prompt(): string | number[] | undefined {
+    return this.promptText ? this.fields.prompt ?? "" : this.text;
+  }
 }
 
 /** A completion's `prompt`: a string, token ids, or a one-element list of either. */

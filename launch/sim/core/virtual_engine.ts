@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { EngineCore, type EngineOptions } from "./engine.ts";
+import { EngineCore, type EngineOptions, type StepPlan } from "./engine.ts";
 import type { EventLoop } from "../../../lib/event_loop.ts";
 
 /** Options of {@linkcode VirtualEngine}: the core's, on an event loop. */
@@ -62,11 +62,27 @@ export class VirtualEngine extends EngineCore {
   #kick(): void {
     if (this.#busy || this.#kicked) return;
     this.#kicked = true;
-    this.#loop.at(this.#loop.nowMs(), () => {
-      this.#kicked = false;
-      if (!this.#busy) this.#next();
-    });
+    this.#loop.at(this.#loop.nowMs(), this.#kickDue);
   }
+
+  /** The kick's event (one function for all: no closure per event). */
+  readonly #kickDue = (): void => {
+    this.#kicked = false;
+    if (!this.#busy) this.#next();
+  };
+
+  /** A step's end is due (now is its end time, the event's time). */
+  readonly #stepDue = (plan: StepPlan): void => {
+    if (this.#paused) {
+      this.#held = () => {
+        this.finishStep(plan, this.#loop.nowMs());
+        this.#next();
+      };
+      return;
+    }
+    this.finishStep(plan, this.#loop.nowMs());
+    this.#next();
+  };
 
   #next(): void {
     if (this.#paused) {
@@ -80,16 +96,6 @@ export class VirtualEngine extends EngineCore {
     }
     this.#busy = true;
     const end = Math.max(this.#loop.nowMs(), plan.readyMs) + plan.durMs * this.stepFactor;
-    this.#loop.at(end, () => {
-      if (this.#paused) {
-        this.#held = () => {
-          this.finishStep(plan, this.#loop.nowMs());
-          this.#next();
-        };
-        return;
-      }
-      this.finishStep(plan, end);
-      this.#next();
-    });
+    this.#loop.call(end, this.#stepDue, plan);
   }
 }
