@@ -17,6 +17,8 @@ export class EventLoop implements Clock {
   #now = 0;
   #seq = 0;
   #n = 0;
+  /** The bound of the step under way (a jump may not pass it). */
+  #untilMs = Infinity;
   #atMs = new Float64Array(64);
   #seqs = new Float64Array(64);
   #fns: ((x: never) => void)[] = [];
@@ -55,6 +57,31 @@ export class EventLoop implements Clock {
     this.#push(atMs > this.#now ? atMs : this.#now, this.#seq++, fn as (x: never) => void, x);
   }
 
+  /**
+   * Whether the clock may jump to `atMs` now, inside an event: no pending
+   * event is due before it or at it (one scheduled earlier runs first at a
+   * tie), and it is not past the bound of the {@linkcode step} under way.
+   */
+  canJumpTo(atMs: number): boolean {
+    return atMs >= this.#now && atMs <= this.#untilMs &&
+      (this.#n === 0 || atMs < this.#atMs[0]);
+  }
+
+  /**
+   * Moves the clock to `atMs` inside an event that does there, at once, what
+   * an event of its own at `atMs` would do next ({@linkcode canJumpTo} must hold).
+   */
+  jumpTo(atMs: number): void {
+    if (!this.canJumpTo(atMs)) {
+      throw new RangeError(
+        `Cannot jump the virtual clock to ${atMs} ms: current value is ${this.#now} ms, next event ${
+          this.#n ? this.#atMs[0] : "none"
+        }`,
+      );
+    }
+    this.#now = atMs;
+  }
+
   /** Runs the next event; false when none is left (or the next is after `untilMs`). */
   step(untilMs = Infinity): boolean {
     if (this.#n === 0 || this.#atMs[0] > untilMs) return false;
@@ -63,7 +90,12 @@ export class EventLoop implements Clock {
     this.#now = this.#atMs[0];
     this.#pop();
     this.events++;
-    fn(x);
+    this.#untilMs = untilMs;
+    try {
+      fn(x);
+    } finally {
+      this.#untilMs = Infinity;
+    }
     return true;
   }
 

@@ -45,3 +45,30 @@ Deno.test("event loop: run(untilMs) stops before later events and stands the clo
   assert.equal(loop.nowMs(), 20);
   assert.throws(() => loop.at(NaN, () => {}), /Cannot schedule an event at NaN ms/);
 });
+
+Deno.test("event loop: an event may jump the clock only to before the next event and within step's bound", () => {
+  const loop = new EventLoop();
+  const seen: string[] = [];
+  loop.at(10, () => seen.push("later"));
+  loop.at(0, () => {
+    assert.equal(loop.canJumpTo(4.5), true);
+    assert.equal(loop.canJumpTo(5), false); // a tie: the event scheduled first runs first
+    assert.equal(loop.canJumpTo(-1), false);
+    loop.jumpTo(4);
+    assert.equal(loop.nowMs(), 4);
+    assert.throws(
+      () => loop.jumpTo(12),
+      /Cannot jump the virtual clock to 12 ms: current value is 4 ms, next event 5/,
+    );
+    seen.push("jumped");
+  });
+  loop.at(5, () => {
+    assert.equal(loop.canJumpTo(7), false); // past step(6)'s bound
+    assert.equal(loop.canJumpTo(6), true);
+    seen.push("bounded");
+  });
+  assert.ok(loop.step());
+  assert.ok(loop.step(6));
+  loop.run();
+  assert.deepEqual(seen, ["jumped", "bounded", "later"]);
+});
