@@ -17,7 +17,12 @@
  * @module
  */
 import { Rng } from "../../lib/rng.ts";
-import type { EngineRequest, FinishInfo, FinishReason } from "../../launch/sim/core/engine.ts";
+import type {
+  EngineRequest,
+  FinishInfo,
+  FinishReason,
+  TokenIds,
+} from "../../launch/sim/core/engine.ts";
 import type { EventLoop } from "../../lib/event_loop.ts";
 import { MemoryEcStore } from "../../launch/sim/core/ec_cache.ts";
 import { Routing } from "../../launch/router/core/routing.ts";
@@ -291,7 +296,7 @@ export class VirtualTopology {
       id,
       promptTokens: job.promptTokens,
       session: job.session,
-      outputIds: job.outputIds.slice(0, 1),
+      outputIds: firstId(job.outputIds),
       finishReason: "length",
       imageTokens: imageTokens(this.#ec, job.images, prefill),
       holdForRemoteDecode: connector === "nixl",
@@ -354,4 +359,15 @@ export class VirtualTopology {
   ): ServingLeg {
     return new ServingLeg(id, job, res, to, this.#ec, retry);
   }
+}
+
+/**
+ * The first of `ids` (what a prefill leg puts out): of a typed array, a view
+ * made by the constructor (a copy, or `subarray`'s species look-up, costs more).
+ */
+function firstId(ids: TokenIds): TokenIds {
+  const n = Math.min(1, ids.length);
+  return ids instanceof Uint32Array
+    ? new Uint32Array(ids.buffer, ids.byteOffset, n)
+    : ids.slice(0, n);
 }
