@@ -36,6 +36,13 @@ export class IdsText {
   /** The first and last code units, once asked for (-2: not yet; NaN: no text). */
   #first = -2;
   #last = -2;
+  /**
+   * The prompt buffer of the conversation this text opens, kept here by
+   * whoever builds its prompts (`lib/_prompt_threads.ts`): it lives as long
+   * as the conversation's text (a `WeakMap` of them cost the collector more
+   * than building the prompts).
+   */
+  thread: unknown = undefined;
 
   /**
    * @param ids the token ids, in order

@@ -15,6 +15,7 @@ import { type ChatMessage, messageText, SHIPPED, type Tokenizer } from "./tokeni
 import shipped from "./_llama3_1_chat_ids.json" with { type: "json" };
 import { IdsText, idsTextOf } from "./lazy_text.ts";
 import { copyIds, freshIds } from "./id_slabs.ts";
+import { IdsRuns, PromptThreads } from "./_prompt_threads.ts";
 import { WordTable } from "./_word_table.ts";
 
 const LETTERS = /^[A-Za-z]+$/;
@@ -39,48 +40,6 @@ function codeAt(text: string | IdsText, i: number): number {
   return typeof text === "string" ? text.charCodeAt(i < 0 ? text.length + i : i) : text.codeAt(i);
 }
 
-/**
- * A prompt's ids gathered as runs of other arrays and copied once into an
- * array of the final length: a long chat prompt grown by `push` is copied
- * several times as it grows (most of a virtual run's allocation).
- */
-class IdsRuns {
-  readonly #runs: ArrayLike<number>[] = [];
-  readonly #from: number[] = [];
-  #length = 0;
-
-  /** Appends `ids` from index `from` on (kept by reference until the ids are copied out). */
-  add(ids: ArrayLike<number>, from = 0): void {
-    this.#runs.push(ids);
-    this.#from.push(from);
-    this.#length += ids.length - from;
-  }
-
-  /** The ids in one array. */
-  ids(): number[] {
-    const out = new Array<number>(this.#length);
-    let k = 0;
-    for (let r = 0; r < this.#runs.length; r++) {
-      const run = this.#runs[r];
-      for (let i = this.#from[r]; i < run.length; i++) out[k++] = run[i];
-    }
-    return out;
-  }
-
-  /** The ids in one typed array (outside the garbage-collected heap: see {@linkcode PromptTokens.chatIds}). */
-  typed(): Uint32Array {
-    const out = freshIds(this.#length);
-    let k = 0;
-    for (let r = 0; r < this.#runs.length; r++) {
-      const run = this.#runs[r], from = this.#from[r];
-      if (from === 0) out.set(run, k); // a copy in one call (typed or array)
-      else for (let i = from; i < run.length; i++) out[k + i - from] = run[i];
-      k += run.length - from;
-    }
-    return out;
-  }
-}
-
 /** Encodes prompts like the simulated engine does, with cached pre-tokens. */
 export class PromptTokens {
   readonly #tok: Tokenizer;
@@ -98,6 +57,10 @@ export class PromptTokens {
   /** Id of " word" -> ids of "word" (the chat template trims a message's leading space). */
   readonly #bareOf = new Map<number, number[]>();
   readonly #llama31: boolean;
+  /** Conversations' prompt buffers (virtual time's multi-turn chats: messages of known ids). */
+  readonly #threads = new PromptThreads();
+  /** Ids of a message's end. */
+  #eot: number[] | undefined;
   /** Prompts that took the slow path. */
   slow = 0;
   /** Chat messages whose text was scanned for its ids (not known, not cached). */
@@ -233,12 +196,29 @@ export class PromptTokens {
    * outside the garbage-collected heap. Virtual time sends these: a
    * conversation's prompts live for seconds of its run, and as arrays they
    * were most of what each young-generation collection copied and promoted.
+   * A conversation of messages of known ids keeps its prompts in one buffer
+   * (`_prompt_threads.ts`): its next turn's prompt, which repeats the last,
+   * renders and copies only what it adds.
    */
   chatIds(
     messages: ChatMessage[],
     known?: readonly (readonly number[] | undefined)[],
   ): Uint32Array {
+    // a conversation of known ids: its last prompt's ids lead, only what follows is rendered
+    const key = this.#llama31 ? this.#threads.keyOf(messages) : undefined;
+    const thread = key && this.#threads.continued(key, messages);
+    if (thread) {
+      const out = new IdsRuns();
+      const from = thread.texts.length;
+      // the last prompt ends with the assistant's header: the answer follows it
+      for (let i = from; i < messages.length; i++) {
+        this.#addMessage(out, messages, i, known, i > from);
+      }
+      out.add(this.#header("assistant"));
+      return this.#threads.extend(thread, messages, out);
+    }
     const r = this.#chat(messages, known);
+    if (key && r instanceof IdsRuns) return this.#threads.start(key, messages, r);
     return r instanceof IdsRuns ? r.typed() : copyIds(r);
   }
 
@@ -259,25 +239,33 @@ export class PromptTokens {
     const out = new IdsRuns();
     out.add(this.#frame(`<|begin_of_text|>${H("system")}${FRAME}`));
     if (system) out.add(this.text(system));
-    const eot = this.#frame("<|eot_id|>");
-    out.add(eot);
-    for (let i = first; i < messages.length; i++) {
-      const m = messages[i];
-      out.add(this.#header(m.role));
-      // a message made of known ids (lib/lazy_text.ts) is read by its ids, its text never built
-      const lazy = idsTextOf(m);
-      let text: string | IdsText | undefined = lazy;
-      let given = lazy?.exact ? lazy.ids : undefined;
-      if (!lazy && typeof m.content === "string") [text, given] = [m.content, known?.[i]];
-      if (!given || !this.#appendTrimmed(out, text!, given)) {
-        // the last message is new (what the user just wrote): kept only once re-sent
-        const last = i === messages.length - 1;
-        out.add(this.#message(messageText(m.content).trim(), !last));
-      }
-      out.add(eot);
-    }
+    out.add(this.#eot ??= this.#frame("<|eot_id|>"));
+    for (let i = first; i < messages.length; i++) this.#addMessage(out, messages, i, known, true);
     out.add(this.#header("assistant"));
     return out;
+  }
+
+  /** Appends message `i` as the template renders it (after its header, unless `header` is false). */
+  #addMessage(
+    out: IdsRuns,
+    messages: ChatMessage[],
+    i: number,
+    known: readonly (readonly number[] | undefined)[] | undefined,
+    header: boolean,
+  ): void {
+    const m = messages[i];
+    if (header) out.add(this.#header(m.role));
+    // a message made of known ids (lib/lazy_text.ts) is read by its ids, its text never built
+    const lazy = idsTextOf(m);
+    let text: string | IdsText | undefined = lazy;
+    let given = lazy?.exact ? lazy.ids : undefined;
+    if (!lazy && typeof m.content === "string") [text, given] = [m.content, known?.[i]];
+    if (!given || !this.#appendTrimmed(out, text!, given)) {
+      // the last message is new (what the user just wrote): kept only once re-sent
+      const last = i === messages.length - 1;
+      out.add(this.#message(messageText(m.content).trim(), !last));
+    }
+    out.add(this.#eot ??= this.#frame("<|eot_id|>"));
   }
 
   /**

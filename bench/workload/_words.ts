@@ -116,8 +116,40 @@ export function randomIds(
 ): Uint32Array {
   const out = freshIds(lead.length + (n > 0 ? Math.ceil(n) : 0));
   out.set(lead);
-  drawInto(wl, rng, n, uniqueIndex, out, lead.length, wl.ids);
+  const k = lead.length;
+  const digits = uniqueIndex === undefined ? 0 : leadDigits(wl, n, uniqueIndex);
+  // the unique lead's digits as drawInto writes them, then the draws in a loop of typed arrays only
+  if (digits > 0) drawInto(wl, rng, digits, uniqueIndex, out, k, wl.ids);
+  drawIds(rng, out, k + digits, k + n, idsOf(wl), wl.words.length);
   return out;
+}
+
+/** The words' token ids in a typed array, by word list. */
+const typedIds = new WeakMap<readonly number[], Uint32Array>();
+
+function idsOf(wl: WordList): Uint32Array {
+  let t = typedIds.get(wl.ids);
+  if (!t) typedIds.set(wl.ids, t = Uint32Array.from(wl.ids));
+  return t;
+}
+
+/** `out[k, end)` drawn as {@linkcode drawInto} draws mapped ids (`W` words). */
+function drawIds(
+  rng: Rng,
+  out: Uint32Array,
+  k: number,
+  end: number,
+  ids: Uint32Array,
+  W: number,
+): void {
+  while (k < end) out[k++] = ids[Math.floor(rng.next() * W)];
+}
+
+/** How many leading ids a unique index takes ({@linkcode drawInto}'s digits). */
+function leadDigits(wl: WordList, n: number, uniqueIndex: number): number {
+  if (!(n > 0)) return 0;
+  const W = wl.words.length;
+  return Math.min(n, Math.max(2, Math.ceil(Math.log(uniqueIndex + 2) / Math.log(W))));
 }
 
 /** The draws of {@linkcode randomPicks}, written into `out` from index `k` on. */
@@ -135,7 +167,7 @@ function drawInto(
   if (uniqueIndex !== undefined && n > 0) {
     // base-W digits of the index: distinct leading tokens per request (no accidental cache hits)
     let x = uniqueIndex;
-    const digits = Math.min(n, Math.max(2, Math.ceil(Math.log(uniqueIndex + 2) / Math.log(W))));
+    const digits = leadDigits(wl, n, uniqueIndex);
     for (let i = 0; i < digits; i++) {
       out[k++] = map ? map[x % W] : x % W;
       x = Math.floor(x / W);

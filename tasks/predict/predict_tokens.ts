@@ -25,9 +25,11 @@ export function predictTokens(prompts: PromptTokens, vocab: OutputVocab): Reques
     answer(ids: ArrayLike<number>, tokens: number): Answer {
       // exact: the text tokenizes back to these ids (EOS dropped), so a prompt holding it needs no tokenizing
       const exact = exactAnswerIds(vocab, ids);
-      // kept for the conversation's later turns: in a typed array, outside the collected heap
+      const kept = exact ?? ids;
+      // kept for the conversation's later turns in a typed array, outside the collected heap: the
+      // engine's drawn output is one already (a slab view nothing writes again), else a copy
       return new IdsAnswer(
-        new IdsText(copyIds(exact ?? ids), pieces, exact !== null),
+        new IdsText(kept instanceof Uint32Array ? kept : copyIds(kept), pieces, exact !== null),
         tokens,
       );
     },
