@@ -92,14 +92,23 @@ export function requestRow(
 /**
  * The sum (in order) and the largest of `gaps` (0 and -Infinity when none),
  * read in place: a short run's loop is still cold, and a call per gap costs there.
+ * One loop per kind of gaps (no test per gap).
  */
 function sumMax(gaps: Gaps): [number, number] {
   let sum = 0, max = -Infinity;
-  const v = gaps.values, n = gaps.length, times = gaps.fromTimes, scale = gaps.scale;
-  for (let i = 0; i < n; i++) {
-    const g = times ? (v[i + 1] - v[i]) * scale : v[i];
-    sum += g;
-    if (g > max) max = g;
+  const v = gaps.values, n = gaps.length, scale = gaps.scale;
+  if (gaps.fromTimes) {
+    for (let i = 0; i < n; i++) {
+      const g = (v[i + 1] - v[i]) * scale;
+      sum += g;
+      if (g > max) max = g;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const g = v[i];
+      sum += g;
+      if (g > max) max = g;
+    }
   }
   return [sum, max];
 }
@@ -160,6 +169,35 @@ export class SecondCounts {
     this.#sparse.set(s, (this.#sparse.get(s) ?? 0) + 1);
   }
 
+  /**
+   * Counts one event at `firstMs` and one at each running sum `firstMs + gaps[0] + …
+   * + gaps[i]` (summed in that order), for `i` below `n`: as many `add` calls,
+   * with a division only where an event may leave the second of the one before
+   * (within [s·1000, (s+1)·1000·(1 − 2⁻⁵⁰)) every time's second is s).
+   */
+  addSums(firstMs: number, gaps: ArrayLike<number>, n: number): void {
+    let t = firstMs, s = 0, c = 0, lo = Infinity, hi = -Infinity;
+    for (let i = 0;; i++) {
+      if (t >= lo && t < hi) c++;
+      else {
+        if (c) this.#dense[s] += c;
+        c = 0;
+        this.add(t);
+        s = Math.floor(t / 1000);
+        if (s >= 0 && s < this.#dense.length) {
+          lo = s * 1000;
+          hi = lo + 1000 - (lo + 1000) * 2 ** -50;
+        } else {
+          lo = Infinity;
+          hi = -Infinity;
+        }
+      }
+      if (i === n) break;
+      t += gaps[i];
+    }
+    if (c) this.#dense[s] += c;
+  }
+
   /** The counts of the seconds that have some, in no set order. */
   *values(): Generator<number> {
     for (const c of this.#dense) if (c) yield c;
@@ -196,11 +234,7 @@ export class Tally {
     // run), and appended in one call
     const n = itlMs.length, g = gapsOf(itlMs);
     this.itls.pushAll(g, n);
-    if (row.first_token_ms === null) return;
-    const perS = this.tokensPerSecond;
-    let t = row.first_token_ms;
-    perS.add(t);
-    for (let i = 0; i < n; i++) perS.add(t += g[i]);
+    if (row.first_token_ms !== null) this.tokensPerSecond.addSums(row.first_token_ms, g, n);
   }
 }
 
