@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { type CsvAppender, csvCell, type LineAppender, numberCell } from "../lib/csv.ts";
+import type { CsvAppender, LineAppender } from "../lib/csv.ts";
+import { CsvLineWriter } from "../lib/csv_bytes.ts";
 import type { RequestRow } from "../lib/result_schema.ts";
 import { tpotMs } from "./client.ts";
 import type { Finished } from "./runner.ts";
@@ -113,30 +114,67 @@ function sumMax(gaps: Gaps): [number, number] {
   return [sum, max];
 }
 
-/** A cell of a number (null or undefined: empty). */
-function num(v: number | null | undefined): string {
-  return v === null || v === undefined ? "" : numberCell(v);
-}
-
-/** A cell of a text (null or undefined: empty). */
-function str(v: string | null | undefined): string {
-  return v === null || v === undefined ? "" : csvCell(v);
-}
-
 /**
- * The `requests.csv` line of a row (with its newline), the bytes
- * `CsvAppender.append` writes for it, read field by field rather than by column
+ * Writes the `requests.csv` line of a row (with its newline), the bytes
+ * `CsvAppender.append` writes for it, field by field rather than by column
  * name: in the order of `REQUEST_COLUMNS` (a new column goes here too; the
  * test compares them).
  */
+export function writeRequestLine(w: CsvLineWriter, r: RequestRow): void {
+  w.text(r.run_id);
+  w.comma();
+  w.text(r.load_point);
+  w.comma();
+  w.text(r.request_id);
+  w.comma();
+  w.text(r.conversation_id);
+  w.comma();
+  w.number(r.turn);
+  w.comma();
+  w.number(r.scheduled_ms);
+  w.comma();
+  w.number(r.sent_ms);
+  w.comma();
+  w.number(r.first_token_ms);
+  w.comma();
+  w.number(r.end_ms);
+  w.comma();
+  w.number(r.ttft_ms);
+  w.comma();
+  w.number(r.e2e_ms);
+  w.comma();
+  w.number(r.tpot_ms);
+  w.comma();
+  w.number(r.itl_mean_ms);
+  w.comma();
+  w.number(r.itl_max_ms);
+  w.comma();
+  w.number(r.prompt_tokens);
+  w.comma();
+  w.number(r.output_tokens);
+  w.comma();
+  w.number(r.cached_tokens);
+  w.comma();
+  w.number(r.status);
+  w.comma();
+  w.text(r.error);
+  w.comma();
+  w.text(r.backend);
+  w.comma();
+  w.text(r.class);
+  w.comma();
+  w.text(r.failure);
+  w.newline();
+}
+
+const lineWriter = new CsvLineWriter();
+const dec = new TextDecoder();
+
+/** The `requests.csv` line of a row (with its newline), as text (see {@linkcode writeRequestLine}). */
 export function requestLine(r: RequestRow): string {
-  return str(r.run_id) + "," + str(r.load_point) + "," + str(r.request_id) + "," +
-    str(r.conversation_id) + "," + num(r.turn) + "," + num(r.scheduled_ms) + "," +
-    num(r.sent_ms) + "," + num(r.first_token_ms) + "," + num(r.end_ms) + "," +
-    num(r.ttft_ms) + "," + num(r.e2e_ms) + "," + num(r.tpot_ms) + "," + num(r.itl_mean_ms) +
-    "," + num(r.itl_max_ms) + "," + num(r.prompt_tokens) + "," + num(r.output_tokens) + "," +
-    num(r.cached_tokens) + "," + num(r.status) + "," + str(r.error) + "," + str(r.backend) +
-    "," + str(r.class) + "," + str(r.failure) + "\n";
+  lineWriter.at = 0;
+  writeRequestLine(lineWriter, r);
+  return dec.decode(lineWriter.buf.subarray(0, lineWriter.at));
 }
 
 /** Seconds past this are counted in a map, not the array (a clock far off zero). */
@@ -305,7 +343,7 @@ export class RunRows {
     try {
       // gaps first: a gap line without its row is ignored by readers, a row without gaps is not
       if (this.itlFile) this.itlFile.append(enc.encode(this.#itlLine(row, itlMs)));
-      this.csv.appendLine(requestLine(row));
+      this.csv.appendWritten(writeRequestLine, row);
     } catch (e) {
       this.#failed(e);
       return;
