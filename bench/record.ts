@@ -93,22 +93,26 @@ export function requestRow(
 /**
  * The sum (in order) and the largest of `gaps` (0 and -Infinity when none),
  * read in place: a short run's loop is still cold, and a call per gap costs there.
- * One loop per kind of gaps (no test per gap).
+ * Gaps from token times are kept in the scratch array as they are computed,
+ * for the `Tally` of the same request (see `gapsOf`).
  */
 function sumMax(gaps: Gaps): [number, number] {
   let sum = 0, max = -Infinity;
-  const v = gaps.values, n = gaps.length, scale = gaps.scale;
+  const v = gaps.values, n = gaps.length;
   if (gaps.fromTimes) {
+    const g = room(n), scale = gaps.scale;
     for (let i = 0; i < n; i++) {
-      const g = (v[i + 1] - v[i]) * scale;
-      sum += g;
-      if (g > max) max = g;
+      const x = (v[i + 1] - v[i]) * scale;
+      g[i] = x;
+      sum += x;
+      if (x > max) max = x;
     }
+    scratchOf = gaps;
   } else {
     for (let i = 0; i < n; i++) {
-      const g = v[i];
-      sum += g;
-      if (g > max) max = g;
+      const x = v[i];
+      sum += x;
+      if (x > max) max = x;
     }
   }
   return [sum, max];
@@ -245,14 +249,24 @@ export class SecondCounts {
 
 /** Scratch for one request's gaps (grown as needed; valid until the next call). */
 let scratch = new Float64Array(1024);
+/** Whose gaps the scratch holds (set by `sumMax`, the row of the same request), else null. */
+let scratchOf: Gaps | null = null;
 
-/** The values of `gaps` in a scratch array (its first `gaps.length`). */
-function gapsOf(gaps: Gaps): Float64Array {
-  const v = gaps.values, n = gaps.length, scale = gaps.scale;
+/** The scratch array, with room for `n` values (what it held is lost). */
+function room(n: number): Float64Array {
+  scratchOf = null;
   if (scratch.length < n) scratch = new Float64Array(Math.max(n, 2 * scratch.length));
-  const g = scratch;
+  return scratch;
+}
+
+/** The values of `gaps` in a scratch array (its first `gaps.length`); computed by its row when it was the last. */
+function gapsOf(gaps: Gaps): Float64Array {
+  if (scratchOf === gaps) return scratch;
+  const v = gaps.values, n = gaps.length, scale = gaps.scale;
+  const g = room(n);
   if (gaps.fromTimes) { for (let i = 0; i < n; i++) g[i] = (v[i + 1] - v[i]) * scale; }
   else for (let i = 0; i < n; i++) g[i] = v[i];
+  scratchOf = gaps;
   return g;
 }
 
@@ -268,8 +282,8 @@ export class Tally {
   add(row: RequestRow, itlMs: Gaps): void {
     this.rows.push(row);
     if (row.error) return;
-    // the gaps computed once into a scratch array, as in sumMax (this runs for every token of a
-    // run), and appended in one call
+    // the gaps in a scratch array, computed once (by the row's sumMax when it was the last
+    // row made; this runs for every token of a run), and appended in one call
     const n = itlMs.length, g = gapsOf(itlMs);
     this.itls.pushAll(g, n);
     if (row.first_token_ms !== null) this.tokensPerSecond.addSums(row.first_token_ms, g, n);

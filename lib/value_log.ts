@@ -77,12 +77,16 @@ export class ValueLog {
     for (let k = 0; k < n;) {
       if (this.#n === this.#chunk.length) this.#grow();
       const chunk = this.#chunk, at = this.#n, m = Math.min(n - k, chunk.length - at);
-      if (xs instanceof Float64Array) chunk.set(xs.subarray(k, k + m), at); // a copy of memory
-      else for (let i = 0; i < m; i++) chunk[at + i] = xs[k + i];
-      this.#n = at + m;
-      let sum = this.#sum; // the sum of the values in order, the first pass describe saves
-      for (let i = at; i < at + m; i++) sum += chunk[i];
+      // copied and summed in order in one loop (the sum is the first pass describe saves); a
+      // subarray and set cost more per call than this loop does per request's gaps
+      let sum = this.#sum;
+      for (let i = 0; i < m; i++) {
+        const x = xs[k + i];
+        chunk[at + i] = x;
+        sum += x;
+      }
       this.#sum = sum;
+      this.#n = at + m;
       k += m;
     }
   }
