@@ -13,8 +13,7 @@
  * @module
  */
 
-const SCRATCH = new Float64Array(1);
-const WORDS = new Uint32Array(SCRATCH.buffer);
+import { valuesAtRanks } from "./_select_ranks.ts";
 
 /** Distinct values and how often each occurs, while there are at most `limit` of them. */
 export class ValueCounts {
@@ -118,36 +117,39 @@ export class ValueCounts {
    * {@linkcode ValueCounts.over}.
    */
   atRanks(ranks: readonly number[]): Map<number, number> {
-    const keys = this.#keys, counts = this.#counts;
-    const values = new Float64Array(this.#distinct);
-    let k = 0;
-    for (let s = 0; s < keys.length; s++) if (counts[s] !== 0) values[k++] = keys[s];
-    values.sort();
-    // the values in the typed sort's order, with their counts; zeros and NaNs are not in the table
-    const wanted = [...new Set(ranks)].sort((a, b) => a - b);
-    const out = new Map<number, number>();
-    let below = 0, w = 0;
-    const take = (x: number, n: number) => {
-      below += n;
-      while (w < wanted.length && wanted[w] < below) out.set(wanted[w++], x);
-    };
-    let j = 0;
-    for (; j < values.length && values[j] < 0 && w < wanted.length; j++) {
-      take(values[j], this.#count(values[j]));
+    // the distinct values with their counts: negatives first, then positives (zeros and NaNs
+    // are not in the table); in the typed sort's order: negatives, -0, +0, positives, NaN
+    const keys = this.#keys, counts = this.#counts, d = this.#distinct;
+    const values = new Float64Array(d), weights = new Uint32Array(d);
+    let neg = 0, pos = d, negCount = 0;
+    for (let s = 0; s < keys.length; s++) {
+      const c = counts[s];
+      if (c === 0) continue;
+      if (keys[s] < 0) {
+        values[neg] = keys[s];
+        weights[neg++] = c;
+        negCount += c;
+      } else {
+        values[--pos] = keys[s];
+        weights[pos] = c;
+      }
     }
-    take(-0, this.#negZeros);
-    take(0, this.#zeros);
-    for (; j < values.length && w < wanted.length; j++) take(values[j], this.#count(values[j]));
-    take(NaN, this.#nans);
+    const zerosFrom = negCount, posFrom = negCount + this.#negZeros + this.#zeros;
+    let posCount = 0;
+    for (let i = neg; i < d; i++) posCount += weights[i];
+    const out = new Map<number, number>();
+    const negRanks: number[] = [], posRanks: number[] = [];
+    for (const r of new Set(ranks)) {
+      if (r < zerosFrom) negRanks.push(r);
+      else if (r < posFrom) out.set(r, r < zerosFrom + this.#negZeros ? -0 : 0);
+      else if (r < posFrom + posCount) posRanks.push(r - posFrom);
+      else out.set(r, NaN);
+    }
+    // selected among the values by their counts (lib/_select_ranks.ts), not sorted
+    const negAt = valuesAtRanks(values, neg, negRanks, weights);
+    negRanks.forEach((r, j) => out.set(r, negAt[j]));
+    const posAt = valuesAtRanks(values.subarray(neg), d - neg, posRanks, weights.subarray(neg));
+    posRanks.forEach((r, j) => out.set(r + posFrom, posAt[j]));
     return out;
-  }
-
-  /** How often `x` (in the table) was counted. */
-  #count(x: number): number {
-    const keys = this.#keys, mask = keys.length - 1;
-    SCRATCH[0] = x;
-    let s = Math.imul(WORDS[0] ^ WORDS[1], 0x9e3779b1) >>> this.#shift;
-    while (keys[s] !== x) s = (s + 1) & mask;
-    return this.#counts[s];
   }
 }

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { type Describable, describe, percentileSorted } from "./stats.ts";
+import { type Describable, describe, percentileSorted, sortedView } from "./stats.ts";
 import {
   cumulativeE2el,
   type LatencyStats,
@@ -266,9 +266,9 @@ class Pass {
     }
   }
 
-  /** The send lags, sorted ascending. */
-  sortedLags(): Float64Array {
-    return this.lags.values().sort();
+  /** What the summary reads of the send lags sorted: p50, p99 and the greatest (reordered in place). */
+  sortedLags(): ArrayLike<number> {
+    return sortedView(this.lags.values(), [50, 99]);
   }
 }
 
@@ -356,7 +356,7 @@ function peak(perSecond: PerSecondCounts | undefined): number {
 }
 
 function percentileOf(xs: readonly number[], p: number): number {
-  return percentileSorted(Float64Array.from(xs).sort(), p);
+  return percentileSorted(sortedView(Float64Array.from(xs), [p]), p);
 }
 
 function fromScheduled(ttft: Float64Array, e2el: Float64Array) {
@@ -374,7 +374,7 @@ function ttftByTurn(turns: ReadonlyMap<number, TurnSums>): TurnTtft[] {
   const out: TurnTtft[] = [];
   for (const [turn, s] of turns) {
     if (!s.ttftN) continue;
-    const sorted = Float64Array.from(s.ttft!).sort();
+    const sorted = sortedView(Float64Array.from(s.ttft!), [50, 99]);
     out.push({
       turn,
       count: s.ttftN,

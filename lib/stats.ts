@@ -7,6 +7,7 @@
  */
 import { type Chunks, orderStatistics } from "./_select.ts";
 import { ValueCounts } from "./_value_counts.ts";
+import { sortsLikeLess, valuesAtRanks } from "./_select_ranks.ts";
 
 /** Arithmetic mean; NaN for an empty list. */
 export function mean(xs: ArrayLike<number>): number {
@@ -79,12 +80,33 @@ export interface Describable {
   describe(percentiles?: readonly number[]): Distribution;
 }
 
+/** Below this many values a sorted view is a sort (selection pays past it). */
+const SELECT_PAST = 64;
+
+/**
+ * What {@linkcode percentileSorted} reads of `xs` sorted ascending, for
+ * percentiles `ps`, and its least and greatest values (ranks 0 and n − 1): the
+ * same values, found by selection (`lib/_select_ranks.ts`) where `xs` is long
+ * and `<` orders it as a typed sort does, else by sorting it. `xs` is
+ * reordered (pass a copy to keep it).
+ */
+export function sortedView(xs: Float64Array, ps: readonly number[]): ArrayLike<number> {
+  const n = xs.length;
+  if (n <= SELECT_PAST || !sortsLikeLess(xs)) return xs.sort();
+  const ranks = [0, n - 1];
+  for (const q of ps) ranks.push(...ranksOf(q, n).slice(0, 2));
+  const values = valuesAtRanks(xs, n, ranks);
+  const view: Record<number, number> & { length: number } = { length: n };
+  for (let j = 0; j < ranks.length; j++) view[ranks[j]] = values[j];
+  return view;
+}
+
 /** Describes `xs` (NaN fields when empty). @default percentiles [50, 90, 95, 99] */
 export function describe(
   xs: ArrayLike<number>,
   percentiles: readonly number[] = [50, 90, 95, 99],
 ): Distribution {
-  const s = Float64Array.from(xs).sort();
+  const s = sortedView(Float64Array.from(xs), [50, ...percentiles]);
   const p: Record<number, number> = {};
   for (const q of percentiles) p[q] = percentileSorted(s, q);
   return {
