@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { type CsvAppender, csvCell, type LineAppender, numberCell } from "../lib/csv.ts";
+import type { CsvAppender, LineAppender } from "../lib/csv.ts";
+import { CsvLineWriter } from "../lib/csv_bytes.ts";
 import type { RequestRow } from "../lib/result_schema.ts";
 import { tpotMs } from "./client.ts";
 import type { Finished } from "./runner.ts";
@@ -92,42 +93,92 @@ export function requestRow(
 /**
  * The sum (in order) and the largest of `gaps` (0 and -Infinity when none),
  * read in place: a short run's loop is still cold, and a call per gap costs there.
+ * Gaps from token times are kept in the scratch array as they are computed,
+ * for the `Tally` of the same request (see `gapsOf`).
  */
 function sumMax(gaps: Gaps): [number, number] {
   let sum = 0, max = -Infinity;
-  const v = gaps.values, n = gaps.length, times = gaps.fromTimes, scale = gaps.scale;
-  for (let i = 0; i < n; i++) {
-    const g = times ? (v[i + 1] - v[i]) * scale : v[i];
-    sum += g;
-    if (g > max) max = g;
+  const v = gaps.values, n = gaps.length;
+  if (gaps.fromTimes) {
+    const g = room(n), scale = gaps.scale;
+    for (let i = 0; i < n; i++) {
+      const x = (v[i + 1] - v[i]) * scale;
+      g[i] = x;
+      sum += x;
+      if (x > max) max = x;
+    }
+    scratchOf = gaps;
+  } else {
+    for (let i = 0; i < n; i++) {
+      const x = v[i];
+      sum += x;
+      if (x > max) max = x;
+    }
   }
   return [sum, max];
 }
 
-/** A cell of a number (null or undefined: empty). */
-function num(v: number | null | undefined): string {
-  return v === null || v === undefined ? "" : numberCell(v);
-}
-
-/** A cell of a text (null or undefined: empty). */
-function str(v: string | null | undefined): string {
-  return v === null || v === undefined ? "" : csvCell(v);
-}
-
 /**
- * The `requests.csv` line of a row (with its newline), the bytes
- * `CsvAppender.append` writes for it, read field by field rather than by column
+ * Writes the `requests.csv` line of a row (with its newline), the bytes
+ * `CsvAppender.append` writes for it, field by field rather than by column
  * name: in the order of `REQUEST_COLUMNS` (a new column goes here too; the
  * test compares them).
  */
+export function writeRequestLine(w: CsvLineWriter, r: RequestRow): void {
+  w.text(r.run_id);
+  w.comma();
+  w.text(r.load_point);
+  w.comma();
+  w.text(r.request_id);
+  w.comma();
+  w.text(r.conversation_id);
+  w.comma();
+  w.number(r.turn);
+  w.comma();
+  w.number(r.scheduled_ms);
+  w.comma();
+  w.number(r.sent_ms);
+  w.comma();
+  w.number(r.first_token_ms);
+  w.comma();
+  w.number(r.end_ms);
+  w.comma();
+  w.number(r.ttft_ms);
+  w.comma();
+  w.number(r.e2e_ms);
+  w.comma();
+  w.number(r.tpot_ms);
+  w.comma();
+  w.number(r.itl_mean_ms);
+  w.comma();
+  w.number(r.itl_max_ms);
+  w.comma();
+  w.number(r.prompt_tokens);
+  w.comma();
+  w.number(r.output_tokens);
+  w.comma();
+  w.number(r.cached_tokens);
+  w.comma();
+  w.number(r.status);
+  w.comma();
+  w.text(r.error);
+  w.comma();
+  w.text(r.backend);
+  w.comma();
+  w.text(r.class);
+  w.comma();
+  w.text(r.failure);
+  w.newline();
+}
+
+const lineWriter = new CsvLineWriter();
+const dec = new TextDecoder();
+
+/** The `requests.csv` line of a row (with its newline), as text (see {@linkcode writeRequestLine}). */
 export function requestLine(r: RequestRow): string {
-  return str(r.run_id) + "," + str(r.load_point) + "," + str(r.request_id) + "," +
-    str(r.conversation_id) + "," + num(r.turn) + "," + num(r.scheduled_ms) + "," +
-    num(r.sent_ms) + "," + num(r.first_token_ms) + "," + num(r.end_ms) + "," +
-    num(r.ttft_ms) + "," + num(r.e2e_ms) + "," + num(r.tpot_ms) + "," + num(r.itl_mean_ms) +
-    "," + num(r.itl_max_ms) + "," + num(r.prompt_tokens) + "," + num(r.output_tokens) + "," +
-    num(r.cached_tokens) + "," + num(r.status) + "," + str(r.error) + "," + str(r.backend) +
-    "," + str(r.class) + "," + str(r.failure) + "\n";
+  lineWriter.at = 0;
+  writeRequestLine(lineWriter, r);
+  return dec.decode(lineWriter.buf.subarray(0, lineWriter.at));
 }
 
 /** Seconds past this are counted in a map, not the array (a clock far off zero). */
@@ -160,6 +211,35 @@ export class SecondCounts {
     this.#sparse.set(s, (this.#sparse.get(s) ?? 0) + 1);
   }
 
+  /**
+   * Counts one event at `firstMs` and one at each running sum `firstMs + gaps[0] + …
+   * + gaps[i]` (summed in that order), for `i` below `n`: as many `add` calls,
+   * with a division only where an event may leave the second of the one before
+   * (within [s·1000, (s+1)·1000·(1 − 2⁻⁵⁰)) every time's second is s).
+   */
+  addSums(firstMs: number, gaps: ArrayLike<number>, n: number): void {
+    let t = firstMs, s = 0, c = 0, lo = Infinity, hi = -Infinity;
+    for (let i = 0;; i++) {
+      if (t >= lo && t < hi) c++;
+      else {
+        if (c) this.#dense[s] += c;
+        c = 0;
+        this.add(t);
+        s = Math.floor(t / 1000);
+        if (s >= 0 && s < this.#dense.length) {
+          lo = s * 1000;
+          hi = lo + 1000 - (lo + 1000) * 2 ** -50;
+        } else {
+          lo = Infinity;
+          hi = -Infinity;
+        }
+      }
+      if (i === n) break;
+      t += gaps[i];
+    }
+    if (c) this.#dense[s] += c;
+  }
+
   /** The counts of the seconds that have some, in no set order. */
   *values(): Generator<number> {
     for (const c of this.#dense) if (c) yield c;
@@ -169,14 +249,24 @@ export class SecondCounts {
 
 /** Scratch for one request's gaps (grown as needed; valid until the next call). */
 let scratch = new Float64Array(1024);
+/** Whose gaps the scratch holds (set by `sumMax`, the row of the same request), else null. */
+let scratchOf: Gaps | null = null;
 
-/** The values of `gaps` in a scratch array (its first `gaps.length`). */
-function gapsOf(gaps: Gaps): Float64Array {
-  const v = gaps.values, n = gaps.length, scale = gaps.scale;
+/** The scratch array, with room for `n` values (what it held is lost). */
+function room(n: number): Float64Array {
+  scratchOf = null;
   if (scratch.length < n) scratch = new Float64Array(Math.max(n, 2 * scratch.length));
-  const g = scratch;
+  return scratch;
+}
+
+/** The values of `gaps` in a scratch array (its first `gaps.length`); computed by its row when it was the last. */
+function gapsOf(gaps: Gaps): Float64Array {
+  if (scratchOf === gaps) return scratch;
+  const v = gaps.values, n = gaps.length, scale = gaps.scale;
+  const g = room(n);
   if (gaps.fromTimes) { for (let i = 0; i < n; i++) g[i] = (v[i + 1] - v[i]) * scale; }
   else for (let i = 0; i < n; i++) g[i] = v[i];
+  scratchOf = gaps;
   return g;
 }
 
@@ -192,15 +282,11 @@ export class Tally {
   add(row: RequestRow, itlMs: Gaps): void {
     this.rows.push(row);
     if (row.error) return;
-    // the gaps computed once into a scratch array, as in sumMax (this runs for every token of a
-    // run), and appended in one call
+    // the gaps in a scratch array, computed once (by the row's sumMax when it was the last
+    // row made; this runs for every token of a run), and appended in one call
     const n = itlMs.length, g = gapsOf(itlMs);
     this.itls.pushAll(g, n);
-    if (row.first_token_ms === null) return;
-    const perS = this.tokensPerSecond;
-    let t = row.first_token_ms;
-    perS.add(t);
-    for (let i = 0; i < n; i++) perS.add(t += g[i]);
+    if (row.first_token_ms !== null) this.tokensPerSecond.addSums(row.first_token_ms, g, n);
   }
 }
 
@@ -271,7 +357,7 @@ export class RunRows {
     try {
       // gaps first: a gap line without its row is ignored by readers, a row without gaps is not
       if (this.itlFile) this.itlFile.append(enc.encode(this.#itlLine(row, itlMs)));
-      this.csv.appendLine(requestLine(row));
+      this.csv.appendWritten(writeRequestLine, row);
     } catch (e) {
       this.#failed(e);
       return;

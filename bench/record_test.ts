@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CsvAppender, LineAppender } from "../lib/csv.ts";
 import { REQUEST_COLUMNS, type RequestRow } from "../lib/result_schema.ts";
-import { Gaps, requestLine, RunRows } from "./record.ts";
+import { Gaps, requestLine, RunRows, SecondCounts } from "./record.ts";
 import { summarize, type SummaryMeta, summaryRow } from "./summary.ts";
 
 const META: SummaryMeta = {
@@ -147,5 +147,26 @@ Deno.test("RunRows reads gaps in place from token times (scaled), as from the ga
     assert.deepEqual(a, b);
   } finally {
     Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("SecondCounts.addSums counts as add does at each running sum, across second edges", () => {
+  const counts = (c: SecondCounts) => [...c.values()].sort((a, b) => a - b);
+  // times just below, at and past whole seconds (where t / 1000 may round up), a far second, NaN
+  const edge = 2000 - 2000 * 2 ** -52;
+  const runs: [number, number[]][] = [
+    [edge - 3e-13, [1e-13, 1e-13, 1e-13, 1e-13, 0.5, 999.5, 1e-12]],
+    [-1.5, [0.5, 1, 1e-300, 998.9, 5000, -6000]],
+    [0, Array.from({ length: 500 }, (_, i) => (i % 7) * 3.3 + 0.01)],
+    [999_999.99, [0.01, 2e10, 1, NaN, 1]],
+    [5, []],
+  ];
+  for (const [first, gaps] of runs) {
+    const one = new SecondCounts(), all = new SecondCounts();
+    let t = first;
+    one.add(t);
+    for (const g of gaps) one.add(t += g);
+    all.addSums(first, Float64Array.from(gaps), gaps.length);
+    assert.deepEqual(counts(all), counts(one), `from ${first}`);
   }
 });

@@ -90,6 +90,46 @@ export class SummaryRows implements Iterable<SummaryRow> {
     };
   }
 
+  /**
+   * Calls `visit` with each row in order, as one object refilled for each (no
+   * object per row, no iterator: a summary's pass over an hour's rows): read
+   * it, never keep it.
+   */
+  forEachRow(visit: (r: SummaryRow) => void): void {
+    const r: SummaryRow = {
+      error: "",
+      scheduled_ms: 0.5, // doubles from the start: their fields hold doubles in place
+      sent_ms: 0.5,
+      first_token_ms: null,
+      end_ms: 0.5,
+      ttft_ms: null,
+      tpot_ms: null,
+      e2e_ms: 0.5,
+      prompt_tokens: null,
+      output_tokens: 0,
+      turn: 0,
+    };
+    const errors = this.#errors;
+    for (let j = 0, i = 0; i < this.#length; j++) {
+      const c = this.#cells[j], nulls = this.#nulls[j];
+      for (let k = 0; k < CHUNK_ROWS && i < this.#length; k++, i++) {
+        const o = k * CELLS, z = nulls[k];
+        r.error = errors.size ? errors.get(i) ?? "" : "";
+        r.scheduled_ms = c[o];
+        r.sent_ms = c[o + 1];
+        r.first_token_ms = z & NO_FIRST_TOKEN ? null : c[o + 2];
+        r.end_ms = c[o + 3];
+        r.ttft_ms = z & NO_TTFT ? null : c[o + 4];
+        r.tpot_ms = z & NO_TPOT ? null : c[o + 5];
+        r.e2e_ms = c[o + 6];
+        r.prompt_tokens = z & NO_PROMPT_TOKENS ? null : c[o + 7];
+        r.output_tokens = c[o + 8];
+        r.turn = c[o + 9];
+        visit(r);
+      }
+    }
+  }
+
   /** The rows in order, each a fresh object. */
   *[Symbol.iterator](): Generator<SummaryRow> {
     for (let i = 0; i < this.#length; i++) yield this.#row(i);

@@ -54,3 +54,19 @@ Deno.test("summary rows: an empty set iterates nothing; a row out of range is a 
   assert.throws(() => rows.at(-1), RangeError);
   assert.throws(() => rows.at(0.5), RangeError);
 });
+
+Deno.test("summary rows: forEachRow visits each row in order, as iterating gives it (one object, refilled)", () => {
+  const rows = new SummaryRows();
+  const n = 1024 + 5;
+  for (let i = 0; i < n; i++) rows.push(row(i));
+  const seen: SummaryRow[] = [];
+  let last: SummaryRow | null = null, same = true;
+  rows.forEachRow((r) => {
+    seen.push({ ...r });
+    if (last && last !== r) same = false;
+    last = r;
+  });
+  assert.deepEqual(seen, [...rows]);
+  assert.equal(same, true);
+  new SummaryRows().forEachRow(() => assert.fail("no rows"));
+});

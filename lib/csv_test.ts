@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { CsvAppender, readCsv } from "./csv.ts";
+import { CsvAppender, csvCell, numberCell, readCsv } from "./csv.ts";
+import { CsvLineWriter } from "./csv_bytes.ts";
 import { stringify } from "csv-stringify/sync";
 
 Deno.test("CsvAppender writes the header once, quotes, survives reopen; readCsv reads it back", async () => {
@@ -78,4 +79,71 @@ Deno.test("CsvAppender holdBytes: rows wait until the threshold, flush or close;
   assert.equal(await Deno.readTextFile(path), await Deno.readTextFile(join(dir, "plain.csv")));
   assert.throws(() => new CsvAppender(join(dir, "x.csv"), cols, { holdBytes: -1 }), RangeError);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("numberCell writes what String(Math.round(v * 1000) / 1000) writes (integers whole, non-finite empty)", () => {
+  const want = (v: number) =>
+    !Number.isFinite(v)
+      ? ""
+      : Number.isInteger(v)
+      ? String(v)
+      : String(Math.round(v * 1000) / 1000);
+  const xs = [0, -0, 0.0004, -0.0004, 0.0005, -0.0005, 0.0015, -0.0015, 1.0005, 9.9995, -9.9995];
+  xs.push(0.001, 0.01, 0.09, 0.099, 0.999, 0.9995, 2.5e-7, NaN, Infinity, -Infinity, 1e21, 1.5e300);
+  // around 2^42, where the digits' path gives way to the generic one
+  for (const v of [2 ** 42 - 0.3, 2 ** 42 + 0.5, 4e12 + 0.1234, 4.4e12 + 0.5, 1e15 + 0.5]) {
+    xs.push(v, -v);
+  }
+  let seed = 7;
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  for (let i = 0; i < 20_000; i++) {
+    const v = (rnd() - 0.3) * 10 ** (Math.floor(rnd() * 24) - 6);
+    xs.push(v, Math.round(v * 1000) / 1000, (Math.floor(rnd() * 2e6) + 0.5) / 1000);
+  }
+  for (let r = -2000; r <= 2000; r++) xs.push(r / 1000, (r + 0.5) / 1000);
+  const w = new CsvLineWriter(new Uint8Array(8)); // grown as it goes
+  const dec = new TextDecoder();
+  for (const v of xs) {
+    assert.equal(numberCell(v), want(v), `value ${v}`);
+    w.at = 0;
+    w.number(v);
+    assert.equal(dec.decode(w.buf.subarray(0, w.at)), want(v), `bytes of ${v}`);
+  }
+});
+
+Deno.test("CsvLineWriter: texts as csvCell quotes them, UTF-8; appendWritten writes what append does", () => {
+  const texts = ["", "plain", 'a "q"', "a,b", "line\nbreak", "cr\r", "é🙂", "x".repeat(5000)];
+  const w = new CsvLineWriter(new Uint8Array(4));
+  const dec = new TextDecoder();
+  for (const t of texts) {
+    w.at = 0;
+    w.text(t);
+    assert.equal(dec.decode(w.buf.subarray(0, w.at)), csvCell(t));
+  }
+  const dir = Deno.makeTempDirSync();
+  try {
+    const cols = ["a", "b", "c"];
+    const rows = texts.map((t, i) => ({ a: t, b: i / 3, c: null }));
+    const one = new CsvAppender(join(dir, "one.csv"), cols, { holdBytes: 100 });
+    const two = new CsvAppender(join(dir, "two.csv"), cols, { holdBytes: 100 });
+    for (const r of rows) {
+      one.append(r);
+      two.appendWritten((w, x) => {
+        w.text(x.a);
+        w.comma();
+        w.number(x.b);
+        w.comma();
+        w.number(x.c);
+        w.newline();
+      }, r);
+    }
+    one.close();
+    two.close();
+    assert.equal(
+      Deno.readTextFileSync(join(dir, "two.csv")),
+      Deno.readTextFileSync(join(dir, "one.csv")),
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { type Describable, describe, percentileSorted } from "./stats.ts";
+import { type Describable, describe, percentileSorted, sortedView } from "./stats.ts";
 import {
   cumulativeE2el,
   type LatencyStats,
@@ -47,7 +47,21 @@ export type StatsRow =
  * A load point's rows: an array, or anything that gives them in order and
  * counts them (`SummaryRows`: typed columns). Read in a few passes.
  */
-export type StatsRows = Iterable<StatsRow> & { readonly length: number };
+export type StatsRows = Iterable<StatsRow> & {
+  readonly length: number;
+  /**
+   * Calls `visit` with each row in order, without an iterator or an object per
+   * row (`SummaryRows`): the object passed may be reused from call to call, so
+   * it is read, never kept. @default iterating the rows
+   */
+  forEachRow?(visit: (x: StatsRow) => void): void;
+};
+
+/** Each row of `rows` in order (see `StatsRows.forEachRow`: read, never kept). */
+function eachRow(rows: StatsRows, visit: (x: StatsRow) => void): void {
+  if (rows.forEachRow) rows.forEachRow(visit);
+  else for (const x of rows) visit(x);
+}
 
 /** Counts per whole second, in any order (a `Map` of second -> count is one). */
 export interface PerSecondCounts {
@@ -266,9 +280,9 @@ class Pass {
     }
   }
 
-  /** The send lags, sorted ascending. */
-  sortedLags(): Float64Array {
-    return this.lags.values().sort();
+  /** What the summary reads of the send lags sorted: p50, p99 and the greatest (reordered in place). */
+  sortedLags(): ArrayLike<number> {
+    return sortedView(this.lags.values(), [50, 99]);
   }
 }
 
@@ -281,7 +295,7 @@ export function loadPointStats(
   o: LoadPointOptions = {},
 ): LoadPointStats {
   const p = new Pass(rows.length, o.slo ?? null, o.timeScale ?? 1);
-  for (const x of rows) p.add(x);
+  eachRow(rows, (x) => p.add(x));
   const n = p.n, ok = p.ok;
   const durationS = o.durationS ?? Math.max(1e-9, (p.lastMs - p.firstMs) / 1000);
   const lags = p.sortedLags();
@@ -338,14 +352,15 @@ function steadyOutput(p: Pass, rows: StatsRows): number | null {
   if (!(arrivalMs > 0)) return null;
   const rampMs = Math.min(p.lastMs - p.lastStartMs, arrivalMs / 2);
   const lo = p.firstMs + rampMs, hi = p.lastStartMs;
-  let tokens = 0;
-  for (const x of rows) {
-    if (x.error || !x.output_tokens) continue;
+  const sum = { tokens: 0 }; // a field, not a captured let (boxed anew per update)
+  eachRow(rows, (x) => {
+    if (x.error || !x.output_tokens) return;
     const a = x.first_token_ms ?? x.end_ms, b = x.end_ms;
-    if (b > a) tokens += x.output_tokens * Math.max(0, Math.min(b, hi) - Math.max(a, lo)) / (b - a);
-    else if (a >= lo && a <= hi) tokens += x.output_tokens;
-  }
-  return tokens / ((hi - lo) / 1000);
+    if (b > a) {
+      sum.tokens += x.output_tokens * Math.max(0, Math.min(b, hi) - Math.max(a, lo)) / (b - a);
+    } else if (a >= lo && a <= hi) sum.tokens += x.output_tokens;
+  });
+  return sum.tokens / ((hi - lo) / 1000);
 }
 
 /** The largest count of a per-second tally; 0 when there is none. */
@@ -356,7 +371,7 @@ function peak(perSecond: PerSecondCounts | undefined): number {
 }
 
 function percentileOf(xs: readonly number[], p: number): number {
-  return percentileSorted(Float64Array.from(xs).sort(), p);
+  return percentileSorted(sortedView(Float64Array.from(xs), [p]), p);
 }
 
 function fromScheduled(ttft: Float64Array, e2el: Float64Array) {
@@ -374,7 +389,7 @@ function ttftByTurn(turns: ReadonlyMap<number, TurnSums>): TurnTtft[] {
   const out: TurnTtft[] = [];
   for (const [turn, s] of turns) {
     if (!s.ttftN) continue;
-    const sorted = Float64Array.from(s.ttft!).sort();
+    const sorted = sortedView(Float64Array.from(s.ttft!), [50, 99]);
     out.push({
       turn,
       count: s.ttftN,

@@ -7,6 +7,7 @@
  */
 import { type Chunks, orderStatistics } from "./_select.ts";
 import { ValueCounts } from "./_value_counts.ts";
+import { sortsLikeLess, valuesAtRanks } from "./_select_ranks.ts";
 
 /** Arithmetic mean; NaN for an empty list. */
 export function mean(xs: ArrayLike<number>): number {
@@ -79,12 +80,33 @@ export interface Describable {
   describe(percentiles?: readonly number[]): Distribution;
 }
 
+/** Below this many values a sorted view is a sort (selection pays past it). */
+const SELECT_PAST = 64;
+
+/**
+ * What {@linkcode percentileSorted} reads of `xs` sorted ascending, for
+ * percentiles `ps`, and its least and greatest values (ranks 0 and n − 1): the
+ * same values, found by selection (`lib/_select_ranks.ts`) where `xs` is long
+ * and `<` orders it as a typed sort does, else by sorting it. `xs` is
+ * reordered (pass a copy to keep it).
+ */
+export function sortedView(xs: Float64Array, ps: readonly number[]): ArrayLike<number> {
+  const n = xs.length;
+  if (n <= SELECT_PAST || !sortsLikeLess(xs)) return xs.sort();
+  const ranks = [0, n - 1];
+  for (const q of ps) ranks.push(...ranksOf(q, n).slice(0, 2));
+  const values = valuesAtRanks(xs, n, ranks);
+  const view: Record<number, number> & { length: number } = { length: n };
+  for (let j = 0; j < ranks.length; j++) view[ranks[j]] = values[j];
+  return view;
+}
+
 /** Describes `xs` (NaN fields when empty). @default percentiles [50, 90, 95, 99] */
 export function describe(
   xs: ArrayLike<number>,
   percentiles: readonly number[] = [50, 90, 95, 99],
 ): Distribution {
-  const s = Float64Array.from(xs).sort();
+  const s = sortedView(Float64Array.from(xs), [50, ...percentiles]);
   const p: Record<number, number> = {};
   for (const q of percentiles) p[q] = percentileSorted(s, q);
   return {
@@ -104,8 +126,8 @@ export function describe(
  * without holding them: the mean and std sum them in order, and the median,
  * extremes and percentiles are exact order statistics: from the counts of the
  * distinct values when there are at most `sortLimit` of them (`ValueCounts`;
- * the pass that sums them counts them), else found in a few passes that hold
- * at most `sortLimit` values (`orderStatistics`).
+ * the pass that sums the squared deviations counts them), else found in a few
+ * passes that hold at most `sortLimit` values (`orderStatistics`).
  * @default percentiles [50, 90, 95, 99]
  * @default sortLimit 65,536 values (512 KiB per wanted rank)
  */
@@ -114,33 +136,48 @@ export function describeChunks(
   percentiles: readonly number[] = [50, 90, 95, 99],
   sortLimit = 1 << 16,
 ): Distribution {
-  // few distinct values (a simulated run's gaps): their counts give the order statistics
-  const counts = new ValueCounts(sortLimit);
   let n = 0, sum = 0;
   for (const c of chunks()) {
     n += c.length;
     for (let i = 0; i < c.length; i++) sum += c[i];
-    counts.addAll(c);
   }
+  return describeSummed(chunks, n, sum, percentiles, sortLimit);
+}
+
+/**
+ * {@linkcode describeChunks} of `count` values whose sum in order is known
+ * (kept as they were written, e.g. by `ValueLog`): one pass sums the squared
+ * deviations (the same bits) and counts the distinct values, whose counts give
+ * the order statistics; past `sortLimit` distinct values, `orderStatistics`
+ * finds them in a few more passes.
+ * @default percentiles [50, 90, 95, 99]
+ * @default sortLimit 65,536 values
+ */
+export function describeSummed(
+  chunks: Chunks,
+  count: number,
+  sum: number,
+  percentiles: readonly number[] = [50, 90, 95, 99],
+  sortLimit = 1 << 16,
+): Distribution {
+  const n = count;
   if (n === 0) return describe([], percentiles);
   const m = sum / n;
   const ranks = [0, n - 1];
   for (const q of [50, ...percentiles]) ranks.push(...ranksOf(q, n).slice(0, 2));
-  // the order statistics at their ranks: enough of a sorted copy for percentileSorted
-  const sorted: Record<number, number> & { length: number } = { length: n };
-  let dev = 0; // summed in order, in the selection's first pass
-  const devOf = (c: Float64Array) => {
+  // few distinct values (a simulated run's gaps): their counts give the order statistics
+  const counts = new ValueCounts(sortLimit);
+  let dev = 0; // summed in order
+  for (const c of chunks()) {
     // a local sum: the captured one would be a boxed number, allocated anew per value
     let d = dev;
     for (let i = 0; i < c.length; i++) d += (c[i] - m) * (c[i] - m);
     dev = d;
-  };
-  let found: Map<number, number>;
-  if (counts.over) found = orderStatistics(chunks, n, ranks, sortLimit, devOf);
-  else {
-    for (const c of chunks()) devOf(c);
-    found = counts.atRanks(ranks);
+    counts.addAll(c);
   }
+  const found = counts.over ? orderStatistics(chunks, n, ranks, sortLimit) : counts.atRanks(ranks);
+  // the order statistics at their ranks: enough of a sorted copy for percentileSorted
+  const sorted: Record<number, number> & { length: number } = { length: n };
   for (const [r, x] of found) sorted[r] = x;
   const p: Record<number, number> = {};
   for (const q of percentiles) p[q] = percentileSorted(sorted, q);

@@ -1,5 +1,15 @@
 import assert from "node:assert/strict";
-import { cv, describe, describeChunks, maxOf, mean, minOf, percentile, std } from "./stats.ts";
+import {
+  cv,
+  describe,
+  describeChunks,
+  maxOf,
+  mean,
+  minOf,
+  percentile,
+  percentileSorted,
+  std,
+} from "./stats.ts";
 
 Deno.test("percentile interpolates linearly between ranks like numpy", () => {
   const xs = [15, 20, 35, 40, 50];
@@ -88,4 +98,33 @@ Deno.test("describeChunks: the same bits as describe, whatever the values and th
     }
   }
   assert.throws(() => describeChunks(chunksOf(new Float64Array(3), 2), [101]), RangeError);
+});
+
+Deno.test("describe: the same bits as a sort gives, selected past 64 values, sorted with NaN or -0", () => {
+  const sortedDescribe = (xs: number[], ps: number[]) => {
+    const s = Float64Array.from(xs).sort();
+    const p: Record<number, number> = {};
+    for (const q of ps) p[q] = percentileSorted(s, q);
+    return {
+      count: s.length,
+      mean: mean(xs),
+      median: percentileSorted(s, 50),
+      std: std(xs),
+      min: s.length ? s[0] : NaN,
+      max: s.length ? s[s.length - 1] : NaN,
+      p,
+    };
+  };
+  let seed = 5;
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  for (const n of [0, 1, 64, 65, 1000, 16_638]) {
+    const xs = Array.from({ length: n }, () => Math.round(rnd() * 500) / 7);
+    for (const ps of [[50, 90, 95, 99], [50, 99], [0, 100, 12.5]]) {
+      assert.deepEqual(describe(xs, ps), sortedDescribe(xs, ps), `n ${n}`);
+    }
+    if (n > 64) {
+      const odd = [...xs, NaN, -0, 0];
+      assert.deepEqual(describe(odd), sortedDescribe(odd, [50, 90, 95, 99]));
+    }
+  }
 });

@@ -81,3 +81,18 @@ Deno.test("ValueLog: pushAll appends as push does, across chunk boundaries and t
     all.close();
   }
 });
+
+Deno.test("ValueLog: described exactly past 65,536 distinct values, and after close as new", () => {
+  const xs = Float64Array.from({ length: 70_000 }, (_, i) => ((i * 7919) % 70_001) / 3 - 100);
+  const log = new ValueLog({ chunkValues: 4096, memoryValues: 1 << 20 });
+  try {
+    for (let k = 0; k < xs.length; k += 300) log.pushAll(xs.subarray(k, k + 300));
+    assert.deepEqual(log.describe(), describe(xs));
+    log.close();
+    const ys = [3, -0, 0, 2.5, NaN, 1, 2.5];
+    for (const y of ys) log.push(y);
+    assert.deepEqual(log.describe([10, 50]), describe(ys, [10, 50]));
+  } finally {
+    log.close();
+  }
+});
