@@ -58,7 +58,10 @@ export function reuseChain(
     ? n
     : sameLength(c.tokens, c.then, tokens, then, n);
   const blocks = Math.min(Math.floor(same / blockSize), into.length);
-  for (let b = 0; b < blocks; b++) into[b] = c.hashes[b];
+  const from = c.hashes;
+  if (into instanceof Float64Array && from instanceof Float64Array) {
+    into.set(blocks === from.length ? from : from.subarray(0, blocks)); // a copy of memory
+  } else for (let b = 0; b < blocks; b++) into[b] = from[b];
   return blocks;
 }
 

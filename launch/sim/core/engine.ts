@@ -164,6 +164,8 @@ export class EngineCore {
   #running: Seq[] = [];
   readonly #byId = new Map<string, Seq>();
   readonly #held = new Map<string, { blocks: KvBlock[]; expiresMs: number }>();
+  /** No held blocks expire before this (a lower bound: released ones may have been the first). */
+  #heldDueMs = Infinity;
   /** The step being summed up for the cost model (reused every step). */
   readonly #shape = new StepShape();
   /** When the step in flight was planned; whether the next plan follows it directly. */
@@ -573,11 +575,7 @@ export class EngineCore {
     };
     if (seq.recordsTimes) info.tokenTimesMs = this.#timesOf(seq);
     if (seq.req.holdForRemoteDecode && reason !== "abort") {
-      const keep = Math.ceil(seq.req.promptTokens.length / this.#kv.blockSize);
-      const held = seq.blocks.slice(0, keep);
-      this.#kv.release(seq.blocks.slice(held.length));
-      this.#held.set(seq.req.id, { blocks: held, expiresMs: nowMs + this.#o.holdTimeoutMs });
-      info.heldBlockIds = held.slice();
+      info.heldBlockIds = this.#hold(seq, nowMs);
     } else {
       this.#kv.release(seq.blocks);
     }
@@ -603,11 +601,32 @@ export class EngineCore {
     return seq.numOut === times.length ? times : times.subarray(0, seq.numOut);
   }
 
+  /**
+   * Keeps a finished producer request's prompt blocks for the decode
+   * instance's pull (the rest go back); returns them (read, never changed).
+   */
+  #hold(seq: Seq, nowMs: number): number[] {
+    const keep = Math.ceil(seq.req.promptTokens.length / this.#kv.blockSize);
+    const held = seq.blocks; // the request lets go of it
+    if (held.length > keep) {
+      this.#kv.release(held.slice(keep));
+      held.length = keep;
+    }
+    const expiresMs = nowMs + this.#o.holdTimeoutMs;
+    this.#held.set(seq.req.id, { blocks: held, expiresMs });
+    if (expiresMs < this.#heldDueMs) this.#heldDueMs = expiresMs;
+    return held;
+  }
+
+  /** Releases held blocks whose wait is over (a scan only when one may be). */
   #expireHeld(): void {
-    if (this.#held.size === 0) return;
     const now = this.#clock.nowMs();
+    if (this.#held.size === 0 || now < this.#heldDueMs) return;
+    let due = Infinity;
     for (const [id, h] of this.#held) {
       if (h.expiresMs <= now) this.releaseHeld(id);
+      else if (h.expiresMs < due) due = h.expiresMs;
     }
+    this.#heldDueMs = due;
   }
 }

@@ -187,6 +187,28 @@ Deno.test("engine core: PD hand-off - the decode waits for the booked KV transfe
   );
 });
 
+Deno.test("engine core: held producer blocks go back once their wait is over, not before", () => {
+  const loop = new EventLoop();
+  const kv = new KvCache({ numBlocks: 256, blockSize: 16 });
+  const engine = new VirtualEngine({ cost, kv, clock: loop, jitter: 0, holdTimeoutMs: 1000 });
+  const a = request(loop, "a", prompt(320), 1, { holdForRemoteDecode: true });
+  engine.add(a.req);
+  loop.run();
+  const b = request(loop, "b", prompt(64, 1), 1, { holdForRemoteDecode: true });
+  loop.at(500, () => engine.add(b.req)); // a step within a's wait: a stays held
+  loop.run();
+  assert.equal(engine.numHeld, 2);
+  assert.equal(a.trace.info!.heldBlockIds!.length, 20);
+  assert.equal(kv.numFree, 256 - 20 - 4);
+  const c = request(loop, "c", prompt(64, 2), 1);
+  loop.at(a.trace.endMs! + 1000, () => engine.add(c.req)); // a's wait is over, b's is not
+  loop.run();
+  assert.equal(engine.numHeld, 1);
+  assert.equal(engine.releaseHeld("a"), null);
+  assert.equal(engine.releaseHeld("b"), 4);
+  assert.equal(kv.numFree, 256);
+});
+
 Deno.test("kv link: concurrent transfers queue first come, first served", () => {
   const link = new KvLink(cost, 10, 1);
   const one = link.aloneMs(1000);
