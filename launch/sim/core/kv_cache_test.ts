@@ -93,3 +93,23 @@ Deno.test("kv cache: allocateTo appends like allocate, and refuses without touch
   assert.equal(kv.allocateTo(2, into), true);
   assert.deepEqual(into, [0, 1, 2]);
 });
+
+Deno.test("kv cache: blocks never used go lowest first, after released empty ones; a reset starts over at 0", () => {
+  const kv = new KvCache({ numBlocks: 6, blockSize: 2 });
+  assert.equal(kv.numFree, 6);
+  const a = kv.allocate(3)!;
+  assert.deepEqual(a, [0, 1, 2]);
+  kv.commit(a[0], 0); // hash 0 is a hash like any other
+  assert.equal(kv.hashOf(a[0]), 0);
+  assert.equal(kv.hashOf(a[1]), null);
+  kv.release(a); // 2 and 1 go on the empty stack (1 on top), 0 to the cached list
+  assert.equal(kv.numFree, 6);
+  assert.deepEqual(kv.allocate(4), [1, 2, 3, 4]);
+  assert.deepEqual(kv.match([0]), [0]);
+  assert.deepEqual(kv.allocate(2), [5, 0], "the never used, then the cached evicted");
+  assert.equal(kv.hashOf(0), null);
+  assert.equal(kv.allocate(1), null);
+  kv.release([0, 1, 2, 3, 4, 5]);
+  assert.equal(kv.resetPrefixCache(), true);
+  assert.deepEqual(kv.allocate(6), [0, 1, 2, 3, 4, 5]);
+});
