@@ -100,11 +100,13 @@ export function parseTrace(text: string, file: string): TraceRecord[] {
   }
   const t0 = minOf(out.map((r) => r.timestampMs));
   for (const r of out) r.timestampMs -= t0;
-  // stable: records due at the same time keep the file's order (a session's turns stay in order)
-  return out.map((r, i) => ({ r, i })).sort((a, b) =>
-    a.r.timestampMs - b.r.timestampMs || a.i - b.i
-  )
-    .map((x) => x.r);
+  // in due order, stably (as Array.prototype.sort is): records due at the same time keep the
+  // file's order (a session's turns stay in order); a trace in order (most are) is not sorted
+  let inOrder = true;
+  for (let i = 1; i < out.length && inOrder; i++) {
+    inOrder = out[i - 1].timestampMs <= out[i].timestampMs;
+  }
+  return inOrder ? out : out.sort((a, b) => a.timestampMs - b.timestampMs);
 }
 
 /** Options of {@linkcode traceRequests}. */

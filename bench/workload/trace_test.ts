@@ -43,3 +43,16 @@ Deno.test("traceRequests: the completions ids drawn in place are the text path's
     });
   }
 });
+
+Deno.test("parseTrace: records in due order, those due together in the file's order", () => {
+  const line = (t: number, n: number) =>
+    JSON.stringify({ timestamp: t, input_length: n, output_length: 1 });
+  const recs = parseTrace(
+    [line(30, 1), line(10, 2), line(30, 3), line(10, 4)].join("\n"),
+    "x.jsonl",
+  );
+  assert.deepEqual(recs.map((r) => [r.timestampMs, r.inputLen]), [[0, 2], [0, 4], [20, 1], [
+    20,
+    3,
+  ]]);
+});
