@@ -34,6 +34,9 @@ export interface KvCacheOptions {
 
 const NOTHING: readonly number[] = [];
 
+/** 2^32 − 0x9e3779b9: adding 0x9e3779b9 and subtracting this agree mod 2^32. */
+const GOLDEN_LOW = 0x61c88647;
+
 /**
  * Hashes one block's tokens chained to its parent's hash: two FNV-style lanes
  * folded into a 53-bit integer (a number, so hash maps stay fast). The parent
@@ -52,18 +55,20 @@ export function chainHash(
   let a = Math.imul(0x811c9dc5 ^ lo, 0x01000193);
   let b = Math.imul(0x01000193 ^ ((parent - lo) * 2.3283064365386963e-10), 0x5bd1e995);
   const n = tokens.length;
-  // two loops, no test per token of which array it is in
+  // two loops, no test per token of which array it is in. `t - GOLDEN_LOW` is `t + 0x9e3779b9`
+  // less 2^32, so the same once ^ takes it mod 2^32 (token ids are integers), but a small
+  // integer: the sum was a heap number per token until the loop is optimised
   const mid = Math.min(to, Math.max(from, n));
   for (let i = from; i < mid; i++) {
     const t = tokens[i];
     a = Math.imul(a ^ t, 0x01000193);
-    b = Math.imul(b ^ (t + 0x9e3779b9), 0x5bd1e995);
+    b = Math.imul(b ^ (t - GOLDEN_LOW), 0x5bd1e995);
     b ^= b >>> 15;
   }
   for (let i = mid; i < to; i++) {
     const t = then[i - n];
     a = Math.imul(a ^ t, 0x01000193);
-    b = Math.imul(b ^ (t + 0x9e3779b9), 0x5bd1e995);
+    b = Math.imul(b ^ (t - GOLDEN_LOW), 0x5bd1e995);
     b ^= b >>> 15;
   }
   a = Math.imul(a ^ (to - from), 0x01000193);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { KvCache } from "./kv_cache.ts";
+import { chainHash, KvCache } from "./kv_cache.ts";
 import { BlockIndex } from "./_block_index.ts";
 import { Rng } from "../../../lib/rng.ts";
 
@@ -112,4 +112,31 @@ Deno.test("kv cache: blocks never used go lowest first, after released empty one
   kv.release([0, 1, 2, 3, 4, 5]);
   assert.equal(kv.resetPrefixCache(), true);
   assert.deepEqual(kv.allocate(6), [0, 1, 2, 3, 4, 5]);
+});
+
+Deno.test("kv cache: chainHash is the FNV-style chain of its lanes (token ids up to 2^31, spanning `then`)", () => {
+  const reference = (parent: number, all: number[], from: number, to: number) => {
+    const lo = parent >>> 0;
+    let a = Math.imul(0x811c9dc5 ^ lo, 0x01000193);
+    let b = Math.imul(0x01000193 ^ ((parent - lo) * 2.3283064365386963e-10), 0x5bd1e995);
+    for (let i = from; i < to; i++) {
+      a = Math.imul(a ^ all[i], 0x01000193);
+      b = Math.imul(b ^ (all[i] + 0x9e3779b9), 0x5bd1e995);
+      b ^= b >>> 15;
+    }
+    a = Math.imul(a ^ (to - from), 0x01000193);
+    return (b >>> 11) * 0x100000000 + (a >>> 0);
+  };
+  const rng = new Rng(5);
+  const all = Array.from(
+    { length: 64 },
+    (_, i) => i < 4 ? [0, 1, 2 ** 31 - 1, 128255][i] : rng.int(0, 2 ** 31 - 1),
+  );
+  const tokens = all.slice(0, 40), then = all.slice(40);
+  let parent = 0;
+  for (let end = 16; end <= 64; end += 16) {
+    const h = chainHash(parent, tokens, end - 16, end, then);
+    assert.equal(h, reference(parent, all, end - 16, end));
+    parent = h;
+  }
 });
