@@ -18,6 +18,9 @@ import { copyIds, freshIds } from "./id_slabs.ts";
 import { IdsRuns, PromptThreads } from "./_prompt_threads.ts";
 import { WordTable } from "./_word_table.ts";
 
+/** The shipped tokenizer's id of " word" -> id of "word", for the word list's words. */
+const SHIPPED_BARE = shipped.bare as Record<number, number | undefined>;
+
 const LETTERS = /^[A-Za-z]+$/;
 const PRETOKEN = /[^\r\nA-Za-z0-9]?[A-Za-z]+| ?[^\sA-Za-z0-9]+/g;
 const H = (role: string) => `<|start_header_id|>${role}<|end_header_id|>\n\n`;
@@ -73,7 +76,8 @@ export class PromptTokens {
       // the shipped tokenizer's chat frames and word-list bare ids come known: a chat
       // of dataset words and drawn answers then never builds the tokenizer
       for (const [s, ids] of Object.entries(shipped.frames)) this.#frames.set(s, ids);
-      for (const [id, bare] of Object.entries(shipped.bare)) this.#bareOf.set(Number(id), [bare]);
+      // the bare ids are looked up in the shipped table when first needed (`#bare1`): copying
+      // its 4,096 entries into the map took milliseconds of every run's start, most of them unused
     }
   }
 
@@ -281,13 +285,20 @@ export class PromptTokens {
       return true;
     }
     if (codeAt(text, 0) !== 32 || spaceAt(text, 1)) return false;
-    let bare = this.#bareOf.get(ids[0]);
-    if (!bare) {
-      this.#bareOf.set(ids[0], bare = this.#tok.encode(this.#tok.decode([ids[0]]).trimStart()));
-    }
-    out.add(bare);
+    out.add(this.#bare1(ids[0]));
     out.add(ids, 1);
     return true;
+  }
+
+  /** Ids of word id `id`'s text without its leading space (the shipped table's, else tokenized once). */
+  #bare1(id: number): number[] {
+    let bare = this.#bareOf.get(id);
+    if (!bare) {
+      const known = this.#llama31 ? SHIPPED_BARE[id] : undefined;
+      bare = known !== undefined ? [known] : this.#tok.encode(this.#tok.decode([id]).trimStart());
+      this.#bareOf.set(id, bare);
+    }
+    return bare;
   }
 
   #header(role: string): number[] {

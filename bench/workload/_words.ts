@@ -116,12 +116,26 @@ export function randomIds(
 ): Uint32Array {
   const out = freshIds(lead.length + (n > 0 ? Math.ceil(n) : 0));
   out.set(lead);
-  const k = lead.length;
+  drawIdsAt(wl, rng, n, uniqueIndex, out, lead.length);
+  return out;
+}
+
+/**
+ * The ids {@linkcode randomIds} draws (same draws, same ids), written into
+ * `out` from index `at` on: a prompt of several parts drawn in place.
+ */
+export function drawIdsAt(
+  wl: WordList,
+  rng: Rng,
+  n: number,
+  uniqueIndex: number | undefined,
+  out: Uint32Array,
+  at: number,
+): void {
   const digits = uniqueIndex === undefined ? 0 : leadDigits(wl, n, uniqueIndex);
   // the unique lead's digits as drawInto writes them, then the draws in a loop of typed arrays only
-  if (digits > 0) drawInto(wl, rng, digits, uniqueIndex, out, k, wl.ids);
-  drawIds(rng, out, k + digits, k + n, idsOf(wl), wl.words.length);
-  return out;
+  if (digits > 0) drawInto(wl, rng, digits, uniqueIndex, out, at, wl.ids);
+  drawIds(rng, out, at + digits, at + n, idsOf(wl), wl.words.length);
 }
 
 /** The words' token ids in a typed array, by word list. */

@@ -14,8 +14,17 @@ import { Rng } from "../../lib/rng.ts";
 import { minOf } from "../../lib/stats.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { RequestSpec } from "./types.ts";
-import { type EndpointKind, idsPromptSpec, requestId, textSpec } from "./_spec.ts";
-import { randomPicks, wordList, wordPieces, wordsIds, wordsText } from "./_words.ts";
+import { type EndpointKind, idsPromptSpec, requestId, type SpecBase, textSpec } from "./_spec.ts";
+import {
+  drawIdsAt,
+  randomIds,
+  randomPicks,
+  type WordList,
+  wordList,
+  wordPieces,
+  wordsIds,
+  wordsText,
+} from "./_words.ts";
 import { freshIds } from "../../lib/id_slabs.ts";
 
 /** Tokens per hash id, as in the Mooncake trace. */
@@ -91,11 +100,13 @@ export function parseTrace(text: string, file: string): TraceRecord[] {
   }
   const t0 = minOf(out.map((r) => r.timestampMs));
   for (const r of out) r.timestampMs -= t0;
-  // stable: records due at the same time keep the file's order (a session's turns stay in order)
-  return out.map((r, i) => ({ r, i })).sort((a, b) =>
-    a.r.timestampMs - b.r.timestampMs || a.i - b.i
-  )
-    .map((x) => x.r);
+  // in due order, stably (as Array.prototype.sort is): records due at the same time keep the
+  // file's order (a session's turns stay in order); a trace in order (most are) is not sorted
+  let inOrder = true;
+  for (let i = 1; i < out.length && inOrder; i++) {
+    inOrder = out[i - 1].timestampMs <= out[i].timestampMs;
+  }
+  return inOrder ? out : out.sort((a, b) => a.timestampMs - b.timestampMs);
 }
 
 /** Options of {@linkcode traceRequests}. */
@@ -119,7 +130,31 @@ export function traceRequests(
   o: TraceOptions,
 ): { requests: RequestSpec[]; offsetsMs: number[] } {
   const wl = wordList(tok);
-  const pieces = wordPieces(wl);
+  const speed = o.speedup ?? 1;
+  const request = o.tokenIds && o.endpoint === "completions"
+    ? idsRequests(tok, wl, o)
+    : textRequests(tok, wl, o);
+  const requests: RequestSpec[] = [];
+  const offsetsMs: number[] = [];
+  records.forEach((r, i) => {
+    const conv = r.sessionId !== undefined ? { conversationId: r.sessionId } : {};
+    const base = {
+      requestId: requestId(i),
+      maxTokens: r.outputLen,
+      ignoreEos: o.ignoreEos,
+      ...conv,
+    };
+    requests.push(request(r, i, base));
+    offsetsMs.push(r.timestampMs / speed);
+  });
+  return { requests, offsetsMs };
+}
+
+/** What every request of a trace is built from: its record, index and spec base. */
+type TraceRequest = (r: TraceRecord, i: number, base: SpecBase) => RequestSpec;
+
+/** Trace requests with text prompts (the words of their blocks, then their own). */
+function textRequests(tok: Tokenizer, wl: WordList, o: TraceOptions): TraceRequest {
   const blocks = new Map<number, number[]>();
   const block = (h: number) => {
     let b = blocks.get(h);
@@ -128,10 +163,7 @@ export function traceRequests(
     }
     return b;
   };
-  const speed = o.speedup ?? 1;
-  const requests: RequestSpec[] = [];
-  const offsetsMs: number[] = [];
-  records.forEach((r, i) => {
+  return (r, i, base) => {
     // the blocks' words cut to the input length, copied into one array (no spread per block)
     const picks: number[] = [];
     let k = 0;
@@ -145,34 +177,45 @@ export function traceRequests(
       // beyond its blocks (or no hash ids): words of its own, led by a unique id
       randomPicks(wl, new Rng(`trace-tail:${o.seed}:${i}`), r.inputLen - k, i, picks);
     }
-    const id = requestId(i);
-    const conv = r.sessionId !== undefined ? { conversationId: r.sessionId } : {};
-    if (o.tokenIds && o.endpoint === "completions") {
-      // the ids as the server counts them (BOS first), in a slab view; the text built only if read
-      const bos = tok.bosTokenId, lead = bos === undefined ? 0 : 1;
-      const ids = freshIds(lead + picks.length);
-      if (bos !== undefined) ids[0] = bos;
-      for (let j = 0; j < picks.length; j++) ids[lead + j] = wl.ids[picks[j]];
-      const base = { requestId: id, maxTokens: r.outputLen, ignoreEos: o.ignoreEos, ...conv };
-      requests.push(idsPromptSpec(base, ids, lead, r.inputLen + wl.completionsExtra, pieces));
-      offsetsMs.push(r.timestampMs / speed);
-      return;
-    }
-    const spec = textSpec(
-      tok,
-      o.endpoint,
-      {
-        requestId: id,
-        maxTokens: r.outputLen,
-        ignoreEos: o.ignoreEos,
-        ...conv,
-      },
-      wordsText(wl, picks),
-      { tokens: r.inputLen, ...wl },
-    );
+    const spec = textSpec(tok, o.endpoint, base, wordsText(wl, picks), {
+      tokens: r.inputLen,
+      ...wl,
+    });
     if (o.tokenIds) spec.promptTokenIds = wordsIds(wl, picks);
-    requests.push(spec);
-    offsetsMs.push(r.timestampMs / speed);
-  });
-  return { requests, offsetsMs };
+    return spec;
+  };
+}
+
+/**
+ * Trace requests of the completions endpoint whose prompts are token ids (the
+ * virtual clock): the ids as the server counts them (BOS first), the words of
+ * {@linkcode textRequests} drawn straight into a slab view (`lib/id_slabs.ts`),
+ * the text built only if read.
+ */
+function idsRequests(tok: Tokenizer, wl: WordList, o: TraceOptions): TraceRequest {
+  const pieces = wordPieces(wl);
+  const blocks = new Map<number, Uint32Array>();
+  const block = (h: number) => {
+    let b = blocks.get(h);
+    if (!b) {
+      blocks.set(h, b = randomIds(wl, new Rng(`trace-block:${o.seed}:${h}`), TRACE_BLOCK_TOKENS));
+    }
+    return b;
+  };
+  const bos = tok.bosTokenId, lead = bos === undefined ? 0 : 1;
+  return (r, i, base) => {
+    const ids = freshIds(lead + r.inputLen);
+    if (bos !== undefined) ids[0] = bos;
+    let k = 0;
+    for (const h of r.hashIds) {
+      if (k >= r.inputLen) break;
+      const b = block(h), m = Math.min(b.length, r.inputLen - k);
+      ids.set(m === b.length ? b : b.subarray(0, m), lead + k);
+      k += m;
+    }
+    if (k < r.inputLen) {
+      drawIdsAt(wl, new Rng(`trace-tail:${o.seed}:${i}`), r.inputLen - k, i, ids, lead + k);
+    }
+    return idsPromptSpec(base, ids, lead, r.inputLen + wl.completionsExtra, pieces);
+  };
 }

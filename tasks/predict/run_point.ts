@@ -37,7 +37,7 @@ import { type BenchRun, flagArgs } from "../_bench_cmd.ts";
 import { requestRow, RunRows } from "../../bench/record.ts";
 import { newState, runLoad, type RunState } from "../../bench/load_driver.ts";
 import { resultBlock, summarize } from "../../bench/summary.ts";
-import { workSource } from "../../bench/work_source.ts";
+import { runBasics, workSource } from "../../bench/work_source.ts";
 import {
   BENCH_VERSION,
   classSummaries,
@@ -104,6 +104,30 @@ interface Shared {
   prompts: PromptTokens;
   model: string;
   date: string;
+  /** The first run's topology, built up front (it validates the topology); taken by that run. */
+  first: RunTopology | null;
+}
+
+/** A fresh topology on its own event loop, for the run of one seed. */
+interface RunTopology {
+  loop: EventLoop;
+  topo: VirtualTopology;
+  seed: number;
+}
+
+/** A fresh topology and event loop: --reset-prefix-cache and a cold start, as bench gets. */
+function runTopology(
+  sh: Pick<Shared, "topology" | "o" | "tok" | "prompts" | "vocab">,
+  seed: number,
+): RunTopology {
+  const loop = new EventLoop();
+  const topo = new VirtualTopology(sh.topology, loop, sh.o, {
+    tokenizer: sh.tok,
+    prompts: sh.prompts,
+    vocab: sh.vocab,
+    seed,
+  });
+  return { loop, topo, seed };
 }
 
 /** Runs the load of `cfg` against `topology` in virtual time; writes one run directory. */
@@ -119,10 +143,19 @@ export async function predictRun(
       }; allowed: none (one process simulates any rate)`,
     );
   }
-  new VirtualTopology(topology, new EventLoop(), o); // validates before any file is written
-  const tok = await loadTokenizer(cfg.tokenizer, { buildOnUse: true });
+  let tok: Tokenizer;
+  try {
+    tok = await loadTokenizer(cfg.tokenizer, { buildOnUse: true });
+  } catch (e) {
+    new VirtualTopology(topology, new EventLoop(), o); // an invalid topology is named first
+    throw e;
+  }
   let vocab = vocabs.get(tok);
   if (!vocab) vocabs.set(tok, vocab = buildVocab(tok));
+  const prompts = new PromptTokens(tok);
+  // built before any file is written (it validates the topology), and played by the first run:
+  // one build, not a throwaway one to validate and another to run
+  const first = runTopology({ topology, o, tok, prompts, vocab }, runBasics(cfg, 0).seed);
   const started = o.startTime ?? new Date();
   const dir = await freshRunDir(dirname(cfg.out), `${stamp(started)}-${basename(cfg.out)}`);
   const model = cfg.model ?? topology.model;
@@ -132,9 +165,10 @@ export async function predictRun(
     o,
     tok,
     vocab,
-    prompts: new PromptTokens(tok),
+    prompts,
     model,
     date: started.toISOString(),
+    first,
   };
   await writePredictConfig(dir, sh);
   // rows held and written about 64 KiB at a time (and at least every wall second): one
@@ -252,14 +286,10 @@ async function writeScenario(dir: string, sh: Shared, run: PlayedRun, k: number)
 async function playRun(sh: Shared, k: number, sink: RunRows): Promise<PlayedRun> {
   const { cfg } = sh;
   const work = await workSource(sh.tok, cfg, k, { tokenIds: true });
-  // a fresh topology per run: --reset-prefix-cache and a cold start, as bench gets
-  const loop = new EventLoop();
-  const topo = new VirtualTopology(sh.topology, loop, sh.o, {
-    tokenizer: sh.tok,
-    prompts: sh.prompts,
-    vocab: sh.vocab,
-    seed: work.seed,
-  });
+  // a fresh topology per run (the one built up front for the first)
+  const pre = sh.first?.seed === work.seed ? sh.first : null;
+  sh.first = null;
+  const { loop, topo } = pre ?? runTopology(sh, work.seed);
   const tokens = predictTokens(sh.prompts, sh.vocab);
   const loadPoint = loadPointLabel(cfg);
   const state = newState();

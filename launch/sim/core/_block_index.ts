@@ -3,12 +3,15 @@
  * hashes are 53-bit integers, which a `Map` keeps as boxed numbers (an
  * allocation per insert, a slow hash per look-up). This is an open-addressing
  * table over typed arrays (linear probing, deletion by backward shift), sized
- * once for the pool: it never holds more entries than there are blocks.
+ * once for the pool: it never holds more entries than there are blocks. A slot
+ * holds its key plus 1 (exact below 2^53), so an empty slot is 0, as a fresh
+ * typed array is: building one touches none of its memory.
  *
  * @module
  */
 
-const EMPTY = -1;
+/** An empty slot's key (a held key is stored plus 1). */
+const EMPTY = 0;
 /** 2^-32: multiplying by it is exact (a power of two), dividing is slower. */
 const INV_TWO_32 = 1 / 0x100000000;
 
@@ -29,7 +32,7 @@ export class BlockIndex {
     }
     let bits = 1;
     while (2 ** bits < 2 * capacity) bits++;
-    this.#keys = new Float64Array(2 ** bits).fill(EMPTY);
+    this.#keys = new Float64Array(2 ** bits); // all EMPTY
     this.#values = new Int32Array(2 ** bits);
     this.#mask = 2 ** bits - 1;
     this.#shift = 32 - bits;
@@ -51,9 +54,9 @@ export class BlockIndex {
 
   /** Slot of `key`, or of the empty slot where it would go. */
   #slot(key: number): number {
-    const keys = this.#keys;
+    const keys = this.#keys, stored = key + 1;
     let i = this.#home(key);
-    while (keys[i] !== EMPTY && keys[i] !== key) i = (i + 1) & this.#mask;
+    while (keys[i] !== EMPTY && keys[i] !== stored) i = (i + 1) & this.#mask;
     return i;
   }
 
@@ -77,7 +80,7 @@ export class BlockIndex {
         `Cannot add hash ${key} to a block index as one of at most ${this.#capacity}: current value is ${this.#size} held`,
       );
     }
-    this.#keys[i] = key;
+    this.#keys[i] = key + 1;
     this.#values[i] = value;
     this.#size++;
     return true;
@@ -92,7 +95,7 @@ export class BlockIndex {
     for (;;) {
       j = (j + 1) & mask;
       if (keys[j] === EMPTY) break;
-      const home = this.#home(keys[j]);
+      const home = this.#home(keys[j] - 1);
       // keys[j] may move to the gap at i when its home is not cyclically in (i, j]
       if (i <= j ? home <= i || home > j : home <= i && home > j) {
         keys[i] = keys[j];

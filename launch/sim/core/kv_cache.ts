@@ -12,11 +12,14 @@ import { BlockIndex } from "./_block_index.ts";
  * typed arrays (reference count, hash, eviction-queue neighbours): a request's
  * blocks are then an array of small integers, which the garbage collector
  * neither traces nor copies pointers of, and the queue's links sit together in
- * memory rather than in one object per block.
+ * memory rather than in one object per block. A fresh pool's arrays are left
+ * as allocated (zero: no hash, no reference, never used), so building one
+ * touches none of its memory (filling the arrays of 30,000 blocks took
+ * milliseconds of page faults, for blocks a short run may never use).
  */
 export type KvBlock = number;
 
-/** No block (an end of the eviction queue), no hash. */
+/** No block (an end of the eviction queue). */
 const NONE = -1;
 
 /** Options of {@linkcode KvCache}. */
@@ -30,6 +33,9 @@ export interface KvCacheOptions {
 }
 
 const NOTHING: readonly number[] = [];
+
+/** 2^32 − 0x9e3779b9: adding 0x9e3779b9 and subtracting this agree mod 2^32. */
+const GOLDEN_LOW = 0x61c88647;
 
 /**
  * Hashes one block's tokens chained to its parent's hash: two FNV-style lanes
@@ -49,18 +55,20 @@ export function chainHash(
   let a = Math.imul(0x811c9dc5 ^ lo, 0x01000193);
   let b = Math.imul(0x01000193 ^ ((parent - lo) * 2.3283064365386963e-10), 0x5bd1e995);
   const n = tokens.length;
-  // two loops, no test per token of which array it is in
+  // two loops, no test per token of which array it is in. `t - GOLDEN_LOW` is `t + 0x9e3779b9`
+  // less 2^32, so the same once ^ takes it mod 2^32 (token ids are integers), but a small
+  // integer: the sum was a heap number per token until the loop is optimised
   const mid = Math.min(to, Math.max(from, n));
   for (let i = from; i < mid; i++) {
     const t = tokens[i];
     a = Math.imul(a ^ t, 0x01000193);
-    b = Math.imul(b ^ (t + 0x9e3779b9), 0x5bd1e995);
+    b = Math.imul(b ^ (t - GOLDEN_LOW), 0x5bd1e995);
     b ^= b >>> 15;
   }
   for (let i = mid; i < to; i++) {
     const t = then[i - n];
     a = Math.imul(a ^ t, 0x01000193);
-    b = Math.imul(b ^ (t + 0x9e3779b9), 0x5bd1e995);
+    b = Math.imul(b ^ (t - GOLDEN_LOW), 0x5bd1e995);
     b ^= b >>> 15;
   }
   a = Math.imul(a ^ (to - from), 0x01000193);
@@ -81,14 +89,24 @@ export class KvCache {
   hits = 0;
   /** Running requests using each block. */
   readonly #refs: Int32Array;
-  /** Hash of each full block (with its prefix chain), or NONE while partial/unhashed. */
+  /**
+   * Hash of each full block (with its prefix chain) plus 1, or 0 while
+   * partial/unhashed (hashes are integers below 2^53: the sum is exact).
+   */
   readonly #hash: Float64Array;
-  /** Free blocks without reusable content, allocated first: a stack (`#emptyLen` of them). */
+  /**
+   * Free blocks without reusable content, allocated first: a stack whose
+   * bottom is the blocks never used, `numBlocks - 1` down to `#fresh` (not
+   * stored), with `#emptyLen` blocks released since on top.
+   */
   readonly #empty: Int32Array;
   #emptyLen = 0;
+  /** The lowest block never used: blocks from here on are free and empty. */
+  #fresh = 0;
   /**
    * Free blocks that still serve prefix hits, in eviction order: a doubly
-   * linked list over block indices (head goes first), O(1) to take out of the middle.
+   * linked list over block indices (head goes first), O(1) to take out of the
+   * middle; a block's links are read only while it is in the list.
    */
   readonly #prev: Int32Array;
   readonly #next: Int32Array;
@@ -107,25 +125,18 @@ export class KvCache {
     const n = this.numBlocks = opts.numBlocks;
     this.blockSize = opts.blockSize ?? 16;
     this.prefixCaching = opts.prefixCaching ?? true;
+    // zeroed as allocated, none filled (see KvBlock): every block free, never used, unhashed
     this.#refs = new Int32Array(n);
-    this.#hash = new Float64Array(n).fill(NONE);
-    this.#prev = new Int32Array(n).fill(NONE);
-    this.#next = new Int32Array(n).fill(NONE);
+    this.#hash = new Float64Array(n);
+    this.#prev = new Int32Array(n);
+    this.#next = new Int32Array(n);
     this.#empty = new Int32Array(n);
     this.#byHash = new BlockIndex(n);
-    this.#fillEmpty();
-  }
-
-  /** Every block on the empty stack, block 0 on top (it goes first). */
-  #fillEmpty(): void {
-    const n = this.numBlocks;
-    for (let i = 0; i < n; i++) this.#empty[i] = n - 1 - i;
-    this.#emptyLen = n;
   }
 
   /** Number of blocks that can be allocated now (free, cached or not). */
   get numFree(): number {
-    return this.#emptyLen + this.#numCached;
+    return this.#emptyLen + (this.numBlocks - this.#fresh) + this.#numCached;
   }
 
   /** Fraction of blocks held by requests, as `vllm:kv_cache_usage_perc` reports it. */
@@ -141,7 +152,7 @@ export class KvCache {
   /** The hash `block` holds for reuse, or null while partial/unhashed. */
   hashOf(block: KvBlock): number | null {
     const h = this.#hash[block];
-    return h === NONE ? null : h;
+    return h === 0 ? null : h - 1;
   }
 
   /** Hashes of the full blocks of `tokens`, as a chain. */
@@ -201,12 +212,18 @@ export class KvCache {
       into.push(block);
       left--;
     }
+    // then the never-used blocks, lowest first (the bottom of the empty stack)
+    for (; left > 0 && this.#fresh < this.numBlocks; left--) {
+      const block = this.#fresh++;
+      refs[block] = 1;
+      into.push(block);
+    }
     for (; left > 0; left--) {
       const block = this.#head;
       this.#unlink(block);
-      if (hash[block] !== NONE) {
-        this.#byHash.delete(hash[block]);
-        hash[block] = NONE;
+      if (hash[block] !== 0) {
+        this.#byHash.delete(hash[block] - 1);
+        hash[block] = 0;
       }
       refs[block] = 1;
       into.push(block);
@@ -216,9 +233,9 @@ export class KvCache {
 
   /** Marks a full block as holding the content with `hash` (reusable by others). */
   commit(block: KvBlock, hash: number): void {
-    if (!this.prefixCaching || this.#hash[block] !== NONE) return;
+    if (!this.prefixCaching || this.#hash[block] !== 0) return;
     // not when an identical block is already cached
-    if (this.#byHash.add(hash, block)) this.#hash[block] = hash;
+    if (this.#byHash.add(hash, block)) this.#hash[block] = hash + 1;
   }
 
   /**
@@ -231,7 +248,7 @@ export class KvCache {
       const b = blocks[i];
       if (refs[b] <= 0) continue;
       if (--refs[b] > 0) continue;
-      if (this.#hash[b] === NONE) this.#empty[this.#emptyLen++] = b;
+      if (this.#hash[b] === 0) this.#empty[this.#emptyLen++] = b;
       else this.#append(b);
     }
   }
@@ -261,10 +278,10 @@ export class KvCache {
     if (this.numFree !== this.numBlocks) return false;
     this.#head = this.#tail = NONE;
     this.#numCached = 0;
-    this.#hash.fill(NONE);
-    this.#prev.fill(NONE);
-    this.#next.fill(NONE);
-    this.#fillEmpty();
+    this.#hash.fill(0);
+    // every block on the empty stack again, as new: block 0 goes first
+    this.#emptyLen = 0;
+    this.#fresh = 0;
     this.#byHash.clear();
     this.queries = 0;
     this.hits = 0;

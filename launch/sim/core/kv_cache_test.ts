@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { KvCache } from "./kv_cache.ts";
+import { chainHash, KvCache } from "./kv_cache.ts";
 import { BlockIndex } from "./_block_index.ts";
 import { Rng } from "../../../lib/rng.ts";
 
@@ -92,4 +92,51 @@ Deno.test("kv cache: allocateTo appends like allocate, and refuses without touch
   assert.equal(into.length, 1);
   assert.equal(kv.allocateTo(2, into), true);
   assert.deepEqual(into, [0, 1, 2]);
+});
+
+Deno.test("kv cache: blocks never used go lowest first, after released empty ones; a reset starts over at 0", () => {
+  const kv = new KvCache({ numBlocks: 6, blockSize: 2 });
+  assert.equal(kv.numFree, 6);
+  const a = kv.allocate(3)!;
+  assert.deepEqual(a, [0, 1, 2]);
+  kv.commit(a[0], 0); // hash 0 is a hash like any other
+  assert.equal(kv.hashOf(a[0]), 0);
+  assert.equal(kv.hashOf(a[1]), null);
+  kv.release(a); // 2 and 1 go on the empty stack (1 on top), 0 to the cached list
+  assert.equal(kv.numFree, 6);
+  assert.deepEqual(kv.allocate(4), [1, 2, 3, 4]);
+  assert.deepEqual(kv.match([0]), [0]);
+  assert.deepEqual(kv.allocate(2), [5, 0], "the never used, then the cached evicted");
+  assert.equal(kv.hashOf(0), null);
+  assert.equal(kv.allocate(1), null);
+  kv.release([0, 1, 2, 3, 4, 5]);
+  assert.equal(kv.resetPrefixCache(), true);
+  assert.deepEqual(kv.allocate(6), [0, 1, 2, 3, 4, 5]);
+});
+
+Deno.test("kv cache: chainHash is the FNV-style chain of its lanes (token ids up to 2^31, spanning `then`)", () => {
+  const reference = (parent: number, all: number[], from: number, to: number) => {
+    const lo = parent >>> 0;
+    let a = Math.imul(0x811c9dc5 ^ lo, 0x01000193);
+    let b = Math.imul(0x01000193 ^ ((parent - lo) * 2.3283064365386963e-10), 0x5bd1e995);
+    for (let i = from; i < to; i++) {
+      a = Math.imul(a ^ all[i], 0x01000193);
+      b = Math.imul(b ^ (all[i] + 0x9e3779b9), 0x5bd1e995);
+      b ^= b >>> 15;
+    }
+    a = Math.imul(a ^ (to - from), 0x01000193);
+    return (b >>> 11) * 0x100000000 + (a >>> 0);
+  };
+  const rng = new Rng(5);
+  const all = Array.from(
+    { length: 64 },
+    (_, i) => i < 4 ? [0, 1, 2 ** 31 - 1, 128255][i] : rng.int(0, 2 ** 31 - 1),
+  );
+  const tokens = all.slice(0, 40), then = all.slice(40);
+  let parent = 0;
+  for (let end = 16; end <= 64; end += 16) {
+    const h = chainHash(parent, tokens, end - 16, end, then);
+    assert.equal(h, reference(parent, all, end - 16, end));
+    parent = h;
+  }
 });

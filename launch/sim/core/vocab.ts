@@ -111,18 +111,17 @@ export function sampleOutput(vocab: OutputVocab, rng: Rng, n: number, eos: boole
   // a view of a shared slab (`lib/id_slabs.ts`): the output lives as long as its request, and
   // as an array it was most of what young-generation collections still copied
   const out = freshIds(n > 0 ? Math.ceil(n) : 0);
-  // the three lists are disjoint (an id joins one list only), so the branch taken says
-  // whether the id is punctuation
-  let lastPunct = true;
-  for (let i = 0; i < n; i++) {
-    if (i === 0) {
-      out[i] = rng.pick(vocab.firstIds);
-      lastPunct = false;
-    } else if (!lastPunct && vocab.punct.length && rng.next() < 0.1) {
-      out[i] = rng.pick(vocab.punct);
+  const { words, punct } = vocab, W = words.length, P = punct.length;
+  // the draws of rng.pick (an index from one next()), without a call per token: this
+  // runs once per output token of a run, mostly before the code is optimised
+  if (n > 0) out[0] = rng.pick(vocab.firstIds);
+  let lastPunct = false;
+  for (let i = 1; i < n; i++) {
+    if (!lastPunct && P && rng.next() < 0.1) {
+      out[i] = punct[Math.floor(rng.next() * P)];
       lastPunct = true;
     } else {
-      out[i] = rng.pick(vocab.words);
+      out[i] = words[Math.floor(rng.next() * W)];
       lastPunct = false;
     }
   }

@@ -37,3 +37,25 @@ Deno.test("vocab: the shipped tokenizer's forms are the ones it gives; the vocab
   const renamed = { ...tok, name: "not-shipped", encode: tok.encode, decode: tok.decode };
   assert.deepEqual(buildVocab(tok), buildVocab(renamed));
 });
+
+Deno.test("vocab: sampleOutput draws as rng.pick per token does (first word, 1 in 10 a mark, never two)", () => {
+  const reference = (rng: Rng, n: number, eos: boolean) => {
+    const out: number[] = [];
+    let lastPunct = true;
+    for (let i = 0; i < n; i++) {
+      if (i === 0) [out[i], lastPunct] = [rng.pick(vocab.firstIds), false];
+      else if (!lastPunct && vocab.punct.length && rng.next() < 0.1) {
+        [out[i], lastPunct] = [rng.pick(vocab.punct), true];
+      } else [out[i], lastPunct] = [rng.pick(vocab.words), false];
+    }
+    if (eos && n > 0) out[n - 1] = vocab.eosId;
+    return out;
+  };
+  for (
+    const [seed, n, eos] of [[1, 0, false], [2, 1, true], [3, 2, false], [4, 500, true]] as const
+  ) {
+    const a = new Rng(seed), b = new Rng(seed);
+    assert.deepEqual(Array.from(sampleOutput(vocab, a, n, eos)), reference(b, n, eos));
+    assert.equal(a.next(), b.next(), "as many draws");
+  }
+});
