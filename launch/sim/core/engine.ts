@@ -117,7 +117,8 @@ export interface EngineOptions {
   /**
    * Advance running decodes together (`_decode_cohort.ts`): the same result as
    * stepping each, at O(1) per step for requests whose sink takes no per-token
-   * call. Off, every request is stepped one by one (the equivalence test). @default true
+   * call. Off, every request is stepped one by one, and in virtual time every step
+   * is an event of its own (the equivalence tests' reference). @default true
    */
   batchDecodes?: boolean;
   /**

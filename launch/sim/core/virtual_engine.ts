@@ -21,6 +21,8 @@ export interface VirtualEngineOptions extends EngineOptions {
 /** An engine core driven by a discrete-event loop (`deno task predict`, unit tests). */
 export class VirtualEngine extends EngineCore {
   readonly #loop: EventLoop;
+  /** Steps one event may run back to back (0 with `batchDecodes` off: an event each). */
+  readonly #stepsAtOnce: number;
   #busy = false;
   #kicked = false;
   #paused = false;
@@ -32,6 +34,8 @@ export class VirtualEngine extends EngineCore {
   constructor(opts: VirtualEngineOptions) {
     super(opts);
     this.#loop = opts.clock;
+    // the reference mode of the equivalence tests steps one at a time in every sense
+    this.#stepsAtOnce = opts.batchDecodes === false ? 0 : MAX_STEPS_AT_ONCE;
     this.onWork = () => this.#kick();
   }
 
@@ -106,7 +110,7 @@ export class VirtualEngine extends EngineCore {
       }
       this.#busy = true;
       const end = Math.max(loop.nowMs(), plan.readyMs) + plan.durMs * this.stepFactor;
-      if (k >= MAX_STEPS_AT_ONCE || !loop.canJumpTo(end)) {
+      if (k >= this.#stepsAtOnce || !loop.canJumpTo(end)) {
         loop.call(end, this.#stepDue, plan);
         return;
       }
