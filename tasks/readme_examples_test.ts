@@ -119,7 +119,10 @@ async function sandbox(): Promise<string> {
 function commandOf(ex: DocExample, simUrl: string): string[] {
   const task = TASKS[ex.argv[2]];
   assert.ok(task, `${ex.file}:${ex.line}: no task ${ex.argv[2]} in deno.json`);
-  const [cmd, ...pre] = shellCommands(task)[0].argv;
+  // a task's leading NAME=value words set its environment (the predict tasks' malloc tunable:
+  // speed, not results): the example runs without them
+  const argv = shellCommands(task)[0].argv;
+  const [cmd, ...pre] = argv.slice(argv.findIndex((a) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(a)));
   assert.equal(cmd, "deno", `${ex.file}:${ex.line}: task ${ex.argv[2]} is not a deno command`);
   const args = ex.argv.slice(3).map((a) => a.replace(LOOPBACK, simUrl));
   return [...pre, ...args];

@@ -73,20 +73,29 @@ function parseChild(stdout: string, stderr: string) {
   };
 }
 
+/** `deno task predict` as deno.json declares it: its environment and V8 flags. */
+const PREDICT_TASK: string = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json"))).tasks
+  .predict;
+
 /**
- * The V8 flags of `deno task predict` as deno.json declares them (a smaller
- * young generation: fewer fresh pages touched, on a host where a page fault
- * costs ~10 us), so that perf times the command a user runs.
+ * The environment `deno task predict` sets (glibc's malloc on transparent
+ * huge pages: fewer page faults, which cost ~10 us each on this project's VM).
  */
-export const PREDICT_V8_FLAGS: string = (() => {
-  const task = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json"))).tasks.predict as string;
-  return task.match(/--v8-flags=(\S+)/)?.[1] ?? "";
-})();
+export const PREDICT_ENV: Record<string, string> = Object.fromEntries(
+  (PREDICT_TASK.match(/^(?:[A-Z_][A-Z0-9_]*=\S+\s+)*/)?.[0] ?? "").trim().split(/\s+/)
+    .filter((kv) => kv).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+);
+
+/**
+ * The V8 flags of `deno task predict` (a smaller young generation: fewer
+ * fresh pages touched), so that perf times the command a user runs.
+ */
+export const PREDICT_V8_FLAGS: string = PREDICT_TASK.match(/--v8-flags=(\S+)/)?.[1] ?? "";
 
 /**
  * Runs `deno task predict` with `args` (plus `--start-time` fixed) in the
- * repository root, with the task's V8 flags; `v8Flags` are added to them
- * (e.g. `--max-old-space-size=200`).
+ * repository root, with the task's environment and V8 flags; `extraV8Flags`
+ * are added to them (e.g. `--max-old-space-size=200`).
  */
 export async function predictChild(args: string[], extraV8Flags = ""): Promise<PredictChild> {
   const v8Flags = [PREDICT_V8_FLAGS, extraV8Flags].filter((f) => f).join(",");
@@ -104,6 +113,7 @@ export async function predictChild(args: string[], extraV8Flags = ""): Promise<P
   const r = await new Deno.Command(timed ? GNU_TIME : Deno.execPath(), {
     args: timed ? ["-v", Deno.execPath(), ...deno] : deno,
     cwd: ROOT,
+    env: PREDICT_ENV,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -112,7 +122,7 @@ export async function predictChild(args: string[], extraV8Flags = ""): Promise<P
   const stderr = new TextDecoder().decode(r.stderr);
   const p = parseChild(stdout, stderr);
   return {
-    command: `deno run -A ${v8Flags ? `--v8-flags=${v8Flags} ` : ""}tasks/predict.ts ${
+    command: `${envText()}deno run -A ${v8Flags ? `--v8-flags=${v8Flags} ` : ""}tasks/predict.ts ${
       args.join(" ")
     } --start-time ${START}`,
     code: p.signal === null ? r.code : null,
@@ -121,6 +131,11 @@ export async function predictChild(args: string[], extraV8Flags = ""): Promise<P
     stderrTail: stderr.slice(-2000),
     load: await loadAverageNote(),
   };
+}
+
+/** `NAME=value ` for each of {@linkcode PREDICT_ENV}, as a shell would take them. */
+function envText(): string {
+  return Object.entries(PREDICT_ENV).map(([k, v]) => `${k}=${v} `).join("");
 }
 
 /** Throws when `c` did not finish, naming its command and the end of its stderr. */

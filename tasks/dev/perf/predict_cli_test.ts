@@ -6,7 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { finished, inTempDir, PREDICT_V8_FLAGS, predictChild } from "./_predict_cli.ts";
+import {
+  finished,
+  inTempDir,
+  PREDICT_ENV,
+  PREDICT_V8_FLAGS,
+  predictChild,
+} from "./_predict_cli.ts";
 import { TRACE } from "./predict_speed.ts";
 
 Deno.test("predictChild reads the loop's speed and run folder of a real predict run", async () => {
@@ -30,13 +36,11 @@ Deno.test("predictChild reads the loop's speed and run folder of a real predict 
     assert.ok(c.simulatedS > 1 && c.loopWallS > 0 && c.events >= 20, JSON.stringify(c));
     const rows = (await Deno.readTextFile(join(c.runDir, "requests.csv"))).trim().split("\n");
     assert.equal(rows.length, 21); // header + 20 requests
-    // the command a user runs: the task's V8 flags, as deno.json declares them
-    assert.match(
-      c.command,
-      new RegExp(
-        `^deno run -A --v8-flags=${PREDICT_V8_FLAGS} tasks/predict\\.ts --topology .* --start-time `,
-      ),
-    );
+    // the command a user runs: the task's environment and V8 flags, as deno.json declares them
+    const env = Object.entries(PREDICT_ENV).map(([k, v]) => `${k}=${v} `).join("");
+    const head = `${env}deno run -A --v8-flags=${PREDICT_V8_FLAGS} tasks/predict.ts --topology `;
+    assert.ok(c.command.startsWith(head), c.command);
+    assert.match(c.command, / --start-time /);
     assert.ok(c.load.startsWith("load average"));
   });
 });
@@ -44,5 +48,5 @@ Deno.test("predictChild reads the loop's speed and run folder of a real predict 
 Deno.test("finished refuses a predict run that failed, naming its command", async () => {
   const c = await predictChild(["--topology", "fixtures/topologies/no_such.yaml"]);
   assert.notEqual(c.code, 0);
-  assert.throws(() => finished(c), /Cannot measure deno run -A .*tasks\/predict\.ts --topology/);
+  assert.throws(() => finished(c), /Cannot measure .*deno run -A .*tasks\/predict\.ts --topology/);
 });
