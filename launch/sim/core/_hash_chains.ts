@@ -5,12 +5,12 @@
  * side). A new request takes the hashes of the leading blocks whose tokens it
  * repeats, checked token by token, so a chain is reused only where hashing
  * would give the same numbers (a stale or foreign session costs one compare).
- * Held for the sessions of the last {@linkcode MAX_SESSIONS} keeps of the process (at least).
+ * Held for the last {@linkcode MAX_SESSIONS} sessions of the process.
  *
  * @module
  */
 
-/** Keeps whose sessions' chains are held (a run's conversations in flight fit many times over). */
+/** Sessions whose last chain is held (a run's conversations in flight fit many times over). */
 export const MAX_SESSIONS = 256;
 
 /** The hashes of a request's leading full blocks over its prompt followed by `then`. */
@@ -21,18 +21,11 @@ interface Chain {
   /** The hashes: the first `count` of `hashes`. */
   hashes: ArrayLike<number>;
   count: number;
-  /** When it was kept last (a count of keeps). */
-  keptAt: number;
 }
 
 const chains = new Map<string, Chain>();
-let keeps = 0;
 
-/**
- * Keeps the chain of a session's request (the latest one wins), in place:
- * past twice {@linkcode MAX_SESSIONS} sessions, a sweep forgets those kept
- * least recently (now and then, no reordering per keep).
- */
+/** Keeps the chain of a session's request (the latest one wins). */
 export function keepChain(
   session: string,
   blockSize: number,
@@ -42,25 +35,9 @@ export function keepChain(
   count = hashes.length,
 ): void {
   if (count === 0) return;
-  const keptAt = keeps++;
-  const c = chains.get(session);
-  if (c) {
-    c.blockSize = blockSize;
-    c.tokens = tokens;
-    c.then = then;
-    c.hashes = hashes;
-    c.count = count;
-    c.keptAt = keptAt;
-    return;
-  }
-  chains.set(session, { blockSize, tokens, then, hashes, count, keptAt });
-  if (chains.size > 2 * MAX_SESSIONS) forgetOldest();
-}
-
-/** Forgets the sessions not kept in the last {@linkcode MAX_SESSIONS} keeps (at most that many stay). */
-function forgetOldest(): void {
-  const cut = keeps - MAX_SESSIONS;
-  for (const [session, c] of chains) if (c.keptAt < cut) chains.delete(session);
+  chains.delete(session); // re-inserted last: the oldest session goes first
+  chains.set(session, { blockSize, tokens, then, hashes, count });
+  if (chains.size > MAX_SESSIONS) chains.delete(chains.keys().next().value!);
 }
 
 /**
