@@ -165,8 +165,6 @@ export class EngineCore {
   #running: Seq[] = [];
   readonly #byId = new Map<string, Seq>();
   readonly #held = new Map<string, { blocks: KvBlock[]; expiresMs: number }>();
-  /** No held blocks expire before this (a lower bound: released ones may have been the first). */
-  #heldDueMs = Infinity;
   /** The step being summed up for the cost model (reused every step). */
   readonly #shape = new StepShape();
   /** When the step in flight was planned; whether the next plan follows it directly. */
@@ -613,21 +611,19 @@ export class EngineCore {
       this.#kv.release(held.slice(keep));
       held.length = keep;
     }
-    const expiresMs = nowMs + this.#o.holdTimeoutMs;
-    this.#held.set(seq.req.id, { blocks: held, expiresMs });
-    if (expiresMs < this.#heldDueMs) this.#heldDueMs = expiresMs;
+    this.#held.set(seq.req.id, { blocks: held, expiresMs: nowMs + this.#o.holdTimeoutMs });
     return held;
   }
 
-  /** Releases held blocks whose wait is over (a scan only when one may be). */
+  /**
+   * Releases held blocks whose wait is over: they were held in time order with
+   * one timeout, so the expired ones come first (no scan of the rest).
+   */
   #expireHeld(): void {
     const now = this.#clock.nowMs();
-    if (this.#held.size === 0 || now < this.#heldDueMs) return;
-    let due = Infinity;
     for (const [id, h] of this.#held) {
-      if (h.expiresMs <= now) this.releaseHeld(id);
-      else if (h.expiresMs < due) due = h.expiresMs;
+      if (h.expiresMs > now) return;
+      this.releaseHeld(id);
     }
-    this.#heldDueMs = due;
   }
 }
