@@ -7,7 +7,7 @@
  */
 import { stringify } from "csv-stringify/sync";
 import { parse } from "csv-parse/sync";
-import { CsvLineWriter } from "./csv_bytes.ts";
+import { CsvLineWriter, EXACT_MILLI } from "./csv_bytes.ts";
 
 const enc = new TextEncoder();
 
@@ -215,9 +215,6 @@ function cell(v: Cell): string {
   if (typeof v === "number") return numberCell(v);
   return String(v);
 }
-
-/** Below this many thousandths, a rounded value's text is its digits (see `numberCell`). */
-const EXACT_MILLI = 4e15;
 
 /**
  * A number as written: integers whole, others rounded to 3 decimals, non-finite empty.

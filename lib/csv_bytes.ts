@@ -12,7 +12,7 @@
 const enc = new TextEncoder();
 
 /** Below this many thousandths a rounded number is written from its digits (see `numberCell`). */
-const EXACT_MILLI = 4e15;
+export const EXACT_MILLI = 4e15;
 const ZERO = 48, MINUS = 45, DOT = 46, COMMA = 44, NEWLINE = 10, QUOTE = 34, CR = 13;
 
 /** Bytes of one line being written at `at` of `buf` (grown, copied, when a cell needs room). */
