@@ -16,7 +16,7 @@
  */
 import type { KvCache } from "./kv_cache.ts";
 import { MinHeap } from "../../../lib/min_heap.ts";
-import { commitFull, freshTimes, type Seq } from "./_seq.ts";
+import { commitFull, freshFloats, type Seq } from "./_seq.ts";
 
 const NO_TIMES = new Float64Array(0);
 
@@ -111,7 +111,7 @@ export class DecodeCohort {
 
   /** Copies the first `n` token times of `seq` (still a run of step ends) into an array of its own. */
   #copyTimes(seq: Seq, n: number): void {
-    const times = freshTimes(seq.req.outputIds.length);
+    const times = freshFloats(seq.req.outputIds.length);
     times.set(this.#stepEndMs.subarray(seq.run0, seq.run0 + n));
     seq.timesMs = times;
   }

@@ -71,7 +71,7 @@ export class Seq {
   constructor(readonly req: EngineRequest, nowMs: number, stepEnds = false) {
     this.len = req.promptTokens.length;
     this.recordsTimes = req.recordTimes === true;
-    this.timesMs = this.recordsTimes && !stepEnds ? freshTimes(req.outputIds.length) : null;
+    this.timesMs = this.recordsTimes && !stepEnds ? freshFloats(req.outputIds.length) : null;
     this.encoded = !req.imageTokens?.length;
     this.arrivalMs = nowMs;
     this.enqueuedMs = nowMs;
@@ -81,7 +81,7 @@ export class Seq {
 
 const NO_HASHES = new Float64Array(0);
 
-/** Token times are cut from slabs this long (a typed array of its own costs an allocation outside the heap). */
+/** Token times and block hashes are cut from slabs this long (a typed array of its own costs an allocation outside the heap). */
 const SLAB_VALUES = 1 << 15;
 let slab = new Float64Array(0);
 let slabUsed = 0;
@@ -91,7 +91,7 @@ let slabUsed = 0;
  * handed out twice), or an array of its own when long. A slab lives while any
  * of its views does: a run's finished requests let theirs go.
  */
-export function freshTimes(n: number): Float64Array {
+export function freshFloats(n: number): Float64Array {
   if (n > SLAB_VALUES >> 3) return new Float64Array(n);
   if (slabUsed + n > slab.length) {
     slab = new Float64Array(SLAB_VALUES);
@@ -113,7 +113,7 @@ export function extendHashes(seq: Seq, full: number, blockSize: number): void {
   const prompt = seq.req.promptTokens, out = seq.req.outputIds;
   if (seq.hashes === NO_HASHES) {
     // every block the request can fill: its prompt and all its outputs
-    seq.hashes = freshTimes(Math.floor((prompt.length + out.length) / blockSize));
+    seq.hashes = freshFloats(Math.floor((prompt.length + out.length) / blockSize));
     const session = seq.req.session;
     if (session !== undefined) {
       seq.numHashes = reuseChain(session, blockSize, prompt, out, seq.hashes);
