@@ -160,6 +160,20 @@ export function checkTable(checks: CrossCheck[]): string[] {
   return out;
 }
 
+/**
+ * How to read the cross-check: what live time holds that virtual time does
+ * not, with the host's 1-minute load average and core count (a busy host
+ * widens the TTFT gap).
+ */
+export function checkReading(loadAverage: number, cores: number): string[] {
+  return [
+    "Reading: live time includes this host (loopback HTTP, SSE, the router's legs; load",
+    `average ${loadAverage.toFixed(1)} on ${cores} cores); virtual time has no host in the loop.`,
+    "Throughput and TPOT should agree within a few %; live TTFT is higher by the host's",
+    "latency, more so on a busy host.",
+  ];
+}
+
 /** Runs the CLI. */
 export async function main(args: string[]): Promise<number> {
   const parsed = parseCommand(args, FLAGS, HELP);
@@ -181,6 +195,8 @@ export async function main(args: string[]): Promise<number> {
   if (res.checks.length) {
     console.log("\nLive vs virtual (same point, same seed; simulated engine both ways):");
     for (const l of checkTable(res.checks)) console.log(`  ${l}`);
+    const reading = checkReading(Deno.loadavg()[0], navigator.hardwareConcurrency);
+    for (const l of reading) console.log(`  ${l}`);
   }
   console.log(`\nReport: ${res.report ?? "(not drawn: --no-plot)"}`);
   console.log(`Tables: ${res.compareMd}, ${res.mergedCsv}`);

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { parseCsv } from "../lib/csv.ts";
 import { readSummaries } from "./_bench_cmd.ts";
-import { DEMO_EXPERIMENT, runDemo } from "./demo.ts";
+import { checkReading, DEMO_EXPERIMENT, runDemo } from "./demo.ts";
 
 // The demo experiment, shrunk: 2 turns, 3 conversations per point, 2 rates, 20x speed, SVG only;
 // run on the live clock (real processes) so the whole up/bench/down path is exercised.
@@ -157,4 +157,10 @@ Deno.test({
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
+});
+
+Deno.test("the cross-check's reading names the host's load and cores", () => {
+  const text = checkReading(3.14, 2).join(" ");
+  assert.match(text, /load average 3\.1 on 2 cores/);
+  assert.match(text, /virtual time has no host in the loop/);
 });
