@@ -14,6 +14,7 @@ import {
   LINK_KINDS,
   type LinkKind,
 } from "./cost_model.ts";
+import { listGpus, listModels } from "./profiles.ts";
 
 /**
  * vLLM's `--kv-cache-dtype` values and the KV precision each gives: `auto` is
@@ -42,10 +43,16 @@ export const SIM_FLAGS: FlagSpec = {
   },
   "model-profile": {
     type: "string",
-    help: "Profile id: llama-3.1-8b, qwen2.5-7b, qwen2.5-vl-3b, tinyllama-1.1b",
+    help: `Profile id (${listModels().map((m) => m.id).join(", ")}) or a Hugging Face config.json`,
   },
   "served-model-name": { type: "string", help: "Name clients use (default: --model)" },
-  gpu: { type: "string", default: "h100", help: "GPU profile: h100, a100, ..." },
+  gpu: {
+    type: "string",
+    default: "h100",
+    help: `GPU profile id (${
+      listGpus().map((g) => g.id).join(", ")
+    }) or a YAML file of datasheet figures`,
+  },
   "tensor-parallel-size": {
     type: "string",
     short: "t",
