@@ -30,7 +30,7 @@ const FLAGS = {
 const HELP: CommandHelp = {
   cmd: "deno task calibrate",
   summary:
-    "Simulated engine vs published vLLM measurements (../shared/calibration), in virtual time.",
+    "Simulated engine vs published vLLM measurements (rows and sources: docs/calibration.md), in virtual time.",
 };
 
 /**
