@@ -152,10 +152,10 @@ export class Progress implements Disposable {
     return Math.max(0, (this.#ranMs / this.#ran) * left / parallel - sinceMs) / 1000;
   }
 
-  /** `ETA 1 m 05 s` while points are left, once one has run. */
+  /** `ETA 1 m 05 s` while points are left, once one has run, and a second or more is left. */
   #etaText(): string | null {
     const eta = this.etaS();
-    return eta !== null && this.#finished < this.total().points
+    return eta !== null && eta >= 0.5 && this.#finished < this.total().points
       ? `ETA ${formatSeconds(eta)}`
       : null;
   }
@@ -215,7 +215,10 @@ export class Progress implements Disposable {
     if (p.p90TtftMs != null) parts.push(`p90 TTFT ${sig(p.p90TtftMs)} ms`);
     if (!p.resumed) {
       if (p.simulatedS != null) parts.push(`simulated ${sig(p.simulatedS)} s`);
-      parts.push(`${(wallMs / 1000).toFixed(1)} s wall`);
+      // a virtual point takes milliseconds: `0.0 s` would say nothing
+      parts.push(
+        wallMs < 1000 ? `${Math.round(wallMs)} ms wall` : `${(wallMs / 1000).toFixed(1)} s wall`,
+      );
     }
     const eta = this.#etaText();
     if (eta) parts.push(eta);

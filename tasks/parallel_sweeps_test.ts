@@ -129,7 +129,7 @@ async function everyFile(dir: string, at = dir): Promise<Map<string, Uint8Array>
 async function sameAsOneByOne(dir: string, exp: Experiment) {
   const out = join(dir, "out");
   const lines: string[][] = [[], []];
-  const wallFree = (l: string) => l.replace(/, [\d.]+ s wall|, ETA \d+ s/g, "");
+  const wallFree = (l: string) => l.replace(/, [\d.]+ m?s wall|, ETA \d+ s/g, "");
   for (const workers of [1, 2]) {
     if (workers === 2) await Deno.rename(out, join(dir, "w1"));
     const log = (l: string) => lines[workers - 1].push(wallFree(l));

@@ -280,13 +280,23 @@ export async function sweep(o: SweepOptions): Promise<SweepPoint[]> {
       }
       if (why) {
         plan(0); // the cell's higher rates are skipped
-        o.pool?.drop(rates.slice(j + 1).map((r) => pointLabel(o.topology, cell, r)));
-        if (known) s.log(`${label}: stop: ${why}; higher rates skipped`);
+        const higher = rates.slice(j + 1);
+        o.pool?.drop(higher.map((r) => pointLabel(o.topology, cell, r)));
+        const ran = higher.filter((r) => searched.has(r)).map((r) =>
+          pointLabel(o.topology, cell, r)
+        );
+        if (known || ran.length) s.log(stopLine(label, why, higher.length, ran));
         break;
       }
     }
   }
   return points;
+}
+
+/** `label: stop: why; higher rates skipped (search points … left out)`, naming what was dropped. */
+function stopLine(label: string, why: string, higher: number, ran: string[]): string {
+  const out = ran.length ? ` (search points ${ran.join(", ")} ran, left out of the sweep)` : "";
+  return `${label}: stop: ${why}${higher ? `; higher rates skipped${out}` : ""}`;
 }
 
 const FLAGS = {
