@@ -2,8 +2,9 @@
  * Which GPU `deno task validate` simulates. The GPU a run was recorded on is
  * read from, in this order: `--real-gpu`; the trace folder's `meta.json`
  * `hardware.device_name` (torch's name, e.g. "NVIDIA H100 80GB HBM3"); the
- * trace folder name's part before its first `_` (`H100_Llama-3.1-8B`) when it
- * names a profile. The
+ * trace folder name's part before its first `_` (`H100_Llama-3.1-8B`), else
+ * the folder two levels up (LLMServingSim keys its runs by hardware:
+ * `bench/examples/<GPU>/<model>/vllm/`), whichever names a profile. The
  * replay runs on `--gpu` when given, else on the profile whose id, name or
  * alias that GPU's name is (ignoring case and punctuation). A GPU without a
  * profile, or a run that names none, is refused naming `--gpu` and what it
@@ -11,7 +12,7 @@
  *
  * @module
  */
-import { basename, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import type { RecordedFormat } from "../../lib/recorded_run.ts";
 import { type GpuProfile, listGpus } from "../../launch/sim/core/profiles.ts";
 import { GPU_KEYS } from "../../launch/sim/core/gpu_file.ts";
@@ -32,6 +33,23 @@ export function folderGpuOf(dir: string): string | null {
   return i > 0 ? name.slice(0, i) : null;
 }
 
+/**
+ * The GPU a trace folder's path names, when it names a profile: the folder
+ * name's part before its first `_`, else the folder two levels up
+ * (LLMServingSim's `bench/examples/<GPU>/<model>/vllm/`); null otherwise (a
+ * folder like `run_1` names no GPU).
+ */
+function folderProfileGpu(dir: string): RecordedGpu | null {
+  const prefix = folderGpuOf(dir);
+  if (prefix !== null && gpuProfileNamed(prefix)) {
+    return { name: prefix, from: "the folder name's part before its first '_'" };
+  }
+  const up = basename(dirname(dirname(resolve(dir))));
+  return up && gpuProfileNamed(up)
+    ? { name: up, from: "the folder two levels up (LLMServingSim's <GPU>/<model>/vllm layout)" }
+    : null;
+}
+
 /** The profile `name` names (id, name or alias, ignoring case and punctuation), if any. */
 export function gpuProfileNamed(name: string): GpuProfile | undefined {
   return listGpus().find((g) => sameGpu(name, g));
@@ -50,12 +68,8 @@ export function recordedGpuOf(
     return { gpu: { name: given.trim(), from: "--real-gpu" }, notes: [] };
   }
   if (run.format !== "trace-folder") return { gpu: null, notes: [] };
-  const folder = folderGpuOf(run.dir);
-  // a folder name is taken only when it names a profile (a folder like `run_1` names no GPU)
-  const byFolder = folder === null ? undefined : gpuProfileNamed(folder);
-  const fromFolder = byFolder
-    ? { name: folder!, from: "the folder name's part before its first '_'" }
-    : null;
+  const fromFolder = folderProfileGpu(run.dir);
+  const byFolder = fromFolder ? gpuProfileNamed(fromFolder.name) : undefined;
   const torch = run.gpuName;
   if (torch === undefined) return { gpu: fromFolder, notes: [] };
   const gpu = { name: torch, from: "meta.json hardware.device_name" };
@@ -63,7 +77,9 @@ export function recordedGpuOf(
   return {
     gpu,
     notes: [
-      `the folder name says ${folder}, meta.json hardware.device_name says ${torch}: the latter (torch's) is taken`,
+      `${fromFolder!.from} says ${
+        fromFolder!.name
+      }, meta.json hardware.device_name says ${torch}: the latter (torch's) is taken`,
     ],
   };
 }

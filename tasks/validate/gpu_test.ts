@@ -67,6 +67,9 @@ Deno.test("gpu: the folder name counts only when it names a profile; --real-gpu 
     /^Cannot tell which GPU \/x\/A10G_Llama-3\.1-8B was recorded on: current value is no GPU name \(no --real-gpu; no meta\.json hardware\.device_name; the folder name's part before '_', "A10G", names no GPU profile\); allowed: --gpu <id>/,
   );
   assert.match(picked("/x/vllm"), /no GPU profile before '_' in the folder's name/);
+  // LLMServingSim's own layout: bench/examples/<GPU>/<model>/vllm/
+  assert.equal(picked("/b/examples/RTXPRO6000/Qwen3-32B/vllm"), "rtx-pro-6000");
+  assert.equal(picked("/b/examples/RTX4090/Llama-3.1-8B/vllm"), "rtx-4090");
   assert.throws(() => gpuToSimulate(undefined, null, "/x/H100_b.json", false), {
     message:
       /^Cannot tell which GPU \/x\/H100_b\.json was recorded on: current value is no GPU name \(no --real-gpu; the file records none\); allowed: --gpu <id>/,
@@ -86,7 +89,7 @@ Deno.test("gpu: meta.json's device name wins over the folder name, with a note w
   const r = recordedGpuOf({ dir: "/x/RTXPRO6000_run", format: "trace-folder", gpuName: torch }, "");
   assert.deepEqual(r.gpu, { name: torch, from: "meta.json hardware.device_name" });
   assert.deepEqual(r.notes, [
-    "the folder name says RTXPRO6000, meta.json hardware.device_name says NVIDIA H100 80GB HBM3: the latter (torch's) is taken",
+    "the folder name's part before its first '_' says RTXPRO6000, meta.json hardware.device_name says NVIDIA H100 80GB HBM3: the latter (torch's) is taken",
   ]);
   const same = recordedGpuOf(
     { dir: "/x/RTX4090_run", format: "trace-folder", gpuName: "NVIDIA GeForce RTX 4090" },
