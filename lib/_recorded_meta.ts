@@ -228,24 +228,38 @@ function customAllReduceOf(
   return { disableCustomAllReduce: d };
 }
 
+/**
+ * `engine_kwargs[key]`, else vLLM's resolved `resolved_config[part][resolvedKey]`,
+ * when recorded: a non-empty string (`expected` names it in the error), or undefined.
+ */
+function stringSetting(
+  top: Obj,
+  kw: Obj,
+  key: string,
+  [part, resolvedKey]: [string, string],
+  file: string,
+  expected: string,
+): string | undefined {
+  const v = kw[key] ?? resolvedPart(top, part)[resolvedKey];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string" || !v.trim()) {
+    throw fieldError({ field: key, file, value: v, expected });
+  }
+  return v;
+}
+
 /** `engine_kwargs.kv_cache_dtype`, else `resolved_config.cache_config.cache_dtype`, when a string. */
 function kvCacheDtypeOf(top: Obj, kw: Obj, file: string): Pick<RecordedMeta, "kvCacheDtype"> {
-  const d = kw.kv_cache_dtype ?? resolvedPart(top, "cache_config").cache_dtype;
-  if (d === undefined || d === null) return {};
-  if (typeof d !== "string" || !d.trim()) {
-    throw fieldError({ field: "kv_cache_dtype", file, value: d, expected: "a dtype name or null" });
-  }
-  return { kvCacheDtype: d };
+  const where: [string, string] = ["cache_config", "cache_dtype"];
+  const d = stringSetting(top, kw, "kv_cache_dtype", where, file, "a dtype name or null");
+  return d === undefined ? {} : { kvCacheDtype: d };
 }
 
 /** `engine_kwargs.quantization`, else `resolved_config.model_config.quantization`, when a string. */
 function quantizationOf(top: Obj, kw: Obj, file: string): Pick<RecordedMeta, "quantization"> {
-  const q = kw.quantization ?? resolvedPart(top, "model_config").quantization;
-  if (q === undefined || q === null) return {};
-  if (typeof q !== "string" || !q.trim()) {
-    throw fieldError({ field: "quantization", file, value: q, expected: "a method name or null" });
-  }
-  return { quantization: q };
+  const where: [string, string] = ["model_config", "quantization"];
+  const q = stringSetting(top, kw, "quantization", where, file, "a method name or null");
+  return q === undefined ? {} : { quantization: q };
 }
 
 /** `kv_cache.num_gpu_blocks` and `block_size` when the meta records them (newer LLMServingSim runs). */

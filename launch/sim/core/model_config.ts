@@ -112,6 +112,23 @@ function readHeads(t: Reader, hidden: number) {
   return { numHeads, numKvHeads, headDim };
 }
 
+/** `experts` routed experts, top `num_experts_per_tok` of them (checked), no shared expert. */
+function topKExperts(
+  t: Reader,
+  experts: number,
+  expertIntermediate: number,
+  moeLayers: number,
+): MoeProfile {
+  const k = t.int("num_experts_per_tok", 1, experts);
+  return {
+    experts,
+    expertsPerToken: t.need(k, "num_experts_per_tok", `an integer in [1, ${experts}]`),
+    expertIntermediate,
+    sharedIntermediate: 0,
+    moeLayers,
+  };
+}
+
 /** Routed and shared experts, top-k and which layers are MoE, per family; undefined for dense. */
 function readMoe(t: Reader, family: Family, layers: number): MoeProfile | undefined {
   const range = (pred: (i: number) => boolean) =>
@@ -125,18 +142,12 @@ function readMoe(t: Reader, family: Family, layers: number): MoeProfile | undefi
       "a list of layer indices",
       "type",
     ) ?? [];
-    const experts = need(t, "num_experts");
-    return {
-      experts,
-      expertsPerToken: t.need(
-        t.int("num_experts_per_tok", 1, experts),
-        "num_experts_per_tok",
-        `an integer in [1, ${experts}]`,
-      ),
-      expertIntermediate: need(t, "moe_intermediate_size"),
-      sharedIntermediate: 0,
-      moeLayers: range((i) => !dense.includes(i) && (i + 1) % step === 0),
-    };
+    return topKExperts(
+      t,
+      need(t, "num_experts"),
+      need(t, "moe_intermediate_size"),
+      range((i) => !dense.includes(i) && (i + 1) % step === 0),
+    );
   }
   if (family === "deepseek_v3") {
     const first = t.need(
@@ -170,18 +181,7 @@ function readMoe(t: Reader, family: Family, layers: number): MoeProfile | undefi
   }
   if (family === "llama4") return readLlama4Moe(t, layers);
   if (family === "mixtral") {
-    const experts = need(t, "num_local_experts");
-    return {
-      experts,
-      expertsPerToken: t.need(
-        t.int("num_experts_per_tok", 1, experts),
-        "num_experts_per_tok",
-        `an integer in [1, ${experts}]`,
-      ),
-      expertIntermediate: need(t, "intermediate_size"),
-      sharedIntermediate: 0,
-      moeLayers: layers,
-    };
+    return topKExperts(t, need(t, "num_local_experts"), need(t, "intermediate_size"), layers);
   }
   return undefined;
 }
