@@ -14,12 +14,18 @@ export interface EngineSettings {
   tensorParallelSize: number;
 }
 
+/** Default engine settings and where they come from. */
+export type Defaults = EngineSettings & { source: string };
+
 /** Options of the readers of `lib/recorded_run.ts`. */
 export interface RecordedReadOptions {
   /** Settings from the command line: they win over the recording's own. */
   given?: Partial<EngineSettings> & { model?: string };
-  /** Settings for what neither the recording nor `given` says, and where they come from. */
-  defaults?: EngineSettings & { source: string };
+  /**
+   * Settings for what neither the recording nor `given` says, and where they
+   * come from; a function is called only when a setting is missing (it may throw).
+   */
+  defaults?: Defaults | (() => Defaults);
   /** Read a run recorded against the simulated engine (validating it against itself). @default false */
   allowSimulated?: boolean;
 }
@@ -44,6 +50,8 @@ export function settleSettings(
   const out = {} as EngineSettings;
   const fromFlags: string[] = [];
   const fromDefaults: string[] = [];
+  let d: Defaults | undefined;
+  const defaults = () => d ??= typeof o.defaults === "function" ? o.defaults() : o.defaults;
   for (const k of Object.keys(FLAG) as (keyof EngineSettings)[]) {
     const g = o.given?.[k];
     if (g !== undefined) {
@@ -53,8 +61,8 @@ export function settleSettings(
       out[k] = g;
     } else if (known[k] !== undefined) out[k] = known[k]!;
     else if (o.defaults) {
-      out[k] = o.defaults[k];
-      fromDefaults.push(`${FLAG[k]} ${o.defaults[k]}`);
+      out[k] = defaults()![k];
+      fromDefaults.push(`${FLAG[k]} ${out[k]}`);
     } else {
       throw new RangeError(
         `Cannot read the engine settings of ${file}: current value has no ${k}; allowed: give ${
@@ -68,7 +76,7 @@ export function settleSettings(
   }
   if (fromDefaults.length) {
     notes.push(
-      `engine settings not in the recording, ${o.defaults!.source}: ${fromDefaults.join(", ")}`,
+      `engine settings not in the recording, ${defaults()!.source}: ${fromDefaults.join(", ")}`,
     );
   }
   return out;

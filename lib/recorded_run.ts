@@ -30,39 +30,16 @@ import { type RecordedReadOptions, settleSettings } from "./_recorded_settings.t
 import { parseVllmRecorded } from "./_recorded_vllm.ts";
 import { readRunDirRecorded } from "./_recorded_run_dir.ts";
 import { isClientLog, parseClientLogRecorded } from "./_recorded_client_jsonl.ts";
+import {
+  intAt,
+  type Obj,
+  objectAt,
+  parseRecordedMeta,
+  type RecordedMeta,
+} from "./_recorded_meta.ts";
 
 export type { EngineSettings, RecordedReadOptions } from "./_recorded_settings.ts";
-
-/** The engine settings of the run (`meta.json`, `engine_kwargs`). */
-export interface RecordedMeta {
-  /** Hugging Face name of the model. */
-  model: string;
-  vllmVersion?: string;
-  tensorParallelSize: number;
-  dataParallelSize: number;
-  expertParallel: boolean;
-  maxNumSeqs: number;
-  maxNumBatchedTokens: number;
-  /** When the recording started (epoch ms); `timeseries.csv`'s `t` counts from here. */
-  startedAtMs?: number;
-  /**
-   * Weight quantization (`engine_kwargs.quantization`, else vLLM's resolved
-   * `model_config.quantization`, e.g. "fp8" from the checkpoint); absent: none.
-   */
-  quantization?: string;
-  /**
-   * KV cache dtype (`engine_kwargs.kv_cache_dtype`, else vLLM's resolved
-   * `cache_config.cache_dtype`, e.g. "auto" or "fp8"); absent: not recorded (auto).
-   */
-  kvCacheDtype?: string;
-  /** The KV cache vLLM sized (`meta.json` `kv_cache`, per engine core), when recorded. */
-  kvCache?: { numGpuBlocks: number; blockSize: number };
-  /**
-   * vLLM's custom all-reduce off (`engine_kwargs.disable_custom_all_reduce`, else the
-   * resolved `parallel_config`'s); absent: not recorded (vLLM's default, on).
-   */
-  disableCustomAllReduce?: boolean;
-}
+export { parseRecordedMeta, type RecordedMeta };
 
 /** One request of `requests.jsonl` (times in seconds, as recorded). */
 export interface RecordedRequest {
@@ -138,136 +115,12 @@ export const recordedE2eMs = (r: RecordedRequest): number => (r.lastTokenS - r.q
 export const recordedTpotMs = (r: RecordedRequest): number | null =>
   r.outputTokens > 1 ? (r.lastTokenS - r.firstTokenS) * 1000 / (r.outputTokens - 1) : null;
 
-type Obj = Record<string, unknown>;
-
-function objectAt(v: unknown, field: string, file: string): Obj {
-  if (v === null || typeof v !== "object" || Array.isArray(v)) {
-    throw fieldError({ field, file, value: v, expected: "a JSON object", kind: "type" });
-  }
-  return v as Obj;
-}
-
-function intAt(o: Obj, k: string, file: string, min: number, fallback?: number): number {
-  const v = o[k] ?? fallback;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
-    throw fieldError({ field: k, file, value: o[k], expected: `a whole number >= ${min}` });
-  }
-  return v;
-}
-
 function numAt(o: Obj, k: string, file: string): number {
   const v = o[k];
   if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
     throw fieldError({ field: k, file, value: v, expected: "a number of seconds >= 0" });
   }
   return v;
-}
-
-/** Parses `meta.json`. */
-export function parseRecordedMeta(text: string, file: string): RecordedMeta {
-  const raw = parseJson(text, file, "a recorded run's meta.json");
-  const top = objectAt(raw, "the file", file);
-  const kw = objectAt(top.engine_kwargs, "engine_kwargs", file);
-  const where = `${file} engine_kwargs`;
-  const model = kw.model ?? top.model;
-  if (typeof model !== "string" || !model.trim()) {
-    throw fieldError({ field: "model", file, value: model, expected: "a model name" });
-  }
-  const ep = kw.enable_expert_parallel ?? false;
-  if (typeof ep !== "boolean") {
-    throw fieldError({
-      field: "enable_expert_parallel",
-      file: where,
-      value: ep,
-      expected: "true or false",
-    });
-  }
-  let startedAtMs: number | undefined;
-  if (top.started_at !== undefined) {
-    startedAtMs = Date.parse(String(top.started_at));
-    if (Number.isNaN(startedAtMs)) {
-      throw fieldError({
-        field: "started_at",
-        file,
-        value: top.started_at,
-        expected: "an ISO date-time",
-      });
-    }
-  }
-  return {
-    model,
-    ...(typeof top.vllm_version === "string" ? { vllmVersion: top.vllm_version } : {}),
-    tensorParallelSize: intAt(kw, "tensor_parallel_size", where, 1, 1),
-    dataParallelSize: intAt(kw, "data_parallel_size", where, 1, 1),
-    expertParallel: ep,
-    maxNumSeqs: intAt(kw, "max_num_seqs", where, 1),
-    maxNumBatchedTokens: intAt(kw, "max_num_batched_tokens", where, 1),
-    ...(startedAtMs !== undefined ? { startedAtMs } : {}),
-    ...kvCacheOf(top, file),
-    ...quantizationOf(top, kw, file),
-    ...kvCacheDtypeOf(top, kw, file),
-    ...customAllReduceOf(top, kw, file),
-  };
-}
-
-/** `engine_kwargs.disable_custom_all_reduce`, else `resolved_config.parallel_config`'s, when recorded. */
-function customAllReduceOf(
-  top: Obj,
-  kw: Obj,
-  file: string,
-): Pick<RecordedMeta, "disableCustomAllReduce"> {
-  const rc = top.resolved_config;
-  const pc = rc && typeof rc === "object" ? (rc as Obj).parallel_config : undefined;
-  const d = kw.disable_custom_all_reduce ??
-    (pc && typeof pc === "object" ? (pc as Obj).disable_custom_all_reduce : null);
-  if (d === undefined || d === null) return {};
-  if (typeof d !== "boolean") {
-    throw fieldError({
-      field: "disable_custom_all_reduce",
-      file,
-      value: d,
-      expected: "true or false",
-    });
-  }
-  return { disableCustomAllReduce: d };
-}
-
-/** `engine_kwargs.kv_cache_dtype`, else `resolved_config.cache_config.cache_dtype`, when a string. */
-function kvCacheDtypeOf(top: Obj, kw: Obj, file: string): Pick<RecordedMeta, "kvCacheDtype"> {
-  const rc = top.resolved_config;
-  const cc = rc && typeof rc === "object" ? (rc as Obj).cache_config : undefined;
-  const d = kw.kv_cache_dtype ?? (cc && typeof cc === "object" ? (cc as Obj).cache_dtype : null);
-  if (d === undefined || d === null) return {};
-  if (typeof d !== "string" || !d.trim()) {
-    throw fieldError({ field: "kv_cache_dtype", file, value: d, expected: "a dtype name or null" });
-  }
-  return { kvCacheDtype: d };
-}
-
-/** `engine_kwargs.quantization`, else `resolved_config.model_config.quantization`, when a string. */
-function quantizationOf(top: Obj, kw: Obj, file: string): Pick<RecordedMeta, "quantization"> {
-  const rc = top.resolved_config;
-  const mc = rc && typeof rc === "object" ? (rc as Obj).model_config : undefined;
-  const q = kw.quantization ?? (mc && typeof mc === "object" ? (mc as Obj).quantization : null);
-  if (q === undefined || q === null) return {};
-  if (typeof q !== "string" || !q.trim()) {
-    throw fieldError({ field: "quantization", file, value: q, expected: "a method name or null" });
-  }
-  return { quantization: q };
-}
-
-/** `kv_cache.num_gpu_blocks` and `block_size` when the meta records them (newer LLMServingSim runs). */
-function kvCacheOf(top: Obj, file: string): Pick<RecordedMeta, "kvCache"> {
-  if (top.kv_cache === undefined || top.kv_cache === null) return {};
-  const kv = objectAt(top.kv_cache, "kv_cache", file);
-  if (kv.num_gpu_blocks === undefined || kv.num_gpu_blocks === null) return {};
-  const where = `${file} kv_cache`;
-  return {
-    kvCache: {
-      numGpuBlocks: intAt(kv, "num_gpu_blocks", where, 1),
-      blockSize: intAt(kv, "block_size", where, 1),
-    },
-  };
 }
 
 const TIMES = ["queued_ts", "scheduled_ts", "first_token_ts", "last_token_ts"] as const;
@@ -353,8 +206,14 @@ function metaNotes(meta: RecordedMeta): string[] {
   ];
 }
 
-/** Reads a recorded run's folder; `timeseries.csv` is optional. */
-export async function readRecordedRun(dir: string): Promise<RecordedRun> {
+/**
+ * Reads a recorded run's folder; `timeseries.csv` is optional. `given` (the
+ * command line's settings) fills a scheduler setting meta.json leaves out.
+ */
+export async function readRecordedRun(
+  dir: string,
+  given: RecordedReadOptions["given"] = {},
+): Promise<RecordedRun> {
   let st: Deno.FileInfo;
   try {
     st = await Deno.stat(dir);
@@ -377,7 +236,8 @@ export async function readRecordedRun(dir: string): Promise<RecordedRun> {
     }
     return text;
   };
-  const meta = parseRecordedMeta(await need("meta.json"), join(dir, "meta.json"));
+  const notes: string[] = [];
+  const meta = parseRecordedMeta(await need("meta.json"), join(dir, "meta.json"), given, notes);
   const requests = parseRecordedRequests(await need("requests.jsonl"), join(dir, "requests.jsonl"));
   const ts = await readTextIfExists(join(dir, "timeseries.csv"));
   return {
@@ -386,7 +246,7 @@ export async function readRecordedRun(dir: string): Promise<RecordedRun> {
     latencyClock: "engine",
     engine: "vllm",
     arrivals: "recorded",
-    notes: metaNotes(meta),
+    notes: [...notes, ...metaNotes(meta)],
     meta,
     requests,
     ...(ts !== undefined
@@ -449,7 +309,7 @@ export async function readRecorded(
     return parseClientLogRecorded(await Deno.readTextFile(path), path, o);
   }
   if (format === "trace-folder") {
-    const run = await readRecordedRun(path);
+    const run = await readRecordedRun(path, o.given);
     Object.assign(run.meta, settleSettings(run.meta, { given: o.given }, run.notes, path));
     if (o.given?.model && o.given.model !== run.meta.model) {
       run.notes.push(`model from the command line: ${o.given.model} (recorded ${run.meta.model})`);

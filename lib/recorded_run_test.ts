@@ -87,9 +87,9 @@ Deno.test("parseRecordedMeta: engine settings required where vLLM's defaults wou
       engine_kwargs: { max_num_seqs: 8, max_num_batched_tokens: 64, ...kw },
     });
   assert.equal(parseRecordedMeta(meta({}), "meta.json").tensorParallelSize, 1);
-  assert.throws(() => parseRecordedMeta(meta({ max_num_seqs: undefined }), "meta.json"), {
+  assert.throws(() => parseRecordedMeta(meta({ max_num_seqs: null }), "meta.json"), {
     message:
-      "Cannot use max_num_seqs in meta.json engine_kwargs as a whole number >= 1: current value is undefined",
+      "Cannot use max_num_seqs in meta.json engine_kwargs as a whole number >= 1 (else resolved_config.scheduler_config's; or give --max-num-seqs): current value is null",
   });
   assert.throws(() => parseRecordedMeta(meta({ enable_expert_parallel: "yes" }), "meta.json"), {
     message:
@@ -110,6 +110,42 @@ Deno.test("parseRecordedMeta: engine settings required where vLLM's defaults wou
     name: "TypeError",
     message: "Cannot use engine_kwargs in meta.json as a JSON object: current value is undefined",
   });
+});
+
+Deno.test("parseRecordedMeta: a setting left null comes from vLLM's resolved config, else the flag, noted; the GPU torch named; no pipeline parallelism", () => {
+  const meta = (kw: Record<string, unknown>, top: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      model: "m",
+      engine_kwargs: { max_num_seqs: 8, max_num_batched_tokens: 64, ...kw },
+      ...top,
+    });
+  const resolved = {
+    resolved_config: {
+      scheduler_config: { max_num_seqs: 256, max_num_batched_tokens: 8192 },
+      parallel_config: { tensor_parallel_size: 2, data_parallel_size: 1 },
+    },
+  };
+  const kw = { max_num_seqs: null, max_num_batched_tokens: null, tensor_parallel_size: null };
+  const m = parseRecordedMeta(meta(kw, resolved), "meta.json");
+  assert.deepEqual([m.maxNumSeqs, m.maxNumBatchedTokens, m.tensorParallelSize], [256, 8192, 2]);
+  const notes: string[] = [];
+  const g = parseRecordedMeta(meta({ max_num_seqs: null }), "meta.json", { maxNumSeqs: 32 }, notes);
+  assert.equal(g.maxNumSeqs, 32);
+  assert.deepEqual(notes, [
+    "engine setting from the command line: --max-num-seqs 32 (meta.json has none)",
+  ]);
+  const hw = { hardware: { device_name: "NVIDIA H100 80GB HBM3 ", device_count: 1 } };
+  assert.equal(parseRecordedMeta(meta({}, hw), "meta.json").gpuName, "NVIDIA H100 80GB HBM3");
+  assert.equal(parseRecordedMeta(meta({}), "meta.json").gpuName, undefined);
+  assert.throws(() => parseRecordedMeta(meta({}, { hardware: { device_name: 7 } }), "meta.json"), {
+    message: /^Cannot use hardware\.device_name in meta\.json as a GPU name as torch reports it/,
+  });
+  assert.throws(() => parseRecordedMeta(meta({ pipeline_parallel_size: 2 }), "meta.json"), {
+    message:
+      "Cannot use pipeline_parallel_size in meta.json engine_kwargs as 1 (the simulated engine has no pipeline parallelism; TP, DP and EP are replayed): current value is 2",
+  });
+  const pp = { resolved_config: { parallel_config: { pipeline_parallel_size: 4 } } };
+  assert.throws(() => parseRecordedMeta(meta({}, pp), "meta.json"), /pipeline_parallel_size/);
 });
 
 Deno.test("parseRecordedTimeseries: t, running and waiting checked per row", () => {

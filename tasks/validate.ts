@@ -37,44 +37,25 @@ import {
   type RecordedReadOptions,
   type RecordedRun,
 } from "../lib/recorded_run.ts";
-import { listGpus } from "../launch/sim/core/profiles.ts";
 import { loadGpu } from "../launch/sim/core/profile_files.ts";
 import { writeJsonAtomic } from "../lib/write_file.ts";
 import { replayRun } from "./validate/replay.ts";
 import { reportText } from "./validate/report.ts";
-import { sameGpu, validation } from "./validate/validation.ts";
+import { validation } from "./validate/validation.ts";
+import { gpuToSimulate, recordedGpuOf } from "./validate/gpu.ts";
 import { vllmDefaults, withArrivals } from "./validate/inputs.ts";
 import { writeFigures } from "./validate/figures.ts";
-
-/**
- * The GPU simulated when neither `--gpu` names one nor a profile matches the
- * recorded GPU: of the profiles, the nearest to an RTX PRO 6000 Blackwell (the
- * GPU of ../shared/calibration/traces) in memory bandwidth (2,039 vs 1,792
- * GB/s) and memory (80 vs 96 GB, which sets the KV capacity a queue-heavy run
- * leans on).
- */
-export const DEFAULT_GPU = "a100";
-
-/**
- * The profile simulated unless `--gpu` says otherwise: the recorded GPU's own
- * profile when one matches its name (id, name or alias, ignoring case and
- * punctuation: `RTXPRO6000` -> `rtx-pro-6000`), else {@link DEFAULT_GPU}.
- */
-export function defaultGpuFor(realGpu: string | null): string {
-  if (realGpu === null) return DEFAULT_GPU;
-  return listGpus().find((g) => sameGpu(realGpu, g))?.id ?? DEFAULT_GPU;
-}
 
 const FLAGS: FlagSpec = {
   gpu: {
     type: "string",
     help:
-      "GPU profile to simulate (default: the recorded GPU's profile when one matches, e.g. rtx-pro-6000 for RTXPRO6000; else a100, of the profiles the nearest to the RTX PRO 6000 of ../shared's runs)",
+      "GPU profile to simulate: an id or a YAML file of datasheet figures (default: the recorded GPU's profile, e.g. rtx-pro-6000 for RTXPRO6000; a GPU without one is refused)",
   },
   "real-gpu": {
     type: "string",
     help:
-      "The GPU the run was recorded on (default: the folder name's part before its first '_', e.g. RTXPRO6000)",
+      "The GPU the run was recorded on (default: meta.json hardware.device_name, else the folder name's part before its first '_', e.g. RTXPRO6000)",
   },
   out: {
     type: "string",
@@ -125,19 +106,10 @@ const HELP: CommandHelp = {
 };
 
 /**
- * The recorded GPU: `--real-gpu`, else (a trace folder) the folder name's part
- * before its first `_`, else null.
+ * The reader's options from the flags: settings given; vLLM's defaults on the
+ * GPU `gpu()` picks, asked for only when the recording lacks a setting.
  */
-export function realGpuOf(dir: string, given: unknown, traceFolder = true): string | null {
-  if (typeof given === "string" && given.trim()) return given.trim();
-  if (!traceFolder) return null;
-  const name = basename(resolve(dir));
-  const i = name.indexOf("_");
-  return i > 0 ? name.slice(0, i) : null;
-}
-
-/** The reader's options from the flags: settings given, vLLM's defaults on `gpu`. */
-function readOptions(values: Record<string, unknown>, gpu: string): RecordedReadOptions {
+function readOptions(values: Record<string, unknown>, gpu: () => string): RecordedReadOptions {
   const int = (k: string) => numberFlag(values as never, k, { min: 1, integer: true });
   const model = typeof values.model === "string" && values.model ? values.model : undefined;
   return {
@@ -149,7 +121,7 @@ function readOptions(values: Record<string, unknown>, gpu: string): RecordedRead
         : {}),
       ...(int("tp") ? { tensorParallelSize: int("tp") } : {}),
     },
-    defaults: vllmDefaults(loadGpu(gpu)),
+    defaults: () => vllmDefaults(loadGpu(gpu())),
     allowSimulated: values["allow-simulated"] === true,
   };
 }
@@ -170,6 +142,31 @@ export function withVersion(run: RecordedRun, given: unknown): RecordedRun {
   return { ...run, meta: { ...run.meta, vllmVersion: v }, notes: [...run.notes, note] };
 }
 
+/**
+ * Reads the recording at `dir` and picks the GPU to simulate (`validate/gpu.ts`;
+ * a trace folder's meta.json may name it); vLLM's defaults for that GPU fill
+ * the settings a recording lacks. The file is checked before the GPU is asked
+ * for. The recorded GPU and where its name was read are noted.
+ */
+async function readWithGpu(dir: string, values: Record<string, unknown>) {
+  const format = await recordedFormatOf(dir);
+  const pick = (gpuName?: string) => {
+    const real = recordedGpuOf(
+      { dir, format, ...(gpuName ? { gpuName } : {}) },
+      values["real-gpu"],
+    );
+    return {
+      ...real,
+      id: gpuToSimulate(values.gpu, real.gpu, dir, format === "trace-folder"),
+    };
+  };
+  const read = await readRecorded(dir, readOptions(values, () => pick().id));
+  const { gpu: real, notes, id } = pick(read.meta.gpuName);
+  const where = real ? [`recorded on ${real.name} (${real.from})`] : [];
+  const run = { ...read, notes: [...where, ...notes, ...read.notes] };
+  return { run, gpu: id, realGpu: real?.name ?? null };
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const parsed = parseCommand(args, FLAGS, HELP, { allowPositionals: true });
@@ -180,16 +177,8 @@ export async function main(args: string[]): Promise<number> {
   const ext = extname(dir);
   const name = basename(resolve(dir), ext === ".json" || ext === ".jsonl" ? ext : "");
   const outDir = String(values.out ?? join("results/validate", name));
-  const realGpu = realGpuOf(
-    dir,
-    values["real-gpu"],
-    await recordedFormatOf(dir) === "trace-folder",
-  );
-  const gpu = typeof values.gpu === "string" ? values.gpu : defaultGpuFor(realGpu);
-  const run = withVersion(
-    withArrivals(await readRecorded(dir, readOptions(values, gpu)), seed),
-    values["vllm-version"],
-  );
+  const { run: read, gpu, realGpu } = await readWithGpu(dir, values);
+  const run = withVersion(withArrivals(read, seed), values["vllm-version"]);
   const modelProfile = typeof values["model-profile"] === "string" && values["model-profile"]
     ? values["model-profile"]
     : undefined;

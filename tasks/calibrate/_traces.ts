@@ -14,7 +14,7 @@
 import { join } from "node:path";
 import { ROOT } from "../_experiment.ts";
 import { readRecorded } from "../../lib/recorded_run.ts";
-import { defaultGpuFor, realGpuOf } from "../validate.ts";
+import { gpuToSimulate, recordedGpuOf } from "../validate/gpu.ts";
 import { replayRun } from "../validate/replay.ts";
 import { METRICS, parallelText, validation } from "../validate/validation.ts";
 
@@ -45,10 +45,11 @@ export async function traceRows(dir: string): Promise<TraceRow[]> {
   const names = [...Deno.readDirSync(TRACE_DIR)].filter((e) => e.isDirectory).map((e) => e.name);
   for (const id of names.sort()) {
     const folder = join(TRACE_DIR, id);
-    const realGpu = realGpuOf(folder, undefined, true);
     const run = await readRecorded(folder);
-    const rp = await replayRun(run, { gpu: defaultGpuFor(realGpu), outDir: join(dir, id) });
-    const v = validation(run, rp, realGpu);
+    const { gpu: real } = recordedGpuOf({ ...run, gpuName: run.meta.gpuName }, undefined);
+    const gpu = gpuToSimulate(undefined, real, folder);
+    const rp = await replayRun(run, { gpu, outDir: join(dir, id) });
+    const v = validation(run, rp, real?.name ?? null);
     const what = `${v.recorded.model}, ${parallelText(v.recorded)}, on ${rp.gpu.id}`;
     for (const [key, label] of METRICS) {
       const m = v.metrics[key];

@@ -74,7 +74,15 @@ Deno.test("validate: a vLLM file without start_times gets arrivals rebuilt and s
     delete file.start_times;
     const path = join(dir, "old.json");
     await Deno.writeTextFile(path, JSON.stringify(file));
-    const r = await validate(path, "--max-num-seqs", "128", "--out", join(dir, "out"));
+    const r = await validate(
+      path,
+      "--gpu",
+      "a100",
+      "--max-num-seqs",
+      "128",
+      "--out",
+      join(dir, "out"),
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.match(
       r.stdout,

@@ -29,6 +29,10 @@ import maverick from "../../../fixtures/model_configs/meta-llama__Llama-4-Maveri
   type: "json",
 };
 
+import mixtral_8x7b from "../../../fixtures/model_configs/mistralai__Mixtral-8x7B-v0.1.json" with {
+  type: "json",
+};
+
 const DIR = "fixtures/model_configs";
 
 /** A profile from a fixture file, with what the model leaves out appended to its source. */
@@ -89,4 +93,11 @@ export const MOE_MODELS: readonly ModelProfile[] = [
     ["meta-llama/Llama-4-Maverick-17B-128E-Instruct", "meta-llama/Llama-4-Maverick-17B-128E"],
     LLAMA4_GAPS,
   ),
+  // 8 experts, top-2, every layer MoE; 46.70B parameters (card: 46.7B, 12.9B active).
+  // The Instruct model has the same shapes (TheBloke/Mixtral-8x7B-Instruct-v0.1-AWQ's
+  // config.json: hidden 4,096, 32 layers, 8 KV heads, 8 x 14,336 experts, top-2, vocab 32,000)
+  fromFixture(mixtral_8x7b, "mistralai__Mixtral-8x7B-v0.1", "mixtral-8x7b", [
+    "mistralai/Mixtral-8x7B-v0.1",
+    "mistralai/Mixtral-8x7B-Instruct-v0.1",
+  ]),
 ];

@@ -14,7 +14,8 @@ export type Family =
   | "qwen3_moe"
   | "deepseek_v3"
   | "gpt_oss"
-  | "llama4";
+  | "llama4"
+  | "mixtral";
 
 /** Total and per-token parameters, billions. */
 export interface ParamCounts {

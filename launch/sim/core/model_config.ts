@@ -5,7 +5,8 @@
  * them, and the parameter count derived from the shapes by
  * {@linkcode paramCounts}. Pure: the caller reads the file.
  *
- * Families: Llama (`LlamaForCausalLM`), Qwen2/2.5, Qwen3, Qwen3-MoE,
+ * Families: Llama (`LlamaForCausalLM`), Qwen2/2.5, Qwen3 (and Qwen3-VL's
+ * text decoder), Qwen3-MoE, Mixtral,
  * DeepSeek-V3/R1 (MLA), DeepSeek-V3.2 (MLA plus the sparse-attention indexer),
  * gpt-oss and Llama 4 (`text_config` nested).
  *
@@ -23,6 +24,10 @@ export const ARCHITECTURES: Readonly<Record<string, Family>> = {
   Qwen2ForCausalLM: "qwen2",
   Qwen3ForCausalLM: "qwen3",
   Qwen3MoeForCausalLM: "qwen3_moe",
+  // Qwen3-VL: the Qwen3 decoder in text_config (the vision encoder is not counted: ARCH_NOTES)
+  Qwen3VLForConditionalGeneration: "qwen3",
+  // Mixtral: Mistral's decoder with every MLP a top-k of num_local_experts (readMoe)
+  MixtralForCausalLM: "mixtral",
   DeepseekV3ForCausalLM: "deepseek_v3",
   // DeepSeek-V3.2(-Exp): V3's MLA + MoE plus the sparse-attention indexer (readDsa)
   DeepseekV32ForCausalLM: "deepseek_v3",
@@ -33,6 +38,8 @@ export const ARCHITECTURES: Readonly<Record<string, Family>> = {
 
 /** What a profile read as its family leaves out, per architecture, for the profile's source. */
 const ARCH_NOTES: Readonly<Record<string, string>> = {
+  Qwen3VLForConditionalGeneration: "; the text decoder only: the vision encoder (vision_config) " +
+    "is NOT counted, nor its work on images",
   DeepseekV32ForCausalLM: "; DeepSeek Sparse Attention modelled from first principles " +
     "(_dsa_cost.ts: the indexer's weights, FP8 key cache and scores over every cached token; " +
     "attention over the top index_topk tokens); the top-k selection itself is NOT modelled",
@@ -76,14 +83,17 @@ function need(r: Reader, key: string): number {
 }
 
 /** The block holding the decoder's shapes (`text_config` when nested) and the family. */
-function decoderBlock(json: unknown, file: string): { t: Reader; family: Family; arch: string } {
+function decoderBlock(
+  json: unknown,
+  file: string,
+): { t: Reader; top: Reader; family: Family; arch: string } {
   const top = Reader.root(file, json, null, { field: "(top level)" });
   const allowed = `a list whose first item is one of ${Object.keys(ARCHITECTURES).join(", ")}`;
   const arch = top.list("architectures", allowed).value(0);
   const family = typeof arch === "string" ? ARCHITECTURES[arch] : undefined;
   if (family === undefined) throw top.fail("architectures", top.value("architectures"), allowed);
   const t = isMapping(top.value("text_config")) ? top.obj("text_config") : top;
-  return { t, family, arch: arch as string };
+  return { t, top, family, arch: arch as string };
 }
 
 /** Query heads, KV heads and head dim (`head_dim`, else hidden / heads). */
@@ -102,6 +112,23 @@ function readHeads(t: Reader, hidden: number) {
   return { numHeads, numKvHeads, headDim };
 }
 
+/** `experts` routed experts, top `num_experts_per_tok` of them (checked), no shared expert. */
+function topKExperts(
+  t: Reader,
+  experts: number,
+  expertIntermediate: number,
+  moeLayers: number,
+): MoeProfile {
+  const k = t.int("num_experts_per_tok", 1, experts);
+  return {
+    experts,
+    expertsPerToken: t.need(k, "num_experts_per_tok", `an integer in [1, ${experts}]`),
+    expertIntermediate,
+    sharedIntermediate: 0,
+    moeLayers,
+  };
+}
+
 /** Routed and shared experts, top-k and which layers are MoE, per family; undefined for dense. */
 function readMoe(t: Reader, family: Family, layers: number): MoeProfile | undefined {
   const range = (pred: (i: number) => boolean) =>
@@ -115,18 +142,12 @@ function readMoe(t: Reader, family: Family, layers: number): MoeProfile | undefi
       "a list of layer indices",
       "type",
     ) ?? [];
-    const experts = need(t, "num_experts");
-    return {
-      experts,
-      expertsPerToken: t.need(
-        t.int("num_experts_per_tok", 1, experts),
-        "num_experts_per_tok",
-        `an integer in [1, ${experts}]`,
-      ),
-      expertIntermediate: need(t, "moe_intermediate_size"),
-      sharedIntermediate: 0,
-      moeLayers: range((i) => !dense.includes(i) && (i + 1) % step === 0),
-    };
+    return topKExperts(
+      t,
+      need(t, "num_experts"),
+      need(t, "moe_intermediate_size"),
+      range((i) => !dense.includes(i) && (i + 1) % step === 0),
+    );
   }
   if (family === "deepseek_v3") {
     const first = t.need(
@@ -159,6 +180,9 @@ function readMoe(t: Reader, family: Family, layers: number): MoeProfile | undefi
     };
   }
   if (family === "llama4") return readLlama4Moe(t, layers);
+  if (family === "mixtral") {
+    return topKExperts(t, need(t, "num_local_experts"), need(t, "intermediate_size"), layers);
+  }
   return undefined;
 }
 
@@ -209,7 +233,7 @@ export function readDecoderShape(
   json: unknown,
   file: string,
 ): DecoderShape & { arch: string; maxModelLen: number } {
-  const { t, family, arch } = decoderBlock(json, file);
+  const { t, top, family, arch } = decoderBlock(json, file);
   const layers = need(t, "num_hidden_layers");
   const hidden = need(t, "hidden_size");
   const mla = family === "deepseek_v3" ? readMla(t) : undefined;
@@ -224,7 +248,8 @@ export function readDecoderShape(
     ...heads,
     intermediate: need(t, dense),
     vocabSize: need(t, "vocab_size"),
-    tiedEmbeddings: t.bool("tie_word_embeddings") ?? false,
+    // a multimodal config may keep it at the top level, beside text_config (Qwen3-VL)
+    tiedEmbeddings: t.bool("tie_word_embeddings") ?? top.bool("tie_word_embeddings") ?? false,
     attentionBias: t.bool("attention_bias") ?? false,
     mlpBias: t.bool("mlp_bias") ?? false,
     moe: readMoe(t, family, layers),

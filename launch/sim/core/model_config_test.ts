@@ -32,6 +32,7 @@ Deno.test("parameter totals are within 1% of the model cards' (fixtures/model_co
     ["Qwen__Qwen3-235B-A22B", 235, 22, true],
     ["deepseek-ai__DeepSeek-V3", 671, 37, false],
     ["openai__gpt-oss-120b", 116.8, 5.1, false],
+    ["mistralai__Mixtral-8x7B-v0.1", 46.7, 12.9, true],
   ];
   for (const [name, total, active, withEmbedding] of cards) {
     const c = counts(name);
@@ -102,6 +103,39 @@ Deno.test("Qwen3: head_dim is read, not hidden / heads; Qwen3-MoE layers follow 
   assert.equal(scout.intermediate, 16384); // intermediate_size_mlp
 });
 
+Deno.test("Mixtral: every layer a top-2 of 8 experts of intermediate_size; built-in for base and Instruct", () => {
+  const m = modelFromConfig(read("mistralai__Mixtral-8x7B-v0.1"), "mixtral.json");
+  assert.deepEqual(m.moe, {
+    experts: 8,
+    expertsPerToken: 2,
+    expertIntermediate: 14336,
+    sharedIntermediate: 0,
+    moeLayers: 32,
+  });
+  assert.equal(m.kvBytesPerToken, 2 * 32 * 8 * 128 * 2);
+  for (const name of ["mistralai/Mixtral-8x7B-v0.1", "mistralai/Mixtral-8x7B-Instruct-v0.1"]) {
+    assert.equal(resolveModel(name).id, "mixtral-8x7b");
+    assert.equal(resolveModel(name).paramsB, m.paramsB);
+  }
+});
+
+Deno.test("Qwen3-VL: the Qwen3 decoder in text_config, tie_word_embeddings from the top level, vision noted", () => {
+  const vl = modelFromConfig(read("Qwen__Qwen3-VL-8B-Instruct"), "vl.json");
+  const text = modelFromConfig(read("Qwen__Qwen3-8B"), "qwen3-8b.json");
+  // the same decoder shapes as Qwen3-8B
+  for (
+    const k of ["layers", "hidden", "intermediate", "numHeads", "numKvHeads", "headDim"] as const
+  ) {
+    assert.equal(vl[k], text[k], k);
+  }
+  assert.equal(vl.tiedEmbeddings, false);
+  assert.match(vl.source!, /the vision encoder \(vision_config\) is NOT counted/);
+  const tied = read("Qwen__Qwen3-VL-8B-Instruct");
+  tied.tie_word_embeddings = true; // the 2B model's file ties them at the top level only
+  assert.equal(modelFromConfig(tied, "vl.json").tiedEmbeddings, true);
+  assert.equal(resolveModel("Qwen/Qwen3-8B").paramsB, text.paramsB);
+});
+
 Deno.test("a bad or missing field names the file and the field", () => {
   const file = "fixtures/model_configs/bad.json";
   const bad = (patch: Record<string, unknown>) => ({ ...read("Qwen__Qwen3-32B"), ...patch });
@@ -135,7 +169,7 @@ Deno.test("built-in qwen3-32b and qwen3-30b-a3b are the fixture files' figures",
     assert.equal(m.moe?.experts, 128);
   }
   // Qwen3-30B-A3B here, the others in _models_moe.ts
-  assert.equal(listModels().filter((m) => m.moe).length, 7);
+  assert.equal(listModels().filter((m) => m.moe).length, 8); // + mixtral-8x7b
 });
 
 Deno.test("DeepSeek-V3.2 (DeepseekV32ForCausalLM) loads as V3 MLA + MoE plus its sparse-attention indexer", () => {

@@ -15,6 +15,7 @@ import { GA102_GPUS } from "./_gpus_ga102.ts";
 import { MOE_MODELS } from "./_models_moe.ts";
 import { modelFromConfig } from "./model_config.ts";
 import qwen3_32b from "../../../fixtures/model_configs/Qwen__Qwen3-32B.json" with { type: "json" };
+import qwen3_8b from "../../../fixtures/model_configs/Qwen__Qwen3-8B.json" with { type: "json" };
 import qwen3_30b_a3b from "../../../fixtures/model_configs/Qwen__Qwen3-30B-A3B.json" with {
   type: "json",
 };
@@ -485,6 +486,12 @@ const MODELS: readonly ModelProfile[] = [
   modelFromConfig(qwen3_32b, "fixtures/model_configs/Qwen__Qwen3-32B.json", {
     id: "qwen3-32b",
     hfNames: ["Qwen/Qwen3-32B"],
+  }),
+  // Qwen/Qwen3-8B config.json (fixtures/model_configs): 8,190,735,360 parameters (card: 8.2B);
+  // head_dim 128, 36 layers, 8 KV heads, untied embeddings.
+  modelFromConfig(qwen3_8b, "fixtures/model_configs/Qwen__Qwen3-8B.json", {
+    id: "qwen3-8b",
+    hfNames: ["Qwen/Qwen3-8B"],
   }),
   // Qwen/Qwen3-30B-A3B config.json (fixtures/model_configs): 128 experts, top-8, 48 MoE
   // layers; 30,532,122,624 parameters (card: 30.5B total, 3.3B activated). The Instruct-2507
