@@ -54,6 +54,7 @@ export const ID_COLUMNS = [
   "source",
   "simulated",
   "complete",
+  "saturated",
 ] as const;
 
 /** Count, throughput and SLO columns. */
@@ -151,7 +152,7 @@ const TEXT = new Set([
   "class",
   ...TURN_LIST_COLUMNS,
 ]);
-const BOOL = new Set(["simulated", "complete"]);
+const BOOL = new Set(["simulated", "complete", "saturated"]);
 
 /** One row of `merged.csv`; numeric columns not named here are `number | null`. */
 export interface MergedRow {
@@ -174,6 +175,11 @@ export interface MergedRow {
   source: MergedSource;
   simulated: boolean;
   complete: boolean;
+  /**
+   * Ended by the saturation stop (over-saturated): its throughput is that of the
+   * seconds before the stop, not a steady state (a mean row: any of its runs).
+   */
+  saturated: boolean;
   [column: string]: string | number | boolean | null;
 }
 

@@ -138,6 +138,7 @@ function wholeInput(
     simulated: rd.simulated,
     clock: cfg.clock === "virtual" ? "virtual" as const : "live" as const,
     complete: s.complete === true,
+    saturated: s.saturated === true,
     rows: rows && rows.length ? rows : null,
     itlGapsMs: itls?.get(key) ?? null,
     summary: s,

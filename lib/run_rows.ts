@@ -43,6 +43,8 @@ export interface RunInput {
   /** `virtual` for `deno task predict` runs, else `live` (the wall clock). */
   clock: "virtual" | "live";
   complete: boolean;
+  /** Ended by the saturation stop (`summary.json` `saturated`). @default false */
+  saturated?: boolean;
   /** Per-request rows, or null when only summary values exist. */
   rows: RequestRow[] | null;
   /** All inter-token gaps (ms) of successful requests, or null. */
@@ -103,6 +105,7 @@ function identity(r: RunInput): Partial<MergedRow> {
     source: r.source,
     simulated: r.simulated,
     complete: r.complete,
+    saturated: r.saturated ?? false,
     slo_ttft_ms: r.slo?.ttftMs ?? null,
     slo_tpot_ms: r.slo?.tpotMs ?? null,
   };
@@ -207,6 +210,7 @@ export function aggregateRow(inputs: RunInput[], perRun: MergedRow[]): MergedRow
     source: first.source,
     simulated: perRun.every((r) => r.simulated),
     complete: perRun.every((r) => r.complete),
+    saturated: perRun.some((r) => r.saturated),
     slo_ttft_ms: first.slo_ttft_ms,
     slo_tpot_ms: first.slo_tpot_ms,
   });

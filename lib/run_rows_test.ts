@@ -121,3 +121,13 @@ Deno.test("run rows: per-turn TTFT, TPOT, E2E and cumulative conversation latenc
   // single-turn runs carry no per-turn lists
   assert.equal(runRow(input(rows(5, "s", () => 7), "s")).ttft_by_turn_ms, null);
 });
+
+Deno.test("run rows: a point the saturation stop ended is saturated, and so is a mean row holding one", () => {
+  const a = runRow({ ...input(rows(20, "a", () => 50), "a"), saturated: true });
+  const b = runRow(input(rows(20, "b", () => 50), "b"));
+  assert.equal(a.saturated, true);
+  assert.equal(b.saturated, false, "absent: not stopped");
+  const ins = [input([], "a"), input([], "b")];
+  assert.equal(aggregateRow(ins, [a, b]).saturated, true);
+  assert.equal(aggregateRow(ins, [b, b]).saturated, false);
+});

@@ -10,6 +10,7 @@ import { ratioCrossover, ratioSeries } from "./ratio_crossover.ts";
 import { crossings, improvement } from "./slo_attainment.ts";
 import { firstAbove, lastAbove } from "../_slo.ts";
 import { ppdImprovements } from "./multi_turn.ts";
+import { throughputVsRate } from "./throughput_vs_rate.ts";
 import { sectionOf } from "../report.ts";
 
 const TOPS = ["ppd-1p1d", "agg", "pd-1p1d"];
@@ -223,4 +224,33 @@ Deno.test("wrapLine: long captions break at spaces within the width and join bac
   assert.ok(parts.length > 1 && parts.every((p) => p.length <= 50), parts.join("|"));
   assert.equal(parts.join(" "), line);
   assert.deepEqual(wrapLine("short"), ["short"]);
+});
+
+Deno.test("throughput vs rate: a point the saturation stop ended is drawn hollow, and the subtitle says why", () => {
+  const ctx: ChartContext = {
+    model: "m",
+    workload: "",
+    topologies: ["a"],
+    gpu: "",
+    simulated: true,
+  };
+  const row = (rate: number, saturated: boolean) => ({
+    topology: "a",
+    rate_target: rate,
+    request_throughput: rate,
+    output_throughput: 100 * rate,
+    saturated,
+  });
+  const r = throughputVsRate([row(1, false), row(2, true)], ctx);
+  assert.ok("spec" in r);
+  assert.deepEqual(valuesOf(r.spec).map((v) => v.stopped), [false, true]);
+  const text = JSON.stringify(r.spec);
+  assert.ok(text.includes('"filter":"datum.stopped"'));
+  const sub = (r.spec.title as { subtitle: string[] }).subtitle;
+  assert.ok(sub.some((l) => l.startsWith("hollow: stopped over-saturated")));
+  const calm = throughputVsRate([row(1, false)], ctx);
+  assert.ok("spec" in calm);
+  assert.ok(
+    !(calm.spec.title as { subtitle: string[] }).subtitle.some((l) => l.startsWith("hollow")),
+  );
 });

@@ -51,7 +51,7 @@ function panel(
       ],
     },
   };
-  const layer: unknown[] = [line];
+  const layer: unknown[] = [line, ...stoppedRings(field, ctx)];
   if (ideal && !offersConversations(ctx)) {
     layer.unshift({
       mark: { type: "line", color: "#999", strokeDash: [4, 4], strokeWidth: 1 },
@@ -62,6 +62,36 @@ function panel(
     });
   }
   return { width: 340, height: 300, layer };
+}
+
+/**
+ * Points the saturation stop ended, drawn hollow: a white dot over the line's
+ * point inside a ring of the topology's colour (their throughput is that of
+ * the seconds before the stop, not a steady state).
+ */
+function stoppedRings(field: string, ctx: ChartContext): unknown[] {
+  const at = {
+    x: { field: "offered_rps", type: "quantitative" },
+    y: { field, type: "quantitative" },
+  };
+  const stopped = [{ filter: "datum.stopped" }];
+  return [
+    {
+      transform: stopped,
+      mark: { type: "point", filled: true, color: "white", opacity: 1, size: 40 },
+      encoding: at,
+    },
+    {
+      transform: stopped,
+      mark: { type: "point", filled: false, size: 90, strokeWidth: 2, opacity: 1 },
+      encoding: { ...at, color: topologyColor(ctx) },
+    },
+  ];
+}
+
+/** Whether `r` was ended by the saturation stop (merged.csv `saturated`). */
+export function stoppedEarly(r: PointRow): boolean {
+  return r.saturated === true || r.saturated === "true";
 }
 
 /** Builds the two-panel throughput-vs-offered-rate figure. */
@@ -75,6 +105,7 @@ export function throughputVsRate(rows: PointRow[], ctx: ChartContext): ChartResu
       offered_rps: offered,
       request_throughput: req,
       output_throughput: num(r.output_throughput),
+      stopped: stoppedEarly(r),
     }];
   }).sort((a, b) => a.offered_rps - b.offered_rps);
   if (!data.length) return { skip: "no request throughput values in the results" };
@@ -91,6 +122,11 @@ export function throughputVsRate(rows: PointRow[], ctx: ChartContext): ChartResu
       offersConversations(ctx)
         ? "offered load is conversations/s; each brings several requests (one per turn)"
         : "dashed grey line: throughput = offered rate",
+      ...(data.some((d) => d.stopped)
+        ? [
+          "hollow: stopped over-saturated (the saturation stop); its throughput is that of the seconds before the stop",
+        ]
+        : []),
     ]),
   };
 }
