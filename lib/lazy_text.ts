@@ -27,6 +27,9 @@ export const IDS_TEXT: unique symbol = Symbol("ids text");
 
 /** The longest piece, by pieces table. */
 const longestOf = new WeakMap<readonly (string | undefined)[], number>();
+/** The pieces table asked for last, and its longest piece. */
+let lastPieces: readonly (string | undefined)[] | null = null;
+let lastLongest = 0;
 
 /** The text of token ids, each standing for one piece. */
 export class IdsText {
@@ -67,13 +70,18 @@ export class IdsText {
 
   /** A bound on {@linkcode IdsText.length} that costs nothing: ids times the longest piece. */
   get maxLength(): number {
-    let longest = longestOf.get(this.pieces);
-    if (longest === undefined) {
-      longest = 0;
-      for (const p of this.pieces) longest = Math.max(longest, p?.length ?? 0);
-      longestOf.set(this.pieces, longest);
+    // a run reads one pieces table: the last one asked for answers without a WeakMap look-up
+    if (this.pieces !== lastPieces) {
+      let longest = longestOf.get(this.pieces);
+      if (longest === undefined) {
+        longest = 0;
+        for (const p of this.pieces) longest = Math.max(longest, p?.length ?? 0);
+        longestOf.set(this.pieces, longest);
+      }
+      lastPieces = this.pieces;
+      lastLongest = longest;
     }
-    return this.ids.length * longest;
+    return this.ids.length * lastLongest;
   }
 
   /**
