@@ -27,6 +27,20 @@ Deno.test("gpu: torch's device names (meta.json hardware.device_name) pick their
     ["NVIDIA A40", "a40"],
     ["NVIDIA RTX PRO 6000 Blackwell Server Edition", "rtx-pro-6000"],
     ["AMD Instinct MI300X", "mi300x"],
+    // GB200 as torch prints it (sgl-project/sglang#11208's environment dump: "GPU 0,1,2,3:
+    // NVIDIA GB200")
+    ["NVIDIA GB200", "gb200"],
+    // launch/sim/core/_gpus_hopper.ts, _gpus_ga100.ts, _gpus_ga102.ts, _gpus_ada.ts, _gpus_geforce.ts
+    ["NVIDIA H100 PCIe", "h100-pcie"],
+    ["NVIDIA H100 NVL", "h100-nvl"],
+    ["NVIDIA H200 NVL", "h200-nvl"],
+    ["NVIDIA H800", "h800"],
+    ["NVIDIA A100 80GB PCIe", "a100-80gb-pcie"],
+    ["NVIDIA A100-PCIE-40GB", "a100-40gb-pcie"],
+    ["NVIDIA RTX A6000", "rtx-a6000"],
+    ["NVIDIA A10G", "a10g"],
+    ["NVIDIA L4", "l4"],
+    ["NVIDIA GeForce RTX 5090", "rtx-5090"],
   ];
   for (const [name, id] of cases) assert.equal(picked("/runs/vllm", name), id, name);
 });
@@ -35,13 +49,13 @@ Deno.test("gpu: a part without a profile is refused naming --gpu, the ids and th
   // other parts of the same families have other figures: none may fall back to a profile
   for (
     const name of [
-      "NVIDIA H100 PCIe",
-      "NVIDIA H100 NVL",
-      "NVIDIA H800",
-      "NVIDIA A100 80GB PCIe",
-      "NVIDIA RTX A6000",
-      "NVIDIA A10G",
-      "NVIDIA L4",
+      "NVIDIA H800 PCIe",
+      "NVIDIA A10",
+      "NVIDIA GeForce RTX 3090",
+      "Tesla V100-SXM2-32GB",
+      "NVIDIA RTX 6000 Ada Generation",
+      "NVIDIA GeForce RTX 5080",
+      "NVIDIA L40",
     ]
   ) {
     const m = picked("/runs/RTX4090_x", name);
@@ -62,9 +76,10 @@ Deno.test("gpu: the folder name counts only when it names a profile; --real-gpu 
   assert.equal(folderGpuOf("/x/vllm"), null);
   assert.equal(picked("/x/RTXPRO6000_Llama-3.1-8B"), "rtx-pro-6000");
   assert.equal(picked("/x/H100-SXM_Llama"), "h100"); // punctuation and case ignored
+  assert.equal(picked("/x/A10G_Llama-3.1-8B"), "a10g");
   assert.match(
-    picked("/x/A10G_Llama-3.1-8B"),
-    /^Cannot tell which GPU \/x\/A10G_Llama-3\.1-8B was recorded on: current value is no GPU name \(no --real-gpu; no meta\.json hardware\.device_name; the folder name's part before '_', "A10G", names no GPU profile\); allowed: --gpu <id>/,
+    picked("/x/T4_Llama-3.1-8B"),
+    /^Cannot tell which GPU \/x\/T4_Llama-3\.1-8B was recorded on: current value is no GPU name \(no --real-gpu; no meta\.json hardware\.device_name; the folder name's part before '_', "T4", names no GPU profile\); allowed: --gpu <id>/,
   );
   assert.match(picked("/x/vllm"), /no GPU profile before '_' in the folder's name/);
   // LLMServingSim's own layout: bench/examples/<GPU>/<model>/vllm/

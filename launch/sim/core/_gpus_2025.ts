@@ -12,8 +12,8 @@ import type { GpuProfile } from "./profiles.ts";
 // tensor-core part with HBM). AMD parts: the A100 profile's lower GEMM and attention
 // shares (hipBLASLt and ROCm attention kernels are commonly reported further from
 // peak than cuBLAS; not measured here).
-const FROM_H100 = { gemmEfficiency: 0.82, attnEfficiency: 0.75, memEfficiency: 0.8 };
-const FROM_A100 = { gemmEfficiency: 0.75, attnEfficiency: 0.72, memEfficiency: 0.8 };
+export const FROM_H100 = { gemmEfficiency: 0.82, attnEfficiency: 0.75, memEfficiency: 0.8 };
+export const FROM_A100 = { gemmEfficiency: 0.75, attnEfficiency: 0.72, memEfficiency: 0.8 };
 
 /** B200, GB200 (per GPU), MI300X, MI355X. */
 export const DATACENTER_GPUS_2025: readonly GpuProfile[] = [

@@ -9,7 +9,11 @@
  */
 import type { GpuProfile } from "./profiles.ts";
 
-/** A40. */
+// The a40 profile's efficiencies, carried (ASSUMED) to the other GA102 boards below: GEMM
+// 0.74 and memory 0.94 MEASURED on an A40, attention 0.55 ASSUMED (see the a40 profile).
+const FROM_A40 = { gemmEfficiency: 0.74, attnEfficiency: 0.55, memEfficiency: 0.94 };
+
+/** A40, RTX A6000, A10G. */
 export const GA102_GPUS: readonly GpuProfile[] = [
   // NVIDIA A40 (GA102, 84 SMs, 48 GB GDDR6 with ECC, 384-bit at 14.5 Gbps = 696 GB/s,
   // passive, 300 W). Datasheet figures as transcribed at hmc-tech.com/gpu/nvidia-a100-vs-
@@ -43,5 +47,46 @@ export const GA102_GPUS: readonly GpuProfile[] = [
     pcieGBps: 32, // PCIe 4.0 x16, per direction
     tdpW: 300,
     aliases: ["a40-48gb", "NVIDIA A40"],
+  },
+  // NVIDIA RTX A6000 (GA102, 84 SMs, 48 GB GDDR6 with ECC, 384-bit, 300 W, active cooling):
+  // servethehome.com/nvidia-rtx-a6000-48gb-gpu-drops-quadro-designation (NVIDIA's spec table:
+  // "Memory Bandwidth 768 GB/s", "Max Power Consumption 300W", "PCI Express 4.0 x16",
+  // "NVLink Interconnect 112.5 GB/s (bidirectional)", 2 boards); BF16/FP16 tensor 154.8 TFLOPS
+  // dense, 309.7 with sparsity: llmperf.net/categories/gpu/Nvidia-A6000-GPUs (citing Microway's
+  // Ampere comparison). nvidia-smi prints 49,140 MiB (public run logs found by "49140MiB").
+  {
+    id: "rtx-a6000",
+    name: "NVIDIA RTX A6000",
+    memGiB: 47.99, // 49,140 MiB
+    memBwGBps: 768,
+    bf16Tflops: 154.8,
+    fp8Tflops: 0,
+    ...FROM_A40, // ASSUMED, carried from a40 (the same GA102 at the same 300 W)
+    nvlinkGBps: 112.5, // the two-board bridge
+    pcieGBps: 32, // PCIe 4.0 x16, per direction
+    tdpW: 300,
+    aliases: ["rtxa6000", "a6000", "NVIDIA RTX A6000"],
+  },
+  // NVIDIA A10G (GA102, AWS G5 instances only): 24 GB GDDR6 at 600 GB/s, the A10's memory
+  // (baseten.co/blog/nvidia-a10-vs-a10g-for-ml-model-inference: "The A10 and A10G share the
+  // same GPU memory stats: 24 gigabytes of GDDR6 VRAM with a memory bandwidth of 600
+  // gigabytes per second"; "the A10 prioritizes tensor compute"). NVIDIA and AWS publish no
+  // A10G tensor figure in the searchable sources. nvidia-smi prints 23,028 MiB and a 300 W
+  // cap on G5 instances (public run logs found by the string "23028MiB").
+  {
+    id: "a10g",
+    name: "NVIDIA A10G",
+    memGiB: 22.49, // 23,028 MiB
+    memBwGBps: 600,
+    // ASSUMED: the A10 datasheet's 125 TFLOPS BF16 dense (250 with sparsity; 72 SMs at 1,695
+    // MHz, sysrqmts.com's A10 PCIe table), an upper bound: the A10G's tensor rate is lower
+    // per baseten's comparison and no figure for it was found.
+    bf16Tflops: 125,
+    fp8Tflops: 0,
+    ...FROM_A40, // ASSUMED, carried from a40
+    nvlinkGBps: 0,
+    pcieGBps: 32, // PCIe 4.0 x16, per direction
+    tdpW: 300, // the power cap nvidia-smi prints on G5 instances (the A10 board is 150 W)
+    aliases: ["nvidia-a10g", "NVIDIA A10G"],
   },
 ];

@@ -9,7 +9,7 @@
  */
 import type { GpuProfile } from "./profiles.ts";
 
-/** RTX 4090. */
+/** RTX 4090, RTX 5090. */
 export const GEFORCE_GPUS: readonly GpuProfile[] = [
   // NVIDIA GeForce RTX 4090 (AD102, 128 SMs, compute capability 8.9). NVIDIA Ada GPU
   // Architecture whitepaper v2.02, Appendix A, Table 2 (images.nvidia.com/aem-dam/Solutions/
@@ -57,5 +57,31 @@ export const GEFORCE_GPUS: readonly GpuProfile[] = [
     pcieGBps: 32, // PCIe 4.0 x16, per direction
     tdpW: 450,
     aliases: ["rtx4090", "geforce-rtx-4090", "RTX 4090"],
+  },
+  // NVIDIA GeForce RTX 5090 (GB202, 170 SMs, compute capability 12.0, 575 W): 32 GB GDDR7,
+  // 512-bit at 28 Gbps = 1,792 GB/s, "838 FP16" and "3,352 FP8/4" TFLOPS with sparsity and
+  // FP16 accumulate (pocketmags.com/linux-format-magazine/may-2025/articles/nvidia-geforce-
+  // rtx-5090; spheron.network/blog/nvidia-rtx-5090-specs: FP16 838.4 and FP8 1,676.8 with
+  // sparsity, PCIe Gen 5 x16, TDP 575 W). nvidia-smi prints 32,607 MiB (public run logs found
+  // by the string "32607MiB"). No NVLink on GeForce Blackwell.
+  {
+    id: "rtx-5090",
+    name: "NVIDIA GeForce RTX 5090",
+    memGiB: 31.84, // 32,607 MiB
+    memBwGBps: 1792,
+    // derived, as for rtx-4090 (the module note): 838.4 sparse / 2 = 419.2 dense with FP16
+    // accumulate, halved again for FP32 accumulate on GeForce = 209.6; FP8 1,676.8 / 2 / 2 =
+    // 419.2. ASSUMED: the GeForce half rate for FP32 accumulate holds on Blackwell as on Ada.
+    bf16Tflops: 209.6,
+    fp8Tflops: 419.2,
+    // ASSUMED, carried from rtx-pro-6000 (the same GB202 die and GDDR7; its GEMM and attention
+    // shares are themselves ASSUMED and its memory share 0.8 is checked on real runs)
+    gemmEfficiency: 0.7,
+    attnEfficiency: 0.55,
+    memEfficiency: 0.8,
+    nvlinkGBps: 0,
+    pcieGBps: 64, // PCIe 5.0 x16, per direction
+    tdpW: 575,
+    aliases: ["rtx5090", "geforce-rtx-5090", "RTX 5090"],
   },
 ];

@@ -15,7 +15,9 @@ export type Family =
   | "deepseek_v3"
   | "gpt_oss"
   | "llama4"
-  | "mixtral";
+  | "mixtral"
+  | "gemma2"
+  | "gemma3";
 
 /** Total and per-token parameters, billions. */
 export interface ParamCounts {
@@ -39,7 +41,8 @@ function gqaAttention(s: DecoderShape): number {
   // Qwen2 has q, k and v biases; attention_bias adds them and o's (Llama, Qwen3, gpt-oss)
   if (s.family === "qwen2" || s.attentionBias) n += q + 2 * kv;
   if (s.attentionBias) n += s.hidden;
-  if (s.family === "qwen3" || s.family === "qwen3_moe") n += 2 * s.headDim; // q_norm, k_norm
+  // q_norm, k_norm
+  if (s.family === "qwen3" || s.family === "qwen3_moe" || s.family === "gemma3") n += 2 * s.headDim;
   if (s.family === "gpt_oss") n += s.numHeads; // attention sinks
   return n; // Llama 4's qk norm has no weights
 }
@@ -77,7 +80,8 @@ function mlp(hidden: number, inter: number, bias: boolean): number {
 /** Parameters of the decoder `s` describes. */
 export function paramCounts(s: DecoderShape): ParamCounts {
   const attn = (s.mla ? mlaAttention(s) : gqaAttention(s)) + (s.dsa ? dsaIndexer(s) : 0);
-  const norms = 2 * s.hidden;
+  // Gemma 2/3 norm both sides of attention and of the MLP: four RMSNorms a layer
+  const norms = (s.family === "gemma2" || s.family === "gemma3" ? 4 : 2) * s.hidden;
   const embed = s.vocabSize * s.hidden;
   const head = s.tiedEmbeddings ? 0 : embed;
   let total = embed + head + s.layers * (attn + norms) + s.hidden;

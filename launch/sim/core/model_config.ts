@@ -5,45 +5,20 @@
  * them, and the parameter count derived from the shapes by
  * {@linkcode paramCounts}. Pure: the caller reads the file.
  *
- * Families: Llama (`LlamaForCausalLM`), Qwen2/2.5, Qwen3 (and Qwen3-VL's
- * text decoder), Qwen3-MoE, Mixtral,
- * DeepSeek-V3/R1 (MLA), DeepSeek-V3.2 (MLA plus the sparse-attention indexer),
- * gpt-oss and Llama 4 (`text_config` nested).
+ * Families: Llama (`LlamaForCausalLM`), Mistral, Phi-3/4, Qwen2/2.5, Qwen3
+ * (and Qwen3-VL's text decoder), Qwen3-MoE, Mixtral, Gemma 2, Gemma 3 (and its
+ * multimodal model's text decoder), DeepSeek-V2 and V3/R1 (MLA),
+ * DeepSeek-V3.2 (MLA plus the sparse-attention indexer), gpt-oss and Llama 4
+ * (`text_config` nested); `_model_archs.ts` lists them.
  *
  * @module
  */
 import { isMapping, Reader } from "../../../lib/schema.ts";
 import type { DsaProfile, MlaProfile, ModelProfile, MoeProfile } from "./profiles.ts";
 import { type Family, paramCounts } from "./_param_counts.ts";
+import { ARCHITECTURES, archNotes, GEMMA3_TEXT_DEFAULTS } from "./_model_archs.ts";
 
-export { paramCounts };
-
-/** `architectures[0]` values this reader knows, and the family each belongs to. */
-export const ARCHITECTURES: Readonly<Record<string, Family>> = {
-  LlamaForCausalLM: "llama",
-  Qwen2ForCausalLM: "qwen2",
-  Qwen3ForCausalLM: "qwen3",
-  Qwen3MoeForCausalLM: "qwen3_moe",
-  // Qwen3-VL: the Qwen3 decoder in text_config (the vision encoder is not counted: ARCH_NOTES)
-  Qwen3VLForConditionalGeneration: "qwen3",
-  // Mixtral: Mistral's decoder with every MLP a top-k of num_local_experts (readMoe)
-  MixtralForCausalLM: "mixtral",
-  DeepseekV3ForCausalLM: "deepseek_v3",
-  // DeepSeek-V3.2(-Exp): V3's MLA + MoE plus the sparse-attention indexer (readDsa)
-  DeepseekV32ForCausalLM: "deepseek_v3",
-  GptOssForCausalLM: "gpt_oss",
-  Llama4ForConditionalGeneration: "llama4",
-  Llama4ForCausalLM: "llama4",
-};
-
-/** What a profile read as its family leaves out, per architecture, for the profile's source. */
-const ARCH_NOTES: Readonly<Record<string, string>> = {
-  Qwen3VLForConditionalGeneration: "; the text decoder only: the vision encoder (vision_config) " +
-    "is NOT counted, nor its work on images",
-  DeepseekV32ForCausalLM: "; DeepSeek Sparse Attention modelled from first principles " +
-    "(_dsa_cost.ts: the indexer's weights, FP8 key cache and scores over every cached token; " +
-    "attention over the top index_topk tokens); the top-k selection itself is NOT modelled",
-};
+export { ARCHITECTURES, paramCounts };
 
 /** Options of {@linkcode modelFromConfig}. */
 export interface ModelConfigOptions {
@@ -82,6 +57,12 @@ function need(r: Reader, key: string): number {
   return r.need(r.int(key, 1, INT_MAX), key, `an integer in [1, ${INT_MAX}]`);
 }
 
+/** `raw` with `defaults` for its absent (undefined or null) fields. */
+function withDefaults(raw: object, defaults: Readonly<Record<string, unknown>>) {
+  const given = Object.entries(raw).filter(([, v]) => v !== undefined && v !== null);
+  return { ...defaults, ...Object.fromEntries(given) };
+}
+
 /** The block holding the decoder's shapes (`text_config` when nested) and the family. */
 function decoderBlock(
   json: unknown,
@@ -92,7 +73,11 @@ function decoderBlock(
   const arch = top.list("architectures", allowed).value(0);
   const family = typeof arch === "string" ? ARCHITECTURES[arch] : undefined;
   if (family === undefined) throw top.fail("architectures", top.value("architectures"), allowed);
-  const t = isMapping(top.value("text_config")) ? top.obj("text_config") : top;
+  const block = isMapping(top.value("text_config")) ? top.obj("text_config") : top;
+  // Gemma 3's hub files leave shapes at transformers' defaults (GEMMA3_TEXT_DEFAULTS)
+  const t = family === "gemma3"
+    ? new Reader(file, withDefaults(block.raw, GEMMA3_TEXT_DEFAULTS), block.path, block.style)
+    : block;
   return { t, top, family, arch: arch as string };
 }
 
@@ -232,7 +217,7 @@ function readDsa(t: Reader): DsaProfile {
 export function readDecoderShape(
   json: unknown,
   file: string,
-): DecoderShape & { arch: string; maxModelLen: number } {
+): DecoderShape & { arch: string; maxModelLen: number; notes: string } {
   const { t, top, family, arch } = decoderBlock(json, file);
   const layers = need(t, "num_hidden_layers");
   const hidden = need(t, "hidden_size");
@@ -249,7 +234,9 @@ export function readDecoderShape(
     intermediate: need(t, dense),
     vocabSize: need(t, "vocab_size"),
     // a multimodal config may keep it at the top level, beside text_config (Qwen3-VL)
-    tiedEmbeddings: t.bool("tie_word_embeddings") ?? top.bool("tie_word_embeddings") ?? false,
+    // Gemma 2/3 tie them by default (transformers' Gemma2Config / Gemma3TextConfig)
+    tiedEmbeddings: t.bool("tie_word_embeddings") ?? top.bool("tie_word_embeddings") ??
+      (family === "gemma2" || family === "gemma3"),
     attentionBias: t.bool("attention_bias") ?? false,
     mlpBias: t.bool("mlp_bias") ?? false,
     moe: readMoe(t, family, layers),
@@ -257,6 +244,7 @@ export function readDecoderShape(
     dsa: arch === "DeepseekV32ForCausalLM" ? readDsa(t) : undefined,
     routerScoreBias: family === "deepseek_v3" && t.value("topk_method") === "noaux_tc",
     maxModelLen: need(t, "max_position_embeddings"),
+    notes: archNotes(arch, t.raw as Record<string, unknown>),
   };
 }
 
@@ -328,8 +316,6 @@ export function modelFromConfig(
     ...(s.mla ? { mla: s.mla } : {}),
     ...(s.dsa ? { dsa: s.dsa } : {}),
     ...(checkpointDtype(json) ? { checkpointDtype: checkpointDtype(json) } : {}),
-    source: `${file} (${s.arch}; parameters derived from its shapes)${nativeDtype(json)}${
-      ARCH_NOTES[s.arch] ?? ""
-    }`,
+    source: `${file} (${s.arch}; parameters derived from its shapes)${nativeDtype(json)}${s.notes}`,
   };
 }

@@ -225,3 +225,64 @@ Deno.test("built-in MoE profiles: FP8 checkpoints run FP8 weights by default, BF
   assert.equal(new CostModel({ gpu, model: fp8, tp: 8, dtype: "bf16" }).dtype, "bf16");
   assert.equal(new CostModel({ gpu, model: bf16, tp: 8 }).dtype, "bf16");
 });
+
+Deno.test("Gemma 2 and Mistral (NeMo) load from real hub files; totals match their cards; sliding windows noted", () => {
+  // google/gemma-2-9b-it: head_dim 256 given (16 x 256 != hidden 3,584), tie_word_embeddings
+  // absent (Gemma2Config's default: tied), four norms a layer; card ~9.24B (README)
+  const gemma = modelFromConfig(read("google__gemma-2-9b-it"), "g.json");
+  assert.equal(gemma.headDim, 256);
+  assert.equal(gemma.tiedEmbeddings, true);
+  assert.equal(gemma.kvBytesPerToken, 2 * 42 * 8 * 256 * 2);
+  assert.equal(Math.round(gemma.paramsB * 1e9), 9241705984);
+  near(gemma.paramsB, 9.24, 0.005, "Gemma-2-9B total");
+  assert.match(gemma.source!, /sliding-window attention \(sliding_window 4096\) NOT modelled/);
+  // mistralai/Mistral-Nemo-Base-2407: head_dim 128 given (32 x 128 != hidden 5,120), untied,
+  // sliding_window null (no note); card 12.2B (README)
+  const nemo = modelFromConfig(read("mistralai__Mistral-Nemo-Base-2407"), "n.json");
+  assert.equal(nemo.headDim, 128);
+  assert.equal(nemo.tiedEmbeddings, false);
+  near(nemo.paramsB, 12.2, 0.01, "Mistral-NeMo total");
+  assert.doesNotMatch(nemo.source!, /sliding/);
+  // a Mistral file is counted as Llama's weights: the same shapes read as Llama give the same count
+  const asLlama = {
+    ...read("mistralai__Mistral-Nemo-Base-2407"),
+    architectures: ["LlamaForCausalLM"],
+  };
+  assert.equal(modelFromConfig(asLlama, "l.json").paramsB, nemo.paramsB);
+});
+
+Deno.test("Gemma 3, Phi-3 and DeepSeek-V2 architectures read their families' layouts (no real file for them here)", () => {
+  // No Gemma 3, Phi-3 or DeepSeek-V2 config.json was found to copy (fixtures/model_configs/
+  // README.md): these check the layout differences on the Gemma 2 and DeepSeek-V3 files.
+  const g2 = read("google__gemma-2-9b-it");
+  const gemma2 = modelFromConfig(g2, "g2.json");
+  // Gemma 3 = Gemma 2's layout + q_norm and k_norm (head_dim each) per layer
+  const gemma3 = modelFromConfig({ ...g2, architectures: ["Gemma3ForCausalLM"] }, "g3.json");
+  assert.equal(Math.round((gemma3.paramsB - gemma2.paramsB) * 1e9), 42 * 2 * 256);
+  // Gemma3ForConditionalGeneration: text_config nested, transformers' defaults for what it omits
+  const nested = modelFromConfig({
+    architectures: ["Gemma3ForConditionalGeneration"],
+    text_config: { ...g2, architectures: undefined, vocab_size: undefined },
+  }, "g3v.json");
+  assert.equal(nested.vocabSize, 262208);
+  assert.equal(nested.tiedEmbeddings, true);
+  assert.match(nested.source!, /vision encoder \(vision_config\) is NOT counted/);
+  // Phi-3's fused qkv_proj / gate_up_proj hold Llama's weights: counted as Llama
+  const asPhi = {
+    ...read("mistralai__Mistral-Nemo-Base-2407"),
+    architectures: ["Phi3ForCausalLM"],
+  };
+  assert.equal(
+    modelFromConfig(asPhi, "p.json").paramsB,
+    counts("mistralai__Mistral-Nemo-Base-2407").totalB,
+  );
+  // DeepSeek-V2 reads V3's MLA and MoE fields; q_lora_rank null = uncompressed queries
+  const v3 = read("deepseek-ai__DeepSeek-V3");
+  const v2 = modelFromConfig(
+    { ...v3, architectures: ["DeepseekV2ForCausalLM"], q_lora_rank: null },
+    "v2.json",
+  );
+  assert.equal(v2.mla?.qLoraRank, 0);
+  assert.deepEqual(v2.moe, modelFromConfig(v3, "v3.json").moe);
+  assert.equal(v2.kvBytesPerToken, 61 * (512 + 64) * 2);
+});

@@ -12,6 +12,9 @@
 import { DATACENTER_GPUS_2025 } from "./_gpus_2025.ts";
 import { GEFORCE_GPUS } from "./_gpus_geforce.ts";
 import { GA102_GPUS } from "./_gpus_ga102.ts";
+import { GA100_PCIE_GPUS } from "./_gpus_ga100.ts";
+import { HOPPER_GPUS } from "./_gpus_hopper.ts";
+import { ADA_GPUS } from "./_gpus_ada.ts";
 import { MOE_MODELS } from "./_models_moe.ts";
 import { modelFromConfig } from "./model_config.ts";
 import qwen3_32b from "../../../fixtures/model_configs/Qwen__Qwen3-32B.json" with { type: "json" };
@@ -335,6 +338,9 @@ const GPUS: readonly GpuProfile[] = [
   ...DATACENTER_GPUS_2025,
   ...GEFORCE_GPUS,
   ...GA102_GPUS,
+  ...HOPPER_GPUS,
+  ...GA100_PCIE_GPUS,
+  ...ADA_GPUS,
 ];
 
 /** Python's `round()`: halves go to the even neighbour. */

@@ -136,3 +136,37 @@ Deno.test("the RTX PRO 6000 Blackwell resolves by id, nvidia-smi name and trace 
     assert.ok(e > 0 && e <= 1, String(e));
   }
 });
+
+Deno.test("the PCIe/NVL Hopper, A100 PCIe, GA102, L4 and RTX 5090 profiles carry their architecture's efficiencies", () => {
+  const eff = (id: string) => {
+    const g = resolveGpu(id);
+    return [g.gemmEfficiency, g.attnEfficiency, g.memEfficiency];
+  };
+  // ASSUMED, carried (never fitted): Hopper from h100, GA100 from a100, GA102 from a40, Ada
+  // from l40s, Blackwell GB202 from rtx-pro-6000
+  const carried: [string[], string][] = [
+    [["h100-pcie", "h100-nvl", "h200-nvl", "h800"], "h100"],
+    [["a100-80gb-pcie", "a100-40gb-pcie"], "a100"],
+    [["rtx-a6000", "a10g"], "a40"],
+    [["l4"], "l40s"],
+    [["rtx-5090"], "rtx-pro-6000"],
+  ];
+  for (const [ids, from] of carried) {
+    for (const id of ids) assert.deepEqual(eff(id), eff(from), `${id} from ${from}`);
+  }
+  const h100 = resolveGpu("h100");
+  for (const id of ["h100-pcie", "h100-nvl", "h200-nvl"]) {
+    const g = resolveGpu(id);
+    assert.ok(g.bf16Tflops < h100.bf16Tflops && g.tdpW! < h100.tdpW!, id); // lower clocks and power
+    assert.ok(Math.abs(g.fp8Tflops - 2 * g.bf16Tflops) <= 1, id); // FP8 2x BF16, datasheet rounding
+  }
+  assert.ok(resolveGpu("h800").nvlinkGBps < h100.nvlinkGBps); // 400 vs 900 GB/s
+  assert.equal(resolveGpu("h800").bf16Tflops, h100.bf16Tflops);
+  assert.equal(resolveGpu("a100-80gb-pcie").bf16Tflops, resolveGpu("a100").bf16Tflops);
+  assert.ok(resolveGpu("a100-80gb-pcie").memBwGBps < resolveGpu("a100").memBwGBps);
+  for (const id of ["a100-80gb-pcie", "a100-40gb-pcie", "rtx-a6000", "a10g"]) {
+    assert.equal(resolveGpu(id).fp8Tflops, 0, id); // Ampere: no FP8 tensor cores
+  }
+  assert.equal(resolveGpu("NVIDIA L4").id, "l4");
+  assert.equal(resolveGpu("NVIDIA GeForce RTX 5090").id, "rtx-5090");
+});
