@@ -104,6 +104,7 @@ export function reportText(v: Validation): string {
       s.failed ? `; ${s.failed} of ${s.requests} requests failed` : ""
     }`,
     `note: ${hw}`,
+    ...(s.gpuAssumed ? [`note: the ${s.gpu} profile assumes ${s.gpuAssumed}`] : []),
     `note: ${clock}; simulated from the replay's send, no router hop`,
     ...r.notes.map((n) => `note: ${n}`),
     "",

@@ -82,6 +82,8 @@ export interface Validation {
   simulated: {
     gpu: string;
     gpuName: string;
+    /** What the GPU profile assumes (`GpuProfile.assumed`), or null. */
+    gpuAssumed: string | null;
     modelProfile: string;
     runDir: string;
     trace: string;
@@ -234,6 +236,7 @@ export function validation(run: RecordedRun, rp: Replay, realGpu: string | null)
     simulated: {
       gpu: rp.gpu.id,
       gpuName: rp.gpu.name,
+      gpuAssumed: rp.gpu.assumed ?? null,
       modelProfile: rp.model.id,
       runDir: rp.runDir,
       trace: rp.tracePath,

@@ -19,6 +19,7 @@ export const ADA_GPUS: readonly GpuProfile[] = [
   // prints 23,034 MiB and a 72 W cap (public run logs found by the string "23034MiB").
   {
     id: "l4",
+    assumed: "its efficiencies (carried from l40s)",
     name: "NVIDIA L4 24GB",
     memGiB: 22.49, // 23,034 MiB
     memBwGBps: 300,

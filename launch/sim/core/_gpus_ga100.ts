@@ -25,6 +25,7 @@ import { FROM_A100 } from "./_gpus_2025.ts";
 export const GA100_PCIE_GPUS: readonly GpuProfile[] = [
   {
     id: "a100-80gb-pcie",
+    assumed: "its efficiencies (carried from a100) and its memory total (the SXM part's)",
     name: "NVIDIA A100 80GB PCIe",
     memGiB: 80, // ASSUMED: 81,920 MiB like the a100 (SXM4 80GB) profile, the same HBM2e
     memBwGBps: 1935,
@@ -38,6 +39,7 @@ export const GA100_PCIE_GPUS: readonly GpuProfile[] = [
   },
   {
     id: "a100-40gb-pcie",
+    assumed: "its efficiencies (carried from a100) and its memory total (the SXM part's)",
     name: "NVIDIA A100 40GB PCIe",
     memGiB: 40, // ASSUMED: 40,960 MiB like the a100-40gb (SXM4) profile
     memBwGBps: 1555,

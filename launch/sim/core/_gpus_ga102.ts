@@ -56,6 +56,7 @@ export const GA102_GPUS: readonly GpuProfile[] = [
   // Ampere comparison). nvidia-smi prints 49,140 MiB (public run logs found by "49140MiB").
   {
     id: "rtx-a6000",
+    assumed: "its efficiencies (carried from a40)",
     name: "NVIDIA RTX A6000",
     memGiB: 47.99, // 49,140 MiB
     memBwGBps: 768,
@@ -75,6 +76,8 @@ export const GA102_GPUS: readonly GpuProfile[] = [
   // cap on G5 instances (public run logs found by the string "23028MiB").
   {
     id: "a10g",
+    assumed:
+      "its efficiencies (carried from a40) and its compute peak (the A10's datasheet figure: an upper bound)",
     name: "NVIDIA A10G",
     memGiB: 22.49, // 23,028 MiB
     memBwGBps: 600,

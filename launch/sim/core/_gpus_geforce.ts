@@ -66,6 +66,8 @@ export const GEFORCE_GPUS: readonly GpuProfile[] = [
   // by the string "32607MiB"). No NVLink on GeForce Blackwell.
   {
     id: "rtx-5090",
+    assumed:
+      "its efficiencies (carried from rtx-pro-6000) and its dense BF16 and FP8 peaks (half the published sparse ones)",
     name: "NVIDIA GeForce RTX 5090",
     memGiB: 31.84, // 32,607 MiB
     memBwGBps: 1792,

@@ -22,6 +22,8 @@ export const HOPPER_GPUS: readonly GpuProfile[] = [
   // thundercompute.com/blog/nvidia-h100-specs-full-guide).
   {
     id: "h100-pcie",
+    assumed:
+      "its efficiencies (carried from h100), its memory total (the SXM part's), its compute peaks and NVLink (NVIDIA's datasheet as recalled, not re-read)",
     name: "NVIDIA H100 PCIe 80GB",
     // ASSUMED: 81,559 MiB like the SXM5 part's 80 GB of HBM (nvidia-smi's total of a PCIe
     // board was not found in the searchable sources).
@@ -44,6 +46,8 @@ export const HOPPER_GPUS: readonly GpuProfile[] = [
   // 95,830 MiB on these boards (public run logs found by the string "95830MiB").
   {
     id: "h100-nvl",
+    assumed:
+      "its efficiencies (carried from h100), its compute peaks and NVLink (NVIDIA's datasheet as recalled, not re-read)",
     name: "NVIDIA H100 NVL 94GB",
     memGiB: 93.58, // 95,830 MiB as nvidia-smi prints it
     memBwGBps: 3900,
@@ -63,6 +67,8 @@ export const HOPPER_GPUS: readonly GpuProfile[] = [
   // uvation.com/articles/category/datacenter (H200 "4-way NVLink domain").
   {
     id: "h200-nvl",
+    assumed:
+      "its efficiencies (carried from h100), its memory total (the SXM part's), its compute peaks (NVIDIA's datasheet as recalled, not re-read)",
     name: "NVIDIA H200 NVL 141GB",
     // ASSUMED: 143,771 MiB like the h200 (SXM) profile: the same 141 GB of HBM3e
     memGiB: 140.4,
@@ -84,6 +90,7 @@ export const HOPPER_GPUS: readonly GpuProfile[] = [
   // severely reduced to only 400 GB/s"); aiwiki.ai/wiki/nvidia_h800 (the same GH100 silicon).
   {
     id: "h800",
+    assumed: "its efficiencies (carried from h100), its memory total and power (the H100 SXM's)",
     name: "NVIDIA H800 SXM5 80GB",
     memGiB: 79.65, // ASSUMED: the H100 SXM5's 81,559 MiB (the same 80 GB of HBM3)
     memBwGBps: 3350,

@@ -65,6 +65,12 @@ export interface GpuProfile {
   tdpW?: number;
   /** Where the figures come from (a GPU YAML file), for reports. */
   source?: string;
+  /**
+   * Which of its figures are assumed rather than read from a source (e.g.
+   * efficiencies carried from another part); `validate` prints it beside its
+   * error table.
+   */
+  assumed?: string;
 }
 
 /** Vision encoder of a multimodal model. */

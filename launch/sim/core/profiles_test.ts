@@ -152,7 +152,11 @@ Deno.test("the PCIe/NVL Hopper, A100 PCIe, GA102, L4 and RTX 5090 profiles carry
     [["rtx-5090"], "rtx-pro-6000"],
   ];
   for (const [ids, from] of carried) {
-    for (const id of ids) assert.deepEqual(eff(id), eff(from), `${id} from ${from}`);
+    for (const id of ids) {
+      assert.deepEqual(eff(id), eff(from), `${id} from ${from}`);
+      // said beside every answer the profile gives (validate prints it as a note)
+      assert.ok(resolveGpu(id).assumed?.includes(`carried from ${from}`), `${id} says so`);
+    }
   }
   const h100 = resolveGpu("h100");
   for (const id of ["h100-pcie", "h100-nvl", "h200-nvl"]) {
