@@ -211,7 +211,8 @@ export class Progress implements Disposable {
   pointLine(p: PointDone, wallMs: number): string {
     const parts = [`${p.label}: ${p.resumed ? "already done" : "done"} ${this.count()}`];
     if (p.target) parts.push(p.target);
-    if (p.achievedRps != null) parts.push(`achieved ${sig(p.achievedRps)} req/s`);
+    // completed requests per second (a multi-turn point's offered load is in conversations)
+    if (p.achievedRps != null) parts.push(`throughput ${sig(p.achievedRps)} req/s`);
     if (p.p90TtftMs != null) parts.push(`p90 TTFT ${sig(p.p90TtftMs)} ms`);
     if (!p.resumed) {
       if (p.simulatedS != null) parts.push(`simulated ${sig(p.simulatedS)} s`);

@@ -43,8 +43,8 @@ Deno.test("progress: one plain line per finished point, with k of N, its figures
   p.done({ label: "agg-r2", achievedRps: 4 });
   p.done({ label: "agg-r3" });
   assert.deepEqual(lines, [
-    "agg-r1: done 1 of 3, 1 conv/s, achieved 2.04 req/s, p90 TTFT 45.3 ms, simulated 60 s, 4.0 s wall, ETA 8 s (/r/agg-r1)",
-    "agg-r2: done 2 of 3, achieved 4 req/s, 2.0 s wall, ETA 3 s",
+    "agg-r1: done 1 of 3, 1 conv/s, throughput 2.04 req/s, p90 TTFT 45.3 ms, simulated 60 s, 4.0 s wall, ETA 8 s (/r/agg-r1)",
+    "agg-r2: done 2 of 3, throughput 4 req/s, 2.0 s wall, ETA 3 s",
     "agg-r3: done 3 of 3, 0 ms wall",
   ]);
   assert.deepEqual(writes, [], "no status line without a terminal");

@@ -11,7 +11,7 @@ import type { AutoSweep } from "./_experiment.ts";
 import { benchHasTimeScale, num, readSummaries } from "./_bench_cmd.ts";
 import { pointLabel, type PointRun, runPoint, type SweepRun } from "./_sweep_point.ts";
 import type { Progress } from "../lib/progress.ts";
-import { sweepPointDone } from "./_sweep_progress.ts";
+import { rateUnit, sweepPointDone } from "./_sweep_progress.ts";
 
 /** Search points a search typically runs after the current one (progress's estimate). */
 const SEARCH_LEFT = 4;
@@ -73,12 +73,12 @@ export async function pointAttainments(
   return { att: att.sort((a, b) => a.rate - b.rate), gpus };
 }
 
-/** `SLO capacity 12.3–13.5/s` (between the last passing and first failing rate). */
-function bracketText(what: string, b: Bracket | null): string {
+/** `SLO capacity 12.3–13.5 conv/s` (between the last passing and first failing rate). */
+function bracketText(what: string, b: Bracket | null, unit: string): string {
   if (!b) return `${what}: no SLO`;
-  if (b.pass === null) return `${what}: below ${b.fail}/s (failed at every rate tried)`;
-  if (b.fail === null) return `${what}: above ${b.pass}/s (search budget spent)`;
-  return `${what} ${b.pass}–${b.fail}/s`;
+  if (b.pass === null) return `${what}: below ${b.fail} ${unit} (failed at every rate tried)`;
+  if (b.fail === null) return `${what}: above ${b.pass} ${unit} (search budget spent)`;
+  return `${what} ${b.pass}–${b.fail} ${unit}`;
 }
 
 /**
@@ -113,7 +113,7 @@ export async function autoRates(
   const start = sat / (s.f !== 1 && !(await benchHasTimeScale()) ? s.f : 1);
   const target = o.slo ? (o.attainmentPct ?? 90) / 100 : null;
   s.log(
-    `${label}: probe ~${start.toPrecision(3)}/s; searching the ${
+    `${label}: probe ~${start.toPrecision(3)} ${rateUnit({ ...s.w, ...cell })}; searching the ${
       target === null ? "throughput knee" : `SLO capacity (${o.slo}, ${target * 100}% of requests)`
     }`,
   );
@@ -134,10 +134,11 @@ export async function autoRates(
     return x;
   }, { startRate: start, target, resolution: a.resolution, maxPoints: a.maxSearchPoints });
   const rates = placeRates(found, a.points);
+  const unit = rateUnit({ ...s.w, ...cell });
   s.log(
-    `${o.topology}: ${bracketText("SLO capacity", found.slo)}; ${
-      bracketText("throughput knee", found.knee)
-    } -> rates ${rates.join(", ")}`,
+    `${o.topology}: ${bracketText("SLO capacity", found.slo, unit)}; ${
+      bracketText("throughput knee", found.knee, unit)
+    } -> rates ${rates.join(", ")} ${unit}`,
   );
   return { rates, searched };
 }

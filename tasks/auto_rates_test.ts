@@ -43,7 +43,7 @@ Deno.test("rates: auto brackets the SLO capacity within the resolution, and the 
     const rates = res.points.agg.map((p) => p.rateRps);
     assert.ok(rates.includes(t.pass_rate) && rates.includes(t.fail_rate), rates.join(","));
     const said = lines.find((l) => l.startsWith("agg: SLO capacity"));
-    assert.ok(said?.includes(`${t.pass_rate}–${t.fail_rate}/s`), said);
+    assert.ok(said?.includes(`${t.pass_rate}–${t.fail_rate} req/s`), said);
     assert.ok(!res.findings.join("\n").includes("≥"), "no lower bound in the findings");
   } finally {
     await Deno.remove(dir, { recursive: true });

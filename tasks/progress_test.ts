@@ -42,9 +42,9 @@ Deno.test({
     const lines = text.trimEnd().split("\n");
     const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
     const first = at(
-      /\] agg-r1: done 1 of 2, 1 conv\/s, achieved [\d.]+ req\/s, p90 TTFT [\d.]+ ms, simulated [\d.]+ s, [\d.]+ m?s wall(, ETA \d+ s)? \(/,
+      /\] agg-r1: done 1 of 2, 1 conv\/s, throughput [\d.]+ req\/s, p90 TTFT [\d.]+ ms, simulated [\d.]+ s, [\d.]+ m?s wall(, ETA \d+ s)? \(/,
     );
-    const second = at(/\] agg-r2: done 2 of 2, 2 conv\/s, achieved [\d.]+ req\/s, p90 TTFT/);
+    const second = at(/\] agg-r2: done 2 of 2, 2 conv\/s, throughput [\d.]+ req\/s, p90 TTFT/);
     assert.ok(first >= 0 && second > first, text);
     assert.equal(lines.at(-1), join(dir, "prog"), "the result comes last");
     assert.ok(!text.includes("\x1b[K"), "no status line without a terminal");
