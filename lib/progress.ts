@@ -58,6 +58,11 @@ export interface PointDone {
   p90TtftMs?: number | null;
   /** Simulated seconds of a virtual run. @default none (a live run) */
   simulatedS?: number | null;
+  /**
+   * Its own wall time, ms, when it ran before it was counted (a worker ran it
+   * ahead): shown, and the simulated speed reads it. @default the time since its start
+   */
+  ownWallMs?: number | null;
   /** Appended after the figures, e.g. the run directory. @default none */
   detail?: string | null;
 }
@@ -191,12 +196,12 @@ export class Progress implements Disposable {
       this.#ranMs += wallMs;
       if (p.simulatedS != null) {
         this.#simS += p.simulatedS;
-        this.#simWallMs += wallMs;
+        this.#simWallMs += p.ownWallMs ?? wallMs;
       }
     }
     this.#current = [...this.#running.keys()].at(-1) ?? null;
     this.#note = null;
-    const line = this.pointLine(p, wallMs);
+    const line = this.pointLine(p, p.ownWallMs ?? wallMs);
     this.log(line);
     return line;
   }

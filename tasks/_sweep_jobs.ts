@@ -55,6 +55,8 @@ export interface JobAnswer {
 /** A {@linkcode Progress} that keeps a job's events (notes go to `note` at once). */
 class KeptProgress extends Progress {
   readonly events: JobEvent[] = [];
+  /** When each point started here (its wall time is this worker's, not the replay's). */
+  readonly #started = new Map<string, number>();
   constructor(tty: boolean, private readonly onNote: (text: string) => void) {
     super({ name: "job", tty, refreshMs: 0, log: () => {}, write: () => {} });
   }
@@ -62,6 +64,7 @@ class KeptProgress extends Progress {
     this.events.push({ kind: "plan", group, points, estimated });
   }
   override start(label: string): void {
+    this.#started.set(label, performance.now());
     this.events.push({ kind: "start", label });
   }
   override note(text: string): void {
@@ -69,7 +72,10 @@ class KeptProgress extends Progress {
   }
   /** Keeps the point; its line is made when replayed (returns ""). */
   override done(point: PointDone): string {
-    this.events.push({ kind: "done", point });
+    const t0 = this.#started.get(point.label);
+    this.#started.delete(point.label);
+    const ownWallMs = point.ownWallMs ?? (t0 === undefined ? null : performance.now() - t0);
+    this.events.push({ kind: "done", point: { ...point, ownWallMs } });
     return "";
   }
   override log(line: string): void {
@@ -95,8 +101,10 @@ async function runJob(
       const points = await runVirtualTopology(r, job.t);
       return { i, events: progress.events, outcome: { kind: "points", points } };
     }
+    const t0 = performance.now();
     const run = await runVirtualPoint(r, job.t, job);
-    return { i, events: progress.events, outcome: { kind: "point", run } };
+    const wallMs = performance.now() - t0;
+    return { i, events: progress.events, outcome: { kind: "point", run: { ...run, wallMs } } };
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     return {

@@ -150,6 +150,8 @@ export interface PointRun {
   runDir: string;
   summaries: Record<string, unknown>[];
   resumed: boolean;
+  /** Its own wall time, ms, when it ran elsewhere (a pool's worker) before the sweep took it. */
+  wallMs?: number;
 }
 
 /** POSTs every reset URL (prefix caches, PPD conversations) before a point; failures ignored. */

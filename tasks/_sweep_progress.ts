@@ -22,7 +22,7 @@ export function sweepPointDone(
   label: string,
   rateRps: number,
   workload: Record<string, unknown>,
-  p: { summaries: Record<string, unknown>[]; resumed: boolean },
+  p: { summaries: Record<string, unknown>[]; resumed: boolean; wallMs?: number },
   detail: string,
 ): PointDone {
   const first = p.summaries[0];
@@ -38,6 +38,7 @@ export function sweepPointDone(
     achievedRps: num(first, "request_throughput"),
     p90TtftMs: num(first, "p90_ttft_ms"),
     simulatedS: simulated.size ? [...simulated.values()].reduce((a, b) => a + b, 0) : null,
+    ownWallMs: p.wallMs ?? null,
     detail,
   };
 }
