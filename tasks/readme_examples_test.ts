@@ -65,7 +65,7 @@ const SKIP: Record<string, string> = {
   ]: "34 candidates' searches: over a minute of both cores even size-capped (capped, every rate passes and the search climbs to its ceiling); `deno task perf --only plan` runs this question, plan_test.ts runs plan end to end",
   "deno task up results/plan-8xh100/recommended_vllm.yaml": "needs vLLM on 8 GPUs",
   [
-    "deno task bench --url http://127.0.0.1:10010 --topology sim-dp --gpus 8 --endpoint " +
+    "deno task bench --url http://127.0.0.1:10010 --topology vllm-dp --gpus 8 --endpoint " +
     "/v1/chat/completions --dataset multiturn --preset W1 --turns 3 --duration 60 --rate 88 " +
     "--slo ttft:500,tpot:50 --out results/plan-8xh100/gpu-r88"
   ]: "needs the vLLM deployment above",

@@ -41,6 +41,8 @@ export function vllmVersion(
   const t = applySets(parseYaml(simYaml), sets) as Record<string, unknown>;
   delete t.sim;
   t.engine = "vllm";
+  // its runs carry its name: a measurement of real vLLM must not read as a `sim-` topology's
+  if (typeof t.name === "string") t.name = t.name.replace(/^sim-/, "vllm-");
   return `# deno task plan's recommendation for real vLLM (from ${file}); add vllm.extra_args as needed\n${
     stringify(t)
   }`;

@@ -184,11 +184,13 @@ Deno.test("plan: one command answers; the recommendation holds the SLO below its
     // and its real-vLLM twin: same kind and sizes, engine vllm
     const real = await loadTopology(join(out, "recommended_vllm.yaml"));
     assert.deepEqual([real.engine, real.kind], ["vllm", best.kind]);
+    assert.ok(!real.name.startsWith("sim-"), `a real-vLLM twin named ${real.name}`);
     // its Kubernetes objects, and the commands that deploy and measure it (plan.md shows them)
     const k8s = await Deno.readTextFile(join(out, "recommended_k8s.yaml"));
     assert.match(k8s, /kind: Deployment/);
     assert.match(k8s, /vllm\/vllm-openai/);
     const cmds = plan.deploy!;
+    assert.ok(cmds.gpu_host[1].includes(`--topology ${real.name} `), cmds.gpu_host[1]);
     assert.equal(cmds.gpu_host[0], `deno task up ${join(out, "recommended_vllm.yaml")}`);
     assert.match(
       cmds.gpu_host[2],
