@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { type CommandHelp, listFlag, parseCommand, runMain } from "../../lib/args.ts";
 import { fieldError } from "../../lib/errors.ts";
 import { type MergedRow, readMerged } from "../../lib/merged_schema.ts";
@@ -57,7 +57,11 @@ export const COMPARE_METRICS: [string, boolean][] = [
 ];
 
 const FLAGS = {
-  out: { type: "string" as const, help: "Output folder for compare.md and crossover.json" },
+  out: {
+    type: "string" as const,
+    help:
+      "Output folder for compare.md, crossover.json and findings.md (default: the folder of a single input; needed with several)",
+  },
   ...SLO_FLAGS,
   ...ATTAINMENT_FLAG,
   scales: {
@@ -295,18 +299,27 @@ async function readRows(
   return { rows, inputs };
 }
 
+/** The folder of a single input (a merged.csv's, or the directory itself); several need --out. */
+function defaultOut(inputs: string[]): string {
+  if (inputs.length > 1) {
+    throw new TypeError(
+      `Cannot choose one output folder for ${inputs.length} inputs: current value of --out is missing; give --out DIR`,
+    );
+  }
+  return /\.csv$/i.test(inputs[0]) ? dirname(inputs[0]) : inputs[0];
+}
+
 /** Runs the CLI. */
 export async function main(args: string[]): Promise<number> {
   const parsed = parseCommand(args, FLAGS, HELP, { allowPositionals: true });
   if (!parsed) return 0;
   const { values, positionals } = parsed;
-  const out = values.out as string | undefined;
-  if (!out) throw new TypeError("Cannot use --out as an output folder: current value is missing");
   if (positionals.length === 0) {
     throw new TypeError(
       "Cannot use the arguments as merged.csv or run dirs: current value is none",
     );
   }
+  const out = (values.out as string | undefined) ?? defaultOut(positionals);
   const slo = sloFromFlags(values);
   const targetPct = attainmentFromFlags(values)!;
   const scales = listFlag(values, "scales").map((s) => {

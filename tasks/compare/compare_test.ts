@@ -100,6 +100,13 @@ Deno.test("compare CLI: goodput per GPU and SLO scales from per-request rows, by
     assert.match(md, /## mean_ttft_ms/);
     // A has 2 GPUs and B 1: no Δ at equal absolute load
     assert.match(md, /\| 3 \| 100\.00 \| 156\.00 \| GPUs differ \| – \|/);
+    // without --out: beside a single input (merged.csv's folder); several inputs need --out
+    const near = await run([join(ROOT, "tasks/compare/compare.ts"), merged, "--slo", "ttft:100"]);
+    assert.equal(near.code, 0, new TextDecoder().decode(near.stderr));
+    assert.ok((await Deno.stat(join(root, "compare.md"))).isFile);
+    const two = await run([join(ROOT, "tasks/compare/compare.ts"), merged, join(root, "exp")]);
+    assert.notEqual(two.code, 0);
+    assert.match(new TextDecoder().decode(two.stderr), /give --out DIR/);
     const runs = await listRuns(root);
     assert.equal(runs.length, 6);
     assert.equal(runs[0].path.endsWith("b3"), true);
