@@ -68,7 +68,9 @@ function checkLoad(v: FlagValues): void {
   const durationS = setting(v, "duration");
   const numRequests = setting(v, "num-requests");
   if (durationS === undefined && numRequests === undefined && !traced(v)) {
-    throw bad("duration", undefined, "a number of seconds when --num-requests is not given");
+    throw new RangeError(
+      "Cannot size the load point: current value has neither --duration S (seconds of arrivals) nor --num-requests N; give one",
+    );
   }
   const concurrency = setting(v, "concurrency");
   if (

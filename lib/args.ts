@@ -309,6 +309,11 @@ export function parseCommand(
  * topology file") and how many were given.
  */
 export function onePositional(positionals: string[], what: string): string {
+  if (positionals.length === 0) {
+    throw new TypeError(
+      `Cannot run without ${what}: current value has none; give one (--help shows how)`,
+    );
+  }
   if (positionals.length !== 1) {
     throw new TypeError(
       `Cannot use ${

@@ -178,7 +178,10 @@ Deno.test("onePositional: the one argument, else a TypeError with the count", ()
       e instanceof TypeError &&
       e.message === 'Cannot use ["a","b"] as one topology file: current value has 2 arguments',
   );
-  assert.throws(() => onePositional([], "one experiment file"), /current value has 0 arguments/);
+  assert.throws(
+    () => onePositional([], "one experiment file"),
+    /Cannot run without one experiment file: current value has none; give one/,
+  );
 });
 
 Deno.test("parseFlags: a negative number after a flag that takes a value is its value", () => {

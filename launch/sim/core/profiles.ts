@@ -560,6 +560,6 @@ export function resolveModel(name: string): ModelProfile {
   throw new RangeError(
     `Cannot use "${name}" as --model: current value is "${name}"; allowed: ${
       MODELS.map((m) => m.id).join(", ")
-    } or their Hugging Face names`,
+    } or their Hugging Face names, or --model-profile <id | a Hugging Face config.json> for another model`,
   );
 }
