@@ -59,7 +59,7 @@ const FLAGS: FlagSpec = {
   },
   out: {
     type: "string",
-    help: "Output folder (default results/validate/<folder name>)",
+    help: "Output folder (default results/validate/<folder name>, plus -on-<gpu> with --gpu)",
   },
   seed: {
     type: "string",
@@ -176,8 +176,10 @@ export async function main(args: string[]): Promise<number> {
   const seed = numberFlag(values, "seed", { min: 0, integer: true }) ?? 0;
   const ext = extname(dir);
   const name = basename(resolve(dir), ext === ".json" || ext === ".jsonl" ? ext : "");
-  const outDir = String(values.out ?? join("results/validate", name));
   const { run: read, gpu, realGpu } = await readWithGpu(dir, values);
+  // a replay on another GPU than the default one (--gpu) keeps its own folder, beside the first
+  const onGpu = typeof values.gpu === "string" && values.gpu ? `-on-${basename(gpu, ".yaml")}` : "";
+  const outDir = String(values.out ?? join("results/validate", `${name}${onGpu}`));
   const run = withVersion(withArrivals(read, seed), values["vllm-version"]);
   const modelProfile = typeof values["model-profile"] === "string" && values["model-profile"]
     ? values["model-profile"]
