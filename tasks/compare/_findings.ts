@@ -60,10 +60,16 @@ function sloWords(r: Ranking): string {
 }
 
 /** The first line: which topology to run on the largest budget tested, and up to which rate. */
-function recommendation(r: Ranking, single: boolean, o: FindingsOptions): string {
+export function recommendation(r: Ranking, single: boolean, o: FindingsOptions = {}): string {
   const ranked = r.topologies.filter((t) => t.rank !== null);
   if (!ranked.length) {
     return `Recommendation: none — no topology met ${sloWords(r)} at any rate measured.`;
+  }
+  const unknown = ranked.filter((t) => t.gpus === null).map((t) => t.topology);
+  if (unknown.length && ranked.length > 1) {
+    return `Recommendation: none — the GPU count of ${
+      unknown.join(", ")
+    } is not recorded (bench --gpus N records it), so the topologies cannot be set against each other on equal hardware.`;
   }
   const budget = Math.max(...ranked.map((t) => t.gpus ?? 0));
   const full = ranked.filter((t) => (t.gpus ?? 0) === budget)
@@ -83,11 +89,19 @@ function recommendation(r: Ranking, single: boolean, o: FindingsOptions): string
         : "the measured brackets overlap: not resolved"
     }${single ? "; single run, noise not tested" : ""})`;
   }
-  return `Recommendation (${gpuText(budget)}, ${sloWords(r)}): use ${named(w, o)} up to ${
+  const hw = w.gpus === null ? "GPUs not recorded" : gpuText(budget);
+  // never pushed past: its capacity is a lower bound, and nothing is known above it
+  const above = w.fail_rate === null
+    ? ` ${w.topology} held the SLO at every rate measured: its capacity is above ${
+      rate(w.slo_capacity)
+    } ${u} (measure higher rates to find it).`
+    : ` Above ${rate(w.slo_capacity)} ${u} no tested ${budget}-GPU topology holds the SLO.`;
+  const perGpu = w.slo_capacity_per_gpu === null
+    ? ""
+    : ` (${rate(w.slo_capacity_per_gpu)} ${u} per GPU)`;
+  return `Recommendation (${hw}, ${sloWords(r)}): use ${named(w, o)} up to ${
     rate(w.slo_capacity)
-  } ${u} (${rate(w.slo_capacity_per_gpu ?? w.slo_capacity)} ${u} per GPU); ${margin}. Above ${
-    rate(w.slo_capacity)
-  } ${u} no tested ${budget}-GPU topology holds the SLO.${smallerFirst(r, w)}`;
+  } ${u}${perGpu}; ${margin}.${above}${smallerFirst(r, w)}`;
 }
 
 /** When a topology on fewer GPUs ranks first per GPU: say so, and that the recommendation is per budget. */
