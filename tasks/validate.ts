@@ -167,12 +167,31 @@ async function readWithGpu(dir: string, values: Record<string, unknown>) {
   return { run, gpu: id, realGpu: real?.name ?? null };
 }
 
+/**
+ * `path`, or the one client log `.jsonl` a folder of no other recorded format
+ * holds (a held-out run's folder names its file).
+ */
+async function soleLogOf(path: string): Promise<string> {
+  if (await recordedFormatOf(path) !== null) return path;
+  const logs: string[] = [];
+  try {
+    for await (const e of Deno.readDir(path)) {
+      if (e.isFile && e.name.endsWith(".jsonl")) logs.push(e.name);
+    }
+  } catch {
+    return path; // not a folder: the reader names what it is
+  }
+  return logs.length === 1 ? join(path, logs[0]) : path;
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const parsed = parseCommand(args, FLAGS, HELP, { allowPositionals: true });
   if (!parsed) return 0;
   const { values, positionals } = parsed;
-  const dir = onePositional(positionals, "one recorded run (folder or .json file)");
+  const dir = await soleLogOf(
+    onePositional(positionals, "one recorded run (folder or .json file)"),
+  );
   const seed = numberFlag(values, "seed", { min: 0, integer: true }) ?? 0;
   const ext = extname(dir);
   const name = basename(resolve(dir), ext === ".json" || ext === ".jsonl" ? ext : "");

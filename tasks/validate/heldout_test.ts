@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { ROOT } from "../_experiment.ts";
 import { runDeno } from "../_run_deno.ts";
 import type { Validation } from "./validation.ts";
@@ -88,13 +88,17 @@ Deno.test("validate: a held-out A40 client request log replays with --model, --t
   );
   const dir = await Deno.makeTempDir({ prefix: "topobench_heldout_" });
   try {
+    // its folder, which holds the one log: validate takes the log
     const r = await validate(
-      log,
+      dirname(log),
       ...["--model", "meta-llama/Llama-3.1-8B", "--tp", "2", "--gpu", "a40"],
       ...["--real-gpu", "A40", "--vllm-version", "0.8.4", "--out", dir],
     );
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /\[client-jsonl\] \(meta-llama\/Llama-3\.1-8B, vLLM 0\.8\.4, TP 2,/);
+    assert.match(
+      r.stdout,
+      /vllm_a40_tp2_nvlink_results\.jsonl \[client-jsonl\] \(meta-llama\/Llama-3\.1-8B, vLLM 0\.8\.4, TP 2,/,
+    );
     assert.match(r.stdout, /note: same GPU: NVIDIA A40/);
     assert.match(r.stdout, /note: vLLM version from the command line: 0\.8\.4/);
     // vLLM 0.8.4 predates async scheduling (0.12): the replay schedules synchronously
