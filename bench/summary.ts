@@ -257,7 +257,10 @@ export function resultBlock(s: LoadPointSummary): string {
     ));
   }
   if (s.client_saturated) out.push("BEHIND SCHEDULE: send lag p99 > 5 ms (the client saturated)");
-  if (s.slo_attainment !== null) out.push(line("SLO attainment:", s.slo_attainment));
+  // in percent, as --attainment and the pipeline's lines give it (summary.json keeps the fraction)
+  if (s.slo_attainment !== null) {
+    out.push(line("SLO attainment (%):", Number((100 * s.slo_attainment).toFixed(2))));
+  }
   if (s.output_token_mismatches) {
     out.push(line("Output token count mismatches:", s.output_token_mismatches));
   }

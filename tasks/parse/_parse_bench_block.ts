@@ -67,6 +67,7 @@ const ROWS: Record<string, string> = {
   "peak concurrent requests": "max_concurrent_requests",
   "total token throughput (tok/s)": "total_token_throughput",
   "slo attainment": "slo_attainment",
+  "slo attainment (%)": "slo_attainment",
   "output token count mismatches": "output_token_mismatches",
 };
 const LATENCY = /^(mean|median|p(\d+(?:\.\d+)?)) (ttft|tpot|itl|e2el) \(ms\)$/i;
@@ -156,7 +157,8 @@ export class BenchBlock {
       this.issues.push({ line, text, reason: `percentile ${lat?.[1]} has no column` });
       return false;
     }
-    this.row[key] = v;
+    // the block prints attainment in percent (it printed a fraction once): the column is a fraction
+    this.row[key] = label === "slo attainment (%)" && v !== null ? v / 100 : v;
     return false;
   }
 }

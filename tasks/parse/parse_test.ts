@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { parseFiles } from "./parse.ts";
 import { parseStatsLine } from "./_parse_stats_line.ts";
+import { BenchBlock } from "./_parse_bench_block.ts";
 import { readCsv } from "../../lib/csv.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -154,4 +155,15 @@ Deno.test("parse CLI: one CSV per kind, file:line on stderr, exit code 2", async
   assert.equal(clean.code, 0);
   assert.equal((await readCsv(join(dir, "j.csv")))[0].completed, "3");
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("parse: a bench block's SLO attainment in percent (today's) and as a fraction (older blocks) give the same column", () => {
+  const row = (line: string) => {
+    const b = new BenchBlock("f", 1, {});
+    b.feed(line, 2);
+    assert.deepEqual(b.issues, []);
+    return b.row.slo_attainment;
+  };
+  assert.equal(row("SLO attainment (%):                     97.5"), 0.975);
+  assert.equal(row("SLO attainment:                          0.975"), 0.975);
 });
