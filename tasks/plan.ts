@@ -345,9 +345,9 @@ function printAnswer(answer: PlanAnswer, gpus: number): void {
     const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
     console.log(
       `left out after one point each (they miss the SLO where the best holds it per GPU): ${after.length}, e.g. ${
-        after.slice(0, 4).map((p) => `${p.label} ${pct(p.at!.attainment)} at ${p.at!.rate}`).join(
-          ", ",
-        )
+        after.slice(0, 4).map((p) =>
+          `${p.label} ${pct(p.at!.attainment)} within the SLO at ${p.at!.rate} ${answer.unit}`
+        ).join(", ")
       } (plan.json lists all)`,
     );
   }
@@ -356,7 +356,7 @@ function printAnswer(answer: PlanAnswer, gpus: number): void {
     console.log(`\nlive check (real processes, ${engine}):\n${liveTable(answer.live_check)}`);
   }
   for (const c of [...answer.candidates, ...answer.pruned].filter((c) => c.step_costs)) {
-    const where = "at" in c && c.at ? ` (left out; at ${c.at.rate})` : "";
+    const where = "at" in c && c.at ? ` (left out; at ${c.at.rate} ${answer.unit})` : "";
     console.log(`${c.label}${where}: ${c.step_costs!.map(bindingText).join("; ")}`);
   }
   console.log(`\n${answer.answer}`);

@@ -14,6 +14,7 @@
  */
 import type { Experiment } from "../_experiment.ts";
 import { pointAttainments } from "../_sweep_auto.ts";
+import { rateUnit } from "../_sweep_progress.ts";
 import { sweepOnly } from "../pipeline.ts";
 import type { PipelineOptions } from "../pipeline.ts";
 import { sloBracket } from "../../lib/ranking.ts";
@@ -73,7 +74,10 @@ export async function runWaves(
         if (at && at.value < target) {
           pruned.push({
             label: c.label,
-            why: `misses the SLO at ${at.rate} (${(at.value * 100).toFixed(1)}% within it), ` +
+            why:
+              `misses the SLO at ${at.rate} ${rateUnit(exp.workload)} (${
+                (at.value * 100).toFixed(1)
+              }% within it), ` +
               `where the best so far holds it per GPU`,
             at: { rate: at.rate, attainment: at.value },
             step_costs: stepCostsAt(pts[c.label] ?? [], at.rate),

@@ -332,9 +332,10 @@ export function planMd(a: PlanAnswer): string {
       })),
     ]),
     "",
-    `${a.candidates.length} searched in full, ${a.pruned.length} left out, ${a.points} points, ${a.elapsed_s} s. Left out:`,
-    "",
-    ...a.pruned.map((p) => `- ${p.label}: ${p.why}`),
+    `${a.candidates.length} searched in full, ${a.pruned.length} left out, ${a.points} points, ${a.elapsed_s} s.${
+      a.pruned.length ? " Left out:" : ""
+    }`,
+    ...(a.pruned.length ? ["", ...a.pruned.map((p) => `- ${p.label}: ${p.why}`)] : []),
     ...deployMd(a.deploy),
   ];
   return lines.join("\n") + "\n";
