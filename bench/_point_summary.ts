@@ -141,8 +141,11 @@ function report(s: RunSession, sum: LoadPointSummary): void {
   console.error(resultBlock(sum));
   if (s.target.simulated) console.error("Server: topobench SIMULATED engine (not a real GPU)");
   if (sum.client_saturated) {
+    const [load] = Deno.loadavg();
     s.log.warn(
-      `send lag p99 ${sum.send_lag_p99_ms} ms > 5 ms: the client could not keep the schedule (saturated); rates above ${sum.rate_achieved} req/s are not trustworthy from this host`,
+      `send lag p99 ${sum.send_lag_p99_ms} ms > 5 ms: requests left late against their schedule (this host's load average ${
+        load.toFixed(1)
+      } on ${navigator.hardwareConcurrency} cores); TTFT from schedule counts the lateness, TTFT from the send does not`,
     );
   }
 }

@@ -256,7 +256,9 @@ export function resultBlock(s: LoadPointSummary): string {
       `${s.p50_ttft_from_scheduled_ms ?? "n/a"} / ${s.p99_ttft_from_scheduled_ms ?? "n/a"}`,
     ));
   }
-  if (s.client_saturated) out.push("BEHIND SCHEDULE: send lag p99 > 5 ms (the client saturated)");
+  if (s.client_saturated) {
+    out.push("BEHIND SCHEDULE: send lag p99 > 5 ms (the client or its host could not keep up)");
+  }
   // in percent, as --attainment and the pipeline's lines give it (summary.json keeps the fraction)
   if (s.slo_attainment !== null) {
     out.push(line("SLO attainment (%):", Number((100 * s.slo_attainment).toFixed(2))));

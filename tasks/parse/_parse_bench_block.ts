@@ -34,6 +34,10 @@ export const BENCH_COLUMNS = [
   "send_lag_p50_ms",
   "send_lag_p99_ms",
   "send_lag_max_ms",
+  "ttft_from_scheduled_p50_ms",
+  "ttft_from_scheduled_p99_ms",
+  "client_saturated",
+  "saturated",
   "slo_attainment",
   "output_token_mismatches",
   "complete",
@@ -120,6 +124,12 @@ export class BenchBlock {
       this.#ours = true;
       return false;
     }
+    // our flags of a point: the client fell behind its schedule; the saturation stop ended it
+    if (t.startsWith("BEHIND SCHEDULE:") || t.startsWith("SATURATED:")) {
+      this.row[t.startsWith("SATURATED:") ? "saturated" : "client_saturated"] = true;
+      this.#ours = true;
+      return false;
+    }
     const m = /^([^:]+):\s*(.*)$/.exec(t);
     if (!m) {
       this.issues.push({ line, text, reason: "not a `label: value` row" });
@@ -127,6 +137,19 @@ export class BenchBlock {
     }
     const label = m[1].trim().toLowerCase().replace(/\s+/g, " ");
     const value = m[2];
+    if (label === "ttft from schedule p50/p99 (ms)") {
+      const vs = value.split("/").map(num);
+      if (vs.length !== 2 || vs.some((v) => v === undefined)) {
+        this.issues.push({ line, text, reason: "expected two numbers a / b" });
+      } else {
+        [this.row.ttft_from_scheduled_p50_ms, this.row.ttft_from_scheduled_p99_ms] = vs as (
+          | number
+          | null
+        )[];
+      }
+      this.#ours = true;
+      return false;
+    }
     if (label === "send lag p50/p99/max (ms)") {
       const vs = value.split("/").map(num);
       if (vs.length !== 3 || vs.some((v) => v === undefined)) {

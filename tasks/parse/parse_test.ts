@@ -167,3 +167,19 @@ Deno.test("parse: a bench block's SLO attainment in percent (today's) and as a f
   assert.equal(row("SLO attainment (%):                     97.5"), 0.975);
   assert.equal(row("SLO attainment:                          0.975"), 0.975);
 });
+
+Deno.test("parse: a bench block's TTFT from schedule and its BEHIND SCHEDULE / SATURATED flags are columns, not skipped rows", () => {
+  const b = new BenchBlock("f", 1, {});
+  b.feed("TTFT from schedule p50/p99 (ms):         978.52 / 4247.255", 2);
+  b.feed("BEHIND SCHEDULE: send lag p99 > 5 ms (the client or its host could not keep up)", 3);
+  b.feed(
+    "SATURATED: stopped over-saturated at 19.0 s: 750 in flight; requests in flight failed",
+    4,
+  );
+  assert.deepEqual(b.issues, []);
+  assert.deepEqual(
+    [b.row.ttft_from_scheduled_p50_ms, b.row.ttft_from_scheduled_p99_ms],
+    [978.52, 4247.255],
+  );
+  assert.deepEqual([b.row.client_saturated, b.row.saturated], [true, true]);
+});
