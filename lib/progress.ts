@@ -42,6 +42,8 @@ export interface ProgressOptions {
   columns?: number;
   /** Status line refresh on the wall clock (ms; 0: only on events). @default 1000 */
   refreshMs?: number;
+  /** Count points found finished, without a line each (they were shown when they ran). @default false */
+  quietResumed?: boolean;
 }
 
 /** A finished point, as {@linkcode Progress.done} takes it. */
@@ -202,7 +204,7 @@ export class Progress implements Disposable {
     this.#current = [...this.#running.keys()].at(-1) ?? null;
     this.#note = null;
     const line = this.pointLine(p, p.ownWallMs ?? wallMs);
-    this.log(line);
+    if (!(p.resumed && this.#o.quietResumed)) this.log(line);
     return line;
   }
 

@@ -125,3 +125,13 @@ Deno.test("progress: plan refuses a count that is not a whole number", () => {
   using _ = p;
   assert.throws(() => p.plan("agg", 1.5), /Cannot plan 1.5 points of agg in lib\/progress.ts/);
 });
+
+Deno.test("progress: quietResumed counts points found finished without a line each", () => {
+  const lines: string[] = [];
+  const p = new Progress({ name: "x", tty: false, log: (l) => lines.push(l), quietResumed: true });
+  p.plan("agg", 2);
+  p.done({ label: "agg-r1", resumed: true });
+  p.done({ label: "agg-r2" });
+  assert.equal(p.finished, 2);
+  assert.deepEqual(lines.map((l) => l.split(":")[0]), ["agg-r2"]);
+});

@@ -37,6 +37,8 @@ import { burstFlag } from "../lib/scenario_events.ts";
 
 /** Options of {@linkcode runPipeline}. */
 export interface PipelineOptions {
+  /** Count points found finished without a line each (plan's last pass reuses its search's). @default false */
+  quietResumed?: boolean;
   /** `--set field=value` changes to every topology. @default [] */
   sets?: TopologySet[];
   /** Results root; the experiment folder is `<outRoot>/<name>`. @default results */
@@ -156,6 +158,7 @@ async function startRun(
   await writeJsonAtomic(join(expDir, "experiment.json"), resolved);
   // made last: on a terminal it refreshes until runPipeline disposes it
   const progress = new Progress({
+    quietResumed: o.quietResumed,
     name: "pipeline",
     log: o.log ?? createLogger({ name: "pipeline" }).info,
     tty: o.statusLine ?? (o.verbose ? false : undefined), // bench's forwarded output would cut it

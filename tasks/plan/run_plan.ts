@@ -137,6 +137,7 @@ async function search(o: PlanOptions, cands: ReturnType<typeof planCandidates>, 
     ...po,
     only: waves.searched.map((c) => c.label),
     plot: false,
+    quietResumed: true, // its points ran (and were shown) in the waves
   });
   const ranking = res.crossover.ranking;
   if (!ranking) throw new Error(`Cannot rank the candidates of ${expFile}: no SLO was given`);
