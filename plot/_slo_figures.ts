@@ -123,7 +123,10 @@ export function sloFigures(
       ratePts.push({ topology: g.topology, x: g.ratePerGpu, kind, attainment: a[kind] });
     }
   }
-  const rateNotes = gs.some((g) => !g.gpusKnown)
+  const perGpu = gs.some((g) => g.gpusKnown);
+  const rateNotes = !perGpu
+    ? [...notes, "GPU count unknown: rates are per run, not per GPU"]
+    : gs.some((g) => !g.gpusKnown)
     ? [...notes, "GPU count unknown for some runs: their rate is per run, not per GPU"]
     : notes;
   const { picked, note, common } = fixedLoad(gs, offeredUnit(ctx), ranking);
@@ -137,7 +140,7 @@ export function sloFigures(
     }
   }
   return [
-    { name: "slo_rate", result: sloVsRate(ratePts, ctx, target, ranking, rateNotes) },
+    { name: "slo_rate", result: sloVsRate(ratePts, ctx, target, ranking, rateNotes, perGpu) },
     { name: "slo_scale", result: sloVsScale(scalePts, ctx, target, [...notes, note], common) },
   ];
 }

@@ -124,10 +124,15 @@ function build(
   notes: string[],
   ranking?: Ranking,
   comparable = true,
+  perGpu = true,
 ): ChartResult {
-  const { heading } = AXES[mode];
+  const heading = mode === "rate" && !perGpu
+    ? "SLO attainment vs offered load"
+    : AXES[mode].heading;
   const xTitle = mode === "rate"
-    ? `${AXES.rate.xTitle} (${offeredUnit(ctx)} per GPU)`
+    ? perGpu
+      ? `${AXES.rate.xTitle} (${offeredUnit(ctx)} per GPU)`
+      : `Offered load (${offeredUnit(ctx)})`
     : AXES.scale.xTitle;
   const data = points.filter((p) => Number.isFinite(p.attainment))
     .map((p) => ({ ...p, kind_label: SLO_KINDS[p.kind], attainment_pct: p.attainment * 100 }))
@@ -144,7 +149,9 @@ function build(
     y1: target * 100,
   }));
   const imp = ranking
-    ? `SLO capacity per GPU (drop lines; ranking as in the findings): ${rankingSummary(ranking)}`
+    ? `SLO capacity${perGpu ? " per GPU" : ""} (drop lines; ranking as in the findings): ${
+      rankingSummary(ranking)
+    }`
     : comparable
     ? improvement(cross)
     : "each curve is at its own load: read each alone (no factor between topologies)";
@@ -170,7 +177,8 @@ export type SloChart = (
 
 /**
  * Attainment vs offered load per GPU (the ranking's unit), with the ranking
- * record's capacities as drop lines and its one-line summary as caption.
+ * record's capacities as drop lines and its one-line summary as caption;
+ * `perGpu` false when no run records its GPU count (the axis is then per run).
  */
 export function sloVsRate(
   points: SloPoint[],
@@ -178,8 +186,9 @@ export function sloVsRate(
   target: number,
   ranking: Ranking,
   notes: string[] = [],
+  perGpu = true,
 ): ChartResult {
-  return build(points, ctx, target, "rate", notes, ranking);
+  return build(points, ctx, target, "rate", notes, ranking, true, perGpu);
 }
 
 /**
