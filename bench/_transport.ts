@@ -225,7 +225,7 @@ function exchange(req: ClientRequest, res: ResponseSide): Promise<void> {
   const url = new URL(req.url);
   if (url.protocol !== "http:") return fetchExchange(req, headers, res);
   // the lean path: our HTTP/1.1 client, SSE parsed from each read as it returns
-  const body = enc.encode(req.body);
+  const body = typeof req.body === "string" ? enc.encode(req.body) : req.body;
   const canceller = res.guard.canceller;
   return http1({ url, headers, body, canceller, onHead: res.head, onData: res.data });
 }

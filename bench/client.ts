@@ -26,8 +26,8 @@ export { atPath, chunkText };
 export interface ClientRequest {
   /** Full URL, e.g. `http://127.0.0.1:8000/v1/completions`. */
   url: string;
-  /** JSON body text. */
-  body: string;
+  /** JSON body: text, or its UTF-8 bytes. */
+  body: string | Uint8Array<ArrayBuffer>;
   /** Sent as `X-Request-Id`. */
   requestId: string;
   /** Sent as `X-Session-Id` (multi-turn), so routers can be sticky. */

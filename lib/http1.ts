@@ -174,10 +174,23 @@ function requestBytes(req: Http1Request, host: string): Uint8Array {
   } ${req.url.pathname}${req.url.search} HTTP/1.1\r\nhost: ${host}\r\n`;
   for (const [k, v] of Object.entries(req.headers)) head += `${k}: ${v}\r\n`;
   head += `content-length: ${body.length}\r\n\r\n`;
-  const h = enc.encode(head);
-  const msg = new Uint8Array(h.length + body.length);
-  msg.set(h);
-  msg.set(body, h.length);
+  const n = head.length;
+  const msg = new Uint8Array(n + body.length);
+  // an ASCII head (as every head of ours is) copied here: `TextEncoder` is a call into the runtime
+  for (let i = 0; i < n; i++) {
+    const c = head.charCodeAt(i);
+    if (c > 127) return joined(enc.encode(head), body);
+    msg[i] = c;
+  }
+  msg.set(body, n);
+  return msg;
+}
+
+/** `head` then `body`, in one array. */
+function joined(head: Uint8Array, body: Uint8Array): Uint8Array {
+  const msg = new Uint8Array(head.length + body.length);
+  msg.set(head);
+  msg.set(body, head.length);
   return msg;
 }
 

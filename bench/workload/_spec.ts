@@ -94,6 +94,28 @@ export function vllmTextLen(inputLen: number, wl: { completionsExtra: number }):
 }
 
 /**
+ * A completions spec whose prompt is `text` of known ids (a live run's random
+ * prompt): the same fields as {@linkcode textSpec}'s, the prompt built on each
+ * read and not kept, `text` under a hidden {@linkcode IDS_TEXT} (a spread or a
+ * copy to another thread drops it) so that the body's bytes are written from
+ * the ids (`openaiBodyWriter`) and a request in flight holds only its ids.
+ */
+export function knownTextSpec(base: SpecBase, text: IdsText, promptTokens: number): RequestSpec {
+  const spec: RequestSpec = {
+    requestId: base.requestId,
+    conversationId: base.conversationId ?? base.requestId,
+    turn: base.turn ?? 1,
+    maxTokens: base.maxTokens,
+    ignoreEos: base.ignoreEos,
+    get prompt(): string {
+      return piecesText(text.pieces, text.ids);
+    },
+    promptTokens,
+  };
+  return Object.defineProperty(spec, IDS_TEXT, { value: text });
+}
+
+/**
  * A completions spec whose prompt text is built from its token ids each time
  * it is read, and not kept; it carries that text as an {@linkcode IdsText}, so
  * the virtual clock's body of it builds none (unless a prefix-hashing router
