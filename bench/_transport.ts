@@ -10,7 +10,7 @@
 import type { BodyReader } from "./_body_reader.ts";
 import { errorText } from "./_meters.ts";
 import type { ClientRequest, ClientResult } from "./client.ts";
-import { Canceller, http1 } from "../lib/http1.ts";
+import { bodyBytes, Canceller, http1 } from "../lib/http1.ts";
 
 const enc = new TextEncoder();
 
@@ -243,7 +243,7 @@ async function fetchExchange(
   const answer = await fetch(req.url, {
     method: "POST",
     headers,
-    body: req.body,
+    body: typeof req.body === "string" ? req.body : bodyBytes(req.body),
     signal: ac.signal,
   });
   res.head(answer.status, answer.headers);

@@ -7,8 +7,9 @@
  */
 import { readConfigText } from "../lib/read_config.ts";
 import type { RequestSpec } from "./workload/types.ts";
-import { IDS_TEXT, idsTextOf } from "../lib/lazy_text.ts";
+import { IDS_TEXT, type IdsText, idsTextOf } from "../lib/lazy_text.ts";
 import { jsonTextByteLength, writeJsonText } from "../lib/json_text_bytes.ts";
+import type { BodyWriter, Http1Body } from "../lib/http1.ts";
 
 /** Sampling fields of OpenAI bodies (none unless asked). */
 export interface SamplingOptions {
@@ -34,8 +35,8 @@ export function openaiBody(
   return JSON.stringify(openaiFields(spec, model, sampling, o));
 }
 
-/** A request body as sent: JSON text, or its UTF-8 bytes. */
-export type BodyPayload = string | Uint8Array<ArrayBuffer>;
+/** A request body as sent: JSON text, or its UTF-8 bytes (or a writer of them). */
+export type BodyPayload = string | Http1Body;
 
 /** Stands for the prompt in a body's JSON while its bytes around the prompt are cut out. */
 const PROMPT_MARK = "\u0000topobench prompt\u0000";
@@ -70,12 +71,27 @@ export function openaiBodyWriter(
     const frame = known && Number.isInteger(spec.maxTokens) ? frameOf(spec) : null;
     const n = frame ? jsonTextByteLength(known!) : -1;
     if (n < 0) return openaiBody(spec, model, sampling, o);
-    const [head, tail] = frame!;
-    const out = new Uint8Array(head.length + n + tail.length);
-    out.set(head);
-    out.set(tail, writeJsonText(known!, out, head.length));
-    return out;
+    return new PromptBody(frame![0], known!, n, frame![1]);
   };
+}
+
+/** A body's bytes around its prompt, and the prompt written from its ids between them. */
+class PromptBody implements BodyWriter {
+  readonly byteLength: number;
+
+  constructor(
+    readonly head: Uint8Array,
+    readonly text: IdsText,
+    textBytes: number,
+    readonly tail: Uint8Array,
+  ) {
+    this.byteLength = head.length + textBytes + tail.length;
+  }
+
+  writeInto(out: Uint8Array, at: number): void {
+    out.set(this.head, at);
+    out.set(this.tail, writeJsonText(this.text, out, at + this.head.length));
+  }
 }
 
 /**

@@ -38,7 +38,8 @@ export interface Http1Request {
   method?: string;
   /** Header names in lower case. */
   headers: Record<string, string>;
-  body?: Uint8Array;
+  /** Bytes, or a writer of them into the request's one write. */
+  body?: Http1Body;
   /** Aborting closes the connection; the promise rejects with the signal's reason. */
   signal?: AbortSignal;
   /** The same as `signal`, cheaper: cancelling closes the connection and rejects with its reason. */
@@ -55,8 +56,10 @@ export interface Http1Request {
 
 import { Reader, release, takeIdle } from "./_http1_pool.ts";
 import { HEAD_EOF, readResponse } from "./_http1_response.ts";
+import { type Http1Body, releaseRequest, requestMessage } from "./_http1_request.ts";
 
 export { closeIdle, DEFAULT_IDLE_MS, idleCount, idleMsOf } from "./_http1_pool.ts";
+export { bodyBytes, type BodyWriter, type Http1Body } from "./_http1_request.ts";
 
 const enc = new TextEncoder();
 
@@ -124,6 +127,15 @@ export async function http1(req: Http1Request): Promise<void> {
   }
   const key = req.url.host;
   const msg = requestBytes(req, key);
+  try {
+    return await exchange(req, key, msg);
+  } finally {
+    releaseRequest(msg);
+  }
+}
+
+/** {@linkcode http1} of the request's bytes `msg`: on a pooled connection, else a new one. */
+async function exchange(req: Http1Request, key: string, msg: Uint8Array): Promise<void> {
   for (let attempt = 0;; attempt++) {
     req.signal?.throwIfAborted();
     if (req.canceller?.cancelled) throw req.canceller.reason;
@@ -166,32 +178,14 @@ export async function http1(req: Http1Request): Promise<void> {
   }
 }
 
-/** The request's head and body as the one write that sends them. */
+/** The request's head and body as the one write that sends them (see {@linkcode releaseRequest}). */
 function requestBytes(req: Http1Request, host: string): Uint8Array {
-  const body = req.body ?? new Uint8Array(0);
   let head = `${
     req.method ?? "POST"
   } ${req.url.pathname}${req.url.search} HTTP/1.1\r\nhost: ${host}\r\n`;
   for (const [k, v] of Object.entries(req.headers)) head += `${k}: ${v}\r\n`;
-  head += `content-length: ${body.length}\r\n\r\n`;
-  const n = head.length;
-  const msg = new Uint8Array(n + body.length);
-  // an ASCII head (as every head of ours is) copied here: `TextEncoder` is a call into the runtime
-  for (let i = 0; i < n; i++) {
-    const c = head.charCodeAt(i);
-    if (c > 127) return joined(enc.encode(head), body);
-    msg[i] = c;
-  }
-  msg.set(body, n);
-  return msg;
-}
-
-/** `head` then `body`, in one array. */
-function joined(head: Uint8Array, body: Uint8Array): Uint8Array {
-  const msg = new Uint8Array(head.length + body.length);
-  msg.set(head);
-  msg.set(body, head.length);
-  return msg;
+  head += `content-length: ${req.body?.byteLength ?? 0}\r\n\r\n`;
+  return requestMessage(head, req.body);
 }
 
 /** Why the request was cancelled or aborted; null while it is not. */
