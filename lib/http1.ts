@@ -126,16 +126,6 @@ export async function http1(req: Http1Request): Promise<void> {
     );
   }
   const key = req.url.host;
-  const msg = requestBytes(req, key);
-  try {
-    return await exchange(req, key, msg);
-  } finally {
-    releaseRequest(msg);
-  }
-}
-
-/** {@linkcode http1} of the request's bytes `msg`: on a pooled connection, else a new one. */
-async function exchange(req: Http1Request, key: string, msg: Uint8Array): Promise<void> {
   for (let attempt = 0;; attempt++) {
     req.signal?.throwIfAborted();
     if (req.canceller?.cancelled) throw req.canceller.reason;
@@ -153,7 +143,7 @@ async function exchange(req: Http1Request, key: string, msg: Uint8Array): Promis
     req.canceller?.onCancel(onAbort);
     try {
       if (cancelReason(req) !== null) throw cancelReason(req);
-      const writeError = await writeAll(conn, msg);
+      const writeError = await writeRequest(conn, req, key);
       // a server may answer (413, 503) and close before reading the whole body: its answer counts
       const idleMs = await readResponse(r, req, () => (got = true)).catch((e) => {
         throw writeError !== null && !got ? writeError : e;
@@ -186,6 +176,19 @@ function requestBytes(req: Http1Request, host: string): Uint8Array {
   for (const [k, v] of Object.entries(req.headers)) head += `${k}: ${v}\r\n`;
   head += `content-length: ${req.body?.byteLength ?? 0}\r\n\r\n`;
   return requestMessage(head, req.body);
+}
+
+/**
+ * Writes the request (its bytes made now, in a buffer given back once written:
+ * a request in flight holds none); the error if the connection broke meanwhile.
+ */
+async function writeRequest(conn: Deno.TcpConn, req: Http1Request, host: string): Promise<unknown> {
+  const msg = requestBytes(req, host);
+  try {
+    return await writeAll(conn, msg);
+  } finally {
+    releaseRequest(msg);
+  }
 }
 
 /** Why the request was cancelled or aborted; null while it is not. */
