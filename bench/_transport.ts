@@ -9,6 +9,7 @@
  */
 import type { BodyReader } from "./_body_reader.ts";
 import { errorText } from "./_meters.ts";
+import { BodyText } from "./_body_text.ts";
 import type { ClientRequest, ClientResult } from "./client.ts";
 import { bodyBytes, Canceller, http1 } from "../lib/http1.ts";
 
@@ -171,7 +172,7 @@ interface HeaderLookup {
 class ResponseSide {
   #ok = false;
   #errBody = "";
-  readonly #dec = new TextDecoder();
+  readonly #dec = new BodyText();
 
   constructor(
     readonly r: ClientResult,
@@ -188,7 +189,7 @@ class ResponseSide {
 
   readonly data = (bytes: Uint8Array): void => {
     if (this.guard.stallMs > 0) this.guard.stall.byte();
-    const text = this.#dec.decode(bytes, { stream: true });
+    const text = this.#dec.decode(bytes);
     if (this.#ok) this.body.push(text);
     else if (this.#errBody.length < 4096) this.#errBody += text;
   };
@@ -196,10 +197,10 @@ class ResponseSide {
   /** The body ended: true for a 2xx answer (its last text pushed), else the HTTP error set. */
   ended(): boolean {
     if (!this.#ok) {
-      this.r.error = `HTTP ${this.r.status}: ${errorText(this.#errBody + this.#dec.decode())}`;
+      this.r.error = `HTTP ${this.r.status}: ${errorText(this.#errBody + this.#dec.end())}`;
       return false;
     }
-    this.body.push(this.#dec.decode());
+    this.body.push(this.#dec.end());
     return true;
   }
 }
