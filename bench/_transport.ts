@@ -216,6 +216,19 @@ function requestHeaders(req: ClientRequest): Record<string, string> {
   return headers;
 }
 
+/** The last URL parsed, and its text (a run sends every request to one URL; http1 only reads it). */
+let lastUrl: URL | null = null;
+let lastHref = "";
+
+/** `new URL(href)`, parsed once for a run of requests to one URL. */
+function parsedUrl(href: string): URL {
+  if (href !== lastHref || !lastUrl) {
+    lastUrl = new URL(href);
+    lastHref = href;
+  }
+  return lastUrl;
+}
+
 /**
  * POSTs `req` and streams its response to `res`; throws (or rejects) when the
  * transport fails. Not async itself: the lean path is one promise, http1's.
@@ -223,7 +236,7 @@ function requestHeaders(req: ClientRequest): Record<string, string> {
 function exchange(req: ClientRequest, res: ResponseSide): Promise<void> {
   const headers = requestHeaders(req);
   if (req.signal?.aborted) throw new Error("aborted before send");
-  const url = new URL(req.url);
+  const url = parsedUrl(req.url);
   if (url.protocol !== "http:") return fetchExchange(req, headers, res);
   // the lean path: our HTTP/1.1 client, SSE parsed from each read as it returns
   const body = typeof req.body === "string" ? enc.encode(req.body) : req.body;
