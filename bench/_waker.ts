@@ -6,20 +6,24 @@
  * notify: no message to it) and posts back; the main thread waits on that
  * message with its event loop free. The worker's code is
  * inline, so the bundled `bench.js` carries it. One wake-up at a time. Wake-ups
- * less than {@linkcode DENSE_MS} apart (over ~1,000 arrivals a second) are a
- * timer's: cheaper, up to ~1 ms late (send lag shows it).
+ * {@linkcode DENSE_MS} apart or less on average (from ~2,000 arrivals a second)
+ * are a timer's: cheaper, up to ~1.5 ms late (send lag shows it).
  *
  * @module
  */
 
 /**
- * Sleeps that begin within this many ms of the last wake-up are a timer's
- * alone (up to ~1 ms late), not the worker's: a wake-up through the worker
- * costs ~30 µs of CPU over both threads, which at thousands of arrivals a
- * second was a sixth of bench's CPU (A/B at 1,500 req/s: 0.30 against 0.36 ms
- * per request), and most arrivals then find the clock awake anyway.
+ * While the instants slept for are this many ms apart or less (a moving
+ * average), sleeps are a timer's alone (up to ~1.5 ms late), not the worker's: a
+ * wake-up through the worker costs ~30 µs of CPU over both threads, which at
+ * thousands of arrivals a second was a sixth of bench's CPU (A/B at 1,500
+ * req/s: 0.30 against 0.36 ms per request), and most arrivals then find the
+ * clock awake anyway. Up to ~2,000 arrivals a second the worker keeps wake-ups
+ * exact (sleeps come ~1 ms apart or more there).
  */
 const DENSE_MS = 1;
+/** Weight of the newest interval in the moving average. */
+const GAP_WEIGHT = 1 / 16;
 
 /** Cells of the shared control array (Int32): the request's number, and the stop flag. */
 const SEQ = 0;
@@ -114,11 +118,13 @@ export class Waker implements Disposable {
     let ms = atMs - now;
     if (ms <= 0 || signal.aborted) return;
     this.#bind(signal);
-    const dense = now - this.#lastWakeMs < DENSE_MS;
+    this.#gapMs += GAP_WEIGHT * (Math.min(Math.max(0, atMs - this.#lastAtMs), 10) - this.#gapMs);
+    this.#lastAtMs = atMs;
+    const dense = this.#gapMs < DENSE_MS;
     if (ms > 3 || dense) {
       await this.#timer(dense && ms <= 3 ? ms - 0.5 : ms - 2);
       ms = atMs - performance.now();
-      if (ms <= 0.05 || dense || signal.aborted) return void (this.#lastWakeMs = performance.now());
+      if (ms <= 0.05 || dense || signal.aborted) return;
     }
     await new Promise<void>((resolve) => {
       const id = this.#ask(performance.timeOrigin + atMs);
@@ -129,11 +135,12 @@ export class Waker implements Disposable {
       };
       this.#pending = { id, resolve: this.#wake };
     });
-    this.#lastWakeMs = performance.now();
   }
 
-  /** When the last sleep ended (`performance.now()`). */
-  #lastWakeMs = -Infinity;
+  /** The instant the last sleep was for (`performance.now()`). */
+  #lastAtMs = -Infinity;
+  /** The moving average of the time between the instants slept for (ms, at most 10 each). */
+  #gapMs = 10;
 
   /** One timer of `ms`, ended early by an abort. */
   #timer(ms: number): Promise<void> {
