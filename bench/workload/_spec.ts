@@ -21,6 +21,17 @@ export interface SpecBase {
   turn?: number;
 }
 
+/** The fields every spec starts with, in their order. */
+function commonFields(base: SpecBase) {
+  return {
+    requestId: base.requestId,
+    conversationId: base.conversationId ?? base.requestId,
+    turn: base.turn ?? 1,
+    maxTokens: base.maxTokens,
+    ignoreEos: base.ignoreEos,
+  };
+}
+
 /**
  * A single-turn spec. `knownTokens` is the token count of `text` when known by
  * construction (skips tokenizing); the server-side extras (BOS, chat template) are added.
@@ -32,13 +43,7 @@ export function textSpec(
   text: string,
   known?: { tokens: number; completionsExtra: number; chatExtra: number },
 ): RequestSpec {
-  const common = {
-    requestId: base.requestId,
-    conversationId: base.conversationId ?? base.requestId,
-    turn: base.turn ?? 1,
-    maxTokens: base.maxTokens,
-    ignoreEos: base.ignoreEos,
-  };
+  const common = commonFields(base);
   if (endpoint === "completions") {
     const promptTokens = known
       ? known.tokens + known.completionsExtra
@@ -62,11 +67,7 @@ export function partsSpec(
 ): RequestSpec {
   const messages = [{ role: "user" as const, content: parts }];
   return {
-    requestId: base.requestId,
-    conversationId: base.conversationId ?? base.requestId,
-    turn: base.turn ?? 1,
-    maxTokens: base.maxTokens,
-    ignoreEos: base.ignoreEos,
+    ...commonFields(base),
     messages,
     promptTokens: knownTokens ?? tok.encodeChat(messages).length,
   };
@@ -101,17 +102,13 @@ export function vllmTextLen(inputLen: number, wl: { completionsExtra: number }):
  * the ids (`openaiBodyWriter`) and a request in flight holds only its ids.
  */
 export function knownTextSpec(base: SpecBase, text: IdsText, promptTokens: number): RequestSpec {
-  const spec: RequestSpec = {
-    requestId: base.requestId,
-    conversationId: base.conversationId ?? base.requestId,
-    turn: base.turn ?? 1,
-    maxTokens: base.maxTokens,
-    ignoreEos: base.ignoreEos,
-    get prompt(): string {
-      return piecesText(text.pieces, text.ids);
-    },
-    promptTokens,
-  };
+  // the fields in textSpec's order: a getter in a literal with a spread goes after its data fields
+  const spec: RequestSpec = Object.defineProperty(commonFields(base), "prompt", {
+    get: (): string => piecesText(text.pieces, text.ids),
+    enumerable: true,
+    configurable: true,
+  }) as RequestSpec;
+  spec.promptTokens = promptTokens;
   return Object.defineProperty(spec, IDS_TEXT, { value: text });
 }
 
