@@ -84,6 +84,7 @@ export async function runLoadPoint(s: RunSession, x: LoadExecutor, k: number): P
     checks,
   });
   progress?.[Symbol.dispose]();
+  sink.flush(); // the point's last rows on disk before its summary
   await summarizePoint(s, { k, runId, originMs, sink, state, checks, outcome });
   return true;
 }

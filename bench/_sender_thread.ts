@@ -20,6 +20,7 @@ import type { Job } from "./work_source.ts";
 import { JobFeed } from "./_job_feed.ts";
 import type { RequestSpec } from "./workload/types.ts";
 import { bodyOf } from "./_target.ts";
+import type { BodyPayload } from "./request_body.ts";
 import { timerSleep } from "../lib/clock.ts";
 
 /** The worker name of a sender thread. */
@@ -145,7 +146,7 @@ class Batcher {
 class SenderThread {
   #init: SenderInit | null = null;
   #tok: Tokenizer | null = null;
-  #body: ((s: RequestSpec) => string) | null = null;
+  #body: ((s: RequestSpec) => BodyPayload) | null = null;
   #feed: JobFeed | null = null;
   #stop = new AbortController();
   #cancel = new AbortController();

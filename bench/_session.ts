@@ -10,6 +10,7 @@
  */
 import { basename, dirname, join } from "node:path";
 import { CsvAppender, LineAppender } from "../lib/csv.ts";
+import { HOLD_BYTES } from "./record.ts";
 import { errorMessage } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { type LoadPointSummary, REQUEST_COLUMNS } from "../lib/result_schema.ts";
@@ -90,7 +91,10 @@ export class RunSession {
       })
       : null;
     this.waker = new Waker();
-    this.csv = new CsvAppender(join(dir, "requests.csv"), REQUEST_COLUMNS);
+    // rows held up to HOLD_BYTES, and written within `RunRows`' HOLD_MS: not a write per row
+    this.csv = new CsvAppender(join(dir, "requests.csv"), REQUEST_COLUMNS, {
+      holdBytes: HOLD_BYTES,
+    });
     this.itlFile = cfg.writeItl ? new LineAppender(join(dir, "itl.jsonl")) : null;
   }
 

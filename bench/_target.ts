@@ -9,7 +9,7 @@ import { clusterFetch, Kubectl } from "../lib/kubectl.ts";
 import type { Logger } from "../lib/log.ts";
 import { LazyTokenizer, loadTokenizer, type Tokenizer } from "../lib/tokenizer.ts";
 import type { BenchConfig } from "./bench_config.ts";
-import { loadTemplate, openaiBody, templateBody } from "./request_body.ts";
+import { type BodyPayload, loadTemplate, openaiBodyWriter, templateBody } from "./request_body.ts";
 import type { RequestSpec } from "./workload/types.ts";
 import { firstModel, type HttpGet, serverVersion } from "./_server_info.ts";
 
@@ -29,7 +29,7 @@ export interface Target {
   simulated: boolean;
   tok: Tokenizer;
   /** JSON body of a request. */
-  body: (spec: RequestSpec) => string;
+  body: (spec: RequestSpec) => BodyPayload;
   /** The full endpoint URL. */
   url: string;
   /** Whether the bodies ask for a stream; undefined with a template (the body is the user's). */
@@ -104,9 +104,9 @@ async function tokenizerOf(
 export async function bodyOf(
   cfg: BenchConfig,
   model: string,
-): Promise<(spec: RequestSpec) => string> {
+): Promise<(spec: RequestSpec) => BodyPayload> {
   const template = cfg.requestBodyTemplate ? await loadTemplate(cfg.requestBodyTemplate) : null;
   return template
     ? (s) => templateBody(template, s, model)
-    : (s) => openaiBody(s, model, cfg.sampling, { stream: cfg.stream });
+    : openaiBodyWriter(model, cfg.sampling, { stream: cfg.stream });
 }

@@ -9,8 +9,9 @@
  */
 import type { BodyReader } from "./_body_reader.ts";
 import { errorText } from "./_meters.ts";
+import { BodyText } from "./_body_text.ts";
 import type { ClientRequest, ClientResult } from "./client.ts";
-import { Canceller, http1 } from "../lib/http1.ts";
+import { bodyBytes, Canceller, http1 } from "../lib/http1.ts";
 
 const enc = new TextEncoder();
 
@@ -171,7 +172,7 @@ interface HeaderLookup {
 class ResponseSide {
   #ok = false;
   #errBody = "";
-  readonly #dec = new TextDecoder();
+  readonly #dec = new BodyText();
 
   constructor(
     readonly r: ClientResult,
@@ -188,7 +189,7 @@ class ResponseSide {
 
   readonly data = (bytes: Uint8Array): void => {
     if (this.guard.stallMs > 0) this.guard.stall.byte();
-    const text = this.#dec.decode(bytes, { stream: true });
+    const text = this.#dec.decode(bytes);
     if (this.#ok) this.body.push(text);
     else if (this.#errBody.length < 4096) this.#errBody += text;
   };
@@ -196,10 +197,10 @@ class ResponseSide {
   /** The body ended: true for a 2xx answer (its last text pushed), else the HTTP error set. */
   ended(): boolean {
     if (!this.#ok) {
-      this.r.error = `HTTP ${this.r.status}: ${errorText(this.#errBody + this.#dec.decode())}`;
+      this.r.error = `HTTP ${this.r.status}: ${errorText(this.#errBody + this.#dec.end())}`;
       return false;
     }
-    this.body.push(this.#dec.decode());
+    this.body.push(this.#dec.end());
     return true;
   }
 }
@@ -215,6 +216,19 @@ function requestHeaders(req: ClientRequest): Record<string, string> {
   return headers;
 }
 
+/** The last URL parsed, and its text (a run sends every request to one URL; http1 only reads it). */
+let lastUrl: URL | null = null;
+let lastHref = "";
+
+/** `new URL(href)`, parsed once for a run of requests to one URL. */
+function parsedUrl(href: string): URL {
+  if (href !== lastHref || !lastUrl) {
+    lastUrl = new URL(href);
+    lastHref = href;
+  }
+  return lastUrl;
+}
+
 /**
  * POSTs `req` and streams its response to `res`; throws (or rejects) when the
  * transport fails. Not async itself: the lean path is one promise, http1's.
@@ -222,10 +236,10 @@ function requestHeaders(req: ClientRequest): Record<string, string> {
 function exchange(req: ClientRequest, res: ResponseSide): Promise<void> {
   const headers = requestHeaders(req);
   if (req.signal?.aborted) throw new Error("aborted before send");
-  const url = new URL(req.url);
+  const url = parsedUrl(req.url);
   if (url.protocol !== "http:") return fetchExchange(req, headers, res);
   // the lean path: our HTTP/1.1 client, SSE parsed from each read as it returns
-  const body = enc.encode(req.body);
+  const body = typeof req.body === "string" ? enc.encode(req.body) : req.body;
   const canceller = res.guard.canceller;
   return http1({ url, headers, body, canceller, onHead: res.head, onData: res.data });
 }
@@ -243,7 +257,7 @@ async function fetchExchange(
   const answer = await fetch(req.url, {
     method: "POST",
     headers,
-    body: req.body,
+    body: typeof req.body === "string" ? req.body : bodyBytes(req.body),
     signal: ac.signal,
   });
   res.head(answer.status, answer.headers);

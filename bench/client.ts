@@ -19,6 +19,7 @@ import { BodyReader } from "./_body_reader.ts";
 import { chunkText, meterFor } from "./_meters.ts";
 import { RequestGuard, transfer } from "./_transport.ts";
 import { atPath } from "./_whole_answer.ts";
+import type { BodyPayload } from "./request_body.ts";
 
 export { atPath, chunkText };
 
@@ -26,8 +27,8 @@ export { atPath, chunkText };
 export interface ClientRequest {
   /** Full URL, e.g. `http://127.0.0.1:8000/v1/completions`. */
   url: string;
-  /** JSON body text. */
-  body: string;
+  /** JSON body: text, or its UTF-8 bytes. */
+  body: BodyPayload;
   /** Sent as `X-Request-Id`. */
   requestId: string;
   /** Sent as `X-Session-Id` (multi-turn), so routers can be sticky. */

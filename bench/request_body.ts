@@ -7,7 +7,9 @@
  */
 import { readConfigText } from "../lib/read_config.ts";
 import type { RequestSpec } from "./workload/types.ts";
-import { IDS_TEXT, idsTextOf } from "../lib/lazy_text.ts";
+import { IDS_TEXT, type IdsText, idsTextOf } from "../lib/lazy_text.ts";
+import { jsonTextByteLength, writeJsonText } from "../lib/json_text_bytes.ts";
+import type { BodyWriter, Http1Body } from "../lib/http1.ts";
 
 /** Sampling fields of OpenAI bodies (none unless asked). */
 export interface SamplingOptions {
@@ -33,6 +35,92 @@ export function openaiBody(
   return JSON.stringify(openaiFields(spec, model, sampling, o));
 }
 
+/** A request body as sent: JSON text, or its UTF-8 bytes (or a writer of them). */
+export type BodyPayload = string | Http1Body;
+
+/** Stands for the prompt in a body's JSON while its bytes around the prompt are cut out. */
+const PROMPT_MARK = "\u0000topobench prompt\u0000";
+/** Distinct (max tokens, ignore EOS) pairs whose bytes around the prompt are kept. */
+const MAX_FRAMES = 256;
+
+/**
+ * {@linkcode openaiBody} as bytes, the same bytes `TextEncoder` gives of it: a
+ * completions spec whose prompt is a known {@linkcode IdsText} has its prompt
+ * written straight from its ids between the body's other bytes (kept per max
+ * tokens), so no prompt text, JSON text or copy of them is made; any other
+ * spec gets {@linkcode openaiBody}'s text.
+ */
+export function openaiBodyWriter(
+  model: string,
+  sampling: SamplingOptions = {},
+  o: { stream?: boolean } = {},
+): (spec: RequestSpec) => BodyPayload {
+  const frames = new Map<number, [Uint8Array, Uint8Array] | null>();
+  const frameOf = (spec: RequestSpec) => {
+    const key = spec.maxTokens * 2 + (spec.ignoreEos ? 1 : 0);
+    let f = frames.get(key);
+    if (f === undefined) {
+      if (frames.size >= MAX_FRAMES) frames.clear();
+      f = promptFrame(spec, model, sampling, o);
+      frames.set(key, f);
+    }
+    return f;
+  };
+  return (spec) => {
+    const known = spec.messages ? undefined : idsTextOf(spec);
+    const frame = known && Number.isInteger(spec.maxTokens) ? frameOf(spec) : null;
+    const n = frame ? jsonTextByteLength(known!) : -1;
+    if (n < 0) return openaiBody(spec, model, sampling, o);
+    return new PromptBody(frame![0], known!, n, frame![1]);
+  };
+}
+
+/** A body's bytes around its prompt, and the prompt written from its ids between them. */
+class PromptBody implements BodyWriter {
+  readonly byteLength: number;
+
+  constructor(
+    readonly head: Uint8Array,
+    readonly text: IdsText,
+    textBytes: number,
+    readonly tail: Uint8Array,
+  ) {
+    this.byteLength = head.length + textBytes + tail.length;
+  }
+
+  writeInto(out: Uint8Array, at: number): void {
+    out.set(this.head, at);
+    out.set(this.tail, writeJsonText(this.text, out, at + this.head.length));
+  }
+}
+
+/**
+ * The bytes of `spec`'s body before and after its prompt's text, or null when
+ * the prompt is not one string in it (`extra_body` replaced it).
+ */
+function promptFrame(
+  spec: RequestSpec,
+  model: string,
+  sampling: SamplingOptions,
+  o: { stream?: boolean },
+): [Uint8Array, Uint8Array] | null {
+  const marked: RequestSpec = {
+    requestId: "",
+    conversationId: "",
+    turn: 1,
+    prompt: PROMPT_MARK,
+    promptTokens: 0,
+    maxTokens: spec.maxTokens,
+    ignoreEos: spec.ignoreEos,
+  };
+  const parts = JSON.stringify(openaiFields(marked, model, sampling, o))
+    .split(JSON.stringify(PROMPT_MARK));
+  if (parts.length !== 2) return null;
+  return [enc.encode(parts[0] + '"'), enc.encode('"' + parts[1])];
+}
+
+const enc = new TextEncoder();
+
 /** `stream_options` of a streamed body (one shared object: read, never changed). */
 const INCLUDE_USAGE = Object.freeze({ include_usage: true });
 
@@ -48,7 +136,10 @@ export function openaiFields(
     body.messages = spec.messages;
     body.max_completion_tokens = spec.maxTokens;
   } else {
-    const known = idsTextOf(spec);
+    // an extra body's own prompt replaces it: a plain field then (a getter cannot be assigned)
+    const known = sampling.extraBody && "prompt" in sampling.extraBody
+      ? undefined
+      : idsTextOf(spec);
     if (known) {
       // text of known ids (virtual time reads the ids): built only if something reads the body's
       // prompt (a prefix-hashing router, `JSON.stringify`), as each read of the spec's builds it

@@ -10,6 +10,7 @@ import { type Sleeper, sleepUntil, WallClock } from "../lib/clock.ts";
 import { LazyTokenizer, type Tokenizer } from "../lib/tokenizer.ts";
 import { type MetricsCompat, type ResponsePaths, sendStreaming } from "./client.ts";
 import type { RequestSpec } from "./workload/types.ts";
+import type { BodyPayload } from "./request_body.ts";
 import {
   type DriveOptions,
   type Finished,
@@ -29,8 +30,8 @@ export { type Finished, type LoadPlan, newState, type RunState, sleepUntil };
 export interface HttpSenderOptions {
   /** Full endpoint URL. */
   url: string;
-  /** JSON body of a spec. */
-  body: (spec: RequestSpec) => string;
+  /** JSON body of a spec (its text, or its UTF-8 bytes). */
+  body: (spec: RequestSpec) => BodyPayload;
   timeoutMs: number;
   /** A started stream with no byte for this long fails; 0 or unset: never. */
   stallTimeoutMs?: number;

@@ -10,12 +10,15 @@
 
 /** Bytes read from `conn` and not yet consumed: `buf[start..end)`. */
 export class ReadBuffer {
-  buf: Uint8Array<ArrayBuffer> = new Uint8Array(16384);
+  buf: Uint8Array<ArrayBuffer>;
   start = 0;
   end = 0;
   #pending: Promise<number | null> | null = null;
 
-  constructor(readonly conn: Deno.TcpConn) {}
+  /** `bytes`: the buffer's first size (it grows while a message needs more). @default 16384 */
+  constructor(readonly conn: Deno.TcpConn, bytes = 16384) {
+    this.buf = new Uint8Array(bytes);
+  }
 
   /** The read started ahead, if one is waiting to be taken by {@linkcode fill}. */
   get pending(): Promise<number | null> | null {

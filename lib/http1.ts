@@ -38,7 +38,8 @@ export interface Http1Request {
   method?: string;
   /** Header names in lower case. */
   headers: Record<string, string>;
-  body?: Uint8Array;
+  /** Bytes, or a writer of them into the request's one write. */
+  body?: Http1Body;
   /** Aborting closes the connection; the promise rejects with the signal's reason. */
   signal?: AbortSignal;
   /** The same as `signal`, cheaper: cancelling closes the connection and rejects with its reason. */
@@ -55,8 +56,10 @@ export interface Http1Request {
 
 import { Reader, release, takeIdle } from "./_http1_pool.ts";
 import { HEAD_EOF, readResponse } from "./_http1_response.ts";
+import { type Http1Body, releaseRequest, requestMessage } from "./_http1_request.ts";
 
 export { closeIdle, DEFAULT_IDLE_MS, idleCount, idleMsOf } from "./_http1_pool.ts";
+export { bodyBytes, type BodyWriter, type Http1Body } from "./_http1_request.ts";
 
 const enc = new TextEncoder();
 
@@ -123,7 +126,6 @@ export async function http1(req: Http1Request): Promise<void> {
     );
   }
   const key = req.url.host;
-  const msg = requestBytes(req, key);
   for (let attempt = 0;; attempt++) {
     req.signal?.throwIfAborted();
     if (req.canceller?.cancelled) throw req.canceller.reason;
@@ -141,7 +143,7 @@ export async function http1(req: Http1Request): Promise<void> {
     req.canceller?.onCancel(onAbort);
     try {
       if (cancelReason(req) !== null) throw cancelReason(req);
-      const writeError = await writeAll(conn, msg);
+      const writeError = await writeRequest(conn, req, key);
       // a server may answer (413, 503) and close before reading the whole body: its answer counts
       const idleMs = await readResponse(r, req, () => (got = true)).catch((e) => {
         throw writeError !== null && !got ? writeError : e;
@@ -166,19 +168,27 @@ export async function http1(req: Http1Request): Promise<void> {
   }
 }
 
-/** The request's head and body as the one write that sends them. */
+/** The request's head and body as the one write that sends them (see {@linkcode releaseRequest}). */
 function requestBytes(req: Http1Request, host: string): Uint8Array {
-  const body = req.body ?? new Uint8Array(0);
   let head = `${
     req.method ?? "POST"
   } ${req.url.pathname}${req.url.search} HTTP/1.1\r\nhost: ${host}\r\n`;
   for (const [k, v] of Object.entries(req.headers)) head += `${k}: ${v}\r\n`;
-  head += `content-length: ${body.length}\r\n\r\n`;
-  const h = enc.encode(head);
-  const msg = new Uint8Array(h.length + body.length);
-  msg.set(h);
-  msg.set(body, h.length);
-  return msg;
+  head += `content-length: ${req.body?.byteLength ?? 0}\r\n\r\n`;
+  return requestMessage(head, req.body);
+}
+
+/**
+ * Writes the request (its bytes made now, in a buffer given back once written:
+ * a request in flight holds none); the error if the connection broke meanwhile.
+ */
+async function writeRequest(conn: Deno.TcpConn, req: Http1Request, host: string): Promise<unknown> {
+  const msg = requestBytes(req, host);
+  try {
+    return await writeAll(conn, msg);
+  } finally {
+    releaseRequest(msg);
+  }
 }
 
 /** Why the request was cancelled or aborted; null while it is not. */

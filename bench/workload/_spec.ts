@@ -21,6 +21,17 @@ export interface SpecBase {
   turn?: number;
 }
 
+/** The fields every spec starts with, in their order. */
+function commonFields(base: SpecBase) {
+  return {
+    requestId: base.requestId,
+    conversationId: base.conversationId ?? base.requestId,
+    turn: base.turn ?? 1,
+    maxTokens: base.maxTokens,
+    ignoreEos: base.ignoreEos,
+  };
+}
+
 /**
  * A single-turn spec. `knownTokens` is the token count of `text` when known by
  * construction (skips tokenizing); the server-side extras (BOS, chat template) are added.
@@ -32,13 +43,7 @@ export function textSpec(
   text: string,
   known?: { tokens: number; completionsExtra: number; chatExtra: number },
 ): RequestSpec {
-  const common = {
-    requestId: base.requestId,
-    conversationId: base.conversationId ?? base.requestId,
-    turn: base.turn ?? 1,
-    maxTokens: base.maxTokens,
-    ignoreEos: base.ignoreEos,
-  };
+  const common = commonFields(base);
   if (endpoint === "completions") {
     const promptTokens = known
       ? known.tokens + known.completionsExtra
@@ -62,11 +67,7 @@ export function partsSpec(
 ): RequestSpec {
   const messages = [{ role: "user" as const, content: parts }];
   return {
-    requestId: base.requestId,
-    conversationId: base.conversationId ?? base.requestId,
-    turn: base.turn ?? 1,
-    maxTokens: base.maxTokens,
-    ignoreEos: base.ignoreEos,
+    ...commonFields(base),
     messages,
     promptTokens: knownTokens ?? tok.encodeChat(messages).length,
   };
@@ -91,6 +92,24 @@ export function drawLength(len: number, ratio: number, next: () => number): numb
  */
 export function vllmTextLen(inputLen: number, wl: { completionsExtra: number }): number {
   return Math.max(0, inputLen - wl.completionsExtra);
+}
+
+/**
+ * A completions spec whose prompt is `text` of known ids (a live run's random
+ * prompt): the same fields as {@linkcode textSpec}'s, the prompt built on each
+ * read and not kept, `text` under a hidden {@linkcode IDS_TEXT} (a spread or a
+ * copy to another thread drops it) so that the body's bytes are written from
+ * the ids (`openaiBodyWriter`) and a request in flight holds only its ids.
+ */
+export function knownTextSpec(base: SpecBase, text: IdsText, promptTokens: number): RequestSpec {
+  // the fields in textSpec's order: a getter in a literal with a spread goes after its data fields
+  const spec: RequestSpec = Object.defineProperty(commonFields(base), "prompt", {
+    get: (): string => piecesText(text.pieces, text.ids),
+    enumerable: true,
+    configurable: true,
+  }) as RequestSpec;
+  spec.promptTokens = promptTokens;
+  return Object.defineProperty(spec, IDS_TEXT, { value: text });
 }
 
 /**

@@ -8,11 +8,13 @@ import { multiturnDataset, turnSpec } from "./multiturn.ts";
 import { flagsWithoutDefaults, resolveBenchConfig } from "../bench_config.ts";
 import { parseFlags } from "../../lib/args.ts";
 import { parseImageSizes } from "./random_mm.ts";
+import { randomRequests } from "./random.ts";
+import { bodyBytes } from "../../lib/http1.ts";
 import { workSource } from "../work_source.ts";
 import { arrivalOffsets } from "./arrivals.ts";
 import { Rng } from "../../lib/rng.ts";
 import { IDS_TEXT, IdsText, idsTextOf } from "../../lib/lazy_text.ts";
-import { openaiBody, openaiFields } from "../request_body.ts";
+import { openaiBody, openaiBodyWriter, openaiFields } from "../request_body.ts";
 import { knownImageOf, LazyImagePart } from "../../lib/known_image.ts";
 import type { ContentPart } from "./types.ts";
 
@@ -343,5 +345,43 @@ Deno.test("multiturn with ids: the same conversations, each text built only when
     const want = turnSpec(tok, "chat", c, 3, answers);
     assert.equal(openaiBody(specs[k], "m"), openaiBody(want, "m"), "the body sends the text");
     assert.equal(specs[k].promptTokens, want.promptTokens);
+  }
+});
+
+Deno.test("random live completions: the prompt built when read, the body's bytes written from its ids", () => {
+  const enc = new TextEncoder();
+  for (const [prefixLen, rangeRatio] of [[0, 0], [9, 0.5]]) {
+    const specs = [...randomRequests(tok, {
+      count: 20,
+      seed: 3,
+      endpoint: "completions",
+      inputLen: 40,
+      outputLen: 6,
+      prefixLen,
+      rangeRatio,
+    })];
+    const plain = specs.map((s) => ({ ...s }));
+    assert.ok(specs.every((s) => idsTextOf(s)) && plain.every((s) => !idsTextOf(s)));
+    assert.equal(
+      tok.encode(specs[0].prompt!).length,
+      specs[0].promptTokens - 1,
+      "one token a word",
+    );
+    for (
+      const sampling of [{}, { temperature: 0.2, extraBody: { seed: "é" } }, {
+        extraBody: { prompt: "theirs" },
+      }]
+    ) {
+      const write = openaiBodyWriter("m", sampling);
+      for (const [k, s] of specs.entries()) {
+        const text = openaiBody(plain[k], "m", sampling);
+        assert.equal(openaiBody(s, "m", sampling), text);
+        const got = write(s);
+        assert.deepEqual(
+          typeof got === "string" ? enc.encode(got) : bodyBytes(got),
+          enc.encode(text),
+        );
+      }
+    }
   }
 });

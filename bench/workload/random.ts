@@ -6,12 +6,14 @@
  * @module
  */
 import { Rng } from "../../lib/rng.ts";
+import { IdsText } from "../../lib/lazy_text.ts";
 import type { Tokenizer } from "../../lib/tokenizer.ts";
 import type { RequestSpec } from "./types.ts";
 import {
   drawLength,
   type EndpointKind,
   idsPromptSpec,
+  knownTextSpec,
   requestId,
   textSpec,
   vllmTextLen,
@@ -90,6 +92,12 @@ export function* randomRequests(
         tokens + wl.completionsExtra,
         pieces,
       );
+      continue;
+    }
+    if (o.endpoint === "completions") {
+      // live: the prompt's words by their ids (the same draws), its text built only if read
+      const text = new IdsText(randomIds(wl, rng, inLen, i, prefixIds), pieces);
+      yield knownTextSpec(base, text, tokens + wl.completionsExtra);
       continue;
     }
     const picks = randomPicks(wl, rng, inLen, i);
