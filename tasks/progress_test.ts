@@ -116,6 +116,12 @@ Deno.test("progress: a sweep point's line reads its first run and sums the simul
   assert.equal(rateUnit({ dataset: "random" }), "req/s");
   const live = sweepPointDone("agg-r1", 1, {}, { resumed: true, summaries: [{ duration: 5 }] }, "");
   assert.equal(live.simulatedS, null, "a live run has no simulated time");
-  const pooled = sweepPointDone("agg-r2", 2, {}, { resumed: false, summaries: [], wallMs: 480 }, "");
+  const pooled = sweepPointDone(
+    "agg-r2",
+    2,
+    {},
+    { resumed: false, summaries: [], wallMs: 480 },
+    "",
+  );
   assert.equal(pooled.ownWallMs, 480, "a point a worker ran ahead keeps its own wall time");
 });
