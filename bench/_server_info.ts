@@ -18,9 +18,11 @@ export async function firstModel(
     res = await get(`${url}/v1/models`, { signal: AbortSignal.timeout(10_000) });
   } catch (e) {
     throw new RangeError(
-      `Cannot use --url as a reachable server (GET /v1/models failed; give --model to skip): current value is ${
+      `Cannot use --url as a reachable server: current value is ${
         JSON.stringify(url)
-      } (${e instanceof Error ? e.message : e})`,
+      } and GET /v1/models failed (${
+        e instanceof Error ? e.message : e
+      }); is the server up? (\`deno task status\` lists what \`up\` started; a server without /v1/models needs --model)`,
     );
   }
   const j = await res.json().catch(() => null);

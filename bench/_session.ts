@@ -9,7 +9,7 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
-import { CsvAppender, LineAppender } from "../lib/csv.ts";
+import { CsvAppender, LineAppender, parseCsv } from "../lib/csv.ts";
 import { HOLD_BYTES } from "./record.ts";
 import { errorMessage } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
@@ -241,10 +241,12 @@ export class RunSession {
     const all = this.summaries;
     if (all.length && all.every((s) => s.completed === 0 && s.failed > 0)) {
       const failed = all.reduce((a, s) => a + s.failed, 0);
+      const csv = join(this.dir, "requests.csv");
+      const first = await firstError(csv);
       this.log.error(
-        `every request failed (${failed}); see the error column of ${
-          join(this.dir, "requests.csv")
-        }`,
+        `every request failed (${failed})${
+          first ? `; the first: ${first}` : ""
+        }; see the error column of ${csv}`,
       );
       return 1;
     }
@@ -270,5 +272,19 @@ export class RunSession {
         `Cannot write the vLLM-format results under ${join(this.dir, "vllm")}: ${errorMessage(e)}`,
       )
     );
+  }
+}
+
+/** The first non-empty `error` cell of a requests.csv, read from its first 256 KiB; null when none. */
+async function firstError(path: string): Promise<string | null> {
+  try {
+    using f = await Deno.open(path);
+    const buf = new Uint8Array(1 << 18);
+    const n = (await f.read(buf)) ?? 0;
+    const text = new TextDecoder().decode(buf.subarray(0, n));
+    const whole = text.slice(0, text.lastIndexOf("\n") + 1); // no cut row
+    return parseCsv(whole, path).find((r) => r.error)?.error ?? null;
+  } catch {
+    return null; // the pointer to the file still says where to look
   }
 }

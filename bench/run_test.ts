@@ -335,7 +335,8 @@ Deno.test(
       ).output();
       const f = await collect(out);
       assert.equal(f.code, 1, f.stderr);
-      assert.match(f.stderr, /every request failed \(5\)/);
+      assert.match(f.stderr, /every request failed \(5\); the first: /);
+      assert.ok(f.stderr.includes(f.rows[0].error as string), "it quotes a row's error");
       assert.equal(f.rows.length, 5);
       assert.ok(f.rows.every((x) => x.error !== ""));
     } finally {
