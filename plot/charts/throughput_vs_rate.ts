@@ -90,7 +90,7 @@ function stoppedRings(field: string, ctx: ChartContext): unknown[] {
 }
 
 /** Whether `r` was ended by the saturation stop (merged.csv `saturated`). */
-export function stoppedEarly(r: PointRow): boolean {
+function stoppedEarly(r: PointRow): boolean {
   return r.saturated === true || r.saturated === "true";
 }
 
