@@ -8,6 +8,7 @@
  * @module
  */
 import { ReadBuffer } from "./_read_buffer.ts";
+import { Deque } from "./deque.ts";
 
 const idle = new Map<string, Reader[]>();
 /** Idle connections kept per host. */
@@ -76,11 +77,97 @@ export function takeIdle(key: string): Reader | null {
   return null;
 }
 
+/**
+ * Connection attempts in progress to one host from one thread, at most. A
+ * burst past it (thousands of requests a second meeting a pause, each finding
+ * no idle connection) once opened hundreds at once: the server's accept queue
+ * (511 for Deno, 2048 for uvicorn) overflowed, dropped handshakes were
+ * retried by the kernel after 1 s, and every request behind them read a
+ * 1–2 s TTFT (bench at 5,000 req/s, `nstat` ListenOverflows). A request past
+ * the limit waits for whichever comes first: a connection a finished request
+ * gives back, or a free attempt. At ~0.1 ms a loopback connect, 64 attempts
+ * open far more connections a second than any rate here needs.
+ */
+export const MAX_CONNECTING = 64;
+
+/** A request waiting for a connection: given one, or `null` (its own attempt may start). */
+interface Waiter {
+  give: (r: Reader | null) => void;
+  /** Cancelled while waiting: skipped. */
+  gone: boolean;
+}
+
+/** Attempts in progress and requests waiting, per host. */
+interface Gate {
+  connecting: number;
+  waiting: Deque<Waiter>;
+}
+const gates = new Map<string, Gate>();
+
+function gateOf(key: string): Gate {
+  let g = gates.get(key);
+  if (!g) gates.set(key, g = { connecting: 0, waiting: new Deque() });
+  return g;
+}
+
+/** The next waiter not cancelled, taken from the queue, or undefined. */
+function nextWaiter(g: Gate): Waiter | undefined {
+  for (let w = g.waiting.shift(); w; w = g.waiting.shift()) if (!w.gone) return w;
+  return undefined;
+}
+
+/**
+ * A connection for a request to `key` that found none idle: `null` once it may
+ * open its own (call {@linkcode endConnect} when that attempt ends), or a
+ * connection a finished request gave back. `onCancel` is handed a function that
+ * withdraws the request from the queue (rejecting with its argument).
+ */
+export function connectTurn(
+  key: string,
+  onCancel: (withdraw: ((why: unknown) => void) | null) => void,
+): Reader | null | Promise<Reader | null> {
+  const g = gateOf(key);
+  if (g.connecting < MAX_CONNECTING) {
+    g.connecting++;
+    return null;
+  }
+  return new Promise((resolve, reject) => {
+    const w: Waiter = {
+      gone: false,
+      give: (r) => {
+        onCancel(null);
+        if (r === null) g.connecting++;
+        resolve(r);
+      },
+    };
+    onCancel((why) => {
+      w.gone = true;
+      reject(why);
+    });
+    g.waiting.push(w);
+  });
+}
+
+/** A connection attempt to `key` ended: the next waiter may start its own. */
+export function endConnect(key: string): void {
+  const g = gateOf(key);
+  g.connecting--;
+  nextWaiter(g)?.give(null);
+}
+
+/**
+ * A response read whole on `r`: the connection goes to a request waiting for
+ * one, else to the pool for `idleMs`, else (the server closes it, stray bytes)
+ * it is closed.
+ */
 export function release(key: string, r: Reader, idleMs: number): void {
   r.served++;
+  const reusable = r.start === r.end && idleMs > 0;
+  const w = reusable ? nextWaiter(gateOf(key)) : undefined;
+  if (w) return w.give(r);
   let pool = idle.get(key);
   if (!pool) idle.set(key, pool = []);
-  if (pool.length < MAX_IDLE && r.start === r.end && idleMs > 0) {
+  if (pool.length < MAX_IDLE && reusable) {
     pool.push(r);
     r.park(idleMs, drop(key));
   } else r.conn.close();

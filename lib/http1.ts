@@ -54,7 +54,7 @@ export interface Http1Request {
   onData: (bytes: Uint8Array) => unknown;
 }
 
-import { Reader, release, takeIdle } from "./_http1_pool.ts";
+import { connectTurn, endConnect, Reader, release, takeIdle } from "./_http1_pool.ts";
 import { HEAD_EOF, readResponse } from "./_http1_response.ts";
 import { type Http1Body, releaseRequest, requestMessage } from "./_http1_request.ts";
 
@@ -103,6 +103,32 @@ function connectOrCancel(req: Http1Request): Promise<Reader> {
   });
 }
 
+/**
+ * A connection for a request that found none idle: its own new one, once fewer
+ * than `MAX_CONNECTING` attempts to the host are in progress, or one a finished
+ * request gives back first (see `connectTurn`).
+ */
+async function newConnection(req: Http1Request, key: string): Promise<Reader> {
+  let onAbort: (() => void) | undefined;
+  const turn = connectTurn(key, (withdraw) => {
+    if (withdraw) {
+      onAbort = () => withdraw(req.signal!.reason);
+      req.signal?.addEventListener("abort", onAbort, { once: true });
+      req.canceller?.onCancel(() => withdraw(req.canceller!.reason));
+    } else {
+      if (onAbort) req.signal?.removeEventListener("abort", onAbort);
+      req.canceller?.onCancel(null);
+    }
+  });
+  const given = turn === null ? null : await turn;
+  if (given !== null) return given;
+  try {
+    return await connectOrCancel(req);
+  } finally {
+    endConnect(key);
+  }
+}
+
 /** Errors that mean the connection went away (worth one more try if no byte came back). */
 function closedError(e: unknown): boolean {
   return e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.BrokenPipe ||
@@ -130,7 +156,7 @@ export async function http1(req: Http1Request): Promise<void> {
     req.signal?.throwIfAborted();
     if (req.canceller?.cancelled) throw req.canceller.reason;
     // a pooled connection at once (no promise, no listeners), else a new one that a cancel can cut
-    const r = (attempt === 0 ? takeIdle(key) : null) ?? await connectOrCancel(req);
+    const r = (attempt === 0 ? takeIdle(key) : null) ?? await newConnection(req, key);
     const conn = r.conn;
     const reused = r.served > 0;
     let got = false;

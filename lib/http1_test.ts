@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { closeIdle, DEFAULT_IDLE_MS, http1, idleCount, idleMsOf } from "./http1.ts";
+import { connectTurn, endConnect, MAX_CONNECTING, Reader, release } from "./_http1_pool.ts";
 
 const dec = new TextDecoder();
 const enc = new TextEncoder();
@@ -161,4 +162,42 @@ Deno.test("http1: 204 and 304 answers end at their head, whatever their headers"
   assert.deepEqual(await get(s.url), { status: 204, body: "" });
   assert.deepEqual(await get(s.url), { status: 304, body: "" });
   assert.ok(performance.now() - t0 < 2000, "no wait for a body that never comes");
+});
+
+Deno.test("http1 pool: past MAX_CONNECTING attempts a request waits for a connection given back, or a free attempt", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const key = `127.0.0.1:${l.addr.port}`;
+  for (let i = 0; i < MAX_CONNECTING; i++) assert.equal(connectTurn(key, () => {}), null);
+  let withdrawB: ((why: unknown) => void) | null = null;
+  const waitA = connectTurn(key, () => {});
+  const waitB = connectTurn(key, (w) => (withdrawB ??= w));
+  assert.ok(waitA instanceof Promise && waitB instanceof Promise);
+  // a connection given back goes to the first waiter, not to the idle pool
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: l.addr.port });
+  const accepted = await l.accept();
+  const r = new Reader(conn);
+  const idleBefore = idleCount();
+  release(key, r, 1000);
+  assert.equal(await waitA, r);
+  assert.equal(idleCount(), idleBefore);
+  // a withdrawn waiter is skipped; an attempt that ends lets the next one start its own
+  withdrawB!(new Error("cancelled while waiting"));
+  await assert.rejects(waitB as Promise<unknown>, /cancelled while waiting/);
+  const waitC = connectTurn(key, () => {});
+  endConnect(key);
+  assert.equal(await waitC, null);
+  for (let i = 0; i < MAX_CONNECTING; i++) endConnect(key);
+  assert.equal(connectTurn(key, () => {}), null);
+  endConnect(key);
+  conn.close();
+  accepted.close();
+  l.close();
+});
+
+Deno.test("http1: a burst of requests past MAX_CONNECTING all complete", async () => {
+  await using s = rawServer(() => "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+  const n = MAX_CONNECTING * 3;
+  const answers = await Promise.all(Array.from({ length: n }, () => get(s.url)));
+  assert.deepEqual(answers.map((a) => a.body), Array(n).fill("ok"));
+  assert.equal(s.count(), n);
 });

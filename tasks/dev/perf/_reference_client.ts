@@ -53,7 +53,7 @@ export async function referencePoint(
     args: [
       SCRIPT,
       ...["--url", url, "--rate", String(rateRps), "--duration", String(seconds)],
-      ...["--input-words", "512", "--output-len", "16", "--seed", "1"],
+      ...["--input-words", "512", "--output-len", "16", "--seed", "1", "--warmup", "1"],
     ],
     stdout: "piped",
     stderr: "piped",

@@ -7,7 +7,9 @@
  *   request rate, what no open-loop client with timing reaches.
  * Each open-loop client's figure is the highest of a ladder of rates (×1.5
  * from its start) it keeps: achieved ≥ 97% of target and send-lag p99 ≤ 5 ms
- * (bench's own saturation line). Without wrk or python3-aiohttp the entry
+ * (bench's own saturation line). Each point follows a 1 s warm-up of its own
+ * load by the same client, not recorded (bench's `--warmup 1s`, the reference
+ * client's `--warmup 1`): a point is the client at that rate, not its start. Without wrk or python3-aiohttp the entry
  * says how to get them and reports the rest.
  *
  * @module
@@ -101,7 +103,7 @@ function benchLadder(url: string, seconds: number, dir: string): Promise<Kept> {
     const { summary, cpuS } = await benchProcess([
       ...["--url", url, "--rate", String(rate), "--duration", String(seconds)],
       ...["--input-len", "512", "--output-len", "16", "--no-itl", "--seed", "1"],
-      ...["--out", join(dir, `rate-${rate}`)],
+      ...["--warmup", "1s", "--out", join(dir, `rate-${rate}`)],
     ]);
     const n = Math.max(1, summary.completed + summary.failed);
     return {
@@ -149,7 +151,8 @@ export async function peers(seconds: number): Promise<PerfResult[]> {
       note,
     });
     const keptRule = "97% achieved, lag p99 <= 5 ms";
-    const base = `zero-delay server, 512-word prompts, 16 chunks, ${s} s a point`;
+    const base =
+      `zero-delay server, 512-word prompts, 16 chunks, ${s} s a point after 1 s of warm-up`;
     return [
       row(
         `bench: highest rate kept (${keptRule})`,

@@ -12,7 +12,7 @@ the CPU seconds this process used. Run it with the system Python that has
 aiohttp (`apt-get install python3-aiohttp`):
 
     /usr/bin/python3 tasks/dev/perf/reference_client.py --url http://127.0.0.1:8000 \
-        --rate 1000 --duration 10 [--input-words 512] [--output-len 16] [--seed 1]
+        --rate 1000 --duration 10 [--input-words 512] [--output-len 16] [--seed 1] [--warmup 1]
 """
 
 import argparse
@@ -38,6 +38,7 @@ def parse_args(argv):
     p.add_argument("--output-len", type=int, default=16, help="max_tokens (ignore_eos)")
     p.add_argument("--model", default=None, help="model name (default: the server's first)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--warmup", type=float, default=0.0, help="seconds of the same load sent first, not recorded")
     a = p.parse_args(argv)
     if not a.rate > 0 or not a.duration > 0 or a.input_words < 1 or a.output_len < 1:
         p.error(f"--rate, --duration, --input-words, --output-len must be positive: {vars(a)}")
@@ -92,6 +93,29 @@ async def model_name(session, base):
         return (await res.json())["data"][0]["id"]
 
 
+async def play(session, url, model, pool, times, tag, output_len):
+    """Sends one request per scheduled time from now; their records, wall and CPU seconds."""
+    recs = [{} for _ in times]
+    tasks = []
+    cpu0 = time.process_time()
+    start = time.perf_counter()
+    for i, at in enumerate(times):
+        wait = start + at - time.perf_counter()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        payload = {
+            "model": model,
+            "prompt": f"{tag} {i} {pool[i % len(pool)]}",
+            "max_tokens": output_len,
+            "ignore_eos": True,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        tasks.append(asyncio.create_task(one_request(session, url, payload, at, start, recs[i])))
+    await asyncio.gather(*tasks)
+    return recs, time.perf_counter() - start, time.process_time() - cpu0
+
+
 async def run(a):
     rng = random.Random(a.seed)
     n = max(2, round(a.rate * a.duration))
@@ -101,26 +125,10 @@ async def run(a):
     connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=60)
     async with aiohttp.ClientSession(connector=connector, timeout=TIMEOUT) as session:
         model = a.model or await model_name(session, a.url.rstrip("/"))
-        recs = [{} for _ in range(n)]
-        tasks = []
-        cpu0 = time.process_time()
-        start = time.perf_counter()
-        for i in range(n):
-            wait = start + times[i] - time.perf_counter()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            payload = {
-                "model": model,
-                "prompt": f"request {i} {pool[i % len(pool)]}",
-                "max_tokens": a.output_len,
-                "ignore_eos": True,
-                "stream": True,
-                "stream_options": {"include_usage": True},
-            }
-            tasks.append(asyncio.create_task(one_request(session, url, payload, times[i], start, recs[i])))
-        await asyncio.gather(*tasks)
-        wall = time.perf_counter() - start
-        cpu = time.process_time() - cpu0
+        if a.warmup > 0:  # the same load first, its records dropped (as bench's --warmup)
+            warm = schedule(max(2, round(a.rate * a.warmup)), a.rate, rng)
+            await play(session, url, model, pool, warm, "warmup", a.output_len)
+        recs, wall, cpu = await play(session, url, model, pool, times, "request", a.output_len)
     return summary(a, recs, times, wall, cpu)
 
 
