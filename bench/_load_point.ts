@@ -8,7 +8,7 @@
  */
 import { adminHeaders } from "../lib/control_guard.ts";
 import { errorMessage } from "../lib/errors.ts";
-import { settleHeap } from "../lib/heap.ts";
+import { SETTLE_FAST_FROM_BYTES, settleHeap } from "../lib/heap.ts";
 import { offeredUnit } from "../lib/rate_unit.ts";
 import { requestRow, RunRows } from "./record.ts";
 import { type Finished, newState, type RunLoadOptions, sleepUntil } from "./runner.ts";
@@ -53,8 +53,10 @@ export async function runLoadPoint(s: RunSession, x: LoadExecutor, k: number): P
       offeredUnit(cfg.dataset.name)
     }, dataset ${cfg.dataset.name}, model ${s.target.model}`,
   );
-  if (work && selfWarmupDue(s, closedLoop)) await selfWarmUp(s, k, seed);
-  settleHeap(); // set-up garbage goes now, not in a pause early in the run
+  const fast = work !== null && selfWarmupDue(s, closedLoop);
+  if (fast) await selfWarmUp(s, k, seed);
+  // set-up garbage goes now, not in a pause early in the run (a fast run's only when it is large)
+  settleHeap(fast ? SETTLE_FAST_FROM_BYTES : 0);
   await s.waker.ready(); // its thread up before the clock starts
   const originMs = await startInstant(s, k, workerStart);
   const onResult = (f: Finished) => {
