@@ -18,6 +18,8 @@ import { resultBlock, summarize } from "./summary.ts";
 import type { PointOutcome } from "./_executor.ts";
 import type { RunSession } from "./_session.ts";
 import { serverTokenCounts } from "./_server_info.ts";
+import type { SummaryRows } from "./summary_rows.ts";
+import { percentile } from "../lib/stats.ts";
 
 /** Answers whose output tokens are counted again, at most. */
 const MISMATCH_SAMPLE = 500;
@@ -106,7 +108,7 @@ export async function summarizePoint(s: RunSession, p: FinishedPoint): Promise<v
   }
   p.sink.close();
   await s.saveSummaries();
-  report(s, sum);
+  report(s, sum, startLag(s, p.sink.rows));
 }
 
 /**
@@ -136,8 +138,40 @@ function addKvUsage(s: RunSession, p: FinishedPoint, sum: LoadPointSummary): voi
   if (kv !== null) sum.kv_usage_by_turn = kv;
 }
 
+/** Send-lag p99s (ms) of a point's first second and of the rest, in real time. */
+interface StartLag {
+  firstP99Ms: number;
+  restP99Ms: number;
+}
+
+/**
+ * The send lag of the requests scheduled in the point's first second against
+ * the rest's, for a real-time point without a warmup that has both; else null.
+ */
+function startLag(s: RunSession, rows: SummaryRows): StartLag | null {
+  const { cfg } = s;
+  if (cfg.timeScale !== 1 || cfg.warmup > 0 || cfg.warmupS) return null;
+  const first: number[] = [], rest: number[] = [];
+  rows.forEachRow((r) => (r.scheduled_ms < 1000 ? first : rest).push(r.sent_ms - r.scheduled_ms));
+  if (!first.length || !rest.length) return null;
+  return { firstP99Ms: percentile(first, 99), restP99Ms: percentile(rest, 99) };
+}
+
+/**
+ * Why a point lagged, when only its first second did: a process that starts
+ * at thousands of requests a second is still compiling its code and growing
+ * its heap then (bench at 5,000 req/s: p99 30–170 ms in the first second,
+ * 3–8 ms after, docs/performance.md).
+ */
+export function startLagNote(lag: StartLag | null): string {
+  if (!lag || lag.restP99Ms > 5 || lag.firstP99Ms <= 5) return "";
+  return `; it is the first second's (p99 ${lag.firstP99Ms.toFixed(1)} ms there, ${
+    lag.restP99Ms.toFixed(1)
+  } ms after): the process was still warming up at this rate, and --warmup 1s sends a second of this load first (its rows to warmup.csv)`;
+}
+
 /** vLLM's result block on stderr, and what makes the numbers doubtful. */
-function report(s: RunSession, sum: LoadPointSummary): void {
+function report(s: RunSession, sum: LoadPointSummary, lag: StartLag | null): void {
   console.error(resultBlock(sum));
   if (s.target.simulated) console.error("Server: topobench SIMULATED engine (not a real GPU)");
   if (sum.client_saturated) {
@@ -145,7 +179,9 @@ function report(s: RunSession, sum: LoadPointSummary): void {
     s.log.warn(
       `send lag p99 ${sum.send_lag_p99_ms} ms > 5 ms: requests left late against their schedule (this host's load average ${
         load.toFixed(1)
-      } on ${navigator.hardwareConcurrency} cores); TTFT from schedule counts the lateness, TTFT from the send does not`,
+      } on ${navigator.hardwareConcurrency} cores); TTFT from schedule counts the lateness, TTFT from the send does not${
+        startLagNote(lag)
+      }`,
     );
   }
 }
