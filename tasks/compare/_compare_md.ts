@@ -29,6 +29,12 @@ export function headerMd(names: string[], byName: Map<string, MergedRow[]>): str
     `GPUs: ${
       names.map((n) => `${n} ${byName.get(n)![0]?.gpus ?? "?"}`).join(", ")
     } (throughputs here are per topology; goodput below is also per GPU).`,
+    ...(byName.values().some((rows) => rows.some((r) => r.saturated))
+      ? [
+        "A value marked (stopped) is a point the saturation stop ended in its first seconds (its queue",
+        "was diverging): it shows those seconds, not the rate held, and gets no Δ.",
+      ]
+      : []),
     "",
   ];
 }
@@ -42,6 +48,8 @@ function deltaCells(
 ): [string, string] {
   const a = base?.[m], b = r?.[m];
   if (typeof a !== "number" || typeof b !== "number") return ["–", "–"];
+  // a point ended by the saturation stop holds only its first seconds: no difference is read from it
+  if (base?.saturated || r?.saturated) return ["stopped", "–"];
   // 1 GPU against 2 at equal absolute load is no comparison: the SLO capacity table is per GPU
   if (base?.gpus != null && r?.gpus != null && base.gpus !== r.gpus) return ["GPUs differ", "–"];
   const imp = improvementPct(a, b, lower);
@@ -64,7 +72,7 @@ function metricRow(at: (MergedRow | undefined)[], rate: number, m: string, lower
     const h = r?.[`${m}_ci95`];
     cells.push(
       r && typeof r[m] === "number"
-        ? `${f(r[m])}${typeof h === "number" ? ` ± ${f(h)}` : ""}`
+        ? `${f(r[m])}${typeof h === "number" ? ` ± ${f(h)}` : ""}${r.saturated ? " (stopped)" : ""}`
         : "–",
     );
   }

@@ -121,9 +121,10 @@ function groups(rows: MergedRow[]): Groups {
   return { means, names, byName, label };
 }
 
-/** Metric `m` of name `n` over rate. */
+/** Metric `m` of name `n` over rate (points ended by the saturation stop left out). */
 function curve(g: Groups, n: string, m: string): Point[] {
-  return g.byName.get(n)!.filter((r) => typeof r[m] === "number").map((r) => ({
+  // a point the saturation stop ended shows its first seconds, not the rate held: left out
+  return g.byName.get(n)!.filter((r) => typeof r[m] === "number" && !r.saturated).map((r) => ({
     rate: r.rate_target as number,
     value: r[m] as number,
   }));

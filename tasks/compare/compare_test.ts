@@ -5,6 +5,8 @@ import { writeRun } from "./_test_runs.ts";
 import { crossings, turnFinding } from "./_crossover.ts";
 import { goodputRate } from "../../lib/metrics.ts";
 import { listRuns } from "../ls.ts";
+import { headerMd, metricTablesMd } from "./_compare_md.ts";
+import type { MergedRow } from "../../lib/merged_schema.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -119,4 +121,23 @@ Deno.test("compare CLI: goodput per GPU and SLO scales from per-request rows, by
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("compare.md: a point the saturation stop ended is marked and gets no Δ", () => {
+  const row = (topology: string, rate: number, ttft: number, saturated: boolean) =>
+    ({
+      topology,
+      rate_target: rate,
+      gpus: 1,
+      mean_ttft_ms: ttft,
+      saturated,
+    }) as unknown as MergedRow;
+  const a = [row("A", 1, 50, false), row("A", 2, 70, false)];
+  const b = [row("B", 1, 60, false), row("B", 2, 400, true)];
+  const byName = new Map([["A", a], ["B", b]]);
+  const md = metricTablesMd([["mean_ttft_ms", true]], ["A", "B"], byName, [...a, ...b]).join("\n");
+  assert.match(md, /\| 1 \| 50\.00 \| 60\.00 \| -20\.0% \| n\/a \|/);
+  assert.match(md, /\| 2 \| 70\.00 \| 400\.00 \(stopped\) \| stopped \| – \|/);
+  assert.match(headerMd(["A", "B"], byName).join("\n"), /marked \(stopped\)/);
+  assert.doesNotMatch(headerMd(["A"], new Map([["A", a]])).join("\n"), /stopped/);
 });
