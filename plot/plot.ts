@@ -15,6 +15,7 @@ import { type CommandHelp, listFlag, numberFlag, parseCommand, runMain } from ".
 import { buildFigures, type Figure, type FigureOptions } from "./_figures.ts";
 import { type ExperimentData, readExperiment } from "./_runs.ts";
 import { specToSvg } from "./render.ts";
+import { legendOfDrawn } from "./_legend_values.ts";
 import { PngPool } from "./_png_pool.ts";
 import { buildReport, type ReportFigure } from "./report.ts";
 import { ATTAINMENT_FLAG, attainmentFromFlags, SLO_FLAGS, sloFromFlags } from "../lib/metrics.ts";
@@ -112,7 +113,8 @@ async function renderFigures(
       log(`skipped ${f.name}: ${f.result.skip}`);
       continue;
     }
-    const svg = await specToSvg(f.result.spec);
+    const spec = legendOfDrawn(f.result.spec);
+    const svg = await specToSvg(spec);
     if (formats.includes("svg")) {
       const p = join(out, "plots", `${f.name}.svg`);
       await writeFileAtomic(p, svg);
@@ -129,7 +131,7 @@ async function renderFigures(
       );
       files.push(p);
     } else log(`wrote ${f.name}`);
-    report.push({ name: f.name, svg, spec: f.result.spec });
+    report.push({ name: f.name, svg, spec });
   }
   await pool?.finish();
   await Promise.all(jobs);

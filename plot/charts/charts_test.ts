@@ -8,6 +8,7 @@ import { latencyVsRate } from "./latency_vs_rate.ts";
 import { paretoFrontier } from "./pareto.ts";
 import { ratioCrossover, ratioSeries } from "./ratio_crossover.ts";
 import { crossings, improvement } from "./slo_attainment.ts";
+import { legendOfDrawn } from "../_legend_values.ts";
 import { firstAbove, lastAbove } from "../_slo.ts";
 import { ppdImprovements } from "./multi_turn.ts";
 import { throughputVsRate } from "./throughput_vs_rate.ts";
@@ -253,4 +254,29 @@ Deno.test("throughput vs rate: a point the saturation stop ended is drawn hollow
   assert.ok(
     !(calm.spec.title as { subtitle: string[] }).subtitle.some((l) => l.startsWith("hollow")),
   );
+});
+
+Deno.test("a colour legend lists only the topologies its figure draws, in palette order", () => {
+  const color = (field: string) => ({
+    field,
+    type: "nominal",
+    scale: { domain: ["agg", "pd", "ppd"], range: ["#1", "#2", "#3"] },
+    legend: { orient: "right" },
+  });
+  const spec = {
+    layer: [
+      {
+        data: { values: [{ topology: "ppd", x: 1 }, { topology: "agg", x: 2 }] },
+        encoding: { color: color("topology") },
+      },
+      { data: { values: [{ kind: "a" }] }, encoding: { color: color("computed") } },
+    ],
+  };
+  legendOfDrawn(spec);
+  assert.deepEqual(spec.layer[0].encoding.color.legend, {
+    orient: "right",
+    values: ["agg", "ppd"],
+  });
+  // a field no inline row carries (made by a transform) keeps its whole legend
+  assert.deepEqual(spec.layer[1].encoding.color.legend, { orient: "right" });
 });
