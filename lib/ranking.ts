@@ -3,7 +3,7 @@
  * (the highest offered rate whose attainment stays at or above the target,
  * interpolated at the first drop — DistServe's goodput), the bracket the
  * measured rates give it (last passing, first failing), the same per GPU, the
- * output tokens/s per GPU at capacity, and the objective that binds first.
+ * output tokens/s per GPU at capacity, and the objective that fails first as load rises.
  * Findings, tables, `crossover.json` and every figure read this record, so
  * they cannot disagree. Rates are in the workload's unit (`conv/s` for
  * multi-turn workloads, where one conversation brings several requests, else

@@ -115,7 +115,7 @@ export function goodputMd(r: Ranking, goodput: TopologyGoodput[]): string[] {
       sloText({ ttftMs: r.slo.ttft_ms ?? undefined, tpotMs: r.slo.tpot_ms ?? undefined })
     }. Capacity: the highest offered rate (${u}) meeting it, interpolated between the last passing and the first failing rate measured; per GPU divides by the topology's own GPUs.`,
     "",
-    `| rank | topology | GPUs | SLO capacity (${u}) | measured bracket (${u}) | per GPU (${u}) | output tok/s per GPU at the last passing rate | binds first | capacity at SLO × ${
+    `| rank | topology | GPUs | SLO capacity (${u}) | last passing – first failing rate (${u}) | per GPU (${u}) | output tok/s per GPU at the last passing rate | fails first | capacity at SLO × ${
       goodput[0]?.slo_scales.map((s) => s.scale).join(" / ") ?? ""
     } (${u}) |`,
     "|---|---|---|---|---|---|---|---|---|",

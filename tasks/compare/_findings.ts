@@ -6,7 +6,7 @@
  * 1. the recommendation: with the largest GPU budget tested, which topology
  *    holds the SLO up to which rate, its margin and whether the margin is
  *    beyond what the measured rates resolve (and noise, with repeats);
- * 2. the ranking by SLO capacity per GPU, the objective that binds first;
+ * 2. the ranking by SLO capacity per GPU, the objective that fails first as load rises;
  * 3. what the winner gives up against the runner-up where both hold the SLO;
  * 4. the settings that decide the result (routing policy) and what was not tested;
  * 5. crossovers between equal-budget topologies, the PPD-vs-PD turn-2+ TTFT
@@ -85,8 +85,8 @@ export function recommendation(r: Ranking, single: boolean, o: FindingsOptions =
       sep === null
         ? `${next.topology} was not pushed past its capacity`
         : sep
-        ? "beyond the measured brackets"
-        : "the measured brackets overlap: not resolved"
+        ? "a real gap: their pass–fail rate ranges do not overlap"
+        : "not resolved: their pass–fail rate ranges overlap"
     }${single ? "; single run, noise not tested" : ""})`;
   }
   const hw = w.gpus === null ? "GPUs not recorded" : gpuText(budget);
@@ -113,7 +113,9 @@ function smallerFirst(r: Ranking, w: RankedTopology): string {
   return ` Per GPU, ${top.topology} on ${gpuText(top.gpus)} ranks first: ${
     per(top)
   } against ${w.topology}'s ${per(w)} ${r.rate_unit} per GPU (${
-    sep ? "beyond the measured brackets" : "not resolved"
+    sep
+      ? "a real gap: their pass–fail rate ranges do not overlap"
+      : "not resolved: their pass–fail rate ranges overlap"
   }); the recommendation compares topologies of the whole budget.`;
 }
 
@@ -123,7 +125,7 @@ function rankingLine(r: Ranking): string {
   const parts = r.topologies.map((t) =>
     `${t.topology} ${rate(t.slo_capacity)} ${u} on ${gpuText(t.gpus)}, measured ${
       t.pass_rate ?? "none"
-    }–${t.fail_rate ?? "not reached"}${t.binding ? `, ${t.binding.toUpperCase()} binds first` : ""}`
+    }–${t.fail_rate ?? "not reached"}${t.binding ? `, ${t.binding.toUpperCase()} fails first` : ""}`
   );
   return `Ranking by SLO capacity per GPU (as in slo_rate and pareto): ${
     rankingSummary(r)

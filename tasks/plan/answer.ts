@@ -312,7 +312,7 @@ export function planMd(a: PlanAnswer): string {
     `**${a.answer}**`,
     ...(a.target ? ["", `For ${a.target.rate} ${a.unit}: ${a.target.gpus ?? "no"} GPUs.`] : []),
     "",
-    `| rank | candidate | GPUs | SLO capacity (${a.unit}) | model error | per GPU | tok/s per GPU | tok/s per user | $/M output tokens | J/token (TDP) | binds | points |`,
+    `| rank | candidate | GPUs | SLO capacity (${a.unit}) | model error | per GPU | tok/s per GPU | tok/s per user | $/M output tokens | J/token (TDP) | fails first | points |`,
     "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
     ...a.candidates.map((c, i) =>
       `| ${c.status === "no rate meets the SLO" ? "-" : i + 1} | ${c.label} | ${c.gpus} | ${
@@ -385,7 +385,7 @@ function roleTable(
 /** The ranked table on stdout. */
 export function answerTable(cs: readonly PlanCandidate[]): string {
   const head =
-    "rank  candidate            GPUs  SLO capacity       ±err  per GPU  tok/s/GPU  tok/s/user  $/Mtok  J/tok  binds  points";
+    "rank  candidate            GPUs  SLO capacity       ±err  per GPU  tok/s/GPU  tok/s/user  $/Mtok  J/tok  fails  points";
   const lines = cs.map((c, i) =>
     [
       String(c.status === "no rate meets the SLO" ? "-" : i + 1).padEnd(5),

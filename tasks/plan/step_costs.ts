@@ -115,7 +115,7 @@ export function stepCostsMd(cs: readonly { label: string; step_costs: RoleStepCo
     "",
     `| candidate | role | GPUs | busy | ${
       groups.map((g) => COST_GROUP_NAMES[g]).join(" | ")
-    } | KV transfer ms/request | binds |`,
+    } | KV transfer ms/request | largest share |`,
     `| --- | --- | ---: | ---: | ${groups.map(() => "---:").join(" | ")} | ---: | --- |`,
     ...rows,
   ];
