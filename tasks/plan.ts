@@ -355,10 +355,12 @@ function printAnswer(answer: PlanAnswer, gpus: number): void {
     const engine = answer.live_check_engine === "vllm" ? "vLLM" : "simulated engine, speed 1";
     console.log(`\nlive check (real processes, ${engine}):\n${liveTable(answer.live_check)}`);
   }
-  for (const c of [...answer.candidates, ...answer.pruned].filter((c) => c.step_costs)) {
-    const where = "at" in c && c.at ? ` (left out; at ${c.at.rate} ${answer.unit})` : "";
-    console.log(`${c.label}${where}: ${c.step_costs!.map(bindingText).join("; ")}`);
+  // where the step time goes: the ranked candidates here, those left out in plan.md
+  for (const c of answer.candidates.filter((c) => c.step_costs)) {
+    console.log(`${c.label}: ${c.step_costs!.map(bindingText).join("; ")}`);
   }
+  const leftOut = answer.pruned.filter((c) => c.step_costs).length;
+  if (leftOut) console.log(`(where the step time goes for the ${leftOut} left out: plan.md)`);
   console.log(`\n${answer.answer}`);
   if (answer.target) {
     const { rate, gpus: need } = answer.target;
