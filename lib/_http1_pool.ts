@@ -167,10 +167,28 @@ export function release(key: string, r: Reader, idleMs: number): void {
   if (w) return w.give(r);
   let pool = idle.get(key);
   if (!pool) idle.set(key, pool = []);
+  expireOldest(pool);
   if (pool.length < MAX_IDLE && reusable) {
     pool.push(r);
     r.park(idleMs, drop(key));
   } else r.conn.close();
+}
+
+/**
+ * Closes the pool's expired connections. The newest is taken first, so the
+ * oldest (at the bottom) are the ones a burst opened and nothing reused since:
+ * without this they waited, each with its read pending, until the server
+ * closed them (a server with no idle timeout never does).
+ */
+function expireOldest(pool: Reader[]): void {
+  if (!pool.length || pool[0].expiresMs > performance.now()) return;
+  const nowMs = performance.now();
+  let k = 0;
+  while (k < pool.length && pool[k].expiresMs <= nowMs) k++;
+  for (const r of pool.splice(0, k)) {
+    r.idle = false;
+    r.conn.close();
+  }
 }
 
 /** Removes a pooled connection that the server closed (or wrote to) while it was idle. */

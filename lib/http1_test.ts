@@ -201,3 +201,23 @@ Deno.test("http1: a burst of requests past MAX_CONNECTING all complete", async (
   assert.deepEqual(answers.map((a) => a.body), Array(n).fill("ok"));
   assert.equal(s.count(), n);
 });
+
+Deno.test("http1 pool: connections that expired at the bottom of the pool are closed when one is given back", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const key = `127.0.0.1:${l.addr.port}`;
+  const open = async () => {
+    const c = await Deno.connect({ hostname: "127.0.0.1", port: l.addr.port });
+    return { r: new Reader(c), peer: await l.accept() };
+  };
+  const [a, b, c] = [await open(), await open(), await open()];
+  const before = idleCount();
+  release(key, a.r, 1); // expires in 1 ms
+  release(key, b.r, 60_000);
+  await new Promise((r) => setTimeout(r, 20));
+  release(key, c.r, 60_000);
+  assert.equal(idleCount(), before + 2, "a closed, b and c pooled");
+  assert.equal(await a.peer.read(new Uint8Array(1)), null, "the server sees a closed");
+  closeIdle();
+  for (const x of [a, b, c]) x.peer.close();
+  l.close();
+});
