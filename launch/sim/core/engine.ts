@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { type CostModel, type StepBreakdown, StepShape } from "./cost_model.ts";
+import { type CostModel, type StepBreakdown, StepShape, zeroBreakdown } from "./cost_model.ts";
 import { StepTermTotals } from "./step_terms.ts";
 import type { KvBlock, KvCache } from "./kv_cache.ts";
 import { commitFull, extendHashes, keepHashes, Seq } from "./_seq.ts";
@@ -145,8 +145,10 @@ interface Work {
   ns: number[];
 }
 
-/** The plan the engine hands out, with its work. */
-interface Plan extends StepPlan {
+/** The plan the engine hands out, with its work (one record, refilled each step). */
+interface Plan {
+  durMs: number;
+  readyMs: number;
   work: Work;
   /** The cost model's breakdown of the step (before noise). */
   breakdown: StepBreakdown;
@@ -176,6 +178,8 @@ export class EngineCore {
   readonly #cohort: DecodeCohort | null = null;
   /** The work of the step planned last. */
   readonly #work: Work = { cohort: 0, seqs: [], ns: [] };
+  /** The step planned last (valid until the next plan, as its work is). */
+  readonly #plan: Plan = { durMs: 0, readyMs: 0, work: this.#work, breakdown: zeroBreakdown() };
   /** Requests admitted so far (their order in the running set). */
   #admitted = 0;
   /** Called when new work may be schedulable (a request arrived, KV arrived). */
@@ -316,10 +320,10 @@ export class EngineCore {
       }
     }
     const noise = 1 + (this.#rng.next() * 2 - 1) * this.#o.jitter;
-    const breakdown = this.#cost.shapeBreakdown(shape);
-    const durMs = breakdown.totalMs * noise +
-      (images ? this.#cost.encoderMs(images) : 0);
-    const plan: Plan = { work, durMs, readyMs, breakdown };
+    const plan = this.#plan;
+    const breakdown = this.#cost.shapeBreakdown(shape, plan.breakdown);
+    plan.durMs = breakdown.totalMs * noise + (images ? this.#cost.encoderMs(images) : 0);
+    plan.readyMs = readyMs;
     return plan;
   }
 
