@@ -74,8 +74,11 @@ export class IdsText {
     if (this.pieces !== lastPieces) {
       let longest = longestOf.get(this.pieces);
       if (longest === undefined) {
+        // an index loop: this runs once per table, before it is optimised, where `for..of`
+        // over 128k pieces took ~30 against ~5 ms (an iterator result per piece)
+        const pieces = this.pieces;
         longest = 0;
-        for (const p of this.pieces) longest = Math.max(longest, p?.length ?? 0);
+        for (let k = 0; k < pieces.length; k++) longest = Math.max(longest, pieces[k]?.length ?? 0);
         longestOf.set(this.pieces, longest);
       }
       lastPieces = this.pieces;

@@ -16,7 +16,7 @@
  */
 import type { KvCache } from "./kv_cache.ts";
 import { MinHeap } from "../../../lib/min_heap.ts";
-import { commitFull, freshFloats, type Seq } from "./_seq.ts";
+import { allocateBlocks, commitFull, freshFloats, type Seq } from "./_seq.ts";
 
 const NO_TIMES = new Float64Array(0);
 
@@ -127,7 +127,7 @@ export class DecodeCohort {
     if (need > this.#kv.numFree) return false;
     for (const seq of bucket) {
       if (seq.needStep !== step) continue;
-      this.#kv.allocateTo(1, seq.blocks);
+      allocateBlocks(seq, this.#kv, 1);
       seq.needStep += this.#B;
     }
     return true;
@@ -166,7 +166,7 @@ export class DecodeCohort {
     seq.g0 = step;
     seq.computed0 = seq.numComputed;
     seq.out0 = seq.numOut;
-    seq.needStep = step + (seq.blocks.length * B - seq.numComputed);
+    seq.needStep = step + (seq.numBlocks * B - seq.numComputed);
     seq.fillStep = step + ((seq.committed + 1) * B - seq.numComputed - 1);
     seq.endStep = step + (seq.req.outputIds.length - seq.numOut) - 1;
     insertOrdered(this.#needs[seq.needStep % B], seq);

@@ -6,9 +6,10 @@
  *
  * @module
  */
-import { chainHash, type KvBlock, type KvCache } from "./kv_cache.ts";
+import { chainHash, type KvCache } from "./kv_cache.ts";
 import type { EngineRequest } from "./engine.ts";
 import { keepChain, reuseChain } from "./_hash_chains.ts";
+import { freshIds } from "../../../lib/id_slabs.ts";
 
 /** Where a request is in the engine. */
 export type SeqState = "waiting" | "running" | "transferring" | "done";
@@ -32,7 +33,9 @@ export class Seq {
   run0 = -1;
   numComputed = 0;
   numOut = 0;
-  blocks: KvBlock[] = [];
+  /** Its blocks: the first {@linkcode Seq.numBlocks} (room for all it can fill, cut from a shared slab: `lib/id_slabs.ts`). */
+  blocks: Uint32Array = NO_BLOCKS;
+  numBlocks = 0;
   /** Hashes of its leading full blocks: the first {@linkcode Seq.numHashes} (room for all, cut from a shared slab). */
   hashes: Float64Array = NO_HASHES;
   numHashes = 0;
@@ -80,6 +83,7 @@ export class Seq {
 }
 
 const NO_HASHES = new Float64Array(0);
+const NO_BLOCKS = new Uint32Array(0);
 
 /** Token times and block hashes are cut from slabs this long (a typed array of its own costs an allocation outside the heap). */
 const SLAB_VALUES = 1 << 15;
@@ -100,6 +104,41 @@ export function freshFloats(n: number): Float64Array {
   const view = slab.subarray(slabUsed, slabUsed + n);
   slabUsed += n;
   return view;
+}
+
+/**
+ * Room in `seq.blocks` for `n` blocks in all: at first for every block its
+ * prompt and outputs can fill (one array for its life), more only if asked.
+ */
+function roomFor(seq: Seq, n: number, blockSize: number): void {
+  if (n <= seq.blocks.length) return;
+  const most = Math.ceil((seq.req.promptTokens.length + seq.req.outputIds.length) / blockSize);
+  const next = freshIds(Math.max(n, most)); // block numbers fit, as token ids do
+  next.set(seq.blocks.subarray(0, seq.numBlocks));
+  seq.blocks = next;
+}
+
+/** Gives `seq` `n` more blocks; false (nothing taken) when the pool has too few. */
+export function allocateBlocks(seq: Seq, kv: KvCache, n: number): boolean {
+  roomFor(seq, seq.numBlocks + n, kv.blockSize);
+  if (!kv.allocateAt(n, seq.blocks, seq.numBlocks)) return false;
+  seq.numBlocks += n;
+  return true;
+}
+
+/** Takes the cached blocks of the first `upTo` of `seq.hashes` that match, as its only blocks; how many. */
+export function takeCachedBlocks(seq: Seq, kv: KvCache, upTo: number): number {
+  roomFor(seq, upTo, kv.blockSize);
+  const n = kv.matchInto(seq.hashes, upTo, seq.blocks);
+  kv.take(seq.blocks, n);
+  seq.numBlocks = n;
+  return n;
+}
+
+/** Releases every block of `seq` (it keeps the room for later ones). */
+export function releaseBlocks(seq: Seq, kv: KvCache): void {
+  kv.release(seq.blocks, seq.numBlocks);
+  seq.numBlocks = 0;
 }
 
 /**
@@ -131,7 +170,7 @@ export function extendHashes(seq: Seq, full: number, blockSize: number): void {
 /** Marks the request's newly full blocks as cacheable. */
 export function commitFull(seq: Seq, kv: KvCache): void {
   const B = kv.blockSize;
-  const full = Math.min(Math.floor(seq.numComputed / B), seq.blocks.length);
+  const full = Math.min(Math.floor(seq.numComputed / B), seq.numBlocks);
   extendHashes(seq, full, B);
   for (let b = seq.committed; b < full; b++) kv.commit(seq.blocks[b], seq.hashes[b]);
   if (full > seq.committed) seq.committed = full;

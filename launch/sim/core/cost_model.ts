@@ -116,6 +116,38 @@ export interface StepBreakdown {
   terms: StepTerms;
 }
 
+/** A breakdown of nothing, to fill ({@linkcode CostModel.shapeBreakdown}'s `into`). */
+export function zeroBreakdown(): StepBreakdown {
+  return {
+    weightMs: 0,
+    computeMs: 0,
+    kvReadMs: 0,
+    commMs: 0,
+    overheadMs: 0,
+    totalMs: 0,
+    terms: zeroTerms(),
+  };
+}
+
+/** Sets the parts of `b` (its terms are the caller's); returns it. */
+function setParts(
+  b: StepBreakdown,
+  weightMs: number,
+  computeMs: number,
+  kvReadMs: number,
+  commMs: number,
+  overheadMs: number,
+  totalMs: number,
+): StepBreakdown {
+  b.weightMs = weightMs;
+  b.computeMs = computeMs;
+  b.kvReadMs = kvReadMs;
+  b.commMs = commMs;
+  b.overheadMs = overheadMs;
+  b.totalMs = totalMs;
+  return b;
+}
+
 /** Options of {@linkcode CostModel}. */
 export interface CostModelOptions {
   /** GPU of every rank. */
@@ -627,21 +659,13 @@ export class CostModel {
   /**
    * {@linkcode breakdown} of a summed-up step. On an MoE instance of `dp` > 1
    * ranks the other ranks are taken to carry as many tokens as this one
-   * ({@linkcode groupStepMs} knows them).
+   * ({@linkcode groupStepMs} knows them). Written into `into` when given (a
+   * caller's own record, overwritten each step: no object per step), else into
+   * a new one.
    */
-  shapeBreakdown(shape: StepShape): StepBreakdown {
-    if (shape.seqs === 0) {
-      return {
-        weightMs: 0,
-        computeMs: 0,
-        kvReadMs: 0,
-        commMs: 0,
-        overheadMs: 0,
-        totalMs: 0,
-        terms: zeroTerms(),
-      };
-    }
-    const b = this.#rankBreakdown(shape);
+  shapeBreakdown(shape: StepShape, into?: StepBreakdown): StepBreakdown {
+    if (shape.seqs === 0) return zeroBreakdown();
+    const b = this.#rankBreakdown(shape, into ?? zeroBreakdown());
     if (this.#moe) this.#addExperts(b, (shape.pTokens + shape.dSeqs) * this.dp);
     return b;
   }
@@ -668,7 +692,7 @@ export class CostModel {
     let largest = 0;
     for (const shape of shapes) {
       if (!shape || shape.seqs === 0) continue;
-      const b = this.#rankBreakdown(shape);
+      const b = this.#rankBreakdown(shape, zeroBreakdown());
       if (!slowest || b.totalMs > slowest.totalMs) slowest = b;
       largest = Math.max(largest, shape.pTokens + shape.dSeqs);
     }
@@ -704,9 +728,10 @@ export class CostModel {
 
   /**
    * One rank's step without the routed experts: a dense model's whole step.
-   * Shared experts, routers and dense layers count as dense weights.
+   * Shared experts, routers and dense layers count as dense weights. Fills
+   * and returns `b`.
    */
-  #rankBreakdown(shape: StepShape): StepBreakdown {
+  #rankBreakdown(shape: StepShape, b: StepBreakdown): StepBreakdown {
     const m = this.model;
     const tp = this.tp;
     const { pTokens, pSeqs, pCtx, pPairs, dSeqs, dCtx, dPairs } = shape;
@@ -739,7 +764,9 @@ export class CostModel {
       ? Math.max(weightMs, computeMs)
       : prefillMs + Math.max(weightMs, decodeMs);
     const totalMs = coreMs + kvReadMs + commMs + overheadMs;
-    const terms = zeroTerms();
+    const terms = b.terms;
+    terms.attentionMs = terms.denseGemmMs = terms.weightReadMs = 0;
+    terms.expertMs = terms.all2allMs = 0;
     terms.kvReadMs = kvReadMs;
     terms.tpCommMs = commMs;
     terms.overheadMs = overheadMs;
@@ -758,7 +785,7 @@ export class CostModel {
       terms.attentionMs = attnP + attnD;
       terms.denseGemmMs = linP + linD;
     }
-    return { weightMs, computeMs, kvReadMs, commMs, overheadMs, totalMs, terms };
+    return setParts(b, weightMs, computeMs, kvReadMs, commMs, overheadMs, totalMs);
   }
 
   /**

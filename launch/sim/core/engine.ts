@@ -13,10 +13,18 @@
  *
  * @module
  */
-import { type CostModel, type StepBreakdown, StepShape } from "./cost_model.ts";
+import { type CostModel, type StepBreakdown, StepShape, zeroBreakdown } from "./cost_model.ts";
 import { StepTermTotals } from "./step_terms.ts";
 import type { KvBlock, KvCache } from "./kv_cache.ts";
-import { commitFull, extendHashes, keepHashes, Seq } from "./_seq.ts";
+import {
+  allocateBlocks,
+  commitFull,
+  extendHashes,
+  keepHashes,
+  releaseBlocks,
+  Seq,
+  takeCachedBlocks,
+} from "./_seq.ts";
 import { DecodeCohort } from "./_decode_cohort.ts";
 import type { Clock } from "../../../lib/clock.ts";
 import { SimMetrics } from "./metrics.ts";
@@ -145,8 +153,10 @@ interface Work {
   ns: number[];
 }
 
-/** The plan the engine hands out, with its work. */
-interface Plan extends StepPlan {
+/** The plan the engine hands out, with its work (one record, refilled each step). */
+interface Plan {
+  durMs: number;
+  readyMs: number;
   work: Work;
   /** The cost model's breakdown of the step (before noise). */
   breakdown: StepBreakdown;
@@ -176,6 +186,8 @@ export class EngineCore {
   readonly #cohort: DecodeCohort | null = null;
   /** The work of the step planned last. */
   readonly #work: Work = { cohort: 0, seqs: [], ns: [] };
+  /** The step planned last (valid until the next plan, as its work is). */
+  readonly #plan: Plan = { durMs: 0, readyMs: 0, work: this.#work, breakdown: zeroBreakdown() };
   /** Requests admitted so far (their order in the running set). */
   #admitted = 0;
   /** Called when new work may be schedulable (a request arrived, KV arrived). */
@@ -316,10 +328,10 @@ export class EngineCore {
       }
     }
     const noise = 1 + (this.#rng.next() * 2 - 1) * this.#o.jitter;
-    const breakdown = this.#cost.shapeBreakdown(shape);
-    const durMs = breakdown.totalMs * noise +
-      (images ? this.#cost.encoderMs(images) : 0);
-    const plan: Plan = { work, durMs, readyMs, breakdown };
+    const plan = this.#plan;
+    const breakdown = this.#cost.shapeBreakdown(shape, plan.breakdown);
+    plan.durMs = breakdown.totalMs * noise + (images ? this.#cost.encoderMs(images) : 0);
+    plan.readyMs = readyMs;
     return plan;
   }
 
@@ -377,10 +389,10 @@ export class EngineCore {
     for (let i = work.cohort; i < this.#running.length && budget > 0; i++) {
       const seq = this.#running[i];
       const n = Math.min(seq.len - seq.numComputed, budget);
-      const need = Math.ceil((seq.numComputed + n) / B) - seq.blocks.length;
+      const need = Math.ceil((seq.numComputed + n) / B) - seq.numBlocks;
       let ok = true;
       while (need > 0) {
-        if (this.#kv.allocateTo(need, seq.blocks)) break;
+        if (allocateBlocks(seq, this.#kv, need)) break;
         // Out of blocks: preempt the most recently admitted request (recompute later).
         const victim = this.#running[this.#running.length - 1];
         this.#preempt(victim);
@@ -403,7 +415,7 @@ export class EngineCore {
     while (budget > 0 && this.#waiting.length > 0 && this.#running.length < this.#o.maxNumSeqs) {
       const seq = this.#waiting.at(0)!;
       if (seq.enqueuedMs > this.#admitBeforeMs) break; // came after this step was scheduled
-      if (seq.blocks.length === 0) this.#matchPrefix(seq);
+      if (seq.numBlocks === 0) this.#matchPrefix(seq);
       const remoteTokens = seq.req.remotePrefill?.tokens ?? seq.len - 1;
       if (
         seq.req.remotePrefill && !seq.pulled &&
@@ -413,8 +425,8 @@ export class EngineCore {
         continue;
       }
       const n = Math.min(seq.len - seq.numComputed, budget);
-      const need = Math.ceil((seq.numComputed + n) / B) - seq.blocks.length;
-      if (need > 0 && !this.#kv.allocateTo(need, seq.blocks)) {
+      const need = Math.ceil((seq.numComputed + n) / B) - seq.numBlocks;
+      if (need > 0 && !allocateBlocks(seq, this.#kv, need)) {
         this.#dropBlocks(seq); // do not pin cached blocks while waiting
         break;
       }
@@ -434,11 +446,9 @@ export class EngineCore {
     const B = this.#kv.blockSize;
     extendHashes(seq, Math.floor(seq.len / B), B);
     const usable = Math.floor((seq.len - 1) / B);
-    const hit = this.#kv.match(seq.hashes, usable);
-    this.#kv.take(hit);
-    seq.blocks = hit;
-    seq.committed = hit.length;
-    seq.numComputed = hit.length * B;
+    const hit = takeCachedBlocks(seq, this.#kv, usable);
+    seq.committed = hit;
+    seq.numComputed = hit * B;
     if (!seq.queried) {
       seq.queried = true;
       seq.cachedTokens = seq.numComputed;
@@ -450,8 +460,8 @@ export class EngineCore {
   /** Consumer side of PD: allocate all prompt blocks, pull the rest of the KV, then decode. */
   #startTransfer(seq: Seq): boolean {
     const B = this.#kv.blockSize;
-    const need = Math.ceil(seq.len / B) - seq.blocks.length;
-    if (need > 0 && !this.#kv.allocateTo(need, seq.blocks)) {
+    const need = Math.ceil(seq.len / B) - seq.numBlocks;
+    if (need > 0 && !allocateBlocks(seq, this.#kv, need)) {
       this.#dropBlocks(seq);
       return false;
     }
@@ -481,8 +491,7 @@ export class EngineCore {
 
   /** Frees a request's blocks; it computes from scratch (or its cached prefix) when admitted again. */
   #dropBlocks(seq: Seq): void {
-    this.#kv.release(seq.blocks);
-    seq.blocks = [];
+    releaseBlocks(seq, this.#kv);
     seq.committed = 0;
     seq.numComputed = 0;
   }
@@ -576,9 +585,8 @@ export class EngineCore {
     if (seq.req.holdForRemoteDecode && reason !== "abort") {
       info.heldBlockIds = this.#hold(seq, nowMs);
     } else {
-      this.#kv.release(seq.blocks);
+      releaseBlocks(seq, this.#kv);
     }
-    seq.blocks = [];
     seq.committed = 0;
     this.metrics.finished[reason] = (this.metrics.finished[reason] ?? 0) + 1;
     if (reason !== "abort" && wasRunning) {
@@ -605,12 +613,12 @@ export class EngineCore {
    * instance's pull (the rest go back); returns them (read, never changed).
    */
   #hold(seq: Seq, nowMs: number): number[] {
-    const keep = Math.ceil(seq.req.promptTokens.length / this.#kv.blockSize);
-    const held = seq.blocks; // the request lets go of it
-    if (held.length > keep) {
-      this.#kv.release(held.slice(keep));
-      held.length = keep;
-    }
+    const blocks = seq.blocks, n = seq.numBlocks;
+    const keep = Math.min(n, Math.ceil(seq.req.promptTokens.length / this.#kv.blockSize));
+    if (n > keep) this.#kv.release(blocks, n, keep);
+    const held = new Array<number>(keep); // the request lets go of them
+    for (let i = 0; i < keep; i++) held[i] = blocks[i];
+    seq.numBlocks = 0;
     this.#held.set(seq.req.id, { blocks: held, expiresMs: nowMs + this.#o.holdTimeoutMs });
     return held;
   }

@@ -182,10 +182,25 @@ export class KvCache {
     return out;
   }
 
-  /** Takes matched cached blocks for a request (pins them). */
-  take(blocks: readonly KvBlock[]): void {
+  /**
+   * {@linkcode KvCache.match} written into `into` from its start (room for
+   * `upTo` blocks, or as many as `hashes` has); how many matched.
+   */
+  matchInto(hashes: ArrayLike<number>, upTo: number, into: Uint32Array): number {
+    if (!this.prefixCaching) return 0;
+    const n = Math.min(upTo, hashes.length);
+    for (let k = 0; k < n; k++) {
+      const i = this.#byHash.get(hashes[k]);
+      if (i < 0) return k;
+      into[k] = i;
+    }
+    return n;
+  }
+
+  /** Takes the first `n` of matched cached blocks `blocks` for a request (pins them). */
+  take(blocks: ArrayLike<KvBlock>, n = blocks.length): void {
     const refs = this.#refs;
-    for (let k = 0; k < blocks.length; k++) {
+    for (let k = 0; k < n; k++) {
       const b = blocks[k];
       if (refs[b] === 0) this.#unlink(b);
       refs[b]++;
@@ -204,31 +219,41 @@ export class KvCache {
    */
   allocateTo(n: number, into: KvBlock[]): boolean {
     if (n > this.numFree) return false;
-    const refs = this.#refs, hash = this.#hash;
-    let left = n;
-    while (left > 0 && this.#emptyLen > 0) {
-      const block = this.#empty[--this.#emptyLen];
-      refs[block] = 1;
-      into.push(block);
-      left--;
-    }
-    // then the never-used blocks, lowest first (the bottom of the empty stack)
-    for (; left > 0 && this.#fresh < this.numBlocks; left--) {
-      const block = this.#fresh++;
-      refs[block] = 1;
-      into.push(block);
-    }
-    for (; left > 0; left--) {
-      const block = this.#head;
+    for (let k = 0; k < n; k++) into.push(this.#takeFree());
+    return true;
+  }
+
+  /**
+   * Writes `n` fresh blocks into `into[at..at + n)` (room there is the
+   * caller's), as {@linkcode KvCache.allocateTo} would append them; false,
+   * with `into` untouched, if too few are free.
+   */
+  allocateAt(n: number, into: Uint32Array, at: number): boolean {
+    if (n > this.numFree) return false;
+    for (let k = 0; k < n; k++) into[at + k] = this.#takeFree();
+    return true;
+  }
+
+  /**
+   * One free block, now held once: a released empty one (last released
+   * first), else a never-used one (lowest first: the bottom of the empty
+   * stack), else the least recently freed cached one, evicted.
+   */
+  #takeFree(): KvBlock {
+    let block: KvBlock;
+    if (this.#emptyLen > 0) block = this.#empty[--this.#emptyLen];
+    else if (this.#fresh < this.numBlocks) block = this.#fresh++;
+    else {
+      block = this.#head;
       this.#unlink(block);
+      const hash = this.#hash;
       if (hash[block] !== 0) {
         this.#byHash.delete(hash[block] - 1);
         hash[block] = 0;
       }
-      refs[block] = 1;
-      into.push(block);
     }
-    return true;
+    this.#refs[block] = 1;
+    return block;
   }
 
   /** Marks a full block as holding the content with `hash` (reusable by others). */
@@ -240,11 +265,11 @@ export class KvCache {
 
   /**
    * Releases a request's blocks. Tail blocks are queued for eviction first, so a
-   * shared prefix outlives the request-specific suffix.
+   * shared prefix outlives the request-specific suffix. Only `blocks[from..to)` when given.
    */
-  release(blocks: readonly KvBlock[]): void {
+  release(blocks: ArrayLike<KvBlock>, to = blocks.length, from = 0): void {
     const refs = this.#refs;
-    for (let i = blocks.length - 1; i >= 0; i--) {
+    for (let i = to - 1; i >= from; i--) {
       const b = blocks[i];
       if (refs[b] <= 0) continue;
       if (--refs[b] > 0) continue;

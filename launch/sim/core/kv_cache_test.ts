@@ -140,3 +140,25 @@ Deno.test("kv cache: chainHash is the FNV-style chain of its lanes (token ids up
     parent = h;
   }
 });
+
+Deno.test("kv cache: allocateAt, matchInto and a range's release agree with allocateTo, match and release of a slice", () => {
+  const run = (typed: boolean) => {
+    const kv = new KvCache({ numBlocks: 6, blockSize: 2 });
+    const h = kv.hashes([1, 2, 3, 4, 5, 6, 7, 8]);
+    const into = new Uint32Array(5);
+    const list: number[] = [];
+    if (typed) assert.equal(kv.allocateAt(4, into, 1), true);
+    else assert.equal(kv.allocateTo(4, list), true);
+    const blocks = typed ? [...into.subarray(1, 5)] : list;
+    blocks.forEach((b, i) => kv.commit(b, h[i]));
+    if (typed) kv.release(into, 5, 2); // the last three, as release(blocks.slice(1))
+    else kv.release(blocks.slice(1));
+    const hit = new Uint32Array(4);
+    const n = typed ? kv.matchInto(h, 4, hit) : kv.match(h).length;
+    if (typed) kv.take(hit, n);
+    else kv.take(kv.match(h));
+    assert.equal(kv.allocateAt(7, into, 0), false, "too few free: nothing taken");
+    return { blocks, n, hit: typed ? [...hit.subarray(0, n)] : kv.match(h), free: kv.numFree };
+  };
+  assert.deepEqual(run(true), run(false));
+});
