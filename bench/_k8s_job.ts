@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { BENCH_V8_FLAGS } from "../lib/heap.ts";
 import { basename, dirname } from "node:path";
 import type { FlagValues } from "../lib/args.ts";
 import { shortHash } from "../lib/rng.ts";
@@ -33,7 +34,7 @@ export function podBenchCommand(args: string[]): string[] {
   return [
     "sh",
     "-c",
-    `echo $$ > ${BENCH_PID}; exec deno run -A ${BENCH_ENTRY} "$@"`,
+    `echo $$ > ${BENCH_PID}; exec deno run -A ${BENCH_V8_FLAGS} ${BENCH_ENTRY} "$@"`,
     "sh",
     ...args,
   ];

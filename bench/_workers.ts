@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { BENCH_V8_FLAGS } from "../lib/heap.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FlagValues } from "../lib/args.ts";
@@ -230,7 +231,7 @@ function spawnWorker(o: RunWorkersOptions, w: WorkerSpec): Deno.ChildProcess {
   const pod = podOf(w.host);
   const remote = [...o.workerCmd.split(/\s+/).filter(Boolean), ...w.args].map(shq).join(" ");
   const [cmd, args] = w.host === "local"
-    ? [Deno.execPath(), ["run", "-A", fileURLToPath(o.selfUrl), ...w.args]]
+    ? [Deno.execPath(), ["run", "-A", BENCH_V8_FLAGS, fileURLToPath(o.selfUrl), ...w.args]]
     : pod
     ? [
       o.kube!.bin,

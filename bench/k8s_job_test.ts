@@ -81,7 +81,10 @@ Deno.test("bench --platform kubernetes --replicas 2 runs the load in two Job pod
     for (const e of execs) {
       const inner = e.argv.slice(e.argv.indexOf("--") + 1);
       assert.deepEqual(inner.slice(0, 2), ["sh", "-c"]);
-      assert.match(inner[2], /exec deno run -A \/tmp\/topobench\/bench\.js "\$@"$/);
+      assert.match(
+        inner[2],
+        /exec deno run -A --v8-flags=--max-semi-space-size=4 \/tmp\/topobench\/bench\.js "\$@"$/,
+      );
       assert.equal(get(inner, "--rate"), "5");
       assert.equal(get(inner, "--start-at"), "stdin");
     }

@@ -11,6 +11,17 @@ import { runInNewContext } from "node:vm";
 let gc: (() => void) | null | undefined;
 
 /**
+ * The Deno flag every bench process starts with (`deno task bench`, and each
+ * bench process topobench starts): young-generation semi-spaces of at most
+ * 4 MB, as `predict`, `plan` and `validate` run. Scavenges then come more often
+ * and pause less: bench at 5,000 req/s after a 1 s warm-up, 8 alternated pairs
+ * (2026-12-07, load 0.9–1.8): send-lag p99 4.8 / 5.3 / 3.4 / 6.1 / 5.8 / 25.7 /
+ * 5.7 / 4.0 ms against 15.4 / 7.0 / 5.5 / 6.4 / 7.0 / 7.1 / 173 / 14.9 ms with
+ * V8's default (16 MB here), CPU per request alike.
+ */
+export const BENCH_V8_FLAGS = "--v8-flags=--max-semi-space-size=4";
+
+/**
  * Heap in use (bytes) below which a fast run's start leaves the heap alone
  * (`settleHeap(SETTLE_FAST_FROM_BYTES)`): V8's on-demand GC here is a
  * memory-reducing one that also shrinks the young generation, and a run at

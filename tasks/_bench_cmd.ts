@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { BENCH_V8_FLAGS } from "../lib/heap.ts";
 import { basename, dirname, join, resolve } from "node:path";
 import { ROOT } from "./_experiment.ts";
 
@@ -68,7 +69,7 @@ export async function runBench(
   o: RunBenchOptions = {},
 ): Promise<BenchRun> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", BENCH_ENTRY, ...flagArgs(flags)],
+    args: ["run", "-A", BENCH_V8_FLAGS, BENCH_ENTRY, ...flagArgs(flags)],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

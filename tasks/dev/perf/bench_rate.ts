@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { BENCH_V8_FLAGS } from "../../../lib/heap.ts";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import type { PerfResult } from "../perf.ts";
@@ -38,7 +39,7 @@ export async function benchProcess(args: string[]): Promise<
 > {
   const t0 = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", root("bench/run.ts"), ...args],
+    args: ["run", "-A", BENCH_V8_FLAGS, root("bench/run.ts"), ...args],
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
