@@ -125,7 +125,7 @@ function nextWaiter(g: Gate): Waiter | undefined {
 export function connectTurn(
   key: string,
   onCancel: (withdraw: ((why: unknown) => void) | null) => void,
-): Reader | null | Promise<Reader | null> {
+): null | Promise<Reader | null> {
   const g = gateOf(key);
   if (g.connecting < MAX_CONNECTING) {
     g.connecting++;
