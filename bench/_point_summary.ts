@@ -108,7 +108,7 @@ export async function summarizePoint(s: RunSession, p: FinishedPoint): Promise<v
   }
   p.sink.close();
   await s.saveSummaries();
-  report(s, sum, startLag(s, p.sink.rows));
+  report(s, sum, p.sink.rows);
 }
 
 /**
@@ -171,7 +171,7 @@ export function startLagNote(lag: StartLag | null): string {
 }
 
 /** vLLM's result block on stderr, and what makes the numbers doubtful. */
-function report(s: RunSession, sum: LoadPointSummary, lag: StartLag | null): void {
+function report(s: RunSession, sum: LoadPointSummary, rows: SummaryRows): void {
   console.error(resultBlock(sum));
   if (s.target.simulated) console.error("Server: topobench SIMULATED engine (not a real GPU)");
   if (sum.client_saturated) {
@@ -180,7 +180,7 @@ function report(s: RunSession, sum: LoadPointSummary, lag: StartLag | null): voi
       `send lag p99 ${sum.send_lag_p99_ms} ms > 5 ms: requests left late against their schedule (this host's load average ${
         load.toFixed(1)
       } on ${navigator.hardwareConcurrency} cores); TTFT from schedule counts the lateness, TTFT from the send does not${
-        startLagNote(lag)
+        startLagNote(startLag(s, rows))
       }`,
     );
   }

@@ -181,8 +181,8 @@ export function release(key: string, r: Reader, idleMs: number): void {
  * closed them (a server with no idle timeout never does).
  */
 function expireOldest(pool: Reader[]): void {
-  if (!pool.length || pool[0].expiresMs > performance.now()) return;
   const nowMs = performance.now();
+  if (!pool.length || pool[0].expiresMs > nowMs) return;
   let k = 0;
   while (k < pool.length && pool[k].expiresMs <= nowMs) k++;
   for (const r of pool.splice(0, k)) {

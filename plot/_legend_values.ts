@@ -40,12 +40,14 @@ function drawn(spec: VlSpec, field: string): Set<string> {
  * it is. Changes `spec` in place and returns it.
  */
 export function legendOfDrawn(spec: VlSpec): VlSpec {
+  const seenOf = new Map<string, Set<string>>(); // a field's values, gathered once
   for (const o of objects(spec)) {
     const color = o.color as Record<string, unknown> | undefined;
     const field = color?.field, legend = color?.legend;
     const domain = (color?.scale as { domain?: unknown } | undefined)?.domain;
     if (typeof field !== "string" || !Array.isArray(domain) || legend === null) continue;
-    const seen = drawn(spec, field);
+    let seen = seenOf.get(field);
+    if (!seen) seenOf.set(field, seen = drawn(spec, field));
     if (seen.size === 0) continue;
     const values = domain.filter((d) => seen.has(String(d)));
     if (values.length < domain.length) {
