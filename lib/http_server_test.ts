@@ -327,3 +327,45 @@ Deno.test("serveHttp rawRequests: headers, whole body and client signal beside t
     aborted: false,
   });
 });
+
+Deno.test("serveHttp rawRequests: the request reads as a Request does (json of a whole body, text of a chunked one, once), not a Request", async () => {
+  const seen: unknown[] = [];
+  await withServer({ rawRequests: true }, async (req) => {
+    seen.push(
+      req instanceof Request,
+      req.method,
+      new URL(req.url).pathname,
+      req.headers.get("x-a"),
+    );
+    seen.push(req.headers.get("transfer-encoding") ? await req.text() : await req.json());
+    seen.push(req.bodyUsed, await req.text().catch((e) => e.constructor.name));
+    return rawResponse(`{"ok":true}`, 200, [["content-type", "application/json"]]);
+  }, async (port) => {
+    const whole = await exchange(
+      port,
+      `POST /v1/x HTTP/1.1\r\nhost: h\r\nx-a: 1\r\ncontent-length: 7\r\nconnection: close\r\n\r\n{"n":3}`,
+    );
+    assert.ok(whole.endsWith(`content-length: 11\r\n\r\n{"ok":true}`), whole);
+    const chunked = await exchange(
+      port,
+      "POST /v1/y HTTP/1.1\r\nhost: h\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+    );
+    assert.ok(chunked.endsWith(`{"ok":true}`), chunked);
+  });
+  assert.deepEqual(seen, [
+    false,
+    "POST",
+    "/v1/x",
+    "1",
+    { n: 3 },
+    true,
+    "TypeError",
+    false,
+    "POST",
+    "/v1/y",
+    null,
+    "abcde",
+    true,
+    "TypeError",
+  ]);
+});
