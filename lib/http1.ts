@@ -176,6 +176,9 @@ export async function http1(req: Http1Request): Promise<void> {
       });
       req.signal?.removeEventListener("abort", onAbort);
       req.canceller?.onCancel(null);
+      // cancelled after the last byte (a body cancelled as soon as its head came): the
+      // cancel closed the connection, so it is not handed to the next request
+      if (cancelReason(req) !== null) return;
       release(key, r, writeError === null ? idleMs : 0);
       return;
     } catch (e) {
@@ -342,7 +345,9 @@ export function http1Fetch(url: string, init: Http1FetchInit): Promise<Response>
 const OWN_HEADERS = new Set(["content-length", "host", "connection", "transfer-encoding"]);
 
 /** The caller's headers, less those {@linkcode http1} writes itself (copied, never `delete`d: a slow object after). */
-function requestHeaders(h: Headers | Record<string, string> | undefined): Record<string, string> {
+export function requestHeaders(
+  h: Headers | Record<string, string> | undefined,
+): Record<string, string> {
   const headers: Record<string, string> = {};
   if (h instanceof Headers) {
     h.forEach((v, k) => {

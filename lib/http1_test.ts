@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { closeIdle, DEFAULT_IDLE_MS, http1, idleCount, idleMsOf } from "./http1.ts";
+import { Canceller, closeIdle, DEFAULT_IDLE_MS, http1, idleCount, idleMsOf } from "./http1.ts";
 import { connectTurn, endConnect, MAX_CONNECTING, Reader, release } from "./_http1_pool.ts";
 
 const dec = new TextDecoder();
@@ -220,4 +220,26 @@ Deno.test("http1 pool: connections that expired at the bottom of the pool are cl
   closeIdle();
   for (const x of [a, b, c]) x.peer.close();
   l.close();
+});
+
+Deno.test("http1: a request cancelled as its last byte came does not give its closed connection to a waiting one", async () => {
+  await using s = rawServer(() => "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+  const key = s.url.host;
+  const canceller = new Canceller();
+  let waiting: Promise<Reader | null> | null = null;
+  await http1({
+    url: s.url,
+    headers: {},
+    canceller,
+    onData: () => {
+      // another request waits for a connection (every attempt taken) as this one's body ends
+      for (let i = 0; i < MAX_CONNECTING; i++) connectTurn(key, () => {});
+      waiting = connectTurn(key, () => {});
+      // a relay's reader cancelling the body once its head came: the cancel closes the socket
+      canceller.cancel(new Error("body cancelled"));
+    },
+  });
+  endConnect(key); // a free attempt for the waiter, unless it was given a connection first
+  assert.equal(await waiting, null, "the waiter was not handed the cancelled request's socket");
+  for (let i = 0; i < MAX_CONNECTING; i++) endConnect(key);
 });
