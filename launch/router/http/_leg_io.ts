@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { type BodyTap, http1Fetch } from "../../../lib/http1.ts";
+import type { BodyTap } from "../../../lib/http1.ts";
+import { http1Relay, type RelayAnswer } from "../../../lib/http1_relay.ts";
 import type { Logger } from "../../../lib/log.ts";
 import { errorMessage } from "../../../lib/errors.ts";
 import type { Backend, BackendPool } from "./backends.ts";
@@ -145,7 +146,7 @@ export class LegIo {
     requestId: string,
     tap?: BodyTap,
     ctl = new AbortController(),
-  ): Promise<{ res: Response; t0: number; ctl: AbortController }> {
+  ): Promise<{ res: RelayAnswer; t0: number; ctl: AbortController }> {
     b.inFlight++;
     const t0 = now();
     const headers = { ...ctx.fwd, "x-request-id": requestId };
@@ -160,9 +161,9 @@ export class LegIo {
     // (prefill, encode) start at once; a whole non-streamed answer may take longer
     const timed = ctx.body.stream === true || leg === "prefill" || leg === "encode";
     const stall = timed ? this.stallTimer(b, leg, ctl) : undefined;
-    let res: Response;
+    let res: RelayAnswer;
     try {
-      res = await http1Fetch(`${b.url}${ctx.path}`, {
+      res = await http1Relay(`${b.url}${ctx.path}`, {
         method: "POST",
         headers,
         body: body === ctx.body ? (ctx.rawBytes ?? ctx.raw) : JSON.stringify(body),
@@ -177,7 +178,7 @@ export class LegIo {
     }
     this.pool.answered(b);
     if (!res.ok) {
-      const text = await res.text().catch(() => "");
+      const text = await res.body.text().catch(() => "");
       this.done(b, leg, false, ctl);
       throw this.#upstream(b, leg, res.status, text);
     }
@@ -210,7 +211,7 @@ export class LegIo {
     let text: string;
     const stall = this.stallTimer(b, leg, ctl);
     try {
-      text = await res.text();
+      text = await res.body.text();
     } catch (e) {
       this.done(b, leg, false, ctl, ctx.ac.signal.aborted);
       throw this.failure(b, leg, ctx.ac.signal, ctl.signal, t0, e);

@@ -13,6 +13,7 @@
  * @module
  */
 import type { BodyTap } from "../../../lib/http1.ts";
+import type { RelayAnswer } from "../../../lib/http1_relay.ts";
 import { rawResponse } from "../../../lib/http_server.ts";
 import type { Backend } from "./backends.ts";
 import type { Leg } from "./metrics.ts";
@@ -86,7 +87,7 @@ export async function serveLeg(
     stall = io.stallTimer(b, leg, ctl);
     stall.paused = paused;
   }
-  if (!answerHeaders(ctx, b, res) || !res.body) {
+  if (!answerHeaders(ctx, b, res)) {
     return await wholeAnswer(io, leg, ctx, res, t0, finish, fail);
   }
   await woken;
@@ -100,7 +101,7 @@ export async function serveLeg(
 }
 
 /** Sets the answer's headers (backend, route, content type); true for an SSE answer. */
-function answerHeaders(ctx: Ctx, b: Backend, res: Response): boolean {
+function answerHeaders(ctx: Ctx, b: Backend, res: RelayAnswer): boolean {
   const out = ctx.out;
   out.set("x-topobench-backend", b.name);
   out.set("x-backend", b.name);
@@ -115,7 +116,7 @@ async function wholeAnswer(
   io: LegIo,
   leg: Leg,
   ctx: Ctx,
-  res: Response,
+  res: RelayAnswer,
   t0: number,
   finish: (ok: boolean) => void,
   fail: (e: unknown) => HttpError,
@@ -123,7 +124,7 @@ async function wholeAnswer(
   firstByte(io, leg, ctx, now() - t0);
   let text: string;
   try {
-    text = await res.text();
+    text = await res.body.text();
   } catch (e) {
     throw fail(e);
   }
@@ -132,7 +133,7 @@ async function wholeAnswer(
 }
 
 /** An SSE answer, its first bytes in: the backend's body stream goes to the client as it is. */
-function streamAnswer(io: LegIo, leg: Leg, ctx: Ctx, res: Response, t0: number): Response {
+function streamAnswer(io: LegIo, leg: Leg, ctx: Ctx, res: RelayAnswer, t0: number): Response {
   firstByte(io, leg, ctx, now() - t0);
   ctx.out.set("cache-control", "no-cache");
   return rawResponse(res.body, res.status, [...ctx.out]);

@@ -1,0 +1,100 @@
+/**
+ * {@linkcode http1} for a relay (the router's legs): resolves at the response
+ * head with the status, the headers and a {@linkcode PushBody} that a server
+ * of ours writes on as it comes (`rawResponse(body, …)`), watched through a
+ * {@linkcode BodyTap}. The same job as `http1Fetch` without a `Response` or a
+ * `ReadableStream` (both outlive scavenges in Deno 2: see lib/push_body.ts).
+ *
+ * @module
+ */
+import { BODY_BUFFER_BYTES, type BodyTap, Canceller, http1, requestHeaders } from "./http1.ts";
+import { PushBody } from "./push_body.ts";
+
+/** A relayed answer at its head. */
+export interface RelayAnswer {
+  status: number;
+  /** Status 200–299. */
+  ok: boolean;
+  /** As received, names in lower case (hop-by-hop ones too: http1 reads the framing from them). */
+  headers: Map<string, string>;
+  /** The body as it arrives (empty for 204 and 304); cancelling it cancels the request. */
+  body: PushBody;
+}
+
+/** Options of {@linkcode http1Relay}. */
+export interface Http1RelayInit {
+  /** @default "POST" */
+  method?: string;
+  /** Header names in lower case (content-length, host, connection and transfer-encoding are {@linkcode http1}'s own: dropped). */
+  headers: Record<string, string>;
+  /** A string is sent as UTF-8. */
+  body?: string | Uint8Array<ArrayBuffer>;
+  signal?: AbortSignal;
+  /** Watches the body as it streams. */
+  tap?: BodyTap;
+}
+
+const enc = new TextEncoder();
+
+/** POSTs (or `method`s) to a plain `http:` URL and resolves at the answer's head (see the module doc). */
+export function http1Relay(url: string, init: Http1RelayInit): Promise<RelayAnswer> {
+  const u = new URL(url);
+  const { tap, signal } = init;
+  const canceller = new Canceller();
+  const body = new RelayBody(canceller, tap);
+  // an abort while the producer is held back must reach the read loop (it closes the connection)
+  const wake = () => body.wake();
+  return new Promise<RelayAnswer>((resolve, reject) => {
+    let headed = false;
+    http1({
+      url: u,
+      method: init.method,
+      headers: requestHeaders(init.headers),
+      body: typeof init.body === "string" ? enc.encode(init.body) : init.body,
+      signal,
+      canceller,
+      onHead: (status, h) => {
+        headed = true;
+        resolve({ status, ok: status >= 200 && status < 300, headers: h, body });
+      },
+      onData: (bytes) => {
+        if (body.cancelled) return;
+        tap?.data?.();
+        const held = body.push(bytes.slice());
+        if (!held) return;
+        tap?.paused?.(true);
+        signal?.addEventListener("abort", wake, { once: true });
+        return held.then(() => {
+          signal?.removeEventListener("abort", wake);
+          tap?.paused?.(false);
+        });
+      },
+    }).then(
+      () => !body.cancelled && endBody(body, tap, undefined),
+      (e) => {
+        if (!headed) reject(e);
+        else if (!body.cancelled) endBody(body, tap, e);
+      },
+    );
+  });
+}
+
+/** A relayed body: the reader's cancel cancels the request and tells the tap. */
+class RelayBody extends PushBody {
+  constructor(readonly canceller: Canceller, readonly tap: BodyTap | undefined) {
+    super(BODY_BUFFER_BYTES);
+  }
+
+  protected override onCancel(why: unknown): void {
+    this.canceller.cancel(why ?? new Error("response body cancelled"));
+    this.tap?.cancel?.(why);
+  }
+}
+
+/** The body ended (`e` undefined) or failed: the tap's tail, then the end or the failure. */
+function endBody(body: PushBody, tap: BodyTap | undefined, e: unknown): void {
+  const tail = tap?.end?.(e);
+  if (tail) body.push(tail);
+  if (e === undefined || tail) body.end();
+  else body.fail(e);
+}
