@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { concat } from "./bytes.ts";
 
 /**
  * What the server read of a request, kept beside it for handlers on a hot path
@@ -59,18 +60,9 @@ export class LeanRequest {
     if (this.raw.body) return this.raw.body;
     if (!this.body) return new Uint8Array(0);
     const parts: Uint8Array[] = [];
-    let n = 0;
-    for await (const chunk of this.body) {
-      parts.push(chunk);
-      n += chunk.length;
-    }
-    const out = new Uint8Array(n);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    for await (const chunk of this.body) parts.push(chunk);
+    // (the body's chunks are copies on ArrayBuffers: lib/_http_body.ts)
+    return concat(parts) as Uint8Array<ArrayBuffer>;
   }
 
   /** The whole body as an `ArrayBuffer`. */
