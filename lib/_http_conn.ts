@@ -93,7 +93,8 @@ export function rawResponse(
   // the server writes a body given whole from here, not by reading `res.body`: that stream
   // and its reads outlive scavenges in Deno 2 (see lib/_lean_request.ts)
   const push = body instanceof PushBody ? body : null;
-  const res = new Response((push ? null : whole ?? body) as BodyInit | null, { status });
+  // (no copy of a whole body in the Response: only our server reads these, from RAW)
+  const res = new Response((push || whole ? null : body) as BodyInit | null, { status });
   (res as WithRaw)[RAW] = { headers, whole, push };
   return res;
 }
@@ -407,6 +408,11 @@ export class ServerConn extends ReadBuffer {
       return await this.#failed(e, http11, retry);
     }
     this.#reader = reader;
+    if (this.closed) {
+      // the client left before the answer began (its hook ran without this reader)
+      reader.cancel(new Error("client closed the connection")).catch(() => {});
+      return "gone";
+    }
     const parts: Uint8Array[] = [];
     let started = false;
     let headParts = 0; // parts[0] is the head, written as it is

@@ -36,9 +36,14 @@ export interface Http1RelayInit {
 
 const enc = new TextEncoder();
 
-/** POSTs (or `method`s) to a plain `http:` URL and resolves at the answer's head (see the module doc). */
+/**
+ * POSTs (or `method`s) to `url` and resolves at the answer's head (see the
+ * module doc); a URL other than plain `http:` (`https:`) goes to `fetch`,
+ * its body pumped into the same {@linkcode PushBody}.
+ */
 export function http1Relay(url: string, init: Http1RelayInit): Promise<RelayAnswer> {
   const u = new URL(url);
+  if (u.protocol !== "http:") return fetchRelay(url, init);
   const { tap, signal } = init;
   const canceller = new Canceller();
   const body = new RelayBody(canceller, tap);
@@ -61,7 +66,8 @@ export function http1Relay(url: string, init: Http1RelayInit): Promise<RelayAnsw
         if (body.cancelled) return;
         tap?.data?.();
         const held = body.push(bytes.slice());
-        if (!held) return;
+        // aborted: the read loop goes on to find its connection closed (a wait would never end)
+        if (!held || signal?.aborted) return;
         tap?.paused?.(true);
         signal?.addEventListener("abort", wake, { once: true });
         return held.then(() => {
@@ -79,9 +85,58 @@ export function http1Relay(url: string, init: Http1RelayInit): Promise<RelayAnsw
   });
 }
 
+/** {@linkcode http1Relay} through `fetch` (`https:`): the body read into a {@linkcode PushBody}. */
+async function fetchRelay(url: string, init: Http1RelayInit): Promise<RelayAnswer> {
+  const { tap, signal } = init;
+  const ac = new AbortController();
+  const onAbort = () => ac.abort(signal!.reason);
+  if (signal?.aborted) ac.abort(signal.reason);
+  else signal?.addEventListener("abort", onAbort, { once: true });
+  const body = new RelayBody({ cancel: (why) => ac.abort(why) }, tap);
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: init.method ?? "POST",
+      headers: requestHeaders(init.headers),
+      body: init.body,
+      signal: ac.signal,
+    });
+  } catch (e) {
+    signal?.removeEventListener("abort", onAbort);
+    throw e;
+  }
+  const headers = new Map<string, string>();
+  res.headers.forEach((v, k) => headers.set(k, v));
+  pump(res, body, tap).finally(() => signal?.removeEventListener("abort", onAbort));
+  return { status: res.status, ok: res.ok, headers, body };
+}
+
+/** `res`'s body into `body` (held back while its reader is behind), then its end or failure. */
+async function pump(res: Response, body: PushBody, tap: BodyTap | undefined): Promise<void> {
+  try {
+    if (res.body) {
+      for await (const chunk of res.body) {
+        if (body.cancelled) return;
+        tap?.data?.();
+        const held = body.push(chunk);
+        if (!held) continue;
+        tap?.paused?.(true);
+        await held;
+        tap?.paused?.(false);
+      }
+    }
+    if (!body.cancelled) endBody(body, tap, undefined);
+  } catch (e) {
+    if (!body.cancelled) endBody(body, tap, e);
+  }
+}
+
 /** A relayed body: the reader's cancel cancels the request and tells the tap. */
 class RelayBody extends PushBody {
-  constructor(readonly canceller: Canceller, readonly tap: BodyTap | undefined) {
+  constructor(
+    readonly canceller: { cancel(why: unknown): void },
+    readonly tap: BodyTap | undefined,
+  ) {
     super(BODY_BUFFER_BYTES);
   }
 

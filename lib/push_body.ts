@@ -127,9 +127,15 @@ export class PushBody {
     });
   }
 
-  /** Reader: gives up the body (queued chunks dropped, the producer released, `onCancel` called once). */
+  /**
+   * Reader: gives up the body (queued chunks dropped, the producer released,
+   * `onCancel` called once, unless the body had already failed or ended and
+   * been read out).
+   */
   cancel(reason?: unknown): Promise<void> {
     if (this.#cancelled) return Promise.resolve();
+    // a body already failed, or ended and read out, has no producer left to stop
+    const over = this.#failed || (this.#ended && this.#head === this.#chunks.length);
     this.#cancelled = true;
     this.#chunks = [];
     this.#head = 0;
@@ -138,7 +144,7 @@ export class PushBody {
     this.#resolveRead = this.#rejectRead = null;
     resolve?.(DONE);
     this.wake();
-    this.onCancel(reason);
+    if (!over) this.onCancel(reason);
     return Promise.resolve();
   }
 

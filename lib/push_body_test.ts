@@ -53,3 +53,25 @@ Deno.test("PushBody: a failure rejects after the queued chunks; cancel drops the
   assert.equal((await c.read()).done, true);
   assert.equal(c.push(bytes("z")), undefined);
 });
+
+Deno.test("PushBody: a cancel after the body failed, or ended and was read out, stops no producer", async () => {
+  const calls: unknown[] = [];
+  class Watched extends PushBody {
+    protected override onCancel(why: unknown): void {
+      calls.push(why);
+    }
+  }
+  const failed = new Watched(16);
+  failed.fail(new Error("cut"));
+  await failed.cancel("after fail");
+  const ended = new Watched(16);
+  ended.push(bytes("x"));
+  ended.end();
+  await ended.read();
+  await ended.cancel("after the end");
+  const unread = new Watched(16);
+  unread.push(bytes("y"));
+  unread.end();
+  await unread.cancel("ended, not read");
+  assert.deepEqual(calls, ["ended, not read"]);
+});
