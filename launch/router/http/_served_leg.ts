@@ -1,8 +1,9 @@
 /**
  * The serving leg of a routed request (direct, decode, PPD's direct turn):
  * its answer passed to the client whole, or as an SSE stream once its first
- * bytes are in. The backend's body stream goes to the client as it is,
- * watched through a {@linkcode BodyTap}: no second stream, one stall timer
+ * bytes are in. The backend's body (a `PushBody` of lib/http1_relay.ts, no
+ * web stream) goes to the client as it comes, watched through a
+ * {@linkcode BodyTap}: no second stream, one stall timer
  * (time the client does not read is the client's), and a failure after the
  * hand-over ends the stream with an SSE error event.
  *
