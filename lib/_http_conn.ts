@@ -90,10 +90,9 @@ export function rawResponse(
     : body instanceof Uint8Array
     ? body
     : null;
-  // the server writes a body given whole from here, not by reading `res.body`: that stream
-  // and its reads outlive scavenges in Deno 2 (see lib/_lean_request.ts)
+  // the server writes a whole or pushed body from RAW, never reading `res.body` (that stream
+  // and its reads outlive scavenges in Deno 2: lib/push_body.ts), so the Response holds no copy
   const push = body instanceof PushBody ? body : null;
-  // (no copy of a whole body in the Response: only our server reads these, from RAW)
   const res = new Response((push || whole ? null : body) as BodyInit | null, { status });
   (res as WithRaw)[RAW] = { headers, whole, push };
   return res;
@@ -358,14 +357,14 @@ export class ServerConn extends ReadBuffer {
     retry: boolean,
   ): Promise<Outcome> {
     const status = res.status;
+    const raw = rawHead(res);
     if (status < 200 || status === 204 || status === 304) {
       // no body, and no length: none may follow
       res.body?.cancel().catch(() => {});
-      rawHead(res)?.push?.cancel();
+      raw?.push?.cancel();
       const ok = await this.#send(enc.encode(`${this.#head0(res)}${this.#keepLine(keep)}\r\n`));
       return ok ? (keep ? "kept" : "closed") : "gone";
     }
-    const raw = rawHead(res);
     if (raw?.whole) return await this.#whole(res, raw.whole, keep, head);
     if (raw?.push) return await this.#stream(res, raw.push, keep, http11, head, retry);
     if (!res.body) return await this.#whole(res, new Uint8Array(0), keep, false);

@@ -2,13 +2,46 @@
  * {@linkcode http1} for a relay (the router's legs): resolves at the response
  * head with the status, the headers and a {@linkcode PushBody} that a server
  * of ours writes on as it comes (`rawResponse(body, …)`), watched through a
- * {@linkcode BodyTap}. The same job as `http1Fetch` without a `Response` or a
- * `ReadableStream` (both outlive scavenges in Deno 2: see lib/push_body.ts).
+ * {@linkcode BodyTap}: no `Response` or `ReadableStream` (both outlive
+ * scavenges in Deno 2: see lib/push_body.ts).
  *
  * @module
  */
-import { BODY_BUFFER_BYTES, type BodyTap, Canceller, http1, requestHeaders } from "./http1.ts";
+import { Canceller, http1 } from "./http1.ts";
 import { PushBody } from "./push_body.ts";
+
+/**
+ * Watches a body that {@linkcode http1Relay} passes on (the router's relay),
+ * without a second stream around it.
+ */
+export interface BodyTap {
+  /** Before each chunk is passed on. */
+  data?(): void;
+  /**
+   * The body ended: `error` is undefined when it completed. Bytes returned are
+   * passed on last and the stream then closes instead of failing.
+   */
+  end?(error: unknown): Uint8Array | undefined;
+  /** The body's reader cancelled it (the request is then cancelled too). */
+  cancel?(reason: unknown): void;
+  /**
+   * Reading paused (`true`: the reader left {@linkcode BODY_BUFFER_BYTES}
+   * unread) or resumed: time paused is the reader's, not the server's.
+   */
+  paused?(on: boolean): void;
+}
+
+/** Bytes of a streamed body held for a reader that does not read before the server is paused. */
+export const BODY_BUFFER_BYTES = 64 * 1024;
+
+const OWN_HEADERS = new Set(["content-length", "host", "connection", "transfer-encoding"]);
+
+/** The caller's headers, less those {@linkcode http1} writes itself (copied, never `delete`d: a slow object after). */
+function requestHeaders(h: Record<string, string>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const k in h) if (!OWN_HEADERS.has(k)) headers[k] = h[k];
+  return headers;
+}
 
 /** A relayed answer at its head. */
 export interface RelayAnswer {

@@ -7,8 +7,7 @@
  *
  * @module
  */
-import type { BodyTap } from "../../../lib/http1.ts";
-import { http1Relay, type RelayAnswer } from "../../../lib/http1_relay.ts";
+import { type BodyTap, http1Relay, type RelayAnswer } from "../../../lib/http1_relay.ts";
 import type { Logger } from "../../../lib/log.ts";
 import { errorMessage } from "../../../lib/errors.ts";
 import type { Backend, BackendPool } from "./backends.ts";

@@ -13,8 +13,7 @@
  *
  * @module
  */
-import type { BodyTap } from "../../../lib/http1.ts";
-import type { RelayAnswer } from "../../../lib/http1_relay.ts";
+import type { BodyTap, RelayAnswer } from "../../../lib/http1_relay.ts";
 import { rawResponse } from "../../../lib/http_server.ts";
 import type { Backend } from "./backends.ts";
 import type { Leg } from "./metrics.ts";

@@ -9,7 +9,7 @@
  */
 import type { Logger } from "../../../lib/log.ts";
 import { errorMessage } from "../../../lib/errors.ts";
-import { http1Fetch } from "../../../lib/http1.ts";
+import { http1Relay } from "../../../lib/http1_relay.ts";
 import { sleep } from "../../../lib/net.ts";
 import type { BackendSpec, Role, RouterConfig } from "../../../lib/contracts.ts";
 import { classifyFailure, Liveness, type Verdict } from "../core/liveness.ts";
@@ -243,8 +243,8 @@ export class BackendPool {
     let v: Verdict;
     try {
       // through our client: its pool honours the engine's Keep-Alive timeout (fetch's does not)
-      const res = await http1Fetch(`${b.url}/health`, { method: "GET", signal });
-      await res.body?.cancel();
+      const res = await http1Relay(`${b.url}/health`, { method: "GET", headers: {}, signal });
+      await res.body.cancel();
       v = b.live.healthAnswered(startMs, performance.now(), res.status);
     } catch (e) {
       if (this.#stop.signal.aborted) return;
